@@ -1,0 +1,110 @@
+# OpenWit. `make` builds ./openwit; `make run` installs what is missing and
+# starts it with the defaults; `make test` installs what is missing, builds
+# and runs every test under t/ with prove; `make asan` runs them again on
+# an AddressSanitizer + UndefinedBehaviorSanitizer build. V=1 shows commands.
+
+PKGS     := libevent libevent_pthreads libnghttp2 libprotobuf-c rdkafka sqlite3 libzstd \
+            libcjson yaml-0.1 zlib
+CC       ?= cc
+OPT      ?= -O2 -g
+WARN     := -Wall -Wextra -Werror -Wshadow -Wno-format-truncation
+CFLAGS_ALL = -std=gnu11 $(OPT) $(WARN) -pthread -MMD -MP -Ibuild/gen -I. \
+             $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CFLAGS) $(EXTRA_CFLAGS)
+LDLIBS_ALL = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread $(LDLIBS)
+PREFIX   ?= /usr/local
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+PROTOS   := $(shell cd third_party && find . -name '*.proto' | sed 's|^\./||' | sort)
+PB_C     := $(patsubst %.proto,build/gen/%.pb-c.c,$(PROTOS))
+PB_H     := $(PB_C:.c=.h)
+MOD_SRC  := $(sort $(wildcard modules/*/*.c))
+SRC      := $(MOD_SRC) $(PB_C)
+
+# One object tree per build flavour, so `make asan` never mixes objects.
+define objs
+$(patsubst %.c,$(1)/%.o,$(SRC))
+endef
+
+OBJ      := $(call objs,build/obj)
+UNIT_SRC := $(sort $(wildcard t/unit/*.c))
+UNIT_T   := $(UNIT_SRC:.c=.t)
+
+all: openwit
+
+openwit: $(OBJ) build/obj/openwit.o
+	@echo "  LD      $@"
+	$(Q)$(CC) $(OPT) -o $@ $^ $(LDLIBS_ALL)
+
+# the test-only binary with the I/O fault hooks of modules/core/io.h
+t/openwit-faults: $(call objs,build/faults) build/faults/openwit.o
+	@echo "  LD      $@"
+	$(Q)$(CC) $(OPT) -o $@ $^ $(LDLIBS_ALL)
+
+build/gen/%.pb-c.c build/gen/%.pb-c.h: third_party/%.proto
+	@mkdir -p build/gen
+	@echo "  PROTOC  $<"
+	$(Q)protoc-c -I third_party --c_out=build/gen $<
+
+# Flags are part of the build: a change rebuilds everything.
+build/%/FLAGS: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(CFLAGS_ALL) $(LDLIBS_ALL)' | cmp -s - $@ || echo '$(CFLAGS_ALL) $(LDLIBS_ALL)' > $@
+
+build/obj/%.o: %.c build/obj/FLAGS | $(PB_H)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+build/faults/%.o: %.c build/faults/FLAGS | $(PB_H)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (faults)"
+	$(Q)$(CC) $(CFLAGS_ALL) -DOW_FAULT_INJECTION -c -o $@ $<
+
+# generated protobuf-c code is not ours to make warning-free
+build/obj/build/gen/%.o build/faults/build/gen/%.o: WARN := -Wall -Werror
+
+t/unit/%.t: t/unit/%.c $(OBJ) t/lib/tap.h
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(OBJ) $(LDLIBS_ALL)
+
+deps:
+	@sh t/lib/deps.sh test
+
+run:
+	@sh t/lib/deps.sh run
+	$(Q)$(MAKE) --no-print-directory openwit
+	./openwit
+
+check-build: openwit t/openwit-faults $(UNIT_T)
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory check-build
+	prove -j2 t/unit/*.t t/*.t
+
+# The whole suite again on a sanitized build (make test's binaries are
+# rebuilt with the sanitizer flags in their own object tree).
+asan: deps
+	$(Q)$(MAKE) --no-print-directory OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" check-build
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 prove -j2 t/unit/*.t t/*.t
+
+install: openwit
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 openwit $(DESTDIR)$(PREFIX)/bin/openwit
+	install -m 644 man/openwit.1 $(DESTDIR)$(PREFIX)/share/man/man1/openwit.1
+
+format:
+	clang-format -i openwit.c modules/*/*.c modules/*/*.h t/unit/*.c t/lib/*.h
+
+clean:
+	rm -rf build openwit t/openwit-faults t/unit/*.t
+
+FORCE:
+.PHONY: all deps run test check-build asan install format clean FORCE
+.SECONDARY:
+
+-include $(shell find build -name '*.d' 2>/dev/null)

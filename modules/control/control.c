@@ -1,0 +1,511 @@
+/*
+ * control.c - the monitoring API on control.port (8083):
+ *
+ *   GET /health                              the process is up
+ *   GET /ready                               accepting data (503 while
+ *                                            starting, draining, disk full)
+ *   GET /metrics                             Prometheus text format
+ *   GET /api/batch-monitor/status            pipeline totals as JSON
+ *   GET /api/batch-monitor/batches/{id}      one batch_tracker row
+ *   GET /api/batch-monitor/batches?status=pending|completed|failed
+ *        &min_age_minutes=N&limit=N          batches, oldest first
+ *   GET /api/batch-monitor/alerts            stuck batches and raised alerts
+ *
+ * SQLite reads run on a worker with that thread's read-only connection;
+ * the loop only routes and sends.
+ */
+#include "control.h"
+#include "../core/batch.h"
+#include "../core/log.h"
+#include "../core/stats.h"
+#include "../http/http.h"
+#include "../tracker/tracker.h"
+#include "../wal/wal.h"
+
+#include <cjson/cJSON.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+static char *bind_addr;
+static int64_t port;
+
+static ow_directive_t directives[] = {
+    {"control.bind", OW_CONF_STR, &bind_addr, 0, 255, "127.0.0.1", NULL, 0},
+    {"control.port", OW_CONF_INT, &port, 0, 65535, "8083", NULL, 0},
+    OW_CONF_END};
+
+enum { Q_STATUS, Q_BATCH, Q_BATCHES, Q_ALERTS };
+enum { ST_ANY, ST_PENDING, ST_COMPLETED, ST_FAILED };
+
+typedef struct {
+	ow_job_t job;
+	struct evhttp_request *req;
+	int kind;
+	char id[OW_BATCH_ID_LEN + 1];
+	int status;
+	int64_t min_age, limit;
+	cJSON *out;
+	int code;
+	char error[256];
+} ctl_req_t;
+
+static struct evhttp *http;
+static int ready, draining;
+static uint64_t pending; /* API requests on workers */
+
+void ow_control_set_ready(int r)
+{
+	ready = r;
+}
+
+static const char *status_sql[] = {
+    "1",
+    "janitor_pip = 0 AND error_stage IS NULL",
+    "janitor_pip = 1",
+    "error_stage IS NOT NULL",
+};
+
+static void send_json(struct evhttp_request *req, int code, cJSON *j)
+{
+	char *s = cJSON_PrintUnformatted(j);
+	ow_http_reply(req, code, "application/json", s, strlen(s), code == 503 ? 1 : 0);
+	cJSON_free(s);
+}
+
+static void send_error(struct evhttp_request *req, int code, const char *msg)
+{
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "error", msg);
+	send_json(req, code, j);
+	cJSON_Delete(j);
+}
+
+/* A result row as a JSON object: *_pip columns as booleans. */
+static cJSON *row_json(sqlite3_stmt *st)
+{
+	cJSON *o = cJSON_CreateObject();
+	for (int i = 0; i < sqlite3_column_count(st); i++) {
+		const char *name = sqlite3_column_name(st, i);
+		size_t n = strlen(name);
+		switch (sqlite3_column_type(st, i)) {
+		case SQLITE_NULL:
+			cJSON_AddNullToObject(o, name);
+			break;
+		case SQLITE_INTEGER:
+			if (n > 4 && strcmp(name + n - 4, "_pip") == 0)
+				cJSON_AddBoolToObject(o, name, sqlite3_column_int(st, i));
+			else
+				cJSON_AddNumberToObject(o, name,
+							(double)sqlite3_column_int64(st, i));
+			break;
+		case SQLITE_FLOAT:
+			cJSON_AddNumberToObject(o, name, sqlite3_column_double(st, i));
+			break;
+		default:
+			cJSON_AddStringToObject(o, name, (const char *)sqlite3_column_text(st, i));
+		}
+	}
+	return o;
+}
+
+static int query_rows(ctl_req_t *r, sqlite3 *db, const char *sql, cJSON *arr)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		snprintf(r->error, sizeof(r->error), "tracker: %s", sqlite3_errmsg(db));
+		return OW_ERROR;
+	}
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		cJSON_AddItemToArray(arr, row_json(st));
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		snprintf(r->error, sizeof(r->error), "tracker: %s", sqlite3_errmsg(db));
+		return OW_ERROR;
+	}
+	return OW_OK;
+}
+
+static int64_t scalar(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v = 0;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+#define AGE_SQL "strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now', '-%lld minutes')"
+#define STAGE_SQL                                                                                  \
+	"CASE WHEN error_stage IS NOT NULL THEN 'failed' WHEN wal_pip = 0 THEN 'wal' "             \
+	"WHEN ingestion_pip = 0 THEN 'ingestion' WHEN storage_pip = 0 THEN 'storage' "             \
+	"WHEN index_pip = 0 THEN 'index' WHEN janitor_pip = 0 THEN 'janitor' "                     \
+	"ELSE 'completed' END"
+
+static void q_status(ctl_req_t *r, sqlite3 *db)
+{
+	cJSON *o = r->out = cJSON_CreateObject();
+	cJSON *b = cJSON_AddObjectToObject(o, "batches");
+	static const char *names[] = {"total", "pending", "completed", "failed"};
+	char sql[512];
+	for (int i = 0; i < 4; i++) {
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM batch_tracker WHERE %s",
+			 status_sql[i]);
+		cJSON_AddNumberToObject(b, names[i], (double)scalar(db, sql));
+	}
+	cJSON *st = cJSON_AddObjectToObject(o, "stages");
+	static const char *stages[] = {"kafka", "wal", "ingestion", "storage", "index", "janitor"};
+	for (int i = 0; i < 6; i++) {
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM batch_tracker WHERE %s_pip = 1",
+			 stages[i]);
+		cJSON_AddNumberToObject(st, stages[i], (double)scalar(db, sql));
+	}
+	cJSON *sig = cJSON_AddObjectToObject(o, "signals");
+	for (int s = 0; s < OW_NSIGNALS; s++) {
+		snprintf(sql, sizeof(sql),
+			 "SELECT count(*), coalesce(sum(message_count), 0), "
+			 "coalesce(sum(record_count), 0), coalesce(sum(batch_size), 0) "
+			 "FROM batch_tracker WHERE signal = '%s'",
+			 ow_signal_name(s));
+		cJSON *a = cJSON_CreateArray();
+		if (query_rows(r, db, sql, a) != OW_OK) {
+			cJSON_Delete(a);
+			return;
+		}
+		cJSON *row = cJSON_GetArrayItem(a, 0), *x = cJSON_CreateObject();
+		static const char *k[] = {"batches", "messages", "records", "bytes"};
+		int i = 0;
+		for (cJSON *c = row->child; c; c = c->next, i++)
+			cJSON_AddNumberToObject(x, k[i], c->valuedouble);
+		cJSON_AddItemToObject(sig, ow_signal_name(s), x);
+		cJSON_Delete(a);
+	}
+	cJSON *old = cJSON_CreateArray();
+	query_rows(r, db,
+		   "SELECT min(created_at) AS t FROM batch_tracker WHERE janitor_pip = 0 AND "
+		   "error_stage IS NULL",
+		   old);
+	cJSON *t = cJSON_GetObjectItem(cJSON_GetArrayItem(old, 0), "t");
+	cJSON_AddItemToObject(o, "oldest_pending_created_at",
+			      cJSON_IsString(t) ? cJSON_CreateString(t->valuestring)
+						: cJSON_CreateNull());
+	cJSON_Delete(old);
+	cJSON_AddNumberToObject(o, "alerts", (double)scalar(db, "SELECT count(*) FROM alerts"));
+}
+
+static void q_batch(ctl_req_t *r, sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(db,
+			   "SELECT *, " STAGE_SQL " AS stage FROM batch_tracker WHERE batch_id = ?",
+			   -1, &st, NULL);
+	sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		r->out = row_json(st);
+	} else {
+		r->code = 404;
+		snprintf(r->error, sizeof(r->error), "no batch %s", r->id);
+	}
+	sqlite3_finalize(st);
+}
+
+static void q_batches(ctl_req_t *r, sqlite3 *db)
+{
+	char sql[1024];
+	snprintf(sql, sizeof(sql),
+		 "SELECT *, " STAGE_SQL
+		 " AS stage FROM batch_tracker WHERE %s AND created_at <= " AGE_SQL
+		 " ORDER BY created_at LIMIT %lld",
+		 status_sql[r->status], (long long)r->min_age, (long long)r->limit);
+	r->out = cJSON_CreateObject();
+	cJSON *a = cJSON_AddArrayToObject(r->out, "batches");
+	query_rows(r, db, sql, a);
+	cJSON_AddNumberToObject(r->out, "count", cJSON_GetArraySize(a));
+}
+
+static void q_alerts(ctl_req_t *r, sqlite3 *db)
+{
+	char sql[1024];
+	long long stuck = (long long)ow_tracker_stuck_minutes();
+	r->out = cJSON_CreateObject();
+	cJSON_AddNumberToObject(r->out, "stuck_after_minutes", (double)stuck);
+	cJSON *a = cJSON_AddArrayToObject(r->out, "stuck_batches");
+	snprintf(sql, sizeof(sql),
+		 "SELECT batch_id, client_id, signal, source, created_at, " STAGE_SQL " AS stage, "
+		 "error_stage, error_message, retry_count FROM batch_tracker WHERE janitor_pip = 0 "
+		 "AND created_at <= " AGE_SQL " ORDER BY created_at LIMIT 1000",
+		 stuck);
+	if (query_rows(r, db, sql, a) != OW_OK)
+		return;
+	a = cJSON_AddArrayToObject(r->out, "alerts");
+	query_rows(r, db,
+		   "SELECT id, created_at, kind, batch_id, message FROM alerts ORDER BY id DESC "
+		   "LIMIT 1000",
+		   a);
+}
+
+static void ctl_work(ow_job_t *j)
+{
+	ctl_req_t *r = (ctl_req_t *)j;
+	sqlite3 *db = ow_tracker_reader();
+	if (db == NULL) {
+		r->code = 503;
+		snprintf(r->error, sizeof(r->error), "tracker database unavailable");
+		return;
+	}
+	switch (r->kind) {
+	case Q_STATUS:
+		q_status(r, db);
+		break;
+	case Q_BATCH:
+		q_batch(r, db);
+		break;
+	case Q_BATCHES:
+		q_batches(r, db);
+		break;
+	default:
+		q_alerts(r, db);
+	}
+	if (r->error[0] && r->code == 200)
+		r->code = 500;
+}
+
+static void ctl_done(ow_job_t *j)
+{
+	ctl_req_t *r = (ctl_req_t *)j;
+	if (r->code != 200) {
+		if (r->code == 500)
+			ow_log(OW_LOG_ERROR, "control: %s", r->error);
+		send_error(r->req, r->code, r->error);
+	} else {
+		if (r->kind == Q_STATUS) {
+			cJSON *p = cJSON_AddObjectToObject(r->out, "pipeline");
+			cJSON_AddNumberToObject(p, "inflight_bytes", (double)ow_budget_used());
+			cJSON_AddNumberToObject(p, "inflight_bytes_max", (double)ow_budget_max());
+			cJSON_AddNumberToObject(p, "wal_batches_in_flight",
+						(double)ow_wal_inflight_batches());
+			cJSON_AddNumberToObject(p, "decode_queue", (double)ow_work_queued());
+			cJSON_AddBoolToObject(p, "disk_full", ow_wal_disk_full());
+			cJSON_AddBoolToObject(p, "draining", draining);
+		}
+		send_json(r->req, 200, r->out);
+	}
+	cJSON_Delete(r->out);
+	free(r);
+	pending--;
+}
+
+static void metric_hist(ow_buf_t *b, const char *name, const char *help, const ow_hist_t *h)
+{
+	ow_buf_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	uint64_t cum = 0;
+	for (int i = 0; i < OW_HIST_BUCKETS; i++) {
+		cum += h->buckets[i];
+		if (i == OW_HIST_BUCKETS - 1)
+			ow_buf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name,
+				      (unsigned long long)cum);
+		else
+			ow_buf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, ow_hist_bounds[i],
+				      (unsigned long long)cum);
+	}
+	ow_buf_printf(b, "%s_sum %.9f\n%s_count %llu\n", name, h->sum, name,
+		      (unsigned long long)h->count);
+}
+
+static void metric_head(ow_buf_t *b, const char *name, const char *type, const char *help)
+{
+	ow_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void send_metrics(struct evhttp_request *req)
+{
+	ow_buf_t b = {0};
+	static const char *per[3][2] = {
+	    {"openwit_ingest_requests_total", "Acknowledged requests by tenant and signal."},
+	    {"openwit_ingest_records_total",
+	     "Acknowledged spans, log records and data points by tenant and signal."},
+	    {"openwit_ingest_bytes_total", "Acknowledged payload bytes by tenant and signal."}};
+	for (int k = 0; k < 3; k++) {
+		metric_head(&b, per[k][0], "counter", per[k][1]);
+		for (int i = 0; i < ow_stats.ntenants; i++) {
+			const ow_tenant_stats_t *t = &ow_stats.tenants[i];
+			const uint64_t *v = k == 0 ? t->requests : k == 1 ? t->records : t->bytes;
+			for (int s = 0; s < OW_NSIGNALS; s++)
+				ow_buf_printf(&b, "%s{tenant=\"%s\",signal=\"%s\"} %llu\n",
+					      per[k][0], t->tenant, ow_signal_name(s),
+					      (unsigned long long)v[s]);
+		}
+	}
+	metric_head(&b, "openwit_batches_total", "counter", "Batches made durable in the WAL.");
+	for (int s = 0; s < OW_NSIGNALS; s++)
+		ow_buf_printf(&b, "openwit_batches_total{signal=\"%s\"} %llu\n", ow_signal_name(s),
+			      (unsigned long long)ow_stats.batches[s]);
+	metric_head(&b, "openwit_batch_messages_total", "counter",
+		    "Messages (requests) in durable batches.");
+	for (int s = 0; s < OW_NSIGNALS; s++)
+		ow_buf_printf(&b, "openwit_batch_messages_total{signal=\"%s\"} %llu\n",
+			      ow_signal_name(s), (unsigned long long)ow_stats.batch_messages[s]);
+	metric_head(&b, "openwit_rejected_requests_total", "counter",
+		    "Requests answered with an error, by reason.");
+	for (int i = 0; i < OW_NREJECT; i++)
+		ow_buf_printf(&b, "openwit_rejected_requests_total{reason=\"%s\"} %llu\n",
+			      ow_reject_names[i], (unsigned long long)ow_stats.rejected[i]);
+	metric_head(&b, "openwit_inflight_bytes", "gauge",
+		    "Request bytes admitted and not yet acknowledged.");
+	ow_buf_printf(&b, "openwit_inflight_bytes %llu\n", (unsigned long long)ow_budget_used());
+	metric_head(&b, "openwit_inflight_bytes_max", "gauge", "memory.max_inflight_bytes.");
+	ow_buf_printf(&b, "openwit_inflight_bytes_max %llu\n", (unsigned long long)ow_budget_max());
+	metric_head(&b, "openwit_wal_fsyncs_total", "counter",
+		    "WAL files written and fdatasync'd.");
+	ow_buf_printf(&b, "openwit_wal_fsyncs_total %llu\n",
+		      (unsigned long long)ow_stats.wal_fsyncs);
+	metric_head(&b, "openwit_wal_failed_batches_total", "counter",
+		    "Batches the WAL could not make durable.");
+	ow_buf_printf(&b, "openwit_wal_failed_batches_total %llu\n",
+		      (unsigned long long)ow_stats.wal_fsync_errors);
+	metric_head(&b, "openwit_wal_bytes_total", "counter", "Bytes written to WAL files.");
+	ow_buf_printf(&b, "openwit_wal_bytes_total %llu\n", (unsigned long long)ow_stats.wal_bytes);
+	metric_head(&b, "openwit_wal_disk_full", "gauge", "1 while WAL writes fail with ENOSPC.");
+	ow_buf_printf(&b, "openwit_wal_disk_full %d\n", ow_wal_disk_full());
+	metric_head(&b, "openwit_wal_recovered_batches", "gauge",
+		    "Complete WAL files found at start.");
+	ow_buf_printf(&b, "openwit_wal_recovered_batches %llu\n",
+		      (unsigned long long)ow_stats.wal_recovered);
+	metric_head(&b, "openwit_wal_quarantined_files", "gauge",
+		    "Corrupt WAL files moved to quarantine at start.");
+	ow_buf_printf(&b, "openwit_wal_quarantined_files %llu\n",
+		      (unsigned long long)ow_stats.wal_quarantined);
+	metric_hist(&b, "openwit_ack_latency_seconds",
+		    "From a request's arrival to its acknowledgement.", &ow_stats.ack_latency);
+	metric_hist(&b, "openwit_wal_fsync_seconds", "fdatasync of one WAL file.",
+		    &ow_stats.fsync_latency);
+	ow_http_reply(req, 200, "text/plain; version=0.0.4", b.data, b.len, 0);
+	ow_buf_free(&b);
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+	OW_UNUSED(arg);
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = evhttp_uri_get_path(uri);
+	if (path == NULL)
+		path = "/";
+	int cmd = evhttp_request_get_command(req);
+	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
+		send_error(req, 405, "method not allowed: use GET");
+		return;
+	}
+	if (strcmp(path, "/health") == 0) {
+		ow_http_reply(req, 200, "application/json", "{\"status\":\"ok\"}", 15, 0);
+		return;
+	}
+	if (strcmp(path, "/ready") == 0) {
+		const char *why = !ready	       ? "starting"
+				  : draining	       ? "draining"
+				  : ow_wal_disk_full() ? "disk_full"
+						       : NULL;
+		char s[64];
+		snprintf(s, sizeof(s), "{\"status\":\"%s\"}", why ? why : "ready");
+		ow_http_reply(req, why ? 503 : 200, "application/json", s, strlen(s), why ? 1 : 0);
+		return;
+	}
+	if (strcmp(path, "/metrics") == 0) {
+		send_metrics(req);
+		return;
+	}
+	ctl_req_t *r = ow_calloc(1, sizeof(*r));
+	r->req = req;
+	r->code = 200;
+	r->limit = 1000;
+	const char *pfx = "/api/batch-monitor/batches/";
+	if (strcmp(path, "/api/batch-monitor/status") == 0) {
+		r->kind = Q_STATUS;
+	} else if (strcmp(path, "/api/batch-monitor/alerts") == 0) {
+		r->kind = Q_ALERTS;
+	} else if (strncmp(path, pfx, strlen(pfx)) == 0 && strlen(path + strlen(pfx)) > 0 &&
+		   strlen(path + strlen(pfx)) <= OW_BATCH_ID_LEN) {
+		r->kind = Q_BATCH;
+		snprintf(r->id, sizeof(r->id), "%s", path + strlen(pfx));
+	} else if (strcmp(path, "/api/batch-monitor/batches") == 0) {
+		r->kind = Q_BATCHES;
+		struct evkeyvalq q;
+		const char *query = evhttp_uri_get_query(uri);
+		if (evhttp_parse_query_str(query ? query : "", &q) != 0) {
+			free(r);
+			send_error(req, 400, "malformed query string");
+			return;
+		}
+		const char *s = evhttp_find_header(&q, "status");
+		const char *age = evhttp_find_header(&q, "min_age_minutes");
+		const char *lim = evhttp_find_header(&q, "limit");
+		static const char *sts[] = {"", "pending", "completed", "failed"};
+		r->status = -1;
+		for (int i = 0; i < 4; i++)
+			if (strcmp(s ? s : "", sts[i]) == 0)
+				r->status = i;
+		char *end = NULL;
+		r->min_age = age ? strtoll(age, &end, 10) : 0;
+		int bad_age = age && (*age == '\0' || *end || r->min_age < 0);
+		r->limit = lim ? strtoll(lim, &end, 10) : 1000;
+		int bad_lim = lim && (*lim == '\0' || *end || r->limit < 1 || r->limit > 100000);
+		evhttp_clear_headers(&q);
+		if (r->status < 0 || bad_age || bad_lim) {
+			free(r);
+			send_error(req, 400,
+				   "status must be pending, completed or failed; "
+				   "min_age_minutes a number >= 0; limit 1..100000");
+			return;
+		}
+	} else {
+		free(r);
+		send_error(req, 404, "not found");
+		return;
+	}
+	r->job.work = ctl_work;
+	r->job.done = ctl_done;
+	if (ow_work_submit(&r->job) != OW_OK) {
+		free(r);
+		send_error(req, 503, "busy; retry");
+		return;
+	}
+	pending++;
+}
+
+static int control_start(struct event_base *base)
+{
+	http = evhttp_new(base);
+	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+					     EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
+	evhttp_set_gencb(http, on_request, NULL);
+	return ow_http_listen(http, "query and monitoring API", bind_addr, port);
+}
+
+static void control_drain(void)
+{
+	draining = 1;
+}
+
+static int control_busy(void)
+{
+	return pending > 0;
+}
+
+static void control_stop(void)
+{
+	if (http)
+		evhttp_free(http);
+	http = NULL;
+}
+
+ow_module_t ow_control_module = {
+    .name = "control",
+    .directives = directives,
+    .start = control_start,
+    .drain = control_drain,
+    .busy = control_busy,
+    .stop = control_stop,
+};

@@ -1,0 +1,78 @@
+/*
+ * batch.c - batch objects and the in-flight byte budget.
+ */
+#include "batch.h"
+
+ow_batch_t *ow_batch_new(const char *tenant, int signal, int source)
+{
+	ow_batch_t *b = ow_calloc(1, sizeof(*b));
+	ow_uuid7(b->uuid, b->id);
+	snprintf(b->tenant, sizeof(b->tenant), "%s", tenant);
+	b->signal = signal;
+	b->source = source;
+	b->created_ns = ow_now_ns();
+	b->opened_mono = ow_mono_ns();
+	b->tail = &b->msgs;
+	return b;
+}
+
+void ow_batch_add(ow_batch_t *b, ow_msg_t *m)
+{
+	m->next = NULL;
+	*b->tail = m;
+	b->tail = &m->next;
+	b->nmsgs++;
+	b->records += m->records;
+	b->bytes += m->len;
+}
+
+void ow_batch_finish(ow_batch_t *b, int rc)
+{
+	ow_msg_t *m = b->msgs;
+	while (m) {
+		ow_msg_t *next = m->next;
+		free(m->payload);
+		m->payload = NULL;
+		ow_budget_release(m->charged);
+		m->charged = 0;
+		m->ack(m, rc);
+		m = next;
+	}
+	free(b);
+}
+
+static uint64_t budget_used, budget_max;
+
+void ow_budget_init(uint64_t max)
+{
+	budget_max = max;
+	budget_used = 0;
+}
+
+int ow_budget_take(size_t n)
+{
+	if (budget_used + n > budget_max)
+		return OW_AGAIN;
+	budget_used += n;
+	return OW_OK;
+}
+
+void ow_budget_charge(size_t n)
+{
+	budget_used += n;
+}
+
+void ow_budget_release(size_t n)
+{
+	budget_used -= OW_MIN(n, budget_used);
+}
+
+uint64_t ow_budget_used(void)
+{
+	return budget_used;
+}
+
+uint64_t ow_budget_max(void)
+{
+	return budget_max;
+}

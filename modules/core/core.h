@@ -1,0 +1,102 @@
+/*
+ * core.h - what every module includes: return codes, small helpers, the
+ * module interface and the process-wide state ("the cycle", after nginx).
+ *
+ * Threads: one libevent loop thread owns sockets, timers and all the state
+ * below that is not marked otherwise; worker threads only run jobs handed
+ * to them (see worker.h) and give results back through the loop.
+ */
+#ifndef OW_CORE_H
+#define OW_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OW_VERSION "0.1.0"
+
+#define OW_OK 0
+#define OW_ERROR (-1)
+#define OW_AGAIN (-2)
+#define OW_DECLINED (-3)
+#define OW_NOSPACE (-4)
+
+#define OW_NELEMS(a) (sizeof(a) / sizeof((a)[0]))
+#define OW_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define OW_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define OW_UNUSED(x) ((void)(x))
+
+/* The three OTLP signals; the index is used in tables and file headers. */
+enum ow_signal { OW_TRACES = 0, OW_LOGS = 1, OW_METRICS = 2, OW_NSIGNALS = 3 };
+/* Where a batch came from. */
+enum ow_source { OW_SRC_HTTP = 0, OW_SRC_GRPC = 1, OW_SRC_KAFKA = 2, OW_NSOURCES = 3 };
+
+const char *ow_signal_name(int signal);
+const char *ow_source_name(int source);
+
+#define OW_TENANT_MAX 64
+#define OW_BATCH_ID_LEN 36 /* UUIDv7 text form */
+
+/* Tenant ids become directory names: [A-Za-z0-9._-]{1,64}, not "." or "..". */
+int ow_tenant_valid(const char *s, size_t len);
+
+/* Memory helpers that abort on exhaustion: a failed small allocation is not
+ * a condition this server can answer sensibly, and checking every call site
+ * hides the real error paths. Large, input-sized buffers use the byte budget
+ * (ow_budget_*) before they are allocated. */
+void *ow_alloc(size_t n);
+void *ow_calloc(size_t n, size_t size);
+void *ow_realloc(void *p, size_t n);
+char *ow_strdup(const char *s);
+
+/* Time. */
+int64_t ow_now_ns(void);  /* CLOCK_REALTIME, nanoseconds since the epoch */
+int64_t ow_mono_ns(void); /* CLOCK_MONOTONIC */
+void ow_time_iso(int64_t ns, char *buf, size_t len); /* "YYYY-MM-DD HH:MM:SS.mmm" UTC */
+
+/* A time-ordered UUIDv7: 16 raw bytes and its 36-character text form. */
+void ow_uuid7(uint8_t raw[16], char text[OW_BATCH_ID_LEN + 1]);
+void ow_uuid_text(const uint8_t raw[16], char text[OW_BATCH_ID_LEN + 1]);
+
+/* Filesystem helpers. */
+int ow_mkdir_p(const char *path, int mode);
+int ow_fsync_dir(const char *path);
+
+/* A growable byte buffer. */
+typedef struct {
+	uint8_t *data;
+	size_t len;
+	size_t cap;
+} ow_buf_t;
+
+void ow_buf_reserve(ow_buf_t *b, size_t extra);
+void ow_buf_add(ow_buf_t *b, const void *p, size_t n);
+void ow_buf_addstr(ow_buf_t *b, const char *s);
+void ow_buf_printf(ow_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ow_buf_free(ow_buf_t *b);
+
+/* Little-endian integer access for on-disk formats. */
+static inline void ow_put_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+static inline uint32_t ow_get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline void ow_put_u64(uint8_t *p, uint64_t v)
+{
+	ow_put_u32(p, (uint32_t)v);
+	ow_put_u32(p + 4, (uint32_t)(v >> 32));
+}
+static inline uint64_t ow_get_u64(const uint8_t *p)
+{
+	return (uint64_t)ow_get_u32(p) | (uint64_t)ow_get_u32(p + 4) << 32;
+}
+
+#endif

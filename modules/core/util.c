@@ -1,0 +1,218 @@
+/*
+ * util.c - small helpers shared by every module: allocation, time, ids,
+ * tenant validation, directories, growable buffers.
+ */
+#include "core.h"
+#include "log.h"
+#include "module.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *signal_names[OW_NSIGNALS] = {"traces", "logs", "metrics"};
+static const char *source_names[OW_NSOURCES] = {"http", "grpc", "kafka"};
+
+const char *ow_signal_name(int signal)
+{
+	return signal >= 0 && signal < OW_NSIGNALS ? signal_names[signal] : "unknown";
+}
+
+const char *ow_source_name(int source)
+{
+	return source >= 0 && source < OW_NSOURCES ? source_names[source] : "unknown";
+}
+
+int ow_tenant_valid(const char *s, size_t len)
+{
+	if (len == 0 || len > OW_TENANT_MAX)
+		return 0;
+	if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+static void oom(size_t n)
+{
+	ow_log(OW_LOG_CRIT, "out of memory allocating %zu bytes", n);
+	abort();
+}
+
+void *ow_alloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (p == NULL)
+		oom(n);
+	return p;
+}
+
+void *ow_calloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (p == NULL)
+		oom(n * size);
+	return p;
+}
+
+void *ow_realloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (q == NULL)
+		oom(n);
+	return q;
+}
+
+char *ow_strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	return memcpy(ow_alloc(n), s, n);
+}
+
+static int64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t ow_now_ns(void)
+{
+	return clock_ns(CLOCK_REALTIME);
+}
+
+int64_t ow_mono_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+void ow_time_iso(int64_t ns, char *buf, size_t len)
+{
+	time_t sec = (time_t)(ns / 1000000000);
+	struct tm tm;
+	gmtime_r(&sec, &tm);
+	snprintf(buf, len, "%04d-%02d-%02d %02d:%02d:%02d.%03d", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ns % 1000000000 / 1000000));
+}
+
+void ow_uuid_text(const uint8_t raw[16], char text[OW_BATCH_ID_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	char *p = text;
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*p++ = '-';
+		*p++ = hex[raw[i] >> 4];
+		*p++ = hex[raw[i] & 15];
+	}
+	*p = '\0';
+}
+
+/* RFC 9562 UUIDv7: 48-bit Unix milliseconds, version 7, 74 random bits.
+ * Ids sort by creation time, which keeps the tracker's primary key and the
+ * WAL directory listing in batch order. */
+void ow_uuid7(uint8_t raw[16], char text[OW_BATCH_ID_LEN + 1])
+{
+	uint64_t ms = (uint64_t)(ow_now_ns() / 1000000);
+	if (getrandom(raw + 6, 10, 0) != 10) {
+		uint64_t x = (uint64_t)ow_mono_ns() ^ ((uint64_t)getpid() << 32);
+		for (int i = 6; i < 16;
+		     i++, x = x * 6364136223846793005ULL + 1442695040888963407ULL)
+			raw[i] = (uint8_t)(x >> 56);
+	}
+	for (int i = 0; i < 6; i++)
+		raw[i] = (uint8_t)(ms >> (40 - 8 * i));
+	raw[6] = (uint8_t)(0x70 | (raw[6] & 0x0f));
+	raw[8] = (uint8_t)(0x80 | (raw[8] & 0x3f));
+	ow_uuid_text(raw, text);
+}
+
+int ow_mkdir_p(const char *path, int mode)
+{
+	char tmp[4096];
+	size_t n = strlen(path);
+	if (n == 0 || n >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return OW_ERROR;
+	}
+	memcpy(tmp, path, n + 1);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, (mode_t)mode) != 0 && errno != EEXIST)
+			return OW_ERROR;
+		*p = '/';
+	}
+	if (mkdir(tmp, (mode_t)mode) != 0 && errno != EEXIST)
+		return OW_ERROR;
+	return OW_OK;
+}
+
+int ow_fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return OW_ERROR;
+	int rc = fsync(fd);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return rc == 0 ? OW_OK : OW_ERROR;
+}
+
+void ow_buf_reserve(ow_buf_t *b, size_t extra)
+{
+	if (b->len + extra <= b->cap)
+		return;
+	size_t cap = b->cap ? b->cap : 256;
+	while (cap < b->len + extra)
+		cap *= 2;
+	b->data = ow_realloc(b->data, cap);
+	b->cap = cap;
+}
+
+void ow_buf_add(ow_buf_t *b, const void *p, size_t n)
+{
+	ow_buf_reserve(b, n);
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+}
+
+void ow_buf_addstr(ow_buf_t *b, const char *s)
+{
+	ow_buf_add(b, s, strlen(s));
+}
+
+void ow_buf_printf(ow_buf_t *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	ow_buf_reserve(b, (size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+void ow_buf_free(ow_buf_t *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+char *ow_data_dir; /* storage.data_dir, set by the configuration */

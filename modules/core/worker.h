@@ -1,0 +1,31 @@
+/*
+ * worker.h - the shared worker pool and the way back to the loop.
+ *
+ * A job is a struct embedded in whatever it works on. ow_work_submit()
+ * hands it to the pool (one thread per core by default); the pool runs
+ * job->work() on a worker, then queues the job for the loop, which runs
+ * job->done() there. Threads that are not pool workers (the WAL writer,
+ * the tracker) hand results back with ow_loop_post(). One eventfd wakes
+ * the loop for any number of finished jobs.
+ */
+#ifndef OW_WORKER_H
+#define OW_WORKER_H
+
+#include <event2/event.h>
+
+typedef struct ow_job ow_job_t;
+
+struct ow_job {
+	void (*work)(ow_job_t *j); /* on a worker thread; may be NULL */
+	void (*done)(ow_job_t *j); /* on the loop thread */
+	ow_job_t *next;
+};
+
+int ow_workers_start(struct event_base *base, int nthreads, size_t queue_slots);
+int ow_work_submit(ow_job_t *j); /* OW_AGAIN when the queue is full */
+void ow_loop_post(ow_job_t *j);	 /* any thread: run j->done on the loop */
+size_t ow_work_queued(void);
+void ow_workers_stop(void);
+int ow_workers_count(void);
+
+#endif

@@ -1,0 +1,630 @@
+/*
+ * otlp.c - see otlp.h. The JSON converter is driven by the protobuf-c
+ * descriptors of the generated types, so it covers every OTLP message and
+ * field without a hand-written mapping that could drift from the protos.
+ */
+#include "otlp.h"
+
+#include "google/rpc/status.pb-c.h"
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <zlib.h>
+
+static const ProtobufCMessageDescriptor *request_desc[OW_NSIGNALS] = {
+    &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor,
+    &opentelemetry__proto__collector__logs__v1__export_logs_service_request__descriptor,
+    &opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__descriptor,
+};
+
+/* ---- validation and counting over an unpacked request ---- */
+
+static int id_ok(const ProtobufCBinaryData *id, size_t want)
+{
+	return id->len == 0 || id->len == want;
+}
+
+static int64_t
+count_traces(const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *r,
+	     char *err, size_t errlen)
+{
+	int64_t n = 0;
+	for (size_t i = 0; i < r->n_resource_spans; i++) {
+		Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = r->resource_spans[i];
+		for (size_t j = 0; j < rs->n_scope_spans; j++) {
+			Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = rs->scope_spans[j];
+			for (size_t k = 0; k < ss->n_spans; k++) {
+				Opentelemetry__Proto__Trace__V1__Span *s = ss->spans[k];
+				if (!id_ok(&s->trace_id, 16) || !id_ok(&s->span_id, 8) ||
+				    !id_ok(&s->parent_span_id, 8)) {
+					snprintf(err, errlen,
+						 "span %zu: trace_id must be 16 bytes and "
+						 "span ids 8 bytes",
+						 k);
+					return -1;
+				}
+				for (size_t l = 0; l < s->n_links; l++)
+					if (!id_ok(&s->links[l]->trace_id, 16) ||
+					    !id_ok(&s->links[l]->span_id, 8)) {
+						snprintf(err, errlen,
+							 "span %zu link %zu: bad id length", k, l);
+						return -1;
+					}
+			}
+			n += (int64_t)ss->n_spans;
+		}
+	}
+	return n;
+}
+
+static int64_t
+count_logs(const Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest *r, char *err,
+	   size_t errlen)
+{
+	int64_t n = 0;
+	for (size_t i = 0; i < r->n_resource_logs; i++) {
+		Opentelemetry__Proto__Logs__V1__ResourceLogs *rl = r->resource_logs[i];
+		for (size_t j = 0; j < rl->n_scope_logs; j++) {
+			Opentelemetry__Proto__Logs__V1__ScopeLogs *sl = rl->scope_logs[j];
+			for (size_t k = 0; k < sl->n_log_records; k++) {
+				Opentelemetry__Proto__Logs__V1__LogRecord *lr = sl->log_records[k];
+				if (!id_ok(&lr->trace_id, 16) || !id_ok(&lr->span_id, 8)) {
+					snprintf(err, errlen,
+						 "log record %zu: trace_id must be 16 "
+						 "bytes and span_id 8 bytes",
+						 k);
+					return -1;
+				}
+			}
+			n += (int64_t)sl->n_log_records;
+		}
+	}
+	return n;
+}
+
+static int64_t metric_points(const Opentelemetry__Proto__Metrics__V1__Metric *m)
+{
+	switch (m->data_case) {
+	case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE:
+		return (int64_t)m->gauge->n_data_points;
+	case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM:
+		return (int64_t)m->sum->n_data_points;
+	case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM:
+		return (int64_t)m->histogram->n_data_points;
+	case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_EXPONENTIAL_HISTOGRAM:
+		return (int64_t)m->exponential_histogram->n_data_points;
+	case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUMMARY:
+		return (int64_t)m->summary->n_data_points;
+	default:
+		return 0;
+	}
+}
+
+static int64_t
+count_metrics(const Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest *r)
+{
+	int64_t n = 0;
+	for (size_t i = 0; i < r->n_resource_metrics; i++) {
+		Opentelemetry__Proto__Metrics__V1__ResourceMetrics *rm = r->resource_metrics[i];
+		for (size_t j = 0; j < rm->n_scope_metrics; j++)
+			for (size_t k = 0; k < rm->scope_metrics[j]->n_metrics; k++)
+				n += metric_points(rm->scope_metrics[j]->metrics[k]);
+	}
+	return n;
+}
+
+static int64_t count_msg(int signal, const ProtobufCMessage *m, char *err, size_t errlen)
+{
+	switch (signal) {
+	case OW_TRACES:
+		return count_traces((const void *)m, err, errlen);
+	case OW_LOGS:
+		return count_logs((const void *)m, err, errlen);
+	default:
+		return count_metrics((const void *)m);
+	}
+}
+
+int64_t ow_otlp_count(int signal, const uint8_t *pb, size_t len)
+{
+	char err[256];
+	ProtobufCMessage *m = protobuf_c_message_unpack(request_desc[signal], NULL, len, pb);
+	if (m == NULL)
+		return -1;
+	int64_t n = count_msg(signal, m, err, sizeof(err));
+	protobuf_c_message_free_unpacked(m, NULL);
+	return n;
+}
+
+/* ---- OTLP/JSON to protobuf-c messages ---- */
+
+typedef struct {
+	char *err;
+	size_t errlen;
+	int depth;
+} jctx_t;
+
+static int jfail(jctx_t *c, const ProtobufCFieldDescriptor *f, const char *what)
+{
+	if (c->err[0] == '\0')
+		snprintf(c->err, c->errlen, "invalid JSON for field \"%s\": %s", f->name, what);
+	return OW_ERROR;
+}
+
+/* "trace_id" matches "trace_id" and "traceId". */
+static int name_matches(const char *field, const char *key)
+{
+	if (strcmp(field, key) == 0)
+		return 1;
+	while (*field && *key) {
+		if (*field == '_' && field[1] >= 'a' && field[1] <= 'z') {
+			if (*key != field[1] - 'a' + 'A')
+				return 0;
+			field += 2;
+			key++;
+			continue;
+		}
+		if (*field++ != *key++)
+			return 0;
+	}
+	return *field == '\0' && *key == '\0';
+}
+
+static const ProtobufCFieldDescriptor *find_field(const ProtobufCMessageDescriptor *d,
+						  const char *key)
+{
+	for (unsigned i = 0; i < d->n_fields; i++)
+		if (name_matches(d->fields[i].name, key))
+			return &d->fields[i];
+	return NULL;
+}
+
+static int is_hex_id(const ProtobufCFieldDescriptor *f)
+{
+	return !strcmp(f->name, "trace_id") || !strcmp(f->name, "span_id") ||
+	       !strcmp(f->name, "parent_span_id");
+}
+
+static int hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+static int b64val(int ch)
+{
+	if (ch >= 'A' && ch <= 'Z')
+		return ch - 'A';
+	if (ch >= 'a' && ch <= 'z')
+		return ch - 'a' + 26;
+	if (ch >= '0' && ch <= '9')
+		return ch - '0' + 52;
+	if (ch == '+' || ch == '-')
+		return 62;
+	if (ch == '/' || ch == '_')
+		return 63;
+	return -1;
+}
+
+static int parse_bytes(jctx_t *c, const ProtobufCFieldDescriptor *f, const cJSON *v,
+		       ProtobufCBinaryData *out)
+{
+	if (!cJSON_IsString(v))
+		return jfail(c, f, "expected a string");
+	const char *s = v->valuestring;
+	size_t n = strlen(s);
+	out->data = NULL;
+	out->len = 0;
+	if (n == 0)
+		return OW_OK;
+	if (is_hex_id(f)) {
+		if (n % 2)
+			return jfail(c, f, "odd number of hex digits");
+		out->data = ow_alloc(n / 2);
+		for (size_t i = 0; i < n / 2; i++) {
+			int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+			if (hi < 0 || lo < 0)
+				return jfail(c, f, "not a hex string");
+			out->data[i] = (uint8_t)(hi << 4 | lo);
+		}
+		out->len = n / 2;
+		return OW_OK;
+	}
+	out->data = ow_alloc(n / 4 * 3 + 3);
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '=')
+			break;
+		int x = b64val((unsigned char)s[i]);
+		if (x < 0)
+			return jfail(c, f, "not a base64 string");
+		acc = acc << 6 | (uint32_t)x;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out->data[o++] = (uint8_t)(acc >> bits);
+		}
+	}
+	out->len = o;
+	return OW_OK;
+}
+
+/* 64-bit integers may come as JSON strings (the protobuf JSON mapping) or
+ * numbers; a number is exact up to 2^53, the limit of a JSON parser that
+ * reads numbers as doubles. */
+static int parse_int(jctx_t *c, const ProtobufCFieldDescriptor *f, const cJSON *v, int is_signed,
+		     int64_t lo, uint64_t hi, uint64_t *out)
+{
+	if (cJSON_IsString(v)) {
+		const char *s = v->valuestring;
+		char *end;
+		errno = 0;
+		if (is_signed) {
+			long long x = strtoll(s, &end, 10);
+			if (*s == '\0' || *end || errno || x < lo || (x > 0 && (uint64_t)x > hi))
+				return jfail(c, f, "integer string out of range or malformed");
+			*out = (uint64_t)x;
+		} else {
+			if (*s == '-')
+				return jfail(c, f, "negative value for an unsigned field");
+			unsigned long long x = strtoull(s, &end, 10);
+			if (*s == '\0' || *end || errno || x > hi)
+				return jfail(c, f, "integer string out of range or malformed");
+			*out = x;
+		}
+		return OW_OK;
+	}
+	if (!cJSON_IsNumber(v))
+		return jfail(c, f, "expected an integer");
+	double d = v->valuedouble;
+	if (d != floor(d) || isnan(d))
+		return jfail(c, f, "expected an integer, got a fraction");
+	if (is_signed) {
+		if (d < (double)lo || d >= 9223372036854775808.0 || (d > 0 && d > (double)hi))
+			return jfail(c, f, "integer out of range");
+		*out = (uint64_t)(int64_t)d;
+	} else {
+		if (d < 0 || d >= 18446744073709551616.0 || d > (double)hi)
+			return jfail(c, f, "integer out of range");
+		*out = (uint64_t)d;
+	}
+	return OW_OK;
+}
+
+static int parse_double(jctx_t *c, const ProtobufCFieldDescriptor *f, const cJSON *v, double *out)
+{
+	if (cJSON_IsNumber(v)) {
+		*out = v->valuedouble;
+		return OW_OK;
+	}
+	if (!cJSON_IsString(v))
+		return jfail(c, f, "expected a number");
+	const char *s = v->valuestring;
+	if (!strcmp(s, "NaN"))
+		*out = NAN;
+	else if (!strcmp(s, "Infinity"))
+		*out = INFINITY;
+	else if (!strcmp(s, "-Infinity"))
+		*out = -INFINITY;
+	else {
+		char *end;
+		*out = strtod(s, &end);
+		if (*s == '\0' || *end)
+			return jfail(c, f, "expected a number");
+	}
+	return OW_OK;
+}
+
+static int json_to_msg(jctx_t *c, const ProtobufCMessageDescriptor *d, const cJSON *obj,
+		       ProtobufCMessage **out);
+
+static size_t elem_size(const ProtobufCFieldDescriptor *f)
+{
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64:
+		return 8;
+	case PROTOBUF_C_TYPE_DOUBLE:
+		return sizeof(double);
+	case PROTOBUF_C_TYPE_FLOAT:
+		return sizeof(float);
+	case PROTOBUF_C_TYPE_BOOL:
+		return sizeof(protobuf_c_boolean);
+	case PROTOBUF_C_TYPE_STRING:
+		return sizeof(char *);
+	case PROTOBUF_C_TYPE_BYTES:
+		return sizeof(ProtobufCBinaryData);
+	case PROTOBUF_C_TYPE_MESSAGE:
+		return sizeof(ProtobufCMessage *);
+	default:
+		return 4;
+	}
+}
+
+/* Parses one JSON value into the element at p. */
+static int parse_value(jctx_t *c, const ProtobufCFieldDescriptor *f, const cJSON *v, void *p)
+{
+	uint64_t u;
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_INT32:
+	case PROTOBUF_C_TYPE_SINT32:
+	case PROTOBUF_C_TYPE_SFIXED32:
+		if (parse_int(c, f, v, 1, INT32_MIN, INT32_MAX, &u))
+			return OW_ERROR;
+		*(int32_t *)p = (int32_t)(int64_t)u;
+		return OW_OK;
+	case PROTOBUF_C_TYPE_UINT32:
+	case PROTOBUF_C_TYPE_FIXED32:
+		if (parse_int(c, f, v, 0, 0, UINT32_MAX, &u))
+			return OW_ERROR;
+		*(uint32_t *)p = (uint32_t)u;
+		return OW_OK;
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+		if (parse_int(c, f, v, 1, INT64_MIN, INT64_MAX, &u))
+			return OW_ERROR;
+		*(int64_t *)p = (int64_t)u;
+		return OW_OK;
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64:
+		if (parse_int(c, f, v, 0, 0, UINT64_MAX, &u))
+			return OW_ERROR;
+		*(uint64_t *)p = u;
+		return OW_OK;
+	case PROTOBUF_C_TYPE_DOUBLE:
+		return parse_double(c, f, v, p);
+	case PROTOBUF_C_TYPE_FLOAT: {
+		double x;
+		if (parse_double(c, f, v, &x))
+			return OW_ERROR;
+		*(float *)p = (float)x;
+		return OW_OK;
+	}
+	case PROTOBUF_C_TYPE_BOOL:
+		if (!cJSON_IsBool(v))
+			return jfail(c, f, "expected true or false");
+		*(protobuf_c_boolean *)p = cJSON_IsTrue(v);
+		return OW_OK;
+	case PROTOBUF_C_TYPE_ENUM: {
+		const ProtobufCEnumDescriptor *ed = f->descriptor;
+		if (cJSON_IsString(v)) {
+			const ProtobufCEnumValue *ev =
+			    protobuf_c_enum_descriptor_get_value_by_name(ed, v->valuestring);
+			if (ev == NULL)
+				return jfail(c, f, "unknown enum name");
+			*(int32_t *)p = ev->value;
+			return OW_OK;
+		}
+		if (parse_int(c, f, v, 1, INT32_MIN, INT32_MAX, &u))
+			return OW_ERROR;
+		*(int32_t *)p = (int32_t)(int64_t)u;
+		return OW_OK;
+	}
+	case PROTOBUF_C_TYPE_STRING:
+		if (!cJSON_IsString(v))
+			return jfail(c, f, "expected a string");
+		*(char **)p = ow_strdup(v->valuestring);
+		return OW_OK;
+	case PROTOBUF_C_TYPE_BYTES:
+		return parse_bytes(c, f, v, p);
+	case PROTOBUF_C_TYPE_MESSAGE:
+		return json_to_msg(c, f->descriptor, v, p);
+	}
+	return jfail(c, f, "unsupported type");
+}
+
+static int parse_field(jctx_t *c, const ProtobufCFieldDescriptor *f, const cJSON *v,
+		       ProtobufCMessage *m)
+{
+	char *base = (char *)m;
+	if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+		if (!cJSON_IsArray(v))
+			return jfail(c, f, "expected an array");
+		size_t n = (size_t)cJSON_GetArraySize(v), es = elem_size(f), i = 0;
+		char *arr = ow_calloc(n ? n : 1, es);
+		/* set the array and count first, so a failure midway frees what
+		 * was parsed */
+		*(size_t *)(base + f->quantifier_offset) = n;
+		*(void **)(base + f->offset) = arr;
+		const cJSON *e;
+		cJSON_ArrayForEach(e, v)
+		{
+			if (parse_value(c, f, e, arr + es * i++))
+				return OW_ERROR;
+		}
+		return OW_OK;
+	}
+	if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+		uint32_t *which = (uint32_t *)(base + f->quantifier_offset);
+		if (*which != 0 && *which != f->id)
+			return jfail(c, f, "more than one member of a oneof is set");
+		/* mark the member first: free_unpacked() then frees it even if
+		 * its value fails halfway */
+		*which = f->id;
+	} else if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->quantifier_offset) {
+		*(protobuf_c_boolean *)(base + f->quantifier_offset) = 1;
+	}
+	void *p = base + f->offset;
+	if (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_BYTES ||
+	    f->type == PROTOBUF_C_TYPE_MESSAGE) {
+		/* a repeated key: drop the earlier value */
+		if (f->type == PROTOBUF_C_TYPE_STRING && *(char **)p &&
+		    *(char **)p != (char *)f->default_value) {
+			free(*(char **)p);
+			*(char **)p = NULL;
+		} else if (f->type == PROTOBUF_C_TYPE_MESSAGE && *(ProtobufCMessage **)p) {
+			protobuf_c_message_free_unpacked(*(ProtobufCMessage **)p, NULL);
+			*(ProtobufCMessage **)p = NULL;
+		} else if (f->type == PROTOBUF_C_TYPE_BYTES) {
+			free(((ProtobufCBinaryData *)p)->data);
+			memset(p, 0, sizeof(ProtobufCBinaryData));
+		}
+	}
+	return parse_value(c, f, v, p);
+}
+
+static int json_to_msg(jctx_t *c, const ProtobufCMessageDescriptor *d, const cJSON *obj,
+		       ProtobufCMessage **out)
+{
+	if (!cJSON_IsObject(obj)) {
+		if (c->err[0] == '\0')
+			snprintf(c->err, c->errlen, "invalid JSON: expected an object for %s",
+				 d->short_name);
+		return OW_ERROR;
+	}
+	if (++c->depth > 64) {
+		snprintf(c->err, c->errlen, "invalid JSON: nested too deeply");
+		return OW_ERROR;
+	}
+	ProtobufCMessage *m = ow_calloc(1, d->sizeof_message);
+	d->message_init(m);
+	*out = m;
+	const cJSON *v;
+	cJSON_ArrayForEach(v, obj)
+	{
+		if (cJSON_IsNull(v))
+			continue;
+		const ProtobufCFieldDescriptor *f = find_field(d, v->string);
+		if (f == NULL)
+			continue; /* OTLP/JSON: unknown fields are ignored */
+		if (parse_field(c, f, v, m))
+			return OW_ERROR;
+	}
+	c->depth--;
+	return OW_OK;
+}
+
+/* ---- requests ---- */
+
+int ow_otlp_decode(int signal, int encoding, uint8_t *body, size_t len, ow_otlp_req_t *r)
+{
+	const ProtobufCMessageDescriptor *d = request_desc[signal];
+	ProtobufCMessage *m = NULL;
+	r->error[0] = '\0';
+	r->payload = NULL;
+	r->len = 0;
+	if (encoding == OW_ENC_PROTOBUF) {
+		m = protobuf_c_message_unpack(d, NULL, len, body);
+		if (m == NULL) {
+			snprintf(r->error, sizeof(r->error),
+				 "malformed protobuf: body is not a valid %s", d->name);
+			free(body);
+			return OW_ERROR;
+		}
+		r->payload = body;
+		r->len = len;
+	} else {
+		cJSON *j = cJSON_ParseWithLength((const char *)body, len);
+		free(body);
+		if (j == NULL) {
+			snprintf(r->error, sizeof(r->error), "malformed JSON near byte %zu",
+				 (size_t)(cJSON_GetErrorPtr() ? 0 : 0));
+			return OW_ERROR;
+		}
+		jctx_t c = {r->error, sizeof(r->error), 0};
+		int rc = json_to_msg(&c, d, j, &m);
+		cJSON_Delete(j);
+		if (rc != OW_OK) {
+			if (m)
+				protobuf_c_message_free_unpacked(m, NULL);
+			return OW_ERROR;
+		}
+		r->len = protobuf_c_message_get_packed_size(m);
+		r->payload = ow_alloc(r->len);
+		protobuf_c_message_pack(m, r->payload);
+	}
+	int64_t n = count_msg(signal, m, r->error, sizeof(r->error));
+	protobuf_c_message_free_unpacked(m, NULL);
+	if (n < 0) {
+		free(r->payload);
+		r->payload = NULL;
+		return OW_ERROR;
+	}
+	r->records = (uint64_t)n;
+	return OW_OK;
+}
+
+int ow_otlp_gunzip(const uint8_t *in, size_t len, size_t max, uint8_t **out, size_t *outlen)
+{
+	z_stream z;
+	memset(&z, 0, sizeof(z));
+	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
+		return OW_ERROR;
+	size_t cap = OW_MIN(OW_MAX(len * 4, (size_t)4096), max + 1);
+	uint8_t *buf = ow_alloc(cap);
+	z.next_in = (Bytef *)in;
+	z.avail_in = (uInt)len;
+	int rc;
+	do {
+		if (z.total_out == cap) {
+			if (cap > max) {
+				rc = Z_BUF_ERROR;
+				break;
+			}
+			cap = OW_MIN(cap * 2, max + 1);
+			buf = ow_realloc(buf, cap);
+		}
+		z.next_out = buf + z.total_out;
+		z.avail_out = (uInt)(cap - z.total_out);
+		rc = inflate(&z, Z_NO_FLUSH);
+	} while (rc == Z_OK);
+	size_t n = z.total_out;
+	inflateEnd(&z);
+	if (rc != Z_STREAM_END || z.avail_in != 0) {
+		free(buf);
+		return n > max ? OW_NOSPACE : OW_ERROR;
+	}
+	if (n > max) {
+		free(buf);
+		return OW_NOSPACE;
+	}
+	*out = buf;
+	*outlen = n;
+	return OW_OK;
+}
+
+/* ---- responses ---- */
+
+void ow_otlp_success(int signal, int encoding, ow_buf_t *out)
+{
+	OW_UNUSED(signal);
+	/* An Export*ServiceResponse without partial_success: zero bytes in
+	 * protobuf, an empty object in JSON. */
+	if (encoding == OW_ENC_JSON)
+		ow_buf_addstr(out, "{}");
+}
+
+void ow_otlp_status(int encoding, int code, const char *message, ow_buf_t *out)
+{
+	if (encoding == OW_ENC_JSON) {
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddNumberToObject(j, "code", code);
+		cJSON_AddStringToObject(j, "message", message);
+		char *s = cJSON_PrintUnformatted(j);
+		ow_buf_addstr(out, s);
+		cJSON_free(s);
+		cJSON_Delete(j);
+		return;
+	}
+	Google__Rpc__Status st = GOOGLE__RPC__STATUS__INIT;
+	st.code = code;
+	st.message = (char *)message;
+	size_t n = google__rpc__status__get_packed_size(&st);
+	ow_buf_reserve(out, n);
+	out->len += google__rpc__status__pack(&st, out->data + out->len);
+}

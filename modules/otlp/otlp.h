@@ -1,0 +1,54 @@
+/*
+ * otlp.h - OTLP payloads: decoding (validating) requests in protobuf or
+ * JSON, counting their records, and encoding responses and errors.
+ *
+ * Every accepted request ends as protobuf: a protobuf body is kept as it
+ * came (after a full unpack proves it valid), a JSON body is converted,
+ * following the OTLP/JSON rules: field names in lowerCamelCase (the proto
+ * names are accepted too), trace and span ids as hex, other bytes as
+ * base64, 64-bit integers as strings or numbers, enums as integers (names
+ * accepted), unknown fields ignored. So the WAL, replay and everything
+ * downstream see one format.
+ */
+#ifndef OW_OTLP_H
+#define OW_OTLP_H
+
+#include "../core/core.h"
+
+enum ow_encoding { OW_ENC_PROTOBUF = 0, OW_ENC_JSON = 1 };
+
+/* gRPC status codes used in google.rpc.Status bodies. */
+enum {
+	OW_RPC_INVALID_ARGUMENT = 3,
+	OW_RPC_RESOURCE_EXHAUSTED = 8,
+	OW_RPC_UNIMPLEMENTED = 12,
+	OW_RPC_INTERNAL = 13,
+	OW_RPC_UNAVAILABLE = 14,
+	OW_RPC_NOT_FOUND = 5
+};
+
+typedef struct {
+	uint8_t *payload; /* protobuf; malloc'd */
+	size_t len;
+	uint64_t records;
+	char error[256]; /* set when decoding failed */
+} ow_otlp_req_t;
+
+/* Decodes body (which it takes ownership of) of the given signal and
+ * encoding. OW_OK, or OW_ERROR with a message for the client in r->error. */
+int ow_otlp_decode(int signal, int encoding, uint8_t *body, size_t len, ow_otlp_req_t *r);
+
+/* Records (spans, log records, data points) in a protobuf request; -1 when
+ * it does not decode. */
+int64_t ow_otlp_count(int signal, const uint8_t *pb, size_t len);
+
+/* Inflates a gzip body into at most max bytes: OW_OK, OW_ERROR (not gzip
+ * or corrupt) or OW_NOSPACE (larger than max). */
+int ow_otlp_gunzip(const uint8_t *in, size_t len, size_t max, uint8_t **out, size_t *outlen);
+
+/* The Export*ServiceResponse for a fully accepted request. */
+void ow_otlp_success(int signal, int encoding, ow_buf_t *out);
+/* A google.rpc.Status with code and message. */
+void ow_otlp_status(int encoding, int code, const char *message, ow_buf_t *out);
+
+#endif

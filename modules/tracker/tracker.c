@@ -1,0 +1,372 @@
+/*
+ * tracker.c - see tracker.h. The schema is created and upgraded through
+ * PRAGMA user_version: migrations[i] takes the file from version i to i+1,
+ * each in its own transaction, so a crash mid-upgrade leaves a version that
+ * is whole. Times are UTC text "YYYY-MM-DD HH:MM:SS.mmm", which SQLite's
+ * date functions compare and compute with directly.
+ *
+ * Schema (version 1):
+ *   batch_tracker  one row per batch: batch_id (UUIDv7 text), client_id
+ *                  (the tenant), signal, source, the six *_pip flags,
+ *                  batch_size (bytes in the WAL file), message_count
+ *                  (requests or Kafka messages), record_count (spans, log
+ *                  records or data points), first_offset, last_offset,
+ *                  topics, created_at and one *_completed_at per stage,
+ *                  error_stage, error_message, retry_count
+ *   alerts         id, created_at, kind, batch_id, message
+ */
+#include "tracker.h"
+#include "../core/log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <unistd.h>
+
+static int64_t retention_days, stuck_minutes;
+
+static ow_directive_t directives[] = {{"ingestion.batch_tracker.retention_days", OW_CONF_INT,
+				       &retention_days, 1, 36500, "7", NULL, 0},
+				      {"ingestion.batch_tracker.stuck_after_minutes", OW_CONF_INT,
+				       &stuck_minutes, 1, 525600, "60", NULL, 0},
+				      OW_CONF_END};
+
+static const char *const migrations[] = {
+    "CREATE TABLE batch_tracker ("
+    " batch_id TEXT PRIMARY KEY,"
+    " client_id TEXT NOT NULL,"
+    " signal TEXT NOT NULL,"
+    " source TEXT NOT NULL,"
+    " kafka_pip INTEGER NOT NULL DEFAULT 0,"
+    " wal_pip INTEGER NOT NULL DEFAULT 0,"
+    " ingestion_pip INTEGER NOT NULL DEFAULT 0,"
+    " storage_pip INTEGER NOT NULL DEFAULT 0,"
+    " index_pip INTEGER NOT NULL DEFAULT 0,"
+    " janitor_pip INTEGER NOT NULL DEFAULT 0,"
+    " batch_size INTEGER NOT NULL,"
+    " message_count INTEGER NOT NULL,"
+    " record_count INTEGER NOT NULL DEFAULT 0,"
+    " first_offset INTEGER,"
+    " last_offset INTEGER,"
+    " topics TEXT,"
+    " created_at TEXT NOT NULL,"
+    " kafka_completed_at TEXT,"
+    " wal_completed_at TEXT,"
+    " ingestion_completed_at TEXT,"
+    " storage_completed_at TEXT,"
+    " index_completed_at TEXT,"
+    " janitor_completed_at TEXT,"
+    " error_stage TEXT,"
+    " error_message TEXT,"
+    " retry_count INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX batch_tracker_created_at ON batch_tracker(created_at);"
+    "CREATE TABLE alerts ("
+    " id INTEGER PRIMARY KEY,"
+    " created_at TEXT NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " batch_id TEXT,"
+    " message TEXT NOT NULL);",
+};
+
+enum { OP_WRITTEN, OP_RECOVERED, OP_ALERT, OP_PRUNE };
+
+typedef struct op {
+	struct op *next;
+	int type;
+	char batch_id[OW_BATCH_ID_LEN + 1];
+	char tenant[OW_TENANT_MAX + 1];
+	int signal, source;
+	uint64_t nmsgs, records, bytes;
+	int64_t created_ns, wal_ns;
+	char *kind, *message;
+} op_t;
+
+static char db_path[4200];
+static sqlite3 *db;
+static pthread_t thread;
+static int thread_started;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static op_t *head, **tailp = &head;
+static int closing;
+static struct event *prune_ev;
+static pthread_key_t reader_key;
+
+int64_t ow_tracker_stuck_minutes(void)
+{
+	return stuck_minutes;
+}
+
+static void enqueue(op_t *o)
+{
+	o->next = NULL;
+	pthread_mutex_lock(&mu);
+	*tailp = o;
+	tailp = &o->next;
+	pthread_cond_signal(&cv);
+	pthread_mutex_unlock(&mu);
+}
+
+static void batch_op(op_t *o, const char *id, const char *tenant, int signal, int source)
+{
+	snprintf(o->batch_id, sizeof(o->batch_id), "%s", id);
+	snprintf(o->tenant, sizeof(o->tenant), "%s", tenant);
+	o->signal = signal;
+	o->source = source;
+}
+
+void ow_tracker_batch_written(const ow_batch_t *b)
+{
+	op_t *o = ow_calloc(1, sizeof(*o));
+	o->type = OP_WRITTEN;
+	batch_op(o, b->id, b->tenant, b->signal, b->source);
+	o->nmsgs = b->nmsgs;
+	o->records = b->records;
+	o->bytes = b->file_bytes;
+	o->created_ns = b->created_ns;
+	o->wal_ns = b->wal_done_ns;
+	enqueue(o);
+}
+
+void ow_tracker_batch_recovered(const ow_walinfo_t *info, uint64_t records, uint64_t file_bytes)
+{
+	op_t *o = ow_calloc(1, sizeof(*o));
+	o->type = OP_RECOVERED;
+	batch_op(o, info->id, info->tenant, info->signal, info->source);
+	o->nmsgs = info->nrecords;
+	o->records = records;
+	o->bytes = file_bytes;
+	o->created_ns = info->created_ns;
+	o->wal_ns = info->created_ns;
+	enqueue(o);
+}
+
+void ow_tracker_alert(const char *kind, const char *batch_id, const char *message)
+{
+	op_t *o = ow_calloc(1, sizeof(*o));
+	o->type = OP_ALERT;
+	if (batch_id)
+		snprintf(o->batch_id, sizeof(o->batch_id), "%s", batch_id);
+	o->kind = ow_strdup(kind);
+	o->message = ow_strdup(message);
+	o->created_ns = ow_now_ns();
+	enqueue(o);
+}
+
+static int exec(const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		ow_log(OW_LOG_ERROR, "tracker: %s: %s", db_path, msg ? msg : "?");
+		sqlite3_free(msg);
+		return OW_ERROR;
+	}
+	return OW_OK;
+}
+
+static void apply(op_t *o, sqlite3_stmt *ins)
+{
+	char created[32], walt[32];
+	switch (o->type) {
+	case OP_WRITTEN:
+	case OP_RECOVERED:
+		ow_time_iso(o->created_ns, created, sizeof(created));
+		ow_time_iso(o->wal_ns, walt, sizeof(walt));
+		sqlite3_reset(ins);
+		sqlite3_bind_text(ins, 1, o->batch_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 2, o->tenant, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 3, ow_signal_name(o->signal), -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 4, ow_source_name(o->source), -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ins, 5, (sqlite3_int64)o->bytes);
+		sqlite3_bind_int64(ins, 6, (sqlite3_int64)o->nmsgs);
+		sqlite3_bind_int64(ins, 7, (sqlite3_int64)o->records);
+		sqlite3_bind_text(ins, 8, created, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 9, walt, -1, SQLITE_STATIC);
+		if (sqlite3_step(ins) != SQLITE_DONE)
+			ow_log(OW_LOG_ERROR, "tracker: insert %s: %s", o->batch_id,
+			       sqlite3_errmsg(db));
+		break;
+	case OP_ALERT: {
+		sqlite3_stmt *st;
+		ow_time_iso(o->created_ns, created, sizeof(created));
+		sqlite3_prepare_v2(db,
+				   "INSERT INTO alerts(created_at, kind, batch_id, message) "
+				   "VALUES (?, ?, ?, ?)",
+				   -1, &st, NULL);
+		sqlite3_bind_text(st, 1, created, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, o->kind, -1, SQLITE_STATIC);
+		if (o->batch_id[0])
+			sqlite3_bind_text(st, 3, o->batch_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, o->message, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			ow_log(OW_LOG_ERROR, "tracker: alert: %s", sqlite3_errmsg(db));
+		sqlite3_finalize(st);
+		break;
+	}
+	case OP_PRUNE: {
+		char sql[512];
+		snprintf(sql, sizeof(sql),
+			 "DELETE FROM batch_tracker WHERE janitor_pip = 1 AND created_at < "
+			 "strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now', '-%lld days');"
+			 "DELETE FROM alerts WHERE created_at < "
+			 "strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now', '-%lld days');",
+			 (long long)retention_days, (long long)retention_days);
+		exec(sql);
+		if (sqlite3_changes(db) > 0)
+			ow_log(OW_LOG_INFO, "tracker: pruned rows older than %lld days",
+			       (long long)retention_days);
+		break;
+	}
+	}
+}
+
+static void free_op(op_t *o)
+{
+	free(o->kind);
+	free(o->message);
+	free(o);
+}
+
+/* Takes everything queued and writes it in one transaction: under load
+ * the number of transactions per second stays small whatever the batch
+ * rate. */
+static void *tracker_main(void *arg)
+{
+	OW_UNUSED(arg);
+	sqlite3_stmt *ins;
+	/* Recovery inserts rows the tracker may already have: OR IGNORE keeps
+	 * the existing row with its later stages. */
+	sqlite3_prepare_v2(
+	    db,
+	    "INSERT OR IGNORE INTO batch_tracker(batch_id, client_id, signal, source, "
+	    "wal_pip, batch_size, message_count, record_count, created_at, "
+	    "wal_completed_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?)",
+	    -1, &ins, NULL);
+	for (;;) {
+		pthread_mutex_lock(&mu);
+		while (head == NULL && !closing)
+			pthread_cond_wait(&cv, &mu);
+		op_t *list = head;
+		head = NULL;
+		tailp = &head;
+		int done = closing && list == NULL;
+		pthread_mutex_unlock(&mu);
+		if (done)
+			break;
+		exec("BEGIN");
+		for (op_t *o = list; o; o = o->next)
+			apply(o, ins);
+		exec("COMMIT");
+		while (list) {
+			op_t *next = list->next;
+			free_op(list);
+			list = next;
+		}
+	}
+	sqlite3_finalize(ins);
+	return NULL;
+}
+
+static int migrate(void)
+{
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+	int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_finalize(st);
+	int latest = (int)OW_NELEMS(migrations);
+	if (version > latest) {
+		ow_log(OW_LOG_CRIT,
+		       "tracker: %s has schema version %d, newer than this openwit "
+		       "(%d)",
+		       db_path, version, latest);
+		return OW_ERROR;
+	}
+	for (; version < latest; version++) {
+		char sql[64];
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version + 1);
+		if (exec("BEGIN") || exec(migrations[version]) || exec(sql) || exec("COMMIT"))
+			return OW_ERROR;
+		ow_log(OW_LOG_INFO, "tracker: %s upgraded to schema version %d", db_path,
+		       version + 1);
+	}
+	return OW_OK;
+}
+
+static void close_reader(void *p)
+{
+	sqlite3_close(p);
+}
+
+sqlite3 *ow_tracker_reader(void)
+{
+	sqlite3 *r = pthread_getspecific(reader_key);
+	if (r)
+		return r;
+	if (sqlite3_open_v2(db_path, &r, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		ow_log(OW_LOG_ERROR, "tracker: open %s read-only: %s", db_path, sqlite3_errmsg(r));
+		sqlite3_close(r);
+		return NULL;
+	}
+	sqlite3_busy_timeout(r, 5000);
+	pthread_setspecific(reader_key, r);
+	return r;
+}
+
+static void on_prune(evutil_socket_t fd, short what, void *arg)
+{
+	OW_UNUSED(fd);
+	OW_UNUSED(what);
+	OW_UNUSED(arg);
+	op_t *o = ow_calloc(1, sizeof(*o));
+	o->type = OP_PRUNE;
+	enqueue(o);
+}
+
+static int tracker_init(struct event_base *base)
+{
+	snprintf(db_path, sizeof(db_path), "%s/openwit.db", ow_data_dir);
+	if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK) {
+		ow_log(OW_LOG_CRIT, "tracker: cannot open %s: %s", db_path, sqlite3_errmsg(db));
+		return OW_ERROR;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	if (exec("PRAGMA journal_mode = WAL") || exec("PRAGMA synchronous = NORMAL") || migrate())
+		return OW_ERROR;
+	pthread_key_create(&reader_key, close_reader);
+	if (pthread_create(&thread, NULL, tracker_main, NULL) != 0)
+		return OW_ERROR;
+	thread_started = 1;
+	on_prune(-1, 0, NULL);
+	prune_ev = event_new(base, -1, EV_PERSIST, on_prune, NULL);
+	struct timeval hour = {3600, 0};
+	event_add(prune_ev, &hour);
+	return OW_OK;
+}
+
+static void tracker_stop(void)
+{
+	if (prune_ev) {
+		event_free(prune_ev);
+		prune_ev = NULL;
+	}
+	if (thread_started) {
+		pthread_mutex_lock(&mu);
+		closing = 1;
+		pthread_cond_signal(&cv);
+		pthread_mutex_unlock(&mu);
+		pthread_join(thread, NULL);
+		thread_started = 0;
+	}
+	if (db) {
+		sqlite3_close(db);
+		db = NULL;
+	}
+}
+
+ow_module_t ow_tracker_module = {
+    .name = "tracker",
+    .directives = directives,
+    .init = tracker_init,
+    .stop = tracker_stop,
+};

@@ -1,0 +1,29 @@
+/*
+ * tracker.h - the batch tracker: data/openwit.db (SQLite, WAL journal
+ * mode) with the batch_tracker table of the original design, plus signal,
+ * source and record_count, and an alerts table. Progress rows are queued
+ * from the loop and written by the tracker thread in grouped transactions;
+ * readers (the batch-monitor API, the sqlite3 shell) see committed rows.
+ * The tracker may lag the WAL after a crash; recovery re-creates the rows
+ * of the batches it finds.
+ */
+#ifndef OW_TRACKER_H
+#define OW_TRACKER_H
+
+#include "../core/batch.h"
+#include "../core/module.h"
+#include "../wal/walfile.h"
+
+#include <sqlite3.h>
+
+extern ow_module_t ow_tracker_module;
+
+void ow_tracker_batch_written(const ow_batch_t *b);
+void ow_tracker_batch_recovered(const ow_walinfo_t *info, uint64_t records, uint64_t file_bytes);
+void ow_tracker_alert(const char *kind, const char *batch_id, const char *message);
+
+/* A read-only connection for the calling thread (closed when it exits). */
+sqlite3 *ow_tracker_reader(void);
+int64_t ow_tracker_stuck_minutes(void);
+
+#endif

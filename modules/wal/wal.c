@@ -1,0 +1,522 @@
+/*
+ * wal.c - the batcher (loop thread) and the WAL writer thread. The file
+ * format is in walfile.c.
+ *
+ * Durability rules (DESIGN section 5):
+ *  - a batch's file is written in one write, fdatasync'd, and the
+ *    directories that gained files are fsync'd once per group of batches;
+ *    the acknowledgement follows that;
+ *  - a failed fsync is never retried on the same file: Linux may have
+ *    dropped the dirty pages and a second fsync can report success. The
+ *    file is unlinked and the batch rewritten under a new name from memory;
+ *  - ENOSPC is backpressure, not failure: the writer keeps the batch, marks
+ *    the disk full (sources answer 503 meanwhile) and retries until space
+ *    returns or the server stops.
+ *  - recovery reads the WAL directory, not the tracker (walfile.c explains
+ *    which files are removed and which are quarantined).
+ */
+#include "wal.h"
+#include "../core/io.h"
+#include "../core/log.h"
+#include "../core/ring.h"
+#include "../core/stats.h"
+#include "../otlp/otlp.h"
+#include "../tracker/tracker.h"
+#include "walfile.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define GROUP_MAX 64
+#define EIO_RETRIES 3
+
+static int64_t max_messages, max_size_bytes;
+static char *wal_dir_conf;
+static char wal_dir[4096];
+static int64_t timeouts_ms[OW_NSOURCES] = {100, 100, 100};
+
+static ow_directive_t directives[] = {
+    {"ingestion.batch_tracker.batch_config.max_messages", OW_CONF_INT, &max_messages, 1, 1000000,
+     "10000", NULL, 0},
+    {"ingestion.batch_tracker.batch_config.max_size_bytes", OW_CONF_INT, &max_size_bytes, 1024,
+     (int64_t)1 << 32, "10485760", NULL, 0},
+    {"ingestion.batch_tracker.wal_directory", OW_CONF_STR, &wal_dir_conf, 0, 4000, "", NULL, 0},
+    OW_CONF_END};
+
+/* loop-thread state */
+static ow_batch_t *open_batches;
+static uint64_t inflight; /* batches handed to the writer, not yet back */
+static struct event *timer_ev;
+static int timer_armed;
+
+/* writer thread */
+static ow_ring_t wal_ring;
+static pthread_t writer;
+static int writer_started;
+static atomic_int disk_full;
+static atomic_int stopping;
+
+const char *ow_wal_dir(void)
+{
+	return wal_dir;
+}
+
+int ow_wal_disk_full(void)
+{
+	return atomic_load(&disk_full);
+}
+
+uint64_t ow_wal_inflight_batches(void)
+{
+	return inflight;
+}
+
+void ow_wal_set_timeout(int source, int64_t ms)
+{
+	timeouts_ms[source] = ms;
+}
+
+static void batch_path(const ow_batch_t *b, int attempt, char *out, size_t len)
+{
+	if (attempt == 0)
+		snprintf(out, len, "%s/%s/batch_%s.wal", wal_dir, b->tenant, b->id);
+	else
+		snprintf(out, len, "%s/%s/batch_%s_r%d.wal", wal_dir, b->tenant, b->id, attempt);
+}
+
+/* Writes and fdatasyncs one batch; on failure unlinks what it wrote.
+ * Returns OW_OK, OW_NOSPACE or OW_ERROR (errno set). */
+static int write_file(const char *path, const ow_buf_t *img, int64_t *fsync_ns)
+{
+	int fd = ow_io_open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return errno == ENOSPC ? OW_NOSPACE : OW_ERROR;
+	int rc = ow_io_write_all(fd, img->data, img->len);
+	if (rc == OW_OK) {
+		int64_t t0 = ow_mono_ns();
+		rc = ow_io_fdatasync(fd);
+		*fsync_ns = ow_mono_ns() - t0;
+	}
+	int e = errno;
+	close(fd);
+	if (rc != OW_OK) {
+		ow_io_unlink(path);
+		errno = e;
+		return e == ENOSPC ? OW_NOSPACE : OW_ERROR;
+	}
+	return OW_OK;
+}
+
+static int tenant_dir(const char *tenant, char *out, size_t len)
+{
+	snprintf(out, len, "%s/%s", wal_dir, tenant);
+	if (mkdir(out, 0755) == 0)
+		return ow_io_fsync_dir(wal_dir);
+	return errno == EEXIST ? OW_OK : OW_ERROR;
+}
+
+static void wait_for_space(void)
+{
+	if (!atomic_exchange(&disk_full, 1))
+		ow_log(OW_LOG_WARN,
+		       "wal: disk full in %s; holding batches and answering 503 until "
+		       "space returns",
+		       wal_dir);
+	for (int i = 0; i < 10 && !atomic_load(&stopping); i++)
+		usleep(50000);
+}
+
+/* Writes one batch until it is durable or cannot be. */
+static void write_batch(ow_batch_t *b, char dirs[][4096 + 80], int *ndirs)
+{
+	ow_buf_t img = {0};
+	ow_walfile_build(b, &img);
+	b->file_bytes = img.len;
+	char dir[4096 + 80], path[4096 + 200];
+	int attempt = 0, eio = 0;
+	int64_t t0 = ow_mono_ns();
+	for (;;) {
+		int rc = tenant_dir(b->tenant, dir, sizeof(dir));
+		if (rc == OW_OK) {
+			batch_path(b, attempt, path, sizeof(path));
+			rc = write_file(path, &img, &b->fsync_ns);
+			if (rc == OW_OK)
+				break;
+		} else if (errno == ENOSPC) {
+			rc = OW_NOSPACE;
+		}
+		attempt++;
+		if (rc == OW_NOSPACE && !atomic_load(&stopping)) {
+			wait_for_space();
+			continue;
+		}
+		ow_log(OW_LOG_ERROR, "wal: batch %s: %s: %s (attempt %d, file abandoned)", b->id,
+		       path, strerror(errno), attempt);
+		if (++eio >= EIO_RETRIES || atomic_load(&stopping)) {
+			b->wal_rc = OW_ERROR;
+			ow_buf_free(&img);
+			return;
+		}
+	}
+	if (atomic_exchange(&disk_full, 0))
+		ow_log(OW_LOG_INFO, "wal: disk space is back; accepting writes");
+	b->write_ns = ow_mono_ns() - t0;
+	b->wal_rc = OW_OK;
+	ow_buf_free(&img);
+	for (int i = 0; i < *ndirs; i++)
+		if (strcmp(dirs[i], dir) == 0)
+			return;
+	memcpy(dirs[(*ndirs)++], dir, sizeof(dir));
+}
+
+static void *writer_main(void *arg)
+{
+	OW_UNUSED(arg);
+	static char dirs[GROUP_MAX][4096 + 80];
+	ow_batch_t *group[GROUP_MAX];
+	ow_batch_t *b;
+	while ((b = ow_ring_pop(&wal_ring)) != NULL) {
+		int n = 0, ndirs = 0;
+		group[n++] = b;
+		while (n < GROUP_MAX && (b = ow_ring_trypop(&wal_ring)) != NULL)
+			group[n++] = b;
+		for (int i = 0; i < n; i++)
+			write_batch(group[i], dirs, &ndirs);
+		/* A directory that cannot be synced leaves its new entries in
+		 * doubt: those batches fail rather than be acknowledged. */
+		for (int d = 0; d < ndirs; d++) {
+			if (ow_io_fsync_dir(dirs[d]) == OW_OK)
+				continue;
+			ow_log(OW_LOG_ERROR, "wal: fsync of directory %s: %s", dirs[d],
+			       strerror(errno));
+			for (int i = 0; i < n; i++) {
+				char dir[4096 + 80];
+				snprintf(dir, sizeof(dir), "%s/%s", wal_dir, group[i]->tenant);
+				if (group[i]->wal_rc == OW_OK && strcmp(dir, dirs[d]) == 0)
+					group[i]->wal_rc = OW_ERROR;
+			}
+		}
+		for (int i = 0; i < n; i++) {
+			group[i]->wal_done_ns = ow_now_ns();
+			ow_loop_post(&group[i]->job);
+		}
+	}
+	return NULL;
+}
+
+static void seal(ow_batch_t *b);
+
+static void seal_all(void)
+{
+	while (open_batches) {
+		ow_batch_t *b = open_batches;
+		open_batches = b->next;
+		seal(b);
+	}
+}
+
+static void on_written(ow_job_t *j)
+{
+	ow_batch_t *b = (ow_batch_t *)j;
+	inflight--;
+	if (b->wal_rc == OW_OK) {
+		ow_stats.wal_fsyncs++;
+		ow_stats.wal_bytes += b->file_bytes;
+		ow_stats.batches[b->signal]++;
+		ow_stats.batch_messages[b->signal] += b->nmsgs;
+		ow_hist_observe(&ow_stats.fsync_latency, (double)b->fsync_ns / 1e9);
+		ow_tracker_batch_written(b);
+		ow_batch_finish(b, OW_OK);
+	} else {
+		ow_stats.wal_fsync_errors++;
+		ow_tracker_alert("wal_failed", b->id,
+				 "batch could not be made durable; its requests "
+				 "were answered with an error");
+		ow_batch_finish(b, OW_ERROR);
+	}
+	if (inflight == 0)
+		seal_all();
+}
+
+static void seal(ow_batch_t *b)
+{
+	b->sealed = 1;
+	b->job.done = on_written;
+	if (ow_ring_push(&wal_ring, b) != OW_OK) {
+		ow_batch_finish(b, OW_AGAIN);
+		return;
+	}
+	inflight++;
+}
+
+static void unlink_open(ow_batch_t *b)
+{
+	for (ow_batch_t **pp = &open_batches; *pp; pp = &(*pp)->next)
+		if (*pp == b) {
+			*pp = b->next;
+			return;
+		}
+}
+
+static void arm_timer(void)
+{
+	if (open_batches == NULL || timer_armed)
+		return;
+	int64_t now = ow_mono_ns(), due = INT64_MAX;
+	for (ow_batch_t *b = open_batches; b; b = b->next)
+		due = OW_MIN(due, b->opened_mono + timeouts_ms[b->source] * 1000000);
+	int64_t wait = OW_MAX(due - now, 0);
+	struct timeval tv = {(time_t)(wait / 1000000000), (suseconds_t)(wait % 1000000000 / 1000)};
+	evtimer_add(timer_ev, &tv);
+	timer_armed = 1;
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	OW_UNUSED(fd);
+	OW_UNUSED(what);
+	OW_UNUSED(arg);
+	timer_armed = 0;
+	int64_t now = ow_mono_ns();
+	ow_batch_t *b = open_batches;
+	while (b) {
+		ow_batch_t *next = b->next;
+		if (now - b->opened_mono >= timeouts_ms[b->source] * 1000000) {
+			unlink_open(b);
+			seal(b);
+		}
+		b = next;
+	}
+	arm_timer();
+}
+
+void ow_wal_add(ow_msg_t *m, const char *tenant, int signal, int source)
+{
+	ow_batch_t *b;
+	for (b = open_batches; b; b = b->next)
+		if (b->signal == signal && b->source == source && strcmp(b->tenant, tenant) == 0)
+			break;
+	/* A message that would push a batch past max_size_bytes starts the
+	 * next one; a single message larger than the limit goes alone. */
+	if (b && b->bytes + m->len > (uint64_t)max_size_bytes) {
+		unlink_open(b);
+		seal(b);
+		b = NULL;
+	}
+	if (b == NULL) {
+		b = ow_batch_new(tenant, signal, source);
+		b->next = open_batches;
+		open_batches = b;
+	}
+	ow_batch_add(b, m);
+	if (b->nmsgs >= (uint64_t)max_messages || b->bytes >= (uint64_t)max_size_bytes) {
+		unlink_open(b);
+		seal(b);
+	}
+	if (inflight == 0)
+		seal_all();
+	arm_timer();
+}
+
+/* ---- recovery ---- */
+
+typedef struct {
+	int signal;
+	uint64_t records;
+	int bad;
+} count_ctx_t;
+
+static void count_record(void *arg, const uint8_t *rec, size_t len)
+{
+	count_ctx_t *c = arg;
+	int64_t n = ow_otlp_count(c->signal, rec, len);
+	if (n < 0)
+		c->bad++;
+	else
+		c->records += (uint64_t)n;
+}
+
+static int quarantine(const char *tenant, const char *name, const char *path)
+{
+	char qdir[4096 + 80], qpath[4096 + 400];
+	snprintf(qdir, sizeof(qdir), "%s/quarantine/wal/%s", ow_data_dir, tenant);
+	if (ow_mkdir_p(qdir, 0755) != OW_OK)
+		return OW_ERROR;
+	snprintf(qpath, sizeof(qpath), "%s/%s", qdir, name);
+	if (rename(path, qpath) != 0)
+		return OW_ERROR;
+	ow_io_fsync_dir(qdir);
+	return OW_OK;
+}
+
+typedef struct {
+	uint8_t uuid[16];
+} seen_t;
+
+static int recover_dir(const char *tenant, seen_t **seen, size_t *nseen, uint64_t *nrecords)
+{
+	char dir[4096 + 80];
+	snprintf(dir, sizeof(dir), "%s/%s", wal_dir, tenant);
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return OW_ERROR;
+	struct dirent *de;
+	ow_buf_t img = {0};
+	int changed = 0;
+	while ((de = readdir(d)) != NULL) {
+		size_t nl = strlen(de->d_name);
+		if (strncmp(de->d_name, "batch_", 6) != 0 || nl < 10 ||
+		    strcmp(de->d_name + nl - 4, ".wal") != 0)
+			continue;
+		char path[4096 + 400];
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		ow_walinfo_t info;
+		if (ow_walfile_read(path, &info, &img) != OW_OK) {
+			ow_log(OW_LOG_ERROR, "wal: recovery: cannot read %s: %s", path,
+			       strerror(errno));
+			continue;
+		}
+		if (info.state == OW_WAL_TORN) {
+			ow_log(OW_LOG_WARN,
+			       "wal: recovery: removing %s (%s): it was never "
+			       "acknowledged",
+			       path, info.why);
+			unlink(path);
+			ow_stats.wal_removed_torn++;
+			changed = 1;
+			continue;
+		}
+		count_ctx_t c = {info.signal, 0, 0};
+		if (info.state == OW_WAL_VALID) {
+			ow_walfile_check(img.data, img.len, &info, count_record, &c);
+			if (c.bad) {
+				info.state = OW_WAL_CORRUPT;
+				snprintf(info.why, sizeof(info.why),
+					 "%d records are not valid OTLP", c.bad);
+			}
+		}
+		if (info.state == OW_WAL_CORRUPT) {
+			int q = quarantine(tenant, de->d_name, path);
+			char msg[512];
+			snprintf(msg, sizeof(msg), "WAL file %s is corrupt (%s); %s", path,
+				 info.why,
+				 q == OW_OK ? "moved to quarantine/wal/" : "could not be moved");
+			ow_log(OW_LOG_ERROR, "wal: recovery: %s", msg);
+			ow_tracker_alert("wal_corrupt", info.id[0] ? info.id : NULL, msg);
+			ow_stats.wal_quarantined++;
+			changed = 1;
+			continue;
+		}
+		int dup = 0;
+		for (size_t i = 0; i < *nseen; i++)
+			if (memcmp((*seen)[i].uuid, info.uuid, 16) == 0)
+				dup = 1;
+		if (dup) {
+			/* A rewrite after a failed fsync whose first file survived:
+			 * both are whole copies of one batch; keep one. */
+			ow_log(OW_LOG_WARN, "wal: recovery: %s repeats batch %s; removed", path,
+			       info.id);
+			unlink(path);
+			changed = 1;
+			continue;
+		}
+		*seen = ow_realloc(*seen, (*nseen + 1) * sizeof(seen_t));
+		memcpy((*seen)[(*nseen)++].uuid, info.uuid, 16);
+		*nrecords += c.records;
+		ow_stats.wal_recovered++;
+		ow_tracker_batch_recovered(&info, c.records, img.len);
+	}
+	closedir(d);
+	ow_buf_free(&img);
+	if (changed)
+		ow_io_fsync_dir(dir);
+	return OW_OK;
+}
+
+static int recover(void)
+{
+	DIR *d = opendir(wal_dir);
+	if (d == NULL)
+		return OW_ERROR;
+	seen_t *seen = NULL;
+	size_t nseen = 0;
+	uint64_t nrecords = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (!ow_tenant_valid(de->d_name, strlen(de->d_name))) {
+			ow_log(OW_LOG_WARN, "wal: recovery: ignoring %s/%s: not a tenant directory",
+			       wal_dir, de->d_name);
+			continue;
+		}
+		recover_dir(de->d_name, &seen, &nseen, &nrecords);
+	}
+	closedir(d);
+	free(seen);
+	ow_log(OW_LOG_INFO,
+	       "wal: recovery: %zu complete batches (%llu records) kept, %llu torn files removed, "
+	       "%llu corrupt files quarantined",
+	       nseen, (unsigned long long)nrecords, (unsigned long long)ow_stats.wal_removed_torn,
+	       (unsigned long long)ow_stats.wal_quarantined);
+	return OW_OK;
+}
+
+static int wal_init(struct event_base *base)
+{
+	if (*wal_dir_conf)
+		snprintf(wal_dir, sizeof(wal_dir), "%s", wal_dir_conf);
+	else
+		snprintf(wal_dir, sizeof(wal_dir), "%s/wal", ow_data_dir);
+	if (ow_mkdir_p(wal_dir, 0755) != OW_OK) {
+		ow_log(OW_LOG_CRIT, "wal: cannot create %s: %s", wal_dir, strerror(errno));
+		return OW_ERROR;
+	}
+	if (recover() != OW_OK) {
+		ow_log(OW_LOG_CRIT, "wal: cannot read %s: %s", wal_dir, strerror(errno));
+		return OW_ERROR;
+	}
+	timer_ev = evtimer_new(base, on_timer, NULL);
+	ow_ring_init(&wal_ring, 4096);
+	if (pthread_create(&writer, NULL, writer_main, NULL) != 0)
+		return OW_ERROR;
+	writer_started = 1;
+	return OW_OK;
+}
+
+static int wal_busy(void)
+{
+	return open_batches != NULL || inflight > 0;
+}
+
+static void wal_drain(void)
+{
+	seal_all();
+}
+
+static void wal_stop(void)
+{
+	if (!writer_started)
+		return;
+	atomic_store(&stopping, 1);
+	ow_ring_close(&wal_ring);
+	pthread_join(writer, NULL);
+	ow_ring_destroy(&wal_ring);
+	if (timer_ev)
+		event_free(timer_ev);
+	writer_started = 0;
+}
+
+ow_module_t ow_wal_module = {
+    .name = "wal",
+    .directives = directives,
+    .init = wal_init,
+    .drain = wal_drain,
+    .busy = wal_busy,
+    .stop = wal_stop,
+};

@@ -1,0 +1,26 @@
+/*
+ * wal.h - batch formation and the write-ahead log.
+ *
+ * Sources hand decoded messages to ow_wal_add() on the loop thread. The
+ * batcher groups them per (tenant, signal, source) by natural group
+ * commit: while the writer thread is idle a message is sealed into a batch
+ * at once; while it is busy, messages wait for company until the writer is
+ * free, the batch is full (max_messages / max_size_bytes) or the source's
+ * batch timeout passes. The writer writes each batch as one file, fsyncs
+ * it and its directory, and only then are its messages acknowledged.
+ */
+#ifndef OW_WAL_H
+#define OW_WAL_H
+
+#include "../core/batch.h"
+#include "../core/module.h"
+
+extern ow_module_t ow_wal_module;
+
+void ow_wal_add(ow_msg_t *m, const char *tenant, int signal, int source);
+void ow_wal_set_timeout(int source, int64_t ms);
+int ow_wal_disk_full(void); /* nonzero while writes fail with ENOSPC */
+const char *ow_wal_dir(void);
+uint64_t ow_wal_inflight_batches(void);
+
+#endif

@@ -1,0 +1,259 @@
+/*
+ * openwit.c - main(): the command line, the configuration, the ordered
+ * module table, the lifecycle and the event loop.
+ *
+ * Lifecycle: every module's directives are registered, the file is read
+ * (defaults first), each module's check() runs (this is all `-t` does);
+ * then the data directory is locked, the worker pool starts, modules are
+ * initialised and started in table order (pipeline order), and the ready
+ * line is printed. SIGTERM/SIGINT drain: sources stop taking work, open
+ * batches are sealed, and once no module is busy the loop ends and modules
+ * stop in reverse order; the exit status is 0. A second signal exits at
+ * once. SIGHUP reopens the log file.
+ */
+#include "modules/control/control.h"
+#include "modules/core/batch.h"
+#include "modules/core/io.h"
+#include "modules/core/log.h"
+#include "modules/core/module.h"
+#include "modules/core/worker.h"
+#include "modules/http/http.h"
+#include "modules/tracker/tracker.h"
+#include "modules/wal/wal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+static char *log_file;
+static int log_level;
+static int64_t max_inflight, worker_threads, queue_slots;
+
+static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+
+static ow_directive_t core_directives[] = {
+    {"storage.data_dir", OW_CONF_STR, &ow_data_dir, 0, 3000, "./data", NULL, 0},
+    {"log.level", OW_CONF_ENUM, &log_level, 0, 0, "info", log_levels, 0},
+    {"log.file", OW_CONF_STR, &log_file, 0, 4000, "", NULL, 0},
+    {"memory.max_inflight_bytes", OW_CONF_INT, &max_inflight, 1 << 20, (int64_t)1 << 40,
+     "268435456", NULL, 0},
+    {"workers.threads", OW_CONF_INT, &worker_threads, 0, 256, "0", NULL, 0},
+    {"workers.queue_slots", OW_CONF_INT, &queue_slots, 16, 1 << 20, "4096", NULL, 0},
+    OW_CONF_END};
+
+static int core_check(char *err, size_t errlen)
+{
+	if (*ow_data_dir == '\0') {
+		ow_conf_error(err, errlen, ow_conf_find("storage.data_dir"), "must not be empty");
+		return OW_ERROR;
+	}
+	return OW_OK;
+}
+
+static ow_module_t core_module = {
+    .name = "core",
+    .directives = core_directives,
+    .check = core_check,
+};
+
+/* Pipeline order: infrastructure, then the stages from the sink back to
+ * the sources, so each stage's consumer is up before its producer. */
+static ow_module_t *modules[] = {
+    &core_module, &ow_tracker_module, &ow_wal_module, &ow_control_module, &ow_http_module,
+};
+
+static struct event_base *base;
+static struct event *drain_timer;
+static int stopping;
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: openwit [-t] [-T] [-c FILE]\n"
+		     "       openwit -h | -v\n"
+		     "\n"
+		     "OpenWit: one process that receives OpenTelemetry traces, logs and metrics\n"
+		     "(OTLP/HTTP), makes them durable in a write-ahead log before acknowledging,\n"
+		     "and tracks every batch in SQLite (DATA_DIR/openwit.db).\n"
+		     "\n"
+		     "  -c FILE    read the configuration from FILE (YAML); without it every\n"
+		     "             setting has its built-in default (see conf/openwit.yaml)\n"
+		     "  -t         check the configuration and exit\n"
+		     "  -T         check the configuration, print every setting and exit\n"
+		     "  -h, --help     this text\n"
+		     "  -v, --version  print the version\n"
+		     "\n"
+		     "Signals: TERM or INT finish in-flight requests and exit 0; HUP reopens\n"
+		     "the log file. See openwit(1).\n");
+}
+
+static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+	OW_UNUSED(fd);
+	OW_UNUSED(what);
+	OW_UNUSED(arg);
+	for (size_t i = 0; i < OW_NELEMS(modules); i++)
+		if (modules[i]->busy && modules[i]->busy()) {
+			struct timeval tv = {0, 10000};
+			evtimer_add(drain_timer, &tv);
+			return;
+		}
+	event_base_loopbreak(base);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	OW_UNUSED(what);
+	OW_UNUSED(arg);
+	if (sig == SIGHUP) {
+		if (ow_log_reopen() != OW_OK)
+			ow_log(OW_LOG_ERROR, "cannot reopen log file: %s", strerror(errno));
+		else
+			ow_log(OW_LOG_INFO, "log file reopened");
+		return;
+	}
+	if (stopping) {
+		ow_log(OW_LOG_WARN, "second signal: exiting now; unacknowledged requests are "
+				    "lost to their clients, who will retry");
+		_exit(1);
+	}
+	stopping = 1;
+	ow_log(OW_LOG_INFO, "signal %d: draining in-flight requests", (int)sig);
+	for (size_t i = 0; i < OW_NELEMS(modules); i++)
+		if (modules[i]->drain)
+			modules[i]->drain();
+	drain_timer = evtimer_new(base, on_drain_tick, NULL);
+	on_drain_tick(-1, 0, NULL);
+}
+
+static int lock_data_dir(void)
+{
+	if (ow_mkdir_p(ow_data_dir, 0755) != OW_OK) {
+		ow_log(OW_LOG_CRIT, "cannot create data directory %s: %s", ow_data_dir,
+		       strerror(errno));
+		return -1;
+	}
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/openwit.lock", ow_data_dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		ow_log(OW_LOG_CRIT, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		ow_log(OW_LOG_CRIT, "data directory %s is in use by another openwit (%s is locked)",
+		       ow_data_dir, path);
+		close(fd);
+		return -1;
+	}
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) != 0 || write(fd, pid, (size_t)n) != n)
+		ow_log(OW_LOG_WARN, "cannot write pid to %s", path);
+	return fd;
+}
+
+int main(int argc, char **argv)
+{
+	const char *conf = NULL;
+	int test = 0, dump = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(a, "-v") || !strcmp(a, "--version")) {
+			printf("openwit %s\n", OW_VERSION);
+			return 0;
+		} else if (!strcmp(a, "-t")) {
+			test = 1;
+		} else if (!strcmp(a, "-T")) {
+			dump = 1;
+		} else if (!strcmp(a, "-c") && i + 1 < argc) {
+			conf = argv[++i];
+		} else {
+			fprintf(stderr, "openwit: unknown argument \"%s\"\n", a);
+			usage(stderr);
+			return 2;
+		}
+	}
+
+	for (size_t i = 0; i < OW_NELEMS(modules); i++)
+		if (modules[i]->directives)
+			ow_conf_register(modules[i]->directives);
+	char err[1024];
+	if (ow_conf_load(conf, err, sizeof(err)) != OW_OK) {
+		fprintf(stderr, "openwit: %s\n", err);
+		return 1;
+	}
+	for (size_t i = 0; i < OW_NELEMS(modules); i++)
+		if (modules[i]->check && modules[i]->check(err, sizeof(err)) != OW_OK) {
+			fprintf(stderr, "openwit: %s\n", err);
+			return 1;
+		}
+	if (test || dump) {
+		if (dump)
+			ow_conf_dump(stdout);
+		fprintf(stderr, "openwit: configuration %s is valid\n", ow_conf_path());
+		return 0;
+	}
+
+	ow_log_level = log_level;
+	if (ow_log_open(log_file) != OW_OK) {
+		fprintf(stderr, "openwit: cannot open log file %s: %s\n", log_file,
+			strerror(errno));
+		return 1;
+	}
+	ow_io_faults_init();
+	signal(SIGPIPE, SIG_IGN);
+	int lock_fd = lock_data_dir();
+	if (lock_fd < 0)
+		return 1;
+	ow_log(OW_LOG_INFO, "openwit %s starting: configuration %s, data directory %s", OW_VERSION,
+	       ow_conf_path(), ow_data_dir);
+
+	base = event_base_new();
+	ow_budget_init((uint64_t)max_inflight);
+	if (ow_workers_start(base, (int)worker_threads, (size_t)queue_slots) != OW_OK)
+		return 1;
+	int rc = 0;
+	size_t started = 0;
+	for (; started < OW_NELEMS(modules); started++) {
+		ow_module_t *m = modules[started];
+		if ((m->init && m->init(base) != OW_OK) || (m->start && m->start(base) != OW_OK)) {
+			ow_log(OW_LOG_CRIT, "%s: cannot start; exiting", m->name);
+			rc = 1;
+			started++; /* its stop() releases what it did set up */
+			break;
+		}
+	}
+	struct event *sigs[4];
+	int signums[4] = {SIGTERM, SIGINT, SIGHUP, 0};
+	for (int i = 0; signums[i]; i++) {
+		sigs[i] = evsignal_new(base, signums[i], on_signal, NULL);
+		event_add(sigs[i], NULL);
+	}
+	if (rc == 0) {
+		ow_control_set_ready(1);
+		ow_log(OW_LOG_INFO, "openwit ready (pid %d, %d workers)", (int)getpid(),
+		       ow_workers_count());
+		event_base_dispatch(base);
+		ow_log(OW_LOG_INFO, "drained; stopping");
+	}
+	ow_workers_stop();
+	while (started > 0) {
+		ow_module_t *m = modules[--started];
+		if (m->stop)
+			m->stop();
+	}
+	for (int i = 0; signums[i]; i++)
+		event_free(sigs[i]);
+	if (drain_timer)
+		event_free(drain_timer);
+	event_base_free(base);
+	close(lock_fd);
+	if (rc == 0)
+		ow_log(OW_LOG_INFO, "openwit stopped");
+	return rc;
+}

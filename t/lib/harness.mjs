@@ -1,0 +1,207 @@
+// harness.mjs - what every integration test uses: a tiny TAP producer,
+// free loopback ports, and a real openwit started on them in a fresh data
+// directory, killed when the test ends (also when it dies). A server log
+// line at [error] or [crit] fails the test unless the test expected it.
+import { spawn, execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const bin = process.env.OPENWIT_BIN || path.join(root, 'openwit');
+export const faultsBin = process.env.OPENWIT_FAULTS_BIN || path.join(root, 't/openwit-faults');
+
+// ---- TAP ----
+let n = 0, failed = 0;
+export function ok(cond, name, diag) {
+  n++;
+  if (!cond) failed++;
+  console.log(`${cond ? 'ok' : 'not ok'} ${n} - ${name}`);
+  if (!cond && diag !== undefined) note(typeof diag === 'string' ? diag : JSON.stringify(diag));
+  return !!cond;
+}
+export function is(got, want, name) {
+  const g = JSON.stringify(got), w = JSON.stringify(want);
+  return ok(g === w, name, `got ${g}, want ${w}`);
+}
+export function like(got, re, name) {
+  return ok(re.test(String(got)), name, `got ${JSON.stringify(String(got)).slice(0, 500)}, want ${re}`);
+}
+export function note(s) {
+  for (const l of String(s).split('\n')) console.log(`# ${l}`);
+}
+const servers = new Set();
+export function done() {
+  for (const s of servers) s.checkLog();
+  for (const s of servers) s.kill();
+  console.log(`1..${n}`);
+  process.exit(failed ? 1 : 0);
+}
+process.on('exit', () => { for (const s of servers) try { s.proc.kill('SIGKILL'); } catch {} });
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(1));
+process.on('uncaughtException', (e) => { ok(false, `test died: ${e.stack || e}`); done(); });
+process.on('unhandledRejection', (e) => { ok(false, `test died: ${e && e.stack || e}`); done(); });
+
+// ---- ports and processes ----
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+}
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export function tmpdir(tag) {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `openwit-${tag}-`));
+}
+
+// Writes a config file: `extra` is an object of dotted keys to values.
+export function writeConfig(dir, ports, extra = {}) {
+  const lines = [
+    `storage.data_dir: "${dir}/data"`,
+    `ingestion.http.otlp_port: ${ports.otlp}`,
+    `ingestion.http.port: ${ports.http}`,
+    `control.port: ${ports.control}`,
+    `log.level: ${extra['log.level'] || 'info'}`,
+  ];
+  for (const [k, v] of Object.entries(extra)) if (k !== 'log.level') lines.push(`${k}: ${v}`);
+  const f = path.join(dir, 'openwit.yaml');
+  fs.writeFileSync(f, lines.join('\n') + '\n');
+  return f;
+}
+
+// Starts openwit; resolves when its ready line is printed (opts: dir, ports,
+// config, bin, env, allowErrors, tag, readyFile).
+export async function start(opts = {}) {
+  const dir = opts.dir || tmpdir(opts.tag || 'test');
+  const ports = opts.ports || { otlp: await freePort(), http: await freePort(), control: await freePort() };
+  const conf = writeConfig(dir, ports, opts.config);
+  const s = {
+    dir, ports, conf, data: path.join(dir, 'data'), logText: '', allowed: opts.allowErrors || [],
+    otlp: `http://127.0.0.1:${ports.otlp}`, legacy: `http://127.0.0.1:${ports.http}`,
+    control: `http://127.0.0.1:${ports.control}`,
+  };
+  s.proc = spawn(opts.bin || bin, ['-c', conf], { env: { ...process.env, ...(opts.env || {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  servers.add(s);
+  s.exited = new Promise((resolve) => s.proc.on('exit', (code, sig) => { s.exitCode = code; s.exitSignal = sig; resolve({ code, sig }); }));
+  const onData = (d) => { s.logText += d.toString(); };
+  s.proc.stdout.on('data', onData);
+  s.proc.stderr.on('data', onData);
+  s.log = () => s.logText;
+  s.checkLog = () => {
+    if (s.checked) return;
+    s.checked = true;
+    const bad = s.logText.split('\n').filter((l) => /\[(error|crit)\]/.test(l) && !s.allowed.some((re) => re.test(l)));
+    ok(bad.length === 0, `no unexpected error lines in the server log (${path.basename(dir)})`, bad.join('\n'));
+  };
+  s.kill = () => { try { s.proc.kill('SIGKILL'); } catch {} };
+  s.stop = async (sig = 'SIGTERM') => { s.proc.kill(sig); return s.exited; };
+  s.forget = () => { s.checkLog(); servers.delete(s); };
+  // With log.file set the server logs to that file, not to stderr: pass
+  // it as opts.readyFile so the ready line is looked for there too.
+  const text = () => s.logText + (opts.readyFile && fs.existsSync(opts.readyFile) ? fs.readFileSync(opts.readyFile, 'utf8') : '');
+  const t0 = Date.now();
+  while (!/openwit ready/.test(text())) {
+    if (s.exitCode !== undefined || s.exitSignal) throw new Error(`openwit exited before ready:\n${text()}`);
+    if (Date.now() - t0 > 15000) throw new Error(`openwit not ready after 15 s:\n${text()}`);
+    await sleep(20);
+  }
+  return s;
+}
+
+// ---- real clients ----
+// curl: returns {code, headers, body (Buffer)}; args are extra curl args.
+export function curl(url, args = []) {
+  const hdr = path.join(os.tmpdir(), `openwit-curl-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const r = spawnSync('curl', ['-sS', '-o', '-', '-D', hdr, '--max-time', '30', ...args, url], { maxBuffer: 1 << 28 });
+  let head = '';
+  try { head = fs.readFileSync(hdr, 'utf8'); fs.unlinkSync(hdr); } catch {}
+  const blocks = head.split(/\r\n\r\n/).filter((b) => b.startsWith('HTTP/'));
+  const last = blocks[blocks.length - 1] || '';
+  const code = Number((last.match(/^HTTP\/[\d.]+ (\d+)/) || [])[1] || 0);
+  const headers = {};
+  for (const l of last.split('\r\n').slice(1)) { const i = l.indexOf(':'); if (i > 0) headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim(); }
+  return { code, headers, body: r.stdout, text: r.stdout.toString(), stderr: r.stderr.toString(), status: r.status };
+}
+export function curlJSON(url, args = []) {
+  const r = curl(url, args);
+  try { r.json = JSON.parse(r.text); } catch { r.json = undefined; }
+  return r;
+}
+// sqlite3 shell, JSON mode
+export function sql(db, q) {
+  const out = execFileSync('sqlite3', ['-json', db, q]).toString().trim();
+  return out ? JSON.parse(out) : [];
+}
+// The OpenTelemetry JS SDK exporters (t/otel/send.mjs).
+export function otelSend(url, signal, encoding, extra = []) {
+  const r = spawnSync('node', [path.join(root, 't/otel/send.mjs'), '--url', url, '--signal', signal, '--encoding', encoding, ...extra], { timeout: 60000 });
+  let res;
+  try { res = JSON.parse(r.stdout.toString().trim().split('\n').pop()); } catch { res = { parseError: r.stdout.toString(), stderr: r.stderr.toString() }; }
+  res.exit = r.status;
+  return res;
+}
+// WAL files under data/wal/{tenant}/
+export function walFiles(data) {
+  const out = [];
+  const w = path.join(data, 'wal');
+  if (!fs.existsSync(w)) return out;
+  for (const t of fs.readdirSync(w)) for (const f of fs.readdirSync(path.join(w, t))) out.push(path.join(w, t, f));
+  return out;
+}
+// Records of one WAL file, following the format in modules/wal/walfile.c.
+export function walRecords(file) {
+  const b = fs.readFileSync(file);
+  const hlen = b.readUInt32LE(8);
+  const recs = [];
+  let off = hlen;
+  const end = b.length - 40;
+  while (off + 8 <= end) {
+    const len = b.readUInt32LE(off);
+    recs.push(b.subarray(off + 8, off + 8 + len));
+    off += 8 + len;
+  }
+  return recs;
+}
+
+// ---- protobuf by hand, for bodies curl sends ----
+function varint(n) {
+  const out = [];
+  let v = BigInt(n);
+  do { let byte = Number(v & 0x7fn); v >>= 7n; if (v) byte |= 0x80; out.push(byte); } while (v);
+  return Buffer.from(out);
+}
+export function pbField(num, value) {
+  if (Buffer.isBuffer(value)) return Buffer.concat([varint((num << 3) | 2), varint(value.length), value]);
+  if (typeof value === 'string') return pbField(num, Buffer.from(value));
+  return Buffer.concat([varint(num << 3), varint(value)]);
+}
+// ExportTraceServiceRequest with one span named `name`.
+export function pbTraces(name, service = 'pb-service') {
+  const kv = pbField(1, 'service.name');
+  const any = pbField(1, service);
+  const resource = pbField(1, pbField(1, Buffer.concat([kv, pbField(2, any)])));
+  const span = Buffer.concat([
+    pbField(1, Buffer.from('5b8efff798038103d269b633813fc60c', 'hex')),
+    pbField(2, Buffer.from('eee19b7ec3c1b174', 'hex')),
+    pbField(5, name),
+  ]);
+  const scopeSpans = pbField(2, pbField(2, span));
+  return pbField(1, Buffer.concat([resource, scopeSpans]));
+}
+// ExportLogsServiceRequest with one record whose body is `body`.
+export function pbLogs(body) {
+  const rec = pbField(5, pbField(1, body));
+  return pbField(1, pbField(2, pbField(2, rec)));
+}
+export function jsonTraces(name, service = 'json-service') {
+  return JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: service } }] },
+    scopeSpans: [{ spans: [{ traceId: '5b8efff798038103d269b633813fc60c', spanId: 'eee19b7ec3c1b174', name, kind: 1,
+      startTimeUnixNano: '1700000000000000000', endTimeUnixNano: '1700000001000000000' }] }] }] });
+}
+export function jsonLogs(body) {
+  return JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ timeUnixNano: '1700000000000000000', body: { stringValue: body } }] }] }] });
+}
