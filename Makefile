@@ -25,23 +25,27 @@ PB_H     := $(PB_C:.c=.h)
 MOD_SRC  := $(sort $(wildcard modules/*/*.c))
 SRC      := $(MOD_SRC) $(PB_C)
 
-# One object tree per build flavour, so `make asan` never mixes objects.
-define objs
-$(patsubst %.c,$(1)/%.o,$(SRC))
-endef
-
-OBJ      := $(call objs,build/obj)
+# Each build flavour has its own tree, so `make asan` never disturbs the
+# binaries `make` and `make test` use. B is the object directory.
+B        ?= build/obj
+OPENWIT  ?= openwit
+FAULTS   ?= t/openwit-faults
+UNITDIR  ?= t/unit
+OBJ      := $(patsubst %.c,$(B)/%.o,$(SRC))
+FOBJ     := $(patsubst %.c,$(B)/faults/%.o,$(SRC) openwit.c)
 UNIT_SRC := $(sort $(wildcard t/unit/*.c))
-UNIT_T   := $(UNIT_SRC:.c=.t)
+UNIT_T   := $(patsubst t/unit/%.c,$(UNITDIR)/%.t,$(UNIT_SRC))
+SAN      := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+            -fno-sanitize-recover=undefined
 
-all: openwit
+all: $(OPENWIT)
 
-openwit: $(OBJ) build/obj/openwit.o
+$(OPENWIT): $(OBJ) $(B)/openwit.o
 	@echo "  LD      $@"
 	$(Q)$(CC) $(OPT) -o $@ $^ $(LDLIBS_ALL)
 
 # the test-only binary with the I/O fault hooks of modules/core/io.h
-t/openwit-faults: $(call objs,build/faults) build/faults/openwit.o
+$(FAULTS): $(FOBJ)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(OPT) -o $@ $^ $(LDLIBS_ALL)
 
@@ -51,24 +55,25 @@ build/gen/%.pb-c.c build/gen/%.pb-c.h: third_party/%.proto
 	$(Q)protoc-c -I third_party --c_out=build/gen $<
 
 # Flags are part of the build: a change rebuilds everything.
-build/%/FLAGS: FORCE
+$(B)/FLAGS: FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(CFLAGS_ALL) $(LDLIBS_ALL)' | cmp -s - $@ || echo '$(CFLAGS_ALL) $(LDLIBS_ALL)' > $@
 
-build/obj/%.o: %.c build/obj/FLAGS | $(PB_H)
-	@mkdir -p $(dir $@)
-	@echo "  CC      $<"
-	$(Q)$(CC) $(CFLAGS_ALL) -c -o $@ $<
-
-build/faults/%.o: %.c build/faults/FLAGS | $(PB_H)
+$(B)/faults/%.o: %.c $(B)/FLAGS | $(PB_H)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $< (faults)"
 	$(Q)$(CC) $(CFLAGS_ALL) -DOW_FAULT_INJECTION -c -o $@ $<
 
-# generated protobuf-c code is not ours to make warning-free
-build/obj/build/gen/%.o build/faults/build/gen/%.o: WARN := -Wall -Werror
+$(B)/%.o: %.c $(B)/FLAGS | $(PB_H)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
-t/unit/%.t: t/unit/%.c $(OBJ) t/lib/tap.h
+# generated protobuf-c code is not ours to make warning-free
+$(B)/build/gen/%.o $(B)/faults/build/gen/%.o: WARN := -Wall -Werror
+
+$(UNITDIR)/%.t: t/unit/%.c $(OBJ) t/lib/tap.h
+	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(OBJ) $(LDLIBS_ALL)
 
@@ -80,17 +85,20 @@ run:
 	$(Q)$(MAKE) --no-print-directory openwit
 	./openwit
 
-check-build: openwit t/openwit-faults $(UNIT_T)
+check-build: $(OPENWIT) $(FAULTS) $(UNIT_T)
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory check-build
-	prove -j2 t/unit/*.t t/*.t
+	prove -j2 $(UNIT_T) t/*.t
 
-# The whole suite again on a sanitized build (make test's binaries are
-# rebuilt with the sanitizer flags in their own object tree).
+# The whole suite again on an ASan+UBSan build under build/asan.
+ASAN_VARS := B=build/asan OPENWIT=build/asan/openwit FAULTS=build/asan/openwit-faults \
+             UNITDIR=build/asan/unit OPT="$(SAN)"
 asan: deps
-	$(Q)$(MAKE) --no-print-directory OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" check-build
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 prove -j2 t/unit/*.t t/*.t
+	$(Q)$(MAKE) --no-print-directory $(ASAN_VARS) check-build
+	OPENWIT_BIN=build/asan/openwit OPENWIT_FAULTS_BIN=build/asan/openwit-faults \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	prove -j2 build/asan/unit/*.t t/*.t
 
 install: openwit
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1

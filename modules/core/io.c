@@ -44,7 +44,7 @@ void ow_io_faults_init(void)
 		for (int i = 0; i < IO_NOPS; i++)
 			if (strcmp(op, ops[i]) == 0)
 				f->op = i;
-		f->err = strcmp(err, "ENOSPC") == 0 ? ENOSPC : EIO;
+		f->err = !strcmp(err, "ENOSPC") ? ENOSPC : !strcmp(err, "SLOW") ? 0 : EIO;
 		f->first = a;
 		f->last = b;
 		if (f->op >= 0)
@@ -61,6 +61,10 @@ static int inject(int op)
 	long n = atomic_fetch_add(&calls[op], 1) + 1;
 	for (int i = 0; i < nfaults; i++)
 		if (faults[i].op == op && n >= faults[i].first && n <= faults[i].last) {
+			if (faults[i].err == 0) {
+				usleep(500000); /* SLOW: a disk that takes its time */
+				return 0;
+			}
 			errno = faults[i].err;
 			return 1;
 		}

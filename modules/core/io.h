@@ -1,15 +1,15 @@
 /*
  * io.h - the one small layer every durable file operation goes through
- * (open, write, fdatasync, directory fsync, rename, unlink), so that a test
+ * (open, write, fdatasync, directory fsync, unlink), so that a test
  * can make them fail as a disk would.
  *
  * Faults come from the environment variable OPENWIT_IO_FAULTS, read once at
  * start, and only in a build with -DOW_FAULT_INJECTION (the test binary
  * t/openwit-faults); the server that `make` builds has no such hook. Syntax:
  * comma-separated OP:ERRNO:FIRST[-LAST] with OP one of open, write, fsync,
- * dirsync and ERRNO one of EIO, ENOSPC; calls are counted per OP from 1,
- *. Example: "fsync:EIO:1" fails the
- * first file fsync; "write:ENOSPC:1-20" fails twenty writes.
+ * dirsync and ERRNO one of EIO, ENOSPC, or SLOW (the call succeeds after
+ * half a second); calls are counted per OP from 1. Example: "fsync:EIO:1"
+ * fails the first file fsync; "write:ENOSPC:1-20" fails twenty writes.
  */
 #ifndef OW_IO_H
 #define OW_IO_H

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -117,21 +118,40 @@ void ow_uuid_text(const uint8_t raw[16], char text[OW_BATCH_ID_LEN + 1])
 	*p = '\0';
 }
 
-/* RFC 9562 UUIDv7: 48-bit Unix milliseconds, version 7, 74 random bits.
- * Ids sort by creation time, which keeps the tracker's primary key and the
- * WAL directory listing in batch order. */
+/* RFC 9562 UUIDv7: 48-bit Unix milliseconds, version 7, then a 12-bit
+ * counter (rand_a, "method 1" of the RFC) and 62 random bits. Within a
+ * millisecond the counter increments from a random start below 2048, so
+ * ids sort in creation order, which keeps the tracker's primary key and
+ * the WAL directory listing in batch order. */
 void ow_uuid7(uint8_t raw[16], char text[OW_BATCH_ID_LEN + 1])
 {
-	uint64_t ms = (uint64_t)(ow_now_ns() / 1000000);
-	if (getrandom(raw + 6, 10, 0) != 10) {
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	static uint64_t last_ms;
+	static uint32_t counter;
+	uint8_t rnd[10];
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
 		uint64_t x = (uint64_t)ow_mono_ns() ^ ((uint64_t)getpid() << 32);
-		for (int i = 6; i < 16;
+		for (int i = 0; i < 10;
 		     i++, x = x * 6364136223846793005ULL + 1442695040888963407ULL)
-			raw[i] = (uint8_t)(x >> 56);
+			rnd[i] = (uint8_t)(x >> 56);
 	}
+	uint64_t ms = (uint64_t)(ow_now_ns() / 1000000);
+	pthread_mutex_lock(&mu);
+	if (ms > last_ms) {
+		last_ms = ms;
+		counter = ((uint32_t)rnd[0] << 8 | rnd[1]) & 0x7ff;
+	} else if (++counter > 0xfff) {
+		last_ms++; /* the counter ran out: borrow the next millisecond */
+		counter = 0;
+	}
+	ms = last_ms;
+	uint32_t c = counter;
+	pthread_mutex_unlock(&mu);
 	for (int i = 0; i < 6; i++)
 		raw[i] = (uint8_t)(ms >> (40 - 8 * i));
-	raw[6] = (uint8_t)(0x70 | (raw[6] & 0x0f));
+	raw[6] = (uint8_t)(0x70 | (c >> 8));
+	raw[7] = (uint8_t)c;
+	memcpy(raw + 8, rnd + 2, 8);
 	raw[8] = (uint8_t)(0x80 | (raw[8] & 0x3f));
 	ow_uuid_text(raw, text);
 }

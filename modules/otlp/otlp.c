@@ -529,13 +529,15 @@ int ow_otlp_decode(int signal, int encoding, uint8_t *body, size_t len, ow_otlp_
 		r->payload = body;
 		r->len = len;
 	} else {
-		cJSON *j = cJSON_ParseWithLength((const char *)body, len);
-		free(body);
+		const char *end = NULL;
+		cJSON *j = cJSON_ParseWithLengthOpts((const char *)body, len, &end, 0);
 		if (j == NULL) {
-			snprintf(r->error, sizeof(r->error), "malformed JSON near byte %zu",
-				 (size_t)(cJSON_GetErrorPtr() ? 0 : 0));
+			size_t at = end ? (size_t)(end - (const char *)body) : 0;
+			snprintf(r->error, sizeof(r->error), "malformed JSON at byte %zu", at);
+			free(body);
 			return OW_ERROR;
 		}
+		free(body);
 		jctx_t c = {r->error, sizeof(r->error), 0};
 		int rc = json_to_msg(&c, d, j, &m);
 		cJSON_Delete(j);
