@@ -8,7 +8,7 @@ PKGS     := libevent libevent_pthreads libnghttp2 libprotobuf-c rdkafka sqlite3 
 CC       ?= cc
 OPT      ?= -O2 -g
 WARN     := -Wall -Wextra -Werror -Wshadow -Wno-format-truncation
-CFLAGS_ALL = -std=gnu11 $(OPT) $(WARN) -pthread -MMD -MP -Ibuild/gen -I. \
+CFLAGS_ALL = -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) -pthread -MMD -MP -Ibuild/gen -I. \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS_ALL = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread $(LDLIBS)
 PREFIX   ?= /usr/local
@@ -100,6 +100,11 @@ asan: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	prove -j2 build/asan/unit/*.t t/*.t
 
+# Load runs: not pass/fail, numbers to compare (see t/bench/).
+bench: openwit
+	@sh t/lib/deps.sh test
+	sh t/bench/ingest.sh
+
 install: openwit
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 openwit $(DESTDIR)$(PREFIX)/bin/openwit
@@ -112,7 +117,7 @@ clean:
 	rm -rf build openwit t/openwit-faults t/unit/*.t
 
 FORCE:
-.PHONY: all deps run test check-build asan install format clean FORCE
+.PHONY: all deps run test check-build asan bench install format clean FORCE
 .SECONDARY:
 
 -include $(shell find build -name '*.d' 2>/dev/null)

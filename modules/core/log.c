@@ -48,6 +48,10 @@ void ow_log(int level, const char *fmt, ...)
 	OW_UNUSED(w);
 }
 
+/* The log's descriptor number never changes once a file is open: a reopen
+ * dup2()s the new file onto it. Another thread inside ow_log() therefore
+ * never writes to a closed descriptor, whose number open() may already have
+ * given to a WAL file. */
 int ow_log_open(const char *path)
 {
 	if (path == NULL || *path == '\0')
@@ -55,21 +59,20 @@ int ow_log_open(const char *path)
 	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return OW_ERROR;
-	free(log_path);
-	log_path = ow_strdup(path);
-	int old = log_fd;
-	log_fd = fd;
-	if (old > 2)
-		close(old);
+	if (log_path != NULL && log_fd > 2) {
+		dup3(fd, log_fd, O_CLOEXEC);
+		close(fd);
+	} else {
+		log_fd = fd;
+	}
+	if (log_path != path) {
+		free(log_path);
+		log_path = ow_strdup(path);
+	}
 	return OW_OK;
 }
 
 int ow_log_reopen(void)
 {
-	if (log_path == NULL)
-		return OW_OK;
-	char *p = ow_strdup(log_path);
-	int rc = ow_log_open(p);
-	free(p);
-	return rc;
+	return log_path == NULL ? OW_OK : ow_log_open(log_path);
 }

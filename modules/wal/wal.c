@@ -81,12 +81,13 @@ void ow_wal_set_timeout(int source, int64_t ms)
 	timeouts_ms[source] = ms;
 }
 
-static void batch_path(const ow_batch_t *b, int attempt, char *out, size_t len)
+void ow_wal_batch_path(const ow_batch_t *b, char *out, size_t len)
 {
-	if (attempt == 0)
+	if (b->wal_attempt == 0)
 		snprintf(out, len, "%s/%s/batch_%s.wal", wal_dir, b->tenant, b->id);
 	else
-		snprintf(out, len, "%s/%s/batch_%s_r%d.wal", wal_dir, b->tenant, b->id, attempt);
+		snprintf(out, len, "%s/%s/batch_%s_r%d.wal", wal_dir, b->tenant, b->id,
+			 b->wal_attempt);
 }
 
 /* Writes and fdatasyncs one batch; on failure unlinks what it wrote.
@@ -112,12 +113,20 @@ static int write_file(const char *path, const ow_buf_t *img, int64_t *fsync_ns)
 	return OW_OK;
 }
 
+/* The tenant's directory, made durable in its parent when it is new. A
+ * directory whose entry could not be synced is removed again, so the next
+ * attempt makes and syncs it anew. */
 static int tenant_dir(const char *tenant, char *out, size_t len)
 {
 	snprintf(out, len, "%s/%s", wal_dir, tenant);
-	if (mkdir(out, 0755) == 0)
-		return ow_io_fsync_dir(wal_dir);
-	return errno == EEXIST ? OW_OK : OW_ERROR;
+	if (mkdir(out, 0755) != 0)
+		return errno == EEXIST ? OW_OK : OW_ERROR;
+	if (ow_io_fsync_dir(wal_dir) == OW_OK)
+		return OW_OK;
+	int e = errno;
+	rmdir(out);
+	errno = e;
+	return OW_ERROR;
 }
 
 static void wait_for_space(void)
@@ -131,33 +140,36 @@ static void wait_for_space(void)
 		usleep(50000);
 }
 
-/* Writes one batch until it is durable or cannot be. */
+/* Writes one batch until its file is durable or cannot be; the directory
+ * sync is the caller's. While the server drains, a full disk fails the
+ * batch instead of holding it. */
 static void write_batch(ow_batch_t *b, char dirs[][4096 + 80], int *ndirs)
 {
 	ow_buf_t img = {0};
 	ow_walfile_build(b, &img);
 	b->file_bytes = img.len;
 	char dir[4096 + 80], path[4096 + 200];
-	int attempt = 0, eio = 0;
+	int eio = 0;
 	int64_t t0 = ow_mono_ns();
 	for (;;) {
 		int rc = tenant_dir(b->tenant, dir, sizeof(dir));
+		snprintf(path, sizeof(path), "%s", dir);
 		if (rc == OW_OK) {
-			batch_path(b, attempt, path, sizeof(path));
+			ow_wal_batch_path(b, path, sizeof(path));
 			rc = write_file(path, &img, &b->fsync_ns);
 			if (rc == OW_OK)
 				break;
 		} else if (errno == ENOSPC) {
 			rc = OW_NOSPACE;
 		}
-		attempt++;
+		b->wal_attempt++;
 		if (rc == OW_NOSPACE && !atomic_load(&stopping)) {
 			wait_for_space();
 			continue;
 		}
 		ow_log(OW_LOG_ERROR, "wal: batch %s: %s: %s (attempt %d, file abandoned)", b->id,
-		       path, strerror(errno), attempt);
-		if (++eio >= EIO_RETRIES || atomic_load(&stopping)) {
+		       path, strerror(errno), b->wal_attempt);
+		if (++eio >= EIO_RETRIES) {
 			b->wal_rc = OW_ERROR;
 			ow_buf_free(&img);
 			return;
@@ -174,6 +186,25 @@ static void write_batch(ow_batch_t *b, char dirs[][4096 + 80], int *ndirs)
 	memcpy(dirs[(*ndirs)++], dir, sizeof(dir));
 }
 
+/* A directory that cannot be synced leaves its new entries in doubt. Its
+ * batches fail (their clients retry) and their files are removed, so a
+ * recovery can never bring back a batch that was answered with an error. */
+static void fail_dir(ow_batch_t **group, int n, const char *dir)
+{
+	ow_log(OW_LOG_ERROR, "wal: fsync of directory %s: %s; its new batches fail", dir,
+	       strerror(errno));
+	for (int i = 0; i < n; i++) {
+		char d[4096 + 80], path[4096 + 200];
+		snprintf(d, sizeof(d), "%s/%s", wal_dir, group[i]->tenant);
+		if (group[i]->wal_rc != OW_OK || strcmp(d, dir) != 0)
+			continue;
+		group[i]->wal_rc = OW_ERROR;
+		ow_wal_batch_path(group[i], path, sizeof(path));
+		ow_io_unlink(path);
+	}
+	ow_io_fsync_dir(dir);
+}
+
 static void *writer_main(void *arg)
 {
 	OW_UNUSED(arg);
@@ -187,20 +218,9 @@ static void *writer_main(void *arg)
 			group[n++] = b;
 		for (int i = 0; i < n; i++)
 			write_batch(group[i], dirs, &ndirs);
-		/* A directory that cannot be synced leaves its new entries in
-		 * doubt: those batches fail rather than be acknowledged. */
-		for (int d = 0; d < ndirs; d++) {
-			if (ow_io_fsync_dir(dirs[d]) == OW_OK)
-				continue;
-			ow_log(OW_LOG_ERROR, "wal: fsync of directory %s: %s", dirs[d],
-			       strerror(errno));
-			for (int i = 0; i < n; i++) {
-				char dir[4096 + 80];
-				snprintf(dir, sizeof(dir), "%s/%s", wal_dir, group[i]->tenant);
-				if (group[i]->wal_rc == OW_OK && strcmp(dir, dirs[d]) == 0)
-					group[i]->wal_rc = OW_ERROR;
-			}
-		}
+		for (int d = 0; d < ndirs; d++)
+			if (ow_io_fsync_dir(dirs[d]) != OW_OK)
+				fail_dir(group, n, dirs[d]);
 		for (int i = 0; i < n; i++) {
 			group[i]->wal_done_ns = ow_now_ns();
 			ow_loop_post(&group[i]->job);
@@ -496,6 +516,7 @@ static int wal_busy(void)
 
 static void wal_drain(void)
 {
+	atomic_store(&stopping, 1); /* a full disk no longer holds batches */
 	seal_all();
 }
 

@@ -22,5 +22,8 @@ void ow_wal_set_timeout(int source, int64_t ms);
 int ow_wal_disk_full(void); /* nonzero while writes fail with ENOSPC */
 const char *ow_wal_dir(void);
 uint64_t ow_wal_inflight_batches(void);
+/* The file a batch was written to (a rewrite after a failed fsync has a
+ * suffix). */
+void ow_wal_batch_path(const ow_batch_t *b, char *out, size_t len);
 
 #endif

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/../.."
 
 build="gcc make pkg-config libevent-dev libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler
 librdkafka-dev libsqlite3-dev libzstd-dev libcjson-dev libyaml-dev zlib1g-dev"
-tests="curl sqlite3 mandoc perl"
+tests="curl sqlite3 mandoc perl nghttp2-client python3"
 want="$build"
 [ "$1" = test ] && want="$build $tests"
 command -v node >/dev/null 2>&1 || { [ "$1" = test ] && want="$want nodejs npm"; }

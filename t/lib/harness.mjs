@@ -45,13 +45,19 @@ process.on('uncaughtException', (e) => { ok(false, `test died: ${e.stack || e}`)
 process.on('unhandledRejection', (e) => { ok(false, `test died: ${e && e.stack || e}`); done(); });
 
 // ---- ports and processes ----
+// The kernel can hand out a port it handed out a moment ago (closed since):
+// never return one twice in a process.
+const portsGiven = new Set();
 export async function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-  });
+  for (;;) {
+    const p = await new Promise((resolve, reject) => {
+      const s = net.createServer();
+      s.unref();
+      s.on('error', reject);
+      s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+    });
+    if (!portsGiven.has(p)) { portsGiven.add(p); return p; }
+  }
 }
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export function tmpdir(tag) {
@@ -105,7 +111,14 @@ export async function start(opts = {}) {
   const text = () => s.logText + (opts.readyFile && fs.existsSync(opts.readyFile) ? fs.readFileSync(opts.readyFile, 'utf8') : '');
   const t0 = Date.now();
   while (!/openwit ready/.test(text())) {
-    if (s.exitCode !== undefined || s.exitSignal) throw new Error(`openwit exited before ready:\n${text()}`);
+    if (s.exitCode !== undefined || s.exitSignal) {
+      // another process took a free port before openwit bound it: new ports
+      if (!opts.ports && /Address already in use/.test(text()) && (opts.attempt || 0) < 3) {
+        servers.delete(s);
+        return start({ ...opts, attempt: (opts.attempt || 0) + 1 });
+      }
+      throw new Error(`openwit exited before ready:\n${text()}`);
+    }
     if (Date.now() - t0 > 15000) throw new Error(`openwit not ready after 15 s:\n${text()}`);
     await sleep(20);
   }
