@@ -3,11 +3,10 @@
 // a failed fsync rewrites the batch to a new file, a persistent one fails
 // the request with 503, a full disk holds batches and answers 503 meanwhile.
 const fs = require('node:fs');
-const http = require('node:http');
 const path = require('node:path');
 const crypto = require('node:crypto');
 (async () => {
-const { start, faultsBin, curl, curlJSON, sql, ok, is, like, note, done, sleep, jsonTraces, jsonLogs, walFiles, walRecords } = await import('./lib/harness.mjs');
+const { start, faultsBin, httpPost, curl, curlJSON, sql, ok, is, like, note, done, sleep, jsonTraces, jsonLogs, walFiles, walRecords } = await import('./lib/harness.mjs');
 
 if (!fs.existsSync(faultsBin)) {
   ok(false, `${faultsBin} is built (make t/openwit-faults)`);
@@ -21,20 +20,7 @@ function inWal(data, s) {
   return hits;
 }
 const postCurl = (s, p, body) => curl(`${s.otlp}${p}`, ['-X', 'POST', '-H', 'Content-Type: application/json', '--data-binary', body]);
-// the same with node's http, so that the test can do other things while it waits
-function postAsync(s, p, body) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: s.ports.otlp, path: p, method: 'POST', agent: false,
-      headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ code: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString() }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const postAsync = (s, p, body) => httpPost(s.ports.otlp, p, body);
 const metric = (text, name) => { const m = text.match(new RegExp(`^${name.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm')); return m ? Number(m[1]) : undefined; };
 // curl runs synchronously: the server's log lines are read once the test
 // yields, so wait for a line rather than look at once

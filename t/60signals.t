@@ -8,7 +8,7 @@ const path = require('node:path');
 const crypto = require('node:crypto');
 const { spawnSync } = require('node:child_process');
 (async () => {
-const { start, bin, curl, ok, is, like, note, done, sleep, tmpdir, jsonTraces, jsonLogs, walFiles, walRecords } = await import('./lib/harness.mjs');
+const { start, bin, httpPost, curl, ok, is, like, note, done, sleep, tmpdir, jsonTraces, jsonLogs, walFiles, walRecords } = await import('./lib/harness.mjs');
 
 async function until(cond, ms = 5000) {
   const t0 = Date.now();
@@ -40,17 +40,7 @@ is(postCurl(s, '/v1/traces', jsonTraces('after-hup')).code, 200, 'SIGHUP: the se
 {
   const CONC = 8, MAX = 3000, TERM_AT = 300;
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONC });
-  const post = (p, body) => new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: s.ports.otlp, path: p, method: 'POST', agent,
-      headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ code: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString() }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+  const post = (p, body) => httpPost(s.ports.otlp, p, body, { agent });
   let next = 0, termed = false, exited = false, errors = 0, errorsBeforeTerm = [];
   const codes = {}, acked = [], bad503 = [];
   s.exited.then(() => { exited = true; });

@@ -320,6 +320,13 @@ static void metric_head(ow_buf_t *b, const char *name, const char *type, const c
 	ow_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+static void metric_one(ow_buf_t *b, const char *name, const char *type, const char *help,
+		       uint64_t v)
+{
+	metric_head(b, name, type, help);
+	ow_buf_printf(b, "%s %llu\n", name, (unsigned long long)v);
+}
+
 static void send_metrics(struct evhttp_request *req)
 {
 	ow_buf_t b = {0};
@@ -353,31 +360,22 @@ static void send_metrics(struct evhttp_request *req)
 	for (int i = 0; i < OW_NREJECT; i++)
 		ow_buf_printf(&b, "openwit_rejected_requests_total{reason=\"%s\"} %llu\n",
 			      ow_reject_names[i], (unsigned long long)ow_stats.rejected[i]);
-	metric_head(&b, "openwit_inflight_bytes", "gauge",
-		    "Request bytes admitted and not yet acknowledged.");
-	ow_buf_printf(&b, "openwit_inflight_bytes %llu\n", (unsigned long long)ow_budget_used());
-	metric_head(&b, "openwit_inflight_bytes_max", "gauge", "memory.max_inflight_bytes.");
-	ow_buf_printf(&b, "openwit_inflight_bytes_max %llu\n", (unsigned long long)ow_budget_max());
-	metric_head(&b, "openwit_wal_fsyncs_total", "counter",
-		    "WAL files written and fdatasync'd.");
-	ow_buf_printf(&b, "openwit_wal_fsyncs_total %llu\n",
-		      (unsigned long long)ow_stats.wal_fsyncs);
-	metric_head(&b, "openwit_wal_failed_batches_total", "counter",
-		    "Batches the WAL could not make durable.");
-	ow_buf_printf(&b, "openwit_wal_failed_batches_total %llu\n",
-		      (unsigned long long)ow_stats.wal_fsync_errors);
-	metric_head(&b, "openwit_wal_bytes_total", "counter", "Bytes written to WAL files.");
-	ow_buf_printf(&b, "openwit_wal_bytes_total %llu\n", (unsigned long long)ow_stats.wal_bytes);
-	metric_head(&b, "openwit_wal_disk_full", "gauge", "1 while WAL writes fail with ENOSPC.");
-	ow_buf_printf(&b, "openwit_wal_disk_full %d\n", ow_wal_disk_full());
-	metric_head(&b, "openwit_wal_recovered_batches", "gauge",
-		    "Complete WAL files found at start.");
-	ow_buf_printf(&b, "openwit_wal_recovered_batches %llu\n",
-		      (unsigned long long)ow_stats.wal_recovered);
-	metric_head(&b, "openwit_wal_quarantined_files", "gauge",
-		    "Corrupt WAL files moved to quarantine at start.");
-	ow_buf_printf(&b, "openwit_wal_quarantined_files %llu\n",
-		      (unsigned long long)ow_stats.wal_quarantined);
+	metric_one(&b, "openwit_inflight_bytes", "gauge",
+		   "Request bytes admitted and not yet acknowledged.", ow_budget_used());
+	metric_one(&b, "openwit_inflight_bytes_max", "gauge", "memory.max_inflight_bytes.",
+		   ow_budget_max());
+	metric_one(&b, "openwit_wal_fsyncs_total", "counter", "WAL files written and fdatasync'd.",
+		   ow_stats.wal_fsyncs);
+	metric_one(&b, "openwit_wal_failed_batches_total", "counter",
+		   "Batches the WAL could not make durable.", ow_stats.wal_fsync_errors);
+	metric_one(&b, "openwit_wal_bytes_total", "counter", "Bytes written to WAL files.",
+		   ow_stats.wal_bytes);
+	metric_one(&b, "openwit_wal_disk_full", "gauge", "1 while WAL writes fail with ENOSPC.",
+		   (uint64_t)ow_wal_disk_full());
+	metric_one(&b, "openwit_wal_recovered_batches", "gauge",
+		   "Complete WAL files found at start.", ow_stats.wal_recovered);
+	metric_one(&b, "openwit_wal_quarantined_files", "gauge",
+		   "Corrupt WAL files moved to quarantine at start.", ow_stats.wal_quarantined);
 	metric_hist(&b, "openwit_ack_latency_seconds",
 		    "From a request's arrival to its acknowledgement.", &ow_stats.ack_latency);
 	metric_hist(&b, "openwit_wal_fsync_seconds", "fdatasync of one WAL file.",

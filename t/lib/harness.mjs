@@ -4,6 +4,7 @@
 // line at [error] or [crit] fails the test unless the test expected it.
 import { spawn, execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -100,7 +101,7 @@ export async function start(opts = {}) {
   s.checkLog = () => {
     if (s.checked) return;
     s.checked = true;
-    const bad = s.logText.split('\n').filter((l) => /\[(error|crit)\]/.test(l) && !s.allowed.some((re) => re.test(l)));
+    const bad = s.logText.split('\n').filter((l) => /\[(error|crit)\]|AddressSanitizer|LeakSanitizer|runtime error:/.test(l) && !s.allowed.some((re) => re.test(l)));
     ok(bad.length === 0, `no unexpected error lines in the server log (${path.basename(dir)})`, bad.join('\n'));
   };
   s.kill = () => { try { s.proc.kill('SIGKILL'); } catch {} };
@@ -143,6 +144,21 @@ export function curlJSON(url, args = []) {
   const r = curl(url, args);
   try { r.json = JSON.parse(r.text); } catch { r.json = undefined; }
   return r;
+}
+// POST with node's http client, for tests that do other things meanwhile:
+// resolves {code, headers, text} when the response has ended.
+export function httpPost(port, p, body, { agent = false, headers = {} } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: p, method: 'POST', agent,
+      headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), ...headers } }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ code: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 // sqlite3 shell, JSON mode
 export function sql(db, q) {
