@@ -8,7 +8,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 (async () => {
 const { start, faultsBin, curl, ok, is, like, done, sleep, tmpdir } = await import('./lib/harness.mjs');
-const s = await start({ tag: 'budget', bin: faultsBin, env: { OPENWIT_IO_FAULTS: 'fsync:SLOW:1-2' },
+const s = await start({ tag: 'budget', bin: faultsBin, env: { OPENWIT_IO_FAULTS: 'fsync:SLOW:1-3' },
   config: { 'memory.max_inflight_bytes': 1048576, 'ingestion.http.max_payload_size_mb': 1 } });
 const tmp = tmpdir('budget-body');
 const big = (tag) => {
@@ -43,5 +43,19 @@ like(m, /^openwit_inflight_bytes 0$/m, 'the budget is released after the acknowl
 like(m, /openwit_rejected_requests_total\{reason="memory_budget"\} 1/, '/metrics counts the rejection');
 const c = curl(`${s.otlp}/v1/logs`, args(big('third')));
 is(c.code, 200, 'a request after the release: 200');
+
+// A client that hangs up while its request waits on the slow disk: the
+// request is stored all the same (it was admitted), the budget comes back,
+// and the server exits cleanly (under ASan: nothing leaked).
+const gone = curl(`${s.otlp}/v1/logs`, ['--max-time', '0.2', ...args(big('gone'))]);
+is(gone.code, 0, 'a client that gives up before its acknowledgement gets no answer');
+let back = false;
+for (let i = 0; i < 100 && !back; i++) {
+  await sleep(20);
+  back = /^openwit_inflight_bytes 0$/m.test(curl(`${s.control}/metrics`).text);
+}
+ok(back, 'its bytes are released once its batch is durable');
+is(curl(`${s.control}/health`).code, 200, 'the server is healthy');
+is((await s.stop()).code, 0, 'SIGTERM exits 0');
 done();
 })();

@@ -236,9 +236,18 @@ static void q_alerts(ctl_req_t *r, sqlite3 *db)
 	snprintf(sql, sizeof(sql),
 		 "SELECT batch_id, client_id, signal, source, created_at, " STAGE_SQL " AS stage, "
 		 "error_stage, error_message, retry_count FROM batch_tracker WHERE janitor_pip = 0 "
-		 "AND created_at <= " AGE_SQL " ORDER BY created_at LIMIT 1000",
+		 "AND error_stage IS NULL AND created_at <= " AGE_SQL
+		 " ORDER BY created_at LIMIT 1000",
 		 stuck);
 	if (query_rows(r, db, sql, a) != OW_OK)
+		return;
+	a = cJSON_AddArrayToObject(r->out, "failed_batches");
+	if (query_rows(
+		r, db,
+		"SELECT batch_id, client_id, signal, source, created_at, error_stage, "
+		"error_message, retry_count FROM batch_tracker WHERE error_stage IS NOT NULL "
+		"ORDER BY created_at DESC LIMIT 1000",
+		a) != OW_OK)
 		return;
 	a = cJSON_AddArrayToObject(r->out, "alerts");
 	query_rows(r, db,

@@ -42,7 +42,10 @@ static ow_directive_t directives[] = {
 typedef struct {
 	ow_msg_t msg;
 	ow_job_t job;
-	struct evhttp_request *req; /* NULL once the client went away */
+	/* Valid until answered: when the client goes away first, libevent
+	 * detaches the request from its connection and evhttp_send_reply()
+	 * then just frees it. */
+	struct evhttp_request *req;
 	int signal, encoding, gzip;
 	char tenant[OW_TENANT_MAX + 1];
 	uint8_t *body;
@@ -98,18 +101,6 @@ static void reject(struct evhttp_request *req, int encoding, int code, int rpc, 
 	ow_buf_free(&b);
 }
 
-static void on_close(struct evhttp_connection *conn, void *arg)
-{
-	OW_UNUSED(conn);
-	((http_req_t *)arg)->req = NULL;
-}
-
-static void detach(http_req_t *r)
-{
-	if (r->req)
-		evhttp_connection_set_closecb(evhttp_request_get_connection(r->req), NULL, NULL);
-}
-
 static void finish(http_req_t *r)
 {
 	pending--;
@@ -122,22 +113,17 @@ static void finish(http_req_t *r)
 static void on_ack(ow_msg_t *m, int rc)
 {
 	http_req_t *r = (http_req_t *)m;
-	if (r->req) {
-		detach(r);
-		if (rc == OW_OK) {
-			ow_buf_t b = {0};
-			ow_otlp_success(r->signal, r->encoding, &b);
-			ow_http_reply(r->req, 200, ctype_names[r->encoding], b.data, b.len, 0);
-			ow_buf_free(&b);
-			ow_hist_observe(&ow_stats.ack_latency,
-					(double)(ow_mono_ns() - r->t0) / 1e9);
-		} else {
-			reject(r->req, r->encoding, 503, OW_RPC_UNAVAILABLE, OW_REJ_WAL_FAILED,
-			       "the write-ahead log could not store the request; retry");
-		}
-	}
-	if (rc == OW_OK)
+	if (rc == OW_OK) {
+		ow_buf_t b = {0};
+		ow_otlp_success(r->signal, r->encoding, &b);
+		ow_http_reply(r->req, 200, ctype_names[r->encoding], b.data, b.len, 0);
+		ow_buf_free(&b);
+		ow_hist_observe(&ow_stats.ack_latency, (double)(ow_mono_ns() - r->t0) / 1e9);
 		ow_stats_accepted(r->tenant, r->signal, r->msg.records, r->msg.len);
+	} else {
+		reject(r->req, r->encoding, 503, OW_RPC_UNAVAILABLE, OW_REJ_WAL_FAILED,
+		       "the write-ahead log could not store the request; retry");
+	}
 	r->dec.payload = NULL; /* freed with the batch */
 	finish(r);
 }
@@ -172,15 +158,11 @@ static void decode_work(ow_job_t *j)
 static void decode_done(ow_job_t *j)
 {
 	http_req_t *r = (http_req_t *)((char *)j - offsetof(http_req_t, job));
-	if (r->rc != OW_OK || r->req == NULL) {
+	if (r->rc != OW_OK) {
 		ow_budget_release(r->msg.charged);
-		if (r->req) {
-			detach(r);
-			reject(r->req, r->encoding, r->code,
-			       r->code == 413 ? OW_RPC_RESOURCE_EXHAUSTED : OW_RPC_INVALID_ARGUMENT,
-			       r->code == 413 ? OW_REJ_TOO_LARGE : OW_REJ_BAD_REQUEST,
-			       r->dec.error);
-		}
+		reject(r->req, r->encoding, r->code,
+		       r->code == 413 ? OW_RPC_RESOURCE_EXHAUSTED : OW_RPC_INVALID_ARGUMENT,
+		       r->code == 413 ? OW_REJ_TOO_LARGE : OW_REJ_BAD_REQUEST, r->dec.error);
 		finish(r);
 		return;
 	}
@@ -296,7 +278,6 @@ static void on_request(struct evhttp_request *req, void *arg)
 		return;
 	}
 	pending++;
-	evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_close, r);
 }
 
 static int http_start(struct event_base *base)

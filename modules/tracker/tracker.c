@@ -204,6 +204,7 @@ static void apply(op_t *o, sqlite3_stmt *ins)
 	}
 	case OP_PRUNE: {
 		char sql[512];
+		int before = sqlite3_total_changes(db);
 		snprintf(sql, sizeof(sql),
 			 "DELETE FROM batch_tracker WHERE janitor_pip = 1 AND created_at < "
 			 "strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now', '-%lld days');"
@@ -211,9 +212,12 @@ static void apply(op_t *o, sqlite3_stmt *ins)
 			 "strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now', '-%lld days');",
 			 (long long)retention_days, (long long)retention_days);
 		exec(sql);
-		if (sqlite3_changes(db) > 0)
-			ow_log(OW_LOG_INFO, "tracker: pruned rows older than %lld days",
-			       (long long)retention_days);
+		int pruned = sqlite3_total_changes(db) - before;
+		if (pruned > 0)
+			ow_log(
+			    OW_LOG_INFO,
+			    "tracker: pruned %d completed batches and alerts older than %lld days",
+			    pruned, (long long)retention_days);
 		break;
 	}
 	}

@@ -34,10 +34,14 @@ export function note(s) {
   for (const l of String(s).split('\n')) console.log(`# ${l}`);
 }
 const servers = new Set();
+const dirs = new Set();
 export function done() {
   for (const s of servers) s.checkLog();
   for (const s of servers) s.kill();
   console.log(`1..${n}`);
+  // a failed test keeps its directories for a look; a passed one cleans up
+  if (!failed) for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  else if (dirs.size) note(`kept for inspection: ${[...dirs].join(' ')}`);
   process.exit(failed ? 1 : 0);
 }
 process.on('exit', () => { for (const s of servers) try { s.proc.kill('SIGKILL'); } catch {} });
@@ -62,7 +66,9 @@ export async function freePort() {
 }
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export function tmpdir(tag) {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `openwit-${tag}-`));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), `openwit-${tag}-`));
+  dirs.add(d);
+  return d;
 }
 
 // Writes a config file: `extra` is an object of dotted keys to values.
