@@ -261,8 +261,9 @@ static int parse_bytes(jctx_t *c, const ProtobufCFieldDescriptor *f, const cJSON
 }
 
 /* 64-bit integers may come as JSON strings (the protobuf JSON mapping) or
- * numbers; a number is exact up to 2^53, the limit of a JSON parser that
- * reads numbers as doubles. */
+ * numbers. cJSON reads numbers as doubles, exact up to 2^53: a number past
+ * that may already have been rounded, so it is refused rather than stored
+ * as a different value. */
 static int parse_int(jctx_t *c, const ProtobufCFieldDescriptor *f, const cJSON *v, int is_signed,
 		     int64_t lo, uint64_t hi, uint64_t *out)
 {
@@ -290,6 +291,8 @@ static int parse_int(jctx_t *c, const ProtobufCFieldDescriptor *f, const cJSON *
 	double d = v->valuedouble;
 	if (d != floor(d) || isnan(d))
 		return jfail(c, f, "expected an integer, got a fraction");
+	if (fabs(d) >= 9007199254740992.0)
+		return jfail(c, f, "integers of 2^53 or more must be sent as JSON strings");
 	if (is_signed) {
 		if (d < (double)lo || d >= 9223372036854775808.0 || (d > 0 && d > (double)hi))
 			return jfail(c, f, "integer out of range");
