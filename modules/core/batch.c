@@ -2,6 +2,7 @@
  * batch.c - batch objects and the in-flight byte budget.
  */
 #include "batch.h"
+#include "../parquet/column.h"
 
 ow_batch_t *ow_batch_new(const char *tenant, int signal, int source)
 {
@@ -33,6 +34,11 @@ void ow_batch_finish(ow_batch_t *b, int rc)
 		ow_msg_t *next = m->next;
 		free(m->payload);
 		m->payload = NULL;
+		if (m->table) {
+			ow_table_free(m->table);
+			free(m->table);
+			m->table = NULL;
+		}
 		ow_budget_release(m->charged);
 		m->charged = 0;
 		m->ack(m, rc);

@@ -13,13 +13,15 @@
 #include "worker.h"
 
 typedef struct ow_msg ow_msg_t;
+struct ow_table;
 
 struct ow_msg {
 	ow_msg_t *next;
 	uint8_t *payload; /* malloc'd; freed by the batch */
 	size_t len;
-	uint64_t records; /* spans, log records or data points */
-	size_t charged;	  /* bytes taken from the in-flight budget */
+	struct ow_table *table; /* its records as columns; storage takes it */
+	uint64_t records;	/* spans, log records or data points */
+	size_t charged;		/* bytes taken from the in-flight budget */
 	void (*ack)(ow_msg_t *m, int rc);
 };
 

@@ -1,15 +1,17 @@
 /*
  * io.h - the one small layer every durable file operation goes through
- * (open, write, fdatasync, directory fsync, unlink), so that a test
- * can make them fail as a disk would.
+ * (open, write, fdatasync, directory fsync, rename, unlink), so that a
+ * test can make them fail as a disk would. Each call names its domain, the
+ * WAL or the Parquet parts, so a test can fail one and not the other.
  *
  * Faults come from the environment variable OPENWIT_IO_FAULTS, read once at
  * start, and only in a build with -DOW_FAULT_INJECTION (the test binary
  * t/openwit-faults); the server that `make` builds has no such hook. Syntax:
  * comma-separated OP:ERRNO:FIRST[-LAST] with OP one of open, write, fsync,
- * dirsync and ERRNO one of EIO, ENOSPC, or SLOW (the call succeeds after
- * half a second); calls are counted per OP from 1. Example: "fsync:EIO:1"
- * fails the first file fsync; "write:ENOSPC:1-20" fails twenty writes.
+ * dirsync, rename, unlink (WAL files) or pq.open, pq.write, pq.fsync,
+ * pq.dirsync, pq.rename, pq.unlink (Parquet parts), and ERRNO one of EIO, ENOSPC, or SLOW (the call
+ * succeeds after half a second); calls are counted per OP from 1. Example: "fsync:EIO:1" fails the
+ * first file fsync; "write:ENOSPC:1-20" fails twenty writes.
  */
 #ifndef OW_IO_H
 #define OW_IO_H
@@ -17,11 +19,14 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-int ow_io_open(const char *path, int flags, mode_t mode);
-int ow_io_write_all(int fd, const void *p, size_t n); /* OW_OK or OW_ERROR, errno set */
-int ow_io_fdatasync(int fd);
-int ow_io_fsync_dir(const char *path);
-int ow_io_unlink(const char *path);
+enum ow_io_domain { OW_IO_WAL, OW_IO_PARQUET, OW_IO_NDOMAINS };
+
+int ow_io_open(int domain, const char *path, int flags, mode_t mode);
+int ow_io_write_all(int domain, int fd, const void *p, size_t n); /* OW_OK or OW_ERROR */
+int ow_io_fdatasync(int domain, int fd);
+int ow_io_fsync_dir(int domain, const char *path);
+int ow_io_rename(int domain, const char *from, const char *to);
+int ow_io_unlink(int domain, const char *path);
 void ow_io_faults_init(void);
 
 #endif

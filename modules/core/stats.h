@@ -24,6 +24,7 @@ enum ow_reject {
 	OW_REJ_DISK_FULL,
 	OW_REJ_DRAINING,
 	OW_REJ_WAL_FAILED,
+	OW_REJ_BUFFER_FULL,
 	OW_NREJECT
 };
 
@@ -48,6 +49,7 @@ typedef struct {
 	uint64_t batch_messages[OW_NSIGNALS];
 	uint64_t wal_fsyncs, wal_fsync_errors, wal_bytes;
 	uint64_t wal_recovered, wal_removed_torn, wal_quarantined;
+	uint64_t parts_written, rows_stored;
 	ow_hist_t ack_latency, fsync_latency;
 } ow_stats_t;
 

@@ -203,6 +203,8 @@ void ow_buf_reserve(ow_buf_t *b, size_t extra)
 
 void ow_buf_add(ow_buf_t *b, const void *p, size_t n)
 {
+	if (n == 0)
+		return; /* p may be NULL: memcpy(NULL, NULL, 0) is undefined */
 	ow_buf_reserve(b, n);
 	memcpy(b->data + b->len, p, n);
 	b->len += n;

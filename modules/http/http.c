@@ -18,6 +18,8 @@
 #include "../core/log.h"
 #include "../core/stats.h"
 #include "../otlp/otlp.h"
+#include "../parquet/column.h"
+#include "../storage/storage.h"
 #include "../wal/wal.h"
 
 #include <event2/buffer.h>
@@ -105,7 +107,7 @@ static void finish(http_req_t *r)
 {
 	pending--;
 	free(r->body);
-	free(r->dec.payload);
+	ow_otlp_req_free(&r->dec);
 	free(r);
 }
 
@@ -125,6 +127,7 @@ static void on_ack(ow_msg_t *m, int rc)
 		       "the write-ahead log could not store the request; retry");
 	}
 	r->dec.payload = NULL; /* freed with the batch */
+	r->dec.table = NULL;
 	finish(r);
 }
 
@@ -168,8 +171,9 @@ static void decode_done(ow_job_t *j)
 	}
 	/* Charge what is kept now: the decoded payload replaces the body. */
 	ow_budget_release(r->msg.charged);
-	r->msg.charged = r->dec.len;
+	r->msg.charged = r->dec.len + ow_table_bytes(r->dec.table);
 	ow_budget_charge(r->msg.charged);
+	r->msg.table = r->dec.table;
 	r->msg.payload = r->dec.payload;
 	r->msg.len = r->dec.len;
 	r->msg.records = r->dec.records;
@@ -242,6 +246,11 @@ static void on_request(struct evhttp_request *req, void *arg)
 	if (ow_wal_disk_full()) {
 		reject(req, enc, 503, OW_RPC_UNAVAILABLE, OW_REJ_DISK_FULL,
 		       "disk full: the write-ahead log cannot take data; retry");
+		return;
+	}
+	if (ow_storage_full()) {
+		reject(req, enc, 503, OW_RPC_UNAVAILABLE, OW_REJ_BUFFER_FULL,
+		       "buffers full (memory.max_buffer_bytes) until a flush to Parquet; retry");
 		return;
 	}
 	struct evbuffer *body = evhttp_request_get_input_buffer(req);

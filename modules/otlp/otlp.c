@@ -10,6 +10,8 @@
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 
+#include "../columns/columns.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -20,125 +22,6 @@ static const ProtobufCMessageDescriptor *request_desc[OW_NSIGNALS] = {
     &opentelemetry__proto__collector__logs__v1__export_logs_service_request__descriptor,
     &opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__descriptor,
 };
-
-/* ---- validation and counting over an unpacked request ---- */
-
-static int id_ok(const ProtobufCBinaryData *id, size_t want)
-{
-	return id->len == 0 || id->len == want;
-}
-
-static int64_t
-count_traces(const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *r,
-	     char *err, size_t errlen)
-{
-	int64_t n = 0;
-	for (size_t i = 0; i < r->n_resource_spans; i++) {
-		Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = r->resource_spans[i];
-		for (size_t j = 0; j < rs->n_scope_spans; j++) {
-			Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = rs->scope_spans[j];
-			for (size_t k = 0; k < ss->n_spans; k++) {
-				Opentelemetry__Proto__Trace__V1__Span *s = ss->spans[k];
-				if (!id_ok(&s->trace_id, 16) || !id_ok(&s->span_id, 8) ||
-				    !id_ok(&s->parent_span_id, 8)) {
-					snprintf(err, errlen,
-						 "span %zu: trace_id must be 16 bytes and "
-						 "span ids 8 bytes",
-						 k);
-					return -1;
-				}
-				for (size_t l = 0; l < s->n_links; l++)
-					if (!id_ok(&s->links[l]->trace_id, 16) ||
-					    !id_ok(&s->links[l]->span_id, 8)) {
-						snprintf(err, errlen,
-							 "span %zu link %zu: bad id length", k, l);
-						return -1;
-					}
-			}
-			n += (int64_t)ss->n_spans;
-		}
-	}
-	return n;
-}
-
-static int64_t
-count_logs(const Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest *r, char *err,
-	   size_t errlen)
-{
-	int64_t n = 0;
-	for (size_t i = 0; i < r->n_resource_logs; i++) {
-		Opentelemetry__Proto__Logs__V1__ResourceLogs *rl = r->resource_logs[i];
-		for (size_t j = 0; j < rl->n_scope_logs; j++) {
-			Opentelemetry__Proto__Logs__V1__ScopeLogs *sl = rl->scope_logs[j];
-			for (size_t k = 0; k < sl->n_log_records; k++) {
-				Opentelemetry__Proto__Logs__V1__LogRecord *lr = sl->log_records[k];
-				if (!id_ok(&lr->trace_id, 16) || !id_ok(&lr->span_id, 8)) {
-					snprintf(err, errlen,
-						 "log record %zu: trace_id must be 16 "
-						 "bytes and span_id 8 bytes",
-						 k);
-					return -1;
-				}
-			}
-			n += (int64_t)sl->n_log_records;
-		}
-	}
-	return n;
-}
-
-static int64_t metric_points(const Opentelemetry__Proto__Metrics__V1__Metric *m)
-{
-	switch (m->data_case) {
-	case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE:
-		return (int64_t)m->gauge->n_data_points;
-	case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM:
-		return (int64_t)m->sum->n_data_points;
-	case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM:
-		return (int64_t)m->histogram->n_data_points;
-	case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_EXPONENTIAL_HISTOGRAM:
-		return (int64_t)m->exponential_histogram->n_data_points;
-	case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUMMARY:
-		return (int64_t)m->summary->n_data_points;
-	default:
-		return 0;
-	}
-}
-
-static int64_t
-count_metrics(const Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest *r)
-{
-	int64_t n = 0;
-	for (size_t i = 0; i < r->n_resource_metrics; i++) {
-		Opentelemetry__Proto__Metrics__V1__ResourceMetrics *rm = r->resource_metrics[i];
-		for (size_t j = 0; j < rm->n_scope_metrics; j++)
-			for (size_t k = 0; k < rm->scope_metrics[j]->n_metrics; k++)
-				n += metric_points(rm->scope_metrics[j]->metrics[k]);
-	}
-	return n;
-}
-
-static int64_t count_msg(int signal, const ProtobufCMessage *m, char *err, size_t errlen)
-{
-	switch (signal) {
-	case OW_TRACES:
-		return count_traces((const void *)m, err, errlen);
-	case OW_LOGS:
-		return count_logs((const void *)m, err, errlen);
-	default:
-		return count_metrics((const void *)m);
-	}
-}
-
-int64_t ow_otlp_count(int signal, const uint8_t *pb, size_t len)
-{
-	char err[256];
-	ProtobufCMessage *m = protobuf_c_message_unpack(request_desc[signal], NULL, len, pb);
-	if (m == NULL)
-		return -1;
-	int64_t n = count_msg(signal, m, err, sizeof(err));
-	protobuf_c_message_free_unpacked(m, NULL);
-	return n;
-}
 
 /* ---- OTLP/JSON to protobuf-c messages ---- */
 
@@ -516,22 +399,16 @@ static int json_to_msg(jctx_t *c, const ProtobufCMessageDescriptor *d, const cJS
 
 int ow_otlp_decode(int signal, int encoding, uint8_t *body, size_t len, ow_otlp_req_t *r)
 {
-	const ProtobufCMessageDescriptor *d = request_desc[signal];
-	ProtobufCMessage *m = NULL;
 	r->error[0] = '\0';
 	r->payload = NULL;
 	r->len = 0;
+	r->table = NULL;
 	if (encoding == OW_ENC_PROTOBUF) {
-		m = protobuf_c_message_unpack(d, NULL, len, body);
-		if (m == NULL) {
-			snprintf(r->error, sizeof(r->error),
-				 "malformed protobuf: body is not a valid %s", d->name);
-			free(body);
-			return OW_ERROR;
-		}
 		r->payload = body;
 		r->len = len;
 	} else {
+		const ProtobufCMessageDescriptor *d = request_desc[signal];
+		ProtobufCMessage *m = NULL;
 		const char *end = NULL;
 		cJSON *j = cJSON_ParseWithLengthOpts((const char *)body, len, &end, 0);
 		if (j == NULL) {
@@ -552,16 +429,31 @@ int ow_otlp_decode(int signal, int encoding, uint8_t *body, size_t len, ow_otlp_
 		r->len = protobuf_c_message_get_packed_size(m);
 		r->payload = ow_alloc(r->len);
 		protobuf_c_message_pack(m, r->payload);
+		protobuf_c_message_free_unpacked(m, NULL);
 	}
-	int64_t n = count_msg(signal, m, r->error, sizeof(r->error));
-	protobuf_c_message_free_unpacked(m, NULL);
+	/* One pass over the protobuf both validates the request and turns it
+	 * into the columns it is stored as. */
+	r->table = ow_alloc(sizeof(ow_table_t));
+	ow_columns_table_init(signal, r->table);
+	int64_t n = ow_columns_decode(signal, r->payload, r->len, ow_now_ns(), r->table, r->error,
+				      sizeof(r->error));
 	if (n < 0) {
-		free(r->payload);
-		r->payload = NULL;
+		ow_otlp_req_free(r);
 		return OW_ERROR;
 	}
 	r->records = (uint64_t)n;
 	return OW_OK;
+}
+
+void ow_otlp_req_free(ow_otlp_req_t *r)
+{
+	free(r->payload);
+	r->payload = NULL;
+	if (r->table) {
+		ow_table_free(r->table);
+		free(r->table);
+		r->table = NULL;
+	}
 }
 
 int ow_otlp_gunzip(const uint8_t *in, size_t len, size_t max, uint8_t **out, size_t *outlen)

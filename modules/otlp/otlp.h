@@ -3,7 +3,7 @@
  * JSON, counting their records, and encoding responses and errors.
  *
  * Every accepted request ends as protobuf: a protobuf body is kept as it
- * came (after a full unpack proves it valid), a JSON body is converted,
+ * came (the column decoder proves it valid), a JSON body is converted,
  * following the OTLP/JSON rules: field names in lowerCamelCase (the proto
  * names are accepted too), trace and span ids as hex, other bytes as
  * base64, 64-bit integers as strings or numbers, enums as integers (names
@@ -27,20 +27,21 @@ enum {
 	OW_RPC_NOT_FOUND = 5
 };
 
+struct ow_table;
+
 typedef struct {
 	uint8_t *payload; /* protobuf; malloc'd */
 	size_t len;
 	uint64_t records;
-	char error[256]; /* set when decoding failed */
+	struct ow_table *table; /* the records as columns (modules/columns) */
+	char error[256];	/* set when decoding failed */
 } ow_otlp_req_t;
 
 /* Decodes body (which it takes ownership of) of the given signal and
- * encoding. OW_OK, or OW_ERROR with a message for the client in r->error. */
+ * encoding into r: the protobuf payload for the WAL and the records as
+ * columns. OW_OK, or OW_ERROR with a message for the client in r->error. */
 int ow_otlp_decode(int signal, int encoding, uint8_t *body, size_t len, ow_otlp_req_t *r);
-
-/* Records (spans, log records, data points) in a protobuf request; -1 when
- * it does not decode. */
-int64_t ow_otlp_count(int signal, const uint8_t *pb, size_t len);
+void ow_otlp_req_free(ow_otlp_req_t *r);
 
 /* Inflates a gzip body into at most max bytes: OW_OK, OW_ERROR (not gzip
  * or corrupt) or OW_NOSPACE (larger than max). */

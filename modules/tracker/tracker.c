@@ -14,6 +14,13 @@
  *                  topics, created_at and one *_completed_at per stage,
  *                  error_stage, error_message, retry_count
  *   alerts         id, created_at, kind, batch_id, message
+ *
+ * Version 2 adds the part catalog, written by modules/storage:
+ *   parts          one row per committed Parquet file: part_id, tenant,
+ *                  signal, day (UTC, YYYY-MM-DD), kind (active | stable),
+ *                  path (relative to the data directory), min_time and
+ *                  max_time (ns), rows, bytes, created_at
+ *   batch_parts    which parts hold the rows of which batch
  */
 #include "tracker.h"
 #include "../core/log.h"
@@ -65,9 +72,28 @@ static const char *const migrations[] = {
     " kind TEXT NOT NULL,"
     " batch_id TEXT,"
     " message TEXT NOT NULL);",
+    /* 2: the part catalog (modules/storage) */
+    "CREATE TABLE parts ("
+    " part_id TEXT PRIMARY KEY,"
+    " tenant TEXT NOT NULL,"
+    " signal TEXT NOT NULL,"
+    " day TEXT NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " path TEXT NOT NULL,"
+    " min_time INTEGER NOT NULL,"
+    " max_time INTEGER NOT NULL,"
+    " rows INTEGER NOT NULL,"
+    " bytes INTEGER NOT NULL,"
+    " created_at TEXT NOT NULL);"
+    "CREATE INDEX parts_tenant_signal_day ON parts(tenant, signal, day);"
+    "CREATE TABLE batch_parts ("
+    " batch_id TEXT NOT NULL,"
+    " part_id TEXT NOT NULL,"
+    " PRIMARY KEY (batch_id, part_id)) WITHOUT ROWID;"
+    "CREATE INDEX batch_parts_part ON batch_parts(part_id);",
 };
 
-enum { OP_WRITTEN, OP_RECOVERED, OP_ALERT, OP_PRUNE };
+enum { OP_WRITTEN, OP_RECOVERED, OP_ALERT, OP_PRUNE, OP_CLEANED };
 
 typedef struct op {
 	struct op *next;
@@ -90,6 +116,11 @@ static op_t *head, **tailp = &head;
 static int closing;
 static struct event *prune_ev;
 static pthread_key_t reader_key;
+
+const char *ow_tracker_db_path(void)
+{
+	return db_path;
+}
 
 int64_t ow_tracker_stuck_minutes(void)
 {
@@ -137,6 +168,15 @@ void ow_tracker_batch_recovered(const ow_walinfo_t *info, uint64_t records, uint
 	o->bytes = file_bytes;
 	o->created_ns = info->created_ns;
 	o->wal_ns = info->created_ns;
+	enqueue(o);
+}
+
+void ow_tracker_batch_cleaned(const char *batch_id)
+{
+	op_t *o = ow_calloc(1, sizeof(*o));
+	o->type = OP_CLEANED;
+	snprintf(o->batch_id, sizeof(o->batch_id), "%s", batch_id);
+	o->created_ns = ow_now_ns();
 	enqueue(o);
 }
 
@@ -199,6 +239,22 @@ static void apply(op_t *o, sqlite3_stmt *ins)
 		sqlite3_bind_text(st, 4, o->message, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			ow_log(OW_LOG_ERROR, "tracker: alert: %s", sqlite3_errmsg(db));
+		sqlite3_finalize(st);
+		break;
+	}
+	case OP_CLEANED: {
+		sqlite3_stmt *st;
+		ow_time_iso(o->created_ns, created, sizeof(created));
+		sqlite3_prepare_v2(
+		    db,
+		    "UPDATE batch_tracker SET janitor_pip = 1, janitor_completed_at = ? "
+		    "WHERE batch_id = ?",
+		    -1, &st, NULL);
+		sqlite3_bind_text(st, 1, created, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, o->batch_id, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			ow_log(OW_LOG_ERROR, "tracker: janitor %s: %s", o->batch_id,
+			       sqlite3_errmsg(db));
 		sqlite3_finalize(st);
 		break;
 	}

@@ -20,10 +20,14 @@ extern ow_module_t ow_tracker_module;
 
 void ow_tracker_batch_written(const ow_batch_t *b);
 void ow_tracker_batch_recovered(const ow_walinfo_t *info, uint64_t records, uint64_t file_bytes);
+/* The batch's WAL file is gone: janitor_pip. */
+void ow_tracker_batch_cleaned(const char *batch_id);
 void ow_tracker_alert(const char *kind, const char *batch_id, const char *message);
 
 /* A read-only connection for the calling thread (closed when it exits). */
 sqlite3 *ow_tracker_reader(void);
 int64_t ow_tracker_stuck_minutes(void);
+/* data/openwit.db */
+const char *ow_tracker_db_path(void);
 
 #endif

@@ -20,7 +20,7 @@
 #include "../core/log.h"
 #include "../core/ring.h"
 #include "../core/stats.h"
-#include "../otlp/otlp.h"
+#include "../storage/storage.h"
 #include "../tracker/tracker.h"
 #include "walfile.h"
 
@@ -94,19 +94,19 @@ void ow_wal_batch_path(const ow_batch_t *b, char *out, size_t len)
  * Returns OW_OK, OW_NOSPACE or OW_ERROR (errno set). */
 static int write_file(const char *path, const ow_buf_t *img, int64_t *fsync_ns)
 {
-	int fd = ow_io_open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	int fd = ow_io_open(OW_IO_WAL, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return errno == ENOSPC ? OW_NOSPACE : OW_ERROR;
-	int rc = ow_io_write_all(fd, img->data, img->len);
+	int rc = ow_io_write_all(OW_IO_WAL, fd, img->data, img->len);
 	if (rc == OW_OK) {
 		int64_t t0 = ow_mono_ns();
-		rc = ow_io_fdatasync(fd);
+		rc = ow_io_fdatasync(OW_IO_WAL, fd);
 		*fsync_ns = ow_mono_ns() - t0;
 	}
 	int e = errno;
 	close(fd);
 	if (rc != OW_OK) {
-		ow_io_unlink(path);
+		ow_io_unlink(OW_IO_WAL, path);
 		errno = e;
 		return e == ENOSPC ? OW_NOSPACE : OW_ERROR;
 	}
@@ -121,7 +121,7 @@ static int tenant_dir(const char *tenant, char *out, size_t len)
 	snprintf(out, len, "%s/%s", wal_dir, tenant);
 	if (mkdir(out, 0755) != 0)
 		return errno == EEXIST ? OW_OK : OW_ERROR;
-	if (ow_io_fsync_dir(wal_dir) == OW_OK)
+	if (ow_io_fsync_dir(OW_IO_WAL, wal_dir) == OW_OK)
 		return OW_OK;
 	int e = errno;
 	rmdir(out);
@@ -200,9 +200,9 @@ static void fail_dir(ow_batch_t **group, int n, const char *dir)
 			continue;
 		group[i]->wal_rc = OW_ERROR;
 		ow_wal_batch_path(group[i], path, sizeof(path));
-		ow_io_unlink(path);
+		ow_io_unlink(OW_IO_WAL, path);
 	}
-	ow_io_fsync_dir(dir);
+	ow_io_fsync_dir(OW_IO_WAL, dir);
 }
 
 static void *writer_main(void *arg)
@@ -219,7 +219,7 @@ static void *writer_main(void *arg)
 		for (int i = 0; i < n; i++)
 			write_batch(group[i], dirs, &ndirs);
 		for (int d = 0; d < ndirs; d++)
-			if (ow_io_fsync_dir(dirs[d]) != OW_OK)
+			if (ow_io_fsync_dir(OW_IO_WAL, dirs[d]) != OW_OK)
 				fail_dir(group, n, dirs[d]);
 		for (int i = 0; i < n; i++) {
 			group[i]->wal_done_ns = ow_now_ns();
@@ -251,6 +251,9 @@ static void on_written(ow_job_t *j)
 		ow_stats.batch_messages[b->signal] += b->nmsgs;
 		ow_hist_observe(&ow_stats.fsync_latency, (double)b->fsync_ns / 1e9);
 		ow_tracker_batch_written(b);
+		/* contract 1: the rows are in the buffer queries read before the
+		 * requests are answered */
+		ow_storage_publish(b);
 		ow_batch_finish(b, OW_OK);
 	} else {
 		ow_stats.wal_fsync_errors++;
@@ -345,22 +348,6 @@ void ow_wal_add(ow_msg_t *m, const char *tenant, int signal, int source)
 
 /* ---- recovery ---- */
 
-typedef struct {
-	int signal;
-	uint64_t records;
-	int bad;
-} count_ctx_t;
-
-static void count_record(void *arg, const uint8_t *rec, size_t len)
-{
-	count_ctx_t *c = arg;
-	int64_t n = ow_otlp_count(c->signal, rec, len);
-	if (n < 0)
-		c->bad++;
-	else
-		c->records += (uint64_t)n;
-}
-
 static int quarantine(const char *tenant, const char *name, const char *path)
 {
 	char qdir[4096 + 80], qpath[4096 + 400];
@@ -370,7 +357,7 @@ static int quarantine(const char *tenant, const char *name, const char *path)
 	snprintf(qpath, sizeof(qpath), "%s/%s", qdir, name);
 	if (rename(path, qpath) != 0)
 		return OW_ERROR;
-	ow_io_fsync_dir(qdir);
+	ow_io_fsync_dir(OW_IO_WAL, qdir);
 	return OW_OK;
 }
 
@@ -411,14 +398,38 @@ static int recover_dir(const char *tenant, seen_t **seen, size_t *nseen, uint64_
 			changed = 1;
 			continue;
 		}
-		count_ctx_t c = {info.signal, 0, 0};
 		if (info.state == OW_WAL_VALID) {
-			ow_walfile_check(img.data, img.len, &info, count_record, &c);
-			if (c.bad) {
-				info.state = OW_WAL_CORRUPT;
-				snprintf(info.why, sizeof(info.why),
-					 "%d records are not valid OTLP", c.bad);
+			int dup = 0;
+			for (size_t i = 0; i < *nseen; i++)
+				if (memcmp((*seen)[i].uuid, info.uuid, 16) == 0)
+					dup = 1;
+			if (dup) {
+				/* A rewrite after a failed fsync whose first file
+				 * survived: both are whole copies of one batch. */
+				ow_log(OW_LOG_WARN, "wal: recovery: %s repeats batch %s; removed",
+				       path, info.id);
+				unlink(path);
+				changed = 1;
+				continue;
 			}
+		}
+		uint64_t records = 0;
+		int rc = info.state == OW_WAL_VALID
+			     ? ow_storage_replay(&info, path, img.data, img.len, &records)
+			     : OW_ERROR;
+		if (rc == OW_DECLINED) {
+			/* stored before the crash; only the janitor's step was left */
+			ow_log(OW_LOG_INFO,
+			       "wal: recovery: batch %s is already stored; removing %s", info.id,
+			       path);
+			unlink(path);
+			ow_tracker_batch_cleaned(info.id);
+			changed = 1;
+			continue;
+		}
+		if (rc == OW_ERROR && info.state == OW_WAL_VALID) {
+			info.state = OW_WAL_CORRUPT;
+			snprintf(info.why, sizeof(info.why), "its records are not valid OTLP");
 		}
 		if (info.state == OW_WAL_CORRUPT) {
 			int q = quarantine(tenant, de->d_name, path);
@@ -432,29 +443,16 @@ static int recover_dir(const char *tenant, seen_t **seen, size_t *nseen, uint64_
 			changed = 1;
 			continue;
 		}
-		int dup = 0;
-		for (size_t i = 0; i < *nseen; i++)
-			if (memcmp((*seen)[i].uuid, info.uuid, 16) == 0)
-				dup = 1;
-		if (dup) {
-			/* A rewrite after a failed fsync whose first file survived:
-			 * both are whole copies of one batch; keep one. */
-			ow_log(OW_LOG_WARN, "wal: recovery: %s repeats batch %s; removed", path,
-			       info.id);
-			unlink(path);
-			changed = 1;
-			continue;
-		}
 		*seen = ow_realloc(*seen, (*nseen + 1) * sizeof(seen_t));
 		memcpy((*seen)[(*nseen)++].uuid, info.uuid, 16);
-		*nrecords += c.records;
+		*nrecords += records;
 		ow_stats.wal_recovered++;
-		ow_tracker_batch_recovered(&info, c.records, img.len);
+		ow_tracker_batch_recovered(&info, records, img.len);
 	}
 	closedir(d);
 	ow_buf_free(&img);
 	if (changed)
-		ow_io_fsync_dir(dir);
+		ow_io_fsync_dir(OW_IO_WAL, dir);
 	return OW_OK;
 }
 
@@ -479,11 +477,12 @@ static int recover(void)
 	}
 	closedir(d);
 	free(seen);
-	ow_log(OW_LOG_INFO,
-	       "wal: recovery: %zu complete batches (%llu records) kept, %llu torn files removed, "
-	       "%llu corrupt files quarantined",
-	       nseen, (unsigned long long)nrecords, (unsigned long long)ow_stats.wal_removed_torn,
-	       (unsigned long long)ow_stats.wal_quarantined);
+	ow_log(
+	    OW_LOG_INFO,
+	    "wal: recovery: %zu complete batches (%llu records) replayed, %llu torn files removed, "
+	    "%llu corrupt files quarantined",
+	    nseen, (unsigned long long)nrecords, (unsigned long long)ow_stats.wal_removed_torn,
+	    (unsigned long long)ow_stats.wal_quarantined);
 	return OW_OK;
 }
 

@@ -179,6 +179,41 @@ export function otelSend(url, signal, encoding, extra = []) {
   res.exit = r.status;
   return res;
 }
+// DuckDB (@duckdb/node-api, installed in t/otel): rows of a query as JSON
+// values (64-bit integers as strings).
+let duckConn;
+export async function duck(q) {
+  if (!duckConn) {
+    const { createRequire } = await import('node:module');
+    const req = createRequire(path.join(root, 't/otel/package.json'));
+    const { DuckDBInstance } = req('@duckdb/node-api');
+    duckConn = await (await DuckDBInstance.create(':memory:')).connect();
+  }
+  return (await duckConn.runAndReadAll(q)).getRowObjectsJson();
+}
+// The Parquet parts of a data directory for one signal, as a DuckDB source.
+export function parts(data, signal) {
+  return `read_parquet('${data}/parquet/*/${signal}/**/*.parquet', union_by_name = true)`;
+}
+export function partFiles(data) {
+  const out = [];
+  const walk = (d) => { for (const e of fs.readdirSync(d, { withFileTypes: true })) e.isDirectory() ? walk(path.join(d, e.name)) : out.push(path.join(d, e.name)); };
+  if (fs.existsSync(path.join(data, 'parquet'))) walk(path.join(data, 'parquet'));
+  return out.filter((f) => f.endsWith('.parquet'));
+}
+// How many times each marker (regex, global) appears in span names and log
+// bodies stored in Parquet parts plus WAL records not yet stored.
+export async function storedMarkers(data, re) {
+  const count = new Map();
+  const add = (text) => { for (const m of String(text).match(re) || []) count.set(m, (count.get(m) || 0) + 1); };
+  for (const f of walFiles(data)) for (const r of walRecords(f)) add(r.toString('latin1'));
+  const files = partFiles(data);
+  if (files.some((f) => f.includes('/traces/')))
+    for (const r of await duck(`select name from ${parts(data, 'traces')}`)) add(r.name);
+  if (files.some((f) => f.includes('/logs/')))
+    for (const r of await duck(`select body from ${parts(data, 'logs')}`)) add(r.body);
+  return count;
+}
 // WAL files under data/wal/{tenant}/
 export function walFiles(data) {
   const out = [];

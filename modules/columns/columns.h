@@ -1,0 +1,62 @@
+/*
+ * columns.h - OTLP protobuf requests decoded straight from the wire into
+ * column buffers (modules/parquet/column.h): one table per signal, one row
+ * per span, log record or metric data point. Nothing in an OTLP message is
+ * dropped and nothing changes type: what has no column of its own (events,
+ * links, attributes, any AnyValue) is kept as JSON text in the OTLP/JSON
+ * shape, losslessly; columns.c describes every encoding.
+ *
+ * The decoder is the validator of protobuf input: a request it refuses
+ * (malformed wire data, an id of the wrong length, a string that is not
+ * UTF-8, an enum out of the range of its column) gets a message for the
+ * client and leaves the table exactly as it was.
+ *
+ * Times are the uint64 nanoseconds of the protos stored as the INT64 bits
+ * of TIMESTAMP_NS columns: a value of 2^63 or more reads back negative, but
+ * bit-exact. Two times are supplied by the decoder when the sender left
+ * them 0, so that every row has a partition time: a log record's
+ * observed_time (the spec says the observer MUST set it: we are that
+ * observer) and a metric data point's time (a required field) become
+ * recv_ns. Replay passes the batch's creation time, so it decodes the same.
+ */
+#ifndef OW_COLUMNS_H
+#define OW_COLUMNS_H
+
+#include "../core/core.h"
+#include "../parquet/column.h"
+
+#define OW_SPANS_NCOLS 28
+#define OW_LOGS_NCOLS 21
+#define OW_METRICS_NCOLS 36
+
+/* The ten common columns (service_name ... scope_schema_url) come first in
+ * each, in the same order. */
+extern const ow_pq_coldef_t ow_spans_schema[OW_SPANS_NCOLS];
+extern const ow_pq_coldef_t ow_logs_schema[OW_LOGS_NCOLS];
+extern const ow_pq_coldef_t ow_metrics_schema[OW_METRICS_NCOLS];
+
+/* An empty table with the schema of signal (OW_TRACES, OW_LOGS, OW_METRICS). */
+void ow_columns_table_init(int signal, ow_table_t *t);
+
+/* Appends every record of one Export{Trace,Logs,Metrics}ServiceRequest to
+ * t. Returns the number of records (spans, log records, data points), or
+ * -1 with a message in err; then t is exactly as it was. recv_ns is the
+ * receive time (see above). */
+int64_t ow_columns_decode(int signal, const uint8_t *pb, size_t len, int64_t recv_ns, ow_table_t *t,
+			  char *err, size_t errlen);
+
+/* The column whose values are the records' times: spans start_time, logs
+ * time, metrics time. */
+int ow_columns_time_col(int signal);
+
+/* The time a row is partitioned by, in ns: the time column; for a log
+ * record whose time is 0, its observed_time. */
+int64_t ow_columns_row_time(int signal, const ow_table_t *t, size_t row);
+
+/* The order of rows in a part: spans by service_name, name, start_time;
+ * logs by service_name, time; metrics by metric_name, attributes (the
+ * series), time. Nulls first, strings bytewise, times as stored. Fills
+ * perm[0..t->nrows) with row numbers in that order; stable. */
+void ow_columns_sort(int signal, const ow_table_t *t, uint32_t *perm);
+
+#endif

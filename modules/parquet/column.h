@@ -1,0 +1,107 @@
+/*
+ * column.h - column buffers: the in-memory form of a table between OTLP
+ * decoding and Parquet. A column holds its values in Parquet's physical
+ * form, back to back, with one definition byte per row when it is
+ * optional. Appending never allocates per value: buffers grow by doubling.
+ *
+ *   BOOLEAN      fixed: 1 byte per value (0 or 1)
+ *   INT32        fixed: int32_t per value
+ *   INT64        fixed: int64_t per value
+ *   DOUBLE       fixed: double per value
+ *   FIXED        fixed: fixed_len bytes per value
+ *   BYTE_ARRAY   data: the bytes; offs: uint32_t end offset per value
+ *
+ * Only defined values are stored; defs (optional columns) has a byte per
+ * row, 1 when the row has a value. Rows are added to every column of a
+ * table in step: a table row is complete when each column got one append.
+ */
+#ifndef OW_COLUMN_H
+#define OW_COLUMN_H
+
+#include "../core/core.h"
+
+/* Parquet physical types, with the values of parquet.thrift's Type. */
+enum ow_pq_type {
+	OW_PQ_BOOLEAN = 0,
+	OW_PQ_INT32 = 1,
+	OW_PQ_INT64 = 2,
+	OW_PQ_DOUBLE = 5,
+	OW_PQ_BYTE_ARRAY = 6,
+	OW_PQ_FIXED = 7,
+};
+
+/* What a reader should see: the Parquet logical type written. */
+enum ow_pq_logical {
+	OW_PQ_L_NONE,
+	OW_PQ_L_STRING,	      /* BYTE_ARRAY, UTF-8 */
+	OW_PQ_L_JSON,	      /* BYTE_ARRAY holding JSON text */
+	OW_PQ_L_TIMESTAMP_NS, /* INT64, nanoseconds since the epoch, UTC */
+	OW_PQ_L_UINT8,	      /* INT32 */
+	OW_PQ_L_UINT32,	      /* INT32 */
+	OW_PQ_L_UINT64,	      /* INT64 */
+	OW_PQ_L_INT8,	      /* INT32 */
+	OW_PQ_L_INT16,	      /* INT32 */
+};
+
+/* How a column chunk's values are encoded. */
+enum ow_pq_enc {
+	OW_PQ_ENC_PLAIN,
+	OW_PQ_ENC_DICT,	 /* dictionary, falling back to PLAIN when it does not pay */
+	OW_PQ_ENC_DELTA, /* DELTA_BINARY_PACKED (INT32, INT64): sorted times */
+};
+
+typedef struct {
+	const char *name;
+	int type;    /* enum ow_pq_type */
+	int logical; /* enum ow_pq_logical */
+	int fixed_len;
+	int optional;
+	int enc;   /* enum ow_pq_enc */
+	int bloom; /* write a split-block bloom filter */
+} ow_pq_coldef_t;
+
+typedef struct {
+	ow_buf_t fixed; /* fixed-width values */
+	ow_buf_t data;	/* BYTE_ARRAY bytes */
+	ow_buf_t offs;	/* BYTE_ARRAY: uint32_t end offset of each value in data */
+	ow_buf_t defs;	/* optional columns: 1 byte per row */
+	size_t nrows, nvals;
+} ow_col_t;
+
+/* A table: columns after a schema, the same number of rows in each. */
+typedef struct ow_table {
+	const ow_pq_coldef_t *defs;
+	int ncols;
+	ow_col_t *cols;
+	size_t nrows;
+} ow_table_t;
+
+void ow_table_init(ow_table_t *t, const ow_pq_coldef_t *defs, int ncols);
+void ow_table_free(ow_table_t *t);
+size_t ow_table_bytes(const ow_table_t *t); /* memory held by its buffers */
+/* Appends every row of src (same schema) to dst. */
+void ow_table_append(ow_table_t *dst, const ow_table_t *src);
+
+void ow_col_null(ow_col_t *c);
+void ow_col_bool(ow_col_t *c, int v);
+void ow_col_i32(ow_col_t *c, int32_t v);
+void ow_col_i64(ow_col_t *c, int64_t v);
+void ow_col_f64(ow_col_t *c, double v);
+void ow_col_fixed(ow_col_t *c, const void *p, size_t n);
+void ow_col_bytes(ow_col_t *c, const void *p, size_t n);
+/* Builds a BYTE_ARRAY value in place: append to the returned buffer, then
+ * close. No copy, no allocation per value. */
+ow_buf_t *ow_col_bytes_open(ow_col_t *c);
+void ow_col_bytes_close(ow_col_t *c);
+/* Marks the row defined in an optional column; the appends above do it. */
+
+/* Reading back: value index of each row is found by counting defs. */
+static inline const uint8_t *ow_col_bytes_at(const ow_col_t *c, size_t i, size_t *len)
+{
+	const uint32_t *o = (const uint32_t *)c->offs.data;
+	uint32_t start = i ? o[i - 1] : 0;
+	*len = o[i] - start;
+	return c->data.data + start;
+}
+
+#endif

@@ -1,0 +1,97 @@
+/*
+ * parquet.h - our own Parquet writer and reader (no Parquet library for C
+ * exists in Debian). The writer makes files DuckDB, hyparquet and other
+ * readers read; the reader decodes everything the writer produces and
+ * answers a truncated or corrupt file with an error, never a crash.
+ *
+ * Format choices are documented in writer.c; the file layout is the
+ * standard one: "PAR1", column chunks (dictionary page, data pages,
+ * bloom filter), FileMetaData in Thrift compact protocol, its length, "PAR1".
+ */
+#ifndef OW_PARQUET_H
+#define OW_PARQUET_H
+
+#include "column.h"
+
+typedef struct {
+	const char *key, *value;
+} ow_pq_kv_t;
+
+typedef struct {
+	int zstd_level;	       /* 1..22; 0 = no compression */
+	size_t row_group_rows; /* rows per row group; 0 = all in one */
+	const ow_pq_kv_t *kv;  /* key/value metadata */
+	int nkv;
+	size_t rows; /* with perm: write perm[0..rows), a subset; 0 = t->nrows */
+} ow_pq_opts_t;
+
+/* Writes the rows of t, in the order of perm when it is not NULL (perm[i]
+ * is the source row of output row i), as one Parquet file through the
+ * I/O layer (modules/core/io.h) to fd. Does not fsync. OW_OK, or OW_ERROR
+ * with errno set (write failure) and a message in err. */
+int ow_pq_write(int fd, const ow_table_t *t, const uint32_t *perm, const ow_pq_opts_t *o, char *err,
+		size_t errlen);
+
+/* ---- reading ---- */
+
+typedef struct ow_pq_file ow_pq_file_t;
+
+/* Statistics of one column chunk, as written (min/max in plain encoding). */
+typedef struct {
+	int has_minmax;
+	const uint8_t *min, *max;
+	size_t min_len, max_len;
+	int64_t null_count;
+} ow_pq_stats_t;
+
+/* Parses the footer of a whole file held in memory (the caller keeps data
+ * alive while the file is open). OW_OK or OW_ERROR with a message. */
+int ow_pq_open(const uint8_t *data, size_t len, ow_pq_file_t **out, char *err, size_t errlen);
+void ow_pq_close(ow_pq_file_t *f);
+
+int64_t ow_pq_num_rows(const ow_pq_file_t *f);
+int ow_pq_num_row_groups(const ow_pq_file_t *f);
+int64_t ow_pq_row_group_rows(const ow_pq_file_t *f, int rg);
+int ow_pq_num_columns(const ow_pq_file_t *f);
+/* The schema as read back: name, types, optional. enc is what the chunks
+ * hold: DICT if any has a dictionary, else DELTA if any is delta-encoded,
+ * else PLAIN; bloom if any has a filter (a file without row groups says
+ * PLAIN and no filter). */
+const ow_pq_coldef_t *ow_pq_column(const ow_pq_file_t *f, int col);
+int ow_pq_find_column(const ow_pq_file_t *f, const char *name); /* -1 when absent */
+const char *ow_pq_kv(const ow_pq_file_t *f, const char *key);	/* NULL when absent */
+/* OW_OK, or OW_ERROR when rg or col is out of range or the chunk has no
+ * statistics. null_count is -1 when the file does not give it. */
+int ow_pq_stats(const ow_pq_file_t *f, int rg, int col, ow_pq_stats_t *st);
+
+/* Where and how one column chunk is stored: what a scan reads and accounts
+ * for (bytes_scanned), and what tests check the writer's choices with. */
+typedef struct {
+	int codec;	    /* Parquet CompressionCodec: 0 none, 6 ZSTD */
+	uint32_t encodings; /* bit e set: Parquet Encoding e is used (0 PLAIN,
+			     * 3 RLE, 5 DELTA_BINARY_PACKED, 8 RLE_DICTIONARY) */
+	int64_t offset;	    /* its first page (the dictionary page, if any) */
+	int64_t bytes;	    /* its pages, compressed, headers included */
+	int has_dict, has_bloom;
+} ow_pq_chunk_t;
+
+/* OW_OK, or OW_ERROR when rg or col is out of range. */
+int ow_pq_chunk(const ow_pq_file_t *f, int rg, int col, ow_pq_chunk_t *ci);
+
+/* Decodes one column of one row group (rg = -1: every row group) and
+ * appends its rows to out, in the layout ow_pq_write consumes (a defs byte
+ * for every row, also of REQUIRED columns, as column.c appends). OW_OK, or
+ * OW_ERROR with a message and out as it was. Several threads may read one
+ * open file at once. */
+int ow_pq_read_column(ow_pq_file_t *f, int rg, int col, ow_col_t *out, char *err, size_t errlen);
+
+/* Bloom filter: 1 if the value may be in the chunk (or it has no filter,
+ * or one that does not read), 0 if it is certainly not. value is in plain
+ * encoding (FIXED: the bytes; a length that does not fit the type: 0). */
+int ow_pq_bloom_check(ow_pq_file_t *f, int rg, int col, const void *value, size_t len);
+
+/* Reads a whole file into out, replacing its contents (helper for callers
+ * that hold paths). OW_OK, or OW_ERROR with errno set. */
+int ow_pq_read_file(const char *path, ow_buf_t *out);
+
+#endif

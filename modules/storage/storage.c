@@ -1,0 +1,794 @@
+/*
+ * storage.c - buffers, flushes into immutable Parquet parts, the part
+ * catalog, and the removal of WAL files whose rows are stored.
+ *
+ * Loop thread: buffers per (tenant, signal) take the tables of published
+ * batches. A buffer is frozen when it passes storage.buffer.flush_bytes or
+ * storage.buffer.flush_interval_ms (or when the server drains) and queued
+ * for a flush; one flush runs at a time, on a worker.
+ *
+ * A flush (worker): sort the rows (ow_columns_sort), split them by UTC day
+ * of their time, and for each day write a part:
+ *   data/parquet/{tenant}/{signal}/{yyyy}/{mm}/{dd}/{node}/
+ *       {tenant}_{yyyymmddThhmmss}_{part id}_active.parquet
+ * under a temporary name, fdatasync, rename, fsync the directory (and any
+ * directory it had to create, up the chain). Then ONE SQLite transaction
+ * with synchronous=FULL commits the parts, the batch -> part mapping and
+ * STORED (storage_pip) for every batch of the buffer: a batch is never
+ * half stored. Only after that commit are the batches' WAL files removed
+ * (janitor_pip). A flush that fails removes what it wrote and is retried
+ * with a growing delay; the rows stay in memory (and in the WAL) meanwhile.
+ *
+ * Recovery: a part file that the catalog does not list was written by a
+ * flush that never committed: it is removed, and its batches, whose WAL
+ * files are still there, are replayed from the WAL into the buffers.
+ */
+#include "storage.h"
+#include "../columns/columns.h"
+#include "../core/io.h"
+#include "../core/log.h"
+#include "../core/stats.h"
+#include "../parquet/parquet.h"
+#include "../tracker/tracker.h"
+#include "../wal/wal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static int64_t flush_bytes, flush_interval_ms, max_buffer_bytes, zstd_level, row_group_rows;
+static char *node_id;
+
+static ow_directive_t directives[] = {
+    {"storage.node_id", OW_CONF_STR, &node_id, 0, 64, "node-1", NULL, 0},
+    {"storage.buffer.flush_bytes", OW_CONF_INT, &flush_bytes, 4096, (int64_t)1 << 34, "33554432",
+     NULL, 0},
+    {"storage.buffer.flush_interval_ms", OW_CONF_INT, &flush_interval_ms, 10, 86400000, "10000",
+     NULL, 0},
+    {"memory.max_buffer_bytes", OW_CONF_INT, &max_buffer_bytes, 1 << 20, (int64_t)1 << 40,
+     "536870912", NULL, 0},
+    {"storage.parquet.compression_level", OW_CONF_INT, &zstd_level, 0, 22, "3", NULL, 0},
+    {"storage.parquet.row_group_size", OW_CONF_INT, &row_group_rows, 1000, 100000000, "1000000",
+     NULL, 0},
+    OW_CONF_END};
+
+/* A batch whose rows a buffer holds. */
+typedef struct {
+	char id[OW_BATCH_ID_LEN + 1];
+	char *wal_path;
+	char tenant[OW_TENANT_MAX + 1];
+	int signal, source;
+	uint32_t nmsgs;
+	uint64_t records, file_bytes;
+	int64_t created_ns, wal_done_ns;
+} sbatch_t;
+
+typedef struct buffer {
+	char tenant[OW_TENANT_MAX + 1];
+	int signal;
+	ow_table_t table;
+	sbatch_t *batches;
+	size_t nbatches, cap;
+	int64_t opened_mono;
+	size_t bytes;
+	struct buffer *next;
+} buffer_t;
+
+typedef struct {
+	char id[33];
+	char rel[1024]; /* path below the data directory */
+	char day[11];
+	int64_t min_time, max_time;
+	uint64_t rows, bytes;
+} part_t;
+
+typedef struct {
+	ow_job_t job;
+	buffer_t *buf;
+	int rc, nospace, attempt;
+	char err[512];
+	part_t *parts;
+	int nparts;
+	int64_t wal_removed;
+} flush_t;
+
+static buffer_t *buffers;			  /* open for new rows */
+static buffer_t *frozen, **frozen_tail = &frozen; /* waiting for a flush */
+static flush_t *flushing;			  /* the flush on a worker */
+static struct event *tick_ev, *retry_ev;
+static int draining, retry_wait;
+static uint64_t buffered; /* bytes held by open and frozen buffers */
+static sqlite3 *db;	  /* used by the flush job only, one at a time */
+static char parquet_dir[4096];
+
+uint64_t ow_storage_buffered_bytes(void)
+{
+	return buffered;
+}
+
+int ow_storage_full(void)
+{
+	return buffered >= (uint64_t)max_buffer_bytes;
+}
+
+static buffer_t *buffer_for(const char *tenant, int signal)
+{
+	buffer_t *b;
+	for (b = buffers; b; b = b->next)
+		if (b->signal == signal && strcmp(b->tenant, tenant) == 0)
+			return b;
+	b = ow_calloc(1, sizeof(*b));
+	snprintf(b->tenant, sizeof(b->tenant), "%s", tenant);
+	b->signal = signal;
+	ow_columns_table_init(signal, &b->table);
+	b->opened_mono = ow_mono_ns();
+	b->next = buffers;
+	buffers = b;
+	return b;
+}
+
+static void buffer_free(buffer_t *b)
+{
+	ow_table_free(&b->table);
+	for (size_t i = 0; i < b->nbatches; i++)
+		free(b->batches[i].wal_path);
+	free(b->batches);
+	free(b);
+}
+
+static sbatch_t *add_batch(buffer_t *buf, const char *id, const char *wal_path)
+{
+	if (buf->nbatches == buf->cap) {
+		buf->cap = buf->cap ? buf->cap * 2 : 16;
+		buf->batches = ow_realloc(buf->batches, buf->cap * sizeof(sbatch_t));
+	}
+	sbatch_t *s = &buf->batches[buf->nbatches++];
+	memset(s, 0, sizeof(*s));
+	snprintf(s->id, sizeof(s->id), "%s", id);
+	s->wal_path = ow_strdup(wal_path);
+	return s;
+}
+
+static void account(buffer_t *buf)
+{
+	size_t now = ow_table_bytes(&buf->table);
+	buffered += now - buf->bytes;
+	buf->bytes = now;
+}
+
+void ow_storage_publish(ow_batch_t *b)
+{
+	buffer_t *buf = buffer_for(b->tenant, b->signal);
+	char path[4096 + 200];
+	ow_wal_batch_path(b, path, sizeof(path));
+	sbatch_t *s = add_batch(buf, b->id, path);
+	snprintf(s->tenant, sizeof(s->tenant), "%s", b->tenant);
+	s->signal = b->signal;
+	s->source = b->source;
+	s->nmsgs = b->nmsgs;
+	s->records = b->records;
+	s->file_bytes = b->file_bytes;
+	s->created_ns = b->created_ns;
+	s->wal_done_ns = b->wal_done_ns;
+	for (ow_msg_t *m = b->msgs; m; m = m->next) {
+		if (m->table == NULL)
+			continue;
+		ow_table_append(&buf->table, m->table);
+		ow_table_free(m->table);
+		free(m->table);
+		m->table = NULL;
+	}
+	account(buf);
+}
+
+/* ---- the flush, on a worker ---- */
+
+static int64_t day_of(int64_t ns)
+{
+	int64_t d = ns / 86400000000000LL;
+	return ns < 0 && ns % 86400000000000LL ? d - 1 : d;
+}
+
+static void day_text(int64_t day, char *out, size_t len, int parts_fmt)
+{
+	time_t t = (time_t)(day * 86400);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	if (parts_fmt)
+		snprintf(out, len, "%04d/%02d/%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+	else
+		snprintf(out, len, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+/* mkdir -p that fsyncs the parent of every directory it creates, so the
+ * new part's path is durable once the part's own directory is synced. */
+static int make_dirs(const char *path)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	size_t base = strlen(ow_data_dir);
+	for (char *p = tmp + base + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) == 0) {
+			char *slash = strrchr(tmp, '/');
+			*slash = '\0';
+			int rc = ow_io_fsync_dir(OW_IO_PARQUET, tmp);
+			*slash = '/';
+			if (rc != OW_OK)
+				return OW_ERROR;
+		} else if (errno != EEXIST) {
+			return OW_ERROR;
+		}
+		*p = '/';
+	}
+	if (mkdir(tmp, 0755) == 0) {
+		char *slash = strrchr(tmp, '/');
+		*slash = '\0';
+		if (ow_io_fsync_dir(OW_IO_PARQUET, tmp) != OW_OK)
+			return OW_ERROR;
+	} else if (errno != EEXIST) {
+		return OW_ERROR;
+	}
+	return OW_OK;
+}
+
+static int fail(flush_t *f, const char *what, const char *path)
+{
+	f->rc = OW_ERROR;
+	f->nospace = errno == ENOSPC;
+	snprintf(f->err, sizeof(f->err), "%s %s: %s", what, path, strerror(errno));
+	return OW_ERROR;
+}
+
+/* Writes rows perm[0..n) of the buffer as one part. */
+static int write_part(flush_t *f, const uint32_t *perm, size_t n, int64_t day, part_t *p)
+{
+	buffer_t *buf = f->buf;
+	uint8_t raw[16];
+	char uuid[OW_BATCH_ID_LEN + 1], dir[4096], path[4096 + 256], tmp[4096 + 256], dtxt[16];
+	ow_uuid7(raw, uuid);
+	for (int i = 0; i < 16; i++)
+		snprintf(p->id + 2 * i, 3, "%02x", raw[i]);
+	day_text(day, dtxt, sizeof(dtxt), 1);
+	day_text(day, p->day, sizeof(p->day), 0);
+	int64_t now = ow_now_ns();
+	time_t sec = (time_t)(now / 1000000000);
+	struct tm tm;
+	gmtime_r(&sec, &tm);
+	snprintf(dir, sizeof(dir), "%s/%s/%s/%s/%s", parquet_dir, buf->tenant,
+		 ow_signal_name(buf->signal), dtxt, node_id);
+	snprintf(path, sizeof(path), "%s/%s_%04d%02d%02dT%02d%02d%02d_%s_active.parquet", dir,
+		 buf->tenant, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+		 tm.tm_sec, p->id);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	snprintf(p->rel, sizeof(p->rel), "%s", path + strlen(ow_data_dir) + 1);
+
+	p->min_time = INT64_MAX;
+	p->max_time = INT64_MIN;
+	for (size_t i = 0; i < n; i++) {
+		int64_t t = ow_columns_row_time(buf->signal, &buf->table, perm[i]);
+		p->min_time = OW_MIN(p->min_time, t);
+		p->max_time = OW_MAX(p->max_time, t);
+	}
+	p->rows = n;
+
+	ow_buf_t ids = {0};
+	for (size_t i = 0; i < buf->nbatches; i++)
+		ow_buf_printf(&ids, "%s%s", i ? "," : "", buf->batches[i].id);
+	ow_buf_add(&ids, "", 1);
+	ow_pq_kv_t kv[] = {
+	    {"openwit.schema_version", "1"},
+	    {"openwit.tenant", buf->tenant},
+	    {"openwit.signal", ow_signal_name(buf->signal)},
+	    {"openwit.batch_ids", (const char *)ids.data},
+	};
+	ow_pq_opts_t o = {(int)zstd_level, (size_t)row_group_rows, kv, (int)OW_NELEMS(kv), n};
+
+	if (make_dirs(dir) != OW_OK) {
+		ow_buf_free(&ids);
+		return fail(f, "cannot create", dir);
+	}
+	int fd = ow_io_open(OW_IO_PARQUET, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		ow_buf_free(&ids);
+		return fail(f, "cannot create", tmp);
+	}
+	char perr[256] = "";
+	int rc = ow_pq_write(fd, &buf->table, perm, &o, perr, sizeof(perr));
+	ow_buf_free(&ids);
+	if (rc == OW_OK)
+		rc = ow_io_fdatasync(OW_IO_PARQUET, fd);
+	struct stat st;
+	if (rc == OW_OK && fstat(fd, &st) == 0)
+		p->bytes = (uint64_t)st.st_size;
+	int e = errno;
+	close(fd);
+	errno = e;
+	if (rc != OW_OK) {
+		fail(f, "cannot write", tmp);
+		if (errno == EINVAL) /* the writer refused the table: say why */
+			snprintf(f->err, sizeof(f->err), "cannot write %s: %s", tmp, perr);
+		unlink(tmp);
+		return OW_ERROR;
+	}
+	if (ow_io_rename(OW_IO_PARQUET, tmp, path) != OW_OK) {
+		fail(f, "cannot rename", tmp);
+		unlink(tmp);
+		return OW_ERROR;
+	}
+	if (ow_io_fsync_dir(OW_IO_PARQUET, dir) != OW_OK) {
+		fail(f, "cannot sync", dir);
+		unlink(path);
+		return OW_ERROR;
+	}
+	return OW_OK;
+}
+
+static int db_exec(const char *sql)
+{
+	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? OW_OK : OW_ERROR;
+}
+
+/* The STORED transaction: parts, batch -> part, storage_pip, in one
+ * synchronous commit. The tracker row may not exist yet (its insert is
+ * asynchronous), so the batch row is upserted whole. */
+static int commit(flush_t *f)
+{
+	buffer_t *buf = f->buf;
+	char now[32];
+	ow_time_iso(ow_now_ns(), now, sizeof(now));
+	if (db_exec("BEGIN IMMEDIATE") != OW_OK)
+		goto fail;
+	sqlite3_stmt *ps = NULL, *bp = NULL, *bt = NULL;
+	sqlite3_prepare_v2(db,
+			   "INSERT INTO parts(part_id, tenant, signal, day, kind, path, min_time, "
+			   "max_time, rows, bytes, created_at) VALUES (?, ?, ?, ?, 'active', ?, ?, "
+			   "?, ?, ?, ?)",
+			   -1, &ps, NULL);
+	sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO batch_parts(batch_id, part_id) VALUES (?, ?)",
+			   -1, &bp, NULL);
+	sqlite3_prepare_v2(
+	    db,
+	    "INSERT INTO batch_tracker(batch_id, client_id, signal, source, wal_pip, "
+	    "ingestion_pip, "
+	    "storage_pip, batch_size, message_count, record_count, created_at, wal_completed_at, "
+	    "ingestion_completed_at, storage_completed_at) VALUES (?1, ?2, ?3, ?4, 1, 1, 1, ?5, "
+	    "?6, "
+	    "?7, ?8, ?9, ?9, ?10) ON CONFLICT(batch_id) DO UPDATE SET ingestion_pip = 1, "
+	    "storage_pip = 1, ingestion_completed_at = coalesce(ingestion_completed_at, ?9), "
+	    "storage_completed_at = ?10",
+	    -1, &bt, NULL);
+	int ok = ps && bp && bt;
+	for (int i = 0; ok && i < f->nparts; i++) {
+		part_t *p = &f->parts[i];
+		sqlite3_reset(ps);
+		sqlite3_bind_text(ps, 1, p->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ps, 2, buf->tenant, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ps, 3, ow_signal_name(buf->signal), -1, SQLITE_STATIC);
+		sqlite3_bind_text(ps, 4, p->day, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ps, 5, p->rel, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ps, 6, p->min_time);
+		sqlite3_bind_int64(ps, 7, p->max_time);
+		sqlite3_bind_int64(ps, 8, (sqlite3_int64)p->rows);
+		sqlite3_bind_int64(ps, 9, (sqlite3_int64)p->bytes);
+		sqlite3_bind_text(ps, 10, now, -1, SQLITE_STATIC);
+		ok = sqlite3_step(ps) == SQLITE_DONE;
+		for (size_t k = 0; ok && k < buf->nbatches; k++) {
+			sqlite3_reset(bp);
+			sqlite3_bind_text(bp, 1, buf->batches[k].id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(bp, 2, p->id, -1, SQLITE_STATIC);
+			ok = sqlite3_step(bp) == SQLITE_DONE;
+		}
+	}
+	for (size_t k = 0; ok && k < buf->nbatches; k++) {
+		sbatch_t *s = &buf->batches[k];
+		char created[32], walt[32];
+		ow_time_iso(s->created_ns, created, sizeof(created));
+		ow_time_iso(s->wal_done_ns, walt, sizeof(walt));
+		sqlite3_reset(bt);
+		sqlite3_bind_text(bt, 1, s->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(bt, 2, s->tenant, -1, SQLITE_STATIC);
+		sqlite3_bind_text(bt, 3, ow_signal_name(s->signal), -1, SQLITE_STATIC);
+		sqlite3_bind_text(bt, 4, ow_source_name(s->source), -1, SQLITE_STATIC);
+		sqlite3_bind_int64(bt, 5, (sqlite3_int64)s->file_bytes);
+		sqlite3_bind_int64(bt, 6, s->nmsgs);
+		sqlite3_bind_int64(bt, 7, (sqlite3_int64)s->records);
+		sqlite3_bind_text(bt, 8, created, -1, SQLITE_STATIC);
+		sqlite3_bind_text(bt, 9, walt, -1, SQLITE_STATIC);
+		sqlite3_bind_text(bt, 10, now, -1, SQLITE_STATIC);
+		ok = sqlite3_step(bt) == SQLITE_DONE;
+	}
+	sqlite3_finalize(ps);
+	sqlite3_finalize(bp);
+	sqlite3_finalize(bt);
+	if (ok && db_exec("COMMIT") == OW_OK)
+		return OW_OK;
+	db_exec("ROLLBACK");
+fail:
+	f->rc = OW_ERROR;
+	snprintf(f->err, sizeof(f->err), "catalog commit: %s", sqlite3_errmsg(db));
+	return OW_ERROR;
+}
+
+/* After STORED is committed: the WAL files of the buffer's batches go. */
+static void remove_wal(flush_t *f)
+{
+	buffer_t *buf = f->buf;
+	char last_dir[4096] = "";
+	for (size_t k = 0; k < buf->nbatches; k++) {
+		if (ow_io_unlink(OW_IO_WAL, buf->batches[k].wal_path) == OW_OK)
+			f->wal_removed++;
+		char dir[4096];
+		snprintf(dir, sizeof(dir), "%s", buf->batches[k].wal_path);
+		char *slash = strrchr(dir, '/');
+		if (slash)
+			*slash = '\0';
+		if (strcmp(dir, last_dir) != 0) {
+			if (last_dir[0])
+				ow_io_fsync_dir(OW_IO_WAL, last_dir);
+			snprintf(last_dir, sizeof(last_dir), "%s", dir);
+		}
+	}
+	if (last_dir[0])
+		ow_io_fsync_dir(OW_IO_WAL, last_dir);
+}
+
+static void flush_work(ow_job_t *j)
+{
+	flush_t *f = (flush_t *)j;
+	buffer_t *buf = f->buf;
+	size_t n = buf->table.nrows;
+	f->rc = OW_OK;
+	f->nparts = 0;
+	uint32_t *perm = ow_alloc(OW_MAX(n, 1) * sizeof(uint32_t));
+	ow_columns_sort(buf->signal, &buf->table, perm);
+
+	/* stable split by day: days are few, so count them and gather */
+	int64_t *days = ow_alloc(OW_MAX(n, 1) * sizeof(int64_t));
+	int64_t uniq[64];
+	int nuniq = 0;
+	for (size_t i = 0; i < n; i++) {
+		days[i] = day_of(ow_columns_row_time(buf->signal, &buf->table, perm[i]));
+		int k;
+		for (k = 0; k < nuniq && uniq[k] != days[i]; k++)
+			;
+		if (k == nuniq && nuniq < (int)OW_NELEMS(uniq))
+			uniq[nuniq++] = days[i];
+		else if (k == nuniq)
+			days[i] = uniq[nuniq - 1]; /* more than 64 days in one flush: the last */
+	}
+	f->parts = ow_calloc((size_t)OW_MAX(nuniq, 1), sizeof(part_t));
+	uint32_t *sub = ow_alloc(OW_MAX(n, 1) * sizeof(uint32_t));
+	for (int d = 0; d < nuniq && f->rc == OW_OK; d++) {
+		size_t m = 0;
+		for (size_t i = 0; i < n; i++)
+			if (days[i] == uniq[d])
+				sub[m++] = perm[i];
+		if (write_part(f, sub, m, uniq[d], &f->parts[f->nparts]) == OW_OK)
+			f->nparts++;
+	}
+	free(sub);
+	free(days);
+	free(perm);
+	if (f->rc == OW_OK && commit(f) == OW_OK) {
+		remove_wal(f);
+		return;
+	}
+	/* nothing was committed: remove the parts this attempt wrote */
+	for (int i = 0; i < f->nparts; i++) {
+		char path[4096 + 1100];
+		snprintf(path, sizeof(path), "%s/%s", ow_data_dir, f->parts[i].rel);
+		unlink(path);
+	}
+	f->nparts = 0;
+}
+
+static void start_flush(void);
+
+static void flush_done(ow_job_t *j)
+{
+	flush_t *f = (flush_t *)j;
+	buffer_t *buf = f->buf;
+	flushing = NULL;
+	if (f->rc != OW_OK) {
+		f->attempt++;
+		int delay = f->nospace ? 1000 : OW_MIN(100 << OW_MIN(f->attempt, 8), 30000);
+		ow_log(f->nospace ? OW_LOG_WARN : OW_LOG_ERROR,
+		       "storage: flush of %s/%s (%zu rows) failed: %s; retrying in %d ms",
+		       buf->tenant, ow_signal_name(buf->signal), buf->table.nrows, f->err, delay);
+		if (f->attempt == 3)
+			ow_tracker_alert("storage_failed", NULL, f->err);
+		/* back at the head of the queue, with its attempt count */
+		flushing = f;
+		retry_wait = 1;
+		struct timeval tv = {delay / 1000, (delay % 1000) * 1000};
+		evtimer_add(retry_ev, &tv);
+		return;
+	}
+	uint64_t rows = 0;
+	for (int i = 0; i < f->nparts; i++)
+		rows += f->parts[i].rows;
+	ow_log(OW_LOG_DEBUG, "storage: %s/%s: %d parts, %llu rows, %zu batches", buf->tenant,
+	       ow_signal_name(buf->signal), f->nparts, (unsigned long long)rows, buf->nbatches);
+	ow_stats.parts_written += (uint64_t)f->nparts;
+	ow_stats.rows_stored += rows;
+	for (size_t k = 0; k < buf->nbatches; k++)
+		ow_tracker_batch_cleaned(buf->batches[k].id);
+	buffered -= OW_MIN(buffered, buf->bytes);
+	buffer_free(buf);
+	free(f->parts);
+	free(f);
+	start_flush();
+}
+
+static void start_flush(void)
+{
+	if (flushing || retry_wait || frozen == NULL)
+		return;
+	flush_t *f = ow_calloc(1, sizeof(*f));
+	f->buf = frozen;
+	frozen = frozen->next;
+	if (frozen == NULL)
+		frozen_tail = &frozen;
+	f->buf->next = NULL;
+	f->job.work = flush_work;
+	f->job.done = flush_done;
+	flushing = f;
+	if (ow_work_submit(&f->job) != OW_OK) {
+		/* the queue is full of requests: try again on the next tick */
+		flushing = NULL;
+		f->buf->next = frozen;
+		frozen = f->buf;
+		if (frozen_tail == &frozen)
+			frozen_tail = &f->buf->next;
+		free(f);
+	}
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	OW_UNUSED(fd);
+	OW_UNUSED(what);
+	OW_UNUSED(arg);
+	retry_wait = 0;
+	flush_t *f = flushing;
+	if (f && ow_work_submit(&f->job) != OW_OK) {
+		struct timeval tv = {0, 100000};
+		retry_wait = 1;
+		evtimer_add(retry_ev, &tv);
+	}
+}
+
+static void unlink_buffer(buffer_t *b)
+{
+	for (buffer_t **pp = &buffers; *pp; pp = &(*pp)->next)
+		if (*pp == b) {
+			*pp = b->next;
+			break;
+		}
+	b->next = NULL;
+}
+
+/* Flushes a buffer on size, on age, or when the server drains; an empty
+ * buffer that aged is dropped. */
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	OW_UNUSED(fd);
+	OW_UNUSED(what);
+	OW_UNUSED(arg);
+	int64_t now = ow_mono_ns();
+	buffer_t *b = buffers;
+	while (b) {
+		buffer_t *next = b->next;
+		int aged = now - b->opened_mono >= flush_interval_ms * 1000000;
+		if (b->nbatches > 0 && (aged || draining || b->bytes >= (size_t)flush_bytes)) {
+			unlink_buffer(b);
+			*frozen_tail = b;
+			frozen_tail = &b->next;
+		} else if (b->nbatches == 0 && aged) {
+			unlink_buffer(b);
+			buffered -= OW_MIN(buffered, b->bytes);
+			buffer_free(b);
+		}
+		b = next;
+	}
+	start_flush();
+}
+
+/* ---- recovery ---- */
+
+typedef struct {
+	int signal;
+	ow_table_t *t;
+	int64_t recv_ns;
+	int bad;
+	uint64_t records;
+	char err[256];
+} replay_ctx_t;
+
+static void replay_record(void *arg, const uint8_t *rec, size_t len)
+{
+	replay_ctx_t *c = arg;
+	int64_t n =
+	    ow_columns_decode(c->signal, rec, len, c->recv_ns, c->t, c->err, sizeof(c->err));
+	if (n < 0)
+		c->bad++;
+	else
+		c->records += (uint64_t)n;
+}
+
+static int is_stored(const char *id)
+{
+	sqlite3_stmt *st;
+	int stored = 0;
+	sqlite3_prepare_v2(db, "SELECT storage_pip FROM batch_tracker WHERE batch_id = ?", -1, &st,
+			   NULL);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		stored = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return stored;
+}
+
+int ow_storage_replay(const ow_walinfo_t *info, const char *wal_path, const uint8_t *image,
+		      size_t len, uint64_t *records)
+{
+	if (is_stored(info->id))
+		return OW_DECLINED;
+	buffer_t *buf = buffer_for(info->tenant, info->signal);
+	ow_table_t t;
+	ow_columns_table_init(info->signal, &t);
+	replay_ctx_t c = {info->signal, &t, info->created_ns, 0, 0, ""};
+	ow_walinfo_t again;
+	ow_walfile_check(image, len, &again, replay_record, &c);
+	if (c.bad) {
+		ow_table_free(&t);
+		return OW_ERROR;
+	}
+	*records = c.records;
+	ow_table_append(&buf->table, &t);
+	ow_table_free(&t);
+	sbatch_t *s = add_batch(buf, info->id, wal_path);
+	snprintf(s->tenant, sizeof(s->tenant), "%s", info->tenant);
+	s->signal = info->signal;
+	s->source = info->source;
+	s->nmsgs = info->nrecords;
+	s->records = c.records;
+	s->file_bytes = len;
+	s->created_ns = info->created_ns;
+	s->wal_done_ns = info->created_ns;
+	account(buf);
+	return OW_OK;
+}
+
+/* Part files the catalog does not list never committed: remove them (their
+ * batches are still in the WAL and are replayed). Temporary files too. */
+static int in_catalog(const char *rel)
+{
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(db, "SELECT 1 FROM parts WHERE path = ?", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, rel, -1, SQLITE_STATIC);
+	int found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
+
+static void remove_orphans(const char *dir, int *removed)
+{
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return;
+	struct dirent *de;
+	int changed = 0;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' &&
+		    (de->d_name[1] == '\0' || strcmp(de->d_name, "..") == 0))
+			continue;
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		struct stat st;
+		if (lstat(path, &st) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			remove_orphans(path, removed);
+			continue;
+		}
+		size_t n = strlen(de->d_name);
+		int tmp = n > 4 && strcmp(de->d_name + n - 4, ".tmp") == 0;
+		int part = n > 8 && strcmp(de->d_name + n - 8, ".parquet") == 0;
+		if (tmp || (part && !in_catalog(path + strlen(ow_data_dir) + 1))) {
+			ow_log(OW_LOG_WARN, "storage: removing %s: %s", path,
+			       tmp ? "an unfinished write"
+				   : "not in the catalog (never committed)");
+			unlink(path);
+			(*removed)++;
+			changed = 1;
+		}
+	}
+	closedir(d);
+	if (changed)
+		ow_io_fsync_dir(OW_IO_PARQUET, dir);
+}
+
+static int storage_init(struct event_base *base)
+{
+	snprintf(parquet_dir, sizeof(parquet_dir), "%s/parquet", ow_data_dir);
+	if (ow_mkdir_p(parquet_dir, 0755) != OW_OK) {
+		ow_log(OW_LOG_CRIT, "storage: cannot create %s: %s", parquet_dir, strerror(errno));
+		return OW_ERROR;
+	}
+	if (sqlite3_open_v2(ow_tracker_db_path(), &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		ow_log(OW_LOG_CRIT, "storage: cannot open %s: %s", ow_tracker_db_path(),
+		       sqlite3_errmsg(db));
+		return OW_ERROR;
+	}
+	sqlite3_busy_timeout(db, 10000);
+	db_exec("PRAGMA synchronous = FULL");
+	int removed = 0;
+	remove_orphans(parquet_dir, &removed);
+	if (removed)
+		ow_log(OW_LOG_INFO, "storage: recovery removed %d uncommitted part files", removed);
+	tick_ev = event_new(base, -1, EV_PERSIST, on_tick, NULL);
+	retry_ev = evtimer_new(base, on_retry, NULL);
+	struct timeval tv = {0, 50000};
+	event_add(tick_ev, &tv);
+	return OW_OK;
+}
+
+static void storage_drain(void)
+{
+	draining = 1;
+}
+
+static int storage_busy(void)
+{
+	if (flushing || frozen)
+		return 1;
+	for (buffer_t *b = buffers; b; b = b->next)
+		if (b->nbatches > 0)
+			return 1;
+	return 0;
+}
+
+static void storage_stop(void)
+{
+	while (buffers) {
+		buffer_t *b = buffers;
+		buffers = b->next;
+		buffer_free(b);
+	}
+	while (frozen) {
+		buffer_t *b = frozen;
+		frozen = b->next;
+		buffer_free(b);
+	}
+	if (flushing) {
+		buffer_free(flushing->buf);
+		free(flushing->parts);
+		free(flushing);
+		flushing = NULL;
+	}
+	if (tick_ev)
+		event_free(tick_ev);
+	if (retry_ev)
+		event_free(retry_ev);
+	tick_ev = retry_ev = NULL;
+	if (db)
+		sqlite3_close(db);
+	db = NULL;
+}
+
+ow_module_t ow_storage_module = {
+    .name = "storage",
+    .directives = directives,
+    .init = storage_init,
+    .drain = storage_drain,
+    .busy = storage_busy,
+    .stop = storage_stop,
+};

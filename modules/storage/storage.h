@@ -1,0 +1,37 @@
+/*
+ * storage.h - the in-memory buffers and the immutable Parquet parts.
+ *
+ * A batch whose WAL file is durable is published here (ow_storage_publish)
+ * before its requests are acknowledged: its rows join the buffer of its
+ * (tenant, signal). A buffer is flushed on size or age into sorted parts,
+ * one per UTC day, committed in ONE synchronous SQLite transaction with the
+ * batch -> part mapping and STORED for every batch it holds; then the
+ * batches' WAL files are deleted (janitor_pip).
+ */
+#ifndef OW_STORAGE_H
+#define OW_STORAGE_H
+
+#include "../core/batch.h"
+#include "../core/module.h"
+#include "../parquet/column.h"
+#include "../wal/walfile.h"
+
+extern ow_module_t ow_storage_module;
+
+/* Loop thread: the batch is durable in the WAL; its messages' tables move
+ * into the buffer (each message's table is taken, the message keeps none). */
+void ow_storage_publish(ow_batch_t *b);
+
+/* WAL recovery, before the server starts: a complete WAL file. Returns
+ * OW_DECLINED when the batch is already stored (the caller removes the
+ * file), OW_OK when its rows were replayed into the buffer (records set),
+ * OW_ERROR when its records do not decode. */
+int ow_storage_replay(const ow_walinfo_t *info, const char *wal_path, const uint8_t *image,
+		      size_t len, uint64_t *records);
+
+/* Nonzero while the buffers hold memory.max_buffer_bytes or more: sources
+ * answer 503 until a flush frees memory. */
+int ow_storage_full(void);
+uint64_t ow_storage_buffered_bytes(void);
+
+#endif
