@@ -18,6 +18,7 @@
 #include "modules/core/module.h"
 #include "modules/core/worker.h"
 #include "modules/http/http.h"
+#include "modules/janitor/janitor.h"
 #include "modules/storage/storage.h"
 #include "modules/tracker/tracker.h"
 #include "modules/wal/wal.h"
@@ -62,7 +63,7 @@ static ow_module_t core_module = {
 /* Pipeline order: infrastructure, then the stages from the sink back to
  * the sources, so each stage's consumer is up before its producer. */
 static ow_module_t *modules[] = {
-    &core_module,   &ow_tracker_module, &ow_storage_module,
+    &core_module,   &ow_tracker_module, &ow_storage_module, &ow_janitor_module,
     &ow_wal_module, &ow_control_module, &ow_http_module,
 };
 

@@ -49,7 +49,7 @@ typedef struct {
 	uint64_t batch_messages[OW_NSIGNALS];
 	uint64_t wal_fsyncs, wal_fsync_errors, wal_bytes;
 	uint64_t wal_recovered, wal_removed_torn, wal_quarantined;
-	uint64_t parts_written, rows_stored;
+	uint64_t parts_written, rows_stored, parts_merged;
 	ow_hist_t ack_latency, fsync_latency;
 } ow_stats_t;
 

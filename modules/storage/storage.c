@@ -79,19 +79,11 @@ typedef struct buffer {
 } buffer_t;
 
 typedef struct {
-	char id[33];
-	char rel[1024]; /* path below the data directory */
-	char day[11];
-	int64_t min_time, max_time;
-	uint64_t rows, bytes;
-} part_t;
-
-typedef struct {
 	ow_job_t job;
 	buffer_t *buf;
 	int rc, nospace, attempt;
 	char err[512];
-	part_t *parts;
+	ow_part_t *parts;
 	int nparts;
 	int64_t wal_removed;
 } flush_t;
@@ -187,7 +179,7 @@ void ow_storage_publish(ow_batch_t *b)
 
 /* ---- the flush, on a worker ---- */
 
-static int64_t day_of(int64_t ns)
+int64_t ow_storage_day(int64_t ns)
 {
 	int64_t d = ns / 86400000000000LL;
 	return ns < 0 && ns % 86400000000000LL ? d - 1 : d;
@@ -238,18 +230,17 @@ static int make_dirs(const char *path)
 	return OW_OK;
 }
 
-static int fail(flush_t *f, const char *what, const char *path)
+static int fail(ow_part_t *p, const char *what, const char *path)
 {
-	f->rc = OW_ERROR;
-	f->nospace = errno == ENOSPC;
-	snprintf(f->err, sizeof(f->err), "%s %s: %s", what, path, strerror(errno));
+	p->nospace = errno == ENOSPC;
+	snprintf(p->err, sizeof(p->err), "%s %s: %s", what, path, strerror(errno));
 	return OW_ERROR;
 }
 
-/* Writes rows perm[0..n) of the buffer as one part. */
-static int write_part(flush_t *f, const uint32_t *perm, size_t n, int64_t day, part_t *p)
+int ow_storage_write_part(const char *tenant, int signal, const ow_table_t *t, const uint32_t *perm,
+			  size_t n, int64_t day, const char *kind, const char *batch_ids,
+			  ow_part_t *p)
 {
-	buffer_t *buf = f->buf;
 	uint8_t raw[16];
 	char uuid[OW_BATCH_ID_LEN + 1], dir[4096], path[4096 + 256], tmp[4096 + 256], dtxt[16];
 	ow_uuid7(raw, uuid);
@@ -261,47 +252,40 @@ static int write_part(flush_t *f, const uint32_t *perm, size_t n, int64_t day, p
 	time_t sec = (time_t)(now / 1000000000);
 	struct tm tm;
 	gmtime_r(&sec, &tm);
-	snprintf(dir, sizeof(dir), "%s/%s/%s/%s/%s", parquet_dir, buf->tenant,
-		 ow_signal_name(buf->signal), dtxt, node_id);
-	snprintf(path, sizeof(path), "%s/%s_%04d%02d%02dT%02d%02d%02d_%s_active.parquet", dir,
-		 buf->tenant, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-		 tm.tm_sec, p->id);
+	snprintf(dir, sizeof(dir), "%s/%s/%s/%s/%s", parquet_dir, tenant, ow_signal_name(signal),
+		 dtxt, node_id);
+	snprintf(path, sizeof(path), "%s/%s_%04d%02d%02dT%02d%02d%02d_%s_%s.parquet", dir, tenant,
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 p->id, kind);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	snprintf(p->rel, sizeof(p->rel), "%s", path + strlen(ow_data_dir) + 1);
+	p->nospace = 0;
+	p->err[0] = '\0';
 
 	p->min_time = INT64_MAX;
 	p->max_time = INT64_MIN;
 	for (size_t i = 0; i < n; i++) {
-		int64_t t = ow_columns_row_time(buf->signal, &buf->table, perm[i]);
-		p->min_time = OW_MIN(p->min_time, t);
-		p->max_time = OW_MAX(p->max_time, t);
+		int64_t tm_ns = ow_columns_row_time(signal, t, perm[i]);
+		p->min_time = OW_MIN(p->min_time, tm_ns);
+		p->max_time = OW_MAX(p->max_time, tm_ns);
 	}
 	p->rows = n;
 
-	ow_buf_t ids = {0};
-	for (size_t i = 0; i < buf->nbatches; i++)
-		ow_buf_printf(&ids, "%s%s", i ? "," : "", buf->batches[i].id);
-	ow_buf_add(&ids, "", 1);
 	ow_pq_kv_t kv[] = {
 	    {"openwit.schema_version", "1"},
-	    {"openwit.tenant", buf->tenant},
-	    {"openwit.signal", ow_signal_name(buf->signal)},
-	    {"openwit.batch_ids", (const char *)ids.data},
+	    {"openwit.tenant", tenant},
+	    {"openwit.signal", ow_signal_name(signal)},
+	    {"openwit.batch_ids", batch_ids},
 	};
 	ow_pq_opts_t o = {(int)zstd_level, (size_t)row_group_rows, kv, (int)OW_NELEMS(kv), n};
 
-	if (make_dirs(dir) != OW_OK) {
-		ow_buf_free(&ids);
-		return fail(f, "cannot create", dir);
-	}
+	if (make_dirs(dir) != OW_OK)
+		return fail(p, "cannot create", dir);
 	int fd = ow_io_open(OW_IO_PARQUET, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		ow_buf_free(&ids);
-		return fail(f, "cannot create", tmp);
-	}
+	if (fd < 0)
+		return fail(p, "cannot create", tmp);
 	char perr[256] = "";
-	int rc = ow_pq_write(fd, &buf->table, perm, &o, perr, sizeof(perr));
-	ow_buf_free(&ids);
+	int rc = ow_pq_write(fd, t, perm, &o, perr, sizeof(perr));
 	if (rc == OW_OK)
 		rc = ow_io_fdatasync(OW_IO_PARQUET, fd);
 	struct stat st;
@@ -311,19 +295,19 @@ static int write_part(flush_t *f, const uint32_t *perm, size_t n, int64_t day, p
 	close(fd);
 	errno = e;
 	if (rc != OW_OK) {
-		fail(f, "cannot write", tmp);
+		fail(p, "cannot write", tmp);
 		if (errno == EINVAL) /* the writer refused the table: say why */
-			snprintf(f->err, sizeof(f->err), "cannot write %s: %s", tmp, perr);
+			snprintf(p->err, sizeof(p->err), "cannot write %s: %s", tmp, perr);
 		unlink(tmp);
 		return OW_ERROR;
 	}
 	if (ow_io_rename(OW_IO_PARQUET, tmp, path) != OW_OK) {
-		fail(f, "cannot rename", tmp);
+		fail(p, "cannot rename", tmp);
 		unlink(tmp);
 		return OW_ERROR;
 	}
 	if (ow_io_fsync_dir(OW_IO_PARQUET, dir) != OW_OK) {
-		fail(f, "cannot sync", dir);
+		fail(p, "cannot sync", dir);
 		unlink(path);
 		return OW_ERROR;
 	}
@@ -366,7 +350,7 @@ static int commit(flush_t *f)
 	    -1, &bt, NULL);
 	int ok = ps && bp && bt;
 	for (int i = 0; ok && i < f->nparts; i++) {
-		part_t *p = &f->parts[i];
+		ow_part_t *p = &f->parts[i];
 		sqlite3_reset(ps);
 		sqlite3_bind_text(ps, 1, p->id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(ps, 2, buf->tenant, -1, SQLITE_STATIC);
@@ -454,7 +438,7 @@ static void flush_work(ow_job_t *j)
 	int64_t uniq[64];
 	int nuniq = 0;
 	for (size_t i = 0; i < n; i++) {
-		days[i] = day_of(ow_columns_row_time(buf->signal, &buf->table, perm[i]));
+		days[i] = ow_storage_day(ow_columns_row_time(buf->signal, &buf->table, perm[i]));
 		int k;
 		for (k = 0; k < nuniq && uniq[k] != days[i]; k++)
 			;
@@ -463,16 +447,28 @@ static void flush_work(ow_job_t *j)
 		else if (k == nuniq)
 			days[i] = uniq[nuniq - 1]; /* more than 64 days in one flush: the last */
 	}
-	f->parts = ow_calloc((size_t)OW_MAX(nuniq, 1), sizeof(part_t));
+	f->parts = ow_calloc((size_t)OW_MAX(nuniq, 1), sizeof(ow_part_t));
+	ow_buf_t ids = {0};
+	for (size_t i = 0; i < buf->nbatches; i++)
+		ow_buf_printf(&ids, "%s%s", i ? "," : "", buf->batches[i].id);
+	ow_buf_add(&ids, "", 1);
 	uint32_t *sub = ow_alloc(OW_MAX(n, 1) * sizeof(uint32_t));
 	for (int d = 0; d < nuniq && f->rc == OW_OK; d++) {
 		size_t m = 0;
 		for (size_t i = 0; i < n; i++)
 			if (days[i] == uniq[d])
 				sub[m++] = perm[i];
-		if (write_part(f, sub, m, uniq[d], &f->parts[f->nparts]) == OW_OK)
+		ow_part_t *p = &f->parts[f->nparts];
+		if (ow_storage_write_part(buf->tenant, buf->signal, &buf->table, sub, m, uniq[d],
+					  "active", (const char *)ids.data, p) == OW_OK) {
 			f->nparts++;
+		} else {
+			f->rc = OW_ERROR;
+			f->nospace = p->nospace;
+			snprintf(f->err, sizeof(f->err), "%s", p->err);
+		}
 	}
+	ow_buf_free(&ids);
 	free(sub);
 	free(days);
 	free(perm);

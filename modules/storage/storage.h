@@ -29,6 +29,27 @@ void ow_storage_publish(ow_batch_t *b);
 int ow_storage_replay(const ow_walinfo_t *info, const char *wal_path, const uint8_t *image,
 		      size_t len, uint64_t *records);
 
+/* A part written and synced, not yet in the catalog. */
+typedef struct {
+	char id[33];
+	char rel[1024]; /* path below the data directory */
+	char day[11];	/* YYYY-MM-DD, UTC */
+	int64_t min_time, max_time;
+	uint64_t rows, bytes;
+	int nospace;   /* the failure was ENOSPC */
+	char err[512]; /* why it failed */
+} ow_part_t;
+
+/* Any thread: writes rows perm[0..n) of t (of signal's schema) as a part of
+ * kind "active" or "stable" for the UTC day (days since the epoch): a
+ * temporary name, fdatasync, rename, directory fsync. OW_OK, or OW_ERROR
+ * with p->err and nothing left behind. */
+int ow_storage_write_part(const char *tenant, int signal, const ow_table_t *t, const uint32_t *perm,
+			  size_t n, int64_t day, const char *kind, const char *batch_ids,
+			  ow_part_t *p);
+/* Days since the epoch of a time in ns, rounding down. */
+int64_t ow_storage_day(int64_t ns);
+
 /* Nonzero while the buffers hold memory.max_buffer_bytes or more: sources
  * answer 503 until a flush frees memory. */
 int ow_storage_full(void);

@@ -1,0 +1,328 @@
+/*
+ * janitor.c - merges fresh ("active") parts into large "stable" ones.
+ *
+ * Flushes make many small parts; reading them all costs footers, seeks
+ * and poor compression. Every few seconds the janitor looks for a
+ * (tenant, signal, day) with two or more active parts whose bytes reach
+ * storage.file_rotation.file_size_mb or whose oldest part is
+ * storage.file_rotation.file_duration_minutes old, and merges them, on a
+ * worker, one group at a time:
+ *
+ *   read every part (our reader), append the rows, sort them again, write
+ *   one stable part (storage.parquet.row_group_size rows a row group) under
+ *   a temporary name, fdatasync, rename, directory fsync; then ONE
+ *   transaction inserts the stable part, moves batch_parts to it and
+ *   deletes the active parts' rows; only then are the active files
+ *   unlinked.
+ *
+ * Readers go by the catalog, so they see the active parts or the stable
+ * one, never both and never neither. A crash before the commit leaves a
+ * stable file the catalog does not list; after it, active files the
+ * catalog does not list: either way recovery (storage.c) removes the
+ * orphans and no row is lost or doubled.
+ *
+ * Removing a batch's WAL file once it is stored (janitor_pip) is the other
+ * half of the janitor's work; the flush does it right after its commit,
+ * in storage.c, so that the WAL shrinks with every flush.
+ */
+#include "janitor.h"
+#include "../columns/columns.h"
+#include "../core/io.h"
+#include "../core/log.h"
+#include "../core/stats.h"
+#include "../core/worker.h"
+#include "../parquet/parquet.h"
+#include "../storage/storage.h"
+#include "../tracker/tracker.h"
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+static int64_t file_size_mb, file_duration_minutes, check_ms;
+
+static ow_directive_t directives[] = {
+    {"storage.file_rotation.file_size_mb", OW_CONF_INT, &file_size_mb, 1, 1 << 20, "200", NULL, 0},
+    {"storage.file_rotation.file_duration_minutes", OW_CONF_INT, &file_duration_minutes, 0, 525600,
+     "60", NULL, 0},
+    {"storage.file_rotation.check_interval_ms", OW_CONF_INT, &check_ms, 10, 3600000, "5000", NULL,
+     0},
+    OW_CONF_END};
+
+#define MERGE_MAX_PARTS 256
+
+typedef struct {
+	ow_job_t job;
+	int merged; /* parts merged; 0 when there was nothing to do */
+	uint64_t rows;
+	char err[600];
+} merge_t;
+
+static sqlite3 *db; /* the merge job's, one job at a time */
+static struct event *tick_ev;
+static int running, draining;
+
+/* The oldest group due for a merge: its parts' ids and paths. */
+static int pick(char tenant[OW_TENANT_MAX + 1], int *signal, char ids[][33], char paths[][1024],
+		int *n, char *err, size_t errlen)
+{
+	char sql[1024];
+	snprintf(sql, sizeof(sql),
+		 "SELECT tenant, signal, day FROM parts WHERE kind = 'active' "
+		 "GROUP BY tenant, signal, day HAVING count(*) >= 2 AND (sum(bytes) >= %lld OR "
+		 "min(created_at) <= strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now', '-%lld minutes')) "
+		 "ORDER BY min(created_at) LIMIT 1",
+		 (long long)file_size_mb << 20, (long long)file_duration_minutes);
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "catalog: %s", sqlite3_errmsg(db));
+		return OW_ERROR;
+	}
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return OW_DECLINED;
+	}
+	snprintf(tenant, OW_TENANT_MAX + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+	char day[16];
+	*signal = -1;
+	for (int i = 0; i < OW_NSIGNALS; i++)
+		if (strcmp((const char *)sqlite3_column_text(st, 1), ow_signal_name(i)) == 0)
+			*signal = i;
+	snprintf(day, sizeof(day), "%s", (const char *)sqlite3_column_text(st, 2));
+	sqlite3_finalize(st);
+	sqlite3_prepare_v2(
+	    db,
+	    "SELECT part_id, path FROM parts WHERE kind = 'active' AND tenant = ? AND "
+	    "signal = ? AND day = ? ORDER BY created_at LIMIT ?",
+	    -1, &st, NULL);
+	sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ow_signal_name(*signal), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, day, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, MERGE_MAX_PARTS);
+	*n = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(ids[*n], 33, "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(paths[*n], 1024, "%s", (const char *)sqlite3_column_text(st, 1));
+		(*n)++;
+	}
+	sqlite3_finalize(st);
+	if (*signal < 0) {
+		snprintf(err, errlen, "a part of unknown signal in the catalog");
+		return OW_ERROR;
+	}
+	return OW_OK;
+}
+
+/* Appends every row of one part to t, and its batch ids to ids. */
+static int read_part(const char *rel, int signal, ow_table_t *t, ow_buf_t *ids, char *err,
+		     size_t errlen)
+{
+	char path[4096 + 1100];
+	snprintf(path, sizeof(path), "%s/%s", ow_data_dir, rel);
+	ow_buf_t img = {0};
+	if (ow_pq_read_file(path, &img) != OW_OK) {
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		return OW_ERROR;
+	}
+	ow_pq_file_t *f = NULL;
+	int rc = ow_pq_open(img.data, img.len, &f, err, errlen);
+	ow_table_t part;
+	ow_columns_table_init(signal, &part);
+	if (rc == OW_OK && ow_pq_num_columns(f) != part.ncols) {
+		snprintf(err, errlen, "%s has %d columns, not %d", path, ow_pq_num_columns(f),
+			 part.ncols);
+		rc = OW_ERROR;
+	}
+	for (int c = 0; rc == OW_OK && c < part.ncols; c++) {
+		int fc = ow_pq_find_column(f, part.defs[c].name);
+		rc = fc < 0 ? OW_ERROR : ow_pq_read_column(f, -1, fc, &part.cols[c], err, errlen);
+	}
+	if (rc == OW_OK) {
+		part.nrows = part.cols[0].nrows;
+		ow_table_append(t, &part);
+		const char *b = ow_pq_kv(f, "openwit.batch_ids");
+		if (b && *b)
+			ow_buf_printf(ids, "%s%s", ids->len ? "," : "", b);
+	}
+	ow_table_free(&part);
+	if (f)
+		ow_pq_close(f);
+	ow_buf_free(&img);
+	return rc;
+}
+
+/* The swap: the stable part in, batch_parts moved to it, the actives out. */
+static int swap(const ow_part_t *p, const char *tenant, int signal, char ids[][33], int n)
+{
+	char now[32];
+	ow_time_iso(ow_now_ns(), now, sizeof(now));
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return OW_ERROR;
+	sqlite3_stmt *ins, *mv;
+	sqlite3_prepare_v2(
+	    db,
+	    "INSERT INTO parts(part_id, tenant, signal, day, kind, path, min_time, "
+	    "max_time, rows, bytes, created_at) VALUES (?, ?, ?, ?, 'stable', ?, ?, ?, "
+	    "?, ?, ?)",
+	    -1, &ins, NULL);
+	sqlite3_prepare_v2(
+	    db,
+	    "INSERT OR IGNORE INTO batch_parts(batch_id, part_id) SELECT batch_id, ? "
+	    "FROM batch_parts WHERE part_id = ?",
+	    -1, &mv, NULL);
+	sqlite3_bind_text(ins, 1, p->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(ins, 2, tenant, -1, SQLITE_STATIC);
+	sqlite3_bind_text(ins, 3, ow_signal_name(signal), -1, SQLITE_STATIC);
+	sqlite3_bind_text(ins, 4, p->day, -1, SQLITE_STATIC);
+	sqlite3_bind_text(ins, 5, p->rel, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(ins, 6, p->min_time);
+	sqlite3_bind_int64(ins, 7, p->max_time);
+	sqlite3_bind_int64(ins, 8, (sqlite3_int64)p->rows);
+	sqlite3_bind_int64(ins, 9, (sqlite3_int64)p->bytes);
+	sqlite3_bind_text(ins, 10, now, -1, SQLITE_STATIC);
+	int ok = sqlite3_step(ins) == SQLITE_DONE;
+	sqlite3_finalize(ins);
+	for (int i = 0; ok && i < n; i++) {
+		sqlite3_reset(mv);
+		sqlite3_bind_text(mv, 1, p->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(mv, 2, ids[i], -1, SQLITE_STATIC);
+		ok = sqlite3_step(mv) == SQLITE_DONE;
+	}
+	sqlite3_finalize(mv);
+	for (int i = 0; ok && i < n; i++) {
+		static const char *const q[] = {"DELETE FROM batch_parts WHERE part_id = ?",
+						"DELETE FROM parts WHERE part_id = ?"};
+		for (int k = 0; ok && k < 2; k++) {
+			sqlite3_stmt *st;
+			sqlite3_prepare_v2(db, q[k], -1, &st, NULL);
+			sqlite3_bind_text(st, 1, ids[i], -1, SQLITE_STATIC);
+			ok = sqlite3_step(st) == SQLITE_DONE;
+			sqlite3_finalize(st);
+		}
+	}
+	if (ok && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+		return OW_OK;
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return OW_ERROR;
+}
+
+static void merge_work(ow_job_t *j)
+{
+	merge_t *m = (merge_t *)j;
+	static char ids[MERGE_MAX_PARTS][33], paths[MERGE_MAX_PARTS][1024];
+	char tenant[OW_TENANT_MAX + 1];
+	int signal, n;
+	int rc = pick(tenant, &signal, ids, paths, &n, m->err, sizeof(m->err));
+	if (rc != OW_OK)
+		return;
+	ow_table_t t;
+	ow_columns_table_init(signal, &t);
+	ow_buf_t bids = {0};
+	for (int i = 0; i < n && rc == OW_OK; i++)
+		rc = read_part(paths[i], signal, &t, &bids, m->err, sizeof(m->err));
+	ow_buf_add(&bids, "", 1);
+	ow_part_t p;
+	if (rc == OW_OK && t.nrows > 0) {
+		uint32_t *perm = ow_alloc(t.nrows * sizeof(uint32_t));
+		ow_columns_sort(signal, &t, perm);
+		int64_t day = ow_storage_day(ow_columns_row_time(signal, &t, perm[0]));
+		rc = ow_storage_write_part(tenant, signal, &t, perm, t.nrows, day, "stable",
+					   (const char *)bids.data, &p);
+		if (rc != OW_OK)
+			snprintf(m->err, sizeof(m->err), "%s", p.err);
+		free(perm);
+		if (rc == OW_OK && swap(&p, tenant, signal, ids, n) != OW_OK) {
+			snprintf(m->err, sizeof(m->err), "catalog swap: %s", sqlite3_errmsg(db));
+			char path[4096 + 1100];
+			snprintf(path, sizeof(path), "%s/%s", ow_data_dir, p.rel);
+			unlink(path);
+			rc = OW_ERROR;
+		}
+	}
+	if (rc == OW_OK) {
+		/* committed: the active files are no longer in the catalog */
+		for (int i = 0; i < n; i++) {
+			char path[4096 + 1100];
+			snprintf(path, sizeof(path), "%s/%s", ow_data_dir, paths[i]);
+			ow_io_unlink(OW_IO_PARQUET, path);
+		}
+		m->merged = n;
+		m->rows = t.nrows;
+	}
+	ow_table_free(&t);
+	ow_buf_free(&bids);
+}
+
+static void merge_done(ow_job_t *j)
+{
+	merge_t *m = (merge_t *)j;
+	running = 0;
+	if (m->err[0])
+		ow_log(OW_LOG_ERROR, "janitor: merge failed: %s", m->err);
+	else if (m->merged) {
+		ow_stats.parts_merged += (uint64_t)m->merged;
+		ow_log(OW_LOG_DEBUG, "janitor: merged %d parts (%llu rows) into a stable part",
+		       m->merged, (unsigned long long)m->rows);
+	}
+	free(m);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	OW_UNUSED(fd);
+	OW_UNUSED(what);
+	OW_UNUSED(arg);
+	if (running || draining)
+		return;
+	merge_t *m = ow_calloc(1, sizeof(*m));
+	m->job.work = merge_work;
+	m->job.done = merge_done;
+	if (ow_work_submit(&m->job) != OW_OK) {
+		free(m);
+		return;
+	}
+	running = 1;
+}
+
+static int janitor_init(struct event_base *base)
+{
+	if (sqlite3_open_v2(ow_tracker_db_path(), &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		ow_log(OW_LOG_CRIT, "janitor: cannot open %s: %s", ow_tracker_db_path(),
+		       sqlite3_errmsg(db));
+		return OW_ERROR;
+	}
+	sqlite3_busy_timeout(db, 10000);
+	sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
+	tick_ev = event_new(base, -1, EV_PERSIST, on_tick, NULL);
+	struct timeval tv = {(time_t)(check_ms / 1000), (suseconds_t)(check_ms % 1000 * 1000)};
+	event_add(tick_ev, &tv);
+	return OW_OK;
+}
+
+static void janitor_drain(void)
+{
+	draining = 1;
+}
+
+static int janitor_busy(void)
+{
+	return running;
+}
+
+static void janitor_stop(void)
+{
+	if (tick_ev)
+		event_free(tick_ev);
+	tick_ev = NULL;
+	if (db)
+		sqlite3_close(db);
+	db = NULL;
+}
+
+ow_module_t ow_janitor_module = {
+    .name = "janitor",
+    .directives = directives,
+    .init = janitor_init,
+    .drain = janitor_drain,
+    .busy = janitor_busy,
+    .stop = janitor_stop,
+};

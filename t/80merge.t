@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// The janitor merges active parts into one stable part per (tenant, signal,
+// day), swapping them in one transaction: DuckDB sees every row once before,
+// during and after, and the catalog moves every batch to the stable part.
+const path = require('node:path');
+(async () => {
+const { start, curl, sql, duck, parts, partFiles, ok, is, done, sleep, jsonTraces } = await import('./lib/harness.mjs');
+const s = await start({ tag: 'merge', config: {
+  'storage.buffer.flush_interval_ms': 100, 'storage.file_rotation.file_duration_minutes': 0,
+  'storage.file_rotation.check_interval_ms': 60000 } });
+const db = path.join(s.data, 'openwit.db');
+const count = async () => Number((await duck(`select count(*) n from ${parts(s.data, 'traces')}`))[0].n);
+
+// five rounds, several flushes, several active parts (the janitor's first
+// look is a minute away)
+let sent = 0;
+for (let round = 0; round < 5; round++) {
+  for (let i = 0; i < 20; i++) {
+    const body = JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: `svc-${i % 3}` } }] },
+      scopeSpans: [{ spans: [{ traceId: (round * 100 + i + 1).toString(16).padStart(32, '0'), spanId: (round * 100 + i + 1).toString(16).padStart(16, '0'),
+        name: `r${round}-s${i}`, startTimeUnixNano: String(1700000000000000000n + BigInt(round * 1000 + i)) }] }] }] });
+    sent += curl(`${s.otlp}/v1/traces`, ['-X', 'POST', '-H', 'Content-Type: application/json', '-d', body]).code === 200 ? 1 : 0;
+  }
+  for (let k = 0; k < 100 && sql(db, "select count(*) n from parts where kind = 'active'")[0].n < round + 1; k++) await sleep(20);
+}
+is(sent, 100, '100 spans acknowledged');
+const before = sql(db, "select part_id, path from parts where kind = 'active'");
+ok(before.length >= 5, `several active parts (${before.length})`);
+is(await count(), 100, 'DuckDB: 100 rows across the active parts');
+s.stop('SIGTERM');
+await s.exited;
+s.forget();
+
+// restart with a janitor that looks often
+const s2 = await start({ dir: s.dir, ports: s.ports, config: {
+  'storage.buffer.flush_interval_ms': 100, 'storage.file_rotation.file_duration_minutes': 0,
+  'storage.file_rotation.check_interval_ms': 50 } });
+let seen = [], after = [];
+for (let k = 0; k < 200; k++) {
+  seen.push(await count()); // every read during the merge sees every row once
+  after = sql(db, 'select kind, part_id, path, rows from parts');
+  if (after.length === 1 && after[0].kind === 'stable') break;
+  await sleep(20);
+}
+ok(seen.every((n) => n === 100), `DuckDB read 100 rows at every look during the merge (${seen.length} looks)`);
+is(after.map((p) => [p.kind, p.rows]), [['stable', 100]], 'the catalog holds one stable part of 100 rows');
+ok(/_stable\.parquet$/.test(after[0].path), 'its file is named _stable.parquet');
+is(partFiles(s2.data).map((f) => path.relative(s2.data, f)), [after[0].path], 'the active files are gone');
+is(await count(), 100, 'DuckDB: 100 rows after the merge');
+is(Number((await duck(`select count(distinct span_id) n from ${parts(s2.data, 'traces')}`))[0].n), 100, 'no span twice');
+const bp = sql(db, 'select distinct part_id from batch_parts');
+is(bp.map((x) => x.part_id), [after[0].part_id], 'batch_parts points every batch at the stable part');
+const batches = sql(db, 'select batch_id from batch_tracker order by 1').map((x) => x.batch_id);
+const kv = await duck(`select decode(value) v from parquet_kv_metadata('${path.join(s2.data, after[0].path)}') where decode(key) = 'openwit.batch_ids'`);
+is(kv[0].v.split(',').sort(), batches, 'the stable part names every batch in its metadata');
+const sorted = await duck(`select service_name, name, epoch_ns(start_time) t from read_parquet('${path.join(s2.data, after[0].path)}')`);
+const keys = sorted.map((r) => [r.service_name, r.name, BigInt(r.t)]);
+ok(keys.every((k, i) => i === 0 || keys[i - 1][0] < k[0] || (keys[i - 1][0] === k[0] && (keys[i - 1][1] < k[1] || (keys[i - 1][1] === k[1] && keys[i - 1][2] <= k[2])))),
+  'the stable part is sorted by service_name, name, start_time');
+done();
+})();
