@@ -4,12 +4,18 @@
 // during and after, and the catalog moves every batch to the stable part.
 const path = require('node:path');
 (async () => {
-const { start, curl, sql, duck, parts, partFiles, ok, is, done, sleep, jsonTraces } = await import('./lib/harness.mjs');
+const { start, faultsBin, curl, sql, duck, parts, partFiles, ok, is, done, sleep } = await import('./lib/harness.mjs');
 const s = await start({ tag: 'merge', config: {
   'storage.buffer.flush_interval_ms': 100, 'storage.file_rotation.file_duration_minutes': 0,
   'storage.file_rotation.check_interval_ms': 60000 } });
 const db = path.join(s.data, 'openwit.db');
-const count = async () => Number((await duck(`select count(*) n from ${parts(s.data, 'traces')}`))[0].n);
+// Readers go by the catalog: the parts it lists, in one snapshot. (A glob
+// over the directory can see a stable part and its actives together for the
+// moment between the swap's commit and the unlinks.)
+const count = async () => {
+  const files = sql(db, "select path from parts where signal = 'traces'").map((p) => `'${path.join(s.data, p.path)}'`);
+  return Number((await duck(`select count(*) n from read_parquet([${files.join(',')}])`))[0].n);
+};
 
 // five rounds, several flushes, several active parts (the janitor's first
 // look is a minute away)
@@ -24,6 +30,7 @@ for (let round = 0; round < 5; round++) {
   for (let k = 0; k < 100 && sql(db, "select count(*) n from parts where kind = 'active'")[0].n < round + 1; k++) await sleep(20);
 }
 is(sent, 100, '100 spans acknowledged');
+for (let k = 0; k < 200 && sql(db, 'select coalesce(sum(rows), 0) n from parts')[0].n < 100; k++) await sleep(20);
 const before = sql(db, "select part_id, path from parts where kind = 'active'");
 ok(before.length >= 5, `several active parts (${before.length})`);
 is(await count(), 100, 'DuckDB: 100 rows across the active parts');
@@ -31,7 +38,34 @@ s.stop('SIGTERM');
 await s.exited;
 s.forget();
 
-// restart with a janitor that looks often
+const fast = { 'storage.buffer.flush_interval_ms': 100, 'storage.file_rotation.file_duration_minutes': 0,
+  'storage.file_rotation.check_interval_ms': 50 };
+const tmps = () => { const out = []; const walk = (d) => { for (const e of require('node:fs').readdirSync(d, { withFileTypes: true })) e.isDirectory() ? walk(path.join(d, e.name)) : e.name.endsWith('.tmp') && out.push(e.name); }; walk(path.join(s.data, 'parquet')); return out; };
+
+// SIGKILL during a merge: the stable part's fsync is slow; kill it then
+{
+  const k = await start({ dir: s.dir, ports: s.ports, bin: faultsBin, env: { OPENWIT_IO_FAULTS: 'pq.fsync:SLOW:1' }, config: fast });
+  for (let i = 0; i < 200 && tmps().length === 0; i++) await sleep(10);
+  ok(tmps().length === 1, 'a merge is writing its stable part');
+  k.kill();
+  await k.exited;
+  k.forget();
+  is(sql(db, "select count(*) n from parts where kind = 'stable'")[0].n, 0, 'killed before its commit: no stable part in the catalog');
+  is(await count(), 100, 'DuckDB: still 100 rows (the active parts)');
+}
+// SIGKILL after a merge's commit, before the active files are unlinked
+{
+  const k = await start({ dir: s.dir, ports: s.ports, bin: faultsBin, env: { OPENWIT_IO_FAULTS: 'pq.unlink:SLOW:1' }, config: fast });
+  for (let i = 0; i < 300 && sql(db, "select count(*) n from parts where kind = 'stable'")[0].n === 0; i++) await sleep(10);
+  k.kill();
+  await k.exited;
+  k.forget();
+  is(sql(db, "select kind from parts").map((x) => x.kind), ['stable'], 'killed after its commit: the catalog holds the stable part only');
+  ok(partFiles(s.data).length > 1, 'while active files are still on disk');
+  is(await count(), 100, 'DuckDB over the catalog: 100 rows');
+}
+
+// restart with a janitor that looks often: recovery removes the leftovers
 const s2 = await start({ dir: s.dir, ports: s.ports, config: {
   'storage.buffer.flush_interval_ms': 100, 'storage.file_rotation.file_duration_minutes': 0,
   'storage.file_rotation.check_interval_ms': 50 } });
@@ -42,11 +76,12 @@ for (let k = 0; k < 200; k++) {
   if (after.length === 1 && after[0].kind === 'stable') break;
   await sleep(20);
 }
-ok(seen.every((n) => n === 100), `DuckDB read 100 rows at every look during the merge (${seen.length} looks)`);
+ok(seen.every((n) => n === 100), `DuckDB read 100 rows at every look (${seen.length} looks)`);
+is(tmps(), [], 'no temporary file is left');
 is(after.map((p) => [p.kind, p.rows]), [['stable', 100]], 'the catalog holds one stable part of 100 rows');
 ok(/_stable\.parquet$/.test(after[0].path), 'its file is named _stable.parquet');
 is(partFiles(s2.data).map((f) => path.relative(s2.data, f)), [after[0].path], 'the active files are gone');
-is(await count(), 100, 'DuckDB: 100 rows after the merge');
+is(Number((await duck(`select count(*) n from ${parts(s2.data, 'traces')}`))[0].n), 100, 'DuckDB over the whole directory: 100 rows after the merge');
 is(Number((await duck(`select count(distinct span_id) n from ${parts(s2.data, 'traces')}`))[0].n), 100, 'no span twice');
 const bp = sql(db, 'select distinct part_id from batch_parts');
 is(bp.map((x) => x.part_id), [after[0].part_id], 'batch_parts points every batch at the stable part');
