@@ -102,7 +102,10 @@ static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
 			evtimer_add(drain_timer, &tv);
 			return;
 		}
-	event_base_loopbreak(base);
+	/* Nothing in flight: a last moment for the answers just queued on
+	 * their connections to be written before the listeners are freed. */
+	struct timeval last = {0, 100000};
+	event_base_loopexit(base, &last);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)

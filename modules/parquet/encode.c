@@ -188,7 +188,8 @@ void ow_pq_plain_encode(ow_buf_t *b, const ow_pq_coldef_t *d, const ow_col_t *c,
 		for (size_t k = 0; k < n; k++) {
 			const uint8_t *v = ow_col_bytes_at(c, vals[k], &len);
 			ow_put_u32(o, (uint32_t)len);
-			memcpy(o + 4, v, len);
+			if (len) /* v may be NULL when every value is empty */
+				memcpy(o + 4, v, len);
 			o += 4 + len;
 		}
 		b->len += total;
@@ -345,7 +346,7 @@ static int same(const ow_col_t *c, size_t w, uint32_t a, uint32_t b)
 {
 	size_t la, lb;
 	const uint8_t *pa = ow_pq_value(c, w, a, &la), *pb = ow_pq_value(c, w, b, &lb);
-	return la == lb && memcmp(pa, pb, la) == 0;
+	return la == lb && (la == 0 || memcmp(pa, pb, la) == 0);
 }
 
 /* The table's hash: XXH64, or for 4 and 8-byte values (integers, doubles)

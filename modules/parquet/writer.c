@@ -251,7 +251,7 @@ static int less(const ow_pq_coldef_t *d, const uint8_t *a, size_t la, const uint
 		return x < y;
 	}
 	default: {
-		int c = memcmp(a, b, OW_MIN(la, lb));
+		int c = OW_MIN(la, lb) ? memcmp(a, b, OW_MIN(la, lb)) : 0;
 		return c < 0 || (c == 0 && la < lb);
 	}
 	}
