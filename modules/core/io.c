@@ -12,7 +12,135 @@
 enum { IO_OPEN, IO_WRITE, IO_FSYNC, IO_DIRSYNC, IO_RENAME, IO_UNLINK, IO_NOPS };
 
 #ifdef OW_FAULT_INJECTION
+#include <libgen.h>
+#include <pthread.h>
 #include <stdatomic.h>
+#include <sys/stat.h>
+
+/*
+ * Power loss: "OP:POWER:N" cuts the power at the Nth call of OP, before it
+ * runs. What the kernel had not made durable is undone, as a real power
+ * cut would: data written since a file's last fdatasync is truncated away,
+ * and directory entries made since their directory's last fsync (new files,
+ * renames) vanish, a rename going back to its old name. Then the process
+ * dies as if killed. Only files written through this layer are tracked;
+ * SQLite syncs its own files (synchronous=FULL for the commits that count).
+ */
+typedef struct {
+	char path[4096], from[4096]; /* from: a rename not yet made durable */
+	off_t synced;		     /* size at the last fdatasync; -1: never */
+	int dirty, durable;	     /* durable: the directory entry is */
+} tracked_t;
+
+static pthread_mutex_t track_mu = PTHREAD_MUTEX_INITIALIZER;
+static tracked_t *tracked;
+static int ntracked, power_armed;
+static int fd_entry[65536]; /* entry + 1 of an open fd; 0 none */
+
+static tracked_t *find_path(const char *path)
+{
+	for (int i = 0; i < ntracked; i++)
+		if (strcmp(tracked[i].path, path) == 0)
+			return &tracked[i];
+	return NULL;
+}
+
+static void track_open(int fd, const char *path)
+{
+	if (!power_armed || fd < 0 || fd >= 65536)
+		return;
+	pthread_mutex_lock(&track_mu);
+	tracked_t *t = find_path(path);
+	if (t == NULL) {
+		tracked = ow_realloc(tracked, (size_t)(ntracked + 1) * sizeof(*tracked));
+		t = &tracked[ntracked++];
+		memset(t, 0, sizeof(*t));
+		snprintf(t->path, sizeof(t->path), "%s", path);
+		t->synced = -1;
+	}
+	fd_entry[fd] = (int)(t - tracked) + 1;
+	pthread_mutex_unlock(&track_mu);
+}
+
+static void track_fd(int fd, int synced)
+{
+	if (!power_armed || fd < 0 || fd >= 65536)
+		return;
+	pthread_mutex_lock(&track_mu);
+	if (fd_entry[fd]) {
+		tracked_t *t = &tracked[fd_entry[fd] - 1];
+		struct stat st;
+		if (synced && fstat(fd, &st) == 0) {
+			t->synced = st.st_size;
+			t->dirty = 0;
+		} else if (!synced) {
+			t->dirty = 1;
+		}
+	}
+	pthread_mutex_unlock(&track_mu);
+}
+
+static void track_dir(const char *dir)
+{
+	if (!power_armed)
+		return;
+	pthread_mutex_lock(&track_mu);
+	for (int i = 0; i < ntracked; i++) {
+		char copy[4096];
+		snprintf(copy, sizeof(copy), "%s", tracked[i].path);
+		if (strcmp(dirname(copy), dir) == 0) {
+			tracked[i].durable = 1;
+			tracked[i].from[0] = '\0';
+		}
+	}
+	pthread_mutex_unlock(&track_mu);
+}
+
+static void track_rename(const char *from, const char *to)
+{
+	if (!power_armed)
+		return;
+	pthread_mutex_lock(&track_mu);
+	tracked_t *t = find_path(from);
+	if (t) {
+		if (t->durable)
+			snprintf(t->from, sizeof(t->from), "%s", from);
+		snprintf(t->path, sizeof(t->path), "%s", to);
+		t->durable = 0;
+	}
+	pthread_mutex_unlock(&track_mu);
+}
+
+static void track_unlink(const char *path)
+{
+	if (!power_armed)
+		return;
+	pthread_mutex_lock(&track_mu);
+	tracked_t *t = find_path(path);
+	if (t)
+		t->path[0] = '\0';
+	pthread_mutex_unlock(&track_mu);
+}
+
+static void power_loss(void)
+{
+	pthread_mutex_lock(&track_mu);
+	for (int i = 0; i < ntracked; i++) {
+		tracked_t *t = &tracked[i];
+		if (t->path[0] == '\0')
+			continue;
+		if (t->dirty && truncate(t->path, t->synced < 0 ? 0 : t->synced) != 0)
+			continue;
+		if (!t->durable) {
+			if (t->from[0])
+				rename(t->path, t->from);
+			else
+				unlink(t->path);
+		}
+	}
+	ow_log(OW_LOG_WARN, "io: simulated power loss");
+	_exit(137);
+}
 
 typedef struct {
 	int domain, op, err;
@@ -50,7 +178,12 @@ void ow_io_faults_init(void)
 		for (int i = 0; i < IO_NOPS; i++)
 			if (strcmp(name, ops[i]) == 0)
 				f->op = i;
-		f->err = !strcmp(err, "ENOSPC") ? ENOSPC : !strcmp(err, "SLOW") ? 0 : EIO;
+		f->err = !strcmp(err, "ENOSPC")	 ? ENOSPC
+			 : !strcmp(err, "SLOW")	 ? 0
+			 : !strcmp(err, "POWER") ? -1
+						 : EIO;
+		if (f->err == -1)
+			power_armed = 1;
 		f->first = a;
 		f->last = b;
 		if (f->op >= 0)
@@ -72,12 +205,20 @@ static int inject(int domain, int op)
 				usleep(500000); /* SLOW: a disk that takes its time */
 				return 0;
 			}
+			if (faults[i].err == -1)
+				power_loss();
 			errno = faults[i].err;
 			return 1;
 		}
 	return 0;
 }
 #else
+#define track_open(fd, path) ((void)0)
+#define track_fd(fd, synced) ((void)0)
+#define track_dir(dir) ((void)0)
+#define track_rename(from, to) ((void)0)
+#define track_unlink(path) ((void)0)
+
 void ow_io_faults_init(void)
 {
 }
@@ -94,7 +235,9 @@ int ow_io_open(int domain, const char *path, int flags, mode_t mode)
 {
 	if (inject(domain, IO_OPEN))
 		return -1;
-	return open(path, flags, mode);
+	int fd = open(path, flags, mode);
+	track_open(fd, path);
+	return fd;
 }
 
 int ow_io_write_all(int domain, int fd, const void *p, size_t n)
@@ -102,6 +245,7 @@ int ow_io_write_all(int domain, int fd, const void *p, size_t n)
 	const char *s = p;
 	if (inject(domain, IO_WRITE))
 		return OW_ERROR;
+	track_fd(fd, 0);
 	while (n > 0) {
 		ssize_t w = write(fd, s, n);
 		if (w < 0 && errno == EINTR)
@@ -118,26 +262,36 @@ int ow_io_fdatasync(int domain, int fd)
 {
 	if (inject(domain, IO_FSYNC))
 		return OW_ERROR;
-	return fdatasync(fd) == 0 ? OW_OK : OW_ERROR;
+	if (fdatasync(fd) != 0)
+		return OW_ERROR;
+	track_fd(fd, 1);
+	return OW_OK;
 }
 
 int ow_io_fsync_dir(int domain, const char *path)
 {
 	if (inject(domain, IO_DIRSYNC))
 		return OW_ERROR;
-	return ow_fsync_dir(path);
+	if (ow_fsync_dir(path) != OW_OK)
+		return OW_ERROR;
+	track_dir(path);
+	return OW_OK;
 }
 
 int ow_io_rename(int domain, const char *from, const char *to)
 {
 	if (inject(domain, IO_RENAME))
 		return OW_ERROR;
-	return rename(from, to) == 0 ? OW_OK : OW_ERROR;
+	if (rename(from, to) != 0)
+		return OW_ERROR;
+	track_rename(from, to);
+	return OW_OK;
 }
 
 int ow_io_unlink(int domain, const char *path)
 {
 	if (inject(domain, IO_UNLINK))
 		return OW_ERROR;
+	track_unlink(path);
 	return unlink(path) == 0 ? OW_OK : OW_ERROR;
 }
