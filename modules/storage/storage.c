@@ -483,6 +483,8 @@ static void flush_work(ow_job_t *j)
 		unlink(path);
 	}
 	f->nparts = 0;
+	free(f->parts); /* the retry makes its own */
+	f->parts = NULL;
 }
 
 static void start_flush(void);

@@ -175,7 +175,8 @@ void ow_tracker_batch_cleaned(const char *batch_id)
 {
 	op_t *o = ow_calloc(1, sizeof(*o));
 	o->type = OP_CLEANED;
-	snprintf(o->batch_id, sizeof(o->batch_id), "%s", batch_id);
+	if (batch_id)
+		snprintf(o->batch_id, sizeof(o->batch_id), "%s", batch_id);
 	o->created_ns = ow_now_ns();
 	enqueue(o);
 }
@@ -245,13 +246,18 @@ static void apply(op_t *o, sqlite3_stmt *ins)
 	case OP_CLEANED: {
 		sqlite3_stmt *st;
 		ow_time_iso(o->created_ns, created, sizeof(created));
-		sqlite3_prepare_v2(
-		    db,
-		    "UPDATE batch_tracker SET janitor_pip = 1, janitor_completed_at = ? "
-		    "WHERE batch_id = ?",
-		    -1, &st, NULL);
+		/* no batch id: every stored batch, at the end of recovery */
+		sqlite3_prepare_v2(db,
+				   o->batch_id[0]
+				       ? "UPDATE batch_tracker SET janitor_pip = 1, "
+					 "janitor_completed_at = ?1 WHERE batch_id = ?2"
+				       : "UPDATE batch_tracker SET janitor_pip = 1, "
+					 "janitor_completed_at = ?1 WHERE storage_pip = 1 AND "
+					 "janitor_pip = 0",
+				   -1, &st, NULL);
 		sqlite3_bind_text(st, 1, created, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, o->batch_id, -1, SQLITE_STATIC);
+		if (o->batch_id[0])
+			sqlite3_bind_text(st, 2, o->batch_id, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			ow_log(OW_LOG_ERROR, "tracker: janitor %s: %s", o->batch_id,
 			       sqlite3_errmsg(db));

@@ -20,7 +20,8 @@ extern ow_module_t ow_tracker_module;
 
 void ow_tracker_batch_written(const ow_batch_t *b);
 void ow_tracker_batch_recovered(const ow_walinfo_t *info, uint64_t records, uint64_t file_bytes);
-/* The batch's WAL file is gone: janitor_pip. */
+/* The batch's WAL file is gone: janitor_pip. NULL: every stored batch
+ * (after recovery, which removed the WAL files of all of them). */
 void ow_tracker_batch_cleaned(const char *batch_id);
 void ow_tracker_alert(const char *kind, const char *batch_id, const char *message);
 

@@ -477,6 +477,9 @@ static int recover(void)
 	}
 	closedir(d);
 	free(seen);
+	/* A crash between a flush's WAL removal and the tracker's janitor_pip
+	 * leaves a stored batch without WAL file: none is left now. */
+	ow_tracker_batch_cleaned(NULL);
 	ow_log(
 	    OW_LOG_INFO,
 	    "wal: recovery: %zu complete batches (%llu records) replayed, %llu torn files removed, "
