@@ -104,6 +104,7 @@ asan: deps
 bench: openwit
 	@sh t/lib/deps.sh test
 	sh t/bench/ingest.sh
+	node t/bench/storage.mjs
 
 install: openwit
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
