@@ -144,6 +144,10 @@ const bp = sql(db, 'select p.path, group_concat(b.batch_id) ids from parts p joi
 ok(bp.length === cat.length && bp.every((x) => JSON.stringify(x.ids.split(',').sort()) === JSON.stringify(ids.get(x.path))), 'each part names its batches in its metadata, as batch_parts does');
 const codecs = await duck(`select distinct compression from parquet_metadata('${s.data}/parquet/**/*.parquet')`);
 is(codecs.map((x) => x.compression), ['ZSTD'], 'pages are zstd-compressed');
+const prom = curl(`${s.control}/metrics`).text;
+is(Number((prom.match(/^openwit_rows_stored_total (\d+)$/m) || [])[1]), Object.values(sent).reduce((a, b) => a + b, 0) + 13, '/metrics: rows stored');
+is(Number((prom.match(/^openwit_parts_written_total (\d+)$/m) || [])[1]), cat.length, '/metrics: parts written');
+like(prom, /^openwit_buffered_bytes 0$/m, '/metrics: nothing left in the buffers');
 const stat = JSON.parse(curl(`${s.control}/api/batch-monitor/status`).text);
 is([stat.batches.completed, stat.batches.pending], [rows.length, 0], 'batch-monitor: every batch completed');
 

@@ -20,6 +20,7 @@
 #include "../core/stats.h"
 #include "../http/http.h"
 #include "../tracker/tracker.h"
+#include "../storage/storage.h"
 #include "../wal/wal.h"
 
 #include <cjson/cJSON.h>
@@ -297,6 +298,8 @@ static void ctl_done(ow_job_t *j)
 			cJSON_AddNumberToObject(p, "wal_batches_in_flight",
 						(double)ow_wal_inflight_batches());
 			cJSON_AddNumberToObject(p, "decode_queue", (double)ow_work_queued());
+			cJSON_AddNumberToObject(p, "buffered_bytes",
+						(double)ow_storage_buffered_bytes());
 			cJSON_AddBoolToObject(p, "disk_full", ow_wal_disk_full());
 			cJSON_AddBoolToObject(p, "draining", draining);
 		}
@@ -385,6 +388,15 @@ static void send_metrics(struct evhttp_request *req)
 		   "Complete WAL files found at start.", ow_stats.wal_recovered);
 	metric_one(&b, "openwit_wal_quarantined_files", "gauge",
 		   "Corrupt WAL files moved to quarantine at start.", ow_stats.wal_quarantined);
+	metric_one(&b, "openwit_buffered_bytes", "gauge",
+		   "Memory held by rows waiting to be written to Parquet.",
+		   ow_storage_buffered_bytes());
+	metric_one(&b, "openwit_parts_written_total", "counter",
+		   "Parquet parts committed by flushes.", ow_stats.parts_written);
+	metric_one(&b, "openwit_rows_stored_total", "counter", "Rows committed in Parquet parts.",
+		   ow_stats.rows_stored);
+	metric_one(&b, "openwit_parts_merged_total", "counter",
+		   "Active parts merged into stable parts.", ow_stats.parts_merged);
 	metric_hist(&b, "openwit_ack_latency_seconds",
 		    "From a request's arrival to its acknowledgement.", &ow_stats.ack_latency);
 	metric_hist(&b, "openwit_wal_fsync_seconds", "fdatasync of one WAL file.",
