@@ -39,13 +39,14 @@ async function settle(s) {
 
 for (const [name, fault] of [
   ['during a WAL fsync under load', 'fsync:POWER:60'],
+  ['before a WAL directory sync under load', 'dirsync:POWER:60'],
   ['before a part is renamed', 'pq.rename:POWER:1'],
   ['before a part\'s directory is synced', 'pq.dirsync:POWER:6-1000'],
   ['before the janitor removes WAL files', 'unlink:POWER:1'],
 ]) {
   const s = await start({ tag: 'power', bin: faultsBin, env: { OPENWIT_IO_FAULTS: fault }, config, allowErrors: [/./] });
-  const acked = await load(s, fault.startsWith('fsync') ? 100000 : 400);
-  if (!fault.startsWith('fsync')) for (let i = 0; i < 200 && s.exitCode === undefined; i++) await sleep(20);
+  const acked = await load(s, /^(fsync|dirsync)/.test(fault) ? 100000 : 400);
+  if (!/^(fsync|dirsync)/.test(fault)) for (let i = 0; i < 200 && s.exitCode === undefined; i++) await sleep(20);
   const ex = await Promise.race([s.exited, sleep(10000).then(() => ({}))]);
   is(ex.code, 137, `power loss ${name}: the server died`);
   s.forget();
