@@ -33,6 +33,7 @@
 #include "../wal/wal.h"
 
 #include <dirent.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -70,7 +71,11 @@ typedef struct {
 typedef struct buffer {
 	char tenant[OW_TENANT_MAX + 1];
 	int signal;
-	ow_table_t table;
+	/* one immutable chunk per published request: a query's snapshot holds
+	 * references to them while the loop goes on adding chunks */
+	ow_chunk_t **chunks;
+	size_t nchunks, capchunks, rows;
+	ow_table_t table; /* the flush's concatenation, on the worker */
 	sbatch_t *batches;
 	size_t nbatches, cap;
 	int64_t opened_mono;
@@ -116,16 +121,27 @@ static buffer_t *buffer_for(const char *tenant, int signal)
 	b = ow_calloc(1, sizeof(*b));
 	snprintf(b->tenant, sizeof(b->tenant), "%s", tenant);
 	b->signal = signal;
-	ow_columns_table_init(signal, &b->table);
 	b->opened_mono = ow_mono_ns();
 	b->next = buffers;
 	buffers = b;
 	return b;
 }
 
+static void chunk_unref(ow_chunk_t *c)
+{
+	if (atomic_fetch_sub(&c->refs, 1) == 1) {
+		ow_table_free(&c->table);
+		free(c);
+	}
+}
+
 static void buffer_free(buffer_t *b)
 {
-	ow_table_free(&b->table);
+	if (b->table.cols)
+		ow_table_free(&b->table);
+	for (size_t i = 0; i < b->nchunks; i++)
+		chunk_unref(b->chunks[i]);
+	free(b->chunks);
 	for (size_t i = 0; i < b->nbatches; i++)
 		free(b->batches[i].wal_path);
 	free(b->batches);
@@ -145,11 +161,26 @@ static sbatch_t *add_batch(buffer_t *buf, const char *id, const char *wal_path)
 	return s;
 }
 
-static void account(buffer_t *buf)
+/* Takes the table (its buffers, not the struct) as a new chunk. */
+static void add_chunk(buffer_t *buf, ow_table_t *t)
 {
-	size_t now = ow_table_bytes(&buf->table);
-	buffered += now - buf->bytes;
-	buf->bytes = now;
+	if (t->nrows == 0) {
+		ow_table_free(t);
+		return;
+	}
+	if (buf->nchunks == buf->capchunks) {
+		buf->capchunks = buf->capchunks ? buf->capchunks * 2 : 64;
+		buf->chunks = ow_realloc(buf->chunks, buf->capchunks * sizeof(*buf->chunks));
+	}
+	ow_chunk_t *c = ow_alloc(sizeof(*c));
+	atomic_init(&c->refs, 1);
+	c->table = *t;
+	memset(t, 0, sizeof(*t));
+	buf->chunks[buf->nchunks++] = c;
+	buf->rows += c->table.nrows;
+	size_t bytes = ow_table_bytes(&c->table);
+	buf->bytes += bytes;
+	buffered += bytes;
 }
 
 void ow_storage_publish(ow_batch_t *b)
@@ -169,12 +200,10 @@ void ow_storage_publish(ow_batch_t *b)
 	for (ow_msg_t *m = b->msgs; m; m = m->next) {
 		if (m->table == NULL)
 			continue;
-		ow_table_append(&buf->table, m->table);
-		ow_table_free(m->table);
+		add_chunk(buf, m->table);
 		free(m->table);
 		m->table = NULL;
 	}
-	account(buf);
 }
 
 /* ---- the flush, on a worker ---- */
@@ -427,6 +456,12 @@ static void flush_work(ow_job_t *j)
 {
 	flush_t *f = (flush_t *)j;
 	buffer_t *buf = f->buf;
+	/* the chunks are immutable: read them here, off the loop */
+	if (buf->table.cols == NULL) {
+		ow_columns_table_init(buf->signal, &buf->table);
+		for (size_t i = 0; i < buf->nchunks; i++)
+			ow_table_append(&buf->table, &buf->chunks[i]->table);
+	}
 	size_t n = buf->table.nrows;
 	f->rc = OW_OK;
 	f->nparts = 0;
@@ -499,7 +534,7 @@ static void flush_done(ow_job_t *j)
 		int delay = f->nospace ? 1000 : OW_MIN(100 << OW_MIN(f->attempt, 8), 30000);
 		ow_log(f->nospace ? OW_LOG_WARN : OW_LOG_ERROR,
 		       "storage: flush of %s/%s (%zu rows) failed: %s; retrying in %d ms",
-		       buf->tenant, ow_signal_name(buf->signal), buf->table.nrows, f->err, delay);
+		       buf->tenant, ow_signal_name(buf->signal), buf->rows, f->err, delay);
 		if (f->attempt == 3)
 			ow_tracker_alert("storage_failed", NULL, f->err);
 		/* back at the head of the queue, with its attempt count */
@@ -650,8 +685,7 @@ int ow_storage_replay(const ow_walinfo_t *info, const char *wal_path, const uint
 		return OW_ERROR;
 	}
 	*records = c.records;
-	ow_table_append(&buf->table, &t);
-	ow_table_free(&t);
+	add_chunk(buf, &t);
 	sbatch_t *s = add_batch(buf, info->id, wal_path);
 	snprintf(s->tenant, sizeof(s->tenant), "%s", info->tenant);
 	s->signal = info->signal;
@@ -661,7 +695,6 @@ int ow_storage_replay(const ow_walinfo_t *info, const char *wal_path, const uint
 	s->file_bytes = len;
 	s->created_ns = info->created_ns;
 	s->wal_done_ns = info->created_ns;
-	account(buf);
 	return OW_OK;
 }
 

@@ -12,11 +12,21 @@
 #define OW_STORAGE_H
 
 #include "../core/batch.h"
+
+#include <stdatomic.h>
+
 #include "../core/module.h"
 #include "../parquet/column.h"
 #include "../wal/walfile.h"
 
 extern ow_module_t ow_storage_module;
+
+/* Rows published by one request, never changed once published: readers on
+ * other threads may hold references. */
+typedef struct {
+	atomic_int refs;
+	ow_table_t table;
+} ow_chunk_t;
 
 /* Loop thread: the batch is durable in the WAL; its messages' tables move
  * into the buffer (each message's table is taken, the message keeps none). */
