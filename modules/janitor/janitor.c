@@ -54,6 +54,10 @@ typedef struct {
 	ow_job_t job;
 	int merged; /* parts merged; 0 when there was nothing to do */
 	uint64_t rows;
+	char tenant[OW_TENANT_MAX + 1];
+	int signal;
+	char ids[MERGE_MAX_PARTS][33];
+	ow_part_t stable;
 	char err[600];
 } merge_t;
 
@@ -208,10 +212,12 @@ static int swap(const ow_part_t *p, const char *tenant, int signal, char ids[][3
 static void merge_work(ow_job_t *j)
 {
 	merge_t *m = (merge_t *)j;
-	static char ids[MERGE_MAX_PARTS][33], paths[MERGE_MAX_PARTS][1024];
-	char tenant[OW_TENANT_MAX + 1];
-	int signal, n;
+	static char paths[MERGE_MAX_PARTS][1024];
+	char *tenant = m->tenant;
+	char(*ids)[33] = m->ids;
+	int n, signal;
 	int rc = pick(tenant, &signal, ids, paths, &n, m->err, sizeof(m->err));
+	m->signal = signal;
 	if (rc != OW_OK)
 		return;
 	ow_table_t t;
@@ -221,7 +227,9 @@ static void merge_work(ow_job_t *j)
 		rc = read_part(paths[i], signal, &t, &bids, m->err, sizeof(m->err));
 	ow_buf_add(&bids, "", 1);
 	ow_part_t p;
-	if (rc == OW_OK && t.nrows > 0) {
+	if (rc == OW_OK && t.nrows == 0)
+		rc = OW_DECLINED; /* parts without rows: nothing to merge */
+	if (rc == OW_OK) {
 		uint32_t *perm = ow_alloc(t.nrows * sizeof(uint32_t));
 		ow_columns_sort(signal, &t, perm);
 		int64_t day = ow_storage_day(ow_columns_row_time(signal, &t, perm[0]));
@@ -239,12 +247,9 @@ static void merge_work(ow_job_t *j)
 		}
 	}
 	if (rc == OW_OK) {
-		/* committed: the active files are no longer in the catalog */
-		for (int i = 0; i < n; i++) {
-			char path[4096 + 1100];
-			snprintf(path, sizeof(path), "%s/%s", ow_data_dir, paths[i]);
-			ow_io_unlink(OW_IO_PARQUET, path);
-		}
+		/* committed: the loop swaps the parts for readers and unlinks the
+		 * active files once no query holds them */
+		m->stable = p;
 		m->merged = n;
 		m->rows = t.nrows;
 	}
@@ -259,6 +264,7 @@ static void merge_done(ow_job_t *j)
 	if (m->err[0])
 		ow_log(OW_LOG_ERROR, "janitor: merge failed: %s", m->err);
 	else if (m->merged) {
+		ow_storage_swap_parts(m->tenant, m->signal, m->ids, m->merged, &m->stable);
 		ow_stats.parts_merged += (uint64_t)m->merged;
 		ow_log(OW_LOG_DEBUG, "janitor: merged %d parts (%llu rows) into a stable part",
 		       m->merged, (unsigned long long)m->rows);

@@ -98,8 +98,9 @@ static buffer_t *frozen, **frozen_tail = &frozen; /* waiting for a flush */
 static flush_t *flushing;			  /* the flush on a worker */
 static struct event *tick_ev, *retry_ev;
 static int draining, retry_wait;
-static uint64_t buffered; /* bytes held by open and frozen buffers */
-static sqlite3 *db;	  /* used by the flush job only, one at a time */
+static uint64_t buffered;     /* bytes held by open and frozen buffers */
+static sqlite3 *db;	      /* used by the flush job only, one at a time */
+static ow_partref_t *catalog; /* committed parts, as readers see them */
 static char parquet_dir[4096];
 
 uint64_t ow_storage_buffered_bytes(void)
@@ -204,6 +205,132 @@ void ow_storage_publish(ow_batch_t *b)
 		free(m->table);
 		m->table = NULL;
 	}
+}
+
+/* ---- the readers' catalog and snapshots ---- */
+
+static void part_unref(ow_partref_t *p)
+{
+	if (atomic_fetch_sub(&p->refs, 1) != 1)
+		return;
+	if (p->removed) {
+		char path[4096 + 1100];
+		snprintf(path, sizeof(path), "%s/%s", ow_data_dir, p->rel);
+		ow_io_unlink(OW_IO_PARQUET, path);
+	}
+	free(p);
+}
+
+static void catalog_add(const char *tenant, int signal, const ow_part_t *p)
+{
+	ow_partref_t *r = ow_calloc(1, sizeof(*r));
+	atomic_init(&r->refs, 1);
+	snprintf(r->id, sizeof(r->id), "%s", p->id);
+	snprintf(r->rel, sizeof(r->rel), "%s", p->rel);
+	snprintf(r->tenant, sizeof(r->tenant), "%s", tenant);
+	r->signal = signal;
+	r->min_time = p->min_time;
+	r->max_time = p->max_time;
+	r->rows = p->rows;
+	r->bytes = p->bytes;
+	r->next = catalog;
+	catalog = r;
+}
+
+static void snap_chunks(ow_snapshot_t *s, const buffer_t *b, size_t *cap)
+{
+	for (size_t i = 0; i < b->nchunks; i++) {
+		if (s->nchunks == *cap) {
+			*cap = *cap ? *cap * 2 : 64;
+			s->chunks = ow_realloc(s->chunks, *cap * sizeof(*s->chunks));
+		}
+		atomic_fetch_add(&b->chunks[i]->refs, 1);
+		s->chunks[s->nchunks++] = b->chunks[i];
+	}
+}
+
+ow_snapshot_t *ow_storage_snapshot(const char *tenant, int signal)
+{
+	ow_snapshot_t *s = ow_calloc(1, sizeof(*s));
+	size_t cap = 0;
+	const buffer_t *lists[] = {buffers, frozen, flushing ? flushing->buf : NULL};
+	for (size_t l = 0; l < OW_NELEMS(lists); l++)
+		for (const buffer_t *b = lists[l]; b; b = b->next)
+			if (b->signal == signal && strcmp(b->tenant, tenant) == 0)
+				snap_chunks(s, b, &cap);
+	size_t pcap = 0;
+	for (ow_partref_t *p = catalog; p; p = p->next) {
+		if (p->signal != signal || strcmp(p->tenant, tenant) != 0)
+			continue;
+		if (s->nparts == pcap) {
+			pcap = pcap ? pcap * 2 : 64;
+			s->parts = ow_realloc(s->parts, pcap * sizeof(*s->parts));
+		}
+		atomic_fetch_add(&p->refs, 1);
+		s->parts[s->nparts++] = p;
+	}
+	return s;
+}
+
+void ow_storage_snapshot_free(ow_snapshot_t *s)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < s->nchunks; i++)
+		chunk_unref(s->chunks[i]);
+	for (size_t i = 0; i < s->nparts; i++)
+		part_unref(s->parts[i]);
+	free(s->chunks);
+	free(s->parts);
+	free(s);
+}
+
+void ow_storage_swap_parts(const char *tenant, int signal, char ids[][33], int n,
+			   const ow_part_t *stable)
+{
+	catalog_add(tenant, signal, stable);
+	for (ow_partref_t **pp = &catalog; *pp;) {
+		ow_partref_t *p = *pp;
+		int gone = 0;
+		for (int i = 0; i < n && !gone; i++)
+			gone = strcmp(p->id, ids[i]) == 0;
+		if (!gone) {
+			pp = &p->next;
+			continue;
+		}
+		*pp = p->next;
+		p->removed = 1;
+		part_unref(p);
+	}
+}
+
+/* The committed parts, read once at start (after orphans are removed). */
+static int catalog_load(void)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT part_id, path, tenant, signal, min_time, max_time, rows, "
+			       "bytes FROM parts",
+			       -1, &st, NULL) != SQLITE_OK)
+		return OW_ERROR;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		ow_part_t p;
+		memset(&p, 0, sizeof(p));
+		snprintf(p.id, sizeof(p.id), "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(p.rel, sizeof(p.rel), "%s", (const char *)sqlite3_column_text(st, 1));
+		const char *sig = (const char *)sqlite3_column_text(st, 3);
+		int signal = 0;
+		for (int i = 0; i < OW_NSIGNALS; i++)
+			if (strcmp(sig, ow_signal_name(i)) == 0)
+				signal = i;
+		p.min_time = sqlite3_column_int64(st, 4);
+		p.max_time = sqlite3_column_int64(st, 5);
+		p.rows = (uint64_t)sqlite3_column_int64(st, 6);
+		p.bytes = (uint64_t)sqlite3_column_int64(st, 7);
+		catalog_add((const char *)sqlite3_column_text(st, 2), signal, &p);
+	}
+	sqlite3_finalize(st);
+	return OW_OK;
 }
 
 /* ---- the flush, on a worker ---- */
@@ -551,6 +678,9 @@ static void flush_done(ow_job_t *j)
 	       ow_signal_name(buf->signal), f->nparts, (unsigned long long)rows, buf->nbatches);
 	ow_stats.parts_written += (uint64_t)f->nparts;
 	ow_stats.rows_stored += rows;
+	/* one step for readers: the parts in, the buffer's rows out */
+	for (int i = 0; i < f->nparts; i++)
+		catalog_add(buf->tenant, buf->signal, &f->parts[i]);
 	for (size_t k = 0; k < buf->nbatches; k++)
 		ow_tracker_batch_cleaned(buf->batches[k].id);
 	buffered -= OW_MIN(buffered, buf->bytes);
@@ -765,6 +895,11 @@ static int storage_init(struct event_base *base)
 	remove_orphans(parquet_dir, &removed);
 	if (removed)
 		ow_log(OW_LOG_INFO, "storage: recovery removed %d uncommitted part files", removed);
+	if (catalog_load() != OW_OK) {
+		ow_log(OW_LOG_CRIT, "storage: cannot read the part catalog: %s",
+		       sqlite3_errmsg(db));
+		return OW_ERROR;
+	}
 	tick_ev = event_new(base, -1, EV_PERSIST, on_tick, NULL);
 	retry_ev = evtimer_new(base, on_retry, NULL);
 	struct timeval tv = {0, 50000};
@@ -804,6 +939,11 @@ static void storage_stop(void)
 		free(flushing->parts);
 		free(flushing);
 		flushing = NULL;
+	}
+	while (catalog) {
+		ow_partref_t *p = catalog;
+		catalog = p->next;
+		part_unref(p);
 	}
 	if (tick_ev)
 		event_free(tick_ev);

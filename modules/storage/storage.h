@@ -60,6 +60,41 @@ int ow_storage_write_part(const char *tenant, int signal, const ow_table_t *t, c
 /* Days since the epoch of a time in ns, rounding down. */
 int64_t ow_storage_day(int64_t ns);
 
+/* A committed part as readers see it: the loop's catalog holds one
+ * reference, each snapshot one more. A part a merge replaced is unlinked
+ * when its last reference goes. */
+typedef struct ow_partref {
+	atomic_int refs;
+	int removed;
+	char id[33];
+	char rel[1024];
+	char tenant[OW_TENANT_MAX + 1];
+	int signal;
+	int64_t min_time, max_time;
+	uint64_t rows, bytes;
+	struct ow_partref *next;
+} ow_partref_t;
+
+/* What one query reads: the committed parts and the buffered chunks of a
+ * (tenant, signal) at one moment. Publishing a part and releasing the
+ * buffer rows it holds happen in one step on the loop, so a snapshot never
+ * sees a row twice or misses one. */
+typedef struct {
+	ow_chunk_t **chunks;
+	size_t nchunks;
+	ow_partref_t **parts;
+	size_t nparts;
+} ow_snapshot_t;
+
+/* Loop thread. */
+ow_snapshot_t *ow_storage_snapshot(const char *tenant, int signal);
+/* Any thread. */
+void ow_storage_snapshot_free(ow_snapshot_t *s);
+/* Loop thread, after a merge's commit: the stable part replaces the
+ * listed active parts. */
+void ow_storage_swap_parts(const char *tenant, int signal, char ids[][33], int n,
+			   const ow_part_t *stable);
+
 /* Nonzero while the buffers hold memory.max_buffer_bytes or more: sources
  * answer 503 until a flush frees memory. */
 int ow_storage_full(void);

@@ -1,0 +1,67 @@
+/*
+ * search.h - SQL over the committed Parquet parts of one tenant, with
+ * SQLite as the query engine. A search handle is an in-memory SQLite
+ * connection that has three read-only virtual tables, spans, logs and
+ * metrics (the schemas of modules/columns), over the parts the catalog
+ * (DATA/openwit.db, table parts) listed for the tenant when the handle was
+ * opened: one snapshot, whatever the server merges or flushes afterwards.
+ * It sees committed parts only, not the rows a running server still holds
+ * in its buffers. Nothing in the data directory is written or locked.
+ *
+ * A query is one SELECT. An authorizer lets through reads of the three
+ * tables (and json_each, json_tree) and an allow list of pure functions,
+ * and denies everything else: ATTACH, PRAGMA, writes, transactions, the
+ * schema tables, load_extension, randomblob, zeroblob. Its time, the
+ * memory SQLite may allocate, the length and depth of its SQL and the
+ * rows of its result are bounded; a query past a bound fails with a
+ * message that says which.
+ *
+ * Column types: strings and JSON are TEXT; trace and span ids TEXT, in
+ * lowercase hex; times (integer nanoseconds since the epoch, UTC) and all
+ * integers INTEGER; a UINT64 column (count, zero_count) or time of 2^63 or
+ * more reads as the negative INTEGER of the same 64 bits, as it is
+ * stored; DOUBLE is REAL, and NaN, which SQLite has no value for, is NULL;
+ * booleans are 0 or 1. funcs.c describes the functions added to SQLite's
+ * (time helpers on nanoseconds, exact quantiles).
+ */
+#ifndef OW_SEARCH_H
+#define OW_SEARCH_H
+
+#include "../core/core.h"
+
+enum ow_search_format { OW_SEARCH_TABLE, OW_SEARCH_CSV, OW_SEARCH_JSON, OW_SEARCH_NDJSON };
+
+typedef struct {
+	const char *data_dir;
+	const char *tenant;
+	int64_t timeout_ms; /* a query's time budget; 0: none */
+	int64_t max_rows;   /* rows a result may have; 0: no bound */
+	int64_t max_memory; /* bytes SQLite may hold: process-wide, as SQLite
+			     * has no per-connection bound; 0: no bound */
+} ow_search_opts_t;
+
+/* What the last query read from the parts, after pruning. */
+typedef struct {
+	int64_t parts, row_groups; /* opened, read */
+	int64_t rows;		   /* rows of the row groups read */
+	int64_t bytes;		   /* compressed bytes of the column chunks read */
+} ow_search_stats_t;
+
+typedef struct ow_search ow_search_t;
+
+/* Opens a handle on the tenant's committed parts in o->data_dir. OW_OK, or
+ * OW_ERROR with a message (no catalog, invalid tenant, unreadable part). */
+int ow_search_open(const ow_search_opts_t *o, ow_search_t **out, char *err, size_t errlen);
+void ow_search_close(ow_search_t *s);
+
+/* Runs one SQL statement and appends its result to out in the given
+ * format. OW_OK, or OW_ERROR with the message (SQLite's, or the bound that
+ * was passed) in err and out as it was. */
+int ow_search_query(ow_search_t *s, const char *sql, int format, ow_buf_t *out, char *err,
+		    size_t errlen);
+void ow_search_last_stats(const ow_search_t *s, ow_search_stats_t *st);
+
+/* enum ow_search_format of "table", "csv", "json" or "ndjson"; -1 otherwise. */
+int ow_search_format(const char *name);
+
+#endif
