@@ -105,6 +105,7 @@ bench: openwit
 	@sh t/lib/deps.sh test
 	sh t/bench/ingest.sh
 	node t/bench/storage.mjs
+	node t/bench/sql.mjs
 
 install: openwit
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1

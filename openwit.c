@@ -10,6 +10,10 @@
  * batches are sealed, and once no module is busy the loop ends and modules
  * stop in reverse order; the exit status is 0. A second signal exits at
  * once. SIGHUP reopens the log file.
+ *
+ * `openwit sql` is dispatched first: it reads the same configuration (for
+ * storage.data_dir) and runs one query through modules/search, with no
+ * module started, no lock taken and nothing written.
  */
 #include "modules/control/control.h"
 #include "modules/core/batch.h"
@@ -19,6 +23,7 @@
 #include "modules/core/worker.h"
 #include "modules/http/http.h"
 #include "modules/janitor/janitor.h"
+#include "modules/search/search.h"
 #include "modules/storage/storage.h"
 #include "modules/tracker/tracker.h"
 #include "modules/wal/wal.h"
@@ -74,6 +79,7 @@ static int stopping;
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: openwit [-t] [-T] [-c FILE]\n"
+		     "       openwit sql [-c FILE] [-d DIR] [-T TENANT] [options] [SQL]\n"
 		     "       openwit -h | -v\n"
 		     "\n"
 		     "OpenWit: one process that receives OpenTelemetry traces, logs and metrics\n"
@@ -86,6 +92,8 @@ static void usage(FILE *out)
 		     "  -T         check the configuration, print every setting and exit\n"
 		     "  -h, --help     this text\n"
 		     "  -v, --version  print the version\n"
+		     "  sql ...        run SQL over the Parquet parts of a data directory, no\n"
+		     "                 server needed (openwit sql -h)\n"
 		     "\n"
 		     "Signals: TERM or INT finish in-flight requests and exit 0; HUP reopens\n"
 		     "the log file. See openwit(1).\n");
@@ -160,8 +168,143 @@ static int lock_data_dir(void)
 	return fd;
 }
 
+static void sql_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: openwit sql [-c FILE] [-d DIR] [-T TENANT] [--format FORMAT]\n"
+		"                   [--timeout-ms N] [--max-rows N] [--max-memory-mb N] [--stats]\n"
+		"                   [SQL | -]\n"
+		"\n"
+		"Runs one SQL query (SQLite's dialect) over the tables spans, logs and\n"
+		"metrics of one tenant, read from the Parquet parts of a data directory,\n"
+		"and prints the result. It needs no server and may run beside one: it only\n"
+		"reads, and takes no lock. It sees the committed parts only, not the rows\n"
+		"a running server still holds in its buffers (for up to\n"
+		"storage.buffer.flush_interval_ms). Without SQL, or with -, the query is\n"
+		"read from standard input. See openwit(1) for the tables and functions.\n"
+		"\n"
+		"  -c FILE             take storage.data_dir from this configuration\n"
+		"  -d DIR              the data directory (default: storage.data_dir)\n"
+		"  -T TENANT           the tenant (default: default)\n"
+		"  --format FORMAT     table (default), csv, json or ndjson\n"
+		"  --timeout-ms N      the query's time budget (default 60000; 0: none)\n"
+		"  --max-rows N        most rows a result may have (default 100000; 0: any)\n"
+		"  --max-memory-mb N   most memory SQLite may use (default 1024; 0: any)\n"
+		"  --stats             print what the query read on standard error\n");
+}
+
+static int sql_number(const char *opt, const char *v, int64_t *out)
+{
+	char *end;
+	errno = 0;
+	long long n = v ? strtoll(v, &end, 10) : -1;
+	if (!v || errno || end == v || *end || n < 0) {
+		fprintf(stderr, "openwit: sql: %s needs a number of 0 or more\n", opt);
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
+
+static char *read_stdin(void)
+{
+	ow_buf_t b = {0};
+	size_t n;
+	do {
+		ow_buf_reserve(&b, 65536);
+		n = fread(b.data + b.len, 1, b.cap - b.len - 1, stdin);
+		b.len += n;
+	} while (n > 0 && b.len < (16 << 20));
+	b.data[b.len] = 0;
+	return (char *)b.data;
+}
+
+/* openwit sql: no server, no lock, nothing written. */
+static int sql_main(int argc, char **argv)
+{
+	const char *conf = NULL, *dir = NULL, *sql = NULL;
+	ow_search_opts_t o = {.tenant = "default", .timeout_ms = 60000, .max_rows = 100000};
+	int format = OW_SEARCH_TABLE, stats = 0;
+	int64_t mb = 1024;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			sql_usage(stdout);
+			return 0;
+		} else if (!strcmp(a, "-c") && v) {
+			conf = argv[++i];
+		} else if (!strcmp(a, "-d") && v) {
+			dir = argv[++i];
+		} else if (!strcmp(a, "-T") && v) {
+			o.tenant = argv[++i];
+		} else if (!strcmp(a, "--format")) {
+			if (!v || (format = ow_search_format(v)) < 0) {
+				fprintf(stderr,
+					"openwit: sql: --format is table, csv, json or ndjson\n");
+				return 2;
+			}
+			i++;
+		} else if (!strcmp(a, "--timeout-ms")) {
+			if (sql_number(a, argv[++i], &o.timeout_ms))
+				return 2;
+		} else if (!strcmp(a, "--max-rows")) {
+			if (sql_number(a, argv[++i], &o.max_rows))
+				return 2;
+		} else if (!strcmp(a, "--max-memory-mb")) {
+			if (sql_number(a, argv[++i], &mb) || mb > (1 << 30))
+				return 2;
+		} else if (!strcmp(a, "--stats")) {
+			stats = 1;
+		} else if ((a[0] != '-' || !strcmp(a, "-")) && !sql) {
+			sql = a;
+		} else {
+			fprintf(stderr, "openwit: sql: unknown argument \"%s\"\n", a);
+			sql_usage(stderr);
+			return 2;
+		}
+	}
+	for (size_t i = 0; i < OW_NELEMS(modules); i++)
+		if (modules[i]->directives)
+			ow_conf_register(modules[i]->directives);
+	char err[1024];
+	if (ow_conf_load(conf, err, sizeof(err)) != OW_OK) {
+		fprintf(stderr, "openwit: sql: %s\n", err);
+		return 1;
+	}
+	o.data_dir = dir ? dir : ow_data_dir;
+	o.max_memory = mb << 20;
+	char *text = !sql || !strcmp(sql, "-") ? read_stdin() : NULL;
+	ow_search_t *s = NULL;
+	ow_buf_t out = {0};
+	int64_t t0 = ow_mono_ns();
+	int rc = ow_search_open(&o, &s, err, sizeof(err));
+	if (rc == OW_OK)
+		rc = ow_search_query(s, text ? text : sql, format, &out, err, sizeof(err));
+	if (rc == OW_OK) {
+		fwrite(out.data, 1, out.len, stdout);
+		if (stats) {
+			ow_search_stats_t st;
+			ow_search_last_stats(s, &st);
+			fprintf(stderr,
+				"openwit: sql: %.1f ms; read %lld parts, %lld row groups, %lld "
+				"rows, %lld bytes\n",
+				(double)(ow_mono_ns() - t0) / 1e6, (long long)st.parts,
+				(long long)st.row_groups, (long long)st.rows, (long long)st.bytes);
+		}
+	} else {
+		fprintf(stderr, "openwit: sql: %s\n", err);
+	}
+	ow_buf_free(&out);
+	ow_search_close(s);
+	free(text);
+	return rc == OW_OK && fflush(stdout) == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc > 1 && !strcmp(argv[1], "sql"))
+		return sql_main(argc - 1, argv + 1);
+
 	const char *conf = NULL;
 	int test = 0, dump = 0;
 	for (int i = 1; i < argc; i++) {

@@ -930,12 +930,7 @@ static void j_f64(ow_buf_t *o, double v)
 		return;
 	}
 	char b[32];
-	int n = 0;
-	for (int prec = 15; prec <= 17; prec++) {
-		n = snprintf(b, sizeof(b), "%.*g", prec, v);
-		if (strtod(b, NULL) == v)
-			break;
-	}
+	int n = ow_dtoa(v, b, sizeof(b));
 	put(o, b, (size_t)n);
 	if (strspn(b, "-0123456789") == (size_t)n)
 		PUT(o, ".0");

@@ -77,6 +77,10 @@ void ow_buf_addstr(ow_buf_t *b, const char *s);
 void ow_buf_printf(ow_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ow_buf_free(ow_buf_t *b);
 
+/* A finite double as the fewest of 15, 16 or 17 significant digits that read
+ * back as the same value ("%g" style); the length written. */
+int ow_dtoa(double v, char *buf, size_t len);
+
 /* Little-endian integer access for on-disk formats. */
 static inline void ow_put_u32(uint8_t *p, uint32_t v)
 {

@@ -105,6 +105,17 @@ void ow_time_iso(int64_t ns, char *buf, size_t len)
 		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ns % 1000000000 / 1000000));
 }
 
+int ow_dtoa(double v, char *buf, size_t len)
+{
+	int n = 0;
+	for (int prec = 15; prec <= 17; prec++) {
+		n = snprintf(buf, len, "%.*g", prec, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	return n;
+}
+
 void ow_uuid_text(const uint8_t raw[16], char text[OW_BATCH_ID_LEN + 1])
 {
 	static const char hex[] = "0123456789abcdef";

@@ -42,7 +42,7 @@ typedef struct {
 
 /* What the last query read from the parts, after pruning. */
 typedef struct {
-	int64_t parts, row_groups; /* opened, read */
+	int64_t parts, row_groups; /* not skipped */
 	int64_t rows;		   /* rows of the row groups read */
 	int64_t bytes;		   /* compressed bytes of the column chunks read */
 } ow_search_stats_t;

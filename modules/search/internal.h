@@ -1,0 +1,72 @@
+/*
+ * internal.h - what the files of modules/search share, and nothing outside
+ * includes: the handle (search.c), the virtual tables (vtab.c), the SQL
+ * functions (funcs.c) and the output formats (output.c).
+ */
+#ifndef OW_SEARCH_INTERNAL_H
+#define OW_SEARCH_INTERNAL_H
+
+#include "../parquet/parquet.h"
+#include "search.h"
+
+#include <sqlite3.h>
+
+/* A committed part of the snapshot: mapped when the handle opens, which
+ * keeps the file readable after a merge unlinks it; its footer is parsed
+ * the first time a query reaches it. */
+typedef struct {
+	char *path; /* relative to the data directory, for messages */
+	const uint8_t *map;
+	size_t len;
+	int64_t min_time, max_time, rows; /* from the catalog */
+	ow_pq_file_t *pq;
+	int *colmap; /* schema column -> the file's column, -1 when absent */
+} ow_search_part_t;
+
+/* The module argument of one virtual table. */
+typedef struct {
+	struct ow_search *s;
+	int signal;
+} ow_search_tab_arg_t;
+
+struct ow_search {
+	sqlite3 *db;
+	char *data_dir;
+	char tenant[OW_TENANT_MAX + 1];
+	int64_t timeout_ms, max_rows, max_memory;
+	ow_search_part_t *parts[OW_NSIGNALS];
+	size_t nparts[OW_NSIGNALS];
+	int64_t rows[OW_NSIGNALS];
+	ow_search_tab_arg_t tabs[OW_NSIGNALS];
+	/* the query running */
+	int64_t deadline; /* CLOCK_MONOTONIC ns; 0: none */
+	int timed_out;
+	int saw_select; /* the authorizer saw the statement's SELECT */
+	int64_t now_ns; /* its start: what now_ns() returns */
+	ow_search_stats_t stats;
+};
+
+/* 1 once the running query is past its time budget (and remembers it). */
+int ow_search_expired(struct ow_search *s);
+/* "query exceeded its time budget of N ms" */
+void ow_search_timeout_message(const struct ow_search *s, char *buf, size_t len);
+
+int ow_search_vtab_register(struct ow_search *s);
+int ow_search_funcs_register(struct ow_search *s);
+
+/* The formats of search.h, row by row into a buffer (the table format
+ * keeps the cells until the end, to align them). */
+typedef struct {
+	int format, ncols;
+	ow_buf_t *out;
+	int64_t nrows;
+	ow_buf_t cells;	 /* table: each cell's text, NUL-terminated */
+	size_t *width;	 /* table: widest cell of each column, in characters */
+	uint8_t *number; /* table: the column holds only numbers (or NULL) */
+} ow_search_out_t;
+
+void ow_search_out_begin(ow_search_out_t *o, int format, sqlite3_stmt *st, ow_buf_t *out);
+void ow_search_out_row(ow_search_out_t *o, sqlite3_stmt *st);
+void ow_search_out_end(ow_search_out_t *o);
+
+#endif

@@ -1,0 +1,452 @@
+/*
+ * search.c - see search.h. The handle: the catalog snapshot, the SQLite
+ * connection with its bounds and authorizer, and running a query.
+ *
+ * The snapshot. The catalog is read in one read transaction, and every
+ * part it lists for the tenant is mapped (and its descriptor closed) before
+ * the transaction ends: a merge that commits later and unlinks the parts it
+ * replaced cannot take them from us, and a part listed but already gone
+ * means a merge committed between our read and our open: the snapshot is
+ * taken again. The catalog is opened read-only; when DATA/openwit.db-wal
+ * does not exist no server has it open (a server's connection keeps that
+ * file), and it is opened as immutable, since a read-only open of a WAL
+ * database would otherwise create the -wal and -shm files: this command
+ * never adds a file to the data directory. (A server that starts meanwhile
+ * writes to a new -wal file; the database file itself changes only at a
+ * checkpoint, long after our read.)
+ *
+ * Bounds, all per connection but the heap: sqlite3_limit() caps the SQL
+ * length (100 kB), expression depth (100), compound SELECTs, function
+ * arguments, columns, LIKE patterns, string and blob lengths, and allows no
+ * attached database; a progress handler, and the table scans themselves,
+ * stop a query past its time budget; SQLite's heap is limited process-wide
+ * (sqlite3_hard_heap_limit64), which also bounds the values the quantile
+ * functions collect; the caller's max_rows bounds the result.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define OW_SEARCH_SQL_MAX 100000
+#define OW_SEARCH_DEPTH_MAX 100
+#define OW_SEARCH_VALUE_MAX (64 << 20)
+#define OW_SEARCH_SNAPSHOT_TRIES 20
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return OW_ERROR;
+}
+
+/* ---- the snapshot ---- */
+
+static void free_parts(ow_search_t *s)
+{
+	for (int g = 0; g < OW_NSIGNALS; g++) {
+		for (size_t i = 0; i < s->nparts[g]; i++) {
+			ow_search_part_t *p = &s->parts[g][i];
+			if (p->pq)
+				ow_pq_close(p->pq);
+			if (p->map)
+				munmap((void *)p->map, p->len);
+			free(p->colmap);
+			free(p->path);
+		}
+		free(s->parts[g]);
+		s->parts[g] = NULL;
+		s->nparts[g] = 0;
+		s->rows[g] = 0;
+	}
+}
+
+static int signal_of(const char *name)
+{
+	for (int g = 0; g < OW_NSIGNALS; g++)
+		if (strcmp(name, ow_signal_name(g)) == 0)
+			return g;
+	return -1;
+}
+
+/* Maps one part. OW_OK; OW_AGAIN when the file is gone; OW_ERROR. */
+static int map_part(ow_search_t *s, ow_search_part_t *p, char *err, size_t errlen)
+{
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/%s", s->data_dir, p->path);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT
+			   ? OW_AGAIN
+			   : fail(err, errlen, "cannot open %s: %s", path, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) != 0 || st.st_size < 12) {
+		close(fd);
+		return fail(err, errlen, "part %s is not a Parquet file", path);
+	}
+	void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	int e = errno;
+	close(fd);
+	if (m == MAP_FAILED)
+		return fail(err, errlen, "cannot map %s: %s", path, strerror(e));
+	p->map = m;
+	p->len = (size_t)st.st_size;
+	return OW_OK;
+}
+
+/* One attempt: OW_OK, OW_AGAIN (a listed part is gone: try again) or
+ * OW_ERROR. */
+static int read_catalog(ow_search_t *s, sqlite3 *cat, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	size_t cap[OW_NSIGNALS] = {0};
+	int rc = OW_OK;
+	if (sqlite3_exec(cat, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(cat,
+			       "SELECT signal, path, min_time, max_time, rows FROM parts "
+			       "WHERE tenant = ? ORDER BY signal, min_time, path",
+			       -1, &st, NULL) != SQLITE_OK) {
+		rc = fail(err, errlen, "cannot read the part catalog in %s/openwit.db: %s",
+			  s->data_dir, sqlite3_errmsg(cat));
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, s->tenant, -1, SQLITE_STATIC);
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		int g = signal_of((const char *)sqlite3_column_text(st, 0));
+		if (g < 0)
+			continue;
+		if (s->nparts[g] == cap[g]) {
+			cap[g] = cap[g] ? 2 * cap[g] : 16;
+			s->parts[g] = ow_realloc(s->parts[g], cap[g] * sizeof(ow_search_part_t));
+		}
+		ow_search_part_t *p = &s->parts[g][s->nparts[g]++];
+		memset(p, 0, sizeof(*p));
+		p->path = ow_strdup((const char *)sqlite3_column_text(st, 1));
+		p->min_time = sqlite3_column_int64(st, 2);
+		p->max_time = sqlite3_column_int64(st, 3);
+		p->rows = sqlite3_column_int64(st, 4);
+		s->rows[g] += p->rows;
+		if ((rc = map_part(s, p, err, errlen)) != OW_OK)
+			goto out;
+	}
+	if (step != SQLITE_DONE)
+		rc = fail(err, errlen, "cannot read the part catalog in %s/openwit.db: %s",
+			  s->data_dir, sqlite3_errmsg(cat));
+out:
+	sqlite3_finalize(st);
+	sqlite3_exec(cat, "COMMIT", NULL, NULL, NULL);
+	return rc;
+}
+
+/* "file:" URI of a path: %, ? and # escaped, an absolute path after an
+ * empty authority. */
+static void file_uri(const char *path, char *out, size_t len)
+{
+	size_t n = (size_t)snprintf(out, len, "file:%s", path[0] == '/' ? "//" : "");
+	for (const char *c = path; *c && n + 4 < len; c++)
+		n += (size_t)(strchr("%?#", *c) ? snprintf(out + n, len - n, "%%%02X", *c)
+						: snprintf(out + n, len - n, "%c", *c));
+	snprintf(out + n, len - n, "?immutable=1");
+}
+
+static int snapshot(ow_search_t *s, char *err, size_t errlen)
+{
+	char path[4200], wal[4300], uri[13000];
+	snprintf(path, sizeof(path), "%s/openwit.db", s->data_dir);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return fail(err, errlen, "%s: %s (not an OpenWit data directory?)", path,
+			    strerror(errno));
+	sqlite3 *cat = NULL;
+	int rc;
+	if (access(wal, F_OK) == 0) {
+		rc = sqlite3_open_v2(path, &cat, SQLITE_OPEN_READONLY, NULL);
+	} else {
+		file_uri(path, uri, sizeof(uri));
+		rc = sqlite3_open_v2(uri, &cat, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+	}
+	if (rc != SQLITE_OK) {
+		fail(err, errlen, "cannot open %s read-only: %s", path, sqlite3_errmsg(cat));
+		sqlite3_close(cat);
+		return OW_ERROR;
+	}
+	sqlite3_busy_timeout(cat, 5000);
+	rc = OW_AGAIN;
+	for (int i = 0; i < OW_SEARCH_SNAPSHOT_TRIES && rc == OW_AGAIN; i++) {
+		free_parts(s);
+		if ((rc = read_catalog(s, cat, err, errlen)) == OW_AGAIN)
+			usleep(10000);
+	}
+	sqlite3_close(cat);
+	if (rc == OW_AGAIN)
+		return fail(err, errlen, "the part catalog of %s kept changing while it was read",
+			    s->data_dir);
+	return rc;
+}
+
+/* ---- bounds and the authorizer ---- */
+
+int ow_search_expired(ow_search_t *s)
+{
+	if (!s->timed_out && s->deadline && ow_mono_ns() > s->deadline)
+		s->timed_out = 1;
+	return s->timed_out;
+}
+
+void ow_search_timeout_message(const ow_search_t *s, char *buf, size_t len)
+{
+	snprintf(buf, len, "query exceeded its time budget of %lld ms", (long long)s->timeout_ms);
+}
+
+static int progress(void *arg)
+{
+	return ow_search_expired(arg);
+}
+
+/* Pure functions: SQLite's core, date and time, math and JSON functions,
+ * aggregates and window functions, and ours (funcs.c). Not here, so
+ * denied: random, randomblob, zeroblob, load_extension, changes and the
+ * other connection state, sqlite_* but sqlite_version, and any function an
+ * extension may have added (readfile, writefile, fts3_tokenizer, ...). */
+static const char *const allowed_functions[] = {
+    "abs", "char", "coalesce", "concat", "concat_ws", "format", "glob", "hex", "ifnull", "iif",
+    "instr", "length", "like", "likelihood", "likely", "lower", "ltrim", "max", "min", "nullif",
+    "octet_length", "printf", "quote", "replace", "round", "rtrim", "sign", "soundex",
+    "sqlite_version", "substr", "substring", "trim", "typeof", "unhex", "unicode", "unlikely",
+    "upper",
+    /* aggregates and window functions */
+    "avg", "count", "group_concat", "string_agg", "sum", "total", "row_number", "rank",
+    "dense_rank", "percent_rank", "cume_dist", "ntile", "lag", "lead", "first_value", "last_value",
+    "nth_value",
+    /* date and time */
+    "date", "time", "datetime", "julianday", "unixepoch", "strftime", "timediff", "current_date",
+    "current_time", "current_timestamp",
+    /* math */
+    "acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "ceil", "ceiling", "cos", "cosh",
+    "degrees", "exp", "floor", "ln", "log", "log10", "log2", "mod", "pi", "pow", "power", "radians",
+    "sin", "sinh", "sqrt", "tan", "tanh", "trunc",
+    /* JSON */
+    "json", "json_array", "json_array_length", "json_error_position", "json_extract",
+    "json_group_array", "json_group_object", "json_insert", "json_object", "json_patch",
+    "json_quote", "json_remove", "json_replace", "json_set", "json_type", "json_valid", "->", "->>",
+    /* ours */
+    "now_ns", "ns", "ns_to_iso", "interval_ns", "time_bucket_ns", "p50", "p90", "p99", "quantile"};
+
+static const char *const allowed_tables[] = {"spans", "logs", "metrics", "json_each", "json_tree"};
+
+static int in_list(const char *name, const char *const *list, size_t n)
+{
+	for (size_t i = 0; name && i < n; i++)
+		if (strcasecmp(name, list[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static int authorize(void *arg, int action, const char *a3, const char *a4, const char *db,
+		     const char *inner)
+{
+	OW_UNUSED(inner);
+	ow_search_t *s = arg;
+	switch (action) {
+	case SQLITE_SELECT:
+		s->saw_select = 1;
+		return SQLITE_OK;
+	case SQLITE_RECURSIVE: /* bounded by the time budget */
+		return SQLITE_OK;
+	case SQLITE_READ:
+		/* no database: a CTE or a subquery */
+		return !db || (strcmp(db, "main") == 0 &&
+			       in_list(a3, allowed_tables, OW_NELEMS(allowed_tables)))
+			   ? SQLITE_OK
+			   : SQLITE_DENY;
+	case SQLITE_FUNCTION:
+		return in_list(a4, allowed_functions, OW_NELEMS(allowed_functions)) ? SQLITE_OK
+										    : SQLITE_DENY;
+	default:
+		return SQLITE_DENY;
+	}
+}
+
+static const struct {
+	int id, value;
+} limits[] = {
+    {SQLITE_LIMIT_LENGTH, OW_SEARCH_VALUE_MAX},
+    {SQLITE_LIMIT_SQL_LENGTH, OW_SEARCH_SQL_MAX},
+    {SQLITE_LIMIT_COLUMN, 200},
+    {SQLITE_LIMIT_EXPR_DEPTH, OW_SEARCH_DEPTH_MAX},
+    {SQLITE_LIMIT_COMPOUND_SELECT, 50},
+    {SQLITE_LIMIT_VDBE_OP, 250000},
+    {SQLITE_LIMIT_FUNCTION_ARG, 32},
+    {SQLITE_LIMIT_ATTACHED, 0},
+    {SQLITE_LIMIT_LIKE_PATTERN_LENGTH, 10000},
+    {SQLITE_LIMIT_VARIABLE_NUMBER, 100},
+    {SQLITE_LIMIT_TRIGGER_DEPTH, 1},
+    {SQLITE_LIMIT_WORKER_THREADS, 0},
+};
+
+static const int dbconfig_off[] = {SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION,
+				   SQLITE_DBCONFIG_ENABLE_TRIGGER,
+				   SQLITE_DBCONFIG_ENABLE_VIEW,
+				   SQLITE_DBCONFIG_TRUSTED_SCHEMA,
+				   SQLITE_DBCONFIG_DQS_DML,
+				   SQLITE_DBCONFIG_DQS_DDL};
+
+static int connect(ow_search_t *s, char *err, size_t errlen)
+{
+	if (sqlite3_open_v2(":memory:", &s->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK)
+		return fail(err, errlen, "cannot open SQLite: %s", sqlite3_errmsg(s->db));
+	for (size_t i = 0; i < OW_NELEMS(limits); i++)
+		sqlite3_limit(s->db, limits[i].id, limits[i].value);
+	for (size_t i = 0; i < OW_NELEMS(dbconfig_off); i++)
+		sqlite3_db_config(s->db, dbconfig_off[i], 0, NULL);
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	/* Eponymous tables are connected at their first use, and their
+	 * declaration is a CREATE TABLE: connect them before the authorizer. */
+	if (ow_search_vtab_register(s) != OW_OK || ow_search_funcs_register(s) != OW_OK ||
+	    sqlite3_exec(s->db,
+			 "SELECT 1 FROM spans, logs, metrics, json_each('[]'), json_tree('[]') "
+			 "WHERE 0",
+			 NULL, NULL, NULL) != SQLITE_OK)
+		return fail(err, errlen, "cannot set up SQLite: %s", sqlite3_errmsg(s->db));
+	sqlite3_set_authorizer(s->db, authorize, s);
+	sqlite3_progress_handler(s->db, 1000, progress, s);
+	if (s->max_memory > 0) {
+		sqlite3_soft_heap_limit64(s->max_memory / 2);
+		sqlite3_hard_heap_limit64(s->max_memory);
+	}
+	return OW_OK;
+}
+
+int ow_search_open(const ow_search_opts_t *o, ow_search_t **out, char *err, size_t errlen)
+{
+	if (!ow_tenant_valid(o->tenant, strlen(o->tenant)))
+		return fail(err, errlen, "invalid tenant \"%s\"", o->tenant);
+	ow_search_t *s = ow_calloc(1, sizeof(*s));
+	s->data_dir = ow_strdup(o->data_dir);
+	snprintf(s->tenant, sizeof(s->tenant), "%s", o->tenant);
+	s->timeout_ms = o->timeout_ms;
+	s->max_rows = o->max_rows;
+	s->max_memory = o->max_memory;
+	for (int g = 0; g < OW_NSIGNALS; g++)
+		s->tabs[g] = (ow_search_tab_arg_t){s, g};
+	if (snapshot(s, err, errlen) != OW_OK || connect(s, err, errlen) != OW_OK) {
+		ow_search_close(s);
+		return OW_ERROR;
+	}
+	*out = s;
+	return OW_OK;
+}
+
+void ow_search_close(ow_search_t *s)
+{
+	if (!s)
+		return;
+	sqlite3_close(s->db);
+	free_parts(s);
+	free(s->data_dir);
+	free(s);
+}
+
+/* ---- queries ---- */
+
+static int sqlite_fail(ow_search_t *s, int rc, char *err, size_t errlen)
+{
+	if (s->timed_out) {
+		ow_search_timeout_message(s, err, errlen);
+		return OW_ERROR;
+	}
+	if ((rc & 0xff) == SQLITE_NOMEM && s->max_memory > 0)
+		return fail(err, errlen, "query exceeded its memory limit of %lld MiB",
+			    (long long)(s->max_memory >> 20));
+	return fail(err, errlen, "%s", sqlite3_errmsg(s->db));
+}
+
+/* Only whitespace and comments may follow the statement. */
+static int single(ow_search_t *s, const char *tail, char *err, size_t errlen)
+{
+	sqlite3_stmt *next = NULL;
+	int rc = sqlite3_prepare_v2(s->db, tail, -1, &next, NULL);
+	sqlite3_finalize(next);
+	if (rc != SQLITE_OK || next)
+		return fail(err, errlen, "one statement at a time");
+	return OW_OK;
+}
+
+int ow_search_query(ow_search_t *s, const char *sql, int format, ow_buf_t *out, char *err,
+		    size_t errlen)
+{
+	memset(&s->stats, 0, sizeof(s->stats));
+	s->now_ns = ow_now_ns();
+	s->timed_out = 0;
+	s->deadline = s->timeout_ms > 0 ? ow_mono_ns() + s->timeout_ms * 1000000 : 0;
+	sqlite3_stmt *st = NULL;
+	const char *tail = NULL;
+	size_t len = strlen(sql);
+	if (len > OW_SEARCH_SQL_MAX)
+		return fail(err, errlen, "the SQL is %zu bytes long, more than %d", len,
+			    OW_SEARCH_SQL_MAX);
+	s->saw_select = 0;
+	int rc = sqlite3_prepare_v2(s->db, sql, (int)len, &st, &tail);
+	if (rc != SQLITE_OK)
+		return sqlite_fail(s, rc, err, errlen);
+	if (!st)
+		return fail(err, errlen, "no SQL statement");
+	/* what the authorizer cannot see: VACUUM, REINDEX of nothing */
+	if (!s->saw_select || !sqlite3_stmt_readonly(st)) {
+		sqlite3_finalize(st);
+		return fail(err, errlen, "not authorized: only a SELECT may run");
+	}
+	if (single(s, tail, err, errlen) != OW_OK) {
+		sqlite3_finalize(st);
+		return OW_ERROR;
+	}
+	size_t mark = out->len;
+	ow_search_out_t o;
+	ow_search_out_begin(&o, format, st, out);
+	int ret = OW_OK;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (s->max_rows > 0 && o.nrows >= s->max_rows) {
+			ret = fail(err, errlen, "result exceeds %lld rows", (long long)s->max_rows);
+			break;
+		}
+		ow_search_out_row(&o, st);
+	}
+	if (ret == OW_OK && rc != SQLITE_DONE)
+		ret = sqlite_fail(s, rc, err, errlen);
+	ow_search_out_end(&o);
+	sqlite3_finalize(st);
+	if (ret != OW_OK)
+		out->len = mark;
+	return ret;
+}
+
+void ow_search_last_stats(const ow_search_t *s, ow_search_stats_t *st)
+{
+	*st = s->stats;
+}
+
+int ow_search_format(const char *name)
+{
+	static const char *const names[] = {[OW_SEARCH_TABLE] = "table",
+					    [OW_SEARCH_CSV] = "csv",
+					    [OW_SEARCH_JSON] = "json",
+					    [OW_SEARCH_NDJSON] = "ndjson"};
+	for (size_t i = 0; i < OW_NELEMS(names); i++)
+		if (strcmp(name, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
