@@ -29,11 +29,13 @@
 #include <event2/keyvalq_struct.h>
 
 static char *bind_addr;
-static int64_t port;
+static int64_t port, query_timeout_ms, query_max_rows;
 
 static ow_directive_t directives[] = {
     {"control.bind", OW_CONF_STR, &bind_addr, 0, 255, "127.0.0.1", NULL, 0},
     {"control.port", OW_CONF_INT, &port, 0, 65535, "8083", NULL, 0},
+    {"query.timeout_ms", OW_CONF_INT, &query_timeout_ms, 10, 3600000, "30000", NULL, 0},
+    {"query.max_rows", OW_CONF_INT, &query_max_rows, 1, 100000000, "100000", NULL, 0},
     OW_CONF_END};
 
 enum { Q_STATUS, Q_BATCH, Q_BATCHES, Q_ALERTS };
@@ -405,6 +407,16 @@ static void send_metrics(struct evhttp_request *req)
 	ow_buf_free(&b);
 }
 
+int64_t ow_control_query_timeout_ms(void)
+{
+	return query_timeout_ms;
+}
+
+int64_t ow_control_query_max_rows(void)
+{
+	return query_max_rows;
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	OW_UNUSED(arg);
@@ -413,6 +425,15 @@ static void on_request(struct evhttp_request *req, void *arg)
 	if (path == NULL)
 		path = "/";
 	int cmd = evhttp_request_get_command(req);
+	if (strcmp(path, "/api/search") == 0) {
+		if (cmd == EVHTTP_REQ_POST) {
+			ow_query_search(req);
+			return;
+		}
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
+		send_error(req, 405, "method not allowed: use POST");
+		return;
+	}
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
 		send_error(req, 405, "method not allowed: use GET");
@@ -434,6 +455,14 @@ static void on_request(struct evhttp_request *req, void *arg)
 	}
 	if (strcmp(path, "/metrics") == 0) {
 		send_metrics(req);
+		return;
+	}
+	if (strncmp(path, "/api/traces/", 12) == 0) {
+		ow_query_trace(req, path + 12);
+		return;
+	}
+	if (strcmp(path, "/api/logs/search") == 0) {
+		ow_query_logs(req);
 		return;
 	}
 	ctl_req_t *r = ow_calloc(1, sizeof(*r));
@@ -510,7 +539,7 @@ static void control_drain(void)
 
 static int control_busy(void)
 {
-	return pending > 0;
+	return pending > 0 || ow_query_pending() > 0;
 }
 
 static void control_stop(void)

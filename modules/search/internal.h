@@ -7,6 +7,7 @@
 #define OW_SEARCH_INTERNAL_H
 
 #include "../parquet/parquet.h"
+#include "../storage/storage.h"
 #include "search.h"
 
 #include <sqlite3.h>
@@ -36,6 +37,9 @@ struct ow_search {
 	int64_t timeout_ms, max_rows, max_memory;
 	ow_search_part_t *parts[OW_NSIGNALS];
 	size_t nparts[OW_NSIGNALS];
+	/* buffered rows (server only), read after the parts */
+	ow_chunk_t **chunks[OW_NSIGNALS];
+	size_t nchunks[OW_NSIGNALS];
 	int64_t rows[OW_NSIGNALS];
 	ow_search_tab_arg_t tabs[OW_NSIGNALS];
 	/* the query running */

@@ -196,6 +196,38 @@ static int snapshot(ow_search_t *s, char *err, size_t errlen)
 	return rc;
 }
 
+/* The server's snapshots: their parts cannot go while they are held (a
+ * merge unlinks a part when its last reference goes), and their chunks
+ * are read in place. */
+static int from_snapshots(ow_search_t *s, struct ow_snapshot_s *const *snaps, char *err,
+			  size_t errlen)
+{
+	for (int g = 0; g < OW_NSIGNALS; g++) {
+		const ow_snapshot_t *sn = snaps[g];
+		if (sn == NULL)
+			continue;
+		s->parts[g] = ow_calloc(sn->nparts + 1, sizeof(ow_search_part_t));
+		for (size_t i = 0; i < sn->nparts; i++) {
+			ow_search_part_t *p = &s->parts[g][s->nparts[g]++];
+			p->path = ow_strdup(sn->parts[i]->rel);
+			p->min_time = sn->parts[i]->min_time;
+			p->max_time = sn->parts[i]->max_time;
+			p->rows = (int64_t)sn->parts[i]->rows;
+			s->rows[g] += p->rows;
+			int rc = map_part(s, p, err, errlen);
+			if (rc == OW_AGAIN)
+				return fail(err, errlen, "part %s is gone", p->path);
+			if (rc != OW_OK)
+				return OW_ERROR;
+		}
+		s->chunks[g] = sn->chunks;
+		s->nchunks[g] = sn->nchunks;
+		for (size_t i = 0; i < sn->nchunks; i++)
+			s->rows[g] += (int64_t)sn->chunks[i]->table.nrows;
+	}
+	return OW_OK;
+}
+
 /* ---- bounds and the authorizer ---- */
 
 int ow_search_expired(ow_search_t *s)
@@ -303,7 +335,7 @@ static const int dbconfig_off[] = {SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION,
 				   SQLITE_DBCONFIG_DQS_DML,
 				   SQLITE_DBCONFIG_DQS_DDL};
 
-static int connect(ow_search_t *s, char *err, size_t errlen)
+static int open_db(ow_search_t *s, char *err, size_t errlen)
 {
 	if (sqlite3_open_v2(":memory:", &s->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -343,7 +375,9 @@ int ow_search_open(const ow_search_opts_t *o, ow_search_t **out, char *err, size
 	s->max_memory = o->max_memory;
 	for (int g = 0; g < OW_NSIGNALS; g++)
 		s->tabs[g] = (ow_search_tab_arg_t){s, g};
-	if (snapshot(s, err, errlen) != OW_OK || connect(s, err, errlen) != OW_OK) {
+	int rc =
+	    o->snapshots ? from_snapshots(s, o->snapshots, err, errlen) : snapshot(s, err, errlen);
+	if (rc != OW_OK || open_db(s, err, errlen) != OW_OK) {
 		ow_search_close(s);
 		return OW_ERROR;
 	}

@@ -5,8 +5,10 @@
  * metrics (the schemas of modules/columns), over the parts the catalog
  * (DATA/openwit.db, table parts) listed for the tenant when the handle was
  * opened: one snapshot, whatever the server merges or flushes afterwards.
- * It sees committed parts only, not the rows a running server still holds
- * in its buffers. Nothing in the data directory is written or locked.
+ * On the command line it sees committed parts only, not the rows a running
+ * server still holds in its buffers; in the server, opened on storage
+ * snapshots, it sees those too. Nothing in the data directory is written
+ * or locked.
  *
  * A query is one SELECT. An authorizer lets through reads of the three
  * tables (and json_each, json_tree) and an allow list of pure functions,
@@ -38,6 +40,10 @@ typedef struct {
 	int64_t max_rows;   /* rows a result may have; 0: no bound */
 	int64_t max_memory; /* bytes SQLite may hold: process-wide, as SQLite
 			     * has no per-connection bound; 0: no bound */
+	/* In the server: per signal, the parts and buffered rows a query reads
+	 * (modules/storage snapshots, which the caller frees after closing the
+	 * handle). NULL: the catalog's committed parts, read from disk. */
+	struct ow_snapshot_s *const *snapshots;
 } ow_search_opts_t;
 
 /* What the last query read from the parts, after pruning. */

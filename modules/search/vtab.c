@@ -55,7 +55,8 @@ typedef struct {
 	uint64_t used; /* bit c: column c is read */
 	filter_t *f;
 	int nf, empty;
-	size_t part;
+	size_t part; /* past the parts: the buffered chunks */
+	const ow_table_t *chunk;
 	int rg;
 	size_t row, nrows;
 	int eof;
@@ -490,6 +491,18 @@ static int decode(cur_t *c, const ow_search_part_t *p, int col)
 	o->nrows = o->nvals = 0;
 	c->vpos[col] = 0;
 	c->decoded[col] = 1;
+	if (c->chunk) {
+		/* buffered rows are columns already: a copy, so the cursor's
+		 * buffers stay its own */
+		const ow_col_t *from = &c->chunk->cols[col];
+		ow_buf_add(&o->fixed, from->fixed.data, from->fixed.len);
+		ow_buf_add(&o->data, from->data.data, from->data.len);
+		ow_buf_add(&o->offs, from->offs.data, from->offs.len);
+		ow_buf_add(&o->defs, from->defs.data, from->defs.len);
+		o->nrows = from->nrows;
+		o->nvals = from->nvals;
+		return SQLITE_OK;
+	}
 	int fc = p->colmap[col];
 	if (fc < 0) {
 		c->decoded[col] = 0; /* absent: reads as NULL */
@@ -575,7 +588,7 @@ static int load(cur_t *c, ow_search_part_t *p)
 	tab_t *t = c->t;
 	memset(c->decoded, 0, (size_t)t->ncols);
 	c->row = 0;
-	c->nrows = (size_t)ow_pq_row_group_rows(p->pq, c->rg);
+	c->nrows = c->chunk ? c->chunk->nrows : (size_t)ow_pq_row_group_rows(p->pq, c->rg);
 	t->s->stats.row_groups++;
 	t->s->stats.rows += (int64_t)c->nrows;
 	uint64_t pending = c->used;
@@ -617,11 +630,27 @@ static int advance(cur_t *c)
 	for (;;) {
 		if (ow_search_expired(t->s))
 			return expired(c);
-		ow_search_part_t *p =
-		    c->part < t->s->nparts[t->signal] ? &t->s->parts[t->signal][c->part] : NULL;
+		size_t nparts = t->s->nparts[t->signal];
+		ow_search_part_t *p = c->part < nparts ? &t->s->parts[t->signal][c->part] : NULL;
 		if (!p) {
-			c->eof = 1;
-			return SQLITE_OK;
+			/* then the buffered chunks, each like one row group */
+			size_t k = c->part - nparts;
+			if (k >= t->s->nchunks[t->signal]) {
+				c->chunk = NULL;
+				c->eof = 1;
+				return SQLITE_OK;
+			}
+			c->chunk = &t->s->chunks[t->signal][k]->table;
+			c->part++;
+			int m = load(c, NULL);
+			if (m < 0) {
+				if (t->s->timed_out)
+					return expired(c);
+				return -m;
+			}
+			if (m > 0)
+				return SQLITE_OK;
+			continue;
 		}
 		if (c->rg < 0) {
 			if (!part_may_match(c, p)) {
@@ -676,6 +705,7 @@ static int vt_filter(sqlite3_vtab_cursor *vc, int idxnum, const char *idx, int a
 			return vt_error(t, "cannot read an IN list");
 	}
 	c->part = 0;
+	c->chunk = NULL;
 	c->rg = -1;
 	c->row = c->nrows = 0;
 	c->rowid = 0;

@@ -79,7 +79,7 @@ typedef struct ow_partref {
  * (tenant, signal) at one moment. Publishing a part and releasing the
  * buffer rows it holds happen in one step on the loop, so a snapshot never
  * sees a row twice or misses one. */
-typedef struct {
+typedef struct ow_snapshot_s {
 	ow_chunk_t **chunks;
 	size_t nchunks;
 	ow_partref_t **parts;

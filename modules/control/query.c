@@ -1,0 +1,356 @@
+/*
+ * query.c - the query API on control.port:
+ *
+ *   POST /api/search          {"query": SQL, "limit": N, "offset": N,
+ *                              "format": "json" | "ndjson" | "csv"}
+ *   GET  /api/traces/{id}     every span of a trace, in start order
+ *   GET  /api/logs/search?q=TEXT&start=NS&end=NS&limit=N
+ *                             log records whose body contains TEXT,
+ *                             newest first
+ *
+ * The tenant is X-Scope-OrgID (default "default"). A query reads one
+ * snapshot of the tenant's committed parts and buffered rows, taken on the
+ * loop when the request arrives (ow_storage_snapshot): a request
+ * acknowledged before is in it (read-your-writes), and a flush or merge
+ * meanwhile changes nothing it sees. The query itself runs on a worker
+ * (modules/search: one read-only SELECT, bounded in time and rows), so a
+ * slow query never delays an acknowledgement.
+ *
+ * The JSON answer: {"request_id", "status": "success" | "failed",
+ * "result": {"rows": [...], "total_count": rows returned, "has_more": the
+ * limit cut the result}, "error", "execution_time_ms", "rows_scanned",
+ * "bytes_scanned"}; a failed query is HTTP 400 with the database's message.
+ * "ndjson" and "csv" answer the rows alone.
+ */
+#include "control.h"
+#include "../core/log.h"
+#include "../http/http.h"
+#include "../search/search.h"
+#include "../storage/storage.h"
+
+#include <cjson/cJSON.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#define MAX_BODY (1 << 20)
+
+typedef struct {
+	ow_job_t job;
+	struct evhttp_request *req;
+	char tenant[OW_TENANT_MAX + 1];
+	char id[OW_BATCH_ID_LEN + 1];
+	char *sql;
+	int format, code;
+	int64_t limit, offset;
+	ow_snapshot_t *snaps[OW_NSIGNALS];
+	ow_buf_t out;
+	char err[1024];
+	int64_t t0, rows, has_more;
+	ow_search_stats_t stats;
+} query_t;
+
+static uint64_t pending;
+
+uint64_t ow_query_pending(void)
+{
+	return pending;
+}
+
+static void reply_json(struct evhttp_request *req, int code, cJSON *j)
+{
+	char *s = cJSON_PrintUnformatted(j);
+	ow_http_reply(req, code, "application/json", s, strlen(s), code == 503 ? 1 : 0);
+	cJSON_free(s);
+}
+
+static void reply_failed(struct evhttp_request *req, int code, const char *id, const char *msg)
+{
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "request_id", id);
+	cJSON_AddStringToObject(j, "status", "failed");
+	cJSON_AddNullToObject(j, "result");
+	cJSON_AddStringToObject(j, "error", msg);
+	reply_json(req, code, j);
+	cJSON_Delete(j);
+}
+
+/* Strips trailing blanks and semicolons, so the statement can be wrapped. */
+static void trim_sql(char *sql)
+{
+	size_t n = strlen(sql);
+	while (n > 0 && strchr(" \t\r\n;", sql[n - 1]))
+		sql[--n] = '\0';
+}
+
+static void query_work(ow_job_t *j)
+{
+	query_t *q = (query_t *)j;
+	ow_search_opts_t o = {ow_data_dir, q->tenant, ow_control_query_timeout_ms(),
+			      0,	   0,	      q->snaps};
+	ow_search_t *s = NULL;
+	if (ow_search_open(&o, &s, q->err, sizeof(q->err)) != OW_OK) {
+		q->code = 500;
+		return;
+	}
+	/* one row past the limit tells whether the limit cut the result */
+	ow_buf_t sql = {0};
+	ow_buf_printf(&sql, "SELECT * FROM (%s\n) LIMIT %lld OFFSET %lld", q->sql,
+		      (long long)q->limit + 1, (long long)q->offset);
+	ow_buf_add(&sql, "", 1);
+	ow_buf_t rows = {0};
+	int rc = ow_search_query(s, (const char *)sql.data,
+				 q->format == OW_SEARCH_CSV ? OW_SEARCH_CSV : OW_SEARCH_NDJSON,
+				 &rows, q->err, sizeof(q->err));
+	ow_search_last_stats(s, &q->stats);
+	ow_search_close(s);
+	ow_buf_free(&sql);
+	if (rc != OW_OK) {
+		q->code = 400;
+		ow_buf_free(&rows);
+		return;
+	}
+	/* count the rows (lines; CSV has a header line) and drop the extra one */
+	size_t start = 0, line = 0, keep = rows.len;
+	int header = q->format == OW_SEARCH_CSV;
+	for (size_t i = 0; i < rows.len; i++) {
+		if (rows.data[i] != '\n')
+			continue;
+		if (line - (size_t)header == (size_t)q->limit) {
+			keep = start;
+			q->has_more = 1;
+			break;
+		}
+		line++;
+		start = i + 1;
+	}
+	q->rows = (int64_t)(line - (line && header ? 1 : 0));
+	if (header && line == 0)
+		q->rows = 0;
+	rows.len = keep;
+	if (q->format != OW_SEARCH_JSON) {
+		q->out = rows;
+		return;
+	}
+	/* NDJSON lines joined into the envelope's array, without re-parsing
+	 * (a JSON parser would round 64-bit integers) */
+	char rid[OW_BATCH_ID_LEN + 1];
+	uint8_t raw[16];
+	ow_uuid7(raw, rid);
+	ow_buf_printf(&q->out,
+		      "{\"request_id\":\"%s\",\"status\":\"success\",\"result\":{\"rows\":[", rid);
+	for (size_t i = 0, b = 0; i < rows.len; i++) {
+		if (rows.data[i] != '\n')
+			continue;
+		if (b)
+			ow_buf_add(&q->out, ",", 1);
+		ow_buf_add(&q->out, rows.data + b, i - b);
+		b = i + 1;
+	}
+	ow_buf_printf(&q->out,
+		      "],\"total_count\":%lld,\"has_more\":%s},\"error\":null,"
+		      "\"execution_time_ms\":%.3f,\"rows_scanned\":%lld,\"bytes_scanned\":%lld}",
+		      (long long)q->rows, q->has_more ? "true" : "false",
+		      (double)(ow_mono_ns() - q->t0) / 1e6, (long long)q->stats.rows,
+		      (long long)q->stats.bytes);
+	ow_buf_free(&rows);
+}
+
+static void query_done(ow_job_t *j)
+{
+	query_t *q = (query_t *)j;
+	pending--;
+	if (q->code != 200) {
+		if (q->code == 500)
+			ow_log(OW_LOG_ERROR, "query: %s", q->err);
+		char rid[OW_BATCH_ID_LEN + 1];
+		uint8_t raw[16];
+		ow_uuid7(raw, rid);
+		reply_failed(q->req, q->code, rid, q->err);
+	} else {
+		static const char *const ctypes[] = {"text/plain; charset=utf-8", "text/csv",
+						     "application/json", "application/x-ndjson"};
+		ow_http_reply(q->req, 200, ctypes[q->format], q->out.data, q->out.len, 0);
+	}
+	for (int g = 0; g < OW_NSIGNALS; g++)
+		ow_storage_snapshot_free(q->snaps[g]);
+	ow_buf_free(&q->out);
+	free(q->sql);
+	free(q);
+}
+
+/* Takes the snapshots and hands the query to a worker. */
+static void submit(query_t *q)
+{
+	q->t0 = ow_mono_ns();
+	q->code = 200;
+	for (int g = 0; g < OW_NSIGNALS; g++)
+		q->snaps[g] = ow_storage_snapshot(q->tenant, g);
+	q->job.work = query_work;
+	q->job.done = query_done;
+	if (ow_work_submit(&q->job) != OW_OK) {
+		q->code = 503;
+		snprintf(q->err, sizeof(q->err), "busy: the worker queue is full; retry");
+		pending++;
+		query_done(&q->job);
+		return;
+	}
+	pending++;
+}
+
+static query_t *new_query(struct evhttp_request *req)
+{
+	const char *t = evhttp_find_header(evhttp_request_get_input_headers(req), "X-Scope-OrgID");
+	if (t == NULL)
+		t = "default";
+	if (!ow_tenant_valid(t, strlen(t))) {
+		reply_failed(req, 400, "", "invalid tenant in X-Scope-OrgID");
+		return NULL;
+	}
+	query_t *q = ow_calloc(1, sizeof(*q));
+	q->req = req;
+	snprintf(q->tenant, sizeof(q->tenant), "%s", t);
+	q->format = OW_SEARCH_JSON;
+	q->limit = 1000;
+	return q;
+}
+
+static int64_t json_int(const cJSON *o, const char *key, int64_t dflt)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : dflt;
+}
+
+void ow_query_search(struct evhttp_request *req)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	if (len > MAX_BODY) {
+		reply_failed(req, 413, "", "request body over 1 MiB");
+		return;
+	}
+	query_t *q = new_query(req);
+	if (q == NULL)
+		return;
+	char *body = ow_alloc(len + 1);
+	evbuffer_remove(in, body, len);
+	body[len] = '\0';
+	cJSON *j = cJSON_ParseWithLength(body, len);
+	free(body);
+	const cJSON *sql = cJSON_GetObjectItemCaseSensitive(j, "query");
+	const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(j, "format");
+	const char *why = NULL;
+	if (!cJSON_IsObject(j) || !cJSON_IsString(sql))
+		why = "the body must be a JSON object with \"query\": an SQL string";
+	else if (fmt && (!cJSON_IsString(fmt) || ow_search_format(fmt->valuestring) < 0 ||
+			 ow_search_format(fmt->valuestring) == OW_SEARCH_TABLE))
+		why = "\"format\" must be \"json\", \"ndjson\" or \"csv\"";
+	if (why == NULL) {
+		q->limit = json_int(j, "limit", 1000);
+		q->offset = json_int(j, "offset", 0);
+		if (q->limit < 1 || q->limit > ow_control_query_max_rows() || q->offset < 0)
+			why = "\"limit\" must be 1..query.max_rows and \"offset\" >= 0";
+	}
+	if (why) {
+		reply_failed(req, 400, "", why);
+		cJSON_Delete(j);
+		free(q);
+		return;
+	}
+	q->sql = ow_strdup(sql->valuestring);
+	trim_sql(q->sql);
+	if (fmt)
+		q->format = ow_search_format(fmt->valuestring);
+	cJSON_Delete(j);
+	submit(q);
+}
+
+static int is_hex_id(const char *s)
+{
+	size_t n = strlen(s);
+	if (n != 32)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!strchr("0123456789abcdefABCDEF", s[i]))
+			return 0;
+	return 1;
+}
+
+void ow_query_trace(struct evhttp_request *req, const char *id)
+{
+	if (!is_hex_id(id)) {
+		reply_failed(req, 400, "", "a trace id is 32 hex digits");
+		return;
+	}
+	query_t *q = new_query(req);
+	if (q == NULL)
+		return;
+	q->limit = ow_control_query_max_rows();
+	ow_buf_t b = {0};
+	ow_buf_printf(&b, "SELECT * FROM spans WHERE trace_id = lower('%s') ORDER BY start_time",
+		      id);
+	ow_buf_add(&b, "", 1);
+	q->sql = (char *)b.data;
+	submit(q);
+}
+
+static int parse_i64(const char *s, int64_t *v)
+{
+	char *end;
+	errno = 0;
+	long long x = strtoll(s, &end, 10);
+	if (*s == '\0' || *end || errno)
+		return OW_ERROR;
+	*v = x;
+	return OW_OK;
+}
+
+void ow_query_logs(struct evhttp_request *req)
+{
+	struct evkeyvalq args;
+	const char *qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	if (evhttp_parse_query_str(qs ? qs : "", &args) != 0) {
+		reply_failed(req, 400, "", "malformed query string");
+		return;
+	}
+	const char *text = evhttp_find_header(&args, "q");
+	const char *st = evhttp_find_header(&args, "start");
+	const char *en = evhttp_find_header(&args, "end");
+	const char *li = evhttp_find_header(&args, "limit");
+	int64_t start = INT64_MIN, end = INT64_MAX, limit = 100;
+	const char *why = NULL;
+	if (text == NULL || *text == '\0')
+		why = "q (the text to find) is required";
+	else if ((st && parse_i64(st, &start)) || (en && parse_i64(en, &end)))
+		why = "start and end are times in nanoseconds since the epoch";
+	else if (li && (parse_i64(li, &limit) || limit < 1 || limit > ow_control_query_max_rows()))
+		why = "limit must be 1..query.max_rows";
+	query_t *q = why ? NULL : new_query(req);
+	if (why)
+		reply_failed(req, 400, "", why);
+	if (q == NULL) {
+		evhttp_clear_headers(&args);
+		return;
+	}
+	q->limit = limit;
+	/* the text is bound as an SQL string literal: quotes doubled, and
+	 * LIKE's wildcards escaped so it matches literally */
+	ow_buf_t b = {0};
+	ow_buf_addstr(&b, "SELECT * FROM logs WHERE body LIKE '%");
+	for (const char *c = text; *c; c++) {
+		if (*c == '\'')
+			ow_buf_addstr(&b, "''");
+		else if (*c == '%' || *c == '_' || *c == '\\')
+			ow_buf_printf(&b, "\\%c", *c);
+		else
+			ow_buf_add(&b, c, 1);
+	}
+	ow_buf_printf(&b,
+		      "%%' ESCAPE '\\' AND time BETWEEN %lld AND %lld ORDER BY time DESC, "
+		      "observed_time DESC",
+		      (long long)start, (long long)end);
+	ow_buf_add(&b, "", 1);
+	q->sql = (char *)b.data;
+	evhttp_clear_headers(&args);
+	submit(q);
+}
