@@ -102,5 +102,14 @@ is(ingest('/v1/traces', JSON.stringify({ resourceSpans: [span(7, 7, 'during', 's
 ok(!slowDone, 'and it was answered while the slow query still ran');
 is((await slow).code, 400, 'the slow query then fails on its time budget');
 is(search("SELECT count(*) AS n FROM spans WHERE name = 'during'").json.result.rows, [{ n: 1 }], 'the span acknowledged during it is readable');
+
+// after a restart (SIGKILL: buffered rows come back from the WAL)
+const before = search('SELECT count(*) AS n FROM spans').json.result.rows[0].n;
+s.kill();
+await s.exited;
+s.forget();
+const s2 = await start({ dir: s.dir, ports: s.ports, config: { 'storage.buffer.flush_interval_ms': 300 } });
+const r2 = curl(`${s2.control}/api/search`, ['-H', 'X-Scope-OrgID: acme', '-d', JSON.stringify({ query: 'SELECT count(*) AS n FROM spans' })]);
+is(JSON.parse(r2.text).result.rows[0].n, before, `after SIGKILL and a restart the same ${before} spans are found (parts and replayed WAL)`);
 done();
 })();
