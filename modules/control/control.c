@@ -29,13 +29,15 @@
 #include <event2/keyvalq_struct.h>
 
 static char *bind_addr;
-static int64_t port, query_timeout_ms, query_max_rows;
+static int64_t port, query_timeout_ms, query_max_rows, query_memory;
 
 static ow_directive_t directives[] = {
     {"control.bind", OW_CONF_STR, &bind_addr, 0, 255, "127.0.0.1", NULL, 0},
     {"control.port", OW_CONF_INT, &port, 0, 65535, "8083", NULL, 0},
     {"query.timeout_ms", OW_CONF_INT, &query_timeout_ms, 10, 3600000, "30000", NULL, 0},
     {"query.max_rows", OW_CONF_INT, &query_max_rows, 1, 100000000, "100000", NULL, 0},
+    {"query.max_memory_bytes", OW_CONF_INT, &query_memory, 1 << 20, (int64_t)1 << 40, "268435456",
+     NULL, 0},
     OW_CONF_END};
 
 enum { Q_STATUS, Q_BATCH, Q_BATCHES, Q_ALERTS };
@@ -410,6 +412,11 @@ static void send_metrics(struct evhttp_request *req)
 int64_t ow_control_query_timeout_ms(void)
 {
 	return query_timeout_ms;
+}
+
+int64_t ow_control_query_memory(void)
+{
+	return query_memory;
 }
 
 int64_t ow_control_query_max_rows(void)

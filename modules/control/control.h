@@ -19,5 +19,6 @@ void ow_query_logs(struct evhttp_request *req);
 uint64_t ow_query_pending(void);
 int64_t ow_control_query_timeout_ms(void);
 int64_t ow_control_query_max_rows(void);
+int64_t ow_control_query_memory(void);
 
 #endif

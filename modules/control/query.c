@@ -86,8 +86,11 @@ static void trim_sql(char *sql)
 static void query_work(ow_job_t *j)
 {
 	query_t *q = (query_t *)j;
-	ow_search_opts_t o = {ow_data_dir, q->tenant, ow_control_query_timeout_ms(),
-			      0,	   0,	      q->snaps};
+	ow_search_opts_t o = {.data_dir = ow_data_dir,
+			      .tenant = q->tenant,
+			      .timeout_ms = ow_control_query_timeout_ms(),
+			      .abort_memory = ow_control_query_memory(),
+			      .snapshots = q->snaps};
 	ow_search_t *s = NULL;
 	if (ow_search_open(&o, &s, q->err, sizeof(q->err)) != OW_OK) {
 		q->code = 500;

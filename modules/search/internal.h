@@ -34,7 +34,8 @@ struct ow_search {
 	sqlite3 *db;
 	char *data_dir;
 	char tenant[OW_TENANT_MAX + 1];
-	int64_t timeout_ms, max_rows, max_memory;
+	int64_t timeout_ms, max_rows, max_memory, abort_memory;
+	int over_memory;
 	ow_search_part_t *parts[OW_NSIGNALS];
 	size_t nparts[OW_NSIGNALS];
 	/* buffered rows (server only), read after the parts */

@@ -244,7 +244,10 @@ void ow_search_timeout_message(const ow_search_t *s, char *buf, size_t len)
 
 static int progress(void *arg)
 {
-	return ow_search_expired(arg);
+	ow_search_t *s = arg;
+	if (s->abort_memory && sqlite3_memory_used() > s->abort_memory)
+		s->over_memory = 1;
+	return s->over_memory || ow_search_expired(s);
 }
 
 /* Pure functions: SQLite's core, date and time, math and JSON functions,
@@ -354,6 +357,14 @@ static int open_db(ow_search_t *s, char *err, size_t errlen)
 			 "WHERE 0",
 			 NULL, NULL, NULL) != SQLITE_OK)
 		return fail(err, errlen, "cannot set up SQLite: %s", sqlite3_errmsg(s->db));
+	if (s->abort_memory > 0) {
+		char pragma[128];
+		snprintf(pragma, sizeof(pragma),
+			 "PRAGMA temp_store = FILE; PRAGMA cache_size = -%lld",
+			 (long long)(s->abort_memory / 4 / 1024));
+		if (sqlite3_exec(s->db, pragma, NULL, NULL, NULL) != SQLITE_OK)
+			return fail(err, errlen, "cannot set up SQLite: %s", sqlite3_errmsg(s->db));
+	}
 	sqlite3_set_authorizer(s->db, authorize, s);
 	sqlite3_progress_handler(s->db, 1000, progress, s);
 	if (s->max_memory > 0) {
@@ -373,6 +384,7 @@ int ow_search_open(const ow_search_opts_t *o, ow_search_t **out, char *err, size
 	s->timeout_ms = o->timeout_ms;
 	s->max_rows = o->max_rows;
 	s->max_memory = o->max_memory;
+	s->abort_memory = o->abort_memory;
 	for (int g = 0; g < OW_NSIGNALS; g++)
 		s->tabs[g] = (ow_search_tab_arg_t){s, g};
 	int rc =
@@ -403,6 +415,9 @@ static int sqlite_fail(ow_search_t *s, int rc, char *err, size_t errlen)
 		ow_search_timeout_message(s, err, errlen);
 		return OW_ERROR;
 	}
+	if (s->over_memory)
+		return fail(err, errlen, "query exceeded its memory budget of %lld MiB",
+			    (long long)(s->abort_memory >> 20));
 	if ((rc & 0xff) == SQLITE_NOMEM && s->max_memory > 0)
 		return fail(err, errlen, "query exceeded its memory limit of %lld MiB",
 			    (long long)(s->max_memory >> 20));
