@@ -59,8 +59,8 @@ r = search("SELECT name FROM spans WHERE name = 'first'", { limit: 5 });
 is([r.json.result.total_count, r.json.result.has_more], [1, false], 'a result under the limit: has_more false');
 r = search("SELECT name, 1 AS one FROM spans WHERE name LIKE 'op-1' ORDER BY span_id", { format: 'ndjson', limit: 2 });
 is(r.text.trim().split('\n').map((l) => JSON.parse(l)), [{ name: 'op-1', one: 1 }, { name: 'op-1', one: 1 }], 'format ndjson');
-r = search("SELECT name, 1 AS one FROM spans WHERE name = 'first'", { format: 'csv' });
-is(r.text.trim().split(/\r?\n/), ['name,one', 'first,1'], 'format csv');
+r = search("SELECT name, 1 AS one, 'a' || char(10) || 'b' AS nl FROM spans WHERE name = 'first' OR name = 'second' ORDER BY name", { format: 'csv', limit: 1 });
+is(r.text.trim().split(/\r?\n/), ['name,one,nl', 'first,1,"a', 'b"'], 'format csv: the limit counts rows, not lines');
 
 // logs: substring search, newest first
 const logs = Array.from({ length: 20 }, (_, i) => ({ timeUnixNano: String(T0 + BigInt(i)), body: { stringValue: i % 2 ? `request ${i} timeout after 5s` : `request ${i} ok` } }));

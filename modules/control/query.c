@@ -96,14 +96,17 @@ static void query_work(ow_job_t *j)
 		q->code = 500;
 		return;
 	}
-	/* one row past the limit tells whether the limit cut the result */
+	/* ndjson and csv answer the rows alone: the limit is the result's. The
+	 * JSON envelope asks one row more, which tells whether the limit cut
+	 * the result, and reads it as NDJSON: one row a line (JSON strings
+	 * escape their newlines), so the lines count the rows. */
+	int json = q->format == OW_SEARCH_JSON;
 	ow_buf_t sql = {0};
 	ow_buf_printf(&sql, "SELECT * FROM (%s\n) LIMIT %lld OFFSET %lld", q->sql,
-		      (long long)q->limit + 1, (long long)q->offset);
+		      (long long)q->limit + json, (long long)q->offset);
 	ow_buf_add(&sql, "", 1);
 	ow_buf_t rows = {0};
-	int rc = ow_search_query(s, (const char *)sql.data,
-				 q->format == OW_SEARCH_CSV ? OW_SEARCH_CSV : OW_SEARCH_NDJSON,
+	int rc = ow_search_query(s, (const char *)sql.data, json ? OW_SEARCH_NDJSON : q->format,
 				 &rows, q->err, sizeof(q->err));
 	ow_search_last_stats(s, &q->stats);
 	ow_search_close(s);
@@ -113,28 +116,23 @@ static void query_work(ow_job_t *j)
 		ow_buf_free(&rows);
 		return;
 	}
-	/* count the rows (lines; CSV has a header line) and drop the extra one */
-	size_t start = 0, line = 0, keep = rows.len;
-	int header = q->format == OW_SEARCH_CSV;
-	for (size_t i = 0; i < rows.len; i++) {
-		if (rows.data[i] != '\n')
-			continue;
-		if (line - (size_t)header == (size_t)q->limit) {
-			keep = start;
-			q->has_more = 1;
-			break;
-		}
-		line++;
-		start = i + 1;
-	}
-	q->rows = (int64_t)(line - (line && header ? 1 : 0));
-	if (header && line == 0)
-		q->rows = 0;
-	rows.len = keep;
-	if (q->format != OW_SEARCH_JSON) {
+	if (!json) {
 		q->out = rows;
 		return;
 	}
+	size_t keep = rows.len, line = 0;
+	for (size_t i = 0; i < rows.len; i++) {
+		if (rows.data[i] != '\n')
+			continue;
+		if (q->rows == q->limit) {
+			keep = line; /* the extra row: dropped */
+			q->has_more = 1;
+			break;
+		}
+		q->rows++;
+		line = i + 1;
+	}
+	rows.len = keep;
 	/* NDJSON lines joined into the envelope's array, without re-parsing
 	 * (a JSON parser would round 64-bit integers) */
 	char rid[OW_BATCH_ID_LEN + 1];
