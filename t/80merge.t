@@ -92,5 +92,26 @@ const sorted = await duck(`select service_name, name, epoch_ns(start_time) t fro
 const keys = sorted.map((r) => [r.service_name, r.name, BigInt(r.t)]);
 ok(keys.every((k, i) => i === 0 || keys[i - 1][0] < k[0] || (keys[i - 1][0] === k[0] && (keys[i - 1][1] < k[1] || (keys[i - 1][1] === k[1] && keys[i - 1][2] <= k[2])))),
   'the stable part is sorted by service_name, name, start_time');
+
+// a merge that commits before the flush of one of its parts has published
+// it (the flush is still removing WAL files, slowly): readers must see each
+// row once, and the merged-away file must go
+{
+  const r = await start({ tag: 'merge-race', bin: faultsBin, env: { OPENWIT_IO_FAULTS: 'unlink:SLOW:2' }, config: {
+    'storage.buffer.flush_interval_ms': 100, 'storage.file_rotation.file_duration_minutes': 0,
+    'storage.file_rotation.check_interval_ms': 100 } });
+  const rdb = path.join(r.data, 'openwit.db');
+  const send = (i) => curl(`${r.otlp}/v1/traces`, ['-X', 'POST', '-H', 'Content-Type: application/json', '-d', JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{
+    traceId: (i + 1).toString(16).padStart(32, '0'), spanId: (i + 1).toString(16).padStart(16, '0'), name: `s${i}`, startTimeUnixNano: String(1700000000000000000n + BigInt(i)) }] }] }] })]).code;
+  is(send(0), 200, 'race: a first span');
+  for (let k = 0; k < 100 && sql(rdb, 'select count(*) n from parts')[0].n < 1; k++) await sleep(20);
+  await sleep(300);
+  is(send(1), 200, 'race: a second span, whose flush is slow to publish');
+  for (let k = 0; k < 150 && !(sql(rdb, "select count(*) n from parts where kind = 'stable'")[0].n === 1 && sql(rdb, 'select count(*) n from parts')[0].n === 1); k++) await sleep(20);
+  await sleep(800);
+  const q = JSON.parse(curl(`${r.control}/api/search`, ['--data-binary', JSON.stringify({ query: 'SELECT name FROM spans ORDER BY name' })]).text);
+  is(q.result.rows.map((x) => x.name), ['s0', 's1'], 'race: the query API sees each span once');
+  is(partFiles(r.data).length, 1, 'race: only the stable part is left on disk');
+}
 done();
 })();

@@ -86,9 +86,13 @@ static void trim_sql(char *sql)
 static void query_work(ow_job_t *j)
 {
 	query_t *q = (query_t *)j;
+	int json = q->format == OW_SEARCH_JSON;
+	/* max_rows as well as the LIMIT around the SQL: a comment left open
+	 * in the query can swallow the wrapper's LIMIT */
 	ow_search_opts_t o = {.data_dir = ow_data_dir,
 			      .tenant = q->tenant,
 			      .timeout_ms = ow_control_query_timeout_ms(),
+			      .max_rows = q->limit + json,
 			      .abort_memory = ow_control_query_memory(),
 			      .snapshots = q->snaps};
 	ow_search_t *s = NULL;
@@ -100,7 +104,6 @@ static void query_work(ow_job_t *j)
 	 * JSON envelope asks one row more, which tells whether the limit cut
 	 * the result, and reads it as NDJSON: one row a line (JSON strings
 	 * escape their newlines), so the lines count the rows. */
-	int json = q->format == OW_SEARCH_JSON;
 	ow_buf_t sql = {0};
 	ow_buf_printf(&sql, "SELECT * FROM (%s\n) LIMIT %lld OFFSET %lld", q->sql,
 		      (long long)q->limit + json, (long long)q->offset);
@@ -337,7 +340,9 @@ void ow_query_logs(struct evhttp_request *req)
 	/* the text is bound as an SQL string literal: quotes doubled, and
 	 * LIKE's wildcards escaped so it matches literally */
 	ow_buf_t b = {0};
-	ow_buf_addstr(&b, "SELECT * FROM logs WHERE body LIKE '%");
+	/* a string body is matched on its text, any other kind on its JSON */
+	ow_buf_addstr(&b, "SELECT * FROM logs WHERE coalesce(body ->> '$.stringValue', body) "
+			  "LIKE '%");
 	for (const char *c = text; *c; c++) {
 		if (*c == '\'')
 			ow_buf_addstr(&b, "''");

@@ -41,9 +41,10 @@ typedef struct {
 	int64_t max_memory; /* bytes SQLite may hold: process-wide, as SQLite
 			     * has no per-connection bound; 0: no bound */
 	/* In the server, where other connections must not fail: a query is
-	 * stopped once SQLite's heap passes this (checked as it runs), and its
-	 * sorts and temporary tables spill to files past a quarter of it; 0:
-	 * no such bound. */
+	 * stopped once SQLite's heap in the whole process (every query, the
+	 * tracker) passes this, checked as it runs, and its sorts and
+	 * temporary tables spill to files past a quarter of it; 0: no such
+	 * bound. A per-connection figure SQLite does not give. */
 	int64_t abort_memory;
 	/* In the server: per signal, the parts and buffered rows a query reads
 	 * (modules/storage snapshots, which the caller frees after closing the

@@ -46,7 +46,7 @@ static char *node_id;
 
 static ow_directive_t directives[] = {
     {"storage.node_id", OW_CONF_STR, &node_id, 0, 64, "node-1", NULL, 0},
-    {"storage.buffer.flush_bytes", OW_CONF_INT, &flush_bytes, 4096, (int64_t)1 << 34, "33554432",
+    {"storage.buffer.flush_bytes", OW_CONF_INT, &flush_bytes, 4096, (int64_t)1 << 31, "33554432",
      NULL, 0},
     {"storage.buffer.flush_interval_ms", OW_CONF_INT, &flush_interval_ms, 10, 86400000, "10000",
      NULL, 0},
@@ -101,6 +101,10 @@ static int draining, retry_wait;
 static uint64_t buffered;     /* bytes held by open and frozen buffers */
 static sqlite3 *db;	      /* used by the flush job only, one at a time */
 static ow_partref_t *catalog; /* committed parts, as readers see them */
+/* Parts a merge replaced before their flush published them (the merge can
+ * pick a part from SQLite while the flush is still removing WAL files). */
+static char (*replaced)[33];
+static size_t nreplaced;
 static char parquet_dir[4096];
 
 uint64_t ow_storage_buffered_bytes(void)
@@ -223,6 +227,15 @@ static void part_unref(ow_partref_t *p)
 
 static void catalog_add(const char *tenant, int signal, const ow_part_t *p)
 {
+	for (size_t i = 0; i < nreplaced; i++)
+		if (strcmp(replaced[i], p->id) == 0) {
+			/* already merged away: never shown, and its file goes */
+			char path[4096 + 1100];
+			snprintf(path, sizeof(path), "%s/%s", ow_data_dir, p->rel);
+			ow_io_unlink(OW_IO_PARQUET, path);
+			memcpy(replaced[i], replaced[--nreplaced], 33);
+			return;
+		}
 	ow_partref_t *r = ow_calloc(1, sizeof(*r));
 	atomic_init(&r->refs, 1);
 	snprintf(r->id, sizeof(r->id), "%s", p->id);
@@ -289,15 +302,17 @@ void ow_storage_swap_parts(const char *tenant, int signal, char ids[][33], int n
 			   const ow_part_t *stable)
 {
 	catalog_add(tenant, signal, stable);
-	for (ow_partref_t **pp = &catalog; *pp;) {
-		ow_partref_t *p = *pp;
-		int gone = 0;
-		for (int i = 0; i < n && !gone; i++)
-			gone = strcmp(p->id, ids[i]) == 0;
-		if (!gone) {
-			pp = &p->next;
+	for (int i = 0; i < n; i++) {
+		ow_partref_t **pp = &catalog;
+		while (*pp && strcmp((*pp)->id, ids[i]) != 0)
+			pp = &(*pp)->next;
+		if (*pp == NULL) {
+			/* its flush has not published it yet: remember */
+			replaced = ow_realloc(replaced, (nreplaced + 1) * sizeof(*replaced));
+			memcpy(replaced[nreplaced++], ids[i], 33);
 			continue;
 		}
+		ow_partref_t *p = *pp;
 		*pp = p->next;
 		p->removed = 1;
 		part_unref(p);
@@ -591,6 +606,7 @@ static void flush_work(ow_job_t *j)
 	}
 	size_t n = buf->table.nrows;
 	f->rc = OW_OK;
+	f->nospace = 0;
 	f->nparts = 0;
 	uint32_t *perm = ow_alloc(OW_MAX(n, 1) * sizeof(uint32_t));
 	ow_columns_sort(buf->signal, &buf->table, perm);
@@ -940,6 +956,9 @@ static void storage_stop(void)
 		free(flushing);
 		flushing = NULL;
 	}
+	free(replaced);
+	replaced = NULL;
+	nreplaced = 0;
 	while (catalog) {
 		ow_partref_t *p = catalog;
 		catalog = p->next;
