@@ -76,6 +76,21 @@ static struct event_base *base;
 static struct event *drain_timer;
 static int stopping;
 
+/* Registers every module's settings and reads the file (defaults alone
+ * when conf is NULL); an error names file:line and goes to stderr. */
+static int load_config(const char *conf, const char *what)
+{
+	for (size_t i = 0; i < OW_NELEMS(modules); i++)
+		if (modules[i]->directives)
+			ow_conf_register(modules[i]->directives);
+	char err[1024];
+	if (ow_conf_load(conf, err, sizeof(err)) != OW_OK) {
+		fprintf(stderr, "openwit: %s%s\n", what, err);
+		return OW_ERROR;
+	}
+	return OW_OK;
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: openwit [-t] [-T] [-c FILE]\n"
@@ -263,14 +278,9 @@ static int sql_main(int argc, char **argv)
 			return 2;
 		}
 	}
-	for (size_t i = 0; i < OW_NELEMS(modules); i++)
-		if (modules[i]->directives)
-			ow_conf_register(modules[i]->directives);
-	char err[1024];
-	if (ow_conf_load(conf, err, sizeof(err)) != OW_OK) {
-		fprintf(stderr, "openwit: sql: %s\n", err);
+	if (load_config(conf, "sql: ") != OW_OK)
 		return 1;
-	}
+	char err[1024];
 	o.data_dir = dir ? dir : ow_data_dir;
 	o.max_memory = mb << 20;
 	char *text = !sql || !strcmp(sql, "-") ? read_stdin() : NULL;
@@ -328,14 +338,9 @@ int main(int argc, char **argv)
 		}
 	}
 
-	for (size_t i = 0; i < OW_NELEMS(modules); i++)
-		if (modules[i]->directives)
-			ow_conf_register(modules[i]->directives);
-	char err[1024];
-	if (ow_conf_load(conf, err, sizeof(err)) != OW_OK) {
-		fprintf(stderr, "openwit: %s\n", err);
+	if (load_config(conf, "") != OW_OK)
 		return 1;
-	}
+	char err[1024];
 	for (size_t i = 0; i < OW_NELEMS(modules); i++)
 		if (modules[i]->check && modules[i]->check(err, sizeof(err)) != OW_OK) {
 			fprintf(stderr, "openwit: %s\n", err);

@@ -76,6 +76,24 @@ typedef struct ow_table {
 	size_t nrows;
 } ow_table_t;
 
+/* Bytes a value takes in a column buffer (0: BYTE_ARRAY, variable). */
+static inline size_t ow_pq_width(const ow_pq_coldef_t *d)
+{
+	switch (d->type) {
+	case OW_PQ_BOOLEAN:
+		return 1;
+	case OW_PQ_INT32:
+		return 4;
+	case OW_PQ_INT64:
+	case OW_PQ_DOUBLE:
+		return 8;
+	case OW_PQ_FIXED:
+		return (size_t)d->fixed_len;
+	default:
+		return 0;
+	}
+}
+
 void ow_table_init(ow_table_t *t, const ow_pq_coldef_t *defs, int ncols);
 void ow_table_free(ow_table_t *t);
 size_t ow_table_bytes(const ow_table_t *t); /* memory held by its buffers */

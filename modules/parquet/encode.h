@@ -33,24 +33,6 @@ enum {
 #define OW_PQ_DELTA_BLOCK 128
 #define OW_PQ_DELTA_MINIBLOCKS 4
 
-/* Bytes a value takes in a column buffer (0: BYTE_ARRAY, variable). */
-static inline size_t ow_pq_width(const ow_pq_coldef_t *d)
-{
-	switch (d->type) {
-	case OW_PQ_BOOLEAN:
-		return 1;
-	case OW_PQ_INT32:
-		return 4;
-	case OW_PQ_INT64:
-	case OW_PQ_DOUBLE:
-		return 8;
-	case OW_PQ_FIXED:
-		return (size_t)d->fixed_len;
-	default:
-		return 0;
-	}
-}
-
 /* Whether a logical type may annotate a physical type. */
 static inline int ow_pq_logical_fits(int logical, int type)
 {

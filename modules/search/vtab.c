@@ -443,23 +443,6 @@ static int rg_may_match(const cur_t *c, const ow_search_part_t *p, int rg)
 
 /* ---- reading ---- */
 
-static int width_of(const ow_pq_coldef_t *d)
-{
-	switch (d->type) {
-	case OW_PQ_BOOLEAN:
-		return 1;
-	case OW_PQ_INT32:
-		return 4;
-	case OW_PQ_INT64:
-	case OW_PQ_DOUBLE:
-		return 8;
-	case OW_PQ_FIXED:
-		return d->fixed_len;
-	default:
-		return 0;
-	}
-}
-
 /* Parses a part's footer and maps its columns to the schema's by name. */
 static int open_part(cur_t *c, ow_search_part_t *p)
 {
@@ -471,7 +454,8 @@ static int open_part(cur_t *c, ow_search_part_t *p)
 	for (int i = 0; i < t->ncols; i++) {
 		int fc = ow_pq_find_column(p->pq, t->defs[i].name);
 		const ow_pq_coldef_t *d = fc >= 0 ? ow_pq_column(p->pq, fc) : NULL;
-		if (d && (d->type != t->defs[i].type || width_of(d) != width_of(&t->defs[i]))) {
+		if (d && (d->type != t->defs[i].type ||
+			  (int)ow_pq_width(d) != (int)ow_pq_width(&t->defs[i]))) {
 			ow_pq_close(p->pq);
 			p->pq = NULL; /* the next query meets the same error */
 			free(p->colmap);
@@ -642,32 +626,25 @@ static int advance(cur_t *c)
 			}
 			c->chunk = &t->s->chunks[t->signal][k]->table;
 			c->part++;
-			int m = load(c, NULL);
-			if (m < 0) {
-				if (t->s->timed_out)
-					return expired(c);
-				return -m;
+			p = NULL;
+		} else {
+			if (c->rg < 0) {
+				if (!part_may_match(c, p)) {
+					c->part++;
+					continue;
+				}
+				if (!p->pq && open_part(c, p) != SQLITE_OK)
+					return SQLITE_ERROR;
+				t->s->stats.parts++;
 			}
-			if (m > 0)
-				return SQLITE_OK;
-			continue;
-		}
-		if (c->rg < 0) {
-			if (!part_may_match(c, p)) {
+			if (++c->rg >= ow_pq_num_row_groups(p->pq)) {
 				c->part++;
+				c->rg = -1;
 				continue;
 			}
-			if (!p->pq && open_part(c, p) != SQLITE_OK)
-				return SQLITE_ERROR;
-			t->s->stats.parts++;
+			if (!rg_may_match(c, p, c->rg))
+				continue;
 		}
-		if (++c->rg >= ow_pq_num_row_groups(p->pq)) {
-			c->part++;
-			c->rg = -1;
-			continue;
-		}
-		if (!rg_may_match(c, p, c->rg))
-			continue;
 		int m = load(c, p);
 		if (m < 0) {
 			if (t->s->timed_out)
@@ -760,7 +737,7 @@ static int vt_column(sqlite3_vtab_cursor *vc, sqlite3_context *ctx, int col)
 				      SQLITE_UTF8);
 		return SQLITE_OK;
 	}
-	const uint8_t *p = o->fixed.data + (size_t)width_of(d) * v;
+	const uint8_t *p = o->fixed.data + (size_t)(int)ow_pq_width(d) * v;
 	switch (d->type) {
 	case OW_PQ_BOOLEAN:
 		sqlite3_result_int(ctx, *p != 0);
