@@ -21,7 +21,9 @@ typedef struct {
 	size_t len;
 	int64_t min_time, max_time, rows; /* from the catalog */
 	ow_pq_file_t *pq;
-	int *colmap; /* schema column -> the file's column, -1 when absent */
+	int *colmap;	   /* schema column -> the file's column, -1 when absent */
+	ow_partref_t *ref; /* in the server: the part's cache lives there */
+	int borrowed;	   /* map, pq and colmap belong to ref's cache */
 } ow_search_part_t;
 
 /* The module argument of one virtual table. */

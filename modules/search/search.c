@@ -52,17 +52,52 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 
 /* ---- the snapshot ---- */
 
+/* A part's mapping and parsed footer, kept with the server's part between
+ * queries, so a query does not parse again the footers the last one did
+ * (read-only from then on: queries on several workers share it). */
+typedef struct {
+	const uint8_t *map;
+	size_t len;
+	ow_pq_file_t *pq;
+	int *colmap;
+} part_cache_t;
+
+static void cache_free(void *arg)
+{
+	part_cache_t *c = arg;
+	ow_pq_close(c->pq);
+	munmap((void *)c->map, c->len);
+	free(c->colmap);
+	free(c);
+}
+
+static void release_part(ow_search_part_t *p)
+{
+	if (p->borrowed)
+		return;
+	if (p->ref && p->pq && p->colmap) {
+		/* opened by this query: offer it to the next */
+		part_cache_t *c = ow_alloc(sizeof(*c));
+		*c = (part_cache_t){p->map, p->len, p->pq, p->colmap};
+		void *none = NULL;
+		p->ref->cache_free = cache_free;
+		if (atomic_compare_exchange_strong(&p->ref->cache, &none, c))
+			return;
+		free(c); /* another query was first */
+	}
+	if (p->pq)
+		ow_pq_close(p->pq);
+	if (p->map)
+		munmap((void *)p->map, p->len);
+	free(p->colmap);
+}
+
 static void free_parts(ow_search_t *s)
 {
 	for (int g = 0; g < OW_NSIGNALS; g++) {
 		for (size_t i = 0; i < s->nparts[g]; i++) {
-			ow_search_part_t *p = &s->parts[g][i];
-			if (p->pq)
-				ow_pq_close(p->pq);
-			if (p->map)
-				munmap((void *)p->map, p->len);
-			free(p->colmap);
-			free(p->path);
+			release_part(&s->parts[g][i]);
+			free(s->parts[g][i].path);
 		}
 		free(s->parts[g]);
 		s->parts[g] = NULL;
@@ -214,6 +249,14 @@ static int from_snapshots(ow_search_t *s, struct ow_snapshot_s *const *snaps, ch
 			p->max_time = sn->parts[i]->max_time;
 			p->rows = (int64_t)sn->parts[i]->rows;
 			s->rows[g] += p->rows;
+			p->ref = sn->parts[i];
+			part_cache_t *c = atomic_load(&p->ref->cache);
+			if (c) {
+				*p = (ow_search_part_t){p->path,     c->map,  c->len, p->min_time,
+							p->max_time, p->rows, c->pq,  c->colmap,
+							p->ref,	     1};
+				continue;
+			}
 			int rc = map_part(s, p, err, errlen);
 			if (rc == OW_AGAIN)
 				return fail(err, errlen, "part %s is gone", p->path);

@@ -217,6 +217,9 @@ static void part_unref(ow_partref_t *p)
 {
 	if (atomic_fetch_sub(&p->refs, 1) != 1)
 		return;
+	void *cache = atomic_load(&p->cache);
+	if (cache)
+		p->cache_free(cache);
 	if (p->removed) {
 		char path[4096 + 1100];
 		snprintf(path, sizeof(path), "%s/%s", ow_data_dir, p->rel);

@@ -72,6 +72,10 @@ typedef struct ow_partref {
 	int signal;
 	int64_t min_time, max_time;
 	uint64_t rows, bytes;
+	/* what readers keep of the part between queries (its mapping and
+	 * parsed footer): set once by the first reader, freed with the part */
+	_Atomic(void *) cache;
+	void (*cache_free)(void *cache);
 	struct ow_partref *next;
 } ow_partref_t;
 
