@@ -52,6 +52,14 @@ const p99 = search('SELECT name, p99(duration_ns) AS p FROM spans GROUP BY 1 ORD
 const dp99 = await duck(`select name, quantile_disc(duration_ns, 0.99) p from read_parquet([${files}]) group by 1 order by 1`);
 is(p99.map((x) => [x.name, x.p]), dp99.map((x) => [x.name, Number(x.p)]), 'p99 by operation equals DuckDB quantile_disc');
 
+// LIKE: the literal prefix prunes by statistics, ASCII case ignored as SQLite does
+const likeN = search("SELECT count(*) AS n FROM spans WHERE name LIKE 'OP-1%'").json.result.rows[0].n;
+const dLike = await duck(`select count(*) n from read_parquet([${files}]) where name ilike 'op-1%'`);
+is(likeN, Number(dLike[0].n), `LIKE 'OP-1%' counts as DuckDB's ILIKE (${likeN})`);
+const all = search("SELECT count(*) AS n FROM spans WHERE name LIKE '%'").json;
+const none = search("SELECT count(*) AS n FROM spans WHERE name LIKE 'zzz%'").json;
+ok(none.result.rows[0].n === 0 && none.rows_scanned < all.rows_scanned, `LIKE 'zzz%' skips row groups by their statistics (${none.rows_scanned} rows scanned, ${all.rows_scanned} without)`);
+
 // limit, offset, has_more, formats
 r = search('SELECT name FROM spans ORDER BY name, span_id', { limit: 5, offset: 2 });
 is([r.json.result.total_count, r.json.result.has_more], [5, true], 'limit 5: five rows and has_more');

@@ -31,7 +31,12 @@
 
 #include <math.h>
 
-enum { K_NONE, K_TIME, K_STRING, K_ID };
+/* K_LIKE: a LIKE pattern's literal prefix, compared without ASCII case as
+ * SQLite's LIKE does; vals[0] is the prefix in lower case, vals[1] in
+ * upper case: a matching string sorts at or after the upper-case form, and
+ * its first bytes at or before the lower-case one, which is what the
+ * statistics can rule out. SQLite checks the whole pattern again. */
+enum { K_NONE, K_TIME, K_STRING, K_ID, K_LIKE };
 
 typedef struct {
 	sqlite3_vtab base;
@@ -183,7 +188,18 @@ static int vt_best_index(sqlite3_vtab *vt, sqlite3_index_info *ix)
 		case SQLITE_INDEX_CONSTRAINT_GE:
 			op = 'g';
 			break;
+		case SQLITE_INDEX_CONSTRAINT_LIKE:
+			op = 'k';
+			break;
 		default:
+			continue;
+		}
+		if (op == 'k') {
+			if (kind != K_STRING)
+				continue;
+			ix->aConstraintUsage[i].argvIndex = ++argv;
+			n += snprintf(idx + n, 4, "%02x%c", c->iColumn, op);
+			rows /= 5;
 			continue;
 		}
 		if (kind == K_NONE || (kind != K_TIME && op != '='))
@@ -350,6 +366,44 @@ static int add_value(const tab_t *t, filter_t *f, sqlite3_value *v)
 }
 
 /* An = or IN filter; drops it when a value cannot prune. */
+static void like_prefix(cur_t *c, int col, sqlite3_value *arg)
+{
+	const char *pat = (const char *)sqlite3_value_text(arg);
+	size_t n = pat ? strcspn(pat, "%_") : 0;
+	if (n == 0)
+		return; /* no literal prefix: nothing to prune with */
+	filter_t *f = &c->f[c->nf++];
+	memset(f, 0, sizeof(*f));
+	f->col = col;
+	f->kind = K_LIKE;
+	f->nvals = 2;
+	f->vals = ow_calloc(2, sizeof(uint8_t *));
+	f->lens = ow_calloc(2, sizeof(size_t));
+	for (int k = 0; k < 2; k++) {
+		f->vals[k] = ow_alloc(n);
+		f->lens[k] = n;
+		for (size_t i = 0; i < n; i++) {
+			unsigned char ch = (unsigned char)pat[i];
+			int lower = ch >= 'A' && ch <= 'Z', upper = ch >= 'a' && ch <= 'z';
+			f->vals[k][i] = (uint8_t)(k == 0 && lower   ? ch + 32
+						  : k == 1 && upper ? ch - 32
+								    : ch);
+		}
+	}
+}
+
+static int like_matches(const filter_t *f, const uint8_t *p, size_t n)
+{
+	if (n < f->lens[0])
+		return 0;
+	for (size_t i = 0; i < f->lens[0]; i++) {
+		uint8_t ch = p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i];
+		if (ch != f->vals[0][i])
+			return 0;
+	}
+	return 1;
+}
+
 static int equality(cur_t *c, int col, int kind, char op, sqlite3_value *arg)
 {
 	filter_t *f = filter_for(c, col, kind);
@@ -404,6 +458,28 @@ static int part_may_match(const cur_t *c, const ow_search_part_t *p)
 	return 1;
 }
 
+/* Whether [min, max] may hold a string that starts with the prefix, in any
+ * ASCII case. The first byte's two cases are tried apart: with both
+ * together the bounds would span every string from "Z..." to "z...". */
+static int like_may_match(const filter_t *f, const ow_pq_stats_t *st)
+{
+	size_t n = f->lens[0];
+	uint8_t *lo = ow_alloc(n), *hi = ow_alloc(n);
+	int may = 0;
+	for (int k = 0; k < 2 && !may; k++) {
+		if (k == 1 && f->vals[0][0] == f->vals[1][0])
+			break; /* not a letter: one case */
+		memcpy(lo, f->vals[1], n);
+		memcpy(hi, f->vals[0], n);
+		lo[0] = hi[0] = f->vals[k][0];
+		may = bytes_cmp(st->max, st->max_len, lo, n) >= 0 &&
+		      (st->min_len == 0 || memcmp(st->min, hi, OW_MIN(st->min_len, n)) <= 0);
+	}
+	free(lo);
+	free(hi);
+	return may;
+}
+
 static int rg_may_match(const cur_t *c, const ow_search_part_t *p, int rg)
 {
 	int64_t rows = ow_pq_row_group_rows(p->pq, rg);
@@ -419,7 +495,9 @@ static int rg_may_match(const cur_t *c, const ow_search_part_t *p, int rg)
 			if (st.has_minmax && f->kind == K_TIME && st.min_len == 8 &&
 			    st.max_len == 8 && (get_i64(st.max) < f->lo || get_i64(st.min) > f->hi))
 				return 0;
-			if (st.has_minmax && f->kind != K_TIME) {
+			if (st.has_minmax && f->kind == K_LIKE && !like_may_match(f, &st))
+				return 0;
+			if (st.has_minmax && f->kind != K_TIME && f->kind != K_LIKE) {
 				size_t j = 0;
 				while (j < f->nvals &&
 				       (bytes_cmp(f->vals[j], f->lens[j], st.min, st.min_len) < 0 ||
@@ -533,6 +611,11 @@ static int row_matches(const cur_t *c)
 			p = o->fixed.data + n * v;
 		} else {
 			p = ow_col_bytes_at(o, v, &n);
+		}
+		if (f->kind == K_LIKE) {
+			if (!like_matches(f, p, n))
+				return 0;
+			continue;
 		}
 		size_t j = 0;
 		while (j < f->nvals && (f->lens[j] != n || memcmp(f->vals[j], p, n) != 0))
@@ -676,7 +759,9 @@ static int vt_filter(sqlite3_vtab_cursor *vc, int idxnum, const char *idx, int a
 			return vt_error(t, "bad index string");
 		int kind = kind_of(t, col);
 		c->used |= (uint64_t)1 << col;
-		if (kind == K_TIME)
+		if (a[2] == 'k')
+			like_prefix(c, col, argv[i]);
+		else if (kind == K_TIME)
 			time_bound(c, filter_for(c, col, kind), a[2], argv[i]);
 		else if (equality(c, col, kind, a[2], argv[i]) != SQLITE_OK)
 			return vt_error(t, "cannot read an IN list");
