@@ -9,15 +9,21 @@
 // one part per signal, storage.parquet.row_group_size (ROW_GROUP) rows a
 // row group. Each query runs RUNS times; the table shows the median wall
 // time (ours includes starting the process) and what our reader read.
+// The same four queries also go through the query API of a server started
+// again on the drained data directory (POST /api/search, GET
+// /api/traces/{id}, GET /api/logs/search): one warm-up request each, then
+// RUNS timed ones (request sent to response received), as the column "API";
+// its rows are checked against `openwit sql`'s.
 // Run: node t/bench/sql.mjs   (SPANS=1000000 LOGS=1000000 ROW_GROUP=1000000
-// RUNS=5; KEEP=1 keeps the data directory)
+// RUNS=5; ROWS=N sets both SPANS and LOGS; KEEP=1 keeps the data directory)
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { start, bin, httpPost, sql, duck } from '../lib/harness.mjs';
 
-const SPANS = Number(process.env.SPANS || 1000000);
-const LOGS = Number(process.env.LOGS || 1000000);
+const SPANS = Number(process.env.SPANS || process.env.ROWS || 1000000);
+const LOGS = Number(process.env.LOGS || process.env.ROWS || 1000000);
 const ROW_GROUP = Number(process.env.ROW_GROUP || 1000000);
 const RUNS = Number(process.env.RUNS || 5);
 const PER_REQUEST = 5000;
@@ -73,10 +79,11 @@ function logsRequest(n, from) {
   return JSON.stringify({ resourceLogs: [{ resource: { attributes: [sv('service.name', services[from / PER_REQUEST % 20])] }, scopeLogs: [{ logRecords: recs }] }] });
 }
 
-const s = await start({ tag: 'sqlbench', config: {
-  'storage.buffer.flush_interval_ms': 86400000, 'storage.buffer.flush_bytes': 17179869184,
+const config = {
+  'storage.buffer.flush_interval_ms': 86400000, 'storage.buffer.flush_bytes': 2147483648,
   'memory.max_buffer_bytes': 17179869184, 'storage.parquet.row_group_size': ROW_GROUP,
-  'ingestion.http.max_payload_size_mb': 64 } });
+  'ingestion.http.max_payload_size_mb': 64 };
+const s = await start({ tag: 'sqlbench', config });
 const send = async (p, body) => {
   const r = await httpPost(s.ports.otlp, p, body, { headers: { 'X-Scope-OrgID': 'bench' } });
   if (r.code !== 200) throw new Error(`${p}: ${r.code} ${r.text}`);
@@ -113,28 +120,89 @@ const theirs = async (q) => {
   const rows = await duck(q);
   return { ms: Number(process.hrtime.bigint() - t) / 1e6, rows: rows.length };
 };
+// The query API of a server on the same (drained) data directory: its
+// buffers are empty, so it reads exactly the parts `openwit sql` reads.
+const api = await start({ dir: s.dir, tag: 'sqlbench', config });
+say(`server started again on the parts for the query API`);
+const request = (method, p, body) => new Promise((resolve, reject) => {
+  const headers = { 'X-Scope-OrgID': 'bench' };
+  if (body !== undefined) Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+  const req = http.request({ host: '127.0.0.1', port: api.ports.control, path: p, method, agent: false, headers }, (res) => {
+    const chunks = [];
+    res.on('data', (c) => chunks.push(c));
+    res.on('end', () => resolve({ code: res.statusCode, text: Buffer.concat(chunks).toString() }));
+    res.on('error', reject);
+  });
+  req.on('error', reject);
+  req.end(body);
+});
+// 64-bit integers (times in ns) as strings, so that no digit is lost to a double
+const bigJSON = (t) => JSON.parse(t.replace(/([:,[]\s*)(-?\d{16,})(?=\s*[,\]}])/g, '$1"$2"'));
+const viaApi = async ([method, p, body]) => {
+  const t = process.hrtime.bigint();
+  const r = await request(method, p, body);
+  const ms = Number(process.hrtime.bigint() - t) / 1e6;
+  if (r.code !== 200) throw new Error(`${method} ${p} ${body || ''}: ${r.code} ${r.text}`);
+  const j = bigJSON(r.text);
+  if (j.status !== 'success') throw new Error(`${method} ${p}: ${r.text.slice(0, 500)}`);
+  return { ms, rows: j.result.rows.length, json: j };
+};
+// `openwit sql`'s rows as JSON, once, to compare with the API's
+const cliRows = (q) => {
+  const p = spawnSync(bin, ['sql', '-d', s.data, '-T', 'bench', '--format', 'json', '--max-rows', '0', q], { maxBuffer: 1 << 28 });
+  if (p.status !== 0) throw new Error(`${q}: ${p.stderr}`);
+  return bigJSON(p.stdout.toString());
+};
+// rows compared on the columns both have, values as text; unordered unless asked
+const sameRows = (x, y, ordered) => {
+  const cols = Object.keys(x[0] || {}).filter((k) => y.length && k in y[0]);
+  const key = (r) => JSON.stringify(cols.map((c) => r[c] === null || r[c] === undefined ? null : String(r[c])));
+  const a = x.map(key), b = y.map(key);
+  if (!ordered) { a.sort(); b.sort(); }
+  const diff = a.findIndex((v, i) => v !== b[i]);
+  return a.length !== b.length ? `${a.length} rows, API ${b.length}`
+    : diff >= 0 ? `row ${diff} differs: ${a[diff]} vs API ${b[diff]} (columns ${cols.join(', ')})` : '';
+};
+const post = (q, limit) => ['POST', '/api/search', JSON.stringify({ query: q, limit })];
 const median = (a) => a.slice().sort((x, y) => x - y)[Math.floor(a.length / 2)];
 const queries = [
-  ['count by service', 'select service_name, count(*) from spans group by 1', `select service_name, count(*) from ${spans} group by 1`],
-  ['p99 duration by operation', 'select name, p99(duration_ns) from spans group by 1', `select name, quantile_disc(duration_ns, 0.99) from ${spans} group by 1`],
-  ['trace by id', `select * from spans where trace_id = '${tid}'`, `select * from ${spans} where hex(trace_id) = upper('${tid}')`],
+  ['count by service', 'select service_name, count(*) from spans group by 1', `select service_name, count(*) from ${spans} group by 1`,
+    post('select service_name, count(*) from spans group by 1', 1000)],
+  ['p99 duration by operation', 'select name, p99(duration_ns) from spans group by 1', `select name, quantile_disc(duration_ns, 0.99) from ${spans} group by 1`,
+    post('select name, p99(duration_ns) from spans group by 1', 1000)],
+  ['trace by id', `select * from spans where trace_id = '${tid}'`, `select * from ${spans} where hex(trace_id) = upper('${tid}')`,
+    ['GET', `/api/traces/${tid}`]],
   ['log search', "select time, body from logs where body like '%timeout%' order by time desc limit 100",
-    `select time, body from ${logs} where body like '%timeout%' order by time desc limit 100`],
+    `select time, body from ${logs} where body like '%timeout%' order by time desc limit 100`,
+    ['GET', '/api/logs/search?q=timeout&limit=100'], true],
 ];
 console.log(`${SPANS} spans, ${LOGS} log records, ${ROW_GROUP} rows a row group; median of ${RUNS} runs; DuckDB ${(await duck('select version() v'))[0].v}`);
-console.log('query                      | openwit sql | DuckDB    | rows      | what openwit read');
-for (const [name, q, dq] of queries) {
-  const a = [], b = [];
-  let ra, rb;
+console.log('query                      | openwit sql | API (warm) | DuckDB    | rows      | what openwit read');
+const notes = [];
+for (const [name, q, dq, aq, ordered] of queries) {
+  const a = [], b = [], c = [];
+  let ra, rb, rc;
+  const warm = await viaApi(aq);
   for (let i = 0; i < RUNS; i++) {
     ra = ours(q);
     a.push(ra.ms);
+    rc = await viaApi(aq);
+    c.push(rc.ms);
     rb = await theirs(dq);
     b.push(rb.ms);
   }
   if (ra.rows !== rb.rows) throw new Error(`${name}: ${ra.rows} rows, DuckDB ${rb.rows}`);
-  console.log(`${name.padEnd(26)} | ${median(a).toFixed(1).padStart(8)} ms | ${median(b).toFixed(1).padStart(6)} ms | ${String(ra.rows).padStart(9)} | ${ra.read}`);
+  const diff = sameRows(cliRows(q), rc.json.result.rows, ordered);
+  if (diff) notes.push(`${name}: openwit sql and the API differ: ${diff}`);
+  // the log search matches more records than its limit (as the CLI's LIMIT 100 does)
+  if (rc.json.result.has_more && aq[0] === 'POST') notes.push(`${name}: the API's limit cut the result`);
+  notes.push(`${name}: API warm-up ${warm.ms.toFixed(1)} ms, runs ${c.map((x) => x.toFixed(1)).join(' ')} ms; server's execution_time_ms ${rc.json.execution_time_ms}, rows_scanned ${rc.json.rows_scanned}, bytes_scanned ${rc.json.bytes_scanned}`);
+  console.log(`${name.padEnd(26)} | ${median(a).toFixed(1).padStart(8)} ms | ${median(c).toFixed(1).padStart(7)} ms | ${median(b).toFixed(1).padStart(6)} ms | ${String(ra.rows).padStart(9)} | ${ra.read}`);
 }
+for (const n of notes) console.log(`  ${n}`);
+await api.stop();
+const bad = api.log().split('\n').filter((l) => /\[(error|crit)\]/.test(l));
+if (bad.length) console.log(`  the query server logged:\n${bad.join('\n')}`);
 if (process.env.KEEP) say(`kept ${s.dir}`);
 else fs.rmSync(s.dir, { recursive: true, force: true });
 process.exit(0);
