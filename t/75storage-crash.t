@@ -135,7 +135,7 @@ async function verify(s, label, st) {
 // fdatasync hangs, 40 more are acknowledged into new buffers, and kill -9.
 {
   const t0 = Date.now();
-  const s = await start({ tag: 'sc-fsync', bin: faultsBin, config: CONFIG, env: { OPENWIT_IO_FAULTS: 'pq.fsync:SLOW:1' } });
+  const s = await start({ tag: 'sc-fsync', bin: faultsBin, config: CONFIG, env: { OPENWIT_IO_FAULTS: 'pq.fsync:SLOW:1', OPENWIT_IO_SLOW_MS: '3000' } });
   const st1 = load(s, 's1', { n: 160, conc: 4 });
   await st1.done;
   const seen = await until(() => tmpFiles(s).length > 0, 10000, 5);
@@ -183,7 +183,7 @@ async function verify(s, label, st) {
 // parent); the 7th directory fsync is the one after the rename.
 {
   const t0 = Date.now();
-  const s = await start({ tag: 'sc-rename', bin: faultsBin, config: CONFIG, env: { OPENWIT_IO_FAULTS: 'pq.dirsync:SLOW:7' } });
+  const s = await start({ tag: 'sc-rename', bin: faultsBin, config: CONFIG, env: { OPENWIT_IO_FAULTS: 'pq.dirsync:SLOW:7', OPENWIT_IO_SLOW_MS: '3000' } });
   const st = load(s, 's2', { n: 60, conc: 4, signals: ['traces'] });
   await killWhen(s, st, () => partFiles(s.data).length > 0 && catalog(s).length === 0, 'slow directory fsync after the rename');
   loadOk(st, 'rename before commit');
@@ -213,7 +213,7 @@ async function verify(s, label, st) {
 // must remove the one and still mark both as cleaned (janitor_pip).
 {
   const t0 = Date.now();
-  const s = await start({ tag: 'sc-janitor', bin: faultsBin, config: CONFIG, env: { OPENWIT_IO_FAULTS: 'unlink:SLOW:2' } });
+  const s = await start({ tag: 'sc-janitor', bin: faultsBin, config: CONFIG, env: { OPENWIT_IO_FAULTS: 'unlink:SLOW:2', OPENWIT_IO_SLOW_MS: '3000' } });
   const st = load(s, 's3', { n: 80, conc: 4 });
   await killWhen(s, st, () => catalog(s).length > 0 && walFiles(s.data).length > 0, 'slow WAL unlink');
   loadOk(st, 'commit before janitor');

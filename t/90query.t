@@ -7,7 +7,7 @@ const path = require('node:path');
 const fs = require('node:fs');
 (async () => {
 const { start, curl, httpPost, sql, duck, ok, is, like, done, sleep, tmpdir } = await import('./lib/harness.mjs');
-const s = await start({ tag: 'query', config: { 'storage.buffer.flush_interval_ms': 300, 'query.timeout_ms': 1500, 'query.max_memory_bytes': 8388608 } });
+const s = await start({ tag: 'query', config: { 'storage.buffer.flush_interval_ms': 300, 'query.timeout_ms': 4000, 'query.max_memory_bytes': 33554432 } });
 const db = path.join(s.data, 'openwit.db');
 const tmp = tmpdir('query-body');
 let nb = 0;
@@ -106,9 +106,9 @@ for (const [what, q, re] of [
 // memory: a sort larger than the budget spills to a file; holding more stops the query
 const gen = (n) => `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ${n}) SELECT x FROM c`;
 r = search(`SELECT x FROM (${gen(300000)}) ORDER BY -x`, { limit: 1 });
-is(r.json && r.json.result && r.json.result.rows, [{ x: 300000 }], 'a sort of 300k rows under an 8 MiB budget spills and succeeds');
-r = search(`SELECT quantile(x, 0.5) AS q FROM (${gen(2000000)})`);
-ok(r.code === 400 && /memory budget of 8 MiB/.test(r.json && r.json.error), `a quantile over 2M values stops at the memory budget: ${r.json && r.json.error}`);
+is(r.json && r.json.result && r.json.result.rows, [{ x: 300000 }], 'a sort of 300k rows under a 32 MiB budget spills and succeeds');
+r = search(`SELECT quantile(x, 0.5) AS q FROM (${gen(20000000)})`);
+ok(r.code === 400 && /memory budget of 32 MiB/.test(r.json && r.json.error), `a quantile over 20M values stops at the memory budget: ${r.json && r.json.error}`);
 r = curl(`${s.control}/api/search`, ['--data-binary', 'not json']);
 is(r.code, 400, 'a body that is not JSON: 400');
 is(curl(`${s.control}/api/search`).code, 405, 'GET /api/search: 405');

@@ -149,12 +149,16 @@ typedef struct {
 
 static fault_t faults[16];
 static int nfaults;
+static useconds_t slow_us = 500000; /* OPENWIT_IO_SLOW_MS */
 static atomic_long calls[OW_IO_NDOMAINS][IO_NOPS];
 
 void ow_io_faults_init(void)
 {
 	static const char *ops[IO_NOPS] = {"open", "write", "fsync", "dirsync", "rename", "unlink"};
 	const char *spec = getenv("OPENWIT_IO_FAULTS");
+	const char *slow = getenv("OPENWIT_IO_SLOW_MS");
+	if (slow && atoi(slow) > 0)
+		slow_us = (useconds_t)atoi(slow) * 1000;
 	if (spec == NULL)
 		return;
 	char *copy = ow_strdup(spec), *save = NULL;
@@ -202,7 +206,7 @@ static int inject(int domain, int op)
 		if (faults[i].domain == domain && faults[i].op == op && n >= faults[i].first &&
 		    n <= faults[i].last) {
 			if (faults[i].err == 0) {
-				usleep(500000); /* SLOW: a disk that takes its time */
+				usleep(slow_us); /* SLOW: a disk that takes its time */
 				return 0;
 			}
 			if (faults[i].err == -1)

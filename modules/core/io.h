@@ -10,7 +10,8 @@
  * comma-separated OP:ERRNO:FIRST[-LAST] with OP one of open, write, fsync,
  * dirsync, rename, unlink (WAL files) or pq.open, pq.write, pq.fsync,
  * pq.dirsync, pq.rename, pq.unlink (Parquet parts), and ERRNO one of EIO,
- * ENOSPC, SLOW (the call succeeds after half a second) or POWER (a
+ * ENOSPC, SLOW (the call succeeds after half a second, or after
+ * OPENWIT_IO_SLOW_MS milliseconds) or POWER (a
  * simulated power cut: see io.c); calls are counted per OP from 1.
  * Example: "fsync:EIO:1" fails the first WAL fsync; "write:ENOSPC:1-20"
  * fails twenty WAL writes; "pq.rename:POWER:1" cuts the power before the
