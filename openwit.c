@@ -21,6 +21,7 @@
 #include "modules/core/log.h"
 #include "modules/core/module.h"
 #include "modules/core/worker.h"
+#include "modules/grpc/grpc.h"
 #include "modules/http/http.h"
 #include "modules/janitor/janitor.h"
 #include "modules/search/search.h"
@@ -69,7 +70,7 @@ static ow_module_t core_module = {
  * the sources, so each stage's consumer is up before its producer. */
 static ow_module_t *modules[] = {
     &core_module,   &ow_tracker_module, &ow_storage_module, &ow_janitor_module,
-    &ow_wal_module, &ow_control_module, &ow_http_module,
+    &ow_wal_module, &ow_control_module, &ow_grpc_module,    &ow_http_module,
 };
 
 static struct event_base *base;

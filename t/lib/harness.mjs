@@ -79,8 +79,10 @@ export function writeConfig(dir, ports, extra = {}) {
     `ingestion.http.port: ${ports.http}`,
     `control.port: ${ports.control}`,
     `log.level: ${extra['log.level'] || 'info'}`,
+    // gRPC only when a test asks for it, so parallel servers never share 4317
+    `ingestion.grpc.port: ${extra['ingestion.grpc.port'] || 0}`,
   ];
-  for (const [k, v] of Object.entries(extra)) if (k !== 'log.level') lines.push(`${k}: ${v}`);
+  for (const [k, v] of Object.entries(extra)) if (k !== 'log.level' && k !== 'ingestion.grpc.port') lines.push(`${k}: ${v}`);
   const f = path.join(dir, 'openwit.yaml');
   fs.writeFileSync(f, lines.join('\n') + '\n');
   return f;

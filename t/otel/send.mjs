@@ -3,12 +3,13 @@
 //
 // Uses the real SDK providers/processors and the real OTLP exporters
 // (exporter-*-otlp-proto for --encoding proto, exporter-*-otlp-http for
-// --encoding json), so what arrives at the server is byte-for-byte what a
+// --encoding json, exporter-*-otlp-grpc for --encoding grpc, where --url is
+// http://HOST:PORT of the OTLP/gRPC listener), so what arrives at the server is byte-for-byte what a
 // JS application instrumented with OpenTelemetry would send.
 //
 // Usage:
 //   node send.mjs --url http://127.0.0.1:PORT --signal traces|logs|metrics
-//                 --encoding proto|json [--tenant NAME] [--count N]
+//                 --encoding proto|json|grpc [--tenant NAME] [--count N]
 //                 [--marker STRING] [--gzip] [--processor batch|simple]
 //                 [--temporality cumulative|delta] [--timeout-ms MS]
 //
@@ -43,7 +44,8 @@
 // unreachable server makes a run take ~timeout before it reports failure.
 // Compression: explicitly 'none' unless --gzip (then 'gzip'), so the
 // OTEL_EXPORTER_OTLP_*COMPRESSION env vars cannot change it.
-// --tenant NAME adds the header `X-Scope-OrgID: NAME`.
+// --tenant NAME adds the header `X-Scope-OrgID: NAME` (gRPC: the metadata
+// `x-scope-orgid`).
 
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -83,6 +85,10 @@ import {
   OTLPMetricExporter as MetricsJsonExporter,
   AggregationTemporalityPreference,
 } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPTraceExporter as TraceGrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { OTLPLogExporter as LogsGrpcExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
+import { OTLPMetricExporter as MetricsGrpcExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
+import { Metadata } from '@grpc/grpc-js';
 
 const DEFAULT_EXPORT_TIMEOUT_MS = 10000;
 const SERVICE_NAME = 'otel-js-test';
@@ -91,7 +97,7 @@ function usage(msg) {
   process.stderr.write(
     (msg ? `send.mjs: ${msg}\n` : '') +
       'usage: node send.mjs --url http://127.0.0.1:PORT --signal traces|logs|metrics ' +
-      '--encoding proto|json [--tenant NAME] [--count N] [--marker STRING] [--gzip] ' +
+      '--encoding proto|json|grpc [--tenant NAME] [--count N] [--marker STRING] [--gzip] ' +
       '[--processor batch|simple] [--temporality cumulative|delta] [--timeout-ms MS]\n',
   );
   process.exit(2);
@@ -123,7 +129,7 @@ function parseCli() {
   if (values.help) usage();
   if (!values.url) usage('--url is required');
   if (!['traces', 'logs', 'metrics'].includes(values.signal)) usage('--signal must be traces, logs or metrics');
-  if (!['proto', 'json'].includes(values.encoding)) usage('--encoding must be proto or json');
+  if (!['proto', 'json', 'grpc'].includes(values.encoding)) usage('--encoding must be proto, json or grpc');
   if (!['batch', 'simple'].includes(values.processor)) usage('--processor must be batch or simple');
   if (!['cumulative', 'delta'].includes(values.temporality)) usage('--temporality must be cumulative or delta');
   if (!/^\d+$/.test(values.count)) usage('--count must be a non-negative integer');
@@ -262,6 +268,16 @@ class MarkerIdGenerator {
 // ---------------------------------------------------------------------------
 
 function exporterOptions(opts, path) {
+  if (opts.encoding === 'grpc') {
+    const metadata = new Metadata();
+    if (opts.tenant !== undefined) metadata.set('x-scope-orgid', opts.tenant);
+    return {
+      url: opts.url,
+      metadata,
+      timeoutMillis: opts.timeoutMs,
+      compression: opts.gzip ? 'gzip' : 'none',
+    };
+  }
   const headers = {};
   if (opts.tenant !== undefined) headers['X-Scope-OrgID'] = opts.tenant;
   return {
@@ -285,7 +301,7 @@ function commonAttrs(opts, i) {
 }
 
 async function sendTraces(opts) {
-  const Exporter = opts.encoding === 'proto' ? TraceProtoExporter : TraceJsonExporter;
+  const Exporter = { proto: TraceProtoExporter, json: TraceJsonExporter, grpc: TraceGrpcExporter }[opts.encoding];
   const recorder = new RecordingExporter(
     new Exporter(exporterOptions(opts, '/v1/traces')),
     (spans) => spans.length,
@@ -349,7 +365,7 @@ const SEVERITIES = [
 ];
 
 async function sendLogs(opts) {
-  const Exporter = opts.encoding === 'proto' ? LogsProtoExporter : LogsJsonExporter;
+  const Exporter = { proto: LogsProtoExporter, json: LogsJsonExporter, grpc: LogsGrpcExporter }[opts.encoding];
   const recorder = new RecordingExporter(
     new Exporter(exporterOptions(opts, '/v1/logs')),
     (records) => records.length,
@@ -412,7 +428,7 @@ function countDataPoints(resourceMetrics) {
 }
 
 async function sendMetrics(opts) {
-  const Exporter = opts.encoding === 'proto' ? MetricsProtoExporter : MetricsJsonExporter;
+  const Exporter = { proto: MetricsProtoExporter, json: MetricsJsonExporter, grpc: MetricsGrpcExporter }[opts.encoding];
   const recorder = new RecordingExporter(
     new Exporter({
       ...exporterOptions(opts, '/v1/metrics'),

@@ -1,0 +1,647 @@
+/*
+ * grpc.c - OTLP/gRPC ingest on nghttp2 (h2c with prior knowledge).
+ *
+ * One bufferevent and one nghttp2 server session per connection. A
+ * stream's headers are checked when they end (path, method, content type,
+ * grpc-encoding, tenant, draining, disk and buffers full); a rejected
+ * stream is answered at once and its data dropped. Admitted data is charged
+ * to the in-flight budget as it arrives; at the end of the stream the one
+ * length-prefixed gRPC message is framed-checked on the loop and then
+ * gunzipped and decoded on a worker, like OTLP/HTTP (http.c). A decoded
+ * request joins a batch (wal.h) and is answered when the batch is durable:
+ * HEADERS :status 200, a DATA frame with the empty Export*ServiceResponse,
+ * trailers grpc-status 0. Errors are trailers-only, grpc-message
+ * percent-encoded:
+ *   3 INVALID_ARGUMENT    malformed message or invalid tenant
+ *   8 RESOURCE_EXHAUSTED  message larger than ingestion.grpc.max_message_size
+ *   12 UNIMPLEMENTED      unknown path or method
+ *   14 UNAVAILABLE        budget, queue, disk or buffers full, draining, WAL
+ * A stream object lives until both its HTTP/2 stream is closed and its work
+ * (decode, WAL) has finished; a connection that closes first detaches its
+ * pending streams (their back-pointer is nulled), which are then acked into
+ * the void.
+ */
+#include "grpc.h"
+#include "../core/batch.h"
+#include "../core/log.h"
+#include "../core/stats.h"
+#include "../otlp/otlp.h"
+#include "../parquet/column.h"
+#include "../storage/storage.h"
+#include "../wal/wal.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <nghttp2/nghttp2.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+static char *bind_addr;
+static int64_t port, max_message_size, max_streams, batch_timeout_ms;
+
+static ow_directive_t directives[] = {
+    {"ingestion.grpc.bind", OW_CONF_STR, &bind_addr, 0, 255, "127.0.0.1", NULL, 0},
+    {"ingestion.grpc.port", OW_CONF_INT, &port, 0, 65535, "4317", NULL, 0},
+    {"ingestion.grpc.max_message_size", OW_CONF_INT, &max_message_size, 1024, 1073741824,
+     "16777216", NULL, 0},
+    {"ingestion.grpc.max_concurrent_streams", OW_CONF_INT, &max_streams, 1, 65536, "100", NULL, 0},
+    {"ingestion.grpc.batching.batch_timeout_ms", OW_CONF_INT, &batch_timeout_ms, 0, 60000, "100",
+     NULL, 0},
+    OW_CONF_END};
+
+typedef struct ow_grpc_conn ow_grpc_conn_t;
+typedef struct ow_grpc_stream ow_grpc_stream_t;
+
+struct ow_grpc_conn {
+	struct bufferevent *bev;
+	nghttp2_session *ng;
+	ow_grpc_stream_t *streams; /* every stream object that points here */
+	ow_grpc_conn_t *prev, *next;
+};
+
+struct ow_grpc_stream {
+	ow_msg_t msg;
+	ow_job_t job;
+	ow_grpc_conn_t *conn; /* NULL once the connection is gone */
+	ow_grpc_stream_t *prev, *next;
+	int32_t id;
+	int open;      /* the HTTP/2 stream has not been closed */
+	int in_flight; /* decoding or waiting for its batch */
+	int answered;  /* a response was submitted: drop further data */
+	int request;   /* the stream carries a request (not trailers only) */
+	int signal, post, ctype, gzip, bad_encoding;
+	int tenant_bad;
+	char tenant[OW_TENANT_MAX + 1];
+	uint8_t *body;
+	size_t blen, bcap;
+	int rc, code;
+	ow_otlp_req_t dec;
+	int64_t t0;
+};
+
+static struct evconnlistener *listener;
+static ow_grpc_conn_t *conns;
+static int draining;
+static uint64_t pending; /* streams handed to a worker, not yet acked */
+
+static const char *const paths[OW_NSIGNALS] = {
+    "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+    "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+    "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export"};
+
+static void conn_close(ow_grpc_conn_t *c);
+
+/* Frees s once nothing refers to it any more. */
+static void stream_release(ow_grpc_stream_t *s)
+{
+	if (s->open || s->in_flight)
+		return;
+	if (s->conn) {
+		if (s->prev)
+			s->prev->next = s->next;
+		else
+			s->conn->streams = s->next;
+		if (s->next)
+			s->next->prev = s->prev;
+	}
+	if (s->msg.charged)
+		ow_budget_release(s->msg.charged);
+	free(s->body);
+	ow_otlp_req_free(&s->dec);
+	free(s);
+}
+
+/* Writes what nghttp2 has queued; closes the connection when it is done. */
+static void conn_flush(ow_grpc_conn_t *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	for (;;) {
+		const uint8_t *data;
+		ssize_t n = nghttp2_session_mem_send(c->ng, &data);
+		if (n < 0) {
+			conn_close(c);
+			return;
+		}
+		if (n == 0)
+			break;
+		evbuffer_add(out, data, (size_t)n);
+	}
+	if (!nghttp2_session_want_read(c->ng) && !nghttp2_session_want_write(c->ng) &&
+	    evbuffer_get_length(out) == 0)
+		conn_close(c);
+}
+
+/* grpc-message: bytes outside printable ASCII and '%' as %XX */
+static void percent_encode(const char *in, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+	for (const unsigned char *p = (const unsigned char *)in; *p && o + 4 < outlen; p++) {
+		if (*p < 0x20 || *p > 0x7e || *p == '%') {
+			out[o++] = '%';
+			out[o++] = hex[*p >> 4];
+			out[o++] = hex[*p & 15];
+		} else
+			out[o++] = (char)*p;
+	}
+	out[o] = '\0';
+}
+
+#define NV(n, v)                                                                                   \
+	{                                                                                          \
+		(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE     \
+	}
+
+/* A trailers-only response with an error status. */
+static void answer_error(ow_grpc_stream_t *s, int rpc, int reason, const char *msg)
+{
+	ow_stats.rejected[reason]++;
+	if (s->conn == NULL || !s->open || s->answered)
+		return;
+	s->answered = 1;
+	char status[8], enc[512];
+	snprintf(status, sizeof(status), "%d", rpc);
+	percent_encode(msg, enc, sizeof(enc));
+	nghttp2_nv h[] = {NV(":status", "200"), NV("content-type", "application/grpc"),
+			  NV("grpc-status", status), NV("grpc-message", enc)};
+	nghttp2_submit_response(s->conn->ng, s->id, h, OW_NELEMS(h), NULL);
+}
+
+static ssize_t success_read(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len,
+			    uint32_t *flags, nghttp2_data_source *src, void *arg)
+{
+	OW_UNUSED(arg);
+	/* the gRPC frame of an empty message: flag 0, length 0 */
+	uintptr_t left = (uintptr_t)src->ptr;
+	size_t n = left < len ? left : len;
+	memset(buf, 0, n);
+	src->ptr = (void *)(left - n);
+	if (left == n) {
+		*flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+		nghttp2_nv t[] = {NV("grpc-status", "0")};
+		if (nghttp2_submit_trailer(ng, id, t, OW_NELEMS(t)) != 0)
+			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	}
+	return (ssize_t)n;
+}
+
+static void answer_ok(ow_grpc_stream_t *s)
+{
+	if (s->conn == NULL || !s->open || s->answered)
+		return;
+	s->answered = 1;
+	nghttp2_nv h[] = {NV(":status", "200"), NV("content-type", "application/grpc")};
+	nghttp2_data_provider dp = {.source.ptr = (void *)(uintptr_t)5,
+				    .read_callback = success_read};
+	nghttp2_submit_response(s->conn->ng, s->id, h, OW_NELEMS(h), &dp);
+}
+
+/* The batch is durable (rc OW_OK) or could not be made so. */
+static void on_ack(ow_msg_t *m, int rc)
+{
+	ow_grpc_stream_t *s = (ow_grpc_stream_t *)m;
+	ow_grpc_conn_t *c = s->conn;
+	pending--;
+	if (rc == OW_OK) {
+		answer_ok(s);
+		ow_hist_observe(&ow_stats.ack_latency, (double)(ow_mono_ns() - s->t0) / 1e9);
+		ow_stats_accepted(s->tenant, s->signal, s->msg.records, s->msg.len);
+	} else {
+		answer_error(s, OW_RPC_UNAVAILABLE, OW_REJ_WAL_FAILED,
+			     "the write-ahead log could not store the request; retry");
+	}
+	s->dec.payload = NULL; /* freed with the batch */
+	s->dec.table = NULL;
+	s->msg.charged = 0; /* released by the batch */
+	s->in_flight = 0;
+	stream_release(s);
+	if (c)
+		conn_flush(c);
+}
+
+static void decode_work(ow_job_t *j)
+{
+	ow_grpc_stream_t *s = (ow_grpc_stream_t *)((char *)j - offsetof(ow_grpc_stream_t, job));
+	uint8_t *body = s->body;
+	size_t len = s->blen;
+	s->body = NULL;
+	if (s->gzip) {
+		uint8_t *out;
+		size_t outlen;
+		int rc = ow_otlp_gunzip(body, len, (size_t)max_message_size, &out, &outlen);
+		free(body);
+		if (rc != OW_OK) {
+			s->rc = OW_ERROR;
+			s->code =
+			    rc == OW_NOSPACE ? OW_RPC_RESOURCE_EXHAUSTED : OW_RPC_INVALID_ARGUMENT;
+			snprintf(s->dec.error, sizeof(s->dec.error), "%s",
+				 rc == OW_NOSPACE ? "decompressed message is larger than "
+						    "ingestion.grpc.max_message_size"
+						  : "message is not valid gzip");
+			return;
+		}
+		body = out;
+		len = outlen;
+	}
+	s->rc = ow_otlp_decode(s->signal, OW_ENC_PROTOBUF, body, len, &s->dec);
+	s->code = OW_RPC_INVALID_ARGUMENT;
+}
+
+static void decode_done(ow_job_t *j)
+{
+	ow_grpc_stream_t *s = (ow_grpc_stream_t *)((char *)j - offsetof(ow_grpc_stream_t, job));
+	ow_grpc_conn_t *c = s->conn;
+	if (s->rc != OW_OK) {
+		pending--;
+		s->in_flight = 0;
+		answer_error(s, s->code,
+			     s->code == OW_RPC_RESOURCE_EXHAUSTED ? OW_REJ_TOO_LARGE
+								  : OW_REJ_BAD_REQUEST,
+			     s->dec.error);
+		stream_release(s);
+		if (c)
+			conn_flush(c);
+		return;
+	}
+	/* Charge what is kept now: the decoded payload replaces the body. */
+	ow_budget_release(s->msg.charged);
+	s->msg.charged = s->dec.len + ow_table_bytes(s->dec.table);
+	ow_budget_charge(s->msg.charged);
+	s->msg.table = s->dec.table;
+	s->msg.payload = s->dec.payload;
+	s->msg.len = s->dec.len;
+	s->msg.records = s->dec.records;
+	s->msg.ack = on_ack;
+	ow_wal_add(&s->msg, s->tenant, s->signal, OW_SRC_GRPC);
+}
+
+/* The headers are complete: everything that can be refused before data. */
+static void check_headers(ow_grpc_stream_t *s)
+{
+	if (s->signal < 0 || !s->post) {
+		answer_error(s, OW_RPC_UNIMPLEMENTED,
+			     s->signal < 0 ? OW_REJ_NOT_FOUND : OW_REJ_METHOD,
+			     "unimplemented: the OTLP/gRPC methods are POST "
+			     "/opentelemetry.proto.collector.{trace,logs,metrics}.v1."
+			     "{Trace,Logs,Metrics}Service/Export");
+	} else if (!s->ctype) {
+		answer_error(s, OW_RPC_INVALID_ARGUMENT, OW_REJ_MEDIA_TYPE,
+			     "unsupported content type: use application/grpc or "
+			     "application/grpc+proto");
+	} else if (s->bad_encoding) {
+		answer_error(s, OW_RPC_UNIMPLEMENTED, OW_REJ_MEDIA_TYPE,
+			     "unsupported grpc-encoding: use gzip or identity");
+	} else if (s->tenant_bad || !ow_tenant_valid(s->tenant, strlen(s->tenant))) {
+		answer_error(s, OW_RPC_INVALID_ARGUMENT, OW_REJ_INVALID_TENANT,
+			     "invalid tenant in x-scope-orgid: use 1 to 64 of [A-Za-z0-9._-], "
+			     "not . or ..");
+	} else if (draining) {
+		answer_error(s, OW_RPC_UNAVAILABLE, OW_REJ_DRAINING,
+			     "server is shutting down; retry");
+	} else if (ow_wal_disk_full()) {
+		answer_error(s, OW_RPC_UNAVAILABLE, OW_REJ_DISK_FULL,
+			     "disk full: the write-ahead log cannot take data; retry");
+	} else if (ow_storage_full()) {
+		answer_error(s, OW_RPC_UNAVAILABLE, OW_REJ_BUFFER_FULL,
+			     "buffers full (memory.max_buffer_bytes) until a flush to Parquet; "
+			     "retry");
+	}
+}
+
+/* The client's half of the stream has ended: check the framing, decode. */
+static void end_request(ow_grpc_stream_t *s)
+{
+	if (s->answered)
+		return;
+	if (s->blen >= 5) {
+		uint32_t n = (uint32_t)s->body[1] << 24 | (uint32_t)s->body[2] << 16 |
+			     (uint32_t)s->body[3] << 8 | s->body[4];
+		if (n > max_message_size) {
+			answer_error(s, OW_RPC_RESOURCE_EXHAUSTED, OW_REJ_TOO_LARGE,
+				     "message is larger than ingestion.grpc.max_message_size");
+			return;
+		}
+		if (n == s->blen - 5 && s->body[0] <= 1) {
+			if (s->body[0] == 0)
+				s->gzip = 0;
+			else if (!s->gzip) {
+				answer_error(s, OW_RPC_INVALID_ARGUMENT, OW_REJ_BAD_REQUEST,
+					     "compressed message without grpc-encoding gzip");
+				return;
+			}
+			memmove(s->body, s->body + 5, n);
+			s->blen = n;
+			goto framed;
+		}
+	}
+	answer_error(s, OW_RPC_INVALID_ARGUMENT, OW_REJ_BAD_REQUEST,
+		     "malformed gRPC message: want one length-prefixed message");
+	return;
+framed:
+	if (s->body == NULL)
+		s->body = ow_alloc(1);
+	s->t0 = ow_mono_ns();
+	s->job.work = decode_work;
+	s->job.done = decode_done;
+	if (ow_work_submit(&s->job) != OW_OK) {
+		answer_error(s, OW_RPC_UNAVAILABLE, OW_REJ_QUEUE_FULL, "decode queue full; retry");
+		return;
+	}
+	s->in_flight = 1;
+	pending++;
+}
+
+static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *arg)
+{
+	ow_grpc_conn_t *c = arg;
+	if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
+		return 0;
+	ow_grpc_stream_t *s = ow_calloc(1, sizeof(*s));
+	s->conn = c;
+	s->id = f->hd.stream_id;
+	s->open = 1;
+	s->request = 1;
+	s->signal = -1;
+	snprintf(s->tenant, sizeof(s->tenant), "default");
+	s->next = c->streams;
+	if (c->streams)
+		c->streams->prev = s;
+	c->streams = s;
+	nghttp2_session_set_stream_user_data(ng, s->id, s);
+	return 0;
+}
+
+static int hdr_is(const uint8_t *name, size_t len, const char *want)
+{
+	return len == strlen(want) && memcmp(name, want, len) == 0;
+}
+
+static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name,
+		     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
+		     void *arg)
+{
+	OW_UNUSED(flags);
+	OW_UNUSED(arg);
+	if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
+		return 0;
+	ow_grpc_stream_t *s = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
+	if (s == NULL)
+		return 0;
+	const char *v = (const char *)value;
+	if (hdr_is(name, namelen, ":path")) {
+		for (int i = 0; i < OW_NSIGNALS; i++)
+			if (valuelen == strlen(paths[i]) && memcmp(v, paths[i], valuelen) == 0)
+				s->signal = i;
+	} else if (hdr_is(name, namelen, ":method")) {
+		s->post = valuelen == 4 && memcmp(v, "POST", 4) == 0;
+	} else if (hdr_is(name, namelen, "content-type")) {
+		size_t n = strcspn(v, "; \t");
+		if (n > valuelen)
+			n = valuelen;
+		s->ctype = (n == 16 && strncasecmp(v, "application/grpc", n) == 0) ||
+			   (n == 22 && strncasecmp(v, "application/grpc+proto", n) == 0);
+	} else if (hdr_is(name, namelen, "grpc-encoding")) {
+		if (valuelen == 4 && strncasecmp(v, "gzip", 4) == 0)
+			s->gzip = 1;
+		else if (!(valuelen == 8 && strncasecmp(v, "identity", 8) == 0))
+			s->bad_encoding = 1;
+	} else if (hdr_is(name, namelen, "x-scope-orgid")) {
+		if (valuelen == 0 || valuelen > OW_TENANT_MAX)
+			s->tenant_bad = 1;
+		else {
+			memcpy(s->tenant, v, valuelen);
+			s->tenant[valuelen] = '\0';
+		}
+	}
+	return 0;
+}
+
+static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t id, const uint8_t *data,
+			 size_t len, void *arg)
+{
+	OW_UNUSED(flags);
+	OW_UNUSED(arg);
+	ow_grpc_stream_t *s = nghttp2_session_get_stream_user_data(ng, id);
+	if (s == NULL || s->answered || s->in_flight)
+		return 0;
+	if (s->blen + len > (size_t)max_message_size + 5) {
+		free(s->body);
+		s->body = NULL;
+		s->blen = s->bcap = 0;
+		answer_error(s, OW_RPC_RESOURCE_EXHAUSTED, OW_REJ_TOO_LARGE,
+			     "message is larger than ingestion.grpc.max_message_size");
+		return 0;
+	}
+	if (ow_budget_take(len) != OW_OK) {
+		answer_error(s, OW_RPC_UNAVAILABLE, OW_REJ_BUDGET,
+			     "in-flight memory budget exhausted; retry");
+		return 0;
+	}
+	s->msg.charged += len;
+	if (s->blen + len > s->bcap) {
+		size_t cap = s->bcap ? s->bcap : 4096;
+		while (cap < s->blen + len)
+			cap *= 2;
+		s->body = ow_realloc(s->body, cap);
+		s->bcap = cap;
+	}
+	memcpy(s->body + s->blen, data, len);
+	s->blen += len;
+	return 0;
+}
+
+static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *arg)
+{
+	OW_UNUSED(arg);
+	if (f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA)
+		return 0;
+	ow_grpc_stream_t *s = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
+	if (s == NULL)
+		return 0;
+	if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST)
+		check_headers(s);
+	if ((f->hd.flags & NGHTTP2_FLAG_END_STREAM) && !s->in_flight)
+		end_request(s);
+	return 0;
+}
+
+static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t err, void *arg)
+{
+	OW_UNUSED(err);
+	OW_UNUSED(arg);
+	ow_grpc_stream_t *s = nghttp2_session_get_stream_user_data(ng, id);
+	if (s == NULL)
+		return 0;
+	nghttp2_session_set_stream_user_data(ng, id, NULL);
+	s->open = 0;
+	stream_release(s);
+	return 0;
+}
+
+static void conn_close(ow_grpc_conn_t *c)
+{
+	if (c->ng == NULL)
+		return; /* already closing */
+	nghttp2_session *ng = c->ng;
+	c->ng = NULL;
+	/* detach every stream: those in flight are acked into the void */
+	ow_grpc_stream_t *s = c->streams;
+	while (s) {
+		ow_grpc_stream_t *next = s->next;
+		if (s->open)
+			nghttp2_session_set_stream_user_data(ng, s->id, NULL);
+		s->conn = NULL;
+		s->prev = s->next = NULL;
+		s->open = 0;
+		stream_release(s);
+		s = next;
+	}
+	c->streams = NULL;
+	nghttp2_session_del(ng);
+	bufferevent_free(c->bev);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	free(c);
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	ow_grpc_conn_t *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t len = evbuffer_get_length(in);
+	unsigned char *data = evbuffer_pullup(in, -1);
+	ssize_t n = nghttp2_session_mem_recv(c->ng, data, len);
+	if (n < 0) {
+		ow_log(OW_LOG_DEBUG, "OTLP/gRPC: connection error: %s", nghttp2_strerror((int)n));
+		conn_close(c);
+		return;
+	}
+	evbuffer_drain(in, (size_t)n);
+	conn_flush(c);
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+	ow_grpc_conn_t *c = arg;
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0 &&
+	    !nghttp2_session_want_read(c->ng) && !nghttp2_session_want_write(c->ng))
+		conn_close(c);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	OW_UNUSED(bev);
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+		conn_close(arg);
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+		      void *arg)
+{
+	OW_UNUSED(sa);
+	OW_UNUSED(salen);
+	OW_UNUSED(arg);
+	struct event_base *base = evconnlistener_get_base(l);
+	ow_grpc_conn_t *c = ow_calloc(1, sizeof(*c));
+	c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		evutil_closesocket(fd);
+		free(c);
+		return;
+	}
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	nghttp2_session_callbacks *cb;
+	nghttp2_session_callbacks_new(&cb);
+	nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
+	nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
+	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
+	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
+	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
+	int rc = nghttp2_session_server_new(&c->ng, cb, c);
+	nghttp2_session_callbacks_del(cb);
+	if (rc != 0) {
+		bufferevent_free(c->bev);
+		free(c);
+		return;
+	}
+	nghttp2_settings_entry iv[] = {
+	    {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, (uint32_t)max_streams},
+	    {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 20},
+	};
+	nghttp2_submit_settings(c->ng, NGHTTP2_FLAG_NONE, iv, OW_NELEMS(iv));
+	c->next = conns;
+	if (conns)
+		conns->prev = c;
+	conns = c;
+	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	conn_flush(c);
+}
+
+static int grpc_start(struct event_base *base)
+{
+	ow_wal_set_timeout(OW_SRC_GRPC, batch_timeout_ms);
+	if (port == 0)
+		return OW_OK;
+	struct evutil_addrinfo hints = {0}, *ai = NULL;
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	char ps[8];
+	snprintf(ps, sizeof(ps), "%d", (int)port);
+	int rc = evutil_getaddrinfo(bind_addr, ps, &hints, &ai);
+	if (rc != 0 || ai == NULL) {
+		ow_log(OW_LOG_CRIT, "OTLP/gRPC: cannot resolve %s: %s", bind_addr,
+		       evutil_gai_strerror(rc));
+		return OW_ERROR;
+	}
+	listener = evconnlistener_new_bind(base, on_accept, NULL,
+					   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+					       LEV_OPT_CLOSE_ON_EXEC,
+					   -1, ai->ai_addr, (int)ai->ai_addrlen);
+	evutil_freeaddrinfo(ai);
+	if (listener == NULL) {
+		ow_log(OW_LOG_CRIT, "OTLP/gRPC: cannot listen on %s:%lld: %s", bind_addr,
+		       (long long)port, strerror(errno));
+		return OW_ERROR;
+	}
+	ow_log(OW_LOG_INFO, "OTLP/gRPC listening on %s:%lld", bind_addr, (long long)port);
+	return OW_OK;
+}
+
+static void grpc_drain(void)
+{
+	draining = 1;
+}
+
+static int grpc_busy(void)
+{
+	return pending > 0;
+}
+
+static void grpc_stop(void)
+{
+	if (listener)
+		evconnlistener_free(listener);
+	listener = NULL;
+	while (conns)
+		conn_close(conns);
+}
+
+ow_module_t ow_grpc_module = {
+    .name = "grpc",
+    .directives = directives,
+    .start = grpc_start,
+    .drain = grpc_drain,
+    .busy = grpc_busy,
+    .stop = grpc_stop,
+};
