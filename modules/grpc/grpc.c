@@ -621,6 +621,13 @@ static int grpc_start(struct event_base *base)
 static void grpc_drain(void)
 {
 	draining = 1;
+	/* tell clients to open no new streams here; those in flight finish */
+	ow_grpc_conn_t *next;
+	for (ow_grpc_conn_t *c = conns; c; c = next) {
+		next = c->next; /* conn_flush may close c */
+		nghttp2_submit_shutdown_notice(c->ng);
+		conn_flush(c);
+	}
 }
 
 static int grpc_busy(void)
