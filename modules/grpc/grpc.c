@@ -229,26 +229,11 @@ static void decode_work(ow_job_t *j)
 	uint8_t *body = s->body;
 	size_t len = s->blen;
 	s->body = NULL;
-	if (s->gzip) {
-		uint8_t *out;
-		size_t outlen;
-		int rc = ow_otlp_gunzip(body, len, (size_t)max_message_size, &out, &outlen);
-		free(body);
-		if (rc != OW_OK) {
-			s->rc = OW_ERROR;
-			s->code =
-			    rc == OW_NOSPACE ? OW_RPC_RESOURCE_EXHAUSTED : OW_RPC_INVALID_ARGUMENT;
-			snprintf(s->dec.error, sizeof(s->dec.error), "%s",
-				 rc == OW_NOSPACE ? "decompressed message is larger than "
-						    "ingestion.grpc.max_message_size"
-						  : "message is not valid gzip");
-			return;
-		}
-		body = out;
-		len = outlen;
-	}
-	s->rc = ow_otlp_decode(s->signal, OW_ENC_PROTOBUF, body, len, &s->dec);
-	s->code = OW_RPC_INVALID_ARGUMENT;
+	int rc = ow_otlp_decode_body(s->signal, OW_ENC_PROTOBUF, s->gzip, body, len,
+				     (size_t)max_message_size, "ingestion.grpc.max_message_size",
+				     &s->dec);
+	s->rc = rc == OW_OK ? OW_OK : OW_ERROR;
+	s->code = rc == OW_NOSPACE ? OW_RPC_RESOURCE_EXHAUSTED : OW_RPC_INVALID_ARGUMENT;
 }
 
 static void decode_done(ow_job_t *j)
@@ -267,14 +252,7 @@ static void decode_done(ow_job_t *j)
 			conn_flush(c);
 		return;
 	}
-	/* Charge what is kept now: the decoded payload replaces the body. */
-	ow_budget_release(s->msg.charged);
-	s->msg.charged = s->dec.len + ow_table_bytes(s->dec.table);
-	ow_budget_charge(s->msg.charged);
-	s->msg.table = s->dec.table;
-	s->msg.payload = s->dec.payload;
-	s->msg.len = s->dec.len;
-	s->msg.records = s->dec.records;
+	ow_otlp_to_msg(&s->dec, &s->msg);
 	s->msg.ack = on_ack;
 	ow_wal_add(&s->msg, s->tenant, s->signal, OW_SRC_GRPC);
 }

@@ -137,25 +137,11 @@ static void decode_work(ow_job_t *j)
 	uint8_t *body = r->body;
 	size_t len = r->blen;
 	r->body = NULL;
-	if (r->gzip) {
-		uint8_t *out;
-		size_t outlen;
-		int rc = ow_otlp_gunzip(body, len, (size_t)max_payload_mb << 20, &out, &outlen);
-		free(body);
-		if (rc != OW_OK) {
-			r->rc = OW_ERROR;
-			r->code = rc == OW_NOSPACE ? 413 : 400;
-			snprintf(r->dec.error, sizeof(r->dec.error), "%s",
-				 rc == OW_NOSPACE ? "decompressed body is larger than "
-						    "ingestion.http.max_payload_size_mb"
-						  : "body is not valid gzip");
-			return;
-		}
-		body = out;
-		len = outlen;
-	}
-	r->rc = ow_otlp_decode(r->signal, r->encoding, body, len, &r->dec);
-	r->code = 400;
+	int rc = ow_otlp_decode_body(r->signal, r->encoding, r->gzip, body, len,
+				     (size_t)max_payload_mb << 20,
+				     "ingestion.http.max_payload_size_mb", &r->dec);
+	r->rc = rc == OW_OK ? OW_OK : OW_ERROR;
+	r->code = rc == OW_NOSPACE ? 413 : 400;
 }
 
 static void decode_done(ow_job_t *j)
@@ -169,14 +155,7 @@ static void decode_done(ow_job_t *j)
 		finish(r);
 		return;
 	}
-	/* Charge what is kept now: the decoded payload replaces the body. */
-	ow_budget_release(r->msg.charged);
-	r->msg.charged = r->dec.len + ow_table_bytes(r->dec.table);
-	ow_budget_charge(r->msg.charged);
-	r->msg.table = r->dec.table;
-	r->msg.payload = r->dec.payload;
-	r->msg.len = r->dec.len;
-	r->msg.records = r->dec.records;
+	ow_otlp_to_msg(&r->dec, &r->msg);
 	r->msg.ack = on_ack;
 	ow_wal_add(&r->msg, r->tenant, r->signal, OW_SRC_HTTP);
 }

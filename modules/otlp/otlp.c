@@ -11,6 +11,7 @@
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 
 #include "../columns/columns.h"
+#include "../core/batch.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -454,6 +455,41 @@ void ow_otlp_req_free(ow_otlp_req_t *r)
 		free(r->table);
 		r->table = NULL;
 	}
+}
+
+int ow_otlp_decode_body(int signal, int encoding, int gzip, uint8_t *body, size_t len, size_t max,
+			const char *limit, ow_otlp_req_t *r)
+{
+	if (gzip) {
+		uint8_t *out;
+		size_t outlen;
+		int rc = ow_otlp_gunzip(body, len, max, &out, &outlen);
+		free(body);
+		if (rc != OW_OK) {
+			r->payload = NULL;
+			r->table = NULL;
+			if (rc == OW_NOSPACE)
+				snprintf(r->error, sizeof(r->error),
+					 "decompressed body is larger than %s", limit);
+			else
+				snprintf(r->error, sizeof(r->error), "body is not valid gzip");
+			return rc;
+		}
+		body = out;
+		len = outlen;
+	}
+	return ow_otlp_decode(signal, encoding, body, len, r);
+}
+
+void ow_otlp_to_msg(ow_otlp_req_t *r, ow_msg_t *m)
+{
+	ow_budget_release(m->charged);
+	m->charged = r->len + ow_table_bytes(r->table);
+	ow_budget_charge(m->charged);
+	m->table = r->table;
+	m->payload = r->payload;
+	m->len = r->len;
+	m->records = r->records;
 }
 
 int ow_otlp_gunzip(const uint8_t *in, size_t len, size_t max, uint8_t **out, size_t *outlen)

@@ -43,6 +43,18 @@ typedef struct {
 int ow_otlp_decode(int signal, int encoding, uint8_t *body, size_t len, ow_otlp_req_t *r);
 void ow_otlp_req_free(ow_otlp_req_t *r);
 
+/* What every source runs on its worker: inflates a gzip body into at most
+ * max bytes (limit names the setting in the message), then decodes it.
+ * OW_OK, OW_ERROR (bad input) or OW_NOSPACE (too large once inflated). */
+int ow_otlp_decode_body(int signal, int encoding, int gzip, uint8_t *body, size_t len, size_t max,
+			const char *limit, ow_otlp_req_t *r);
+
+/* Moves a decoded request into the message the WAL takes, and charges the
+ * in-flight budget for what is kept now (the payload and its columns)
+ * instead of the body. Loop thread. */
+struct ow_msg;
+void ow_otlp_to_msg(ow_otlp_req_t *r, struct ow_msg *m);
+
 /* Inflates a gzip body into at most max bytes: OW_OK, OW_ERROR (not gzip
  * or corrupt) or OW_NOSPACE (larger than max). */
 int ow_otlp_gunzip(const uint8_t *in, size_t len, size_t max, uint8_t **out, size_t *outlen);
