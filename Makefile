@@ -85,7 +85,15 @@ run:
 	$(Q)$(MAKE) --no-print-directory openwit
 	./openwit
 
-check-build: $(OPENWIT) $(FAULTS) $(UNIT_T)
+KMOCK    ?= t/kafka/mock
+
+# librdkafka's mock cluster, for the Kafka tests
+$(KMOCK): t/kafka/mock.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(LDLIBS_ALL)
+
+check-build: $(OPENWIT) $(FAULTS) $(UNIT_T) $(KMOCK)
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory check-build
@@ -113,10 +121,10 @@ install: openwit
 	install -m 644 man/openwit.1 $(DESTDIR)$(PREFIX)/share/man/man1/openwit.1
 
 format:
-	clang-format -i openwit.c modules/*/*.c modules/*/*.h t/unit/*.c t/lib/*.h
+	clang-format -i openwit.c modules/*/*.c modules/*/*.h t/unit/*.c t/lib/*.h t/kafka/*.c
 
 clean:
-	rm -rf build openwit t/openwit-faults t/unit/*.t
+	rm -rf build openwit t/openwit-faults t/unit/*.t t/kafka/mock
 
 FORCE:
 .PHONY: all deps run test check-build asan bench install format clean FORCE

@@ -24,6 +24,7 @@
 #include "modules/grpc/grpc.h"
 #include "modules/http/http.h"
 #include "modules/janitor/janitor.h"
+#include "modules/kafka/kafka.h"
 #include "modules/search/search.h"
 #include "modules/storage/storage.h"
 #include "modules/tracker/tracker.h"
@@ -69,8 +70,8 @@ static ow_module_t core_module = {
 /* Pipeline order: infrastructure, then the stages from the sink back to
  * the sources, so each stage's consumer is up before its producer. */
 static ow_module_t *modules[] = {
-    &core_module,   &ow_tracker_module, &ow_storage_module, &ow_janitor_module,
-    &ow_wal_module, &ow_control_module, &ow_grpc_module,    &ow_http_module,
+    &core_module,	&ow_tracker_module, &ow_storage_module, &ow_janitor_module, &ow_wal_module,
+    &ow_control_module, &ow_grpc_module,    &ow_http_module,	&ow_kafka_module,
 };
 
 static struct event_base *base;

@@ -401,6 +401,19 @@ static void send_metrics(struct evhttp_request *req)
 		   ow_stats.rows_stored);
 	metric_one(&b, "openwit_parts_merged_total", "counter",
 		   "Active parts merged into stable parts.", ow_stats.parts_merged);
+	metric_one(&b, "openwit_kafka_messages_total", "counter",
+		   "Kafka messages consumed and made durable.", ow_stats.kafka_messages);
+	metric_one(&b, "openwit_kafka_dead_letters_total", "counter",
+		   "Kafka messages skipped as malformed (table kafka_dead_letters).",
+		   ow_stats.kafka_dead_letters);
+	metric_one(&b, "openwit_kafka_commits_total", "counter",
+		   "Kafka offset commits acknowledged by the group coordinator.",
+		   ow_stats.kafka_commits);
+	metric_one(&b, "openwit_kafka_commit_errors_total", "counter",
+		   "Kafka offset commits that failed (retried).", ow_stats.kafka_commit_errors);
+	metric_one(&b, "openwit_kafka_pauses_total", "counter",
+		   "Times the Kafka partitions were paused for backpressure.",
+		   ow_stats.kafka_pauses);
 	metric_hist(&b, "openwit_ack_latency_seconds",
 		    "From a request's arrival to its acknowledgement.", &ow_stats.ack_latency);
 	metric_hist(&b, "openwit_wal_fsync_seconds", "fdatasync of one WAL file.",

@@ -14,7 +14,24 @@ ow_batch_t *ow_batch_new(const char *tenant, int signal, int source)
 	b->created_ns = ow_now_ns();
 	b->opened_mono = ow_mono_ns();
 	b->tail = &b->msgs;
+	b->first_offset = INT64_MAX;
+	b->last_offset = -1;
 	return b;
+}
+
+static void add_topic(ow_batch_t *b, const char *topic)
+{
+	size_t n = strlen(topic), have = strlen(b->topics);
+	for (const char *p = b->topics; *p;) {
+		const char *e = strchr(p, ',');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		if (l == n && memcmp(p, topic, n) == 0)
+			return;
+		p += l + (e != NULL);
+	}
+	if (have + n + 2 <= sizeof(b->topics))
+		snprintf(b->topics + have, sizeof(b->topics) - have, "%s%s", have ? "," : "",
+			 topic);
 }
 
 void ow_batch_add(ow_batch_t *b, ow_msg_t *m)
@@ -25,11 +42,17 @@ void ow_batch_add(ow_batch_t *b, ow_msg_t *m)
 	b->nmsgs++;
 	b->records += m->records;
 	b->bytes += m->len;
+	if (m->topic) {
+		b->first_offset = OW_MIN(b->first_offset, m->offset);
+		b->last_offset = OW_MAX(b->last_offset, m->offset);
+		add_topic(b, m->topic);
+	}
 }
 
 void ow_batch_finish(ow_batch_t *b, int rc)
 {
 	ow_msg_t *m = b->msgs;
+	uint32_t seq = 0;
 	while (m) {
 		ow_msg_t *next = m->next;
 		free(m->payload);
@@ -41,6 +64,8 @@ void ow_batch_finish(ow_batch_t *b, int rc)
 		}
 		ow_budget_release(m->charged);
 		m->charged = 0;
+		m->batch_id = b->id;
+		m->batch_seq = seq++;
 		m->ack(m, rc);
 		m = next;
 	}

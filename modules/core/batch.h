@@ -23,6 +23,12 @@ struct ow_msg {
 	uint64_t records;	/* spans, log records or data points */
 	size_t charged;		/* bytes taken from the in-flight budget */
 	void (*ack)(ow_msg_t *m, int rc);
+	const char *batch_id; /* during ack(): the batch it was written in */
+	uint32_t batch_seq;   /* and its place in it */
+	/* Kafka messages: where they came from; the WAL records it */
+	const char *topic; /* NULL for other sources */
+	int32_t partition;
+	int64_t offset;
 };
 
 typedef struct ow_batch ow_batch_t;
@@ -39,7 +45,9 @@ struct ow_batch {
 	ow_msg_t *msgs, **tail;
 	uint32_t nmsgs;
 	uint64_t records;
-	uint64_t bytes; /* payload bytes */
+	uint64_t bytes;			   /* payload bytes */
+	int64_t first_offset, last_offset; /* Kafka: over its messages */
+	char topics[256];		   /* Kafka: distinct, comma-separated */
 	int sealed;
 	/* filled by the WAL writer */
 	int wal_rc;

@@ -129,6 +129,7 @@ static int set_value(ow_directive_t *d, const char *raw, char *msg, size_t msgle
 		}
 		break;
 	case OW_CONF_STR:
+	case OW_CONF_LIST:
 		if ((int64_t)strlen(v) > d->max) {
 			snprintf(msg, msglen, "longer than %lld characters", (long long)d->max);
 			rc = OW_ERROR;
@@ -205,6 +206,9 @@ int ow_conf_load(const char *path, char *err, size_t errlen)
 	int expect_key[MAX_DEPTH + 1];
 	int depth = -1; /* -1: outside the top-level mapping */
 	char pending[128] = "";
+	ow_directive_t *list = NULL; /* the LIST whose items are being read */
+	ow_buf_t items = {0};
+	int list_line = 0;
 	int rc = OW_OK, done = 0;
 
 	while (!done && rc == OW_OK) {
@@ -222,6 +226,12 @@ int ow_conf_load(const char *path, char *err, size_t errlen)
 			done = 1;
 			break;
 		case YAML_MAPPING_START_EVENT:
+			if (list) {
+				snprintf(err, errlen, "%s:%d: %s: expects a list of strings", path,
+					 line, list->key);
+				rc = OW_ERROR;
+				break;
+			}
 			if (depth >= 0) {
 				if (depth + 1 >= MAX_DEPTH) {
 					snprintf(err, errlen, "%s:%d: nested too deeply", path,
@@ -241,15 +251,49 @@ int ow_conf_load(const char *path, char *err, size_t errlen)
 			break;
 		case YAML_SEQUENCE_START_EVENT:
 			join_key(key, sizeof(key), stack, depth, pending);
-			snprintf(err, errlen, "%s:%d: %s: expects a single value, not a list", path,
-				 line, key);
-			rc = OW_ERROR;
+			list = depth >= 0 && !expect_key[depth] && !list ? ow_conf_find(key) : NULL;
+			if (list == NULL || list->type != OW_CONF_LIST) {
+				snprintf(err, errlen,
+					 "%s:%d: %s: expects a single value, not a list", path,
+					 line, key);
+				rc = OW_ERROR;
+				break;
+			}
+			items.len = 0;
+			list_line = line;
 			break;
+		case YAML_SEQUENCE_END_EVENT: {
+			char msg[512];
+			ow_buf_add(&items, "", 1);
+			expect_key[depth] = 1;
+			if (set_value(list, (char *)items.data, msg, sizeof(msg)) != OW_OK) {
+				snprintf(err, errlen, "%s:%d: %s: %s", path, list_line, list->key,
+					 msg);
+				rc = OW_ERROR;
+			}
+			list->line = list_line;
+			list = NULL;
+			break;
+		}
 		case YAML_ALIAS_EVENT:
 			snprintf(err, errlen, "%s:%d: aliases are not supported", path, line);
 			rc = OW_ERROR;
 			break;
 		case YAML_SCALAR_EVENT:
+			if (list) {
+				if (strchr((const char *)ev.data.scalar.value, '\n') ||
+				    ev.data.scalar.length == 0) {
+					snprintf(err, errlen,
+						 "%s:%d: %s: an empty or multi-line item", path,
+						 line, list->key);
+					rc = OW_ERROR;
+					break;
+				}
+				if (items.len)
+					ow_buf_add(&items, "\n", 1);
+				ow_buf_add(&items, ev.data.scalar.value, ev.data.scalar.length);
+				break;
+			}
 			if (depth < 0) {
 				if (ev.data.scalar.length == 0)
 					break; /* an empty document */
@@ -291,6 +335,7 @@ int ow_conf_load(const char *path, char *err, size_t errlen)
 		yaml_event_delete(&ev);
 	}
 	yaml_parser_delete(&p);
+	ow_buf_free(&items);
 	fclose(f);
 	return rc;
 }
@@ -312,6 +357,14 @@ void ow_conf_dump(FILE *out)
 			case OW_CONF_ENUM:
 				fprintf(out, "%s: %s\n", d->key, d->choices[*(int *)d->ptr]);
 				break;
+			case OW_CONF_LIST: {
+				const char *s = *(char **)d->ptr;
+				fprintf(out, "%s: [\"", d->key);
+				for (; *s; s++)
+					fputs(*s == '\n' ? "\", \"" : (char[]){*s, 0}, out);
+				fprintf(out, "\"]\n");
+				break;
+			}
 			}
 		}
 }

@@ -14,12 +14,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum ow_conf_type { OW_CONF_INT, OW_CONF_BOOL, OW_CONF_STR, OW_CONF_ENUM };
+/* OW_CONF_LIST: a YAML list of strings (or one string), kept as one
+ * malloc'd string with the items separated by newlines; max bounds each. */
+enum ow_conf_type { OW_CONF_INT, OW_CONF_BOOL, OW_CONF_STR, OW_CONF_ENUM, OW_CONF_LIST };
 
 typedef struct {
 	const char *key;
 	int type;
-	void *ptr; /* int64_t *, int *, char ** or int * (ENUM: index in choices) */
+	void *ptr; /* int64_t *, int *, char ** (STR, LIST) or int * (ENUM: index) */
 	int64_t min, max;
 	const char *def;
 	const char *const *choices; /* ENUM only, NULL-terminated */

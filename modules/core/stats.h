@@ -50,6 +50,8 @@ typedef struct {
 	uint64_t wal_fsyncs, wal_fsync_errors, wal_bytes;
 	uint64_t wal_recovered, wal_removed_torn, wal_quarantined;
 	uint64_t parts_written, rows_stored, parts_merged;
+	uint64_t kafka_messages, kafka_dead_letters, kafka_commits, kafka_commit_errors;
+	uint64_t kafka_pauses;
 	ow_hist_t ack_latency, fsync_latency;
 } ow_stats_t;
 

@@ -66,6 +66,7 @@ typedef struct {
 	uint32_t nmsgs;
 	uint64_t records, file_bytes;
 	int64_t created_ns, wal_done_ns;
+	uint32_t holds; /* Kafka messages whose offsets are not committed yet */
 } sbatch_t;
 
 typedef struct buffer {
@@ -80,6 +81,7 @@ typedef struct buffer {
 	size_t nbatches, cap;
 	int64_t opened_mono;
 	size_t bytes;
+	size_t holds; /* batches with holds: the buffer may not flush */
 	struct buffer *next;
 } buffer_t;
 
@@ -167,7 +169,7 @@ static sbatch_t *add_batch(buffer_t *buf, const char *id, const char *wal_path)
 }
 
 /* Takes the table (its buffers, not the struct) as a new chunk. */
-static void add_chunk(buffer_t *buf, ow_table_t *t)
+static void add_chunk(buffer_t *buf, ow_table_t *t, const char *batch_id, uint32_t seq)
 {
 	if (t->nrows == 0) {
 		ow_table_free(t);
@@ -180,6 +182,8 @@ static void add_chunk(buffer_t *buf, ow_table_t *t)
 	ow_chunk_t *c = ow_alloc(sizeof(*c));
 	atomic_init(&c->refs, 1);
 	c->table = *t;
+	snprintf(c->batch_id, sizeof(c->batch_id), "%s", batch_id);
+	c->seq = seq;
 	memset(t, 0, sizeof(*t));
 	buf->chunks[buf->nchunks++] = c;
 	buf->rows += c->table.nrows;
@@ -202,13 +206,55 @@ void ow_storage_publish(ow_batch_t *b)
 	s->file_bytes = b->file_bytes;
 	s->created_ns = b->created_ns;
 	s->wal_done_ns = b->wal_done_ns;
-	for (ow_msg_t *m = b->msgs; m; m = m->next) {
+	if (b->source == OW_SRC_KAFKA && b->nmsgs) {
+		s->holds = b->nmsgs;
+		buf->holds++;
+	}
+	uint32_t seq = 0;
+	for (ow_msg_t *m = b->msgs; m; m = m->next, seq++) {
 		if (m->table == NULL)
 			continue;
-		add_chunk(buf, m->table);
+		add_chunk(buf, m->table, b->id, seq);
 		free(m->table);
 		m->table = NULL;
 	}
+}
+
+void ow_storage_release(const char *batch_id, uint32_t n)
+{
+	for (buffer_t *buf = buffers; buf; buf = buf->next)
+		for (size_t i = buf->nbatches; i-- > 0;) {
+			sbatch_t *s = &buf->batches[i];
+			if (s->holds == 0 || strcmp(s->id, batch_id) != 0)
+				continue;
+			s->holds -= OW_MIN(n, s->holds);
+			if (s->holds == 0)
+				buf->holds--;
+			return;
+		}
+}
+
+void ow_storage_discard(const char *batch_id, uint32_t seq)
+{
+	for (buffer_t *buf = buffers; buf; buf = buf->next)
+		for (size_t i = buf->nchunks; i-- > 0;) {
+			ow_chunk_t *c = buf->chunks[i];
+			if (c->seq != seq || strcmp(c->batch_id, batch_id) != 0)
+				continue;
+			size_t bytes = ow_table_bytes(&c->table);
+			buf->rows -= c->table.nrows;
+			buf->bytes -= OW_MIN(bytes, buf->bytes);
+			buffered -= OW_MIN(bytes, buffered);
+			for (size_t k = 0; k < buf->nbatches; k++)
+				if (strcmp(buf->batches[k].id, batch_id) == 0)
+					buf->batches[k].records -=
+					    OW_MIN(c->table.nrows, buf->batches[k].records);
+			memmove(&buf->chunks[i], &buf->chunks[i + 1],
+				(buf->nchunks - i - 1) * sizeof(*buf->chunks));
+			buf->nchunks--;
+			chunk_unref(c);
+			return;
+		}
 }
 
 /* ---- the readers' catalog and snapshots ---- */
@@ -769,7 +815,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	while (b) {
 		buffer_t *next = b->next;
 		int aged = now - b->opened_mono >= flush_interval_ms * 1000000;
-		if (b->nbatches > 0 && (aged || draining || b->bytes >= (size_t)flush_bytes)) {
+		if (b->holds) {
+			/* Kafka offsets not committed yet: not stored either */
+		} else if (b->nbatches > 0 &&
+			   (aged || draining || b->bytes >= (size_t)flush_bytes)) {
 			unlink_buffer(b);
 			*frozen_tail = b;
 			frozen_tail = &b->next;
@@ -786,10 +835,12 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 /* ---- recovery ---- */
 
 typedef struct {
-	int signal;
+	const ow_walinfo_t *info;
 	ow_table_t *t;
-	int64_t recv_ns;
+	int (*keep)(void *arg, const ow_walpos_t *pos);
+	void *keep_arg;
 	int bad;
+	uint32_t kept;
 	uint64_t records;
 	char err[256];
 } replay_ctx_t;
@@ -797,12 +848,22 @@ typedef struct {
 static void replay_record(void *arg, const uint8_t *rec, size_t len)
 {
 	replay_ctx_t *c = arg;
-	int64_t n =
-	    ow_columns_decode(c->signal, rec, len, c->recv_ns, c->t, c->err, sizeof(c->err));
+	ow_walpos_t pos;
+	const uint8_t *pl;
+	size_t plen;
+	if (ow_walfile_record(c->info, rec, len, &pos, &pl, &plen) != OW_OK) {
+		c->bad++;
+		return;
+	}
+	if (c->keep && !c->keep(c->keep_arg, &pos))
+		return;
+	int64_t n = ow_columns_decode(c->info->signal, pl, plen, c->info->created_ns, c->t, c->err,
+				      sizeof(c->err));
 	if (n < 0)
 		c->bad++;
 	else
 		c->records += (uint64_t)n;
+	c->kept++;
 }
 
 static int is_stored(const char *id)
@@ -819,27 +880,28 @@ static int is_stored(const char *id)
 }
 
 int ow_storage_replay(const ow_walinfo_t *info, const char *wal_path, const uint8_t *image,
-		      size_t len, uint64_t *records)
+		      size_t len, int (*keep)(void *arg, const ow_walpos_t *pos), void *keep_arg,
+		      uint64_t *records)
 {
 	if (is_stored(info->id))
 		return OW_DECLINED;
-	buffer_t *buf = buffer_for(info->tenant, info->signal);
 	ow_table_t t;
 	ow_columns_table_init(info->signal, &t);
-	replay_ctx_t c = {info->signal, &t, info->created_ns, 0, 0, ""};
+	replay_ctx_t c = {info, &t, keep, keep_arg, 0, 0, 0, ""};
 	ow_walinfo_t again;
 	ow_walfile_check(image, len, &again, replay_record, &c);
-	if (c.bad) {
+	if (c.bad || c.kept == 0) {
 		ow_table_free(&t);
-		return OW_ERROR;
+		return c.bad ? OW_ERROR : OW_AGAIN;
 	}
+	buffer_t *buf = buffer_for(info->tenant, info->signal);
 	*records = c.records;
-	add_chunk(buf, &t);
+	add_chunk(buf, &t, info->id, 0);
 	sbatch_t *s = add_batch(buf, info->id, wal_path);
 	snprintf(s->tenant, sizeof(s->tenant), "%s", info->tenant);
 	s->signal = info->signal;
 	s->source = info->source;
-	s->nmsgs = info->nrecords;
+	s->nmsgs = c.kept;
 	s->records = c.records;
 	s->file_bytes = len;
 	s->created_ns = info->created_ns;
@@ -935,8 +997,9 @@ static int storage_busy(void)
 {
 	if (flushing || frozen)
 		return 1;
+	/* a buffer held for Kafka commits that never came stays in the WAL */
 	for (buffer_t *b = buffers; b; b = b->next)
-		if (b->nbatches > 0)
+		if (b->nbatches > 0 && b->holds == 0)
 			return 1;
 	return 0;
 }

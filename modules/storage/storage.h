@@ -26,18 +26,31 @@ extern ow_module_t ow_storage_module;
 typedef struct {
 	atomic_int refs;
 	ow_table_t table;
+	char batch_id[OW_BATCH_ID_LEN + 1]; /* the batch and message it came from */
+	uint32_t seq;
 } ow_chunk_t;
 
 /* Loop thread: the batch is durable in the WAL; its messages' tables move
  * into the buffer (each message's table is taken, the message keeps none). */
 void ow_storage_publish(ow_batch_t *b);
 
-/* WAL recovery, before the server starts: a complete WAL file. Returns
- * OW_DECLINED when the batch is already stored (the caller removes the
- * file), OW_OK when its rows were replayed into the buffer (records set),
- * OW_ERROR when its records do not decode. */
+/* A Kafka batch is published held: its buffer does not flush until the
+ * Kafka module has committed the offsets of all its messages and released
+ * them (n messages at a time). Loop thread. */
+void ow_storage_release(const char *batch_id, uint32_t n);
+/* Takes the rows of message seq of a held batch out of the buffer: its
+ * offset could not be committed, and Kafka delivers it to another node.
+ * The WAL file still has it; recovery would not replay it (kafka.c). */
+void ow_storage_discard(const char *batch_id, uint32_t seq);
+
+/* WAL recovery (loop thread): a complete WAL file; keep, when not NULL,
+ * says which records to replay (by their Kafka position). Returns
+ * OW_DECLINED when the batch is already stored and OW_AGAIN when no record
+ * is kept (the caller removes the file either way), OW_OK when rows were replayed into the buffer
+ * (records set), OW_ERROR when its records do not decode. */
 int ow_storage_replay(const ow_walinfo_t *info, const char *wal_path, const uint8_t *image,
-		      size_t len, uint64_t *records);
+		      size_t len, int (*keep)(void *arg, const ow_walpos_t *pos), void *keep_arg,
+		      uint64_t *records);
 
 /* A part written and synced, not yet in the catalog. */
 typedef struct {

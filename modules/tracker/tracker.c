@@ -14,6 +14,8 @@
  *                  topics, created_at and one *_completed_at per stage,
  *                  error_stage, error_message, retry_count
  *   alerts         id, created_at, kind, batch_id, message
+ *   kafka_dead_letters  id, created_at, topic, partition, offset, bytes,
+ *                  error: Kafka messages skipped as malformed
  *
  * Version 2 adds the part catalog, written by modules/storage:
  *   parts          one row per committed Parquet file: part_id, tenant,
@@ -91,9 +93,18 @@ static const char *const migrations[] = {
     " part_id TEXT NOT NULL,"
     " PRIMARY KEY (batch_id, part_id)) WITHOUT ROWID;"
     "CREATE INDEX batch_parts_part ON batch_parts(part_id);",
+    /* 3: Kafka messages that could not be ingested (modules/kafka) */
+    "CREATE TABLE kafka_dead_letters ("
+    " id INTEGER PRIMARY KEY,"
+    " created_at TEXT NOT NULL,"
+    " topic TEXT NOT NULL,"
+    " partition INTEGER NOT NULL,"
+    " offset INTEGER NOT NULL,"
+    " bytes INTEGER NOT NULL,"
+    " error TEXT NOT NULL);",
 };
 
-enum { OP_WRITTEN, OP_RECOVERED, OP_ALERT, OP_PRUNE, OP_CLEANED };
+enum { OP_WRITTEN, OP_RECOVERED, OP_ALERT, OP_PRUNE, OP_CLEANED, OP_COMMITTED, OP_DEAD };
 
 typedef struct op {
 	struct op *next;
@@ -103,7 +114,9 @@ typedef struct op {
 	int signal, source;
 	uint64_t nmsgs, records, bytes;
 	int64_t created_ns, wal_ns;
-	char *kind, *message;
+	int64_t first_offset, last_offset; /* Kafka; -1 when none */
+	int32_t partition;
+	char *kind, *message; /* OP_DEAD: the topic and the error */
 } op_t;
 
 static char db_path[4200];
@@ -155,6 +168,33 @@ void ow_tracker_batch_written(const ow_batch_t *b)
 	o->bytes = b->file_bytes;
 	o->created_ns = b->created_ns;
 	o->wal_ns = b->wal_done_ns;
+	o->first_offset = b->last_offset >= 0 ? b->first_offset : -1;
+	o->last_offset = b->last_offset;
+	if (b->topics[0])
+		o->kind = ow_strdup(b->topics);
+	enqueue(o);
+}
+
+void ow_tracker_kafka_committed(const char *batch_id)
+{
+	op_t *o = ow_calloc(1, sizeof(*o));
+	o->type = OP_COMMITTED;
+	snprintf(o->batch_id, sizeof(o->batch_id), "%s", batch_id);
+	o->created_ns = ow_now_ns();
+	enqueue(o);
+}
+
+void ow_tracker_dead_letter(const char *topic, int32_t partition, int64_t offset, size_t bytes,
+			    const char *error)
+{
+	op_t *o = ow_calloc(1, sizeof(*o));
+	o->type = OP_DEAD;
+	o->kind = ow_strdup(topic);
+	o->message = ow_strdup(error);
+	o->partition = partition;
+	o->first_offset = offset;
+	o->bytes = bytes;
+	o->created_ns = ow_now_ns();
 	enqueue(o);
 }
 
@@ -168,6 +208,7 @@ void ow_tracker_batch_recovered(const ow_walinfo_t *info, uint64_t records, uint
 	o->bytes = file_bytes;
 	o->created_ns = info->created_ns;
 	o->wal_ns = info->created_ns;
+	o->first_offset = o->last_offset = -1;
 	enqueue(o);
 }
 
@@ -222,6 +263,17 @@ static void apply(op_t *o, sqlite3_stmt *ins)
 		sqlite3_bind_int64(ins, 7, (sqlite3_int64)o->records);
 		sqlite3_bind_text(ins, 8, created, -1, SQLITE_STATIC);
 		sqlite3_bind_text(ins, 9, walt, -1, SQLITE_STATIC);
+		if (o->last_offset >= 0) {
+			sqlite3_bind_int64(ins, 10, o->first_offset);
+			sqlite3_bind_int64(ins, 11, o->last_offset);
+		} else {
+			sqlite3_bind_null(ins, 10);
+			sqlite3_bind_null(ins, 11);
+		}
+		if (o->kind)
+			sqlite3_bind_text(ins, 12, o->kind, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(ins, 12);
 		if (sqlite3_step(ins) != SQLITE_DONE)
 			ow_log(OW_LOG_ERROR, "tracker: insert %s: %s", o->batch_id,
 			       sqlite3_errmsg(db));
@@ -264,6 +316,33 @@ static void apply(op_t *o, sqlite3_stmt *ins)
 		sqlite3_finalize(st);
 		break;
 	}
+	case OP_COMMITTED:
+	case OP_DEAD: {
+		sqlite3_stmt *st;
+		ow_time_iso(o->created_ns, created, sizeof(created));
+		sqlite3_prepare_v2(db,
+				   o->type == OP_COMMITTED
+				       ? "UPDATE batch_tracker SET kafka_pip = 1, "
+					 "kafka_completed_at = ?1 WHERE batch_id = ?2"
+				       : "INSERT INTO kafka_dead_letters(created_at, topic, "
+					 "partition, offset, bytes, error) VALUES (?1, ?2, ?3, ?4, "
+					 "?5, ?6)",
+				   -1, &st, NULL);
+		sqlite3_bind_text(st, 1, created, -1, SQLITE_STATIC);
+		if (o->type == OP_COMMITTED) {
+			sqlite3_bind_text(st, 2, o->batch_id, -1, SQLITE_STATIC);
+		} else {
+			sqlite3_bind_text(st, 2, o->kind, -1, SQLITE_STATIC);
+			sqlite3_bind_int(st, 3, o->partition);
+			sqlite3_bind_int64(st, 4, o->first_offset);
+			sqlite3_bind_int64(st, 5, (sqlite3_int64)o->bytes);
+			sqlite3_bind_text(st, 6, o->message, -1, SQLITE_STATIC);
+		}
+		if (sqlite3_step(st) != SQLITE_DONE)
+			ow_log(OW_LOG_ERROR, "tracker: kafka: %s", sqlite3_errmsg(db));
+		sqlite3_finalize(st);
+		break;
+	}
 	case OP_PRUNE: {
 		char sql[512];
 		int before = sqlite3_total_changes(db);
@@ -271,8 +350,11 @@ static void apply(op_t *o, sqlite3_stmt *ins)
 			 "DELETE FROM batch_tracker WHERE janitor_pip = 1 AND created_at < "
 			 "strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now', '-%lld days');"
 			 "DELETE FROM alerts WHERE created_at < "
+			 "strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now', '-%lld days');"
+			 "DELETE FROM kafka_dead_letters WHERE created_at < "
 			 "strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now', '-%lld days');",
-			 (long long)retention_days, (long long)retention_days);
+			 (long long)retention_days, (long long)retention_days,
+			 (long long)retention_days);
 		exec(sql);
 		int pruned = sqlite3_total_changes(db) - before;
 		if (pruned > 0)
@@ -305,7 +387,8 @@ static void *tracker_main(void *arg)
 	    db,
 	    "INSERT OR IGNORE INTO batch_tracker(batch_id, client_id, signal, source, "
 	    "wal_pip, batch_size, message_count, record_count, created_at, "
-	    "wal_completed_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?)",
+	    "wal_completed_at, first_offset, last_offset, topics) "
+	    "VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)",
 	    -1, &ins, NULL);
 	for (;;) {
 		pthread_mutex_lock(&mu);

@@ -23,6 +23,11 @@ void ow_tracker_batch_recovered(const ow_walinfo_t *info, uint64_t records, uint
 /* The batch's WAL file is gone: janitor_pip. NULL: every stored batch
  * (after recovery, which removed the WAL files of all of them). */
 void ow_tracker_batch_cleaned(const char *batch_id);
+/* Kafka: the offsets of all the batch's messages are committed. */
+void ow_tracker_kafka_committed(const char *batch_id);
+/* Kafka: a message that could not be ingested, skipped. */
+void ow_tracker_dead_letter(const char *topic, int32_t partition, int64_t offset, size_t bytes,
+			    const char *error);
 void ow_tracker_alert(const char *kind, const char *batch_id, const char *message);
 
 /* A read-only connection for the calling thread (closed when it exits). */

@@ -23,6 +23,7 @@
 #include "../storage/storage.h"
 #include "../tracker/tracker.h"
 #include "walfile.h"
+#include "../kafka/kafka.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -39,6 +40,7 @@ static int64_t max_messages, max_size_bytes;
 static char *wal_dir_conf;
 static char wal_dir[4096];
 static int64_t timeouts_ms[OW_NSOURCES] = {100, 100, 100};
+static int64_t limits[OW_NSOURCES]; /* messages per batch; 0: max_messages */
 
 static ow_directive_t directives[] = {
     {"ingestion.batch_tracker.batch_config.max_messages", OW_CONF_INT, &max_messages, 1, 1000000,
@@ -79,6 +81,11 @@ uint64_t ow_wal_inflight_batches(void)
 void ow_wal_set_timeout(int source, int64_t ms)
 {
 	timeouts_ms[source] = ms;
+}
+
+void ow_wal_set_limit(int source, int64_t messages)
+{
+	limits[source] = messages;
 }
 
 void ow_wal_batch_path(const ow_batch_t *b, char *out, size_t len)
@@ -337,7 +344,8 @@ void ow_wal_add(ow_msg_t *m, const char *tenant, int signal, int source)
 		open_batches = b;
 	}
 	ow_batch_add(b, m);
-	if (b->nmsgs >= (uint64_t)max_messages || b->bytes >= (uint64_t)max_size_bytes) {
+	int64_t most = limits[source] ? OW_MIN(limits[source], max_messages) : max_messages;
+	if (b->nmsgs >= (uint64_t)most || b->bytes >= (uint64_t)max_size_bytes) {
 		unlink_open(b);
 		seal(b);
 	}
@@ -358,6 +366,56 @@ static int quarantine(const char *tenant, const char *name, const char *path)
 	if (rename(path, qpath) != 0)
 		return OW_ERROR;
 	ow_io_fsync_dir(OW_IO_WAL, qdir);
+	return OW_OK;
+}
+
+int ow_wal_replay(ow_walinfo_t *info, const char *path, const uint8_t *img, size_t len,
+		  int (*keep)(void *arg, const ow_walpos_t *pos), void *keep_arg,
+		  uint64_t *nrecords)
+{
+	uint64_t records = 0;
+	int rc = info->state == OW_WAL_VALID
+		     ? ow_storage_replay(info, path, img, len, keep, keep_arg, &records)
+		     : OW_ERROR;
+	if (rc == OW_DECLINED || rc == OW_AGAIN) {
+		/* stored before the crash (only the janitor's step was left), or
+		 * nothing in it is ours to store */
+		if (rc == OW_DECLINED)
+			ow_log(OW_LOG_INFO,
+			       "wal: recovery: batch %s is already stored; removing %s", info->id,
+			       path);
+		else
+			ow_log(OW_LOG_INFO,
+			       "wal: recovery: batch %s: Kafka redelivers all its records "
+			       "(not committed by this node); removing %s",
+			       info->id, path);
+		unlink(path);
+		ow_tracker_batch_cleaned(info->id);
+		return OW_DECLINED;
+	}
+	if (rc == OW_ERROR && info->state == OW_WAL_VALID) {
+		info->state = OW_WAL_CORRUPT;
+		snprintf(info->why, sizeof(info->why), "its records are not valid OTLP");
+	}
+	if (info->state == OW_WAL_CORRUPT) {
+		/* path is {wal_dir}/{tenant}/{name} */
+		char tenant[OW_TENANT_MAX + 1] = "";
+		const char *name = strrchr(path, '/'), *t = name;
+		while (t > path && t[-1] != '/')
+			t--;
+		snprintf(tenant, sizeof(tenant), "%.*s", (int)(name - t), t);
+		int q = quarantine(tenant, name + 1, path);
+		char msg[512];
+		snprintf(msg, sizeof(msg), "WAL file %s is corrupt (%s); %s", path, info->why,
+			 q == OW_OK ? "moved to quarantine/wal/" : "could not be moved");
+		ow_log(OW_LOG_ERROR, "wal: recovery: %s", msg);
+		ow_tracker_alert("wal_corrupt", info->id[0] ? info->id : NULL, msg);
+		ow_stats.wal_quarantined++;
+		return OW_ERROR;
+	}
+	*nrecords += records;
+	ow_stats.wal_recovered++;
+	ow_tracker_batch_recovered(info, records, len);
 	return OW_OK;
 }
 
@@ -413,41 +471,17 @@ static int recover_dir(const char *tenant, seen_t **seen, size_t *nseen, uint64_
 				continue;
 			}
 		}
-		uint64_t records = 0;
-		int rc = info.state == OW_WAL_VALID
-			     ? ow_storage_replay(&info, path, img.data, img.len, &records)
-			     : OW_ERROR;
-		if (rc == OW_DECLINED) {
-			/* stored before the crash; only the janitor's step was left */
-			ow_log(OW_LOG_INFO,
-			       "wal: recovery: batch %s is already stored; removing %s", info.id,
-			       path);
-			unlink(path);
-			ow_tracker_batch_cleaned(info.id);
-			changed = 1;
-			continue;
-		}
-		if (rc == OW_ERROR && info.state == OW_WAL_VALID) {
-			info.state = OW_WAL_CORRUPT;
-			snprintf(info.why, sizeof(info.why), "its records are not valid OTLP");
-		}
-		if (info.state == OW_WAL_CORRUPT) {
-			int q = quarantine(tenant, de->d_name, path);
-			char msg[512];
-			snprintf(msg, sizeof(msg), "WAL file %s is corrupt (%s); %s", path,
-				 info.why,
-				 q == OW_OK ? "moved to quarantine/wal/" : "could not be moved");
-			ow_log(OW_LOG_ERROR, "wal: recovery: %s", msg);
-			ow_tracker_alert("wal_corrupt", info.id[0] ? info.id : NULL, msg);
-			ow_stats.wal_quarantined++;
+		if (info.state == OW_WAL_VALID && info.source == OW_SRC_KAFKA) {
+			/* which of its records to keep depends on the offsets the
+			 * consumer group has committed: the Kafka module asks */
+			ow_kafka_adopt(&info, path);
+		} else if (ow_wal_replay(&info, path, img.data, img.len, NULL, NULL, nrecords) !=
+			   OW_OK) {
 			changed = 1;
 			continue;
 		}
 		*seen = ow_realloc(*seen, (*nseen + 1) * sizeof(seen_t));
 		memcpy((*seen)[(*nseen)++].uuid, info.uuid, 16);
-		*nrecords += records;
-		ow_stats.wal_recovered++;
-		ow_tracker_batch_recovered(&info, records, img.len);
 	}
 	closedir(d);
 	ow_buf_free(&img);

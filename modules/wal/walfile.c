@@ -9,7 +9,8 @@
  *    28   8  created at, nanoseconds since the Unix epoch (int64)
  *    36   1  signal: 0 traces, 1 logs, 2 metrics
  *    37   1  source: 0 http, 1 grpc, 2 kafka
- *    38   1  payload encoding: 0 = OTLP Export*ServiceRequest, protobuf
+ *    38   1  record layout: 0 = the payload alone; 1 = a Kafka position,
+ *               then the payload (source 2 only; see below)
  *    39   1  T, the tenant id length (1..64)
  *    40   4  reserved, zero
  *    44   T  tenant id
@@ -18,7 +19,11 @@
  *   records, one per message, back to back
  *     0   4  payload length N
  *     4   4  crc32c over the 4 length bytes followed by the payload
- *     8   N  payload (the request as received, or converted from JSON)
+ *     8   N  layout 0: the payload, the OTLP Export*ServiceRequest in
+ *               protobuf (as received, or converted from JSON)
+ *               layout 1: 1 byte topic length T (1..255), T bytes topic,
+ *               4 bytes partition (int32), 8 bytes offset (int64), the
+ *               payload; N counts all of it
  *
  *   trailer (40 bytes)
  *     0   8  magic "OWWALEND"
@@ -58,7 +63,7 @@ void ow_walfile_build(const ow_batch_t *b, ow_buf_t *out)
 	ow_put_u64(h + 28, (uint64_t)b->created_ns);
 	h[36] = (uint8_t)b->signal;
 	h[37] = (uint8_t)b->source;
-	h[38] = 0;
+	h[38] = b->source == OW_SRC_KAFKA;
 	h[39] = (uint8_t)tlen;
 	memcpy(h + 44, b->tenant, tlen);
 	uint32_t hcrc = ow_crc32c(0, h, hlen - 4);
@@ -69,13 +74,24 @@ void ow_walfile_build(const ow_batch_t *b, ow_buf_t *out)
 	uint32_t n = 0;
 	uint64_t total = 0;
 	for (const ow_msg_t *m = b->msgs; m; m = m->next, n++) {
-		uint8_t rh[8];
-		ow_put_u32(rh, (uint32_t)m->len);
-		uint32_t crc = ow_crc32c(ow_crc32c(0, rh, 4), m->payload, m->len);
+		uint8_t rh[8], pos[1 + 255 + 12];
+		size_t plen = 0;
+		if (h[38]) {
+			size_t tl = OW_MIN(strlen(m->topic), 255);
+			pos[0] = (uint8_t)tl;
+			memcpy(pos + 1, m->topic, tl);
+			ow_put_u32(pos + 1 + tl, (uint32_t)m->partition);
+			ow_put_u64(pos + 5 + tl, (uint64_t)m->offset);
+			plen = 13 + tl;
+		}
+		ow_put_u32(rh, (uint32_t)(plen + m->len));
+		uint32_t crc =
+		    ow_crc32c(ow_crc32c(ow_crc32c(0, rh, 4), pos, plen), m->payload, m->len);
 		ow_put_u32(rh + 4, crc);
 		ow_buf_add(out, rh, 8);
+		ow_buf_add(out, pos, plen);
 		ow_buf_add(out, m->payload, m->len);
-		total += m->len;
+		total += plen + m->len;
 	}
 	uint8_t t[OW_WAL_TRAILER] = {0};
 	memcpy(t, end_magic, 8);
@@ -113,7 +129,7 @@ int ow_walfile_check(const uint8_t *p, size_t len, ow_walinfo_t *info,
 	size_t tlen = p[39];
 	if (tlen + OW_WAL_HEADER_FIXED + 4 != hlen ||
 	    !ow_tenant_valid((const char *)p + 44, tlen) || p[36] >= OW_NSIGNALS ||
-	    p[37] >= OW_NSOURCES || p[38] != 0)
+	    p[37] >= OW_NSOURCES || p[38] != (p[37] == OW_SRC_KAFKA))
 		return bad(info, OW_WAL_CORRUPT, "header fields out of range");
 	memcpy(info->uuid, p + 12, 16);
 	ow_uuid_text(info->uuid, info->id);
@@ -122,6 +138,7 @@ int ow_walfile_check(const uint8_t *p, size_t len, ow_walinfo_t *info,
 	info->created_ns = (int64_t)ow_get_u64(p + 28);
 	info->signal = p[36];
 	info->source = p[37];
+	info->layout = p[38];
 
 	uint32_t want = ow_get_u32(t + 24);
 	uint64_t want_bytes = ow_get_u64(t + 28);
@@ -179,5 +196,26 @@ int ow_walfile_read(const char *path, ow_walinfo_t *info, ow_buf_t *image)
 	close(fd);
 	image->len = got;
 	ow_walfile_check(image->data, got, info, NULL, NULL);
+	return OW_OK;
+}
+
+int ow_walfile_record(const ow_walinfo_t *info, const uint8_t *rec, size_t len, ow_walpos_t *pos,
+		      const uint8_t **payload, size_t *plen)
+{
+	memset(pos, 0, sizeof(*pos));
+	if (info->layout == 0) {
+		*payload = rec;
+		*plen = len;
+		return OW_OK;
+	}
+	size_t tl = len ? rec[0] : 0;
+	if (tl == 0 || len < 13 + tl)
+		return OW_ERROR;
+	memcpy(pos->topic, rec + 1, tl);
+	pos->topic[tl] = '\0';
+	pos->partition = (int32_t)ow_get_u32(rec + 1 + tl);
+	pos->offset = (int64_t)ow_get_u64(rec + 5 + tl);
+	*payload = rec + 13 + tl;
+	*plen = len - 13 - tl;
 	return OW_OK;
 }

@@ -24,6 +24,7 @@ typedef struct {
 	char id[OW_BATCH_ID_LEN + 1];
 	char tenant[OW_TENANT_MAX + 1];
 	int signal, source;
+	int layout; /* 1: records carry a Kafka position */
 	int64_t created_ns;
 	uint32_t nrecords;
 	uint64_t payload_bytes;
@@ -36,6 +37,18 @@ void ow_walfile_build(const ow_batch_t *b, ow_buf_t *out);
  * record of a VALID file, in order. */
 int ow_walfile_check(const uint8_t *p, size_t len, ow_walinfo_t *info,
 		     void (*each)(void *arg, const uint8_t *rec, size_t len), void *arg);
+
+/* Where a Kafka message came from. */
+typedef struct {
+	char topic[256];
+	int32_t partition;
+	int64_t offset;
+} ow_walpos_t;
+
+/* Splits one record of a checked file into its Kafka position (zeroed for
+ * other sources) and its payload; OW_ERROR when the position is malformed. */
+int ow_walfile_record(const ow_walinfo_t *info, const uint8_t *rec, size_t len, ow_walpos_t *pos,
+		      const uint8_t **payload, size_t *plen);
 
 /* Reads a file and checks it; OW_ERROR only when the file cannot be read. */
 int ow_walfile_read(const char *path, ow_walinfo_t *info, ow_buf_t *image);

@@ -1,0 +1,1231 @@
+/*
+ * kafka.c - OTLP from Kafka topics, stored exactly once.
+ *
+ * The consumer. librdkafka's high-level consumer in a group, auto commit
+ * and auto offset store off. Its queue (messages, rebalances, commit
+ * results) wakes the loop through a pipe (rd_kafka_queue_io_event_enable)
+ * and is drained there with rd_kafka_consumer_poll(rk, 0); nothing polls
+ * in a thread of ours. Blocking calls (rd_kafka_committed) run on a worker.
+ *
+ * A message. Tenant and signal come from its topic name by
+ * ingestion.kafka.topic_rule; its encoding from its content-type header or
+ * ingestion.kafka.format. It is admitted against the in-flight byte budget,
+ * decoded on a worker, and added to a batch (wal.h) with its topic,
+ * partition and offset, which the WAL file records. A message that does
+ * not decode, or whose topic does not fit the rule, is a dead letter: a
+ * row in kafka_dead_letters, a log line, a counter; it is passed over and
+ * never stalls its partition. Under backpressure (budget, buffers, disk)
+ * every assigned partition is paused and resumed when there is room.
+ *
+ * Commits. Each partition keeps its messages in offset order until their
+ * offsets are committed. The commit for a partition is the offset after
+ * its contiguous prefix of durable (or dead) messages; it goes out after
+ * the batches are acknowledged, asynchronously. A Kafka batch is published
+ * to the buffer queries read at once, but storage holds it (it is not
+ * flushed to Parquet) until every one of its offsets is committed: so a
+ * record in a Parquet part always has its offset committed, and only
+ * WAL files hold records whose offsets may not be.
+ *
+ * Whose commit. Every commit carries metadata "owner=<node>[;<node>=<end>]..."
+ * where node is this data directory's id (data/kafka/node_id) and
+ * <node>=<end> says where an earlier owner's commits ended: when a node is
+ * assigned a partition last committed by another node, it records that
+ * node's committed offset as its end. So a node can always tell which of
+ * its offsets it committed itself: below the committed offset if it is the
+ * owner, below its end if another node took over, none if it never
+ * committed.
+ *
+ * Recovery. WAL files of Kafka batches not yet stored are adopted from the
+ * WAL's recovery. Before subscribing, the module fetches the group's
+ * committed offsets (and metadata) for their partitions and replays only
+ * the records this node committed; the others are dropped, because Kafka
+ * delivers them again, to this node or to whichever node owns the
+ * partition now. Recovery itself never commits.
+ *
+ * Rebalances (eager). On assignment the committed offsets are fetched (on
+ * a worker) and consumption starts there. On revocation, admission stops,
+ * messages not yet in the WAL are dropped (Kafka delivers them again), and
+ * the unassignment waits until the rest are durable and committed. If that
+ * commit fails (a coordinator may refuse commits while the group
+ * rebalances), their rows are taken out of the buffer (they were held, so
+ * never flushed) and the next owner consumes them from the last committed
+ * offset; the WAL still has them, and recovery would not replay them.
+ */
+#include "kafka.h"
+#include "../core/batch.h"
+#include "../core/log.h"
+#include "../core/stats.h"
+#include "../otlp/otlp.h"
+#include "../storage/storage.h"
+#include "../tracker/tracker.h"
+#include "../wal/wal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <librdkafka/rdkafka.h>
+#include <strings.h>
+#include <unistd.h>
+
+static int enabled, format, auto_commit, commit_mode, offset_reset;
+static char *brokers, *topics, *group_id, *topic_rule;
+static int64_t batch_size, batch_timeout_ms, session_timeout_ms, max_message_bytes;
+
+static const char *const formats[] = {"auto", "protobuf", "json", NULL};
+static const char *const modes[] = {"after_wal", NULL};
+static const char *const resets[] = {"earliest", "latest", NULL};
+
+static ow_directive_t directives[] = {
+    {"ingestion.sources.kafka.enabled", OW_CONF_BOOL, &enabled, 0, 0, "false", NULL, 0},
+    {"ingestion.kafka.brokers", OW_CONF_STR, &brokers, 0, 4096, "localhost:9092", NULL, 0},
+    {"ingestion.kafka.topics", OW_CONF_LIST, &topics, 0, 249, "v6.qtw.traces.*.*", NULL, 0},
+    {"ingestion.kafka.group_id", OW_CONF_STR, &group_id, 1, 255, "openwit", NULL, 0},
+    {"ingestion.kafka.topic_rule", OW_CONF_STR, &topic_rule, 1, 255, "v6.qtw.{signal}.{tenant}.{n}",
+     NULL, 0},
+    {"ingestion.kafka.format", OW_CONF_ENUM, &format, 0, 0, "auto", formats, 0},
+    {"ingestion.kafka.auto_offset_reset", OW_CONF_ENUM, &offset_reset, 0, 0, "earliest", resets, 0},
+    {"ingestion.kafka.session_timeout_ms", OW_CONF_INT, &session_timeout_ms, 1000, 3600000, "45000",
+     NULL, 0},
+    {"ingestion.kafka.max_message_bytes", OW_CONF_INT, &max_message_bytes, 1024, 1073741824,
+     "16777216", NULL, 0},
+    {"ingestion.kafka.commit_strategy.mode", OW_CONF_ENUM, &commit_mode, 0, 0, "after_wal", modes,
+     0},
+    {"ingestion.kafka.commit_strategy.enable_auto_commit", OW_CONF_BOOL, &auto_commit, 0, 0,
+     "false", NULL, 0},
+    {"ingestion.kafka.batching.batch_size", OW_CONF_INT, &batch_size, 1, 1000000, "100", NULL, 0},
+    {"ingestion.kafka.batching.batch_timeout_ms", OW_CONF_INT, &batch_timeout_ms, 0, 60000, "100",
+     NULL, 0},
+    OW_CONF_END};
+
+enum { K_HELD, K_DECODING, K_WAL, K_DURABLE, K_DEAD };
+
+typedef struct kpart kpart_t;
+typedef struct kmsg kmsg_t;
+
+struct kmsg {
+	ow_msg_t msg; /* first: the WAL's ack gets it back */
+	ow_job_t job;
+	kpart_t *p;
+	rd_kafka_message_t *rkm;
+	int64_t offset;
+	int state, encoding, gzip, rc;
+	ow_otlp_req_t dec;
+	char batch_id[OW_BATCH_ID_LEN + 1];
+	uint32_t batch_seq;
+	kmsg_t *next;  /* in its partition, by offset */
+	kmsg_t *hnext; /* in the queue of held messages */
+};
+
+#define MAX_OWNERS 16
+
+struct kpart {
+	char *topic;
+	int32_t partition;
+	int assigned, revoking;
+	char tenant[OW_TENANT_MAX + 1];
+	int signal;		     /* -1: the topic does not fit the rule */
+	kmsg_t *head, **tail;	     /* not yet committed */
+	int inflight;		     /* K_HELD, K_DECODING or K_WAL */
+	int64_t durable_next;	     /* after the contiguous durable prefix */
+	int64_t commit_sent;	     /* the last offset asked for */
+	int64_t committed;	     /* the last offset the coordinator took */
+	int commit_failed;	     /* the last commit failed: retry */
+	char owners[MAX_OWNERS][24]; /* earlier owners and where they ended */
+	int64_t owner_end[MAX_OWNERS];
+	int nowners;
+	kpart_t *next;
+};
+
+static struct event_base *loop;
+static rd_kafka_t *rk;
+static rd_kafka_queue_t *rkq;
+static int pipefd[2] = {-1, -1};
+static struct event *queue_ev, *tick_ev, *retry_ev, *commit_ev;
+static kpart_t *parts;
+static kmsg_t *held, **held_tail = &held;
+static int paused, subscribed, draining, closing;
+static int64_t drain_deadline;
+static char node_id[24];
+
+/* WAL files adopted at recovery */
+typedef struct adopted {
+	char *path;
+	struct adopted *next;
+} adopted_t;
+static adopted_t *adopted;
+
+/* ---- topics and the rule ---- */
+
+/* Matches topic against the rule; sets signal and tenant or says why not. */
+static int route(const char *topic, int *signal, char *tenant, char *why, size_t whylen)
+{
+	const char *r = topic_rule, *t = topic;
+	*signal = -1;
+	snprintf(tenant, OW_TENANT_MAX + 1, "default");
+	while (*r) {
+		if (*r != '{') {
+			if (*t != *r)
+				goto nomatch;
+			r++, t++;
+			continue;
+		}
+		const char *close = strchr(r, '}');
+		size_t nl = (size_t)(close - r - 1);
+		char stop = close[1]; /* the literal after the placeholder, or NUL */
+		const char *e = stop ? strchr(t, stop) : t + strlen(t);
+		if (e == NULL || e == t)
+			goto nomatch;
+		size_t vl = (size_t)(e - t);
+		if (nl == 6 && !strncmp(r + 1, "signal", 6)) {
+			static const char *const names[] = {"traces", "logs", "metrics"};
+			for (int i = 0; i < OW_NSIGNALS; i++)
+				if (strlen(names[i]) == vl && !strncmp(t, names[i], vl))
+					*signal = i;
+			if (*signal < 0) {
+				snprintf(why, whylen,
+					 "topic %s: \"%.*s\" is not a signal (traces, logs, "
+					 "metrics)",
+					 topic, (int)vl, t);
+				return OW_ERROR;
+			}
+		} else if (nl == 6 && !strncmp(r + 1, "tenant", 6)) {
+			if (!ow_tenant_valid(t, vl)) {
+				snprintf(why, whylen, "topic %s: \"%.*s\" is not a valid tenant id",
+					 topic, (int)vl, t);
+				return OW_ERROR;
+			}
+			snprintf(tenant, OW_TENANT_MAX + 1, "%.*s", (int)vl, t);
+		}
+		t = e;
+		r = close + 1;
+	}
+	if (*t == '\0')
+		return OW_OK;
+nomatch:
+	snprintf(why, whylen, "topic %s does not match ingestion.kafka.topic_rule \"%s\"", topic,
+		 topic_rule);
+	return OW_ERROR;
+}
+
+/* A topic of the list as librdkafka subscribes to it: "^..." is a regex
+ * already; a name with "*" becomes one ("*" matches within a dot-separated
+ * segment); other names are literal. */
+static void subscription_name(const char *name, size_t n, ow_buf_t *out)
+{
+	out->len = 0;
+	if (name[0] != '^' && memchr(name, '*', n)) {
+		ow_buf_add(out, "^", 1);
+		for (size_t i = 0; i < n; i++) {
+			if (name[i] == '*')
+				ow_buf_addstr(out, "[^.]*");
+			else if (strchr(".+?()[]{}|\\$", name[i]))
+				ow_buf_printf(out, "\\%c", name[i]);
+			else
+				ow_buf_add(out, &name[i], 1);
+		}
+		ow_buf_add(out, "$", 1);
+	} else {
+		ow_buf_add(out, name, n);
+	}
+	ow_buf_add(out, "", 1);
+}
+
+/* ---- partitions ---- */
+
+static kpart_t *part_find(const char *topic, int32_t partition)
+{
+	for (kpart_t *p = parts; p; p = p->next)
+		if (p->partition == partition && strcmp(p->topic, topic) == 0)
+			return p;
+	return NULL;
+}
+
+static kpart_t *part_get(const char *topic, int32_t partition)
+{
+	kpart_t *p = part_find(topic, partition);
+	if (p)
+		return p;
+	p = ow_calloc(1, sizeof(*p));
+	p->topic = ow_strdup(topic);
+	p->partition = partition;
+	p->tail = &p->head;
+	p->durable_next = p->commit_sent = p->committed = -1;
+	char why[512];
+	if (route(topic, &p->signal, p->tenant, why, sizeof(why)) != OW_OK)
+		p->signal = -1;
+	p->next = parts;
+	parts = p;
+	return p;
+}
+
+static void kmsg_free(kmsg_t *k)
+{
+	if (k->rkm)
+		rd_kafka_message_destroy(k->rkm);
+	ow_otlp_req_free(&k->dec);
+	free(k);
+}
+
+/* Commit metadata: "owner=<node>" and the earlier owners' ends. */
+static void metadata_build(const kpart_t *p, ow_buf_t *out)
+{
+	out->len = 0;
+	ow_buf_printf(out, "owner=%s", node_id);
+	for (int i = 0; i < p->nowners; i++)
+		ow_buf_printf(out, ";%s=%lld", p->owners[i], (long long)p->owner_end[i]);
+	ow_buf_add(out, "", 1);
+}
+
+/* Reads a committed offset's metadata: who committed it and where the
+ * earlier owners ended. Sets *mine to where this node's commits end:
+ * the offset itself when it is the owner, its recorded end, or -1. */
+static void metadata_parse(kpart_t *p, const rd_kafka_topic_partition_t *tp, int64_t *mine)
+{
+	char owner[24] = "";
+	const char *s = tp->metadata, *end = s ? s + tp->metadata_size : NULL;
+	*mine = -1;
+	if (p)
+		p->nowners = 0;
+	while (s && s < end) {
+		const char *e = memchr(s, ';', (size_t)(end - s));
+		if (e == NULL)
+			e = end;
+		const char *eq = memchr(s, '=', (size_t)(e - s));
+		if (eq && eq - s < 24 && e - eq - 1 < 24) {
+			char k[24], v[24];
+			snprintf(k, sizeof(k), "%.*s", (int)(eq - s), s);
+			snprintf(v, sizeof(v), "%.*s", (int)(e - eq - 1), eq + 1);
+			if (strcmp(k, "owner") == 0) {
+				snprintf(owner, sizeof(owner), "%s", v);
+			} else if (strcmp(k, node_id) == 0) {
+				*mine = strtoll(v, NULL, 10);
+			} else if (p && p->nowners < MAX_OWNERS) {
+				snprintf(p->owners[p->nowners], 24, "%s", k);
+				p->owner_end[p->nowners++] = strtoll(v, NULL, 10);
+			}
+		}
+		s = e + 1;
+	}
+	if (tp->offset < 0)
+		return;
+	if (strcmp(owner, node_id) == 0) {
+		*mine = tp->offset;
+	} else if (owner[0] && p) {
+		/* the last owner's commits end where this node starts */
+		int i;
+		for (i = 0; i < p->nowners; i++)
+			if (strcmp(p->owners[i], owner) == 0)
+				break;
+		if (i == p->nowners && p->nowners == MAX_OWNERS)
+			i = 0; /* forget the first recorded owner */
+		else if (i == p->nowners)
+			p->nowners++;
+		snprintf(p->owners[i], 24, "%s", owner);
+		p->owner_end[i] = tp->offset;
+	}
+}
+
+/* ---- commits ---- */
+
+static void commit_soon(void)
+{
+	if (!event_pending(commit_ev, EV_TIMEOUT, NULL))
+		event_active(commit_ev, 0, 0);
+}
+
+#ifdef OW_FAULT_INJECTION
+/* Tests: OPENWIT_KAFKA_COMMITS=N lets N commits out, then holds every
+ * later one back (a crash between the WAL fsync and the commit). */
+static int commits_held(void)
+{
+	static int64_t left = -2;
+	if (left == -2) {
+		const char *e = getenv("OPENWIT_KAFKA_COMMITS");
+		left = e ? strtoll(e, NULL, 10) : -1;
+	}
+	if (left == 0)
+		return 1;
+	if (left > 0)
+		left--;
+	return 0;
+}
+#else
+#define commits_held() 0
+#endif
+
+static void commit_now(void)
+{
+	int want = 0;
+	for (kpart_t *p = parts; p; p = p->next)
+		want |= (p->assigned || p->revoking) && p->durable_next > p->commit_sent;
+	if (!want || commits_held())
+		return;
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
+	ow_buf_t meta = {0};
+	for (kpart_t *p = parts; p; p = p->next) {
+		if ((!p->assigned && !p->revoking) || p->durable_next < 0 ||
+		    p->durable_next <= p->commit_sent)
+			continue;
+		rd_kafka_topic_partition_t *tp =
+		    rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+		tp->offset = p->durable_next;
+		metadata_build(p, &meta);
+		tp->metadata = ow_strdup((char *)meta.data);
+		tp->metadata_size = meta.len - 1;
+		p->commit_sent = p->durable_next;
+		p->commit_failed = 0; /* wait for this one's answer */
+	}
+	ow_buf_free(&meta);
+	if (l->cnt) {
+		rd_kafka_resp_err_t err = rd_kafka_commit(rk, l, 1);
+		if (err) {
+			ow_log(OW_LOG_WARN, "kafka: commit: %s", rd_kafka_err2str(err));
+			for (kpart_t *p = parts; p; p = p->next)
+				p->commit_sent = p->committed;
+			struct timeval tv = {1, 0};
+			event_add(commit_ev, &tv);
+		}
+	}
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
+static void on_commit_ev(evutil_socket_t fd, short what, void *arg)
+{
+	OW_UNUSED(fd);
+	OW_UNUSED(what);
+	OW_UNUSED(arg);
+	if (rk && !closing)
+		commit_now();
+}
+
+static void check_revoke(void);
+
+/* The partition's committed prefix: its batches may be stored now. */
+static void release_committed(kpart_t *p)
+{
+	while (p->head && p->head->offset < p->committed &&
+	       (p->head->state == K_DURABLE || p->head->state == K_DEAD)) {
+		kmsg_t *k = p->head;
+		p->head = k->next;
+		if (p->head == NULL)
+			p->tail = &p->head;
+		if (k->state == K_DURABLE) {
+			/* one release per run of messages of one batch */
+			uint32_t n = 1;
+			while (p->head && p->head->offset < p->committed &&
+			       p->head->state == K_DURABLE &&
+			       strcmp(p->head->batch_id, k->batch_id) == 0) {
+				kmsg_t *x = p->head;
+				p->head = x->next;
+				if (p->head == NULL)
+					p->tail = &p->head;
+				kmsg_free(x);
+				n++;
+			}
+			ow_storage_release(k->batch_id, n);
+			ow_tracker_kafka_committed(k->batch_id);
+		}
+		kmsg_free(k);
+	}
+}
+
+static void on_commit(rd_kafka_t *h, rd_kafka_resp_err_t err,
+		      rd_kafka_topic_partition_list_t *offsets, void *opaque)
+{
+	OW_UNUSED(h);
+	OW_UNUSED(opaque);
+	int failed = 0;
+	for (int i = 0; offsets && i < offsets->cnt; i++) {
+		rd_kafka_topic_partition_t *tp = &offsets->elems[i];
+		kpart_t *p = part_find(tp->topic, tp->partition);
+		if (p == NULL)
+			continue;
+		rd_kafka_resp_err_t e = err ? err : tp->err;
+		if (e) {
+			failed = 1;
+			p->commit_failed = 1;
+			p->commit_sent = p->committed;
+			ow_log(OW_LOG_WARN, "kafka: commit of %s[%d] at %lld failed: %s", tp->topic,
+			       tp->partition, (long long)tp->offset, rd_kafka_err2str(e));
+			continue;
+		}
+		p->commit_failed = 0;
+		if (tp->offset > p->committed)
+			p->committed = tp->offset;
+		release_committed(p);
+	}
+	if (err == RD_KAFKA_RESP_ERR__NO_OFFSET)
+		return; /* nothing was asked */
+	if (failed || err) {
+		ow_stats.kafka_commit_errors++;
+		if (!closing) {
+			struct timeval tv = {1, 0};
+			event_add(commit_ev, &tv);
+		}
+	} else {
+		ow_stats.kafka_commits++;
+	}
+	check_revoke();
+}
+
+/* ---- messages ---- */
+
+static void advance(kpart_t *p)
+{
+	for (kmsg_t *k = p->head; k; k = k->next) {
+		if (k->state != K_DURABLE && k->state != K_DEAD)
+			break;
+		if (k->offset + 1 > p->durable_next)
+			p->durable_next = k->offset + 1;
+	}
+	commit_soon();
+}
+
+static void dead_letter(kmsg_t *k, const char *why)
+{
+	kpart_t *p = k->p;
+	ow_log(OW_LOG_WARN, "kafka: %s[%d] offset %lld skipped: %s", p->topic, p->partition,
+	       (long long)k->offset, why);
+	ow_tracker_dead_letter(p->topic, p->partition, k->offset, k->rkm ? k->rkm->len : 0, why);
+	ow_stats.kafka_dead_letters++;
+	ow_stats.rejected[OW_REJ_BAD_REQUEST]++;
+	if (k->rkm) {
+		rd_kafka_message_destroy(k->rkm);
+		k->rkm = NULL;
+	}
+	k->state = K_DEAD;
+	p->inflight--;
+	advance(p);
+}
+
+static void admit_held(void);
+
+static void set_paused(int on)
+{
+	if (paused == on || rk == NULL)
+		return;
+	rd_kafka_topic_partition_list_t *l = NULL;
+	if (rd_kafka_assignment(rk, &l) == RD_KAFKA_RESP_ERR_NO_ERROR && l) {
+		if (on)
+			rd_kafka_pause_partitions(rk, l);
+		else
+			rd_kafka_resume_partitions(rk, l);
+		rd_kafka_topic_partition_list_destroy(l);
+	}
+	paused = on;
+	if (on) {
+		ow_stats.kafka_pauses++;
+		ow_log(OW_LOG_DEBUG, "kafka: partitions paused (backpressure)");
+	}
+}
+
+static void on_ack(ow_msg_t *m, int rc)
+{
+	kmsg_t *k = (kmsg_t *)m;
+	kpart_t *p = k->p;
+	k->dec.payload = NULL; /* freed with the batch */
+	k->dec.table = NULL;
+	if (rc != OW_OK) {
+		/* not durable: take it again from the message we still hold */
+		k->state = K_HELD;
+		k->hnext = held;
+		held = k;
+		if (held_tail == &held)
+			held_tail = &k->hnext;
+		struct timeval tv = {0, 200000};
+		event_add(retry_ev, &tv);
+		return;
+	}
+	snprintf(k->batch_id, sizeof(k->batch_id), "%s", m->batch_id);
+	k->batch_seq = m->batch_seq;
+	ow_stats.kafka_messages++;
+	ow_stats_accepted(p->tenant, p->signal, m->records, m->len);
+	rd_kafka_message_destroy(k->rkm);
+	k->rkm = NULL;
+	k->state = K_DURABLE;
+	p->inflight--;
+	advance(p);
+	check_revoke();
+}
+
+static void decode_work(ow_job_t *j)
+{
+	kmsg_t *k = (kmsg_t *)((char *)j - offsetof(kmsg_t, job));
+	uint8_t *body = ow_alloc(OW_MAX(k->rkm->len, 1));
+	memcpy(body, k->rkm->payload, k->rkm->len);
+	k->rc = ow_otlp_decode_body(k->p->signal, k->encoding, k->gzip, body, k->rkm->len,
+				    (size_t)max_message_bytes, "ingestion.kafka.max_message_bytes",
+				    &k->dec);
+}
+
+static void decode_done(ow_job_t *j)
+{
+	kmsg_t *k = (kmsg_t *)((char *)j - offsetof(kmsg_t, job));
+	kpart_t *p = k->p;
+	if (k->rc != OW_OK) {
+		ow_budget_release(k->msg.charged);
+		k->msg.charged = 0;
+		dead_letter(k, k->dec.error);
+		check_revoke();
+		return;
+	}
+	ow_otlp_to_msg(&k->dec, &k->msg);
+	k->msg.ack = on_ack;
+	k->msg.topic = p->topic;
+	k->msg.partition = p->partition;
+	k->msg.offset = k->offset;
+	k->state = K_WAL;
+	ow_wal_add(&k->msg, p->tenant, p->signal, OW_SRC_KAFKA);
+}
+
+/* The encoding from the content-type header, else the setting. */
+static void encoding_of(kmsg_t *k)
+{
+	rd_kafka_headers_t *hdrs = NULL;
+	const void *v;
+	size_t vl;
+	k->encoding = -1;
+	if (rd_kafka_message_headers(k->rkm, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		if (rd_kafka_header_get_last(hdrs, "content-type", &v, &vl) == 0 && v) {
+			if (vl >= 16 && !strncasecmp(v, "application/json", 16))
+				k->encoding = OW_ENC_JSON;
+			else if (vl >= 22 && !strncasecmp(v, "application/x-protobuf", 22))
+				k->encoding = OW_ENC_PROTOBUF;
+		}
+		if (rd_kafka_header_get_last(hdrs, "content-encoding", &v, &vl) == 0 && v &&
+		    vl == 4 && !strncasecmp(v, "gzip", 4))
+			k->gzip = 1;
+	}
+	if (k->encoding >= 0)
+		return;
+	if (format == 1) {
+		k->encoding = OW_ENC_PROTOBUF;
+	} else if (format == 2) {
+		k->encoding = OW_ENC_JSON;
+	} else {
+		/* an Export request in protobuf never starts with '{' (field 15,
+		 * wire type 3) */
+		const uint8_t *s = k->rkm->payload;
+		size_t i = 0;
+		while (i < k->rkm->len &&
+		       (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r'))
+			i++;
+		k->encoding = i < k->rkm->len && s[i] == '{' ? OW_ENC_JSON : OW_ENC_PROTOBUF;
+	}
+}
+
+static int room(size_t len)
+{
+	return !draining && !ow_storage_full() && !ow_wal_disk_full() &&
+	       ow_budget_take(len) == OW_OK;
+}
+
+static void admit_held(void)
+{
+	while (held) {
+		kmsg_t *k = held;
+		kpart_t *p = k->p;
+		if (p->signal < 0) {
+			char why[512];
+			held = k->hnext;
+			route(p->topic, &p->signal, p->tenant, why, sizeof(why));
+			p->signal = -1;
+			dead_letter(k, why);
+			continue;
+		}
+		size_t len = k->rkm->len;
+		if (!room(len))
+			break;
+		k->msg.charged = len;
+		k->job.work = decode_work;
+		k->job.done = decode_done;
+		if (ow_work_submit(&k->job) != OW_OK) {
+			ow_budget_release(len);
+			k->msg.charged = 0;
+			break;
+		}
+		held = k->hnext;
+		k->state = K_DECODING;
+	}
+	if (held == NULL)
+		held_tail = &held;
+	if (held && !draining) {
+		set_paused(1);
+		struct timeval tv = {0, 20000};
+		event_add(retry_ev, &tv);
+	} else if (held == NULL && paused) {
+		set_paused(0);
+	}
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	OW_UNUSED(fd);
+	OW_UNUSED(what);
+	OW_UNUSED(arg);
+	admit_held();
+}
+
+static void take(rd_kafka_message_t *rkm)
+{
+	if (rkm->err) {
+		if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+			ow_log(OW_LOG_WARN, "kafka: %s", rd_kafka_message_errstr(rkm));
+		rd_kafka_message_destroy(rkm);
+		return;
+	}
+	kpart_t *p = part_find(rd_kafka_topic_name(rkm->rkt), rkm->partition);
+	if (p == NULL || !p->assigned || p->revoking || draining ||
+	    (p->durable_next >= 0 && rkm->offset < p->durable_next)) {
+		/* not ours any more, or already taken: Kafka delivers it again */
+		rd_kafka_message_destroy(rkm);
+		return;
+	}
+	kmsg_t *k = ow_calloc(1, sizeof(*k));
+	k->p = p;
+	k->rkm = rkm;
+	k->offset = rkm->offset;
+	k->state = K_HELD;
+	encoding_of(k);
+	*p->tail = k;
+	p->tail = &k->next;
+	p->inflight++;
+	*held_tail = k;
+	held_tail = &k->hnext;
+}
+
+/* ---- rebalances ---- */
+
+typedef struct {
+	ow_job_t job;
+	rd_kafka_topic_partition_list_t *list;
+	rd_kafka_resp_err_t err;
+	void (*then)(rd_kafka_topic_partition_list_t *l);
+} fetch_t;
+
+static void fetch_work(ow_job_t *j)
+{
+	fetch_t *f = (fetch_t *)j;
+	f->err = rd_kafka_committed(rk, f->list, 10000);
+}
+
+static void fetch_submit(evutil_socket_t fd, short what, void *arg)
+{
+	OW_UNUSED(fd);
+	OW_UNUSED(what);
+	fetch_t *f = arg;
+	if (ow_work_submit(&f->job) != OW_OK) {
+		struct timeval tv = {0, 10000};
+		event_base_once(loop, -1, EV_TIMEOUT, fetch_submit, f, &tv);
+	}
+}
+
+static void fetch_done(ow_job_t *j)
+{
+	fetch_t *f = (fetch_t *)j;
+	if (closing) {
+		rd_kafka_topic_partition_list_destroy(f->list);
+		free(f);
+		return;
+	}
+	if (f->err) {
+		ow_log(OW_LOG_WARN,
+		       "kafka: cannot read the group's committed offsets (%s); trying again",
+		       rd_kafka_err2str(f->err));
+		struct timeval tv = {1, 0};
+		event_base_once(loop, -1, EV_TIMEOUT, fetch_submit, f, &tv);
+		return;
+	}
+	f->then(f->list);
+	rd_kafka_topic_partition_list_destroy(f->list);
+	free(f);
+}
+
+static void fetch_start(rd_kafka_topic_partition_list_t *l,
+			void (*then)(rd_kafka_topic_partition_list_t *l))
+{
+	fetch_t *f = ow_calloc(1, sizeof(*f));
+	f->list = l;
+	f->then = then;
+	f->job.work = fetch_work;
+	f->job.done = fetch_done;
+	fetch_submit(-1, 0, f);
+}
+
+static void assign_with(rd_kafka_topic_partition_list_t *l)
+{
+	for (int i = 0; i < l->cnt; i++) {
+		rd_kafka_topic_partition_t *tp = &l->elems[i];
+		kpart_t *p = part_get(tp->topic, tp->partition);
+		int64_t mine;
+		metadata_parse(p, tp, &mine);
+		p->assigned = 1;
+		p->revoking = 0;
+		p->committed = p->commit_sent = tp->offset >= 0 ? tp->offset : -1;
+		/* past what this node already holds durably */
+		if (p->durable_next > tp->offset && tp->offset >= 0)
+			tp->offset = p->durable_next;
+		else
+			p->durable_next = tp->offset >= 0 ? tp->offset : -1;
+		ow_log(OW_LOG_INFO, "kafka: assigned %s[%d] from offset %lld", tp->topic,
+		       tp->partition, (long long)tp->offset);
+		if (tp->offset < 0)
+			tp->offset = RD_KAFKA_OFFSET_INVALID; /* auto.offset.reset */
+		free(tp->metadata);
+		tp->metadata = NULL;
+		tp->metadata_size = 0;
+	}
+	rd_kafka_resp_err_t err = rd_kafka_assign(rk, l);
+	if (err)
+		ow_log(OW_LOG_ERROR, "kafka: assign: %s", rd_kafka_err2str(err));
+	paused = 0;
+	admit_held();
+}
+
+static void part_drop(kpart_t *p)
+{
+	for (kpart_t **pp = &parts; *pp; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	free(p->topic);
+	free(p);
+}
+
+/* The unassignment waits for the revoked partitions' messages to be
+ * durable and their offsets committed (or the commit to fail). */
+static void check_revoke(void)
+{
+	int any = 0;
+	for (kpart_t *p = parts; p; p = p->next) {
+		if (!p->revoking)
+			continue;
+		any = 1;
+		if (p->inflight > 0 || (p->durable_next > p->committed && !p->commit_failed))
+			return;
+	}
+	if (!any)
+		return;
+	kpart_t *p = parts;
+	while (p) {
+		kpart_t *next = p->next;
+		if (p->revoking) {
+			if (p->head)
+				ow_log(
+				    OW_LOG_WARN,
+				    "kafka: %s[%d] was revoked before offsets from %lld could be "
+				    "committed; those records are dropped here, the next owner "
+				    "consumes them",
+				    p->topic, p->partition, (long long)p->head->offset);
+			while (p->head) {
+				kmsg_t *k = p->head;
+				p->head = k->next;
+				if (k->state == K_DURABLE) {
+					ow_storage_discard(k->batch_id, k->batch_seq);
+					ow_storage_release(k->batch_id, 1);
+				}
+				kmsg_free(k);
+			}
+			part_drop(p);
+		}
+		p = next;
+	}
+	rd_kafka_assign(rk, NULL);
+	ow_log(OW_LOG_INFO, "kafka: partitions revoked");
+}
+
+static void revoke_all(void)
+{
+	/* messages not in the WAL yet are dropped: Kafka delivers them again */
+	kmsg_t **pp = &held;
+	while (*pp) {
+		kmsg_t *k = *pp;
+		*pp = k->hnext;
+		kpart_t *p = k->p;
+		kmsg_t **q = &p->head;
+		while (*q != k)
+			q = &(*q)->next;
+		*q = k->next;
+		if (p->tail == &k->next)
+			p->tail = q;
+		p->inflight--;
+		kmsg_free(k);
+	}
+	held_tail = &held;
+	for (kpart_t *p = parts; p; p = p->next)
+		if (p->assigned) {
+			p->assigned = 0;
+			p->revoking = 1;
+		}
+	commit_now();
+	check_revoke();
+}
+
+static void on_rebalance(rd_kafka_t *h, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *l,
+			 void *opaque)
+{
+	OW_UNUSED(opaque);
+	if (closing) {
+		rd_kafka_assign(h, NULL);
+		return;
+	}
+	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+		fetch_start(rd_kafka_topic_partition_list_copy(l), assign_with);
+	} else {
+		revoke_all();
+	}
+}
+
+/* ---- the queue ---- */
+
+static void drain_queue(void)
+{
+	int n = 0;
+	rd_kafka_message_t *rkm;
+	while (n < 2000 && (rkm = rd_kafka_consumer_poll(rk, 0)) != NULL) {
+		take(rkm);
+		n++;
+	}
+	admit_held();
+	if (n == 2000)
+		event_active(queue_ev, EV_READ, 0);
+}
+
+static void on_queue(evutil_socket_t fd, short what, void *arg)
+{
+	OW_UNUSED(what);
+	OW_UNUSED(arg);
+	char buf[256];
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	if (rk && subscribed)
+		drain_queue();
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	on_queue(pipefd[0], what, arg);
+	OW_UNUSED(fd);
+}
+
+static void on_log(const rd_kafka_t *h, int level, const char *fac, const char *buf)
+{
+	OW_UNUSED(h);
+	ow_log(level <= 3   ? OW_LOG_ERROR
+	       : level <= 4 ? OW_LOG_WARN
+			    : OW_LOG_DEBUG,
+	       "kafka: librdkafka %s: %s", fac, buf);
+}
+
+static void subscribe(void)
+{
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(4);
+	ow_buf_t name = {0};
+	for (const char *s = topics; *s;) {
+		size_t n = strcspn(s, "\n");
+		subscription_name(s, n, &name);
+		rd_kafka_topic_partition_list_add(l, (char *)name.data, RD_KAFKA_PARTITION_UA);
+		s += n + (s[n] == '\n');
+	}
+	ow_buf_free(&name);
+	rd_kafka_resp_err_t err = rd_kafka_subscribe(rk, l);
+	rd_kafka_topic_partition_list_destroy(l);
+	if (err) {
+		ow_log(OW_LOG_ERROR, "kafka: subscribe: %s", rd_kafka_err2str(err));
+		return;
+	}
+	subscribed = 1;
+	ow_log(OW_LOG_INFO, "kafka: consuming %s from %s as group %s (node %s)", topics, brokers,
+	       group_id, node_id);
+	drain_queue();
+}
+
+/* ---- recovery ---- */
+
+typedef struct {
+	rd_kafka_topic_partition_list_t *l;
+} keep_ctx_t;
+
+static int keep_record(void *arg, const ow_walpos_t *pos)
+{
+	keep_ctx_t *c = arg;
+	rd_kafka_topic_partition_t *tp =
+	    rd_kafka_topic_partition_list_find(c->l, pos->topic, pos->partition);
+	if (tp == NULL)
+		return 0;
+	int64_t mine;
+	metadata_parse(NULL, tp, &mine);
+	return pos->offset < mine;
+}
+
+static void collect(void *arg, const uint8_t *rec, size_t len)
+{
+	rd_kafka_topic_partition_list_t *l = ((void **)arg)[0];
+	const ow_walinfo_t *info = ((void **)arg)[1];
+	ow_walpos_t pos;
+	const uint8_t *pl;
+	size_t plen;
+	if (ow_walfile_record(info, rec, len, &pos, &pl, &plen) == OW_OK &&
+	    !rd_kafka_topic_partition_list_find(l, pos.topic, pos.partition))
+		rd_kafka_topic_partition_list_add(l, pos.topic, pos.partition);
+}
+
+static void recovered(rd_kafka_topic_partition_list_t *l)
+{
+	keep_ctx_t c = {l};
+	ow_buf_t img = {0};
+	uint64_t records = 0;
+	int files = 0;
+	while (adopted) {
+		adopted_t *a = adopted;
+		adopted = a->next;
+		ow_walinfo_t info;
+		if (ow_walfile_read(a->path, &info, &img) == OW_OK && info.state == OW_WAL_VALID &&
+		    ow_wal_replay(&info, a->path, img.data, img.len, keep_record, &c, &records) ==
+			OW_OK)
+			files++;
+		free(a->path);
+		free(a);
+	}
+	ow_buf_free(&img);
+	ow_log(OW_LOG_INFO,
+	       "kafka: recovery: %d WAL files replayed (%llu records this node had committed)",
+	       files, (unsigned long long)records);
+	subscribe();
+}
+
+void ow_kafka_adopt(const ow_walinfo_t *info, const char *path)
+{
+	OW_UNUSED(info);
+	adopted_t *a = ow_calloc(1, sizeof(*a));
+	a->path = ow_strdup(path);
+	a->next = adopted;
+	adopted = a;
+}
+
+static void recover(void)
+{
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
+	ow_buf_t img = {0};
+	for (adopted_t *a = adopted; a; a = a->next) {
+		ow_walinfo_t info;
+		if (ow_walfile_read(a->path, &info, &img) != OW_OK)
+			continue;
+		void *arg[2] = {l, &info};
+		ow_walinfo_t again;
+		ow_walfile_check(img.data, img.len, &again, collect, arg);
+	}
+	ow_buf_free(&img);
+	ow_log(OW_LOG_INFO,
+	       "kafka: recovery: asking the group for the committed offsets of %d partitions",
+	       l->cnt);
+	fetch_start(l, recovered);
+}
+
+/* ---- the module ---- */
+
+static int node_load(void)
+{
+	char dir[4200], path[4300], tmp[4300];
+	snprintf(dir, sizeof(dir), "%s/kafka", ow_data_dir);
+	snprintf(path, sizeof(path), "%s/node_id", dir);
+	FILE *f = fopen(path, "r");
+	if (f) {
+		int ok = fscanf(f, "%16s", node_id) == 1 && strlen(node_id) == 16;
+		fclose(f);
+		if (ok)
+			return OW_OK;
+	}
+	uint8_t raw[16];
+	char text[OW_BATCH_ID_LEN + 1];
+	ow_uuid7(raw, text);
+	for (int i = 0; i < 8; i++)
+		snprintf(node_id + 2 * i, 3, "%02x", raw[8 + i] ^ raw[i]);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (ow_mkdir_p(dir, 0755) != OW_OK)
+		return OW_ERROR;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || write(fd, node_id, 16) != 16 || write(fd, "\n", 1) != 1 || fsync(fd) != 0 ||
+	    close(fd) != 0 || rename(tmp, path) != 0) {
+		ow_log(OW_LOG_ERROR, "kafka: cannot write %s: %s", path, strerror(errno));
+		return OW_ERROR;
+	}
+	int d = open(dir, O_RDONLY | O_DIRECTORY);
+	if (d >= 0) {
+		fsync(d);
+		close(d);
+	}
+	return OW_OK;
+}
+
+static int kafka_check(char *err, size_t errlen)
+{
+	if (auto_commit) {
+		snprintf(err, errlen,
+			 "ingestion.kafka.commit_strategy.enable_auto_commit: must be false: "
+			 "openwit commits offsets itself, after the WAL fsync");
+		return OW_ERROR;
+	}
+	if (!strstr(topic_rule, "{signal}")) {
+		snprintf(err, errlen, "ingestion.kafka.topic_rule: \"%s\" has no {signal}",
+			 topic_rule);
+		return OW_ERROR;
+	}
+	for (const char *s = topic_rule; (s = strchr(s, '{')) != NULL; s++) {
+		const char *c = strchr(s, '}');
+		if (c == NULL || c[1] == '{') {
+			snprintf(err, errlen,
+				 "ingestion.kafka.topic_rule: \"%s\": a placeholder must be "
+				 "closed and followed by a literal",
+				 topic_rule);
+			return OW_ERROR;
+		}
+	}
+	if (enabled && topics[0] == '\0') {
+		snprintf(err, errlen, "ingestion.kafka.topics: empty");
+		return OW_ERROR;
+	}
+	return OW_OK;
+}
+
+#define SET(k, v)                                                                                  \
+	do {                                                                                       \
+		if (rd_kafka_conf_set(conf, k, v, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {   \
+			ow_log(OW_LOG_ERROR, "kafka: %s: %s", k, errstr);                          \
+			rd_kafka_conf_destroy(conf);                                               \
+			return OW_ERROR;                                                           \
+		}                                                                                  \
+	} while (0)
+
+static int kafka_start(struct event_base *base)
+{
+	loop = base;
+	if (!enabled) {
+		if (adopted)
+			ow_log(OW_LOG_WARN,
+			       "kafka: WAL files of Kafka batches are kept, not replayed, until "
+			       "ingestion.sources.kafka.enabled is true again");
+		return OW_OK;
+	}
+	if (node_load() != OW_OK)
+		return OW_ERROR;
+	char errstr[512], num[32];
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	SET("bootstrap.servers", brokers);
+	SET("group.id", group_id);
+	SET("enable.auto.commit", "false");
+	SET("enable.auto.offset.store", "false");
+	SET("auto.offset.reset", resets[offset_reset]);
+	snprintf(num, sizeof(num), "%lld", (long long)session_timeout_ms);
+	SET("session.timeout.ms", num);
+	snprintf(num, sizeof(num), "%lld", (long long)OW_MAX(session_timeout_ms / 3, 100));
+	SET("heartbeat.interval.ms", num);
+	SET("queued.max.messages.kbytes", "16384");
+	SET("topic.metadata.refresh.interval.ms", "5000");
+	SET("client.id", "openwit");
+	rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+	rd_kafka_conf_set_offset_commit_cb(conf, on_commit);
+	rd_kafka_conf_set_log_cb(conf, on_log);
+	rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+	if (rk == NULL) {
+		ow_log(OW_LOG_ERROR, "kafka: %s", errstr);
+		return OW_ERROR;
+	}
+	rd_kafka_poll_set_consumer(rk);
+	rkq = rd_kafka_queue_get_consumer(rk);
+	if (pipe2(pipefd, O_NONBLOCK | O_CLOEXEC) != 0) {
+		ow_log(OW_LOG_ERROR, "kafka: pipe: %s", strerror(errno));
+		return OW_ERROR;
+	}
+	rd_kafka_queue_io_event_enable(rkq, pipefd[1], "1", 1);
+	queue_ev = event_new(base, pipefd[0], EV_READ | EV_PERSIST, on_queue, NULL);
+	event_add(queue_ev, NULL);
+	tick_ev = event_new(base, -1, EV_PERSIST, on_tick, NULL);
+	struct timeval tv = {0, 100000};
+	event_add(tick_ev, &tv);
+	retry_ev = evtimer_new(base, on_retry, NULL);
+	commit_ev = evtimer_new(base, on_commit_ev, NULL);
+	ow_wal_set_timeout(OW_SRC_KAFKA, batch_timeout_ms);
+	ow_wal_set_limit(OW_SRC_KAFKA, batch_size);
+	if (adopted)
+		recover();
+	else
+		subscribe();
+	return OW_OK;
+}
+
+static void kafka_drain(void)
+{
+	draining = 1;
+	drain_deadline = ow_mono_ns() + 10 * 1000000000LL;
+	if (rk)
+		commit_now();
+}
+
+static int kafka_busy(void)
+{
+	if (rk == NULL || ow_mono_ns() > drain_deadline)
+		return 0;
+	for (kpart_t *p = parts; p; p = p->next) {
+		/* held messages are dropped at stop: Kafka delivers them again */
+		for (kmsg_t *k = p->head; k; k = k->next)
+			if (k->state == K_DECODING || k->state == K_WAL)
+				return 1;
+		if (p->durable_next > p->committed && !p->commit_failed) {
+			if (p->durable_next > p->commit_sent)
+				commit_now();
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void kafka_stop(void)
+{
+	if (rk) {
+		closing = 1;
+		rd_kafka_unsubscribe(rk);
+		rd_kafka_consumer_close(rk);
+		rd_kafka_queue_destroy(rkq);
+		rd_kafka_destroy(rk);
+		rk = NULL;
+	}
+	while (parts) {
+		kpart_t *p = parts;
+		parts = p->next;
+		while (p->head) {
+			kmsg_t *k = p->head;
+			p->head = k->next;
+			if (k->state == K_DECODING || k->state == K_WAL)
+				continue; /* owned by a worker or a batch: the server is exiting */
+			kmsg_free(k);
+		}
+		free(p->topic);
+		free(p);
+	}
+	held = NULL;
+	held_tail = &held;
+	while (adopted) {
+		adopted_t *a = adopted;
+		adopted = a->next;
+		free(a->path);
+		free(a);
+	}
+	if (queue_ev)
+		event_free(queue_ev);
+	if (tick_ev)
+		event_free(tick_ev);
+	if (retry_ev)
+		event_free(retry_ev);
+	if (commit_ev)
+		event_free(commit_ev);
+	queue_ev = tick_ev = retry_ev = commit_ev = NULL;
+	for (int i = 0; i < 2; i++)
+		if (pipefd[i] >= 0)
+			close(pipefd[i]);
+	pipefd[0] = pipefd[1] = -1;
+}
+
+ow_module_t ow_kafka_module = {
+    "kafka", directives, kafka_check, NULL, kafka_start, kafka_drain, kafka_busy, kafka_stop,
+};

@@ -1,0 +1,208 @@
+#!/usr/bin/env node
+// Kafka ingest against librdkafka's mock cluster (t/kafka/mock), messages
+// produced with kcat: tenants and signals from topic names, JSON and
+// protobuf, dead letters, the tracker's Kafka columns, and exactly once in
+// storage across SIGTERM, SIGKILL before and after the offset commit,
+// SIGKILL mid-batch, and two openwit processes in one consumer group.
+const { spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+(async () => {
+const { start, ok, is, like, done, tmpdir, sql, sleep, root, faultsBin, pbTraces, jsonLogs, curl } = await import('./lib/harness.mjs');
+const mockBin = process.env.OPENWIT_KAFKA_MOCK || path.join(root, 't/kafka/mock');
+const mocks = [];
+process.on('exit', () => { for (const m of mocks) try { m.kill('SIGKILL'); } catch {} });
+
+// A mock cluster with the given topics ("name:partitions"); its bootstrap address.
+async function mock(topics) {
+  const p = spawn(mockBin, topics, { stdio: ['pipe', 'pipe', 'inherit'] });
+  mocks.push(p);
+  let out = '';
+  p.stdout.on('data', (d) => { out += d; });
+  for (let i = 0; i < 200 && !/BOOTSTRAP (\S+)/.test(out); i++) await sleep(25);
+  return out.match(/BOOTSTRAP (\S+)/)[1];
+}
+// kcat: one message per line of stdin, or one per file.
+function produce(bs, topic, lines, { partition, headers = [] } = {}) {
+  const args = ['-b', bs, '-P', '-t', topic, ...(partition !== undefined ? ['-p', String(partition)] : []), ...headers.flatMap((h) => ['-H', h])];
+  const r = spawnSync('kcat', args, { input: lines.join('\n') + '\n' });
+  if (r.status !== 0) throw new Error(`kcat: ${r.stderr}`);
+}
+function produceFiles(bs, topic, partition, bufs) {
+  const dir = tmpdir('kafka-files');
+  const files = bufs.map((b, i) => { const f = path.join(dir, `m${i}`); fs.writeFileSync(f, b); return f; });
+  const r = spawnSync('kcat', ['-b', bs, '-P', '-t', topic, '-p', String(partition), ...files]);
+  if (r.status !== 0) throw new Error(`kcat: ${r.stderr}`);
+}
+const kconf = (bs, extra = {}) => ({
+  'ingestion.sources.kafka.enabled': 'true', 'ingestion.kafka.brokers': `"${bs}"`,
+  'ingestion.kafka.topics': '["v6.qtw.*.*.*"]', 'ingestion.kafka.session_timeout_ms': 6000,
+  'storage.buffer.flush_interval_ms': 500, ...extra,
+});
+const search = (s, tenant, query) => {
+  const r = curl(`${s.control}/api/search`, ['-H', `X-Scope-OrgID: ${tenant}`, '--data-binary', JSON.stringify({ query, limit: 10000 })]);
+  try { return JSON.parse(r.text).result.rows || []; } catch { return []; }
+};
+const bodies = (s, tenant) => search(s, tenant, 'SELECT body FROM logs').map((r) => JSON.parse(r.body).stringValue);
+async function waitFor(fn, ms, what) {
+  const t0 = Date.now();
+  let v;
+  while (!(v = fn()) && Date.now() - t0 < ms) await sleep(100);
+  ok(v, what);
+  return v;
+}
+const lines = (prefix, n, from = 0) => Array.from({ length: n }, (_, i) => jsonLogs(`${prefix}-${from + i}`));
+const exactlyOnce = (got, prefix, n, what) => {
+  const want = Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+  const mine = got.filter((b) => b.startsWith(`${prefix}-`));
+  is(mine.length, n, `${what}: ${n} records stored`);
+  is(new Set(mine).size, n, `${what}: each exactly once`);
+  ok(want.every((w) => mine.includes(w)), `${what}: none missing`);
+};
+const allow = [/kafka: .* skipped/];
+
+// ---- topics, tenants, encodings, dead letters, the tracker ----
+{
+  const bs = await mock(['v6.qtw.logs.acme.0:3', 'v6.qtw.traces.beta.0:2', 'v6.qtw.nosignal.acme.0:1', 'other.topic:1']);
+  produce(bs, 'v6.qtw.logs.acme.0', ['this is not OTLP'], { partition: 1 });
+  produce(bs, 'v6.qtw.logs.acme.0', lines('plain', 20));
+  produce(bs, 'v6.qtw.logs.acme.0', lines('typed', 10), { headers: ['content-type=application/json'] });
+  produceFiles(bs, 'v6.qtw.traces.beta.0', 1, [0, 1, 2, 3, 4].map((i) => pbTraces(`kspan-${i}`, 'kafka-svc')));
+  produce(bs, 'v6.qtw.logs.acme.0', lines('after', 5), { partition: 1 });
+  produce(bs, 'v6.qtw.nosignal.acme.0', lines('nosignal', 1));
+  produce(bs, 'other.topic', lines('other', 1));
+  const s = await start({ tag: 'kafka', config: kconf(bs), allowErrors: allow });
+  const db = path.join(s.data, 'openwit.db');
+  await waitFor(() => bodies(s, 'acme').length >= 35, 20000, 'the logs of v6.qtw.logs.acme.0 arrive under tenant acme');
+  await waitFor(() => search(s, 'beta', 'SELECT name FROM spans').length >= 5, 10000, 'the spans of v6.qtw.traces.beta.0 arrive under tenant beta');
+  const acme = bodies(s, 'acme');
+  exactlyOnce(acme, 'plain', 20, 'JSON sniffed');
+  exactlyOnce(acme, 'typed', 10, 'content-type: application/json');
+  exactlyOnce(acme, 'after', 5, 'the messages after a malformed one in its partition');
+  is(acme.length, 35, 'nothing else under acme (the nosignal topic is not a signal)');
+  is(search(s, 'beta', 'SELECT name FROM spans ORDER BY name').map((r) => r.name).join(','), 'kspan-0,kspan-1,kspan-2,kspan-3,kspan-4', 'protobuf messages (kcat, one file each)');
+  is(search(s, 'beta', "SELECT count(*) AS n FROM spans WHERE service_name = 'kafka-svc'")[0]?.n, 5, 'their resource attributes kept');
+  const dead = await waitFor(() => { const d = sql(db, 'SELECT topic, partition, offset, error FROM kafka_dead_letters ORDER BY topic'); return d.length === 2 && d; }, 5000, 'two dead letters recorded');
+  is(dead && dead[0].topic, 'v6.qtw.logs.acme.0', 'the malformed message: its topic');
+  is(dead && `${dead[0].partition}/${dead[0].offset}`, '1/0', 'its partition and offset');
+  like(dead && dead[0].error, /malformed protobuf/, 'and why');
+  like(dead && dead[1].error, /"nosignal" is not a signal/, 'a topic outside the rule: why');
+  const rows = await waitFor(() => { const r = sql(db, "SELECT * FROM batch_tracker WHERE source = 'kafka'"); return r.length && r.every((x) => x.kafka_pip === 1) && r; }, 5000, 'every Kafka batch: kafka_pip = 1 once its offsets are committed');
+  ok(rows && rows.every((r) => r.first_offset !== null && r.last_offset >= r.first_offset && /^v6\.qtw\.(logs\.acme|traces\.beta)\.0$/.test(r.topics)), 'and first_offset, last_offset, topics');
+  is(rows && rows.reduce((a, r) => a + r.message_count, 0), 40, 'message_count over the Kafka batches: 40');
+  const m = curl(`${s.control}/metrics`).text;
+  like(m, /^openwit_kafka_messages_total 40$/m, '/metrics: 40 messages');
+  like(m, /^openwit_kafka_dead_letters_total 2$/m, '/metrics: 2 dead letters');
+  await waitFor(() => sql(db, "SELECT count(*) AS n FROM batch_tracker WHERE source = 'kafka' AND storage_pip = 0")[0].n === 0, 10000, 'the committed batches are stored');
+  const st = await s.stop();
+  is(st.code, 0, 'SIGTERM: exit 0');
+  s.forget();
+  const s2 = await start({ tag: 'kafka', dir: s.dir, ports: s.ports, config: kconf(bs), allowErrors: allow });
+  produce(bs, 'v6.qtw.logs.acme.0', lines('second', 5));
+  await waitFor(() => bodies(s2, 'acme').length >= 40, 20000, 'after a restart, new messages arrive');
+  await sleep(1000);
+  const again = bodies(s2, 'acme');
+  is(again.length, 40, 'and nothing consumed before the restart comes again');
+  exactlyOnce(again, 'second', 5, 'after restart');
+  await s2.stop();
+  s2.forget();
+}
+
+// ---- SIGKILL after the commit, before the flush: the WAL replays them ----
+{
+  const bs = await mock(['v6.qtw.logs.k1.0:2']);
+  const conf = kconf(bs, { 'ingestion.kafka.group_id': 'g-k1', 'storage.buffer.flush_interval_ms': 600000 });
+  const s = await start({ tag: 'kafka-kill1', config: conf });
+  const db = path.join(s.data, 'openwit.db');
+  produce(bs, 'v6.qtw.logs.k1.0', lines('k1', 30));
+  await waitFor(() => sql(db, "SELECT coalesce(sum(message_count), 0) AS n FROM batch_tracker WHERE kafka_pip = 1")[0].n === 30, 20000, 'all 30 offsets committed');
+  is(sql(db, 'SELECT count(*) AS n FROM batch_tracker WHERE storage_pip = 1')[0].n, 0, 'none stored in Parquet yet');
+  s.kill();
+  await s.exited;
+  s.forget();
+  const s2 = await start({ tag: 'kafka-kill1', dir: s.dir, ports: s.ports, config: { ...conf, 'storage.buffer.flush_interval_ms': 500 } });
+  like(s2.log(), /kafka: recovery: asking the group/, 'recovery asks the group for its committed offsets');
+  await waitFor(() => /kafka: recovery: \d+ WAL files replayed \(30 records/.test(s2.log()), 10000, 'and replays the 30 records this node committed');
+  produce(bs, 'v6.qtw.logs.k1.0', lines('k1', 5, 30));
+  await waitFor(() => bodies(s2, 'k1').length >= 35, 20000, 'new messages after the restart');
+  await sleep(1000);
+  exactlyOnce(bodies(s2, 'k1'), 'k1', 35, 'SIGKILL after commit');
+  await s2.stop();
+  s2.forget();
+}
+
+// ---- SIGKILL between the WAL fsync and the commit: Kafka redelivers ----
+{
+  const bs = await mock(['v6.qtw.logs.k2.0:2']);
+  const conf = kconf(bs, { 'ingestion.kafka.group_id': 'g-k2' });
+  // the test build holds every commit back (OPENWIT_KAFKA_COMMITS=0)
+  const s = await start({ tag: 'kafka-kill2', bin: faultsBin, env: { OPENWIT_KAFKA_COMMITS: '0' }, config: conf });
+  const db = path.join(s.data, 'openwit.db');
+  produce(bs, 'v6.qtw.logs.k2.0', lines('k2', 30));
+  await waitFor(() => bodies(s, 'k2').length === 30, 20000, 'all 30 durable and readable');
+  await sleep(700);
+  is(sql(db, 'SELECT count(*) AS n FROM batch_tracker WHERE storage_pip = 1 OR kafka_pip = 1')[0].n, 0, 'not committed, so not stored in Parquet either');
+  s.kill();
+  await s.exited;
+  s.forget();
+  const s2 = await start({ tag: 'kafka-kill2', dir: s.dir, ports: s.ports, config: conf });
+  await waitFor(() => /Kafka redelivers all its records/.test(s2.log()), 10000, 'recovery drops what this node never committed');
+  await waitFor(() => bodies(s2, 'k2').length >= 30, 20000, 'Kafka delivers them again');
+  await sleep(1000);
+  exactlyOnce(bodies(s2, 'k2'), 'k2', 30, 'SIGKILL before commit');
+  await waitFor(() => sql(path.join(s2.data, 'openwit.db'), "SELECT count(*) AS n FROM batch_tracker WHERE source = 'kafka' AND storage_pip = 0 AND janitor_pip = 0")[0].n === 0, 10000, 'and stored');
+  await s2.stop();
+  s2.forget();
+}
+
+// ---- SIGKILL mid-batch, twice, while messages stream in ----
+{
+  const bs = await mock(['v6.qtw.logs.k3.0:3']);
+  const conf = kconf(bs, { 'ingestion.kafka.group_id': 'g-k3', 'ingestion.kafka.batching.batch_size': 50 });
+  produce(bs, 'v6.qtw.logs.k3.0', lines('k3', 3000));
+  let s = await start({ tag: 'kafka-kill3', config: conf });
+  for (let i = 0; i < 2; i++) {
+    await waitFor(() => bodies(s, 'k3').length > 0, 20000, `run ${i + 1}: consuming`);
+    s.kill();
+    await s.exited;
+    s.forget();
+    s = await start({ tag: 'kafka-kill3', dir: s.dir, ports: s.ports, config: conf });
+  }
+  await waitFor(() => bodies(s, 'k3').length >= 3000, 30000, 'all 3000 after two SIGKILLs');
+  await sleep(1000);
+  exactlyOnce(bodies(s, 'k3'), 'k3', 3000, 'SIGKILL mid-batch');
+  await s.stop();
+  s.forget();
+}
+
+// ---- two processes in one group; one killed and restarted mid-run ----
+{
+  const bs = await mock(['v6.qtw.logs.duo.0:4']);
+  const conf = kconf(bs, { 'ingestion.kafka.group_id': 'g-duo' });
+  let a = await start({ tag: 'kafka-a', config: conf });
+  const b = await start({ tag: 'kafka-b', config: conf });
+  const both = () => [...bodies(a, 'duo'), ...bodies(b, 'duo')];
+  let sent = 0;
+  const round = () => { produce(bs, 'v6.qtw.logs.duo.0', lines('duo', 100, sent)); sent += 100; };
+  for (let i = 0; i < 3; i++) { round(); await sleep(300); }
+  await waitFor(() => bodies(a, 'duo').length > 0 && bodies(b, 'duo').length > 0, 20000, 'both processes consume (the partitions are shared)');
+  round();
+  a.kill();
+  await a.exited;
+  fs.writeFileSync(path.join(a.dir, 'server-1.log'), a.log());
+  a.forget();
+  for (let i = 0; i < 3; i++) { round(); await sleep(300); }
+  a = await start({ tag: 'kafka-a', dir: a.dir, ports: a.ports, config: conf });
+  for (let i = 0; i < 3; i++) { round(); await sleep(300); }
+  await waitFor(() => both().length >= sent, 40000, `all ${sent} messages arrive`);
+  await sleep(1500);
+  exactlyOnce(both(), 'duo', sent, 'two processes, one killed and restarted');
+  fs.writeFileSync(path.join(a.dir, 'server.log'), a.log());
+  fs.writeFileSync(path.join(b.dir, 'server.log'), b.log());
+  await a.stop();
+  await b.stop();
+  a.forget();
+  b.forget();
+}
+done();
+})();

@@ -1,0 +1,1 @@
+t/kafka/mock: t/kafka/mock.c
