@@ -6,6 +6,7 @@
 // SIGKILL mid-batch, and two openwit processes in one consumer group.
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
+const zlib = require('node:zlib');
 const path = require('node:path');
 (async () => {
 const { start, ok, is, like, done, tmpdir, sql, sleep, root, faultsBin, pbTraces, jsonLogs, curl } = await import('./lib/harness.mjs');
@@ -28,10 +29,10 @@ function produce(bs, topic, lines, { partition, headers = [] } = {}) {
   const r = spawnSync('kcat', args, { input: lines.join('\n') + '\n' });
   if (r.status !== 0) throw new Error(`kcat: ${r.stderr}`);
 }
-function produceFiles(bs, topic, partition, bufs) {
+function produceFiles(bs, topic, partition, bufs, headers = []) {
   const dir = tmpdir('kafka-files');
   const files = bufs.map((b, i) => { const f = path.join(dir, `m${i}`); fs.writeFileSync(f, b); return f; });
-  const r = spawnSync('kcat', ['-b', bs, '-P', '-t', topic, '-p', String(partition), ...files]);
+  const r = spawnSync('kcat', ['-b', bs, '-P', '-t', topic, '-p', String(partition), ...headers.flatMap((h) => ['-H', h]), ...files]);
   if (r.status !== 0) throw new Error(`kcat: ${r.stderr}`);
 }
 const kconf = (bs, extra = {}) => ({
@@ -69,17 +70,19 @@ const allow = [/kafka: .* skipped/];
   produce(bs, 'v6.qtw.logs.acme.0', lines('typed', 10), { headers: ['content-type=application/json'] });
   produceFiles(bs, 'v6.qtw.traces.beta.0', 1, [0, 1, 2, 3, 4].map((i) => pbTraces(`kspan-${i}`, 'kafka-svc')));
   produce(bs, 'v6.qtw.logs.acme.0', lines('after', 5), { partition: 1 });
+  produceFiles(bs, 'v6.qtw.logs.acme.0', 2, [zlib.gzipSync(lines('gz', 1)[0])], ['content-encoding=gzip']);
   produce(bs, 'v6.qtw.nosignal.acme.0', lines('nosignal', 1));
   produce(bs, 'other.topic', lines('other', 1));
   const s = await start({ tag: 'kafka', config: kconf(bs), allowErrors: allow });
   const db = path.join(s.data, 'openwit.db');
-  await waitFor(() => bodies(s, 'acme').length >= 35, 20000, 'the logs of v6.qtw.logs.acme.0 arrive under tenant acme');
+  await waitFor(() => bodies(s, 'acme').length >= 36, 20000, 'the logs of v6.qtw.logs.acme.0 arrive under tenant acme');
   await waitFor(() => search(s, 'beta', 'SELECT name FROM spans').length >= 5, 10000, 'the spans of v6.qtw.traces.beta.0 arrive under tenant beta');
   const acme = bodies(s, 'acme');
   exactlyOnce(acme, 'plain', 20, 'JSON sniffed');
   exactlyOnce(acme, 'typed', 10, 'content-type: application/json');
   exactlyOnce(acme, 'after', 5, 'the messages after a malformed one in its partition');
-  is(acme.length, 35, 'nothing else under acme (the nosignal topic is not a signal)');
+  exactlyOnce(acme, 'gz', 1, 'content-encoding: gzip');
+  is(acme.length, 36, 'nothing else under acme (the nosignal topic is not a signal)');
   is(search(s, 'beta', 'SELECT name FROM spans ORDER BY name').map((r) => r.name).join(','), 'kspan-0,kspan-1,kspan-2,kspan-3,kspan-4', 'protobuf messages (kcat, one file each)');
   is(search(s, 'beta', "SELECT count(*) AS n FROM spans WHERE service_name = 'kafka-svc'")[0]?.n, 5, 'their resource attributes kept');
   const dead = await waitFor(() => { const d = sql(db, 'SELECT topic, partition, offset, error FROM kafka_dead_letters ORDER BY topic'); return d.length === 2 && d; }, 5000, 'two dead letters recorded');
@@ -89,9 +92,9 @@ const allow = [/kafka: .* skipped/];
   like(dead && dead[1].error, /"nosignal" is not a signal/, 'a topic outside the rule: why');
   const rows = await waitFor(() => { const r = sql(db, "SELECT * FROM batch_tracker WHERE source = 'kafka'"); return r.length && r.every((x) => x.kafka_pip === 1) && r; }, 5000, 'every Kafka batch: kafka_pip = 1 once its offsets are committed');
   ok(rows && rows.every((r) => r.first_offset !== null && r.last_offset >= r.first_offset && /^v6\.qtw\.(logs\.acme|traces\.beta)\.0$/.test(r.topics)), 'and first_offset, last_offset, topics');
-  is(rows && rows.reduce((a, r) => a + r.message_count, 0), 40, 'message_count over the Kafka batches: 40');
+  is(rows && rows.reduce((a, r) => a + r.message_count, 0), 41, 'message_count over the Kafka batches: 41');
   const m = curl(`${s.control}/metrics`).text;
-  like(m, /^openwit_kafka_messages_total 40$/m, '/metrics: 40 messages');
+  like(m, /^openwit_kafka_messages_total 41$/m, '/metrics: 41 messages');
   like(m, /^openwit_kafka_dead_letters_total 2$/m, '/metrics: 2 dead letters');
   await waitFor(() => sql(db, "SELECT count(*) AS n FROM batch_tracker WHERE source = 'kafka' AND storage_pip = 0")[0].n === 0, 10000, 'the committed batches are stored');
   const st = await s.stop();
@@ -99,10 +102,10 @@ const allow = [/kafka: .* skipped/];
   s.forget();
   const s2 = await start({ tag: 'kafka', dir: s.dir, ports: s.ports, config: kconf(bs), allowErrors: allow });
   produce(bs, 'v6.qtw.logs.acme.0', lines('second', 5));
-  await waitFor(() => bodies(s2, 'acme').length >= 40, 20000, 'after a restart, new messages arrive');
+  await waitFor(() => bodies(s2, 'acme').length >= 41, 20000, 'after a restart, new messages arrive');
   await sleep(1000);
   const again = bodies(s2, 'acme');
-  is(again.length, 40, 'and nothing consumed before the restart comes again');
+  is(again.length, 41, 'and nothing consumed before the restart comes again');
   exactlyOnce(again, 'second', 5, 'after restart');
   await s2.stop();
   s2.forget();
@@ -171,6 +174,21 @@ const allow = [/kafka: .* skipped/];
   await waitFor(() => bodies(s, 'k3').length >= 3000, 30000, 'all 3000 after two SIGKILLs');
   await sleep(1000);
   exactlyOnce(bodies(s, 'k3'), 'k3', 3000, 'SIGKILL mid-batch');
+  await s.stop();
+  s.forget();
+}
+
+// ---- backpressure: a slow disk and a small budget pause the partitions ----
+{
+  const bs = await mock(['v6.qtw.logs.bp.0:2']);
+  const conf = kconf(bs, { 'ingestion.kafka.group_id': 'g-bp', 'memory.max_inflight_bytes': 1048576 });
+  const s = await start({ tag: 'kafka-bp', bin: faultsBin, env: { OPENWIT_IO_FAULTS: 'fsync:SLOW:1-30', OPENWIT_IO_SLOW_MS: '100' }, config: conf });
+  produce(bs, 'v6.qtw.logs.bp.0', Array.from({ length: 12 }, (_, i) => jsonLogs(`bp-${i}-` + 'x'.repeat(300 * 1024))));
+  await waitFor(() => bodies(s, 'bp').length >= 12, 30000, 'all 12 large messages arrive through a 1 MiB budget');
+  like(curl(`${s.control}/metrics`).text, /^openwit_kafka_pauses_total [1-9]/m, 'the partitions were paused (and resumed)');
+  const got = bodies(s, 'bp').map((b) => b.split('-').slice(0, 2).join('-'));
+  is(new Set(got).size, 12, 'each exactly once');
+  is(got.length, 12, 'no more');
   await s.stop();
   s.forget();
 }

@@ -583,7 +583,7 @@ static void encoding_of(kmsg_t *k)
 	rd_kafka_headers_t *hdrs = NULL;
 	const void *v;
 	size_t vl;
-	k->encoding = -1;
+	k->encoding = -2;
 	if (rd_kafka_message_headers(k->rkm, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
 		if (rd_kafka_header_get_last(hdrs, "content-type", &v, &vl) == 0 && v) {
 			if (vl >= 16 && !strncasecmp(v, "application/json", 16))
@@ -595,22 +595,10 @@ static void encoding_of(kmsg_t *k)
 		    vl == 4 && !strncasecmp(v, "gzip", 4))
 			k->gzip = 1;
 	}
-	if (k->encoding >= 0)
-		return;
-	if (format == 1) {
-		k->encoding = OW_ENC_PROTOBUF;
-	} else if (format == 2) {
-		k->encoding = OW_ENC_JSON;
-	} else {
-		/* an Export request in protobuf never starts with '{' (field 15,
-		 * wire type 3) */
-		const uint8_t *s = k->rkm->payload;
-		size_t i = 0;
-		while (i < k->rkm->len &&
-		       (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r'))
-			i++;
-		k->encoding = i < k->rkm->len && s[i] == '{' ? OW_ENC_JSON : OW_ENC_PROTOBUF;
-	}
+	if (k->encoding == -2)
+		k->encoding = format == 1   ? OW_ENC_PROTOBUF
+			      : format == 2 ? OW_ENC_JSON
+					    : OW_ENC_AUTO;
 }
 
 static int room(size_t len)

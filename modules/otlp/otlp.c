@@ -478,6 +478,13 @@ int ow_otlp_decode_body(int signal, int encoding, int gzip, uint8_t *body, size_
 		body = out;
 		len = outlen;
 	}
+	if (encoding == OW_ENC_AUTO) {
+		size_t i = 0;
+		while (i < len &&
+		       (body[i] == ' ' || body[i] == '\n' || body[i] == '\t' || body[i] == '\r'))
+			i++;
+		encoding = i < len && body[i] == '{' ? OW_ENC_JSON : OW_ENC_PROTOBUF;
+	}
 	return ow_otlp_decode(signal, encoding, body, len, r);
 }
 

@@ -15,7 +15,10 @@
 
 #include "../core/core.h"
 
-enum ow_encoding { OW_ENC_PROTOBUF = 0, OW_ENC_JSON = 1 };
+/* OW_ENC_AUTO (ow_otlp_decode_body only): JSON when the body, once
+ * inflated, starts with "{" (an Export request in protobuf never does:
+ * that would be field 15 with wire type 3), else protobuf. */
+enum ow_encoding { OW_ENC_AUTO = -1, OW_ENC_PROTOBUF = 0, OW_ENC_JSON = 1 };
 
 /* gRPC status codes used in google.rpc.Status bodies. */
 enum {
