@@ -498,22 +498,20 @@ typedef struct {
 	const uint8_t *p; /* LEN: the last payload */
 } slot_t;
 
-static int wt_ok(int kind, int wt)
+/* The wire types each kind of field may come in (repeated scalars packed
+ * or not), one bit per wire type. */
+static const uint8_t wt_allowed[] = {
+    [K_VARINT] = 1 << WT_VARINT,
+    [K_I64] = 1 << WT_I64,
+    [K_I32] = 1 << WT_I32,
+    [K_LEN] = 1 << WT_LEN,
+    [K_REP_I64] = 1 << WT_I64 | 1 << WT_LEN,
+    [K_REP_VARINT] = 1 << WT_VARINT | 1 << WT_LEN,
+};
+
+static inline int wt_ok(int kind, int wt)
 {
-	switch (kind) {
-	case K_VARINT:
-		return wt == WT_VARINT;
-	case K_I64:
-		return wt == WT_I64;
-	case K_I32:
-		return wt == WT_I32;
-	case K_LEN:
-		return wt == WT_LEN;
-	case K_REP_I64:
-		return wt == WT_I64 || wt == WT_LEN;
-	default: /* K_REP_VARINT */
-		return wt == WT_VARINT || wt == WT_LEN;
-	}
+	return wt_allowed[kind] >> wt & 1;
 }
 
 /* Fills s[0..m->maxf] from the fields of v; *ocase is the oneof member set

@@ -71,8 +71,25 @@ typedef struct {
 	size_t cap;
 } ow_buf_t;
 
-void ow_buf_reserve(ow_buf_t *b, size_t extra);
-void ow_buf_add(ow_buf_t *b, const void *p, size_t n);
+/* Grows b to hold extra more bytes (the slow path of ow_buf_reserve). */
+void ow_buf_grow(ow_buf_t *b, size_t extra);
+
+/* Inline: the decoders call these for every field. */
+static inline void ow_buf_reserve(ow_buf_t *b, size_t extra)
+{
+	if (b->len + extra > b->cap)
+		ow_buf_grow(b, extra);
+}
+
+static inline void ow_buf_add(ow_buf_t *b, const void *p, size_t n)
+{
+	if (n == 0)
+		return; /* p may be NULL: memcpy(NULL, NULL, 0) is undefined */
+	ow_buf_reserve(b, n);
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+}
+
 void ow_buf_addstr(ow_buf_t *b, const char *s);
 void ow_buf_printf(ow_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ow_buf_free(ow_buf_t *b);

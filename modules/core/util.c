@@ -201,7 +201,7 @@ int ow_fsync_dir(const char *path)
 	return rc == 0 ? OW_OK : OW_ERROR;
 }
 
-void ow_buf_reserve(ow_buf_t *b, size_t extra)
+void ow_buf_grow(ow_buf_t *b, size_t extra)
 {
 	if (b->len + extra <= b->cap)
 		return;
@@ -210,15 +210,6 @@ void ow_buf_reserve(ow_buf_t *b, size_t extra)
 		cap *= 2;
 	b->data = ow_realloc(b->data, cap);
 	b->cap = cap;
-}
-
-void ow_buf_add(ow_buf_t *b, const void *p, size_t n)
-{
-	if (n == 0)
-		return; /* p may be NULL: memcpy(NULL, NULL, 0) is undefined */
-	ow_buf_reserve(b, n);
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
 }
 
 void ow_buf_addstr(ow_buf_t *b, const char *s)

@@ -33,68 +33,9 @@ size_t ow_table_bytes(const ow_table_t *t)
 	return n;
 }
 
-static void defined(ow_col_t *c)
-{
-	uint8_t one = 1;
-	ow_buf_add(&c->defs, &one, 1);
-	c->nrows++;
-	c->nvals++;
-}
-
-void ow_col_null(ow_col_t *c)
-{
-	uint8_t zero = 0;
-	ow_buf_add(&c->defs, &zero, 1);
-	c->nrows++;
-}
-
-void ow_col_bool(ow_col_t *c, int v)
-{
-	uint8_t b = v ? 1 : 0;
-	ow_buf_add(&c->fixed, &b, 1);
-	defined(c);
-}
-
-void ow_col_i32(ow_col_t *c, int32_t v)
-{
-	ow_buf_add(&c->fixed, &v, sizeof(v));
-	defined(c);
-}
-
-void ow_col_i64(ow_col_t *c, int64_t v)
-{
-	ow_buf_add(&c->fixed, &v, sizeof(v));
-	defined(c);
-}
-
-void ow_col_f64(ow_col_t *c, double v)
-{
-	ow_buf_add(&c->fixed, &v, sizeof(v));
-	defined(c);
-}
-
-void ow_col_fixed(ow_col_t *c, const void *p, size_t n)
-{
-	ow_buf_add(&c->fixed, p, n);
-	defined(c);
-}
-
-void ow_col_bytes(ow_col_t *c, const void *p, size_t n)
-{
-	ow_buf_add(&c->data, p, n);
-	ow_col_bytes_close(c);
-}
-
 ow_buf_t *ow_col_bytes_open(ow_col_t *c)
 {
 	return &c->data;
-}
-
-void ow_col_bytes_close(ow_col_t *c)
-{
-	uint32_t end = (uint32_t)c->data.len;
-	ow_buf_add(&c->offs, &end, sizeof(end));
-	defined(c);
 }
 
 void ow_table_append(ow_table_t *dst, const ow_table_t *src)

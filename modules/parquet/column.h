@@ -100,18 +100,65 @@ size_t ow_table_bytes(const ow_table_t *t); /* memory held by its buffers */
 /* Appends every row of src (same schema) to dst. */
 void ow_table_append(ow_table_t *dst, const ow_table_t *src);
 
-void ow_col_null(ow_col_t *c);
-void ow_col_bool(ow_col_t *c, int v);
-void ow_col_i32(ow_col_t *c, int32_t v);
-void ow_col_i64(ow_col_t *c, int64_t v);
-void ow_col_f64(ow_col_t *c, double v);
-void ow_col_fixed(ow_col_t *c, const void *p, size_t n);
-void ow_col_bytes(ow_col_t *c, const void *p, size_t n);
+/* Appending values, inline: the decoders call these for every field. */
+static inline void ow_col_defined(ow_col_t *c)
+{
+	ow_buf_reserve(&c->defs, 1);
+	c->defs.data[c->defs.len++] = 1;
+	c->nrows++;
+	c->nvals++;
+}
+
+static inline void ow_col_null(ow_col_t *c)
+{
+	ow_buf_reserve(&c->defs, 1);
+	c->defs.data[c->defs.len++] = 0;
+	c->nrows++;
+}
+
+static inline void ow_col_fixed(ow_col_t *c, const void *p, size_t n)
+{
+	ow_buf_add(&c->fixed, p, n);
+	ow_col_defined(c);
+}
+
+static inline void ow_col_bool(ow_col_t *c, int v)
+{
+	uint8_t b = v ? 1 : 0;
+	ow_col_fixed(c, &b, 1);
+}
+
+static inline void ow_col_i32(ow_col_t *c, int32_t v)
+{
+	ow_col_fixed(c, &v, sizeof(v));
+}
+
+static inline void ow_col_i64(ow_col_t *c, int64_t v)
+{
+	ow_col_fixed(c, &v, sizeof(v));
+}
+
+static inline void ow_col_f64(ow_col_t *c, double v)
+{
+	ow_col_fixed(c, &v, sizeof(v));
+}
+
 /* Builds a BYTE_ARRAY value in place: append to the returned buffer, then
  * close. No copy, no allocation per value. */
 ow_buf_t *ow_col_bytes_open(ow_col_t *c);
-void ow_col_bytes_close(ow_col_t *c);
-/* Marks the row defined in an optional column; the appends above do it. */
+
+static inline void ow_col_bytes_close(ow_col_t *c)
+{
+	uint32_t end = (uint32_t)c->data.len;
+	ow_buf_add(&c->offs, &end, sizeof(end));
+	ow_col_defined(c);
+}
+
+static inline void ow_col_bytes(ow_col_t *c, const void *p, size_t n)
+{
+	ow_buf_add(&c->data, p, n);
+	ow_col_bytes_close(c);
+}
 
 /* Reading back: value index of each row is found by counting defs. */
 static inline const uint8_t *ow_col_bytes_at(const ow_col_t *c, size_t i, size_t *len)

@@ -2496,9 +2496,11 @@ static int bench(void)
 	uint8_t *pb = bench_request(&n);
 	ow_table_t t;
 	ow_columns_table_init(OW_TRACES, &t);
-	int iters = 300;
+	/* BENCH_ITERS=20 BENCH_ROUNDS=1 for valgrind --tool=callgrind */
+	int iters = getenv("BENCH_ITERS") ? atoi(getenv("BENCH_ITERS")) : 300;
+	int rounds = getenv("BENCH_ROUNDS") ? atoi(getenv("BENCH_ROUNDS")) : 5;
 	double best_ours = 1e9, best_pbc = 1e9, best_cold = 1e9;
-	for (int round = 0; round < 5; round++) {
+	for (int round = 0; round < rounds; round++) {
 		double t0 = now_s();
 		for (int i = 0; i < iters; i++) {
 			for (int c = 0; c < t.ncols; c++) /* steady state: buffers reused */
