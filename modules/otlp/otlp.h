@@ -20,6 +20,7 @@ enum ow_encoding { OW_ENC_PROTOBUF = 0, OW_ENC_JSON = 1 };
 /* gRPC status codes used in google.rpc.Status bodies. */
 enum {
 	OW_RPC_INVALID_ARGUMENT = 3,
+	OW_RPC_DEADLINE_EXCEEDED = 4,
 	OW_RPC_RESOURCE_EXHAUSTED = 8,
 	OW_RPC_UNIMPLEMENTED = 12,
 	OW_RPC_INTERNAL = 13,
