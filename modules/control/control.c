@@ -401,6 +401,18 @@ static void send_metrics(struct evhttp_request *req)
 		   ow_stats.rows_stored);
 	metric_one(&b, "openwit_parts_merged_total", "counter",
 		   "Active parts merged into stable parts.", ow_stats.parts_merged);
+	metric_one(&b, "openwit_grpc_connections", "gauge", "Open OTLP/gRPC connections.",
+		   ow_stats.grpc_connections);
+	metric_one(&b, "openwit_grpc_read_pauses_total", "counter",
+		   "Times a gRPC connection's reading stopped until its answers drained.",
+		   ow_stats.grpc_read_pauses);
+	metric_one(&b, "openwit_grpc_idle_closed_total", "counter",
+		   "gRPC connections closed after ingestion.grpc.idle_timeout_ms without streams.",
+		   ow_stats.grpc_idle_closed);
+	metric_one(&b, "openwit_grpc_write_timeouts_total", "counter",
+		   "gRPC connections closed after ingestion.grpc.idle_timeout_ms without write "
+		   "progress.",
+		   ow_stats.grpc_write_timeouts);
 	metric_hist(&b, "openwit_ack_latency_seconds",
 		    "From a request's arrival to its acknowledgement.", &ow_stats.ack_latency);
 	metric_hist(&b, "openwit_wal_fsync_seconds", "fdatasync of one WAL file.",

@@ -51,6 +51,7 @@ typedef struct {
 	uint64_t wal_fsyncs, wal_fsync_errors, wal_bytes;
 	uint64_t wal_recovered, wal_removed_torn, wal_quarantined;
 	uint64_t parts_written, rows_stored, parts_merged;
+	uint64_t grpc_connections, grpc_read_pauses, grpc_idle_closed, grpc_write_timeouts;
 	ow_hist_t ack_latency, fsync_latency;
 } ow_stats_t;
 

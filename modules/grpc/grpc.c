@@ -30,6 +30,18 @@
  * stored when the batch is durable. Such a request is at-least-once: its
  * client retries, and the records may then be stored twice. A request
  * answered OK is durable, as every acknowledged request is.
+ *
+ * Connections. One with no open stream for ingestion.grpc.idle_timeout_ms
+ * is sent GOAWAY (NO_ERROR) and closed once that is written. Answers wait
+ * in the connection's output buffer until the client reads them; past
+ * OUT_LIMIT bytes there the connection's input is not read (no new frames,
+ * so no new answers: PING and SETTINGS acknowledgements included) until
+ * the output has drained. A client that stops reading thus costs at most
+ * that, plus the answers of the streams already admitted (at most
+ * max_concurrent_streams), and the kernel's socket buffers. A connection
+ * whose output makes no progress for idle_timeout_ms is closed (libevent's
+ * write timeout).
+ *
  * A stream object lives until both its HTTP/2 stream is closed and its work
  * (decode, WAL) has finished; a connection that closes first detaches its
  * pending streams (their back-pointer is nulled), which are then acked into
@@ -56,7 +68,11 @@
 #include <sys/socket.h>
 
 static char *bind_addr;
-static int64_t port, max_message_size, max_streams, batch_timeout_ms;
+static int64_t port, max_message_size, max_streams, batch_timeout_ms, idle_timeout_ms;
+
+/* Past this many bytes of answers waiting for the client to read them, the
+ * connection's input is not read until they have drained. */
+#define OUT_LIMIT (1 << 20)
 
 static ow_directive_t directives[] = {
     {"ingestion.grpc.bind", OW_CONF_STR, &bind_addr, 0, 255, "127.0.0.1", NULL, 0},
@@ -66,6 +82,8 @@ static ow_directive_t directives[] = {
     {"ingestion.grpc.max_concurrent_streams", OW_CONF_INT, &max_streams, 1, 65536, "100", NULL, 0},
     {"ingestion.grpc.batching.batch_timeout_ms", OW_CONF_INT, &batch_timeout_ms, 0, 60000, "100",
      NULL, 0},
+    {"ingestion.grpc.idle_timeout_ms", OW_CONF_INT, &idle_timeout_ms, 10, 86400000, "300000", NULL,
+     0},
     OW_CONF_END};
 
 typedef struct ow_grpc_conn ow_grpc_conn_t;
@@ -74,6 +92,9 @@ typedef struct ow_grpc_stream ow_grpc_stream_t;
 struct ow_grpc_conn {
 	struct bufferevent *bev;
 	nghttp2_session *ng;
+	struct event *idle_ev;	   /* pending while no stream is open */
+	int nopen;		   /* HTTP/2 streams open */
+	int paused;		   /* input not read until the output drains */
 	ow_grpc_stream_t *streams; /* every stream object that points here */
 	ow_grpc_conn_t *prev, *next;
 };
@@ -150,7 +171,8 @@ static void drop_body(ow_grpc_stream_t *s)
 	s->msg.charged = 0;
 }
 
-/* Writes what nghttp2 has queued; closes the connection when it is done. */
+/* Writes what nghttp2 has queued; closes the connection when it is done.
+ * Past OUT_LIMIT bytes unread by the client, stops reading its input. */
 static void conn_flush(ow_grpc_conn_t *c)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
@@ -165,9 +187,14 @@ static void conn_flush(ow_grpc_conn_t *c)
 			break;
 		evbuffer_add(out, data, (size_t)n);
 	}
-	if (!nghttp2_session_want_read(c->ng) && !nghttp2_session_want_write(c->ng) &&
-	    evbuffer_get_length(out) == 0)
+	size_t left = evbuffer_get_length(out);
+	if (!nghttp2_session_want_read(c->ng) && !nghttp2_session_want_write(c->ng) && left == 0)
 		conn_close(c);
+	else if (left > OUT_LIMIT && !c->paused) {
+		c->paused = 1;
+		ow_stats.grpc_read_pauses++;
+		bufferevent_disable(c->bev, EV_READ);
+	}
 }
 
 /* grpc-message: bytes outside printable ASCII and '%' as %XX */
@@ -238,6 +265,11 @@ static int answer_ok(ow_grpc_stream_t *s)
 				    .read_callback = success_read};
 	nghttp2_submit_response(s->conn->ng, s->id, h, OW_NELEMS(h), &dp);
 	return 1;
+}
+
+static struct timeval timeval_ns(int64_t ns)
+{
+	return (struct timeval){(time_t)(ns / 1000000000), (suseconds_t)(ns % 1000000000 / 1000)};
 }
 
 /* grpc-timeout: 1 to 8 digits and a unit, H M S m u n. The timeout in ns
@@ -386,9 +418,7 @@ static void check_headers(ow_grpc_stream_t *s)
 			     "buffers full (memory.max_buffer_bytes) until a flush to Parquet; "
 			     "retry");
 	} else if (s->deadline) {
-		int64_t left = OW_MAX(s->deadline - ow_mono_ns(), 0);
-		struct timeval tv = {(time_t)(left / 1000000000),
-				     (suseconds_t)(left % 1000000000 / 1000)};
+		struct timeval tv = timeval_ns(OW_MAX(s->deadline - ow_mono_ns(), 0));
 		s->deadline_ev = evtimer_new(base, on_deadline, s);
 		evtimer_add(s->deadline_ev, &tv);
 	}
@@ -458,6 +488,8 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *a
 		c->streams->prev = s;
 	c->streams = s;
 	nghttp2_session_set_stream_user_data(ng, s->id, s);
+	if (c->nopen++ == 0)
+		evtimer_del(c->idle_ev);
 	return 0;
 }
 
@@ -558,17 +590,39 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *arg)
 	return 0;
 }
 
+static void idle_arm(ow_grpc_conn_t *c)
+{
+	struct timeval tv = timeval_ns(idle_timeout_ms * 1000000);
+	evtimer_add(c->idle_ev, &tv);
+}
+
 static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t err, void *arg)
 {
 	OW_UNUSED(err);
-	OW_UNUSED(arg);
+	ow_grpc_conn_t *c = arg;
 	ow_grpc_stream_t *s = nghttp2_session_get_stream_user_data(ng, id);
 	if (s == NULL)
 		return 0;
 	nghttp2_session_set_stream_user_data(ng, id, NULL);
 	s->open = 0;
 	stream_release(s);
+	if (--c->nopen == 0)
+		idle_arm(c);
 	return 0;
+}
+
+/* No stream for idle_timeout_ms: GOAWAY (NO_ERROR), and the connection
+ * closes once it is sent. */
+static void on_idle(evutil_socket_t fd, short what, void *arg)
+{
+	OW_UNUSED(fd);
+	OW_UNUSED(what);
+	ow_grpc_conn_t *c = arg;
+	if (!nghttp2_session_want_read(c->ng))
+		return; /* closing already */
+	ow_stats.grpc_idle_closed++;
+	nghttp2_session_terminate_session(c->ng, NGHTTP2_NO_ERROR);
+	conn_flush(c);
 }
 
 static void conn_close(ow_grpc_conn_t *c)
@@ -591,7 +645,9 @@ static void conn_close(ow_grpc_conn_t *c)
 	}
 	c->streams = NULL;
 	nghttp2_session_del(ng);
+	event_free(c->idle_ev);
 	bufferevent_free(c->bev);
+	ow_stats.grpc_connections--;
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -605,6 +661,8 @@ static void on_read(struct bufferevent *bev, void *arg)
 {
 	ow_grpc_conn_t *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
+	if (evbuffer_get_length(in) == 0)
+		return;
 	size_t len = evbuffer_get_length(in);
 	unsigned char *data = evbuffer_pullup(in, -1);
 	ssize_t n = nghttp2_session_mem_recv(c->ng, data, len);
@@ -617,17 +675,28 @@ static void on_read(struct bufferevent *bev, void *arg)
 	conn_flush(c);
 }
 
+/* The output has drained: close a finished connection, or read again. */
 static void on_write(struct bufferevent *bev, void *arg)
 {
 	ow_grpc_conn_t *c = arg;
-	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0 &&
-	    !nghttp2_session_want_read(c->ng) && !nghttp2_session_want_write(c->ng))
+	if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
+		return;
+	if (!nghttp2_session_want_read(c->ng) && !nghttp2_session_want_write(c->ng)) {
 		conn_close(c);
+	} else if (c->paused) {
+		c->paused = 0;
+		bufferevent_enable(bev, EV_READ);
+		on_read(bev, c); /* what arrived before the pause */
+	}
 }
 
+/* A write timeout is idle_timeout_ms without write progress: a client
+ * that does not read its answers. */
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	OW_UNUSED(bev);
+	if (what & BEV_EVENT_TIMEOUT)
+		ow_stats.grpc_write_timeouts++;
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
 		conn_close(arg);
 }
@@ -671,6 +740,11 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	if (conns)
 		conns->prev = c;
 	conns = c;
+	ow_stats.grpc_connections++;
+	c->idle_ev = evtimer_new(base, on_idle, c);
+	idle_arm(c);
+	struct timeval wt = timeval_ns(idle_timeout_ms * 1000000);
+	bufferevent_set_timeouts(c->bev, NULL, &wt);
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	conn_flush(c);

@@ -2,6 +2,7 @@
 // that need what the SDK exporters hide: the exact response frames, the
 // grpc-timeout header, a connection kept open or abandoned at will.
 import http2 from 'node:http2';
+import net from 'node:net';
 
 export const TRACES = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 export const LOGS = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
@@ -14,10 +15,13 @@ export function grpcFrame(msg) {
   return Buffer.concat([h, msg]);
 }
 
-// Resolves with the connected session (errors are the caller's to watch).
+// Resolves with the connected session (errors are the caller's to watch);
+// c.sock is its TCP socket, for a test to drop the connection abruptly.
 export function connect(port) {
   return new Promise((resolve, reject) => {
-    const c = http2.connect(`http://127.0.0.1:${port}`);
+    const sock = net.connect(port, '127.0.0.1');
+    const c = http2.connect(`http://127.0.0.1:${port}`, { createConnection: () => sock });
+    c.sock = sock;
     c.once('connect', () => resolve(c));
     c.once('error', reject);
   });
