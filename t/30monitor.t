@@ -64,8 +64,10 @@ const tally = (tenant, signal, records) => {
   t[signal].requests++;
   t[signal].records += records;
 };
+// span ids 0000000000000100, ...01, ...: an all-zero one would make its span
+// invalid (rejected, a partial success)
 const spansJSON = (n, tag) => JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: Array.from({ length: n }, (_, i) => ({
-  traceId: '5b8efff798038103d269b633813fc60c', spanId: `00000000000000${String(i).padStart(2, '0')}`, name: `${tag}-${i}`,
+  traceId: '5b8efff798038103d269b633813fc60c', spanId: `00000000000001${String(i).padStart(2, '0')}`, name: `${tag}-${i}`,
   startTimeUnixNano: '1700000000000000000', endTimeUnixNano: '1700000001000000000' })) }] }] });
 const metricsJSON = (n) => JSON.stringify({ resourceMetrics: [{ scopeMetrics: [{ metrics: [
   { name: 'mon.gauge', gauge: { dataPoints: Array.from({ length: n }, (_, i) => ({ asDouble: i, timeUnixNano: '1700000000000000000' })) } }] }] }] });

@@ -346,16 +346,21 @@ static void metric_one(ow_buf_t *b, const char *name, const char *type, const ch
 static void send_metrics(struct evhttp_request *req)
 {
 	ow_buf_t b = {0};
-	static const char *per[3][2] = {
+	static const char *per[4][2] = {
 	    {"openwit_ingest_requests_total", "Acknowledged requests by tenant and signal."},
 	    {"openwit_ingest_records_total",
 	     "Acknowledged spans, log records and data points by tenant and signal."},
+	    {"openwit_ingest_rejected_records_total",
+	     "Records skipped as invalid in acknowledged requests (partial success)."},
 	    {"openwit_ingest_bytes_total", "Acknowledged payload bytes by tenant and signal."}};
-	for (int k = 0; k < 3; k++) {
+	for (int k = 0; k < 4; k++) {
 		metric_head(&b, per[k][0], "counter", per[k][1]);
 		for (int i = 0; i < ow_stats.ntenants; i++) {
 			const ow_tenant_stats_t *t = &ow_stats.tenants[i];
-			const uint64_t *v = k == 0 ? t->requests : k == 1 ? t->records : t->bytes;
+			const uint64_t *v = k == 0   ? t->requests
+					    : k == 1 ? t->records
+					    : k == 2 ? t->rejected
+						     : t->bytes;
 			for (int s = 0; s < OW_NSIGNALS; s++)
 				ow_buf_printf(&b, "%s{tenant=\"%s\",signal=\"%s\"} %llu\n",
 					      per[k][0], t->tenant, ow_signal_name(s),

@@ -53,6 +53,8 @@ ow_batch_t *ow_batch_new(const char *tenant, int signal, int source);
 void ow_batch_add(ow_batch_t *b, ow_msg_t *m);
 /* Calls every message's ack with rc, then frees the batch. */
 void ow_batch_finish(ow_batch_t *b, int rc);
+/* Frees what a message holds (payload, columns, budget) and acks it. */
+void ow_msg_finish(ow_msg_t *m, int rc);
 
 /* The in-flight byte budget (loop thread only): request bodies and their
  * decoded payloads from arrival to acknowledgement. */

@@ -40,10 +40,12 @@ static ow_tenant_stats_t *tenant_row(const char *tenant)
 	return t;
 }
 
-void ow_stats_accepted(const char *tenant, int signal, uint64_t records, uint64_t bytes)
+void ow_stats_accepted(const char *tenant, int signal, uint64_t records, uint64_t rejected,
+		       uint64_t bytes)
 {
 	ow_tenant_stats_t *t = tenant_row(tenant);
 	t->requests[signal]++;
 	t->records[signal] += records;
+	t->rejected[signal] += rejected;
 	t->bytes[signal] += bytes;
 }

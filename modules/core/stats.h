@@ -39,7 +39,8 @@ extern const double ow_hist_bounds[OW_HIST_BUCKETS]; /* seconds; last is +Inf */
 
 typedef struct {
 	char tenant[OW_TENANT_MAX + 1];
-	uint64_t requests[OW_NSIGNALS], records[OW_NSIGNALS], bytes[OW_NSIGNALS];
+	uint64_t requests[OW_NSIGNALS], records[OW_NSIGNALS], rejected[OW_NSIGNALS],
+	    bytes[OW_NSIGNALS];
 } ow_tenant_stats_t;
 
 typedef struct {
@@ -59,6 +60,9 @@ extern ow_stats_t ow_stats;
 extern const char *const ow_reject_names[OW_NREJECT];
 
 void ow_hist_observe(ow_hist_t *h, double seconds);
-void ow_stats_accepted(const char *tenant, int signal, uint64_t records, uint64_t bytes);
+/* An acknowledged request: its records taken and rejected (partial
+ * success), its payload bytes. */
+void ow_stats_accepted(const char *tenant, int signal, uint64_t records, uint64_t rejected,
+		       uint64_t bytes);
 
 #endif

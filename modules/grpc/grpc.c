@@ -119,6 +119,8 @@ struct ow_grpc_stream {
 	size_t blen, bcap;
 	int rc, code;
 	ow_otlp_req_t dec;
+	ow_buf_t resp; /* the framed response message, sent from resp_off */
+	size_t resp_off;
 	int64_t t0;
 };
 
@@ -154,6 +156,7 @@ static void stream_release(ow_grpc_stream_t *s)
 		event_free(s->deadline_ev);
 	free(s->body);
 	ow_otlp_req_free(&s->dec);
+	ow_buf_free(&s->resp);
 	free(s);
 }
 
@@ -240,11 +243,11 @@ static ssize_t success_read(nghttp2_session *ng, int32_t id, uint8_t *buf, size_
 			    uint32_t *flags, nghttp2_data_source *src, void *arg)
 {
 	OW_UNUSED(arg);
-	/* the gRPC frame of an empty message: flag 0, length 0 */
-	uintptr_t left = (uintptr_t)src->ptr;
+	ow_grpc_stream_t *s = src->ptr;
+	size_t left = s->resp.len - s->resp_off;
 	size_t n = left < len ? left : len;
-	memset(buf, 0, n);
-	src->ptr = (void *)(left - n);
+	memcpy(buf, s->resp.data + s->resp_off, n);
+	s->resp_off += n;
 	if (left == n) {
 		*flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
 		nghttp2_nv t[] = {NV("grpc-status", "0")};
@@ -260,9 +263,17 @@ static int answer_ok(ow_grpc_stream_t *s)
 	if (s->conn == NULL || !s->open || s->answered)
 		return 0;
 	s->answered = 1;
+	/* one length-prefixed message, not compressed: flag 0, length */
+	uint8_t prefix[5] = {0};
+	ow_buf_add(&s->resp, prefix, 5);
+	ow_otlp_success(s->signal, OW_ENC_PROTOBUF, &s->dec.rejects, &s->resp);
+	size_t n = s->resp.len - 5;
+	s->resp.data[1] = (uint8_t)(n >> 24);
+	s->resp.data[2] = (uint8_t)(n >> 16);
+	s->resp.data[3] = (uint8_t)(n >> 8);
+	s->resp.data[4] = (uint8_t)n;
 	nghttp2_nv h[] = {NV(":status", "200"), NV("content-type", "application/grpc")};
-	nghttp2_data_provider dp = {.source.ptr = (void *)(uintptr_t)5,
-				    .read_callback = success_read};
+	nghttp2_data_provider dp = {.source.ptr = s, .read_callback = success_read};
 	nghttp2_submit_response(s->conn->ng, s->id, h, OW_NELEMS(h), &dp);
 	return 1;
 }
@@ -330,7 +341,8 @@ static void on_ack(ow_msg_t *m, int rc)
 		if (answer_ok(s)) {
 			ow_hist_observe(&ow_stats.ack_latency,
 					(double)(ow_mono_ns() - s->t0) / 1e9);
-			ow_stats_accepted(s->tenant, s->signal, s->msg.records, s->msg.len);
+			ow_stats_accepted(s->tenant, s->signal, s->msg.records, s->dec.rejects.n,
+					  s->msg.len);
 		}
 	} else {
 		answer_error(s, OW_RPC_UNAVAILABLE, OW_REJ_WAL_FAILED,

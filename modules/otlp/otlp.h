@@ -13,6 +13,7 @@
 #ifndef OW_OTLP_H
 #define OW_OTLP_H
 
+#include "../columns/columns.h"
 #include "../core/core.h"
 
 enum ow_encoding { OW_ENC_PROTOBUF = 0, OW_ENC_JSON = 1 };
@@ -28,12 +29,11 @@ enum {
 	OW_RPC_NOT_FOUND = 5
 };
 
-struct ow_table;
-
 typedef struct {
 	uint8_t *payload; /* protobuf; malloc'd */
 	size_t len;
-	uint64_t records;
+	uint64_t records;	/* taken */
+	ow_rejects_t rejects;	/* skipped as invalid: a partial success */
 	struct ow_table *table; /* the records as columns (modules/columns) */
 	char error[256];	/* set when decoding failed */
 } ow_otlp_req_t;
@@ -60,8 +60,10 @@ void ow_otlp_to_msg(ow_otlp_req_t *r, struct ow_msg *m);
  * or corrupt) or OW_NOSPACE (larger than max). */
 int ow_otlp_gunzip(const uint8_t *in, size_t len, size_t max, uint8_t **out, size_t *outlen);
 
-/* The Export*ServiceResponse for a fully accepted request. */
-void ow_otlp_success(int signal, int encoding, ow_buf_t *out);
+/* The Export*ServiceResponse for an accepted request: empty, or with
+ * partial_success {rejected_<records>, error_message} when records were
+ * skipped as invalid (rej->n > 0). */
+void ow_otlp_success(int signal, int encoding, const ow_rejects_t *rej, ow_buf_t *out);
 /* A google.rpc.Status with code and message. */
 void ow_otlp_status(int encoding, int code, const char *message, ow_buf_t *out);
 

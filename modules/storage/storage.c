@@ -798,7 +798,7 @@ static void replay_record(void *arg, const uint8_t *rec, size_t len)
 {
 	replay_ctx_t *c = arg;
 	int64_t n =
-	    ow_columns_decode(c->signal, rec, len, c->recv_ns, c->t, c->err, sizeof(c->err));
+	    ow_columns_decode(c->signal, rec, len, c->recv_ns, c->t, NULL, c->err, sizeof(c->err));
 	if (n < 0)
 		c->bad++;
 	else
