@@ -64,8 +64,10 @@ const tally = (tenant, signal, records) => {
   t[signal].requests++;
   t[signal].records += records;
 };
+// span ids 0000000000000100, ...01, ...: an all-zero one would make its span
+// invalid (rejected, a partial success)
 const spansJSON = (n, tag) => JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: Array.from({ length: n }, (_, i) => ({
-  traceId: '5b8efff798038103d269b633813fc60c', spanId: `00000000000000${String(i).padStart(2, '0')}`, name: `${tag}-${i}`,
+  traceId: '5b8efff798038103d269b633813fc60c', spanId: `00000000000001${String(i).padStart(2, '0')}`, name: `${tag}-${i}`,
   startTimeUnixNano: '1700000000000000000', endTimeUnixNano: '1700000001000000000' })) }] }] });
 const metricsJSON = (n) => JSON.stringify({ resourceMetrics: [{ scopeMetrics: [{ metrics: [
   { name: 'mon.gauge', gauge: { dataPoints: Array.from({ length: n }, (_, i) => ({ asDouble: i, timeUnixNano: '1700000000000000000' })) } }] }] }] });
@@ -247,7 +249,7 @@ is(get('openwit_inflight_bytes'), 0, '/metrics: openwit_inflight_bytes 0');
 is(get('openwit_inflight_bytes_max'), pipe.inflight_bytes_max, '/metrics: openwit_inflight_bytes_max as in status');
 is([get('openwit_wal_disk_full'), get('openwit_wal_failed_batches_total'), get('openwit_wal_recovered_batches'), get('openwit_wal_quarantined_files')], [0, 0, 0, 0],
   '/metrics: no disk full, failed, recovered or quarantined batches');
-const reasons = ['bad_request', 'invalid_tenant', 'too_large', 'unsupported_media_type', 'method', 'not_found', 'memory_budget', 'queue_full', 'disk_full', 'draining', 'wal_failed', 'buffer_full'];
+const reasons = ['bad_request', 'invalid_tenant', 'too_large', 'unsupported_media_type', 'method', 'not_found', 'memory_budget', 'queue_full', 'disk_full', 'draining', 'wal_failed', 'buffer_full', 'deadline_exceeded'];
 is(samples.filter((p) => p.name === 'openwit_rejected_requests_total').map((p) => p.labels.reason), reasons, '/metrics: rejections by every reason');
 is(reasons.map((x) => get('openwit_rejected_requests_total', { reason: x })), reasons.map((x) => (rejects[x] || []).length),
   '/metrics: rejection counts match what was refused');

@@ -2,13 +2,15 @@
 // OTLP/gRPC (h2c): the OpenTelemetry JS SDK gRPC exporters for all three
 // signals with and without gzip, read back through /api/search; a bad
 // tenant, an unknown method, malformed and oversized messages (nghttp);
-// clients that reset a stream or drop the connection before the ack.
+// clients that reset a stream or drop the connection before the ack; a
+// small h2load run.
 const fs = require('node:fs');
 const http2 = require('node:http2');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 (async () => {
-const { start, freePort, curl, sql, otelSend, ok, is, like, note, done, sleep, pbTraces, tmpdir } = await import('./lib/harness.mjs');
+const { start, freePort, curl, sql, otelSend, ok, is, like, note, done, sleep, pbTraces, pbField, tmpdir } = await import('./lib/harness.mjs');
+const { grpcFrame } = await import('./lib/h2.mjs');
 
 const gport = await freePort();
 const s = await start({ tag: 'grpc', config: { 'ingestion.grpc.port': gport, 'ingestion.grpc.max_message_size': 65536 } });
@@ -124,6 +126,27 @@ for (let i = 0, same = 0; i < 100 && same < 6; i++) {
   got = n;
 }
 ok(got <= 25 && got > 6, `requests whose stream was reset (5) or whose connection was dropped (20) land all the same: ${got}`);
+
+// h2load: 400 requests of 10 log records each over 4 connections, 10
+// streams at a time on each
+{
+  const tenant = `h2load-${run}`;
+  const rec = pbField(2, Buffer.concat([pbField(2, 9), pbField(5, pbField(1, `h2load-${run} GET /api/v1/items 200`))]));
+  const req = pbField(1, pbField(2, Buffer.concat(Array(10).fill(rec))));
+  const f = file('h2load.grpc', grpcFrame(req));
+  const r = spawnSync('h2load', ['-n', '400', '-c', '4', '-m', '10', '-d', f, '-H', 'content-type: application/grpc', '-H', 'te: trailers',
+    '-H', `x-scope-orgid: ${tenant}`, `${grpc}/opentelemetry.proto.collector.logs.v1.LogsService/Export`], { timeout: 60000 });
+  const text = r.stdout.toString();
+  note(text.split('\n').filter((l) => /^(requests|status codes)/.test(l)).join('\n'));
+  like(text, /requests: 400 total, 400 started, 400 done, 400 succeeded, 0 failed, 0 errored/, 'h2load: 400 requests, all succeeded');
+  like(text, /status codes: 400 2xx/, 'h2load: 400 answered 200');
+  const mt = curl(`${s.control}/metrics`).text;
+  like(mt, new RegExp(`openwit_ingest_requests_total\\{tenant="${tenant}",signal="logs"\\} 400\n`), 'h2load: /metrics counts 400 requests acknowledged with grpc-status 0');
+  const t = sql(db, `select sum(message_count) m, sum(record_count) n from batch_tracker where client_id = '${tenant}'`)[0];
+  is([t.m, t.n], [400, 4000], 'h2load: the tracker holds 400 messages, 4000 records');
+  const q = search(tenant, `SELECT count(*) AS n FROM logs WHERE body LIKE '%h2load-${run} %'`);
+  is(q.result && q.result.rows[0].n, 4000, 'h2load: /api/search reads exactly 4000 records');
+}
 
 // still healthy
 is(curl(`${s.control}/health`).code, 200, 'the server is still healthy');

@@ -70,6 +70,7 @@ const allow = [/kafka: .* skipped/];
   produce(bs, 'v6.qtw.logs.acme.0', lines('typed', 10), { headers: ['content-type=application/json'] });
   produceFiles(bs, 'v6.qtw.traces.beta.0', 1, [0, 1, 2, 3, 4].map((i) => pbTraces(`kspan-${i}`, 'kafka-svc')));
   produce(bs, 'v6.qtw.logs.acme.0', lines('after', 5), { partition: 1 });
+  produce(bs, 'v6.qtw.logs.acme.0', ['{"resourceLogs":[]}'], { partition: 0 }); // no record: nothing to store, not an error
   produceFiles(bs, 'v6.qtw.logs.acme.0', 2, [zlib.gzipSync(lines('gz', 1)[0])], ['content-encoding=gzip']);
   produce(bs, 'v6.qtw.nosignal.acme.0', lines('nosignal', 1));
   produce(bs, 'other.topic', lines('other', 1));
@@ -94,7 +95,7 @@ const allow = [/kafka: .* skipped/];
   ok(rows && rows.every((r) => r.first_offset !== null && r.last_offset >= r.first_offset && /^v6\.qtw\.(logs\.acme|traces\.beta)\.0$/.test(r.topics)), 'and first_offset, last_offset, topics');
   is(rows && rows.reduce((a, r) => a + r.message_count, 0), 41, 'message_count over the Kafka batches: 41');
   const m = curl(`${s.control}/metrics`).text;
-  like(m, /^openwit_kafka_messages_total 41$/m, '/metrics: 41 messages');
+  like(m, /^openwit_kafka_messages_total 42$/m, '/metrics: 42 messages (the one without records too)');
   like(m, /^openwit_kafka_dead_letters_total 2$/m, '/metrics: 2 dead letters');
   await waitFor(() => sql(db, "SELECT count(*) AS n FROM batch_tracker WHERE source = 'kafka' AND storage_pip = 0")[0].n === 0, 10000, 'the committed batches are stored');
   const st = await s.stop();

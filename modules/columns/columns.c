@@ -41,7 +41,15 @@
  *    it is present; NULL means that message is absent (no scope: NULL
  *    scope_name; no status: NULL status_message). A JSON column of a
  *    repeated field is NULL when the list is empty, as protobuf cannot
- *    tell an empty list from an absent one. Ids are NULL when empty.
+ *    tell an empty list from an absent one. Ids are NULL when empty (a
+ *    span's trace_id and span_id never are: without them it is skipped).
+ *  - A span whose trace_id or span_id is empty or all zero bytes is
+ *    invalid (trace.proto): it is skipped, counted and its reason kept
+ *    (ow_rejects_t), before any of its columns is written or anything else
+ *    in it is checked; the request goes on (OTLP partial success). An id of
+ *    the wrong length anywhere still refuses the whole request: it cannot
+ *    be read as an id at all. Other ids (a parent, links, log records,
+ *    exemplars) are optional: empty is taken, and all zero is kept as sent.
  *
  * JSON (the OTLP/JSON shapes, read by DuckDB's json functions):
  *  - A KeyValue list is an object {"key": AnyValue, ...}. Duplicate keys
@@ -283,7 +291,8 @@ typedef struct {
 	int64_t recv_ns;
 	ow_col_t *c;
 	const char *rec; /* "span", "log record", "data point": for messages */
-	int64_t nrec;	 /* records so far */
+	int64_t nrec;	 /* records so far, skipped ones included */
+	ow_rejects_t rej;
 
 	/* What every row under the current resource and scope repeats. JSON
 	 * buffers are scratch for the whole call; empty means null. */
@@ -1301,6 +1310,29 @@ static int bad_id(dec_t *d, const char *what, const slot_t *s, size_t want)
 		    (long long)d->nrec, what, s->len, want);
 }
 
+/* An id that is empty or all zero bytes: "invalid" in the OTLP protos. */
+static const char *id_unset(const slot_t *s)
+{
+	if (!s->n || !s->len)
+		return "empty";
+	for (size_t i = 0; i < s->len; i++)
+		if (s->p[i])
+			return NULL;
+	return "all zero bytes";
+}
+
+/* Skips the current record (invalid by itself), keeping the first reason.
+ * Returns 1, what a record function returns for a skipped record. */
+static int skip(dec_t *d, const char *what, const char *how)
+{
+	if (d->rej.n++ == 0)
+		snprintf(d->rej.why, sizeof(d->rej.why),
+			 "%s %lld: its %s is %s (an empty or all-zero trace_id or span_id is "
+			 "invalid)",
+			 d->rec, (long long)d->nrec, what, how);
+	return 1;
+}
+
 static int j_link(dec_t *d, ow_buf_t *o, const field_t *f)
 {
 	view_t v = {NULL, f->p, f->p + f->n, 0};
@@ -1501,6 +1533,7 @@ static void put_common(dec_t *d)
 
 /* ---- spans ---- */
 
+/* 0, 1 when the span is skipped (invalid ids), -1 when the request fails. */
 static int span(dec_t *d, const field_t *f)
 {
 	view_t v = {NULL, f->p, f->p + f->n, 0};
@@ -1515,6 +1548,11 @@ static int span(dec_t *d, const field_t *f)
 		return bad_id(d, "span_id", &s[2], 8);
 	if (!id_ok(&s[4], 8))
 		return bad_id(d, "parent_span_id", &s[4], 8);
+	const char *how;
+	if ((how = id_unset(&s[1])) != NULL)
+		return skip(d, "trace_id", how);
+	if ((how = id_unset(&s[2])) != NULL)
+		return skip(d, "span_id", how);
 	put_common(d);
 	put_id(&c[SP_TRACE_ID], &s[1]);
 	put_id(&c[SP_SPAN_ID], &s[2]);
@@ -1847,13 +1885,14 @@ static int64_t records(dec_t *d, int signal, const view_t *v, const slot_t *s)
 	while ((r = it_next(d, &it, &f)) > 0) {
 		if (f.num != 2)
 			continue;
-		int64_t k = 1;
-		if (signal == OW_METRICS)
+		int64_t k;
+		if (signal == OW_METRICS) {
 			k = metric(d, &f);
-		else if ((signal == OW_TRACES ? span(d, &f) : log_record(d, &f)) < 0)
-			k = -1;
-		else
+		} else {
+			int rc = signal == OW_TRACES ? span(d, &f) : log_record(d, &f);
+			k = rc < 0 ? -1 : rc == 0; /* a skipped record counts 0 */
 			d->nrec++;
+		}
 		if (k < 0)
 			return -1;
 		n += k;
@@ -1926,7 +1965,7 @@ typedef struct {
 } mark_t;
 
 int64_t ow_columns_decode(int signal, const uint8_t *pb, size_t len, int64_t recv_ns, ow_table_t *t,
-			  char *err, size_t errlen)
+			  ow_rejects_t *rej, char *err, size_t errlen)
 {
 	mark_t mark[MAX_COLS];
 	static const char *const rec[OW_NSIGNALS] = {"span", "log record", "data point"};
@@ -1958,6 +1997,8 @@ int64_t ow_columns_decode(int signal, const uint8_t *pb, size_t len, int64_t rec
 		}
 	} else {
 		t->nrows += (size_t)n;
+		if (rej)
+			*rej = d.rej;
 	}
 	ow_buf_free(&d.rattrs);
 	ow_buf_free(&d.rrefs);

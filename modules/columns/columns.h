@@ -9,7 +9,11 @@
  * The decoder is the validator of protobuf input: a request it refuses
  * (malformed wire data, an id of the wrong length, a string that is not
  * UTF-8, an enum out of the range of its column) gets a message for the
- * client and leaves the table exactly as it was.
+ * client and leaves the table exactly as it was. A record that is invalid
+ * by itself (ow_rejects_t) is skipped before any of its columns is
+ * written, and the request is taken without it. What is inside a skipped
+ * record is not examined further: nothing of it is stored. Replay decodes
+ * the same bytes and so skips the same records.
  *
  * Times are the uint64 nanoseconds of the protos stored as the INT64 bits
  * of TIMESTAMP_NS columns: a value of 2^63 or more reads back negative, but
@@ -38,12 +42,22 @@ extern const ow_pq_coldef_t ow_metrics_schema[OW_METRICS_NCOLS];
 /* An empty table with the schema of signal (OW_TRACES, OW_LOGS, OW_METRICS). */
 void ow_columns_table_init(int signal, ow_table_t *t);
 
-/* Appends every record of one Export{Trace,Logs,Metrics}ServiceRequest to
- * t. Returns the number of records (spans, log records, data points), or
- * -1 with a message in err; then t is exactly as it was. recv_ns is the
- * receive time (see above). */
+/* Records that are invalid by themselves, skipped while the rest of their
+ * request is taken (OTLP partial success): today a span whose trace_id or
+ * span_id is empty or all zero bytes (trace.proto: such an id "is
+ * considered invalid"; both are required). */
+typedef struct {
+	uint64_t n;
+	char why[160]; /* the first one's reason */
+} ow_rejects_t;
+
+/* Appends every valid record of one Export{Trace,Logs,Metrics}ServiceRequest
+ * to t. Returns the number of records appended (spans, log records, data
+ * points) and, when rej is not NULL, what was skipped; or -1 with a message
+ * in err, and then t is exactly as it was. recv_ns is the receive time (see
+ * above). */
 int64_t ow_columns_decode(int signal, const uint8_t *pb, size_t len, int64_t recv_ns, ow_table_t *t,
-			  char *err, size_t errlen);
+			  ow_rejects_t *rej, char *err, size_t errlen);
 
 /* The column whose values are the records' times: spans start_time, logs
  * time, metrics time. */

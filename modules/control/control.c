@@ -346,16 +346,21 @@ static void metric_one(ow_buf_t *b, const char *name, const char *type, const ch
 static void send_metrics(struct evhttp_request *req)
 {
 	ow_buf_t b = {0};
-	static const char *per[3][2] = {
+	static const char *per[4][2] = {
 	    {"openwit_ingest_requests_total", "Acknowledged requests by tenant and signal."},
 	    {"openwit_ingest_records_total",
 	     "Acknowledged spans, log records and data points by tenant and signal."},
+	    {"openwit_ingest_rejected_records_total",
+	     "Records skipped as invalid in acknowledged requests (partial success)."},
 	    {"openwit_ingest_bytes_total", "Acknowledged payload bytes by tenant and signal."}};
-	for (int k = 0; k < 3; k++) {
+	for (int k = 0; k < 4; k++) {
 		metric_head(&b, per[k][0], "counter", per[k][1]);
 		for (int i = 0; i < ow_stats.ntenants; i++) {
 			const ow_tenant_stats_t *t = &ow_stats.tenants[i];
-			const uint64_t *v = k == 0 ? t->requests : k == 1 ? t->records : t->bytes;
+			const uint64_t *v = k == 0   ? t->requests
+					    : k == 1 ? t->records
+					    : k == 2 ? t->rejected
+						     : t->bytes;
 			for (int s = 0; s < OW_NSIGNALS; s++)
 				ow_buf_printf(&b, "%s{tenant=\"%s\",signal=\"%s\"} %llu\n",
 					      per[k][0], t->tenant, ow_signal_name(s),
@@ -414,6 +419,18 @@ static void send_metrics(struct evhttp_request *req)
 	metric_one(&b, "openwit_kafka_pauses_total", "counter",
 		   "Times the Kafka partitions were paused for backpressure.",
 		   ow_stats.kafka_pauses);
+	metric_one(&b, "openwit_grpc_connections", "gauge", "Open OTLP/gRPC connections.",
+		   ow_stats.grpc_connections);
+	metric_one(&b, "openwit_grpc_read_pauses_total", "counter",
+		   "Times a gRPC connection's reading stopped until its answers drained.",
+		   ow_stats.grpc_read_pauses);
+	metric_one(&b, "openwit_grpc_idle_closed_total", "counter",
+		   "gRPC connections closed after ingestion.grpc.idle_timeout_ms without streams.",
+		   ow_stats.grpc_idle_closed);
+	metric_one(&b, "openwit_grpc_write_timeouts_total", "counter",
+		   "gRPC connections closed after ingestion.grpc.idle_timeout_ms without write "
+		   "progress.",
+		   ow_stats.grpc_write_timeouts);
 	metric_hist(&b, "openwit_ack_latency_seconds",
 		    "From a request's arrival to its acknowledgement.", &ow_stats.ack_latency);
 	metric_hist(&b, "openwit_wal_fsync_seconds", "fdatasync of one WAL file.",

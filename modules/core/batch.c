@@ -49,24 +49,29 @@ void ow_batch_add(ow_batch_t *b, ow_msg_t *m)
 	}
 }
 
+void ow_msg_finish(ow_msg_t *m, int rc)
+{
+	free(m->payload);
+	m->payload = NULL;
+	if (m->table) {
+		ow_table_free(m->table);
+		free(m->table);
+		m->table = NULL;
+	}
+	ow_budget_release(m->charged);
+	m->charged = 0;
+	m->ack(m, rc);
+}
+
 void ow_batch_finish(ow_batch_t *b, int rc)
 {
 	ow_msg_t *m = b->msgs;
 	uint32_t seq = 0;
 	while (m) {
 		ow_msg_t *next = m->next;
-		free(m->payload);
-		m->payload = NULL;
-		if (m->table) {
-			ow_table_free(m->table);
-			free(m->table);
-			m->table = NULL;
-		}
-		ow_budget_release(m->charged);
-		m->charged = 0;
 		m->batch_id = b->id;
 		m->batch_seq = seq++;
-		m->ack(m, rc);
+		ow_msg_finish(m, rc);
 		m = next;
 	}
 	free(b);

@@ -23,7 +23,8 @@ struct ow_msg {
 	uint64_t records;	/* spans, log records or data points */
 	size_t charged;		/* bytes taken from the in-flight budget */
 	void (*ack)(ow_msg_t *m, int rc);
-	const char *batch_id; /* during ack(): the batch it was written in */
+	const char *batch_id; /* during ack(): the batch it was written in
+			       * (NULL: no record, so no batch) */
 	uint32_t batch_seq;   /* and its place in it */
 	/* Kafka messages: where they came from; the WAL records it */
 	const char *topic; /* NULL for other sources */
@@ -61,6 +62,8 @@ ow_batch_t *ow_batch_new(const char *tenant, int signal, int source);
 void ow_batch_add(ow_batch_t *b, ow_msg_t *m);
 /* Calls every message's ack with rc, then frees the batch. */
 void ow_batch_finish(ow_batch_t *b, int rc);
+/* Frees what a message holds (payload, columns, budget) and acks it. */
+void ow_msg_finish(ow_msg_t *m, int rc);
 
 /* The in-flight byte budget (loop thread only): request bodies and their
  * decoded payloads from arrival to acknowledgement. */

@@ -10,9 +10,10 @@ const double ow_hist_bounds[OW_HIST_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 
 						1,	2.5,	 5,	 10,	1e300};
 
 const char *const ow_reject_names[OW_NREJECT] = {
-    "bad_request", "invalid_tenant", "too_large",     "unsupported_media_type",
-    "method",	   "not_found",	     "memory_budget", "queue_full",
-    "disk_full",   "draining",	     "wal_failed",    "buffer_full"};
+    "bad_request",	"invalid_tenant", "too_large",	   "unsupported_media_type",
+    "method",		"not_found",	  "memory_budget", "queue_full",
+    "disk_full",	"draining",	  "wal_failed",	   "buffer_full",
+    "deadline_exceeded"};
 
 void ow_hist_observe(ow_hist_t *h, double seconds)
 {
@@ -39,10 +40,12 @@ static ow_tenant_stats_t *tenant_row(const char *tenant)
 	return t;
 }
 
-void ow_stats_accepted(const char *tenant, int signal, uint64_t records, uint64_t bytes)
+void ow_stats_accepted(const char *tenant, int signal, uint64_t records, uint64_t rejected,
+		       uint64_t bytes)
 {
 	ow_tenant_stats_t *t = tenant_row(tenant);
 	t->requests[signal]++;
 	t->records[signal] += records;
+	t->rejected[signal] += rejected;
 	t->bytes[signal] += bytes;
 }

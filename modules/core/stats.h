@@ -25,6 +25,7 @@ enum ow_reject {
 	OW_REJ_DRAINING,
 	OW_REJ_WAL_FAILED,
 	OW_REJ_BUFFER_FULL,
+	OW_REJ_DEADLINE,
 	OW_NREJECT
 };
 
@@ -38,7 +39,8 @@ extern const double ow_hist_bounds[OW_HIST_BUCKETS]; /* seconds; last is +Inf */
 
 typedef struct {
 	char tenant[OW_TENANT_MAX + 1];
-	uint64_t requests[OW_NSIGNALS], records[OW_NSIGNALS], bytes[OW_NSIGNALS];
+	uint64_t requests[OW_NSIGNALS], records[OW_NSIGNALS], rejected[OW_NSIGNALS],
+	    bytes[OW_NSIGNALS];
 } ow_tenant_stats_t;
 
 typedef struct {
@@ -52,6 +54,7 @@ typedef struct {
 	uint64_t parts_written, rows_stored, parts_merged;
 	uint64_t kafka_messages, kafka_dead_letters, kafka_commits, kafka_commit_errors;
 	uint64_t kafka_pauses;
+	uint64_t grpc_connections, grpc_read_pauses, grpc_idle_closed, grpc_write_timeouts;
 	ow_hist_t ack_latency, fsync_latency;
 } ow_stats_t;
 
@@ -59,6 +62,9 @@ extern ow_stats_t ow_stats;
 extern const char *const ow_reject_names[OW_NREJECT];
 
 void ow_hist_observe(ow_hist_t *h, double seconds);
-void ow_stats_accepted(const char *tenant, int signal, uint64_t records, uint64_t bytes);
+/* An acknowledged request: its records taken and rejected (partial
+ * success), its payload bytes. */
+void ow_stats_accepted(const char *tenant, int signal, uint64_t records, uint64_t rejected,
+		       uint64_t bytes);
 
 #endif

@@ -12,10 +12,36 @@
  * HEADERS :status 200, a DATA frame with the empty Export*ServiceResponse,
  * trailers grpc-status 0. Errors are trailers-only, grpc-message
  * percent-encoded:
- *   3 INVALID_ARGUMENT    malformed message or invalid tenant
+ *   3 INVALID_ARGUMENT    malformed message, grpc-timeout or tenant
+ *   4 DEADLINE_EXCEEDED   the grpc-timeout passed first (below)
  *   8 RESOURCE_EXHAUSTED  message larger than ingestion.grpc.max_message_size
  *   12 UNIMPLEMENTED      unknown path or method
  *   14 UNAVAILABLE        budget, queue, disk or buffers full, draining, WAL
+ *
+ * Deadlines. grpc-timeout (1 to 8 digits and a unit H M S m u n) counts
+ * from the arrival of the stream's headers. A request whose deadline has
+ * passed when its message is complete (its last byte, or its decoding) is
+ * answered DEADLINE_EXCEEDED and not stored; so is one whose deadline
+ * passes while its message is still arriving (answered at the deadline,
+ * the rest dropped). A request in a WAL batch cannot be taken out of it:
+ * when its deadline passes while it waits for the batch, it is answered
+ * DEADLINE_EXCEEDED at the deadline (the client has given up anyway) and
+ * the batch's later ack for the stream is dropped, but its records are
+ * stored when the batch is durable. Such a request is at-least-once: its
+ * client retries, and the records may then be stored twice. A request
+ * answered OK is durable, as every acknowledged request is.
+ *
+ * Connections. One with no open stream for ingestion.grpc.idle_timeout_ms
+ * is sent GOAWAY (NO_ERROR) and closed once that is written. Answers wait
+ * in the connection's output buffer until the client reads them; past
+ * OUT_LIMIT bytes there the connection's input is not read (no new frames,
+ * so no new answers: PING and SETTINGS acknowledgements included) until
+ * the output has drained. A client that stops reading thus costs at most
+ * that, plus the answers of the streams already admitted (at most
+ * max_concurrent_streams), and the kernel's socket buffers. A connection
+ * whose output makes no progress for idle_timeout_ms is closed (libevent's
+ * write timeout).
+ *
  * A stream object lives until both its HTTP/2 stream is closed and its work
  * (decode, WAL) has finished; a connection that closes first detaches its
  * pending streams (their back-pointer is nulled), which are then acked into
@@ -33,6 +59,7 @@
 #include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <event2/listener.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -41,7 +68,11 @@
 #include <sys/socket.h>
 
 static char *bind_addr;
-static int64_t port, max_message_size, max_streams, batch_timeout_ms;
+static int64_t port, max_message_size, max_streams, batch_timeout_ms, idle_timeout_ms;
+
+/* Past this many bytes of answers waiting for the client to read them, the
+ * connection's input is not read until they have drained. */
+#define OUT_LIMIT (1 << 20)
 
 static ow_directive_t directives[] = {
     {"ingestion.grpc.bind", OW_CONF_STR, &bind_addr, 0, 255, "127.0.0.1", NULL, 0},
@@ -51,6 +82,8 @@ static ow_directive_t directives[] = {
     {"ingestion.grpc.max_concurrent_streams", OW_CONF_INT, &max_streams, 1, 65536, "100", NULL, 0},
     {"ingestion.grpc.batching.batch_timeout_ms", OW_CONF_INT, &batch_timeout_ms, 0, 60000, "100",
      NULL, 0},
+    {"ingestion.grpc.idle_timeout_ms", OW_CONF_INT, &idle_timeout_ms, 10, 86400000, "300000", NULL,
+     0},
     OW_CONF_END};
 
 typedef struct ow_grpc_conn ow_grpc_conn_t;
@@ -59,6 +92,9 @@ typedef struct ow_grpc_stream ow_grpc_stream_t;
 struct ow_grpc_conn {
 	struct bufferevent *bev;
 	nghttp2_session *ng;
+	struct event *idle_ev;	   /* pending while no stream is open */
+	int nopen;		   /* HTTP/2 streams open */
+	int paused;		   /* input not read until the output drains */
 	ow_grpc_stream_t *streams; /* every stream object that points here */
 	ow_grpc_conn_t *prev, *next;
 };
@@ -75,14 +111,20 @@ struct ow_grpc_stream {
 	int request;   /* the stream carries a request (not trailers only) */
 	int signal, post, ctype, gzip, bad_encoding;
 	int tenant_bad;
+	int bad_timeout;
+	int64_t deadline; /* CLOCK_MONOTONIC ns from grpc-timeout; 0: none */
+	struct event *deadline_ev;
 	char tenant[OW_TENANT_MAX + 1];
 	uint8_t *body;
 	size_t blen, bcap;
 	int rc, code;
 	ow_otlp_req_t dec;
+	ow_buf_t resp; /* the framed response message, sent from resp_off */
+	size_t resp_off;
 	int64_t t0;
 };
 
+static struct event_base *base;
 static struct evconnlistener *listener;
 static ow_grpc_conn_t *conns;
 static int draining;
@@ -110,12 +152,30 @@ static void stream_release(ow_grpc_stream_t *s)
 	}
 	if (s->msg.charged)
 		ow_budget_release(s->msg.charged);
+	if (s->deadline_ev)
+		event_free(s->deadline_ev);
 	free(s->body);
 	ow_otlp_req_free(&s->dec);
+	ow_buf_free(&s->resp);
 	free(s);
 }
 
-/* Writes what nghttp2 has queued; closes the connection when it is done. */
+/* An answered stream's data is not needed any more (unless a worker has
+ * it): its bytes go back to the budget at once. */
+static void drop_body(ow_grpc_stream_t *s)
+{
+	if (s->in_flight)
+		return;
+	free(s->body);
+	s->body = NULL;
+	s->blen = s->bcap = 0;
+	if (s->msg.charged)
+		ow_budget_release(s->msg.charged);
+	s->msg.charged = 0;
+}
+
+/* Writes what nghttp2 has queued; closes the connection when it is done.
+ * Past OUT_LIMIT bytes unread by the client, stops reading its input. */
 static void conn_flush(ow_grpc_conn_t *c)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
@@ -130,9 +190,14 @@ static void conn_flush(ow_grpc_conn_t *c)
 			break;
 		evbuffer_add(out, data, (size_t)n);
 	}
-	if (!nghttp2_session_want_read(c->ng) && !nghttp2_session_want_write(c->ng) &&
-	    evbuffer_get_length(out) == 0)
+	size_t left = evbuffer_get_length(out);
+	if (!nghttp2_session_want_read(c->ng) && !nghttp2_session_want_write(c->ng) && left == 0)
 		conn_close(c);
+	else if (left > OUT_LIMIT && !c->paused) {
+		c->paused = 1;
+		ow_stats.grpc_read_pauses++;
+		bufferevent_disable(c->bev, EV_READ);
+	}
 }
 
 /* grpc-message: bytes outside printable ASCII and '%' as %XX */
@@ -156,13 +221,16 @@ static void percent_encode(const char *in, char *out, size_t outlen)
 		(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE     \
 	}
 
-/* A trailers-only response with an error status. */
+/* A trailers-only response with an error status (once per stream). */
 static void answer_error(ow_grpc_stream_t *s, int rpc, int reason, const char *msg)
 {
-	ow_stats.rejected[reason]++;
-	if (s->conn == NULL || !s->open || s->answered)
+	if (s->answered)
 		return;
 	s->answered = 1;
+	ow_stats.rejected[reason]++;
+	drop_body(s);
+	if (s->conn == NULL || !s->open)
+		return;
 	char status[8], enc[512];
 	snprintf(status, sizeof(status), "%d", rpc);
 	percent_encode(msg, enc, sizeof(enc));
@@ -175,11 +243,11 @@ static ssize_t success_read(nghttp2_session *ng, int32_t id, uint8_t *buf, size_
 			    uint32_t *flags, nghttp2_data_source *src, void *arg)
 {
 	OW_UNUSED(arg);
-	/* the gRPC frame of an empty message: flag 0, length 0 */
-	uintptr_t left = (uintptr_t)src->ptr;
+	ow_grpc_stream_t *s = src->ptr;
+	size_t left = s->resp.len - s->resp_off;
 	size_t n = left < len ? left : len;
-	memset(buf, 0, n);
-	src->ptr = (void *)(left - n);
+	memcpy(buf, s->resp.data + s->resp_off, n);
+	s->resp_off += n;
 	if (left == n) {
 		*flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
 		nghttp2_nv t[] = {NV("grpc-status", "0")};
@@ -189,15 +257,78 @@ static ssize_t success_read(nghttp2_session *ng, int32_t id, uint8_t *buf, size_
 	return (ssize_t)n;
 }
 
-static void answer_ok(ow_grpc_stream_t *s)
+/* Returns 0 when the stream had an answer already (or no client). */
+static int answer_ok(ow_grpc_stream_t *s)
 {
 	if (s->conn == NULL || !s->open || s->answered)
-		return;
+		return 0;
 	s->answered = 1;
+	/* one length-prefixed message, not compressed: flag 0, length */
+	uint8_t prefix[5] = {0};
+	ow_buf_add(&s->resp, prefix, 5);
+	ow_otlp_success(s->signal, OW_ENC_PROTOBUF, &s->dec.rejects, &s->resp);
+	size_t n = s->resp.len - 5;
+	s->resp.data[1] = (uint8_t)(n >> 24);
+	s->resp.data[2] = (uint8_t)(n >> 16);
+	s->resp.data[3] = (uint8_t)(n >> 8);
+	s->resp.data[4] = (uint8_t)n;
 	nghttp2_nv h[] = {NV(":status", "200"), NV("content-type", "application/grpc")};
-	nghttp2_data_provider dp = {.source.ptr = (void *)(uintptr_t)5,
-				    .read_callback = success_read};
+	nghttp2_data_provider dp = {.source.ptr = s, .read_callback = success_read};
 	nghttp2_submit_response(s->conn->ng, s->id, h, OW_NELEMS(h), &dp);
+	return 1;
+}
+
+static struct timeval timeval_ns(int64_t ns)
+{
+	return (struct timeval){(time_t)(ns / 1000000000), (suseconds_t)(ns % 1000000000 / 1000)};
+}
+
+/* grpc-timeout: 1 to 8 digits and a unit, H M S m u n. The timeout in ns
+ * (0 for one too long to matter), or -1 when malformed. */
+static int64_t parse_timeout(const char *v, size_t len)
+{
+	static const char units[] = "HMSmun";
+	static const int64_t unit_ns[] = {3600000000000, 60000000000, 1000000000, 1000000, 1000, 1};
+	if (len < 2 || len > 9)
+		return -1;
+	int64_t x = 0;
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return -1;
+		x = x * 10 + (v[i] - '0');
+	}
+	const char *u = memchr(units, v[len - 1], sizeof(units) - 1);
+	if (u == NULL)
+		return -1;
+	/* past ten years, 99999999H would overflow: no deadline */
+	int64_t max = 10 * 365 * 86400000000000LL;
+	return x > max / unit_ns[u - units] ? 0 : OW_MAX(x * unit_ns[u - units], 1);
+}
+
+static int deadline_passed(const ow_grpc_stream_t *s)
+{
+	return s->deadline && ow_mono_ns() >= s->deadline;
+}
+
+static void deadline_exceeded(ow_grpc_stream_t *s)
+{
+	answer_error(s, OW_RPC_DEADLINE_EXCEEDED, OW_REJ_DEADLINE,
+		     "deadline exceeded (grpc-timeout)");
+}
+
+/* The deadline passed first: the client has given up, answer now. A
+ * request still waiting for its WAL batch stays in it (its later ack finds
+ * the stream answered) and may be stored all the same. */
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	OW_UNUSED(fd);
+	OW_UNUSED(what);
+	ow_grpc_stream_t *s = arg;
+	ow_grpc_conn_t *c = s->conn;
+	if (c == NULL || !s->open)
+		return;
+	deadline_exceeded(s);
+	conn_flush(c);
 }
 
 /* The batch is durable (rc OW_OK) or could not be made so. */
@@ -207,9 +338,12 @@ static void on_ack(ow_msg_t *m, int rc)
 	ow_grpc_conn_t *c = s->conn;
 	pending--;
 	if (rc == OW_OK) {
-		answer_ok(s);
-		ow_hist_observe(&ow_stats.ack_latency, (double)(ow_mono_ns() - s->t0) / 1e9);
-		ow_stats_accepted(s->tenant, s->signal, s->msg.records, s->msg.len);
+		if (answer_ok(s)) {
+			ow_hist_observe(&ow_stats.ack_latency,
+					(double)(ow_mono_ns() - s->t0) / 1e9);
+			ow_stats_accepted(s->tenant, s->signal, s->msg.records, s->dec.rejects.n,
+					  s->msg.len);
+		}
 	} else {
 		answer_error(s, OW_RPC_UNAVAILABLE, OW_REJ_WAL_FAILED,
 			     "the write-ahead log could not store the request; retry");
@@ -240,13 +374,17 @@ static void decode_done(ow_job_t *j)
 {
 	ow_grpc_stream_t *s = (ow_grpc_stream_t *)((char *)j - offsetof(ow_grpc_stream_t, job));
 	ow_grpc_conn_t *c = s->conn;
-	if (s->rc != OW_OK) {
+	/* answered meanwhile (the deadline), or past it now: not stored */
+	if (s->rc != OW_OK || s->answered || deadline_passed(s)) {
 		pending--;
 		s->in_flight = 0;
-		answer_error(s, s->code,
-			     s->code == OW_RPC_RESOURCE_EXHAUSTED ? OW_REJ_TOO_LARGE
-								  : OW_REJ_BAD_REQUEST,
-			     s->dec.error);
+		if (s->rc != OW_OK)
+			answer_error(s, s->code,
+				     s->code == OW_RPC_RESOURCE_EXHAUSTED ? OW_REJ_TOO_LARGE
+									  : OW_REJ_BAD_REQUEST,
+				     s->dec.error);
+		else
+			deadline_exceeded(s);
 		stream_release(s);
 		if (c)
 			conn_flush(c);
@@ -273,6 +411,10 @@ static void check_headers(ow_grpc_stream_t *s)
 	} else if (s->bad_encoding) {
 		answer_error(s, OW_RPC_UNIMPLEMENTED, OW_REJ_MEDIA_TYPE,
 			     "unsupported grpc-encoding: use gzip or identity");
+	} else if (s->bad_timeout) {
+		answer_error(s, OW_RPC_INVALID_ARGUMENT, OW_REJ_BAD_REQUEST,
+			     "malformed grpc-timeout: use 1 to 8 digits and a unit (H, M, S, m, "
+			     "u or n)");
 	} else if (s->tenant_bad || !ow_tenant_valid(s->tenant, strlen(s->tenant))) {
 		answer_error(s, OW_RPC_INVALID_ARGUMENT, OW_REJ_INVALID_TENANT,
 			     "invalid tenant in x-scope-orgid: use 1 to 64 of [A-Za-z0-9._-], "
@@ -287,6 +429,10 @@ static void check_headers(ow_grpc_stream_t *s)
 		answer_error(s, OW_RPC_UNAVAILABLE, OW_REJ_BUFFER_FULL,
 			     "buffers full (memory.max_buffer_bytes) until a flush to Parquet; "
 			     "retry");
+	} else if (s->deadline) {
+		struct timeval tv = timeval_ns(OW_MAX(s->deadline - ow_mono_ns(), 0));
+		s->deadline_ev = evtimer_new(base, on_deadline, s);
+		evtimer_add(s->deadline_ev, &tv);
 	}
 }
 
@@ -295,6 +441,10 @@ static void end_request(ow_grpc_stream_t *s)
 {
 	if (s->answered)
 		return;
+	if (deadline_passed(s)) {
+		deadline_exceeded(s);
+		return;
+	}
 	if (s->blen >= 5) {
 		uint32_t n = (uint32_t)s->body[1] << 24 | (uint32_t)s->body[2] << 16 |
 			     (uint32_t)s->body[3] << 8 | s->body[4];
@@ -350,6 +500,8 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *a
 		c->streams->prev = s;
 	c->streams = s;
 	nghttp2_session_set_stream_user_data(ng, s->id, s);
+	if (c->nopen++ == 0)
+		evtimer_del(c->idle_ev);
 	return 0;
 }
 
@@ -387,6 +539,12 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t 
 			s->gzip = 1;
 		else if (!(valuelen == 8 && strncasecmp(v, "identity", 8) == 0))
 			s->bad_encoding = 1;
+	} else if (hdr_is(name, namelen, "grpc-timeout")) {
+		int64_t ns = parse_timeout(v, valuelen);
+		if (ns < 0)
+			s->bad_timeout = 1;
+		else if (ns > 0)
+			s->deadline = ow_mono_ns() + ns;
 	} else if (hdr_is(name, namelen, "x-scope-orgid")) {
 		if (valuelen == 0 || valuelen > OW_TENANT_MAX)
 			s->tenant_bad = 1;
@@ -407,9 +565,6 @@ static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t id, const u
 	if (s == NULL || s->answered || s->in_flight)
 		return 0;
 	if (s->blen + len > (size_t)max_message_size + 5) {
-		free(s->body);
-		s->body = NULL;
-		s->blen = s->bcap = 0;
 		answer_error(s, OW_RPC_RESOURCE_EXHAUSTED, OW_REJ_TOO_LARGE,
 			     "message is larger than ingestion.grpc.max_message_size");
 		return 0;
@@ -447,17 +602,39 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *arg)
 	return 0;
 }
 
+static void idle_arm(ow_grpc_conn_t *c)
+{
+	struct timeval tv = timeval_ns(idle_timeout_ms * 1000000);
+	evtimer_add(c->idle_ev, &tv);
+}
+
 static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t err, void *arg)
 {
 	OW_UNUSED(err);
-	OW_UNUSED(arg);
+	ow_grpc_conn_t *c = arg;
 	ow_grpc_stream_t *s = nghttp2_session_get_stream_user_data(ng, id);
 	if (s == NULL)
 		return 0;
 	nghttp2_session_set_stream_user_data(ng, id, NULL);
 	s->open = 0;
 	stream_release(s);
+	if (--c->nopen == 0)
+		idle_arm(c);
 	return 0;
+}
+
+/* No stream for idle_timeout_ms: GOAWAY (NO_ERROR), and the connection
+ * closes once it is sent. */
+static void on_idle(evutil_socket_t fd, short what, void *arg)
+{
+	OW_UNUSED(fd);
+	OW_UNUSED(what);
+	ow_grpc_conn_t *c = arg;
+	if (!nghttp2_session_want_read(c->ng))
+		return; /* closing already */
+	ow_stats.grpc_idle_closed++;
+	nghttp2_session_terminate_session(c->ng, NGHTTP2_NO_ERROR);
+	conn_flush(c);
 }
 
 static void conn_close(ow_grpc_conn_t *c)
@@ -480,7 +657,9 @@ static void conn_close(ow_grpc_conn_t *c)
 	}
 	c->streams = NULL;
 	nghttp2_session_del(ng);
+	event_free(c->idle_ev);
 	bufferevent_free(c->bev);
+	ow_stats.grpc_connections--;
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -494,6 +673,8 @@ static void on_read(struct bufferevent *bev, void *arg)
 {
 	ow_grpc_conn_t *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
+	if (evbuffer_get_length(in) == 0)
+		return;
 	size_t len = evbuffer_get_length(in);
 	unsigned char *data = evbuffer_pullup(in, -1);
 	ssize_t n = nghttp2_session_mem_recv(c->ng, data, len);
@@ -506,17 +687,28 @@ static void on_read(struct bufferevent *bev, void *arg)
 	conn_flush(c);
 }
 
+/* The output has drained: close a finished connection, or read again. */
 static void on_write(struct bufferevent *bev, void *arg)
 {
 	ow_grpc_conn_t *c = arg;
-	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0 &&
-	    !nghttp2_session_want_read(c->ng) && !nghttp2_session_want_write(c->ng))
+	if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
+		return;
+	if (!nghttp2_session_want_read(c->ng) && !nghttp2_session_want_write(c->ng)) {
 		conn_close(c);
+	} else if (c->paused) {
+		c->paused = 0;
+		bufferevent_enable(bev, EV_READ);
+		on_read(bev, c); /* what arrived before the pause */
+	}
 }
 
+/* A write timeout is idle_timeout_ms without write progress: a client
+ * that does not read its answers. */
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	OW_UNUSED(bev);
+	if (what & BEV_EVENT_TIMEOUT)
+		ow_stats.grpc_write_timeouts++;
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
 		conn_close(arg);
 }
@@ -527,7 +719,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	OW_UNUSED(sa);
 	OW_UNUSED(salen);
 	OW_UNUSED(arg);
-	struct event_base *base = evconnlistener_get_base(l);
+	OW_UNUSED(l);
 	ow_grpc_conn_t *c = ow_calloc(1, sizeof(*c));
 	c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
@@ -560,13 +752,19 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	if (conns)
 		conns->prev = c;
 	conns = c;
+	ow_stats.grpc_connections++;
+	c->idle_ev = evtimer_new(base, on_idle, c);
+	idle_arm(c);
+	struct timeval wt = timeval_ns(idle_timeout_ms * 1000000);
+	bufferevent_set_timeouts(c->bev, NULL, &wt);
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	conn_flush(c);
 }
 
-static int grpc_start(struct event_base *base)
+static int grpc_start(struct event_base *b)
 {
+	base = b;
 	ow_wal_set_timeout(OW_SRC_GRPC, batch_timeout_ms);
 	if (port == 0)
 		return OW_OK;

@@ -117,11 +117,12 @@ static void on_ack(ow_msg_t *m, int rc)
 	http_req_t *r = (http_req_t *)m;
 	if (rc == OW_OK) {
 		ow_buf_t b = {0};
-		ow_otlp_success(r->signal, r->encoding, &b);
+		ow_otlp_success(r->signal, r->encoding, &r->dec.rejects, &b);
 		ow_http_reply(r->req, 200, ctype_names[r->encoding], b.data, b.len, 0);
 		ow_buf_free(&b);
 		ow_hist_observe(&ow_stats.ack_latency, (double)(ow_mono_ns() - r->t0) / 1e9);
-		ow_stats_accepted(r->tenant, r->signal, r->msg.records, r->msg.len);
+		ow_stats_accepted(r->tenant, r->signal, r->msg.records, r->dec.rejects.n,
+				  r->msg.len);
 	} else {
 		reject(r->req, r->encoding, 503, OW_RPC_UNAVAILABLE, OW_REJ_WAL_FAILED,
 		       "the write-ahead log could not store the request; retry");

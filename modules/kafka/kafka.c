@@ -408,7 +408,7 @@ static void release_committed(kpart_t *p)
 		p->head = k->next;
 		if (p->head == NULL)
 			p->tail = &p->head;
-		if (k->state == K_DURABLE) {
+		if (k->state == K_DURABLE && k->batch_id[0]) {
 			/* one release per run of messages of one batch */
 			uint32_t n = 1;
 			while (p->head && p->head->offset < p->committed &&
@@ -535,10 +535,10 @@ static void on_ack(ow_msg_t *m, int rc)
 		event_add(retry_ev, &tv);
 		return;
 	}
-	snprintf(k->batch_id, sizeof(k->batch_id), "%s", m->batch_id);
+	snprintf(k->batch_id, sizeof(k->batch_id), "%s", m->batch_id ? m->batch_id : "");
 	k->batch_seq = m->batch_seq;
 	ow_stats.kafka_messages++;
-	ow_stats_accepted(p->tenant, p->signal, m->records, m->len);
+	ow_stats_accepted(p->tenant, p->signal, m->records, k->dec.rejects.n, m->len);
 	rd_kafka_message_destroy(k->rkm);
 	k->rkm = NULL;
 	k->state = K_DURABLE;
@@ -568,6 +568,10 @@ static void decode_done(ow_job_t *j)
 		check_revoke();
 		return;
 	}
+	if (k->dec.rejects.n)
+		ow_log(OW_LOG_WARN, "kafka: %s[%d] offset %lld: %llu records skipped: %s", p->topic,
+		       p->partition, (long long)k->offset, (unsigned long long)k->dec.rejects.n,
+		       k->dec.rejects.why);
 	ow_otlp_to_msg(&k->dec, &k->msg);
 	k->msg.ack = on_ack;
 	k->msg.topic = p->topic;
@@ -808,7 +812,7 @@ static void check_revoke(void)
 			while (p->head) {
 				kmsg_t *k = p->head;
 				p->head = k->next;
-				if (k->state == K_DURABLE) {
+				if (k->state == K_DURABLE && k->batch_id[0]) {
 					ow_storage_discard(k->batch_id, k->batch_seq);
 					ow_storage_release(k->batch_id, 1);
 				}

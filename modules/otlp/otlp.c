@@ -12,6 +12,7 @@
 
 #include "../columns/columns.h"
 #include "../core/batch.h"
+#include "../parquet/thrift.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -436,8 +437,8 @@ int ow_otlp_decode(int signal, int encoding, uint8_t *body, size_t len, ow_otlp_
 	 * into the columns it is stored as. */
 	r->table = ow_alloc(sizeof(ow_table_t));
 	ow_columns_table_init(signal, r->table);
-	int64_t n = ow_columns_decode(signal, r->payload, r->len, ow_now_ns(), r->table, r->error,
-				      sizeof(r->error));
+	int64_t n = ow_columns_decode(signal, r->payload, r->len, ow_now_ns(), r->table,
+				      &r->rejects, r->error, sizeof(r->error));
 	if (n < 0) {
 		ow_otlp_req_free(r);
 		return OW_ERROR;
@@ -540,13 +541,54 @@ int ow_otlp_gunzip(const uint8_t *in, size_t len, size_t max, uint8_t **out, siz
 
 /* ---- responses ---- */
 
-void ow_otlp_success(int signal, int encoding, ow_buf_t *out)
+/* Appends j as compact JSON and frees it. */
+static void json_out(cJSON *j, ow_buf_t *out)
 {
-	OW_UNUSED(signal);
-	/* An Export*ServiceResponse without partial_success: zero bytes in
-	 * protobuf, an empty object in JSON. */
-	if (encoding == OW_ENC_JSON)
-		ow_buf_addstr(out, "{}");
+	char *text = cJSON_PrintUnformatted(j);
+	ow_buf_addstr(out, text);
+	cJSON_free(text);
+	cJSON_Delete(j);
+}
+
+void ow_otlp_success(int signal, int encoding, const ow_rejects_t *rej, ow_buf_t *out)
+{
+	static const char *const what[OW_NSIGNALS] = {"spans", "log records", "data points"};
+	static const char *const field[OW_NSIGNALS] = {"rejectedSpans", "rejectedLogRecords",
+						       "rejectedDataPoints"};
+	/* Without partial_success (which the spec says must then be unset): zero
+	 * bytes in protobuf, an empty object in JSON. */
+	if (rej->n == 0) {
+		if (encoding == OW_ENC_JSON)
+			ow_buf_addstr(out, "{}");
+		return;
+	}
+	char msg[256];
+	snprintf(msg, sizeof(msg), "%llu %s rejected; the first: %s", (unsigned long long)rej->n,
+		 what[signal], rej->why);
+	if (encoding == OW_ENC_JSON) {
+		/* proto3 JSON: an int64 is a decimal string */
+		char n[24];
+		snprintf(n, sizeof(n), "%llu", (unsigned long long)rej->n);
+		cJSON *j = cJSON_CreateObject(), *ps = cJSON_AddObjectToObject(j, "partialSuccess");
+		cJSON_AddStringToObject(ps, field[signal], n);
+		cJSON_AddStringToObject(ps, "errorMessage", msg);
+		json_out(j, out);
+		return;
+	}
+	/* The three Export*PartialSuccess messages are alike on the wire: field
+	 * 1 the rejected count (int64, a varint), field 2 error_message; the
+	 * response holds one as its field 1. Tags and lengths are varints, which
+	 * are the LEB128 of Parquet's encodings. */
+	ow_buf_t ps = {0};
+	ow_pq_put_uvarint(&ps, 1 << 3 | 0);
+	ow_pq_put_uvarint(&ps, rej->n);
+	ow_pq_put_uvarint(&ps, 2 << 3 | 2);
+	ow_pq_put_uvarint(&ps, strlen(msg));
+	ow_buf_addstr(&ps, msg);
+	ow_pq_put_uvarint(out, 1 << 3 | 2);
+	ow_pq_put_uvarint(out, ps.len);
+	ow_buf_add(out, ps.data, ps.len);
+	ow_buf_free(&ps);
 }
 
 void ow_otlp_status(int encoding, int code, const char *message, ow_buf_t *out)
@@ -555,10 +597,7 @@ void ow_otlp_status(int encoding, int code, const char *message, ow_buf_t *out)
 		cJSON *j = cJSON_CreateObject();
 		cJSON_AddNumberToObject(j, "code", code);
 		cJSON_AddStringToObject(j, "message", message);
-		char *s = cJSON_PrintUnformatted(j);
-		ow_buf_addstr(out, s);
-		cJSON_free(s);
-		cJSON_Delete(j);
+		json_out(j, out);
 		return;
 	}
 	Google__Rpc__Status st = GOOGLE__RPC__STATUS__INIT;

@@ -13,6 +13,7 @@
 #ifndef OW_OTLP_H
 #define OW_OTLP_H
 
+#include "../columns/columns.h"
 #include "../core/core.h"
 
 /* OW_ENC_AUTO (ow_otlp_decode_body only): JSON when the body, once
@@ -23,6 +24,7 @@ enum ow_encoding { OW_ENC_AUTO = -1, OW_ENC_PROTOBUF = 0, OW_ENC_JSON = 1 };
 /* gRPC status codes used in google.rpc.Status bodies. */
 enum {
 	OW_RPC_INVALID_ARGUMENT = 3,
+	OW_RPC_DEADLINE_EXCEEDED = 4,
 	OW_RPC_RESOURCE_EXHAUSTED = 8,
 	OW_RPC_UNIMPLEMENTED = 12,
 	OW_RPC_INTERNAL = 13,
@@ -30,12 +32,11 @@ enum {
 	OW_RPC_NOT_FOUND = 5
 };
 
-struct ow_table;
-
 typedef struct {
 	uint8_t *payload; /* protobuf; malloc'd */
 	size_t len;
-	uint64_t records;
+	uint64_t records;	/* taken */
+	ow_rejects_t rejects;	/* skipped as invalid: a partial success */
 	struct ow_table *table; /* the records as columns (modules/columns) */
 	char error[256];	/* set when decoding failed */
 } ow_otlp_req_t;
@@ -62,8 +63,10 @@ void ow_otlp_to_msg(ow_otlp_req_t *r, struct ow_msg *m);
  * or corrupt) or OW_NOSPACE (larger than max). */
 int ow_otlp_gunzip(const uint8_t *in, size_t len, size_t max, uint8_t **out, size_t *outlen);
 
-/* The Export*ServiceResponse for a fully accepted request. */
-void ow_otlp_success(int signal, int encoding, ow_buf_t *out);
+/* The Export*ServiceResponse for an accepted request: empty, or with
+ * partial_success {rejected_<records>, error_message} when records were
+ * skipped as invalid (rej->n > 0). */
+void ow_otlp_success(int signal, int encoding, const ow_rejects_t *rej, ow_buf_t *out);
 /* A google.rpc.Status with code and message. */
 void ow_otlp_status(int encoding, int code, const char *message, ow_buf_t *out);
 

@@ -857,8 +857,8 @@ static void replay_record(void *arg, const uint8_t *rec, size_t len)
 	}
 	if (c->keep && !c->keep(c->keep_arg, &pos))
 		return;
-	int64_t n = ow_columns_decode(c->info->signal, pl, plen, c->info->created_ns, c->t, c->err,
-				      sizeof(c->err));
+	int64_t n = ow_columns_decode(c->info->signal, pl, plen, c->info->created_ns, c->t, NULL,
+				      c->err, sizeof(c->err));
 	if (n < 0)
 		c->bad++;
 	else

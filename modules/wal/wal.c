@@ -327,6 +327,13 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
 void ow_wal_add(ow_msg_t *m, const char *tenant, int signal, int source)
 {
+	/* No record to make durable (an empty request, or every record
+	 * rejected as invalid): acknowledged at once, no WAL file, no batch. */
+	if (m->records == 0) {
+		m->batch_id = NULL;
+		ow_msg_finish(m, OW_OK);
+		return;
+	}
 	ow_batch_t *b;
 	for (b = open_batches; b; b = b->next)
 		if (b->signal == signal && b->source == source && strcmp(b->tenant, tenant) == 0)

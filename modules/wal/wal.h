@@ -7,7 +7,10 @@
  * at once; while it is busy, messages wait for company until the writer is
  * free, the batch is full (max_messages / max_size_bytes) or the source's
  * batch timeout passes. The writer writes each batch as one file, fsyncs
- * it and its directory, and only then are its messages acknowledged.
+ * it and its directory, and only then are its messages acknowledged. A
+ * message without records (an empty request, or one whose every record was
+ * rejected as invalid) has nothing to make durable: it is acknowledged at
+ * once and joins no batch.
  */
 #ifndef OW_WAL_H
 #define OW_WAL_H

@@ -184,11 +184,25 @@ static Scope *scope(const char *name, const char *version)
 	return s;
 }
 
+/* A span has a trace_id and a span_id (without, it is skipped as invalid):
+ * these unless a test sets others with set_bytes(). */
+static const uint8_t DEF_TID[16] = {0xd0, 0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7,
+				    0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf};
+static const uint8_t DEF_SID[8] = {0xe0, 0xe1, 0xe2, 0xe3, 0xe4, 0xe5, 0xe6, 0xe7};
+
 static Span *span(const char *name)
 {
 	Span *s = NEW(Span, OPENTELEMETRY__PROTO__TRACE__V1__SPAN__INIT);
 	s->name = S(name);
+	s->trace_id = B(DEF_TID, 16);
+	s->span_id = B(DEF_SID, 8);
 	return s;
+}
+
+static void set_bytes(ProtobufCBinaryData *f, ProtobufCBinaryData v)
+{
+	free(f->data);
+	*f = v;
 }
 
 static ScopeSpans *scope_spans(Scope *sc, size_t n, ...)
@@ -305,21 +319,34 @@ static int id_ok(const ProtobufCBinaryData *id, size_t want)
 	return id->len == 0 || id->len == want;
 }
 
+/* trace.proto: an empty or all-zero trace_id or span_id is invalid */
+static int id_unset(const ProtobufCBinaryData *id)
+{
+	for (size_t i = 0; i < id->len; i++)
+		if (id->data[i])
+			return 0;
+	return 1;
+}
+
 static int64_t count_spans(const TraceReq *r)
 {
 	int64_t n = 0;
 	for (size_t i = 0; i < r->n_resource_spans; i++)
 		for (size_t j = 0; j < r->resource_spans[i]->n_scope_spans; j++) {
 			const ScopeSpans *ss = r->resource_spans[i]->scope_spans[j];
-			for (size_t k = 0; k < ss->n_spans; k++, n++) {
+			for (size_t k = 0; k < ss->n_spans; k++) {
 				const Span *s = ss->spans[k];
 				if (!id_ok(&s->trace_id, 16) || !id_ok(&s->span_id, 8) ||
 				    !id_ok(&s->parent_span_id, 8))
 					return -1;
+				/* skipped: what is inside is not looked at */
+				if (id_unset(&s->trace_id) || id_unset(&s->span_id))
+					continue;
 				for (size_t l = 0; l < s->n_links; l++)
 					if (!id_ok(&s->links[l]->trace_id, 16) ||
 					    !id_ok(&s->links[l]->span_id, 8))
 						return -1;
+				n++;
 			}
 		}
 	return n;
@@ -393,11 +420,13 @@ static int64_t pbc_count(int signal, const uint8_t *pb, size_t n)
 /* ---- reading tables back ---- */
 
 static char err[256];
+static ow_rejects_t rejects;
 
 static int64_t decode(int signal, const uint8_t *p, size_t n, ow_table_t *t)
 {
 	err[0] = '\0';
-	return ow_columns_decode(signal, p, n, RECV, t, err, sizeof(err));
+	rejects = (ow_rejects_t){0};
+	return ow_columns_decode(signal, p, n, RECV, t, &rejects, err, sizeof(err));
 }
 
 static int colx(const ow_table_t *t, const char *name)
@@ -641,8 +670,8 @@ static TraceReq *spans_request(void)
 	sc->dropped_attributes_count = 2;
 
 	Span *a = span("GET /");
-	a->trace_id = B(TID, 16);
-	a->span_id = B(SID, 8);
+	set_bytes(&a->trace_id, B(TID, 16));
+	set_bytes(&a->span_id, B(SID, 8));
 	a->parent_span_id = B(PID, 8);
 	a->trace_state = S("a=b");
 	a->flags = 0x301;
@@ -750,7 +779,7 @@ static void test_spans(void)
 	CHECK(is_i32(&t, "status_code", 0, 2));
 	CHECK(is_s(&t, "status_message", 0, "boom"));
 
-	ok(is_null(&t, "trace_id", 1) && is_null(&t, "span_id", 1) &&
+	ok(is_bytes(&t, "trace_id", 1, DEF_TID, 16) && is_bytes(&t, "span_id", 1, DEF_SID, 8) &&
 	       is_null(&t, "parent_span_id", 1) && is_s(&t, "trace_state", 1, "") &&
 	       is_i32(&t, "flags", 1, 0) && is_s(&t, "name", 1, "") && is_i32(&t, "kind", 1, 0) &&
 	       is_i64(&t, "start_time", 1, 0) && is_i64(&t, "end_time", 1, 0) &&
@@ -758,7 +787,7 @@ static void test_spans(void)
 	       is_i32(&t, "dropped_attributes_count", 1, 0) && is_null(&t, "events", 1) &&
 	       is_null(&t, "links", 1) && is_i32(&t, "status_code", 1, 0) &&
 	       is_null(&t, "status_message", 1),
-	   "an empty span: null ids, lists and status message; 0 and \"\" for the rest");
+	   "a span of ids only: null parent, lists and status message; 0 and \"\" for the rest");
 	ok(is_i64(&t, "start_time", 2, 0) && is_i64(&t, "end_time", 2, -1) &&
 	       is_i64(&t, "duration_ns", 2, -1) && is_i32(&t, "kind", 2, 5),
 	   "end time 2^64-1 reads back as -1 (its bits); duration end - start wraps");
@@ -1262,9 +1291,9 @@ static void test_bad_ids(ow_table_t *t)
 		Span *good = span("good"), *bad = span("bad");
 		ProtobufCBinaryData b = B(id, (size_t)cases[i].len);
 		if (cases[i].which == 0)
-			bad->trace_id = b;
+			set_bytes(&bad->trace_id, b);
 		else if (cases[i].which == 1)
-			bad->span_id = b;
+			set_bytes(&bad->span_id, b);
 		else if (cases[i].which == 2)
 			bad->parent_span_id = b;
 		else {
@@ -1300,6 +1329,69 @@ static void test_bad_ids(ow_table_t *t)
 		free(pb);
 	}
 	ow_table_free(&lt);
+}
+
+/* An empty or all-zero trace_id or span_id makes a span invalid: it is
+ * skipped (counted, the first reason kept), the rest of the request taken. */
+static void test_invalid_ids(void)
+{
+	static const uint8_t zero[16] = {0};
+	ow_table_t tt, *t = &tt;
+	size_t n;
+	ow_columns_table_init(OW_TRACES, t);
+	uint8_t *pb = one_span(span("before"), &n);
+	decode(OW_TRACES, pb, n, t);
+	free(pb);
+	size_t rows = t->nrows;
+	Span *e = span("empty trace_id"), *z = span("zero span_id");
+	set_bytes(&e->trace_id, B(NULL, 0));
+	set_bytes(&z->span_id, B(zero, 8));
+	Span *p = span("zero parent");
+	p->parent_span_id = B(zero, 8);
+	pb = pack_free(
+	    trace_req(2, resource_spans(NULL, 1, scope_spans(NULL, 3, span("a"), e, span("b"))),
+		      resource_spans(NULL, 1, scope_spans(NULL, 3, z, span("c"), p))),
+	    &n);
+	ok(decode(OW_TRACES, pb, n, t) == 4 && t->nrows == rows + 4 && table_ok(t),
+	   "3 good spans + 2 with invalid ids + 1 with an all-zero parent: 4 rows");
+	ok(is_s(t, "name", rows, "a") && is_s(t, "name", rows + 1, "b") &&
+	       is_s(t, "name", rows + 2, "c") && is_s(t, "name", rows + 3, "zero parent") &&
+	       is_bytes(t, "parent_span_id", rows + 3, zero, 8),
+	   "the skipped spans wrote nothing; an all-zero parent_span_id is kept");
+	is_int((int64_t)rejects.n, 2, "2 spans rejected");
+	ok(strcmp(rejects.why, "span 1: its trace_id is empty (an empty or all-zero trace_id or "
+			       "span_id is invalid)") == 0,
+	   "the first reason is kept: %s", rejects.why);
+	is_int(pbc_count(OW_TRACES, pb, n), 4, "the reference skips the same");
+	free(pb);
+
+	Span *z2 = span("zero trace_id");
+	set_bytes(&z2->trace_id, B(zero, 16));
+	Span *u = span("no span_id");
+	set_bytes(&u->span_id, B(NULL, 0));
+	u->kind = 1000; /* out of range, and not looked at */
+	pb = pack_free(trace_req(1, resource_spans(NULL, 1, scope_spans(NULL, 2, z2, u))), &n);
+	ok(decode(OW_TRACES, pb, n, t) == 0 && t->nrows == rows + 4 && rejects.n == 2 &&
+	       strstr(rejects.why, "span 0: its trace_id is all zero bytes"),
+	   "every span rejected: 0 rows, 2 rejected, nothing of a skipped span examined");
+	free(pb);
+
+	Span *w = span("wrong length too");
+	set_bytes(&w->trace_id, B(NULL, 0));
+	set_bytes(&w->span_id, B(zero, 7));
+	pb = one_span(w, &n);
+	ok(refused(OW_TRACES, pb, n, t, "span 0: span_id is 7 bytes"),
+	   "an id of the wrong length still refuses the request, even in a skipped span");
+	free(pb);
+
+	ow_table_t lt;
+	ow_columns_table_init(OW_LOGS, &lt);
+	pb = pack_free(logs_req(NULL, NULL, 1, log_record()), &n);
+	ok(decode(OW_LOGS, pb, n, &lt) == 1 && rejects.n == 0,
+	   "a log record without ids is taken (they are optional)");
+	free(pb);
+	ow_table_free(&lt);
+	ow_table_free(t);
 }
 
 static void test_bad_utf8(ow_table_t *t)
@@ -1586,6 +1678,13 @@ static void w_int_array(ow_buf_t *av, int64_t v)
 
 /* A request of one resource, one scope and the record (a Span, LogRecord
  * or Metric) in rec. */
+/* the ids a span must have */
+static void w_ids(ow_buf_t *span)
+{
+	w_bytes(span, 1, DEF_TID, 16);
+	w_bytes(span, 2, DEF_SID, 8);
+}
+
 static void wrap(ow_buf_t *rec, ow_buf_t *out)
 {
 	ow_buf_t sx = {0}, rx = {0};
@@ -1622,6 +1721,7 @@ static void test_wire(void)
 	w_i64(&rec, 8, 50);
 	w_vint(&rec, 6, 1);
 	w_vint(&rec, 6, 3);
+	w_ids(&rec);
 	wrap(&rec, &req);
 	ow_columns_table_init(OW_TRACES, &t);
 	is_int(decode(OW_TRACES, req.data, req.len, &t), 1, "a hand-made span");
@@ -1641,6 +1741,7 @@ static void test_wire(void)
 	w_msg(&m, 1, &kvb);
 	w_vint(&m, 2, 5);
 	w_msg(&rx, 1, &m);
+	w_ids(&rec);
 	w_str(&rec, 5, "s");
 	w_msg(&sx, 2, &rec);
 	w_msg(&rx, 2, &sx);
@@ -1666,6 +1767,7 @@ static void test_wire(void)
 	w_msg(&rec, 15, &m);
 	w_str(&m, 2, "y");
 	w_msg(&rec, 15, &m);
+	w_ids(&rec);
 	wrap(&rec, &req);
 	ow_columns_table_init(OW_TRACES, &t);
 	ok(decode(OW_TRACES, req.data, req.len, &t) == 1 && is_i32(&t, "status_code", 0, 2) &&
@@ -2055,8 +2157,8 @@ static Span *rnd_span(void)
 	char *name = rnd_str();
 	Span *s = span(name);
 	free(name);
-	s->trace_id = rnd_id(16);
-	s->span_id = rnd_id(8);
+	set_bytes(&s->trace_id, rnd_id(16));
+	set_bytes(&s->span_id, rnd_id(8));
 	s->parent_span_id = rnd_id(8);
 	s->kind = (int)rnd(6);
 	s->start_time_unix_nano = rnd(UINT64_MAX);
@@ -2449,8 +2551,8 @@ static uint8_t *bench_request(size_t *len)
 		uint8_t id[16];
 		for (int k = 0; k < 16; k++)
 			id[k] = (uint8_t)rnd(256);
-		s->trace_id = B(id, 16);
-		s->span_id = B(id + 8, 8);
+		set_bytes(&s->trace_id, B(id, 16));
+		set_bytes(&s->span_id, B(id + 8, 8));
 		if (i % 4)
 			s->parent_span_id = B(id, 8);
 		s->kind = i % 3 ? 2 : 3;
@@ -2544,6 +2646,7 @@ int main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "--bench") == 0)
 		return bench();
 	test_spans();
+	test_invalid_ids();
 	test_any_values();
 	test_logs();
 	test_metrics();
