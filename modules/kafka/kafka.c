@@ -126,6 +126,7 @@ struct kpart {
 	kmsg_t *head, **tail;	     /* not yet committed */
 	int inflight;		     /* K_HELD, K_DECODING or K_WAL */
 	int64_t durable_next;	     /* after the contiguous durable prefix */
+	int64_t next_offset;	     /* after the last message taken */
 	int64_t commit_sent;	     /* the last offset asked for */
 	int64_t committed;	     /* the last offset the coordinator took */
 	int commit_failed;	     /* the last commit failed: retry */
@@ -248,7 +249,7 @@ static kpart_t *part_get(const char *topic, int32_t partition)
 	p->topic = ow_strdup(topic);
 	p->partition = partition;
 	p->tail = &p->head;
-	p->durable_next = p->commit_sent = p->committed = -1;
+	p->durable_next = p->commit_sent = p->committed = p->next_offset = -1;
 	char why[512];
 	if (route(topic, &p->signal, p->tenant, why, sizeof(why)) != OW_OK)
 		p->signal = -1;
@@ -499,23 +500,43 @@ static void dead_letter(kmsg_t *k, const char *why)
 
 static void admit_held(void);
 
+/* Pausing drops what librdkafka had fetched ahead, so a resumed partition
+ * is sought to the message after the last one taken. */
 static void set_paused(int on)
 {
 	if (paused == on || rk == NULL)
 		return;
 	rd_kafka_topic_partition_list_t *l = NULL;
 	if (rd_kafka_assignment(rk, &l) == RD_KAFKA_RESP_ERR_NO_ERROR && l) {
-		if (on)
+		if (on) {
 			rd_kafka_pause_partitions(rk, l);
-		else
+		} else {
 			rd_kafka_resume_partitions(rk, l);
+			rd_kafka_topic_partition_list_t *seek =
+			    rd_kafka_topic_partition_list_new(8);
+			for (int i = 0; i < l->cnt; i++) {
+				kpart_t *p = part_find(l->elems[i].topic, l->elems[i].partition);
+				if (p && p->next_offset >= 0)
+					rd_kafka_topic_partition_list_add(seek, p->topic,
+									  p->partition)
+					    ->offset = p->next_offset;
+			}
+			if (seek->cnt) {
+				rd_kafka_error_t *e = rd_kafka_seek_partitions(rk, seek, 0);
+				if (e) {
+					ow_log(OW_LOG_WARN, "kafka: seek after resume: %s",
+					       rd_kafka_error_string(e));
+					rd_kafka_error_destroy(e);
+				}
+			}
+			rd_kafka_topic_partition_list_destroy(seek);
+		}
 		rd_kafka_topic_partition_list_destroy(l);
 	}
 	paused = on;
-	if (on) {
+	if (on)
 		ow_stats.kafka_pauses++;
-		ow_log(OW_LOG_DEBUG, "kafka: partitions paused (backpressure)");
-	}
+	ow_log(OW_LOG_DEBUG, "kafka: partitions %s", on ? "paused (backpressure)" : "resumed");
 }
 
 static void on_ack(ow_msg_t *m, int rc)
@@ -625,12 +646,19 @@ static void admit_held(void)
 			continue;
 		}
 		size_t len = k->rkm->len;
-		if (!room(len))
+		if (!room(len)) {
+			ow_log(OW_LOG_DEBUG,
+			       "kafka: no room: budget %llu/%llu storage full %d disk %d",
+			       (unsigned long long)ow_budget_used(),
+			       (unsigned long long)ow_budget_max(), ow_storage_full(),
+			       ow_wal_disk_full());
 			break;
+		}
 		k->msg.charged = len;
 		k->job.work = decode_work;
 		k->job.done = decode_done;
 		if (ow_work_submit(&k->job) != OW_OK) {
+			ow_log(OW_LOG_DEBUG, "kafka: worker queue full");
 			ow_budget_release(len);
 			k->msg.charged = 0;
 			break;
@@ -667,12 +695,13 @@ static void take(rd_kafka_message_t *rkm)
 	}
 	kpart_t *p = part_find(rd_kafka_topic_name(rkm->rkt), rkm->partition);
 	if (p == NULL || !p->assigned || p->revoking || draining ||
-	    (p->durable_next >= 0 && rkm->offset < p->durable_next)) {
+	    (p->next_offset >= 0 && rkm->offset < p->next_offset)) {
 		/* not ours any more, or already taken: Kafka delivers it again */
 		rd_kafka_message_destroy(rkm);
 		return;
 	}
 	kmsg_t *k = ow_calloc(1, sizeof(*k));
+	p->next_offset = rkm->offset + 1;
 	k->p = p;
 	k->rkm = rkm;
 	k->offset = rkm->offset;
@@ -758,6 +787,7 @@ static void assign_with(rd_kafka_topic_partition_list_t *l)
 			tp->offset = p->durable_next;
 		else
 			p->durable_next = tp->offset >= 0 ? tp->offset : -1;
+		p->next_offset = p->durable_next;
 		ow_log(OW_LOG_INFO, "kafka: assigned %s[%d] from offset %lld", tp->topic,
 		       tp->partition, (long long)tp->offset);
 		if (tp->offset < 0)
