@@ -86,9 +86,16 @@ run:
 	./openwit
 
 KMOCK    ?= t/kafka/mock
+LOADGEN  ?= t/bench/loadgen
 
 # librdkafka's mock cluster, for the Kafka tests
 $(KMOCK): t/kafka/mock.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(LDLIBS_ALL)
+
+# the benchmark's load generator (make bench only)
+$(LOADGEN): t/bench/loadgen.c $(B)/FLAGS
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(LDLIBS_ALL)
@@ -121,10 +128,10 @@ install: openwit
 	install -m 644 man/openwit.1 $(DESTDIR)$(PREFIX)/share/man/man1/openwit.1
 
 format:
-	clang-format -i openwit.c modules/*/*.c modules/*/*.h t/unit/*.c t/lib/*.h t/kafka/*.c
+	clang-format -i openwit.c modules/*/*.c modules/*/*.h t/unit/*.c t/lib/*.h t/kafka/*.c t/bench/*.c
 
 clean:
-	rm -rf build openwit t/openwit-faults t/unit/*.t t/kafka/mock
+	rm -rf build openwit t/openwit-faults t/unit/*.t t/kafka/mock t/bench/loadgen
 
 FORCE:
 .PHONY: all deps run test check-build asan bench install format clean FORCE
