@@ -22,11 +22,14 @@ export const sortKey = { spans: ['service_name', 'name', 'start_time'], logs: ['
 // type (JSON text is a String), ids as their lowercase hex text (as the
 // OpenTelemetry Collector's ClickHouse exporter stores them).
 const chType = { str: 'String', json: 'String', u32: 'UInt32', i8: 'Int8', i32: 'Int32', i64: 'Int64', u64: 'UInt64', f64: 'Float64', bool: 'UInt8', time: 'UInt64', id16: 'String', id8: 'String' };
+// service_name is never null in the bench's data, and is a plain String
+// so that it can lead the sorting key (18.16 reads JSON null only into
+// Nullable columns); a metric's attributes may be null (no attributes).
 export function clickhouseDDL(table) {
-  const cols = tables[table].map((c) => `${c.name} ${c.nullable ? `Nullable(${chType[c.kind]})` : chType[c.kind]}`);
+  const nullable = (c) => c.nullable && c.name !== 'service_name';
+  const cols = tables[table].map((c) => `${c.name} ${nullable(c) ? `Nullable(${chType[c.kind]})` : chType[c.kind]}`);
   const time = table === 'spans' ? 'start_time' : 'time';
-  // the key columns of a MergeTree cannot be Nullable in 18.16
-  const key = sortKey[table].map((k) => (tables[table].find((c) => c.name === k).nullable ? `ifNull(${k}, '')` : k));
+  const key = sortKey[table].map((k) => (nullable(tables[table].find((c) => c.name === k)) ? `ifNull(${k}, '')` : k));
   return `CREATE TABLE ${table} (${cols.join(', ')}) ENGINE = MergeTree PARTITION BY toDate(intDiv(${time}, 1000000000)) ORDER BY (${key.join(', ')})`;
 }
 
