@@ -100,10 +100,18 @@ const run = (file, args, opts = {}) => {
   if (r.status !== 0 && !opts.allowFail) throw new Error(`${file} ${args.join(' ')}: exit ${r.status}\n${r.stderr}${r.stdout}`);
   return r;
 };
+// Peak RSS of a phase: VmHWM, reset for the next phase by writing 5 to
+// clear_refs (Linux 4.0 and later; NaN where that fails).
 const vmHWM = (pid) => {
   const m = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmHWM:\s+(\d+) kB/m);
   return m ? Number(m[1]) * 1024 : NaN;
 };
+const peakRSS = (pid) => {
+  const v = vmHWM(pid);
+  try { fs.writeFileSync(`/proc/${pid}/clear_refs`, '5'); } catch { return NaN; }
+  return v;
+};
+const rss = { ow: {}, ch: {}, duck: {} };
 const median = (a) => a.slice().sort((x, y) => x - y)[Math.floor(a.length / 2)];
 // 64-bit integers (times in ns) as strings, so that no digit is lost to a double
 const bigJSON = (t) => JSON.parse(t.replace(/([:,[]\s*)(-?\d{16,})(?=\s*[,\]}])/g, '$1"$2"'));
@@ -159,8 +167,8 @@ for (const sig of SIGNALS) {
 const owLastAck = Date.now();
 await waitStored(total);
 const owStored = { rate: total / ((Date.now() - t0) / 1000), lag: (Date.now() - owLastAck) / 1000 };
-const owRssIngest = vmHWM(ow.proc.pid);
-say(`openwit: stored ${(owStored.lag).toFixed(1)} s after the last acknowledgement; peak RSS ${(owRssIngest / 1048576).toFixed(0)} MB`);
+rss.ow.ingest = peakRSS(ow.proc.pid);
+say(`openwit: stored ${(owStored.lag).toFixed(1)} s after the last acknowledgement; peak RSS ${(rss.ow.ingest / 1048576).toFixed(0)} MB`);
 t0 = Date.now();
 for (const sig of SIGNALS) {
   owGrpc[sig] = send(['-k', sig, '-M', 'grpc', '-a', `127.0.0.1:${grpcPort}`, '-c', GRPC_CONNS, '-s', GRPC_STREAMS, '-T', TENANT_GRPC, genDir]);
@@ -168,7 +176,7 @@ for (const sig of SIGNALS) {
 }
 await waitStored(2 * total);
 const owGrpcStored = { rate: total / ((Date.now() - t0) / 1000) };
-const owRssIngestAll = vmHWM(ow.proc.pid);
+rss.ow.grpc = peakRSS(ow.proc.pid);
 const partBytes = (kind) => Object.fromEntries(sql(db, `select signal, sum(bytes) bytes, sum(rows) rows, count(*) n from parts where tenant = '${TENANT}'${kind ? ` and kind = '${kind}'` : ''} group by 1`).map((r) => [r.signal, r]));
 const owActive = partBytes();
 say('openwit: merging');
@@ -183,6 +191,7 @@ for (let k = 0; ; k++) {
   await sleep(100);
 }
 const owStable = partBytes();
+rss.ow.merge = peakRSS(ow.proc.pid);
 say('openwit: merged into stable parts');
 const owFiles = (sig) => sql(db, `select path from parts where tenant = '${TENANT}' and signal = '${sig}'`).map((p) => `'${path.join(ow.data, p.path)}'`);
 const owParquet = Object.fromEntries(SIGNALS.map((sig) => [TABLE[sig], `read_parquet([${owFiles(sig).join(', ')}])`]));
@@ -191,7 +200,7 @@ const owParquet = Object.fromEntries(SIGNALS.map((sig) => [TABLE[sig], `read_par
 const chBin = ['/usr/bin/clickhouse-server', '/usr/sbin/clickhouse-server'].find((f) => fs.existsSync(f)) || null;
 let ch = null;
 const chIngest = {}, chBytes = {};
-let chRssIngest = NaN, chVersion = '';
+let chVersion = '';
 async function chQuery(q) {
   const r = await request(ch.port, 'POST', '/', q);
   if (r.code !== 200) throw new Error(`ClickHouse: ${q.slice(0, 200)}: ${r.code} ${r.text.slice(0, 500)}`);
@@ -248,12 +257,13 @@ if (chBin) {
       '-p', `/?query=${encodeURIComponent(`INSERT INTO ${TABLE[sig]} FORMAT JSONEachRow`)}`, genDir]);
     say(`ClickHouse ${TABLE[sig]}: ${chIngest[sig].records_per_s.toFixed(0)} rows/s`);
   }
-  chRssIngest = vmHWM(proc.pid);
+  rss.ch.ingest = peakRSS(proc.pid);
   for (const t of Object.keys(tables)) {
     await chQuery(`OPTIMIZE TABLE ${t} FINAL`);
     const r = JSON.parse(await chQuery(`SELECT sum(bytes_on_disk) AS bytes, sum(rows) AS rows, count() AS parts FROM system.parts WHERE active AND database = 'default' AND table = '${t}' FORMAT JSON`)).data[0];
     chBytes[signalOf[t]] = { bytes: Number(r.bytes), rows: Number(r.rows), n: Number(r.parts) };
   }
+  rss.ch.merge = peakRSS(proc.pid);
   say('ClickHouse: tables optimized');
 } else {
   notes.push('clickhouse-server not found: the ClickHouse column is empty (on Debian, make bench installs it)');
@@ -321,6 +331,7 @@ const owRun = async (q) => {
 const chRun = async (q) => JSON.parse(await chQuery(`${q} FORMAT JSON`)).data;
 const duckRun = (q) => duck(q);
 const qres = [];
+peakRSS(process.pid);
 for (const q of Q) {
   const res = {};
   for (const [k, fn, text] of [['ow', owRun, q.ow], ['ch', ch ? chRun : null, q.ch], ['duck', duckRun, q.duck]]) {
@@ -338,14 +349,14 @@ for (const q of Q) {
   say(`query ${q.name}: openwit ${res.ow.ms.toFixed(1)} ms${res.ch ? `, ClickHouse ${res.ch.ms.toFixed(1)} ms` : ''}, DuckDB ${res.duck.ms.toFixed(1)} ms (${res.ow.rows.length} rows)`);
 }
 notes.push(`queries: median of ${RUNS} runs after one warm-up, client-side wall time (openwit: POST /api/search; ClickHouse: its HTTP interface; DuckDB: in process, over openwit's Parquet files); results compared across the three (p99: the operations only, ClickHouse's quantileExact may pick the neighbouring rank)`);
-const owRssAll = Math.max(owRssIngestAll, vmHWM(ow.proc.pid));
-const owRssQuery = vmHWM(ow.proc.pid);
+rss.ow.query = peakRSS(ow.proc.pid);
+rss.duck.query = peakRSS(process.pid);
+rss.duck.ingest = dl.maxRssKB * 1024;
 await ow.stop('SIGTERM');
 owErrors.push(...errLines(ow));
 for (const e of owErrors) notes.push(`openwit logged: ${e}`);
-let chRssAll = NaN;
 if (ch) {
-  chRssAll = vmHWM(ch.proc.pid);
+  rss.ch.query = peakRSS(ch.proc.pid);
   ch.proc.kill('SIGTERM');
   await new Promise((r) => (ch.proc.exitCode !== null ? r() : ch.proc.on('exit', r)));
 }
@@ -371,10 +382,10 @@ const chSecs = ch ? SIGNALS.reduce((a, sig) => a + chIngest[sig].seconds, 0) : N
 const duckSecs = SIGNALS.reduce((a, sig) => a + dl[TABLE[sig]].seconds, 0);
 row('ingest records/s, all signals, until stored', owStored.rate, total / chSecs, total / duckSecs, f0,
   `openwit: first request to the last batch in a Parquet part (${f1(owStored.lag)} s after the last ack)`);
-const retried = (j) => (j.retries ? `; ${j.retries} requests answered 503/UNAVAILABLE and retried` : '');
+const retried = (j, sep = '; ') => (j.retries ? `${sep}${j.retries} requests answered 503/UNAVAILABLE and retried` : '');
 for (const sig of SIGNALS) {
   row(`ingest ${UNIT[sig]}s/s, acknowledged`, owIngest[sig].records_per_s, chIngest[sig]?.records_per_s, rec(sig) / dl[TABLE[sig]].seconds, f0,
-    (sig === 'traces' ? `openwit OTLP/HTTP protobuf, ClickHouse JSONEachRow; ${CONNS} conns, same batches; DuckDB: bulk load` : '') + retried(owIngest[sig]));
+    sig === 'traces' ? `openwit OTLP/HTTP protobuf, ClickHouse JSONEachRow; ${CONNS} conns, same batches; DuckDB: bulk load${retried(owIngest[sig])}` : retried(owIngest[sig], ''));
 }
 for (const sig of SIGNALS) {
   row(`  ack latency p50 ms, ${TABLE[sig]}`, owIngest[sig].p50_ms, chIngest[sig]?.p50_ms, NaN, f1);
@@ -394,8 +405,11 @@ for (const sig of SIGNALS) {
   row(`  disk / OTLP protobuf bytes`, owStable[sig].bytes / gen[sig].pb_bytes, chBytes[sig] ? chBytes[sig].bytes / gen[sig].pb_bytes : NaN, dl[t].bytes / gen[sig].pb_bytes, (x) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a'),
     `protobuf: ${f1(gen[sig].pb_bytes / rec(sig))} B/${UNIT[sig]}`);
 }
-row('peak RSS MB, ingest', MB(owRssIngest), MB(chRssIngest), dl.maxRssKB / 1024, f0, 'VmHWM after the OTLP/HTTP runs; DuckDB: the loading process (Node.js included)');
-row('peak RSS MB, whole run', MB(owRssAll), MB(chRssAll), NaN, f0, 'openwit: max of the ingest process (gRPC runs too) and the merge+query one');
+const owPeak = Math.max(...Object.values(rss.ow).filter(Number.isFinite));
+row('peak RSS MB, ingest', MB(rss.ow.ingest), MB(rss.ch.ingest), MB(rss.duck.ingest), f0, 'VmHWM of each phase; openwit: the OTLP/HTTP runs; DuckDB: the loading process (Node.js too)');
+row('  OTLP/gRPC runs', MB(rss.ow.grpc), NaN, NaN, f0);
+row('  merging', MB(rss.ow.merge), MB(rss.ch.merge), NaN, f0, 'openwit: restarted, its janitor merging every part; ClickHouse: OPTIMIZE FINAL');
+row('  queries', MB(rss.ow.query), MB(rss.ch.query), MB(rss.duck.query), f0, "DuckDB: this script's process (Node.js too)");
 for (const { q, res } of qres) row(`query ms: ${q.name}`, res.ow.ms, res.ch?.ms, res.duck.ms, f1, `${res.ow.rows.length} rows`);
 
 const head = ['', 'openwit', 'ClickHouse', 'DuckDB', 'ow/CH', 'ow/DuckDB', 'note'];
@@ -417,7 +431,7 @@ if (ch) {
   goal('ingest >= 2x ClickHouse', ratio >= 2, `${ratio.toFixed(2)}x until stored; acknowledged: ${SIGNALS.map((s) => `${TABLE[s]} ${fr(owIngest[s].records_per_s, chIngest[s].records_per_s)}`).join(', ')}`);
 }
 goal('bytes/span <= DuckDB Parquet', owStable.traces.bytes <= dl.spans.bytes, `${f1(owStable.traces.bytes / rec('traces'))} vs ${f1(dl.spans.bytes / rec('traces'))} as loaded, ${f1(dl.spans.sortedBytes / rec('traces'))} sorted`);
-goal('peak RSS < 512 MB', owRssAll < 512 * 1048576, `${f0(MB(owRssAll))} MB`);
+goal('peak RSS < 512 MB', owPeak < 512 * 1048576, `${f0(MB(owPeak))} MB at most; ingest ${f0(MB(rss.ow.ingest))}, gRPC runs ${f0(MB(rss.ow.grpc))}, merging ${f0(MB(rss.ow.merge))}, queries ${f0(MB(rss.ow.query))}`);
 lines.push('');
 for (const n of notes) lines.push(`note: ${n}`);
 if (h2) {
@@ -429,7 +443,14 @@ const text = lines.join('\n') + '\n';
 process.stdout.write(text);
 fs.writeFileSync(path.join(outDir, 'results.txt'), text);
 fs.writeFileSync(path.join(outDir, 'results.json'), JSON.stringify({ scale: scaleName, gen, owIngest, owGrpc, chIngest, owActive, owStable, chBytes, duckdb: dl,
-  rss: { owRssIngest, owRssIngestAll, owRssQuery, owRssAll, chRssIngest, chRssAll }, owStored, owGrpcStored, queries: qres.map(({ q, res }) => ({ name: q.name, ow: res.ow.ms, ch: res.ch?.ms, duck: res.duck.ms, rows: res.ow.rows.length })), notes }, null, 1));
+  rss, owStored, owGrpcStored, queries: qres.map(({ q, res }) => ({ name: q.name, ow: res.ow.ms, ch: res.ch?.ms, duck: res.duck.ms, rows: res.ow.rows.length })), notes }, null, 1));
 say(`written to ${path.relative(root, path.join(outDir, 'results.txt'))}`);
-if (process.env.KEEP) say(`kept ${work}`);
+if (process.env.KEEP) {
+  say(`kept ${work}`);
+} else {
+  // ClickHouse keeps the parts it merged away for 8 minutes: at the
+  // default scale some hundred thousand files, which take a while
+  fs.rmSync(work, { recursive: true, force: true });
+  say('temporary files removed');
+}
 process.exit(0);
