@@ -419,6 +419,7 @@ const lines = [];
 lines.push(`openwit beside ClickHouse ${chVersion || '(absent)'} and DuckDB ${duckVersion}: BENCH_SCALE=${scaleName}, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(2)} at the end`);
 lines.push(`data: seed ${gen.seed}, ${rec('traces')} spans, ${rec('logs')} log records, ${rec('metrics')} metric points (all five kinds) from ${gen.services} services on ${gen.pods} pods; ~${RECORDS} records a request`);
 lines.push('openwit fsyncs its WAL before it acknowledges; ClickHouse answers an INSERT without an fsync (18.16 has no setting for it); DuckDB is an embedded bulk load, no network');
+lines.push(`ClickHouse: MergeTree tables with openwit's columns and sort order, zstd for every part from the server config (18.16 has no per-column CODEC), a part per INSERT of ~${RECORDS} rows merged in the background`);
 lines.push('ratios openwit/peer: higher is better for records/s, lower for everything else');
 lines.push('');
 lines.push(fmtRow(head));
