@@ -101,17 +101,20 @@ const run = (file, args, opts = {}) => {
   return r;
 };
 // Peak RSS of a phase: VmHWM, reset for the next phase by writing 5 to
-// clear_refs (Linux 4.0 and later; NaN where that fails).
-const vmHWM = (pid) => {
-  const m = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmHWM:\s+(\d+) kB/m);
+// clear_refs (Linux 4.0 and later; NaN where that fails). The reset sets
+// it to the RSS of the moment, so a phase's peak is at least what the
+// process held when the phase began (kept in rss.start).
+const vm = (pid, key) => {
+  const m = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm'));
   return m ? Number(m[1]) * 1024 : NaN;
 };
-const peakRSS = (pid) => {
-  const v = vmHWM(pid);
+const rss = { ow: {}, ch: {}, duck: {}, start: {} };
+const peakRSS = (pid, next) => {
+  const v = vm(pid, 'VmHWM');
   try { fs.writeFileSync(`/proc/${pid}/clear_refs`, '5'); } catch { return NaN; }
+  if (next) rss.start[next] = vm(pid, 'VmRSS');
   return v;
 };
-const rss = { ow: {}, ch: {}, duck: {} };
 const median = (a) => a.slice().sort((x, y) => x - y)[Math.floor(a.length / 2)];
 // 64-bit integers (times in ns) as strings, so that no digit is lost to a double
 const bigJSON = (t) => JSON.parse(t.replace(/([:,[]\s*)(-?\d{16,})(?=\s*[,\]}])/g, '$1"$2"'));
@@ -191,7 +194,7 @@ for (let k = 0; ; k++) {
   await sleep(100);
 }
 const owStable = partBytes();
-rss.ow.merge = peakRSS(ow.proc.pid);
+rss.ow.merge = peakRSS(ow.proc.pid, 'owQuery');
 say('openwit: merged into stable parts');
 const owFiles = (sig) => sql(db, `select path from parts where tenant = '${TENANT}' and signal = '${sig}'`).map((p) => `'${path.join(ow.data, p.path)}'`);
 const owParquet = Object.fromEntries(SIGNALS.map((sig) => [TABLE[sig], `read_parquet([${owFiles(sig).join(', ')}])`]));
@@ -263,7 +266,7 @@ if (chBin) {
     const r = JSON.parse(await chQuery(`SELECT sum(bytes_on_disk) AS bytes, sum(rows) AS rows, count() AS parts FROM system.parts WHERE active AND database = 'default' AND table = '${t}' FORMAT JSON`)).data[0];
     chBytes[signalOf[t]] = { bytes: Number(r.bytes), rows: Number(r.rows), n: Number(r.parts) };
   }
-  rss.ch.merge = peakRSS(proc.pid);
+  rss.ch.merge = peakRSS(proc.pid, 'chQuery');
   say('ClickHouse: tables optimized');
 } else {
   notes.push('clickhouse-server not found: the ClickHouse column is empty (on Debian, make bench installs it)');
@@ -409,7 +412,8 @@ const owPeak = Math.max(...Object.values(rss.ow).filter(Number.isFinite));
 row('peak RSS MB, ingest', MB(rss.ow.ingest), MB(rss.ch.ingest), MB(rss.duck.ingest), f0, 'VmHWM of each phase; openwit: the OTLP/HTTP runs; DuckDB: the loading process (Node.js too)');
 row('  OTLP/gRPC runs', MB(rss.ow.grpc), NaN, NaN, f0);
 row('  merging', MB(rss.ow.merge), MB(rss.ch.merge), NaN, f0, 'openwit: restarted, its janitor merging every part; ClickHouse: OPTIMIZE FINAL');
-row('  queries', MB(rss.ow.query), MB(rss.ch.query), MB(rss.duck.query), f0, "DuckDB: this script's process (Node.js too)");
+row('  queries', MB(rss.ow.query), MB(rss.ch.query), MB(rss.duck.query), f0,
+  `RSS when they began: openwit ${f0(MB(rss.start.owQuery))}, ClickHouse ${f0(MB(rss.start.chQuery))}; DuckDB: this script's process`);
 for (const { q, res } of qres) row(`query ms: ${q.name}`, res.ow.ms, res.ch?.ms, res.duck.ms, f1, `${res.ow.rows.length} rows`);
 
 const head = ['', 'openwit', 'ClickHouse', 'DuckDB', 'ow/CH', 'ow/DuckDB', 'note'];
