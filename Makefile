@@ -86,9 +86,16 @@ run:
 	./openwit
 
 KMOCK    ?= t/kafka/mock
+LOADGEN  ?= t/bench/loadgen
 
 # librdkafka's mock cluster, for the Kafka tests
 $(KMOCK): t/kafka/mock.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(LDLIBS_ALL)
+
+# the benchmark's load generator (make bench only)
+$(LOADGEN): t/bench/loadgen.c $(B)/FLAGS
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(LDLIBS_ALL)
@@ -108,12 +115,28 @@ asan: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	prove -j2 build/asan/unit/*.t t/*.t
 
-# Load runs: not pass/fail, numbers to compare (see t/bench/).
-bench: openwit
-	@sh t/lib/deps.sh test
-	sh t/bench/ingest.sh
+# Load runs: not pass/fail, numbers to compare (see t/bench/ and t/README).
+# `make bench` runs openwit beside ClickHouse and DuckDB on the same
+# records and writes the table to build/bench/results.txt; BENCH_SCALE is
+# smoke (under 2 minutes), default (under 10) or Nx (e.g. 10x).
+BENCH_SCALE ?= default
+bench: deps-bench
+	$(Q)$(MAKE) --no-print-directory openwit $(LOADGEN)
+	BENCH_SCALE=$(BENCH_SCALE) node t/bench/compare.mjs
+
+# the earlier benches, each on its own: bytes on disk of two datasets
+# before and after merging, and openwit sql / the query API beside DuckDB
+# on 1M spans and 1M log records
+bench-storage: deps
+	$(Q)$(MAKE) --no-print-directory openwit
 	node t/bench/storage.mjs
+
+bench-sql: deps
+	$(Q)$(MAKE) --no-print-directory openwit
 	node t/bench/sql.mjs
+
+deps-bench:
+	@sh t/lib/deps.sh bench
 
 install: openwit
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
@@ -121,13 +144,14 @@ install: openwit
 	install -m 644 man/openwit.1 $(DESTDIR)$(PREFIX)/share/man/man1/openwit.1
 
 format:
-	clang-format -i openwit.c modules/*/*.c modules/*/*.h t/unit/*.c t/lib/*.h t/kafka/*.c
+	clang-format -i openwit.c modules/*/*.c modules/*/*.h t/unit/*.c t/lib/*.h t/kafka/*.c t/bench/*.c
 
 clean:
-	rm -rf build openwit t/openwit-faults t/unit/*.t t/kafka/mock
+	rm -rf build openwit t/openwit-faults t/unit/*.t t/kafka/mock t/bench/loadgen
 
 FORCE:
-.PHONY: all deps run test check-build asan bench install format clean FORCE
+.PHONY: all deps deps-bench run test check-build asan bench bench-storage bench-sql install format \
+        clean FORCE
 .SECONDARY:
 
 -include $(shell find build -name '*.d' 2>/dev/null)

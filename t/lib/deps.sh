@@ -1,15 +1,21 @@
 #!/bin/sh
-# Installs what the build (and, with "test", the tests) need on Debian and
-# says clearly what is missing elsewhere. Run by `make run` and `make test`.
+# Installs what the build (with "test", the tests; with "bench", the tests
+# and the benchmark's peers) need on Debian and says clearly what is
+# missing elsewhere. Run by `make run`, `make test` and `make bench`.
 set -e
 cd "$(dirname "$0")/../.."
 
 build="gcc make pkg-config libevent-dev libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler
 librdkafka-dev libsqlite3-dev libzstd-dev libcjson-dev libyaml-dev zlib1g-dev"
 tests="curl sqlite3 mandoc perl nghttp2-client python3"
+# ClickHouse, the benchmark's peer (t/bench/compare.mjs starts its own)
+bench="clickhouse-server clickhouse-client"
 want="$build"
 [ "$1" = test ] && want="$build $tests"
-command -v node >/dev/null 2>&1 || { [ "$1" = test ] && want="$want nodejs npm"; }
+[ "$1" = bench ] && want="$build $tests $bench"
+if ! command -v node >/dev/null 2>&1 && { [ "$1" = test ] || [ "$1" = bench ]; }; then
+	want="$want nodejs npm"
+fi
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
 	echo "deps: not a Debian system; make sure these (or your system's equivalents) are installed:" >&2
@@ -35,7 +41,7 @@ else
 	fi
 fi
 
-if [ "$1" = test ]; then
+if [ "$1" = test ] || [ "$1" = bench ]; then
 	# the real OpenTelemetry JS SDK exporters the tests send with
 	if [ ! -d t/otel/node_modules ] || [ t/otel/package-lock.json -nt t/otel/node_modules ]; then
 		echo "deps: npm ci in t/otel"

@@ -1,0 +1,461 @@
+// make bench: openwit beside ClickHouse and DuckDB on the same records, in
+// one run, printed as one table and written to build/bench/results.txt
+// (and results.json).
+//
+// 1. t/bench/loadgen gen makes the records from a fixed seed: spans, log
+//    records and metric data points as OTLP protobuf requests of ~500
+//    records, and the same records as JSON lines with openwit's columns.
+// 2. openwit (a fresh data directory, flushes every second): the requests
+//    over OTLP/HTTP protobuf on CONNS keep-alive connections, one signal
+//    after the other, then again over OTLP/gRPC to a second tenant.
+//    Acknowledged records/s and acknowledgement latency from loadgen; peak
+//    RSS is the server's VmHWM. Once every batch is stored, the server is
+//    restarted with a janitor that merges at once, so that each signal is
+//    one stable part (as after an hour of running); bytes on disk are the
+//    catalog's. The stored rows are checked against the rows sent (DuckDB,
+//    a hash over every column). The queries go to its HTTP API.
+// 3. ClickHouse (clickhouse-server from Debian, 18.16): started by this
+//    script on loopback with its own config and data directory, MergeTree
+//    tables with openwit's columns and sort order (t/bench/schema.mjs),
+//    zstd for every part (the server config: 18.16 has no per-column
+//    CODEC). The same batches as JSONEachRow over its HTTP interface on
+//    the same number of connections (loadgen send -M clickhouse). It
+//    answers an INSERT without an fsync; openwit fsyncs before it answers.
+//    Bytes on disk after OPTIMIZE TABLE ... FINAL (one part a partition).
+// 4. DuckDB (@duckdb/node-api): loads the JSON lines and writes its own
+//    zstd Parquet, as loaded and sorted by openwit's sort key (in a child
+//    process, whose peak RSS is reported); and runs the queries over
+//    openwit's Parquet files (the catalog's list).
+// 5. The h2load runs of t/bench/ingest.sh, as extra lines.
+//
+// Scale: BENCH_SCALE=smoke (50k records a signal, under 2 minutes),
+// default (500k, under 10 minutes), or Nx (N times default, e.g. 10x).
+// Knobs: BENCH_CONNS (4), BENCH_RECORDS (records a request, 500),
+// BENCH_GRPC_CONNS (2), BENCH_GRPC_STREAMS (4), BENCH_RUNS (query runs,
+// median), BENCH_H2LOAD=0 skips step 5, KEEP=1 keeps the temporary
+// directory.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { start, sql, duck, sleep, freePort, root } from '../lib/harness.mjs';
+import { tables, signalOf, sortKey, clickhouseDDL, duckReadJSON, duckTyped } from './schema.mjs';
+
+const SIGNALS = ['traces', 'logs', 'metrics'];
+const TABLE = { traces: 'spans', logs: 'logs', metrics: 'metrics' };
+const UNIT = { traces: 'span', logs: 'log record', metrics: 'point' };
+const loadgen = path.join(root, 't/bench/loadgen');
+
+// ---- the child: DuckDB loads the rows and writes its own Parquet ----
+if (process.argv[2] === 'duckdb-load') {
+  const [dir, out] = process.argv.slice(3);
+  const res = {};
+  for (const t of Object.keys(tables)) {
+    const src = `SELECT ${duckTyped(t)} FROM ${duckReadJSON(t, path.join(dir, `${t}.jsonl`))}`;
+    let t0 = process.hrtime.bigint();
+    await duck(`COPY (${src}) TO '${out}/${t}.parquet' (FORMAT parquet, COMPRESSION zstd)`);
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    t0 = process.hrtime.bigint();
+    await duck(`COPY (${src} ORDER BY ${sortKey[t].join(', ')}) TO '${out}/${t}-sorted.parquet' (FORMAT parquet, COMPRESSION zstd)`);
+    const sortedSecs = Number(process.hrtime.bigint() - t0) / 1e9;
+    res[t] = { seconds: secs, bytes: fs.statSync(`${out}/${t}.parquet`).size, sortedSeconds: sortedSecs,
+      sortedBytes: fs.statSync(`${out}/${t}-sorted.parquet`).size };
+  }
+  res.maxRssKB = process.resourceUsage().maxRSS;
+  console.log(JSON.stringify(res));
+  process.exit(0);
+}
+
+// ---- settings ----
+const T_START = Date.now();
+const say = (s) => process.stderr.write(`bench: ${s} (${((Date.now() - T_START) / 1000).toFixed(1)} s)\n`);
+const scaleName = process.env.BENCH_SCALE || 'default';
+const BASE = { spans: 500000, logs: 500000, points: 500000, runs: 5, h2: [2000, 50000] };
+let scale;
+if (scaleName === 'smoke') scale = { spans: 50000, logs: 50000, points: 50000, runs: 3, h2: [500, 5000] };
+else if (scaleName === 'default') scale = BASE;
+else if (/^\d+(\.\d+)?x$/.test(scaleName)) {
+  const k = parseFloat(scaleName);
+  scale = { spans: Math.round(BASE.spans * k), logs: Math.round(BASE.logs * k), points: Math.round(BASE.points * k), runs: BASE.runs, h2: BASE.h2 };
+} else throw new Error(`BENCH_SCALE=${scaleName}: smoke, default or Nx (e.g. 10x)`);
+const CONNS = Number(process.env.BENCH_CONNS || 4);
+const RECORDS = Number(process.env.BENCH_RECORDS || 500);
+const GRPC_CONNS = Number(process.env.BENCH_GRPC_CONNS || 2);
+const GRPC_STREAMS = Number(process.env.BENCH_GRPC_STREAMS || 4);
+const RUNS = Number(process.env.BENCH_RUNS || scale.runs);
+const TENANT = 'bench', TENANT_GRPC = 'bench-grpc';
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'openwit-bench-'));
+const outDir = path.join(root, 'build/bench');
+fs.mkdirSync(outDir, { recursive: true });
+const notes = [];
+const children = new Set();
+process.on('exit', () => {
+  for (const c of children) try { c.kill('SIGKILL'); } catch {}
+  if (!process.env.KEEP) fs.rmSync(work, { recursive: true, force: true });
+});
+
+const run = (file, args, opts = {}) => {
+  const r = spawnSync(file, args, { maxBuffer: 1 << 26, ...opts });
+  if (r.status !== 0 && !opts.allowFail) throw new Error(`${file} ${args.join(' ')}: exit ${r.status}\n${r.stderr}${r.stdout}`);
+  return r;
+};
+// Peak RSS of a phase: VmHWM, reset for the next phase by writing 5 to
+// clear_refs (Linux 4.0 and later; NaN where that fails). The reset sets
+// it to the RSS of the moment, so a phase's peak is at least what the
+// process held when the phase began (kept in rss.start).
+const vm = (pid, key) => {
+  const m = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm'));
+  return m ? Number(m[1]) * 1024 : NaN;
+};
+const rss = { ow: {}, ch: {}, duck: {}, start: {} };
+const peakRSS = (pid, next) => {
+  const v = vm(pid, 'VmHWM');
+  try { fs.writeFileSync(`/proc/${pid}/clear_refs`, '5'); } catch { return NaN; }
+  if (next) rss.start[next] = vm(pid, 'VmRSS');
+  return v;
+};
+const median = (a) => a.slice().sort((x, y) => x - y)[Math.floor(a.length / 2)];
+// 64-bit integers (times in ns) as strings, so that no digit is lost to a double
+const bigJSON = (t) => JSON.parse(t.replace(/([:,[]\s*)(-?\d{16,})(?=\s*[,\]}])/g, '$1"$2"'));
+const request = (port, method, p, body, headers = {}) => new Promise((resolve, reject) => {
+  const h = { ...headers };
+  if (body !== undefined) h['Content-Length'] = Buffer.byteLength(body);
+  const req = http.request({ host: '127.0.0.1', port, path: p, method, agent: false, headers: h }, (res) => {
+    const chunks = [];
+    res.on('data', (c) => chunks.push(c));
+    res.on('end', () => resolve({ code: res.statusCode, text: Buffer.concat(chunks).toString() }));
+    res.on('error', reject);
+  });
+  req.on('error', reject);
+  req.end(body);
+});
+
+// ---- 1. the records ----
+const genDir = path.join(work, 'gen');
+const gen = JSON.parse(run(loadgen, ['gen', '-o', genDir, '-n', scale.spans, '-l', scale.logs, '-m', scale.points, '-r', RECORDS].map(String)).stdout);
+say(`generated ${gen.traces.records} spans, ${gen.logs.records} log records, ${gen.metrics.records} points in ${gen.traces.requests + gen.logs.requests + gen.metrics.requests} requests (${gen.seconds} s); ${gen.services} services, ${gen.pods} pods`);
+const send = (args) => {
+  const r = run(loadgen, ['send', ...args.map(String)], { allowFail: true });
+  const j = JSON.parse(r.stdout.toString().trim().split('\n').pop());
+  if (j.failed || j.acked_records !== j.records) notes.push(`loadgen ${args.join(' ')}: ${j.acked_records} of ${j.records} records acknowledged, ${j.failed} requests failed: ${j.error}`);
+  return j;
+};
+
+// ---- 2. openwit ----
+const owDir = path.join(work, 'openwit');
+fs.mkdirSync(owDir);
+const grpcPort = await freePort();
+const owConfig = { 'storage.buffer.flush_interval_ms': 1000, 'ingestion.grpc.port': grpcPort };
+let ow = await start({ dir: owDir, config: owConfig });
+say(`openwit started (pid ${ow.proc.pid})`);
+const db = path.join(ow.data, 'openwit.db');
+// every acknowledged record in a committed part: the tracker's record
+// counts reach the acknowledged ones and no batch waits for storage
+const waitStored = async (want) => {
+  for (let k = 0; ; k++) {
+    const r = sql(db, 'select coalesce(sum(storage_pip = 0), 0) waiting, coalesce(sum(record_count), 0) recs from batch_tracker')[0];
+    if (r.waiting === 0 && r.recs === want) return;
+    if (k > 3000) throw new Error(`openwit: batches not stored after 300 s: ${JSON.stringify(r)}, want ${want} records`);
+    await sleep(50);
+  }
+};
+const total = gen.traces.records + gen.logs.records + gen.metrics.records;
+const owIngest = {}, owGrpc = {};
+let t0 = Date.now();
+for (const sig of SIGNALS) {
+  owIngest[sig] = send(['-k', sig, '-a', `127.0.0.1:${ow.ports.otlp}`, '-c', CONNS, '-T', TENANT, genDir]);
+  say(`openwit ${sig} over OTLP/HTTP: ${owIngest[sig].records_per_s.toFixed(0)} records/s acknowledged`);
+}
+const owLastAck = Date.now();
+await waitStored(total);
+const owStored = { rate: total / ((Date.now() - t0) / 1000), lag: (Date.now() - owLastAck) / 1000 };
+rss.ow.ingest = peakRSS(ow.proc.pid);
+say(`openwit: stored ${(owStored.lag).toFixed(1)} s after the last acknowledgement; peak RSS ${(rss.ow.ingest / 1048576).toFixed(0)} MB`);
+t0 = Date.now();
+for (const sig of SIGNALS) {
+  owGrpc[sig] = send(['-k', sig, '-M', 'grpc', '-a', `127.0.0.1:${grpcPort}`, '-c', GRPC_CONNS, '-s', GRPC_STREAMS, '-T', TENANT_GRPC, genDir]);
+  say(`openwit ${sig} over OTLP/gRPC: ${owGrpc[sig].records_per_s.toFixed(0)} records/s acknowledged`);
+}
+await waitStored(2 * total);
+const owGrpcStored = { rate: total / ((Date.now() - t0) / 1000) };
+rss.ow.grpc = peakRSS(ow.proc.pid);
+const partBytes = (kind) => Object.fromEntries(sql(db, `select signal, sum(bytes) bytes, sum(rows) rows, count(*) n from parts where tenant = '${TENANT}'${kind ? ` and kind = '${kind}'` : ''} group by 1`).map((r) => [r.signal, r]));
+const owActive = partBytes();
+say('openwit: merging');
+const errLines = (s) => s.log().split('\n').filter((l) => /\[(error|crit)\]/.test(l));
+await ow.stop('SIGTERM');
+const owErrors = errLines(ow);
+ow = await start({ dir: owDir, ports: ow.ports, config: { ...owConfig, 'storage.file_rotation.file_duration_minutes': 0, 'storage.file_rotation.check_interval_ms': 100 } });
+for (let k = 0; ; k++) {
+  const r = sql(db, 'select count(*) n from (select 1 from parts group by tenant, signal, day having count(*) > 1)')[0];
+  if (r.n === 0) break;
+  if (k > 3000) throw new Error('openwit: parts not merged after 300 s');
+  await sleep(100);
+}
+const owStable = partBytes();
+rss.ow.merge = peakRSS(ow.proc.pid, 'owQuery');
+say('openwit: merged into stable parts');
+const owFiles = (sig) => sql(db, `select path from parts where tenant = '${TENANT}' and signal = '${sig}'`).map((p) => `'${path.join(ow.data, p.path)}'`);
+const owParquet = Object.fromEntries(SIGNALS.map((sig) => [TABLE[sig], `read_parquet([${owFiles(sig).join(', ')}])`]));
+
+// ---- 3. ClickHouse ----
+const chBin = ['/usr/bin/clickhouse-server', '/usr/sbin/clickhouse-server'].find((f) => fs.existsSync(f)) || null;
+let ch = null;
+const chIngest = {}, chBytes = {};
+let chVersion = '';
+async function chQuery(q) {
+  const r = await request(ch.port, 'POST', '/', q);
+  if (r.code !== 200) throw new Error(`ClickHouse: ${q.slice(0, 200)}: ${r.code} ${r.text.slice(0, 500)}`);
+  return r.text;
+}
+if (chBin) {
+  const dir = path.join(work, 'clickhouse');
+  fs.mkdirSync(dir);
+  const port = await freePort(), tcp = await freePort();
+  fs.writeFileSync(path.join(dir, 'config.xml'), `<?xml version="1.0"?>
+<yandex>
+  <logger><level>warning</level><log>${dir}/server.log</log><errorlog>${dir}/error.log</errorlog><console>0</console></logger>
+  <listen_host>127.0.0.1</listen_host>
+  <http_port>${port}</http_port>
+  <tcp_port>${tcp}</tcp_port>
+  <path>${dir}/data/</path>
+  <tmp_path>${dir}/tmp/</tmp_path>
+  <user_files_path>${dir}/user_files/</user_files_path>
+  <format_schema_path>${dir}/format_schemas/</format_schema_path>
+  <users_config>users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <timezone>UTC</timezone>
+  <mark_cache_size>536870912</mark_cache_size>
+  <max_concurrent_queries>100</max_concurrent_queries>
+  <!-- 18.16 has no per-column CODEC: every part is compressed with zstd -->
+  <compression><case><method>zstd</method></case></compression>
+</yandex>
+`);
+  fs.writeFileSync(path.join(dir, 'users.xml'), `<?xml version="1.0"?>
+<yandex>
+  <profiles><default><max_memory_usage>4000000000</max_memory_usage></default></profiles>
+  <users><default><password></password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default></users>
+  <quotas><default></default></quotas>
+</yandex>
+`);
+  const proc = spawn(chBin, [`--config-file=${dir}/config.xml`], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(proc);
+  let chOut = '';
+  proc.stdout.on('data', (d) => { chOut += d; });
+  proc.stderr.on('data', (d) => { chOut += d; });
+  ch = { proc, port, dir };
+  for (let k = 0; ; k++) {
+    const r = await request(port, 'GET', '/ping').catch(() => null);
+    if (r && r.code === 200) break;
+    if (k > 300 || proc.exitCode !== null) throw new Error(`clickhouse-server did not start:\n${chOut}`);
+    await sleep(100);
+  }
+  chVersion = (await chQuery('SELECT version()')).trim();
+  say(`ClickHouse ${chVersion} started (pid ${proc.pid})`);
+  for (const t of Object.keys(tables)) await chQuery(clickhouseDDL(t));
+  for (const sig of SIGNALS) {
+    chIngest[sig] = send(['-k', sig, '-M', 'clickhouse', '-a', `127.0.0.1:${port}`, '-c', CONNS,
+      '-p', `/?query=${encodeURIComponent(`INSERT INTO ${TABLE[sig]} FORMAT JSONEachRow`)}`, genDir]);
+    say(`ClickHouse ${TABLE[sig]}: ${chIngest[sig].records_per_s.toFixed(0)} rows/s`);
+  }
+  rss.ch.ingest = peakRSS(proc.pid);
+  for (const t of Object.keys(tables)) {
+    await chQuery(`OPTIMIZE TABLE ${t} FINAL`);
+    const r = JSON.parse(await chQuery(`SELECT sum(bytes_on_disk) AS bytes, sum(rows) AS rows, count() AS parts FROM system.parts WHERE active AND database = 'default' AND table = '${t}' FORMAT JSON`)).data[0];
+    chBytes[signalOf[t]] = { bytes: Number(r.bytes), rows: Number(r.rows), n: Number(r.parts) };
+  }
+  rss.ch.merge = peakRSS(proc.pid, 'chQuery');
+  say('ClickHouse: tables optimized');
+} else {
+  notes.push('clickhouse-server not found: the ClickHouse column is empty (on Debian, make bench installs it)');
+}
+
+// ---- 4. DuckDB loads the rows ----
+const duckDir = path.join(work, 'duckdb');
+fs.mkdirSync(duckDir);
+const dl = JSON.parse(run(process.execPath, [path.join(root, 't/bench/compare.mjs'), 'duckdb-load', genDir, duckDir]).stdout.toString().trim().split('\n').pop());
+const duckVersion = (await duck('select version() v'))[0].v;
+say(`DuckDB ${duckVersion} loaded the rows and wrote Parquet`);
+
+// openwit's stored rows are the rows sent: a hash over every column of
+// openwit's Parquet (tenant bench) equals the same over DuckDB's
+for (const t of Object.keys(tables)) {
+  const h = (src) => `select count(*)::VARCHAR n, sum(hash(${tables[t].map((c) => c.name).join(', ')}))::VARCHAR h from ${src}`;
+  const [a] = await duck(h(owParquet[t]));
+  const [b] = await duck(h(`read_parquet('${duckDir}/${t}.parquet')`));
+  if (a.n !== b.n || a.h !== b.h) notes.push(`CHECK FAILED: openwit's ${t} (${a.n} rows) differ from the rows sent (${b.n} rows)`);
+  else notes.push(`check: openwit stored exactly the ${t} rows sent (${a.n} rows, every column)`);
+}
+
+// ---- the queries ----
+const A = BigInt(gen.t0_ns) + 15n * 60n * 1000000000n, B = A + 30n * 60n * 1000000000n;
+const tid = gen.sample_trace_id;
+const Q = [
+  { name: 'count by service, 30 min range',
+    ow: `SELECT service_name, count(*) AS n FROM spans WHERE start_time >= ${A} AND start_time < ${B} GROUP BY 1 ORDER BY 1`,
+    ch: `SELECT service_name, count() AS n FROM spans WHERE start_time >= ${A} AND start_time < ${B} GROUP BY service_name ORDER BY service_name`,
+    duck: `SELECT service_name, count(*) AS n FROM ${owParquet.spans} WHERE start_time >= make_timestamp_ns(${A}) AND start_time < make_timestamp_ns(${B}) GROUP BY 1 ORDER BY 1`,
+    key: (r) => [r.service_name, String(r.n)] },
+  { name: 'p99 duration by operation',
+    ow: 'SELECT name, p99(duration_ns) AS p99 FROM spans GROUP BY 1 ORDER BY 1',
+    ch: 'SELECT name, quantileExact(0.99)(duration_ns) AS p99 FROM spans GROUP BY name ORDER BY name',
+    duck: `SELECT name, quantile_disc(duration_ns, 0.99) AS p99 FROM ${owParquet.spans} GROUP BY 1 ORDER BY 1`,
+    key: (r) => [r.name] },
+  { name: 'trace by id',
+    ow: `SELECT * FROM spans WHERE trace_id = '${tid}' ORDER BY start_time`,
+    ch: `SELECT * FROM spans WHERE trace_id = '${tid}' ORDER BY start_time`,
+    // hex(): DuckDB 1.5.6 misreads the bloom filter for = from_hex(...) (README)
+    duck: `SELECT * REPLACE (lower(hex(trace_id)) AS trace_id, lower(hex(span_id)) AS span_id, lower(hex(parent_span_id)) AS parent_span_id) FROM ${owParquet.spans} WHERE hex(trace_id) = upper('${tid}') ORDER BY start_time`,
+    key: (r) => [r.span_id, r.name] },
+  { name: 'attribute filter (HTTP 500 by service)',
+    ow: `SELECT service_name, count(*) AS n FROM spans WHERE attributes ->> '$."http.response.status_code".intValue' = '500' GROUP BY 1 ORDER BY 1`,
+    ch: `SELECT service_name, count() AS n FROM spans WHERE visitParamExtractRaw(attributes, 'http.response.status_code') = '{"intValue":"500"}' GROUP BY service_name ORDER BY service_name`,
+    duck: `SELECT service_name, count(*) AS n FROM ${owParquet.spans} WHERE attributes ->> '$."http.response.status_code".intValue' = '500' GROUP BY 1 ORDER BY 1`,
+    key: (r) => [r.service_name, String(r.n)] },
+  { name: "log search ('timeout', newest 100)",
+    ow: "SELECT time, service_name, body FROM logs WHERE body LIKE '%timeout%' ORDER BY time DESC LIMIT 100",
+    ch: "SELECT time, service_name, body FROM logs WHERE body LIKE '%timeout%' ORDER BY time DESC LIMIT 100",
+    duck: `SELECT epoch_ns(time) AS time, service_name, body FROM ${owParquet.logs} WHERE body LIKE '%timeout%' ORDER BY time DESC LIMIT 100`,
+    key: (r) => [String(r.time)] },
+  { name: 'metric series (cpu util/min, 1 svc)',
+    ow: "SELECT time_bucket_ns(time, 60000000000) AS minute, avg(value) AS v FROM metrics WHERE metric_name = 'process.cpu.utilization' AND service_name = 'checkout' GROUP BY 1 ORDER BY 1",
+    ch: "SELECT intDiv(time, 60000000000) * 60000000000 AS minute, avg(value) AS v FROM metrics WHERE metric_name = 'process.cpu.utilization' AND service_name = 'checkout' GROUP BY minute ORDER BY minute",
+    duck: `SELECT epoch_ns(time) // 60000000000 * 60000000000 AS minute, avg(value) AS v FROM ${owParquet.metrics} WHERE metric_name = 'process.cpu.utilization' AND service_name = 'checkout' GROUP BY 1 ORDER BY 1`,
+    key: (r) => [String(r.minute), Number(r.v).toPrecision(9)] },
+];
+const timed = async (fn) => { const t = process.hrtime.bigint(); const rows = await fn(); return { ms: Number(process.hrtime.bigint() - t) / 1e6, rows }; };
+const owRun = async (q) => {
+  const r = await request(ow.ports.control, 'POST', '/api/search', JSON.stringify({ query: q, limit: 100000 }), { 'X-Scope-OrgID': TENANT, 'Content-Type': 'application/json' });
+  if (r.code !== 200) throw new Error(`openwit: ${q}: ${r.code} ${r.text.slice(0, 500)}`);
+  return bigJSON(r.text).result.rows;
+};
+const chRun = async (q) => JSON.parse(await chQuery(`${q} FORMAT JSON`)).data;
+const duckRun = (q) => duck(q);
+const qres = [];
+peakRSS(process.pid);
+for (const q of Q) {
+  const res = {};
+  for (const [k, fn, text] of [['ow', owRun, q.ow], ['ch', ch ? chRun : null, q.ch], ['duck', duckRun, q.duck]]) {
+    if (!fn) continue;
+    const warm = await timed(() => fn(text));
+    const ms = [];
+    for (let i = 0; i < RUNS; i++) ms.push((await timed(() => fn(text))).ms);
+    res[k] = { ms: median(ms), warm: warm.ms, rows: warm.rows };
+  }
+  const keyOf = (rows) => JSON.stringify(rows.map(q.key));
+  for (const k of ['ch', 'duck']) {
+    if (res[k] && keyOf(res[k].rows) !== keyOf(res.ow.rows)) notes.push(`CHECK FAILED: ${q.name}: ${k === 'ch' ? 'ClickHouse' : 'DuckDB'} answered ${res[k].rows.length} rows, openwit ${res.ow.rows.length}, or the rows differ`);
+  }
+  qres.push({ q, res });
+  say(`query ${q.name}: openwit ${res.ow.ms.toFixed(1)} ms${res.ch ? `, ClickHouse ${res.ch.ms.toFixed(1)} ms` : ''}, DuckDB ${res.duck.ms.toFixed(1)} ms (${res.ow.rows.length} rows)`);
+}
+notes.push(`queries: median of ${RUNS} runs after one warm-up, client-side wall time (openwit: POST /api/search; ClickHouse: its HTTP interface; DuckDB: in process, over openwit's Parquet files); results compared across the three (p99: the operations only, ClickHouse's quantileExact may pick the neighbouring rank)`);
+rss.ow.query = peakRSS(ow.proc.pid);
+rss.duck.query = peakRSS(process.pid);
+rss.duck.ingest = dl.maxRssKB * 1024;
+await ow.stop('SIGTERM');
+owErrors.push(...errLines(ow));
+for (const e of owErrors) notes.push(`openwit logged: ${e}`);
+if (ch) {
+  rss.ch.query = peakRSS(ch.proc.pid);
+  ch.proc.kill('SIGTERM');
+  await new Promise((r) => (ch.proc.exitCode !== null ? r() : ch.proc.on('exit', r)));
+}
+
+// ---- 5. h2load ----
+let h2 = '';
+if (process.env.BENCH_H2LOAD !== '0') {
+  const r = run('sh', [path.join(root, 't/bench/ingest.sh')], { env: { ...process.env, N_LIGHT: String(scale.h2[0]), N_HEAVY: String(scale.h2[1]) }, allowFail: true });
+  h2 = r.status === 0 ? r.stdout.toString() : `t/bench/ingest.sh failed (exit ${r.status}):\n${r.stderr}`;
+  say('h2load runs done');
+}
+
+// ---- the table ----
+const f0 = (x) => (Number.isFinite(x) ? x.toFixed(0) : 'n/a');
+const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
+const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
+const fr = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b ? `${(a / b).toFixed(2)}x` : '');
+const MB = (b) => b / 1048576;
+const rows = []; // [what, openwit, clickhouse, duckdb, ow/ch, ow/duck, note]
+const row = (what, o, c, d, fmt, note = '') => rows.push([what, fmt(o), fmt(c), fmt(d), fr(o, c), fr(o, d), note]);
+const rec = (sig) => gen[sig].records;
+const chSecs = ch ? SIGNALS.reduce((a, sig) => a + chIngest[sig].seconds, 0) : NaN;
+const duckSecs = SIGNALS.reduce((a, sig) => a + dl[TABLE[sig]].seconds, 0);
+row('ingest records/s, all signals, until stored', owStored.rate, total / chSecs, total / duckSecs, f0,
+  `openwit: first request to the last batch in a Parquet part (${f1(owStored.lag)} s after the last ack)`);
+const retried = (j, sep = '; ') => (j.retries ? `${sep}${j.retries} requests answered 503/UNAVAILABLE and retried` : '');
+for (const sig of SIGNALS) {
+  row(`ingest ${UNIT[sig]}s/s, acknowledged`, owIngest[sig].records_per_s, chIngest[sig]?.records_per_s, rec(sig) / dl[TABLE[sig]].seconds, f0,
+    sig === 'traces' ? `openwit OTLP/HTTP protobuf, ClickHouse JSONEachRow; ${CONNS} conns, same batches; DuckDB: bulk load${retried(owIngest[sig])}` : retried(owIngest[sig], ''));
+}
+for (const sig of SIGNALS) {
+  row(`  ack latency p50 ms, ${TABLE[sig]}`, owIngest[sig].p50_ms, chIngest[sig]?.p50_ms, NaN, f1);
+  row(`  ack latency p99 ms, ${TABLE[sig]}`, owIngest[sig].p99_ms, chIngest[sig]?.p99_ms, NaN, f1);
+}
+row('OTLP/gRPC: records/s until stored', owGrpcStored.rate, NaN, NaN, f0, `${GRPC_CONNS} conns x ${GRPC_STREAMS} streams, tenant ${TENANT_GRPC}`);
+for (const sig of SIGNALS) {
+  row(`  ${UNIT[sig]}s/s, acknowledged`, owGrpc[sig].records_per_s, NaN, NaN, f0,
+    `p50 ${f1(owGrpc[sig].p50_ms)} ms, p99 ${f1(owGrpc[sig].p99_ms)} ms${retried(owGrpc[sig])}`);
+}
+for (const sig of SIGNALS) {
+  const t = TABLE[sig];
+  row(`bytes/${UNIT[sig]} on disk`, owStable[sig].bytes / rec(sig), chBytes[sig] ? chBytes[sig].bytes / rec(sig) : NaN, dl[t].bytes / rec(sig), f1,
+    `openwit: ${owStable[sig].n} stable part(s); ClickHouse after OPTIMIZE FINAL; DuckDB zstd Parquet as loaded`);
+  row(`  sorted like openwit`, owStable[sig].bytes / rec(sig), NaN, dl[t].sortedBytes / rec(sig), f1, `DuckDB ORDER BY ${sortKey[t].join(', ')}`);
+  row(`  before merging`, owActive[sig].bytes / rec(sig), NaN, NaN, f1, `openwit: ${owActive[sig].n} active parts (1 s flushes)`);
+  row(`  disk / OTLP protobuf bytes`, owStable[sig].bytes / gen[sig].pb_bytes, chBytes[sig] ? chBytes[sig].bytes / gen[sig].pb_bytes : NaN, dl[t].bytes / gen[sig].pb_bytes, (x) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a'),
+    `protobuf: ${f1(gen[sig].pb_bytes / rec(sig))} B/${UNIT[sig]}`);
+}
+const owPeak = Math.max(...Object.values(rss.ow).filter(Number.isFinite));
+row('peak RSS MB, ingest', MB(rss.ow.ingest), MB(rss.ch.ingest), MB(rss.duck.ingest), f0, 'VmHWM of each phase; openwit: the OTLP/HTTP runs; DuckDB: the loading process (Node.js too)');
+row('  OTLP/gRPC runs', MB(rss.ow.grpc), NaN, NaN, f0);
+row('  merging', MB(rss.ow.merge), MB(rss.ch.merge), NaN, f0, 'openwit: restarted, its janitor merging every part; ClickHouse: OPTIMIZE FINAL');
+row('  queries', MB(rss.ow.query), MB(rss.ch.query), MB(rss.duck.query), f0,
+  `RSS when they began: openwit ${f0(MB(rss.start.owQuery))}, ClickHouse ${f0(MB(rss.start.chQuery))}; DuckDB: this script's process`);
+for (const { q, res } of qres) row(`query ms: ${q.name}`, res.ow.ms, res.ch?.ms, res.duck.ms, f1, `${res.ow.rows.length} rows`);
+
+const head = ['', 'openwit', 'ClickHouse', 'DuckDB', 'ow/CH', 'ow/DuckDB', 'note'];
+const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+const fmtRow = (r) => r.map((c, i) => (i === 0 || i === 6 ? String(c).padEnd(w[i]) : String(c).padStart(w[i]))).join('  ').trimEnd();
+const lines = [];
+lines.push(`openwit beside ClickHouse ${chVersion || '(absent)'} and DuckDB ${duckVersion}: BENCH_SCALE=${scaleName}, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(2)} at the end`);
+lines.push(`data: seed ${gen.seed}, ${rec('traces')} spans, ${rec('logs')} log records, ${rec('metrics')} metric points (all five kinds) from ${gen.services} services on ${gen.pods} pods; ~${RECORDS} records a request`);
+lines.push('openwit fsyncs its WAL before it acknowledges; ClickHouse answers an INSERT without an fsync (18.16 has no setting for it); DuckDB is an embedded bulk load, no network');
+lines.push(`ClickHouse: MergeTree tables with openwit's columns and sort order, zstd for every part from the server config (18.16 has no per-column CODEC), a part per INSERT of ~${RECORDS} rows merged in the background`);
+lines.push('ratios openwit/peer: higher is better for records/s, lower for everything else');
+lines.push('');
+lines.push(fmtRow(head));
+lines.push(w.map((n) => '-'.repeat(n)).join('  '));
+for (const r of rows) lines.push(fmtRow(r));
+lines.push('');
+const goal = (name, ok, detail) => lines.push(`goal: ${name}: ${ok ? 'met' : 'NOT met'} (${detail})`);
+if (ch) {
+  const ratio = owStored.rate / (total / chSecs);
+  goal('ingest >= 2x ClickHouse', ratio >= 2, `${ratio.toFixed(2)}x until stored; acknowledged: ${SIGNALS.map((s) => `${TABLE[s]} ${fr(owIngest[s].records_per_s, chIngest[s].records_per_s)}`).join(', ')}`);
+}
+goal('bytes/span <= DuckDB Parquet', owStable.traces.bytes <= dl.spans.bytes, `${f1(owStable.traces.bytes / rec('traces'))} vs ${f1(dl.spans.bytes / rec('traces'))} as loaded, ${f1(dl.spans.sortedBytes / rec('traces'))} sorted`);
+goal('peak RSS < 512 MB', owPeak < 512 * 1048576, `${f0(MB(owPeak))} MB at most; ingest ${f0(MB(rss.ow.ingest))}, gRPC runs ${f0(MB(rss.ow.grpc))}, merging ${f0(MB(rss.ow.merge))}, queries ${f0(MB(rss.ow.query))}`);
+lines.push('');
+for (const n of notes) lines.push(`note: ${n}`);
+if (h2) {
+  lines.push('');
+  lines.push(`extra: h2load, t/bench/ingest.sh (N_LIGHT=${scale.h2[0]} N_HEAVY=${scale.h2[1]})`);
+  lines.push(h2.trimEnd());
+}
+const text = lines.join('\n') + '\n';
+process.stdout.write(text);
+fs.writeFileSync(path.join(outDir, 'results.txt'), text);
+fs.writeFileSync(path.join(outDir, 'results.json'), JSON.stringify({ scale: scaleName, gen, owIngest, owGrpc, chIngest, owActive, owStable, chBytes, duckdb: dl,
+  rss, owStored, owGrpcStored, queries: qres.map(({ q, res }) => ({ name: q.name, ow: res.ow.ms, ch: res.ch?.ms, duck: res.duck.ms, rows: res.ow.rows.length })), notes }, null, 1));
+say(`written to ${path.relative(root, path.join(outDir, 'results.txt'))}`);
+if (process.env.KEEP) {
+  say(`kept ${work}`);
+} else {
+  // ClickHouse keeps the parts it merged away for 8 minutes: at the
+  // default scale some hundred thousand files, which take a while
+  fs.rmSync(work, { recursive: true, force: true });
+  say('temporary files removed');
+}
+process.exit(0);
