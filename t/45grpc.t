@@ -38,7 +38,13 @@ for (const signal of ['traces', 'logs', 'metrics'])
     note(`${label}: ${JSON.stringify(r)}`);
     is(r.exit, 0, `${label}: send.mjs exits 0`);
     ok(r.failed === 0 && r.exports > 0 && r.succeeded === r.exports, `${label}: every export succeeded`, r);
-    const rows = sql(db, `select source, message_count m, record_count n from batch_tracker where client_id = '${tenant}'`);
+    // the tracker is written off the loop, after the answer: wait for its rows
+    let rows = [];
+    for (let i = 0; i < 100; i++) {
+      rows = sql(db, `select source, message_count m, record_count n from batch_tracker where client_id = '${tenant}'`);
+      if (rows.reduce((a, x) => a + x.m, 0) >= r.exports) break;
+      await sleep(50);
+    }
     ok(rows.length > 0 && rows.every((x) => x.source === 'grpc'), `${label}: tracker rows have source grpc`, rows);
     is(rows.reduce((a, x) => a + x.n, 0), r.items, `${label}: tracker record_count == the ${r.items} items sent`);
     is(rows.reduce((a, x) => a + x.m, 0), r.exports, `${label}: tracker message_count == export calls`);
@@ -142,7 +148,12 @@ ok(got <= 25 && got > 6, `requests whose stream was reset (5) or whose connectio
   like(text, /status codes: 400 2xx/, 'h2load: 400 answered 200');
   const mt = curl(`${s.control}/metrics`).text;
   like(mt, new RegExp(`openwit_ingest_requests_total\\{tenant="${tenant}",signal="logs"\\} 400\n`), 'h2load: /metrics counts 400 requests acknowledged with grpc-status 0');
-  const t = sql(db, `select sum(message_count) m, sum(record_count) n from batch_tracker where client_id = '${tenant}'`)[0];
+  let t;
+  for (let i = 0; i < 100; i++) {
+    t = sql(db, `select sum(message_count) m, sum(record_count) n from batch_tracker where client_id = '${tenant}'`)[0];
+    if (t.m >= 400) break;
+    await sleep(50);
+  }
   is([t.m, t.n], [400, 4000], 'h2load: the tracker holds 400 messages, 4000 records');
   const q = search(tenant, `SELECT count(*) AS n FROM logs WHERE body LIKE '%h2load-${run} %'`);
   is(q.result && q.result.rows[0].n, 4000, 'h2load: /api/search reads exactly 4000 records');
