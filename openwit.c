@@ -47,7 +47,7 @@ static ow_directive_t core_directives[] = {
     {"log.level", OW_CONF_ENUM, &log_level, 0, 0, "info", log_levels, 0},
     {"log.file", OW_CONF_STR, &log_file, 0, 4000, "", NULL, 0},
     {"memory.max_inflight_bytes", OW_CONF_INT, &max_inflight, 1 << 20, (int64_t)1 << 40,
-     "268435456", NULL, 0},
+     "134217728", NULL, 0},
     {"workers.threads", OW_CONF_INT, &worker_threads, 0, 256, "0", NULL, 0},
     {"workers.queue_slots", OW_CONF_INT, &queue_slots, 16, 1 << 20, "4096", NULL, 0},
     OW_CONF_END};
