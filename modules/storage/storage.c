@@ -41,7 +41,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static int64_t flush_bytes, flush_interval_ms, max_buffer_bytes, zstd_level, row_group_rows;
+static int64_t flush_bytes, flush_interval_ms, max_buffer_bytes, zstd_level, zstd_stable,
+    row_group_rows;
 static char *node_id;
 
 static ow_directive_t directives[] = {
@@ -53,6 +54,7 @@ static ow_directive_t directives[] = {
     {"memory.max_buffer_bytes", OW_CONF_INT, &max_buffer_bytes, 1 << 20, (int64_t)1 << 40,
      "268435456", NULL, 0},
     {"storage.parquet.compression_level", OW_CONF_INT, &zstd_level, 0, 22, "3", NULL, 0},
+    {"storage.parquet.stable_compression_level", OW_CONF_INT, &zstd_stable, 0, 22, "9", NULL, 0},
     {"storage.parquet.row_group_size", OW_CONF_INT, &row_group_rows, 1000, 100000000, "1000000",
      NULL, 0},
     OW_CONF_END};
@@ -497,7 +499,10 @@ int ow_storage_write_part(const char *tenant, int signal, const ow_table_t *t, c
 	    {"openwit.signal", ow_signal_name(signal)},
 	    {"openwit.batch_ids", batch_ids},
 	};
-	ow_pq_opts_t o = {(int)zstd_level, (size_t)row_group_rows, kv, (int)OW_NELEMS(kv), n};
+	/* active parts are written while requests wait for room; stable ones
+	 * by the janitor in the background, where a slower level pays */
+	int level = (int)(strcmp(kind, "stable") == 0 ? zstd_stable : zstd_level);
+	ow_pq_opts_t o = {level, (size_t)row_group_rows, kv, (int)OW_NELEMS(kv), n};
 
 	if (make_dirs(dir) != OW_OK)
 		return fail(p, "cannot create", dir);
