@@ -113,5 +113,38 @@ ok(keys.every((k, i) => i === 0 || keys[i - 1][0] < k[0] || (keys[i - 1][0] === 
   is(q.result.rows.map((x) => x.name), ['s0', 's1'], 'race: the query API sees each span once');
   is(partFiles(r.data).length, 1, 'race: only the stable part is left on disk');
 }
+
+// storage.file_rotation.merge_memory_mb: a merge stops reading parts past
+// it; the rest make the next stable part, and every row is kept once
+{
+  const m = await start({ tag: 'merge-budget', config: { 'storage.buffer.flush_interval_ms': 100,
+    'storage.file_rotation.file_duration_minutes': 0, 'storage.file_rotation.check_interval_ms': 60000 } });
+  const mdb = path.join(m.data, 'openwit.db');
+  const blob = 'x'.repeat(100 * 1024);
+  for (let round = 0; round < 6; round++) {
+    const spans = [0, 1, 2, 3].map((i) => ({ traceId: (round * 10 + i + 1).toString(16).padStart(32, '0'), spanId: (round * 10 + i + 1).toString(16).padStart(16, '0'),
+      name: `b${round}-${i}`, startTimeUnixNano: String(1700000000000000000n + BigInt(round * 10 + i)), attributes: [{ key: 'blob', value: { stringValue: blob } }] }));
+    const f = path.join(m.dir, `body-${round}.json`);
+    require('node:fs').writeFileSync(f, JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans }] }] }));
+    is(curl(`${m.otlp}/v1/traces`, ['-X', 'POST', '-H', 'Content-Type: application/json', '--data-binary', `@${f}`]).code, 200, `budget: round ${round} acknowledged`);
+    for (let k = 0; k < 100 && sql(mdb, 'select count(*) n from parts')[0].n < round + 1; k++) await sleep(20);
+  }
+  is(sql(mdb, "select count(*) n from parts where kind = 'active'")[0].n, 6, 'budget: six active parts of ~400 KB each');
+  await m.stop();
+  m.forget();
+  const m2 = await start({ dir: m.dir, ports: m.ports, config: { 'storage.file_rotation.file_duration_minutes': 0,
+    'storage.file_rotation.check_interval_ms': 50, 'storage.file_rotation.merge_memory_mb': 1 } });
+  let kinds = [];
+  for (let k = 0; k < 300; k++) {
+    kinds = sql(mdb, 'select kind, rows from parts order by part_id');
+    if (kinds.every((p) => p.kind === 'stable')) break;
+    await sleep(20);
+  }
+  ok(kinds.length >= 2 && kinds.every((p) => p.kind === 'stable'), `budget: merged into ${kinds.length} stable parts, none with all 24 rows`, kinds);
+  is(kinds.reduce((a, p) => a + p.rows, 0), 24, 'budget: 24 rows in the stable parts');
+  is(Number((await duck(`select count(distinct span_id) n from ${parts(m2.data, 'traces')}`))[0].n), 24, 'budget: DuckDB reads each span once');
+  await m2.stop();
+  m2.forget();
+}
 done();
 })();

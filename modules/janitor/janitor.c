@@ -8,9 +8,10 @@
  * storage.file_rotation.file_duration_minutes old, and merges them, on a
  * worker, one group at a time:
  *
- *   read every part (our reader), append the rows, sort them again, write
- *   one stable part (storage.parquet.row_group_size rows a row group) under
- *   a temporary name, fdatasync, rename, directory fsync; then ONE
+ *   read the parts (our reader) while their decoded rows stay under
+ *   storage.file_rotation.merge_memory_mb (the rest wait for the next
+ *   merge), append the rows, sort them again, write one stable part (storage.parquet.row_group_size
+ * rows a row group) under a temporary name, fdatasync, rename, directory fsync; then ONE
  *   transaction inserts the stable part, moves batch_parts to it and
  *   deletes the active parts' rows; only then are the active files
  *   unlinked.
@@ -38,7 +39,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
-static int64_t file_size_mb, file_duration_minutes, check_ms;
+static int64_t file_size_mb, file_duration_minutes, check_ms, merge_memory_mb;
 
 static ow_directive_t directives[] = {
     {"storage.file_rotation.file_size_mb", OW_CONF_INT, &file_size_mb, 1, 1 << 20, "200", NULL, 0},
@@ -46,6 +47,8 @@ static ow_directive_t directives[] = {
      "60", NULL, 0},
     {"storage.file_rotation.check_interval_ms", OW_CONF_INT, &check_ms, 10, 3600000, "5000", NULL,
      0},
+    {"storage.file_rotation.merge_memory_mb", OW_CONF_INT, &merge_memory_mb, 1, 1 << 20, "192",
+     NULL, 0},
     OW_CONF_END};
 
 #define MERGE_MAX_PARTS 256
@@ -223,8 +226,13 @@ static void merge_work(ow_job_t *j)
 	ow_table_t t;
 	ow_columns_table_init(signal, &t);
 	ow_buf_t bids = {0};
-	for (int i = 0; i < n && rc == OW_OK; i++)
+	/* a merge holds its rows decoded: past merge_memory_mb it takes the
+	 * parts read so far, and the rest go in the next merge */
+	for (int i = 0; i < n && rc == OW_OK; i++) {
 		rc = read_part(paths[i], signal, &t, &bids, m->err, sizeof(m->err));
+		if (rc == OW_OK && i + 1 < n && ow_table_bytes(&t) >= (size_t)merge_memory_mb << 20)
+			n = i + 1;
+	}
 	ow_buf_add(&bids, "", 1);
 	ow_part_t p;
 	if (rc == OW_OK && t.nrows == 0)
