@@ -227,10 +227,11 @@ static void merge_work(ow_job_t *j)
 	ow_columns_table_init(signal, &t);
 	ow_buf_t bids = {0};
 	/* a merge holds its rows decoded: past merge_memory_mb it takes the
-	 * parts read so far, and the rest go in the next merge */
+	 * parts read so far, and the rest go in the next merge - unless that
+	 * would leave one part alone, which no merge would ever pick */
 	for (int i = 0; i < n && rc == OW_OK; i++) {
 		rc = read_part(paths[i], signal, &t, &bids, m->err, sizeof(m->err));
-		if (rc == OW_OK && i + 1 < n && ow_table_bytes(&t) >= (size_t)merge_memory_mb << 20)
+		if (rc == OW_OK && i + 2 < n && ow_table_bytes(&t) >= (size_t)merge_memory_mb << 20)
 			n = i + 1;
 	}
 	ow_buf_add(&bids, "", 1);
