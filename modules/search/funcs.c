@@ -265,10 +265,7 @@ static void fn_time_bucket_ns(sqlite3_context *ctx, int argc, sqlite3_value **ar
 
 /* ---- quantiles ---- */
 
-typedef union {
-	int64_t i;
-	double d;
-} num_t;
+typedef ow_search_num_t num_t;
 
 typedef struct {
 	num_t *v;
@@ -347,19 +344,24 @@ static int cmp_f64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+num_t ow_search_quantile(num_t *v, size_t n, int real, double q)
+{
+	qsort(v, n, sizeof(num_t), real ? cmp_f64 : cmp_i64);
+	double rank = ceil(q * (double)n);
+	return v[rank < 1 ? 0 : OW_MIN((size_t)rank - 1, n - 1)];
+}
+
 static void q_final(sqlite3_context *ctx)
 {
 	qstate_t *st = sqlite3_aggregate_context(ctx, 0);
 	if (!st)
 		return;
 	if (st->n) {
-		qsort(st->v, st->n, sizeof(num_t), st->real ? cmp_f64 : cmp_i64);
-		double rank = ceil(st->q * (double)st->n);
-		size_t k = rank < 1 ? 0 : OW_MIN((size_t)rank - 1, st->n - 1);
+		num_t x = ow_search_quantile(st->v, st->n, st->real, st->q);
 		if (st->real)
-			sqlite3_result_double(ctx, st->v[k].d);
+			sqlite3_result_double(ctx, x.d);
 		else
-			sqlite3_result_int64(ctx, st->v[k].i);
+			sqlite3_result_int64(ctx, x.i);
 	}
 	sqlite3_free(st->v);
 	st->v = NULL;
