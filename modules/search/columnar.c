@@ -694,14 +694,16 @@ typedef struct {
 	int qreal;
 } acc_t;
 
-static void acc_add(const item_t *it, acc_t *a, const ow_search_val_t *x)
+/* Returns the bytes it took. */
+static size_t acc_add(const item_t *it, acc_t *a, const ow_search_val_t *x)
 {
+	size_t took = 0;
 	if (it->agg == A_COUNT && it->col < 0) {
 		a->cnt++;
-		return;
+		return 0;
 	}
 	if (x->type == SQLITE_NULL)
-		return;
+		return 0;
 	a->cnt++;
 	switch (it->agg) {
 	case A_SUM:
@@ -722,10 +724,12 @@ static void acc_add(const item_t *it, acc_t *a, const ow_search_val_t *x)
 		    (it->agg == A_MIN ? val_cmp(x, &a->m) < 0 : val_cmp(x, &a->m) > 0)) {
 			val_free(&a->m);
 			val_own(&a->m, x);
+			took = x->n;
 		}
 		break;
 	case A_QUANTILE:
 		if (a->qn == a->qcap) {
+			took = (a->qcap ? a->qcap : 16) * sizeof(ow_search_num_t);
 			a->qcap = a->qcap ? 2 * a->qcap : 16;
 			a->qv = ow_realloc(a->qv, a->qcap * sizeof(ow_search_num_t));
 		}
@@ -736,6 +740,7 @@ static void acc_add(const item_t *it, acc_t *a, const ow_search_val_t *x)
 			a->qv[a->qn++].i = x->i;
 		break;
 	}
+	return took;
 }
 
 /* The aggregate's value; OW_DECLINED on an integer overflow (SQLite's
@@ -807,6 +812,8 @@ typedef struct {
 	ow_search_out_t *o;
 	int64_t skip, take; /* take -1: no end */
 	int stop;
+	/* what the groups and rows hold, bounded as SQLite's heap is */
+	int64_t mem, mem_max;
 	char *err;
 	size_t errlen;
 } run_t;
@@ -866,6 +873,9 @@ static group_t *find_group(run_t *r, const ow_search_val_t *keys)
 	for (int g = 0; g < q->ngroup; g++)
 		val_own(&gr->keys[g], &keys[g]);
 	gr->acc = ow_calloc((size_t)q->nitems, sizeof(acc_t));
+	r->mem += (int64_t)(sizeof(group_t) + 2 * sizeof(uint32_t) + r->key.len +
+			    (size_t)q->ngroup * sizeof(ow_search_val_t) +
+			    (size_t)q->nitems * sizeof(acc_t));
 	if (2 * r->ngroups > r->nslots) {
 		rehash(r);
 	} else {
@@ -923,6 +933,14 @@ static int emit(run_t *r, const ow_search_val_t *vals)
 	return OW_OK;
 }
 
+static int over_memory(run_t *r)
+{
+	const ow_search_t *s = r->s;
+	snprintf(r->err, r->errlen, "query exceeded its memory %s of %lld MiB",
+		 s->abort_memory ? "budget" : "limit", (long long)(r->mem_max >> 20));
+	return OW_ERROR;
+}
+
 /* The selected rows of the segment loaded. */
 static int consume(run_t *r)
 {
@@ -944,7 +962,8 @@ static int consume(run_t *r)
 				group_t *gr = find_group(r, keys);
 				for (int i = 0; i < q->nitems; i++)
 					if (q->items[i].agg != A_NONE)
-						acc_add(&q->items[i], &gr->acc[i], &vals[i]);
+						r->mem += (int64_t)acc_add(&q->items[i],
+									   &gr->acc[i], &vals[i]);
 			} else if (q->norder == 0) {
 				rc = emit(r, vals);
 			} else {
@@ -954,12 +973,16 @@ static int consume(run_t *r)
 					    ow_realloc(r->rows, r->rows_cap * (size_t)q->nitems *
 								    sizeof(ow_search_val_t));
 				}
-				for (int i = 0; i < q->nitems; i++)
+				for (int i = 0; i < q->nitems; i++) {
 					val_own(
 					    &r->rows[r->nrows_out * (size_t)q->nitems + (size_t)i],
 					    &vals[i]);
+					r->mem += (int64_t)(sizeof(ow_search_val_t) + vals[i].n);
+				}
 				r->nrows_out++;
 			}
+			if (r->mem_max && r->mem > r->mem_max)
+				rc = over_memory(r);
 		}
 		for (int c = 0; c < q->ncols; c++)
 			if (r->col[c])
@@ -1279,6 +1302,7 @@ int ow_columnar_run(ow_search_t *s, ow_columnar_t *q, int64_t limit, int64_t off
 		return OW_DECLINED;
 	size_t mark = out->len;
 	run_t r = {.s = s, .q = q, .err = err, .errlen = errlen};
+	r.mem_max = s->abort_memory ? s->abort_memory : s->max_memory;
 	r.col = ow_calloc((size_t)q->ncols, sizeof(ow_col_t *));
 	r.bufs = ow_calloc((size_t)q->ncols, sizeof(ow_col_t));
 	for (int i = 0; i < q->nitems; i++)

@@ -25,6 +25,11 @@
  * stored; DOUBLE is REAL, and NaN, which SQLite has no value for, is NULL;
  * booleans are 0 or 1. funcs.c describes the functions added to SQLite's
  * (time helpers on nanoseconds, exact quantiles).
+ *
+ * ow_search_select answers the queries of a common shape (columnar.c) with
+ * a columnar executor over the same snapshot instead, with the same result;
+ * the bounds above hold there too, but for the heap: the executor's memory
+ * (groups, sorted rows, quantile values) is its own, not SQLite's.
  */
 #ifndef OW_SEARCH_H
 #define OW_SEARCH_H
