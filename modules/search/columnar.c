@@ -844,6 +844,14 @@ static void key_add(ow_buf_t *b, const ow_search_val_t *v)
 
 static void rehash(run_t *r);
 
+static int same_keys(const ow_columnar_t *q, const group_t *gr, const ow_search_val_t *keys)
+{
+	for (int g = 0; g < q->ngroup; g++)
+		if (gr->keys[g].type != keys[g].type || val_cmp(&gr->keys[g], &keys[g]) != 0)
+			return 0;
+	return 1;
+}
+
 static group_t *find_group(run_t *r, const ow_search_val_t *keys)
 {
 	ow_columnar_t *q = r->q;
@@ -856,13 +864,8 @@ static group_t *find_group(run_t *r, const ow_search_val_t *keys)
 		uint32_t slot = r->slots[i];
 		if (slot == 0)
 			break;
-		group_t *gr = &r->groups[slot - 1];
-		int same = 1;
-		for (int g = 0; g < q->ngroup && same; g++)
-			same = val_cmp(&gr->keys[g], &keys[g]) == 0 &&
-			       gr->keys[g].type == keys[g].type;
-		if (same)
-			return gr;
+		if (same_keys(q, &r->groups[slot - 1], keys))
+			return &r->groups[slot - 1];
 	}
 	if (r->ngroups == r->cap) {
 		r->cap = r->cap ? 2 * r->cap : 64;
@@ -949,6 +952,11 @@ static int consume(run_t *r)
 	ow_search_val_t vals[MAX_ITEMS], keys[MAX_ITEMS];
 	char(*hex)[OW_SEARCH_HEX_MAX] =
 	    ow_alloc((size_t)(q->nitems + q->ngroup) * OW_SEARCH_HEX_MAX);
+	int loaded[64], nloaded = 0;
+	for (int c = 0; c < q->ncols; c++)
+		if (r->col[c])
+			loaded[nloaded++] = c;
+	group_t *last = NULL;
 	int rc = OW_OK;
 	for (size_t row = 0; row < r->nrows && rc == OW_OK && !r->stop; row++) {
 		if (r->sel[row]) {
@@ -959,7 +967,10 @@ static int consume(run_t *r)
 				for (int g = 0; g < q->ngroup; g++)
 					cell(r, q->group[g], row, vpos, hex[q->nitems + g],
 					     &keys[g]);
-				group_t *gr = find_group(r, keys);
+				/* parts are sorted: the group of the last row, often */
+				if (!last || !same_keys(q, last, keys))
+					last = find_group(r, keys);
+				group_t *gr = last;
 				for (int i = 0; i < q->nitems; i++)
 					if (q->items[i].agg != A_NONE)
 						r->mem += (int64_t)acc_add(&q->items[i],
@@ -984,9 +995,8 @@ static int consume(run_t *r)
 			if (r->mem_max && r->mem > r->mem_max)
 				rc = over_memory(r);
 		}
-		for (int c = 0; c < q->ncols; c++)
-			if (r->col[c])
-				vpos[c] += r->col[c]->defs.data[row];
+		for (int k = 0; k < nloaded; k++)
+			vpos[loaded[k]] += r->col[loaded[k]]->defs.data[row];
 		if ((row & 0xffff) == 0xffff && ow_search_expired(r->s))
 			rc = OW_ERROR;
 	}
@@ -1127,7 +1137,34 @@ static int stats_allow(const ow_columnar_t *q, const filt_t *f, const ow_pq_stat
 	return 0;
 }
 
-static int rg_may_match(const ow_columnar_t *q, const ow_search_part_t *p, int rg)
+/* An = or IN on an id column: whether the chunk's bloom filter may hold
+ * one of the ids (a literal that is not lowercase hex of the id's length
+ * equals nothing). */
+static int bloom_allows(const ow_columnar_t *q, const filt_t *f, ow_search_part_t *p, int rg,
+			int fc)
+{
+	const ow_pq_coldef_t *d = &q->defs[f->col];
+	if (d->type != OW_PQ_FIXED || (f->op != F_EQ && f->op != F_IN))
+		return 1;
+	uint8_t id[OW_SEARCH_HEX_MAX / 2];
+	size_t len = (size_t)d->fixed_len;
+	for (size_t j = 0; j < f->nvals; j++) {
+		const uint8_t *h = f->vals[j].p;
+		size_t i = 0;
+		if (f->vals[j].n != 2 * len || len > sizeof(id))
+			continue;
+		for (; i < len && ow_search_unhex(h[2 * i]) >= 0 &&
+		       ow_search_unhex(h[2 * i + 1]) >= 0;
+		     i++)
+			id[i] = (uint8_t)(ow_search_unhex(h[2 * i]) << 4 |
+					  ow_search_unhex(h[2 * i + 1]));
+		if (i == len && ow_pq_bloom_check(p->pq, rg, fc, id, len))
+			return 1;
+	}
+	return 0;
+}
+
+static int rg_may_match(const ow_columnar_t *q, ow_search_part_t *p, int rg)
 {
 	int64_t rows = ow_pq_row_group_rows(p->pq, rg);
 	for (int i = 0; i < q->nf; i++) {
@@ -1137,6 +1174,8 @@ static int rg_may_match(const ow_columnar_t *q, const ow_search_part_t *p, int r
 			return q->f[i].op == F_NULL;
 		if (ow_pq_stats(p->pq, rg, fc, &st) == OW_OK &&
 		    !stats_allow(q, &q->f[i], &st, rows))
+			return 0;
+		if (!bloom_allows(q, &q->f[i], p, rg, fc))
 			return 0;
 	}
 	return 1;

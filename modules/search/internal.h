@@ -58,6 +58,9 @@ int ow_search_expired(struct ow_search *s);
 /* "query exceeded its time budget of N ms" */
 void ow_search_timeout_message(const struct ow_search *s, char *buf, size_t len);
 
+/* The value of a lowercase hex digit; -1 for any other character. */
+int ow_search_unhex(int ch);
+
 /* Parses a part's footer and maps the columns of the signal's schema to
  * the file's by name. OW_OK, or OW_ERROR with a message. */
 int ow_search_open_part(ow_search_part_t *p, int signal, char *err, size_t errlen);

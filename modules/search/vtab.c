@@ -316,7 +316,7 @@ static void time_bound(cur_t *c, filter_t *f, char op, sqlite3_value *v)
 		c->empty = 1;
 }
 
-static int unhex(int ch)
+int ow_search_unhex(int ch)
 {
 	return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
 }
@@ -343,7 +343,7 @@ static int add_value(const tab_t *t, filter_t *f, sqlite3_value *v)
 			return 1;
 		val = ow_alloc(len);
 		for (size_t i = 0; i < len; i++) {
-			int hi = unhex(p[2 * i]), lo = unhex(p[2 * i + 1]);
+			int hi = ow_search_unhex(p[2 * i]), lo = ow_search_unhex(p[2 * i + 1]);
 			if (hi < 0 || lo < 0) {
 				free(val);
 				return 1;
@@ -758,7 +758,7 @@ static int vt_filter(sqlite3_vtab_cursor *vc, int idxnum, const char *idx, int a
 	c->f = ow_calloc((size_t)argc + 1, sizeof(filter_t));
 	const char *a = idx ? idx + 16 : "";
 	for (int i = 0; i < argc && strlen(a) >= 3; i++, a += 3) {
-		int col = unhex(a[0]) << 4 | unhex(a[1]);
+		int col = ow_search_unhex(a[0]) << 4 | ow_search_unhex(a[1]);
 		if (col < 0 || col >= t->ncols)
 			return vt_error(t, "bad index string");
 		int kind = kind_of(t, col);
