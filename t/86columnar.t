@@ -96,14 +96,20 @@ for (const [t, d] of Object.entries(tables)) {
 }
 const lit = (t, c) => {
   const v = pick(sample[t][c]);
-  if (v.startsWith('"')) return `'${JSON.parse(v).replace(/'/g, "''")}'`;
+  if (v.startsWith('"')) {
+    // now and then a text no value has: upper case (ids read as lower case hex), shorter, empty
+    const x = [(t) => t.toUpperCase(), (t) => t.slice(1), () => ''][ri(0, 2)];
+    const text = ri(0, 9) === 0 ? x(JSON.parse(v)) : JSON.parse(v);
+    return `'${text.replace(/'/g, "''")}'`;
+  }
   return ri(0, 5) === 0 && /^-?\d+$/.test(v) ? String(BigInt(v) + BigInt(ri(-3, 3))) : v;
 };
 const filter = (t) => {
   const d = tables[t];
   const c = pick([...d.num, ...d.text, d.time, d.time]);
   switch (ri(0, 7)) {
-    case 0: return `${c} IN (${Array.from({ length: ri(1, 4) }, () => lit(t, c)).join(', ')})`;
+    // an IN on the time column is SQLite's (columnar.c says why): checked below
+    case 0: return c === d.time ? `${c} >= ${lit(t, c)}` : `${c} IN (${Array.from({ length: ri(1, 4) }, () => lit(t, c)).join(', ')})`;
     case 1: { const a = lit(t, c), b = lit(t, c); return `${c} BETWEEN ${a} AND ${b}`; }
     case 2: return `${c} IS ${pick(['', 'NOT '])}NULL`;
     case 3: return `${c} NOT IN (${lit(t, c)}, ${lit(t, c)})`;
@@ -159,8 +165,8 @@ for (let i = 0; i < N;) {
   else if (a.code === 400 && /integer overflow/.test(a.error)) overflow++;
   else fellBack.push(q);
   const eq = a.code === b.code && a.rows === b.rows && (a.code === 200 || a.error === b.error);
-  if (eq) same++;
   if (a.rows && a.rows !== '[]') nonEmpty++;
+  if (eq) same++;
   else if (bad.length < 5) bad.push(`${q}\n  columnar(${a.engine}): ${a.code} ${(a.rows || a.error || '').slice(0, 300)}\n  sqlite: ${b.code} ${(b.rows || b.error || '').slice(0, 300)}`);
 }
 is(same, N, `${N} generated queries: the same rows from both engines`) || note(bad.join('\n'));
@@ -176,7 +182,8 @@ for (const q of ["SELECT count(*) FROM spans WHERE name LIKE 'GET%'", 'SELECT co
   'SELECT service_name, count(*) FROM spans GROUP BY 1 HAVING count(*) > 10', 'SELECT duration_ns / 1000 AS us FROM spans LIMIT 3',
   "SELECT count(*) FROM spans WHERE service_name = 1", 'SELECT name FROM (SELECT name FROM spans) LIMIT 2',
   'SELECT count(*) FROM spans -- a comment', 'SELECT service_name, name FROM spans GROUP BY 1 LIMIT 1',
-  'SELECT count(*) AS name FROM spans', "SELECT count(*) FROM spans WHERE duration_ns > '10'"]) {
+  'SELECT count(*) AS name FROM spans', "SELECT count(*) FROM spans WHERE duration_ns > '10'",
+  'SELECT name FROM spans WHERE start_time IN (1, 2)']) {
   const x = await search(q), y = await search(q, { engine: 'sqlite' });
   ok(x.code === 200 && x.engine === 'sqlite' && x.rows === y.rows, `outside the subset, SQLite answers: ${q}`, x.text.slice(0, 300));
 }

@@ -30,7 +30,8 @@
  * (no conversions to mirror). No comments, no other expressions, no
  * NULL literals, no alias that is also a column's name, every plain column
  * item in the GROUP BY when there is one, none beside aggregates when
- * there is not.
+ * there is not, no IN on the time column (SQLite loops over its values,
+ * which orders the rows by them).
  *
  * Execution, over the handle's snapshot (parts, then buffered chunks, as
  * the virtual tables read them): parts whose catalog time range misses
@@ -69,6 +70,10 @@ typedef struct {
 	int col, op;
 	ow_search_val_t *vals; /* literals; text in owned copies */
 	size_t nvals;
+	/* on an id column: the literals that are ids (lowercase hex of its
+	 * length; the others equal no id), as bytes back to back */
+	uint8_t *ids;
+	size_t nids;
 } filt_t;
 
 typedef struct {
@@ -289,7 +294,7 @@ static filt_t *add_filter(struct ow_columnar *q, int col, int fop)
 {
 	q->f = ow_realloc(q->f, (size_t)(q->nf + 1) * sizeof(filt_t));
 	filt_t *f = &q->f[q->nf++];
-	*f = (filt_t){col, fop, NULL, 0};
+	*f = (filt_t){col, fop, NULL, 0, NULL, 0};
 	return f;
 }
 
@@ -546,6 +551,12 @@ static int parse(parser_t *p)
 			q->order[q->norder++] = (order_t){it, desc};
 		} while (op(p, ","));
 	}
+	/* SQLite answers an IN on the time column one value at a time, the
+	 * values in ascending order: the rows come in an order (and sums of
+	 * reals add up in an order) a scan does not give */
+	for (int i = 0; i < q->nf; i++)
+		if (q->f[i].op == F_IN && q->f[i].col == ow_columns_time_col(q->signal))
+			return 0;
 	q->limit = -1;
 	if (kw(p, "LIMIT")) {
 		if (!count_value(p, &q->limit))
@@ -563,6 +574,28 @@ static int parse(parser_t *p)
 	return peek(p)->type == T_END;
 }
 
+static void id_literals(const ow_columnar_t *q, filt_t *f)
+{
+	const ow_pq_coldef_t *d = &q->defs[f->col];
+	size_t len = (size_t)d->fixed_len;
+	if (d->type != OW_PQ_FIXED)
+		return;
+	f->ids = ow_alloc(f->nvals * len + 1);
+	for (size_t j = 0; j < f->nvals; j++) {
+		const uint8_t *h = f->vals[j].p;
+		uint8_t *id = f->ids + f->nids * len;
+		size_t i = 0;
+		if (f->vals[j].n != 2 * len)
+			continue;
+		for (; i < len && ow_search_unhex(h[2 * i]) >= 0 &&
+		       ow_search_unhex(h[2 * i + 1]) >= 0;
+		     i++)
+			id[i] = (uint8_t)(ow_search_unhex(h[2 * i]) << 4 |
+					  ow_search_unhex(h[2 * i + 1]));
+		f->nids += i == len;
+	}
+}
+
 void ow_columnar_free(ow_columnar_t *q)
 {
 	if (!q)
@@ -573,6 +606,7 @@ void ow_columnar_free(ow_columnar_t *q)
 		for (size_t j = 0; j < q->f[i].nvals; j++)
 			free((void *)q->f[i].vals[j].p);
 		free(q->f[i].vals);
+		free(q->f[i].ids);
 	}
 	free(q->f);
 	free(q);
@@ -592,6 +626,8 @@ ow_columnar_t *ow_columnar_parse(const ow_search_t *s, const char *sql)
 				    (const char *)p.q->f[i].vals[j].p, p.q->f[i].vals[j].n);
 			else
 				p.q->f[i].vals[j].p = NULL;
+	for (int i = 0; ok && i < p.q->nf; i++)
+		id_literals(p.q, &p.q->f[i]);
 	for (size_t i = 0; i < p.n; i++)
 		free(p.t[i].text);
 	free(p.t);
@@ -811,6 +847,7 @@ typedef struct {
 	/* output without sorting: straight out */
 	ow_search_out_t *o;
 	int64_t skip, take; /* take -1: no end */
+	int64_t keep;	    /* ORDER BY with a LIMIT: rows that can be in it; -1 all */
 	int stop;
 	/* what the groups and rows hold, bounded as SQLite's heap is */
 	int64_t mem, mem_max;
@@ -907,7 +944,11 @@ static void rehash(run_t *r)
 }
 
 /* Value of column c at the current row (vpos: its value index). */
-static void cell(run_t *r, int c, size_t row, const size_t *vpos, char *hex, ow_search_val_t *v)
+/* Value of column c at a row (rows come in ascending order): its value
+ * index is found by counting the definitions since the last row asked
+ * for, so columns are stepped only to the rows selected. */
+static void cell(run_t *r, int c, size_t row, size_t *vpos, size_t *at, char *hex,
+		 ow_search_val_t *v)
 {
 	const ow_col_t *o = r->col[c];
 	if (!o || !o->defs.data[row]) {
@@ -915,6 +956,15 @@ static void cell(run_t *r, int c, size_t row, const size_t *vpos, char *hex, ow_
 		v->type = SQLITE_NULL;
 		return;
 	}
+	if (o->nvals == o->nrows) {
+		vpos[c] = row;
+	} else {
+		size_t n = vpos[c];
+		for (size_t i = at[c]; i < row; i++)
+			n += o->defs.data[i];
+		vpos[c] = n;
+	}
+	at[c] = row;
 	ow_search_cell(&r->q->defs[c], o, vpos[c], hex, v);
 }
 
@@ -936,6 +986,8 @@ static int emit(run_t *r, const ow_search_val_t *vals)
 	return OW_OK;
 }
 
+static void top_k(run_t *r);
+
 static int over_memory(run_t *r)
 {
 	const ow_search_t *s = r->s;
@@ -949,23 +1001,20 @@ static int consume(run_t *r)
 {
 	ow_columnar_t *q = r->q;
 	size_t *vpos = ow_calloc((size_t)q->ncols, sizeof(size_t));
+	size_t *at = ow_calloc((size_t)q->ncols, sizeof(size_t));
 	ow_search_val_t vals[MAX_ITEMS], keys[MAX_ITEMS];
 	char(*hex)[OW_SEARCH_HEX_MAX] =
 	    ow_alloc((size_t)(q->nitems + q->ngroup) * OW_SEARCH_HEX_MAX);
-	int loaded[64], nloaded = 0;
-	for (int c = 0; c < q->ncols; c++)
-		if (r->col[c])
-			loaded[nloaded++] = c;
 	group_t *last = NULL;
 	int rc = OW_OK;
 	for (size_t row = 0; row < r->nrows && rc == OW_OK && !r->stop; row++) {
 		if (r->sel[row]) {
 			for (int i = 0; i < q->nitems; i++)
 				if (q->items[i].col >= 0)
-					cell(r, q->items[i].col, row, vpos, hex[i], &vals[i]);
+					cell(r, q->items[i].col, row, vpos, at, hex[i], &vals[i]);
 			if (q->aggregate) {
 				for (int g = 0; g < q->ngroup; g++)
-					cell(r, q->group[g], row, vpos, hex[q->nitems + g],
+					cell(r, q->group[g], row, vpos, at, hex[q->nitems + g],
 					     &keys[g]);
 				/* parts are sorted: the group of the last row, often */
 				if (!last || !same_keys(q, last, keys))
@@ -991,16 +1040,17 @@ static int consume(run_t *r)
 					r->mem += (int64_t)(sizeof(ow_search_val_t) + vals[i].n);
 				}
 				r->nrows_out++;
+				if (r->keep >= 0 && r->nrows_out >= 2 * (size_t)r->keep + 1024)
+					top_k(r);
 			}
 			if (r->mem_max && r->mem > r->mem_max)
 				rc = over_memory(r);
 		}
-		for (int k = 0; k < nloaded; k++)
-			vpos[loaded[k]] += r->col[loaded[k]]->defs.data[row];
 		if ((row & 0xffff) == 0xffff && ow_search_expired(r->s))
 			rc = OW_ERROR;
 	}
 	free(vpos);
+	free(at);
 	free(hex);
 	return rc;
 }
@@ -1035,6 +1085,26 @@ static int load_col(run_t *r, ow_search_part_t *p, const ow_table_t *chunk, int 
 	return OW_OK;
 }
 
+/* =, !=, IN, NOT IN on an id column, on the ids' bytes: no hex. */
+static size_t id_filter(run_t *r, const filt_t *f, const ow_col_t *o)
+{
+	size_t len = (size_t)r->q->defs[f->col].fixed_len, selected = 0;
+	int in = f->op == F_EQ || f->op == F_IN;
+	for (size_t row = 0, vp = 0; row < r->nrows; row++) {
+		int defined = o && o->defs.data[row];
+		if (r->sel[row]) {
+			int match = 0;
+			for (size_t j = 0; defined && j < f->nids && !match; j++)
+				match =
+				    memcmp(o->fixed.data + vp * len, f->ids + j * len, len) == 0;
+			r->sel[row] = (uint8_t)(defined && match == in);
+			selected += r->sel[row];
+		}
+		vp += (size_t)defined;
+	}
+	return selected;
+}
+
 /* One row group of a part, or a buffered chunk: filtered columns first,
  * the others only when a row is selected. */
 static int segment(run_t *r, ow_search_part_t *p, const ow_table_t *chunk, int rg)
@@ -1057,6 +1127,11 @@ static int segment(run_t *r, ow_search_part_t *p, const ow_table_t *chunk, int r
 		}
 		const ow_col_t *o = r->col[f->col];
 		ow_search_val_t v = {.type = SQLITE_NULL};
+		if (f->ids && f->op != F_LT && f->op != F_LE && f->op != F_GT && f->op != F_GE &&
+		    f->op != F_NULL && f->op != F_NOT_NULL) {
+			selected = id_filter(r, f, o);
+			continue;
+		}
 		selected = 0;
 		for (size_t row = 0, vp = 0; row < r->nrows; row++) {
 			int defined = o && o->defs.data[row];
@@ -1138,29 +1213,16 @@ static int stats_allow(const ow_columnar_t *q, const filt_t *f, const ow_pq_stat
 }
 
 /* An = or IN on an id column: whether the chunk's bloom filter may hold
- * one of the ids (a literal that is not lowercase hex of the id's length
- * equals nothing). */
+ * one of the ids. */
 static int bloom_allows(const ow_columnar_t *q, const filt_t *f, ow_search_part_t *p, int rg,
 			int fc)
 {
-	const ow_pq_coldef_t *d = &q->defs[f->col];
-	if (d->type != OW_PQ_FIXED || (f->op != F_EQ && f->op != F_IN))
+	if (!f->ids || (f->op != F_EQ && f->op != F_IN))
 		return 1;
-	uint8_t id[OW_SEARCH_HEX_MAX / 2];
-	size_t len = (size_t)d->fixed_len;
-	for (size_t j = 0; j < f->nvals; j++) {
-		const uint8_t *h = f->vals[j].p;
-		size_t i = 0;
-		if (f->vals[j].n != 2 * len || len > sizeof(id))
-			continue;
-		for (; i < len && ow_search_unhex(h[2 * i]) >= 0 &&
-		       ow_search_unhex(h[2 * i + 1]) >= 0;
-		     i++)
-			id[i] = (uint8_t)(ow_search_unhex(h[2 * i]) << 4 |
-					  ow_search_unhex(h[2 * i + 1]));
-		if (i == len && ow_pq_bloom_check(p->pq, rg, fc, id, len))
+	size_t len = (size_t)q->defs[f->col].fixed_len;
+	for (size_t j = 0; j < f->nids; j++)
+		if (ow_pq_bloom_check(p->pq, rg, fc, f->ids + j * len, len))
 			return 1;
-	}
 	return 0;
 }
 
@@ -1269,6 +1331,34 @@ static int row_cmp(const void *a, const void *b, void *arg)
 	return (x > y) - (x < y);
 }
 
+/* ORDER BY with a LIMIT: the rows that can still be in the result, sorted
+ * (ties in the order they came, which the rows after them keep). */
+static void top_k(run_t *r)
+{
+	size_t n = (size_t)r->q->nitems, keep = (size_t)r->keep;
+	size_t *idx = ow_alloc(r->nrows_out * sizeof(size_t));
+	for (size_t i = 0; i < r->nrows_out; i++)
+		idx[i] = i;
+	sort_ctx_t c = {r->q, r->rows, 0, NULL};
+	qsort_r(idx, r->nrows_out, sizeof(size_t), row_cmp, &c);
+	ow_search_val_t *rows = ow_alloc((r->rows_cap + 1) * n * sizeof(ow_search_val_t));
+	for (size_t k = 0; k < r->nrows_out; k++) {
+		ow_search_val_t *from = &r->rows[idx[k] * n];
+		if (k < keep) {
+			memcpy(&rows[k * n], from, n * sizeof(ow_search_val_t));
+			continue;
+		}
+		for (size_t i = 0; i < n; i++) {
+			r->mem -= (int64_t)(sizeof(ow_search_val_t) + from[i].n);
+			val_free(&from[i]);
+		}
+	}
+	free(r->rows);
+	free(idx);
+	r->rows = rows;
+	r->nrows_out = OW_MIN(keep, r->nrows_out);
+}
+
 /* The groups' result rows, in SQLite's order, into r->rows. */
 static int finish_groups(run_t *r)
 {
@@ -1357,6 +1447,7 @@ int ow_columnar_run(ow_search_t *s, ow_columnar_t *q, int64_t limit, int64_t off
 	if (q->limit >= 0)
 		r.take = limit < 0 ? OW_MAX(q->limit - offset, 0)
 				   : OW_MIN(limit, OW_MAX(q->limit - offset, 0));
+	r.keep = r.take >= 0 && !q->aggregate ? r.skip + r.take : -1;
 	const char *names[MAX_ITEMS];
 	for (int i = 0; i < q->nout; i++)
 		names[i] = q->items[i].name;
