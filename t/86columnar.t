@@ -187,6 +187,11 @@ for (const q of ["SELECT count(*) FROM spans WHERE name LIKE 'GET%'", 'SELECT co
   const x = await search(q), y = await search(q, { engine: 'sqlite' });
   ok(x.code === 200 && x.engine === 'sqlite' && x.rows === y.rows, `outside the subset, SQLite answers: ${q}`, x.text.slice(0, 300));
 }
+for (const q of ['SELECT name FROM spans ORDER BY span_id, 2', 'SELECT name FROM spans GROUP BY 2', 'SELECT nope FROM spans',
+  'SELECT count(*) FROM spans GROUP BY 1', 'SELECT name FROM spans LIMIT -1', 'SELECT name, name FROM spans LIMIT 1']) {
+  const x = await search(q), y = await search(q, { engine: 'sqlite' });
+  ok(x.code === y.code && x.error === y.error && x.rows === y.rows && (x.engine === 'sqlite' || x.code !== 200), `the same answer from SQLite as asked for: ${q} (${x.code} ${x.error || ''})`);
+}
 r = await search('SELECT 1', { engine: 'fast' });
 ok(r.code === 400 && /engine/.test(r.error), `an unknown engine: 400 (${r.error})`);
 r = await search("SELECT count(*) AS n FROM spans WHERE service_name = 'nope'");

@@ -430,7 +430,7 @@ static int order_item(parser_t *p)
 	tok_t *t = peek(p);
 	if (t->type == T_INT) {
 		p->at++;
-		return t->i >= 1 && t->i <= q->nitems ? (int)t->i - 1 : -1;
+		return t->i >= 1 && t->i <= q->nout ? (int)t->i - 1 : -1;
 	}
 	item_t want = {0};
 	if (agg_of(t, &want.q) != A_NONE) {
@@ -943,7 +943,6 @@ static void rehash(run_t *r)
 	}
 }
 
-/* Value of column c at the current row (vpos: its value index). */
 /* Value of column c at a row (rows come in ascending order): its value
  * index is found by counting the definitions since the last row asked
  * for, so columns are stepped only to the rows selected. */
@@ -1232,8 +1231,11 @@ static int rg_may_match(const ow_columnar_t *q, ow_search_part_t *p, int rg)
 	for (int i = 0; i < q->nf; i++) {
 		int fc = p->colmap[q->f[i].col];
 		ow_pq_stats_t st;
-		if (fc < 0)
-			return q->f[i].op == F_NULL;
+		if (fc < 0) {
+			if (q->f[i].op != F_NULL)
+				return 0; /* absent from the part: NULL in every row */
+			continue;
+		}
 		if (ow_pq_stats(p->pq, rg, fc, &st) == OW_OK &&
 		    !stats_allow(q, &q->f[i], &st, rows))
 			return 0;
