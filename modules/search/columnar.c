@@ -45,7 +45,10 @@
  * double over the count); an integer overflow is SQLite's to report
  * (OW_DECLINED). Without ORDER BY, groups come in the order of their
  * keys, as SQLite's sorter gives them, and plain rows in scan order;
- * ORDER BY sorts stably after that.
+ * ORDER BY sorts stably after that. Plain rows under ORDER BY with a LIMIT
+ * are kept only while they can be in the result (top-k: once as many as
+ * the limit and offset are held, a row that sorts after the last of them
+ * is dropped unread).
  */
 #include "internal.h"
 #include "../columns/columns.h"
@@ -848,6 +851,7 @@ typedef struct {
 	ow_search_out_t *o;
 	int64_t skip, take; /* take -1: no end */
 	int64_t keep;	    /* ORDER BY with a LIMIT: rows that can be in it; -1 all */
+	int64_t worst;	    /* once that many are kept: the last of them; -1 none */
 	int stop;
 	/* what the groups and rows hold, bounded as SQLite's heap is */
 	int64_t mem, mem_max;
@@ -987,6 +991,18 @@ static int emit(run_t *r, const ow_search_val_t *vals)
 
 static void top_k(run_t *r);
 
+/* Two rows (nitems values each) by the ORDER BY terms. */
+static int order_cmp(const ow_columnar_t *q, const ow_search_val_t *a, const ow_search_val_t *b)
+{
+	for (int k = 0; k < q->norder; k++) {
+		const order_t *o = &q->order[k];
+		int r = val_cmp(&a[o->item], &b[o->item]);
+		if (r)
+			return o->desc ? -r : r;
+	}
+	return 0;
+}
+
 static int over_memory(run_t *r)
 {
 	const ow_search_t *s = r->s;
@@ -1025,7 +1041,11 @@ static int consume(run_t *r)
 									   &gr->acc[i], &vals[i]);
 			} else if (q->norder == 0) {
 				rc = emit(r, vals);
-			} else {
+			} else if (r->worst < 0 ||
+				   order_cmp(q, vals,
+					     &r->rows[(size_t)r->worst * (size_t)q->nitems]) < 0) {
+				/* not after the last of the rows kept (a tie came later:
+				 * after it) */
 				if (r->nrows_out == r->rows_cap) {
 					r->rows_cap = r->rows_cap ? 2 * r->rows_cap : 256;
 					r->rows =
@@ -1323,14 +1343,8 @@ static int row_cmp(const void *a, const void *b, void *arg)
 		return 0;
 	}
 	size_t n = (size_t)c->q->nitems;
-	for (int k = 0; k < c->q->norder; k++) {
-		const order_t *o = &c->q->order[k];
-		int r =
-		    val_cmp(&c->vals[x * n + (size_t)o->item], &c->vals[y * n + (size_t)o->item]);
-		if (r)
-			return o->desc ? -r : r;
-	}
-	return (x > y) - (x < y);
+	int r = order_cmp(c->q, &c->vals[x * n], &c->vals[y * n]);
+	return r ? r : (x > y) - (x < y);
 }
 
 /* ORDER BY with a LIMIT: the rows that can still be in the result, sorted
@@ -1359,6 +1373,8 @@ static void top_k(run_t *r)
 	free(idx);
 	r->rows = rows;
 	r->nrows_out = OW_MIN(keep, r->nrows_out);
+	if (r->nrows_out == keep && keep > 0)
+		r->worst = (int64_t)keep - 1;
 }
 
 /* The groups' result rows, in SQLite's order, into r->rows. */
@@ -1450,13 +1466,14 @@ int ow_columnar_run(ow_search_t *s, ow_columnar_t *q, int64_t limit, int64_t off
 		r.take = limit < 0 ? OW_MAX(q->limit - offset, 0)
 				   : OW_MIN(limit, OW_MAX(q->limit - offset, 0));
 	r.keep = r.take >= 0 && !q->aggregate ? r.skip + r.take : -1;
+	r.worst = -1;
 	const char *names[MAX_ITEMS];
 	for (int i = 0; i < q->nout; i++)
 		names[i] = q->items[i].name;
 	ow_search_out_t o;
 	ow_search_out_begin(&o, format, q->nout, names, out);
 	r.o = &o;
-	r.stop = r.take == 0 && !q->aggregate && q->norder == 0;
+	r.stop = r.take == 0 && !q->aggregate;
 	int rc = scan(&r);
 	if (rc == OW_OK && q->aggregate)
 		rc = finish_groups(&r);
