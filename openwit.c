@@ -190,6 +190,7 @@ static void sql_usage(FILE *out)
 	fprintf(out,
 		"usage: openwit sql [-c FILE] [-d DIR] [-T TENANT] [--format FORMAT]\n"
 		"                   [--timeout-ms N] [--max-rows N] [--max-memory-mb N] [--stats]\n"
+		"                   [--engine auto|sqlite]\n"
 		"                   [SQL | -]\n"
 		"\n"
 		"Runs one SQL query (SQLite's dialect) over the tables spans, logs and\n"
@@ -207,7 +208,10 @@ static void sql_usage(FILE *out)
 		"  --timeout-ms N      the query's time budget (default 60000; 0: none)\n"
 		"  --max-rows N        most rows a result may have (default 100000; 0: any)\n"
 		"  --max-memory-mb N   most memory SQLite may use (default 1024; 0: any)\n"
-		"  --stats             print what the query read on standard error\n");
+		"  --stats             print what the query read, and the engine that ran\n"
+		"                      it, on standard error\n"
+		"  --engine ENGINE     auto (default): the columnar executor for the queries\n"
+		"                      of its shape, SQLite for the others; sqlite: SQLite\n");
 }
 
 static int sql_number(const char *opt, const char *v, int64_t *out)
@@ -241,7 +245,7 @@ static int sql_main(int argc, char **argv)
 {
 	const char *conf = NULL, *dir = NULL, *sql = NULL;
 	ow_search_opts_t o = {.tenant = "default", .timeout_ms = 60000, .max_rows = 100000};
-	int format = OW_SEARCH_TABLE, stats = 0;
+	int format = OW_SEARCH_TABLE, stats = 0, engine = OW_SEARCH_AUTO;
 	int64_t mb = 1024;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -270,6 +274,12 @@ static int sql_main(int argc, char **argv)
 		} else if (!strcmp(a, "--max-memory-mb")) {
 			if (sql_number(a, argv[++i], &mb) || mb > (1 << 30))
 				return 2;
+		} else if (!strcmp(a, "--engine")) {
+			if (!v || (engine = ow_search_engine(v)) < 0) {
+				fprintf(stderr, "openwit: sql: --engine is auto or sqlite\n");
+				return 2;
+			}
+			i++;
 		} else if (!strcmp(a, "--stats")) {
 			stats = 1;
 		} else if ((a[0] != '-' || !strcmp(a, "-")) && !sql) {
@@ -286,12 +296,14 @@ static int sql_main(int argc, char **argv)
 	o.data_dir = dir ? dir : ow_data_dir;
 	o.max_memory = mb << 20;
 	char *text = !sql || !strcmp(sql, "-") ? read_stdin() : NULL;
+	const char *used = NULL;
 	ow_search_t *s = NULL;
 	ow_buf_t out = {0};
 	int64_t t0 = ow_mono_ns();
 	int rc = ow_search_open(&o, &s, err, sizeof(err));
 	if (rc == OW_OK)
-		rc = ow_search_query(s, text ? text : sql, format, &out, err, sizeof(err));
+		rc = ow_search_select(s, text ? text : sql, -1, 0, engine, format, &out, &used, err,
+				      sizeof(err));
 	if (rc == OW_OK) {
 		fwrite(out.data, 1, out.len, stdout);
 		if (stats) {
@@ -299,9 +311,10 @@ static int sql_main(int argc, char **argv)
 			ow_search_last_stats(s, &st);
 			fprintf(stderr,
 				"openwit: sql: %.1f ms; read %lld parts, %lld row groups, %lld "
-				"rows, %lld bytes\n",
+				"rows, %lld bytes; engine %s\n",
 				(double)(ow_mono_ns() - t0) / 1e6, (long long)st.parts,
-				(long long)st.row_groups, (long long)st.rows, (long long)st.bytes);
+				(long long)st.row_groups, (long long)st.rows, (long long)st.bytes,
+				used);
 		}
 	} else {
 		fprintf(stderr, "openwit: sql: %s\n", err);

@@ -277,6 +277,16 @@ int ow_columns_time_col(int signal)
 	return schemas[signal].time_col;
 }
 
+const ow_pq_coldef_t *ow_columns_schema(int signal)
+{
+	return schemas[signal].defs;
+}
+
+int ow_columns_ncols(int signal)
+{
+	return schemas[signal].ncols;
+}
+
 /* ---- the decoder's state ---- */
 
 typedef struct {

@@ -62,6 +62,9 @@ int64_t ow_columns_decode(int signal, const uint8_t *pb, size_t len, int64_t rec
 /* The column whose values are the records' times: spans start_time, logs
  * time, metrics time. */
 int ow_columns_time_col(int signal);
+/* The schema of a signal's table, and its number of columns. */
+const ow_pq_coldef_t *ow_columns_schema(int signal);
+int ow_columns_ncols(int signal);
 
 /* The time a row is partitioned by, in ns: the time column; for a log
  * record whose time is 0, its observed_time. */

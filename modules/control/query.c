@@ -2,7 +2,8 @@
  * query.c - the query API on control.port:
  *
  *   POST /api/search          {"query": SQL, "limit": N, "offset": N,
- *                              "format": "json" | "ndjson" | "csv"}
+ *                              "format": "json" | "ndjson" | "csv",
+ *                              "engine": "auto" | "sqlite"}
  *   GET  /api/traces/{id}     every span of a trace, in start order
  *   GET  /api/logs/search?q=TEXT&start=NS&end=NS&limit=N
  *                             log records whose body contains TEXT,
@@ -19,7 +20,9 @@
  * The JSON answer: {"request_id", "status": "success" | "failed",
  * "result": {"rows": [...], "total_count": rows returned, "has_more": the
  * limit cut the result}, "error", "execution_time_ms", "rows_scanned",
- * "bytes_scanned"}; a failed query is HTTP 400 with the database's message.
+ * "bytes_scanned", "engine": "columnar" | "sqlite", the one that answered
+ * (modules/search/columnar.c; "engine": "sqlite" in the request forces
+ * SQLite)}; a failed query is HTTP 400 with the database's message.
  * "ndjson" and "csv" answer the rows alone.
  */
 #include "control.h"
@@ -41,7 +44,8 @@ typedef struct {
 	char tenant[OW_TENANT_MAX + 1];
 	char id[OW_BATCH_ID_LEN + 1];
 	char *sql;
-	int format, code;
+	int format, code, engine;
+	const char *used; /* the engine that answered */
 	int64_t limit, offset;
 	ow_snapshot_t *snaps[OW_NSIGNALS];
 	ow_buf_t out;
@@ -104,16 +108,12 @@ static void query_work(ow_job_t *j)
 	 * JSON envelope asks one row more, which tells whether the limit cut
 	 * the result, and reads it as NDJSON: one row a line (JSON strings
 	 * escape their newlines), so the lines count the rows. */
-	ow_buf_t sql = {0};
-	ow_buf_printf(&sql, "SELECT * FROM (%s\n) LIMIT %lld OFFSET %lld", q->sql,
-		      (long long)q->limit + json, (long long)q->offset);
-	ow_buf_add(&sql, "", 1);
 	ow_buf_t rows = {0};
-	int rc = ow_search_query(s, (const char *)sql.data, json ? OW_SEARCH_NDJSON : q->format,
-				 &rows, q->err, sizeof(q->err));
+	int rc = ow_search_select(s, q->sql, q->limit + json, q->offset, q->engine,
+				  json ? OW_SEARCH_NDJSON : q->format, &rows, &q->used, q->err,
+				  sizeof(q->err));
 	ow_search_last_stats(s, &q->stats);
 	ow_search_close(s);
-	ow_buf_free(&sql);
 	if (rc != OW_OK) {
 		q->code = 400;
 		ow_buf_free(&rows);
@@ -152,9 +152,9 @@ static void query_work(ow_job_t *j)
 		b = i + 1;
 	}
 	ow_buf_printf(&q->out,
-		      "],\"total_count\":%lld,\"has_more\":%s},\"error\":null,"
+		      "],\"total_count\":%lld,\"has_more\":%s},\"error\":null,\"engine\":\"%s\","
 		      "\"execution_time_ms\":%.3f,\"rows_scanned\":%lld,\"bytes_scanned\":%lld}",
-		      (long long)q->rows, q->has_more ? "true" : "false",
+		      (long long)q->rows, q->has_more ? "true" : "false", q->used,
 		      (double)(ow_mono_ns() - q->t0) / 1e6, (long long)q->stats.rows,
 		      (long long)q->stats.bytes);
 	ow_buf_free(&rows);
@@ -243,12 +243,15 @@ void ow_query_search(struct evhttp_request *req)
 	free(body);
 	const cJSON *sql = cJSON_GetObjectItemCaseSensitive(j, "query");
 	const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(j, "format");
+	const cJSON *eng = cJSON_GetObjectItemCaseSensitive(j, "engine");
 	const char *why = NULL;
 	if (!cJSON_IsObject(j) || !cJSON_IsString(sql))
 		why = "the body must be a JSON object with \"query\": an SQL string";
 	else if (fmt && (!cJSON_IsString(fmt) || ow_search_format(fmt->valuestring) < 0 ||
 			 ow_search_format(fmt->valuestring) == OW_SEARCH_TABLE))
 		why = "\"format\" must be \"json\", \"ndjson\" or \"csv\"";
+	else if (eng && (!cJSON_IsString(eng) || ow_search_engine(eng->valuestring) < 0))
+		why = "\"engine\" must be \"auto\" or \"sqlite\"";
 	if (why == NULL) {
 		q->limit = json_int(j, "limit", 1000);
 		q->offset = json_int(j, "offset", 0);
@@ -265,6 +268,8 @@ void ow_query_search(struct evhttp_request *req)
 	trim_sql(q->sql);
 	if (fmt)
 		q->format = ow_search_format(fmt->valuestring);
+	if (eng)
+		q->engine = ow_search_engine(eng->valuestring);
 	cJSON_Delete(j);
 	submit(q);
 }

@@ -17,9 +17,9 @@
  * A NULL argument gives NULL; a text that does not parse, a value out of
  * range or a bad width is an error that names the function.
  *
- * Quantiles are exact: every value is kept and sorted, and the result is
- * one of them, the nearest rank: the value at position ceil(q * n) of n in
- * ascending order (the first for q = 0), which is DuckDB's quantile_disc.
+ * Quantiles are exact: every value is kept, and the result is one of
+ * them (found by selection rather than a whole sort), the nearest rank: the value at position
+ * ceil(q * n) of n in ascending order (the first for q = 0), which is DuckDB's quantile_disc.
  * Integers stay integers; once a real appears the values are reals. The
  * values are held in SQLite's heap, so the heap limit bounds them.
  */
@@ -265,10 +265,7 @@ static void fn_time_bucket_ns(sqlite3_context *ctx, int argc, sqlite3_value **ar
 
 /* ---- quantiles ---- */
 
-typedef union {
-	int64_t i;
-	double d;
-} num_t;
+typedef ow_search_num_t num_t;
 
 typedef struct {
 	num_t *v;
@@ -347,19 +344,69 @@ static int cmp_f64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+static int lt(num_t a, num_t b, int real)
+{
+	return real ? a.d < b.d : a.i < b.i;
+}
+
+/* Moves the k-th smallest of v[0..n) to v[k] (Hoare's selection with a
+ * median-of-three pivot: linear on average, where sorting the whole is not;
+ * past a depth bound, what is left is sorted, so no input makes it
+ * quadratic). */
+static void select_k(num_t *v, size_t n, size_t k, int real)
+{
+	ptrdiff_t lo = 0, hi = (ptrdiff_t)n - 1, at = (ptrdiff_t)k;
+	for (int depth = 0; hi > lo; depth++) {
+		if (depth == 64) {
+			qsort(v + lo, (size_t)(hi - lo + 1), sizeof(num_t),
+			      real ? cmp_f64 : cmp_i64);
+			return;
+		}
+		num_t a = v[lo], b = v[lo + (hi - lo) / 2], c = v[hi], pivot;
+		if (lt(a, b, real))
+			pivot = lt(b, c, real) ? b : lt(a, c, real) ? c : a;
+		else
+			pivot = lt(a, c, real) ? a : lt(b, c, real) ? c : b;
+		ptrdiff_t i = lo, j = hi;
+		while (i <= j) {
+			while (lt(v[i], pivot, real))
+				i++;
+			while (lt(pivot, v[j], real))
+				j--;
+			if (i <= j) {
+				num_t t = v[i];
+				v[i++] = v[j];
+				v[j--] = t;
+			}
+		}
+		if (at <= j)
+			hi = j;
+		else if (at >= i)
+			lo = i;
+		else
+			return; /* between the two: equal to the pivot */
+	}
+}
+
+num_t ow_search_quantile(num_t *v, size_t n, int real, double q)
+{
+	double rank = ceil(q * (double)n);
+	size_t k = rank < 1 ? 0 : OW_MIN((size_t)rank - 1, n - 1);
+	select_k(v, n, k, real);
+	return v[k];
+}
+
 static void q_final(sqlite3_context *ctx)
 {
 	qstate_t *st = sqlite3_aggregate_context(ctx, 0);
 	if (!st)
 		return;
 	if (st->n) {
-		qsort(st->v, st->n, sizeof(num_t), st->real ? cmp_f64 : cmp_i64);
-		double rank = ceil(st->q * (double)st->n);
-		size_t k = rank < 1 ? 0 : OW_MIN((size_t)rank - 1, st->n - 1);
+		num_t x = ow_search_quantile(st->v, st->n, st->real, st->q);
 		if (st->real)
-			sqlite3_result_double(ctx, st->v[k].d);
+			sqlite3_result_double(ctx, x.d);
 		else
-			sqlite3_result_int64(ctx, st->v[k].i);
+			sqlite3_result_int64(ctx, x.i);
 	}
 	sqlite3_free(st->v);
 	st->v = NULL;

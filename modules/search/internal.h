@@ -58,13 +58,62 @@ int ow_search_expired(struct ow_search *s);
 /* "query exceeded its time budget of N ms" */
 void ow_search_timeout_message(const struct ow_search *s, char *buf, size_t len);
 
+/* The value of a lowercase hex digit; -1 for any other character. */
+int ow_search_unhex(int ch);
+
+/* Parses a part's footer and maps the columns of the signal's schema to
+ * the file's by name. OW_OK, or OW_ERROR with a message. */
+int ow_search_open_part(ow_search_part_t *p, int signal, char *err, size_t errlen);
+
+/* Resets the running query's statistics, clock and time budget. */
+void ow_search_begin(struct ow_search *s);
+/* OW_ERROR with the message once a result has max_rows rows. */
+int ow_search_row_bound(const struct ow_search *s, int64_t nrows, char *err, size_t errlen);
+
+/* columnar.c: the query parsed, when it is of the columnar subset (NULL
+ * otherwise); run it, which gives OW_OK, OW_ERROR with a message, or
+ * OW_DECLINED when SQLite must answer after all (out as it was). */
+typedef struct ow_columnar ow_columnar_t;
+ow_columnar_t *ow_columnar_parse(const struct ow_search *s, const char *sql);
+int ow_columnar_run(struct ow_search *s, ow_columnar_t *q, int64_t limit, int64_t offset,
+		    int format, ow_buf_t *out, char *err, size_t errlen);
+void ow_columnar_free(ow_columnar_t *q);
+
+/* The quantile of n values (sorted in place, ints or doubles): the nearest
+ * rank, as DuckDB's quantile_disc; funcs.c says more. */
+typedef union {
+	int64_t i;
+	double d;
+} ow_search_num_t;
+ow_search_num_t ow_search_quantile(ow_search_num_t *v, size_t n, int real, double q);
+
 int ow_search_vtab_register(struct ow_search *s);
 int ow_search_funcs_register(struct ow_search *s);
+
+/* A value as SQLite has it: a result's cell, or a column's value read
+ * the way the virtual tables give it to SQLite. */
+typedef struct {
+	int type; /* SQLITE_INTEGER, _FLOAT, _TEXT, _BLOB or _NULL */
+	int64_t i;
+	double d;
+	const uint8_t *p; /* TEXT and BLOB: not NUL-terminated */
+	size_t n;
+} ow_search_val_t;
+
+/* Room for the hex text of the widest id column. */
+#define OW_SEARCH_HEX_MAX 128
+
+/* Value v (an index among the column's defined values) of a column of
+ * type d, as search.h says: ids as lowercase hex written into hex, NaN as
+ * NULL, UINT32 unsigned. */
+void ow_search_cell(const ow_pq_coldef_t *d, const ow_col_t *o, size_t v,
+		    char hex[OW_SEARCH_HEX_MAX], ow_search_val_t *out);
 
 /* The formats of search.h, row by row into a buffer (the table format
  * keeps the cells until the end, to align them). */
 typedef struct {
 	int format, ncols;
+	char **names;
 	ow_buf_t *out;
 	int64_t nrows;
 	ow_buf_t cells;	 /* table: each cell's text, NUL-terminated */
@@ -72,8 +121,9 @@ typedef struct {
 	uint8_t *number; /* table: the column holds only numbers (or NULL) */
 } ow_search_out_t;
 
-void ow_search_out_begin(ow_search_out_t *o, int format, sqlite3_stmt *st, ow_buf_t *out);
-void ow_search_out_row(ow_search_out_t *o, sqlite3_stmt *st);
+void ow_search_out_begin(ow_search_out_t *o, int format, int ncols, const char *const *names,
+			 ow_buf_t *out);
+void ow_search_out_row(ow_search_out_t *o, const ow_search_val_t *v);
 void ow_search_out_end(ow_search_out_t *o);
 
 #endif

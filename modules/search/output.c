@@ -92,21 +92,21 @@ static void add_json_string(ow_buf_t *b, const uint8_t *p, size_t n)
 	ow_buf_add(b, "\"", 1);
 }
 
-static void add_json_value(ow_buf_t *b, sqlite3_stmt *st, int i)
+static void add_json_value(ow_buf_t *b, const ow_search_val_t *v)
 {
-	switch (sqlite3_column_type(st, i)) {
+	switch (v->type) {
 	case SQLITE_INTEGER:
-		ow_buf_printf(b, "%lld", (long long)sqlite3_column_int64(st, i));
+		ow_buf_printf(b, "%lld", (long long)v->i);
 		break;
 	case SQLITE_FLOAT:
-		add_real(b, sqlite3_column_double(st, i), 1);
+		add_real(b, v->d, 1);
 		break;
 	case SQLITE_TEXT:
-		add_json_string(b, sqlite3_column_text(st, i), (size_t)sqlite3_column_bytes(st, i));
+		add_json_string(b, v->p, v->n);
 		break;
 	case SQLITE_BLOB:
 		ow_buf_add(b, "\"", 1);
-		add_hex(b, sqlite3_column_blob(st, i), (size_t)sqlite3_column_bytes(st, i));
+		add_hex(b, v->p, v->n);
 		ow_buf_add(b, "\"", 1);
 		break;
 	default:
@@ -114,16 +114,17 @@ static void add_json_value(ow_buf_t *b, sqlite3_stmt *st, int i)
 	}
 }
 
-static void add_json_row(ow_buf_t *b, sqlite3_stmt *st, int ncols)
+static void add_json_row(ow_search_out_t *o, const ow_search_val_t *v)
 {
+	ow_buf_t *b = o->out;
 	ow_buf_add(b, "{", 1);
-	for (int i = 0; i < ncols; i++) {
-		const char *name = sqlite3_column_name(st, i);
+	for (int i = 0; i < o->ncols; i++) {
+		const char *name = o->names[i];
 		if (i)
 			ow_buf_add(b, ",", 1);
 		add_json_string(b, (const uint8_t *)name, strlen(name));
 		ow_buf_add(b, ":", 1);
-		add_json_value(b, st, i);
+		add_json_value(b, &v[i]);
 	}
 	ow_buf_add(b, "}", 1);
 }
@@ -147,20 +148,20 @@ static void add_csv_field(ow_buf_t *b, const uint8_t *p, size_t n)
 }
 
 /* A value as text for csv and table: NULL gives nothing. */
-static void add_text(ow_buf_t *b, sqlite3_stmt *st, int i)
+static void add_text(ow_buf_t *b, const ow_search_val_t *v)
 {
-	switch (sqlite3_column_type(st, i)) {
+	switch (v->type) {
 	case SQLITE_INTEGER:
-		ow_buf_printf(b, "%lld", (long long)sqlite3_column_int64(st, i));
+		ow_buf_printf(b, "%lld", (long long)v->i);
 		break;
 	case SQLITE_FLOAT:
-		add_real(b, sqlite3_column_double(st, i), 0);
+		add_real(b, v->d, 0);
 		break;
 	case SQLITE_TEXT:
-		ow_buf_add(b, sqlite3_column_text(st, i), (size_t)sqlite3_column_bytes(st, i));
+		ow_buf_add(b, v->p, v->n);
 		break;
 	case SQLITE_BLOB:
-		add_hex(b, sqlite3_column_blob(st, i), (size_t)sqlite3_column_bytes(st, i));
+		add_hex(b, v->p, v->n);
 		break;
 	}
 }
@@ -241,25 +242,29 @@ static void table_end(ow_search_out_t *o)
 
 /* ---- the interface ---- */
 
-void ow_search_out_begin(ow_search_out_t *o, int format, sqlite3_stmt *st, ow_buf_t *out)
+void ow_search_out_begin(ow_search_out_t *o, int format, int ncols, const char *const *names,
+			 ow_buf_t *out)
 {
 	memset(o, 0, sizeof(*o));
 	o->format = format;
 	o->out = out;
-	o->ncols = sqlite3_column_count(st);
+	o->ncols = ncols;
+	o->names = ow_calloc((size_t)ncols + 1, sizeof(char *));
+	for (int i = 0; i < ncols; i++)
+		o->names[i] = ow_strdup(names[i]);
 	switch (format) {
 	case OW_SEARCH_TABLE:
 		o->width = ow_calloc((size_t)o->ncols + 1, sizeof(size_t));
 		o->number = ow_calloc((size_t)o->ncols + 1, 1);
 		for (int i = 0; i < o->ncols; i++) {
-			const char *name = sqlite3_column_name(st, i);
+			const char *name = o->names[i];
 			o->width[i] = add_cell(&o->cells, (const uint8_t *)name, strlen(name));
 			o->number[i] = 1;
 		}
 		break;
 	case OW_SEARCH_CSV:
 		for (int i = 0; i < o->ncols; i++) {
-			const char *name = sqlite3_column_name(st, i);
+			const char *name = o->names[i];
 			if (i)
 				ow_buf_add(out, ",", 1);
 			add_csv_field(out, (const uint8_t *)name, strlen(name));
@@ -272,19 +277,19 @@ void ow_search_out_begin(ow_search_out_t *o, int format, sqlite3_stmt *st, ow_bu
 	}
 }
 
-void ow_search_out_row(ow_search_out_t *o, sqlite3_stmt *st)
+void ow_search_out_row(ow_search_out_t *o, const ow_search_val_t *v)
 {
 	ow_buf_t tmp = {0};
 	switch (o->format) {
 	case OW_SEARCH_TABLE:
 		for (int i = 0; i < o->ncols; i++) {
-			int type = sqlite3_column_type(st, i);
+			int type = v[i].type;
 			size_t w;
 			if (type == SQLITE_NULL) {
 				w = add_cell(&o->cells, (const uint8_t *)"NULL", 4);
 			} else {
 				tmp.len = 0;
-				add_text(&tmp, st, i);
+				add_text(&tmp, &v[i]);
 				w = add_cell(&o->cells, tmp.data, tmp.len);
 			}
 			o->width[i] = OW_MAX(o->width[i], w);
@@ -297,17 +302,17 @@ void ow_search_out_row(ow_search_out_t *o, sqlite3_stmt *st)
 			if (i)
 				ow_buf_add(o->out, ",", 1);
 			tmp.len = 0;
-			add_text(&tmp, st, i);
+			add_text(&tmp, &v[i]);
 			add_csv_field(o->out, tmp.data, tmp.len);
 		}
 		ow_buf_add(o->out, "\n", 1);
 		break;
 	case OW_SEARCH_JSON:
 		ow_buf_addstr(o->out, o->nrows ? ",\n" : "\n");
-		add_json_row(o->out, st, o->ncols);
+		add_json_row(o, v);
 		break;
 	case OW_SEARCH_NDJSON:
-		add_json_row(o->out, st, o->ncols);
+		add_json_row(o, v);
 		ow_buf_add(o->out, "\n", 1);
 		break;
 	}
@@ -322,6 +327,9 @@ void ow_search_out_end(ow_search_out_t *o)
 	else if (o->format == OW_SEARCH_TABLE)
 		table_end(o);
 	ow_buf_free(&o->cells);
+	for (int i = 0; i < o->ncols; i++)
+		free(o->names[i]);
+	free(o->names);
 	free(o->width);
 	free(o->number);
 }

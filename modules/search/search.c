@@ -467,6 +467,35 @@ static int sqlite_fail(ow_search_t *s, int rc, char *err, size_t errlen)
 	return fail(err, errlen, "%s", sqlite3_errmsg(s->db));
 }
 
+int ow_search_row_bound(const ow_search_t *s, int64_t nrows, char *err, size_t errlen)
+{
+	if (s->max_rows > 0 && nrows >= s->max_rows)
+		return fail(err, errlen, "result exceeds %lld rows", (long long)s->max_rows);
+	return OW_OK;
+}
+
+static void stmt_value(sqlite3_stmt *st, int i, ow_search_val_t *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->type = sqlite3_column_type(st, i);
+	switch (v->type) {
+	case SQLITE_INTEGER:
+		v->i = sqlite3_column_int64(st, i);
+		break;
+	case SQLITE_FLOAT:
+		v->d = sqlite3_column_double(st, i);
+		break;
+	case SQLITE_TEXT:
+		v->p = sqlite3_column_text(st, i);
+		v->n = (size_t)sqlite3_column_bytes(st, i);
+		break;
+	case SQLITE_BLOB:
+		v->p = sqlite3_column_blob(st, i);
+		v->n = (size_t)sqlite3_column_bytes(st, i);
+		break;
+	}
+}
+
 /* Only whitespace and comments may follow the statement. */
 static int single(ow_search_t *s, const char *tail, char *err, size_t errlen)
 {
@@ -481,10 +510,7 @@ static int single(ow_search_t *s, const char *tail, char *err, size_t errlen)
 int ow_search_query(ow_search_t *s, const char *sql, int format, ow_buf_t *out, char *err,
 		    size_t errlen)
 {
-	memset(&s->stats, 0, sizeof(s->stats));
-	s->now_ns = ow_now_ns();
-	s->timed_out = 0;
-	s->deadline = s->timeout_ms > 0 ? ow_mono_ns() + s->timeout_ms * 1000000 : 0;
+	ow_search_begin(s);
 	sqlite3_stmt *st = NULL;
 	const char *tail = NULL;
 	size_t len = strlen(sql);
@@ -507,16 +533,23 @@ int ow_search_query(ow_search_t *s, const char *sql, int format, ow_buf_t *out, 
 		return OW_ERROR;
 	}
 	size_t mark = out->len;
+	int ncols = sqlite3_column_count(st);
+	const char **names = ow_calloc((size_t)ncols + 1, sizeof(char *));
+	ow_search_val_t *vals = ow_calloc((size_t)ncols + 1, sizeof(ow_search_val_t));
+	for (int i = 0; i < ncols; i++)
+		names[i] = sqlite3_column_name(st, i);
 	ow_search_out_t o;
-	ow_search_out_begin(&o, format, st, out);
+	ow_search_out_begin(&o, format, ncols, names, out);
 	int ret = OW_OK;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (s->max_rows > 0 && o.nrows >= s->max_rows) {
-			ret = fail(err, errlen, "result exceeds %lld rows", (long long)s->max_rows);
+		if ((ret = ow_search_row_bound(s, o.nrows, err, errlen)) != OW_OK)
 			break;
-		}
-		ow_search_out_row(&o, st);
+		for (int i = 0; i < ncols; i++)
+			stmt_value(st, i, &vals[i]);
+		ow_search_out_row(&o, vals);
 	}
+	free(names);
+	free(vals);
 	if (ret == OW_OK && rc != SQLITE_DONE)
 		ret = sqlite_fail(s, rc, err, errlen);
 	ow_search_out_end(&o);
@@ -524,6 +557,48 @@ int ow_search_query(ow_search_t *s, const char *sql, int format, ow_buf_t *out, 
 	if (ret != OW_OK)
 		out->len = mark;
 	return ret;
+}
+
+void ow_search_begin(ow_search_t *s)
+{
+	memset(&s->stats, 0, sizeof(s->stats));
+	s->now_ns = ow_now_ns();
+	s->timed_out = 0;
+	s->deadline = s->timeout_ms > 0 ? ow_mono_ns() + s->timeout_ms * 1000000 : 0;
+}
+
+int ow_search_select(ow_search_t *s, const char *sql, int64_t limit, int64_t offset, int engine,
+		     int format, ow_buf_t *out, const char **used, char *err, size_t errlen)
+{
+	size_t mark = out->len;
+	ow_columnar_t *q = engine == OW_SEARCH_AUTO ? ow_columnar_parse(s, sql) : NULL;
+	if (q) {
+		ow_search_begin(s);
+		int rc = ow_columnar_run(s, q, limit, offset, format, out, err, errlen);
+		ow_columnar_free(q);
+		if (rc != OW_DECLINED) {
+			*used = "columnar";
+			return rc;
+		}
+		out->len = mark; /* what it met is SQLite's to answer */
+	}
+	*used = "sqlite";
+	if (limit < 0 && offset == 0)
+		return ow_search_query(s, sql, format, out, err, errlen);
+	ow_buf_t wrapped = {0};
+	ow_buf_printf(&wrapped, "SELECT * FROM (%s\n) LIMIT %lld OFFSET %lld", sql,
+		      (long long)limit, (long long)offset);
+	ow_buf_add(&wrapped, "", 1);
+	int rc = ow_search_query(s, (const char *)wrapped.data, format, out, err, errlen);
+	ow_buf_free(&wrapped);
+	return rc;
+}
+
+int ow_search_engine(const char *name)
+{
+	return strcmp(name, "auto") == 0     ? OW_SEARCH_AUTO
+	       : strcmp(name, "sqlite") == 0 ? OW_SEARCH_SQLITE
+					     : -1;
 }
 
 void ow_search_last_stats(const ow_search_t *s, ow_search_stats_t *st)

@@ -25,6 +25,11 @@
  * stored; DOUBLE is REAL, and NaN, which SQLite has no value for, is NULL;
  * booleans are 0 or 1. funcs.c describes the functions added to SQLite's
  * (time helpers on nanoseconds, exact quantiles).
+ *
+ * ow_search_select answers the queries of a common shape (columnar.c) with
+ * a columnar executor over the same snapshot instead, with the same result;
+ * the bounds above hold there too, but for the heap: the executor's memory
+ * (groups, sorted rows, quantile values) is its own, not SQLite's.
  */
 #ifndef OW_SEARCH_H
 #define OW_SEARCH_H
@@ -72,6 +77,20 @@ void ow_search_close(ow_search_t *s);
 int ow_search_query(ow_search_t *s, const char *sql, int format, ow_buf_t *out, char *err,
 		    size_t errlen);
 void ow_search_last_stats(const ow_search_t *s, ow_search_stats_t *st);
+
+/* Which engine runs a query: the columnar executor when the query is of
+ * the shape it knows (columnar.c), else SQLite; or SQLite always. */
+enum ow_search_engine { OW_SEARCH_AUTO, OW_SEARCH_SQLITE };
+/* enum ow_search_engine of "auto" or "sqlite"; -1 otherwise. */
+int ow_search_engine(const char *name);
+
+/* Runs SELECT * FROM (sql) LIMIT limit OFFSET offset (limit < 0: no limit)
+ * as ow_search_query does, on the columnar executor when engine allows and
+ * the query is of its shape, else on SQLite; *used names the engine that
+ * answered: "columnar" or "sqlite". Both give the same rows, in the same
+ * order where the query's ORDER BY decides it. */
+int ow_search_select(ow_search_t *s, const char *sql, int64_t limit, int64_t offset, int engine,
+		     int format, ow_buf_t *out, const char **used, char *err, size_t errlen);
 
 /* enum ow_search_format of "table", "csv", "json" or "ndjson"; -1 otherwise. */
 int ow_search_format(const char *name);

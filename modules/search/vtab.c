@@ -124,12 +124,8 @@ static int vt_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
 	memset(t, 0, sizeof(*t));
 	t->s = a->s;
 	t->signal = a->signal;
-	t->defs = a->signal == OW_TRACES ? ow_spans_schema
-		  : a->signal == OW_LOGS ? ow_logs_schema
-					 : ow_metrics_schema;
-	t->ncols = a->signal == OW_TRACES ? OW_SPANS_NCOLS
-		   : a->signal == OW_LOGS ? OW_LOGS_NCOLS
-					  : OW_METRICS_NCOLS;
+	t->defs = ow_columns_schema(a->signal);
+	t->ncols = ow_columns_ncols(a->signal);
 	t->time_col = ow_columns_time_col(a->signal);
 	ow_buf_t sql = {0};
 	ow_buf_addstr(&sql, "CREATE TABLE x(");
@@ -320,7 +316,7 @@ static void time_bound(cur_t *c, filter_t *f, char op, sqlite3_value *v)
 		c->empty = 1;
 }
 
-static int unhex(int ch)
+int ow_search_unhex(int ch)
 {
 	return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
 }
@@ -347,7 +343,7 @@ static int add_value(const tab_t *t, filter_t *f, sqlite3_value *v)
 			return 1;
 		val = ow_alloc(len);
 		for (size_t i = 0; i < len; i++) {
-			int hi = unhex(p[2 * i]), lo = unhex(p[2 * i + 1]);
+			int hi = ow_search_unhex(p[2 * i]), lo = ow_search_unhex(p[2 * i + 1]);
 			if (hi < 0 || lo < 0) {
 				free(val);
 				return 1;
@@ -521,28 +517,36 @@ static int rg_may_match(const cur_t *c, const ow_search_part_t *p, int rg)
 
 /* ---- reading ---- */
 
-/* Parses a part's footer and maps its columns to the schema's by name. */
-static int open_part(cur_t *c, ow_search_part_t *p)
+int ow_search_open_part(ow_search_part_t *p, int signal, char *err, size_t errlen)
 {
-	tab_t *t = c->t;
-	char err[512];
-	if (ow_pq_open(p->map, p->len, &p->pq, err, sizeof(err)) != OW_OK)
-		return vt_error(t, "part %s: %s", p->path, err);
-	p->colmap = ow_alloc((size_t)t->ncols * sizeof(int));
-	for (int i = 0; i < t->ncols; i++) {
-		int fc = ow_pq_find_column(p->pq, t->defs[i].name);
+	const ow_pq_coldef_t *defs = ow_columns_schema(signal);
+	int ncols = ow_columns_ncols(signal);
+	if (ow_pq_open(p->map, p->len, &p->pq, err, errlen) != OW_OK)
+		return OW_ERROR;
+	p->colmap = ow_alloc((size_t)ncols * sizeof(int));
+	for (int i = 0; i < ncols; i++) {
+		int fc = ow_pq_find_column(p->pq, defs[i].name);
 		const ow_pq_coldef_t *d = fc >= 0 ? ow_pq_column(p->pq, fc) : NULL;
-		if (d && (d->type != t->defs[i].type ||
-			  (int)ow_pq_width(d) != (int)ow_pq_width(&t->defs[i]))) {
+		if (d && (d->type != defs[i].type ||
+			  (int)ow_pq_width(d) != (int)ow_pq_width(&defs[i]))) {
 			ow_pq_close(p->pq);
 			p->pq = NULL; /* the next query meets the same error */
 			free(p->colmap);
 			p->colmap = NULL;
-			return vt_error(t, "part %s: column %s is not of the type of the %s table",
-					p->path, t->defs[i].name, table_names[t->signal]);
+			snprintf(err, errlen, "column %s is not of the type of the %s table",
+				 defs[i].name, table_names[signal]);
+			return OW_ERROR;
 		}
 		p->colmap[i] = fc;
 	}
+	return OW_OK;
+}
+
+static int open_part(cur_t *c, ow_search_part_t *p)
+{
+	char err[512];
+	if (ow_search_open_part(p, c->t->signal, err, sizeof(err)) != OW_OK)
+		return vt_error(c->t, "part %s: %s", p->path, err);
 	return SQLITE_OK;
 }
 
@@ -754,7 +758,7 @@ static int vt_filter(sqlite3_vtab_cursor *vc, int idxnum, const char *idx, int a
 	c->f = ow_calloc((size_t)argc + 1, sizeof(filter_t));
 	const char *a = idx ? idx + 16 : "";
 	for (int i = 0; i < argc && strlen(a) >= 3; i++, a += 3) {
-		int col = unhex(a[0]) << 4 | unhex(a[1]);
+		int col = ow_search_unhex(a[0]) << 4 | ow_search_unhex(a[1]);
 		if (col < 0 || col >= t->ncols)
 			return vt_error(t, "bad index string");
 		int kind = kind_of(t, col);
@@ -792,16 +796,50 @@ static int vt_eof(sqlite3_vtab_cursor *vc)
 	return ((cur_t *)vc)->eof;
 }
 
-static void hex_result(sqlite3_context *ctx, const uint8_t *p, size_t n)
+void ow_search_cell(const ow_pq_coldef_t *d, const ow_col_t *o, size_t v,
+		    char hex[OW_SEARCH_HEX_MAX], ow_search_val_t *out)
 {
 	static const char digits[] = "0123456789abcdef";
-	char buf[2 * 64];
-	n = OW_MIN(n, sizeof(buf) / 2);
-	for (size_t i = 0; i < n; i++) {
-		buf[2 * i] = digits[p[i] >> 4];
-		buf[2 * i + 1] = digits[p[i] & 15];
+	memset(out, 0, sizeof(*out));
+	if (d->type == OW_PQ_BYTE_ARRAY) {
+		out->type = SQLITE_TEXT;
+		out->p = ow_col_bytes_at(o, v, &out->n);
+		return;
 	}
-	sqlite3_result_text(ctx, buf, (int)(2 * n), SQLITE_TRANSIENT);
+	const uint8_t *p = o->fixed.data + ow_pq_width(d) * v;
+	switch (d->type) {
+	case OW_PQ_BOOLEAN:
+		out->type = SQLITE_INTEGER;
+		out->i = *p != 0;
+		break;
+	case OW_PQ_INT32: {
+		int32_t x = (int32_t)ow_get_u32(p);
+		out->type = SQLITE_INTEGER;
+		out->i = d->logical == OW_PQ_L_UINT32 ? (int64_t)(uint32_t)x : x;
+		break;
+	}
+	case OW_PQ_INT64:
+		out->type = SQLITE_INTEGER;
+		out->i = get_i64(p);
+		break;
+	case OW_PQ_DOUBLE:
+		memcpy(&out->d, p, 8);
+		out->type = isnan(out->d) ? SQLITE_NULL : SQLITE_FLOAT;
+		break;
+	case OW_PQ_FIXED: {
+		size_t n = OW_MIN((size_t)d->fixed_len, OW_SEARCH_HEX_MAX / 2);
+		for (size_t i = 0; i < n; i++) {
+			hex[2 * i] = digits[p[i] >> 4];
+			hex[2 * i + 1] = digits[p[i] & 15];
+		}
+		out->type = SQLITE_TEXT;
+		out->p = (const uint8_t *)hex;
+		out->n = 2 * n;
+		break;
+	}
+	default:
+		out->type = SQLITE_NULL;
+	}
 }
 
 static int vt_column(sqlite3_vtab_cursor *vc, sqlite3_context *ctx, int col)
@@ -811,41 +849,20 @@ static int vt_column(sqlite3_vtab_cursor *vc, sqlite3_context *ctx, int col)
 		sqlite3_result_null(ctx);
 		return SQLITE_OK;
 	}
-	const ow_pq_coldef_t *d = &c->t->defs[col];
-	const ow_col_t *o = &c->cols[col];
-	size_t v = c->vpos[col];
-	if (d->type == OW_PQ_BYTE_ARRAY) {
-		size_t n;
-		const uint8_t *s = ow_col_bytes_at(o, v, &n);
+	char hex[OW_SEARCH_HEX_MAX];
+	ow_search_val_t v;
+	ow_search_cell(&c->t->defs[col], &c->cols[col], c->vpos[col], hex, &v);
+	switch (v.type) {
+	case SQLITE_INTEGER:
+		sqlite3_result_int64(ctx, v.i);
+		break;
+	case SQLITE_FLOAT:
+		sqlite3_result_double(ctx, v.d);
+		break;
+	case SQLITE_TEXT:
 		/* a NULL pointer would be SQL NULL: "" is not */
-		sqlite3_result_text64(ctx, n ? (const char *)s : "", n, SQLITE_TRANSIENT,
+		sqlite3_result_text64(ctx, v.n ? (const char *)v.p : "", v.n, SQLITE_TRANSIENT,
 				      SQLITE_UTF8);
-		return SQLITE_OK;
-	}
-	const uint8_t *p = o->fixed.data + (size_t)(int)ow_pq_width(d) * v;
-	switch (d->type) {
-	case OW_PQ_BOOLEAN:
-		sqlite3_result_int(ctx, *p != 0);
-		break;
-	case OW_PQ_INT32: {
-		int32_t x = (int32_t)ow_get_u32(p);
-		sqlite3_result_int64(ctx, d->logical == OW_PQ_L_UINT32 ? (int64_t)(uint32_t)x : x);
-		break;
-	}
-	case OW_PQ_INT64:
-		sqlite3_result_int64(ctx, get_i64(p));
-		break;
-	case OW_PQ_DOUBLE: {
-		double x;
-		memcpy(&x, p, 8);
-		if (isnan(x))
-			sqlite3_result_null(ctx);
-		else
-			sqlite3_result_double(ctx, x);
-		break;
-	}
-	case OW_PQ_FIXED:
-		hex_result(ctx, p, (size_t)d->fixed_len);
 		break;
 	default:
 		sqlite3_result_null(ctx);

@@ -1,0 +1,1499 @@
+/*
+ * columnar.c - the columnar executor: the queries users run all day,
+ * answered from the column chunks without SQLite's row-by-row virtual
+ * table, with the same result SQLite gives (search.c falls back to SQLite
+ * for anything else).
+ *
+ * The subset is recognised by a parser of its own, on the SQL text; a
+ * query it does not take whole is SQLite's, unchanged:
+ *
+ *   SELECT item, ... FROM spans | logs | metrics
+ *     [WHERE cond AND cond ...]
+ *     [GROUP BY term, ...]
+ *     [ORDER BY term [ASC | DESC], ...]
+ *     [LIMIT n [OFFSET m] | LIMIT m, n] [;]
+ *
+ *   item  *  |  column [[AS] alias]  |  agg(column) [[AS] alias]
+ *         |  count(*) [[AS] alias]
+ *   agg   count, sum, avg, min, max, p50, p90, p99 (sum, avg and the
+ *         quantiles of numeric columns only)
+ *   cond  column op literal (=, ==, !=, <>, <, <=, >, >=)
+ *         column [NOT] IN (literal, ...)  |  column BETWEEN lit AND lit
+ *         column IS [NOT] NULL
+ *   term  GROUP BY: a column, or the position of a column item;
+ *         ORDER BY: an item's position or alias, a column item, or an
+ *         aggregate item written again
+ *
+ * Keywords, function and column names in any case; identifiers bare or in
+ * double quotes. A literal must be of its column's kind: a string for text
+ * and id columns, an integer for integer columns, a number for real ones
+ * (no conversions to mirror). No comments, no other expressions, no
+ * NULL literals, no alias that is also a column's name, every plain column
+ * item in the GROUP BY when there is one, none beside aggregates when
+ * there is not, no IN on the time column (SQLite loops over its values,
+ * which orders the rows by them).
+ *
+ * Execution, over the handle's snapshot (parts, then buffered chunks, as
+ * the virtual tables read them): parts whose catalog time range misses
+ * the query's, then row groups whose statistics rule the filters out, are
+ * skipped; the filtered columns are decoded first and evaluated column by
+ * column into a selection; only row groups with a selected row have their
+ * other used columns decoded. Groups are found by hashing the group
+ * columns' values. Values are read as the virtual tables give them to
+ * SQLite (ow_search_cell), and aggregated as SQLite 3.40 does: sum keeps
+ * an integer while every value is one and a double beside it (avg is that
+ * double over the count); an integer overflow is SQLite's to report
+ * (OW_DECLINED). Without ORDER BY, groups come in the order of their
+ * keys, as SQLite's sorter gives them, and plain rows in scan order;
+ * ORDER BY sorts stably after that. Plain rows under ORDER BY with a LIMIT
+ * are kept only while they can be in the result (top-k: once as many as
+ * the limit and offset are held, a row that sorts after the last of them
+ * is dropped unread).
+ */
+#include "internal.h"
+#include "../columns/columns.h"
+
+#include <errno.h>
+#include <strings.h>
+
+#define MAX_ITEMS 200
+
+enum { A_NONE, A_COUNT, A_SUM, A_AVG, A_MIN, A_MAX, A_QUANTILE };
+enum { F_EQ, F_NE, F_LT, F_LE, F_GT, F_GE, F_IN, F_NOT_IN, F_NULL, F_NOT_NULL };
+enum { C_INT, C_REAL, C_TEXT };
+
+typedef struct {
+	int col; /* -1: count(*) */
+	int agg;
+	double q;
+	char *name;
+} item_t;
+
+typedef struct {
+	int col, op;
+	ow_search_val_t *vals; /* literals; text in owned copies */
+	size_t nvals;
+	/* on an id column: the literals that are ids (lowercase hex of its
+	 * length; the others equal no id), as bytes back to back */
+	uint8_t *ids;
+	size_t nids;
+} filt_t;
+
+typedef struct {
+	int item, desc;
+} order_t;
+
+struct ow_columnar {
+	int signal, ncols, aggregate;
+	const ow_pq_coldef_t *defs;
+	item_t items[MAX_ITEMS];
+	int nitems, nout; /* past nout: what ORDER BY needs but the output has not */
+	filt_t *f;
+	int nf;
+	int group[MAX_ITEMS];
+	int ngroup;
+	order_t order[MAX_ITEMS];
+	int norder;
+	int64_t limit, offset; /* limit -1: none */
+};
+
+/* ---- tokens ---- */
+
+enum { T_END, T_ID, T_STR, T_INT, T_REAL, T_OP };
+
+typedef struct {
+	int type, quoted;
+	const char *s; /* the span in the SQL */
+	size_t n;
+	char *text; /* T_ID, T_STR: dequoted */
+	int64_t i;
+	double d;
+} tok_t;
+
+typedef struct {
+	tok_t *t;
+	size_t n, at;
+	struct ow_columnar *q;
+} parser_t;
+
+static char *dup_n(const char *s, size_t n)
+{
+	char *d = ow_alloc(n + 1);
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}
+
+static char *dequote(const char *s, size_t n, char quote)
+{
+	char *out = ow_alloc(n + 1), *o = out;
+	for (size_t i = 1; i + 1 < n; i++) {
+		*o++ = s[i];
+		if (s[i] == quote)
+			i++;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Splits the SQL into tokens: 0 when something is outside the subset's
+ * lexicon (comments, blobs, parameters, other quotes, operators). */
+static int tokenize(const char *sql, parser_t *p)
+{
+	size_t cap = 0;
+	const char *c = sql;
+	for (;;) {
+		while (*c == ' ' || *c == '\t' || *c == '\n' || *c == '\r')
+			c++;
+		if (p->n == cap) {
+			cap = cap ? 2 * cap : 64;
+			p->t = ow_realloc(p->t, cap * sizeof(tok_t));
+		}
+		tok_t *t = &p->t[p->n];
+		memset(t, 0, sizeof(*t));
+		t->s = c;
+		if (*c == '\0') {
+			p->n++;
+			return 1;
+		}
+		if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || *c == '_') {
+			while ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || *c == '_' ||
+			       (*c >= '0' && *c <= '9'))
+				c++;
+			t->type = T_ID;
+			t->text = dup_n(t->s, (size_t)(c - t->s));
+		} else if (*c == '"' || *c == '\'') {
+			char quote = *c;
+			for (c++; *c && !(*c == quote && c[1] != quote); c += *c == quote ? 2 : 1)
+				;
+			if (!*c)
+				return 0;
+			c++;
+			t->type = quote == '"' ? T_ID : T_STR;
+			t->quoted = 1;
+			t->text = dequote(t->s, (size_t)(c - t->s), quote);
+		} else if ((*c >= '0' && *c <= '9') || (*c == '.' && c[1] >= '0' && c[1] <= '9')) {
+			char *end;
+			int real = 0;
+			const char *d = c;
+			while ((*d >= '0' && *d <= '9') || *d == '.' || *d == 'e' || *d == 'E' ||
+			       ((*d == '+' || *d == '-') && (d[-1] == 'e' || d[-1] == 'E')))
+				real |= !(*d >= '0' && *d <= '9'), d++;
+			if ((*d >= 'A' && *d <= 'Z') || (*d >= 'a' && *d <= 'z') || *d == '_')
+				return 0; /* 0x..., 1abc */
+			if (real) {
+				t->d = strtod(c, &end);
+				t->type = T_REAL;
+			} else {
+				errno = 0;
+				t->i = strtoll(c, &end, 10);
+				if (errno)
+					return 0; /* SQLite reads it as a real */
+				t->type = T_INT;
+			}
+			if (end != d)
+				return 0;
+			c = d;
+		} else {
+			static const char *const ops[] = {"<=", ">=", "!=", "<>", "==", "(", ")",
+							  ",",	"*",  "=",  "<",  ">",	";", "-"};
+			size_t k = 0;
+			while (k < OW_NELEMS(ops) && strncmp(c, ops[k], strlen(ops[k])))
+				k++;
+			if (k == OW_NELEMS(ops) || (c[0] == '-' && c[1] == '-'))
+				return 0;
+			t->type = T_OP;
+			c += strlen(ops[k]);
+		}
+		t->n = (size_t)(c - t->s);
+		p->n++;
+	}
+}
+
+static tok_t *peek(parser_t *p)
+{
+	return &p->t[p->at];
+}
+
+static int is_kw(const tok_t *t, const char *kw)
+{
+	return t->type == T_ID && !t->quoted && strcasecmp(t->text, kw) == 0;
+}
+
+static int kw(parser_t *p, const char *k)
+{
+	if (!is_kw(peek(p), k))
+		return 0;
+	p->at++;
+	return 1;
+}
+
+static int op(parser_t *p, const char *o)
+{
+	tok_t *t = peek(p);
+	if (t->type != T_OP || t->n != strlen(o) || strncmp(t->s, o, t->n))
+		return 0;
+	p->at++;
+	return 1;
+}
+
+/* ---- the parser ---- */
+
+static int column(const struct ow_columnar *q, const char *name)
+{
+	for (int c = 0; c < q->ncols; c++)
+		if (strcasecmp(q->defs[c].name, name) == 0)
+			return c;
+	return -1;
+}
+
+static int klass(const ow_pq_coldef_t *d)
+{
+	return d->type == OW_PQ_BYTE_ARRAY || d->type == OW_PQ_FIXED ? C_TEXT
+	       : d->type == OW_PQ_DOUBLE			     ? C_REAL
+								     : C_INT;
+}
+
+/* A column reference: -1 when it is not one of the table's. */
+static int ref(parser_t *p)
+{
+	tok_t *t = peek(p);
+	if (t->type != T_ID)
+		return -1;
+	int c = column(p->q, t->text);
+	if (c >= 0)
+		p->at++;
+	return c;
+}
+
+/* A literal of column col's kind into v (text borrowed from the token). */
+static int literal(parser_t *p, int col, ow_search_val_t *v)
+{
+	int neg = op(p, "-");
+	tok_t *t = peek(p);
+	int k = klass(&p->q->defs[col]);
+	memset(v, 0, sizeof(*v));
+	if (t->type == T_STR && !neg && k == C_TEXT) {
+		v->type = SQLITE_TEXT;
+		v->p = (const uint8_t *)t->text;
+		v->n = strlen(t->text);
+	} else if (t->type == T_INT && k == C_INT) {
+		v->type = SQLITE_INTEGER;
+		v->i = neg ? -t->i : t->i;
+	} else if (t->type == T_INT && k == C_REAL && t->i <= (1LL << 53)) {
+		v->type = SQLITE_FLOAT;
+		v->d = (double)(neg ? -t->i : t->i);
+	} else if (t->type == T_REAL && k == C_REAL) {
+		v->type = SQLITE_FLOAT;
+		v->d = neg ? -t->d : t->d;
+	} else {
+		return 0;
+	}
+	p->at++;
+	return 1;
+}
+
+static filt_t *add_filter(struct ow_columnar *q, int col, int fop)
+{
+	q->f = ow_realloc(q->f, (size_t)(q->nf + 1) * sizeof(filt_t));
+	filt_t *f = &q->f[q->nf++];
+	*f = (filt_t){col, fop, NULL, 0, NULL, 0};
+	return f;
+}
+
+static int add_literal(parser_t *p, filt_t *f)
+{
+	f->vals = ow_realloc(f->vals, (f->nvals + 1) * sizeof(ow_search_val_t));
+	if (!literal(p, f->col, &f->vals[f->nvals]))
+		return 0;
+	f->nvals++;
+	return 1;
+}
+
+static int condition(parser_t *p)
+{
+	int col = ref(p);
+	if (col < 0)
+		return 0;
+	static const struct {
+		const char *op;
+		int f;
+	} cmp[] = {{"=", F_EQ}, {"==", F_EQ}, {"!=", F_NE}, {"<>", F_NE},
+		   {"<", F_LT}, {"<=", F_LE}, {">", F_GT},  {">=", F_GE}};
+	for (size_t i = 0; i < OW_NELEMS(cmp); i++)
+		if (op(p, cmp[i].op))
+			return add_literal(p, add_filter(p->q, col, cmp[i].f));
+	if (kw(p, "IS")) {
+		int neg = kw(p, "NOT");
+		if (!kw(p, "NULL"))
+			return 0;
+		add_filter(p->q, col, neg ? F_NOT_NULL : F_NULL);
+		return 1;
+	}
+	if (kw(p, "BETWEEN")) {
+		if (!add_literal(p, add_filter(p->q, col, F_GE)) || !kw(p, "AND"))
+			return 0;
+		return add_literal(p, add_filter(p->q, col, F_LE));
+	}
+	int neg = kw(p, "NOT");
+	if (!kw(p, "IN") || !op(p, "("))
+		return 0;
+	filt_t *f = add_filter(p->q, col, neg ? F_NOT_IN : F_IN);
+	do {
+		if (!add_literal(p, f))
+			return 0;
+	} while (op(p, ","));
+	return op(p, ")");
+}
+
+static int agg_of(const tok_t *t, double *q)
+{
+	static const struct {
+		const char *name;
+		int agg;
+		double q;
+	} aggs[] = {{"count", A_COUNT, 0},    {"sum", A_SUM, 0},	{"avg", A_AVG, 0},
+		    {"min", A_MIN, 0},	      {"max", A_MAX, 0},	{"p50", A_QUANTILE, 0.5},
+		    {"p90", A_QUANTILE, 0.9}, {"p99", A_QUANTILE, 0.99}};
+	if (t->type != T_ID || t->quoted || t[1].type != T_OP || t[1].s[0] != '(')
+		return A_NONE;
+	for (size_t i = 0; i < OW_NELEMS(aggs); i++)
+		if (strcasecmp(t->text, aggs[i].name) == 0) {
+			*q = aggs[i].q;
+			return aggs[i].agg;
+		}
+	return -1;
+}
+
+/* An aggregate call: 0 when it is not one the executor has. */
+static int aggregate(parser_t *p, item_t *it)
+{
+	const char *from = peek(p)->s;
+	it->agg = agg_of(peek(p), &it->q);
+	if (it->agg <= A_NONE)
+		return 0;
+	p->at += 2;
+	if (it->agg == A_COUNT && op(p, "*"))
+		it->col = -1;
+	else if ((it->col = ref(p)) < 0)
+		return 0;
+	if (it->col >= 0 && (it->agg == A_SUM || it->agg == A_AVG || it->agg == A_QUANTILE) &&
+	    klass(&p->q->defs[it->col]) == C_TEXT)
+		return 0; /* SQLite would convert text to numbers */
+	tok_t *close = peek(p);
+	if (!op(p, ")"))
+		return 0;
+	if (!it->name)
+		it->name = dup_n(from, (size_t)(close->s + 1 - from));
+	return 1;
+}
+
+static int item(parser_t *p)
+{
+	struct ow_columnar *q = p->q;
+	if (q->nitems == MAX_ITEMS)
+		return 0;
+	item_t *it = &q->items[q->nitems++];
+	tok_t *t = peek(p);
+	if (agg_of(t, &it->q) != A_NONE) {
+		if (!aggregate(p, it))
+			return 0;
+		q->aggregate = 1;
+	} else if ((it->col = ref(p)) < 0) {
+		return 0;
+	} else {
+		it->name = ow_strdup(t->text);
+	}
+	int as = kw(p, "AS");
+	t = peek(p);
+	if (t->type == T_ID && (as || !is_kw(t, "FROM"))) {
+		if (column(q, t->text) >= 0)
+			return 0; /* resolved differently in WHERE and GROUP BY */
+		free(it->name);
+		it->name = ow_strdup(t->text);
+		p->at++;
+	} else if (as) {
+		return 0;
+	}
+	return 1;
+}
+
+static int in_group(const struct ow_columnar *q, int col)
+{
+	for (int g = 0; g < q->ngroup; g++)
+		if (q->group[g] == col)
+			return 1;
+	return 0;
+}
+
+/* The item an ORDER BY term names. */
+static int order_item(parser_t *p)
+{
+	struct ow_columnar *q = p->q;
+	tok_t *t = peek(p);
+	if (t->type == T_INT) {
+		p->at++;
+		return t->i >= 1 && t->i <= q->nout ? (int)t->i - 1 : -1;
+	}
+	item_t want = {0};
+	if (agg_of(t, &want.q) != A_NONE) {
+		if (!aggregate(p, &want) || !q->aggregate) {
+			free(want.name);
+			return -1;
+		}
+	} else if (t->type == T_ID) {
+		p->at++;
+		for (int i = 0; i < q->nout; i++)
+			if (strcasecmp(q->items[i].name, t->text) == 0)
+				return i; /* an alias first, as SQLite resolves it */
+		want.col = column(q, t->text);
+		if (want.col < 0 || (q->aggregate && !in_group(q, want.col)))
+			return -1;
+		want.name = ow_strdup(t->text);
+	} else {
+		return -1;
+	}
+	for (int i = 0; i < q->nitems; i++)
+		if (q->items[i].agg == want.agg && q->items[i].col == want.col &&
+		    q->items[i].q == want.q) {
+			free(want.name);
+			return i;
+		}
+	if (q->nitems == MAX_ITEMS) {
+		free(want.name);
+		return -1;
+	}
+	q->items[q->nitems] = want; /* sorted by, not shown */
+	return q->nitems++;
+}
+
+static int count_value(parser_t *p, int64_t *v)
+{
+	tok_t *t = peek(p);
+	if (t->type != T_INT)
+		return 0;
+	*v = t->i;
+	p->at++;
+	return 1;
+}
+
+static int parse(parser_t *p)
+{
+	struct ow_columnar *q = p->q;
+	if (!kw(p, "SELECT"))
+		return 0;
+	kw(p, "ALL");
+	/* the table first: the items name its columns */
+	size_t from = p->at;
+	while (from < p->n && !is_kw(&p->t[from], "FROM"))
+		from++;
+	if (from + 1 >= p->n || p->t[from + 1].type != T_ID)
+		return 0;
+	static const char *const tables[OW_NSIGNALS] = {"spans", "logs", "metrics"};
+	q->signal = -1;
+	for (int g = 0; g < OW_NSIGNALS; g++)
+		if (strcasecmp(p->t[from + 1].text, tables[g]) == 0)
+			q->signal = g;
+	if (q->signal < 0)
+		return 0;
+	q->defs = ow_columns_schema(q->signal);
+	q->ncols = ow_columns_ncols(q->signal);
+	if (op(p, "*")) {
+		for (int c = 0; c < q->ncols; c++)
+			q->items[q->nitems++] = (item_t){c, A_NONE, 0, ow_strdup(q->defs[c].name)};
+	} else {
+		do {
+			if (!item(p))
+				return 0;
+		} while (op(p, ","));
+	}
+	if (p->at != from)
+		return 0;
+	p->at += 2;
+	if (kw(p, "WHERE")) {
+		do {
+			if (!condition(p))
+				return 0;
+		} while (kw(p, "AND"));
+	}
+	if (kw(p, "GROUP")) {
+		if (!kw(p, "BY"))
+			return 0;
+		do {
+			tok_t *t = peek(p);
+			int col = -1;
+			if (t->type == T_INT && t->i >= 1 && t->i <= q->nitems &&
+			    q->items[t->i - 1].agg == A_NONE)
+				col = q->items[t->i - 1].col, p->at++;
+			else
+				col = ref(p);
+			if (col < 0 || q->ngroup == MAX_ITEMS)
+				return 0;
+			q->group[q->ngroup++] = col;
+		} while (op(p, ","));
+		q->aggregate = 1;
+	}
+	for (int i = 0; i < q->nitems; i++)
+		for (int j = 0; j < i; j++)
+			if (strcasecmp(q->items[i].name, q->items[j].name) == 0)
+				return 0; /* SQLite renames the second in SELECT * */
+	for (int i = 0; q->aggregate && i < q->nitems; i++)
+		if (q->items[i].agg == A_NONE && !in_group(q, q->items[i].col))
+			return 0;
+	q->nout = q->nitems;
+	if (kw(p, "ORDER")) {
+		if (!kw(p, "BY"))
+			return 0;
+		do {
+			int it = order_item(p);
+			if (it < 0 || q->norder == MAX_ITEMS)
+				return 0;
+			int desc = kw(p, "DESC");
+			if (!desc)
+				kw(p, "ASC");
+			q->order[q->norder++] = (order_t){it, desc};
+		} while (op(p, ","));
+	}
+	/* SQLite answers an IN on the time column one value at a time, the
+	 * values in ascending order: the rows come in an order (and sums of
+	 * reals add up in an order) a scan does not give */
+	for (int i = 0; i < q->nf; i++)
+		if (q->f[i].op == F_IN && q->f[i].col == ow_columns_time_col(q->signal))
+			return 0;
+	q->limit = -1;
+	if (kw(p, "LIMIT")) {
+		if (!count_value(p, &q->limit))
+			return 0;
+		if (op(p, ",")) {
+			q->offset = q->limit;
+			if (!count_value(p, &q->limit))
+				return 0;
+		} else if (kw(p, "OFFSET") && !count_value(p, &q->offset)) {
+			return 0;
+		}
+	}
+	while (op(p, ";"))
+		;
+	return peek(p)->type == T_END;
+}
+
+static void id_literals(const ow_columnar_t *q, filt_t *f)
+{
+	const ow_pq_coldef_t *d = &q->defs[f->col];
+	size_t len = (size_t)d->fixed_len;
+	if (d->type != OW_PQ_FIXED)
+		return;
+	f->ids = ow_alloc(f->nvals * len + 1);
+	for (size_t j = 0; j < f->nvals; j++) {
+		const uint8_t *h = f->vals[j].p;
+		uint8_t *id = f->ids + f->nids * len;
+		size_t i = 0;
+		if (f->vals[j].n != 2 * len)
+			continue;
+		for (; i < len && ow_search_unhex(h[2 * i]) >= 0 &&
+		       ow_search_unhex(h[2 * i + 1]) >= 0;
+		     i++)
+			id[i] = (uint8_t)(ow_search_unhex(h[2 * i]) << 4 |
+					  ow_search_unhex(h[2 * i + 1]));
+		f->nids += i == len;
+	}
+}
+
+void ow_columnar_free(ow_columnar_t *q)
+{
+	if (!q)
+		return;
+	for (int i = 0; i < q->nitems; i++)
+		free(q->items[i].name);
+	for (int i = 0; i < q->nf; i++) {
+		for (size_t j = 0; j < q->f[i].nvals; j++)
+			free((void *)q->f[i].vals[j].p);
+		free(q->f[i].vals);
+		free(q->f[i].ids);
+	}
+	free(q->f);
+	free(q);
+}
+
+ow_columnar_t *ow_columnar_parse(const ow_search_t *s, const char *sql)
+{
+	OW_UNUSED(s);
+	parser_t p = {0};
+	p.q = ow_calloc(1, sizeof(*p.q));
+	int ok = tokenize(sql, &p) && parse(&p);
+	/* the literals' text outlives the tokens */
+	for (int i = 0; i < p.q->nf; i++)
+		for (size_t j = 0; j < p.q->f[i].nvals; j++)
+			if (p.q->f[i].vals[j].type == SQLITE_TEXT)
+				p.q->f[i].vals[j].p = (const uint8_t *)dup_n(
+				    (const char *)p.q->f[i].vals[j].p, p.q->f[i].vals[j].n);
+			else
+				p.q->f[i].vals[j].p = NULL;
+	for (int i = 0; ok && i < p.q->nf; i++)
+		id_literals(p.q, &p.q->f[i]);
+	for (size_t i = 0; i < p.n; i++)
+		free(p.t[i].text);
+	free(p.t);
+	if (!ok) {
+		ow_columnar_free(p.q);
+		return NULL;
+	}
+	return p.q;
+}
+
+/* ---- values ---- */
+
+/* SQLite's order: NULL, numbers, text (BINARY), blobs. */
+static int val_cmp(const ow_search_val_t *a, const ow_search_val_t *b)
+{
+	static const int rank[] = {[SQLITE_INTEGER] = 1,
+				   [SQLITE_FLOAT] = 1,
+				   [SQLITE_TEXT] = 2,
+				   [SQLITE_BLOB] = 3,
+				   [SQLITE_NULL] = 0};
+	if (rank[a->type] != rank[b->type])
+		return rank[a->type] - rank[b->type];
+	switch (rank[a->type]) {
+	case 0:
+		return 0;
+	case 1: {
+		if (a->type == SQLITE_INTEGER && b->type == SQLITE_INTEGER)
+			return (a->i > b->i) - (a->i < b->i);
+		double x = a->type == SQLITE_INTEGER ? (double)a->i : a->d;
+		double y = b->type == SQLITE_INTEGER ? (double)b->i : b->d;
+		return (x > y) - (x < y);
+	}
+	default: {
+		int r = memcmp(a->p, b->p, OW_MIN(a->n, b->n));
+		return r ? r : (a->n > b->n) - (a->n < b->n);
+	}
+	}
+}
+
+/* An owned copy: text duplicated. */
+static void val_own(ow_search_val_t *dst, const ow_search_val_t *src)
+{
+	*dst = *src;
+	if (src->type == SQLITE_TEXT || src->type == SQLITE_BLOB) {
+		uint8_t *p = ow_alloc(src->n + 1);
+		memcpy(p, src->p, src->n);
+		dst->p = p;
+	}
+}
+
+static void val_free(ow_search_val_t *v)
+{
+	if (v->type == SQLITE_TEXT || v->type == SQLITE_BLOB)
+		free((void *)v->p);
+}
+
+static int filter_holds(const filt_t *f, const ow_search_val_t *x)
+{
+	if (x->type == SQLITE_NULL)
+		return f->op == F_NULL;
+	switch (f->op) {
+	case F_NULL:
+		return 0;
+	case F_NOT_NULL:
+		return 1;
+	case F_IN:
+	case F_NOT_IN: {
+		size_t j = 0;
+		while (j < f->nvals && val_cmp(x, &f->vals[j]) != 0)
+			j++;
+		return (j < f->nvals) == (f->op == F_IN);
+	}
+	}
+	int r = val_cmp(x, &f->vals[0]);
+	switch (f->op) {
+	case F_EQ:
+		return r == 0;
+	case F_NE:
+		return r != 0;
+	case F_LT:
+		return r < 0;
+	case F_LE:
+		return r <= 0;
+	case F_GT:
+		return r > 0;
+	default:
+		return r >= 0;
+	}
+}
+
+/* ---- aggregates ---- */
+
+typedef struct {
+	int64_t cnt, isum;
+	double rsum;
+	int approx, overflow;
+	ow_search_val_t m; /* min, max */
+	ow_search_num_t *qv;
+	size_t qn, qcap;
+	int qreal;
+} acc_t;
+
+/* Returns the bytes it took. */
+static size_t acc_add(const item_t *it, acc_t *a, const ow_search_val_t *x)
+{
+	size_t took = 0;
+	if (it->agg == A_COUNT && it->col < 0) {
+		a->cnt++;
+		return 0;
+	}
+	if (x->type == SQLITE_NULL)
+		return 0;
+	a->cnt++;
+	switch (it->agg) {
+	case A_SUM:
+	case A_AVG:
+		if (x->type == SQLITE_INTEGER) {
+			a->rsum += (double)x->i;
+			if (!(a->approx | a->overflow) &&
+			    __builtin_add_overflow(a->isum, x->i, &a->isum))
+				a->approx = a->overflow = 1;
+		} else {
+			a->rsum += x->d;
+			a->approx = 1;
+		}
+		break;
+	case A_MIN:
+	case A_MAX:
+		if (a->cnt == 1 ||
+		    (it->agg == A_MIN ? val_cmp(x, &a->m) < 0 : val_cmp(x, &a->m) > 0)) {
+			val_free(&a->m);
+			val_own(&a->m, x);
+			took = x->n;
+		}
+		break;
+	case A_QUANTILE:
+		if (a->qn == a->qcap) {
+			took = (a->qcap ? a->qcap : 16) * sizeof(ow_search_num_t);
+			a->qcap = a->qcap ? 2 * a->qcap : 16;
+			a->qv = ow_realloc(a->qv, a->qcap * sizeof(ow_search_num_t));
+		}
+		a->qreal = x->type == SQLITE_FLOAT;
+		if (a->qreal)
+			a->qv[a->qn++].d = x->d;
+		else
+			a->qv[a->qn++].i = x->i;
+		break;
+	}
+	return took;
+}
+
+/* The aggregate's value; OW_DECLINED on an integer overflow (SQLite's
+ * error to give). */
+static int acc_result(const item_t *it, acc_t *a, ow_search_val_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->type = SQLITE_NULL;
+	switch (it->agg) {
+	case A_COUNT:
+		out->type = SQLITE_INTEGER;
+		out->i = a->cnt;
+		break;
+	case A_SUM:
+		if (a->overflow)
+			return OW_DECLINED;
+		if (a->cnt && a->approx)
+			out->type = SQLITE_FLOAT, out->d = a->rsum;
+		else if (a->cnt)
+			out->type = SQLITE_INTEGER, out->i = a->isum;
+		break;
+	case A_AVG:
+		if (a->cnt)
+			out->type = SQLITE_FLOAT, out->d = a->rsum / (double)a->cnt;
+		break;
+	case A_MIN:
+	case A_MAX:
+		if (a->cnt)
+			*out = a->m; /* borrowed */
+		break;
+	case A_QUANTILE:
+		if (a->qn) {
+			ow_search_num_t x = ow_search_quantile(a->qv, a->qn, a->qreal, it->q);
+			if (a->qreal)
+				out->type = SQLITE_FLOAT, out->d = x.d;
+			else
+				out->type = SQLITE_INTEGER, out->i = x.i;
+		}
+		break;
+	}
+	return OW_OK;
+}
+
+/* ---- the run ---- */
+
+typedef struct {
+	ow_search_val_t *keys; /* the group columns' values, owned */
+	acc_t *acc;
+} group_t;
+
+typedef struct {
+	ow_search_t *s;
+	ow_columnar_t *q;
+	uint64_t used; /* bit c: column c is read */
+	const ow_col_t **col;
+	ow_col_t *bufs;
+	size_t nrows;
+	uint8_t *sel;
+	/* the groups and their hash table (index + 1, 0 empty) */
+	group_t *groups;
+	size_t ngroups, cap;
+	uint32_t *slots;
+	size_t nslots;
+	ow_buf_t key;
+	/* plain rows: owned values, nitems each */
+	ow_search_val_t *rows;
+	size_t nrows_out, rows_cap;
+	/* output without sorting: straight out */
+	ow_search_out_t *o;
+	int64_t skip, take; /* take -1: no end */
+	int64_t keep;	    /* ORDER BY with a LIMIT: rows that can be in it; -1 all */
+	int64_t worst;	    /* once that many are kept: the last of them; -1 none */
+	int stop;
+	/* what the groups and rows hold, bounded as SQLite's heap is */
+	int64_t mem, mem_max;
+	char *err;
+	size_t errlen;
+} run_t;
+
+static uint64_t hash_bytes(const uint8_t *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 1099511628211ULL;
+	return h;
+}
+
+static void key_add(ow_buf_t *b, const ow_search_val_t *v)
+{
+	uint8_t tag = (uint8_t)v->type;
+	ow_buf_add(b, &tag, 1);
+	if (v->type == SQLITE_INTEGER) {
+		ow_buf_add(b, &v->i, 8);
+	} else if (v->type == SQLITE_FLOAT) {
+		double d = v->d == 0 ? 0 : v->d; /* -0.0 groups with 0.0 */
+		ow_buf_add(b, &d, 8);
+	} else if (v->type == SQLITE_TEXT) {
+		uint32_t n = (uint32_t)v->n;
+		ow_buf_add(b, &n, 4);
+		ow_buf_add(b, v->p, v->n);
+	}
+}
+
+static void rehash(run_t *r);
+
+static int same_keys(const ow_columnar_t *q, const group_t *gr, const ow_search_val_t *keys)
+{
+	for (int g = 0; g < q->ngroup; g++)
+		if (gr->keys[g].type != keys[g].type || val_cmp(&gr->keys[g], &keys[g]) != 0)
+			return 0;
+	return 1;
+}
+
+static group_t *find_group(run_t *r, const ow_search_val_t *keys)
+{
+	ow_columnar_t *q = r->q;
+	r->key.len = 0;
+	for (int g = 0; g < q->ngroup; g++)
+		key_add(&r->key, &keys[g]);
+	uint64_t h = hash_bytes(r->key.data, r->key.len);
+	size_t mask = r->nslots - 1;
+	for (size_t i = h & mask;; i = (i + 1) & mask) {
+		uint32_t slot = r->slots[i];
+		if (slot == 0)
+			break;
+		if (same_keys(q, &r->groups[slot - 1], keys))
+			return &r->groups[slot - 1];
+	}
+	if (r->ngroups == r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 64;
+		r->groups = ow_realloc(r->groups, r->cap * sizeof(group_t));
+	}
+	group_t *gr = &r->groups[r->ngroups++];
+	gr->keys = ow_calloc((size_t)q->ngroup + 1, sizeof(ow_search_val_t));
+	for (int g = 0; g < q->ngroup; g++)
+		val_own(&gr->keys[g], &keys[g]);
+	gr->acc = ow_calloc((size_t)q->nitems, sizeof(acc_t));
+	r->mem += (int64_t)(sizeof(group_t) + 2 * sizeof(uint32_t) + r->key.len +
+			    (size_t)q->ngroup * sizeof(ow_search_val_t) +
+			    (size_t)q->nitems * sizeof(acc_t));
+	if (2 * r->ngroups > r->nslots) {
+		rehash(r);
+	} else {
+		size_t i = h & mask;
+		while (r->slots[i])
+			i = (i + 1) & mask;
+		r->slots[i] = (uint32_t)r->ngroups;
+	}
+	return gr;
+}
+
+static void rehash(run_t *r)
+{
+	free(r->slots);
+	r->nslots = r->nslots ? 2 * r->nslots : 1024;
+	r->slots = ow_calloc(r->nslots, sizeof(uint32_t));
+	for (size_t k = 0; k < r->ngroups; k++) {
+		r->key.len = 0;
+		for (int g = 0; g < r->q->ngroup; g++)
+			key_add(&r->key, &r->groups[k].keys[g]);
+		size_t i = hash_bytes(r->key.data, r->key.len) & (r->nslots - 1);
+		while (r->slots[i])
+			i = (i + 1) & (r->nslots - 1);
+		r->slots[i] = (uint32_t)(k + 1);
+	}
+}
+
+/* Value of column c at a row (rows come in ascending order): its value
+ * index is found by counting the definitions since the last row asked
+ * for, so columns are stepped only to the rows selected. */
+static void cell(run_t *r, int c, size_t row, size_t *vpos, size_t *at, char *hex,
+		 ow_search_val_t *v)
+{
+	const ow_col_t *o = r->col[c];
+	if (!o || !o->defs.data[row]) {
+		memset(v, 0, sizeof(*v));
+		v->type = SQLITE_NULL;
+		return;
+	}
+	if (o->nvals == o->nrows) {
+		vpos[c] = row;
+	} else {
+		size_t n = vpos[c];
+		for (size_t i = at[c]; i < row; i++)
+			n += o->defs.data[i];
+		vpos[c] = n;
+	}
+	at[c] = row;
+	ow_search_cell(&r->q->defs[c], o, vpos[c], hex, v);
+}
+
+static int emit(run_t *r, const ow_search_val_t *vals)
+{
+	if (r->skip > 0) {
+		r->skip--;
+		return OW_OK;
+	}
+	if (r->take == 0) {
+		r->stop = 1;
+		return OW_OK;
+	}
+	if (ow_search_row_bound(r->s, r->o->nrows, r->err, r->errlen) != OW_OK)
+		return OW_ERROR;
+	ow_search_out_row(r->o, vals);
+	if (r->take > 0 && --r->take == 0)
+		r->stop = 1;
+	return OW_OK;
+}
+
+static void top_k(run_t *r);
+
+/* Two rows (nitems values each) by the ORDER BY terms. */
+static int order_cmp(const ow_columnar_t *q, const ow_search_val_t *a, const ow_search_val_t *b)
+{
+	for (int k = 0; k < q->norder; k++) {
+		const order_t *o = &q->order[k];
+		int r = val_cmp(&a[o->item], &b[o->item]);
+		if (r)
+			return o->desc ? -r : r;
+	}
+	return 0;
+}
+
+static int over_memory(run_t *r)
+{
+	const ow_search_t *s = r->s;
+	snprintf(r->err, r->errlen, "query exceeded its memory %s of %lld MiB",
+		 s->abort_memory ? "budget" : "limit", (long long)(r->mem_max >> 20));
+	return OW_ERROR;
+}
+
+/* The selected rows of the segment loaded. */
+static int consume(run_t *r)
+{
+	ow_columnar_t *q = r->q;
+	size_t *vpos = ow_calloc((size_t)q->ncols, sizeof(size_t));
+	size_t *at = ow_calloc((size_t)q->ncols, sizeof(size_t));
+	ow_search_val_t vals[MAX_ITEMS], keys[MAX_ITEMS];
+	char(*hex)[OW_SEARCH_HEX_MAX] =
+	    ow_alloc((size_t)(q->nitems + q->ngroup) * OW_SEARCH_HEX_MAX);
+	group_t *last = NULL;
+	int rc = OW_OK;
+	for (size_t row = 0; row < r->nrows && rc == OW_OK && !r->stop; row++) {
+		if (r->sel[row]) {
+			for (int i = 0; i < q->nitems; i++)
+				if (q->items[i].col >= 0)
+					cell(r, q->items[i].col, row, vpos, at, hex[i], &vals[i]);
+			if (q->aggregate) {
+				for (int g = 0; g < q->ngroup; g++)
+					cell(r, q->group[g], row, vpos, at, hex[q->nitems + g],
+					     &keys[g]);
+				/* parts are sorted: the group of the last row, often */
+				if (!last || !same_keys(q, last, keys))
+					last = find_group(r, keys);
+				group_t *gr = last;
+				for (int i = 0; i < q->nitems; i++)
+					if (q->items[i].agg != A_NONE)
+						r->mem += (int64_t)acc_add(&q->items[i],
+									   &gr->acc[i], &vals[i]);
+			} else if (q->norder == 0) {
+				rc = emit(r, vals);
+			} else if (r->worst < 0 ||
+				   order_cmp(q, vals,
+					     &r->rows[(size_t)r->worst * (size_t)q->nitems]) < 0) {
+				/* not after the last of the rows kept (a tie came later:
+				 * after it) */
+				if (r->nrows_out == r->rows_cap) {
+					r->rows_cap = r->rows_cap ? 2 * r->rows_cap : 256;
+					r->rows =
+					    ow_realloc(r->rows, r->rows_cap * (size_t)q->nitems *
+								    sizeof(ow_search_val_t));
+				}
+				for (int i = 0; i < q->nitems; i++) {
+					val_own(
+					    &r->rows[r->nrows_out * (size_t)q->nitems + (size_t)i],
+					    &vals[i]);
+					r->mem += (int64_t)(sizeof(ow_search_val_t) + vals[i].n);
+				}
+				r->nrows_out++;
+				if (r->keep >= 0 && r->nrows_out >= 2 * (size_t)r->keep + 1024)
+					top_k(r);
+			}
+			if (r->mem_max && r->mem > r->mem_max)
+				rc = over_memory(r);
+		}
+		if ((row & 0xffff) == 0xffff && ow_search_expired(r->s))
+			rc = OW_ERROR;
+	}
+	free(vpos);
+	free(at);
+	free(hex);
+	return rc;
+}
+
+static int load_col(run_t *r, ow_search_part_t *p, const ow_table_t *chunk, int rg, int c)
+{
+	if (chunk) {
+		r->col[c] = &chunk->cols[c];
+		return OW_OK;
+	}
+	int fc = p->colmap[c];
+	r->col[c] = NULL;
+	if (fc < 0)
+		return OW_OK; /* absent from the part: NULL */
+	ow_col_t *o = &r->bufs[c];
+	o->fixed.len = o->data.len = o->offs.len = o->defs.len = 0;
+	o->nrows = o->nvals = 0;
+	char err[512];
+	if (ow_pq_read_column(p->pq, rg, fc, o, err, sizeof(err)) != OW_OK) {
+		snprintf(r->err, r->errlen, "part %s: %s", p->path, err);
+		return OW_ERROR;
+	}
+	if (o->nrows != r->nrows) {
+		snprintf(r->err, r->errlen, "part %s: column %s has %zu rows, its row group %zu",
+			 p->path, r->q->defs[c].name, o->nrows, r->nrows);
+		return OW_ERROR;
+	}
+	ow_pq_chunk_t ci;
+	if (ow_pq_chunk(p->pq, rg, fc, &ci) == OW_OK)
+		r->s->stats.bytes += ci.bytes;
+	r->col[c] = o;
+	return OW_OK;
+}
+
+/* =, !=, IN, NOT IN on an id column, on the ids' bytes: no hex. */
+static size_t id_filter(run_t *r, const filt_t *f, const ow_col_t *o)
+{
+	size_t len = (size_t)r->q->defs[f->col].fixed_len, selected = 0;
+	int in = f->op == F_EQ || f->op == F_IN;
+	for (size_t row = 0, vp = 0; row < r->nrows; row++) {
+		int defined = o && o->defs.data[row];
+		if (r->sel[row]) {
+			int match = 0;
+			for (size_t j = 0; defined && j < f->nids && !match; j++)
+				match =
+				    memcmp(o->fixed.data + vp * len, f->ids + j * len, len) == 0;
+			r->sel[row] = (uint8_t)(defined && match == in);
+			selected += r->sel[row];
+		}
+		vp += (size_t)defined;
+	}
+	return selected;
+}
+
+/* One row group of a part, or a buffered chunk: filtered columns first,
+ * the others only when a row is selected. */
+static int segment(run_t *r, ow_search_part_t *p, const ow_table_t *chunk, int rg)
+{
+	ow_columnar_t *q = r->q;
+	r->nrows = chunk ? chunk->nrows : (size_t)ow_pq_row_group_rows(p->pq, rg);
+	r->s->stats.row_groups++;
+	r->s->stats.rows += (int64_t)r->nrows;
+	r->sel = ow_realloc(r->sel, r->nrows + 1);
+	memset(r->sel, 1, r->nrows);
+	uint64_t loaded = 0;
+	size_t selected = r->nrows;
+	char hex[OW_SEARCH_HEX_MAX];
+	for (int i = 0; i < q->nf && selected; i++) {
+		const filt_t *f = &q->f[i];
+		if (!(loaded & (uint64_t)1 << f->col)) {
+			if (load_col(r, p, chunk, rg, f->col) != OW_OK)
+				return OW_ERROR;
+			loaded |= (uint64_t)1 << f->col;
+		}
+		const ow_col_t *o = r->col[f->col];
+		ow_search_val_t v = {.type = SQLITE_NULL};
+		if (f->ids && f->op != F_LT && f->op != F_LE && f->op != F_GT && f->op != F_GE &&
+		    f->op != F_NULL && f->op != F_NOT_NULL) {
+			selected = id_filter(r, f, o);
+			continue;
+		}
+		selected = 0;
+		for (size_t row = 0, vp = 0; row < r->nrows; row++) {
+			int defined = o && o->defs.data[row];
+			if (r->sel[row]) {
+				if (defined)
+					ow_search_cell(&q->defs[f->col], o, vp, hex, &v);
+				else
+					v.type = SQLITE_NULL;
+				r->sel[row] = (uint8_t)filter_holds(f, &v);
+				selected += r->sel[row];
+			}
+			vp += (size_t)defined;
+		}
+	}
+	if (!selected)
+		return OW_OK;
+	for (int c = 0; c < q->ncols; c++) {
+		if (!(r->used & (uint64_t)1 << c))
+			continue;
+		if (!(loaded & (uint64_t)1 << c) && load_col(r, p, chunk, rg, c) != OW_OK)
+			return OW_ERROR;
+		loaded |= (uint64_t)1 << c;
+	}
+	for (int c = 0; c < q->ncols; c++)
+		if (!(loaded & (uint64_t)1 << c))
+			r->col[c] = NULL;
+	return consume(r);
+}
+
+static int64_t stat_i64(const uint8_t *p)
+{
+	return (int64_t)ow_get_u64(p);
+}
+
+/* Whether the filter may hold for a value in [min, max] of a row group,
+ * as far as the statistics tell: signed 64-bit integers and strings. */
+static int stats_allow(const ow_columnar_t *q, const filt_t *f, const ow_pq_stats_t *st,
+		       int64_t rows)
+{
+	if (f->op == F_NULL)
+		return 1;
+	if (st->null_count == rows)
+		return 0;
+	if (!st->has_minmax || f->op == F_NE || f->op == F_NOT_IN || f->op == F_NOT_NULL)
+		return 1;
+	const ow_pq_coldef_t *d = &q->defs[f->col];
+	ow_search_val_t lo = {0}, hi = {0};
+	if (d->type == OW_PQ_INT64 && d->logical != OW_PQ_L_UINT64 && st->min_len == 8 &&
+	    st->max_len == 8) {
+		lo.type = hi.type = SQLITE_INTEGER;
+		lo.i = stat_i64(st->min);
+		hi.i = stat_i64(st->max);
+	} else if (d->type == OW_PQ_BYTE_ARRAY) {
+		lo.type = hi.type = SQLITE_TEXT;
+		lo.p = st->min, lo.n = st->min_len;
+		hi.p = st->max, hi.n = st->max_len;
+	} else {
+		return 1;
+	}
+	for (size_t j = 0; j < f->nvals; j++) {
+		int below = val_cmp(&f->vals[j], &lo), above = val_cmp(&f->vals[j], &hi);
+		switch (f->op) {
+		case F_EQ:
+		case F_IN:
+			if (below >= 0 && above <= 0)
+				return 1;
+			break;
+		case F_LT:
+			return below > 0;
+		case F_LE:
+			return below >= 0;
+		case F_GT:
+			return above < 0;
+		case F_GE:
+			return above <= 0;
+		}
+	}
+	return 0;
+}
+
+/* An = or IN on an id column: whether the chunk's bloom filter may hold
+ * one of the ids. */
+static int bloom_allows(const ow_columnar_t *q, const filt_t *f, ow_search_part_t *p, int rg,
+			int fc)
+{
+	if (!f->ids || (f->op != F_EQ && f->op != F_IN))
+		return 1;
+	size_t len = (size_t)q->defs[f->col].fixed_len;
+	for (size_t j = 0; j < f->nids; j++)
+		if (ow_pq_bloom_check(p->pq, rg, fc, f->ids + j * len, len))
+			return 1;
+	return 0;
+}
+
+static int rg_may_match(const ow_columnar_t *q, ow_search_part_t *p, int rg)
+{
+	int64_t rows = ow_pq_row_group_rows(p->pq, rg);
+	for (int i = 0; i < q->nf; i++) {
+		int fc = p->colmap[q->f[i].col];
+		ow_pq_stats_t st;
+		if (fc < 0) {
+			if (q->f[i].op != F_NULL)
+				return 0; /* absent from the part: NULL in every row */
+			continue;
+		}
+		if (ow_pq_stats(p->pq, rg, fc, &st) == OW_OK &&
+		    !stats_allow(q, &q->f[i], &st, rows))
+			return 0;
+		if (!bloom_allows(q, &q->f[i], p, rg, fc))
+			return 0;
+	}
+	return 1;
+}
+
+/* The catalog's time range of a part against the filters on the time
+ * column (a logs part may also hold records of time 0, partitioned by
+ * their observed_time). */
+static int part_may_match(const ow_columnar_t *q, const ow_search_part_t *p)
+{
+	int tc = ow_columns_time_col(q->signal);
+	for (int i = 0; i < q->nf; i++) {
+		const filt_t *f = &q->f[i];
+		if (f->col != tc || f->op == F_NE || f->op == F_NOT_IN || f->op == F_NULL ||
+		    f->op == F_NOT_NULL)
+			continue;
+		int64_t lo = INT64_MAX, hi = INT64_MIN;
+		for (size_t j = 0; j < f->nvals; j++) {
+			lo = OW_MIN(lo, f->vals[j].i);
+			hi = OW_MAX(hi, f->vals[j].i);
+		}
+		if (f->op == F_LT || f->op == F_LE)
+			lo = INT64_MIN;
+		if (f->op == F_GT || f->op == F_GE)
+			hi = INT64_MAX;
+		int zero = q->signal == OW_LOGS && lo <= 0 && hi >= 0;
+		if (!(p->max_time >= lo && p->min_time <= hi) && !zero)
+			return 0;
+	}
+	return 1;
+}
+
+static int scan(run_t *r)
+{
+	ow_search_t *s = r->s;
+	int g = r->q->signal;
+	for (size_t i = 0; i < s->nparts[g] && !r->stop; i++) {
+		ow_search_part_t *p = &s->parts[g][i];
+		if (!part_may_match(r->q, p))
+			continue;
+		char err[512];
+		if (!p->pq && ow_search_open_part(p, g, err, sizeof(err)) != OW_OK) {
+			snprintf(r->err, r->errlen, "part %s: %s", p->path, err);
+			return OW_ERROR;
+		}
+		s->stats.parts++;
+		for (int rg = 0; rg < ow_pq_num_row_groups(p->pq) && !r->stop; rg++) {
+			if (ow_search_expired(s))
+				return OW_ERROR;
+			if (rg_may_match(r->q, p, rg) && segment(r, p, NULL, rg) != OW_OK)
+				return OW_ERROR;
+		}
+	}
+	for (size_t k = 0; k < s->nchunks[g] && !r->stop; k++) {
+		if (ow_search_expired(s))
+			return OW_ERROR;
+		if (segment(r, NULL, &s->chunks[g][k]->table, 0) != OW_OK)
+			return OW_ERROR;
+	}
+	return OW_OK;
+}
+
+/* Sorting: by the ORDER BY terms, ties in the order the rows came. */
+typedef struct {
+	const ow_columnar_t *q;
+	const ow_search_val_t *vals; /* nitems per row */
+	int by_keys;		     /* groups: by their keys, as SQLite groups */
+	const group_t *groups;
+} sort_ctx_t;
+
+static int row_cmp(const void *a, const void *b, void *arg)
+{
+	const sort_ctx_t *c = arg;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	if (c->by_keys) {
+		for (int g = 0; g < c->q->ngroup; g++) {
+			int r = val_cmp(&c->groups[x].keys[g], &c->groups[y].keys[g]);
+			if (r)
+				return r;
+		}
+		return 0;
+	}
+	size_t n = (size_t)c->q->nitems;
+	int r = order_cmp(c->q, &c->vals[x * n], &c->vals[y * n]);
+	return r ? r : (x > y) - (x < y);
+}
+
+/* ORDER BY with a LIMIT: the rows that can still be in the result, sorted
+ * (ties in the order they came, which the rows after them keep). */
+static void top_k(run_t *r)
+{
+	size_t n = (size_t)r->q->nitems, keep = (size_t)r->keep;
+	size_t *idx = ow_alloc(r->nrows_out * sizeof(size_t));
+	for (size_t i = 0; i < r->nrows_out; i++)
+		idx[i] = i;
+	sort_ctx_t c = {r->q, r->rows, 0, NULL};
+	qsort_r(idx, r->nrows_out, sizeof(size_t), row_cmp, &c);
+	ow_search_val_t *rows = ow_alloc((r->rows_cap + 1) * n * sizeof(ow_search_val_t));
+	for (size_t k = 0; k < r->nrows_out; k++) {
+		ow_search_val_t *from = &r->rows[idx[k] * n];
+		if (k < keep) {
+			memcpy(&rows[k * n], from, n * sizeof(ow_search_val_t));
+			continue;
+		}
+		for (size_t i = 0; i < n; i++) {
+			r->mem -= (int64_t)(sizeof(ow_search_val_t) + from[i].n);
+			val_free(&from[i]);
+		}
+	}
+	free(r->rows);
+	free(idx);
+	r->rows = rows;
+	r->nrows_out = OW_MIN(keep, r->nrows_out);
+	if (r->nrows_out == keep && keep > 0)
+		r->worst = (int64_t)keep - 1;
+}
+
+/* The groups' result rows, in SQLite's order, into r->rows. */
+static int finish_groups(run_t *r)
+{
+	ow_columnar_t *q = r->q;
+	size_t n = (size_t)q->nitems;
+	if (q->ngroup == 0 && r->ngroups == 0)
+		find_group(r, NULL); /* an aggregate of no rows is one row */
+	size_t *idx = ow_alloc((r->ngroups + 1) * sizeof(size_t));
+	for (size_t i = 0; i < r->ngroups; i++)
+		idx[i] = i;
+	sort_ctx_t c = {q, NULL, 1, r->groups};
+	qsort_r(idx, r->ngroups, sizeof(size_t), row_cmp, &c);
+	r->rows = ow_calloc(r->ngroups * n + 1, sizeof(ow_search_val_t));
+	int rc = OW_OK;
+	for (size_t k = 0; k < r->ngroups && rc == OW_OK; k++) {
+		group_t *gr = &r->groups[idx[k]];
+		for (size_t i = 0; i < n && rc == OW_OK; i++) {
+			const item_t *it = &q->items[i];
+			ow_search_val_t v;
+			if (it->agg == A_NONE) {
+				int g = 0;
+				while (q->group[g] != it->col)
+					g++;
+				v = gr->keys[g];
+			} else {
+				rc = acc_result(it, &gr->acc[i], &v);
+			}
+			val_own(&r->rows[k * n + i], &v);
+		}
+		r->nrows_out = k + 1;
+	}
+	free(idx);
+	return rc;
+}
+
+static void free_run(run_t *r)
+{
+	ow_columnar_t *q = r->q;
+	for (size_t k = 0; k < r->ngroups; k++) {
+		for (int g = 0; g < q->ngroup; g++)
+			val_free(&r->groups[k].keys[g]);
+		for (int i = 0; i < q->nitems; i++) {
+			val_free(&r->groups[k].acc[i].m);
+			free(r->groups[k].acc[i].qv);
+		}
+		free(r->groups[k].keys);
+		free(r->groups[k].acc);
+	}
+	free(r->groups);
+	free(r->slots);
+	ow_buf_free(&r->key);
+	for (size_t k = 0; k < r->nrows_out * (size_t)q->nitems; k++)
+		val_free(&r->rows[k]);
+	free(r->rows);
+	for (int c = 0; c < q->ncols; c++) {
+		ow_buf_free(&r->bufs[c].fixed);
+		ow_buf_free(&r->bufs[c].data);
+		ow_buf_free(&r->bufs[c].offs);
+		ow_buf_free(&r->bufs[c].defs);
+	}
+	free(r->bufs);
+	free((void *)r->col);
+	free(r->sel);
+}
+
+int ow_columnar_run(ow_search_t *s, ow_columnar_t *q, int64_t limit, int64_t offset, int format,
+		    ow_buf_t *out, char *err, size_t errlen)
+{
+	if (q->ncols > 64)
+		return OW_DECLINED;
+	size_t mark = out->len;
+	run_t r = {.s = s, .q = q, .err = err, .errlen = errlen};
+	r.mem_max = s->abort_memory ? s->abort_memory : s->max_memory;
+	r.col = ow_calloc((size_t)q->ncols, sizeof(ow_col_t *));
+	r.bufs = ow_calloc((size_t)q->ncols, sizeof(ow_col_t));
+	for (int i = 0; i < q->nitems; i++)
+		if (q->items[i].col >= 0)
+			r.used |= (uint64_t)1 << q->items[i].col;
+	for (int g = 0; g < q->ngroup; g++)
+		r.used |= (uint64_t)1 << q->group[g];
+	if (q->aggregate || q->ngroup)
+		r.nslots = 0, rehash(&r);
+	/* the query's LIMIT and OFFSET, then the caller's */
+	r.skip = q->offset + offset;
+	r.take = limit;
+	if (q->limit >= 0)
+		r.take = limit < 0 ? OW_MAX(q->limit - offset, 0)
+				   : OW_MIN(limit, OW_MAX(q->limit - offset, 0));
+	r.keep = r.take >= 0 && !q->aggregate ? r.skip + r.take : -1;
+	r.worst = -1;
+	const char *names[MAX_ITEMS];
+	for (int i = 0; i < q->nout; i++)
+		names[i] = q->items[i].name;
+	ow_search_out_t o;
+	ow_search_out_begin(&o, format, q->nout, names, out);
+	r.o = &o;
+	r.stop = r.take == 0 && !q->aggregate;
+	int rc = scan(&r);
+	if (rc == OW_OK && q->aggregate)
+		rc = finish_groups(&r);
+	if (rc == OW_OK && (q->aggregate || q->norder)) {
+		size_t n = (size_t)q->nitems;
+		size_t *idx = ow_alloc((r.nrows_out + 1) * sizeof(size_t));
+		for (size_t i = 0; i < r.nrows_out; i++)
+			idx[i] = i;
+		sort_ctx_t c = {q, r.rows, 0, NULL};
+		if (q->norder)
+			qsort_r(idx, r.nrows_out, sizeof(size_t), row_cmp, &c);
+		for (size_t k = 0; k < r.nrows_out && rc == OW_OK && !r.stop; k++)
+			rc = emit(&r, &r.rows[idx[k] * n]);
+		free(idx);
+	}
+	ow_search_out_end(&o);
+	if (rc == OW_ERROR && s->timed_out)
+		ow_search_timeout_message(s, err, errlen);
+	free_run(&r);
+	if (rc != OW_OK)
+		out->len = mark;
+	return rc;
+}
