@@ -2018,6 +2018,23 @@ static void observe(series_t *s, double v)
 static buf_t mrows; /* the rows of the metrics request being made */
 static int mpoints; /* its points */
 
+/* The row columns of a distribution point: count and sum, and min and max
+ * when it has them; no single value. */
+static void r_dist(buf_t *r, const series_t *s, int has_minmax)
+{
+	r_null(r, "value");
+	r_null(r, "value_int");
+	r_int(r, "count", s->count);
+	r_dbl(r, "sum", s->sum);
+	if (has_minmax && s->count) {
+		r_dbl(r, "min", s->min);
+		r_dbl(r, "max", s->max);
+	} else {
+		r_null(r, "min");
+		r_null(r, "max");
+	}
+}
+
 static void point_common(buf_t *b, buf_t *r, const series_t *s, uint32_t attrs_field, int64_t start,
 			 int64_t t)
 {
@@ -2176,17 +2193,7 @@ static void point(pod_t *p, series_t *s, int64_t t)
 			pb_double(b, 11, s->min);
 			pb_double(b, 12, s->max);
 		}
-		r_null(r, "value");
-		r_null(r, "value_int");
-		r_int(r, "count", s->count);
-		r_dbl(r, "sum", s->sum);
-		if (s->count) {
-			r_dbl(r, "min", s->min);
-			r_dbl(r, "max", s->max);
-		} else {
-			r_null(r, "min");
-			r_null(r, "max");
-		}
+		r_dist(r, s, 1);
 		putc_(&jtmp, '[');
 		for (int i = 0; i <= NB; i++)
 			putf(&jtmp, "%s\"%" PRId64 "\"", i ? "," : "", s->b[i]);
@@ -2242,17 +2249,7 @@ static void point(pod_t *p, series_t *s, int64_t t)
 			pb_double(b, 12, s->min);
 			pb_double(b, 13, s->max);
 		}
-		r_null(r, "value");
-		r_null(r, "value_int");
-		r_int(r, "count", s->count);
-		r_dbl(r, "sum", s->sum);
-		if (s->count) {
-			r_dbl(r, "min", s->min);
-			r_dbl(r, "max", s->max);
-		} else {
-			r_null(r, "min");
-			r_null(r, "max");
-		}
+		r_dist(r, s, 1);
 		r_null(r, "bucket_counts");
 		r_null(r, "explicit_bounds");
 		r_int(r, "scale", EXP_SCALE);
@@ -2285,12 +2282,7 @@ static void point(pod_t *p, series_t *s, int64_t t)
 			pb_double(b, 2, qv[i]);
 			pb_end(b, x);
 		}
-		r_null(r, "value");
-		r_null(r, "value_int");
-		r_int(r, "count", s->count);
-		r_dbl(r, "sum", s->sum);
-		r_null(r, "min");
-		r_null(r, "max");
+		r_dist(r, s, 0);
 		r_null(r, "bucket_counts");
 		r_null(r, "explicit_bounds");
 		r_null(r, "scale");
