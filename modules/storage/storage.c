@@ -52,7 +52,7 @@ static ow_directive_t directives[] = {
     {"storage.buffer.flush_interval_ms", OW_CONF_INT, &flush_interval_ms, 10, 86400000, "10000",
      NULL, 0},
     {"memory.max_buffer_bytes", OW_CONF_INT, &max_buffer_bytes, 1 << 20, (int64_t)1 << 40,
-     "268435456", NULL, 0},
+     "201326592", NULL, 0},
     {"storage.parquet.compression_level", OW_CONF_INT, &zstd_level, 0, 22, "3", NULL, 0},
     {"storage.parquet.stable_compression_level", OW_CONF_INT, &zstd_stable, 0, 22, "9", NULL, 0},
     {"storage.parquet.row_group_size", OW_CONF_INT, &row_group_rows, 1000, 100000000, "1000000",
