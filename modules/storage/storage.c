@@ -97,7 +97,10 @@ typedef struct {
 	int64_t wal_removed;
 } flush_t;
 
-static buffer_t *buffers;			  /* open for new rows */
+static buffer_t *buffers; /* open for new rows */
+/* due for a flush but holding Kafka batches whose offsets are not yet
+ * committed: closed to new rows, frozen when the last hold goes */
+static buffer_t *sealed;
 static buffer_t *frozen, **frozen_tail = &frozen; /* waiting for a flush */
 static flush_t *flushing;			  /* the flush on a worker */
 static struct event *tick_ev, *retry_ev;
@@ -222,41 +225,59 @@ void ow_storage_publish(ow_batch_t *b)
 	}
 }
 
+static void start_flush(void);
+
 void ow_storage_release(const char *batch_id, uint32_t n)
 {
-	for (buffer_t *buf = buffers; buf; buf = buf->next)
-		for (size_t i = buf->nbatches; i-- > 0;) {
-			sbatch_t *s = &buf->batches[i];
-			if (s->holds == 0 || strcmp(s->id, batch_id) != 0)
-				continue;
-			s->holds -= OW_MIN(n, s->holds);
-			if (s->holds == 0)
-				buf->holds--;
-			return;
-		}
+	buffer_t *lists[] = {buffers, sealed};
+	for (int l = 0; l < 2; l++)
+		for (buffer_t *buf = lists[l]; buf; buf = buf->next)
+			for (size_t i = buf->nbatches; i-- > 0;) {
+				sbatch_t *s = &buf->batches[i];
+				if (s->holds == 0 || strcmp(s->id, batch_id) != 0)
+					continue;
+				s->holds -= OW_MIN(n, s->holds);
+				if (s->holds == 0)
+					buf->holds--;
+				if (l == 1 && buf->holds == 0) {
+					/* its last hold: off to the flush */
+					for (buffer_t **pp = &sealed; *pp; pp = &(*pp)->next)
+						if (*pp == buf) {
+							*pp = buf->next;
+							break;
+						}
+					buf->next = NULL;
+					*frozen_tail = buf;
+					frozen_tail = &buf->next;
+					start_flush();
+				}
+				return;
+			}
 }
 
 void ow_storage_discard(const char *batch_id, uint32_t seq)
 {
-	for (buffer_t *buf = buffers; buf; buf = buf->next)
-		for (size_t i = buf->nchunks; i-- > 0;) {
-			ow_chunk_t *c = buf->chunks[i];
-			if (c->seq != seq || strcmp(c->batch_id, batch_id) != 0)
-				continue;
-			size_t bytes = ow_table_bytes(&c->table);
-			buf->rows -= c->table.nrows;
-			buf->bytes -= OW_MIN(bytes, buf->bytes);
-			buffered -= OW_MIN(bytes, buffered);
-			for (size_t k = 0; k < buf->nbatches; k++)
-				if (strcmp(buf->batches[k].id, batch_id) == 0)
-					buf->batches[k].records -=
-					    OW_MIN(c->table.nrows, buf->batches[k].records);
-			memmove(&buf->chunks[i], &buf->chunks[i + 1],
-				(buf->nchunks - i - 1) * sizeof(*buf->chunks));
-			buf->nchunks--;
-			chunk_unref(c);
-			return;
-		}
+	buffer_t *lists[] = {buffers, sealed};
+	for (int l = 0; l < 2; l++)
+		for (buffer_t *buf = lists[l]; buf; buf = buf->next)
+			for (size_t i = buf->nchunks; i-- > 0;) {
+				ow_chunk_t *c = buf->chunks[i];
+				if (c->seq != seq || strcmp(c->batch_id, batch_id) != 0)
+					continue;
+				size_t bytes = ow_table_bytes(&c->table);
+				buf->rows -= c->table.nrows;
+				buf->bytes -= OW_MIN(bytes, buf->bytes);
+				buffered -= OW_MIN(bytes, buffered);
+				for (size_t k = 0; k < buf->nbatches; k++)
+					if (strcmp(buf->batches[k].id, batch_id) == 0)
+						buf->batches[k].records -=
+						    OW_MIN(c->table.nrows, buf->batches[k].records);
+				memmove(&buf->chunks[i], &buf->chunks[i + 1],
+					(buf->nchunks - i - 1) * sizeof(*buf->chunks));
+				buf->nchunks--;
+				chunk_unref(c);
+				return;
+			}
 }
 
 /* ---- the readers' catalog and snapshots ---- */
@@ -317,7 +338,7 @@ ow_snapshot_t *ow_storage_snapshot(const char *tenant, int signal)
 {
 	ow_snapshot_t *s = ow_calloc(1, sizeof(*s));
 	size_t cap = 0;
-	const buffer_t *lists[] = {buffers, frozen, flushing ? flushing->buf : NULL};
+	const buffer_t *lists[] = {buffers, sealed, frozen, flushing ? flushing->buf : NULL};
 	for (size_t l = 0; l < OW_NELEMS(lists); l++)
 		for (const buffer_t *b = lists[l]; b; b = b->next)
 			if (b->signal == signal && strcmp(b->tenant, tenant) == 0)
@@ -719,8 +740,6 @@ static void flush_work(ow_job_t *j)
 	f->parts = NULL;
 }
 
-static void start_flush(void);
-
 static void flush_done(ow_job_t *j)
 {
 	flush_t *f = (flush_t *)j;
@@ -820,13 +839,17 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	while (b) {
 		buffer_t *next = b->next;
 		int aged = now - b->opened_mono >= flush_interval_ms * 1000000;
-		if (b->holds) {
-			/* Kafka offsets not committed yet: not stored either */
-		} else if (b->nbatches > 0 &&
-			   (aged || draining || b->bytes >= (size_t)flush_bytes)) {
+		if (b->nbatches > 0 && (aged || draining || b->bytes >= (size_t)flush_bytes)) {
 			unlink_buffer(b);
-			*frozen_tail = b;
-			frozen_tail = &b->next;
+			if (b->holds) {
+				/* Kafka offsets not committed yet: not stored either;
+				 * new rows go to a new buffer meanwhile */
+				b->next = sealed;
+				sealed = b;
+			} else {
+				*frozen_tail = b;
+				frozen_tail = &b->next;
+			}
 		} else if (b->nbatches == 0 && aged) {
 			unlink_buffer(b);
 			buffered -= OW_MIN(buffered, b->bytes);
@@ -1014,6 +1037,11 @@ static void storage_stop(void)
 	while (buffers) {
 		buffer_t *b = buffers;
 		buffers = b->next;
+		buffer_free(b);
+	}
+	while (sealed) {
+		buffer_t *b = sealed;
+		sealed = b->next;
 		buffer_free(b);
 	}
 	while (frozen) {
