@@ -13,21 +13,26 @@
  *     [ORDER BY term [ASC | DESC], ...]
  *     [LIMIT n [OFFSET m] | LIMIT m, n] [;]
  *
- *   item  *  |  column [[AS] alias]  |  agg(column) [[AS] alias]
+ *   item  *  |  term [[AS] alias]  |  agg(term) [[AS] alias]
  *         |  count(*) [[AS] alias]
+ *   term  column  |  time_bucket_ns(column, width)  |  column ->> 'path'
+ *         (an integer column and a positive width; a JSON column and a
+ *         path of member steps, '$.a."b.c"', which expr.c reads)
  *   agg   count, sum, avg, min, max, p50, p90, p99 (sum, avg and the
- *         quantiles of numeric columns only)
- *   cond  column op literal (=, ==, !=, <>, <, <=, >, >=)
- *         column [NOT] IN (literal, ...)  |  column BETWEEN lit AND lit
- *         column IS [NOT] NULL
- *   term  GROUP BY: a column, or the position of a column item;
- *         ORDER BY: an item's position or alias, a column item, or an
- *         aggregate item written again
+ *         quantiles of numeric terms only)
+ *   cond  term op literal (=, ==, !=, <>, <, <=, >, >=)
+ *         term [NOT] IN (literal, ...)  |  term BETWEEN lit AND lit
+ *         term IS [NOT] NULL  |  term [NOT] LIKE 'pattern' (text, id
+ *         and ->> terms; no ESCAPE)
+ *   GROUP BY: a term, or the position of a plain item;
+ *   ORDER BY: an item's position or alias, a term, or an aggregate item
+ *         written again
  *
  * Keywords, function and column names in any case; identifiers bare or in
- * double quotes. A literal must be of its column's kind: a string for text
+ * double quotes. A literal must be of its term's kind: a string for text
  * and id columns, an integer for integer columns, a number for real ones
- * (no conversions to mirror). No comments, no other expressions, no
+ * (no conversions to mirror), any of them for ->> (whose values are of
+ * any kind: SQLite compares them without conversions too). No comments, no other expressions, no
  * NULL literals, no alias that is also a column's name, every plain column
  * item in the GROUP BY when there is one, none beside aggregates when
  * there is not, no IN on the time column (SQLite loops over its values,
@@ -45,7 +50,10 @@
  * double over the count); an integer overflow is SQLite's to report
  * (OW_DECLINED). Without ORDER BY, groups come in the order of their
  * keys, as SQLite's sorter gives them, and plain rows in scan order;
- * ORDER BY sorts stably after that. Plain rows under ORDER BY with a LIMIT
+ * ORDER BY sorts stably after that. Where expr.c cannot give SQLite's
+ * value (a real number or a \u escape under ->>) or time_bucket_ns would
+ * overflow, the run stops with OW_DECLINED and SQLite answers the query.
+ * Plain rows under ORDER BY with a LIMIT
  * are kept only while they can be in the result (top-k: once as many as
  * the limit and offset are held, a row that sorts after the last of them
  * is dropped unread).
@@ -59,8 +67,19 @@
 #define MAX_ITEMS 200
 
 enum { A_NONE, A_COUNT, A_SUM, A_AVG, A_MIN, A_MAX, A_QUANTILE };
-enum { F_EQ, F_NE, F_LT, F_LE, F_GT, F_GE, F_IN, F_NOT_IN, F_NULL, F_NOT_NULL };
-enum { C_INT, C_REAL, C_TEXT };
+enum { F_EQ, F_NE, F_LT, F_LE, F_GT, F_GE, F_IN, F_NOT_IN, F_NULL, F_NOT_NULL, F_LIKE, F_NOT_LIKE };
+enum { C_INT, C_REAL, C_TEXT, C_ANY };
+enum { X_BUCKET = 1, X_JSON };
+
+/* An expression over a column: time_bucket_ns(col, width) or col ->>
+ * 'path'. Items, filters and groups name one by an id past the columns'
+ * (ncols + its index), a column by its index. */
+typedef struct {
+	int kind, col;
+	int64_t width;
+	char *path;
+	ow_search_path_t pp; /* its keys point into path */
+} expr_t;
 
 typedef struct {
 	int col; /* -1: count(*) */
@@ -77,6 +96,12 @@ typedef struct {
 	 * length; the others equal no id), as bytes back to back */
 	uint8_t *ids;
 	size_t nids;
+	/* LIKE '%needle%' with an ASCII needle: the needle, lowercase */
+	char *needle;
+	size_t nneedle;
+	/* LIKE: the literal prefix in lower and upper case, for statistics */
+	uint8_t *pre_lo, *pre_up;
+	size_t npre;
 } filt_t;
 
 typedef struct {
@@ -86,6 +111,8 @@ typedef struct {
 struct ow_columnar {
 	int signal, ncols, aggregate;
 	const ow_pq_coldef_t *defs;
+	expr_t x[MAX_ITEMS];
+	int nx;
 	item_t items[MAX_ITEMS];
 	int nitems, nout; /* past nout: what ORDER BY needs but the output has not */
 	filt_t *f;
@@ -195,8 +222,9 @@ static int tokenize(const char *sql, parser_t *p)
 				return 0;
 			c = d;
 		} else {
-			static const char *const ops[] = {"<=", ">=", "!=", "<>", "==", "(", ")",
-							  ",",	"*",  "=",  "<",  ">",	";", "-"};
+			static const char *const ops[] = {"->>", "<=", ">=", "!=", "<>",
+							  "==",	 "(",  ")",  ",",  "*",
+							  "=",	 "<",  ">",  ";",  "-"};
 			size_t k = 0;
 			while (k < OW_NELEMS(ops) && strncmp(c, ops[k], strlen(ops[k])))
 				k++;
@@ -266,24 +294,95 @@ static int ref(parser_t *p)
 	return c;
 }
 
-/* A literal of column col's kind into v (text borrowed from the token). */
-static int literal(parser_t *p, int col, ow_search_val_t *v)
+/* The column a column or expression id reads. */
+static int base(const struct ow_columnar *q, int id)
+{
+	return id < q->ncols ? id : q->x[id - q->ncols].col;
+}
+
+/* The kind of values of a column or expression (->> gives any). */
+static int klass_of(const struct ow_columnar *q, int id)
+{
+	if (id < q->ncols)
+		return klass(&q->defs[id]);
+	return q->x[id - q->ncols].kind == X_BUCKET ? C_INT : C_ANY;
+}
+
+/* A column, time_bucket_ns(column, width) with an integer column and a
+ * positive width, or column ->> 'path' with a JSON column and a path of
+ * member steps: its id, -1 when there is none here. */
+static int operand(parser_t *p)
+{
+	struct ow_columnar *q = p->q;
+	tok_t *t = peek(p);
+	expr_t x = {0};
+	if (is_kw(t, "time_bucket_ns") && t[1].type == T_OP && t[1].s[0] == '(') {
+		p->at += 2;
+		x.kind = X_BUCKET;
+		x.col = ref(p);
+		if (x.col < 0 || klass(&q->defs[x.col]) != C_INT || !op(p, ",") ||
+		    peek(p)->type != T_INT || peek(p)->i <= 0)
+			return -1;
+		x.width = peek(p)->i;
+		p->at++;
+		if (!op(p, ")"))
+			return -1;
+	} else {
+		int c = ref(p);
+		if (c < 0 || !op(p, "->>"))
+			return c;
+		t = peek(p);
+		if (q->defs[c].logical != OW_PQ_L_JSON || t->type != T_STR)
+			return -1;
+		p->at++;
+		x.kind = X_JSON;
+		x.col = c;
+		x.path = ow_strdup(t->text);
+		if (!ow_search_json_path(x.path, &x.pp)) {
+			free(x.path);
+			return -1;
+		}
+	}
+	for (int k = 0; k < q->nx; k++)
+		if (q->x[k].kind == x.kind && q->x[k].col == x.col && q->x[k].width == x.width &&
+		    (!x.path || strcmp(q->x[k].path, x.path) == 0)) {
+			free(x.path);
+			return q->ncols + k;
+		}
+	if (q->nx == MAX_ITEMS) {
+		free(x.path);
+		return -1;
+	}
+	q->x[q->nx] = x;
+	return q->ncols + q->nx++;
+}
+
+/* The SQL text from token from to the last one taken. */
+static char *span(parser_t *p, size_t from)
+{
+	const tok_t *last = &p->t[p->at - 1];
+	return dup_n(p->t[from].s, (size_t)(last->s + last->n - p->t[from].s));
+}
+
+/* A literal for column or expression id into v (text borrowed from the
+ * token). */
+static int literal(parser_t *p, int id, ow_search_val_t *v)
 {
 	int neg = op(p, "-");
 	tok_t *t = peek(p);
-	int k = klass(&p->q->defs[col]);
+	int k = klass_of(p->q, id);
 	memset(v, 0, sizeof(*v));
-	if (t->type == T_STR && !neg && k == C_TEXT) {
+	if (t->type == T_STR && !neg && (k == C_TEXT || k == C_ANY)) {
 		v->type = SQLITE_TEXT;
 		v->p = (const uint8_t *)t->text;
 		v->n = strlen(t->text);
-	} else if (t->type == T_INT && k == C_INT) {
+	} else if (t->type == T_INT && (k == C_INT || k == C_ANY)) {
 		v->type = SQLITE_INTEGER;
 		v->i = neg ? -t->i : t->i;
 	} else if (t->type == T_INT && k == C_REAL && t->i <= (1LL << 53)) {
 		v->type = SQLITE_FLOAT;
 		v->d = (double)(neg ? -t->i : t->i);
-	} else if (t->type == T_REAL && k == C_REAL) {
+	} else if (t->type == T_REAL && (k == C_REAL || k == C_ANY)) {
 		v->type = SQLITE_FLOAT;
 		v->d = neg ? -t->d : t->d;
 	} else {
@@ -297,7 +396,7 @@ static filt_t *add_filter(struct ow_columnar *q, int col, int fop)
 {
 	q->f = ow_realloc(q->f, (size_t)(q->nf + 1) * sizeof(filt_t));
 	filt_t *f = &q->f[q->nf++];
-	*f = (filt_t){col, fop, NULL, 0, NULL, 0};
+	*f = (filt_t){.col = col, .op = fop};
 	return f;
 }
 
@@ -312,7 +411,7 @@ static int add_literal(parser_t *p, filt_t *f)
 
 static int condition(parser_t *p)
 {
-	int col = ref(p);
+	int col = operand(p);
 	if (col < 0)
 		return 0;
 	static const struct {
@@ -336,6 +435,16 @@ static int condition(parser_t *p)
 		return add_literal(p, add_filter(p->q, col, F_LE));
 	}
 	int neg = kw(p, "NOT");
+	if (kw(p, "LIKE")) {
+		/* SQLite refuses patterns past its limit (search.c sets 10000) */
+		int k = klass_of(p->q, col);
+		tok_t *t = peek(p);
+		if ((k != C_TEXT && k != C_ANY) || t->type != T_STR || strlen(t->text) > 10000)
+			return 0;
+		if (!add_literal(p, add_filter(p->q, col, neg ? F_NOT_LIKE : F_LIKE)))
+			return 0;
+		return !is_kw(peek(p), "ESCAPE");
+	}
 	if (!kw(p, "IN") || !op(p, "("))
 		return 0;
 	filt_t *f = add_filter(p->q, col, neg ? F_NOT_IN : F_IN);
@@ -375,10 +484,10 @@ static int aggregate(parser_t *p, item_t *it)
 	p->at += 2;
 	if (it->agg == A_COUNT && op(p, "*"))
 		it->col = -1;
-	else if ((it->col = ref(p)) < 0)
+	else if ((it->col = operand(p)) < 0)
 		return 0;
 	if (it->col >= 0 && (it->agg == A_SUM || it->agg == A_AVG || it->agg == A_QUANTILE) &&
-	    klass(&p->q->defs[it->col]) == C_TEXT)
+	    klass_of(p->q, it->col) >= C_TEXT)
 		return 0; /* SQLite would convert text to numbers */
 	tok_t *close = peek(p);
 	if (!op(p, ")"))
@@ -395,14 +504,15 @@ static int item(parser_t *p)
 		return 0;
 	item_t *it = &q->items[q->nitems++];
 	tok_t *t = peek(p);
-	if (agg_of(t, &it->q) != A_NONE) {
+	if (agg_of(t, &it->q) > A_NONE) {
 		if (!aggregate(p, it))
 			return 0;
 		q->aggregate = 1;
-	} else if ((it->col = ref(p)) < 0) {
-		return 0;
 	} else {
-		it->name = ow_strdup(t->text);
+		size_t from = p->at;
+		if ((it->col = operand(p)) < 0)
+			return 0;
+		it->name = it->col < q->ncols ? ow_strdup(t->text) : span(p, from);
 	}
 	int as = kw(p, "AS");
 	t = peek(p);
@@ -436,20 +546,23 @@ static int order_item(parser_t *p)
 		return t->i >= 1 && t->i <= q->nout ? (int)t->i - 1 : -1;
 	}
 	item_t want = {0};
-	if (agg_of(t, &want.q) != A_NONE) {
+	if (agg_of(t, &want.q) > A_NONE) {
 		if (!aggregate(p, &want) || !q->aggregate) {
 			free(want.name);
 			return -1;
 		}
 	} else if (t->type == T_ID) {
-		p->at++;
-		for (int i = 0; i < q->nout; i++)
-			if (strcasecmp(q->items[i].name, t->text) == 0)
+		int arrow = t[1].type == T_OP && t[1].n == 3 && strncmp(t[1].s, "->>", 3) == 0;
+		for (int i = 0; i < q->nout && !arrow; i++)
+			if (strcasecmp(q->items[i].name, t->text) == 0) {
+				p->at++;
 				return i; /* an alias first, as SQLite resolves it */
-		want.col = column(q, t->text);
+			}
+		size_t from = p->at;
+		want.col = operand(p);
 		if (want.col < 0 || (q->aggregate && !in_group(q, want.col)))
 			return -1;
-		want.name = ow_strdup(t->text);
+		want.name = span(p, from);
 	} else {
 		return -1;
 	}
@@ -526,7 +639,7 @@ static int parse(parser_t *p)
 			    q->items[t->i - 1].agg == A_NONE)
 				col = q->items[t->i - 1].col, p->at++;
 			else
-				col = ref(p);
+				col = operand(p);
 			if (col < 0 || q->ngroup == MAX_ITEMS)
 				return 0;
 			q->group[q->ngroup++] = col;
@@ -579,6 +692,9 @@ static int parse(parser_t *p)
 
 static void id_literals(const ow_columnar_t *q, filt_t *f)
 {
+	if (f->col >= q->ncols || f->op == F_LT || f->op == F_LE || f->op == F_GT ||
+	    f->op == F_GE || f->op == F_NULL || f->op == F_NOT_NULL || f->op >= F_LIKE)
+		return;
 	const ow_pq_coldef_t *d = &q->defs[f->col];
 	size_t len = (size_t)d->fixed_len;
 	if (d->type != OW_PQ_FIXED)
@@ -605,11 +721,16 @@ void ow_columnar_free(ow_columnar_t *q)
 		return;
 	for (int i = 0; i < q->nitems; i++)
 		free(q->items[i].name);
+	for (int k = 0; k < q->nx; k++)
+		free(q->x[k].path);
 	for (int i = 0; i < q->nf; i++) {
 		for (size_t j = 0; j < q->f[i].nvals; j++)
 			free((void *)q->f[i].vals[j].p);
 		free(q->f[i].vals);
 		free(q->f[i].ids);
+		free(q->f[i].needle);
+		free(q->f[i].pre_lo);
+		free(q->f[i].pre_up);
 	}
 	free(q->f);
 	free(q);
@@ -629,8 +750,20 @@ ow_columnar_t *ow_columnar_parse(const ow_search_t *s, const char *sql)
 				    (const char *)p.q->f[i].vals[j].p, p.q->f[i].vals[j].n);
 			else
 				p.q->f[i].vals[j].p = NULL;
-	for (int i = 0; ok && i < p.q->nf; i++)
-		id_literals(p.q, &p.q->f[i]);
+	for (int i = 0; ok && i < p.q->nf; i++) {
+		filt_t *f = &p.q->f[i];
+		id_literals(p.q, f);
+		if (f->op >= F_LIKE) {
+			f->npre = ow_search_like_prefix(f->vals[0].p, f->vals[0].n, &f->pre_lo,
+							&f->pre_up);
+			f->needle = ow_alloc(f->vals[0].n + 1);
+			if (ow_search_like_needle(f->vals[0].p, f->vals[0].n, f->needle,
+						  f->vals[0].n + 1))
+				f->nneedle = strlen(f->needle);
+			else
+				free(f->needle), f->needle = NULL;
+		}
+	}
 	for (size_t i = 0; i < p.n; i++)
 		free(p.t[i].text);
 	free(p.t);
@@ -696,6 +829,20 @@ static int filter_holds(const filt_t *f, const ow_search_val_t *x)
 		return 0;
 	case F_NOT_NULL:
 		return 1;
+	case F_LIKE:
+	case F_NOT_LIKE: {
+		/* a number matches as its text (->> gives integers) */
+		char num[24];
+		const uint8_t *t = x->p;
+		size_t n = x->n;
+		if (x->type == SQLITE_INTEGER) {
+			n = (size_t)snprintf(num, sizeof(num), "%lld", (long long)x->i);
+			t = (const uint8_t *)num;
+		}
+		int m = f->needle ? ow_search_like_find(f->needle, f->nneedle, t, n)
+				  : ow_search_like(f->vals[0].p, f->vals[0].n, t, n);
+		return m == (f->op == F_LIKE);
+	}
 	case F_IN:
 	case F_NOT_IN: {
 		size_t j = 0;
@@ -847,6 +994,7 @@ typedef struct {
 	/* plain rows: owned values, nitems each */
 	ow_search_val_t *rows;
 	size_t nrows_out, rows_cap;
+	ow_buf_t *xbuf; /* an expression's text when it is not in the column */
 	/* output without sorting: straight out */
 	ow_search_out_t *o;
 	int64_t skip, take; /* take -1: no end */
@@ -947,17 +1095,36 @@ static void rehash(run_t *r)
 	}
 }
 
-/* Value of column c at a row (rows come in ascending order): its value
- * index is found by counting the definitions since the last row asked
- * for, so columns are stepped only to the rows selected. */
-static void cell(run_t *r, int c, size_t row, size_t *vpos, size_t *at, char *hex,
-		 ow_search_val_t *v)
+/* Value v of expression id from its column's value (in place):
+ * OW_DECLINED when SQLite must answer. */
+static int derive(run_t *r, int id, ow_search_val_t *v)
 {
+	const expr_t *x = &r->q->x[id - r->q->ncols];
+	if (v->type == SQLITE_NULL)
+		return OW_OK;
+	if (x->kind == X_BUCKET) {
+		int64_t rem = v->i % x->width;
+		if (rem < 0)
+			rem += x->width;
+		/* out of range: time_bucket_ns's error */
+		return __builtin_sub_overflow(v->i, rem, &v->i) ? OW_DECLINED : OW_OK;
+	}
+	ow_search_val_t json = *v;
+	return ow_search_json_get(&x->pp, json.p, json.n, &r->xbuf[id - r->q->ncols], v);
+}
+
+/* Value of column or expression id at a row (rows come in ascending
+ * order): its value index is found by counting the definitions since the
+ * last row asked for, so columns are stepped only to the rows selected. */
+static int cell(run_t *r, int id, size_t row, size_t *vpos, size_t *at, char *hex,
+		ow_search_val_t *v)
+{
+	int c = base(r->q, id);
 	const ow_col_t *o = r->col[c];
 	if (!o || !o->defs.data[row]) {
 		memset(v, 0, sizeof(*v));
 		v->type = SQLITE_NULL;
-		return;
+		return OW_OK;
 	}
 	if (o->nvals == o->nrows) {
 		vpos[c] = row;
@@ -969,6 +1136,7 @@ static void cell(run_t *r, int c, size_t row, size_t *vpos, size_t *at, char *he
 	}
 	at[c] = row;
 	ow_search_cell(&r->q->defs[c], o, vpos[c], hex, v);
+	return id < r->q->ncols ? OW_OK : derive(r, id, v);
 }
 
 static int emit(run_t *r, const ow_search_val_t *vals)
@@ -1024,13 +1192,16 @@ static int consume(run_t *r)
 	int rc = OW_OK;
 	for (size_t row = 0; row < r->nrows && rc == OW_OK && !r->stop; row++) {
 		if (r->sel[row]) {
-			for (int i = 0; i < q->nitems; i++)
+			for (int i = 0; i < q->nitems && rc == OW_OK; i++)
 				if (q->items[i].col >= 0)
-					cell(r, q->items[i].col, row, vpos, at, hex[i], &vals[i]);
+					rc = cell(r, q->items[i].col, row, vpos, at, hex[i],
+						  &vals[i]);
+			for (int g = 0; q->aggregate && g < q->ngroup && rc == OW_OK; g++)
+				rc = cell(r, q->group[g], row, vpos, at, hex[q->nitems + g],
+					  &keys[g]);
+			if (rc != OW_OK)
+				break;
 			if (q->aggregate) {
-				for (int g = 0; g < q->ngroup; g++)
-					cell(r, q->group[g], row, vpos, at, hex[q->nitems + g],
-					     &keys[g]);
 				/* parts are sorted: the group of the last row, often */
 				if (!last || !same_keys(q, last, keys))
 					last = find_group(r, keys);
@@ -1139,15 +1310,15 @@ static int segment(run_t *r, ow_search_part_t *p, const ow_table_t *chunk, int r
 	char hex[OW_SEARCH_HEX_MAX];
 	for (int i = 0; i < q->nf && selected; i++) {
 		const filt_t *f = &q->f[i];
-		if (!(loaded & (uint64_t)1 << f->col)) {
-			if (load_col(r, p, chunk, rg, f->col) != OW_OK)
+		int c = base(q, f->col);
+		if (!(loaded & (uint64_t)1 << c)) {
+			if (load_col(r, p, chunk, rg, c) != OW_OK)
 				return OW_ERROR;
-			loaded |= (uint64_t)1 << f->col;
+			loaded |= (uint64_t)1 << c;
 		}
-		const ow_col_t *o = r->col[f->col];
+		const ow_col_t *o = r->col[c];
 		ow_search_val_t v = {.type = SQLITE_NULL};
-		if (f->ids && f->op != F_LT && f->op != F_LE && f->op != F_GT && f->op != F_GE &&
-		    f->op != F_NULL && f->op != F_NOT_NULL) {
+		if (f->ids) {
 			selected = id_filter(r, f, o);
 			continue;
 		}
@@ -1155,10 +1326,11 @@ static int segment(run_t *r, ow_search_part_t *p, const ow_table_t *chunk, int r
 		for (size_t row = 0, vp = 0; row < r->nrows; row++) {
 			int defined = o && o->defs.data[row];
 			if (r->sel[row]) {
+				v.type = SQLITE_NULL;
 				if (defined)
-					ow_search_cell(&q->defs[f->col], o, vp, hex, &v);
-				else
-					v.type = SQLITE_NULL;
+					ow_search_cell(&q->defs[c], o, vp, hex, &v);
+				if (f->col >= q->ncols && derive(r, f->col, &v) != OW_OK)
+					return OW_DECLINED;
 				r->sel[row] = (uint8_t)filter_holds(f, &v);
 				selected += r->sel[row];
 			}
@@ -1194,6 +1366,10 @@ static int stats_allow(const ow_columnar_t *q, const filt_t *f, const ow_pq_stat
 		return 1;
 	if (st->null_count == rows)
 		return 0;
+	if (f->op == F_LIKE && f->npre && q->defs[f->col].type == OW_PQ_BYTE_ARRAY)
+		return ow_search_like_stats(f->pre_lo, f->pre_up, f->npre, st);
+	if (f->op >= F_LIKE)
+		return 1;
 	if (!st->has_minmax || f->op == F_NE || f->op == F_NOT_IN || f->op == F_NOT_NULL)
 		return 1;
 	const ow_pq_coldef_t *d = &q->defs[f->col];
@@ -1249,13 +1425,15 @@ static int rg_may_match(const ow_columnar_t *q, ow_search_part_t *p, int rg)
 {
 	int64_t rows = ow_pq_row_group_rows(p->pq, rg);
 	for (int i = 0; i < q->nf; i++) {
-		int fc = p->colmap[q->f[i].col];
+		int fc = p->colmap[base(q, q->f[i].col)];
 		ow_pq_stats_t st;
 		if (fc < 0) {
 			if (q->f[i].op != F_NULL)
 				return 0; /* absent from the part: NULL in every row */
 			continue;
 		}
+		if (q->f[i].col >= q->ncols)
+			continue; /* an expression: the column's statistics are not its */
 		if (ow_pq_stats(p->pq, rg, fc, &st) == OW_OK &&
 		    !stats_allow(q, &q->f[i], &st, rows))
 			return 0;
@@ -1309,15 +1487,17 @@ static int scan(run_t *r)
 		for (int rg = 0; rg < ow_pq_num_row_groups(p->pq) && !r->stop; rg++) {
 			if (ow_search_expired(s))
 				return OW_ERROR;
-			if (rg_may_match(r->q, p, rg) && segment(r, p, NULL, rg) != OW_OK)
-				return OW_ERROR;
+			int rc = rg_may_match(r->q, p, rg) ? segment(r, p, NULL, rg) : OW_OK;
+			if (rc != OW_OK)
+				return rc;
 		}
 	}
 	for (size_t k = 0; k < s->nchunks[g] && !r->stop; k++) {
 		if (ow_search_expired(s))
 			return OW_ERROR;
-		if (segment(r, NULL, &s->chunks[g][k]->table, 0) != OW_OK)
-			return OW_ERROR;
+		int rc = segment(r, NULL, &s->chunks[g][k]->table, 0);
+		if (rc != OW_OK)
+			return rc;
 	}
 	return OW_OK;
 }
@@ -1438,6 +1618,9 @@ static void free_run(run_t *r)
 		ow_buf_free(&r->bufs[c].defs);
 	}
 	free(r->bufs);
+	for (int k = 0; k < q->nx; k++)
+		ow_buf_free(&r->xbuf[k]);
+	free(r->xbuf);
 	free((void *)r->col);
 	free(r->sel);
 }
@@ -1452,11 +1635,12 @@ int ow_columnar_run(ow_search_t *s, ow_columnar_t *q, int64_t limit, int64_t off
 	r.mem_max = s->abort_memory ? s->abort_memory : s->max_memory;
 	r.col = ow_calloc((size_t)q->ncols, sizeof(ow_col_t *));
 	r.bufs = ow_calloc((size_t)q->ncols, sizeof(ow_col_t));
+	r.xbuf = ow_calloc((size_t)q->nx + 1, sizeof(ow_buf_t));
 	for (int i = 0; i < q->nitems; i++)
 		if (q->items[i].col >= 0)
-			r.used |= (uint64_t)1 << q->items[i].col;
+			r.used |= (uint64_t)1 << base(q, q->items[i].col);
 	for (int g = 0; g < q->ngroup; g++)
-		r.used |= (uint64_t)1 << q->group[g];
+		r.used |= (uint64_t)1 << base(q, q->group[g]);
 	if (q->aggregate || q->ngroup)
 		r.nslots = 0, rehash(&r);
 	/* the query's LIMIT and OFFSET, then the caller's */

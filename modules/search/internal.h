@@ -109,6 +109,37 @@ typedef struct {
 void ow_search_cell(const ow_pq_coldef_t *d, const ow_col_t *o, size_t v,
 		    char hex[OW_SEARCH_HEX_MAX], ow_search_val_t *out);
 
+/* expr.c: SQLite's LIKE and ->> again, for the columnar executor. */
+/* 1 when text s matches LIKE pattern p. */
+int ow_search_like(const uint8_t *p, size_t pn, const uint8_t *s, size_t sn);
+/* A pattern '%needle%' (ASCII, no '_'): its needle, lowercase, into needle
+ * (cap bytes); 0 for other patterns. */
+int ow_search_like_needle(const uint8_t *p, size_t pn, char *needle, size_t cap);
+/* 1 when s holds needle (m bytes, lowercase) in any ASCII case. */
+int ow_search_like_find(const char *needle, size_t m, const uint8_t *s, size_t n);
+
+/* vtab.c: a LIKE pattern's literal prefix (before its first '%' or '_',
+ * at most n bytes) in lower and upper case (owned); its length. */
+size_t ow_search_like_prefix(const uint8_t *pat, size_t n, uint8_t **lower, uint8_t **upper);
+/* 0 when no text in [min, max] of a chunk's statistics can start with the
+ * prefix (in any ASCII case). */
+int ow_search_like_stats(const uint8_t *lower, const uint8_t *upper, size_t n,
+			 const ow_pq_stats_t *st);
+
+#define OW_SEARCH_PATH_MAX 8
+/* A JSON path of member steps, '$.a."b.c"': keys point into the path. */
+typedef struct {
+	const char *key[OW_SEARCH_PATH_MAX];
+	size_t klen[OW_SEARCH_PATH_MAX];
+	int nkeys;
+} ow_search_path_t;
+/* 1 when path is of that shape (the keys borrow from path). */
+int ow_search_json_path(const char *path, ow_search_path_t *out);
+/* json ->> path into v (text may point into json or scratch): OW_OK, or
+ * OW_DECLINED for what expr.c leaves to SQLite. */
+int ow_search_json_get(const ow_search_path_t *path, const uint8_t *json, size_t n,
+		       ow_buf_t *scratch, ow_search_val_t *v);
+
 /* The formats of search.h, row by row into a buffer (the table format
  * keeps the cells until the end, to align them). */
 typedef struct {

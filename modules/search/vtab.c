@@ -375,17 +375,24 @@ static void like_prefix(cur_t *c, int col, sqlite3_value *arg)
 	f->nvals = 2;
 	f->vals = ow_calloc(2, sizeof(uint8_t *));
 	f->lens = ow_calloc(2, sizeof(size_t));
-	for (int k = 0; k < 2; k++) {
-		f->vals[k] = ow_alloc(n);
-		f->lens[k] = n;
-		for (size_t i = 0; i < n; i++) {
-			unsigned char ch = (unsigned char)pat[i];
-			int lower = ch >= 'A' && ch <= 'Z', upper = ch >= 'a' && ch <= 'z';
-			f->vals[k][i] = (uint8_t)(k == 0 && lower   ? ch + 32
-						  : k == 1 && upper ? ch - 32
-								    : ch);
-		}
+	f->lens[0] = f->lens[1] =
+	    ow_search_like_prefix((const uint8_t *)pat, n, &f->vals[0], &f->vals[1]);
+}
+
+size_t ow_search_like_prefix(const uint8_t *pat, size_t n, uint8_t **lower, uint8_t **upper)
+{
+	size_t k = 0;
+	while (k < n && pat[k] != '%' && pat[k] != '_')
+		k++;
+	n = k;
+	*lower = ow_alloc(n + 1);
+	*upper = ow_alloc(n + 1);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t ch = pat[i];
+		(*lower)[i] = (uint8_t)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+		(*upper)[i] = (uint8_t)(ch >= 'a' && ch <= 'z' ? ch - 32 : ch);
 	}
+	return n;
 }
 
 static int like_matches(const filter_t *f, const uint8_t *p, size_t n)
@@ -457,17 +464,20 @@ static int part_may_match(const cur_t *c, const ow_search_part_t *p)
 /* Whether [min, max] may hold a string that starts with the prefix, in any
  * ASCII case. The first byte's two cases are tried apart: with both
  * together the bounds would span every string from "Z..." to "z...". */
-static int like_may_match(const filter_t *f, const ow_pq_stats_t *st)
+int ow_search_like_stats(const uint8_t *lower, const uint8_t *upper, size_t n,
+			 const ow_pq_stats_t *st)
 {
-	size_t n = f->lens[0];
+	if (!st->has_minmax)
+		return 1;
+	const uint8_t *const vals[2] = {lower, upper};
 	uint8_t *lo = ow_alloc(n), *hi = ow_alloc(n);
 	int may = 0;
 	for (int k = 0; k < 2 && !may; k++) {
-		if (k == 1 && f->vals[0][0] == f->vals[1][0])
+		if (k == 1 && vals[0][0] == vals[1][0])
 			break; /* not a letter: one case */
-		memcpy(lo, f->vals[1], n);
-		memcpy(hi, f->vals[0], n);
-		lo[0] = hi[0] = f->vals[k][0];
+		memcpy(lo, upper, n);
+		memcpy(hi, lower, n);
+		lo[0] = hi[0] = vals[k][0];
 		may = bytes_cmp(st->max, st->max_len, lo, n) >= 0 &&
 		      (st->min_len == 0 || memcmp(st->min, hi, OW_MIN(st->min_len, n)) <= 0);
 	}
@@ -491,7 +501,8 @@ static int rg_may_match(const cur_t *c, const ow_search_part_t *p, int rg)
 			if (st.has_minmax && f->kind == K_TIME && st.min_len == 8 &&
 			    st.max_len == 8 && (get_i64(st.max) < f->lo || get_i64(st.min) > f->hi))
 				return 0;
-			if (st.has_minmax && f->kind == K_LIKE && !like_may_match(f, &st))
+			if (f->kind == K_LIKE &&
+			    !ow_search_like_stats(f->vals[0], f->vals[1], f->lens[0], &st))
 				return 0;
 			if (st.has_minmax && f->kind != K_TIME && f->kind != K_LIKE) {
 				size_t j = 0;

@@ -1,0 +1,340 @@
+/*
+ * expr.c - two of SQLite's operators, done again in C for the columnar
+ * executor, with SQLite 3.40's results (the version Debian ships; t/86
+ * columnar.t compares the two on generated queries):
+ *
+ *   text LIKE pattern   '%' any run of characters, '_' one character, no
+ *                       ESCAPE; ASCII letters match either case (SQLite's
+ *                       default); characters are UTF-8 code points read as
+ *                       sqlite3Utf8Read reads them (a bad sequence is
+ *                       U+FFFD); the text ends at its first NUL, as
+ *                       SQLite's like() reads it.
+ *
+ *   json ->> '$.a."b.c"'
+ *                       the member a, then its member "b.c" ("first
+ *                       match": SQLite returns the first of duplicate
+ *                       keys); keys are compared with the label as it is
+ *                       written in the JSON, escapes and all. A string
+ *                       gives its text (unescaped), an integer an integer,
+ *                       true 1, false 0, null or a missing member NULL, an
+ *                       object or array its JSON text. A real number, a
+ *                       \u escape, an integer of 19 digits or more or text
+ *                       that is not JSON is not answered here (OW_DECLINED:
+ *                       SQLite answers, or reports the error).
+ */
+#include "internal.h"
+
+#include <strings.h>
+
+/* ---- LIKE ---- */
+
+/* The code point at *s (before end), as SQLite's sqlite3Utf8Read. */
+static uint32_t utf8_read(const uint8_t **s, const uint8_t *end)
+{
+	static const uint8_t trans1[] = {
+	    0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c,
+	    0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19,
+	    0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06,
+	    0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x00, 0x01, 0x02, 0x03,
+	    0x04, 0x05, 0x06, 0x07, 0x00, 0x01, 0x02, 0x03, 0x00, 0x01, 0x00, 0x00,
+	};
+	uint32_t c = *(*s)++;
+	if (c >= 0xc0) {
+		c = trans1[c - 0xc0];
+		while (*s < end && (**s & 0xc0) == 0x80)
+			c = (c << 6) + (0x3f & *(*s)++);
+		if (c < 0x80 || (c & 0xFFFFF800) == 0xD800 || (c & 0xFFFFFFFE) == 0xFFFE)
+			c = 0xFFFD;
+	}
+	return c;
+}
+
+static uint32_t fold(uint32_t c)
+{
+	return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+int ow_search_like(const uint8_t *p, size_t pn, const uint8_t *s, size_t sn)
+{
+	const uint8_t *nul = memchr(s, 0, sn);
+	const uint8_t *pe = p + pn, *se = nul ? nul : s + sn;
+	const uint8_t *star_p = NULL, *star_s = NULL;
+	while (s < se) {
+		if (p < pe && *p == '%') {
+			while (p < pe && *p == '%')
+				p++;
+			if (p == pe)
+				return 1;
+			star_p = p, star_s = s;
+			continue;
+		}
+		if (p < pe) {
+			const uint8_t *p1 = p, *s1 = s;
+			uint32_t pc = utf8_read(&p1, pe), sc = utf8_read(&s1, se);
+			if (pc == '_' || fold(pc) == fold(sc)) {
+				p = p1, s = s1;
+				continue;
+			}
+		}
+		if (!star_p)
+			return 0;
+		utf8_read(&star_s, se); /* the '%' takes one more character */
+		p = star_p, s = star_s;
+	}
+	while (p < pe && *p == '%')
+		p++;
+	return p == pe;
+}
+
+/* '%needle%' with an ASCII needle and no '_': a substring search, where
+ * byte and code point matching agree (an ASCII byte is always a character
+ * of its own in sqlite3Utf8Read). needle is lowercase; 0 when the
+ * pattern is of another shape. */
+int ow_search_like_needle(const uint8_t *p, size_t pn, char *needle, size_t cap)
+{
+	if (pn < 2 || p[0] != '%' || p[pn - 1] != '%' || pn - 2 >= cap)
+		return 0;
+	for (size_t i = 1; i + 1 < pn; i++) {
+		if (p[i] == '%' || p[i] == '_' || p[i] >= 0x80 || p[i] == 0)
+			return 0;
+		needle[i - 1] = (char)fold(p[i]);
+	}
+	needle[pn - 2] = '\0';
+	return 1;
+}
+
+int ow_search_like_find(const char *needle, size_t m, const uint8_t *s, size_t n)
+{
+	const uint8_t *nul = memchr(s, 0, n);
+	if (nul)
+		n = (size_t)(nul - s);
+	if (m == 0)
+		return 1;
+	if (n < m)
+		return 0;
+	uint8_t c0 = (uint8_t)needle[0];
+	int letter = c0 >= 'a' && c0 <= 'z';
+	for (const uint8_t *q = s, *last = s + n - m; q <= last;) {
+		const uint8_t *a = memchr(q, c0, (size_t)(last - q) + 1);
+		const uint8_t *b = letter ? memchr(q, c0 - 32, (size_t)(last - q) + 1) : NULL;
+		const uint8_t *at = a && b ? (a < b ? a : b) : a ? a : b;
+		if (!at)
+			return 0;
+		size_t k = 1;
+		while (k < m && fold(at[k]) == (uint8_t)needle[k])
+			k++;
+		if (k == m)
+			return 1;
+		q = at + 1;
+	}
+	return 0;
+}
+
+/* ---- JSON ---- */
+
+int ow_search_json_path(const char *path, ow_search_path_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (path[0] != '$')
+		return 0;
+	for (const char *z = path + 1; *z;) {
+		if (*z != '.' || out->nkeys == OW_SEARCH_PATH_MAX)
+			return 0;
+		z++;
+		const char *key = z;
+		size_t n;
+		if (*z == '"') {
+			key = ++z;
+			while (*z && *z != '"')
+				z++;
+			if (!*z)
+				return 0;
+			n = (size_t)(z - key);
+			z++;
+		} else {
+			while (*z && *z != '.' && *z != '[')
+				z++;
+			n = (size_t)(z - key);
+			if (!n || *z == '[')
+				return 0;
+		}
+		out->key[out->nkeys] = key;
+		out->klen[out->nkeys++] = n;
+	}
+	return 1;
+}
+
+static const uint8_t *ws(const uint8_t *p, const uint8_t *e)
+{
+	while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* Past the string whose opening quote is at p; NULL if it does not end. */
+static const uint8_t *skip_string(const uint8_t *p, const uint8_t *e)
+{
+	for (const uint8_t *from = ++p; p < e;) {
+		const uint8_t *q = memchr(p, '"', (size_t)(e - p));
+		if (!q)
+			return NULL;
+		const uint8_t *b = q;
+		while (b > from && b[-1] == '\\')
+			b--;
+		if (((q - b) & 1) == 0)
+			return q + 1; /* not escaped */
+		p = q + 1;
+	}
+	return NULL;
+}
+
+/* Past the value at p (after white space); NULL when it is not JSON as far
+ * as this skipping can tell (the parse that counts is SQLite's). */
+static const uint8_t *skip_value(const uint8_t *p, const uint8_t *e)
+{
+	p = ws(p, e);
+	if (p >= e)
+		return NULL;
+	if (*p == '"')
+		return skip_string(p, e);
+	if (*p == '{' || *p == '[') {
+		int depth = 0;
+		for (; p < e; p++) {
+			if (*p == '"') {
+				if (!(p = skip_string(p, e)))
+					return NULL;
+				p--;
+			} else if (*p == '{' || *p == '[') {
+				depth++;
+			} else if ((*p == '}' || *p == ']') && --depth == 0) {
+				return p + 1;
+			}
+		}
+		return NULL;
+	}
+	const uint8_t *s = p;
+	while (p < e && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\t' &&
+	       *p != '\n' && *p != '\r')
+		p++;
+	return p > s ? p : NULL;
+}
+
+static int scalar(const uint8_t *p, size_t n, ow_search_val_t *v)
+{
+	if (n == 4 && memcmp(p, "true", 4) == 0)
+		v->type = SQLITE_INTEGER, v->i = 1;
+	else if (n == 5 && memcmp(p, "false", 5) == 0)
+		v->type = SQLITE_INTEGER, v->i = 0;
+	else if (n == 4 && memcmp(p, "null", 4) == 0)
+		v->type = SQLITE_NULL;
+	else {
+		size_t i = p[0] == '-', digits = n - i;
+		if (digits == 0 || digits > 18 || (digits > 1 && p[i] == '0'))
+			return OW_DECLINED;
+		int64_t x = 0;
+		for (; i < n; i++) {
+			if (p[i] < '0' || p[i] > '9')
+				return OW_DECLINED; /* a real, or not JSON */
+			x = x * 10 + (p[i] - '0');
+		}
+		v->type = SQLITE_INTEGER;
+		v->i = p[0] == '-' ? -x : x;
+	}
+	return OW_OK;
+}
+
+int ow_search_json_get(const ow_search_path_t *path, const uint8_t *json, size_t n,
+		       ow_buf_t *scratch, ow_search_val_t *v)
+{
+	const uint8_t *p = json, *e = json + n;
+	memset(v, 0, sizeof(*v));
+	v->type = SQLITE_NULL;
+	/* labels compare as written: no "key" in the text, no member (the
+	 * text is JSON: search.c's tables only hold what columns.c wrote) */
+	if (path->nkeys && path->klen[0] + 2 <= n) {
+		const uint8_t *k = json;
+		for (;;) {
+			k = memmem(k, (size_t)(e - k), path->key[0], path->klen[0]);
+			if (!k)
+				return OW_OK;
+			if (k > json && k[-1] == '"' && k + path->klen[0] < e &&
+			    k[path->klen[0]] == '"')
+				break;
+			k++;
+		}
+	}
+	for (int k = 0; k < path->nkeys; k++) {
+		p = ws(p, e);
+		if (p >= e)
+			return OW_DECLINED;
+		if (*p != '{')
+			return *p == '[' || *p == '"' || skip_value(p, e) ? OW_OK : OW_DECLINED;
+		p = ws(p + 1, e);
+		const uint8_t *val = NULL;
+		while (p < e && *p != '}') {
+			const uint8_t *kend = *p == '"' ? skip_string(p, e) : NULL;
+			if (!kend)
+				return OW_DECLINED;
+			int match = (size_t)(kend - p - 2) == path->klen[k] &&
+				    memcmp(p + 1, path->key[k], path->klen[k]) == 0;
+			p = ws(kend, e);
+			if (p >= e || *p != ':')
+				return OW_DECLINED;
+			p = ws(p + 1, e);
+			if (match) {
+				val = p;
+				break;
+			}
+			if (!(p = skip_value(p, e)))
+				return OW_DECLINED;
+			p = ws(p, e);
+			if (p < e && *p == ',')
+				p = ws(p + 1, e);
+			else if (p < e && *p != '}')
+				return OW_DECLINED;
+		}
+		if (!val)
+			return p < e ? OW_OK : OW_DECLINED; /* a missing member: NULL */
+		p = val;
+	}
+	p = ws(p, e);
+	const uint8_t *end = skip_value(p, e);
+	if (!end)
+		return OW_DECLINED;
+	if (*p == '{' || *p == '[') {
+		v->type = SQLITE_TEXT;
+		v->p = p;
+		v->n = (size_t)(end - p);
+		return OW_OK;
+	}
+	if (*p != '"')
+		return scalar(p, (size_t)(end - p), v);
+	const uint8_t *s = p + 1, *se = end - 1;
+	if (!memchr(s, '\\', (size_t)(se - s))) {
+		v->type = SQLITE_TEXT;
+		v->p = s;
+		v->n = (size_t)(se - s);
+		return OW_OK;
+	}
+	/* room first: the same value read twice for one row (an item and a
+	 * group key) must not move the first one's bytes */
+	scratch->len = 0;
+	ow_buf_reserve(scratch, (size_t)(se - s) + 1);
+	uint8_t *o = scratch->data;
+	for (; s < se; s++) {
+		if (*s != '\\') {
+			*o++ = *s;
+			continue;
+		}
+		static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+		const char *f = ++s < se ? memchr(from, *s, sizeof(from) - 1) : NULL;
+		if (!f)
+			return OW_DECLINED; /* \u, or not JSON */
+		*o++ = (uint8_t)to[f - from];
+	}
+	scratch->len = (size_t)(o - scratch->data);
+	v->type = SQLITE_TEXT;
+	v->p = scratch->data;
+	v->n = scratch->len;
+	return OW_OK;
+}
