@@ -85,6 +85,36 @@ int ow_pq_chunk(const ow_pq_file_t *f, int rg, int col, ow_pq_chunk_t *ci);
  * open file at once. */
 int ow_pq_read_column(ow_pq_file_t *f, int rg, int col, ow_col_t *out, char *err, size_t errlen);
 
+/* The dictionary of a chunk read by ow_pq_read_column_ex with codes asked for. */
+typedef struct {
+	ow_col_t dict;	/* its entries, as values (dict.nvals of them; defs not filled) */
+	ow_buf_t codes; /* uint32_t per value the call added to out: the entry it has */
+	int has_codes;	/* 0: out holds the values, as ow_pq_read_column gives them (a
+			 * page read is not dictionary-encoded, or none gave a value) */
+} ow_pq_codes_t;
+
+/* ow_pq_read_column of one row group (rg >= 0; rg = -1 only with neither
+ * option), with two options:
+ * - sel (ow_pq_row_group_rows(f, rg) bytes, one a row of rg, or NULL): a
+ *   data page none of whose rows has a non-zero sel byte is not
+ *   decompressed or decoded; its rows are appended as NULL (defs 0, no
+ *   value), also in REQUIRED columns. The pages that are read give all
+ *   their rows, wanted or not. A dictionary page is decoded only when a
+ *   dictionary-encoded data page is read. sel indexes the row group's rows
+ *   (row 0 = the first row of rg), whatever out held before.
+ * - codes (or NULL): when every data page read that has values is
+ *   dictionary-encoded, out gets defs, nrows and nvals but no values, and
+ *   codes gets the dictionary and one code per value this call added to
+ *   out, in row order, each checked to name an entry (has_codes 1).
+ *   Otherwise out gets the values and codes is empty (has_codes 0); that
+ *   is also the answer when no page read has a value (every page skipped,
+ *   or every row read NULL). codes is reset (its buffers reused) by each
+ *   call, and left empty on error; free it with ow_pq_codes_free.
+ * OW_OK, or OW_ERROR with a message and out as it was. */
+int ow_pq_read_column_ex(ow_pq_file_t *f, int rg, int col, const uint8_t *sel, ow_col_t *out,
+			 ow_pq_codes_t *codes, char *err, size_t errlen);
+void ow_pq_codes_free(ow_pq_codes_t *c);
+
 /* Bloom filter: 1 if the value may be in the chunk (or it has no filter,
  * or one that does not read), 0 if it is certainly not. value is in plain
  * encoding (FIXED: the bytes; a length that does not fit the type: 0). */

@@ -17,6 +17,15 @@
  * corrupt number cannot make us read outside the image or allocate for
  * rows that are not there.
  *
+ * A chunk is read page by page, each page decompressed alone (as writer.c
+ * writes them), which is what makes ow_pq_read_column_ex cheap: a data
+ * page without a selected row costs the parsing of its header, and
+ * dictionary codes can be handed out as they are decoded instead of being
+ * expanded into values. Codes are kept while the pages read are
+ * dictionary-encoded; a page of values after them (a writer that gave up
+ * its dictionary within a chunk: not ours, but allowed) turns the codes
+ * read so far into values, and the chunk is answered with values.
+ *
  * An ow_pq_file_t is read-only after ow_pq_open: several threads may read
  * columns of one file at once.
  */
@@ -657,15 +666,25 @@ int ow_pq_bloom_check(ow_pq_file_t *f, int rg, int col, const void *value, size_
 
 /* ---- column chunks ---- */
 
+/* What the pages read of a chunk have given, with codes asked for: nothing
+ * yet, dictionary codes only, or values (then every page gives values). */
+enum { GOT_NOTHING, GOT_CODES, GOT_VALUES };
+
 typedef struct {
 	const ow_pq_coldef_t *d;
 	char *err;
 	size_t errlen;
 	int codec;
-	ow_buf_t page; /* a decompressed page */
-	ow_col_t dict; /* the dictionary's values, copied out of its page */
-	int has_dict;
-	uint32_t *idx; /* definition levels, then dictionary indices */
+	ow_buf_t page;		  /* a decompressed page */
+	const uint8_t *dict_page; /* the chunk's dictionary page as stored (NULL: none) */
+	size_t dict_csize;
+	int64_t dict_usize;
+	int dict_nv;
+	ow_col_t *dict;	 /* its values, once a page needs them */
+	int has_dict;	 /* dict holds them */
+	ow_buf_t *codes; /* codes asked for: where they go */
+	int got;	 /* GOT_*; without codes, GOT_VALUES from the start */
+	uint32_t *idx;	 /* definition levels, then dictionary indices */
 	size_t idx_cap;
 } ow_pq_rctx_t;
 
@@ -699,6 +718,23 @@ static int page_body(ow_pq_rctx_t *x, const uint8_t *p, size_t csize, int64_t us
 	return OW_OK;
 }
 
+/* Decodes the dictionary page seen at the start of the chunk: done when
+ * the first data page that uses it is read, so a chunk whose data pages
+ * are all skipped costs no dictionary. */
+static int load_dict(ow_pq_rctx_t *x)
+{
+	const uint8_t *body;
+	if (page_body(x, x->dict_page, x->dict_csize, x->dict_usize, &body) != OW_OK)
+		return OW_ERROR;
+	if (ow_pq_plain_decode(body, (size_t)x->dict_usize, x->d, (size_t)x->dict_nv, x->dict) !=
+	    OW_OK)
+		return fail(x->err, x->errlen, "parquet: column %s: dictionary does not decode",
+			    x->d->name);
+	x->dict->nvals = (size_t)x->dict_nv;
+	x->has_dict = 1;
+	return OW_OK;
+}
+
 static uint32_t *idx_room(ow_pq_rctx_t *x, size_t n)
 {
 	if (x->idx_cap < n) {
@@ -709,27 +745,36 @@ static uint32_t *idx_room(ow_pq_rctx_t *x, size_t n)
 	return x->idx;
 }
 
+/* OW_OK if every index idx[0..n) names a dictionary entry. */
+static int check_indices(ow_pq_rctx_t *x, const uint32_t *idx, size_t n)
+{
+	uint32_t hi = 0;
+	for (size_t k = 0; k < n; k++)
+		hi = idx[k] > hi ? idx[k] : hi;
+	if (n && hi >= x->dict->nvals)
+		return fail(x->err, x->errlen, "parquet: dictionary index %u past %zu entries", hi,
+			    x->dict->nvals);
+	return OW_OK;
+}
+
 /* Appends the dictionary entries numbered idx[0..n) to out. */
 static int gather_dict(ow_pq_rctx_t *x, const uint32_t *idx, size_t n, ow_col_t *out)
 {
 	size_t w = ow_pq_width(x->d);
-	for (size_t k = 0; k < n; k++)
-		if (idx[k] >= x->dict.nvals)
-			return fail(x->err, x->errlen,
-				    "parquet: dictionary index %u past %zu entries", idx[k],
-				    x->dict.nvals);
+	if (check_indices(x, idx, n) != OW_OK)
+		return OW_ERROR;
 	if (w) {
 		ow_buf_reserve(&out->fixed, n * w);
 		uint8_t *o = out->fixed.data + out->fixed.len;
 		for (size_t k = 0; k < n; k++)
-			memcpy(o + k * w, x->dict.fixed.data + (size_t)idx[k] * w, w);
+			memcpy(o + k * w, x->dict->fixed.data + (size_t)idx[k] * w, w);
 		out->fixed.len += n * w;
 		return OW_OK;
 	}
 	ow_buf_reserve(&out->offs, n * 4);
 	for (size_t k = 0; k < n; k++) {
 		size_t len;
-		const uint8_t *v = ow_col_bytes_at(&x->dict, idx[k], &len);
+		const uint8_t *v = ow_col_bytes_at(x->dict, idx[k], &len);
 		if (out->data.len + len > UINT32_MAX)
 			return fail(x->err, x->errlen, "parquet: more than 4 GiB of values");
 		if (len)
@@ -739,6 +784,23 @@ static int gather_dict(ow_pq_rctx_t *x, const uint32_t *idx, size_t n, ow_col_t 
 		out->offs.len += 4;
 	}
 	return OW_OK;
+}
+
+/* A page of values after pages of codes (a writer that gave up its
+ * dictionary within the chunk): the codes so far become values too, and
+ * they are the first values of the chunk in out, so they go in order. */
+static int codes_to_values(ow_pq_rctx_t *x, ow_col_t *out)
+{
+	ow_buf_t *c = x->codes;
+	x->got = GOT_VALUES;
+	int rc = gather_dict(x, (const uint32_t *)(void *)c->data, c->len / 4, out);
+	c->len = 0;
+	return rc;
+}
+
+static int is_dict_enc(int enc)
+{
+	return enc == OW_PQ_E_PLAIN_DICTIONARY || enc == OW_PQ_E_RLE_DICTIONARY;
 }
 
 static int data_page(ow_pq_rctx_t *x, const uint8_t *p, size_t len, size_t nv, int enc, int dl_enc,
@@ -770,6 +832,10 @@ static int data_page(ow_pq_rctx_t *x, const uint8_t *p, size_t len, size_t nv, i
 	out->defs.len += nv;
 	if (!ndef)
 		return OW_OK;
+	if (x->got == GOT_NOTHING)
+		x->got = is_dict_enc(enc) ? GOT_CODES : GOT_VALUES;
+	else if (x->got == GOT_CODES && !is_dict_enc(enc) && codes_to_values(x, out) != OW_OK)
+		return OW_ERROR;
 	switch (enc) {
 	case OW_PQ_E_PLAIN:
 		if (ow_pq_plain_decode(p, (size_t)(end - p), x->d, ndef, out) != OW_OK)
@@ -782,10 +848,23 @@ static int data_page(ow_pq_rctx_t *x, const uint8_t *p, size_t len, size_t nv, i
 		if (p >= end)
 			return fail(x->err, x->errlen, "parquet: dictionary indices missing");
 		int bw = *p++;
-		uint32_t *ix = idx_room(x, ndef);
+		uint32_t *ix;
+		if (x->got == GOT_CODES) {
+			/* decoded in place: the buffer's data is malloc'd, its
+			 * length a multiple of 4 */
+			ow_buf_reserve(x->codes, ndef * 4);
+			ix = (uint32_t *)(void *)(x->codes->data + x->codes->len);
+		} else {
+			ix = idx_room(x, ndef);
+		}
 		if (ow_pq_rle_decode(p, (size_t)(end - p), bw, ix, ndef) != OW_OK)
 			return fail(x->err, x->errlen, "parquet: dictionary indices do not decode");
-		return gather_dict(x, ix, ndef, out);
+		if (x->got != GOT_CODES)
+			return gather_dict(x, ix, ndef, out);
+		if (check_indices(x, ix, ndef) != OW_OK)
+			return OW_ERROR;
+		x->codes->len += ndef * 4;
+		return OW_OK;
 	}
 	case OW_PQ_E_DELTA_BINARY_PACKED:
 		if (x->d->type != OW_PQ_INT32 && x->d->type != OW_PQ_INT64)
@@ -843,22 +922,41 @@ static int page_header(ow_pq_tr_t *r, ow_pq_page_t *pg)
 	return r->err || pg->type < 0 || pg->usize < 0 || pg->csize < 0 ? OW_ERROR : OW_OK;
 }
 
-static int read_chunk(ow_pq_rctx_t *x, const ow_pq_file_t *f, int g, int col, ow_col_t *out)
+/* Whether any of the n bytes at p is not zero. */
+static int any_set(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+	for (; i + 32 <= n; i += 32) {
+		uint64_t w[4];
+		memcpy(w, p + i, 32);
+		if (w[0] | w[1] | w[2] | w[3])
+			return 1;
+	}
+	for (; i < n; i++)
+		if (p[i])
+			return 1;
+	return 0;
+}
+
+static int read_chunk(ow_pq_rctx_t *x, const ow_pq_file_t *f, int g, int col, const uint8_t *sel,
+		      ow_col_t *out)
 {
 	const ow_pq_rchunk_t *ch = &f->rgs[g].cols[col];
 	x->codec = ch->codec;
 	if (ch->codec != CODEC_UNCOMPRESSED && ch->codec != CODEC_ZSTD)
 		return fail(x->err, x->errlen, "parquet: column %s: codec %d not supported",
 			    x->d->name, ch->codec);
-	int64_t start =
-	    ch->dict_off > 0 && ch->dict_off < ch->data_off ? ch->dict_off : ch->data_off;
+	int64_t start = chunk_start(ch);
 	if (start < 4 || (uint64_t)start > f->len || ch->tcs < 0 ||
 	    (uint64_t)ch->tcs > f->len - (uint64_t)start)
 		return fail(x->err, x->errlen, "parquet: column %s: chunk lies outside the file",
 			    x->d->name);
 	const uint8_t *p = f->data + start, *end = p + ch->tcs;
 	int64_t left = ch->num_values;
+	x->dict_page = NULL;
 	x->has_dict = 0;
+	x->dict->fixed.len = x->dict->data.len = x->dict->offs.len = 0;
+	x->dict->nvals = 0;
 	while (left > 0) {
 		ow_pq_page_t pg;
 		ow_pq_tr_t r;
@@ -871,31 +969,37 @@ static int read_chunk(ow_pq_rctx_t *x, const ow_pq_file_t *f, int g, int col, ow
 				    (long long)(p - f->data));
 		p = r.p;
 		if (pg.type == PAGE_DICT) {
-			if (x->has_dict || left != ch->num_values || pg.nv < 0 ||
+			if (x->dict_page || left != ch->num_values || pg.nv < 0 ||
 			    (pg.enc != OW_PQ_E_PLAIN && pg.enc != OW_PQ_E_PLAIN_DICTIONARY) ||
 			    x->d->type == OW_PQ_BOOLEAN)
 				return fail(x->err, x->errlen,
 					    "parquet: column %s: unexpected dictionary page",
 					    x->d->name);
-			if (page_body(x, p, (size_t)pg.csize, pg.usize, &body) != OW_OK)
-				return OW_ERROR;
-			if (ow_pq_plain_decode(body, (size_t)pg.usize, x->d, (size_t)pg.nv,
-					       &x->dict) != OW_OK)
-				return fail(x->err, x->errlen,
-					    "parquet: column %s: dictionary does not decode",
-					    x->d->name);
-			x->dict.nvals = (size_t)pg.nv;
-			x->has_dict = 1;
+			x->dict_page = p;
+			x->dict_csize = (size_t)pg.csize;
+			x->dict_usize = pg.usize;
+			x->dict_nv = pg.nv;
 		} else if (pg.type == PAGE_DATA) {
 			if (pg.nv < 0 || pg.nv > left)
 				return fail(x->err, x->errlen,
 					    "parquet: column %s: page of %d values, %lld left",
 					    x->d->name, pg.nv, (long long)left);
-			if (page_body(x, p, (size_t)pg.csize, pg.usize, &body) != OW_OK ||
-			    data_page(x, body, (size_t)pg.usize, (size_t)pg.nv, pg.enc, pg.dl_enc,
-				      out) != OW_OK)
-				return OW_ERROR;
-			out->nrows += (size_t)pg.nv;
+			size_t nv = (size_t)pg.nv;
+			if (sel && !any_set(sel + (ch->num_values - left), nv)) {
+				/* no row wanted: its rows are NULL, its body unread */
+				ow_buf_reserve(&out->defs, nv + 1);
+				memset(out->defs.data + out->defs.len, 0, nv);
+				out->defs.len += nv;
+			} else {
+				if (is_dict_enc(pg.enc) && x->dict_page && !x->has_dict &&
+				    load_dict(x) != OW_OK)
+					return OW_ERROR;
+				if (page_body(x, p, (size_t)pg.csize, pg.usize, &body) != OW_OK ||
+				    data_page(x, body, (size_t)pg.usize, nv, pg.enc, pg.dl_enc,
+					      out) != OW_OK)
+					return OW_ERROR;
+			}
+			out->nrows += nv;
 			left -= pg.nv;
 		} else {
 			return fail(x->err, x->errlen,
@@ -907,22 +1011,41 @@ static int read_chunk(ow_pq_rctx_t *x, const ow_pq_file_t *f, int g, int col, ow
 	return OW_OK;
 }
 
-int ow_pq_read_column(ow_pq_file_t *f, int rg, int col, ow_col_t *out, char *err, size_t errlen)
+static void codes_reset(ow_pq_codes_t *c)
 {
+	c->dict.fixed.len = c->dict.data.len = c->dict.offs.len = c->dict.defs.len = 0;
+	c->dict.nrows = c->dict.nvals = 0;
+	c->codes.len = 0;
+	c->has_codes = 0;
+}
+
+int ow_pq_read_column_ex(ow_pq_file_t *f, int rg, int col, const uint8_t *sel, ow_col_t *out,
+			 ow_pq_codes_t *codes, char *err, size_t errlen)
+{
+	if (codes)
+		codes_reset(codes);
 	if (col < 0 || col >= f->ncols || rg < -1 || rg >= f->nrg)
 		return fail(err, errlen, "parquet: no row group %d, column %d", rg, col);
-	ow_pq_rctx_t x = {.d = &f->cols[col], .err = err, .errlen = errlen};
+	if (rg < 0 && (sel || codes))
+		return fail(err, errlen, "parquet: sel and codes need one row group, not %d", rg);
+	ow_col_t dict = {0};
+	ow_pq_rctx_t x = {
+	    .d = &f->cols[col],
+	    .err = err,
+	    .errlen = errlen,
+	    .dict = codes ? &codes->dict : &dict,
+	    .codes = codes ? &codes->codes : NULL,
+	    .got = codes ? GOT_NOTHING : GOT_VALUES,
+	};
 	/* on error, out is left as it was */
 	size_t lens[4] = {out->fixed.len, out->data.len, out->offs.len, out->defs.len};
 	size_t nrows = out->nrows, nvals = out->nvals;
 	int rc = OW_OK;
 	for (int g = rg < 0 ? 0 : rg; g < (rg < 0 ? f->nrg : rg + 1) && rc == OW_OK; g++) {
 		size_t before = out->defs.len;
-		rc = read_chunk(&x, f, g, col, out);
+		rc = read_chunk(&x, f, g, col, sel, out);
 		for (size_t i = before; rc == OW_OK && i < out->defs.len; i++)
 			out->nvals += out->defs.data[i];
-		x.dict.fixed.len = x.dict.data.len = x.dict.offs.len = 0;
-		x.dict.nvals = 0;
 	}
 	if (rc != OW_OK) {
 		out->fixed.len = lens[0];
@@ -932,12 +1055,33 @@ int ow_pq_read_column(ow_pq_file_t *f, int rg, int col, ow_col_t *out, char *err
 		out->nrows = nrows;
 		out->nvals = nvals;
 	}
+	if (codes) {
+		if (rc == OW_OK && x.got == GOT_CODES)
+			codes->has_codes = 1;
+		else
+			codes_reset(codes);
+	}
 	ow_buf_free(&x.page);
-	ow_buf_free(&x.dict.fixed);
-	ow_buf_free(&x.dict.data);
-	ow_buf_free(&x.dict.offs);
+	ow_buf_free(&dict.fixed);
+	ow_buf_free(&dict.data);
+	ow_buf_free(&dict.offs);
 	free(x.idx);
 	return rc;
+}
+
+int ow_pq_read_column(ow_pq_file_t *f, int rg, int col, ow_col_t *out, char *err, size_t errlen)
+{
+	return ow_pq_read_column_ex(f, rg, col, NULL, out, NULL, err, errlen);
+}
+
+void ow_pq_codes_free(ow_pq_codes_t *c)
+{
+	ow_buf_free(&c->dict.fixed);
+	ow_buf_free(&c->dict.data);
+	ow_buf_free(&c->dict.offs);
+	ow_buf_free(&c->dict.defs);
+	ow_buf_free(&c->codes);
+	memset(c, 0, sizeof(*c));
 }
 
 /* ---- files ---- */

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <unistd.h>
+#include <zstd.h>
 
 /* ---- deterministic data ---- */
 
@@ -768,7 +769,518 @@ static void test_edges(void)
 	ow_table_free(&t);
 }
 
+/* ---- selective reads and dictionary codes ---- */
+
+static int buf_same(const ow_buf_t *a, const ow_buf_t *b)
+{
+	return a->len == b->len && (!a->len || memcmp(a->data, b->data, a->len) == 0);
+}
+
+/* Whether a and b hold the same rows in the same bytes. */
+static int col_same(const ow_col_t *a, const ow_col_t *b)
+{
+	return a->nrows == b->nrows && a->nvals == b->nvals && buf_same(&a->defs, &b->defs) &&
+	       buf_same(&a->fixed, &b->fixed) && buf_same(&a->data, &b->data) &&
+	       buf_same(&a->offs, &b->offs);
+}
+
+/* Whether got starts with the bytes of a. */
+static int col_starts(const ow_col_t *got, const ow_col_t *a)
+{
+	const ow_buf_t *g[] = {&got->defs, &got->fixed, &got->data, &got->offs},
+		       *w[] = {&a->defs, &a->fixed, &a->data, &a->offs};
+	for (int i = 0; i < 4; i++)
+		if (g[i]->len < w[i]->len ||
+		    (w[i]->len && memcmp(g[i]->data, w[i]->data, w[i]->len)))
+			return 0;
+	return 1;
+}
+
+/* Whether rows [before, before + full->nrows) of got, read with sel and c
+ * into a column that held before rows and vals_before values, agree with
+ * full, the chunk as ow_pq_read_column reads it: a selected row (every row
+ * without sel) is the same row; any other is NULL or the same row. */
+static int sel_right(const ow_pq_coldef_t *d, const ow_col_t *full, const ow_col_t *got,
+		     size_t before, size_t vals_before, const uint8_t *sel, const ow_pq_codes_t *c,
+		     char *why, size_t whylen)
+{
+	size_t w = ow_pq_width(d), n = full->nrows, vf = 0, vg = vals_before;
+	int codes = c && c->has_codes;
+	size_t ncodes = codes ? c->codes.len / 4 : 0;
+	if (got->nrows != before + n || got->defs.len != before + n) {
+		snprintf(why, whylen, "%zu rows, want %zu", got->nrows, before + n);
+		return 0;
+	}
+	for (size_t r = 0; r < n; r++) {
+		int df = full->defs.data[r], dg = got->defs.data[before + r];
+		if ((!sel || sel[r]) && dg != df) {
+			snprintf(why, whylen, "selected row %zu: defs %d, want %d", r, dg, df);
+			return 0;
+		}
+		if (dg && !df) {
+			snprintf(why, whylen, "row %zu has a value, not in the full read", r);
+			return 0;
+		}
+		if (dg) {
+			size_t la, lb;
+			const uint8_t *a = ow_pq_value(full, w, vf, &la), *b;
+			if (codes) {
+				uint32_t e;
+				if (vg - vals_before >= ncodes) {
+					snprintf(why, whylen, "row %zu: no code", r);
+					return 0;
+				}
+				memcpy(&e, c->codes.data + (vg - vals_before) * 4, 4);
+				if (e >= c->dict.nvals) {
+					snprintf(why, whylen, "row %zu: code %u of %zu", r, e,
+						 c->dict.nvals);
+					return 0;
+				}
+				b = ow_pq_value(&c->dict, w, e, &lb);
+			} else {
+				b = ow_pq_value(got, w, vg, &lb);
+			}
+			if (la != lb || (la && memcmp(a, b, la) != 0)) {
+				snprintf(why, whylen, "row %zu differs", r);
+				return 0;
+			}
+			vg++;
+		}
+		vf += df != 0;
+	}
+	size_t held = w ? got->fixed.len / w : got->offs.len / 4;
+	if (got->nvals != vg || held != (codes ? vals_before : vg) ||
+	    (codes && ncodes != vg - vals_before)) {
+		snprintf(why, whylen, "nvals %zu, %zu values held, %zu codes; want %zu values",
+			 got->nvals, held, ncodes, vg);
+		return 0;
+	}
+	return 1;
+}
+
+static void test_sel_codes(void)
+{
+	static const ow_pq_coldef_t defs[] = {
+	    {"level", OW_PQ_BYTE_ARRAY, OW_PQ_L_STRING, 0, 0, OW_PQ_ENC_DICT, 0},
+	    {"n", OW_PQ_INT64, OW_PQ_L_NONE, 0, 0, OW_PQ_ENC_PLAIN, 0},
+	    {"msg", OW_PQ_BYTE_ARRAY, OW_PQ_L_STRING, 0, 1, OW_PQ_ENC_PLAIN, 0},
+	    {"id", OW_PQ_FIXED, OW_PQ_L_NONE, 16, 0, OW_PQ_ENC_PLAIN, 0},
+	    {"host", OW_PQ_BYTE_ARRAY, OW_PQ_L_STRING, 0, 1, OW_PQ_ENC_DICT, 0},
+	    {"code", OW_PQ_INT32, OW_PQ_L_NONE, 0, 1, OW_PQ_ENC_DICT, 0},
+	};
+	enum { N = 300000, NCOLS = 6, NSEL = 5 };
+	ow_table_t t;
+	ow_table_init(&t, defs, NCOLS);
+	for (size_t i = 0; i < N; i++) {
+		char s[128];
+		int n = snprintf(s, sizeof(s), "level-%02llu-of-fifty-ish",
+				 (unsigned long long)mix(i) % 50);
+		ow_col_bytes(&t.cols[0], s, (size_t)n);
+		ow_col_i64(&t.cols[1], (int64_t)mix(i + N));
+		if (i % 5 == 2) {
+			ow_col_null(&t.cols[2]);
+		} else {
+			n = snprintf(s, sizeof(s), "message %zu, some words %llu", i,
+				     (unsigned long long)mix(i) % 100000);
+			ow_col_bytes(&t.cols[2], s, (size_t)n);
+		}
+		uint64_t id[2] = {rnd(), rnd()};
+		ow_col_fixed(&t.cols[3], id, 16);
+		if (mix(i + 7) % 3 == 0) {
+			ow_col_null(&t.cols[4]);
+		} else {
+			n = snprintf(s, sizeof(s), "host-%llu.example",
+				     (unsigned long long)mix(i) % 8);
+			ow_col_bytes(&t.cols[4], s, (size_t)n);
+		}
+		/* NULL in long runs: whole pages of NULL */
+		if ((i / 70000) % 2 == 1)
+			ow_col_null(&t.cols[5]);
+		else
+			ow_col_i32(&t.cols[5], (int32_t)(mix(i) % 100));
+	}
+	t.nrows = N;
+	ow_buf_t img = {0};
+	ow_pq_opts_t o = {1, 200000, NULL, 0, 0};
+	ow_pq_file_t *f;
+	if (write_img(&t, NULL, &o, &img) != OW_OK ||
+	    ow_pq_open(img.data, img.len, &f, err, sizeof(err)) != OW_OK) {
+		ok(0, "300000 rows in 2 row groups written and opened: %s", err);
+		return;
+	}
+	/* what is checked, over every column of both row groups: a bad count each */
+	enum {
+		PLAIN_SAME,
+		ONES_SAME,
+		SEL_RIGHT,
+		ZEROS,
+		CODES,
+		CODES_DICT,
+		APPENDED,
+		SKIPPED,
+		NCHK
+	};
+	int bad[NCHK] = {0}, dict_chunks = 0, multi_page = 0;
+	char why[160];
+	ow_pq_codes_t codes = {0};
+	for (int g = 0; g < 2; g++) {
+		size_t rows = (size_t)ow_pq_row_group_rows(f, g);
+		/* sels: scattered rows, none, the last 10 rows, all, every 1000th */
+		uint8_t *sel[NSEL];
+		for (int s = 0; s < NSEL; s++)
+			sel[s] = calloc(rows, 1);
+		size_t pick[] = {3, rows / 3 + 1, rows / 2, rows - 2, rnd() % rows};
+		for (size_t k = 0; k < sizeof(pick) / sizeof(pick[0]); k++)
+			sel[0][pick[k]] = (uint8_t)(1 + k);
+		memset(sel[2] + rows - 10, 0xff, 10);
+		memset(sel[3], 1, rows);
+		for (size_t r = 0; r < rows; r += 1000)
+			sel[4][r] = 1;
+		for (int c = 0; c < NCOLS; c++) {
+			const ow_pq_coldef_t *d = &defs[c];
+			ow_pq_chunk_t ci;
+			int dp;
+			ow_pq_chunk(f, g, c, &ci);
+			int pages = count_pages(&img, &ci, &dp);
+			dict_chunks += ci.has_dict;
+			multi_page += pages >= 2;
+			ow_col_t full = {0}, got = {0};
+			if (ow_pq_read_column(f, g, c, &full, err, sizeof(err)) != OW_OK) {
+				printf("# %s rg %d: %s\n", d->name, g, err);
+				bad[PLAIN_SAME]++;
+				continue;
+			}
+			if (ow_pq_read_column_ex(f, g, c, NULL, &got, NULL, err, sizeof(err)) !=
+				OW_OK ||
+			    !col_same(&got, &full)) {
+				printf("# %s rg %d: _ex differs\n", d->name, g);
+				bad[PLAIN_SAME]++;
+			}
+			col_free(&got);
+			if (ow_pq_read_column_ex(f, g, c, sel[3], &got, NULL, err, sizeof(err)) !=
+				OW_OK ||
+			    !col_same(&got, &full)) {
+				printf("# %s rg %d: a sel of ones differs\n", d->name, g);
+				bad[ONES_SAME]++;
+			}
+			col_free(&got);
+			/* every sel (and none), with and without codes, into an
+			 * empty column and one holding the chunk already */
+			for (int s = -1; s < NSEL; s++)
+				for (int wc = 0; wc <= 1; wc++)
+					for (int pre = 0; pre <= 1; pre++) {
+						const uint8_t *sl = s < 0 ? NULL : sel[s];
+						ow_pq_codes_t *cp = wc ? &codes : NULL;
+						int chk = wc ? CODES : SEL_RIGHT;
+						if (pre)
+							ow_pq_read_column(f, g, c, &got, err,
+									  sizeof(err));
+						size_t before = got.nrows, vb = got.nvals;
+						if (ow_pq_read_column_ex(f, g, c, sl, &got, cp, err,
+									 sizeof(err)) != OW_OK) {
+							printf("# %s rg %d sel %d: %s\n", d->name,
+							       g, s, err);
+							bad[chk]++;
+						} else if (!sel_right(d, &full, &got, before, vb,
+								      sl, cp, why, sizeof(why))) {
+							printf("# %s rg %d sel %d codes %d: %s\n",
+							       d->name, g, s, wc, why);
+							bad[chk]++;
+						} else if (pre && !col_starts(&got, &full)) {
+							printf("# %s rg %d sel %d: rows held "
+							       "before changed\n",
+							       d->name, g, s);
+							bad[APPENDED]++;
+						}
+						/* codes for a dictionary chunk that gave values */
+						if (wc && codes.has_codes !=
+							      (ci.has_dict && got.nvals > vb)) {
+							printf("# %s rg %d sel %d: has_codes %d\n",
+							       d->name, g, s, codes.has_codes);
+							bad[CODES_DICT]++;
+						}
+						if (s == 1 && (got.nvals != vb ||
+							       memchr(got.defs.data + before, 1,
+								      rows) != NULL)) {
+							printf("# %s rg %d: a sel of zeros gave "
+							       "values\n",
+							       d->name, g);
+							bad[ZEROS]++;
+						}
+						/* the last 10 rows: the first page unread */
+						if (s == 2 && pages >= 2 &&
+						    got.nvals - vb >= full.nvals) {
+							printf("# %s rg %d: %d pages, all read\n",
+							       d->name, g, pages);
+							bad[SKIPPED]++;
+						}
+						col_free(&got);
+					}
+			col_free(&full);
+		}
+		for (int s = 0; s < NSEL; s++)
+			free(sel[s]);
+	}
+	ok(dict_chunks >= 5 && multi_page >= 5,
+	   "the file: %d dictionary chunks, %d chunks of several pages", dict_chunks, multi_page);
+	is_int(bad[PLAIN_SAME], 0,
+	       "ow_pq_read_column_ex without options is ow_pq_read_column, "
+	       "byte for byte");
+	is_int(bad[ONES_SAME], 0, "a sel of all rows reads the same bytes");
+	is_int(bad[SEL_RIGHT], 0,
+	       "with a sel, selected rows are as in the full read, others NULL "
+	       "or the same");
+	is_int(bad[ZEROS], 0, "a sel of zeros: every row NULL, no value, also in REQUIRED columns");
+	is_int(bad[SKIPPED], 0, "pages without a selected row are not read (their rows are NULL)");
+	is_int(bad[CODES], 0, "with codes (and any sel), code v names the full read's value v");
+	is_int(bad[CODES_DICT], 0, "has_codes: 1 for dictionary chunks that gave values, else 0");
+	is_int(bad[APPENDED], 0, "rows out held stay; sel indexes the row group's rows");
+	ow_col_t c = {0};
+	ok(ow_pq_read_column_ex(f, -1, 0, NULL, &c, &codes, err, sizeof(err)) == OW_ERROR &&
+	       c.nrows == 0,
+	   "codes over every row group: %s", err);
+	ok(ow_pq_read_column_ex(f, 0, 0, NULL, &c, &codes, err, sizeof(err)) == OW_OK &&
+	       codes.has_codes && codes.dict.nvals == 50 && c.nvals == 200000 &&
+	       codes.codes.len == 200000 * 4 && c.data.len == 0 && c.offs.len == 0,
+	   "50 levels: 50 entries, 200000 codes, no values");
+	col_free(&c);
+	ow_pq_codes_free(&codes);
+	ow_pq_close(f);
+	ow_buf_free(&img);
+	ow_table_free(&t);
+}
+
+/* Appends a page, zstd-compressed, with the header writer.c writes. */
+static void put_page(ow_buf_t *out, int type, size_t nv, int enc, const ow_buf_t *body)
+{
+	size_t bound = ZSTD_compressBound(body->len);
+	ow_buf_t z = {0}, h = {0};
+	ow_buf_reserve(&z, bound);
+	z.len = ZSTD_compress(z.data, bound, body->data, body->len, 1);
+	ow_pq_tw_t tw;
+	ow_pq_tw_init(&tw, &h);
+	ow_pq_tw_begin(&tw);
+	ow_pq_tw_i32(&tw, 1, type);
+	ow_pq_tw_i32(&tw, 2, (int32_t)body->len);
+	ow_pq_tw_i32(&tw, 3, (int32_t)z.len);
+	ow_pq_tw_struct(&tw, type == 2 ? 7 : 5);
+	ow_pq_tw_i32(&tw, 1, (int32_t)nv);
+	ow_pq_tw_i32(&tw, 2, enc);
+	if (type == 0) {
+		ow_pq_tw_i32(&tw, 3, OW_PQ_E_RLE);
+		ow_pq_tw_i32(&tw, 4, OW_PQ_E_RLE);
+	}
+	ow_pq_tw_end(&tw);
+	ow_pq_tw_end(&tw);
+	ow_buf_add(out, h.data, h.len);
+	ow_buf_add(out, z.data, z.len);
+	ow_buf_free(&z);
+	ow_buf_free(&h);
+}
+
+/* Data pages of rows [r0, r1) of e (optional BYTE_ARRAY) whose values are
+ * dictionary entries code[]: PLAIN values, or codes of 6 bits (bad_row: a
+ * code past the 50 entries). */
+static void put_rows(ow_buf_t *out, const ow_pq_coldef_t *d, const ow_col_t *e,
+		     const uint32_t *code, size_t r0, size_t r1, int plain, size_t bad_row)
+{
+	ow_buf_t b = {0};
+	uint32_t *lv = malloc((r1 - r0) * sizeof(*lv)), *v = malloc((r1 - r0) * sizeof(*v));
+	size_t nv = 0, vi = 0;
+	for (size_t r = 0; r < r0; r++)
+		vi += e->defs.data[r];
+	for (size_t r = r0; r < r1; r++) {
+		lv[r - r0] = e->defs.data[r];
+		if (e->defs.data[r]) {
+			v[nv++] = plain ? (uint32_t)vi : (r == bad_row ? 63 : code[vi]);
+			vi++;
+		}
+	}
+	ow_buf_reserve(&b, 4);
+	b.len = 4;
+	ow_pq_rle_encode(&b, lv, r1 - r0, 1);
+	ow_put_u32(b.data, (uint32_t)(b.len - 4));
+	if (plain) {
+		ow_pq_plain_encode(&b, d, e, v, nv);
+	} else {
+		uint8_t bw = 6;
+		ow_buf_add(&b, &bw, 1);
+		ow_pq_rle_encode(&b, v, nv, 6);
+	}
+	put_page(out, 0, r1 - r0, plain ? OW_PQ_E_PLAIN : OW_PQ_E_RLE_DICTIONARY, &b);
+	free(lv);
+	free(v);
+	ow_buf_free(&b);
+}
+
+/* A chunk that is not all dictionary-encoded (our writer never makes one;
+ * other writers may): its pages are written over the OPTIONAL BYTE_ARRAY
+ * chunk of a file, in its space, so the footer still describes it. */
+static void test_mixed_chunk(void)
+{
+	static const ow_pq_coldef_t defs[] = {
+	    {"msg", OW_PQ_BYTE_ARRAY, OW_PQ_L_STRING, 0, 1, OW_PQ_ENC_PLAIN, 0},
+	};
+	enum { N = 100000, K = 50 };
+	/* pages: codes [0, A), values [A, B), codes [B, C), codes [C, N) */
+	enum { A = 30000, B = 32000, C = 60000 };
+	ow_table_t t;
+	ow_table_init(&t, defs, 1);
+	ow_col_t dict = {0}, e = {0};
+	uint32_t *code = malloc(N * sizeof(*code)), *ent = malloc(K * sizeof(*ent));
+	char s[128];
+	for (size_t i = 0; i < N; i++) {
+		/* random: the chunk's space holds the mixed pages */
+		int n = snprintf(s, sizeof(s), "%016llx%016llx", (unsigned long long)rnd(),
+				 (unsigned long long)rnd());
+		ow_col_bytes(&t.cols[0], s, (size_t)n);
+	}
+	t.nrows = N;
+	for (uint32_t k = 0; k < K; k++) {
+		int n = snprintf(s, sizeof(s), "entry %u of the dictionary", k);
+		ow_col_bytes(&dict, s, (size_t)n);
+		ent[k] = k;
+	}
+	for (size_t r = 0; r < N; r++) {
+		if (r % 7 == 3) {
+			ow_col_null(&e);
+			continue;
+		}
+		size_t len;
+		code[e.nvals] = (uint32_t)(mix(r) % K);
+		const uint8_t *v = ow_col_bytes_at(&dict, code[e.nvals], &len);
+		ow_col_bytes(&e, v, len);
+	}
+	ow_buf_t img = {0}, pages = {0}, body = {0};
+	ow_pq_opts_t o = {1, 0, NULL, 0, 0};
+	ow_pq_file_t *f;
+	ow_pq_chunk_t ci;
+	ow_pq_codes_t codes = {0};
+	ow_col_t got = {0};
+	char why[160];
+	ow_pq_plain_encode(&body, &defs[0], &dict, ent, K);
+	for (int bad = 0; bad <= 1; bad++) {
+		pages.len = 0;
+		put_page(&pages, 2, K, OW_PQ_E_PLAIN, &body);
+		put_rows(&pages, &defs[0], &e, code, 0, A, 0, SIZE_MAX);
+		put_rows(&pages, &defs[0], &e, code, A, B, 1, SIZE_MAX);
+		put_rows(&pages, &defs[0], &e, code, B, C, 0, bad ? C - 1 : SIZE_MAX);
+		put_rows(&pages, &defs[0], &e, code, C, N, 0, SIZE_MAX);
+		if (write_img(&t, NULL, &o, &img) != OW_OK ||
+		    ow_pq_open(img.data, img.len, &f, err, sizeof(err)) != OW_OK) {
+			ok(0, "a file to rewrite: %s", err);
+			break;
+		}
+		ow_pq_chunk(f, 0, 0, &ci);
+		ow_pq_close(f);
+		if (pages.len > (size_t)ci.bytes) {
+			ok(0, "the mixed chunk fits (%zu bytes, %lld room)", pages.len,
+			   (long long)ci.bytes);
+			break;
+		}
+		memcpy(img.data + ci.offset, pages.data, pages.len);
+		ow_pq_open(img.data, img.len, &f, err, sizeof(err));
+		uint8_t *sel = calloc(N, 1);
+		if (!bad) {
+			ow_col_t full = {0};
+			int rc = ow_pq_read_column(f, 0, 0, &full, err, sizeof(err));
+			if (!ok(rc == OW_OK &&
+				    same_rows(&defs[0], &e, NULL, 0, N, &full, why, sizeof(why)),
+				"dictionary, PLAIN, dictionary pages read as values"))
+				printf("# %s\n", rc == OW_OK ? why : err);
+			ok(ow_pq_read_column_ex(f, 0, 0, NULL, &got, &codes, err, sizeof(err)) ==
+				   OW_OK &&
+			       !codes.has_codes && col_same(&got, &full),
+			   "with codes asked for: the codes before the PLAIN page become "
+			   "values (has_codes 0)");
+			col_free(&got);
+			/* which pages the sel reaches: the answer follows */
+			static const struct {
+				size_t rows[2];
+				int has_codes;
+				const char *what;
+			} cases[] = {
+			    {{10, C + 5}, 1, "codes pages only: codes"},
+			    {{A + 1, A + 2}, 0, "the PLAIN page only: values"},
+			    {{11, A + 7}, 0, "codes, then PLAIN: values"},
+			    {{A + 7, B + 2}, 0, "PLAIN, then codes: values"},
+			    {{B, N - 1}, 1, "the last two codes pages: codes"},
+			};
+			for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+				memset(sel, 0, N);
+				sel[cases[k].rows[0]] = sel[cases[k].rows[1]] = 1;
+				/* into a column that holds rows already */
+				ow_pq_read_column(f, 0, 0, &got, err, sizeof(err));
+				size_t vb = got.nvals;
+				why[0] = 0;
+				rc = ow_pq_read_column_ex(f, 0, 0, sel, &got, &codes, err,
+							  sizeof(err));
+				if (!ok(rc == OW_OK && codes.has_codes == cases[k].has_codes &&
+					    sel_right(&defs[0], &full, &got, N, vb, sel, &codes,
+						      why, sizeof(why)) &&
+					    col_starts(&got, &full),
+					"sel of %s", cases[k].what))
+					printf("# %s\n", rc == OW_OK ? why : err);
+				col_free(&got);
+			}
+			col_free(&full);
+		} else {
+			ow_col_t held = {0};
+			ow_col_bytes(&got, "held", 4);
+			ow_col_bytes(&held, "held", 4);
+			ok(ow_pq_read_column(f, 0, 0, &got, err, sizeof(err)) == OW_ERROR &&
+			       strstr(err, "dictionary index 63 past 50") && col_same(&got, &held),
+			   "a code past the dictionary: %s; out as it was", err);
+			ok(ow_pq_read_column_ex(f, 0, 0, NULL, &got, &codes, err, sizeof(err)) ==
+				   OW_ERROR &&
+			       strstr(err, "dictionary index 63") && col_same(&got, &held) &&
+			       !codes.has_codes && codes.codes.len == 0 && codes.dict.nvals == 0,
+			   "also with codes asked for (codes left empty)");
+			sel[C - 1] = 1;
+			ok(ow_pq_read_column_ex(f, 0, 0, sel, &got, &codes, err, sizeof(err)) ==
+				   OW_ERROR &&
+			       col_same(&got, &held),
+			   "and with a sel of its row: %s", err);
+			sel[C - 1] = 0;
+			sel[10] = sel[N - 1] = 1;
+			ok(ow_pq_read_column_ex(f, 0, 0, sel, &got, &codes, err, sizeof(err)) ==
+				   OW_OK &&
+			       codes.has_codes && got.nrows == N + 1,
+			   "a sel that skips its page reads");
+			col_free(&held);
+			col_free(&got);
+		}
+		free(sel);
+		ow_pq_close(f);
+	}
+	ow_pq_codes_free(&codes);
+	ow_buf_free(&pages);
+	ow_buf_free(&body);
+	ow_buf_free(&img);
+	col_free(&dict);
+	col_free(&e);
+	free(code);
+	free(ent);
+	ow_table_free(&t);
+}
+
 /* ---- corruption ---- */
+
+/* A read with codes asked for and every other row selected. */
+static int sel_codes(ow_pq_file_t *f, int g, int c)
+{
+	size_t rows = (size_t)ow_pq_row_group_rows(f, g);
+	uint8_t *sel = malloc(rows + 1);
+	for (size_t r = 0; r < rows; r++)
+		sel[r] = r % 2;
+	ow_col_t col = {0};
+	ow_pq_codes_t codes = {0};
+	int rc = ow_pq_read_column_ex(f, g, c, sel, &col, &codes, err, sizeof(err));
+	ow_pq_codes_free(&codes);
+	col_free(&col);
+	free(sel);
+	return rc;
+}
 
 /* Everything a reader may do with a file; none of it may crash. */
 static int poke(const uint8_t *data, size_t len)
@@ -785,6 +1297,8 @@ static int poke(const uint8_t *data, size_t len)
 				ow_pq_stats_t st;
 				ow_pq_chunk_t ci;
 				if (ow_pq_read_column(f, g, c, &col, err, sizeof(err)) != OW_OK)
+					rc = OW_ERROR;
+				if (g >= 0 && sel_codes(f, g, c) != OW_OK)
 					rc = OW_ERROR;
 				ow_pq_stats(f, g, c, &st);
 				ow_pq_chunk(f, g, c, &ci);
@@ -1236,6 +1750,8 @@ int main(void)
 {
 	test_round_trips();
 	test_large();
+	test_sel_codes();
+	test_mixed_chunk();
 	test_bloom();
 	test_edges();
 	test_write_errors();
