@@ -983,6 +983,13 @@ typedef struct {
 	uint64_t used; /* bit c: column c is read */
 	const ow_col_t **col;
 	ow_col_t *bufs;
+	/* a part's column read as dictionary codes: code[c] gives each
+	 * defined value's entry in codes[c].dict (NULL: col[c] has values) */
+	ow_pq_codes_t *codes;
+	const uint32_t **code;
+	uint8_t *memo;	/* a filter per dictionary entry: 0 not yet, 1 no, 2 yes */
+	uint32_t *gmap; /* the group of a dictionary entry: index + 1, 0 not yet */
+	size_t memo_cap, gmap_cap;
 	size_t nrows;
 	uint8_t *sel;
 	/* the groups and their hash table (index + 1, 0 empty) */
@@ -1113,19 +1120,26 @@ static int derive(run_t *r, int id, ow_search_val_t *v)
 	return ow_search_json_get(&x->pp, json.p, json.n, &r->xbuf[id - r->q->ncols], v);
 }
 
-/* Value of column or expression id at a row (rows come in ascending
- * order): its value index is found by counting the definitions since the
- * last row asked for, so columns are stepped only to the rows selected. */
-static int cell(run_t *r, int id, size_t row, size_t *vpos, size_t *at, char *hex,
-		ow_search_val_t *v)
+/* Value v (an index among its defined values) of column c: from the
+ * dictionary when the column was read as codes. */
+static void value(run_t *r, int c, size_t v, char *hex, ow_search_val_t *out)
 {
-	int c = base(r->q, id);
+	if (r->code[c])
+		ow_search_cell(&r->q->defs[c], &r->codes[c].dict, r->code[c][v], hex, out);
+	else
+		ow_search_cell(&r->q->defs[c], r->col[c], v, hex, out);
+}
+
+#define NO_VALUE SIZE_MAX
+
+/* The value index of column c at a row, NO_VALUE for NULL (rows come in
+ * ascending order): found by counting the definitions since the last row
+ * asked for, so columns are stepped only to the rows selected. */
+static size_t position(run_t *r, int c, size_t row, size_t *vpos, size_t *at)
+{
 	const ow_col_t *o = r->col[c];
-	if (!o || !o->defs.data[row]) {
-		memset(v, 0, sizeof(*v));
-		v->type = SQLITE_NULL;
-		return OW_OK;
-	}
+	if (!o || !o->defs.data[row])
+		return NO_VALUE;
 	if (o->nvals == o->nrows) {
 		vpos[c] = row;
 	} else {
@@ -1135,8 +1149,34 @@ static int cell(run_t *r, int id, size_t row, size_t *vpos, size_t *at, char *he
 		vpos[c] = n;
 	}
 	at[c] = row;
-	ow_search_cell(&r->q->defs[c], o, vpos[c], hex, v);
+	return vpos[c];
+}
+
+/* Value of column or expression id at a row. */
+static int cell(run_t *r, int id, size_t row, size_t *vpos, size_t *at, char *hex,
+		ow_search_val_t *v)
+{
+	int c = base(r->q, id);
+	size_t vp = position(r, c, row, vpos, at);
+	if (vp == NO_VALUE) {
+		memset(v, 0, sizeof(*v));
+		v->type = SQLITE_NULL;
+		return OW_OK;
+	}
+	value(r, c, vp, hex, v);
 	return id < r->q->ncols ? OW_OK : derive(r, id, v);
+}
+
+/* Room for n zero bytes (entries of width w) in a reused array. */
+static void *zeroed(void *p, size_t *cap, size_t n, size_t w)
+{
+	if (*cap < n) {
+		free(p);
+		*cap = n;
+		p = ow_alloc(n * w + 1);
+	}
+	memset(p, 0, n * w);
+	return p;
 }
 
 static int emit(run_t *r, const ow_search_val_t *vals)
@@ -1190,26 +1230,43 @@ static int consume(run_t *r)
 	    ow_alloc((size_t)(q->nitems + q->ngroup) * OW_SEARCH_HEX_MAX);
 	group_t *last = NULL;
 	int rc = OW_OK;
+	/* one group term of a column read as codes: its groups by entry */
+	int gc = q->ngroup == 1 ? base(q, q->group[0]) : -1;
+	const uint32_t *gcode = gc >= 0 && q->aggregate ? r->code[gc] : NULL;
+	if (gcode)
+		r->gmap = zeroed(r->gmap, &r->gmap_cap, r->codes[gc].dict.nvals, sizeof(uint32_t));
 	for (size_t row = 0; row < r->nrows && rc == OW_OK && !r->stop; row++) {
 		if (r->sel[row]) {
 			for (int i = 0; i < q->nitems && rc == OW_OK; i++)
 				if (q->items[i].col >= 0)
 					rc = cell(r, q->items[i].col, row, vpos, at, hex[i],
 						  &vals[i]);
-			for (int g = 0; q->aggregate && g < q->ngroup && rc == OW_OK; g++)
+			size_t gv = gcode ? position(r, gc, row, vpos, at) : NO_VALUE;
+			uint32_t *known = gv != NO_VALUE ? &r->gmap[gcode[gv]] : NULL;
+			for (int g = 0;
+			     q->aggregate && !(known && *known) && g < q->ngroup && rc == OW_OK;
+			     g++)
 				rc = cell(r, q->group[g], row, vpos, at, hex[q->nitems + g],
 					  &keys[g]);
 			if (rc != OW_OK)
 				break;
 			if (q->aggregate) {
-				/* parts are sorted: the group of the last row, often */
-				if (!last || !same_keys(q, last, keys))
-					last = find_group(r, keys);
-				group_t *gr = last;
+				group_t *gr;
+				if (known && *known) {
+					gr = &r->groups[*known - 1];
+				} else {
+					/* parts are sorted: the group of the last row, often */
+					if (!last || !same_keys(q, last, keys))
+						last = find_group(r, keys);
+					gr = last;
+					if (known)
+						*known = (uint32_t)(gr - r->groups) + 1;
+				}
 				for (int i = 0; i < q->nitems; i++)
 					if (q->items[i].agg != A_NONE)
 						r->mem += (int64_t)acc_add(&q->items[i],
 									   &gr->acc[i], &vals[i]);
+				last = gr;
 			} else if (q->norder == 0) {
 				rc = emit(r, vals);
 			} else if (r->worst < 0 ||
@@ -1247,6 +1304,7 @@ static int consume(run_t *r)
 
 static int load_col(run_t *r, ow_search_part_t *p, const ow_table_t *chunk, int rg, int c)
 {
+	r->code[c] = NULL;
 	if (chunk) {
 		r->col[c] = &chunk->cols[c];
 		return OW_OK;
@@ -1259,7 +1317,9 @@ static int load_col(run_t *r, ow_search_part_t *p, const ow_table_t *chunk, int 
 	o->fixed.len = o->data.len = o->offs.len = o->defs.len = 0;
 	o->nrows = o->nvals = 0;
 	char err[512];
-	if (ow_pq_read_column(p->pq, rg, fc, o, err, sizeof(err)) != OW_OK) {
+	/* only the pages with a row still selected; codes rather than values */
+	if (ow_pq_read_column_ex(p->pq, rg, fc, r->sel, o, &r->codes[c], err, sizeof(err)) !=
+	    OW_OK) {
 		snprintf(r->err, r->errlen, "part %s: %s", p->path, err);
 		return OW_ERROR;
 	}
@@ -1272,6 +1332,8 @@ static int load_col(run_t *r, ow_search_part_t *p, const ow_table_t *chunk, int 
 	if (ow_pq_chunk(p->pq, rg, fc, &ci) == OW_OK)
 		r->s->stats.bytes += ci.bytes;
 	r->col[c] = o;
+	if (r->codes[c].has_codes)
+		r->code[c] = (const uint32_t *)r->codes[c].codes.data;
 	return OW_OK;
 }
 
@@ -1322,16 +1384,26 @@ static int segment(run_t *r, ow_search_part_t *p, const ow_table_t *chunk, int r
 			selected = id_filter(r, f, o);
 			continue;
 		}
+		/* on codes: the filter once per dictionary entry */
+		const uint32_t *code = r->code[c];
+		if (code)
+			r->memo = zeroed(r->memo, &r->memo_cap, r->codes[c].dict.nvals, 1);
 		selected = 0;
 		for (size_t row = 0, vp = 0; row < r->nrows; row++) {
 			int defined = o && o->defs.data[row];
 			if (r->sel[row]) {
-				v.type = SQLITE_NULL;
-				if (defined)
-					ow_search_cell(&q->defs[c], o, vp, hex, &v);
-				if (f->col >= q->ncols && derive(r, f->col, &v) != OW_OK)
-					return OW_DECLINED;
-				r->sel[row] = (uint8_t)filter_holds(f, &v);
+				uint8_t m = defined && code ? r->memo[code[vp]] : 0;
+				if (!m) {
+					v.type = SQLITE_NULL;
+					if (defined)
+						value(r, c, vp, hex, &v);
+					if (f->col >= q->ncols && derive(r, f->col, &v) != OW_OK)
+						return OW_DECLINED;
+					m = (uint8_t)(1 + filter_holds(f, &v));
+					if (defined && code)
+						r->memo[code[vp]] = m;
+				}
+				r->sel[row] = (uint8_t)(m - 1);
 				selected += r->sel[row];
 			}
 			vp += (size_t)defined;
@@ -1348,7 +1420,7 @@ static int segment(run_t *r, ow_search_part_t *p, const ow_table_t *chunk, int r
 	}
 	for (int c = 0; c < q->ncols; c++)
 		if (!(loaded & (uint64_t)1 << c))
-			r->col[c] = NULL;
+			r->col[c] = NULL, r->code[c] = NULL;
 	return consume(r);
 }
 
@@ -1618,6 +1690,12 @@ static void free_run(run_t *r)
 		ow_buf_free(&r->bufs[c].defs);
 	}
 	free(r->bufs);
+	for (int c = 0; c < q->ncols; c++)
+		ow_pq_codes_free(&r->codes[c]);
+	free(r->codes);
+	free((void *)r->code);
+	free(r->memo);
+	free(r->gmap);
 	for (int k = 0; k < q->nx; k++)
 		ow_buf_free(&r->xbuf[k]);
 	free(r->xbuf);
@@ -1635,6 +1713,8 @@ int ow_columnar_run(ow_search_t *s, ow_columnar_t *q, int64_t limit, int64_t off
 	r.mem_max = s->abort_memory ? s->abort_memory : s->max_memory;
 	r.col = ow_calloc((size_t)q->ncols, sizeof(ow_col_t *));
 	r.bufs = ow_calloc((size_t)q->ncols, sizeof(ow_col_t));
+	r.codes = ow_calloc((size_t)q->ncols, sizeof(ow_pq_codes_t));
+	r.code = ow_calloc((size_t)q->ncols, sizeof(uint32_t *));
 	r.xbuf = ow_calloc((size_t)q->nx + 1, sizeof(ow_buf_t));
 	for (int i = 0; i < q->nitems; i++)
 		if (q->items[i].col >= 0)
