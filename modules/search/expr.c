@@ -25,6 +25,9 @@
 #include "internal.h"
 
 #include <strings.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* ---- LIKE ---- */
 
@@ -103,30 +106,44 @@ int ow_search_like_needle(const uint8_t *p, size_t pn, char *needle, size_t cap)
 	return 1;
 }
 
+/* 1 when the needle (lowercase) is at s: its middle bytes, in any case. */
+static int needle_at(const uint8_t *nd, size_t m, const uint8_t *s)
+{
+	for (size_t k = 1; k + 1 < m; k++)
+		if (fold(s[k]) != nd[k])
+			return 0;
+	return 1;
+}
+
 int ow_search_like_find(const char *needle, size_t m, const uint8_t *s, size_t n)
 {
-	const uint8_t *nul = memchr(s, 0, n);
-	if (nul)
-		n = (size_t)(nul - s);
-	if (m == 0)
-		return 1;
-	if (n < m)
-		return 0;
-	uint8_t c0 = (uint8_t)needle[0];
-	int letter = c0 >= 'a' && c0 <= 'z';
-	for (const uint8_t *q = s, *last = s + n - m; q <= last;) {
-		const uint8_t *a = memchr(q, c0, (size_t)(last - q) + 1);
-		const uint8_t *b = letter ? memchr(q, c0 - 32, (size_t)(last - q) + 1) : NULL;
-		const uint8_t *at = a && b ? (a < b ? a : b) : a ? a : b;
-		if (!at)
-			return 0;
-		size_t k = 1;
-		while (k < m && fold(at[k]) == (uint8_t)needle[k])
-			k++;
-		if (k == m)
-			return 1;
-		q = at + 1;
+	const uint8_t *nd = (const uint8_t *)needle;
+	if (m == 0 || n < m)
+		return m == 0;
+	/* candidates where the first and the last byte match (a letter's two
+	 * cases differ by 0x20 alone), 16 at a time; a match counts only
+	 * before the text's first NUL, where SQLite's like() stops */
+	uint8_t c0 = nd[0], c1 = nd[m - 1];
+	uint8_t m0 = c0 >= 'a' && c0 <= 'z' ? 0x20 : 0, m1 = c1 >= 'a' && c1 <= 'z' ? 0x20 : 0;
+	size_t i = 0;
+#ifdef __SSE2__
+	const __m128i f0 = _mm_set1_epi8((char)c0), f1 = _mm_set1_epi8((char)c1);
+	const __m128i o0 = _mm_set1_epi8((char)m0), o1 = _mm_set1_epi8((char)m1);
+	for (; i + 15 + m <= n; i += 16) {
+		__m128i a = _mm_or_si128(_mm_loadu_si128((const __m128i *)(s + i)), o0);
+		__m128i b = _mm_or_si128(_mm_loadu_si128((const __m128i *)(s + i + m - 1)), o1);
+		unsigned bits = (unsigned)_mm_movemask_epi8(
+		    _mm_and_si128(_mm_cmpeq_epi8(a, f0), _mm_cmpeq_epi8(b, f1)));
+		for (; bits; bits &= bits - 1) {
+			size_t j = i + (size_t)__builtin_ctz(bits);
+			if (needle_at(nd, m, s + j))
+				return !memchr(s, 0, j + m);
+		}
 	}
+#endif
+	for (; i + m <= n; i++)
+		if ((s[i] | m0) == c0 && (s[i + m - 1] | m1) == c1 && needle_at(nd, m, s + i))
+			return !memchr(s, 0, i + m);
 	return 0;
 }
 
