@@ -327,11 +327,29 @@ int ow_pq_delta_decode(const uint8_t *p, size_t len, int is32, size_t n, ow_col_
 				return OW_ERROR;
 			ow_pq_bitr_t br = {r.p, r.end, 0, 0};
 			size_t take = OW_MIN(mb, n - i);
-			for (size_t k = 0; k < take; k++, i++) {
-				v += min + get_bits(&br, bw);
-				if (is32)
-					v = (uint64_t)(int64_t)(int32_t)(uint32_t)v;
-				memcpy(o + i * w, &v, w);
+			if (!is32 && bw <= 56) {
+				/* a 64-bit load a value: the common case, unrolled from
+				 * the byte-by-byte reader */
+				uint64_t mask = (UINT64_C(1) << bw) - 1;
+				for (size_t k = 0; k < take; k++, i++) {
+					size_t bit = k * (size_t)bw;
+					const uint8_t *q = r.p + (bit >> 3);
+					uint64_t word = 0;
+					if (r.end - q >= 8)
+						word = ow_get_u64(q);
+					else
+						for (int j = 0; j < r.end - q; j++)
+							word |= (uint64_t)q[j] << (8 * j);
+					v += min + ((word >> (bit & 7)) & mask);
+					memcpy(o + i * 8, &v, 8);
+				}
+			} else {
+				for (size_t k = 0; k < take; k++, i++) {
+					v += min + get_bits(&br, bw);
+					if (is32)
+						v = (uint64_t)(int64_t)(int32_t)(uint32_t)v;
+					memcpy(o + i * w, &v, w);
+				}
 			}
 			r.p += mb * (size_t)bw / 8;
 		}

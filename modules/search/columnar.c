@@ -62,7 +62,9 @@
 #include "../columns/columns.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define MAX_ITEMS 200
 
@@ -977,21 +979,36 @@ typedef struct {
 	acc_t *acc;
 } group_t;
 
+/* A segment - a row group of a part, or a buffered chunk - made ready
+ * for consume() by prepare(), on any thread: its filters evaluated into
+ * sel, the columns the query uses read. */
 typedef struct {
-	ow_search_t *s;
-	ow_columnar_t *q;
-	uint64_t used; /* bit c: column c is read */
+	ow_search_part_t *p; /* or */
+	const ow_table_t *chunk;
+	int rg;
+	size_t nrows, selected;
+	uint8_t *sel;
 	const ow_col_t **col;
 	ow_col_t *bufs;
 	/* a part's column read as dictionary codes: code[c] gives each
 	 * defined value's entry in codes[c].dict (NULL: col[c] has values) */
 	ow_pq_codes_t *codes;
 	const uint32_t **code;
-	uint8_t *memo;	/* a filter per dictionary entry: 0 not yet, 1 no, 2 yes */
+	uint8_t *memo; /* a filter per dictionary entry: 0 not yet, 1 no, 2 yes */
+	size_t memo_cap;
+	ow_buf_t *xbuf; /* the filters' expression text, when not in a column */
+	int64_t bytes;
+	int rc;
+	char err[512];
+} slot_t;
+
+typedef struct {
+	ow_search_t *s;
+	ow_columnar_t *q;
+	uint64_t used;	/* bit c: column c is read */
+	slot_t *sl;	/* the segment consume() reads */
 	uint32_t *gmap; /* the group of a dictionary entry: index + 1, 0 not yet */
-	size_t memo_cap, gmap_cap;
-	size_t nrows;
-	uint8_t *sel;
+	size_t gmap_cap;
 	/* the groups and their hash table (index + 1, 0 empty) */
 	group_t *groups;
 	size_t ngroups, cap;
@@ -1001,7 +1018,7 @@ typedef struct {
 	/* plain rows: owned values, nitems each */
 	ow_search_val_t *rows;
 	size_t nrows_out, rows_cap;
-	ow_buf_t *xbuf; /* an expression's text when it is not in the column */
+	ow_buf_t *xbuf; /* consume()'s expression text, when not in a column */
 	/* output without sorting: straight out */
 	ow_search_out_t *o;
 	int64_t skip, take; /* take -1: no end */
@@ -1104,9 +1121,9 @@ static void rehash(run_t *r)
 
 /* Value v of expression id from its column's value (in place):
  * OW_DECLINED when SQLite must answer. */
-static int derive(run_t *r, int id, ow_search_val_t *v)
+static int derive(const ow_columnar_t *q, ow_buf_t *xbuf, int id, ow_search_val_t *v)
 {
-	const expr_t *x = &r->q->x[id - r->q->ncols];
+	const expr_t *x = &q->x[id - q->ncols];
 	if (v->type == SQLITE_NULL)
 		return OW_OK;
 	if (x->kind == X_BUCKET) {
@@ -1117,17 +1134,18 @@ static int derive(run_t *r, int id, ow_search_val_t *v)
 		return __builtin_sub_overflow(v->i, rem, &v->i) ? OW_DECLINED : OW_OK;
 	}
 	ow_search_val_t json = *v;
-	return ow_search_json_get(&x->pp, json.p, json.n, &r->xbuf[id - r->q->ncols], v);
+	return ow_search_json_get(&x->pp, json.p, json.n, &xbuf[id - q->ncols], v);
 }
 
 /* Value v (an index among its defined values) of column c: from the
  * dictionary when the column was read as codes. */
-static void value(run_t *r, int c, size_t v, char *hex, ow_search_val_t *out)
+static void value(const ow_columnar_t *q, const slot_t *sl, int c, size_t v, char *hex,
+		  ow_search_val_t *out)
 {
-	if (r->code[c])
-		ow_search_cell(&r->q->defs[c], &r->codes[c].dict, r->code[c][v], hex, out);
+	if (sl->code[c])
+		ow_search_cell(&q->defs[c], &sl->codes[c].dict, sl->code[c][v], hex, out);
 	else
-		ow_search_cell(&r->q->defs[c], r->col[c], v, hex, out);
+		ow_search_cell(&q->defs[c], sl->col[c], v, hex, out);
 }
 
 #define NO_VALUE SIZE_MAX
@@ -1135,9 +1153,9 @@ static void value(run_t *r, int c, size_t v, char *hex, ow_search_val_t *out)
 /* The value index of column c at a row, NO_VALUE for NULL (rows come in
  * ascending order): found by counting the definitions since the last row
  * asked for, so columns are stepped only to the rows selected. */
-static size_t position(run_t *r, int c, size_t row, size_t *vpos, size_t *at)
+static size_t position(const slot_t *sl, int c, size_t row, size_t *vpos, size_t *at)
 {
-	const ow_col_t *o = r->col[c];
+	const ow_col_t *o = sl->col[c];
 	if (!o || !o->defs.data[row])
 		return NO_VALUE;
 	if (o->nvals == o->nrows) {
@@ -1157,14 +1175,14 @@ static int cell(run_t *r, int id, size_t row, size_t *vpos, size_t *at, char *he
 		ow_search_val_t *v)
 {
 	int c = base(r->q, id);
-	size_t vp = position(r, c, row, vpos, at);
+	size_t vp = position(r->sl, c, row, vpos, at);
 	if (vp == NO_VALUE) {
 		memset(v, 0, sizeof(*v));
 		v->type = SQLITE_NULL;
 		return OW_OK;
 	}
-	value(r, c, vp, hex, v);
-	return id < r->q->ncols ? OW_OK : derive(r, id, v);
+	value(r->q, r->sl, c, vp, hex, v);
+	return id < r->q->ncols ? OW_OK : derive(r->q, r->xbuf, id, v);
 }
 
 /* Room for n zero bytes (entries of width w) in a reused array. */
@@ -1232,16 +1250,19 @@ static int consume(run_t *r)
 	int rc = OW_OK;
 	/* one group term of a column read as codes: its groups by entry */
 	int gc = q->ngroup == 1 ? base(q, q->group[0]) : -1;
-	const uint32_t *gcode = gc >= 0 && q->aggregate ? r->code[gc] : NULL;
+	const slot_t *sl = r->sl;
+	const uint32_t *gcode = gc >= 0 && q->aggregate ? sl->code[gc] : NULL;
 	if (gcode)
-		r->gmap = zeroed(r->gmap, &r->gmap_cap, r->codes[gc].dict.nvals, sizeof(uint32_t));
-	for (size_t row = 0; row < r->nrows && rc == OW_OK && !r->stop; row++) {
-		if (r->sel[row]) {
+		r->gmap = zeroed(r->gmap, &r->gmap_cap, sl->codes[gc].dict.nvals, sizeof(uint32_t));
+	for (size_t row = 0; row < sl->nrows && rc == OW_OK && !r->stop; row++) {
+		if (sl->sel[row]) {
+			/* grouped, a plain item is its group's key: not read a row */
 			for (int i = 0; i < q->nitems && rc == OW_OK; i++)
-				if (q->items[i].col >= 0)
+				if (q->items[i].col >= 0 &&
+				    (!q->aggregate || q->items[i].agg != A_NONE))
 					rc = cell(r, q->items[i].col, row, vpos, at, hex[i],
 						  &vals[i]);
-			size_t gv = gcode ? position(r, gc, row, vpos, at) : NO_VALUE;
+			size_t gv = gcode ? position(sl, gc, row, vpos, at) : NO_VALUE;
 			uint32_t *known = gv != NO_VALUE ? &r->gmap[gcode[gv]] : NULL;
 			for (int g = 0;
 			     q->aggregate && !(known && *known) && g < q->ngroup && rc == OW_OK;
@@ -1302,126 +1323,163 @@ static int consume(run_t *r)
 	return rc;
 }
 
-static int load_col(run_t *r, ow_search_part_t *p, const ow_table_t *chunk, int rg, int c)
+static int load_col(const ow_columnar_t *q, slot_t *sl, int c)
 {
-	r->code[c] = NULL;
-	if (chunk) {
-		r->col[c] = &chunk->cols[c];
+	sl->code[c] = NULL;
+	if (sl->chunk) {
+		sl->col[c] = &sl->chunk->cols[c];
 		return OW_OK;
 	}
-	int fc = p->colmap[c];
-	r->col[c] = NULL;
+	int fc = sl->p->colmap[c];
+	sl->col[c] = NULL;
 	if (fc < 0)
 		return OW_OK; /* absent from the part: NULL */
-	ow_col_t *o = &r->bufs[c];
+	ow_col_t *o = &sl->bufs[c];
 	o->fixed.len = o->data.len = o->offs.len = o->defs.len = 0;
 	o->nrows = o->nvals = 0;
-	char err[512];
+	char err[400];
 	/* only the pages with a row still selected; codes rather than values */
-	if (ow_pq_read_column_ex(p->pq, rg, fc, r->sel, o, &r->codes[c], err, sizeof(err)) !=
-	    OW_OK) {
-		snprintf(r->err, r->errlen, "part %s: %s", p->path, err);
+	if (ow_pq_read_column_ex(sl->p->pq, sl->rg, fc, sl->sel, o, &sl->codes[c], err,
+				 sizeof(err)) != OW_OK) {
+		snprintf(sl->err, sizeof(sl->err), "part %s: %s", sl->p->path, err);
 		return OW_ERROR;
 	}
-	if (o->nrows != r->nrows) {
-		snprintf(r->err, r->errlen, "part %s: column %s has %zu rows, its row group %zu",
-			 p->path, r->q->defs[c].name, o->nrows, r->nrows);
+	if (o->nrows != sl->nrows) {
+		snprintf(sl->err, sizeof(sl->err),
+			 "part %s: column %s has %zu rows, its row group %zu", sl->p->path,
+			 q->defs[c].name, o->nrows, sl->nrows);
 		return OW_ERROR;
 	}
 	ow_pq_chunk_t ci;
-	if (ow_pq_chunk(p->pq, rg, fc, &ci) == OW_OK)
-		r->s->stats.bytes += ci.bytes;
-	r->col[c] = o;
-	if (r->codes[c].has_codes)
-		r->code[c] = (const uint32_t *)r->codes[c].codes.data;
+	if (ow_pq_chunk(sl->p->pq, sl->rg, fc, &ci) == OW_OK)
+		sl->bytes += ci.bytes;
+	sl->col[c] = o;
+	if (sl->codes[c].has_codes)
+		sl->code[c] = (const uint32_t *)sl->codes[c].codes.data;
 	return OW_OK;
 }
 
 /* =, !=, IN, NOT IN on an id column, on the ids' bytes: no hex. */
-static size_t id_filter(run_t *r, const filt_t *f, const ow_col_t *o)
+static size_t id_filter(const ow_columnar_t *q, slot_t *sl, const filt_t *f, const ow_col_t *o)
 {
-	size_t len = (size_t)r->q->defs[f->col].fixed_len, selected = 0;
+	size_t len = (size_t)q->defs[f->col].fixed_len, selected = 0;
 	int in = f->op == F_EQ || f->op == F_IN;
-	for (size_t row = 0, vp = 0; row < r->nrows; row++) {
+	for (size_t row = 0, vp = 0; row < sl->nrows; row++) {
 		int defined = o && o->defs.data[row];
-		if (r->sel[row]) {
+		if (sl->sel[row]) {
 			int match = 0;
 			for (size_t j = 0; defined && j < f->nids && !match; j++)
 				match =
 				    memcmp(o->fixed.data + vp * len, f->ids + j * len, len) == 0;
-			r->sel[row] = (uint8_t)(defined && match == in);
-			selected += r->sel[row];
+			sl->sel[row] = (uint8_t)(defined && match == in);
+			selected += sl->sel[row];
 		}
 		vp += (size_t)defined;
 	}
 	return selected;
 }
 
-/* One row group of a part, or a buffered chunk: filtered columns first,
- * the others only when a row is selected. */
-static int segment(run_t *r, ow_search_part_t *p, const ow_table_t *chunk, int rg)
+/* =, <, <=, >, >= of an integer column (its values, not codes) with an
+ * integer literal, as a range on the raw values: 1 when it applied. */
+static int range_filter(const ow_columnar_t *q, slot_t *sl, const filt_t *f, const ow_col_t *o,
+			size_t *selected)
 {
-	ow_columnar_t *q = r->q;
-	r->nrows = chunk ? chunk->nrows : (size_t)ow_pq_row_group_rows(p->pq, rg);
-	r->s->stats.row_groups++;
-	r->s->stats.rows += (int64_t)r->nrows;
-	r->sel = ow_realloc(r->sel, r->nrows + 1);
-	memset(r->sel, 1, r->nrows);
+	const ow_pq_coldef_t *d = &q->defs[f->col];
+	if (f->col >= q->ncols || !o || sl->code[f->col] || f->op == F_NE || f->op > F_GE ||
+	    f->vals[0].type != SQLITE_INTEGER ||
+	    (d->type != OW_PQ_INT64 && (d->type != OW_PQ_INT32 || d->logical == OW_PQ_L_UINT32)))
+		return 0;
+	int64_t x = f->vals[0].i, lo = INT64_MIN, hi = INT64_MAX;
+	int none = (f->op == F_LT && x == INT64_MIN) || (f->op == F_GT && x == INT64_MAX);
+	if (f->op == F_EQ || f->op == F_GE || f->op == F_GT)
+		lo = f->op == F_GT && !none ? x + 1 : x;
+	if (f->op == F_EQ || f->op == F_LE || f->op == F_LT)
+		hi = f->op == F_LT && !none ? x - 1 : x;
+	size_t n = 0;
+	const uint8_t *v = o->fixed.data, *defs = o->defs.data;
+	int wide = d->type == OW_PQ_INT64;
+	for (size_t row = 0, vp = 0; row < sl->nrows; row++) {
+		if (sl->sel[row]) {
+			int64_t y = !defs[row] ? 0
+				    : wide     ? (int64_t)ow_get_u64(v + 8 * vp)
+					       : (int32_t)ow_get_u32(v + 4 * vp);
+			uint8_t m = (uint8_t)(defs[row] && !none && y >= lo && y <= hi);
+			sl->sel[row] = m;
+			n += m;
+		}
+		vp += defs[row];
+	}
+	*selected = n;
+	return 1;
+}
+
+/* Filter by filter, each column read for the rows still selected; then
+ * the other columns used, when a row is left. Touches nothing but the
+ * slot (and reads the query and the part): threads prepare slots side by
+ * side. */
+static int prepare(const ow_columnar_t *q, uint64_t used, slot_t *sl)
+{
+	sl->nrows = sl->chunk ? sl->chunk->nrows : (size_t)ow_pq_row_group_rows(sl->p->pq, sl->rg);
+	sl->bytes = 0;
+	sl->sel = ow_realloc(sl->sel, sl->nrows + 1);
+	memset(sl->sel, 1, sl->nrows);
 	uint64_t loaded = 0;
-	size_t selected = r->nrows;
+	size_t selected = sl->nrows;
 	char hex[OW_SEARCH_HEX_MAX];
 	for (int i = 0; i < q->nf && selected; i++) {
 		const filt_t *f = &q->f[i];
 		int c = base(q, f->col);
 		if (!(loaded & (uint64_t)1 << c)) {
-			if (load_col(r, p, chunk, rg, c) != OW_OK)
+			if (load_col(q, sl, c) != OW_OK)
 				return OW_ERROR;
 			loaded |= (uint64_t)1 << c;
 		}
-		const ow_col_t *o = r->col[c];
+		const ow_col_t *o = sl->col[c];
 		ow_search_val_t v = {.type = SQLITE_NULL};
 		if (f->ids) {
-			selected = id_filter(r, f, o);
+			selected = id_filter(q, sl, f, o);
 			continue;
 		}
+		if (range_filter(q, sl, f, o, &selected))
+			continue;
 		/* on codes: the filter once per dictionary entry */
-		const uint32_t *code = r->code[c];
+		const uint32_t *code = sl->code[c];
 		if (code)
-			r->memo = zeroed(r->memo, &r->memo_cap, r->codes[c].dict.nvals, 1);
+			sl->memo = zeroed(sl->memo, &sl->memo_cap, sl->codes[c].dict.nvals, 1);
 		selected = 0;
-		for (size_t row = 0, vp = 0; row < r->nrows; row++) {
+		for (size_t row = 0, vp = 0; row < sl->nrows; row++) {
 			int defined = o && o->defs.data[row];
-			if (r->sel[row]) {
-				uint8_t m = defined && code ? r->memo[code[vp]] : 0;
+			if (sl->sel[row]) {
+				uint8_t m = defined && code ? sl->memo[code[vp]] : 0;
 				if (!m) {
 					v.type = SQLITE_NULL;
 					if (defined)
-						value(r, c, vp, hex, &v);
-					if (f->col >= q->ncols && derive(r, f->col, &v) != OW_OK)
+						value(q, sl, c, vp, hex, &v);
+					if (f->col >= q->ncols &&
+					    derive(q, sl->xbuf, f->col, &v) != OW_OK)
 						return OW_DECLINED;
 					m = (uint8_t)(1 + filter_holds(f, &v));
 					if (defined && code)
-						r->memo[code[vp]] = m;
+						sl->memo[code[vp]] = m;
 				}
-				r->sel[row] = (uint8_t)(m - 1);
-				selected += r->sel[row];
+				sl->sel[row] = (uint8_t)(m - 1);
+				selected += sl->sel[row];
 			}
 			vp += (size_t)defined;
 		}
 	}
-	if (!selected)
-		return OW_OK;
-	for (int c = 0; c < q->ncols; c++) {
-		if (!(r->used & (uint64_t)1 << c))
+	sl->selected = selected;
+	for (int c = 0; c < q->ncols && selected; c++) {
+		if (!(used & (uint64_t)1 << c))
 			continue;
-		if (!(loaded & (uint64_t)1 << c) && load_col(r, p, chunk, rg, c) != OW_OK)
+		if (!(loaded & (uint64_t)1 << c) && load_col(q, sl, c) != OW_OK)
 			return OW_ERROR;
 		loaded |= (uint64_t)1 << c;
 	}
 	for (int c = 0; c < q->ncols; c++)
 		if (!(loaded & (uint64_t)1 << c))
-			r->col[c] = NULL, r->code[c] = NULL;
-	return consume(r);
+			sl->col[c] = NULL, sl->code[c] = NULL;
+	return OW_OK;
 }
 
 static int64_t stat_i64(const uint8_t *p)
@@ -1542,36 +1600,203 @@ static int part_may_match(const ow_columnar_t *q, const ow_search_part_t *p)
 	return 1;
 }
 
-static int scan(run_t *r)
+/* ---- the scan: segments prepared side by side, consumed in order ---- */
+
+/* Slots: segments prepared and not yet consumed, at most (memory holds
+ * the used columns of that many row groups). */
+#define SLOTS 3
+
+typedef struct {
+	ow_search_part_t *p;
+	const ow_table_t *chunk;
+	int rg;
+} seg_t;
+
+typedef struct {
+	run_t *r;
+	seg_t *segs;
+	size_t nsegs;
+	slot_t slots[SLOTS];
+	uint8_t *ready; /* per segment: prepared */
+	size_t claimed, consumed;
+	int stop;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+} scan_t;
+
+static void slot_init(const ow_columnar_t *q, slot_t *sl)
+{
+	memset(sl, 0, sizeof(*sl));
+	sl->col = ow_calloc((size_t)q->ncols, sizeof(ow_col_t *));
+	sl->bufs = ow_calloc((size_t)q->ncols, sizeof(ow_col_t));
+	sl->codes = ow_calloc((size_t)q->ncols, sizeof(ow_pq_codes_t));
+	sl->code = ow_calloc((size_t)q->ncols, sizeof(uint32_t *));
+	sl->xbuf = ow_calloc((size_t)q->nx + 1, sizeof(ow_buf_t));
+}
+
+static void slot_free(const ow_columnar_t *q, slot_t *sl)
+{
+	for (int c = 0; c < q->ncols; c++) {
+		ow_buf_free(&sl->bufs[c].fixed);
+		ow_buf_free(&sl->bufs[c].data);
+		ow_buf_free(&sl->bufs[c].offs);
+		ow_buf_free(&sl->bufs[c].defs);
+		ow_pq_codes_free(&sl->codes[c]);
+	}
+	for (int k = 0; k < q->nx; k++)
+		ow_buf_free(&sl->xbuf[k]);
+	free(sl->bufs);
+	free(sl->codes);
+	free((void *)sl->code);
+	free((void *)sl->col);
+	free(sl->xbuf);
+	free(sl->memo);
+	free(sl->sel);
+}
+
+/* The next segment to prepare, SIZE_MAX when none may be (mu held). */
+static size_t claim(scan_t *sc)
+{
+	if (sc->stop || sc->claimed == sc->nsegs || sc->claimed >= sc->consumed + SLOTS)
+		return SIZE_MAX;
+	return sc->claimed++;
+}
+
+/* Prepares segment i (mu held, released meanwhile). */
+static void prepare_seg(scan_t *sc, size_t i)
+{
+	pthread_mutex_unlock(&sc->mu);
+	slot_t *sl = &sc->slots[i % SLOTS];
+	sl->p = sc->segs[i].p;
+	sl->chunk = sc->segs[i].chunk;
+	sl->rg = sc->segs[i].rg;
+	sl->err[0] = '\0';
+	sl->rc = prepare(sc->r->q, sc->r->used, sl);
+	pthread_mutex_lock(&sc->mu);
+	sc->ready[i] = 1;
+	pthread_cond_broadcast(&sc->cv);
+}
+
+static void *helper(void *arg)
+{
+	scan_t *sc = arg;
+	pthread_mutex_lock(&sc->mu);
+	while (!sc->stop && sc->claimed < sc->nsegs) {
+		size_t i = claim(sc);
+		if (i == SIZE_MAX)
+			pthread_cond_wait(&sc->cv, &sc->mu);
+		else
+			prepare_seg(sc, i);
+	}
+	pthread_mutex_unlock(&sc->mu);
+	return NULL;
+}
+
+/* The segments the query reads: parts whose catalog time range may hold
+ * a match, their row groups whose statistics and bloom filters may, then
+ * the buffered chunks. */
+static int plan(run_t *r, seg_t **out, size_t *n)
 {
 	ow_search_t *s = r->s;
 	int g = r->q->signal;
-	for (size_t i = 0; i < s->nparts[g] && !r->stop; i++) {
+	size_t cap = s->nchunks[g] + 16;
+	seg_t *segs = ow_alloc(cap * sizeof(seg_t));
+	*n = 0;
+	for (size_t i = 0; i < s->nparts[g]; i++) {
 		ow_search_part_t *p = &s->parts[g][i];
 		if (!part_may_match(r->q, p))
 			continue;
 		char err[512];
 		if (!p->pq && ow_search_open_part(p, g, err, sizeof(err)) != OW_OK) {
 			snprintf(r->err, r->errlen, "part %s: %s", p->path, err);
+			free(segs);
 			return OW_ERROR;
 		}
 		s->stats.parts++;
-		for (int rg = 0; rg < ow_pq_num_row_groups(p->pq) && !r->stop; rg++) {
-			if (ow_search_expired(s))
-				return OW_ERROR;
-			int rc = rg_may_match(r->q, p, rg) ? segment(r, p, NULL, rg) : OW_OK;
-			if (rc != OW_OK)
-				return rc;
+		for (int rg = 0; rg < ow_pq_num_row_groups(p->pq); rg++) {
+			if (!rg_may_match(r->q, p, rg))
+				continue;
+			if (*n == cap)
+				segs = ow_realloc(segs, (cap *= 2) * sizeof(seg_t));
+			segs[(*n)++] = (seg_t){p, NULL, rg};
 		}
 	}
-	for (size_t k = 0; k < s->nchunks[g] && !r->stop; k++) {
-		if (ow_search_expired(s))
-			return OW_ERROR;
-		int rc = segment(r, NULL, &s->chunks[g][k]->table, 0);
-		if (rc != OW_OK)
-			return rc;
+	for (size_t k = 0; k < s->nchunks[g]; k++) {
+		if (*n == cap)
+			segs = ow_realloc(segs, (cap *= 2) * sizeof(seg_t));
+		segs[(*n)++] = (seg_t){NULL, &s->chunks[g][k]->table, 0};
 	}
+	*out = segs;
 	return OW_OK;
+}
+
+/* Every segment through consume(), in order (the order SQLite reads them
+ * in, which sums of reals and rows without ORDER BY depend on), prepared
+ * by this thread and helper threads side by side: one a core beside this
+ * one, at most SLOTS - 1. They are threads of the query's own rather than
+ * jobs for the worker pool, whose workers run the queries themselves. */
+static int scan(run_t *r)
+{
+	ow_search_t *s = r->s;
+	scan_t sc = {.r = r};
+	if (plan(r, &sc.segs, &sc.nsegs) != OW_OK)
+		return OW_ERROR;
+	sc.ready = ow_calloc(sc.nsegs + 1, 1);
+	for (int k = 0; k < SLOTS; k++)
+		slot_init(r->q, &sc.slots[k]);
+	pthread_mutex_init(&sc.mu, NULL);
+	pthread_cond_init(&sc.cv, NULL);
+	pthread_t th[SLOTS - 1];
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	int nth = 0;
+	while (nth < SLOTS - 1 && nth + 1 < cores && (size_t)nth + 1 < sc.nsegs &&
+	       pthread_create(&th[nth], NULL, helper, &sc) == 0)
+		nth++;
+	int rc = OW_OK;
+	for (size_t i = 0; i < sc.nsegs && rc == OW_OK && !r->stop; i++) {
+		if (ow_search_expired(s)) {
+			rc = OW_ERROR;
+			break;
+		}
+		pthread_mutex_lock(&sc.mu);
+		while (!sc.ready[i]) {
+			size_t k = claim(&sc);
+			if (k == SIZE_MAX)
+				pthread_cond_wait(&sc.cv, &sc.mu);
+			else
+				prepare_seg(&sc, k);
+		}
+		pthread_mutex_unlock(&sc.mu);
+		slot_t *sl = &sc.slots[i % SLOTS];
+		s->stats.row_groups++;
+		s->stats.rows += (int64_t)sl->nrows;
+		s->stats.bytes += sl->bytes;
+		if (sl->rc == OW_ERROR)
+			snprintf(r->err, r->errlen, "%s", sl->err);
+		rc = sl->rc;
+		if (rc == OW_OK && sl->selected) {
+			r->sl = sl;
+			rc = consume(r);
+		}
+		pthread_mutex_lock(&sc.mu);
+		sc.consumed = i + 1;
+		pthread_cond_broadcast(&sc.cv);
+		pthread_mutex_unlock(&sc.mu);
+	}
+	pthread_mutex_lock(&sc.mu);
+	sc.stop = 1;
+	pthread_cond_broadcast(&sc.cv);
+	pthread_mutex_unlock(&sc.mu);
+	for (int k = 0; k < nth; k++)
+		pthread_join(th[k], NULL);
+	pthread_mutex_destroy(&sc.mu);
+	pthread_cond_destroy(&sc.cv);
+	for (int k = 0; k < SLOTS; k++)
+		slot_free(r->q, &sc.slots[k]);
+	free(sc.ready);
+	free(sc.segs);
+	r->sl = NULL;
+	return rc;
 }
 
 /* Sorting: by the ORDER BY terms, ties in the order the rows came. */
@@ -1683,24 +1908,10 @@ static void free_run(run_t *r)
 	for (size_t k = 0; k < r->nrows_out * (size_t)q->nitems; k++)
 		val_free(&r->rows[k]);
 	free(r->rows);
-	for (int c = 0; c < q->ncols; c++) {
-		ow_buf_free(&r->bufs[c].fixed);
-		ow_buf_free(&r->bufs[c].data);
-		ow_buf_free(&r->bufs[c].offs);
-		ow_buf_free(&r->bufs[c].defs);
-	}
-	free(r->bufs);
-	for (int c = 0; c < q->ncols; c++)
-		ow_pq_codes_free(&r->codes[c]);
-	free(r->codes);
-	free((void *)r->code);
-	free(r->memo);
 	free(r->gmap);
 	for (int k = 0; k < q->nx; k++)
 		ow_buf_free(&r->xbuf[k]);
 	free(r->xbuf);
-	free((void *)r->col);
-	free(r->sel);
 }
 
 int ow_columnar_run(ow_search_t *s, ow_columnar_t *q, int64_t limit, int64_t offset, int format,
@@ -1711,10 +1922,6 @@ int ow_columnar_run(ow_search_t *s, ow_columnar_t *q, int64_t limit, int64_t off
 	size_t mark = out->len;
 	run_t r = {.s = s, .q = q, .err = err, .errlen = errlen};
 	r.mem_max = s->abort_memory ? s->abort_memory : s->max_memory;
-	r.col = ow_calloc((size_t)q->ncols, sizeof(ow_col_t *));
-	r.bufs = ow_calloc((size_t)q->ncols, sizeof(ow_col_t));
-	r.codes = ow_calloc((size_t)q->ncols, sizeof(ow_pq_codes_t));
-	r.code = ow_calloc((size_t)q->ncols, sizeof(uint32_t *));
 	r.xbuf = ow_calloc((size_t)q->nx + 1, sizeof(ow_buf_t));
 	for (int i = 0; i < q->nitems; i++)
 		if (q->items[i].col >= 0)
