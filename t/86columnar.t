@@ -155,7 +155,7 @@ const filter = (t) => {
 const aggFor = (t) => {
   const d = tables[t];
   const f = pick(['count', 'count', 'sum', 'avg', 'min', 'max', 'p50', 'p90', 'p99']);
-  if (f === 'count') return pick(['count(*)', `count(${pick([...d.num, ...d.text, ...d.json])})`]);
+  if (f === 'count') return pick(['count(*)', `count(${pick([...d.num, ...d.text, ...d.json])})`, `count(DISTINCT ${pick([...d.num, ...d.text, ...d.json, bucket(t)])})`]);
   if (f === 'min' || f === 'max') return `${f}(${pick([...d.num, ...d.text, ...d.json, bucket(t)])})`;
   // sums of times overflow: SQLite's error, checked once below
   return `${f}(${pick(f === 'sum' ? d.num.filter((c) => !/time/.test(c)) : d.num)})`;
@@ -192,7 +192,7 @@ const gen = () => {
 const N = Number(process.env.COLUMNAR_QUERIES || 400);
 let same = 0, columnar = 0, overflow = 0, nonEmpty = 0;
 const bad = [], fellBack = [];
-const shapes = { ' LIKE ': 0, ' NOT LIKE ': 0, '->>': 0, 'time_bucket_ns': 0, 'GROUP BY .*(->>|time_bucket_ns)': 0 };
+const shapes = { 'count\\(DISTINCT ': 0, ' LIKE ': 0, ' NOT LIKE ': 0, '->>': 0, 'time_bucket_ns': 0, 'GROUP BY .*(->>|time_bucket_ns)': 0 };
 for (let i = 0; i < N;) {
   const q = gen();
   if (!q) continue;
@@ -219,7 +219,7 @@ r = await search('SELECT service_name, count(*) FROM spans GROUP BY 1', { engine
 is(r.engine, 'sqlite', '"engine": "sqlite" when the request asks for it');
 for (const q of ["SELECT count(*) FROM spans WHERE name LIKE 'GET%' ESCAPE '!'", "SELECT count(*) FROM spans WHERE name GLOB 'GET*'",
   "SELECT count(*) FROM spans WHERE attributes ->> 'retry' IS NULL", "SELECT count(*) FROM spans WHERE attributes -> '$.retry' IS NULL",
-  "SELECT count(*) FROM spans WHERE attributes ->> '$.a[0]' IS NULL", 'SELECT count(DISTINCT name) FROM spans',
+  "SELECT count(*) FROM spans WHERE attributes ->> '$.a[0]' IS NULL", 'SELECT sum(DISTINCT duration_ns) FROM spans',
   'SELECT service_name, count(*) FROM spans GROUP BY 1 HAVING count(*) > 10', 'SELECT duration_ns / 1000 AS us FROM spans LIMIT 3',
   "SELECT count(*) FROM spans WHERE service_name = 1", 'SELECT name FROM (SELECT name FROM spans) LIMIT 2',
   'SELECT count(*) FROM spans -- a comment', 'SELECT service_name, name FROM spans GROUP BY 1 LIMIT 1',
@@ -287,7 +287,7 @@ const dbad = [];
 const intsAsText = (text) => JSON.parse(text.replace(/:(-?\d+)(?=[,}])/g, ':"$1"'));
 for (let i = 0; i < D; i++) {
   const groups = [...new Set(Array.from({ length: ri(0, 2) }, () => pick(['service_name', 'name', 'kind', 'status_code'])))];
-  const aggs = [...new Set(Array.from({ length: ri(1, 3) }, () => pick(['count(*)', 'count(status_message)', 'sum(duration_ns)', 'min(duration_ns)', 'max(duration_ns)', 'min(name)', 'max(start_time)', 'p50(duration_ns)', 'p90(kind)'])))];
+  const aggs = [...new Set(Array.from({ length: ri(1, 3) }, () => pick(['count(*)', 'count(status_message)', 'sum(duration_ns)', 'min(duration_ns)', 'max(duration_ns)', 'min(name)', 'max(start_time)', 'p50(duration_ns)', 'p90(kind)', 'count(DISTINCT name)', 'count(DISTINCT status_message)'])))];
   const where = Array.from({ length: ri(0, 2) }, () => pick([`kind IN (${ri(1, 3)}, ${ri(1, 3)})`, `duration_ns > ${ri(1000, 40000000)}`, `service_name = '${pick(services)}'`,
     `name BETWEEN '${pick(ops)}' AND '${pick(ops)}'`, `status_code != ${ri(0, 2)}`, `start_time >= ${T0 + BigInt(ri(0, 3)) * 86400000000000n}`, 'status_message IS NULL']));
   const W = where.length ? ` WHERE ${where.join(' AND ')}` : '';

@@ -9,6 +9,9 @@
  *     for each column (a column chunk):
  *       [dictionary page]   PLAIN entries (DICT columns that kept one)
  *       data pages          DataPageHeader v1, cut at ~1 MiB of values
+ *                           or 32768 rows, whichever comes first (a query
+ *                           that selects a few rows decodes only their
+ *                           pages: modules/search/columnar.c)
  *       [bloom filter]      BloomFilterHeader + split-block bitset
  *   FileMetaData            Thrift compact protocol
  *   its length              u32 little-endian
@@ -67,6 +70,7 @@
 #include "thrift.h"
 
 #define OW_PQ_PAGE_BYTES (1024 * 1024) /* uncompressed values per page */
+#define OW_PQ_PAGE_ROWS 32768	       /* rows per page: what a query skips by */
 #define OW_PQ_DICT_BYTES (1024 * 1024) /* largest dictionary kept */
 #define OW_PQ_STATS_MAX 4096	       /* longest min or max written */
 #define OW_PQ_CREATED_BY "openwit version " OW_VERSION
@@ -528,7 +532,8 @@ static int write_chunk(ow_pq_w_t *w, ow_pq_wrg_t *rg, int col, size_t r0, size_t
 		 * size for DELTA, an upper bound) */
 		size_t p1 = p0, v1 = v0;
 		uint64_t bits = 0;
-		while (p1 < n && bits < (uint64_t)OW_PQ_PAGE_BYTES * 8) {
+		while (p1 < n && bits < (uint64_t)OW_PQ_PAGE_BYTES * 8 &&
+		       p1 - p0 < OW_PQ_PAGE_ROWS) {
 			if (d->optional) {
 				bits++;
 				if (!w->lv[p1++])

@@ -40,23 +40,34 @@
  *
  * Execution, over the handle's snapshot (parts, then buffered chunks, as
  * the virtual tables read them): parts whose catalog time range misses
- * the query's, then row groups whose statistics rule the filters out, are
- * skipped; the filtered columns are decoded first and evaluated column by
- * column into a selection; only row groups with a selected row have their
- * other used columns decoded. Groups are found by hashing the group
- * columns' values. Values are read as the virtual tables give them to
- * SQLite (ow_search_cell), and aggregated as SQLite 3.40 does: sum keeps
- * an integer while every value is one and a double beside it (avg is that
+ * the query's, then row groups whose statistics (LIKE: its literal
+ * prefix) or bloom filters (ids) rule the filters out, are skipped. Each
+ * segment left (a row group, or a buffered chunk) is prepared: filter by
+ * filter, the filtered column is read and evaluated into a selection, and
+ * each later column - filtered or only used - is read only in the pages
+ * that still hold a selected row (ow_pq_read_column_ex; the writer cuts
+ * pages at 32768 rows). Dictionary-encoded columns are read as codes: a
+ * filter is evaluated once per dictionary entry, a single group term is
+ * grouped by entry, values are read from the dictionary. Integer
+ * comparisons run on the raw values. Segments are prepared on helper
+ * threads (one a core beside the query's, at most SLOTS - 1, SLOTS
+ * segments in flight) and consumed by the query's thread in order, so
+ * every aggregate takes its values in SQLite's order. Grouped, the group
+ * of each selected row is found first (by entry, or by hashing the group
+ * terms' values), then each aggregate over the rows, a column at a time.
+ *
+ * Values are read as the virtual tables give them to SQLite
+ * (ow_search_cell), and aggregated as SQLite 3.40 does: sum keeps an
+ * integer while every value is one and a double beside it (avg is that
  * double over the count); an integer overflow is SQLite's to report
  * (OW_DECLINED). Without ORDER BY, groups come in the order of their
  * keys, as SQLite's sorter gives them, and plain rows in scan order;
  * ORDER BY sorts stably after that. Where expr.c cannot give SQLite's
  * value (a real number or a \u escape under ->>) or time_bucket_ns would
  * overflow, the run stops with OW_DECLINED and SQLite answers the query.
- * Plain rows under ORDER BY with a LIMIT
- * are kept only while they can be in the result (top-k: once as many as
- * the limit and offset are held, a row that sorts after the last of them
- * is dropped unread).
+ * Plain rows under ORDER BY with a LIMIT are kept only while they can be
+ * in the result (top-k: once as many as the limit and offset are held, a
+ * row that sorts after the last of them is dropped unread).
  */
 #include "internal.h"
 #include "../columns/columns.h"
@@ -68,7 +79,7 @@
 
 #define MAX_ITEMS 200
 
-enum { A_NONE, A_COUNT, A_SUM, A_AVG, A_MIN, A_MAX, A_QUANTILE };
+enum { A_NONE, A_COUNT, A_SUM, A_AVG, A_MIN, A_MAX, A_QUANTILE, A_COUNT_DISTINCT };
 enum { F_EQ, F_NE, F_LT, F_LE, F_GT, F_GE, F_IN, F_NOT_IN, F_NULL, F_NOT_NULL, F_LIKE, F_NOT_LIKE };
 enum { C_INT, C_REAL, C_TEXT, C_ANY };
 enum { X_BUCKET = 1, X_JSON };
@@ -484,6 +495,8 @@ static int aggregate(parser_t *p, item_t *it)
 	if (it->agg <= A_NONE)
 		return 0;
 	p->at += 2;
+	if (it->agg == A_COUNT && kw(p, "DISTINCT"))
+		it->agg = A_COUNT_DISTINCT;
 	if (it->agg == A_COUNT && op(p, "*"))
 		it->col = -1;
 	else if ((it->col = operand(p)) < 0)
@@ -872,6 +885,30 @@ static int filter_holds(const filt_t *f, const ow_search_val_t *x)
 
 /* ---- aggregates ---- */
 
+static uint64_t hash_bytes(const uint8_t *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 1099511628211ULL;
+	return h;
+}
+
+static void key_add(ow_buf_t *b, const ow_search_val_t *v)
+{
+	uint8_t tag = (uint8_t)v->type;
+	ow_buf_add(b, &tag, 1);
+	if (v->type == SQLITE_INTEGER) {
+		ow_buf_add(b, &v->i, 8);
+	} else if (v->type == SQLITE_FLOAT) {
+		double d = v->d == 0 ? 0 : v->d; /* -0.0 groups with 0.0 */
+		ow_buf_add(b, &d, 8);
+	} else if (v->type == SQLITE_TEXT) {
+		uint32_t n = (uint32_t)v->n;
+		ow_buf_add(b, &n, 4);
+		ow_buf_add(b, v->p, v->n);
+	}
+}
+
 typedef struct {
 	int64_t cnt, isum;
 	double rsum;
@@ -880,7 +917,44 @@ typedef struct {
 	ow_search_num_t *qv;
 	size_t qn, qcap;
 	int qreal;
+	/* count(DISTINCT): the values seen (u32 length, key_add bytes) and a
+	 * hash set of them (offset + 1) */
+	ow_buf_t dk;
+	uint32_t *ds;
+	size_t dcap;
 } acc_t;
+
+/* count(DISTINCT): 1 when x (its key bytes at the end of a->dk) is new. */
+static int distinct_add(acc_t *a, size_t mark)
+{
+	if (2 * ((size_t)a->cnt + 1) > a->dcap) {
+		size_t cap = a->dcap ? 2 * a->dcap : 16;
+		uint32_t *ds = ow_calloc(cap, sizeof(uint32_t));
+		for (size_t k = 0; k < a->dcap; k++) {
+			if (!a->ds[k])
+				continue;
+			const uint8_t *e = a->dk.data + a->ds[k] - 1;
+			size_t i = hash_bytes(e + 4, ow_get_u32(e)) & (cap - 1);
+			while (ds[i])
+				i = (i + 1) & (cap - 1);
+			ds[i] = a->ds[k];
+		}
+		free(a->ds);
+		a->ds = ds;
+		a->dcap = cap;
+	}
+	const uint8_t *x = a->dk.data + mark;
+	uint32_t len = ow_get_u32(x);
+	for (size_t i = hash_bytes(x + 4, len) & (a->dcap - 1);; i = (i + 1) & (a->dcap - 1)) {
+		if (!a->ds[i]) {
+			a->ds[i] = (uint32_t)mark + 1;
+			return 1;
+		}
+		const uint8_t *e = a->dk.data + a->ds[i] - 1;
+		if (ow_get_u32(e) == len && memcmp(e + 4, x + 4, len) == 0)
+			return 0;
+	}
+}
 
 /* Returns the bytes it took. */
 static size_t acc_add(const item_t *it, acc_t *a, const ow_search_val_t *x)
@@ -915,6 +989,27 @@ static size_t acc_add(const item_t *it, acc_t *a, const ow_search_val_t *x)
 			took = x->n;
 		}
 		break;
+	case A_COUNT_DISTINCT: {
+		/* counted once a value: SQLite's equality is the key's (one
+		 * kind of value a term, but for ->>; -0.0 as 0.0) */
+		a->cnt--;
+		size_t mark = a->dk.len;
+		if (mark > UINT32_MAX / 2) {
+			a->overflow = 1;
+			break;
+		}
+		uint8_t len[4] = {0};
+		ow_buf_add(&a->dk, len, 4);
+		key_add(&a->dk, x);
+		ow_put_u32(a->dk.data + mark, (uint32_t)(a->dk.len - mark - 4));
+		if (distinct_add(a, mark)) {
+			a->cnt++;
+			took = a->dk.len - mark + 2 * sizeof(uint32_t);
+		} else {
+			a->dk.len = mark;
+		}
+		break;
+	}
 	case A_QUANTILE:
 		if (a->qn == a->qcap) {
 			took = (a->qcap ? a->qcap : 16) * sizeof(ow_search_num_t);
@@ -938,6 +1033,10 @@ static int acc_result(const item_t *it, acc_t *a, ow_search_val_t *out)
 	memset(out, 0, sizeof(*out));
 	out->type = SQLITE_NULL;
 	switch (it->agg) {
+	case A_COUNT_DISTINCT:
+		if (a->overflow)
+			return OW_DECLINED; /* past what the set holds: SQLite's */
+					    /* fall through */
 	case A_COUNT:
 		out->type = SQLITE_INTEGER;
 		out->i = a->cnt;
@@ -1009,6 +1108,8 @@ typedef struct {
 	slot_t *sl;	/* the segment consume() reads */
 	uint32_t *gmap; /* the group of a dictionary entry: index + 1, 0 not yet */
 	size_t gmap_cap;
+	uint32_t *gi; /* grouped: the group of each selected row of the segment */
+	size_t gi_cap;
 	/* the groups and their hash table (index + 1, 0 empty) */
 	group_t *groups;
 	size_t ngroups, cap;
@@ -1030,30 +1131,6 @@ typedef struct {
 	char *err;
 	size_t errlen;
 } run_t;
-
-static uint64_t hash_bytes(const uint8_t *p, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 1099511628211ULL;
-	return h;
-}
-
-static void key_add(ow_buf_t *b, const ow_search_val_t *v)
-{
-	uint8_t tag = (uint8_t)v->type;
-	ow_buf_add(b, &tag, 1);
-	if (v->type == SQLITE_INTEGER) {
-		ow_buf_add(b, &v->i, 8);
-	} else if (v->type == SQLITE_FLOAT) {
-		double d = v->d == 0 ? 0 : v->d; /* -0.0 groups with 0.0 */
-		ow_buf_add(b, &d, 8);
-	} else if (v->type == SQLITE_TEXT) {
-		uint32_t n = (uint32_t)v->n;
-		ow_buf_add(b, &n, 4);
-		ow_buf_add(b, v->p, v->n);
-	}
-}
 
 static void rehash(run_t *r);
 
@@ -1237,58 +1314,90 @@ static int over_memory(run_t *r)
 	return OW_ERROR;
 }
 
+/* Grouped: the group of every selected row first, then each aggregate
+ * over the rows, a column at a time (each aggregate still takes its
+ * values in the rows' order, which sums of reals depend on). */
+static int consume_groups(run_t *r)
+{
+	ow_columnar_t *q = r->q;
+	const slot_t *sl = r->sl;
+	size_t *vpos = ow_calloc((size_t)q->ncols, sizeof(size_t));
+	size_t *at = ow_calloc((size_t)q->ncols, sizeof(size_t));
+	ow_search_val_t v, keys[MAX_ITEMS];
+	char(*hex)[OW_SEARCH_HEX_MAX] = ow_alloc((size_t)(q->ngroup + 1) * OW_SEARCH_HEX_MAX);
+	int rc = OW_OK;
+	uint32_t last = 0; /* index + 1: parts are sorted, the last row's group often */
+	/* one group term of a column read as codes: its groups by entry */
+	int gc = q->ngroup == 1 ? base(q, q->group[0]) : -1;
+	const uint32_t *gcode = gc >= 0 ? sl->code[gc] : NULL;
+	if (gcode)
+		r->gmap = zeroed(r->gmap, &r->gmap_cap, sl->codes[gc].dict.nvals, sizeof(uint32_t));
+	r->gi = zeroed(r->gi, &r->gi_cap, sl->nrows, sizeof(uint32_t));
+	for (size_t row = 0; row < sl->nrows && rc == OW_OK; row++) {
+		if (!sl->sel[row])
+			continue;
+		size_t gv = gcode ? position(sl, gc, row, vpos, at) : NO_VALUE;
+		uint32_t *known = gv != NO_VALUE ? &r->gmap[gcode[gv]] : NULL;
+		if (!known || !*known) {
+			for (int g = 0; g < q->ngroup && rc == OW_OK; g++)
+				rc = cell(r, q->group[g], row, vpos, at, hex[g], &keys[g]);
+			if (rc != OW_OK)
+				break;
+			if (!last || !same_keys(q, &r->groups[last - 1], keys))
+				last = (uint32_t)(find_group(r, keys) - r->groups) + 1;
+			if (known)
+				*known = last;
+		}
+		r->gi[row] = known ? *known : last;
+		if (r->mem_max && r->mem > r->mem_max)
+			rc = over_memory(r);
+	}
+	for (int i = 0; i < q->nitems && rc == OW_OK; i++) {
+		const item_t *it = &q->items[i];
+		if (it->agg == A_NONE)
+			continue;
+		if (it->col >= 0)
+			vpos[base(q, it->col)] = at[base(q, it->col)] = 0;
+		for (size_t row = 0; row < sl->nrows && rc == OW_OK; row++) {
+			if (!sl->sel[row])
+				continue;
+			if (it->col >= 0 &&
+			    (rc = cell(r, it->col, row, vpos, at, hex[q->ngroup], &v)) != OW_OK)
+				break;
+			r->mem += (int64_t)acc_add(it, &r->groups[r->gi[row] - 1].acc[i], &v);
+			if (r->mem_max && r->mem > r->mem_max)
+				rc = over_memory(r);
+			if ((row & 0xffff) == 0xffff && ow_search_expired(r->s))
+				rc = OW_ERROR;
+		}
+	}
+	free(vpos);
+	free(at);
+	free(hex);
+	return rc;
+}
+
 /* The selected rows of the segment loaded. */
 static int consume(run_t *r)
 {
 	ow_columnar_t *q = r->q;
+	if (q->aggregate)
+		return consume_groups(r);
+	const slot_t *sl = r->sl;
 	size_t *vpos = ow_calloc((size_t)q->ncols, sizeof(size_t));
 	size_t *at = ow_calloc((size_t)q->ncols, sizeof(size_t));
-	ow_search_val_t vals[MAX_ITEMS], keys[MAX_ITEMS];
-	char(*hex)[OW_SEARCH_HEX_MAX] =
-	    ow_alloc((size_t)(q->nitems + q->ngroup) * OW_SEARCH_HEX_MAX);
-	group_t *last = NULL;
+	ow_search_val_t vals[MAX_ITEMS];
+	char(*hex)[OW_SEARCH_HEX_MAX] = ow_alloc((size_t)(q->nitems + 1) * OW_SEARCH_HEX_MAX);
 	int rc = OW_OK;
-	/* one group term of a column read as codes: its groups by entry */
-	int gc = q->ngroup == 1 ? base(q, q->group[0]) : -1;
-	const slot_t *sl = r->sl;
-	const uint32_t *gcode = gc >= 0 && q->aggregate ? sl->code[gc] : NULL;
-	if (gcode)
-		r->gmap = zeroed(r->gmap, &r->gmap_cap, sl->codes[gc].dict.nvals, sizeof(uint32_t));
 	for (size_t row = 0; row < sl->nrows && rc == OW_OK && !r->stop; row++) {
 		if (sl->sel[row]) {
-			/* grouped, a plain item is its group's key: not read a row */
 			for (int i = 0; i < q->nitems && rc == OW_OK; i++)
-				if (q->items[i].col >= 0 &&
-				    (!q->aggregate || q->items[i].agg != A_NONE))
+				if (q->items[i].col >= 0)
 					rc = cell(r, q->items[i].col, row, vpos, at, hex[i],
 						  &vals[i]);
-			size_t gv = gcode ? position(sl, gc, row, vpos, at) : NO_VALUE;
-			uint32_t *known = gv != NO_VALUE ? &r->gmap[gcode[gv]] : NULL;
-			for (int g = 0;
-			     q->aggregate && !(known && *known) && g < q->ngroup && rc == OW_OK;
-			     g++)
-				rc = cell(r, q->group[g], row, vpos, at, hex[q->nitems + g],
-					  &keys[g]);
 			if (rc != OW_OK)
 				break;
-			if (q->aggregate) {
-				group_t *gr;
-				if (known && *known) {
-					gr = &r->groups[*known - 1];
-				} else {
-					/* parts are sorted: the group of the last row, often */
-					if (!last || !same_keys(q, last, keys))
-						last = find_group(r, keys);
-					gr = last;
-					if (known)
-						*known = (uint32_t)(gr - r->groups) + 1;
-				}
-				for (int i = 0; i < q->nitems; i++)
-					if (q->items[i].agg != A_NONE)
-						r->mem += (int64_t)acc_add(&q->items[i],
-									   &gr->acc[i], &vals[i]);
-				last = gr;
-			} else if (q->norder == 0) {
+			if (q->norder == 0) {
 				rc = emit(r, vals);
 			} else if (r->worst < 0 ||
 				   order_cmp(q, vals,
@@ -1898,6 +2007,8 @@ static void free_run(run_t *r)
 		for (int i = 0; i < q->nitems; i++) {
 			val_free(&r->groups[k].acc[i].m);
 			free(r->groups[k].acc[i].qv);
+			free(r->groups[k].acc[i].ds);
+			ow_buf_free(&r->groups[k].acc[i].dk);
 		}
 		free(r->groups[k].keys);
 		free(r->groups[k].acc);
@@ -1909,6 +2020,7 @@ static void free_run(run_t *r)
 		val_free(&r->rows[k]);
 	free(r->rows);
 	free(r->gmap);
+	free(r->gi);
 	for (int k = 0; k < q->nx; k++)
 		ow_buf_free(&r->xbuf[k]);
 	free(r->xbuf);

@@ -10,6 +10,7 @@
 #include "../storage/storage.h"
 #include "search.h"
 
+#include <math.h>
 #include <sqlite3.h>
 
 /* A committed part of the snapshot: mapped when the handle opens, which
@@ -106,8 +107,51 @@ typedef struct {
 /* Value v (an index among the column's defined values) of a column of
  * type d, as search.h says: ids as lowercase hex written into hex, NaN as
  * NULL, UINT32 unsigned. */
-void ow_search_cell(const ow_pq_coldef_t *d, const ow_col_t *o, size_t v,
-		    char hex[OW_SEARCH_HEX_MAX], ow_search_val_t *out);
+static inline void ow_search_cell(const ow_pq_coldef_t *d, const ow_col_t *o, size_t v,
+				  char hex[OW_SEARCH_HEX_MAX], ow_search_val_t *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	memset(out, 0, sizeof(*out));
+	if (d->type == OW_PQ_BYTE_ARRAY) {
+		out->type = SQLITE_TEXT;
+		out->p = ow_col_bytes_at(o, v, &out->n);
+		return;
+	}
+	const uint8_t *p = o->fixed.data + ow_pq_width(d) * v;
+	switch (d->type) {
+	case OW_PQ_BOOLEAN:
+		out->type = SQLITE_INTEGER;
+		out->i = *p != 0;
+		break;
+	case OW_PQ_INT32: {
+		int32_t x = (int32_t)ow_get_u32(p);
+		out->type = SQLITE_INTEGER;
+		out->i = d->logical == OW_PQ_L_UINT32 ? (int64_t)(uint32_t)x : x;
+		break;
+	}
+	case OW_PQ_INT64:
+		out->type = SQLITE_INTEGER;
+		out->i = (int64_t)ow_get_u64(p);
+		break;
+	case OW_PQ_DOUBLE:
+		memcpy(&out->d, p, 8);
+		out->type = isnan(out->d) ? SQLITE_NULL : SQLITE_FLOAT;
+		break;
+	case OW_PQ_FIXED: {
+		size_t n = OW_MIN((size_t)d->fixed_len, OW_SEARCH_HEX_MAX / 2);
+		for (size_t i = 0; i < n; i++) {
+			hex[2 * i] = digits[p[i] >> 4];
+			hex[2 * i + 1] = digits[p[i] & 15];
+		}
+		out->type = SQLITE_TEXT;
+		out->p = (const uint8_t *)hex;
+		out->n = 2 * n;
+		break;
+	}
+	default:
+		out->type = SQLITE_NULL;
+	}
+}
 
 /* expr.c: SQLite's LIKE and ->> again, for the columnar executor. */
 /* 1 when text s matches LIKE pattern p. */
