@@ -812,7 +812,7 @@ static int val_cmp(const ow_search_val_t *a, const ow_search_val_t *b)
 		return (x > y) - (x < y);
 	}
 	default: {
-		int r = memcmp(a->p, b->p, OW_MIN(a->n, b->n));
+		int r = OW_MIN(a->n, b->n) ? memcmp(a->p, b->p, OW_MIN(a->n, b->n)) : 0;
 		return r ? r : (a->n > b->n) - (a->n < b->n);
 	}
 	}
@@ -824,7 +824,8 @@ static void val_own(ow_search_val_t *dst, const ow_search_val_t *src)
 	*dst = *src;
 	if (src->type == SQLITE_TEXT || src->type == SQLITE_BLOB) {
 		uint8_t *p = ow_alloc(src->n + 1);
-		memcpy(p, src->p, src->n);
+		if (src->n) /* an empty value's pointer may be NULL */
+			memcpy(p, src->p, src->n);
 		dst->p = p;
 	}
 }
@@ -1036,7 +1037,7 @@ static int acc_result(const item_t *it, acc_t *a, ow_search_val_t *out)
 	case A_COUNT_DISTINCT:
 		if (a->overflow)
 			return OW_DECLINED; /* past what the set holds: SQLite's */
-					    /* fall through */
+		/* fall through */
 	case A_COUNT:
 		out->type = SQLITE_INTEGER;
 		out->i = a->cnt;
@@ -1356,17 +1357,28 @@ static int consume_groups(run_t *r)
 		const item_t *it = &q->items[i];
 		if (it->agg == A_NONE)
 			continue;
-		if (it->col >= 0)
-			vpos[base(q, it->col)] = at[base(q, it->col)] = 0;
-		for (size_t row = 0; row < sl->nrows && rc == OW_OK; row++) {
-			if (!sl->sel[row])
-				continue;
-			if (it->col >= 0 &&
-			    (rc = cell(r, it->col, row, vpos, at, hex[q->ngroup], &v)) != OW_OK)
-				break;
-			r->mem += (int64_t)acc_add(it, &r->groups[r->gi[row] - 1].acc[i], &v);
-			if (r->mem_max && r->mem > r->mem_max)
-				rc = over_memory(r);
+		/* the term's column stepped along every row: no search for a
+		 * row's value */
+		int c = it->col >= 0 ? base(q, it->col) : -1;
+		const ow_col_t *o = c >= 0 ? sl->col[c] : NULL;
+		const uint32_t *code = c >= 0 ? sl->code[c] : NULL;
+		const ow_col_t *src = code ? &sl->codes[c].dict : o;
+		memset(&v, 0, sizeof(v));
+		for (size_t row = 0, vp = 0; row < sl->nrows && rc == OW_OK; row++) {
+			int defined = o && o->defs.data[row];
+			if (sl->sel[row]) {
+				v.type = SQLITE_NULL;
+				if (defined)
+					ow_search_cell(&q->defs[c], src, code ? code[vp] : vp,
+						       hex[q->ngroup], &v);
+				if (it->col >= q->ncols && derive(q, r->xbuf, it->col, &v) != OW_OK)
+					rc = OW_DECLINED;
+				r->mem +=
+				    (int64_t)acc_add(it, &r->groups[r->gi[row] - 1].acc[i], &v);
+				if (r->mem_max && r->mem > r->mem_max)
+					rc = over_memory(r);
+			}
+			vp += (size_t)defined;
 			if ((row & 0xffff) == 0xffff && ow_search_expired(r->s))
 				rc = OW_ERROR;
 		}

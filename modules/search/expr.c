@@ -59,7 +59,7 @@ static uint32_t fold(uint32_t c)
 
 int ow_search_like(const uint8_t *p, size_t pn, const uint8_t *s, size_t sn)
 {
-	const uint8_t *nul = memchr(s, 0, sn);
+	const uint8_t *nul = sn ? memchr(s, 0, sn) : NULL;
 	const uint8_t *pe = p + pn, *se = nul ? nul : s + sn;
 	const uint8_t *star_p = NULL, *star_s = NULL;
 	while (s < se) {

@@ -331,8 +331,11 @@ const timed = async (fn) => { const t = process.hrtime.bigint(); const rows = aw
 const owRun = async (q) => {
   const r = await request(ow.ports.control, 'POST', '/api/search', JSON.stringify({ query: q, limit: 100000 }), { 'X-Scope-OrgID': TENANT, 'Content-Type': 'application/json' });
   if (r.code !== 200) throw new Error(`openwit: ${q}: ${r.code} ${r.text.slice(0, 500)}`);
-  return bigJSON(r.text).result.rows;
+  const j = bigJSON(r.text);
+  owEngine.set(q, j.engine);
+  return j.result.rows;
 };
+const owEngine = new Map(); // the engine that answered each query
 const chRun = async (q) => JSON.parse(await chQuery(`${q} FORMAT JSON`)).data;
 const duckRun = (q) => duck(q);
 const qres = [];
@@ -350,9 +353,11 @@ for (const q of Q) {
   for (const k of ['ch', 'duck']) {
     if (res[k] && keyOf(res[k].rows) !== keyOf(res.ow.rows)) notes.push(`CHECK FAILED: ${q.name}: ${k === 'ch' ? 'ClickHouse' : 'DuckDB'} answered ${res[k].rows.length} rows, openwit ${res.ow.rows.length}, or the rows differ`);
   }
+  if (owEngine.get(q.ow) !== 'columnar') notes.push(`CHECK FAILED: ${q.name}: openwit answered on its ${owEngine.get(q.ow)} engine, not the columnar one`);
   qres.push({ q, res });
   say(`query ${q.name}: openwit ${res.ow.ms.toFixed(1)} ms${res.ch ? `, ClickHouse ${res.ch.ms.toFixed(1)} ms` : ''}, DuckDB ${res.duck.ms.toFixed(1)} ms (${res.ow.rows.length} rows)`);
 }
+notes.push(`queries: every one answered by openwit's columnar engine ("engine" in the answer; a CHECK FAILED note otherwise)`);
 notes.push(`queries: median of ${RUNS} runs after one warm-up, client-side wall time (openwit: POST /api/search; ClickHouse: its HTTP interface; DuckDB: in process, over openwit's Parquet files); results compared across the three (p99: the operations only, ClickHouse's quantileExact may pick the neighbouring rank)`);
 rss.ow.query = peakRSS(ow.proc.pid);
 rss.duck.query = peakRSS(process.pid);
