@@ -1037,7 +1037,7 @@ static int acc_result(const item_t *it, acc_t *a, ow_search_val_t *out)
 	case A_COUNT_DISTINCT:
 		if (a->overflow)
 			return OW_DECLINED; /* past what the set holds: SQLite's */
-		/* fall through */
+					    /* fall through */
 	case A_COUNT:
 		out->type = SQLITE_INTEGER;
 		out->i = a->cnt;
@@ -1315,6 +1315,26 @@ static int over_memory(run_t *r)
 	return OW_ERROR;
 }
 
+/* A pass's state along the rows: position()'s, and room for nhex values
+ * of id columns as hex. */
+static void *steps(const ow_columnar_t *q, int nhex, size_t **vpos, size_t **at)
+{
+	*vpos = ow_calloc((size_t)q->ncols, sizeof(size_t));
+	*at = ow_calloc((size_t)q->ncols, sizeof(size_t));
+	return ow_alloc((size_t)nhex * OW_SEARCH_HEX_MAX);
+}
+
+/* What is checked along the rows: the memory the groups and rows hold,
+ * and now and then the time budget. */
+static int bounds(run_t *r, size_t row)
+{
+	if (r->mem_max && r->mem > r->mem_max)
+		return over_memory(r);
+	if ((row & 0xffff) == 0xffff && ow_search_expired(r->s))
+		return OW_ERROR;
+	return OW_OK;
+}
+
 /* Grouped: the group of every selected row first, then each aggregate
  * over the rows, a column at a time (each aggregate still takes its
  * values in the rows' order, which sums of reals depend on). */
@@ -1322,10 +1342,9 @@ static int consume_groups(run_t *r)
 {
 	ow_columnar_t *q = r->q;
 	const slot_t *sl = r->sl;
-	size_t *vpos = ow_calloc((size_t)q->ncols, sizeof(size_t));
-	size_t *at = ow_calloc((size_t)q->ncols, sizeof(size_t));
+	size_t *vpos, *at;
+	char(*hex)[OW_SEARCH_HEX_MAX] = steps(q, q->ngroup + 1, &vpos, &at);
 	ow_search_val_t v, keys[MAX_ITEMS];
-	char(*hex)[OW_SEARCH_HEX_MAX] = ow_alloc((size_t)(q->ngroup + 1) * OW_SEARCH_HEX_MAX);
 	int rc = OW_OK;
 	uint32_t last = 0; /* index + 1: parts are sorted, the last row's group often */
 	/* one group term of a column read as codes: its groups by entry */
@@ -1350,8 +1369,7 @@ static int consume_groups(run_t *r)
 				*known = last;
 		}
 		r->gi[row] = known ? *known : last;
-		if (r->mem_max && r->mem > r->mem_max)
-			rc = over_memory(r);
+		rc = bounds(r, row);
 	}
 	for (int i = 0; i < q->nitems && rc == OW_OK; i++) {
 		const item_t *it = &q->items[i];
@@ -1375,17 +1393,13 @@ static int consume_groups(run_t *r)
 					rc = OW_DECLINED;
 				r->mem +=
 				    (int64_t)acc_add(it, &r->groups[r->gi[row] - 1].acc[i], &v);
-				if (r->mem_max && r->mem > r->mem_max)
-					rc = over_memory(r);
 			}
 			vp += (size_t)defined;
-			if ((row & 0xffff) == 0xffff && ow_search_expired(r->s))
-				rc = OW_ERROR;
+			if (rc == OW_OK)
+				rc = bounds(r, row);
 		}
 	}
-	free(vpos);
-	free(at);
-	free(hex);
+	free(vpos), free(at), free(hex);
 	return rc;
 }
 
@@ -1396,10 +1410,9 @@ static int consume(run_t *r)
 	if (q->aggregate)
 		return consume_groups(r);
 	const slot_t *sl = r->sl;
-	size_t *vpos = ow_calloc((size_t)q->ncols, sizeof(size_t));
-	size_t *at = ow_calloc((size_t)q->ncols, sizeof(size_t));
+	size_t *vpos, *at;
+	char(*hex)[OW_SEARCH_HEX_MAX] = steps(q, q->nitems + 1, &vpos, &at);
 	ow_search_val_t vals[MAX_ITEMS];
-	char(*hex)[OW_SEARCH_HEX_MAX] = ow_alloc((size_t)(q->nitems + 1) * OW_SEARCH_HEX_MAX);
 	int rc = OW_OK;
 	for (size_t row = 0; row < sl->nrows && rc == OW_OK && !r->stop; row++) {
 		if (sl->sel[row]) {
@@ -1432,15 +1445,11 @@ static int consume(run_t *r)
 				if (r->keep >= 0 && r->nrows_out >= 2 * (size_t)r->keep + 1024)
 					top_k(r);
 			}
-			if (r->mem_max && r->mem > r->mem_max)
-				rc = over_memory(r);
 		}
-		if ((row & 0xffff) == 0xffff && ow_search_expired(r->s))
-			rc = OW_ERROR;
+		if (rc == OW_OK)
+			rc = bounds(r, row);
 	}
-	free(vpos);
-	free(at);
-	free(hex);
+	free(vpos), free(at), free(hex);
 	return rc;
 }
 
