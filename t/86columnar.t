@@ -75,7 +75,7 @@ const ingest = async (port, day, nspans) => {
 
 // Parts first: flushed often, small row groups, then drained by SIGTERM;
 // then a server that keeps what it gets in its buffers for the test.
-const cfg = { 'storage.parquet.row_group_size': 1000 };
+const cfg = { 'storage.parquet.row_group_size': 1000, 'storage.parquet.page_rows': 100 };
 let s = await start({ tag: 'columnar', config: { ...cfg, 'storage.buffer.flush_interval_ms': 100 } });
 for (let day = 0; day < 3; day++) await ingest(s.ports.otlp, day, 2500);
 await s.stop();

@@ -22,7 +22,8 @@ typedef struct {
 	size_t row_group_rows; /* rows per row group; 0 = all in one */
 	const ow_pq_kv_t *kv;  /* key/value metadata */
 	int nkv;
-	size_t rows; /* with perm: write perm[0..rows), a subset; 0 = t->nrows */
+	size_t rows;	  /* with perm: write perm[0..rows), a subset; 0 = t->nrows */
+	size_t page_rows; /* rows per data page at most; 0 = 32768 */
 } ow_pq_opts_t;
 
 /* Writes the rows of t, in the order of perm when it is not NULL (perm[i]

@@ -9,7 +9,7 @@
  *     for each column (a column chunk):
  *       [dictionary page]   PLAIN entries (DICT columns that kept one)
  *       data pages          DataPageHeader v1, cut at ~1 MiB of values
- *                           or 32768 rows, whichever comes first (a query
+ *                           or 32768 rows (o->page_rows), whichever comes first (a query
  *                           that selects a few rows decodes only their
  *                           pages: modules/search/columnar.c)
  *       [bloom filter]      BloomFilterHeader + split-block bitset
@@ -70,7 +70,7 @@
 #include "thrift.h"
 
 #define OW_PQ_PAGE_BYTES (1024 * 1024) /* uncompressed values per page */
-#define OW_PQ_PAGE_ROWS 32768	       /* rows per page: what a query skips by */
+#define OW_PQ_PAGE_ROWS 32768	       /* rows per page (o->page_rows: 0) */
 #define OW_PQ_DICT_BYTES (1024 * 1024) /* largest dictionary kept */
 #define OW_PQ_STATS_MAX 4096	       /* longest min or max written */
 #define OW_PQ_CREATED_BY "openwit version " OW_VERSION
@@ -518,6 +518,7 @@ static int write_chunk(ow_pq_w_t *w, ow_pq_wrg_t *rg, int col, size_t r0, size_t
 	else
 		stats(d, c, w->vals, nv, &st);
 	int dict_bw = dict ? OW_MAX(1, ow_pq_bits(w->dict.nent - 1)) : 0;
+	size_t page_rows = w->o->page_rows ? w->o->page_rows : OW_PQ_PAGE_ROWS;
 	ch.enc = dict			     ? OW_PQ_E_RLE_DICTIONARY
 		 : d->enc == OW_PQ_ENC_DELTA ? OW_PQ_E_DELTA_BINARY_PACKED
 					     : OW_PQ_E_PLAIN;
@@ -532,8 +533,7 @@ static int write_chunk(ow_pq_w_t *w, ow_pq_wrg_t *rg, int col, size_t r0, size_t
 		 * size for DELTA, an upper bound) */
 		size_t p1 = p0, v1 = v0;
 		uint64_t bits = 0;
-		while (p1 < n && bits < (uint64_t)OW_PQ_PAGE_BYTES * 8 &&
-		       p1 - p0 < OW_PQ_PAGE_ROWS) {
+		while (p1 < n && bits < (uint64_t)OW_PQ_PAGE_BYTES * 8 && p1 - p0 < page_rows) {
 			if (d->optional) {
 				bits++;
 				if (!w->lv[p1++])

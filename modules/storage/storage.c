@@ -42,7 +42,7 @@
 #include <unistd.h>
 
 static int64_t flush_bytes, flush_interval_ms, max_buffer_bytes, zstd_level, zstd_stable,
-    row_group_rows;
+    row_group_rows, page_rows;
 static char *node_id;
 
 static ow_directive_t directives[] = {
@@ -57,6 +57,7 @@ static ow_directive_t directives[] = {
     {"storage.parquet.stable_compression_level", OW_CONF_INT, &zstd_stable, 0, 22, "9", NULL, 0},
     {"storage.parquet.row_group_size", OW_CONF_INT, &row_group_rows, 1000, 100000000, "1000000",
      NULL, 0},
+    {"storage.parquet.page_rows", OW_CONF_INT, &page_rows, 100, 100000000, "32768", NULL, 0},
     OW_CONF_END};
 
 /* A batch whose rows a buffer holds. */
@@ -523,7 +524,8 @@ int ow_storage_write_part(const char *tenant, int signal, const ow_table_t *t, c
 	/* active parts are written while requests wait for room; stable ones
 	 * by the janitor in the background, where a slower level pays */
 	int level = (int)(strcmp(kind, "stable") == 0 ? zstd_stable : zstd_level);
-	ow_pq_opts_t o = {level, (size_t)row_group_rows, kv, (int)OW_NELEMS(kv), n};
+	ow_pq_opts_t o = {level, (size_t)row_group_rows, kv, (int)OW_NELEMS(kv),
+			  n,	 (size_t)page_rows};
 
 	if (make_dirs(dir) != OW_OK)
 		return fail(p, "cannot create", dir);
