@@ -116,6 +116,22 @@ int ow_pq_read_column_ex(ow_pq_file_t *f, int rg, int col, const uint8_t *sel, o
 			 ow_pq_codes_t *codes, char *err, size_t errlen);
 void ow_pq_codes_free(ow_pq_codes_t *c);
 
+/* A page filter: a data page whose header has statistics and whose
+ * statistics may() refuses (0) is read as if sel did not want it, and
+ * the sel bytes of its rows (sel: the row group's rows) are cleared. The
+ * writer gives text and integer columns' pages statistics. */
+typedef struct {
+	int (*may)(void *arg, const ow_pq_stats_t *st, int64_t rows);
+	void *arg;
+	uint8_t *sel;
+} ow_pq_pagefilter_t;
+
+/* ow_pq_read_column_ex with a page filter (pf may be NULL); sel may be
+ * pf->sel. */
+int ow_pq_read_column_pf(ow_pq_file_t *f, int rg, int col, const uint8_t *sel,
+			 const ow_pq_pagefilter_t *pf, ow_col_t *out, ow_pq_codes_t *codes,
+			 char *err, size_t errlen);
+
 /* Bloom filter: 1 if the value may be in the chunk (or it has no filter,
  * or one that does not read), 0 if it is certainly not. value is in plain
  * encoding (FIXED: the bytes; a length that does not fit the type: 0). */

@@ -232,10 +232,10 @@ static void read_elem(ow_pq_tr_t *r, ow_pq_elem_t *e)
 		e->logical = from_converted(e->conv);
 }
 
-static void read_stats(ow_pq_tr_t *r, ow_pq_rchunk_t *ch)
+/* A Statistics struct (of a chunk, or of a data page). */
+static void read_stats(ow_pq_tr_t *r, ow_pq_stats_t *st)
 {
 	int last = 0, id, t, has_min = 0, has_max = 0;
-	ow_pq_stats_t *st = &ch->st;
 	st->null_count = -1;
 	if (!ow_pq_tr_enter(r))
 		return;
@@ -256,7 +256,6 @@ static void read_stats(ow_pq_tr_t *r, ow_pq_rchunk_t *ch)
 	}
 	ow_pq_tr_leave(r);
 	st->has_minmax = has_min && has_max;
-	ch->has_stats = 1;
 }
 
 static void read_column_meta(ow_pq_tr_t *r, ow_pq_rchunk_t *ch)
@@ -299,7 +298,8 @@ static void read_column_meta(ow_pq_tr_t *r, ow_pq_rchunk_t *ch)
 		} else if (id == 11 && t == OW_PQ_T_I64) {
 			ch->dict_off = ow_pq_tr_int(r);
 		} else if (id == 12 && t == OW_PQ_T_STRUCT) {
-			read_stats(r, ch);
+			read_stats(r, &ch->st);
+			ch->has_stats = 1;
 		} else if (id == 14 && t == OW_PQ_T_I64) {
 			ch->bloom_off = ow_pq_tr_int(r);
 		} else {
@@ -883,6 +883,8 @@ static int data_page(ow_pq_rctx_t *x, const uint8_t *p, size_t len, size_t nv, i
 typedef struct {
 	int type, nv, enc, dl_enc;
 	int64_t usize, csize;
+	int has_stats; /* a data page's statistics, when its header has them */
+	ow_pq_stats_t st;
 } ow_pq_page_t;
 
 static int page_header(ow_pq_tr_t *r, ow_pq_page_t *pg)
@@ -890,6 +892,7 @@ static int page_header(ow_pq_tr_t *r, ow_pq_page_t *pg)
 	int last = 0, id, t;
 	pg->type = pg->nv = pg->enc = pg->dl_enc = -1;
 	pg->usize = pg->csize = -1;
+	pg->has_stats = 0;
 	if (!ow_pq_tr_enter(r))
 		return OW_ERROR;
 	while ((t = ow_pq_tr_field(r, &last, &id))) {
@@ -910,6 +913,8 @@ static int page_header(ow_pq_tr_t *r, ow_pq_page_t *pg)
 					pg->enc = ow_pq_tr_i32(r);
 				else if (hid == 3 && ht == OW_PQ_T_I32 && id == 5)
 					pg->dl_enc = ow_pq_tr_i32(r);
+				else if (hid == 5 && ht == OW_PQ_T_STRUCT && id == 5)
+					read_stats(r, &pg->st), pg->has_stats = 1;
 				else
 					ow_pq_tr_skip(r, ht, 0);
 			}
@@ -939,7 +944,7 @@ static int any_set(const uint8_t *p, size_t n)
 }
 
 static int read_chunk(ow_pq_rctx_t *x, const ow_pq_file_t *f, int g, int col, const uint8_t *sel,
-		      ow_col_t *out)
+		      const ow_pq_pagefilter_t *pf, ow_col_t *out)
 {
 	const ow_pq_rchunk_t *ch = &f->rgs[g].cols[col];
 	x->codec = ch->codec;
@@ -984,8 +989,14 @@ static int read_chunk(ow_pq_rctx_t *x, const ow_pq_file_t *f, int g, int col, co
 				return fail(x->err, x->errlen,
 					    "parquet: column %s: page of %d values, %lld left",
 					    x->d->name, pg.nv, (long long)left);
-			size_t nv = (size_t)pg.nv;
-			if (sel && !any_set(sel + (ch->num_values - left), nv)) {
+			size_t nv = (size_t)pg.nv, row0 = (size_t)(ch->num_values - left);
+			int skip = sel && !any_set(sel + row0, nv);
+			if (!skip && pf && pg.has_stats && !pf->may(pf->arg, &pg.st, pg.nv)) {
+				/* its statistics rule the filter out: no row of it is */
+				skip = 1;
+				memset(pf->sel + row0, 0, nv);
+			}
+			if (skip) {
 				/* no row wanted: its rows are NULL, its body unread */
 				ow_buf_reserve(&out->defs, nv + 1);
 				memset(out->defs.data + out->defs.len, 0, nv);
@@ -1022,11 +1033,18 @@ static void codes_reset(ow_pq_codes_t *c)
 int ow_pq_read_column_ex(ow_pq_file_t *f, int rg, int col, const uint8_t *sel, ow_col_t *out,
 			 ow_pq_codes_t *codes, char *err, size_t errlen)
 {
+	return ow_pq_read_column_pf(f, rg, col, sel, NULL, out, codes, err, errlen);
+}
+
+int ow_pq_read_column_pf(ow_pq_file_t *f, int rg, int col, const uint8_t *sel,
+			 const ow_pq_pagefilter_t *pf, ow_col_t *out, ow_pq_codes_t *codes,
+			 char *err, size_t errlen)
+{
 	if (codes)
 		codes_reset(codes);
 	if (col < 0 || col >= f->ncols || rg < -1 || rg >= f->nrg)
 		return fail(err, errlen, "parquet: no row group %d, column %d", rg, col);
-	if (rg < 0 && (sel || codes))
+	if (rg < 0 && (sel || codes || pf))
 		return fail(err, errlen, "parquet: sel and codes need one row group, not %d", rg);
 	ow_col_t dict = {0};
 	ow_pq_rctx_t x = {
@@ -1043,7 +1061,7 @@ int ow_pq_read_column_ex(ow_pq_file_t *f, int rg, int col, const uint8_t *sel, o
 	int rc = OW_OK;
 	for (int g = rg < 0 ? 0 : rg; g < (rg < 0 ? f->nrg : rg + 1) && rc == OW_OK; g++) {
 		size_t before = out->defs.len;
-		rc = read_chunk(&x, f, g, col, sel, out);
+		rc = read_chunk(&x, f, g, col, sel, pf, out);
 		for (size_t i = before; rc == OW_OK && i < out->defs.len; i++)
 			out->nvals += out->defs.data[i];
 	}

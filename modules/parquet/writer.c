@@ -318,7 +318,22 @@ static void stats(const ow_pq_coldef_t *d, const ow_col_t *c, const uint32_t *va
 /* ---- pages ---- */
 
 /* Appends a page (header + body, compressed when asked) to the output. */
-static int emit_page(ow_pq_w_t *w, ow_pq_wchunk_t *ch, int type, size_t nvalues, int enc)
+/* The Statistics struct of a chunk or a page: its null count, and min and
+ * max when it has them. */
+static void stats_struct(ow_pq_tw_t *tw, int id, const ow_pq_wstats_t *st, int64_t nulls)
+{
+	ow_pq_tw_struct(tw, id);
+	ow_pq_tw_i64(tw, 3, nulls);
+	if (st->min) {
+		ow_pq_tw_bin(tw, 5, st->max, st->max_len);
+		ow_pq_tw_bin(tw, 6, st->min, st->min_len);
+	}
+}
+
+/* A page (header + body, compressed when asked) to the output; a data page
+ * with its statistics when st is not NULL. */
+static int emit_page(ow_pq_w_t *w, ow_pq_wchunk_t *ch, int type, size_t nvalues, int enc,
+		     const ow_pq_wstats_t *st, int64_t nulls)
 {
 	const ow_buf_t *body = &w->page;
 	if (body->len > INT32_MAX || nvalues > INT32_MAX)
@@ -351,6 +366,10 @@ static int emit_page(ow_pq_w_t *w, ow_pq_wchunk_t *ch, int type, size_t nvalues,
 		ow_pq_tw_i32(&tw, 2, enc);
 		ow_pq_tw_i32(&tw, 3, OW_PQ_E_RLE);
 		ow_pq_tw_i32(&tw, 4, OW_PQ_E_RLE);
+		if (st) {
+			stats_struct(&tw, 5, st, nulls);
+			ow_pq_tw_end(&tw);
+		}
 	}
 	ow_pq_tw_end(&tw);
 	ow_pq_tw_end(&tw);
@@ -471,12 +490,7 @@ static void chunk_meta(ow_pq_w_t *w, const ow_pq_coldef_t *d, const ow_pq_wchunk
 	ow_pq_tw_i64(&tw, 9, ch->data_off);
 	if (ch->dict_off >= 0)
 		ow_pq_tw_i64(&tw, 11, ch->dict_off);
-	ow_pq_tw_struct(&tw, 12); /* Statistics */
-	ow_pq_tw_i64(&tw, 3, (int64_t)(n - nv));
-	if (st->min) {
-		ow_pq_tw_bin(&tw, 5, st->max, st->max_len);
-		ow_pq_tw_bin(&tw, 6, st->min, st->min_len);
-	}
+	stats_struct(&tw, 12, st, (int64_t)(n - nv));
 	if (d->type == OW_PQ_DOUBLE)
 		ow_pq_tw_i64(&tw, 9, st->nan_count);
 	ow_pq_tw_end(&tw);
@@ -525,7 +539,7 @@ static int write_chunk(ow_pq_w_t *w, ow_pq_wrg_t *rg, int col, size_t r0, size_t
 	if (dict) {
 		w->page.len = 0;
 		ow_pq_plain_encode(&w->page, d, c, w->dict.ent, w->dict.nent);
-		if (emit_page(w, &ch, PAGE_DICT, w->dict.nent, OW_PQ_E_PLAIN) != OW_OK)
+		if (emit_page(w, &ch, PAGE_DICT, w->dict.nent, OW_PQ_E_PLAIN, NULL, 0) != OW_OK)
 			return OW_ERROR;
 	}
 	for (size_t p0 = 0, v0 = 0; p0 < n;) {
@@ -571,7 +585,15 @@ static int write_chunk(ow_pq_w_t *w, ow_pq_wrg_t *rg, int col, size_t r0, size_t
 		} else {
 			ow_pq_plain_encode(pg, d, c, w->vals + v0, v1 - v0);
 		}
-		if (emit_page(w, &ch, PAGE_DATA, p1 - p0, ch.enc) != OW_OK)
+		/* page statistics for text and integer columns: what a reader
+		 * skips pages by (JSON, ids and reals have none) */
+		ow_pq_wstats_t pst;
+		int page_stats = (d->type == OW_PQ_INT32 || d->type == OW_PQ_INT64 ||
+				  (d->type == OW_PQ_BYTE_ARRAY && d->logical == OW_PQ_L_STRING));
+		if (page_stats)
+			stats(d, c, w->vals + v0, v1 - v0, &pst);
+		if (emit_page(w, &ch, PAGE_DATA, p1 - p0, ch.enc, page_stats ? &pst : NULL,
+			      (int64_t)((p1 - p0) - (v1 - v0))) != OW_OK)
 			return OW_ERROR;
 		p0 = p1;
 		v0 = v1;

@@ -1037,7 +1037,7 @@ static int acc_result(const item_t *it, acc_t *a, ow_search_val_t *out)
 	case A_COUNT_DISTINCT:
 		if (a->overflow)
 			return OW_DECLINED; /* past what the set holds: SQLite's */
-		/* fall through */
+					    /* fall through */
 	case A_COUNT:
 		out->type = SQLITE_INTEGER;
 		out->i = a->cnt;
@@ -1453,7 +1453,29 @@ static int consume(run_t *r)
 	return rc;
 }
 
-static int load_col(const ow_columnar_t *q, slot_t *sl, int c)
+static int stats_allow(const ow_columnar_t *q, const filt_t *f, const ow_pq_stats_t *st,
+		       int64_t rows);
+
+typedef struct {
+	const ow_columnar_t *q;
+	int col;
+} pagearg_t;
+
+/* A page of column col may hold a match of every filter on the column, as
+ * far as its statistics tell. */
+static int page_may(void *arg, const ow_pq_stats_t *st, int64_t rows)
+{
+	const pagearg_t *a = arg;
+	for (int i = 0; i < a->q->nf; i++)
+		if (a->q->f[i].col == a->col && !stats_allow(a->q, &a->q->f[i], st, rows))
+			return 0;
+	return 1;
+}
+
+/* Column c of the segment, in the pages with a selected row; filtering:
+ * also not the pages whose statistics rule its filters out (their rows
+ * leave the selection). */
+static int load_col(const ow_columnar_t *q, slot_t *sl, int c, int filtering)
 {
 	sl->code[c] = NULL;
 	if (sl->chunk) {
@@ -1469,8 +1491,10 @@ static int load_col(const ow_columnar_t *q, slot_t *sl, int c)
 	o->nrows = o->nvals = 0;
 	char err[400];
 	/* only the pages with a row still selected; codes rather than values */
-	if (ow_pq_read_column_ex(sl->p->pq, sl->rg, fc, sl->sel, o, &sl->codes[c], err,
-				 sizeof(err)) != OW_OK) {
+	pagearg_t arg = {q, c};
+	ow_pq_pagefilter_t pf = {page_may, &arg, sl->sel};
+	if (ow_pq_read_column_pf(sl->p->pq, sl->rg, fc, sl->sel, filtering ? &pf : NULL, o,
+				 &sl->codes[c], err, sizeof(err)) != OW_OK) {
 		snprintf(sl->err, sizeof(sl->err), "part %s: %s", sl->p->path, err);
 		return OW_ERROR;
 	}
@@ -1560,7 +1584,7 @@ static int prepare(const ow_columnar_t *q, uint64_t used, slot_t *sl)
 		const filt_t *f = &q->f[i];
 		int c = base(q, f->col);
 		if (!(loaded & (uint64_t)1 << c)) {
-			if (load_col(q, sl, c) != OW_OK)
+			if (load_col(q, sl, c, 1) != OW_OK)
 				return OW_ERROR;
 			loaded |= (uint64_t)1 << c;
 		}
@@ -1602,7 +1626,7 @@ static int prepare(const ow_columnar_t *q, uint64_t used, slot_t *sl)
 	for (int c = 0; c < q->ncols && selected; c++) {
 		if (!(used & (uint64_t)1 << c))
 			continue;
-		if (!(loaded & (uint64_t)1 << c) && load_col(q, sl, c) != OW_OK)
+		if (!(loaded & (uint64_t)1 << c) && load_col(q, sl, c, 0) != OW_OK)
 			return OW_ERROR;
 		loaded |= (uint64_t)1 << c;
 	}

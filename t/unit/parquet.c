@@ -453,7 +453,7 @@ static void test_round_trips(void)
 	ow_buf_t img = {0};
 	ow_pq_kv_t kv[] = {{"openwit.test", "round trip"}, {"empty", ""}, {"novalue", NULL}};
 
-	ow_pq_opts_t o = {3, 0, kv, 3, 0};
+	ow_pq_opts_t o = {3, 0, kv, 3, 0, 0};
 	ok(write_img(&t, NULL, &o, &img) == OW_OK, "%d columns, 1000 rows, zstd: written", ncols);
 	is_int(check_file(&img, &t, NULL, 1000), 0, "every column reads back, statistics right");
 	ow_pq_file_t *f;
@@ -506,7 +506,7 @@ static void test_round_trips(void)
 	}
 
 	uint32_t *perm = shuffled(t.nrows);
-	ow_pq_opts_t o2 = {0, 7, NULL, 0, 0};
+	ow_pq_opts_t o2 = {0, 7, NULL, 0, 0, 0};
 	ok(write_img(&t, perm, &o2, &img) == OW_OK, "shuffled, row groups of 7, uncompressed");
 	is_int(check_file(&img, &t, perm, 7), 0, "every column of 143 row groups reads back");
 	if (ow_pq_open(img.data, img.len, &f, err, sizeof(err)) == OW_OK) {
@@ -517,7 +517,7 @@ static void test_round_trips(void)
 		is_int(ow_pq_row_group_rows(f, 143), -1, "no row group past the end");
 		ow_pq_close(f);
 	}
-	ow_pq_opts_t o3 = {1, 333, NULL, 0, 0};
+	ow_pq_opts_t o3 = {1, 333, NULL, 0, 0, 0};
 	ok(write_img(&t, perm, &o3, &img) == OW_OK, "shuffled, row groups of 333, zstd 1");
 	is_int(check_file(&img, &t, perm, 333), 0, "every column reads back");
 	free(perm);
@@ -596,7 +596,7 @@ static void test_large(void)
 	}
 	t.nrows = N;
 	ow_buf_t img = {0};
-	ow_pq_opts_t o = {3, 0, NULL, 0, 0};
+	ow_pq_opts_t o = {3, 0, NULL, 0, 0, 0};
 	ok(write_img(&t, NULL, &o, &img) == OW_OK, "300000 rows written");
 	is_int(check_file(&img, &t, NULL, N), 0, "and read back");
 	ow_pq_file_t *f;
@@ -660,7 +660,7 @@ static void test_bloom(void)
 	}
 	t.nrows = N;
 	ow_buf_t img = {0};
-	ow_pq_opts_t o = {3, 2500, NULL, 0, 0};
+	ow_pq_opts_t o = {3, 2500, NULL, 0, 0, 0};
 	ow_pq_file_t *f;
 	ok(write_img(&t, NULL, &o, &img) == OW_OK, "bloom-filtered columns written");
 	if (ow_pq_open(img.data, img.len, &f, err, sizeof(err)) != OW_OK) {
@@ -731,7 +731,7 @@ static void test_edges(void)
 	t.nrows = 4;
 	ow_buf_t img = {0};
 	ow_pq_file_t *pf;
-	ow_pq_opts_t o = {1, 0, NULL, 0, 0};
+	ow_pq_opts_t o = {1, 0, NULL, 0, 0, 0};
 	if (write_img(&t, NULL, &o, &img) != OW_OK ||
 	    ow_pq_open(img.data, img.len, &pf, err, sizeof(err)) != OW_OK) {
 		ok(0, "edge values written and opened: %s", err);
@@ -901,7 +901,7 @@ static void test_sel_codes(void)
 	}
 	t.nrows = N;
 	ow_buf_t img = {0};
-	ow_pq_opts_t o = {1, 200000, NULL, 0, 0};
+	ow_pq_opts_t o = {1, 200000, NULL, 0, 0, 0};
 	ow_pq_file_t *f;
 	if (write_img(&t, NULL, &o, &img) != OW_OK ||
 	    ow_pq_open(img.data, img.len, &f, err, sizeof(err)) != OW_OK) {
@@ -1152,7 +1152,7 @@ static void test_mixed_chunk(void)
 		ow_col_bytes(&e, v, len);
 	}
 	ow_buf_t img = {0}, pages = {0}, body = {0};
-	ow_pq_opts_t o = {1, 0, NULL, 0, 0};
+	ow_pq_opts_t o = {1, 0, NULL, 0, 0, 0};
 	ow_pq_file_t *f;
 	ow_pq_chunk_t ci;
 	ow_pq_codes_t codes = {0};
@@ -1327,7 +1327,7 @@ static void test_corruption(void)
 		ow_table_init(&t, defs, 6);
 		fill(&t, 6, 80, 60, 6);
 		ow_buf_t img = {0};
-		ow_pq_opts_t o = {zstd, 30, NULL, 0, 0};
+		ow_pq_opts_t o = {zstd, 30, NULL, 0, 0, 0};
 		write_img(&t, NULL, &o, &img);
 		is_int(poke(img.data, img.len), OW_OK, "%s file of %zu bytes reads",
 		       zstd ? "a zstd" : "an uncompressed", img.len);
@@ -1701,12 +1701,12 @@ static void samples(const char *dir)
 			ow_col_null(&t.cols[sparse]);
 	}
 	ow_pq_kv_t kv[] = {{"openwit.sample", "all"}, {"k2", "v\"2"}};
-	ow_pq_opts_t o = {3, 400, kv, 2, 0};
+	ow_pq_opts_t o = {3, 400, kv, 2, 0, 0};
 	sample(&j, dir, "all.parquet", &t, NULL, &o, "trace_id");
 
 	/* the same, uncompressed, shuffled, one row group */
 	uint32_t *perm = shuffled(t.nrows);
-	ow_pq_opts_t o2 = {0, 0, NULL, 0, 0};
+	ow_pq_opts_t o2 = {0, 0, NULL, 0, 0, 0};
 	sample(&j, dir, "shuffled.parquet", &t, perm, &o2, NULL);
 	free(perm);
 	ow_table_free(&t);
@@ -1734,7 +1734,7 @@ static void samples(const char *dir)
 		ow_col_i64(&t.cols[3], 1700000000000000000 + (int64_t)(i * 999));
 	}
 	t.nrows = 60000;
-	ow_pq_opts_t o3 = {3, 0, NULL, 0, 0};
+	ow_pq_opts_t o3 = {3, 0, NULL, 0, 0, 0};
 	sample(&j, dir, "big.parquet", &t, NULL, &o3, NULL);
 	ow_table_free(&t);
 
@@ -1746,6 +1746,86 @@ static void samples(const char *dir)
 	ow_buf_free(&j);
 }
 
+/* Page statistics and ow_pq_read_column_pf: x >= 5000 over 10 pages of
+ * 1000 rows. */
+static int at_least_5000(void *arg, const ow_pq_stats_t *st, int64_t rows)
+{
+	int *calls = arg;
+	++*calls;
+	if (!st->has_minmax || st->max_len != 8 || rows != 1000)
+		return 1;
+	return (int64_t)ow_get_u64(st->max) >= 5000;
+}
+
+static void test_page_stats(void)
+{
+	static const ow_pq_coldef_t defs[] = {
+	    {"x", OW_PQ_INT64, OW_PQ_L_NONE, 0, 0, OW_PQ_ENC_DELTA, 0},
+	    {"s", OW_PQ_BYTE_ARRAY, OW_PQ_L_STRING, 0, 1, OW_PQ_ENC_DICT, 0},
+	};
+	enum { N = 10000 };
+	ow_table_t t;
+	ow_table_init(&t, defs, 2);
+	for (size_t i = 0; i < N; i++) {
+		char s[16];
+		ow_col_i64(&t.cols[0], (int64_t)i);
+		if (i % 7 == 0) {
+			ow_col_null(&t.cols[1]);
+		} else {
+			int n = snprintf(s, sizeof(s), "s%zu", i / 100);
+			ow_col_bytes(&t.cols[1], s, (size_t)n);
+		}
+	}
+	t.nrows = N;
+	ow_buf_t img = {0};
+	ow_pq_opts_t o = {3, 0, NULL, 0, 0, 1000};
+	ow_pq_file_t *f;
+	ok(write_img(&t, NULL, &o, &img) == OW_OK, "pages of 1000 rows written");
+	if (ow_pq_open(img.data, img.len, &f, err, sizeof(err)) != OW_OK) {
+		ok(0, "open: %s", err);
+		return;
+	}
+	uint8_t *sel = malloc(N);
+	memset(sel, 1, N);
+	int calls = 0;
+	ow_pq_pagefilter_t pf = {at_least_5000, &calls, sel};
+	ow_col_t got = {0};
+	ok(ow_pq_read_column_pf(f, 0, 0, sel, &pf, &got, NULL, err, sizeof(err)) == OW_OK,
+	   "read with a page filter");
+	size_t kept = 0, right = 0, nulls = 0;
+	for (size_t i = 0; i < N; i++) {
+		kept += sel[i];
+		if (i < 5000)
+			nulls += !got.defs.data[i];
+		else
+			right += got.defs.data[i] &&
+				 (int64_t)ow_get_u64(got.fixed.data + 8 * (i - 5000)) == (int64_t)i;
+	}
+	is_int(calls, 10, "every page had statistics");
+	is_int(kept, 5000, "the rows of the 5 pages ruled out left the selection");
+	is_int(nulls, 5000, "their rows read as NULL, not decoded");
+	is_int(right, 5000, "the rows of the other pages read as written");
+	is_int(got.nrows, N, "all the row group's rows");
+	/* the pages of s carry their own bounds and null counts */
+	ow_col_t full = {0};
+	ow_pq_read_column(f, 0, 1, &full, err, sizeof(err));
+	calls = 0;
+	memset(sel, 1, N);
+	ow_col_t again = {0};
+	ow_pq_pagefilter_t none = {at_least_5000, &calls, sel};
+	ow_pq_read_column_pf(f, 0, 1, sel, &none, &again, NULL, err, sizeof(err));
+	ok(calls == 10 && again.nvals == full.nvals && again.data.len == full.data.len &&
+	       memcmp(again.data.data, full.data.data, full.data.len) == 0,
+	   "a text column's pages have statistics; a filter that keeps them all reads every value");
+	free(sel);
+	col_free(&got);
+	col_free(&full);
+	col_free(&again);
+	ow_pq_close(f);
+	ow_buf_free(&img);
+	ow_table_free(&t);
+}
+
 int main(void)
 {
 	test_round_trips();
@@ -1753,6 +1833,7 @@ int main(void)
 	test_sel_codes();
 	test_mixed_chunk();
 	test_bloom();
+	test_page_stats();
 	test_edges();
 	test_write_errors();
 	test_corruption();
