@@ -43,7 +43,12 @@
  *   +0.0 stand for zero, and all-NaN chunks have no min/max, as the
  *   specification requires for TYPE_ORDER. Values longer than
  *   OW_PQ_STATS_MAX leave min/max out (truncating a UTF-8 bound is not
- *   worth the risk of an invalid string).
+ *   worth the risk of an invalid string). The data pages of integer and
+ *   text (STRING) columns carry the same statistics of their own rows in
+ *   DataPageHeader.statistics: a reader skips the pages a filter rules
+ *   out (JSON, ids and reals have none: long, random or rarely filtered
+ *   by range). No ColumnIndex yet: our reader walks the page headers of a
+ *   chunk anyway.
  * - Bloom filters (coldef.bloom) follow the chunk's pages, sized from the
  *   dictionary's distinct count, or the chunk's value count when there is
  *   no dictionary (ids, the usual case, are distinct), at about 1% false

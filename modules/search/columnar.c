@@ -45,8 +45,9 @@
  * segment left (a row group, or a buffered chunk) is prepared: filter by
  * filter, the filtered column is read and evaluated into a selection, and
  * each later column - filtered or only used - is read only in the pages
- * that still hold a selected row (ow_pq_read_column_ex; the writer cuts
- * pages at 32768 rows). Dictionary-encoded columns are read as codes: a
+ * that still hold a selected row (ow_pq_read_column_pf; the writer cuts
+ * pages at 32768 rows), and a filtered column not in the pages whose
+ * statistics rule its filters out. Dictionary-encoded columns are read as codes: a
  * filter is evaluated once per dictionary entry, a single group term is
  * grouped by entry, values are read from the dictionary. Integer
  * comparisons run on the raw values. Segments are prepared on helper
@@ -1037,7 +1038,7 @@ static int acc_result(const item_t *it, acc_t *a, ow_search_val_t *out)
 	case A_COUNT_DISTINCT:
 		if (a->overflow)
 			return OW_DECLINED; /* past what the set holds: SQLite's */
-					    /* fall through */
+		/* fall through */
 	case A_COUNT:
 		out->type = SQLITE_INTEGER;
 		out->i = a->cnt;
