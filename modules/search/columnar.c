@@ -1038,7 +1038,7 @@ static int acc_result(const item_t *it, acc_t *a, ow_search_val_t *out)
 	case A_COUNT_DISTINCT:
 		if (a->overflow)
 			return OW_DECLINED; /* past what the set holds: SQLite's */
-		/* fall through */
+					    /* fall through */
 	case A_COUNT:
 		out->type = SQLITE_INTEGER;
 		out->i = a->cnt;
@@ -1110,7 +1110,7 @@ typedef struct {
 	slot_t *sl;	/* the segment consume() reads */
 	uint32_t *gmap; /* the group of a dictionary entry: index + 1, 0 not yet */
 	size_t gmap_cap;
-	uint32_t *gi; /* grouped: the group of each selected row of the segment */
+	uint32_t *list, *gi; /* grouped: the selected rows of the segment, their groups */
 	size_t gi_cap;
 	/* the groups and their hash table (index + 1, 0 empty) */
 	group_t *groups;
@@ -1353,10 +1353,18 @@ static int consume_groups(run_t *r)
 	const uint32_t *gcode = gc >= 0 ? sl->code[gc] : NULL;
 	if (gcode)
 		r->gmap = zeroed(r->gmap, &r->gmap_cap, sl->codes[gc].dict.nvals, sizeof(uint32_t));
-	r->gi = zeroed(r->gi, &r->gi_cap, sl->nrows, sizeof(uint32_t));
-	for (size_t row = 0; row < sl->nrows && rc == OW_OK; row++) {
-		if (!sl->sel[row])
-			continue;
+	/* the selected rows once, for every pass (a filter often leaves few) */
+	if (r->gi_cap < sl->selected) {
+		r->gi_cap = sl->selected;
+		r->gi = ow_realloc(r->gi, r->gi_cap * sizeof(uint32_t));
+		r->list = ow_realloc(r->list, r->gi_cap * sizeof(uint32_t));
+	}
+	size_t n = 0;
+	for (size_t row = 0; row < sl->nrows && n < sl->selected; row++)
+		if (sl->sel[row])
+			r->list[n++] = (uint32_t)row;
+	for (size_t k = 0; k < n && rc == OW_OK; k++) {
+		size_t row = r->list[k];
 		size_t gv = gcode ? position(sl, gc, row, vpos, at) : NO_VALUE;
 		uint32_t *known = gv != NO_VALUE ? &r->gmap[gcode[gv]] : NULL;
 		if (!known || !*known) {
@@ -1369,35 +1377,31 @@ static int consume_groups(run_t *r)
 			if (known)
 				*known = last;
 		}
-		r->gi[row] = known ? *known : last;
-		rc = bounds(r, row);
+		r->gi[k] = known ? *known : last;
+		rc = bounds(r, k);
 	}
 	for (int i = 0; i < q->nitems && rc == OW_OK; i++) {
 		const item_t *it = &q->items[i];
 		if (it->agg == A_NONE)
 			continue;
-		/* the term's column stepped along every row: no search for a
-		 * row's value */
+		/* the term's column stepped along the selected rows */
 		int c = it->col >= 0 ? base(q, it->col) : -1;
-		const ow_col_t *o = c >= 0 ? sl->col[c] : NULL;
 		const uint32_t *code = c >= 0 ? sl->code[c] : NULL;
-		const ow_col_t *src = code ? &sl->codes[c].dict : o;
+		const ow_col_t *src = code ? &sl->codes[c].dict : c >= 0 ? sl->col[c] : NULL;
+		if (c >= 0)
+			vpos[c] = at[c] = 0;
 		memset(&v, 0, sizeof(v));
-		for (size_t row = 0, vp = 0; row < sl->nrows && rc == OW_OK; row++) {
-			int defined = o && o->defs.data[row];
-			if (sl->sel[row]) {
-				v.type = SQLITE_NULL;
-				if (defined)
-					ow_search_cell(&q->defs[c], src, code ? code[vp] : vp,
-						       hex[q->ngroup], &v);
-				if (it->col >= q->ncols && derive(q, r->xbuf, it->col, &v) != OW_OK)
-					rc = OW_DECLINED;
-				r->mem +=
-				    (int64_t)acc_add(it, &r->groups[r->gi[row] - 1].acc[i], &v);
-			}
-			vp += (size_t)defined;
+		for (size_t k = 0; k < n && rc == OW_OK; k++) {
+			size_t vp = c >= 0 ? position(sl, c, r->list[k], vpos, at) : NO_VALUE;
+			v.type = SQLITE_NULL;
+			if (vp != NO_VALUE)
+				ow_search_cell(&q->defs[c], src, code ? code[vp] : vp,
+					       hex[q->ngroup], &v);
+			if (it->col >= q->ncols && derive(q, r->xbuf, it->col, &v) != OW_OK)
+				rc = OW_DECLINED;
+			r->mem += (int64_t)acc_add(it, &r->groups[r->gi[k] - 1].acc[i], &v);
 			if (rc == OW_OK)
-				rc = bounds(r, row);
+				rc = bounds(r, k);
 		}
 	}
 	free(vpos), free(at), free(hex);
@@ -2067,6 +2071,7 @@ static void free_run(run_t *r)
 	free(r->rows);
 	free(r->gmap);
 	free(r->gi);
+	free(r->list);
 	for (int k = 0; k < q->nx; k++)
 		ow_buf_free(&r->xbuf[k]);
 	free(r->xbuf);
