@@ -464,26 +464,34 @@ static int part_may_match(const cur_t *c, const ow_search_part_t *p)
 /* Whether [min, max] may hold a string that starts with the prefix, in any
  * ASCII case. The first byte's two cases are tried apart: with both
  * together the bounds would span every string from "Z..." to "z...". */
+/* a against b (n >= 1 bytes) with b's first byte read as c0. */
+static int cmp_first(const uint8_t *a, size_t la, uint8_t c0, const uint8_t *b, size_t n)
+{
+	if (la == 0)
+		return -1;
+	if (a[0] != c0)
+		return a[0] < c0 ? -1 : 1;
+	return bytes_cmp(a + 1, la - 1, b + 1, n - 1);
+}
+
 int ow_search_like_stats(const uint8_t *lower, const uint8_t *upper, size_t n,
 			 const ow_pq_stats_t *st)
 {
-	if (!st->has_minmax)
+	if (!st->has_minmax || n == 0)
 		return 1;
-	const uint8_t *const vals[2] = {lower, upper};
-	uint8_t *lo = ow_alloc(n), *hi = ow_alloc(n);
-	int may = 0;
-	for (int k = 0; k < 2 && !may; k++) {
-		if (k == 1 && vals[0][0] == vals[1][0])
+	/* a match starts with the prefix, its first letter in either case
+	 * and the rest in any: at or after the upper-case form, its first n
+	 * bytes at or before the lower-case one */
+	for (int k = 0; k < 2; k++) {
+		uint8_t c0 = k ? upper[0] : lower[0];
+		if (k == 1 && lower[0] == upper[0])
 			break; /* not a letter: one case */
-		memcpy(lo, upper, n);
-		memcpy(hi, lower, n);
-		lo[0] = hi[0] = vals[k][0];
-		may = bytes_cmp(st->max, st->max_len, lo, n) >= 0 &&
-		      (st->min_len == 0 || memcmp(st->min, hi, OW_MIN(st->min_len, n)) <= 0);
+		size_t m = OW_MIN(st->min_len, n);
+		if (cmp_first(st->max, st->max_len, c0, upper, n) >= 0 &&
+		    (st->min_len == 0 || cmp_first(st->min, m, c0, lower, m) <= 0))
+			return 1;
 	}
-	free(lo);
-	free(hi);
-	return may;
+	return 0;
 }
 
 static int rg_may_match(const cur_t *c, const ow_search_part_t *p, int rg)
