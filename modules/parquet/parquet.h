@@ -119,11 +119,14 @@ void ow_pq_codes_free(ow_pq_codes_t *c);
 /* A page filter: a data page whose header has statistics and whose
  * statistics may() refuses (0) is read as if sel did not want it, and
  * the sel bytes of its rows (sel: the row group's rows) are cleared. The
- * writer gives text and integer columns' pages statistics. */
+ * writer gives text and integer columns' pages statistics. got (or NULL)
+ * is called when a page has added values to out, values from..out's
+ * count (while they are still in the cache), not when it added codes. */
 typedef struct {
 	int (*may)(void *arg, const ow_pq_stats_t *st, int64_t rows);
 	void *arg;
 	uint8_t *sel;
+	void (*got)(void *arg, const ow_col_t *out, size_t from);
 } ow_pq_pagefilter_t;
 
 /* ow_pq_read_column_ex with a page filter (pf may be NULL); sel may be

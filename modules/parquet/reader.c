@@ -50,7 +50,7 @@ typedef struct {
 	int type, codec, npath;
 	const uint8_t *path;
 	size_t path_len;
-	int64_t num_values, tcs, data_off, dict_off, bloom_off;
+	int64_t num_values, tcs, tus, data_off, dict_off, bloom_off;
 	uint32_t encs; /* bit e set: Encoding e appears in the chunk */
 	int has_stats;
 	ow_pq_stats_t st;
@@ -291,6 +291,8 @@ static void read_column_meta(ow_pq_tr_t *r, ow_pq_rchunk_t *ch)
 			ch->codec = ow_pq_tr_i32(r);
 		} else if (id == 5 && t == OW_PQ_T_I64) {
 			ch->num_values = ow_pq_tr_int(r);
+		} else if (id == 6 && t == OW_PQ_T_I64) {
+			ch->tus = ow_pq_tr_int(r);
 		} else if (id == 7 && t == OW_PQ_T_I64) {
 			ch->tcs = ow_pq_tr_int(r);
 		} else if (id == 9 && t == OW_PQ_T_I64) {
@@ -312,7 +314,7 @@ static void read_column_meta(ow_pq_tr_t *r, ow_pq_rchunk_t *ch)
 static void read_chunk_meta(ow_pq_tr_t *r, ow_pq_rchunk_t *ch)
 {
 	int last = 0, id, t;
-	ch->dict_off = ch->bloom_off = ch->data_off = ch->tcs = ch->num_values = -1;
+	ch->dict_off = ch->bloom_off = ch->data_off = ch->tcs = ch->tus = ch->num_values = -1;
 	if (!ow_pq_tr_enter(r))
 		return;
 	while ((t = ow_pq_tr_field(r, &last, &id))) {
@@ -958,6 +960,15 @@ static int read_chunk(ow_pq_rctx_t *x, const ow_pq_file_t *f, int g, int col, co
 			    x->d->name);
 	const uint8_t *p = f->data + start, *end = p + ch->tcs;
 	int64_t left = ch->num_values;
+	uint32_t dict_encs =
+	    UINT32_C(1) << OW_PQ_E_PLAIN_DICTIONARY | UINT32_C(1) << OW_PQ_E_RLE_DICTIONARY;
+	if (x->d->type == OW_PQ_BYTE_ARRAY && !(ch->encs & dict_encs) && ch->tus > 0 &&
+	    ch->tus / 64 <= ch->tcs) {
+		/* the values' bytes, at most its pages': room at once, not by
+		 * doubling and copying (a footer that overstates it costs
+		 * address space, not memory) */
+		ow_buf_reserve(&out->data, (size_t)ch->tus);
+	}
 	x->dict_page = NULL;
 	x->has_dict = 0;
 	x->dict->fixed.len = x->dict->data.len = x->dict->offs.len = 0;
@@ -1005,10 +1016,17 @@ static int read_chunk(ow_pq_rctx_t *x, const ow_pq_file_t *f, int g, int col, co
 				if (is_dict_enc(pg.enc) && x->dict_page && !x->has_dict &&
 				    load_dict(x) != OW_OK)
 					return OW_ERROR;
+				size_t from = x->d->type == OW_PQ_BYTE_ARRAY ? out->offs.len / 4
+									     : out->fixed.len;
 				if (page_body(x, p, (size_t)pg.csize, pg.usize, &body) != OW_OK ||
 				    data_page(x, body, (size_t)pg.usize, nv, pg.enc, pg.dl_enc,
 					      out) != OW_OK)
 					return OW_ERROR;
+				if (pf && pf->got && x->got == GOT_VALUES)
+					pf->got(pf->arg, out,
+						x->d->type == OW_PQ_BYTE_ARRAY
+						    ? from
+						    : from / ow_pq_width(x->d));
 			}
 			out->nrows += nv;
 			left -= pg.nv;

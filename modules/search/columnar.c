@@ -1038,7 +1038,7 @@ static int acc_result(const item_t *it, acc_t *a, ow_search_val_t *out)
 	case A_COUNT_DISTINCT:
 		if (a->overflow)
 			return OW_DECLINED; /* past what the set holds: SQLite's */
-		/* fall through */
+					    /* fall through */
 	case A_COUNT:
 		out->type = SQLITE_INTEGER;
 		out->i = a->cnt;
@@ -1097,7 +1097,11 @@ typedef struct {
 	const uint32_t **code;
 	uint8_t *memo; /* a filter per dictionary entry: 0 not yet, 1 no, 2 yes */
 	size_t memo_cap;
-	ow_buf_t *xbuf; /* the filters' expression text, when not in a column */
+	uint8_t *may; /* a JSON filter per value: 0 when it cannot hold */
+	size_t may_cap;
+	const void *may_for; /* the filter may is marked for */
+	size_t may_done;     /* how many values of its column it marks */
+	ow_buf_t *xbuf;	     /* the filters' expression text, when not in a column */
 	int64_t bytes;
 	int rc;
 	char err[512];
@@ -1461,10 +1465,44 @@ static int consume(run_t *r)
 static int stats_allow(const ow_columnar_t *q, const filt_t *f, const ow_pq_stats_t *st,
 		       int64_t rows);
 
+/* col ->> 'path' = 'text' (or IN texts): a value that holds no literal,
+ * and no escape, has no member equal to one, and need not be parsed.
+ * Texts only: a number matches no text, and an object's or an array's
+ * text may be written otherwise. */
+static int json_text_filter(const ow_columnar_t *q, const filt_t *f)
+{
+	if (f->col < q->ncols || q->x[f->col - q->ncols].kind != X_JSON ||
+	    (f->op != F_EQ && f->op != F_IN))
+		return 0;
+	for (size_t k = 0; k < f->nvals; k++)
+		if (f->vals[k].type != SQLITE_TEXT || !f->vals[k].n || f->vals[k].p[0] == '{' ||
+		    f->vals[k].p[0] == '[')
+			return 0;
+	return 1;
+}
+
 typedef struct {
 	const ow_columnar_t *q;
 	int col;
+	slot_t *sl;
+	const filt_t *json; /* a filter json_may marks pages for, or NULL */
 } pagearg_t;
+
+/* A page's values in: marks those that may pass the JSON filter. */
+static void got_page(void *arg, const ow_col_t *out, size_t from)
+{
+	const pagearg_t *a = arg;
+	size_t to = out->offs.len / 4;
+	slot_t *sl = a->sl;
+	if (sl->may_cap < to) {
+		sl->may_cap = to * 2;
+		sl->may = ow_realloc(sl->may, sl->may_cap);
+	}
+	memset(sl->may + from, 0, to - from);
+	ow_search_holding(out->data.data, (const uint32_t *)out->offs.data, from, to, a->json->vals,
+			  a->json->nvals, sl->may);
+	sl->may_done = from == sl->may_done ? to : SIZE_MAX;
+}
 
 /* A page of column col may hold a match of every filter on the column, as
  * far as its statistics tell. */
@@ -1477,12 +1515,14 @@ static int page_may(void *arg, const ow_pq_stats_t *st, int64_t rows)
 	return 1;
 }
 
-/* Column c of the segment, in the pages with a selected row; filtering:
- * also not the pages whose statistics rule its filters out (their rows
- * leave the selection). */
-static int load_col(const ow_columnar_t *q, slot_t *sl, int c, int filtering)
+/* Column c of the segment, in the pages with a selected row; read for a
+ * filter (by): also not the pages whose statistics rule its filters out
+ * (their rows leave the selection). */
+static int load_col(const ow_columnar_t *q, slot_t *sl, int c, const filt_t *by)
 {
 	sl->code[c] = NULL;
+	sl->may_for = NULL;
+	sl->may_done = 0;
 	if (sl->chunk) {
 		sl->col[c] = &sl->chunk->cols[c];
 		return OW_OK;
@@ -1496,10 +1536,11 @@ static int load_col(const ow_columnar_t *q, slot_t *sl, int c, int filtering)
 	o->nrows = o->nvals = 0;
 	char err[400];
 	/* only the pages with a row still selected; codes rather than values */
-	pagearg_t arg = {q, c};
-	ow_pq_pagefilter_t pf = {page_may, &arg, sl->sel};
-	if (ow_pq_read_column_pf(sl->p->pq, sl->rg, fc, sl->sel, filtering ? &pf : NULL, o,
-				 &sl->codes[c], err, sizeof(err)) != OW_OK) {
+	pagearg_t arg = {q, c, sl, by && json_text_filter(q, by) ? by : NULL};
+	ow_pq_pagefilter_t pf = {page_may, &arg, sl->sel, arg.json ? got_page : NULL};
+	sl->may_for = arg.json;
+	if (ow_pq_read_column_pf(sl->p->pq, sl->rg, fc, sl->sel, by ? &pf : NULL, o, &sl->codes[c],
+				 err, sizeof(err)) != OW_OK) {
 		snprintf(sl->err, sizeof(sl->err), "part %s: %s", sl->p->path, err);
 		return OW_ERROR;
 	}
@@ -1572,6 +1613,23 @@ static int range_filter(const ow_columnar_t *q, slot_t *sl, const filt_t *f, con
 	return 1;
 }
 
+/* Which values of a column of values (not codes) may pass such a filter
+ * (NULL: not such a filter): marked page by page as the reader decodes
+ * them (got_page) when the filter is the one that read the column, else
+ * now. */
+static const uint8_t *json_may(const ow_columnar_t *q, slot_t *sl, const filt_t *f,
+			       const ow_col_t *o)
+{
+	if (!o || sl->code[base(q, f->col)] || !json_text_filter(q, f))
+		return NULL;
+	if (sl->may_for == f && sl->may_done == o->nvals)
+		return sl->may;
+	sl->may = zeroed(sl->may, &sl->may_cap, o->nvals, 1);
+	ow_search_holding(o->data.data, (const uint32_t *)o->offs.data, 0, o->nvals, f->vals,
+			  f->nvals, sl->may);
+	return sl->may;
+}
+
 /* Filter by filter, each column read for the rows still selected; then
  * the other columns used, when a row is left. Touches nothing but the
  * slot (and reads the query and the part): threads prepare slots side by
@@ -1589,7 +1647,7 @@ static int prepare(const ow_columnar_t *q, uint64_t used, slot_t *sl)
 		const filt_t *f = &q->f[i];
 		int c = base(q, f->col);
 		if (!(loaded & (uint64_t)1 << c)) {
-			if (load_col(q, sl, c, 1) != OW_OK)
+			if (load_col(q, sl, c, f) != OW_OK)
 				return OW_ERROR;
 			loaded |= (uint64_t)1 << c;
 		}
@@ -1605,11 +1663,14 @@ static int prepare(const ow_columnar_t *q, uint64_t used, slot_t *sl)
 		const uint32_t *code = sl->code[c];
 		if (code)
 			sl->memo = zeroed(sl->memo, &sl->memo_cap, sl->codes[c].dict.nvals, 1);
+		const uint8_t *may = json_may(q, sl, f, o);
 		selected = 0;
 		for (size_t row = 0, vp = 0; row < sl->nrows; row++) {
 			int defined = o && o->defs.data[row];
 			if (sl->sel[row]) {
 				uint8_t m = defined && code ? sl->memo[code[vp]] : 0;
+				if (may && defined && !may[vp])
+					m = 1; /* the JSON does not hold the text */
 				if (!m) {
 					v.type = SQLITE_NULL;
 					if (defined)
@@ -1631,7 +1692,7 @@ static int prepare(const ow_columnar_t *q, uint64_t used, slot_t *sl)
 	for (int c = 0; c < q->ncols && selected; c++) {
 		if (!(used & (uint64_t)1 << c))
 			continue;
-		if (!(loaded & (uint64_t)1 << c) && load_col(q, sl, c, 0) != OW_OK)
+		if (!(loaded & (uint64_t)1 << c) && load_col(q, sl, c, NULL) != OW_OK)
 			return OW_ERROR;
 		loaded |= (uint64_t)1 << c;
 	}
@@ -1810,6 +1871,7 @@ static void slot_free(const ow_columnar_t *q, slot_t *sl)
 	free((void *)sl->col);
 	free(sl->xbuf);
 	free(sl->memo);
+	free(sl->may);
 	free(sl->sel);
 }
 

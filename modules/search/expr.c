@@ -106,25 +106,27 @@ int ow_search_like_needle(const uint8_t *p, size_t pn, char *needle, size_t cap)
 	return 1;
 }
 
-/* 1 when the needle (lowercase) is at s: its middle bytes, in any case. */
-static int needle_at(const uint8_t *nd, size_t m, const uint8_t *s)
+/* 1 when the needle is at s: its middle bytes, in any ASCII case when
+ * folding (the needle lowercase then), as they are otherwise. */
+static int needle_at(const uint8_t *nd, size_t m, const uint8_t *s, int folding)
 {
 	for (size_t k = 1; k + 1 < m; k++)
-		if (fold(s[k]) != nd[k])
+		if ((folding ? fold(s[k]) : s[k]) != nd[k])
 			return 0;
 	return 1;
 }
 
-int ow_search_like_find(const char *needle, size_t m, const uint8_t *s, size_t n)
+/* Where the needle (m > 0 bytes) first is in s, SIZE_MAX when nowhere:
+ * candidates where its first and its last byte match, 16 at a time (a
+ * letter's two cases differ by 0x20 alone). No setup per call, unlike
+ * memmem's: it runs once a row. */
+static size_t find(const uint8_t *nd, size_t m, const uint8_t *s, size_t n, int folding)
 {
-	const uint8_t *nd = (const uint8_t *)needle;
-	if (m == 0 || n < m)
-		return m == 0;
-	/* candidates where the first and the last byte match (a letter's two
-	 * cases differ by 0x20 alone), 16 at a time; a match counts only
-	 * before the text's first NUL, where SQLite's like() stops */
+	if (n < m)
+		return SIZE_MAX;
 	uint8_t c0 = nd[0], c1 = nd[m - 1];
-	uint8_t m0 = c0 >= 'a' && c0 <= 'z' ? 0x20 : 0, m1 = c1 >= 'a' && c1 <= 'z' ? 0x20 : 0;
+	uint8_t m0 = folding && c0 >= 'a' && c0 <= 'z' ? 0x20 : 0;
+	uint8_t m1 = folding && c1 >= 'a' && c1 <= 'z' ? 0x20 : 0;
 	size_t i = 0;
 #ifdef __SSE2__
 	const __m128i f0 = _mm_set1_epi8((char)c0), f1 = _mm_set1_epi8((char)c1);
@@ -136,18 +138,56 @@ int ow_search_like_find(const char *needle, size_t m, const uint8_t *s, size_t n
 		    _mm_and_si128(_mm_cmpeq_epi8(a, f0), _mm_cmpeq_epi8(b, f1)));
 		for (; bits; bits &= bits - 1) {
 			size_t j = i + (size_t)__builtin_ctz(bits);
-			if (needle_at(nd, m, s + j))
-				return !memchr(s, 0, j + m);
+			if (needle_at(nd, m, s + j, folding))
+				return j;
 		}
 	}
 #endif
 	for (; i + m <= n; i++)
-		if ((s[i] | m0) == c0 && (s[i + m - 1] | m1) == c1 && needle_at(nd, m, s + i))
-			return !memchr(s, 0, i + m);
-	return 0;
+		if ((s[i] | m0) == c0 && (s[i + m - 1] | m1) == c1 &&
+		    needle_at(nd, m, s + i, folding))
+			return i;
+	return SIZE_MAX;
+}
+
+int ow_search_like_find(const char *needle, size_t m, const uint8_t *s, size_t n)
+{
+	if (m == 0)
+		return 1;
+	/* a match counts only before the text's first NUL, where SQLite's
+	 * like() stops */
+	size_t j = find((const uint8_t *)needle, m, s, n, 1);
+	return j != SIZE_MAX && !memchr(s, 0, j + m);
 }
 
 /* ---- JSON ---- */
+
+void ow_search_holding(const uint8_t *data, const uint32_t *ends, size_t from, size_t to,
+		       const ow_search_val_t *needles, size_t nn, uint8_t *may)
+{
+	size_t start = from ? ends[from - 1] : 0, len = to > from ? ends[to - 1] : start;
+	for (size_t k = 0; k <= nn; k++) {
+		/* the needles, then a backslash: the value may be escaped */
+		const uint8_t *nd = k < nn ? needles[k].p : (const uint8_t *)"\\";
+		size_t m = k < nn ? needles[k].n : 1, v = from;
+		for (size_t pos = start; pos < len;) {
+			size_t j = SIZE_MAX;
+			if (m > 1) {
+				j = find(nd, m, data + pos, len - pos, 0);
+			} else {
+				const uint8_t *b = memchr(data + pos, nd[0], len - pos);
+				if (b)
+					j = (size_t)(b - (data + pos));
+			}
+			if (j == SIZE_MAX)
+				break;
+			while (ends[v] <= pos + j)
+				v++;
+			may[v] = 1;
+			pos = ends[v]; /* that value is in: on to the next */
+		}
+	}
+}
 
 int ow_search_json_path(const char *path, ow_search_path_t *out)
 {
@@ -177,6 +217,11 @@ int ow_search_json_path(const char *path, ow_search_path_t *out)
 		}
 		out->key[out->nkeys] = key;
 		out->klen[out->nkeys++] = n;
+	}
+	if (out->nkeys && out->klen[0] + 2 <= sizeof(out->qkey)) {
+		out->qkey[0] = out->qkey[out->klen[0] + 1] = '"';
+		memcpy(out->qkey + 1, out->key[0], out->klen[0]);
+		out->qlen = out->klen[0] + 2;
 	}
 	return 1;
 }
@@ -268,18 +313,8 @@ int ow_search_json_get(const ow_search_path_t *path, const uint8_t *json, size_t
 	v->type = SQLITE_NULL;
 	/* labels compare as written: no "key" in the text, no member (the
 	 * text is JSON: search.c's tables only hold what columns.c wrote) */
-	if (path->nkeys && path->klen[0] + 2 <= n) {
-		const uint8_t *k = json;
-		for (;;) {
-			k = memmem(k, (size_t)(e - k), path->key[0], path->klen[0]);
-			if (!k)
-				return OW_OK;
-			if (k > json && k[-1] == '"' && k + path->klen[0] < e &&
-			    k[path->klen[0]] == '"')
-				break;
-			k++;
-		}
-	}
+	if (path->qlen && find(path->qkey, path->qlen, json, n, 0) == SIZE_MAX)
+		return OW_OK;
 	for (int k = 0; k < path->nkeys; k++) {
 		p = ws(p, e);
 		if (p >= e)

@@ -162,6 +162,15 @@ int ow_search_like_needle(const uint8_t *p, size_t pn, char *needle, size_t cap)
 /* 1 when s holds needle (m bytes, lowercase) in any ASCII case. */
 int ow_search_like_find(const char *needle, size_t m, const uint8_t *s, size_t n);
 
+/* Sets may[v] to 1 for each value v in from..to-1 of a BYTE_ARRAY
+ * column (its bytes data, the end offset of each value ends) that holds
+ * one of the nn needles (texts, not empty) or a backslash, and leaves the
+ * other bytes as they are: one pass over the values a needle rather than
+ * a search a value. A JSON string equal to a needle is among them, as is
+ * whatever is escaped. */
+void ow_search_holding(const uint8_t *data, const uint32_t *ends, size_t from, size_t to,
+		       const ow_search_val_t *needles, size_t nn, uint8_t *may);
+
 /* vtab.c: a LIKE pattern's literal prefix (before its first '%' or '_',
  * at most n bytes) in lower and upper case (owned); its length. */
 size_t ow_search_like_prefix(const uint8_t *pat, size_t n, uint8_t **lower, uint8_t **upper);
@@ -176,6 +185,10 @@ typedef struct {
 	const char *key[OW_SEARCH_PATH_MAX];
 	size_t klen[OW_SEARCH_PATH_MAX];
 	int nkeys;
+	/* the first key between its quotes, as a text holding it has it:
+	 * qlen 0 when it is too long to be kept here */
+	uint8_t qkey[64];
+	size_t qlen;
 } ow_search_path_t;
 /* 1 when path is of that shape (the keys borrow from path). */
 int ow_search_json_path(const char *path, ow_search_path_t *out);
