@@ -1757,6 +1757,31 @@ static int at_least_5000(void *arg, const ow_pq_stats_t *st, int64_t rows)
 	return (int64_t)ow_get_u64(st->max) >= 5000;
 }
 
+/* got: the pages' values come in order, each call the values after the
+ * last call's (count: values seen, pages: calls; -1 once out of order). */
+typedef struct {
+	size_t count;
+	int pages;
+} seen_t;
+
+static void seen_page(void *arg, const ow_col_t *out, size_t from)
+{
+	seen_t *s = arg;
+	size_t to = out->offs.len ? out->offs.len / 4 : out->fixed.len / 8;
+	if (s->pages < 0 || from != s->count || to <= from) {
+		s->pages = -1;
+		return;
+	}
+	s->count = to;
+	s->pages++;
+}
+
+static int seen_may(void *arg, const ow_pq_stats_t *st, int64_t rows)
+{
+	(void)arg;
+	return at_least_5000(&(int){0}, st, rows);
+}
+
 static void test_page_stats(void)
 {
 	static const ow_pq_coldef_t defs[] = {
@@ -1788,7 +1813,7 @@ static void test_page_stats(void)
 	uint8_t *sel = malloc(N);
 	memset(sel, 1, N);
 	int calls = 0;
-	ow_pq_pagefilter_t pf = {at_least_5000, &calls, sel};
+	ow_pq_pagefilter_t pf = {at_least_5000, &calls, sel, NULL};
 	ow_col_t got = {0};
 	ok(ow_pq_read_column_pf(f, 0, 0, sel, &pf, &got, NULL, err, sizeof(err)) == OW_OK,
 	   "read with a page filter");
@@ -1812,11 +1837,29 @@ static void test_page_stats(void)
 	calls = 0;
 	memset(sel, 1, N);
 	ow_col_t again = {0};
-	ow_pq_pagefilter_t none = {at_least_5000, &calls, sel};
+	ow_pq_pagefilter_t none = {at_least_5000, &calls, sel, NULL};
 	ow_pq_read_column_pf(f, 0, 1, sel, &none, &again, NULL, err, sizeof(err));
 	ok(calls == 10 && again.nvals == full.nvals && again.data.len == full.data.len &&
 	       memcmp(again.data.data, full.data.data, full.data.len) == 0,
 	   "a text column's pages have statistics; a filter that keeps them all reads every value");
+	/* got: each page's values as it is decoded, not the pages skipped */
+	seen_t seen = {0};
+	ow_pq_pagefilter_t hook = {seen_may, &seen, sel, seen_page};
+	memset(sel, 1, N);
+	ow_col_t hooked = {0};
+	ow_pq_read_column_pf(f, 0, 1, sel, &hook, &hooked, NULL, err, sizeof(err));
+	ok(seen.pages == 10 && seen.count == full.nvals,
+	   "got: the 10 pages of text values in order, %zu values (%d calls)", seen.count,
+	   seen.pages);
+	seen = (seen_t){0};
+	memset(sel, 1, N);
+	col_free(&hooked);
+	hooked = (ow_col_t){0};
+	ow_pq_read_column_pf(f, 0, 0, sel, &hook, &hooked, NULL, err, sizeof(err));
+	ok(seen.pages == 5 && seen.count == 5000,
+	   "got: the 5 pages of integers read, not the 5 ruled out (%zu values, %d calls)",
+	   seen.count, seen.pages);
+	col_free(&hooked);
 	free(sel);
 	col_free(&got);
 	col_free(&full);
