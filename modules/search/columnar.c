@@ -1038,7 +1038,7 @@ static int acc_result(const item_t *it, acc_t *a, ow_search_val_t *out)
 	case A_COUNT_DISTINCT:
 		if (a->overflow)
 			return OW_DECLINED; /* past what the set holds: SQLite's */
-		/* fall through */
+					    /* fall through */
 	case A_COUNT:
 		out->type = SQLITE_INTEGER;
 		out->i = a->cnt;
@@ -1236,7 +1236,7 @@ static void value(const ow_columnar_t *q, const slot_t *sl, int c, size_t v, cha
 /* The value index of column c at a row, NO_VALUE for NULL (rows come in
  * ascending order): found by counting the definitions since the last row
  * asked for, so columns are stepped only to the rows selected. */
-static size_t position(const slot_t *sl, int c, size_t row, size_t *vpos, size_t *at)
+static inline size_t position(const slot_t *sl, int c, size_t row, size_t *vpos, size_t *at)
 {
 	const ow_col_t *o = sl->col[c];
 	if (!o || !o->defs.data[row])
@@ -1331,7 +1331,7 @@ static void *steps(const ow_columnar_t *q, int nhex, size_t **vpos, size_t **at)
 
 /* What is checked along the rows: the memory the groups and rows hold,
  * and now and then the time budget. */
-static int bounds(run_t *r, size_t row)
+static inline int bounds(run_t *r, size_t row)
 {
 	if (r->mem_max && r->mem > r->mem_max)
 		return over_memory(r);
@@ -1392,11 +1392,15 @@ static int consume_groups(run_t *r)
 		int c = it->col >= 0 ? base(q, it->col) : -1;
 		const uint32_t *code = c >= 0 ? sl->code[c] : NULL;
 		const ow_col_t *src = code ? &sl->codes[c].dict : c >= 0 ? sl->col[c] : NULL;
+		/* a value a row (no NULL): the row is its index */
+		int direct = c >= 0 && !code && src && src->nvals == src->nrows;
 		if (c >= 0)
 			vpos[c] = at[c] = 0;
 		memset(&v, 0, sizeof(v));
 		for (size_t k = 0; k < n && rc == OW_OK; k++) {
-			size_t vp = c >= 0 ? position(sl, c, r->list[k], vpos, at) : NO_VALUE;
+			size_t vp = direct   ? r->list[k]
+				    : c >= 0 ? position(sl, c, r->list[k], vpos, at)
+					     : NO_VALUE;
 			v.type = SQLITE_NULL;
 			if (vp != NO_VALUE)
 				ow_search_cell(&q->defs[c], src, code ? code[vp] : vp,
@@ -1465,14 +1469,20 @@ static int consume(run_t *r)
 static int stats_allow(const ow_columnar_t *q, const filt_t *f, const ow_pq_stats_t *st,
 		       int64_t rows);
 
-/* col ->> 'path' = 'text' (or IN texts): a value that holds no literal,
- * and no escape, has no member equal to one, and need not be parsed.
- * Texts only: a number matches no text, and an object's or an array's
- * text may be written otherwise. */
-static int json_text_filter(const ow_columnar_t *q, const filt_t *f)
+/* Filters that rule out, in one pass over a column's values (not
+ * codes), the values that do not hold a text:
+ * - col LIKE '%needle%' (or NOT LIKE) on a text column: a value without
+ *   the needle in any case does not match;
+ * - col ->> 'path' = 'text' (or IN texts): a value that holds no literal,
+ *   and no escape, has no member equal to one, and need not be parsed.
+ *   Texts only: a number matches no text, and an object's or an array's
+ *   text may be written otherwise. */
+static int may_filter(const ow_columnar_t *q, const filt_t *f)
 {
-	if (f->col < q->ncols || q->x[f->col - q->ncols].kind != X_JSON ||
-	    (f->op != F_EQ && f->op != F_IN))
+	if (f->col < q->ncols)
+		return q->defs[f->col].type == OW_PQ_BYTE_ARRAY && f->nneedle &&
+		       (f->op == F_LIKE || f->op == F_NOT_LIKE);
+	if (q->x[f->col - q->ncols].kind != X_JSON || (f->op != F_EQ && f->op != F_IN))
 		return 0;
 	for (size_t k = 0; k < f->nvals; k++)
 		if (f->vals[k].type != SQLITE_TEXT || !f->vals[k].n || f->vals[k].p[0] == '{' ||
@@ -1481,14 +1491,30 @@ static int json_text_filter(const ow_columnar_t *q, const filt_t *f)
 	return 1;
 }
 
+/* Marks values from..to-1 of o that may pass f (a may_filter). */
+static void mark_may(const filt_t *f, const ow_col_t *o, size_t from, size_t to, uint8_t *may)
+{
+	const uint8_t *data = o->data.data;
+	const uint32_t *ends = (const uint32_t *)o->offs.data;
+	memset(may + from, 0, to - from);
+	if (f->needle) {
+		ow_search_holding(data, ends, from, to, (const uint8_t *)f->needle, f->nneedle, 1,
+				  may);
+		return;
+	}
+	for (size_t k = 0; k < f->nvals; k++)
+		ow_search_holding(data, ends, from, to, f->vals[k].p, f->vals[k].n, 0, may);
+	ow_search_holding(data, ends, from, to, (const uint8_t *)"\\", 1, 0, may);
+}
+
 typedef struct {
 	const ow_columnar_t *q;
 	int col;
 	slot_t *sl;
-	const filt_t *json; /* a filter json_may marks pages for, or NULL */
+	const filt_t *by; /* a may_filter got_page marks pages for, or NULL */
 } pagearg_t;
 
-/* A page's values in: marks those that may pass the JSON filter. */
+/* A page's values in: marks those that may pass the filter. */
 static void got_page(void *arg, const ow_col_t *out, size_t from)
 {
 	const pagearg_t *a = arg;
@@ -1498,9 +1524,7 @@ static void got_page(void *arg, const ow_col_t *out, size_t from)
 		sl->may_cap = to * 2;
 		sl->may = ow_realloc(sl->may, sl->may_cap);
 	}
-	memset(sl->may + from, 0, to - from);
-	ow_search_holding(out->data.data, (const uint32_t *)out->offs.data, from, to, a->json->vals,
-			  a->json->nvals, sl->may);
+	mark_may(a->by, out, from, to, sl->may);
 	sl->may_done = from == sl->may_done ? to : SIZE_MAX;
 }
 
@@ -1536,9 +1560,9 @@ static int load_col(const ow_columnar_t *q, slot_t *sl, int c, const filt_t *by)
 	o->nrows = o->nvals = 0;
 	char err[400];
 	/* only the pages with a row still selected; codes rather than values */
-	pagearg_t arg = {q, c, sl, by && json_text_filter(q, by) ? by : NULL};
-	ow_pq_pagefilter_t pf = {page_may, &arg, sl->sel, arg.json ? got_page : NULL};
-	sl->may_for = arg.json;
+	pagearg_t arg = {q, c, sl, by && may_filter(q, by) ? by : NULL};
+	ow_pq_pagefilter_t pf = {page_may, &arg, sl->sel, arg.by ? got_page : NULL};
+	sl->may_for = arg.by;
 	if (ow_pq_read_column_pf(sl->p->pq, sl->rg, fc, sl->sel, by ? &pf : NULL, o, &sl->codes[c],
 				 err, sizeof(err)) != OW_OK) {
 		snprintf(sl->err, sizeof(sl->err), "part %s: %s", sl->p->path, err);
@@ -1613,20 +1637,18 @@ static int range_filter(const ow_columnar_t *q, slot_t *sl, const filt_t *f, con
 	return 1;
 }
 
-/* Which values of a column of values (not codes) may pass such a filter
- * (NULL: not such a filter): marked page by page as the reader decodes
- * them (got_page) when the filter is the one that read the column, else
- * now. */
-static const uint8_t *json_may(const ow_columnar_t *q, slot_t *sl, const filt_t *f,
-			       const ow_col_t *o)
+/* Which values of a column of values (not codes) may pass a may_filter
+ * (NULL: not one): marked page by page as the reader decodes them
+ * (got_page) when the filter is the one that read the column, else now. */
+static const uint8_t *values_may(const ow_columnar_t *q, slot_t *sl, const filt_t *f,
+				 const ow_col_t *o)
 {
-	if (!o || sl->code[base(q, f->col)] || !json_text_filter(q, f))
+	if (!o || sl->code[base(q, f->col)] || !may_filter(q, f))
 		return NULL;
 	if (sl->may_for == f && sl->may_done == o->nvals)
 		return sl->may;
 	sl->may = zeroed(sl->may, &sl->may_cap, o->nvals, 1);
-	ow_search_holding(o->data.data, (const uint32_t *)o->offs.data, 0, o->nvals, f->vals,
-			  f->nvals, sl->may);
+	mark_may(f, o, 0, o->nvals, sl->may);
 	return sl->may;
 }
 
@@ -1663,14 +1685,14 @@ static int prepare(const ow_columnar_t *q, uint64_t used, slot_t *sl)
 		const uint32_t *code = sl->code[c];
 		if (code)
 			sl->memo = zeroed(sl->memo, &sl->memo_cap, sl->codes[c].dict.nvals, 1);
-		const uint8_t *may = json_may(q, sl, f, o);
+		const uint8_t *may = values_may(q, sl, f, o);
 		selected = 0;
 		for (size_t row = 0, vp = 0; row < sl->nrows; row++) {
 			int defined = o && o->defs.data[row];
 			if (sl->sel[row]) {
 				uint8_t m = defined && code ? sl->memo[code[vp]] : 0;
 				if (may && defined && !may[vp])
-					m = 1; /* the JSON does not hold the text */
+					m = f->op == F_NOT_LIKE ? 2 : 1; /* no such text in it */
 				if (!m) {
 					v.type = SQLITE_NULL;
 					if (defined)

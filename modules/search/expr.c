@@ -163,29 +163,24 @@ int ow_search_like_find(const char *needle, size_t m, const uint8_t *s, size_t n
 /* ---- JSON ---- */
 
 void ow_search_holding(const uint8_t *data, const uint32_t *ends, size_t from, size_t to,
-		       const ow_search_val_t *needles, size_t nn, uint8_t *may)
+		       const uint8_t *needle, size_t m, int folding, uint8_t *may)
 {
-	size_t start = from ? ends[from - 1] : 0, len = to > from ? ends[to - 1] : start;
-	for (size_t k = 0; k <= nn; k++) {
-		/* the needles, then a backslash: the value may be escaped */
-		const uint8_t *nd = k < nn ? needles[k].p : (const uint8_t *)"\\";
-		size_t m = k < nn ? needles[k].n : 1, v = from;
-		for (size_t pos = start; pos < len;) {
-			size_t j = SIZE_MAX;
-			if (m > 1) {
-				j = find(nd, m, data + pos, len - pos, 0);
-			} else {
-				const uint8_t *b = memchr(data + pos, nd[0], len - pos);
-				if (b)
-					j = (size_t)(b - (data + pos));
-			}
-			if (j == SIZE_MAX)
-				break;
-			while (ends[v] <= pos + j)
-				v++;
-			may[v] = 1;
-			pos = ends[v]; /* that value is in: on to the next */
+	size_t pos = from ? ends[from - 1] : 0, len = to > from ? ends[to - 1] : pos;
+	for (size_t v = from; pos < len;) {
+		size_t j = SIZE_MAX;
+		if (m > 1 || folding) {
+			j = find(needle, m, data + pos, len - pos, folding);
+		} else {
+			const uint8_t *b = memchr(data + pos, needle[0], len - pos);
+			if (b)
+				j = (size_t)(b - (data + pos));
 		}
+		if (j == SIZE_MAX)
+			break;
+		while (ends[v] <= pos + j)
+			v++;
+		may[v] = 1;
+		pos = ends[v]; /* that value is in: on to the next */
 	}
 }
 

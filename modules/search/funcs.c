@@ -344,7 +344,7 @@ static int cmp_f64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static int lt(num_t a, num_t b, int real)
+static inline int lt(num_t a, num_t b, int real)
 {
 	return real ? a.d < b.d : a.i < b.i;
 }
@@ -353,7 +353,7 @@ static int lt(num_t a, num_t b, int real)
  * median-of-three pivot: linear on average, where sorting the whole is not;
  * past a depth bound, what is left is sorted, so no input makes it
  * quadratic). */
-static void select_k(num_t *v, size_t n, size_t k, int real)
+static inline __attribute__((always_inline)) void select_k(num_t *v, size_t n, size_t k, int real)
 {
 	ptrdiff_t lo = 0, hi = (ptrdiff_t)n - 1, at = (ptrdiff_t)k;
 	for (int depth = 0; hi > lo; depth++) {
@@ -392,7 +392,11 @@ num_t ow_search_quantile(num_t *v, size_t n, int real, double q)
 {
 	double rank = ceil(q * (double)n);
 	size_t k = rank < 1 ? 0 : OW_MIN((size_t)rank - 1, n - 1);
-	select_k(v, n, k, real);
+	/* one loop for integers, one for reals: not a test a comparison */
+	if (real)
+		select_k(v, n, k, 1);
+	else
+		select_k(v, n, k, 0);
 	return v[k];
 }
 

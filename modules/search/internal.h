@@ -164,12 +164,11 @@ int ow_search_like_find(const char *needle, size_t m, const uint8_t *s, size_t n
 
 /* Sets may[v] to 1 for each value v in from..to-1 of a BYTE_ARRAY
  * column (its bytes data, the end offset of each value ends) that holds
- * one of the nn needles (texts, not empty) or a backslash, and leaves the
- * other bytes as they are: one pass over the values a needle rather than
- * a search a value. A JSON string equal to a needle is among them, as is
- * whatever is escaped. */
+ * the needle (m > 0 bytes; folding: lowercase, found in any ASCII case),
+ * and leaves the other bytes as they are: one pass over the values, not
+ * a search a value. */
 void ow_search_holding(const uint8_t *data, const uint32_t *ends, size_t from, size_t to,
-		       const ow_search_val_t *needles, size_t nn, uint8_t *may);
+		       const uint8_t *needle, size_t m, int folding, uint8_t *may);
 
 /* vtab.c: a LIKE pattern's literal prefix (before its first '%' or '_',
  * at most n bytes) in lower and upper case (owned); its length. */
