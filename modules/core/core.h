@@ -120,4 +120,19 @@ static inline uint64_t ow_get_u64(const uint8_t *p)
 	return (uint64_t)ow_get_u32(p) | (uint64_t)ow_get_u32(p + 4) << 32;
 }
 
+/* How many of the n bytes at d, each 0 or 1 (definition bytes, a
+ * selection), are 1: eight at a time. */
+static inline size_t ow_count_ones(const uint8_t *d, size_t n)
+{
+	size_t ones = 0, i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, d + i, 8);
+		ones += (size_t)((w * UINT64_C(0x0101010101010101)) >> 56);
+	}
+	for (; i < n; i++)
+		ones += d[i];
+	return ones;
+}
+
 #endif

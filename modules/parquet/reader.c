@@ -1080,8 +1080,9 @@ int ow_pq_read_column_pf(ow_pq_file_t *f, int rg, int col, const uint8_t *sel,
 	for (int g = rg < 0 ? 0 : rg; g < (rg < 0 ? f->nrg : rg + 1) && rc == OW_OK; g++) {
 		size_t before = out->defs.len;
 		rc = read_chunk(&x, f, g, col, sel, pf, out);
-		for (size_t i = before; rc == OW_OK && i < out->defs.len; i++)
-			out->nvals += out->defs.data[i];
+		if (rc == OW_OK)
+			out->nvals +=
+			    ow_count_ones(out->defs.data + before, out->defs.len - before);
 	}
 	if (rc != OW_OK) {
 		out->fixed.len = lens[0];

@@ -1038,7 +1038,7 @@ static int acc_result(const item_t *it, acc_t *a, ow_search_val_t *out)
 	case A_COUNT_DISTINCT:
 		if (a->overflow)
 			return OW_DECLINED; /* past what the set holds: SQLite's */
-					    /* fall through */
+		/* fall through */
 	case A_COUNT:
 		out->type = SQLITE_INTEGER;
 		out->i = a->cnt;
@@ -1268,6 +1268,23 @@ static int cell(run_t *r, int id, size_t row, size_t *vpos, size_t *at, char *he
 	return id < r->q->ncols ? OW_OK : derive(r->q, r->xbuf, id, v);
 }
 
+/* 8 when the eight rows from row are all out of the selection already
+ * (as whole pages skipped leave them), adding to *vp the values they
+ * hold (defs: a byte a row, 1 when defined); 0 otherwise. Filters step
+ * over such runs eight rows at a time. */
+static inline size_t rows_out(const uint8_t *sel, const uint8_t *defs, size_t row, size_t nrows,
+			      size_t *vp)
+{
+	uint64_t w = 1;
+	if (row + 8 <= nrows)
+		memcpy(&w, sel + row, 8);
+	if (w)
+		return 0;
+	if (defs)
+		*vp += ow_count_ones(defs + row, 8);
+	return 8;
+}
+
 /* Room for n zero bytes (entries of width w) in a reused array. */
 static void *zeroed(void *p, size_t *cap, size_t n, size_t w)
 {
@@ -1364,9 +1381,16 @@ static int consume_groups(run_t *r)
 		r->list = ow_realloc(r->list, r->gi_cap * sizeof(uint32_t));
 	}
 	size_t n = 0;
-	for (size_t row = 0; row < sl->nrows && n < sl->selected; row++)
-		if (sl->sel[row])
-			r->list[n++] = (uint32_t)row;
+	for (size_t row = 0; row < sl->nrows && n < sl->selected;) {
+		size_t skip = rows_out(sl->sel, NULL, row, sl->nrows, NULL);
+		if (skip) {
+			row += skip;
+			continue;
+		}
+		for (size_t end = OW_MIN(row + 8, sl->nrows); row < end; row++)
+			if (sl->sel[row])
+				r->list[n++] = (uint32_t)row;
+	}
 	for (size_t k = 0; k < n && rc == OW_OK; k++) {
 		size_t row = r->list[k];
 		size_t gv = gcode ? position(sl, gc, row, vpos, at) : NO_VALUE;
@@ -1388,6 +1412,11 @@ static int consume_groups(run_t *r)
 		const item_t *it = &q->items[i];
 		if (it->agg == A_NONE)
 			continue;
+		if (it->agg == A_COUNT && it->col < 0) {
+			for (size_t k = 0; k < n; k++)
+				r->groups[r->gi[k] - 1].acc[i].cnt++;
+			continue;
+		}
 		/* the term's column stepped along the selected rows */
 		int c = it->col >= 0 ? base(q, it->col) : -1;
 		const uint32_t *code = c >= 0 ? sl->code[c] : NULL;
@@ -1604,34 +1633,59 @@ static size_t id_filter(const ow_columnar_t *q, slot_t *sl, const filt_t *f, con
 }
 
 /* =, <, <=, >, >= of an integer column (its values, not codes) with an
- * integer literal, as a range on the raw values: 1 when it applied. */
-static int range_filter(const ow_columnar_t *q, slot_t *sl, const filt_t *f, const ow_col_t *o,
-			size_t *selected)
+ * integer literal, as the range [*lo, *hi] of its raw values (narrowed:
+ * the caller starts it whole); 0 when f is not such a filter. */
+static int range_of(const ow_columnar_t *q, const slot_t *sl, const filt_t *f, const ow_col_t *o,
+		    int64_t *lo, int64_t *hi)
 {
 	const ow_pq_coldef_t *d = &q->defs[f->col];
 	if (f->col >= q->ncols || !o || sl->code[f->col] || f->op == F_NE || f->op > F_GE ||
 	    f->vals[0].type != SQLITE_INTEGER ||
 	    (d->type != OW_PQ_INT64 && (d->type != OW_PQ_INT32 || d->logical == OW_PQ_L_UINT32)))
 		return 0;
-	int64_t x = f->vals[0].i, lo = INT64_MIN, hi = INT64_MAX;
-	int none = (f->op == F_LT && x == INT64_MIN) || (f->op == F_GT && x == INT64_MAX);
+	int64_t x = f->vals[0].i;
+	if ((f->op == F_LT && x == INT64_MIN) || (f->op == F_GT && x == INT64_MAX)) {
+		*lo = 1, *hi = 0; /* none */
+		return 1;
+	}
 	if (f->op == F_EQ || f->op == F_GE || f->op == F_GT)
-		lo = f->op == F_GT && !none ? x + 1 : x;
+		*lo = OW_MAX(*lo, f->op == F_GT ? x + 1 : x);
 	if (f->op == F_EQ || f->op == F_LE || f->op == F_LT)
-		hi = f->op == F_LT && !none ? x - 1 : x;
+		*hi = OW_MIN(*hi, f->op == F_LT ? x - 1 : x);
+	return 1;
+}
+
+/* Filter i and the range filters after it on its column (their bits set
+ * in *done) as one range over the raw values: 1 when it applied. */
+static int range_filter(const ow_columnar_t *q, slot_t *sl, int i, const ow_col_t *o,
+			uint64_t *done, size_t *selected)
+{
+	int64_t lo = INT64_MIN, hi = INT64_MAX;
+	const filt_t *f = &q->f[i];
+	if (!range_of(q, sl, f, o, &lo, &hi))
+		return 0;
+	for (int j = i + 1; j < q->nf && j < 64; j++)
+		if (q->f[j].col == f->col && range_of(q, sl, &q->f[j], o, &lo, &hi))
+			*done |= (uint64_t)1 << j;
 	size_t n = 0;
 	const uint8_t *v = o->fixed.data, *defs = o->defs.data;
-	int wide = d->type == OW_PQ_INT64;
-	for (size_t row = 0, vp = 0; row < sl->nrows; row++) {
-		if (sl->sel[row]) {
-			int64_t y = !defs[row] ? 0
-				    : wide     ? (int64_t)ow_get_u64(v + 8 * vp)
-					       : (int32_t)ow_get_u32(v + 4 * vp);
-			uint8_t m = (uint8_t)(defs[row] && !none && y >= lo && y <= hi);
-			sl->sel[row] = m;
-			n += m;
+	uint8_t *sel = sl->sel;
+	int wide = q->defs[f->col].type == OW_PQ_INT64;
+	for (size_t row = 0, vp = 0; row < sl->nrows;) {
+		size_t skip = rows_out(sel, defs, row, sl->nrows, &vp);
+		if (skip) {
+			row += skip;
+			continue;
 		}
-		vp += defs[row];
+		for (size_t end = OW_MIN(row + 8, sl->nrows); row < end; row++) {
+			uint8_t dv = defs[row];
+			int64_t y = !dv	   ? 0
+				    : wide ? (int64_t)ow_get_u64(v + 8 * vp)
+					   : (int32_t)ow_get_u32(v + 4 * vp);
+			sel[row] &= (uint8_t)(dv & (y >= lo) & (y <= hi));
+			n += sel[row];
+			vp += dv;
+		}
 	}
 	*selected = n;
 	return 1;
@@ -1652,6 +1706,46 @@ static const uint8_t *values_may(const ow_columnar_t *q, slot_t *sl, const filt_
 	return sl->may;
 }
 
+/* A filter on a column read as dictionary codes whose dictionary is
+ * small beside the segment: each entry once, then the rows in a pass
+ * without a call: 1 when it applied. */
+static int code_filter(const ow_columnar_t *q, slot_t *sl, const filt_t *f, int c,
+		       const ow_col_t *o, size_t *selected)
+{
+	const uint32_t *code = sl->code[c];
+	const ow_col_t *dict = &sl->codes[c].dict;
+	size_t nd = dict->nvals;
+	if (!code || !o || f->col != c || (nd > 256 && nd > sl->nrows / 4))
+		return 0;
+	sl->memo = zeroed(sl->memo, &sl->memo_cap, nd, 1);
+	char hex[OW_SEARCH_HEX_MAX];
+	ow_search_val_t v;
+	for (size_t e = 0; e < nd; e++) {
+		ow_search_cell(&q->defs[c], dict, e, hex, &v);
+		sl->memo[e] = (uint8_t)filter_holds(f, &v);
+	}
+	v = (ow_search_val_t){.type = SQLITE_NULL};
+	const uint8_t null_holds = (uint8_t)filter_holds(f, &v), *defs = o->defs.data,
+		      *memo = sl->memo;
+	uint8_t *sel = sl->sel;
+	size_t n = 0;
+	for (size_t row = 0, vp = 0; row < sl->nrows;) {
+		size_t skip = rows_out(sel, defs, row, sl->nrows, &vp);
+		if (skip) {
+			row += skip;
+			continue;
+		}
+		for (size_t end = OW_MIN(row + 8, sl->nrows); row < end; row++) {
+			uint8_t d = defs[row];
+			sel[row] &= d ? memo[code[vp]] : null_holds;
+			n += sel[row];
+			vp += d;
+		}
+	}
+	*selected = n;
+	return 1;
+}
+
 /* Filter by filter, each column read for the rows still selected; then
  * the other columns used, when a row is left. Touches nothing but the
  * slot (and reads the query and the part): threads prepare slots side by
@@ -1665,9 +1759,12 @@ static int prepare(const ow_columnar_t *q, uint64_t used, slot_t *sl)
 	uint64_t loaded = 0;
 	size_t selected = sl->nrows;
 	char hex[OW_SEARCH_HEX_MAX];
+	uint64_t done = 0; /* filters applied with one before them */
 	for (int i = 0; i < q->nf && selected; i++) {
 		const filt_t *f = &q->f[i];
 		int c = base(q, f->col);
+		if (i < 64 && (done >> i & 1))
+			continue;
 		if (!(loaded & (uint64_t)1 << c)) {
 			if (load_col(q, sl, c, f) != OW_OK)
 				return OW_ERROR;
@@ -1679,9 +1776,11 @@ static int prepare(const ow_columnar_t *q, uint64_t used, slot_t *sl)
 			selected = id_filter(q, sl, f, o);
 			continue;
 		}
-		if (range_filter(q, sl, f, o, &selected))
+		if (range_filter(q, sl, i, o, &done, &selected) ||
+		    code_filter(q, sl, f, c, o, &selected))
 			continue;
-		/* on codes: the filter once per dictionary entry */
+		/* on codes: the filter once per dictionary entry, when a row
+		 * needs it */
 		const uint32_t *code = sl->code[c];
 		if (code)
 			sl->memo = zeroed(sl->memo, &sl->memo_cap, sl->codes[c].dict.nvals, 1);
@@ -1866,14 +1965,52 @@ typedef struct {
 	pthread_cond_t cv;
 } scan_t;
 
-static void slot_init(const ow_columnar_t *q, slot_t *sl)
+/* The column buffers of a finished scan's slots, kept for the next scan
+ * of the signal: else each query decodes into fresh memory, which the
+ * kernel faults in and zeroes page by page (a third of a short query's
+ * time). One set a signal, and only a set of at most KEEP_MAX bytes, so
+ * what an idle server keeps stays small. */
+#define KEEP_MAX ((size_t)16 << 20)
+typedef struct {
+	ow_col_t *bufs;
+	ow_pq_codes_t *codes;
+	uint8_t *sel, *memo, *may;
+	size_t memo_cap, may_cap;
+} kept_t;
+static pthread_mutex_t kept_mu = PTHREAD_MUTEX_INITIALIZER;
+static kept_t kept[OW_NSIGNALS][SLOTS];
+static int kept_has[OW_NSIGNALS];
+
+static size_t buf_caps(const ow_col_t *c)
 {
-	memset(sl, 0, sizeof(*sl));
-	sl->col = ow_calloc((size_t)q->ncols, sizeof(ow_col_t *));
-	sl->bufs = ow_calloc((size_t)q->ncols, sizeof(ow_col_t));
-	sl->codes = ow_calloc((size_t)q->ncols, sizeof(ow_pq_codes_t));
-	sl->code = ow_calloc((size_t)q->ncols, sizeof(uint32_t *));
-	sl->xbuf = ow_calloc((size_t)q->nx + 1, sizeof(ow_buf_t));
+	return c->fixed.cap + c->data.cap + c->offs.cap + c->defs.cap;
+}
+
+/* Slots, with the buffers kept from the last scan of the signal when
+ * there are. */
+static void slots_init(const ow_columnar_t *q, slot_t *slots)
+{
+	pthread_mutex_lock(&kept_mu);
+	int has = kept_has[q->signal];
+	kept_t k[SLOTS];
+	memcpy(k, kept[q->signal], sizeof(k));
+	kept_has[q->signal] = 0;
+	pthread_mutex_unlock(&kept_mu);
+	for (int i = 0; i < SLOTS; i++) {
+		slot_t *sl = &slots[i];
+		memset(sl, 0, sizeof(*sl));
+		sl->col = ow_calloc((size_t)q->ncols, sizeof(ow_col_t *));
+		sl->code = ow_calloc((size_t)q->ncols, sizeof(uint32_t *));
+		sl->xbuf = ow_calloc((size_t)q->nx + 1, sizeof(ow_buf_t));
+		if (has) {
+			sl->bufs = k[i].bufs, sl->codes = k[i].codes, sl->sel = k[i].sel;
+			sl->memo = k[i].memo, sl->memo_cap = k[i].memo_cap;
+			sl->may = k[i].may, sl->may_cap = k[i].may_cap;
+		} else {
+			sl->bufs = ow_calloc((size_t)q->ncols, sizeof(ow_col_t));
+			sl->codes = ow_calloc((size_t)q->ncols, sizeof(ow_pq_codes_t));
+		}
+	}
 }
 
 static void slot_free(const ow_columnar_t *q, slot_t *sl)
@@ -1885,16 +2022,44 @@ static void slot_free(const ow_columnar_t *q, slot_t *sl)
 		ow_buf_free(&sl->bufs[c].defs);
 		ow_pq_codes_free(&sl->codes[c]);
 	}
-	for (int k = 0; k < q->nx; k++)
-		ow_buf_free(&sl->xbuf[k]);
 	free(sl->bufs);
 	free(sl->codes);
-	free((void *)sl->code);
-	free((void *)sl->col);
-	free(sl->xbuf);
 	free(sl->memo);
 	free(sl->may);
 	free(sl->sel);
+}
+
+/* The slots' buffers kept for the next scan, or freed. */
+static void slots_free(const ow_columnar_t *q, slot_t *slots)
+{
+	size_t bytes = 0;
+	for (int i = 0; i < SLOTS; i++) {
+		slot_t *sl = &slots[i];
+		for (int k = 0; k < q->nx; k++)
+			ow_buf_free(&sl->xbuf[k]);
+		free(sl->xbuf);
+		free((void *)sl->code);
+		free((void *)sl->col);
+		bytes += sl->memo_cap + sl->may_cap + sl->nrows;
+		for (int c = 0; c < q->ncols; c++)
+			bytes += buf_caps(&sl->bufs[c]) + buf_caps(&sl->codes[c].dict) +
+				 sl->codes[c].codes.cap;
+	}
+	int keep = 0;
+	if (bytes <= KEEP_MAX) {
+		pthread_mutex_lock(&kept_mu);
+		if (!kept_has[q->signal]) {
+			for (int i = 0; i < SLOTS; i++)
+				kept[q->signal][i] =
+				    (kept_t){slots[i].bufs,   slots[i].codes, slots[i].sel,
+					     slots[i].memo,   slots[i].may,   slots[i].memo_cap,
+					     slots[i].may_cap};
+			kept_has[q->signal] = keep = 1;
+		}
+		pthread_mutex_unlock(&kept_mu);
+	}
+	for (int i = 0; i < SLOTS && !keep; i++)
+		slot_free(q, &slots[i]);
 }
 
 /* The next segment to prepare, SIZE_MAX when none may be (mu held). */
@@ -1985,8 +2150,7 @@ static int scan(run_t *r)
 	if (plan(r, &sc.segs, &sc.nsegs) != OW_OK)
 		return OW_ERROR;
 	sc.ready = ow_calloc(sc.nsegs + 1, 1);
-	for (int k = 0; k < SLOTS; k++)
-		slot_init(r->q, &sc.slots[k]);
+	slots_init(r->q, sc.slots);
 	pthread_mutex_init(&sc.mu, NULL);
 	pthread_cond_init(&sc.cv, NULL);
 	pthread_t th[SLOTS - 1];
@@ -2034,8 +2198,7 @@ static int scan(run_t *r)
 		pthread_join(th[k], NULL);
 	pthread_mutex_destroy(&sc.mu);
 	pthread_cond_destroy(&sc.cv);
-	for (int k = 0; k < SLOTS; k++)
-		slot_free(r->q, &sc.slots[k]);
+	slots_free(r->q, sc.slots);
 	free(sc.ready);
 	free(sc.segs);
 	r->sl = NULL;
