@@ -9,9 +9,9 @@
  *     for each column (a column chunk):
  *       [dictionary page]   PLAIN entries (DICT columns that kept one)
  *       data pages          DataPageHeader v1, cut at ~1 MiB of values
- *                           or 32768 rows (o->page_rows), whichever comes first (a query
- *                           that selects a few rows decodes only their
- *                           pages: modules/search/columnar.c)
+ *                           or 32768 rows (o->page_rows), whichever comes
+ *                           first (a query that selects a few rows decodes
+ *                           only their pages: modules/search/columnar.c)
  *       [bloom filter]      BloomFilterHeader + split-block bitset
  *   FileMetaData            Thrift compact protocol
  *   its length              u32 little-endian

@@ -1268,21 +1268,22 @@ static int cell(run_t *r, int id, size_t row, size_t *vpos, size_t *at, char *he
 	return id < r->q->ncols ? OW_OK : derive(r->q, r->xbuf, id, v);
 }
 
-/* 8 when the eight rows from row are all out of the selection already
- * (as whole pages skipped leave them), adding to *vp the values they
- * hold (defs: a byte a row, 1 when defined); 0 otherwise. Filters step
- * over such runs eight rows at a time. */
-static inline size_t rows_out(const uint8_t *sel, const uint8_t *defs, size_t row, size_t nrows,
-			      size_t *vp)
+/* The end of the next rows to look at from *row, at most eight: runs of
+ * eight rows already out of the selection (as whole pages skipped leave
+ * them) are stepped over first, *row moved past them and *vp past the
+ * values they hold (defs: a byte a row, 1 when defined; NULL: none
+ * counted). */
+static inline size_t next_rows(const uint8_t *sel, const uint8_t *defs, size_t *row, size_t nrows,
+			       size_t *vp)
 {
-	uint64_t w = 1;
-	if (row + 8 <= nrows)
-		memcpy(&w, sel + row, 8);
-	if (w)
-		return 0;
-	if (defs)
-		*vp += ow_count_ones(defs + row, 8);
-	return 8;
+	for (uint64_t w; *row + 8 <= nrows; *row += 8) {
+		memcpy(&w, sel + *row, 8);
+		if (w)
+			break;
+		if (defs)
+			*vp += ow_count_ones(defs + *row, 8);
+	}
+	return OW_MIN(*row + 8, nrows);
 }
 
 /* Room for n zero bytes (entries of width w) in a reused array. */
@@ -1382,12 +1383,7 @@ static int consume_groups(run_t *r)
 	}
 	size_t n = 0;
 	for (size_t row = 0; row < sl->nrows && n < sl->selected;) {
-		size_t skip = rows_out(sl->sel, NULL, row, sl->nrows, NULL);
-		if (skip) {
-			row += skip;
-			continue;
-		}
-		for (size_t end = OW_MIN(row + 8, sl->nrows); row < end; row++)
+		for (size_t end = next_rows(sl->sel, NULL, &row, sl->nrows, NULL); row < end; row++)
 			if (sl->sel[row])
 				r->list[n++] = (uint32_t)row;
 	}
@@ -1672,12 +1668,7 @@ static int range_filter(const ow_columnar_t *q, slot_t *sl, int i, const ow_col_
 	uint8_t *sel = sl->sel;
 	int wide = q->defs[f->col].type == OW_PQ_INT64;
 	for (size_t row = 0, vp = 0; row < sl->nrows;) {
-		size_t skip = rows_out(sel, defs, row, sl->nrows, &vp);
-		if (skip) {
-			row += skip;
-			continue;
-		}
-		for (size_t end = OW_MIN(row + 8, sl->nrows); row < end; row++) {
+		for (size_t end = next_rows(sel, defs, &row, sl->nrows, &vp); row < end; row++) {
 			uint8_t dv = defs[row];
 			int64_t y = !dv	   ? 0
 				    : wide ? (int64_t)ow_get_u64(v + 8 * vp)
@@ -1730,12 +1721,7 @@ static int code_filter(const ow_columnar_t *q, slot_t *sl, const filt_t *f, int 
 	uint8_t *sel = sl->sel;
 	size_t n = 0;
 	for (size_t row = 0, vp = 0; row < sl->nrows;) {
-		size_t skip = rows_out(sel, defs, row, sl->nrows, &vp);
-		if (skip) {
-			row += skip;
-			continue;
-		}
-		for (size_t end = OW_MIN(row + 8, sl->nrows); row < end; row++) {
+		for (size_t end = next_rows(sel, defs, &row, sl->nrows, &vp); row < end; row++) {
 			uint8_t d = defs[row];
 			sel[row] &= d ? memo[code[vp]] : null_holds;
 			n += sel[row];
