@@ -211,26 +211,20 @@ void ow_buf_grow(ow_buf_t *b, size_t extra)
 	size_t cap = b->cap ? b->cap : 256;
 	while (cap < b->len + extra)
 		cap *= 2;
-	if (cap < OW_BUF_HUGE) {
-		b->data = ow_realloc(b->data, cap);
-		b->cap = cap;
+	b->data = ow_realloc(b->data, cap);
+	b->cap = cap;
+	if (cap < OW_BUF_HUGE)
 		return;
-	}
 	/* a buffer of megabytes (a column chunk being decoded, a batch) is
 	 * filled once and soon freed: in 2 MiB pages it faults 512 times
 	 * less, where the kernel has transparent huge pages on madvise
-	 * (Debian's default). Asked before the bytes move in: a range whose
-	 * small pages are touched gets no huge page, as realloc's copy would */
-	uint8_t *p = ow_alloc(cap);
-	uintptr_t from = ((uintptr_t)p + OW_BUF_HUGE - 1) & ~(uintptr_t)(OW_BUF_HUGE - 1);
-	uintptr_t to = ((uintptr_t)p + cap) & ~(uintptr_t)(OW_BUF_HUGE - 1);
+	 * (Debian's default). Its room past what it holds is untouched:
+	 * asked there, before the bytes come */
+	uintptr_t from =
+	    ((uintptr_t)b->data + b->len + OW_BUF_HUGE - 1) & ~(uintptr_t)(OW_BUF_HUGE - 1);
+	uintptr_t to = ((uintptr_t)b->data + cap) & ~(uintptr_t)(OW_BUF_HUGE - 1);
 	if (to > from)
 		(void)madvise((void *)from, to - from, MADV_HUGEPAGE);
-	if (b->len)
-		memcpy(p, b->data, b->len);
-	free(b->data);
-	b->data = p;
-	b->cap = cap;
 }
 
 void ow_buf_addstr(ow_buf_t *b, const char *s)
