@@ -966,8 +966,8 @@ static int read_chunk(ow_pq_rctx_t *x, const ow_pq_file_t *f, int g, int col, co
 	    ch->tus / 64 <= ch->tcs) {
 		/* the values' bytes, at most its pages': room at once, not by
 		 * doubling and copying (a footer that overstates it costs
-		 * address space, not memory) */
-		ow_buf_reserve(&out->data, (size_t)ch->tus);
+		 * address space, not memory, and no more than 256 MiB of it) */
+		ow_buf_reserve(&out->data, (size_t)OW_MIN(ch->tus, (int64_t)256 << 20));
 	}
 	x->dict_page = NULL;
 	x->has_dict = 0;

@@ -1038,7 +1038,7 @@ static int acc_result(const item_t *it, acc_t *a, ow_search_val_t *out)
 	case A_COUNT_DISTINCT:
 		if (a->overflow)
 			return OW_DECLINED; /* past what the set holds: SQLite's */
-					    /* fall through */
+		__attribute__((fallthrough));
 	case A_COUNT:
 		out->type = SQLITE_INTEGER;
 		out->i = a->cnt;
