@@ -213,11 +213,6 @@ int ow_search_json_path(const char *path, ow_search_path_t *out)
 		out->key[out->nkeys] = key;
 		out->klen[out->nkeys++] = n;
 	}
-	if (out->nkeys && out->klen[0] + 2 <= sizeof(out->qkey)) {
-		out->qkey[0] = out->qkey[out->klen[0] + 1] = '"';
-		memcpy(out->qkey + 1, out->key[0], out->klen[0]);
-		out->qlen = out->klen[0] + 2;
-	}
 	return 1;
 }
 
@@ -308,8 +303,22 @@ int ow_search_json_get(const ow_search_path_t *path, const uint8_t *json, size_t
 	v->type = SQLITE_NULL;
 	/* labels compare as written: no "key" in the text, no member (the
 	 * text is JSON: search.c's tables only hold what columns.c wrote) */
-	if (path->qlen && find(path->qkey, path->qlen, json, n, 0) == SIZE_MAX)
-		return OW_OK;
+	if (path->nkeys && path->klen[0]) {
+		/* the key itself is the candidate (its quotes would be: any
+		 * pair of quotes matches a needle that starts and ends with
+		 * one), then the quotes around it */
+		const uint8_t *key = (const uint8_t *)path->key[0];
+		size_t m = path->klen[0], at = 1;
+		for (;;) {
+			size_t j = at + m < n ? find(key, m, json + at, n - at - 1, 0) : SIZE_MAX;
+			if (j == SIZE_MAX)
+				return OW_OK;
+			j += at;
+			if (json[j - 1] == '"' && json[j + m] == '"')
+				break;
+			at = j + 1;
+		}
+	}
 	for (int k = 0; k < path->nkeys; k++) {
 		p = ws(p, e);
 		if (p >= e)

@@ -184,10 +184,6 @@ typedef struct {
 	const char *key[OW_SEARCH_PATH_MAX];
 	size_t klen[OW_SEARCH_PATH_MAX];
 	int nkeys;
-	/* the first key between its quotes, as a text holding it has it:
-	 * qlen 0 when it is too long to be kept here */
-	uint8_t qkey[64];
-	size_t qlen;
 } ow_search_path_t;
 /* 1 when path is of that shape (the keys borrow from path). */
 int ow_search_json_path(const char *path, ow_search_path_t *out);
