@@ -5,6 +5,9 @@
 // trace's ids again in long pages); a value set in the configuration
 // holds for every signal. Read from each part's own metadata by hyparquet
 // (ColumnMetaData.encoding_stats counts the data pages of a chunk).
+// A metric part's rows are in series order, the series being the metric's
+// name, its resource's service and its attributes: one service's points of
+// a metric are contiguous, so they share pages.
 const fs = require('node:fs');
 const path = require('node:path');
 const { pathToFileURL } = require('node:url');
@@ -37,6 +40,29 @@ for (const [config, want, what] of [[{}, { metrics: 3, traces: 1 }, 'by default'
   ok(partFiles(s.data).length === 2, `${what}: a part a signal`);
   is(dataPages(s.data, 'metrics', 'time'), want.metrics, `${what}: the metric part's time column in ${want.metrics} data pages`);
   is(dataPages(s.data, 'traces', 'start_time'), want.traces, `${what}: the span part's start_time column in ${want.traces} data page(s)`);
+  await s.stop();
+  s.forget();
+}
+
+// Two services report one metric, interleaved in time, each with its own
+// attributes ("b" sorts before "a" by attributes, after it by service).
+{
+  const s = await start({ tag: 'series', config: { 'storage.buffer.flush_interval_ms': 100 } });
+  const rm = (service, k) => ({ resource: { attributes: [{ key: 'service.name', value: { stringValue: service } }] },
+    scopeMetrics: [{ metrics: [{ name: 'cpu', gauge: { dataPoints: Array.from({ length: 100 }, (_, i) => ({
+      timeUnixNano: String(T0 + BigInt(2 * i + (service === 'a' ? 0 : 1)) * 1000n), asDouble: i,
+      attributes: [{ key: 'k', value: { stringValue: k } }] })) } }] }] });
+  const body = JSON.stringify({ resourceMetrics: [rm('b', '1'), rm('a', '2')] });
+  is((await httpPost(s.ports.otlp, '/v1/metrics', body)).code, 200, 'series: 200 points of two services acknowledged');
+  for (let k = 0; k < 200 && partFiles(s.data).length < 1; k++) await sleep(50);
+  const files = partFiles(s.data);
+  is(files.length, 1, 'series: one metric part');
+  const buf = fs.readFileSync(files[0]);
+  const rows = await hyparquet.parquetReadObjects({ file: buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength),
+    compressors: (await import(pathToFileURL(path.join(root, 't/otel/node_modules/hyparquet-compressors/src/index.js')))).compressors,
+    columns: ['service_name', 'time'], parsers: { timestampFromNanoseconds: (n) => n } });
+  is(rows.map((r) => r.service_name).join(''), 'a'.repeat(100) + 'b'.repeat(100), 'series: the part holds service a\'s points, then b\'s');
+  ok(rows.every((r, i) => i === 0 || r.service_name !== rows[i - 1].service_name || rows[i - 1].time < r.time), 'series: each service\'s points in time order');
   await s.stop();
   s.forget();
 }

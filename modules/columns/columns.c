@@ -2042,7 +2042,7 @@ typedef struct {
 } sortkey_t;
 
 typedef struct {
-	sortkey_t k[3];
+	sortkey_t k[4];
 	int n;
 } sort_t;
 
@@ -2080,15 +2080,18 @@ static int cmp_rows(const void *a, const void *b, void *arg)
 
 void ow_columns_sort(int signal, const ow_table_t *t, uint32_t *perm)
 {
-	static const int keys[OW_NSIGNALS][3] = {
-	    [OW_TRACES] = {C_SERVICE_NAME, SP_NAME, SP_START},
-	    [OW_LOGS] = {C_SERVICE_NAME, LG_TIME, -1},
-	    [OW_METRICS] = {MT_NAME, MT_ATTRS, MT_TIME},
+	/* A metric series is its name, its resource's service and its
+	 * attributes: with service_name in the key one service's points of a
+	 * metric are contiguous, so page statistics prune the others. */
+	static const int keys[OW_NSIGNALS][4] = {
+	    [OW_TRACES] = {C_SERVICE_NAME, SP_NAME, SP_START, -1},
+	    [OW_LOGS] = {C_SERVICE_NAME, LG_TIME, -1, -1},
+	    [OW_METRICS] = {MT_NAME, C_SERVICE_NAME, MT_ATTRS, MT_TIME},
 	};
 	sort_t st = {.n = 0};
 	if (t->nrows == 0)
 		return;
-	for (int i = 0; i < 3 && keys[signal][i] >= 0; i++) {
+	for (int i = 0; i < 4 && keys[signal][i] >= 0; i++) {
 		int col = keys[signal][i];
 		sortkey_t *k = &st.k[st.n++];
 		k->c = &t->cols[col];

@@ -71,9 +71,9 @@ int ow_columns_ncols(int signal);
 int64_t ow_columns_row_time(int signal, const ow_table_t *t, size_t row);
 
 /* The order of rows in a part: spans by service_name, name, start_time;
- * logs by service_name, time; metrics by metric_name, attributes (the
- * series), time. Nulls first, strings bytewise, times as stored. Fills
- * perm[0..t->nrows) with row numbers in that order; stable. */
+ * logs by service_name, time; metrics by metric_name, service_name,
+ * attributes (the series), time. Nulls first, strings bytewise, times as
+ * stored. Fills perm[0..t->nrows) with row numbers in that order; stable. */
 void ow_columns_sort(int signal, const ow_table_t *t, uint32_t *perm);
 
 #endif

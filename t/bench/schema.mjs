@@ -16,7 +16,7 @@ export const tables = Object.fromEntries(Object.entries(defs).map(([t, d]) => [t
 })]));
 export const signalOf = { spans: 'traces', logs: 'logs', metrics: 'metrics' };
 // openwit's sort order (modules/columns/columns.c ow_columns_sort)
-export const sortKey = { spans: ['service_name', 'name', 'start_time'], logs: ['service_name', 'time'], metrics: ['metric_name', 'attributes', 'time'] };
+export const sortKey = { spans: ['service_name', 'name', 'start_time'], logs: ['service_name', 'time'], metrics: ['metric_name', 'service_name', 'attributes', 'time'] };
 
 // ClickHouse 18.16: no DateTime64 (times are UInt64 nanoseconds), no JSON
 // type (JSON text is a String), ids as their lowercase hex text (as the
