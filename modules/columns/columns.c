@@ -2034,8 +2034,8 @@ int64_t ow_columns_row_time(int signal, const ow_table_t *t, size_t row)
 	return v;
 }
 
-/* A sort key: a BYTE_ARRAY column (vidx: each row's value index, -1 for
- * null) or a required INT64 column. */
+/* A sort key: a BYTE_ARRAY column (vidx: each row's entry, -1 for null)
+ * or a required INT64 column. */
 typedef struct {
 	const ow_col_t *c;
 	int64_t *vidx;
@@ -2101,7 +2101,9 @@ void ow_columns_sort(int signal, const ow_table_t *t, uint32_t *perm)
 		k->vidx = ow_alloc(t->nrows * sizeof(*k->vidx));
 		int64_t next = 0;
 		for (size_t r = 0; r < t->nrows; r++)
-			k->vidx[r] = !t->defs[col].optional || k->c->defs.data[r] ? next++ : -1;
+			k->vidx[r] = !t->defs[col].optional || k->c->defs.data[r]
+					 ? (int64_t)ow_col_entry(k->c, (size_t)next++)
+					 : -1;
 	}
 	for (size_t r = 0; r < t->nrows; r++)
 		perm[r] = (uint32_t)r;

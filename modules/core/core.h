@@ -125,10 +125,17 @@ static inline uint64_t ow_get_u64(const uint8_t *p)
 static inline size_t ow_count_ones(const uint8_t *d, size_t n)
 {
 	size_t ones = 0, i = 0;
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
-		memcpy(&w, d + i, 8);
-		ones += (size_t)((w * UINT64_C(0x0101010101010101)) >> 56);
+	while (i + 8 <= n) {
+		/* bytes of 0 or 1 added as words: no lane carries in 255 */
+		size_t end = n - i >= 8 * 255 ? i + 8 * 255 : n - (n - i) % 8;
+		uint64_t acc = 0, w;
+		for (; i < end; i += 8) {
+			memcpy(&w, d + i, 8);
+			acc += w;
+		}
+		acc = (acc & UINT64_C(0x00ff00ff00ff00ff)) +
+		      ((acc >> 8) & UINT64_C(0x00ff00ff00ff00ff));
+		ones += (size_t)((acc * UINT64_C(0x0001000100010001)) >> 48);
 	}
 	for (; i < n; i++)
 		ones += d[i];

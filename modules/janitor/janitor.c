@@ -120,6 +120,43 @@ static int pick(char tenant[OW_TENANT_MAX + 1], int *signal, char ids[][33], cha
 }
 
 /* Appends every row of one part to t, and its batch ids to ids. */
+/* A BYTE_ARRAY column of a part, row group by row group: a chunk read
+ * as dictionary codes keeps each entry once, its values refer to it
+ * (column.h), so a merge's budget holds rows, not copies of the same
+ * resource attributes. */
+static int read_shared(ow_pq_file_t *f, int fc, ow_col_t *out, char *err, size_t errlen)
+{
+	ow_pq_codes_t codes = {0};
+	ow_col_t rg = {0};
+	int rc = OW_OK;
+	for (int g = 0; rc == OW_OK && g < ow_pq_num_row_groups(f); g++) {
+		rg.fixed.len = rg.data.len = rg.offs.len = rg.defs.len = rg.refs.len = 0;
+		rg.nrows = rg.nvals = 0;
+		rc = ow_pq_read_column_ex(f, g, fc, NULL, &rg, &codes, err, errlen);
+		if (rc != OW_OK)
+			break;
+		if (codes.has_codes) {
+			/* rg holds the rows' definitions; values: the codes */
+			ow_col_t shared = {.data = codes.dict.data,
+					   .offs = codes.dict.offs,
+					   .defs = rg.defs,
+					   .refs = codes.codes,
+					   .nrows = rg.nrows,
+					   .nvals = rg.nvals};
+			ow_col_append(out, &shared);
+		} else {
+			ow_col_append(out, &rg);
+		}
+	}
+	ow_buf_free(&rg.fixed);
+	ow_buf_free(&rg.data);
+	ow_buf_free(&rg.offs);
+	ow_buf_free(&rg.defs);
+	ow_buf_free(&rg.refs);
+	ow_pq_codes_free(&codes);
+	return rc;
+}
+
 static int read_part(const char *rel, int signal, ow_table_t *t, ow_buf_t *ids, char *err,
 		     size_t errlen)
 {
@@ -141,7 +178,12 @@ static int read_part(const char *rel, int signal, ow_table_t *t, ow_buf_t *ids, 
 	}
 	for (int c = 0; rc == OW_OK && c < part.ncols; c++) {
 		int fc = ow_pq_find_column(f, part.defs[c].name);
-		rc = fc < 0 ? OW_ERROR : ow_pq_read_column(f, -1, fc, &part.cols[c], err, errlen);
+		if (fc < 0)
+			rc = OW_ERROR;
+		else if (part.defs[c].type == OW_PQ_BYTE_ARRAY)
+			rc = read_shared(f, fc, &part.cols[c], err, errlen);
+		else
+			rc = ow_pq_read_column(f, -1, fc, &part.cols[c], err, errlen);
 	}
 	if (rc == OW_OK) {
 		part.nrows = part.cols[0].nrows;

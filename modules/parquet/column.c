@@ -18,6 +18,7 @@ void ow_table_free(ow_table_t *t)
 		ow_buf_free(&t->cols[i].data);
 		ow_buf_free(&t->cols[i].offs);
 		ow_buf_free(&t->cols[i].defs);
+		ow_buf_free(&t->cols[i].refs);
 	}
 	free(t->cols);
 	t->cols = NULL;
@@ -29,7 +30,7 @@ size_t ow_table_bytes(const ow_table_t *t)
 	size_t n = 0;
 	for (int i = 0; i < t->ncols; i++)
 		n += t->cols[i].fixed.cap + t->cols[i].data.cap + t->cols[i].offs.cap +
-		     t->cols[i].defs.cap;
+		     t->cols[i].defs.cap + t->cols[i].refs.cap;
 	return n;
 }
 
@@ -38,24 +39,38 @@ ow_buf_t *ow_col_bytes_open(ow_col_t *c)
 	return &c->data;
 }
 
+/* n uint32_t: from[k] + add, or first + k when from is NULL */
+static void add_u32s(ow_buf_t *b, const uint32_t *from, size_t n, uint32_t add)
+{
+	ow_buf_reserve(b, n * 4);
+	uint32_t *o = (uint32_t *)(void *)(b->data + b->len);
+	for (size_t k = 0; k < n; k++)
+		o[k] = (from ? from[k] : (uint32_t)k) + add;
+	b->len += n * 4;
+}
+
+void ow_col_append(ow_col_t *d, const ow_col_t *s)
+{
+	ow_buf_add(&d->fixed, s->fixed.data, s->fixed.len);
+	ow_buf_add(&d->defs, s->defs.data, s->defs.len);
+	uint32_t nent = (uint32_t)(d->offs.len / 4);
+	if (s->refs.len || d->refs.len) {
+		if (!d->refs.len)
+			add_u32s(&d->refs, NULL, d->nvals, 0); /* its values were its entries */
+		add_u32s(&d->refs,
+			 s->refs.len ? (const uint32_t *)(const void *)s->refs.data : NULL,
+			 s->nvals, nent);
+	}
+	uint32_t base = (uint32_t)d->data.len;
+	ow_buf_add(&d->data, s->data.data, s->data.len);
+	add_u32s(&d->offs, (const uint32_t *)(const void *)s->offs.data, s->offs.len / 4, base);
+	d->nrows += s->nrows;
+	d->nvals += s->nvals;
+}
+
 void ow_table_append(ow_table_t *dst, const ow_table_t *src)
 {
-	for (int i = 0; i < dst->ncols; i++) {
-		ow_col_t *d = &dst->cols[i];
-		const ow_col_t *s = &src->cols[i];
-		ow_buf_add(&d->fixed, s->fixed.data, s->fixed.len);
-		ow_buf_add(&d->defs, s->defs.data, s->defs.len);
-		uint32_t base = (uint32_t)d->data.len;
-		ow_buf_add(&d->data, s->data.data, s->data.len);
-		const uint32_t *o = (const uint32_t *)s->offs.data;
-		ow_buf_reserve(&d->offs, s->offs.len);
-		for (size_t k = 0; k < s->offs.len / 4; k++) {
-			uint32_t e = o[k] + base;
-			memcpy(d->offs.data + d->offs.len, &e, 4);
-			d->offs.len += 4;
-		}
-		d->nrows += s->nrows;
-		d->nvals += s->nvals;
-	}
+	for (int i = 0; i < dst->ncols; i++)
+		ow_col_append(&dst->cols[i], &src->cols[i]);
 	dst->nrows += src->nrows;
 }

@@ -9,11 +9,17 @@
  *   INT64        fixed: int64_t per value
  *   DOUBLE       fixed: double per value
  *   FIXED        fixed: fixed_len bytes per value
- *   BYTE_ARRAY   data: the bytes; offs: uint32_t end offset per value
+ *   BYTE_ARRAY   data: the bytes; offs: uint32_t end offset per entry;
+ *                refs: empty (value i is entry i), or a uint32_t entry a
+ *                value, so that values repeated share one entry
  *
  * Only defined values are stored; defs (optional columns) has a byte per
  * row, 1 when the row has a value. Rows are added to every column of a
  * table in step: a table row is complete when each column got one append.
+ * Refs are made only by ow_col_append of a column that has them (a merge
+ * reads a part's dictionary-encoded chunks so: a resource's attributes,
+ * ~1.3 KB, are held once a dictionary, not once a row); OTLP decoding
+ * and ow_col_bytes make none.
  */
 #ifndef OW_COLUMN_H
 #define OW_COLUMN_H
@@ -65,6 +71,7 @@ typedef struct {
 	ow_buf_t data;	/* BYTE_ARRAY bytes */
 	ow_buf_t offs;	/* BYTE_ARRAY: uint32_t end offset of each value in data */
 	ow_buf_t defs;	/* optional columns: 1 byte per row */
+	ow_buf_t refs;	/* BYTE_ARRAY: empty, or uint32_t entry of each value */
 	size_t nrows, nvals;
 } ow_col_t;
 
@@ -99,6 +106,9 @@ void ow_table_free(ow_table_t *t);
 size_t ow_table_bytes(const ow_table_t *t); /* memory held by its buffers */
 /* Appends every row of src (same schema) to dst. */
 void ow_table_append(ow_table_t *dst, const ow_table_t *src);
+/* Appends every row of column src to dst (same column definition): dst
+ * gets refs when either has them. */
+void ow_col_append(ow_col_t *dst, const ow_col_t *src);
 
 /* Appending values, inline: the decoders call these for every field. */
 static inline void ow_col_defined(ow_col_t *c)
@@ -160,7 +170,15 @@ static inline void ow_col_bytes(ow_col_t *c, const void *p, size_t n)
 	ow_col_bytes_close(c);
 }
 
-/* Reading back: value index of each row is found by counting defs. */
+/* The entry of value v of a BYTE_ARRAY column (ow_col_bytes_at reads
+ * entries). */
+static inline size_t ow_col_entry(const ow_col_t *c, size_t v)
+{
+	return c->refs.len ? ((const uint32_t *)(const void *)c->refs.data)[v] : v;
+}
+
+/* Reading back entry i (value i of a column without refs): the value
+ * index of each row is found by counting defs. */
 static inline const uint8_t *ow_col_bytes_at(const ow_col_t *c, size_t i, size_t *len)
 {
 	const uint32_t *o = (const uint32_t *)c->offs.data;

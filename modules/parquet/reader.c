@@ -31,6 +31,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -690,6 +691,37 @@ typedef struct {
 	size_t idx_cap;
 } ow_pq_rctx_t;
 
+/* A zstd context a thread, kept while the thread lives: ZSTD_decompress
+ * would make (allocate, initialise) and free one a page, which for the
+ * few small pages of a selective query cost more than decoding them. */
+static pthread_key_t dctx_key;
+static pthread_once_t dctx_once = PTHREAD_ONCE_INIT;
+static int dctx_keyed;
+
+static void dctx_free(void *d)
+{
+	ZSTD_freeDCtx(d);
+}
+
+static void dctx_init(void)
+{
+	dctx_keyed = pthread_key_create(&dctx_key, dctx_free) == 0;
+}
+
+/* NULL when no context could be made (out of memory) */
+static ZSTD_DCtx *dctx(void)
+{
+	pthread_once(&dctx_once, dctx_init);
+	if (!dctx_keyed)
+		return NULL;
+	ZSTD_DCtx *d = pthread_getspecific(dctx_key);
+	if (!d && (d = ZSTD_createDCtx()) && pthread_setspecific(dctx_key, d) != 0) {
+		ZSTD_freeDCtx(d);
+		d = NULL;
+	}
+	return d;
+}
+
 /* The uncompressed body of a page of csize bytes at p. */
 static int page_body(ow_pq_rctx_t *x, const uint8_t *p, size_t csize, int64_t usize,
 		     const uint8_t **body)
@@ -711,7 +743,10 @@ static int page_body(ow_pq_rctx_t *x, const uint8_t *p, size_t csize, int64_t us
 	ow_buf_t *into = &x->page;
 	into->len = 0;
 	ow_buf_reserve(into, (size_t)usize + 1);
-	size_t n = ZSTD_decompress(into->data, (size_t)usize, p, csize);
+	ZSTD_DCtx *d = dctx();
+	if (!d)
+		return fail(x->err, x->errlen, "parquet: no zstd context (out of memory)");
+	size_t n = ZSTD_decompressDCtx(d, into->data, (size_t)usize, p, csize);
 	if (ZSTD_isError(n) || n != (size_t)usize)
 		return fail(x->err, x->errlen, "parquet: zstd: %s",
 			    ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short page");

@@ -216,11 +216,18 @@ static int check(ow_pq_w_t *w)
 		if (wd && c->fixed.len != c->nvals * wd)
 			return fail(w, EINVAL, "parquet: column %s: %zu bytes for %zu values", name,
 				    c->fixed.len, c->nvals);
-		if (!wd &&
-		    (c->offs.len != c->nvals * 4 ||
-		     (c->nvals && ((const uint32_t *)c->offs.data)[c->nvals - 1] > c->data.len)))
+		size_t nent = c->offs.len / 4;
+		if (!wd && (c->refs.len ? c->refs.len != c->nvals * 4 : nent != c->nvals))
+			return fail(w, EINVAL, "parquet: column %s: %zu entries for %zu values",
+				    name, c->refs.len ? c->refs.len / 4 : nent, c->nvals);
+		if (!wd && nent && ((const uint32_t *)c->offs.data)[nent - 1] > c->data.len)
 			return fail(w, EINVAL, "parquet: column %s: offsets do not match its data",
 				    name);
+		for (size_t k = 0; !wd && k < c->refs.len / 4; k++)
+			if (((const uint32_t *)(const void *)c->refs.data)[k] >= nent)
+				return fail(w, EINVAL,
+					    "parquet: column %s: value %zu past the entries", name,
+					    k);
 	}
 	if (w->perm)
 		for (size_t r = 0; r < w->nout; r++)
@@ -391,7 +398,7 @@ static int emit_page(ow_pq_w_t *w, ow_pq_wchunk_t *ch, int type, size_t nvalues,
 
 /* Fills w->vals with the value indices of rows [r0, r0 + n) in output
  * order and w->lv with their definition levels; returns the value count. */
-static size_t gather(ow_pq_w_t *w, int col, size_t r0, size_t n)
+static size_t gather_values(ow_pq_w_t *w, int col, size_t r0, size_t n)
 {
 	const ow_col_t *c = &w->t->cols[col];
 	const uint32_t *perm = w->perm;
@@ -428,6 +435,19 @@ static size_t gather(ow_pq_w_t *w, int col, size_t r0, size_t n)
 		if (w->lv[i])
 			w->vals[k++] = w->vidx[col][src];
 	}
+	return k;
+}
+
+/* The entries of the values of rows r0..r0+n in output order into
+ * w->vals (BYTE_ARRAY values that share an entry name it): their count.
+ * Optional columns: their definition levels into w->lv. */
+static size_t gather(ow_pq_w_t *w, int col, size_t r0, size_t n)
+{
+	size_t k = gather_values(w, col, r0, n);
+	const ow_col_t *c = &w->t->cols[col];
+	if (c->refs.len)
+		for (size_t i = 0; i < k; i++)
+			w->vals[i] = (uint32_t)ow_col_entry(c, w->vals[i]);
 	return k;
 }
 

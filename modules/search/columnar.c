@@ -1244,10 +1244,7 @@ static inline size_t position(const slot_t *sl, int c, size_t row, size_t *vpos,
 	if (o->nvals == o->nrows) {
 		vpos[c] = row;
 	} else {
-		size_t n = vpos[c];
-		for (size_t i = at[c]; i < row; i++)
-			n += o->defs.data[i];
-		vpos[c] = n;
+		vpos[c] += ow_count_ones(o->defs.data + at[c], row - at[c]);
 	}
 	at[c] = row;
 	return vpos[c];
@@ -2101,7 +2098,7 @@ static int plan(run_t *r, seg_t **out, size_t *n)
 		if (!part_may_match(r->q, p))
 			continue;
 		char err[512];
-		if (!p->pq && ow_search_open_part(p, g, err, sizeof(err)) != OW_OK) {
+		if (!p->pq && ow_search_open_part(s, p, g, err, sizeof(err)) != OW_OK) {
 			snprintf(r->err, r->errlen, "part %s: %s", p->path, err);
 			free(segs);
 			return OW_ERROR;

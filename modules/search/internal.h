@@ -62,9 +62,14 @@ void ow_search_timeout_message(const struct ow_search *s, char *buf, size_t len)
 /* The value of a lowercase hex digit; -1 for any other character. */
 int ow_search_unhex(int ch);
 
-/* Parses a part's footer and maps the columns of the signal's schema to
- * the file's by name. OW_OK, or OW_ERROR with a message. */
-int ow_search_open_part(ow_search_part_t *p, int signal, char *err, size_t errlen);
+/* Maps a part's file: OW_OK; OW_AGAIN when the file is gone; OW_ERROR
+ * with a message. */
+int ow_search_map_part(const struct ow_search *s, ow_search_part_t *p, char *err, size_t errlen);
+/* Maps the part if it is not yet, parses its footer and maps the columns
+ * of the signal's schema to the file's by name. OW_OK, or OW_ERROR with a
+ * message. */
+int ow_search_open_part(const struct ow_search *s, ow_search_part_t *p, int signal, char *err,
+			size_t errlen);
 
 /* Resets the running query's statistics, clock and time budget. */
 void ow_search_begin(struct ow_search *s);

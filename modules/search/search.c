@@ -115,7 +115,7 @@ static int signal_of(const char *name)
 }
 
 /* Maps one part. OW_OK; OW_AGAIN when the file is gone; OW_ERROR. */
-static int map_part(ow_search_t *s, ow_search_part_t *p, char *err, size_t errlen)
+int ow_search_map_part(const ow_search_t *s, ow_search_part_t *p, char *err, size_t errlen)
 {
 	char path[4200];
 	snprintf(path, sizeof(path), "%s/%s", s->data_dir, p->path);
@@ -172,7 +172,7 @@ static int read_catalog(ow_search_t *s, sqlite3 *cat, char *err, size_t errlen)
 		p->max_time = sqlite3_column_int64(st, 3);
 		p->rows = sqlite3_column_int64(st, 4);
 		s->rows[g] += p->rows;
-		if ((rc = map_part(s, p, err, errlen)) != OW_OK)
+		if ((rc = ow_search_map_part(s, p, err, errlen)) != OW_OK)
 			goto out;
 	}
 	if (step != SQLITE_DONE)
@@ -232,10 +232,9 @@ static int snapshot(ow_search_t *s, char *err, size_t errlen)
 }
 
 /* The server's snapshots: their parts cannot go while they are held (a
- * merge unlinks a part when its last reference goes), and their chunks
- * are read in place. */
-static int from_snapshots(ow_search_t *s, struct ow_snapshot_s *const *snaps, char *err,
-			  size_t errlen)
+ * merge unlinks a part when its last reference goes), so they are mapped
+ * when first read, and their chunks are read in place. */
+static void from_snapshots(ow_search_t *s, struct ow_snapshot_s *const *snaps)
 {
 	for (int g = 0; g < OW_NSIGNALS; g++) {
 		const ow_snapshot_t *sn = snaps[g];
@@ -250,25 +249,20 @@ static int from_snapshots(ow_search_t *s, struct ow_snapshot_s *const *snaps, ch
 			p->rows = (int64_t)sn->parts[i]->rows;
 			s->rows[g] += p->rows;
 			p->ref = sn->parts[i];
+			/* not mapped here but when a query first reads it
+			 * (ow_search_open_part): one whose time range rules it
+			 * out costs no mmap and munmap a query */
 			part_cache_t *c = atomic_load(&p->ref->cache);
-			if (c) {
+			if (c)
 				*p = (ow_search_part_t){p->path,     c->map,  c->len, p->min_time,
 							p->max_time, p->rows, c->pq,  c->colmap,
 							p->ref,	     1};
-				continue;
-			}
-			int rc = map_part(s, p, err, errlen);
-			if (rc == OW_AGAIN)
-				return fail(err, errlen, "part %s is gone", p->path);
-			if (rc != OW_OK)
-				return OW_ERROR;
 		}
 		s->chunks[g] = sn->chunks;
 		s->nchunks[g] = sn->nchunks;
 		for (size_t i = 0; i < sn->nchunks; i++)
 			s->rows[g] += (int64_t)sn->chunks[i]->table.nrows;
 	}
-	return OW_OK;
 }
 
 /* ---- bounds and the authorizer ---- */
@@ -430,9 +424,9 @@ int ow_search_open(const ow_search_opts_t *o, ow_search_t **out, char *err, size
 	s->abort_memory = o->abort_memory;
 	for (int g = 0; g < OW_NSIGNALS; g++)
 		s->tabs[g] = (ow_search_tab_arg_t){s, g};
-	int rc =
-	    o->snapshots ? from_snapshots(s, o->snapshots, err, errlen) : snapshot(s, err, errlen);
-	if (rc != OW_OK || open_db(s, err, errlen) != OW_OK) {
+	if (o->snapshots)
+		from_snapshots(s, o->snapshots);
+	else if (snapshot(s, err, errlen) != OW_OK) {
 		ow_search_close(s);
 		return OW_ERROR;
 	}
@@ -517,6 +511,10 @@ int ow_search_query(ow_search_t *s, const char *sql, int format, ow_buf_t *out, 
 	if (len > OW_SEARCH_SQL_MAX)
 		return fail(err, errlen, "the SQL is %zu bytes long, more than %d", len,
 			    OW_SEARCH_SQL_MAX);
+	/* the connection is made for the first query SQLite answers: a query
+	 * the columnar engine answers does without */
+	if (!s->db && open_db(s, err, errlen) != OW_OK)
+		return OW_ERROR;
 	s->saw_select = 0;
 	int rc = sqlite3_prepare_v2(s->db, sql, (int)len, &st, &tail);
 	if (rc != SQLITE_OK)

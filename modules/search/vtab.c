@@ -536,10 +536,18 @@ static int rg_may_match(const cur_t *c, const ow_search_part_t *p, int rg)
 
 /* ---- reading ---- */
 
-int ow_search_open_part(ow_search_part_t *p, int signal, char *err, size_t errlen)
+int ow_search_open_part(const struct ow_search *s, ow_search_part_t *p, int signal, char *err,
+			size_t errlen)
 {
 	const ow_pq_coldef_t *defs = ow_columns_schema(signal);
 	int ncols = ow_columns_ncols(signal);
+	if (!p->map) {
+		int rc = ow_search_map_part(s, p, err, errlen);
+		if (rc == OW_AGAIN)
+			snprintf(err, errlen, "the file is gone");
+		if (rc != OW_OK)
+			return OW_ERROR;
+	}
 	if (ow_pq_open(p->map, p->len, &p->pq, err, errlen) != OW_OK)
 		return OW_ERROR;
 	p->colmap = ow_alloc((size_t)ncols * sizeof(int));
@@ -564,7 +572,7 @@ int ow_search_open_part(ow_search_part_t *p, int signal, char *err, size_t errle
 static int open_part(cur_t *c, ow_search_part_t *p)
 {
 	char err[512];
-	if (ow_search_open_part(p, c->t->signal, err, sizeof(err)) != OW_OK)
+	if (ow_search_open_part(c->t->s, p, c->t->signal, err, sizeof(err)) != OW_OK)
 		return vt_error(c->t, "part %s: %s", p->path, err);
 	return SQLITE_OK;
 }

@@ -1869,8 +1869,120 @@ static void test_page_stats(void)
 	ow_table_free(&t);
 }
 
+/* ow_count_ones (core.h), which counts definition bytes: every length
+ * and start around its word and 255-word steps, against a byte loop */
+static void test_count_ones(void)
+{
+	enum { N = 8 * 255 * 3 + 40 };
+	static uint8_t d[N];
+	uint64_t x = 88172645463325252u;
+	for (size_t i = 0; i < N; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		d[i] = i >= 4000 && i < 6100 ? 1 : (uint8_t)(x & 1);
+	}
+	int bad = 0;
+	for (size_t from = 0; from < 9; from++)
+		for (size_t n = 0; from + n <= N; n += n < 64 ? 1 : 61) {
+			size_t want = 0;
+			for (size_t i = from; i < from + n; i++)
+				want += d[i];
+			bad += ow_count_ones(d + from, n) != want;
+		}
+	is_int(bad, 0, "ow_count_ones agrees with a byte loop at every length and start");
+	is_int(ow_count_ones(d + 4000, 2100), 2100, "2100 ones in a row");
+}
+
+/* A column whose values share entries (refs, as a merge reads them):
+ * appended to plain values and plain values to it, it writes the same
+ * file as the same rows written plainly, in row order and in perm order;
+ * a ref past the entries is refused. */
+static void test_refs(void)
+{
+	static const ow_pq_coldef_t defs[] = {
+	    {"res", OW_PQ_BYTE_ARRAY, OW_PQ_L_JSON, 0, 1, OW_PQ_ENC_DICT, 0},
+	    {"msg", OW_PQ_BYTE_ARRAY, OW_PQ_L_STRING, 0, 0, OW_PQ_ENC_PLAIN, 0},
+	};
+	enum { N = 3000, K = 7 };
+	ow_table_t plain, shared;
+	ow_table_init(&plain, defs, 2);
+	ow_table_init(&shared, defs, 2);
+	ow_col_t part = {0}; /* rows [1000, 2000) as a merge gets them: entries + refs */
+	ow_col_t head = {0}, tail = {0};
+	char s[128];
+	for (uint32_t k = 0; k < K; k++) {
+		int n = snprintf(s, sizeof(s), "{\"service.name\":\"svc-%u\"}", k);
+		ow_col_bytes(&part, s, (size_t)n);
+	}
+	part.nvals = 0;
+	part.nrows = 0;
+	part.defs.len = 0;
+	for (size_t r = 0; r < N; r++) {
+		if (r == 1000 || r == 2000) /* plain rows, then the part's, then plain */
+			ow_col_append(&shared.cols[0], r == 1000 ? &head : &part);
+		int n = snprintf(s, sizeof(s), "message %zu", r * 7919 % N);
+		ow_col_bytes(&plain.cols[1], s, (size_t)n);
+		ow_col_bytes(&shared.cols[1], s, (size_t)n);
+		if (r % 5 == 2) {
+			ow_col_null(&plain.cols[0]);
+			ow_col_null(r < 1000 ? &head : r < 2000 ? &part : &tail);
+			continue;
+		}
+		uint32_t k = (uint32_t)(mix(r) % K);
+		n = snprintf(s, sizeof(s), "{\"service.name\":\"svc-%u\"}", k);
+		ow_col_bytes(&plain.cols[0], s, (size_t)n);
+		if (r >= 1000 && r < 2000) {
+			ow_buf_add(&part.refs, &k, 4);
+			ow_col_defined(&part);
+		} else {
+			ow_col_bytes(r < 1000 ? &head : &tail, s, (size_t)n);
+		}
+	}
+	ow_col_append(&shared.cols[0], &tail);
+	plain.nrows = shared.nrows = N;
+	ok(shared.cols[0].refs.len == shared.cols[0].nvals * 4 &&
+	       shared.cols[0].offs.len / 4 < shared.cols[0].nvals,
+	   "appended, the column has a ref a value and fewer entries (%zu) than values (%zu)",
+	   shared.cols[0].offs.len / 4, shared.cols[0].nvals);
+	uint32_t *perm = malloc(N * sizeof(*perm));
+	for (uint32_t i = 0; i < N; i++)
+		perm[i] = (uint32_t)(mix(i + 17) % N);
+	for (int with_perm = 0; with_perm < 2; with_perm++) {
+		ow_pq_opts_t o = {3, 1000, NULL, 0, with_perm ? N : 0, 512};
+		ow_buf_t a = {0}, b = {0};
+		int ra = write_img(&plain, with_perm ? perm : NULL, &o, &a);
+		int rb = write_img(&shared, with_perm ? perm : NULL, &o, &b);
+		ok(ra == OW_OK && rb == OW_OK && a.len == b.len &&
+		       memcmp(a.data, b.data, a.len) == 0,
+		   "%s: the file of shared values is the file of plain ones (%zu bytes)",
+		   with_perm ? "in perm order" : "in row order", a.len);
+		ow_buf_free(&a);
+		ow_buf_free(&b);
+	}
+	uint32_t bad = (uint32_t)(shared.cols[0].offs.len / 4); /* one past */
+	memcpy(shared.cols[0].refs.data + 4 * 1000, &bad, 4);
+	ow_pq_opts_t o = {3, 0, NULL, 0, 0, 0};
+	ow_buf_t c = {0};
+	ok(write_img(&shared, NULL, &o, &c) == OW_ERROR && strstr(err, "past the entries"),
+	   "a ref past the entries is refused: %s", err);
+	ow_buf_free(&c);
+	ow_buf_free(&part.data);
+	ow_buf_free(&part.offs);
+	ow_buf_free(&part.defs);
+	ow_buf_free(&part.refs);
+	for (ow_col_t *p = &head; p; p = p == &head ? &tail : NULL) {
+		ow_buf_free(&p->data);
+		ow_buf_free(&p->offs);
+		ow_buf_free(&p->defs);
+	}
+	free(perm);
+	ow_table_free(&plain);
+	ow_table_free(&shared);
+}
+
 int main(void)
 {
+	test_count_ones();
+	test_refs();
 	test_round_trips();
 	test_large();
 	test_sel_codes();
