@@ -997,11 +997,12 @@ static int read_chunk(ow_pq_rctx_t *x, const ow_pq_file_t *f, int g, int col, co
 	int64_t left = ch->num_values;
 	uint32_t dict_encs =
 	    UINT32_C(1) << OW_PQ_E_PLAIN_DICTIONARY | UINT32_C(1) << OW_PQ_E_RLE_DICTIONARY;
-	if (x->d->type == OW_PQ_BYTE_ARRAY && !(ch->encs & dict_encs) && ch->tus > 0 &&
-	    ch->tus / 64 <= ch->tcs) {
+	if (x->d->type == OW_PQ_BYTE_ARRAY && !(ch->encs & dict_encs) && ch->tus > 0) {
 		/* the values' bytes, at most its pages': room at once, not by
 		 * doubling and copying (a footer that overstates it costs
-		 * address space, not memory, and no more than 256 MiB of it) */
+		 * address space, not memory, and no more than 256 MiB of it;
+		 * no bound by the compressed size: JSON attributes compress
+		 * 70 to 1) */
 		ow_buf_reserve(&out->data, (size_t)OW_MIN(ch->tus, (int64_t)256 << 20));
 	}
 	x->dict_page = NULL;
