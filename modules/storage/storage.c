@@ -529,13 +529,14 @@ int ow_storage_write_part(const char *tenant, int signal, const ow_table_t *t, c
 	 * trace's ids again (8192-row pages cost 11% more bytes a span) */
 	size_t rows_a_page = page_rows ? (size_t)page_rows : signal == OW_METRICS ? 8192 : 32768;
 	/* 0: by signal. Points are sorted by metric first, so a row group of
-	 * 131072 holds a metric or two and statistics skip the others whole
-	 * (and the rest are prepared in parallel); spans and logs keep a
-	 * million (shorter ones cost 3% more bytes a span, and their scans
-	 * gain nothing) */
-	size_t rows_a_group = row_group_rows	     ? (size_t)row_group_rows
-			      : signal == OW_METRICS ? 131072
-						     : 1000000;
+	 * 131072 holds a metric or two and statistics skip the others whole;
+	 * a log search scans every row group, prepared in parallel (a stable
+	 * part of 500k records in one row group is one core's work). Spans
+	 * keep a million: shorter row groups repeat their dictionaries and
+	 * cost 3% more bytes a span */
+	size_t rows_a_group = row_group_rows	    ? (size_t)row_group_rows
+			      : signal == OW_TRACES ? 1000000
+						    : 131072;
 	ow_pq_opts_t o = {level, rows_a_group, kv, (int)OW_NELEMS(kv), n, rows_a_page};
 
 	if (make_dirs(dir) != OW_OK)
