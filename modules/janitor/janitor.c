@@ -119,7 +119,6 @@ static int pick(char tenant[OW_TENANT_MAX + 1], int *signal, char ids[][33], cha
 	return OW_OK;
 }
 
-/* Appends every row of one part to t, and its batch ids to ids. */
 /* A BYTE_ARRAY column of a part, row group by row group: a chunk read
  * as dictionary codes keeps each entry once, its values refer to it
  * (column.h), so a merge's budget holds rows, not copies of the same
@@ -157,6 +156,7 @@ static int read_shared(ow_pq_file_t *f, int fc, ow_col_t *out, char *err, size_t
 	return rc;
 }
 
+/* Appends every row of one part to t, and its batch ids to ids. */
 static int read_part(const char *rel, int signal, ow_table_t *t, ow_buf_t *ids, char *err,
 		     size_t errlen)
 {

@@ -55,7 +55,8 @@ static ow_directive_t directives[] = {
      "201326592", NULL, 0},
     {"storage.parquet.compression_level", OW_CONF_INT, &zstd_level, 0, 22, "3", NULL, 0},
     {"storage.parquet.stable_compression_level", OW_CONF_INT, &zstd_stable, 0, 22, "9", NULL, 0},
-    {"storage.parquet.row_group_size", OW_CONF_INT, &row_group_rows, 0, 100000000, "0", NULL, 0},
+    {"storage.parquet.row_group_size", OW_CONF_INT, &row_group_rows, 1000, 100000000, "131072",
+     NULL, 0},
     {"storage.parquet.page_rows", OW_CONF_INT, &page_rows, 0, 100000000, "0", NULL, 0},
     OW_CONF_END};
 
@@ -528,16 +529,7 @@ int ow_storage_write_part(const char *tenant, int signal, const ow_table_t *t, c
 	 * would decode. Spans and logs keep long pages, where zstd finds a
 	 * trace's ids again (8192-row pages cost 11% more bytes a span) */
 	size_t rows_a_page = page_rows ? (size_t)page_rows : signal == OW_METRICS ? 8192 : 32768;
-	/* 0: by signal. Points are sorted by metric first, so a row group of
-	 * 131072 holds a metric or two and statistics skip the others whole;
-	 * a log search scans every row group, prepared in parallel (a stable
-	 * part of 500k records in one row group is one core's work). Spans
-	 * keep a million: shorter row groups repeat their dictionaries and
-	 * cost 3% more bytes a span */
-	size_t rows_a_group = row_group_rows	    ? (size_t)row_group_rows
-			      : signal == OW_TRACES ? 1000000
-						    : 131072;
-	ow_pq_opts_t o = {level, rows_a_group, kv, (int)OW_NELEMS(kv), n, rows_a_page};
+	ow_pq_opts_t o = {level, (size_t)row_group_rows, kv, (int)OW_NELEMS(kv), n, rows_a_page};
 
 	if (make_dirs(dir) != OW_OK)
 		return fail(p, "cannot create", dir);
