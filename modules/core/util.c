@@ -108,13 +108,14 @@ void ow_time_iso(int64_t ns, char *buf, size_t len)
 
 int ow_dtoa(double v, char *buf, size_t len)
 {
-	int n = 0;
-	for (int prec = 15; prec <= 17; prec++) {
-		n = snprintf(buf, len, "%.*g", prec, v);
+	/* the shortest of 15, 16 and 17 digits that reads back as v: 17
+	 * always does, so it is not read back */
+	for (int prec = 15; prec <= 16; prec++) {
+		int n = snprintf(buf, len, "%.*g", prec, v);
 		if (strtod(buf, NULL) == v)
-			break;
+			return n;
 	}
-	return n;
+	return snprintf(buf, len, "%.17g", v);
 }
 
 void ow_uuid_text(const uint8_t raw[16], char text[OW_BATCH_ID_LEN + 1])
