@@ -129,8 +129,7 @@ static int read_shared(ow_pq_file_t *f, int fc, ow_col_t *out, char *err, size_t
 	ow_col_t rg = {0};
 	int rc = OW_OK;
 	for (int g = 0; rc == OW_OK && g < ow_pq_num_row_groups(f); g++) {
-		rg.fixed.len = rg.data.len = rg.offs.len = rg.defs.len = rg.refs.len = 0;
-		rg.nrows = rg.nvals = 0;
+		ow_col_clear(&rg);
 		rc = ow_pq_read_column_ex(f, g, fc, NULL, &rg, &codes, err, errlen);
 		if (rc != OW_OK)
 			break;
@@ -147,11 +146,7 @@ static int read_shared(ow_pq_file_t *f, int fc, ow_col_t *out, char *err, size_t
 			ow_col_append(out, &rg);
 		}
 	}
-	ow_buf_free(&rg.fixed);
-	ow_buf_free(&rg.data);
-	ow_buf_free(&rg.offs);
-	ow_buf_free(&rg.defs);
-	ow_buf_free(&rg.refs);
+	ow_col_free(&rg);
 	ow_pq_codes_free(&codes);
 	return rc;
 }

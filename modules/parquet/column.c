@@ -11,15 +11,26 @@ void ow_table_init(ow_table_t *t, const ow_pq_coldef_t *defs, int ncols)
 	t->nrows = 0;
 }
 
+void ow_col_free(ow_col_t *c)
+{
+	ow_buf_free(&c->fixed);
+	ow_buf_free(&c->data);
+	ow_buf_free(&c->offs);
+	ow_buf_free(&c->defs);
+	ow_buf_free(&c->refs);
+	c->nrows = c->nvals = 0;
+}
+
+void ow_col_clear(ow_col_t *c)
+{
+	c->fixed.len = c->data.len = c->offs.len = c->defs.len = c->refs.len = 0;
+	c->nrows = c->nvals = 0;
+}
+
 void ow_table_free(ow_table_t *t)
 {
-	for (int i = 0; i < t->ncols && t->cols; i++) {
-		ow_buf_free(&t->cols[i].fixed);
-		ow_buf_free(&t->cols[i].data);
-		ow_buf_free(&t->cols[i].offs);
-		ow_buf_free(&t->cols[i].defs);
-		ow_buf_free(&t->cols[i].refs);
-	}
+	for (int i = 0; i < t->ncols && t->cols; i++)
+		ow_col_free(&t->cols[i]);
 	free(t->cols);
 	t->cols = NULL;
 	t->nrows = 0;
@@ -29,8 +40,7 @@ size_t ow_table_bytes(const ow_table_t *t)
 {
 	size_t n = 0;
 	for (int i = 0; i < t->ncols; i++)
-		n += t->cols[i].fixed.cap + t->cols[i].data.cap + t->cols[i].offs.cap +
-		     t->cols[i].defs.cap + t->cols[i].refs.cap;
+		n += ow_col_bytes_held(&t->cols[i]);
 	return n;
 }
 

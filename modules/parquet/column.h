@@ -103,6 +103,15 @@ static inline size_t ow_pq_width(const ow_pq_coldef_t *d)
 
 void ow_table_init(ow_table_t *t, const ow_pq_coldef_t *defs, int ncols);
 void ow_table_free(ow_table_t *t);
+/* Memory held by a column's buffers. */
+static inline size_t ow_col_bytes_held(const ow_col_t *c)
+{
+	return c->fixed.cap + c->data.cap + c->offs.cap + c->defs.cap + c->refs.cap;
+}
+/* A column's buffers freed (it is left empty, ready for use). */
+void ow_col_free(ow_col_t *c);
+/* A column emptied, its buffers kept for the next values. */
+void ow_col_clear(ow_col_t *c);
 size_t ow_table_bytes(const ow_table_t *t); /* memory held by its buffers */
 /* Appends every row of src (same schema) to dst. */
 void ow_table_append(ow_table_t *dst, const ow_table_t *src);

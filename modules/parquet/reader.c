@@ -1007,8 +1007,7 @@ static int read_chunk(ow_pq_rctx_t *x, const ow_pq_file_t *f, int g, int col, co
 	}
 	x->dict_page = NULL;
 	x->has_dict = 0;
-	x->dict->fixed.len = x->dict->data.len = x->dict->offs.len = 0;
-	x->dict->nvals = 0;
+	ow_col_clear(x->dict);
 	while (left > 0) {
 		ow_pq_page_t pg;
 		ow_pq_tr_t r;
@@ -1078,8 +1077,7 @@ static int read_chunk(ow_pq_rctx_t *x, const ow_pq_file_t *f, int g, int col, co
 
 static void codes_reset(ow_pq_codes_t *c)
 {
-	c->dict.fixed.len = c->dict.data.len = c->dict.offs.len = c->dict.defs.len = 0;
-	c->dict.nrows = c->dict.nvals = 0;
+	ow_col_clear(&c->dict);
 	c->codes.len = 0;
 	c->has_codes = 0;
 }
@@ -1135,9 +1133,7 @@ int ow_pq_read_column_pf(ow_pq_file_t *f, int rg, int col, const uint8_t *sel,
 			codes_reset(codes);
 	}
 	ow_buf_free(&x.page);
-	ow_buf_free(&dict.fixed);
-	ow_buf_free(&dict.data);
-	ow_buf_free(&dict.offs);
+	ow_col_free(&dict);
 	free(x.idx);
 	return rc;
 }
@@ -1149,10 +1145,7 @@ int ow_pq_read_column(ow_pq_file_t *f, int rg, int col, ow_col_t *out, char *err
 
 void ow_pq_codes_free(ow_pq_codes_t *c)
 {
-	ow_buf_free(&c->dict.fixed);
-	ow_buf_free(&c->dict.data);
-	ow_buf_free(&c->dict.offs);
-	ow_buf_free(&c->dict.defs);
+	ow_col_free(&c->dict);
 	ow_buf_free(&c->codes);
 	memset(c, 0, sizeof(*c));
 }

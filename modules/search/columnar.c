@@ -1578,8 +1578,7 @@ static int load_col(const ow_columnar_t *q, slot_t *sl, int c, const filt_t *by)
 	if (fc < 0)
 		return OW_OK; /* absent from the part: NULL */
 	ow_col_t *o = &sl->bufs[c];
-	o->fixed.len = o->data.len = o->offs.len = o->defs.len = 0;
-	o->nrows = o->nvals = 0;
+	ow_col_clear(o);
 	char err[400];
 	/* only the pages with a row still selected; codes rather than values */
 	pagearg_t arg = {q, c, sl, by && may_filter(q, by) ? by : NULL};
@@ -1964,11 +1963,6 @@ static pthread_mutex_t kept_mu = PTHREAD_MUTEX_INITIALIZER;
 static kept_t kept[OW_NSIGNALS][SLOTS];
 static int kept_has[OW_NSIGNALS];
 
-static size_t buf_caps(const ow_col_t *c)
-{
-	return c->fixed.cap + c->data.cap + c->offs.cap + c->defs.cap;
-}
-
 /* Slots, with the buffers kept from the last scan of the signal when
  * there are. */
 static void slots_init(const ow_columnar_t *q, slot_t *slots)
@@ -1999,10 +1993,7 @@ static void slots_init(const ow_columnar_t *q, slot_t *slots)
 static void slot_free(const ow_columnar_t *q, slot_t *sl)
 {
 	for (int c = 0; c < q->ncols; c++) {
-		ow_buf_free(&sl->bufs[c].fixed);
-		ow_buf_free(&sl->bufs[c].data);
-		ow_buf_free(&sl->bufs[c].offs);
-		ow_buf_free(&sl->bufs[c].defs);
+		ow_col_free(&sl->bufs[c]);
 		ow_pq_codes_free(&sl->codes[c]);
 	}
 	free(sl->bufs);
@@ -2025,8 +2016,8 @@ static void slots_free(const ow_columnar_t *q, slot_t *slots)
 		free((void *)sl->col);
 		bytes += sl->memo_cap + sl->may_cap + sl->nrows;
 		for (int c = 0; c < q->ncols; c++)
-			bytes += buf_caps(&sl->bufs[c]) + buf_caps(&sl->codes[c].dict) +
-				 sl->codes[c].codes.cap;
+			bytes += ow_col_bytes_held(&sl->bufs[c]) +
+				 ow_col_bytes_held(&sl->codes[c].dict) + sl->codes[c].codes.cap;
 	}
 	int keep = 0;
 	if (bytes <= KEEP_MAX) {

@@ -247,12 +247,8 @@ static int vt_close(sqlite3_vtab_cursor *vc)
 {
 	cur_t *c = (cur_t *)vc;
 	free_filters(c);
-	for (int i = 0; i < c->t->ncols; i++) {
-		ow_buf_free(&c->cols[i].fixed);
-		ow_buf_free(&c->cols[i].data);
-		ow_buf_free(&c->cols[i].offs);
-		ow_buf_free(&c->cols[i].defs);
-	}
+	for (int i = 0; i < c->t->ncols; i++)
+		ow_col_free(&c->cols[i]);
 	free(c->cols);
 	free(c->decoded);
 	free(c->vpos);
@@ -580,8 +576,7 @@ static int open_part(cur_t *c, ow_search_part_t *p)
 static int decode(cur_t *c, const ow_search_part_t *p, int col)
 {
 	ow_col_t *o = &c->cols[col];
-	o->fixed.len = o->data.len = o->offs.len = o->defs.len = 0;
-	o->nrows = o->nvals = 0;
+	ow_col_clear(o);
 	c->vpos[col] = 0;
 	c->decoded[col] = 1;
 	if (c->chunk) {

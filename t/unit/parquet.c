@@ -236,15 +236,6 @@ static int same_rows(const ow_pq_coldef_t *d, const ow_col_t *src, const uint32_
 	return ok;
 }
 
-static void col_free(ow_col_t *c)
-{
-	ow_buf_free(&c->fixed);
-	ow_buf_free(&c->data);
-	ow_buf_free(&c->offs);
-	ow_buf_free(&c->defs);
-	memset(c, 0, sizeof(*c));
-}
-
 /* The order statistics must use: -1, 0, 1. */
 static int cmp(const ow_pq_coldef_t *d, const uint8_t *a, size_t la, const uint8_t *b, size_t lb)
 {
@@ -367,7 +358,7 @@ static int check_file(const ow_buf_t *img, const ow_table_t *t, const uint32_t *
 				printf("# %s rg %zu: statistics are wrong\n", d->name, g);
 				bad++;
 			}
-			col_free(&got);
+			ow_col_free(&got);
 		}
 		ow_col_t all = {0};
 		if (ow_pq_read_column(f, -1, c, &all, err, sizeof(err)) != OW_OK) {
@@ -377,7 +368,7 @@ static int check_file(const ow_buf_t *img, const ow_table_t *t, const uint32_t *
 			printf("# %s all row groups: %s\n", d->name, why);
 			bad++;
 		}
-		col_free(&all);
+		ow_col_free(&all);
 	}
 	ow_pq_close(f);
 	return bad;
@@ -763,7 +754,7 @@ static void test_edges(void)
 	ok(ow_pq_read_column(pf, 0, 0, &c, err, sizeof(err)) == OW_OK && c.nvals == 4 &&
 	       isnan(((double *)c.fixed.data)[0]) && ((double *)c.fixed.data)[3] == -INFINITY,
 	   "NaN and -Inf read back");
-	col_free(&c);
+	ow_col_free(&c);
 	ow_pq_close(pf);
 	ow_buf_free(&img);
 	ow_table_free(&t);
@@ -956,14 +947,14 @@ static void test_sel_codes(void)
 				printf("# %s rg %d: _ex differs\n", d->name, g);
 				bad[PLAIN_SAME]++;
 			}
-			col_free(&got);
+			ow_col_free(&got);
 			if (ow_pq_read_column_ex(f, g, c, sel[3], &got, NULL, err, sizeof(err)) !=
 				OW_OK ||
 			    !col_same(&got, &full)) {
 				printf("# %s rg %d: a sel of ones differs\n", d->name, g);
 				bad[ONES_SAME]++;
 			}
-			col_free(&got);
+			ow_col_free(&got);
 			/* every sel (and none), with and without codes, into an
 			 * empty column and one holding the chunk already */
 			for (int s = -1; s < NSEL; s++)
@@ -1014,9 +1005,9 @@ static void test_sel_codes(void)
 							       d->name, g, pages);
 							bad[SKIPPED]++;
 						}
-						col_free(&got);
+						ow_col_free(&got);
 					}
-			col_free(&full);
+			ow_col_free(&full);
 		}
 		for (int s = 0; s < NSEL; s++)
 			free(sel[s]);
@@ -1043,7 +1034,7 @@ static void test_sel_codes(void)
 	       codes.has_codes && codes.dict.nvals == 50 && c.nvals == 200000 &&
 	       codes.codes.len == 200000 * 4 && c.data.len == 0 && c.offs.len == 0,
 	   "50 levels: 50 entries, 200000 codes, no values");
-	col_free(&c);
+	ow_col_free(&c);
 	ow_pq_codes_free(&codes);
 	ow_pq_close(f);
 	ow_buf_free(&img);
@@ -1193,7 +1184,7 @@ static void test_mixed_chunk(void)
 			       !codes.has_codes && col_same(&got, &full),
 			   "with codes asked for: the codes before the PLAIN page become "
 			   "values (has_codes 0)");
-			col_free(&got);
+			ow_col_free(&got);
 			/* which pages the sel reaches: the answer follows */
 			static const struct {
 				size_t rows[2];
@@ -1221,9 +1212,9 @@ static void test_mixed_chunk(void)
 					    col_starts(&got, &full),
 					"sel of %s", cases[k].what))
 					printf("# %s\n", rc == OW_OK ? why : err);
-				col_free(&got);
+				ow_col_free(&got);
 			}
-			col_free(&full);
+			ow_col_free(&full);
 		} else {
 			ow_col_t held = {0};
 			ow_col_bytes(&got, "held", 4);
@@ -1247,8 +1238,8 @@ static void test_mixed_chunk(void)
 				   OW_OK &&
 			       codes.has_codes && got.nrows == N + 1,
 			   "a sel that skips its page reads");
-			col_free(&held);
-			col_free(&got);
+			ow_col_free(&held);
+			ow_col_free(&got);
 		}
 		free(sel);
 		ow_pq_close(f);
@@ -1257,8 +1248,8 @@ static void test_mixed_chunk(void)
 	ow_buf_free(&pages);
 	ow_buf_free(&body);
 	ow_buf_free(&img);
-	col_free(&dict);
-	col_free(&e);
+	ow_col_free(&dict);
+	ow_col_free(&e);
 	free(code);
 	free(ent);
 	ow_table_free(&t);
@@ -1277,7 +1268,7 @@ static int sel_codes(ow_pq_file_t *f, int g, int c)
 	ow_pq_codes_t codes = {0};
 	int rc = ow_pq_read_column_ex(f, g, c, sel, &col, &codes, err, sizeof(err));
 	ow_pq_codes_free(&codes);
-	col_free(&col);
+	ow_col_free(&col);
 	free(sel);
 	return rc;
 }
@@ -1304,7 +1295,7 @@ static int poke(const uint8_t *data, size_t len)
 				ow_pq_chunk(f, g, c, &ci);
 				ow_pq_bloom_check(f, g, c, "0123456789abcdef", 16);
 				ow_pq_bloom_check(f, g, c, "x", 1);
-				col_free(&col);
+				ow_col_free(&col);
 			}
 		ow_pq_close(f);
 	}
@@ -1853,17 +1844,17 @@ static void test_page_stats(void)
 	   seen.pages);
 	seen = (seen_t){0};
 	memset(sel, 1, N);
-	col_free(&hooked);
+	ow_col_free(&hooked);
 	hooked = (ow_col_t){0};
 	ow_pq_read_column_pf(f, 0, 0, sel, &hook, &hooked, NULL, err, sizeof(err));
 	ok(seen.pages == 5 && seen.count == 5000,
 	   "got: the 5 pages of integers read, not the 5 ruled out (%zu values, %d calls)",
 	   seen.count, seen.pages);
-	col_free(&hooked);
+	ow_col_free(&hooked);
 	free(sel);
-	col_free(&got);
-	col_free(&full);
-	col_free(&again);
+	ow_col_free(&got);
+	ow_col_free(&full);
+	ow_col_free(&again);
 	ow_pq_close(f);
 	ow_buf_free(&img);
 	ow_table_free(&t);
@@ -1965,15 +1956,9 @@ static void test_refs(void)
 	ok(write_img(&shared, NULL, &o, &c) == OW_ERROR && strstr(err, "past the entries"),
 	   "a ref past the entries is refused: %s", err);
 	ow_buf_free(&c);
-	ow_buf_free(&part.data);
-	ow_buf_free(&part.offs);
-	ow_buf_free(&part.defs);
-	ow_buf_free(&part.refs);
-	for (ow_col_t *p = &head; p; p = p == &head ? &tail : NULL) {
-		ow_buf_free(&p->data);
-		ow_buf_free(&p->offs);
-		ow_buf_free(&p->defs);
-	}
+	ow_col_free(&part);
+	ow_col_free(&head);
+	ow_col_free(&tail);
 	free(perm);
 	ow_table_free(&plain);
 	ow_table_free(&shared);
