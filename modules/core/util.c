@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <sys/mman.h>
@@ -106,16 +107,100 @@ void ow_time_iso(int64_t ns, char *buf, size_t len)
 		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ns % 1000000000 / 1000000));
 }
 
+/* "%.{prec}g" of the value whose prec significant digits are d (d[0]
+ * not '0' unless all are) and whose decimal exponent is x, negative when
+ * neg: as printf writes it (the shorter of the fixed and the exponent
+ * form by the exponent, trailing zeros and a bare point dropped). */
+static int format_g(char *buf, size_t len, int neg, const char *d, int prec, int x)
+{
+	char t[48];
+	int n = 0, nd = prec;
+	while (nd > 1 && d[nd - 1] == '0')
+		nd--;
+	if (neg)
+		t[n++] = '-';
+	if (x < -4 || x >= prec) {
+		t[n++] = d[0];
+		if (nd > 1)
+			t[n++] = '.';
+		memcpy(t + n, d + 1, (size_t)nd - 1);
+		n += nd - 1;
+		n += snprintf(t + n, sizeof(t) - (size_t)n, "e%c%02d", x < 0 ? '-' : '+',
+			      x < 0 ? -x : x);
+	} else if (x >= 0) {
+		for (int i = 0; i <= x; i++)
+			t[n++] = i < nd ? d[i] : '0';
+		if (nd > x + 1)
+			t[n++] = '.';
+		for (int i = x + 1; i < nd; i++)
+			t[n++] = d[i];
+	} else {
+		t[n++] = '0';
+		t[n++] = '.';
+		for (int i = 0; i < -x - 1; i++)
+			t[n++] = '0';
+		memcpy(t + n, d, (size_t)nd);
+		n += nd;
+	}
+	if (len) {
+		size_t k = OW_MIN((size_t)n, len - 1);
+		memcpy(buf, t, k);
+		buf[k] = '\0';
+	}
+	return n;
+}
+
 int ow_dtoa(double v, char *buf, size_t len)
 {
-	/* the shortest of 15, 16 and 17 digits that reads back as v: 17
-	 * always does, so it is not read back */
-	for (int prec = 15; prec <= 16; prec++) {
-		int n = snprintf(buf, len, "%.*g", prec, v);
-		if (strtod(buf, NULL) == v)
-			return n;
+	/* the shortest of 15, 16 and 17 digits that reads back as v (17
+	 * always does, so it is not read back). One printf of the 17 digits
+	 * (correctly rounded: glibc); 16 and 15 are rounded from them, which
+	 * is the rounding of v itself unless the digits cut are 5 or 50 (v
+	 * may lie on either side of that tie): then printf rounds v. */
+	char e[40], d[18];
+	if (!isfinite(v) || snprintf(e, sizeof(e), "%.16e", fabs(v)) < 22 || e[1] != '.' ||
+	    e[18] != 'e') {
+		for (int prec = 15; prec <= 16; prec++) {
+			int n = snprintf(buf, len, "%.*g", prec, v);
+			if (strtod(buf, NULL) == v)
+				return n;
+		}
+		return snprintf(buf, len, "%.17g", v);
 	}
-	return snprintf(buf, len, "%.17g", v);
+	int x = atoi(e + 19), neg = signbit(v) != 0;
+	char t[48];
+	for (int prec = 15; prec <= 16; prec++) {
+		d[0] = e[0];
+		memcpy(d + 1, e + 2, 16);
+		int y = x, n;
+		if (d[prec] == '5' && (prec == 16 || d[16] == '0')) {
+			n = snprintf(t, sizeof(t), "%.*g", prec, v);
+		} else {
+			if (d[prec] >= '5') { /* up, carrying */
+				int i = prec - 1;
+				while (i >= 0 && d[i] == '9')
+					d[i--] = '0';
+				if (i >= 0) {
+					d[i]++;
+				} else {
+					d[0] = '1';
+					y++;
+				}
+			}
+			n = format_g(t, sizeof(t), neg, d, prec, y);
+		}
+		if (strtod(t, NULL) == v) {
+			if (len) {
+				size_t k = OW_MIN((size_t)n, len - 1);
+				memcpy(buf, t, k + 1);
+				buf[k] = '\0';
+			}
+			return n;
+		}
+	}
+	d[0] = e[0];
+	memcpy(d + 1, e + 2, 16);
+	return format_g(buf, len, neg, d, 17, x);
 }
 
 void ow_uuid_text(const uint8_t raw[16], char text[OW_BATCH_ID_LEN + 1])

@@ -116,14 +116,18 @@ int ow_pq_read_column_ex(ow_pq_file_t *f, int rg, int col, const uint8_t *sel, o
 			 ow_pq_codes_t *codes, char *err, size_t errlen);
 void ow_pq_codes_free(ow_pq_codes_t *c);
 
-/* A page filter: a data page whose header has statistics and whose
- * statistics may() refuses (0) is read as if sel did not want it, and
- * the sel bytes of its rows (sel: the row group's rows) are cleared. The
- * writer gives text and integer columns' pages statistics. got (or NULL)
- * is called when a page has added values to out, values from..out's
- * count (while they are still in the cache), not when it added codes. */
+/* A page filter, for a data page whose header has statistics. may()
+ * answers 0 when they rule the filter out: the page is read as if sel did
+ * not want it, and the sel bytes of its rows (sel: the row group's rows)
+ * are cleared; 2 when every row of the page passes and its values are not
+ * wanted: the page is not read either (its rows NULL) and sel is left as
+ * it is (row0: the page's first row in the row group, so the caller knows
+ * which rows passed); 1 otherwise: read as sel says. The writer gives text
+ * and integer columns' pages statistics. got (or NULL) is called when a
+ * page has added values to out, values from..out's count (while they are
+ * still in the cache), not when it added codes. */
 typedef struct {
-	int (*may)(void *arg, const ow_pq_stats_t *st, int64_t rows);
+	int (*may)(void *arg, const ow_pq_stats_t *st, int64_t rows, size_t row0);
 	void *arg;
 	uint8_t *sel;
 	void (*got)(void *arg, const ow_col_t *out, size_t from);

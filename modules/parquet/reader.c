@@ -689,6 +689,7 @@ typedef struct {
 	int got;	 /* GOT_*; without codes, GOT_VALUES from the start */
 	uint32_t *idx;	 /* definition levels, then dictionary indices */
 	size_t idx_cap;
+	size_t ndef; /* the values of the pages read (a page skipped has none) */
 } ow_pq_rctx_t;
 
 /* A zstd context a thread, kept while the thread lives: ZSTD_decompress
@@ -867,6 +868,7 @@ static int data_page(ow_pq_rctx_t *x, const uint8_t *p, size_t len, size_t nv, i
 		memset(defs, 1, nv);
 	}
 	out->defs.len += nv;
+	x->ndef += ndef;
 	if (!ndef)
 		return OW_OK;
 	if (x->got == GOT_NOTHING)
@@ -1037,10 +1039,14 @@ static int read_chunk(ow_pq_rctx_t *x, const ow_pq_file_t *f, int g, int col, co
 					    x->d->name, pg.nv, (long long)left);
 			size_t nv = (size_t)pg.nv, row0 = (size_t)(ch->num_values - left);
 			int skip = sel && !any_set(sel + row0, nv);
-			if (!skip && pf && pg.has_stats && !pf->may(pf->arg, &pg.st, pg.nv)) {
-				/* its statistics rule the filter out: no row of it is */
+			int may =
+			    !skip && pf && pg.has_stats ? pf->may(pf->arg, &pg.st, pg.nv, row0) : 1;
+			if (may != 1) {
+				/* its statistics decide the filter: no row of it
+				 * passes (0), or every row does (2) */
 				skip = 1;
-				memset(pf->sel + row0, 0, nv);
+				if (!may)
+					memset(pf->sel + row0, 0, nv);
 			}
 			if (skip) {
 				/* no row wanted: its rows are NULL, its body unread */
@@ -1111,14 +1117,11 @@ int ow_pq_read_column_pf(ow_pq_file_t *f, int rg, int col, const uint8_t *sel,
 	size_t lens[4] = {out->fixed.len, out->data.len, out->offs.len, out->defs.len};
 	size_t nrows = out->nrows, nvals = out->nvals;
 	int rc = OW_OK;
-	for (int g = rg < 0 ? 0 : rg; g < (rg < 0 ? f->nrg : rg + 1) && rc == OW_OK; g++) {
-		size_t before = out->defs.len;
+	for (int g = rg < 0 ? 0 : rg; g < (rg < 0 ? f->nrg : rg + 1) && rc == OW_OK; g++)
 		rc = read_chunk(&x, f, g, col, sel, pf, out);
-		if (rc == OW_OK)
-			out->nvals +=
-			    ow_count_ones(out->defs.data + before, out->defs.len - before);
-	}
-	if (rc != OW_OK) {
+	if (rc == OW_OK) {
+		out->nvals += x.ndef;
+	} else {
 		out->fixed.len = lens[0];
 		out->data.len = lens[1];
 		out->offs.len = lens[2];

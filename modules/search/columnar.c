@@ -47,7 +47,10 @@
  * each later column - filtered or only used - is read only in the pages
  * that still hold a selected row (ow_pq_read_column_pf; the writer cuts
  * pages at 32768 rows), and a filtered column not in the pages whose
- * statistics rule its filters out. Dictionary-encoded columns are read as codes: a
+ * statistics rule its filters out, nor, when nothing else needs its
+ * values, in the pages whose statistics pass every row (a sorted
+ * metric_name or service_name, a time range over whole pages): their rows
+ * stay selected without a value read. Dictionary-encoded columns are read as codes: a
  * filter is evaluated once per dictionary entry, a single group term is
  * grouped by entry, values are read from the dictionary. Integer
  * comparisons run on the raw values. Segments are prepared on helper
@@ -1102,6 +1105,11 @@ typedef struct {
 	const void *may_for; /* the filter may is marked for */
 	size_t may_done;     /* how many values of its column it marks */
 	ow_buf_t *xbuf;	     /* the filters' expression text, when not in a column */
+	/* rows that pass every filter on the column being filtered by its
+	 * pages' statistics, unread (page_may's 2): (first row, rows) pairs,
+	 * and their sel bytes while its filters run on the other rows */
+	size_t *pass, npass, pass_cap;
+	ow_buf_t held;
 	int64_t bytes;
 	int rc;
 	char err[512];
@@ -1490,6 +1498,8 @@ static int consume(run_t *r)
 
 static int stats_allow(const ow_columnar_t *q, const filt_t *f, const ow_pq_stats_t *st,
 		       int64_t rows);
+static int stats_all(const ow_columnar_t *q, const filt_t *f, const ow_pq_stats_t *st,
+		     int64_t rows);
 
 /* Filters that rule out, in one pass over a column's values (not
  * codes), the values that do not hold a text:
@@ -1531,7 +1541,7 @@ static void mark_may(const filt_t *f, const ow_col_t *o, size_t from, size_t to,
 
 typedef struct {
 	const ow_columnar_t *q;
-	int col;
+	int col, pass; /* pass: a page may pass whole (pass_pages) */
 	slot_t *sl;
 	const filt_t *by; /* a may_filter got_page marks pages for, or NULL */
 } pagearg_t;
@@ -1551,24 +1561,86 @@ static void got_page(void *arg, const ow_col_t *out, size_t from)
 }
 
 /* A page of column col may hold a match of every filter on the column, as
- * far as its statistics tell. */
-static int page_may(void *arg, const ow_pq_stats_t *st, int64_t rows)
+ * far as its statistics tell (1), or not (0); or every row of it passes
+ * them all (2, when a->pass: its rows noted in the slot, the page unread). */
+static int page_may(void *arg, const ow_pq_stats_t *st, int64_t rows, size_t row0)
 {
 	const pagearg_t *a = arg;
-	for (int i = 0; i < a->q->nf; i++)
-		if (a->q->f[i].col == a->col && !stats_allow(a->q, &a->q->f[i], st, rows))
+	int all = a->pass;
+	for (int i = 0; i < a->q->nf; i++) {
+		if (a->q->f[i].col != a->col)
+			continue;
+		if (!stats_allow(a->q, &a->q->f[i], st, rows))
 			return 0;
+		all = all && stats_all(a->q, &a->q->f[i], st, rows);
+	}
+	if (getenv("OWDBG"))
+		fprintf(stderr, "page col %d rows %lld row0 %zu pass %d all %d nulls %lld mm %d\n",
+			a->col, (long long)rows, row0, a->pass, all, (long long)st->null_count,
+			st->has_minmax);
+	if (!all)
+		return 1;
+	slot_t *sl = a->sl;
+	if (sl->npass + 2 > sl->pass_cap) {
+		sl->pass_cap = sl->pass_cap ? 2 * sl->pass_cap : 32;
+		sl->pass = ow_realloc(sl->pass, sl->pass_cap * sizeof(size_t));
+	}
+	sl->pass[sl->npass++] = row0;
+	sl->pass[sl->npass++] = (size_t)rows;
+	return 2;
+}
+
+/* Whether the filters on column c may pass whole pages by their
+ * statistics, unread: nothing else needs c's values (no item, group or
+ * expression), and c's filters come one after another (so the rows set
+ * aside while they run are back before another column's filter). */
+static int pass_pages(const ow_columnar_t *q, uint64_t used, int c)
+{
+	if (used >> c & 1 || q->nf > 64)
+		return 0;
+	for (int i = 0, last = -1; i < q->nf; i++) {
+		if (base(q, q->f[i].col) != c)
+			continue;
+		if (q->f[i].col != c || (last >= 0 && last != i - 1))
+			return 0;
+		last = i;
+	}
 	return 1;
+}
+
+/* The rows of the pages passed whole out of the selection while the
+ * column's filters run on the others (their sel bytes held) ... */
+static void hold_passed(slot_t *sl)
+{
+	sl->held.len = 0;
+	for (size_t k = 0; k < sl->npass; k += 2) {
+		ow_buf_add(&sl->held, sl->sel + sl->pass[k], sl->pass[k + 1]);
+		memset(sl->sel + sl->pass[k], 0, sl->pass[k + 1]);
+	}
+}
+
+/* ... and back in it: how many of them are selected. */
+static size_t release_passed(slot_t *sl)
+{
+	size_t n = 0;
+	for (size_t k = 0, at = 0; k < sl->npass; at += sl->pass[k + 1], k += 2) {
+		memcpy(sl->sel + sl->pass[k], sl->held.data + at, sl->pass[k + 1]);
+		n += ow_count_ones(sl->held.data + at, sl->pass[k + 1]);
+	}
+	sl->npass = 0;
+	return n;
 }
 
 /* Column c of the segment, in the pages with a selected row; read for a
  * filter (by): also not the pages whose statistics rule its filters out
- * (their rows leave the selection). */
-static int load_col(const ow_columnar_t *q, slot_t *sl, int c, const filt_t *by)
+ * (their rows leave the selection), nor, when pass, those whose
+ * statistics say every row passes them (noted in sl->pass). */
+static int load_col(const ow_columnar_t *q, slot_t *sl, int c, const filt_t *by, int pass)
 {
 	sl->code[c] = NULL;
 	sl->may_for = NULL;
 	sl->may_done = 0;
+	sl->npass = 0;
 	if (sl->chunk) {
 		sl->col[c] = &sl->chunk->cols[c];
 		return OW_OK;
@@ -1581,7 +1653,7 @@ static int load_col(const ow_columnar_t *q, slot_t *sl, int c, const filt_t *by)
 	ow_col_clear(o);
 	char err[400];
 	/* only the pages with a row still selected; codes rather than values */
-	pagearg_t arg = {q, c, sl, by && may_filter(q, by) ? by : NULL};
+	pagearg_t arg = {q, c, pass, sl, by && may_filter(q, by) ? by : NULL};
 	ow_pq_pagefilter_t pf = {page_may, &arg, sl->sel, arg.by ? got_page : NULL};
 	sl->may_for = arg.by;
 	if (ow_pq_read_column_pf(sl->p->pq, sl->rg, fc, sl->sel, by ? &pf : NULL, o, &sl->codes[c],
@@ -1728,74 +1800,101 @@ static int code_filter(const ow_columnar_t *q, slot_t *sl, const filt_t *f, int 
 	return 1;
 }
 
+/* Filter i on the rows still selected (its column read): the number
+ * selected after it in *selected; filters it applied with it (on its
+ * column, after it) set in *done. */
+static int run_filter(const ow_columnar_t *q, slot_t *sl, int i, uint64_t *done, size_t *selected)
+{
+	const filt_t *f = &q->f[i];
+	int c = base(q, f->col);
+	const ow_col_t *o = sl->col[c];
+	if (f->ids) {
+		*selected = id_filter(q, sl, f, o);
+		return OW_OK;
+	}
+	if (range_filter(q, sl, i, o, done, selected) || code_filter(q, sl, f, c, o, selected))
+		return OW_OK;
+	/* on codes: the filter once per dictionary entry, when a row needs it */
+	char hex[OW_SEARCH_HEX_MAX];
+	ow_search_val_t v = {.type = SQLITE_NULL};
+	const uint32_t *code = sl->code[c];
+	if (code)
+		sl->memo = zeroed(sl->memo, &sl->memo_cap, sl->codes[c].dict.nvals, 1);
+	const uint8_t *may = values_may(q, sl, f, o);
+	size_t n = 0;
+	for (size_t row = 0, vp = 0; row < sl->nrows; row++) {
+		int defined = o && o->defs.data[row];
+		if (sl->sel[row]) {
+			uint8_t m = defined && code ? sl->memo[code[vp]] : 0;
+			if (may && defined && !may[vp])
+				m = f->op == F_NOT_LIKE ? 2 : 1; /* no such text in it */
+			if (!m) {
+				v.type = SQLITE_NULL;
+				if (defined)
+					value(q, sl, c, vp, hex, &v);
+				if (f->col >= q->ncols && derive(q, sl->xbuf, f->col, &v) != OW_OK)
+					return OW_DECLINED;
+				m = (uint8_t)(1 + filter_holds(f, &v));
+				if (defined && code)
+					sl->memo[code[vp]] = m;
+			}
+			sl->sel[row] = (uint8_t)(m - 1);
+			n += sl->sel[row];
+		}
+		vp += (size_t)defined;
+	}
+	*selected = n;
+	return OW_OK;
+}
+
 /* Filter by filter, each column read for the rows still selected; then
- * the other columns used, when a row is left. Touches nothing but the
- * slot (and reads the query and the part): threads prepare slots side by
- * side. */
+ * the other columns used, when a row is left. The rows of pages that pass
+ * a column's filters whole are set aside while the filters run on the
+ * others, and come back after the last of them (or once no other row is
+ * left: the filters after it would read their unread values). Touches
+ * nothing but the slot (and reads the query and the part): threads
+ * prepare slots side by side. */
 static int prepare(const ow_columnar_t *q, uint64_t used, slot_t *sl)
 {
 	sl->nrows = sl->chunk ? sl->chunk->nrows : (size_t)ow_pq_row_group_rows(sl->p->pq, sl->rg);
 	sl->bytes = 0;
+	sl->npass = 0;
 	sl->sel = ow_realloc(sl->sel, sl->nrows + 1);
 	memset(sl->sel, 1, sl->nrows);
 	uint64_t loaded = 0;
 	size_t selected = sl->nrows;
-	char hex[OW_SEARCH_HEX_MAX];
 	uint64_t done = 0; /* filters applied with one before them */
 	for (int i = 0; i < q->nf && selected; i++) {
-		const filt_t *f = &q->f[i];
-		int c = base(q, f->col);
+		int c = base(q, q->f[i].col);
 		if (i < 64 && (done >> i & 1))
 			continue;
 		if (!(loaded & (uint64_t)1 << c)) {
-			if (load_col(q, sl, c, f) != OW_OK)
+			if (load_col(q, sl, c, &q->f[i], pass_pages(q, used, c)) != OW_OK)
 				return OW_ERROR;
 			loaded |= (uint64_t)1 << c;
+			hold_passed(sl);
 		}
-		const ow_col_t *o = sl->col[c];
-		ow_search_val_t v = {.type = SQLITE_NULL};
-		if (f->ids) {
-			selected = id_filter(q, sl, f, o);
+		int rc = run_filter(q, sl, i, &done, &selected);
+		if (rc != OW_OK)
+			return rc;
+		if (!sl->npass)
 			continue;
-		}
-		if (range_filter(q, sl, i, o, &done, &selected) ||
-		    code_filter(q, sl, f, c, o, &selected))
-			continue;
-		/* on codes: the filter once per dictionary entry, when a row
-		 * needs it */
-		const uint32_t *code = sl->code[c];
-		if (code)
-			sl->memo = zeroed(sl->memo, &sl->memo_cap, sl->codes[c].dict.nvals, 1);
-		const uint8_t *may = values_may(q, sl, f, o);
-		selected = 0;
-		for (size_t row = 0, vp = 0; row < sl->nrows; row++) {
-			int defined = o && o->defs.data[row];
-			if (sl->sel[row]) {
-				uint8_t m = defined && code ? sl->memo[code[vp]] : 0;
-				if (may && defined && !may[vp])
-					m = f->op == F_NOT_LIKE ? 2 : 1; /* no such text in it */
-				if (!m) {
-					v.type = SQLITE_NULL;
-					if (defined)
-						value(q, sl, c, vp, hex, &v);
-					if (f->col >= q->ncols &&
-					    derive(q, sl->xbuf, f->col, &v) != OW_OK)
-						return OW_DECLINED;
-					m = (uint8_t)(1 + filter_holds(f, &v));
-					if (defined && code)
-						sl->memo[code[vp]] = m;
-				}
-				sl->sel[row] = (uint8_t)(m - 1);
-				selected += sl->sel[row];
-			}
-			vp += (size_t)defined;
+		int last = 1;
+		for (int j = i + 1; j < q->nf; j++)
+			if (q->f[j].col == c && !(done >> j & 1))
+				last = 0;
+		if (last || !selected) {
+			for (int j = i + 1; j < q->nf; j++)
+				if (q->f[j].col == c)
+					done |= (uint64_t)1 << j;
+			selected += release_passed(sl);
 		}
 	}
 	sl->selected = selected;
 	for (int c = 0; c < q->ncols && selected; c++) {
 		if (!(used & (uint64_t)1 << c))
 			continue;
-		if (!(loaded & (uint64_t)1 << c) && load_col(q, sl, c, NULL) != OW_OK)
+		if (!(loaded & (uint64_t)1 << c) && load_col(q, sl, c, NULL, 0) != OW_OK)
 			return OW_ERROR;
 		loaded |= (uint64_t)1 << c;
 	}
@@ -1810,6 +1909,31 @@ static int64_t stat_i64(const uint8_t *p)
 	return (int64_t)ow_get_u64(p);
 }
 
+/* A row group's or a page's min and max as values of column col, as
+ * ow_search_cell gives its values: signed 64-bit integers and text only
+ * (0 for the others, or without bounds). */
+static int stats_bounds(const ow_columnar_t *q, int col, const ow_pq_stats_t *st,
+			ow_search_val_t *lo, ow_search_val_t *hi)
+{
+	const ow_pq_coldef_t *d = &q->defs[col];
+	*lo = *hi = (ow_search_val_t){0};
+	if (!st->has_minmax)
+		return 0;
+	if (d->type == OW_PQ_INT64 && d->logical != OW_PQ_L_UINT64 && st->min_len == 8 &&
+	    st->max_len == 8) {
+		lo->type = hi->type = SQLITE_INTEGER;
+		lo->i = stat_i64(st->min);
+		hi->i = stat_i64(st->max);
+		return 1;
+	}
+	if (d->type != OW_PQ_BYTE_ARRAY)
+		return 0;
+	lo->type = hi->type = SQLITE_TEXT;
+	lo->p = st->min, lo->n = st->min_len;
+	hi->p = st->max, hi->n = st->max_len;
+	return 1;
+}
+
 /* Whether the filter may hold for a value in [min, max] of a row group,
  * as far as the statistics tell: signed 64-bit integers and strings. */
 static int stats_allow(const ow_columnar_t *q, const filt_t *f, const ow_pq_stats_t *st,
@@ -1821,24 +1945,10 @@ static int stats_allow(const ow_columnar_t *q, const filt_t *f, const ow_pq_stat
 		return 0;
 	if (f->op == F_LIKE && f->npre && q->defs[f->col].type == OW_PQ_BYTE_ARRAY)
 		return ow_search_like_stats(f->pre_lo, f->pre_up, f->npre, st);
-	if (f->op >= F_LIKE)
+	ow_search_val_t lo, hi;
+	if (f->op >= F_LIKE || f->op == F_NE || f->op == F_NOT_IN || f->op == F_NOT_NULL ||
+	    !stats_bounds(q, f->col, st, &lo, &hi))
 		return 1;
-	if (!st->has_minmax || f->op == F_NE || f->op == F_NOT_IN || f->op == F_NOT_NULL)
-		return 1;
-	const ow_pq_coldef_t *d = &q->defs[f->col];
-	ow_search_val_t lo = {0}, hi = {0};
-	if (d->type == OW_PQ_INT64 && d->logical != OW_PQ_L_UINT64 && st->min_len == 8 &&
-	    st->max_len == 8) {
-		lo.type = hi.type = SQLITE_INTEGER;
-		lo.i = stat_i64(st->min);
-		hi.i = stat_i64(st->max);
-	} else if (d->type == OW_PQ_BYTE_ARRAY) {
-		lo.type = hi.type = SQLITE_TEXT;
-		lo.p = st->min, lo.n = st->min_len;
-		hi.p = st->max, hi.n = st->max_len;
-	} else {
-		return 1;
-	}
 	for (size_t j = 0; j < f->nvals; j++) {
 		int below = val_cmp(&f->vals[j], &lo), above = val_cmp(&f->vals[j], &hi);
 		switch (f->op) {
@@ -1858,6 +1968,23 @@ static int stats_allow(const ow_columnar_t *q, const filt_t *f, const ow_pq_stat
 		}
 	}
 	return 0;
+}
+
+/* Whether the filter holds for every row of a page (or row group) with
+ * these statistics: the writer gives exact bounds or none, so with no
+ * NULL every value lies in [min, max] in val_cmp's order (the writer's),
+ * and a comparison holds for all of them when it holds for both bounds,
+ * any other filter when min = max and it holds for that value. */
+static int stats_all(const ow_columnar_t *q, const filt_t *f, const ow_pq_stats_t *st, int64_t rows)
+{
+	if (f->op == F_NULL)
+		return st->null_count == rows;
+	ow_search_val_t lo, hi;
+	if (f->col >= q->ncols || st->null_count != 0 || !stats_bounds(q, f->col, st, &lo, &hi))
+		return 0;
+	if ((f->op >= F_LT && f->op <= F_GE) || f->op == F_NOT_NULL)
+		return filter_holds(f, &lo) && filter_holds(f, &hi);
+	return val_cmp(&lo, &hi) == 0 && filter_holds(f, &lo);
 }
 
 /* An = or IN on an id column: whether the chunk's bloom filter may hold
@@ -2012,6 +2139,8 @@ static void slots_free(const ow_columnar_t *q, slot_t *slots)
 		for (int k = 0; k < q->nx; k++)
 			ow_buf_free(&sl->xbuf[k]);
 		free(sl->xbuf);
+		free(sl->pass);
+		ow_buf_free(&sl->held);
 		free((void *)sl->code);
 		free((void *)sl->col);
 		bytes += sl->memo_cap + sl->may_cap + sl->nrows;

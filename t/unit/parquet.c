@@ -1739,9 +1739,10 @@ static void samples(const char *dir)
 
 /* Page statistics and ow_pq_read_column_pf: x >= 5000 over 10 pages of
  * 1000 rows. */
-static int at_least_5000(void *arg, const ow_pq_stats_t *st, int64_t rows)
+static int at_least_5000(void *arg, const ow_pq_stats_t *st, int64_t rows, size_t row0)
 {
 	int *calls = arg;
+	(void)row0;
 	++*calls;
 	if (!st->has_minmax || st->max_len != 8 || rows != 1000)
 		return 1;
@@ -1767,10 +1768,28 @@ static void seen_page(void *arg, const ow_col_t *out, size_t from)
 	s->pages++;
 }
 
-static int seen_may(void *arg, const ow_pq_stats_t *st, int64_t rows)
+static int seen_may(void *arg, const ow_pq_stats_t *st, int64_t rows, size_t row0)
 {
 	(void)arg;
-	return at_least_5000(&(int){0}, st, rows);
+	return at_least_5000(&(int){0}, st, rows, row0);
+}
+
+/* x >= 5000 where every row of a page from 8000 on passes (2): the first
+ * rows of those pages recorded */
+typedef struct {
+	size_t row0[16];
+	int n;
+} passed_t;
+
+static int pass_from_8000(void *arg, const ow_pq_stats_t *st, int64_t rows, size_t row0)
+{
+	passed_t *p = arg;
+	if (!at_least_5000(&(int){0}, st, rows, row0))
+		return 0;
+	if ((int64_t)ow_get_u64(st->min) < 8000 || st->null_count != 0 || p->n == 16)
+		return 1;
+	p->row0[p->n++] = row0;
+	return 2;
 }
 
 static void test_page_stats(void)
@@ -1850,6 +1869,30 @@ static void test_page_stats(void)
 	ok(seen.pages == 5 && seen.count == 5000,
 	   "got: the 5 pages of integers read, not the 5 ruled out (%zu values, %d calls)",
 	   seen.count, seen.pages);
+	/* 2: the pages whose rows all pass are not read, their rows stay */
+	passed_t passed = {0};
+	ow_pq_pagefilter_t pass = {pass_from_8000, &passed, sel, NULL};
+	memset(sel, 1, N);
+	ow_col_free(&hooked);
+	hooked = (ow_col_t){0};
+	ok(ow_pq_read_column_pf(f, 0, 0, sel, &pass, &hooked, NULL, err, sizeof(err)) == OW_OK,
+	   "read with pages that pass whole");
+	kept = right = nulls = 0;
+	for (size_t i = 0; i < N; i++) {
+		kept += sel[i];
+		if (i < 5000 || i >= 8000)
+			nulls += !hooked.defs.data[i];
+		else
+			right +=
+			    hooked.defs.data[i] &&
+			    (int64_t)ow_get_u64(hooked.fixed.data + 8 * (i - 5000)) == (int64_t)i;
+	}
+	ok(passed.n == 2 && passed.row0[0] == 8000 && passed.row0[1] == 9000,
+	   "the two pages from 8000 on pass whole, told by their first rows");
+	is_int(kept, 5000, "their rows stay selected, the 5 pages ruled out left");
+	is_int(nulls, 7000, "the rows of the pages passed or ruled out read as NULL, not decoded");
+	is_int(right, 3000, "the pages between read as written");
+	is_int(hooked.nrows, N, "all the row group's rows");
 	ow_col_free(&hooked);
 	free(sel);
 	ow_col_free(&got);
