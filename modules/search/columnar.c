@@ -962,6 +962,17 @@ static int distinct_add(acc_t *a, size_t mark)
 }
 
 /* Returns the bytes it took. */
+/* Room for one more value of a quantile: the bytes it took. */
+static inline size_t q_room(acc_t *a)
+{
+	if (a->qn < a->qcap)
+		return 0;
+	size_t took = (a->qcap ? a->qcap : 16) * sizeof(ow_search_num_t);
+	a->qcap = a->qcap ? 2 * a->qcap : 16;
+	a->qv = ow_realloc(a->qv, a->qcap * sizeof(ow_search_num_t));
+	return took;
+}
+
 static size_t acc_add(const item_t *it, acc_t *a, const ow_search_val_t *x)
 {
 	size_t took = 0;
@@ -1016,11 +1027,7 @@ static size_t acc_add(const item_t *it, acc_t *a, const ow_search_val_t *x)
 		break;
 	}
 	case A_QUANTILE:
-		if (a->qn == a->qcap) {
-			took = (a->qcap ? a->qcap : 16) * sizeof(ow_search_num_t);
-			a->qcap = a->qcap ? 2 * a->qcap : 16;
-			a->qv = ow_realloc(a->qv, a->qcap * sizeof(ow_search_num_t));
-		}
+		took = q_room(a);
 		a->qreal = x->type == SQLITE_FLOAT;
 		if (a->qreal)
 			a->qv[a->qn++].d = x->d;
@@ -1363,6 +1370,36 @@ static inline int bounds(run_t *r, size_t row)
 	return OW_OK;
 }
 
+/* A quantile of an INT64 column read as values (item i, over the n
+ * selected rows of r->list, their groups in r->gi): the values appended
+ * as they are, what acc_add does without a value made a row. */
+static int quantile_ints(run_t *r, int i, int c, size_t n, size_t *vpos, size_t *at)
+{
+	const slot_t *sl = r->sl;
+	const ow_col_t *o = sl->col[c];
+	const uint8_t *fixed = o->fixed.data;
+	int direct = o->nvals == o->nrows;
+	vpos[c] = at[c] = 0;
+	for (size_t k = 0; k < n; k++) {
+		size_t vp = direct ? r->list[k] : position(sl, c, r->list[k], vpos, at);
+		if (vp == NO_VALUE)
+			continue;
+		acc_t *a = &r->groups[r->gi[k] - 1].acc[i];
+		size_t took = q_room(a);
+		if (took) {
+			r->mem += (int64_t)took;
+			if (bounds(r, 0) != OW_OK)
+				return OW_ERROR;
+		}
+		a->qv[a->qn++].i = (int64_t)ow_get_u64(fixed + 8 * vp);
+		a->cnt++;
+		a->qreal = 0;
+		if ((k & 0xffff) == 0xffff && ow_search_expired(r->s))
+			return OW_ERROR;
+	}
+	return OW_OK;
+}
+
 /* Grouped: the group of every selected row first, then each aggregate
  * over the rows, a column at a time (each aggregate still takes its
  * values in the rows' order, which sums of reals depend on). */
@@ -1421,6 +1458,11 @@ static int consume_groups(run_t *r)
 		/* the term's column stepped along the selected rows */
 		int c = it->col >= 0 ? base(q, it->col) : -1;
 		const uint32_t *code = c >= 0 ? sl->code[c] : NULL;
+		if (it->agg == A_QUANTILE && it->col == c && !code && sl->col[c] &&
+		    q->defs[c].type == OW_PQ_INT64) {
+			rc = quantile_ints(r, i, c, n, vpos, at);
+			continue;
+		}
 		const ow_col_t *src = code ? &sl->codes[c].dict : c >= 0 ? sl->col[c] : NULL;
 		/* a value a row (no NULL): the row is its index */
 		int direct = c >= 0 && !code && src && src->nvals == src->nrows;
