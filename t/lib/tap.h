@@ -6,6 +6,7 @@
 #ifndef OW_TAP_H
 #define OW_TAP_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -47,6 +48,17 @@ static inline int tap_ok(int pass, const char *file, int line, const char *fmt, 
 		if (!ok(g_ && w_ && strcmp(g_, w_) == 0, __VA_ARGS__))                             \
 			printf("#   got \"%s\", want \"%s\"\n", g_ ? g_ : "(null)", w_);           \
 	} while (0)
+
+/* A fixed stream of pseudo-random numbers (xorshift64): the same inputs
+ * on every run. */
+static inline uint64_t tap_rand(void)
+{
+	static uint64_t state = 0x9e3779b97f4a7c15u;
+	state ^= state << 13;
+	state ^= state >> 7;
+	state ^= state << 17;
+	return state;
+}
 
 static inline int done_testing(void)
 {

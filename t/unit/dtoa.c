@@ -17,15 +17,6 @@ static int reference(double v, char *buf, size_t len)
 	return snprintf(buf, len, "%.17g", v);
 }
 
-static uint64_t state = 0x9e3779b97f4a7c15u;
-static uint64_t next(void)
-{
-	state ^= state << 13;
-	state ^= state >> 7;
-	state ^= state << 17;
-	return state;
-}
-
 static int same(double v, char *first, size_t n)
 {
 	char a[64], b[64];
@@ -42,7 +33,7 @@ int main(void)
 	char first[200] = "";
 	int bad = 0, n = 0;
 	for (int i = 0; i < 100000; i++) {
-		uint64_t bits = next();
+		uint64_t bits = tap_rand();
 		double v;
 		memcpy(&v, &bits, 8);
 		if (!isfinite(v))
@@ -53,7 +44,7 @@ int main(void)
 	bad = 0;
 	for (int i = 0; i < 100000; i++) {
 		/* a few digits at a scale: 0.1, 123.45, 2.5e-07, 1e+22 */
-		double m = (double)(next() % 100000), s = pow(10, (int)(next() % 60) - 30);
+		double m = (double)(tap_rand() % 100000), s = pow(10, (int)(tap_rand() % 60) - 30);
 		double v = (i & 1 ? -1 : 1) * m * s;
 		bad += !same(v, first, sizeof(first));
 		bad += !same(v / 3, first, sizeof(first));
@@ -95,7 +86,7 @@ int main(void)
 	   bad, first);
 	for (int i = 0; i < 200000; i++) {
 		/* integers up to 2^53, and 17-digit ones */
-		double v = (double)(next() >> (next() % 64));
+		double v = (double)(tap_rand() >> (tap_rand() % 64));
 		bad += !same(v, first, sizeof(first));
 	}
 	ok(!bad, "integers of every size (%d differ: %s)", bad, first);

@@ -8,15 +8,6 @@
 
 #include <math.h>
 
-static uint64_t state = 0x2545f4914f6cdd1du;
-static uint64_t next(void)
-{
-	state ^= state << 13;
-	state ^= state >> 7;
-	state ^= state << 17;
-	return state;
-}
-
 static int cmp_i(const void *a, const void *b)
 {
 	int64_t x = ((const ow_search_num_t *)a)->i, y = ((const ow_search_num_t *)b)->i;
@@ -41,8 +32,8 @@ int main(void)
 		for (int shape = 0; shape < 6; shape++) {
 			for (int real = 0; real < 2; real++) {
 				for (size_t i = 0; i < n; i++) {
-					int64_t x = shape == 0	 ? (int64_t)(next() >> 1)
-						    : shape == 1 ? (int64_t)(next() % 7)
+					int64_t x = shape == 0	 ? (int64_t)(tap_rand() >> 1)
+						    : shape == 1 ? (int64_t)(tap_rand() % 7)
 						    : shape == 2 ? (int64_t)i
 						    : shape == 3 ? (int64_t)(n - i)
 						    : shape == 4 ? 42
