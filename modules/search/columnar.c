@@ -1616,10 +1616,6 @@ static int page_may(void *arg, const ow_pq_stats_t *st, int64_t rows, size_t row
 			return 0;
 		all = all && stats_all(a->q, &a->q->f[i], st, rows);
 	}
-	if (getenv("OWDBG"))
-		fprintf(stderr, "page col %d rows %lld row0 %zu pass %d all %d nulls %lld mm %d\n",
-			a->col, (long long)rows, row0, a->pass, all, (long long)st->null_count,
-			st->has_minmax);
 	if (!all)
 		return 1;
 	slot_t *sl = a->sl;
