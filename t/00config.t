@@ -44,6 +44,7 @@ const cases = [
   ['unknown key', 'ingestion:\n  http:\n    prot: 4318\n', /bad\.yaml:3: unknown key "ingestion\.http\.prot"/],
   ['wrong type', 'control:\n  port: eighty\n', /bad\.yaml:2: control\.port: expects an integer, got "eighty"/],
   ['out of range', '\ncontrol:\n  port: 65536\n', /bad\.yaml:3: control\.port: 65536 is out of range \[0, 65535\]/],
+  ['past glibc\'s mmap threshold', 'memory:\n  mmap_threshold_bytes: 33554433\n', /bad\.yaml:2: memory\.mmap_threshold_bytes: 33554433 is out of range \[0, 33554432\]/],
   ['bad enum', 'log:\n  level: chatty\n', /bad\.yaml:2: log\.level: expects one of debug, info, warn, error/],
   ['unset variable', 'storage:\n  data_dir: ${OPENWIT_TEST_NOPE}\n', /bad\.yaml:2: storage\.data_dir: environment variable OPENWIT_TEST_NOPE is not set/],
   ['same port twice', 'ingestion:\n  http:\n    otlp_port: 5000\n    port: 5000\n', /bad\.yaml:4: ingestion\.http\.port: same as ingestion\.http\.otlp_port/],
