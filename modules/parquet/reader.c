@@ -673,6 +673,8 @@ int ow_pq_bloom_check(ow_pq_file_t *f, int rg, int col, const void *value, size_
  * yet, dictionary codes only, or values (then every page gives values). */
 enum { GOT_NOTHING, GOT_CODES, GOT_VALUES };
 
+typedef struct scratch scratch_t; /* below */
+
 typedef struct {
 	const ow_pq_coldef_t *d;
 	char *err;
@@ -689,38 +691,62 @@ typedef struct {
 	int got;	 /* GOT_*; without codes, GOT_VALUES from the start */
 	uint32_t *idx;	 /* definition levels, then dictionary indices */
 	size_t idx_cap;
-	size_t ndef; /* the values of the pages read (a page skipped has none) */
+	size_t ndef;	    /* the values of the pages read (a page skipped has none) */
+	scratch_t *scratch; /* the thread's, or NULL */
 } ow_pq_rctx_t;
 
-/* A zstd context a thread, kept while the thread lives: ZSTD_decompress
- * would make (allocate, initialise) and free one a page, which for the
- * few small pages of a selective query cost more than decoding them. */
-static pthread_key_t dctx_key;
-static pthread_once_t dctx_once = PTHREAD_ONCE_INIT;
-static int dctx_keyed;
+/* What a thread reads pages with, kept while the thread lives: a zstd
+ * context (ZSTD_decompress would make, initialise and free one a page,
+ * which for the few small pages of a selective query cost more than
+ * decoding them), and the decompressed page and index buffers of the last
+ * column it read, so the next column's pages land in memory already
+ * mapped rather than in blocks the allocator maps, faults in and unmaps
+ * every column (memory.mmap_threshold_bytes). */
+struct scratch {
+	ZSTD_DCtx *d;
+	ow_buf_t page;
+	uint32_t *idx;
+	size_t idx_cap;
+};
 
-static void dctx_free(void *d)
+/* The buffers a thread keeps between columns, at most. */
+#define SCRATCH_KEEP ((size_t)4 << 20)
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static int scratch_keyed;
+
+static void scratch_free(void *arg)
 {
-	ZSTD_freeDCtx(d);
+	scratch_t *s = arg;
+	ZSTD_freeDCtx(s->d);
+	ow_buf_free(&s->page);
+	free(s->idx);
+	free(s);
 }
 
-static void dctx_init(void)
+static void scratch_init(void)
 {
-	dctx_keyed = pthread_key_create(&dctx_key, dctx_free) == 0;
+	scratch_keyed = pthread_key_create(&scratch_key, scratch_free) == 0;
 }
 
-/* NULL when no context could be made (out of memory) */
-static ZSTD_DCtx *dctx(void)
+/* NULL when none could be made (out of memory) */
+static scratch_t *scratch(void)
 {
-	pthread_once(&dctx_once, dctx_init);
-	if (!dctx_keyed)
+	pthread_once(&scratch_once, scratch_init);
+	if (!scratch_keyed)
 		return NULL;
-	ZSTD_DCtx *d = pthread_getspecific(dctx_key);
-	if (!d && (d = ZSTD_createDCtx()) && pthread_setspecific(dctx_key, d) != 0) {
-		ZSTD_freeDCtx(d);
-		d = NULL;
+	scratch_t *s = pthread_getspecific(scratch_key);
+	if (s)
+		return s;
+	if (!(s = calloc(1, sizeof(*s))))
+		return NULL;
+	if (!(s->d = ZSTD_createDCtx()) || pthread_setspecific(scratch_key, s) != 0) {
+		ZSTD_freeDCtx(s->d);
+		free(s);
+		return NULL;
 	}
-	return d;
+	return s;
 }
 
 /* The uncompressed body of a page of csize bytes at p. */
@@ -744,10 +770,9 @@ static int page_body(ow_pq_rctx_t *x, const uint8_t *p, size_t csize, int64_t us
 	ow_buf_t *into = &x->page;
 	into->len = 0;
 	ow_buf_reserve(into, (size_t)usize + 1);
-	ZSTD_DCtx *d = dctx();
-	if (!d)
+	if (!x->scratch)
 		return fail(x->err, x->errlen, "parquet: no zstd context (out of memory)");
-	size_t n = ZSTD_decompressDCtx(d, into->data, (size_t)usize, p, csize);
+	size_t n = ZSTD_decompressDCtx(x->scratch->d, into->data, (size_t)usize, p, csize);
 	if (ZSTD_isError(n) || n != (size_t)usize)
 		return fail(x->err, x->errlen, "parquet: zstd: %s",
 			    ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short page");
@@ -1112,7 +1137,13 @@ int ow_pq_read_column_pf(ow_pq_file_t *f, int rg, int col, const uint8_t *sel,
 	    .dict = codes ? &codes->dict : &dict,
 	    .codes = codes ? &codes->codes : NULL,
 	    .got = codes ? GOT_NOTHING : GOT_VALUES,
+	    .scratch = scratch(),
 	};
+	if (x.scratch) {
+		x.page = x.scratch->page;
+		x.idx = x.scratch->idx;
+		x.idx_cap = x.scratch->idx_cap;
+	}
 	/* on error, out is left as it was */
 	size_t lens[4] = {out->fixed.len, out->data.len, out->offs.len, out->defs.len};
 	size_t nrows = out->nrows, nvals = out->nvals;
@@ -1135,9 +1166,19 @@ int ow_pq_read_column_pf(ow_pq_file_t *f, int rg, int col, const uint8_t *sel,
 		else
 			codes_reset(codes);
 	}
-	ow_buf_free(&x.page);
 	ow_col_free(&dict);
-	free(x.idx);
+	/* the buffers back to the thread, unless too large to keep */
+	if (!x.scratch || x.page.cap > SCRATCH_KEEP || x.idx_cap * sizeof(*x.idx) > SCRATCH_KEEP) {
+		ow_buf_free(&x.page);
+		free(x.idx);
+		x.idx = NULL;
+		x.idx_cap = 0;
+	}
+	if (x.scratch) {
+		x.scratch->page = x.page;
+		x.scratch->idx = x.idx;
+		x.scratch->idx_cap = x.idx_cap;
+	}
 	return rc;
 }
 
