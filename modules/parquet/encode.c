@@ -197,7 +197,7 @@ void ow_pq_plain_encode(ow_buf_t *b, const ow_pq_coldef_t *d, const ow_col_t *c,
 }
 
 int ow_pq_plain_decode(const uint8_t *p, size_t len, const ow_pq_coldef_t *d, size_t n,
-		       ow_col_t *out)
+		       const uint8_t *want, ow_col_t *out)
 {
 	size_t w = ow_pq_width(d);
 	if (d->type == OW_PQ_BOOLEAN) {
@@ -226,7 +226,7 @@ int ow_pq_plain_decode(const uint8_t *p, size_t len, const ow_pq_coldef_t *d, si
 			s += 4;
 			if (l > (size_t)(end - s) || out->data.len + l > UINT32_MAX)
 				return OW_ERROR;
-			if (l)
+			if (l && (!want || want[k]))
 				ow_buf_add(&out->data, s, l);
 			s += l;
 			uint32_t e = (uint32_t)out->data.len;

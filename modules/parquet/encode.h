@@ -79,9 +79,11 @@ int ow_pq_rle_decode(const uint8_t *p, size_t len, int bw, uint32_t *out, size_t
 
 void ow_pq_plain_encode(ow_buf_t *b, const ow_pq_coldef_t *d, const ow_col_t *c,
 			const uint32_t *vals, size_t n);
-/* Appends n PLAIN values from p to out. */
+/* Appends n PLAIN values from p to out. want (NULL: every value): a byte
+ * a value; a BYTE_ARRAY value whose byte is 0 is appended empty, its bytes
+ * checked and skipped, not copied. */
 int ow_pq_plain_decode(const uint8_t *p, size_t len, const ow_pq_coldef_t *d, size_t n,
-		       ow_col_t *out);
+		       const uint8_t *want, ow_col_t *out);
 
 /* DELTA_BINARY_PACKED of INT32 (arithmetic modulo 2^32, so bit widths stay
  * within 32 as readers require) or INT64 values. */

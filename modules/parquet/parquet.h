@@ -100,7 +100,8 @@ typedef struct {
  *   data page none of whose rows has a non-zero sel byte is not
  *   decompressed or decoded; its rows are appended as NULL (defs 0, no
  *   value), also in REQUIRED columns. The pages that are read give all
- *   their rows, wanted or not. A dictionary page is decoded only when a
+ *   their rows, wanted or not, but a PLAIN text value (BYTE_ARRAY) of a
+ *   row sel does not want is empty. A dictionary page is decoded only when a
  *   dictionary-encoded data page is read. sel indexes the row group's rows
  *   (row 0 = the first row of rg), whatever out held before.
  * - codes (or NULL): when every data page read that has values is

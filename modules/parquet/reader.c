@@ -689,10 +689,12 @@ typedef struct {
 	int has_dict;	 /* dict holds them */
 	ow_buf_t *codes; /* codes asked for: where they go */
 	int got;	 /* GOT_*; without codes, GOT_VALUES from the start */
-	uint32_t *idx;	 /* definition levels, then dictionary indices */
+	uint32_t *idx;	 /* definition levels, then dictionary indices or wanted values */
 	size_t idx_cap;
 	size_t ndef;	    /* the values of the pages read (a page skipped has none) */
 	scratch_t *scratch; /* the thread's, or NULL */
+	const uint8_t *sel; /* the rows wanted (NULL: all) */
+	size_t row0;	    /* the row group's row of the page's first */
 } ow_pq_rctx_t;
 
 /* What a thread reads pages with, kept while the thread lives: a zstd
@@ -789,8 +791,8 @@ static int load_dict(ow_pq_rctx_t *x)
 	const uint8_t *body;
 	if (page_body(x, x->dict_page, x->dict_csize, x->dict_usize, &body) != OW_OK)
 		return OW_ERROR;
-	if (ow_pq_plain_decode(body, (size_t)x->dict_usize, x->d, (size_t)x->dict_nv, x->dict) !=
-	    OW_OK)
+	if (ow_pq_plain_decode(body, (size_t)x->dict_usize, x->d, (size_t)x->dict_nv, NULL,
+			       x->dict) != OW_OK)
 		return fail(x->err, x->errlen, "parquet: column %s: dictionary does not decode",
 			    x->d->name);
 	x->dict->nvals = (size_t)x->dict_nv;
@@ -901,10 +903,20 @@ static int data_page(ow_pq_rctx_t *x, const uint8_t *p, size_t len, size_t nv, i
 	else if (x->got == GOT_CODES && !is_dict_enc(enc) && codes_to_values(x, out) != OW_OK)
 		return OW_ERROR;
 	switch (enc) {
-	case OW_PQ_E_PLAIN:
-		if (ow_pq_plain_decode(p, (size_t)(end - p), x->d, ndef, out) != OW_OK)
+	case OW_PQ_E_PLAIN: {
+		/* text of rows not wanted is left out (a trace lookup reads a
+		 * page of attributes for a row or two) */
+		uint8_t *want = NULL;
+		if (x->sel && x->d->type == OW_PQ_BYTE_ARRAY) {
+			want = (uint8_t *)idx_room(x, ndef / 4 + 1);
+			for (size_t i = 0, k = 0; i < nv; i++)
+				if (defs[i])
+					want[k++] = x->sel[x->row0 + i];
+		}
+		if (ow_pq_plain_decode(p, (size_t)(end - p), x->d, ndef, want, out) != OW_OK)
 			return fail(x->err, x->errlen, "parquet: PLAIN values do not decode");
 		return OW_OK;
+	}
 	case OW_PQ_E_PLAIN_DICTIONARY:
 	case OW_PQ_E_RLE_DICTIONARY: {
 		if (!x->has_dict)
@@ -1024,12 +1036,13 @@ static int read_chunk(ow_pq_rctx_t *x, const ow_pq_file_t *f, int g, int col, co
 	int64_t left = ch->num_values;
 	uint32_t dict_encs =
 	    UINT32_C(1) << OW_PQ_E_PLAIN_DICTIONARY | UINT32_C(1) << OW_PQ_E_RLE_DICTIONARY;
-	if (x->d->type == OW_PQ_BYTE_ARRAY && !(ch->encs & dict_encs) && ch->tus > 0) {
+	if (x->d->type == OW_PQ_BYTE_ARRAY && !(ch->encs & dict_encs) && ch->tus > 0 && !sel) {
 		/* the values' bytes, at most its pages': room at once, not by
 		 * doubling and copying (a footer that overstates it costs
 		 * address space, not memory, and no more than 256 MiB of it;
 		 * no bound by the compressed size: JSON attributes compress
-		 * 70 to 1) */
+		 * 70 to 1). Not for some rows (sel): their pages' values may be
+		 * few, or none. */
 		ow_buf_reserve(&out->data, (size_t)OW_MIN(ch->tus, (int64_t)256 << 20));
 	}
 	x->dict_page = NULL;
@@ -1084,6 +1097,8 @@ static int read_chunk(ow_pq_rctx_t *x, const ow_pq_file_t *f, int g, int col, co
 					return OW_ERROR;
 				size_t from = x->d->type == OW_PQ_BYTE_ARRAY ? out->offs.len / 4
 									     : out->fixed.len;
+				x->sel = sel;
+				x->row0 = row0;
 				if (page_body(x, p, (size_t)pg.csize, pg.usize, &body) != OW_OK ||
 				    data_page(x, body, (size_t)pg.usize, nv, pg.enc, pg.dl_enc,
 					      out) != OW_OK)

@@ -2115,9 +2115,10 @@ typedef struct {
 /* The column buffers of a finished scan's slots, kept for the next scan
  * of the signal: else each query decodes into fresh memory, which the
  * kernel faults in and zeroes page by page (a third of a short query's
- * time). One set a signal, and only a set of at most KEEP_MAX bytes, so
- * what an idle server keeps stays small. */
-#define KEEP_MAX ((size_t)16 << 20)
+ * time, half of a trace lookup's, whose SELECT * holds ~60 MB of pages
+ * over 500k spans). One set a signal, and only a set of at most KEEP_MAX
+ * bytes, so what an idle server keeps stays bounded (3 x 64 MiB). */
+#define KEEP_MAX ((size_t)64 << 20)
 typedef struct {
 	ow_col_t *bufs;
 	ow_pq_codes_t *codes;
