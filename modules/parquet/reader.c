@@ -1036,14 +1036,19 @@ static int read_chunk(ow_pq_rctx_t *x, const ow_pq_file_t *f, int g, int col, co
 	int64_t left = ch->num_values;
 	uint32_t dict_encs =
 	    UINT32_C(1) << OW_PQ_E_PLAIN_DICTIONARY | UINT32_C(1) << OW_PQ_E_RLE_DICTIONARY;
-	if (x->d->type == OW_PQ_BYTE_ARRAY && !(ch->encs & dict_encs) && ch->tus > 0 && !sel) {
+	if (x->d->type == OW_PQ_BYTE_ARRAY && !(ch->encs & dict_encs) && ch->tus > 0) {
 		/* the values' bytes, at most its pages': room at once, not by
 		 * doubling and copying (a footer that overstates it costs
 		 * address space, not memory, and no more than 256 MiB of it;
 		 * no bound by the compressed size: JSON attributes compress
-		 * 70 to 1). Not for some rows (sel): their pages' values may be
-		 * few, or none. */
-		ow_buf_reserve(&out->data, (size_t)OW_MIN(ch->tus, (int64_t)256 << 20));
+		 * 70 to 1); for some rows (sel), their share, as only their
+		 * values are copied */
+		double share = 1;
+		if (sel && f->rgs[g].rows > 0)
+			share = (double)ow_count_ones(sel, (size_t)f->rgs[g].rows) /
+				(double)f->rgs[g].rows;
+		ow_buf_reserve(&out->data, (size_t)OW_MIN((int64_t)((double)ch->tus * share) + 1,
+							  (int64_t)256 << 20));
 	}
 	x->dict_page = NULL;
 	x->has_dict = 0;
