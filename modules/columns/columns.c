@@ -896,40 +896,19 @@ static int j_str(dec_t *d, ow_buf_t *o, const uint8_t *p, size_t n)
 	return 0;
 }
 
-static void j_u64(ow_buf_t *o, uint64_t v)
-{
-	char b[20];
-	int i = sizeof(b);
-	do {
-		b[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	put(o, b + i, sizeof(b) - (size_t)i);
-}
-
-static void j_i64(ow_buf_t *o, int64_t v)
-{
-	if (v < 0) {
-		put_c(o, '-');
-		j_u64(o, -(uint64_t)v);
-	} else {
-		j_u64(o, (uint64_t)v);
-	}
-}
-
 /* 64-bit integers are strings in OTLP/JSON: a double-based reader would
  * round them. */
 static void j_qu64(ow_buf_t *o, uint64_t v)
 {
 	put_c(o, '"');
-	j_u64(o, v);
+	ow_buf_add_u64(o, v);
 	put_c(o, '"');
 }
 
 static void j_qi64(ow_buf_t *o, int64_t v)
 {
 	put_c(o, '"');
-	j_i64(o, v);
+	ow_buf_add_i64(o, v);
 	put_c(o, '"');
 }
 
@@ -1163,13 +1142,13 @@ static int j_any(dec_t *d, ow_buf_t *o, const view_t *v, int depth, int32_t key_
 		break;
 	default: /* 8 */
 		PUT(o, "\"stringValueStrindex\":");
-		j_i64(o, i32_of(s[8].v));
+		ow_buf_add_i64(o, i32_of(s[8].v));
 	}
 	if (key_strindex) {
 		if (oc)
 			put_c(o, ',');
 		PUT(o, "\"keyStrindex\":");
-		j_i64(o, key_strindex);
+		ow_buf_add_i64(o, key_strindex);
 	}
 	put_c(o, '}');
 	return 0;
@@ -1303,7 +1282,7 @@ static int j_event(dec_t *d, ow_buf_t *o, const field_t *f)
 	if (j_attrs(d, o, &v, &s[3], 3, NULL) < 0)
 		return -1;
 	PUT(o, ",\"droppedAttributesCount\":");
-	j_u64(o, (uint32_t)s[4].v);
+	ow_buf_add_u64(o, (uint32_t)s[4].v);
 	put_c(o, '}');
 	return 0;
 }
@@ -1365,9 +1344,9 @@ static int j_link(dec_t *d, ow_buf_t *o, const field_t *f)
 	if (j_attrs(d, o, &v, &s[4], 4, NULL) < 0)
 		return -1;
 	PUT(o, ",\"droppedAttributesCount\":");
-	j_u64(o, (uint32_t)s[5].v);
+	ow_buf_add_u64(o, (uint32_t)s[5].v);
 	PUT(o, ",\"flags\":");
-	j_u64(o, (uint32_t)s[6].v);
+	ow_buf_add_u64(o, (uint32_t)s[6].v);
 	put_c(o, '}');
 	return 0;
 }
@@ -1424,7 +1403,7 @@ static int j_buckets(dec_t *d, ow_buf_t *o, const view_t *v, const slot_t *s, ui
 	if (scan(d, &b, &M_BUCKETS, bs, &oc) < 0)
 		return -1;
 	PUT(o, "{\"offset\":");
-	j_i64(o, sint32_of(bs[1].v));
+	ow_buf_add_i64(o, sint32_of(bs[1].v));
 	PUT(o, ",\"bucketCounts\":");
 	if (j_nums(d, o, &b, &bs[2], 2, NUM_VARINT_U64) < 0)
 		return -1;

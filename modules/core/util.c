@@ -313,6 +313,25 @@ void ow_buf_grow(ow_buf_t *b, size_t extra)
 		(void)madvise((void *)from, to - from, MADV_HUGEPAGE);
 }
 
+void ow_buf_add_u64(ow_buf_t *b, uint64_t v)
+{
+	char t[20], *e = t + sizeof(t), *p = e;
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	ow_buf_add(b, p, (size_t)(e - p));
+}
+
+void ow_buf_add_i64(ow_buf_t *b, int64_t v)
+{
+	if (v < 0) {
+		ow_buf_add(b, "-", 1);
+		ow_buf_add_u64(b, -(uint64_t)v);
+	} else {
+		ow_buf_add_u64(b, (uint64_t)v);
+	}
+}
+
 void ow_buf_addstr(ow_buf_t *b, const char *s)
 {
 	ow_buf_add(b, s, strlen(s));

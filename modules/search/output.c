@@ -34,20 +34,6 @@ static void add_real(ow_buf_t *b, double v, int json)
 		ow_buf_addstr(b, ".0");
 }
 
-/* An integer in decimal without printf, whose call per value was about a
- * tenth of a short answer's time. */
-static void add_int(ow_buf_t *b, int64_t v)
-{
-	char t[24], *e = t + sizeof(t), *p = e;
-	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
-	do
-		*--p = (char)('0' + u % 10);
-	while (u /= 10);
-	if (v < 0)
-		*--p = '-';
-	ow_buf_add(b, p, (size_t)(e - p));
-}
-
 static void add_hex(ow_buf_t *b, const uint8_t *p, size_t n)
 {
 	static const char digits[] = "0123456789abcdef";
@@ -110,7 +96,7 @@ static void add_json_value(ow_buf_t *b, const ow_search_val_t *v)
 {
 	switch (v->type) {
 	case SQLITE_INTEGER:
-		add_int(b, v->i);
+		ow_buf_add_i64(b, v->i);
 		break;
 	case SQLITE_FLOAT:
 		add_real(b, v->d, 1);
@@ -166,7 +152,7 @@ static void add_text(ow_buf_t *b, const ow_search_val_t *v)
 {
 	switch (v->type) {
 	case SQLITE_INTEGER:
-		add_int(b, v->i);
+		ow_buf_add_i64(b, v->i);
 		break;
 	case SQLITE_FLOAT:
 		add_real(b, v->d, 0);
