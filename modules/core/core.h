@@ -39,7 +39,9 @@ const char *ow_source_name(int source);
 #define OW_TENANT_MAX 64
 #define OW_BATCH_ID_LEN 36 /* UUIDv7 text form */
 
-/* Tenant ids become directory names: [A-Za-z0-9._-]{1,64}, not "." or "..". */
+/* Tenant ids become directory names: [A-Za-z0-9._-]{1,64}, not starting with
+ * ".". The one definition: ingest, the WAL, recovery, storage and queries all
+ * ask this, so whatever is acknowledged is recovered. */
 int ow_tenant_valid(const char *s, size_t len);
 
 /* Memory helpers that abort on exhaustion: a failed small allocation is not

@@ -34,7 +34,9 @@ int ow_tenant_valid(const char *s, size_t len)
 {
 	if (len == 0 || len > OW_TENANT_MAX)
 		return 0;
-	if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
+	/* a leading '.' would hide the directory: WAL recovery and the
+	 * storage walks pass over dot entries */
+	if (s[0] == '.')
 		return 0;
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
