@@ -100,6 +100,13 @@ void ow_buf_add_i64(ow_buf_t *b, int64_t v);
 void ow_buf_printf(ow_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ow_buf_free(ow_buf_t *b);
 
+/* A thread's buffers may be metered: while a meter is set, every
+ * ow_buf_grow and ow_buf_free on the thread reports the change in
+ * capacity (signed bytes) to it. A query's memory budget counts its
+ * column buffers and its answer so (modules/search); NULL stops. */
+typedef void (*ow_buf_meter_t)(void *arg, int64_t delta);
+void ow_buf_meter(ow_buf_meter_t fn, void *arg);
+
 /* A finite double as the fewest of 15, 16 or 17 significant digits that read
  * back as the same value ("%g" style); the length written. */
 int ow_dtoa(double v, char *buf, size_t len);
