@@ -66,7 +66,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-static int enabled, format, auto_commit, commit_mode, offset_reset;
+static int enabled, format, auto_commit, commit_mode, offset_reset, static_membership;
 static char *brokers, *topics, *group_id, *topic_rule;
 static int64_t batch_size, batch_timeout_ms, session_timeout_ms, max_message_bytes;
 
@@ -83,8 +83,9 @@ static ow_directive_t directives[] = {
      NULL, 0},
     {"ingestion.kafka.format", OW_CONF_ENUM, &format, 0, 0, "auto", formats, 0},
     {"ingestion.kafka.auto_offset_reset", OW_CONF_ENUM, &offset_reset, 0, 0, "earliest", resets, 0},
-    {"ingestion.kafka.session_timeout_ms", OW_CONF_INT, &session_timeout_ms, 1000, 3600000, "45000",
+    {"ingestion.kafka.session_timeout_ms", OW_CONF_INT, &session_timeout_ms, 1000, 3600000, "6000",
      NULL, 0},
+    {"ingestion.kafka.static_membership", OW_CONF_BOOL, &static_membership, 0, 0, "true", NULL, 0},
     {"ingestion.kafka.max_message_bytes", OW_CONF_INT, &max_message_bytes, 1024, 1073741824,
      "16777216", NULL, 0},
     {"ingestion.kafka.commit_strategy.mode", OW_CONF_ENUM, &commit_mode, 0, 0, "after_wal", modes,
@@ -481,14 +482,14 @@ static void advance(kpart_t *p)
 	commit_soon();
 }
 
-static void dead_letter(kmsg_t *k, const char *why)
+static void dead_letter(kmsg_t *k, int reject, const char *why)
 {
 	kpart_t *p = k->p;
 	ow_log(OW_LOG_WARN, "kafka: %s[%d] offset %lld skipped: %s", p->topic, p->partition,
 	       (long long)k->offset, why);
 	ow_tracker_dead_letter(p->topic, p->partition, k->offset, k->rkm ? k->rkm->len : 0, why);
 	ow_stats.kafka_dead_letters++;
-	ow_stats.rejected[OW_REJ_BAD_REQUEST]++;
+	ow_stats.rejected[reject]++;
 	if (k->rkm) {
 		rd_kafka_message_destroy(k->rkm);
 		k->rkm = NULL;
@@ -585,7 +586,8 @@ static void decode_done(ow_job_t *j)
 	if (k->rc != OW_OK) {
 		ow_budget_release(k->msg.charged);
 		k->msg.charged = 0;
-		dead_letter(k, k->dec.error);
+		dead_letter(k, k->rc == OW_NOSPACE ? OW_REJ_TOO_LARGE : OW_REJ_BAD_REQUEST,
+			    k->dec.error);
 		check_revoke();
 		return;
 	}
@@ -642,10 +644,23 @@ static void admit_held(void)
 			held = k->hnext;
 			route(p->topic, &p->signal, p->tenant, why, sizeof(why));
 			p->signal = -1;
-			dead_letter(k, why);
+			dead_letter(k, OW_REJ_BAD_REQUEST, why);
 			continue;
 		}
 		size_t len = k->rkm->len;
+		if (len > (size_t)max_message_bytes) {
+			/* before any memory is charged for it or any byte inflated: a
+			 * gzip body is held to the limit as sent as well as inflated,
+			 * and one larger than the in-flight budget would stall here */
+			char why[160];
+			held = k->hnext;
+			snprintf(why, sizeof(why),
+				 "%smessage of %zu bytes is larger than "
+				 "ingestion.kafka.max_message_bytes (%lld)",
+				 k->gzip ? "gzip " : "", len, (long long)max_message_bytes);
+			dead_letter(k, OW_REJ_TOO_LARGE, why);
+			continue;
+		}
 		if (!room(len)) {
 			ow_log(OW_LOG_DEBUG,
 			       "kafka: no room: budget %llu/%llu storage full %d disk %d",
@@ -1138,6 +1153,13 @@ static int kafka_start(struct event_base *base)
 	SET("enable.auto.commit", "false");
 	SET("enable.auto.offset.store", "false");
 	SET("auto.offset.reset", resets[offset_reset]);
+	if (static_membership) {
+		/* the data directory's id, not storage.node_id: that one is the
+		 * same on every process that keeps its default */
+		char instance[64];
+		snprintf(instance, sizeof(instance), "openwit-%s", node_id);
+		SET("group.instance.id", instance);
+	}
 	snprintf(num, sizeof(num), "%lld", (long long)session_timeout_ms);
 	SET("session.timeout.ms", num);
 	snprintf(num, sizeof(num), "%lld", (long long)OW_MAX(session_timeout_ms / 3, 100));
