@@ -73,6 +73,10 @@ typedef struct {
 
 /* Grows b to hold extra more bytes (the slow path of ow_buf_reserve). */
 void ow_buf_grow(ow_buf_t *b, size_t extra);
+/* Bytes by which buffers grew on this thread, ever: a decoder that writes
+ * through many buffers reads it before and during a request to charge the
+ * in-flight budget for what the request really allocates. */
+extern _Thread_local size_t ow_buf_grown;
 
 /* Inline: the decoders call these for every field. */
 static inline void ow_buf_reserve(ow_buf_t *b, size_t extra)

@@ -290,6 +290,8 @@ int ow_fsync_dir(const char *path)
 
 #define OW_BUF_HUGE ((size_t)2 << 20) /* a transparent huge page */
 
+_Thread_local size_t ow_buf_grown;
+
 void ow_buf_grow(ow_buf_t *b, size_t extra)
 {
 	if (b->len + extra <= b->cap)
@@ -298,6 +300,7 @@ void ow_buf_grow(ow_buf_t *b, size_t extra)
 	while (cap < b->len + extra)
 		cap *= 2;
 	b->data = ow_realloc(b->data, cap);
+	ow_buf_grown += cap - b->cap;
 	b->cap = cap;
 	if (cap < OW_BUF_HUGE)
 		return;
