@@ -30,7 +30,7 @@ const mb = (n) => (n / 1048576).toFixed(1);
 const emptyJSON = (n) => Buffer.from(`{"resourceSpans":[${'{},'.repeat(n - 1)}{}]}`);
 const gz = (b) => zlib.gzipSync(b, { level: 9 });
 
-const s = await start({ tag: 'bomb', config: { 'memory.max_inflight_bytes': 16777216 } });
+const s = await start({ tag: 'bomb', config: { 'memory.max_inflight_bytes': 8388608 } });
 const pid = s.proc.pid;
 // the server at work before the bombs: its peak RSS is what a request costs
 is(post(`${s.otlp}/v1/traces`, Buffer.from(jsonTraces('before-bomb')), 'application/json').code, 200,
