@@ -430,7 +430,8 @@ static int reserve(ow_otlp_req_t *r, size_t need)
 	return rc;
 }
 
-/* ow_columns_decode_bounded's grow: the payload and the columns so far. */
+/* ow_columns_decode_bounded's grow: the payload and the columns so far.
+ * err is r->error, where reserve writes its message. */
 static int grow_columns(void *arg, size_t bytes, char *err, size_t errlen)
 {
 	OW_UNUSED(err);
