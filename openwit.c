@@ -25,6 +25,7 @@
 #include "modules/http/http.h"
 #include "modules/janitor/janitor.h"
 #include "modules/kafka/kafka.h"
+#include "modules/otlp/otlp.h"
 #include "modules/search/search.h"
 #include "modules/storage/storage.h"
 #include "modules/tracker/tracker.h"
@@ -52,6 +53,8 @@ static ow_directive_t core_directives[] = {
     {"memory.mmap_threshold_bytes", OW_CONF_INT, &mmap_threshold, 0, 32 << 20, "262144", NULL, 0},
     {"workers.threads", OW_CONF_INT, &worker_threads, 0, 256, "0", NULL, 0},
     {"workers.queue_slots", OW_CONF_INT, &queue_slots, 16, 1 << 20, "4096", NULL, 0},
+    {"ingestion.max_json_elements", OW_CONF_INT, &ow_otlp_max_json_elements, 1, 1 << 30, "500000",
+     NULL, 0},
     OW_CONF_END};
 
 static int core_check(char *err, size_t errlen)

@@ -2,14 +2,16 @@
 // Memory is bounded in bytes: while admitted request bytes are at
 // memory.max_inflight_bytes, new requests get 503 with Retry-After, and
 // the budget comes back when requests are acknowledged. A slow disk (the
-// fault build's SLOW fsync) keeps the first request in flight.
+// fault build's SLOW fsync) keeps the first request in flight. The budget
+// holds one ~700 KB request while it decodes (its text, strings and
+// columns: ~1.5 MB) and not a second beside the first's ~1.8 MB in flight.
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 (async () => {
 const { start, faultsBin, curl, ok, is, like, done, sleep, tmpdir } = await import('./lib/harness.mjs');
 const s = await start({ tag: 'budget', bin: faultsBin, env: { OPENWIT_IO_FAULTS: 'fsync:SLOW:1-3' },
-  config: { 'memory.max_inflight_bytes': 1048576, 'ingestion.http.max_payload_size_mb': 1 } });
+  config: { 'memory.max_inflight_bytes': 2359296, 'ingestion.http.max_payload_size_mb': 1 } });
 const tmp = tmpdir('budget-body');
 const big = (tag) => {
   const f = path.join(tmp, `${tag}.json`);

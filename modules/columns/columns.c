@@ -309,6 +309,14 @@ typedef struct {
 	str_t service, rschema, sname, sversion, sschema;
 	ow_buf_t rattrs, rrefs, sattrs, meta;
 	uint32_t rdropped, sdropped;
+
+	/* The request's memory: every row repeats its resource and scope
+	 * values, so a few wire bytes can ask for gigabytes of columns. */
+	ow_columns_grow_fn grow;
+	void *grow_arg;
+	size_t grown;	      /* the buffers' growth in this call (the meter) */
+	size_t allowed;	      /* growth the caller has agreed to so far */
+	ow_buf_meter_t outer; /* the thread's meter before the call */
 } dec_t;
 
 static int fail(dec_t *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -1505,9 +1513,17 @@ static int put_enum8(dec_t *d, ow_col_t *c, uint64_t v, const char *what)
 	return 0;
 }
 
-static void put_common(dec_t *d)
+/* Also where each row is paid for: the buffers' growth up to the
+ * previous row is agreed with the caller before this one is written, so a
+ * refused request has allocated at most one row past its allowance. */
+static int put_common(dec_t *d)
 {
 	ow_col_t *c = d->c;
+	if (d->grow && d->grown > d->allowed) {
+		d->allowed = d->grown;
+		if (d->grow(d->grow_arg, d->allowed, d->err, d->errlen) != 0)
+			return -1;
+	}
 	put_str(&c[C_SERVICE_NAME], &d->service);
 	put_json(&c[C_RES_ATTRS], &d->rattrs);
 	ow_col_i32(&c[C_RES_DROPPED], (int32_t)d->rdropped);
@@ -1518,6 +1534,7 @@ static void put_common(dec_t *d)
 	put_json(&c[C_SCOPE_ATTRS], &d->sattrs);
 	ow_col_i32(&c[C_SCOPE_DROPPED], (int32_t)d->sdropped);
 	put_str(&c[C_SCOPE_SCHEMA_URL], &d->sschema);
+	return 0;
 }
 
 /* ---- spans ---- */
@@ -1542,7 +1559,8 @@ static int span(dec_t *d, const field_t *f)
 		return skip(d, "trace_id", how);
 	if ((how = id_unset(&s[2])) != NULL)
 		return skip(d, "span_id", how);
-	put_common(d);
+	if (put_common(d) < 0)
+		return -1;
 	put_id(&c[SP_TRACE_ID], &s[1]);
 	put_id(&c[SP_SPAN_ID], &s[2]);
 	put_id(&c[SP_PARENT_SPAN_ID], &s[4]);
@@ -1592,7 +1610,8 @@ static int log_record(dec_t *d, const field_t *f)
 		return bad_id(d, "trace_id", &s[9], 16);
 	if (!id_ok(&s[10], 8))
 		return bad_id(d, "span_id", &s[10], 8);
-	put_common(d);
+	if (put_common(d) < 0)
+		return -1;
 	ow_col_i64(&c[LG_TIME], (int64_t)s[1].v);
 	ow_col_i64(&c[LG_OBSERVED], s[11].v ? (int64_t)s[11].v : d->recv_ns);
 	if (put_enum8(d, &c[LG_SEVERITY], s[2].v, "severity number") < 0 ||
@@ -1718,7 +1737,8 @@ static int data_point(dec_t *d, const metric_t *m, const field_t *f)
 	ow_col_t *c = d->c;
 	if (scan(d, &v, pt->point, s, &oc) < 0)
 		return -1;
-	put_common(d);
+	if (put_common(d) < 0)
+		return -1;
 	put_str(&c[MT_NAME], &m->name);
 	put_str(&c[MT_DESCRIPTION], &m->description);
 	put_str(&c[MT_UNIT], &m->unit);
@@ -1956,6 +1976,23 @@ typedef struct {
 int64_t ow_columns_decode(int signal, const uint8_t *pb, size_t len, int64_t recv_ns, ow_table_t *t,
 			  ow_rejects_t *rej, char *err, size_t errlen)
 {
+	return ow_columns_decode_bounded(signal, pb, len, recv_ns, t, rej, err, errlen, NULL, NULL);
+}
+
+/* The call's meter: growth counted, and passed on to the thread's own. */
+static void metered(void *arg, int64_t delta)
+{
+	dec_t *d = arg;
+	if (delta > 0)
+		d->grown += (size_t)delta;
+	if (d->outer.fn)
+		d->outer.fn(d->outer.arg, delta);
+}
+
+int64_t ow_columns_decode_bounded(int signal, const uint8_t *pb, size_t len, int64_t recv_ns,
+				  ow_table_t *t, ow_rejects_t *rej, char *err, size_t errlen,
+				  ow_columns_grow_fn grow, void *grow_arg)
+{
 	mark_t mark[MAX_COLS];
 	static const char *const rec[OW_NSIGNALS] = {"span", "log record", "data point"};
 	dec_t d = {.base = pb,
@@ -1963,13 +2000,17 @@ int64_t ow_columns_decode(int signal, const uint8_t *pb, size_t len, int64_t rec
 		   .errlen = errlen,
 		   .recv_ns = recv_ns,
 		   .c = t->cols,
-		   .rec = rec[signal]};
+		   .rec = rec[signal],
+		   .grow = grow,
+		   .grow_arg = grow_arg};
+	d.outer = ow_buf_meter((ow_buf_meter_t){metered, &d});
 	for (int i = 0; i < t->ncols; i++) {
 		ow_col_t *c = &t->cols[i];
 		mark[i] = (mark_t){c->fixed.len, c->data.len, c->offs.len,
 				   c->defs.len,	 c->nrows,    c->nvals};
 	}
 	int64_t n = request(&d, signal, pb, len);
+	ow_buf_meter(d.outer);
 	for (int i = 0; n >= 0 && i < t->ncols; i++)
 		if (t->cols[i].data.len > UINT32_MAX)
 			n = fail(&d, "the buffer holds 4 GiB in column %s: flush it first",

@@ -58,6 +58,14 @@ typedef struct {
  * above). */
 int64_t ow_columns_decode(int signal, const uint8_t *pb, size_t len, int64_t recv_ns, ow_table_t *t,
 			  ow_rejects_t *rej, char *err, size_t errlen);
+/* The same, asking grow(arg, bytes, err, errlen) before each record once
+ * the call's buffers have grown to bytes, more than agreed: 0 goes on,
+ * anything else fails the call as above, with grow's message in err. So
+ * the growth is agreed up to the last record, which is not asked about. */
+typedef int (*ow_columns_grow_fn)(void *arg, size_t bytes, char *err, size_t errlen);
+int64_t ow_columns_decode_bounded(int signal, const uint8_t *pb, size_t len, int64_t recv_ns,
+				  ow_table_t *t, ow_rejects_t *rej, char *err, size_t errlen,
+				  ow_columns_grow_fn grow, void *grow_arg);
 
 /* The column whose values are the records' times: spans start_time, logs
  * time, metrics time. */

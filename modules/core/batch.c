@@ -4,6 +4,8 @@
 #include "batch.h"
 #include "../parquet/column.h"
 
+#include <stdatomic.h>
+
 ow_batch_t *ow_batch_new(const char *tenant, int signal, int source)
 {
 	ow_batch_t *b = ow_calloc(1, sizeof(*b));
@@ -77,35 +79,43 @@ void ow_batch_finish(ow_batch_t *b, int rc)
 	free(b);
 }
 
-static uint64_t budget_used, budget_max;
+/* Atomic: the loop admits bodies, and a worker decoding one charges what
+ * the decode really allocates (its inflated bytes, a JSON tree, columns)
+ * as it goes, so a small body that expands is paid for before it grows. */
+static _Atomic uint64_t budget_used;
+static uint64_t budget_max;
 
 void ow_budget_init(uint64_t max)
 {
 	budget_max = max;
-	budget_used = 0;
+	atomic_store(&budget_used, 0);
 }
 
 int ow_budget_take(size_t n)
 {
-	if (budget_used + n > budget_max)
-		return OW_AGAIN;
-	budget_used += n;
+	uint64_t used = atomic_load(&budget_used);
+	do {
+		if (used + n > budget_max)
+			return OW_AGAIN;
+	} while (!atomic_compare_exchange_weak(&budget_used, &used, used + n));
 	return OW_OK;
 }
 
 void ow_budget_charge(size_t n)
 {
-	budget_used += n;
+	atomic_fetch_add(&budget_used, n);
 }
 
 void ow_budget_release(size_t n)
 {
-	budget_used -= OW_MIN(n, budget_used);
+	uint64_t used = atomic_load(&budget_used);
+	while (!atomic_compare_exchange_weak(&budget_used, &used, used - OW_MIN(n, used)))
+		;
 }
 
 uint64_t ow_budget_used(void)
 {
-	return budget_used;
+	return atomic_load(&budget_used);
 }
 
 uint64_t ow_budget_max(void)

@@ -65,8 +65,9 @@ void ow_batch_finish(ow_batch_t *b, int rc);
 /* Frees what a message holds (payload, columns, budget) and acks it. */
 void ow_msg_finish(ow_msg_t *m, int rc);
 
-/* The in-flight byte budget (loop thread only): request bodies and their
- * decoded payloads from arrival to acknowledgement. */
+/* The in-flight byte budget (any thread): request bodies, what decoding
+ * them allocates, and their decoded payloads, from arrival to
+ * acknowledgement. */
 void ow_budget_init(uint64_t max);
 int ow_budget_take(size_t n); /* OW_AGAIN when it would pass the limit */
 /* Charges bytes already admitted (a body that grew when decoded). */

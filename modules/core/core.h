@@ -75,7 +75,6 @@ typedef struct {
 
 /* Grows b to hold extra more bytes (the slow path of ow_buf_reserve). */
 void ow_buf_grow(ow_buf_t *b, size_t extra);
-
 /* Inline: the decoders call these for every field. */
 static inline void ow_buf_reserve(ow_buf_t *b, size_t extra)
 {
@@ -103,9 +102,15 @@ void ow_buf_free(ow_buf_t *b);
 /* A thread's buffers may be metered: while a meter is set, every
  * ow_buf_grow and ow_buf_free on the thread reports the change in
  * capacity (signed bytes) to it. A query's memory budget counts its
- * column buffers and its answer so (modules/search); NULL stops. */
-typedef void (*ow_buf_meter_t)(void *arg, int64_t delta);
-void ow_buf_meter(ow_buf_meter_t fn, void *arg);
+ * column buffers and its answer so (modules/search), and the OTLP decoder
+ * what a request's columns really take (modules/columns). Sets this
+ * thread's meter ({NULL}: none) and returns the one before, which a
+ * meter set for a while may pass its deltas on to. */
+typedef struct {
+	void (*fn)(void *arg, int64_t delta);
+	void *arg;
+} ow_buf_meter_t;
+ow_buf_meter_t ow_buf_meter(ow_buf_meter_t m);
 
 /* A finite double as the fewest of 15, 16 or 17 significant digits that read
  * back as the same value ("%g" style); the length written. */

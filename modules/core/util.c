@@ -293,12 +293,12 @@ int ow_fsync_dir(const char *path)
 #define OW_BUF_HUGE ((size_t)2 << 20) /* a transparent huge page */
 
 static __thread ow_buf_meter_t meter;
-static __thread void *meter_arg;
 
-void ow_buf_meter(ow_buf_meter_t fn, void *arg)
+ow_buf_meter_t ow_buf_meter(ow_buf_meter_t m)
 {
-	meter = fn;
-	meter_arg = arg;
+	ow_buf_meter_t before = meter;
+	meter = m;
+	return before;
 }
 
 void ow_buf_grow(ow_buf_t *b, size_t extra)
@@ -308,8 +308,8 @@ void ow_buf_grow(ow_buf_t *b, size_t extra)
 	size_t cap = b->cap ? b->cap : 256;
 	while (cap < b->len + extra)
 		cap *= 2;
-	if (meter)
-		meter(meter_arg, (int64_t)(cap - b->cap));
+	if (meter.fn)
+		meter.fn(meter.arg, (int64_t)(cap - b->cap));
 	b->data = ow_realloc(b->data, cap);
 	b->cap = cap;
 	if (cap < OW_BUF_HUGE)
@@ -367,8 +367,8 @@ void ow_buf_printf(ow_buf_t *b, const char *fmt, ...)
 
 void ow_buf_free(ow_buf_t *b)
 {
-	if (meter && b->cap)
-		meter(meter_arg, -(int64_t)b->cap);
+	if (meter.fn && b->cap)
+		meter.fn(meter.arg, -(int64_t)b->cap);
 	free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;

@@ -367,7 +367,9 @@ static void decode_work(ow_job_t *j)
 				     (size_t)max_message_size, "ingestion.grpc.max_message_size",
 				     &s->dec);
 	s->rc = rc == OW_OK ? OW_OK : OW_ERROR;
-	s->code = rc == OW_NOSPACE ? OW_RPC_RESOURCE_EXHAUSTED : OW_RPC_INVALID_ARGUMENT;
+	s->code = rc == OW_NOSPACE ? OW_RPC_RESOURCE_EXHAUSTED
+		  : rc == OW_AGAIN ? OW_RPC_UNAVAILABLE
+				   : OW_RPC_INVALID_ARGUMENT;
 }
 
 static void decode_done(ow_job_t *j)
@@ -381,6 +383,7 @@ static void decode_done(ow_job_t *j)
 		if (s->rc != OW_OK)
 			answer_error(s, s->code,
 				     s->code == OW_RPC_RESOURCE_EXHAUSTED ? OW_REJ_TOO_LARGE
+				     : s->code == OW_RPC_UNAVAILABLE	  ? OW_REJ_BUDGET
 									  : OW_REJ_BAD_REQUEST,
 				     s->dec.error);
 		else

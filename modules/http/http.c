@@ -8,9 +8,11 @@
  * stalls the loop. A decoded request joins a batch (wal.h); it is answered
  * when its batch is durable. Errors carry a google.rpc.Status in the
  * request's encoding (JSON when the content type was not understood):
- *   400 malformed body or invalid tenant      413 body too large
+ *   400 malformed body or invalid tenant,     413 body too large, before or
+ *       JSON with too many elements               after decoding
  *   404 unknown path                          415 content type or encoding
- *   405 not POST                              503 budget, queue, disk full,
+ *   405 not POST                              503 budget (also while
+ *                                                 decoding), queue, disk full,
  *                                                 draining (Retry-After)
  */
 #include "http.h"
@@ -142,7 +144,7 @@ static void decode_work(ow_job_t *j)
 				     (size_t)max_payload_mb << 20,
 				     "ingestion.http.max_payload_size_mb", &r->dec);
 	r->rc = rc == OW_OK ? OW_OK : OW_ERROR;
-	r->code = rc == OW_NOSPACE ? 413 : 400;
+	r->code = rc == OW_NOSPACE ? 413 : rc == OW_AGAIN ? 503 : 400;
 }
 
 static void decode_done(ow_job_t *j)
@@ -151,8 +153,13 @@ static void decode_done(ow_job_t *j)
 	if (r->rc != OW_OK) {
 		ow_budget_release(r->msg.charged);
 		reject(r->req, r->encoding, r->code,
-		       r->code == 413 ? OW_RPC_RESOURCE_EXHAUSTED : OW_RPC_INVALID_ARGUMENT,
-		       r->code == 413 ? OW_REJ_TOO_LARGE : OW_REJ_BAD_REQUEST, r->dec.error);
+		       r->code == 413	? OW_RPC_RESOURCE_EXHAUSTED
+		       : r->code == 503 ? OW_RPC_UNAVAILABLE
+					: OW_RPC_INVALID_ARGUMENT,
+		       r->code == 413	? OW_REJ_TOO_LARGE
+		       : r->code == 503 ? OW_REJ_BUDGET
+					: OW_REJ_BAD_REQUEST,
+		       r->dec.error);
 		finish(r);
 		return;
 	}

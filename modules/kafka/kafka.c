@@ -565,6 +565,18 @@ static void set_paused(int on)
 	ow_log(OW_LOG_DEBUG, "kafka: partitions %s", on ? "paused (backpressure)" : "resumed");
 }
 
+/* Takes k again, first, from the message still held, after a while. */
+static void hold_again(kmsg_t *k, long usec)
+{
+	k->state = K_HELD;
+	k->hnext = held;
+	held = k;
+	if (held_tail == &held)
+		held_tail = &k->hnext;
+	struct timeval tv = {0, usec};
+	event_add(retry_ev, &tv);
+}
+
 static void on_ack(ow_msg_t *m, int rc)
 {
 	kmsg_t *k = (kmsg_t *)m;
@@ -572,14 +584,7 @@ static void on_ack(ow_msg_t *m, int rc)
 	k->dec.payload = NULL; /* freed with the batch */
 	k->dec.table = NULL;
 	if (rc != OW_OK) {
-		/* not durable: take it again from the message we still hold */
-		k->state = K_HELD;
-		k->hnext = held;
-		held = k;
-		if (held_tail == &held)
-			held_tail = &k->hnext;
-		struct timeval tv = {0, 200000};
-		event_add(retry_ev, &tv);
+		hold_again(k, 200000); /* not durable */
 		return;
 	}
 	snprintf(k->batch_id, sizeof(k->batch_id), "%s", m->batch_id ? m->batch_id : "");
@@ -608,6 +613,13 @@ static void decode_done(ow_job_t *j)
 {
 	kmsg_t *k = (kmsg_t *)((char *)j - offsetof(kmsg_t, job));
 	kpart_t *p = k->p;
+	if (k->rc == OW_AGAIN) {
+		/* what it decodes to does not fit the budget now */
+		ow_budget_release(k->msg.charged);
+		k->msg.charged = 0;
+		hold_again(k, 20000);
+		return;
+	}
 	if (k->rc != OW_OK) {
 		ow_budget_release(k->msg.charged);
 		k->msg.charged = 0;

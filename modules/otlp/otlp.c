@@ -15,8 +15,10 @@
 #include "../parquet/thrift.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <zlib.h>
 
 static const ProtobufCMessageDescriptor *request_desc[OW_NSIGNALS] = {
@@ -399,50 +401,171 @@ static int json_to_msg(jctx_t *c, const ProtobufCMessageDescriptor *d, const cJS
 
 /* ---- requests ---- */
 
-int ow_otlp_decode(int signal, int encoding, uint8_t *body, size_t len, ow_otlp_req_t *r)
+int64_t ow_otlp_max_json_elements;
+
+/* Takes from the in-flight budget what the decode is about to hold in all
+ * (need, its body included) beyond what it holds already: OW_NOSPACE when
+ * need is more than the whole budget (a retry cannot help), OW_AGAIN when
+ * the budget is only spent for now. */
+static int reserve(ow_otlp_req_t *r, size_t need)
 {
-	r->error[0] = '\0';
-	r->payload = NULL;
-	r->len = 0;
-	r->table = NULL;
+	if (need <= r->base + r->extra)
+		return OW_OK;
+	int rc = need > ow_budget_max() ? OW_NOSPACE : ow_budget_take(need - r->base - r->extra);
+	if (rc == OW_OK) {
+		r->extra = need - r->base;
+		return OW_OK;
+	}
+	r->budget_rc = rc;
+	if (rc == OW_NOSPACE)
+		snprintf(r->error, sizeof(r->error),
+			 "decoding the request takes %zu bytes of memory, more than "
+			 "memory.max_inflight_bytes",
+			 need);
+	else
+		snprintf(r->error, sizeof(r->error),
+			 "in-flight memory budget exhausted: decoding the request takes %zu bytes "
+			 "of memory; retry",
+			 need);
+	return rc;
+}
+
+/* ow_columns_decode_bounded's grow: the payload and the columns so far.
+ * err is r->error, where reserve writes its message. */
+static int grow_columns(void *arg, size_t bytes, char *err, size_t errlen)
+{
+	OW_UNUSED(err);
+	OW_UNUSED(errlen);
+	ow_otlp_req_t *r = arg;
+	return reserve(r, r->len + bytes) != OW_OK;
+}
+
+/* Counts the values of a JSON text (objects, arrays, strings with member
+ * names among them, numbers, literals) and its objects, building nothing,
+ * so that what its tree costs is known before the tree is built. Malformed
+ * text is counted loosely: the parser refuses it afterwards. */
+static void json_count(const uint8_t *p, size_t n, size_t *values, size_t *objects)
+{
+	size_t v = 0, o = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t ch = p[i];
+		if (ch == '"') {
+			v++;
+			for (i++; i < n && p[i] != '"'; i++)
+				if (p[i] == '\\')
+					i++;
+		} else if (ch == '{' || ch == '[') {
+			v++;
+			o += ch == '{';
+		} else if (ch == '-' || (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z')) {
+			v++;
+			while (i + 1 < n && (isalnum(p[i + 1]) || p[i + 1] == '.' ||
+					     p[i + 1] == '+' || p[i + 1] == '-'))
+				i++;
+		}
+	}
+	*values = v;
+	*objects = o;
+}
+
+/* The largest message a JSON object of a request can become (the cost of
+ * an object in the protobuf-c tree), from the descriptors so that it
+ * follows the protos. AnyValue nests in itself: 8 levels reach every
+ * message type. */
+static size_t largest_message(const ProtobufCMessageDescriptor *d, int depth)
+{
+	size_t m = d->sizeof_message;
+	for (unsigned i = 0; depth < 8 && i < d->n_fields; i++)
+		if (d->fields[i].type == PROTOBUF_C_TYPE_MESSAGE)
+			m = OW_MAX(m, largest_message(d->fields[i].descriptor, depth + 1));
+	return m;
+}
+
+static size_t largest[OW_NSIGNALS];
+static pthread_once_t largest_once = PTHREAD_ONCE_INIT;
+
+static void largest_init(void)
+{
+	for (int i = 0; i < OW_NSIGNALS; i++)
+		largest[i] = largest_message(request_desc[i], 0);
+}
+
+/* What converting a JSON text of len bytes takes at its peak: two copies
+ * of its strings at every step (the text and the cJSON tree's, the cJSON
+ * and the protobuf-c tree's, the protobuf-c tree's and the packed payload,
+ * which is no larger than the text), a cJSON node and a repeated field's
+ * slot a value, a message an object. Measured on a body of {} elements:
+ * ~150 bytes a value, which this bounds. */
+static size_t json_cost(int signal, size_t len, size_t values, size_t objects)
+{
+	pthread_once(&largest_once, largest_init);
+	return 2 * len + values * (sizeof(cJSON) + 64) + objects * (largest[signal] + 16);
+}
+
+static int json_decode(int signal, uint8_t *body, size_t len, ow_otlp_req_t *r)
+{
+	const ProtobufCMessageDescriptor *d = request_desc[signal];
+	size_t values, objects;
+	json_count(body, len, &values, &objects);
+	if (values > (uint64_t)ow_otlp_max_json_elements) {
+		snprintf(r->error, sizeof(r->error),
+			 "JSON body has more than %lld elements (ingestion.max_json_elements)",
+			 (long long)ow_otlp_max_json_elements);
+		free(body);
+		return OW_ERROR;
+	}
+	int rc = reserve(r, json_cost(signal, len, values, objects));
+	if (rc != OW_OK) {
+		free(body);
+		return rc;
+	}
+	ProtobufCMessage *m = NULL;
+	const char *end = NULL;
+	cJSON *j = cJSON_ParseWithLengthOpts((const char *)body, len, &end, 0);
+	if (j == NULL) {
+		size_t at = end ? (size_t)(end - (const char *)body) : 0;
+		snprintf(r->error, sizeof(r->error), "malformed JSON at byte %zu", at);
+		free(body);
+		return OW_ERROR;
+	}
+	free(body);
+	jctx_t c = {r->error, sizeof(r->error), 0};
+	rc = json_to_msg(&c, d, j, &m);
+	cJSON_Delete(j);
+	if (rc != OW_OK) {
+		if (m)
+			protobuf_c_message_free_unpacked(m, NULL);
+		return OW_ERROR;
+	}
+	r->len = protobuf_c_message_get_packed_size(m);
+	r->payload = ow_alloc(r->len);
+	protobuf_c_message_pack(m, r->payload);
+	protobuf_c_message_free_unpacked(m, NULL);
+	return OW_OK;
+}
+
+/* Decodes body (which it takes ownership of) of the given signal and
+ * encoding into r: the protobuf payload for the WAL and the records as
+ * columns. */
+static int decode(int signal, int encoding, uint8_t *body, size_t len, ow_otlp_req_t *r)
+{
 	if (encoding == OW_ENC_PROTOBUF) {
 		r->payload = body;
 		r->len = len;
 	} else {
-		const ProtobufCMessageDescriptor *d = request_desc[signal];
-		ProtobufCMessage *m = NULL;
-		const char *end = NULL;
-		cJSON *j = cJSON_ParseWithLengthOpts((const char *)body, len, &end, 0);
-		if (j == NULL) {
-			size_t at = end ? (size_t)(end - (const char *)body) : 0;
-			snprintf(r->error, sizeof(r->error), "malformed JSON at byte %zu", at);
-			free(body);
-			return OW_ERROR;
-		}
-		free(body);
-		jctx_t c = {r->error, sizeof(r->error), 0};
-		int rc = json_to_msg(&c, d, j, &m);
-		cJSON_Delete(j);
-		if (rc != OW_OK) {
-			if (m)
-				protobuf_c_message_free_unpacked(m, NULL);
-			return OW_ERROR;
-		}
-		r->len = protobuf_c_message_get_packed_size(m);
-		r->payload = ow_alloc(r->len);
-		protobuf_c_message_pack(m, r->payload);
-		protobuf_c_message_free_unpacked(m, NULL);
+		int rc = json_decode(signal, body, len, r);
+		if (rc != OW_OK)
+			return rc;
 	}
 	/* One pass over the protobuf both validates the request and turns it
 	 * into the columns it is stored as. */
 	r->table = ow_alloc(sizeof(ow_table_t));
 	ow_columns_table_init(signal, r->table);
-	int64_t n = ow_columns_decode(signal, r->payload, r->len, ow_now_ns(), r->table,
-				      &r->rejects, r->error, sizeof(r->error));
-	if (n < 0) {
-		ow_otlp_req_free(r);
-		return OW_ERROR;
-	}
+	int64_t n =
+	    ow_columns_decode_bounded(signal, r->payload, r->len, ow_now_ns(), r->table,
+				      &r->rejects, r->error, sizeof(r->error), grow_columns, r);
+	if (n < 0)
+		return r->budget_rc ? r->budget_rc : OW_ERROR;
 	r->records = (uint64_t)n;
 	return OW_OK;
 }
@@ -456,87 +579,107 @@ void ow_otlp_req_free(ow_otlp_req_t *r)
 		free(r->table);
 		r->table = NULL;
 	}
+	ow_budget_release(r->extra);
+	r->extra = 0;
 }
 
-int ow_otlp_decode_body(int signal, int encoding, int gzip, uint8_t *body, size_t len, size_t max,
-			const char *limit, ow_otlp_req_t *r)
-{
-	if (gzip) {
-		uint8_t *out;
-		size_t outlen;
-		int rc = ow_otlp_gunzip(body, len, max, &out, &outlen);
-		free(body);
-		if (rc != OW_OK) {
-			r->payload = NULL;
-			r->table = NULL;
-			if (rc == OW_NOSPACE)
-				snprintf(r->error, sizeof(r->error),
-					 "decompressed body is larger than %s", limit);
-			else
-				snprintf(r->error, sizeof(r->error), "body is not valid gzip");
-			return rc;
-		}
-		body = out;
-		len = outlen;
-	}
-	if (encoding == OW_ENC_AUTO) {
-		size_t i = 0;
-		while (i < len &&
-		       (body[i] == ' ' || body[i] == '\n' || body[i] == '\t' || body[i] == '\r'))
-			i++;
-		encoding = i < len && body[i] == '{' ? OW_ENC_JSON : OW_ENC_PROTOBUF;
-	}
-	return ow_otlp_decode(signal, encoding, body, len, r);
-}
-
-void ow_otlp_to_msg(ow_otlp_req_t *r, ow_msg_t *m)
-{
-	ow_budget_release(m->charged);
-	m->charged = r->len + ow_table_bytes(r->table);
-	ow_budget_charge(m->charged);
-	m->table = r->table;
-	m->payload = r->payload;
-	m->len = r->len;
-	m->records = r->records;
-}
-
-int ow_otlp_gunzip(const uint8_t *in, size_t len, size_t max, uint8_t **out, size_t *outlen)
+/* Inflates a gzip body, taking from the budget as its output grows: OW_OK,
+ * OW_ERROR (not gzip or corrupt), OW_NOSPACE (larger than max, or than the
+ * whole budget) or OW_AGAIN (the budget is spent for now). */
+static int gunzip(ow_otlp_req_t *r, const uint8_t *in, size_t len, size_t max, const char *limit,
+		  uint8_t **out, size_t *outlen)
 {
 	z_stream z;
 	memset(&z, 0, sizeof(z));
 	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
 		return OW_ERROR;
 	size_t cap = OW_MIN(OW_MAX(len * 4, (size_t)4096), max + 1);
-	uint8_t *buf = ow_alloc(cap);
+	int rc = reserve(r, len + cap);
+	uint8_t *buf = rc == OW_OK ? ow_alloc(cap) : NULL;
 	z.next_in = (Bytef *)in;
 	z.avail_in = (uInt)len;
-	int rc;
-	do {
+	int zrc = Z_BUF_ERROR;
+	while (rc == OW_OK) {
 		if (z.total_out == cap) {
 			if (cap > max) {
-				rc = Z_BUF_ERROR;
+				rc = OW_NOSPACE;
 				break;
 			}
 			cap = OW_MIN(cap * 2, max + 1);
+			if ((rc = reserve(r, len + cap)) != OW_OK)
+				break;
 			buf = ow_realloc(buf, cap);
 		}
 		z.next_out = buf + z.total_out;
 		z.avail_out = (uInt)(cap - z.total_out);
-		rc = inflate(&z, Z_NO_FLUSH);
-	} while (rc == Z_OK);
+		zrc = inflate(&z, Z_NO_FLUSH);
+		if (zrc != Z_OK)
+			break;
+	}
 	size_t n = z.total_out;
 	inflateEnd(&z);
-	if (rc != Z_STREAM_END || z.avail_in != 0) {
+	if (rc == OW_OK && (zrc != Z_STREAM_END || z.avail_in != 0))
+		rc = OW_ERROR;
+	if (rc == OW_OK && n > max)
+		rc = OW_NOSPACE;
+	if (rc != OW_OK) {
 		free(buf);
-		return n > max ? OW_NOSPACE : OW_ERROR;
-	}
-	if (n > max) {
-		free(buf);
-		return OW_NOSPACE;
+		if (rc == OW_NOSPACE && !r->budget_rc)
+			snprintf(r->error, sizeof(r->error), "decompressed body is larger than %s",
+				 limit);
+		else if (rc == OW_ERROR)
+			snprintf(r->error, sizeof(r->error), "body is not valid gzip");
+		return rc;
 	}
 	*out = buf;
 	*outlen = n;
 	return OW_OK;
+}
+
+int ow_otlp_decode_body(int signal, int encoding, int gzip, uint8_t *body, size_t len, size_t max,
+			const char *limit, ow_otlp_req_t *r)
+{
+	r->error[0] = '\0';
+	r->payload = NULL;
+	r->len = 0;
+	r->table = NULL;
+	r->base = len;
+	r->extra = 0;
+	r->budget_rc = OW_OK;
+	int rc = OW_OK;
+	if (gzip) {
+		uint8_t *out;
+		size_t outlen;
+		rc = gunzip(r, body, len, max, limit, &out, &outlen);
+		free(body);
+		body = out;
+		len = outlen;
+	}
+	if (rc == OW_OK) {
+		if (encoding == OW_ENC_AUTO) {
+			size_t i = 0;
+			while (i < len && (body[i] == ' ' || body[i] == '\n' || body[i] == '\t' ||
+					   body[i] == '\r'))
+				i++;
+			encoding = i < len && body[i] == '{' ? OW_ENC_JSON : OW_ENC_PROTOBUF;
+		}
+		rc = decode(signal, encoding, body, len, r);
+	}
+	if (rc != OW_OK)
+		ow_otlp_req_free(r);
+	return rc;
+}
+
+void ow_otlp_to_msg(ow_otlp_req_t *r, ow_msg_t *m)
+{
+	ow_budget_release(m->charged + r->extra);
+	r->extra = 0;
+	m->charged = r->len + ow_table_bytes(r->table);
+	ow_budget_charge(m->charged);
+	m->table = r->table;
+	m->payload = r->payload;
+	m->len = r->len;
+	m->records = r->records;
 }
 
 /* ---- responses ---- */

@@ -39,29 +39,36 @@ typedef struct {
 	ow_rejects_t rejects;	/* skipped as invalid: a partial success */
 	struct ow_table *table; /* the records as columns (modules/columns) */
 	char error[256];	/* set when decoding failed */
+	/* The in-flight budget: the body's bytes, charged by its source, and
+	 * what the decode took beyond them as it allocated. */
+	size_t base, extra;
+	int budget_rc; /* OW_AGAIN or OW_NOSPACE when the budget refused */
 } ow_otlp_req_t;
 
-/* Decodes body (which it takes ownership of) of the given signal and
- * encoding into r: the protobuf payload for the WAL and the records as
- * columns. OW_OK, or OW_ERROR with a message for the client in r->error. */
-int ow_otlp_decode(int signal, int encoding, uint8_t *body, size_t len, ow_otlp_req_t *r);
-void ow_otlp_req_free(ow_otlp_req_t *r);
+/* ingestion.max_json_elements: an OTLP/JSON body with more values (objects,
+ * arrays, strings and member names, numbers, literals) is refused before
+ * its tree is built. */
+extern int64_t ow_otlp_max_json_elements;
 
-/* What every source runs on its worker: inflates a gzip body into at most
- * max bytes (limit names the setting in the message), then decodes it.
- * OW_OK, OW_ERROR (bad input) or OW_NOSPACE (too large once inflated). */
+void ow_otlp_req_free(ow_otlp_req_t *r); /* and the budget its decode took */
+
+/* What every source runs on its worker, for a body of len bytes that it
+ * has charged to the in-flight budget: inflates a gzip body into at most
+ * max bytes (limit names the setting in the message), then decodes it
+ * (taking ownership of body) into r: the protobuf payload for the WAL and
+ * the records as columns. What the decode allocates beyond len (inflated
+ * bytes, a JSON tree, columns) is taken from the budget before it grows.
+ * OW_OK; else a message for the client in r->error and: OW_ERROR bad input
+ * (400), OW_NOSPACE too large once inflated or decoded (413), OW_AGAIN the
+ * budget is spent for now (503, retry). */
 int ow_otlp_decode_body(int signal, int encoding, int gzip, uint8_t *body, size_t len, size_t max,
 			const char *limit, ow_otlp_req_t *r);
 
 /* Moves a decoded request into the message the WAL takes, and charges the
  * in-flight budget for what is kept now (the payload and its columns)
- * instead of the body. Loop thread. */
+ * instead of the body and the decode. Loop thread. */
 struct ow_msg;
 void ow_otlp_to_msg(ow_otlp_req_t *r, struct ow_msg *m);
-
-/* Inflates a gzip body into at most max bytes: OW_OK, OW_ERROR (not gzip
- * or corrupt) or OW_NOSPACE (larger than max). */
-int ow_otlp_gunzip(const uint8_t *in, size_t len, size_t max, uint8_t **out, size_t *outlen);
 
 /* The Export*ServiceResponse for an accepted request: empty, or with
  * partial_success {rejected_<records>, error_message} when records were

@@ -55,7 +55,7 @@ void ow_search_budget_enter(ow_search_budget_t *b)
 {
 	current = b;
 	polls = 0;
-	ow_buf_meter(b ? meter : NULL, b);
+	ow_buf_meter((ow_buf_meter_t){b ? meter : NULL, b});
 }
 
 void ow_search_stop(ow_search_budget_t *b, int why)

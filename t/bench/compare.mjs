@@ -27,13 +27,20 @@
 //    process, whose peak RSS is reported); and runs the queries over
 //    openwit's Parquet files (the catalog's list).
 // 5. The h2load runs of t/bench/ingest.sh, as extra lines.
+// 6. Contract 7 (a query never delays an acknowledgement): openwit's
+//    acknowledgement latency over OTLP/HTTP, the spans' requests again
+//    (loadgen send, to tenants of their own), once idle and once while
+//    QUERY_CLIENTS clients (query.max_concurrent_per_tenant's default, 8: one tenant at its cap) loop the
+//    heavy canonical queries (p99 by operation, the log search) on
+//    /api/search, retrying a 429 after 20 ms: both p99s and their ratio
+//    (the target: within 2x).
 //
 // Scale: BENCH_SCALE=smoke (50k records a signal, under 2 minutes),
 // default (500k, under 10 minutes), or Nx (N times default, e.g. 10x).
 // Knobs: BENCH_CONNS (4), BENCH_RECORDS (records a request, 500),
 // BENCH_GRPC_CONNS (2), BENCH_GRPC_STREAMS (4), BENCH_RUNS (query runs,
-// median), BENCH_H2LOAD=0 skips step 5, KEEP=1 keeps the temporary
-// directory.
+// median), BENCH_H2LOAD=0 skips step 5, BENCH_QUERY_CLIENTS (8, step 6),
+// KEEP=1 keeps the temporary directory.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -84,6 +91,7 @@ const RECORDS = Number(process.env.BENCH_RECORDS || 500);
 const GRPC_CONNS = Number(process.env.BENCH_GRPC_CONNS || 2);
 const GRPC_STREAMS = Number(process.env.BENCH_GRPC_STREAMS || 4);
 const RUNS = Number(process.env.BENCH_RUNS || scale.runs);
+const QUERY_CLIENTS = Number(process.env.BENCH_QUERY_CLIENTS || 8);
 const TENANT = 'bench', TENANT_GRPC = 'bench-grpc';
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'openwit-bench-'));
 const outDir = path.join(root, 'build/bench');
@@ -361,6 +369,46 @@ notes.push(`queries: every one answered by openwit's columnar engine ("engine" i
 notes.push(`queries: median of ${RUNS} runs after one warm-up, client-side wall time (openwit: POST /api/search; ClickHouse: its HTTP interface; DuckDB: in process, over openwit's Parquet files); results compared across the three (p99: the operations only, ClickHouse's quantileExact may pick the neighbouring rank)`);
 rss.ow.query = peakRSS(ow.proc.pid);
 rss.duck.query = peakRSS(process.pid);
+
+// ---- 6. acknowledgement latency while queries run at their cap ----
+// loadgen runs as a child the event loop waits on, so that the query
+// clients of this process go on meanwhile
+const sendAsync = (args) => new Promise((resolve, reject) => {
+  const c = spawn(loadgen, ['send', ...args.map(String)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(c);
+  let out = '', err = '';
+  c.stdout.on('data', (d) => { out += d; });
+  c.stderr.on('data', (d) => { err += d; });
+  c.on('error', reject);
+  c.on('exit', (code) => {
+    children.delete(c);
+    try { resolve(JSON.parse(out.trim().split('\n').pop())); } catch { reject(new Error(`loadgen send: exit ${code}\n${err}${out}`)); }
+  });
+});
+const latArgs = (tenant) => ['-k', 'traces', '-a', `127.0.0.1:${ow.ports.otlp}`, '-c', CONNS, '-T', tenant, genDir];
+const ackIdle = send(latArgs('bench-ack-idle'));
+const heavy = [Q[1].ow, Q[4].ow];
+const qload = { queries: 0, rejected: 0, errors: 0, stop: false };
+const queryClient = async (k) => {
+  for (let i = k; !qload.stop; i++) {
+    const r = await request(ow.ports.control, 'POST', '/api/search', JSON.stringify({ query: heavy[i % heavy.length], limit: 100000 }),
+      { 'X-Scope-OrgID': TENANT, 'Content-Type': 'application/json' }).catch((e) => ({ code: 0, text: String(e) }));
+    if (r.code === 200) qload.queries++;
+    else if (r.code === 429) { qload.rejected++; await sleep(20); }
+    else { qload.errors++; if (qload.errors === 1) notes.push(`query under load: ${r.code} ${r.text.slice(0, 200)}`); await sleep(20); }
+  }
+};
+const clients = Array.from({ length: QUERY_CLIENTS }, (_, k) => queryClient(k));
+while (qload.queries + qload.rejected + qload.errors < QUERY_CLIENTS) await sleep(5); // every client at work
+const q0 = qload.queries;
+const ackBusy = await sendAsync(latArgs('bench-ack-queries'));
+const qDuring = qload.queries - q0;
+qload.stop = true;
+await Promise.all(clients);
+if (ackBusy.failed || ackBusy.acked_records !== ackBusy.records) notes.push(`loadgen under queries: ${ackBusy.acked_records} of ${ackBusy.records} records acknowledged, ${ackBusy.failed} requests failed: ${ackBusy.error}`);
+const ackRatio = ackBusy.p99_ms / ackIdle.p99_ms;
+const ackUnderQueries = { idle: ackIdle, busy: ackBusy, ratio: ackRatio, clients: QUERY_CLIENTS, queries: qDuring, rejected429: qload.rejected, errors: qload.errors };
+say(`ack latency p99: idle ${ackIdle.p99_ms.toFixed(1)} ms, under ${QUERY_CLIENTS} query clients ${ackBusy.p99_ms.toFixed(1)} ms (${ackRatio.toFixed(2)}x; ${qDuring} queries meanwhile, ${qload.rejected} answered 429)`);
 rss.duck.ingest = dl.maxRssKB * 1024;
 await ow.stop('SIGTERM');
 owErrors.push(...errLines(ow));
@@ -401,6 +449,10 @@ for (const sig of SIGNALS) {
   row(`  ack latency p50 ms, ${TABLE[sig]}`, owIngest[sig].p50_ms, chIngest[sig]?.p50_ms, NaN, f1);
   row(`  ack latency p99 ms, ${TABLE[sig]}`, owIngest[sig].p99_ms, chIngest[sig]?.p99_ms, NaN, f1);
 }
+row('ack latency p99 ms, spans, idle', ackIdle.p99_ms, NaN, NaN, f1,
+  `openwit OTLP/HTTP protobuf, ${CONNS} conns, the spans' requests again (p50 ${f1(ackIdle.p50_ms)} ms)`);
+row(`  while ${QUERY_CLIENTS} clients query`, ackBusy.p99_ms, NaN, NaN, f1,
+  `${f2(ackRatio)}x idle (target <= 2x); p50 ${f1(ackBusy.p50_ms)} ms; ${qDuring} p99-by-operation and log-search queries meanwhile, ${qload.rejected} answered 429${retried(ackBusy)}`);
 row('OTLP/gRPC: records/s until stored', owGrpcStored.rate, NaN, NaN, f0, `${GRPC_CONNS} conns x ${GRPC_STREAMS} streams, tenant ${TENANT_GRPC}`);
 for (const sig of SIGNALS) {
   row(`  ${UNIT[sig]}s/s, acknowledged`, owGrpc[sig].records_per_s, NaN, NaN, f0,
@@ -443,6 +495,7 @@ if (ch) {
   goal('ingest >= 2x ClickHouse', ratio >= 2, `${ratio.toFixed(2)}x until stored; acknowledged: ${SIGNALS.map((s) => `${TABLE[s]} ${fr(owIngest[s].records_per_s, chIngest[s].records_per_s)}`).join(', ')}`);
 }
 goal('bytes/span <= DuckDB Parquet', owStable.traces.bytes <= dl.spans.bytes, `${f1(owStable.traces.bytes / rec('traces'))} vs ${f1(dl.spans.bytes / rec('traces'))} as loaded, ${f1(dl.spans.sortedBytes / rec('traces'))} sorted`);
+goal('ack p99 while queries run at their cap <= 2x idle', ackRatio <= 2, `${f1(ackBusy.p99_ms)} vs ${f1(ackIdle.p99_ms)} ms, ${f2(ackRatio)}x; ${QUERY_CLIENTS} query clients`);
 goal('peak RSS < 512 MB', owPeak < 512 * 1048576, `${f0(MB(owPeak))} MB at most; ingest ${f0(MB(rss.ow.ingest))}, gRPC runs ${f0(MB(rss.ow.grpc))}, merging ${f0(MB(rss.ow.merge))}, queries ${f0(MB(rss.ow.query))}`);
 lines.push('');
 for (const n of notes) lines.push(`note: ${n}`);
@@ -455,7 +508,7 @@ const text = lines.join('\n') + '\n';
 process.stdout.write(text);
 fs.writeFileSync(path.join(outDir, 'results.txt'), text);
 fs.writeFileSync(path.join(outDir, 'results.json'), JSON.stringify({ scale: scaleName, gen, owIngest, owGrpc, chIngest, owActive, owStable, chBytes, duckdb: dl,
-  rss, owStored, owGrpcStored, queries: qres.map(({ q, res }) => ({ name: q.name, ow: res.ow.ms, ch: res.ch?.ms, duck: res.duck.ms, rows: res.ow.rows.length })), notes }, null, 1));
+  rss, owStored, owGrpcStored, ackUnderQueries, queries: qres.map(({ q, res }) => ({ name: q.name, ow: res.ow.ms, ch: res.ch?.ms, duck: res.duck.ms, rows: res.ow.rows.length })), notes }, null, 1));
 say(`written to ${path.relative(root, path.join(outDir, 'results.txt'))}`);
 if (process.env.KEEP) {
   say(`kept ${work}`);

@@ -1394,6 +1394,56 @@ static void test_invalid_ids(void)
 	ow_table_free(t);
 }
 
+/* ow_columns_decode_bounded asks for its buffers' growth before each
+ * record, and a refusal fails the call and leaves the table as it was. */
+typedef struct {
+	int calls;
+	size_t last, limit;
+} grow_t;
+
+static int grow_to(void *arg, size_t bytes, char *e, size_t elen)
+{
+	grow_t *g = arg;
+	g->calls++;
+	g->last = bytes;
+	if (bytes <= g->limit)
+		return 0;
+	snprintf(e, elen, "no more than %zu bytes", g->limit);
+	return -1;
+}
+
+static void test_bounded(void)
+{
+	ow_table_t a, b;
+	size_t n;
+	ow_columns_table_init(OW_TRACES, &a);
+	ow_columns_table_init(OW_TRACES, &b);
+	uint8_t *pb = pack_free(spans_request(), &n);
+	int64_t want = decode(OW_TRACES, pb, n, &a);
+	grow_t g = {0, 0, SIZE_MAX};
+	int64_t got = ow_columns_decode_bounded(OW_TRACES, pb, n, RECV, &b, NULL, err, sizeof(err),
+						grow_to, &g);
+	ok(want > 1 && got == want && g.calls > 0 && g.last > 0 &&
+	       g.last <= ow_table_bytes(&b) + 4096,
+	   "bounded: the same %lld rows, growth asked %d times, last %zu bytes (table %zu)",
+	   (long long)got, g.calls, g.last, ow_table_bytes(&b));
+	ow_buf_t before = {0}, after = {0};
+	snapshot(&b, &before);
+	g = (grow_t){0, 0, 0};
+	err[0] = '\0';
+	got = ow_columns_decode_bounded(OW_TRACES, pb, n, RECV, &b, NULL, err, sizeof(err), grow_to,
+					&g);
+	snapshot(&b, &after);
+	ok(got == -1 && g.calls == 1 && strcmp(err, "no more than 0 bytes") == 0 &&
+	       same(&before, &after),
+	   "a refused growth fails the call with its message, the table as it was (%s)", err);
+	ow_buf_free(&before);
+	ow_buf_free(&after);
+	free(pb);
+	ow_table_free(&a);
+	ow_table_free(&b);
+}
+
 static void test_bad_utf8(ow_table_t *t)
 {
 	static const char *const bad[] = {
@@ -2647,6 +2697,7 @@ int main(int argc, char **argv)
 		return bench();
 	test_spans();
 	test_invalid_ids();
+	test_bounded();
 	test_any_values();
 	test_logs();
 	test_metrics();
