@@ -33,8 +33,8 @@
  *
  * Silent streams. A stream that receives no frame (HEADERS, DATA) for
  * ingestion.grpc.idle_timeout_ms, or has not received its whole request
- * within ingestion.grpc.request_timeout_ms of its headers, is answered
- * DEADLINE_EXCEEDED and reset (RST_STREAM NO_ERROR): the bytes it holds go
+ * within ingestion.grpc.request_timeout_ms of its headers, is reset
+ * (RST_STREAM CANCEL, gRPC's CANCELLED to the client): the bytes it holds go
  * back to the in-flight budget, and its slot among the connection's
  * concurrent streams is free. One timer per stream, re-armed only when it
  * fires (a frame just notes its time).
@@ -520,7 +520,7 @@ static void silence_arm(ow_grpc_stream_t *s, int64_t now)
 }
 
 /* A stream still receiving its request that is silent for idle_timeout_ms
- * or past request_timeout_ms: answered, reset, its bytes freed. */
+ * or past request_timeout_ms: reset, its bytes freed. */
 static void on_silence(evutil_socket_t fd, short what, void *arg)
 {
 	OW_UNUSED(fd);
@@ -540,12 +540,15 @@ static void on_silence(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	conn_limit.deadline[which]++;
-	answer_error(s, OW_RPC_DEADLINE_EXCEEDED, OW_REJ_DEADLINE,
-		     which == OW_DL_IDLE
-			 ? "stream silent for ingestion.grpc.idle_timeout_ms; reset"
-			 : "request not received within ingestion.grpc.request_timeout_ms; reset");
+	/* a reset alone: a trailers-only answer followed by RST_STREAM is not
+	 * seen by every client (Node's drops it), CANCEL is (gRPC's CANCELLED,
+	 * which OTLP exporters retry) */
+	if (!s->answered) {
+		s->answered = 1;
+		ow_stats.rejected[OW_REJ_DEADLINE]++;
+	}
 	drop_body(s);
-	nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_NO_ERROR);
+	nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
 	conn_flush(c);
 }
 
