@@ -48,12 +48,15 @@ void ow_conn_init(int64_t reserved_fds)
 			       (unsigned long long)rl.rlim_max, strerror(errno));
 	}
 	uint64_t nofile = rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX / 2 : (uint64_t)rl.rlim_cur;
-	if (nofile <= (uint64_t)reserved_fds + 16) {
+	if (nofile < 2 * (uint64_t)reserved_fds) {
+		/* a small hard limit (1024 in some containers): share it rather
+		 * than leave a handful of connections */
+		total_max = nofile / 2;
 		ow_log(OW_LOG_WARN,
-		       "RLIMIT_NOFILE %llu leaves almost nothing beyond connections.reserved_fds "
-		       "(%lld): at most 16 connections",
-		       (unsigned long long)nofile, (long long)reserved_fds);
-		total_max = 16;
+		       "RLIMIT_NOFILE %llu is under twice connections.reserved_fds (%lld): "
+		       "half of it, %llu, for connections",
+		       (unsigned long long)nofile, (long long)reserved_fds,
+		       (unsigned long long)total_max);
 	} else {
 		total_max = nofile - (uint64_t)reserved_fds;
 	}
