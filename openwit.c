@@ -211,7 +211,8 @@ static void sql_usage(FILE *out)
 		"  --format FORMAT     table (default), csv, json or ndjson\n"
 		"  --timeout-ms N      the query's time budget (default 60000; 0: none)\n"
 		"  --max-rows N        most rows a result may have (default 100000; 0: any)\n"
-		"  --max-memory-mb N   most memory SQLite may use (default 1024; 0: any)\n"
+		"  --max-memory-mb N   the query's memory budget: SQLite's heap, decoded\n"
+		"                      columns, groups, the answer (default 1024; 0: any)\n"
 		"  --stats             print what the query read, and the engine that ran\n"
 		"                      it, on standard error\n"
 		"  --engine ENGINE     auto (default): the columnar executor for the queries\n"
@@ -331,6 +332,12 @@ static int sql_main(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/* before SQLite's first use: each query's blocks count against its
+	 * own memory budget */
+	if (ow_search_setup() != OW_OK) {
+		fprintf(stderr, "openwit: cannot set up SQLite's allocator\n");
+		return 1;
+	}
 	if (argc > 1 && !strcmp(argv[1], "sql"))
 		return sql_main(argc - 1, argv + 1);
 

@@ -4,62 +4,12 @@
 // protobuf, dead letters, the tracker's Kafka columns, and exactly once in
 // storage across SIGTERM, SIGKILL before and after the offset commit,
 // SIGKILL mid-batch, and two openwit processes in one consumer group.
-const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const zlib = require('node:zlib');
 const path = require('node:path');
 (async () => {
-const { start, ok, is, like, done, tmpdir, sql, sleep, root, faultsBin, pbTraces, jsonLogs, curl } = await import('./lib/harness.mjs');
-const mockBin = process.env.OPENWIT_KAFKA_MOCK || path.join(root, 't/kafka/mock');
-const mocks = [];
-process.on('exit', () => { for (const m of mocks) try { m.kill('SIGKILL'); } catch {} });
-
-// A mock cluster with the given topics ("name:partitions"); its bootstrap address.
-async function mock(topics) {
-  const p = spawn(mockBin, topics, { stdio: ['pipe', 'pipe', 'inherit'] });
-  mocks.push(p);
-  let out = '';
-  p.stdout.on('data', (d) => { out += d; });
-  for (let i = 0; i < 200 && !/BOOTSTRAP (\S+)/.test(out); i++) await sleep(25);
-  return out.match(/BOOTSTRAP (\S+)/)[1];
-}
-// kcat: one message per line of stdin, or one per file.
-function produce(bs, topic, lines, { partition, headers = [] } = {}) {
-  const args = ['-b', bs, '-P', '-t', topic, ...(partition !== undefined ? ['-p', String(partition)] : []), ...headers.flatMap((h) => ['-H', h])];
-  const r = spawnSync('kcat', args, { input: lines.join('\n') + '\n' });
-  if (r.status !== 0) throw new Error(`kcat: ${r.stderr}`);
-}
-function produceFiles(bs, topic, partition, bufs, headers = []) {
-  const dir = tmpdir('kafka-files');
-  const files = bufs.map((b, i) => { const f = path.join(dir, `m${i}`); fs.writeFileSync(f, b); return f; });
-  const r = spawnSync('kcat', ['-b', bs, '-P', '-t', topic, '-p', String(partition), ...headers.flatMap((h) => ['-H', h]), ...files]);
-  if (r.status !== 0) throw new Error(`kcat: ${r.stderr}`);
-}
-const kconf = (bs, extra = {}) => ({
-  'ingestion.sources.kafka.enabled': 'true', 'ingestion.kafka.brokers': `"${bs}"`,
-  'ingestion.kafka.topics': '["v6.qtw.*.*.*"]', 'ingestion.kafka.session_timeout_ms': 6000,
-  'storage.buffer.flush_interval_ms': 500, ...extra,
-});
-const search = (s, tenant, query) => {
-  const r = curl(`${s.control}/api/search`, ['-H', `X-Scope-OrgID: ${tenant}`, '--data-binary', JSON.stringify({ query, limit: 10000 })]);
-  try { return JSON.parse(r.text).result.rows || []; } catch { return []; }
-};
-const bodies = (s, tenant) => search(s, tenant, 'SELECT body FROM logs').map((r) => JSON.parse(r.body).stringValue);
-async function waitFor(fn, ms, what) {
-  const t0 = Date.now();
-  let v;
-  while (!(v = fn()) && Date.now() - t0 < ms) await sleep(100);
-  ok(v, what);
-  return v;
-}
-const lines = (prefix, n, from = 0) => Array.from({ length: n }, (_, i) => jsonLogs(`${prefix}-${from + i}`));
-const exactlyOnce = (got, prefix, n, what) => {
-  const want = Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
-  const mine = got.filter((b) => b.startsWith(`${prefix}-`));
-  is(mine.length, n, `${what}: ${n} records stored`);
-  is(new Set(mine).size, n, `${what}: each exactly once`);
-  ok(want.every((w) => mine.includes(w)), `${what}: none missing`);
-};
+const { start, ok, is, like, sql, sleep, faultsBin, pbTraces, jsonLogs, curl, done } = await import('./lib/harness.mjs');
+const { mock, produce, produceFiles, kconf, bodies, search, waitFor, lines, exactlyOnce } = await import('./lib/kafka.mjs');
 const allow = [/kafka: .* skipped/];
 
 // ---- topics, tenants, encodings, dead letters, the tracker ----
@@ -193,6 +143,33 @@ const allow = [/kafka: .* skipped/];
   const got = bodies(s, 'bp').map((b) => b.split('-').slice(0, 2).join('-'));
   is(new Set(got).size, 12, 'each exactly once');
   is(got.length, 12, 'no more');
+  await s.stop();
+  s.forget();
+}
+
+// ---- ingestion.kafka.max_message_bytes: as sent, and as inflated ----
+{
+  const bs = await mock(['v6.qtw.logs.big.0:1']);
+  const limit = 4096;
+  const conf = kconf(bs, { 'ingestion.kafka.group_id': 'g-big', 'ingestion.kafka.max_message_bytes': limit });
+  // a JSON request of exactly size bytes (leading blanks)
+  const sized = (id, size) => { const j = jsonLogs(id); return Buffer.from(' '.repeat(size - Buffer.byteLength(j)) + j); };
+  const gz = ['content-encoding=gzip', 'content-type=application/json'];
+  const stored = zlib.gzipSync(sized('big-stored', limit - 8), { level: 0 }); // stored blocks: larger than what it inflates to
+  const bomb = zlib.gzipSync(Buffer.concat([Buffer.alloc(1 << 20, ' '), Buffer.from(jsonLogs('big-bomb'))]));
+  ok(stored.length > limit && bomb.length < limit, `the gzip messages: ${stored.length} bytes inflating to ${limit - 8}, ${bomb.length} inflating to 1 MiB`);
+  produceFiles(bs, 'v6.qtw.logs.big.0', 0, [sized('big-fit', limit), sized('big-plain', limit + 1)]);
+  produceFiles(bs, 'v6.qtw.logs.big.0', 0, [stored, bomb, zlib.gzipSync(sized('big-gz', limit))], gz);
+  const s = await start({ tag: 'kafka-big', config: conf, allowErrors: allow });
+  const db = path.join(s.data, 'openwit.db');
+  await waitFor(() => bodies(s, 'big').length >= 2, 20000, 'the messages within the limit arrive');
+  const dead = await waitFor(() => { const d = sql(db, 'SELECT offset, error FROM kafka_dead_letters ORDER BY offset'); return d.length === 3 && d; }, 5000, 'three dead letters');
+  is(bodies(s, 'big').sort().join(','), 'big-fit,big-gz', 'stored: a plain message of exactly the limit, a gzip one within it both ways');
+  like(dead && `${dead[0].offset} ${dead[0].error}`, /^1 message of 4097 bytes is larger than ingestion.kafka.max_message_bytes/, 'a plain message one byte over: refused');
+  like(dead && `${dead[1].offset} ${dead[1].error}`, /^2 gzip message of \d+ bytes is larger than ingestion.kafka.max_message_bytes/, 'a gzip message over the limit as sent, within it inflated: refused before gunzip');
+  like(dead && `${dead[2].offset} ${dead[2].error}`, /^3 decompressed body is larger than ingestion.kafka.max_message_bytes/, 'a gzip message within the limit that inflates past it: refused');
+  const m = curl(`${s.control}/metrics`).text;
+  like(m, /^openwit_rejected_requests_total\{reason="too_large"\} 3$/m, '/metrics: 3 rejected as too large');
   await s.stop();
   s.forget();
 }

@@ -186,7 +186,7 @@ for (const [q, re] of refused) {
 const bounded = [
   ['a recursive CTE that never ends', 'with recursive c(x) as (select 1 union all select x + 1 from c) select count(*) from c', /query exceeded its time budget of 1000 ms/],
   ['a result past --max-rows', 'with recursive c(x) as (select 1 union all select x + 1 from c) select x from c', /result exceeds 100 rows/],
-  ['a quantile past the memory bound', 'with recursive c(x) as (select 1 union all select x + 1 from c where x < 3000000) select p50(x) from c', /exceeded its memory limit of 8 MiB/],
+  ['a quantile past the memory bound', 'with recursive c(x) as (select 1 union all select x + 1 from c where x < 3000000) select p50(x) from c', /exceeded its memory budget of 8 MiB/],
   ['1 MB of SQL', 'select ' + "'x' || ".repeat(150000) + "'x'", /SQL is \d+ bytes long, more than 100000/],
   ['deeply nested parentheses', 'select ' + '('.repeat(2000) + '1' + ')'.repeat(2000), /parser stack overflow|too large/],
   ['a deep expression', 'select ' + '1 + '.repeat(500) + '1', /Expression tree is too large \(maximum depth 100\)/],

@@ -11,10 +11,10 @@
  *        &min_age_minutes=N&limit=N          batches, oldest first
  *   GET /api/batch-monitor/alerts            stuck batches and raised alerts
  *
- * SQLite reads run on a worker with that thread's read-only connection;
- * the loop only routes and sends. Connections, deadlines and the header
- * and body sizes are enforced while reading (http/server.c): the API's
- * bodies are small, a larger one is refused before it is read.
+ * SQLite reads run on the query pool (query.c), on a thread's read-only
+ * connection; the loop only routes and sends. Connections, deadlines and
+ * the header and body sizes are enforced while reading (http/server.c):
+ * the API's bodies are small, a larger one is refused before it is read.
  */
 #include "control.h"
 #include "../core/batch.h"
@@ -34,6 +34,7 @@
 static char *bind_addr;
 static int64_t port, query_timeout_ms, query_max_rows, query_memory;
 static ow_http_limits_t limits;
+static int64_t query_limits[4]; /* enum ow_query_limit */
 
 static ow_directive_t directives[] = {
     {"control.bind", OW_CONF_STR, &bind_addr, 0, 255, "127.0.0.1", NULL, 0},
@@ -55,6 +56,12 @@ static ow_directive_t directives[] = {
     {"query.max_rows", OW_CONF_INT, &query_max_rows, 1, 100000000, "100000", NULL, 0},
     {"query.max_memory_bytes", OW_CONF_INT, &query_memory, 1 << 20, (int64_t)1 << 40, "268435456",
      NULL, 0},
+    {"query.threads", OW_CONF_INT, &query_limits[OW_QUERY_THREADS], 0, 256, "0", NULL, 0},
+    {"query.nice", OW_CONF_INT, &query_limits[OW_QUERY_NICE], 0, 19, "10", NULL, 0},
+    {"query.max_concurrent", OW_CONF_INT, &query_limits[OW_QUERY_MAX_CONCURRENT], 1, 10000, "16",
+     NULL, 0},
+    {"query.max_concurrent_per_tenant", OW_CONF_INT,
+     &query_limits[OW_QUERY_MAX_CONCURRENT_PER_TENANT], 1, 10000, "8", NULL, 0},
     OW_CONF_END};
 
 enum { Q_STATUS, Q_BATCH, Q_BATCHES, Q_ALERTS };
@@ -480,6 +487,7 @@ static void send_metrics(struct evhttp_request *req)
 		    "From a request's arrival to its acknowledgement.", &ow_stats.ack_latency);
 	metric_hist(&b, "openwit_wal_fsync_seconds", "fdatasync of one WAL file.",
 		    &ow_stats.fsync_latency);
+	ow_query_stats(&b);
 	ow_http_reply(req, 200, "text/plain; version=0.0.4", b.data, b.len, 0);
 	ow_buf_free(&b);
 }
@@ -492,6 +500,11 @@ int64_t ow_control_query_timeout_ms(void)
 int64_t ow_control_query_memory(void)
 {
 	return query_memory;
+}
+
+int64_t ow_control_query_limit(enum ow_query_limit which)
+{
+	return query_limits[which];
 }
 
 int64_t ow_control_query_max_rows(void)
@@ -597,7 +610,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 	}
 	r->job.work = ctl_work;
 	r->job.done = ctl_done;
-	if (ow_work_submit(&r->job) != OW_OK) {
+	if (ow_query_submit(&r->job) != OW_OK) {
 		free(r);
 		send_error(req, 503, "busy; retry");
 		return;
@@ -607,6 +620,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 
 static int control_start(struct event_base *base)
 {
+	if (ow_query_start(base) != OW_OK)
+		return OW_ERROR;
 	server = ow_http_server_new(base, "control", &limits, on_request, NULL);
 	return ow_http_server_listen(server, "query and monitoring API", bind_addr, port);
 }
@@ -625,6 +640,7 @@ static void control_stop(void)
 {
 	ow_http_server_free(server);
 	server = NULL;
+	ow_query_stop();
 }
 
 ow_module_t ow_control_module = {

@@ -4,6 +4,7 @@
 #ifndef OW_CONTROL_H
 #define OW_CONTROL_H
 
+#include "../core/core.h"
 #include "../core/module.h"
 
 extern ow_module_t ow_control_module;
@@ -17,8 +18,24 @@ void ow_query_search(struct evhttp_request *req);
 void ow_query_trace(struct evhttp_request *req, const char *id);
 void ow_query_logs(struct evhttp_request *req);
 uint64_t ow_query_pending(void);
+/* The query pool (core/worker.h), started and stopped with control. */
+struct event_base;
+int ow_query_start(struct event_base *base);
+void ow_query_stop(void);
+/* Hands a job to the query pool: OW_AGAIN when its queue is full. */
+struct ow_job;
+int ow_query_submit(struct ow_job *j);
+/* The query API's lines of /metrics. */
+void ow_query_stats(ow_buf_t *b);
 int64_t ow_control_query_timeout_ms(void);
 int64_t ow_control_query_max_rows(void);
 int64_t ow_control_query_memory(void);
+enum ow_query_limit {
+	OW_QUERY_THREADS,
+	OW_QUERY_NICE,
+	OW_QUERY_MAX_CONCURRENT,
+	OW_QUERY_MAX_CONCURRENT_PER_TENANT
+};
+int64_t ow_control_query_limit(enum ow_query_limit which);
 
 #endif

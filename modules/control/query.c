@@ -13,9 +13,18 @@
  * snapshot of the tenant's committed parts and buffered rows, taken on the
  * loop when the request arrives (ow_storage_snapshot): a request
  * acknowledged before is in it (read-your-writes), and a flush or merge
- * meanwhile changes nothing it sees. The query itself runs on a worker
- * (modules/search: one read-only SELECT, bounded in time and rows), so a
- * slow query never delays an acknowledgement.
+ * meanwhile changes nothing it sees.
+ *
+ * Queries are a class of work of their own: they run on the query pool
+ * (query.threads threads at nice query.nice, with a queue of their own),
+ * never on the ingest workers that decode, flush and merge, so a query
+ * never waits in front of an acknowledgement nor fills the ingest queue.
+ * At most query.max_concurrent queries are admitted (queued or running),
+ * query.max_concurrent_per_tenant of one tenant; past either the answer
+ * is 429 with Retry-After. A query's time (from its admission) and memory
+ * budgets bind inside SQLite too (modules/search/budget.c); while it runs
+ * the loop looks at its client's socket every 100 ms, and a client that
+ * has gone away cancels it.
  *
  * The JSON answer: {"request_id", "status": "success" | "failed",
  * "result": {"rows": [...], "total_count": rows returned, "has_more": the
@@ -32,11 +41,17 @@
 #include "../storage/storage.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
 
 #define MAX_BODY (1 << 20)
+#define WATCH_MS 100
 
 typedef struct {
 	ow_job_t job;
@@ -52,19 +67,145 @@ typedef struct {
 	char err[1024];
 	int64_t t0, rows, has_more;
 	ow_search_stats_t stats;
+	atomic_int cancel;   /* the client went away */
+	struct event *watch; /* looks at the client's socket */
+	int admitted;	     /* counted in the caps */
 } query_t;
 
 static uint64_t pending;
+static ow_pool_t *pool;
+static struct event_base *loop;
+/* the admitted queries by tenant: at most max_concurrent entries */
+static struct {
+	char tenant[OW_TENANT_MAX + 1];
+	int64_t n;
+} * admitted;
+static int64_t nadmitted;
+static uint64_t refused_busy, cancelled;
 
 uint64_t ow_query_pending(void)
 {
 	return pending;
 }
 
+int ow_query_start(struct event_base *base)
+{
+	loop = base;
+	admitted =
+	    ow_calloc((size_t)ow_control_query_limit(OW_QUERY_MAX_CONCURRENT), sizeof(*admitted));
+	/* room for every admitted query and the monitor API's requests */
+	pool = ow_pool_start("query", (int)ow_control_query_limit(OW_QUERY_THREADS),
+			     (size_t)ow_control_query_limit(OW_QUERY_MAX_CONCURRENT) + 256,
+			     (int)ow_control_query_limit(OW_QUERY_NICE));
+	return pool ? OW_OK : OW_ERROR;
+}
+
+void ow_query_stop(void)
+{
+	ow_pool_stop(pool);
+	pool = NULL;
+	free(admitted);
+	admitted = NULL;
+}
+
+int ow_query_submit(ow_job_t *j)
+{
+	return ow_pool_submit(pool, j);
+}
+
+void ow_query_stats(ow_buf_t *b)
+{
+	ow_buf_printf(b,
+		      "# HELP openwit_queries_running Queries admitted and not yet answered "
+		      "(queued or running).\n# TYPE openwit_queries_running gauge\n"
+		      "openwit_queries_running %lld\n"
+		      "# HELP openwit_queries_refused_total Queries answered 429: past "
+		      "query.max_concurrent or query.max_concurrent_per_tenant.\n"
+		      "# TYPE openwit_queries_refused_total counter\n"
+		      "openwit_queries_refused_total %llu\n"
+		      "# HELP openwit_queries_cancelled_total Queries stopped because their "
+		      "client closed the connection.\n"
+		      "# TYPE openwit_queries_cancelled_total counter\n"
+		      "openwit_queries_cancelled_total %llu\n",
+		      (long long)nadmitted, (unsigned long long)refused_busy,
+		      (unsigned long long)cancelled);
+}
+
+/* The tenant's entry among the admitted (a free one when add). */
+static int64_t *tenant_count(const char *tenant, int add)
+{
+	int64_t cap = ow_control_query_limit(OW_QUERY_MAX_CONCURRENT), free_slot = -1;
+	for (int64_t i = 0; i < cap; i++) {
+		if (admitted[i].n > 0 && strcmp(admitted[i].tenant, tenant) == 0)
+			return &admitted[i].n;
+		if (admitted[i].n == 0 && free_slot < 0)
+			free_slot = i;
+	}
+	if (!add || free_slot < 0)
+		return NULL;
+	snprintf(admitted[free_slot].tenant, sizeof(admitted[free_slot].tenant), "%s", tenant);
+	return &admitted[free_slot].n;
+}
+
+/* OW_OK and counted, or OW_AGAIN past a cap (why says which). */
+static int admit(query_t *q, const char **why)
+{
+	int64_t *n = tenant_count(q->tenant, 0);
+	if (nadmitted >= ow_control_query_limit(OW_QUERY_MAX_CONCURRENT)) {
+		*why = "too many queries running: query.max_concurrent; retry";
+	} else if (n && *n >= ow_control_query_limit(OW_QUERY_MAX_CONCURRENT_PER_TENANT)) {
+		*why = "too many queries running for this tenant: "
+		       "query.max_concurrent_per_tenant; retry";
+	} else {
+		if (n == NULL)
+			n = tenant_count(q->tenant, 1);
+		(*n)++;
+		nadmitted++;
+		q->admitted = 1;
+		return OW_OK;
+	}
+	refused_busy++;
+	return OW_AGAIN;
+}
+
+static void release(query_t *q)
+{
+	if (!q->admitted)
+		return;
+	int64_t *n = tenant_count(q->tenant, 0);
+	if (n)
+		(*n)--;
+	nadmitted--;
+	q->admitted = 0;
+}
+
+/* On the loop, every WATCH_MS while the query runs: a client whose
+ * connection is gone, or whose socket reads end of file or an error, has
+ * gone away (a byte waiting is a pipelined request: still there). */
+static void on_watch(evutil_socket_t fd, short what, void *arg)
+{
+	OW_UNUSED(fd);
+	OW_UNUSED(what);
+	query_t *q = arg;
+	struct evhttp_connection *c = evhttp_request_get_connection(q->req);
+	int gone = c == NULL;
+	if (c) {
+		evutil_socket_t s = bufferevent_getfd(evhttp_connection_get_bufferevent(c));
+		char byte;
+		ssize_t n = s < 0 ? 0 : recv(s, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+		gone =
+		    n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+	}
+	if (gone && !atomic_exchange(&q->cancel, 1)) {
+		cancelled++;
+		event_del(q->watch);
+	}
+}
+
 static void reply_json(struct evhttp_request *req, int code, cJSON *j)
 {
 	char *s = cJSON_PrintUnformatted(j);
-	ow_http_reply(req, code, "application/json", s, strlen(s), code == 503 ? 1 : 0);
+	ow_http_reply(req, code, "application/json", s, strlen(s), code == 503 || code == 429);
 	cJSON_free(s);
 }
 
@@ -97,7 +238,9 @@ static void query_work(ow_job_t *j)
 			      .tenant = q->tenant,
 			      .timeout_ms = ow_control_query_timeout_ms(),
 			      .max_rows = q->limit + json,
-			      .abort_memory = ow_control_query_memory(),
+			      .max_memory = ow_control_query_memory(),
+			      .started = q->t0,
+			      .cancel = &q->cancel,
 			      .snapshots = q->snaps};
 	ow_search_t *s = NULL;
 	if (ow_search_open(&o, &s, q->err, sizeof(q->err)) != OW_OK) {
@@ -164,12 +307,17 @@ static void query_done(ow_job_t *j)
 {
 	query_t *q = (query_t *)j;
 	pending--;
+	release(q);
+	if (q->watch)
+		event_free(q->watch);
 	if (q->code != 200) {
 		if (q->code == 500)
 			ow_log(OW_LOG_ERROR, "query: %s", q->err);
 		char rid[OW_BATCH_ID_LEN + 1];
 		uint8_t raw[16];
 		ow_uuid7(raw, rid);
+		if (atomic_load(&q->cancel))
+			ow_log(OW_LOG_INFO, "query: %s", q->err);
 		reply_failed(q->req, q->code, rid, q->err);
 	} else {
 		static const char *const ctypes[] = {"text/plain; charset=utf-8", "text/csv",
@@ -188,18 +336,27 @@ static void submit(query_t *q)
 {
 	q->t0 = ow_mono_ns();
 	q->code = 200;
-	for (int g = 0; g < OW_NSIGNALS; g++)
-		q->snaps[g] = ow_storage_snapshot(q->tenant, g);
 	q->job.work = query_work;
 	q->job.done = query_done;
-	if (ow_work_submit(&q->job) != OW_OK) {
-		q->code = 503;
-		snprintf(q->err, sizeof(q->err), "busy: the worker queue is full; retry");
-		pending++;
+	pending++;
+	const char *why = NULL;
+	if (admit(q, &why) != OW_OK) {
+		q->code = 429;
+		snprintf(q->err, sizeof(q->err), "%s", why);
 		query_done(&q->job);
 		return;
 	}
-	pending++;
+	for (int g = 0; g < OW_NSIGNALS; g++)
+		q->snaps[g] = ow_storage_snapshot(q->tenant, g);
+	if (ow_query_submit(&q->job) != OW_OK) {
+		q->code = 503;
+		snprintf(q->err, sizeof(q->err), "busy: the query queue is full; retry");
+		query_done(&q->job);
+		return;
+	}
+	q->watch = event_new(loop, -1, EV_PERSIST, on_watch, q);
+	struct timeval tv = {0, WATCH_MS * 1000};
+	event_add(q->watch, &tv);
 }
 
 static query_t *new_query(struct evhttp_request *req)

@@ -39,7 +39,9 @@ const char *ow_source_name(int source);
 #define OW_TENANT_MAX 64
 #define OW_BATCH_ID_LEN 36 /* UUIDv7 text form */
 
-/* Tenant ids become directory names: [A-Za-z0-9._-]{1,64}, not "." or "..". */
+/* Tenant ids become directory names: [A-Za-z0-9._-]{1,64}, not starting with
+ * ".". The one definition: ingest, the WAL, recovery, storage and queries all
+ * ask this, so whatever is acknowledged is recovered. */
 int ow_tenant_valid(const char *s, size_t len);
 
 /* Memory helpers that abort on exhaustion: a failed small allocation is not
@@ -97,6 +99,13 @@ void ow_buf_add_u64(ow_buf_t *b, uint64_t v);
 void ow_buf_add_i64(ow_buf_t *b, int64_t v);
 void ow_buf_printf(ow_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ow_buf_free(ow_buf_t *b);
+
+/* A thread's buffers may be metered: while a meter is set, every
+ * ow_buf_grow and ow_buf_free on the thread reports the change in
+ * capacity (signed bytes) to it. A query's memory budget counts its
+ * column buffers and its answer so (modules/search); NULL stops. */
+typedef void (*ow_buf_meter_t)(void *arg, int64_t delta);
+void ow_buf_meter(ow_buf_meter_t fn, void *arg);
 
 /* A finite double as the fewest of 15, 16 or 17 significant digits that read
  * back as the same value ("%g" style); the length written. */

@@ -34,7 +34,9 @@ int ow_tenant_valid(const char *s, size_t len)
 {
 	if (len == 0 || len > OW_TENANT_MAX)
 		return 0;
-	if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
+	/* a leading '.' would hide the directory: WAL recovery and the
+	 * storage walks pass over dot entries */
+	if (s[0] == '.')
 		return 0;
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
@@ -290,6 +292,15 @@ int ow_fsync_dir(const char *path)
 
 #define OW_BUF_HUGE ((size_t)2 << 20) /* a transparent huge page */
 
+static __thread ow_buf_meter_t meter;
+static __thread void *meter_arg;
+
+void ow_buf_meter(ow_buf_meter_t fn, void *arg)
+{
+	meter = fn;
+	meter_arg = arg;
+}
+
 void ow_buf_grow(ow_buf_t *b, size_t extra)
 {
 	if (b->len + extra <= b->cap)
@@ -297,6 +308,8 @@ void ow_buf_grow(ow_buf_t *b, size_t extra)
 	size_t cap = b->cap ? b->cap : 256;
 	while (cap < b->len + extra)
 		cap *= 2;
+	if (meter)
+		meter(meter_arg, (int64_t)(cap - b->cap));
 	b->data = ow_realloc(b->data, cap);
 	b->cap = cap;
 	if (cap < OW_BUF_HUGE)
@@ -354,6 +367,8 @@ void ow_buf_printf(ow_buf_t *b, const char *fmt, ...)
 
 void ow_buf_free(ow_buf_t *b)
 {
+	if (meter && b->cap)
+		meter(meter_arg, -(int64_t)b->cap);
 	free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;

@@ -1,5 +1,6 @@
 /*
- * worker.c - see worker.h. Finished jobs go on a mutex-protected list in
+ * worker.c - see worker.h. Finished jobs of every pool go on one
+ * mutex-protected list in
  * completion order; the eventfd is written only when the list goes from
  * empty to non-empty, so a burst of completions costs one wake-up.
  */
@@ -11,11 +12,18 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
-static ow_ring_t work_ring;
-static pthread_t *threads;
-static int nthreads;
+struct ow_pool {
+	const char *name;
+	ow_ring_t ring;
+	pthread_t *threads;
+	int nthreads, nice;
+};
+
+static ow_pool_t ingest;
 static int efd = -1;
 static struct event *wake_ev;
 static pthread_mutex_t done_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -60,14 +68,48 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 
 static void *worker_main(void *arg)
 {
-	OW_UNUSED(arg);
+	ow_pool_t *p = arg;
+	/* nice is per thread on Linux, and threads a worker starts inherit it */
+	if (p->nice && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), p->nice) != 0)
+		ow_log(OW_LOG_WARN, "%s workers: cannot lower their priority: %s", p->name,
+		       strerror(errno));
 	ow_job_t *j;
-	while ((j = ow_ring_pop(&work_ring)) != NULL) {
+	while ((j = ow_ring_pop(&p->ring)) != NULL) {
 		if (j->work)
 			j->work(j);
 		ow_loop_post(j);
 	}
 	return NULL;
+}
+
+static int pool_start(ow_pool_t *p, const char *name, int n, size_t slots, int nice)
+{
+	p->name = name;
+	p->nice = nice;
+	ow_ring_init(&p->ring, slots);
+	if (n <= 0) {
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+		n = cores > 0 ? (int)cores : 1;
+	}
+	p->threads = ow_calloc((size_t)n, sizeof(pthread_t));
+	for (p->nthreads = 0; p->nthreads < n; p->nthreads++)
+		if (pthread_create(&p->threads[p->nthreads], NULL, worker_main, p) != 0) {
+			ow_log(OW_LOG_CRIT, "cannot start %s worker thread", name);
+			return OW_ERROR;
+		}
+	return OW_OK;
+}
+
+static void pool_stop(ow_pool_t *p)
+{
+	if (p->threads == NULL)
+		return;
+	ow_ring_close(&p->ring);
+	for (int i = 0; i < p->nthreads; i++)
+		pthread_join(p->threads[i], NULL);
+	free(p->threads);
+	p->threads = NULL;
+	ow_ring_destroy(&p->ring);
 }
 
 int ow_workers_start(struct event_base *base, int n, size_t queue_slots)
@@ -79,47 +121,64 @@ int ow_workers_start(struct event_base *base, int n, size_t queue_slots)
 	}
 	wake_ev = event_new(base, efd, EV_READ | EV_PERSIST, on_wake, NULL);
 	event_add(wake_ev, NULL);
-	ow_ring_init(&work_ring, queue_slots);
-	if (n <= 0) {
-		long cores = sysconf(_SC_NPROCESSORS_ONLN);
-		n = cores > 0 ? (int)cores : 1;
-	}
-	threads = ow_calloc((size_t)n, sizeof(pthread_t));
-	for (nthreads = 0; nthreads < n; nthreads++)
-		if (pthread_create(&threads[nthreads], NULL, worker_main, NULL) != 0) {
-			ow_log(OW_LOG_CRIT, "cannot start worker thread");
-			return OW_ERROR;
-		}
-	return OW_OK;
+	return pool_start(&ingest, "ingest", n, queue_slots, 0);
 }
 
 int ow_workers_count(void)
 {
-	return nthreads;
+	return ingest.nthreads;
 }
 
 int ow_work_submit(ow_job_t *j)
 {
-	return ow_ring_push(&work_ring, j);
+	return ow_ring_push(&ingest.ring, j);
 }
 
 size_t ow_work_queued(void)
 {
-	return ow_ring_count(&work_ring);
+	return ow_ring_count(&ingest.ring);
+}
+
+ow_pool_t *ow_pool_start(const char *name, int nthreads, size_t slots, int nice)
+{
+	ow_pool_t *p = ow_calloc(1, sizeof(*p));
+	if (pool_start(p, name, nthreads, slots, nice) != OW_OK) {
+		ow_pool_stop(p);
+		return NULL;
+	}
+	return p;
+}
+
+int ow_pool_submit(ow_pool_t *p, ow_job_t *j)
+{
+	return ow_ring_push(&p->ring, j);
+}
+
+size_t ow_pool_queued(ow_pool_t *p)
+{
+	return ow_ring_count(&p->ring);
+}
+
+int ow_pool_threads(const ow_pool_t *p)
+{
+	return p->nthreads;
+}
+
+void ow_pool_stop(ow_pool_t *p)
+{
+	if (p == NULL)
+		return;
+	pool_stop(p);
+	free(p);
 }
 
 void ow_workers_stop(void)
 {
-	if (threads == NULL)
+	if (ingest.threads == NULL)
 		return;
-	ow_ring_close(&work_ring);
-	for (int i = 0; i < nthreads; i++)
-		pthread_join(threads[i], NULL);
-	free(threads);
-	threads = NULL;
+	pool_stop(&ingest);
 	/* Jobs finished after the loop stopped still need their done(). */
 	on_wake(efd, 0, NULL);
 	event_free(wake_ev);
 	close(efd);
-	ow_ring_destroy(&work_ring);
 }

@@ -1344,9 +1344,8 @@ static int order_cmp(const ow_columnar_t *q, const ow_search_val_t *a, const ow_
 
 static int over_memory(run_t *r)
 {
-	const ow_search_t *s = r->s;
-	snprintf(r->err, r->errlen, "query exceeded its memory %s of %lld MiB",
-		 s->abort_memory ? "budget" : "limit", (long long)(r->mem_max >> 20));
+	ow_search_stop(&r->s->budget, OW_SEARCH_STOP_MEMORY);
+	ow_search_timeout_message(r->s, r->err, r->errlen);
 	return OW_ERROR;
 }
 
@@ -1363,7 +1362,7 @@ static void *steps(const ow_columnar_t *q, int nhex, size_t **vpos, size_t **at)
  * and now and then the time budget. */
 static inline int bounds(run_t *r, size_t row)
 {
-	if (r->mem_max && r->mem > r->mem_max)
+	if (r->mem_max && r->mem + atomic_load(&r->s->budget.used) > r->mem_max)
 		return over_memory(r);
 	if ((row & 0xffff) == 0xffff && ow_search_expired(r->s))
 		return OW_ERROR;
@@ -2230,6 +2229,7 @@ static void prepare_seg(scan_t *sc, size_t i)
 static void *helper(void *arg)
 {
 	scan_t *sc = arg;
+	ow_search_budget_enter(&sc->r->s->budget); /* its buffers are the query's */
 	pthread_mutex_lock(&sc->mu);
 	while (!sc->stop && sc->claimed < sc->nsegs) {
 		size_t i = claim(sc);
@@ -2473,7 +2473,7 @@ int ow_columnar_run(ow_search_t *s, ow_columnar_t *q, int64_t limit, int64_t off
 		return OW_DECLINED;
 	size_t mark = out->len;
 	run_t r = {.s = s, .q = q, .err = err, .errlen = errlen};
-	r.mem_max = s->abort_memory ? s->abort_memory : s->max_memory;
+	r.mem_max = s->max_memory;
 	r.xbuf = ow_calloc((size_t)q->nx + 1, sizeof(ow_buf_t));
 	for (int i = 0; i < q->nitems; i++)
 		if (q->items[i].col >= 0)
@@ -2513,7 +2513,7 @@ int ow_columnar_run(ow_search_t *s, ow_columnar_t *q, int64_t limit, int64_t off
 		free(idx);
 	}
 	ow_search_out_end(&o);
-	if (rc == OW_ERROR && s->timed_out)
+	if (rc == OW_ERROR && atomic_load(&s->budget.stop))
 		ow_search_timeout_message(s, err, errlen);
 	free_run(&r);
 	if (rc != OW_OK)

@@ -3,12 +3,16 @@
  * executor, with SQLite 3.40's results (the version Debian ships; t/86
  * columnar.t compares the two on generated queries):
  *
- *   text LIKE pattern   '%' any run of characters, '_' one character, no
- *                       ESCAPE; ASCII letters match either case (SQLite's
- *                       default); characters are UTF-8 code points read as
- *                       sqlite3Utf8Read reads them (a bad sequence is
- *                       U+FFFD); the text ends at its first NUL, as
- *                       SQLite's like() reads it.
+ *   text LIKE pattern   '%' any run of characters, '_' one character,
+ *                       an ESCAPE character; ASCII letters match either
+ *                       case (SQLite's default); characters are UTF-8
+ *                       code points read as sqlite3Utf8Read reads them (a
+ *                       bad sequence is U+FFFD); the text ends at its
+ *                       first NUL, as SQLite's like() reads it. GLOB
+ *                       too ('*', '?', [...] sets, case counts). The
+ *                       same code is SQLite's like() and glob() in our
+ *                       connections (funcs.c), where it asks the query's
+ *                       budget as it goes.
  *
  *   json ->> '$.a."b.c"'
  *                       the member a, then its member "b.c" ("first
@@ -57,36 +61,138 @@ static uint32_t fold(uint32_t c)
 	return c >= 'A' && c <= 'Z' ? c + 32 : c;
 }
 
-int ow_search_like(const uint8_t *p, size_t pn, const uint8_t *s, size_t sn)
+uint32_t ow_search_utf8(const uint8_t **s, const uint8_t *end)
 {
-	const uint8_t *nul = sn ? memchr(s, 0, sn) : NULL;
-	const uint8_t *pe = p + pn, *se = nul ? nul : s + sn;
-	const uint8_t *star_p = NULL, *star_s = NULL;
-	while (s < se) {
-		if (p < pe && *p == '%') {
-			while (p < pe && *p == '%')
-				p++;
-			if (p == pe)
-				return 1;
-			star_p = p, star_s = s;
-			continue;
+	return utf8_read(s, end);
+}
+
+/* The next code point of [*s, end), 0 at the end: SQLite's strings end
+ * at their NUL, and ours are cut there before. */
+static uint32_t next(const uint8_t **s, const uint8_t *end)
+{
+	return *s < end ? utf8_read(s, end) : 0;
+}
+
+enum { M_MATCH, M_NOMATCH, M_NOWILDCARD, M_STOP };
+
+/* SQLite's patternCompare, step for step, and so its results: a '%'
+ * tries the rest of the pattern at each place its next character is
+ * found, and a failure past a '%' fails the whole match (no other place
+ * can do better: NOWILDCARD), which keeps it polynomial. esc is LIKE's
+ * ESCAPE character, or GLOB's '['; the budget is asked as it goes
+ * (M_STOP), so a long text and pattern cannot hold a query in one call. */
+static int match(const uint8_t *p, const uint8_t *pe, const uint8_t *s, const uint8_t *se,
+		 const ow_search_glob_t *g, uint32_t esc)
+{
+	uint32_t c, c2;
+	const uint8_t *escaped = NULL;
+	while ((c = next(&p, pe)) != 0) {
+		if (c == g->all) {
+			while ((c = next(&p, pe)) == g->all || (c == g->one && g->one != 0))
+				if (c == g->one && next(&s, se) == 0)
+					return M_NOWILDCARD;
+			if (c == 0)
+				return M_MATCH;
+			if (c == esc) {
+				if (g->set == 0) {
+					if ((c = next(&p, pe)) == 0)
+						return M_NOWILDCARD;
+				} else {
+					/* '[' right after the '*': the rest is tried at
+					 * every character */
+					const uint8_t *back = p - 1;
+					for (; s < se; next(&s, se)) {
+						if (ow_search_poll())
+							return M_STOP;
+						int m = match(back, pe, s, se, g, esc);
+						if (m != M_NOMATCH)
+							return m;
+					}
+					return M_NOWILDCARD;
+				}
+			}
+			while (s < se) {
+				if (ow_search_poll())
+					return M_STOP;
+				c2 = next(&s, se);
+				if (c2 != c &&
+				    !(g->nocase && c < 0x80 && c2 < 0x80 && fold(c) == fold(c2)))
+					continue;
+				int m = match(p, pe, s, se, g, esc);
+				if (m != M_NOMATCH)
+					return m;
+			}
+			return M_NOWILDCARD;
 		}
-		if (p < pe) {
-			const uint8_t *p1 = p, *s1 = s;
-			uint32_t pc = utf8_read(&p1, pe), sc = utf8_read(&s1, se);
-			if (pc == '_' || fold(pc) == fold(sc)) {
-				p = p1, s = s1;
+		if (c == esc) {
+			if (g->set == 0) {
+				if ((c = next(&p, pe)) == 0)
+					return M_NOMATCH;
+				escaped = p;
+			} else {
+				uint32_t prior = 0;
+				int seen = 0, invert = 0;
+				if ((c = next(&s, se)) == 0)
+					return M_NOMATCH;
+				c2 = next(&p, pe);
+				if (c2 == '^') {
+					invert = 1;
+					c2 = next(&p, pe);
+				}
+				if (c2 == ']') {
+					if (c == ']')
+						seen = 1;
+					c2 = next(&p, pe);
+				}
+				while (c2 && c2 != ']') {
+					if (c2 == '-' && p < pe && *p != ']' && prior > 0) {
+						c2 = next(&p, pe);
+						if (c >= prior && c <= c2)
+							seen = 1;
+						prior = 0;
+					} else {
+						if (c == c2)
+							seen = 1;
+						prior = c2;
+					}
+					c2 = next(&p, pe);
+				}
+				if (c2 == 0 || (seen ^ invert) == 0)
+					return M_NOMATCH;
 				continue;
 			}
 		}
-		if (!star_p)
-			return 0;
-		utf8_read(&star_s, se); /* the '%' takes one more character */
-		p = star_p, s = star_s;
+		c2 = next(&s, se);
+		if (c == c2)
+			continue;
+		if (g->nocase && c < 0x80 && c2 < 0x80 && fold(c) == fold(c2))
+			continue;
+		if (c == g->one && p != escaped && c2 != 0)
+			continue;
+		return M_NOMATCH;
 	}
-	while (p < pe && *p == '%')
-		p++;
-	return p == pe;
+	return s == se ? M_MATCH : M_NOMATCH;
+}
+
+static const uint8_t *cut(const uint8_t *s, size_t n)
+{
+	const uint8_t *nul = n ? memchr(s, 0, n) : NULL;
+	return nul ? nul : s + n;
+}
+
+const ow_search_glob_t ow_search_like_rules = {'%', '_', 0, 1};
+const ow_search_glob_t ow_search_glob_rules = {'*', '?', '[', 0};
+
+int ow_search_match(const uint8_t *p, size_t pn, const uint8_t *s, size_t sn,
+		    const ow_search_glob_t *g, uint32_t esc)
+{
+	int m = match(p, cut(p, pn), s, cut(s, sn), g, esc);
+	return m == M_MATCH ? 1 : m == M_STOP ? -1 : 0;
+}
+
+int ow_search_like(const uint8_t *p, size_t pn, const uint8_t *s, size_t sn)
+{
+	return ow_search_match(p, pn, s, sn, &ow_search_like_rules, 0) == 1;
 }
 
 /* '%needle%' with an ASCII needle and no '_': a substring search, where

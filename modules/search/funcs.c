@@ -21,7 +21,17 @@
  * them (found by selection rather than a whole sort), the nearest rank: the value at position
  * ceil(q * n) of n in ascending order (the first for q = 0), which is DuckDB's quantile_disc.
  * Integers stay integers; once a real appears the values are reals. The
- * values are held in SQLite's heap, so the heap limit bounds them.
+ * values are held in SQLite's heap, so the query's memory budget bounds
+ * them.
+ *
+ * And some of SQLite's own, done again with the same results, because
+ * theirs can spend minutes inside one call, where no progress handler
+ * reaches (instr over two long strings is quadratic): LIKE and GLOB
+ * (expr.c's matcher), instr, replace (memmem: linear) and the two-argument
+ * trim, ltrim and rtrim. Each asks the query's budget as it goes, so a
+ * query stops within its time budget even inside one of them. printf
+ * (and format) stays SQLite's, run on a second connection, less the one
+ * call that spins (printf_spins).
  */
 #include "internal.h"
 
@@ -428,6 +438,346 @@ static void q_final(sqlite3_context *ctx)
 	st->v = NULL;
 }
 
+/* ---- SQLite's string functions that can take long, budgeted ---- */
+
+/* The call stopped for the query's budget: the statement fails, and
+ * search.c says which budget. */
+static void stopped(sqlite3_context *ctx)
+{
+	sqlite3_result_error_code(ctx, SQLITE_INTERRUPT);
+}
+
+/* Characters as SQLite's SQLITE_SKIP_UTF8 steps over them, to the NUL. */
+static const uint8_t *skip_char(const uint8_t *z)
+{
+	if (*z++ >= 0xc0)
+		while ((*z & 0xc0) == 0x80)
+			z++;
+	return z;
+}
+
+/* like(pattern, text[, escape]) and glob(pattern, text), as SQLite's
+ * likeFunc: its limit on the pattern, its errors, its NULLs. */
+static void fn_like(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const ow_search_glob_t *g = sqlite3_user_data(ctx);
+	ow_search_glob_t own;
+	int npat = sqlite3_value_bytes(argv[0]);
+	if (npat >
+	    sqlite3_limit(sqlite3_context_db_handle(ctx), SQLITE_LIMIT_LIKE_PATTERN_LENGTH, -1)) {
+		sqlite3_result_error(ctx, "LIKE or GLOB pattern too complex", -1);
+		return;
+	}
+	uint32_t esc = g->set;
+	if (argc == 3) {
+		const uint8_t *e = sqlite3_value_text(argv[2]);
+		if (e == NULL)
+			return;
+		if (*e == 0 || *skip_char(e) != 0) {
+			sqlite3_result_error(ctx, "ESCAPE expression must be a single character",
+					     -1);
+			return;
+		}
+		esc = ow_search_utf8(&e, e + strlen((const char *)e));
+		if (esc == g->all || esc == g->one) {
+			own = *g;
+			own.all = esc == g->all ? 0 : own.all;
+			own.one = esc == g->one ? 0 : own.one;
+			g = &own;
+		}
+	}
+	const uint8_t *p = sqlite3_value_text(argv[0]);
+	const uint8_t *t = sqlite3_value_text(argv[1]);
+	if (p == NULL || t == NULL)
+		return;
+	int m = ow_search_match(p, (size_t)sqlite3_value_bytes(argv[0]), t,
+				(size_t)sqlite3_value_bytes(argv[1]), g, esc);
+	if (m < 0)
+		stopped(ctx);
+	else
+		sqlite3_result_int(ctx, m);
+}
+
+/* instr(haystack, needle): the 1-based character (byte, for two blobs)
+ * where needle first is, as SQLite's instrFunc; found with memmem. In
+ * text a match counts only where a character starts. */
+static void fn_instr(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	OW_UNUSED(argc);
+	int th = sqlite3_value_type(argv[0]), tn = sqlite3_value_type(argv[1]);
+	if (th == SQLITE_NULL || tn == SQLITE_NULL)
+		return;
+	sqlite3_value *d1 = NULL, *d2 = NULL;
+	int hn = sqlite3_value_bytes(argv[0]), nn = sqlite3_value_bytes(argv[1]);
+	int64_t at = 1;
+	if (nn > 0) {
+		const uint8_t *h, *n;
+		int text = 1;
+		if (th == SQLITE_BLOB && tn == SQLITE_BLOB) {
+			h = sqlite3_value_blob(argv[0]);
+			n = sqlite3_value_blob(argv[1]);
+			text = 0;
+		} else if (th != SQLITE_BLOB && tn != SQLITE_BLOB) {
+			h = sqlite3_value_text(argv[0]);
+			n = sqlite3_value_text(argv[1]);
+		} else {
+			d1 = sqlite3_value_dup(argv[0]);
+			d2 = sqlite3_value_dup(argv[1]);
+			h = d1 ? sqlite3_value_text(d1) : NULL;
+			n = d2 ? sqlite3_value_text(d2) : NULL;
+			hn = h ? sqlite3_value_bytes(d1) : 0;
+			nn = n ? sqlite3_value_bytes(d2) : 0;
+			if (h == NULL)
+				goto out;
+		}
+		if (n == NULL || (hn && h == NULL))
+			goto out;
+		size_t from = 0, pos;
+		for (;;) {
+			const uint8_t *f = (size_t)nn <= (size_t)hn - from
+					       ? memmem(h + from, (size_t)hn - from, n, (size_t)nn)
+					       : NULL;
+			if (f == NULL) {
+				at = 0;
+				break;
+			}
+			pos = (size_t)(f - h);
+			if (!text || pos == 0 || (h[pos] & 0xc0) != 0x80)
+				break;
+			from = pos + 1;
+			if (ow_search_poll()) {
+				stopped(ctx);
+				goto out;
+			}
+		}
+		if (at) {
+			at = text ? 1 : (int64_t)pos + 1;
+			for (size_t i = 1; text && i <= pos; i++)
+				at += (h[i] & 0xc0) != 0x80;
+		}
+	}
+	sqlite3_result_int64(ctx, at);
+out:
+	sqlite3_value_free(d1);
+	sqlite3_value_free(d2);
+}
+
+/* replace(text, pattern, with), as SQLite's replaceFunc: bytes, left to
+ * right, an empty pattern gives the text back as it came. */
+static void fn_replace(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	OW_UNUSED(argc);
+	const uint8_t *str = sqlite3_value_text(argv[0]);
+	if (str == NULL)
+		return;
+	size_t ns = (size_t)sqlite3_value_bytes(argv[0]);
+	const uint8_t *pat = sqlite3_value_text(argv[1]);
+	if (pat == NULL)
+		return;
+	if (pat[0] == 0) {
+		sqlite3_result_value(ctx, argv[0]);
+		return;
+	}
+	size_t np = (size_t)sqlite3_value_bytes(argv[1]);
+	const uint8_t *rep = sqlite3_value_text(argv[2]);
+	if (rep == NULL)
+		return;
+	int nr = sqlite3_value_bytes(argv[2]);
+	/* SQLite's string builder: its blocks are the query's, and it stops
+	 * at the connection's length limit */
+	sqlite3_str *out = sqlite3_str_new(sqlite3_context_db_handle(ctx));
+	size_t i = 0;
+	while (i < ns) {
+		const uint8_t *f = np <= ns - i ? memmem(str + i, ns - i, pat, np) : NULL;
+		size_t stop = f ? (size_t)(f - str) : ns;
+		sqlite3_str_append(out, (const char *)str + i, (int)(stop - i));
+		if (f == NULL)
+			break;
+		sqlite3_str_append(out, (const char *)rep, nr);
+		i = stop + np;
+		if (sqlite3_str_errcode(out) != SQLITE_OK)
+			break;
+		if (ow_search_poll()) {
+			sqlite3_free(sqlite3_str_finish(out));
+			stopped(ctx);
+			return;
+		}
+	}
+	int rc = sqlite3_str_errcode(out), len = sqlite3_str_length(out);
+	char *z = sqlite3_str_finish(out);
+	if (rc == SQLITE_TOOBIG)
+		sqlite3_result_error_toobig(ctx);
+	else if (rc != SQLITE_OK)
+		sqlite3_result_error_nomem(ctx);
+	else if (z == NULL)
+		sqlite3_result_text(ctx, "", 0, SQLITE_STATIC);
+	else
+		sqlite3_result_text(ctx, z, len, sqlite3_free);
+	if (rc != SQLITE_OK)
+		sqlite3_free(z);
+}
+
+/* trim(text, chars), ltrim, rtrim (user data: 1 left, 2 right, 3 both),
+ * as SQLite's trimFunc: chars are the set's characters to its NUL, tried
+ * in order at each end. */
+static void fn_trim(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	OW_UNUSED(argc);
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL)
+		return;
+	const uint8_t *in = sqlite3_value_text(argv[0]);
+	if (in == NULL)
+		return;
+	int64_t nin = sqlite3_value_bytes(argv[0]);
+	const uint8_t *set = sqlite3_value_text(argv[1]);
+	if (set == NULL)
+		return;
+	int64_t nchar = 0;
+	for (const uint8_t *z = set; *z; z = skip_char(z))
+		nchar++;
+	if (nchar > 0) {
+		const uint8_t **ch = sqlite3_malloc64((uint64_t)nchar * sizeof(*ch));
+		int64_t *len = sqlite3_malloc64((uint64_t)nchar * sizeof(*len));
+		if (ch == NULL || len == NULL) {
+			sqlite3_free(ch);
+			sqlite3_free(len);
+			sqlite3_result_error_nomem(ctx);
+			return;
+		}
+		int64_t k = 0;
+		for (const uint8_t *z = set; *z; k++) {
+			ch[k] = z;
+			z = skip_char(z);
+			len[k] = z - ch[k];
+		}
+		int flags = (int)(intptr_t)sqlite3_user_data(ctx), stop = 0;
+		for (int side = 1; side <= 2 && !stop; side++) {
+			if (!(flags & side))
+				continue;
+			while (nin > 0 && !stop) {
+				int64_t i;
+				for (i = 0; i < nchar; i++) {
+					if (len[i] <= nin &&
+					    memcmp(side == 1 ? in : in + nin - len[i], ch[i],
+						   (size_t)len[i]) == 0)
+						break;
+					if ((stop = ow_search_poll()) != 0)
+						break;
+				}
+				if (i >= nchar || stop)
+					break;
+				if (side == 1)
+					in += len[i];
+				nin -= len[i];
+			}
+		}
+		sqlite3_free(ch);
+		sqlite3_free(len);
+		if (stop) {
+			stopped(ctx);
+			return;
+		}
+	}
+	sqlite3_result_text64(ctx, (const char *)in, (uint64_t)nin, SQLITE_TRANSIENT, SQLITE_UTF8);
+}
+
+/* 1 when a %c of printf's format repeats its character more times than
+ * the connection's longest value: SQLite 3.40 spins ~5 ns a repetition
+ * in one call (seconds, out of any budget's reach) to give NULL, the
+ * answer for a result too long, which this gives at once. The format's
+ * grammar is SQLite's: flags, a width and a precision, either a number
+ * or '*' (the next argument, negative turned positive), 'l' or 'll', the
+ * conversion. */
+static int printf_spins(const uint8_t *f, int argc, sqlite3_value **argv, int64_t limit)
+{
+	int arg = 1;
+	for (; *f; f++) {
+		if (*f != '%')
+			continue;
+		f++;
+		while (*f && strchr("-+ #!0,", *f))
+			f++;
+		int64_t prec = -1;
+		for (int part = 0; part < 2; part++) {
+			if (part == 1) {
+				if (*f != '.')
+					break;
+				f++;
+			}
+			int64_t v = 0;
+			if (*f == '*') { /* an int, as SQLite takes it */
+				v = (int)(arg < argc ? sqlite3_value_int64(argv[arg]) : 0);
+				v = v < 0 ? (v >= -2147483647 ? -v : -1) : v;
+				arg++;
+				f++;
+			} else { /* digits wrap as SQLite's unsigned */
+				unsigned px = 0;
+				for (; *f >= '0' && *f <= '9'; f++)
+					px = px * 10 + (unsigned)(*f - '0');
+				v = px & 0x7fffffff;
+			}
+			if (part == 1)
+				prec = v;
+		}
+		while (*f == 'l')
+			f++;
+		if (*f == 0)
+			break;
+		if (*f == 'c' && prec > limit)
+			return 1;
+		if (*f != '%' && *f != 'n')
+			arg++;
+	}
+	return 0;
+}
+
+/* printf(format, ...) and format(): SQLite's own, run on a connection of
+ * the handle's that has none of our functions (so SQLite's printf is its
+ * printf), with the arguments as they came; its blocks are the query's,
+ * as every SQLite block this thread allocates. A call is checked for
+ * printf_spins first, and the budget asked before it. */
+static void fn_printf(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	ow_search_t *s = sqlite3_user_data(ctx);
+	if (argc < 1 || argc > OW_SEARCH_FUNC_ARGS)
+		return;
+	if (ow_search_poll()) {
+		stopped(ctx);
+		return;
+	}
+	const uint8_t *f = sqlite3_value_text(argv[0]);
+	if (f &&
+	    printf_spins(f, argc, argv,
+			 sqlite3_limit(sqlite3_context_db_handle(ctx), SQLITE_LIMIT_LENGTH, -1)))
+		return;
+	if (s->aux == NULL && (s->aux = ow_search_bare_db()) == NULL) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	sqlite3_stmt **st = &s->printf_st[argc];
+	if (*st == NULL) {
+		char sql[16 + 4 * OW_SEARCH_FUNC_ARGS] = "SELECT printf(?1";
+		for (int i = 2; i <= argc; i++)
+			snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql), ",?%d", i);
+		strcat(sql, ")");
+		if (sqlite3_prepare_v2(s->aux, sql, -1, st, NULL) != SQLITE_OK) {
+			sqlite3_result_error(ctx, sqlite3_errmsg(s->aux), -1);
+			return;
+		}
+	}
+	for (int i = 0; i < argc; i++)
+		sqlite3_bind_value(*st, i + 1, argv[i]);
+	int rc = sqlite3_step(*st);
+	if (rc == SQLITE_ROW)
+		sqlite3_result_value(ctx, sqlite3_column_value(*st, 0));
+	else if ((rc & 0xff) == SQLITE_NOMEM)
+		sqlite3_result_error_nomem(ctx);
+	else
+		sqlite3_result_error(ctx, sqlite3_errmsg(s->aux), -1);
+	sqlite3_reset(*st);
+	sqlite3_clear_bindings(*st);
+}
+
 int ow_search_funcs_register(ow_search_t *s)
 {
 	const int pure = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
@@ -460,6 +810,30 @@ int ow_search_funcs_register(ow_search_t *s)
 			return OW_ERROR;
 	if (sqlite3_create_function(db, "quantile", 2, pure, NULL, NULL, q_step, q_final) !=
 	    SQLITE_OK)
+		return OW_ERROR;
+	static const struct {
+		const char *name;
+		int nargs;
+		const void *arg;
+		void (*fn)(sqlite3_context *, int, sqlite3_value **);
+	} budgeted[] = {
+	    {"like", 2, &ow_search_like_rules, fn_like},
+	    {"like", 3, &ow_search_like_rules, fn_like},
+	    {"glob", 2, &ow_search_glob_rules, fn_like},
+	    {"instr", 2, NULL, fn_instr},
+	    {"replace", 3, NULL, fn_replace},
+	    {"ltrim", 2, (void *)1, fn_trim},
+	    {"rtrim", 2, (void *)2, fn_trim},
+	    {"trim", 2, (void *)3, fn_trim},
+	};
+	for (size_t i = 0; i < OW_NELEMS(budgeted); i++)
+		if (sqlite3_create_function(db, budgeted[i].name, budgeted[i].nargs, pure,
+					    (void *)budgeted[i].arg, budgeted[i].fn, NULL,
+					    NULL) != SQLITE_OK)
+			return OW_ERROR;
+	if (sqlite3_create_function(db, "printf", -1, pure, s, fn_printf, NULL, NULL) !=
+		SQLITE_OK ||
+	    sqlite3_create_function(db, "format", -1, pure, s, fn_printf, NULL, NULL) != SQLITE_OK)
 		return OW_ERROR;
 	return OW_OK;
 }

@@ -12,6 +12,36 @@
 
 #include <math.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
+
+/* budget.c: a query's budgets, shared by every thread working for it. */
+enum { OW_SEARCH_STOP_TIME = 1, OW_SEARCH_STOP_MEMORY, OW_SEARCH_STOP_CANCEL };
+typedef struct {
+	int64_t timeout_ms, deadline; /* deadline: CLOCK_MONOTONIC ns; 0: none */
+	int64_t limit;		      /* bytes; 0: none */
+	_Atomic int64_t used;	      /* SQLite's blocks and metered buffers */
+	atomic_int stop;	      /* 0, or the first OW_SEARCH_STOP_* */
+	const atomic_int *cancel;     /* the caller's; NULL: none */
+} ow_search_budget_t;
+
+/* Makes b this thread's budget (NULL: none): its SQLite blocks and
+ * buffers are charged to it from now on. */
+void ow_search_budget_enter(ow_search_budget_t *b);
+/* Why b has stopped (OW_SEARCH_STOP_*), checking its clock and cancel
+ * flag; 0 while it runs. */
+int ow_search_stopped(ow_search_budget_t *b);
+void ow_search_stop(ow_search_budget_t *b, int why);
+/* For loops inside one call: this thread's budget's reason to stop,
+ * looking at the clock once in 1024 calls; 0 to go on. */
+int ow_search_poll(void);
+/* Charges n bytes (negative: credits); OW_ERROR, charging nothing and
+ * stopping the query, when that would pass the limit. */
+int ow_search_charge(ow_search_budget_t *b, int64_t n);
+/* OW_ERROR, stopping the query, when n more bytes would pass this
+ * thread's budget: before one step could ask for more than it. */
+int ow_search_room(size_t n);
+/* "query exceeded its time budget of N ms", ... */
+void ow_search_budget_message(const ow_search_budget_t *b, char *buf, size_t len);
 
 /* A committed part of the snapshot: mapped when the handle opens, which
  * keeps the file readable after a merge unlinks it; its footer is parsed
@@ -27,6 +57,9 @@ typedef struct {
 	int borrowed;	   /* map, pq and colmap belong to ref's cache */
 } ow_search_part_t;
 
+/* The most arguments an SQL function call may have (SQLITE_LIMIT_FUNCTION_ARG). */
+#define OW_SEARCH_FUNC_ARGS 32
+
 /* The module argument of one virtual table. */
 typedef struct {
 	struct ow_search *s;
@@ -37,8 +70,8 @@ struct ow_search {
 	sqlite3 *db;
 	char *data_dir;
 	char tenant[OW_TENANT_MAX + 1];
-	int64_t timeout_ms, max_rows, max_memory, abort_memory;
-	int over_memory;
+	int64_t max_rows, max_memory, started;
+	const atomic_int *cancel;
 	ow_search_part_t *parts[OW_NSIGNALS];
 	size_t nparts[OW_NSIGNALS];
 	/* buffered rows (server only), read after the parts */
@@ -46,17 +79,21 @@ struct ow_search {
 	size_t nchunks[OW_NSIGNALS];
 	int64_t rows[OW_NSIGNALS];
 	ow_search_tab_arg_t tabs[OW_NSIGNALS];
+	/* printf's own connection (funcs.c), and its statement for each
+	 * number of arguments */
+	sqlite3 *aux;
+	sqlite3_stmt *printf_st[OW_SEARCH_FUNC_ARGS + 1];
 	/* the query running */
-	int64_t deadline; /* CLOCK_MONOTONIC ns; 0: none */
-	int timed_out;
+	ow_search_budget_t budget;
 	int saw_select; /* the authorizer saw the statement's SELECT */
 	int64_t now_ns; /* its start: what now_ns() returns */
 	ow_search_stats_t stats;
 };
 
-/* 1 once the running query is past its time budget (and remembers it). */
+/* 1 once the running query is past one of its budgets or cancelled (and
+ * remembers it). */
 int ow_search_expired(struct ow_search *s);
-/* "query exceeded its time budget of N ms" */
+/* Why it stopped: "query exceeded its time budget of N ms", ... */
 void ow_search_timeout_message(const struct ow_search *s, char *buf, size_t len);
 
 /* The value of a lowercase hex digit; -1 for any other character. */
@@ -92,6 +129,10 @@ typedef union {
 	double d;
 } ow_search_num_t;
 ow_search_num_t ow_search_quantile(ow_search_num_t *v, size_t n, int real, double q);
+
+/* An in-memory connection with the handle's limits and nothing of ours
+ * in it (NULL when SQLite cannot open one). */
+sqlite3 *ow_search_bare_db(void);
 
 int ow_search_vtab_register(struct ow_search *s);
 int ow_search_funcs_register(struct ow_search *s);
@@ -161,6 +202,20 @@ static inline void ow_search_cell(const ow_pq_coldef_t *d, const ow_col_t *o, si
 /* expr.c: SQLite's LIKE and ->> again, for the columnar executor. */
 /* 1 when text s matches LIKE pattern p. */
 int ow_search_like(const uint8_t *p, size_t pn, const uint8_t *s, size_t sn);
+/* The wildcards of LIKE or GLOB: any run, one character, GLOB's set
+ * opener ('[' or 0), and whether ASCII letters match either case. */
+typedef struct {
+	uint32_t all, one, set;
+	int nocase;
+} ow_search_glob_t;
+extern const ow_search_glob_t ow_search_like_rules, ow_search_glob_rules;
+/* The code point at *s (before end), as SQLite's sqlite3Utf8Read. */
+uint32_t ow_search_utf8(const uint8_t **s, const uint8_t *end);
+/* 1 when s matches pattern p under g, with esc as LIKE's ESCAPE (0:
+ * none) or GLOB's '['; 0 when not; -1 when the thread's query budget
+ * stopped it. */
+int ow_search_match(const uint8_t *p, size_t pn, const uint8_t *s, size_t sn,
+		    const ow_search_glob_t *g, uint32_t esc);
 /* A pattern '%needle%' (ASCII, no '_'): its needle, lowercase, into needle
  * (cap bytes); 0 for other patterns. */
 int ow_search_like_needle(const uint8_t *p, size_t pn, char *needle, size_t cap);

@@ -279,6 +279,14 @@ void ow_search_out_begin(ow_search_out_t *o, int format, int ncols, const char *
 
 void ow_search_out_row(ow_search_out_t *o, const ow_search_val_t *v)
 {
+	/* a row of large values may not grow the answer past the query's
+	 * memory budget in one step: JSON writes a byte as at most six
+	 * (\u00XX), a blob as two hex digits, the table keeps a copy */
+	size_t need = 0;
+	for (int i = 0; i < o->ncols; i++)
+		need += 6 * v[i].n + 32;
+	if (ow_search_room(need) != OW_OK)
+		return;
 	ow_buf_t tmp = {0};
 	switch (o->format) {
 	case OW_SEARCH_TABLE:

@@ -269,23 +269,22 @@ static void from_snapshots(ow_search_t *s, struct ow_snapshot_s *const *snaps)
 
 int ow_search_expired(ow_search_t *s)
 {
-	if (!s->timed_out && s->deadline && ow_mono_ns() > s->deadline)
-		s->timed_out = 1;
-	return s->timed_out;
+	return ow_search_stopped(&s->budget) != 0;
 }
 
 void ow_search_timeout_message(const ow_search_t *s, char *buf, size_t len)
 {
-	snprintf(buf, len, "query exceeded its time budget of %lld ms", (long long)s->timeout_ms);
+	ow_search_budget_message(&s->budget, buf, len);
 }
 
 static int progress(void *arg)
 {
-	ow_search_t *s = arg;
-	if (s->abort_memory && sqlite3_memory_used() > s->abort_memory)
-		s->over_memory = 1;
-	return s->over_memory || ow_search_expired(s);
+	return ow_search_expired(arg);
 }
+
+/* Every few VDBE steps: a row of many long calls (printf, JSON over a
+ * large text) is a few steps each, and the check is a coarse clock read. */
+#define PROGRESS_STEPS 8
 
 /* Pure functions: SQLite's core, date and time, math and JSON functions,
  * aggregates and window functions, and ours (funcs.c). Not here, so
@@ -360,7 +359,7 @@ static const struct {
     {SQLITE_LIMIT_EXPR_DEPTH, OW_SEARCH_DEPTH_MAX},
     {SQLITE_LIMIT_COMPOUND_SELECT, 50},
     {SQLITE_LIMIT_VDBE_OP, 250000},
-    {SQLITE_LIMIT_FUNCTION_ARG, 32},
+    {SQLITE_LIMIT_FUNCTION_ARG, OW_SEARCH_FUNC_ARGS},
     {SQLITE_LIMIT_ATTACHED, 0},
     {SQLITE_LIMIT_LIKE_PATTERN_LENGTH, 10000},
     {SQLITE_LIMIT_VARIABLE_NUMBER, 100},
@@ -375,17 +374,27 @@ static const int dbconfig_off[] = {SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION,
 				   SQLITE_DBCONFIG_DQS_DML,
 				   SQLITE_DBCONFIG_DQS_DDL};
 
+sqlite3 *ow_search_bare_db(void)
+{
+	sqlite3 *db = NULL;
+	if (sqlite3_open_v2(":memory:", &db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		sqlite3_close(db);
+		return NULL;
+	}
+	for (size_t i = 0; i < OW_NELEMS(limits); i++)
+		sqlite3_limit(db, limits[i].id, limits[i].value);
+	for (size_t i = 0; i < OW_NELEMS(dbconfig_off); i++)
+		sqlite3_db_config(db, dbconfig_off[i], 0, NULL);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	return db;
+}
+
 static int open_db(ow_search_t *s, char *err, size_t errlen)
 {
-	if (sqlite3_open_v2(":memory:", &s->db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK)
-		return fail(err, errlen, "cannot open SQLite: %s", sqlite3_errmsg(s->db));
-	for (size_t i = 0; i < OW_NELEMS(limits); i++)
-		sqlite3_limit(s->db, limits[i].id, limits[i].value);
-	for (size_t i = 0; i < OW_NELEMS(dbconfig_off); i++)
-		sqlite3_db_config(s->db, dbconfig_off[i], 0, NULL);
-	sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	if ((s->db = ow_search_bare_db()) == NULL)
+		return fail(err, errlen, "cannot open SQLite");
 	/* Eponymous tables are connected at their first use, and their
 	 * declaration is a CREATE TABLE: connect them before the authorizer. */
 	if (ow_search_vtab_register(s) != OW_OK || ow_search_funcs_register(s) != OW_OK ||
@@ -394,20 +403,16 @@ static int open_db(ow_search_t *s, char *err, size_t errlen)
 			 "WHERE 0",
 			 NULL, NULL, NULL) != SQLITE_OK)
 		return fail(err, errlen, "cannot set up SQLite: %s", sqlite3_errmsg(s->db));
-	if (s->abort_memory > 0) {
+	if (s->max_memory > 0) {
 		char pragma[128];
 		snprintf(pragma, sizeof(pragma),
 			 "PRAGMA temp_store = FILE; PRAGMA cache_size = -%lld",
-			 (long long)(s->abort_memory / 4 / 1024));
+			 (long long)(s->max_memory / 4 / 1024));
 		if (sqlite3_exec(s->db, pragma, NULL, NULL, NULL) != SQLITE_OK)
 			return fail(err, errlen, "cannot set up SQLite: %s", sqlite3_errmsg(s->db));
 	}
 	sqlite3_set_authorizer(s->db, authorize, s);
-	sqlite3_progress_handler(s->db, 1000, progress, s);
-	if (s->max_memory > 0) {
-		sqlite3_soft_heap_limit64(s->max_memory / 2);
-		sqlite3_hard_heap_limit64(s->max_memory);
-	}
+	sqlite3_progress_handler(s->db, PROGRESS_STEPS, progress, s);
 	return OW_OK;
 }
 
@@ -418,10 +423,11 @@ int ow_search_open(const ow_search_opts_t *o, ow_search_t **out, char *err, size
 	ow_search_t *s = ow_calloc(1, sizeof(*s));
 	s->data_dir = ow_strdup(o->data_dir);
 	snprintf(s->tenant, sizeof(s->tenant), "%s", o->tenant);
-	s->timeout_ms = o->timeout_ms;
+	s->budget.timeout_ms = o->timeout_ms;
 	s->max_rows = o->max_rows;
 	s->max_memory = o->max_memory;
-	s->abort_memory = o->abort_memory;
+	s->started = o->started;
+	s->cancel = o->cancel;
 	for (int g = 0; g < OW_NSIGNALS; g++)
 		s->tabs[g] = (ow_search_tab_arg_t){s, g};
 	if (o->snapshots)
@@ -439,6 +445,10 @@ void ow_search_close(ow_search_t *s)
 	if (!s)
 		return;
 	sqlite3_close(s->db);
+	for (size_t i = 0; i < OW_NELEMS(s->printf_st); i++)
+		sqlite3_finalize(s->printf_st[i]);
+	sqlite3_close(s->aux);
+	ow_search_budget_enter(NULL); /* the thread's budget goes with s */
 	free_parts(s);
 	free(s->data_dir);
 	free(s);
@@ -448,16 +458,12 @@ void ow_search_close(ow_search_t *s)
 
 static int sqlite_fail(ow_search_t *s, int rc, char *err, size_t errlen)
 {
-	if (s->timed_out) {
+	if ((rc & 0xff) == SQLITE_NOMEM && s->max_memory > 0)
+		ow_search_stop(&s->budget, OW_SEARCH_STOP_MEMORY);
+	if (ow_search_expired(s)) {
 		ow_search_timeout_message(s, err, errlen);
 		return OW_ERROR;
 	}
-	if (s->over_memory)
-		return fail(err, errlen, "query exceeded its memory budget of %lld MiB",
-			    (long long)(s->abort_memory >> 20));
-	if ((rc & 0xff) == SQLITE_NOMEM && s->max_memory > 0)
-		return fail(err, errlen, "query exceeded its memory limit of %lld MiB",
-			    (long long)(s->max_memory >> 20));
 	return fail(err, errlen, "%s", sqlite3_errmsg(s->db));
 }
 
@@ -545,6 +551,10 @@ int ow_search_query(ow_search_t *s, const char *sql, int format, ow_buf_t *out, 
 		for (int i = 0; i < ncols; i++)
 			stmt_value(st, i, &vals[i]);
 		ow_search_out_row(&o, vals);
+		if (atomic_load(&s->budget.stop)) { /* the answer passed the memory budget */
+			rc = SQLITE_ABORT;
+			break;
+		}
 	}
 	free(names);
 	free(vals);
@@ -561,8 +571,14 @@ void ow_search_begin(ow_search_t *s)
 {
 	memset(&s->stats, 0, sizeof(s->stats));
 	s->now_ns = ow_now_ns();
-	s->timed_out = 0;
-	s->deadline = s->timeout_ms > 0 ? ow_mono_ns() + s->timeout_ms * 1000000 : 0;
+	ow_search_budget_t *b = &s->budget;
+	int64_t t0 = s->started ? s->started : ow_mono_ns();
+	b->deadline = b->timeout_ms > 0 ? t0 + b->timeout_ms * 1000000 : 0;
+	b->limit = s->max_memory;
+	b->cancel = s->cancel;
+	atomic_store(&b->used, 0);
+	atomic_store(&b->stop, 0);
+	ow_search_budget_enter(b);
 }
 
 int ow_search_select(ow_search_t *s, const char *sql, int64_t limit, int64_t offset, int engine,

@@ -13,10 +13,10 @@
  * A query is one SELECT. An authorizer lets through reads of the three
  * tables (and json_each, json_tree) and an allow list of pure functions,
  * and denies everything else: ATTACH, PRAGMA, writes, transactions, the
- * schema tables, load_extension, randomblob, zeroblob. Its time, the
- * memory SQLite may allocate, the length and depth of its SQL and the
- * rows of its result are bounded; a query past a bound fails with a
- * message that says which.
+ * schema tables, load_extension, randomblob, zeroblob. Its time and
+ * memory (budget.c: both bind inside one SQLite function call too), the
+ * length and depth of its SQL and the rows of its result are bounded; a
+ * query past a bound fails alone, with a message that says which.
  *
  * Column types: strings and JSON are TEXT; trace and span ids TEXT, in
  * lowercase hex; times (integer nanoseconds since the epoch, UTC) and all
@@ -28,13 +28,15 @@
  *
  * ow_search_select answers the queries of a common shape (columnar.c) with
  * a columnar executor over the same snapshot instead, with the same result;
- * the bounds above hold there too, but for the heap: the executor's memory
- * (groups, sorted rows, quantile values) is its own, not SQLite's.
+ * the bounds above hold there too: its groups, sorted rows and quantile
+ * values count against the same memory budget as SQLite's heap.
  */
 #ifndef OW_SEARCH_H
 #define OW_SEARCH_H
 
 #include "../core/core.h"
+
+#include <stdatomic.h>
 
 enum ow_search_format { OW_SEARCH_TABLE, OW_SEARCH_CSV, OW_SEARCH_JSON, OW_SEARCH_NDJSON };
 
@@ -43,14 +45,17 @@ typedef struct {
 	const char *tenant;
 	int64_t timeout_ms; /* a query's time budget; 0: none */
 	int64_t max_rows;   /* rows a result may have; 0: no bound */
-	int64_t max_memory; /* bytes SQLite may hold: process-wide, as SQLite
-			     * has no per-connection bound; 0: no bound */
-	/* In the server, where other connections must not fail: a query is
-	 * stopped once SQLite's heap in the whole process (every query, the
-	 * tracker) passes this, checked as it runs, and its sorts and
-	 * temporary tables spill to files past a quarter of it; 0: no such
-	 * bound. A per-connection figure SQLite does not give. */
-	int64_t abort_memory;
+	/* A query's memory, bound per query: SQLite's heap (its blocks are
+	 * charged to the query that allocates them), the columns it decodes,
+	 * its groups and sorted rows, and its answer. 0: no bound. Its sorts
+	 * and temporary tables spill to files past a quarter of it. */
+	int64_t max_memory;
+	/* When the query's time started (CLOCK_MONOTONIC ns, e.g. when the
+	 * server admitted it); 0: when it runs. */
+	int64_t started;
+	/* Raised by the caller, from any thread, to stop the query (its
+	 * client went away); NULL: never. */
+	const atomic_int *cancel;
 	/* In the server: per signal, the parts and buffered rows a query reads
 	 * (modules/storage snapshots, which the caller frees after closing the
 	 * handle). NULL: the catalog's committed parts, read from disk. */
@@ -91,6 +96,10 @@ int ow_search_engine(const char *name);
  * order where the query's ORDER BY decides it. */
 int ow_search_select(ow_search_t *s, const char *sql, int64_t limit, int64_t offset, int engine,
 		     int format, ow_buf_t *out, const char **used, char *err, size_t errlen);
+
+/* Installs the SQLite allocator that charges each query's blocks to its
+ * memory budget: once, before SQLite is first used (budget.c). */
+int ow_search_setup(void);
 
 /* enum ow_search_format of "table", "csv", "json" or "ndjson"; -1 otherwise. */
 int ow_search_format(const char *name);

@@ -756,7 +756,7 @@ static int advance(cur_t *c)
 		}
 		int m = load(c, p);
 		if (m < 0) {
-			if (t->s->timed_out)
+			if (atomic_load(&t->s->budget.stop))
 				return expired(c);
 			return -m;
 		}

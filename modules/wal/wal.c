@@ -507,8 +507,10 @@ static int recover(void)
 	uint64_t nrecords = 0;
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
+		/* the one definition: a directory it refuses was never written
+		 * by this version (a ".name" is one an older one took) */
 		if (!ow_tenant_valid(de->d_name, strlen(de->d_name))) {
 			ow_log(OW_LOG_WARN, "wal: recovery: ignoring %s/%s: not a tenant directory",
 			       wal_dir, de->d_name);
