@@ -17,6 +17,7 @@
  */
 #include "modules/control/control.h"
 #include "modules/core/batch.h"
+#include "modules/core/conn.h"
 #include "modules/core/io.h"
 #include "modules/core/log.h"
 #include "modules/core/module.h"
@@ -40,7 +41,7 @@
 
 static char *log_file;
 static int log_level;
-static int64_t max_inflight, mmap_threshold, worker_threads, queue_slots;
+static int64_t max_inflight, mmap_threshold, worker_threads, queue_slots, reserved_fds;
 
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 
@@ -55,6 +56,7 @@ static ow_directive_t core_directives[] = {
     {"workers.queue_slots", OW_CONF_INT, &queue_slots, 16, 1 << 20, "4096", NULL, 0},
     {"ingestion.max_json_elements", OW_CONF_INT, &ow_otlp_max_json_elements, 1, 1 << 30, "500000",
      NULL, 0},
+    {"connections.reserved_fds", OW_CONF_INT, &reserved_fds, 64, 1000000, "1024", NULL, 0},
     OW_CONF_END};
 
 static int core_check(char *err, size_t errlen)
@@ -402,6 +404,7 @@ int main(int argc, char **argv)
 	ow_log(OW_LOG_INFO, "openwit %s starting: configuration %s, data directory %s", OW_VERSION,
 	       ow_conf_path(), ow_data_dir);
 
+	ow_conn_init(reserved_fds);
 	base = event_base_new();
 	ow_budget_init((uint64_t)max_inflight);
 	if (ow_workers_start(base, (int)worker_threads, (size_t)queue_slots) != OW_OK)

@@ -12,10 +12,13 @@
  *   GET /api/batch-monitor/alerts            stuck batches and raised alerts
  *
  * SQLite reads run on the query pool (query.c), on a thread's read-only
- * connection; the loop only routes and sends.
+ * connection; the loop only routes and sends. Connections, deadlines and
+ * the header and body sizes are enforced while reading (http/server.c):
+ * the API's bodies are small, a larger one is refused before it is read.
  */
 #include "control.h"
 #include "../core/batch.h"
+#include "../core/conn.h"
 #include "../core/log.h"
 #include "../core/stats.h"
 #include "../http/http.h"
@@ -30,11 +33,25 @@
 
 static char *bind_addr;
 static int64_t port, query_timeout_ms, query_max_rows, query_memory;
+static ow_http_limits_t limits;
 static int64_t query_limits[4]; /* enum ow_query_limit */
 
 static ow_directive_t directives[] = {
     {"control.bind", OW_CONF_STR, &bind_addr, 0, 255, "127.0.0.1", NULL, 0},
     {"control.port", OW_CONF_INT, &port, 0, 65535, "8083", NULL, 0},
+    {"control.max_connections", OW_CONF_INT, &limits.max_connections, 1, 1000000, "512", NULL, 0},
+    {"control.max_connections_per_peer", OW_CONF_INT, &limits.max_connections_per_peer, 1, 1000000,
+     "256", NULL, 0},
+    {"control.header_timeout_ms", OW_CONF_INT, &limits.header_timeout_ms, 100, 3600000, "10000",
+     NULL, 0},
+    {"control.request_timeout_ms", OW_CONF_INT, &limits.request_timeout_ms, 100, 3600000, "30000",
+     NULL, 0},
+    {"control.idle_timeout_ms", OW_CONF_INT, &limits.idle_timeout_ms, 100, 86400000, "60000", NULL,
+     0},
+    {"control.max_header_bytes", OW_CONF_INT, &limits.max_header_bytes, 1024, 16777216, "65536",
+     NULL, 0},
+    {"control.max_body_bytes", OW_CONF_INT, &limits.max_body_bytes, 1024, 1048576, "1048576", NULL,
+     0},
     {"query.timeout_ms", OW_CONF_INT, &query_timeout_ms, 10, 3600000, "30000", NULL, 0},
     {"query.max_rows", OW_CONF_INT, &query_max_rows, 1, 100000000, "100000", NULL, 0},
     {"query.max_memory_bytes", OW_CONF_INT, &query_memory, 1 << 20, (int64_t)1 << 40, "268435456",
@@ -62,7 +79,7 @@ typedef struct {
 	char error[256];
 } ctl_req_t;
 
-static struct evhttp *http;
+static ow_http_server_t *server;
 static int ready, draining;
 static uint64_t pending; /* API requests on workers */
 
@@ -438,6 +455,34 @@ static void send_metrics(struct evhttp_request *req)
 		   "gRPC connections closed after ingestion.grpc.idle_timeout_ms without write "
 		   "progress.",
 		   ow_stats.grpc_write_timeouts);
+	const ow_conn_limit_t *l;
+	metric_head(&b, "openwit_connections", "gauge", "Open connections by listener.");
+	for (l = ow_conn_limits(); l; l = l->next)
+		ow_buf_printf(&b, "openwit_connections{listener=\"%s\"} %llu\n", l->name,
+			      (unsigned long long)l->open);
+	metric_one(&b, "openwit_connections_max", "gauge",
+		   "Connections allowed across all listeners: RLIMIT_NOFILE less "
+		   "connections.reserved_fds.",
+		   ow_conn_max());
+	metric_head(&b, "openwit_connections_refused_total", "counter",
+		    "Connections closed at once by a cap, by listener and cap.");
+	for (l = ow_conn_limits(); l; l = l->next)
+		for (int i = 0; i < OW_CONN_NREFUSE; i++)
+			ow_buf_printf(&b,
+				      "openwit_connections_refused_total{listener=\"%s\",reason="
+				      "\"%s\"} %llu\n",
+				      l->name, ow_conn_refuse_names[i],
+				      (unsigned long long)l->refused[i]);
+	metric_head(&b, "openwit_deadline_closed_total", "counter",
+		    "Requests cut off by a deadline (HTTP: the connection is closed; gRPC: the "
+		    "stream is reset), by listener and deadline.");
+	for (l = ow_conn_limits(); l; l = l->next)
+		for (int i = 0; i < OW_DL_N; i++)
+			ow_buf_printf(&b,
+				      "openwit_deadline_closed_total{listener=\"%s\",deadline="
+				      "\"%s\"} %llu\n",
+				      l->name, ow_conn_deadline_names[i],
+				      (unsigned long long)l->deadline[i]);
 	metric_hist(&b, "openwit_ack_latency_seconds",
 		    "From a request's arrival to its acknowledgement.", &ow_stats.ack_latency);
 	metric_hist(&b, "openwit_wal_fsync_seconds", "fdatasync of one WAL file.",
@@ -577,11 +622,8 @@ static int control_start(struct event_base *base)
 {
 	if (ow_query_start(base) != OW_OK)
 		return OW_ERROR;
-	http = evhttp_new(base);
-	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-					     EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
-	evhttp_set_gencb(http, on_request, NULL);
-	return ow_http_listen(http, "query and monitoring API", bind_addr, port);
+	server = ow_http_server_new(base, "control", &limits, on_request, NULL);
+	return ow_http_server_listen(server, "query and monitoring API", bind_addr, port);
 }
 
 static void control_drain(void)
@@ -596,9 +638,8 @@ static int control_busy(void)
 
 static void control_stop(void)
 {
-	if (http)
-		evhttp_free(http);
-	http = NULL;
+	ow_http_server_free(server);
+	server = NULL;
 	ow_query_stop();
 }
 

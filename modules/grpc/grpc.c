@@ -31,8 +31,20 @@
  * client retries, and the records may then be stored twice. A request
  * answered OK is durable, as every acknowledged request is.
  *
- * Connections. One with no open stream for ingestion.grpc.idle_timeout_ms
- * is sent GOAWAY (NO_ERROR) and closed once that is written. Answers wait
+ * Silent streams. A stream that receives no frame (HEADERS, DATA) for
+ * ingestion.grpc.idle_timeout_ms, or has not received its whole request
+ * within ingestion.grpc.request_timeout_ms of its headers, is reset
+ * (RST_STREAM CANCEL, gRPC's CANCELLED to the client): the bytes it holds go
+ * back to the in-flight budget, and its slot among the connection's
+ * concurrent streams is free. One timer per stream, re-armed only when it
+ * fires (a frame just notes its time).
+ *
+ * Connections. Accepted sockets pass the caps shared with the HTTP
+ * listeners (core/conn.h: ingestion.grpc.max_connections, .._per_peer,
+ * connections.reserved_fds) or are closed at once. One with no open
+ * stream for ingestion.grpc.idle_timeout_ms is sent GOAWAY (NO_ERROR) and
+ * closed once that is written; streams that fall silent are reset (above),
+ * so a silent client's connection gets there too. Answers wait
  * in the connection's output buffer until the client reads them; past
  * OUT_LIMIT bytes there the connection's input is not read (no new frames,
  * so no new answers: PING and SETTINGS acknowledgements included) until
@@ -49,6 +61,7 @@
  */
 #include "grpc.h"
 #include "../core/batch.h"
+#include "../core/conn.h"
 #include "../core/log.h"
 #include "../core/stats.h"
 #include "../otlp/otlp.h"
@@ -69,6 +82,7 @@
 
 static char *bind_addr;
 static int64_t port, max_message_size, max_streams, batch_timeout_ms, idle_timeout_ms;
+static int64_t max_conns, max_conns_peer, request_timeout_ms;
 
 /* Past this many bytes of answers waiting for the client to read them, the
  * connection's input is not read until they have drained. */
@@ -84,6 +98,11 @@ static ow_directive_t directives[] = {
      NULL, 0},
     {"ingestion.grpc.idle_timeout_ms", OW_CONF_INT, &idle_timeout_ms, 10, 86400000, "300000", NULL,
      0},
+    {"ingestion.grpc.request_timeout_ms", OW_CONF_INT, &request_timeout_ms, 100, 3600000, "30000",
+     NULL, 0},
+    {"ingestion.grpc.max_connections", OW_CONF_INT, &max_conns, 1, 1000000, "4096", NULL, 0},
+    {"ingestion.grpc.max_connections_per_peer", OW_CONF_INT, &max_conns_peer, 1, 1000000, "1024",
+     NULL, 0},
     OW_CONF_END};
 
 typedef struct ow_grpc_conn ow_grpc_conn_t;
@@ -96,6 +115,7 @@ struct ow_grpc_conn {
 	int nopen;		   /* HTTP/2 streams open */
 	int paused;		   /* input not read until the output drains */
 	ow_grpc_stream_t *streams; /* every stream object that points here */
+	ow_conn_peer_t *peer;	   /* its slot under the connection caps */
 	ow_grpc_conn_t *prev, *next;
 };
 
@@ -114,6 +134,9 @@ struct ow_grpc_stream {
 	int bad_timeout;
 	int64_t deadline; /* CLOCK_MONOTONIC ns from grpc-timeout; 0: none */
 	struct event *deadline_ev;
+	int64_t begun, last_frame; /* CLOCK_MONOTONIC ns: headers, latest frame */
+	struct event *silence_ev;  /* idle_timeout_ms / request_timeout_ms */
+	int ended;		   /* the client's half is closed */
 	char tenant[OW_TENANT_MAX + 1];
 	uint8_t *body;
 	size_t blen, bcap;
@@ -127,6 +150,7 @@ struct ow_grpc_stream {
 static struct event_base *base;
 static struct evconnlistener *listener;
 static ow_grpc_conn_t *conns;
+static ow_conn_limit_t conn_limit;
 static int draining;
 static uint64_t pending; /* streams handed to a worker, not yet acked */
 
@@ -154,6 +178,8 @@ static void stream_release(ow_grpc_stream_t *s)
 		ow_budget_release(s->msg.charged);
 	if (s->deadline_ev)
 		event_free(s->deadline_ev);
+	if (s->silence_ev)
+		event_free(s->silence_ev);
 	free(s->body);
 	ow_otlp_req_free(&s->dec);
 	ow_buf_free(&s->resp);
@@ -442,6 +468,7 @@ static void check_headers(ow_grpc_stream_t *s)
 /* The client's half of the stream has ended: check the framing, decode. */
 static void end_request(ow_grpc_stream_t *s)
 {
+	s->ended = 1;
 	if (s->answered)
 		return;
 	if (deadline_passed(s)) {
@@ -486,6 +513,48 @@ framed:
 	pending++;
 }
 
+/* The stream's next check: its idle time or its receive deadline. */
+static void silence_arm(ow_grpc_stream_t *s, int64_t now)
+{
+	int64_t at = OW_MIN(s->last_frame + idle_timeout_ms * 1000000,
+			    s->begun + request_timeout_ms * 1000000);
+	struct timeval tv = timeval_ns(OW_MAX(at - now, 0));
+	evtimer_add(s->silence_ev, &tv);
+}
+
+/* A stream still receiving its request that is silent for idle_timeout_ms
+ * or past request_timeout_ms: reset, its bytes freed. */
+static void on_silence(evutil_socket_t fd, short what, void *arg)
+{
+	OW_UNUSED(fd);
+	OW_UNUSED(what);
+	ow_grpc_stream_t *s = arg;
+	ow_grpc_conn_t *c = s->conn;
+	if (c == NULL || !s->open || s->ended || s->in_flight)
+		return;
+	int64_t now = ow_mono_ns();
+	int which;
+	if (now >= s->begun + request_timeout_ms * 1000000)
+		which = OW_DL_RECEIVE;
+	else if (now >= s->last_frame + idle_timeout_ms * 1000000)
+		which = OW_DL_IDLE;
+	else {
+		silence_arm(s, now);
+		return;
+	}
+	conn_limit.deadline[which]++;
+	/* a reset alone: a trailers-only answer followed by RST_STREAM is not
+	 * seen by every client (Node's drops it), CANCEL is (gRPC's CANCELLED,
+	 * which OTLP exporters retry) */
+	if (!s->answered) {
+		s->answered = 1;
+		ow_stats.rejected[OW_REJ_DEADLINE]++;
+	}
+	drop_body(s);
+	nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
+	conn_flush(c);
+}
+
 static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *arg)
 {
 	ow_grpc_conn_t *c = arg;
@@ -505,6 +574,9 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *a
 	nghttp2_session_set_stream_user_data(ng, s->id, s);
 	if (c->nopen++ == 0)
 		evtimer_del(c->idle_ev);
+	s->begun = s->last_frame = ow_mono_ns();
+	s->silence_ev = evtimer_new(base, on_silence, s);
+	silence_arm(s, s->begun);
 	return 0;
 }
 
@@ -565,7 +637,10 @@ static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t id, const u
 	OW_UNUSED(flags);
 	OW_UNUSED(arg);
 	ow_grpc_stream_t *s = nghttp2_session_get_stream_user_data(ng, id);
-	if (s == NULL || s->answered || s->in_flight)
+	if (s == NULL)
+		return 0;
+	s->last_frame = ow_mono_ns();
+	if (s->answered || s->in_flight)
 		return 0;
 	if (s->blen + len > (size_t)max_message_size + 5) {
 		answer_error(s, OW_RPC_RESOURCE_EXHAUSTED, OW_REJ_TOO_LARGE,
@@ -598,6 +673,7 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *arg)
 	ow_grpc_stream_t *s = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
 	if (s == NULL)
 		return 0;
+	s->last_frame = ow_mono_ns();
 	if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST)
 		check_headers(s);
 	if ((f->hd.flags & NGHTTP2_FLAG_END_STREAM) && !s->in_flight)
@@ -662,6 +738,7 @@ static void conn_close(ow_grpc_conn_t *c)
 	nghttp2_session_del(ng);
 	event_free(c->idle_ev);
 	bufferevent_free(c->bev);
+	ow_conn_release(&conn_limit, c->peer);
 	ow_stats.grpc_connections--;
 	if (c->prev)
 		c->prev->next = c->next;
@@ -719,14 +796,20 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
 		      void *arg)
 {
-	OW_UNUSED(sa);
 	OW_UNUSED(salen);
 	OW_UNUSED(arg);
 	OW_UNUSED(l);
+	ow_conn_peer_t *peer = ow_conn_admit(&conn_limit, sa);
+	if (peer == NULL) {
+		evutil_closesocket(fd);
+		return;
+	}
 	ow_grpc_conn_t *c = ow_calloc(1, sizeof(*c));
+	c->peer = peer;
 	c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		evutil_closesocket(fd);
+		ow_conn_release(&conn_limit, peer);
 		free(c);
 		return;
 	}
@@ -743,6 +826,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	nghttp2_session_callbacks_del(cb);
 	if (rc != 0) {
 		bufferevent_free(c->bev);
+		ow_conn_release(&conn_limit, peer);
 		free(c);
 		return;
 	}
@@ -771,6 +855,7 @@ static int grpc_start(struct event_base *b)
 	ow_wal_set_timeout(OW_SRC_GRPC, batch_timeout_ms);
 	if (port == 0)
 		return OW_OK;
+	ow_conn_limit_init(&conn_limit, "otlp_grpc", max_conns, max_conns_peer);
 	struct evutil_addrinfo hints = {0}, *ai = NULL;
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
@@ -821,6 +906,8 @@ static void grpc_stop(void)
 	listener = NULL;
 	while (conns)
 		conn_close(conns);
+	if (port != 0)
+		ow_conn_limit_done(&conn_limit);
 }
 
 ow_module_t ow_grpc_module = {

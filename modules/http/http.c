@@ -14,6 +14,9 @@
  *   405 not POST                              503 budget (also while
  *                                                 decoding), queue, disk full,
  *                                                 draining (Retry-After)
+ *
+ * Connections, deadlines and the header and body sizes are enforced while
+ * reading, by the listener code shared with the control API (server.c).
  */
 #include "http.h"
 #include "../core/batch.h"
@@ -30,15 +33,26 @@
 #include <strings.h>
 
 static char *bind_addr;
-static int64_t port_legacy, port_otlp, max_payload_mb, timeout_ms, batch_timeout_ms;
+static int64_t port_legacy, port_otlp, max_payload_mb, batch_timeout_ms;
+static ow_http_limits_t lim;
 
 static ow_directive_t directives[] = {
     {"ingestion.http.bind", OW_CONF_STR, &bind_addr, 0, 255, "127.0.0.1", NULL, 0},
     {"ingestion.http.otlp_port", OW_CONF_INT, &port_otlp, 0, 65535, "4318", NULL, 0},
     {"ingestion.http.port", OW_CONF_INT, &port_legacy, 0, 65535, "9087", NULL, 0},
     {"ingestion.http.max_payload_size_mb", OW_CONF_INT, &max_payload_mb, 1, 1024, "16", NULL, 0},
-    {"ingestion.http.request_timeout_ms", OW_CONF_INT, &timeout_ms, 1000, 3600000, "30000", NULL,
+    {"ingestion.http.max_connections", OW_CONF_INT, &lim.max_connections, 1, 1000000, "4096", NULL,
      0},
+    {"ingestion.http.max_connections_per_peer", OW_CONF_INT, &lim.max_connections_per_peer, 1,
+     1000000, "1024", NULL, 0},
+    {"ingestion.http.header_timeout_ms", OW_CONF_INT, &lim.header_timeout_ms, 100, 3600000, "10000",
+     NULL, 0},
+    {"ingestion.http.request_timeout_ms", OW_CONF_INT, &lim.request_timeout_ms, 100, 3600000,
+     "30000", NULL, 0},
+    {"ingestion.http.idle_timeout_ms", OW_CONF_INT, &lim.idle_timeout_ms, 100, 86400000, "60000",
+     NULL, 0},
+    {"ingestion.http.max_header_bytes", OW_CONF_INT, &lim.max_header_bytes, 1024, 16777216, "65536",
+     NULL, 0},
     {"ingestion.http.batching.batch_timeout_ms", OW_CONF_INT, &batch_timeout_ms, 0, 60000, "100",
      NULL, 0},
     OW_CONF_END};
@@ -60,7 +74,7 @@ typedef struct {
 	int64_t t0;
 } http_req_t;
 
-static struct evhttp *http;
+static ow_http_server_t *server;
 static int draining;
 static uint64_t pending; /* admitted requests not yet answered */
 
@@ -80,19 +94,6 @@ void ow_http_reply(struct evhttp_request *req, int code, const char *ctype, cons
 	evbuffer_add(b, body, len);
 	evhttp_send_reply(req, code, NULL, b);
 	evbuffer_free(b);
-}
-
-int ow_http_listen(struct evhttp *h, const char *what, const char *bind, int64_t port)
-{
-	if (port == 0)
-		return OW_OK;
-	if (evhttp_bind_socket_with_handle(h, bind, (uint16_t)port) == NULL) {
-		ow_log(OW_LOG_CRIT, "%s: cannot listen on %s:%lld: %s", what, bind, (long long)port,
-		       strerror(errno));
-		return OW_ERROR;
-	}
-	ow_log(OW_LOG_INFO, "%s listening on %s:%lld", what, bind, (long long)port);
-	return OW_OK;
 }
 
 static void reject(struct evhttp_request *req, int encoding, int code, int rpc, int reason,
@@ -279,15 +280,10 @@ static void on_request(struct evhttp_request *req, void *arg)
 static int http_start(struct event_base *base)
 {
 	ow_wal_set_timeout(OW_SRC_HTTP, batch_timeout_ms);
-	http = evhttp_new(base);
-	evhttp_set_max_body_size(http, (ev_ssize_t)((size_t)max_payload_mb << 20));
-	evhttp_set_timeout(http, (int)((timeout_ms + 999) / 1000));
-	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-					     EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-					     EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
-	evhttp_set_gencb(http, on_request, NULL);
-	if (ow_http_listen(http, "OTLP/HTTP", bind_addr, port_otlp) != OW_OK ||
-	    ow_http_listen(http, "OTLP/HTTP", bind_addr, port_legacy) != OW_OK)
+	lim.max_body_bytes = max_payload_mb << 20;
+	server = ow_http_server_new(base, "otlp_http", &lim, on_request, NULL);
+	if (ow_http_server_listen(server, "OTLP/HTTP", bind_addr, port_otlp) != OW_OK ||
+	    ow_http_server_listen(server, "OTLP/HTTP", bind_addr, port_legacy) != OW_OK)
 		return OW_ERROR;
 	return OW_OK;
 }
@@ -314,9 +310,8 @@ static int http_busy(void)
 
 static void http_stop(void)
 {
-	if (http)
-		evhttp_free(http);
-	http = NULL;
+	ow_http_server_free(server);
+	server = NULL;
 }
 
 ow_module_t ow_http_module = {

@@ -14,8 +14,27 @@ extern ow_module_t ow_http_module;
 struct evhttp_request;
 void ow_http_reply(struct evhttp_request *req, int code, const char *ctype, const void *body,
 		   size_t len, int retry_after);
-/* Binds one listener and logs it; OW_ERROR with the reason logged. */
-struct evhttp;
-int ow_http_listen(struct evhttp *h, const char *what, const char *bind, int64_t port);
+
+/* An HTTP listener with the limits of DESIGN 3.8 (server.c): connection
+ * caps, head and receive deadlines from a request's first byte, header
+ * and body sizes refused while reading. */
+typedef struct {
+	int64_t max_connections, max_connections_per_peer;
+	int64_t header_timeout_ms, request_timeout_ms, idle_timeout_ms;
+	int64_t max_header_bytes, max_body_bytes;
+} ow_http_limits_t;
+
+typedef struct ow_http_server ow_http_server_t;
+struct event_base;
+/* name labels the listener in logs and /metrics; cb gets each complete
+ * request, as evhttp's generic callback would. */
+ow_http_server_t *ow_http_server_new(struct event_base *base, const char *name,
+				     const ow_http_limits_t *lim,
+				     void (*cb)(struct evhttp_request *, void *), void *arg);
+/* Binds one more port (0: none) and logs it; OW_ERROR with the reason
+ * logged. */
+int ow_http_server_listen(ow_http_server_t *srv, const char *what, const char *bind, int64_t port);
+/* Closes the listeners and every connection. */
+void ow_http_server_free(ow_http_server_t *srv);
 
 #endif
