@@ -174,6 +174,31 @@ const allow = [/kafka: .* skipped/];
   s.forget();
 }
 
+// ---- a broker that refuses the session timeout ----
+// A stock broker answers a JoinGroup whose session timeout is below its
+// group.min.session.timeout.ms (6000 by default, above openwit's 5000) with
+// INVALID_SESSION_TIMEOUT. The mock cannot compare timeouts: it refuses the
+// first two JoinGroups, whatever they ask, so openwit has to fall back twice
+// (5000 -> 6000 -> 12000 ms) and then consumes every record exactly once.
+{
+  const bs = await mock(['v6.qtw.logs.refused.0:2'], { errors: ['11:26:2'] }); // JoinGroup: INVALID_SESSION_TIMEOUT
+  const conf = kconf(bs, { 'ingestion.kafka.group_id': 'g-refused' });
+  produce(bs, 'v6.qtw.logs.refused.0', lines('refused', 50));
+  const s = await start({ tag: 'kafka-refused', config: conf });
+  produce(bs, 'v6.qtw.logs.refused.0', lines('refused', 50, 50));
+  await waitFor(() => bodies(s, 'refused').length >= 100, 30000, 'with the first two JoinGroups refused, the records arrive');
+  const warned = s.log().split('\n').filter((l) => /\[warn\].*kafka: the broker refuses a session timeout/.test(l));
+  is(warned.length, 2, 'two warnings, one per refusal');
+  like(warned[0], /refuses a session timeout of 5000 ms \(ingestion\.kafka\.session_timeout_ms.*joining again with 6000 ms/, 'the first names the key, the default 5000 ms and the next try, 6000 ms');
+  like(warned[1], /of 6000 ms .*joining again with 12000 ms/, 'the second: 6000 ms, then twice that');
+  const consuming = s.log().split('\n').filter((l) => /kafka: consuming /.test(l));
+  is(consuming.map((l) => l.match(/session timeout (\d+) ms/)?.[1]).join(','), '5000,6000,12000', 'a new consumer at each timeout: 5000, 6000, 12000 ms');
+  await sleep(1000);
+  exactlyOnce(bodies(s, 'refused'), 'refused', 100, 'after two refused JoinGroups');
+  await s.stop();
+  s.forget();
+}
+
 // ---- two processes in one group; one killed and restarted mid-run ----
 {
   const bs = await mock(['v6.qtw.logs.duo.0:4']);

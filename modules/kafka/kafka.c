@@ -65,16 +65,32 @@
  * when it stops, so the partitions of a process stopped for good wait out
  * its session. Brokers that ignore group.instance.id (older ones, and
  * librdkafka 2.0.2's mock cluster that the tests use) wait for the session
- * timeout, so it is 6000 ms, the lowest that a broker accepts by default
- * (group.min.session.timeout.ms), heartbeats every third of it (30 a
- * minute per member, 4 before). SIGKILL and restart on the mock, 200
- * records/s (t/66kafka-restart.t): consumption resumed 88.9 s after the
- * restart with 45000 ms, 10.8 s with 6000 ms (the mock elects a leader with
- * the dead member still in, then again once it is gone: 2 x timeout - 1 s),
- * 8.7 s with 5000 and 6.8 s with 4000 (which stock brokers refuse);
- * heartbeats every 500 ms instead of 2000 changed nothing (10.8 s). After
- * SIGTERM, 5.0 s with dynamic membership (the stopped member leaves), 10.8
- * s with static membership, on the mock.
+ * timeout. SIGKILL and restart on the mock, 200 records/s
+ * (t/66kafka-restart.t): consumption resumed 88.9 s after the restart with
+ * 45000 ms, 10.6-10.8 s with 6000, 8.7-8.9 s with 5000 (6 runs) and 6.8 s
+ * with 4000 (the mock elects a leader with the dead member still in, then
+ * again once it is gone: 2 x timeout - 1 s); heartbeats every 500 ms
+ * instead of 2000 changed nothing. After SIGTERM, 5.0 s with dynamic
+ * membership (the stopped member leaves), 10.8 s with static membership
+ * (at 6000), on the mock. So the default is 5000 ms, a round value that
+ * resumes in under 10 s there with a margin, heartbeats every third of it
+ * (36 a minute per member, 4 at the old 45000).
+ *
+ * A refused session timeout. 5000 is below what a stock broker accepts by
+ * default (group.min.session.timeout.ms, 6000): its JoinGroup answers
+ * INVALID_SESSION_TIMEOUT, which librdkafka hands the application as a
+ * consumer error and then asks again each second with the same timeout,
+ * never consuming. So on that error the consumer, which then holds no
+ * partition and no offset, is replaced by one asking for 6000 ms, then
+ * twice the last, up to 30000 (session_refused()), with a warning naming
+ * the key; also when the key was set. Nothing is in flight, so exactly
+ * once holds as at any start. It costs one JoinGroup round trip (2 ms on
+ * the mock); the timeout is then 6000, which matters only if the broker
+ * also ignores static membership (a restart refused once on the mock
+ * resumed 10.4 s after it subscribed, as with 6000 ms). Set the key to the
+ * broker's minimum to skip the round trip and the warning. One the broker
+ * refuses at 30000 or above (over its group.max.session.timeout.ms) is an
+ * error in the log, once, and the consumer keeps asking.
  */
 #include "kafka.h"
 #include "../core/batch.h"
@@ -94,6 +110,8 @@
 static int enabled, format, auto_commit, commit_mode, offset_reset, static_membership;
 static char *brokers, *topics, *group_id, *topic_rule;
 static int64_t batch_size, batch_timeout_ms, session_timeout_ms, max_message_bytes;
+/* in use: session_timeout_ms, or what replaced it after a broker refused it */
+static int64_t session_ms;
 
 static const char *const formats[] = {"auto", "protobuf", "json", NULL};
 static const char *const modes[] = {"after_wal", NULL};
@@ -108,7 +126,7 @@ static ow_directive_t directives[] = {
      NULL, 0},
     {"ingestion.kafka.format", OW_CONF_ENUM, &format, 0, 0, "auto", formats, 0},
     {"ingestion.kafka.auto_offset_reset", OW_CONF_ENUM, &offset_reset, 0, 0, "earliest", resets, 0},
-    {"ingestion.kafka.session_timeout_ms", OW_CONF_INT, &session_timeout_ms, 1000, 3600000, "6000",
+    {"ingestion.kafka.session_timeout_ms", OW_CONF_INT, &session_timeout_ms, 1000, 3600000, "5000",
      NULL, 0},
     {"ingestion.kafka.static_membership", OW_CONF_BOOL, &static_membership, 0, 0, "true", NULL, 0},
     {"ingestion.kafka.max_message_bytes", OW_CONF_INT, &max_message_bytes, 1024, 1073741824,
@@ -169,7 +187,7 @@ static int pipefd[2] = {-1, -1};
 static struct event *queue_ev, *tick_ev, *retry_ev, *commit_ev;
 static kpart_t *parts;
 static kmsg_t *held, **held_tail = &held;
-static int paused, subscribed, draining, closing;
+static int paused, subscribed, draining, closing, refused, fetching;
 static int64_t drain_deadline;
 static char node_id[24];
 
@@ -739,6 +757,13 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 
 static void take(rd_kafka_message_t *rkm)
 {
+	if (rkm->err == RD_KAFKA_RESP_ERR_INVALID_SESSION_TIMEOUT) {
+		/* JoinGroup's answer, passed on by librdkafka, which asks again
+		 * each second with the same timeout: see session_refused() */
+		refused = 1;
+		rd_kafka_message_destroy(rkm);
+		return;
+	}
 	if (rkm->err) {
 		if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
 			ow_log(OW_LOG_WARN, "kafka: %s", rd_kafka_message_errstr(rkm));
@@ -796,6 +821,7 @@ static void fetch_done(ow_job_t *j)
 {
 	fetch_t *f = (fetch_t *)j;
 	if (closing) {
+		fetching--;
 		rd_kafka_topic_partition_list_destroy(f->list);
 		free(f);
 		return;
@@ -808,6 +834,7 @@ static void fetch_done(ow_job_t *j)
 		event_base_once(loop, -1, EV_TIMEOUT, fetch_submit, f, &tv);
 		return;
 	}
+	fetching--;
 	f->then(f->list);
 	rd_kafka_topic_partition_list_destroy(f->list);
 	free(f);
@@ -821,6 +848,7 @@ static void fetch_start(rd_kafka_topic_partition_list_t *l,
 	f->then = then;
 	f->job.work = fetch_work;
 	f->job.done = fetch_done;
+	fetching++;
 	fetch_submit(-1, 0, f);
 }
 
@@ -952,6 +980,8 @@ static void on_rebalance(rd_kafka_t *h, rd_kafka_resp_err_t err, rd_kafka_topic_
 
 /* ---- the queue ---- */
 
+static int session_refused(void);
+
 static void drain_queue(void)
 {
 	int n = 0;
@@ -960,6 +990,8 @@ static void drain_queue(void)
 		take(rkm);
 		n++;
 	}
+	if (refused && session_refused())
+		return; /* a new consumer, which subscribe() drained */
 	admit_held();
 	if (n == 2000)
 		event_active(queue_ev, EV_READ, 0);
@@ -1009,8 +1041,9 @@ static void subscribe(void)
 		return;
 	}
 	subscribed = 1;
-	ow_log(OW_LOG_INFO, "kafka: consuming %s from %s as group %s (node %s)", topics, brokers,
-	       group_id, node_id);
+	ow_log(OW_LOG_INFO,
+	       "kafka: consuming %s from %s as group %s (node %s, session timeout %lld ms)", topics,
+	       brokers, group_id, node_id, (long long)session_ms);
 	drain_queue();
 }
 
@@ -1171,18 +1204,10 @@ static int kafka_check(char *err, size_t errlen)
 		}                                                                                  \
 	} while (0)
 
-static int kafka_start(struct event_base *base)
+/* The consumer, at session timeout session_ms; its queue wakes the loop
+ * through the pipe. */
+static int consumer_new(void)
 {
-	loop = base;
-	if (!enabled) {
-		if (adopted)
-			ow_log(OW_LOG_WARN,
-			       "kafka: WAL files of Kafka batches are kept, not replayed, until "
-			       "ingestion.sources.kafka.enabled is true again");
-		return OW_OK;
-	}
-	if (node_load() != OW_OK)
-		return OW_ERROR;
 	char errstr[512], num[32];
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	SET("bootstrap.servers", brokers);
@@ -1197,9 +1222,9 @@ static int kafka_start(struct event_base *base)
 		snprintf(instance, sizeof(instance), "openwit-%s", node_id);
 		SET("group.instance.id", instance);
 	}
-	snprintf(num, sizeof(num), "%lld", (long long)session_timeout_ms);
+	snprintf(num, sizeof(num), "%lld", (long long)session_ms);
 	SET("session.timeout.ms", num);
-	snprintf(num, sizeof(num), "%lld", (long long)OW_MAX(session_timeout_ms / 3, 100));
+	snprintf(num, sizeof(num), "%lld", (long long)OW_MAX(session_ms / 3, 100));
 	SET("heartbeat.interval.ms", num);
 	SET("queued.max.messages.kbytes", "16384");
 	SET("topic.metadata.refresh.interval.ms", "5000");
@@ -1214,11 +1239,91 @@ static int kafka_start(struct event_base *base)
 	}
 	rd_kafka_poll_set_consumer(rk);
 	rkq = rd_kafka_queue_get_consumer(rk);
+	rd_kafka_queue_io_event_enable(rkq, pipefd[1], "1", 1);
+	return OW_OK;
+}
+
+static void consumer_free(void)
+{
+	closing = 1;
+	subscribed = 0;
+	rd_kafka_unsubscribe(rk);
+	rd_kafka_consumer_close(rk);
+	rd_kafka_queue_destroy(rkq);
+	rd_kafka_destroy(rk);
+	rk = NULL;
+	rkq = NULL;
+}
+
+/* A broker refuses a session timeout outside its
+ * group.min.session.timeout.ms and group.max.session.timeout.ms (6000 and
+ * 1800000 by default): the consumer would ask again each second and never
+ * consume. Below 30000 ms, a new consumer asks with 6000 ms, then twice
+ * the last; it can only be replaced while it holds nothing (no partition,
+ * no offsets on the way), which is the case when its first JoinGroup is
+ * refused: otherwise it waits for the next refusal. Says whether the
+ * consumer was replaced. */
+/* a stock broker's group.min.session.timeout.ms; the fallback stops at
+ * FALLBACK_MAX_MS, far below its group.max.session.timeout.ms */
+enum { BROKER_MIN_SESSION_MS = 6000, FALLBACK_MAX_MS = 30000 };
+
+static int session_refused(void)
+{
+	static int64_t told;
+	refused = 0;
+	if (draining)
+		return 0;
+	if (session_ms >= FALLBACK_MAX_MS) {
+		if (told != session_ms)
+			ow_log(OW_LOG_ERROR,
+			       "kafka: the broker refuses a session timeout of %lld ms "
+			       "(ingestion.kafka.session_timeout_ms): set one within its "
+			       "group.min.session.timeout.ms and group.max.session.timeout.ms",
+			       (long long)session_ms);
+		told = session_ms;
+		return 0;
+	}
+	for (kpart_t *p = parts; p; p = p->next)
+		if (p->assigned || p->revoking)
+			return 0;
+	if (fetching > 0)
+		return 0;
+	int64_t next =
+	    OW_MIN(session_ms < BROKER_MIN_SESSION_MS ? BROKER_MIN_SESSION_MS : 2 * session_ms,
+		   FALLBACK_MAX_MS);
+	ow_log(OW_LOG_WARN,
+	       "kafka: the broker refuses a session timeout of %lld ms "
+	       "(ingestion.kafka.session_timeout_ms, below its group.min.session.timeout.ms?); "
+	       "joining again with %lld ms",
+	       (long long)session_ms, (long long)next);
+	consumer_free();
+	closing = 0;
+	session_ms = next;
+	if (consumer_new() != OW_OK)
+		return 1;
+	subscribe();
+	return 1;
+}
+
+static int kafka_start(struct event_base *base)
+{
+	loop = base;
+	if (!enabled) {
+		if (adopted)
+			ow_log(OW_LOG_WARN,
+			       "kafka: WAL files of Kafka batches are kept, not replayed, until "
+			       "ingestion.sources.kafka.enabled is true again");
+		return OW_OK;
+	}
+	if (node_load() != OW_OK)
+		return OW_ERROR;
 	if (pipe2(pipefd, O_NONBLOCK | O_CLOEXEC) != 0) {
 		ow_log(OW_LOG_ERROR, "kafka: pipe: %s", strerror(errno));
 		return OW_ERROR;
 	}
-	rd_kafka_queue_io_event_enable(rkq, pipefd[1], "1", 1);
+	session_ms = session_timeout_ms;
+	if (consumer_new() != OW_OK)
+		return OW_ERROR;
 	queue_ev = event_new(base, pipefd[0], EV_READ | EV_PERSIST, on_queue, NULL);
 	event_add(queue_ev, NULL);
 	tick_ev = event_new(base, -1, EV_PERSIST, on_tick, NULL);
@@ -1263,14 +1368,8 @@ static int kafka_busy(void)
 
 static void kafka_stop(void)
 {
-	if (rk) {
-		closing = 1;
-		rd_kafka_unsubscribe(rk);
-		rd_kafka_consumer_close(rk);
-		rd_kafka_queue_destroy(rkq);
-		rd_kafka_destroy(rk);
-		rk = NULL;
-	}
+	if (rk)
+		consumer_free();
 	while (parts) {
 		kpart_t *p = parts;
 		parts = p->next;

@@ -2,12 +2,14 @@
  * mock.c - a Kafka cluster for the tests: librdkafka's mock cluster
  * (rdkafka_mock.h) in a process of its own.
  *
- *   t/kafka/mock [-b BROKERS] [TOPIC:PARTITIONS ...]
+ *   t/kafka/mock [-b BROKERS] [-e APIKEY:ERROR:COUNT ...] [TOPIC:PARTITIONS ...]
  *
- * Creates the topics, prints "BOOTSTRAP host:port,..." on stdout and serves
- * until stdin closes or SIGTERM. Clients (kcat, openwit) connect to the
- * printed loopback addresses; consumer groups and committed offsets live as
- * long as this process.
+ * -e answers the next COUNT requests of the API (numbered as in the
+ * protocol: 11 is JoinGroup) with the error code ERROR (26,
+ * INVALID_SESSION_TIMEOUT, is what a broker says to a session timeout
+ * below its group.min.session.timeout.ms). Creates the topics, prints "BOOTSTRAP host:port,..." on
+ * stdout and serves until stdin closes or SIGTERM. Clients (kcat, openwit) connect to the printed
+ * loopback addresses; consumer groups and committed offsets live as long as this process.
  */
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -45,6 +47,16 @@ int main(int argc, char **argv)
 	if (mc == NULL) {
 		fprintf(stderr, "mock: cannot create the cluster\n");
 		return 1;
+	}
+	for (; i + 1 < argc && strcmp(argv[i], "-e") == 0; i += 2) {
+		int api, code, count;
+		if (sscanf(argv[i + 1], "%d:%d:%d", &api, &code, &count) != 3 || count < 1) {
+			fprintf(stderr, "mock: -e %s: want APIKEY:ERROR:COUNT\n", argv[i + 1]);
+			return 1;
+		}
+		for (int n = 0; n < count; n++)
+			rd_kafka_mock_push_request_errors(mc, (int16_t)api, 1,
+							  (rd_kafka_resp_err_t)code);
 	}
 	for (; i < argc; i++) {
 		char *colon = strrchr(argv[i], ':');

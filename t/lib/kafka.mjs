@@ -10,9 +10,10 @@ const mockBin = process.env.OPENWIT_KAFKA_MOCK || path.join(root, 't/kafka/mock'
 const mocks = [];
 process.on('exit', () => { for (const m of mocks) try { m.kill('SIGKILL'); } catch {} });
 
-// A mock cluster with the given topics ("name:partitions"); its bootstrap address.
-export async function mock(topics) {
-  const p = spawn(mockBin, topics, { stdio: ['pipe', 'pipe', 'inherit'] });
+// A mock cluster with the given topics ("name:partitions"); its bootstrap
+// address. errors: "APIKEY:ERROR:COUNT", requests it answers with an error.
+export async function mock(topics, { errors = [] } = {}) {
+  const p = spawn(mockBin, [...errors.flatMap((e) => ['-e', e]), ...topics], { stdio: ['pipe', 'pipe', 'inherit'] });
   mocks.push(p);
   let out = '';
   p.stdout.on('data', (d) => { out += d; });
