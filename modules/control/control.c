@@ -27,6 +27,7 @@
 #include "../wal/wal.h"
 
 #include <cjson/cJSON.h>
+#include <stddef.h>
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -39,17 +40,7 @@ static int64_t query_limits[4]; /* enum ow_query_limit */
 static ow_directive_t directives[] = {
     {"control.bind", OW_CONF_STR, &bind_addr, 0, 255, "127.0.0.1", NULL, 0},
     {"control.port", OW_CONF_INT, &port, 0, 65535, "8083", NULL, 0},
-    {"control.max_connections", OW_CONF_INT, &limits.max_connections, 1, 1000000, "512", NULL, 0},
-    {"control.max_connections_per_peer", OW_CONF_INT, &limits.max_connections_per_peer, 1, 1000000,
-     "256", NULL, 0},
-    {"control.header_timeout_ms", OW_CONF_INT, &limits.header_timeout_ms, 100, 3600000, "10000",
-     NULL, 0},
-    {"control.request_timeout_ms", OW_CONF_INT, &limits.request_timeout_ms, 100, 3600000, "30000",
-     NULL, 0},
-    {"control.idle_timeout_ms", OW_CONF_INT, &limits.idle_timeout_ms, 100, 86400000, "60000", NULL,
-     0},
-    {"control.max_header_bytes", OW_CONF_INT, &limits.max_header_bytes, 1024, 16777216, "65536",
-     NULL, 0},
+    OW_HTTP_LIMIT_DIRECTIVES("control", limits, "512", "256"),
     {"control.max_body_bytes", OW_CONF_INT, &limits.max_body_bytes, 1024, 1048576, "1048576", NULL,
      0},
     {"query.timeout_ms", OW_CONF_INT, &query_timeout_ms, 10, 3600000, "30000", NULL, 0},
@@ -326,6 +317,7 @@ static void ctl_done(ow_job_t *j)
 			cJSON_AddNumberToObject(p, "wal_batches_in_flight",
 						(double)ow_wal_inflight_batches());
 			cJSON_AddNumberToObject(p, "decode_queue", (double)ow_work_queued());
+			cJSON_AddNumberToObject(p, "queries_running", (double)ow_query_pending());
 			cJSON_AddNumberToObject(p, "buffered_bytes",
 						(double)ow_storage_buffered_bytes());
 			cJSON_AddBoolToObject(p, "disk_full", ow_wal_disk_full());
@@ -365,6 +357,20 @@ static void metric_one(ow_buf_t *b, const char *name, const char *type, const ch
 {
 	metric_head(b, name, type, help);
 	ow_buf_printf(b, "%s %llu\n", name, (unsigned long long)v);
+}
+
+/* A counter of every listener, by one more label: the n counters at
+ * offset in each listener's ow_conn_limit_t, named by names. */
+static void metric_by_listener(ow_buf_t *b, const char *name, const char *help, const char *label,
+			       const char *const *names, int n, size_t offset)
+{
+	metric_head(b, name, "counter", help);
+	for (const ow_conn_limit_t *l = ow_conn_limits(); l; l = l->next) {
+		const uint64_t *v = (const uint64_t *)((const char *)l + offset);
+		for (int i = 0; i < n; i++)
+			ow_buf_printf(b, "%s{listener=\"%s\",%s=\"%s\"} %llu\n", name, l->name,
+				      label, names[i], (unsigned long long)v[i]);
+	}
 }
 
 static void send_metrics(struct evhttp_request *req)
@@ -464,25 +470,15 @@ static void send_metrics(struct evhttp_request *req)
 		   "Connections allowed across all listeners: RLIMIT_NOFILE less "
 		   "connections.reserved_fds.",
 		   ow_conn_max());
-	metric_head(&b, "openwit_connections_refused_total", "counter",
-		    "Connections closed at once by a cap, by listener and cap.");
-	for (l = ow_conn_limits(); l; l = l->next)
-		for (int i = 0; i < OW_CONN_NREFUSE; i++)
-			ow_buf_printf(&b,
-				      "openwit_connections_refused_total{listener=\"%s\",reason="
-				      "\"%s\"} %llu\n",
-				      l->name, ow_conn_refuse_names[i],
-				      (unsigned long long)l->refused[i]);
-	metric_head(&b, "openwit_deadline_closed_total", "counter",
-		    "Requests cut off by a deadline (HTTP: the connection is closed; gRPC: the "
-		    "stream is reset), by listener and deadline.");
-	for (l = ow_conn_limits(); l; l = l->next)
-		for (int i = 0; i < OW_DL_N; i++)
-			ow_buf_printf(&b,
-				      "openwit_deadline_closed_total{listener=\"%s\",deadline="
-				      "\"%s\"} %llu\n",
-				      l->name, ow_conn_deadline_names[i],
-				      (unsigned long long)l->deadline[i]);
+	metric_by_listener(&b, "openwit_connections_refused_total",
+			   "Connections closed at once by a cap, by listener and cap.", "reason",
+			   ow_conn_refuse_names, OW_CONN_NREFUSE,
+			   offsetof(ow_conn_limit_t, refused));
+	metric_by_listener(&b, "openwit_deadline_closed_total",
+			   "Requests cut off by a deadline (HTTP: the connection is closed; gRPC: "
+			   "the stream is reset), by listener and deadline.",
+			   "deadline", ow_conn_deadline_names, OW_DL_N,
+			   offsetof(ow_conn_limit_t, deadline));
 	metric_hist(&b, "openwit_ack_latency_seconds",
 		    "From a request's arrival to its acknowledgement.", &ow_stats.ack_latency);
 	metric_hist(&b, "openwit_wal_fsync_seconds", "fdatasync of one WAL file.",

@@ -24,6 +24,55 @@ typedef struct {
 	int64_t max_header_bytes, max_body_bytes;
 } ow_http_limits_t;
 
+/* The directives of a listener's limits but its body size, under
+ * PREFIX (a string literal: "control", "ingestion.http"), into the
+ * ow_http_limits_t LIM, with its connection caps' defaults. */
+#define OW_HTTP_LIMIT_DIRECTIVES(PREFIX, LIM, CONNS, PER_PEER)                                     \
+	{PREFIX ".max_connections",                                                                \
+	 OW_CONF_INT,                                                                              \
+	 &(LIM).max_connections,                                                                   \
+	 1,                                                                                        \
+	 1000000,                                                                                  \
+	 CONNS,                                                                                    \
+	 NULL,                                                                                     \
+	 0},                                                                                       \
+	    {PREFIX ".max_connections_per_peer",                                                   \
+	     OW_CONF_INT,                                                                          \
+	     &(LIM).max_connections_per_peer,                                                      \
+	     1,                                                                                    \
+	     1000000,                                                                              \
+	     PER_PEER,                                                                             \
+	     NULL,                                                                                 \
+	     0},                                                                                   \
+	    {PREFIX ".header_timeout_ms",                                                          \
+	     OW_CONF_INT,                                                                          \
+	     &(LIM).header_timeout_ms,                                                             \
+	     100,                                                                                  \
+	     3600000,                                                                              \
+	     "10000",                                                                              \
+	     NULL,                                                                                 \
+	     0},                                                                                   \
+	    {PREFIX ".request_timeout_ms",                                                         \
+	     OW_CONF_INT,                                                                          \
+	     &(LIM).request_timeout_ms,                                                            \
+	     100,                                                                                  \
+	     3600000,                                                                              \
+	     "30000",                                                                              \
+	     NULL,                                                                                 \
+	     0},                                                                                   \
+	    {PREFIX ".idle_timeout_ms",                                                            \
+	     OW_CONF_INT,                                                                          \
+	     &(LIM).idle_timeout_ms,                                                               \
+	     100,                                                                                  \
+	     86400000,                                                                             \
+	     "60000",                                                                              \
+	     NULL,                                                                                 \
+	     0},                                                                                   \
+	{                                                                                          \
+		PREFIX ".max_header_bytes", OW_CONF_INT, &(LIM).max_header_bytes, 1024, 16777216,  \
+		    "65536", NULL, 0                                                               \
+	}
+
 typedef struct ow_http_server ow_http_server_t;
 struct event_base;
 /* name labels the listener in logs and /metrics; cb gets each complete
