@@ -775,7 +775,6 @@ static void fn_printf(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	else
 		sqlite3_result_error(ctx, sqlite3_errmsg(s->aux), -1);
 	sqlite3_reset(*st);
-	sqlite3_clear_bindings(*st);
 }
 
 int ow_search_funcs_register(ow_search_t *s)
