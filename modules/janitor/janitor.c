@@ -12,9 +12,8 @@
  *   storage.file_rotation.merge_memory_mb (the rest wait for the next
  *   merge), append the rows, sort them again, write one stable part (storage.parquet.row_group_size
  * rows a row group) under a temporary name, fdatasync, rename, directory fsync; then ONE
- *   transaction inserts the stable part, moves batch_parts to it and
- *   deletes the active parts' rows; only then are the active files
- *   unlinked.
+ *   transaction swaps the stable part for the active ones in the catalog
+ *   (ow_catalog_swap); only then are the active files unlinked.
  *
  * Readers go by the catalog, so they see the active parts or the stable
  * one, never both and never neither. A crash before the commit leaves a
@@ -27,6 +26,7 @@
  * in storage.c, so that the WAL shrinks with every flush.
  */
 #include "janitor.h"
+#include "../catalog/catalog.h"
 #include "../columns/columns.h"
 #include "../core/io.h"
 #include "../core/log.h"
@@ -34,9 +34,7 @@
 #include "../core/worker.h"
 #include "../parquet/parquet.h"
 #include "../storage/storage.h"
-#include "../tracker/tracker.h"
 
-#include <sqlite3.h>
 #include <unistd.h>
 
 static int64_t file_size_mb, file_duration_minutes, check_ms, merge_memory_mb;
@@ -64,60 +62,8 @@ typedef struct {
 	char err[600];
 } merge_t;
 
-static sqlite3 *db; /* the merge job's, one job at a time */
 static struct event *tick_ev;
 static int running, draining;
-
-/* The oldest group due for a merge: its parts' ids and paths. */
-static int pick(char tenant[OW_TENANT_MAX + 1], int *signal, char ids[][33], char paths[][1024],
-		int *n, char *err, size_t errlen)
-{
-	char sql[1024];
-	snprintf(sql, sizeof(sql),
-		 "SELECT tenant, signal, day FROM parts WHERE kind = 'active' "
-		 "GROUP BY tenant, signal, day HAVING count(*) >= 2 AND (sum(bytes) >= %lld OR "
-		 "min(created_at) <= strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now', '-%lld minutes')) "
-		 "ORDER BY min(created_at) LIMIT 1",
-		 (long long)file_size_mb << 20, (long long)file_duration_minutes);
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "catalog: %s", sqlite3_errmsg(db));
-		return OW_ERROR;
-	}
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
-		return OW_DECLINED;
-	}
-	snprintf(tenant, OW_TENANT_MAX + 1, "%s", (const char *)sqlite3_column_text(st, 0));
-	char day[16];
-	*signal = -1;
-	for (int i = 0; i < OW_NSIGNALS; i++)
-		if (strcmp((const char *)sqlite3_column_text(st, 1), ow_signal_name(i)) == 0)
-			*signal = i;
-	snprintf(day, sizeof(day), "%s", (const char *)sqlite3_column_text(st, 2));
-	sqlite3_finalize(st);
-	sqlite3_prepare_v2(
-	    db,
-	    "SELECT part_id, path FROM parts WHERE kind = 'active' AND tenant = ? AND "
-	    "signal = ? AND day = ? ORDER BY created_at LIMIT ?",
-	    -1, &st, NULL);
-	sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ow_signal_name(*signal), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, day, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, MERGE_MAX_PARTS);
-	*n = 0;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(ids[*n], 33, "%s", (const char *)sqlite3_column_text(st, 0));
-		snprintf(paths[*n], 1024, "%s", (const char *)sqlite3_column_text(st, 1));
-		(*n)++;
-	}
-	sqlite3_finalize(st);
-	if (*signal < 0) {
-		snprintf(err, errlen, "a part of unknown signal in the catalog");
-		return OW_ERROR;
-	}
-	return OW_OK;
-}
 
 /* A BYTE_ARRAY column of a part, row group by row group: a chunk read
  * as dictionary codes keeps each entry once, its values refer to it
@@ -194,61 +140,6 @@ static int read_part(const char *rel, int signal, ow_table_t *t, ow_buf_t *ids, 
 	return rc;
 }
 
-/* The swap: the stable part in, batch_parts moved to it, the actives out. */
-static int swap(const ow_part_t *p, const char *tenant, int signal, char ids[][33], int n)
-{
-	char now[32];
-	ow_time_iso(ow_now_ns(), now, sizeof(now));
-	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-		return OW_ERROR;
-	sqlite3_stmt *ins, *mv;
-	sqlite3_prepare_v2(
-	    db,
-	    "INSERT INTO parts(part_id, tenant, signal, day, kind, path, min_time, "
-	    "max_time, rows, bytes, created_at) VALUES (?, ?, ?, ?, 'stable', ?, ?, ?, "
-	    "?, ?, ?)",
-	    -1, &ins, NULL);
-	sqlite3_prepare_v2(
-	    db,
-	    "INSERT OR IGNORE INTO batch_parts(batch_id, part_id) SELECT batch_id, ? "
-	    "FROM batch_parts WHERE part_id = ?",
-	    -1, &mv, NULL);
-	sqlite3_bind_text(ins, 1, p->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(ins, 2, tenant, -1, SQLITE_STATIC);
-	sqlite3_bind_text(ins, 3, ow_signal_name(signal), -1, SQLITE_STATIC);
-	sqlite3_bind_text(ins, 4, p->day, -1, SQLITE_STATIC);
-	sqlite3_bind_text(ins, 5, p->rel, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(ins, 6, p->min_time);
-	sqlite3_bind_int64(ins, 7, p->max_time);
-	sqlite3_bind_int64(ins, 8, (sqlite3_int64)p->rows);
-	sqlite3_bind_int64(ins, 9, (sqlite3_int64)p->bytes);
-	sqlite3_bind_text(ins, 10, now, -1, SQLITE_STATIC);
-	int ok = sqlite3_step(ins) == SQLITE_DONE;
-	sqlite3_finalize(ins);
-	for (int i = 0; ok && i < n; i++) {
-		sqlite3_reset(mv);
-		sqlite3_bind_text(mv, 1, p->id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(mv, 2, ids[i], -1, SQLITE_STATIC);
-		ok = sqlite3_step(mv) == SQLITE_DONE;
-	}
-	sqlite3_finalize(mv);
-	for (int i = 0; ok && i < n; i++) {
-		static const char *const q[] = {"DELETE FROM batch_parts WHERE part_id = ?",
-						"DELETE FROM parts WHERE part_id = ?"};
-		for (int k = 0; ok && k < 2; k++) {
-			sqlite3_stmt *st;
-			sqlite3_prepare_v2(db, q[k], -1, &st, NULL);
-			sqlite3_bind_text(st, 1, ids[i], -1, SQLITE_STATIC);
-			ok = sqlite3_step(st) == SQLITE_DONE;
-			sqlite3_finalize(st);
-		}
-	}
-	if (ok && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
-		return OW_OK;
-	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	return OW_ERROR;
-}
-
 static void merge_work(ow_job_t *j)
 {
 	merge_t *m = (merge_t *)j;
@@ -256,7 +147,9 @@ static void merge_work(ow_job_t *j)
 	char *tenant = m->tenant;
 	char(*ids)[33] = m->ids;
 	int n, signal;
-	int rc = pick(tenant, &signal, ids, paths, &n, m->err, sizeof(m->err));
+	int rc = ow_catalog_merge_group(ow_catalog_server(), file_size_mb << 20,
+					file_duration_minutes, MERGE_MAX_PARTS, tenant, &signal,
+					ids, paths, &n, m->err, sizeof(m->err));
 	m->signal = signal;
 	if (rc != OW_OK)
 		return;
@@ -284,8 +177,8 @@ static void merge_work(ow_job_t *j)
 		if (rc != OW_OK)
 			snprintf(m->err, sizeof(m->err), "%s", p.err);
 		free(perm);
-		if (rc == OW_OK && swap(&p, tenant, signal, ids, n) != OW_OK) {
-			snprintf(m->err, sizeof(m->err), "catalog swap: %s", sqlite3_errmsg(db));
+		if (rc == OW_OK && ow_catalog_swap(ow_catalog_server(), tenant, signal, &p, ids, n,
+						   m->err, sizeof(m->err)) != OW_OK) {
 			char path[4096 + 1100];
 			snprintf(path, sizeof(path), "%s/%s", ow_data_dir, p.rel);
 			unlink(path);
@@ -337,13 +230,6 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 static int janitor_init(struct event_base *base)
 {
-	if (sqlite3_open_v2(ow_tracker_db_path(), &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-		ow_log(OW_LOG_CRIT, "janitor: cannot open %s: %s", ow_tracker_db_path(),
-		       sqlite3_errmsg(db));
-		return OW_ERROR;
-	}
-	sqlite3_busy_timeout(db, 10000);
-	sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
 	tick_ev = event_new(base, -1, EV_PERSIST, on_tick, NULL);
 	struct timeval tv = {(time_t)(check_ms / 1000), (suseconds_t)(check_ms % 1000 * 1000)};
 	event_add(tick_ev, &tv);
@@ -365,9 +251,6 @@ static void janitor_stop(void)
 	if (tick_ev)
 		event_free(tick_ev);
 	tick_ev = NULL;
-	if (db)
-		sqlite3_close(db);
-	db = NULL;
 }
 
 ow_module_t ow_janitor_module = {

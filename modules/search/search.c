@@ -7,13 +7,8 @@
  * the transaction ends: a merge that commits later and unlinks the parts it
  * replaced cannot take them from us, and a part listed but already gone
  * means a merge committed between our read and our open: the snapshot is
- * taken again. The catalog is opened read-only; when DATA/openwit.db-wal
- * does not exist no server has it open (a server's connection keeps that
- * file), and it is opened as immutable, since a read-only open of a WAL
- * database would otherwise create the -wal and -shm files: this command
- * never adds a file to the data directory. (A server that starts meanwhile
- * writes to a new -wal file; the database file itself changes only at a
- * checkpoint, long after our read.)
+ * taken again. The catalog is opened read-only, and adds no file to the
+ * data directory (ow_catalog_open_readonly).
  *
  * Bounds, all per connection but the heap: sqlite3_limit() caps the SQL
  * length (100 kB), expression depth (100), compound SELECTs, function
@@ -24,6 +19,7 @@
  * functions collect; the caller's max_rows bounds the result.
  */
 #include "internal.h"
+#include "../catalog/catalog.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -106,14 +102,6 @@ static void free_parts(ow_search_t *s)
 	}
 }
 
-static int signal_of(const char *name)
-{
-	for (int g = 0; g < OW_NSIGNALS; g++)
-		if (strcmp(name, ow_signal_name(g)) == 0)
-			return g;
-	return -1;
-}
-
 /* Maps one part. OW_OK; OW_AGAIN when the file is gone; OW_ERROR. */
 int ow_search_map_part(const ow_search_t *s, ow_search_part_t *p, char *err, size_t errlen)
 {
@@ -139,92 +127,61 @@ int ow_search_map_part(const ow_search_t *s, ow_search_part_t *p, char *err, siz
 	return OW_OK;
 }
 
-/* One attempt: OW_OK, OW_AGAIN (a listed part is gone: try again) or
- * OW_ERROR. */
-static int read_catalog(ow_search_t *s, sqlite3 *cat, char *err, size_t errlen)
+typedef struct {
+	ow_search_t *s;
+	size_t cap[OW_NSIGNALS];
+	char *err;
+	size_t errlen;
+} read_ctx_t;
+
+/* Maps one listed part into the snapshot. */
+static int add_part(void *arg, const char *tenant, int g, const ow_part_t *part)
 {
-	sqlite3_stmt *st = NULL;
-	size_t cap[OW_NSIGNALS] = {0};
-	int rc = OW_OK;
-	if (sqlite3_exec(cat, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(cat,
-			       "SELECT signal, path, min_time, max_time, rows FROM parts "
-			       "WHERE tenant = ? ORDER BY signal, min_time, path",
-			       -1, &st, NULL) != SQLITE_OK) {
-		rc = fail(err, errlen, "cannot read the part catalog in %s/openwit.db: %s",
-			  s->data_dir, sqlite3_errmsg(cat));
-		goto out;
+	OW_UNUSED(tenant);
+	read_ctx_t *r = arg;
+	ow_search_t *s = r->s;
+	if (g < 0)
+		return OW_OK;
+	if (s->nparts[g] == r->cap[g]) {
+		r->cap[g] = r->cap[g] ? 2 * r->cap[g] : 16;
+		s->parts[g] = ow_realloc(s->parts[g], r->cap[g] * sizeof(ow_search_part_t));
 	}
-	sqlite3_bind_text(st, 1, s->tenant, -1, SQLITE_STATIC);
-	int step;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		int g = signal_of((const char *)sqlite3_column_text(st, 0));
-		if (g < 0)
-			continue;
-		if (s->nparts[g] == cap[g]) {
-			cap[g] = cap[g] ? 2 * cap[g] : 16;
-			s->parts[g] = ow_realloc(s->parts[g], cap[g] * sizeof(ow_search_part_t));
-		}
-		ow_search_part_t *p = &s->parts[g][s->nparts[g]++];
-		memset(p, 0, sizeof(*p));
-		p->path = ow_strdup((const char *)sqlite3_column_text(st, 1));
-		p->min_time = sqlite3_column_int64(st, 2);
-		p->max_time = sqlite3_column_int64(st, 3);
-		p->rows = sqlite3_column_int64(st, 4);
-		s->rows[g] += p->rows;
-		if ((rc = ow_search_map_part(s, p, err, errlen)) != OW_OK)
-			goto out;
-	}
-	if (step != SQLITE_DONE)
-		rc = fail(err, errlen, "cannot read the part catalog in %s/openwit.db: %s",
-			  s->data_dir, sqlite3_errmsg(cat));
-out:
-	sqlite3_finalize(st);
-	sqlite3_exec(cat, "COMMIT", NULL, NULL, NULL);
-	return rc;
+	ow_search_part_t *p = &s->parts[g][s->nparts[g]++];
+	memset(p, 0, sizeof(*p));
+	p->path = ow_strdup(part->rel);
+	p->min_time = part->min_time;
+	p->max_time = part->max_time;
+	p->rows = (int64_t)part->rows;
+	s->rows[g] += p->rows;
+	return ow_search_map_part(s, p, r->err, r->errlen);
 }
 
-/* "file:" URI of a path: %, ? and # escaped, an absolute path after an
- * empty authority. */
-static void file_uri(const char *path, char *out, size_t len)
+/* One attempt: OW_OK, OW_AGAIN (a listed part is gone: try again) or
+ * OW_ERROR. */
+static int read_catalog(ow_search_t *s, ow_catalog_t *cat, char *err, size_t errlen)
 {
-	size_t n = (size_t)snprintf(out, len, "file:%s", path[0] == '/' ? "//" : "");
-	for (const char *c = path; *c && n + 4 < len; c++)
-		n += (size_t)(strchr("%?#", *c) ? snprintf(out + n, len - n, "%%%02X", *c)
-						: snprintf(out + n, len - n, "%c", *c));
-	snprintf(out + n, len - n, "?immutable=1");
+	read_ctx_t r = {s, {0}, err, errlen};
+	char msg[512];
+	msg[0] = '\0';
+	int rc = ow_catalog_list(cat, s->tenant, add_part, &r, msg, sizeof(msg));
+	if (rc == OW_ERROR && msg[0])
+		rc = fail(err, errlen, "cannot read the part catalog in %s/openwit.db: %s",
+			  s->data_dir, msg);
+	return rc;
 }
 
 static int snapshot(ow_search_t *s, char *err, size_t errlen)
 {
-	char path[4200], wal[4300], uri[13000];
-	snprintf(path, sizeof(path), "%s/openwit.db", s->data_dir);
-	snprintf(wal, sizeof(wal), "%s-wal", path);
-	struct stat st;
-	if (stat(path, &st) != 0)
-		return fail(err, errlen, "%s: %s (not an OpenWit data directory?)", path,
-			    strerror(errno));
-	sqlite3 *cat = NULL;
-	int rc;
-	if (access(wal, F_OK) == 0) {
-		rc = sqlite3_open_v2(path, &cat, SQLITE_OPEN_READONLY, NULL);
-	} else {
-		file_uri(path, uri, sizeof(uri));
-		rc = sqlite3_open_v2(uri, &cat, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
-	}
-	if (rc != SQLITE_OK) {
-		fail(err, errlen, "cannot open %s read-only: %s", path, sqlite3_errmsg(cat));
-		sqlite3_close(cat);
+	ow_catalog_t *cat;
+	if (ow_catalog_open_readonly(s->data_dir, &cat, err, errlen) != OW_OK)
 		return OW_ERROR;
-	}
-	sqlite3_busy_timeout(cat, 5000);
-	rc = OW_AGAIN;
+	int rc = OW_AGAIN;
 	for (int i = 0; i < OW_SEARCH_SNAPSHOT_TRIES && rc == OW_AGAIN; i++) {
 		free_parts(s);
 		if ((rc = read_catalog(s, cat, err, errlen)) == OW_AGAIN)
 			usleep(10000);
 	}
-	sqlite3_close(cat);
+	ow_catalog_close(cat);
 	if (rc == OW_AGAIN)
 		return fail(err, errlen, "the part catalog of %s kept changing while it was read",
 			    s->data_dir);

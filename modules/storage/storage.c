@@ -24,6 +24,7 @@
  * files are still there, are replayed from the WAL into the buffers.
  */
 #include "storage.h"
+#include "../catalog/catalog.h"
 #include "../columns/columns.h"
 #include "../core/io.h"
 #include "../core/log.h"
@@ -32,11 +33,9 @@
 #include "../tracker/tracker.h"
 #include "../wal/wal.h"
 
-#include <dirent.h>
 #include <stdatomic.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sqlite3.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -107,7 +106,6 @@ static flush_t *flushing;			  /* the flush on a worker */
 static struct event *tick_ev, *retry_ev;
 static int draining, retry_wait;
 static uint64_t buffered;     /* bytes held by open and frozen buffers */
-static sqlite3 *db;	      /* used by the flush job only, one at a time */
 static ow_partref_t *catalog; /* committed parts, as readers see them */
 /* Parts a merge replaced before their flush published them (the merge can
  * pick a part from SQLite while the flush is still removing WAL files). */
@@ -393,31 +391,10 @@ void ow_storage_swap_parts(const char *tenant, int signal, char ids[][33], int n
 }
 
 /* The committed parts, read once at start (after orphans are removed). */
-static int catalog_load(void)
+static int load_part(void *arg, const char *tenant, int signal, const ow_part_t *p)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT part_id, path, tenant, signal, min_time, max_time, rows, "
-			       "bytes FROM parts",
-			       -1, &st, NULL) != SQLITE_OK)
-		return OW_ERROR;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		ow_part_t p;
-		memset(&p, 0, sizeof(p));
-		snprintf(p.id, sizeof(p.id), "%s", (const char *)sqlite3_column_text(st, 0));
-		snprintf(p.rel, sizeof(p.rel), "%s", (const char *)sqlite3_column_text(st, 1));
-		const char *sig = (const char *)sqlite3_column_text(st, 3);
-		int signal = 0;
-		for (int i = 0; i < OW_NSIGNALS; i++)
-			if (strcmp(sig, ow_signal_name(i)) == 0)
-				signal = i;
-		p.min_time = sqlite3_column_int64(st, 4);
-		p.max_time = sqlite3_column_int64(st, 5);
-		p.rows = (uint64_t)sqlite3_column_int64(st, 6);
-		p.bytes = (uint64_t)sqlite3_column_int64(st, 7);
-		catalog_add((const char *)sqlite3_column_text(st, 2), signal, &p);
-	}
-	sqlite3_finalize(st);
+	OW_UNUSED(arg);
+	catalog_add(tenant, signal < 0 ? 0 : signal, p);
 	return OW_OK;
 }
 
@@ -566,90 +543,23 @@ int ow_storage_write_part(const char *tenant, int signal, const ow_table_t *t, c
 	return OW_OK;
 }
 
-static int db_exec(const char *sql)
-{
-	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? OW_OK : OW_ERROR;
-}
-
-/* The STORED transaction: parts, batch -> part, storage_pip, in one
- * synchronous commit. The tracker row may not exist yet (its insert is
- * asynchronous), so the batch row is upserted whole. */
+/* The STORED transaction (catalog.h) for the buffer's batches. */
 static int commit(flush_t *f)
 {
 	buffer_t *buf = f->buf;
-	char now[32];
-	ow_time_iso(ow_now_ns(), now, sizeof(now));
-	if (db_exec("BEGIN IMMEDIATE") != OW_OK)
-		goto fail;
-	sqlite3_stmt *ps = NULL, *bp = NULL, *bt = NULL;
-	sqlite3_prepare_v2(db,
-			   "INSERT INTO parts(part_id, tenant, signal, day, kind, path, min_time, "
-			   "max_time, rows, bytes, created_at) VALUES (?, ?, ?, ?, 'active', ?, ?, "
-			   "?, ?, ?, ?)",
-			   -1, &ps, NULL);
-	sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO batch_parts(batch_id, part_id) VALUES (?, ?)",
-			   -1, &bp, NULL);
-	sqlite3_prepare_v2(
-	    db,
-	    "INSERT INTO batch_tracker(batch_id, client_id, signal, source, wal_pip, "
-	    "ingestion_pip, "
-	    "storage_pip, batch_size, message_count, record_count, created_at, wal_completed_at, "
-	    "ingestion_completed_at, storage_completed_at) VALUES (?1, ?2, ?3, ?4, 1, 1, 1, ?5, "
-	    "?6, "
-	    "?7, ?8, ?9, ?9, ?10) ON CONFLICT(batch_id) DO UPDATE SET ingestion_pip = 1, "
-	    "storage_pip = 1, ingestion_completed_at = coalesce(ingestion_completed_at, ?9), "
-	    "storage_completed_at = ?10",
-	    -1, &bt, NULL);
-	int ok = ps && bp && bt;
-	for (int i = 0; ok && i < f->nparts; i++) {
-		ow_part_t *p = &f->parts[i];
-		sqlite3_reset(ps);
-		sqlite3_bind_text(ps, 1, p->id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ps, 2, buf->tenant, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ps, 3, ow_signal_name(buf->signal), -1, SQLITE_STATIC);
-		sqlite3_bind_text(ps, 4, p->day, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ps, 5, p->rel, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(ps, 6, p->min_time);
-		sqlite3_bind_int64(ps, 7, p->max_time);
-		sqlite3_bind_int64(ps, 8, (sqlite3_int64)p->rows);
-		sqlite3_bind_int64(ps, 9, (sqlite3_int64)p->bytes);
-		sqlite3_bind_text(ps, 10, now, -1, SQLITE_STATIC);
-		ok = sqlite3_step(ps) == SQLITE_DONE;
-		for (size_t k = 0; ok && k < buf->nbatches; k++) {
-			sqlite3_reset(bp);
-			sqlite3_bind_text(bp, 1, buf->batches[k].id, -1, SQLITE_STATIC);
-			sqlite3_bind_text(bp, 2, p->id, -1, SQLITE_STATIC);
-			ok = sqlite3_step(bp) == SQLITE_DONE;
-		}
-	}
-	for (size_t k = 0; ok && k < buf->nbatches; k++) {
+	ow_catalog_batch_t *b = ow_calloc(OW_MAX(buf->nbatches, 1), sizeof(*b));
+	for (size_t k = 0; k < buf->nbatches; k++) {
 		sbatch_t *s = &buf->batches[k];
-		char created[32], walt[32];
-		ow_time_iso(s->created_ns, created, sizeof(created));
-		ow_time_iso(s->wal_done_ns, walt, sizeof(walt));
-		sqlite3_reset(bt);
-		sqlite3_bind_text(bt, 1, s->id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(bt, 2, s->tenant, -1, SQLITE_STATIC);
-		sqlite3_bind_text(bt, 3, ow_signal_name(s->signal), -1, SQLITE_STATIC);
-		sqlite3_bind_text(bt, 4, ow_source_name(s->source), -1, SQLITE_STATIC);
-		sqlite3_bind_int64(bt, 5, (sqlite3_int64)s->file_bytes);
-		sqlite3_bind_int64(bt, 6, s->nmsgs);
-		sqlite3_bind_int64(bt, 7, (sqlite3_int64)s->records);
-		sqlite3_bind_text(bt, 8, created, -1, SQLITE_STATIC);
-		sqlite3_bind_text(bt, 9, walt, -1, SQLITE_STATIC);
-		sqlite3_bind_text(bt, 10, now, -1, SQLITE_STATIC);
-		ok = sqlite3_step(bt) == SQLITE_DONE;
+		b[k] = (ow_catalog_batch_t){s->id,	   s->tenant,	  s->signal,
+					    s->source,	   s->nmsgs,	  s->records,
+					    s->file_bytes, s->created_ns, s->wal_done_ns};
 	}
-	sqlite3_finalize(ps);
-	sqlite3_finalize(bp);
-	sqlite3_finalize(bt);
-	if (ok && db_exec("COMMIT") == OW_OK)
-		return OW_OK;
-	db_exec("ROLLBACK");
-fail:
-	f->rc = OW_ERROR;
-	snprintf(f->err, sizeof(f->err), "catalog commit: %s", sqlite3_errmsg(db));
-	return OW_ERROR;
+	int rc = ow_catalog_commit_stored(ow_catalog_server(), buf->tenant, buf->signal, f->parts,
+					  f->nparts, b, buf->nbatches, f->err, sizeof(f->err));
+	free(b);
+	if (rc != OW_OK)
+		f->rc = OW_ERROR;
+	return rc;
 }
 
 /* After STORED is committed: the WAL files of the buffer's batches go. */
@@ -902,15 +812,7 @@ static void replay_record(void *arg, const uint8_t *rec, size_t len)
 
 static int is_stored(const char *id)
 {
-	sqlite3_stmt *st;
-	int stored = 0;
-	sqlite3_prepare_v2(db, "SELECT storage_pip FROM batch_tracker WHERE batch_id = ?", -1, &st,
-			   NULL);
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		stored = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return stored;
+	return ow_catalog_is_stored(ow_catalog_server(), id);
 }
 
 int ow_storage_replay(const ow_walinfo_t *info, const char *wal_path, const uint8_t *image,
@@ -945,51 +847,26 @@ int ow_storage_replay(const ow_walinfo_t *info, const char *wal_path, const uint
 
 /* Part files the catalog does not list never committed: remove them (their
  * batches are still in the WAL and are replayed). Temporary files too. */
-static int in_catalog(const char *rel)
+static int remove_orphans(void)
 {
-	sqlite3_stmt *st;
-	sqlite3_prepare_v2(db, "SELECT 1 FROM parts WHERE path = ?", -1, &st, NULL);
-	sqlite3_bind_text(st, 1, rel, -1, SQLITE_STATIC);
-	int found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return found;
-}
-
-static void remove_orphans(const char *dir, int *removed)
-{
-	DIR *d = opendir(dir);
-	if (d == NULL)
-		return;
-	struct dirent *de;
-	int changed = 0;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' &&
-		    (de->d_name[1] == '\0' || strcmp(de->d_name, "..") == 0))
-			continue;
-		char path[4096];
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		struct stat st;
-		if (lstat(path, &st) != 0)
-			continue;
-		if (S_ISDIR(st.st_mode)) {
-			remove_orphans(path, removed);
-			continue;
-		}
-		size_t n = strlen(de->d_name);
-		int tmp = n > 4 && strcmp(de->d_name + n - 4, ".tmp") == 0;
-		int part = n > 8 && strcmp(de->d_name + n - 8, ".parquet") == 0;
-		if (tmp || (part && !in_catalog(path + strlen(ow_data_dir) + 1))) {
-			ow_log(OW_LOG_WARN, "storage: removing %s: %s", path,
-			       tmp ? "an unfinished write"
-				   : "not in the catalog (never committed)");
-			unlink(path);
-			(*removed)++;
-			changed = 1;
+	ow_catalog_orphan_t *o;
+	size_t n = ow_catalog_orphans(ow_catalog_server(), ow_data_dir, &o);
+	for (size_t i = 0; i < n; i++) {
+		ow_log(OW_LOG_WARN, "storage: removing %s: %s", o[i].path,
+		       o[i].unfinished ? "an unfinished write"
+				       : "not in the catalog (never committed)");
+		unlink(o[i].path);
+		/* sync the directory once its orphans are gone: after the last
+		 * of a run of orphans in one directory */
+		size_t d = (size_t)(strrchr(o[i].path, '/') - o[i].path);
+		if (i + 1 == n || strncmp(o[i + 1].path, o[i].path, d + 1) != 0 ||
+		    strchr(o[i + 1].path + d + 1, '/')) {
+			o[i].path[d] = '\0';
+			ow_io_fsync_dir(OW_IO_PARQUET, o[i].path);
 		}
 	}
-	closedir(d);
-	if (changed)
-		ow_io_fsync_dir(OW_IO_PARQUET, dir);
+	ow_catalog_orphans_free(o, n);
+	return (int)n;
 }
 
 static int storage_init(struct event_base *base)
@@ -999,20 +876,13 @@ static int storage_init(struct event_base *base)
 		ow_log(OW_LOG_CRIT, "storage: cannot create %s: %s", parquet_dir, strerror(errno));
 		return OW_ERROR;
 	}
-	if (sqlite3_open_v2(ow_tracker_db_path(), &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-		ow_log(OW_LOG_CRIT, "storage: cannot open %s: %s", ow_tracker_db_path(),
-		       sqlite3_errmsg(db));
-		return OW_ERROR;
-	}
-	sqlite3_busy_timeout(db, 10000);
-	db_exec("PRAGMA synchronous = FULL");
-	int removed = 0;
-	remove_orphans(parquet_dir, &removed);
+	int removed = remove_orphans();
 	if (removed)
 		ow_log(OW_LOG_INFO, "storage: recovery removed %d uncommitted part files", removed);
-	if (catalog_load() != OW_OK) {
-		ow_log(OW_LOG_CRIT, "storage: cannot read the part catalog: %s",
-		       sqlite3_errmsg(db));
+	char err[512];
+	if (ow_catalog_list(ow_catalog_server(), NULL, load_part, NULL, err, sizeof(err)) !=
+	    OW_OK) {
+		ow_log(OW_LOG_CRIT, "storage: cannot read the part catalog: %s", err);
 		return OW_ERROR;
 	}
 	tick_ev = event_new(base, -1, EV_PERSIST, on_tick, NULL);
@@ -1074,9 +944,6 @@ static void storage_stop(void)
 	if (retry_ev)
 		event_free(retry_ev);
 	tick_ev = retry_ev = NULL;
-	if (db)
-		sqlite3_close(db);
-	db = NULL;
 }
 
 ow_module_t ow_storage_module = {

@@ -15,6 +15,7 @@
 
 #include <stdatomic.h>
 
+#include "../catalog/catalog.h"
 #include "../core/module.h"
 #include "../parquet/column.h"
 #include "../wal/walfile.h"
@@ -51,17 +52,6 @@ void ow_storage_discard(const char *batch_id, uint32_t seq);
 int ow_storage_replay(const ow_walinfo_t *info, const char *wal_path, const uint8_t *image,
 		      size_t len, int (*keep)(void *arg, const ow_walpos_t *pos), void *keep_arg,
 		      uint64_t *records);
-
-/* A part written and synced, not yet in the catalog. */
-typedef struct {
-	char id[33];
-	char rel[1024]; /* path below the data directory */
-	char day[11];	/* YYYY-MM-DD, UTC */
-	int64_t min_time, max_time;
-	uint64_t rows, bytes;
-	int nospace;   /* the failure was ENOSPC */
-	char err[512]; /* why it failed */
-} ow_part_t;
 
 /* Any thread: writes rows perm[0..n) of t (of signal's schema) as a part of
  * kind "active" or "stable" for the UTC day (days since the epoch): a

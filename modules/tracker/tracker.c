@@ -17,14 +17,10 @@
  *   kafka_dead_letters  id, created_at, topic, partition, offset, bytes,
  *                  error: Kafka messages skipped as malformed
  *
- * Version 2 adds the part catalog, written by modules/storage:
- *   parts          one row per committed Parquet file: part_id, tenant,
- *                  signal, day (UTC, YYYY-MM-DD), kind (active | stable),
- *                  path (relative to the data directory), min_time and
- *                  max_time (ns), rows, bytes, created_at
- *   batch_parts    which parts hold the rows of which batch
+ * Version 2 adds the part catalog, parts and batch_parts (modules/catalog).
  */
 #include "tracker.h"
+#include "../catalog/catalog.h"
 #include "../core/log.h"
 
 #include <errno.h>
@@ -74,25 +70,8 @@ static const char *const migrations[] = {
     " kind TEXT NOT NULL,"
     " batch_id TEXT,"
     " message TEXT NOT NULL);",
-    /* 2: the part catalog (modules/storage) */
-    "CREATE TABLE parts ("
-    " part_id TEXT PRIMARY KEY,"
-    " tenant TEXT NOT NULL,"
-    " signal TEXT NOT NULL,"
-    " day TEXT NOT NULL,"
-    " kind TEXT NOT NULL,"
-    " path TEXT NOT NULL,"
-    " min_time INTEGER NOT NULL,"
-    " max_time INTEGER NOT NULL,"
-    " rows INTEGER NOT NULL,"
-    " bytes INTEGER NOT NULL,"
-    " created_at TEXT NOT NULL);"
-    "CREATE INDEX parts_tenant_signal_day ON parts(tenant, signal, day);"
-    "CREATE TABLE batch_parts ("
-    " batch_id TEXT NOT NULL,"
-    " part_id TEXT NOT NULL,"
-    " PRIMARY KEY (batch_id, part_id)) WITHOUT ROWID;"
-    "CREATE INDEX batch_parts_part ON batch_parts(part_id);",
+    /* 2: the part catalog (modules/catalog) */
+    ow_catalog_schema,
     /* 3: Kafka messages that could not be ingested (modules/kafka) */
     "CREATE TABLE kafka_dead_letters ("
     " id INTEGER PRIMARY KEY,"
@@ -129,11 +108,6 @@ static op_t *head, **tailp = &head;
 static int closing;
 static struct event *prune_ev;
 static pthread_key_t reader_key;
-
-const char *ow_tracker_db_path(void)
-{
-	return db_path;
-}
 
 int64_t ow_tracker_stuck_minutes(void)
 {

@@ -33,7 +33,5 @@ void ow_tracker_alert(const char *kind, const char *batch_id, const char *messag
 /* A read-only connection for the calling thread (closed when it exits). */
 sqlite3 *ow_tracker_reader(void);
 int64_t ow_tracker_stuck_minutes(void);
-/* data/openwit.db */
-const char *ow_tracker_db_path(void);
 
 #endif
