@@ -1,6 +1,7 @@
 /*
- * storage.c - buffers, flushes into immutable Parquet parts, the part
- * catalog, and the removal of WAL files whose rows are stored.
+ * storage.c - buffers, flushes into immutable Parquet parts, the readers'
+ * list of committed parts, and the removal of WAL files whose rows are
+ * stored.
  *
  * Loop thread: buffers per (tenant, signal) take the tables of published
  * batches. A buffer is frozen when it passes storage.buffer.flush_bytes or
@@ -13,9 +14,9 @@
  *       {tenant}_{yyyymmddThhmmss}_{part id}_active.parquet
  * under a temporary name, fdatasync, rename, fsync the directory (and any
  * directory it had to create, up the chain). Then ONE SQLite transaction
- * with synchronous=FULL commits the parts, the batch -> part mapping and
- * STORED (storage_pip) for every batch of the buffer: a batch is never
- * half stored. Only after that commit are the batches' WAL files removed
+ * with synchronous=FULL (ow_catalog_commit_stored) commits the parts, the
+ * batch -> part mapping and STORED (storage_pip) for every batch of the
+ * buffer: a batch is never half stored. Only after that commit are the batches' WAL files removed
  * (janitor_pip). A flush that fails removes what it wrote and is retried
  * with a growing delay; the rows stay in memory (and in the WAL) meanwhile.
  *
