@@ -78,7 +78,7 @@ int ow_catalog_merge_group(ow_catalog_t *c, int64_t min_bytes, int64_t older_min
 /* The listed parts, in one read transaction (what fn does with a part,
  * such as mapping its file, happens before a later commit is seen): the
  * parts of tenant ordered by signal, min_time and path, or every part in
- * commit order when tenant is NULL. signal is -1 for a name this openwit
+ * no promised order when tenant is NULL. signal is -1 for a name this openwit
  * does not know. fn returns OW_OK to go on; anything else stops the
  * listing and is returned. OW_ERROR with SQLite's message in err when
  * SQLite fails. */
