@@ -16,7 +16,7 @@
 #include <stdatomic.h>
 
 #include "../core/module.h"
-#include "../parquet/column.h"
+#include "../core/column.h"
 #include "../wal/walfile.h"
 
 extern ow_module_t ow_storage_module;
