@@ -103,8 +103,25 @@ $(LOADGEN): t/bench/loadgen.c $(B)/FLAGS
 check-build: $(OPENWIT) $(FAULTS) $(UNIT_T) $(KMOCK)
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory check-build
+	$(Q)$(MAKE) --no-print-directory check-deps check-build
 	prove -j2 $(UNIT_T) t/*.t
+
+# Modules are layers (README, Architecture): X uses Y when a file of
+# modules/X/ has #include "../Y/...", and a lower module tells a higher one
+# something only through a callback it was given. openwit.c, the top, may
+# use every module. A cycle fails, printed as its chain of includes.
+check-deps:
+	@echo "  DEPS    modules/*/*.[ch]"
+	$(Q)loops=$$(grep -o '^#include "\.\./[a-z0-9_]*/' modules/*/*.[ch] | \
+	  sed 's|^modules/\([^/]*\)/[^:]*:#include "\.\./\([^/]*\)/|\1 \2|' | sort -u | \
+	  tsort 2>&1 >/dev/null); \
+	if [ -n "$$loops" ]; then \
+	  echo "check-deps: modules that include each other's headers in a cycle:" >&2; \
+	  echo "$$loops" | awk '/contains a loop/ { if (l != "") print "  " l " -> " f; l = ""; next } \
+	    { sub(/^tsort: /, ""); if (l == "") l = f = $$0; else l = l " -> " $$0 } \
+	    END { if (l != "") print "  " l " -> " f }' >&2; \
+	  exit 1; \
+	fi
 
 # The whole suite again on an ASan+UBSan build under build/asan.
 ASAN_VARS := B=build/asan OPENWIT=build/asan/openwit FAULTS=build/asan/openwit-faults \
@@ -150,8 +167,8 @@ clean:
 	rm -rf build openwit t/openwit-faults t/unit/*.t t/kafka/mock t/bench/loadgen
 
 FORCE:
-.PHONY: all deps deps-bench run test check-build asan bench bench-storage bench-sql install format \
-        clean FORCE
+.PHONY: all deps deps-bench run test check-deps check-build asan bench bench-storage bench-sql \
+        install format clean FORCE
 .SECONDARY:
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -4,12 +4,15 @@
  *
  * Lifecycle: every module's directives are registered, the file is read
  * (defaults first), each module's check() runs (this is all `-t` does);
- * then the data directory is locked, the worker pool starts, modules are
- * initialised and started in table order (pipeline order), and the ready
- * line is printed. SIGTERM/SIGINT drain: sources stop taking work, open
- * batches are sealed, and once no module is busy the loop ends and modules
- * stop in reverse order; the exit status is 0. A second signal exits at
- * once. SIGHUP reopens the log file.
+ * then the data directory is locked, the worker pool starts, and three
+ * phases run over the table, each in table order (pipeline order): every
+ * module's init (which registers its callbacks with the modules below
+ * it), then every module's recover (the WAL hands its files to whoever
+ * registered), then every module's start; then the ready line is
+ * printed. SIGTERM/SIGINT drain: sources stop taking work, open batches
+ * are sealed, and once no module is busy the loop ends and modules stop
+ * in reverse order; the exit status is 0. A second signal exits at once.
+ * SIGHUP reopens the log file.
  *
  * `openwit sql` is dispatched first: it reads the same configuration (for
  * storage.data_dir) and runs one query through modules/search, with no
@@ -164,6 +167,18 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 			modules[i]->drain();
 	drain_timer = evtimer_new(base, on_drain_tick, NULL);
 	on_drain_tick(-1, 0, NULL);
+}
+
+enum { PHASE_INIT, PHASE_RECOVER, PHASE_START, NPHASES };
+
+/* Runs a module's hook of one phase: OW_DECLINED when it has none. */
+static int run_phase(ow_module_t *m, int phase)
+{
+	if (phase == PHASE_INIT)
+		return m->init ? m->init(base) : OW_DECLINED;
+	if (phase == PHASE_RECOVER)
+		return m->recover ? m->recover() : OW_DECLINED;
+	return m->start ? m->start(base) : OW_DECLINED;
 }
 
 static int lock_data_dir(void)
@@ -411,16 +426,17 @@ int main(int argc, char **argv)
 	if (ow_workers_start(base, (int)worker_threads, (size_t)queue_slots) != OW_OK)
 		return 1;
 	int rc = 0;
-	size_t started = 0;
-	for (; started < OW_NELEMS(modules); started++) {
-		ow_module_t *m = modules[started];
-		if ((m->init && m->init(base) != OW_OK) || (m->start && m->start(base) != OW_OK)) {
-			ow_log(OW_LOG_CRIT, "%s: cannot start; exiting", m->name);
-			rc = 1;
-			started++; /* its stop() releases what it did set up */
-			break;
+	/* ran[i]: a hook of module i ran, so its stop() has something to release */
+	int ran[OW_NELEMS(modules)] = {0};
+	for (int phase = 0; phase < NPHASES && rc == 0; phase++)
+		for (size_t i = 0; i < OW_NELEMS(modules) && rc == 0; i++) {
+			int r = run_phase(modules[i], phase);
+			ran[i] |= r != OW_DECLINED;
+			if (r != OW_OK && r != OW_DECLINED) {
+				ow_log(OW_LOG_CRIT, "%s: cannot start; exiting", modules[i]->name);
+				rc = 1;
+			}
 		}
-	}
 	struct event *sigs[4];
 	int signums[4] = {SIGTERM, SIGINT, SIGHUP, 0};
 	for (int i = 0; signums[i]; i++) {
@@ -435,11 +451,9 @@ int main(int argc, char **argv)
 		ow_log(OW_LOG_INFO, "drained; stopping");
 	}
 	ow_workers_stop();
-	while (started > 0) {
-		ow_module_t *m = modules[--started];
-		if (m->stop)
-			m->stop();
-	}
+	for (size_t i = OW_NELEMS(modules); i-- > 0;)
+		if (ran[i] && modules[i]->stop)
+			modules[i]->stop();
 	for (int i = 0; signums[i]; i++)
 		event_free(sigs[i]);
 	if (drain_timer)

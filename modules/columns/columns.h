@@ -1,6 +1,6 @@
 /*
  * columns.h - OTLP protobuf requests decoded straight from the wire into
- * column buffers (modules/parquet/column.h): one table per signal, one row
+ * column buffers (modules/core/column.h): one table per signal, one row
  * per span, log record or metric data point. Nothing in an OTLP message is
  * dropped and nothing changes type: what has no column of its own (events,
  * links, attributes, any AnyValue) is kept as JSON text in the OTLP/JSON
@@ -27,7 +27,7 @@
 #define OW_COLUMNS_H
 
 #include "../core/core.h"
-#include "../parquet/column.h"
+#include "../core/column.h"
 
 #define OW_SPANS_NCOLS 28
 #define OW_LOGS_NCOLS 21

@@ -2,7 +2,7 @@
  * batch.c - batch objects and the in-flight byte budget.
  */
 #include "batch.h"
-#include "../parquet/column.h"
+#include "column.h"
 
 #include <stdatomic.h>
 

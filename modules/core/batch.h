@@ -52,7 +52,7 @@ struct ow_batch {
 	int sealed;
 	/* filled by the WAL writer */
 	int wal_rc;
-	int wal_attempt; /* which file name holds it, see ow_wal_batch_path() */
+	int wal_attempt; /* which file name holds it, see ow_wal_ref() */
 	int64_t write_ns, fsync_ns;
 	uint64_t file_bytes;
 	ow_batch_t *next;

@@ -3,13 +3,22 @@
  * listed in the ordered table in openwit.c; modules start in pipeline
  * order and stop in reverse. All hooks run on the loop thread.
  *
+ * Each of init, recover and start is a phase over the whole table: every
+ * module is initialised before any recovers, and every module has
+ * recovered before any starts. So what recovery hands on (a WAL file to
+ * the module that registered for it) never depends on the table's order.
+ *
  *   directives  its configuration keys (config.h), registered before load
  *   check       cross-key validation after the file is read (-t runs it)
- *   init        open files, recover state; no listeners yet
- *   start       bind listeners, start timers; may fail (port in use)
+ *   init        open files, register callbacks with lower modules; no
+ *               listeners yet
+ *   recover     bring back what a crash left (the WAL's files)
+ *   start       bind listeners, start timers and threads; may fail (port
+ *               in use)
  *   drain       stop taking new work (SIGTERM); in-flight work goes on
  *   busy        nonzero while work it accepted is still in flight
- *   stop        release everything; threads joined
+ *   stop        release everything; threads joined. Runs for each module
+ *               one of whose hooks ran, so also after init alone
  */
 #ifndef OW_MODULE_H
 #define OW_MODULE_H
@@ -23,6 +32,7 @@ typedef struct {
 	ow_directive_t *directives;
 	int (*check)(char *err, size_t errlen);
 	int (*init)(struct event_base *base);
+	int (*recover)(void);
 	int (*start)(struct event_base *base);
 	void (*drain)(void);
 	int (*busy)(void);

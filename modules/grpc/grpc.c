@@ -65,7 +65,7 @@
 #include "../core/log.h"
 #include "../core/stats.h"
 #include "../otlp/otlp.h"
-#include "../parquet/column.h"
+#include "../core/column.h"
 #include "../storage/storage.h"
 #include "../wal/wal.h"
 

@@ -40,7 +40,8 @@
  * committed.
  *
  * Recovery. WAL files of Kafka batches not yet stored are adopted from the
- * WAL's recovery. Before subscribing, the module fetches the group's
+ * WAL's recovery (the module registers for them in its init, so they are
+ * never replayed whole). Before subscribing, the module fetches the group's
  * committed offsets (and metadata) for their partitions and replays only
  * the records this node committed; the others are dropped, because Kafka
  * delivers them again, to this node or to whichever node owns the
@@ -193,7 +194,7 @@ static char node_id[24];
 
 /* WAL files adopted at recovery */
 typedef struct adopted {
-	char *path;
+	ow_walref_t ref;
 	struct adopted *next;
 } adopted_t;
 static adopted_t *adopted;
@@ -1065,47 +1066,41 @@ static int keep_record(void *arg, const ow_walpos_t *pos)
 	return pos->offset < mine;
 }
 
-static void collect(void *arg, const uint8_t *rec, size_t len)
+static void collect(void *arg, const ow_walpos_t *pos, const uint8_t *payload, size_t len)
 {
-	rd_kafka_topic_partition_list_t *l = ((void **)arg)[0];
-	const ow_walinfo_t *info = ((void **)arg)[1];
-	ow_walpos_t pos;
-	const uint8_t *pl;
-	size_t plen;
-	if (ow_walfile_record(info, rec, len, &pos, &pl, &plen) == OW_OK &&
-	    !rd_kafka_topic_partition_list_find(l, pos.topic, pos.partition))
-		rd_kafka_topic_partition_list_add(l, pos.topic, pos.partition);
+	OW_UNUSED(payload);
+	OW_UNUSED(len);
+	rd_kafka_topic_partition_list_t *l = arg;
+	if (!rd_kafka_topic_partition_list_find(l, pos->topic, pos->partition))
+		rd_kafka_topic_partition_list_add(l, pos->topic, pos->partition);
 }
 
 static void recovered(rd_kafka_topic_partition_list_t *l)
 {
 	keep_ctx_t c = {l};
-	ow_buf_t img = {0};
 	uint64_t records = 0;
 	int files = 0;
 	while (adopted) {
 		adopted_t *a = adopted;
 		adopted = a->next;
-		ow_walinfo_t info;
-		if (ow_walfile_read(a->path, &info, &img) == OW_OK && info.state == OW_WAL_VALID &&
-		    ow_wal_replay(&info, a->path, img.data, img.len, keep_record, &c, &records) ==
-			OW_OK)
+		if (ow_wal_replay(&a->ref, keep_record, &c, &records) == OW_OK)
 			files++;
-		free(a->path);
 		free(a);
 	}
-	ow_buf_free(&img);
 	ow_log(OW_LOG_INFO,
 	       "kafka: recovery: %d WAL files replayed (%llu records this node had committed)",
 	       files, (unsigned long long)records);
 	subscribe();
 }
 
-void ow_kafka_adopt(const ow_walinfo_t *info, const char *path)
+/* The WAL's recovery found a complete, unstored Kafka batch (registered
+ * with ow_wal_set_adopter in init). Which of its records to replay depends
+ * on the group's committed offsets, so the file is kept and replayed once
+ * the group coordinator has answered, before anything is consumed. */
+static void adopt(const ow_walref_t *ref)
 {
-	OW_UNUSED(info);
 	adopted_t *a = ow_calloc(1, sizeof(*a));
-	a->path = ow_strdup(path);
+	a->ref = *ref;
 	a->next = adopted;
 	adopted = a;
 }
@@ -1113,16 +1108,8 @@ void ow_kafka_adopt(const ow_walinfo_t *info, const char *path)
 static void recover(void)
 {
 	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
-	ow_buf_t img = {0};
-	for (adopted_t *a = adopted; a; a = a->next) {
-		ow_walinfo_t info;
-		if (ow_walfile_read(a->path, &info, &img) != OW_OK)
-			continue;
-		void *arg[2] = {l, &info};
-		ow_walinfo_t again;
-		ow_walfile_check(img.data, img.len, &again, collect, arg);
-	}
-	ow_buf_free(&img);
+	for (adopted_t *a = adopted; a; a = a->next)
+		ow_wal_scan(&a->ref, collect, l);
 	ow_log(OW_LOG_INFO,
 	       "kafka: recovery: asking the group for the committed offsets of %d partitions",
 	       l->cnt);
@@ -1388,7 +1375,6 @@ static void kafka_stop(void)
 	while (adopted) {
 		adopted_t *a = adopted;
 		adopted = a->next;
-		free(a->path);
 		free(a);
 	}
 	if (queue_ev)
@@ -1406,6 +1392,22 @@ static void kafka_stop(void)
 	pipefd[0] = pipefd[1] = -1;
 }
 
+static int kafka_init(struct event_base *base)
+{
+	OW_UNUSED(base);
+	/* even when disabled: its batches' files are then kept, not replayed
+	 * whole (Kafka would deliver some of their records again) */
+	ow_wal_set_adopter(OW_SRC_KAFKA, adopt);
+	return OW_OK;
+}
+
 ow_module_t ow_kafka_module = {
-    "kafka", directives, kafka_check, NULL, kafka_start, kafka_drain, kafka_busy, kafka_stop,
+    .name = "kafka",
+    .directives = directives,
+    .check = kafka_check,
+    .init = kafka_init,
+    .start = kafka_start,
+    .drain = kafka_drain,
+    .busy = kafka_busy,
+    .stop = kafka_stop,
 };

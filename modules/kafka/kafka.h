@@ -11,14 +11,7 @@
 #define OW_KAFKA_H
 
 #include "../core/module.h"
-#include "../wal/walfile.h"
 
 extern ow_module_t ow_kafka_module;
-
-/* WAL recovery found a complete, unstored Kafka batch. Which of its records
- * to replay depends on the group's committed offsets, so the Kafka module
- * takes the file and replays it once it has asked the group coordinator
- * (before it consumes anything). Loop thread. */
-void ow_kafka_adopt(const ow_walinfo_t *info, const char *path);
 
 #endif

@@ -12,7 +12,7 @@
 #ifndef OW_PQ_ENCODE_H
 #define OW_PQ_ENCODE_H
 
-#include "column.h"
+#include "../core/column.h"
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 /* columns hold values in host order and Parquet is little-endian: PLAIN

@@ -11,7 +11,7 @@
 #ifndef OW_PARQUET_H
 #define OW_PARQUET_H
 
-#include "column.h"
+#include "../core/column.h"
 
 typedef struct {
 	const char *key, *value;

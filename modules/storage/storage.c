@@ -1,7 +1,8 @@
 /*
  * storage.c - buffers, flushes into immutable Parquet parts, the readers'
- * list of committed parts, and the removal of WAL files whose rows are
- * stored.
+ * list of committed parts, and the release of WAL files whose rows are
+ * stored (the WAL module reads and removes them; storage knows a file by
+ * its ow_walref_t).
  *
  * Loop thread: buffers per (tenant, signal) take the tables of published
  * batches. A buffer is frozen when it passes storage.buffer.flush_bytes or
@@ -63,7 +64,7 @@ static ow_directive_t directives[] = {
 /* A batch whose rows a buffer holds. */
 typedef struct {
 	char id[OW_BATCH_ID_LEN + 1];
-	char *wal_path;
+	ow_walref_t wal; /* released once the batch is stored */
 	char tenant[OW_TENANT_MAX + 1];
 	int signal, source;
 	uint32_t nmsgs;
@@ -154,13 +155,11 @@ static void buffer_free(buffer_t *b)
 	for (size_t i = 0; i < b->nchunks; i++)
 		chunk_unref(b->chunks[i]);
 	free(b->chunks);
-	for (size_t i = 0; i < b->nbatches; i++)
-		free(b->batches[i].wal_path);
 	free(b->batches);
 	free(b);
 }
 
-static sbatch_t *add_batch(buffer_t *buf, const char *id, const char *wal_path)
+static sbatch_t *add_batch(buffer_t *buf, const char *id, const ow_walref_t *wal)
 {
 	if (buf->nbatches == buf->cap) {
 		buf->cap = buf->cap ? buf->cap * 2 : 16;
@@ -169,7 +168,7 @@ static sbatch_t *add_batch(buffer_t *buf, const char *id, const char *wal_path)
 	sbatch_t *s = &buf->batches[buf->nbatches++];
 	memset(s, 0, sizeof(*s));
 	snprintf(s->id, sizeof(s->id), "%s", id);
-	s->wal_path = ow_strdup(wal_path);
+	s->wal = *wal;
 	return s;
 }
 
@@ -197,12 +196,15 @@ static void add_chunk(buffer_t *buf, ow_table_t *t, const char *batch_id, uint32
 	buffered += bytes;
 }
 
-void ow_storage_publish(ow_batch_t *b)
+/* The WAL's sink (ow_wal_set_sink), loop thread: the batch is durable; its
+ * messages' tables move into the buffer (each message's table is taken,
+ * the message keeps none). */
+static void publish(ow_batch_t *b)
 {
 	buffer_t *buf = buffer_for(b->tenant, b->signal);
-	char path[4096 + 200];
-	ow_wal_batch_path(b, path, sizeof(path));
-	sbatch_t *s = add_batch(buf, b->id, path);
+	ow_walref_t wal;
+	ow_wal_ref(b, &wal);
+	sbatch_t *s = add_batch(buf, b->id, &wal);
 	snprintf(s->tenant, sizeof(s->tenant), "%s", b->tenant);
 	s->signal = b->signal;
 	s->source = b->source;
@@ -567,23 +569,11 @@ static int commit(flush_t *f)
 static void remove_wal(flush_t *f)
 {
 	buffer_t *buf = f->buf;
-	char last_dir[4096] = "";
 	for (size_t k = 0; k < buf->nbatches; k++) {
-		if (ow_io_unlink(OW_IO_WAL, buf->batches[k].wal_path) == OW_OK)
+		const ow_walref_t *next = k + 1 < buf->nbatches ? &buf->batches[k + 1].wal : NULL;
+		if (ow_wal_release(&buf->batches[k].wal, next) == OW_OK)
 			f->wal_removed++;
-		char dir[4096];
-		snprintf(dir, sizeof(dir), "%s", buf->batches[k].wal_path);
-		char *slash = strrchr(dir, '/');
-		if (slash)
-			*slash = '\0';
-		if (strcmp(dir, last_dir) != 0) {
-			if (last_dir[0])
-				ow_io_fsync_dir(OW_IO_WAL, last_dir);
-			snprintf(last_dir, sizeof(last_dir), "%s", dir);
-		}
 	}
-	if (last_dir[0])
-		ow_io_fsync_dir(OW_IO_WAL, last_dir);
 }
 
 static void flush_work(ow_job_t *j)
@@ -782,28 +772,18 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 typedef struct {
 	const ow_walinfo_t *info;
 	ow_table_t *t;
-	int (*keep)(void *arg, const ow_walpos_t *pos);
-	void *keep_arg;
 	int bad;
 	uint32_t kept;
 	uint64_t records;
 	char err[256];
 } replay_ctx_t;
 
-static void replay_record(void *arg, const uint8_t *rec, size_t len)
+static void replay_record(void *arg, const ow_walpos_t *pos, const uint8_t *payload, size_t len)
 {
+	OW_UNUSED(pos);
 	replay_ctx_t *c = arg;
-	ow_walpos_t pos;
-	const uint8_t *pl;
-	size_t plen;
-	if (ow_walfile_record(c->info, rec, len, &pos, &pl, &plen) != OW_OK) {
-		c->bad++;
-		return;
-	}
-	if (c->keep && !c->keep(c->keep_arg, &pos))
-		return;
-	int64_t n = ow_columns_decode(c->info->signal, pl, plen, c->info->created_ns, c->t, NULL,
-				      c->err, sizeof(c->err));
+	int64_t n = ow_columns_decode(c->info->signal, payload, len, c->info->created_ns, c->t,
+				      NULL, c->err, sizeof(c->err));
 	if (n < 0)
 		c->bad++;
 	else
@@ -816,17 +796,18 @@ static int is_stored(const char *id)
 	return ow_catalog_is_stored(ow_catalog_server(), id);
 }
 
-int ow_storage_replay(const ow_walinfo_t *info, const char *wal_path, const uint8_t *image,
-		      size_t len, int (*keep)(void *arg, const ow_walpos_t *pos), void *keep_arg,
-		      uint64_t *records)
+/* The WAL's sink at recovery (ow_wal_set_sink): a complete file's kept
+ * records go back into the buffer, unless the batch is already stored. */
+static int replay(const ow_walbatch_t *wb, uint64_t *records)
 {
+	const ow_walinfo_t *info = &wb->info;
 	if (is_stored(info->id))
 		return OW_DECLINED;
 	ow_table_t t;
 	ow_columns_table_init(info->signal, &t);
-	replay_ctx_t c = {info, &t, keep, keep_arg, 0, 0, 0, ""};
-	ow_walinfo_t again;
-	ow_walfile_check(image, len, &again, replay_record, &c);
+	replay_ctx_t c = {info, &t, 0, 0, 0, ""};
+	if (ow_wal_records(wb, replay_record, &c) != OW_OK)
+		c.bad++;
 	if (c.bad || c.kept == 0) {
 		ow_table_free(&t);
 		return c.bad ? OW_ERROR : OW_AGAIN;
@@ -834,13 +815,13 @@ int ow_storage_replay(const ow_walinfo_t *info, const char *wal_path, const uint
 	buffer_t *buf = buffer_for(info->tenant, info->signal);
 	*records = c.records;
 	add_chunk(buf, &t, info->id, 0);
-	sbatch_t *s = add_batch(buf, info->id, wal_path);
+	sbatch_t *s = add_batch(buf, info->id, &wb->ref);
 	snprintf(s->tenant, sizeof(s->tenant), "%s", info->tenant);
 	s->signal = info->signal;
 	s->source = info->source;
 	s->nmsgs = c.kept;
 	s->records = c.records;
-	s->file_bytes = len;
+	s->file_bytes = wb->file_bytes;
 	s->created_ns = info->created_ns;
 	s->wal_done_ns = info->created_ns;
 	return OW_OK;
@@ -877,6 +858,7 @@ static int storage_init(struct event_base *base)
 		ow_log(OW_LOG_CRIT, "storage: cannot create %s: %s", parquet_dir, strerror(errno));
 		return OW_ERROR;
 	}
+	ow_wal_set_sink(publish, replay);
 	int removed = remove_orphans();
 	if (removed)
 		ow_log(OW_LOG_INFO, "storage: recovery removed %d uncommitted part files", removed);

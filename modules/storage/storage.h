@@ -1,12 +1,13 @@
 /*
  * storage.h - the in-memory buffers and the immutable Parquet parts.
  *
- * A batch whose WAL file is durable is published here (ow_storage_publish)
- * before its requests are acknowledged: its rows join the buffer of its
- * (tenant, signal). A buffer is flushed on size or age into sorted parts,
- * one per UTC day, committed in ONE synchronous SQLite transaction with the
- * batch -> part mapping and STORED for every batch it holds; then the
- * batches' WAL files are deleted (janitor_pip).
+ * A batch whose WAL file is durable is handed here (storage registers as
+ * the WAL's sink in its init) before its requests are acknowledged: its
+ * rows join the buffer of its (tenant, signal). A buffer is flushed on
+ * size or age into sorted parts, one per UTC day, committed in ONE
+ * synchronous SQLite transaction with the batch -> part mapping and STORED
+ * for every batch it holds; then the batches' WAL files are released to
+ * the WAL module, which deletes them (janitor_pip).
  */
 #ifndef OW_STORAGE_H
 #define OW_STORAGE_H
@@ -17,8 +18,7 @@
 
 #include "../catalog/catalog.h"
 #include "../core/module.h"
-#include "../parquet/column.h"
-#include "../wal/walfile.h"
+#include "../core/column.h"
 
 extern ow_module_t ow_storage_module;
 
@@ -31,10 +31,6 @@ typedef struct {
 	uint32_t seq;
 } ow_chunk_t;
 
-/* Loop thread: the batch is durable in the WAL; its messages' tables move
- * into the buffer (each message's table is taken, the message keeps none). */
-void ow_storage_publish(ow_batch_t *b);
-
 /* A Kafka batch is published held: its buffer does not flush until the
  * Kafka module has committed the offsets of all its messages and released
  * them (n messages at a time). Loop thread. */
@@ -44,14 +40,6 @@ void ow_storage_release(const char *batch_id, uint32_t n);
  * The WAL file still has it; recovery would not replay it (kafka.c). */
 void ow_storage_discard(const char *batch_id, uint32_t seq);
 
-/* WAL recovery (loop thread): a complete WAL file; keep, when not NULL,
- * says which records to replay (by their Kafka position). Returns
- * OW_DECLINED when the batch is already stored and OW_AGAIN when no record
- * is kept (the caller removes the file either way), OW_OK when rows were replayed into the buffer
- * (records set), OW_ERROR when its records do not decode. */
-int ow_storage_replay(const ow_walinfo_t *info, const char *wal_path, const uint8_t *image,
-		      size_t len, int (*keep)(void *arg, const ow_walpos_t *pos), void *keep_arg,
-		      uint64_t *records);
 
 /* Any thread: writes rows perm[0..n) of t (of signal's schema) as a part of
  * kind "active" or "stable" for the UTC day (days since the epoch): a

@@ -132,10 +132,10 @@ static void batch_op(op_t *o, const char *id, const char *tenant, int signal, in
 	o->source = source;
 }
 
-void ow_tracker_batch_written(const ow_batch_t *b)
+static void batch_row(int type, const ow_batch_t *b)
 {
 	op_t *o = ow_calloc(1, sizeof(*o));
-	o->type = OP_WRITTEN;
+	o->type = type;
 	batch_op(o, b->id, b->tenant, b->signal, b->source);
 	o->nmsgs = b->nmsgs;
 	o->records = b->records;
@@ -147,6 +147,16 @@ void ow_tracker_batch_written(const ow_batch_t *b)
 	if (b->topics[0])
 		o->kind = ow_strdup(b->topics);
 	enqueue(o);
+}
+
+void ow_tracker_batch_written(const ow_batch_t *b)
+{
+	batch_row(OP_WRITTEN, b);
+}
+
+void ow_tracker_batch_recovered(const ow_batch_t *b)
+{
+	batch_row(OP_RECOVERED, b);
 }
 
 void ow_tracker_kafka_committed(const char *batch_id)
@@ -169,20 +179,6 @@ void ow_tracker_dead_letter(const char *topic, int32_t partition, int64_t offset
 	o->first_offset = offset;
 	o->bytes = bytes;
 	o->created_ns = ow_now_ns();
-	enqueue(o);
-}
-
-void ow_tracker_batch_recovered(const ow_walinfo_t *info, uint64_t records, uint64_t file_bytes)
-{
-	op_t *o = ow_calloc(1, sizeof(*o));
-	o->type = OP_RECOVERED;
-	batch_op(o, info->id, info->tenant, info->signal, info->source);
-	o->nmsgs = info->nrecords;
-	o->records = records;
-	o->bytes = file_bytes;
-	o->created_ns = info->created_ns;
-	o->wal_ns = info->created_ns;
-	o->first_offset = o->last_offset = -1;
 	enqueue(o);
 }
 

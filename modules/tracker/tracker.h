@@ -12,14 +12,15 @@
 
 #include "../core/batch.h"
 #include "../core/module.h"
-#include "../wal/walfile.h"
 
 #include <sqlite3.h>
 
 extern ow_module_t ow_tracker_module;
 
 void ow_tracker_batch_written(const ow_batch_t *b);
-void ow_tracker_batch_recovered(const ow_walinfo_t *info, uint64_t records, uint64_t file_bytes);
+/* A batch that recovery found in the WAL (its row may have been lost with
+ * the process): the same row, with what its file says. */
+void ow_tracker_batch_recovered(const ow_batch_t *b);
 /* The batch's WAL file is gone: janitor_pip. NULL: every stored batch
  * (after recovery, which removed the WAL files of all of them). */
 void ow_tracker_batch_cleaned(const char *batch_id);

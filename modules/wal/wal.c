@@ -14,16 +14,21 @@
  *    returns or the server stops.
  *  - recovery reads the WAL directory, not the tracker (walfile.c explains
  *    which files are removed and which are quarantined).
+ *
+ * This module is the one owner of WAL files: the stage after it and the
+ * sources know a file only by its ow_walref_t. They register callbacks in
+ * their init (ow_wal_set_sink, ow_wal_set_adopter) rather than being
+ * called by name, so the WAL depends on no module above it; recovery runs
+ * in the recover phase, after every module's init, so everything it hands
+ * files to is registered whatever the order of the module table.
  */
 #include "wal.h"
 #include "../core/io.h"
 #include "../core/log.h"
 #include "../core/ring.h"
 #include "../core/stats.h"
-#include "../storage/storage.h"
 #include "../tracker/tracker.h"
 #include "walfile.h"
-#include "../kafka/kafka.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -63,6 +68,23 @@ static int writer_started;
 static atomic_int disk_full;
 static atomic_int stopping;
 
+/* registered in init (wal.h) */
+static void (*sink_publish)(ow_batch_t *b);
+static int (*sink_replay)(const ow_walbatch_t *wb, uint64_t *records);
+static void (*adopters[OW_NSOURCES])(const ow_walref_t *ref);
+
+void ow_wal_set_sink(void (*publish)(ow_batch_t *b),
+		     int (*replay)(const ow_walbatch_t *wb, uint64_t *records))
+{
+	sink_publish = publish;
+	sink_replay = replay;
+}
+
+void ow_wal_set_adopter(int source, void (*adopt)(const ow_walref_t *ref))
+{
+	adopters[source] = adopt;
+}
+
 const char *ow_wal_dir(void)
 {
 	return wal_dir;
@@ -88,13 +110,62 @@ void ow_wal_set_limit(int source, int64_t messages)
 	limits[source] = messages;
 }
 
-void ow_wal_batch_path(const ow_batch_t *b, char *out, size_t len)
+void ow_wal_ref(const ow_batch_t *b, ow_walref_t *ref)
 {
-	if (b->wal_attempt == 0)
-		snprintf(out, len, "%s/%s/batch_%s.wal", wal_dir, b->tenant, b->id);
+	snprintf(ref->tenant, sizeof(ref->tenant), "%s", b->tenant);
+	snprintf(ref->id, sizeof(ref->id), "%s", b->id);
+	ref->attempt = b->wal_attempt;
+}
+
+/* The one place a file is named: {wal_dir}/{tenant}/batch_{id}.wal, with
+ * _r{attempt} before .wal for a rewrite after a failed fsync. */
+static void ref_name(const ow_walref_t *ref, char *out, size_t len)
+{
+	if (ref->attempt == 0)
+		snprintf(out, len, "batch_%s.wal", ref->id);
 	else
-		snprintf(out, len, "%s/%s/batch_%s_r%d.wal", wal_dir, b->tenant, b->id,
-			 b->wal_attempt);
+		snprintf(out, len, "batch_%s_r%d.wal", ref->id, ref->attempt);
+}
+
+static void ref_path(const ow_walref_t *ref, char *out, size_t len)
+{
+	char name[OW_BATCH_ID_LEN + 32];
+	ref_name(ref, name, sizeof(name));
+	snprintf(out, len, "%s/%s/%s", wal_dir, ref->tenant, name);
+}
+
+static void batch_path(const ow_batch_t *b, char *out, size_t len)
+{
+	ow_walref_t ref;
+	ow_wal_ref(b, &ref);
+	ref_path(&ref, out, len);
+}
+
+/* The inverse of ref_name for a file found in a tenant's directory: 0 when
+ * the writer would not have named a file so. */
+static int parse_name(const char *tenant, const char *name, ow_walref_t *ref)
+{
+	if (strncmp(name, "batch_", 6) != 0 || strlen(name) < 6 + OW_BATCH_ID_LEN)
+		return 0;
+	snprintf(ref->tenant, sizeof(ref->tenant), "%s", tenant);
+	snprintf(ref->id, sizeof(ref->id), "%.*s", OW_BATCH_ID_LEN, name + 6);
+	const char *rest = name + 6 + OW_BATCH_ID_LEN;
+	ref->attempt = strncmp(rest, "_r", 2) == 0 ? atoi(rest + 2) : 0;
+	char again[OW_BATCH_ID_LEN + 32];
+	ref_name(ref, again, sizeof(again));
+	return strcmp(again, name) == 0;
+}
+
+int ow_wal_release(const ow_walref_t *ref, const ow_walref_t *next)
+{
+	char path[4096 + 200];
+	ref_path(ref, path, sizeof(path));
+	int rc = ow_io_unlink(OW_IO_WAL, path);
+	if (next == NULL || strcmp(next->tenant, ref->tenant) != 0) {
+		*strrchr(path, '/') = '\0';
+		ow_io_fsync_dir(OW_IO_WAL, path);
+	}
+	return rc;
 }
 
 /* Writes and fdatasyncs one batch; on failure unlinks what it wrote.
@@ -162,7 +233,7 @@ static void write_batch(ow_batch_t *b, char dirs[][4096 + 80], int *ndirs)
 		int rc = tenant_dir(b->tenant, dir, sizeof(dir));
 		snprintf(path, sizeof(path), "%s", dir);
 		if (rc == OW_OK) {
-			ow_wal_batch_path(b, path, sizeof(path));
+			batch_path(b, path, sizeof(path));
 			rc = write_file(path, &img, &b->fsync_ns);
 			if (rc == OW_OK)
 				break;
@@ -206,7 +277,7 @@ static void fail_dir(ow_batch_t **group, int n, const char *dir)
 		if (group[i]->wal_rc != OW_OK || strcmp(d, dir) != 0)
 			continue;
 		group[i]->wal_rc = OW_ERROR;
-		ow_wal_batch_path(group[i], path, sizeof(path));
+		batch_path(group[i], path, sizeof(path));
 		ow_io_unlink(OW_IO_WAL, path);
 	}
 	ow_io_fsync_dir(OW_IO_WAL, dir);
@@ -260,7 +331,7 @@ static void on_written(ow_job_t *j)
 		ow_tracker_batch_written(b);
 		/* contract 1: the rows are in the buffer queries read before the
 		 * requests are answered */
-		ow_storage_publish(b);
+		sink_publish(b);
 		ow_batch_finish(b, OW_OK);
 	} else {
 		ow_stats.wal_fsync_errors++;
@@ -376,14 +447,46 @@ static int quarantine(const char *tenant, const char *name, const char *path)
 	return OW_OK;
 }
 
-int ow_wal_replay(ow_walinfo_t *info, const char *path, const uint8_t *img, size_t len,
-		  int (*keep)(void *arg, const ow_walpos_t *pos), void *keep_arg,
-		  uint64_t *nrecords)
+typedef struct {
+	const ow_walbatch_t *wb;
+	ow_walrec_fn each;
+	void *arg;
+	int bad;
+} walk_t;
+
+static void walk_record(void *arg, const uint8_t *rec, size_t len)
 {
+	walk_t *w = arg;
+	ow_walpos_t pos;
+	const uint8_t *payload;
+	size_t plen;
+	if (ow_walfile_record(&w->wb->info, rec, len, &pos, &payload, &plen) != OW_OK) {
+		w->bad++;
+		return;
+	}
+	if (w->wb->keep && !w->wb->keep(w->wb->keep_arg, &pos))
+		return;
+	w->each(w->arg, &pos, payload, plen);
+}
+
+int ow_wal_records(const ow_walbatch_t *wb, ow_walrec_fn each, void *arg)
+{
+	walk_t w = {wb, each, arg, 0};
+	ow_walinfo_t again;
+	ow_walfile_check(wb->image, wb->file_bytes, &again, walk_record, &w);
+	return w.bad ? OW_ERROR : OW_OK;
+}
+
+/* Hands a complete file to the stage after the WAL, then removes it when
+ * nothing in it is left to store, or quarantines it when it does not
+ * decode. OW_OK when rows were replayed (nrecords grows). */
+static int replay(ow_walbatch_t *wb, uint64_t *nrecords)
+{
+	ow_walinfo_t *info = &wb->info;
+	char path[4096 + 200];
+	ref_path(&wb->ref, path, sizeof(path));
 	uint64_t records = 0;
-	int rc = info->state == OW_WAL_VALID
-		     ? ow_storage_replay(info, path, img, len, keep, keep_arg, &records)
-		     : OW_ERROR;
+	int rc = info->state == OW_WAL_VALID ? sink_replay(wb, &records) : OW_ERROR;
 	if (rc == OW_DECLINED || rc == OW_AGAIN) {
 		/* stored before the crash (only the janitor's step was left), or
 		 * nothing in it is ours to store */
@@ -405,13 +508,7 @@ int ow_wal_replay(ow_walinfo_t *info, const char *path, const uint8_t *img, size
 		snprintf(info->why, sizeof(info->why), "its records are not valid OTLP");
 	}
 	if (info->state == OW_WAL_CORRUPT) {
-		/* path is {wal_dir}/{tenant}/{name} */
-		char tenant[OW_TENANT_MAX + 1] = "";
-		const char *name = strrchr(path, '/'), *t = name;
-		while (t > path && t[-1] != '/')
-			t--;
-		snprintf(tenant, sizeof(tenant), "%.*s", (int)(name - t), t);
-		int q = quarantine(tenant, name + 1, path);
+		int q = quarantine(wb->ref.tenant, strrchr(path, '/') + 1, path);
 		char msg[512];
 		snprintf(msg, sizeof(msg), "WAL file %s is corrupt (%s); %s", path, info->why,
 			 q == OW_OK ? "moved to quarantine/wal/" : "could not be moved");
@@ -422,8 +519,61 @@ int ow_wal_replay(ow_walinfo_t *info, const char *path, const uint8_t *img, size
 	}
 	*nrecords += records;
 	ow_stats.wal_recovered++;
-	ow_tracker_batch_recovered(info, records, len);
+	/* the tracker row as the file describes the batch */
+	ow_batch_t b = {.signal = info->signal,
+			.source = info->source,
+			.created_ns = info->created_ns,
+			.wal_done_ns = info->created_ns,
+			.nmsgs = info->nrecords,
+			.records = records,
+			.last_offset = -1,
+			.file_bytes = wb->file_bytes};
+	memcpy(b.uuid, info->uuid, sizeof(b.uuid));
+	memcpy(b.id, info->id, sizeof(b.id));
+	memcpy(b.tenant, info->tenant, sizeof(b.tenant));
+	ow_tracker_batch_recovered(&b);
 	return OW_OK;
+}
+
+/* Reads and checks a file into image, for wb; OW_ERROR when it cannot be
+ * read. */
+static int load_path(const char *path, ow_walbatch_t *wb, ow_buf_t *image)
+{
+	if (ow_walfile_read(path, &wb->info, image) != OW_OK)
+		return OW_ERROR;
+	wb->image = image->data;
+	wb->file_bytes = image->len;
+	return OW_OK;
+}
+
+static int load(ow_walbatch_t *wb, ow_buf_t *image)
+{
+	char path[4096 + 200];
+	ref_path(&wb->ref, path, sizeof(path));
+	return load_path(path, wb, image);
+}
+
+int ow_wal_scan(const ow_walref_t *ref, ow_walrec_fn each, void *arg)
+{
+	ow_walbatch_t wb = {.ref = *ref};
+	ow_buf_t img = {0};
+	int rc = load(&wb, &img);
+	if (rc == OW_OK)
+		rc = wb.info.state == OW_WAL_VALID ? ow_wal_records(&wb, each, arg) : OW_ERROR;
+	ow_buf_free(&img);
+	return rc;
+}
+
+int ow_wal_replay(const ow_walref_t *ref, int (*keep)(void *arg, const ow_walpos_t *pos),
+		  void *keep_arg, uint64_t *records)
+{
+	ow_walbatch_t wb = {.ref = *ref, .keep = keep, .keep_arg = keep_arg};
+	ow_buf_t img = {0};
+	int rc = load(&wb, &img);
+	if (rc == OW_OK)
+		rc = wb.info.state == OW_WAL_VALID ? replay(&wb, records) : OW_ERROR;
+	ow_buf_free(&img);
+	return rc;
 }
 
 typedef struct {
@@ -447,48 +597,55 @@ static int recover_dir(const char *tenant, seen_t **seen, size_t *nseen, uint64_
 			continue;
 		char path[4096 + 400];
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		ow_walinfo_t info;
-		if (ow_walfile_read(path, &info, &img) != OW_OK) {
+		ow_walbatch_t wb = {0};
+		ow_walinfo_t *info = &wb.info;
+		if (load_path(path, &wb, &img) != OW_OK) {
 			ow_log(OW_LOG_ERROR, "wal: recovery: cannot read %s: %s", path,
 			       strerror(errno));
 			continue;
 		}
-		if (info.state == OW_WAL_TORN) {
+		if (info->state == OW_WAL_TORN) {
 			ow_log(OW_LOG_WARN,
 			       "wal: recovery: removing %s (%s): it was never "
 			       "acknowledged",
-			       path, info.why);
+			       path, info->why);
 			unlink(path);
 			ow_stats.wal_removed_torn++;
 			changed = 1;
 			continue;
 		}
-		if (info.state == OW_WAL_VALID) {
+		if (info->state == OW_WAL_VALID) {
 			int dup = 0;
 			for (size_t i = 0; i < *nseen; i++)
-				if (memcmp((*seen)[i].uuid, info.uuid, 16) == 0)
+				if (memcmp((*seen)[i].uuid, info->uuid, 16) == 0)
 					dup = 1;
 			if (dup) {
 				/* A rewrite after a failed fsync whose first file
 				 * survived: both are whole copies of one batch. */
 				ow_log(OW_LOG_WARN, "wal: recovery: %s repeats batch %s; removed",
-				       path, info.id);
+				       path, info->id);
 				unlink(path);
 				changed = 1;
 				continue;
 			}
 		}
-		if (info.state == OW_WAL_VALID && info.source == OW_SRC_KAFKA) {
-			/* which of its records to keep depends on the offsets the
-			 * consumer group has committed: the Kafka module asks */
-			ow_kafka_adopt(&info, path);
-		} else if (ow_wal_replay(&info, path, img.data, img.len, NULL, NULL, nrecords) !=
-			   OW_OK) {
+		if (!parse_name(tenant, de->d_name, &wb.ref)) {
+			/* complete, but the writer never names a file so: the WAL
+			 * could not find it again to release it */
+			ow_log(OW_LOG_WARN, "wal: recovery: ignoring %s: not a WAL file name",
+			       path);
+			continue;
+		}
+		if (info->state == OW_WAL_VALID && adopters[info->source]) {
+			/* which of its records to keep is the source's call (Kafka:
+			 * the offsets its consumer group has committed) */
+			adopters[info->source](&wb.ref);
+		} else if (replay(&wb, nrecords) != OW_OK) {
 			changed = 1;
 			continue;
 		}
 		*seen = ow_realloc(*seen, (*nseen + 1) * sizeof(seen_t));
-		memcpy((*seen)[(*nseen)++].uuid, info.uuid, 16);
+		memcpy((*seen)[(*nseen)++].uuid, info->uuid, 16);
 	}
 	closedir(d);
 	ow_buf_free(&img);
@@ -497,11 +654,13 @@ static int recover_dir(const char *tenant, seen_t **seen, size_t *nseen, uint64_
 	return OW_OK;
 }
 
-static int recover(void)
+static int wal_recover(void)
 {
 	DIR *d = opendir(wal_dir);
-	if (d == NULL)
+	if (d == NULL) {
+		ow_log(OW_LOG_CRIT, "wal: cannot read %s: %s", wal_dir, strerror(errno));
 		return OW_ERROR;
+	}
 	seen_t *seen = NULL;
 	size_t nseen = 0;
 	uint64_t nrecords = 0;
@@ -534,6 +693,7 @@ static int recover(void)
 
 static int wal_init(struct event_base *base)
 {
+	OW_UNUSED(base);
 	if (*wal_dir_conf)
 		snprintf(wal_dir, sizeof(wal_dir), "%s", wal_dir_conf);
 	else
@@ -542,10 +702,11 @@ static int wal_init(struct event_base *base)
 		ow_log(OW_LOG_CRIT, "wal: cannot create %s: %s", wal_dir, strerror(errno));
 		return OW_ERROR;
 	}
-	if (recover() != OW_OK) {
-		ow_log(OW_LOG_CRIT, "wal: cannot read %s: %s", wal_dir, strerror(errno));
-		return OW_ERROR;
-	}
+	return OW_OK;
+}
+
+static int wal_start(struct event_base *base)
+{
 	timer_ev = evtimer_new(base, on_timer, NULL);
 	ow_ring_init(&wal_ring, 4096);
 	if (pthread_create(&writer, NULL, writer_main, NULL) != 0)
@@ -582,6 +743,8 @@ ow_module_t ow_wal_module = {
     .name = "wal",
     .directives = directives,
     .init = wal_init,
+    .recover = wal_recover,
+    .start = wal_start,
     .drain = wal_drain,
     .busy = wal_busy,
     .stop = wal_stop,

@@ -20,11 +20,16 @@
  * reads a part's dictionary-encoded chunks so: a resource's attributes,
  * ~1.3 KB, are held once a dictionary, not once a row); OTLP decoding
  * and ow_col_bytes make none.
+ *
+ * The table is core's, not modules/parquet's: a message carries one
+ * (batch.h) and every stage after decoding holds them, so keeping it here
+ * lets the core depend on no module. Its physical types are Parquet's
+ * because a part is where every table ends up.
  */
 #ifndef OW_COLUMN_H
 #define OW_COLUMN_H
 
-#include "../core/core.h"
+#include "core.h"
 
 /* Parquet physical types, with the values of parquet.thrift's Type. */
 enum ow_pq_type {
