@@ -10,11 +10,14 @@
  *   drain       stop taking new work (SIGTERM); in-flight work goes on
  *   busy        nonzero while work it accepted is still in flight
  *   stop        release everything; threads joined
+ *   stats       append its counters to /metrics, in Prometheus text
+ *               (core/stats.h); loop thread
  */
 #ifndef OW_MODULE_H
 #define OW_MODULE_H
 
 #include "config.h"
+#include "core.h"
 
 #include <event2/event.h>
 
@@ -27,7 +30,14 @@ typedef struct {
 	void (*drain)(void);
 	int (*busy)(void);
 	void (*stop)(void);
+	void (*stats)(ow_buf_t *out);
 } ow_module_t;
+
+/* The table openwit.c runs, for what one module does across all of them:
+ * /metrics (control) writes every module's stats. */
+void ow_modules_set(ow_module_t *const *table, size_t n);
+/* Every module's stats hook, in table order. */
+void ow_modules_stats(ow_buf_t *out);
 
 /* The directory everything lives under (storage.data_dir). */
 extern char *ow_data_dir;

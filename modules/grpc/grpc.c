@@ -64,6 +64,7 @@
 #include "../core/conn.h"
 #include "../core/log.h"
 #include "../core/stats.h"
+#include "../ingest/ingest.h"
 #include "../otlp/otlp.h"
 #include "../parquet/column.h"
 #include "../storage/storage.h"
@@ -153,6 +154,10 @@ static ow_grpc_conn_t *conns;
 static ow_conn_limit_t conn_limit;
 static int draining;
 static uint64_t pending; /* streams handed to a worker, not yet acked */
+/* its lines of /metrics (grpc_stats) */
+static struct {
+	uint64_t connections, read_pauses, idle_closed, write_timeouts;
+} stats;
 
 static const char *const paths[OW_NSIGNALS] = {
     "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
@@ -221,7 +226,7 @@ static void conn_flush(ow_grpc_conn_t *c)
 		conn_close(c);
 	else if (left > OUT_LIMIT && !c->paused) {
 		c->paused = 1;
-		ow_stats.grpc_read_pauses++;
+		stats.read_pauses++;
 		bufferevent_disable(c->bev, EV_READ);
 	}
 }
@@ -253,7 +258,7 @@ static void answer_error(ow_grpc_stream_t *s, int rpc, int reason, const char *m
 	if (s->answered)
 		return;
 	s->answered = 1;
-	ow_stats.rejected[reason]++;
+	ow_ingest_rejected(reason);
 	drop_body(s);
 	if (s->conn == NULL || !s->open)
 		return;
@@ -365,10 +370,9 @@ static void on_ack(ow_msg_t *m, int rc)
 	pending--;
 	if (rc == OW_OK) {
 		if (answer_ok(s)) {
-			ow_hist_observe(&ow_stats.ack_latency,
-					(double)(ow_mono_ns() - s->t0) / 1e9);
-			ow_stats_accepted(s->tenant, s->signal, s->msg.records, s->dec.rejects.n,
-					  s->msg.len);
+			ow_ingest_answered(s->t0);
+			ow_ingest_accepted(s->tenant, s->signal, s->msg.records, s->dec.rejects.n,
+					   s->msg.len);
 		}
 	} else {
 		answer_error(s, OW_RPC_UNAVAILABLE, OW_REJ_WAL_FAILED,
@@ -548,7 +552,7 @@ static void on_silence(evutil_socket_t fd, short what, void *arg)
 	 * which OTLP exporters retry) */
 	if (!s->answered) {
 		s->answered = 1;
-		ow_stats.rejected[OW_REJ_DEADLINE]++;
+		ow_ingest_rejected(OW_REJ_DEADLINE);
 	}
 	drop_body(s);
 	nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
@@ -711,7 +715,7 @@ static void on_idle(evutil_socket_t fd, short what, void *arg)
 	ow_grpc_conn_t *c = arg;
 	if (!nghttp2_session_want_read(c->ng))
 		return; /* closing already */
-	ow_stats.grpc_idle_closed++;
+	stats.idle_closed++;
 	nghttp2_session_terminate_session(c->ng, NGHTTP2_NO_ERROR);
 	conn_flush(c);
 }
@@ -739,7 +743,7 @@ static void conn_close(ow_grpc_conn_t *c)
 	event_free(c->idle_ev);
 	bufferevent_free(c->bev);
 	ow_conn_release(&conn_limit, c->peer);
-	ow_stats.grpc_connections--;
+	stats.connections--;
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -788,7 +792,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	OW_UNUSED(bev);
 	if (what & BEV_EVENT_TIMEOUT)
-		ow_stats.grpc_write_timeouts++;
+		stats.write_timeouts++;
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
 		conn_close(arg);
 }
@@ -839,7 +843,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	if (conns)
 		conns->prev = c;
 	conns = c;
-	ow_stats.grpc_connections++;
+	stats.connections++;
 	c->idle_ev = evtimer_new(base, on_idle, c);
 	idle_arm(c);
 	struct timeval wt = timeval_ns(idle_timeout_ms * 1000000);
@@ -910,6 +914,23 @@ static void grpc_stop(void)
 		ow_conn_limit_done(&conn_limit);
 }
 
+static void grpc_stats(ow_buf_t *b)
+{
+	ow_metric_one(b, "openwit_grpc_connections", "gauge", "Open OTLP/gRPC connections.",
+		      stats.connections);
+	ow_metric_one(b, "openwit_grpc_read_pauses_total", "counter",
+		      "Times a gRPC connection's reading stopped until its answers drained.",
+		      stats.read_pauses);
+	ow_metric_one(b, "openwit_grpc_idle_closed_total", "counter",
+		      "gRPC connections closed after ingestion.grpc.idle_timeout_ms without "
+		      "streams.",
+		      stats.idle_closed);
+	ow_metric_one(b, "openwit_grpc_write_timeouts_total", "counter",
+		      "gRPC connections closed after ingestion.grpc.idle_timeout_ms without write "
+		      "progress.",
+		      stats.write_timeouts);
+}
+
 ow_module_t ow_grpc_module = {
     .name = "grpc",
     .directives = directives,
@@ -917,4 +938,5 @@ ow_module_t ow_grpc_module = {
     .drain = grpc_drain,
     .busy = grpc_busy,
     .stop = grpc_stop,
+    .stats = grpc_stats,
 };

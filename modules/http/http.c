@@ -21,7 +21,7 @@
 #include "http.h"
 #include "../core/batch.h"
 #include "../core/log.h"
-#include "../core/stats.h"
+#include "../ingest/ingest.h"
 #include "../otlp/otlp.h"
 #include "../parquet/column.h"
 #include "../storage/storage.h"
@@ -89,7 +89,7 @@ static void reject(struct evhttp_request *req, int encoding, int code, int rpc, 
 		   const char *msg)
 {
 	ow_buf_t b = {0};
-	ow_stats.rejected[reason]++;
+	ow_ingest_rejected(reason);
 	ow_otlp_status(encoding, rpc, msg, &b);
 	ow_http_reply(req, code, ctype_names[encoding], b.data, b.len, code == 503 ? 1 : 0);
 	ow_buf_free(&b);
@@ -112,9 +112,9 @@ static void on_ack(ow_msg_t *m, int rc)
 		ow_otlp_success(r->signal, r->encoding, &r->dec.rejects, &b);
 		ow_http_reply(r->req, 200, ctype_names[r->encoding], b.data, b.len, 0);
 		ow_buf_free(&b);
-		ow_hist_observe(&ow_stats.ack_latency, (double)(ow_mono_ns() - r->t0) / 1e9);
-		ow_stats_accepted(r->tenant, r->signal, r->msg.records, r->dec.rejects.n,
-				  r->msg.len);
+		ow_ingest_answered(r->t0);
+		ow_ingest_accepted(r->tenant, r->signal, r->msg.records, r->dec.rejects.n,
+				   r->msg.len);
 	} else {
 		reject(r->req, r->encoding, 503, OW_RPC_UNAVAILABLE, OW_REJ_WAL_FAILED,
 		       "the write-ahead log could not store the request; retry");

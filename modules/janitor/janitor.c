@@ -66,6 +66,7 @@ typedef struct {
 
 static sqlite3 *db; /* the merge job's, one job at a time */
 static struct event *tick_ev;
+static uint64_t parts_merged; /* for /metrics */
 static int running, draining;
 
 /* The oldest group due for a merge: its parts' ids and paths. */
@@ -311,7 +312,7 @@ static void merge_done(ow_job_t *j)
 		ow_log(OW_LOG_ERROR, "janitor: merge failed: %s", m->err);
 	else if (m->merged) {
 		ow_storage_swap_parts(m->tenant, m->signal, m->ids, m->merged, &m->stable);
-		ow_stats.parts_merged += (uint64_t)m->merged;
+		parts_merged += (uint64_t)m->merged;
 		ow_log(OW_LOG_DEBUG, "janitor: merged %d parts (%llu rows) into a stable part",
 		       m->merged, (unsigned long long)m->rows);
 	}
@@ -370,6 +371,12 @@ static void janitor_stop(void)
 	db = NULL;
 }
 
+static void janitor_stats(ow_buf_t *b)
+{
+	ow_metric_one(b, "openwit_parts_merged_total", "counter",
+		      "Active parts merged into stable parts.", parts_merged);
+}
+
 ow_module_t ow_janitor_module = {
     .name = "janitor",
     .directives = directives,
@@ -377,4 +384,5 @@ ow_module_t ow_janitor_module = {
     .drain = janitor_drain,
     .busy = janitor_busy,
     .stop = janitor_stop,
+    .stats = janitor_stats,
 };

@@ -96,6 +96,7 @@
 #include "../core/batch.h"
 #include "../core/log.h"
 #include "../core/stats.h"
+#include "../ingest/ingest.h"
 #include "../otlp/otlp.h"
 #include "../storage/storage.h"
 #include "../tracker/tracker.h"
@@ -190,6 +191,10 @@ static kmsg_t *held, **held_tail = &held;
 static int paused, subscribed, draining, closing, refused, fetching;
 static int64_t drain_deadline;
 static char node_id[24];
+/* its lines of /metrics (kafka_stats) */
+static struct {
+	uint64_t messages, dead_letters, commits, commit_errors, pauses;
+} stats;
 
 /* WAL files adopted at recovery */
 typedef struct adopted {
@@ -501,13 +506,13 @@ static void on_commit(rd_kafka_t *h, rd_kafka_resp_err_t err,
 	if (err == RD_KAFKA_RESP_ERR__NO_OFFSET)
 		return; /* nothing was asked */
 	if (failed || err) {
-		ow_stats.kafka_commit_errors++;
+		stats.commit_errors++;
 		if (!closing) {
 			struct timeval tv = {1, 0};
 			event_add(commit_ev, &tv);
 		}
 	} else {
-		ow_stats.kafka_commits++;
+		stats.commits++;
 	}
 	check_revoke();
 }
@@ -531,8 +536,8 @@ static void dead_letter(kmsg_t *k, int reject, const char *why)
 	ow_log(OW_LOG_WARN, "kafka: %s[%d] offset %lld skipped: %s", p->topic, p->partition,
 	       (long long)k->offset, why);
 	ow_tracker_dead_letter(p->topic, p->partition, k->offset, k->rkm ? k->rkm->len : 0, why);
-	ow_stats.kafka_dead_letters++;
-	ow_stats.rejected[reject]++;
+	stats.dead_letters++;
+	ow_ingest_rejected(reject);
 	if (k->rkm) {
 		rd_kafka_message_destroy(k->rkm);
 		k->rkm = NULL;
@@ -579,7 +584,7 @@ static void set_paused(int on)
 	}
 	paused = on;
 	if (on)
-		ow_stats.kafka_pauses++;
+		stats.pauses++;
 	ow_log(OW_LOG_DEBUG, "kafka: partitions %s", on ? "paused (backpressure)" : "resumed");
 }
 
@@ -607,8 +612,8 @@ static void on_ack(ow_msg_t *m, int rc)
 	}
 	snprintf(k->batch_id, sizeof(k->batch_id), "%s", m->batch_id ? m->batch_id : "");
 	k->batch_seq = m->batch_seq;
-	ow_stats.kafka_messages++;
-	ow_stats_accepted(p->tenant, p->signal, m->records, k->dec.rejects.n, m->len);
+	stats.messages++;
+	ow_ingest_accepted(p->tenant, p->signal, m->records, k->dec.rejects.n, m->len);
 	rd_kafka_message_destroy(k->rkm);
 	k->rkm = NULL;
 	k->state = K_DURABLE;
@@ -1406,6 +1411,22 @@ static void kafka_stop(void)
 	pipefd[0] = pipefd[1] = -1;
 }
 
+static void kafka_stats(ow_buf_t *b)
+{
+	ow_metric_one(b, "openwit_kafka_messages_total", "counter",
+		      "Kafka messages consumed and made durable.", stats.messages);
+	ow_metric_one(b, "openwit_kafka_dead_letters_total", "counter",
+		      "Kafka messages skipped as malformed (table kafka_dead_letters).",
+		      stats.dead_letters);
+	ow_metric_one(b, "openwit_kafka_commits_total", "counter",
+		      "Kafka offset commits acknowledged by the group coordinator.", stats.commits);
+	ow_metric_one(b, "openwit_kafka_commit_errors_total", "counter",
+		      "Kafka offset commits that failed (retried).", stats.commit_errors);
+	ow_metric_one(b, "openwit_kafka_pauses_total", "counter",
+		      "Times the Kafka partitions were paused for backpressure.", stats.pauses);
+}
+
 ow_module_t ow_kafka_module = {
-    "kafka", directives, kafka_check, NULL, kafka_start, kafka_drain, kafka_busy, kafka_stop,
+    "kafka",	 directives, kafka_check, NULL,	       kafka_start,
+    kafka_drain, kafka_busy, kafka_stop,  kafka_stats,
 };
