@@ -25,9 +25,11 @@
 #include "modules/core/io.h"
 #include "modules/core/log.h"
 #include "modules/core/module.h"
+#include "modules/core/stats.h"
 #include "modules/core/worker.h"
 #include "modules/grpc/grpc.h"
 #include "modules/http/http.h"
+#include "modules/ingest/ingest.h"
 #include "modules/janitor/janitor.h"
 #include "modules/kafka/kafka.h"
 #include "modules/otlp/otlp.h"
@@ -76,13 +78,15 @@ static ow_module_t core_module = {
     .name = "core",
     .directives = core_directives,
     .check = core_check,
+    .stats = ow_core_stats,
 };
 
 /* Pipeline order: infrastructure, then the stages from the sink back to
  * the sources, so each stage's consumer is up before its producer. */
 static ow_module_t *modules[] = {
-    &core_module,   &ow_tracker_module, &ow_catalog_module, &ow_storage_module, &ow_janitor_module,
-    &ow_wal_module, &ow_control_module, &ow_grpc_module,    &ow_http_module,	&ow_kafka_module,
+    &core_module,      &ow_tracker_module, &ow_catalog_module, &ow_storage_module,
+    &ow_janitor_module, &ow_wal_module,    &ow_control_module, &ow_ingest_module,
+    &ow_grpc_module,   &ow_http_module,    &ow_kafka_module,
 };
 
 static struct event_base *base;
@@ -425,6 +429,7 @@ int main(int argc, char **argv)
 	ow_budget_init((uint64_t)max_inflight);
 	if (ow_workers_start(base, (int)worker_threads, (size_t)queue_slots) != OW_OK)
 		return 1;
+	ow_modules_set(modules, OW_NELEMS(modules));
 	int rc = 0;
 	/* ran[i]: a hook of module i ran, so its stop() has something to release */
 	int ran[OW_NELEMS(modules)] = {0};

@@ -18,16 +18,13 @@
  */
 #include "control.h"
 #include "../core/batch.h"
-#include "../core/conn.h"
 #include "../core/log.h"
-#include "../core/stats.h"
 #include "../http/http.h"
 #include "../tracker/tracker.h"
 #include "../storage/storage.h"
 #include "../wal/wal.h"
 
 #include <cjson/cJSON.h>
-#include <stddef.h>
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -330,160 +327,11 @@ static void ctl_done(ow_job_t *j)
 	pending--;
 }
 
-static void metric_hist(ow_buf_t *b, const char *name, const char *help, const ow_hist_t *h)
-{
-	ow_buf_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
-	uint64_t cum = 0;
-	for (int i = 0; i < OW_HIST_BUCKETS; i++) {
-		cum += h->buckets[i];
-		if (i == OW_HIST_BUCKETS - 1)
-			ow_buf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name,
-				      (unsigned long long)cum);
-		else
-			ow_buf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, ow_hist_bounds[i],
-				      (unsigned long long)cum);
-	}
-	ow_buf_printf(b, "%s_sum %.9f\n%s_count %llu\n", name, h->sum, name,
-		      (unsigned long long)h->count);
-}
-
-static void metric_head(ow_buf_t *b, const char *name, const char *type, const char *help)
-{
-	ow_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-static void metric_one(ow_buf_t *b, const char *name, const char *type, const char *help,
-		       uint64_t v)
-{
-	metric_head(b, name, type, help);
-	ow_buf_printf(b, "%s %llu\n", name, (unsigned long long)v);
-}
-
-/* A counter of every listener, by one more label: the n counters at
- * offset in each listener's ow_conn_limit_t, named by names. */
-static void metric_by_listener(ow_buf_t *b, const char *name, const char *help, const char *label,
-			       const char *const *names, int n, size_t offset)
-{
-	metric_head(b, name, "counter", help);
-	for (const ow_conn_limit_t *l = ow_conn_limits(); l; l = l->next) {
-		const uint64_t *v = (const uint64_t *)((const char *)l + offset);
-		for (int i = 0; i < n; i++)
-			ow_buf_printf(b, "%s{listener=\"%s\",%s=\"%s\"} %llu\n", name, l->name,
-				      label, names[i], (unsigned long long)v[i]);
-	}
-}
-
+/* Each module writes its own counters (its stats hook), in table order. */
 static void send_metrics(struct evhttp_request *req)
 {
 	ow_buf_t b = {0};
-	static const char *per[4][2] = {
-	    {"openwit_ingest_requests_total", "Acknowledged requests by tenant and signal."},
-	    {"openwit_ingest_records_total",
-	     "Acknowledged spans, log records and data points by tenant and signal."},
-	    {"openwit_ingest_rejected_records_total",
-	     "Records skipped as invalid in acknowledged requests (partial success)."},
-	    {"openwit_ingest_bytes_total", "Acknowledged payload bytes by tenant and signal."}};
-	for (int k = 0; k < 4; k++) {
-		metric_head(&b, per[k][0], "counter", per[k][1]);
-		for (int i = 0; i < ow_stats.ntenants; i++) {
-			const ow_tenant_stats_t *t = &ow_stats.tenants[i];
-			const uint64_t *v = k == 0   ? t->requests
-					    : k == 1 ? t->records
-					    : k == 2 ? t->rejected
-						     : t->bytes;
-			for (int s = 0; s < OW_NSIGNALS; s++)
-				ow_buf_printf(&b, "%s{tenant=\"%s\",signal=\"%s\"} %llu\n",
-					      per[k][0], t->tenant, ow_signal_name(s),
-					      (unsigned long long)v[s]);
-		}
-	}
-	metric_head(&b, "openwit_batches_total", "counter", "Batches made durable in the WAL.");
-	for (int s = 0; s < OW_NSIGNALS; s++)
-		ow_buf_printf(&b, "openwit_batches_total{signal=\"%s\"} %llu\n", ow_signal_name(s),
-			      (unsigned long long)ow_stats.batches[s]);
-	metric_head(&b, "openwit_batch_messages_total", "counter",
-		    "Messages (requests) in durable batches.");
-	for (int s = 0; s < OW_NSIGNALS; s++)
-		ow_buf_printf(&b, "openwit_batch_messages_total{signal=\"%s\"} %llu\n",
-			      ow_signal_name(s), (unsigned long long)ow_stats.batch_messages[s]);
-	metric_head(&b, "openwit_rejected_requests_total", "counter",
-		    "Requests answered with an error, by reason.");
-	for (int i = 0; i < OW_NREJECT; i++)
-		ow_buf_printf(&b, "openwit_rejected_requests_total{reason=\"%s\"} %llu\n",
-			      ow_reject_names[i], (unsigned long long)ow_stats.rejected[i]);
-	metric_one(&b, "openwit_inflight_bytes", "gauge",
-		   "Request bytes admitted and not yet acknowledged.", ow_budget_used());
-	metric_one(&b, "openwit_inflight_bytes_max", "gauge", "memory.max_inflight_bytes.",
-		   ow_budget_max());
-	metric_one(&b, "openwit_wal_fsyncs_total", "counter", "WAL files written and fdatasync'd.",
-		   ow_stats.wal_fsyncs);
-	metric_one(&b, "openwit_wal_failed_batches_total", "counter",
-		   "Batches the WAL could not make durable.", ow_stats.wal_fsync_errors);
-	metric_one(&b, "openwit_wal_bytes_total", "counter", "Bytes written to WAL files.",
-		   ow_stats.wal_bytes);
-	metric_one(&b, "openwit_wal_disk_full", "gauge", "1 while WAL writes fail with ENOSPC.",
-		   (uint64_t)ow_wal_disk_full());
-	metric_one(&b, "openwit_wal_recovered_batches", "gauge",
-		   "Complete WAL files found at start.", ow_stats.wal_recovered);
-	metric_one(&b, "openwit_wal_quarantined_files", "gauge",
-		   "Corrupt WAL files moved to quarantine at start.", ow_stats.wal_quarantined);
-	metric_one(&b, "openwit_buffered_bytes", "gauge",
-		   "Memory held by rows waiting to be written to Parquet.",
-		   ow_storage_buffered_bytes());
-	metric_one(&b, "openwit_parts_written_total", "counter",
-		   "Parquet parts committed by flushes.", ow_stats.parts_written);
-	metric_one(&b, "openwit_rows_stored_total", "counter", "Rows committed in Parquet parts.",
-		   ow_stats.rows_stored);
-	metric_one(&b, "openwit_parts_merged_total", "counter",
-		   "Active parts merged into stable parts.", ow_stats.parts_merged);
-	metric_one(&b, "openwit_kafka_messages_total", "counter",
-		   "Kafka messages consumed and made durable.", ow_stats.kafka_messages);
-	metric_one(&b, "openwit_kafka_dead_letters_total", "counter",
-		   "Kafka messages skipped as malformed (table kafka_dead_letters).",
-		   ow_stats.kafka_dead_letters);
-	metric_one(&b, "openwit_kafka_commits_total", "counter",
-		   "Kafka offset commits acknowledged by the group coordinator.",
-		   ow_stats.kafka_commits);
-	metric_one(&b, "openwit_kafka_commit_errors_total", "counter",
-		   "Kafka offset commits that failed (retried).", ow_stats.kafka_commit_errors);
-	metric_one(&b, "openwit_kafka_pauses_total", "counter",
-		   "Times the Kafka partitions were paused for backpressure.",
-		   ow_stats.kafka_pauses);
-	metric_one(&b, "openwit_grpc_connections", "gauge", "Open OTLP/gRPC connections.",
-		   ow_stats.grpc_connections);
-	metric_one(&b, "openwit_grpc_read_pauses_total", "counter",
-		   "Times a gRPC connection's reading stopped until its answers drained.",
-		   ow_stats.grpc_read_pauses);
-	metric_one(&b, "openwit_grpc_idle_closed_total", "counter",
-		   "gRPC connections closed after ingestion.grpc.idle_timeout_ms without streams.",
-		   ow_stats.grpc_idle_closed);
-	metric_one(&b, "openwit_grpc_write_timeouts_total", "counter",
-		   "gRPC connections closed after ingestion.grpc.idle_timeout_ms without write "
-		   "progress.",
-		   ow_stats.grpc_write_timeouts);
-	const ow_conn_limit_t *l;
-	metric_head(&b, "openwit_connections", "gauge", "Open connections by listener.");
-	for (l = ow_conn_limits(); l; l = l->next)
-		ow_buf_printf(&b, "openwit_connections{listener=\"%s\"} %llu\n", l->name,
-			      (unsigned long long)l->open);
-	metric_one(&b, "openwit_connections_max", "gauge",
-		   "Connections allowed across all listeners: RLIMIT_NOFILE less "
-		   "connections.reserved_fds.",
-		   ow_conn_max());
-	metric_by_listener(&b, "openwit_connections_refused_total",
-			   "Connections closed at once by a cap, by listener and cap.", "reason",
-			   ow_conn_refuse_names, OW_CONN_NREFUSE,
-			   offsetof(ow_conn_limit_t, refused));
-	metric_by_listener(&b, "openwit_deadline_closed_total",
-			   "Requests cut off by a deadline (HTTP: the connection is closed; gRPC: "
-			   "the stream is reset), by listener and deadline.",
-			   "deadline", ow_conn_deadline_names, OW_DL_N,
-			   offsetof(ow_conn_limit_t, deadline));
-	metric_hist(&b, "openwit_ack_latency_seconds",
-		    "From a request's arrival to its acknowledgement.", &ow_stats.ack_latency);
-	metric_hist(&b, "openwit_wal_fsync_seconds", "fdatasync of one WAL file.",
-		    &ow_stats.fsync_latency);
-	ow_query_stats(&b);
+	ow_modules_stats(&b);
 	ow_http_reply(req, 200, "text/plain; version=0.0.4", b.data, b.len, 0);
 	ow_buf_free(&b);
 }
@@ -646,4 +494,5 @@ ow_module_t ow_control_module = {
     .drain = control_drain,
     .busy = control_busy,
     .stop = control_stop,
+    .stats = ow_query_stats,
 };

@@ -19,11 +19,14 @@
  *   busy        nonzero while work it accepted is still in flight
  *   stop        release everything; threads joined. Runs for each module
  *               one of whose hooks ran, so also after init alone
+ *   stats       append its counters to /metrics, in Prometheus text
+ *               (core/stats.h); loop thread
  */
 #ifndef OW_MODULE_H
 #define OW_MODULE_H
 
 #include "config.h"
+#include "core.h"
 
 #include <event2/event.h>
 
@@ -37,7 +40,14 @@ typedef struct {
 	void (*drain)(void);
 	int (*busy)(void);
 	void (*stop)(void);
+	void (*stats)(ow_buf_t *out);
 } ow_module_t;
+
+/* The table openwit.c runs, for what one module does across all of them:
+ * /metrics (control) writes every module's stats. */
+void ow_modules_set(ow_module_t *const *table, size_t n);
+/* Every module's stats hook, in table order. */
+void ow_modules_stats(ow_buf_t *out);
 
 /* The directory everything lives under (storage.data_dir). */
 extern char *ow_data_dir;

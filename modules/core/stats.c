@@ -2,18 +2,14 @@
  * stats.c - see stats.h.
  */
 #include "stats.h"
+#include "batch.h"
+#include "conn.h"
 
-ow_stats_t ow_stats;
+#include <stddef.h>
 
 const double ow_hist_bounds[OW_HIST_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
 						0.01,	0.025,	 0.05,	 0.1,	0.25,	0.5,
 						1,	2.5,	 5,	 10,	1e300};
-
-const char *const ow_reject_names[OW_NREJECT] = {
-    "bad_request",	"invalid_tenant", "too_large",	   "unsupported_media_type",
-    "method",		"not_found",	  "memory_budget", "queue_full",
-    "disk_full",	"draining",	  "wal_failed",	   "buffer_full",
-    "deadline_exceeded"};
 
 void ow_hist_observe(ow_hist_t *h, double seconds)
 {
@@ -25,27 +21,69 @@ void ow_hist_observe(ow_hist_t *h, double seconds)
 	h->sum += seconds;
 }
 
-static ow_tenant_stats_t *tenant_row(const char *tenant)
+void ow_metric_head(ow_buf_t *b, const char *name, const char *type, const char *help)
 {
-	for (int i = 0; i < ow_stats.ntenants; i++)
-		if (strcmp(ow_stats.tenants[i].tenant, tenant) == 0)
-			return &ow_stats.tenants[i];
-	if (ow_stats.ntenants == OW_STATS_TENANTS - 1) {
-		ow_tenant_stats_t *other = &ow_stats.tenants[OW_STATS_TENANTS - 1];
-		snprintf(other->tenant, sizeof(other->tenant), "_other");
-		return other;
-	}
-	ow_tenant_stats_t *t = &ow_stats.tenants[ow_stats.ntenants++];
-	snprintf(t->tenant, sizeof(t->tenant), "%s", tenant);
-	return t;
+	ow_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-void ow_stats_accepted(const char *tenant, int signal, uint64_t records, uint64_t rejected,
-		       uint64_t bytes)
+void ow_metric_one(ow_buf_t *b, const char *name, const char *type, const char *help, uint64_t v)
 {
-	ow_tenant_stats_t *t = tenant_row(tenant);
-	t->requests[signal]++;
-	t->records[signal] += records;
-	t->rejected[signal] += rejected;
-	t->bytes[signal] += bytes;
+	ow_metric_head(b, name, type, help);
+	ow_buf_printf(b, "%s %llu\n", name, (unsigned long long)v);
+}
+
+void ow_metric_hist(ow_buf_t *b, const char *name, const char *help, const ow_hist_t *h)
+{
+	ow_buf_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	uint64_t cum = 0;
+	for (int i = 0; i < OW_HIST_BUCKETS; i++) {
+		cum += h->buckets[i];
+		if (i == OW_HIST_BUCKETS - 1)
+			ow_buf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name,
+				      (unsigned long long)cum);
+		else
+			ow_buf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, ow_hist_bounds[i],
+				      (unsigned long long)cum);
+	}
+	ow_buf_printf(b, "%s_sum %.9f\n%s_count %llu\n", name, h->sum, name,
+		      (unsigned long long)h->count);
+}
+
+/* A counter of every listener, by one more label: the n counters at
+ * offset in each listener's ow_conn_limit_t, named by names. */
+static void metric_by_listener(ow_buf_t *b, const char *name, const char *help, const char *label,
+			       const char *const *names, int n, size_t offset)
+{
+	ow_metric_head(b, name, "counter", help);
+	for (const ow_conn_limit_t *l = ow_conn_limits(); l; l = l->next) {
+		const uint64_t *v = (const uint64_t *)((const char *)l + offset);
+		for (int i = 0; i < n; i++)
+			ow_buf_printf(b, "%s{listener=\"%s\",%s=\"%s\"} %llu\n", name, l->name,
+				      label, names[i], (unsigned long long)v[i]);
+	}
+}
+
+void ow_core_stats(ow_buf_t *b)
+{
+	ow_metric_one(b, "openwit_inflight_bytes", "gauge",
+		      "Request bytes admitted and not yet acknowledged.", ow_budget_used());
+	ow_metric_one(b, "openwit_inflight_bytes_max", "gauge", "memory.max_inflight_bytes.",
+		      ow_budget_max());
+	ow_metric_head(b, "openwit_connections", "gauge", "Open connections by listener.");
+	for (const ow_conn_limit_t *l = ow_conn_limits(); l; l = l->next)
+		ow_buf_printf(b, "openwit_connections{listener=\"%s\"} %llu\n", l->name,
+			      (unsigned long long)l->open);
+	ow_metric_one(b, "openwit_connections_max", "gauge",
+		      "Connections allowed across all listeners: RLIMIT_NOFILE less "
+		      "connections.reserved_fds.",
+		      ow_conn_max());
+	metric_by_listener(b, "openwit_connections_refused_total",
+			   "Connections closed at once by a cap, by listener and cap.", "reason",
+			   ow_conn_refuse_names, OW_CONN_NREFUSE,
+			   offsetof(ow_conn_limit_t, refused));
+	metric_by_listener(b, "openwit_deadline_closed_total",
+			   "Requests cut off by a deadline (HTTP: the connection is closed; gRPC: "
+			   "the stream is reset), by listener and deadline.",
+			   "deadline", ow_conn_deadline_names, OW_DL_N,
+			   offsetof(ow_conn_limit_t, deadline));
 }

@@ -3,15 +3,16 @@
  *
  * One bufferevent and one nghttp2 server session per connection. A
  * stream's headers are checked when they end (path, method, content type,
- * grpc-encoding, tenant, draining, disk and buffers full); a rejected
- * stream is answered at once and its data dropped. Admitted data is charged
- * to the in-flight budget as it arrives; at the end of the stream the one
- * length-prefixed gRPC message is framed-checked on the loop and then
- * gunzipped and decoded on a worker, like OTLP/HTTP (http.c). A decoded
+ * grpc-encoding, grpc-timeout; then the ingest front's admission in
+ * modules/ingest: tenant, draining, disk and buffers full); a rejected
+ * stream is answered at once and its data dropped. Admitted data passes the
+ * front's size and budget checks as it arrives; at the end of the stream
+ * the one length-prefixed gRPC message is framed-checked on the loop and
+ * then decoded by the front on a worker, like OTLP/HTTP (http.c). A decoded
  * request joins a batch (wal.h) and is answered when the batch is durable:
  * HEADERS :status 200, a DATA frame with the empty Export*ServiceResponse,
  * trailers grpc-status 0. Errors are trailers-only, grpc-message
- * percent-encoded:
+ * percent-encoded, code and message from the front's table:
  *   3 INVALID_ARGUMENT    malformed message, grpc-timeout or tenant
  *   4 DEADLINE_EXCEEDED   the grpc-timeout passed first (below)
  *   8 RESOURCE_EXHAUSTED  message larger than ingestion.grpc.max_message_size
@@ -60,13 +61,11 @@
  * the void.
  */
 #include "grpc.h"
-#include "../core/batch.h"
 #include "../core/conn.h"
 #include "../core/log.h"
 #include "../core/stats.h"
+#include "../ingest/ingest.h"
 #include "../otlp/otlp.h"
-#include "../core/column.h"
-#include "../storage/storage.h"
 #include "../wal/wal.h"
 
 #include <arpa/inet.h>
@@ -120,8 +119,7 @@ struct ow_grpc_conn {
 };
 
 struct ow_grpc_stream {
-	ow_msg_t msg;
-	ow_job_t job;
+	ow_ingest_req_t in;   /* first: the front and the WAL's ack get it back */
 	ow_grpc_conn_t *conn; /* NULL once the connection is gone */
 	ow_grpc_stream_t *prev, *next;
 	int32_t id;
@@ -129,30 +127,28 @@ struct ow_grpc_stream {
 	int in_flight; /* decoding or waiting for its batch */
 	int answered;  /* a response was submitted: drop further data */
 	int request;   /* the stream carries a request (not trailers only) */
-	int signal, post, ctype, gzip, bad_encoding;
-	int tenant_bad;
+	int post, ctype, bad_encoding;
+	int tenant_bad; /* an x-scope-orgid it cannot hold: refused */
 	int bad_timeout;
 	int64_t deadline; /* CLOCK_MONOTONIC ns from grpc-timeout; 0: none */
 	struct event *deadline_ev;
 	int64_t begun, last_frame; /* CLOCK_MONOTONIC ns: headers, latest frame */
 	struct event *silence_ev;  /* idle_timeout_ms / request_timeout_ms */
 	int ended;		   /* the client's half is closed */
-	char tenant[OW_TENANT_MAX + 1];
-	uint8_t *body;
-	size_t blen, bcap;
-	int rc, code;
-	ow_otlp_req_t dec;
-	ow_buf_t resp; /* the framed response message, sent from resp_off */
+	size_t bcap;		   /* of in.body as it is received */
+	ow_buf_t resp;		   /* the framed response message, sent from resp_off */
 	size_t resp_off;
-	int64_t t0;
 };
 
 static struct event_base *base;
 static struct evconnlistener *listener;
 static ow_grpc_conn_t *conns;
 static ow_conn_limit_t conn_limit;
-static int draining;
 static uint64_t pending; /* streams handed to a worker, not yet acked */
+/* its lines of /metrics (grpc_stats) */
+static struct {
+	uint64_t connections, read_pauses, idle_closed, write_timeouts;
+} stats;
 
 static const char *const paths[OW_NSIGNALS] = {
     "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
@@ -160,6 +156,19 @@ static const char *const paths[OW_NSIGNALS] = {
     "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export"};
 
 static void conn_close(ow_grpc_conn_t *c);
+static void decoded(ow_ingest_req_t *in);
+static void on_ack(ow_msg_t *m, int rc);
+
+static ow_ingest_src_t ingest_src = {
+    .source = OW_SRC_GRPC,
+    .tenant_from = "x-scope-orgid",
+    .accepts = "application/grpc or application/grpc+proto",
+    .unit = "message",
+    .limit = "ingestion.grpc.max_message_size",
+    .framing = 5, /* the length prefix */
+    .decoded = decoded,
+    .ack = on_ack,
+};
 
 /* Frees s once nothing refers to it any more. */
 static void stream_release(ow_grpc_stream_t *s)
@@ -174,14 +183,11 @@ static void stream_release(ow_grpc_stream_t *s)
 		if (s->next)
 			s->next->prev = s->prev;
 	}
-	if (s->msg.charged)
-		ow_budget_release(s->msg.charged);
 	if (s->deadline_ev)
 		event_free(s->deadline_ev);
 	if (s->silence_ev)
 		event_free(s->silence_ev);
-	free(s->body);
-	ow_otlp_req_free(&s->dec);
+	ow_ingest_free(&s->in);
 	ow_buf_free(&s->resp);
 	free(s);
 }
@@ -192,12 +198,8 @@ static void drop_body(ow_grpc_stream_t *s)
 {
 	if (s->in_flight)
 		return;
-	free(s->body);
-	s->body = NULL;
-	s->blen = s->bcap = 0;
-	if (s->msg.charged)
-		ow_budget_release(s->msg.charged);
-	s->msg.charged = 0;
+	ow_ingest_free(&s->in);
+	s->in.blen = s->bcap = 0;
 }
 
 /* Writes what nghttp2 has queued; closes the connection when it is done.
@@ -221,7 +223,7 @@ static void conn_flush(ow_grpc_conn_t *c)
 		conn_close(c);
 	else if (left > OUT_LIMIT && !c->paused) {
 		c->paused = 1;
-		ow_stats.grpc_read_pauses++;
+		stats.read_pauses++;
 		bufferevent_disable(c->bev, EV_READ);
 	}
 }
@@ -247,19 +249,21 @@ static void percent_encode(const char *in, char *out, size_t outlen)
 		(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE     \
 	}
 
-/* A trailers-only response with an error status (once per stream). */
-static void answer_error(ow_grpc_stream_t *s, int rpc, int reason, const char *msg)
+/* A trailers-only response with an error status (once per stream);
+ * detail: a decode's message (ow_ingest_refuse). */
+static void answer_error(ow_grpc_stream_t *s, int reason, const char *detail)
 {
 	if (s->answered)
 		return;
 	s->answered = 1;
-	ow_stats.rejected[reason]++;
+	ow_ingest_answer_t a;
+	ow_ingest_refuse(&ingest_src, reason, detail, &a);
 	drop_body(s);
 	if (s->conn == NULL || !s->open)
 		return;
 	char status[8], enc[512];
-	snprintf(status, sizeof(status), "%d", rpc);
-	percent_encode(msg, enc, sizeof(enc));
+	snprintf(status, sizeof(status), "%d", a.rpc);
+	percent_encode(a.message, enc, sizeof(enc));
 	nghttp2_nv h[] = {NV(":status", "200"), NV("content-type", "application/grpc"),
 			  NV("grpc-status", status), NV("grpc-message", enc)};
 	nghttp2_submit_response(s->conn->ng, s->id, h, OW_NELEMS(h), NULL);
@@ -292,7 +296,7 @@ static int answer_ok(ow_grpc_stream_t *s)
 	/* one length-prefixed message, not compressed: flag 0, length */
 	uint8_t prefix[5] = {0};
 	ow_buf_add(&s->resp, prefix, 5);
-	ow_otlp_success(s->signal, OW_ENC_PROTOBUF, &s->dec.rejects, &s->resp);
+	ow_otlp_success(s->in.signal, OW_ENC_PROTOBUF, &s->in.dec.rejects, &s->resp);
 	size_t n = s->resp.len - 5;
 	s->resp.data[1] = (uint8_t)(n >> 24);
 	s->resp.data[2] = (uint8_t)(n >> 16);
@@ -338,8 +342,7 @@ static int deadline_passed(const ow_grpc_stream_t *s)
 
 static void deadline_exceeded(ow_grpc_stream_t *s)
 {
-	answer_error(s, OW_RPC_DEADLINE_EXCEEDED, OW_REJ_DEADLINE,
-		     "deadline exceeded (grpc-timeout)");
+	answer_error(s, OW_IN_DEADLINE, NULL);
 }
 
 /* The deadline passed first: the client has given up, answer now. A
@@ -364,54 +367,27 @@ static void on_ack(ow_msg_t *m, int rc)
 	ow_grpc_conn_t *c = s->conn;
 	pending--;
 	if (rc == OW_OK) {
-		if (answer_ok(s)) {
-			ow_hist_observe(&ow_stats.ack_latency,
-					(double)(ow_mono_ns() - s->t0) / 1e9);
-			ow_stats_accepted(s->tenant, s->signal, s->msg.records, s->dec.rejects.n,
-					  s->msg.len);
-		}
+		if (answer_ok(s))
+			ow_ingest_acked(&s->in);
 	} else {
-		answer_error(s, OW_RPC_UNAVAILABLE, OW_REJ_WAL_FAILED,
-			     "the write-ahead log could not store the request; retry");
+		answer_error(s, OW_IN_WAL_FAILED, NULL);
 	}
-	s->dec.payload = NULL; /* freed with the batch */
-	s->dec.table = NULL;
-	s->msg.charged = 0; /* released by the batch */
 	s->in_flight = 0;
 	stream_release(s);
 	if (c)
 		conn_flush(c);
 }
 
-static void decode_work(ow_job_t *j)
+static void decoded(ow_ingest_req_t *in)
 {
-	ow_grpc_stream_t *s = (ow_grpc_stream_t *)((char *)j - offsetof(ow_grpc_stream_t, job));
-	uint8_t *body = s->body;
-	size_t len = s->blen;
-	s->body = NULL;
-	int rc = ow_otlp_decode_body(s->signal, OW_ENC_PROTOBUF, s->gzip, body, len,
-				     (size_t)max_message_size, "ingestion.grpc.max_message_size",
-				     &s->dec);
-	s->rc = rc == OW_OK ? OW_OK : OW_ERROR;
-	s->code = rc == OW_NOSPACE ? OW_RPC_RESOURCE_EXHAUSTED
-		  : rc == OW_AGAIN ? OW_RPC_UNAVAILABLE
-				   : OW_RPC_INVALID_ARGUMENT;
-}
-
-static void decode_done(ow_job_t *j)
-{
-	ow_grpc_stream_t *s = (ow_grpc_stream_t *)((char *)j - offsetof(ow_grpc_stream_t, job));
+	ow_grpc_stream_t *s = (ow_grpc_stream_t *)in;
 	ow_grpc_conn_t *c = s->conn;
 	/* answered meanwhile (the deadline), or past it now: not stored */
-	if (s->rc != OW_OK || s->answered || deadline_passed(s)) {
+	if (in->reason != OW_IN_OK || s->answered || deadline_passed(s)) {
 		pending--;
 		s->in_flight = 0;
-		if (s->rc != OW_OK)
-			answer_error(s, s->code,
-				     s->code == OW_RPC_RESOURCE_EXHAUSTED ? OW_REJ_TOO_LARGE
-				     : s->code == OW_RPC_UNAVAILABLE	  ? OW_REJ_BUDGET
-									  : OW_REJ_BAD_REQUEST,
-				     s->dec.error);
+		if (in->reason != OW_IN_OK)
+			answer_error(s, in->reason, in->dec.error);
 		else
 			deadline_exceeded(s);
 		stream_release(s);
@@ -419,45 +395,20 @@ static void decode_done(ow_job_t *j)
 			conn_flush(c);
 		return;
 	}
-	ow_otlp_to_msg(&s->dec, &s->msg);
-	s->msg.ack = on_ack;
-	ow_wal_add(&s->msg, s->tenant, s->signal, OW_SRC_GRPC);
+	ow_ingest_store(in);
 }
 
 /* The headers are complete: everything that can be refused before data. */
 static void check_headers(ow_grpc_stream_t *s)
 {
-	if (s->signal < 0 || !s->post) {
-		answer_error(s, OW_RPC_UNIMPLEMENTED,
-			     s->signal < 0 ? OW_REJ_NOT_FOUND : OW_REJ_METHOD,
-			     "unimplemented: the OTLP/gRPC methods are POST "
-			     "/opentelemetry.proto.collector.{trace,logs,metrics}.v1."
-			     "{Trace,Logs,Metrics}Service/Export");
-	} else if (!s->ctype) {
-		answer_error(s, OW_RPC_INVALID_ARGUMENT, OW_REJ_MEDIA_TYPE,
-			     "unsupported content type: use application/grpc or "
-			     "application/grpc+proto");
-	} else if (s->bad_encoding) {
-		answer_error(s, OW_RPC_UNIMPLEMENTED, OW_REJ_MEDIA_TYPE,
-			     "unsupported grpc-encoding: use gzip or identity");
-	} else if (s->bad_timeout) {
-		answer_error(s, OW_RPC_INVALID_ARGUMENT, OW_REJ_BAD_REQUEST,
-			     "malformed grpc-timeout: use 1 to 8 digits and a unit (H, M, S, m, "
-			     "u or n)");
-	} else if (s->tenant_bad || !ow_tenant_valid(s->tenant, strlen(s->tenant))) {
-		answer_error(s, OW_RPC_INVALID_ARGUMENT, OW_REJ_INVALID_TENANT,
-			     "invalid tenant in x-scope-orgid: use 1 to 64 of [A-Za-z0-9._-], "
-			     "not . or ..");
-	} else if (draining) {
-		answer_error(s, OW_RPC_UNAVAILABLE, OW_REJ_DRAINING,
-			     "server is shutting down; retry");
-	} else if (ow_wal_disk_full()) {
-		answer_error(s, OW_RPC_UNAVAILABLE, OW_REJ_DISK_FULL,
-			     "disk full: the write-ahead log cannot take data; retry");
-	} else if (ow_storage_full()) {
-		answer_error(s, OW_RPC_UNAVAILABLE, OW_REJ_BUFFER_FULL,
-			     "buffers full (memory.max_buffer_bytes) until a flush to Parquet; "
-			     "retry");
+	int why = s->in.signal < 0  ? OW_IN_RPC_PATH
+		  : !s->post	    ? OW_IN_RPC_METHOD
+		  : !s->ctype	    ? OW_IN_CONTENT_TYPE
+		  : s->bad_encoding ? OW_IN_RPC_ENCODING
+		  : s->bad_timeout  ? OW_IN_TIMEOUT
+				    : ow_ingest_admit(&s->in, 0);
+	if (why != OW_IN_OK) {
+		answer_error(s, why, NULL);
 	} else if (s->deadline) {
 		struct timeval tv = timeval_ns(OW_MAX(s->deadline - ow_mono_ns(), 0));
 		s->deadline_ev = evtimer_new(base, on_deadline, s);
@@ -475,38 +426,27 @@ static void end_request(ow_grpc_stream_t *s)
 		deadline_exceeded(s);
 		return;
 	}
-	if (s->blen >= 5) {
-		uint32_t n = (uint32_t)s->body[1] << 24 | (uint32_t)s->body[2] << 16 |
-			     (uint32_t)s->body[3] << 8 | s->body[4];
-		if (n > max_message_size) {
-			answer_error(s, OW_RPC_RESOURCE_EXHAUSTED, OW_REJ_TOO_LARGE,
-				     "message is larger than ingestion.grpc.max_message_size");
-			return;
-		}
-		if (n == s->blen - 5 && s->body[0] <= 1) {
-			if (s->body[0] == 0)
-				s->gzip = 0;
-			else if (!s->gzip) {
-				answer_error(s, OW_RPC_INVALID_ARGUMENT, OW_REJ_BAD_REQUEST,
-					     "compressed message without grpc-encoding gzip");
-				return;
-			}
-			memmove(s->body, s->body + 5, n);
-			s->blen = n;
-			goto framed;
+	uint8_t *body = s->in.body;
+	int why = OW_IN_FRAMING;
+	if (s->in.blen >= 5) {
+		uint32_t n = (uint32_t)body[1] << 24 | (uint32_t)body[2] << 16 |
+			     (uint32_t)body[3] << 8 | body[4];
+		if (n > ingest_src.max)
+			why = OW_IN_TOO_LARGE;
+		else if (n == s->in.blen - 5 && body[0] <= 1) {
+			if (body[0] == 0)
+				s->in.gzip = 0;
+			why = body[0] == 1 && !s->in.gzip ? OW_IN_COMPRESSED : OW_IN_OK;
+			memmove(body, body + 5, n);
+			s->in.blen = n;
 		}
 	}
-	answer_error(s, OW_RPC_INVALID_ARGUMENT, OW_REJ_BAD_REQUEST,
-		     "malformed gRPC message: want one length-prefixed message");
-	return;
-framed:
-	if (s->body == NULL)
-		s->body = ow_alloc(1);
-	s->t0 = ow_mono_ns();
-	s->job.work = decode_work;
-	s->job.done = decode_done;
-	if (ow_work_submit(&s->job) != OW_OK) {
-		answer_error(s, OW_RPC_UNAVAILABLE, OW_REJ_QUEUE_FULL, "decode queue full; retry");
+	if (why == OW_IN_OK) {
+		s->in.t0 = ow_mono_ns();
+		why = ow_ingest_decode(&s->in);
+	}
+	if (why != OW_IN_OK) {
+		answer_error(s, why, NULL);
 		return;
 	}
 	s->in_flight = 1;
@@ -547,8 +487,9 @@ static void on_silence(evutil_socket_t fd, short what, void *arg)
 	 * seen by every client (Node's drops it), CANCEL is (gRPC's CANCELLED,
 	 * which OTLP exporters retry) */
 	if (!s->answered) {
+		ow_ingest_answer_t a;
 		s->answered = 1;
-		ow_stats.rejected[OW_REJ_DEADLINE]++;
+		ow_ingest_refuse(&ingest_src, OW_IN_DEADLINE, NULL, &a);
 	}
 	drop_body(s);
 	nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
@@ -565,8 +506,8 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *a
 	s->id = f->hd.stream_id;
 	s->open = 1;
 	s->request = 1;
-	s->signal = -1;
-	snprintf(s->tenant, sizeof(s->tenant), "default");
+	ow_ingest_init(&s->in, &ingest_src);
+	s->in.encoding = OW_ENC_PROTOBUF;
 	s->next = c->streams;
 	if (c->streams)
 		c->streams->prev = s;
@@ -600,7 +541,7 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t 
 	if (hdr_is(name, namelen, ":path")) {
 		for (int i = 0; i < OW_NSIGNALS; i++)
 			if (valuelen == strlen(paths[i]) && memcmp(v, paths[i], valuelen) == 0)
-				s->signal = i;
+				s->in.signal = i;
 	} else if (hdr_is(name, namelen, ":method")) {
 		s->post = valuelen == 4 && memcmp(v, "POST", 4) == 0;
 	} else if (hdr_is(name, namelen, "content-type")) {
@@ -611,7 +552,7 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t 
 			   (n == 22 && strncasecmp(v, "application/grpc+proto", n) == 0);
 	} else if (hdr_is(name, namelen, "grpc-encoding")) {
 		if (valuelen == 4 && strncasecmp(v, "gzip", 4) == 0)
-			s->gzip = 1;
+			s->in.gzip = 1;
 		else if (!(valuelen == 8 && strncasecmp(v, "identity", 8) == 0))
 			s->bad_encoding = 1;
 	} else if (hdr_is(name, namelen, "grpc-timeout")) {
@@ -621,11 +562,9 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t 
 		else if (ns > 0)
 			s->deadline = ow_mono_ns() + ns;
 	} else if (hdr_is(name, namelen, "x-scope-orgid")) {
-		if (valuelen == 0 || valuelen > OW_TENANT_MAX)
-			s->tenant_bad = 1;
-		else {
-			memcpy(s->tenant, v, valuelen);
-			s->tenant[valuelen] = '\0';
+		if (!s->tenant_bad) {
+			ow_ingest_set_tenant(&s->in, v, valuelen);
+			s->tenant_bad = s->in.tenant[0] == '\0';
 		}
 	}
 	return 0;
@@ -642,26 +581,20 @@ static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t id, const u
 	s->last_frame = ow_mono_ns();
 	if (s->answered || s->in_flight)
 		return 0;
-	if (s->blen + len > (size_t)max_message_size + 5) {
-		answer_error(s, OW_RPC_RESOURCE_EXHAUSTED, OW_REJ_TOO_LARGE,
-			     "message is larger than ingestion.grpc.max_message_size");
+	int why = ow_ingest_admit(&s->in, len);
+	if (why != OW_IN_OK) {
+		answer_error(s, why, NULL);
 		return 0;
 	}
-	if (ow_budget_take(len) != OW_OK) {
-		answer_error(s, OW_RPC_UNAVAILABLE, OW_REJ_BUDGET,
-			     "in-flight memory budget exhausted; retry");
-		return 0;
-	}
-	s->msg.charged += len;
-	if (s->blen + len > s->bcap) {
+	if (s->in.blen + len > s->bcap) {
 		size_t cap = s->bcap ? s->bcap : 4096;
-		while (cap < s->blen + len)
+		while (cap < s->in.blen + len)
 			cap *= 2;
-		s->body = ow_realloc(s->body, cap);
+		s->in.body = ow_realloc(s->in.body, cap);
 		s->bcap = cap;
 	}
-	memcpy(s->body + s->blen, data, len);
-	s->blen += len;
+	memcpy(s->in.body + s->in.blen, data, len);
+	s->in.blen += len;
 	return 0;
 }
 
@@ -711,7 +644,7 @@ static void on_idle(evutil_socket_t fd, short what, void *arg)
 	ow_grpc_conn_t *c = arg;
 	if (!nghttp2_session_want_read(c->ng))
 		return; /* closing already */
-	ow_stats.grpc_idle_closed++;
+	stats.idle_closed++;
 	nghttp2_session_terminate_session(c->ng, NGHTTP2_NO_ERROR);
 	conn_flush(c);
 }
@@ -739,7 +672,7 @@ static void conn_close(ow_grpc_conn_t *c)
 	event_free(c->idle_ev);
 	bufferevent_free(c->bev);
 	ow_conn_release(&conn_limit, c->peer);
-	ow_stats.grpc_connections--;
+	stats.connections--;
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -788,7 +721,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	OW_UNUSED(bev);
 	if (what & BEV_EVENT_TIMEOUT)
-		ow_stats.grpc_write_timeouts++;
+		stats.write_timeouts++;
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
 		conn_close(arg);
 }
@@ -839,7 +772,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	if (conns)
 		conns->prev = c;
 	conns = c;
-	ow_stats.grpc_connections++;
+	stats.connections++;
 	c->idle_ev = evtimer_new(base, on_idle, c);
 	idle_arm(c);
 	struct timeval wt = timeval_ns(idle_timeout_ms * 1000000);
@@ -853,6 +786,7 @@ static int grpc_start(struct event_base *b)
 {
 	base = b;
 	ow_wal_set_timeout(OW_SRC_GRPC, batch_timeout_ms);
+	ingest_src.max = (size_t)max_message_size;
 	if (port == 0)
 		return OW_OK;
 	ow_conn_limit_init(&conn_limit, "otlp_grpc", max_conns, max_conns_peer);
@@ -884,7 +818,6 @@ static int grpc_start(struct event_base *b)
 
 static void grpc_drain(void)
 {
-	draining = 1;
 	/* tell clients to open no new streams here; those in flight finish */
 	ow_grpc_conn_t *next;
 	for (ow_grpc_conn_t *c = conns; c; c = next) {
@@ -910,6 +843,23 @@ static void grpc_stop(void)
 		ow_conn_limit_done(&conn_limit);
 }
 
+static void grpc_stats(ow_buf_t *b)
+{
+	ow_metric_one(b, "openwit_grpc_connections", "gauge", "Open OTLP/gRPC connections.",
+		      stats.connections);
+	ow_metric_one(b, "openwit_grpc_read_pauses_total", "counter",
+		      "Times a gRPC connection's reading stopped until its answers drained.",
+		      stats.read_pauses);
+	ow_metric_one(b, "openwit_grpc_idle_closed_total", "counter",
+		      "gRPC connections closed after ingestion.grpc.idle_timeout_ms without "
+		      "streams.",
+		      stats.idle_closed);
+	ow_metric_one(b, "openwit_grpc_write_timeouts_total", "counter",
+		      "gRPC connections closed after ingestion.grpc.idle_timeout_ms without write "
+		      "progress.",
+		      stats.write_timeouts);
+}
+
 ow_module_t ow_grpc_module = {
     .name = "grpc",
     .directives = directives,
@@ -917,4 +867,5 @@ ow_module_t ow_grpc_module = {
     .drain = grpc_drain,
     .busy = grpc_busy,
     .stop = grpc_stop,
+    .stats = grpc_stats,
 };

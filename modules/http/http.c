@@ -1,13 +1,15 @@
 /*
  * http.c - OTLP/HTTP ingest on evhttp.
  *
- * On the loop: routing, method, content type and encoding, tenant, the
- * byte budget; a rejected request costs no copy. An admitted body is
- * copied out and decoded (gunzip, protobuf unpack or JSON conversion) on a
- * worker, so bad input is never written anywhere and a large body never
- * stalls the loop. A decoded request joins a batch (wal.h); it is answered
- * when its batch is durable. Errors carry a google.rpc.Status in the
- * request's encoding (JSON when the content type was not understood):
+ * On the loop: routing, method, content type and encoding (its framing),
+ * then the ingest front's admission (modules/ingest: tenant, draining,
+ * disk and buffers, size, byte budget); a rejected request costs no copy.
+ * An admitted body is copied out and decoded by the front on a worker, so
+ * bad input is never written anywhere and a large body never stalls the
+ * loop. A decoded request joins a batch (wal.h); it is answered when its
+ * batch is durable. Errors carry a google.rpc.Status in the request's
+ * encoding (JSON when the content type was not understood), status and
+ * message from the front's table:
  *   400 malformed body or invalid tenant,     413 body too large, before or
  *       JSON with too many elements               after decoding
  *   404 unknown path                          415 content type or encoding
@@ -19,12 +21,9 @@
  * reading, by the listener code shared with the control API (server.c).
  */
 #include "http.h"
-#include "../core/batch.h"
 #include "../core/log.h"
-#include "../core/stats.h"
+#include "../ingest/ingest.h"
 #include "../otlp/otlp.h"
-#include "../core/column.h"
-#include "../storage/storage.h"
 #include "../wal/wal.h"
 
 #include <event2/buffer.h>
@@ -47,24 +46,27 @@ static ow_directive_t directives[] = {
     OW_CONF_END};
 
 typedef struct {
-	ow_msg_t msg;
-	ow_job_t job;
+	ow_ingest_req_t in; /* first: the front and the WAL's ack get it back */
 	/* Valid until answered: when the client goes away first, libevent
 	 * detaches the request from its connection and evhttp_send_reply()
 	 * then just frees it. */
 	struct evhttp_request *req;
-	int signal, encoding, gzip;
-	char tenant[OW_TENANT_MAX + 1];
-	uint8_t *body;
-	size_t blen;
-	int rc;
-	int code; /* HTTP status of a decode failure */
-	ow_otlp_req_t dec;
-	int64_t t0;
 } http_req_t;
 
+static void decoded(ow_ingest_req_t *in);
+static void on_ack(ow_msg_t *m, int rc);
+
+static ow_ingest_src_t ingest_src = {
+    .source = OW_SRC_HTTP,
+    .tenant_from = "X-Scope-OrgID",
+    .accepts = "application/x-protobuf or application/json",
+    .unit = "body",
+    .limit = "ingestion.http.max_payload_size_mb",
+    .decoded = decoded,
+    .ack = on_ack,
+};
+
 static ow_http_server_t *server;
-static int draining;
 static uint64_t pending; /* admitted requests not yet answered */
 
 static const char *const ctype_names[] = {"application/x-protobuf", "application/json"};
@@ -85,21 +87,21 @@ void ow_http_reply(struct evhttp_request *req, int code, const char *ctype, cons
 	evbuffer_free(b);
 }
 
-static void reject(struct evhttp_request *req, int encoding, int code, int rpc, int reason,
-		   const char *msg)
+/* detail: a decode's message (ow_ingest_refuse) */
+static void reject(struct evhttp_request *req, int encoding, int reason, const char *detail)
 {
+	ow_ingest_answer_t a;
+	ow_ingest_refuse(&ingest_src, reason, detail, &a);
 	ow_buf_t b = {0};
-	ow_stats.rejected[reason]++;
-	ow_otlp_status(encoding, rpc, msg, &b);
-	ow_http_reply(req, code, ctype_names[encoding], b.data, b.len, code == 503 ? 1 : 0);
+	ow_otlp_status(encoding, a.rpc, a.message, &b);
+	ow_http_reply(req, a.http, ctype_names[encoding], b.data, b.len, a.http == 503 ? 1 : 0);
 	ow_buf_free(&b);
 }
 
 static void finish(http_req_t *r)
 {
 	pending--;
-	free(r->body);
-	ow_otlp_req_free(&r->dec);
+	ow_ingest_free(&r->in);
 	free(r);
 }
 
@@ -109,53 +111,25 @@ static void on_ack(ow_msg_t *m, int rc)
 	http_req_t *r = (http_req_t *)m;
 	if (rc == OW_OK) {
 		ow_buf_t b = {0};
-		ow_otlp_success(r->signal, r->encoding, &r->dec.rejects, &b);
-		ow_http_reply(r->req, 200, ctype_names[r->encoding], b.data, b.len, 0);
+		ow_otlp_success(r->in.signal, r->in.encoding, &r->in.dec.rejects, &b);
+		ow_http_reply(r->req, 200, ctype_names[r->in.encoding], b.data, b.len, 0);
 		ow_buf_free(&b);
-		ow_hist_observe(&ow_stats.ack_latency, (double)(ow_mono_ns() - r->t0) / 1e9);
-		ow_stats_accepted(r->tenant, r->signal, r->msg.records, r->dec.rejects.n,
-				  r->msg.len);
+		ow_ingest_acked(&r->in);
 	} else {
-		reject(r->req, r->encoding, 503, OW_RPC_UNAVAILABLE, OW_REJ_WAL_FAILED,
-		       "the write-ahead log could not store the request; retry");
+		reject(r->req, r->in.encoding, OW_IN_WAL_FAILED, NULL);
 	}
-	r->dec.payload = NULL; /* freed with the batch */
-	r->dec.table = NULL;
 	finish(r);
 }
 
-static void decode_work(ow_job_t *j)
+static void decoded(ow_ingest_req_t *in)
 {
-	http_req_t *r = (http_req_t *)((char *)j - offsetof(http_req_t, job));
-	uint8_t *body = r->body;
-	size_t len = r->blen;
-	r->body = NULL;
-	int rc = ow_otlp_decode_body(r->signal, r->encoding, r->gzip, body, len,
-				     (size_t)max_payload_mb << 20,
-				     "ingestion.http.max_payload_size_mb", &r->dec);
-	r->rc = rc == OW_OK ? OW_OK : OW_ERROR;
-	r->code = rc == OW_NOSPACE ? 413 : rc == OW_AGAIN ? 503 : 400;
-}
-
-static void decode_done(ow_job_t *j)
-{
-	http_req_t *r = (http_req_t *)((char *)j - offsetof(http_req_t, job));
-	if (r->rc != OW_OK) {
-		ow_budget_release(r->msg.charged);
-		reject(r->req, r->encoding, r->code,
-		       r->code == 413	? OW_RPC_RESOURCE_EXHAUSTED
-		       : r->code == 503 ? OW_RPC_UNAVAILABLE
-					: OW_RPC_INVALID_ARGUMENT,
-		       r->code == 413	? OW_REJ_TOO_LARGE
-		       : r->code == 503 ? OW_REJ_BUDGET
-					: OW_REJ_BAD_REQUEST,
-		       r->dec.error);
+	http_req_t *r = (http_req_t *)in;
+	if (in->reason != OW_IN_OK) {
+		reject(r->req, in->encoding, in->reason, in->dec.error);
 		finish(r);
 		return;
 	}
-	ow_otlp_to_msg(&r->dec, &r->msg);
-	r->msg.ack = on_ack;
-	ow_wal_add(&r->msg, r->tenant, r->signal, OW_SRC_HTTP);
+	ow_ingest_store(in);
 }
 
 static int parse_ctype(const char *ct)
@@ -169,98 +143,69 @@ static int parse_ctype(const char *ct)
 	return -1;
 }
 
+/* The request's framing: path, method, content type and encoding. */
+static int framing(struct evhttp_request *req, int *signal, int encoding, int *gzip)
+{
+	static const char *const paths[OW_NSIGNALS] = {"/v1/traces", "/v1/logs", "/v1/metrics"};
+	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+	for (int i = 0; i < OW_NSIGNALS; i++)
+		if (path && strcmp(path, paths[i]) == 0)
+			*signal = i;
+	if (*signal < 0)
+		return OW_IN_PATH;
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
+		return OW_IN_METHOD;
+	}
+	if (encoding < 0)
+		return OW_IN_CONTENT_TYPE;
+	const char *ce =
+	    evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Encoding");
+	if (ce && strcasecmp(ce, "gzip") == 0)
+		*gzip = 1;
+	else if (ce && *ce && strcasecmp(ce, "identity") != 0)
+		return OW_IN_ENCODING;
+	return OW_IN_OK;
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	OW_UNUSED(arg);
-	static const char *const paths[OW_NSIGNALS] = {"/v1/traces", "/v1/logs", "/v1/metrics"};
-	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
-	int signal = -1;
-	for (int i = 0; i < OW_NSIGNALS; i++)
-		if (path && strcmp(path, paths[i]) == 0)
-			signal = i;
 	int encoding = parse_ctype(evhttp_find_header(in, "Content-Type"));
 	int enc = encoding < 0 ? OW_ENC_JSON : encoding;
-	if (signal < 0) {
-		reject(req, enc, 404, OW_RPC_NOT_FOUND, OW_REJ_NOT_FOUND,
-		       "not found: OTLP/HTTP paths are /v1/traces, /v1/logs and /v1/metrics");
-		return;
-	}
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
-		reject(req, enc, 405, OW_RPC_UNIMPLEMENTED, OW_REJ_METHOD,
-		       "method not allowed: use POST");
-		return;
-	}
-	if (encoding < 0) {
-		reject(req, enc, 415, OW_RPC_INVALID_ARGUMENT, OW_REJ_MEDIA_TYPE,
-		       "unsupported content type: use application/x-protobuf or application/json");
-		return;
-	}
-	const char *ce = evhttp_find_header(in, "Content-Encoding");
-	int gzip = 0;
-	if (ce && strcasecmp(ce, "gzip") == 0)
-		gzip = 1;
-	else if (ce && *ce && strcasecmp(ce, "identity") != 0) {
-		reject(req, enc, 415, OW_RPC_INVALID_ARGUMENT, OW_REJ_MEDIA_TYPE,
-		       "unsupported content encoding: use gzip or none");
-		return;
-	}
-	const char *tenant = evhttp_find_header(in, "X-Scope-OrgID");
-	if (tenant == NULL)
-		tenant = "default";
-	if (!ow_tenant_valid(tenant, strlen(tenant))) {
-		reject(req, enc, 400, OW_RPC_INVALID_ARGUMENT, OW_REJ_INVALID_TENANT,
-		       "invalid tenant in X-Scope-OrgID: use 1 to 64 of [A-Za-z0-9._-], not . "
-		       "or ..");
-		return;
-	}
-	if (draining) {
-		reject(req, enc, 503, OW_RPC_UNAVAILABLE, OW_REJ_DRAINING,
-		       "server is shutting down; retry");
-		return;
-	}
-	if (ow_wal_disk_full()) {
-		reject(req, enc, 503, OW_RPC_UNAVAILABLE, OW_REJ_DISK_FULL,
-		       "disk full: the write-ahead log cannot take data; retry");
-		return;
-	}
-	if (ow_storage_full()) {
-		reject(req, enc, 503, OW_RPC_UNAVAILABLE, OW_REJ_BUFFER_FULL,
-		       "buffers full (memory.max_buffer_bytes) until a flush to Parquet; retry");
+	int signal = -1, gzip = 0;
+	int why = framing(req, &signal, encoding, &gzip);
+	if (why != OW_IN_OK) {
+		reject(req, enc, why, NULL);
 		return;
 	}
 	struct evbuffer *body = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(body);
-	if (len > (size_t)max_payload_mb << 20) {
-		reject(req, enc, 413, OW_RPC_RESOURCE_EXHAUSTED, OW_REJ_TOO_LARGE,
-		       "body is larger than ingestion.http.max_payload_size_mb");
-		return;
-	}
-	if (ow_budget_take(len) != OW_OK) {
-		reject(req, enc, 503, OW_RPC_UNAVAILABLE, OW_REJ_BUDGET,
-		       "in-flight memory budget exhausted; retry");
-		return;
-	}
 	http_req_t *r = ow_calloc(1, sizeof(*r));
-	r->t0 = ow_mono_ns();
-	r->req = req;
-	r->signal = signal;
-	r->encoding = encoding;
-	r->gzip = gzip;
-	snprintf(r->tenant, sizeof(r->tenant), "%s", tenant);
-	r->msg.charged = len;
-	r->blen = len;
-	r->body = ow_alloc(len);
-	evbuffer_remove(body, r->body, len);
-	r->job.work = decode_work;
-	r->job.done = decode_done;
-	if (ow_work_submit(&r->job) != OW_OK) {
-		ow_budget_release(len);
-		free(r->body);
+	ow_ingest_init(&r->in, &ingest_src);
+	const char *tenant = evhttp_find_header(in, "X-Scope-OrgID");
+	if (tenant)
+		ow_ingest_set_tenant(&r->in, tenant, strlen(tenant));
+	why = ow_ingest_admit(&r->in, len);
+	if (why != OW_IN_OK) {
 		free(r);
-		reject(req, enc, 503, OW_RPC_UNAVAILABLE, OW_REJ_QUEUE_FULL,
-		       "decode queue full; retry");
+		reject(req, enc, why, NULL);
+		return;
+	}
+	r->in.t0 = ow_mono_ns();
+	r->req = req;
+	r->in.signal = signal;
+	r->in.encoding = encoding;
+	r->in.gzip = gzip;
+	r->in.blen = len;
+	r->in.body = ow_alloc(len);
+	evbuffer_remove(body, r->in.body, len);
+	why = ow_ingest_decode(&r->in);
+	if (why != OW_IN_OK) {
+		ow_ingest_free(&r->in);
+		free(r);
+		reject(req, enc, why, NULL);
 		return;
 	}
 	pending++;
@@ -270,6 +215,7 @@ static int http_start(struct event_base *base)
 {
 	ow_wal_set_timeout(OW_SRC_HTTP, batch_timeout_ms);
 	lim.max_body_bytes = max_payload_mb << 20;
+	ingest_src.max = (size_t)max_payload_mb << 20;
 	server = ow_http_server_new(base, "otlp_http", &lim, on_request, NULL);
 	if (ow_http_server_listen(server, "OTLP/HTTP", bind_addr, port_otlp) != OW_OK ||
 	    ow_http_server_listen(server, "OTLP/HTTP", bind_addr, port_legacy) != OW_OK)
@@ -285,11 +231,6 @@ static int http_check(char *err, size_t errlen)
 		return OW_ERROR;
 	}
 	return OW_OK;
-}
-
-static void http_drain(void)
-{
-	draining = 1;
 }
 
 static int http_busy(void)
@@ -308,7 +249,6 @@ ow_module_t ow_http_module = {
     .directives = directives,
     .check = http_check,
     .start = http_start,
-    .drain = http_drain,
     .busy = http_busy,
     .stop = http_stop,
 };

@@ -63,6 +63,7 @@ typedef struct {
 } merge_t;
 
 static struct event *tick_ev;
+static uint64_t parts_merged; /* for /metrics */
 static int running, draining;
 
 /* A BYTE_ARRAY column of a part, row group by row group: a chunk read
@@ -204,7 +205,7 @@ static void merge_done(ow_job_t *j)
 		ow_log(OW_LOG_ERROR, "janitor: merge failed: %s", m->err);
 	else if (m->merged) {
 		ow_storage_swap_parts(m->tenant, m->signal, m->ids, m->merged, &m->stable);
-		ow_stats.parts_merged += (uint64_t)m->merged;
+		parts_merged += (uint64_t)m->merged;
 		ow_log(OW_LOG_DEBUG, "janitor: merged %d parts (%llu rows) into a stable part",
 		       m->merged, (unsigned long long)m->rows);
 	}
@@ -253,6 +254,12 @@ static void janitor_stop(void)
 	tick_ev = NULL;
 }
 
+static void janitor_stats(ow_buf_t *b)
+{
+	ow_metric_one(b, "openwit_parts_merged_total", "counter",
+		      "Active parts merged into stable parts.", parts_merged);
+}
+
 ow_module_t ow_janitor_module = {
     .name = "janitor",
     .directives = directives,
@@ -260,4 +267,5 @@ ow_module_t ow_janitor_module = {
     .drain = janitor_drain,
     .busy = janitor_busy,
     .stop = janitor_stop,
+    .stats = janitor_stats,
 };

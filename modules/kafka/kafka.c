@@ -9,8 +9,9 @@
  *
  * A message. Tenant and signal come from its topic name by
  * ingestion.kafka.topic_rule; its encoding from its content-type header or
- * ingestion.kafka.format. It is admitted against the in-flight byte budget,
- * decoded on a worker, and added to a batch (wal.h) with its topic,
+ * ingestion.kafka.format. It is admitted by the ingest front
+ * (modules/ingest: the in-flight byte budget, buffers, disk), decoded
+ * by it on a worker, and added to a batch (wal.h) with its topic,
  * partition and offset, which the WAL file records. A message that does
  * not decode, or whose topic does not fit the rule, is a dead letter: a
  * row in kafka_dead_letters, a log line, a counter; it is passed over and
@@ -97,6 +98,7 @@
 #include "../core/batch.h"
 #include "../core/log.h"
 #include "../core/stats.h"
+#include "../ingest/ingest.h"
 #include "../otlp/otlp.h"
 #include "../storage/storage.h"
 #include "../tracker/tracker.h"
@@ -147,13 +149,11 @@ typedef struct kpart kpart_t;
 typedef struct kmsg kmsg_t;
 
 struct kmsg {
-	ow_msg_t msg; /* first: the WAL's ack gets it back */
-	ow_job_t job;
+	ow_ingest_req_t in; /* first: the front and the WAL's ack get it back */
 	kpart_t *p;
 	rd_kafka_message_t *rkm;
 	int64_t offset;
-	int state, encoding, gzip, rc;
-	ow_otlp_req_t dec;
+	int state;
 	char batch_id[OW_BATCH_ID_LEN + 1];
 	uint32_t batch_seq;
 	kmsg_t *next;  /* in its partition, by offset */
@@ -191,6 +191,23 @@ static kmsg_t *held, **held_tail = &held;
 static int paused, subscribed, draining, closing, refused, fetching;
 static int64_t drain_deadline;
 static char node_id[24];
+static void decoded(ow_ingest_req_t *in);
+static void on_ack(ow_msg_t *m, int rc);
+
+static ow_ingest_src_t ingest_src = {
+    .source = OW_SRC_KAFKA,
+    .tenant_from = "the topic",
+    .accepts = "application/x-protobuf or application/json",
+    .unit = "message",
+    .limit = "ingestion.kafka.max_message_bytes",
+    .decoded = decoded,
+    .ack = on_ack,
+};
+
+/* its lines of /metrics (kafka_stats) */
+static struct {
+	uint64_t messages, dead_letters, commits, commit_errors, pauses;
+} stats;
 
 /* WAL files adopted at recovery */
 typedef struct adopted {
@@ -307,7 +324,7 @@ static void kmsg_free(kmsg_t *k)
 {
 	if (k->rkm)
 		rd_kafka_message_destroy(k->rkm);
-	ow_otlp_req_free(&k->dec);
+	ow_ingest_free(&k->in);
 	free(k);
 }
 
@@ -502,13 +519,13 @@ static void on_commit(rd_kafka_t *h, rd_kafka_resp_err_t err,
 	if (err == RD_KAFKA_RESP_ERR__NO_OFFSET)
 		return; /* nothing was asked */
 	if (failed || err) {
-		ow_stats.kafka_commit_errors++;
+		stats.commit_errors++;
 		if (!closing) {
 			struct timeval tv = {1, 0};
 			event_add(commit_ev, &tv);
 		}
 	} else {
-		ow_stats.kafka_commits++;
+		stats.commits++;
 	}
 	check_revoke();
 }
@@ -526,14 +543,16 @@ static void advance(kpart_t *p)
 	commit_soon();
 }
 
-static void dead_letter(kmsg_t *k, int reject, const char *why)
+/* why: the message's own (the front's table counts the reason) */
+static void dead_letter(kmsg_t *k, int reason, const char *why)
 {
 	kpart_t *p = k->p;
+	ow_ingest_answer_t a;
+	ow_ingest_refuse(&ingest_src, reason, why, &a);
 	ow_log(OW_LOG_WARN, "kafka: %s[%d] offset %lld skipped: %s", p->topic, p->partition,
 	       (long long)k->offset, why);
 	ow_tracker_dead_letter(p->topic, p->partition, k->offset, k->rkm ? k->rkm->len : 0, why);
-	ow_stats.kafka_dead_letters++;
-	ow_stats.rejected[reject]++;
+	stats.dead_letters++;
 	if (k->rkm) {
 		rd_kafka_message_destroy(k->rkm);
 		k->rkm = NULL;
@@ -580,7 +599,7 @@ static void set_paused(int on)
 	}
 	paused = on;
 	if (on)
-		ow_stats.kafka_pauses++;
+		stats.pauses++;
 	ow_log(OW_LOG_DEBUG, "kafka: partitions %s", on ? "paused (backpressure)" : "resumed");
 }
 
@@ -600,16 +619,14 @@ static void on_ack(ow_msg_t *m, int rc)
 {
 	kmsg_t *k = (kmsg_t *)m;
 	kpart_t *p = k->p;
-	k->dec.payload = NULL; /* freed with the batch */
-	k->dec.table = NULL;
 	if (rc != OW_OK) {
 		hold_again(k, 200000); /* not durable */
 		return;
 	}
 	snprintf(k->batch_id, sizeof(k->batch_id), "%s", m->batch_id ? m->batch_id : "");
 	k->batch_seq = m->batch_seq;
-	ow_stats.kafka_messages++;
-	ow_stats_accepted(p->tenant, p->signal, m->records, k->dec.rejects.n, m->len);
+	stats.messages++;
+	ow_ingest_acked(&k->in);
 	rd_kafka_message_destroy(k->rkm);
 	k->rkm = NULL;
 	k->state = K_DURABLE;
@@ -618,46 +635,29 @@ static void on_ack(ow_msg_t *m, int rc)
 	check_revoke();
 }
 
-static void decode_work(ow_job_t *j)
+static void decoded(ow_ingest_req_t *in)
 {
-	kmsg_t *k = (kmsg_t *)((char *)j - offsetof(kmsg_t, job));
-	uint8_t *body = ow_alloc(OW_MAX(k->rkm->len, 1));
-	memcpy(body, k->rkm->payload, k->rkm->len);
-	k->rc = ow_otlp_decode_body(k->p->signal, k->encoding, k->gzip, body, k->rkm->len,
-				    (size_t)max_message_bytes, "ingestion.kafka.max_message_bytes",
-				    &k->dec);
-}
-
-static void decode_done(ow_job_t *j)
-{
-	kmsg_t *k = (kmsg_t *)((char *)j - offsetof(kmsg_t, job));
+	kmsg_t *k = (kmsg_t *)in;
 	kpart_t *p = k->p;
-	if (k->rc == OW_AGAIN) {
+	if (in->reason == OW_IN_DECODE_BUDGET) {
 		/* what it decodes to does not fit the budget now */
-		ow_budget_release(k->msg.charged);
-		k->msg.charged = 0;
 		hold_again(k, 20000);
 		return;
 	}
-	if (k->rc != OW_OK) {
-		ow_budget_release(k->msg.charged);
-		k->msg.charged = 0;
-		dead_letter(k, k->rc == OW_NOSPACE ? OW_REJ_TOO_LARGE : OW_REJ_BAD_REQUEST,
-			    k->dec.error);
+	if (in->reason != OW_IN_OK) {
+		dead_letter(k, in->reason, in->dec.error);
 		check_revoke();
 		return;
 	}
-	if (k->dec.rejects.n)
+	if (in->dec.rejects.n)
 		ow_log(OW_LOG_WARN, "kafka: %s[%d] offset %lld: %llu records skipped: %s", p->topic,
-		       p->partition, (long long)k->offset, (unsigned long long)k->dec.rejects.n,
-		       k->dec.rejects.why);
-	ow_otlp_to_msg(&k->dec, &k->msg);
-	k->msg.ack = on_ack;
-	k->msg.topic = p->topic;
-	k->msg.partition = p->partition;
-	k->msg.offset = k->offset;
+		       p->partition, (long long)k->offset, (unsigned long long)in->dec.rejects.n,
+		       in->dec.rejects.why);
+	in->msg.topic = p->topic;
+	in->msg.partition = p->partition;
+	in->msg.offset = k->offset;
 	k->state = K_WAL;
-	ow_wal_add(&k->msg, p->tenant, p->signal, OW_SRC_KAFKA);
+	ow_ingest_store(in);
 }
 
 /* The encoding from the content-type header, else the setting. */
@@ -666,28 +666,22 @@ static void encoding_of(kmsg_t *k)
 	rd_kafka_headers_t *hdrs = NULL;
 	const void *v;
 	size_t vl;
-	k->encoding = -2;
+	k->in.encoding = -2;
 	if (rd_kafka_message_headers(k->rkm, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
 		if (rd_kafka_header_get_last(hdrs, "content-type", &v, &vl) == 0 && v) {
 			if (vl >= 16 && !strncasecmp(v, "application/json", 16))
-				k->encoding = OW_ENC_JSON;
+				k->in.encoding = OW_ENC_JSON;
 			else if (vl >= 22 && !strncasecmp(v, "application/x-protobuf", 22))
-				k->encoding = OW_ENC_PROTOBUF;
+				k->in.encoding = OW_ENC_PROTOBUF;
 		}
 		if (rd_kafka_header_get_last(hdrs, "content-encoding", &v, &vl) == 0 && v &&
 		    vl == 4 && !strncasecmp(v, "gzip", 4))
-			k->gzip = 1;
+			k->in.gzip = 1;
 	}
-	if (k->encoding == -2)
-		k->encoding = format == 1   ? OW_ENC_PROTOBUF
-			      : format == 2 ? OW_ENC_JSON
-					    : OW_ENC_AUTO;
-}
-
-static int room(size_t len)
-{
-	return !draining && !ow_storage_full() && !ow_wal_disk_full() &&
-	       ow_budget_take(len) == OW_OK;
+	if (k->in.encoding == -2)
+		k->in.encoding = format == 1   ? OW_ENC_PROTOBUF
+				 : format == 2 ? OW_ENC_JSON
+					       : OW_ENC_AUTO;
 }
 
 static void admit_held(void)
@@ -700,24 +694,25 @@ static void admit_held(void)
 			held = k->hnext;
 			route(p->topic, &p->signal, p->tenant, why, sizeof(why));
 			p->signal = -1;
-			dead_letter(k, OW_REJ_BAD_REQUEST, why);
+			dead_letter(k, OW_IN_MALFORMED, why);
 			continue;
 		}
 		size_t len = k->rkm->len;
-		if (len > (size_t)max_message_bytes) {
+		int why = ow_ingest_admit(&k->in, len);
+		if (why == OW_IN_TOO_LARGE) {
 			/* before any memory is charged for it or any byte inflated: a
 			 * gzip body is held to the limit as sent as well as inflated,
 			 * and one larger than the in-flight budget would stall here */
-			char why[160];
+			char text[160];
 			held = k->hnext;
-			snprintf(why, sizeof(why),
+			snprintf(text, sizeof(text),
 				 "%smessage of %zu bytes is larger than "
 				 "ingestion.kafka.max_message_bytes (%lld)",
-				 k->gzip ? "gzip " : "", len, (long long)max_message_bytes);
-			dead_letter(k, OW_REJ_TOO_LARGE, why);
+				 k->in.gzip ? "gzip " : "", len, (long long)max_message_bytes);
+			dead_letter(k, OW_IN_TOO_LARGE, text);
 			continue;
 		}
-		if (!room(len)) {
+		if (why != OW_IN_OK) {
 			ow_log(OW_LOG_DEBUG,
 			       "kafka: no room: budget %llu/%llu storage full %d disk %d",
 			       (unsigned long long)ow_budget_used(),
@@ -725,13 +720,10 @@ static void admit_held(void)
 			       ow_wal_disk_full());
 			break;
 		}
-		k->msg.charged = len;
-		k->job.work = decode_work;
-		k->job.done = decode_done;
-		if (ow_work_submit(&k->job) != OW_OK) {
+		k->in.view = k->rkm->payload;
+		k->in.blen = len;
+		if (ow_ingest_decode(&k->in) != OW_IN_OK) {
 			ow_log(OW_LOG_DEBUG, "kafka: worker queue full");
-			ow_budget_release(len);
-			k->msg.charged = 0;
 			break;
 		}
 		held = k->hnext;
@@ -781,6 +773,9 @@ static void take(rd_kafka_message_t *rkm)
 	kmsg_t *k = ow_calloc(1, sizeof(*k));
 	p->next_offset = rkm->offset + 1;
 	k->p = p;
+	ow_ingest_init(&k->in, &ingest_src);
+	snprintf(k->in.tenant, sizeof(k->in.tenant), "%s", p->tenant);
+	k->in.signal = p->signal;
 	k->rkm = rkm;
 	k->offset = rkm->offset;
 	k->state = K_HELD;
@@ -1295,6 +1290,7 @@ static int session_refused(void)
 static int kafka_start(struct event_base *base)
 {
 	loop = base;
+	ingest_src.max = (size_t)max_message_bytes;
 	if (!enabled) {
 		if (adopted)
 			ow_log(OW_LOG_WARN,
@@ -1392,6 +1388,21 @@ static void kafka_stop(void)
 	pipefd[0] = pipefd[1] = -1;
 }
 
+static void kafka_stats(ow_buf_t *b)
+{
+	ow_metric_one(b, "openwit_kafka_messages_total", "counter",
+		      "Kafka messages consumed and made durable.", stats.messages);
+	ow_metric_one(b, "openwit_kafka_dead_letters_total", "counter",
+		      "Kafka messages skipped as malformed (table kafka_dead_letters).",
+		      stats.dead_letters);
+	ow_metric_one(b, "openwit_kafka_commits_total", "counter",
+		      "Kafka offset commits acknowledged by the group coordinator.", stats.commits);
+	ow_metric_one(b, "openwit_kafka_commit_errors_total", "counter",
+		      "Kafka offset commits that failed (retried).", stats.commit_errors);
+	ow_metric_one(b, "openwit_kafka_pauses_total", "counter",
+		      "Times the Kafka partitions were paused for backpressure.", stats.pauses);
+}
+
 static int kafka_init(struct event_base *base)
 {
 	OW_UNUSED(base);
@@ -1410,4 +1421,5 @@ ow_module_t ow_kafka_module = {
     .drain = kafka_drain,
     .busy = kafka_busy,
     .stop = kafka_stop,
+    .stats = kafka_stats,
 };

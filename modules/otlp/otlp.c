@@ -680,6 +680,10 @@ void ow_otlp_to_msg(ow_otlp_req_t *r, ow_msg_t *m)
 	m->payload = r->payload;
 	m->len = r->len;
 	m->records = r->records;
+	r->table = NULL;
+	r->payload = NULL;
+	r->len = 0;
+	r->records = 0;
 }
 
 /* ---- responses ---- */

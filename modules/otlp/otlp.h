@@ -64,8 +64,9 @@ void ow_otlp_req_free(ow_otlp_req_t *r); /* and the budget its decode took */
 int ow_otlp_decode_body(int signal, int encoding, int gzip, uint8_t *body, size_t len, size_t max,
 			const char *limit, ow_otlp_req_t *r);
 
-/* Moves a decoded request into the message the WAL takes, and charges the
- * in-flight budget for what is kept now (the payload and its columns)
+/* Moves a decoded request into the message the WAL takes (r keeps only
+ * its rejects; freeing it frees nothing the message holds), and charges
+ * the in-flight budget for what is kept now (the payload and its columns)
  * instead of the body and the decode. Loop thread. */
 struct ow_msg;
 void ow_otlp_to_msg(ow_otlp_req_t *r, struct ow_msg *m);

@@ -1,7 +1,6 @@
 /*
- * bloom.c - XXH64 and Parquet's split-block bloom filter (see encode.h),
- * written from the xxHash specification (xxhash_spec.md) and Parquet's
- * BloomFilter.md.
+ * bloom.c - Parquet's split-block bloom filter (see encode.h), written
+ * from Parquet's BloomFilter.md. The hash is XXH64 from libxxhash.
  *
  * The filter is an array of 32-byte blocks of eight little-endian 32-bit
  * words. A value's XXH64 (seed 0, over its PLAIN bytes without a length
@@ -12,62 +11,11 @@
  */
 #include "encode.h"
 
-#define P1 UINT64_C(0x9E3779B185EBCA87)
-#define P2 UINT64_C(0xC2B2AE3D27D4EB4F)
-#define P3 UINT64_C(0x165667B19E3779F9)
-#define P4 UINT64_C(0x85EBCA77C2B2AE63)
-#define P5 UINT64_C(0x27D4EB2F165667C5)
-
-static inline uint64_t rotl(uint64_t x, int r)
-{
-	return x << r | x >> (64 - r);
-}
-
-static inline uint64_t round1(uint64_t acc, uint64_t lane)
-{
-	return rotl(acc + lane * P2, 31) * P1;
-}
-
-static inline uint64_t merge(uint64_t acc, uint64_t v)
-{
-	return (acc ^ round1(0, v)) * P1 + P4;
-}
+#include <xxhash.h>
 
 uint64_t ow_pq_xxh64(const void *data, size_t n)
 {
-	const uint8_t *p = data, *end = p + n;
-	uint64_t acc;
-	if (n >= 32) {
-		uint64_t v1 = P1 + P2, v2 = P2, v3 = 0, v4 = -P1;
-		for (; end - p >= 32; p += 32) {
-			v1 = round1(v1, ow_get_u64(p));
-			v2 = round1(v2, ow_get_u64(p + 8));
-			v3 = round1(v3, ow_get_u64(p + 16));
-			v4 = round1(v4, ow_get_u64(p + 24));
-		}
-		acc = rotl(v1, 1) + rotl(v2, 7) + rotl(v3, 12) + rotl(v4, 18);
-		acc = merge(acc, v1);
-		acc = merge(acc, v2);
-		acc = merge(acc, v3);
-		acc = merge(acc, v4);
-	} else {
-		acc = P5;
-	}
-	acc += n;
-	for (; end - p >= 8; p += 8)
-		acc = rotl(acc ^ round1(0, ow_get_u64(p)), 27) * P1 + P4;
-	if (end - p >= 4) {
-		acc = rotl(acc ^ (uint64_t)ow_get_u32(p) * P1, 23) * P2 + P3;
-		p += 4;
-	}
-	for (; p < end; p++)
-		acc = rotl(acc ^ *p * P5, 11) * P1;
-	acc ^= acc >> 33;
-	acc *= P2;
-	acc ^= acc >> 29;
-	acc *= P3;
-	acc ^= acc >> 32;
-	return acc;
+	return XXH64(data, n, 0);
 }
 
 static const uint32_t salt[8] = {0x47b6137bu, 0x44974d91u, 0x8824ad5bu, 0xa2b7289du,

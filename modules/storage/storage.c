@@ -113,6 +113,11 @@ static ow_partref_t *catalog; /* committed parts, as readers see them */
  * pick a part from SQLite while the flush is still removing WAL files). */
 static char (*replaced)[33];
 static size_t nreplaced;
+
+/* its lines of /metrics (storage_stats) */
+static struct {
+	uint64_t parts_written, rows_stored;
+} stats;
 static char parquet_dir[4096];
 
 uint64_t ow_storage_buffered_bytes(void)
@@ -672,8 +677,8 @@ static void flush_done(ow_job_t *j)
 		rows += f->parts[i].rows;
 	ow_log(OW_LOG_DEBUG, "storage: %s/%s: %d parts, %llu rows, %zu batches", buf->tenant,
 	       ow_signal_name(buf->signal), f->nparts, (unsigned long long)rows, buf->nbatches);
-	ow_stats.parts_written += (uint64_t)f->nparts;
-	ow_stats.rows_stored += rows;
+	stats.parts_written += (uint64_t)f->nparts;
+	stats.rows_stored += rows;
 	/* one step for readers: the parts in, the buffer's rows out */
 	for (int i = 0; i < f->nparts; i++)
 		catalog_add(buf->tenant, buf->signal, &f->parts[i]);
@@ -929,6 +934,17 @@ static void storage_stop(void)
 	tick_ev = retry_ev = NULL;
 }
 
+static void storage_stats(ow_buf_t *b)
+{
+	ow_metric_one(b, "openwit_buffered_bytes", "gauge",
+		      "Memory held by rows waiting to be written to Parquet.",
+		      ow_storage_buffered_bytes());
+	ow_metric_one(b, "openwit_parts_written_total", "counter",
+		      "Parquet parts committed by flushes.", stats.parts_written);
+	ow_metric_one(b, "openwit_rows_stored_total", "counter", "Rows committed in Parquet parts.",
+		      stats.rows_stored);
+}
+
 ow_module_t ow_storage_module = {
     .name = "storage",
     .directives = directives,
@@ -936,4 +952,5 @@ ow_module_t ow_storage_module = {
     .drain = storage_drain,
     .busy = storage_busy,
     .stop = storage_stop,
+    .stats = storage_stats,
 };

@@ -85,6 +85,14 @@ void ow_wal_set_adopter(int source, void (*adopt)(const ow_walref_t *ref))
 	adopters[source] = adopt;
 }
 
+/* its lines of /metrics (wal_stats) */
+static struct {
+	uint64_t batches[OW_NSIGNALS], batch_messages[OW_NSIGNALS];
+	uint64_t wal_fsyncs, wal_fsync_errors, wal_bytes;
+	uint64_t wal_recovered, wal_removed_torn, wal_quarantined;
+	ow_hist_t fsync_latency;
+} stats;
+
 const char *ow_wal_dir(void)
 {
 	return wal_dir;
@@ -323,18 +331,18 @@ static void on_written(ow_job_t *j)
 	ow_batch_t *b = (ow_batch_t *)j;
 	inflight--;
 	if (b->wal_rc == OW_OK) {
-		ow_stats.wal_fsyncs++;
-		ow_stats.wal_bytes += b->file_bytes;
-		ow_stats.batches[b->signal]++;
-		ow_stats.batch_messages[b->signal] += b->nmsgs;
-		ow_hist_observe(&ow_stats.fsync_latency, (double)b->fsync_ns / 1e9);
+		stats.wal_fsyncs++;
+		stats.wal_bytes += b->file_bytes;
+		stats.batches[b->signal]++;
+		stats.batch_messages[b->signal] += b->nmsgs;
+		ow_hist_observe(&stats.fsync_latency, (double)b->fsync_ns / 1e9);
 		ow_tracker_batch_written(b);
 		/* contract 1: the rows are in the buffer queries read before the
 		 * requests are answered */
 		sink_publish(b);
 		ow_batch_finish(b, OW_OK);
 	} else {
-		ow_stats.wal_fsync_errors++;
+		stats.wal_fsync_errors++;
 		ow_tracker_alert("wal_failed", b->id,
 				 "batch could not be made durable; its requests "
 				 "were answered with an error");
@@ -514,11 +522,11 @@ static int replay(ow_walbatch_t *wb, uint64_t *nrecords)
 			 q == OW_OK ? "moved to quarantine/wal/" : "could not be moved");
 		ow_log(OW_LOG_ERROR, "wal: recovery: %s", msg);
 		ow_tracker_alert("wal_corrupt", info->id[0] ? info->id : NULL, msg);
-		ow_stats.wal_quarantined++;
+		stats.wal_quarantined++;
 		return OW_ERROR;
 	}
 	*nrecords += records;
-	ow_stats.wal_recovered++;
+	stats.wal_recovered++;
 	/* the tracker row as the file describes the batch */
 	ow_batch_t b = {.signal = info->signal,
 			.source = info->source,
@@ -610,7 +618,7 @@ static int recover_dir(const char *tenant, seen_t **seen, size_t *nseen, uint64_
 			       "acknowledged",
 			       path, info->why);
 			unlink(path);
-			ow_stats.wal_removed_torn++;
+			stats.wal_removed_torn++;
 			changed = 1;
 			continue;
 		}
@@ -686,8 +694,8 @@ static int wal_recover(void)
 	    OW_LOG_INFO,
 	    "wal: recovery: %zu complete batches (%llu records) replayed, %llu torn files removed, "
 	    "%llu corrupt files quarantined",
-	    nseen, (unsigned long long)nrecords, (unsigned long long)ow_stats.wal_removed_torn,
-	    (unsigned long long)ow_stats.wal_quarantined);
+	    nseen, (unsigned long long)nrecords, (unsigned long long)stats.wal_removed_torn,
+	    (unsigned long long)stats.wal_quarantined);
 	return OW_OK;
 }
 
@@ -739,6 +747,33 @@ static void wal_stop(void)
 	writer_started = 0;
 }
 
+static void wal_stats(ow_buf_t *b)
+{
+	ow_metric_head(b, "openwit_batches_total", "counter", "Batches made durable in the WAL.");
+	for (int s = 0; s < OW_NSIGNALS; s++)
+		ow_buf_printf(b, "openwit_batches_total{signal=\"%s\"} %llu\n", ow_signal_name(s),
+			      (unsigned long long)stats.batches[s]);
+	ow_metric_head(b, "openwit_batch_messages_total", "counter",
+		       "Messages (requests) in durable batches.");
+	for (int s = 0; s < OW_NSIGNALS; s++)
+		ow_buf_printf(b, "openwit_batch_messages_total{signal=\"%s\"} %llu\n",
+			      ow_signal_name(s), (unsigned long long)stats.batch_messages[s]);
+	ow_metric_one(b, "openwit_wal_fsyncs_total", "counter",
+		      "WAL files written and fdatasync'd.", stats.wal_fsyncs);
+	ow_metric_one(b, "openwit_wal_failed_batches_total", "counter",
+		      "Batches the WAL could not make durable.", stats.wal_fsync_errors);
+	ow_metric_one(b, "openwit_wal_bytes_total", "counter", "Bytes written to WAL files.",
+		      stats.wal_bytes);
+	ow_metric_one(b, "openwit_wal_disk_full", "gauge", "1 while WAL writes fail with ENOSPC.",
+		      (uint64_t)ow_wal_disk_full());
+	ow_metric_one(b, "openwit_wal_recovered_batches", "gauge",
+		      "Complete WAL files found at start.", stats.wal_recovered);
+	ow_metric_one(b, "openwit_wal_quarantined_files", "gauge",
+		      "Corrupt WAL files moved to quarantine at start.", stats.wal_quarantined);
+	ow_metric_hist(b, "openwit_wal_fsync_seconds", "fdatasync of one WAL file.",
+		       &stats.fsync_latency);
+}
+
 ow_module_t ow_wal_module = {
     .name = "wal",
     .directives = directives,
@@ -748,4 +783,5 @@ ow_module_t ow_wal_module = {
     .drain = wal_drain,
     .busy = wal_busy,
     .stop = wal_stop,
+    .stats = wal_stats,
 };

@@ -1,0 +1,303 @@
+/*
+ * ingest.c - see ingest.h. Its counters: acknowledged requests per tenant
+ * and signal, capped at TENANTS rows (later tenants are counted under
+ * "_other", so a flood of tenant ids cannot grow memory), refusals by
+ * reason, and the acknowledgement latency. Loop thread, but the decode
+ * job's work.
+ */
+#include "ingest.h"
+#include "../core/stats.h"
+#include "../storage/storage.h"
+#include "../wal/wal.h"
+
+#include <stddef.h>
+
+#define TENANTS 256
+
+typedef struct {
+	char tenant[OW_TENANT_MAX + 1];
+	uint64_t requests[OW_NSIGNALS], records[OW_NSIGNALS], rejected[OW_NSIGNALS],
+	    bytes[OW_NSIGNALS];
+} tenant_stats_t;
+
+/* the reason label of openwit_rejected_requests_total */
+enum {
+	REJ_BAD_REQUEST,
+	REJ_INVALID_TENANT,
+	REJ_TOO_LARGE,
+	REJ_MEDIA_TYPE,
+	REJ_METHOD,
+	REJ_NOT_FOUND,
+	REJ_BUDGET,
+	REJ_QUEUE_FULL,
+	REJ_DISK_FULL,
+	REJ_DRAINING,
+	REJ_WAL_FAILED,
+	REJ_BUFFER_FULL,
+	REJ_DEADLINE,
+	NREJECT
+};
+
+static struct {
+	tenant_stats_t tenants[TENANTS];
+	int ntenants;
+	uint64_t rejected[NREJECT];
+	ow_hist_t ack_latency;
+} stats;
+
+static const char *const reject_names[NREJECT] = {
+    "bad_request",	"invalid_tenant", "too_large",	   "unsupported_media_type",
+    "method",		"not_found",	  "memory_budget", "queue_full",
+    "disk_full",	"draining",	  "wal_failed",	   "buffer_full",
+    "deadline_exceeded"};
+
+static tenant_stats_t *tenant_row(const char *tenant)
+{
+	for (int i = 0; i < stats.ntenants; i++)
+		if (strcmp(stats.tenants[i].tenant, tenant) == 0)
+			return &stats.tenants[i];
+	if (stats.ntenants == TENANTS - 1) {
+		tenant_stats_t *other = &stats.tenants[TENANTS - 1];
+		snprintf(other->tenant, sizeof(other->tenant), "_other");
+		return other;
+	}
+	tenant_stats_t *t = &stats.tenants[stats.ntenants++];
+	snprintf(t->tenant, sizeof(t->tenant), "%s", tenant);
+	return t;
+}
+
+/* What a refusal's message says beyond its text: */
+enum { TEXT, TENANT_FROM, SIZE_LIMIT, ACCEPTS, DETAIL };
+
+#define RPC_METHODS                                                                                \
+	"unimplemented: the OTLP/gRPC methods are POST "                                           \
+	"/opentelemetry.proto.collector.{trace,logs,metrics}.v1.{Trace,Logs,Metrics}Service/"      \
+	"Export"
+
+/* Each reason's answer. A reason that one protocol alone can meet has the
+ * other's nearest code all the same. */
+static const struct {
+	int http, rpc, counter, args;
+	const char *text;
+} reasons[OW_IN_NREASONS] = {
+    [OW_IN_PATH] = {404, OW_RPC_NOT_FOUND, REJ_NOT_FOUND, TEXT,
+		    "not found: OTLP/HTTP paths are /v1/traces, /v1/logs and /v1/metrics"},
+    [OW_IN_METHOD] = {405, OW_RPC_UNIMPLEMENTED, REJ_METHOD, TEXT, "method not allowed: use POST"},
+    [OW_IN_RPC_PATH] = {404, OW_RPC_UNIMPLEMENTED, REJ_NOT_FOUND, TEXT, RPC_METHODS},
+    [OW_IN_RPC_METHOD] = {405, OW_RPC_UNIMPLEMENTED, REJ_METHOD, TEXT, RPC_METHODS},
+    [OW_IN_CONTENT_TYPE] = {415, OW_RPC_INVALID_ARGUMENT, REJ_MEDIA_TYPE, ACCEPTS,
+			    "unsupported content type: use %s"},
+    [OW_IN_ENCODING] = {415, OW_RPC_INVALID_ARGUMENT, REJ_MEDIA_TYPE, TEXT,
+			"unsupported content encoding: use gzip or none"},
+    [OW_IN_RPC_ENCODING] = {415, OW_RPC_UNIMPLEMENTED, REJ_MEDIA_TYPE, TEXT,
+			    "unsupported grpc-encoding: use gzip or identity"},
+    [OW_IN_TIMEOUT] = {400, OW_RPC_INVALID_ARGUMENT, REJ_BAD_REQUEST, TEXT,
+		       "malformed grpc-timeout: use 1 to 8 digits and a unit (H, M, S, m, u or "
+		       "n)"},
+    [OW_IN_FRAMING] = {400, OW_RPC_INVALID_ARGUMENT, REJ_BAD_REQUEST, TEXT,
+		       "malformed gRPC message: want one length-prefixed message"},
+    [OW_IN_COMPRESSED] = {400, OW_RPC_INVALID_ARGUMENT, REJ_BAD_REQUEST, TEXT,
+			  "compressed message without grpc-encoding gzip"},
+    [OW_IN_TENANT] = {400, OW_RPC_INVALID_ARGUMENT, REJ_INVALID_TENANT, TENANT_FROM,
+		      "invalid tenant in %s: use 1 to 64 of [A-Za-z0-9._-], not . or .."},
+    [OW_IN_DRAINING] = {503, OW_RPC_UNAVAILABLE, REJ_DRAINING, TEXT,
+			"server is shutting down; retry"},
+    [OW_IN_DISK_FULL] = {503, OW_RPC_UNAVAILABLE, REJ_DISK_FULL, TEXT,
+			 "disk full: the write-ahead log cannot take data; retry"},
+    [OW_IN_BUFFER_FULL] = {503, OW_RPC_UNAVAILABLE, REJ_BUFFER_FULL, TEXT,
+			   "buffers full (memory.max_buffer_bytes) until a flush to Parquet; "
+			   "retry"},
+    [OW_IN_TOO_LARGE] = {413, OW_RPC_RESOURCE_EXHAUSTED, REJ_TOO_LARGE, SIZE_LIMIT,
+			 "%s is larger than %s"},
+    [OW_IN_BUDGET] = {503, OW_RPC_UNAVAILABLE, REJ_BUDGET, TEXT,
+		      "in-flight memory budget exhausted; retry"},
+    [OW_IN_QUEUE_FULL] = {503, OW_RPC_UNAVAILABLE, REJ_QUEUE_FULL, TEXT,
+			  "decode queue full; retry"},
+    [OW_IN_MALFORMED] = {400, OW_RPC_INVALID_ARGUMENT, REJ_BAD_REQUEST, DETAIL, "%s"},
+    [OW_IN_DECODED_TOO_LARGE] = {413, OW_RPC_RESOURCE_EXHAUSTED, REJ_TOO_LARGE, DETAIL, "%s"},
+    [OW_IN_DECODE_BUDGET] = {503, OW_RPC_UNAVAILABLE, REJ_BUDGET, DETAIL, "%s"},
+    [OW_IN_DEADLINE] = {504, OW_RPC_DEADLINE_EXCEEDED, REJ_DEADLINE, TEXT,
+			"deadline exceeded (grpc-timeout)"},
+    [OW_IN_WAL_FAILED] = {503, OW_RPC_UNAVAILABLE, REJ_WAL_FAILED, TEXT,
+			  "the write-ahead log could not store the request; retry"},
+};
+
+static int draining;
+
+void ow_ingest_refuse(const ow_ingest_src_t *src, int reason, const char *detail,
+		      ow_ingest_answer_t *a)
+{
+	size_t n = sizeof(a->message);
+	stats.rejected[reasons[reason].counter]++;
+	a->http = reasons[reason].http;
+	a->rpc = reasons[reason].rpc;
+	switch (reasons[reason].args) {
+	case TENANT_FROM:
+		snprintf(a->message, n, reasons[reason].text, src->tenant_from);
+		break;
+	case SIZE_LIMIT:
+		snprintf(a->message, n, reasons[reason].text, src->unit, src->limit);
+		break;
+	case ACCEPTS:
+		snprintf(a->message, n, reasons[reason].text, src->accepts);
+		break;
+	case DETAIL:
+		snprintf(a->message, n, "%s", detail ? detail : "");
+		break;
+	default:
+		snprintf(a->message, n, "%s", reasons[reason].text);
+	}
+}
+
+void ow_ingest_init(ow_ingest_req_t *r, ow_ingest_src_t *src)
+{
+	r->src = src;
+	r->signal = -1;
+	snprintf(r->tenant, sizeof(r->tenant), "default");
+}
+
+void ow_ingest_set_tenant(ow_ingest_req_t *r, const char *v, size_t len)
+{
+	if (len > OW_TENANT_MAX)
+		len = 0;
+	memcpy(r->tenant, v, len);
+	r->tenant[len] = '\0';
+}
+
+int ow_ingest_admit(ow_ingest_req_t *r, size_t len)
+{
+	if (!r->admitted) {
+		if (!ow_tenant_valid(r->tenant, strlen(r->tenant)))
+			return OW_IN_TENANT;
+		if (draining)
+			return OW_IN_DRAINING;
+		if (ow_wal_disk_full())
+			return OW_IN_DISK_FULL;
+		if (ow_storage_full())
+			return OW_IN_BUFFER_FULL;
+	}
+	if (r->msg.charged + len > r->src->max + r->src->framing)
+		return OW_IN_TOO_LARGE;
+	if (ow_budget_take(len) != OW_OK)
+		return OW_IN_BUDGET;
+	r->msg.charged += len;
+	r->admitted = 1;
+	return OW_IN_OK;
+}
+
+/* Gives back the admission: its budget, and its checks to pass again. */
+static void unadmit(ow_ingest_req_t *r)
+{
+	ow_budget_release(r->msg.charged);
+	r->msg.charged = 0;
+	r->admitted = 0;
+}
+
+static void decode_work(ow_job_t *j)
+{
+	ow_ingest_req_t *r = (ow_ingest_req_t *)((char *)j - offsetof(ow_ingest_req_t, job));
+	uint8_t *body = r->body;
+	r->body = NULL;
+	if (body == NULL) {
+		body = ow_alloc(OW_MAX(r->blen, 1));
+		if (r->blen)
+			memcpy(body, r->view, r->blen);
+	}
+	int rc = ow_otlp_decode_body(r->signal, r->encoding, r->gzip, body, r->blen, r->src->max,
+				     r->src->limit, &r->dec);
+	r->reason = rc == OW_OK	       ? OW_IN_OK
+		    : rc == OW_NOSPACE ? OW_IN_DECODED_TOO_LARGE
+		    : rc == OW_AGAIN   ? OW_IN_DECODE_BUDGET
+				       : OW_IN_MALFORMED;
+}
+
+static void decode_done(ow_job_t *j)
+{
+	ow_ingest_req_t *r = (ow_ingest_req_t *)((char *)j - offsetof(ow_ingest_req_t, job));
+	if (r->reason != OW_IN_OK)
+		unadmit(r);
+	r->admitted = 0;
+	r->src->decoded(r);
+}
+
+int ow_ingest_decode(ow_ingest_req_t *r)
+{
+	r->job.work = decode_work;
+	r->job.done = decode_done;
+	if (ow_work_submit(&r->job) != OW_OK) {
+		unadmit(r);
+		return OW_IN_QUEUE_FULL;
+	}
+	return OW_IN_OK;
+}
+
+void ow_ingest_store(ow_ingest_req_t *r)
+{
+	ow_otlp_to_msg(&r->dec, &r->msg);
+	r->msg.ack = r->src->ack;
+	ow_wal_add(&r->msg, r->tenant, r->signal, r->src->source);
+}
+
+void ow_ingest_free(ow_ingest_req_t *r)
+{
+	free(r->body);
+	r->body = NULL;
+	ow_otlp_req_free(&r->dec);
+	unadmit(r);
+}
+
+void ow_ingest_acked(const ow_ingest_req_t *r)
+{
+	tenant_stats_t *t = tenant_row(r->tenant);
+	t->requests[r->signal]++;
+	t->records[r->signal] += r->msg.records;
+	t->rejected[r->signal] += r->dec.rejects.n;
+	t->bytes[r->signal] += r->msg.len;
+	if (r->t0)
+		ow_hist_observe(&stats.ack_latency, (double)(ow_mono_ns() - r->t0) / 1e9);
+}
+
+static void ingest_stats(ow_buf_t *b)
+{
+	static const char *per[4][2] = {
+	    {"openwit_ingest_requests_total", "Acknowledged requests by tenant and signal."},
+	    {"openwit_ingest_records_total",
+	     "Acknowledged spans, log records and data points by tenant and signal."},
+	    {"openwit_ingest_rejected_records_total",
+	     "Records skipped as invalid in acknowledged requests (partial success)."},
+	    {"openwit_ingest_bytes_total", "Acknowledged payload bytes by tenant and signal."}};
+	for (int k = 0; k < 4; k++) {
+		ow_metric_head(b, per[k][0], "counter", per[k][1]);
+		for (int i = 0; i < stats.ntenants; i++) {
+			const tenant_stats_t *t = &stats.tenants[i];
+			const uint64_t *v = k == 0   ? t->requests
+					    : k == 1 ? t->records
+					    : k == 2 ? t->rejected
+						     : t->bytes;
+			for (int s = 0; s < OW_NSIGNALS; s++)
+				ow_buf_printf(b, "%s{tenant=\"%s\",signal=\"%s\"} %llu\n",
+					      per[k][0], t->tenant, ow_signal_name(s),
+					      (unsigned long long)v[s]);
+		}
+	}
+	ow_metric_head(b, "openwit_rejected_requests_total", "counter",
+		       "Requests answered with an error, by reason.");
+	for (int i = 0; i < NREJECT; i++)
+		ow_buf_printf(b, "openwit_rejected_requests_total{reason=\"%s\"} %llu\n",
+			      reject_names[i], (unsigned long long)stats.rejected[i]);
+	ow_metric_hist(b, "openwit_ack_latency_seconds",
+		       "From a request's arrival to its acknowledgement.", &stats.ack_latency);
+}
+
+/* Every source stops taking requests at once (they drain in the same
+ * turn of the loop); what was admitted goes on. */
+static void ingest_drain(void)
+{
+	draining = 1;
+}
+
+ow_module_t ow_ingest_module = {
+    .name = "ingest",
+    .drain = ingest_drain,
+    .stats = ingest_stats,
+};

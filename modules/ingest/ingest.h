@@ -1,0 +1,130 @@
+/*
+ * ingest.h - the ingest front: what the three sources (OTLP/HTTP in
+ * modules/http, OTLP/gRPC in modules/grpc, Kafka in modules/kafka) share
+ * between their framing and their answers. A source keeps what is its own:
+ * reading its protocol, and answering in its format.
+ *
+ * A request, on the loop thread:
+ *   ow_ingest_init      its source, tenant "default"
+ *   ow_ingest_admit     for each piece of the body it takes: OW_IN_OK, or
+ *                       the reason it is refused
+ *   ow_ingest_decode    the whole body to a worker: gunzip, decode and
+ *                       validate into columns (modules/otlp); the source's
+ *                       decoded() gets it back on the loop, r->reason set
+ *   ow_ingest_store     the decoded request into a WAL batch; the source's
+ *                       ack() answers once the batch is durable
+ *   ow_ingest_acked     counts it as acknowledged
+ *   ow_ingest_free      what it still holds
+ * A refusal goes through ow_ingest_refuse: one table gives each reason its
+ * HTTP status, gRPC code, message and counter (openwit_rejected_requests_total).
+ */
+#ifndef OW_INGEST_H
+#define OW_INGEST_H
+
+#include "../core/batch.h"
+#include "../core/module.h"
+#include "../otlp/otlp.h"
+
+/* Why a request is refused (or OW_IN_OK). */
+enum ow_ingest_reason {
+	OW_IN_OK,
+	/* the source's framing */
+	OW_IN_PATH,	    /* HTTP: not an OTLP path */
+	OW_IN_METHOD,	    /* HTTP: not POST */
+	OW_IN_RPC_PATH,	    /* gRPC: not an OTLP method */
+	OW_IN_RPC_METHOD,   /* gRPC: not POST */
+	OW_IN_CONTENT_TYPE, /* not one of src->accepts */
+	OW_IN_ENCODING,	    /* HTTP: Content-Encoding not gzip or identity */
+	OW_IN_RPC_ENCODING, /* gRPC: grpc-encoding not gzip or identity */
+	OW_IN_TIMEOUT,	    /* gRPC: malformed grpc-timeout */
+	OW_IN_FRAMING,	    /* gRPC: not one length-prefixed message */
+	OW_IN_COMPRESSED,   /* gRPC: a compressed message without gzip */
+	/* ow_ingest_admit */
+	OW_IN_TENANT,
+	OW_IN_DRAINING,
+	OW_IN_DISK_FULL,
+	OW_IN_BUFFER_FULL,
+	OW_IN_TOO_LARGE, /* over src->max as it came */
+	OW_IN_BUDGET,	 /* the in-flight byte budget is spent for now */
+	OW_IN_QUEUE_FULL,
+	/* decoding, with the decoder's message */
+	OW_IN_MALFORMED,
+	OW_IN_DECODED_TOO_LARGE, /* once inflated or decoded */
+	OW_IN_DECODE_BUDGET,	 /* what decoding takes does not fit now */
+	/* later */
+	OW_IN_DEADLINE, /* gRPC: grpc-timeout passed */
+	OW_IN_WAL_FAILED,
+	OW_IN_NREASONS
+};
+
+typedef struct ow_ingest_req ow_ingest_req_t;
+
+/* A source: what the front needs to know of it. */
+typedef struct {
+	int source;			     /* OW_SRC_*: whose batches it joins */
+	const char *tenant_from;	     /* where it reads the tenant, for messages */
+	const char *accepts;		     /* the content types it takes, for messages */
+	const char *unit;		     /* what its size limit counts: "body", "message" */
+	const char *limit;		     /* the setting of that limit */
+	size_t max;			     /* its value in bytes, set when the source starts */
+	size_t framing;			     /* bytes a body carries beyond max (gRPC's prefix) */
+	void (*decoded)(ow_ingest_req_t *r); /* on the loop, r->reason set */
+	void (*ack)(ow_msg_t *m, int rc);    /* as ow_msg_t's */
+} ow_ingest_src_t;
+
+/* The first member of each source's own request object (a message is the
+ * first member of this, so the WAL's ack gets both back). */
+struct ow_ingest_req {
+	ow_msg_t msg;
+	ow_job_t job;
+	ow_ingest_src_t *src;
+	char tenant[OW_TENANT_MAX + 1];
+	int signal, encoding, gzip;
+	int admitted; /* passed admission's checks, until its decode ends */
+	/* the body: malloc'd (the decode takes it), or when NULL blen bytes
+	 * at view, which stay their owner's (Kafka: librdkafka's message)
+	 * and are copied on the worker */
+	uint8_t *body;
+	const void *view;
+	size_t blen;
+	int reason; /* how its decode went */
+	ow_otlp_req_t dec;
+	int64_t t0; /* CLOCK_MONOTONIC ns a client has waited from; 0: none */
+};
+
+/* An answer to a refused request, in the source's own format. */
+typedef struct {
+	int http; /* HTTP status */
+	int rpc;  /* gRPC code; also the google.rpc.Status of an HTTP error */
+	char message[256];
+} ow_ingest_answer_t;
+
+extern ow_module_t ow_ingest_module;
+
+void ow_ingest_init(ow_ingest_req_t *r, ow_ingest_src_t *src);
+/* The tenant as the client sent it (not NUL-terminated); one too long to
+ * hold is kept empty, which admission refuses as invalid. */
+void ow_ingest_set_tenant(ow_ingest_req_t *r, const char *v, size_t len);
+/* May r take len more bytes of body? Until it passes once, checks the
+ * tenant and whether the server takes data (draining, disk full, buffers
+ * full); then every call checks the size so far against src->max and takes
+ * len from the in-flight budget (r->msg.charged). OW_IN_OK or the reason;
+ * a refusal takes nothing. */
+int ow_ingest_admit(ow_ingest_req_t *r, size_t len);
+/* Hands the admitted body (r->body, or r->view) to a worker. OW_IN_OK, or
+ * OW_IN_QUEUE_FULL with the budget given back. When the decode ends, the
+ * admission has too: a request refused then is admitted anew if retried. */
+int ow_ingest_decode(ow_ingest_req_t *r);
+/* A decoded request into its WAL batch (r->dec moves into r->msg). */
+void ow_ingest_store(ow_ingest_req_t *r);
+/* Counts an acknowledged request (and, with t0, its latency). */
+void ow_ingest_acked(const ow_ingest_req_t *r);
+/* Frees what r holds (its body, the decode's result) and gives its budget
+ * back; not r itself. */
+void ow_ingest_free(ow_ingest_req_t *r);
+/* Counts a refusal and makes its answer; detail is the message of the
+ * reasons that carry one (a decode's, r->dec.error; or the source's). */
+void ow_ingest_refuse(const ow_ingest_src_t *src, int reason, const char *detail,
+		      ow_ingest_answer_t *a);
+
+#endif
