@@ -5,7 +5,8 @@
  *   GET /ready                               accepting data (503 while
  *                                            starting, draining, disk full)
  *   GET /metrics                             Prometheus text format
- *   GET /api/batch-monitor/status            pipeline totals as JSON
+ *   GET /api/batch-monitor/status            pipeline totals and every
+ *                                            stage's queue as JSON
  *   GET /api/batch-monitor/batches/{id}      one batch_tracker row
  *   GET /api/batch-monitor/batches?status=pending|completed|failed
  *        &min_age_minutes=N&limit=N          batches, oldest first
@@ -20,6 +21,7 @@
 #include "../core/batch.h"
 #include "../core/conn.h"
 #include "../core/log.h"
+#include "../core/queue.h"
 #include "../core/stats.h"
 #include "../http/http.h"
 #include "../tracker/tracker.h"
@@ -302,6 +304,32 @@ static void ctl_work(ow_job_t *j)
 		r->code = 500;
 }
 
+/* Every stage's queue, an empty one too: where work piles up is the
+ * bottleneck. A capacity of null is no limit of its own. */
+static void queues_json(cJSON *out)
+{
+	cJSON *all = cJSON_AddObjectToObject(out, "queues");
+	for (const ow_queue_t *q = ow_queue_first(); q; q = q->next) {
+		cJSON *o = cJSON_AddObjectToObject(all, q->name);
+		uint64_t waits = atomic_load(&q->waits), ns = atomic_load(&q->wait_ns);
+		cJSON_AddNumberToObject(o, "depth_items", (double)atomic_load(&q->items));
+		cJSON_AddNumberToObject(o, "depth_bytes", (double)atomic_load(&q->bytes));
+		if (q->cap_items)
+			cJSON_AddNumberToObject(o, "capacity_items", (double)q->cap_items);
+		else
+			cJSON_AddNullToObject(o, "capacity_items");
+		if (q->cap_bytes)
+			cJSON_AddNumberToObject(o, "capacity_bytes", (double)q->cap_bytes);
+		else
+			cJSON_AddNullToObject(o, "capacity_bytes");
+		cJSON_AddNumberToObject(o, "waits", (double)waits);
+		cJSON_AddNumberToObject(o, "wait_avg_ms",
+					waits ? (double)ns / 1e6 / (double)waits : 0);
+		cJSON_AddNumberToObject(o, "wait_max_ms",
+					(double)atomic_load(&q->wait_max_ns) / 1e6);
+	}
+}
+
 static void ctl_done(ow_job_t *j)
 {
 	ctl_req_t *r = (ctl_req_t *)j;
@@ -322,6 +350,7 @@ static void ctl_done(ow_job_t *j)
 						(double)ow_storage_buffered_bytes());
 			cJSON_AddBoolToObject(p, "disk_full", ow_wal_disk_full());
 			cJSON_AddBoolToObject(p, "draining", draining);
+			queues_json(r->out);
 		}
 		send_json(r->req, 200, r->out);
 	}
@@ -370,6 +399,43 @@ static void metric_by_listener(ow_buf_t *b, const char *name, const char *help, 
 		for (int i = 0; i < n; i++)
 			ow_buf_printf(b, "%s{listener=\"%s\",%s=\"%s\"} %llu\n", name, l->name,
 				      label, names[i], (unsigned long long)v[i]);
+	}
+}
+
+/* The queues between the stages (queue.h), one series each; a capacity
+ * that is no limit of its own is +Inf. */
+static void metric_queues(ow_buf_t *b)
+{
+	static const struct {
+		const char *name, *type, *help;
+	} m[] = {
+	    {"openwit_queue_depth", "gauge", "Items waiting in the queue in front of a stage."},
+	    {"openwit_queue_depth_bytes", "gauge", "Bytes of the items waiting in the queue."},
+	    {"openwit_queue_capacity", "gauge", "Items the queue holds at most."},
+	    {"openwit_queue_capacity_bytes", "gauge", "Bytes the queue holds at most."},
+	    {"openwit_queue_waits_total", "counter", "Takes from the queue that measured a wait."},
+	    {"openwit_queue_wait_seconds_total", "counter", "Time waited in the queue, summed."},
+	    {"openwit_queue_wait_seconds_max", "gauge",
+	     "The longest wait in the queue since start."},
+	};
+	for (size_t k = 0; k < OW_NELEMS(m); k++) {
+		metric_head(b, m[k].name, m[k].type, m[k].help);
+		for (const ow_queue_t *q = ow_queue_first(); q; q = q->next) {
+			uint64_t v = k == 0   ? atomic_load(&q->items)
+				     : k == 1 ? atomic_load(&q->bytes)
+				     : k == 2 ? q->cap_items
+				     : k == 3 ? q->cap_bytes
+				     : k == 4 ? atomic_load(&q->waits)
+				     : k == 5 ? atomic_load(&q->wait_ns)
+					      : atomic_load(&q->wait_max_ns);
+			ow_buf_printf(b, "%s{queue=\"%s\"} ", m[k].name, q->name);
+			if ((k == 2 || k == 3) && v == 0)
+				ow_buf_printf(b, "+Inf\n");
+			else if (k >= 5)
+				ow_buf_printf(b, "%.9f\n", (double)v / 1e9);
+			else
+				ow_buf_printf(b, "%llu\n", (unsigned long long)v);
+		}
 	}
 }
 
@@ -430,6 +496,7 @@ static void send_metrics(struct evhttp_request *req)
 	metric_one(&b, "openwit_buffered_bytes", "gauge",
 		   "Memory held by rows waiting to be written to Parquet.",
 		   ow_storage_buffered_bytes());
+	metric_queues(&b);
 	metric_one(&b, "openwit_parts_written_total", "counter",
 		   "Parquet parts committed by flushes.", ow_stats.parts_written);
 	metric_one(&b, "openwit_rows_stored_total", "counter", "Rows committed in Parquet parts.",
