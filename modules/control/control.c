@@ -5,7 +5,8 @@
  *   GET /ready                               accepting data (503 while
  *                                            starting, draining, disk full)
  *   GET /metrics                             Prometheus text format
- *   GET /api/batch-monitor/status            pipeline totals as JSON
+ *   GET /api/batch-monitor/status            pipeline totals and every
+ *                                            stage's queue as JSON
  *   GET /api/batch-monitor/batches/{id}      one batch_tracker row
  *   GET /api/batch-monitor/batches?status=pending|completed|failed
  *        &min_age_minutes=N&limit=N          batches, oldest first
@@ -19,6 +20,7 @@
 #include "control.h"
 #include "../core/batch.h"
 #include "../core/log.h"
+#include "../core/queue.h"
 #include "../http/http.h"
 #include "../tracker/tracker.h"
 #include "../storage/storage.h"
@@ -299,6 +301,32 @@ static void ctl_work(ow_job_t *j)
 		r->code = 500;
 }
 
+/* Every stage's queue, an empty one too: where work piles up is the
+ * bottleneck. A capacity of null is no limit of its own. */
+static void queues_json(cJSON *out)
+{
+	cJSON *all = cJSON_AddObjectToObject(out, "queues");
+	for (const ow_queue_t *q = ow_queue_first(); q; q = q->next) {
+		cJSON *o = cJSON_AddObjectToObject(all, q->name);
+		uint64_t waits = atomic_load(&q->waits), ns = atomic_load(&q->wait_ns);
+		cJSON_AddNumberToObject(o, "depth_items", (double)atomic_load(&q->items));
+		cJSON_AddNumberToObject(o, "depth_bytes", (double)atomic_load(&q->bytes));
+		if (q->cap_items)
+			cJSON_AddNumberToObject(o, "capacity_items", (double)q->cap_items);
+		else
+			cJSON_AddNullToObject(o, "capacity_items");
+		if (q->cap_bytes)
+			cJSON_AddNumberToObject(o, "capacity_bytes", (double)q->cap_bytes);
+		else
+			cJSON_AddNullToObject(o, "capacity_bytes");
+		cJSON_AddNumberToObject(o, "waits", (double)waits);
+		cJSON_AddNumberToObject(o, "wait_avg_ms",
+					waits ? (double)ns / 1e6 / (double)waits : 0);
+		cJSON_AddNumberToObject(o, "wait_max_ms",
+					(double)atomic_load(&q->wait_max_ns) / 1e6);
+	}
+}
+
 static void ctl_done(ow_job_t *j)
 {
 	ctl_req_t *r = (ctl_req_t *)j;
@@ -319,6 +347,7 @@ static void ctl_done(ow_job_t *j)
 						(double)ow_storage_buffered_bytes());
 			cJSON_AddBoolToObject(p, "disk_full", ow_wal_disk_full());
 			cJSON_AddBoolToObject(p, "draining", draining);
+			queues_json(r->out);
 		}
 		send_json(r->req, 200, r->out);
 	}

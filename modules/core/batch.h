@@ -55,6 +55,7 @@ struct ow_batch {
 	int wal_attempt; /* which file name holds it, see ow_wal_ref() */
 	int64_t write_ns, fsync_ns;
 	uint64_t file_bytes;
+	int64_t queued_mono; /* posted back to the loop (its publish queue) */
 	ow_batch_t *next;
 };
 

@@ -6,15 +6,16 @@
 #include "ring.h"
 #include "core.h"
 
-int ow_ring_init(ow_ring_t *r, size_t min_cap)
+int ow_ring_init(ow_ring_t *r, size_t min_cap, ow_queue_t *queue)
 {
 	size_t cap = 2;
 	while (cap < min_cap)
 		cap <<= 1;
-	r->slots = ow_calloc(cap, sizeof(void *));
+	r->slots = ow_calloc(cap, sizeof(*r->slots));
 	r->cap = cap;
 	r->head = r->tail = 0;
 	r->closed = 0;
+	r->queue = queue;
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->nonempty, NULL);
 	return OW_OK;
@@ -28,22 +29,34 @@ void ow_ring_destroy(ow_ring_t *r)
 	pthread_cond_destroy(&r->nonempty);
 }
 
-int ow_ring_push(ow_ring_t *r, void *p)
+int ow_ring_push_bytes(ow_ring_t *r, void *p, size_t bytes)
 {
+	int64_t now = r->queue ? ow_mono_ns() : 0;
 	pthread_mutex_lock(&r->mu);
 	if (r->closed || r->tail - r->head == r->cap) {
 		pthread_mutex_unlock(&r->mu);
 		return OW_AGAIN;
 	}
-	r->slots[r->tail++ & (r->cap - 1)] = p;
+	r->slots[r->tail++ & (r->cap - 1)] = (ow_ring_slot_t){p, now, bytes};
+	/* counted before a consumer can take it, so a depth never goes below 0 */
+	if (r->queue)
+		ow_queue_put(r->queue, 1, bytes);
 	pthread_cond_signal(&r->nonempty);
 	pthread_mutex_unlock(&r->mu);
 	return OW_OK;
 }
 
+int ow_ring_push(ow_ring_t *r, void *p)
+{
+	return ow_ring_push_bytes(r, p, 0);
+}
+
 static void *take(ow_ring_t *r)
 {
-	return r->slots[r->head++ & (r->cap - 1)];
+	ow_ring_slot_t *s = &r->slots[r->head++ & (r->cap - 1)];
+	if (r->queue)
+		ow_queue_take(r->queue, 1, s->bytes, s->pushed);
+	return s->p;
 }
 
 void *ow_ring_pop(ow_ring_t *r)

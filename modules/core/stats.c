@@ -4,6 +4,7 @@
 #include "stats.h"
 #include "batch.h"
 #include "conn.h"
+#include "queue.h"
 
 #include <stddef.h>
 
@@ -63,6 +64,43 @@ static void metric_by_listener(ow_buf_t *b, const char *name, const char *help, 
 	}
 }
 
+/* The queues between the stages (queue.h), one series each; a capacity
+ * that is no limit of its own is +Inf. */
+static void metric_queues(ow_buf_t *b)
+{
+	static const struct {
+		const char *name, *type, *help;
+	} m[] = {
+	    {"openwit_queue_depth", "gauge", "Items waiting in the queue in front of a stage."},
+	    {"openwit_queue_depth_bytes", "gauge", "Bytes of the items waiting in the queue."},
+	    {"openwit_queue_capacity", "gauge", "Items the queue holds at most."},
+	    {"openwit_queue_capacity_bytes", "gauge", "Bytes the queue holds at most."},
+	    {"openwit_queue_waits_total", "counter", "Takes from the queue that measured a wait."},
+	    {"openwit_queue_wait_seconds_total", "counter", "Time waited in the queue, summed."},
+	    {"openwit_queue_wait_seconds_max", "gauge",
+	     "The longest wait in the queue since start."},
+	};
+	for (size_t k = 0; k < OW_NELEMS(m); k++) {
+		ow_metric_head(b, m[k].name, m[k].type, m[k].help);
+		for (const ow_queue_t *q = ow_queue_first(); q; q = q->next) {
+			uint64_t v = k == 0   ? atomic_load(&q->items)
+				     : k == 1 ? atomic_load(&q->bytes)
+				     : k == 2 ? q->cap_items
+				     : k == 3 ? q->cap_bytes
+				     : k == 4 ? atomic_load(&q->waits)
+				     : k == 5 ? atomic_load(&q->wait_ns)
+					      : atomic_load(&q->wait_max_ns);
+			ow_buf_printf(b, "%s{queue=\"%s\"} ", m[k].name, q->name);
+			if ((k == 2 || k == 3) && v == 0)
+				ow_buf_printf(b, "+Inf\n");
+			else if (k >= 5)
+				ow_buf_printf(b, "%.9f\n", (double)v / 1e9);
+			else
+				ow_buf_printf(b, "%llu\n", (unsigned long long)v);
+		}
+	}
+}
+
 void ow_core_stats(ow_buf_t *b)
 {
 	ow_metric_one(b, "openwit_inflight_bytes", "gauge",
@@ -86,4 +124,5 @@ void ow_core_stats(ow_buf_t *b)
 			   "the stream is reset), by listener and deadline.",
 			   "deadline", ow_conn_deadline_names, OW_DL_N,
 			   offsetof(ow_conn_limit_t, deadline));
+	metric_queues(b);
 }

@@ -19,6 +19,7 @@
 struct ow_pool {
 	const char *name;
 	ow_ring_t ring;
+	ow_queue_t queue;
 	pthread_t *threads;
 	int nthreads, nice;
 };
@@ -82,11 +83,15 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static int pool_start(ow_pool_t *p, const char *name, int n, size_t slots, int nice)
+/* A pool's queue has no byte limit of its own: the ingest jobs' requests
+ * are in the in-flight budget, and the queries' under their cap. */
+static int pool_start(ow_pool_t *p, const char *name, const char *qname, int stage, int n,
+		      size_t slots, int nice)
 {
 	p->name = name;
 	p->nice = nice;
-	ow_ring_init(&p->ring, slots);
+	ow_ring_init(&p->ring, slots, &p->queue);
+	ow_queue_register(&p->queue, qname, stage, p->ring.cap, 0);
 	if (n <= 0) {
 		long cores = sysconf(_SC_NPROCESSORS_ONLN);
 		n = cores > 0 ? (int)cores : 1;
@@ -109,6 +114,7 @@ static void pool_stop(ow_pool_t *p)
 		pthread_join(p->threads[i], NULL);
 	free(p->threads);
 	p->threads = NULL;
+	ow_queue_unregister(&p->queue);
 	ow_ring_destroy(&p->ring);
 }
 
@@ -121,7 +127,7 @@ int ow_workers_start(struct event_base *base, int n, size_t queue_slots)
 	}
 	wake_ev = event_new(base, efd, EV_READ | EV_PERSIST, on_wake, NULL);
 	event_add(wake_ev, NULL);
-	return pool_start(&ingest, "ingest", n, queue_slots, 0);
+	return pool_start(&ingest, "ingest", "decode", OW_Q_DECODE, n, queue_slots, 0);
 }
 
 int ow_workers_count(void)
@@ -142,7 +148,7 @@ size_t ow_work_queued(void)
 ow_pool_t *ow_pool_start(const char *name, int nthreads, size_t slots, int nice)
 {
 	ow_pool_t *p = ow_calloc(1, sizeof(*p));
-	if (pool_start(p, name, nthreads, slots, nice) != OW_OK) {
+	if (pool_start(p, name, name, OW_Q_QUERY, nthreads, slots, nice) != OW_OK) {
 		ow_pool_stop(p);
 		return NULL;
 	}

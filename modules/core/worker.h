@@ -34,7 +34,8 @@ int ow_workers_count(void);
  * pool's, nor fill its queue. Its threads run at nice (0-19): on a busy
  * machine the ingest workers, and so the acknowledgements, come first.
  * nthreads 0: one per core. Its jobs' done() run on the loop, as the
- * ingest pool's. Started after ow_workers_start; stopped before
+ * ingest pool's. Its queue is listed under its name, after the ingest
+ * pipeline's (queue.h). Started after ow_workers_start; stopped before
  * ow_workers_stop. */
 typedef struct ow_pool ow_pool_t;
 ow_pool_t *ow_pool_start(const char *name, int nthreads, size_t slots, int nice);

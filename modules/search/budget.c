@@ -164,19 +164,28 @@ static int q_size(void *p)
 	return p ? (int)((int64_t *)((uint8_t *)p - HDR))[0] : 0;
 }
 
+/* In place where the C library can (a large block is remapped, not
+ * copied: a quantile's values double many times); the difference charged
+ * to the block's budget first. */
 static void *q_realloc(void *p, int n)
 {
 	if (p == NULL)
 		return q_malloc(n);
-	int old = q_size(p);
-	if (n <= old && n >= old / 2)
-		return p;
-	void *q = q_malloc(n);
-	if (q == NULL)
+	int64_t *h = (int64_t *)((uint8_t *)p - HDR);
+	int64_t delta = n - h[0];
+	int charged = h[1] && current;
+	if (charged && delta > 0 && ow_search_charge(current, delta) != OW_OK)
 		return NULL;
-	memcpy(q, p, (size_t)OW_MIN(old, n));
-	q_free(p);
-	return q;
+	int64_t *q = realloc(h, (size_t)n + HDR);
+	if (q == NULL) {
+		if (charged && delta > 0)
+			atomic_fetch_sub(&current->used, delta);
+		return NULL;
+	}
+	if (charged && delta < 0)
+		atomic_fetch_add(&current->used, delta);
+	q[0] = n;
+	return (uint8_t *)q + HDR;
 }
 
 static int q_roundup(int n)

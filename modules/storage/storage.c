@@ -30,6 +30,7 @@
 #include "../columns/columns.h"
 #include "../core/io.h"
 #include "../core/log.h"
+#include "../core/queue.h"
 #include "../core/stats.h"
 #include "../parquet/parquet.h"
 #include "../tracker/tracker.h"
@@ -83,7 +84,7 @@ typedef struct buffer {
 	ow_table_t table; /* the flush's concatenation, on the worker */
 	sbatch_t *batches;
 	size_t nbatches, cap;
-	int64_t opened_mono;
+	int64_t opened_mono, frozen_mono;
 	size_t bytes;
 	size_t holds; /* batches with holds: the buffer may not flush */
 	struct buffer *next;
@@ -107,7 +108,12 @@ static buffer_t *frozen, **frozen_tail = &frozen; /* waiting for a flush */
 static flush_t *flushing;			  /* the flush on a worker */
 static struct event *tick_ev, *retry_ev;
 static int draining, retry_wait;
-static uint64_t buffered;     /* bytes held by open and frozen buffers */
+/* buffer: the published rows (a chunk an item) held in memory until their
+ * part commits, open, frozen or flushing; memory.max_buffer_bytes is its
+ * capacity. flush: frozen buffers waiting for the flush job. merge: the
+ * committed active parts the janitor has yet to merge (a lone part of a
+ * day stays there until another joins it). */
+static ow_queue_t buffer_q, flush_q, merge_q;
 static ow_partref_t *catalog; /* committed parts, as readers see them */
 /* Parts a merge replaced before their flush published them (the merge can
  * pick a part from SQLite while the flush is still removing WAL files). */
@@ -122,12 +128,12 @@ static char parquet_dir[4096];
 
 uint64_t ow_storage_buffered_bytes(void)
 {
-	return buffered;
+	return atomic_load(&buffer_q.bytes);
 }
 
 int ow_storage_full(void)
 {
-	return buffered >= (uint64_t)max_buffer_bytes;
+	return ow_queue_full(&buffer_q);
 }
 
 static buffer_t *buffer_for(const char *tenant, int signal)
@@ -198,7 +204,7 @@ static void add_chunk(buffer_t *buf, ow_table_t *t, const char *batch_id, uint32
 	buf->rows += c->table.nrows;
 	size_t bytes = ow_table_bytes(&c->table);
 	buf->bytes += bytes;
-	buffered += bytes;
+	ow_queue_put(&buffer_q, 1, bytes);
 }
 
 /* The WAL's sink (ow_wal_set_sink), loop thread: the batch is durable; its
@@ -234,6 +240,16 @@ static void publish(ow_batch_t *b)
 
 static void start_flush(void);
 
+/* Due for a flush: to the back of the flush queue. */
+static void freeze(buffer_t *buf)
+{
+	buf->next = NULL;
+	buf->frozen_mono = ow_mono_ns();
+	*frozen_tail = buf;
+	frozen_tail = &buf->next;
+	ow_queue_put(&flush_q, 1, buf->bytes);
+}
+
 void ow_storage_release(const char *batch_id, uint32_t n)
 {
 	buffer_t *lists[] = {buffers, sealed};
@@ -253,9 +269,7 @@ void ow_storage_release(const char *batch_id, uint32_t n)
 							*pp = buf->next;
 							break;
 						}
-					buf->next = NULL;
-					*frozen_tail = buf;
-					frozen_tail = &buf->next;
+					freeze(buf);
 					start_flush();
 				}
 				return;
@@ -274,7 +288,7 @@ void ow_storage_discard(const char *batch_id, uint32_t seq)
 				size_t bytes = ow_table_bytes(&c->table);
 				buf->rows -= c->table.nrows;
 				buf->bytes -= OW_MIN(bytes, buf->bytes);
-				buffered -= OW_MIN(bytes, buffered);
+				ow_queue_take(&buffer_q, 1, bytes, 0);
 				for (size_t k = 0; k < buf->nbatches; k++)
 					if (strcmp(buf->batches[k].id, batch_id) == 0)
 						buf->batches[k].records -=
@@ -304,6 +318,14 @@ static void part_unref(ow_partref_t *p)
 	free(p);
 }
 
+/* A part the janitor has yet to merge: its name says so (write_part). */
+static int waits_for_merge(const char *rel)
+{
+	static const char active[] = "_active.parquet";
+	size_t n = strlen(rel), k = sizeof(active) - 1;
+	return n > k && strcmp(rel + n - k, active) == 0;
+}
+
 static void catalog_add(const char *tenant, int signal, const ow_part_t *p)
 {
 	for (size_t i = 0; i < nreplaced; i++)
@@ -325,6 +347,10 @@ static void catalog_add(const char *tenant, int signal, const ow_part_t *p)
 	r->max_time = p->max_time;
 	r->rows = p->rows;
 	r->bytes = p->bytes;
+	if (waits_for_merge(r->rel)) {
+		r->merge_mono = ow_mono_ns();
+		ow_queue_put(&merge_q, 1, r->bytes);
+	}
 	r->next = catalog;
 	catalog = r;
 }
@@ -393,6 +419,8 @@ void ow_storage_swap_parts(const char *tenant, int signal, char ids[][33], int n
 		}
 		ow_partref_t *p = *pp;
 		*pp = p->next;
+		if (p->merge_mono)
+			ow_queue_take(&merge_q, 1, p->bytes, p->merge_mono);
 		p->removed = 1;
 		part_unref(p);
 	}
@@ -684,7 +712,8 @@ static void flush_done(ow_job_t *j)
 		catalog_add(buf->tenant, buf->signal, &f->parts[i]);
 	for (size_t k = 0; k < buf->nbatches; k++)
 		ow_tracker_batch_cleaned(buf->batches[k].id);
-	buffered -= OW_MIN(buffered, buf->bytes);
+	/* the oldest row's wait: the buffer leaves all at once */
+	ow_queue_take(&buffer_q, buf->nchunks, buf->bytes, buf->opened_mono);
 	buffer_free(buf);
 	free(f->parts);
 	free(f);
@@ -712,7 +741,9 @@ static void start_flush(void)
 		if (frozen_tail == &frozen)
 			frozen_tail = &f->buf->next;
 		free(f);
+		return;
 	}
+	ow_queue_take(&flush_q, 1, f->buf->bytes, f->buf->frozen_mono);
 }
 
 static void on_retry(evutil_socket_t fd, short what, void *arg)
@@ -759,12 +790,11 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 				b->next = sealed;
 				sealed = b;
 			} else {
-				*frozen_tail = b;
-				frozen_tail = &b->next;
+				freeze(b);
 			}
 		} else if (b->nbatches == 0 && aged) {
 			unlink_buffer(b);
-			buffered -= OW_MIN(buffered, b->bytes);
+			ow_queue_take(&buffer_q, b->nchunks, b->bytes, 0);
 			buffer_free(b);
 		}
 		b = next;
@@ -858,6 +888,10 @@ static int remove_orphans(void)
 
 static int storage_init(struct event_base *base)
 {
+	/* before recovery, which replays into the buffers and lists parts */
+	ow_queue_register(&buffer_q, "buffer", OW_Q_BUFFER, 0, (uint64_t)max_buffer_bytes);
+	ow_queue_register(&flush_q, "flush", OW_Q_FLUSH, 0, 0);
+	ow_queue_register(&merge_q, "merge", OW_Q_MERGE, 0, 0);
 	snprintf(parquet_dir, sizeof(parquet_dir), "%s/parquet", ow_data_dir);
 	if (ow_mkdir_p(parquet_dir, 0755) != OW_OK) {
 		ow_log(OW_LOG_CRIT, "storage: cannot create %s: %s", parquet_dir, strerror(errno));
@@ -898,6 +932,9 @@ static int storage_busy(void)
 
 static void storage_stop(void)
 {
+	ow_queue_unregister(&buffer_q);
+	ow_queue_unregister(&flush_q);
+	ow_queue_unregister(&merge_q);
 	while (buffers) {
 		buffer_t *b = buffers;
 		buffers = b->next;

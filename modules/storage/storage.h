@@ -63,6 +63,8 @@ typedef struct ow_partref {
 	int signal;
 	int64_t min_time, max_time;
 	uint64_t rows, bytes;
+	int64_t merge_mono; /* an active part: when it joined the merge queue (its
+			     * commit, or the start) */
 	/* what readers keep of the part between queries (its mapping and
 	 * parsed footer): set once by the first reader, freed with the part */
 	_Atomic(void *) cache;

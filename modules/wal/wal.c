@@ -61,6 +61,13 @@ static uint64_t inflight; /* batches handed to the writer, not yet back */
 static struct event *timer_ev;
 static int timer_armed;
 
+/* The three queues of the WAL stage. batch: the messages in open batches,
+ * waiting for company while the writer is busy; no limit of its own (the
+ * in-flight budget bounds it). wal: sealed batches on their way to the
+ * writer thread, as many as its ring holds (a full ring fails the batch:
+ * 503). publish: durable batches on their way back to the loop. */
+static ow_queue_t batch_q, wal_q, publish_q;
+
 /* writer thread */
 static ow_ring_t wal_ring;
 static pthread_t writer;
@@ -309,6 +316,8 @@ static void *writer_main(void *arg)
 				fail_dir(group, n, dirs[d]);
 		for (int i = 0; i < n; i++) {
 			group[i]->wal_done_ns = ow_now_ns();
+			group[i]->queued_mono = ow_mono_ns();
+			ow_queue_put(&publish_q, 1, group[i]->bytes);
 			ow_loop_post(&group[i]->job);
 		}
 	}
@@ -329,6 +338,7 @@ static void seal_all(void)
 static void on_written(ow_job_t *j)
 {
 	ow_batch_t *b = (ow_batch_t *)j;
+	ow_queue_take(&publish_q, 1, b->bytes, b->queued_mono);
 	inflight--;
 	if (b->wal_rc == OW_OK) {
 		stats.wal_fsyncs++;
@@ -356,7 +366,9 @@ static void seal(ow_batch_t *b)
 {
 	b->sealed = 1;
 	b->job.done = on_written;
-	if (ow_ring_push(&wal_ring, b) != OW_OK) {
+	/* the oldest message's wait: a batch leaves all at once */
+	ow_queue_take(&batch_q, b->nmsgs, b->bytes, b->opened_mono);
+	if (ow_ring_push_bytes(&wal_ring, b, b->bytes) != OW_OK) {
 		ow_batch_finish(b, OW_AGAIN);
 		return;
 	}
@@ -430,6 +442,7 @@ void ow_wal_add(ow_msg_t *m, const char *tenant, int signal, int source)
 		open_batches = b;
 	}
 	ow_batch_add(b, m);
+	ow_queue_put(&batch_q, 1, m->len);
 	int64_t most = limits[source] ? OW_MIN(limits[source], max_messages) : max_messages;
 	if (b->nmsgs >= (uint64_t)most || b->bytes >= (uint64_t)max_size_bytes) {
 		unlink_open(b);
@@ -716,7 +729,10 @@ static int wal_init(struct event_base *base)
 static int wal_start(struct event_base *base)
 {
 	timer_ev = evtimer_new(base, on_timer, NULL);
-	ow_ring_init(&wal_ring, 4096);
+	ow_ring_init(&wal_ring, 4096, &wal_q);
+	ow_queue_register(&batch_q, "batch", OW_Q_BATCH, 0, 0);
+	ow_queue_register(&wal_q, "wal", OW_Q_WAL, wal_ring.cap, 0);
+	ow_queue_register(&publish_q, "publish", OW_Q_PUBLISH, 0, 0);
 	if (pthread_create(&writer, NULL, writer_main, NULL) != 0)
 		return OW_ERROR;
 	writer_started = 1;
@@ -741,6 +757,9 @@ static void wal_stop(void)
 	atomic_store(&stopping, 1);
 	ow_ring_close(&wal_ring);
 	pthread_join(writer, NULL);
+	ow_queue_unregister(&batch_q);
+	ow_queue_unregister(&wal_q);
+	ow_queue_unregister(&publish_q);
 	ow_ring_destroy(&wal_ring);
 	if (timer_ev)
 		event_free(timer_ev);
