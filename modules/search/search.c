@@ -241,7 +241,7 @@ static int progress(void *arg)
 
 /* Every few VDBE steps: a row of many long calls (printf, JSON over a
  * large text) is a few steps each, and the check is a coarse clock read. */
-#define PROGRESS_STEPS 8
+#define PROGRESS_STEPS 32
 
 /* Pure functions: SQLite's core, date and time, math and JSON functions,
  * aggregates and window functions, and ours (funcs.c). Not here, so
