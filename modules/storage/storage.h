@@ -31,6 +31,11 @@ typedef struct {
 	uint32_t seq;
 } ow_chunk_t;
 
+/* Loop thread: what the WAL's sink does with a durable batch (its
+ * messages' tables become the buffer's chunks), for tests that have no
+ * WAL writer to call it. */
+void ow_storage_publish(ow_batch_t *b);
+
 /* A Kafka batch is published held: its buffer does not flush until the
  * Kafka module has committed the offsets of all its messages and released
  * them (n messages at a time). Loop thread. */
@@ -39,7 +44,6 @@ void ow_storage_release(const char *batch_id, uint32_t n);
  * offset could not be committed, and Kafka delivers it to another node.
  * The WAL file still has it; recovery would not replay it (kafka.c). */
 void ow_storage_discard(const char *batch_id, uint32_t seq);
-
 
 /* Any thread: writes rows perm[0..n) of t (of signal's schema) as a part of
  * kind "active" or "stable" for the UTC day (days since the epoch): a

@@ -1,6 +1,7 @@
 /*
- * wal.c - the batcher (loop thread) and the WAL writer thread. The file
- * format is in walfile.c.
+ * wal.c - the batcher's timer and hand-off (batcher.c decides what joins
+ * and seals a batch) and the WAL writer thread. The file format is in
+ * walfile.c.
  *
  * Durability rules (DESIGN section 5):
  *  - a batch's file is written in one write, fdatasync'd, and the
@@ -28,6 +29,7 @@
 #include "../core/ring.h"
 #include "../core/stats.h"
 #include "../tracker/tracker.h"
+#include "batcher.h"
 #include "walfile.h"
 
 #include <dirent.h>
@@ -41,23 +43,21 @@
 #define GROUP_MAX 64
 #define EIO_RETRIES 3
 
-static int64_t max_messages, max_size_bytes;
+static int hand(ow_batch_t *b, void *arg);
+
+/* loop-thread state */
+static ow_batcher_t batcher = {.timeouts_ms = {100, 100, 100}, .hand = hand};
 static char *wal_dir_conf;
 static char wal_dir[4096];
-static int64_t timeouts_ms[OW_NSOURCES] = {100, 100, 100};
-static int64_t limits[OW_NSOURCES]; /* messages per batch; 0: max_messages */
 
 static ow_directive_t directives[] = {
-    {"ingestion.batch_tracker.batch_config.max_messages", OW_CONF_INT, &max_messages, 1, 1000000,
-     "10000", NULL, 0},
-    {"ingestion.batch_tracker.batch_config.max_size_bytes", OW_CONF_INT, &max_size_bytes, 1024,
-     (int64_t)1 << 32, "10485760", NULL, 0},
+    {"ingestion.batch_tracker.batch_config.max_messages", OW_CONF_INT, &batcher.max_messages, 1,
+     1000000, "10000", NULL, 0},
+    {"ingestion.batch_tracker.batch_config.max_size_bytes", OW_CONF_INT, &batcher.max_size_bytes,
+     1024, (int64_t)1 << 32, "10485760", NULL, 0},
     {"ingestion.batch_tracker.wal_directory", OW_CONF_STR, &wal_dir_conf, 0, 4000, "", NULL, 0},
     OW_CONF_END};
 
-/* loop-thread state */
-static ow_batch_t *open_batches;
-static uint64_t inflight; /* batches handed to the writer, not yet back */
 static struct event *timer_ev;
 static int timer_armed;
 
@@ -112,17 +112,17 @@ int ow_wal_disk_full(void)
 
 uint64_t ow_wal_inflight_batches(void)
 {
-	return inflight;
+	return batcher.inflight;
 }
 
 void ow_wal_set_timeout(int source, int64_t ms)
 {
-	timeouts_ms[source] = ms;
+	batcher.timeouts_ms[source] = ms;
 }
 
 void ow_wal_set_limit(int source, int64_t messages)
 {
-	limits[source] = messages;
+	batcher.limits[source] = messages;
 }
 
 void ow_wal_ref(const ow_batch_t *b, ow_walref_t *ref)
@@ -324,22 +324,10 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-static void seal(ow_batch_t *b);
-
-static void seal_all(void)
-{
-	while (open_batches) {
-		ow_batch_t *b = open_batches;
-		open_batches = b->next;
-		seal(b);
-	}
-}
-
 static void on_written(ow_job_t *j)
 {
 	ow_batch_t *b = (ow_batch_t *)j;
 	ow_queue_take(&publish_q, 1, b->bytes, b->queued_mono);
-	inflight--;
 	if (b->wal_rc == OW_OK) {
 		stats.wal_fsyncs++;
 		stats.wal_bytes += b->file_bytes;
@@ -358,39 +346,24 @@ static void on_written(ow_job_t *j)
 				 "were answered with an error");
 		ow_batch_finish(b, OW_ERROR);
 	}
-	if (inflight == 0)
-		seal_all();
+	ow_batcher_written(&batcher);
 }
 
-static void seal(ow_batch_t *b)
+/* The batcher's hand-off to the writer thread. */
+static int hand(ow_batch_t *b, void *arg)
 {
-	b->sealed = 1;
+	OW_UNUSED(arg);
 	b->job.done = on_written;
 	/* the oldest message's wait: a batch leaves all at once */
 	ow_queue_take(&batch_q, b->nmsgs, b->bytes, b->opened_mono);
-	if (ow_ring_push_bytes(&wal_ring, b, b->bytes) != OW_OK) {
-		ow_batch_finish(b, OW_AGAIN);
-		return;
-	}
-	inflight++;
-}
-
-static void unlink_open(ow_batch_t *b)
-{
-	for (ow_batch_t **pp = &open_batches; *pp; pp = &(*pp)->next)
-		if (*pp == b) {
-			*pp = b->next;
-			return;
-		}
+	return ow_ring_push_bytes(&wal_ring, b, b->bytes);
 }
 
 static void arm_timer(void)
 {
-	if (open_batches == NULL || timer_armed)
+	if (batcher.open == NULL || timer_armed)
 		return;
-	int64_t now = ow_mono_ns(), due = INT64_MAX;
-	for (ow_batch_t *b = open_batches; b; b = b->next)
-		due = OW_MIN(due, b->opened_mono + timeouts_ms[b->source] * 1000000);
+	int64_t now = ow_mono_ns(), due = ow_batcher_due(&batcher);
 	int64_t wait = OW_MAX(due - now, 0);
 	struct timeval tv = {(time_t)(wait / 1000000000), (suseconds_t)(wait % 1000000000 / 1000)};
 	evtimer_add(timer_ev, &tv);
@@ -403,16 +376,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	OW_UNUSED(what);
 	OW_UNUSED(arg);
 	timer_armed = 0;
-	int64_t now = ow_mono_ns();
-	ow_batch_t *b = open_batches;
-	while (b) {
-		ow_batch_t *next = b->next;
-		if (now - b->opened_mono >= timeouts_ms[b->source] * 1000000) {
-			unlink_open(b);
-			seal(b);
-		}
-		b = next;
-	}
+	ow_batcher_expire(&batcher, ow_mono_ns());
 	arm_timer();
 }
 
@@ -425,31 +389,9 @@ void ow_wal_add(ow_msg_t *m, const char *tenant, int signal, int source)
 		ow_msg_finish(m, OW_OK);
 		return;
 	}
-	ow_batch_t *b;
-	for (b = open_batches; b; b = b->next)
-		if (b->signal == signal && b->source == source && strcmp(b->tenant, tenant) == 0)
-			break;
-	/* A message that would push a batch past max_size_bytes starts the
-	 * next one; a single message larger than the limit goes alone. */
-	if (b && b->bytes + m->len > (uint64_t)max_size_bytes) {
-		unlink_open(b);
-		seal(b);
-		b = NULL;
-	}
-	if (b == NULL) {
-		b = ow_batch_new(tenant, signal, source);
-		b->next = open_batches;
-		open_batches = b;
-	}
-	ow_batch_add(b, m);
+	/* counted before the batcher may seal (and so take) it */
 	ow_queue_put(&batch_q, 1, m->len);
-	int64_t most = limits[source] ? OW_MIN(limits[source], max_messages) : max_messages;
-	if (b->nmsgs >= (uint64_t)most || b->bytes >= (uint64_t)max_size_bytes) {
-		unlink_open(b);
-		seal(b);
-	}
-	if (inflight == 0)
-		seal_all();
+	ow_batcher_add(&batcher, m, tenant, signal, source);
 	arm_timer();
 }
 
@@ -741,13 +683,13 @@ static int wal_start(struct event_base *base)
 
 static int wal_busy(void)
 {
-	return open_batches != NULL || inflight > 0;
+	return batcher.open != NULL || batcher.inflight > 0;
 }
 
 static void wal_drain(void)
 {
 	atomic_store(&stopping, 1); /* a full disk no longer holds batches */
-	seal_all();
+	ow_batcher_seal_all(&batcher);
 }
 
 static void wal_stop(void)
