@@ -231,6 +231,23 @@ static int insert_part(ow_catalog_t *c, const char *tenant, int signal, const ch
 	return ok;
 }
 
+void ow_catalog_bind_batch(sqlite3_stmt *st, const ow_catalog_batch_t *b)
+{
+	char created[32], walt[32];
+	ow_time_iso(b->created_ns, created, sizeof(created));
+	ow_time_iso(b->wal_done_ns, walt, sizeof(walt));
+	sqlite3_bind_text(st, 1, b->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, b->tenant, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, ow_signal_name(b->signal), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, ow_source_name(b->source), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)b->file_bytes);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)b->nmsgs);
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)b->records);
+	/* the times are this function's: copied */
+	sqlite3_bind_text(st, 8, created, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 9, walt, -1, SQLITE_TRANSIENT);
+}
+
 int ow_catalog_commit_stored(ow_catalog_t *c, const char *tenant, int signal,
 			     const ow_part_t *parts, int nparts, const ow_catalog_batch_t *batches,
 			     size_t nbatches, char *err, size_t errlen)
@@ -271,20 +288,8 @@ int ow_catalog_commit_stored(ow_catalog_t *c, const char *tenant, int signal,
 		}
 	}
 	for (size_t k = 0; ok && k < nbatches; k++) {
-		const ow_catalog_batch_t *b = &batches[k];
-		char created[32], walt[32];
-		ow_time_iso(b->created_ns, created, sizeof(created));
-		ow_time_iso(b->wal_done_ns, walt, sizeof(walt));
 		sqlite3_reset(bt);
-		sqlite3_bind_text(bt, 1, b->id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(bt, 2, b->tenant, -1, SQLITE_STATIC);
-		sqlite3_bind_text(bt, 3, ow_signal_name(b->signal), -1, SQLITE_STATIC);
-		sqlite3_bind_text(bt, 4, ow_source_name(b->source), -1, SQLITE_STATIC);
-		sqlite3_bind_int64(bt, 5, (sqlite3_int64)b->file_bytes);
-		sqlite3_bind_int64(bt, 6, (sqlite3_int64)b->nmsgs);
-		sqlite3_bind_int64(bt, 7, (sqlite3_int64)b->records);
-		sqlite3_bind_text(bt, 8, created, -1, SQLITE_STATIC);
-		sqlite3_bind_text(bt, 9, walt, -1, SQLITE_STATIC);
+		ow_catalog_bind_batch(bt, &batches[k]);
 		sqlite3_bind_text(bt, 10, now, -1, SQLITE_STATIC);
 		ok = sqlite3_step(bt) == SQLITE_DONE;
 	}

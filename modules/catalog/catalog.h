@@ -38,6 +38,13 @@ typedef struct {
 	int64_t created_ns, wal_done_ns;
 } ow_catalog_batch_t;
 
+/* Binds ?1..?9 of an insert of b's batch_tracker row: batch_id,
+ * client_id, signal, source, batch_size, message_count, record_count,
+ * created_at, wal_completed_at. The tracker's insert and the STORED
+ * transaction's write the same row. */
+struct sqlite3_stmt;
+void ow_catalog_bind_batch(struct sqlite3_stmt *st, const ow_catalog_batch_t *b);
+
 typedef struct ow_catalog ow_catalog_t;
 
 /* The one writer connection on the database file at path, whose schema

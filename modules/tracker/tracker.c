@@ -217,22 +217,20 @@ static int exec(const char *sql)
 
 static void apply(op_t *o, sqlite3_stmt *ins)
 {
-	char created[32], walt[32];
+	char created[32];
 	switch (o->type) {
 	case OP_WRITTEN:
 	case OP_RECOVERED:
-		ow_time_iso(o->created_ns, created, sizeof(created));
-		ow_time_iso(o->wal_ns, walt, sizeof(walt));
 		sqlite3_reset(ins);
-		sqlite3_bind_text(ins, 1, o->batch_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 2, o->tenant, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 3, ow_signal_name(o->signal), -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 4, ow_source_name(o->source), -1, SQLITE_STATIC);
-		sqlite3_bind_int64(ins, 5, (sqlite3_int64)o->bytes);
-		sqlite3_bind_int64(ins, 6, (sqlite3_int64)o->nmsgs);
-		sqlite3_bind_int64(ins, 7, (sqlite3_int64)o->records);
-		sqlite3_bind_text(ins, 8, created, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 9, walt, -1, SQLITE_STATIC);
+		ow_catalog_bind_batch(ins, &(ow_catalog_batch_t){.id = o->batch_id,
+								 .tenant = o->tenant,
+								 .signal = o->signal,
+								 .source = o->source,
+								 .nmsgs = o->nmsgs,
+								 .records = o->records,
+								 .file_bytes = o->bytes,
+								 .created_ns = o->created_ns,
+								 .wal_done_ns = o->wal_ns});
 		if (o->last_offset >= 0) {
 			sqlite3_bind_int64(ins, 10, o->first_offset);
 			sqlite3_bind_int64(ins, 11, o->last_offset);
