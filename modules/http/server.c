@@ -103,22 +103,32 @@ static int head_ends(hconn_t *c, struct evbuffer *buf, size_t from)
 	struct evbuffer_ptr p;
 	if (evbuffer_ptr_set(buf, &p, from, EVBUFFER_PTR_SET) != 0)
 		return 0;
-	/* a socket read fills at most a few chains */
-	struct evbuffer_iovec v[8];
-	int n = evbuffer_peek(buf, (ev_ssize_t)(evbuffer_get_length(buf) - from), &p, v, 8);
-	for (int i = 0; i < n && i < 8; i++) {
+	ev_ssize_t len = (ev_ssize_t)(evbuffer_get_length(buf) - from);
+	/* a socket read fills a chain or two; more are looked at all the
+	 * same, or a head would wait for the wrong deadline */
+	struct evbuffer_iovec stack[8], *v = stack;
+	int n = evbuffer_peek(buf, len, &p, NULL, 0);
+	if (n > 8)
+		v = ow_alloc((size_t)n * sizeof(*v));
+	n = evbuffer_peek(buf, len, &p, v, n);
+	int found = 0;
+	for (int i = 0; i < n && !found; i++) {
 		const char *s = v[i].iov_base;
 		for (size_t k = 0; k < v[i].iov_len; k++) {
 			if (s[k] == '\n') {
-				if (c->at_bol)
-					return 1;
+				if (c->at_bol) {
+					found = 1;
+					break;
+				}
 				c->at_bol = 1;
 			} else if (s[k] != '\r') {
 				c->at_bol = 0;
 			}
 		}
 	}
-	return 0;
+	if (v != stack)
+		free(v);
+	return found;
 }
 
 /* Bytes of the request in buf from `from` on: the head clock starts at the
