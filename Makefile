@@ -94,13 +94,13 @@ $(KMOCK): t/kafka/mock.c
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(LDLIBS_ALL)
 
-# the benchmark's load generator (make bench only)
+# the benchmark's load generator (make bench, and t/92corpus.t's data)
 $(LOADGEN): t/bench/loadgen.c $(B)/FLAGS
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(LDLIBS_ALL)
 
-check-build: $(OPENWIT) $(FAULTS) $(UNIT_T) $(KMOCK)
+check-build: $(OPENWIT) $(FAULTS) $(UNIT_T) $(KMOCK) $(LOADGEN)
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory check-deps check-build
@@ -125,10 +125,11 @@ check-deps:
 
 # The whole suite again on an ASan+UBSan build under build/asan.
 ASAN_VARS := B=build/asan OPENWIT=build/asan/openwit FAULTS=build/asan/openwit-faults \
-             UNITDIR=build/asan/unit OPT="$(SAN)"
+             UNITDIR=build/asan/unit LOADGEN=build/asan/loadgen OPT="$(SAN)"
 asan: deps
 	$(Q)$(MAKE) --no-print-directory $(ASAN_VARS) check-build
 	OPENWIT_BIN=build/asan/openwit OPENWIT_FAULTS_BIN=build/asan/openwit-faults \
+	OPENWIT_LOADGEN_BIN=build/asan/loadgen \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	prove -j2 build/asan/unit/*.t t/*.t
 

@@ -5,9 +5,17 @@
 // 1. t/bench/loadgen gen makes the records from a fixed seed: spans, log
 //    records and metric data points as OTLP protobuf requests of ~500
 //    records, and the same records as JSON lines with openwit's columns.
+// 4. (first, for 2b) DuckDB (@duckdb/node-api): loads the JSON lines and
+//    writes its own zstd Parquet, as loaded and sorted by openwit's sort
+//    key (in a child process, whose peak RSS is reported).
 // 2. openwit (a fresh data directory, flushes every second): the requests
 //    over OTLP/HTTP protobuf on CONNS keep-alive connections, one signal
-//    after the other, then again over OTLP/gRPC to a second tenant.
+//    after the other; 2b. once every record is stored, the query corpus
+//    "as flushed" (t/bench/corpus.mjs: on the parts as flushed, no forced
+//    merge; openwit's HTTP round trip and DuckDB in process with 2 threads
+//    over its sorted Parquet, best of 3 each, the ratio per query and its
+//    geometric mean); then the requests again over OTLP/gRPC to a second
+//    tenant.
 //    Acknowledged records/s and acknowledgement latency from loadgen; peak
 //    RSS is the server's VmHWM. Once every batch is stored, the server is
 //    restarted with a janitor that merges at once, so that each signal is
@@ -22,10 +30,8 @@
 //    the same number of connections (loadgen send -M clickhouse). It
 //    answers an INSERT without an fsync; openwit fsyncs before it answers.
 //    Bytes on disk after OPTIMIZE TABLE ... FINAL (one part a partition).
-// 4. DuckDB (@duckdb/node-api): loads the JSON lines and writes its own
-//    zstd Parquet, as loaded and sorted by openwit's sort key (in a child
-//    process, whose peak RSS is reported); and runs the queries over
-//    openwit's Parquet files (the catalog's list).
+// 4b. DuckDB runs the six queries over openwit's Parquet files (the
+//    catalog's list).
 // 5. The h2load runs of t/bench/ingest.sh, as extra lines.
 // 6. Contract 7 (a query never delays an acknowledgement): openwit's
 //    acknowledgement latency over OTLP/HTTP, the spans' requests again
@@ -41,6 +47,7 @@
 // BENCH_GRPC_CONNS (2), BENCH_GRPC_STREAMS (4), BENCH_RUNS (query runs,
 // median), BENCH_H2LOAD=0 skips step 5, BENCH_QUERY_CLIENTS (8, step 6),
 // BENCH_ACK_RUNS (3 pairs of step 6's runs, idle and under queries),
+// BENCH_CORPUS_RUNS (3: the best of as many runs in step 2b; 0 skips it),
 // BENCH_OW_CONFIG (a JSON object of openwit settings, e.g. '{"query.nice":19}'),
 // KEEP=1 keeps the temporary directory.
 import { spawn, spawnSync } from 'node:child_process';
@@ -50,6 +57,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { start, sql, duck, sleep, freePort, root } from '../lib/harness.mjs';
 import { tables, signalOf, sortKey, clickhouseDDL, duckReadJSON, duckTyped } from './schema.mjs';
+import { runCorpus, corpusLines } from './corpus.mjs';
 
 const SIGNALS = ['traces', 'logs', 'metrics'];
 const TABLE = { traces: 'spans', logs: 'logs', metrics: 'metrics' };
@@ -95,6 +103,7 @@ const GRPC_STREAMS = Number(process.env.BENCH_GRPC_STREAMS || 4);
 const RUNS = Number(process.env.BENCH_RUNS || scale.runs);
 const QUERY_CLIENTS = Number(process.env.BENCH_QUERY_CLIENTS || 8);
 const ACK_RUNS = Number(process.env.BENCH_ACK_RUNS || 3);
+const CORPUS_RUNS = Number(process.env.BENCH_CORPUS_RUNS ?? 3);
 const TENANT = 'bench', TENANT_GRPC = 'bench-grpc';
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'openwit-bench-'));
 const outDir = path.join(root, 'build/bench');
@@ -153,6 +162,13 @@ const send = (args) => {
   return j;
 };
 
+// ---- 4. DuckDB loads the rows (first: the corpus mode needs its Parquet) ----
+const duckDir = path.join(work, 'duckdb');
+fs.mkdirSync(duckDir);
+const dl = JSON.parse(run(process.execPath, [path.join(root, 't/bench/compare.mjs'), 'duckdb-load', genDir, duckDir]).stdout.toString().trim().split('\n').pop());
+const duckVersion = (await duck('select version() v'))[0].v;
+say(`DuckDB ${duckVersion} loaded the rows and wrote Parquet`);
+
 // ---- 2. openwit ----
 const owDir = path.join(work, 'openwit');
 fs.mkdirSync(owDir);
@@ -171,6 +187,7 @@ const waitStored = async (want) => {
     await sleep(50);
   }
 };
+const partBytes = (kind) => Object.fromEntries(sql(db, `select signal, sum(bytes) bytes, sum(rows) rows, count(*) n from parts where tenant = '${TENANT}'${kind ? ` and kind = '${kind}'` : ''} group by 1`).map((r) => [r.signal, r]));
 const total = gen.traces.records + gen.logs.records + gen.metrics.records;
 const owIngest = {}, owGrpc = {};
 let t0 = Date.now();
@@ -183,6 +200,16 @@ await waitStored(total);
 const owStored = { rate: total / ((Date.now() - t0) / 1000), lag: (Date.now() - owLastAck) / 1000 };
 rss.ow.ingest = peakRSS(ow.proc.pid);
 say(`openwit: stored ${(owStored.lag).toFixed(1)} s after the last acknowledgement; peak RSS ${(rss.ow.ingest / 1048576).toFixed(0)} MB`);
+
+// ---- 2b. the corpus as flushed: every record stored, no forced merge ----
+let corpusRes = null, corpusParts = null;
+if (CORPUS_RUNS > 0) {
+  corpusParts = partBytes();
+  corpusRes = await runCorpus({ port: ow.ports.control, tenant: TENANT, traceId: gen.sample_trace_id, runs: CORPUS_RUNS, say,
+    parquet: Object.fromEntries(Object.keys(tables).map((t) => [t, path.join(duckDir, `${t}-sorted.parquet`)])) });
+  rss.ow.corpus = peakRSS(ow.proc.pid);
+  say(`corpus: ${corpusRes.length} queries; peak RSS ${(rss.ow.corpus / 1048576).toFixed(0)} MB`);
+}
 t0 = Date.now();
 for (const sig of SIGNALS) {
   owGrpc[sig] = send(['-k', sig, '-M', 'grpc', '-a', `127.0.0.1:${grpcPort}`, '-c', GRPC_CONNS, '-s', GRPC_STREAMS, '-T', TENANT_GRPC, genDir]);
@@ -191,7 +218,6 @@ for (const sig of SIGNALS) {
 await waitStored(2 * total);
 const owGrpcStored = { rate: total / ((Date.now() - t0) / 1000) };
 rss.ow.grpc = peakRSS(ow.proc.pid);
-const partBytes = (kind) => Object.fromEntries(sql(db, `select signal, sum(bytes) bytes, sum(rows) rows, count(*) n from parts where tenant = '${TENANT}'${kind ? ` and kind = '${kind}'` : ''} group by 1`).map((r) => [r.signal, r]));
 const owActive = partBytes();
 say('openwit: merging');
 const errLines = (s) => s.log().split('\n').filter((l) => /\[(error|crit)\]/.test(l));
@@ -284,13 +310,6 @@ if (chBin) {
 } else {
   notes.push('clickhouse-server not found: the ClickHouse column is empty (on Debian, make bench installs it)');
 }
-
-// ---- 4. DuckDB loads the rows ----
-const duckDir = path.join(work, 'duckdb');
-fs.mkdirSync(duckDir);
-const dl = JSON.parse(run(process.execPath, [path.join(root, 't/bench/compare.mjs'), 'duckdb-load', genDir, duckDir]).stdout.toString().trim().split('\n').pop());
-const duckVersion = (await duck('select version() v'))[0].v;
-say(`DuckDB ${duckVersion} loaded the rows and wrote Parquet`);
 
 // openwit's stored rows are the rows sent: a hash over every column of
 // openwit's Parquet (tenant bench) equals the same over DuckDB's
@@ -485,6 +504,7 @@ for (const sig of SIGNALS) {
 }
 const owPeak = Math.max(...Object.values(rss.ow).filter(Number.isFinite));
 row('peak RSS MB, ingest', MB(rss.ow.ingest), MB(rss.ch.ingest), MB(rss.duck.ingest), f0, 'VmHWM of each phase; openwit: the OTLP/HTTP runs; DuckDB: the loading process (Node.js too)');
+if (corpusRes) row('  corpus, as flushed', MB(rss.ow.corpus), NaN, NaN, f0, 'openwit answering the corpus over its parts as flushed');
 row('  OTLP/gRPC runs', MB(rss.ow.grpc), NaN, NaN, f0);
 row('  merging', MB(rss.ow.merge), MB(rss.ch.merge), NaN, f0, 'openwit: restarted, its janitor merging every part; ClickHouse: OPTIMIZE FINAL');
 row('  queries', MB(rss.ow.query), MB(rss.ch.query), MB(rss.duck.query), f0,
@@ -512,7 +532,16 @@ if (ch) {
 }
 goal('bytes/span <= DuckDB Parquet', owStable.traces.bytes <= dl.spans.bytes, `${f1(owStable.traces.bytes / rec('traces'))} vs ${f1(dl.spans.bytes / rec('traces'))} as loaded, ${f1(dl.spans.sortedBytes / rec('traces'))} sorted`);
 goal('ack p99 while queries run at their cap <= 2x idle', ackRatio <= 2, `${f1(ackBusy.p99_ms)} vs ${f1(ackIdle.p99_ms)} ms, ${f2(ackRatio)}x; ${QUERY_CLIENTS} query clients`);
-goal('peak RSS < 512 MB', owPeak < 512 * 1048576, `${f0(MB(owPeak))} MB at most; ingest ${f0(MB(rss.ow.ingest))}, gRPC runs ${f0(MB(rss.ow.grpc))}, merging ${f0(MB(rss.ow.merge))}, queries ${f0(MB(rss.ow.query))}`);
+goal('peak RSS < 512 MB', owPeak < 512 * 1048576, `${f0(MB(owPeak))} MB at most; ingest ${f0(MB(rss.ow.ingest))}${corpusRes ? `, corpus ${f0(MB(rss.ow.corpus))}` : ''}, gRPC runs ${f0(MB(rss.ow.grpc))}, merging ${f0(MB(rss.ow.merge))}, queries ${f0(MB(rss.ow.query))}`);
+let corpusSum = null;
+if (corpusRes) {
+  corpusSum = corpusLines(corpusRes, { scale: scaleName, runs: CORPUS_RUNS });
+  goal('corpus as flushed: geometric mean <= 1.0 x DuckDB, every query columnar and agreeing',
+    corpusSum.geo <= 1 && !corpusSum.notColumnar && !corpusSum.differing,
+    `${f2(corpusSum.geo)}; ${corpusSum.over.length} over 1.0, ${corpusSum.notColumnar} not columnar, ${corpusSum.differing} differing; openwit's parts then: ${SIGNALS.map((sig) => `${corpusParts[sig].n} ${TABLE[sig]}`).join(', ')}`);
+  lines.push('');
+  lines.push(...corpusSum.lines);
+}
 lines.push('');
 for (const n of notes) lines.push(`note: ${n}`);
 if (h2) {
@@ -524,7 +553,7 @@ const text = lines.join('\n') + '\n';
 process.stdout.write(text);
 fs.writeFileSync(path.join(outDir, 'results.txt'), text);
 fs.writeFileSync(path.join(outDir, 'results.json'), JSON.stringify({ scale: scaleName, gen, owIngest, owGrpc, chIngest, owActive, owStable, chBytes, duckdb: dl,
-  rss, owStored, owGrpcStored, ackUnderQueries, queries: qres.map(({ q, res }) => ({ name: q.name, ow: res.ow.ms, ch: res.ch?.ms, duck: res.duck.ms, rows: res.ow.rows.length })), notes }, null, 1));
+  rss, owStored, owGrpcStored, ackUnderQueries, corpus: corpusRes && { runs: CORPUS_RUNS, parts: corpusParts, geomean: corpusSum.geo, queries: corpusRes }, queries: qres.map(({ q, res }) => ({ name: q.name, ow: res.ow.ms, ch: res.ch?.ms, duck: res.duck.ms, rows: res.ow.rows.length })), notes }, null, 1));
 say(`written to ${path.relative(root, path.join(outDir, 'results.txt'))}`);
 if (process.env.KEEP) {
   say(`kept ${work}`);
