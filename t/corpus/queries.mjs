@@ -21,7 +21,7 @@
 //               the query (::BIGINT) where a number is meant; an OTel key
 //               holds dots and is one key in both ('http.route')
 //   body        ours: a string body reads as the string; DuckDB: the JSON
-//               string it is stored as, (body ->> '$')
+//               string it is stored as, body
 //   /           ours: integer division between integers; DuckDB: //
 //   LIKE        ours: ASCII case ignored; DuckDB: ILIKE
 //   p50 p90 p99 quantile_disc(x, 0.5 | 0.9 | 0.99)
@@ -355,7 +355,7 @@ export function corpus(P) {
     `SELECT service_name, count(*) AS spans, sum(duration_ns) AS total_ns FROM spans WHERE hex(trace_id) = upper('${tid}') GROUP BY 1 ORDER BY 1`);
   Q('trace: its logs',
     `SELECT time, severity_text, body FROM logs WHERE trace_id = '${tid}' ORDER BY time, observed_time`,
-    `SELECT epoch_ns(time) AS time, severity_text, (body ->> '$') AS body FROM logs WHERE hex(trace_id) = upper('${tid}') ORDER BY logs.time, observed_time`);
+    `SELECT epoch_ns(time) AS time, severity_text, body AS body FROM logs WHERE hex(trace_id) = upper('${tid}') ORDER BY logs.time, observed_time`);
   Q('trace: its span count by kind',
     `SELECT kind, count(*) AS n FROM spans WHERE trace_id = '${tid}' GROUP BY kind ORDER BY kind`,
     `SELECT kind, count(*) AS n FROM spans WHERE hex(trace_id) = upper('${tid}') GROUP BY kind ORDER BY kind`);
@@ -408,22 +408,22 @@ export function corpus(P) {
   // ---- logs ----
   Q('log: timeout search, newest 100',
     "SELECT time, service_name, body FROM logs WHERE body LIKE '%timeout%' ORDER BY time DESC, observed_time DESC LIMIT 100",
-    "SELECT epoch_ns(time) AS time, service_name, (body ->> '$') AS body FROM logs WHERE (body ->> '$') ILIKE '%timeout%' ORDER BY logs.time DESC, observed_time DESC LIMIT 100");
+    "SELECT epoch_ns(time) AS time, service_name, body AS body FROM logs WHERE body ILIKE '%timeout%' ORDER BY logs.time DESC, observed_time DESC LIMIT 100");
   Q('log: timeout count by service',
     "SELECT service_name, count(*) AS n FROM logs WHERE body LIKE '%timeout%' GROUP BY 1 ORDER BY 1",
-    "SELECT service_name, count(*) AS n FROM logs WHERE (body ->> '$') ILIKE '%timeout%' GROUP BY 1 ORDER BY 1");
+    "SELECT service_name, count(*) AS n FROM logs WHERE body ILIKE '%timeout%' GROUP BY 1 ORDER BY 1");
   Q('log: out of memory, lower()',
     "SELECT service_name, count(*) AS n FROM logs WHERE lower(body) LIKE '%connection refused%' GROUP BY 1 ORDER BY 1",
-    "SELECT service_name, count(*) AS n FROM logs WHERE lower((body ->> '$')) LIKE '%connection refused%' GROUP BY 1 ORDER BY 1");
+    "SELECT service_name, count(*) AS n FROM logs WHERE lower(body) LIKE '%connection refused%' GROUP BY 1 ORDER BY 1");
   Q('log: exact body',
     "SELECT service_name, count(*) AS n FROM logs WHERE body = 'Health check OK' GROUP BY 1 ORDER BY 1",
-    "SELECT service_name, count(*) AS n FROM logs WHERE (body ->> '$') = 'Health check OK' GROUP BY 1 ORDER BY 1");
+    "SELECT service_name, count(*) AS n FROM logs WHERE body = 'Health check OK' GROUP BY 1 ORDER BY 1");
   Q('log: body prefix',
     "SELECT service_name, count(*) AS n FROM logs WHERE body LIKE 'Slow query detected%' GROUP BY 1 ORDER BY 1",
-    "SELECT service_name, count(*) AS n FROM logs WHERE (body ->> '$') ILIKE 'Slow query detected%' GROUP BY 1 ORDER BY 1");
+    "SELECT service_name, count(*) AS n FROM logs WHERE body ILIKE 'Slow query detected%' GROUP BY 1 ORDER BY 1");
   Q('log: NOT LIKE access lines among warnings',
     "SELECT service_name, count(*) AS n FROM logs WHERE severity_text = 'WARN' AND body NOT LIKE '%HTTP/1.1%' GROUP BY 1 ORDER BY 1",
-    "SELECT service_name, count(*) AS n FROM logs WHERE severity_text = 'WARN' AND (body ->> '$') NOT ILIKE '%HTTP/1.1%' GROUP BY 1 ORDER BY 1");
+    "SELECT service_name, count(*) AS n FROM logs WHERE severity_text = 'WARN' AND body NOT ILIKE '%HTTP/1.1%' GROUP BY 1 ORDER BY 1");
   Q('log: errors by service',
     "SELECT service_name, count(*) AS errors FROM logs WHERE severity_text = 'ERROR' GROUP BY 1 ORDER BY 1");
   Q('log: severity >= error by service',
@@ -448,28 +448,28 @@ export function corpus(P) {
     'SELECT DISTINCT severity_text FROM logs ORDER BY severity_text');
   Q('log: newest 20 errors',
     "SELECT time, service_name, body FROM logs WHERE severity_text = 'ERROR' ORDER BY time DESC, observed_time DESC LIMIT 20",
-    "SELECT epoch_ns(time) AS time, service_name, (body ->> '$') AS body FROM logs WHERE severity_text = 'ERROR' ORDER BY logs.time DESC, observed_time DESC LIMIT 20");
+    "SELECT epoch_ns(time) AS time, service_name, body AS body FROM logs WHERE severity_text = 'ERROR' ORDER BY logs.time DESC, observed_time DESC LIMIT 20");
   Q('log: errors of one service in a window',
     `SELECT time, body FROM logs WHERE service_name = 'checkout' AND severity_number >= 13 AND time >= ns(${iso(0)}) AND time < ns(${iso(30)}) ORDER BY time, observed_time`,
-    `SELECT epoch_ns(time) AS time, (body ->> '$') AS body FROM logs WHERE service_name = 'checkout' AND severity_number >= 13 AND logs.time >= ${ts(0)} AND logs.time < ${ts(30)} ORDER BY logs.time, observed_time`);
+    `SELECT epoch_ns(time) AS time, body AS body FROM logs WHERE service_name = 'checkout' AND severity_number >= 13 AND logs.time >= ${ts(0)} AND logs.time < ${ts(30)} ORDER BY logs.time, observed_time`);
   Q('log: card declined by service (instr)',
     "SELECT service_name, count(*) AS n FROM logs WHERE instr(body, 'card declined') > 0 GROUP BY 1 ORDER BY 1",
-    "SELECT service_name, count(*) AS n FROM logs WHERE instr((body ->> '$'), 'card declined') > 0 GROUP BY 1 ORDER BY 1");
+    "SELECT service_name, count(*) AS n FROM logs WHERE instr(body, 'card declined') > 0 GROUP BY 1 ORDER BY 1");
   Q('log: message kinds by first words (substr)',
     "SELECT substr(body, 1, 12) AS head, count(*) AS n FROM logs WHERE severity_text != 'INFO' GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 15",
-    "SELECT substr((body ->> '$'), 1, 12) AS head, count(*) AS n FROM logs WHERE severity_text != 'INFO' GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 15");
+    "SELECT substr(body, 1, 12) AS head, count(*) AS n FROM logs WHERE severity_text != 'INFO' GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 15");
   Q('log: body lengths per service',
     'SELECT service_name, min(length(body)) AS shortest, max(length(body)) AS longest, avg(length(body)) AS avg_len FROM logs GROUP BY 1 ORDER BY 1',
-    "SELECT service_name, min(length((body ->> '$'))) AS shortest, max(length((body ->> '$'))) AS longest, avg(length((body ->> '$'))) AS avg_len FROM logs GROUP BY 1 ORDER BY 1");
+    "SELECT service_name, min(length(body)) AS shortest, max(length(body)) AS longest, avg(length(body)) AS avg_len FROM logs GROUP BY 1 ORDER BY 1");
   Q('log: upper-case search',
     "SELECT count(*) AS n FROM logs WHERE upper(body) LIKE '%NULLPOINTEREXCEPTION%'",
-    "SELECT count(*) AS n FROM logs WHERE upper((body ->> '$')) LIKE '%NULLPOINTEREXCEPTION%'");
+    "SELECT count(*) AS n FROM logs WHERE upper(body) LIKE '%NULLPOINTEREXCEPTION%'");
   Q('log: retries per dependency (replace and substr)',
     "SELECT replace(substr(body, 18, instr(body, ' (') - 18), 'to ', '') AS dep, count(*) AS n FROM logs WHERE body LIKE 'Retrying call to %' GROUP BY 1 ORDER BY 1",
-    "SELECT replace(substr((body ->> '$'), 18, instr((body ->> '$'), ' (') - 18), 'to ', '') AS dep, count(*) AS n FROM logs WHERE (body ->> '$') ILIKE 'Retrying call to %' GROUP BY 1 ORDER BY 1");
+    "SELECT replace(substr(body, 18, instr(body, ' (') - 18), 'to ', '') AS dep, count(*) AS n FROM logs WHERE body ILIKE 'Retrying call to %' GROUP BY 1 ORDER BY 1");
   Q('log: circuit breakers, trim',
     "SELECT trim(substr(body, 21, 20)) AS what, count(*) AS n FROM logs WHERE body LIKE 'Circuit breaker for %' GROUP BY 1 ORDER BY 1",
-    "SELECT trim(substr((body ->> '$'), 21, 20)) AS what, count(*) AS n FROM logs WHERE (body ->> '$') ILIKE 'Circuit breaker for %' GROUP BY 1 ORDER BY 1");
+    "SELECT trim(substr(body, 21, 20)) AS what, count(*) AS n FROM logs WHERE body ILIKE 'Circuit breaker for %' GROUP BY 1 ORDER BY 1");
   Q('log: access log status codes',
     "SELECT attributes ->> 'http.response.status_code' AS status, count(*) AS n FROM logs WHERE attributes ->> 'log.type' = 'access' GROUP BY 1 ORDER BY 1",
     "SELECT (attributes ->> 'http.response.status_code')::BIGINT AS status, count(*) AS n FROM logs WHERE (attributes ->> 'log.type') = 'access' GROUP BY 1 ORDER BY 1");
@@ -510,22 +510,22 @@ export function corpus(P) {
     "SELECT service_name, sum((severity_text = 'ERROR')::INT) AS errors, sum((severity_text = 'WARN')::INT) AS warnings FROM logs GROUP BY 1 HAVING sum((severity_text = 'ERROR')::INT) > 0 AND sum((severity_text = 'WARN')::INT) > 0 ORDER BY 1");
   Q('log: OR of two searches',
     "SELECT service_name, count(*) AS n FROM logs WHERE body LIKE '%deadline exceeded%' OR body LIKE '%ECONNREFUSED%' GROUP BY 1 ORDER BY 1",
-    "SELECT service_name, count(*) AS n FROM logs WHERE (body ->> '$') ILIKE '%deadline exceeded%' OR (body ->> '$') ILIKE '%ECONNREFUSED%' GROUP BY 1 ORDER BY 1");
+    "SELECT service_name, count(*) AS n FROM logs WHERE body ILIKE '%deadline exceeded%' OR body ILIKE '%ECONNREFUSED%' GROUP BY 1 ORDER BY 1");
   Q('log: NOT of a search',
     "SELECT severity_text, count(*) AS n FROM logs WHERE NOT (body LIKE '%order%') AND severity_number >= 13 GROUP BY 1 ORDER BY 1",
-    "SELECT severity_text, count(*) AS n FROM logs WHERE NOT ((body ->> '$') ILIKE '%order%') AND severity_number >= 13 GROUP BY 1 ORDER BY 1");
+    "SELECT severity_text, count(*) AS n FROM logs WHERE NOT (body ILIKE '%order%') AND severity_number >= 13 GROUP BY 1 ORDER BY 1");
   Q('log: kafka lag lines per minute',
     "SELECT time_bucket_ns(time, 600000000000) AS t, count(*) AS n FROM logs WHERE body LIKE 'Kafka consumer lag%' GROUP BY 1 ORDER BY 1",
-    "SELECT epoch_ns(time) // 600000000000 * 600000000000 AS t, count(*) AS n FROM logs WHERE (body ->> '$') ILIKE 'Kafka consumer lag%' GROUP BY 1 ORDER BY 1");
+    "SELECT epoch_ns(time) // 600000000000 * 600000000000 AS t, count(*) AS n FROM logs WHERE body ILIKE 'Kafka consumer lag%' GROUP BY 1 ORDER BY 1");
   Q('log: GC pauses',
     "SELECT service_name, count(*) AS n FROM logs WHERE body LIKE 'GC pause%' GROUP BY 1 ORDER BY 1",
-    "SELECT service_name, count(*) AS n FROM logs WHERE (body ->> '$') ILIKE 'GC pause%' GROUP BY 1 ORDER BY 1");
+    "SELECT service_name, count(*) AS n FROM logs WHERE body ILIKE 'GC pause%' GROUP BY 1 ORDER BY 1");
   Q('log: orders placed (LIKE with _)',
     "SELECT count(*) AS n FROM logs WHERE body LIKE 'Order ORD-______ placed%'",
-    "SELECT count(*) AS n FROM logs WHERE (body ->> '$') ILIKE 'Order ORD-______ placed%'");
+    "SELECT count(*) AS n FROM logs WHERE body ILIKE 'Order ORD-______ placed%'");
   Q('log: the log search API shape',
     "SELECT time, body FROM logs WHERE body LIKE '%Payment authorized%' AND time >= ns(" + iso(40) + ") ORDER BY time DESC, observed_time DESC LIMIT 10",
-    `SELECT epoch_ns(time) AS time, (body ->> '$') AS body FROM logs WHERE (body ->> '$') ILIKE '%Payment authorized%' AND logs.time >= ${ts(40)} ORDER BY logs.time DESC, observed_time DESC LIMIT 10`);
+    `SELECT epoch_ns(time) AS time, body AS body FROM logs WHERE body ILIKE '%Payment authorized%' AND logs.time >= ${ts(40)} ORDER BY logs.time DESC, observed_time DESC LIMIT 10`);
   Q('log: observed delay per service, microseconds',
     'SELECT service_name, avg(observed_time - time) / 1000 AS avg_delay_us, max(observed_time - time) AS max_delay_ns FROM logs GROUP BY 1 ORDER BY 1',
     'SELECT service_name, avg(epoch_ns(observed_time) - epoch_ns(time)) / 1000 AS avg_delay_us, max(epoch_ns(observed_time) - epoch_ns(time)) AS max_delay_ns FROM logs GROUP BY 1 ORDER BY 1');
@@ -548,13 +548,13 @@ export function corpus(P) {
     "SELECT strftime(time, '%H:%M') AS hm, count(*) AS n FROM logs WHERE severity_text = 'ERROR' GROUP BY 1 ORDER BY 1");
   Q('log: cache misses of products',
     "SELECT count(*) AS n FROM logs WHERE body LIKE 'Cache miss for key product:%' AND severity_number = 5",
-    "SELECT count(*) AS n FROM logs WHERE (body ->> '$') ILIKE 'Cache miss for key product:%' AND severity_number = 5");
+    "SELECT count(*) AS n FROM logs WHERE body ILIKE 'Cache miss for key product:%' AND severity_number = 5");
   Q('log: currencies resolved',
     "SELECT substr(body, 35, 3) AS currency, count(*) AS n FROM logs WHERE body LIKE 'Resolved currency conversion USD->%' GROUP BY 1 ORDER BY 1",
-    "SELECT substr((body ->> '$'), 35, 3) AS currency, count(*) AS n FROM logs WHERE (body ->> '$') ILIKE 'Resolved currency conversion USD->%' GROUP BY 1 ORDER BY 1");
+    "SELECT substr(body, 35, 3) AS currency, count(*) AS n FROM logs WHERE body ILIKE 'Resolved currency conversion USD->%' GROUP BY 1 ORDER BY 1");
   Q('log: carriers of shipments',
     "SELECT CASE WHEN body LIKE '%carrier UPS%' THEN 'UPS' WHEN body LIKE '%carrier FedEx%' THEN 'FedEx' WHEN body LIKE '%carrier DHL%' THEN 'DHL' ELSE 'other' END AS carrier, count(*) AS n FROM logs WHERE body LIKE 'Shipment scheduled%' GROUP BY 1 ORDER BY 1",
-    "SELECT CASE WHEN (body ->> '$') ILIKE '%carrier UPS%' THEN 'UPS' WHEN (body ->> '$') ILIKE '%carrier FedEx%' THEN 'FedEx' WHEN (body ->> '$') ILIKE '%carrier DHL%' THEN 'DHL' ELSE 'other' END AS carrier, count(*) AS n FROM logs WHERE (body ->> '$') ILIKE 'Shipment scheduled%' GROUP BY 1 ORDER BY 1");
+    "SELECT CASE WHEN body ILIKE '%carrier UPS%' THEN 'UPS' WHEN body ILIKE '%carrier FedEx%' THEN 'FedEx' WHEN body ILIKE '%carrier DHL%' THEN 'DHL' ELSE 'other' END AS carrier, count(*) AS n FROM logs WHERE body ILIKE 'Shipment scheduled%' GROUP BY 1 ORDER BY 1");
 
   // ---- metrics ----
   Q('metric: cpu utilization per minute, one service',

@@ -49,7 +49,7 @@ const tables = {
       ['(observed_time - time)', '(epoch_ns(observed_time) - epoch_ns(time))', 'int', [50000, 2000000]],
       ['service_name', 'service_name', 'text', SVC],
       ['severity_text', 'severity_text', 'text', ['INFO', 'WARN', 'ERROR', 'DEBUG']],
-      ['body', "(body ->> '$')", 'text', ['Health check OK', 'Order ORD-', 'timeout', 'card declined', 'GC pause', 'HTTP/1.1" 200', 'Retrying call to payment'], 'plain'],
+      ['body', 'body', 'text', ['Health check OK', 'Order ORD-', 'timeout', 'card declined', 'GC pause', 'HTTP/1.1" 200', 'Retrying call to payment'], 'plain'],
       ['scope_name', 'scope_name', 'text', ['envoy.access_log', 'pino', 'log/slog']],
     ],
     attrs: [
@@ -154,7 +154,10 @@ export function generate(n, seed, { attrs = true } = {}) {
         case 2: { const p = ri(1, 5), l = ri(1, 12); return E(`substr(${a.o}, ${p}, ${l})`, `substr(${ad}, ${p}, ${l})`, 'text', a.pool.map((x) => x.substr(p - 1, l))); }
         case 3: return E(`trim(${a.o})`, `trim(${ad})`, 'text', a.pool);
         case 4: { const f = pick(['e', 'o', '/', ' ']), t = pick(['E', '_', '']); return E(`replace(${a.o}, ${str(f)}, ${str(t)})`, `replace(${ad}, ${str(f)}, ${str(t)})`, 'text', a.pool.map((x) => x.split(f).join(t))); }
-        case 5: { const b = expr('text', depth - 1); return E(`${a.o} || '-' || ${b.o}`, `${ad} || '-' || ${b.d ?? b.o}`, 'text', a.pool.map((x) => `${x}-${pick(b.pool)}`)); }
+        case 5: { // SQLite's ->> binds as || does: a ->> beside || needs its parentheses
+          const b = expr('text', depth - 1), par = (x) => (/^[a-z_]+ ->> '[^']*'$/.test(x) ? `(${x})` : x);
+          return E(`${par(a.o)} || '-' || ${par(b.o)}`, `${ad} || '-' || ${b.d ?? b.o}`, 'text', a.pool.map((x) => `${x}-${pick(b.pool)}`));
+        }
         case 6: return E(`COALESCE(${a.o}, 'none')`, `COALESCE(${ad}, 'none')`, 'text', [...a.pool, 'none']);
         case 7: { const c = cond(depth - 1), b = expr('text', depth - 1); return E(`CASE WHEN ${c.o} THEN ${a.o} ELSE ${b.o} END`, `CASE WHEN ${c.d} THEN ${ad} ELSE ${b.d ?? b.o} END`, 'text', [...a.pool, ...b.pool]); }
         default: { const i = nonneg(depth - 1); return E(`CAST(${i.o} AS TEXT)`, `CAST(${i.d ?? i.o} AS VARCHAR)`, 'text', [String(i.pool[0]), String(i.pool[1])]); }
