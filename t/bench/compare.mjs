@@ -537,8 +537,8 @@ let corpusSum = null;
 if (corpusRes) {
   corpusSum = corpusLines(corpusRes, { scale: scaleName, runs: CORPUS_RUNS });
   goal('corpus as flushed: geometric mean <= 1.0 x DuckDB, every query columnar and agreeing',
-    corpusSum.geo <= 1 && !corpusSum.notColumnar && !corpusSum.differing,
-    `${f2(corpusSum.geo)}; ${corpusSum.over.length} over 1.0, ${corpusSum.notColumnar} not columnar, ${corpusSum.differing} differing; openwit's parts then: ${SIGNALS.map((sig) => `${corpusParts[sig].n} ${TABLE[sig]}`).join(', ')}`);
+    corpusSum.geo <= 1 && !corpusSum.notColumnar && !corpusSum.differing && !corpusSum.failed,
+    `${f2(corpusSum.geo)}; ${corpusSum.over.length} over 1.0, ${corpusSum.notColumnar} not columnar, ${corpusSum.differing} differing, ${corpusSum.failed} failed; openwit's parts then: ${SIGNALS.map((sig) => `${corpusParts[sig].n} ${TABLE[sig]}`).join(', ')}`);
   lines.push('');
   lines.push(...corpusSum.lines);
 }

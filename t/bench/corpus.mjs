@@ -42,7 +42,7 @@ export async function runCorpus({ port, tenant, parquet, traceId, runs = 3, say 
       r.rows = ours.length;
       r.why = differ(ours, theirs);
     }
-    r.ratio = r.ow / r.duck;
+    r.ratio = Number.isFinite(r.ow) && Number.isFinite(r.duck) ? r.ow / r.duck : NaN;
     res.push(r);
     say(`corpus ${q.name}: openwit ${r.ow.toFixed(1)} ms (${r.engine}), DuckDB ${r.duck.toFixed(1)} ms${r.why ? `; DIFFERS: ${r.why.slice(0, 200)}` : ''}`);
   }
@@ -52,9 +52,11 @@ export async function runCorpus({ port, tenant, parquet, traceId, runs = 3, say 
 
 // The lines of results.txt for the corpus: a table, then the summary.
 export function corpusLines(res, { scale, runs }) {
-  const ok = res.filter((r) => Number.isFinite(r.ratio));
+  // a query either side failed has no ratio: listed, not in the mean
+  const ok = res.filter((r) => Number.isFinite(r.ow) && Number.isFinite(r.duck));
+  const failed = res.filter((r) => !ok.includes(r));
   const geo = Math.exp(ok.reduce((a, r) => a + Math.log(r.ratio), 0) / ok.length);
-  const over = res.filter((r) => !(r.ratio <= 1));
+  const over = ok.filter((r) => r.ratio > 1);
   const notColumnar = res.filter((r) => r.engine !== 'columnar');
   const differing = res.filter((r) => r.why);
   const w = Math.max(...res.map((r) => r.name.length));
@@ -65,11 +67,12 @@ export function corpusLines(res, { scale, runs }) {
   lines.push('');
   lines.push(`${'query'.padEnd(w)}  ${'openwit ms'.padStart(10)}  ${'DuckDB ms'.padStart(10)}  ${'ratio'.padStart(7)}  engine    rows  agrees`);
   for (const r of res)
-    lines.push(`${r.name.padEnd(w)}  ${r.ow.toFixed(1).padStart(10)}  ${r.duck.toFixed(1).padStart(10)}  ${(Number.isFinite(r.ratio) ? r.ratio.toFixed(2) : 'n/a').padStart(7)}  ${String(r.engine).padEnd(8)}  ${String(r.rows).padStart(4)}  ${r.why ? `NO: ${r.why.slice(0, 160)}` : 'yes'}`);
+    lines.push(`${r.name.padEnd(w)}  ${(Number.isFinite(r.ow) ? r.ow.toFixed(1) : 'failed').padStart(10)}  ${(Number.isFinite(r.duck) ? r.duck.toFixed(1) : 'failed').padStart(10)}  ${(Number.isFinite(r.ratio) ? r.ratio.toFixed(2) : 'n/a').padStart(7)}  ${String(r.engine).padEnd(8)}  ${String(r.rows).padStart(4)}  ${r.why ? `NO: ${r.why.slice(0, 160)}` : 'yes'}`);
   lines.push('');
   lines.push(`corpus: geometric mean of openwit/DuckDB ${geo.toFixed(2)} over ${ok.length} queries (target <= 1.0: ${geo <= 1 ? 'met' : 'NOT met'})`);
-  lines.push(`corpus: ${res.length - over.length} of ${res.length} at or under 1.0; over 1.0: ${over.length ? over.map((r) => `${r.name} (${Number.isFinite(r.ratio) ? r.ratio.toFixed(2) : 'n/a'})`).join('; ') : 'none'}`);
+  lines.push(`corpus: ${ok.length - over.length} of ${res.length} at or under 1.0; over 1.0: ${over.length ? over.map((r) => `${r.name} (${r.ratio.toFixed(2)})`).join('; ') : 'none'}`);
+  if (failed.length) lines.push(`corpus: FAILED (no time on one side): ${failed.map((r) => `${r.name}: ${r.why}`).join('; ')}`);
   lines.push(`corpus: every query columnar: ${notColumnar.length ? `NO, ${res.length - notColumnar.length} of ${res.length} (not: ${notColumnar.map((r) => r.name).join('; ')})` : 'yes'}`);
   lines.push(`corpus: every query agrees with DuckDB: ${differing.length ? `NO, ${differing.length} differ (${differing.map((r) => r.name).join('; ')})` : 'yes'}`);
-  return { lines, geo, over: over.map((r) => r.name), notColumnar: notColumnar.length, differing: differing.length };
+  return { lines, geo, over: over.map((r) => r.name), failed: failed.length, notColumnar: notColumnar.length, differing: differing.length };
 }
