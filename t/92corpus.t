@@ -61,7 +61,7 @@ const FALLBACK = new Set([
   'trace: spans of traces having an error, count', 'trace: root operations of failed traces',
   'trace: traces touching payment, by root', 'trace: spans of a service in a window',
   'trace: end before start never happens', 'trace: first span as ISO text', 'trace: datetime of slow spans',
-  'log: out of memory, lower()', 'log: error percentage per service',
+  'log: connection refused, lower()', 'log: error percentage per service',
   'log: warn and error percentage per service (IN)', 'log: severity per minute (CASE columns)',
   'log: distinct severity texts', 'log: errors of one service in a window',
   'log: card declined by service (instr)', 'log: message kinds by first words (substr)',

@@ -412,7 +412,7 @@ export function corpus(P) {
   Q('log: timeout count by service',
     "SELECT service_name, count(*) AS n FROM logs WHERE body LIKE '%timeout%' GROUP BY 1 ORDER BY 1",
     "SELECT service_name, count(*) AS n FROM logs WHERE body ILIKE '%timeout%' GROUP BY 1 ORDER BY 1");
-  Q('log: out of memory, lower()',
+  Q('log: connection refused, lower()',
     "SELECT service_name, count(*) AS n FROM logs WHERE lower(body) LIKE '%connection refused%' GROUP BY 1 ORDER BY 1",
     "SELECT service_name, count(*) AS n FROM logs WHERE lower(body) LIKE '%connection refused%' GROUP BY 1 ORDER BY 1");
   Q('log: exact body',
