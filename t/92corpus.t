@@ -177,22 +177,25 @@ ok(Q.length >= 200 && names.size === Q.length, `${Q.length} corpus queries, each
 const strays = [...FALLBACK, ...WRONG.keys()].filter((n) => !names.has(n));
 ok(strays.length === 0, 'FALLBACK and WRONG name corpus queries', strays.join('\n'));
 let columnar = 0;
+const leftFallback = [], leftWrong = [];
 for (const q of Q) {
   const skip = !plain && needsPlain(q.ow);
   const r = skip ? { engine: (await openwit(s.ports.control, TENANT, q.ow)).engine, rows: 0 } : await three(q.ow, q.duck);
   const why = [];
   if (skip) r.engine === 'columnar' || r.engine === 'sqlite' || why.push(`no answer (${r.engine})`);
   else if (WRONG.has(q.name)) {
-    if (!r.why) why.push(`answers right now (${WRONG.get(q.name)}): remove it from WRONG in t/92corpus.t`);
+    if (!r.why) { why.push(`answers right now (${WRONG.get(q.name)}): remove it from WRONG in t/92corpus.t`); leftWrong.push(q.name); }
   } else if (r.why) why.push(r.why);
   else if (r.rows === 0) why.push('no rows: a corpus query should find something');
   if (r.engine === 'columnar') {
     columnar++;
-    if (FALLBACK.has(q.name)) why.push('runs columnar now: remove it from FALLBACK in t/92corpus.t');
+    if (FALLBACK.has(q.name)) { why.push('runs columnar now: remove it from FALLBACK in t/92corpus.t'); leftFallback.push(q.name); }
   } else if (!FALLBACK.has(q.name)) why.push(`answered by ${r.engine}, not columnar`);
   const said = skip ? ' (answers not compared: no attribute values by name yet)' : WRONG.has(q.name) ? `, wrong as known: ${WRONG.get(q.name)}` : why.length ? '' : ', as DuckDB';
   ok(why.length === 0, `${q.name}: ${r.engine}, ${r.rows} rows${said}`, `${why.join('\n')}\n  ${q.ow}\n  ${q.duck}`);
 }
+if (leftFallback.length) note(`to take off FALLBACK (they run columnar now):\n${leftFallback.map((n) => `  ${JSON.stringify(n)}`).join('\n')}`);
+if (leftWrong.length) note(`to take off WRONG (they answer right now):\n${leftWrong.map((n) => `  ${JSON.stringify(n)}`).join('\n')}`);
 note(`corpus: ${columnar} of ${Q.length} queries columnar (${((Date.now() - T_START) / 1000).toFixed(1)} s in)`);
 
 // ---- generated queries ----
