@@ -134,11 +134,14 @@ typedef struct {
 	void (*got)(void *arg, const ow_col_t *out, size_t from);
 } ow_pq_pagefilter_t;
 
-/* ow_pq_read_column_ex with a page filter (pf may be NULL); sel may be
- * pf->sel. */
+/* ow_pq_read_column_ex with a page filter (pf may be NULL; sel may be
+ * pf->sel), adding to *stored (when not NULL) the bytes of the pages it
+ * decoded as the file stores them, headers included (a dictionary page
+ * with the first page that needs it; a chunk read whole: ow_pq_chunk's
+ * bytes). */
 int ow_pq_read_column_pf(ow_pq_file_t *f, int rg, int col, const uint8_t *sel,
 			 const ow_pq_pagefilter_t *pf, ow_col_t *out, ow_pq_codes_t *codes,
-			 char *err, size_t errlen);
+			 int64_t *stored, char *err, size_t errlen);
 
 /* Bloom filter: 1 if the value may be in the chunk (or it has no filter,
  * or one that does not read), 0 if it is certainly not. value is in plain

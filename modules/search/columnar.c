@@ -1694,7 +1694,7 @@ static int load_col(const ow_columnar_t *q, slot_t *sl, int c, const filt_t *by,
 	ow_pq_pagefilter_t pf = {page_may, &arg, sl->sel, arg.by ? got_page : NULL};
 	sl->may_for = arg.by;
 	if (ow_pq_read_column_pf(sl->p->pq, sl->rg, fc, sl->sel, by ? &pf : NULL, o, &sl->codes[c],
-				 err, sizeof(err)) != OW_OK) {
+				 &sl->bytes, err, sizeof(err)) != OW_OK) {
 		snprintf(sl->err, sizeof(sl->err), "part %s: %s", sl->p->path, err);
 		return OW_ERROR;
 	}
@@ -1704,9 +1704,6 @@ static int load_col(const ow_columnar_t *q, slot_t *sl, int c, const filt_t *by,
 			 q->defs[c].name, o->nrows, sl->nrows);
 		return OW_ERROR;
 	}
-	ow_pq_chunk_t ci;
-	if (ow_pq_chunk(sl->p->pq, sl->rg, fc, &ci) == OW_OK)
-		sl->bytes += ci.bytes;
 	sl->col[c] = o;
 	if (sl->codes[c].has_codes)
 		sl->code[c] = (const uint32_t *)sl->codes[c].codes.data;

@@ -1834,7 +1834,9 @@ static void test_page_stats(void)
 	int calls = 0;
 	ow_pq_pagefilter_t pf = {at_least_5000, &calls, sel, NULL};
 	ow_col_t got = {0};
-	ok(ow_pq_read_column_pf(f, 0, 0, sel, &pf, &got, NULL, err, sizeof(err)) == OW_OK,
+	int64_t stored = 0;
+	ow_pq_chunk_t ci;
+	ok(ow_pq_read_column_pf(f, 0, 0, sel, &pf, &got, NULL, &stored, err, sizeof(err)) == OW_OK,
 	   "read with a page filter");
 	size_t kept = 0, right = 0, nulls = 0;
 	for (size_t i = 0; i < N; i++) {
@@ -1850,6 +1852,11 @@ static void test_page_stats(void)
 	is_int(nulls, 5000, "their rows read as NULL, not decoded");
 	is_int(right, 5000, "the rows of the other pages read as written");
 	is_int(got.nrows, N, "all the row group's rows");
+	int64_t half = stored;
+	ow_pq_chunk(f, 0, 0, &ci);
+	ok(half > 0 && half < ci.bytes * 2 / 3,
+	   "the bytes of the pages read counted, not the chunk's (%lld of %lld)", (long long)half,
+	   (long long)ci.bytes);
 	/* the pages of s carry their own bounds and null counts */
 	ow_col_t full = {0};
 	ow_pq_read_column(f, 0, 1, &full, err, sizeof(err));
@@ -1857,16 +1864,19 @@ static void test_page_stats(void)
 	memset(sel, 1, N);
 	ow_col_t again = {0};
 	ow_pq_pagefilter_t none = {at_least_5000, &calls, sel, NULL};
-	ow_pq_read_column_pf(f, 0, 1, sel, &none, &again, NULL, err, sizeof(err));
+	stored = 0;
+	ow_pq_read_column_pf(f, 0, 1, sel, &none, &again, NULL, &stored, err, sizeof(err));
 	ok(calls == 10 && again.nvals == full.nvals && again.data.len == full.data.len &&
 	       memcmp(again.data.data, full.data.data, full.data.len) == 0,
 	   "a text column's pages have statistics; a filter that keeps them all reads every value");
+	ow_pq_chunk(f, 0, 1, &ci);
+	is_int(stored, ci.bytes, "every page read (the dictionary's too): the chunk's bytes");
 	/* got: each page's values as it is decoded, not the pages skipped */
 	seen_t seen = {0};
 	ow_pq_pagefilter_t hook = {seen_may, &seen, sel, seen_page};
 	memset(sel, 1, N);
 	ow_col_t hooked = {0};
-	ow_pq_read_column_pf(f, 0, 1, sel, &hook, &hooked, NULL, err, sizeof(err));
+	ow_pq_read_column_pf(f, 0, 1, sel, &hook, &hooked, NULL, NULL, err, sizeof(err));
 	ok(seen.pages == 10 && seen.count == full.nvals,
 	   "got: the 10 pages of text values in order, %zu values (%d calls)", seen.count,
 	   seen.pages);
@@ -1874,7 +1884,7 @@ static void test_page_stats(void)
 	memset(sel, 1, N);
 	ow_col_free(&hooked);
 	hooked = (ow_col_t){0};
-	ow_pq_read_column_pf(f, 0, 0, sel, &hook, &hooked, NULL, err, sizeof(err));
+	ow_pq_read_column_pf(f, 0, 0, sel, &hook, &hooked, NULL, NULL, err, sizeof(err));
 	ok(seen.pages == 5 && seen.count == 5000,
 	   "got: the 5 pages of integers read, not the 5 ruled out (%zu values, %d calls)",
 	   seen.count, seen.pages);
@@ -1884,7 +1894,8 @@ static void test_page_stats(void)
 	memset(sel, 1, N);
 	ow_col_free(&hooked);
 	hooked = (ow_col_t){0};
-	ok(ow_pq_read_column_pf(f, 0, 0, sel, &pass, &hooked, NULL, err, sizeof(err)) == OW_OK,
+	ok(ow_pq_read_column_pf(f, 0, 0, sel, &pass, &hooked, NULL, NULL, err, sizeof(err)) ==
+	       OW_OK,
 	   "read with pages that pass whole");
 	kept = right = nulls = 0;
 	for (size_t i = 0; i < N; i++) {
