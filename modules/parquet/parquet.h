@@ -100,10 +100,10 @@ typedef struct {
  *   data page none of whose rows has a non-zero sel byte is not
  *   decompressed or decoded; its rows are appended as NULL (defs 0, no
  *   value), also in REQUIRED columns. The pages that are read give all
- *   their rows, wanted or not, but a PLAIN text value (BYTE_ARRAY) of a
- *   row sel does not want is empty. A dictionary page is decoded only when a
- *   dictionary-encoded data page is read. sel indexes the row group's rows
- *   (row 0 = the first row of rg), whatever out held before.
+ *   their rows, wanted or not, but a text value (BYTE_ARRAY, PLAIN or
+ *   from the dictionary) of a row sel does not want is empty. A dictionary page is decoded only
+ * when a dictionary-encoded data page is read. sel indexes the row group's rows (row 0 = the first
+ * row of rg), whatever out held before.
  * - codes (or NULL): when every data page read that has values is
  *   dictionary-encoded, out gets defs, nrows and nvals but no values, and
  *   codes gets the dictionary and one code per value this call added to

@@ -825,8 +825,13 @@ static int check_indices(ow_pq_rctx_t *x, const uint32_t *idx, size_t n)
 	return OW_OK;
 }
 
-/* Appends the dictionary entries numbered idx[0..n) to out. */
-static int gather_dict(ow_pq_rctx_t *x, const uint32_t *idx, size_t n, ow_col_t *out)
+/* Appends the dictionary entries numbered idx[0..n) to out; with defs
+ * (the page's definition bytes) and x->sel, the text of a value whose row
+ * sel does not want is left empty, as PLAIN's is (a resource's
+ * attributes, ~1.3 KB, are not copied into the 32768 rows of a page read
+ * for one of them). */
+static int gather_dict(ow_pq_rctx_t *x, const uint32_t *idx, size_t n, const uint8_t *defs,
+		       ow_col_t *out)
 {
 	size_t w = ow_pq_width(x->d);
 	if (check_indices(x, idx, n) != OW_OK)
@@ -840,9 +845,17 @@ static int gather_dict(ow_pq_rctx_t *x, const uint32_t *idx, size_t n, ow_col_t 
 		return OW_OK;
 	}
 	ow_buf_reserve(&out->offs, n * 4);
-	for (size_t k = 0; k < n; k++) {
-		size_t len;
-		const uint8_t *v = ow_col_bytes_at(x->dict, idx[k], &len);
+	for (size_t k = 0, row = 0; k < n; k++) {
+		size_t len = 0;
+		const uint8_t *v = NULL;
+		int want = 1;
+		if (defs && x->sel) {
+			while (!defs[row])
+				row++;
+			want = x->sel[x->row0 + row++];
+		}
+		if (want)
+			v = ow_col_bytes_at(x->dict, idx[k], &len);
 		if (out->data.len + len > UINT32_MAX)
 			return fail(x->err, x->errlen, "parquet: more than 4 GiB of values");
 		if (len)
@@ -861,7 +874,7 @@ static int codes_to_values(ow_pq_rctx_t *x, ow_col_t *out)
 {
 	ow_buf_t *c = x->codes;
 	x->got = GOT_VALUES;
-	int rc = gather_dict(x, (const uint32_t *)(void *)c->data, c->len / 4, out);
+	int rc = gather_dict(x, (const uint32_t *)(void *)c->data, c->len / 4, NULL, out);
 	c->len = 0;
 	return rc;
 }
@@ -939,7 +952,7 @@ static int data_page(ow_pq_rctx_t *x, const uint8_t *p, size_t len, size_t nv, i
 		if (ow_pq_rle_decode(p, (size_t)(end - p), bw, ix, ndef) != OW_OK)
 			return fail(x->err, x->errlen, "parquet: dictionary indices do not decode");
 		if (x->got != GOT_CODES)
-			return gather_dict(x, ix, ndef, out);
+			return gather_dict(x, ix, ndef, defs, out);
 		if (check_indices(x, ix, ndef) != OW_OK)
 			return OW_ERROR;
 		x->codes->len += ndef * 4;

@@ -791,8 +791,10 @@ static int col_starts(const ow_col_t *got, const ow_col_t *a)
  * into a column that held before rows and vals_before values, agree with
  * full, the chunk as ow_pq_read_column reads it: a selected row (every row
  * without sel) is the same row; any other is NULL or the same row. */
-/* Text values sel_right saw left empty (rows not wanted). */
-static size_t texts_left;
+/* Text values sel_right saw left empty (rows not wanted), and those of
+ * them in a chunk with a dictionary (in_dict: the chunk has one). */
+static size_t texts_left, dict_texts_left;
+static int in_dict;
 
 static int sel_right(const ow_pq_coldef_t *d, const ow_col_t *full, const ow_col_t *got,
 		     size_t before, size_t vals_before, const uint8_t *sel, const ow_pq_codes_t *c,
@@ -835,12 +837,13 @@ static int sel_right(const ow_pq_coldef_t *d, const ow_col_t *full, const ow_col
 				b = ow_pq_value(got, w, vg, &lb);
 			}
 			if (la != lb || (la && memcmp(a, b, la) != 0)) {
-				/* a PLAIN text value of a row not wanted: empty */
+				/* a text value of a row not wanted: empty */
 				if (!(sel && !sel[r] && !w && !codes && !lb)) {
 					snprintf(why, whylen, "row %zu differs", r);
 					return 0;
 				}
 				texts_left++;
+				dict_texts_left += in_dict;
 			}
 			vg++;
 		}
@@ -942,6 +945,7 @@ static void test_sel_codes(void)
 			int pages = count_pages(&img, &ci, &dp);
 			dict_chunks += ci.has_dict;
 			multi_page += pages >= 2;
+			in_dict = ci.has_dict;
 			ow_col_t full = {0}, got = {0};
 			if (ow_pq_read_column(f, g, c, &full, err, sizeof(err)) != OW_OK) {
 				printf("# %s rg %d: %s\n", d->name, g, err);
@@ -1027,9 +1031,10 @@ static void test_sel_codes(void)
 	is_int(bad[ONES_SAME], 0, "a sel of all rows reads the same bytes");
 	is_int(bad[SEL_RIGHT], 0,
 	       "with a sel, selected rows are as in the full read, others NULL, "
-	       "the same, or (PLAIN text) empty");
-	ok(texts_left > 0, "PLAIN text values of rows not selected are left empty (%zu)",
-	   texts_left);
+	       "the same, or (text) empty");
+	ok(texts_left > dict_texts_left && dict_texts_left > 0,
+	   "text values of rows not selected are left empty (%zu, %zu of them from a dictionary)",
+	   texts_left, dict_texts_left);
 	is_int(bad[ZEROS], 0, "a sel of zeros: every row NULL, no value, also in REQUIRED columns");
 	is_int(bad[SKIPPED], 0, "pages without a selected row are not read (their rows are NULL)");
 	is_int(bad[CODES], 0, "with codes (and any sel), code v names the full read's value v");
