@@ -314,13 +314,6 @@ int ow_scan_page_may(const ow_scan_t *sc, int col, const ow_pq_stats_t *st, int6
  * does not select are not looked at. */
 size_t ow_scan_select(const ow_scan_pred_t *p, const ow_pq_coldef_t *d, const ow_col_t *o,
 		      uint8_t *sel, size_t nrows);
-/* A LIKE pattern's literal prefix (before its first '%', '_' or NUL, at
- * most n bytes) in lower and upper case (owned); its length. */
-size_t ow_search_like_prefix(const uint8_t *pat, size_t n, uint8_t **lower, uint8_t **upper);
-/* 0 when no text in [min, max] of a chunk's statistics can start with the
- * prefix (in any ASCII case). */
-int ow_search_like_stats(const uint8_t *lower, const uint8_t *upper, size_t n,
-			 const ow_pq_stats_t *st);
 
 #define OW_SEARCH_PATH_MAX 8
 /* A JSON path of member steps, '$.a."b.c"': keys point into the path. */

@@ -91,7 +91,9 @@ static int is_text_col(const ow_pq_coldef_t *d)
 	return d->type == OW_PQ_BYTE_ARRAY || d->type == OW_PQ_FIXED;
 }
 
-size_t ow_search_like_prefix(const uint8_t *pat, size_t n, uint8_t **lower, uint8_t **upper)
+/* A LIKE pattern's literal prefix (before its first '%', '_' or NUL, at
+ * most n bytes) in lower and upper case (owned); its length. */
+static size_t like_prefix(const uint8_t *pat, size_t n, uint8_t **lower, uint8_t **upper)
 {
 	size_t k = 0;
 	while (k < n && pat[k] != '%' && pat[k] != '_' && pat[k] != 0)
@@ -147,7 +149,7 @@ void ow_scan_pred_ready(ow_scan_pred_t *p, const ow_pq_coldef_t *d)
 	}
 	if (like && !p->mixed && p->vals[0].type == SQLITE_TEXT) {
 		const ow_search_val_t *v = &p->vals[0];
-		p->npre = ow_search_like_prefix(v->p, v->n, &p->pre_lo, &p->pre_up);
+		p->npre = like_prefix(v->p, v->n, &p->pre_lo, &p->pre_up);
 		p->needle = ow_alloc(v->n + 1);
 		if (ow_search_like_needle(v->p, v->n, p->needle, v->n + 1)) {
 			p->nneedle = strlen(p->needle);
@@ -310,8 +312,9 @@ static int cmp_first(const uint8_t *a, size_t la, uint8_t c0, const uint8_t *b, 
 	return ow_search_val_cmp(&x, &y);
 }
 
-int ow_search_like_stats(const uint8_t *lower, const uint8_t *upper, size_t n,
-			 const ow_pq_stats_t *st)
+/* 0 when no text in [min, max] of a chunk's statistics can start with the
+ * prefix (n bytes, lower and upper case) in any ASCII case. */
+static int like_stats(const uint8_t *lower, const uint8_t *upper, size_t n, const ow_pq_stats_t *st)
 {
 	if (!st->has_minmax || n == 0)
 		return 1;
@@ -342,7 +345,7 @@ int ow_scan_stats_may(const ow_scan_pred_t *p, const ow_pq_coldef_t *d, const ow
 	if (p->op == OW_SCAN_NULL)
 		return st->null_count != 0;
 	if (p->op == OW_SCAN_LIKE && p->npre && d->type == OW_PQ_BYTE_ARRAY &&
-	    !ow_search_like_stats(p->pre_lo, p->pre_up, p->npre, st))
+	    !like_stats(p->pre_lo, p->pre_up, p->npre, st))
 		return 0;
 	ow_search_val_t lo, hi;
 	if (!stats_bounds(d, st, &lo, &hi))
