@@ -1601,21 +1601,9 @@ static int load_col(const ow_columnar_t *q, slot_t *sl, int c, const filt_t *by,
 static int range_of(const ow_columnar_t *q, const slot_t *sl, const filt_t *f, const ow_col_t *o,
 		    int64_t *lo, int64_t *hi)
 {
-	const ow_pq_coldef_t *d = &q->defs[f->col];
-	if (f->col >= q->ncols || !o || sl->code[f->col] || f->op == F_NE || f->op > F_GE ||
-	    f->vals[0].type != SQLITE_INTEGER ||
-	    (d->type != OW_PQ_INT64 && (d->type != OW_PQ_INT32 || d->logical == OW_PQ_L_UINT32)))
+	if (f->col >= q->ncols || !o || sl->code[f->col])
 		return 0;
-	int64_t x = f->vals[0].i;
-	if ((f->op == F_LT && x == INT64_MIN) || (f->op == F_GT && x == INT64_MAX)) {
-		*lo = 1, *hi = 0; /* none */
-		return 1;
-	}
-	if (f->op == F_EQ || f->op == F_GE || f->op == F_GT)
-		*lo = OW_MAX(*lo, f->op == F_GT ? x + 1 : x);
-	if (f->op == F_EQ || f->op == F_LE || f->op == F_LT)
-		*hi = OW_MIN(*hi, f->op == F_LT ? x - 1 : x);
-	return 1;
+	return ow_scan_int_range(f, &q->defs[f->col], lo, hi);
 }
 
 /* Filter i and the range filters after it on its column (their bits set

@@ -308,6 +308,11 @@ int ow_scan_rg_may(const ow_scan_t *sc, ow_search_part_t *p, int rg);
  * the predicates on col, 2 every row matches them all, 1 otherwise (a
  * page filter's answer, ow_pq_pagefilter_t, where 2 is usable). */
 int ow_scan_page_may(const ow_scan_t *sc, int col, const ow_pq_stats_t *st, int64_t rows);
+/* =, <, <=, >, >= of an integer column (of type d; its values read as
+ * raw integers, UINT32 aside) with an integer literal: [*lo, *hi]
+ * narrowed to the values p allows (the caller starts it whole; an empty
+ * range when none); 0 for other predicates. */
+int ow_scan_int_range(const ow_scan_pred_t *p, const ow_pq_coldef_t *d, int64_t *lo, int64_t *hi);
 /* Clears sel[row] (of nrows) for each row of column o (of type d; NULL:
  * every row NULL) whose value does not satisfy p, a predicate on the
  * column itself; the rows left selected, counted. o's values of rows sel

@@ -508,24 +508,21 @@ int ow_scan_page_may(const ow_scan_t *sc, int col, const ow_pq_stats_t *st, int6
 
 /* ---- rows ---- */
 
-/* = and the range comparisons of an integer column with an integer
- * literal, as [*lo, *hi] over its raw values; 0 for other predicates. */
-static int raw_range(const ow_scan_pred_t *p, const ow_pq_coldef_t *d, int64_t *lo, int64_t *hi)
+int ow_scan_int_range(const ow_scan_pred_t *p, const ow_pq_coldef_t *d, int64_t *lo, int64_t *hi)
 {
-	if (p->mixed || p->op > OW_SCAN_GE || p->op == OW_SCAN_NE ||
+	if (p->mixed || derived(p) || p->op > OW_SCAN_GE || p->op == OW_SCAN_NE || p->nvals < 1 ||
 	    p->vals[0].type != SQLITE_INTEGER ||
 	    (d->type != OW_PQ_INT64 && (d->type != OW_PQ_INT32 || d->logical == OW_PQ_L_UINT32)))
 		return 0;
 	int64_t x = p->vals[0].i;
-	*lo = INT64_MIN, *hi = INT64_MAX;
 	if ((p->op == OW_SCAN_LT && x == INT64_MIN) || (p->op == OW_SCAN_GT && x == INT64_MAX)) {
 		*lo = 1, *hi = 0; /* none */
 		return 1;
 	}
 	if (p->op == OW_SCAN_EQ || p->op == OW_SCAN_GE || p->op == OW_SCAN_GT)
-		*lo = p->op == OW_SCAN_GT ? x + 1 : x;
+		*lo = OW_MAX(*lo, p->op == OW_SCAN_GT ? x + 1 : x);
 	if (p->op == OW_SCAN_EQ || p->op == OW_SCAN_LE || p->op == OW_SCAN_LT)
-		*hi = p->op == OW_SCAN_LT ? x - 1 : x;
+		*hi = OW_MIN(*hi, p->op == OW_SCAN_LT ? x - 1 : x);
 	return 1;
 }
 
@@ -540,7 +537,7 @@ size_t ow_scan_select(const ow_scan_pred_t *p, const ow_pq_coldef_t *d, const ow
 	if (!o)
 		return ow_count_ones(sel, nrows);
 	const uint8_t *defs = o->defs.data;
-	int64_t lo, hi;
+	int64_t lo = INT64_MIN, hi = INT64_MAX;
 	if (p->ids) {
 		/* ids on their bytes: no hex */
 		size_t len = (size_t)d->fixed_len;
@@ -557,7 +554,7 @@ size_t ow_scan_select(const ow_scan_pred_t *p, const ow_pq_coldef_t *d, const ow
 		}
 		return n;
 	}
-	if (raw_range(p, d, &lo, &hi)) {
+	if (ow_scan_int_range(p, d, &lo, &hi)) {
 		int wide = d->type == OW_PQ_INT64;
 		const uint8_t *v = o->fixed.data;
 		for (size_t row = 0, vp = 0; row < nrows; vp += defs[row++]) {
