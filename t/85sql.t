@@ -149,6 +149,10 @@ for (const [what, q, auto] of [['trace by id', `select * from spans where trace_
   const x = stats(q, ['--engine', 'sqlite']);
   is([x.parts, x.rgs, x.rows], [auto.parts, auto.rgs, auto.rows], `${what}: SQLite reads the parts, row groups and rows the columnar engine reads`);
 }
+// a pattern past SQLite's limit prunes nothing: SQLite's error, not rows
+// pruned away unchecked
+like(run(`select count(*) n from spans where name like '${'x'.repeat(60000)}%'`, { args: ['--engine', 'sqlite'] }).err, /LIKE or GLOB pattern too complex/,
+  'a LIKE pattern past SQLITE_LIMIT_LIKE_PATTERN_LENGTH: SQLite\'s error');
 
 // ---- tenants ----
 is(rows('select service_name s, count(*) n from spans group by 1 order by 1', { tenant: 'beta' }), [{ s: 'beta-svc', n: 5 }, { s: 'otel-js-test', n: 7 }], 'tenant beta sees its 12 spans');

@@ -314,8 +314,10 @@ static int add_pred(cur_t *c, int col, char op, sqlite3_value *arg)
 		literal(&p->vals[0], arg, op == 'k');
 	}
 	ow_scan_pred_ready(p, &c->t->defs[col]);
-	if (p->mixed)
-		ow_scan_pred_free(p); /* SQLite converts a value: no pruning */
+	if (p->mixed ||
+	    (op == 'k' && p->vals[0].n > (size_t)sqlite3_limit(
+					     c->t->s->db, SQLITE_LIMIT_LIKE_PATTERN_LENGTH, -1)))
+		ow_scan_pred_free(p); /* SQLite converts a value, or reports an error: no pruning */
 	else
 		c->np++;
 	return SQLITE_OK;
