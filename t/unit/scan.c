@@ -93,6 +93,8 @@ static int holds(ow_scan_pred_t p, ow_search_val_t x)
 {
 	int r = ow_scan_holds(&p, &x);
 	ow_scan_pred_free(&p);
+	if (x.type == SQLITE_TEXT)
+		free((void *)x.p);
 	return r;
 }
 
