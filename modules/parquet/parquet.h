@@ -65,8 +65,8 @@ const char *ow_pq_kv(const ow_pq_file_t *f, const char *key);	/* NULL when absen
  * statistics. null_count is -1 when the file does not give it. */
 int ow_pq_stats(const ow_pq_file_t *f, int rg, int col, ow_pq_stats_t *st);
 
-/* Where and how one column chunk is stored: what a scan reads and accounts
- * for (bytes_scanned), and what tests check the writer's choices with. */
+/* Where and how one column chunk is stored: what tests check the writer's
+ * choices, and the bytes a read of every page reports, with. */
 typedef struct {
 	int codec;	    /* Parquet CompressionCodec: 0 none, 6 ZSTD */
 	uint32_t encodings; /* bit e set: Parquet Encoding e is used (0 PLAIN,
