@@ -12,9 +12,11 @@
  * reach xFilter as the scan layer's predicates, and a constraint whose
  * comparison SQLite makes with type conversions (a number against a string
  * column, text against an integer one) is dropped there: it prunes
- * nothing. The scan then skips parts by their catalog time range, row
- * groups by their statistics and bloom filters (ow_scan_part_may,
- * ow_scan_rg_may), and reads a row group:
+ * nothing; so is a LIKE pattern past SQLITE_LIMIT_LIKE_PATTERN_LENGTH,
+ * whose error is SQLite's to report. The scan then skips parts by their
+ * catalog time range, row groups by their statistics and bloom filters
+ * (ow_scan_part_may, ow_scan_rg_may), and reads a row group (then each
+ * buffered chunk, like one):
  *   - the constrained columns first, predicate by predicate, each only in
  *     the pages that still hold a selected row and whose statistics allow
  *     its predicates (ow_scan_page_may), narrowing the selection
@@ -34,8 +36,6 @@
  */
 #include "internal.h"
 #include "../columns/columns.h"
-
-#include <math.h>
 
 /* The kinds of column a constraint is taken on. */
 enum { K_NONE, K_TIME, K_INT, K_STRING, K_ID };
