@@ -31,6 +31,11 @@ const post = (tenant, signal, body, srv = s) => {
 };
 is(post('t17', 'traces', rawSpans).code, 200, 'raw OTLP/JSON spans: 200');
 is(post('t17', 'logs', rawLogs).code, 200, 'raw OTLP/JSON logs: 200');
+const rawMetrics = { resourceMetrics: [{ resource: { attributes: [sv('service.name', 'raw-svc')] }, scopeMetrics: [{ metrics: [{ name: 'raw.gauge',
+  metadata: [sv('meta.k', 'mv'), { key: 'meta.b', value: { bytesValue: 'AQ==' } }],
+  gauge: { dataPoints: [{ timeUnixNano: String(T0), asDouble: 2.5, attributes: [sv('host.name', 'h1'), { key: 'cpu', value: { intValue: '3' } }],
+    exemplars: [{ timeUnixNano: String(T0), asInt: '7', filteredAttributes: [sv('user.id', 'u-1'), { key: 'w', value: { doubleValue: 0.5 } }] }] }] } }] }] }] };
+is(post('t17', 'metrics', rawMetrics).code, 200, 'raw OTLP/JSON metrics: 200');
 const marker = `mk17-${process.pid}`;
 for (const [signal, enc] of [['traces', 'proto'], ['logs', 'json'], ['traces', 'json']]) {
   const r = otelSend(s.otlp, signal, enc, ['--count', '6', '--marker', `${marker}-${enc}`, '--tenant', 't17sdk']);
@@ -67,6 +72,7 @@ async function waitRows(srv, tenant, q, n) {
   return false;
 }
 ok(await waitRows(s, 't17', 'SELECT count(*) n FROM spans', 2) && await waitRows(s, 't17', 'SELECT count(*) n FROM logs', 6) &&
+  await waitRows(s, 't17', 'SELECT count(*) n FROM metrics', 1) &&
   await waitRows(s, 't17sdk', 'SELECT count(*) n FROM spans', 12) && await waitRows(s, 't17sdk', 'SELECT count(*) n FROM logs', 6),
 'every record is in a committed part');
 
@@ -124,6 +130,11 @@ everywhere(s, 't17', `SELECT name, json_extract(otlp_exact, '$.attributes.bytes'
 everywhere(s, 't17', `SELECT severity_text AS s, otlp_exact ->> '$.body' AS b FROM logs WHERE otlp_exact IS NOT NULL ORDER BY 1`,
   [{ s: 'empty', b: '{}' }, { s: 'int', b: '{"intValue":"42"}' }, { s: 'kv', b: '{"kvlistValue":{"values":[{"key":"k","value":{"stringValue":"v"}},{"key":"n","value":{"intValue":"1"}}]}}' }],
   'a body that is not a string keeps its OTLP/JSON');
+
+everywhere(s, 't17', `SELECT attributes ->> 'host.name' AS h, attributes ->> 'cpu' AS c, metric_metadata ->> 'meta.k' AS m, metric_metadata ->> 'meta.b' AS b, ` +
+  `exemplars ->> '$[0].filteredAttributes."user.id"' AS u, exemplars ->> '$[0].filteredAttributes.w' AS w, json_extract(otlp_exact, '$.metric_metadata."meta.b"') AS x ` +
+  `FROM metrics WHERE metric_name = 'raw.gauge'`,
+[{ h: 'h1', c: 3, m: 'mv', b: 'AQ==', u: 'u-1', w: 0.5, x: '{"bytesValue":"AQ=="}' }], 'metrics: point attributes, metadata and exemplar attributes by name');
 
 // ---- the SDK's attributes ----
 for (const enc of ['proto', 'json']) {
