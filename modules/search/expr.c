@@ -612,15 +612,19 @@ static void walk(const ow_search_path_t *path, const uint8_t *json, size_t n, no
 	const uint8_t *nul = n && !path->trusted ? memchr(json, 0, n) : NULL;
 	if (nul)
 		e = nul;
+	/* (the text is JSON: p < e is checked where a damaged one, trusted
+	 * wrongly, could end) */
 	p = ws(p, e);
 	for (int k = 0; k < path->nkeys; k++) {
+		if (p >= e)
+			return;
 		if (*p == '[' && !path->key[k]) {
 			p = ws(p + 1, e);
-			if (*p == ']')
+			if (p >= e || *p == ']')
 				return;
 			for (int64_t i = 0; i < path->index[k]; i++) {
 				p = ws(skip_value(p, e), e);
-				if (*p != ',')
+				if (p >= e || *p != ',')
 					return;
 				p = ws(p + 1, e);
 			}
@@ -629,17 +633,22 @@ static void walk(const ow_search_path_t *path, const uint8_t *json, size_t n, no
 		if (*p == '{' && path->key[k]) {
 			p = ws(p + 1, e);
 			const uint8_t *val = NULL;
-			while (*p == '"') {
-				const uint8_t *kend = skip_string(p, e);
-				int match = (size_t)(kend - p - 2) == path->klen[k] &&
+			while (p < e && *p == '"') {
+				const uint8_t *kend = skip_string(p, e), *colon = ws(kend, e);
+				int match = kend - p >= 2 &&
+					    (size_t)(kend - p - 2) == path->klen[k] &&
 					    memcmp(p + 1, path->key[k], path->klen[k]) == 0;
-				p = ws(ws(kend, e) + 1, e); /* past the ':' */
+				if (colon >= e)
+					return;
+				p = ws(colon + 1, e);
 				if (match) {
 					val = p;
 					break;
 				}
+				if (p >= e)
+					return;
 				p = ws(skip_value(p, e), e);
-				if (*p == ',')
+				if (p < e && *p == ',')
 					p = ws(p + 1, e);
 			}
 			if (!val)
@@ -664,6 +673,8 @@ static void walk(const ow_search_path_t *path, const uint8_t *json, size_t n, no
 			return;
 		out->int_text = step_is(path, k, "intValue");
 	}
+	if (p >= e)
+		return;
 	*out = (node_t){p, (size_t)(skip_value(p, e) - p), 1, 0, out->int_text};
 }
 
@@ -730,6 +741,8 @@ static void unescape(const uint8_t *p, size_t n, ow_buf_t *scratch, ow_search_va
 {
 	const uint8_t *s = p + 1, *se = p + n - 1;
 	v->type = SQLITE_TEXT;
+	if (n < 2) /* a damaged text (a string that does not end) */
+		s = se = p;
 	if (!memchr(s, '\\', (size_t)(se - s))) {
 		v->p = s;
 		v->n = (size_t)(se - s);
@@ -746,6 +759,8 @@ static void unescape(const uint8_t *p, size_t n, ow_buf_t *scratch, ow_search_va
 		}
 		uint8_t c = *++s;
 		if (c == 'u') {
+			if (se - s < 5)
+				break;
 			uint32_t u = hex4(s + 1);
 			s += 4;
 			if (u == 0)

@@ -2557,6 +2557,24 @@ static int roundtrip_ok(const ow_table_t *t)
 			       memcmp(plain.data, p, n) == 0 &&
 			       lossy == exact_has(x, xn, t->defs[c].name);
 			cJSON_Delete(j);
+			/* text of another shape (a damaged part): reported, or
+			 * converted, never a read out of bounds (make asan) */
+			for (int k = 0; k < 4 && back.len; k++) {
+				ow_buf_t bad = {0}, o = {0};
+				ow_buf_add(&bad, back.data,
+					   back.len - (k == 3 ? rnd(back.len) : 0));
+				for (size_t m = rnd(3) + 1; k < 3 && m > 0; m--)
+					bad.data[rnd(bad.len)] =
+					    (uint8_t) "{}[]\\\":,x0\""[rnd(10)];
+				if (bad.len) {
+					ow_columns_v1_plain(sig, c, bad.data, bad.len, &o);
+					o.len = 0;
+					ow_columns_otlp(sig, c, bad.data, bad.len, bad.data,
+							bad.len, &o);
+				}
+				ow_buf_free(&bad);
+				ow_buf_free(&o);
+			}
 			if (!pass)
 				printf("#   %s[%zu] %.*s: OTLP/JSON %.*s\n", t->defs[c].name, row,
 				       (int)OW_MIN(n, 300), (const char *)p,
