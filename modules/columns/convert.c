@@ -160,11 +160,10 @@ static int is_real(const uint8_t *s, size_t n)
 
 #define MAX_DEPTH 200
 
-static void v1_any(rd_t *r, ow_buf_t *o, int depth);
+typedef void value_fn(rd_t *r, ow_buf_t *o, int depth);
 
-/* {"key": AnyValue, ...} -> {"key": plain, ...}; or, in a kvlistValue,
- * {"values":[{"key":"k","value":AnyValue}, ...]} -> {"k": plain, ...}. */
-static void v1_kv(rd_t *r, ow_buf_t *o, int depth)
+/* An object {"key": value, ...}, each value converted by fn. */
+static void object(rd_t *r, ow_buf_t *o, int depth, value_fn *fn)
 {
 	const uint8_t *k;
 	size_t kn;
@@ -178,9 +177,17 @@ static void v1_kv(rd_t *r, ow_buf_t *o, int depth)
 			ow_buf_add(o, ",", 1);
 		ow_buf_add(o, k, kn);
 		ow_buf_add(o, ":", 1);
-		v1_any(r, o, depth + 1);
+		fn(r, o, depth + 1);
 	}
 	ow_buf_add(o, "}", 1);
+}
+
+static value_fn v1_any, wrap_any;
+
+/* {"key": AnyValue, ...} -> {"key": plain, ...} */
+static void v1_kv(rd_t *r, ow_buf_t *o, int depth)
+{
+	object(r, o, depth, v1_any);
 }
 
 /* {"values":[...]} of an arrayValue (kv 0) or a kvlistValue (kv 1). */
@@ -475,26 +482,10 @@ void ow_columns_v1_upgrade(int signal, ow_table_t *t)
 
 /* ---- format 2 -> 1 ---- */
 
-static void wrap_any(rd_t *r, ow_buf_t *o, int depth);
-
 /* {"k": plain, ...} -> {"k": AnyValue, ...} */
 static void wrap_kv(rd_t *r, ow_buf_t *o, int depth)
 {
-	const uint8_t *k;
-	size_t kn;
-	if (!eat(r, '{'))
-		return (void)(r->bad = 1);
-	ow_buf_add(o, "{", 1);
-	for (int n = 0; !r->bad && !eat(r, '}'); n++) {
-		if ((n && !eat(r, ',')) || !string(r, &k, &kn) || !eat(r, ':'))
-			return (void)(r->bad = 1);
-		if (n)
-			ow_buf_add(o, ",", 1);
-		ow_buf_add(o, k, kn);
-		ow_buf_add(o, ":", 1);
-		wrap_any(r, o, depth + 1);
-	}
-	ow_buf_add(o, "}", 1);
+	object(r, o, depth, wrap_any);
 }
 
 static void wrap_any(rd_t *r, ow_buf_t *o, int depth)

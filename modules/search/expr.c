@@ -797,14 +797,21 @@ static int integer(const uint8_t *p, size_t n, ow_search_val_t *v)
 	return OW_OK;
 }
 
+/* The node the path names into nd, v NULL: 0 when there is none. */
+static int found(const ow_search_path_t *path, const uint8_t *json, size_t n, node_t *nd,
+		 ow_search_val_t *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->type = SQLITE_NULL;
+	walk(path, json, n, nd);
+	return nd->found;
+}
+
 int ow_search_json_get(const ow_search_path_t *path, const uint8_t *json, size_t n,
 		       ow_buf_t *scratch, ow_search_val_t *v)
 {
 	node_t nd;
-	memset(v, 0, sizeof(*v));
-	v->type = SQLITE_NULL;
-	walk(path, json, n, &nd);
-	if (!nd.found)
+	if (!found(path, json, n, &nd, v))
 		return OW_OK;
 	if (nd.raw || nd.int_text) {
 		v->type = SQLITE_TEXT;
@@ -841,10 +848,7 @@ int ow_search_json_text(const ow_search_path_t *path, const uint8_t *json, size_
 			ow_buf_t *scratch, ow_search_val_t *v)
 {
 	node_t nd;
-	memset(v, 0, sizeof(*v));
-	v->type = SQLITE_NULL;
-	walk(path, json, n, &nd);
-	if (!nd.found)
+	if (!found(path, json, n, &nd, v))
 		return OW_OK;
 	if (!nd.raw && !nd.int_text) {
 		minify(nd.p, nd.n, scratch, v);
