@@ -308,25 +308,14 @@ static void unescape(const uint8_t *s, size_t n, ow_buf_t *o)
 				s += 2;
 				continue;
 			}
-			cp = i ? 0x10000 + ((cp - 0xd800) << 10) + (u - 0xdc00) : u;
+			if (i && (u < 0xdc00 || u > 0xdfff))
+				ow_buf_add_utf8(o, cp); /* not a pair: two */
+			else if (i)
+				u = 0x10000 + ((cp - 0xd800) << 10) + (u - 0xdc00);
+			cp = u;
 			break;
 		}
-		uint8_t b[4];
-		size_t bn;
-		if (cp < 0x80) {
-			b[0] = (uint8_t)cp, bn = 1;
-		} else if (cp < 0x800) {
-			b[0] = (uint8_t)(0xc0 | cp >> 6), b[1] = (uint8_t)(0x80 | (cp & 63)),
-			bn = 2;
-		} else if (cp < 0x10000) {
-			b[0] = (uint8_t)(0xe0 | cp >> 12), b[1] = (uint8_t)(0x80 | (cp >> 6 & 63));
-			b[2] = (uint8_t)(0x80 | (cp & 63)), bn = 3;
-		} else {
-			b[0] = (uint8_t)(0xf0 | cp >> 18), b[1] = (uint8_t)(0x80 | (cp >> 12 & 63));
-			b[2] = (uint8_t)(0x80 | (cp >> 6 & 63)), b[3] = (uint8_t)(0x80 | (cp & 63));
-			bn = 4;
-		}
-		ow_buf_add(o, b, bn);
+		ow_buf_add_utf8(o, cp);
 	}
 }
 

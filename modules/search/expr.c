@@ -707,25 +707,6 @@ static void minify(const uint8_t *p, size_t n, ow_buf_t *scratch, ow_search_val_
 	v->n = scratch->len;
 }
 
-static void put_utf8(ow_buf_t *o, uint32_t v)
-{
-	uint8_t b[4];
-	size_t n;
-	if (v <= 0x7f) {
-		b[0] = (uint8_t)v, n = 1;
-	} else if (v <= 0x7ff) {
-		b[0] = (uint8_t)(0xc0 | v >> 6), b[1] = (uint8_t)(0x80 | (v & 0x3f)), n = 2;
-	} else if (v <= 0xffff) {
-		b[0] = (uint8_t)(0xe0 | v >> 12), b[1] = (uint8_t)(0x80 | (v >> 6 & 0x3f));
-		b[2] = (uint8_t)(0x80 | (v & 0x3f)), n = 3;
-	} else {
-		b[0] = (uint8_t)(0xf0 | v >> 18), b[1] = (uint8_t)(0x80 | (v >> 12 & 0x3f));
-		b[2] = (uint8_t)(0x80 | (v >> 6 & 0x3f)), b[3] = (uint8_t)(0x80 | (v & 0x3f));
-		n = 4;
-	}
-	ow_buf_add(o, b, n);
-}
-
 static uint32_t hex4(const uint8_t *p)
 {
 	uint32_t v = 0;
@@ -770,7 +751,7 @@ static void unescape(const uint8_t *p, size_t n, ow_buf_t *scratch, ow_search_va
 				u = ((u & 0x3ff) << 10) + (hex4(s + 3) & 0x3ff) + 0x10000;
 				s += 6;
 			}
-			put_utf8(scratch, u);
+			ow_buf_add_utf8(scratch, u);
 			continue;
 		}
 		static const char from[] = "bfnrt", to[] = "\b\f\n\r\t";
