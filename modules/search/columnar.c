@@ -16,8 +16,9 @@
  *   item  *  |  term [[AS] alias]  |  agg(term) [[AS] alias]
  *         |  count(*) [[AS] alias]
  *   term  column  |  time_bucket_ns(column, width)  |  column ->> 'path'
- *         (an integer column and a positive width; a JSON column and a
- *         path of member steps, '$.a."b.c"', which expr.c reads)
+ *         (an integer column and a positive width; a text or JSON column
+ *         and a key or a '$' path, 'http.route', '$.a."b.c"[0]', which
+ *         expr.c reads)
  *   agg   count, sum, avg, min, max, p50, p90, p99 (sum, avg and the
  *         quantiles of numeric terms only)
  *   cond  term op literal (=, ==, !=, <>, <, <=, >, >=)
@@ -69,11 +70,13 @@
  * (OW_DECLINED). Without ORDER BY, groups come in the order of their
  * keys, as SQLite's sorter gives them, and plain rows in scan order;
  * ORDER BY sorts stably after that. Where expr.c cannot give SQLite's
- * value (a real number or a \u escape under ->>) or time_bucket_ns would
+ * value (a real number under ->>: SQLite's reading of it) or time_bucket_ns would
  * overflow, the run stops with OW_DECLINED and SQLite answers the query.
  * Plain rows under ORDER BY with a LIMIT are kept only while they can be
  * in the result (top-k: once as many as the limit and offset are held, a
- * row that sorts after the last of them is dropped unread).
+ * row that sorts after the last of them is dropped unread). A part written
+ * before plain JSON has its JSON columns converted as they are read
+ * (ow_search_v1_column), dictionaries entry by entry.
  */
 #include "internal.h"
 #include "../columns/columns.h"
@@ -330,8 +333,8 @@ static int klass_of(const struct ow_columnar *q, int id)
 }
 
 /* A column, time_bucket_ns(column, width) with an integer column and a
- * positive width, or column ->> 'path' with a JSON column and a path of
- * member steps: its id, -1 when there is none here. */
+ * positive width, or column ->> 'path' with a text or JSON column and a
+ * key or a path expr.c takes: its id, -1 when there is none here. */
 static int operand(parser_t *p)
 {
 	struct ow_columnar *q = p->q;
@@ -353,7 +356,7 @@ static int operand(parser_t *p)
 		if (c < 0 || !op(p, "->>"))
 			return c;
 		t = peek(p);
-		if (q->defs[c].logical != OW_PQ_L_JSON || t->type != T_STR)
+		if (q->defs[c].type != OW_PQ_BYTE_ARRAY || t->type != T_STR)
 			return -1;
 		p->at++;
 		x.kind = X_JSON;
@@ -363,6 +366,7 @@ static int operand(parser_t *p)
 			free(x.path);
 			return -1;
 		}
+		x.pp.trusted = q->defs[c].logical == OW_PQ_L_JSON;
 	}
 	for (int k = 0; k < q->nx; k++)
 		if (q->x[k].kind == x.kind && q->x[k].col == x.col && q->x[k].width == x.width &&
@@ -1592,6 +1596,7 @@ static int load_col(const ow_columnar_t *q, slot_t *sl, int c, const filt_t *by,
 	sl->col[c] = o;
 	if (sl->codes[c].has_codes)
 		sl->code[c] = (const uint32_t *)sl->codes[c].codes.data;
+	ow_search_v1_column(sl->p, q->signal, c, sl->code[c] ? &sl->codes[c].dict : o);
 	return OW_OK;
 }
 

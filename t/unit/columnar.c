@@ -66,6 +66,10 @@ static const char *const take[] = {
     "500",
     "SELECT count(*) FROM spans WHERE name = 'it''s'",
     "SELECT count(*) FROM logs WHERE body LIKE '%a%';",
+    "SELECT count(*) FROM spans WHERE attributes ->> 'http.route' = '/api/cart'",
+    "SELECT count(*) FROM spans WHERE attributes ->> 'retry' IS NULL",
+    "SELECT count(*) FROM spans WHERE attributes ->> '$.a[0]' IS NULL",
+    "SELECT body ->> 'level' AS l, count(*) FROM logs GROUP BY 1",
     "  SELECT\n\tcount(*)\r\nFROM\tlogs  ",
 };
 
@@ -83,9 +87,9 @@ static const char *const decline[] = {
     "SELECT DISTINCT name FROM spans",
     "SELECT count(*) FROM spans WHERE name LIKE 'GET%' ESCAPE '!'",
     "SELECT count(*) FROM spans WHERE name GLOB 'GET*'",
-    "SELECT count(*) FROM spans WHERE attributes ->> 'retry' IS NULL",
     "SELECT count(*) FROM spans WHERE attributes -> '$.retry' IS NULL",
-    "SELECT count(*) FROM spans WHERE attributes ->> '$.a[0]' IS NULL",
+    "SELECT count(*) FROM spans WHERE attributes ->> '$.a[#-1]' IS NULL",
+    "SELECT count(*) FROM spans WHERE trace_id ->> 'a' IS NULL",
     "SELECT sum(DISTINCT duration_ns) FROM spans",
     "SELECT service_name, count(*) FROM spans GROUP BY 1 HAVING count(*) > 10",
     "SELECT duration_ns / 1000 AS us FROM spans LIMIT 3",
