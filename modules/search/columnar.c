@@ -16,8 +16,9 @@
  *   item  *  |  term [[AS] alias]  |  agg(term) [[AS] alias]
  *         |  count(*) [[AS] alias]
  *   term  column  |  time_bucket_ns(column, width)  |  column ->> 'path'
- *         (an integer column and a positive width; a JSON column and a
- *         path of member steps, '$.a."b.c"', which expr.c reads)
+ *         (an integer column and a positive width; a text or JSON column
+ *         and a key or a '$' path, 'http.route', '$.a."b.c"[0]', which
+ *         expr.c reads)
  *   agg   count, sum, avg, min, max, p50, p90, p99 (sum, avg and the
  *         quantiles of numeric terms only)
  *   cond  term op literal (=, ==, !=, <>, <, <=, >, >=)
@@ -39,18 +40,20 @@
  * which orders the rows by them).
  *
  * Execution, over the handle's snapshot (parts, then buffered chunks, as
- * the virtual tables read them): parts whose catalog time range misses
- * the query's, then row groups whose statistics (LIKE: its literal
- * prefix) or bloom filters (ids) rule the filters out, are skipped. Each
- * segment left (a row group, or a buffered chunk) is prepared: filter by
- * filter, the filtered column is read and evaluated into a selection, and
- * each later column - filtered or only used - is read only in the pages
- * that still hold a selected row (ow_pq_read_column_pf; the writer cuts
- * pages at 32768 rows), and a filtered column not in the pages whose
- * statistics rule its filters out, nor, when nothing else needs its
- * values, in the pages whose statistics pass every row (a sorted
- * metric_name or service_name, a time range over whole pages): their rows
- * stay selected without a value read. Dictionary-encoded columns are read as codes: a
+ * the virtual tables read them): the filters are the scan layer's
+ * predicates (scan.c, shared with the virtual tables), which skip parts
+ * by their catalog time range, then row groups by their statistics (LIKE:
+ * its literal prefix) and bloom filters (ids); a filter no value passes
+ * reads nothing. Each segment left (a row group, or a buffered chunk) is
+ * prepared: filter by filter, the filtered column is read and evaluated
+ * into a selection, and each later column - filtered or only used - is
+ * read only in the pages that still hold a selected row
+ * (ow_pq_read_column_pf; the writer cuts pages at 32768 rows), and a
+ * filtered column not in the pages whose statistics rule its filters out
+ * (ow_scan_page_may), nor, when nothing else needs its values, in the
+ * pages whose statistics pass every row (a sorted metric_name or
+ * service_name, a time range over whole pages): their rows stay selected
+ * without a value read. Dictionary-encoded columns are read as codes: a
  * filter is evaluated once per dictionary entry, a single group term is
  * grouped by entry, values are read from the dictionary. Integer
  * comparisons run on the raw values. Segments are prepared on helper
@@ -67,11 +70,13 @@
  * (OW_DECLINED). Without ORDER BY, groups come in the order of their
  * keys, as SQLite's sorter gives them, and plain rows in scan order;
  * ORDER BY sorts stably after that. Where expr.c cannot give SQLite's
- * value (a real number or a \u escape under ->>) or time_bucket_ns would
+ * value (a real number under ->>: SQLite's reading of it) or time_bucket_ns would
  * overflow, the run stops with OW_DECLINED and SQLite answers the query.
  * Plain rows under ORDER BY with a LIMIT are kept only while they can be
  * in the result (top-k: once as many as the limit and offset are held, a
- * row that sorts after the last of them is dropped unread).
+ * row that sorts after the last of them is dropped unread). A part written
+ * before plain JSON has its JSON columns converted as they are read
+ * (ow_search_v1_column), dictionaries entry by entry.
  */
 #include "internal.h"
 #include "../columns/columns.h"
@@ -84,7 +89,21 @@
 #define MAX_ITEMS 200
 
 enum { A_NONE, A_COUNT, A_SUM, A_AVG, A_MIN, A_MAX, A_QUANTILE, A_COUNT_DISTINCT };
-enum { F_EQ, F_NE, F_LT, F_LE, F_GT, F_GE, F_IN, F_NOT_IN, F_NULL, F_NOT_NULL, F_LIKE, F_NOT_LIKE };
+/* the scan layer's operators (internal.h) */
+enum {
+	F_EQ = OW_SCAN_EQ,
+	F_NE = OW_SCAN_NE,
+	F_LT = OW_SCAN_LT,
+	F_LE = OW_SCAN_LE,
+	F_GT = OW_SCAN_GT,
+	F_GE = OW_SCAN_GE,
+	F_IN = OW_SCAN_IN,
+	F_NOT_IN = OW_SCAN_NOT_IN,
+	F_NULL = OW_SCAN_NULL,
+	F_NOT_NULL = OW_SCAN_NOT_NULL,
+	F_LIKE = OW_SCAN_LIKE,
+	F_NOT_LIKE = OW_SCAN_NOT_LIKE
+};
 enum { C_INT, C_REAL, C_TEXT, C_ANY };
 enum { X_BUCKET = 1, X_JSON };
 
@@ -105,21 +124,9 @@ typedef struct {
 	char *name;
 } item_t;
 
-typedef struct {
-	int col, op;
-	ow_search_val_t *vals; /* literals; text in owned copies */
-	size_t nvals;
-	/* on an id column: the literals that are ids (lowercase hex of its
-	 * length; the others equal no id), as bytes back to back */
-	uint8_t *ids;
-	size_t nids;
-	/* LIKE '%needle%' with an ASCII needle: the needle, lowercase */
-	char *needle;
-	size_t nneedle;
-	/* LIKE: the literal prefix in lower and upper case, for statistics */
-	uint8_t *pre_lo, *pre_up;
-	size_t npre;
-} filt_t;
+/* A filter is the scan layer's predicate: col is a column, or an
+ * expression's id (past the columns) over column base. */
+typedef ow_scan_pred_t filt_t;
 
 typedef struct {
 	int item, desc;
@@ -326,8 +333,8 @@ static int klass_of(const struct ow_columnar *q, int id)
 }
 
 /* A column, time_bucket_ns(column, width) with an integer column and a
- * positive width, or column ->> 'path' with a JSON column and a path of
- * member steps: its id, -1 when there is none here. */
+ * positive width, or column ->> 'path' with a text or JSON column and a
+ * key or a path expr.c takes: its id, -1 when there is none here. */
 static int operand(parser_t *p)
 {
 	struct ow_columnar *q = p->q;
@@ -349,7 +356,7 @@ static int operand(parser_t *p)
 		if (c < 0 || !op(p, "->>"))
 			return c;
 		t = peek(p);
-		if (q->defs[c].logical != OW_PQ_L_JSON || t->type != T_STR)
+		if (q->defs[c].type != OW_PQ_BYTE_ARRAY || t->type != T_STR)
 			return -1;
 		p->at++;
 		x.kind = X_JSON;
@@ -359,6 +366,7 @@ static int operand(parser_t *p)
 			free(x.path);
 			return -1;
 		}
+		x.pp.trusted = q->defs[c].logical == OW_PQ_L_JSON;
 	}
 	for (int k = 0; k < q->nx; k++)
 		if (q->x[k].kind == x.kind && q->x[k].col == x.col && q->x[k].width == x.width &&
@@ -413,7 +421,7 @@ static filt_t *add_filter(struct ow_columnar *q, int col, int fop)
 {
 	q->f = ow_realloc(q->f, (size_t)(q->nf + 1) * sizeof(filt_t));
 	filt_t *f = &q->f[q->nf++];
-	*f = (filt_t){.col = col, .op = fop};
+	*f = (filt_t){.col = col, .base = base(q, col), .op = fop};
 	return f;
 }
 
@@ -709,31 +717,6 @@ static int parse(parser_t *p)
 	return peek(p)->type == T_END;
 }
 
-static void id_literals(const ow_columnar_t *q, filt_t *f)
-{
-	if (f->col >= q->ncols || f->op == F_LT || f->op == F_LE || f->op == F_GT ||
-	    f->op == F_GE || f->op == F_NULL || f->op == F_NOT_NULL || f->op >= F_LIKE)
-		return;
-	const ow_pq_coldef_t *d = &q->defs[f->col];
-	size_t len = (size_t)d->fixed_len;
-	if (d->type != OW_PQ_FIXED)
-		return;
-	f->ids = ow_alloc(f->nvals * len + 1);
-	for (size_t j = 0; j < f->nvals; j++) {
-		const uint8_t *h = f->vals[j].p;
-		uint8_t *id = f->ids + f->nids * len;
-		size_t i = 0;
-		if (f->vals[j].n != 2 * len)
-			continue;
-		for (; i < len && ow_search_unhex(h[2 * i]) >= 0 &&
-		       ow_search_unhex(h[2 * i + 1]) >= 0;
-		     i++)
-			id[i] = (uint8_t)(ow_search_unhex(h[2 * i]) << 4 |
-					  ow_search_unhex(h[2 * i + 1]));
-		f->nids += i == len;
-	}
-}
-
 void ow_columnar_free(ow_columnar_t *q)
 {
 	if (!q)
@@ -742,15 +725,8 @@ void ow_columnar_free(ow_columnar_t *q)
 		free(q->items[i].name);
 	for (int k = 0; k < q->nx; k++)
 		free(q->x[k].path);
-	for (int i = 0; i < q->nf; i++) {
-		for (size_t j = 0; j < q->f[i].nvals; j++)
-			free((void *)q->f[i].vals[j].p);
-		free(q->f[i].vals);
-		free(q->f[i].ids);
-		free(q->f[i].needle);
-		free(q->f[i].pre_lo);
-		free(q->f[i].pre_up);
-	}
+	for (int i = 0; i < q->nf; i++)
+		ow_scan_pred_free(&q->f[i]);
 	free(q->f);
 	free(q);
 }
@@ -769,20 +745,8 @@ ow_columnar_t *ow_columnar_parse(const ow_search_t *s, const char *sql)
 				    (const char *)p.q->f[i].vals[j].p, p.q->f[i].vals[j].n);
 			else
 				p.q->f[i].vals[j].p = NULL;
-	for (int i = 0; ok && i < p.q->nf; i++) {
-		filt_t *f = &p.q->f[i];
-		id_literals(p.q, f);
-		if (f->op >= F_LIKE) {
-			f->npre = ow_search_like_prefix(f->vals[0].p, f->vals[0].n, &f->pre_lo,
-							&f->pre_up);
-			f->needle = ow_alloc(f->vals[0].n + 1);
-			if (ow_search_like_needle(f->vals[0].p, f->vals[0].n, f->needle,
-						  f->vals[0].n + 1))
-				f->nneedle = strlen(f->needle);
-			else
-				free(f->needle), f->needle = NULL;
-		}
-	}
+	for (int i = 0; ok && i < p.q->nf; i++)
+		ow_scan_pred_ready(&p.q->f[i], &p.q->defs[p.q->f[i].base]);
 	for (size_t i = 0; i < p.n; i++)
 		free(p.t[i].text);
 	free(p.t);
@@ -798,28 +762,7 @@ ow_columnar_t *ow_columnar_parse(const ow_search_t *s, const char *sql)
 /* SQLite's order: NULL, numbers, text (BINARY), blobs. */
 static int val_cmp(const ow_search_val_t *a, const ow_search_val_t *b)
 {
-	static const int rank[] = {[SQLITE_INTEGER] = 1,
-				   [SQLITE_FLOAT] = 1,
-				   [SQLITE_TEXT] = 2,
-				   [SQLITE_BLOB] = 3,
-				   [SQLITE_NULL] = 0};
-	if (rank[a->type] != rank[b->type])
-		return rank[a->type] - rank[b->type];
-	switch (rank[a->type]) {
-	case 0:
-		return 0;
-	case 1: {
-		if (a->type == SQLITE_INTEGER && b->type == SQLITE_INTEGER)
-			return (a->i > b->i) - (a->i < b->i);
-		double x = a->type == SQLITE_INTEGER ? (double)a->i : a->d;
-		double y = b->type == SQLITE_INTEGER ? (double)b->i : b->d;
-		return (x > y) - (x < y);
-	}
-	default: {
-		int r = OW_MIN(a->n, b->n) ? memcmp(a->p, b->p, OW_MIN(a->n, b->n)) : 0;
-		return r ? r : (a->n > b->n) - (a->n < b->n);
-	}
-	}
+	return ow_search_val_cmp(a, b);
 }
 
 /* An owned copy: text duplicated. */
@@ -842,50 +785,7 @@ static void val_free(ow_search_val_t *v)
 
 static int filter_holds(const filt_t *f, const ow_search_val_t *x)
 {
-	if (x->type == SQLITE_NULL)
-		return f->op == F_NULL;
-	switch (f->op) {
-	case F_NULL:
-		return 0;
-	case F_NOT_NULL:
-		return 1;
-	case F_LIKE:
-	case F_NOT_LIKE: {
-		/* a number matches as its text (->> gives integers) */
-		char num[24];
-		const uint8_t *t = x->p;
-		size_t n = x->n;
-		if (x->type == SQLITE_INTEGER) {
-			n = (size_t)snprintf(num, sizeof(num), "%lld", (long long)x->i);
-			t = (const uint8_t *)num;
-		}
-		int m = f->needle ? ow_search_like_find(f->needle, f->nneedle, t, n)
-				  : ow_search_like(f->vals[0].p, f->vals[0].n, t, n);
-		return m == (f->op == F_LIKE);
-	}
-	case F_IN:
-	case F_NOT_IN: {
-		size_t j = 0;
-		while (j < f->nvals && val_cmp(x, &f->vals[j]) != 0)
-			j++;
-		return (j < f->nvals) == (f->op == F_IN);
-	}
-	}
-	int r = val_cmp(x, &f->vals[0]);
-	switch (f->op) {
-	case F_EQ:
-		return r == 0;
-	case F_NE:
-		return r != 0;
-	case F_LT:
-		return r < 0;
-	case F_LE:
-		return r <= 0;
-	case F_GT:
-		return r > 0;
-	default:
-		return r >= 0;
-	}
+	return ow_scan_holds(f, x);
 }
 
 /* ---- aggregates ---- */
@@ -1537,11 +1437,6 @@ static int consume(run_t *r)
 	return rc;
 }
 
-static int stats_allow(const ow_columnar_t *q, const filt_t *f, const ow_pq_stats_t *st,
-		       int64_t rows);
-static int stats_all(const ow_columnar_t *q, const filt_t *f, const ow_pq_stats_t *st,
-		     int64_t rows);
-
 /* Filters that rule out, in one pass over a column's values (not
  * codes), the values that do not hold a text:
  * - col LIKE '%needle%' (or NOT LIKE) on a text column: a value without
@@ -1607,16 +1502,10 @@ static void got_page(void *arg, const ow_col_t *out, size_t from)
 static int page_may(void *arg, const ow_pq_stats_t *st, int64_t rows, size_t row0)
 {
 	const pagearg_t *a = arg;
-	int all = a->pass;
-	for (int i = 0; i < a->q->nf; i++) {
-		if (a->q->f[i].col != a->col)
-			continue;
-		if (!stats_allow(a->q, &a->q->f[i], st, rows))
-			return 0;
-		all = all && stats_all(a->q, &a->q->f[i], st, rows);
-	}
-	if (!all)
-		return 1;
+	ow_scan_t sc = {a->q->signal, a->q->defs, a->q->f, a->q->nf};
+	int may = ow_scan_page_may(&sc, a->col, st, rows);
+	if (may != 2 || !a->pass)
+		return may != 0;
 	slot_t *sl = a->sl;
 	if (sl->npass + 2 > sl->pass_cap) {
 		sl->pass_cap = sl->pass_cap ? 2 * sl->pass_cap : 32;
@@ -1694,7 +1583,7 @@ static int load_col(const ow_columnar_t *q, slot_t *sl, int c, const filt_t *by,
 	ow_pq_pagefilter_t pf = {page_may, &arg, sl->sel, arg.by ? got_page : NULL};
 	sl->may_for = arg.by;
 	if (ow_pq_read_column_pf(sl->p->pq, sl->rg, fc, sl->sel, by ? &pf : NULL, o, &sl->codes[c],
-				 err, sizeof(err)) != OW_OK) {
+				 &sl->bytes, err, sizeof(err)) != OW_OK) {
 		snprintf(sl->err, sizeof(sl->err), "part %s: %s", sl->p->path, err);
 		return OW_ERROR;
 	}
@@ -1704,33 +1593,11 @@ static int load_col(const ow_columnar_t *q, slot_t *sl, int c, const filt_t *by,
 			 q->defs[c].name, o->nrows, sl->nrows);
 		return OW_ERROR;
 	}
-	ow_pq_chunk_t ci;
-	if (ow_pq_chunk(sl->p->pq, sl->rg, fc, &ci) == OW_OK)
-		sl->bytes += ci.bytes;
 	sl->col[c] = o;
 	if (sl->codes[c].has_codes)
 		sl->code[c] = (const uint32_t *)sl->codes[c].codes.data;
+	ow_search_v1_column(sl->p, q->signal, c, sl->code[c] ? &sl->codes[c].dict : o);
 	return OW_OK;
-}
-
-/* =, !=, IN, NOT IN on an id column, on the ids' bytes: no hex. */
-static size_t id_filter(const ow_columnar_t *q, slot_t *sl, const filt_t *f, const ow_col_t *o)
-{
-	size_t len = (size_t)q->defs[f->col].fixed_len, selected = 0;
-	int in = f->op == F_EQ || f->op == F_IN;
-	for (size_t row = 0, vp = 0; row < sl->nrows; row++) {
-		int defined = o && o->defs.data[row];
-		if (sl->sel[row]) {
-			int match = 0;
-			for (size_t j = 0; defined && j < f->nids && !match; j++)
-				match =
-				    memcmp(o->fixed.data + vp * len, f->ids + j * len, len) == 0;
-			sl->sel[row] = (uint8_t)(defined && match == in);
-			selected += sl->sel[row];
-		}
-		vp += (size_t)defined;
-	}
-	return selected;
 }
 
 /* =, <, <=, >, >= of an integer column (its values, not codes) with an
@@ -1739,21 +1606,9 @@ static size_t id_filter(const ow_columnar_t *q, slot_t *sl, const filt_t *f, con
 static int range_of(const ow_columnar_t *q, const slot_t *sl, const filt_t *f, const ow_col_t *o,
 		    int64_t *lo, int64_t *hi)
 {
-	const ow_pq_coldef_t *d = &q->defs[f->col];
-	if (f->col >= q->ncols || !o || sl->code[f->col] || f->op == F_NE || f->op > F_GE ||
-	    f->vals[0].type != SQLITE_INTEGER ||
-	    (d->type != OW_PQ_INT64 && (d->type != OW_PQ_INT32 || d->logical == OW_PQ_L_UINT32)))
+	if (f->col >= q->ncols || !o || sl->code[f->col])
 		return 0;
-	int64_t x = f->vals[0].i;
-	if ((f->op == F_LT && x == INT64_MIN) || (f->op == F_GT && x == INT64_MAX)) {
-		*lo = 1, *hi = 0; /* none */
-		return 1;
-	}
-	if (f->op == F_EQ || f->op == F_GE || f->op == F_GT)
-		*lo = OW_MAX(*lo, f->op == F_GT ? x + 1 : x);
-	if (f->op == F_EQ || f->op == F_LE || f->op == F_LT)
-		*hi = OW_MIN(*hi, f->op == F_LT ? x - 1 : x);
-	return 1;
+	return ow_scan_int_range(f, &q->defs[f->col], lo, hi);
 }
 
 /* Filter i and the range filters after it on its column (their bits set
@@ -1845,8 +1700,8 @@ static int run_filter(const ow_columnar_t *q, slot_t *sl, int i, uint64_t *done,
 	const filt_t *f = &q->f[i];
 	int c = base(q, f->col);
 	const ow_col_t *o = sl->col[c];
-	if (f->ids) {
-		*selected = id_filter(q, sl, f, o);
+	if (f->ids) { /* on the ids' bytes: no hex */
+		*selected = ow_scan_select(f, &q->defs[c], o, sl->sel, sl->nrows);
 		return OW_OK;
 	}
 	if (range_filter(q, sl, i, o, done, selected) || code_filter(q, sl, f, c, o, selected))
@@ -1939,152 +1794,6 @@ static int prepare(const ow_columnar_t *q, uint64_t used, slot_t *sl)
 		if (!(loaded & (uint64_t)1 << c))
 			sl->col[c] = NULL, sl->code[c] = NULL;
 	return OW_OK;
-}
-
-static int64_t stat_i64(const uint8_t *p)
-{
-	return (int64_t)ow_get_u64(p);
-}
-
-/* A row group's or a page's min and max as values of column col, as
- * ow_search_cell gives its values: signed 64-bit integers and text only
- * (0 for the others, or without bounds). */
-static int stats_bounds(const ow_columnar_t *q, int col, const ow_pq_stats_t *st,
-			ow_search_val_t *lo, ow_search_val_t *hi)
-{
-	const ow_pq_coldef_t *d = &q->defs[col];
-	*lo = *hi = (ow_search_val_t){0};
-	if (!st->has_minmax)
-		return 0;
-	if (d->type == OW_PQ_INT64 && d->logical != OW_PQ_L_UINT64 && st->min_len == 8 &&
-	    st->max_len == 8) {
-		lo->type = hi->type = SQLITE_INTEGER;
-		lo->i = stat_i64(st->min);
-		hi->i = stat_i64(st->max);
-		return 1;
-	}
-	if (d->type != OW_PQ_BYTE_ARRAY)
-		return 0;
-	lo->type = hi->type = SQLITE_TEXT;
-	lo->p = st->min, lo->n = st->min_len;
-	hi->p = st->max, hi->n = st->max_len;
-	return 1;
-}
-
-/* Whether the filter may hold for a value in [min, max] of a row group,
- * as far as the statistics tell: signed 64-bit integers and strings. */
-static int stats_allow(const ow_columnar_t *q, const filt_t *f, const ow_pq_stats_t *st,
-		       int64_t rows)
-{
-	if (f->op == F_NULL)
-		return 1;
-	if (st->null_count == rows)
-		return 0;
-	if (f->op == F_LIKE && f->npre && q->defs[f->col].type == OW_PQ_BYTE_ARRAY)
-		return ow_search_like_stats(f->pre_lo, f->pre_up, f->npre, st);
-	ow_search_val_t lo, hi;
-	if (f->op >= F_LIKE || f->op == F_NE || f->op == F_NOT_IN || f->op == F_NOT_NULL ||
-	    !stats_bounds(q, f->col, st, &lo, &hi))
-		return 1;
-	for (size_t j = 0; j < f->nvals; j++) {
-		int below = val_cmp(&f->vals[j], &lo), above = val_cmp(&f->vals[j], &hi);
-		switch (f->op) {
-		case F_EQ:
-		case F_IN:
-			if (below >= 0 && above <= 0)
-				return 1;
-			break;
-		case F_LT:
-			return below > 0;
-		case F_LE:
-			return below >= 0;
-		case F_GT:
-			return above < 0;
-		case F_GE:
-			return above <= 0;
-		}
-	}
-	return 0;
-}
-
-/* Whether the filter holds for every row of a page (or row group) with
- * these statistics: the writer gives exact bounds or none, so with no
- * NULL every value lies in [min, max] in val_cmp's order (the writer's),
- * and a comparison holds for all of them when it holds for both bounds,
- * any other filter when min = max and it holds for that value. */
-static int stats_all(const ow_columnar_t *q, const filt_t *f, const ow_pq_stats_t *st, int64_t rows)
-{
-	if (f->op == F_NULL)
-		return st->null_count == rows;
-	ow_search_val_t lo, hi;
-	if (f->col >= q->ncols || st->null_count != 0 || !stats_bounds(q, f->col, st, &lo, &hi))
-		return 0;
-	if ((f->op >= F_LT && f->op <= F_GE) || f->op == F_NOT_NULL)
-		return filter_holds(f, &lo) && filter_holds(f, &hi);
-	return val_cmp(&lo, &hi) == 0 && filter_holds(f, &lo);
-}
-
-/* An = or IN on an id column: whether the chunk's bloom filter may hold
- * one of the ids. */
-static int bloom_allows(const ow_columnar_t *q, const filt_t *f, ow_search_part_t *p, int rg,
-			int fc)
-{
-	if (!f->ids || (f->op != F_EQ && f->op != F_IN))
-		return 1;
-	size_t len = (size_t)q->defs[f->col].fixed_len;
-	for (size_t j = 0; j < f->nids; j++)
-		if (ow_pq_bloom_check(p->pq, rg, fc, f->ids + j * len, len))
-			return 1;
-	return 0;
-}
-
-static int rg_may_match(const ow_columnar_t *q, ow_search_part_t *p, int rg)
-{
-	int64_t rows = ow_pq_row_group_rows(p->pq, rg);
-	for (int i = 0; i < q->nf; i++) {
-		int fc = p->colmap[base(q, q->f[i].col)];
-		ow_pq_stats_t st;
-		if (fc < 0) {
-			if (q->f[i].op != F_NULL)
-				return 0; /* absent from the part: NULL in every row */
-			continue;
-		}
-		if (q->f[i].col >= q->ncols)
-			continue; /* an expression: the column's statistics are not its */
-		if (ow_pq_stats(p->pq, rg, fc, &st) == OW_OK &&
-		    !stats_allow(q, &q->f[i], &st, rows))
-			return 0;
-		if (!bloom_allows(q, &q->f[i], p, rg, fc))
-			return 0;
-	}
-	return 1;
-}
-
-/* The catalog's time range of a part against the filters on the time
- * column (a logs part may also hold records of time 0, partitioned by
- * their observed_time). */
-static int part_may_match(const ow_columnar_t *q, const ow_search_part_t *p)
-{
-	int tc = ow_columns_time_col(q->signal);
-	for (int i = 0; i < q->nf; i++) {
-		const filt_t *f = &q->f[i];
-		if (f->col != tc || f->op == F_NE || f->op == F_NOT_IN || f->op == F_NULL ||
-		    f->op == F_NOT_NULL)
-			continue;
-		int64_t lo = INT64_MAX, hi = INT64_MIN;
-		for (size_t j = 0; j < f->nvals; j++) {
-			lo = OW_MIN(lo, f->vals[j].i);
-			hi = OW_MAX(hi, f->vals[j].i);
-		}
-		if (f->op == F_LT || f->op == F_LE)
-			lo = INT64_MIN;
-		if (f->op == F_GT || f->op == F_GE)
-			hi = INT64_MAX;
-		int zero = q->signal == OW_LOGS && lo <= 0 && hi >= 0;
-		if (!(p->max_time >= lo && p->min_time <= hi) && !zero)
-			return 0;
-	}
-	return 1;
 }
 
 /* ---- the scan: segments prepared side by side, consumed in order ---- */
@@ -2249,12 +1958,16 @@ static int plan(run_t *r, seg_t **out, size_t *n)
 {
 	ow_search_t *s = r->s;
 	int g = r->q->signal;
+	ow_scan_t sc = {g, r->q->defs, r->q->f, r->q->nf};
 	size_t cap = s->nchunks[g] + 16;
 	seg_t *segs = ow_alloc(cap * sizeof(seg_t));
 	*n = 0;
+	*out = segs;
+	if (ow_scan_none(&sc))
+		return OW_OK; /* a filter no value passes: nothing to read */
 	for (size_t i = 0; i < s->nparts[g]; i++) {
 		ow_search_part_t *p = &s->parts[g][i];
-		if (!part_may_match(r->q, p))
+		if (!ow_scan_part_may(&sc, p))
 			continue;
 		char err[512];
 		if (!p->pq && ow_search_open_part(s, p, g, err, sizeof(err)) != OW_OK) {
@@ -2264,7 +1977,7 @@ static int plan(run_t *r, seg_t **out, size_t *n)
 		}
 		s->stats.parts++;
 		for (int rg = 0; rg < ow_pq_num_row_groups(p->pq); rg++) {
-			if (!rg_may_match(r->q, p, rg))
+			if (!ow_scan_rg_may(&sc, p, rg))
 				continue;
 			if (*n == cap)
 				segs = ow_realloc(segs, (cap *= 2) * sizeof(seg_t));
