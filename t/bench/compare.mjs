@@ -343,7 +343,7 @@ const Q = [
     key: (r) => [r.span_id, r.name] },
   { name: 'attribute filter (HTTP 500 by service)',
     ow: `SELECT service_name, count(*) AS n FROM spans WHERE attributes ->> '$."http.response.status_code".intValue' = '500' GROUP BY 1 ORDER BY 1`,
-    ch: `SELECT service_name, count() AS n FROM spans WHERE visitParamExtractRaw(attributes, 'http.response.status_code') = '{"intValue":"500"}' GROUP BY service_name ORDER BY service_name`,
+    ch: `SELECT service_name, count() AS n FROM spans WHERE visitParamExtractRaw(attributes, 'http.response.status_code') = '500' GROUP BY service_name ORDER BY service_name`,
     duck: `SELECT service_name, count(*) AS n FROM ${owParquet.spans} WHERE attributes ->> 'http.response.status_code' = '500' GROUP BY 1 ORDER BY 1`,
     key: (r) => [r.service_name, String(r.n)] },
   { name: "log search ('timeout', newest 100)",

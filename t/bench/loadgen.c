@@ -28,8 +28,10 @@
  *   spans.jsonl logs.jsonl metrics.jsonl   the SAME records as rows, one
  *       JSON object a line, with the columns of openwit's tables
  *       (modules/columns/columns.c) and their values as openwit stores
- *       them: ids as lowercase hex, times as integer nanoseconds,
- *       attributes, bodies, events, buckets as OTLP/JSON text; the rows of
+ *       them: ids as lowercase hex, times as integer nanoseconds, a log
+ *       body as its text, attributes as plain JSON ({"http.route":
+ *       "/api/cart","http.response.status_code":200}), events and buckets
+ *       as JSON text, otlp_exact null; the rows of
  *       request i are the i-th slice, so a peer can be fed the same batches
  * and prints a JSON summary on standard output.
  *
@@ -466,27 +468,27 @@ static void pb_attrs(buf_t *b, uint32_t field, const attrs_t *a)
 	}
 }
 
+/* an AnyValue as plain JSON, as openwit stores it (columns.c, format 2):
+ * the string, true or false, the integer, the double with a '.' or an
+ * exponent */
 static void j_value(buf_t *b, const attr_t *x)
 {
 	switch (x->t) {
 	case A_STR:
-		puts_(b, "{\"stringValue\":");
 		j_str(b, x->s);
 		break;
 	case A_BOOL:
-		puts_(b, x->i ? "{\"boolValue\":true" : "{\"boolValue\":false");
+		puts_(b, x->i ? "true" : "false");
 		break;
 	case A_INT:
-		putf(b, "{\"intValue\":\"%" PRId64 "\"", x->i);
+		putf(b, "%" PRId64, x->i);
 		break;
 	default:
-		puts_(b, "{\"doubleValue\":");
 		j_f64(b, x->d);
 	}
-	putc_(b, '}');
 }
 
-/* {"key":AnyValue,...} */
+/* {"key":value,...} */
 static void j_attrs(buf_t *b, const attrs_t *a)
 {
 	putc_(b, '{');
@@ -1076,9 +1078,10 @@ static void row_begin(buf_t *r, const pod_t *p, int scope)
 	put(r, scopes[scope].js.p, scopes[scope].js.len);
 }
 
+/* otlp_exact: NULL, no value of ours loses its OTLP type as plain JSON */
 static void row_end(buf_t *r)
 {
-	puts_(r, "}\n");
+	puts_(r, ",\"otlp_exact\":null}\n");
 }
 
 /* ---- traces ---- */
@@ -1573,10 +1576,7 @@ static void emit_log(pod_t *p, int scope, const log_t *lg)
 	r_int(r, "observed_time", lg->observed);
 	r_int(r, "severity_number", lg->sev);
 	r_str(r, "severity_text", lg->sevtext);
-	puts_(&jtmp, "{\"stringValue\":");
-	j_str(&jtmp, lg->body);
-	putc_(&jtmp, '}');
-	r_jtmp(r, "body");
+	r_str(r, "body", lg->body);
 	if (lg->at.n)
 		j_attrs(&jtmp, &lg->at);
 	r_jtmp(r, "attributes");

@@ -6,9 +6,9 @@
 //   str json u32 i8 i32 i64 u64 f64 bool time id16 id8
 const common = 'service_name str?, resource_attributes json?, resource_dropped_attributes_count u32, resource_schema_url str?, resource_entity_refs json?, scope_name str?, scope_version str?, scope_attributes json?, scope_dropped_attributes_count u32, scope_schema_url str?';
 const defs = {
-  spans: `${common}, trace_id id16?, span_id id8?, parent_span_id id8?, trace_state str?, flags u32, name str, kind i8, start_time time, end_time time, duration_ns i64, attributes json?, dropped_attributes_count u32, events json?, dropped_events_count u32, links json?, dropped_links_count u32, status_code i8, status_message str?`,
-  logs: `${common}, time time, observed_time time, severity_number i8, severity_text str?, body json?, attributes json?, dropped_attributes_count u32, flags u32, trace_id id16?, span_id id8?, event_name str?`,
-  metrics: `${common}, metric_name str, metric_description str?, metric_unit str?, metric_metadata json?, metric_type str, temporality i8?, is_monotonic bool?, attributes json?, start_time time, time time, value f64?, value_int i64?, count u64?, sum f64?, min f64?, max f64?, bucket_counts json?, explicit_bounds json?, scale i32?, zero_count u64?, zero_threshold f64?, positive json?, negative json?, quantiles json?, exemplars json?, flags u32`,
+  spans: `${common}, trace_id id16?, span_id id8?, parent_span_id id8?, trace_state str?, flags u32, name str, kind i8, start_time time, end_time time, duration_ns i64, attributes json?, dropped_attributes_count u32, events json?, dropped_events_count u32, links json?, dropped_links_count u32, status_code i8, status_message str?, otlp_exact json?`,
+  logs: `${common}, time time, observed_time time, severity_number i8, severity_text str?, body str?, attributes json?, dropped_attributes_count u32, flags u32, trace_id id16?, span_id id8?, event_name str?, otlp_exact json?`,
+  metrics: `${common}, metric_name str, metric_description str?, metric_unit str?, metric_metadata json?, metric_type str, temporality i8?, is_monotonic bool?, attributes json?, start_time time, time time, value f64?, value_int i64?, count u64?, sum f64?, min f64?, max f64?, bucket_counts json?, explicit_bounds json?, scale i32?, zero_count u64?, zero_threshold f64?, positive json?, negative json?, quantiles json?, exemplars json?, flags u32, otlp_exact json?`,
 };
 export const tables = Object.fromEntries(Object.entries(defs).map(([t, d]) => [t, d.split(', ').map((c) => {
   const [name, k] = c.split(' ');

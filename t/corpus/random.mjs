@@ -49,7 +49,7 @@ const tables = {
       ['(observed_time - time)', '(epoch_ns(observed_time) - epoch_ns(time))', 'int', [50000, 2000000]],
       ['service_name', 'service_name', 'text', SVC],
       ['severity_text', 'severity_text', 'text', ['INFO', 'WARN', 'ERROR', 'DEBUG']],
-      ['body', 'body', 'text', ['Health check OK', 'Order ORD-', 'timeout', 'card declined', 'GC pause', 'HTTP/1.1" 200', 'Retrying call to payment'], 'plain'],
+      ['body', 'body', 'text', ['Health check OK', 'Order ORD-', 'timeout', 'card declined', 'GC pause', 'HTTP/1.1" 200', 'Retrying call to payment']],
       ['scope_name', 'scope_name', 'text', ['envoy.access_log', 'pino', 'log/slog']],
     ],
     attrs: [
@@ -85,9 +85,7 @@ const tables = {
 // ->> in DuckDB: VARCHAR, cast where the value is a number
 const duckAttr = (e, type) => (type === 'int' ? `(${e})::BIGINT` : `(${e})`);
 
-// attrs: false leaves out ->> and the log body (whose plain values are
-// issue 17's)
-export function generate(n, seed, { attrs = true } = {}) {
+export function generate(n, seed) {
   let s = seed >>> 0;
   const rnd = () => { s = (Math.imul(s, 1103515245) + 12345) >>> 0; return (s >>> 8) / 16777216; };
   const ri = (a, b) => a + Math.floor(rnd() * (b - a + 1));
@@ -97,8 +95,8 @@ export function generate(n, seed, { attrs = true } = {}) {
   for (let k = 0; k < n; k++) {
     const tname = pick(Object.keys(tables));
     const T = tables[tname];
-    const cols = T.cols.filter((c) => attrs || c[4] !== 'plain').map(([o, d, type, pool]) => ({ o, d, type, pool }));
-    if (attrs) for (const [o, type, pool] of T.attrs) cols.push({ o, d: duckAttr(o, type), type, pool });
+    const cols = T.cols.map(([o, d, type, pool]) => ({ o, d, type, pool }));
+    for (const [o, type, pool] of T.attrs) cols.push({ o, d: duckAttr(o, type), type, pool });
     const ofType = (type) => cols.filter((c) => c.type === type);
     const lit = (c) => {
       if (c.type === 'text') return str(pick(c.pool));
