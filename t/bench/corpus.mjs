@@ -70,9 +70,15 @@ export function corpusLines(res, { scale, runs }) {
     lines.push(`${r.name.padEnd(w)}  ${(Number.isFinite(r.ow) ? r.ow.toFixed(1) : 'failed').padStart(10)}  ${(Number.isFinite(r.duck) ? r.duck.toFixed(1) : 'failed').padStart(10)}  ${(Number.isFinite(r.ratio) ? r.ratio.toFixed(2) : 'n/a').padStart(7)}  ${String(r.engine).padEnd(8)}  ${String(r.rows).padStart(4)}  ${r.why ? `NO: ${r.why.slice(0, 160)}` : 'yes'}`);
   lines.push('');
   lines.push(`corpus: geometric mean of openwit/DuckDB ${geo.toFixed(2)} over ${ok.length} queries (target <= 1.0: ${geo <= 1 ? 'met' : 'NOT met'})`);
-  lines.push(`corpus: ${ok.length - over.length} of ${res.length} at or under 1.0; over 1.0: ${over.length ? over.map((r) => `${r.name} (${r.ratio.toFixed(2)})`).join('; ') : 'none'}`);
-  if (failed.length) lines.push(`corpus: FAILED (no time on one side): ${failed.map((r) => `${r.name}: ${r.why}`).join('; ')}`);
-  lines.push(`corpus: every query columnar: ${notColumnar.length ? `NO, ${res.length - notColumnar.length} of ${res.length} (not: ${notColumnar.map((r) => r.name).join('; ')})` : 'yes'}`);
-  lines.push(`corpus: every query agrees with DuckDB: ${differing.length ? `NO, ${differing.length} differ (${differing.map((r) => r.name).join('; ')})` : 'yes'}`);
+  lines.push(`corpus: ${ok.length - over.length} of ${res.length} at or under 1.0, ${over.length} over${over.length ? ', slowest first:' : ''}`);
+  for (const r of [...over].sort((a, b) => b.ratio - a.ratio)) lines.push(`  ${r.ratio.toFixed(2).padStart(6)}  ${r.name}`);
+  if (failed.length) {
+    lines.push(`corpus: FAILED on one side (no ratio): ${failed.length}`);
+    for (const r of failed) lines.push(`  ${r.name}: ${r.why}`);
+  }
+  lines.push(`corpus: every query columnar: ${notColumnar.length ? `NO, ${res.length - notColumnar.length} of ${res.length}` : 'yes'}${notColumnar.length > 20 ? ' (the engine column says which not)' : notColumnar.length ? ', not:' : ''}`);
+  if (notColumnar.length <= 20) for (const r of notColumnar) lines.push(`  ${r.name}`);
+  lines.push(`corpus: every query agrees with DuckDB: ${differing.length ? `NO, ${differing.length} differ:` : 'yes'}`);
+  for (const r of differing) lines.push(`  ${r.name}`);
   return { lines, geo, over: over.map((r) => r.name), failed: failed.length, notColumnar: notColumnar.length, differing: differing.length };
 }
