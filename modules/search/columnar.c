@@ -7,39 +7,52 @@
  * The subset is recognised by a parser of its own, on the SQL text; a
  * query it does not take whole is SQLite's, unchanged:
  *
- *   SELECT item, ... FROM spans | logs | metrics
- *     [WHERE cond AND cond ...]
- *     [GROUP BY term, ...]
- *     [ORDER BY term [ASC | DESC], ...]
+ *   SELECT [DISTINCT | ALL] item, ... FROM spans | logs | metrics
+ *     [WHERE expr] [GROUP BY expr, ...] [HAVING expr]
+ *     [ORDER BY expr [ASC | DESC], ...]
  *     [LIMIT n [OFFSET m] | LIMIT m, n] [;]
  *
- *   item  *  |  term [[AS] alias]  |  agg(term) [[AS] alias]
- *         |  count(*) [[AS] alias]
- *   term  column  |  time_bucket_ns(column, width)  |  column ->> 'path'
- *         (an integer column and a positive width; a JSON column and a
- *         path of member steps, '$.a."b.c"', which expr.c reads)
- *   agg   count, sum, avg, min, max, p50, p90, p99 (sum, avg and the
- *         quantiles of numeric terms only)
- *   cond  term op literal (=, ==, !=, <>, <, <=, >, >=)
- *         term [NOT] IN (literal, ...)  |  term BETWEEN lit AND lit
- *         term IS [NOT] NULL  |  term [NOT] LIKE 'pattern' (text, id
- *         and ->> terms; no ESCAPE)
- *   GROUP BY: a term, or the position of a plain item;
- *   ORDER BY: an item's position or alias, a term, or an aggregate item
- *         written again
+ *   item  *  |  expr [[AS] alias]
+ *   expr  literals (integers, reals, strings, NULL, TRUE, FALSE), columns,
+ *         + - * / % || unary -, = == != <> < <= > >= IS [NOT],
+ *         [NOT] BETWEEN, [NOT] IN (expr, ...), [NOT] IN (SELECT expr
+ *         FROM table ...) (a query of this subset itself), [NOT] LIKE,
+ *         [NOT] GLOB, ISNULL, NOTNULL, NOT NULL, AND, OR, NOT, CASE (both
+ *         forms), CAST (AS INTEGER, INT, BIGINT, REAL, DOUBLE, FLOAT,
+ *         TEXT, NUMERIC), column ->> 'path' and json_extract(column,
+ *         'path') (a JSON column and a path of member steps, '$.a."b.c"',
+ *         which expr.c reads), now_ns(), the functions of eval.c, and the
+ *         aggregates count(*), count([DISTINCT] x), sum, avg, min, max,
+ *         p50, p90, p99 of one argument (in items, HAVING and ORDER BY)
+ *   GROUP BY: an expression, an item's position, or an alias (a name
+ *         that is no column); ORDER BY: an item's position or alias, or
+ *         an expression (of the groups and aggregates, when grouped)
  *
  * Keywords, function and column names in any case; identifiers bare or in
- * double quotes. A literal must be of its term's kind: a string for text
- * and id columns, an integer for integer columns, a number for real ones
- * (no conversions to mirror), any of them for ->> (whose values are of
- * any kind: SQLite compares them without conversions too). No comments, no other expressions, no
- * NULL literals, no alias that is also a column's name, every plain column
- * item in the GROUP BY when there is one, none beside aggregates when
- * there is not, no IN on the time column (SQLite loops over its values,
- * which orders the rows by them).
+ * double quotes. Expressions are eval.c's, with SQLite's values and
+ * conversions; their constant parts are folded when parsed (now_ns()'s
+ * when the query runs). Not taken: comments, parameters, blobs, other
+ * operators (bit operators, ->, COLLATE, ESCAPE), subqueries elsewhere,
+ * joins, window functions, an alias that is also a column's name, a
+ * column of an aggregate query outside its GROUP BY and aggregates,
+ * DISTINCT with aggregates, an IN list on the time column at the top of
+ * WHERE (SQLite loops over its values, which orders the rows by them).
+ *
+ * The plan: WHERE's conditions at its top-level ANDs are filters where
+ * they are a term (a column, time_bucket_ns(column, width) or ->>) against
+ * constants - op, IN, BETWEEN, IS [NOT] NULL, LIKE (lower(x) and
+ * upper(x) LIKE p as x LIKE p: LIKE folds the letters they change) - and
+ * comparing needs no conversion of the term's values (its literals are
+ * converted once, as SQLite's affinity converts them); the others are
+ * residual conditions, evaluated row by row after the filters. Plain
+ * rows: each item is a term (an expression other than those is a tree
+ * over the row). Aggregate queries: the group terms, the accumulators
+ * (each aggregate's argument a term), and the result columns and HAVING
+ * evaluated over each group's keys and accumulators.
  *
  * Execution, over the handle's snapshot (parts, then buffered chunks, as
- * the virtual tables read them): parts whose catalog time range misses
+ * the virtual tables read them): x IN (SELECT ...) runs its subquery
+ * first, into a sorted set. Parts whose catalog time range misses
  * the query's, then row groups whose statistics (LIKE: its literal
  * prefix) or bloom filters (ids) rule the filters out, are skipped. Each
  * segment left (a row group, or a buffered chunk) is prepared: filter by
@@ -50,9 +63,12 @@
  * statistics rule its filters out, nor, when nothing else needs its
  * values, in the pages whose statistics pass every row (a sorted
  * metric_name or service_name, a time range over whole pages): their rows
- * stay selected without a value read. Dictionary-encoded columns are read as codes: a
+ * stay selected without a value read. Then the residual conditions, on
+ * the rows still selected. Dictionary-encoded columns are read as codes: a
  * filter is evaluated once per dictionary entry, a single group term is
- * grouped by entry, values are read from the dictionary. Integer
+ * grouped by entry, values are read from the dictionary, and an
+ * expression of that column alone (a residual condition, an aggregate's
+ * argument) is evaluated once per entry. Integer
  * comparisons run on the raw values. Segments are prepared on helper
  * threads (one a core beside the query's, at most SLOTS - 1, SLOTS
  * segments in flight) and consumed by the query's thread in order, so
@@ -65,15 +81,20 @@
  * integer while every value is one and a double beside it (avg is that
  * double over the count); an integer overflow is SQLite's to report
  * (OW_DECLINED). Without ORDER BY, groups come in the order of their
- * keys, as SQLite's sorter gives them, and plain rows in scan order;
- * ORDER BY sorts stably after that. Where expr.c cannot give SQLite's
- * value (a real number or a \u escape under ->>) or time_bucket_ns would
- * overflow, the run stops with OW_DECLINED and SQLite answers the query.
+ * keys, as SQLite's sorter gives them, plain rows in scan order, and
+ * DISTINCT rows as first seen; ORDER BY sorts stably after that. Where
+ * expr.c or eval.c cannot give SQLite's value (a real number or a \u
+ * escape under ->>, text read as a number that is not plain), where
+ * SQLite would report an error (time_bucket_ns's, abs's overflow), or
+ * where integers and reals that SQLite holds equal meet in a group term,
+ * a DISTINCT column or count(DISTINCT), the run stops with OW_DECLINED
+ * and SQLite answers the query.
  * Plain rows under ORDER BY with a LIMIT are kept only while they can be
  * in the result (top-k: once as many as the limit and offset are held, a
  * row that sorts after the last of them is dropped unread).
  */
 #include "internal.h"
+#include "eval.h"
 #include "../columns/columns.h"
 
 #include <errno.h>
@@ -82,31 +103,37 @@
 #include <unistd.h>
 
 #define MAX_ITEMS 200
+#define MAX_SUBS 16
 
 enum { A_NONE, A_COUNT, A_SUM, A_AVG, A_MIN, A_MAX, A_QUANTILE, A_COUNT_DISTINCT };
 enum { F_EQ, F_NE, F_LT, F_LE, F_GT, F_GE, F_IN, F_NOT_IN, F_NULL, F_NOT_NULL, F_LIKE, F_NOT_LIKE };
 enum { C_INT, C_REAL, C_TEXT, C_ANY };
-enum { X_BUCKET = 1, X_JSON };
+enum { X_BUCKET = 1, X_JSON, X_TREE };
 
-/* An expression over a column: time_bucket_ns(col, width) or col ->>
- * 'path'. Items, filters and groups name one by an id past the columns'
- * (ncols + its index), a column by its index. */
+/* A term: time_bucket_ns(col, width), col ->> 'path', or any other
+ * expression over the row (a tree whose E_REF leaves are columns and
+ * terms of the first two kinds). Items, filters and groups name one by an
+ * id past the columns' (ncols + its index), a column by its index. */
 typedef struct {
-	int kind, col;
+	int kind, col; /* X_TREE: the one column it reads, -1 for more or none */
 	int64_t width;
 	char *path;
 	ow_search_path_t pp; /* its keys point into path */
+	ow_node_t *tree;
+	uint64_t cols; /* X_TREE: the columns it reads */
 } expr_t;
 
 typedef struct {
 	int col; /* -1: count(*) */
 	int agg;
 	double q;
-	char *name;
 } item_t;
 
 typedef struct {
-	int col, op;
+	int col, op, aff; /* aff: what the literals are converted by first */
+	ow_node_t **lit;  /* the literals, evaluated when the query runs */
+	size_t nlit;
+	int never;	       /* a NULL literal: no row passes */
 	ow_search_val_t *vals; /* literals; text in owned copies */
 	size_t nvals;
 	/* on an id column: the literals that are ids (lowercase hex of its
@@ -126,19 +153,36 @@ typedef struct {
 } order_t;
 
 struct ow_columnar {
-	int signal, ncols, aggregate;
+	int signal, ncols, aggregate, distinct;
 	const ow_pq_coldef_t *defs;
 	expr_t x[MAX_ITEMS];
 	int nx;
+	/* plain rows: the terms of a row (past nout: what ORDER BY needs but
+	 * the output has not); aggregates: the accumulators */
 	item_t items[MAX_ITEMS];
-	int nitems, nout; /* past nout: what ORDER BY needs but the output has not */
+	int nitems, nout;
+	char *names[MAX_ITEMS]; /* the output's columns */
+	/* aggregates: the result's columns (past nout: ORDER BY's) over the
+	 * group's keys (E_REF id g) and accumulators (MAX_ITEMS + i) */
+	ow_node_t *outs[MAX_ITEMS];
+	int nouts;
+	ow_node_t *having;
+	int nrow; /* the values a result row holds while it is sorted */
 	filt_t *f;
 	int nf;
+	/* the other conditions of WHERE, over the row, after the filters */
+	ow_node_t **resid;
+	uint64_t *rcols;
+	int nresid;
 	int group[MAX_ITEMS];
+	ow_node_t *gtree[MAX_ITEMS]; /* each group term as written */
 	int ngroup;
 	order_t order[MAX_ITEMS];
 	int norder;
-	int64_t limit, offset; /* limit -1: none */
+	int64_t limit, offset;		    /* limit -1: none */
+	struct ow_columnar *subs[MAX_SUBS]; /* x IN (SELECT ...) */
+	int nsubs;
+	int nst; /* statement ids given to function calls (eval.h) */
 };
 
 /* ---- tokens ---- */
@@ -158,6 +202,14 @@ typedef struct {
 	tok_t *t;
 	size_t n, at;
 	struct ow_columnar *q;
+	int aggs;   /* an aggregate may be written here */
+	int in_agg; /* inside one's arguments */
+	int alias;  /* a name that is no column may be an item's alias */
+	int depth;  /* of nested expressions: bounded */
+	ow_eval_t fold;
+	/* the items as written */
+	ow_node_t *itree[MAX_ITEMS];
+	int aliased[MAX_ITEMS];
 } parser_t;
 
 static char *dup_n(const char *s, size_t n)
@@ -228,6 +280,8 @@ static int tokenize(const char *sql, parser_t *p)
 			if (real) {
 				t->d = strtod(c, &end);
 				t->type = T_REAL;
+				if (isinf(t->d))
+					return 0; /* SQLite's reading of it, not strtod's */
 			} else {
 				errno = 0;
 				t->i = strtoll(c, &end, 10);
@@ -239,13 +293,16 @@ static int tokenize(const char *sql, parser_t *p)
 				return 0;
 			c = d;
 		} else {
-			static const char *const ops[] = {"->>", "<=", ">=", "!=", "<>",
-							  "==",	 "(",  ")",  ",",  "*",
-							  "=",	 "<",  ">",  ";",  "-"};
+			static const char *const ops[] = {
+			    "->>", "||", "<=", ">=", "!=", "<>", "==", "(", ")", ",",
+			    "*",   "=",	 "<",  ">",  ";",  "-",	 "+",  "/", "%", "."};
 			size_t k = 0;
 			while (k < OW_NELEMS(ops) && strncmp(c, ops[k], strlen(ops[k])))
 				k++;
-			if (k == OW_NELEMS(ops) || (c[0] == '-' && c[1] == '-'))
+			/* no comments, no -> (SQLite's JSON), no qualified names */
+			if (k == OW_NELEMS(ops) ||
+			    (k > 0 && c[0] == '-' && (c[1] == '-' || c[1] == '>')) ||
+			    (c[0] == '/' && c[1] == '*') || c[0] == '.')
 				return 0;
 			t->type = T_OP;
 			c += strlen(ops[k]);
@@ -299,25 +356,13 @@ static int klass(const ow_pq_coldef_t *d)
 								     : C_INT;
 }
 
-/* A column reference: -1 when it is not one of the table's. */
-static int ref(parser_t *p)
-{
-	tok_t *t = peek(p);
-	if (t->type != T_ID)
-		return -1;
-	int c = column(p->q, t->text);
-	if (c >= 0)
-		p->at++;
-	return c;
-}
-
-/* The column a column or expression id reads. */
+/* The column a column or expression id reads (X_TREE: -1 unless one). */
 static int base(const struct ow_columnar *q, int id)
 {
 	return id < q->ncols ? id : q->x[id - q->ncols].col;
 }
 
-/* The kind of values of a column or expression (->> gives any). */
+/* The kind of values of a column or expression (->> and trees give any). */
 static int klass_of(const struct ow_columnar *q, int id)
 {
 	if (id < q->ncols)
@@ -325,53 +370,95 @@ static int klass_of(const struct ow_columnar *q, int id)
 	return q->x[id - q->ncols].kind == X_BUCKET ? C_INT : C_ANY;
 }
 
-/* A column, time_bucket_ns(column, width) with an integer column and a
- * positive width, or column ->> 'path' with a JSON column and a path of
- * member steps: its id, -1 when there is none here. */
-static int operand(parser_t *p)
+/* SQLite's affinity of a column or expression: the declared type's of a
+ * column (vtab.c declares INTEGER, REAL and TEXT), none for a function's. */
+static int aff_of(const struct ow_columnar *q, int id)
 {
-	struct ow_columnar *q = p->q;
-	tok_t *t = peek(p);
-	expr_t x = {0};
-	if (is_kw(t, "time_bucket_ns") && t[1].type == T_OP && t[1].s[0] == '(') {
-		p->at += 2;
-		x.kind = X_BUCKET;
-		x.col = ref(p);
-		if (x.col < 0 || klass(&q->defs[x.col]) != C_INT || !op(p, ",") ||
-		    peek(p)->type != T_INT || peek(p)->i <= 0)
-			return -1;
-		x.width = peek(p)->i;
-		p->at++;
-		if (!op(p, ")"))
-			return -1;
-	} else {
-		int c = ref(p);
-		if (c < 0 || !op(p, "->>"))
-			return c;
-		t = peek(p);
-		if (q->defs[c].logical != OW_PQ_L_JSON || t->type != T_STR)
-			return -1;
-		p->at++;
-		x.kind = X_JSON;
-		x.col = c;
-		x.path = ow_strdup(t->text);
-		if (!ow_search_json_path(x.path, &x.pp)) {
-			free(x.path);
-			return -1;
-		}
-	}
-	for (int k = 0; k < q->nx; k++)
-		if (q->x[k].kind == x.kind && q->x[k].col == x.col && q->x[k].width == x.width &&
-		    (!x.path || strcmp(q->x[k].path, x.path) == 0)) {
-			free(x.path);
+	if (id >= q->ncols)
+		return q->x[id - q->ncols].kind == X_TREE ? q->x[id - q->ncols].tree->aff
+							  : AFF_NONE;
+	int k = klass(&q->defs[id]);
+	return k == C_INT ? AFF_INTEGER : k == C_REAL ? AFF_REAL : AFF_TEXT;
+}
+
+/* The columns a column or expression reads. */
+static uint64_t term_cols(const struct ow_columnar *q, int id)
+{
+	if (id < 0)
+		return 0;
+	if (id >= q->ncols && q->x[id - q->ncols].kind == X_TREE)
+		return q->x[id - q->ncols].cols;
+	return (uint64_t)1 << base(q, id);
+}
+
+static uint64_t tree_cols(const struct ow_columnar *q, const ow_node_t *n)
+{
+	if (!n)
+		return 0;
+	if (n->op == E_REF)
+		return term_cols(q, n->id);
+	uint64_t m = 0;
+	for (int i = 0; i < n->n; i++)
+		m |= tree_cols(q, n->kid[i]);
+	return m;
+}
+
+/* A term's id (the same term written twice is one), -1 without room. */
+static int add_term(struct ow_columnar *q, expr_t *x)
+{
+	for (int k = 0; k < q->nx; k++) {
+		const expr_t *y = &q->x[k];
+		if (y->kind == x->kind && y->col == x->col && y->width == x->width &&
+		    (!x->path || strcmp(y->path, x->path) == 0) &&
+		    (!x->tree || ow_node_same(y->tree, x->tree))) {
+			free(x->path);
+			ow_node_free(x->tree);
 			return q->ncols + k;
 		}
+	}
 	if (q->nx == MAX_ITEMS) {
-		free(x.path);
+		free(x->path);
+		ow_node_free(x->tree);
 		return -1;
 	}
-	q->x[q->nx] = x;
+	q->x[q->nx] = *x;
 	return q->ncols + q->nx++;
+}
+
+static ow_node_t *ref_node(const struct ow_columnar *q, int id)
+{
+	ow_node_t *n = ow_node_new(E_REF, 0);
+	n->id = id;
+	n->aff = aff_of(q, id);
+	return n;
+}
+
+/* The term an expression is (the tree taken): -1 without room. */
+static int term_of(struct ow_columnar *q, ow_node_t *t)
+{
+	if (t->op == E_REF) {
+		int id = t->id;
+		ow_node_free(t);
+		return id;
+	}
+	expr_t x = {.kind = X_TREE, .tree = t, .cols = tree_cols(q, t)};
+	x.col = x.cols && !(x.cols & (x.cols - 1)) ? __builtin_ctzll(x.cols) : -1;
+	return add_term(q, &x);
+}
+
+/* column ->> 'path' (or json_extract) with a JSON column and a path of
+ * member steps. */
+static ow_node_t *json_term(struct ow_columnar *q, int c, const char *path)
+{
+	if (c < 0 || c >= q->ncols || q->defs[c].logical != OW_PQ_L_JSON)
+		return NULL;
+	expr_t x = {.kind = X_JSON, .col = c, .path = ow_strdup(path)};
+	if (!ow_search_json_path(x.path, &x.pp)) {
+		free(x.path);
+		return NULL;
+	}
+	int id = add_term(q, &x);
+	return id < 0 ? NULL : ref_node(q, id);
 }
 
 /* The SQL text from token from to the last one taken. */
@@ -381,95 +468,56 @@ static char *span(parser_t *p, size_t from)
 	return dup_n(p->t[from].s, (size_t)(last->s + last->n - p->t[from].s));
 }
 
-/* A literal for column or expression id into v (text borrowed from the
- * token). */
-static int literal(parser_t *p, int id, ow_search_val_t *v)
+static ow_node_t *node2(int op, ow_node_t *a, ow_node_t *b)
 {
-	int neg = op(p, "-");
-	tok_t *t = peek(p);
-	int k = klass_of(p->q, id);
-	memset(v, 0, sizeof(*v));
-	if (t->type == T_STR && !neg && (k == C_TEXT || k == C_ANY)) {
-		v->type = SQLITE_TEXT;
-		v->p = (const uint8_t *)t->text;
-		v->n = strlen(t->text);
-	} else if (t->type == T_INT && (k == C_INT || k == C_ANY)) {
-		v->type = SQLITE_INTEGER;
-		v->i = neg ? -t->i : t->i;
-	} else if (t->type == T_INT && k == C_REAL && t->i <= (1LL << 53)) {
-		v->type = SQLITE_FLOAT;
-		v->d = (double)(neg ? -t->i : t->i);
-	} else if (t->type == T_REAL && (k == C_REAL || k == C_ANY)) {
-		v->type = SQLITE_FLOAT;
-		v->d = neg ? -t->d : t->d;
-	} else {
-		return 0;
+	if (!a || !b) {
+		ow_node_free(a);
+		ow_node_free(b);
+		return NULL;
 	}
-	p->at++;
-	return 1;
+	ow_node_t *n = ow_node_new(op, 2);
+	n->kid[0] = a;
+	n->kid[1] = b;
+	return n;
 }
 
-static filt_t *add_filter(struct ow_columnar *q, int col, int fop)
+static ow_node_t *node1(int op, ow_node_t *a)
 {
-	q->f = ow_realloc(q->f, (size_t)(q->nf + 1) * sizeof(filt_t));
-	filt_t *f = &q->f[q->nf++];
-	*f = (filt_t){.col = col, .op = fop};
-	return f;
+	if (!a)
+		return NULL;
+	ow_node_t *n = ow_node_new(op, 1);
+	n->kid[0] = a;
+	return n;
 }
 
-static int add_literal(parser_t *p, filt_t *f)
+static ow_node_t *fail(ow_node_t *n)
 {
-	f->vals = ow_realloc(f->vals, (f->nvals + 1) * sizeof(ow_search_val_t));
-	if (!literal(p, f->col, &f->vals[f->nvals]))
-		return 0;
-	f->nvals++;
-	return 1;
+	ow_node_free(n);
+	return NULL;
 }
 
-static int condition(parser_t *p)
+static int has_op(const ow_node_t *n, int op)
 {
-	int col = operand(p);
-	if (col < 0)
-		return 0;
-	static const struct {
-		const char *op;
-		int f;
-	} cmp[] = {{"=", F_EQ}, {"==", F_EQ}, {"!=", F_NE}, {"<>", F_NE},
-		   {"<", F_LT}, {"<=", F_LE}, {">", F_GT},  {">=", F_GE}};
-	for (size_t i = 0; i < OW_NELEMS(cmp); i++)
-		if (op(p, cmp[i].op))
-			return add_literal(p, add_filter(p->q, col, cmp[i].f));
-	if (kw(p, "IS")) {
-		int neg = kw(p, "NOT");
-		if (!kw(p, "NULL"))
-			return 0;
-		add_filter(p->q, col, neg ? F_NOT_NULL : F_NULL);
+	if (n->op == op)
 		return 1;
-	}
-	if (kw(p, "BETWEEN")) {
-		if (!add_literal(p, add_filter(p->q, col, F_GE)) || !kw(p, "AND"))
-			return 0;
-		return add_literal(p, add_filter(p->q, col, F_LE));
-	}
-	int neg = kw(p, "NOT");
-	if (kw(p, "LIKE")) {
-		/* SQLite refuses patterns past its limit (search.c sets 10000) */
-		int k = klass_of(p->q, col);
-		tok_t *t = peek(p);
-		if ((k != C_TEXT && k != C_ANY) || t->type != T_STR || strlen(t->text) > 10000)
-			return 0;
-		if (!add_literal(p, add_filter(p->q, col, neg ? F_NOT_LIKE : F_LIKE)))
-			return 0;
-		return !is_kw(peek(p), "ESCAPE");
-	}
-	if (!kw(p, "IN") || !op(p, "("))
-		return 0;
-	filt_t *f = add_filter(p->q, col, neg ? F_NOT_IN : F_IN);
-	do {
-		if (!add_literal(p, f))
-			return 0;
-	} while (op(p, ","));
-	return op(p, ")");
+	for (int i = 0; i < n->n; i++)
+		if (n->kid[i] && has_op(n->kid[i], op))
+			return 1;
+	return 0;
+}
+
+static ow_node_t *copy(const ow_node_t *n)
+{
+	ow_node_t *c = ow_alloc(sizeof(*c));
+	memcpy(c, n, sizeof(*c));
+	c->kid = n->n ? ow_calloc((size_t)n->n, sizeof(ow_node_t *)) : NULL;
+	if (n->v.type == SQLITE_TEXT || n->v.type == SQLITE_BLOB)
+		c->v.p = (const uint8_t *)dup_n((const char *)n->v.p, n->v.n);
+	c->name = n->name ? ow_strdup(n->name) : NULL;
+	c->set = NULL;
+	for (int i = 0; i < n->n; i++)
+		c->kid[i] = copy(n->kid[i]);
+	return c;
 }
 
 static int agg_of(const tok_t *t, double *q)
@@ -491,112 +539,715 @@ static int agg_of(const tok_t *t, double *q)
 	return -1;
 }
 
-/* An aggregate call: 0 when it is not one the executor has. */
-static int aggregate(parser_t *p, item_t *it)
+/* The item an alias names, -1 for none. */
+static int alias_item(const parser_t *p, const char *name)
 {
-	const char *from = peek(p)->s;
-	it->agg = agg_of(peek(p), &it->q);
-	if (it->agg <= A_NONE)
-		return 0;
-	p->at += 2;
-	if (it->agg == A_COUNT && kw(p, "DISTINCT"))
-		it->agg = A_COUNT_DISTINCT;
-	if (it->agg == A_COUNT && op(p, "*"))
-		it->col = -1;
-	else if ((it->col = operand(p)) < 0)
-		return 0;
-	if (it->col >= 0 && (it->agg == A_SUM || it->agg == A_AVG || it->agg == A_QUANTILE) &&
-	    klass_of(p->q, it->col) >= C_TEXT)
-		return 0; /* SQLite would convert text to numbers */
-	tok_t *close = peek(p);
-	if (!op(p, ")"))
-		return 0;
-	if (!it->name)
-		it->name = dup_n(from, (size_t)(close->s + 1 - from));
-	return 1;
+	for (int i = 0; i < p->q->nout; i++)
+		if (p->aliased[i] && strcasecmp(p->q->names[i], name) == 0)
+			return i;
+	return -1;
 }
 
-static int item(parser_t *p)
+static ow_node_t *expr(parser_t *p);
+
+/* Expressions separated by commas up to ')', added to n (freed when
+ * they are not). */
+static ow_node_t *expr_list(parser_t *p, ow_node_t *n)
 {
-	struct ow_columnar *q = p->q;
-	if (q->nitems == MAX_ITEMS)
-		return 0;
-	item_t *it = &q->items[q->nitems++];
-	tok_t *t = peek(p);
-	if (agg_of(t, &it->q) > A_NONE) {
-		if (!aggregate(p, it))
-			return 0;
-		q->aggregate = 1;
-	} else {
-		size_t from = p->at;
-		if ((it->col = operand(p)) < 0)
-			return 0;
-		it->name = it->col < q->ncols ? ow_strdup(t->text) : span(p, from);
-	}
-	int as = kw(p, "AS");
-	t = peek(p);
-	if (t->type == T_ID && (as || !is_kw(t, "FROM"))) {
-		if (column(q, t->text) >= 0)
-			return 0; /* resolved differently in WHERE and GROUP BY */
-		free(it->name);
-		it->name = ow_strdup(t->text);
-		p->at++;
-	} else if (as) {
-		return 0;
-	}
-	return 1;
+	if (op(p, ")"))
+		return n;
+	do {
+		ow_node_t *k = expr(p);
+		if (!k)
+			return fail(n);
+		ow_node_add(n, k);
+	} while (op(p, ","));
+	return op(p, ")") ? n : fail(n);
 }
 
-static int in_group(const struct ow_columnar *q, int col)
+/* 1 when a literal argument asks for the time of the statement ('now'),
+ * which a function's own connection would read otherwise. */
+static int asks_now(const ow_node_t *n)
 {
-	for (int g = 0; g < q->ngroup; g++)
-		if (q->group[g] == col)
+	for (int i = 0; i < n->n; i++)
+		if (n->kid[i]->op == E_LIT && n->kid[i]->v.type == SQLITE_TEXT &&
+		    n->kid[i]->v.n == 3 && strncasecmp((const char *)n->kid[i]->v.p, "now", 3) == 0)
 			return 1;
 	return 0;
 }
 
-/* The item an ORDER BY term names. */
-static int order_item(parser_t *p)
+/* name(arguments): an aggregate, a function done here, one of SQLite's
+ * called, or a term (time_bucket_ns of an integer column and a positive
+ * width, json_extract of a JSON column and a path). */
+static ow_node_t *call(parser_t *p)
 {
 	struct ow_columnar *q = p->q;
 	tok_t *t = peek(p);
-	if (t->type == T_INT) {
+	const char *name = t->text;
+	double qv = 0;
+	int agg = agg_of(t, &qv), star = 0, distinct = 0, outer = p->in_agg;
+	p->at += 2;
+	ow_node_t *n = ow_node_new(E_FN, 0);
+	if (agg > A_NONE) {
+		distinct = kw(p, "DISTINCT");
+		star = agg == A_COUNT && !distinct && op(p, "*");
+		p->in_agg = 1;
+	}
+	if (star && !op(p, ")"))
+		return fail(n);
+	if (!star && !(n = expr_list(p, n))) {
+		p->in_agg = outer;
+		return NULL;
+	}
+	p->in_agg = outer;
+	if (is_kw(peek(p), "FILTER") || is_kw(peek(p), "OVER"))
+		return fail(n);
+	if (agg > A_NONE && (star || n->n == 1)) {
+		if (!p->aggs || outer || (distinct && agg != A_COUNT))
+			return fail(n);
+		n->op = E_AGG;
+		n->fn = distinct ? A_COUNT_DISTINCT : agg;
+		n->q = qv;
+		return n;
+	}
+	if (distinct)
+		return fail(n);
+	if (strcasecmp(name, "now_ns") == 0 && n->n == 0) {
+		n->op = E_NOW;
+		return n;
+	}
+	if (strcasecmp(name, "json_extract") == 0 && n->n == 2) {
+		ow_node_t *j = NULL;
+		if (ow_eval_fold(&p->fold, &n->kid[1]) == OW_OK && n->kid[0]->op == E_REF &&
+		    n->kid[1]->op == E_LIT && n->kid[1]->v.type == SQLITE_TEXT)
+			j = json_term(q, n->kid[0]->id, (const char *)n->kid[1]->v.p);
+		ow_node_free(n);
+		return j;
+	}
+	if ((n->fn = ow_eval_function(name, n->n)) == F_TIME_BUCKET) {
+		ow_node_t *x = n->kid[0], *w = NULL;
+		if (ow_eval_fold(&p->fold, &n->kid[1]) != OW_OK)
+			return fail(n);
+		w = n->kid[1];
+		if (w->op == E_LIT && w->v.type == SQLITE_INTEGER && w->v.i <= 0)
+			return fail(n); /* the function's error */
+		if (x->op == E_REF && x->id < q->ncols && klass(&q->defs[x->id]) == C_INT &&
+		    w->op == E_LIT && w->v.type == SQLITE_INTEGER && w->v.i > 0) {
+			expr_t b = {.kind = X_BUCKET, .col = x->id, .width = w->v.i};
+			ow_node_free(n);
+			int id = add_term(q, &b);
+			return id < 0 ? NULL : ref_node(q, id);
+		}
+	}
+	if (n->fn < 0) {
+		if (!ow_eval_sqlite_function(name, n->n))
+			return fail(n);
+		n->op = E_SQLFN;
+		n->name = ow_strdup(name);
+	}
+	if (asks_now(n))
+		return fail(n);
+	n->id = q->nst++;
+	return n;
+}
+
+static ow_node_t *case_expr(parser_t *p)
+{
+	ow_node_t *n = ow_node_new(E_CASE, 0);
+	if (!is_kw(peek(p), "WHEN")) {
+		ow_node_t *b = expr(p);
+		if (!b)
+			return fail(n);
+		ow_node_add(n, b);
+		n->fn = 1;
+	}
+	int whens = 0;
+	while (kw(p, "WHEN")) {
+		ow_node_t *w = expr(p), *t = w && kw(p, "THEN") ? expr(p) : NULL;
+		if (!t) {
+			ow_node_free(w);
+			return fail(n);
+		}
+		ow_node_add(n, w);
+		ow_node_add(n, t);
+		whens++;
+	}
+	if (!whens)
+		return fail(n);
+	if (kw(p, "ELSE")) {
+		ow_node_t *e = expr(p);
+		if (!e)
+			return fail(n);
+		ow_node_add(n, e);
+		n->neg = 1;
+	}
+	return kw(p, "END") ? n : fail(n);
+}
+
+static ow_node_t *cast_expr(parser_t *p)
+{
+	if (!op(p, "("))
+		return NULL;
+	ow_node_t *x = expr(p);
+	tok_t *t = peek(p);
+	if (!x || !kw(p, "AS") || (t = peek(p))->type != T_ID || t->quoted)
+		return fail(x);
+	int aff = ow_eval_type_aff(t->text);
+	p->at++;
+	if (aff < 0 || !op(p, ")"))
+		return fail(x);
+	ow_node_t *n = node1(E_CAST, x);
+	n->fn = n->aff = aff;
+	return n;
+}
+
+static ow_node_t *literal(const tok_t *t)
+{
+	ow_node_t *n = ow_node_new(E_LIT, 0);
+	switch (t->type) {
+	case T_INT:
+		n->v.type = SQLITE_INTEGER;
+		n->v.i = t->i;
+		break;
+	case T_REAL:
+		n->v.type = SQLITE_FLOAT;
+		n->v.d = t->d;
+		break;
+	default:
+		n->v.type = SQLITE_TEXT;
+		n->v.n = strlen(t->text);
+		n->v.p = (const uint8_t *)ow_strdup(t->text);
+	}
+	return n;
+}
+
+static ow_node_t *primary(parser_t *p)
+{
+	struct ow_columnar *q = p->q;
+	tok_t *t = peek(p);
+	if (t->type == T_INT || t->type == T_REAL || t->type == T_STR) {
 		p->at++;
-		return t->i >= 1 && t->i <= q->nout ? (int)t->i - 1 : -1;
+		return literal(t);
 	}
-	item_t want = {0};
-	if (agg_of(t, &want.q) > A_NONE) {
-		if (!aggregate(p, &want) || !q->aggregate) {
-			free(want.name);
-			return -1;
+	if (t->type == T_OP) {
+		if (!op(p, "(") || is_kw(peek(p), "SELECT"))
+			return NULL;
+		ow_node_t *n = expr(p);
+		return n && op(p, ")") ? n : fail(n);
+	}
+	if (t->type != T_ID)
+		return NULL;
+	if (kw(p, "CASE"))
+		return case_expr(p);
+	if (!t->quoted && t[1].type == T_OP && t[1].n == 1 && t[1].s[0] == '(')
+		return kw(p, "CAST") ? cast_expr(p) : call(p);
+	int c = column(q, t->text);
+	if (c >= 0) {
+		p->at++;
+		return ref_node(q, c);
+	}
+	if (!t->quoted) {
+		if (kw(p, "NULL"))
+			return ow_node_new(E_LIT, 0);
+		if (is_kw(t, "TRUE") || is_kw(t, "FALSE")) {
+			ow_node_t *n = ow_node_new(E_LIT, 0);
+			n->v.type = SQLITE_INTEGER;
+			n->v.i = is_kw(t, "TRUE");
+			p->at++;
+			return n;
 		}
-	} else if (t->type == T_ID) {
-		int arrow = t[1].type == T_OP && t[1].n == 3 && strncmp(t[1].s, "->>", 3) == 0;
-		for (int i = 0; i < q->nout && !arrow; i++)
-			if (strcasecmp(q->items[i].name, t->text) == 0) {
-				p->at++;
-				return i; /* an alias first, as SQLite resolves it */
-			}
-		size_t from = p->at;
-		want.col = operand(p);
-		if (want.col < 0 || (q->aggregate && !in_group(q, want.col)))
-			return -1;
-		want.name = span(p, from);
+	}
+	/* a name that is no column: an item's alias, as SQLite resolves it */
+	int i = p->alias ? alias_item(p, t->text) : -1;
+	if (i < 0 || has_op(p->itree[i], E_INSET) || (!p->aggs && has_op(p->itree[i], E_AGG)))
+		return NULL;
+	p->at++;
+	return copy(p->itree[i]);
+}
+
+static ow_node_t *unary(parser_t *p)
+{
+	ow_node_t *n;
+	if (++p->depth > 100) {
+		n = NULL;
+	} else if (op(p, "-")) {
+		n = unary(p);
+		/* a literal negated is a literal (SQLite's -0.0 too) */
+		if (n && n->op == E_LIT && n->v.type == SQLITE_INTEGER)
+			n->v.i = -n->v.i;
+		else if (n && n->op == E_LIT && n->v.type == SQLITE_FLOAT)
+			n->v.d = -n->v.d;
+		else
+			n = node1(E_NEG, n);
 	} else {
-		return -1;
+		n = peek(p)->type == T_OP && peek(p)->s[0] == '+' ? NULL : primary(p);
 	}
-	for (int i = 0; i < q->nitems; i++)
-		if (q->items[i].agg == want.agg && q->items[i].col == want.col &&
-		    q->items[i].q == want.q) {
-			free(want.name);
-			return i;
+	p->depth--;
+	return n;
+}
+
+static ow_node_t *cat_expr(parser_t *p)
+{
+	ow_node_t *l = unary(p);
+	while (l) {
+		if (op(p, "||")) {
+			l = node2(E_CONCAT, l, unary(p));
+		} else if (op(p, "->>")) {
+			tok_t *t = peek(p);
+			ow_node_t *j = NULL;
+			if (l->op == E_REF && t->type == T_STR) {
+				p->at++;
+				j = json_term(p->q, l->id, t->text);
+			}
+			ow_node_free(l);
+			l = j;
+		} else {
+			break;
 		}
-	if (q->nitems == MAX_ITEMS) {
-		free(want.name);
-		return -1;
 	}
-	q->items[q->nitems] = want; /* sorted by, not shown */
-	return q->nitems++;
+	return l;
+}
+
+/* A level of left-associative binary operators. */
+static ow_node_t *binary(parser_t *p, ow_node_t *(*next)(parser_t *), const char *const *ops,
+			 const int *e, size_t n)
+{
+	ow_node_t *l = next(p);
+	for (size_t i = 0; l && i < n;) {
+		if (op(p, ops[i])) {
+			l = node2(e[i], l, next(p));
+			i = 0;
+		} else {
+			i++;
+		}
+	}
+	return l;
+}
+
+static ow_node_t *mul_expr(parser_t *p)
+{
+	static const char *const ops[] = {"*", "/", "%"};
+	static const int e[] = {E_MUL, E_DIV, E_REM};
+	return binary(p, cat_expr, ops, e, 3);
+}
+
+static ow_node_t *add_expr(parser_t *p)
+{
+	static const char *const ops[] = {"+", "-"};
+	static const int e[] = {E_ADD, E_SUB};
+	return binary(p, mul_expr, ops, e, 2);
+}
+
+static ow_node_t *rel_expr(parser_t *p)
+{
+	static const char *const ops[] = {"<=", ">=", "<", ">"};
+	static const int e[] = {E_LE, E_GE, E_LT, E_GT};
+	return binary(p, add_expr, ops, e, 4);
+}
+
+static int parse(parser_t *p);
+
+/* x [NOT] IN (SELECT ...): the subquery parsed on its own, its table's
+ * names its own. */
+static ow_node_t *subquery(parser_t *p, ow_node_t *x, int neg)
+{
+	struct ow_columnar *q = p->q;
+	size_t close = p->at;
+	for (int depth = 1; p->t[close].type != T_END; close++) {
+		const tok_t *t = &p->t[close];
+		if (t->type == T_OP && t->n == 1 && t->s[0] == '(')
+			depth++;
+		else if (t->type == T_OP && t->n == 1 && t->s[0] == ')' && --depth == 0)
+			break;
+	}
+	if (p->t[close].type == T_END || q->nsubs == MAX_SUBS)
+		return fail(x);
+	p->t[close].type = T_END;
+	parser_t sub = {.t = p->t, .n = p->n, .at = p->at, .depth = p->depth};
+	sub.q = ow_calloc(1, sizeof(*sub.q));
+	int ok = parse(&sub) && sub.q->nout == 1;
+	p->t[close].type = T_OP;
+	ow_eval_free(&sub.fold);
+	for (int i = 0; i < MAX_ITEMS; i++)
+		ow_node_free(sub.itree[i]);
+	q->subs[q->nsubs++] = sub.q;
+	p->at = close + 1;
+	if (!ok)
+		return fail(x);
+	ow_node_t *n = node1(E_INSET, x);
+	n->neg = neg;
+	n->sub = sub.q;
+	int aff = sub.q->aggregate ? sub.q->outs[0]->aff : aff_of(sub.q, sub.q->items[0].col);
+	n->id = ow_eval_cmp_aff(x->aff, aff);
+	return n;
+}
+
+static ow_node_t *in_expr(parser_t *p, ow_node_t *x, int neg)
+{
+	if (!op(p, "("))
+		return fail(x);
+	if (is_kw(peek(p), "SELECT"))
+		return subquery(p, x, neg);
+	ow_node_t *n = ow_node_new(E_IN, 0);
+	n->neg = neg;
+	ow_node_add(n, x);
+	if (!(n = expr_list(p, n)))
+		return NULL;
+	return n->n > 1 ? n : fail(n);
+}
+
+static ow_node_t *eq_expr(parser_t *p)
+{
+	static const char *const cmp[] = {"=", "==", "!=", "<>"};
+	static const int e[] = {E_EQ, E_EQ, E_NE, E_NE};
+	ow_node_t *l = rel_expr(p);
+	while (l) {
+		size_t i = 0;
+		while (i < OW_NELEMS(cmp) && !op(p, cmp[i]))
+			i++;
+		if (i < OW_NELEMS(cmp)) {
+			l = node2(e[i], l, rel_expr(p));
+			continue;
+		}
+		if (kw(p, "IS")) {
+			int neg = kw(p, "NOT");
+			if (is_kw(peek(p), "DISTINCT"))
+				return fail(l);
+			if ((l = node2(E_IS, l, rel_expr(p))))
+				l->neg = neg;
+			continue;
+		}
+		if (kw(p, "ISNULL") || kw(p, "NOTNULL")) {
+			l = node1(E_ISNULL, l);
+			l->neg = is_kw(&p->t[p->at - 1], "NOTNULL");
+			continue;
+		}
+		size_t at = p->at;
+		int neg = kw(p, "NOT");
+		if (neg && kw(p, "NULL")) {
+			l = node1(E_ISNULL, l);
+			l->neg = 1;
+		} else if (kw(p, "BETWEEN")) {
+			ow_node_t *lo = rel_expr(p), *hi = lo && kw(p, "AND") ? rel_expr(p) : NULL;
+			if (!hi) {
+				ow_node_free(lo);
+				return fail(l);
+			}
+			ow_node_t *b = ow_node_new(E_BETWEEN, 3);
+			b->kid[0] = l, b->kid[1] = lo, b->kid[2] = hi;
+			b->neg = neg;
+			l = b;
+		} else if (kw(p, "IN")) {
+			l = in_expr(p, l, neg);
+		} else if (kw(p, "LIKE") || kw(p, "GLOB")) {
+			int glob = is_kw(&p->t[p->at - 1], "GLOB");
+			if ((l = node2(glob ? E_GLOB : E_LIKE, l, rel_expr(p))))
+				l->neg = neg;
+			if (is_kw(peek(p), "ESCAPE"))
+				return fail(l);
+		} else {
+			p->at = at;
+			break;
+		}
+	}
+	return l;
+}
+
+static ow_node_t *not_expr(parser_t *p)
+{
+	if (!kw(p, "NOT"))
+		return eq_expr(p);
+	if (++p->depth > 100)
+		return NULL;
+	ow_node_t *n = node1(E_NOT, not_expr(p));
+	p->depth--;
+	return n;
+}
+
+static ow_node_t *and_expr(parser_t *p)
+{
+	static const char *const ops[] = {"AND"};
+	ow_node_t *l = not_expr(p);
+	while (l && kw(p, ops[0]))
+		l = node2(E_AND, l, not_expr(p));
+	return l;
+}
+
+static ow_node_t *expr(parser_t *p)
+{
+	ow_node_t *l = and_expr(p);
+	while (l && kw(p, "OR"))
+		l = node2(E_OR, l, and_expr(p));
+	if (l && ow_eval_fold(&p->fold, &l) != OW_OK)
+		return fail(l); /* SQLite's error (or a value only it gives) */
+	return l;
+}
+
+/* ---- the planner ---- */
+
+static filt_t *add_filter(struct ow_columnar *q, int col, int fop, int aff)
+{
+	q->f = ow_realloc(q->f, (size_t)(q->nf + 1) * sizeof(filt_t));
+	filt_t *f = &q->f[q->nf++];
+	*f = (filt_t){.col = col, .op = fop, .aff = aff};
+	return f;
+}
+
+static void add_lit(filt_t *f, ow_node_t **lit)
+{
+	f->lit = ow_realloc(f->lit, (f->nlit + 1) * sizeof(ow_node_t *));
+	f->lit[f->nlit++] = *lit;
+	*lit = NULL;
+}
+
+/* Whether a comparison of a term with a literal of affinity lit needs
+ * no conversion of the term's values (then the filters below take it). */
+static int plain_compare(int term, int lit)
+{
+	int aff = ow_eval_cmp_aff(term, lit);
+	return term >= AFF_NUMERIC || (term == AFF_TEXT && aff <= AFF_TEXT) ||
+	       (term == AFF_NONE && aff == AFF_NONE);
+}
+
+/* A condition of WHERE as the filters take it (n freed): 1; 0 when it
+ * is not one (a residual condition then); -1 when the query is SQLite's. */
+static int filter_of(struct ow_columnar *q, ow_node_t *n)
+{
+	static const int cmp[][2] = {{E_EQ, F_EQ}, {E_NE, F_NE}, {E_LT, F_LT},
+				     {E_LE, F_LE}, {E_GT, F_GT}, {E_GE, F_GE}};
+	static const int flip[] = {[F_EQ] = F_EQ, [F_NE] = F_NE, [F_LT] = F_GT,
+				   [F_LE] = F_GE, [F_GT] = F_LT, [F_GE] = F_LE};
+	ow_eval_t run = {.has_now = 1};
+	if (n->n == 0)
+		return 0;
+	/* lower(x) LIKE p is x LIKE p: LIKE folds ASCII letters, all that
+	 * lower() and upper() change, and reads numbers as the same text */
+	ow_node_t *x = n->kid[0];
+	if (n->op == E_LIKE && x->op == E_FN && (x->fn == F_LOWER || x->fn == F_UPPER)) {
+		n->kid[0] = x->kid[0];
+		x->kid[0] = NULL;
+		ow_node_free(x);
+	}
+	int fop = -1;
+	for (size_t i = 0; i < OW_NELEMS(cmp); i++)
+		if (n->op == cmp[i][0])
+			fop = cmp[i][1];
+	if (fop >= 0 && n->kid[0]->op != E_REF && n->kid[1]->op == E_REF) {
+		/* c < x is x > c (the residual condition too, if it stays one) */
+		static const int eflip[] = {[E_EQ] = E_EQ, [E_NE] = E_NE, [E_LT] = E_GT,
+					    [E_LE] = E_GE, [E_GT] = E_LT, [E_GE] = E_LE};
+		ow_node_t *t = n->kid[0];
+		n->kid[0] = n->kid[1], n->kid[1] = t;
+		n->op = eflip[n->op];
+		fop = flip[fop];
+	}
+	x = n->kid[0];
+	if (x->op != E_REF)
+		return 0;
+	for (int i = 1; i < n->n; i++)
+		if (!ow_eval_constant(&run, n->kid[i]))
+			return 0;
+	int id = x->id, k = klass_of(q, id), tc = ow_columns_time_col(q->signal);
+	filt_t *f = NULL;
+	switch (n->op) {
+	case E_IS:
+		if (n->kid[1]->op != E_LIT || n->kid[1]->v.type != SQLITE_NULL)
+			return 0;
+		__attribute__((fallthrough));
+	case E_ISNULL:
+		add_filter(q, id, n->neg ? F_NOT_NULL : F_NULL, AFF_NONE);
+		break;
+	case E_BETWEEN:
+		if (n->neg || !plain_compare(x->aff, n->kid[1]->aff) ||
+		    !plain_compare(x->aff, n->kid[2]->aff))
+			return 0;
+		f = add_filter(q, id, F_GE, ow_eval_cmp_aff(x->aff, n->kid[1]->aff));
+		add_lit(f, &n->kid[1]);
+		f = add_filter(q, id, F_LE, ow_eval_cmp_aff(x->aff, n->kid[2]->aff));
+		add_lit(f, &n->kid[2]);
+		break;
+	case E_IN:
+		/* SQLite answers an IN on the time column one value at a time,
+		 * the values in ascending order: the rows come in an order (and
+		 * sums of reals add up in an order) a scan does not give */
+		if (id == tc && !n->neg)
+			return -1;
+		f = add_filter(q, id, n->neg ? F_NOT_IN : F_IN, x->aff);
+		for (int i = 1; i < n->n; i++)
+			add_lit(f, &n->kid[i]);
+		break;
+	case E_LIKE:
+		if (k == C_REAL)
+			return 0;
+		f = add_filter(q, id, n->neg ? F_NOT_LIKE : F_LIKE, AFF_NONE);
+		add_lit(f, &n->kid[1]);
+		break;
+	default:
+		if (fop < 0 || !plain_compare(x->aff, n->kid[1]->aff))
+			return 0;
+		f = add_filter(q, id, fop, ow_eval_cmp_aff(x->aff, n->kid[1]->aff));
+		add_lit(f, &n->kid[1]);
+	}
+	ow_node_free(n);
+	return 1;
+}
+
+static int time_in(const struct ow_columnar *q, const ow_node_t *n)
+{
+	if (n->op == E_IN && !n->neg && n->n > 2 && n->kid[0]->op == E_REF &&
+	    n->kid[0]->id == ow_columns_time_col(q->signal))
+		return 1;
+	for (int i = 0; i < n->n; i++)
+		if (n->kid[i] && time_in(q, n->kid[i]))
+			return 1;
+	return 0;
+}
+
+/* A condition vtab.c's xBestIndex takes (a range of the time column,
+ * = or IN on a string or id column, LIKE on a string column, against
+ * constants), somewhere in the ANDs of n. */
+static int indexed(const struct ow_columnar *q, const ow_node_t *n)
+{
+	ow_eval_t run = {.has_now = 1};
+	if (n->op == E_AND)
+		return indexed(q, n->kid[0]) || indexed(q, n->kid[1]);
+	if (n->n < 2 || n->kid[0]->op != E_REF || n->kid[0]->id >= q->ncols)
+		return n->n == 2 && n->op >= E_EQ && n->op <= E_GE && n->kid[1]->op == E_REF &&
+		       n->kid[1]->id < q->ncols && n->kid[0]->op != E_REF &&
+		       indexed(q, &(ow_node_t){.op = n->op,
+					       .n = 2,
+					       .kid = (ow_node_t *[]){n->kid[1], n->kid[0]}});
+	for (int i = 1; i < n->n; i++)
+		if (!ow_eval_constant(&run, n->kid[i]))
+			return 0;
+	const ow_pq_coldef_t *d = &q->defs[n->kid[0]->id];
+	int time = n->kid[0]->id == ow_columns_time_col(q->signal);
+	int text = d->type == OW_PQ_BYTE_ARRAY && d->logical == OW_PQ_L_STRING;
+	switch (n->op) {
+	case E_EQ:
+	case E_IN:
+		return !n->neg && (time || text || d->type == OW_PQ_FIXED);
+	case E_LT:
+	case E_LE:
+	case E_GT:
+	case E_GE:
+	case E_BETWEEN:
+		return time && !n->neg;
+	case E_LIKE:
+		return text && !n->neg;
+	default:
+		return 0;
+	}
+}
+
+/* An OR that SQLite may answer as a union of scans, a scan a branch:
+ * each branch holds a condition vtab.c takes (but = on one column in
+ * every branch, which SQLite makes an IN). Its rows come in another
+ * order then (and the virtual tables' rowids, a count a scan, are not
+ * what the union's duplicates are found by): SQLite's to answer. */
+static int or_union(const struct ow_columnar *q, const ow_node_t *n, int *col)
+{
+	if (n->op == E_OR)
+		return or_union(q, n->kid[0], col) & or_union(q, n->kid[1], col);
+	if (!(n->op == E_EQ && n->kid[0]->op == E_REF && n->kid[1]->op != E_REF &&
+	      (*col == -1 || *col == n->kid[0]->id)))
+		*col = -2;
+	else
+		*col = n->kid[0]->id;
+	return indexed(q, n);
+}
+
+/* WHERE's conditions (its top-level ANDs apart): filters, or residual
+ * conditions (n taken). */
+static int where_of(struct ow_columnar *q, ow_node_t *n)
+{
+	if (n->op == E_AND) {
+		int ok = where_of(q, n->kid[0]) && where_of(q, n->kid[1]);
+		n->kid[0] = n->kid[1] = NULL;
+		ow_node_free(n);
+		return ok;
+	}
+	int r = filter_of(q, n);
+	if (r < 0) {
+		ow_node_free(n);
+		return 0;
+	}
+	int col = -1;
+	if (r == 0) {
+		if (time_in(q, n) || (n->op == E_OR && or_union(q, n, &col) && col == -2)) {
+			ow_node_free(n);
+			return 0; /* as above: SQLite may plan it so inside an OR */
+		}
+		q->resid = ow_realloc(q->resid, (size_t)(q->nresid + 1) * sizeof(ow_node_t *));
+		q->rcols = ow_realloc(q->rcols, (size_t)(q->nresid + 1) * sizeof(uint64_t));
+		q->rcols[q->nresid] = tree_cols(q, n);
+		q->resid[q->nresid++] = n;
+	}
+	return 1;
+}
+
+/* An expression of an aggregate query over the groups: each part that is
+ * a group term read from the group's keys, each aggregate made an
+ * accumulator; 0 for a column outside both (SQLite takes it from some
+ * row of the group: not done here). */
+static int bind_groups(struct ow_columnar *q, ow_node_t **np)
+{
+	ow_node_t *n = *np;
+	for (int g = 0; g < q->ngroup; g++) {
+		if (!ow_node_same(n, q->gtree[g]))
+			continue;
+		ow_node_t *r = ow_node_new(E_REF, 0);
+		r->id = g;
+		r->aff = n->aff;
+		ow_node_free(n);
+		*np = r;
+		return 1;
+	}
+	if (n->op == E_AGG) {
+		item_t it = {.col = -1, .agg = n->fn, .q = n->q};
+		if (n->n) {
+			it.col = term_of(q, n->kid[0]);
+			n->kid[0] = NULL;
+			if (it.col < 0)
+				return 0;
+		}
+		if (it.col >= 0 && it.col < q->ncols &&
+		    (it.agg == A_SUM || it.agg == A_AVG || it.agg == A_QUANTILE) &&
+		    klass(&q->defs[it.col]) == C_TEXT)
+			return 0; /* SQLite would convert text to numbers */
+		int i = 0;
+		while (i < q->nitems && (q->items[i].agg != it.agg || q->items[i].col != it.col ||
+					 q->items[i].q != it.q))
+			i++;
+		if (i == MAX_ITEMS)
+			return 0;
+		if (i == q->nitems)
+			q->items[q->nitems++] = it;
+		ow_node_t *r = ow_node_new(E_REF, 0);
+		r->id = MAX_ITEMS + i;
+		ow_node_free(n);
+		*np = r;
+		return 1;
+	}
+	if (n->op == E_REF)
+		return 0;
+	for (int i = 0; i < n->n; i++)
+		if (!bind_groups(q, &n->kid[i]))
+			return 0;
+	return 1;
+}
+
+/* An ORDER BY or GROUP BY term that is an integer or a name alone. */
+static int alone(const tok_t *t)
+{
+	static const char *const ends[] = {"ASC", "DESC", "LIMIT", "HAVING", "ORDER"};
+	const tok_t *n = t + 1;
+	if (n->type == T_END || (n->type == T_OP && (n->s[0] == ',' || n->s[0] == ';')))
+		return 1;
+	for (size_t i = 0; i < OW_NELEMS(ends); i++)
+		if (is_kw(n, ends[i]))
+			return 1;
+	return 0;
 }
 
 static int count_value(parser_t *p, int64_t *v)
@@ -609,17 +1260,151 @@ static int count_value(parser_t *p, int64_t *v)
 	return 1;
 }
 
+static int item(parser_t *p)
+{
+	struct ow_columnar *q = p->q;
+	if (q->nout == MAX_ITEMS)
+		return 0;
+	size_t from = p->at;
+	ow_node_t *t = expr(p);
+	if (!t)
+		return 0;
+	int i = q->nout++;
+	p->itree[i] = t;
+	q->names[i] = span(p, from);
+	if (t->op == E_REF && t->id < q->ncols && p->at == from + 1 &&
+	    strcmp(p->t[from].text, q->defs[t->id].name) != 0)
+		return 0; /* SQLite names it as written or as declared: when they differ, SQLite */
+	if (t->op == E_REF && t->id < q->ncols && p->at == from + 1) {
+		free(q->names[i]);
+		q->names[i] = ow_strdup(q->defs[t->id].name);
+	}
+	int as = kw(p, "AS");
+	tok_t *a = peek(p);
+	if (a->type == T_ID && (as || !is_kw(a, "FROM"))) {
+		if (column(q, a->text) >= 0)
+			return 0; /* resolved differently in WHERE and GROUP BY */
+		free(q->names[i]);
+		q->names[i] = ow_strdup(a->text);
+		p->aliased[i] = 1;
+		p->at++;
+	} else if (as) {
+		return 0;
+	}
+	return 1;
+}
+
+typedef struct {
+	int item; /* or -1 */
+	ow_node_t *tree;
+	int desc;
+} ob_t;
+
+/* What the clauses say, made the query's plan: filters and residual
+ * conditions, and for an aggregate query its groups, accumulators and
+ * result columns over them; for plain rows the terms of a row. */
+static int plan_query(parser_t *p, ow_node_t *where, ow_node_t **gb, int ngb, ob_t *ob, int nob)
+{
+	struct ow_columnar *q = p->q;
+	if (where && !where_of(q, where))
+		return 0;
+	int agg = ngb > 0 || q->having != NULL;
+	for (int i = 0; i < q->nout; i++)
+		agg |= has_op(p->itree[i], E_AGG);
+	for (int k = 0; k < nob; k++)
+		agg |= ob[k].tree && has_op(ob[k].tree, E_AGG);
+	q->aggregate = agg;
+	if (agg && (q->distinct || (q->having && ngb == 0 && !has_op(q->having, E_AGG))))
+		return 0;
+	if (agg) {
+		for (int g = 0; g < ngb; g++) {
+			if (has_op(gb[g], E_AGG))
+				return 0;
+			q->gtree[g] = gb[g];
+			gb[g] = NULL;
+			if ((q->group[g] = term_of(q, copy(q->gtree[g]))) < 0)
+				return 0;
+			q->ngroup++;
+		}
+		for (int i = 0; i < q->nout; i++) {
+			q->outs[i] = p->itree[i];
+			p->itree[i] = NULL;
+			q->nouts++;
+			if (!bind_groups(q, &q->outs[i]))
+				return 0;
+		}
+		if (q->having && !bind_groups(q, &q->having))
+			return 0;
+	} else {
+		for (int i = 0; i < q->nout; i++) {
+			q->items[i] = (item_t){.col = term_of(q, p->itree[i]), .agg = A_NONE};
+			p->itree[i] = NULL;
+			if (q->items[i].col < 0)
+				return 0;
+			q->nitems++;
+		}
+	}
+	for (int k = 0; k < nob; k++) {
+		int it = ob[k].item;
+		if (it < 0 && agg) {
+			if (!bind_groups(q, &ob[k].tree))
+				return 0;
+			for (int i = 0; i < q->nouts && it < 0; i++)
+				if (ow_node_same(q->outs[i], ob[k].tree))
+					it = i;
+			if (it < 0 && q->nouts == MAX_ITEMS)
+				return 0;
+			if (it < 0) {
+				it = q->nouts;
+				q->outs[q->nouts++] = ob[k].tree; /* sorted by, not shown */
+				ob[k].tree = NULL;
+			}
+		} else if (it < 0) {
+			int col = term_of(q, ob[k].tree);
+			ob[k].tree = NULL;
+			if (col < 0)
+				return 0;
+			for (int i = 0; i < q->nitems && it < 0; i++)
+				if (q->items[i].col == col)
+					it = i;
+			if (it < 0 && (q->nitems == MAX_ITEMS || q->distinct))
+				return 0;
+			if (it < 0) {
+				it = q->nitems;
+				q->items[q->nitems++] = (item_t){.col = col, .agg = A_NONE};
+			}
+		}
+		q->order[q->norder++] = (order_t){it, ob[k].desc};
+	}
+	q->nrow = agg ? q->nouts : q->nitems;
+	for (int i = 0; i < q->nout; i++)
+		for (int j = 0; j < i; j++)
+			if (strcasecmp(q->names[i], q->names[j]) == 0)
+				return 0; /* SQLite renames the second in SELECT * */
+	return 1;
+}
+
 static int parse(parser_t *p)
 {
 	struct ow_columnar *q = p->q;
 	if (!kw(p, "SELECT"))
 		return 0;
-	kw(p, "ALL");
+	if (kw(p, "DISTINCT"))
+		q->distinct = 1;
+	else
+		kw(p, "ALL");
 	/* the table first: the items name its columns */
 	size_t from = p->at;
-	while (from < p->n && !is_kw(&p->t[from], "FROM"))
-		from++;
-	if (from + 1 >= p->n || p->t[from + 1].type != T_ID)
+	for (int depth = 0; p->t[from].type != T_END; from++) {
+		const tok_t *t = &p->t[from];
+		if (t->type == T_OP && t->n == 1 && t->s[0] == '(')
+			depth++;
+		else if (t->type == T_OP && t->n == 1 && t->s[0] == ')')
+			depth--;
+		else if (depth == 0 && is_kw(t, "FROM"))
+			break;
+	}
+	if (p->t[from].type == T_END || p->t[from + 1].type != T_ID)
 		return 0;
 	static const char *const tables[OW_NSIGNALS] = {"spans", "logs", "metrics"};
 	q->signal = -1;
@@ -630,9 +1415,13 @@ static int parse(parser_t *p)
 		return 0;
 	q->defs = ow_columns_schema(q->signal);
 	q->ncols = ow_columns_ncols(q->signal);
+	q->limit = -1;
+	p->aggs = 1;
 	if (op(p, "*")) {
-		for (int c = 0; c < q->ncols; c++)
-			q->items[q->nitems++] = (item_t){c, A_NONE, 0, ow_strdup(q->defs[c].name)};
+		for (int c = 0; c < q->ncols; c++) {
+			p->itree[q->nout] = ref_node(q, c);
+			q->names[q->nout++] = ow_strdup(q->defs[c].name);
+		}
 	} else {
 		do {
 			if (!item(p))
@@ -642,71 +1431,100 @@ static int parse(parser_t *p)
 	if (p->at != from)
 		return 0;
 	p->at += 2;
+	p->alias = 1;
+	ow_node_t *where = NULL, *gb[MAX_ITEMS];
+	ob_t ob[MAX_ITEMS];
+	int ngb = 0, nob = 0, ok = 0;
 	if (kw(p, "WHERE")) {
-		do {
-			if (!condition(p))
-				return 0;
-		} while (kw(p, "AND"));
+		p->aggs = 0;
+		if (!(where = expr(p)))
+			return 0;
 	}
 	if (kw(p, "GROUP")) {
+		p->aggs = 0;
 		if (!kw(p, "BY"))
-			return 0;
+			goto out;
 		do {
 			tok_t *t = peek(p);
-			int col = -1;
-			if (t->type == T_INT && t->i >= 1 && t->i <= q->nitems &&
-			    q->items[t->i - 1].agg == A_NONE)
-				col = q->items[t->i - 1].col, p->at++;
-			else
-				col = operand(p);
-			if (col < 0 || q->ngroup == MAX_ITEMS)
-				return 0;
-			q->group[q->ngroup++] = col;
+			int i = -1;
+			if (t->type == T_INT && alone(t)) {
+				if (t->i < 1 || t->i > q->nout)
+					goto out;
+				i = (int)t->i - 1;
+			} else if (t->type == T_ID && alone(t) && column(q, t->text) < 0) {
+				i = alias_item(p, t->text);
+			}
+			if (ngb == MAX_ITEMS)
+				goto out;
+			if (i >= 0) {
+				if (has_op(p->itree[i], E_AGG) || has_op(p->itree[i], E_INSET))
+					goto out;
+				gb[ngb++] = copy(p->itree[i]);
+				p->at++;
+			} else if (!(gb[ngb++] = expr(p))) {
+				ngb--;
+				goto out;
+			} else if (gb[ngb - 1]->op == E_LIT &&
+				   gb[ngb - 1]->v.type == SQLITE_INTEGER) {
+				goto out; /* -1, 1 + 1: SQLite reads it its way */
+			}
 		} while (op(p, ","));
-		q->aggregate = 1;
 	}
-	for (int i = 0; i < q->nitems; i++)
-		for (int j = 0; j < i; j++)
-			if (strcasecmp(q->items[i].name, q->items[j].name) == 0)
-				return 0; /* SQLite renames the second in SELECT * */
-	for (int i = 0; q->aggregate && i < q->nitems; i++)
-		if (q->items[i].agg == A_NONE && !in_group(q, q->items[i].col))
-			return 0;
-	q->nout = q->nitems;
+	p->aggs = 1;
+	if (kw(p, "HAVING") && !(q->having = expr(p)))
+		goto out;
 	if (kw(p, "ORDER")) {
 		if (!kw(p, "BY"))
-			return 0;
+			goto out;
 		do {
-			int it = order_item(p);
-			if (it < 0 || q->norder == MAX_ITEMS)
-				return 0;
-			int desc = kw(p, "DESC");
-			if (!desc)
+			tok_t *t = peek(p);
+			ob_t o = {.item = -1};
+			if (nob == MAX_ITEMS)
+				goto out;
+			if (t->type == T_INT && alone(t)) {
+				if (t->i < 1 || t->i > q->nout)
+					goto out;
+				o.item = (int)t->i - 1;
+				p->at++;
+			} else if (t->type == T_ID && alone(t) && alias_item(p, t->text) >= 0) {
+				o.item = alias_item(p, t->text); /* an alias first, as SQLite */
+				p->at++;
+			} else if (!(o.tree = expr(p))) {
+				goto out;
+			} else if (o.tree->op == E_LIT && o.tree->v.type == SQLITE_INTEGER) {
+				ow_node_free(o.tree); /* -1, 1 + 1: SQLite reads it its way */
+				goto out;
+			}
+			o.desc = kw(p, "DESC");
+			if (!o.desc)
 				kw(p, "ASC");
-			q->order[q->norder++] = (order_t){it, desc};
+			ob[nob++] = o;
 		} while (op(p, ","));
 	}
-	/* SQLite answers an IN on the time column one value at a time, the
-	 * values in ascending order: the rows come in an order (and sums of
-	 * reals add up in an order) a scan does not give */
-	for (int i = 0; i < q->nf; i++)
-		if (q->f[i].op == F_IN && q->f[i].col == ow_columns_time_col(q->signal))
-			return 0;
-	q->limit = -1;
 	if (kw(p, "LIMIT")) {
 		if (!count_value(p, &q->limit))
-			return 0;
+			goto out;
 		if (op(p, ",")) {
 			q->offset = q->limit;
 			if (!count_value(p, &q->limit))
-				return 0;
+				goto out;
 		} else if (kw(p, "OFFSET") && !count_value(p, &q->offset)) {
-			return 0;
+			goto out;
 		}
 	}
 	while (op(p, ";"))
 		;
-	return peek(p)->type == T_END;
+	if (peek(p)->type != T_END)
+		goto out;
+	ok = plan_query(p, where, gb, ngb, ob, nob);
+	where = NULL;
+out:
+	ow_node_free(where);
+	for (int g = 0; g < ngb; g++)
+		ow_node_free(gb[g]);
+	for (int k = 0; k < nob; k++)
+		ow_node_free(ob[k].tree);
+	return ok;
 }
 
 static void id_literals(const ow_columnar_t *q, filt_t *f)
@@ -723,7 +1541,7 @@ static void id_literals(const ow_columnar_t *q, filt_t *f)
 		const uint8_t *h = f->vals[j].p;
 		uint8_t *id = f->ids + f->nids * len;
 		size_t i = 0;
-		if (f->vals[j].n != 2 * len)
+		if (f->vals[j].type != SQLITE_TEXT || f->vals[j].n != 2 * len)
 			continue;
 		for (; i < len && ow_search_unhex(h[2 * i]) >= 0 &&
 		       ow_search_unhex(h[2 * i + 1]) >= 0;
@@ -738,11 +1556,25 @@ void ow_columnar_free(ow_columnar_t *q)
 {
 	if (!q)
 		return;
-	for (int i = 0; i < q->nitems; i++)
-		free(q->items[i].name);
-	for (int k = 0; k < q->nx; k++)
+	for (int i = 0; i < q->nout; i++)
+		free(q->names[i]);
+	for (int i = 0; i < q->nouts; i++)
+		ow_node_free(q->outs[i]);
+	for (int g = 0; g < q->ngroup; g++)
+		ow_node_free(q->gtree[g]);
+	ow_node_free(q->having);
+	for (int k = 0; k < q->nx; k++) {
 		free(q->x[k].path);
+		ow_node_free(q->x[k].tree);
+	}
+	for (int i = 0; i < q->nresid; i++)
+		ow_node_free(q->resid[i]);
+	free(q->resid);
+	free(q->rcols);
 	for (int i = 0; i < q->nf; i++) {
+		for (size_t j = 0; j < q->f[i].nlit; j++)
+			ow_node_free(q->f[i].lit[j]);
+		free(q->f[i].lit);
 		for (size_t j = 0; j < q->f[i].nvals; j++)
 			free((void *)q->f[i].vals[j].p);
 		free(q->f[i].vals);
@@ -752,6 +1584,8 @@ void ow_columnar_free(ow_columnar_t *q)
 		free(q->f[i].pre_up);
 	}
 	free(q->f);
+	for (int i = 0; i < q->nsubs; i++)
+		ow_columnar_free(q->subs[i]);
 	free(q);
 }
 
@@ -761,31 +1595,12 @@ ow_columnar_t *ow_columnar_parse(const ow_search_t *s, const char *sql)
 	parser_t p = {0};
 	p.q = ow_calloc(1, sizeof(*p.q));
 	int ok = tokenize(sql, &p) && parse(&p);
-	/* the literals' text outlives the tokens */
-	for (int i = 0; i < p.q->nf; i++)
-		for (size_t j = 0; j < p.q->f[i].nvals; j++)
-			if (p.q->f[i].vals[j].type == SQLITE_TEXT)
-				p.q->f[i].vals[j].p = (const uint8_t *)dup_n(
-				    (const char *)p.q->f[i].vals[j].p, p.q->f[i].vals[j].n);
-			else
-				p.q->f[i].vals[j].p = NULL;
-	for (int i = 0; ok && i < p.q->nf; i++) {
-		filt_t *f = &p.q->f[i];
-		id_literals(p.q, f);
-		if (f->op >= F_LIKE) {
-			f->npre = ow_search_like_prefix(f->vals[0].p, f->vals[0].n, &f->pre_lo,
-							&f->pre_up);
-			f->needle = ow_alloc(f->vals[0].n + 1);
-			if (ow_search_like_needle(f->vals[0].p, f->vals[0].n, f->needle,
-						  f->vals[0].n + 1))
-				f->nneedle = strlen(f->needle);
-			else
-				free(f->needle), f->needle = NULL;
-		}
-	}
 	for (size_t i = 0; i < p.n; i++)
 		free(p.t[i].text);
 	free(p.t);
+	for (int i = 0; i < MAX_ITEMS; i++)
+		ow_node_free(p.itree[i]);
+	ow_eval_free(&p.fold);
 	if (!ok) {
 		ow_columnar_free(p.q);
 		return NULL;
@@ -795,31 +1610,11 @@ ow_columnar_t *ow_columnar_parse(const ow_search_t *s, const char *sql)
 
 /* ---- values ---- */
 
-/* SQLite's order: NULL, numbers, text (BINARY), blobs. */
+/* SQLite's order: NULL, numbers (integers and reals exactly), text
+ * (BINARY), blobs. */
 static int val_cmp(const ow_search_val_t *a, const ow_search_val_t *b)
 {
-	static const int rank[] = {[SQLITE_INTEGER] = 1,
-				   [SQLITE_FLOAT] = 1,
-				   [SQLITE_TEXT] = 2,
-				   [SQLITE_BLOB] = 3,
-				   [SQLITE_NULL] = 0};
-	if (rank[a->type] != rank[b->type])
-		return rank[a->type] - rank[b->type];
-	switch (rank[a->type]) {
-	case 0:
-		return 0;
-	case 1: {
-		if (a->type == SQLITE_INTEGER && b->type == SQLITE_INTEGER)
-			return (a->i > b->i) - (a->i < b->i);
-		double x = a->type == SQLITE_INTEGER ? (double)a->i : a->d;
-		double y = b->type == SQLITE_INTEGER ? (double)b->i : b->d;
-		return (x > y) - (x < y);
-	}
-	default: {
-		int r = OW_MIN(a->n, b->n) ? memcmp(a->p, b->p, OW_MIN(a->n, b->n)) : 0;
-		return r ? r : (a->n > b->n) - (a->n < b->n);
-	}
-	}
+	return ow_eval_compare(a, b);
 }
 
 /* An owned copy: text duplicated. */
@@ -918,6 +1713,7 @@ typedef struct {
 	int64_t cnt, isum;
 	double rsum;
 	int approx, overflow;
+	int types;	   /* count(DISTINCT): bit t, a value of type t was seen */
 	ow_search_val_t m; /* min, max */
 	ow_search_num_t *qv;
 	size_t qn, qcap;
@@ -1009,6 +1805,7 @@ static size_t acc_add(const item_t *it, acc_t *a, const ow_search_val_t *x)
 		/* counted once a value: SQLite's equality is the key's (one
 		 * kind of value a term, but for ->>; -0.0 as 0.0) */
 		a->cnt--;
+		a->types |= 1 << x->type;
 		size_t mark = a->dk.len;
 		if (mark > UINT32_MAX / 2) {
 			a->overflow = 1;
@@ -1028,9 +1825,14 @@ static size_t acc_add(const item_t *it, acc_t *a, const ow_search_val_t *x)
 	}
 	case A_QUANTILE:
 		took = q_room(a);
-		a->qreal = x->type == SQLITE_FLOAT;
+		if (x->type == SQLITE_FLOAT && !a->qreal) {
+			/* once a real appears the values are reals (funcs.c) */
+			for (size_t k = 0; k < a->qn; k++)
+				a->qv[k].d = (double)a->qv[k].i;
+			a->qreal = 1;
+		}
 		if (a->qreal)
-			a->qv[a->qn++].d = x->d;
+			a->qv[a->qn++].d = x->type == SQLITE_FLOAT ? x->d : (double)x->i;
 		else
 			a->qv[a->qn++].i = x->i;
 		break;
@@ -1046,8 +1848,10 @@ static int acc_result(const item_t *it, acc_t *a, ow_search_val_t *out)
 	out->type = SQLITE_NULL;
 	switch (it->agg) {
 	case A_COUNT_DISTINCT:
-		if (a->overflow)
-			return OW_DECLINED; /* past what the set holds: SQLite's */
+		/* past what the set holds, or integers beside reals (1 and 1.0
+		 * are one value to SQLite, two keys here): SQLite's */
+		if (a->overflow || (a->types >> SQLITE_INTEGER & a->types >> SQLITE_FLOAT & 1))
+			return OW_DECLINED;
 		__attribute__((fallthrough));
 	case A_COUNT:
 		out->type = SQLITE_INTEGER;
@@ -1117,6 +1921,7 @@ typedef struct {
 	 * and their sel bytes while its filters run on the other rows */
 	size_t *pass, npass, pass_cap;
 	ow_buf_t held;
+	ow_eval_t ev; /* the residual conditions' */
 	int64_t bytes;
 	int rc;
 	char err[512];
@@ -1141,8 +1946,16 @@ typedef struct {
 	ow_search_val_t *rows;
 	size_t nrows_out, rows_cap;
 	ow_buf_t *xbuf; /* consume()'s expression text, when not in a column */
-	/* output without sorting: straight out */
+	ow_eval_t ev;	/* consume()'s and the results' expressions */
+	/* SELECT DISTINCT: the rows seen; the types of values each column
+	 * and each group term has had (bit SQLITE_*) */
+	acc_t seen;
+	int types[MAX_ITEMS];
+	/* output without sorting: straight out, or into collect (a
+	 * subquery's values) */
 	ow_search_out_t *o;
+	ow_search_val_t *collect;
+	size_t ncollect;
 	int64_t skip, take; /* take -1: no end */
 	int64_t keep;	    /* ORDER BY with a LIMIT: rows that can be in it; -1 all */
 	int64_t worst;	    /* once that many are kept: the last of them; -1 none */
@@ -1184,8 +1997,10 @@ static group_t *find_group(run_t *r, const ow_search_val_t *keys)
 	}
 	group_t *gr = &r->groups[r->ngroups++];
 	gr->keys = ow_calloc((size_t)q->ngroup + 1, sizeof(ow_search_val_t));
-	for (int g = 0; g < q->ngroup; g++)
+	for (int g = 0; g < q->ngroup; g++) {
 		val_own(&gr->keys[g], &keys[g]);
+		r->types[g] |= 1 << keys[g].type;
+	}
 	gr->acc = ow_calloc((size_t)q->nitems, sizeof(acc_t));
 	r->mem += (int64_t)(sizeof(group_t) + 2 * sizeof(uint32_t) + r->key.len +
 			    (size_t)q->ngroup * sizeof(ow_search_val_t) +
@@ -1265,19 +2080,85 @@ static inline size_t position(const slot_t *sl, int c, size_t row, size_t *vpos,
 	return vpos[c];
 }
 
-/* Value of column or expression id at a row. */
-static int cell(run_t *r, int id, size_t row, size_t *vpos, size_t *at, char *hex,
-		ow_search_val_t *v)
+/* Value of a column, or of a time bucket or ->> of one, at a row. */
+static int term_at(const ow_columnar_t *q, const slot_t *sl, ow_buf_t *xbuf, int id, size_t row,
+		   size_t *vpos, size_t *at, char *hex, ow_search_val_t *v)
 {
-	int c = base(r->q, id);
-	size_t vp = position(r->sl, c, row, vpos, at);
+	int c = base(q, id);
+	size_t vp = position(sl, c, row, vpos, at);
 	if (vp == NO_VALUE) {
 		memset(v, 0, sizeof(*v));
 		v->type = SQLITE_NULL;
 		return OW_OK;
 	}
-	value(r->q, r->sl, c, vp, hex, v);
-	return id < r->q->ncols ? OW_OK : derive(r->q, r->xbuf, id, v);
+	value(q, sl, c, vp, hex, v);
+	return id < q->ncols ? OW_OK : derive(q, xbuf, id, v);
+}
+
+/* A row as ow_eval reads it: the terms of its leaves at the row. */
+typedef struct {
+	const ow_columnar_t *q;
+	const slot_t *sl;
+	ow_buf_t *xbuf;
+	ow_eval_t *e;
+	size_t row, *vpos, *at;
+} rowctx_t;
+
+static int row_leaf(void *arg, const ow_node_t *n, ow_search_val_t *v)
+{
+	rowctx_t *c = arg;
+	int id = n->id;
+	char *hex = c->q->defs[base(c->q, id)].type == OW_PQ_FIXED
+			? ow_arena_alloc(&c->e->ar, OW_SEARCH_HEX_MAX)
+			: NULL;
+	return term_at(c->q, c->sl, c->xbuf, id, c->row, c->vpos, c->at, hex, v);
+}
+
+/* Value of column or expression id at a row: a tree evaluated over it. */
+static int eval_at(const ow_columnar_t *q, const slot_t *sl, ow_buf_t *xbuf, ow_eval_t *e, int id,
+		   size_t row, size_t *vpos, size_t *at, char *hex, ow_search_val_t *v)
+{
+	if (id < q->ncols || q->x[id - q->ncols].kind != X_TREE)
+		return term_at(q, sl, xbuf, id, row, vpos, at, hex, v);
+	rowctx_t c = {q, sl, xbuf, e, row, vpos, at};
+	e->leaf = row_leaf;
+	e->arg = &c;
+	int rc = ow_eval(e, q->x[id - q->ncols].tree, v);
+	e->arg = NULL;
+	return rc;
+}
+
+static int cell(run_t *r, int id, size_t row, size_t *vpos, size_t *at, char *hex,
+		ow_search_val_t *v)
+{
+	return eval_at(r->q, r->sl, r->xbuf, &r->ev, id, row, vpos, at, hex, v);
+}
+
+/* SELECT DISTINCT: 1 when the row's shown values are new (*rc
+ * OW_DECLINED for integers beside reals in a column: 1 and 1.0 are one
+ * value to SQLite, two keys here). */
+static int distinct_row(run_t *r, const ow_search_val_t *vals, int *rc)
+{
+	acc_t *a = &r->seen;
+	size_t mark = a->dk.len;
+	uint8_t len[4] = {0};
+	ow_buf_add(&a->dk, len, 4);
+	for (int i = 0; i < r->q->nout; i++) {
+		key_add(&a->dk, &vals[i]);
+		r->types[i] |= 1 << vals[i].type;
+		if (r->types[i] >> SQLITE_INTEGER & r->types[i] >> SQLITE_FLOAT & 1)
+			*rc = OW_DECLINED;
+	}
+	ow_put_u32(a->dk.data + mark, (uint32_t)(a->dk.len - mark - 4));
+	if (a->dk.len > UINT32_MAX / 2)
+		*rc = OW_DECLINED;
+	if (*rc == OW_OK && distinct_add(a, mark)) {
+		a->cnt++;
+		r->mem += (int64_t)(a->dk.len - mark + 2 * sizeof(uint32_t));
+		return 1;
+	}
+	a->dk.len = mark;
+	return 0;
 }
 
 /* The end of the next rows to look at from *row, at most eight: runs of
@@ -1320,9 +2201,17 @@ static int emit(run_t *r, const ow_search_val_t *vals)
 		r->stop = 1;
 		return OW_OK;
 	}
-	if (ow_search_row_bound(r->s, r->o->nrows, r->err, r->errlen) != OW_OK)
-		return OW_ERROR;
-	ow_search_out_row(r->o, vals);
+	if (r->o) {
+		if (ow_search_row_bound(r->s, r->o->nrows, r->err, r->errlen) != OW_OK)
+			return OW_ERROR;
+		ow_search_out_row(r->o, vals);
+	} else {
+		if ((r->ncollect & (r->ncollect + 1)) == 0)
+			r->collect =
+			    ow_realloc(r->collect, (2 * r->ncollect + 1) * sizeof(ow_search_val_t));
+		val_own(&r->collect[r->ncollect++], &vals[0]);
+		r->mem += (int64_t)(sizeof(ow_search_val_t) + vals[0].n);
+	}
 	if (r->take > 0 && --r->take == 0)
 		r->stop = 1;
 	return OW_OK;
@@ -1330,7 +2219,7 @@ static int emit(run_t *r, const ow_search_val_t *vals)
 
 static void top_k(run_t *r);
 
-/* Two rows (nitems values each) by the ORDER BY terms. */
+/* Two rows (nrow values each) by the ORDER BY terms. */
 static int order_cmp(const ow_columnar_t *q, const ow_search_val_t *a, const ow_search_val_t *b)
 {
 	for (int k = 0; k < q->norder; k++) {
@@ -1399,6 +2288,101 @@ static int quantile_ints(run_t *r, int i, int c, size_t n, size_t *vpos, size_t 
 	return OW_OK;
 }
 
+/* sum, avg and the quantiles of text: SQLite reads it as a number. */
+static int numeric_ok(const item_t *it, const ow_search_val_t *v)
+{
+	return !(it->agg == A_SUM || it->agg == A_AVG || it->agg == A_QUANTILE) ||
+	       v->type == SQLITE_NULL || v->type == SQLITE_INTEGER || v->type == SQLITE_FLOAT;
+}
+
+/* Reads the leaves of a tree of one column from that column's value. */
+typedef struct {
+	const ow_columnar_t *q;
+	ow_buf_t *xbuf;
+	ow_search_val_t raw;
+} entryctx_t;
+
+static int entry_leaf(void *arg, const ow_node_t *n, ow_search_val_t *v)
+{
+	const entryctx_t *c = arg;
+	*v = c->raw;
+	return n->id < c->q->ncols ? OW_OK : derive(c->q, c->xbuf, n->id, v);
+}
+
+/* A tree of one column read as codes, once a dictionary entry (and once
+ * for NULL, last): the values (text in the arena of e). */
+static int entries(const ow_columnar_t *q, const slot_t *sl, ow_buf_t *xbuf, ow_eval_t *e,
+		   const ow_node_t *tree, int c, ow_search_val_t **out)
+{
+	const ow_col_t *dict = &sl->codes[c].dict;
+	size_t nd = dict->nvals;
+	ow_search_val_t *m = ow_arena_alloc(&e->ar, (nd + 1) * sizeof(ow_search_val_t));
+	entryctx_t ec = {q, xbuf, {.type = SQLITE_NULL}};
+	e->leaf = entry_leaf;
+	e->arg = &ec;
+	for (size_t k = 0; k <= nd; k++) {
+		char *hex = ow_arena_alloc(&e->ar, OW_SEARCH_HEX_MAX);
+		if (k < nd)
+			ow_search_cell(&q->defs[c], dict, k, hex, &ec.raw);
+		else
+			ec.raw = (ow_search_val_t){.type = SQLITE_NULL};
+		int rc = ow_eval(e, tree, &m[k]);
+		if (rc != OW_OK) {
+			e->arg = NULL;
+			return rc;
+		}
+		if (m[k].type == SQLITE_TEXT && m[k].n) { /* JSON text may be in xbuf */
+			uint8_t *p = ow_arena_alloc(&e->ar, m[k].n);
+			memcpy(p, m[k].p, m[k].n);
+			m[k].p = p;
+		}
+	}
+	e->arg = NULL;
+	*out = m;
+	return OW_OK;
+}
+
+/* An aggregate of a tree over the n selected rows of r->list: of a
+ * column read as codes, the tree once an entry; else over each row. */
+static int agg_tree(run_t *r, int i, size_t n, size_t *vpos, size_t *at)
+{
+	const ow_columnar_t *q = r->q;
+	const slot_t *sl = r->sl;
+	const item_t *it = &q->items[i];
+	const expr_t *x = &q->x[it->col - q->ncols];
+	const uint32_t *code = x->col >= 0 ? sl->code[x->col] : NULL;
+	if (code && sl->codes[x->col].dict.nvals >= n)
+		code = NULL; /* more entries than rows */
+	ow_search_val_t v, *memo = NULL;
+	int rc = OW_OK;
+	ow_arena_reset(&r->ev.ar);
+	if (code) {
+		if ((rc = entries(q, sl, r->xbuf, &r->ev, x->tree, x->col, &memo)) != OW_OK)
+			return rc;
+		vpos[x->col] = at[x->col] = 0;
+	} else {
+		memset(vpos, 0, (size_t)q->ncols * sizeof(size_t));
+		memset(at, 0, (size_t)q->ncols * sizeof(size_t));
+	}
+	size_t null = code ? sl->codes[x->col].dict.nvals : 0;
+	for (size_t k = 0; k < n && rc == OW_OK; k++) {
+		if (code) {
+			size_t vp = position(sl, x->col, r->list[k], vpos, at);
+			v = memo[vp == NO_VALUE ? null : code[vp]];
+		} else {
+			ow_arena_reset(&r->ev.ar);
+			rc = cell(r, it->col, r->list[k], vpos, at, NULL, &v);
+		}
+		if (rc == OW_OK && !numeric_ok(it, &v))
+			rc = OW_DECLINED;
+		if (rc == OW_OK)
+			r->mem += (int64_t)acc_add(it, &r->groups[r->gi[k] - 1].acc[i], &v);
+		if (rc == OW_OK)
+			rc = bounds(r, k);
+	}
+	return rc;
+}
+
 /* Grouped: the group of every selected row first, then each aggregate
  * over the rows, a column at a time (each aggregate still takes its
  * values in the rows' order, which sums of reals depend on). */
@@ -1431,6 +2415,7 @@ static int consume_groups(run_t *r)
 	for (size_t k = 0; k < n && rc == OW_OK; k++) {
 		size_t row = r->list[k];
 		size_t gv = gcode ? position(sl, gc, row, vpos, at) : NO_VALUE;
+		ow_arena_reset(&r->ev.ar);
 		uint32_t *known = gv != NO_VALUE ? &r->gmap[gcode[gv]] : NULL;
 		if (!known || !*known) {
 			for (int g = 0; g < q->ngroup && rc == OW_OK; g++)
@@ -1452,6 +2437,10 @@ static int consume_groups(run_t *r)
 		if (it->agg == A_COUNT && it->col < 0) {
 			for (size_t k = 0; k < n; k++)
 				r->groups[r->gi[k] - 1].acc[i].cnt++;
+			continue;
+		}
+		if (it->col >= q->ncols && q->x[it->col - q->ncols].kind == X_TREE) {
+			rc = agg_tree(r, i, n, vpos, at);
 			continue;
 		}
 		/* the term's column stepped along the selected rows */
@@ -1476,7 +2465,8 @@ static int consume_groups(run_t *r)
 			if (vp != NO_VALUE)
 				ow_search_cell(&q->defs[c], src, code ? code[vp] : vp,
 					       hex[q->ngroup], &v);
-			if (it->col >= q->ncols && derive(q, r->xbuf, it->col, &v) != OW_OK)
+			if ((it->col >= q->ncols && derive(q, r->xbuf, it->col, &v) != OW_OK) ||
+			    !numeric_ok(it, &v))
 				rc = OW_DECLINED;
 			r->mem += (int64_t)acc_add(it, &r->groups[r->gi[k] - 1].acc[i], &v);
 			if (rc == OW_OK)
@@ -1500,17 +2490,21 @@ static int consume(run_t *r)
 	int rc = OW_OK;
 	for (size_t row = 0; row < sl->nrows && rc == OW_OK && !r->stop; row++) {
 		if (sl->sel[row]) {
+			ow_arena_reset(&r->ev.ar);
 			for (int i = 0; i < q->nitems && rc == OW_OK; i++)
 				if (q->items[i].col >= 0)
 					rc = cell(r, q->items[i].col, row, vpos, at, hex[i],
 						  &vals[i]);
 			if (rc != OW_OK)
 				break;
-			if (q->norder == 0) {
+			if (q->distinct && !distinct_row(r, vals, &rc)) {
+				if (rc != OW_OK)
+					break;
+			} else if (q->norder == 0) {
 				rc = emit(r, vals);
 			} else if (r->worst < 0 ||
 				   order_cmp(q, vals,
-					     &r->rows[(size_t)r->worst * (size_t)q->nitems]) < 0) {
+					     &r->rows[(size_t)r->worst * (size_t)q->nrow]) < 0) {
 				/* not after the last of the rows kept (a tie came later:
 				 * after it) */
 				if (r->nrows_out == r->rows_cap) {
@@ -1845,6 +2839,11 @@ static int run_filter(const ow_columnar_t *q, slot_t *sl, int i, uint64_t *done,
 	const filt_t *f = &q->f[i];
 	int c = base(q, f->col);
 	const ow_col_t *o = sl->col[c];
+	if (f->never) {
+		memset(sl->sel, 0, sl->nrows);
+		*selected = 0;
+		return OW_OK;
+	}
 	if (f->ids) {
 		*selected = id_filter(q, sl, f, o);
 		return OW_OK;
@@ -1882,6 +2881,55 @@ static int run_filter(const ow_columnar_t *q, slot_t *sl, int i, uint64_t *done,
 	}
 	*selected = n;
 	return OW_OK;
+}
+
+/* Residual condition k of WHERE on the rows still selected (its columns
+ * read): of one column read as codes, once a dictionary entry. */
+static int residual(const ow_columnar_t *q, slot_t *sl, int k, size_t *selected)
+{
+	const ow_node_t *tree = q->resid[k];
+	uint64_t cols = q->rcols[k];
+	int c = cols && !(cols & (cols - 1)) ? __builtin_ctzll(cols) : -1;
+	const uint32_t *code = c >= 0 ? sl->code[c] : NULL;
+	if (code && sl->codes[c].dict.nvals >= *selected)
+		code = NULL; /* more entries than rows */
+	ow_eval_t *e = &sl->ev;
+	size_t *vpos = ow_calloc((size_t)q->ncols, sizeof(size_t));
+	size_t *at = ow_calloc((size_t)q->ncols, sizeof(size_t));
+	ow_search_val_t *memo = NULL, v;
+	int rc = OW_OK, t;
+	size_t n = 0, null = code ? sl->codes[c].dict.nvals : 0;
+	ow_arena_reset(&e->ar);
+	if (code)
+		rc = entries(q, sl, sl->xbuf, e, tree, c, &memo);
+	rowctx_t rc_ = {q, sl, sl->xbuf, e, 0, vpos, at};
+	for (size_t row = 0; row < sl->nrows && rc == OW_OK; row++) {
+		if (!sl->sel[row])
+			continue;
+		if (code) {
+			size_t vp = position(sl, c, row, vpos, at);
+			v = memo[vp == NO_VALUE ? null : code[vp]];
+		} else {
+			ow_arena_reset(&e->ar);
+			e->leaf = row_leaf;
+			e->arg = &rc_;
+			rc_.row = row;
+			rc = ow_eval(e, tree, &v);
+		}
+		if (rc == OW_OK && ow_eval_value_truth(&v, &t) != OW_OK)
+			rc = OW_DECLINED;
+		if (rc == OW_OK) {
+			sl->sel[row] = t == 1;
+			n += t == 1;
+		}
+		if ((row & 0xffff) == 0xffff && ow_search_poll())
+			rc = OW_ERROR;
+	}
+	e->arg = NULL;
+	free(vpos);
+	free(at);
+	*selected = n;
+	return rc;
 }
 
 /* Filter by filter, each column read for the rows still selected; then
@@ -1926,6 +2974,18 @@ static int prepare(const ow_columnar_t *q, uint64_t used, slot_t *sl)
 					done |= (uint64_t)1 << j;
 			selected += release_passed(sl);
 		}
+	}
+	for (int k = 0; k < q->nresid && selected; k++) {
+		for (int c = 0; c < q->ncols; c++) {
+			if (!(q->rcols[k] >> c & 1) || (loaded >> c & 1))
+				continue;
+			if (load_col(q, sl, c, NULL, 0) != OW_OK)
+				return OW_ERROR;
+			loaded |= (uint64_t)1 << c;
+		}
+		int rc = residual(q, sl, k, &selected);
+		if (rc != OW_OK)
+			return rc;
 	}
 	sl->selected = selected;
 	for (int c = 0; c < q->ncols && selected; c++) {
@@ -2044,6 +3104,8 @@ static int rg_may_match(const ow_columnar_t *q, ow_search_part_t *p, int rg)
 	for (int i = 0; i < q->nf; i++) {
 		int fc = p->colmap[base(q, q->f[i].col)];
 		ow_pq_stats_t st;
+		if (q->f[i].never)
+			return 0;
 		if (fc < 0) {
 			if (q->f[i].op != F_NULL)
 				return 0; /* absent from the part: NULL in every row */
@@ -2072,10 +3134,13 @@ static int part_may_match(const ow_columnar_t *q, const ow_search_part_t *p)
 		    f->op == F_NOT_NULL)
 			continue;
 		int64_t lo = INT64_MAX, hi = INT64_MIN;
-		for (size_t j = 0; j < f->nvals; j++) {
+		size_t j = 0;
+		for (; j < f->nvals && f->vals[j].type == SQLITE_INTEGER; j++) {
 			lo = OW_MIN(lo, f->vals[j].i);
 			hi = OW_MAX(hi, f->vals[j].i);
 		}
+		if (j < f->nvals || f->nvals == 0)
+			continue; /* reals and text: no pruning by the catalog */
 		if (f->op == F_LT || f->op == F_LE)
 			lo = INT64_MIN;
 		if (f->op == F_GT || f->op == F_GE)
@@ -2130,7 +3195,7 @@ static int kept_has[OW_NSIGNALS];
 
 /* Slots, with the buffers kept from the last scan of the signal when
  * there are. */
-static void slots_init(const ow_columnar_t *q, slot_t *slots)
+static void slots_init(const ow_columnar_t *q, int64_t now, slot_t *slots)
 {
 	pthread_mutex_lock(&kept_mu);
 	int has = kept_has[q->signal];
@@ -2144,6 +3209,8 @@ static void slots_init(const ow_columnar_t *q, slot_t *slots)
 		sl->col = ow_calloc((size_t)q->ncols, sizeof(ow_col_t *));
 		sl->code = ow_calloc((size_t)q->ncols, sizeof(uint32_t *));
 		sl->xbuf = ow_calloc((size_t)q->nx + 1, sizeof(ow_buf_t));
+		sl->ev.has_now = 1;
+		sl->ev.now = now;
 		if (has) {
 			sl->bufs = k[i].bufs, sl->codes = k[i].codes, sl->sel = k[i].sel;
 			sl->memo = k[i].memo, sl->memo_cap = k[i].memo_cap;
@@ -2177,6 +3244,7 @@ static void slots_free(const ow_columnar_t *q, slot_t *slots)
 		for (int k = 0; k < q->nx; k++)
 			ow_buf_free(&sl->xbuf[k]);
 		free(sl->xbuf);
+		ow_eval_free(&sl->ev);
 		free(sl->pass);
 		ow_buf_free(&sl->held);
 		free((void *)sl->code);
@@ -2292,7 +3360,7 @@ static int scan(run_t *r)
 	if (plan(r, &sc.segs, &sc.nsegs) != OW_OK)
 		return OW_ERROR;
 	sc.ready = ow_calloc(sc.nsegs + 1, 1);
-	slots_init(r->q, sc.slots);
+	slots_init(r->q, s->now_ns, sc.slots);
 	pthread_mutex_init(&sc.mu, NULL);
 	pthread_cond_init(&sc.cv, NULL);
 	pthread_t th[SLOTS - 1];
@@ -2350,7 +3418,7 @@ static int scan(run_t *r)
 /* Sorting: by the ORDER BY terms, ties in the order the rows came. */
 typedef struct {
 	const ow_columnar_t *q;
-	const ow_search_val_t *vals; /* nitems per row */
+	const ow_search_val_t *vals; /* nrow per row */
 	int by_keys;		     /* groups: by their keys, as SQLite groups */
 	const group_t *groups;
 } sort_ctx_t;
@@ -2367,7 +3435,7 @@ static int row_cmp(const void *a, const void *b, void *arg)
 		}
 		return 0;
 	}
-	size_t n = (size_t)c->q->nitems;
+	size_t n = (size_t)c->q->nrow;
 	int r = order_cmp(c->q, &c->vals[x * n], &c->vals[y * n]);
 	return r ? r : (x > y) - (x < y);
 }
@@ -2376,7 +3444,7 @@ static int row_cmp(const void *a, const void *b, void *arg)
  * (ties in the order they came, which the rows after them keep). */
 static void top_k(run_t *r)
 {
-	size_t n = (size_t)r->q->nitems, keep = (size_t)r->keep;
+	size_t n = (size_t)r->q->nrow, keep = (size_t)r->keep;
 	size_t *idx = ow_alloc(r->nrows_out * sizeof(size_t));
 	for (size_t i = 0; i < r->nrows_out; i++)
 		idx[i] = i;
@@ -2402,11 +3470,27 @@ static void top_k(run_t *r)
 		r->worst = (int64_t)keep - 1;
 }
 
-/* The groups' result rows, in SQLite's order, into r->rows. */
+/* The groups' result rows, in SQLite's order, into r->rows: the
+ * result's columns evaluated over each group's keys and accumulators,
+ * the groups HAVING leaves. */
+typedef struct {
+	const ow_search_val_t *keys, *res;
+} post_t;
+
+static int post_leaf(void *arg, const ow_node_t *n, ow_search_val_t *v)
+{
+	const post_t *p = arg;
+	*v = n->id < MAX_ITEMS ? p->keys[n->id] : p->res[n->id - MAX_ITEMS];
+	return OW_OK;
+}
+
 static int finish_groups(run_t *r)
 {
 	ow_columnar_t *q = r->q;
-	size_t n = (size_t)q->nitems;
+	size_t n = (size_t)q->nrow;
+	for (int g = 0; g < q->ngroup; g++)
+		if (r->types[g] >> SQLITE_INTEGER & r->types[g] >> SQLITE_FLOAT & 1)
+			return OW_DECLINED; /* 1 and 1.0 are one group to SQLite */
 	if (q->ngroup == 0 && r->ngroups == 0)
 		find_group(r, NULL); /* an aggregate of no rows is one row */
 	size_t *idx = ow_alloc((r->ngroups + 1) * sizeof(size_t));
@@ -2415,23 +3499,31 @@ static int finish_groups(run_t *r)
 	sort_ctx_t c = {q, NULL, 1, r->groups};
 	qsort_r(idx, r->ngroups, sizeof(size_t), row_cmp, &c);
 	r->rows = ow_calloc(r->ngroups * n + 1, sizeof(ow_search_val_t));
+	ow_search_val_t res[MAX_ITEMS];
+	post_t post = {NULL, res};
+	r->ev.leaf = post_leaf;
+	r->ev.arg = &post;
 	int rc = OW_OK;
 	for (size_t k = 0; k < r->ngroups && rc == OW_OK; k++) {
 		group_t *gr = &r->groups[idx[k]];
+		ow_arena_reset(&r->ev.ar);
+		post.keys = gr->keys;
+		for (int i = 0; i < q->nitems && rc == OW_OK; i++)
+			rc = acc_result(&q->items[i], &gr->acc[i], &res[i]);
+		int t = 1;
+		if (rc == OW_OK && q->having &&
+		    (rc = ow_eval_truth(&r->ev, q->having, &t)) != OW_OK)
+			break;
+		if (t != 1)
+			continue;
+		ow_search_val_t *row = &r->rows[r->nrows_out * n];
 		for (size_t i = 0; i < n && rc == OW_OK; i++) {
-			const item_t *it = &q->items[i];
 			ow_search_val_t v;
-			if (it->agg == A_NONE) {
-				int g = 0;
-				while (q->group[g] != it->col)
-					g++;
-				v = gr->keys[g];
-			} else {
-				rc = acc_result(it, &gr->acc[i], &v);
-			}
-			val_own(&r->rows[k * n + i], &v);
+			rc = ow_eval(&r->ev, q->outs[i], &v);
+			if (rc == OW_OK)
+				val_own(&row[i], &v);
 		}
-		r->nrows_out = k + 1;
+		r->nrows_out++;
 	}
 	free(idx);
 	return rc;
@@ -2455,7 +3547,7 @@ static void free_run(run_t *r)
 	free(r->groups);
 	free(r->slots);
 	ow_buf_free(&r->key);
-	for (size_t k = 0; k < r->nrows_out * (size_t)q->nitems; k++)
+	for (size_t k = 0; k < r->nrows_out * (size_t)q->nrow; k++)
 		val_free(&r->rows[k]);
 	free(r->rows);
 	free(r->gmap);
@@ -2464,58 +3556,190 @@ static void free_run(run_t *r)
 	for (int k = 0; k < q->nx; k++)
 		ow_buf_free(&r->xbuf[k]);
 	free(r->xbuf);
+	free(r->seen.ds);
+	ow_buf_free(&r->seen.dk);
+	ow_eval_free(&r->ev);
+}
+
+/* ---- the run ---- */
+
+static int execute(ow_search_t *s, ow_columnar_t *q, int64_t limit, int64_t offset, int format,
+		   ow_buf_t *out, run_t *r);
+
+static int cmp_vals(const void *a, const void *b)
+{
+	return ow_eval_compare(a, b);
+}
+
+/* The values of x IN (SELECT ...): the subquery run (on this columnar
+ * engine: OW_DECLINED when it cannot), with the comparison's affinity
+ * applied, sorted. */
+static int build_set(ow_search_t *s, ow_node_t *n, char *err, size_t errlen)
+{
+	run_t sub = {.err = err, .errlen = errlen};
+	int rc = execute(s, n->sub, -1, 0, OW_SEARCH_JSON, NULL, &sub);
+	ow_eval_set_t *set = ow_calloc(1, sizeof(*set));
+	ow_eval_t e = {0};
+	set->aff = n->id;
+	set->v = ow_calloc(sub.ncollect + 1, sizeof(ow_search_val_t));
+	for (size_t i = 0; i < sub.ncollect; i++) {
+		ow_search_val_t v = sub.collect[i];
+		if (rc == OW_OK && v.type != SQLITE_NULL &&
+		    (rc = ow_eval_apply_aff(&e, set->aff, &v)) == OW_OK)
+			val_own(&set->v[set->n++], &v);
+		set->has_null |= v.type == SQLITE_NULL;
+		val_free(&sub.collect[i]);
+		ow_arena_reset(&e.ar);
+	}
+	free(sub.collect);
+	ow_eval_free(&e);
+	qsort(set->v, set->n, sizeof(ow_search_val_t), cmp_vals);
+	n->set = set;
+	return rc;
+}
+
+static int sets_of(ow_search_t *s, ow_node_t *n, char *err, size_t errlen)
+{
+	if (!n)
+		return OW_OK;
+	for (int i = 0; i < n->n; i++) {
+		int rc = sets_of(s, n->kid[i], err, errlen);
+		if (rc != OW_OK)
+			return rc;
+	}
+	return n->op == E_INSET && !n->set ? build_set(s, n, err, errlen) : OW_OK;
+}
+
+/* What the query's expressions need before its scan: the sets of its
+ * subqueries, now_ns() and the constants folded, the filters' literals
+ * (converted as their comparisons convert them). */
+static int compile(run_t *r)
+{
+	ow_columnar_t *q = r->q;
+	ow_eval_t *e = &r->ev;
+	int rc = OW_OK;
+	ow_node_t **trees[] = {q->outs, q->resid, &q->having};
+	int ntrees[] = {q->nouts, q->nresid, 1};
+	for (size_t t = 0; t < OW_NELEMS(trees); t++)
+		for (int i = 0; i < ntrees[t] && rc == OW_OK; i++)
+			if ((rc = sets_of(r->s, trees[t][i], r->err, r->errlen)) == OW_OK &&
+			    trees[t][i])
+				rc = ow_eval_fold(e, &trees[t][i]);
+	for (int k = 0; k < q->nx && rc == OW_OK; k++)
+		if (q->x[k].kind == X_TREE &&
+		    (rc = sets_of(r->s, q->x[k].tree, r->err, r->errlen)) == OW_OK)
+			rc = ow_eval_fold(e, &q->x[k].tree);
+	for (int i = 0; i < q->nf && rc == OW_OK; i++) {
+		filt_t *f = &q->f[i];
+		int null = 0;
+		if (f->vals)
+			continue; /* compiled */
+		f->vals = ow_calloc(f->nlit + 1, sizeof(ow_search_val_t));
+		for (size_t j = 0; j < f->nlit && rc == OW_OK; j++) {
+			ow_search_val_t v;
+			if ((rc = ow_eval(e, f->lit[j], &v)) != OW_OK)
+				break;
+			if (v.type == SQLITE_NULL) {
+				null = 1;
+				continue;
+			}
+			if (f->op >= F_LIKE)
+				rc = ow_eval_text(e, &v, &v);
+			else
+				rc = ow_eval_apply_aff(e, f->aff, &v);
+			if (f->op >= F_LIKE && v.n > 10000)
+				rc = OW_DECLINED; /* SQLite's limit (search.c): its error */
+			if (rc == OW_OK)
+				val_own(&f->vals[f->nvals++], &v);
+		}
+		/* a comparison with NULL holds for no row; x IN (..., NULL) is
+		 * NULL where it is not true, NOT IN never true */
+		f->never = null && f->op != F_IN;
+		f->never |= f->op == F_IN && f->nvals == 0 && null;
+		if (rc != OW_OK || f->never)
+			continue;
+		id_literals(q, f);
+		if (f->op >= F_LIKE) {
+			f->npre = ow_search_like_prefix(f->vals[0].p, f->vals[0].n, &f->pre_lo,
+							&f->pre_up);
+			f->needle = ow_alloc(f->vals[0].n + 1);
+			if (ow_search_like_needle(f->vals[0].p, f->vals[0].n, f->needle,
+						  f->vals[0].n + 1))
+				f->nneedle = strlen(f->needle);
+			else
+				free(f->needle), f->needle = NULL;
+		}
+	}
+	ow_arena_reset(&e->ar);
+	return rc;
+}
+
+/* The query into out in format, or (out NULL) its first column's values
+ * into r->collect. */
+static int execute(ow_search_t *s, ow_columnar_t *q, int64_t limit, int64_t offset, int format,
+		   ow_buf_t *out, run_t *r)
+{
+	if (q->ncols > 64)
+		return OW_DECLINED;
+	r->s = s;
+	r->q = q;
+	r->mem_max = s->max_memory;
+	r->xbuf = ow_calloc((size_t)q->nx + 1, sizeof(ow_buf_t));
+	r->ev.has_now = 1;
+	r->ev.now = s->now_ns;
+	int rc = compile(r);
+	for (int i = 0; i < q->nitems; i++)
+		r->used |= term_cols(q, q->items[i].col);
+	for (int g = 0; g < q->ngroup; g++)
+		r->used |= term_cols(q, q->group[g]);
+	for (int k = 0; k < q->nresid; k++)
+		r->used |= q->rcols[k];
+	if (q->aggregate || q->ngroup)
+		r->nslots = 0, rehash(r);
+	/* the query's LIMIT and OFFSET, then the caller's */
+	r->skip = q->offset + offset;
+	r->take = limit;
+	if (q->limit >= 0)
+		r->take = limit < 0 ? OW_MAX(q->limit - offset, 0)
+				    : OW_MIN(limit, OW_MAX(q->limit - offset, 0));
+	r->keep = r->take >= 0 && !q->aggregate ? r->skip + r->take : -1;
+	r->worst = -1;
+	ow_search_out_t o;
+	if (out) {
+		ow_search_out_begin(&o, format, q->nout, (const char *const *)q->names, out);
+		r->o = &o;
+	}
+	r->stop = r->take == 0 && !q->aggregate;
+	if (rc == OW_OK)
+		rc = scan(r);
+	if (rc == OW_OK && q->aggregate)
+		rc = finish_groups(r);
+	if (rc == OW_OK && (q->aggregate || q->norder)) {
+		size_t n = (size_t)q->nrow;
+		size_t *idx = ow_alloc((r->nrows_out + 1) * sizeof(size_t));
+		for (size_t i = 0; i < r->nrows_out; i++)
+			idx[i] = i;
+		sort_ctx_t c = {q, r->rows, 0, NULL};
+		if (q->norder)
+			qsort_r(idx, r->nrows_out, sizeof(size_t), row_cmp, &c);
+		for (size_t k = 0; k < r->nrows_out && rc == OW_OK && !r->stop; k++)
+			rc = emit(r, &r->rows[idx[k] * n]);
+		free(idx);
+	}
+	if (out)
+		ow_search_out_end(&o);
+	free_run(r);
+	return rc;
 }
 
 int ow_columnar_run(ow_search_t *s, ow_columnar_t *q, int64_t limit, int64_t offset, int format,
 		    ow_buf_t *out, char *err, size_t errlen)
 {
-	if (q->ncols > 64)
-		return OW_DECLINED;
 	size_t mark = out->len;
-	run_t r = {.s = s, .q = q, .err = err, .errlen = errlen};
-	r.mem_max = s->max_memory;
-	r.xbuf = ow_calloc((size_t)q->nx + 1, sizeof(ow_buf_t));
-	for (int i = 0; i < q->nitems; i++)
-		if (q->items[i].col >= 0)
-			r.used |= (uint64_t)1 << base(q, q->items[i].col);
-	for (int g = 0; g < q->ngroup; g++)
-		r.used |= (uint64_t)1 << base(q, q->group[g]);
-	if (q->aggregate || q->ngroup)
-		r.nslots = 0, rehash(&r);
-	/* the query's LIMIT and OFFSET, then the caller's */
-	r.skip = q->offset + offset;
-	r.take = limit;
-	if (q->limit >= 0)
-		r.take = limit < 0 ? OW_MAX(q->limit - offset, 0)
-				   : OW_MIN(limit, OW_MAX(q->limit - offset, 0));
-	r.keep = r.take >= 0 && !q->aggregate ? r.skip + r.take : -1;
-	r.worst = -1;
-	const char *names[MAX_ITEMS];
-	for (int i = 0; i < q->nout; i++)
-		names[i] = q->items[i].name;
-	ow_search_out_t o;
-	ow_search_out_begin(&o, format, q->nout, names, out);
-	r.o = &o;
-	r.stop = r.take == 0 && !q->aggregate;
-	int rc = scan(&r);
-	if (rc == OW_OK && q->aggregate)
-		rc = finish_groups(&r);
-	if (rc == OW_OK && (q->aggregate || q->norder)) {
-		size_t n = (size_t)q->nitems;
-		size_t *idx = ow_alloc((r.nrows_out + 1) * sizeof(size_t));
-		for (size_t i = 0; i < r.nrows_out; i++)
-			idx[i] = i;
-		sort_ctx_t c = {q, r.rows, 0, NULL};
-		if (q->norder)
-			qsort_r(idx, r.nrows_out, sizeof(size_t), row_cmp, &c);
-		for (size_t k = 0; k < r.nrows_out && rc == OW_OK && !r.stop; k++)
-			rc = emit(&r, &r.rows[idx[k] * n]);
-		free(idx);
-	}
-	ow_search_out_end(&o);
+	run_t r = {.err = err, .errlen = errlen};
+	int rc = execute(s, q, limit, offset, format, out, &r);
 	if (rc == OW_ERROR && atomic_load(&s->budget.stop))
 		ow_search_timeout_message(s, err, errlen);
-	free_run(&r);
 	if (rc != OW_OK)
 		out->len = mark;
 	return rc;
