@@ -134,6 +134,7 @@ typedef struct {
 	ow_node_t **lit;  /* the literals, evaluated when the query runs */
 	size_t nlit;
 	int never;	       /* a NULL literal: no row passes */
+	int sorted;	       /* IN: vals and ids sorted (many of them) */
 	ow_search_val_t *vals; /* literals; text in owned copies */
 	size_t nvals;
 	/* on an id column: the literals that are ids (lowercase hex of its
@@ -1094,8 +1095,8 @@ static int filter_of(struct ow_columnar *q, ow_node_t *n)
 
 static int time_in(const struct ow_columnar *q, const ow_node_t *n)
 {
-	if (n->op == E_IN && !n->neg && n->n > 2 && n->kid[0]->op == E_REF &&
-	    n->kid[0]->id == ow_columns_time_col(q->signal))
+	if (((n->op == E_IN && n->n > 2) || n->op == E_INSET) && !n->neg &&
+	    n->kid[0]->op == E_REF && n->kid[0]->id == ow_columns_time_col(q->signal))
 		return 1;
 	for (int i = 0; i < n->n; i++)
 		if (n->kid[i] && time_in(q, n->kid[i]))
@@ -1111,6 +1112,14 @@ static int indexed(const struct ow_columnar *q, const ow_node_t *n)
 	ow_eval_t run = {.has_now = 1};
 	if (n->op == E_AND)
 		return indexed(q, n->kid[0]) || indexed(q, n->kid[1]);
+	if (n->op == E_INSET) {
+		const ow_node_t *x = n->kid[0];
+		if (n->neg || x->op != E_REF || x->id >= q->ncols)
+			return 0;
+		const ow_pq_coldef_t *d = &q->defs[x->id];
+		return x->id == ow_columns_time_col(q->signal) || d->type == OW_PQ_FIXED ||
+		       (d->type == OW_PQ_BYTE_ARRAY && d->logical == OW_PQ_L_STRING);
+	}
 	if (n->n < 2 || n->kid[0]->op != E_REF || n->kid[0]->id >= q->ncols)
 		return n->n == 2 && n->op >= E_EQ && n->op <= E_GE && n->kid[1]->op == E_REF &&
 		       n->kid[1]->id < q->ncols && n->kid[0]->op != E_REF &&
@@ -1660,10 +1669,23 @@ static int filter_holds(const filt_t *f, const ow_search_val_t *x)
 	}
 	case F_IN:
 	case F_NOT_IN: {
-		size_t j = 0;
-		while (j < f->nvals && val_cmp(x, &f->vals[j]) != 0)
-			j++;
-		return (j < f->nvals) == (f->op == F_IN);
+		size_t lo = 0, hi = f->nvals;
+		int found = 0;
+		if (f->sorted) {
+			while (lo < hi && !found) {
+				size_t mid = (lo + hi) / 2;
+				int c = val_cmp(&f->vals[mid], x);
+				found = c == 0;
+				if (c < 0)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+		} else {
+			while (lo < hi && !found)
+				found = val_cmp(x, &f->vals[lo++]) == 0;
+		}
+		return found == (f->op == F_IN);
 	}
 	}
 	int r = val_cmp(x, &f->vals[0]);
@@ -2707,6 +2729,23 @@ static int load_col(const ow_columnar_t *q, slot_t *sl, int c, const filt_t *by,
 	return OW_OK;
 }
 
+/* 1 when id (len bytes) is among the n sorted ids. */
+static int bsearch_r_id(const uint8_t *ids, size_t n, size_t len, const uint8_t *id)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = memcmp(ids + mid * len, id, len);
+		if (c == 0)
+			return 1;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
 /* =, !=, IN, NOT IN on an id column, on the ids' bytes: no hex. */
 static size_t id_filter(const ow_columnar_t *q, slot_t *sl, const filt_t *f, const ow_col_t *o)
 {
@@ -2716,9 +2755,11 @@ static size_t id_filter(const ow_columnar_t *q, slot_t *sl, const filt_t *f, con
 		int defined = o && o->defs.data[row];
 		if (sl->sel[row]) {
 			int match = 0;
-			for (size_t j = 0; defined && j < f->nids && !match; j++)
-				match =
-				    memcmp(o->fixed.data + vp * len, f->ids + j * len, len) == 0;
+			const uint8_t *id = o ? o->fixed.data + vp * len : NULL;
+			if (f->sorted && defined)
+				match = bsearch_r_id(f->ids, f->nids, len, id);
+			for (size_t j = 0; defined && !f->sorted && j < f->nids && !match; j++)
+				match = memcmp(id, f->ids + j * len, len) == 0;
 			sl->sel[row] = (uint8_t)(defined && match == in);
 			selected += sl->sel[row];
 		}
@@ -2883,51 +2924,132 @@ static int run_filter(const ow_columnar_t *q, slot_t *sl, int i, uint64_t *done,
 	return OW_OK;
 }
 
-/* Residual condition k of WHERE on the rows still selected (its columns
- * read): of one column read as codes, once a dictionary entry. */
-static int residual(const ow_columnar_t *q, slot_t *sl, int k, size_t *selected)
+/* n, a comparison of an integer column's raw values (not codes) with an
+ * integer, at each selected row into t: 1 when it applied. */
+static int int_compare(const ow_columnar_t *q, const slot_t *sl, const ow_node_t *n, uint8_t *t)
 {
-	const ow_node_t *tree = q->resid[k];
-	uint64_t cols = q->rcols[k];
+	if (n->op < E_EQ || n->op > E_GE || n->kid[0]->op != E_REF || n->kid[1]->op != E_LIT ||
+	    n->kid[1]->v.type != SQLITE_INTEGER)
+		return 0;
+	int c = n->kid[0]->id;
+	const ow_pq_coldef_t *d = c < q->ncols ? &q->defs[c] : NULL;
+	const ow_col_t *o = d ? sl->col[c] : NULL;
+	if (!o || sl->code[c] ||
+	    (d->type != OW_PQ_INT64 && (d->type != OW_PQ_INT32 || d->logical == OW_PQ_L_UINT32)))
+		return 0;
+	int64_t x = n->kid[1]->v.i;
+	int wide = d->type == OW_PQ_INT64, op = n->op;
+	const uint8_t *v = o->fixed.data, *defs = o->defs.data, *sel = sl->sel;
+	for (size_t row = 0, vp = 0; row < sl->nrows; row++) {
+		uint8_t dv = defs[row];
+		if (sel[row]) {
+			int64_t y = !dv	   ? 0
+				    : wide ? (int64_t)ow_get_u64(v + 8 * vp)
+					   : (int32_t)ow_get_u32(v + 4 * vp);
+			int r = op == E_EQ   ? y == x
+				: op == E_NE ? y != x
+				: op == E_LT ? y < x
+				: op == E_LE ? y <= x
+				: op == E_GT ? y > x
+					     : y >= x;
+			t[row] = dv ? (uint8_t)r : 2;
+		}
+		vp += dv;
+	}
+	return 1;
+}
+
+/* The truth of condition n at each selected row, into t (a byte a row: 0
+ * false, 1 true, 2 NULL): AND, OR and NOT a column's worth at a time
+ * over the truths of their sides; a comparison of an integer column with
+ * an integer on the raw values; a condition of one column read as codes
+ * once a dictionary entry; any other at each row. Both sides of AND and
+ * OR are evaluated at every row (only an OW_DECLINED can tell, and that
+ * hands the query to SQLite). */
+static int truths(const ow_columnar_t *q, slot_t *sl, const ow_node_t *n, size_t selected,
+		  uint8_t *t)
+{
+	static const uint8_t and3[3][3] = {{0, 0, 0}, {0, 1, 2}, {0, 2, 2}};
+	static const uint8_t or3[3][3] = {{0, 1, 2}, {1, 1, 1}, {2, 1, 2}};
+	const uint8_t *sel = sl->sel;
+	int rc = OW_OK;
+	if (n->op == E_AND || n->op == E_OR) {
+		uint8_t *u = ow_alloc(sl->nrows + 1);
+		if ((rc = truths(q, sl, n->kid[0], selected, t)) == OW_OK &&
+		    (rc = truths(q, sl, n->kid[1], selected, u)) == OW_OK)
+			for (size_t row = 0; row < sl->nrows; row++)
+				if (sel[row])
+					t[row] = n->op == E_AND ? and3[t[row]][u[row]]
+								: or3[t[row]][u[row]];
+		free(u);
+		return rc;
+	}
+	if (n->op == E_NOT) {
+		static const uint8_t not3[3] = {1, 0, 2};
+		if ((rc = truths(q, sl, n->kid[0], selected, t)) == OW_OK)
+			for (size_t row = 0; row < sl->nrows; row++)
+				t[row] = not3[t[row] > 2 ? 2 : t[row]];
+		return rc;
+	}
+	if (int_compare(q, sl, n, t))
+		return OW_OK;
+	uint64_t cols = tree_cols(q, n);
 	int c = cols && !(cols & (cols - 1)) ? __builtin_ctzll(cols) : -1;
 	const uint32_t *code = c >= 0 ? sl->code[c] : NULL;
-	if (code && sl->codes[c].dict.nvals >= *selected)
+	if (code && sl->codes[c].dict.nvals >= selected)
 		code = NULL; /* more entries than rows */
 	ow_eval_t *e = &sl->ev;
 	size_t *vpos = ow_calloc((size_t)q->ncols, sizeof(size_t));
 	size_t *at = ow_calloc((size_t)q->ncols, sizeof(size_t));
 	ow_search_val_t *memo = NULL, v;
-	int rc = OW_OK, t;
-	size_t n = 0, null = code ? sl->codes[c].dict.nvals : 0;
+	uint8_t *mt = NULL;
+	int tr;
+	size_t null = code ? sl->codes[c].dict.nvals : 0;
 	ow_arena_reset(&e->ar);
-	if (code)
-		rc = entries(q, sl, sl->xbuf, e, tree, c, &memo);
-	rowctx_t rc_ = {q, sl, sl->xbuf, e, 0, vpos, at};
+	if (code && (rc = entries(q, sl, sl->xbuf, e, n, c, &memo)) == OW_OK) {
+		mt = ow_arena_alloc(&e->ar, null + 1);
+		for (size_t k = 0; k <= null && rc == OW_OK; k++) {
+			rc = ow_eval_value_truth(&memo[k], &tr) == OW_OK ? OW_OK : OW_DECLINED;
+			mt[k] = (uint8_t)(tr < 0 ? 2 : tr);
+		}
+	}
+	rowctx_t rx = {q, sl, sl->xbuf, e, 0, vpos, at};
 	for (size_t row = 0; row < sl->nrows && rc == OW_OK; row++) {
-		if (!sl->sel[row])
+		if (!sel[row])
 			continue;
 		if (code) {
 			size_t vp = position(sl, c, row, vpos, at);
-			v = memo[vp == NO_VALUE ? null : code[vp]];
-		} else {
-			ow_arena_reset(&e->ar);
-			e->leaf = row_leaf;
-			e->arg = &rc_;
-			rc_.row = row;
-			rc = ow_eval(e, tree, &v);
+			t[row] = mt[vp == NO_VALUE ? null : code[vp]];
+			continue;
 		}
-		if (rc == OW_OK && ow_eval_value_truth(&v, &t) != OW_OK)
+		ow_arena_reset(&e->ar);
+		e->leaf = row_leaf;
+		e->arg = &rx;
+		rx.row = row;
+		if ((rc = ow_eval(e, n, &v)) == OW_OK && ow_eval_value_truth(&v, &tr) != OW_OK)
 			rc = OW_DECLINED;
-		if (rc == OW_OK) {
-			sl->sel[row] = t == 1;
-			n += t == 1;
-		}
+		t[row] = (uint8_t)(tr < 0 ? 2 : tr);
 		if ((row & 0xffff) == 0xffff && ow_search_poll())
 			rc = OW_ERROR;
 	}
 	e->arg = NULL;
 	free(vpos);
 	free(at);
+	return rc;
+}
+
+/* Residual condition k of WHERE on the rows still selected (its columns
+ * read). */
+static int residual(const ow_columnar_t *q, slot_t *sl, int k, size_t *selected)
+{
+	uint8_t *t = ow_alloc(sl->nrows + 1);
+	int rc = truths(q, sl, q->resid[k], *selected, t);
+	size_t n = 0;
+	for (size_t row = 0; row < sl->nrows && rc == OW_OK; row++) {
+		sl->sel[row] &= t[row] == 1;
+		n += sl->sel[row];
+	}
+	free(t);
 	*selected = n;
 	return rc;
 }
@@ -3610,6 +3732,64 @@ static int sets_of(ow_search_t *s, ow_node_t *n, char *err, size_t errlen)
 	return n->op == E_INSET && !n->set ? build_set(s, n, err, errlen) : OW_OK;
 }
 
+static int cmp_ids(const void *a, const void *b, void *len)
+{
+	return memcmp(a, b, *(const size_t *)len);
+}
+
+static int cmp_vals_r(const void *a, const void *b)
+{
+	return val_cmp(a, b);
+}
+
+/* A filter's literals read: its ids, its LIKE pattern's prefix and
+ * needle, long IN lists sorted. */
+static void finish_filter(const ow_columnar_t *q, filt_t *f)
+{
+	id_literals(q, f);
+	if (f->op >= F_LIKE) {
+		f->npre = ow_search_like_prefix(f->vals[0].p, f->vals[0].n, &f->pre_lo, &f->pre_up);
+		f->needle = ow_alloc(f->vals[0].n + 1);
+		if (ow_search_like_needle(f->vals[0].p, f->vals[0].n, f->needle, f->vals[0].n + 1))
+			f->nneedle = strlen(f->needle);
+		else
+			free(f->needle), f->needle = NULL;
+	}
+	if ((f->op == F_IN || f->op == F_NOT_IN) && f->nvals > 8) {
+		size_t len = f->ids ? (size_t)q->defs[f->col].fixed_len : 0;
+		qsort(f->vals, f->nvals, sizeof(ow_search_val_t), cmp_vals_r);
+		if (f->ids)
+			qsort_r(f->ids, f->nids, len, cmp_ids, &len);
+		f->sorted = 1;
+	}
+}
+
+/* Residual condition k, when it is term IN (SELECT ...) of a set that
+ * compares with the term's values as they are: a filter (an IN list of
+ * the set's values, which prunes, and an id column's on its bytes). */
+static int semi_join(ow_columnar_t *q, int k)
+{
+	ow_node_t *n = q->resid[k], *x = n->op == E_INSET ? n->kid[0] : NULL;
+	if (!x || n->neg || x->op != E_REF)
+		return 0;
+	int aff = n->set->aff, term = x->aff;
+	if (!(term >= AFF_NUMERIC || (term == AFF_TEXT && aff <= AFF_TEXT) ||
+	      (term == AFF_NONE && aff == AFF_NONE)))
+		return 0;
+	filt_t *f = add_filter(q, x->id, F_IN, aff);
+	f->vals = ow_calloc(n->set->n + 1, sizeof(ow_search_val_t));
+	for (size_t i = 0; i < n->set->n; i++)
+		val_own(&f->vals[f->nvals++], &n->set->v[i]);
+	f->never = f->nvals == 0; /* IN of no row, or of NULLs only */
+	if (!f->never)
+		finish_filter(q, f);
+	ow_node_free(n);
+	memmove(&q->resid[k], &q->resid[k + 1], (size_t)(q->nresid - k - 1) * sizeof(ow_node_t *));
+	memmove(&q->rcols[k], &q->rcols[k + 1], (size_t)(q->nresid - k - 1) * sizeof(uint64_t));
+	q->nresid--;
+	return 1;
+}
+
 /* What the query's expressions need before its scan: the sets of its
  * subqueries, now_ns() and the constants folded, the filters' literals
  * (converted as their comparisons convert them). */
@@ -3656,20 +3836,11 @@ static int compile(run_t *r)
 		 * NULL where it is not true, NOT IN never true */
 		f->never = null && f->op != F_IN;
 		f->never |= f->op == F_IN && f->nvals == 0 && null;
-		if (rc != OW_OK || f->never)
-			continue;
-		id_literals(q, f);
-		if (f->op >= F_LIKE) {
-			f->npre = ow_search_like_prefix(f->vals[0].p, f->vals[0].n, &f->pre_lo,
-							&f->pre_up);
-			f->needle = ow_alloc(f->vals[0].n + 1);
-			if (ow_search_like_needle(f->vals[0].p, f->vals[0].n, f->needle,
-						  f->vals[0].n + 1))
-				f->nneedle = strlen(f->needle);
-			else
-				free(f->needle), f->needle = NULL;
-		}
+		if (rc == OW_OK && !f->never)
+			finish_filter(q, f);
 	}
+	for (int k = 0; k < q->nresid && rc == OW_OK;)
+		k += !semi_join(q, k);
 	ow_arena_reset(&e->ar);
 	return rc;
 }

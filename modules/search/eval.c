@@ -708,6 +708,18 @@ static void civil(date_t *x)
 	x->s += s - x->mm * 60;
 }
 
+/* v as "%0*d" writes it, NUL-terminated (room for 16 bytes). */
+static void digits(char *w, int v, int width)
+{
+	if (v < 0 || v >= (width == 2 ? 100 : 10000)) {
+		sqlite3_snprintf(16, w, "%0*d", width, v);
+		return;
+	}
+	for (int i = width - 1; i >= 0; i--, v /= 10)
+		w[i] = (char)('0' + v % 10);
+	w[width] = '\0';
+}
+
 /* The format of a date function: strftime's, or the fixed one of the
  * others. */
 static const char *date_format(int fn, const ow_search_val_t *fmt)
@@ -765,7 +777,7 @@ static int date_native(ow_eval_t *e, const ow_node_t *n, ow_search_val_t *a, ow_
 		}
 		switch (*++c) {
 		case 'd':
-			sqlite3_snprintf((int)room, w, "%02d", x.d);
+			digits(w, x.d, 2);
 			break;
 		case 'f': {
 			double s = x.s > 59.999 ? 59.999 : x.s;
@@ -773,27 +785,27 @@ static int date_native(ow_eval_t *e, const ow_node_t *n, ow_search_val_t *a, ow_
 			break;
 		}
 		case 'H':
-			sqlite3_snprintf((int)room, w, "%02d", x.hh);
+			digits(w, x.hh, 2);
 			break;
 		case 'm':
-			sqlite3_snprintf((int)room, w, "%02d", x.m);
+			digits(w, x.m, 2);
 			break;
 		case 'M':
-			sqlite3_snprintf((int)room, w, "%02d", x.mm);
+			digits(w, x.mm, 2);
 			break;
 		case 's':
 			sqlite3_snprintf((int)room, w, "%lld",
 					 (long long)(x.jd / 1000 - 21086676 * (int64_t)10000));
 			break;
 		case 'S':
-			sqlite3_snprintf((int)room, w, "%02d", (int)x.s);
+			digits(w, (int)x.s, 2);
 			break;
 		case 'w':
 			w[0] = (char)(((x.jd + 129600000) / 86400000) % 7 + '0');
 			w[1] = '\0';
 			break;
 		case 'Y':
-			sqlite3_snprintf((int)room, w, "%04d", x.y);
+			digits(w, x.y, 4);
 			break;
 		default:
 			w[0] = '%';
