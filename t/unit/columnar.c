@@ -117,7 +117,7 @@ static const char *const decline[] = {
     "SELECT 1",
     "SELECT * FROM",
     "SELECT * FROM nothing",
-    "SELECT * FROM parts",
+    "SELECT * FROM batch_tracker",
     "INSERT INTO spans VALUES (1)",
     "DELETE FROM spans",
     "WITH x AS (SELECT 1) SELECT * FROM spans",
