@@ -236,17 +236,18 @@ const xnum = (t, d = 0) => {
   const x = X[t];
   const leaf = () => pick([...x.num, ...x.num, String(ri(-5, 5)), String(ri(0, 1000)), pick(['0', '-1', '2.5', '1e3', '9223372036854775807', 'NULL'])]);
   if (d > 1 || ri(0, 2) === 0) return leaf();
-  switch (ri(0, 12)) {
+  switch (ri(0, 13)) {
     case 0: case 1: case 2: return `${xnum(t, d + 1)} ${pick(['+', '-', '*', '/', '%'])} ${xnum(t, d + 1)}`;
     case 3: return `(${xnum(t, d + 1)} ${pick(['/', '%'])} ${pick(['0', '3', '-7', '1000000', '0.5'])})`;
     case 4: return `-${pick(x.num)}`;
     case 5: return `CASE WHEN ${xcond(t, d + 1)} THEN ${xnum(t, d + 1)}${ri(0, 1) ? ` ELSE ${xnum(t, d + 1)}` : ''} END`;
     case 6: return `CASE ${pick(x.num)} WHEN ${ri(0, 3)} THEN ${xnum(t, d + 1)} WHEN ${ri(0, 3)} THEN 'x' END`;
-    case 7: return `${pick(['abs', 'round'])}(${xnum(t, d + 1)})`;
+    case 7: return ri(0, 2) ? `${pick(['abs', 'round'])}(${xnum(t, d + 1)})` : `round(${xnum(t, d + 1)}, ${pick(['1', '2', '-1', 'NULL'])})`;
     case 8: return `${pick(['coalesce', 'ifnull', 'nullif'])}(${xnum(t, d + 1)}, ${xnum(t, d + 1)})`;
     case 9: return `iif(${xcond(t, d + 1)}, ${xnum(t, d + 1)}, ${xnum(t, d + 1)})`;
     case 10: return `${pick(['min', 'max'])}(${xnum(t, d + 1)}, ${xnum(t, d + 1)}, ${leaf()})`;
     case 11: return `CAST(${pick([xnum(t, d + 1), pick(x.text)])} AS ${pick(['INTEGER', 'REAL', 'TEXT'])})`;
+    case 12: return pick([`unixepoch(${x.time} / 1e9, 'unixepoch')`, `julianday(${x.time} / 1000000000, 'unixepoch')`, `time_bucket_ns(${x.time}, ${pick(x.num)} + 1)`]);
     default: return `length(${pick(x.text)})`;
   }
 };
@@ -254,7 +255,7 @@ const xtext = (t, d = 0) => {
   const x = X[t];
   const leaf = () => pick([...x.text, ...x.json, `'${pick(['a', 'GET', 'x y', '', 'caf\u00e9', '10'])}'`]);
   if (d > 1 || ri(0, 2) === 0) return leaf();
-  switch (ri(0, 7)) {
+  switch (ri(0, 8)) {
     case 0: return `${pick(['lower', 'upper', 'trim', 'ltrim', 'rtrim'])}(${xtext(t, d + 1)})`;
     case 1: return `substr(${xtext(t, d + 1)}, ${ri(-4, 4)}${ri(0, 1) ? `, ${ri(-3, 5)}` : ''})`;
     case 2: return `replace(${xtext(t, d + 1)}, '${pick(['a', 'e', '/', ''])}', '${pick(['', 'XY', '-'])}')`;
@@ -262,7 +263,8 @@ const xtext = (t, d = 0) => {
     case 4: return `coalesce(${xtext(t, d + 1)}, '${pick(['none', ''])}')`;
     case 5: return `instr(${xtext(t, d + 1)}, '${pick(['a', 'e', '/', 'GET'])}')`;
     case 6: return `strftime('${pick(['%Y-%m-%d %H:%M', '%H:%M:%S', '%s', '%Y-%m-%d %H:%M:%f', '%w %d'])}', ${x.time} / ${pick(['1e9', '1000000000'])}, 'unixepoch')`;
-    default: return `${pick(['datetime', 'date', 'time'])}(${x.time} / 1000000000, 'unixepoch')`;
+    case 7: return `${pick(['datetime', 'date', 'time'])}(${x.time} / 1000000000, 'unixepoch')`;
+    default: return pick([`ns_to_iso(${x.time})`, `strftime('%j %W', ${x.time} / 1e9, 'unixepoch')`, `datetime(${x.time} / 1e9, 'unixepoch', 'start of day')`]);
   }
 };
 const xcond = (t, d = 0) => {

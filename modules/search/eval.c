@@ -731,8 +731,8 @@ static const char *date_format(int fn, const ow_search_val_t *fmt)
 		return "%Y-%m-%d";
 	case F_TIME:
 		return "%H:%M:%S";
-	default:
-		return (const char *)fmt->p;
+	default: /* unixepoch and julianday: none */
+		return fmt ? (const char *)fmt->p : "";
 	}
 }
 
