@@ -133,8 +133,10 @@ typedef struct {
 	int col, op, aff; /* aff: what the literals are converted by first */
 	ow_node_t **lit;  /* the literals, evaluated when the query runs */
 	size_t nlit;
-	int never;	       /* a NULL literal: no row passes */
-	int sorted;	       /* IN: vals and ids sorted (many of them) */
+	int never;	 /* a NULL literal: no row passes */
+	int sorted;	 /* IN: vals sorted (many of them) */
+	uint32_t *idset; /* and the ids in a hash set (index + 1, 0 empty) */
+	size_t idmask;
 	ow_search_val_t *vals; /* literals; text in owned copies */
 	size_t nvals;
 	/* on an id column: the literals that are ids (lowercase hex of its
@@ -1588,6 +1590,7 @@ void ow_columnar_free(ow_columnar_t *q)
 			free((void *)q->f[i].vals[j].p);
 		free(q->f[i].vals);
 		free(q->f[i].ids);
+		free(q->f[i].idset);
 		free(q->f[i].needle);
 		free(q->f[i].pre_lo);
 		free(q->f[i].pre_up);
@@ -2142,6 +2145,26 @@ static int eval_at(const ow_columnar_t *q, const slot_t *sl, ow_buf_t *xbuf, ow_
 {
 	if (id < q->ncols || q->x[id - q->ncols].kind != X_TREE)
 		return term_at(q, sl, xbuf, id, row, vpos, at, hex, v);
+	const ow_node_t *t = q->x[id - q->ncols].tree;
+	if (t->op >= E_ADD && t->op <= E_REM && t->kid[0]->op == E_REF &&
+	    klass_of(q, t->kid[0]->id) == C_INT && t->kid[1]->op == E_LIT &&
+	    t->kid[1]->v.type == SQLITE_INTEGER) {
+		/* an integer term and an integer, the plain case of eval.c's
+		 * arithmetic here (histogram buckets: duration_ns / 1000000) */
+		int64_t b = t->kid[1]->v.i, r;
+		int rc = term_at(q, sl, xbuf, t->kid[0]->id, row, vpos, at, NULL, v);
+		if (rc != OW_OK || v->type == SQLITE_NULL)
+			return rc;
+		int64_t a = v->i;
+		int plain = t->op == E_ADD   ? !__builtin_add_overflow(a, b, &r)
+			    : t->op == E_SUB ? !__builtin_sub_overflow(a, b, &r)
+			    : t->op == E_MUL ? !__builtin_mul_overflow(a, b, &r)
+					     : b > 0 && ((r = t->op == E_DIV ? a / b : a % b), 1);
+		if (plain) {
+			v->i = r;
+			return OW_OK;
+		}
+	}
 	rowctx_t c = {q, sl, xbuf, e, row, vpos, at};
 	e->leaf = row_leaf;
 	e->arg = &c;
@@ -2729,21 +2752,16 @@ static int load_col(const ow_columnar_t *q, slot_t *sl, int c, const filt_t *by,
 	return OW_OK;
 }
 
-/* 1 when id (len bytes) is among the n sorted ids. */
-static int bsearch_r_id(const uint8_t *ids, size_t n, size_t len, const uint8_t *id)
+/* 1 when id (len bytes) is among the filter's ids (its hash set). */
+static int id_in(const filt_t *f, size_t len, const uint8_t *id)
 {
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = memcmp(ids + mid * len, id, len);
-		if (c == 0)
+	for (size_t i = hash_bytes(id, len) & f->idmask;; i = (i + 1) & f->idmask) {
+		uint32_t k = f->idset[i];
+		if (!k)
+			return 0;
+		if (memcmp(f->ids + (k - 1) * len, id, len) == 0)
 			return 1;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
 	}
-	return 0;
 }
 
 /* =, !=, IN, NOT IN on an id column, on the ids' bytes: no hex. */
@@ -2756,9 +2774,9 @@ static size_t id_filter(const ow_columnar_t *q, slot_t *sl, const filt_t *f, con
 		if (sl->sel[row]) {
 			int match = 0;
 			const uint8_t *id = o ? o->fixed.data + vp * len : NULL;
-			if (f->sorted && defined)
-				match = bsearch_r_id(f->ids, f->nids, len, id);
-			for (size_t j = 0; defined && !f->sorted && j < f->nids && !match; j++)
+			if (f->idset && defined)
+				match = id_in(f, len, id);
+			for (size_t j = 0; defined && !f->idset && j < f->nids && !match; j++)
 				match = memcmp(id, f->ids + j * len, len) == 0;
 			sl->sel[row] = (uint8_t)(defined && match == in);
 			selected += sl->sel[row];
@@ -3717,6 +3735,12 @@ static int build_set(ow_search_t *s, ow_node_t *n, char *err, size_t errlen)
 	ow_eval_free(&e);
 	qsort(set->v, set->n, sizeof(ow_search_val_t), cmp_vals);
 	n->set = set;
+	/* the set is held while the query runs: within its memory budget, or
+	 * SQLite's (which can spill its own to disk) */
+	if (rc == OW_OK && s->max_memory &&
+	    (int64_t)(sub.mem + set->n * sizeof(ow_search_val_t)) + atomic_load(&s->budget.used) >
+		s->max_memory)
+		rc = OW_DECLINED;
 	return rc;
 }
 
@@ -3730,11 +3754,6 @@ static int sets_of(ow_search_t *s, ow_node_t *n, char *err, size_t errlen)
 			return rc;
 	}
 	return n->op == E_INSET && !n->set ? build_set(s, n, err, errlen) : OW_OK;
-}
-
-static int cmp_ids(const void *a, const void *b, void *len)
-{
-	return memcmp(a, b, *(const size_t *)len);
 }
 
 static int cmp_vals_r(const void *a, const void *b)
@@ -3756,11 +3775,21 @@ static void finish_filter(const ow_columnar_t *q, filt_t *f)
 			free(f->needle), f->needle = NULL;
 	}
 	if ((f->op == F_IN || f->op == F_NOT_IN) && f->nvals > 8) {
-		size_t len = f->ids ? (size_t)q->defs[f->col].fixed_len : 0;
 		qsort(f->vals, f->nvals, sizeof(ow_search_val_t), cmp_vals_r);
-		if (f->ids)
-			qsort_r(f->ids, f->nids, len, cmp_ids, &len);
 		f->sorted = 1;
+	}
+	if (f->ids && f->nids > 8) {
+		size_t len = (size_t)q->defs[f->col].fixed_len, cap = 16;
+		while (cap < 2 * f->nids)
+			cap *= 2;
+		f->idset = ow_calloc(cap, sizeof(uint32_t));
+		f->idmask = cap - 1;
+		for (size_t j = 0; j < f->nids; j++) {
+			size_t i = hash_bytes(f->ids + j * len, len) & f->idmask;
+			while (f->idset[i])
+				i = (i + 1) & f->idmask;
+			f->idset[i] = (uint32_t)j + 1;
+		}
 	}
 }
 

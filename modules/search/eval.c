@@ -708,16 +708,16 @@ static void civil(date_t *x)
 	x->s += s - x->mm * 60;
 }
 
-/* v as "%0*d" writes it, NUL-terminated (room for 16 bytes). */
-static void digits(char *w, int v, int width)
+/* v as "%0*d" writes it (room for 16 bytes): its length. */
+static size_t digits(char *w, int v, int width)
 {
 	if (v < 0 || v >= (width == 2 ? 100 : 10000)) {
 		sqlite3_snprintf(16, w, "%0*d", width, v);
-		return;
+		return strlen(w);
 	}
 	for (int i = width - 1; i >= 0; i--, v /= 10)
 		w[i] = (char)('0' + v % 10);
-	w[width] = '\0';
+	return (size_t)width;
 }
 
 /* The format of a date function: strftime's, or the fixed one of the
@@ -746,9 +746,13 @@ static int date_native(ow_eval_t *e, const ow_node_t *n, ow_search_val_t *a, ow_
 		return 0;
 	if (a[k + 1].n != 9 || strncasecmp((const char *)a[k + 1].p, "unixepoch", 9) != 0)
 		return 0;
-	const char *f = k ? c_string(e, &a[0]) : date_format(n->fn, NULL);
-	for (const char *c = f; *c; c++)
-		if (*c == '%' && (!c[1] || !strchr("dfHmMsSwY%", *++c)))
+	/* the format to its NUL, as SQLite reads it */
+	const char *f = k ? (const char *)a[0].p : date_format(n->fn, NULL);
+	size_t nf = k ? a[0].n : strlen(f);
+	const char *nul = nf ? memchr(f, 0, nf) : NULL;
+	nf = nul ? (size_t)(nul - f) : nf;
+	for (size_t i = 0; i < nf; i++)
+		if (f[i] == '%' && (++i == nf || !strchr("dfHmMsSwY%", f[i])))
 			return 0;
 	double sec = a[k].type == SQLITE_INTEGER ? (double)a[k].i : a[k].d;
 	double r = sec * 1000.0 + 210866760000000.0;
@@ -766,52 +770,51 @@ static int date_native(ow_eval_t *e, const ow_node_t *n, ow_search_val_t *a, ow_
 		return 1;
 	}
 	civil(&x);
-	size_t cap = strlen(f) * 12 + 1, len = 0;
+	size_t cap = nf * 12 + 1, len = 0;
 	char *o = ow_arena_alloc(&e->ar, cap);
-	for (const char *c = f; *c; c++) {
+	for (size_t i = 0; i < nf; i++) {
 		char *w = o + len;
 		size_t room = cap - len;
-		if (*c != '%') {
-			o[len++] = *c;
+		if (f[i] != '%') {
+			o[len++] = f[i];
 			continue;
 		}
-		switch (*++c) {
+		switch (f[++i]) {
 		case 'd':
-			digits(w, x.d, 2);
+			len += digits(w, x.d, 2);
 			break;
 		case 'f': {
 			double s = x.s > 59.999 ? 59.999 : x.s;
 			sqlite3_snprintf((int)room, w, "%06.3f", s);
+			len += strlen(w);
 			break;
 		}
 		case 'H':
-			digits(w, x.hh, 2);
+			len += digits(w, x.hh, 2);
 			break;
 		case 'm':
-			digits(w, x.m, 2);
+			len += digits(w, x.m, 2);
 			break;
 		case 'M':
-			digits(w, x.mm, 2);
+			len += digits(w, x.mm, 2);
 			break;
 		case 's':
 			sqlite3_snprintf((int)room, w, "%lld",
 					 (long long)(x.jd / 1000 - 21086676 * (int64_t)10000));
+			len += strlen(w);
 			break;
 		case 'S':
-			digits(w, (int)x.s, 2);
+			len += digits(w, (int)x.s, 2);
 			break;
 		case 'w':
-			w[0] = (char)(((x.jd + 129600000) / 86400000) % 7 + '0');
-			w[1] = '\0';
+			o[len++] = (char)(((x.jd + 129600000) / 86400000) % 7 + '0');
 			break;
 		case 'Y':
-			digits(w, x.y, 4);
+			len += digits(w, x.y, 4);
 			break;
 		default:
-			w[0] = '%';
-			w[1] = '\0';
+			o[len++] = '%';
 		}
-		len += strlen(w);
 	}
 	set_text(out, (const uint8_t *)o, len);
 	return 1;
