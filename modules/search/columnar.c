@@ -2533,7 +2533,37 @@ static int consume(run_t *r)
 	char(*hex)[OW_SEARCH_HEX_MAX] = steps(q, q->nitems + 1, &vpos, &at);
 	ow_search_val_t vals[MAX_ITEMS];
 	int rc = OW_OK;
+	/* DISTINCT of columns read as codes: the rows' codes seen in this
+	 * segment first, so a row seen is not read */
+	uint64_t *seen = NULL, mask = 0;
+	int coded = q->distinct && q->nitems <= 3;
+	for (int i = 0; i < q->nitems && coded; i++)
+		coded = q->items[i].col < q->ncols && sl->code[q->items[i].col] &&
+			sl->codes[q->items[i].col].dict.nvals < 0xffff;
+	if (coded) {
+		size_t cap = 64;
+		while (cap < 2 * sl->selected)
+			cap *= 2;
+		seen = ow_calloc(cap, sizeof(uint64_t));
+		mask = cap - 1;
+	}
 	for (size_t row = 0; row < sl->nrows && rc == OW_OK && !r->stop; row++) {
+		if (sl->sel[row] && seen) {
+			uint64_t key = 1; /* never 0, the empty slot */
+			for (int i = 0; i < q->nitems; i++) {
+				int c = q->items[i].col;
+				size_t vp = position(sl, c, row, vpos, at);
+				key = key << 16 | (vp == NO_VALUE ? 0xffff : sl->code[c][vp]);
+			}
+			size_t h = (size_t)(key * 0x9e3779b97f4a7c15ULL >> 20) & mask;
+			while (seen[h] && seen[h] != key)
+				h = (h + 1) & mask;
+			if (seen[h]) {
+				rc = bounds(r, row);
+				continue;
+			}
+			seen[h] = key;
+		}
 		if (sl->sel[row]) {
 			ow_arena_reset(&r->ev.ar);
 			for (int i = 0; i < q->nitems && rc == OW_OK; i++)
@@ -2572,6 +2602,7 @@ static int consume(run_t *r)
 		if (rc == OW_OK)
 			rc = bounds(r, row);
 	}
+	free(seen);
 	free(vpos), free(at), free(hex);
 	return rc;
 }
