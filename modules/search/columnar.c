@@ -998,7 +998,8 @@ static filt_t *add_filter(struct ow_columnar *q, int col, int fop, int aff)
 
 static void add_lit(filt_t *f, ow_node_t **lit)
 {
-	f->lit = ow_realloc(f->lit, (f->nlit + 1) * sizeof(ow_node_t *));
+	if ((f->nlit & (f->nlit - 1)) == 0)
+		f->lit = ow_realloc(f->lit, (f->nlit ? 2 * f->nlit : 1) * sizeof(ow_node_t *));
 	f->lit[f->nlit++] = *lit;
 	*lit = NULL;
 }

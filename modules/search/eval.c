@@ -56,7 +56,9 @@ ow_node_t *ow_node_new(int op, int n)
 
 void ow_node_add(ow_node_t *n, ow_node_t *kid)
 {
-	n->kid = ow_realloc(n->kid, (size_t)(n->n + 1) * sizeof(ow_node_t *));
+	/* room doubled at each power of two: long IN lists */
+	if ((n->n & (n->n - 1)) == 0)
+		n->kid = ow_realloc(n->kid, (size_t)(n->n ? 2 * n->n : 1) * sizeof(ow_node_t *));
 	n->kid[n->n++] = kid;
 }
 

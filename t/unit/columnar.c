@@ -270,6 +270,100 @@ int main(void)
 		ow_buf_printf(&b, ")");
 	ow_buf_add(&b, "", 1);
 	ok(!taken((const char *)b.data), "100000 nested parentheses: declined");
+
+	/* token soup: queries of the grammar's words in random order, each
+	 * taken or declined without a crash, a read past the end or a leak */
+	static const char *const words[] = {"SELECT",
+					    "DISTINCT",
+					    "FROM",
+					    "spans",
+					    "logs",
+					    "WHERE",
+					    "GROUP",
+					    "BY",
+					    "HAVING",
+					    "ORDER",
+					    "LIMIT",
+					    "OFFSET",
+					    "AND",
+					    "OR",
+					    "NOT",
+					    "IN",
+					    "IS",
+					    "NULL",
+					    "LIKE",
+					    "GLOB",
+					    "BETWEEN",
+					    "CASE",
+					    "WHEN",
+					    "THEN",
+					    "ELSE",
+					    "END",
+					    "CAST",
+					    "AS",
+					    "INTEGER",
+					    "TEXT",
+					    "name",
+					    "kind",
+					    "duration_ns",
+					    "attributes",
+					    "service_name",
+					    "start_time",
+					    "count",
+					    "sum",
+					    "min",
+					    "max",
+					    "p99",
+					    "round",
+					    "substr",
+					    "strftime",
+					    "coalesce",
+					    "now_ns",
+					    "json_extract",
+					    "time_bucket_ns",
+					    "(",
+					    ")",
+					    "(",
+					    ")",
+					    ",",
+					    "*",
+					    "+",
+					    "-",
+					    "/",
+					    "%",
+					    "||",
+					    "->>",
+					    "=",
+					    "<>",
+					    "<",
+					    ">=",
+					    "1",
+					    "0",
+					    "-1",
+					    "2.5",
+					    "'a'",
+					    "'$.x'",
+					    "'%s'",
+					    "9223372036854775807",
+					    "'unixepoch'",
+					    "a0",
+					    ";"};
+	uint64_t seed = 17;
+	int survived = 0;
+	for (int n = 0; n < 10000; n++) {
+		b.len = 0;
+		ow_buf_printf(&b, "SELECT ");
+		int len = 1 + (int)(n % 24);
+		for (int i = 0; i < len; i++) {
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			ow_buf_printf(&b, "%s ", words[(seed >> 33) % OW_NELEMS(words)]);
+		}
+		ow_buf_printf(&b, "%s", n % 3 ? "FROM spans" : "");
+		ow_buf_add(&b, "", 1);
+		taken((const char *)b.data);
+		survived++;
+	}
+	ok(survived == 10000, "10000 random token sequences parsed or declined");
 	ow_buf_free(&b);
 	return done_testing();
 }
