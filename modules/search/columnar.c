@@ -621,8 +621,11 @@ static ow_node_t *call(parser_t *p)
 	}
 	if (strcasecmp(name, "json_extract") == 0 && n->n == 2) {
 		ow_node_t *j = NULL;
+		/* a path from its root (->> also takes a bare label; json_extract
+		 * does not) */
 		if (ow_eval_fold(&p->fold, &n->kid[1]) == OW_OK && n->kid[0]->op == E_REF &&
-		    n->kid[1]->op == E_LIT && n->kid[1]->v.type == SQLITE_TEXT)
+		    n->kid[1]->op == E_LIT && n->kid[1]->v.type == SQLITE_TEXT &&
+		    n->kid[1]->v.n > 0 && n->kid[1]->v.p[0] == '$')
 			j = json_term(q, n->kid[0]->id, (const char *)n->kid[1]->v.p);
 		ow_node_free(n);
 		return j;
@@ -3798,11 +3801,6 @@ static int sets_of(ow_search_t *s, ow_node_t *n, char *err, size_t errlen)
 	return n->op == E_INSET && !n->set ? build_set(s, n, err, errlen) : OW_OK;
 }
 
-static int cmp_vals_r(const void *a, const void *b)
-{
-	return val_cmp(a, b);
-}
-
 /* A filter's literals read: its ids, its LIKE pattern's prefix and
  * needle, long IN lists sorted. */
 static void finish_filter(const ow_columnar_t *q, filt_t *f)
@@ -3817,7 +3815,7 @@ static void finish_filter(const ow_columnar_t *q, filt_t *f)
 			free(f->needle), f->needle = NULL;
 	}
 	if ((f->op == F_IN || f->op == F_NOT_IN) && f->nvals > 8) {
-		qsort(f->vals, f->nvals, sizeof(ow_search_val_t), cmp_vals_r);
+		qsort(f->vals, f->nvals, sizeof(ow_search_val_t), cmp_vals);
 		f->sorted = 1;
 	}
 	if (f->ids && f->nids > 8) {
