@@ -82,7 +82,9 @@
  * double over the count); an integer overflow is SQLite's to report
  * (OW_DECLINED). Without ORDER BY, groups come in the order of their
  * keys, as SQLite's sorter gives them, plain rows in scan order, and
- * DISTINCT rows as first seen; ORDER BY sorts stably after that. Where
+ * DISTINCT rows as first seen; ORDER BY sorts stably after that (but
+ * for groups under a single DESC term, whose ties SQLite's sorter gives
+ * the other way round). Where
  * expr.c or eval.c cannot give SQLite's value (a real number or a \u
  * escape under ->>, text read as a number that is not plain), where
  * SQLite would report an error (time_bucket_ns's, abs's overflow), or
