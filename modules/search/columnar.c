@@ -16,7 +16,8 @@
  *   expr  literals (integers, reals, strings, NULL, TRUE, FALSE), columns,
  *         + - * / % || unary -, = == != <> < <= > >= IS [NOT],
  *         [NOT] BETWEEN, [NOT] IN (expr, ...), [NOT] IN (SELECT expr
- *         FROM table ...) (a query of this subset itself), [NOT] LIKE,
+ *         FROM table ...) and (SELECT expr FROM table ...) (queries of
+ *         this subset themselves, uncorrelated), [NOT] LIKE,
  *         [NOT] GLOB, ISNULL, NOTNULL, NOT NULL, AND, OR, NOT, CASE (both
  *         forms), CAST (AS INTEGER, INT, BIGINT, REAL, DOUBLE, FLOAT,
  *         TEXT, NUMERIC), column ->> 'path' and json_extract(column,
@@ -52,7 +53,9 @@
  *
  * Execution, over the handle's snapshot (parts, then buffered chunks, as
  * the virtual tables read them): x IN (SELECT ...) runs its subquery
- * first, into a sorted set. Parts whose catalog time range misses
+ * first, into a sorted set (an IN filter of its values when x is a term
+ * whose values it compares as they are), and a scalar subquery into its
+ * first row's value. Parts whose catalog time range misses
  * the query's, then row groups whose statistics (LIKE: its literal
  * prefix) or bloom filters (ids) rule the filters out, are skipped. Each
  * segment left (a row group, or a buffered chunk) is prepared: filter by
@@ -554,6 +557,7 @@ static int alias_item(const parser_t *p, const char *name)
 }
 
 static ow_node_t *expr(parser_t *p);
+static ow_node_t *scalar_subquery(parser_t *p);
 
 /* Expressions separated by commas up to ')', added to n (freed when
  * they are not). */
@@ -738,8 +742,10 @@ static ow_node_t *primary(parser_t *p)
 		return literal(t);
 	}
 	if (t->type == T_OP) {
-		if (!op(p, "(") || is_kw(peek(p), "SELECT"))
+		if (!op(p, "("))
 			return NULL;
+		if (is_kw(peek(p), "SELECT"))
+			return scalar_subquery(p);
 		ow_node_t *n = expr(p);
 		return n && op(p, ")") ? n : fail(n);
 	}
@@ -767,7 +773,8 @@ static ow_node_t *primary(parser_t *p)
 	}
 	/* a name that is no column: an item's alias, as SQLite resolves it */
 	int i = p->alias ? alias_item(p, t->text) : -1;
-	if (i < 0 || has_op(p->itree[i], E_INSET) || (!p->aggs && has_op(p->itree[i], E_AGG)))
+	if (i < 0 || has_op(p->itree[i], E_INSET) || has_op(p->itree[i], E_SCALAR) ||
+	    (!p->aggs && has_op(p->itree[i], E_AGG)))
 		return NULL;
 	p->at++;
 	return copy(p->itree[i]);
@@ -857,7 +864,10 @@ static int parse(parser_t *p);
 
 /* x [NOT] IN (SELECT ...): the subquery parsed on its own, its table's
  * names its own. */
-static ow_node_t *subquery(parser_t *p, ow_node_t *x, int neg)
+/* A subquery of one column, from after its '(' to its ')', parsed on
+ * its own (its table's names its own): NULL when it is not of the subset;
+ * *aff the affinity of its column. */
+static struct ow_columnar *sub_parse(parser_t *p, int *aff)
 {
 	struct ow_columnar *q = p->q;
 	size_t close = p->at;
@@ -869,7 +879,7 @@ static ow_node_t *subquery(parser_t *p, ow_node_t *x, int neg)
 			break;
 	}
 	if (p->t[close].type == T_END || q->nsubs == MAX_SUBS)
-		return fail(x);
+		return NULL;
 	p->t[close].type = T_END;
 	parser_t sub = {.t = p->t, .n = p->n, .at = p->at, .depth = p->depth};
 	sub.q = ow_calloc(1, sizeof(*sub.q));
@@ -881,12 +891,35 @@ static ow_node_t *subquery(parser_t *p, ow_node_t *x, int neg)
 	q->subs[q->nsubs++] = sub.q;
 	p->at = close + 1;
 	if (!ok)
+		return NULL;
+	*aff = sub.q->aggregate ? sub.q->outs[0]->aff : aff_of(sub.q, sub.q->items[0].col);
+	return sub.q;
+}
+
+/* x [NOT] IN (SELECT ...). */
+static ow_node_t *subquery(parser_t *p, ow_node_t *x, int neg)
+{
+	int aff;
+	struct ow_columnar *sq = sub_parse(p, &aff);
+	if (!sq)
 		return fail(x);
 	ow_node_t *n = node1(E_INSET, x);
 	n->neg = neg;
-	n->sub = sub.q;
-	int aff = sub.q->aggregate ? sub.q->outs[0]->aff : aff_of(sub.q, sub.q->items[0].col);
+	n->sub = sq;
 	n->id = ow_eval_cmp_aff(x->aff, aff);
+	return n;
+}
+
+/* (SELECT ...) as a value: its first row's, NULL without one. */
+static ow_node_t *scalar_subquery(parser_t *p)
+{
+	int aff;
+	struct ow_columnar *sq = sub_parse(p, &aff);
+	if (!sq)
+		return NULL;
+	ow_node_t *n = ow_node_new(E_SCALAR, 0);
+	n->sub = sq;
+	n->aff = aff;
 	return n;
 }
 
@@ -1117,7 +1150,6 @@ static int time_in(const struct ow_columnar *q, const ow_node_t *n)
  * constants), somewhere in the ANDs of n. */
 static int indexed(const struct ow_columnar *q, const ow_node_t *n)
 {
-	ow_eval_t run = {.has_now = 1};
 	if (n->op == E_AND)
 		return indexed(q, n->kid[0]) || indexed(q, n->kid[1]);
 	if (n->op == E_INSET) {
@@ -1134,8 +1166,10 @@ static int indexed(const struct ow_columnar *q, const ow_node_t *n)
 		       indexed(q, &(ow_node_t){.op = n->op,
 					       .n = 2,
 					       .kid = (ow_node_t *[]){n->kid[1], n->kid[0]}});
+	/* constants to SQLite's planner: what reads no row of the table (a
+	 * subquery's value too) */
 	for (int i = 1; i < n->n; i++)
-		if (!ow_eval_constant(&run, n->kid[i]))
+		if (has_op(n->kid[i], E_REF) || has_op(n->kid[i], E_AGG))
 			return 0;
 	const ow_pq_coldef_t *d = &q->defs[n->kid[0]->id];
 	int time = n->kid[0]->id == ow_columns_time_col(q->signal);
@@ -1474,7 +1508,8 @@ static int parse(parser_t *p)
 			if (ngb == MAX_ITEMS)
 				goto out;
 			if (i >= 0) {
-				if (has_op(p->itree[i], E_AGG) || has_op(p->itree[i], E_INSET))
+				if (has_op(p->itree[i], E_AGG) || has_op(p->itree[i], E_INSET) ||
+				    has_op(p->itree[i], E_SCALAR))
 					goto out;
 				gb[ngb++] = copy(p->itree[i]);
 				p->at++;
@@ -3792,6 +3827,22 @@ static int build_set(ow_search_t *s, ow_node_t *n, char *err, size_t errlen)
 	return rc;
 }
 
+/* A scalar subquery run (its first row: LIMIT 1, as SQLite adds), the
+ * node made its value. */
+static int scalar_value(ow_search_t *s, ow_node_t *n, char *err, size_t errlen)
+{
+	run_t sub = {.err = err, .errlen = errlen};
+	int rc = execute(s, n->sub, 1, 0, OW_SEARCH_JSON, NULL, &sub);
+	n->op = E_LIT;
+	n->sub = NULL;
+	if (rc == OW_OK && sub.ncollect)
+		val_own(&n->v, &sub.collect[0]);
+	for (size_t i = 0; i < sub.ncollect; i++)
+		val_free(&sub.collect[i]);
+	free(sub.collect);
+	return rc;
+}
+
 static int sets_of(ow_search_t *s, ow_node_t *n, char *err, size_t errlen)
 {
 	if (!n)
@@ -3801,6 +3852,8 @@ static int sets_of(ow_search_t *s, ow_node_t *n, char *err, size_t errlen)
 		if (rc != OW_OK)
 			return rc;
 	}
+	if (n->op == E_SCALAR)
+		return scalar_value(s, n, err, errlen);
 	return n->op == E_INSET && !n->set ? build_set(s, n, err, errlen) : OW_OK;
 }
 

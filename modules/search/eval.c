@@ -1443,7 +1443,8 @@ int ow_eval(ow_eval_t *e, const ow_node_t *n, ow_search_val_t *out)
 
 int ow_eval_constant(const ow_eval_t *e, const ow_node_t *n)
 {
-	if (n->op == E_REF || n->op == E_AGG || n->op == E_INSET || (n->op == E_NOW && !e->has_now))
+	if (n->op == E_REF || n->op == E_AGG || n->op == E_INSET || n->op == E_SCALAR ||
+	    (n->op == E_NOW && !e->has_now))
 		return 0;
 	for (int i = 0; i < n->n; i++)
 		if (!ow_eval_constant(e, n->kid[i]))

@@ -35,6 +35,7 @@ enum {
 	E_BETWEEN, /* x, lo, hi (neg: NOT BETWEEN) */
 	E_IN,	   /* x, values... (neg: NOT IN) */
 	E_INSET,   /* x IN a set of values (set; neg: NOT IN) */
+	E_SCALAR,  /* (SELECT ...): columnar.c makes it its value first */
 	E_LIKE,	   /* x, pattern (neg: NOT LIKE) */
 	E_GLOB,
 	E_CASE,	 /* [base,] when, then, ..., [else] (fn: has a base, neg: has an else) */

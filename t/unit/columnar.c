@@ -108,6 +108,8 @@ static const char *const take[] = {
     "SELECT kind BETWEEN 1 AND 2, kind NOT BETWEEN 1 AND 2, name NOT LIKE 'a%' FROM spans",
     "SELECT status_message IS NULL, status_message ISNULL, kind IS NOT 1 FROM spans",
     "SELECT TRUE, FALSE, NULL, -0.0, 1e3 FROM spans LIMIT 1",
+    "SELECT (SELECT count(*) FROM logs) FROM spans",
+    "SELECT name FROM spans WHERE duration_ns > (SELECT avg(duration_ns) FROM spans)",
 };
 
 /* outside the grammar (README "Engines": SQLite's), or against its rules */
@@ -129,7 +131,6 @@ static const char *const decline[] = {
     "SELECT name, count(*) OVER () FROM spans",
     "SELECT count(*) FILTER (WHERE kind = 1) FROM spans",
     "SELECT name COLLATE NOCASE FROM spans",
-    "SELECT (SELECT count(*) FROM logs) FROM spans",
     "SELECT count(*) FROM spans WHERE EXISTS (SELECT 1 FROM logs)",
     "SELECT DISTINCT count(*) FROM spans",
     "SELECT DISTINCT name FROM spans ORDER BY duration_ns",
