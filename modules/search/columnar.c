@@ -3024,12 +3024,13 @@ static int run_filter(const ow_columnar_t *q, slot_t *sl, int i, uint64_t *done,
 	return OW_OK;
 }
 
-/* n, a comparison of an integer column's raw values (not codes) with an
- * integer, at each selected row into t: 1 when it applied. */
+/* n, a comparison of an integer column's raw values (not codes) with a
+ * number (a real exactly, as eval.c compares), at each selected row into
+ * t: 1 when it applied. */
 static int int_compare(const ow_columnar_t *q, const slot_t *sl, const ow_node_t *n, uint8_t *t)
 {
 	if (n->op < E_EQ || n->op > E_GE || n->kid[0]->op != E_REF || n->kid[1]->op != E_LIT ||
-	    n->kid[1]->v.type != SQLITE_INTEGER)
+	    (n->kid[1]->v.type != SQLITE_INTEGER && n->kid[1]->v.type != SQLITE_FLOAT))
 		return 0;
 	int c = n->kid[0]->id;
 	const ow_pq_coldef_t *d = c < q->ncols ? &q->defs[c] : NULL;
@@ -3037,8 +3038,10 @@ static int int_compare(const ow_columnar_t *q, const slot_t *sl, const ow_node_t
 	if (!o || sl->code[c] ||
 	    (d->type != OW_PQ_INT64 && (d->type != OW_PQ_INT32 || d->logical == OW_PQ_L_UINT32)))
 		return 0;
-	int64_t x = n->kid[1]->v.i;
-	int wide = d->type == OW_PQ_INT64, op = n->op;
+	const ow_search_val_t *lit = &n->kid[1]->v;
+	int real = lit->type == SQLITE_FLOAT, wide = d->type == OW_PQ_INT64, op = n->op;
+	int64_t x = lit->i;
+	long double xd = real ? (long double)lit->d : 0;
 	const uint8_t *v = o->fixed.data, *defs = o->defs.data, *sel = sl->sel;
 	for (size_t row = 0, vp = 0; row < sl->nrows; row++) {
 		uint8_t dv = defs[row];
@@ -3046,12 +3049,14 @@ static int int_compare(const ow_columnar_t *q, const slot_t *sl, const ow_node_t
 			int64_t y = !dv	   ? 0
 				    : wide ? (int64_t)ow_get_u64(v + 8 * vp)
 					   : (int32_t)ow_get_u32(v + 4 * vp);
-			int r = op == E_EQ   ? y == x
-				: op == E_NE ? y != x
-				: op == E_LT ? y < x
-				: op == E_LE ? y <= x
-				: op == E_GT ? y > x
-					     : y >= x;
+			int cmp = real ? ((long double)y > xd) - ((long double)y < xd)
+				       : (y > x) - (y < x);
+			int r = op == E_EQ   ? cmp == 0
+				: op == E_NE ? cmp != 0
+				: op == E_LT ? cmp < 0
+				: op == E_LE ? cmp <= 0
+				: op == E_GT ? cmp > 0
+					     : cmp >= 0;
 			t[row] = dv ? (uint8_t)r : 2;
 		}
 		vp += dv;
