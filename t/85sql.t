@@ -127,8 +127,8 @@ is(rows(`select ns_to_iso(${t0}) a, ns('2024-05-01 23:00:00') = ${t0} b, interva
   [{ a: '2024-05-01T23:00:00.000000000Z', b: 1, c: 90e9, d: 7200e9, e: -10 }], 'time helpers');
 
 // ---- pruning, seen in what was read ----
-const stats = (q) => {
-  const x = run(q, { format: 'csv', args: ['--stats'] });
+const stats = (q, args = []) => {
+  const x = run(q, { format: 'csv', args: ['--stats', ...args] });
   const m = x.err.match(/read (\d+) parts, (\d+) row groups, (\d+) rows, (\d+) bytes/);
   return m ? { parts: +m[1], rgs: +m[2], rows: +m[3], bytes: +m[4] } : { err: x.err };
 };
@@ -141,6 +141,18 @@ ok(all.rows === total && all.bytes === 0, 'count(*) reads every row group and de
 ok(byId.rows > 0 && byId.rgs < all.rgs && byId.rows < all.rows / 2, 'trace by id: bloom filters and statistics leave few row groups');
 ok(byDay.parts < all.parts, 'a time range opens only the parts of its day');
 ok(bySvc.rgs < all.rgs, 'service_name = prunes row groups by their statistics');
+// one scan layer under both engines: SQLite skips the parts and row groups
+// the columnar engine skips
+for (const [what, q, auto] of [['trace by id', `select * from spans where trace_id = '${tid}'`, byId],
+  ['one day', `select count(*) from spans where start_time >= ${t0 + 3600n * 1000000000n}`, byDay],
+  ['one service', `select count(*) from spans where service_name = 'frontend'`, bySvc]]) {
+  const x = stats(q, ['--engine', 'sqlite']);
+  is([x.parts, x.rgs, x.rows], [auto.parts, auto.rgs, auto.rows], `${what}: SQLite reads the parts, row groups and rows the columnar engine reads`);
+}
+// a pattern past SQLite's limit prunes nothing: SQLite's error, not rows
+// pruned away unchecked
+like(run(`select count(*) n from spans where name like '${'x'.repeat(60000)}%'`, { args: ['--engine', 'sqlite'] }).err, /LIKE or GLOB pattern too complex/,
+  'a LIKE pattern past SQLITE_LIMIT_LIKE_PATTERN_LENGTH: SQLite\'s error');
 
 // ---- tenants ----
 is(rows('select service_name s, count(*) n from spans group by 1 order by 1', { tenant: 'beta' }), [{ s: 'beta-svc', n: 5 }, { s: 'otel-js-test', n: 7 }], 'tenant beta sees its 12 spans');

@@ -65,8 +65,8 @@ const char *ow_pq_kv(const ow_pq_file_t *f, const char *key);	/* NULL when absen
  * statistics. null_count is -1 when the file does not give it. */
 int ow_pq_stats(const ow_pq_file_t *f, int rg, int col, ow_pq_stats_t *st);
 
-/* Where and how one column chunk is stored: what a scan reads and accounts
- * for (bytes_scanned), and what tests check the writer's choices with. */
+/* Where and how one column chunk is stored: what tests check the writer's
+ * choices, and the bytes a read of every page reports, with. */
 typedef struct {
 	int codec;	    /* Parquet CompressionCodec: 0 none, 6 ZSTD */
 	uint32_t encodings; /* bit e set: Parquet Encoding e is used (0 PLAIN,
@@ -100,10 +100,10 @@ typedef struct {
  *   data page none of whose rows has a non-zero sel byte is not
  *   decompressed or decoded; its rows are appended as NULL (defs 0, no
  *   value), also in REQUIRED columns. The pages that are read give all
- *   their rows, wanted or not, but a PLAIN text value (BYTE_ARRAY) of a
- *   row sel does not want is empty. A dictionary page is decoded only when a
- *   dictionary-encoded data page is read. sel indexes the row group's rows
- *   (row 0 = the first row of rg), whatever out held before.
+ *   their rows, wanted or not, but a text value (BYTE_ARRAY, PLAIN or
+ *   from the dictionary) of a row sel does not want is empty. A dictionary page is decoded only
+ * when a dictionary-encoded data page is read. sel indexes the row group's rows (row 0 = the first
+ * row of rg), whatever out held before.
  * - codes (or NULL): when every data page read that has values is
  *   dictionary-encoded, out gets defs, nrows and nvals but no values, and
  *   codes gets the dictionary and one code per value this call added to
@@ -134,11 +134,14 @@ typedef struct {
 	void (*got)(void *arg, const ow_col_t *out, size_t from);
 } ow_pq_pagefilter_t;
 
-/* ow_pq_read_column_ex with a page filter (pf may be NULL); sel may be
- * pf->sel. */
+/* ow_pq_read_column_ex with a page filter (pf may be NULL; sel may be
+ * pf->sel), adding to *stored (when not NULL) the bytes of the pages it
+ * decoded as the file stores them, headers included (a dictionary page
+ * with the first page that needs it; a chunk read whole: ow_pq_chunk's
+ * bytes). */
 int ow_pq_read_column_pf(ow_pq_file_t *f, int rg, int col, const uint8_t *sel,
 			 const ow_pq_pagefilter_t *pf, ow_col_t *out, ow_pq_codes_t *codes,
-			 char *err, size_t errlen);
+			 int64_t *stored, char *err, size_t errlen);
 
 /* Bloom filter: 1 if the value may be in the chunk (or it has no filter,
  * or one that does not read), 0 if it is certainly not. value is in plain

@@ -683,6 +683,7 @@ typedef struct {
 	ow_buf_t page;		  /* a decompressed page */
 	const uint8_t *dict_page; /* the chunk's dictionary page as stored (NULL: none) */
 	size_t dict_csize;
+	size_t dict_stored; /* its bytes in the file, header included */
 	int64_t dict_usize;
 	int dict_nv;
 	ow_col_t *dict;	 /* its values, once a page needs them */
@@ -695,6 +696,7 @@ typedef struct {
 	scratch_t *scratch; /* the thread's, or NULL */
 	const uint8_t *sel; /* the rows wanted (NULL: all) */
 	size_t row0;	    /* the row group's row of the page's first */
+	int64_t stored;	    /* bytes of the pages read, as stored, headers included */
 } ow_pq_rctx_t;
 
 /* What a thread reads pages with, kept while the thread lives: a zstd
@@ -797,6 +799,7 @@ static int load_dict(ow_pq_rctx_t *x)
 			    x->d->name);
 	x->dict->nvals = (size_t)x->dict_nv;
 	x->has_dict = 1;
+	x->stored += (int64_t)x->dict_stored;
 	return OW_OK;
 }
 
@@ -822,8 +825,13 @@ static int check_indices(ow_pq_rctx_t *x, const uint32_t *idx, size_t n)
 	return OW_OK;
 }
 
-/* Appends the dictionary entries numbered idx[0..n) to out. */
-static int gather_dict(ow_pq_rctx_t *x, const uint32_t *idx, size_t n, ow_col_t *out)
+/* Appends the dictionary entries numbered idx[0..n) to out; with defs
+ * (the page's definition bytes) and x->sel, the text of a value whose row
+ * sel does not want is left empty, as PLAIN's is (a resource's
+ * attributes, ~1.3 KB, are not copied into the 32768 rows of a page read
+ * for one of them). */
+static int gather_dict(ow_pq_rctx_t *x, const uint32_t *idx, size_t n, const uint8_t *defs,
+		       ow_col_t *out)
 {
 	size_t w = ow_pq_width(x->d);
 	if (check_indices(x, idx, n) != OW_OK)
@@ -837,9 +845,17 @@ static int gather_dict(ow_pq_rctx_t *x, const uint32_t *idx, size_t n, ow_col_t 
 		return OW_OK;
 	}
 	ow_buf_reserve(&out->offs, n * 4);
-	for (size_t k = 0; k < n; k++) {
-		size_t len;
-		const uint8_t *v = ow_col_bytes_at(x->dict, idx[k], &len);
+	for (size_t k = 0, row = 0; k < n; k++) {
+		size_t len = 0;
+		const uint8_t *v = NULL;
+		int want = 1;
+		if (defs && x->sel) {
+			while (!defs[row])
+				row++;
+			want = x->sel[x->row0 + row++];
+		}
+		if (want)
+			v = ow_col_bytes_at(x->dict, idx[k], &len);
 		if (out->data.len + len > UINT32_MAX)
 			return fail(x->err, x->errlen, "parquet: more than 4 GiB of values");
 		if (len)
@@ -858,7 +874,7 @@ static int codes_to_values(ow_pq_rctx_t *x, ow_col_t *out)
 {
 	ow_buf_t *c = x->codes;
 	x->got = GOT_VALUES;
-	int rc = gather_dict(x, (const uint32_t *)(void *)c->data, c->len / 4, out);
+	int rc = gather_dict(x, (const uint32_t *)(void *)c->data, c->len / 4, NULL, out);
 	c->len = 0;
 	return rc;
 }
@@ -936,7 +952,7 @@ static int data_page(ow_pq_rctx_t *x, const uint8_t *p, size_t len, size_t nv, i
 		if (ow_pq_rle_decode(p, (size_t)(end - p), bw, ix, ndef) != OW_OK)
 			return fail(x->err, x->errlen, "parquet: dictionary indices do not decode");
 		if (x->got != GOT_CODES)
-			return gather_dict(x, ix, ndef, out);
+			return gather_dict(x, ix, ndef, defs, out);
 		if (check_indices(x, ix, ndef) != OW_OK)
 			return OW_ERROR;
 		x->codes->len += ndef * 4;
@@ -1056,7 +1072,7 @@ static int read_chunk(ow_pq_rctx_t *x, const ow_pq_file_t *f, int g, int col, co
 	while (left > 0) {
 		ow_pq_page_t pg;
 		ow_pq_tr_t r;
-		const uint8_t *body;
+		const uint8_t *body, *head = p;
 		if (p < end)
 			ow_pq_tr_init(&r, p, (size_t)(end - p));
 		if (p >= end || page_header(&r, &pg) != OW_OK || pg.csize > r.end - r.p)
@@ -1073,6 +1089,7 @@ static int read_chunk(ow_pq_rctx_t *x, const ow_pq_file_t *f, int g, int col, co
 					    x->d->name);
 			x->dict_page = p;
 			x->dict_csize = (size_t)pg.csize;
+			x->dict_stored = (size_t)(p - head) + (size_t)pg.csize;
 			x->dict_usize = pg.usize;
 			x->dict_nv = pg.nv;
 		} else if (pg.type == PAGE_DATA) {
@@ -1108,6 +1125,7 @@ static int read_chunk(ow_pq_rctx_t *x, const ow_pq_file_t *f, int g, int col, co
 				    data_page(x, body, (size_t)pg.usize, nv, pg.enc, pg.dl_enc,
 					      out) != OW_OK)
 					return OW_ERROR;
+				x->stored += (p - head) + pg.csize;
 				if (pf && pf->got && x->got == GOT_VALUES)
 					pf->got(pf->arg, out,
 						x->d->type == OW_PQ_BYTE_ARRAY
@@ -1136,12 +1154,12 @@ static void codes_reset(ow_pq_codes_t *c)
 int ow_pq_read_column_ex(ow_pq_file_t *f, int rg, int col, const uint8_t *sel, ow_col_t *out,
 			 ow_pq_codes_t *codes, char *err, size_t errlen)
 {
-	return ow_pq_read_column_pf(f, rg, col, sel, NULL, out, codes, err, errlen);
+	return ow_pq_read_column_pf(f, rg, col, sel, NULL, out, codes, NULL, err, errlen);
 }
 
 int ow_pq_read_column_pf(ow_pq_file_t *f, int rg, int col, const uint8_t *sel,
 			 const ow_pq_pagefilter_t *pf, ow_col_t *out, ow_pq_codes_t *codes,
-			 char *err, size_t errlen)
+			 int64_t *stored, char *err, size_t errlen)
 {
 	if (codes)
 		codes_reset(codes);
@@ -1172,6 +1190,8 @@ int ow_pq_read_column_pf(ow_pq_file_t *f, int rg, int col, const uint8_t *sel,
 		rc = read_chunk(&x, f, g, col, sel, pf, out);
 	if (rc == OW_OK) {
 		out->nvals += x.ndef;
+		if (stored)
+			*stored += x.stored;
 	} else {
 		out->fixed.len = lens[0];
 		out->data.len = lens[1];

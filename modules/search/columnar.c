@@ -55,19 +55,20 @@
  * the virtual tables read them): x IN (SELECT ...) runs its subquery
  * first, into a sorted set (an IN filter of its values when x is a term
  * whose values it compares as they are), and a scalar subquery into its
- * first row's value. Parts whose catalog time range misses
- * the query's, then row groups whose statistics (LIKE: its literal
- * prefix) or bloom filters (ids) rule the filters out, are skipped. Each
+ * first row's value. The filters are the scan layer's predicates (scan.c,
+ * shared with the virtual tables), which skip parts by their catalog time
+ * range, then row groups by their statistics (LIKE: its literal prefix)
+ * and bloom filters (ids); a filter no value passes reads nothing. Each
  * segment left (a row group, or a buffered chunk) is prepared: filter by
  * filter, the filtered column is read and evaluated into a selection, and
  * each later column - filtered or only used - is read only in the pages
  * that still hold a selected row (ow_pq_read_column_pf; the writer cuts
  * pages at 32768 rows), and a filtered column not in the pages whose
- * statistics rule its filters out, nor, when nothing else needs its
- * values, in the pages whose statistics pass every row (a sorted
- * metric_name or service_name, a time range over whole pages): their rows
- * stay selected without a value read. Then the residual conditions, on
- * the rows still selected. Dictionary-encoded columns are read as codes: a
+ * statistics rule its filters out (ow_scan_page_may), nor, when nothing
+ * else needs its values, in the pages whose statistics pass every row (a
+ * sorted metric_name or service_name, a time range over whole pages):
+ * their rows stay selected without a value read. Then the residual
+ * conditions, on the rows still selected. Dictionary-encoded columns are read as codes: a
  * filter is evaluated once per dictionary entry, a single group term is
  * grouped by entry, values are read from the dictionary, and an
  * expression of that column alone (a residual condition, an aggregate's
@@ -111,7 +112,21 @@
 #define MAX_SUBS 16
 
 enum { A_NONE, A_COUNT, A_SUM, A_AVG, A_MIN, A_MAX, A_QUANTILE, A_COUNT_DISTINCT };
-enum { F_EQ, F_NE, F_LT, F_LE, F_GT, F_GE, F_IN, F_NOT_IN, F_NULL, F_NOT_NULL, F_LIKE, F_NOT_LIKE };
+/* the scan layer's operators (internal.h) */
+enum {
+	F_EQ = OW_SCAN_EQ,
+	F_NE = OW_SCAN_NE,
+	F_LT = OW_SCAN_LT,
+	F_LE = OW_SCAN_LE,
+	F_GT = OW_SCAN_GT,
+	F_GE = OW_SCAN_GE,
+	F_IN = OW_SCAN_IN,
+	F_NOT_IN = OW_SCAN_NOT_IN,
+	F_NULL = OW_SCAN_NULL,
+	F_NOT_NULL = OW_SCAN_NOT_NULL,
+	F_LIKE = OW_SCAN_LIKE,
+	F_NOT_LIKE = OW_SCAN_NOT_LIKE
+};
 enum { C_INT, C_REAL, C_TEXT, C_ANY };
 enum { X_BUCKET = 1, X_JSON, X_TREE };
 
@@ -134,27 +149,22 @@ typedef struct {
 	double q;
 } item_t;
 
+/* A filter is the scan layer's predicate: col is a column, or an
+ * expression's id (past the columns) over column base. */
+typedef ow_scan_pred_t filt_t;
+
+/* What a filter has here beside it (q->fx[i] for q->f[i]): its literals
+ * as written, evaluated when the query runs and converted by aff first;
+ * a long IN list's values sorted, an id IN list's ids in a hash set
+ * (index + 1, 0 empty). */
 typedef struct {
-	int col, op, aff; /* aff: what the literals are converted by first */
-	ow_node_t **lit;  /* the literals, evaluated when the query runs */
+	int aff;
+	ow_node_t **lit;
 	size_t nlit;
-	int never;	 /* a NULL literal: no row passes */
-	int sorted;	 /* IN: vals sorted (many of them) */
-	uint32_t *idset; /* and the ids in a hash set (index + 1, 0 empty) */
+	int sorted;
+	uint32_t *idset;
 	size_t idmask;
-	ow_search_val_t *vals; /* literals; text in owned copies */
-	size_t nvals;
-	/* on an id column: the literals that are ids (lowercase hex of its
-	 * length; the others equal no id), as bytes back to back */
-	uint8_t *ids;
-	size_t nids;
-	/* LIKE '%needle%' with an ASCII needle: the needle, lowercase */
-	char *needle;
-	size_t nneedle;
-	/* LIKE: the literal prefix in lower and upper case, for statistics */
-	uint8_t *pre_lo, *pre_up;
-	size_t npre;
-} filt_t;
+} fext_t;
 
 typedef struct {
 	int item, desc;
@@ -177,6 +187,7 @@ struct ow_columnar {
 	ow_node_t *having;
 	int nrow; /* the values a result row holds while it is sorted */
 	filt_t *f;
+	fext_t *fx;
 	int nf;
 	/* the other conditions of WHERE, over the row, after the filters */
 	ow_node_t **resid;
@@ -1026,19 +1037,22 @@ static ow_node_t *expr(parser_t *p)
 
 /* ---- the planner ---- */
 
-static filt_t *add_filter(struct ow_columnar *q, int col, int fop, int aff)
+/* A filter of the scan layer's (q->f[i]) and what it has beside it
+ * here (q->fx[i]). */
+static int add_filter(struct ow_columnar *q, int col, int fop, int aff)
 {
 	q->f = ow_realloc(q->f, (size_t)(q->nf + 1) * sizeof(filt_t));
-	filt_t *f = &q->f[q->nf++];
-	*f = (filt_t){.col = col, .op = fop, .aff = aff};
-	return f;
+	q->fx = ow_realloc(q->fx, (size_t)(q->nf + 1) * sizeof(fext_t));
+	q->f[q->nf] = (filt_t){.col = col, .base = base(q, col), .op = fop};
+	q->fx[q->nf] = (fext_t){.aff = aff};
+	return q->nf++;
 }
 
-static void add_lit(filt_t *f, ow_node_t **lit)
+static void add_lit(fext_t *e, ow_node_t **lit)
 {
-	if ((f->nlit & (f->nlit - 1)) == 0)
-		f->lit = ow_realloc(f->lit, (f->nlit ? 2 * f->nlit : 1) * sizeof(ow_node_t *));
-	f->lit[f->nlit++] = *lit;
+	if ((e->nlit & (e->nlit - 1)) == 0)
+		e->lit = ow_realloc(e->lit, (e->nlit ? 2 * e->nlit : 1) * sizeof(ow_node_t *));
+	e->lit[e->nlit++] = *lit;
 	*lit = NULL;
 }
 
@@ -1089,8 +1103,7 @@ static int filter_of(struct ow_columnar *q, ow_node_t *n)
 	for (int i = 1; i < n->n; i++)
 		if (!ow_eval_constant(&run, n->kid[i]))
 			return 0;
-	int id = x->id, k = klass_of(q, id), tc = ow_columns_time_col(q->signal);
-	filt_t *f = NULL;
+	int id = x->id, k = klass_of(q, id), tc = ow_columns_time_col(q->signal), f;
 	switch (n->op) {
 	case E_IS:
 		if (n->kid[1]->op != E_LIT || n->kid[1]->v.type != SQLITE_NULL)
@@ -1104,9 +1117,9 @@ static int filter_of(struct ow_columnar *q, ow_node_t *n)
 		    !plain_compare(x->aff, n->kid[2]->aff))
 			return 0;
 		f = add_filter(q, id, F_GE, ow_eval_cmp_aff(x->aff, n->kid[1]->aff));
-		add_lit(f, &n->kid[1]);
+		add_lit(&q->fx[f], &n->kid[1]);
 		f = add_filter(q, id, F_LE, ow_eval_cmp_aff(x->aff, n->kid[2]->aff));
-		add_lit(f, &n->kid[2]);
+		add_lit(&q->fx[f], &n->kid[2]);
 		break;
 	case E_IN:
 		/* SQLite answers an IN on the time column one value at a time,
@@ -1116,19 +1129,19 @@ static int filter_of(struct ow_columnar *q, ow_node_t *n)
 			return -1;
 		f = add_filter(q, id, n->neg ? F_NOT_IN : F_IN, x->aff);
 		for (int i = 1; i < n->n; i++)
-			add_lit(f, &n->kid[i]);
+			add_lit(&q->fx[f], &n->kid[i]);
 		break;
 	case E_LIKE:
 		if (k == C_REAL)
 			return 0;
 		f = add_filter(q, id, n->neg ? F_NOT_LIKE : F_LIKE, AFF_NONE);
-		add_lit(f, &n->kid[1]);
+		add_lit(&q->fx[f], &n->kid[1]);
 		break;
 	default:
 		if (fop < 0 || !plain_compare(x->aff, n->kid[1]->aff))
 			return 0;
 		f = add_filter(q, id, fop, ow_eval_cmp_aff(x->aff, n->kid[1]->aff));
-		add_lit(f, &n->kid[1]);
+		add_lit(&q->fx[f], &n->kid[1]);
 	}
 	ow_node_free(n);
 	return 1;
@@ -1145,9 +1158,9 @@ static int time_in(const struct ow_columnar *q, const ow_node_t *n)
 	return 0;
 }
 
-/* A condition vtab.c's xBestIndex takes (a range of the time column,
- * = or IN on a string or id column, LIKE on a string column, against
- * constants), somewhere in the ANDs of n. */
+/* A condition vtab.c's xBestIndex takes (a range of the time column or
+ * of an integer column, = or IN on a string or id column, LIKE on a
+ * string column, against constants), somewhere in the ANDs of n. */
 static int indexed(const struct ow_columnar *q, const ow_node_t *n)
 {
 	if (n->op == E_AND)
@@ -1158,6 +1171,7 @@ static int indexed(const struct ow_columnar *q, const ow_node_t *n)
 			return 0;
 		const ow_pq_coldef_t *d = &q->defs[x->id];
 		return x->id == ow_columns_time_col(q->signal) || d->type == OW_PQ_FIXED ||
+		       d->type == OW_PQ_INT32 || d->type == OW_PQ_INT64 ||
 		       (d->type == OW_PQ_BYTE_ARRAY && d->logical == OW_PQ_L_STRING);
 	}
 	if (n->n < 2 || n->kid[0]->op != E_REF || n->kid[0]->id >= q->ncols)
@@ -1172,7 +1186,8 @@ static int indexed(const struct ow_columnar *q, const ow_node_t *n)
 		if (has_op(n->kid[i], E_REF) || has_op(n->kid[i], E_AGG))
 			return 0;
 	const ow_pq_coldef_t *d = &q->defs[n->kid[0]->id];
-	int time = n->kid[0]->id == ow_columns_time_col(q->signal);
+	int time = n->kid[0]->id == ow_columns_time_col(q->signal) || d->type == OW_PQ_INT32 ||
+		   d->type == OW_PQ_INT64; /* ranges as the time's */
 	int text = d->type == OW_PQ_BYTE_ARRAY && d->logical == OW_PQ_L_STRING;
 	switch (n->op) {
 	case E_EQ:
@@ -1579,31 +1594,6 @@ out:
 	return ok;
 }
 
-static void id_literals(const ow_columnar_t *q, filt_t *f)
-{
-	if (f->col >= q->ncols || f->op == F_LT || f->op == F_LE || f->op == F_GT ||
-	    f->op == F_GE || f->op == F_NULL || f->op == F_NOT_NULL || f->op >= F_LIKE)
-		return;
-	const ow_pq_coldef_t *d = &q->defs[f->col];
-	size_t len = (size_t)d->fixed_len;
-	if (d->type != OW_PQ_FIXED)
-		return;
-	f->ids = ow_alloc(f->nvals * len + 1);
-	for (size_t j = 0; j < f->nvals; j++) {
-		const uint8_t *h = f->vals[j].p;
-		uint8_t *id = f->ids + f->nids * len;
-		size_t i = 0;
-		if (f->vals[j].type != SQLITE_TEXT || f->vals[j].n != 2 * len)
-			continue;
-		for (; i < len && ow_search_unhex(h[2 * i]) >= 0 &&
-		       ow_search_unhex(h[2 * i + 1]) >= 0;
-		     i++)
-			id[i] = (uint8_t)(ow_search_unhex(h[2 * i]) << 4 |
-					  ow_search_unhex(h[2 * i + 1]));
-		f->nids += i == len;
-	}
-}
-
 void ow_columnar_free(ow_columnar_t *q)
 {
 	if (!q)
@@ -1624,18 +1614,13 @@ void ow_columnar_free(ow_columnar_t *q)
 	free(q->resid);
 	free(q->rcols);
 	for (int i = 0; i < q->nf; i++) {
-		for (size_t j = 0; j < q->f[i].nlit; j++)
-			ow_node_free(q->f[i].lit[j]);
-		free(q->f[i].lit);
-		for (size_t j = 0; j < q->f[i].nvals; j++)
-			free((void *)q->f[i].vals[j].p);
-		free(q->f[i].vals);
-		free(q->f[i].ids);
-		free(q->f[i].idset);
-		free(q->f[i].needle);
-		free(q->f[i].pre_lo);
-		free(q->f[i].pre_up);
+		for (size_t j = 0; j < q->fx[i].nlit; j++)
+			ow_node_free(q->fx[i].lit[j]);
+		free(q->fx[i].lit);
+		free(q->fx[i].idset);
+		ow_scan_pred_free(&q->f[i]);
 	}
+	free(q->fx);
 	free(q->f);
 	for (int i = 0; i < q->nsubs; i++)
 		ow_columnar_free(q->subs[i]);
@@ -1667,7 +1652,7 @@ ow_columnar_t *ow_columnar_parse(const ow_search_t *s, const char *sql)
  * (BINARY), blobs. */
 static int val_cmp(const ow_search_val_t *a, const ow_search_val_t *b)
 {
-	return ow_eval_compare(a, b);
+	return ow_search_val_cmp(a, b);
 }
 
 /* An owned copy: text duplicated. */
@@ -1688,65 +1673,25 @@ static void val_free(ow_search_val_t *v)
 		free((void *)v->p);
 }
 
-static int filter_holds(const filt_t *f, const ow_search_val_t *x)
+static int filter_holds(const ow_columnar_t *q, const filt_t *f, const ow_search_val_t *x)
 {
-	if (x->type == SQLITE_NULL)
-		return f->op == F_NULL;
-	switch (f->op) {
-	case F_NULL:
-		return 0;
-	case F_NOT_NULL:
-		return 1;
-	case F_LIKE:
-	case F_NOT_LIKE: {
-		/* a number matches as its text (->> gives integers) */
-		char num[24];
-		const uint8_t *t = x->p;
-		size_t n = x->n;
-		if (x->type == SQLITE_INTEGER) {
-			n = (size_t)snprintf(num, sizeof(num), "%lld", (long long)x->i);
-			t = (const uint8_t *)num;
-		}
-		int m = f->needle ? ow_search_like_find(f->needle, f->nneedle, t, n)
-				  : ow_search_like(f->vals[0].p, f->vals[0].n, t, n);
-		return m == (f->op == F_LIKE);
-	}
-	case F_IN:
-	case F_NOT_IN: {
+	const fext_t *e = &q->fx[f - q->f];
+	if (e->sorted && x->type != SQLITE_NULL) {
+		/* a long IN list, sorted: searched */
 		size_t lo = 0, hi = f->nvals;
 		int found = 0;
-		if (f->sorted) {
-			while (lo < hi && !found) {
-				size_t mid = (lo + hi) / 2;
-				int c = val_cmp(&f->vals[mid], x);
-				found = c == 0;
-				if (c < 0)
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-		} else {
-			while (lo < hi && !found)
-				found = val_cmp(x, &f->vals[lo++]) == 0;
+		while (lo < hi && !found) {
+			size_t mid = (lo + hi) / 2;
+			int c = val_cmp(&f->vals[mid], x);
+			found = c == 0;
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
 		}
 		return found == (f->op == F_IN);
 	}
-	}
-	int r = val_cmp(x, &f->vals[0]);
-	switch (f->op) {
-	case F_EQ:
-		return r == 0;
-	case F_NE:
-		return r != 0;
-	case F_LT:
-		return r < 0;
-	case F_LE:
-		return r <= 0;
-	case F_GT:
-		return r > 0;
-	default:
-		return r >= 0;
-	}
+	return ow_scan_holds(f, x);
 }
 
 /* ---- aggregates ---- */
@@ -2658,11 +2603,6 @@ static int consume(run_t *r)
 	return rc;
 }
 
-static int stats_allow(const ow_columnar_t *q, const filt_t *f, const ow_pq_stats_t *st,
-		       int64_t rows);
-static int stats_all(const ow_columnar_t *q, const filt_t *f, const ow_pq_stats_t *st,
-		     int64_t rows);
-
 /* Filters that rule out, in one pass over a column's values (not
  * codes), the values that do not hold a text:
  * - col LIKE '%needle%' (or NOT LIKE) on a text column: a value without
@@ -2728,16 +2668,10 @@ static void got_page(void *arg, const ow_col_t *out, size_t from)
 static int page_may(void *arg, const ow_pq_stats_t *st, int64_t rows, size_t row0)
 {
 	const pagearg_t *a = arg;
-	int all = a->pass;
-	for (int i = 0; i < a->q->nf; i++) {
-		if (a->q->f[i].col != a->col)
-			continue;
-		if (!stats_allow(a->q, &a->q->f[i], st, rows))
-			return 0;
-		all = all && stats_all(a->q, &a->q->f[i], st, rows);
-	}
-	if (!all)
-		return 1;
+	ow_scan_t sc = {a->q->signal, a->q->defs, a->q->f, a->q->nf};
+	int may = ow_scan_page_may(&sc, a->col, st, rows);
+	if (may != 2 || !a->pass)
+		return may != 0;
 	slot_t *sl = a->sl;
 	if (sl->npass + 2 > sl->pass_cap) {
 		sl->pass_cap = sl->pass_cap ? 2 * sl->pass_cap : 32;
@@ -2815,7 +2749,7 @@ static int load_col(const ow_columnar_t *q, slot_t *sl, int c, const filt_t *by,
 	ow_pq_pagefilter_t pf = {page_may, &arg, sl->sel, arg.by ? got_page : NULL};
 	sl->may_for = arg.by;
 	if (ow_pq_read_column_pf(sl->p->pq, sl->rg, fc, sl->sel, by ? &pf : NULL, o, &sl->codes[c],
-				 err, sizeof(err)) != OW_OK) {
+				 &sl->bytes, err, sizeof(err)) != OW_OK) {
 		snprintf(sl->err, sizeof(sl->err), "part %s: %s", sl->p->path, err);
 		return OW_ERROR;
 	}
@@ -2825,9 +2759,6 @@ static int load_col(const ow_columnar_t *q, slot_t *sl, int c, const filt_t *by,
 			 q->defs[c].name, o->nrows, sl->nrows);
 		return OW_ERROR;
 	}
-	ow_pq_chunk_t ci;
-	if (ow_pq_chunk(sl->p->pq, sl->rg, fc, &ci) == OW_OK)
-		sl->bytes += ci.bytes;
 	sl->col[c] = o;
 	if (sl->codes[c].has_codes)
 		sl->code[c] = (const uint32_t *)sl->codes[c].codes.data;
@@ -2835,10 +2766,10 @@ static int load_col(const ow_columnar_t *q, slot_t *sl, int c, const filt_t *by,
 }
 
 /* 1 when id (len bytes) is among the filter's ids (its hash set). */
-static int id_in(const filt_t *f, size_t len, const uint8_t *id)
+static int id_in(const fext_t *e, const filt_t *f, size_t len, const uint8_t *id)
 {
-	for (size_t i = hash_bytes(id, len) & f->idmask;; i = (i + 1) & f->idmask) {
-		uint32_t k = f->idset[i];
+	for (size_t i = hash_bytes(id, len) & e->idmask;; i = (i + 1) & e->idmask) {
+		uint32_t k = e->idset[i];
 		if (!k)
 			return 0;
 		if (memcmp(f->ids + (k - 1) * len, id, len) == 0)
@@ -2846,20 +2777,16 @@ static int id_in(const filt_t *f, size_t len, const uint8_t *id)
 	}
 }
 
-/* =, !=, IN, NOT IN on an id column, on the ids' bytes: no hex. */
-static size_t id_filter(const ow_columnar_t *q, slot_t *sl, const filt_t *f, const ow_col_t *o)
+/* IN, NOT IN of many ids, on the ids' bytes through their hash set. */
+static size_t id_set_filter(const ow_columnar_t *q, slot_t *sl, const filt_t *f, const ow_col_t *o)
 {
+	const fext_t *e = &q->fx[f - q->f];
 	size_t len = (size_t)q->defs[f->col].fixed_len, selected = 0;
-	int in = f->op == F_EQ || f->op == F_IN;
+	int in = f->op == F_IN;
 	for (size_t row = 0, vp = 0; row < sl->nrows; row++) {
 		int defined = o && o->defs.data[row];
 		if (sl->sel[row]) {
-			int match = 0;
-			const uint8_t *id = o ? o->fixed.data + vp * len : NULL;
-			if (f->idset && defined)
-				match = id_in(f, len, id);
-			for (size_t j = 0; defined && !f->idset && j < f->nids && !match; j++)
-				match = memcmp(id, f->ids + j * len, len) == 0;
+			int match = defined && id_in(e, f, len, o->fixed.data + vp * len);
 			sl->sel[row] = (uint8_t)(defined && match == in);
 			selected += sl->sel[row];
 		}
@@ -2874,21 +2801,9 @@ static size_t id_filter(const ow_columnar_t *q, slot_t *sl, const filt_t *f, con
 static int range_of(const ow_columnar_t *q, const slot_t *sl, const filt_t *f, const ow_col_t *o,
 		    int64_t *lo, int64_t *hi)
 {
-	const ow_pq_coldef_t *d = &q->defs[f->col];
-	if (f->col >= q->ncols || !o || sl->code[f->col] || f->op == F_NE || f->op > F_GE ||
-	    f->vals[0].type != SQLITE_INTEGER ||
-	    (d->type != OW_PQ_INT64 && (d->type != OW_PQ_INT32 || d->logical == OW_PQ_L_UINT32)))
+	if (f->col >= q->ncols || !o || sl->code[f->col])
 		return 0;
-	int64_t x = f->vals[0].i;
-	if ((f->op == F_LT && x == INT64_MIN) || (f->op == F_GT && x == INT64_MAX)) {
-		*lo = 1, *hi = 0; /* none */
-		return 1;
-	}
-	if (f->op == F_EQ || f->op == F_GE || f->op == F_GT)
-		*lo = OW_MAX(*lo, f->op == F_GT ? x + 1 : x);
-	if (f->op == F_EQ || f->op == F_LE || f->op == F_LT)
-		*hi = OW_MIN(*hi, f->op == F_LT ? x - 1 : x);
-	return 1;
+	return ow_scan_int_range(f, &q->defs[f->col], lo, hi);
 }
 
 /* Filter i and the range filters after it on its column (their bits set
@@ -2953,10 +2868,10 @@ static int code_filter(const ow_columnar_t *q, slot_t *sl, const filt_t *f, int 
 	ow_search_val_t v;
 	for (size_t e = 0; e < nd; e++) {
 		ow_search_cell(&q->defs[c], dict, e, hex, &v);
-		sl->memo[e] = (uint8_t)filter_holds(f, &v);
+		sl->memo[e] = (uint8_t)filter_holds(q, f, &v);
 	}
 	v = (ow_search_val_t){.type = SQLITE_NULL};
-	const uint8_t null_holds = (uint8_t)filter_holds(f, &v), *defs = o->defs.data,
+	const uint8_t null_holds = (uint8_t)filter_holds(q, f, &v), *defs = o->defs.data,
 		      *memo = sl->memo;
 	uint8_t *sel = sl->sel;
 	size_t n = 0;
@@ -2980,13 +2895,12 @@ static int run_filter(const ow_columnar_t *q, slot_t *sl, int i, uint64_t *done,
 	const filt_t *f = &q->f[i];
 	int c = base(q, f->col);
 	const ow_col_t *o = sl->col[c];
-	if (f->never) {
-		memset(sl->sel, 0, sl->nrows);
-		*selected = 0;
+	if (f->ids && q->fx[i].idset) {
+		*selected = id_set_filter(q, sl, f, o);
 		return OW_OK;
 	}
-	if (f->ids) {
-		*selected = id_filter(q, sl, f, o);
+	if (f->ids) { /* on the ids' bytes: no hex */
+		*selected = ow_scan_select(f, &q->defs[c], o, sl->sel, sl->nrows);
 		return OW_OK;
 	}
 	if (range_filter(q, sl, i, o, done, selected) || code_filter(q, sl, f, c, o, selected))
@@ -3011,7 +2925,7 @@ static int run_filter(const ow_columnar_t *q, slot_t *sl, int i, uint64_t *done,
 					value(q, sl, c, vp, hex, &v);
 				if (f->col >= q->ncols && derive(q, sl->xbuf, f->col, &v) != OW_OK)
 					return OW_DECLINED;
-				m = (uint8_t)(1 + filter_holds(f, &v));
+				m = (uint8_t)(1 + filter_holds(q, f, &v));
 				if (defined && code)
 					sl->memo[code[vp]] = m;
 			}
@@ -3228,157 +3142,6 @@ static int prepare(const ow_columnar_t *q, uint64_t used, slot_t *sl)
 	return OW_OK;
 }
 
-static int64_t stat_i64(const uint8_t *p)
-{
-	return (int64_t)ow_get_u64(p);
-}
-
-/* A row group's or a page's min and max as values of column col, as
- * ow_search_cell gives its values: signed 64-bit integers and text only
- * (0 for the others, or without bounds). */
-static int stats_bounds(const ow_columnar_t *q, int col, const ow_pq_stats_t *st,
-			ow_search_val_t *lo, ow_search_val_t *hi)
-{
-	const ow_pq_coldef_t *d = &q->defs[col];
-	*lo = *hi = (ow_search_val_t){0};
-	if (!st->has_minmax)
-		return 0;
-	if (d->type == OW_PQ_INT64 && d->logical != OW_PQ_L_UINT64 && st->min_len == 8 &&
-	    st->max_len == 8) {
-		lo->type = hi->type = SQLITE_INTEGER;
-		lo->i = stat_i64(st->min);
-		hi->i = stat_i64(st->max);
-		return 1;
-	}
-	if (d->type != OW_PQ_BYTE_ARRAY)
-		return 0;
-	lo->type = hi->type = SQLITE_TEXT;
-	lo->p = st->min, lo->n = st->min_len;
-	hi->p = st->max, hi->n = st->max_len;
-	return 1;
-}
-
-/* Whether the filter may hold for a value in [min, max] of a row group,
- * as far as the statistics tell: signed 64-bit integers and strings. */
-static int stats_allow(const ow_columnar_t *q, const filt_t *f, const ow_pq_stats_t *st,
-		       int64_t rows)
-{
-	if (f->op == F_NULL)
-		return 1;
-	if (st->null_count == rows)
-		return 0;
-	if (f->op == F_LIKE && f->npre && q->defs[f->col].type == OW_PQ_BYTE_ARRAY)
-		return ow_search_like_stats(f->pre_lo, f->pre_up, f->npre, st);
-	ow_search_val_t lo, hi;
-	if (f->op >= F_LIKE || f->op == F_NE || f->op == F_NOT_IN || f->op == F_NOT_NULL ||
-	    !stats_bounds(q, f->col, st, &lo, &hi))
-		return 1;
-	for (size_t j = 0; j < f->nvals; j++) {
-		int below = val_cmp(&f->vals[j], &lo), above = val_cmp(&f->vals[j], &hi);
-		switch (f->op) {
-		case F_EQ:
-		case F_IN:
-			if (below >= 0 && above <= 0)
-				return 1;
-			break;
-		case F_LT:
-			return below > 0;
-		case F_LE:
-			return below >= 0;
-		case F_GT:
-			return above < 0;
-		case F_GE:
-			return above <= 0;
-		}
-	}
-	return 0;
-}
-
-/* Whether the filter holds for every row of a page (or row group) with
- * these statistics: the writer gives exact bounds or none, so with no
- * NULL every value lies in [min, max] in val_cmp's order (the writer's),
- * and a comparison holds for all of them when it holds for both bounds,
- * any other filter when min = max and it holds for that value. */
-static int stats_all(const ow_columnar_t *q, const filt_t *f, const ow_pq_stats_t *st, int64_t rows)
-{
-	if (f->op == F_NULL)
-		return st->null_count == rows;
-	ow_search_val_t lo, hi;
-	if (f->col >= q->ncols || st->null_count != 0 || !stats_bounds(q, f->col, st, &lo, &hi))
-		return 0;
-	if ((f->op >= F_LT && f->op <= F_GE) || f->op == F_NOT_NULL)
-		return filter_holds(f, &lo) && filter_holds(f, &hi);
-	return val_cmp(&lo, &hi) == 0 && filter_holds(f, &lo);
-}
-
-/* An = or IN on an id column: whether the chunk's bloom filter may hold
- * one of the ids. */
-static int bloom_allows(const ow_columnar_t *q, const filt_t *f, ow_search_part_t *p, int rg,
-			int fc)
-{
-	if (!f->ids || (f->op != F_EQ && f->op != F_IN))
-		return 1;
-	size_t len = (size_t)q->defs[f->col].fixed_len;
-	for (size_t j = 0; j < f->nids; j++)
-		if (ow_pq_bloom_check(p->pq, rg, fc, f->ids + j * len, len))
-			return 1;
-	return 0;
-}
-
-static int rg_may_match(const ow_columnar_t *q, ow_search_part_t *p, int rg)
-{
-	int64_t rows = ow_pq_row_group_rows(p->pq, rg);
-	for (int i = 0; i < q->nf; i++) {
-		int fc = p->colmap[base(q, q->f[i].col)];
-		ow_pq_stats_t st;
-		if (q->f[i].never)
-			return 0;
-		if (fc < 0) {
-			if (q->f[i].op != F_NULL)
-				return 0; /* absent from the part: NULL in every row */
-			continue;
-		}
-		if (q->f[i].col >= q->ncols)
-			continue; /* an expression: the column's statistics are not its */
-		if (ow_pq_stats(p->pq, rg, fc, &st) == OW_OK &&
-		    !stats_allow(q, &q->f[i], &st, rows))
-			return 0;
-		if (!bloom_allows(q, &q->f[i], p, rg, fc))
-			return 0;
-	}
-	return 1;
-}
-
-/* The catalog's time range of a part against the filters on the time
- * column (a logs part may also hold records of time 0, partitioned by
- * their observed_time). */
-static int part_may_match(const ow_columnar_t *q, const ow_search_part_t *p)
-{
-	int tc = ow_columns_time_col(q->signal);
-	for (int i = 0; i < q->nf; i++) {
-		const filt_t *f = &q->f[i];
-		if (f->col != tc || f->op == F_NE || f->op == F_NOT_IN || f->op == F_NULL ||
-		    f->op == F_NOT_NULL)
-			continue;
-		int64_t lo = INT64_MAX, hi = INT64_MIN;
-		size_t j = 0;
-		for (; j < f->nvals && f->vals[j].type == SQLITE_INTEGER; j++) {
-			lo = OW_MIN(lo, f->vals[j].i);
-			hi = OW_MAX(hi, f->vals[j].i);
-		}
-		if (j < f->nvals || f->nvals == 0)
-			continue; /* reals and text: no pruning by the catalog */
-		if (f->op == F_LT || f->op == F_LE)
-			lo = INT64_MIN;
-		if (f->op == F_GT || f->op == F_GE)
-			hi = INT64_MAX;
-		int zero = q->signal == OW_LOGS && lo <= 0 && hi >= 0;
-		if (!(p->max_time >= lo && p->min_time <= hi) && !zero)
-			return 0;
-	}
-	return 1;
-}
-
 /* ---- the scan: segments prepared side by side, consumed in order ---- */
 
 /* Slots: segments prepared and not yet consumed, at most (memory holds
@@ -3544,12 +3307,16 @@ static int plan(run_t *r, seg_t **out, size_t *n)
 {
 	ow_search_t *s = r->s;
 	int g = r->q->signal;
+	ow_scan_t sc = {g, r->q->defs, r->q->f, r->q->nf};
 	size_t cap = s->nchunks[g] + 16;
 	seg_t *segs = ow_alloc(cap * sizeof(seg_t));
 	*n = 0;
+	*out = segs;
+	if (ow_scan_none(&sc))
+		return OW_OK; /* a filter no value passes: nothing to read */
 	for (size_t i = 0; i < s->nparts[g]; i++) {
 		ow_search_part_t *p = &s->parts[g][i];
-		if (!part_may_match(r->q, p))
+		if (!ow_scan_part_may(&sc, p))
 			continue;
 		char err[512];
 		if (!p->pq && ow_search_open_part(s, p, g, err, sizeof(err)) != OW_OK) {
@@ -3559,7 +3326,7 @@ static int plan(run_t *r, seg_t **out, size_t *n)
 		}
 		s->stats.parts++;
 		for (int rg = 0; rg < ow_pq_num_row_groups(p->pq); rg++) {
-			if (!rg_may_match(r->q, p, rg))
+			if (!ow_scan_rg_may(&sc, p, rg))
 				continue;
 			if (*n == cap)
 				segs = ow_realloc(segs, (cap *= 2) * sizeof(seg_t));
@@ -3862,34 +3629,32 @@ static int sets_of(ow_search_t *s, ow_node_t *n, char *err, size_t errlen)
 	return n->op == E_INSET && !n->set ? build_set(s, n, err, errlen) : OW_OK;
 }
 
-/* A filter's literals read: its ids, its LIKE pattern's prefix and
- * needle, long IN lists sorted. */
-static void finish_filter(const ow_columnar_t *q, filt_t *f)
+/* Filter i's literals read: the scan layer's (its ids, its LIKE
+ * pattern's prefix and needle), long IN lists sorted and an id list's
+ * hash set (of lists without NULL, whose NOT IN is never true). */
+static void finish_filter(const ow_columnar_t *q, int i)
 {
-	id_literals(q, f);
-	if (f->op >= F_LIKE) {
-		f->npre = ow_search_like_prefix(f->vals[0].p, f->vals[0].n, &f->pre_lo, &f->pre_up);
-		f->needle = ow_alloc(f->vals[0].n + 1);
-		if (ow_search_like_needle(f->vals[0].p, f->vals[0].n, f->needle, f->vals[0].n + 1))
-			f->nneedle = strlen(f->needle);
-		else
-			free(f->needle), f->needle = NULL;
-	}
-	if ((f->op == F_IN || f->op == F_NOT_IN) && f->nvals > 8) {
+	filt_t *f = &q->f[i];
+	fext_t *e = &q->fx[i];
+	int null = 0;
+	ow_scan_pred_ready(f, &q->defs[f->base]);
+	for (size_t j = 0; j < f->nvals; j++)
+		null |= f->vals[j].type == SQLITE_NULL;
+	if ((f->op == F_IN || f->op == F_NOT_IN) && f->nvals > 8 && !null) {
 		qsort(f->vals, f->nvals, sizeof(ow_search_val_t), cmp_vals);
-		f->sorted = 1;
+		e->sorted = 1;
 	}
-	if (f->ids && f->nids > 8) {
+	if (f->ids && f->nids > 8 && !null && (f->op == F_IN || f->op == F_NOT_IN)) {
 		size_t len = (size_t)q->defs[f->col].fixed_len, cap = 16;
 		while (cap < 2 * f->nids)
 			cap *= 2;
-		f->idset = ow_calloc(cap, sizeof(uint32_t));
-		f->idmask = cap - 1;
+		e->idset = ow_calloc(cap, sizeof(uint32_t));
+		e->idmask = cap - 1;
 		for (size_t j = 0; j < f->nids; j++) {
-			size_t i = hash_bytes(f->ids + j * len, len) & f->idmask;
-			while (f->idset[i])
-				i = (i + 1) & f->idmask;
-			f->idset[i] = (uint32_t)j + 1;
+			size_t k = hash_bytes(f->ids + j * len, len) & e->idmask;
+			while (e->idset[k])
+				k = (k + 1) & e->idmask;
+			e->idset[k] = (uint32_t)j + 1;
 		}
 	}
 }
@@ -3906,13 +3671,15 @@ static int semi_join(ow_columnar_t *q, int k)
 	if (!(term >= AFF_NUMERIC || (term == AFF_TEXT && aff <= AFF_TEXT) ||
 	      (term == AFF_NONE && aff == AFF_NONE)))
 		return 0;
-	filt_t *f = add_filter(q, x->id, F_IN, aff);
+	int i = add_filter(q, x->id, F_IN, aff);
+	filt_t *f = &q->f[i];
+	/* IN of no row, or of NULLs only: x IN (NULL), which no row passes */
 	f->vals = ow_calloc(n->set->n + 1, sizeof(ow_search_val_t));
-	for (size_t i = 0; i < n->set->n; i++)
-		val_own(&f->vals[f->nvals++], &n->set->v[i]);
-	f->never = f->nvals == 0; /* IN of no row, or of NULLs only */
-	if (!f->never)
-		finish_filter(q, f);
+	for (size_t j = 0; j < n->set->n; j++)
+		val_own(&f->vals[f->nvals++], &n->set->v[j]);
+	if (f->nvals == 0)
+		f->vals[f->nvals++].type = SQLITE_NULL;
+	finish_filter(q, i);
 	ow_node_free(n);
 	memmove(&q->resid[k], &q->resid[k + 1], (size_t)(q->nresid - k - 1) * sizeof(ow_node_t *));
 	memmove(&q->rcols[k], &q->rcols[k + 1], (size_t)(q->nresid - k - 1) * sizeof(uint64_t));
@@ -3941,33 +3708,26 @@ static int compile(run_t *r)
 			rc = ow_eval_fold(e, &q->x[k].tree);
 	for (int i = 0; i < q->nf && rc == OW_OK; i++) {
 		filt_t *f = &q->f[i];
-		int null = 0;
+		const fext_t *x = &q->fx[i];
 		if (f->vals)
 			continue; /* compiled */
-		f->vals = ow_calloc(f->nlit + 1, sizeof(ow_search_val_t));
-		for (size_t j = 0; j < f->nlit && rc == OW_OK; j++) {
+		/* NULL literals stay: the scan layer knows what no row passes */
+		f->vals = ow_calloc(x->nlit + 1, sizeof(ow_search_val_t));
+		for (size_t j = 0; j < x->nlit && rc == OW_OK; j++) {
 			ow_search_val_t v;
-			if ((rc = ow_eval(e, f->lit[j], &v)) != OW_OK)
+			if ((rc = ow_eval(e, x->lit[j], &v)) != OW_OK)
 				break;
-			if (v.type == SQLITE_NULL) {
-				null = 1;
-				continue;
-			}
-			if (f->op >= F_LIKE)
+			if (v.type != SQLITE_NULL && f->op >= F_LIKE)
 				rc = ow_eval_text(e, &v, &v);
-			else
-				rc = ow_eval_apply_aff(e, f->aff, &v);
+			else if (v.type != SQLITE_NULL)
+				rc = ow_eval_apply_aff(e, x->aff, &v);
 			if (f->op >= F_LIKE && v.n > 10000)
 				rc = OW_DECLINED; /* SQLite's limit (search.c): its error */
 			if (rc == OW_OK)
 				val_own(&f->vals[f->nvals++], &v);
 		}
-		/* a comparison with NULL holds for no row; x IN (..., NULL) is
-		 * NULL where it is not true, NOT IN never true */
-		f->never = null && f->op != F_IN;
-		f->never |= f->op == F_IN && f->nvals == 0 && null;
-		if (rc == OW_OK && !f->never)
-			finish_filter(q, f);
+		if (rc == OW_OK)
+			finish_filter(q, i);
 	}
 	for (int k = 0; k < q->nresid && rc == OW_OK;)
 		k += !semi_join(q, k);

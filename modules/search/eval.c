@@ -283,35 +283,7 @@ static const char *c_string(ow_eval_t *e, const ow_search_val_t *t)
 
 int ow_eval_compare(const ow_search_val_t *a, const ow_search_val_t *b)
 {
-	static const int rank[] = {[SQLITE_INTEGER] = 1,
-				   [SQLITE_FLOAT] = 1,
-				   [SQLITE_TEXT] = 2,
-				   [SQLITE_BLOB] = 3,
-				   [SQLITE_NULL] = 0};
-	if (rank[a->type] != rank[b->type])
-		return rank[a->type] - rank[b->type];
-	switch (rank[a->type]) {
-	case 0:
-		return 0;
-	case 1:
-		if (a->type == SQLITE_INTEGER && b->type == SQLITE_INTEGER)
-			return (a->i > b->i) - (a->i < b->i);
-		if (a->type == SQLITE_FLOAT && b->type == SQLITE_FLOAT)
-			return (a->d > b->d) - (a->d < b->d);
-		/* an integer and a real, exactly (sqlite3IntFloatCompare) */
-		if (a->type == SQLITE_INTEGER) {
-			long double x = (long double)a->i;
-			return (x > b->d) - (x < b->d);
-		} else {
-			long double y = (long double)b->i;
-			return (a->d > y) - (a->d < y);
-		}
-	default: {
-		size_t n = a->n < b->n ? a->n : b->n;
-		int r = n ? memcmp(a->p, b->p, n) : 0;
-		return r ? r : (a->n > b->n) - (a->n < b->n);
-	}
-	}
+	return ow_search_val_cmp(a, b);
 }
 
 int ow_eval_cmp_aff(int a, int b)

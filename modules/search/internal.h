@@ -1,7 +1,9 @@
 /*
  * internal.h - what the files of modules/search share, and nothing outside
- * includes: the handle (search.c), the virtual tables (vtab.c), the SQL
- * functions (funcs.c) and the output formats (output.c).
+ * includes: the handle (search.c), the virtual tables (vtab.c), the
+ * columnar executor (columnar.c), the scan layer under both (scan.c), the
+ * SQL functions (funcs.c, expr.c), the budgets (budget.c) and the output
+ * formats (output.c).
  */
 #ifndef OW_SEARCH_INTERNAL_H
 #define OW_SEARCH_INTERNAL_H
@@ -237,13 +239,93 @@ int ow_search_like_find(const char *needle, size_t m, const uint8_t *s, size_t n
 void ow_search_holding(const uint8_t *data, const uint32_t *ends, size_t from, size_t to,
 		       const uint8_t *needle, size_t m, int folding, uint8_t *may);
 
-/* vtab.c: a LIKE pattern's literal prefix (before its first '%' or '_',
- * at most n bytes) in lower and upper case (owned); its length. */
-size_t ow_search_like_prefix(const uint8_t *pat, size_t n, uint8_t **lower, uint8_t **upper);
-/* 0 when no text in [min, max] of a chunk's statistics can start with the
- * prefix (in any ASCII case). */
-int ow_search_like_stats(const uint8_t *lower, const uint8_t *upper, size_t n,
-			 const ow_pq_stats_t *st);
+/* scan.c: the scan layer under both engines - one predicate type and one
+ * pruning path (its header says what prunes what). */
+enum {
+	OW_SCAN_EQ,
+	OW_SCAN_NE,
+	OW_SCAN_LT,
+	OW_SCAN_LE,
+	OW_SCAN_GT,
+	OW_SCAN_GE,
+	OW_SCAN_IN,
+	OW_SCAN_NOT_IN,
+	OW_SCAN_NULL,
+	OW_SCAN_NOT_NULL,
+	OW_SCAN_LIKE,
+	OW_SCAN_NOT_LIKE
+};
+
+/* A predicate: column op literals. col is a column of the signal's schema
+ * (base = col), or, past its columns, a value an engine derives from
+ * column base that is NULL where base is (prunes by base's NULLs alone). */
+typedef struct {
+	int col, base, op;
+	ow_search_val_t *vals; /* the literals (LIKE: the pattern); text owned, p NULL else */
+	size_t nvals;
+	/* set by ow_scan_pred_ready: */
+	int mixed; /* a literal SQLite converts to compare (the column's affinity):
+		    * the predicate prunes nothing */
+	/* =, !=, IN, NOT IN on an id column: the literals that are ids
+	 * (lowercase hex of its length; the others equal no id), bytes back
+	 * to back */
+	uint8_t *ids;
+	size_t nids;
+	/* LIKE '%needle%' with an ASCII needle: the needle, lowercase */
+	char *needle;
+	size_t nneedle;
+	/* LIKE: the literal prefix in lower and upper case, for statistics */
+	uint8_t *pre_lo, *pre_up;
+	size_t npre;
+} ow_scan_pred_t;
+
+/* A query's predicates on one signal's table, ANDed. */
+typedef struct {
+	int signal;
+	const ow_pq_coldef_t *defs; /* the signal's schema */
+	const ow_scan_pred_t *p;
+	int np;
+} ow_scan_t;
+
+/* SQLite's order of two values, without conversions: NULL, numbers (an
+ * integer and a real compared exactly), text (BINARY), blobs. */
+int ow_search_val_cmp(const ow_search_val_t *a, const ow_search_val_t *b);
+/* Sets what p derives from col, base, op and vals; d is base's column. */
+void ow_scan_pred_ready(ow_scan_pred_t *p, const ow_pq_coldef_t *d);
+/* Frees what p holds (its literals too) and zeroes it. */
+void ow_scan_pred_free(ow_scan_pred_t *p);
+/* 1 when p holds for value x (of p's column, or the value it derives). */
+int ow_scan_holds(const ow_scan_pred_t *p, const ow_search_val_t *x);
+/* Statistics (a row group's or a page's, of rows rows) of p's column d:
+ * 0 when no row can satisfy p (ow_scan_stats_may), 1 when every row does
+ * (ow_scan_stats_all); 1, resp. 0, when they cannot tell. */
+int ow_scan_stats_may(const ow_scan_pred_t *p, const ow_pq_coldef_t *d, const ow_pq_stats_t *st,
+		      int64_t rows);
+int ow_scan_stats_all(const ow_scan_pred_t *p, const ow_pq_coldef_t *d, const ow_pq_stats_t *st,
+		      int64_t rows);
+/* 1 when no row can match (a predicate no value satisfies: a comparison
+ * with NULL, an empty range, an id that is not hex). */
+int ow_scan_none(const ow_scan_t *sc);
+/* 0 when the part's catalog time range rules a match out. */
+int ow_scan_part_may(const ow_scan_t *sc, const ow_search_part_t *p);
+/* 0 when the row group of the (open) part cannot hold a match: a column
+ * absent, statistics, bloom filters. */
+int ow_scan_rg_may(const ow_scan_t *sc, ow_search_part_t *p, int rg);
+/* A data page of column col by its statistics: 0 no row of it can match
+ * the predicates on col, 2 every row matches them all, 1 otherwise (a
+ * page filter's answer, ow_pq_pagefilter_t, where 2 is usable). */
+int ow_scan_page_may(const ow_scan_t *sc, int col, const ow_pq_stats_t *st, int64_t rows);
+/* =, <, <=, >, >= of an integer column (of type d; its values read as
+ * raw integers, UINT32 aside) with an integer literal: [*lo, *hi]
+ * narrowed to the values p allows (the caller starts it whole; an empty
+ * range when none); 0 for other predicates. */
+int ow_scan_int_range(const ow_scan_pred_t *p, const ow_pq_coldef_t *d, int64_t *lo, int64_t *hi);
+/* Clears sel[row] (of nrows) for each row of column o (of type d; NULL:
+ * every row NULL) whose value does not satisfy p, a predicate on the
+ * column itself; the rows left selected, counted. o's values of rows sel
+ * does not select are not looked at. */
+size_t ow_scan_select(const ow_scan_pred_t *p, const ow_pq_coldef_t *d, const ow_col_t *o,
+		      uint8_t *sel, size_t nrows);
 
 #define OW_SEARCH_PATH_MAX 8
 /* A JSON path of member steps, '$.a."b.c"': keys point into the path. */

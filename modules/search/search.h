@@ -66,7 +66,7 @@ typedef struct {
 typedef struct {
 	int64_t parts, row_groups; /* not skipped */
 	int64_t rows;		   /* rows of the row groups read */
-	int64_t bytes;		   /* compressed bytes of the column chunks read */
+	int64_t bytes;		   /* bytes of the data pages read, as stored */
 } ow_search_stats_t;
 
 typedef struct ow_search ow_search_t;

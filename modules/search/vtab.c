@@ -2,41 +2,43 @@
  * vtab.c - the virtual tables spans, logs and metrics: eponymous, read
  * only, over the parts of the handle's snapshot (internal.h).
  *
- * xBestIndex takes, from the WHERE clause, the constraints it can prune
- * with: a range (=, <, <=, >, >=) on the time column (spans start_time,
- * logs time, metrics time), and = or IN (all values at once) on a string
- * column (service_name, name, metric_name, ...) or an id column (trace_id,
- * span_id, parent_span_id), when the comparison uses the BINARY collation.
- * Their values reach xFilter, which skips, in this order:
- *   - parts whose catalog min_time/max_time miss the time range (a log
- *     record with time 0 is partitioned by its observed_time: a logs part
- *     may also hold time 0);
- *   - row groups whose column statistics (min/max, null count) rule every
- *     value out, then those whose bloom filter has none of the ids;
- *   - row groups with no matching row, found by decoding the constrained
- *     columns first: the others are decoded only for row groups that have
- *     a match;
- *   - rows that do not match.
- * Pruning only ever drops what cannot match: a value whose comparison
- * SQLite would make with type conversions (a number against a string
- * column, a string against the time) prunes nothing. No constraint is
- * marked omit, so SQLite checks every row it gets again.
+ * xBestIndex takes, from the WHERE clause, the constraints the scan layer
+ * (scan.c) prunes with: =, <, <=, >, >= on an integer column (the time
+ * columns, duration_ns, status_code, ...), a string column (service_name,
+ * name, metric_name, ...) or an id column (trace_id, span_id,
+ * parent_span_id), the text ones under the BINARY collation; IN on them
+ * (all values at once, but on the time column, where SQLite loops over
+ * its values as it always has); and LIKE on a string column. Their values
+ * reach xFilter as the scan layer's predicates, and a constraint whose
+ * comparison SQLite makes with type conversions (a number against a string
+ * column, text against an integer one) is dropped there: it prunes
+ * nothing; so is a LIKE pattern past SQLITE_LIMIT_LIKE_PATTERN_LENGTH,
+ * whose error is SQLite's to report. The scan then skips parts by their
+ * catalog time range, row groups by their statistics and bloom filters
+ * (ow_scan_part_may, ow_scan_rg_may), and reads a row group (then each
+ * buffered chunk, like one):
+ *   - the constrained columns first, predicate by predicate, each only in
+ *     the pages that still hold a selected row and whose statistics allow
+ *     its predicates (ow_scan_page_may), narrowing the selection
+ *     (ow_scan_select);
+ *   - then, when a row is left, the other columns used, only in the pages
+ *     that hold a selected row (the writer cuts pages at 32768 rows, 8192
+ *     for metric points);
+ *   - and gives SQLite the selected rows.
+ * Pruning only ever drops what cannot match. No constraint is marked
+ * omit, so SQLite checks every row it gets again (the values of the
+ * constrained columns are read for every row it gets).
  *
- * Only the columns the query uses (colUsed) are decoded, one row group at
- * a time: memory holds the used columns of one row group of one part.
- * Values are converted as search.h says.
+ * Only the columns the query uses (colUsed) are read: memory holds the
+ * used columns of one row group of one part (a buffered chunk's columns
+ * are read where they are). bytes_scanned counts the pages read, as
+ * stored. Values are converted as search.h says.
  */
 #include "internal.h"
 #include "../columns/columns.h"
 
-#include <math.h>
-
-/* K_LIKE: a LIKE pattern's literal prefix, compared without ASCII case as
- * SQLite's LIKE does; vals[0] is the prefix in lower case, vals[1] in
- * upper case: a matching string sorts at or after the upper-case form, and
- * its first bytes at or before the lower-case one, which is what the
- * statistics can rule out. SQLite checks the whole pattern again. */
-enum { K_NONE, K_TIME, K_STRING, K_ID, K_LIKE };
+/* The kinds of column a constraint is taken on. */
+enum { K_NONE, K_TIME, K_INT, K_STRING, K_ID };
 
 typedef struct {
 	sqlite3_vtab base;
@@ -45,29 +47,24 @@ typedef struct {
 	const ow_pq_coldef_t *defs;
 } tab_t;
 
-/* One pushed-down constraint, or several ANDed on the time column. */
-typedef struct {
-	int col, kind;
-	int64_t lo, hi; /* K_TIME: inclusive */
-	size_t nvals;	/* K_STRING, K_ID: a row matches one of these */
-	uint8_t **vals;
-	size_t *lens;
-} filter_t;
-
 typedef struct {
 	sqlite3_vtab_cursor base;
 	tab_t *t;
 	uint64_t used; /* bit c: column c is read */
-	filter_t *f;
-	int nf, empty;
-	size_t part; /* past the parts: the buffered chunks */
+	ow_scan_pred_t *p;
+	int np;
+	ow_scan_t scan; /* over p */
+	size_t part;	/* past the parts: the buffered chunks */
 	const ow_table_t *chunk;
 	int rg;
 	size_t row, nrows;
 	int eof;
-	ow_col_t *cols;
-	uint8_t *decoded; /* column decoded for this row group */
-	size_t *vpos;	  /* value index of the current row in each decoded column */
+	uint8_t *sel; /* the row group's rows that match the predicates */
+	size_t sel_cap;
+	uint64_t loaded;      /* bit c: col[c] is this row group's column c */
+	ow_col_t *bufs;	      /* a part's columns as read */
+	const ow_col_t **col; /* bufs, a chunk's columns, or NULL: NULL in every row */
+	size_t *vpos;	      /* value index of the current row in each column loaded */
 	sqlite3_int64 rowid;
 } cur_t;
 
@@ -78,6 +75,8 @@ static int kind_of(const tab_t *t, int col)
 	const ow_pq_coldef_t *d = &t->defs[col];
 	if (col == t->time_col)
 		return K_TIME;
+	if (d->type == OW_PQ_INT32 || d->type == OW_PQ_INT64)
+		return K_INT;
 	if (d->type == OW_PQ_BYTE_ARRAY && d->logical == OW_PQ_L_STRING)
 		return K_STRING;
 	if (d->type == OW_PQ_FIXED)
@@ -152,7 +151,7 @@ static int vt_disconnect(sqlite3_vtab *vt)
 
 /* idxStr: colUsed in 16 hex digits, then for each xFilter argument its
  * column in 2 hex digits and its operator: = (one value), i (an IN list),
- * <, l (<=), >, g (>=). */
+ * <, l (<=), >, g (>=), k (LIKE). */
 static int vt_best_index(sqlite3_vtab *vt, sqlite3_index_info *ix)
 {
 	tab_t *t = (tab_t *)vt;
@@ -190,23 +189,21 @@ static int vt_best_index(sqlite3_vtab *vt, sqlite3_index_info *ix)
 		default:
 			continue;
 		}
-		if (op == 'k') {
-			if (kind != K_STRING)
-				continue;
-			ix->aConstraintUsage[i].argvIndex = ++argv;
-			n += snprintf(idx + n, 4, "%02x%c", c->iColumn, op);
-			rows /= 5;
+		if (kind == K_NONE || (op == 'k' && kind != K_STRING))
 			continue;
-		}
-		if (kind == K_NONE || (kind != K_TIME && op != '='))
-			continue;
-		if (kind != K_TIME && sqlite3_stricmp(sqlite3_vtab_collation(ix, i), "BINARY"))
+		if (op != 'k' && (kind == K_STRING || kind == K_ID) &&
+		    sqlite3_stricmp(sqlite3_vtab_collation(ix, i), "BINARY"))
 			continue;
 		if (op == '=' && kind != K_TIME && sqlite3_vtab_in(ix, i, 1))
 			op = 'i';
 		ix->aConstraintUsage[i].argvIndex = ++argv;
 		n += snprintf(idx + n, 4, "%02x%c", c->iColumn, op);
-		rows /= kind == K_ID ? 1e5 : kind == K_STRING ? 20 : op == '=' ? 100 : 4;
+		if (op == 'k')
+			rows /= 5;
+		else if (op != '=' && op != 'i')
+			rows /= 4;
+		else
+			rows /= kind == K_ID ? 1e5 : kind == K_STRING ? 20 : 100;
 	}
 	ix->idxStr = idx;
 	ix->needToFreeIdxStr = 1;
@@ -222,312 +219,108 @@ static int vt_open(sqlite3_vtab *vt, sqlite3_vtab_cursor **out)
 	tab_t *t = (tab_t *)vt;
 	cur_t *c = ow_calloc(1, sizeof(*c));
 	c->t = t;
-	c->cols = ow_calloc((size_t)t->ncols, sizeof(ow_col_t));
-	c->decoded = ow_calloc((size_t)t->ncols, 1);
+	c->bufs = ow_calloc((size_t)t->ncols, sizeof(ow_col_t));
+	c->col = ow_calloc((size_t)t->ncols, sizeof(*c->col));
 	c->vpos = ow_calloc((size_t)t->ncols, sizeof(size_t));
 	c->eof = 1;
 	*out = &c->base;
 	return SQLITE_OK;
 }
 
-static void free_filters(cur_t *c)
+static void free_preds(cur_t *c)
 {
-	for (int i = 0; i < c->nf; i++) {
-		for (size_t j = 0; j < c->f[i].nvals; j++)
-			free(c->f[i].vals[j]);
-		free(c->f[i].vals);
-		free(c->f[i].lens);
-	}
-	free(c->f);
-	c->f = NULL;
-	c->nf = 0;
+	for (int i = 0; i < c->np; i++)
+		ow_scan_pred_free(&c->p[i]);
+	free(c->p);
+	c->p = NULL;
+	c->np = 0;
 }
 
 static int vt_close(sqlite3_vtab_cursor *vc)
 {
 	cur_t *c = (cur_t *)vc;
-	free_filters(c);
+	free_preds(c);
 	for (int i = 0; i < c->t->ncols; i++)
-		ow_col_free(&c->cols[i]);
-	free(c->cols);
-	free(c->decoded);
+		ow_col_free(&c->bufs[i]);
+	free(c->bufs);
+	free((void *)c->col);
 	free(c->vpos);
+	free(c->sel);
 	free(c);
 	return SQLITE_OK;
 }
 
-/* ---- filters from xFilter's arguments ---- */
-
-static filter_t *filter_for(cur_t *c, int col, int kind)
-{
-	if (kind == K_TIME)
-		for (int i = 0; i < c->nf; i++)
-			if (c->f[i].kind == K_TIME)
-				return &c->f[i];
-	filter_t *f = &c->f[c->nf++];
-	memset(f, 0, sizeof(*f));
-	f->col = col;
-	f->kind = kind;
-	f->lo = INT64_MIN;
-	f->hi = INT64_MAX;
-	return f;
-}
-
-/* A bound on the time: only an INTEGER value prunes (others compare after
- * conversions this code does not repeat). */
-static void time_bound(cur_t *c, filter_t *f, char op, sqlite3_value *v)
-{
-	if (sqlite3_value_type(v) == SQLITE_NULL) {
-		c->empty = 1; /* a comparison with NULL is never true */
-		return;
-	}
-	if (sqlite3_value_type(v) != SQLITE_INTEGER)
-		return;
-	int64_t x = sqlite3_value_int64(v);
-	switch (op) {
-	case '=':
-		f->lo = OW_MAX(f->lo, x);
-		f->hi = OW_MIN(f->hi, x);
-		break;
-	case '>':
-		if (x == INT64_MAX)
-			c->empty = 1;
-		else
-			f->lo = OW_MAX(f->lo, x + 1);
-		break;
-	case 'g':
-		f->lo = OW_MAX(f->lo, x);
-		break;
-	case '<':
-		if (x == INT64_MIN)
-			c->empty = 1;
-		else
-			f->hi = OW_MIN(f->hi, x - 1);
-		break;
-	case 'l':
-		f->hi = OW_MIN(f->hi, x);
-		break;
-	}
-	if (f->lo > f->hi)
-		c->empty = 1;
-}
+/* ---- predicates from xFilter's arguments ---- */
 
 int ow_search_unhex(int ch)
 {
 	return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
 }
 
-/* Adds one value a row may equal. 0 when the value rules nothing out (its
- * comparison converts types: the filter must not prune). */
-static int add_value(const tab_t *t, filter_t *f, sqlite3_value *v)
+/* A literal as the scan layer holds it (text copied); as_text: read as
+ * text, as like() reads its pattern. */
+static void literal(ow_search_val_t *v, sqlite3_value *x, int as_text)
 {
-	int type = sqlite3_value_type(v);
+	int type = sqlite3_value_type(x);
+	memset(v, 0, sizeof(*v));
+	v->type = type;
 	if (type == SQLITE_NULL)
-		return 1; /* equal to nothing */
-	if (type != SQLITE_TEXT)
-		return 0;
-	const unsigned char *p = sqlite3_value_text(v);
-	size_t n = (size_t)sqlite3_value_bytes(v);
-	if (!p)
-		return 0;
-	uint8_t *val;
-	size_t len = n;
-	if (f->kind == K_ID) {
-		/* the column reads as lowercase hex: any other text equals nothing */
-		len = (size_t)t->defs[f->col].fixed_len;
-		if (n != 2 * len)
-			return 1;
-		val = ow_alloc(len);
-		for (size_t i = 0; i < len; i++) {
-			int hi = ow_search_unhex(p[2 * i]), lo = ow_search_unhex(p[2 * i + 1]);
-			if (hi < 0 || lo < 0) {
-				free(val);
-				return 1;
-			}
-			val[i] = (uint8_t)(hi << 4 | lo);
-		}
-	} else {
-		val = ow_alloc(n ? n : 1);
-		memcpy(val, p, n);
-	}
-	f->vals = ow_realloc(f->vals, (f->nvals + 1) * sizeof(*f->vals));
-	f->lens = ow_realloc(f->lens, (f->nvals + 1) * sizeof(*f->lens));
-	f->vals[f->nvals] = val;
-	f->lens[f->nvals++] = len;
-	return 1;
+		return;
+	if (as_text || type == SQLITE_TEXT) {
+		const unsigned char *s = sqlite3_value_text(x);
+		size_t n = (size_t)sqlite3_value_bytes(x);
+		uint8_t *p = ow_alloc(n + 1);
+		memcpy(p, s ? (const char *)s : "", s ? n : 0);
+		v->type = SQLITE_TEXT;
+		v->p = p;
+		v->n = s ? n : 0;
+	} else if (type == SQLITE_INTEGER) {
+		v->i = sqlite3_value_int64(x);
+	} else if (type == SQLITE_FLOAT) {
+		v->d = sqlite3_value_double(x);
+	} /* a blob: its type is enough to prune nothing */
 }
 
-/* An = or IN filter; drops it when a value cannot prune. */
-static void like_prefix(cur_t *c, int col, sqlite3_value *arg)
+/* The predicate of xFilter argument arg on column col, operator op of
+ * idxStr; dropped when it cannot prune. */
+static int add_pred(cur_t *c, int col, char op, sqlite3_value *arg)
 {
-	const char *pat = (const char *)sqlite3_value_text(arg);
-	size_t n = pat ? strcspn(pat, "%_") : 0;
-	if (n == 0)
-		return; /* no literal prefix: nothing to prune with */
-	filter_t *f = &c->f[c->nf++];
-	memset(f, 0, sizeof(*f));
-	f->col = col;
-	f->kind = K_LIKE;
-	f->nvals = 2;
-	f->vals = ow_calloc(2, sizeof(uint8_t *));
-	f->lens = ow_calloc(2, sizeof(size_t));
-	f->lens[0] = f->lens[1] =
-	    ow_search_like_prefix((const uint8_t *)pat, n, &f->vals[0], &f->vals[1]);
-}
-
-size_t ow_search_like_prefix(const uint8_t *pat, size_t n, uint8_t **lower, uint8_t **upper)
-{
-	size_t k = 0;
-	while (k < n && pat[k] != '%' && pat[k] != '_')
-		k++;
-	n = k;
-	*lower = ow_alloc(n + 1);
-	*upper = ow_alloc(n + 1);
-	for (size_t i = 0; i < n; i++) {
-		uint8_t ch = pat[i];
-		(*lower)[i] = (uint8_t)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
-		(*upper)[i] = (uint8_t)(ch >= 'a' && ch <= 'z' ? ch - 32 : ch);
-	}
-	return n;
-}
-
-static int like_matches(const filter_t *f, const uint8_t *p, size_t n)
-{
-	if (n < f->lens[0])
-		return 0;
-	for (size_t i = 0; i < f->lens[0]; i++) {
-		uint8_t ch = p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i];
-		if (ch != f->vals[0][i])
-			return 0;
-	}
-	return 1;
-}
-
-static int equality(cur_t *c, int col, int kind, char op, sqlite3_value *arg)
-{
-	filter_t *f = filter_for(c, col, kind);
-	int prunes = 1, rc = SQLITE_OK;
+	static const char ops[] = "=i<l>gk";
+	static const int scan_op[] = {OW_SCAN_EQ, OW_SCAN_IN, OW_SCAN_LT,  OW_SCAN_LE,
+				      OW_SCAN_GT, OW_SCAN_GE, OW_SCAN_LIKE};
+	const char *at = strchr(ops, op);
+	if (!op || !at)
+		return vt_error(c->t, "bad index string");
+	ow_scan_pred_t *p = &c->p[c->np];
+	*p = (ow_scan_pred_t){.col = col, .base = col, .op = scan_op[at - ops]};
 	if (op == 'i') {
 		sqlite3_value *v;
+		int rc;
+		size_t cap = 0;
 		for (rc = sqlite3_vtab_in_first(arg, &v); rc == SQLITE_OK && v;
-		     rc = sqlite3_vtab_in_next(arg, &v))
-			prunes &= add_value(c->t, f, v);
-		if (rc == SQLITE_DONE)
-			rc = SQLITE_OK;
+		     rc = sqlite3_vtab_in_next(arg, &v)) {
+			if (p->nvals == cap)
+				p->vals = ow_realloc(p->vals,
+						     (cap = cap ? 2 * cap : 8) * sizeof(*p->vals));
+			literal(&p->vals[p->nvals++], v, 0);
+		}
+		if (rc != SQLITE_OK && rc != SQLITE_DONE) {
+			ow_scan_pred_free(p);
+			return vt_error(c->t, "cannot read an IN list");
+		}
 	} else {
-		prunes = add_value(c->t, f, arg);
+		p->vals = ow_alloc(sizeof(*p->vals));
+		p->nvals = 1;
+		literal(&p->vals[0], arg, op == 'k');
 	}
-	if (rc != SQLITE_OK || !prunes) {
-		for (size_t j = 0; j < f->nvals; j++)
-			free(f->vals[j]);
-		free(f->vals);
-		free(f->lens);
-		c->nf--;
-		return rc;
-	}
-	if (f->nvals == 0)
-		c->empty = 1;
+	ow_scan_pred_ready(p, &c->t->defs[col]);
+	if (p->mixed ||
+	    (op == 'k' && p->vals[0].n > (size_t)sqlite3_limit(
+					     c->t->s->db, SQLITE_LIMIT_LIKE_PATTERN_LENGTH, -1)))
+		ow_scan_pred_free(p); /* SQLite converts a value, or reports an error: no pruning */
+	else
+		c->np++;
 	return SQLITE_OK;
-}
-
-/* ---- pruning ---- */
-
-static int bytes_cmp(const uint8_t *a, size_t la, const uint8_t *b, size_t lb)
-{
-	int r = memcmp(a, b, OW_MIN(la, lb));
-	return r ? r : (la > lb) - (la < lb);
-}
-
-static int64_t get_i64(const uint8_t *p)
-{
-	return (int64_t)ow_get_u64(p);
-}
-
-static int part_may_match(const cur_t *c, const ow_search_part_t *p)
-{
-	for (int i = 0; i < c->nf; i++) {
-		const filter_t *f = &c->f[i];
-		if (f->kind != K_TIME)
-			continue;
-		int overlaps = p->max_time >= f->lo && p->min_time <= f->hi;
-		int zero = c->t->signal == OW_LOGS && f->lo <= 0 && f->hi >= 0;
-		if (!overlaps && !zero)
-			return 0;
-	}
-	return 1;
-}
-
-/* Whether [min, max] may hold a string that starts with the prefix, in any
- * ASCII case. The first byte's two cases are tried apart: with both
- * together the bounds would span every string from "Z..." to "z...". */
-/* a against b (n >= 1 bytes) with b's first byte read as c0. */
-static int cmp_first(const uint8_t *a, size_t la, uint8_t c0, const uint8_t *b, size_t n)
-{
-	if (la == 0)
-		return -1;
-	if (a[0] != c0)
-		return a[0] < c0 ? -1 : 1;
-	return bytes_cmp(a + 1, la - 1, b + 1, n - 1);
-}
-
-int ow_search_like_stats(const uint8_t *lower, const uint8_t *upper, size_t n,
-			 const ow_pq_stats_t *st)
-{
-	if (!st->has_minmax || n == 0)
-		return 1;
-	/* a match starts with the prefix, its first letter in either case
-	 * and the rest in any: at or after the upper-case form, its first n
-	 * bytes at or before the lower-case one */
-	for (int k = 0; k < 2; k++) {
-		uint8_t c0 = k ? upper[0] : lower[0];
-		if (k == 1 && lower[0] == upper[0])
-			break; /* not a letter: one case */
-		size_t m = OW_MIN(st->min_len, n);
-		if (cmp_first(st->max, st->max_len, c0, upper, n) >= 0 &&
-		    (st->min_len == 0 || cmp_first(st->min, m, c0, lower, m) <= 0))
-			return 1;
-	}
-	return 0;
-}
-
-static int rg_may_match(const cur_t *c, const ow_search_part_t *p, int rg)
-{
-	int64_t rows = ow_pq_row_group_rows(p->pq, rg);
-	for (int i = 0; i < c->nf; i++) {
-		const filter_t *f = &c->f[i];
-		int fc = p->colmap[f->col];
-		if (fc < 0)
-			return 0; /* the column is all NULL in this part */
-		ow_pq_stats_t st;
-		if (ow_pq_stats(p->pq, rg, fc, &st) == OW_OK) {
-			if (f->kind != K_TIME && st.null_count == rows)
-				return 0;
-			if (st.has_minmax && f->kind == K_TIME && st.min_len == 8 &&
-			    st.max_len == 8 && (get_i64(st.max) < f->lo || get_i64(st.min) > f->hi))
-				return 0;
-			if (f->kind == K_LIKE &&
-			    !ow_search_like_stats(f->vals[0], f->vals[1], f->lens[0], &st))
-				return 0;
-			if (st.has_minmax && f->kind != K_TIME && f->kind != K_LIKE) {
-				size_t j = 0;
-				while (j < f->nvals &&
-				       (bytes_cmp(f->vals[j], f->lens[j], st.min, st.min_len) < 0 ||
-					bytes_cmp(f->vals[j], f->lens[j], st.max, st.max_len) > 0))
-					j++;
-				if (j == f->nvals)
-					return 0;
-			}
-		}
-		if (f->kind == K_ID) {
-			size_t j = 0;
-			while (j < f->nvals &&
-			       !ow_pq_bloom_check(p->pq, rg, fc, f->vals[j], f->lens[j]))
-				j++;
-			if (j == f->nvals)
-				return 0;
-		}
-	}
-	return 1;
 }
 
 /* ---- reading ---- */
@@ -573,97 +366,73 @@ static int open_part(cur_t *c, ow_search_part_t *p)
 	return SQLITE_OK;
 }
 
-static int decode(cur_t *c, const ow_search_part_t *p, int col)
+typedef struct {
+	const ow_scan_t *scan;
+	int col;
+} pagearg_t;
+
+/* A page of a constrained column: not read when its statistics rule its
+ * predicates out. SQLite checks every row it gets again, so a page whose
+ * rows all pass is read too. */
+static int page_may(void *arg, const ow_pq_stats_t *st, int64_t rows, size_t row0)
 {
-	ow_col_t *o = &c->cols[col];
-	ow_col_clear(o);
-	c->vpos[col] = 0;
-	c->decoded[col] = 1;
+	OW_UNUSED(row0);
+	const pagearg_t *a = arg;
+	return ow_scan_page_may(a->scan, a->col, st, rows) != 0;
+}
+
+/* Column col of the row group (or buffered chunk) in the pages that hold
+ * a selected row; filter: also not in the pages whose statistics rule its
+ * predicates out (their rows leave the selection). */
+static int read_col(cur_t *c, ow_search_part_t *p, int col, int filter)
+{
+	c->loaded |= (uint64_t)1 << col;
+	c->col[col] = NULL;
 	if (c->chunk) {
-		/* buffered rows are columns already: a copy, so the cursor's
-		 * buffers stay its own */
-		const ow_col_t *from = &c->chunk->cols[col];
-		ow_buf_add(&o->fixed, from->fixed.data, from->fixed.len);
-		ow_buf_add(&o->data, from->data.data, from->data.len);
-		ow_buf_add(&o->offs, from->offs.data, from->offs.len);
-		ow_buf_add(&o->defs, from->defs.data, from->defs.len);
-		o->nrows = from->nrows;
-		o->nvals = from->nvals;
+		c->col[col] = &c->chunk->cols[col];
 		return SQLITE_OK;
 	}
 	int fc = p->colmap[col];
-	if (fc < 0) {
-		c->decoded[col] = 0; /* absent: reads as NULL */
-		return SQLITE_OK;
-	}
+	if (fc < 0)
+		return SQLITE_OK; /* absent: reads as NULL */
+	ow_col_t *o = &c->bufs[col];
+	ow_col_clear(o);
+	pagearg_t a = {&c->scan, col};
+	ow_pq_pagefilter_t pf = {page_may, &a, c->sel, NULL};
 	char err[512];
-	if (ow_pq_read_column(p->pq, c->rg, fc, o, err, sizeof(err)) != OW_OK)
+	if (ow_pq_read_column_pf(p->pq, c->rg, fc, c->sel, filter ? &pf : NULL, o, NULL,
+				 &c->t->s->stats.bytes, err, sizeof(err)) != OW_OK)
 		return vt_error(c->t, "part %s: %s", p->path, err);
 	if (o->nrows != c->nrows)
 		return vt_error(c->t, "part %s: column %s has %zu rows, its row group %zu", p->path,
 				c->t->defs[col].name, o->nrows, c->nrows);
-	ow_pq_chunk_t ci;
-	if (ow_pq_chunk(p->pq, c->rg, fc, &ci) == OW_OK)
-		c->t->s->stats.bytes += ci.bytes;
+	c->col[col] = o;
 	return SQLITE_OK;
 }
 
 static void step(cur_t *c)
 {
 	for (int i = 0; i < c->t->ncols; i++)
-		if (c->decoded[i])
-			c->vpos[i] += c->cols[i].defs.data[c->row];
+		if (c->col[i] && (c->loaded >> i & 1))
+			c->vpos[i] += c->col[i]->defs.data[c->row];
 	c->row++;
 }
 
-static int row_matches(const cur_t *c)
+/* From the current row on, to the first selected one in this row group:
+ * 1 found, 0 none. */
+static int seek(cur_t *c)
 {
-	for (int i = 0; i < c->nf; i++) {
-		const filter_t *f = &c->f[i];
-		const ow_col_t *o = &c->cols[f->col];
-		if (!o->defs.data[c->row])
-			return 0;
-		size_t v = c->vpos[f->col];
-		if (f->kind == K_TIME) {
-			int64_t x = get_i64(o->fixed.data + 8 * v);
-			if (x < f->lo || x > f->hi)
-				return 0;
-			continue;
-		}
-		const uint8_t *p;
-		size_t n;
-		if (f->kind == K_ID) {
-			n = (size_t)c->t->defs[f->col].fixed_len;
-			p = o->fixed.data + n * v;
-		} else {
-			p = ow_col_bytes_at(o, v, &n);
-		}
-		if (f->kind == K_LIKE) {
-			if (!like_matches(f, p, n))
-				return 0;
-			continue;
-		}
-		size_t j = 0;
-		while (j < f->nvals && (f->lens[j] != n || memcmp(f->vals[j], p, n) != 0))
-			j++;
-		if (j == f->nvals)
-			return 0;
+	size_t from = c->row;
+	const uint8_t *hit = from < c->nrows ? memchr(c->sel + from, 1, c->nrows - from) : NULL;
+	if (!hit) {
+		c->row = c->nrows;
+		return 0;
 	}
+	c->row = (size_t)(hit - c->sel);
+	for (int i = 0; i < c->t->ncols && c->row > from; i++)
+		if (c->col[i] && (c->loaded >> i & 1))
+			c->vpos[i] += ow_count_ones(c->col[i]->defs.data + from, c->row - from);
 	return 1;
-}
-
-/* From the current row on, the first that matches in this row group: 1
- * found, 0 none, -1 error (the time budget). */
-static int seek_match(cur_t *c)
-{
-	for (size_t n = 0; c->row < c->nrows; n++) {
-		if (row_matches(c))
-			return 1;
-		if ((n & 0xffff) == 0xffff && ow_search_expired(c->t->s))
-			return -1;
-		step(c);
-	}
-	return 0;
 }
 
 static int expired(cur_t *c)
@@ -673,39 +442,40 @@ static int expired(cur_t *c)
 	return vt_error(c->t, "%s", msg);
 }
 
-/* Loads the row group c->rg of part c->part: its constrained columns,
- * then, if a row matches, the other columns used. 1 loaded with a match, 0
- * nothing matches, or an SQLite error code (negative). */
+/* Loads the row group c->rg of part p (or the chunk c->chunk): its
+ * constrained columns, predicate by predicate, then, if a row is
+ * selected, the other columns used; the current row is the first
+ * selected. 1 loaded with a match, 0 nothing matches, or an SQLite error
+ * code (negative). */
 static int load(cur_t *c, ow_search_part_t *p)
 {
 	tab_t *t = c->t;
-	memset(c->decoded, 0, (size_t)t->ncols);
+	c->loaded = 0;
 	c->row = 0;
 	c->nrows = c->chunk ? c->chunk->nrows : (size_t)ow_pq_row_group_rows(p->pq, c->rg);
 	t->s->stats.row_groups++;
 	t->s->stats.rows += (int64_t)c->nrows;
-	uint64_t pending = c->used;
-	for (int i = 0; i < c->nf; i++) {
-		int col = c->f[i].col;
-		if (!(pending & (uint64_t)1 << col))
-			continue;
-		pending &= ~((uint64_t)1 << col);
-		if (decode(c, p, col) != SQLITE_OK)
-			return -SQLITE_ERROR;
+	if (c->sel_cap < c->nrows + 1) {
+		c->sel_cap = c->nrows + 1;
+		c->sel = ow_realloc(c->sel, c->sel_cap);
 	}
-	int m = seek_match(c);
-	if (m <= 0)
-		return m < 0 ? -SQLITE_ERROR : 0;
-	for (int col = 0; col < t->ncols; col++) {
-		if (!(pending & (uint64_t)1 << col))
-			continue;
-		if (decode(c, p, col) != SQLITE_OK)
+	memset(c->sel, 1, c->nrows);
+	size_t selected = c->nrows;
+	for (int i = 0; i < c->np && selected; i++) {
+		int col = c->p[i].col;
+		if (!(c->loaded >> col & 1) && read_col(c, p, col, 1) != SQLITE_OK)
 			return -SQLITE_ERROR;
-		if (c->decoded[col])
-			for (size_t r = 0; r < c->row; r++)
-				c->vpos[col] += c->cols[col].defs.data[r];
+		selected = ow_scan_select(&c->p[i], &t->defs[col], c->col[col], c->sel, c->nrows);
 	}
-	return 1;
+	if (ow_search_expired(t->s)) /* LIKE stops on the budget */
+		return -SQLITE_ERROR;
+	if (!selected)
+		return 0;
+	for (int col = 0; col < t->ncols; col++)
+		if ((c->used & ~c->loaded) >> col & 1 && read_col(c, p, col, 0) != SQLITE_OK)
+			return -SQLITE_ERROR;
+	memset(c->vpos, 0, (size_t)t->ncols * sizeof(size_t));
+	return seek(c);
 }
 
 /* Moves to the next matching row, from the current one, across row
@@ -713,13 +483,8 @@ static int load(cur_t *c, ow_search_part_t *p)
 static int advance(cur_t *c)
 {
 	tab_t *t = c->t;
-	if (c->nrows && c->row < c->nrows) {
-		int m = seek_match(c);
-		if (m < 0)
-			return expired(c);
-		if (m > 0)
-			return SQLITE_OK;
-	}
+	if (c->row < c->nrows && seek(c))
+		return SQLITE_OK;
 	for (;;) {
 		if (ow_search_expired(t->s))
 			return expired(c);
@@ -735,10 +500,9 @@ static int advance(cur_t *c)
 			}
 			c->chunk = &t->s->chunks[t->signal][k]->table;
 			c->part++;
-			p = NULL;
 		} else {
 			if (c->rg < 0) {
-				if (!part_may_match(c, p)) {
+				if (!ow_scan_part_may(&c->scan, p)) {
 					c->part++;
 					continue;
 				}
@@ -751,7 +515,7 @@ static int advance(cur_t *c)
 				c->rg = -1;
 				continue;
 			}
-			if (!rg_may_match(c, p, c->rg))
+			if (!ow_scan_rg_may(&c->scan, p, c->rg))
 				continue;
 		}
 		int m = load(c, p);
@@ -771,34 +535,30 @@ static int vt_filter(sqlite3_vtab_cursor *vc, int idxnum, const char *idx, int a
 	OW_UNUSED(idxnum);
 	cur_t *c = (cur_t *)vc;
 	tab_t *t = c->t;
-	free_filters(c);
-	c->empty = 0;
+	free_preds(c);
 	char mask[17] = "0";
 	if (idx && strlen(idx) >= 16)
 		memcpy(mask, idx, 16);
 	c->used = strtoull(mask, NULL, 16);
-	c->f = ow_calloc((size_t)argc + 1, sizeof(filter_t));
+	c->p = ow_calloc((size_t)argc + 1, sizeof(ow_scan_pred_t));
 	const char *a = idx ? idx + 16 : "";
 	for (int i = 0; i < argc && strlen(a) >= 3; i++, a += 3) {
 		int col = ow_search_unhex(a[0]) << 4 | ow_search_unhex(a[1]);
 		if (col < 0 || col >= t->ncols)
 			return vt_error(t, "bad index string");
-		int kind = kind_of(t, col);
 		c->used |= (uint64_t)1 << col;
-		if (a[2] == 'k')
-			like_prefix(c, col, argv[i]);
-		else if (kind == K_TIME)
-			time_bound(c, filter_for(c, col, kind), a[2], argv[i]);
-		else if (equality(c, col, kind, a[2], argv[i]) != SQLITE_OK)
-			return vt_error(t, "cannot read an IN list");
+		if (add_pred(c, col, a[2], argv[i]) != SQLITE_OK)
+			return SQLITE_ERROR;
 	}
+	c->scan = (ow_scan_t){t->signal, t->defs, c->p, c->np};
 	c->part = 0;
 	c->chunk = NULL;
 	c->rg = -1;
 	c->row = c->nrows = 0;
+	c->loaded = 0;
 	c->rowid = 0;
 	c->eof = 0;
-	if (c->empty) {
+	if (ow_scan_none(&c->scan)) {
 		c->eof = 1;
 		return SQLITE_OK;
 	}
@@ -821,13 +581,14 @@ static int vt_eof(sqlite3_vtab_cursor *vc)
 static int vt_column(sqlite3_vtab_cursor *vc, sqlite3_context *ctx, int col)
 {
 	cur_t *c = (cur_t *)vc;
-	if (col < 0 || col >= c->t->ncols || !c->decoded[col] || !c->cols[col].defs.data[c->row]) {
+	if (col < 0 || col >= c->t->ncols || !(c->loaded >> col & 1) || !c->col[col] ||
+	    !c->col[col]->defs.data[c->row]) {
 		sqlite3_result_null(ctx);
 		return SQLITE_OK;
 	}
 	char hex[OW_SEARCH_HEX_MAX];
 	ow_search_val_t v;
-	ow_search_cell(&c->t->defs[col], &c->cols[col], c->vpos[col], hex, &v);
+	ow_search_cell(&c->t->defs[col], c->col[col], c->vpos[col], hex, &v);
 	switch (v.type) {
 	case SQLITE_INTEGER:
 		sqlite3_result_int64(ctx, v.i);

@@ -791,8 +791,10 @@ static int col_starts(const ow_col_t *got, const ow_col_t *a)
  * into a column that held before rows and vals_before values, agree with
  * full, the chunk as ow_pq_read_column reads it: a selected row (every row
  * without sel) is the same row; any other is NULL or the same row. */
-/* Text values sel_right saw left empty (rows not wanted). */
-static size_t texts_left;
+/* Text values sel_right saw left empty (rows not wanted), and those of
+ * them in a chunk with a dictionary (in_dict: the chunk has one). */
+static size_t texts_left, dict_texts_left;
+static int in_dict;
 
 static int sel_right(const ow_pq_coldef_t *d, const ow_col_t *full, const ow_col_t *got,
 		     size_t before, size_t vals_before, const uint8_t *sel, const ow_pq_codes_t *c,
@@ -835,12 +837,13 @@ static int sel_right(const ow_pq_coldef_t *d, const ow_col_t *full, const ow_col
 				b = ow_pq_value(got, w, vg, &lb);
 			}
 			if (la != lb || (la && memcmp(a, b, la) != 0)) {
-				/* a PLAIN text value of a row not wanted: empty */
+				/* a text value of a row not wanted: empty */
 				if (!(sel && !sel[r] && !w && !codes && !lb)) {
 					snprintf(why, whylen, "row %zu differs", r);
 					return 0;
 				}
 				texts_left++;
+				dict_texts_left += in_dict;
 			}
 			vg++;
 		}
@@ -942,6 +945,7 @@ static void test_sel_codes(void)
 			int pages = count_pages(&img, &ci, &dp);
 			dict_chunks += ci.has_dict;
 			multi_page += pages >= 2;
+			in_dict = ci.has_dict;
 			ow_col_t full = {0}, got = {0};
 			if (ow_pq_read_column(f, g, c, &full, err, sizeof(err)) != OW_OK) {
 				printf("# %s rg %d: %s\n", d->name, g, err);
@@ -1027,9 +1031,10 @@ static void test_sel_codes(void)
 	is_int(bad[ONES_SAME], 0, "a sel of all rows reads the same bytes");
 	is_int(bad[SEL_RIGHT], 0,
 	       "with a sel, selected rows are as in the full read, others NULL, "
-	       "the same, or (PLAIN text) empty");
-	ok(texts_left > 0, "PLAIN text values of rows not selected are left empty (%zu)",
-	   texts_left);
+	       "the same, or (text) empty");
+	ok(texts_left > dict_texts_left && dict_texts_left > 0,
+	   "text values of rows not selected are left empty (%zu, %zu of them from a dictionary)",
+	   texts_left, dict_texts_left);
 	is_int(bad[ZEROS], 0, "a sel of zeros: every row NULL, no value, also in REQUIRED columns");
 	is_int(bad[SKIPPED], 0, "pages without a selected row are not read (their rows are NULL)");
 	is_int(bad[CODES], 0, "with codes (and any sel), code v names the full read's value v");
@@ -1834,7 +1839,9 @@ static void test_page_stats(void)
 	int calls = 0;
 	ow_pq_pagefilter_t pf = {at_least_5000, &calls, sel, NULL};
 	ow_col_t got = {0};
-	ok(ow_pq_read_column_pf(f, 0, 0, sel, &pf, &got, NULL, err, sizeof(err)) == OW_OK,
+	int64_t stored = 0;
+	ow_pq_chunk_t ci;
+	ok(ow_pq_read_column_pf(f, 0, 0, sel, &pf, &got, NULL, &stored, err, sizeof(err)) == OW_OK,
 	   "read with a page filter");
 	size_t kept = 0, right = 0, nulls = 0;
 	for (size_t i = 0; i < N; i++) {
@@ -1850,6 +1857,11 @@ static void test_page_stats(void)
 	is_int(nulls, 5000, "their rows read as NULL, not decoded");
 	is_int(right, 5000, "the rows of the other pages read as written");
 	is_int(got.nrows, N, "all the row group's rows");
+	int64_t half = stored;
+	ow_pq_chunk(f, 0, 0, &ci);
+	ok(half > 0 && half < ci.bytes * 2 / 3,
+	   "the bytes of the pages read counted, not the chunk's (%lld of %lld)", (long long)half,
+	   (long long)ci.bytes);
 	/* the pages of s carry their own bounds and null counts */
 	ow_col_t full = {0};
 	ow_pq_read_column(f, 0, 1, &full, err, sizeof(err));
@@ -1857,16 +1869,19 @@ static void test_page_stats(void)
 	memset(sel, 1, N);
 	ow_col_t again = {0};
 	ow_pq_pagefilter_t none = {at_least_5000, &calls, sel, NULL};
-	ow_pq_read_column_pf(f, 0, 1, sel, &none, &again, NULL, err, sizeof(err));
+	stored = 0;
+	ow_pq_read_column_pf(f, 0, 1, sel, &none, &again, NULL, &stored, err, sizeof(err));
 	ok(calls == 10 && again.nvals == full.nvals && again.data.len == full.data.len &&
 	       memcmp(again.data.data, full.data.data, full.data.len) == 0,
 	   "a text column's pages have statistics; a filter that keeps them all reads every value");
+	ow_pq_chunk(f, 0, 1, &ci);
+	is_int(stored, ci.bytes, "every page read (the dictionary's too): the chunk's bytes");
 	/* got: each page's values as it is decoded, not the pages skipped */
 	seen_t seen = {0};
 	ow_pq_pagefilter_t hook = {seen_may, &seen, sel, seen_page};
 	memset(sel, 1, N);
 	ow_col_t hooked = {0};
-	ow_pq_read_column_pf(f, 0, 1, sel, &hook, &hooked, NULL, err, sizeof(err));
+	ow_pq_read_column_pf(f, 0, 1, sel, &hook, &hooked, NULL, NULL, err, sizeof(err));
 	ok(seen.pages == 10 && seen.count == full.nvals,
 	   "got: the 10 pages of text values in order, %zu values (%d calls)", seen.count,
 	   seen.pages);
@@ -1874,7 +1889,7 @@ static void test_page_stats(void)
 	memset(sel, 1, N);
 	ow_col_free(&hooked);
 	hooked = (ow_col_t){0};
-	ow_pq_read_column_pf(f, 0, 0, sel, &hook, &hooked, NULL, err, sizeof(err));
+	ow_pq_read_column_pf(f, 0, 0, sel, &hook, &hooked, NULL, NULL, err, sizeof(err));
 	ok(seen.pages == 5 && seen.count == 5000,
 	   "got: the 5 pages of integers read, not the 5 ruled out (%zu values, %d calls)",
 	   seen.count, seen.pages);
@@ -1884,7 +1899,8 @@ static void test_page_stats(void)
 	memset(sel, 1, N);
 	ow_col_free(&hooked);
 	hooked = (ow_col_t){0};
-	ok(ow_pq_read_column_pf(f, 0, 0, sel, &pass, &hooked, NULL, err, sizeof(err)) == OW_OK,
+	ok(ow_pq_read_column_pf(f, 0, 0, sel, &pass, &hooked, NULL, NULL, err, sizeof(err)) ==
+	       OW_OK,
 	   "read with pages that pass whole");
 	kept = right = nulls = 0;
 	for (size_t i = 0; i < N; i++) {
