@@ -37,7 +37,8 @@
  * joins, window functions, an alias that is also a column's name, a
  * column of an aggregate query outside its GROUP BY and aggregates,
  * DISTINCT with aggregates, an IN list on the time column at the top of
- * WHERE (SQLite loops over its values, which orders the rows by them).
+ * WHERE (SQLite loops over its values, which orders the rows by them), an
+ * OR SQLite may answer as a union of scans (or_union).
  *
  * The plan: WHERE's conditions at its top-level ANDs are filters where
  * they are a term (a column, time_bucket_ns(column, width) or ->>) against
