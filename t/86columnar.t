@@ -311,7 +311,8 @@ const xgen = () => {
   const aggs = Array.from({ length: ri(1, 3) }, () => pick([
     'count(*)', `sum(CASE WHEN ${xcond(t, 1)} THEN 1 ELSE 0 END)`, `count(DISTINCT ${pick([xnum(t, 1), xtext(t, 1)])})`,
     `${pick(['min', 'max'])}(${pick([xnum(t, 1), xtext(t, 1)])})`, `${pick(['sum', 'avg'])}(${xnum(t, 1)})`, `${pick(['p50', 'p99'])}(${pick(x.num)} ${pick(['*', '+', '/'])} ${ri(1, 3)})`,
-    `100.0 * sum(CASE WHEN ${xcond(t, 1)} THEN 1 ELSE 0 END) / count(*)`, `count(*) ${pick(['+', '*', '-'])} ${ri(0, 9)}`, `round(avg(${pick(x.num)}))`]));
+    `100.0 * sum(CASE WHEN ${xcond(t, 1)} THEN 1 ELSE 0 END) / count(*)`, `count(*) ${pick(['+', '*', '-'])} ${ri(0, 9)}`, `round(avg(${pick(x.num)}))`,
+    `${pick(['count(*)', `count(${pick([...x.num, ...x.text])})`, `sum(${pick(x.num)})`, `max(${pick(x.text)})`])} FILTER (WHERE ${xcond(t, 1)})`]));
   const items = [...groups.map((g, i) => `${g} AS g${i}`), ...aggs.map((a, i) => `${a} AS a${i}`)];
   let q = `SELECT ${items.join(', ')} FROM ${t}${W}`;
   if (groups.length) q += ` GROUP BY ${groups.map((g, i) => pick([String(i + 1), `g${i}`, g])).join(', ')}`;

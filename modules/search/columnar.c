@@ -24,7 +24,8 @@
  *         'path') (a JSON column and a path of member steps, '$.a."b.c"',
  *         which expr.c reads), now_ns(), the functions of eval.c, and the
  *         aggregates count(*), count([DISTINCT] x), sum, avg, min, max,
- *         p50, p90, p99 of one argument (in items, HAVING and ORDER BY)
+ *         p50, p90, p99 of one argument, each with an optional FILTER
+ *         (WHERE cond) (in items, HAVING and ORDER BY)
  *   GROUP BY: an expression, an item's position, or an alias (a name
  *         that is no column); ORDER BY: an item's position or alias, or
  *         an expression (of the groups and aggregates, when grouped)
@@ -148,6 +149,7 @@ typedef struct {
 	int col; /* -1: count(*) */
 	int agg;
 	double q;
+	int filter; /* agg(x) FILTER (WHERE cond): cond's term; -1 none */
 } item_t;
 
 /* A filter is the scan layer's predicate: col is a column, or an
@@ -621,7 +623,8 @@ static ow_node_t *call(parser_t *p)
 		return NULL;
 	}
 	p->in_agg = outer;
-	if (is_kw(peek(p), "FILTER") || is_kw(peek(p), "OVER"))
+	if (is_kw(peek(p), "OVER") ||
+	    (is_kw(peek(p), "FILTER") && !(agg > A_NONE && (star || n->n == 1))))
 		return fail(n);
 	if (agg > A_NONE && (star || n->n == 1)) {
 		if (!p->aggs || outer || (distinct && agg != A_COUNT))
@@ -629,6 +632,21 @@ static ow_node_t *call(parser_t *p)
 		n->op = E_AGG;
 		n->fn = distinct ? A_COUNT_DISTINCT : agg;
 		n->q = qv;
+		if (kw(p, "FILTER")) {
+			/* the rows it takes: the last kid (id 1) */
+			int aggs = p->aggs;
+			ow_node_t *w = NULL;
+			p->aggs = 0;
+			if (op(p, "(") && kw(p, "WHERE"))
+				w = expr(p);
+			p->aggs = aggs;
+			if (!w || !op(p, ")")) {
+				ow_node_free(w);
+				return fail(n);
+			}
+			ow_node_add(n, w);
+			n->id = 1;
+		}
 		return n;
 	}
 	if (distinct)
@@ -1271,7 +1289,13 @@ static int bind_groups(struct ow_columnar *q, ow_node_t **np)
 		return 1;
 	}
 	if (n->op == E_AGG) {
-		item_t it = {.col = -1, .agg = n->fn, .q = n->q};
+		item_t it = {.col = -1, .agg = n->fn, .q = n->q, .filter = -1};
+		if (n->id) {
+			it.filter = term_of(q, n->kid[n->n - 1]);
+			n->kid[--n->n] = NULL;
+			if (it.filter < 0)
+				return 0;
+		}
 		if (n->n) {
 			it.col = term_of(q, n->kid[0]);
 			n->kid[0] = NULL;
@@ -1284,7 +1308,7 @@ static int bind_groups(struct ow_columnar *q, ow_node_t **np)
 			return 0; /* SQLite would convert text to numbers */
 		int i = 0;
 		while (i < q->nitems && (q->items[i].agg != it.agg || q->items[i].col != it.col ||
-					 q->items[i].q != it.q))
+					 q->items[i].q != it.q || q->items[i].filter != it.filter))
 			i++;
 		if (i == MAX_ITEMS)
 			return 0;
@@ -1404,7 +1428,8 @@ static int plan_query(parser_t *p, ow_node_t *where, ow_node_t **gb, int ngb, ob
 			return 0;
 	} else {
 		for (int i = 0; i < q->nout; i++) {
-			q->items[i] = (item_t){.col = term_of(q, p->itree[i]), .agg = A_NONE};
+			q->items[i] =
+			    (item_t){.col = term_of(q, p->itree[i]), .agg = A_NONE, .filter = -1};
 			p->itree[i] = NULL;
 			if (q->items[i].col < 0)
 				return 0;
@@ -1438,7 +1463,8 @@ static int plan_query(parser_t *p, ow_node_t *where, ow_node_t **gb, int ngb, ob
 				return 0;
 			if (it < 0) {
 				it = q->nitems;
-				q->items[q->nitems++] = (item_t){.col = col, .agg = A_NONE};
+				q->items[q->nitems++] =
+				    (item_t){.col = col, .agg = A_NONE, .filter = -1};
 			}
 		}
 		q->order[q->norder++] = (order_t){it, ob[k].desc};
@@ -2425,6 +2451,37 @@ static int agg_tree(run_t *r, int i, size_t n, size_t *vpos, size_t *at)
 	return rc;
 }
 
+/* An aggregate with FILTER (WHERE cond) over the n selected rows of
+ * r->list: the rows where cond is true, a row at a time. */
+static int agg_filtered(run_t *r, int i, size_t n, size_t *vpos, size_t *at)
+{
+	const ow_columnar_t *q = r->q;
+	const item_t *it = &q->items[i];
+	char hex[2][OW_SEARCH_HEX_MAX];
+	ow_search_val_t v, w;
+	int rc = OW_OK, t;
+	memset(vpos, 0, (size_t)q->ncols * sizeof(size_t));
+	memset(at, 0, (size_t)q->ncols * sizeof(size_t));
+	for (size_t k = 0; k < n && rc == OW_OK; k++) {
+		ow_arena_reset(&r->ev.ar);
+		rc = cell(r, it->filter, r->list[k], vpos, at, hex[0], &w);
+		if (rc == OW_OK && ow_eval_value_truth(&w, &t) != OW_OK)
+			rc = OW_DECLINED;
+		if (rc != OW_OK || t != 1)
+			continue;
+		v = (ow_search_val_t){.type = SQLITE_NULL};
+		if (it->col >= 0)
+			rc = cell(r, it->col, r->list[k], vpos, at, hex[1], &v);
+		if (rc == OW_OK && !numeric_ok(it, &v))
+			rc = OW_DECLINED;
+		if (rc == OW_OK)
+			r->mem += (int64_t)acc_add(it, &r->groups[r->gi[k] - 1].acc[i], &v);
+		if (rc == OW_OK)
+			rc = bounds(r, k);
+	}
+	return rc;
+}
+
 /* Grouped: the group of every selected row first, then each aggregate
  * over the rows, a column at a time (each aggregate still takes its
  * values in the rows' order, which sums of reals depend on). */
@@ -2476,6 +2533,10 @@ static int consume_groups(run_t *r)
 		const item_t *it = &q->items[i];
 		if (it->agg == A_NONE)
 			continue;
+		if (it->filter >= 0) {
+			rc = agg_filtered(r, i, n, vpos, at);
+			continue;
+		}
 		if (it->agg == A_COUNT && it->col < 0) {
 			for (size_t k = 0; k < n; k++)
 				r->groups[r->gi[k] - 1].acc[i].cnt++;
@@ -3751,7 +3812,7 @@ static int execute(ow_search_t *s, ow_columnar_t *q, int64_t limit, int64_t offs
 	r->ev.now = s->now_ns;
 	int rc = compile(r);
 	for (int i = 0; i < q->nitems; i++)
-		r->used |= term_cols(q, q->items[i].col);
+		r->used |= term_cols(q, q->items[i].col) | term_cols(q, q->items[i].filter);
 	for (int g = 0; g < q->ngroup; g++)
 		r->used |= term_cols(q, q->group[g]);
 	for (int k = 0; k < q->nresid; k++)

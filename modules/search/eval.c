@@ -94,7 +94,7 @@ int ow_node_same(const ow_node_t *a, const ow_node_t *b)
 		return 0;
 	if ((a->name || b->name) && (!a->name || !b->name || strcasecmp(a->name, b->name)))
 		return 0;
-	if (a->op == E_REF && a->id != b->id)
+	if ((a->op == E_REF || a->op == E_AGG) && a->id != b->id)
 		return 0;
 	if (a->op == E_LIT && (a->v.type != b->v.type || ow_eval_compare(&a->v, &b->v) != 0))
 		return 0;

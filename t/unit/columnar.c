@@ -110,6 +110,7 @@ static const char *const take[] = {
     "SELECT TRUE, FALSE, NULL, -0.0, 1e3 FROM spans LIMIT 1",
     "SELECT (SELECT count(*) FROM logs) FROM spans",
     "SELECT name FROM spans WHERE duration_ns > (SELECT avg(duration_ns) FROM spans)",
+    "SELECT count(*) FILTER (WHERE kind = 1), sum(duration_ns) FILTER (WHERE kind > 1) FROM spans",
 };
 
 /* outside the grammar (README "Engines": SQLite's), or against its rules */
@@ -129,7 +130,6 @@ static const char *const decline[] = {
     "SELECT sum(DISTINCT duration_ns) FROM spans",
     "SELECT name FROM (SELECT name FROM spans) LIMIT 2",
     "SELECT name, count(*) OVER () FROM spans",
-    "SELECT count(*) FILTER (WHERE kind = 1) FROM spans",
     "SELECT name COLLATE NOCASE FROM spans",
     "SELECT count(*) FROM spans WHERE EXISTS (SELECT 1 FROM logs)",
     "SELECT DISTINCT count(*) FROM spans",
@@ -147,6 +147,8 @@ static const char *const decline[] = {
     "SELECT count(*) FROM spans WHERE name IN ()",
     "SELECT count(*) FROM spans WHERE kind IS DISTINCT FROM 1",
     "SELECT max(count(*)) FROM spans",
+    "SELECT count(*) FILTER (WHERE count(*) > 1) FROM spans",
+    "SELECT upper(name) FILTER (WHERE kind = 1) FROM spans",
     "SELECT count(*) FROM spans WHERE count(*) > 1",
     "SELECT abs(-9223372036854775807 - 1) FROM spans",
     "SELECT CAST(name AS BLOB) FROM spans",
