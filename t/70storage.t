@@ -87,10 +87,12 @@ for (const signal of ['traces', 'logs', 'metrics']) {
 const dup = await duck(`select count(*) - count(distinct (trace_id, span_id)) d from ${parts(s.data, 'traces')}`);
 is(Number(dup[0].d), 0, 'DuckDB: no span twice');
 const types = Object.fromEntries((await duck(`describe select * from ${parts(s.data, 'traces')}`)).map((x) => [x.column_name, x.column_type]));
-is([types.trace_id, types.name, types.start_time, types.attributes, types.kind, types.flags, types.duration_ns],
-  ['BLOB', 'VARCHAR', 'TIMESTAMP_NS', 'JSON', 'TINYINT', 'UINTEGER', 'BIGINT'], 'DuckDB: column types (blob ids, strings, timestamps, JSON, sized integers)');
+is([types.trace_id, types.name, types.start_time, types.attributes, types.kind, types.flags, types.duration_ns, types.otlp_exact],
+  ['BLOB', 'VARCHAR', 'TIMESTAMP_NS', 'JSON', 'TINYINT', 'UINTEGER', 'BIGINT', 'JSON'], 'DuckDB: column types (blob ids, strings, timestamps, JSON, sized integers)');
+const ltypes = Object.fromEntries((await duck(`describe select * from ${parts(s.data, 'logs')}`)).map((x) => [x.column_name, x.column_type]));
+is([ltypes.body, ltypes.attributes], ['VARCHAR', 'JSON'], 'DuckDB: a log body is text');
 
-const sp = await duck(`select hex(trace_id) t, name, kind, epoch_ns(start_time)::VARCHAR st, service_name, resource_dropped_attributes_count rd, scope_name, scope_version, attributes, dropped_attributes_count da, status_code, status_message, events, links, hex(parent_span_id) p
+const sp = await duck(`select hex(trace_id) t, name, kind, epoch_ns(start_time)::VARCHAR st, service_name, resource_dropped_attributes_count rd, scope_name, scope_version, attributes, dropped_attributes_count da, status_code, status_message, events, links, hex(parent_span_id) p, otlp_exact
   from ${parts(s.data, 'traces')} where service_name = 'edge' or service_name is null order by t`);
 is(sp.length, 3, 'edge spans: 3 rows');
 const [noRes, mid, last] = sp;
@@ -99,17 +101,25 @@ is([mid.name, mid.st], [uni, '1700000000123456789'], 'unicode name and nanosecon
 is([last.name.length, last.kind, last.st, last.rd, last.scope_name, last.scope_version, last.da, last.status_code, last.status_message, last.p],
   [200000, 5, '-1', 3, 'edge-scope', '9.9', 7, 2, uni, '0000000000000001'], 'a 200 kB name, kind, time 2^64-1 (read as -1, bit-exact), dropped counts, scope, status');
 const attrs = JSON.parse(last.attributes);
-is(attrs, Object.fromEntries(anyKinds.map((k) => [k.key, k.value])), 'every AnyValue kind reads back as sent (int64 extremes, NaN, ±Inf, 5e-324, bytes, nested array and kvlist, empty)');
-is(JSON.parse(last.events), [{ timeUnixNano: '1', name: 'ev', attributes: { imin: { intValue: '-9223372036854775808' } }, droppedAttributesCount: 0 }], 'events as sent');
+is(attrs, { str: uni, empty: '', bool: false, imin: -9223372036854775808, imax: 9223372036854775807, nan: 'NaN', inf: 'Infinity', ninf: '-Infinity',
+  tiny: 5e-324, bytes: 'AAEC/v8=', arr: [1, 'two', []], kv: { inner: 1.5 }, none: null },
+'every AnyValue kind reads back as its plain value (NaN, ±Inf as strings, 5e-324, bytes in base64, nested array and kvlist, empty as null)');
+ok(last.attributes.includes('"imin":-9223372036854775808,"imax":9223372036854775807,') && last.attributes.includes('"kv":{"inner":1.5}'),
+  'int64 extremes as JSON integers, digit for digit; a double with its point', last.attributes);
+is(JSON.parse(last.otlp_exact), { attributes: Object.fromEntries(anyKinds.map((k) => [k.key, k.value])) },
+  'otlp_exact: the attributes as sent, in OTLP/JSON (bytes and NaN lose their type in plain JSON)');
+is(JSON.parse(last.events), [{ timeUnixNano: '1', name: 'ev', attributes: { imin: -9223372036854775808 }, droppedAttributesCount: 0 }], 'events as sent');
+ok(last.events.includes('"imin":-9223372036854775808}'), 'an event attribute as its plain value');
 is(JSON.parse(last.links), [{ traceId: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', spanId: 'bbbbbbbbbbbbbbbb', traceState: 'k=v', attributes: {}, droppedAttributesCount: 0, flags: 1 }], 'links as sent');
 
-const lg = await duck(`select epoch_ns(time)::VARCHAR t, epoch_ns(observed_time)::VARCHAR o, severity_number sn, severity_text st, body, hex(trace_id) tid, flags, event_name from ${parts(s.data, 'logs')} where service_name = 'edge' order by o`);
+const lg = await duck(`select epoch_ns(time)::VARCHAR t, epoch_ns(observed_time)::VARCHAR o, severity_number sn, severity_text st, body, hex(trace_id) tid, flags, event_name, otlp_exact from ${parts(s.data, 'logs')} where service_name = 'edge' order by o`);
 is(lg.length, 3, 'edge logs: 3 rows');
 const bodyKv = lg.find((x) => x.sn === 24);
-is([bodyKv.t, bodyKv.st, JSON.parse(bodyKv.body), bodyKv.tid, bodyKv.flags, bodyKv.event_name],
-  ['1700000000000000001', 'FATAL', { kvlistValue: { values: [{ key: 'k', value: { bytesValue: 'AAE=' } }] } }, '0102030405060708090A0B0C0D0E0F10', 1, 'evt'], 'a log with a kvlist body of bytes, trace id, flags and event name');
+is([bodyKv.t, bodyKv.st, bodyKv.body, JSON.parse(bodyKv.otlp_exact), bodyKv.tid, bodyKv.flags, bodyKv.event_name],
+  ['1700000000000000001', 'FATAL', '{"k":"AAE="}', { body: { kvlistValue: { values: [{ key: 'k', value: { bytesValue: 'AAE=' } }] } } }, '0102030405060708090A0B0C0D0E0F10', 1, 'evt'],
+  'a log with a kvlist body of bytes (plain JSON, its OTLP/JSON in otlp_exact), trace id, flags and event name');
 const bodyStr = lg.find((x) => x.o === '1700000000000000002');
-is([bodyStr.t, JSON.parse(bodyStr.body)], ['0', { stringValue: uni }], 'a log without time keeps time 0 and its observed time');
+is([bodyStr.t, bodyStr.body, bodyStr.otlp_exact], ['0', uni, null], 'a log without time keeps time 0 and its observed time; a string body is its text');
 ok(lg.some((x) => x.body === null), 'a log without body has a null body');
 
 const mt = await duck(`select metric_name, metric_type, value, value_int, count, sum, min, max, bucket_counts, explicit_bounds, scale, zero_count, positive, negative, quantiles, exemplars, temporality, is_monotonic, metric_unit

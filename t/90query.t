@@ -74,15 +74,15 @@ is(r.text.trim().split(/\r?\n/), ['name,one,nl', 'first,1,"a', 'b"'], 'format cs
 const logs = Array.from({ length: 20 }, (_, i) => ({ timeUnixNano: String(T0 + BigInt(i)), body: { stringValue: i % 2 ? `request ${i} timeout after 5s` : `request ${i} ok` } }));
 is(ingest('/v1/logs', JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: logs }] }] })).code, 200, 'logs acknowledged');
 r = curl(`${s.control}/api/logs/search?q=timeout&limit=3`, ['-H', 'X-Scope-OrgID: acme']);
-is(JSON.parse(r.text).result.rows.map((x) => JSON.parse(x.body).stringValue), ['request 19 timeout after 5s', 'request 17 timeout after 5s', 'request 15 timeout after 5s'], 'log search: matches, newest first, limited');
+is(JSON.parse(r.text).result.rows.map((x) => x.body), ['request 19 timeout after 5s', 'request 17 timeout after 5s', 'request 15 timeout after 5s'], 'log search: matches, newest first, limited');
 r = curl(`${s.control}/api/logs/search?q=${encodeURIComponent("100%' OR 1=1 --")}`, ['-H', 'X-Scope-OrgID: acme']);
 is(JSON.parse(r.text).result.rows, [], 'log search: quotes and wildcards in q match literally');
 is(ingest('/v1/logs', JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: [
   { timeUnixNano: String(T0 + 100n), body: { stringValue: 'he said "hi" in C:\\tmp — déjà vu' } },
   { timeUnixNano: String(T0 + 101n), body: { kvlistValue: { values: [{ key: 'user', value: { stringValue: 'zoë' } }] } } }] }] }] })).code, 200, 'logs with quotes, a backslash, unicode and a kvlist body');
 const find = (text) => JSON.parse(curl(`${s.control}/api/logs/search?q=${encodeURIComponent(text)}`, ['-H', 'X-Scope-OrgID: acme']).text).result.rows.length;
-is([find('said "hi" in C:\\tmp'), find('déjà vu'), find('zoë'), find('stringValue')], [1, 1, 1, 1],
-  'log search: text with quotes and a backslash, unicode, inside a kvlist body (matched on its JSON, the only match of "stringValue")');
+is([find('said "hi" in C:\\tmp'), find('déjà vu'), find('zoë'), find('"user":"zoë"'), find('stringValue')], [1, 1, 1, 1, 0],
+  'log search: text with quotes and a backslash, unicode, inside a kvlist body (matched on its plain JSON)');
 is(curl(`${s.control}/api/logs/search`).code, 400, 'log search without q: 400');
 
 // tenants

@@ -51,22 +51,37 @@
  *    be read as an id at all. Other ids (a parent, links, log records,
  *    exemplars) are optional: empty is taken, and all zero is kept as sent.
  *
- * JSON (the OTLP/JSON shapes, read by DuckDB's json functions):
- *  - A KeyValue list is an object {"key": AnyValue, ...}. Duplicate keys
- *    (the spec says MUST NOT, but a sender may) are kept in order: JSON
- *    allows them, and dropping one would lose data. service_name takes the
- *    first service.name, as a JSON path lookup does.
- *  - AnyValue: {"stringValue":"s"}, {"boolValue":true}, {"intValue":"-9"}
- *    (int64 as a string), {"doubleValue":1.5} (the fewest of 15, 16 or 17
- *    significant digits that read back to the same double, always with a
- *    '.' or an exponent so that a reader sees a real and -0.0 stays -0.0;
- *    NaN, Infinity, -Infinity as strings; a NaN's payload bits are not
- *    kept: the DOUBLE columns keep them), {"bytesValue":"base64"},
+ * JSON (format 2, "plain": what DuckDB's and SQLite's JSON functions read
+ * as the values themselves; convert.c converts the OTLP/JSON of format 1):
+ *  - A KeyValue list (attributes, resource and scope attributes, metric
+ *    metadata, and the attributes inside events, links and exemplars) is
+ *    an object {"key": value, ...}. Duplicate keys (the spec says MUST NOT,
+ *    but a sender may) are kept in order: JSON allows them, and dropping
+ *    one would lose data. service_name takes the first service.name, as a
+ *    JSON path lookup does.
+ *  - An AnyValue is plain JSON: a string a JSON string, a bool true or
+ *    false, an int a JSON integer (all 64 bits, as digits), a double a
+ *    number (the fewest of 15, 16 or 17 significant digits that read back
+ *    to the same double, always with a '.' or an exponent so that a reader
+ *    sees a real, an int 1 and a double 1.0 stay apart, and -0.0 stays
+ *    -0.0; NaN, Infinity, -Infinity as those strings; a NaN's payload bits
+ *    are not kept: the DOUBLE columns keep them), bytes a base64 string,
+ *    an array a JSON array, a kvlist an object (as a KeyValue list), no
+ *    value (or a KeyValue without one) null. The profiles-only
+ *    stringValueStrindex is its integer.
+ *  - The log body column is text (STRING), not JSON: a string body is the
+ *    string itself; any other body its plain JSON.
+ *  - Where plain JSON loses OTLP's exact type (bytes, a NaN or infinite
+ *    double, stringValueStrindex, a KeyValue's key_strindex, a body that is
+ *    not a string), the row's otlp_exact column holds {"column": its
+ *    OTLP/JSON, ...} for those columns, as format 1 wrote them:
+ *    {"stringValue":"s"}, {"boolValue":true}, {"intValue":"-9"} (int64 as a
+ *    string), {"doubleValue":1.5}, {"bytesValue":"base64"},
  *    {"arrayValue":{"values":[...]}}, {"kvlistValue":{"values":[{"key":
- *    "k","value":{...}}]}}, {} when no value is set (or the KeyValue has
- *    no value message). The profiles-only fields are kept too:
- *    {"stringValueStrindex":n}, and a KeyValue's key_strindex as a
- *    "keyStrindex" member of its value object when it is not 0.
+ *    "k","value":{...}}]}}, {} for no value, {"stringValueStrindex":n},
+ *    and a KeyValue's key_strindex as a "keyStrindex" member of its value
+ *    object when it is not 0. otlp_exact is NULL on the other rows (nearly
+ *    all). ow_columns_otlp gives every row's OTLP/JSON back from the two.
  *  - events, links, exemplars, quantiles, entity refs: arrays of objects
  *    with every field under its OTLP/JSON name, defaults included (an
  *    exemplar has asDouble or asInt only when one is set); positive and
@@ -116,6 +131,7 @@ enum {
 	SP_DROPPED_LINKS,
 	SP_STATUS_CODE,
 	SP_STATUS_MESSAGE,
+	SP_EXACT,
 	SP_NCOLS
 };
 
@@ -131,6 +147,7 @@ enum {
 	LG_TRACE_ID,
 	LG_SPAN_ID,
 	LG_EVENT_NAME,
+	LG_EXACT,
 	LG_NCOLS
 };
 
@@ -161,6 +178,7 @@ enum {
 	MT_QUANTILES,
 	MT_EXEMPLARS,
 	MT_FLAGS,
+	MT_EXACT,
 	MT_NCOLS
 };
 
@@ -211,6 +229,7 @@ const ow_pq_coldef_t ow_spans_schema[OW_SPANS_NCOLS] = {
     U32("dropped_links_count"),
     I8("status_code", 0),
     STR("status_message", 1),
+    JSON(OW_COLUMNS_EXACT),
 };
 
 const ow_pq_coldef_t ow_logs_schema[OW_LOGS_NCOLS] = {
@@ -219,13 +238,14 @@ const ow_pq_coldef_t ow_logs_schema[OW_LOGS_NCOLS] = {
     TIME("observed_time", OW_PQ_ENC_PLAIN),
     I8("severity_number", 0),
     STR("severity_text", 1),
-    JSON("body"),
+    STR("body", 1),
     JSON("attributes"),
     U32("dropped_attributes_count"),
     U32("flags"),
     ID("trace_id", 16, 1),
     ID("span_id", 8, 1),
     STR("event_name", 1),
+    JSON(OW_COLUMNS_EXACT),
 };
 
 const ow_pq_coldef_t ow_metrics_schema[OW_METRICS_NCOLS] = {
@@ -256,6 +276,7 @@ const ow_pq_coldef_t ow_metrics_schema[OW_METRICS_NCOLS] = {
     JSON("quantiles"),
     JSON("exemplars"),
     U32("flags"),
+    JSON(OW_COLUMNS_EXACT),
 };
 
 static const struct {
@@ -309,6 +330,15 @@ typedef struct {
 	str_t service, rschema, sname, sversion, sschema;
 	ow_buf_t rattrs, rrefs, sattrs, meta;
 	uint32_t rdropped, sdropped;
+
+	/* JSON is written plain (otlp 0) or as OTLP/JSON (1); lossy is set
+	 * when a plain value loses what OTLP/JSON keeps. The row's
+	 * otlp_exact is built in exact (empty: none yet), from tmp for the
+	 * row's own columns and the *_x texts (empty: lossless) for what the
+	 * rows under a resource, scope or metric repeat. */
+	int otlp, lossy;
+	const ow_pq_coldef_t *defs;
+	ow_buf_t exact, tmp, rattrs_x, sattrs_x, meta_x;
 
 	/* The request's memory: every row repeats its resource and scope
 	 * values, so a few wire bytes can ask for gigabytes of columns. */
@@ -843,9 +873,25 @@ static inline int special8(uint64_t w)
 	       0;
 }
 
-static int j_str(dec_t *d, ow_buf_t *o, const uint8_t *p, size_t n)
+/* c ('"', '\\' or a control character) escaped into e: its length. */
+size_t ow_columns_escape(uint8_t c, char e[6])
 {
 	static const char hex[] = "0123456789abcdef";
+	static const char *const named = "\"\"\\\\\bb\ff\nn\rr\tt";
+	e[0] = '\\';
+	for (const char *n = named; *n; n += 2)
+		if ((uint8_t)n[0] == c) {
+			e[1] = n[1];
+			return 2;
+		}
+	memcpy(e, "\\u00", 4);
+	e[4] = hex[c >> 4];
+	e[5] = hex[c & 15];
+	return 6;
+}
+
+static int j_str(dec_t *d, ow_buf_t *o, const uint8_t *p, size_t n)
+{
 	size_t i = 0, run = 0;
 	ow_buf_reserve(o, n + 2);
 	o->data[o->len++] = '"';
@@ -868,35 +914,8 @@ static int j_str(dec_t *d, ow_buf_t *o, const uint8_t *p, size_t n)
 			continue;
 		}
 		put(o, p + run, i - run);
-		char e[6] = {'\\', 0};
-		size_t elen = 2;
-		switch (c) {
-		case '"':
-		case '\\':
-			e[1] = (char)c;
-			break;
-		case '\b':
-			e[1] = 'b';
-			break;
-		case '\f':
-			e[1] = 'f';
-			break;
-		case '\n':
-			e[1] = 'n';
-			break;
-		case '\r':
-			e[1] = 'r';
-			break;
-		case '\t':
-			e[1] = 't';
-			break;
-		default:
-			memcpy(e, "\\u00", 4);
-			e[4] = hex[c >> 4];
-			e[5] = hex[c & 15];
-			elen = 6;
-		}
-		put(o, e, elen);
+		char e[6];
+		put(o, e, ow_columns_escape(c, e));
 		run = ++i;
 	}
 	put(o, p + run, n - run);
@@ -1018,8 +1037,8 @@ static int any_scan(dec_t *d, const view_t *v, slot_t *s, uint32_t *oc)
 	return scan(d, v, &M_ANY_VALUE, s, oc);
 }
 
-/* One KeyValue: as an object member ("key":value) or as an element of a
- * kvlistValue ({"key":"k","value":value}). */
+/* One KeyValue: as an object member ("key":value) or as an element of an
+ * OTLP/JSON kvlistValue ({"key":"k","value":value}). */
 static int j_kv(dec_t *d, ow_buf_t *o, const field_t *f, int depth, int member, service_t *svc)
 {
 	view_t kv = {NULL, f->p, f->p + f->n, 0}, val;
@@ -1087,7 +1106,10 @@ static int j_list(dec_t *d, ow_buf_t *o, const view_t *v, int depth, int kvlist)
 			    (long long)d->nrec, MAX_NEST);
 	if (scan(d, v, &M_LIST, s, &oc) < 0)
 		return -1;
-	PUT(o, "{\"values\":[");
+	if (d->otlp)
+		PUT(o, "{\"values\":[");
+	else
+		put_c(o, kvlist ? '{' : '[');
 	it_slot(&it, v, &s[1]);
 	while ((r = it_next(d, &it, &f)) > 0) {
 		if (f.num != 1)
@@ -1095,70 +1117,88 @@ static int j_list(dec_t *d, ow_buf_t *o, const view_t *v, int depth, int kvlist)
 		if (n++)
 			put_c(o, ',');
 		view_t e = {NULL, f.p, f.p + f.n, 0};
-		if ((kvlist ? j_kv(d, o, &f, depth + 1, 0, NULL) : j_any(d, o, &e, depth + 1, 0)) <
-		    0)
+		if ((kvlist ? j_kv(d, o, &f, depth + 1, !d->otlp, NULL)
+			    : j_any(d, o, &e, depth + 1, 0)) < 0)
 			return -1;
 	}
-	PUT(o, "]}");
+	if (d->otlp)
+		PUT(o, "]}");
+	else
+		put_c(o, kvlist ? '}' : ']');
 	return r;
 }
 
-/* An AnyValue (v NULL: absent) as OTLP/JSON. */
+/* An AnyValue (v NULL: absent), plain or as OTLP/JSON (d->otlp). */
 static int j_any(dec_t *d, ow_buf_t *o, const view_t *v, int depth, int32_t key_strindex)
 {
+	static const char *const member[] = {"{",
+					     "{\"stringValue\":",
+					     "{\"boolValue\":",
+					     "{\"intValue\":",
+					     "{\"doubleValue\":",
+					     "{\"arrayValue\":",
+					     "{\"kvlistValue\":",
+					     "{\"bytesValue\":",
+					     "{\"stringValueStrindex\":"};
 	slot_t s[NSLOTS];
 	uint32_t oc = 0;
 	view_t list;
+	int otlp = d->otlp;
 	if (v && any_scan(d, v, s, &oc) < 0)
 		return -1;
-	put_c(o, '{');
+	if (otlp)
+		put(o, member[oc], strlen(member[oc]));
+	else if (key_strindex || oc >= 7)
+		d->lossy = 1; /* bytes, a string index, a key index */
 	switch (oc) {
 	case 0:
+		if (!otlp)
+			PUT(o, "null");
 		break;
 	case 1:
-		PUT(o, "\"stringValue\":");
 		if (j_str(d, o, s[1].p, s[1].len) < 0)
 			return -1;
 		break;
 	case 2:
 		if (s[2].v)
-			PUT(o, "\"boolValue\":true");
+			PUT(o, "true");
 		else
-			PUT(o, "\"boolValue\":false");
+			PUT(o, "false");
 		break;
 	case 3:
-		PUT(o, "\"intValue\":");
-		j_qi64(o, (int64_t)s[3].v);
+		if (otlp)
+			j_qi64(o, (int64_t)s[3].v);
+		else
+			ow_buf_add_i64(o, (int64_t)s[3].v);
 		break;
-	case 4:
-		PUT(o, "\"doubleValue\":");
-		j_f64(o, f64_of(s[4].v));
+	case 4: {
+		double x = f64_of(s[4].v);
+		if (!isfinite(x))
+			d->lossy = 1; /* a string "NaN" in plain JSON */
+		j_f64(o, x);
 		break;
+	}
 	case 5:
 	case 6:
-		if (oc == 5)
-			PUT(o, "\"arrayValue\":");
-		else
-			PUT(o, "\"kvlistValue\":");
 		sub(&list, v, &s[oc], oc);
 		if (j_list(d, o, &list, depth, oc == 6) < 0)
 			return -1;
 		break;
 	case 7:
-		PUT(o, "\"bytesValue\":");
 		j_b64(o, s[7].p, s[7].len);
 		break;
 	default: /* 8 */
-		PUT(o, "\"stringValueStrindex\":");
 		ow_buf_add_i64(o, i32_of(s[8].v));
 	}
-	if (key_strindex) {
-		if (oc)
-			put_c(o, ',');
-		PUT(o, "\"keyStrindex\":");
-		ow_buf_add_i64(o, key_strindex);
+	if (otlp) {
+		if (key_strindex) {
+			if (oc)
+				put_c(o, ',');
+			PUT(o, "\"keyStrindex\":");
+			ow_buf_add_i64(o, key_strindex);
+		}
+		put_c(o, '}');
 	}
-	put_c(o, '}');
 	return 0;
 }
 
@@ -1419,6 +1459,61 @@ static int j_buckets(dec_t *d, ow_buf_t *o, const view_t *v, const slot_t *s, ui
 	return 0;
 }
 
+/* ---- plain JSON, and OTLP/JSON where plain loses something ---- */
+
+enum { J_ATTRS, J_ARRAY, J_ANY };
+
+/* A JSON value to write: the KeyValues or the messages of field num of v
+ * (slot s), or the AnyValue v. */
+typedef struct {
+	int what;
+	const view_t *v;
+	const slot_t *s;
+	uint32_t num;
+	elem_fn elem;
+	service_t *svc;
+} jval_t;
+
+static int j_val(dec_t *d, ow_buf_t *o, const jval_t *j)
+{
+	switch (j->what) {
+	case J_ATTRS:
+		return j_attrs(d, o, j->v, j->s, j->num, j->svc);
+	case J_ARRAY:
+		return j_array(d, o, j->v, j->s, j->num, j->elem);
+	default:
+		return j_any(d, o, j->v, 0, 0);
+	}
+}
+
+/* Writes j plain into o and, when that lost something (or lossy: in any
+ * case), as OTLP/JSON into x; x is left empty when plain is exact. */
+static int j_both(dec_t *d, ow_buf_t *o, ow_buf_t *x, const jval_t *j, int lossy)
+{
+	x->len = 0;
+	d->lossy = lossy;
+	if (j_val(d, o, j) < 0)
+		return -1;
+	if (!d->lossy)
+		return 0;
+	d->otlp = 1;
+	int r = j_val(d, x, j);
+	d->otlp = 0;
+	return r;
+}
+
+/* Adds column col's OTLP/JSON text x (when not empty) to the row's
+ * otlp_exact object. */
+static void exact_add(dec_t *d, int col, const ow_buf_t *x)
+{
+	if (!x->len)
+		return;
+	put_c(&d->exact, d->exact.len ? ',' : '{');
+	j_str(d, &d->exact, (const uint8_t *)d->defs[col].name, strlen(d->defs[col].name));
+	put_c(&d->exact, ':');
+	put(&d->exact, x->data, x->len);
+}
+
 /* ---- columns ---- */
 
 /* An empty value adds no bytes: ow_buf_add would memcpy 0 bytes to the
@@ -1467,29 +1562,49 @@ static int put_string(dec_t *d, ow_col_t *c, const slot_t *s)
 	return 0;
 }
 
-static int put_attrs(dec_t *d, ow_col_t *c, const view_t *v, const slot_t *s, uint32_t num)
+/* Column col from j, plain, its OTLP/JSON into the row's otlp_exact when
+ * plain loses something (lossy: in any case). */
+static int put_plain(dec_t *d, int col, const jval_t *j, int lossy)
 {
-	if (!s->n) {
-		ow_col_null(c);
-		return 0;
-	}
-	if (j_attrs(d, ow_col_bytes_open(c), v, s, num, NULL) < 0)
+	ow_col_t *c = &d->c[col];
+	if (j_both(d, ow_col_bytes_open(c), &d->tmp, j, lossy) < 0)
 		return -1;
 	ow_col_bytes_close(c);
+	exact_add(d, col, &d->tmp);
 	return 0;
 }
 
-static int put_array(dec_t *d, ow_col_t *c, const view_t *v, const slot_t *s, uint32_t num,
+static int put_attrs(dec_t *d, int col, const view_t *v, const slot_t *s, uint32_t num)
+{
+	if (!s->n) {
+		ow_col_null(&d->c[col]);
+		return 0;
+	}
+	jval_t j = {J_ATTRS, v, s, num, NULL, NULL};
+	return put_plain(d, col, &j, 0);
+}
+
+static int put_array(dec_t *d, int col, const view_t *v, const slot_t *s, uint32_t num,
 		     elem_fn elem)
 {
 	if (!s->n) {
-		ow_col_null(c);
+		ow_col_null(&d->c[col]);
 		return 0;
 	}
-	if (j_array(d, ow_col_bytes_open(c), v, s, num, elem) < 0)
-		return -1;
-	ow_col_bytes_close(c);
-	return 0;
+	jval_t j = {J_ARRAY, v, s, num, elem, NULL};
+	return put_plain(d, col, &j, 0);
+}
+
+/* The row's otlp_exact, into column col: NULL when every value of the row
+ * is exact in plain JSON (nearly always). */
+static void put_exact(dec_t *d, int col)
+{
+	if (!d->exact.len) {
+		ow_col_null(&d->c[col]);
+		return;
+	}
+	put_c(&d->exact, '}');
+	ow_col_bytes(&d->c[col], d->exact.data, d->exact.len);
 }
 
 static int put_nums(dec_t *d, ow_col_t *c, const view_t *v, const slot_t *s, uint32_t num, int type)
@@ -1534,6 +1649,9 @@ static int put_common(dec_t *d)
 	put_json(&c[C_SCOPE_ATTRS], &d->sattrs);
 	ow_col_i32(&c[C_SCOPE_DROPPED], (int32_t)d->sdropped);
 	put_str(&c[C_SCOPE_SCHEMA_URL], &d->sschema);
+	d->exact.len = 0;
+	exact_add(d, C_RES_ATTRS, &d->rattrs_x);
+	exact_add(d, C_SCOPE_ATTRS, &d->sattrs_x);
 	return 0;
 }
 
@@ -1573,27 +1691,29 @@ static int span(dec_t *d, const field_t *f)
 	ow_col_i64(&c[SP_START], (int64_t)s[7].v);
 	ow_col_i64(&c[SP_END], (int64_t)s[8].v);
 	ow_col_i64(&c[SP_DURATION], (int64_t)(s[8].v - s[7].v));
-	if (put_attrs(d, &c[SP_ATTRS], &v, &s[9], 9) < 0)
+	if (put_attrs(d, SP_ATTRS, &v, &s[9], 9) < 0)
 		return -1;
 	ow_col_i32(&c[SP_DROPPED_ATTRS], i32_of(s[10].v));
-	if (put_array(d, &c[SP_EVENTS], &v, &s[11], 11, j_event) < 0)
+	if (put_array(d, SP_EVENTS, &v, &s[11], 11, j_event) < 0)
 		return -1;
 	ow_col_i32(&c[SP_DROPPED_EVENTS], i32_of(s[12].v));
-	if (put_array(d, &c[SP_LINKS], &v, &s[13], 13, j_link) < 0)
+	if (put_array(d, SP_LINKS, &v, &s[13], 13, j_link) < 0)
 		return -1;
 	ow_col_i32(&c[SP_DROPPED_LINKS], i32_of(s[14].v));
 	if (!s[15].n) {
 		ow_col_i32(&c[SP_STATUS_CODE], 0);
 		ow_col_null(&c[SP_STATUS_MESSAGE]);
-		return 0;
+	} else {
+		view_t sv;
+		slot_t ss[NSLOTS];
+		sub(&sv, &v, &s[15], 15);
+		if (scan(d, &sv, &M_STATUS, ss, &oc) < 0 ||
+		    put_enum8(d, &c[SP_STATUS_CODE], ss[3].v, "status code") < 0 ||
+		    put_string(d, &c[SP_STATUS_MESSAGE], &ss[2]) < 0)
+			return -1;
 	}
-	view_t sv;
-	slot_t ss[NSLOTS];
-	sub(&sv, &v, &s[15], 15);
-	if (scan(d, &sv, &M_STATUS, ss, &oc) < 0 ||
-	    put_enum8(d, &c[SP_STATUS_CODE], ss[3].v, "status code") < 0)
-		return -1;
-	return put_string(d, &c[SP_STATUS_MESSAGE], &ss[2]);
+	put_exact(d, SP_EXACT);
+	return 0;
 }
 
 /* ---- logs ---- */
@@ -1618,21 +1738,29 @@ static int log_record(dec_t *d, const field_t *f)
 	    put_string(d, &c[LG_SEVERITY_TEXT], &s[3]) < 0)
 		return -1;
 	if (s[5].n) {
+		/* a string is the text itself; any other body plain JSON, and
+		 * OTLP/JSON in otlp_exact (plain text cannot tell them apart) */
 		view_t body;
+		slot_t a[NSLOTS];
 		sub(&body, &v, &s[5], 5);
-		if (j_any(d, ow_col_bytes_open(&c[LG_BODY]), &body, 0, 0) < 0)
+		if (any_scan(d, &body, a, &oc) < 0)
 			return -1;
-		ow_col_bytes_close(&c[LG_BODY]);
+		jval_t j = {J_ANY, &body, NULL, 0, NULL, NULL};
+		if (oc == 1 ? put_string(d, &c[LG_BODY], &a[1]) : put_plain(d, LG_BODY, &j, 1))
+			return -1;
 	} else {
 		ow_col_null(&c[LG_BODY]);
 	}
-	if (put_attrs(d, &c[LG_ATTRS], &v, &s[6], 6) < 0)
+	if (put_attrs(d, LG_ATTRS, &v, &s[6], 6) < 0)
 		return -1;
 	ow_col_i32(&c[LG_DROPPED_ATTRS], i32_of(s[7].v));
 	ow_col_i32(&c[LG_FLAGS], i32_of(s[8].v));
 	put_id(&c[LG_TRACE_ID], &s[9]);
 	put_id(&c[LG_SPAN_ID], &s[10]);
-	return put_string(d, &c[LG_EVENT_NAME], &s[12]);
+	if (put_string(d, &c[LG_EVENT_NAME], &s[12]) < 0)
+		return -1;
+	put_exact(d, LG_EXACT);
+	return 0;
 }
 
 /* ---- metrics ---- */
@@ -1739,6 +1867,7 @@ static int data_point(dec_t *d, const metric_t *m, const field_t *f)
 		return -1;
 	if (put_common(d) < 0)
 		return -1;
+	exact_add(d, MT_METADATA, &d->meta_x);
 	put_str(&c[MT_NAME], &m->name);
 	put_str(&c[MT_DESCRIPTION], &m->description);
 	put_str(&c[MT_UNIT], &m->unit);
@@ -1755,7 +1884,7 @@ static int data_point(dec_t *d, const metric_t *m, const field_t *f)
 		ow_col_bool(&c[MT_MONOTONIC], m->ds[pt->monotonic].v != 0);
 	else
 		ow_col_null(&c[MT_MONOTONIC]);
-	if (put_attrs(d, &c[MT_ATTRS], &v, &s[pt->attrs], pt->attrs) < 0)
+	if (put_attrs(d, MT_ATTRS, &v, &s[pt->attrs], pt->attrs) < 0)
 		return -1;
 	ow_col_i64(&c[MT_START], (int64_t)s[2].v);
 	ow_col_i64(&c[MT_TIME], s[3].v ? (int64_t)s[3].v : d->recv_ns);
@@ -1789,10 +1918,11 @@ static int data_point(dec_t *d, const metric_t *m, const field_t *f)
 			return -1;
 		ow_col_bytes_close(col);
 	}
-	if (put_array(d, &c[MT_QUANTILES], &v, &s[pt->quantiles], pt->quantiles, j_quantile) < 0 ||
-	    put_array(d, &c[MT_EXEMPLARS], &v, &s[pt->exemplars], pt->exemplars, j_exemplar) < 0)
+	if (put_array(d, MT_QUANTILES, &v, &s[pt->quantiles], pt->quantiles, j_quantile) < 0 ||
+	    put_array(d, MT_EXEMPLARS, &v, &s[pt->exemplars], pt->exemplars, j_exemplar) < 0)
 		return -1;
 	ow_col_i32(&c[MT_FLAGS], i32_of(s[pt->flags].v));
+	put_exact(d, MT_EXACT);
 	return 0;
 }
 
@@ -1806,8 +1936,9 @@ static int64_t metric(dec_t *d, const field_t *f)
 	if (scan(d, &v, &M_METRIC, s, &oc) < 0 || str_of(d, &s[1], &m.name) < 0 ||
 	    str_of(d, &s[2], &m.description) < 0 || str_of(d, &s[3], &m.unit) < 0)
 		return -1;
-	d->meta.len = 0;
-	if (s[12].n && j_attrs(d, &d->meta, &v, &s[12], 12, NULL) < 0)
+	d->meta.len = d->meta_x.len = 0;
+	jval_t meta = {J_ATTRS, &v, &s[12], 12, NULL, NULL};
+	if (s[12].n && j_both(d, &d->meta, &d->meta_x, &meta, 0) < 0)
 		return -1;
 	if (oc == 0)
 		return 0;
@@ -1837,7 +1968,7 @@ static int64_t metric(dec_t *d, const field_t *f)
 /* Resource{Spans,Logs,Metrics} field 1: what its rows repeat. */
 static int resource(dec_t *d, const view_t *v, const slot_t *s)
 {
-	d->rattrs.len = d->rrefs.len = 0;
+	d->rattrs.len = d->rrefs.len = d->rattrs_x.len = 0;
 	d->rdropped = 0;
 	d->service.p = NULL;
 	if (str_of(d, &s[3], &d->rschema) < 0)
@@ -1851,7 +1982,8 @@ static int resource(dec_t *d, const view_t *v, const slot_t *s)
 	sub(&rv, v, &s[1], 1);
 	if (scan(d, &rv, &M_RESOURCE, rs, &oc) < 0)
 		return -1;
-	if (rs[1].n && j_attrs(d, &d->rattrs, &rv, &rs[1], 1, &svc) < 0)
+	jval_t attrs = {J_ATTRS, &rv, &rs[1], 1, NULL, &svc};
+	if (rs[1].n && j_both(d, &d->rattrs, &d->rattrs_x, &attrs, 0) < 0)
 		return -1;
 	d->service = svc.value;
 	d->rdropped = (uint32_t)rs[2].v;
@@ -1863,7 +1995,7 @@ static int resource(dec_t *d, const view_t *v, const slot_t *s)
 /* Scope{Spans,Logs,Metrics} field 1: what its rows repeat. */
 static int scope(dec_t *d, const view_t *v, const slot_t *s)
 {
-	d->sattrs.len = 0;
+	d->sattrs.len = d->sattrs_x.len = 0;
 	d->sdropped = 0;
 	d->sname.p = d->sversion.p = NULL;
 	if (str_of(d, &s[3], &d->sschema) < 0)
@@ -1877,7 +2009,8 @@ static int scope(dec_t *d, const view_t *v, const slot_t *s)
 	if (scan(d, &sv, &M_SCOPE, ss, &oc) < 0 || str_of(d, &ss[1], &d->sname) < 0 ||
 	    str_of(d, &ss[2], &d->sversion) < 0)
 		return -1;
-	if (ss[3].n && j_attrs(d, &d->sattrs, &sv, &ss[3], 3, NULL) < 0)
+	jval_t attrs = {J_ATTRS, &sv, &ss[3], 3, NULL, NULL};
+	if (ss[3].n && j_both(d, &d->sattrs, &d->sattrs_x, &attrs, 0) < 0)
 		return -1;
 	d->sdropped = (uint32_t)ss[4].v;
 	return 0;
@@ -2002,7 +2135,8 @@ int64_t ow_columns_decode_bounded(int signal, const uint8_t *pb, size_t len, int
 		   .c = t->cols,
 		   .rec = rec[signal],
 		   .grow = grow,
-		   .grow_arg = grow_arg};
+		   .grow_arg = grow_arg,
+		   .defs = t->defs};
 	d.outer = ow_buf_meter((ow_buf_meter_t){metered, &d});
 	for (int i = 0; i < t->ncols; i++) {
 		ow_col_t *c = &t->cols[i];
@@ -2034,6 +2168,11 @@ int64_t ow_columns_decode_bounded(int signal, const uint8_t *pb, size_t len, int
 	ow_buf_free(&d.rrefs);
 	ow_buf_free(&d.sattrs);
 	ow_buf_free(&d.meta);
+	ow_buf_free(&d.exact);
+	ow_buf_free(&d.tmp);
+	ow_buf_free(&d.rattrs_x);
+	ow_buf_free(&d.sattrs_x);
+	ow_buf_free(&d.meta_x);
 	return n;
 }
 

@@ -3,8 +3,10 @@
  * column buffers (modules/core/column.h): one table per signal, one row
  * per span, log record or metric data point. Nothing in an OTLP message is
  * dropped and nothing changes type: what has no column of its own (events,
- * links, attributes, any AnyValue) is kept as JSON text in the OTLP/JSON
- * shape, losslessly; columns.c describes every encoding.
+ * links, attributes, any AnyValue) is kept as plain JSON text, values as
+ * themselves, with the OTLP/JSON of what plain JSON cannot type exactly in
+ * the row's otlp_exact column, losslessly (convert.c gives the OTLP/JSON
+ * back); columns.c describes every encoding.
  *
  * The decoder is the validator of protobuf input: a request it refuses
  * (malformed wire data, an id of the wrong length, a string that is not
@@ -29,9 +31,14 @@
 #include "../core/core.h"
 #include "../core/column.h"
 
-#define OW_SPANS_NCOLS 28
-#define OW_LOGS_NCOLS 21
-#define OW_METRICS_NCOLS 36
+#define OW_SPANS_NCOLS 29
+#define OW_LOGS_NCOLS 22
+#define OW_METRICS_NCOLS 37
+
+/* The last column of every table: the OTLP/JSON of the row's values that
+ * plain JSON does not hold exactly (columns.c). A part without it was
+ * written before plain JSON (format 1, convert.c). */
+#define OW_COLUMNS_EXACT "otlp_exact"
 
 /* The ten common columns (service_name ... scope_schema_url) come first in
  * each, in the same order. */
@@ -83,5 +90,34 @@ int64_t ow_columns_row_time(int signal, const ow_table_t *t, size_t row);
  * attributes (the series), time. Nulls first, strings bytewise, times as
  * stored. Fills perm[0..t->nrows) with row numbers in that order; stable. */
 void ow_columns_sort(int signal, const ow_table_t *t, uint32_t *perm);
+
+/* ---- convert.c: the two forms of the JSON columns ---- */
+
+/* Whether column col of a signal's table holds JSON that format 1 wrote
+ * as OTLP/JSON and format 2 writes plain: 0 when both forms are the same
+ * (ids, buckets, quantiles, entity refs and the other columns). */
+int ow_columns_v1_differs(int signal, int col);
+/* Appends value p[0..n) of such a column, as format 1 wrote it, to out in
+ * format 2. Returns 1 when the plain value loses what OTLP/JSON says (its
+ * format 1 text then belongs in otlp_exact), 0 when it is exact; -1 when
+ * the text is not of format 1's shape, and out then gets it unchanged. */
+int ow_columns_v1_plain(int signal, int col, const uint8_t *p, size_t n, ow_buf_t *out);
+/* Every entry of c (a BYTE_ARRAY column, or a dictionary: offs gives the
+ * entries) converted in place by ow_columns_v1_plain. */
+void ow_columns_v1_column(int signal, int col, ow_col_t *c);
+/* A table read from a format 1 part (otlp_exact all NULL) rewritten in
+ * format 2: its JSON columns plain, otlp_exact set on the rows whose plain
+ * values lose something. */
+void ow_columns_v1_upgrade(int signal, ow_table_t *t);
+
+/* The OTLP/JSON text (format 1's) of column col's plain value p[0..n),
+ * given its row's otlp_exact (NULL when the row has none), appended to
+ * out: what an OTLP exporter sends, as the row was received. OW_OK, or
+ * OW_ERROR when the text is not plain JSON of the column's shape. */
+int ow_columns_otlp(int signal, int col, const uint8_t *p, size_t n, const uint8_t *exact,
+		    size_t exact_len, ow_buf_t *out);
+
+/* c ('"', '\\' or a control character) escaped into e: its length. */
+size_t ow_columns_escape(uint8_t c, char e[6]);
 
 #endif

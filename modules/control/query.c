@@ -514,21 +514,10 @@ void ow_query_logs(struct evhttp_request *req)
 	}
 	q->limit = limit;
 	ow_buf_t b = {0};
-	/* a string body is matched on its text, any other kind on its JSON.
-	 * Extracting the text costs; when the text to find needs no JSON
-	 * escaping it appears in the JSON as it is, so a plain LIKE on the
-	 * JSON first drops most rows cheaply. */
-	int plain = 1;
-	for (const char *c = text; *c; c++)
-		if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20)
-			plain = 0;
-	ow_buf_addstr(&b, "SELECT * FROM logs WHERE ");
-	for (int pass = plain ? 0 : 1; pass < 2; pass++) {
-		ow_buf_addstr(&b, pass ? "coalesce(body ->> '$.stringValue', body) LIKE '%"
-				       : "body LIKE '%");
-		like_literal(&b, text);
-		ow_buf_addstr(&b, pass ? "%' ESCAPE '\\'" : "%' ESCAPE '\\' AND ");
-	}
+	/* the body column: a string body's text, any other body's plain JSON */
+	ow_buf_addstr(&b, "SELECT * FROM logs WHERE body LIKE '%");
+	like_literal(&b, text);
+	ow_buf_addstr(&b, "%' ESCAPE '\\'");
 	ow_buf_printf(&b,
 		      " AND time BETWEEN %lld AND %lld ORDER BY time DESC, "
 		      "observed_time DESC",

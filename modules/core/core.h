@@ -96,6 +96,9 @@ void ow_buf_addstr(ow_buf_t *b, const char *s);
  * of a short query answer). */
 void ow_buf_add_u64(ow_buf_t *b, uint64_t v);
 void ow_buf_add_i64(ow_buf_t *b, int64_t v);
+/* Code point cp in UTF-8 (a surrogate as its three bytes, as JSON readers
+ * write a lone one). */
+void ow_buf_add_utf8(ow_buf_t *b, uint32_t cp);
 void ow_buf_printf(ow_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ow_buf_free(ow_buf_t *b);
 

@@ -345,6 +345,25 @@ void ow_buf_add_i64(ow_buf_t *b, int64_t v)
 	}
 }
 
+void ow_buf_add_utf8(ow_buf_t *b, uint32_t cp)
+{
+	uint8_t u[4];
+	size_t n;
+	if (cp < 0x80) {
+		u[0] = (uint8_t)cp, n = 1;
+	} else if (cp < 0x800) {
+		u[0] = (uint8_t)(0xc0 | cp >> 6), u[1] = (uint8_t)(0x80 | (cp & 63)), n = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (uint8_t)(0xe0 | cp >> 12), u[1] = (uint8_t)(0x80 | (cp >> 6 & 63));
+		u[2] = (uint8_t)(0x80 | (cp & 63)), n = 3;
+	} else {
+		u[0] = (uint8_t)(0xf0 | cp >> 18), u[1] = (uint8_t)(0x80 | (cp >> 12 & 63));
+		u[2] = (uint8_t)(0x80 | (cp >> 6 & 63)), u[3] = (uint8_t)(0x80 | (cp & 63));
+		n = 4;
+	}
+	ow_buf_add(b, u, n);
+}
+
 void ow_buf_addstr(ow_buf_t *b, const char *s)
 {
 	ow_buf_add(b, s, strlen(s));

@@ -15,6 +15,9 @@
  *   transaction swaps the stable part for the active ones in the catalog
  *   (ow_catalog_swap); only then are the active files unlinked.
  *
+ * A part written before plain JSON (format 1, modules/columns/convert.c)
+ * is rewritten in format 2 as it is read: a merged part never mixes them.
+ *
  * Readers go by the catalog, so they see the active parts or the stable
  * one, never both and never neither. A crash before the commit leaves a
  * stable file the catalog does not list; after it, active files the
@@ -113,12 +116,15 @@ static int read_part(const char *rel, int signal, ow_table_t *t, ow_buf_t *ids, 
 	int rc = ow_pq_open(img.data, img.len, &f, err, errlen);
 	ow_table_t part;
 	ow_columns_table_init(signal, &part);
-	if (rc == OW_OK && ow_pq_num_columns(f) != part.ncols) {
+	/* a part of format 1 (before plain JSON) has no otlp_exact column */
+	int xc = part.ncols - 1, v1 = rc == OW_OK && ow_pq_num_columns(f) == xc &&
+				      ow_pq_find_column(f, part.defs[xc].name) < 0;
+	if (rc == OW_OK && ow_pq_num_columns(f) != part.ncols && !v1) {
 		snprintf(err, errlen, "%s has %d columns, not %d", path, ow_pq_num_columns(f),
 			 part.ncols);
 		rc = OW_ERROR;
 	}
-	for (int c = 0; rc == OW_OK && c < part.ncols; c++) {
+	for (int c = 0; rc == OW_OK && c < part.ncols - v1; c++) {
 		int fc = ow_pq_find_column(f, part.defs[c].name);
 		if (fc < 0)
 			rc = OW_ERROR;
@@ -129,6 +135,11 @@ static int read_part(const char *rel, int signal, ow_table_t *t, ow_buf_t *ids, 
 	}
 	if (rc == OW_OK) {
 		part.nrows = part.cols[0].nrows;
+		if (v1) {
+			for (size_t r = 0; r < part.nrows; r++)
+				ow_col_null(&part.cols[xc]);
+			ow_columns_v1_upgrade(signal, &part);
+		}
 		ow_table_append(t, &part);
 		const char *b = ow_pq_kv(f, "openwit.batch_ids");
 		if (b && *b)

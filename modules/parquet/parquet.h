@@ -64,6 +64,10 @@ const char *ow_pq_kv(const ow_pq_file_t *f, const char *key);	/* NULL when absen
 /* OW_OK, or OW_ERROR when rg or col is out of range or the chunk has no
  * statistics. null_count is -1 when the file does not give it. */
 int ow_pq_stats(const ow_pq_file_t *f, int rg, int col, ow_pq_stats_t *st);
+/* From now on column col's chunks have no statistics: for a reader that
+ * changes the column's values as it reads them. Before the file is
+ * shared between threads. */
+void ow_pq_forget_stats(ow_pq_file_t *f, int col);
 
 /* Where and how one column chunk is stored: what tests check the writer's
  * choices, and the bytes a read of every page reports, with. */

@@ -604,6 +604,12 @@ int ow_pq_stats(const ow_pq_file_t *f, int rg, int col, ow_pq_stats_t *st)
 	return OW_OK;
 }
 
+void ow_pq_forget_stats(ow_pq_file_t *f, int col)
+{
+	for (int rg = 0; col >= 0 && col < f->ncols && rg < f->nrg; rg++)
+		f->rgs[rg].cols[col].has_stats = 0;
+}
+
 /* The first byte of a chunk's pages: its dictionary page when it has one. */
 static int64_t chunk_start(const ow_pq_rchunk_t *ch)
 {

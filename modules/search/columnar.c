@@ -21,8 +21,9 @@
  *         [NOT] GLOB, ISNULL, NOTNULL, NOT NULL, AND, OR, NOT, CASE (both
  *         forms), CAST (AS INTEGER, INT, BIGINT, REAL, DOUBLE, FLOAT,
  *         TEXT, NUMERIC), column ->> 'path' and json_extract(column,
- *         'path') (a JSON column and a path of member steps, '$.a."b.c"',
- *         which expr.c reads), now_ns(), the functions of eval.c, and the
+ *         'path') (a text or JSON column and a key or a '$' path,
+ *         'http.route', '$.a."b.c"[0]', which expr.c reads), now_ns(),
+ *         the functions of eval.c, and the
  *         aggregates count(*), count([DISTINCT] x), sum, avg, min, max,
  *         p50, p90, p99 of one argument, each with an optional FILTER
  *         (WHERE cond) (in items, HAVING and ORDER BY)
@@ -91,15 +92,17 @@
  * DISTINCT rows as first seen; ORDER BY sorts stably after that (but
  * for groups under a single DESC term, whose ties SQLite's sorter gives
  * the other way round). Where
- * expr.c or eval.c cannot give SQLite's value (a real number or a \u
- * escape under ->>, text read as a number that is not plain), where
+ * expr.c or eval.c cannot give SQLite's value (a real number under ->>:
+ * SQLite's reading of it; text read as a number that is not plain), where
  * SQLite would report an error (time_bucket_ns's, abs's overflow), or
  * where integers and reals that SQLite holds equal meet in a group term,
  * a DISTINCT column or count(DISTINCT), the run stops with OW_DECLINED
  * and SQLite answers the query.
  * Plain rows under ORDER BY with a LIMIT are kept only while they can be
  * in the result (top-k: once as many as the limit and offset are held, a
- * row that sorts after the last of them is dropped unread).
+ * row that sorts after the last of them is dropped unread). A part written
+ * before plain JSON has its JSON columns converted as they are read
+ * (ow_search_v1_column), dictionaries entry by entry.
  */
 #include "internal.h"
 #include "eval.h"
@@ -472,13 +475,14 @@ static int term_of(struct ow_columnar *q, ow_node_t *t)
  * member steps. */
 static ow_node_t *json_term(struct ow_columnar *q, int c, const char *path)
 {
-	if (c < 0 || c >= q->ncols || q->defs[c].logical != OW_PQ_L_JSON)
+	if (c < 0 || c >= q->ncols || q->defs[c].type != OW_PQ_BYTE_ARRAY)
 		return NULL;
 	expr_t x = {.kind = X_JSON, .col = c, .path = ow_strdup(path)};
 	if (!ow_search_json_path(x.path, &x.pp)) {
 		free(x.path);
 		return NULL;
 	}
+	x.pp.trusted = q->defs[c].logical == OW_PQ_L_JSON;
 	int id = add_term(q, &x);
 	return id < 0 ? NULL : ref_node(q, id);
 }
@@ -657,11 +661,9 @@ static ow_node_t *call(parser_t *p)
 	}
 	if (strcasecmp(name, "json_extract") == 0 && n->n == 2) {
 		ow_node_t *j = NULL;
-		/* a path from its root (->> also takes a bare label; json_extract
-		 * does not) */
+		/* ours in SQLite's connections too (funcs.c): ->>'s value */
 		if (ow_eval_fold(&p->fold, &n->kid[1]) == OW_OK && n->kid[0]->op == E_REF &&
-		    n->kid[1]->op == E_LIT && n->kid[1]->v.type == SQLITE_TEXT &&
-		    n->kid[1]->v.n > 0 && n->kid[1]->v.p[0] == '$')
+		    n->kid[1]->op == E_LIT && n->kid[1]->v.type == SQLITE_TEXT)
 			j = json_term(q, n->kid[0]->id, (const char *)n->kid[1]->v.p);
 		ow_node_free(n);
 		return j;
@@ -2824,6 +2826,7 @@ static int load_col(const ow_columnar_t *q, slot_t *sl, int c, const filt_t *by,
 	sl->col[c] = o;
 	if (sl->codes[c].has_codes)
 		sl->code[c] = (const uint32_t *)sl->codes[c].codes.data;
+	ow_search_v1_column(sl->p, q->signal, c, sl->code[c] ? &sl->codes[c].dict : o);
 	return OW_OK;
 }
 

@@ -14,19 +14,38 @@
  *                       connections (funcs.c), where it asks the query's
  *                       budget as it goes.
  *
- *   json ->> '$.a."b.c"'
- *                       the member a, then its member "b.c" ("first
- *                       match": SQLite returns the first of duplicate
- *                       keys); keys are compared with the label as it is
- *                       written in the JSON, escapes and all. A string
- *                       gives its text (unescaped), an integer an integer,
- *                       true 1, false 0, null or a missing member NULL, an
- *                       object or array its JSON text. A real number, a
- *                       \u escape, an integer of 19 digits or more or text
- *                       that is not JSON is not answered here (OW_DECLINED:
- *                       SQLite answers, or reports the error).
+ *   json ->> path, json -> path, json_extract(json, path)
+ *                       ours in every connection (funcs.c) and the
+ *                       columnar executor's: one walk, one conversion.
+ *                       A path that does not start with '$' is ONE key,
+ *                       dots and all ('http.route'), as DuckDB reads it
+ *                       (SQLite reads 'a.b' as '$.a.b', two steps); '$'
+ *                       paths are SQLite's: .key, ."b.c", [N]; an integer
+ *                       operand N is [N]. A member is the first of
+ *                       duplicate keys, compared with the label as it is
+ *                       written in the JSON, escapes and all (as SQLite
+ *                       does). ->> and json_extract give a string's text
+ *                       (unescaped as SQLite 3.40 does), an integer an
+ *                       integer, a real the real SQLite reads (its own
+ *                       conversion: OW_DECLINED here, funcs.c asks
+ *                       SQLite), true 1, false 0, null or a missing
+ *                       member NULL, an object or array its JSON text
+ *                       (without white space, as SQLite renders it); ->
+ *                       gives the JSON text of what the path names.
+ *                       Text that is not JSON (a log line) is a string:
+ *                       '$' gives it, a member NULL, never an error.
+ *                       The steps .stringValue, .intValue, .doubleValue
+ *                       and .boolValue of OTLP/JSON AnyValues (how format
+ *                       1 parts stored values, modules/columns/convert.c)
+ *                       still answer on plain values, so queries written
+ *                       for them keep their answers: on a scalar of their
+ *                       kind (an object is looked into as usual) they give
+ *                       the string, the integer as text (format 1 held
+ *                       "200"), the real (or the strings NaN, Infinity,
+ *                       -Infinity) and the bool; on another kind NULL.
  */
 #include "internal.h"
+#include "../columns/columns.h"
 
 #include <strings.h>
 #ifdef __SSE2__
@@ -293,10 +312,30 @@ void ow_search_holding(const uint8_t *data, const uint32_t *ends, size_t from, s
 int ow_search_json_path(const char *path, ow_search_path_t *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (path[0] != '$')
-		return 0;
+	if (path[0] != '$') {
+		/* one key, dots and all, as DuckDB reads it */
+		out->key[0] = path;
+		out->klen[0] = strlen(path);
+		out->nkeys = 1;
+		return 1;
+	}
 	for (const char *z = path + 1; *z;) {
-		if (*z != '.' || out->nkeys == OW_SEARCH_PATH_MAX)
+		if (out->nkeys == OW_SEARCH_PATH_MAX)
+			return 0;
+		if (*z == '[') {
+			int64_t i = 0;
+			if (*++z < '0' || *z > '9')
+				return 0; /* [#-N]: SQLite's own */
+			for (; *z >= '0' && *z <= '9'; z++)
+				if (__builtin_mul_overflow(i, 10, &i) ||
+				    __builtin_add_overflow(i, *z - '0', &i))
+					return 0;
+			if (*z++ != ']')
+				return 0;
+			ow_search_json_index(i, out);
+			continue;
+		}
+		if (*z != '.')
 			return 0;
 		z++;
 		const char *key = z;
@@ -313,7 +352,7 @@ int ow_search_json_path(const char *path, ow_search_path_t *out)
 			while (*z && *z != '.' && *z != '[')
 				z++;
 			n = (size_t)(z - key);
-			if (!n || *z == '[')
+			if (!n)
 				return 0;
 		}
 		out->key[out->nkeys] = key;
@@ -322,20 +361,36 @@ int ow_search_json_path(const char *path, ow_search_path_t *out)
 	return 1;
 }
 
+int ow_search_json_index(int64_t i, ow_search_path_t *out)
+{
+	if (i < 0 || out->nkeys == OW_SEARCH_PATH_MAX)
+		return 0;
+	out->key[out->nkeys] = NULL;
+	out->klen[out->nkeys] = 0;
+	out->index[out->nkeys++] = i;
+	return 1;
+}
+
+/* JSON's white space (SQLite's jsonIsSpace). */
+static int is_ws(uint8_t c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
 static const uint8_t *ws(const uint8_t *p, const uint8_t *e)
 {
-	while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+	while (p < e && is_ws(*p))
 		p++;
 	return p;
 }
 
-/* Past the string whose opening quote is at p; NULL if it does not end. */
+/* Past the string whose opening quote is at p (JSON already checked). */
 static const uint8_t *skip_string(const uint8_t *p, const uint8_t *e)
 {
 	for (const uint8_t *from = ++p; p < e;) {
 		const uint8_t *q = memchr(p, '"', (size_t)(e - p));
 		if (!q)
-			return NULL;
+			return e;
 		const uint8_t *b = q;
 		while (b > from && b[-1] == '\\')
 			b--;
@@ -343,158 +398,458 @@ static const uint8_t *skip_string(const uint8_t *p, const uint8_t *e)
 			return q + 1; /* not escaped */
 		p = q + 1;
 	}
-	return NULL;
+	return e;
 }
 
-/* Past the value at p (after white space); NULL when it is not JSON as far
- * as this skipping can tell (the parse that counts is SQLite's). */
+/* Past the value at p (JSON already checked). */
 static const uint8_t *skip_value(const uint8_t *p, const uint8_t *e)
 {
-	p = ws(p, e);
-	if (p >= e)
-		return NULL;
 	if (*p == '"')
 		return skip_string(p, e);
 	if (*p == '{' || *p == '[') {
 		int depth = 0;
 		for (; p < e; p++) {
 			if (*p == '"') {
-				if (!(p = skip_string(p, e)))
-					return NULL;
-				p--;
+				p = skip_string(p, e) - 1;
 			} else if (*p == '{' || *p == '[') {
 				depth++;
 			} else if ((*p == '}' || *p == ']') && --depth == 0) {
 				return p + 1;
 			}
 		}
+		return e;
+	}
+	while (p < e && *p != ',' && *p != '}' && *p != ']' && !is_ws(*p))
+		p++;
+	return p;
+}
+
+/* ---- JSON as SQLite 3.40's parser takes it ---- */
+
+#define JSON_MAX_DEPTH 2000
+
+static int is_hex(uint8_t c)
+{
+	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
+
+static int is_alnum(uint8_t c)
+{
+	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+/* Past the scalar at p, NULL when it is not one SQLite's parser takes
+ * (jsonParseValue: strings without control characters and with known
+ * escapes, numbers without leading zeros, a digit before '.' and 'e' and
+ * one after, true, false and null not followed by a letter or digit). */
+static const uint8_t *scalar_end(const uint8_t *p, const uint8_t *e)
+{
+	if (*p == '"') {
+		for (p++; p < e; p++) {
+			if (*p < 0x20)
+				return NULL;
+			if (*p == '"')
+				return p + 1;
+			if (*p != '\\')
+				continue;
+			if (++p == e)
+				return NULL;
+			if (*p == 'u') {
+				if (e - p < 5 || !is_hex(p[1]) || !is_hex(p[2]) || !is_hex(p[3]) ||
+				    !is_hex(p[4]))
+					return NULL;
+				p += 4;
+			} else if (!memchr("\"\\/bfnrt", *p, 8)) {
+				return NULL;
+			}
+		}
 		return NULL;
 	}
-	const uint8_t *s = p;
-	while (p < e && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\t' &&
-	       *p != '\n' && *p != '\r')
-		p++;
-	return p > s ? p : NULL;
-}
-
-static int scalar(const uint8_t *p, size_t n, ow_search_val_t *v)
-{
-	if (n == 4 && memcmp(p, "true", 4) == 0)
-		v->type = SQLITE_INTEGER, v->i = 1;
-	else if (n == 5 && memcmp(p, "false", 5) == 0)
-		v->type = SQLITE_INTEGER, v->i = 0;
-	else if (n == 4 && memcmp(p, "null", 4) == 0)
-		v->type = SQLITE_NULL;
-	else {
-		size_t i = p[0] == '-', digits = n - i;
-		if (digits == 0 || digits > 18 || (digits > 1 && p[i] == '0'))
-			return OW_DECLINED;
-		int64_t x = 0;
-		for (; i < n; i++) {
-			if (p[i] < '0' || p[i] > '9')
-				return OW_DECLINED; /* a real, or not JSON */
-			x = x * 10 + (p[i] - '0');
-		}
-		v->type = SQLITE_INTEGER;
-		v->i = p[0] == '-' ? -x : x;
+	static const char *const words[] = {"true", "false", "null"};
+	for (int i = 0; i < 3; i++) {
+		size_t n = strlen(words[i]);
+		if ((size_t)(e - p) >= n && memcmp(p, words[i], n) == 0)
+			return (size_t)(e - p) > n && is_alnum(p[n]) ? NULL : p + n;
 	}
-	return OW_OK;
+	const uint8_t *s = p;
+	if (*p == '-')
+		p++;
+	if (p == e || *p < '0' || *p > '9' ||
+	    (*p == '0' && p + 1 < e && p[1] >= '0' && p[1] <= '9'))
+		return NULL;
+	int dot = 0, exp = 0;
+	for (p++; p < e; p++) {
+		if (*p >= '0' && *p <= '9')
+			continue;
+		if (*p == '.') {
+			if (dot || p[-1] < '0')
+				return NULL;
+			dot = 1;
+		} else if (*p == 'e' || *p == 'E') {
+			if (exp || p[-1] < '0')
+				return NULL;
+			dot = exp = 1;
+			if (p + 1 < e && (p[1] == '+' || p[1] == '-'))
+				p++;
+			if (p + 1 >= e || p[1] < '0' || p[1] > '9')
+				return NULL;
+		} else {
+			break;
+		}
+	}
+	return p[-1] < '0' ? NULL : (p > s ? p : NULL);
 }
 
-int ow_search_json_get(const ow_search_path_t *path, const uint8_t *json, size_t n,
-		       ow_buf_t *scratch, ow_search_val_t *v)
+/* 1 when json[0..n) is one JSON value (and white space) as SQLite reads
+ * it; a NUL ends the text, as SQLite reads it to its NUL. */
+static int json_valid(const uint8_t *p, size_t n)
+{
+	enum { VALUE, FIRST_VALUE, KEY, FIRST_KEY, AFTER };
+	const uint8_t *nul = n ? memchr(p, 0, n) : NULL, *e = nul ? nul : p + n;
+	uint8_t stack[JSON_MAX_DEPTH];
+	int depth = 0, want = VALUE;
+	for (;;) {
+		p = ws(p, e);
+		if (want == AFTER) {
+			if (depth == 0)
+				return p == e;
+			if (p == e)
+				return 0;
+			uint8_t top = stack[depth - 1];
+			if (*p == (top == '{' ? '}' : ']')) {
+				p++;
+				depth--;
+			} else if (*p++ == ',') {
+				want = top == '{' ? KEY : VALUE;
+			} else {
+				return 0;
+			}
+			continue;
+		}
+		if (p == e)
+			return 0;
+		if ((want == FIRST_VALUE && *p == ']') || (want == FIRST_KEY && *p == '}')) {
+			p++;
+			depth--;
+			want = AFTER;
+		} else if (want == KEY || want == FIRST_KEY) {
+			if (*p != '"' || !(p = scalar_end(p, e)))
+				return 0;
+			p = ws(p, e);
+			if (p == e || *p++ != ':')
+				return 0;
+			want = VALUE;
+		} else if (*p == '{' || *p == '[') {
+			if (depth == JSON_MAX_DEPTH)
+				return 0;
+			stack[depth++] = *p;
+			want = *p++ == '{' ? FIRST_KEY : FIRST_VALUE;
+		} else {
+			if (!(p = scalar_end(p, e)))
+				return 0;
+			want = AFTER;
+		}
+	}
+}
+
+/* ---- ->> and -> ---- */
+
+/* What a path names in a text. */
+typedef struct {
+	const uint8_t *p; /* its JSON text (raw: the text itself) */
+	size_t n;
+	int found;
+	int raw;      /* the text is not JSON: a string, which this is */
+	int int_text; /* .intValue of an integer: its digits as text */
+} node_t;
+
+static int step_is(const ow_search_path_t *path, int k, const char *name)
+{
+	return path->key[k] && path->klen[k] == strlen(name) &&
+	       memcmp(path->key[k], name, path->klen[k]) == 0;
+}
+
+/* The four steps of an OTLP/JSON AnyValue that format 1 parts had, on a
+ * scalar of their kind (an object is looked into as usual). */
+static int wrapped(const ow_search_path_t *path, int k)
+{
+	return step_is(path, k, "stringValue") || step_is(path, k, "intValue") ||
+	       step_is(path, k, "doubleValue") || step_is(path, k, "boolValue");
+}
+
+static int is_real_token(const uint8_t *p, size_t n)
+{
+	return memchr(p, '.', n) || memchr(p, 'e', n) || memchr(p, 'E', n);
+}
+
+static void walk(const ow_search_path_t *path, const uint8_t *json, size_t n, node_t *out)
 {
 	const uint8_t *p = json, *e = json + n;
-	memset(v, 0, sizeof(*v));
-	v->type = SQLITE_NULL;
-	/* labels compare as written: no "key" in the text, no member (the
-	 * text is JSON: search.c's tables only hold what columns.c wrote) */
-	if (path->nkeys && path->klen[0]) {
-		/* the key itself is the candidate (its quotes would be: any
-		 * pair of quotes matches a needle that starts and ends with
-		 * one), then the quotes around it */
+	memset(out, 0, sizeof(*out));
+	/* labels compare as written: no "key" in the text, no member, and
+	 * text that is not JSON has none either. The key itself is the
+	 * candidate (its quotes would be: any pair of quotes matches a
+	 * needle that starts and ends with one), then the quotes around it. */
+	if (path->nkeys && path->key[0] && path->klen[0] && !wrapped(path, 0)) {
 		const uint8_t *key = (const uint8_t *)path->key[0];
 		size_t m = path->klen[0], at = 1;
 		for (;;) {
 			size_t j = at + m < n ? find(key, m, json + at, n - at - 1, 0) : SIZE_MAX;
 			if (j == SIZE_MAX)
-				return OW_OK;
+				return;
 			j += at;
 			if (json[j - 1] == '"' && json[j + m] == '"')
 				break;
 			at = j + 1;
 		}
 	}
-	for (int k = 0; k < path->nkeys; k++) {
-		p = ws(p, e);
-		if (p >= e)
-			return OW_DECLINED;
-		if (*p != '{')
-			return *p == '[' || *p == '"' || skip_value(p, e) ? OW_OK : OW_DECLINED;
-		p = ws(p + 1, e);
-		const uint8_t *val = NULL;
-		while (p < e && *p != '}') {
-			const uint8_t *kend = *p == '"' ? skip_string(p, e) : NULL;
-			if (!kend)
-				return OW_DECLINED;
-			int match = (size_t)(kend - p - 2) == path->klen[k] &&
-				    memcmp(p + 1, path->key[k], path->klen[k]) == 0;
-			p = ws(kend, e);
-			if (p >= e || *p != ':')
-				return OW_DECLINED;
-			p = ws(p + 1, e);
-			if (match) {
-				val = p;
-				break;
-			}
-			if (!(p = skip_value(p, e)))
-				return OW_DECLINED;
-			p = ws(p, e);
-			if (p < e && *p == ',')
-				p = ws(p + 1, e);
-			else if (p < e && *p != '}')
-				return OW_DECLINED;
-		}
-		if (!val)
-			return p < e ? OW_OK : OW_DECLINED; /* a missing member: NULL */
-		p = val;
+	if (!path->trusted && !json_valid(json, n)) {
+		/* a string: the whole of it, or its .stringValue */
+		if (path->nkeys == 0 || (path->nkeys == 1 && step_is(path, 0, "stringValue")))
+			*out = (node_t){json, n, 1, 1, 0};
+		return;
 	}
+	const uint8_t *nul = n && !path->trusted ? memchr(json, 0, n) : NULL;
+	if (nul)
+		e = nul;
+	/* (the text is JSON: p < e is checked where a damaged one, trusted
+	 * wrongly, could end) */
 	p = ws(p, e);
-	const uint8_t *end = skip_value(p, e);
-	if (!end)
-		return OW_DECLINED;
-	if (*p == '{' || *p == '[') {
-		v->type = SQLITE_TEXT;
-		v->p = p;
-		v->n = (size_t)(end - p);
-		return OW_OK;
+	for (int k = 0; k < path->nkeys; k++) {
+		if (p >= e)
+			return;
+		if (*p == '[' && !path->key[k]) {
+			p = ws(p + 1, e);
+			if (p >= e || *p == ']')
+				return;
+			for (int64_t i = 0; i < path->index[k]; i++) {
+				p = ws(skip_value(p, e), e);
+				if (p >= e || *p != ',')
+					return;
+				p = ws(p + 1, e);
+			}
+			continue;
+		}
+		if (*p == '{' && path->key[k]) {
+			p = ws(p + 1, e);
+			const uint8_t *val = NULL;
+			while (p < e && *p == '"') {
+				const uint8_t *kend = skip_string(p, e), *colon = ws(kend, e);
+				int match = kend - p >= 2 &&
+					    (size_t)(kend - p - 2) == path->klen[k] &&
+					    memcmp(p + 1, path->key[k], path->klen[k]) == 0;
+				if (colon >= e)
+					return;
+				p = ws(colon + 1, e);
+				if (match) {
+					val = p;
+					break;
+				}
+				if (p >= e)
+					return;
+				p = ws(skip_value(p, e), e);
+				if (p < e && *p == ',')
+					p = ws(p + 1, e);
+			}
+			if (!val)
+				return;
+			p = val;
+			continue;
+		}
+		if (!wrapped(path, k))
+			return;
+		const uint8_t *end = skip_value(p, e);
+		size_t len = (size_t)(end - p);
+		int real =
+		    *p != '"' && *p != 't' && *p != 'f' && *p != 'n' && is_real_token(p, len);
+		if (step_is(path, k, "stringValue") ? *p != '"'
+		    : step_is(path, k, "boolValue") ? *p != 't' && *p != 'f'
+		    : step_is(path, k, "intValue")
+			? !(*p == '-' || (*p >= '0' && *p <= '9')) || real
+			/* doubleValue: a real, or the strings format 1 wrote */
+			: !real && !(len == 5 && memcmp(p, "\"NaN\"", 5) == 0) &&
+			      !(len == 10 && memcmp(p, "\"Infinity\"", 10) == 0) &&
+			      !(len == 11 && memcmp(p, "\"-Infinity\"", 11) == 0))
+			return;
+		out->int_text = step_is(path, k, "intValue");
 	}
-	if (*p != '"')
-		return scalar(p, (size_t)(end - p), v);
-	const uint8_t *s = p + 1, *se = end - 1;
+	if (p >= e)
+		return;
+	*out = (node_t){p, (size_t)(skip_value(p, e) - p), 1, 0, out->int_text};
+}
+
+/* The value's JSON text without white space, as SQLite renders a node. */
+static void minify(const uint8_t *p, size_t n, ow_buf_t *scratch, ow_search_val_t *v)
+{
+	const uint8_t *e = p + n, *q;
+	v->type = SQLITE_TEXT;
+	for (q = p; q < e && !is_ws(*q); q = *q == '"' ? skip_string(q, e) : q + 1)
+		;
+	if (q == e) {
+		v->p = p;
+		v->n = n;
+		return;
+	}
+	scratch->len = 0;
+	ow_buf_reserve(scratch, n);
+	for (q = p; q < e;) {
+		if (*q == '"') {
+			const uint8_t *s = skip_string(q, e);
+			ow_buf_add(scratch, q, (size_t)(s - q));
+			q = s;
+		} else {
+			if (!is_ws(*q))
+				ow_buf_add(scratch, q, 1);
+			q++;
+		}
+	}
+	v->p = scratch->data;
+	v->n = scratch->len;
+}
+
+static uint32_t hex4(const uint8_t *p)
+{
+	uint32_t v = 0;
+	for (int i = 0; i < 4; i++)
+		v = v << 4 | (uint32_t)(p[i] <= '9' ? p[i] - '0' : (p[i] | 0x20) - 'a' + 10);
+	return v;
+}
+
+/* The text of string token p[0..n) (quotes included), as SQLite 3.40's
+ * jsonReturn unescapes it: \uXXXX as UTF-8 (a surrogate pair as one code
+ * point, a lone surrogate as it is), and \u0000 ends the text. */
+static void unescape(const uint8_t *p, size_t n, ow_buf_t *scratch, ow_search_val_t *v)
+{
+	const uint8_t *s = p + 1, *se = p + n - 1;
+	v->type = SQLITE_TEXT;
+	if (n < 2) /* a damaged text (a string that does not end) */
+		s = se = p;
 	if (!memchr(s, '\\', (size_t)(se - s))) {
-		v->type = SQLITE_TEXT;
 		v->p = s;
 		v->n = (size_t)(se - s);
-		return OW_OK;
+		return;
 	}
 	/* room first: the same value read twice for one row (an item and a
 	 * group key) must not move the first one's bytes */
 	scratch->len = 0;
 	ow_buf_reserve(scratch, (size_t)(se - s) + 1);
-	uint8_t *o = scratch->data;
 	for (; s < se; s++) {
 		if (*s != '\\') {
-			*o++ = *s;
+			ow_buf_add(scratch, s, 1);
 			continue;
 		}
-		static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-		const char *f = ++s < se ? memchr(from, *s, sizeof(from) - 1) : NULL;
-		if (!f)
-			return OW_DECLINED; /* \u, or not JSON */
-		*o++ = (uint8_t)to[f - from];
+		uint8_t c = *++s;
+		if (c == 'u') {
+			if (se - s < 5)
+				break;
+			uint32_t u = hex4(s + 1);
+			s += 4;
+			if (u == 0)
+				break;
+			if ((u & 0xfc00) == 0xd800 && se - s > 5 && s[1] == '\\' && s[2] == 'u' &&
+			    (hex4(s + 3) & 0xfc00) == 0xdc00) {
+				u = ((u & 0x3ff) << 10) + (hex4(s + 3) & 0x3ff) + 0x10000;
+				s += 6;
+			}
+			ow_buf_add_utf8(scratch, u);
+			continue;
+		}
+		static const char from[] = "bfnrt", to[] = "\b\f\n\r\t";
+		const char *f = memchr(from, c, sizeof(from) - 1);
+		ow_buf_add(scratch, f ? &to[f - from] : (const char *)&c, 1);
 	}
-	scratch->len = (size_t)(o - scratch->data);
+	v->p = scratch->data;
+	v->n = scratch->len;
+}
+
+/* An integer token as SQLite's jsonReturn reads it: OW_DECLINED past
+ * int64 (SQLite reads it as a real then). */
+static int integer(const uint8_t *p, size_t n, ow_search_val_t *v)
+{
+	int neg = p[0] == '-';
+	uint64_t x = 0;
+	for (size_t i = neg; i < n; i++) {
+		if (x > (uint64_t)INT64_MAX / 10 ||
+		    (x = x * 10 + (uint64_t)(p[i] - '0')) > (uint64_t)INT64_MAX + neg)
+			return OW_DECLINED;
+	}
+	v->type = SQLITE_INTEGER;
+	v->i = neg ? (int64_t)(0 - x) : (int64_t)x;
+	return OW_OK;
+}
+
+/* The node the path names into nd, v NULL: 0 when there is none. */
+static int found(const ow_search_path_t *path, const uint8_t *json, size_t n, node_t *nd,
+		 ow_search_val_t *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->type = SQLITE_NULL;
+	walk(path, json, n, nd);
+	return nd->found;
+}
+
+int ow_search_json_get(const ow_search_path_t *path, const uint8_t *json, size_t n,
+		       ow_buf_t *scratch, ow_search_val_t *v)
+{
+	node_t nd;
+	if (!found(path, json, n, &nd, v))
+		return OW_OK;
+	if (nd.raw || nd.int_text) {
+		v->type = SQLITE_TEXT;
+		v->p = nd.p;
+		v->n = nd.n;
+		return OW_OK;
+	}
+	switch (*nd.p) {
+	case '{':
+	case '[':
+		minify(nd.p, nd.n, scratch, v);
+		return OW_OK;
+	case '"':
+		unescape(nd.p, nd.n, scratch, v);
+		return OW_OK;
+	case 't':
+	case 'f':
+		v->type = SQLITE_INTEGER;
+		v->i = *nd.p == 't';
+		return OW_OK;
+	case 'n':
+		return OW_OK;
+	}
+	if (!is_real_token(nd.p, nd.n) && integer(nd.p, nd.n, v) == OW_OK)
+		return OW_OK;
+	/* a real: SQLite's own conversion (sqlite3AtoF) is the answer */
+	v->type = SQLITE_FLOAT;
+	v->p = nd.p;
+	v->n = nd.n;
+	return OW_DECLINED;
+}
+
+int ow_search_json_text(const ow_search_path_t *path, const uint8_t *json, size_t n,
+			ow_buf_t *scratch, ow_search_val_t *v)
+{
+	node_t nd;
+	if (!found(path, json, n, &nd, v))
+		return OW_OK;
+	if (!nd.raw && !nd.int_text) {
+		minify(nd.p, nd.n, scratch, v);
+		return OW_OK;
+	}
+	/* a JSON string of the text */
+	scratch->len = 0;
+	ow_buf_reserve(scratch, nd.n + 2);
+	ow_buf_add(scratch, "\"", 1);
+	size_t run = 0;
+	for (size_t i = 0; nd.raw && i < nd.n; i++) {
+		if (nd.p[i] >= 0x20 && nd.p[i] != '"' && nd.p[i] != '\\')
+			continue;
+		char e[6];
+		ow_buf_add(scratch, nd.p + run, i - run);
+		ow_buf_add(scratch, e, ow_columns_escape(nd.p[i], e));
+		run = i + 1;
+	}
+	ow_buf_add(scratch, nd.p + run, nd.n - run);
+	ow_buf_add(scratch, "\"", 1);
 	v->type = SQLITE_TEXT;
 	v->p = scratch->data;
 	v->n = scratch->len;

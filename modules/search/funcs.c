@@ -32,6 +32,15 @@
  * query stops within its time budget even inside one of them. printf
  * (and format) stays SQLite's, run on a second connection, less the one
  * call that spins (printf_spins).
+ *
+ * And ->>, -> and json_extract(json, path), ours (expr.c says how they
+ * read paths and values: 'http.route' is one key, plain values, the
+ * OTLP/JSON steps of format 1): a function of ours overrides SQLite's
+ * built-in one of the same name and number of arguments, operators
+ * included. A real is SQLite's reading of its text (CAST on the second
+ * connection); a path expr.c does not take ([#-N]), a BLOB or a path that
+ * is not text or an integer goes to SQLite's own function there, errors
+ * and all. json_extract with more paths stays SQLite's.
  */
 #include "internal.h"
 
@@ -781,6 +790,139 @@ static void fn_printf(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	sqlite3_reset(*st);
 }
 
+/* ---- ->>, -> and json_extract ---- */
+
+enum { J_ARROW2, J_ARROW, J_EXTRACT, J_REAL };
+
+/* Statement k of json_st on the handle's second connection: SQLite's own
+ * function (J_ARROW2..J_EXTRACT) or its reading of a real. */
+static sqlite3_stmt *json_stmt(sqlite3_context *ctx, ow_search_t *s, int k)
+{
+	static const char *const sql[] = {"SELECT ?1 ->> ?2", "SELECT ?1 -> ?2",
+					  "SELECT json_extract(?1, ?2)", "SELECT CAST(?1 AS REAL)"};
+	if (s->aux == NULL && (s->aux = ow_search_bare_db()) == NULL) {
+		sqlite3_result_error_nomem(ctx);
+		return NULL;
+	}
+	if (s->json_st[k] == NULL &&
+	    sqlite3_prepare_v2(s->aux, sql[k], -1, &s->json_st[k], NULL) != SQLITE_OK) {
+		sqlite3_result_error(ctx, sqlite3_errmsg(s->aux), -1);
+		return NULL;
+	}
+	return s->json_st[k];
+}
+
+/* Runs statement k with the arguments; its value is the result. */
+static void json_sqlite(sqlite3_context *ctx, ow_search_t *s, int k, int argc, sqlite3_value **argv)
+{
+	sqlite3_stmt *st = json_stmt(ctx, s, k);
+	if (!st)
+		return;
+	for (int i = 0; i < argc; i++)
+		sqlite3_bind_value(st, i + 1, argv[i]);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		sqlite3_result_value(ctx, sqlite3_column_value(st, 0));
+	else if ((rc & 0xff) == SQLITE_NOMEM)
+		sqlite3_result_error_nomem(ctx);
+	else
+		sqlite3_result_error(ctx, sqlite3_errmsg(s->aux), -1);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/* The subtype SQLite's JSON functions give JSON text ('J'). */
+#define JSON_SUBTYPE 74
+
+/* Whether text v that json_extract gives is an object or an array (JSON
+ * text, as SQLite marks it) rather than a string's text. */
+static int is_container(const ow_search_path_t *path, const uint8_t *json, size_t n,
+			const ow_search_val_t *v)
+{
+	if (!v->n || (v->p[0] != '{' && v->p[0] != '['))
+		return 0;
+	ow_buf_t scratch = {0};
+	ow_search_val_t t;
+	ow_search_json_text(path, json, n, &scratch, &t);
+	int r = t.type == SQLITE_TEXT && t.n && t.p[0] != '"';
+	ow_buf_free(&scratch);
+	return r;
+}
+
+static void json_op(sqlite3_context *ctx, int argc, sqlite3_value **argv, int op)
+{
+	ow_search_t *s = sqlite3_user_data(ctx);
+	int t0 = sqlite3_value_type(argv[0]), t1 = sqlite3_value_type(argv[1]);
+	if (t0 == SQLITE_NULL || t1 == SQLITE_NULL)
+		return;
+	ow_search_path_t path;
+	int ok = 0;
+	if (t1 == SQLITE_TEXT) {
+		ok = ow_search_json_path((const char *)sqlite3_value_text(argv[1]), &path);
+	} else if (t1 == SQLITE_INTEGER && op != J_EXTRACT) {
+		memset(&path, 0, sizeof(path));
+		ok = ow_search_json_index(sqlite3_value_int64(argv[1]), &path);
+	}
+	if (!ok || t0 == SQLITE_BLOB) {
+		json_sqlite(ctx, s, op, argc, argv);
+		return;
+	}
+	const uint8_t *json = sqlite3_value_text(argv[0]);
+	size_t n = (size_t)sqlite3_value_bytes(argv[0]);
+	if (!json) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	ow_buf_t scratch = {0};
+	ow_search_val_t v;
+	int rc = op == J_ARROW ? ow_search_json_text(&path, json, n, &scratch, &v)
+			       : ow_search_json_get(&path, json, n, &scratch, &v);
+	switch (v.type) {
+	case SQLITE_TEXT:
+		sqlite3_result_text64(ctx, v.n ? (const char *)v.p : "", v.n, SQLITE_TRANSIENT,
+				      SQLITE_UTF8);
+		if (op == J_ARROW || (op == J_EXTRACT && is_container(&path, json, n, &v)))
+			sqlite3_result_subtype(ctx, JSON_SUBTYPE);
+		break;
+	case SQLITE_INTEGER:
+		sqlite3_result_int64(ctx, v.i);
+		break;
+	case SQLITE_FLOAT:
+		if (rc == OW_DECLINED) {
+			sqlite3_stmt *st = json_stmt(ctx, s, J_REAL);
+			if (st) {
+				sqlite3_bind_text64(st, 1, (const char *)v.p, v.n, SQLITE_STATIC,
+						    SQLITE_UTF8);
+				if (sqlite3_step(st) == SQLITE_ROW)
+					sqlite3_result_double(ctx, sqlite3_column_double(st, 0));
+				else
+					sqlite3_result_error(ctx, sqlite3_errmsg(s->aux), -1);
+				sqlite3_reset(st);
+				sqlite3_clear_bindings(st);
+			}
+		}
+		break;
+	default:
+		break;
+	}
+	ow_buf_free(&scratch);
+}
+
+static void fn_arrow2(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	json_op(ctx, argc, argv, J_ARROW2);
+}
+
+static void fn_arrow(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	json_op(ctx, argc, argv, J_ARROW);
+}
+
+static void fn_extract(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	json_op(ctx, argc, argv, J_EXTRACT);
+}
+
 int ow_search_funcs_register(ow_search_t *s)
 {
 	const int pure = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
@@ -837,6 +979,11 @@ int ow_search_funcs_register(ow_search_t *s)
 	if (sqlite3_create_function(db, "printf", -1, pure, s, fn_printf, NULL, NULL) !=
 		SQLITE_OK ||
 	    sqlite3_create_function(db, "format", -1, pure, s, fn_printf, NULL, NULL) != SQLITE_OK)
+		return OW_ERROR;
+	if (sqlite3_create_function(db, "->>", 2, pure, s, fn_arrow2, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_create_function(db, "->", 2, pure, s, fn_arrow, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_create_function(db, "json_extract", 2, pure, s, fn_extract, NULL, NULL) !=
+		SQLITE_OK)
 		return OW_ERROR;
 	return OW_OK;
 }

@@ -85,6 +85,9 @@ struct ow_search {
 	 * number of arguments */
 	sqlite3 *aux;
 	sqlite3_stmt *printf_st[OW_SEARCH_FUNC_ARGS + 1];
+	/* and for ->>, -> and json_extract: SQLite's reading of a real, and
+	 * SQLite's own functions for the paths expr.c leaves to them */
+	sqlite3_stmt *json_st[4];
 	/* the query running */
 	ow_search_budget_t budget;
 	int saw_select; /* the authorizer saw the statement's SELECT */
@@ -109,6 +112,14 @@ int ow_search_map_part(const struct ow_search *s, ow_search_part_t *p, char *err
  * message. */
 int ow_search_open_part(const struct ow_search *s, ow_search_part_t *p, int signal, char *err,
 			size_t errlen);
+
+/* 1 when opened part p was written before plain JSON (format 1: it has no
+ * otlp_exact column). */
+int ow_search_part_v1(const ow_search_part_t *p, int signal);
+/* Column col of part p as read (o: its values, or a dictionary's
+ * entries), converted to plain JSON in place when p is of format 1 and
+ * the column's JSON differs there (modules/columns/convert.c). */
+void ow_search_v1_column(const ow_search_part_t *p, int signal, int col, ow_col_t *o);
 
 /* Resets the running query's statistics, clock and time budget. */
 void ow_search_begin(struct ow_search *s);
@@ -328,18 +339,32 @@ size_t ow_scan_select(const ow_scan_pred_t *p, const ow_pq_coldef_t *d, const ow
 		      uint8_t *sel, size_t nrows);
 
 #define OW_SEARCH_PATH_MAX 8
-/* A JSON path of member steps, '$.a."b.c"': keys point into the path. */
+/* A JSON path: steps of a member (key, klen: its label as written, which
+ * points into the path text) or an array element (key NULL, index). */
 typedef struct {
 	const char *key[OW_SEARCH_PATH_MAX];
 	size_t klen[OW_SEARCH_PATH_MAX];
-	int nkeys;
+	int64_t index[OW_SEARCH_PATH_MAX];
+	int nkeys;   /* the number of steps */
+	int trusted; /* the texts it is used on are JSON (a JSON column's
+		      * values, which modules/columns wrote): not checked */
 } ow_search_path_t;
-/* 1 when path is of that shape (the keys borrow from path). */
+/* The path of an operand of ->> and -> (and of json_extract): '$' then
+ * .key, ."key" and [N] steps, or a text not starting with '$', which is
+ * one key. 0 for what expr.c leaves to SQLite ([#-N], bad syntax). */
 int ow_search_json_path(const char *path, ow_search_path_t *out);
-/* json ->> path into v (text may point into json or scratch): OW_OK, or
- * OW_DECLINED for what expr.c leaves to SQLite. */
+/* Adds the step [i] to out (an integer operand of ->>: out zeroed first);
+ * 0 when i < 0 or the path is full. */
+int ow_search_json_index(int64_t i, ow_search_path_t *out);
+/* json ->> path into v (text may point into json or scratch): OW_OK; or
+ * OW_DECLINED for a real number, with v->type SQLITE_FLOAT and its JSON
+ * text in v->p, v->n (its value is SQLite's conversion of that text:
+ * funcs.c asks SQLite, the columnar executor hands the query to SQLite). */
 int ow_search_json_get(const ow_search_path_t *path, const uint8_t *json, size_t n,
 		       ow_buf_t *scratch, ow_search_val_t *v);
+/* json -> path: the JSON text of what the path names, or NULL. OW_OK. */
+int ow_search_json_text(const ow_search_path_t *path, const uint8_t *json, size_t n,
+			ow_buf_t *scratch, ow_search_val_t *v);
 
 /* The formats of search.h, row by row into a buffer (the table format
  * keeps the cells until the end, to align them). */

@@ -404,6 +404,8 @@ void ow_search_close(ow_search_t *s)
 	sqlite3_close(s->db);
 	for (size_t i = 0; i < OW_NELEMS(s->printf_st); i++)
 		sqlite3_finalize(s->printf_st[i]);
+	for (size_t i = 0; i < OW_NELEMS(s->json_st); i++)
+		sqlite3_finalize(s->json_st[i]);
 	sqlite3_close(s->aux);
 	ow_search_budget_enter(NULL); /* the thread's budget goes with s */
 	free_parts(s);

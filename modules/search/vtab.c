@@ -32,7 +32,10 @@
  * Only the columns the query uses (colUsed) are read: memory holds the
  * used columns of one row group of one part (a buffered chunk's columns
  * are read where they are). bytes_scanned counts the pages read, as
- * stored. Values are converted as search.h says.
+ * stored. Values are converted as search.h says; the JSON columns of a
+ * part written before plain JSON (no otlp_exact column: format 1) are
+ * converted to plain JSON as they are read (modules/columns/convert.c),
+ * and their statistics are not used.
  */
 #include "internal.h"
 #include "../columns/columns.h"
@@ -355,7 +358,23 @@ int ow_search_open_part(const struct ow_search *s, ow_search_part_t *p, int sign
 		}
 		p->colmap[i] = fc;
 	}
+	/* format 1's JSON is converted as it is read: its statistics are not
+	 * those of the values read */
+	for (int i = 0; ow_search_part_v1(p, signal) && i < ncols; i++)
+		if (ow_columns_v1_differs(signal, i))
+			ow_pq_forget_stats(p->pq, p->colmap[i]);
 	return OW_OK;
+}
+
+int ow_search_part_v1(const ow_search_part_t *p, int signal)
+{
+	return p->colmap[ow_columns_ncols(signal) - 1] < 0;
+}
+
+void ow_search_v1_column(const ow_search_part_t *p, int signal, int col, ow_col_t *o)
+{
+	if (ow_search_part_v1(p, signal))
+		ow_columns_v1_column(signal, col, o);
 }
 
 static int open_part(cur_t *c, ow_search_part_t *p)
@@ -406,6 +425,7 @@ static int read_col(cur_t *c, ow_search_part_t *p, int col, int filter)
 	if (o->nrows != c->nrows)
 		return vt_error(c->t, "part %s: column %s has %zu rows, its row group %zu", p->path,
 				c->t->defs[col].name, o->nrows, c->nrows);
+	ow_search_v1_column(p, c->t->signal, col, o);
 	c->col[col] = o;
 	return SQLITE_OK;
 }

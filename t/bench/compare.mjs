@@ -325,7 +325,7 @@ const Q = [
   { name: 'attribute filter (HTTP 500 by service)',
     ow: `SELECT service_name, count(*) AS n FROM spans WHERE attributes ->> '$."http.response.status_code".intValue' = '500' GROUP BY 1 ORDER BY 1`,
     ch: `SELECT service_name, count() AS n FROM spans WHERE visitParamExtractRaw(attributes, 'http.response.status_code') = '{"intValue":"500"}' GROUP BY service_name ORDER BY service_name`,
-    duck: `SELECT service_name, count(*) AS n FROM ${owParquet.spans} WHERE attributes ->> '$."http.response.status_code".intValue' = '500' GROUP BY 1 ORDER BY 1`,
+    duck: `SELECT service_name, count(*) AS n FROM ${owParquet.spans} WHERE attributes ->> 'http.response.status_code' = '500' GROUP BY 1 ORDER BY 1`,
     key: (r) => [r.service_name, String(r.n)] },
   { name: "log search ('timeout', newest 100)",
     ow: "SELECT time, service_name, body FROM logs WHERE body LIKE '%timeout%' ORDER BY time DESC LIMIT 100",

@@ -48,7 +48,7 @@ export const search = (s, tenant, query) => {
   const r = curl(`${s.control}/api/search`, ['-H', `X-Scope-OrgID: ${tenant}`, '--data-binary', JSON.stringify({ query, limit: 10000 })]);
   try { return JSON.parse(r.text).result.rows || []; } catch { return []; }
 };
-export const bodies = (s, tenant) => search(s, tenant, 'SELECT body FROM logs').map((r) => JSON.parse(r.body).stringValue);
+export const bodies = (s, tenant) => search(s, tenant, 'SELECT body FROM logs').map((r) => r.body);
 export async function waitFor(fn, ms, what) {
   const t0 = Date.now();
   let v;
