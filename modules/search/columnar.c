@@ -92,8 +92,8 @@
  * DISTINCT rows as first seen; ORDER BY sorts stably after that (but
  * for groups under a single DESC term, whose ties SQLite's sorter gives
  * the other way round). Where
- * expr.c or eval.c cannot give SQLite's value (a real number under ->>:
- * SQLite's reading of it; text read as a number that is not plain), where
+ * expr.c or eval.c cannot give SQLite's value (text read as a number
+ * that is not plain; a real under ->> is read by SQLite, ow_eval_real), where
  * SQLite would report an error (time_bucket_ns's, abs's overflow), or
  * where integers and reals that SQLite holds equal meet in a group term,
  * a DISTINCT column or count(DISTINCT), the run stops with OW_DECLINED
@@ -2082,9 +2082,10 @@ static void rehash(run_t *r)
 	}
 }
 
-/* Value v of expression id from its column's value (in place):
- * OW_DECLINED when SQLite must answer. */
-static int derive(const ow_columnar_t *q, ow_buf_t *xbuf, int id, ow_search_val_t *v)
+/* Value v of expression id from its column's value (in place): a real
+ * under ->> as SQLite reads it, through e's connection; OW_DECLINED when
+ * SQLite must answer. */
+static int derive(const ow_columnar_t *q, ow_buf_t *xbuf, ow_eval_t *e, int id, ow_search_val_t *v)
 {
 	const expr_t *x = &q->x[id - q->ncols];
 	if (v->type == SQLITE_NULL)
@@ -2097,7 +2098,11 @@ static int derive(const ow_columnar_t *q, ow_buf_t *xbuf, int id, ow_search_val_
 		return __builtin_sub_overflow(v->i, rem, &v->i) ? OW_DECLINED : OW_OK;
 	}
 	ow_search_val_t json = *v;
-	return ow_search_json_get(&x->pp, json.p, json.n, &xbuf[id - q->ncols], v);
+	int rc = ow_search_json_get(&x->pp, json.p, json.n, &xbuf[id - q->ncols], v);
+	if (rc == OW_DECLINED && v->type == SQLITE_FLOAT && e &&
+	    (rc = ow_eval_real(e, v->p, v->n, &v->d)) == OW_OK)
+		v->p = NULL, v->n = 0;
+	return rc;
 }
 
 /* Value v (an index among its defined values) of column c: from the
@@ -2131,8 +2136,8 @@ static inline size_t position(const slot_t *sl, int c, size_t row, size_t *vpos,
 }
 
 /* Value of a column, or of a time bucket or ->> of one, at a row. */
-static int term_at(const ow_columnar_t *q, const slot_t *sl, ow_buf_t *xbuf, int id, size_t row,
-		   size_t *vpos, size_t *at, char *hex, ow_search_val_t *v)
+static int term_at(const ow_columnar_t *q, const slot_t *sl, ow_buf_t *xbuf, ow_eval_t *e, int id,
+		   size_t row, size_t *vpos, size_t *at, char *hex, ow_search_val_t *v)
 {
 	int c = base(q, id);
 	size_t vp = position(sl, c, row, vpos, at);
@@ -2142,7 +2147,7 @@ static int term_at(const ow_columnar_t *q, const slot_t *sl, ow_buf_t *xbuf, int
 		return OW_OK;
 	}
 	value(q, sl, c, vp, hex, v);
-	return id < q->ncols ? OW_OK : derive(q, xbuf, id, v);
+	return id < q->ncols ? OW_OK : derive(q, xbuf, e, id, v);
 }
 
 /* A row as ow_eval reads it: the terms of its leaves at the row. */
@@ -2161,7 +2166,7 @@ static int row_leaf(void *arg, const ow_node_t *n, ow_search_val_t *v)
 	char *hex = c->q->defs[base(c->q, id)].type == OW_PQ_FIXED
 			? ow_arena_alloc(&c->e->ar, OW_SEARCH_HEX_MAX)
 			: NULL;
-	return term_at(c->q, c->sl, c->xbuf, id, c->row, c->vpos, c->at, hex, v);
+	return term_at(c->q, c->sl, c->xbuf, c->e, id, c->row, c->vpos, c->at, hex, v);
 }
 
 /* Value of column or expression id at a row: a tree evaluated over it. */
@@ -2169,7 +2174,7 @@ static int eval_at(const ow_columnar_t *q, const slot_t *sl, ow_buf_t *xbuf, ow_
 		   size_t row, size_t *vpos, size_t *at, char *hex, ow_search_val_t *v)
 {
 	if (id < q->ncols || q->x[id - q->ncols].kind != X_TREE)
-		return term_at(q, sl, xbuf, id, row, vpos, at, hex, v);
+		return term_at(q, sl, xbuf, e, id, row, vpos, at, hex, v);
 	const ow_node_t *t = q->x[id - q->ncols].tree;
 	if (t->op >= E_ADD && t->op <= E_REM && t->kid[0]->op == E_REF &&
 	    klass_of(q, t->kid[0]->id) == C_INT && t->kid[1]->op == E_LIT &&
@@ -2177,7 +2182,7 @@ static int eval_at(const ow_columnar_t *q, const slot_t *sl, ow_buf_t *xbuf, ow_
 		/* an integer term and an integer, the plain case of eval.c's
 		 * arithmetic here (histogram buckets: duration_ns / 1000000) */
 		int64_t b = t->kid[1]->v.i, r;
-		int rc = term_at(q, sl, xbuf, t->kid[0]->id, row, vpos, at, NULL, v);
+		int rc = term_at(q, sl, xbuf, e, t->kid[0]->id, row, vpos, at, NULL, v);
 		if (rc != OW_OK || v->type == SQLITE_NULL)
 			return rc;
 		int64_t a = v->i;
@@ -2369,6 +2374,7 @@ static int numeric_ok(const item_t *it, const ow_search_val_t *v)
 typedef struct {
 	const ow_columnar_t *q;
 	ow_buf_t *xbuf;
+	ow_eval_t *e;
 	ow_search_val_t raw;
 } entryctx_t;
 
@@ -2376,7 +2382,7 @@ static int entry_leaf(void *arg, const ow_node_t *n, ow_search_val_t *v)
 {
 	const entryctx_t *c = arg;
 	*v = c->raw;
-	return n->id < c->q->ncols ? OW_OK : derive(c->q, c->xbuf, n->id, v);
+	return n->id < c->q->ncols ? OW_OK : derive(c->q, c->xbuf, c->e, n->id, v);
 }
 
 /* A tree of one column read as codes, once a dictionary entry (and once
@@ -2387,7 +2393,7 @@ static int entries(const ow_columnar_t *q, const slot_t *sl, ow_buf_t *xbuf, ow_
 	const ow_col_t *dict = &sl->codes[c].dict;
 	size_t nd = dict->nvals;
 	ow_search_val_t *m = ow_arena_alloc(&e->ar, (nd + 1) * sizeof(ow_search_val_t));
-	entryctx_t ec = {q, xbuf, {.type = SQLITE_NULL}};
+	entryctx_t ec = {q, xbuf, e, {.type = SQLITE_NULL}};
 	e->leaf = entry_leaf;
 	e->arg = &ec;
 	for (size_t k = 0; k <= nd; k++) {
@@ -2570,7 +2576,8 @@ static int consume_groups(run_t *r)
 			if (vp != NO_VALUE)
 				ow_search_cell(&q->defs[c], src, code ? code[vp] : vp,
 					       hex[q->ngroup], &v);
-			if ((it->col >= q->ncols && derive(q, r->xbuf, it->col, &v) != OW_OK) ||
+			if ((it->col >= q->ncols &&
+			     derive(q, r->xbuf, &r->ev, it->col, &v) != OW_OK) ||
 			    !numeric_ok(it, &v))
 				rc = OW_DECLINED;
 			r->mem += (int64_t)acc_add(it, &r->groups[r->gi[k] - 1].acc[i], &v);
@@ -2988,7 +2995,8 @@ static int run_filter(const ow_columnar_t *q, slot_t *sl, int i, uint64_t *done,
 				v.type = SQLITE_NULL;
 				if (defined)
 					value(q, sl, c, vp, hex, &v);
-				if (f->col >= q->ncols && derive(q, sl->xbuf, f->col, &v) != OW_OK)
+				if (f->col >= q->ncols &&
+				    derive(q, sl->xbuf, &sl->ev, f->col, &v) != OW_OK)
 					return OW_DECLINED;
 				m = (uint8_t)(1 + filter_holds(q, f, &v));
 				if (defined && code)

@@ -148,6 +148,8 @@ void ow_eval_free(ow_eval_t *e)
 	for (int i = 0; i < e->nst; i++)
 		sqlite3_finalize(e->st[i]);
 	free(e->st);
+	sqlite3_finalize(e->real_st);
+	e->real_st = NULL;
 	if (e->db)
 		sqlite3_close(e->db);
 	ow_arena_free(&e->ar);
@@ -907,6 +909,22 @@ static int sqlite_call(ow_eval_t *e, const char *name, int id, int argc, const o
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+int ow_eval_real(ow_eval_t *e, const uint8_t *p, size_t n, double *d)
+{
+	if (!e->db && (e->db = ow_search_bare_db()) == NULL)
+		return OW_DECLINED;
+	if (!e->real_st && sqlite3_prepare_v2(e->db, "SELECT CAST(?1 AS REAL)", -1, &e->real_st,
+					      NULL) != SQLITE_OK)
+		return OW_DECLINED;
+	sqlite3_bind_text64(e->real_st, 1, (const char *)p, n, SQLITE_STATIC, SQLITE_UTF8);
+	int rc = sqlite3_step(e->real_st) == SQLITE_ROW ? OW_OK : OW_DECLINED;
+	if (rc == OW_OK)
+		*d = sqlite3_column_double(e->real_st, 0);
+	sqlite3_reset(e->real_st);
+	sqlite3_clear_bindings(e->real_st);
 	return rc;
 }
 

@@ -128,6 +128,7 @@ typedef struct {
 	sqlite3 *db;
 	sqlite3_stmt **st;
 	int nst;
+	sqlite3_stmt *real_st; /* ow_eval_real's */
 } ow_eval_t;
 
 /* The value of n: OW_OK; OW_DECLINED where SQLite must answer (its
@@ -137,6 +138,10 @@ int ow_eval(ow_eval_t *e, const ow_node_t *n, ow_search_val_t *out);
 /* x's truth in a WHERE or a CASE: 1, 0, or -1 for NULL; OW_DECLINED
  * (as a negative below -1) where it is not plain. */
 int ow_eval_truth(ow_eval_t *e, const ow_node_t *n, int *truth);
+/* The real SQLite reads in the number text p (n bytes), as ->> gives
+ * it (CAST(text AS REAL) on the evaluation's connection): OW_OK, or
+ * OW_DECLINED. */
+int ow_eval_real(ow_eval_t *e, const uint8_t *p, size_t n, double *d);
 /* A value's truth: as ow_eval_truth. */
 int ow_eval_value_truth(const ow_search_val_t *v, int *truth);
 void ow_eval_free(ow_eval_t *e);
