@@ -20,7 +20,8 @@
  *         this subset themselves, uncorrelated), [NOT] LIKE,
  *         [NOT] GLOB, ISNULL, NOTNULL, NOT NULL, AND, OR, NOT, CASE (both
  *         forms), CAST (AS INTEGER, INT, BIGINT, REAL, DOUBLE, FLOAT,
- *         TEXT, NUMERIC), column ->> 'path' and json_extract(column,
+ *         TEXT, NUMERIC), column ->> 'path', column -> 'path' (its JSON
+ *         text) and json_extract(column,
  *         'path') (a text or JSON column and a key or a '$' path,
  *         'http.route', '$.a."b.c"[0]', which expr.c reads), now_ns(),
  *         the functions of eval.c, and the
@@ -35,7 +36,7 @@
  * double quotes. Expressions are eval.c's, with SQLite's values and
  * conversions; their constant parts are folded when parsed (now_ns()'s
  * when the query runs). Not taken: comments, parameters, blobs, other
- * operators (bit operators, ->, COLLATE, ESCAPE), subqueries elsewhere,
+ * operators (bit operators, COLLATE, ESCAPE), subqueries elsewhere,
  * joins, window functions, an alias that is also a column's name, a
  * column of an aggregate query outside its GROUP BY and aggregates,
  * DISTINCT with aggregates, an IN list on the time column at the top of
@@ -133,9 +134,10 @@ enum {
 	F_NOT_LIKE = OW_SCAN_NOT_LIKE
 };
 enum { C_INT, C_REAL, C_TEXT, C_ANY };
-enum { X_BUCKET = 1, X_JSON, X_TREE };
+enum { X_BUCKET = 1, X_JSON, X_TREE, X_JSON_TEXT };
 
-/* A term: time_bucket_ns(col, width), col ->> 'path', or any other
+/* A term: time_bucket_ns(col, width), col ->> 'path' (col -> 'path': its
+ * JSON text), or any other
  * expression over the row (a tree whose E_REF leaves are columns and
  * terms of the first two kinds). Items, filters and groups name one by an
  * id past the columns' (ncols + its index), a column by its index. */
@@ -318,15 +320,14 @@ static int tokenize(const char *sql, parser_t *p)
 				return 0;
 			c = d;
 		} else {
-			static const char *const ops[] = {
-			    "->>", "||", "<=", ">=", "!=", "<>", "==", "(", ")", ",",
-			    "*",   "=",	 "<",  ">",  ";",  "-",	 "+",  "/", "%", "."};
+			static const char *const ops[] = {"->>", "->", "||", "<=", ">=", "!=", "<>",
+							  "==",	 "(",  ")",  ",",  "*",	 "=",  "<",
+							  ">",	 ";",  "-",  "+",  "/",	 "%",  "."};
 			size_t k = 0;
 			while (k < OW_NELEMS(ops) && strncmp(c, ops[k], strlen(ops[k])))
 				k++;
-			/* no comments, no -> (SQLite's JSON), no qualified names */
-			if (k == OW_NELEMS(ops) ||
-			    (k > 0 && c[0] == '-' && (c[1] == '-' || c[1] == '>')) ||
+			/* no comments, no qualified names */
+			if (k == OW_NELEMS(ops) || (c[0] == '-' && c[1] == '-') ||
 			    (c[0] == '/' && c[1] == '*') || c[0] == '.')
 				return 0;
 			t->type = T_OP;
@@ -473,11 +474,11 @@ static int term_of(struct ow_columnar *q, ow_node_t *t)
 
 /* column ->> 'path' (or json_extract) with a JSON column and a path of
  * member steps. */
-static ow_node_t *json_term(struct ow_columnar *q, int c, const char *path)
+static ow_node_t *json_term(struct ow_columnar *q, int c, const char *path, int kind)
 {
 	if (c < 0 || c >= q->ncols || q->defs[c].type != OW_PQ_BYTE_ARRAY)
 		return NULL;
-	expr_t x = {.kind = X_JSON, .col = c, .path = ow_strdup(path)};
+	expr_t x = {.kind = kind, .col = c, .path = ow_strdup(path)};
 	if (!ow_search_json_path(x.path, &x.pp)) {
 		free(x.path);
 		return NULL;
@@ -664,7 +665,7 @@ static ow_node_t *call(parser_t *p)
 		/* ours in SQLite's connections too (funcs.c): ->>'s value */
 		if (ow_eval_fold(&p->fold, &n->kid[1]) == OW_OK && n->kid[0]->op == E_REF &&
 		    n->kid[1]->op == E_LIT && n->kid[1]->v.type == SQLITE_TEXT)
-			j = json_term(q, n->kid[0]->id, (const char *)n->kid[1]->v.p);
+			j = json_term(q, n->kid[0]->id, (const char *)n->kid[1]->v.p, X_JSON);
 		ow_node_free(n);
 		return j;
 	}
@@ -839,12 +840,13 @@ static ow_node_t *cat_expr(parser_t *p)
 	while (l) {
 		if (op(p, "||")) {
 			l = node2(E_CONCAT, l, unary(p));
-		} else if (op(p, "->>")) {
+		} else if (op(p, "->>") || op(p, "->")) {
+			int text = p->t[p->at - 1].n == 2; /* ->: JSON text */
 			tok_t *t = peek(p);
 			ow_node_t *j = NULL;
 			if (l->op == E_REF && t->type == T_STR) {
 				p->at++;
-				j = json_term(p->q, l->id, t->text);
+				j = json_term(p->q, l->id, t->text, text ? X_JSON_TEXT : X_JSON);
 			}
 			ow_node_free(l);
 			l = j;
@@ -2098,6 +2100,8 @@ static int derive(const ow_columnar_t *q, ow_buf_t *xbuf, ow_eval_t *e, int id, 
 		return __builtin_sub_overflow(v->i, rem, &v->i) ? OW_DECLINED : OW_OK;
 	}
 	ow_search_val_t json = *v;
+	if (x->kind == X_JSON_TEXT)
+		return ow_search_json_text(&x->pp, json.p, json.n, &xbuf[id - q->ncols], v);
 	int rc = ow_search_json_get(&x->pp, json.p, json.n, &xbuf[id - q->ncols], v);
 	if (rc == OW_DECLINED && v->type == SQLITE_FLOAT && e &&
 	    (rc = ow_eval_real(e, v->p, v->n, &v->d)) == OW_OK)

@@ -115,6 +115,8 @@ static const char *const take[] = {
     "SELECT (SELECT count(*) FROM logs) FROM spans",
     "SELECT name FROM spans WHERE duration_ns > (SELECT avg(duration_ns) FROM spans)",
     "SELECT count(*) FILTER (WHERE kind = 1), sum(duration_ns) FILTER (WHERE kind > 1) FROM spans",
+    "SELECT count(*) FROM spans WHERE attributes -> '$.retry' IS NULL",
+    "SELECT attributes -> 'http.route' AS r, count(*) FROM spans GROUP BY 1",
 };
 
 /* outside the grammar (README "Engines": SQLite's), or against its rules */
@@ -129,7 +131,7 @@ static const char *const decline[] = {
     "DELETE FROM spans",
     "WITH x AS (SELECT 1) SELECT * FROM spans",
     "SELECT count(*) FROM spans WHERE name LIKE 'GET%' ESCAPE '!'",
-    "SELECT count(*) FROM spans WHERE attributes -> '$.retry' IS NULL",
+    "SELECT count(*) FROM spans WHERE attributes ->> 0 IS NULL",
     "SELECT count(*) FROM spans WHERE attributes ->> '$.a[#-1]' IS NULL",
     "SELECT count(*) FROM spans WHERE trace_id ->> 'a' IS NULL",
     "SELECT sum(DISTINCT duration_ns) FROM spans",
