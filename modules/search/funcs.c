@@ -85,7 +85,7 @@ static int digits(const char **p, int n, int *out)
 	return 1;
 }
 
-static int parse_time(const char *s, int64_t *out)
+int ow_search_parse_time(const char *s, int64_t *out)
 {
 	int y, mo, d, h = 0, mi = 0, sec = 0;
 	int64_t frac = 0;
@@ -145,7 +145,7 @@ static void fn_ns(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		return;
 	const char *s = (const char *)sqlite3_value_text(argv[0]);
 	int64_t t;
-	if (!s || !parse_time(s, &t)) {
+	if (!s || !ow_search_parse_time(s, &t)) {
 		char *m = sqlite3_mprintf(
 		    "ns: cannot read '%q' as a UTC time 'YYYY-MM-DD HH:MM:SS.fffffffff'", s);
 		sqlite3_result_error(ctx, m, -1);
@@ -160,19 +160,23 @@ static int64_t floor_div(int64_t a, int64_t b)
 	return a / b - (a % b != 0 && (a < 0) != (b < 0));
 }
 
+void ow_search_iso(int64_t ns, char *buf, size_t len)
+{
+	int64_t sec = floor_div(ns, 1000000000), days = floor_div(sec, 86400), y;
+	int64_t frac = ns - sec * 1000000000, rem = sec - days * 86400;
+	int m, d;
+	civil_from_days(days, &y, &m, &d);
+	snprintf(buf, len, "%04lld-%02d-%02dT%02d:%02d:%02d.%09lldZ", (long long)y, m, d,
+		 (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), (long long)frac);
+}
+
 static void fn_ns_to_iso(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	OW_UNUSED(argc);
 	if (sqlite3_value_type(argv[0]) == SQLITE_NULL)
 		return;
-	int64_t ns = sqlite3_value_int64(argv[0]);
-	int64_t sec = floor_div(ns, 1000000000), days = floor_div(sec, 86400), y;
-	int64_t frac = ns - sec * 1000000000, rem = sec - days * 86400;
-	int m, d;
-	civil_from_days(days, &y, &m, &d);
 	char buf[64];
-	snprintf(buf, sizeof(buf), "%04lld-%02d-%02dT%02d:%02d:%02d.%09lldZ", (long long)y, m, d,
-		 (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), (long long)frac);
+	ow_search_iso(sqlite3_value_int64(argv[0]), buf, sizeof(buf));
 	sqlite3_result_text(ctx, buf, -1, SQLITE_TRANSIENT);
 }
 
@@ -208,7 +212,7 @@ static const struct {
     {"weeks", 604800000000000},
 };
 
-static int parse_interval(const char *s, int64_t *out)
+int ow_search_parse_interval(const char *s, int64_t *out)
 {
 	const char *p = s;
 	while (*p == ' ')
@@ -249,7 +253,7 @@ static void fn_interval_ns(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		return;
 	const char *s = (const char *)sqlite3_value_text(argv[0]);
 	int64_t v;
-	if (!s || !parse_interval(s, &v)) {
+	if (!s || !ow_search_parse_interval(s, &v)) {
 		char *m = sqlite3_mprintf("interval_ns: cannot read '%q' as an integer and a unit "
 					  "(ns, us, ms, s, m, h, d, w, or their names)",
 					  s);

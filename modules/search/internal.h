@@ -143,6 +143,13 @@ typedef union {
 } ow_search_num_t;
 ow_search_num_t ow_search_quantile(ow_search_num_t *v, size_t n, int real, double q);
 
+/* funcs.c's readings of times, which eval.c shares: ns(text) and
+ * interval_ns(text) into *out (0 when the text does not read), ns_to_iso
+ * into buf. */
+int ow_search_parse_time(const char *s, int64_t *out);
+int ow_search_parse_interval(const char *s, int64_t *out);
+void ow_search_iso(int64_t ns, char *buf, size_t len);
+
 /* An in-memory connection with the handle's limits and nothing of ours
  * in it (NULL when SQLite cannot open one). */
 sqlite3 *ow_search_bare_db(void);

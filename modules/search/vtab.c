@@ -64,12 +64,16 @@ typedef struct {
 	int eof;
 	uint8_t *sel; /* the row group's rows that match the predicates */
 	size_t sel_cap;
-	uint64_t loaded;      /* bit c: col[c] is this row group's column c */
-	ow_col_t *bufs;	      /* a part's columns as read */
-	const ow_col_t **col; /* bufs, a chunk's columns, or NULL: NULL in every row */
-	size_t *vpos;	      /* value index of the current row in each column loaded */
-	sqlite3_int64 rowid;
+	uint64_t loaded;       /* bit c: col[c] is this row group's column c */
+	ow_col_t *bufs;	       /* a part's columns as read */
+	const ow_col_t **col;  /* bufs, a chunk's columns, or NULL: NULL in every row */
+	size_t *vpos;	       /* value index of the current row in each column loaded */
+	sqlite3_int64 rowbase; /* the row group's first rowid (vt_rowid) */
 } cur_t;
+
+/* A rowid: the part's (or buffered chunk's) index in the snapshot above
+ * the row's position in it. */
+#define ROWID_ROW_BITS 36
 
 static const char *const table_names[OW_NSIGNALS] = {"spans", "logs", "metrics"};
 
@@ -473,6 +477,14 @@ static int load(cur_t *c, ow_search_part_t *p)
 	c->loaded = 0;
 	c->row = 0;
 	c->nrows = c->chunk ? c->chunk->nrows : (size_t)ow_pq_row_group_rows(p->pq, c->rg);
+	/* a row's rowid names the row itself, in every scan of the table:
+	 * SQLite's OR as a union of two scans drops a rowid it has seen */
+	int64_t before = 0;
+	for (int g = 0; !c->chunk && g < c->rg; g++)
+		before += ow_pq_row_group_rows(p->pq, g);
+	c->rowbase =
+	    (sqlite3_int64)((uint64_t)(c->chunk ? c->part - 1 : c->part) << ROWID_ROW_BITS) +
+	    before;
 	t->s->stats.row_groups++;
 	t->s->stats.rows += (int64_t)c->nrows;
 	if (c->sel_cap < c->nrows + 1) {
@@ -576,7 +588,6 @@ static int vt_filter(sqlite3_vtab_cursor *vc, int idxnum, const char *idx, int a
 	c->rg = -1;
 	c->row = c->nrows = 0;
 	c->loaded = 0;
-	c->rowid = 0;
 	c->eof = 0;
 	if (ow_scan_none(&c->scan)) {
 		c->eof = 1;
@@ -589,7 +600,6 @@ static int vt_next(sqlite3_vtab_cursor *vc)
 {
 	cur_t *c = (cur_t *)vc;
 	step(c);
-	c->rowid++;
 	return advance(c);
 }
 
@@ -629,7 +639,8 @@ static int vt_column(sqlite3_vtab_cursor *vc, sqlite3_context *ctx, int col)
 
 static int vt_rowid(sqlite3_vtab_cursor *vc, sqlite3_int64 *rowid)
 {
-	*rowid = ((cur_t *)vc)->rowid;
+	const cur_t *c = (const cur_t *)vc;
+	*rowid = c->rowbase + (sqlite3_int64)c->row;
 	return SQLITE_OK;
 }
 
