@@ -39,9 +39,14 @@
  * operators (bit operators, COLLATE, ESCAPE), subqueries elsewhere,
  * joins, window functions, an alias that is also a column's name, a
  * column of an aggregate query outside its GROUP BY and aggregates,
- * DISTINCT with aggregates, an IN list on the time column at the top of
- * WHERE (SQLite loops over its values, which orders the rows by them), an
- * OR SQLite may answer as a union of scans (or_union).
+ * DISTINCT with aggregates, and plain rows (DISTINCT too) that SQLite
+ * may give in another order than a scan's (anyorder): where an IN on the
+ * time column holds more than one value (SQLite loops over them, a scan
+ * each, which orders the rows by them) or an OR SQLite may answer as a
+ * union of scans (or_union). An aggregate query takes those, and its run
+ * stops (OW_DECLINED) where the order could show in a value (acc_result:
+ * reals summed, integer sums past 2^53, real min, max and quantiles, a
+ * real group key 0).
  *
  * The plan: WHERE's conditions at its top-level ANDs are filters where
  * they are a term (a column, time_bucket_ns(column, width) or ->>) against
@@ -210,6 +215,10 @@ struct ow_columnar {
 	struct ow_columnar *subs[MAX_SUBS]; /* x IN (SELECT ...) */
 	int nsubs;
 	int nst; /* statement ids given to function calls (eval.h) */
+	/* the rows may reach SQLite in another order than a scan's (an OR
+	 * it may answer as a union of scans, an IN on the time column it
+	 * loops over): an aggregate query whose values cannot tell */
+	int anyorder;
 };
 
 /* ---- tokens ---- */
@@ -1148,8 +1157,8 @@ static int filter_of(struct ow_columnar *q, ow_node_t *n)
 		/* SQLite answers an IN on the time column one value at a time,
 		 * the values in ascending order: the rows come in an order (and
 		 * sums of reals add up in an order) a scan does not give */
-		if (id == tc && !n->neg)
-			return -1;
+		if (id == tc && !n->neg && n->n > 2)
+			q->anyorder = 1;
 		f = add_filter(q, id, n->neg ? F_NOT_IN : F_IN, x->aff);
 		for (int i = 1; i < n->n; i++)
 			add_lit(&q->fx[f], &n->kid[i]);
@@ -1168,6 +1177,13 @@ static int filter_of(struct ow_columnar *q, ow_node_t *n)
 	}
 	ow_node_free(n);
 	return 1;
+}
+
+/* time IN (SELECT ...). */
+static int time_set(const struct ow_columnar *q, const ow_node_t *n)
+{
+	return n->op == E_INSET && !n->neg && n->kid[0]->op == E_REF &&
+	       n->kid[0]->id == ow_columns_time_col(q->signal);
 }
 
 static int time_in(const struct ow_columnar *q, const ow_node_t *n)
@@ -1232,8 +1248,8 @@ static int indexed(const struct ow_columnar *q, const ow_node_t *n)
 /* An OR that SQLite may answer as a union of scans, a scan a branch:
  * each branch holds a condition vtab.c takes (but = on one column in
  * every branch, which SQLite makes an IN). Its rows come in another
- * order then (and the virtual tables' rowids, a count a scan, are not
- * what the union's duplicates are found by): SQLite's to answer. */
+ * order then (each branch's scan, the rows of the ones before left out
+ * by their rowids): anyorder. */
 static int or_union(const struct ow_columnar *q, const ow_node_t *n, int *col)
 {
 	if (n->op == E_OR)
@@ -1263,10 +1279,11 @@ static int where_of(struct ow_columnar *q, ow_node_t *n)
 	}
 	int col = -1;
 	if (r == 0) {
-		if (time_in(q, n) || (n->op == E_OR && or_union(q, n, &col) && col == -2)) {
-			ow_node_free(n);
-			return 0; /* as above: SQLite may plan it so inside an OR */
-		}
+		/* as above, SQLite may plan it so inside an OR; time IN (SELECT
+		 * ...) here is known when its set is (compile) */
+		if ((time_in(q, n) && !time_set(q, n)) ||
+		    (n->op == E_OR && or_union(q, n, &col) && col == -2))
+			q->anyorder = 1;
 		q->resid = ow_realloc(q->resid, (size_t)(q->nresid + 1) * sizeof(ow_node_t *));
 		q->rcols = ow_realloc(q->rcols, (size_t)(q->nresid + 1) * sizeof(uint64_t));
 		q->rcols[q->nresid] = tree_cols(q, n);
@@ -1473,6 +1490,8 @@ static int plan_query(parser_t *p, ow_node_t *where, ow_node_t **gb, int ngb, ob
 		}
 		q->order[q->norder++] = (order_t){it, ob[k].desc};
 	}
+	if (q->anyorder && !agg)
+		return 0; /* plain rows in SQLite's order, not a scan's */
 	q->nrow = agg ? q->nouts : q->nitems;
 	for (int i = 0; i < q->nout; i++)
 		for (int j = 0; j < i; j++)
@@ -1763,7 +1782,8 @@ typedef struct {
 	int64_t cnt, isum;
 	double rsum;
 	int approx, overflow;
-	int types;	   /* count(DISTINCT): bit t, a value of type t was seen */
+	double mag;	   /* sum, avg: of the integers' magnitudes */
+	int types;	   /* count(DISTINCT), min, max: bit t, a value of type t seen */
 	ow_search_val_t m; /* min, max */
 	ow_search_num_t *qv;
 	size_t qn, qcap;
@@ -1836,6 +1856,7 @@ static size_t acc_add(const item_t *it, acc_t *a, const ow_search_val_t *x)
 	case A_AVG:
 		if (x->type == SQLITE_INTEGER) {
 			a->rsum += (double)x->i;
+			a->mag += fabs((double)x->i);
 			if (!(a->approx | a->overflow) &&
 			    __builtin_add_overflow(a->isum, x->i, &a->isum))
 				a->approx = a->overflow = 1;
@@ -1846,6 +1867,7 @@ static size_t acc_add(const item_t *it, acc_t *a, const ow_search_val_t *x)
 		break;
 	case A_MIN:
 	case A_MAX:
+		a->types |= 1 << x->type;
 		if (a->cnt == 1 ||
 		    (it->agg == A_MIN ? val_cmp(x, &a->m) < 0 : val_cmp(x, &a->m) > 0)) {
 			val_free(&a->m);
@@ -1893,11 +1915,18 @@ static size_t acc_add(const item_t *it, acc_t *a, const ow_search_val_t *x)
 }
 
 /* The aggregate's value; OW_DECLINED on an integer overflow (SQLite's
- * error to give). */
-static int acc_result(const item_t *it, acc_t *a, ow_search_val_t *out)
+ * error to give), and for rows in any order (anyorder) where the order
+ * could tell: reals summed (in SQLite's order), integers summed past
+ * 2^53 (exact in any order below, and no overflow), a real min, max or
+ * quantile (1 and 1.0, or 0.0 and -0.0, tie: the first seen stays). */
+static int acc_result(const item_t *it, acc_t *a, int anyorder, ow_search_val_t *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->type = SQLITE_NULL;
+	if (anyorder &&
+	    ((a->approx && (it->agg == A_SUM || it->agg == A_AVG)) || a->mag >= 0x1p53 ||
+	     (a->types >> SQLITE_FLOAT & 1 && it->agg != A_COUNT_DISTINCT) || a->qreal))
+		return OW_DECLINED;
 	switch (it->agg) {
 	case A_COUNT_DISTINCT:
 		/* past what the set holds, or integers beside reals (1 and 1.0
@@ -3563,6 +3592,12 @@ static int finish_groups(run_t *r)
 	for (int g = 0; g < q->ngroup; g++)
 		if (r->types[g] >> SQLITE_INTEGER & r->types[g] >> SQLITE_FLOAT & 1)
 			return OW_DECLINED; /* 1 and 1.0 are one group to SQLite */
+	/* rows in any order: a real key 0 may be the group's 0.0 or -0.0 */
+	for (size_t k = 0; q->anyorder && k < r->ngroups; k++)
+		for (int g = 0; g < q->ngroup; g++)
+			if (r->groups[k].keys[g].type == SQLITE_FLOAT &&
+			    r->groups[k].keys[g].d == 0)
+				return OW_DECLINED;
 	if (q->ngroup == 0 && r->ngroups == 0)
 		find_group(r, NULL); /* an aggregate of no rows is one row */
 	size_t *idx = ow_alloc((r->ngroups + 1) * sizeof(size_t));
@@ -3581,7 +3616,7 @@ static int finish_groups(run_t *r)
 		ow_arena_reset(&r->ev.ar);
 		post.keys = gr->keys;
 		for (int i = 0; i < q->nitems && rc == OW_OK; i++)
-			rc = acc_result(&q->items[i], &gr->acc[i], &res[i]);
+			rc = acc_result(&q->items[i], &gr->acc[i], q->anyorder, &res[i]);
 		int t = 1;
 		if (rc == OW_OK && q->having &&
 		    (rc = ow_eval_truth(&r->ev, q->having, &t)) != OW_OK)
@@ -3805,6 +3840,17 @@ static int compile(run_t *r)
 		}
 		if (rc == OW_OK)
 			finish_filter(q, i);
+	}
+	/* time IN (SELECT ...): SQLite loops over the set's values, a scan
+	 * each; of one value, the rows come in a scan's order */
+	for (int k = 0; k < q->nresid && rc == OW_OK; k++) {
+		const ow_eval_set_t *set = q->resid[k]->set;
+		size_t distinct = 0;
+		for (size_t j = 0; time_set(q, q->resid[k]) && j < set->n && distinct < 2; j++)
+			distinct += j == 0 || cmp_vals(&set->v[j - 1], &set->v[j]) != 0;
+		if (distinct > 1 && !q->aggregate)
+			rc = OW_DECLINED;
+		q->anyorder |= distinct > 1;
 	}
 	for (int k = 0; k < q->nresid && rc == OW_OK;)
 		k += !semi_join(q, k);
