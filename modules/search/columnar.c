@@ -1973,6 +1973,7 @@ static int acc_result(const item_t *it, acc_t *a, int anyorder, ow_search_val_t 
 typedef struct {
 	ow_search_val_t *keys; /* the group columns' values, owned */
 	acc_t *acc;
+	uint64_t hash; /* of keys (hash_keys) */
 } group_t;
 
 /* A segment - a row group of a part, or a buffered chunk - made ready
@@ -2017,12 +2018,12 @@ typedef struct {
 	size_t gmap_cap;
 	uint32_t *list, *gi; /* grouped: the selected rows of the segment, their groups */
 	size_t gi_cap;
-	/* the groups and their hash table (index + 1, 0 empty) */
+	/* the groups and their hash table (the hash's high half, then index
+	 * + 1; 0 empty) */
 	group_t *groups;
 	size_t ngroups, cap;
-	uint32_t *slots;
+	uint64_t *slots;
 	size_t nslots;
-	ow_buf_t key;
 	/* plain rows: owned values, nitems each */
 	ow_search_val_t *rows;
 	size_t nrows_out, rows_cap;
@@ -2057,20 +2058,40 @@ static int same_keys(const ow_columnar_t *q, const group_t *gr, const ow_search_
 	return 1;
 }
 
+/* The hash of a group's keys: equal keys (same_keys) hash alike. */
+static uint64_t hash_keys(const ow_columnar_t *q, const ow_search_val_t *keys, size_t *bytes)
+{
+	uint64_t h = 0x2545f4914f6cdd1dULL;
+	for (int g = 0; g < q->ngroup; g++) {
+		const ow_search_val_t *v = &keys[g];
+		uint64_t w = 0;
+		if (v->type == SQLITE_INTEGER) {
+			w = (uint64_t)v->i;
+		} else if (v->type == SQLITE_FLOAT) {
+			double d = v->d == 0 ? 0 : v->d; /* -0.0 groups with 0.0 */
+			memcpy(&w, &d, 8);
+		} else if (v->type == SQLITE_TEXT) {
+			w = hash_bytes(v->p, v->n);
+			*bytes += v->n;
+		}
+		h = (h ^ w ^ (uint64_t)v->type << 56) * 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 29;
+	}
+	return h ^ h >> 32;
+}
+
 static group_t *find_group(run_t *r, const ow_search_val_t *keys)
 {
 	ow_columnar_t *q = r->q;
-	r->key.len = 0;
-	for (int g = 0; g < q->ngroup; g++)
-		key_add(&r->key, &keys[g]);
-	uint64_t h = hash_bytes(r->key.data, r->key.len);
+	size_t bytes = 0;
+	uint64_t h = hash_keys(q, keys, &bytes);
 	size_t mask = r->nslots - 1;
 	for (size_t i = h & mask;; i = (i + 1) & mask) {
-		uint32_t slot = r->slots[i];
+		uint64_t slot = r->slots[i];
 		if (slot == 0)
 			break;
-		if (same_keys(q, &r->groups[slot - 1], keys))
-			return &r->groups[slot - 1];
+		if ((slot ^ h) >> 32 == 0 && same_keys(q, &r->groups[(uint32_t)slot - 1], keys))
+			return &r->groups[(uint32_t)slot - 1];
 	}
 	if (r->ngroups == r->cap) {
 		r->cap = r->cap ? 2 * r->cap : 64;
@@ -2083,7 +2104,8 @@ static group_t *find_group(run_t *r, const ow_search_val_t *keys)
 		r->types[g] |= 1 << keys[g].type;
 	}
 	gr->acc = ow_calloc((size_t)q->nitems, sizeof(acc_t));
-	r->mem += (int64_t)(sizeof(group_t) + 2 * sizeof(uint32_t) + r->key.len +
+	gr->hash = h;
+	r->mem += (int64_t)(sizeof(group_t) + 2 * sizeof(uint64_t) + bytes +
 			    (size_t)q->ngroup * sizeof(ow_search_val_t) +
 			    (size_t)q->nitems * sizeof(acc_t));
 	if (2 * r->ngroups > r->nslots) {
@@ -2092,7 +2114,7 @@ static group_t *find_group(run_t *r, const ow_search_val_t *keys)
 		size_t i = h & mask;
 		while (r->slots[i])
 			i = (i + 1) & mask;
-		r->slots[i] = (uint32_t)r->ngroups;
+		r->slots[i] = (h & ~0xffffffffULL) | r->ngroups;
 	}
 	return gr;
 }
@@ -2101,15 +2123,13 @@ static void rehash(run_t *r)
 {
 	free(r->slots);
 	r->nslots = r->nslots ? 2 * r->nslots : 1024;
-	r->slots = ow_calloc(r->nslots, sizeof(uint32_t));
+	r->slots = ow_calloc(r->nslots, sizeof(uint64_t));
 	for (size_t k = 0; k < r->ngroups; k++) {
-		r->key.len = 0;
-		for (int g = 0; g < r->q->ngroup; g++)
-			key_add(&r->key, &r->groups[k].keys[g]);
-		size_t i = hash_bytes(r->key.data, r->key.len) & (r->nslots - 1);
+		uint64_t h = r->groups[k].hash;
+		size_t i = h & (r->nslots - 1);
 		while (r->slots[i])
 			i = (i + 1) & (r->nslots - 1);
-		r->slots[i] = (uint32_t)(k + 1);
+		r->slots[i] = (h & ~0xffffffffULL) | (k + 1);
 	}
 }
 
@@ -3653,7 +3673,6 @@ static void free_run(run_t *r)
 	}
 	free(r->groups);
 	free(r->slots);
-	ow_buf_free(&r->key);
 	for (size_t k = 0; k < r->nrows_out * (size_t)q->nrow; k++)
 		val_free(&r->rows[k]);
 	free(r->rows);

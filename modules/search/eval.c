@@ -359,9 +359,15 @@ static int compare(ow_eval_t *e, int op, int aff, ow_search_val_t x, ow_search_v
 		*out = op == E_IS ? x.type == y.type : -1;
 		return OW_OK;
 	}
-	if (ow_eval_apply_aff(e, aff, &x) != OW_OK || ow_eval_apply_aff(e, aff, &y) != OW_OK)
-		return OW_DECLINED;
-	int c = ow_eval_compare(&x, &y);
+	int c;
+	if (x.type == SQLITE_INTEGER && y.type == SQLITE_INTEGER && aff != AFF_TEXT) {
+		c = (x.i > y.i) - (x.i < y.i); /* no conversion: the plain case */
+	} else {
+		if (ow_eval_apply_aff(e, aff, &x) != OW_OK ||
+		    ow_eval_apply_aff(e, aff, &y) != OW_OK)
+			return OW_DECLINED;
+		c = ow_eval_compare(&x, &y);
+	}
 	switch (op) {
 	case E_EQ:
 	case E_IS:
