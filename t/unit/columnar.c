@@ -31,6 +31,12 @@ static const char *const bench[] = {
 
 /* each clause and item of the grammar */
 static const char *const take[] = {
+    /* an aggregate whatever order SQLite gives the rows in (its values
+     * checked when it runs) */
+    "SELECT count(*) FROM spans WHERE start_time IN (1, 2) OR kind = 1 AND start_time IN (3, 4)",
+    "SELECT service_name, count(*) FROM spans WHERE service_name = 'a' OR name LIKE 'GET%' GROUP "
+    "BY 1",
+    "SELECT name FROM spans WHERE start_time IN (SELECT max(start_time) FROM spans)",
     "SELECT * FROM spans",
     "select * from SPANS",
     "SELECT ALL name FROM spans",
@@ -159,7 +165,10 @@ static const char *const decline[] = {
     "SELECT count(*) FROM spans WHERE count(*) > 1",
     "SELECT abs(-9223372036854775807 - 1) FROM spans",
     "SELECT CAST(name AS BLOB) FROM spans",
-    "SELECT count(*) FROM spans WHERE start_time IN (1, 2) OR kind = 1 AND start_time IN (3, 4)",
+    /* plain rows SQLite may give in another order than a scan's */
+    "SELECT name FROM spans WHERE start_time IN (1, 2) OR kind = 1 AND start_time IN (3, 4)",
+    "SELECT name FROM spans WHERE service_name = 'a' OR name LIKE 'GET%'",
+    "SELECT DISTINCT name FROM spans WHERE service_name = 'a' OR duration_ns > 5",
     "SELECT count(*) FROM spans -- a comment",
     "SELECT count(*) FROM spans /* a comment */",
     "SELECT service_name, name FROM spans GROUP BY 1 LIMIT 1",
