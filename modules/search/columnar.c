@@ -3623,8 +3623,19 @@ static int finish_groups(run_t *r)
 	size_t *idx = ow_alloc((r->ngroups + 1) * sizeof(size_t));
 	for (size_t i = 0; i < r->ngroups; i++)
 		idx[i] = i;
+	/* in the order of their keys, unless ORDER BY sorts by every group
+	 * term (no two groups tie under it then) */
+	int total = q->norder > 0;
+	for (int g = 0; g < q->ngroup && total; g++) {
+		total = 0;
+		for (int k = 0; k < q->norder && !total; k++) {
+			const ow_node_t *o = q->outs[q->order[k].item];
+			total = o->op == E_REF && o->id == g;
+		}
+	}
 	sort_ctx_t c = {q, NULL, 1, r->groups, 0};
-	qsort_r(idx, r->ngroups, sizeof(size_t), row_cmp, &c);
+	if (!total)
+		qsort_r(idx, r->ngroups, sizeof(size_t), row_cmp, &c);
 	r->rows = ow_calloc(r->ngroups * n + 1, sizeof(ow_search_val_t));
 	ow_search_val_t res[MAX_ITEMS];
 	post_t post = {NULL, res};
