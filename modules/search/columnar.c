@@ -3561,6 +3561,38 @@ static int row_cmp(const void *a, const void *b, void *arg)
 	return r ? r : c->reversed ? (x < y) - (x > y) : (x > y) - (x < y);
 }
 
+/* The k first of the m rows of idx by row_cmp, into idx[0..k) in no
+ * order (a heap whose root is the last of them); k. */
+static size_t first_rows(size_t *idx, size_t m, size_t k, sort_ctx_t *c)
+{
+	if (k == 0)
+		return 0;
+	for (size_t i = 0; i < m; i++) {
+		size_t at, x = idx[i];
+		if (i < k) { /* up from the new leaf */
+			for (at = i; at > 0 && row_cmp(&idx[(at - 1) / 2], &x, c) < 0;
+			     at = (at - 1) / 2)
+				idx[at] = idx[(at - 1) / 2];
+		} else if (row_cmp(&x, &idx[0], c) < 0) { /* down from the root */
+			for (at = 0;;) {
+				size_t ch = 2 * at + 1;
+				if (ch >= k)
+					break;
+				if (ch + 1 < k && row_cmp(&idx[ch + 1], &idx[ch], c) > 0)
+					ch++;
+				if (row_cmp(&idx[ch], &x, c) <= 0)
+					break;
+				idx[at] = idx[ch];
+				at = ch;
+			}
+		} else {
+			continue;
+		}
+		idx[at] = x;
+	}
+	return k;
+}
+
 /* ORDER BY with a LIMIT: the rows that can still be in the result, sorted
  * (ties in the order they came, which the rows after them keep). */
 static void top_k(run_t *r)
@@ -3939,9 +3971,14 @@ static int execute(ow_search_t *s, ow_columnar_t *q, int64_t limit, int64_t offs
 		 * SQLite 3.40: t/86columnar.t checks both) */
 		sort_ctx_t c = {q, r->rows, 0, NULL,
 				q->aggregate && q->norder == 1 && q->order[0].desc};
+		size_t m = r->nrows_out;
+		/* of many rows, only those the OFFSET and LIMIT show: the first
+		 * (row_cmp's order is total, ties by position) */
+		if (q->norder && r->take >= 0 && (uint64_t)(r->skip + r->take) < m / 4)
+			m = first_rows(idx, m, (size_t)(r->skip + r->take), &c);
 		if (q->norder)
-			qsort_r(idx, r->nrows_out, sizeof(size_t), row_cmp, &c);
-		for (size_t k = 0; k < r->nrows_out && rc == OW_OK && !r->stop; k++)
+			qsort_r(idx, m, sizeof(size_t), row_cmp, &c);
+		for (size_t k = 0; k < m && rc == OW_OK && !r->stop; k++)
 			rc = emit(r, &r->rows[idx[k] * n]);
 		free(idx);
 	}
