@@ -2423,6 +2423,19 @@ static int numeric_ok(const item_t *it, const ow_search_val_t *v)
 	       v->type == SQLITE_NULL || v->type == SQLITE_INTEGER || v->type == SQLITE_FLOAT;
 }
 
+/* Row k's value v into aggregate i of its group, after what reading it
+ * gave (rc): OW_DECLINED for a value SQLite would read as a number. */
+static int take(run_t *r, int i, size_t k, int rc, const ow_search_val_t *v)
+{
+	const item_t *it = &r->q->items[i];
+	if (rc == OW_OK && !numeric_ok(it, v))
+		rc = OW_DECLINED;
+	if (rc != OW_OK)
+		return rc;
+	r->mem += (int64_t)acc_add(it, &r->groups[r->gi[k] - 1].acc[i], v);
+	return bounds(r, k);
+}
+
 /* Reads the leaves of a tree of one column from that column's value. */
 typedef struct {
 	const ow_columnar_t *q;
@@ -2502,12 +2515,7 @@ static int agg_tree(run_t *r, int i, size_t n, size_t *vpos, size_t *at)
 			ow_arena_reset(&r->ev.ar);
 			rc = cell(r, it->col, r->list[k], vpos, at, NULL, &v);
 		}
-		if (rc == OW_OK && !numeric_ok(it, &v))
-			rc = OW_DECLINED;
-		if (rc == OW_OK)
-			r->mem += (int64_t)acc_add(it, &r->groups[r->gi[k] - 1].acc[i], &v);
-		if (rc == OW_OK)
-			rc = bounds(r, k);
+		rc = take(r, i, k, rc, &v);
 	}
 	return rc;
 }
@@ -2533,12 +2541,7 @@ static int agg_filtered(run_t *r, int i, size_t n, size_t *vpos, size_t *at)
 		v = (ow_search_val_t){.type = SQLITE_NULL};
 		if (it->col >= 0)
 			rc = cell(r, it->col, r->list[k], vpos, at, hex[1], &v);
-		if (rc == OW_OK && !numeric_ok(it, &v))
-			rc = OW_DECLINED;
-		if (rc == OW_OK)
-			r->mem += (int64_t)acc_add(it, &r->groups[r->gi[k] - 1].acc[i], &v);
-		if (rc == OW_OK)
-			rc = bounds(r, k);
+		rc = take(r, i, k, rc, &v);
 	}
 	return rc;
 }
@@ -2629,13 +2632,12 @@ static int consume_groups(run_t *r)
 			if (vp != NO_VALUE)
 				ow_search_cell(&q->defs[c], src, code ? code[vp] : vp,
 					       hex[q->ngroup], &v);
-			if ((it->col >= q->ncols &&
-			     derive(q, r->xbuf, &r->ev, it->col, &v) != OW_OK) ||
-			    !numeric_ok(it, &v))
-				rc = OW_DECLINED;
-			r->mem += (int64_t)acc_add(it, &r->groups[r->gi[k] - 1].acc[i], &v);
-			if (rc == OW_OK)
-				rc = bounds(r, k);
+			rc = take(r, i, k,
+				  it->col >= q->ncols &&
+					  derive(q, r->xbuf, &r->ev, it->col, &v) != OW_OK
+				      ? OW_DECLINED
+				      : OW_OK,
+				  &v);
 		}
 	}
 	free(vpos), free(at), free(hex);

@@ -18,10 +18,9 @@
 // other DuckDB type (BOOLEAN, TIMESTAMP_NS, BLOB...) is a mistake in the
 // pair: our times are integer nanoseconds (epoch_ns()), our ids lowercase
 // hex (lower(hex())).
-import http from 'node:http';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { root } from '../lib/harness.mjs';
+import { root, httpPost } from '../lib/harness.mjs';
 
 // ---- openwit ----
 const TAG = '\u0000\u0001i:';
@@ -51,26 +50,12 @@ export function parseTyped(text) {
   return JSON.parse(out);
 }
 
-function post(port, body, tenant) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: '/api/search', method: 'POST', agent: false,
-      headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'X-Scope-OrgID': tenant } }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ code: res.statusCode, text: Buffer.concat(chunks).toString() }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 // One query through POST /api/search: {code, ms (the HTTP round trip),
 // engine, error, rowsText (the rows as the server wrote them), rows (values
 // by kind, see canon)}.
 export async function openwit(port, tenant, query, engine) {
   const t = process.hrtime.bigint();
-  const r = await post(port, JSON.stringify({ query, limit: 100000, ...(engine ? { engine } : {}) }), tenant);
+  const r = await httpPost(port, '/api/search', JSON.stringify({ query, limit: 100000, ...(engine ? { engine } : {}) }), { headers: { 'X-Scope-OrgID': tenant } });
   const ms = Number(process.hrtime.bigint() - t) / 1e6;
   let j = null;
   try { j = parseTyped(r.text); } catch {}
