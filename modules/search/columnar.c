@@ -67,7 +67,11 @@
  * first row's value. The filters are the scan layer's predicates (scan.c,
  * shared with the virtual tables), which skip parts by their catalog time
  * range, then row groups by their statistics (LIKE: its literal prefix)
- * and bloom filters (ids); a filter no value passes reads nothing. Each
+ * and bloom filters (ids); a filter no value passes reads nothing. With
+ * no WHERE and no GROUP BY, count(*) and min and max of integer columns
+ * take a row group's share from its footer (row count, chunk statistics)
+ * and a buffered chunk's count from its row count: nothing is read for
+ * them (from_footer). Each
  * segment left (a row group, or a buffered chunk) is prepared: filter by
  * filter, the filtered column is read and evaluated into a selection, and
  * each later column - filtered or only used - is read only in the pages
@@ -3428,13 +3432,77 @@ static void *helper(void *arg)
 	return NULL;
 }
 
+/* 1 for an aggregate of every row into one (no WHERE, no GROUP BY) whose
+ * every item is count(*), or min or max of an integer column: what a
+ * segment adds to them may be in its footer (from_footer). */
+static int footer_only(const ow_columnar_t *q)
+{
+	if (!q->aggregate || q->ngroup || q->nf || q->nresid)
+		return 0;
+	for (int i = 0; i < q->nitems; i++) {
+		const item_t *it = &q->items[i];
+		if (it->filter >= 0)
+			return 0;
+		if (it->agg == A_COUNT && it->col < 0)
+			continue;
+		if ((it->agg != A_MIN && it->agg != A_MAX) || it->col < 0 || it->col >= q->ncols ||
+		    (q->defs[it->col].type != OW_PQ_INT64 && q->defs[it->col].type != OW_PQ_INT32))
+			return 0;
+	}
+	return 1;
+}
+
+/* Segment sg added to footer_only's aggregates without a page read: a
+ * row group's row count and its chunks' statistics (min, max; a column
+ * all NULL, or absent from the part, adds nothing), a buffered chunk's
+ * row count. 0 when an item needs the values: min or max of a chunk, or
+ * of a row group without usable statistics. */
+static int from_footer(run_t *r, const seg_t *sg)
+{
+	const ow_columnar_t *q = r->q;
+	int64_t rows =
+	    sg->chunk ? (int64_t)sg->chunk->nrows : ow_pq_row_group_rows(sg->p->pq, sg->rg);
+	ow_search_val_t v[MAX_ITEMS], lo, hi;
+	for (int i = 0; i < q->nitems; i++) {
+		const item_t *it = &q->items[i];
+		v[i] = (ow_search_val_t){.type = SQLITE_NULL};
+		if (it->col < 0)
+			continue;
+		if (sg->chunk)
+			return 0;
+		int fc = sg->p->colmap[it->col];
+		ow_pq_stats_t st;
+		if (fc < 0)
+			continue;
+		if (ow_pq_stats(sg->p->pq, sg->rg, fc, &st) != OW_OK)
+			return 0;
+		if (st.null_count == rows)
+			continue;
+		if (!ow_scan_stats_bounds(&q->defs[it->col], &st, &lo, &hi))
+			return 0;
+		v[i] = it->agg == A_MIN ? lo : hi;
+	}
+	group_t *g = r->ngroups ? &r->groups[0] : find_group(r, NULL);
+	for (int i = 0; i < q->nitems; i++) {
+		if (q->items[i].col < 0)
+			g->acc[i].cnt += rows;
+		else
+			acc_add(&q->items[i], &g->acc[i], &v[i]);
+	}
+	r->s->stats.row_groups++;
+	r->s->stats.rows += rows;
+	return 1;
+}
+
 /* The segments the query reads: parts whose catalog time range may hold
  * a match, their row groups whose statistics and bloom filters may, then
- * the buffered chunks. */
+ * the buffered chunks; but for those whose footer gives what they add
+ * (from_footer: added here). */
 static int plan(run_t *r, seg_t **out, size_t *n)
 {
 	ow_search_t *s = r->s;
 	int g = r->q->signal;
+	int footer = footer_only(r->q);
 	ow_scan_t sc = {g, r->q->defs, r->q->f, r->q->nf};
 	size_t cap = s->nchunks[g] + 16;
 	seg_t *segs = ow_alloc(cap * sizeof(seg_t));
@@ -3454,7 +3522,8 @@ static int plan(run_t *r, seg_t **out, size_t *n)
 		}
 		s->stats.parts++;
 		for (int rg = 0; rg < ow_pq_num_row_groups(p->pq); rg++) {
-			if (!ow_scan_rg_may(&sc, p, rg))
+			if (!ow_scan_rg_may(&sc, p, rg) ||
+			    (footer && from_footer(r, &(seg_t){p, NULL, rg})))
 				continue;
 			if (*n == cap)
 				segs = ow_realloc(segs, (cap *= 2) * sizeof(seg_t));
@@ -3462,6 +3531,8 @@ static int plan(run_t *r, seg_t **out, size_t *n)
 		}
 	}
 	for (size_t k = 0; k < s->nchunks[g]; k++) {
+		if (footer && from_footer(r, &(seg_t){NULL, &s->chunks[g][k]->table, 0}))
+			continue;
 		if (*n == cap)
 			segs = ow_realloc(segs, (cap *= 2) * sizeof(seg_t));
 		segs[(*n)++] = (seg_t){NULL, &s->chunks[g][k]->table, 0};

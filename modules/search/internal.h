@@ -314,6 +314,11 @@ int ow_scan_stats_may(const ow_scan_pred_t *p, const ow_pq_coldef_t *d, const ow
 		      int64_t rows);
 int ow_scan_stats_all(const ow_scan_pred_t *p, const ow_pq_coldef_t *d, const ow_pq_stats_t *st,
 		      int64_t rows);
+/* A chunk's or a page's min and max as the column's values read as
+ * ow_search_cell gives them (integers and text; 0 for other columns, or
+ * without bounds). */
+int ow_scan_stats_bounds(const ow_pq_coldef_t *d, const ow_pq_stats_t *st, ow_search_val_t *lo,
+			 ow_search_val_t *hi);
 /* 1 when no row can match (a predicate no value satisfies: a comparison
  * with NULL, an empty range, an id that is not hex). */
 int ow_scan_none(const ow_scan_t *sc);

@@ -259,11 +259,8 @@ static int never(const ow_scan_pred_t *p)
 
 /* ---- statistics ---- */
 
-/* A chunk's or a page's min and max as the column's values read as
- * ow_search_cell gives them (integers and text; 0 for other columns, or
- * without bounds). */
-static int stats_bounds(const ow_pq_coldef_t *d, const ow_pq_stats_t *st, ow_search_val_t *lo,
-			ow_search_val_t *hi)
+int ow_scan_stats_bounds(const ow_pq_coldef_t *d, const ow_pq_stats_t *st, ow_search_val_t *lo,
+			 ow_search_val_t *hi)
 {
 	*lo = *hi = (ow_search_val_t){0};
 	if (!st->has_minmax)
@@ -348,7 +345,7 @@ int ow_scan_stats_may(const ow_scan_pred_t *p, const ow_pq_coldef_t *d, const ow
 	    !like_stats(p->pre_lo, p->pre_up, p->npre, st))
 		return 0;
 	ow_search_val_t lo, hi;
-	if (!stats_bounds(d, st, &lo, &hi))
+	if (!ow_scan_stats_bounds(d, st, &lo, &hi))
 		return 1;
 	if (ow_search_val_cmp(&lo, &hi) == 0) /* one value: p holds for it or for no row */
 		return ow_scan_holds(p, &lo);
@@ -384,7 +381,7 @@ int ow_scan_stats_all(const ow_scan_pred_t *p, const ow_pq_coldef_t *d, const ow
 	if (p->op == OW_SCAN_NULL)
 		return st->null_count == rows;
 	ow_search_val_t lo, hi;
-	if (derived(p) || p->mixed || st->null_count != 0 || !stats_bounds(d, st, &lo, &hi))
+	if (derived(p) || p->mixed || st->null_count != 0 || !ow_scan_stats_bounds(d, st, &lo, &hi))
 		return 0;
 	/* the writer gives exact bounds or none: with no NULL every value lies
 	 * in [min, max], and a comparison holds for all of them when it holds
