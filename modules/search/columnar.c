@@ -3177,10 +3177,11 @@ static int truths(const ow_columnar_t *q, slot_t *sl, const ow_node_t *n, size_t
 		e->leaf = row_leaf;
 		e->arg = &rx;
 		rx.row = row;
+		tr = -1;
 		if ((rc = ow_eval(e, n, &v)) == OW_OK && ow_eval_value_truth(&v, &tr) != OW_OK)
 			rc = OW_DECLINED;
 		t[row] = (uint8_t)(tr < 0 ? 2 : tr);
-		if ((row & 0xffff) == 0xffff && ow_search_poll())
+		if (ow_search_poll()) /* the clock once in 1024 calls */
 			rc = OW_ERROR;
 	}
 	e->arg = NULL;

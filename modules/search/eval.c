@@ -575,33 +575,18 @@ static int fn_substr(ow_eval_t *e, const ow_search_val_t *a, int argc, ow_search
 	return OW_OK;
 }
 
-/* instr as funcs.c's fn_instr: the character where needle first starts. */
-static void fn_instr(const ow_search_val_t *h, const ow_search_val_t *nd, ow_search_val_t *out)
+/* instr as funcs.c's: the character where needle first starts. */
+static int fn_instr(const ow_search_val_t *h, const ow_search_val_t *nd, ow_search_val_t *out)
 {
-	int64_t at = 1;
-	if (nd->n > 0) {
-		size_t from = 0, pos = 0;
-		for (;;) {
-			const uint8_t *f = nd->n <= h->n - from
-					       ? memmem(h->p + from, h->n - from, nd->p, nd->n)
-					       : NULL;
-			if (!f) {
-				at = 0;
-				break;
-			}
-			pos = (size_t)(f - h->p);
-			if (pos == 0 || (h->p[pos] & 0xc0) != 0x80)
-				break;
-			from = pos + 1;
-		}
-		for (size_t i = 1; at && i <= pos; i++)
-			at += (h->p[i] & 0xc0) != 0x80;
-	}
+	int64_t at = nd->n > 0 ? ow_search_instr(h->p, h->n, nd->p, nd->n, 1) : 1;
+	if (at < 0)
+		return OW_ERROR;
 	set_int(out, at);
+	return OW_OK;
 }
 
-static void fn_replace(ow_eval_t *e, const ow_search_val_t *s, const ow_search_val_t *pat,
-		       const ow_search_val_t *rep, ow_search_val_t *out)
+static int fn_replace(ow_eval_t *e, const ow_search_val_t *s, const ow_search_val_t *pat,
+		      const ow_search_val_t *rep, ow_search_val_t *out)
 {
 	size_t cap = s->n, count = 0;
 	for (size_t i = 0; i + pat->n <= s->n;) {
@@ -612,6 +597,8 @@ static void fn_replace(ow_eval_t *e, const ow_search_val_t *s, const ow_search_v
 		i = (size_t)(f - s->p) + pat->n;
 	}
 	cap += count * rep->n;
+	if (ow_search_room(cap + 1) != OW_OK) /* the arena is not metered */
+		return OW_ERROR;
 	uint8_t *o = ow_arena_alloc(&e->ar, cap + 1), *w = o;
 	for (size_t i = 0; i < s->n;) {
 		const uint8_t *f =
@@ -626,6 +613,7 @@ static void fn_replace(ow_eval_t *e, const ow_search_val_t *s, const ow_search_v
 		i = stop + pat->n;
 	}
 	set_text(out, o, (size_t)(w - o));
+	return OW_OK;
 }
 
 /* trim, ltrim, rtrim (sides: 1 left, 2 right, 3 both) of the characters
@@ -1093,8 +1081,7 @@ static int function(ow_eval_t *e, const ow_node_t *n, ow_search_val_t *out)
 			return OW_OK;
 		ow_eval_text(e, &args[0], &t);
 		ow_eval_text(e, &args[1], &u);
-		fn_instr(&t, &u, out);
-		return OW_OK;
+		return fn_instr(&t, &u, out);
 	case F_REPLACE: {
 		ow_search_val_t r;
 		if (args[0].type == SQLITE_NULL || args[1].type == SQLITE_NULL)
@@ -1108,8 +1095,7 @@ static int function(ow_eval_t *e, const ow_node_t *n, ow_search_val_t *out)
 			return OW_OK;
 		ow_eval_text(e, &args[0], &t);
 		ow_eval_text(e, &args[2], &r);
-		fn_replace(e, &t, &u, &r, out);
-		return OW_OK;
+		return fn_replace(e, &t, &u, &r, out);
 	}
 	case F_TRIM:
 	case F_LTRIM:
@@ -1299,7 +1285,7 @@ static int eval_like(ow_eval_t *e, const ow_node_t *n, ow_search_val_t *out)
 	if (rc != OW_OK)
 		return rc;
 	set_null(out);
-	if (n->op == E_LIKE && a[1].type != SQLITE_NULL) {
+	if (a[1].type != SQLITE_NULL) { /* LIKE's and GLOB's */
 		ow_eval_text(e, &a[1], &p);
 		if (p.n > LIKE_MAX)
 			return OW_DECLINED; /* SQLite's "pattern too complex" */
@@ -1354,6 +1340,8 @@ int ow_eval(ow_eval_t *e, const ow_node_t *n, ow_search_val_t *out)
 		ow_search_val_t x, y;
 		ow_eval_text(e, &a[0], &x);
 		ow_eval_text(e, &a[1], &y);
+		if (ow_search_room(x.n + y.n + 1) != OW_OK)
+			return OW_ERROR;
 		uint8_t *o = ow_arena_alloc(&e->ar, x.n + y.n + 1);
 		if (x.n)
 			memcpy(o, x.p, x.n);

@@ -746,7 +746,7 @@ static void unescape(const uint8_t *p, size_t n, ow_buf_t *scratch, ow_search_va
 			s += 4;
 			if (u == 0)
 				break;
-			if ((u & 0xfc00) == 0xd800 && se - s > 5 && s[1] == '\\' && s[2] == 'u' &&
+			if ((u & 0xfc00) == 0xd800 && se - s > 6 && s[1] == '\\' && s[2] == 'u' &&
 			    (hex4(s + 3) & 0xfc00) == 0xdc00) {
 				u = ((u & 0x3ff) << 10) + (hex4(s + 3) & 0x3ff) + 0x10000;
 				s += 6;
@@ -854,4 +854,28 @@ int ow_search_json_text(const ow_search_path_t *path, const uint8_t *json, size_
 	v->p = scratch->data;
 	v->n = scratch->len;
 	return OW_OK;
+}
+
+/* ---- instr ---- */
+
+int64_t ow_search_instr(const uint8_t *h, size_t hn, const uint8_t *n, size_t nn, int text)
+{
+	size_t from = 0, pos;
+	for (;;) {
+		const uint8_t *f = nn <= hn - from ? memmem(h + from, hn - from, n, nn) : NULL;
+		if (f == NULL)
+			return 0;
+		pos = (size_t)(f - h);
+		if (!text || pos == 0 || (h[pos] & 0xc0) != 0x80)
+			break;
+		from = pos + 1;
+		if (ow_search_poll())
+			return -1;
+	}
+	if (!text)
+		return (int64_t)pos + 1;
+	int64_t at = 1;
+	for (size_t i = 1; i <= pos; i++)
+		at += (h[i] & 0xc0) != 0x80;
+	return at;
 }

@@ -545,28 +545,10 @@ static void fn_instr(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		}
 		if (n == NULL || (hn && h == NULL))
 			goto out;
-		size_t from = 0, pos;
-		for (;;) {
-			const uint8_t *f = (size_t)nn <= (size_t)hn - from
-					       ? memmem(h + from, (size_t)hn - from, n, (size_t)nn)
-					       : NULL;
-			if (f == NULL) {
-				at = 0;
-				break;
-			}
-			pos = (size_t)(f - h);
-			if (!text || pos == 0 || (h[pos] & 0xc0) != 0x80)
-				break;
-			from = pos + 1;
-			if (ow_search_poll()) {
-				stopped(ctx);
-				goto out;
-			}
-		}
-		if (at) {
-			at = text ? 1 : (int64_t)pos + 1;
-			for (size_t i = 1; text && i <= pos; i++)
-				at += (h[i] & 0xc0) != 0x80;
+		at = ow_search_instr(h, (size_t)hn, n, (size_t)nn, text);
+		if (at < 0) {
+			stopped(ctx);
+			goto out;
 		}
 	}
 	sqlite3_result_int64(ctx, at);

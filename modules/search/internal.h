@@ -242,6 +242,12 @@ int ow_search_like_needle(const uint8_t *p, size_t pn, char *needle, size_t cap)
 /* 1 when s holds needle (m bytes, lowercase) in any ASCII case. */
 int ow_search_like_find(const char *needle, size_t m, const uint8_t *s, size_t n);
 
+/* instr(h, n) for a needle of nn > 0 bytes: the character (text) or byte
+ * (a blob) of h where n first starts, from 1; 0 when it does not; -1
+ * when the thread's query budget stopped it (a needle found again and
+ * again inside characters). funcs.c's instr and the columnar engine's. */
+int64_t ow_search_instr(const uint8_t *h, size_t hn, const uint8_t *n, size_t nn, int text);
+
 /* Sets may[v] to 1 for each value v in from..to-1 of a BYTE_ARRAY
  * column (its bytes data, the end offset of each value ends) that holds
  * the needle (m > 0 bytes; folding: lowercase, found in any ASCII case),
