@@ -151,11 +151,6 @@ static int token_is(const uint8_t *s, size_t n, const char *lit)
 	return n == strlen(lit) && memcmp(s, lit, n) == 0;
 }
 
-static int is_real(const uint8_t *s, size_t n)
-{
-	return memchr(s, '.', n) || memchr(s, 'e', n) || memchr(s, 'E', n);
-}
-
 /* ---- format 1 -> 2 ---- */
 
 #define MAX_DEPTH 200
@@ -277,48 +272,6 @@ static void v1_any(rd_t *r, ow_buf_t *o, int depth)
 		ow_buf_addstr(o, "null");
 }
 
-/* The text of JSON string token s[0..n) (quotes included), unescaped. */
-static void unescape(const uint8_t *s, size_t n, ow_buf_t *o)
-{
-	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-	const uint8_t *e = s + n - 1;
-	for (s++; s < e; s++) {
-		if (*s != '\\' || s + 1 >= e) {
-			ow_buf_add(o, s, 1);
-			continue;
-		}
-		const char *f = memchr(from, *++s, sizeof(from) - 1);
-		if (f) {
-			ow_buf_add(o, &to[f - from], 1);
-			continue;
-		}
-		/* \uXXXX, a surrogate pair as two */
-		uint32_t cp = 0;
-		for (int i = 0; i < 2; i++) {
-			uint32_t u = 0;
-			int k;
-			for (k = 1; k <= 4 && s + k < e; k++) {
-				int h = s[k];
-				u = u << 4 | (uint32_t)(h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10);
-			}
-			s += 4;
-			if (i == 0 && u >= 0xd800 && u < 0xdc00 && s + 6 < e && s[1] == '\\' &&
-			    s[2] == 'u') {
-				cp = u;
-				s += 2;
-				continue;
-			}
-			if (i && (u < 0xdc00 || u > 0xdfff))
-				ow_buf_add_utf8(o, cp); /* not a pair: two */
-			else if (i)
-				u = 0x10000 + ((cp - 0xd800) << 10) + (u - 0xdc00);
-			cp = u;
-			break;
-		}
-		ow_buf_add_utf8(o, cp);
-	}
-}
-
 /* [{..., "attributes": {...}, ...}, ...]: member's KeyValues converted,
  * the rest copied (v1 1: to format 2; 0: back to OTLP/JSON). */
 static void wrap_kv(rd_t *r, ow_buf_t *o, int depth);
@@ -365,7 +318,7 @@ static int v1_plain(int sh, const char *member, const uint8_t *p, size_t n, ow_b
 		size_t sn;
 		r.p += 15;
 		if (string(&r, &s, &sn) && eat(&r, '}'))
-			unescape(s, sn, out);
+			ow_json_unescape(out, s + 1, sn - 2, 0);
 	} else {
 		v1_any(&r, out, 0);
 		r.lossy = 1; /* a body of another kind: plain text cannot say which */
@@ -516,7 +469,7 @@ static void wrap_any(rd_t *r, ow_buf_t *o, int depth)
 	} else if (token_is(s, n, "null")) {
 		ow_buf_addstr(o, "{}");
 		return;
-	} else if (is_real(s, n)) {
+	} else if (ow_json_is_real(s, n)) {
 		ow_buf_addstr(o, "{\"doubleValue\":");
 	} else {
 		ow_buf_addstr(o, "{\"intValue\":\"");

@@ -99,6 +99,13 @@ void ow_buf_add_i64(ow_buf_t *b, int64_t v);
 /* Code point cp in UTF-8 (a surrogate as its three bytes, as JSON readers
  * write a lone one). */
 void ow_buf_add_utf8(ow_buf_t *b, uint32_t cp);
+/* The bytes s[0..n) between a JSON string's quotes, unescaped onto b:
+ * \uXXXX as UTF-8 (a surrogate pair as one code point, a lone surrogate
+ * as it is); \u0000 a NUL byte, or the end of the text when nul_ends (as
+ * SQLite 3.40's jsonReturn reads it). A damaged escape at the end stops. */
+void ow_json_unescape(ow_buf_t *b, const uint8_t *s, size_t n, int nul_ends);
+/* 1 when JSON number token s[0..n) is a real (it has a '.' or an exponent). */
+int ow_json_is_real(const uint8_t *s, size_t n);
 void ow_buf_printf(ow_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ow_buf_free(ow_buf_t *b);
 

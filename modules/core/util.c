@@ -364,6 +364,51 @@ void ow_buf_add_utf8(ow_buf_t *b, uint32_t cp)
 	ow_buf_add(b, u, n);
 }
 
+static uint32_t hex4(const uint8_t *p)
+{
+	uint32_t v = 0;
+	for (int i = 0; i < 4; i++)
+		v = v << 4 | (uint32_t)(p[i] <= '9' ? p[i] - '0' : (p[i] | 0x20) - 'a' + 10);
+	return v;
+}
+
+void ow_json_unescape(ow_buf_t *b, const uint8_t *s, size_t n, int nul_ends)
+{
+	static const char from[] = "bfnrt", to[] = "\b\f\n\r\t";
+	const uint8_t *se = s + n;
+	for (; s < se; s++) {
+		if (*s != '\\') {
+			ow_buf_add(b, s, 1);
+			continue;
+		}
+		if (++s == se)
+			break;
+		uint8_t c = *s;
+		if (c == 'u') {
+			if (se - s < 5)
+				break;
+			uint32_t u = hex4(s + 1);
+			s += 4;
+			if (u == 0 && nul_ends)
+				break;
+			if ((u & 0xfc00) == 0xd800 && se - s > 6 && s[1] == '\\' && s[2] == 'u' &&
+			    (hex4(s + 3) & 0xfc00) == 0xdc00) {
+				u = ((u & 0x3ff) << 10) + (hex4(s + 3) & 0x3ff) + 0x10000;
+				s += 6;
+			}
+			ow_buf_add_utf8(b, u);
+			continue;
+		}
+		const char *f = memchr(from, c, sizeof(from) - 1);
+		ow_buf_add(b, f ? &to[f - from] : (const char *)&c, 1);
+	}
+}
+
+int ow_json_is_real(const uint8_t *s, size_t n)
+{
+	return memchr(s, '.', n) || memchr(s, 'e', n) || memchr(s, 'E', n);
+}
+
 void ow_buf_addstr(ow_buf_t *b, const char *s)
 {
 	ow_buf_add(b, s, strlen(s));

@@ -577,11 +577,6 @@ static int wrapped(const ow_search_path_t *path, int k)
 	       step_is(path, k, "doubleValue") || step_is(path, k, "boolValue");
 }
 
-static int is_real_token(const uint8_t *p, size_t n)
-{
-	return memchr(p, '.', n) || memchr(p, 'e', n) || memchr(p, 'E', n);
-}
-
 static void walk(const ow_search_path_t *path, const uint8_t *json, size_t n, node_t *out)
 {
 	const uint8_t *p = json, *e = json + n;
@@ -661,7 +656,7 @@ static void walk(const ow_search_path_t *path, const uint8_t *json, size_t n, no
 		const uint8_t *end = skip_value(p, e);
 		size_t len = (size_t)(end - p);
 		int real =
-		    *p != '"' && *p != 't' && *p != 'f' && *p != 'n' && is_real_token(p, len);
+		    *p != '"' && *p != 't' && *p != 'f' && *p != 'n' && ow_json_is_real(p, len);
 		if (step_is(path, k, "stringValue") ? *p != '"'
 		    : step_is(path, k, "boolValue") ? *p != 't' && *p != 'f'
 		    : step_is(path, k, "intValue")
@@ -707,14 +702,6 @@ static void minify(const uint8_t *p, size_t n, ow_buf_t *scratch, ow_search_val_
 	v->n = scratch->len;
 }
 
-static uint32_t hex4(const uint8_t *p)
-{
-	uint32_t v = 0;
-	for (int i = 0; i < 4; i++)
-		v = v << 4 | (uint32_t)(p[i] <= '9' ? p[i] - '0' : (p[i] | 0x20) - 'a' + 10);
-	return v;
-}
-
 /* The text of string token p[0..n) (quotes included), as SQLite 3.40's
  * jsonReturn unescapes it: \uXXXX as UTF-8 (a surrogate pair as one code
  * point, a lone surrogate as it is), and \u0000 ends the text. */
@@ -733,31 +720,7 @@ static void unescape(const uint8_t *p, size_t n, ow_buf_t *scratch, ow_search_va
 	 * group key) must not move the first one's bytes */
 	scratch->len = 0;
 	ow_buf_reserve(scratch, (size_t)(se - s) + 1);
-	for (; s < se; s++) {
-		if (*s != '\\') {
-			ow_buf_add(scratch, s, 1);
-			continue;
-		}
-		uint8_t c = *++s;
-		if (c == 'u') {
-			if (se - s < 5)
-				break;
-			uint32_t u = hex4(s + 1);
-			s += 4;
-			if (u == 0)
-				break;
-			if ((u & 0xfc00) == 0xd800 && se - s > 6 && s[1] == '\\' && s[2] == 'u' &&
-			    (hex4(s + 3) & 0xfc00) == 0xdc00) {
-				u = ((u & 0x3ff) << 10) + (hex4(s + 3) & 0x3ff) + 0x10000;
-				s += 6;
-			}
-			ow_buf_add_utf8(scratch, u);
-			continue;
-		}
-		static const char from[] = "bfnrt", to[] = "\b\f\n\r\t";
-		const char *f = memchr(from, c, sizeof(from) - 1);
-		ow_buf_add(scratch, f ? &to[f - from] : (const char *)&c, 1);
-	}
+	ow_json_unescape(scratch, s, (size_t)(se - s), 1);
 	v->p = scratch->data;
 	v->n = scratch->len;
 }
@@ -816,7 +779,7 @@ int ow_search_json_get(const ow_search_path_t *path, const uint8_t *json, size_t
 	case 'n':
 		return OW_OK;
 	}
-	if (!is_real_token(nd.p, nd.n) && integer(nd.p, nd.n, v) == OW_OK)
+	if (!ow_json_is_real(nd.p, nd.n) && integer(nd.p, nd.n, v) == OW_OK)
 		return OW_OK;
 	/* a real: SQLite's own conversion (sqlite3AtoF) is the answer */
 	v->type = SQLITE_FLOAT;
