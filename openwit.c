@@ -270,19 +270,6 @@ static int sql_number(const char *opt, const char *v, int64_t *out)
 	return 0;
 }
 
-static char *read_stdin(void)
-{
-	ow_buf_t b = {0};
-	size_t n;
-	do {
-		ow_buf_reserve(&b, 65536);
-		n = fread(b.data + b.len, 1, b.cap - b.len - 1, stdin);
-		b.len += n;
-	} while (n > 0 && b.len < (16 << 20));
-	b.data[b.len] = 0;
-	return (char *)b.data;
-}
-
 /* openwit sql: no server, no lock, nothing written. */
 static int sql_main(int argc, char **argv)
 {
@@ -338,7 +325,7 @@ static int sql_main(int argc, char **argv)
 	char err[1024];
 	o.data_dir = dir ? dir : ow_data_dir;
 	o.max_memory = mb << 20;
-	char *text = !sql || !strcmp(sql, "-") ? read_stdin() : NULL;
+	char *text = !sql || !strcmp(sql, "-") ? ow_read_all(stdin, 16 << 20) : NULL;
 	const char *used = NULL;
 	ow_search_t *s = NULL;
 	ow_buf_t out = {0};

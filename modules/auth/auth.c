@@ -222,6 +222,16 @@ int ow_auth_table_load(ow_auth_table_t **tp, const char *text, const char *where
 	return rc;
 }
 
+/* The tenant the client asked for ("default" when none), where no token
+ * binds it to one: one too long to hold is left empty. */
+static void asked_tenant(const char *asked, char *tenant)
+{
+	snprintf(tenant, OW_TENANT_MAX + 1, "%s",
+		 asked == NULL			 ? "default"
+		 : strlen(asked) > OW_TENANT_MAX ? ""
+						 : asked);
+}
+
 int ow_auth_table_decide(const ow_auth_table_t *t, const ow_auth_cred_t *c, int scope,
 			 const char *asked, char *tenant)
 {
@@ -239,10 +249,7 @@ int ow_auth_table_decide(const ow_auth_table_t *t, const ow_auth_cred_t *c, int 
 	if ((found->scopes & scope) != (scope & ~OW_AUTH_ALL))
 		return OW_AUTH_SCOPE;
 	if (found->tenant[0] == '\0') {
-		snprintf(tenant, OW_TENANT_MAX + 1, "%s",
-			 asked == NULL			 ? "default"
-			 : strlen(asked) > OW_TENANT_MAX ? ""
-							 : asked);
+		asked_tenant(asked, tenant);
 		return OW_AUTH_OK;
 	}
 	if (scope & OW_AUTH_ALL)
@@ -268,10 +275,7 @@ int ow_auth_decide(int listener, const ow_auth_cred_t *c, int scope, const char 
 		   char *tenant)
 {
 	if (!ow_auth_enabled()) {
-		snprintf(tenant, OW_TENANT_MAX + 1, "%s",
-			 asked == NULL			 ? "default"
-			 : strlen(asked) > OW_TENANT_MAX ? ""
-							 : asked);
+		asked_tenant(asked, tenant);
 		return OW_AUTH_OK;
 	}
 	int r = ow_auth_table_decide(table, c, scope, asked, tenant);
@@ -286,22 +290,11 @@ static char *read_text(const char *path)
 	FILE *f = fopen(path, "rb");
 	if (f == NULL)
 		return NULL;
-	ow_buf_t b = {0};
-	size_t n;
-	do {
-		ow_buf_reserve(&b, 4096);
-		n = fread(b.data + b.len, 1, b.cap - b.len - 1, f);
-		b.len += n;
-	} while (n > 0);
-	int bad = ferror(f);
+	char *text = ow_read_all(f, SIZE_MAX);
 	fclose(f);
-	if (bad) {
-		ow_buf_free(&b);
+	if (text == NULL)
 		errno = EIO;
-		return NULL;
-	}
-	b.data[b.len] = '\0';
-	return (char *)b.data;
+	return text;
 }
 
 /* A new table from the inline lines and the file; NULL with err. */

@@ -101,6 +101,9 @@ void ow_buf_add_i64(ow_buf_t *b, int64_t v);
 void ow_buf_add_utf8(ow_buf_t *b, uint32_t cp);
 void ow_buf_printf(ow_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ow_buf_free(ow_buf_t *b);
+/* What f holds, read to its end or until past max bytes, NUL-terminated
+ * (malloc'd); NULL on a read error. */
+char *ow_read_all(FILE *f, size_t max);
 
 /* A thread's buffers may be metered: while a meter is set, every
  * ow_buf_grow and ow_buf_free on the thread reports the change in
