@@ -195,6 +195,11 @@ for (const h of ['Authorization: Bearer ow_not-a-token', 'Authorization: Basic Y
   ok(r.code === 401 && JSON.parse(r.text).code === 16, `${h.replace(wA.token, 'TOKEN')}: 401`, r.text);
   count('otlp_http', 'bad_token');
 }
+r = post(s.otlp, '/v1/logs', logsJson(`bad-${run}`), [...bearer(wA), ...bearer(wA)]);
+is(r.code, 401, 'two Authorization headers, even of a good token: 401');
+count('otlp_http', 'bad_token');
+is(search([...bearer(rA), ...bearer(wB)], 'SELECT 1').code, 401, 'two Authorization headers on /api/search: 401');
+count('control', 'bad_token');
 g = await h2.call(c, h2.LOGS, framed, { authorization: 'Bearer ow_nope' });
 is(g.status, 16, 'a bad token, raw gRPC: grpc-status 16');
 count('otlp_grpc', 'bad_token');

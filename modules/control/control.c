@@ -423,9 +423,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 	if (scope) {
 		struct evkeyvalq *in = evhttp_request_get_input_headers(req);
 		ow_auth_cred_t cred = {0};
-		const char *authz = evhttp_find_header(in, "Authorization");
-		if (authz)
-			ow_auth_cred(&cred, authz, strlen(authz));
+		ow_http_auth_cred(req, &cred);
 		int why = ow_ingest_auth_reason(
 		    ow_auth_decide(auth_listener, &cred, scope,
 				   evhttp_find_header(in, "X-Scope-OrgID"), tenant),

@@ -93,6 +93,14 @@ void ow_http_reply(struct evhttp_request *req, int code, const char *ctype, cons
 	evbuffer_free(b);
 }
 
+void ow_http_auth_cred(struct evhttp_request *req, ow_auth_cred_t *c)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	for (struct evkeyval *h = in->tqh_first; h; h = h->next.tqe_next)
+		if (strcasecmp(h->key, "Authorization") == 0)
+			ow_auth_cred(c, h->value, strlen(h->value));
+}
+
 /* detail: a decode's message (ow_ingest_refuse) */
 static void reject(struct evhttp_request *req, int encoding, int reason, const char *detail)
 {
@@ -194,9 +202,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 	if (tenant)
 		ow_ingest_set_tenant(&r->in, tenant, strlen(tenant));
 	ow_auth_cred_t cred = {0};
-	const char *authz = evhttp_find_header(in, "Authorization");
-	if (authz)
-		ow_auth_cred(&cred, authz, strlen(authz));
+	ow_http_auth_cred(req, &cred);
 	why = ow_ingest_authorize(&r->in, &cred);
 	if (why == OW_IN_OK)
 		why = ow_ingest_admit(&r->in, len);
