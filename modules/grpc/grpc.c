@@ -18,10 +18,10 @@
  *   4 DEADLINE_EXCEEDED   the grpc-timeout passed first (below)
  *   7 PERMISSION_DENIED   the token has no write scope, or is another
  *                         tenant's
- *   16 UNAUTHENTICATED    no token, or an unknown one
  *   8 RESOURCE_EXHAUSTED  message larger than ingestion.grpc.max_message_size
  *   12 UNIMPLEMENTED      unknown path or method
  *   14 UNAVAILABLE        budget, queue, disk or buffers full, draining, WAL
+ *   16 UNAUTHENTICATED    no token, or an unknown one
  *
  * Deadlines. grpc-timeout (1 to 8 digits and a unit H M S m u n) counts
  * from the arrival of the stream's headers. A request whose deadline has
