@@ -274,7 +274,9 @@ r = post(s.otlp, '/v1/logs', logsJson(`g1-${run}`), [...bearer(star), '-H', 'X-S
 is(r.code, 200, 'the * token with X-Scope-OrgID: gamma writes');
 r = post(s.otlp, '/v1/logs', logsJson(`d1-${run}`), bearer(star));
 is(r.code, 200, 'the * token without X-Scope-OrgID writes (to "default")');
-is(rowsOf(search([...bearer(star), '-H', 'X-Scope-OrgID: gamma'], 'SELECT body FROM logs')), [{ body: `g1-${run}` }], 'the * token narrowed to gamma reads gamma\'s rows alone');
+g = await h2.call(c, h2.LOGS, h2.grpcFrame(logsPb(`g2-${run}`)), { authorization: `Bearer ${star.token}`, 'x-scope-orgid': 'gamma' });
+is(g.status, 0, 'the * token with x-scope-orgid gamma, gRPC: grpc-status 0');
+is(rowsOf(search([...bearer(star), '-H', 'X-Scope-OrgID: gamma'], 'SELECT body FROM logs ORDER BY body')), [{ body: `g1-${run}` }, { body: `g2-${run}` }], 'the * token narrowed to gamma reads gamma\'s rows alone, from both');
 is(rowsOf(search(bearer(star), 'SELECT body FROM logs')), [{ body: `d1-${run}` }], 'the * token without X-Scope-OrgID reads "default"');
 is(rowsOf(search([...bearer(star), '-H', 'X-Scope-OrgID: acme'], `SELECT count(*) n FROM logs WHERE body LIKE 'a1-${run}'`)), [{ n: 1 }], 'the * token narrowed to acme reads acme');
 r = post(s.otlp, '/v1/logs', logsJson(`x-${run}`), [...bearer(star), '-H', 'X-Scope-OrgID: ../evil']);
