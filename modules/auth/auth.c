@@ -5,10 +5,10 @@
  * (reload: a bad line is logged and the old table stays). Tokens are
  * "ow_" and 32 random bytes in base64url; a file holds SHA-256 digests
  * only, and a request's token is hashed as it arrives and compared with
- * every digest with CRYPTO_memcmp, so neither a match's place nor its
- * bytes show in the time. No token, nor any part of one, is ever logged
- * or answered. Counters: failures by listener and reason, the tokens
- * loaded, reloads by outcome.
+ * every digest with CRYPTO_memcmp, all of them whichever matches, so the
+ * time tells nothing of a digest's bytes. No token, nor any part of one,
+ * is ever logged or answered. Counters: failures by listener and reason,
+ * the tokens loaded, reloads by outcome.
  */
 #include "auth.h"
 #include "../core/log.h"
