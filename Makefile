@@ -4,7 +4,7 @@
 # an AddressSanitizer + UndefinedBehaviorSanitizer build. V=1 shows commands.
 
 PKGS     := libevent libevent_pthreads libnghttp2 libprotobuf-c rdkafka sqlite3 libzstd \
-            libcjson yaml-0.1 zlib libxxhash
+            libcjson yaml-0.1 zlib libxxhash libcrypto
 CC       ?= cc
 OPT      ?= -O2 -g
 WARN     := -Wall -Wextra -Werror -Wshadow -Wno-format-truncation

@@ -12,12 +12,19 @@
  * printed. SIGTERM/SIGINT drain: sources stop taking work, open batches
  * are sealed, and once no module is busy the loop ends and modules stop
  * in reverse order; the exit status is 0. A second signal exits at once.
- * SIGHUP reopens the log file.
+ *
+ * Reload, a phase of its own: SIGHUP reopens the log file (for logrotate),
+ * then runs every module's reload hook in table order (module.h): each
+ * reads again what it may change while running - the tokens (modules/auth)
+ * - and on an error logs it and keeps what it had. The configuration file
+ * itself is not read again.
  *
  * `openwit sql` is dispatched first: it reads the same configuration (for
  * storage.data_dir) and runs one query through modules/search, with no
- * module started, no lock taken and nothing written.
+ * module started, no lock taken and nothing written. `openwit token` needs
+ * no configuration: it prints a new token and its tokens-file line.
  */
+#include "modules/auth/auth.h"
 #include "modules/catalog/catalog.h"
 #include "modules/control/control.h"
 #include "modules/core/batch.h"
@@ -84,9 +91,9 @@ static ow_module_t core_module = {
 /* Pipeline order: infrastructure, then the stages from the sink back to
  * the sources, so each stage's consumer is up before its producer. */
 static ow_module_t *modules[] = {
-    &core_module,	&ow_tracker_module, &ow_catalog_module, &ow_storage_module,
-    &ow_janitor_module, &ow_wal_module,	    &ow_control_module, &ow_ingest_module,
-    &ow_grpc_module,	&ow_http_module,    &ow_kafka_module,
+    &core_module,	&ow_auth_module,    &ow_tracker_module, &ow_catalog_module,
+    &ow_storage_module, &ow_janitor_module, &ow_wal_module,	&ow_control_module,
+    &ow_ingest_module,	&ow_grpc_module,    &ow_http_module,	&ow_kafka_module,
 };
 
 static struct event_base *base;
@@ -112,6 +119,7 @@ static void usage(FILE *out)
 {
 	fprintf(out, "usage: openwit [-t] [-T] [-c FILE]\n"
 		     "       openwit sql [-c FILE] [-d DIR] [-T TENANT] [options] [SQL]\n"
+		     "       openwit token TENANT SCOPES\n"
 		     "       openwit -h | -v\n"
 		     "\n"
 		     "OpenWit: one process that receives OpenTelemetry traces, logs and metrics\n"
@@ -126,9 +134,13 @@ static void usage(FILE *out)
 		     "  -v, --version  print the version\n"
 		     "  sql ...        run SQL over the Parquet parts of a data directory, no\n"
 		     "                 server needed (openwit sql -h)\n"
+		     "  token TENANT SCOPES\n"
+		     "                 print a new random token for TENANT (or * for all) with\n"
+		     "                 SCOPES (write,read,admin), then its line for\n"
+		     "                 auth.tokens_file\n"
 		     "\n"
 		     "Signals: TERM or INT finish in-flight requests and exit 0; HUP reopens\n"
-		     "the log file. See openwit(1).\n");
+		     "the log file and reloads the tokens file. See openwit(1).\n");
 }
 
 static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
@@ -157,6 +169,9 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 			ow_log(OW_LOG_ERROR, "cannot reopen log file: %s", strerror(errno));
 		else
 			ow_log(OW_LOG_INFO, "log file reopened");
+		for (size_t i = 0; i < OW_NELEMS(modules); i++)
+			if (modules[i]->reload)
+				modules[i]->reload();
 		return;
 	}
 	if (stopping) {
@@ -255,19 +270,6 @@ static int sql_number(const char *opt, const char *v, int64_t *out)
 	return 0;
 }
 
-static char *read_stdin(void)
-{
-	ow_buf_t b = {0};
-	size_t n;
-	do {
-		ow_buf_reserve(&b, 65536);
-		n = fread(b.data + b.len, 1, b.cap - b.len - 1, stdin);
-		b.len += n;
-	} while (n > 0 && b.len < (16 << 20));
-	b.data[b.len] = 0;
-	return (char *)b.data;
-}
-
 /* openwit sql: no server, no lock, nothing written. */
 static int sql_main(int argc, char **argv)
 {
@@ -323,7 +325,7 @@ static int sql_main(int argc, char **argv)
 	char err[1024];
 	o.data_dir = dir ? dir : ow_data_dir;
 	o.max_memory = mb << 20;
-	char *text = !sql || !strcmp(sql, "-") ? read_stdin() : NULL;
+	char *text = !sql || !strcmp(sql, "-") ? ow_read_all(stdin, 16 << 20) : NULL;
 	const char *used = NULL;
 	ow_search_t *s = NULL;
 	ow_buf_t out = {0};
@@ -353,6 +355,26 @@ static int sql_main(int argc, char **argv)
 	return rc == OW_OK && fflush(stdout) == 0 ? 0 : 1;
 }
 
+/* openwit token TENANT SCOPES: no configuration, no server. */
+static int token_main(int argc, char **argv)
+{
+	if (argc != 3) {
+		fprintf(stderr, "usage: openwit token TENANT SCOPES\n"
+				"  TENANT: a tenant name, or * for every tenant\n"
+				"  SCOPES: comma-separated from write, read, admin\n");
+		return 2;
+	}
+	char err[512];
+	ow_buf_t out = {0};
+	if (ow_auth_token_new(argv[1], argv[2], &out, err, sizeof(err)) != OW_OK) {
+		fprintf(stderr, "openwit: token: %s\n", err);
+		return 2;
+	}
+	fwrite(out.data, 1, out.len, stdout);
+	ow_buf_free(&out);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	/* before SQLite's first use: each query's blocks count against its
@@ -363,6 +385,8 @@ int main(int argc, char **argv)
 	}
 	if (argc > 1 && !strcmp(argv[1], "sql"))
 		return sql_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "token"))
+		return token_main(argc - 1, argv + 1);
 
 	const char *conf = NULL;
 	int test = 0, dump = 0;

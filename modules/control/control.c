@@ -12,6 +12,15 @@
  *        &min_age_minutes=N&limit=N          batches, oldest first
  *   GET /api/batch-monitor/alerts            stuck batches and raised alerts
  *
+ * With auth on (modules/auth), every route but /health and /ready needs
+ * Authorization: Bearer and a scope: the query API (query.c) read, and it
+ * answers for the token's tenant; /metrics and the batch-monitor API
+ * admin, with a token for all tenants (*), since they show every tenant's
+ * names, counters and batches (a tenant's admin token gets 403). A
+ * refusal is 401 (with WWW-Authenticate) or 403 and {"error": message},
+ * the message from the ingest front's table of reasons. Unknown paths are
+ * 404 whatever the token.
+ *
  * SQLite reads run on the query pool (query.c), on a thread's read-only
  * connection; the loop only routes and sends. Connections, deadlines and
  * the header and body sizes are enforced while reading (http/server.c):
@@ -22,6 +31,7 @@
 #include "../core/log.h"
 #include "../core/queue.h"
 #include "../http/http.h"
+#include "../ingest/ingest.h"
 #include "../tracker/tracker.h"
 #include "../storage/storage.h"
 #include "../wal/wal.h"
@@ -71,6 +81,9 @@ typedef struct {
 
 static ow_http_server_t *server;
 static int ready, draining;
+/* for the auth refusals' messages (ow_ingest_answer) */
+static ow_ingest_src_t auth_src = {.tenant_from = "X-Scope-OrgID"};
+static int auth_listener;
 static uint64_t pending; /* API requests on workers */
 
 void ow_control_set_ready(int r)
@@ -385,6 +398,18 @@ int64_t ow_control_query_max_rows(void)
 	return query_max_rows;
 }
 
+/* What a path needs of a token (OW_AUTH_*): 0 for the open ones and the
+ * unknown (404). */
+static int route_scope(const char *path)
+{
+	if (strcmp(path, "/api/search") == 0 || strncmp(path, "/api/traces/", 12) == 0 ||
+	    strcmp(path, "/api/logs/search") == 0)
+		return OW_AUTH_READ;
+	if (strcmp(path, "/metrics") == 0 || strncmp(path, "/api/batch-monitor/", 19) == 0)
+		return OW_AUTH_ADMIN | OW_AUTH_ALL;
+	return 0;
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	OW_UNUSED(arg);
@@ -393,9 +418,26 @@ static void on_request(struct evhttp_request *req, void *arg)
 	if (path == NULL)
 		path = "/";
 	int cmd = evhttp_request_get_command(req);
+	char tenant[OW_TENANT_MAX + 1];
+	int scope = route_scope(path);
+	if (scope) {
+		struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+		ow_auth_cred_t cred = {0};
+		ow_http_auth_cred(req, &cred);
+		int why = ow_ingest_auth_reason(
+		    ow_auth_decide(auth_listener, &cred, scope,
+				   evhttp_find_header(in, "X-Scope-OrgID"), tenant),
+		    scope);
+		if (why != OW_IN_OK) {
+			ow_ingest_answer_t a;
+			ow_ingest_answer(&auth_src, why, NULL, &a);
+			send_error(req, a.http, a.message);
+			return;
+		}
+	}
 	if (strcmp(path, "/api/search") == 0) {
 		if (cmd == EVHTTP_REQ_POST) {
-			ow_query_search(req);
+			ow_query_search(req, tenant);
 			return;
 		}
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
@@ -426,11 +468,11 @@ static void on_request(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (strncmp(path, "/api/traces/", 12) == 0) {
-		ow_query_trace(req, path + 12);
+		ow_query_trace(req, path + 12, tenant);
 		return;
 	}
 	if (strcmp(path, "/api/logs/search") == 0) {
-		ow_query_logs(req);
+		ow_query_logs(req, tenant);
 		return;
 	}
 	ctl_req_t *r = ow_calloc(1, sizeof(*r));
@@ -495,8 +537,14 @@ static int control_start(struct event_base *base)
 {
 	if (ow_query_start(base) != OW_OK)
 		return OW_ERROR;
+	auth_listener = ow_auth_listener("control");
 	server = ow_http_server_new(base, "control", &limits, on_request, NULL);
 	return ow_http_server_listen(server, "query and monitoring API", bind_addr, port);
+}
+
+static int control_check(char *err, size_t errlen)
+{
+	return ow_auth_check_bind("control.bind", bind_addr, port, err, errlen);
 }
 
 static void control_drain(void)
@@ -519,6 +567,7 @@ static void control_stop(void)
 ow_module_t ow_control_module = {
     .name = "control",
     .directives = directives,
+    .check = control_check,
     .start = control_start,
     .drain = control_drain,
     .busy = control_busy,

@@ -12,11 +12,12 @@ extern ow_module_t ow_control_module;
 /* openwit.c calls this once every module has started. */
 void ow_control_set_ready(int ready);
 
-/* query.c: the query API (see there); the limits are control's settings. */
+/* query.c: the query API (see there); the limits are control's settings.
+ * tenant: the request's, as control decided it (modules/auth). */
 struct evhttp_request;
-void ow_query_search(struct evhttp_request *req);
-void ow_query_trace(struct evhttp_request *req, const char *id);
-void ow_query_logs(struct evhttp_request *req);
+void ow_query_search(struct evhttp_request *req, const char *tenant);
+void ow_query_trace(struct evhttp_request *req, const char *id, const char *tenant);
+void ow_query_logs(struct evhttp_request *req, const char *tenant);
 uint64_t ow_query_pending(void);
 /* The query pool (core/worker.h), started and stopped with control. */
 struct event_base;

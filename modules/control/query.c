@@ -9,7 +9,8 @@
  *                             log records whose body contains TEXT,
  *                             newest first
  *
- * The tenant is X-Scope-OrgID (default "default"). A query reads one
+ * The tenant is X-Scope-OrgID (default "default"); with auth on, the
+ * token's (control.c, modules/auth). A query reads one
  * snapshot of the tenant's committed parts and buffered rows, taken on the
  * loop when the request arrives (ow_storage_snapshot): a request
  * acknowledged before is in it (read-your-writes), and a flush or merge
@@ -359,11 +360,8 @@ static void submit(query_t *q)
 	event_add(q->watch, &tv);
 }
 
-static query_t *new_query(struct evhttp_request *req)
+static query_t *new_query(struct evhttp_request *req, const char *t)
 {
-	const char *t = evhttp_find_header(evhttp_request_get_input_headers(req), "X-Scope-OrgID");
-	if (t == NULL)
-		t = "default";
 	if (!ow_tenant_valid(t, strlen(t))) {
 		reply_failed(req, 400, "", "invalid tenant in X-Scope-OrgID");
 		return NULL;
@@ -382,7 +380,7 @@ static int64_t json_int(const cJSON *o, const char *key, int64_t dflt)
 	return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : dflt;
 }
 
-void ow_query_search(struct evhttp_request *req)
+void ow_query_search(struct evhttp_request *req, const char *tenant)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
@@ -390,7 +388,7 @@ void ow_query_search(struct evhttp_request *req)
 		reply_failed(req, 413, "", "request body over 1 MiB");
 		return;
 	}
-	query_t *q = new_query(req);
+	query_t *q = new_query(req, tenant);
 	if (q == NULL)
 		return;
 	char *body = ow_alloc(len + 1);
@@ -442,13 +440,13 @@ static int is_hex_id(const char *s)
 	return 1;
 }
 
-void ow_query_trace(struct evhttp_request *req, const char *id)
+void ow_query_trace(struct evhttp_request *req, const char *id, const char *tenant)
 {
 	if (!is_hex_id(id)) {
 		reply_failed(req, 400, "", "a trace id is 32 hex digits");
 		return;
 	}
-	query_t *q = new_query(req);
+	query_t *q = new_query(req, tenant);
 	if (q == NULL)
 		return;
 	q->limit = ow_control_query_max_rows();
@@ -485,7 +483,7 @@ static void like_literal(ow_buf_t *b, const char *text)
 	}
 }
 
-void ow_query_logs(struct evhttp_request *req)
+void ow_query_logs(struct evhttp_request *req, const char *tenant)
 {
 	struct evkeyvalq args;
 	const char *qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
@@ -505,7 +503,7 @@ void ow_query_logs(struct evhttp_request *req)
 		why = "start and end are times in nanoseconds since the epoch";
 	else if (li && (parse_i64(li, &limit) || limit < 1 || limit > ow_control_query_max_rows()))
 		why = "limit must be 1..query.max_rows";
-	query_t *q = why ? NULL : new_query(req);
+	query_t *q = why ? NULL : new_query(req, tenant);
 	if (why)
 		reply_failed(req, 400, "", why);
 	if (q == NULL) {

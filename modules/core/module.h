@@ -17,6 +17,9 @@
  *               in use)
  *   drain       stop taking new work (SIGTERM); in-flight work goes on
  *   busy        nonzero while work it accepted is still in flight
+ *   reload      SIGHUP: read again what may change while the server runs
+ *               (tokens, certificates); on an error, log it and keep what
+ *               was loaded before
  *   stop        release everything; threads joined. Runs for each module
  *               one of whose hooks ran, so also after init alone
  *   stats       append its counters to /metrics, in Prometheus text
@@ -39,6 +42,7 @@ typedef struct {
 	int (*start)(struct event_base *base);
 	void (*drain)(void);
 	int (*busy)(void);
+	void (*reload)(void);
 	void (*stop)(void);
 	void (*stats)(ow_buf_t *out);
 } ow_module_t;

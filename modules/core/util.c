@@ -438,4 +438,21 @@ void ow_buf_free(ow_buf_t *b)
 	b->len = b->cap = 0;
 }
 
+char *ow_read_all(FILE *f, size_t max)
+{
+	ow_buf_t b = {0};
+	size_t n;
+	do {
+		ow_buf_reserve(&b, 65536);
+		n = fread(b.data + b.len, 1, b.cap - b.len - 1, f);
+		b.len += n;
+	} while (n > 0 && b.len < max);
+	if (ferror(f)) {
+		ow_buf_free(&b);
+		return NULL;
+	}
+	b.data[b.len] = 0;
+	return (char *)b.data;
+}
+
 char *ow_data_dir; /* storage.data_dir, set by the configuration */

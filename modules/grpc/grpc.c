@@ -3,7 +3,8 @@
  *
  * One bufferevent and one nghttp2 server session per connection. A
  * stream's headers are checked when they end (path, method, content type,
- * grpc-encoding, grpc-timeout; then the ingest front's admission in
+ * grpc-encoding, grpc-timeout; then the token, metadata authorization:
+ * Bearer, which decides the tenant; then the ingest front's admission in
  * modules/ingest: tenant, draining, disk and buffers full); a rejected
  * stream is answered at once and its data dropped. Admitted data passes the
  * front's size and budget checks as it arrives; at the end of the stream
@@ -15,9 +16,12 @@
  * percent-encoded, code and message from the front's table:
  *   3 INVALID_ARGUMENT    malformed message, grpc-timeout or tenant
  *   4 DEADLINE_EXCEEDED   the grpc-timeout passed first (below)
+ *   7 PERMISSION_DENIED   the token has no write scope, or is another
+ *                         tenant's
  *   8 RESOURCE_EXHAUSTED  message larger than ingestion.grpc.max_message_size
  *   12 UNIMPLEMENTED      unknown path or method
  *   14 UNAVAILABLE        budget, queue, disk or buffers full, draining, WAL
+ *   16 UNAUTHENTICATED    no token, or an unknown one
  *
  * Deadlines. grpc-timeout (1 to 8 digits and a unit H M S m u n) counts
  * from the arrival of the stream's headers. A request whose deadline has
@@ -130,7 +134,8 @@ struct ow_grpc_stream {
 	int post, ctype, bad_encoding;
 	int tenant_bad; /* an x-scope-orgid it cannot hold: refused */
 	int bad_timeout;
-	int64_t deadline; /* CLOCK_MONOTONIC ns from grpc-timeout; 0: none */
+	ow_auth_cred_t cred; /* its authorization, hashed */
+	int64_t deadline;    /* CLOCK_MONOTONIC ns from grpc-timeout; 0: none */
 	struct event *deadline_ev;
 	int64_t begun, last_frame; /* CLOCK_MONOTONIC ns: headers, latest frame */
 	struct event *silence_ev;  /* idle_timeout_ms / request_timeout_ms */
@@ -406,7 +411,9 @@ static void check_headers(ow_grpc_stream_t *s)
 		  : !s->ctype	    ? OW_IN_CONTENT_TYPE
 		  : s->bad_encoding ? OW_IN_RPC_ENCODING
 		  : s->bad_timeout  ? OW_IN_TIMEOUT
-				    : ow_ingest_admit(&s->in, 0);
+				    : ow_ingest_authorize(&s->in, &s->cred);
+	if (why == OW_IN_OK)
+		why = ow_ingest_admit(&s->in, 0);
 	if (why != OW_IN_OK) {
 		answer_error(s, why, NULL);
 	} else if (s->deadline) {
@@ -561,6 +568,8 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t 
 			s->bad_timeout = 1;
 		else if (ns > 0)
 			s->deadline = ow_mono_ns() + ns;
+	} else if (hdr_is(name, namelen, "authorization")) {
+		ow_auth_cred(&s->cred, v, valuelen);
 	} else if (hdr_is(name, namelen, "x-scope-orgid")) {
 		if (!s->tenant_bad) {
 			ow_ingest_set_tenant(&s->in, v, valuelen);
@@ -787,6 +796,7 @@ static int grpc_start(struct event_base *b)
 	base = b;
 	ow_wal_set_timeout(OW_SRC_GRPC, batch_timeout_ms);
 	ingest_src.max = (size_t)max_message_size;
+	ingest_src.listener = ow_auth_listener("otlp_grpc");
 	if (port == 0)
 		return OW_OK;
 	ow_conn_limit_init(&conn_limit, "otlp_grpc", max_conns, max_conns_peer);
@@ -860,9 +870,15 @@ static void grpc_stats(ow_buf_t *b)
 		      stats.write_timeouts);
 }
 
+static int grpc_check(char *err, size_t errlen)
+{
+	return ow_auth_check_bind("ingestion.grpc.bind", bind_addr, port, err, errlen);
+}
+
 ow_module_t ow_grpc_module = {
     .name = "grpc",
     .directives = directives,
+    .check = grpc_check,
     .start = grpc_start,
     .drain = grpc_drain,
     .busy = grpc_busy,

@@ -2,8 +2,10 @@
  * http.c - OTLP/HTTP ingest on evhttp.
  *
  * On the loop: routing, method, content type and encoding (its framing),
- * then the ingest front's admission (modules/ingest: tenant, draining,
- * disk and buffers, size, byte budget); a rejected request costs no copy.
+ * then the token (Authorization: Bearer, modules/auth through the ingest
+ * front: it decides the tenant), then the ingest front's admission
+ * (modules/ingest: tenant, draining, disk and buffers, size, byte budget);
+ * a rejected request costs no copy.
  * An admitted body is copied out and decoded by the front on a worker, so
  * bad input is never written anywhere and a large body never stalls the
  * loop. A decoded request joins a batch (wal.h); it is answered when its
@@ -12,7 +14,9 @@
  * message from the front's table:
  *   400 malformed body or invalid tenant,     413 body too large, before or
  *       JSON with too many elements               after decoding
- *   404 unknown path                          415 content type or encoding
+ *   401 no token or an unknown one            415 content type or encoding
+ *   403 no write scope, another tenant
+ *   404 unknown path
  *   405 not POST                              503 budget (also while
  *                                                 decoding), queue, disk full,
  *                                                 draining (Retry-After)
@@ -76,6 +80,8 @@ void ow_http_reply(struct evhttp_request *req, int code, const char *ctype, cons
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	evhttp_add_header(h, "Content-Type", ctype);
+	if (code == 401)
+		evhttp_add_header(h, "WWW-Authenticate", "Bearer realm=\"openwit\"");
 	if (retry_after > 0) {
 		char s[16];
 		snprintf(s, sizeof(s), "%d", retry_after);
@@ -85,6 +91,14 @@ void ow_http_reply(struct evhttp_request *req, int code, const char *ctype, cons
 	evbuffer_add(b, body, len);
 	evhttp_send_reply(req, code, NULL, b);
 	evbuffer_free(b);
+}
+
+void ow_http_auth_cred(struct evhttp_request *req, ow_auth_cred_t *c)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	for (struct evkeyval *h = in->tqh_first; h; h = h->next.tqe_next)
+		if (strcasecmp(h->key, "Authorization") == 0)
+			ow_auth_cred(c, h->value, strlen(h->value));
 }
 
 /* detail: a decode's message (ow_ingest_refuse) */
@@ -187,7 +201,11 @@ static void on_request(struct evhttp_request *req, void *arg)
 	const char *tenant = evhttp_find_header(in, "X-Scope-OrgID");
 	if (tenant)
 		ow_ingest_set_tenant(&r->in, tenant, strlen(tenant));
-	why = ow_ingest_admit(&r->in, len);
+	ow_auth_cred_t cred = {0};
+	ow_http_auth_cred(req, &cred);
+	why = ow_ingest_authorize(&r->in, &cred);
+	if (why == OW_IN_OK)
+		why = ow_ingest_admit(&r->in, len);
 	if (why != OW_IN_OK) {
 		free(r);
 		reject(req, enc, why, NULL);
@@ -216,6 +234,7 @@ static int http_start(struct event_base *base)
 	ow_wal_set_timeout(OW_SRC_HTTP, batch_timeout_ms);
 	lim.max_body_bytes = max_payload_mb << 20;
 	ingest_src.max = (size_t)max_payload_mb << 20;
+	ingest_src.listener = ow_auth_listener("otlp_http");
 	server = ow_http_server_new(base, "otlp_http", &lim, on_request, NULL);
 	if (ow_http_server_listen(server, "OTLP/HTTP", bind_addr, port_otlp) != OW_OK ||
 	    ow_http_server_listen(server, "OTLP/HTTP", bind_addr, port_legacy) != OW_OK)
@@ -230,7 +249,8 @@ static int http_check(char *err, size_t errlen)
 			      "same as ingestion.http.otlp_port");
 		return OW_ERROR;
 	}
-	return OW_OK;
+	return ow_auth_check_bind("ingestion.http.bind", bind_addr, port_otlp | port_legacy, err,
+				  errlen);
 }
 
 static int http_busy(void)

@@ -5,15 +5,19 @@
 #ifndef OW_HTTP_H
 #define OW_HTTP_H
 
+#include "../auth/auth.h"
 #include "../core/module.h"
 
 extern ow_module_t ow_http_module;
 
-/* Shared by the HTTP listeners: sends body with a content type, and a
- * Retry-After header when retry_after > 0. */
+/* Shared by the HTTP listeners: sends body with a content type, a
+ * Retry-After header when retry_after > 0, and WWW-Authenticate: Bearer
+ * with a 401. */
 struct evhttp_request;
 void ow_http_reply(struct evhttp_request *req, int code, const char *ctype, const void *body,
 		   size_t len, int retry_after);
+/* The request's Authorization headers into c (modules/auth: two are bad). */
+void ow_http_auth_cred(struct evhttp_request *req, ow_auth_cred_t *c);
 
 /* An HTTP listener with the limits of DESIGN 3.8 (server.c): connection
  * caps, head and receive deadlines from a request's first byte, header

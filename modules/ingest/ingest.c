@@ -35,6 +35,8 @@ enum {
 	REJ_WAL_FAILED,
 	REJ_BUFFER_FULL,
 	REJ_DEADLINE,
+	REJ_UNAUTHENTICATED,
+	REJ_PERMISSION_DENIED,
 	NREJECT
 };
 
@@ -45,11 +47,21 @@ static struct {
 	ow_hist_t ack_latency;
 } stats;
 
-static const char *const reject_names[NREJECT] = {
-    "bad_request",	"invalid_tenant", "too_large",	   "unsupported_media_type",
-    "method",		"not_found",	  "memory_budget", "queue_full",
-    "disk_full",	"draining",	  "wal_failed",	   "buffer_full",
-    "deadline_exceeded"};
+static const char *const reject_names[NREJECT] = {"bad_request",
+						  "invalid_tenant",
+						  "too_large",
+						  "unsupported_media_type",
+						  "method",
+						  "not_found",
+						  "memory_budget",
+						  "queue_full",
+						  "disk_full",
+						  "draining",
+						  "wal_failed",
+						  "buffer_full",
+						  "deadline_exceeded",
+						  "unauthenticated",
+						  "permission_denied"};
 
 static tenant_stats_t *tenant_row(const char *tenant)
 {
@@ -98,6 +110,21 @@ static const struct {
 		       "malformed gRPC message: want one length-prefixed message"},
     [OW_IN_COMPRESSED] = {400, OW_RPC_INVALID_ARGUMENT, REJ_BAD_REQUEST, TEXT,
 			  "compressed message without grpc-encoding gzip"},
+    [OW_IN_NO_TOKEN] = {401, OW_RPC_UNAUTHENTICATED, REJ_UNAUTHENTICATED, TEXT,
+			"unauthenticated: send Authorization: Bearer <token>"},
+    [OW_IN_BAD_TOKEN] = {401, OW_RPC_UNAUTHENTICATED, REJ_UNAUTHENTICATED, TEXT,
+			 "unauthenticated: not a known token (Authorization: Bearer <token>)"},
+    [OW_IN_NO_WRITE] = {403, OW_RPC_PERMISSION_DENIED, REJ_PERMISSION_DENIED, TEXT,
+			"permission denied: the token has no write scope"},
+    [OW_IN_NO_READ] = {403, OW_RPC_PERMISSION_DENIED, REJ_PERMISSION_DENIED, TEXT,
+		       "permission denied: the token has no read scope"},
+    [OW_IN_NO_ADMIN] = {403, OW_RPC_PERMISSION_DENIED, REJ_PERMISSION_DENIED, TEXT,
+			"permission denied: the token has no admin scope"},
+    [OW_IN_OTHER_TENANT] = {403, OW_RPC_PERMISSION_DENIED, REJ_PERMISSION_DENIED, TENANT_FROM,
+			    "permission denied: the token is not for the tenant in %s"},
+    [OW_IN_ALL_TENANTS] = {403, OW_RPC_PERMISSION_DENIED, REJ_PERMISSION_DENIED, TEXT,
+			   "permission denied: this shows every tenant's data and needs a token "
+			   "for all tenants (*)"},
     [OW_IN_TENANT] = {400, OW_RPC_INVALID_ARGUMENT, REJ_INVALID_TENANT, TENANT_FROM,
 		      "invalid tenant in %s: use 1 to 64 of [A-Za-z0-9._-], not . or .."},
     [OW_IN_DRAINING] = {503, OW_RPC_UNAVAILABLE, REJ_DRAINING, TEXT,
@@ -127,8 +154,14 @@ static int draining;
 void ow_ingest_refuse(const ow_ingest_src_t *src, int reason, const char *detail,
 		      ow_ingest_answer_t *a)
 {
-	size_t n = sizeof(a->message);
 	stats.rejected[reasons[reason].counter]++;
+	ow_ingest_answer(src, reason, detail, a);
+}
+
+void ow_ingest_answer(const ow_ingest_src_t *src, int reason, const char *detail,
+		      ow_ingest_answer_t *a)
+{
+	size_t n = sizeof(a->message);
 	a->http = reasons[reason].http;
 	a->rpc = reasons[reason].rpc;
 	switch (reasons[reason].args) {
@@ -162,6 +195,37 @@ void ow_ingest_set_tenant(ow_ingest_req_t *r, const char *v, size_t len)
 		len = 0;
 	memcpy(r->tenant, v, len);
 	r->tenant[len] = '\0';
+	r->tenant_given = 1;
+}
+
+int ow_ingest_auth_reason(int result, int scope)
+{
+	switch (result) {
+	case OW_AUTH_OK:
+		return OW_IN_OK;
+	case OW_AUTH_MISSING:
+		return OW_IN_NO_TOKEN;
+	case OW_AUTH_BAD:
+		return OW_IN_BAD_TOKEN;
+	case OW_AUTH_SCOPE:
+		return scope & OW_AUTH_ADMIN  ? OW_IN_NO_ADMIN
+		       : scope & OW_AUTH_READ ? OW_IN_NO_READ
+					      : OW_IN_NO_WRITE;
+	case OW_AUTH_TENANT:
+		return OW_IN_OTHER_TENANT;
+	default:
+		return OW_IN_ALL_TENANTS;
+	}
+}
+
+int ow_ingest_authorize(ow_ingest_req_t *r, const ow_auth_cred_t *cred)
+{
+	char tenant[OW_TENANT_MAX + 1];
+	int rc = ow_auth_decide(r->src->listener, cred, OW_AUTH_WRITE,
+				r->tenant_given ? r->tenant : NULL, tenant);
+	if (rc == OW_AUTH_OK)
+		memcpy(r->tenant, tenant, sizeof(tenant));
+	return ow_ingest_auth_reason(rc, OW_AUTH_WRITE);
 }
 
 int ow_ingest_admit(ow_ingest_req_t *r, size_t len)

@@ -6,6 +6,8 @@
  *
  * A request, on the loop thread:
  *   ow_ingest_init      its source, tenant "default"
+ *   ow_ingest_authorize its token (modules/auth) decides its tenant:
+ *                       OW_IN_OK, or the reason it is refused (401, 403)
  *   ow_ingest_admit     for each piece of the body it takes: OW_IN_OK, or
  *                       the reason it is refused
  *   ow_ingest_decode    the whole body to a worker: gunzip, decode and
@@ -17,10 +19,13 @@
  *   ow_ingest_free      what it still holds
  * A refusal goes through ow_ingest_refuse: one table gives each reason its
  * HTTP status, gRPC code, message and counter (openwit_rejected_requests_total).
+ * The control API takes its token refusals' answers from the same table
+ * (ow_ingest_answer), uncounted there: they are no ingest.
  */
 #ifndef OW_INGEST_H
 #define OW_INGEST_H
 
+#include "../auth/auth.h"
 #include "../core/batch.h"
 #include "../core/module.h"
 #include "../otlp/otlp.h"
@@ -39,6 +44,14 @@ enum ow_ingest_reason {
 	OW_IN_TIMEOUT,	    /* gRPC: malformed grpc-timeout */
 	OW_IN_FRAMING,	    /* gRPC: not one length-prefixed message */
 	OW_IN_COMPRESSED,   /* gRPC: a compressed message without gzip */
+	/* ow_ingest_authorize (and the control API's routes) */
+	OW_IN_NO_TOKEN,
+	OW_IN_BAD_TOKEN,
+	OW_IN_NO_WRITE, /* a token without the scope the route needs */
+	OW_IN_NO_READ,
+	OW_IN_NO_ADMIN,
+	OW_IN_OTHER_TENANT, /* a tenant's token, another tenant asked for */
+	OW_IN_ALL_TENANTS,  /* a tenant's token on a route of every tenant */
 	/* ow_ingest_admit */
 	OW_IN_TENANT,
 	OW_IN_DRAINING,
@@ -63,6 +76,7 @@ typedef struct ow_ingest_req ow_ingest_req_t;
 typedef struct {
 	int source;			     /* OW_SRC_*: whose batches it joins */
 	const char *tenant_from;	     /* where it reads the tenant, for messages */
+	int listener;			     /* ow_auth_listener(), set when it starts */
 	const char *accepts;		     /* the content types it takes, for messages */
 	const char *unit;		     /* what its size limit counts: "body", "message" */
 	const char *limit;		     /* the setting of that limit */
@@ -79,6 +93,7 @@ struct ow_ingest_req {
 	ow_job_t job;
 	ow_ingest_src_t *src;
 	char tenant[OW_TENANT_MAX + 1];
+	int tenant_given; /* the client named one (ow_ingest_set_tenant) */
 	int signal, encoding, gzip;
 	int admitted; /* passed admission's checks, until its decode ends */
 	/* the body: malloc'd (the decode takes it), or when NULL blen bytes
@@ -105,6 +120,12 @@ void ow_ingest_init(ow_ingest_req_t *r, ow_ingest_src_t *src);
 /* The tenant as the client sent it (not NUL-terminated); one too long to
  * hold is kept empty, which admission refuses as invalid. */
 void ow_ingest_set_tenant(ow_ingest_req_t *r, const char *v, size_t len);
+/* With the request's credential, decides its tenant from the token and
+ * the tenant the client named (modules/auth): OW_IN_OK, or the reason it
+ * is refused, counted by auth under the source's listener. */
+int ow_ingest_authorize(ow_ingest_req_t *r, const ow_auth_cred_t *cred);
+/* The reason of an auth result on a route needing scope (OW_AUTH_*). */
+int ow_ingest_auth_reason(int result, int scope);
 /* May r take len more bytes of body? Until it passes once, checks the
  * tenant and whether the server takes data (draining, disk full, buffers
  * full); then every call checks the size so far against src->max and takes
@@ -125,6 +146,9 @@ void ow_ingest_free(ow_ingest_req_t *r);
 /* Counts a refusal and makes its answer; detail is the message of the
  * reasons that carry one (a decode's, r->dec.error; or the source's). */
 void ow_ingest_refuse(const ow_ingest_src_t *src, int reason, const char *detail,
+		      ow_ingest_answer_t *a);
+/* The answer alone, counted nowhere. */
+void ow_ingest_answer(const ow_ingest_src_t *src, int reason, const char *detail,
 		      ow_ingest_answer_t *a);
 
 #endif

@@ -12,6 +12,7 @@
 //                 --encoding proto|json|grpc [--tenant NAME] [--count N]
 //                 [--marker STRING] [--gzip] [--processor batch|simple]
 //                 [--temporality cumulative|delta] [--timeout-ms MS]
+//                 [--header 'Name: value']...
 //
 // Prints exactly one JSON line on stdout:
 //   {"signal","encoding","exports","succeeded","failed","errors","items"}
@@ -45,7 +46,9 @@
 // Compression: explicitly 'none' unless --gzip (then 'gzip'), so the
 // OTEL_EXPORTER_OTLP_*COMPRESSION env vars cannot change it.
 // --tenant NAME adds the header `X-Scope-OrgID: NAME` (gRPC: the metadata
-// `x-scope-orgid`).
+// `x-scope-orgid`). --header 'Name: value' adds a header through the
+// exporters' own `headers` setting (gRPC: metadata, the name in lower case),
+// e.g. 'Authorization: Bearer TOKEN'.
 
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -98,7 +101,8 @@ function usage(msg) {
     (msg ? `send.mjs: ${msg}\n` : '') +
       'usage: node send.mjs --url http://127.0.0.1:PORT --signal traces|logs|metrics ' +
       '--encoding proto|json|grpc [--tenant NAME] [--count N] [--marker STRING] [--gzip] ' +
-      '[--processor batch|simple] [--temporality cumulative|delta] [--timeout-ms MS]\n',
+      '[--processor batch|simple] [--temporality cumulative|delta] [--timeout-ms MS] ' +
+      "[--header 'Name: value']...\n",
   );
   process.exit(2);
 }
@@ -118,6 +122,7 @@ function parseCli() {
         processor: { type: 'string', default: 'batch' },
         temporality: { type: 'string', default: 'cumulative' },
         'timeout-ms': { type: 'string', default: String(DEFAULT_EXPORT_TIMEOUT_MS) },
+        header: { type: 'string', multiple: true, default: [] },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -134,6 +139,11 @@ function parseCli() {
   if (!['cumulative', 'delta'].includes(values.temporality)) usage('--temporality must be cumulative or delta');
   if (!/^\d+$/.test(values.count)) usage('--count must be a non-negative integer');
   if (!/^[1-9]\d*$/.test(values['timeout-ms'])) usage('--timeout-ms must be a positive integer');
+  const headers = values.header.map((h) => {
+    const i = h.indexOf(':');
+    if (i < 1) usage('--header is "Name: value"');
+    return [h.slice(0, i).trim(), h.slice(i + 1).trim()];
+  });
   const count = Number(values.count);
   const marker = values.marker ?? `otel-js-${process.pid}-${Date.now()}`;
   return {
@@ -147,6 +157,7 @@ function parseCli() {
     processor: values.processor,
     temporality: values.temporality,
     timeoutMs: Number(values['timeout-ms']),
+    headers,
   };
 }
 
@@ -271,6 +282,7 @@ function exporterOptions(opts, path) {
   if (opts.encoding === 'grpc') {
     const metadata = new Metadata();
     if (opts.tenant !== undefined) metadata.set('x-scope-orgid', opts.tenant);
+    for (const [k, v] of opts.headers) metadata.set(k.toLowerCase(), v);
     return {
       url: opts.url,
       metadata,
@@ -280,6 +292,7 @@ function exporterOptions(opts, path) {
   }
   const headers = {};
   if (opts.tenant !== undefined) headers['X-Scope-OrgID'] = opts.tenant;
+  for (const [k, v] of opts.headers) headers[k] = v;
   return {
     url: `${opts.url}${path}`,
     headers,
