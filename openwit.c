@@ -12,7 +12,7 @@
  * printed. SIGTERM/SIGINT drain: sources stop taking work, open batches
  * are sealed, and once no module is busy the loop ends and modules stop
  * in reverse order; the exit status is 0. A second signal exits at once.
- * SIGHUP reopens the log file.
+ * SIGHUP reopens the log file and reloads the listeners' certificates.
  *
  * `openwit sql` is dispatched first: it reads the same configuration (for
  * storage.data_dir) and runs one query through modules/search, with no
@@ -35,6 +35,7 @@
 #include "modules/otlp/otlp.h"
 #include "modules/search/search.h"
 #include "modules/storage/storage.h"
+#include "modules/tls/tls.h"
 #include "modules/tracker/tracker.h"
 #include "modules/wal/wal.h"
 
@@ -84,9 +85,9 @@ static ow_module_t core_module = {
 /* Pipeline order: infrastructure, then the stages from the sink back to
  * the sources, so each stage's consumer is up before its producer. */
 static ow_module_t *modules[] = {
-    &core_module,	&ow_tracker_module, &ow_catalog_module, &ow_storage_module,
-    &ow_janitor_module, &ow_wal_module,	    &ow_control_module, &ow_ingest_module,
-    &ow_grpc_module,	&ow_http_module,    &ow_kafka_module,
+    &core_module,	&ow_tls_module,	    &ow_tracker_module, &ow_catalog_module,
+    &ow_storage_module, &ow_janitor_module, &ow_wal_module,	&ow_control_module,
+    &ow_ingest_module,	&ow_grpc_module,    &ow_http_module,	&ow_kafka_module,
 };
 
 static struct event_base *base;
@@ -128,7 +129,7 @@ static void usage(FILE *out)
 		     "                 server needed (openwit sql -h)\n"
 		     "\n"
 		     "Signals: TERM or INT finish in-flight requests and exit 0; HUP reopens\n"
-		     "the log file. See openwit(1).\n");
+		     "the log file and reloads TLS certificates. See openwit(1).\n");
 }
 
 static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
@@ -157,6 +158,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 			ow_log(OW_LOG_ERROR, "cannot reopen log file: %s", strerror(errno));
 		else
 			ow_log(OW_LOG_INFO, "log file reopened");
+		ow_tls_reload();
 		return;
 	}
 	if (stopping) {

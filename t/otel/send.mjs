@@ -12,6 +12,7 @@
 //                 --encoding proto|json|grpc [--tenant NAME] [--count N]
 //                 [--marker STRING] [--gzip] [--processor batch|simple]
 //                 [--temporality cumulative|delta] [--timeout-ms MS]
+//                 [--ca FILE]
 //
 // Prints exactly one JSON line on stdout:
 //   {"signal","encoding","exports","succeeded","failed","errors","items"}
@@ -46,8 +47,12 @@
 // OTEL_EXPORTER_OTLP_*COMPRESSION env vars cannot change it.
 // --tenant NAME adds the header `X-Scope-OrgID: NAME` (gRPC: the metadata
 // `x-scope-orgid`).
+// --ca FILE: the server speaks TLS (--url https://...) with a certificate
+// signed by the CA in FILE (PEM): the HTTP exporters get it as their agent's
+// ca, the gRPC ones as their channel's credentials.
 
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 
 import {
@@ -88,7 +93,7 @@ import {
 import { OTLPTraceExporter as TraceGrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPLogExporter as LogsGrpcExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
 import { OTLPMetricExporter as MetricsGrpcExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
-import { Metadata } from '@grpc/grpc-js';
+import { Metadata, credentials } from '@grpc/grpc-js';
 
 const DEFAULT_EXPORT_TIMEOUT_MS = 10000;
 const SERVICE_NAME = 'otel-js-test';
@@ -98,7 +103,7 @@ function usage(msg) {
     (msg ? `send.mjs: ${msg}\n` : '') +
       'usage: node send.mjs --url http://127.0.0.1:PORT --signal traces|logs|metrics ' +
       '--encoding proto|json|grpc [--tenant NAME] [--count N] [--marker STRING] [--gzip] ' +
-      '[--processor batch|simple] [--temporality cumulative|delta] [--timeout-ms MS]\n',
+      '[--processor batch|simple] [--temporality cumulative|delta] [--timeout-ms MS] [--ca FILE]\n',
   );
   process.exit(2);
 }
@@ -118,6 +123,7 @@ function parseCli() {
         processor: { type: 'string', default: 'batch' },
         temporality: { type: 'string', default: 'cumulative' },
         'timeout-ms': { type: 'string', default: String(DEFAULT_EXPORT_TIMEOUT_MS) },
+        ca: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -147,6 +153,7 @@ function parseCli() {
     processor: values.processor,
     temporality: values.temporality,
     timeoutMs: Number(values['timeout-ms']),
+    ca: values.ca === undefined ? undefined : fs.readFileSync(values.ca),
   };
 }
 
@@ -276,6 +283,7 @@ function exporterOptions(opts, path) {
       metadata,
       timeoutMillis: opts.timeoutMs,
       compression: opts.gzip ? 'gzip' : 'none',
+      ...(opts.ca ? { credentials: credentials.createSsl(opts.ca) } : {}),
     };
   }
   const headers = {};
@@ -285,6 +293,7 @@ function exporterOptions(opts, path) {
     headers,
     timeoutMillis: opts.timeoutMs,
     compression: opts.gzip ? 'gzip' : 'none',
+    ...(opts.ca ? { httpAgentOptions: { ca: opts.ca } } : {}),
   };
 }
 
