@@ -15,6 +15,12 @@
  *                100-continue included), 413
  *   idle         a kept-alive connection waits idle_timeout_ms for its next
  *                request, an answer makes write progress within it
+ *   TLS          with a listener's TLS (modules/tls) each connection's
+ *                bufferevent is an OpenSSL one, so the bytes counted
+ *                below are the decrypted ones; the handshake is part of
+ *                the first request's head, whose clock starts at
+ *                admission: a client that never handshakes is cut at
+ *                header_timeout_ms
  *
  * Deadlines count from the request's first byte, not from the last byte
  * read (a client trickling a header line every second would otherwise
