@@ -141,10 +141,10 @@ for (const [enc, port] of [['grpc', gport], ['proto', P.otlp], ['json', P.http]]
 {
   const h = sclient(gport, ['-alpn', 'h2']);
   like(h.out, /ALPN protocol: h2/, 's_client -alpn h2 on the gRPC port: ALPN h2');
-  like(h.out, /Protocol\s*:\s*TLSv1\.[23]/, 'TLS 1.2 or later');
+  like(h.out, /New, TLSv1\.[23], Cipher is /, 'TLS 1.2 or later');
   like(h.out, /Verify return code: 0 \(ok\)/, 'the certificate verifies against the CA');
   const t12 = sclient(gport, ['-tls1_2', '-alpn', 'h2']);
-  like(t12.out, /Protocol\s*:\s*TLSv1\.2/, 's_client -tls1_2: TLS 1.2 is taken');
+  like(t12.out, /New, TLSv1\.2, Cipher is /, 's_client -tls1_2: TLS 1.2 is taken');
   const t11 = sclient(gport, ['-tls1_1', '-cipher', 'DEFAULT@SECLEVEL=0']);
   ok(t11.status !== 0 && /protocol version/.test(t11.out), 's_client -tls1_1 is refused (protocol version)', t11.out.slice(0, 400));
   const t11h = sclient(P.otlp, ['-tls1_1', '-cipher', 'DEFAULT@SECLEVEL=0']);
@@ -214,6 +214,8 @@ for (const [enc, port] of [['grpc', gport], ['proto', P.otlp], ['json', P.http]]
   fs.copyFileSync(f('server2.crt'), f('live.crt'));
 }
 
+is((await s.stop()).code, 0, 'SIGTERM after the reloads: exit 0, every TLS context freed (ASan checks)');
+
 // ---- one listener without TLS, one with its own certificate ----
 {
   const g2 = await freePort();
@@ -239,7 +241,7 @@ for (const [enc, port] of [['grpc', gport], ['proto', P.otlp], ['json', P.http]]
     tag: 'tls-mtls',
     config: {
       'tls.cert_file': `"${f('server1.crt')}"`, 'tls.key_file': `"${f('server1.key')}"`,
-      'tls.client_ca_file': `"${CA}"`,
+      'tls.client_ca_file': `"${CA}"`, 'ingestion.http.max_connections': 2,
     },
   });
   const none = postSpan(s3.ports.otlp, 'mtls-none');
@@ -251,6 +253,15 @@ for (const [enc, port] of [['grpc', gport], ['proto', P.otlp], ['json', P.http]]
   const q = query(s3.ports.control, 'select name from spans', ['--cert', f('client.crt'), '--key', f('client.key')]);
   ok(await until(() => JSON.stringify(query(s3.ports.control, 'select name from spans', ['--cert', f('client.crt'), '--key', f('client.key')]).json?.result?.rows) === '[{"name":"mtls-good"}]'),
     'only its span is stored, and the control API answers it too', q.json);
+  // two silent clients that never handshake hold both of the listener's slots
+  const held = [];
+  for (let i = 0; i < 2; i++) held.push(await new Promise((resolve) => { const c = net.connect(s3.ports.otlp, '127.0.0.1', () => resolve(c)); c.on('error', () => {}); }));
+  await sleep(200);
+  const third = await closedAfter(s3.ports.http, null);
+  ok(third.ms < 3000, `handshakes count against the connection cap: a third connection is closed at once (${third.ms} ms)`);
+  like(curl(https(s3.ports.control, '/metrics'), ['--cacert', CA, '--cert', f('client.crt'), '--key', f('client.key')]).text,
+    /openwit_connections_refused_total\{listener="otlp_http",reason="max_connections"\} 1\b/, 'and counted as refused by max_connections');
+  for (const c of held) c.destroy();
   await s3.stop();
 }
 
@@ -270,6 +281,7 @@ for (const [enc, port] of [['grpc', gport], ['proto', P.otlp], ['json', P.http]]
     const r = spawnSync(bin, ['-c', conf], { timeout: 10000 });
     ok(r.status !== 0 && r.status !== null && Date.now() - t0 < 5000, `${what}: openwit exits non-zero at once (${r.status})`);
     like(r.stderr.toString(), re, `${what}: the message names the key and the file`);
+    like(r.stderr.toString(), /^(?![^]*(Sanitizer|runtime error))/, `${what}: nothing leaked on the way out`);
     const t = spawnSync(bin, ['-t', '-c', conf], { timeout: 10000 });
     ok(t.status !== 0, `${what}: openwit -t finds it too`);
   }
