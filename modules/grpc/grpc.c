@@ -648,13 +648,13 @@ static void on_idle(evutil_socket_t fd, short what, void *arg)
 	OW_UNUSED(fd);
 	OW_UNUSED(what);
 	ow_grpc_conn_t *c = arg;
+	if (!nghttp2_session_want_read(c->ng))
+		return; /* closing already */
 	stats.idle_closed++;
 	if (tls && !ow_tls_established(c->bev)) {
 		conn_close(c); /* no GOAWAY before a handshake */
 		return;
 	}
-	if (!nghttp2_session_want_read(c->ng))
-		return; /* closing already */
 	nghttp2_session_terminate_session(c->ng, NGHTTP2_NO_ERROR);
 	conn_flush(c);
 }
