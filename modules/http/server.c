@@ -48,6 +48,8 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #define CONN_BUCKETS 1024
@@ -246,6 +248,13 @@ static void on_fresh(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		c->evcon = evcon;
+		if (srv->tls) {
+			/* an answer leaves as several TLS records, several
+			 * writes: Nagle would hold each next one for the
+			 * client's delayed ACK (40 ms) */
+			int one = 1;
+			setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		}
 		/* a TLS handshake is part of the first request's head */
 		if (c->state == C_NEW && srv->tls)
 			head_begins(c);
