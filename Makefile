@@ -3,8 +3,8 @@
 # and runs every test under t/ with prove; `make asan` runs them again on
 # an AddressSanitizer + UndefinedBehaviorSanitizer build. V=1 shows commands.
 
-PKGS     := libevent libevent_pthreads libnghttp2 libprotobuf-c rdkafka sqlite3 libzstd \
-            libcjson yaml-0.1 zlib libxxhash libcrypto
+PKGS     := libevent libevent_pthreads libevent_openssl libnghttp2 libprotobuf-c rdkafka sqlite3 \
+            libzstd libcjson yaml-0.1 zlib libxxhash openssl
 CC       ?= cc
 OPT      ?= -O2 -g
 WARN     := -Wall -Wextra -Werror -Wshadow -Wno-format-truncation

@@ -15,9 +15,9 @@
  *
  * Reload, a phase of its own: SIGHUP reopens the log file (for logrotate),
  * then runs every module's reload hook in table order (module.h): each
- * reads again what it may change while running - the tokens (modules/auth)
- * - and on an error logs it and keeps what it had. The configuration file
- * itself is not read again.
+ * reads again what it may change while running - the tokens (modules/auth),
+ * the listeners' certificates (modules/tls) - and on an error logs it and
+ * keeps what it had. The configuration file itself is not read again.
  *
  * `openwit sql` is dispatched first: it reads the same configuration (for
  * storage.data_dir) and runs one query through modules/search, with no
@@ -42,6 +42,7 @@
 #include "modules/otlp/otlp.h"
 #include "modules/search/search.h"
 #include "modules/storage/storage.h"
+#include "modules/tls/tls.h"
 #include "modules/tracker/tracker.h"
 #include "modules/wal/wal.h"
 
@@ -91,9 +92,10 @@ static ow_module_t core_module = {
 /* Pipeline order: infrastructure, then the stages from the sink back to
  * the sources, so each stage's consumer is up before its producer. */
 static ow_module_t *modules[] = {
-    &core_module,	&ow_auth_module,    &ow_tracker_module, &ow_catalog_module,
-    &ow_storage_module, &ow_janitor_module, &ow_wal_module,	&ow_control_module,
-    &ow_ingest_module,	&ow_grpc_module,    &ow_http_module,	&ow_kafka_module,
+    &core_module,	&ow_auth_module,    &ow_tls_module,	&ow_tracker_module,
+    &ow_catalog_module, &ow_storage_module, &ow_janitor_module, &ow_wal_module,
+    &ow_control_module, &ow_ingest_module,  &ow_grpc_module,	&ow_http_module,
+    &ow_kafka_module,
 };
 
 static struct event_base *base;
@@ -140,7 +142,8 @@ static void usage(FILE *out)
 		     "                 auth.tokens_file\n"
 		     "\n"
 		     "Signals: TERM or INT finish in-flight requests and exit 0; HUP reopens\n"
-		     "the log file and reloads the tokens file. See openwit(1).\n");
+		     "the log file and reloads the tokens file and TLS certificates. See\n"
+		     "openwit(1).\n");
 }
 
 static void on_drain_tick(evutil_socket_t fd, short what, void *arg)

@@ -25,6 +25,7 @@
  * connection; the loop only routes and sends. Connections, deadlines and
  * the header and body sizes are enforced while reading (http/server.c):
  * the API's bodies are small, a larger one is refused before it is read.
+ * TLS: control.tls.* (modules/tls).
  */
 #include "control.h"
 #include "../core/batch.h"
@@ -44,11 +45,13 @@
 static char *bind_addr;
 static int64_t port, query_timeout_ms, query_max_rows, query_memory;
 static ow_http_limits_t limits;
+static ow_tls_conf_t tls;
 static int64_t query_limits[4]; /* enum ow_query_limit */
 
 static ow_directive_t directives[] = {
     {"control.bind", OW_CONF_STR, &bind_addr, 0, 255, "127.0.0.1", NULL, 0},
     {"control.port", OW_CONF_INT, &port, 0, 65535, "8083", NULL, 0},
+    OW_TLS_DIRECTIVES("control", tls),
     OW_HTTP_LIMIT_DIRECTIVES("control", limits, "512", "256"),
     {"control.max_body_bytes", OW_CONF_INT, &limits.max_body_bytes, 1024, 1048576, "1048576", NULL,
      0},
@@ -538,13 +541,18 @@ static int control_start(struct event_base *base)
 	if (ow_query_start(base) != OW_OK)
 		return OW_ERROR;
 	auth_listener = ow_auth_listener("control");
-	server = ow_http_server_new(base, "control", &limits, on_request, NULL);
+	ow_tls_t *t;
+	if (ow_tls_listener(&t, "control", "control", &tls, "http/1.1") != OW_OK)
+		return OW_ERROR;
+	server = ow_http_server_new(base, "control", &limits, t, on_request, NULL);
 	return ow_http_server_listen(server, "query and monitoring API", bind_addr, port);
 }
 
 static int control_check(char *err, size_t errlen)
 {
-	return ow_auth_check_bind("control.bind", bind_addr, port, err, errlen);
+	if (ow_auth_check_bind("control.bind", bind_addr, port, err, errlen) != OW_OK)
+		return OW_ERROR;
+	return ow_tls_check("control", &tls, err, errlen);
 }
 
 static void control_drain(void)

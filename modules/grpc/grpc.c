@@ -1,5 +1,6 @@
 /*
- * grpc.c - OTLP/gRPC ingest on nghttp2 (h2c with prior knowledge).
+ * grpc.c - OTLP/gRPC ingest on nghttp2: h2c with prior knowledge, or h2
+ * over TLS with ALPN "h2" (ingestion.grpc.tls.*, modules/tls).
  *
  * One bufferevent and one nghttp2 server session per connection. A
  * stream's headers are checked when they end (path, method, content type,
@@ -49,7 +50,8 @@
  * connections.reserved_fds) or are closed at once. One with no open
  * stream for ingestion.grpc.idle_timeout_ms is sent GOAWAY (NO_ERROR) and
  * closed once that is written; streams that fall silent are reset (above),
- * so a silent client's connection gets there too. Answers wait
+ * so a silent client's connection gets there too. Over TLS, one whose
+ * handshake is not done by then is closed without a GOAWAY. Answers wait
  * in the connection's output buffer until the client reads them; past
  * OUT_LIMIT bytes there the connection's input is not read (no new frames,
  * so no new answers: PING and SETTINGS acknowledgements included) until
@@ -70,6 +72,7 @@
 #include "../core/stats.h"
 #include "../ingest/ingest.h"
 #include "../otlp/otlp.h"
+#include "../tls/tls.h"
 #include "../wal/wal.h"
 
 #include <arpa/inet.h>
@@ -86,6 +89,8 @@
 static char *bind_addr;
 static int64_t port, max_message_size, max_streams, batch_timeout_ms, idle_timeout_ms;
 static int64_t max_conns, max_conns_peer, request_timeout_ms;
+static ow_tls_conf_t tls_conf;
+static ow_tls_t *tls; /* NULL: h2c */
 
 /* Past this many bytes of answers waiting for the client to read them, the
  * connection's input is not read until they have drained. */
@@ -106,6 +111,7 @@ static ow_directive_t directives[] = {
     {"ingestion.grpc.max_connections", OW_CONF_INT, &max_conns, 1, 1000000, "4096", NULL, 0},
     {"ingestion.grpc.max_connections_per_peer", OW_CONF_INT, &max_conns_peer, 1, 1000000, "1024",
      NULL, 0},
+    OW_TLS_DIRECTIVES("ingestion.grpc", tls_conf),
     OW_CONF_END};
 
 typedef struct ow_grpc_conn ow_grpc_conn_t;
@@ -654,6 +660,10 @@ static void on_idle(evutil_socket_t fd, short what, void *arg)
 	if (!nghttp2_session_want_read(c->ng))
 		return; /* closing already */
 	stats.idle_closed++;
+	if (tls && !ow_tls_established(c->bev)) {
+		conn_close(c); /* no GOAWAY before a handshake */
+		return;
+	}
 	nghttp2_session_terminate_session(c->ng, NGHTTP2_NO_ERROR);
 	conn_flush(c);
 }
@@ -679,6 +689,8 @@ static void conn_close(ow_grpc_conn_t *c)
 	c->streams = NULL;
 	nghttp2_session_del(ng);
 	event_free(c->idle_ev);
+	if (tls)
+		ow_tls_closed(tls, c->bev);
 	bufferevent_free(c->bev);
 	ow_conn_release(&conn_limit, c->peer);
 	stats.connections--;
@@ -748,7 +760,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	}
 	ow_grpc_conn_t *c = ow_calloc(1, sizeof(*c));
 	c->peer = peer;
-	c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->bev = tls ? ow_tls_bufferevent(tls, base, fd)
+		     : bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		evutil_closesocket(fd);
 		ow_conn_release(&conn_limit, peer);
@@ -800,6 +813,8 @@ static int grpc_start(struct event_base *b)
 	if (port == 0)
 		return OW_OK;
 	ow_conn_limit_init(&conn_limit, "otlp_grpc", max_conns, max_conns_peer);
+	if (ow_tls_listener(&tls, "otlp_grpc", "ingestion.grpc", &tls_conf, "h2") != OW_OK)
+		return OW_ERROR;
 	struct evutil_addrinfo hints = {0}, *ai = NULL;
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
@@ -822,7 +837,8 @@ static int grpc_start(struct event_base *b)
 		       (long long)port, strerror(errno));
 		return OW_ERROR;
 	}
-	ow_log(OW_LOG_INFO, "OTLP/gRPC listening on %s:%lld", bind_addr, (long long)port);
+	ow_log(OW_LOG_INFO, "OTLP/gRPC listening on %s:%lld (%s)", bind_addr, (long long)port,
+	       tls ? "TLS, ALPN h2" : "h2c");
 	return OW_OK;
 }
 
@@ -849,6 +865,8 @@ static void grpc_stop(void)
 	listener = NULL;
 	while (conns)
 		conn_close(conns);
+	ow_tls_free(tls);
+	tls = NULL;
 	if (port != 0)
 		ow_conn_limit_done(&conn_limit);
 }
@@ -872,7 +890,9 @@ static void grpc_stats(ow_buf_t *b)
 
 static int grpc_check(char *err, size_t errlen)
 {
-	return ow_auth_check_bind("ingestion.grpc.bind", bind_addr, port, err, errlen);
+	if (ow_auth_check_bind("ingestion.grpc.bind", bind_addr, port, err, errlen) != OW_OK)
+		return OW_ERROR;
+	return ow_tls_check("ingestion.grpc", &tls_conf, err, errlen);
 }
 
 ow_module_t ow_grpc_module = {

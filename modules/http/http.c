@@ -22,7 +22,8 @@
  *                                                 draining (Retry-After)
  *
  * Connections, deadlines and the header and body sizes are enforced while
- * reading, by the listener code shared with the control API (server.c).
+ * reading, by the listener code shared with the control API (server.c);
+ * so is TLS (ingestion.http.tls.*, modules/tls), on both ports.
  */
 #include "http.h"
 #include "../core/log.h"
@@ -38,6 +39,7 @@
 static char *bind_addr;
 static int64_t port_legacy, port_otlp, max_payload_mb, batch_timeout_ms;
 static ow_http_limits_t lim;
+static ow_tls_conf_t tls;
 
 static ow_directive_t directives[] = {
     {"ingestion.http.bind", OW_CONF_STR, &bind_addr, 0, 255, "127.0.0.1", NULL, 0},
@@ -45,6 +47,7 @@ static ow_directive_t directives[] = {
     {"ingestion.http.port", OW_CONF_INT, &port_legacy, 0, 65535, "9087", NULL, 0},
     {"ingestion.http.max_payload_size_mb", OW_CONF_INT, &max_payload_mb, 1, 1024, "16", NULL, 0},
     OW_HTTP_LIMIT_DIRECTIVES("ingestion.http", lim, "4096", "1024"),
+    OW_TLS_DIRECTIVES("ingestion.http", tls),
     {"ingestion.http.batching.batch_timeout_ms", OW_CONF_INT, &batch_timeout_ms, 0, 60000, "100",
      NULL, 0},
     OW_CONF_END};
@@ -235,7 +238,10 @@ static int http_start(struct event_base *base)
 	lim.max_body_bytes = max_payload_mb << 20;
 	ingest_src.max = (size_t)max_payload_mb << 20;
 	ingest_src.listener = ow_auth_listener("otlp_http");
-	server = ow_http_server_new(base, "otlp_http", &lim, on_request, NULL);
+	ow_tls_t *t;
+	if (ow_tls_listener(&t, "otlp_http", "ingestion.http", &tls, "http/1.1") != OW_OK)
+		return OW_ERROR;
+	server = ow_http_server_new(base, "otlp_http", &lim, t, on_request, NULL);
 	if (ow_http_server_listen(server, "OTLP/HTTP", bind_addr, port_otlp) != OW_OK ||
 	    ow_http_server_listen(server, "OTLP/HTTP", bind_addr, port_legacy) != OW_OK)
 		return OW_ERROR;
@@ -249,8 +255,10 @@ static int http_check(char *err, size_t errlen)
 			      "same as ingestion.http.otlp_port");
 		return OW_ERROR;
 	}
-	return ow_auth_check_bind("ingestion.http.bind", bind_addr, port_otlp | port_legacy, err,
-				  errlen);
+	if (ow_auth_check_bind("ingestion.http.bind", bind_addr, port_otlp | port_legacy, err,
+			       errlen) != OW_OK)
+		return OW_ERROR;
+	return ow_tls_check("ingestion.http", &tls, err, errlen);
 }
 
 static int http_busy(void)

@@ -7,6 +7,7 @@
 
 #include "../auth/auth.h"
 #include "../core/module.h"
+#include "../tls/tls.h"
 
 extern ow_module_t ow_http_module;
 
@@ -79,10 +80,11 @@ typedef struct {
 
 typedef struct ow_http_server ow_http_server_t;
 struct event_base;
-/* name labels the listener in logs and /metrics; cb gets each complete
- * request, as evhttp's generic callback would. */
+/* name labels the listener in logs and /metrics; tls (NULL: plain) is
+ * the server's to free; cb gets each complete request, as evhttp's
+ * generic callback would. */
 ow_http_server_t *ow_http_server_new(struct event_base *base, const char *name,
-				     const ow_http_limits_t *lim,
+				     const ow_http_limits_t *lim, ow_tls_t *tls,
 				     void (*cb)(struct evhttp_request *, void *), void *arg);
 /* Binds one more port (0: none) and logs it; OW_ERROR with the reason
  * logged. */

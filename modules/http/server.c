@@ -15,6 +15,12 @@
  *                100-continue included), 413
  *   idle         a kept-alive connection waits idle_timeout_ms for its next
  *                request, an answer makes write progress within it
+ *   TLS          with a listener's TLS (modules/tls) each connection's
+ *                bufferevent is an OpenSSL one, so the bytes counted
+ *                below are the decrypted ones; the handshake is part of
+ *                the first request's head, whose clock starts at
+ *                admission: a client that never handshakes is cut at
+ *                header_timeout_ms
  *
  * Deadlines count from the request's first byte, not from the last byte
  * read (a client trickling a header line every second would otherwise
@@ -36,11 +42,14 @@
 #include "http.h"
 #include "../core/conn.h"
 #include "../core/log.h"
+#include "../tls/tls.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #define CONN_BUCKETS 1024
@@ -54,6 +63,7 @@ struct ow_http_server {
 	struct event_base *base;
 	ow_http_limits_t lim;
 	ow_conn_limit_t conns;
+	ow_tls_t *tls; /* NULL: plain */
 	void (*cb)(struct evhttp_request *, void *);
 	void *arg;
 	struct event *fresh_ev; /* admits the connections on the fresh list */
@@ -133,14 +143,18 @@ static int head_ends(hconn_t *c, struct evbuffer *buf, size_t from)
 
 /* Bytes of the request in buf from `from` on: the head clock starts at the
  * first, the receive clock takes over once the head is complete. */
+static void head_begins(hconn_t *c)
+{
+	c->state = C_HEAD;
+	c->t0 = ow_mono_ns();
+	c->at_bol = 0;
+	arm(c, c->srv->lim.header_timeout_ms);
+}
+
 static void take_bytes(hconn_t *c, struct evbuffer *buf, size_t from)
 {
-	if (c->state == C_NEW || c->state == C_IDLE) {
-		c->state = C_HEAD;
-		c->t0 = ow_mono_ns();
-		c->at_bol = 0;
-		arm(c, c->srv->lim.header_timeout_ms);
-	}
+	if (c->state == C_NEW || c->state == C_IDLE)
+		head_begins(c);
 	if (c->state == C_HEAD && head_ends(c, buf, from)) {
 		c->state = C_BODY;
 		arm(c, c->srv->lim.request_timeout_ms);
@@ -179,6 +193,8 @@ static void on_close(struct evhttp_connection *evcon, void *arg)
 			break;
 		}
 	evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->input_cb);
+	if (srv->tls)
+		ow_tls_closed(srv->tls, c->bev);
 	ow_conn_release(&srv->conns, c->peer);
 	event_free(c->timer);
 	free(c);
@@ -218,10 +234,13 @@ static void on_fresh(evutil_socket_t fd, short what, void *arg)
 			ss.ss_family = AF_UNSPEC;
 		c->peer = ow_conn_admit(&srv->conns, (struct sockaddr *)&ss);
 		if (c->peer == NULL) {
-			/* a fresh socket's send buffer is empty: this never blocks */
-			ssize_t n =
-			    send(s, refusal, sizeof(refusal) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-			OW_UNUSED(n);
+			/* a fresh socket's send buffer is empty: this never blocks
+			 * (a TLS client could not read it: it is only closed) */
+			if (srv->tls == NULL) {
+				ssize_t n = send(s, refusal, sizeof(refusal) - 1,
+						 MSG_NOSIGNAL | MSG_DONTWAIT);
+				OW_UNUSED(n);
+			}
 			evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->input_cb);
 			event_free(c->timer);
 			free(c);
@@ -229,7 +248,17 @@ static void on_fresh(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		c->evcon = evcon;
-		if (c->state == C_NEW)
+		if (srv->tls) {
+			/* an answer leaves as several TLS records, several
+			 * writes: Nagle would hold each next one for the
+			 * client's delayed ACK (40 ms) */
+			int one = 1;
+			setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		}
+		/* a TLS handshake is part of the first request's head */
+		if (c->state == C_NEW && srv->tls)
+			head_begins(c);
+		else if (c->state == C_NEW)
 			c->state = C_IDLE;
 		hconn_t **b = slot(srv, evcon);
 		c->next = *b;
@@ -243,7 +272,8 @@ static struct bufferevent *on_new_bev(struct event_base *base, void *arg)
 	ow_http_server_t *srv = arg;
 	hconn_t *c = ow_calloc(1, sizeof(*c));
 	c->srv = srv;
-	c->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	c->bev = srv->tls ? ow_tls_bufferevent(srv->tls, base, -1)
+			  : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		free(c);
 		return NULL;
@@ -295,11 +325,12 @@ static void on_request(struct evhttp_request *req, void *arg)
 }
 
 ow_http_server_t *ow_http_server_new(struct event_base *base, const char *name,
-				     const ow_http_limits_t *lim,
+				     const ow_http_limits_t *lim, ow_tls_t *tls,
 				     void (*cb)(struct evhttp_request *, void *), void *arg)
 {
 	ow_http_server_t *srv = ow_calloc(1, sizeof(*srv));
 	srv->base = base;
+	srv->tls = tls;
 	srv->lim = *lim;
 	srv->cb = cb;
 	srv->arg = arg;
@@ -328,7 +359,8 @@ int ow_http_server_listen(ow_http_server_t *srv, const char *what, const char *b
 		       strerror(errno));
 		return OW_ERROR;
 	}
-	ow_log(OW_LOG_INFO, "%s listening on %s:%lld", what, bind, (long long)port);
+	ow_log(OW_LOG_INFO, "%s listening on %s:%lld%s", what, bind, (long long)port,
+	       srv->tls ? " (TLS)" : "");
 	return OW_OK;
 }
 
@@ -340,5 +372,6 @@ void ow_http_server_free(ow_http_server_t *srv)
 	evhttp_free(srv->http); /* closes every connection: on_close */
 	event_free(srv->fresh_ev);
 	ow_conn_limit_done(&srv->conns);
+	ow_tls_free(srv->tls);
 	free(srv);
 }

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 build="gcc make pkg-config libevent-dev libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler
 librdkafka-dev libsqlite3-dev libzstd-dev libcjson-dev libyaml-dev zlib1g-dev libxxhash-dev
 libssl-dev"
-tests="curl sqlite3 mandoc perl nghttp2-client python3 kcat"
+tests="curl sqlite3 mandoc perl nghttp2-client python3 kcat openssl"
 # ClickHouse, the benchmark's peer (t/bench/compare.mjs starts its own)
 bench="clickhouse-server clickhouse-client"
 want="$build"

@@ -12,7 +12,7 @@
 //                 --encoding proto|json|grpc [--tenant NAME] [--count N]
 //                 [--marker STRING] [--gzip] [--processor batch|simple]
 //                 [--temporality cumulative|delta] [--timeout-ms MS]
-//                 [--header 'Name: value']...
+//                 [--header 'Name: value']... [--ca FILE]
 //
 // Prints exactly one JSON line on stdout:
 //   {"signal","encoding","exports","succeeded","failed","errors","items"}
@@ -49,8 +49,12 @@
 // `x-scope-orgid`). --header 'Name: value' adds a header through the
 // exporters' own `headers` setting (gRPC: metadata, the name in lower case),
 // e.g. 'Authorization: Bearer TOKEN'.
+// --ca FILE: the server speaks TLS (--url https://...) with a certificate
+// signed by the CA in FILE (PEM): the HTTP exporters get it as their agent's
+// ca, the gRPC ones as their channel's credentials.
 
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 
 import {
@@ -91,7 +95,7 @@ import {
 import { OTLPTraceExporter as TraceGrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPLogExporter as LogsGrpcExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
 import { OTLPMetricExporter as MetricsGrpcExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
-import { Metadata } from '@grpc/grpc-js';
+import { Metadata, credentials } from '@grpc/grpc-js';
 
 const DEFAULT_EXPORT_TIMEOUT_MS = 10000;
 const SERVICE_NAME = 'otel-js-test';
@@ -102,7 +106,7 @@ function usage(msg) {
       'usage: node send.mjs --url http://127.0.0.1:PORT --signal traces|logs|metrics ' +
       '--encoding proto|json|grpc [--tenant NAME] [--count N] [--marker STRING] [--gzip] ' +
       '[--processor batch|simple] [--temporality cumulative|delta] [--timeout-ms MS] ' +
-      "[--header 'Name: value']...\n",
+      "[--header 'Name: value']... [--ca FILE]\n",
   );
   process.exit(2);
 }
@@ -123,6 +127,7 @@ function parseCli() {
         temporality: { type: 'string', default: 'cumulative' },
         'timeout-ms': { type: 'string', default: String(DEFAULT_EXPORT_TIMEOUT_MS) },
         header: { type: 'string', multiple: true, default: [] },
+        ca: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -158,6 +163,7 @@ function parseCli() {
     temporality: values.temporality,
     timeoutMs: Number(values['timeout-ms']),
     headers,
+    ca: values.ca === undefined ? undefined : fs.readFileSync(values.ca),
   };
 }
 
@@ -288,6 +294,7 @@ function exporterOptions(opts, path) {
       metadata,
       timeoutMillis: opts.timeoutMs,
       compression: opts.gzip ? 'gzip' : 'none',
+      ...(opts.ca ? { credentials: credentials.createSsl(opts.ca) } : {}),
     };
   }
   const headers = {};
@@ -298,6 +305,7 @@ function exporterOptions(opts, path) {
     headers,
     timeoutMillis: opts.timeoutMs,
     compression: opts.gzip ? 'gzip' : 'none',
+    ...(opts.ca ? { httpAgentOptions: { ca: opts.ca } } : {}),
   };
 }
 
