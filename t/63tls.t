@@ -265,6 +265,36 @@ is((await s.stop()).code, 0, 'SIGTERM after the reloads: exit 0, every TLS conte
   await s3.stop();
 }
 
+// ---- tokens over TLS: the exporters send both the CA and the header ----
+{
+  const tok = (tenant, scopes) => spawnSync(bin, ['token', tenant, scopes]).stdout.toString().split('\n');
+  const [wTok, wLine] = tok('acme', 'write');
+  const [rTok, rLine] = tok('acme', 'read');
+  const ga = await freePort();
+  const sa = await start({
+    tag: 'tls-auth',
+    config: {
+      'tls.cert_file': `"${f('live.crt')}"`, 'tls.key_file': `"${f('live.key')}"`,
+      'ingestion.grpc.port': ga, 'storage.buffer.flush_interval_ms': 200,
+      'auth.tokens': JSON.stringify([wLine, rLine]),
+    },
+  });
+  const q = (sql, t) => query(sa.ports.control, sql, t ? ['-H', `Authorization: Bearer ${t}`] : []);
+  const noTok = postSpan(sa.ports.otlp, 'tls-auth-none');
+  is(noTok.code, 401, 'auth over TLS: an OTLP/HTTP request without a token is 401');
+  for (const [enc, port] of [['grpc', ga], ['proto', sa.ports.otlp]]) {
+    const marker = `tlsauth-${enc}-${Date.now()}`;
+    const r = otelSend(`https://127.0.0.1:${port}`, 'traces', enc, ['--count', '3', '--marker', marker, '--ca', CA, '--header', `Authorization: Bearer ${wTok}`]);
+    ok(r.exit === 0 && r.succeeded >= 1, `auth over TLS: the ${enc} exporter with the CA and a write token succeeds`, r);
+    const back = await until(() => (q(`select count(*) n from spans where name like '${marker}-span-%'`, rTok).json?.result?.rows?.[0]?.n) === 3);
+    ok(back, `and its 3 spans come back to acme's read token (${enc})`);
+    const bad = otelSend(`https://127.0.0.1:${port}`, 'traces', enc, ['--count', '1', '--ca', CA, '--header', `Authorization: Bearer ${rTok}`, '--timeout-ms', '3000']);
+    ok(bad.exit !== 0 || bad.failed >= 1, `a read token cannot write over TLS (${enc})`, bad);
+  }
+  is(q('select 1').code, 401, 'a query over TLS without a token is 401');
+  await sa.stop();
+}
+
 // ---- bad files stop the start ----
 {
   const d = tmpdir('tls-bad');
