@@ -6,7 +6,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawn, execFileSync } = require('node:child_process');
 (async () => {
-const { start, curl, curlJSON, sql, sleep, ok, is, like, note, done, tmpdir, pbTraces, pbLogs, jsonTraces, walFiles, walRecords } =
+const { start, curl, curlJSON, sql, sleep, ok, is, like, note, done, tmpdir, pbTraces, pbLogs, jsonTraces, walFiles, walRecords, nowNs } =
   await import('./lib/harness.mjs');
 
 // A write from the sqlite3 shell while the server has the db open (WAL mode).
@@ -68,9 +68,9 @@ const tally = (tenant, signal, records) => {
 // invalid (rejected, a partial success)
 const spansJSON = (n, tag) => JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: Array.from({ length: n }, (_, i) => ({
   traceId: '5b8efff798038103d269b633813fc60c', spanId: `00000000000001${String(i).padStart(2, '0')}`, name: `${tag}-${i}`,
-  startTimeUnixNano: '1700000000000000000', endTimeUnixNano: '1700000001000000000' })) }] }] });
+  startTimeUnixNano: String(nowNs()), endTimeUnixNano: String(nowNs() + 1000000000n) })) }] }] });
 const metricsJSON = (n) => JSON.stringify({ resourceMetrics: [{ scopeMetrics: [{ metrics: [
-  { name: 'mon.gauge', gauge: { dataPoints: Array.from({ length: n }, (_, i) => ({ asDouble: i, timeUnixNano: '1700000000000000000' })) } }] }] }] });
+  { name: 'mon.gauge', gauge: { dataPoints: Array.from({ length: n }, (_, i) => ({ asDouble: i, timeUnixNano: String(nowNs()) })) } }] }] }] });
 const send = (tenant, signal, ctype, body, records) => {
   const res = curl(`${s.otlp}/v1/${signal}`, postArgs(ctype, body, tenant));
   if (res.code === 200) tally(tenant || 'default', signal, records);

@@ -14,6 +14,16 @@
 
 #define TENANTS 256
 
+/* limits.*: what one request may carry */
+static int64_t max_past_hours, max_future_hours;
+static int clamp_timestamps;
+
+static ow_directive_t directives[] = {
+    {"limits.max_past_hours", OW_CONF_INT, &max_past_hours, 0, 1000000, "720", NULL, 0},
+    {"limits.max_future_hours", OW_CONF_INT, &max_future_hours, 0, 1000000, "24", NULL, 0},
+    {"limits.clamp_timestamps", OW_CONF_BOOL, &clamp_timestamps, 0, 1, "false", NULL, 0},
+    OW_CONF_END};
+
 typedef struct {
 	char tenant[OW_TENANT_MAX + 1];
 	uint64_t requests[OW_NSIGNALS], records[OW_NSIGNALS], rejected[OW_NSIGNALS],
@@ -203,8 +213,15 @@ static void decode_work(ow_job_t *j)
 		if (r->blen)
 			memcpy(body, r->view, r->blen);
 	}
+	/* the window around now; 0 hours: that side is open */
+	int64_t now = ow_now_ns();
+	const int64_t hour = 3600 * (int64_t)1000000000;
+	ow_columns_window_t win = {
+	    .min_ns = max_past_hours ? (uint64_t)OW_MAX(now - max_past_hours * hour, 1) : 0,
+	    .max_ns = max_future_hours ? (uint64_t)(now + max_future_hours * hour) : UINT64_MAX,
+	    .clamp = clamp_timestamps};
 	int rc = ow_otlp_decode_body(r->signal, r->encoding, r->gzip, body, r->blen, r->src->max,
-				     r->src->limit, &r->dec);
+				     r->src->limit, &win, &r->dec);
 	r->reason = rc == OW_OK	       ? OW_IN_OK
 		    : rc == OW_NOSPACE ? OW_IN_DECODED_TOO_LARGE
 		    : rc == OW_AGAIN   ? OW_IN_DECODE_BUDGET
@@ -298,6 +315,7 @@ static void ingest_drain(void)
 
 ow_module_t ow_ingest_module = {
     .name = "ingest",
+    .directives = directives,
     .drain = ingest_drain,
     .stats = ingest_stats,
 };

@@ -547,7 +547,8 @@ static int json_decode(int signal, uint8_t *body, size_t len, ow_otlp_req_t *r)
 /* Decodes body (which it takes ownership of) of the given signal and
  * encoding into r: the protobuf payload for the WAL and the records as
  * columns. */
-static int decode(int signal, int encoding, uint8_t *body, size_t len, ow_otlp_req_t *r)
+static int decode(int signal, int encoding, uint8_t *body, size_t len,
+		  const ow_columns_window_t *win, ow_otlp_req_t *r)
 {
 	if (encoding == OW_ENC_PROTOBUF) {
 		r->payload = body;
@@ -562,10 +563,15 @@ static int decode(int signal, int encoding, uint8_t *body, size_t len, ow_otlp_r
 	r->table = ow_alloc(sizeof(ow_table_t));
 	ow_columns_table_init(signal, r->table);
 	int64_t n =
-	    ow_columns_decode_bounded(signal, r->payload, r->len, ow_now_ns(), r->table,
-				      &r->rejects, r->error, sizeof(r->error), grow_columns, r);
+	    ow_columns_decode_new(signal, r->payload, r->len, ow_now_ns(), r->table, &r->rejects,
+				  r->error, sizeof(r->error), grow_columns, r, win);
 	if (n < 0)
 		return r->budget_rc ? r->budget_rc : OW_ERROR;
+	/* none taken, some for their time: the request is refused whole */
+	if (n == 0 && r->rejects.times) {
+		snprintf(r->error, sizeof(r->error), "no record taken: %s", r->rejects.why);
+		return OW_ERROR;
+	}
 	r->records = (uint64_t)n;
 	return OW_OK;
 }
@@ -637,7 +643,7 @@ static int gunzip(ow_otlp_req_t *r, const uint8_t *in, size_t len, size_t max, c
 }
 
 int ow_otlp_decode_body(int signal, int encoding, int gzip, uint8_t *body, size_t len, size_t max,
-			const char *limit, ow_otlp_req_t *r)
+			const char *limit, const ow_columns_window_t *win, ow_otlp_req_t *r)
 {
 	r->error[0] = '\0';
 	r->payload = NULL;
@@ -663,7 +669,7 @@ int ow_otlp_decode_body(int signal, int encoding, int gzip, uint8_t *body, size_
 				i++;
 			encoding = i < len && body[i] == '{' ? OW_ENC_JSON : OW_ENC_PROTOBUF;
 		}
-		rc = decode(signal, encoding, body, len, r);
+		rc = decode(signal, encoding, body, len, win, r);
 	}
 	if (rc != OW_OK)
 		ow_otlp_req_free(r);

@@ -58,11 +58,13 @@ void ow_otlp_req_free(ow_otlp_req_t *r); /* and the budget its decode took */
  * (taking ownership of body) into r: the protobuf payload for the WAL and
  * the records as columns. What the decode allocates beyond len (inflated
  * bytes, a JSON tree, columns) is taken from the budget before it grows.
+ * Records whose times are outside win (when not NULL) are skipped or clamped
+ * (columns.h); a request with none taken and some skipped so is bad input.
  * OW_OK; else a message for the client in r->error and: OW_ERROR bad input
  * (400), OW_NOSPACE too large once inflated or decoded (413), OW_AGAIN the
  * budget is spent for now (503, retry). */
 int ow_otlp_decode_body(int signal, int encoding, int gzip, uint8_t *body, size_t len, size_t max,
-			const char *limit, ow_otlp_req_t *r);
+			const char *limit, const ow_columns_window_t *win, ow_otlp_req_t *r);
 
 /* Moves a decoded request into the message the WAL takes (r keeps only
  * its rejects; freeing it frees nothing the message holds), and charges

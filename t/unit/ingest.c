@@ -122,8 +122,9 @@ int main(void)
 
 	/* the move */
 	ow_otlp_req_t d = {0};
-	is_int(ow_otlp_decode_body(OW_TRACES, OW_ENC_PROTOBUF, 0, ow_alloc(1), 0, 1000, "x", &d),
-	       OW_OK, "an empty request decodes");
+	is_int(
+	    ow_otlp_decode_body(OW_TRACES, OW_ENC_PROTOBUF, 0, ow_alloc(1), 0, 1000, "x", NULL, &d),
+	    OW_OK, "an empty request decodes");
 	ow_msg_t m = {0};
 	ow_otlp_to_msg(&d, &m);
 	ok(d.payload == NULL && d.table == NULL && d.len == 0,

@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+// Tenant and input limits (issue 18): private files; the window of record
+// times (limits.max_past_hours, limits.max_future_hours): records outside
+// refused in OTLP's partial success, a request with none inside refused
+// whole with 400, or clamped (limits.clamp_timestamps); and never applied
+// to what the WAL replays: a restart with a narrower window brings back
+// every acknowledged record, and none that was refused.
+const fs = require('node:fs');
+const path = require('node:path');
+(async () => {
+const { start, curl, ok, is, like, done, nowNs } = await import('./lib/harness.mjs');
+
+const HOUR = 3600000000000n, DAY = 24n * HOUR;
+const post = (srv, signal, body, tenant = 'lim') => {
+  const r = curl(`${srv.otlp}/v1/${signal}`, ['-X', 'POST', '-H', 'Content-Type: application/json', '-H', `X-Scope-OrgID: ${tenant}`, '--data-binary', JSON.stringify(body)]);
+  try { r.json = JSON.parse(r.text); } catch {}
+  return r;
+};
+const query = (srv, q, tenant = 'lim') => {
+  const r = curl(`${srv.control}/api/search`, ['-H', `X-Scope-OrgID: ${tenant}`, '--data-binary', JSON.stringify({ query: q, limit: 1000 })]);
+  try { return JSON.parse(r.text).result.rows; } catch { return r.text; }
+};
+let id = 0;
+const span = (name, t, dur = 1000n) => ({ traceId: '5b8efff798038103d269b633813fc60c', spanId: (++id).toString(16).padStart(16, '0'), name,
+  startTimeUnixNano: String(t), endTimeUnixNano: String(t + dur) });
+const spans = (list) => ({ resourceSpans: [{ scopeSpans: [{ spans: list }] }] });
+const logs = (list) => ({ resourceLogs: [{ scopeLogs: [{ logRecords: list }] }] });
+const points = (list) => ({ resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'g', gauge: { dataPoints: list } }] }] }] });
+
+// ---- private files ----
+const s = await start({ tag: 'limits', config: { 'storage.buffer.flush_interval_ms': 600000 } });
+const mode = (p) => (fs.statSync(p).mode & 0o777).toString(8);
+is(mode(s.data), '700', 'the data directory is 0700');
+is(mode(path.join(s.data, 'openwit.db')), '600', 'the catalog is 0600');
+
+// ---- the window ----
+const now = nowNs();
+let r = post(s, 'traces', spans([span('w-now', now), span('w-year', now - 365n * DAY), span('w-29d', now - 29n * DAY),
+  span('w-future', now + 2n * DAY), span('w-zero', 0n)]));
+is(r.code, 200, 'spans a year old and two days ahead beside good ones: 200');
+is(r.json && r.json.partialSuccess && r.json.partialSuccess.rejectedSpans, '2', 'partial success: 2 spans rejected');
+like(r.json && r.json.partialSuccess && r.json.partialSuccess.errorMessage, /^2 spans rejected; the first: span 1: its time \d{4}-\d\d-\d\d .* is outside the window taken/,
+  'the message names the first and its time');
+is(query(s, "SELECT name FROM spans WHERE name LIKE 'w-%' ORDER BY name"), [{ name: 'w-29d' }, { name: 'w-now' }, { name: 'w-zero' }],
+  'the spans inside the window are stored (a start_time of 0 is not checked), the others not');
+
+r = post(s, 'traces', spans([span('all-old-1', now - 365n * DAY), span('all-old-2', now - 31n * DAY)]));
+is(r.code, 400, 'a request whose spans are all outside the window: 400');
+like(r.text, /no record taken: span 0: its time .* is outside the window/, 'its message says why');
+
+r = post(s, 'logs', logs([{ timeUnixNano: String(now), body: { stringValue: 'l-now' } },
+  { timeUnixNano: String(now - 40n * DAY), body: { stringValue: 'l-old' } },
+  { observedTimeUnixNano: String(now - 40n * DAY), body: { stringValue: 'l-old-observed' } },
+  { body: { stringValue: 'l-no-time' } }]));
+is([r.code, r.json && r.json.partialSuccess && r.json.partialSuccess.rejectedLogRecords], [200, '2'],
+  'logs: time, or observed_time when time is 0, out of the window: rejected (none at all: taken)');
+is(query(s, "SELECT body FROM logs ORDER BY body"), [{ body: 'l-no-time' }, { body: 'l-now' }], 'logs: the two inside are stored');
+
+r = post(s, 'metrics', points([{ timeUnixNano: String(now), asInt: '1' }, { timeUnixNano: String(now + 25n * HOUR), asInt: '2' }, { asInt: '3' }]));
+is([r.code, r.json && r.json.partialSuccess && r.json.partialSuccess.rejectedDataPoints], [200, '1'], 'metrics: a point 25 hours ahead rejected');
+is(query(s, 'SELECT value_int FROM metrics ORDER BY 1'), [{ value_int: 1 }, { value_int: 3 }], 'metrics: the others stored');
+
+// ---- replay: never windowed ----
+r = post(s, 'traces', spans([span('r-20d', now - 20n * DAY), span('r-year', now - 365n * DAY)]));
+is(r.code, 200, 'a span 20 days old, one a year old: 200');
+s.proc.kill('SIGKILL');
+await s.exited;
+s.forget();
+const s2 = await start({ tag: 'limits-replay', dir: s.dir, ports: s.ports,
+  config: { 'storage.buffer.flush_interval_ms': 600000, 'limits.max_past_hours': 1 } });
+is(query(s2, "SELECT name FROM spans WHERE name LIKE 'r-%' OR name LIKE 'w-%' ORDER BY name"),
+  [{ name: 'r-20d' }, { name: 'w-29d' }, { name: 'w-now' }, { name: 'w-zero' }],
+  'after kill -9, a restart with a one-hour window replays every acknowledged span, and none that was refused');
+r = post(s2, 'traces', spans([span('after', now - 2n * HOUR)]));
+is(r.code, 400, 'while new spans two hours old are refused by its window');
+await s2.stop();
+
+// ---- clamping ----
+const c = await start({ tag: 'limits-clamp', config: { 'storage.buffer.flush_interval_ms': 600000, 'limits.clamp_timestamps': 'true' } });
+const before = nowNs();
+r = post(c, 'traces', spans([span('c-old', before - 365n * DAY, 5000n), span('c-future', before + 10n * DAY, 7n), span('c-now', before)]));
+is([r.code, r.json && r.json.partialSuccess], [200, undefined], 'clamping: every span taken, no partial success');
+const after = nowNs();
+const check = (srv, name) => {
+  const rows = query(srv, 'SELECT name, start_time, end_time, duration_ns FROM spans ORDER BY name');
+  const by = Object.fromEntries((Array.isArray(rows) ? rows : []).map((x) => [x.name, x]));
+  const old = by['c-old'], fut = by['c-future'];
+  ok(old && BigInt(old.start_time) >= before - 720n * HOUR && BigInt(old.start_time) <= after - 720n * HOUR,
+    `${name}: a span a year old starts at the window's start, 720 hours ago`, rows);
+  ok(fut && BigInt(fut.start_time) >= before + 24n * HOUR && BigInt(fut.start_time) <= after + 24n * HOUR,
+    `${name}: a span ten days ahead starts at the window's end, 24 hours ahead`, rows);
+  is([old && old.duration_ns, fut && fut.duration_ns], [5000, 7], `${name}: their durations hold (end_time moved as much)`);
+  return rows;
+};
+const rows = check(c, 'clamped');
+c.proc.kill('SIGKILL');
+await c.exited;
+c.forget();
+const c2 = await start({ tag: 'limits-clamp-replay', dir: c.dir, ports: c.ports, config: { 'storage.buffer.flush_interval_ms': 600000 } });
+is(query(c2, 'SELECT name, start_time, end_time, duration_ns FROM spans ORDER BY name'), rows,
+  'after kill -9, replay (without clamping) gives the same clamped times: the WAL holds them');
+await c2.stop();
+
+done();
+})();
