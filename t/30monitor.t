@@ -249,7 +249,7 @@ is(get('openwit_inflight_bytes'), 0, '/metrics: openwit_inflight_bytes 0');
 is(get('openwit_inflight_bytes_max'), pipe.inflight_bytes_max, '/metrics: openwit_inflight_bytes_max as in status');
 is([get('openwit_wal_disk_full'), get('openwit_wal_failed_batches_total'), get('openwit_wal_recovered_batches'), get('openwit_wal_quarantined_files')], [0, 0, 0, 0],
   '/metrics: no disk full, failed, recovered or quarantined batches');
-const reasons = ['bad_request', 'invalid_tenant', 'too_large', 'unsupported_media_type', 'method', 'not_found', 'memory_budget', 'queue_full', 'disk_full', 'draining', 'wal_failed', 'buffer_full', 'deadline_exceeded'];
+const reasons = ['bad_request', 'invalid_tenant', 'too_large', 'unsupported_media_type', 'method', 'not_found', 'memory_budget', 'queue_full', 'disk_full', 'draining', 'wal_failed', 'buffer_full', 'deadline_exceeded', 'tenant_limit', 'rate_limited'];
 is(samples.filter((p) => p.name === 'openwit_rejected_requests_total').map((p) => p.labels.reason), reasons, '/metrics: rejections by every reason');
 is(reasons.map((x) => get('openwit_rejected_requests_total', { reason: x })), reasons.map((x) => (rejects[x] || []).length),
   '/metrics: rejection counts match what was refused');

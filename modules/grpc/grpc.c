@@ -408,7 +408,7 @@ static void check_headers(ow_grpc_stream_t *s)
 		  : s->bad_timeout  ? OW_IN_TIMEOUT
 				    : ow_ingest_admit(&s->in, 0);
 	if (why != OW_IN_OK) {
-		answer_error(s, why, NULL);
+		answer_error(s, why, s->in.dec.error); /* a rate's message */
 	} else if (s->deadline) {
 		struct timeval tv = timeval_ns(OW_MAX(s->deadline - ow_mono_ns(), 0));
 		s->deadline_ev = evtimer_new(base, on_deadline, s);
@@ -583,7 +583,7 @@ static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t id, const u
 		return 0;
 	int why = ow_ingest_admit(&s->in, len);
 	if (why != OW_IN_OK) {
-		answer_error(s, why, NULL);
+		answer_error(s, why, s->in.dec.error);
 		return 0;
 	}
 	if (s->in.blen + len > s->bcap) {

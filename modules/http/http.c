@@ -13,7 +13,9 @@
  *   400 malformed body or invalid tenant,     413 body too large, before or
  *       JSON with too many elements               after decoding
  *   404 unknown path                          415 content type or encoding
- *   405 not POST                              503 budget (also while
+ *   403 a new tenant past limits.max_tenants  429 the tenant's rate
+ *   405 not POST                                  (Retry-After)
+ *                                             503 budget (also while
  *                                                 decoding), queue, disk full,
  *                                                 draining (Retry-After)
  *
@@ -87,15 +89,30 @@ void ow_http_reply(struct evhttp_request *req, int code, const char *ctype, cons
 	evbuffer_free(b);
 }
 
-/* detail: a decode's message (ow_ingest_refuse) */
-static void reject(struct evhttp_request *req, int encoding, int reason, const char *detail)
+static void answer(struct evhttp_request *req, int encoding, const ow_ingest_answer_t *a)
+{
+	ow_buf_t b = {0};
+	ow_otlp_status(encoding, a->rpc, a->message, &b);
+	ow_http_reply(req, a->http, ctype_names[encoding], b.data, b.len, a->retry_after);
+	ow_buf_free(&b);
+}
+
+/* A refusal before the front has seen the request. */
+static void reject(struct evhttp_request *req, int encoding, int reason)
 {
 	ow_ingest_answer_t a;
-	ow_ingest_refuse(&ingest_src, reason, detail, &a);
-	ow_buf_t b = {0};
-	ow_otlp_status(encoding, a.rpc, a.message, &b);
-	ow_http_reply(req, a.http, ctype_names[encoding], b.data, b.len, a.http == 503 ? 1 : 0);
-	ow_buf_free(&b);
+	ow_ingest_refuse(&ingest_src, reason, NULL, &a);
+	answer(req, encoding, &a);
+}
+
+/* A refusal of a request the front has seen (a decode's message, a rate's
+ * wait). */
+static void reject_req(struct evhttp_request *req, const ow_ingest_req_t *in, int encoding,
+		       int reason)
+{
+	ow_ingest_answer_t a;
+	ow_ingest_refuse_req(in, reason, &a);
+	answer(req, encoding, &a);
 }
 
 static void finish(http_req_t *r)
@@ -116,7 +133,7 @@ static void on_ack(ow_msg_t *m, int rc)
 		ow_buf_free(&b);
 		ow_ingest_acked(&r->in);
 	} else {
-		reject(r->req, r->in.encoding, OW_IN_WAL_FAILED, NULL);
+		reject(r->req, r->in.encoding, OW_IN_WAL_FAILED);
 	}
 	finish(r);
 }
@@ -125,7 +142,7 @@ static void decoded(ow_ingest_req_t *in)
 {
 	http_req_t *r = (http_req_t *)in;
 	if (in->reason != OW_IN_OK) {
-		reject(r->req, in->encoding, in->reason, in->dec.error);
+		reject_req(r->req, in, in->encoding, in->reason);
 		finish(r);
 		return;
 	}
@@ -177,7 +194,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 	int signal = -1, gzip = 0;
 	int why = framing(req, &signal, encoding, &gzip);
 	if (why != OW_IN_OK) {
-		reject(req, enc, why, NULL);
+		reject(req, enc, why);
 		return;
 	}
 	struct evbuffer *body = evhttp_request_get_input_buffer(req);
@@ -189,8 +206,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 		ow_ingest_set_tenant(&r->in, tenant, strlen(tenant));
 	why = ow_ingest_admit(&r->in, len);
 	if (why != OW_IN_OK) {
+		reject_req(req, &r->in, enc, why);
 		free(r);
-		reject(req, enc, why, NULL);
 		return;
 	}
 	r->in.t0 = ow_mono_ns();
@@ -205,7 +222,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 	if (why != OW_IN_OK) {
 		ow_ingest_free(&r->in);
 		free(r);
-		reject(req, enc, why, NULL);
+		reject(req, enc, why);
 		return;
 	}
 	pending++;

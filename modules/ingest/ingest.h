@@ -17,6 +17,19 @@
  *   ow_ingest_free      what it still holds
  * A refusal goes through ow_ingest_refuse: one table gives each reason its
  * HTTP status, gRPC code, message and counter (openwit_rejected_requests_total).
+ *
+ * The front's limits (limits.*, ingest.c):
+ *   tenants     at most limits.max_tenants tenants (those with data on disk
+ *               at start count): a request for another is refused (403,
+ *               gRPC RESOURCE_EXHAUSTED: no retry helps; a Kafka message
+ *               goes to the dead letters) and creates nothing
+ *   rates       per tenant, records/s and bytes/s, token buckets of one
+ *               second's worth that a request may overdraw: a request
+ *               while a bucket is overdrawn gets 429 with Retry-After (gRPC
+ *               RESOURCE_EXHAUSTED; Kafka pauses and tries again); off by
+ *               default
+ *   times       the window of record times, applied while decoding
+ *               (columns.h), never to replay
  */
 #ifndef OW_INGEST_H
 #define OW_INGEST_H
@@ -41,6 +54,8 @@ enum ow_ingest_reason {
 	OW_IN_COMPRESSED,   /* gRPC: a compressed message without gzip */
 	/* ow_ingest_admit */
 	OW_IN_TENANT,
+	OW_IN_TENANTS, /* a new tenant past limits.max_tenants (also once decoded) */
+	OW_IN_RATE,    /* the tenant's rate bucket is overdrawn */
 	OW_IN_DRAINING,
 	OW_IN_DISK_FULL,
 	OW_IN_BUFFER_FULL,
@@ -87,15 +102,17 @@ struct ow_ingest_req {
 	uint8_t *body;
 	const void *view;
 	size_t blen;
-	int reason; /* how its decode went */
+	int reason;	 /* how its decode went */
+	int retry_after; /* OW_IN_RATE: seconds until its buckets refill */
 	ow_otlp_req_t dec;
 	int64_t t0; /* CLOCK_MONOTONIC ns a client has waited from; 0: none */
 };
 
 /* An answer to a refused request, in the source's own format. */
 typedef struct {
-	int http; /* HTTP status */
-	int rpc;  /* gRPC code; also the google.rpc.Status of an HTTP error */
+	int http;	 /* HTTP status */
+	int rpc;	 /* gRPC code; also the google.rpc.Status of an HTTP error */
+	int retry_after; /* seconds for an HTTP Retry-After; 0: none */
 	char message[256];
 } ow_ingest_answer_t;
 
@@ -126,5 +143,8 @@ void ow_ingest_free(ow_ingest_req_t *r);
  * reasons that carry one (a decode's, r->dec.error; or the source's). */
 void ow_ingest_refuse(const ow_ingest_src_t *src, int reason, const char *detail,
 		      ow_ingest_answer_t *a);
+/* The same for a request the front has seen: the decode's message, the
+ * wait of a rate refusal. */
+void ow_ingest_refuse_req(const ow_ingest_req_t *r, int reason, ow_ingest_answer_t *a);
 
 #endif
