@@ -23,8 +23,18 @@ typedef struct {
 	const ow_pq_kv_t *kv;  /* key/value metadata */
 	int nkv;
 	size_t rows;	  /* with perm: write perm[0..rows), a subset; 0 = t->nrows */
-	size_t page_rows; /* rows per data page at most; 0 = 32768 */
+	size_t page_rows; /* rows per data page at most; 0 = 32768; at most
+			   * OW_PQ_PAGE_ROWS_MAX */
 } ow_pq_opts_t;
+
+/* What the reader believes of a page: at most OW_PQ_VALUES_PER_BYTE values
+ * for each byte it takes in the file (its header and stored body), and a
+ * column chunk as much for its bytes, so a few bytes cannot declare rows
+ * that ask for gigabytes. The writer cuts pages at OW_PQ_PAGE_ROWS_MAX
+ * rows, so its densest page (all nulls: a run of definition levels, some
+ * 25 bytes with its header) holds about 11000 values a byte. */
+#define OW_PQ_PAGE_ROWS_MAX 262144
+#define OW_PQ_VALUES_PER_BYTE 32768
 
 /* Writes the rows of t, in the order of perm when it is not NULL (perm[i]
  * is the source row of output row i), as one Parquet file through the
