@@ -128,5 +128,68 @@ for (const [sql, offset] of [[`SELECT name FROM spans ORDER BY name LIMIT ${BIG}
 ok(engines.has('columnar'), 'the columnar engine answered some of them');
 await q.stop();
 
+// ---- a crafted Parquet part: openwit sql says what is wrong, in little memory ----
+// Thrift's compact protocol, as much of it as a footer needs.
+const uvarint = (v) => { const o = []; v = BigInt(v); do { let b = Number(v & 0x7fn); v >>= 7n; if (v) b |= 0x80; o.push(b); } while (v); return o; };
+const zz = (v) => uvarint((BigInt(v) << 1n) ^ (BigInt(v) < 0n ? -1n : 0n));
+function tstruct(fields) { // [[id, type, value]]: type i32 5, i64 6, binary 8, list 9 ([etype, items]), struct 12
+  const o = [];
+  let last = 0;
+  for (const [id, type, v] of fields) {
+    if (id > last && id - last <= 15) o.push(((id - last) << 4) | type); else o.push(type, ...zz(id));
+    last = id;
+    if (type === 5 || type === 6) o.push(...zz(v));
+    else if (type === 8) { const b = Buffer.from(v); o.push(...uvarint(b.length), ...b); }
+    else if (type === 12) o.push(...tstruct(v));
+    else if (type === 9) {
+      const [et, items] = v;
+      o.push(items.length < 15 ? (items.length << 4) | et : 0xf0 | et, ...(items.length < 15 ? [] : uvarint(items.length)));
+      for (const it of items) {
+        if (et === 12) o.push(...tstruct(it));
+        else if (et === 8) { const b = Buffer.from(it); o.push(...uvarint(b.length), ...b); } else o.push(...zz(it));
+      }
+    }
+  }
+  o.push(0);
+  return o;
+}
+// one REQUIRED INT64 column, start_time: rows declared, a page of nv
+// values over 16 bytes, the chunk padded by pad bytes
+function crafted(rows, nv, pad) {
+  const page = Buffer.from([...tstruct([[1, 5, 0], [2, 5, 16], [3, 5, 16], [5, 12, [[1, 5, nv], [2, 5, 0], [3, 5, 3]]]]), ...Buffer.alloc(16)]);
+  const chunk = Buffer.concat([page, Buffer.alloc(pad)]);
+  const foot = Buffer.from(tstruct([[1, 5, 1], [2, 9, [12, [[[4, 8, 'schema'], [5, 5, 1]], [[1, 5, 2], [3, 5, 0], [4, 8, 'start_time']]]]],
+    [3, 6, rows], [4, 9, [12, [[[1, 9, [12, [[[2, 6, 4], [3, 12, [[1, 5, 2], [2, 9, [5, [0]]], [3, 9, [8, ['start_time']]], [4, 5, 0],
+      [5, 6, rows], [6, 6, chunk.length], [7, 6, chunk.length], [9, 6, 4]]]]]]], [2, 6, chunk.length], [3, 6, rows]]]]]]));
+  const tail = Buffer.alloc(8);
+  tail.writeUInt32LE(foot.length, 0);
+  tail.write('PAR1', 4);
+  return Buffer.concat([Buffer.from('PAR1'), chunk, foot, tail]);
+}
+const { spawnSync } = require('node:child_process');
+const { bin } = await import('./lib/harness.mjs');
+const pq = await start({ tag: 'limits-crafted', config: { 'storage.buffer.flush_interval_ms': 100 } });
+is(post(pq, 'traces', spans([span('crafted', nowNs())])).code, 200, 'a span, for a part');
+await pq.stop();
+const part = (function find(d) {
+  for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+    const p = path.join(d, e.name);
+    if (e.isDirectory()) { const f = find(p); if (f) return f; } else if (p.endsWith('.parquet')) return p;
+  }
+})(path.join(pq.data, 'parquet'));
+ok(part, `its part: ${part && path.basename(part)}`);
+for (const [what, bytes, re] of [
+  ['2^40 rows in a few bytes', crafted(2n ** 40n, 2, 0), /1099511627776 rows cannot be in \d+ bytes/],
+  ['2^31-1 rows in 256 KB', crafted(2147483647, 2147483647, 1 << 18), /2147483647 rows cannot be in \d+ bytes/],
+  // a row group's count that its chunk's bytes allow, a page's that they do not
+  ['a page of 2^24 values', crafted(1 << 24, 1 << 24, 8192), /a page of 16777216 values cannot be in \d+ bytes/]]) {
+  fs.writeFileSync(part, bytes);
+  const r = spawnSync('/usr/bin/time', ['-v', bin, 'sql', '-d', pq.data, '-T', 'lim', 'SELECT count(*) AS n FROM spans WHERE start_time > 0']);
+  const err = r.stderr.toString();
+  const kb = Number((/Maximum resident set size \(kbytes\): (\d+)/.exec(err) || [])[1]);
+  ok(r.status !== 0 && re.test(err) && !/Command terminated by signal/.test(err), `openwit sql over ${what} (${bytes.length} bytes): an error that says so`, err);
+  ok(kb > 0 && kb < 100 * 1024, `... in ${(kb / 1024).toFixed(1)} MB`);
+}
+
 done();
 })();

@@ -29,12 +29,15 @@ typedef struct {
 
 /* What the reader believes of a page: at most OW_PQ_VALUES_PER_BYTE values
  * for each byte it takes in the file (its header and stored body), and a
- * column chunk as much for its bytes, so a few bytes cannot declare rows
- * that ask for gigabytes. The writer cuts pages at OW_PQ_PAGE_ROWS_MAX
- * rows, so its densest page (all nulls: a run of definition levels, some
- * 25 bytes with its header) holds about 11000 values a byte. */
-#define OW_PQ_PAGE_ROWS_MAX 262144
-#define OW_PQ_VALUES_PER_BYTE 32768
+ * column chunk as many rows for its bytes, so that what a file makes us
+ * allocate (a byte or two a row for selections and definition levels, up
+ * to 8 for values, 4 for dictionary codes) is bounded by its size: some 60
+ * KB of memory a byte at worst, 16 MB for a crafted file of 300 bytes. The
+ * writer cuts pages at OW_PQ_PAGE_ROWS_MAX rows, so its densest page (all
+ * nulls: a run of definition levels, some 20 bytes with its header,
+ * uncompressed) holds about 1600 values a byte. */
+#define OW_PQ_PAGE_ROWS_MAX 32768
+#define OW_PQ_VALUES_PER_BYTE 4096
 
 /* Writes the rows of t, in the order of perm when it is not NULL (perm[i]
  * is the source row of output row i), as one Parquet file through the
