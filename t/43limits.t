@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-// Tenant and input limits (issue 18): private files; the window of record
-// times (limits.max_past_hours, limits.max_future_hours): records outside
-// refused in OTLP's partial success, a request with none inside refused
-// whole with 400, or clamped (limits.clamp_timestamps); and never applied
-// to what the WAL replays: a restart with a narrower window brings back
-// every acknowledged record, and none that was refused.
+// Input limits (issue 18; tenants and rates are t/44tenants.t's): private
+// files; the window of record times (limits.max_past_hours,
+// limits.max_future_hours): records outside refused in OTLP's partial
+// success, a request with none inside refused whole with 400, or clamped
+// (limits.clamp_timestamps); and never applied to what the WAL replays: a
+// restart with a narrower window brings back every acknowledged record,
+// and none that was refused. "limit" and LIMIT/OFFSET at the ends of their
+// range; crafted Parquet parts under openwit sql; CORS.
 const fs = require('node:fs');
 const path = require('node:path');
 (async () => {
@@ -190,6 +192,30 @@ for (const [what, bytes, re] of [
   ok(r.status !== 0 && re.test(err) && !/Command terminated by signal/.test(err), `openwit sql over ${what} (${bytes.length} bytes): an error that says so`, err);
   ok(kb > 0 && kb < 100 * 1024, `... in ${(kb / 1024).toFixed(1)} MB`);
 }
+
+// ---- CORS (cors.allowed_origins): off by default ----
+const ORIGIN = 'http://ui.example:3000';
+const pre = ['-X', 'OPTIONS', '-H', `Origin: ${ORIGIN}`, '-H', 'Access-Control-Request-Method: POST',
+  '-H', 'Access-Control-Request-Headers: content-type, x-scope-orgid, authorization'];
+const off = await start({ tag: 'limits-cors-off' });
+is(curl(`${off.control}/api/search`, pre).headers['access-control-allow-origin'], undefined, 'by default: no CORS header, also for a preflight');
+await off.stop();
+const co = await start({ tag: 'limits-cors', config: { 'cors.allowed_origins': `["${ORIGIN}", "https://grafana.example"]` } });
+for (const [what, url] of [['control API', `${co.control}/api/search`], ['OTLP/HTTP', `${co.otlp}/v1/traces`]]) {
+  const r = curl(url, pre);
+  is([r.code, r.headers['access-control-allow-origin'], r.headers.vary], [204, ORIGIN, 'Origin'], `${what}: a preflight from an allowed origin: 204 with the origin`);
+  is([r.headers['access-control-allow-methods'], r.headers['access-control-allow-headers']],
+    ['GET, POST, OPTIONS', 'Authorization, Content-Type, Content-Encoding, X-Scope-OrgID'], `${what}: the methods and headers allowed`);
+  const bad = curl(url, ['-X', 'OPTIONS', '-H', 'Origin: http://evil.example', '-H', 'Access-Control-Request-Method: POST']);
+  ok(bad.code !== 204 && bad.headers['access-control-allow-origin'] === undefined, `${what}: a preflight from another origin: ${bad.code}, no CORS header`);
+}
+let r2 = curl(`${co.control}/api/search`, ['-H', `Origin: ${ORIGIN}`, '-H', 'X-Scope-OrgID: lim', '--data-binary', JSON.stringify({ query: 'SELECT 1 AS one' })]);
+is([r2.code, r2.headers['access-control-allow-origin'], JSON.parse(r2.text).result.rows], [200, ORIGIN, [{ one: 1 }]], 'a query from an allowed origin: its answer, with the header');
+r2 = curl(`${co.otlp}/v1/traces`, ['-H', 'Origin: https://grafana.example', '-H', 'Content-Type: application/json', '--data-binary', JSON.stringify(spans([span('cors', nowNs())]))]);
+is([r2.code, r2.headers['access-control-allow-origin'], r2.headers['access-control-expose-headers']], [200, 'https://grafana.example', 'Retry-After'], 'an export from another allowed origin: 200 with the header');
+r2 = curl(`${co.control}/health`, ['-H', 'Origin: http://evil.example']);
+is([r2.code, r2.headers['access-control-allow-origin']], [200, undefined], 'a request from another origin: answered, without CORS headers');
+await co.stop();
 
 done();
 })();

@@ -45,6 +45,7 @@ static ow_directive_t directives[] = {
     OW_HTTP_LIMIT_DIRECTIVES("ingestion.http", lim, "4096", "1024"),
     {"ingestion.http.batching.batch_timeout_ms", OW_CONF_INT, &batch_timeout_ms, 0, 60000, "100",
      NULL, 0},
+    {"cors.allowed_origins", OW_CONF_LIST, &ow_http_cors_origins, 0, 1024, "", NULL, 0},
     OW_CONF_END};
 
 typedef struct {
