@@ -51,6 +51,7 @@ typedef struct {
 enum { RECORDS, BYTES };
 
 static ow_map_t tenants;
+static ow_map_t overrides; /* limits.tenant_overrides: tenant -> int64_t[2] */
 typedef struct {
 	char tenant[OW_TENANT_MAX + 1];
 	uint64_t requests[OW_NSIGNALS], records[OW_NSIGNALS], rejected[OW_NSIGNALS],
@@ -211,32 +212,12 @@ void ow_ingest_refuse_req(const ow_ingest_req_t *r, int reason, ow_ingest_answer
 
 /* ---- tenants and their rates ---- */
 
-/* A tenant's rates: limits.tenant_overrides' line for it ("TENANT
- * RECORDS_PER_SECOND BYTES_PER_SECOND", checked by ingest_check), or the
- * defaults. */
-static void tenant_rates(const char *name, int64_t rate[2])
-{
-	rate[RECORDS] = rate_records;
-	rate[BYTES] = rate_bytes;
-	size_t n = strlen(name);
-	for (const char *l = rate_overrides; l && *l;) {
-		const char *e = strchr(l, '\n');
-		if (!e)
-			e = l + strlen(l);
-		long long r, b;
-		if ((size_t)(e - l) > n && !strncmp(l, name, n) && l[n] == ' ' &&
-		    sscanf(l + n, "%lld %lld", &r, &b) == 2) {
-			rate[RECORDS] = r;
-			rate[BYTES] = b;
-		}
-		l = *e ? e + 1 : e;
-	}
-}
-
 static tenant_t *tenant_add(const char *name)
 {
 	tenant_t *t = ow_calloc(1, sizeof(*t));
-	tenant_rates(name, t->rate);
+	const int64_t *o = ow_map_get(&overrides, name);
+	t->rate[RECORDS] = o ? o[RECORDS] : rate_records;
+	t->rate[BYTES] = o ? o[BYTES] : rate_bytes;
 	t->tokens[RECORDS] = (double)t->rate[RECORDS];
 	t->tokens[BYTES] = (double)t->rate[BYTES];
 	t->mono = ow_mono_ns();
@@ -463,6 +444,7 @@ static int ingest_start(struct event_base *base)
 	return OW_OK;
 }
 
+/* Reads limits.tenant_overrides into overrides. */
 static int ingest_check(char *err, size_t errlen)
 {
 	for (const char *l = rate_overrides; l && *l;) {
@@ -481,11 +463,19 @@ static int ingest_check(char *err, size_t errlen)
 			    line);
 			return OW_ERROR;
 		}
+		int64_t *o = ow_map_get(&overrides, name);
+		if (!o) {
+			o = ow_alloc(2 * sizeof(*o));
+			ow_map_put(&overrides, name, o);
+		}
+		o[RECORDS] = r;
+		o[BYTES] = b;
 		l = e ? e + 1 : l + n;
 	}
 	return OW_OK;
 }
 
+/* the values of tenants and overrides */
 static void tenant_free(void *arg, const char *key, void *v)
 {
 	OW_UNUSED(arg);
@@ -497,6 +487,8 @@ static void ingest_stop(void)
 {
 	ow_map_each(&tenants, tenant_free, NULL);
 	ow_map_free(&tenants);
+	ow_map_each(&overrides, tenant_free, NULL);
+	ow_map_free(&overrides);
 }
 
 /* Every source stops taking requests at once (they drain in the same
