@@ -6,13 +6,14 @@
  * job's work.
  *
  * The tenants: a map of those taken (at most limits.max_tenants), each
- * with its rate buckets. A tenant joins it when its first request has
- * decoded (a request refused before that leaves no trace), checked again
- * then, since requests of new tenants may be admitted together. A
- * bucket holds tokens for one second at its rate, refilled as time
- * passes; a request is admitted while both of its tenant's buckets hold
- * some, and takes its records and bytes once decoded, which may overdraw
- * them: so a request of any size passes, and its tenant then waits.
+ * with its rate buckets. A tenant joins it when a request of it passes
+ * admission (a request refused there leaves no trace; one that fails to
+ * decode later has cost its tenant a slot, as a valid one would). A bucket
+ * holds tokens for one second at its rate, refilled as time passes; a
+ * request is admitted while both of its tenant's buckets hold some, and
+ * takes its bytes and one record then, the rest of its records once
+ * decoded, which may overdraw them: so a request of any size passes, and
+ * its tenant then waits.
  */
 #include "ingest.h"
 #include "../core/log.h"
@@ -260,10 +261,10 @@ void ow_ingest_set_tenant(ow_ingest_req_t *r, const char *v, size_t len)
 
 int ow_ingest_admit(ow_ingest_req_t *r, size_t len)
 {
+	tenant_t *t = ow_map_get(&tenants, r->tenant);
 	if (!r->admitted) {
 		if (!ow_tenant_valid(r->tenant, strlen(r->tenant)))
 			return OW_IN_TENANT;
-		tenant_t *t = ow_map_get(&tenants, r->tenant);
 		if (!t && tenants.count >= (size_t)max_tenants)
 			return OW_IN_TENANTS;
 		if (t && (r->retry_after = tenant_wait(t)) > 0) {
@@ -287,6 +288,14 @@ int ow_ingest_admit(ow_ingest_req_t *r, size_t len)
 	if (ow_budget_take(len) != OW_OK)
 		return OW_IN_BUDGET;
 	r->msg.charged += len;
+	if (!r->admitted) {
+		/* taken: its tenant too, and a record on account (it has one at
+		 * least), so that requests admitted together draw on the bucket */
+		if (!t)
+			t = tenant_add(r->tenant);
+		t->tokens[RECORDS] -= 1;
+	}
+	t->tokens[BYTES] -= (double)len;
 	r->admitted = 1;
 	return OW_IN_OK;
 }
@@ -324,26 +333,12 @@ static void decode_work(ow_job_t *j)
 				       : OW_IN_MALFORMED;
 }
 
-/* A decoded request's tenant: taken (if there is room for a new one), and
- * charged its records and bytes. */
-static int take_tenant(ow_ingest_req_t *r)
-{
-	tenant_t *t = ow_map_get(&tenants, r->tenant);
-	if (!t) {
-		if (tenants.count >= (size_t)max_tenants)
-			return OW_IN_TENANTS;
-		t = tenant_add(r->tenant);
-	}
-	t->tokens[RECORDS] -= (double)r->dec.records;
-	t->tokens[BYTES] -= (double)r->blen;
-	return OW_IN_OK;
-}
-
 static void decode_done(ow_job_t *j)
 {
 	ow_ingest_req_t *r = (ow_ingest_req_t *)((char *)j - offsetof(ow_ingest_req_t, job));
-	if (r->reason == OW_IN_OK)
-		r->reason = take_tenant(r);
+	tenant_t *t = ow_map_get(&tenants, r->tenant);
+	if (r->reason == OW_IN_OK && t && r->dec.records > 1)
+		t->tokens[RECORDS] -= (double)(r->dec.records - 1); /* the rest of its records */
 	if (r->reason != OW_IN_OK)
 		unadmit(r);
 	r->admitted = 0;

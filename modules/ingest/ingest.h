@@ -54,7 +54,7 @@ enum ow_ingest_reason {
 	OW_IN_COMPRESSED,   /* gRPC: a compressed message without gzip */
 	/* ow_ingest_admit */
 	OW_IN_TENANT,
-	OW_IN_TENANTS, /* a new tenant past limits.max_tenants (also once decoded) */
+	OW_IN_TENANTS, /* a new tenant past limits.max_tenants */
 	OW_IN_RATE,    /* the tenant's rate bucket is overdrawn */
 	OW_IN_DRAINING,
 	OW_IN_DISK_FULL,
