@@ -88,6 +88,13 @@ like(x.text, /tenant slow is over its ingest rate \(limits\.tenant_records_per_s
 const rc = await connect(grpcRate);
 g = await call(rc, LOGS, grpcFrame(pbLogs('grpc')), { 'x-scope-orgid': 'slow' });
 is(g.status, 8, 'gRPC: RESOURCE_EXHAUSTED');
+// google.rpc.Status {code 8, message, details [Any {RetryInfo {retry_delay {seconds}}}]}
+const d = g.details || Buffer.alloc(0);
+const type = 'type.googleapis.com/google.rpc.RetryInfo';
+const at = d.indexOf(type);
+ok(d[0] === 0x08 && d[1] === 8 && at > 0 && d[at + type.length] === 0x12 && d[at + type.length + 2] === 0x0a &&
+  d[at + type.length + 4] === 0x08 && d[at + type.length + 5] >= 1 && d[at + type.length + 5] <= 4,
+  `with a RetryInfo in grpc-status-details-bin, which makes exporters retry (${d[at + type.length + 5]} s)`, d.toString('hex'));
 rc.close();
 is((await postLogs(r.ports.otlp, 'other')).code, 200, 'another tenant is not held back');
 const fast = [];

@@ -744,6 +744,36 @@ void ow_otlp_success(int signal, int encoding, const ow_rejects_t *rej, ow_buf_t
 	ow_buf_free(&ps);
 }
 
+void ow_otlp_status_retry(int code, const char *message, int retry_after, ow_buf_t *out)
+{
+	static const char type[] = "type.googleapis.com/google.rpc.RetryInfo";
+	/* RetryInfo {retry_delay: Duration {seconds}}, in an Any */
+	ow_buf_t dur = {0}, d = {0}, any = {0};
+	ow_pq_put_uvarint(&dur, 1 << 3 | 0);
+	ow_pq_put_uvarint(&dur, (uint64_t)retry_after);
+	ow_pq_put_uvarint(&d, 1 << 3 | 2);
+	ow_pq_put_uvarint(&d, dur.len);
+	ow_buf_add(&d, dur.data, dur.len);
+	ow_pq_put_uvarint(&any, 1 << 3 | 2);
+	ow_pq_put_uvarint(&any, sizeof(type) - 1);
+	ow_buf_add(&any, type, sizeof(type) - 1);
+	ow_pq_put_uvarint(&any, 2 << 3 | 2);
+	ow_pq_put_uvarint(&any, d.len);
+	ow_buf_add(&any, d.data, d.len);
+	ProtobufCBinaryData detail = {any.len, any.data};
+	Google__Rpc__Status st = GOOGLE__RPC__STATUS__INIT;
+	st.code = code;
+	st.message = (char *)message;
+	st.n_details = 1;
+	st.details = &detail;
+	size_t n = google__rpc__status__get_packed_size(&st);
+	ow_buf_reserve(out, n);
+	out->len += google__rpc__status__pack(&st, out->data + out->len);
+	ow_buf_free(&dur);
+	ow_buf_free(&d);
+	ow_buf_free(&any);
+}
+
 void ow_otlp_status(int encoding, int code, const char *message, ow_buf_t *out)
 {
 	if (encoding == OW_ENC_JSON) {

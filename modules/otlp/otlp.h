@@ -79,5 +79,9 @@ void ow_otlp_to_msg(ow_otlp_req_t *r, struct ow_msg *m);
 void ow_otlp_success(int signal, int encoding, const ow_rejects_t *rej, ow_buf_t *out);
 /* A google.rpc.Status with code and message. */
 void ow_otlp_status(int encoding, int code, const char *message, ow_buf_t *out);
+/* The same in protobuf, with a google.rpc.RetryInfo of retry_after seconds
+ * (1 to 2^31) among its details: what makes an OTLP exporter retry a
+ * RESOURCE_EXHAUSTED (gRPC's grpc-status-details-bin). */
+void ow_otlp_status_retry(int code, const char *message, int retry_after, ow_buf_t *out);
 
 #endif
