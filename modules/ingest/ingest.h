@@ -26,8 +26,8 @@
  *   rates       per tenant, records/s and bytes/s, token buckets of one
  *               second's worth that a request may overdraw: a request
  *               while a bucket is overdrawn gets 429 with Retry-After (gRPC
- *               RESOURCE_EXHAUSTED; Kafka pauses and tries again); off by
- *               default
+ *               RESOURCE_EXHAUSTED with a RetryInfo; Kafka pauses and tries
+ *               again); off by default
  *   times       the window of record times, applied while decoding
  *               (columns.h), never to replay
  */
