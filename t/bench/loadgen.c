@@ -19,9 +19,10 @@
  * cut per pod, as an SDK's batch processor does (RECORDS a request on
  * average); metric requests gather the pods of one collection, as a
  * collector does, up to RECORDS points. The data starts at T0 (ns since
- * the epoch; by default the start of yesterday, UTC, so that a server
- * takes its times: they must be near now, limits.max_past_hours) and is
- * printed as t0_ns.
+ * the epoch), printed as t0_ns: by default the latest UTC midnight from
+ * which all of it (spans and logs over an hour, points every 10 s for as
+ * long as POINTS takes) is past by now, since a server takes times near
+ * now only (limits.max_past_hours, 30 days by default).
  *
  * gen writes, in DIR:
  *   traces.req logs.req metrics.req   the Export*ServiceRequests, protobuf,
@@ -2370,7 +2371,7 @@ static int cmd_gen(int argc, char **argv)
 	int64_t nspans = 100000, nlogs = 100000, npoints = 100000;
 	batch_target = 500;
 	int c;
-	T0 = ((int64_t)time(NULL) / 86400 - 1) * 86400 * 1000000000ll;
+	int64_t t0 = -1;
 	while ((c = getopt(argc, argv, "o:S:n:l:m:r:t:")) != -1) {
 		switch (c) {
 		case 'o':
@@ -2392,7 +2393,7 @@ static int cmd_gen(int argc, char **argv)
 			batch_target = atoi(optarg);
 			break;
 		case 't':
-			T0 = strtoll(optarg, NULL, 10);
+			t0 = strtoll(optarg, NULL, 10);
 			break;
 		default:
 			die("usage: loadgen gen -o DIR [-S SEED] [-n SPANS] [-l LOGS] [-m POINTS] "
@@ -2417,6 +2418,27 @@ static int cmd_gen(int argc, char **argv)
 	rnd_seed(seed);
 	build_shop();
 	build_series();
+	/* T0 was 0 for the shop: its processes' start times move with it */
+	if (t0 < 0) {
+		int64_t series = 0;
+		for (int i = 0; i < NSVC; i++)
+			for (int k = 0; k < svcs[i].npods; k++)
+				series += svcs[i].pods[k].nseries;
+		int64_t secs = (npoints / (series > 0 ? series : 1) + 2) * 10;
+		if (secs < 2 * 3600)
+			secs = 2 * 3600;
+		int64_t now = (int64_t)time(NULL);
+		t0 = (now - secs) / 86400 * 86400;
+		if (t0 < now - 29 * 86400)
+			die("gen: %lld points take %lld s at 10 s a point of each of %lld series: "
+			    "more than 29 days (give -t)",
+			    (long long)npoints, (long long)secs, (long long)series);
+		t0 *= 1000000000ll;
+	}
+	T0 = t0;
+	for (int i = 0; i < NSVC; i++)
+		for (int k = 0; k < svcs[i].npods; k++)
+			svcs[i].pods[k].start_ns += T0;
 
 	g.spans_target = g.spans_left = nspans;
 	g.logs_left = nlogs;
