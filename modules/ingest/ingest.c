@@ -318,7 +318,9 @@ static void decode_work(ow_job_t *j)
 		if (r->blen)
 			memcpy(body, r->view, r->blen);
 	}
-	/* the window around now; 0 hours: that side is open */
+	/* the window around now (0 hours: that side is open); not for Kafka,
+	 * whose broker acknowledged the records to their producers already: a
+	 * consumer catching up on an old backlog replays them */
 	int64_t now = ow_now_ns();
 	const int64_t hour = 3600 * (int64_t)1000000000;
 	ow_columns_window_t win = {
@@ -326,7 +328,8 @@ static void decode_work(ow_job_t *j)
 	    .max_ns = max_future_hours ? (uint64_t)(now + max_future_hours * hour) : UINT64_MAX,
 	    .clamp = clamp_timestamps};
 	int rc = ow_otlp_decode_body(r->signal, r->encoding, r->gzip, body, r->blen, r->src->max,
-				     r->src->limit, &win, &r->dec);
+				     r->src->limit, r->src->source == OW_SRC_KAFKA ? NULL : &win,
+				     &r->dec);
 	r->reason = rc == OW_OK	       ? OW_IN_OK
 		    : rc == OW_NOSPACE ? OW_IN_DECODED_TOO_LARGE
 		    : rc == OW_AGAIN   ? OW_IN_DECODE_BUDGET

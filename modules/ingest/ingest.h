@@ -29,7 +29,8 @@
  *               RESOURCE_EXHAUSTED with a RetryInfo; Kafka pauses and tries
  *               again); off by default
  *   times       the window of record times, applied while decoding
- *               (columns.h), never to replay
+ *               (columns.h) what comes over HTTP and gRPC; never to replay,
+ *               nor to Kafka, whose records the broker has acknowledged
  */
 #ifndef OW_INGEST_H
 #define OW_INGEST_H
