@@ -19,6 +19,12 @@
  * the listeners' certificates (modules/tls) - and on an error logs it and
  * keeps what it had. The configuration file itself is not read again.
  *
+ * Private files: the server runs under umask 077, so what it creates (the
+ * data directory and everything under it, the log file) is its user's
+ * alone: directories 0700, files 0600. A data directory, or an entry at its
+ * top, that already lets its group or others in is named in a warning at
+ * start; openwit does not change what it did not create.
+ *
  * `openwit sql` is dispatched first: it reads the same configuration (for
  * storage.data_dir) and runs one query through modules/search, with no
  * module started, no lock taken and nothing written. `openwit token` needs
@@ -50,7 +56,9 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
+#include <dirent.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char *log_file;
@@ -228,6 +236,36 @@ static int lock_data_dir(void)
 	if (ftruncate(fd, 0) != 0 || write(fd, pid, (size_t)n) != n)
 		ow_log(OW_LOG_WARN, "cannot write pid to %s", path);
 	return fd;
+}
+
+/* Warns about path when its group or others may reach it. */
+static void warn_open(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) == 0 && !S_ISLNK(st.st_mode) && (st.st_mode & 077))
+		ow_log(OW_LOG_WARN,
+		       "%s is open to its group or others (mode %04o): chmod go-rwx it, for "
+		       "openwit keeps its data private",
+		       path, (unsigned)(st.st_mode & 07777));
+}
+
+/* The data directory and the entries at its top (wal, parquet, the
+ * catalog...): below a private directory nobody else reaches anything. */
+static void check_private(void)
+{
+	warn_open(ow_data_dir);
+	DIR *d = opendir(ow_data_dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	char path[4096];
+	while ((e = readdir(d)) != NULL) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", ow_data_dir, e->d_name);
+		warn_open(path);
+	}
+	closedir(d);
 }
 
 static void sql_usage(FILE *out)
@@ -430,6 +468,7 @@ int main(int argc, char **argv)
 	}
 
 	ow_log_level = log_level;
+	umask(077);
 	if (ow_log_open(log_file) != OW_OK) {
 		fprintf(stderr, "openwit: cannot open log file %s: %s\n", log_file,
 			strerror(errno));
@@ -448,6 +487,7 @@ int main(int argc, char **argv)
 	int lock_fd = lock_data_dir();
 	if (lock_fd < 0)
 		return 1;
+	check_private();
 	ow_log(OW_LOG_INFO, "openwit %s starting: configuration %s, data directory %s", OW_VERSION,
 	       ow_conf_path(), ow_data_dir);
 

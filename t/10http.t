@@ -4,7 +4,7 @@ const zlib = require('node:zlib');
 const fs = require('node:fs');
 const path = require('node:path');
 (async () => {
-const { start, curl, sql, ok, is, like, done, pbTraces, pbLogs, jsonTraces, jsonLogs, walFiles, walRecords, tmpdir } = await import('./lib/harness.mjs');
+const { start, curl, sql, ok, is, like, done, pbTraces, pbLogs, jsonTraces, jsonLogs, walFiles, walRecords, tmpdir, nowNs } = await import('./lib/harness.mjs');
 
 const s = await start({ tag: 'http', config: { 'ingestion.http.max_payload_size_mb': 1 } });
 const db = path.join(s.data, 'openwit.db');
@@ -29,7 +29,7 @@ r = post(`${s.otlp}/v1/logs`, 'application/json; charset=utf-8', zlib.gzipSync(j
 is(r.code, 200, 'gzip JSON logs with a charset parameter: 200');
 
 r = post(`${s.otlp}/v1/metrics`, 'application/json', JSON.stringify({ resourceMetrics: [{ scopeMetrics: [{ metrics: [
-  { name: 'g', gauge: { dataPoints: [{ asDouble: 'NaN', timeUnixNano: '1' }, { asInt: '-9223372036854775808' }] } },
+  { name: 'g', gauge: { dataPoints: [{ asDouble: 'NaN', timeUnixNano: String(nowNs()) }, { asInt: '-9223372036854775808' }] } },
   { name: 'h', histogram: { aggregationTemporality: 2, dataPoints: [{ count: '3', sum: 1.5, bucketCounts: [1, '2'], explicitBounds: [1] }] } },
   { name: 's', summary: { dataPoints: [{ count: 1, quantileValues: [{ quantile: 0.5, value: 'Infinity' }] }] } }] }] }] }));
 is(r.code, 200, 'JSON metrics with NaN, Infinity, int64 minimum, numbers as strings: 200');

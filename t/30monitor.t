@@ -6,7 +6,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawn, execFileSync } = require('node:child_process');
 (async () => {
-const { start, curl, curlJSON, sql, sleep, ok, is, like, note, done, tmpdir, pbTraces, pbLogs, jsonTraces, walFiles, walRecords } =
+const { start, curl, curlJSON, sql, sleep, ok, is, like, note, done, tmpdir, pbTraces, pbLogs, jsonTraces, walFiles, walRecords, nowNs } =
   await import('./lib/harness.mjs');
 
 // A write from the sqlite3 shell while the server has the db open (WAL mode).
@@ -68,9 +68,9 @@ const tally = (tenant, signal, records) => {
 // invalid (rejected, a partial success)
 const spansJSON = (n, tag) => JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: Array.from({ length: n }, (_, i) => ({
   traceId: '5b8efff798038103d269b633813fc60c', spanId: `00000000000001${String(i).padStart(2, '0')}`, name: `${tag}-${i}`,
-  startTimeUnixNano: '1700000000000000000', endTimeUnixNano: '1700000001000000000' })) }] }] });
+  startTimeUnixNano: String(nowNs()), endTimeUnixNano: String(nowNs() + 1000000000n) })) }] }] });
 const metricsJSON = (n) => JSON.stringify({ resourceMetrics: [{ scopeMetrics: [{ metrics: [
-  { name: 'mon.gauge', gauge: { dataPoints: Array.from({ length: n }, (_, i) => ({ asDouble: i, timeUnixNano: '1700000000000000000' })) } }] }] }] });
+  { name: 'mon.gauge', gauge: { dataPoints: Array.from({ length: n }, (_, i) => ({ asDouble: i, timeUnixNano: String(nowNs()) })) } }] }] }] });
 const send = (tenant, signal, ctype, body, records) => {
   const res = curl(`${s.otlp}/v1/${signal}`, postArgs(ctype, body, tenant));
   if (res.code === 200) tally(tenant || 'default', signal, records);
@@ -249,7 +249,7 @@ is(get('openwit_inflight_bytes'), 0, '/metrics: openwit_inflight_bytes 0');
 is(get('openwit_inflight_bytes_max'), pipe.inflight_bytes_max, '/metrics: openwit_inflight_bytes_max as in status');
 is([get('openwit_wal_disk_full'), get('openwit_wal_failed_batches_total'), get('openwit_wal_recovered_batches'), get('openwit_wal_quarantined_files')], [0, 0, 0, 0],
   '/metrics: no disk full, failed, recovered or quarantined batches');
-const reasons = ['bad_request', 'invalid_tenant', 'too_large', 'unsupported_media_type', 'method', 'not_found', 'memory_budget', 'queue_full', 'disk_full', 'draining', 'wal_failed', 'buffer_full', 'deadline_exceeded', 'unauthenticated', 'permission_denied'];
+const reasons = ['bad_request', 'invalid_tenant', 'too_large', 'unsupported_media_type', 'method', 'not_found', 'memory_budget', 'queue_full', 'disk_full', 'draining', 'wal_failed', 'buffer_full', 'deadline_exceeded', 'unauthenticated', 'permission_denied', 'tenant_limit', 'rate_limited'];
 is(samples.filter((p) => p.name === 'openwit_rejected_requests_total').map((p) => p.labels.reason), reasons, '/metrics: rejections by every reason');
 is(reasons.map((x) => get('openwit_rejected_requests_total', { reason: x })), reasons.map((x) => (rejects[x] || []).length),
   '/metrics: rejection counts match what was refused');

@@ -8,7 +8,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 (async () => {
-const { start, freePort, curl, sql, duck, parts, walFiles, ok, is, like, done, pbField } = await import('./lib/harness.mjs');
+const { start, freePort, curl, sql, duck, parts, walFiles, ok, is, like, done, pbField, nowNs } = await import('./lib/harness.mjs');
 const { TRACES, grpcFrame, connect, call } = await import('./lib/h2.mjs');
 
 const run = `${process.pid}`;
@@ -31,7 +31,7 @@ const allBad = (m) => [{ name: `${m}-bad-0`, tid: ZERO16, sid: SID }, { name: `$
 const pbRequest = (list) => pbField(1, pbField(2, Buffer.concat(list.map((x) =>
   pbField(2, Buffer.concat([x.tid.length ? pbField(1, x.tid) : EMPTY, x.sid.length ? pbField(2, x.sid) : EMPTY, pbField(5, x.name)]))))));
 const jsonRequest = (list) => JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: list.map((x) => ({
-  traceId: x.tid.toString('hex'), spanId: x.sid.toString('hex'), name: x.name, startTimeUnixNano: '1700000000000000000' })) }] }] });
+  traceId: x.tid.toString('hex'), spanId: x.sid.toString('hex'), name: x.name, startTimeUnixNano: String(nowNs()) })) }] }] });
 
 // an Export*ServiceResponse in protobuf: {rejected, message} of partial_success
 function readVarint(b, o) {

@@ -4,11 +4,11 @@
 // a flush frees the memory. Nothing acknowledged is lost meanwhile.
 const path = require('node:path');
 (async () => {
-const { start, curl, sql, duck, parts, ok, is, like, done, sleep, tmpdir } = await import('./lib/harness.mjs');
+const { start, curl, sql, duck, parts, ok, is, like, done, sleep, tmpdir, nowNs } = await import('./lib/harness.mjs');
 const fs = require('node:fs');
 const s = await start({ tag: 'buffer', config: { 'memory.max_buffer_bytes': 1048576, 'storage.buffer.flush_interval_ms': 2000 } });
 const f = path.join(tmpdir('buffer-body'), 'logs.json');
-const rec = (i) => ({ timeUnixNano: String(1700000000000000000n + BigInt(i)), body: { stringValue: `line ${i} ` + 'y'.repeat(2000) } });
+const rec = (i) => ({ timeUnixNano: String(nowNs() + BigInt(i)), body: { stringValue: `line ${i} ` + 'y'.repeat(2000) } });
 fs.writeFileSync(f, JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: Array.from({ length: 50 }, (_, i) => rec(i)) }] }] }));
 const post = () => curl(`${s.otlp}/v1/logs`, ['-X', 'POST', '-H', 'Content-Type: application/json', '--data-binary', `@${f}`]);
 let acked = 0, full = null;

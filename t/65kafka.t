@@ -228,5 +228,28 @@ const allow = [/kafka: .* skipped/];
   a.forget();
   b.forget();
 }
+
+// ---- limits: a tenant over its rate pauses the consumer, drops nothing; a
+// topic's tenant past limits.max_tenants goes to the dead letters ----
+{
+  const bs = await mock(['v6.qtw.logs.slow.0:1', 'v6.qtw.logs.late.0:1']);
+  // the first a year old: a broker's backlog is taken whatever its times
+  const old = JSON.parse(lines('slow', 1)[0]);
+  old.resourceLogs[0].scopeLogs[0].logRecords[0].timeUnixNano = String((BigInt(Date.now()) - 365n * 86400000n) * 1000000n);
+  produce(bs, 'v6.qtw.logs.slow.0', [JSON.stringify(old), ...lines('slow', 29, 1)]);
+  const s = await start({ tag: 'kafka-limits', allowErrors: allow,
+    config: kconf(bs, { 'limits.tenant_records_per_second': 10, 'limits.max_tenants': 1 }) });
+  await waitFor(() => bodies(s, 'slow').length >= 30, 20000, 'all 30 records of a tenant limited to 10 a second arrive');
+  exactlyOnce(bodies(s, 'slow'), 'slow', 30, 'rate-limited Kafka ingest, a record a year old among them (no window of times for Kafka)');
+  const m = curl(`${s.control}/metrics`).text;
+  ok(Number((/^openwit_kafka_pauses_total (\d+)$/m.exec(m) || [])[1]) > 0, 'the consumer paused for it');
+  produce(bs, 'v6.qtw.logs.late.0', lines('late', 2));
+  const db = path.join(s.data, 'openwit.db');
+  const dead = await waitFor(() => { const d = sql(db, "SELECT error FROM kafka_dead_letters WHERE topic = 'v6.qtw.logs.late.0'"); return d.length === 2 && d; }, 10000,
+    'the messages of a second tenant, past limits.max_tenants (1), go to the dead letters');
+  like(dead && dead[0].error, /tenant limit reached \(limits\.max_tenants\)/, 'with the reason');
+  is(bodies(s, 'late').length, 0, 'and nothing of that tenant is stored');
+  await s.stop();
+}
 done();
 })();

@@ -18,10 +18,10 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { pathToFileURL } = require('node:url');
 (async () => {
-const { start, httpPost, partFiles, root, is, ok, note, done, sleep } = await import('./lib/harness.mjs');
+const { start, httpPost, partFiles, root, is, ok, note, done, sleep, yesterdayNs } = await import('./lib/harness.mjs');
 const hyparquet = await import(pathToFileURL(path.join(root, 't/otel/node_modules/hyparquet/src/index.js')));
 
-const N = 20000, T0 = 1700000000000000000n;
+const N = 20000, T0 = yesterdayNs();
 const spans = JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'pages' } }] },
   scopeSpans: [{ spans: Array.from({ length: N }, (_, i) => ({ traceId: (i + 1).toString(16).padStart(32, '0'), spanId: (i + 1).toString(16).padStart(16, '0'),
     name: 'op', startTimeUnixNano: String(T0 + BigInt(i) * 1000n), endTimeUnixNano: String(T0 + BigInt(i) * 1000n + 500n) })) }] }] });

@@ -11,7 +11,7 @@ const http = require('node:http');
 const path = require('node:path');
 const crypto = require('node:crypto');
 (async () => {
-const { start, faultsBin, httpPost, sql, duck, parts, partFiles, walFiles, storedMarkers, ok, is, like, note, done, sleep } = await import('./lib/harness.mjs');
+const { start, faultsBin, httpPost, sql, duck, parts, partFiles, walFiles, storedMarkers, ok, is, like, note, done, sleep, nowNs } = await import('./lib/harness.mjs');
 
 if (!fs.existsSync(faultsBin)) {
   ok(false, `${faultsBin} is built (make t/openwit-faults)`);
@@ -27,8 +27,8 @@ const marker = (tag, i) => `m75-${tag}-${String(i).padStart(6, '0')}-${crypto.ra
 // tells a row stored twice from two rows.
 const traceBody = (m, i) => JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'crash' } }] },
   scopeSpans: [{ spans: [{ traceId: crypto.randomBytes(16).toString('hex'), spanId: i.toString(16).padStart(8, '0') + crypto.randomBytes(4).toString('hex'),
-    name: m, kind: 1, startTimeUnixNano: '1700000000000000000', endTimeUnixNano: '1700000001000000000' }] }] }] });
-const logBody = (m) => JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ timeUnixNano: '1700000000000000000', body: { stringValue: m } }] }] }] });
+    name: m, kind: 1, startTimeUnixNano: String(nowNs()), endTimeUnixNano: String(nowNs() + 1000000000n) }] }] }] });
+const logBody = (m) => JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ timeUnixNano: String(nowNs()), body: { stringValue: m } }] }] }] });
 
 const db = (s) => path.join(s.data, 'openwit.db');
 function allFiles(dir) {

@@ -4,7 +4,8 @@
 // during and after, and the catalog moves every batch to the stable part.
 const path = require('node:path');
 (async () => {
-const { start, faultsBin, curl, sql, duck, parts, partFiles, ok, is, done, sleep } = await import('./lib/harness.mjs');
+const { start, faultsBin, curl, sql, duck, parts, partFiles, ok, is, done, sleep, yesterdayNs } = await import('./lib/harness.mjs');
+const T0 = yesterdayNs();
 const s = await start({ tag: 'merge', config: {
   'storage.buffer.flush_interval_ms': 100, 'storage.file_rotation.file_duration_minutes': 0,
   'storage.file_rotation.check_interval_ms': 60000 } });
@@ -24,7 +25,7 @@ for (let round = 0; round < 5; round++) {
   for (let i = 0; i < 20; i++) {
     const body = JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: `svc-${i % 3}` } }] },
       scopeSpans: [{ spans: [{ traceId: (round * 100 + i + 1).toString(16).padStart(32, '0'), spanId: (round * 100 + i + 1).toString(16).padStart(16, '0'),
-        name: `r${round}-s${i}`, startTimeUnixNano: String(1700000000000000000n + BigInt(round * 1000 + i)) }] }] }] });
+        name: `r${round}-s${i}`, startTimeUnixNano: String(T0 + BigInt(round * 1000 + i)) }] }] }] });
     sent += curl(`${s.otlp}/v1/traces`, ['-X', 'POST', '-H', 'Content-Type: application/json', '-d', body]).code === 200 ? 1 : 0;
   }
   for (let k = 0; k < 100 && sql(db, "select count(*) n from parts where kind = 'active'")[0].n < round + 1; k++) await sleep(20);
@@ -102,7 +103,7 @@ ok(keys.every((k, i) => i === 0 || keys[i - 1][0] < k[0] || (keys[i - 1][0] === 
     'storage.file_rotation.check_interval_ms': 100 } });
   const rdb = path.join(r.data, 'openwit.db');
   const send = (i) => curl(`${r.otlp}/v1/traces`, ['-X', 'POST', '-H', 'Content-Type: application/json', '-d', JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{
-    traceId: (i + 1).toString(16).padStart(32, '0'), spanId: (i + 1).toString(16).padStart(16, '0'), name: `s${i}`, startTimeUnixNano: String(1700000000000000000n + BigInt(i)) }] }] }] })]).code;
+    traceId: (i + 1).toString(16).padStart(32, '0'), spanId: (i + 1).toString(16).padStart(16, '0'), name: `s${i}`, startTimeUnixNano: String(T0 + BigInt(i)) }] }] }] })]).code;
   is(send(0), 200, 'race: a first span');
   for (let k = 0; k < 100 && sql(rdb, 'select count(*) n from parts')[0].n < 1; k++) await sleep(20);
   await sleep(300);
@@ -125,7 +126,7 @@ for (const same of [false, true]) {
   const mdb = path.join(m.data, 'openwit.db');
   for (let round = 0; round < 6; round++) {
     const spans = [0, 1, 2, 3].map((i) => ({ traceId: (round * 10 + i + 1).toString(16).padStart(32, '0'), spanId: (round * 10 + i + 1).toString(16).padStart(16, '0'),
-      name: `b${round}-${i}`, startTimeUnixNano: String(1700000000000000000n + BigInt(round * 10 + i)),
+      name: `b${round}-${i}`, startTimeUnixNano: String(T0 + BigInt(round * 10 + i)),
       attributes: [{ key: 'blob', value: { stringValue: (same ? '' : `${round}-${i}`) + 'x'.repeat(100 * 1024) } }] }));
     const f = path.join(m.dir, `body-${round}.json`);
     require('node:fs').writeFileSync(f, JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans }] }] }));

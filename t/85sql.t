@@ -8,7 +8,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawn, spawnSync } = require('node:child_process');
 (async () => {
-const { start, bin, sql, duck, otelSend, httpPost, ok, is, like, note, done, sleep } = await import('./lib/harness.mjs');
+const { start, bin, sql, duck, otelSend, httpPost, ok, is, like, note, done, sleep, yesterdayNs } = await import('./lib/harness.mjs');
 const s = await start({ tag: 'sql', config: { 'storage.buffer.flush_interval_ms': 200, 'storage.parquet.row_group_size': 1000 } });
 const db = path.join(s.data, 'openwit.db');
 
@@ -23,7 +23,10 @@ ok(rb.exit === 0 && rb.failed === 0, 'SDK traces: exported to beta', rb);
 let seed = 42;
 const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
 const hex = (n) => Array.from({ length: n }, () => Math.floor(rand() * 256).toString(16).padStart(2, '0')).join('');
-const t0 = 1714604400000000000n; // 2024-05-01 23:00:00 UTC: the spans cross a day
+// 23:00 UTC two days ago: the spans cross a day
+const DAY = 86400000000000n, t0 = yesterdayNs() - DAY + 23n * 3600000000000n;
+const isoDay = (ns) => new Date(Number(ns / 1000000n)).toISOString().slice(0, 10);
+const day1 = isoDay(t0 + DAY), day2 = isoDay(t0 + 2n * DAY), t0iso = new Date(Number(t0 / 1000000n)).toISOString();
 const services = ['checkout', 'frontend', 'payments'];
 const names = ['GET /', 'POST /pay', 'SELECT', 'render'];
 const methods = ['GET', 'POST', 'PUT'];
@@ -103,8 +106,8 @@ await same('select service_name s, p50(duration_ns) a, p90(duration_ns) b, p99(d
 const lo = t0 + 1000n * 1000000000n, hi = t0 + 1500n * 1000000000n;
 await same(`select service_name s, count(*) n from spans where start_time between ${lo} and ${hi} group by 1 order by 1`,
   `select service_name s, count(*) n from ${spans} where epoch_ns(start_time) between ${lo} and ${hi} group by 1 order by 1`, 'a time range, by service');
-await same(`select count(*) n from spans where start_time >= ns('2024-05-02') and start_time < ns('2024-05-02') + interval_ns('1 day')`,
-  `select count(*) n from ${spans} where start_time >= '2024-05-02' and start_time < '2024-05-03'`, 'a day, with ns() and interval_ns()');
+await same(`select count(*) n from spans where start_time >= ns('${day1}') and start_time < ns('${day1}') + interval_ns('1 day')`,
+  `select count(*) n from ${spans} where start_time >= '${day1}' and start_time < '${day2}'`, 'a day, with ns() and interval_ns()');
 await same(`select count(*) n from spans where service_name in ('payments', 'frontend') and name = 'SELECT'`,
   `select count(*) n from ${spans} where service_name in ('payments', 'frontend') and name = 'SELECT'`, 'service_name IN and name =');
 const tid = traceIds[37];
@@ -123,8 +126,8 @@ await same(`select json_extract(attributes, '$."http.method".stringValue') m, co
   `select json_extract_string(attributes, '$."http.method"') m, count(*) n from ${spans} group by 1 order by 1 nulls first`, 'json_extract on attributes: a README path of before, and DuckDB by key');
 await same(`select time_bucket_ns(start_time, interval_ns('10 min')) b, count(*) n from spans where service_name = 'checkout' group by 1 order by 1`,
   `select epoch_ns(time_bucket(interval 10 minute, start_time)) b, count(*) n from ${spans} where service_name = 'checkout' group by 1 order by 1`, 'time_bucket_ns by 10 minutes');
-is(rows(`select ns_to_iso(${t0}) a, ns('2024-05-01 23:00:00') = ${t0} b, interval_ns('90s') c, interval_ns('2 hours') d, time_bucket_ns(-1, 10) e`),
-  [{ a: '2024-05-01T23:00:00.000000000Z', b: 1, c: 90e9, d: 7200e9, e: -10 }], 'time helpers');
+is(rows(`select ns_to_iso(${t0}) a, ns('${t0iso.slice(0, 10)} 23:00:00') = ${t0} b, interval_ns('90s') c, interval_ns('2 hours') d, time_bucket_ns(-1, 10) e`),
+  [{ a: `${t0iso.slice(0, 19)}.000000000Z`, b: 1, c: 90e9, d: 7200e9, e: -10 }], 'time helpers');
 
 // ---- pruning, seen in what was read ----
 const stats = (q, args = []) => {

@@ -14,14 +14,14 @@ const path = require('node:path');
 const fs = require('node:fs');
 const { spawnSync } = require('node:child_process');
 (async () => {
-const { start, httpPost, sql, duck, ok, is, note, done, bin } = await import('./lib/harness.mjs');
+const { start, httpPost, sql, duck, ok, is, note, done, bin, yesterdayNs } = await import('./lib/harness.mjs');
 
 let seed = 0x86c0;
 const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
 const ri = (a, b) => a + Math.floor(rnd() * (b - a + 1));
 const pick = (xs) => xs[ri(0, xs.length - 1)];
 const hex = (n) => Array.from({ length: n }, () => ri(0, 255).toString(16).padStart(2, '0')).join('');
-const T0 = 1735689600000000000n; // 2025-01-01 UTC
+const T0 = yesterdayNs() - 86400000000000n; // the start of the UTC day two days ago
 const services = ['api', 'billing', 'cart', 'db', 'edge', 'frontend'];
 const ops = ['GET /', 'GET /item', 'POST /pay', 'SELECT', 'UPDATE', 'render', 'publish', 'consume'];
 const sv = (k, v) => ({ key: k, value: { stringValue: v } });

@@ -6,7 +6,7 @@
 const path = require('node:path');
 const fs = require('node:fs');
 (async () => {
-const { start, curl, httpPost, sql, duck, ok, is, like, done, sleep, tmpdir } = await import('./lib/harness.mjs');
+const { start, curl, httpPost, sql, duck, ok, is, like, done, sleep, tmpdir, yesterdayNs } = await import('./lib/harness.mjs');
 const s = await start({ tag: 'query', config: { 'storage.buffer.flush_interval_ms': 300, 'query.timeout_ms': 4000, 'query.max_memory_bytes': 33554432 } });
 const db = path.join(s.data, 'openwit.db');
 const tmp = tmpdir('query-body');
@@ -21,7 +21,7 @@ const search = (query, extra = {}, tenant = 'acme') => {
 const hex = (n, w) => n.toString(16).padStart(w, '0');
 const span = (trace, id, name, svc, t) => ({ resource: { attributes: [{ key: 'service.name', value: { stringValue: svc } }] },
   scopeSpans: [{ spans: [{ traceId: hex(trace, 32), spanId: hex(id, 16), name, startTimeUnixNano: String(t), endTimeUnixNano: String(t + 1000n * BigInt(id)) }] }] });
-const DAY = 86400000000000n, T0 = 1700000000000000000n;
+const DAY = 86400000000000n, T0 = yesterdayNs() - DAY + 12n * 3600000000000n; // noon UTC two days ago
 
 // read-your-writes: a query right after the acknowledgement, no sleep
 is(ingest('/v1/traces', JSON.stringify({ resourceSpans: [span(1, 1, 'first', 'svc-a', T0)] })).code, 200, 'a span acknowledged');

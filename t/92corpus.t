@@ -86,7 +86,7 @@ const three = async (ours, theirs) => {
 };
 
 // ---- the corpus ----
-const Q = corpus({ traceId: gen.sample_trace_id });
+const Q = corpus({ traceId: gen.sample_trace_id, t0: gen.t0_ns });
 const names = new Set(Q.map((q) => q.name));
 ok(Q.length >= 200 && names.size === Q.length, `${Q.length} corpus queries, each with a name of its own`);
 const strays = [...FALLBACK, ...WRONG.keys()].filter((n) => !names.has(n));
@@ -115,7 +115,7 @@ note(`corpus: ${columnar} of ${Q.length} queries columnar (${((Date.now() - T_ST
 const R = Number(process.env.CORPUS_RANDOM || 300);
 let same = 0, rcol = 0, nonEmpty = 0;
 const bad = [];
-for (const q of generate(R, 0x92c0)) {
+for (const q of generate(R, 0x92c0, gen.t0_ns)) {
   const r = await three(q.ow, q.duck);
   if (!r.why) same++;
   else if (bad.length < 5) bad.push(`${r.why}\n  ${q.ow}\n  ${q.duck}`);

@@ -324,6 +324,8 @@ typedef struct {
 	const char *rec; /* "span", "log record", "data point": for messages */
 	int64_t nrec;	 /* records so far, skipped ones included */
 	ow_rejects_t rej;
+	const ow_columns_window_t *win; /* a new request's: NULL on replay */
+	uint8_t *wpb;			/* the request's bytes, written under a window */
 
 	/* What every row under the current resource and scope repeats. JSON
 	 * buffers are scratch for the whole call; empty means null. */
@@ -1370,6 +1372,59 @@ static int skip(dec_t *d, const char *what, const char *how)
 	return 1;
 }
 
+/* ---- the window of times (columns.h) ---- */
+
+/* Writes v as the fixed64 that ends at end, in the request's bytes. */
+static void rewrite_fixed64(dec_t *d, const uint8_t *end, uint64_t v)
+{
+	ow_put_u64(d->wpb + (end - 8 - d->base), v);
+}
+
+/* Renumbers the record whose tag is at `at` to field 15 (wire type 2),
+ * in as many bytes as its tag had: 0x7a, or 0xfa 0x80.. 0x00. */
+static void unlist(dec_t *d, const uint8_t *at)
+{
+	uint8_t *p = d->wpb + (at - d->base);
+	size_t n = 1;
+	while (p[n - 1] & 0x80)
+		n++;
+	p[0] = n == 1 ? 0x7a : 0xfa;
+	for (size_t i = 1; i < n; i++)
+		p[i] = i + 1 < n ? 0x80 : 0x00;
+}
+
+/* The window on the time in slot t (a fixed64) of the record at f; shift,
+ * when not NULL, is a time that moves with it when it is clamped. 0: the
+ * record is kept (maybe clamped); 1: skipped. */
+static int in_window(dec_t *d, const field_t *f, slot_t *t, slot_t *shift)
+{
+	const ow_columns_window_t *w = d->win;
+	if (!w || t->v == 0 || (t->v >= w->min_ns && t->v <= w->max_ns))
+		return 0;
+	if (w->clamp) {
+		uint64_t v = t->v < w->min_ns ? w->min_ns : w->max_ns;
+		if (shift && shift->v) {
+			shift->v += v - t->v;
+			rewrite_fixed64(d, shift->end, shift->v);
+		}
+		t->v = v;
+		rewrite_fixed64(d, t->end, v);
+		return 0;
+	}
+	unlist(d, f->at);
+	d->rej.times++;
+	if (d->rej.n++ == 0) {
+		char at[40], lo[40], hi[40];
+		ow_time_iso((int64_t)t->v, at, sizeof(at));
+		ow_time_iso((int64_t)w->min_ns, lo, sizeof(lo));
+		ow_time_iso((int64_t)w->max_ns, hi, sizeof(hi));
+		snprintf(d->rej.why, sizeof(d->rej.why),
+			 "%s %lld: its time %s is outside the window taken, %s to %s", d->rec,
+			 (long long)d->nrec, at, lo, hi);
+	}
+	return 1;
+}
+
 static int j_link(dec_t *d, ow_buf_t *o, const field_t *f)
 {
 	view_t v = {NULL, f->p, f->p + f->n, 0};
@@ -1677,6 +1732,8 @@ static int span(dec_t *d, const field_t *f)
 		return skip(d, "trace_id", how);
 	if ((how = id_unset(&s[2])) != NULL)
 		return skip(d, "span_id", how);
+	if (in_window(d, f, &s[7], &s[8]))
+		return 1;
 	if (put_common(d) < 0)
 		return -1;
 	put_id(&c[SP_TRACE_ID], &s[1]);
@@ -1718,6 +1775,7 @@ static int span(dec_t *d, const field_t *f)
 
 /* ---- logs ---- */
 
+/* 0, 1 when the record is skipped (its time), -1 when the request fails. */
 static int log_record(dec_t *d, const field_t *f)
 {
 	view_t v = {NULL, f->p, f->p + f->n, 0};
@@ -1730,6 +1788,8 @@ static int log_record(dec_t *d, const field_t *f)
 		return bad_id(d, "trace_id", &s[9], 16);
 	if (!id_ok(&s[10], 8))
 		return bad_id(d, "span_id", &s[10], 8);
+	if (in_window(d, f, s[1].v ? &s[1] : &s[11], NULL))
+		return 1;
 	if (put_common(d) < 0)
 		return -1;
 	ow_col_i64(&c[LG_TIME], (int64_t)s[1].v);
@@ -1856,6 +1916,7 @@ static void put_u64_field(ow_col_t *c, uint8_t num, const slot_t *s)
 		ow_col_null(c);
 }
 
+/* 0, 1 when the point is skipped (its time), -1 when the request fails. */
 static int data_point(dec_t *d, const metric_t *m, const field_t *f)
 {
 	const ptype_t *pt = m->pt;
@@ -1865,6 +1926,8 @@ static int data_point(dec_t *d, const metric_t *m, const field_t *f)
 	ow_col_t *c = d->c;
 	if (scan(d, &v, pt->point, s, &oc) < 0)
 		return -1;
+	if (in_window(d, f, &s[3], NULL))
+		return 1;
 	if (put_common(d) < 0)
 		return -1;
 	exact_add(d, MT_METADATA, &d->meta_x);
@@ -1955,10 +2018,11 @@ static int64_t metric(dec_t *d, const field_t *f)
 	while ((r = it_next(d, &it, &p)) > 0) {
 		if (p.num != 1)
 			continue;
-		if (data_point(d, &m, &p) < 0)
+		int rc = data_point(d, &m, &p);
+		if (rc < 0)
 			return -1;
 		d->nrec++;
-		n++;
+		n += rc == 0;
 	}
 	return r < 0 ? -1 : n;
 }
@@ -2126,6 +2190,14 @@ int64_t ow_columns_decode_bounded(int signal, const uint8_t *pb, size_t len, int
 				  ow_table_t *t, ow_rejects_t *rej, char *err, size_t errlen,
 				  ow_columns_grow_fn grow, void *grow_arg)
 {
+	return ow_columns_decode_new(signal, (uint8_t *)pb, len, recv_ns, t, rej, err, errlen, grow,
+				     grow_arg, NULL);
+}
+
+int64_t ow_columns_decode_new(int signal, uint8_t *pb, size_t len, int64_t recv_ns, ow_table_t *t,
+			      ow_rejects_t *rej, char *err, size_t errlen, ow_columns_grow_fn grow,
+			      void *grow_arg, const ow_columns_window_t *win)
+{
 	mark_t mark[MAX_COLS];
 	static const char *const rec[OW_NSIGNALS] = {"span", "log record", "data point"};
 	dec_t d = {.base = pb,
@@ -2136,7 +2208,9 @@ int64_t ow_columns_decode_bounded(int signal, const uint8_t *pb, size_t len, int
 		   .rec = rec[signal],
 		   .grow = grow,
 		   .grow_arg = grow_arg,
-		   .defs = t->defs};
+		   .defs = t->defs,
+		   .win = win,
+		   .wpb = pb};
 	d.outer = ow_buf_meter((ow_buf_meter_t){metered, &d});
 	for (int i = 0; i < t->ncols; i++) {
 		ow_col_t *c = &t->cols[i];

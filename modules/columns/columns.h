@@ -50,13 +50,33 @@ extern const ow_pq_coldef_t ow_metrics_schema[OW_METRICS_NCOLS];
 void ow_columns_table_init(int signal, ow_table_t *t);
 
 /* Records that are invalid by themselves, skipped while the rest of their
- * request is taken (OTLP partial success): today a span whose trace_id or
+ * request is taken (OTLP partial success): a span whose trace_id or
  * span_id is empty or all zero bytes (trace.proto: such an id "is
- * considered invalid"; both are required). */
+ * considered invalid"; both are required), and a record whose time is
+ * outside the window (below). */
 typedef struct {
 	uint64_t n;
-	char why[160]; /* the first one's reason */
+	uint64_t times; /* of n, those skipped for their time */
+	char why[160];	/* the first one's reason */
 } ow_rejects_t;
+
+/* The times a new request's records may have (limits.max_past_hours and
+ * limits.max_future_hours around its arrival): a span's start_time, a log
+ * record's time (its observed_time when time is 0), a data point's time.
+ * A time of 0 is not checked (the decoder supplies it, above, or a span
+ * keeps it). A record outside is skipped, or with clamp has its time moved
+ * to the nearer end (a span's end_time by as much, so its duration holds).
+ *
+ * Replay never applies a window: what a window decided is written into
+ * the request's own bytes (pb, which must be writable), so that the WAL
+ * holds what was taken. A clamped time is rewritten in place (a fixed64
+ * keeps its size); a skipped record's tag is renumbered in place to field
+ * 15, which no message holding records has, so every later decode of the
+ * bytes passes over it as an unknown field. */
+typedef struct {
+	uint64_t min_ns, max_ns;
+	int clamp;
+} ow_columns_window_t;
 
 /* Appends every valid record of one Export{Trace,Logs,Metrics}ServiceRequest
  * to t. Returns the number of records appended (spans, log records, data
@@ -73,6 +93,11 @@ typedef int (*ow_columns_grow_fn)(void *arg, size_t bytes, char *err, size_t err
 int64_t ow_columns_decode_bounded(int signal, const uint8_t *pb, size_t len, int64_t recv_ns,
 				  ow_table_t *t, ow_rejects_t *rej, char *err, size_t errlen,
 				  ow_columns_grow_fn grow, void *grow_arg);
+/* The same for a new request, under a window (NULL: none); pb is written
+ * as the window decides, also when the call fails. */
+int64_t ow_columns_decode_new(int signal, uint8_t *pb, size_t len, int64_t recv_ns, ow_table_t *t,
+			      ow_rejects_t *rej, char *err, size_t errlen, ow_columns_grow_fn grow,
+			      void *grow_arg, const ow_columns_window_t *win);
 
 /* The column whose values are the records' times: spans start_time, logs
  * time, metrics time. */

@@ -374,10 +374,16 @@ static query_t *new_query(struct evhttp_request *req, const char *t)
 	return q;
 }
 
+/* A member that is a number, as an integer; -1 when it is beyond int64
+ * (1e300: converting it would be undefined), which every caller refuses. */
 static int64_t json_int(const cJSON *o, const char *key, int64_t dflt)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : dflt;
+	if (!cJSON_IsNumber(v))
+		return dflt;
+	if (!(v->valuedouble > -9.2e18 && v->valuedouble < 9.2e18))
+		return -1;
+	return (int64_t)v->valuedouble;
 }
 
 void ow_query_search(struct evhttp_request *req, const char *tenant)

@@ -75,6 +75,9 @@ typedef struct {
 
 /* Grows b to hold extra more bytes (the slow path of ow_buf_reserve). */
 void ow_buf_grow(ow_buf_t *b, size_t extra);
+/* The same for a size a file or a client chose: OW_ERROR, b unchanged, when
+ * memory runs out. */
+int ow_buf_try_reserve(ow_buf_t *b, size_t extra);
 /* Inline: the decoders call these for every field. */
 static inline void ow_buf_reserve(ow_buf_t *b, size_t extra)
 {

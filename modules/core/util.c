@@ -301,19 +301,23 @@ ow_buf_meter_t ow_buf_meter(ow_buf_meter_t m)
 	return before;
 }
 
-void ow_buf_grow(ow_buf_t *b, size_t extra)
+/* must: abort when memory runs out (ow_realloc), else OW_ERROR */
+static int buf_grow(ow_buf_t *b, size_t extra, int must)
 {
 	if (b->len + extra <= b->cap)
-		return;
+		return OW_OK;
 	size_t cap = b->cap ? b->cap : 256;
 	while (cap < b->len + extra)
 		cap *= 2;
+	uint8_t *data = must ? ow_realloc(b->data, cap) : realloc(b->data, cap);
+	if (!data)
+		return OW_ERROR;
 	if (meter.fn)
 		meter.fn(meter.arg, (int64_t)(cap - b->cap));
-	b->data = ow_realloc(b->data, cap);
+	b->data = data;
 	b->cap = cap;
 	if (cap < OW_BUF_HUGE)
-		return;
+		return OW_OK;
 	/* a buffer of megabytes (a column chunk being decoded, a batch) is
 	 * filled once and soon freed: in 2 MiB pages it faults 512 times
 	 * less, where the kernel has transparent huge pages on madvise
@@ -324,6 +328,17 @@ void ow_buf_grow(ow_buf_t *b, size_t extra)
 	uintptr_t to = ((uintptr_t)b->data + cap) & ~(uintptr_t)(OW_BUF_HUGE - 1);
 	if (to > from)
 		(void)madvise((void *)from, to - from, MADV_HUGEPAGE);
+	return OW_OK;
+}
+
+void ow_buf_grow(ow_buf_t *b, size_t extra)
+{
+	(void)buf_grow(b, extra, 1);
+}
+
+int ow_buf_try_reserve(ow_buf_t *b, size_t extra)
+{
+	return buf_grow(b, extra, 0);
 }
 
 void ow_buf_add_u64(ow_buf_t *b, uint64_t v)

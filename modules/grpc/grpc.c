@@ -255,13 +255,28 @@ static void percent_encode(const char *in, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
+/* base64 (RFC 4648, unpadded, as gRPC sends -bin values) of n bytes */
+static void base64(const uint8_t *p, size_t n, ow_buf_t *out)
+{
+	static const char b[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
+			     (i + 2 < n ? p[i + 2] : 0);
+		char q[4] = {b[v >> 18 & 63], b[v >> 12 & 63], b[v >> 6 & 63], b[v & 63]};
+		ow_buf_add(out, q, i + 2 < n ? 4 : i + 1 < n ? 3 : 2);
+	}
+	ow_buf_add(out, "", 1);
+}
+
 #define NV(n, v)                                                                                   \
 	{                                                                                          \
 		(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE     \
 	}
 
 /* A trailers-only response with an error status (once per stream);
- * detail: a decode's message (ow_ingest_refuse). */
+ * detail: a decode's message (ow_ingest_refuse). A tenant over its rate
+ * gets a RetryInfo in grpc-status-details-bin: OTLP exporters retry
+ * RESOURCE_EXHAUSTED only with one. */
 static void answer_error(ow_grpc_stream_t *s, int reason, const char *detail)
 {
 	if (s->answered)
@@ -275,9 +290,17 @@ static void answer_error(ow_grpc_stream_t *s, int reason, const char *detail)
 	char status[8], enc[512];
 	snprintf(status, sizeof(status), "%d", a.rpc);
 	percent_encode(a.message, enc, sizeof(enc));
+	ow_buf_t st = {0}, b64 = {0};
+	if (reason == OW_IN_RATE) {
+		ow_otlp_status_retry(a.rpc, a.message, s->in.retry_after, &st);
+		base64(st.data, st.len, &b64);
+	}
 	nghttp2_nv h[] = {NV(":status", "200"), NV("content-type", "application/grpc"),
-			  NV("grpc-status", status), NV("grpc-message", enc)};
-	nghttp2_submit_response(s->conn->ng, s->id, h, OW_NELEMS(h), NULL);
+			  NV("grpc-status", status), NV("grpc-message", enc),
+			  NV("grpc-status-details-bin", b64.len ? (char *)b64.data : "")};
+	nghttp2_submit_response(s->conn->ng, s->id, h, OW_NELEMS(h) - !b64.len, NULL);
+	ow_buf_free(&st);
+	ow_buf_free(&b64);
 }
 
 static ssize_t success_read(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len,
@@ -421,7 +444,7 @@ static void check_headers(ow_grpc_stream_t *s)
 	if (why == OW_IN_OK)
 		why = ow_ingest_admit(&s->in, 0);
 	if (why != OW_IN_OK) {
-		answer_error(s, why, NULL);
+		answer_error(s, why, s->in.dec.error); /* a rate's message */
 	} else if (s->deadline) {
 		struct timeval tv = timeval_ns(OW_MAX(s->deadline - ow_mono_ns(), 0));
 		s->deadline_ev = evtimer_new(base, on_deadline, s);
@@ -598,7 +621,7 @@ static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t id, const u
 		return 0;
 	int why = ow_ingest_admit(&s->in, len);
 	if (why != OW_IN_OK) {
-		answer_error(s, why, NULL);
+		answer_error(s, why, s->in.dec.error);
 		return 0;
 	}
 	if (s->in.blen + len > s->bcap) {

@@ -15,7 +15,8 @@
  *   400 malformed body or invalid tenant,     413 body too large, before or
  *       JSON with too many elements               after decoding
  *   401 no token or an unknown one            415 content type or encoding
- *   403 no write scope, another tenant
+ *   403 no write scope, another tenant, a     429 the tenant's rate
+ *       new tenant past limits.max_tenants        (Retry-After)
  *   404 unknown path
  *   405 not POST                              503 budget (also while
  *                                                 decoding), queue, disk full,
@@ -50,6 +51,7 @@ static ow_directive_t directives[] = {
     OW_TLS_DIRECTIVES("ingestion.http", tls),
     {"ingestion.http.batching.batch_timeout_ms", OW_CONF_INT, &batch_timeout_ms, 0, 60000, "100",
      NULL, 0},
+    {"cors.allowed_origins", OW_CONF_LIST, &ow_http_cors_origins, 0, 1024, "", NULL, 0},
     OW_CONF_END};
 
 typedef struct {
@@ -104,15 +106,30 @@ void ow_http_auth_cred(struct evhttp_request *req, ow_auth_cred_t *c)
 			ow_auth_cred(c, h->value, strlen(h->value));
 }
 
-/* detail: a decode's message (ow_ingest_refuse) */
-static void reject(struct evhttp_request *req, int encoding, int reason, const char *detail)
+static void answer(struct evhttp_request *req, int encoding, const ow_ingest_answer_t *a)
+{
+	ow_buf_t b = {0};
+	ow_otlp_status(encoding, a->rpc, a->message, &b);
+	ow_http_reply(req, a->http, ctype_names[encoding], b.data, b.len, a->retry_after);
+	ow_buf_free(&b);
+}
+
+/* A refusal before the front has seen the request. */
+static void reject(struct evhttp_request *req, int encoding, int reason)
 {
 	ow_ingest_answer_t a;
-	ow_ingest_refuse(&ingest_src, reason, detail, &a);
-	ow_buf_t b = {0};
-	ow_otlp_status(encoding, a.rpc, a.message, &b);
-	ow_http_reply(req, a.http, ctype_names[encoding], b.data, b.len, a.http == 503 ? 1 : 0);
-	ow_buf_free(&b);
+	ow_ingest_refuse(&ingest_src, reason, NULL, &a);
+	answer(req, encoding, &a);
+}
+
+/* A refusal of a request the front has seen (a decode's message, a rate's
+ * wait). */
+static void reject_req(struct evhttp_request *req, const ow_ingest_req_t *in, int encoding,
+		       int reason)
+{
+	ow_ingest_answer_t a;
+	ow_ingest_refuse_req(in, reason, &a);
+	answer(req, encoding, &a);
 }
 
 static void finish(http_req_t *r)
@@ -133,7 +150,7 @@ static void on_ack(ow_msg_t *m, int rc)
 		ow_buf_free(&b);
 		ow_ingest_acked(&r->in);
 	} else {
-		reject(r->req, r->in.encoding, OW_IN_WAL_FAILED, NULL);
+		reject(r->req, r->in.encoding, OW_IN_WAL_FAILED);
 	}
 	finish(r);
 }
@@ -142,7 +159,7 @@ static void decoded(ow_ingest_req_t *in)
 {
 	http_req_t *r = (http_req_t *)in;
 	if (in->reason != OW_IN_OK) {
-		reject(r->req, in->encoding, in->reason, in->dec.error);
+		reject_req(r->req, in, in->encoding, in->reason);
 		finish(r);
 		return;
 	}
@@ -194,7 +211,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 	int signal = -1, gzip = 0;
 	int why = framing(req, &signal, encoding, &gzip);
 	if (why != OW_IN_OK) {
-		reject(req, enc, why, NULL);
+		reject(req, enc, why);
 		return;
 	}
 	struct evbuffer *body = evhttp_request_get_input_buffer(req);
@@ -210,8 +227,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 	if (why == OW_IN_OK)
 		why = ow_ingest_admit(&r->in, len);
 	if (why != OW_IN_OK) {
+		reject_req(req, &r->in, enc, why);
 		free(r);
-		reject(req, enc, why, NULL);
 		return;
 	}
 	r->in.t0 = ow_mono_ns();
@@ -226,7 +243,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 	if (why != OW_IN_OK) {
 		ow_ingest_free(&r->in);
 		free(r);
-		reject(req, enc, why, NULL);
+		reject(req, enc, why);
 		return;
 	}
 	pending++;

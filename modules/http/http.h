@@ -78,6 +78,10 @@ typedef struct {
 		    "65536", NULL, 0                                                               \
 	}
 
+/* cors.allowed_origins: the origins (one a line, "*" for any) whose
+ * browsers may call every HTTP listener (server.c); NULL or empty: none. */
+extern char *ow_http_cors_origins;
+
 typedef struct ow_http_server ow_http_server_t;
 struct event_base;
 /* name labels the listener in logs and /metrics; tls (NULL: plain) is

@@ -22,6 +22,14 @@
  *                admission: a client that never handshakes is cut at
  *                header_timeout_ms
  *
+ * CORS (cors.allowed_origins, off when empty): a request whose Origin is
+ * listed ("*" lists every one) gets Access-Control-Allow-Origin with that
+ * origin (and Vary: Origin); its preflight (OPTIONS with
+ * Access-Control-Request-Method) is answered here, 204 with the methods
+ * and headers the APIs take. Another origin gets no CORS header, and its
+ * preflight goes to the handler like any OPTIONS request (405), so a
+ * browser refuses it.
+ *
  * Deadlines count from the request's first byte, not from the last byte
  * read (a client trickling a header line every second would otherwise
  * hold its connection forever), and end when the request is complete: the
@@ -48,6 +56,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -307,6 +316,45 @@ static void on_complete(struct evhttp_request *req, void *arg)
 		take_bytes(c, in, 0);
 }
 
+char *ow_http_cors_origins;
+
+/* Whether origin is in cors.allowed_origins (one a line). */
+static int cors_allowed(const char *origin)
+{
+	size_t n = strlen(origin);
+	for (const char *l = ow_http_cors_origins; l && *l;) {
+		const char *e = strchr(l, '\n');
+		size_t len = e ? (size_t)(e - l) : strlen(l);
+		if ((len == 1 && *l == '*') || (len == n && !memcmp(l, origin, n)))
+			return 1;
+		l += len + (e != NULL);
+	}
+	return 0;
+}
+
+/* CORS headers for an allowed origin; 1 when req was a preflight, answered. */
+static int cors(struct evhttp_request *req)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	const char *origin = evhttp_find_header(in, "Origin");
+	if (!origin || !ow_http_cors_origins || !*ow_http_cors_origins || !cors_allowed(origin))
+		return 0;
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+	evhttp_add_header(out, "Access-Control-Allow-Origin", origin);
+	evhttp_add_header(out, "Vary", "Origin");
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_OPTIONS ||
+	    !evhttp_find_header(in, "Access-Control-Request-Method")) {
+		evhttp_add_header(out, "Access-Control-Expose-Headers", "Retry-After");
+		return 0;
+	}
+	evhttp_add_header(out, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+	evhttp_add_header(out, "Access-Control-Allow-Headers",
+			  "Authorization, Content-Type, Content-Encoding, X-Scope-OrgID");
+	evhttp_add_header(out, "Access-Control-Max-Age", "600");
+	evhttp_send_reply(req, 204, "No Content", NULL);
+	return 1;
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	ow_http_server_t *srv = arg;
@@ -321,7 +369,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 		set_idle_timeouts(c->bev, &srv->lim, 0);
 		evhttp_request_set_on_complete_cb(req, on_complete, c);
 	}
-	srv->cb(req, srv->arg);
+	if (!cors(req))
+		srv->cb(req, srv->arg);
 }
 
 ow_http_server_t *ow_http_server_new(struct event_base *base, const char *name,

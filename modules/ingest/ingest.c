@@ -4,8 +4,20 @@
  * "_other", so a flood of tenant ids cannot grow memory), refusals by
  * reason, and the acknowledgement latency. Loop thread, but the decode
  * job's work.
+ *
+ * The tenants: a map of those taken (at most limits.max_tenants), each
+ * with its rate buckets. A tenant joins it when a request of it passes
+ * admission (a request refused there leaves no trace; one that fails to
+ * decode later has cost its tenant a slot, as a valid one would). A bucket
+ * holds tokens for one second at its rate, refilled as time passes; a
+ * request is admitted while both of its tenant's buckets hold some, and
+ * takes its bytes and one record then, the rest of its records once
+ * decoded, which may overdraw them: so a request of any size passes, and
+ * its tenant then waits.
  */
 #include "ingest.h"
+#include "../core/log.h"
+#include "../core/map.h"
 #include "../core/stats.h"
 #include "../storage/storage.h"
 #include "../wal/wal.h"
@@ -14,6 +26,33 @@
 
 #define TENANTS 256
 
+/* limits.* */
+static int64_t max_past_hours, max_future_hours, max_tenants, rate_records, rate_bytes;
+static int clamp_timestamps;
+static char *rate_overrides;
+
+static ow_directive_t directives[] = {
+    {"limits.max_past_hours", OW_CONF_INT, &max_past_hours, 0, 1000000, "720", NULL, 0},
+    {"limits.max_future_hours", OW_CONF_INT, &max_future_hours, 0, 1000000, "24", NULL, 0},
+    {"limits.clamp_timestamps", OW_CONF_BOOL, &clamp_timestamps, 0, 1, "false", NULL, 0},
+    {"limits.max_tenants", OW_CONF_INT, &max_tenants, 1, 1000000, "1000", NULL, 0},
+    {"limits.tenant_records_per_second", OW_CONF_INT, &rate_records, 0, (int64_t)1 << 40, "0", NULL,
+     0},
+    {"limits.tenant_bytes_per_second", OW_CONF_INT, &rate_bytes, 0, (int64_t)1 << 50, "0", NULL, 0},
+    {"limits.tenant_overrides", OW_CONF_LIST, &rate_overrides, 0, 200, "", NULL, 0},
+    OW_CONF_END};
+
+/* A tenant taken, and its rate buckets (tokens below 0: overdrawn). */
+typedef struct {
+	int64_t rate[2]; /* records/s, bytes/s; 0: no limit */
+	double tokens[2];
+	int64_t mono; /* when they were last refilled */
+} tenant_t;
+
+enum { RECORDS, BYTES };
+
+static ow_map_t tenants;
+static ow_map_t overrides; /* limits.tenant_overrides: tenant -> int64_t[2] */
 typedef struct {
 	char tenant[OW_TENANT_MAX + 1];
 	uint64_t requests[OW_NSIGNALS], records[OW_NSIGNALS], rejected[OW_NSIGNALS],
@@ -37,6 +76,8 @@ enum {
 	REJ_DEADLINE,
 	REJ_UNAUTHENTICATED,
 	REJ_PERMISSION_DENIED,
+	REJ_TENANTS,
+	REJ_RATE,
 	NREJECT
 };
 
@@ -61,7 +102,9 @@ static const char *const reject_names[NREJECT] = {"bad_request",
 						  "buffer_full",
 						  "deadline_exceeded",
 						  "unauthenticated",
-						  "permission_denied"};
+						  "permission_denied",
+						  "tenant_limit",
+						  "rate_limited"};
 
 static tenant_stats_t *tenant_row(const char *tenant)
 {
@@ -127,6 +170,9 @@ static const struct {
 			   "for all tenants (*)"},
     [OW_IN_TENANT] = {400, OW_RPC_INVALID_ARGUMENT, REJ_INVALID_TENANT, TENANT_FROM,
 		      "invalid tenant in %s: use 1 to 64 of [A-Za-z0-9._-], not . or .."},
+    [OW_IN_TENANTS] = {403, OW_RPC_RESOURCE_EXHAUSTED, REJ_TENANTS, TEXT,
+		       "tenant limit reached (limits.max_tenants): no new tenant is taken"},
+    [OW_IN_RATE] = {429, OW_RPC_RESOURCE_EXHAUSTED, REJ_RATE, DETAIL, "%s"},
     [OW_IN_DRAINING] = {503, OW_RPC_UNAVAILABLE, REJ_DRAINING, TEXT,
 			"server is shutting down; retry"},
     [OW_IN_DISK_FULL] = {503, OW_RPC_UNAVAILABLE, REJ_DISK_FULL, TEXT,
@@ -164,6 +210,7 @@ void ow_ingest_answer(const ow_ingest_src_t *src, int reason, const char *detail
 	size_t n = sizeof(a->message);
 	a->http = reasons[reason].http;
 	a->rpc = reasons[reason].rpc;
+	a->retry_after = a->http == 503;
 	switch (reasons[reason].args) {
 	case TENANT_FROM:
 		snprintf(a->message, n, reasons[reason].text, src->tenant_from);
@@ -180,6 +227,46 @@ void ow_ingest_answer(const ow_ingest_src_t *src, int reason, const char *detail
 	default:
 		snprintf(a->message, n, "%s", reasons[reason].text);
 	}
+}
+
+void ow_ingest_refuse_req(const ow_ingest_req_t *r, int reason, ow_ingest_answer_t *a)
+{
+	ow_ingest_refuse(r->src, reason, r->dec.error, a);
+	if (reason == OW_IN_RATE)
+		a->retry_after = r->retry_after;
+}
+
+/* ---- tenants and their rates ---- */
+
+static tenant_t *tenant_add(const char *name)
+{
+	tenant_t *t = ow_calloc(1, sizeof(*t));
+	const int64_t *o = ow_map_get(&overrides, name);
+	t->rate[RECORDS] = o ? o[RECORDS] : rate_records;
+	t->rate[BYTES] = o ? o[BYTES] : rate_bytes;
+	t->tokens[RECORDS] = (double)t->rate[RECORDS];
+	t->tokens[BYTES] = (double)t->rate[BYTES];
+	t->mono = ow_mono_ns();
+	ow_map_put(&tenants, name, t);
+	return t;
+}
+
+/* Seconds until t's buckets are both above 0 again (0: they are now),
+ * refilling them first. */
+static int tenant_wait(tenant_t *t)
+{
+	int64_t now = ow_mono_ns();
+	double dt = (double)(now - t->mono) / 1e9, wait = 0;
+	t->mono = now;
+	for (int k = 0; k < 2; k++) {
+		if (!t->rate[k])
+			continue;
+		double rate = (double)t->rate[k];
+		t->tokens[k] = OW_MIN(rate, t->tokens[k] + dt * rate);
+		if (t->tokens[k] <= 0)
+			wait = OW_MAX(wait, (1 - t->tokens[k]) / rate);
+	}
+	return wait > 0 ? (int)wait + 1 : 0;
 }
 
 void ow_ingest_init(ow_ingest_req_t *r, ow_ingest_src_t *src)
@@ -230,9 +317,21 @@ int ow_ingest_authorize(ow_ingest_req_t *r, const ow_auth_cred_t *cred)
 
 int ow_ingest_admit(ow_ingest_req_t *r, size_t len)
 {
+	tenant_t *t = ow_map_get(&tenants, r->tenant);
 	if (!r->admitted) {
 		if (!ow_tenant_valid(r->tenant, strlen(r->tenant)))
 			return OW_IN_TENANT;
+		if (!t && tenants.count >= (size_t)max_tenants)
+			return OW_IN_TENANTS;
+		if (t && (r->retry_after = tenant_wait(t)) > 0) {
+			snprintf(
+			    r->dec.error, sizeof(r->dec.error),
+			    "tenant %s is over its ingest rate (limits.tenant_records_per_second "
+			    "%lld, limits.tenant_bytes_per_second %lld); retry in %d s",
+			    r->tenant, (long long)t->rate[RECORDS], (long long)t->rate[BYTES],
+			    r->retry_after);
+			return OW_IN_RATE;
+		}
 		if (draining)
 			return OW_IN_DRAINING;
 		if (ow_wal_disk_full())
@@ -245,6 +344,14 @@ int ow_ingest_admit(ow_ingest_req_t *r, size_t len)
 	if (ow_budget_take(len) != OW_OK)
 		return OW_IN_BUDGET;
 	r->msg.charged += len;
+	if (!r->admitted) {
+		/* taken: its tenant too, and a record on account (it has one at
+		 * least), so that requests admitted together draw on the bucket */
+		if (!t)
+			t = tenant_add(r->tenant);
+		t->tokens[RECORDS] -= 1;
+	}
+	t->tokens[BYTES] -= (double)len;
 	r->admitted = 1;
 	return OW_IN_OK;
 }
@@ -267,8 +374,18 @@ static void decode_work(ow_job_t *j)
 		if (r->blen)
 			memcpy(body, r->view, r->blen);
 	}
+	/* the window around now (0 hours: that side is open); not for Kafka,
+	 * whose broker acknowledged the records to their producers already: a
+	 * consumer catching up on an old backlog replays them */
+	int64_t now = ow_now_ns();
+	const int64_t hour = 3600 * (int64_t)1000000000;
+	ow_columns_window_t win = {
+	    .min_ns = max_past_hours ? (uint64_t)OW_MAX(now - max_past_hours * hour, 1) : 0,
+	    .max_ns = max_future_hours ? (uint64_t)(now + max_future_hours * hour) : UINT64_MAX,
+	    .clamp = clamp_timestamps};
 	int rc = ow_otlp_decode_body(r->signal, r->encoding, r->gzip, body, r->blen, r->src->max,
-				     r->src->limit, &r->dec);
+				     r->src->limit, r->src->source == OW_SRC_KAFKA ? NULL : &win,
+				     &r->dec);
 	r->reason = rc == OW_OK	       ? OW_IN_OK
 		    : rc == OW_NOSPACE ? OW_IN_DECODED_TOO_LARGE
 		    : rc == OW_AGAIN   ? OW_IN_DECODE_BUDGET
@@ -278,6 +395,9 @@ static void decode_work(ow_job_t *j)
 static void decode_done(ow_job_t *j)
 {
 	ow_ingest_req_t *r = (ow_ingest_req_t *)((char *)j - offsetof(ow_ingest_req_t, job));
+	tenant_t *t = ow_map_get(&tenants, r->tenant);
+	if (r->reason == OW_IN_OK && t && r->dec.records > 1)
+		t->tokens[RECORDS] -= (double)(r->dec.records - 1); /* the rest of its records */
 	if (r->reason != OW_IN_OK)
 		unadmit(r);
 	r->admitted = 0;
@@ -349,8 +469,80 @@ static void ingest_stats(ow_buf_t *b)
 	for (int i = 0; i < NREJECT; i++)
 		ow_buf_printf(b, "openwit_rejected_requests_total{reason=\"%s\"} %llu\n",
 			      reject_names[i], (unsigned long long)stats.rejected[i]);
+	ow_metric_head(b, "openwit_tenants", "gauge",
+		       "Tenants taken (with data, or acknowledged since the start).");
+	ow_buf_printf(b, "openwit_tenants %zu\n", tenants.count);
+	ow_metric_head(b, "openwit_tenants_max", "gauge", "limits.max_tenants.");
+	ow_buf_printf(b, "openwit_tenants_max %lld\n", (long long)max_tenants);
 	ow_metric_hist(b, "openwit_ack_latency_seconds",
 		       "From a request's arrival to its acknowledgement.", &stats.ack_latency);
+}
+
+/* The tenants with data on disk count against limits.max_tenants. */
+static void on_disk(void *arg, const char *tenant)
+{
+	OW_UNUSED(arg);
+	if (!ow_map_get(&tenants, tenant))
+		tenant_add(tenant);
+}
+
+static int ingest_start(struct event_base *base)
+{
+	OW_UNUSED(base);
+	ow_storage_tenants(on_disk, NULL);
+	if (tenants.count > (size_t)max_tenants)
+		ow_log(OW_LOG_WARN,
+		       "%zu tenants have data, more than limits.max_tenants (%lld): they are all "
+		       "taken, no new one",
+		       tenants.count, (long long)max_tenants);
+	return OW_OK;
+}
+
+/* Reads limits.tenant_overrides into overrides. */
+static int ingest_check(char *err, size_t errlen)
+{
+	for (const char *l = rate_overrides; l && *l;) {
+		const char *e = strchr(l, '\n');
+		size_t n = e ? (size_t)(e - l) : strlen(l);
+		char line[256], name[OW_TENANT_MAX + 2];
+		long long r, b;
+		char extra;
+		snprintf(line, sizeof(line), "%.*s", (int)OW_MIN(n, sizeof(line) - 1), l);
+		if (sscanf(line, "%65s %lld %lld %c", name, &r, &b, &extra) != 3 ||
+		    !ow_tenant_valid(name, strlen(name)) || r < 0 || b < 0) {
+			ow_conf_error(
+			    err, errlen, ow_conf_find("limits.tenant_overrides"),
+			    "\"%s\": want \"TENANT RECORDS_PER_SECOND BYTES_PER_SECOND\" (0: "
+			    "no limit)",
+			    line);
+			return OW_ERROR;
+		}
+		int64_t *o = ow_map_get(&overrides, name);
+		if (!o) {
+			o = ow_alloc(2 * sizeof(*o));
+			ow_map_put(&overrides, name, o);
+		}
+		o[RECORDS] = r;
+		o[BYTES] = b;
+		l = e ? e + 1 : l + n;
+	}
+	return OW_OK;
+}
+
+/* the values of tenants and overrides */
+static void tenant_free(void *arg, const char *key, void *v)
+{
+	OW_UNUSED(arg);
+	OW_UNUSED(key);
+	free(v);
+}
+
+static void ingest_stop(void)
+{
+	ow_map_each(&tenants, tenant_free, NULL);
+	ow_map_free(&tenants);
+	ow_map_each(&overrides, tenant_free, NULL);
+	ow_map_free(&overrides);
 }
 
 /* Every source stops taking requests at once (they drain in the same
@@ -362,6 +554,10 @@ static void ingest_drain(void)
 
 ow_module_t ow_ingest_module = {
     .name = "ingest",
+    .directives = directives,
+    .check = ingest_check,
+    .start = ingest_start,
+    .stop = ingest_stop,
     .drain = ingest_drain,
     .stats = ingest_stats,
 };

@@ -21,6 +21,20 @@
  * HTTP status, gRPC code, message and counter (openwit_rejected_requests_total).
  * The control API takes its token refusals' answers from the same table
  * (ow_ingest_answer), uncounted there: they are no ingest.
+ *
+ * The front's limits (limits.*, ingest.c):
+ *   tenants     at most limits.max_tenants tenants (those with data on disk
+ *               at start count): a request for another is refused (403,
+ *               gRPC RESOURCE_EXHAUSTED: no retry helps; a Kafka message
+ *               goes to the dead letters) and creates nothing
+ *   rates       per tenant, records/s and bytes/s, token buckets of one
+ *               second's worth that a request may overdraw: a request
+ *               while a bucket is overdrawn gets 429 with Retry-After (gRPC
+ *               RESOURCE_EXHAUSTED with a RetryInfo; Kafka pauses and tries
+ *               again); off by default
+ *   times       the window of record times, applied while decoding
+ *               (columns.h) what comes over HTTP and gRPC; never to replay,
+ *               nor to Kafka, whose records the broker has acknowledged
  */
 #ifndef OW_INGEST_H
 #define OW_INGEST_H
@@ -54,6 +68,8 @@ enum ow_ingest_reason {
 	OW_IN_ALL_TENANTS,  /* a tenant's token on a route of every tenant */
 	/* ow_ingest_admit */
 	OW_IN_TENANT,
+	OW_IN_TENANTS, /* a new tenant past limits.max_tenants */
+	OW_IN_RATE,    /* the tenant's rate bucket is overdrawn */
 	OW_IN_DRAINING,
 	OW_IN_DISK_FULL,
 	OW_IN_BUFFER_FULL,
@@ -102,15 +118,17 @@ struct ow_ingest_req {
 	uint8_t *body;
 	const void *view;
 	size_t blen;
-	int reason; /* how its decode went */
+	int reason;	 /* how its decode went */
+	int retry_after; /* OW_IN_RATE: seconds until its buckets refill */
 	ow_otlp_req_t dec;
 	int64_t t0; /* CLOCK_MONOTONIC ns a client has waited from; 0: none */
 };
 
 /* An answer to a refused request, in the source's own format. */
 typedef struct {
-	int http; /* HTTP status */
-	int rpc;  /* gRPC code; also the google.rpc.Status of an HTTP error */
+	int http;	 /* HTTP status */
+	int rpc;	 /* gRPC code; also the google.rpc.Status of an HTTP error */
+	int retry_after; /* seconds for an HTTP Retry-After; 0: none */
 	char message[256];
 } ow_ingest_answer_t;
 
@@ -150,5 +168,8 @@ void ow_ingest_refuse(const ow_ingest_src_t *src, int reason, const char *detail
 /* The answer alone, counted nowhere. */
 void ow_ingest_answer(const ow_ingest_src_t *src, int reason, const char *detail,
 		      ow_ingest_answer_t *a);
+/* The same for a request the front has seen: the decode's message, the
+ * wait of a rate refusal. */
+void ow_ingest_refuse_req(const ow_ingest_req_t *r, int reason, ow_ingest_answer_t *a);
 
 #endif

@@ -712,6 +712,14 @@ static void admit_held(void)
 			dead_letter(k, OW_IN_TOO_LARGE, text);
 			continue;
 		}
+		if (why == OW_IN_TENANTS) {
+			/* a topic's tenant past limits.max_tenants: no wait helps */
+			held = k->hnext;
+			dead_letter(k, why,
+				    "tenant limit reached (limits.max_tenants): no new tenant is "
+				    "taken");
+			continue;
+		}
 		if (why != OW_IN_OK) {
 			ow_log(OW_LOG_DEBUG,
 			       "kafka: no room: budget %llu/%llu storage full %d disk %d",

@@ -547,7 +547,8 @@ static int json_decode(int signal, uint8_t *body, size_t len, ow_otlp_req_t *r)
 /* Decodes body (which it takes ownership of) of the given signal and
  * encoding into r: the protobuf payload for the WAL and the records as
  * columns. */
-static int decode(int signal, int encoding, uint8_t *body, size_t len, ow_otlp_req_t *r)
+static int decode(int signal, int encoding, uint8_t *body, size_t len,
+		  const ow_columns_window_t *win, ow_otlp_req_t *r)
 {
 	if (encoding == OW_ENC_PROTOBUF) {
 		r->payload = body;
@@ -562,10 +563,15 @@ static int decode(int signal, int encoding, uint8_t *body, size_t len, ow_otlp_r
 	r->table = ow_alloc(sizeof(ow_table_t));
 	ow_columns_table_init(signal, r->table);
 	int64_t n =
-	    ow_columns_decode_bounded(signal, r->payload, r->len, ow_now_ns(), r->table,
-				      &r->rejects, r->error, sizeof(r->error), grow_columns, r);
+	    ow_columns_decode_new(signal, r->payload, r->len, ow_now_ns(), r->table, &r->rejects,
+				  r->error, sizeof(r->error), grow_columns, r, win);
 	if (n < 0)
 		return r->budget_rc ? r->budget_rc : OW_ERROR;
+	/* none taken, some for their time: the request is refused whole */
+	if (n == 0 && r->rejects.times) {
+		snprintf(r->error, sizeof(r->error), "no record taken: %s", r->rejects.why);
+		return OW_ERROR;
+	}
 	r->records = (uint64_t)n;
 	return OW_OK;
 }
@@ -637,7 +643,7 @@ static int gunzip(ow_otlp_req_t *r, const uint8_t *in, size_t len, size_t max, c
 }
 
 int ow_otlp_decode_body(int signal, int encoding, int gzip, uint8_t *body, size_t len, size_t max,
-			const char *limit, ow_otlp_req_t *r)
+			const char *limit, const ow_columns_window_t *win, ow_otlp_req_t *r)
 {
 	r->error[0] = '\0';
 	r->payload = NULL;
@@ -663,7 +669,7 @@ int ow_otlp_decode_body(int signal, int encoding, int gzip, uint8_t *body, size_
 				i++;
 			encoding = i < len && body[i] == '{' ? OW_ENC_JSON : OW_ENC_PROTOBUF;
 		}
-		rc = decode(signal, encoding, body, len, r);
+		rc = decode(signal, encoding, body, len, win, r);
 	}
 	if (rc != OW_OK)
 		ow_otlp_req_free(r);
@@ -736,6 +742,36 @@ void ow_otlp_success(int signal, int encoding, const ow_rejects_t *rej, ow_buf_t
 	ow_pq_put_uvarint(out, ps.len);
 	ow_buf_add(out, ps.data, ps.len);
 	ow_buf_free(&ps);
+}
+
+void ow_otlp_status_retry(int code, const char *message, int retry_after, ow_buf_t *out)
+{
+	static const char type[] = "type.googleapis.com/google.rpc.RetryInfo";
+	/* RetryInfo {retry_delay: Duration {seconds}}, in an Any */
+	ow_buf_t dur = {0}, d = {0}, any = {0};
+	ow_pq_put_uvarint(&dur, 1 << 3 | 0);
+	ow_pq_put_uvarint(&dur, (uint64_t)retry_after);
+	ow_pq_put_uvarint(&d, 1 << 3 | 2);
+	ow_pq_put_uvarint(&d, dur.len);
+	ow_buf_add(&d, dur.data, dur.len);
+	ow_pq_put_uvarint(&any, 1 << 3 | 2);
+	ow_pq_put_uvarint(&any, sizeof(type) - 1);
+	ow_buf_add(&any, type, sizeof(type) - 1);
+	ow_pq_put_uvarint(&any, 2 << 3 | 2);
+	ow_pq_put_uvarint(&any, d.len);
+	ow_buf_add(&any, d.data, d.len);
+	ProtobufCBinaryData detail = {any.len, any.data};
+	Google__Rpc__Status st = GOOGLE__RPC__STATUS__INIT;
+	st.code = code;
+	st.message = (char *)message;
+	st.n_details = 1;
+	st.details = &detail;
+	size_t n = google__rpc__status__get_packed_size(&st);
+	ow_buf_reserve(out, n);
+	out->len += google__rpc__status__pack(&st, out->data + out->len);
+	ow_buf_free(&dur);
+	ow_buf_free(&d);
+	ow_buf_free(&any);
 }
 
 void ow_otlp_status(int encoding, int code, const char *message, ow_buf_t *out)

@@ -60,11 +60,13 @@ void ow_otlp_req_free(ow_otlp_req_t *r); /* and the budget its decode took */
  * (taking ownership of body) into r: the protobuf payload for the WAL and
  * the records as columns. What the decode allocates beyond len (inflated
  * bytes, a JSON tree, columns) is taken from the budget before it grows.
+ * Records whose times are outside win (when not NULL) are skipped or clamped
+ * (columns.h); a request with none taken and some skipped so is bad input.
  * OW_OK; else a message for the client in r->error and: OW_ERROR bad input
  * (400), OW_NOSPACE too large once inflated or decoded (413), OW_AGAIN the
  * budget is spent for now (503, retry). */
 int ow_otlp_decode_body(int signal, int encoding, int gzip, uint8_t *body, size_t len, size_t max,
-			const char *limit, ow_otlp_req_t *r);
+			const char *limit, const ow_columns_window_t *win, ow_otlp_req_t *r);
 
 /* Moves a decoded request into the message the WAL takes (r keeps only
  * its rejects; freeing it frees nothing the message holds), and charges
@@ -79,5 +81,9 @@ void ow_otlp_to_msg(ow_otlp_req_t *r, struct ow_msg *m);
 void ow_otlp_success(int signal, int encoding, const ow_rejects_t *rej, ow_buf_t *out);
 /* A google.rpc.Status with code and message. */
 void ow_otlp_status(int encoding, int code, const char *message, ow_buf_t *out);
+/* The same in protobuf, with a google.rpc.RetryInfo of retry_after seconds
+ * (1 to 2^31) among its details: what makes an OTLP exporter retry a
+ * RESOURCE_EXHAUSTED (gRPC's grpc-status-details-bin). */
+void ow_otlp_status_retry(int code, const char *message, int retry_after, ow_buf_t *out);
 
 #endif

@@ -23,8 +23,21 @@ typedef struct {
 	const ow_pq_kv_t *kv;  /* key/value metadata */
 	int nkv;
 	size_t rows;	  /* with perm: write perm[0..rows), a subset; 0 = t->nrows */
-	size_t page_rows; /* rows per data page at most; 0 = 32768 */
+	size_t page_rows; /* rows per data page at most; 0 = 32768; at most
+			   * OW_PQ_PAGE_ROWS_MAX */
 } ow_pq_opts_t;
+
+/* What the reader believes of a page: at most OW_PQ_VALUES_PER_BYTE values
+ * for each byte it takes in the file (its header and stored body), and a
+ * column chunk as many rows for its bytes, so that what a file makes us
+ * allocate (a byte or two a row for selections and definition levels, up
+ * to 8 for values, 4 for dictionary codes) is bounded by its size: some 60
+ * KB of memory a byte at worst, 16 MB for a crafted file of 300 bytes. The
+ * writer cuts pages at OW_PQ_PAGE_ROWS_MAX rows, so its densest page (all
+ * nulls: a run of definition levels, some 20 bytes with its header,
+ * uncompressed) holds about 1600 values a byte. */
+#define OW_PQ_PAGE_ROWS_MAX 32768
+#define OW_PQ_VALUES_PER_BYTE 4096
 
 /* Writes the rows of t, in the order of perm when it is not NULL (perm[i]
  * is the source row of output row i), as one Parquet file through the

@@ -13,9 +13,12 @@
  * that does not decode: every offset, length and count from the file is
  * checked against the image before it is used, and counts are checked
  * against each other (a page's values against its chunk's, a chunk's
- * against its row group's, the row groups' against the file's), so a
- * corrupt number cannot make us read outside the image or allocate for
- * rows that are not there.
+ * against its row group's, the row groups' against the file's) and against
+ * the bytes that hold them (OW_PQ_VALUES_PER_BYTE), so a corrupt number
+ * cannot make us read outside the image or allocate for rows that are not
+ * there. A zstd frame must state its content size, the page's; the page
+ * buffer is the one allocation sized by the file (at most OW_PQ_PAGE_MAX)
+ * and its failure is an error, not an abort.
  *
  * A chunk is read page by page, each page decompressed alone (as writer.c
  * writes them), which is what makes ow_pq_read_column_ex cheap: a data
@@ -42,6 +45,7 @@
 #include "thrift.h"
 
 #define OW_PQ_PAGE_MAX (1024 * 1024 * 1024) /* largest page we decompress */
+#define PER_BYTE ((int64_t)OW_PQ_VALUES_PER_BYTE)
 
 enum { PAGE_DATA = 0, PAGE_DICT = 2 };
 enum { CODEC_UNCOMPRESSED = 0, CODEC_ZSTD = 6 };
@@ -482,6 +486,16 @@ static int check_row_groups(ow_pq_file_t *f, char *err, size_t errlen)
 				    "parquet: row group %d, column %s: chunk does not match "
 				    "the schema",
 				    g, d->name);
+			if (ch->tcs < 0 || (uint64_t)ch->tcs > f->len)
+				return fail(err, errlen,
+					    "parquet: row group %d, column %s: chunk of %lld bytes "
+					    "in a file of %zu",
+					    g, d->name, (long long)ch->tcs, f->len);
+			if (rg->rows / PER_BYTE > ch->tcs)
+				return fail(err, errlen,
+					    "parquet: row group %d, column %s: %lld rows cannot "
+					    "be in %lld bytes",
+					    g, d->name, (long long)rg->rows, (long long)ch->tcs);
 			/* flat: one value (or null) per row */
 			if (ch->num_values != rg->rows)
 				return fail(
@@ -771,15 +785,18 @@ static int page_body(ow_pq_rctx_t *x, const uint8_t *p, size_t csize, int64_t us
 		*body = p;
 		return OW_OK;
 	}
-	/* a frame that states its size must state the page's: a corrupt
-	 * header must not make us allocate for nothing */
+	/* the frame states its size, the page's: a corrupt header must not
+	 * make us allocate for nothing */
 	unsigned long long fcs = ZSTD_getFrameContentSize(p, csize);
-	if (fcs == ZSTD_CONTENTSIZE_ERROR ||
-	    (fcs != ZSTD_CONTENTSIZE_UNKNOWN && fcs != (unsigned long long)usize))
-		return fail(x->err, x->errlen, "parquet: zstd frame does not match its page");
+	if (fcs == ZSTD_CONTENTSIZE_ERROR || fcs == ZSTD_CONTENTSIZE_UNKNOWN ||
+	    fcs != (unsigned long long)usize)
+		return fail(x->err, x->errlen,
+			    "parquet: zstd frame does not state its page's size");
 	ow_buf_t *into = &x->page;
 	into->len = 0;
-	ow_buf_reserve(into, (size_t)usize + 1);
+	if (ow_buf_try_reserve(into, (size_t)usize + 1) != OW_OK)
+		return fail(x->err, x->errlen, "parquet: page of %lld bytes: out of memory",
+			    (long long)usize);
 	if (!x->scratch)
 		return fail(x->err, x->errlen, "parquet: no zstd context (out of memory)");
 	size_t n = ZSTD_decompressDCtx(x->scratch->d, into->data, (size_t)usize, p, csize);
@@ -1086,6 +1103,11 @@ static int read_chunk(ow_pq_rctx_t *x, const ow_pq_file_t *f, int g, int col, co
 				    "parquet: column %s: bad page header at %lld", x->d->name,
 				    (long long)(p - f->data));
 		p = r.p;
+		if (pg.nv > 0 && pg.nv / PER_BYTE > (p - head) + pg.csize)
+			return fail(
+			    x->err, x->errlen,
+			    "parquet: column %s: a page of %d values cannot be in %lld bytes",
+			    x->d->name, pg.nv, (long long)((p - head) + pg.csize));
 		if (pg.type == PAGE_DICT) {
 			if (x->dict_page || left != ch->num_values || pg.nv < 0 ||
 			    (pg.enc != OW_PQ_E_PLAIN && pg.enc != OW_PQ_E_PLAIN_DICTIONARY) ||

@@ -557,7 +557,8 @@ static int write_chunk(ow_pq_w_t *w, ow_pq_wrg_t *rg, int col, size_t r0, size_t
 	else
 		stats(d, c, w->vals, nv, &st);
 	int dict_bw = dict ? OW_MAX(1, ow_pq_bits(w->dict.nent - 1)) : 0;
-	size_t page_rows = w->o->page_rows ? w->o->page_rows : OW_PQ_PAGE_ROWS;
+	size_t page_rows = w->o->page_rows ? OW_MIN(w->o->page_rows, (size_t)OW_PQ_PAGE_ROWS_MAX)
+					   : OW_PQ_PAGE_ROWS;
 	ch.enc = dict			     ? OW_PQ_E_RLE_DICTIONARY
 		 : d->enc == OW_PQ_ENC_DELTA ? OW_PQ_E_DELTA_BINARY_PACKED
 					     : OW_PQ_E_PLAIN;

@@ -2721,7 +2721,8 @@ static int consume(run_t *r)
 					r->mem += (int64_t)(sizeof(ow_search_val_t) + vals[i].n);
 				}
 				r->nrows_out++;
-				if (r->keep >= 0 && r->nrows_out >= 2 * (size_t)r->keep + 1024)
+				if (r->keep >= 0 && r->nrows_out > 1024 &&
+				    (r->nrows_out - 1024) / 2 >= (size_t)r->keep)
 					top_k(r);
 			}
 		}
@@ -3994,6 +3995,12 @@ static int compile(run_t *r)
 	return rc;
 }
 
+/* a + b for a, b >= 0, at most INT64_MAX */
+static int64_t sat_add(int64_t a, int64_t b)
+{
+	return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
 /* The query into out in format, or (out NULL) its first column's values
  * into r->collect. */
 static int execute(ow_search_t *s, ow_columnar_t *q, int64_t limit, int64_t offset, int format,
@@ -4016,13 +4023,14 @@ static int execute(ow_search_t *s, ow_columnar_t *q, int64_t limit, int64_t offs
 		r->used |= q->rcols[k];
 	if (q->aggregate || q->ngroup)
 		r->nslots = 0, rehash(r);
-	/* the query's LIMIT and OFFSET, then the caller's */
-	r->skip = q->offset + offset;
+	/* the query's LIMIT and OFFSET, then the caller's; their sums saturate
+	 * (LIMIT 9223372036854775807 OFFSET 9223372036854775807 is SQL) */
+	r->skip = sat_add(q->offset, offset);
 	r->take = limit;
 	if (q->limit >= 0)
 		r->take = limit < 0 ? OW_MAX(q->limit - offset, 0)
 				    : OW_MIN(limit, OW_MAX(q->limit - offset, 0));
-	r->keep = r->take >= 0 && !q->aggregate ? r->skip + r->take : -1;
+	r->keep = r->take >= 0 && !q->aggregate ? sat_add(r->skip, r->take) : -1;
 	r->worst = -1;
 	ow_search_out_t o;
 	if (out) {
@@ -4048,8 +4056,9 @@ static int execute(ow_search_t *s, ow_columnar_t *q, int64_t limit, int64_t offs
 		size_t m = r->nrows_out;
 		/* of many rows, only those the OFFSET and LIMIT show: the first
 		 * (row_cmp's order is total, ties by position) */
-		if (q->norder && r->take >= 0 && (uint64_t)(r->skip + r->take) < m / 4)
-			m = first_rows(idx, m, (size_t)(r->skip + r->take), &c);
+		int64_t shown = r->take >= 0 ? sat_add(r->skip, r->take) : -1;
+		if (q->norder && shown >= 0 && (uint64_t)shown < m / 4)
+			m = first_rows(idx, m, (size_t)shown, &c);
 		if (q->norder)
 			qsort_r(idx, m, sizeof(size_t), row_cmp, &c);
 		for (size_t k = 0; k < m && rc == OW_OK && !r->stop; k++)

@@ -30,6 +30,7 @@
 #include "../columns/columns.h"
 #include "../core/io.h"
 #include "../core/log.h"
+#include "../core/map.h"
 #include "../core/queue.h"
 #include "../core/stats.h"
 #include "../parquet/parquet.h"
@@ -59,7 +60,7 @@ static ow_directive_t directives[] = {
     {"storage.parquet.stable_compression_level", OW_CONF_INT, &zstd_stable, 0, 22, "9", NULL, 0},
     {"storage.parquet.row_group_size", OW_CONF_INT, &row_group_rows, 1000, 100000000, "131072",
      NULL, 0},
-    {"storage.parquet.page_rows", OW_CONF_INT, &page_rows, 0, 100000000, "0", NULL, 0},
+    {"storage.parquet.page_rows", OW_CONF_INT, &page_rows, 0, OW_PQ_PAGE_ROWS_MAX, "0", NULL, 0},
     OW_CONF_END};
 
 /* A batch whose rows a buffer holds. */
@@ -100,7 +101,8 @@ typedef struct {
 	int64_t wal_removed;
 } flush_t;
 
-static buffer_t *buffers; /* open for new rows */
+static buffer_t *buffers;     /* open for new rows */
+static ow_map_t buffer_index; /* "{signal}/{tenant}" -> the open buffer */
 /* due for a flush but holding Kafka batches whose offsets are not yet
  * committed: closed to new rows, frozen when the last hold goes */
 static buffer_t *sealed;
@@ -136,18 +138,25 @@ int ow_storage_full(void)
 	return ow_queue_full(&buffer_q);
 }
 
+static void index_key(char key[OW_TENANT_MAX + 8], const char *tenant, int signal)
+{
+	snprintf(key, OW_TENANT_MAX + 8, "%d/%s", signal, tenant);
+}
+
 static buffer_t *buffer_for(const char *tenant, int signal)
 {
-	buffer_t *b;
-	for (b = buffers; b; b = b->next)
-		if (b->signal == signal && strcmp(b->tenant, tenant) == 0)
-			return b;
+	char key[OW_TENANT_MAX + 8];
+	index_key(key, tenant, signal);
+	buffer_t *b = ow_map_get(&buffer_index, key);
+	if (b)
+		return b;
 	b = ow_calloc(1, sizeof(*b));
 	snprintf(b->tenant, sizeof(b->tenant), "%s", tenant);
 	b->signal = signal;
 	b->opened_mono = ow_mono_ns();
 	b->next = buffers;
 	buffers = b;
+	ow_map_put(&buffer_index, key, b);
 	return b;
 }
 
@@ -395,6 +404,16 @@ ow_snapshot_t *ow_storage_snapshot(const char *tenant, int signal)
 		s->parts[s->nparts++] = p;
 	}
 	return s;
+}
+
+void ow_storage_tenants(void (*fn)(void *arg, const char *tenant), void *arg)
+{
+	const buffer_t *lists[] = {buffers, sealed, frozen, flushing ? flushing->buf : NULL};
+	for (size_t l = 0; l < OW_NELEMS(lists); l++)
+		for (const buffer_t *b = lists[l]; b; b = b->next)
+			fn(arg, b->tenant);
+	for (const ow_partref_t *p = catalog; p; p = p->next)
+		fn(arg, p->tenant);
 }
 
 void ow_storage_snapshot_free(ow_snapshot_t *s)
@@ -767,13 +786,13 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static void unlink_buffer(buffer_t *b)
+/* Takes b, which *pp points to, out of the open buffers. */
+static void unlink_buffer(buffer_t **pp, buffer_t *b)
 {
-	for (buffer_t **pp = &buffers; *pp; pp = &(*pp)->next)
-		if (*pp == b) {
-			*pp = b->next;
-			break;
-		}
+	char key[OW_TENANT_MAX + 8];
+	index_key(key, b->tenant, b->signal);
+	ow_map_del(&buffer_index, key);
+	*pp = b->next;
 	b->next = NULL;
 }
 
@@ -785,12 +804,12 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	OW_UNUSED(what);
 	OW_UNUSED(arg);
 	int64_t now = ow_mono_ns();
-	buffer_t *b = buffers;
-	while (b) {
-		buffer_t *next = b->next;
+	buffer_t **pp = &buffers;
+	while (*pp) {
+		buffer_t *b = *pp;
 		int aged = now - b->opened_mono >= flush_interval_ms * 1000000;
 		if (b->nbatches > 0 && (aged || draining || b->bytes >= (size_t)flush_bytes)) {
-			unlink_buffer(b);
+			unlink_buffer(pp, b);
 			if (b->holds) {
 				/* Kafka offsets not committed yet: not stored either;
 				 * new rows go to a new buffer meanwhile */
@@ -800,11 +819,12 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 				freeze(b);
 			}
 		} else if (b->nbatches == 0 && aged) {
-			unlink_buffer(b);
+			unlink_buffer(pp, b);
 			ow_queue_take(&buffer_q, b->nchunks, b->bytes, 0);
 			buffer_free(b);
+		} else {
+			pp = &b->next;
 		}
-		b = next;
 	}
 	start_flush();
 }
@@ -942,6 +962,7 @@ static void storage_stop(void)
 	ow_queue_unregister(&buffer_q);
 	ow_queue_unregister(&flush_q);
 	ow_queue_unregister(&merge_q);
+	ow_map_free(&buffer_index);
 	while (buffers) {
 		buffer_t *b = buffers;
 		buffers = b->next;

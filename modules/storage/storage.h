@@ -96,6 +96,11 @@ void ow_storage_snapshot_free(ow_snapshot_t *s);
 void ow_storage_swap_parts(const char *tenant, int signal, char ids[][33], int n,
 			   const ow_part_t *stable);
 
+/* Loop thread: calls fn for the tenant of every buffer and committed part
+ * (a tenant as often as it has them): the tenants with data, once
+ * recovery has replayed the WAL. */
+void ow_storage_tenants(void (*fn)(void *arg, const char *tenant), void *arg);
+
 /* Nonzero while the buffers hold memory.max_buffer_bytes or more: sources
  * answer 503 until a flush frees memory. */
 int ow_storage_full(void);

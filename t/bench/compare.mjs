@@ -205,7 +205,7 @@ say(`openwit: stored ${(owStored.lag).toFixed(1)} s after the last acknowledgeme
 let corpusRes = null, corpusParts = null;
 if (CORPUS_RUNS > 0) {
   corpusParts = partBytes();
-  corpusRes = await runCorpus({ port: ow.ports.control, tenant: TENANT, traceId: gen.sample_trace_id, runs: CORPUS_RUNS, say,
+  corpusRes = await runCorpus({ port: ow.ports.control, tenant: TENANT, traceId: gen.sample_trace_id, t0: gen.t0_ns, runs: CORPUS_RUNS, say,
     parquet: Object.fromEntries(Object.keys(tables).map((t) => [t, path.join(duckDir, `${t}-sorted.parquet`)])) });
   rss.ow.corpus = peakRSS(ow.proc.pid);
   say(`corpus: ${corpusRes.length} queries; peak RSS ${(rss.ow.corpus / 1048576).toFixed(0)} MB`);

@@ -15,11 +15,11 @@ import { openwit, duckdb, differ } from '../corpus/check.mjs';
 
 const SLOW_MS = 5000;
 
-export async function runCorpus({ port, tenant, parquet, traceId, runs = 3, say = () => {} }) {
+export async function runCorpus({ port, tenant, parquet, traceId, t0, runs = 3, say = () => {} }) {
   const duck = await duckdb({ threads: 2 });
   await duck.views(Object.fromEntries(Object.entries(parquet).map(([t, f]) => [t, `read_parquet('${f}')`])));
   const res = [];
-  for (const q of corpus({ traceId })) {
+  for (const q of corpus({ traceId, t0 })) {
     const r = { name: q.name, ow: Infinity, duck: Infinity, engine: null, rows: 0, why: null };
     let ours = null, theirs = null;
     for (let i = 0; i < runs; i++) {

@@ -26,7 +26,8 @@ $BIN -c "$dir/openwit.yaml" 2>"$dir/log" &
 pid=$!
 for i in $(seq 100); do curl -sf "127.0.0.1:$C/ready" >/dev/null 2>&1 && break; sleep 0.05; done
 
-recs='{"timeUnixNano":"1700000000000000000","severityNumber":9,"body":{"stringValue":"GET /api/v1/items 200 12ms user=42 trace=5b8efff798038103"},"attributes":[{"key":"http.status_code","value":{"intValue":"200"}}]}'
+# a time near now: the server takes no other (limits.max_past_hours)
+recs='{"timeUnixNano":"'$(date +%s)000000000'","severityNumber":9,"body":{"stringValue":"GET /api/v1/items 200 12ms user=42 trace=5b8efff798038103"},"attributes":[{"key":"http.status_code","value":{"intValue":"200"}}]}'
 body="{\"resourceLogs\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":\"bench\"}}]},\"scopeLogs\":[{\"logRecords\":[$recs"
 for i in 2 3 4 5 6 7 8 9 10; do body="$body,$recs"; done
 printf '%s]}]}]}' "$body" > "$dir/body.json"

@@ -1,12 +1,12 @@
 /*
  * loadgen.c - the load generator of `make bench` (t/bench/compare.mjs).
  *
- *   t/bench/loadgen gen -o DIR [-S SEED] [-n SPANS] [-l LOGS] [-m POINTS] [-r RECORDS]
+ *   t/bench/loadgen gen -o DIR [-S SEED] [-n SPANS] [-l LOGS] [-m POINTS] [-r RECORDS] [-t T0]
  *   t/bench/loadgen send -k traces|logs|metrics -a HOST:PORT [-M http|grpc|clickhouse]
  *                        [-c CONNS] [-s STREAMS] [-T TENANT] [-p PATH] DIR
  *
  * gen makes realistic synthetic OTLP from a fixed seed (the same bytes on
- * every run and machine): an online shop of a few dozen services on ~70
+ * every run and machine, given the same T0): an online shop of a few dozen services on ~70
  * Kubernetes pods, with semantic-convention resources and attributes
  * (http, rpc, db, messaging, k8s); traces of ~10 spans with parent/child
  * structure, client and server spans for every call, database and
@@ -18,7 +18,11 @@
  * every 10 s, cumulative, some with exemplars. Span and log requests are
  * cut per pod, as an SDK's batch processor does (RECORDS a request on
  * average); metric requests gather the pods of one collection, as a
- * collector does, up to RECORDS points.
+ * collector does, up to RECORDS points. The data starts at T0 (ns since
+ * the epoch), printed as t0_ns: by default the latest UTC midnight from
+ * which all of it (spans and logs over an hour, points every 10 s for as
+ * long as POINTS takes) is past by now, since a server takes times near
+ * now only (limits.max_past_hours, 30 days by default).
  *
  * gen writes, in DIR:
  *   traces.req logs.req metrics.req   the Export*ServiceRequests, protobuf,
@@ -2367,7 +2371,8 @@ static int cmd_gen(int argc, char **argv)
 	int64_t nspans = 100000, nlogs = 100000, npoints = 100000;
 	batch_target = 500;
 	int c;
-	while ((c = getopt(argc, argv, "o:S:n:l:m:r:")) != -1) {
+	int64_t t0 = -1;
+	while ((c = getopt(argc, argv, "o:S:n:l:m:r:t:")) != -1) {
 		switch (c) {
 		case 'o':
 			dir = optarg;
@@ -2387,9 +2392,12 @@ static int cmd_gen(int argc, char **argv)
 		case 'r':
 			batch_target = atoi(optarg);
 			break;
+		case 't':
+			t0 = strtoll(optarg, NULL, 10);
+			break;
 		default:
 			die("usage: loadgen gen -o DIR [-S SEED] [-n SPANS] [-l LOGS] [-m POINTS] "
-			    "[-r RECORDS]");
+			    "[-r RECORDS] [-t T0]");
 		}
 	}
 	if (!dir || batch_target < 1)
@@ -2408,9 +2416,29 @@ static int cmd_gen(int argc, char **argv)
 		setvbuf(outs[s].rows, NULL, _IOFBF, 1 << 20);
 	}
 	rnd_seed(seed);
-	T0 = 1735689600ll * 1000000000ll; /* 2025-01-01 00:00:00 UTC */
 	build_shop();
 	build_series();
+	/* T0 was 0 for the shop: its processes' start times move with it */
+	if (t0 < 0) {
+		int64_t series = 0;
+		for (int i = 0; i < NSVC; i++)
+			for (int k = 0; k < svcs[i].npods; k++)
+				series += svcs[i].pods[k].nseries;
+		int64_t secs = (npoints / (series > 0 ? series : 1) + 2) * 10;
+		if (secs < 2 * 3600)
+			secs = 2 * 3600;
+		int64_t now = (int64_t)time(NULL);
+		t0 = (now - secs) / 86400 * 86400;
+		if (t0 < now - 29 * 86400)
+			die("gen: %lld points take %lld s at 10 s a point of each of %lld series: "
+			    "more than 29 days (give -t)",
+			    (long long)npoints, (long long)secs, (long long)series);
+		t0 *= 1000000000ll;
+	}
+	T0 = t0;
+	for (int i = 0; i < NSVC; i++)
+		for (int k = 0; k < svcs[i].npods; k++)
+			svcs[i].pods[k].start_ns += T0;
 
 	g.spans_target = g.spans_left = nspans;
 	g.logs_left = nlogs;

@@ -7,9 +7,10 @@
 // openwit's time beside DuckDB's).
 //
 // The data is t/bench/loadgen's (an online shop; spans and logs over the
-// hour from 2025-01-01 00:00 UTC, metric points every 10 s from then), at
-// any scale, so the queries name its services, operations, attribute keys
-// and texts. P.traceId is a trace of the data (loadgen's sample_trace_id).
+// hour from its t0_ns, a UTC midnight, metric points every 10 s from then),
+// at any scale, so the queries name its services, operations, attribute
+// keys and texts. P.traceId is a trace of the data (loadgen's
+// sample_trace_id), P.t0 its t0_ns.
 //
 // The dialects, as the pairs write them:
 //   times       ours: integer ns; DuckDB: TIMESTAMP_NS (epoch_ns() to
@@ -34,14 +35,16 @@
 // compared in order: a group query by its groups, a top-k with its key
 // after the measure.
 
-const T0 = 1735689600000000000n; // 2025-01-01 00:00:00 UTC
 const MIN = 60000000000n;
-const at = (m) => String(T0 + BigInt(m) * MIN); // minute m, integer ns
-const ts = (m) => `TIMESTAMP '2025-01-01 ${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}:00'`;
-const iso = (m) => `'2025-01-01 ${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}:00'`;
 
 export function corpus(P) {
   const tid = P.traceId;
+  const T0 = BigInt(P.t0);
+  const day = new Date(Number(T0 / 1000000n)).toISOString().slice(0, 10); // T0's, 'YYYY-MM-DD'
+  const at = (m) => String(T0 + BigInt(m) * MIN); // minute m, integer ns
+  const hm = (m) => `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+  const ts = (m) => `TIMESTAMP '${day} ${hm(m)}:00'`;
+  const iso = (m) => `'${day} ${hm(m)}:00'`;
   const q = [];
   const Q = (name, ow, duck = ow) => q.push({ name, ow, duck });
 
@@ -130,7 +133,7 @@ export function corpus(P) {
   Q('red: distinct traces per service',
     'SELECT service_name, count(DISTINCT trace_id) AS traces FROM spans GROUP BY 1 ORDER BY 1');
   Q('red: the 15-minute window after 00:30 per service',
-    `SELECT service_name, count(*) AS n, avg(duration_ns) AS avg_ns FROM spans WHERE start_time >= ns('2025-01-01T00:30:00') AND start_time < ns('2025-01-01T00:45:00') AND kind = 2 GROUP BY 1 ORDER BY 1`,
+    `SELECT service_name, count(*) AS n, avg(duration_ns) AS avg_ns FROM spans WHERE start_time >= ns('${day}T00:30:00') AND start_time < ns('${day}T00:45:00') AND kind = 2 GROUP BY 1 ORDER BY 1`,
     `SELECT service_name, count(*) AS n, avg(duration_ns) AS avg_ns FROM spans WHERE start_time >= ${ts(30)} AND start_time < ${ts(45)} AND kind = 2 GROUP BY 1 ORDER BY 1`);
   Q('red: hourly summary',
     'SELECT count(*) AS spans, count(DISTINCT trace_id) AS traces, count(DISTINCT service_name) AS services, sum(status_code = 2) AS errors FROM spans',

@@ -12,7 +12,8 @@
 // with mixed signs, no round() under ORDER BY, rows are ordered totally
 // (by every group, or ending with span_id).
 
-const T0 = '1735689600000000000';
+// where the data's t0_ns goes (loadgen's; generate's t0)
+const T0 = '@T0';
 const SVC = ['frontend', 'frontend-proxy', 'checkout', 'payment', 'cart', 'auth', 'ad', 'currency', 'product-catalog', 'email'];
 // columns: [openwit text, DuckDB text, type, literal pool or [lo, hi]]
 const tables = {
@@ -85,7 +86,7 @@ const tables = {
 // ->> in DuckDB: VARCHAR, cast where the value is a number
 const duckAttr = (e, type) => (type === 'int' ? `(${e})::BIGINT` : `(${e})`);
 
-export function generate(n, seed) {
+export function generate(n, seed, t0) {
   let s = seed >>> 0;
   const rnd = () => { s = (Math.imul(s, 1103515245) + 12345) >>> 0; return (s >>> 8) / 16777216; };
   const ri = (a, b) => a + Math.floor(rnd() * (b - a + 1));
@@ -95,7 +96,8 @@ export function generate(n, seed) {
   for (let k = 0; k < n; k++) {
     const tname = pick(Object.keys(tables));
     const T = tables[tname];
-    const cols = T.cols.map(([o, d, type, pool]) => ({ o, d, type, pool }));
+    const at = (e) => e.replaceAll(T0, String(t0));
+    const cols = T.cols.map(([o, d, type, pool]) => ({ o: at(o), d: at(d), type, pool }));
     for (const [o, type, pool] of T.attrs) cols.push({ o, d: duckAttr(o, type), type, pool });
     const ofType = (type) => cols.filter((c) => c.type === type);
     const lit = (c) => {

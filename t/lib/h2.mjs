@@ -39,6 +39,7 @@ export function call(c, path, body, headers = {}) {
       r.headers++;
       if (h['grpc-status'] !== undefined) r.status = Number(h['grpc-status']);
       if (h['grpc-message'] !== undefined) r.message = decodeURIComponent(h['grpc-message']);
+      if (h['grpc-status-details-bin'] !== undefined) r.details = Buffer.from(h['grpc-status-details-bin'], 'base64');
     };
     st.on('response', take);
     st.on('trailers', take);

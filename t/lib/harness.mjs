@@ -269,11 +269,18 @@ export function pbLogs(body) {
   const rec = pbField(5, pbField(1, body));
   return pbField(1, pbField(2, pbField(2, rec)));
 }
+// Now in nanoseconds since the epoch (a BigInt): records' times must be
+// near it (limits.max_past_hours, limits.max_future_hours).
+export const nowNs = () => BigInt(Date.now()) * 1000000n;
+// The start of the UTC day before today, in ns: a base for times that must
+// not pass now however far a test adds to it (up to a day).
+export const yesterdayNs = () => (nowNs() / 86400000000000n - 1n) * 86400000000000n;
 export function jsonTraces(name, service = 'json-service') {
+  const t = nowNs();
   return JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: service } }] },
     scopeSpans: [{ spans: [{ traceId: '5b8efff798038103d269b633813fc60c', spanId: 'eee19b7ec3c1b174', name, kind: 1,
-      startTimeUnixNano: '1700000000000000000', endTimeUnixNano: '1700000001000000000' }] }] }] });
+      startTimeUnixNano: String(t), endTimeUnixNano: String(t + 1000000000n) }] }] }] });
 }
 export function jsonLogs(body) {
-  return JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ timeUnixNano: '1700000000000000000', body: { stringValue: body } }] }] }] });
+  return JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ timeUnixNano: String(nowNs()), body: { stringValue: body } }] }] }] });
 }

@@ -41,8 +41,9 @@ int main(void)
 {
 	char err[512];
 	ow_conf_register(ow_storage_module.directives);
+	ow_conf_register(ow_ingest_module.directives);
 	is_int(ow_conf_load(NULL, err, sizeof(err)), OW_OK,
-	       "storage's defaults (its buffers' limit)");
+	       "storage's and the front's defaults (the buffers' limit, limits.*)");
 	ow_budget_init(1 << 20);
 
 	/* admission of one whole body (HTTP, Kafka) */
@@ -109,6 +110,10 @@ int main(void)
 	answer_is(&grpc, OW_IN_DECODED_TOO_LARGE, "too big once inflated", 413,
 		  OW_RPC_RESOURCE_EXHAUSTED, "too big once inflated");
 	answer_is(&grpc, OW_IN_DECODE_BUDGET, "later", 503, OW_RPC_UNAVAILABLE, "later");
+	answer_is(&http, OW_IN_TENANTS, NULL, 403, OW_RPC_RESOURCE_EXHAUSTED,
+		  "tenant limit reached (limits.max_tenants): no new tenant is taken");
+	answer_is(&grpc, OW_IN_RATE, "tenant t is over its ingest rate", 429,
+		  OW_RPC_RESOURCE_EXHAUSTED, "tenant t is over its ingest rate");
 	answer_is(&grpc, OW_IN_DEADLINE, NULL, 504, OW_RPC_DEADLINE_EXCEEDED,
 		  "deadline exceeded (grpc-timeout)");
 	int incomplete = 0;
@@ -122,8 +127,9 @@ int main(void)
 
 	/* the move */
 	ow_otlp_req_t d = {0};
-	is_int(ow_otlp_decode_body(OW_TRACES, OW_ENC_PROTOBUF, 0, ow_alloc(1), 0, 1000, "x", &d),
-	       OW_OK, "an empty request decodes");
+	is_int(
+	    ow_otlp_decode_body(OW_TRACES, OW_ENC_PROTOBUF, 0, ow_alloc(1), 0, 1000, "x", NULL, &d),
+	    OW_OK, "an empty request decodes");
 	ow_msg_t m = {0};
 	ow_otlp_to_msg(&d, &m);
 	ok(d.payload == NULL && d.table == NULL && d.len == 0,

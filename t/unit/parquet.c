@@ -1400,6 +1400,169 @@ static void test_corruption(void)
 
 /* ---- bad input to the writer ---- */
 
+/* ---- hostile files: declared counts past the bytes that hold them ---- */
+
+/* A file of one REQUIRED INT64 column "v" and one row group of rows rows:
+ * its chunk is page (a page header and body, as given) and pad bytes more,
+ * with codec. */
+static void craft(ow_buf_t *img, int64_t rows, int codec, const ow_buf_t *page, size_t pad)
+{
+	img->len = 0;
+	ow_buf_add(img, "PAR1", 4);
+	ow_buf_add(img, page->data, page->len);
+	ow_buf_reserve(img, pad);
+	memset(img->data + img->len, 0, pad);
+	img->len += pad;
+	int64_t tcs = (int64_t)(page->len + pad);
+	ow_buf_t foot = {0};
+	ow_pq_tw_t w;
+	ow_pq_tw_init(&w, &foot);
+	ow_pq_tw_begin(&w);
+	ow_pq_tw_i32(&w, 1, 1);
+	ow_pq_tw_list(&w, 2, OW_PQ_T_STRUCT, 2);
+	ow_pq_tw_begin(&w);
+	ow_pq_tw_str(&w, 4, "schema");
+	ow_pq_tw_i32(&w, 5, 1);
+	ow_pq_tw_end(&w);
+	ow_pq_tw_begin(&w);
+	ow_pq_tw_i32(&w, 1, OW_PQ_INT64);
+	ow_pq_tw_i32(&w, 3, 0);
+	ow_pq_tw_str(&w, 4, "v");
+	ow_pq_tw_end(&w);
+	ow_pq_tw_i64(&w, 3, rows);
+	ow_pq_tw_list(&w, 4, OW_PQ_T_STRUCT, 1);
+	ow_pq_tw_begin(&w);
+	ow_pq_tw_list(&w, 1, OW_PQ_T_STRUCT, 1);
+	ow_pq_tw_begin(&w);
+	ow_pq_tw_i64(&w, 2, 4);
+	ow_pq_tw_struct(&w, 3);
+	ow_pq_tw_i32(&w, 1, OW_PQ_INT64);
+	ow_pq_tw_list(&w, 2, OW_PQ_T_I32, 1);
+	ow_pq_tw_elem_i32(&w, OW_PQ_E_PLAIN);
+	ow_pq_tw_list(&w, 3, OW_PQ_T_BINARY, 1);
+	ow_pq_tw_elem_bin(&w, "v", 1);
+	ow_pq_tw_i32(&w, 4, codec);
+	ow_pq_tw_i64(&w, 5, rows);
+	ow_pq_tw_i64(&w, 6, tcs);
+	ow_pq_tw_i64(&w, 7, tcs);
+	ow_pq_tw_i64(&w, 9, 4);
+	ow_pq_tw_end(&w);
+	ow_pq_tw_end(&w);
+	ow_pq_tw_i64(&w, 2, tcs);
+	ow_pq_tw_i64(&w, 3, rows);
+	ow_pq_tw_end(&w);
+	ow_pq_tw_end(&w);
+	ow_buf_add(img, foot.data, foot.len);
+	uint8_t tail[8];
+	ow_put_u32(tail, (uint32_t)foot.len);
+	memcpy(tail + 4, "PAR1", 4);
+	ow_buf_add(img, tail, 8);
+	ow_buf_free(&foot);
+}
+
+/* A data page header of nv values (PLAIN), usize and csize bytes, then body. */
+static void craft_page(ow_buf_t *out, int32_t nv, int32_t usize, const void *body, size_t csize)
+{
+	ow_pq_tw_t w;
+	out->len = 0;
+	ow_pq_tw_init(&w, out);
+	ow_pq_tw_begin(&w);
+	ow_pq_tw_i32(&w, 1, 0);
+	ow_pq_tw_i32(&w, 2, usize);
+	ow_pq_tw_i32(&w, 3, (int32_t)csize);
+	ow_pq_tw_struct(&w, 5);
+	ow_pq_tw_i32(&w, 1, nv);
+	ow_pq_tw_i32(&w, 2, OW_PQ_E_PLAIN);
+	ow_pq_tw_i32(&w, 3, OW_PQ_E_RLE);
+	ow_pq_tw_end(&w);
+	ow_pq_tw_end(&w);
+	ow_buf_add(out, body, csize);
+}
+
+/* Opens img and reads its column: the error (NULL: it read). */
+static const char *craft_read(const ow_buf_t *img)
+{
+	ow_pq_file_t *f;
+	if (ow_pq_open(img->data, img->len, &f, err, sizeof(err)) != OW_OK)
+		return err;
+	ow_col_t c = {0};
+	int rc = ow_pq_read_column(f, -1, 0, &c, err, sizeof(err));
+	ow_col_free(&c);
+	ow_pq_close(f);
+	return rc == OW_OK ? NULL : err;
+}
+
+static void test_hostile(void)
+{
+	ow_buf_t img = {0}, page = {0};
+	int64_t eight[2] = {7, 8};
+	craft_page(&page, 2, 16, eight, 16);
+	const char *e = craft_read((craft(&img, 2, 0, &page, 0), &img));
+	ok(e == NULL, "a crafted file of two rows reads (%s)", e ? e : "ok");
+
+	/* rows a chunk cannot hold: refused at open, before any allocation */
+	e = craft_read((craft(&img, (int64_t)1 << 40, 0, &page, 0), &img));
+	ok(e && strstr(e, "1099511627776 rows cannot be in"), "2^40 rows in a %zu-byte file: %s",
+	   img.len, e ? e : "read");
+	/* a page of 2^24 values in 16 bytes, in a chunk padded so that the
+	 * row group's count passes: refused at the page */
+	craft_page(&page, 1 << 24, 16, eight, 16);
+	e = craft_read((craft(&img, 1 << 24, 0, &page, (1 << 24) / OW_PQ_VALUES_PER_BYTE), &img));
+	ok(e && strstr(e, "a page of 16777216 values cannot be in"), "%s", e ? e : "read");
+
+	/* zstd: a frame must state its content size, the page's */
+	ZSTD_CCtx *z = ZSTD_createCCtx();
+	uint8_t frame[256];
+	for (int known = 0; known <= 1; known++) {
+		ZSTD_CCtx_setParameter(z, ZSTD_c_contentSizeFlag, known);
+		size_t n = ZSTD_compress2(z, frame, sizeof(frame), eight, 16);
+		craft_page(&page, 2, 16, frame, n);
+		e = craft_read((craft(&img, 2, 6, &page, 0), &img));
+		if (known)
+			ok(e == NULL, "a zstd page stating its size reads (%s)", e ? e : "ok");
+		else
+			ok(e && strstr(e, "zstd frame does not state its page's size"),
+			   "a zstd frame without its content size: %s", e ? e : "read");
+	}
+	/* a frame that says 16 bytes under a header that says 1 GiB, and the
+	 * other way round: nothing allocated for the claim */
+	size_t n = ZSTD_compress2(z, frame, sizeof(frame), eight, 16);
+	craft_page(&page, 2, 1 << 30, frame, n);
+	e = craft_read((craft(&img, 2, 6, &page, 0), &img));
+	ok(e && strstr(e, "zstd frame does not state its page's size"), "a header of 1 GiB: %s",
+	   e ? e : "read");
+	ZSTD_freeCCtx(z);
+
+	/* our writer's densest pages (all nulls, OW_PQ_PAGE_ROWS_MAX rows,
+	 * asked for more) still read */
+	static const ow_pq_coldef_t defs[] = {
+	    {"n", OW_PQ_INT64, OW_PQ_L_NONE, 0, 1, OW_PQ_ENC_PLAIN, 0},
+	};
+	ow_table_t t;
+	ow_table_init(&t, defs, 1);
+	size_t rows = 3 * (size_t)OW_PQ_PAGE_ROWS_MAX;
+	for (size_t i = 0; i < rows; i++)
+		ow_col_null(&t.cols[0]);
+	t.nrows = rows;
+	for (int level = 0; level <= 3; level += 3) {
+		ow_pq_opts_t o = {level, 0, NULL, 0, 0, 10 * (size_t)OW_PQ_PAGE_ROWS_MAX};
+		ow_pq_file_t *f = NULL;
+		ow_col_t got = {0};
+		ok(write_img(&t, NULL, &o, &img) == OW_OK &&
+		       ow_pq_open(img.data, img.len, &f, err, sizeof(err)) == OW_OK &&
+		       ow_pq_read_column(f, -1, 0, &got, err, sizeof(err)) == OW_OK &&
+		       got.nrows == rows && got.nvals == 0,
+		   "zstd level %d: %zu null rows in %zu bytes, pages of at most %d rows, read back",
+		   level, rows, img.len, OW_PQ_PAGE_ROWS_MAX);
+		if (f)
+			ow_pq_close(f);
+		ow_col_free(&got);
+	}
+	ow_table_free(&t);
+	ow_buf_free(&img);
+	ow_buf_free(&page);
+}
+
 static void test_write_errors(void)
 {
 	static const ow_pq_coldef_t defs[] = {
@@ -2045,6 +2208,7 @@ int main(void)
 	test_edges();
 	test_write_errors();
 	test_corruption();
+	test_hostile();
 	const char *dir = getenv("OW_PQ_SAMPLE_DIR");
 	if (dir && *dir)
 		samples(dir);
