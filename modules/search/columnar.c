@@ -2623,7 +2623,8 @@ static int take(run_t *r, int i, size_t k, int rc, const ow_search_val_t *v)
 
 /* ---- expressions a batch at a time ----
  *
- * A tree over integer columns read as values (not codes) and literals,
+ * A tree over integer columns (INT64, INT32, BOOLEAN; values or codes)
+ * and literals,
  * under - + * / % (unary and binary), comparisons, AND, OR, NOT, ISNULL,
  * CASE WHEN, iif, abs and scalar min and max, evaluated over the rows
  * of a list VBATCH at a time, a node at a time (a column read once a
@@ -2634,6 +2635,7 @@ static int take(run_t *r, int i, size_t k, int rc, const ow_search_val_t *v)
  * ow_eval gives, as SQLite's. */
 enum { VK_INT, VK_NULL, VK_LIT, VK_SLOW };
 #define VBATCH 1024
+#define VDEPTH 24 /* deepest tree taken */
 
 typedef struct {
 	int64_t *i; /* VK_LIT: the literal node's index in lits */
@@ -2653,17 +2655,21 @@ typedef struct {
 	uint64_t have;
 	const ow_node_t *lits[64];
 	int nlits;
+	vec_t pool[2 * VDEPTH]; /* a node's operands at its depth */
 } vctx_t;
 
 /* 1 when the tree can be evaluated a batch at a time over sl. */
-static int vec_ok(const ow_columnar_t *q, const slot_t *sl, const ow_node_t *t)
+static int vec_ok(const ow_columnar_t *q, const ow_node_t *t, int depth)
 {
+	if (depth >= VDEPTH)
+		return 0;
 	switch (t->op) {
 	case E_LIT:
 		return 1;
 	case E_REF:
-		return t->id < q->ncols && q->defs[t->id].type == OW_PQ_INT64 &&
-		       klass(&q->defs[t->id]) == C_INT && !sl->code[t->id];
+		return t->id < q->ncols && klass(&q->defs[t->id]) == C_INT &&
+		       (q->defs[t->id].type == OW_PQ_INT64 || q->defs[t->id].type == OW_PQ_INT32 ||
+			q->defs[t->id].type == OW_PQ_BOOLEAN);
 	case E_FN:
 		if (!(t->fn == F_ABS && t->n == 1) && !(t->fn == F_IIF && t->n == 3) &&
 		    !((t->fn == F_MIN || t->fn == F_MAX) && t->n >= 2))
@@ -2694,7 +2700,7 @@ static int vec_ok(const ow_columnar_t *q, const slot_t *sl, const ow_node_t *t)
 		return 0;
 	}
 	for (int i = 0; i < t->n; i++)
-		if (!vec_ok(q, sl, t->kid[i]))
+		if (!vec_ok(q, t->kid[i], depth + 1))
 			return 0;
 	return 1;
 }
@@ -2717,7 +2723,7 @@ static inline int vec_truth(const vec_t *v, size_t r)
 	return v->k[r] == VK_INT ? v->i[r] != 0 : v->k[r] == VK_NULL ? -1 : -2;
 }
 
-static void vec_eval(vctx_t *c, const ow_node_t *t, vec_t *out);
+static void vec_eval(vctx_t *c, const ow_node_t *t, vec_t *out, int depth);
 
 static void vec_col(vctx_t *c, int col, vec_t *out)
 {
@@ -2730,7 +2736,10 @@ static void vec_col(vctx_t *c, int col, vec_t *out)
 		if (!o) {
 			memset(v->k, VK_NULL, c->n);
 		} else {
-			const uint8_t *defs = o->defs.data, *fixed = o->fixed.data;
+			const uint8_t *defs = o->defs.data;
+			const uint32_t *code = c->sl->code[col];
+			const ow_col_t *src = code ? &c->sl->codes[col].dict : o;
+			const ow_pq_coldef_t *d = &c->q->defs[col];
 			int direct = o->nvals == o->nrows;
 			for (size_t r = 0; r < c->n; r++) {
 				size_t row = c->list[r];
@@ -2743,9 +2752,11 @@ static void vec_col(vctx_t *c, int col, vec_t *out)
 					    ow_count_ones(defs + c->at[col], row - c->at[col]);
 					c->at[col] = row;
 				}
+				size_t vp = direct ? row : c->vpos[col];
+				ow_search_val_t x;
+				ow_search_cell(d, src, code ? code[vp] : vp, NULL, &x);
 				v->k[r] = VK_INT;
-				v->i[r] =
-				    (int64_t)ow_get_u64(fixed + 8 * (direct ? row : c->vpos[col]));
+				v->i[r] = x.i;
 			}
 		}
 	}
@@ -2771,37 +2782,24 @@ static void vec_lit(vctx_t *c, const ow_node_t *t, vec_t *out)
 		out->i[r] = l;
 }
 
-/* a op b of two integers: 0 when ow_eval must say (overflow, a divisor
- * 0 or -1: NULL or a real, its rules). */
-static inline int vec_arith(int op, int64_t a, int64_t b, int64_t *x)
-{
-	switch (op) {
-	case E_ADD:
-		return !__builtin_add_overflow(a, b, x);
-	case E_SUB:
-		return !__builtin_sub_overflow(a, b, x);
-	case E_MUL:
-		return !__builtin_mul_overflow(a, b, x);
-	case E_DIV:
-		return b != 0 && b != -1 && ((*x = a / b), 1);
-	case E_REM:
-		return b != 0 && b != -1 && ((*x = a % b), 1);
-	case E_EQ:
-		return (*x = a == b), 1;
-	case E_NE:
-		return (*x = a != b), 1;
-	case E_LT:
-		return (*x = a < b), 1;
-	case E_LE:
-		return (*x = a <= b), 1;
-	case E_GT:
-		return (*x = a > b), 1;
-	default: /* E_GE */
-		return (*x = a >= b), 1;
+/* Both operands integers: ok computes the row's value (u op w) into
+ * out->i[r], 0 when ow_eval must say (an overflow, a divisor 0 or -1:
+ * NULL or a real, its rules); else NULL beside NULL, VK_SLOW beside
+ * anything else. */
+#define VEC_BINARY(ok)                                                                             \
+	for (size_t r = 0; r < n; r++) {                                                           \
+		int x = a.k[r], y = b.k[r];                                                        \
+		if ((x | y) == VK_INT) {                                                           \
+			int64_t u = a.i[r], w = b.i[r];                                            \
+			out->k[r] = (ok) ? VK_INT : VK_SLOW;                                       \
+		} else {                                                                           \
+			out->k[r] = x == VK_SLOW || y == VK_SLOW || x == VK_LIT || y == VK_LIT     \
+					? VK_SLOW                                                  \
+					: VK_NULL;                                                 \
+		}                                                                                  \
 	}
-}
 
-static void vec_eval(vctx_t *c, const ow_node_t *t, vec_t *out)
+static void vec_eval(vctx_t *c, const ow_node_t *t, vec_t *out, int depth)
 {
 	size_t n = c->n;
 	if (t->op == E_LIT) {
@@ -2812,8 +2810,11 @@ static void vec_eval(vctx_t *c, const ow_node_t *t, vec_t *out)
 		vec_col(c, t->id, out);
 		return;
 	}
-	vec_t a = vec_new(), b = vec_new();
-	vec_eval(c, t->kid[0], &a);
+	vec_t *pa = &c->pool[2 * depth], *pb = pa + 1;
+	if (!pa->k)
+		*pa = vec_new(), *pb = vec_new();
+	vec_t a = *pa, b = *pb;
+	vec_eval(c, t->kid[0], &a, depth + 1);
 	switch (t->op) {
 	case E_NEG:
 	case E_NOT:
@@ -2836,7 +2837,7 @@ static void vec_eval(vctx_t *c, const ow_node_t *t, vec_t *out)
 		break;
 	case E_AND:
 	case E_OR:
-		vec_eval(c, t->kid[1], &b);
+		vec_eval(c, t->kid[1], &b, depth + 1);
 		for (size_t r = 0; r < n; r++) {
 			int x = vec_truth(&a, r), y = vec_truth(&b, r);
 			int dominant = t->op == E_AND ? 0 : 1;
@@ -2867,7 +2868,7 @@ static void vec_eval(vctx_t *c, const ow_node_t *t, vec_t *out)
 			memcpy(out->k, a.k, n);
 			memcpy(out->i, a.i, n * sizeof(int64_t));
 			for (int j = 1; j < t->n; j++) {
-				vec_eval(c, t->kid[j], &b);
+				vec_eval(c, t->kid[j], &b, depth + 1);
 				for (size_t r = 0; r < n; r++) {
 					int x = out->k[r], y = b.k[r];
 					if (x == VK_SLOW || y == VK_SLOW || x == VK_LIT ||
@@ -2893,14 +2894,14 @@ static void vec_eval(vctx_t *c, const ow_node_t *t, vec_t *out)
 				const ow_node_t *x;
 				if (w < whens) {
 					if (w > 0)
-						vec_eval(c, t->kid[2 * w], &a);
+						vec_eval(c, t->kid[2 * w], &a, depth + 1);
 					x = t->kid[2 * w + 1];
 				} else if (has_else) {
 					x = t->kid[t->n - 1];
 				} else {
 					break;
 				}
-				vec_eval(c, x, &b);
+				vec_eval(c, x, &b, depth + 1);
 				for (size_t r = 0; r < n; r++) {
 					if (done[r])
 						continue;
@@ -2916,21 +2917,44 @@ static void vec_eval(vctx_t *c, const ow_node_t *t, vec_t *out)
 		}
 		break;
 	default: /* arithmetic and comparisons */
-		vec_eval(c, t->kid[1], &b);
-		for (size_t r = 0; r < n; r++) {
-			int x = a.k[r], y = b.k[r];
-			if (x == VK_INT && y == VK_INT)
-				out->k[r] =
-				    vec_arith(t->op, a.i[r], b.i[r], &out->i[r]) ? VK_INT : VK_SLOW;
-			else if (x == VK_SLOW || y == VK_SLOW || x == VK_LIT || y == VK_LIT)
-				out->k[r] = VK_SLOW;
-			else
-				out->k[r] = VK_NULL;
+		vec_eval(c, t->kid[1], &b, depth + 1);
+		switch (t->op) {
+		case E_ADD:
+			VEC_BINARY(!__builtin_add_overflow(u, w, &out->i[r]));
+			break;
+		case E_SUB:
+			VEC_BINARY(!__builtin_sub_overflow(u, w, &out->i[r]));
+			break;
+		case E_MUL:
+			VEC_BINARY(!__builtin_mul_overflow(u, w, &out->i[r]));
+			break;
+		case E_DIV:
+			VEC_BINARY(w != 0 && w != -1 && ((out->i[r] = u / w), 1));
+			break;
+		case E_REM:
+			VEC_BINARY(w != 0 && w != -1 && ((out->i[r] = u % w), 1));
+			break;
+		case E_EQ:
+			VEC_BINARY((out->i[r] = u == w, 1));
+			break;
+		case E_NE:
+			VEC_BINARY((out->i[r] = u != w, 1));
+			break;
+		case E_LT:
+			VEC_BINARY((out->i[r] = u < w, 1));
+			break;
+		case E_LE:
+			VEC_BINARY((out->i[r] = u <= w, 1));
+			break;
+		case E_GT:
+			VEC_BINARY((out->i[r] = u > w, 1));
+			break;
+		default: /* E_GE */
+			VEC_BINARY((out->i[r] = u >= w, 1));
+			break;
 		}
 		break;
 	}
-	vec_free(&a);
-	vec_free(&b);
 }
 
 /* Row r's value of a batch (not VK_SLOW). */
@@ -2950,7 +2974,7 @@ static inline void vec_value(const vctx_t *c, const vec_t *v, size_t r, ow_searc
 static int vec_begin(const ow_columnar_t *q, const slot_t *sl, int id, vctx_t *c)
 {
 	if (id < q->ncols || q->x[id - q->ncols].kind != X_TREE ||
-	    !vec_ok(q, sl, q->x[id - q->ncols].tree))
+	    !vec_ok(q, q->x[id - q->ncols].tree, 0))
 		return 0;
 	memset(c, 0, sizeof(*c));
 	c->q = q;
@@ -2966,13 +2990,15 @@ static void vec_run(vctx_t *c, const uint32_t *list, size_t n, vec_t *out)
 	c->list = list;
 	c->n = n;
 	c->have = 0;
-	vec_eval(c, c->tree, out);
+	vec_eval(c, c->tree, out, 0);
 }
 
 static void vec_end(vctx_t *c)
 {
 	for (int k = 0; k < 64; k++)
 		vec_free(&c->colv[k]);
+	for (int k = 0; k < 2 * VDEPTH; k++)
+		vec_free(&c->pool[k]);
 }
 
 /* Reads the leaves of a tree of one column from that column's value. */
