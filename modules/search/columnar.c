@@ -104,6 +104,9 @@
  * division by 0 or -1, text). count(DISTINCT) of a column read as codes
  * takes an entry once a group while no other group takes it; with no
  * GROUP BY and every row selected, once a segment, with no row listed.
+ * One group term of at most 4 columns read as codes (4096 combinations
+ * of their entries and NULL at most) is evaluated once a combination:
+ * a row's group is its combination's.
  *
  * Values are read as the virtual tables give them to SQLite
  * (ow_search_cell), and aggregated as SQLite 3.40 does: sum keeps an
@@ -3184,11 +3187,25 @@ static int consume_groups(run_t *r)
 	ow_search_val_t v, keys[MAX_ITEMS];
 	int rc = OW_OK;
 	uint32_t last = 0; /* index + 1: parts are sorted, the last row's group often */
-	/* one group term of a column read as codes: its groups by entry */
-	int gc = q->ngroup == 1 ? base(q, q->group[0]) : -1;
-	const uint32_t *gcode = gc >= 0 ? sl->code[gc] : NULL;
-	if (gcode)
-		r->gmap = zeroed(r->gmap, &r->gmap_cap, sl->codes[gc].dict.nvals, sizeof(uint32_t));
+	/* one group term of columns read as codes (at most 4, and 4096
+	 * combinations of their entries and NULL): its groups by combination,
+	 * the term evaluated once a combination */
+	int mc[4], nmc = 0;
+	size_t stride[4], ncombo = 1;
+	uint64_t tc = q->ngroup == 1 ? term_cols(q, q->group[0]) : 0;
+	for (int c = 0; tc && c < q->ncols; c++) {
+		if (!(tc >> c & 1))
+			continue;
+		if (nmc == 4 || !sl->code[c] || !sl->col[c] ||
+		    (ncombo *= sl->codes[c].dict.nvals + 1) > 4096) {
+			nmc = 0;
+			break;
+		}
+		stride[nmc] = ncombo / (sl->codes[c].dict.nvals + 1);
+		mc[nmc++] = c;
+	}
+	if (nmc)
+		r->gmap = zeroed(r->gmap, &r->gmap_cap, ncombo, sizeof(uint32_t));
 	/* the selected rows once, for every pass (a filter often leaves few) */
 	if (r->gi_cap < sl->selected) {
 		r->gi_cap = sl->selected;
@@ -3205,7 +3222,7 @@ static int consume_groups(run_t *r)
 	vctx_t *vc = ow_alloc(((size_t)q->ngroup + 1) * sizeof(vctx_t));
 	vec_t *vv = ow_calloc((size_t)q->ngroup + 1, sizeof(vec_t));
 	int nbatch = 0;
-	for (int g = 0; g < q->ngroup; g++)
+	for (int g = 0; g < q->ngroup && !nmc; g++)
 		if (vec_begin(q, sl, q->group[g], &vc[g]))
 			vv[g] = vec_new(), nbatch++;
 	if (q->ngroup == 0 && n) { /* one group */
@@ -3217,9 +3234,22 @@ static int consume_groups(run_t *r)
 	}
 	for (size_t k = 0; k < n && rc == OW_OK && q->ngroup; k++) {
 		size_t row = r->list[k];
-		size_t gv = gcode ? position(sl, gc, row, vpos, at) : NO_VALUE;
+		uint32_t *known = NULL;
+		if (nmc) {
+			size_t combo = 0;
+			for (int j = 0; j < nmc; j++) {
+				size_t vp = position(sl, mc[j], row, vpos, at);
+				combo += (vp == NO_VALUE ? sl->codes[mc[j]].dict.nvals
+							 : sl->code[mc[j]][vp]) *
+					 stride[j];
+			}
+			known = &r->gmap[combo];
+			if (*known) {
+				r->gi[k] = *known;
+				continue;
+			}
+		}
 		ow_arena_reset(&r->ev.ar);
-		uint32_t *known = gv != NO_VALUE ? &r->gmap[gcode[gv]] : NULL;
 		for (int g = 0; nbatch && k % VBATCH == 0 && g < q->ngroup; g++)
 			if (vv[g].k)
 				vec_run(&vc[g], r->list + k, OW_MIN(VBATCH, n - k), &vv[g]);
