@@ -1979,6 +1979,13 @@ static size_t acc_add(const item_t *it, uint8_t *a, const ow_search_val_t *x)
 	case A_MAX: {
 		cval_t *m = (cval_t *)a;
 		ow_search_val_t cur;
+		if (x->type == SQLITE_INTEGER && m->type == SQLITE_INTEGER && m->aux) {
+			/* integers compared as they are */
+			if (it->agg == A_MIN ? x->i < m->u.i : x->i > m->u.i)
+				m->u.i = x->i;
+			m->aux |= 1 << SQLITE_INTEGER;
+			break;
+		}
 		int first = m->aux == 0;
 		if (!first)
 			cval_get(m, &cur);
@@ -2602,6 +2609,33 @@ static int quantile_ints(run_t *r, int i, int c, size_t n, size_t *vpos, size_t 
 			return OW_ERROR;
 	}
 	return OW_OK;
+}
+
+/* min or max of an integer column (item i over the n selected rows of
+ * r->list, their groups in r->gi): what acc_add does, without a value
+ * made a row. */
+static void minmax_ints(run_t *r, int i, int c, size_t n, size_t *vpos, size_t *at)
+{
+	const ow_columnar_t *q = r->q;
+	const slot_t *sl = r->sl;
+	const uint32_t *code = sl->code[c];
+	const ow_col_t *src = code ? &sl->codes[c].dict : sl->col[c];
+	int direct = !code && src->nvals == src->nrows, max = q->items[i].agg == A_MAX;
+	vpos[c] = at[c] = 0;
+	for (size_t k = 0; k < n; k++) {
+		size_t vp = direct ? r->list[k] : position(sl, c, r->list[k], vpos, at);
+		if (vp == NO_VALUE)
+			continue;
+		ow_search_val_t x;
+		ow_search_cell(&q->defs[c], src, code ? code[vp] : vp, NULL, &x);
+		cval_t *m = (cval_t *)acc_at(r, r->gi[k] - 1, i);
+		if (!m->aux || (max ? x.i > m->u.i : x.i < m->u.i)) {
+			m->type = SQLITE_INTEGER;
+			m->u.i = x.i;
+			m->n = 0;
+		}
+		m->aux |= 1 << SQLITE_INTEGER;
+	}
 }
 
 /* sum, avg and the quantiles of text: SQLite reads it as a number. */
@@ -3304,6 +3338,11 @@ static int consume_groups(run_t *r)
 		if (it->agg == A_QUANTILE && it->col == c && !code && sl->col[c] &&
 		    q->defs[c].type == OW_PQ_INT64) {
 			rc = quantile_ints(r, i, c, n, vpos, at);
+			continue;
+		}
+		if ((it->agg == A_MIN || it->agg == A_MAX) && it->col == c && c >= 0 &&
+		    sl->col[c] && klass(&q->defs[c]) == C_INT) {
+			minmax_ints(r, i, c, n, vpos, at);
 			continue;
 		}
 		const ow_col_t *src = code ? &sl->codes[c].dict : c >= 0 ? sl->col[c] : NULL;
