@@ -10,7 +10,10 @@
 //    DISTINCT) pass the budget and fail cleanly with its message, and the
 //    server answers the next query;
 //  - count(DISTINCT) of dictionary-encoded columns over parts and buffers,
-//    with NULLs, and the plain count beside it: SQLite's rows.
+//    with NULLs, and the plain count beside it: SQLite's rows;
+//  - integer expressions evaluated a batch at a time as group terms and
+//    aggregates' arguments: SQLite's values where its rules go past
+//    integers (overflow to real, division by 0 or -1, NULL, text).
 // Timestamps are near now.
 (async () => {
 const { createHash } = require('node:crypto');
@@ -75,6 +78,17 @@ for (const q of ['SELECT count(*) AS n, count(DISTINCT status_message) AS m, cou
   'SELECT count(DISTINCT status_message) AS m, count(*) AS n FROM spans WHERE kind = 2',
   'SELECT service_name, count(DISTINCT status_message) AS m, count(DISTINCT name) AS o, count(*) AS n FROM spans GROUP BY 1 ORDER BY 1',
   'SELECT kind, count(DISTINCT status_message) AS m FROM spans GROUP BY 1 ORDER BY 1'])
+  await same(q, q);
+
+// ---- integer expressions a batch at a time (vec_eval): SQLite's values
+// where its rules go past integers (overflow to real, division by 0 or -1,
+// NULL, text beside numbers) ----
+for (const q of ['SELECT duration_ns * 4611686018427387904 AS x, count(*) AS n FROM spans GROUP BY 1 ORDER BY 1 LIMIT 5',
+  'SELECT kind / (kind - 2) AS x, kind % (kind - 2) AS y, count(*) AS n FROM spans GROUP BY 1, 2 ORDER BY 1, 2',
+  'SELECT (CASE WHEN kind = 2 THEN NULL ELSE kind END) * 3 AS x, count(*) AS n FROM spans GROUP BY 1 ORDER BY 1',
+  "SELECT service_name, sum(CASE WHEN kind = 2 THEN duration_ns % (kind - 1) END) AS a, max(min(duration_ns, 'abc')) AS b, min(max(duration_ns, NULL)) AS c, max(iif(status_code, -9223372036854775807 - kind * 2, abs(-duration_ns))) AS d FROM spans GROUP BY 1 ORDER BY 1",
+  "SELECT CASE WHEN duration_ns > '5000000' THEN 'slow' WHEN duration_ns + '1' > 1000 THEN kind ELSE 1.5 END AS x, count(*) AS n, max(-duration_ns + 9223372036854775000) AS s FROM spans GROUP BY 1 ORDER BY 1",
+  'SELECT max(duration_ns * 10000000000000) AS a, min(end_time - start_time - duration_ns) AS b, max(NOT kind = 2 AND status_code >= 1 OR duration_ns IS NULL) AS c, count(DISTINCT duration_ns / 1000000 ISNULL) AS d FROM spans'])
   await same(q, q);
 
 // ---- past the budget: its error, cleanly ----
