@@ -3859,7 +3859,13 @@ static int truths(const ow_columnar_t *q, slot_t *sl, const ow_node_t *n, size_t
 	static const uint8_t or3[3][3] = {{0, 1, 2}, {1, 1, 1}, {2, 1, 2}};
 	const uint8_t *sel = sl->sel;
 	int rc = OW_OK;
-	if (n->op == E_AND || n->op == E_OR) {
+	/* of one column read as codes: evaluated once an entry, whole */
+	uint64_t cols = tree_cols(q, n);
+	int c = cols && !(cols & (cols - 1)) ? __builtin_ctzll(cols) : -1;
+	const uint32_t *code = c >= 0 ? sl->code[c] : NULL;
+	if (code && sl->codes[c].dict.nvals >= selected)
+		code = NULL; /* more entries than rows */
+	if (!code && (n->op == E_AND || n->op == E_OR)) {
 		uint8_t *u = ow_alloc(sl->nrows + 1);
 		if ((rc = truths(q, sl, n->kid[0], selected, t)) == OW_OK &&
 		    (rc = truths(q, sl, n->kid[1], selected, u)) == OW_OK)
@@ -3870,20 +3876,15 @@ static int truths(const ow_columnar_t *q, slot_t *sl, const ow_node_t *n, size_t
 		free(u);
 		return rc;
 	}
-	if (n->op == E_NOT) {
+	if (!code && n->op == E_NOT) {
 		static const uint8_t not3[3] = {1, 0, 2};
 		if ((rc = truths(q, sl, n->kid[0], selected, t)) == OW_OK)
 			for (size_t row = 0; row < sl->nrows; row++)
 				t[row] = not3[t[row] > 2 ? 2 : t[row]];
 		return rc;
 	}
-	if (int_compare(q, sl, n, t))
+	if (!code && int_compare(q, sl, n, t))
 		return OW_OK;
-	uint64_t cols = tree_cols(q, n);
-	int c = cols && !(cols & (cols - 1)) ? __builtin_ctzll(cols) : -1;
-	const uint32_t *code = c >= 0 ? sl->code[c] : NULL;
-	if (code && sl->codes[c].dict.nvals >= selected)
-		code = NULL; /* more entries than rows */
 	ow_eval_t *e = &sl->ev;
 	size_t *vpos = ow_calloc((size_t)q->ncols, sizeof(size_t));
 	size_t *at = ow_calloc((size_t)q->ncols, sizeof(size_t));
