@@ -3408,6 +3408,16 @@ static int consume(run_t *r)
 		seen = ow_calloc(cap, sizeof(uint64_t));
 		mask = cap - 1;
 	}
+	/* ORDER BY with a LIMIT, once as many rows are kept as can be in it:
+	 * a row's ORDER BY items read first, the others only when it sorts
+	 * before the last kept (columns, whose reading cannot fail) */
+	uint8_t ord[MAX_ITEMS] = {0};
+	int ahead = q->norder > 0 && !q->distinct;
+	for (int k = 0; k < q->norder; k++)
+		ord[q->order[k].item] = 1;
+	for (int i = 0; i < q->nitems; i++)
+		if (!ord[i] && q->items[i].col >= q->ncols)
+			ahead = 0;
 	for (size_t row = 0; row < sl->nrows && rc == OW_OK && !r->stop; row++) {
 		if (sl->sel[row] && seen) {
 			uint64_t key = 1; /* never 0, the empty slot */
@@ -3427,8 +3437,20 @@ static int consume(run_t *r)
 		}
 		if (sl->sel[row]) {
 			ow_arena_reset(&r->ev.ar);
+			int early = ahead && r->worst >= 0;
 			for (int i = 0; i < q->nitems && rc == OW_OK; i++)
-				if (q->items[i].col >= 0)
+				if (q->items[i].col >= 0 && (!early || ord[i]))
+					rc = cell(r, q->items[i].col, row, vpos, at, hex[i],
+						  &vals[i]);
+			if (rc != OW_OK)
+				break;
+			if (early &&
+			    order_cmp(q, vals, &r->rows[(size_t)r->worst * (size_t)q->nrow]) >= 0) {
+				rc = bounds(r, row);
+				continue;
+			}
+			for (int i = 0; early && i < q->nitems && rc == OW_OK; i++)
+				if (q->items[i].col >= 0 && !ord[i])
 					rc = cell(r, q->items[i].col, row, vpos, at, hex[i],
 						  &vals[i]);
 			if (rc != OW_OK)
