@@ -3437,20 +3437,29 @@ static int consume(run_t *r)
 		}
 		if (sl->sel[row]) {
 			ow_arena_reset(&r->ev.ar);
-			int early = ahead && r->worst >= 0;
-			for (int i = 0; i < q->nitems && rc == OW_OK; i++)
-				if (q->items[i].col >= 0 && (!early || ord[i]))
+			int early = ahead && r->worst >= 0, cmp = 0;
+			uint8_t got[MAX_ITEMS];
+			memset(got, 0, (size_t)q->nitems);
+			/* early: the ORDER BY items one by one, until one decides */
+			const ow_search_val_t *last =
+			    early ? &r->rows[(size_t)r->worst * (size_t)q->nrow] : NULL;
+			for (int k = 0; early && k < q->norder && rc == OW_OK && !cmp; k++) {
+				int i = q->order[k].item;
+				if (q->items[i].col >= 0 && !got[i])
 					rc = cell(r, q->items[i].col, row, vpos, at, hex[i],
 						  &vals[i]);
+				got[i] = 1;
+				cmp = val_cmp(&vals[i], &last[i]);
+				cmp = q->order[k].desc ? -cmp : cmp;
+			}
 			if (rc != OW_OK)
 				break;
-			if (early &&
-			    order_cmp(q, vals, &r->rows[(size_t)r->worst * (size_t)q->nrow]) >= 0) {
+			if (early && cmp >= 0) { /* a tie came later: after */
 				rc = bounds(r, row);
 				continue;
 			}
-			for (int i = 0; early && i < q->nitems && rc == OW_OK; i++)
-				if (q->items[i].col >= 0 && !ord[i])
+			for (int i = 0; i < q->nitems && rc == OW_OK; i++)
+				if (q->items[i].col >= 0 && !got[i])
 					rc = cell(r, q->items[i].col, row, vpos, at, hex[i],
 						  &vals[i]);
 			if (rc != OW_OK)
