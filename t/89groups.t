@@ -88,6 +88,7 @@ for (const q of ['SELECT duration_ns * 4611686018427387904 AS x, count(*) AS n F
   'SELECT (CASE WHEN kind = 2 THEN NULL ELSE kind END) * 3 AS x, count(*) AS n FROM spans GROUP BY 1 ORDER BY 1',
   "SELECT service_name, sum(CASE WHEN kind = 2 THEN duration_ns % (kind - 1) END) AS a, max(min(duration_ns, 'abc')) AS b, min(max(duration_ns, NULL)) AS c, max(iif(status_code, -9223372036854775807 - kind * 2, abs(-duration_ns))) AS d FROM spans GROUP BY 1 ORDER BY 1",
   "SELECT CASE WHEN duration_ns > '5000000' THEN 'slow' WHEN duration_ns + '1' > 1000 THEN kind ELSE 1.5 END AS x, count(*) AS n, max(-duration_ns + 9223372036854775000) AS s FROM spans GROUP BY 1 ORDER BY 1",
+  'SELECT status_message IS NULL AS x, sum(status_message IS NOT NULL) AS a, sum(trace_id IS NULL) AS b, sum(name ISNULL) AS c, sum(kind IS NULL) AS d FROM spans GROUP BY 1 ORDER BY 1',
   'SELECT max(duration_ns * 10000000000000) AS a, min(end_time - start_time - duration_ns) AS b, max(NOT kind = 2 AND status_code >= 1 OR duration_ns IS NULL) AS c, count(DISTINCT duration_ns / 1000000 ISNULL) AS d FROM spans'])
   await same(q, q);
 

@@ -2660,8 +2660,8 @@ static int take(run_t *r, int i, size_t k, int rc, const ow_search_val_t *v)
 
 /* ---- expressions a batch at a time ----
  *
- * A tree over integer columns (INT64, INT32, BOOLEAN; values or codes)
- * and literals,
+ * A tree over integer columns (INT64, INT32, BOOLEAN; values or codes;
+ * any column under ISNULL) and literals,
  * under - + * / % (unary and binary), comparisons, AND, OR, NOT, ISNULL,
  * CASE WHEN, iif, abs and scalar min and max, evaluated over the rows
  * of a list VBATCH at a time, a node at a time (a column read once a
@@ -2731,7 +2731,15 @@ static int vec_ok(const ow_columnar_t *q, const ow_node_t *t, int depth)
 	case E_AND:
 	case E_OR:
 	case E_NOT:
-	case E_ISNULL:
+		break;
+	case E_ISNULL: /* of any column: its NULLs known without its values */
+		if (t->kid[0]->op == E_REF && t->kid[0]->id < q->ncols)
+			return 1;
+		break;
+	case E_IS: /* x IS [NOT] NULL as ISNULL */
+		if (t->kid[0]->op == E_REF && t->kid[0]->id < q->ncols && t->kid[1]->op == E_LIT &&
+		    t->kid[1]->v.type == SQLITE_NULL)
+			return 1;
 		break;
 	default:
 		return 0;
@@ -2791,8 +2799,12 @@ static void vec_col(vctx_t *c, int col, vec_t *out)
 				}
 				size_t vp = direct ? row : c->vpos[col];
 				ow_search_val_t x;
-				ow_search_cell(d, src, code ? code[vp] : vp, NULL, &x);
-				v->k[r] = VK_INT;
+				char hex[OW_SEARCH_HEX_MAX];
+				ow_search_cell(d, src, code ? code[vp] : vp, hex, &x);
+				/* a value of another type (under ISNULL): VK_SLOW */
+				v->k[r] = x.type == SQLITE_INTEGER ? VK_INT
+					  : x.type == SQLITE_NULL  ? VK_NULL
+								   : VK_SLOW;
 				v->i[r] = x.i;
 			}
 		}
@@ -2856,11 +2868,14 @@ static void vec_eval(vctx_t *c, const ow_node_t *t, vec_t *out, int depth)
 	case E_NEG:
 	case E_NOT:
 	case E_ISNULL:
+	case E_IS: /* IS NULL, vec_ok says */
 		for (size_t r = 0; r < n; r++) {
 			int k = a.k[r];
 			out->k[r] = k;
-			if (t->op == E_ISNULL) {
-				out->k[r] = k == VK_SLOW ? VK_SLOW : VK_INT;
+			if (t->op == E_ISNULL || t->op == E_IS) {
+				/* a column's VK_SLOW is a value of another type */
+				out->k[r] =
+				    k == VK_SLOW && t->kid[0]->op != E_REF ? VK_SLOW : VK_INT;
 				out->i[r] = (k == VK_NULL) != t->neg;
 			} else if (k == VK_LIT) {
 				out->k[r] = VK_SLOW;
