@@ -2291,10 +2291,10 @@ static int find_group(run_t *r, const ow_search_val_t *keys, size_t *g)
 	for (size_t j = 0; j < ng; j++) {
 		uint8_t *p = NULL;
 		if (keys[j].type == SQLITE_TEXT || keys[j].type == SQLITE_BLOB) {
-			p = ow_arena_alloc(&r->kar, keys[j].n + 1);
+			p = ow_arena_alloc(&r->kar, OW_MAX(keys[j].n, 1));
 			if (keys[j].n)
 				memcpy(p, keys[j].p, keys[j].n);
-			r->mem += (int64_t)((keys[j].n + 8) & ~(size_t)7);
+			r->mem += (int64_t)((OW_MAX(keys[j].n, 1) + 7) & ~(size_t)7);
 		}
 		cval_set(&k[j], &keys[j], p);
 		r->types[j] |= 1 << keys[j].type;
