@@ -11,8 +11,8 @@
 //    server answers the next query;
 //  - count(DISTINCT) of dictionary-encoded columns over parts and buffers,
 //    with NULLs, and the plain count beside it: SQLite's rows;
-//  - integer expressions evaluated a batch at a time as group terms and
-//    aggregates' arguments: SQLite's values where its rules go past
+//  - integer expressions evaluated a batch at a time as group terms,
+//    aggregates' arguments and WHERE conditions: SQLite's values where its rules go past
 //    integers (overflow to real, division by 0 or -1, NULL, text).
 // Timestamps are near now.
 (async () => {
@@ -89,6 +89,9 @@ for (const q of ['SELECT duration_ns * 4611686018427387904 AS x, count(*) AS n F
   "SELECT service_name, sum(CASE WHEN kind = 2 THEN duration_ns % (kind - 1) END) AS a, max(min(duration_ns, 'abc')) AS b, min(max(duration_ns, NULL)) AS c, max(iif(status_code, -9223372036854775807 - kind * 2, abs(-duration_ns))) AS d FROM spans GROUP BY 1 ORDER BY 1",
   "SELECT CASE WHEN duration_ns > '5000000' THEN 'slow' WHEN duration_ns + '1' > 1000 THEN kind ELSE 1.5 END AS x, count(*) AS n, max(-duration_ns + 9223372036854775000) AS s FROM spans GROUP BY 1 ORDER BY 1",
   'SELECT status_message IS NULL AS x, sum(status_message IS NOT NULL) AS a, sum(trace_id IS NULL) AS b, sum(name ISNULL) AS c, sum(kind IS NULL) AS d FROM spans GROUP BY 1 ORDER BY 1',
+  'SELECT count(*) AS n, sum(kind) AS k FROM spans WHERE duration_ns * 4611686018427387904 > 0 OR (CASE WHEN kind = 2 THEN NULL ELSE kind END) * duration_ns >= 3000000',
+  "SELECT count(*) AS n FROM spans WHERE kind / (kind - 2) = 0 AND duration_ns / 1000000 >= 2 AND NOT (duration_ns + '1' < 5000)",
+  'SELECT service_name, sum(kind % 2 IS NOT kind) AS a, sum(duration_ns / 1000000 IS kind) AS b FROM spans WHERE kind % 3 IS NOT status_code GROUP BY 1 ORDER BY 1',
   'SELECT max(duration_ns * 10000000000000) AS a, min(end_time - start_time - duration_ns) AS b, max(NOT kind = 2 AND status_code >= 1 OR duration_ns IS NULL) AS c, count(DISTINCT duration_ns / 1000000 ISNULL) AS d FROM spans'])
   await same(q, q);
 

@@ -2736,11 +2736,9 @@ static int vec_ok(const ow_columnar_t *q, const ow_node_t *t, int depth)
 		if (t->kid[0]->op == E_REF && t->kid[0]->id < q->ncols)
 			return 1;
 		break;
-	case E_IS: /* x IS [NOT] NULL as ISNULL */
-		if (t->kid[0]->op == E_REF && t->kid[0]->id < q->ncols && t->kid[1]->op == E_LIT &&
-		    t->kid[1]->v.type == SQLITE_NULL)
-			return 1;
-		break;
+	case E_IS: /* x IS [NOT] NULL as ISNULL, and no other IS */
+		return t->kid[0]->op == E_REF && t->kid[0]->id < q->ncols &&
+		       t->kid[1]->op == E_LIT && t->kid[1]->v.type == SQLITE_NULL;
 	default:
 		return 0;
 	}
@@ -3023,15 +3021,20 @@ static inline void vec_value(const vctx_t *c, const vec_t *v, size_t r, ow_searc
 
 /* Expression id a batch at a time over sl's rows, when it can be
  * (vec_ok): 1, with c ready for vec_run (vec_end after). */
+static void vec_start(const ow_columnar_t *q, const slot_t *sl, const ow_node_t *tree, vctx_t *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->q = q;
+	c->sl = sl;
+	c->tree = tree;
+}
+
 static int vec_begin(const ow_columnar_t *q, const slot_t *sl, int id, vctx_t *c)
 {
 	if (id < q->ncols || q->x[id - q->ncols].kind != X_TREE ||
 	    !vec_ok(q, q->x[id - q->ncols].tree, 0))
 		return 0;
-	memset(c, 0, sizeof(*c));
-	c->q = q;
-	c->sl = sl;
-	c->tree = q->x[id - q->ncols].tree;
+	vec_start(q, sl, q->x[id - q->ncols].tree, c);
 	return 1;
 }
 
@@ -3947,6 +3950,18 @@ static int truths(const ow_columnar_t *q, slot_t *sl, const ow_node_t *n, size_t
 		}
 	}
 	rowctx_t rx = {q, sl, sl->xbuf, e, 0, vpos, at};
+	/* of integer columns: a batch of the selected rows at a time, eval.c
+	 * for the rows vec_eval leaves to it */
+	vctx_t *vc = NULL;
+	vec_t vv = {NULL, NULL};
+	uint32_t *batch = NULL;
+	size_t nb = 0, bi = 0;
+	if (!code && vec_ok(q, n, 0)) {
+		vc = ow_alloc(sizeof(*vc));
+		vec_start(q, sl, n, vc);
+		vv = vec_new();
+		batch = ow_alloc(VBATCH * sizeof(uint32_t));
+	}
 	for (size_t row = 0; row < sl->nrows && rc == OW_OK; row++) {
 		if (!sel[row])
 			continue;
@@ -3954,6 +3969,20 @@ static int truths(const ow_columnar_t *q, slot_t *sl, const ow_node_t *n, size_t
 			size_t vp = position(sl, c, row, vpos, at);
 			t[row] = mt[vp == NO_VALUE ? null : code[vp]];
 			continue;
+		}
+		if (vc) {
+			if (bi == nb) { /* the next selected rows, from this one */
+				nb = bi = 0;
+				for (size_t x = row; x < sl->nrows && nb < VBATCH; x++)
+					if (sel[x])
+						batch[nb++] = (uint32_t)x;
+				vec_run(vc, batch, nb, &vv);
+			}
+			int vt = vec_truth(&vv, bi++);
+			if (vt != -2) {
+				t[row] = (uint8_t)(vt < 0 ? 2 : vt);
+				continue;
+			}
 		}
 		ow_arena_reset(&e->ar);
 		e->leaf = row_leaf;
@@ -3966,6 +3995,9 @@ static int truths(const ow_columnar_t *q, slot_t *sl, const ow_node_t *n, size_t
 		if (ow_search_poll()) /* the clock once in 1024 calls */
 			rc = OW_ERROR;
 	}
+	if (vc)
+		vec_end(vc), vec_free(&vv);
+	free(vc), free(batch);
 	e->arg = NULL;
 	free(vpos);
 	free(at);
