@@ -98,8 +98,9 @@
  * quantiles), in one array; the hash table keeps the hashes. All of it is
  * charged to the query's memory budget as allocated. An expression of
  * integer columns (arithmetic, comparisons, AND, OR, NOT, CASE, iif, abs,
- * scalar min and max) as a group term or an aggregate's argument is
- * evaluated 1024 rows at a time, a node at a time (vec_eval), leaving to
+ * scalar min and max; IS NULL of any column) as a group term, an
+ * aggregate's argument or a residual condition is evaluated 1024 rows at
+ * a time, a node at a time (vec_eval), leaving to
  * eval.c the rows where SQLite's rules go beyond integers (an overflow, a
  * division by 0 or -1, text). count(DISTINCT) of a column read as codes
  * takes an entry once a group while no other group takes it; with no
