@@ -92,6 +92,22 @@
  * every aggregate takes its values in SQLite's order. Grouped, the group
  * of each selected row is found first (by entry, or by hashing the group
  * terms' values), then each aggregate over the rows, a column at a time.
+ * A group holds its keys in 16 bytes each (text in an arena) and, for
+ * each aggregate, only what its kind needs (a count 8 bytes, min and max
+ * 16, sum and avg 40, a pointer to the sets of count(DISTINCT) and the
+ * quantiles), in one array; the hash table keeps the hashes. All of it is
+ * charged to the query's memory budget as allocated. An expression of
+ * integer columns (arithmetic, comparisons, AND, OR, NOT, CASE, iif, abs,
+ * scalar min and max; IS NULL of any column) as a group term, an
+ * aggregate's argument or a residual condition is evaluated 1024 rows at
+ * a time, a node at a time (vec_eval), leaving to
+ * eval.c the rows where SQLite's rules go beyond integers (an overflow, a
+ * division by 0 or -1, text). count(DISTINCT) of a column read as codes
+ * takes an entry once a group while no other group takes it; with no
+ * GROUP BY and every row selected, once a segment, with no row listed.
+ * One group term of at most 4 columns read as codes (4096 combinations
+ * of their entries and NULL at most) is evaluated once a combination:
+ * a row's group is its combination's.
  *
  * Values are read as the virtual tables give them to SQLite
  * (ow_search_cell), and aggregated as SQLite 3.40 does: sum keeps an
@@ -1782,13 +1798,12 @@ static void key_add(ow_buf_t *b, const ow_search_val_t *v)
 	}
 }
 
+/* An aggregate that holds sets of values (count(DISTINCT), the
+ * quantiles), and SELECT DISTINCT's rows seen. */
 typedef struct {
-	int64_t cnt, isum;
-	double rsum;
-	int approx, overflow;
-	double mag;	   /* sum, avg: of the integers' magnitudes */
-	int types;	   /* count(DISTINCT), min, max: bit t, a value of type t seen */
-	ow_search_val_t m; /* min, max */
+	int64_t cnt;
+	int overflow;
+	int types; /* count(DISTINCT): bit t, a value of type t seen */
 	ow_search_num_t *qv;
 	size_t qn, qcap;
 	int qreal;
@@ -1798,6 +1813,84 @@ typedef struct {
 	uint64_t *ds;
 	size_t dcap;
 } acc_t;
+
+/* sum and avg. */
+typedef struct {
+	int64_t cnt, isum;
+	double rsum;
+	double mag; /* of the integers' magnitudes */
+	int32_t approx, overflow;
+} acc_sum_t;
+
+/* A value held in 16 bytes (a group's key, a min or max): text points to
+ * bytes held elsewhere; aux is the holder's (min, max: bit t, a value of
+ * type t seen; 0, none yet). */
+typedef struct {
+	union {
+		int64_t i;
+		double d;
+		const uint8_t *p;
+	} u;
+	uint32_t n;
+	uint8_t type, aux;
+} cval_t;
+
+static void cval_get(const cval_t *c, ow_search_val_t *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->type = c->type;
+	if (c->type == SQLITE_INTEGER)
+		v->i = c->u.i;
+	else if (c->type == SQLITE_FLOAT)
+		v->d = c->u.d;
+	else if (c->type == SQLITE_TEXT || c->type == SQLITE_BLOB)
+		v->p = c->u.p, v->n = c->n;
+}
+
+/* v into c, its text at p (v's own, or a copy). */
+static void cval_set(cval_t *c, const ow_search_val_t *v, const uint8_t *p)
+{
+	c->type = (uint8_t)v->type;
+	c->n = 0;
+	if (v->type == SQLITE_INTEGER)
+		c->u.i = v->i;
+	else if (v->type == SQLITE_FLOAT)
+		c->u.d = v->d;
+	else if (v->type == SQLITE_TEXT || v->type == SQLITE_BLOB)
+		c->u.p = p, c->n = (uint32_t)v->n;
+	else
+		c->u.i = 0;
+}
+
+/* What a group holds for an aggregate, as little as its kind needs: a
+ * count, an acc_sum_t, a cval_t (min, max), or a pointer to an acc_t
+ * made at its first value; each a multiple of 8 bytes. */
+enum { K_NONE, K_COUNT, K_SUM, K_MINMAX, K_SET };
+
+static int acc_kind(const item_t *it)
+{
+	switch (it->agg) {
+	case A_COUNT:
+		return K_COUNT;
+	case A_SUM:
+	case A_AVG:
+		return K_SUM;
+	case A_MIN:
+	case A_MAX:
+		return K_MINMAX;
+	case A_NONE:
+		return K_NONE;
+	default:
+		return K_SET;
+	}
+}
+
+static size_t acc_size(int kind)
+{
+	static const size_t size[] = {0, sizeof(int64_t), sizeof(acc_sum_t), sizeof(cval_t),
+				      sizeof(acc_t *)};
+	return size[kind];
+}
 
 /* count(DISTINCT): 1 when x (its key bytes at the end of a->dk) is new. */
 static int distinct_add(acc_t *a, size_t mark)
@@ -1833,7 +1926,6 @@ static int distinct_add(acc_t *a, size_t mark)
 	}
 }
 
-/* Returns the bytes it took. */
 /* Room for one more value of a quantile: the bytes it took. */
 static inline size_t q_room(acc_t *a)
 {
@@ -1845,140 +1937,197 @@ static inline size_t q_room(acc_t *a)
 	return took;
 }
 
-static size_t acc_add(const item_t *it, acc_t *a, const ow_search_val_t *x)
+/* The acc_t of a K_SET aggregate (slot a), made at its first value
+ * (*took: the bytes that took). */
+static acc_t *set_acc(uint8_t *a, size_t *took)
+{
+	acc_t **pp = (acc_t **)a;
+	if (!*pp) {
+		*pp = ow_calloc(1, sizeof(acc_t));
+		*took += sizeof(acc_t);
+	}
+	return *pp;
+}
+
+/* x into aggregate it's state a: the bytes that took. */
+static size_t acc_add(const item_t *it, uint8_t *a, const ow_search_val_t *x)
 {
 	size_t took = 0;
-	if (it->agg == A_COUNT && it->col < 0) {
-		a->cnt++;
+	if (it->agg == A_COUNT) {
+		*(int64_t *)a += it->col < 0 || x->type != SQLITE_NULL;
 		return 0;
 	}
 	if (x->type == SQLITE_NULL)
 		return 0;
-	a->cnt++;
 	switch (it->agg) {
 	case A_SUM:
-	case A_AVG:
+	case A_AVG: {
+		acc_sum_t *s = (acc_sum_t *)a;
+		s->cnt++;
 		if (x->type == SQLITE_INTEGER) {
-			a->rsum += (double)x->i;
-			a->mag += fabs((double)x->i);
-			if (!(a->approx | a->overflow) &&
-			    __builtin_add_overflow(a->isum, x->i, &a->isum))
-				a->approx = a->overflow = 1;
+			s->rsum += (double)x->i;
+			s->mag += fabs((double)x->i);
+			if (!(s->approx | s->overflow) &&
+			    __builtin_add_overflow(s->isum, x->i, &s->isum))
+				s->approx = s->overflow = 1;
 		} else {
-			a->rsum += x->d;
-			a->approx = 1;
-		}
-		break;
-	case A_MIN:
-	case A_MAX:
-		a->types |= 1 << x->type;
-		if (a->cnt == 1 ||
-		    (it->agg == A_MIN ? val_cmp(x, &a->m) < 0 : val_cmp(x, &a->m) > 0)) {
-			val_free(&a->m);
-			val_own(&a->m, x);
-			took = x->n;
-		}
-		break;
-	case A_COUNT_DISTINCT: {
-		/* counted once a value: SQLite's equality is the key's (one
-		 * kind of value a term, but for ->>; -0.0 as 0.0) */
-		a->cnt--;
-		a->types |= 1 << x->type;
-		size_t mark = a->dk.len;
-		if (mark > UINT32_MAX / 2) {
-			a->overflow = 1;
-			break;
-		}
-		uint8_t len[4] = {0};
-		ow_buf_add(&a->dk, len, 4);
-		key_add(&a->dk, x);
-		ow_put_u32(a->dk.data + mark, (uint32_t)(a->dk.len - mark - 4));
-		if (distinct_add(a, mark)) {
-			a->cnt++;
-			took = a->dk.len - mark + 2 * sizeof(uint64_t);
-		} else {
-			a->dk.len = mark;
+			s->rsum += x->d;
+			s->approx = 1;
 		}
 		break;
 	}
-	case A_QUANTILE:
-		took = q_room(a);
-		if (x->type == SQLITE_FLOAT && !a->qreal) {
-			/* once a real appears the values are reals (funcs.c) */
-			for (size_t k = 0; k < a->qn; k++)
-				a->qv[k].d = (double)a->qv[k].i;
-			a->qreal = 1;
+	case A_MIN:
+	case A_MAX: {
+		cval_t *m = (cval_t *)a;
+		ow_search_val_t cur;
+		if (x->type == SQLITE_INTEGER && m->type == SQLITE_INTEGER && m->aux) {
+			/* integers compared as they are */
+			if (it->agg == A_MIN ? x->i < m->u.i : x->i > m->u.i)
+				m->u.i = x->i;
+			m->aux |= 1 << SQLITE_INTEGER;
+			break;
 		}
-		if (a->qreal)
-			a->qv[a->qn++].d = x->type == SQLITE_FLOAT ? x->d : (double)x->i;
-		else
-			a->qv[a->qn++].i = x->i;
+		int first = m->aux == 0;
+		if (!first)
+			cval_get(m, &cur);
+		m->aux |= (uint8_t)(1 << x->type);
+		if (first || (it->agg == A_MIN ? val_cmp(x, &cur) < 0 : val_cmp(x, &cur) > 0)) {
+			uint8_t *p = NULL;
+			if (m->type == SQLITE_TEXT || m->type == SQLITE_BLOB)
+				free((void *)m->u.p);
+			if (x->type == SQLITE_TEXT || x->type == SQLITE_BLOB) {
+				p = ow_alloc(x->n + 1);
+				if (x->n) /* an empty value's pointer may be NULL */
+					memcpy(p, x->p, x->n);
+			}
+			cval_set(m, x, p);
+			took = x->n;
+		}
 		break;
+	}
+	case A_COUNT_DISTINCT: {
+		/* counted once a value: SQLite's equality is the key's (one
+		 * kind of value a term, but for ->>; -0.0 as 0.0) */
+		acc_t *d = set_acc(a, &took);
+		d->types |= 1 << x->type;
+		size_t mark = d->dk.len;
+		if (mark > UINT32_MAX / 2) {
+			d->overflow = 1;
+			break;
+		}
+		uint8_t len[4] = {0};
+		ow_buf_add(&d->dk, len, 4);
+		key_add(&d->dk, x);
+		ow_put_u32(d->dk.data + mark, (uint32_t)(d->dk.len - mark - 4));
+		if (distinct_add(d, mark)) {
+			d->cnt++;
+			took += d->dk.len - mark + 2 * sizeof(uint64_t);
+		} else {
+			d->dk.len = mark;
+		}
+		break;
+	}
+	case A_QUANTILE: {
+		acc_t *d = set_acc(a, &took);
+		d->cnt++;
+		took += q_room(d);
+		if (x->type == SQLITE_FLOAT && !d->qreal) {
+			/* once a real appears the values are reals (funcs.c) */
+			for (size_t k = 0; k < d->qn; k++)
+				d->qv[k].d = (double)d->qv[k].i;
+			d->qreal = 1;
+		}
+		if (d->qreal)
+			d->qv[d->qn++].d = x->type == SQLITE_FLOAT ? x->d : (double)x->i;
+		else
+			d->qv[d->qn++].i = x->i;
+		break;
+	}
 	}
 	return took;
 }
 
-/* The aggregate's value; OW_DECLINED on an integer overflow (SQLite's
- * error to give), and for rows in any order (anyorder) where the order
- * could tell: reals summed (in SQLite's order), integers summed past
- * 2^53 (exact in any order below, and no overflow), a real min, max or
- * quantile (1 and 1.0, or 0.0 and -0.0, tie: the first seen stays). */
-static int acc_result(const item_t *it, acc_t *a, int anyorder, ow_search_val_t *out)
+/* The aggregate's value (text borrowed from a); OW_DECLINED on an
+ * integer overflow (SQLite's error to give), and for rows in any order
+ * (anyorder) where the order could tell: reals summed (in SQLite's
+ * order), integers summed past 2^53 (exact in any order below, and no
+ * overflow), a real min, max or quantile (1 and 1.0, or 0.0 and -0.0,
+ * tie: the first seen stays). */
+static int acc_result(const item_t *it, const uint8_t *a, int anyorder, ow_search_val_t *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->type = SQLITE_NULL;
-	if (anyorder &&
-	    ((a->approx && (it->agg == A_SUM || it->agg == A_AVG)) || a->mag >= 0x1p53 ||
-	     (a->types >> SQLITE_FLOAT & 1 && it->agg != A_COUNT_DISTINCT) || a->qreal))
-		return OW_DECLINED;
-	switch (it->agg) {
-	case A_COUNT_DISTINCT:
-		/* past what the set holds, or integers beside reals (1 and 1.0
-		 * are one value to SQLite, two keys here): SQLite's */
-		if (a->overflow || (a->types >> SQLITE_INTEGER & a->types >> SQLITE_FLOAT & 1))
-			return OW_DECLINED;
-		__attribute__((fallthrough));
-	case A_COUNT:
+	switch (acc_kind(it)) {
+	case K_COUNT:
 		out->type = SQLITE_INTEGER;
-		out->i = a->cnt;
+		out->i = *(const int64_t *)a;
 		break;
-	case A_SUM:
-		if (a->overflow)
+	case K_SUM: {
+		const acc_sum_t *s = (const acc_sum_t *)a;
+		if (anyorder && (s->approx || s->mag >= 0x1p53))
 			return OW_DECLINED;
-		if (a->cnt && a->approx)
-			out->type = SQLITE_FLOAT, out->d = a->rsum;
-		else if (a->cnt)
-			out->type = SQLITE_INTEGER, out->i = a->isum;
+		if (it->agg == A_SUM && s->overflow)
+			return OW_DECLINED;
+		if (it->agg == A_AVG && s->cnt)
+			out->type = SQLITE_FLOAT, out->d = s->rsum / (double)s->cnt;
+		else if (s->cnt && s->approx)
+			out->type = SQLITE_FLOAT, out->d = s->rsum;
+		else if (s->cnt)
+			out->type = SQLITE_INTEGER, out->i = s->isum;
 		break;
-	case A_AVG:
-		if (a->cnt)
-			out->type = SQLITE_FLOAT, out->d = a->rsum / (double)a->cnt;
+	}
+	case K_MINMAX: {
+		const cval_t *m = (const cval_t *)a;
+		if (anyorder && m->aux >> SQLITE_FLOAT & 1)
+			return OW_DECLINED;
+		if (m->aux)
+			cval_get(m, out);
 		break;
-	case A_MIN:
-	case A_MAX:
-		if (a->cnt)
-			*out = a->m; /* borrowed */
-		break;
-	case A_QUANTILE:
-		if (a->qn) {
-			ow_search_num_t x = ow_search_quantile(a->qv, a->qn, a->qreal, it->q);
-			if (a->qreal)
+	}
+	case K_SET: {
+		const acc_t *d = *(acc_t *const *)a;
+		if (it->agg == A_COUNT_DISTINCT) {
+			/* past what the set holds, or integers beside reals (1
+			 * and 1.0 are one value to SQLite, two keys here):
+			 * SQLite's */
+			if (d && (d->overflow ||
+				  (d->types >> SQLITE_INTEGER & d->types >> SQLITE_FLOAT & 1)))
+				return OW_DECLINED;
+			out->type = SQLITE_INTEGER;
+			out->i = d ? d->cnt : 0;
+		} else if (d && d->qn) {
+			if (anyorder && d->qreal)
+				return OW_DECLINED;
+			ow_search_num_t x = ow_search_quantile(d->qv, d->qn, d->qreal, it->q);
+			if (d->qreal)
 				out->type = SQLITE_FLOAT, out->d = x.d;
 			else
 				out->type = SQLITE_INTEGER, out->i = x.i;
 		}
 		break;
 	}
+	}
 	return OW_OK;
 }
 
-/* ---- the run ---- */
+/* What aggregate it's state a holds beside it: freed. */
+static void acc_free(const item_t *it, uint8_t *a)
+{
+	int kind = acc_kind(it);
+	if (kind == K_MINMAX) {
+		cval_t *m = (cval_t *)a;
+		if (m->type == SQLITE_TEXT || m->type == SQLITE_BLOB)
+			free((void *)m->u.p);
+	} else if (kind == K_SET && *(acc_t **)a) {
+		acc_t *d = *(acc_t **)a;
+		free(d->qv);
+		free(d->ds);
+		ow_buf_free(&d->dk);
+		free(d);
+	}
+}
 
-typedef struct {
-	ow_search_val_t *keys; /* the group columns' values, owned */
-	acc_t *acc;
-	uint64_t hash; /* of keys (hash_keys) */
-} group_t;
+/* ---- the run ---- */
 
 /* A segment - a row group of a part, or a buffered chunk - made ready
  * for consume() by prepare(), on any thread: its filters evaluated into
@@ -2020,11 +2169,17 @@ typedef struct {
 	slot_t *sl;	/* the segment consume() reads */
 	uint32_t *gmap; /* the group of a dictionary entry: index + 1, 0 not yet */
 	size_t gmap_cap;
+	uint32_t *stamp; /* count(DISTINCT): the group that took an entry last */
+	size_t stamp_cap;
 	uint32_t *list, *gi; /* grouped: the selected rows of the segment, their groups */
 	size_t gi_cap;
-	/* the groups and their hash table (the hash's high half, then index
-	 * + 1; 0 empty) */
-	group_t *groups;
+	/* the groups: their keys (ngroup each, text in kar), their
+	 * aggregates' states (accw bytes each, item i's at acco[i]), and
+	 * their hash table (the hash's high half, then index + 1; 0 empty) */
+	cval_t *keys;
+	uint8_t *accs;
+	size_t accw, acco[MAX_ITEMS];
+	ow_arena_t kar;
 	size_t ngroups, cap;
 	uint64_t *slots;
 	size_t nslots;
@@ -2054,16 +2209,37 @@ typedef struct {
 
 static void rehash(run_t *r);
 
-static int same_keys(const ow_columnar_t *q, const group_t *gr, const ow_search_val_t *keys)
+/* Aggregate i's state in group g. */
+static inline uint8_t *acc_at(const run_t *r, size_t g, int i)
 {
-	for (int g = 0; g < q->ngroup; g++)
-		if (gr->keys[g].type != keys[g].type || val_cmp(&gr->keys[g], &keys[g]) != 0)
+	return r->accs + g * r->accw + r->acco[i];
+}
+
+static int same_keys(const run_t *r, size_t g, const ow_search_val_t *keys)
+{
+	const cval_t *k = &r->keys[g * (size_t)r->q->ngroup];
+	for (int j = 0; j < r->q->ngroup; j++) {
+		const ow_search_val_t *v = &keys[j];
+		if (k[j].type != v->type)
 			return 0;
+		if (v->type == SQLITE_INTEGER) {
+			if (k[j].u.i != v->i)
+				return 0;
+		} else if (v->type == SQLITE_TEXT || v->type == SQLITE_BLOB) {
+			if (k[j].n != v->n || (v->n && memcmp(k[j].u.p, v->p, v->n)))
+				return 0;
+		} else if (v->type == SQLITE_FLOAT) {
+			ow_search_val_t w;
+			cval_get(&k[j], &w);
+			if (val_cmp(&w, v) != 0)
+				return 0;
+		}
+	}
 	return 1;
 }
 
 /* The hash of a group's keys: equal keys (same_keys) hash alike. */
-static uint64_t hash_keys(const ow_columnar_t *q, const ow_search_val_t *keys, size_t *bytes)
+static uint64_t hash_keys(const ow_columnar_t *q, const ow_search_val_t *keys)
 {
 	uint64_t h = 0x2545f4914f6cdd1dULL;
 	for (int g = 0; g < q->ngroup; g++) {
@@ -2076,7 +2252,6 @@ static uint64_t hash_keys(const ow_columnar_t *q, const ow_search_val_t *keys, s
 			memcpy(&w, &d, 8);
 		} else if (v->type == SQLITE_TEXT) {
 			w = hash_bytes(v->p, v->n);
-			*bytes += v->n;
 		}
 		h = (h ^ w ^ (uint64_t)v->type << 56) * 0x9e3779b97f4a7c15ULL;
 		h ^= h >> 29;
@@ -2084,57 +2259,73 @@ static uint64_t hash_keys(const ow_columnar_t *q, const ow_search_val_t *keys, s
 	return h ^ h >> 32;
 }
 
-static group_t *find_group(run_t *r, const ow_search_val_t *keys)
+/* The group of keys (its index), made when new; OW_DECLINED (*g
+ * unchanged) for a text key past what a cval_t holds. Its place in the
+ * table is the hash's high half, which the table keeps. */
+static int find_group(run_t *r, const ow_search_val_t *keys, size_t *g)
 {
 	ow_columnar_t *q = r->q;
-	size_t bytes = 0;
-	uint64_t h = hash_keys(q, keys, &bytes);
+	size_t ng = (size_t)q->ngroup;
+	uint64_t h = hash_keys(q, keys);
 	size_t mask = r->nslots - 1;
-	for (size_t i = h & mask;; i = (i + 1) & mask) {
+	for (size_t i = (h >> 32) & mask;; i = (i + 1) & mask) {
 		uint64_t slot = r->slots[i];
 		if (slot == 0)
 			break;
-		if ((slot ^ h) >> 32 == 0 && same_keys(q, &r->groups[(uint32_t)slot - 1], keys))
-			return &r->groups[(uint32_t)slot - 1];
+		if ((slot ^ h) >> 32 == 0 && same_keys(r, (uint32_t)slot - 1, keys)) {
+			*g = (uint32_t)slot - 1;
+			return OW_OK;
+		}
 	}
+	for (size_t j = 0; j < ng; j++)
+		if (keys[j].n > UINT32_MAX)
+			return OW_DECLINED;
 	if (r->ngroups == r->cap) {
-		r->cap = r->cap ? 2 * r->cap : 64;
-		r->groups = ow_realloc(r->groups, r->cap * sizeof(group_t));
+		size_t cap = r->cap ? 2 * r->cap : 64;
+		r->keys = ow_realloc(r->keys, cap * ng * sizeof(cval_t) + 1);
+		r->accs = ow_realloc(r->accs, cap * r->accw + 1);
+		memset(r->accs + r->cap * r->accw, 0, (cap - r->cap) * r->accw);
+		r->mem += (int64_t)((cap - r->cap) * (ng * sizeof(cval_t) + r->accw));
+		r->cap = cap;
 	}
-	group_t *gr = &r->groups[r->ngroups++];
-	gr->keys = ow_calloc((size_t)q->ngroup + 1, sizeof(ow_search_val_t));
-	for (int g = 0; g < q->ngroup; g++) {
-		val_own(&gr->keys[g], &keys[g]);
-		r->types[g] |= 1 << keys[g].type;
+	cval_t *k = &r->keys[r->ngroups * ng];
+	for (size_t j = 0; j < ng; j++) {
+		uint8_t *p = NULL;
+		if (keys[j].type == SQLITE_TEXT || keys[j].type == SQLITE_BLOB) {
+			p = ow_arena_alloc(&r->kar, OW_MAX(keys[j].n, 1));
+			if (keys[j].n)
+				memcpy(p, keys[j].p, keys[j].n);
+			r->mem += (int64_t)((OW_MAX(keys[j].n, 1) + 7) & ~(size_t)7);
+		}
+		cval_set(&k[j], &keys[j], p);
+		r->types[j] |= 1 << keys[j].type;
 	}
-	gr->acc = ow_calloc((size_t)q->nitems, sizeof(acc_t));
-	gr->hash = h;
-	r->mem += (int64_t)(sizeof(group_t) + 2 * sizeof(uint64_t) + bytes +
-			    (size_t)q->ngroup * sizeof(ow_search_val_t) +
-			    (size_t)q->nitems * sizeof(acc_t));
-	if (2 * r->ngroups > r->nslots) {
+	*g = r->ngroups++;
+	size_t i = (h >> 32) & mask;
+	while (r->slots[i])
+		i = (i + 1) & mask;
+	r->slots[i] = (h & ~0xffffffffULL) | r->ngroups;
+	if (4 * r->ngroups > 3 * r->nslots) /* at most three quarters full */
 		rehash(r);
-	} else {
-		size_t i = h & mask;
-		while (r->slots[i])
-			i = (i + 1) & mask;
-		r->slots[i] = (h & ~0xffffffffULL) | r->ngroups;
-	}
-	return gr;
+	return OW_OK;
 }
 
 static void rehash(run_t *r)
 {
-	free(r->slots);
-	r->nslots = r->nslots ? 2 * r->nslots : 1024;
-	r->slots = ow_calloc(r->nslots, sizeof(uint64_t));
-	for (size_t k = 0; k < r->ngroups; k++) {
-		uint64_t h = r->groups[k].hash;
-		size_t i = h & (r->nslots - 1);
-		while (r->slots[i])
-			i = (i + 1) & (r->nslots - 1);
-		r->slots[i] = (h & ~0xffffffffULL) | (k + 1);
+	size_t old = r->nslots, n = old ? 2 * old : 1024;
+	uint64_t *slots = ow_calloc(n, sizeof(uint64_t));
+	for (size_t k = 0; k < old; k++) {
+		if (!r->slots[k])
+			continue;
+		size_t i = (r->slots[k] >> 32) & (n - 1);
+		while (slots[i])
+			i = (i + 1) & (n - 1);
+		slots[i] = r->slots[k];
 	}
+	free(r->slots);
+	r->slots = slots;
+	r->nslots = n;
+	r->mem += (int64_t)((n - old) * sizeof(uint64_t));
 }
 
 /* Value v of expression id from its column's value (in place): a real
@@ -2404,8 +2595,9 @@ static int quantile_ints(run_t *r, int i, int c, size_t n, size_t *vpos, size_t 
 		size_t vp = direct ? r->list[k] : position(sl, c, r->list[k], vpos, at);
 		if (vp == NO_VALUE)
 			continue;
-		acc_t *a = &r->groups[r->gi[k] - 1].acc[i];
-		size_t took = q_room(a);
+		size_t took = 0;
+		acc_t *a = set_acc(acc_at(r, r->gi[k] - 1, i), &took);
+		took += q_room(a);
 		if (took) {
 			r->mem += (int64_t)took;
 			if (bounds(r, 0) != OW_OK)
@@ -2418,6 +2610,33 @@ static int quantile_ints(run_t *r, int i, int c, size_t n, size_t *vpos, size_t 
 			return OW_ERROR;
 	}
 	return OW_OK;
+}
+
+/* min or max of an integer column (item i over the n selected rows of
+ * r->list, their groups in r->gi): what acc_add does, without a value
+ * made a row. */
+static void minmax_ints(run_t *r, int i, int c, size_t n, size_t *vpos, size_t *at)
+{
+	const ow_columnar_t *q = r->q;
+	const slot_t *sl = r->sl;
+	const uint32_t *code = sl->code[c];
+	const ow_col_t *src = code ? &sl->codes[c].dict : sl->col[c];
+	int direct = !code && src->nvals == src->nrows, max = q->items[i].agg == A_MAX;
+	vpos[c] = at[c] = 0;
+	for (size_t k = 0; k < n; k++) {
+		size_t vp = direct ? r->list[k] : position(sl, c, r->list[k], vpos, at);
+		if (vp == NO_VALUE)
+			continue;
+		ow_search_val_t x;
+		ow_search_cell(&q->defs[c], src, code ? code[vp] : vp, NULL, &x);
+		cval_t *m = (cval_t *)acc_at(r, r->gi[k] - 1, i);
+		if (!m->aux || (max ? x.i > m->u.i : x.i < m->u.i)) {
+			m->type = SQLITE_INTEGER;
+			m->u.i = x.i;
+			m->n = 0;
+		}
+		m->aux |= 1 << SQLITE_INTEGER;
+	}
 }
 
 /* sum, avg and the quantiles of text: SQLite reads it as a number. */
@@ -2436,8 +2655,406 @@ static int take(run_t *r, int i, size_t k, int rc, const ow_search_val_t *v)
 		rc = OW_DECLINED;
 	if (rc != OW_OK)
 		return rc;
-	r->mem += (int64_t)acc_add(it, &r->groups[r->gi[k] - 1].acc[i], v);
+	r->mem += (int64_t)acc_add(it, acc_at(r, r->gi[k] - 1, i), v);
 	return bounds(r, k);
+}
+
+/* ---- expressions a batch at a time ----
+ *
+ * A tree over integer columns (INT64, INT32, BOOLEAN; values or codes;
+ * any column under ISNULL) and literals,
+ * under - + * / % (unary and binary), comparisons, AND, OR, NOT, ISNULL,
+ * CASE WHEN, iif, abs and scalar min and max, evaluated over the rows
+ * of a list VBATCH at a time, a node at a time (a column read once a
+ * batch, however often the tree names it): each row's value an integer,
+ * NULL, a literal of the tree (a CASE's text answer), or VK_SLOW, left
+ * to ow_eval on that row (an overflow, a divisor 0 or -1, a literal that
+ * is no integer under an operator). What is not VK_SLOW is the value
+ * ow_eval gives, as SQLite's. */
+enum { VK_INT, VK_NULL, VK_LIT, VK_SLOW };
+#define VBATCH 1024
+#define VDEPTH 24 /* deepest tree taken */
+
+typedef struct {
+	int64_t *i; /* VK_LIT: the literal node's index in lits */
+	uint8_t *k;
+} vec_t;
+
+typedef struct {
+	const ow_columnar_t *q;
+	const slot_t *sl;
+	const ow_node_t *tree;
+	const uint32_t *list; /* the batch's rows, ascending along the list */
+	size_t n;
+	/* each column's place along the list (position()'s), and its values
+	 * in the batch once read (bit c of have) */
+	size_t vpos[64], at[64];
+	vec_t colv[64];
+	uint64_t have;
+	const ow_node_t *lits[64];
+	int nlits;
+	vec_t pool[2 * VDEPTH]; /* a node's operands at its depth */
+} vctx_t;
+
+/* 1 when the tree can be evaluated a batch at a time over sl. */
+static int vec_ok(const ow_columnar_t *q, const ow_node_t *t, int depth)
+{
+	if (depth >= VDEPTH)
+		return 0;
+	switch (t->op) {
+	case E_LIT:
+		return 1;
+	case E_REF:
+		return t->id < q->ncols && klass(&q->defs[t->id]) == C_INT &&
+		       (q->defs[t->id].type == OW_PQ_INT64 || q->defs[t->id].type == OW_PQ_INT32 ||
+			q->defs[t->id].type == OW_PQ_BOOLEAN);
+	case E_FN:
+		if (!(t->fn == F_ABS && t->n == 1) && !(t->fn == F_IIF && t->n == 3) &&
+		    !((t->fn == F_MIN || t->fn == F_MAX) && t->n >= 2))
+			return 0;
+		break;
+	case E_CASE:
+		if (t->fn)
+			return 0;
+		break;
+	case E_NEG:
+	case E_ADD:
+	case E_SUB:
+	case E_MUL:
+	case E_DIV:
+	case E_REM:
+	case E_EQ:
+	case E_NE:
+	case E_LT:
+	case E_LE:
+	case E_GT:
+	case E_GE:
+	case E_AND:
+	case E_OR:
+	case E_NOT:
+		break;
+	case E_ISNULL: /* of any column: its NULLs known without its values */
+		if (t->kid[0]->op == E_REF && t->kid[0]->id < q->ncols)
+			return 1;
+		break;
+	case E_IS: /* x IS [NOT] NULL as ISNULL, and no other IS */
+		return t->kid[0]->op == E_REF && t->kid[0]->id < q->ncols &&
+		       t->kid[1]->op == E_LIT && t->kid[1]->v.type == SQLITE_NULL;
+	default:
+		return 0;
+	}
+	for (int i = 0; i < t->n; i++)
+		if (!vec_ok(q, t->kid[i], depth + 1))
+			return 0;
+	return 1;
+}
+
+static vec_t vec_new(void)
+{
+	vec_t v = {ow_alloc(VBATCH * sizeof(int64_t)), ow_alloc(VBATCH)};
+	return v;
+}
+
+static void vec_free(vec_t *v)
+{
+	free(v->i);
+	free(v->k);
+}
+
+/* The truth of a row's value: 1, 0, -1 NULL, -2 not known here. */
+static inline int vec_truth(const vec_t *v, size_t r)
+{
+	return v->k[r] == VK_INT ? v->i[r] != 0 : v->k[r] == VK_NULL ? -1 : -2;
+}
+
+static void vec_eval(vctx_t *c, const ow_node_t *t, vec_t *out, int depth);
+
+static void vec_col(vctx_t *c, int col, vec_t *out)
+{
+	vec_t *v = &c->colv[col];
+	if (!(c->have >> col & 1)) {
+		const ow_col_t *o = c->sl->col[col];
+		if (!v->k)
+			*v = vec_new();
+		c->have |= (uint64_t)1 << col;
+		if (!o) {
+			memset(v->k, VK_NULL, c->n);
+		} else {
+			const uint8_t *defs = o->defs.data;
+			const uint32_t *code = c->sl->code[col];
+			const ow_col_t *src = code ? &c->sl->codes[col].dict : o;
+			const ow_pq_coldef_t *d = &c->q->defs[col];
+			int direct = o->nvals == o->nrows;
+			for (size_t r = 0; r < c->n; r++) {
+				size_t row = c->list[r];
+				if (!defs[row]) {
+					v->k[r] = VK_NULL;
+					continue;
+				}
+				if (!direct) {
+					c->vpos[col] +=
+					    ow_count_ones(defs + c->at[col], row - c->at[col]);
+					c->at[col] = row;
+				}
+				size_t vp = direct ? row : c->vpos[col];
+				ow_search_val_t x;
+				char hex[OW_SEARCH_HEX_MAX];
+				ow_search_cell(d, src, code ? code[vp] : vp, hex, &x);
+				/* a value of another type (under ISNULL): VK_SLOW */
+				v->k[r] = x.type == SQLITE_INTEGER ? VK_INT
+					  : x.type == SQLITE_NULL  ? VK_NULL
+								   : VK_SLOW;
+				v->i[r] = x.i;
+			}
+		}
+	}
+	memcpy(out->k, v->k, c->n);
+	memcpy(out->i, v->i, c->n * sizeof(int64_t));
+}
+
+static void vec_lit(vctx_t *c, const ow_node_t *t, vec_t *out)
+{
+	if (t->v.type == SQLITE_INTEGER || t->v.type == SQLITE_NULL) {
+		memset(out->k, t->v.type == SQLITE_NULL ? VK_NULL : VK_INT, c->n);
+		for (size_t r = 0; r < c->n; r++)
+			out->i[r] = t->v.i;
+		return;
+	}
+	int l = 0;
+	while (l < c->nlits && c->lits[l] != t)
+		l++;
+	if (l == c->nlits && c->nlits < (int)OW_NELEMS(c->lits))
+		c->lits[c->nlits++] = t;
+	memset(out->k, l < c->nlits ? VK_LIT : VK_SLOW, c->n);
+	for (size_t r = 0; r < c->n; r++)
+		out->i[r] = l;
+}
+
+/* Both operands integers: ok computes the row's value (u op w) into
+ * out->i[r], 0 when ow_eval must say (an overflow, a divisor 0 or -1:
+ * NULL or a real, its rules); else NULL beside NULL, VK_SLOW beside
+ * anything else. */
+#define VEC_BINARY(ok)                                                                             \
+	for (size_t r = 0; r < n; r++) {                                                           \
+		int x = a.k[r], y = b.k[r];                                                        \
+		if ((x | y) == VK_INT) {                                                           \
+			int64_t u = a.i[r], w = b.i[r];                                            \
+			out->k[r] = (ok) ? VK_INT : VK_SLOW;                                       \
+		} else {                                                                           \
+			out->k[r] = x == VK_SLOW || y == VK_SLOW || x == VK_LIT || y == VK_LIT     \
+					? VK_SLOW                                                  \
+					: VK_NULL;                                                 \
+		}                                                                                  \
+	}
+
+static void vec_eval(vctx_t *c, const ow_node_t *t, vec_t *out, int depth)
+{
+	size_t n = c->n;
+	if (t->op == E_LIT) {
+		vec_lit(c, t, out);
+		return;
+	}
+	if (t->op == E_REF) {
+		vec_col(c, t->id, out);
+		return;
+	}
+	vec_t *pa = &c->pool[2 * depth], *pb = pa + 1;
+	if (!pa->k)
+		*pa = vec_new(), *pb = vec_new();
+	vec_t a = *pa, b = *pb;
+	vec_eval(c, t->kid[0], &a, depth + 1);
+	switch (t->op) {
+	case E_NEG:
+	case E_NOT:
+	case E_ISNULL:
+	case E_IS: /* IS NULL, vec_ok says */
+		for (size_t r = 0; r < n; r++) {
+			int k = a.k[r];
+			out->k[r] = k;
+			if (t->op == E_ISNULL || t->op == E_IS) {
+				/* a column's VK_SLOW is a value of another type */
+				out->k[r] =
+				    k == VK_SLOW && t->kid[0]->op != E_REF ? VK_SLOW : VK_INT;
+				out->i[r] = (k == VK_NULL) != t->neg;
+			} else if (k == VK_LIT) {
+				out->k[r] = VK_SLOW;
+			} else if (k == VK_INT && t->op == E_NOT) {
+				out->i[r] = a.i[r] == 0;
+			} else if (k == VK_INT) {
+				out->k[r] = a.i[r] == INT64_MIN ? VK_SLOW : VK_INT;
+				out->i[r] = a.i[r] == INT64_MIN ? 0 : -a.i[r];
+			}
+		}
+		break;
+	case E_AND:
+	case E_OR:
+		vec_eval(c, t->kid[1], &b, depth + 1);
+		for (size_t r = 0; r < n; r++) {
+			int x = vec_truth(&a, r), y = vec_truth(&b, r);
+			int dominant = t->op == E_AND ? 0 : 1;
+			out->k[r] = VK_INT;
+			if (x == -2 || y == -2)
+				out->k[r] = VK_SLOW;
+			else if (x == dominant || y == dominant)
+				out->i[r] = dominant;
+			else if (x == -1 || y == -1)
+				out->k[r] = VK_NULL;
+			else
+				out->i[r] = !dominant;
+		}
+		break;
+	case E_CASE:
+	case E_FN:
+		if (t->op == E_FN && t->fn == F_ABS) {
+			for (size_t r = 0; r < n; r++) {
+				out->k[r] = a.k[r] == VK_LIT ? VK_SLOW : a.k[r];
+				if (a.k[r] == VK_INT && a.i[r] == INT64_MIN)
+					out->k[r] = VK_SLOW;
+				out->i[r] = a.i[r] < 0 ? -a.i[r] : a.i[r];
+			}
+			break;
+		}
+		if (t->op == E_FN && (t->fn == F_MIN || t->fn == F_MAX)) {
+			/* NULL when an argument is */
+			memcpy(out->k, a.k, n);
+			memcpy(out->i, a.i, n * sizeof(int64_t));
+			for (int j = 1; j < t->n; j++) {
+				vec_eval(c, t->kid[j], &b, depth + 1);
+				for (size_t r = 0; r < n; r++) {
+					int x = out->k[r], y = b.k[r];
+					if (x == VK_SLOW || y == VK_SLOW || x == VK_LIT ||
+					    y == VK_LIT)
+						out->k[r] = VK_SLOW;
+					else if (x == VK_NULL || y == VK_NULL)
+						out->k[r] = VK_NULL;
+					else if (t->fn == F_MIN ? b.i[r] < out->i[r]
+								: b.i[r] > out->i[r])
+						out->i[r] = b.i[r];
+				}
+			}
+			break;
+		}
+		/* CASE WHEN c THEN x ... [ELSE y], iif(c, x, y): each row's
+		 * value from its first true condition's answer */
+		{
+			int whens = t->op == E_FN ? 1 : (t->n - (t->neg ? 1 : 0)) / 2;
+			int has_else = t->op == E_FN || t->neg;
+			uint8_t *done = ow_calloc(n + 1, 1);
+			memset(out->k, VK_NULL, n);
+			for (int w = 0; w <= whens; w++) {
+				const ow_node_t *x;
+				if (w < whens) {
+					if (w > 0)
+						vec_eval(c, t->kid[2 * w], &a, depth + 1);
+					x = t->kid[2 * w + 1];
+				} else if (has_else) {
+					x = t->kid[t->n - 1];
+				} else {
+					break;
+				}
+				vec_eval(c, x, &b, depth + 1);
+				for (size_t r = 0; r < n; r++) {
+					if (done[r])
+						continue;
+					int truth = w < whens ? vec_truth(&a, r) : 1;
+					if (truth == -2) {
+						out->k[r] = VK_SLOW, done[r] = 1;
+					} else if (truth == 1) {
+						out->k[r] = b.k[r], out->i[r] = b.i[r], done[r] = 1;
+					}
+				}
+			}
+			free(done);
+		}
+		break;
+	default: /* arithmetic and comparisons */
+		vec_eval(c, t->kid[1], &b, depth + 1);
+		switch (t->op) {
+		case E_ADD:
+			VEC_BINARY(!__builtin_add_overflow(u, w, &out->i[r]));
+			break;
+		case E_SUB:
+			VEC_BINARY(!__builtin_sub_overflow(u, w, &out->i[r]));
+			break;
+		case E_MUL:
+			VEC_BINARY(!__builtin_mul_overflow(u, w, &out->i[r]));
+			break;
+		case E_DIV:
+			VEC_BINARY(w != 0 && w != -1 && ((out->i[r] = u / w), 1));
+			break;
+		case E_REM:
+			VEC_BINARY(w != 0 && w != -1 && ((out->i[r] = u % w), 1));
+			break;
+		case E_EQ:
+			VEC_BINARY((out->i[r] = u == w, 1));
+			break;
+		case E_NE:
+			VEC_BINARY((out->i[r] = u != w, 1));
+			break;
+		case E_LT:
+			VEC_BINARY((out->i[r] = u < w, 1));
+			break;
+		case E_LE:
+			VEC_BINARY((out->i[r] = u <= w, 1));
+			break;
+		case E_GT:
+			VEC_BINARY((out->i[r] = u > w, 1));
+			break;
+		default: /* E_GE */
+			VEC_BINARY((out->i[r] = u >= w, 1));
+			break;
+		}
+		break;
+	}
+}
+
+/* Row r's value of a batch (not VK_SLOW). */
+static inline void vec_value(const vctx_t *c, const vec_t *v, size_t r, ow_search_val_t *out)
+{
+	if (v->k[r] == VK_LIT) {
+		*out = c->lits[v->i[r]]->v;
+		return;
+	}
+	memset(out, 0, sizeof(*out));
+	out->type = v->k[r] == VK_INT ? SQLITE_INTEGER : SQLITE_NULL;
+	out->i = v->i[r];
+}
+
+/* Expression id a batch at a time over sl's rows, when it can be
+ * (vec_ok): 1, with c ready for vec_run (vec_end after). */
+static void vec_start(const ow_columnar_t *q, const slot_t *sl, const ow_node_t *tree, vctx_t *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->q = q;
+	c->sl = sl;
+	c->tree = tree;
+}
+
+static int vec_begin(const ow_columnar_t *q, const slot_t *sl, int id, vctx_t *c)
+{
+	if (id < q->ncols || q->x[id - q->ncols].kind != X_TREE ||
+	    !vec_ok(q, q->x[id - q->ncols].tree, 0))
+		return 0;
+	vec_start(q, sl, q->x[id - q->ncols].tree, c);
+	return 1;
+}
+
+/* The values of the next n rows of the list (at most VBATCH, after
+ * those of the batch before) into out. */
+static void vec_run(vctx_t *c, const uint32_t *list, size_t n, vec_t *out)
+{
+	c->list = list;
+	c->n = n;
+	c->have = 0;
+	vec_eval(c, c->tree, out, 0);
+}
+
+static void vec_end(vctx_t *c)
+{
+	for (int k = 0; k < 64; k++)
+		vec_free(&c->colv[k]);
+	for (int k = 0; k < 2 * VDEPTH; k++)
+		vec_free(&c->pool[k]);
 }
 
 /* Reads the leaves of a tree of one column from that column's value. */
@@ -2511,16 +3128,28 @@ static int agg_tree(run_t *r, int i, size_t n, size_t *vpos, size_t *at)
 		memset(at, 0, (size_t)q->ncols * sizeof(size_t));
 	}
 	size_t null = code ? sl->codes[x->col].dict.nvals : 0;
+	vctx_t *vc = ow_alloc(sizeof(vctx_t));
+	vec_t vv = {NULL, NULL};
+	int batch = !code && vec_begin(q, sl, it->col, vc);
+	if (batch)
+		vv = vec_new();
 	for (size_t k = 0; k < n && rc == OW_OK; k++) {
+		if (batch && k % VBATCH == 0)
+			vec_run(vc, r->list + k, OW_MIN(VBATCH, n - k), &vv);
 		if (code) {
 			size_t vp = position(sl, x->col, r->list[k], vpos, at);
 			v = memo[vp == NO_VALUE ? null : code[vp]];
+		} else if (batch && vv.k[k % VBATCH] != VK_SLOW) {
+			vec_value(vc, &vv, k % VBATCH, &v);
 		} else {
 			ow_arena_reset(&r->ev.ar);
 			rc = cell(r, it->col, r->list[k], vpos, at, NULL, &v);
 		}
 		rc = take(r, i, k, rc, &v);
 	}
+	if (batch)
+		vec_end(vc), vec_free(&vv);
+	free(vc);
 	return rc;
 }
 
@@ -2553,20 +3182,83 @@ static int agg_filtered(run_t *r, int i, size_t n, size_t *vpos, size_t *at)
 /* Grouped: the group of every selected row first, then each aggregate
  * over the rows, a column at a time (each aggregate still takes its
  * values in the rows' order, which sums of reals depend on). */
+/* No GROUP BY, every row of the segment selected, and only count(*) and
+ * count(DISTINCT) of columns read as codes: the counts, and each entry
+ * a value takes taken once (its value made and looked up that once),
+ * without a row listed; 0 when the query is not all those. */
+static int count_codes(run_t *r, int *rc)
+{
+	const ow_columnar_t *q = r->q;
+	const slot_t *sl = r->sl;
+	if (q->ngroup || sl->selected != sl->nrows)
+		return 0;
+	for (int i = 0; i < q->nitems; i++) {
+		const item_t *it = &q->items[i];
+		if (it->filter >= 0 || !((it->agg == A_COUNT && it->col < 0) ||
+					 (it->agg == A_COUNT_DISTINCT && it->col >= 0 &&
+					  it->col < q->ncols && sl->code[it->col])))
+			return 0;
+	}
+	size_t g;
+	if (!r->ngroups)
+		find_group(r, NULL, &g);
+	for (int i = 0; i < q->nitems && *rc == OW_OK; i++) {
+		const item_t *it = &q->items[i];
+		if (it->agg == A_COUNT) {
+			*(int64_t *)acc_at(r, 0, i) += (int64_t)sl->nrows;
+			continue;
+		}
+		int c = it->col;
+		const ow_col_t *dict = &sl->codes[c].dict;
+		const uint32_t *code = sl->code[c];
+		size_t nd = dict->nvals, nv = sl->codes[c].codes.len / sizeof(uint32_t);
+		uint32_t *seen = r->stamp = zeroed(r->stamp, &r->stamp_cap, nd, sizeof(uint32_t));
+		for (size_t k = 0; k < nv; k++)
+			seen[code[k]] = 1;
+		char hex[OW_SEARCH_HEX_MAX];
+		for (size_t e = 0; e < nd && *rc == OW_OK; e++) {
+			ow_search_val_t v;
+			if (!seen[e])
+				continue;
+			ow_search_cell(&q->defs[c], dict, e, hex, &v);
+			r->mem += (int64_t)acc_add(it, acc_at(r, 0, i), &v);
+			*rc = bounds(r, 0);
+		}
+	}
+	return 1;
+}
+
 static int consume_groups(run_t *r)
 {
 	ow_columnar_t *q = r->q;
 	const slot_t *sl = r->sl;
+	int crc = OW_OK;
+	if (count_codes(r, &crc))
+		return crc;
 	size_t *vpos, *at;
 	char(*hex)[OW_SEARCH_HEX_MAX] = steps(q, q->ngroup + 1, &vpos, &at);
 	ow_search_val_t v, keys[MAX_ITEMS];
 	int rc = OW_OK;
 	uint32_t last = 0; /* index + 1: parts are sorted, the last row's group often */
-	/* one group term of a column read as codes: its groups by entry */
-	int gc = q->ngroup == 1 ? base(q, q->group[0]) : -1;
-	const uint32_t *gcode = gc >= 0 ? sl->code[gc] : NULL;
-	if (gcode)
-		r->gmap = zeroed(r->gmap, &r->gmap_cap, sl->codes[gc].dict.nvals, sizeof(uint32_t));
+	/* one group term of columns read as codes (at most 4, and 4096
+	 * combinations of their entries and NULL): its groups by combination,
+	 * the term evaluated once a combination */
+	int mc[4], nmc = 0;
+	size_t stride[4], ncombo = 1;
+	uint64_t tc = q->ngroup == 1 ? term_cols(q, q->group[0]) : 0;
+	for (int c = 0; tc && c < q->ncols; c++) {
+		if (!(tc >> c & 1))
+			continue;
+		if (nmc == 4 || !sl->code[c] || !sl->col[c] ||
+		    (ncombo *= sl->codes[c].dict.nvals + 1) > 4096) {
+			nmc = 0;
+			break;
+		}
+		stride[nmc] = ncombo / (sl->codes[c].dict.nvals + 1);
+		mc[nmc++] = c;
+	}
+	if (nmc)
+		r->gmap = zeroed(r->gmap, &r->gmap_cap, ncombo, sizeof(uint32_t));
 	/* the selected rows once, for every pass (a filter often leaves few) */
 	if (r->gi_cap < sl->selected) {
 		r->gi_cap = sl->selected;
@@ -2579,24 +3271,65 @@ static int consume_groups(run_t *r)
 			if (sl->sel[row])
 				r->list[n++] = (uint32_t)row;
 	}
-	for (size_t k = 0; k < n && rc == OW_OK; k++) {
+	/* group terms that are trees of integer columns: a batch at a time */
+	vctx_t *vc = ow_alloc(((size_t)q->ngroup + 1) * sizeof(vctx_t));
+	vec_t *vv = ow_calloc((size_t)q->ngroup + 1, sizeof(vec_t));
+	int nbatch = 0;
+	for (int g = 0; g < q->ngroup && !nmc; g++)
+		if (vec_begin(q, sl, q->group[g], &vc[g]))
+			vv[g] = vec_new(), nbatch++;
+	if (q->ngroup == 0 && n) { /* one group */
+		size_t g;
+		if (!r->ngroups)
+			find_group(r, NULL, &g);
+		for (size_t k = 0; k < n; k++)
+			r->gi[k] = 1;
+	}
+	for (size_t k = 0; k < n && rc == OW_OK && q->ngroup; k++) {
 		size_t row = r->list[k];
-		size_t gv = gcode ? position(sl, gc, row, vpos, at) : NO_VALUE;
+		uint32_t *known = NULL;
+		if (nmc) {
+			size_t combo = 0;
+			for (int j = 0; j < nmc; j++) {
+				size_t vp = position(sl, mc[j], row, vpos, at);
+				combo += (vp == NO_VALUE ? sl->codes[mc[j]].dict.nvals
+							 : sl->code[mc[j]][vp]) *
+					 stride[j];
+			}
+			known = &r->gmap[combo];
+			if (*known) {
+				r->gi[k] = *known;
+				continue;
+			}
+		}
 		ow_arena_reset(&r->ev.ar);
-		uint32_t *known = gv != NO_VALUE ? &r->gmap[gcode[gv]] : NULL;
+		for (int g = 0; nbatch && k % VBATCH == 0 && g < q->ngroup; g++)
+			if (vv[g].k)
+				vec_run(&vc[g], r->list + k, OW_MIN(VBATCH, n - k), &vv[g]);
 		if (!known || !*known) {
 			for (int g = 0; g < q->ngroup && rc == OW_OK; g++)
-				rc = cell(r, q->group[g], row, vpos, at, hex[g], &keys[g]);
+				if (vv[g].k && vv[g].k[k % VBATCH] != VK_SLOW)
+					vec_value(&vc[g], &vv[g], k % VBATCH, &keys[g]);
+				else
+					rc = cell(r, q->group[g], row, vpos, at, hex[g], &keys[g]);
 			if (rc != OW_OK)
 				break;
-			if (!last || !same_keys(q, &r->groups[last - 1], keys))
-				last = (uint32_t)(find_group(r, keys) - r->groups) + 1;
+			if (!last || !same_keys(r, last - 1, keys)) {
+				size_t g;
+				if ((rc = find_group(r, keys, &g)) != OW_OK)
+					break;
+				last = (uint32_t)g + 1;
+			}
 			if (known)
 				*known = last;
 		}
 		r->gi[k] = known ? *known : last;
 		rc = bounds(r, k);
 	}
+	for (int g = 0; g < q->ngroup; g++)
+		if (vv[g].k)
+			vec_end(&vc[g]), vec_free(&vv[g]);
+	free(vc), free(vv);
 	for (int i = 0; i < q->nitems && rc == OW_OK; i++) {
 		const item_t *it = &q->items[i];
 		if (it->agg == A_NONE)
@@ -2605,9 +3338,13 @@ static int consume_groups(run_t *r)
 			rc = agg_filtered(r, i, n, vpos, at);
 			continue;
 		}
+		if (it->agg == A_COUNT && it->col < 0 && q->ngroup == 0) {
+			*(int64_t *)acc_at(r, 0, i) += (int64_t)n;
+			continue;
+		}
 		if (it->agg == A_COUNT && it->col < 0) {
 			for (size_t k = 0; k < n; k++)
-				r->groups[r->gi[k] - 1].acc[i].cnt++;
+				(*(int64_t *)acc_at(r, r->gi[k] - 1, i))++;
 			continue;
 		}
 		if (it->col >= q->ncols && q->x[it->col - q->ncols].kind == X_TREE) {
@@ -2622,9 +3359,21 @@ static int consume_groups(run_t *r)
 			rc = quantile_ints(r, i, c, n, vpos, at);
 			continue;
 		}
+		if ((it->agg == A_MIN || it->agg == A_MAX) && it->col == c && c >= 0 &&
+		    sl->col[c] && klass(&q->defs[c]) == C_INT) {
+			minmax_ints(r, i, c, n, vpos, at);
+			continue;
+		}
 		const ow_col_t *src = code ? &sl->codes[c].dict : c >= 0 ? sl->col[c] : NULL;
 		/* a value a row (no NULL): the row is its index */
 		int direct = c >= 0 && !code && src && src->nvals == src->nrows;
+		/* count(DISTINCT) of a column read as codes: an entry taken by a
+		 * group once while no other group takes it (stamp: the group
+		 * that took it last), its value made and looked up that once */
+		uint32_t *stamp = NULL;
+		if (code && it->agg == A_COUNT_DISTINCT && it->col == c)
+			stamp = r->stamp =
+			    zeroed(r->stamp, &r->stamp_cap, src->nvals, sizeof(uint32_t));
 		if (c >= 0)
 			vpos[c] = at[c] = 0;
 		memset(&v, 0, sizeof(v));
@@ -2632,6 +3381,11 @@ static int consume_groups(run_t *r)
 			size_t vp = direct   ? r->list[k]
 				    : c >= 0 ? position(sl, c, r->list[k], vpos, at)
 					     : NO_VALUE;
+			if (stamp && vp != NO_VALUE) {
+				if (stamp[code[vp]] == r->gi[k])
+					continue;
+				stamp[code[vp]] = r->gi[k];
+			}
 			v.type = SQLITE_NULL;
 			if (vp != NO_VALUE)
 				ow_search_cell(&q->defs[c], src, code ? code[vp] : vp,
@@ -2673,6 +3427,16 @@ static int consume(run_t *r)
 		seen = ow_calloc(cap, sizeof(uint64_t));
 		mask = cap - 1;
 	}
+	/* ORDER BY with a LIMIT, once as many rows are kept as can be in it:
+	 * a row's ORDER BY items read first, the others only when it sorts
+	 * before the last kept (columns, whose reading cannot fail) */
+	uint8_t ord[MAX_ITEMS] = {0};
+	int ahead = q->norder > 0 && !q->distinct;
+	for (int k = 0; k < q->norder; k++)
+		ord[q->order[k].item] = 1;
+	for (int i = 0; i < q->nitems; i++)
+		if (!ord[i] && q->items[i].col >= q->ncols)
+			ahead = 0;
 	for (size_t row = 0; row < sl->nrows && rc == OW_OK && !r->stop; row++) {
 		if (sl->sel[row] && seen) {
 			uint64_t key = 1; /* never 0, the empty slot */
@@ -2692,8 +3456,29 @@ static int consume(run_t *r)
 		}
 		if (sl->sel[row]) {
 			ow_arena_reset(&r->ev.ar);
+			int early = ahead && r->worst >= 0, cmp = 0;
+			uint8_t got[MAX_ITEMS];
+			memset(got, 0, (size_t)q->nitems);
+			/* early: the ORDER BY items one by one, until one decides */
+			const ow_search_val_t *last =
+			    early ? &r->rows[(size_t)r->worst * (size_t)q->nrow] : NULL;
+			for (int k = 0; early && k < q->norder && rc == OW_OK && !cmp; k++) {
+				int i = q->order[k].item;
+				if (q->items[i].col >= 0 && !got[i])
+					rc = cell(r, q->items[i].col, row, vpos, at, hex[i],
+						  &vals[i]);
+				got[i] = 1;
+				cmp = val_cmp(&vals[i], &last[i]);
+				cmp = q->order[k].desc ? -cmp : cmp;
+			}
+			if (rc != OW_OK)
+				break;
+			if (early && cmp >= 0) { /* a tie came later: after */
+				rc = bounds(r, row);
+				continue;
+			}
 			for (int i = 0; i < q->nitems && rc == OW_OK; i++)
-				if (q->items[i].col >= 0)
+				if (q->items[i].col >= 0 && !got[i])
 					rc = cell(r, q->items[i].col, row, vpos, at, hex[i],
 						  &vals[i]);
 			if (rc != OW_OK)
@@ -3125,7 +3910,13 @@ static int truths(const ow_columnar_t *q, slot_t *sl, const ow_node_t *n, size_t
 	static const uint8_t or3[3][3] = {{0, 1, 2}, {1, 1, 1}, {2, 1, 2}};
 	const uint8_t *sel = sl->sel;
 	int rc = OW_OK;
-	if (n->op == E_AND || n->op == E_OR) {
+	/* of one column read as codes: evaluated once an entry, whole */
+	uint64_t cols = tree_cols(q, n);
+	int c = cols && !(cols & (cols - 1)) ? __builtin_ctzll(cols) : -1;
+	const uint32_t *code = c >= 0 ? sl->code[c] : NULL;
+	if (code && sl->codes[c].dict.nvals >= selected)
+		code = NULL; /* more entries than rows */
+	if (!code && (n->op == E_AND || n->op == E_OR)) {
 		uint8_t *u = ow_alloc(sl->nrows + 1);
 		if ((rc = truths(q, sl, n->kid[0], selected, t)) == OW_OK &&
 		    (rc = truths(q, sl, n->kid[1], selected, u)) == OW_OK)
@@ -3136,20 +3927,15 @@ static int truths(const ow_columnar_t *q, slot_t *sl, const ow_node_t *n, size_t
 		free(u);
 		return rc;
 	}
-	if (n->op == E_NOT) {
+	if (!code && n->op == E_NOT) {
 		static const uint8_t not3[3] = {1, 0, 2};
 		if ((rc = truths(q, sl, n->kid[0], selected, t)) == OW_OK)
 			for (size_t row = 0; row < sl->nrows; row++)
 				t[row] = not3[t[row] > 2 ? 2 : t[row]];
 		return rc;
 	}
-	if (int_compare(q, sl, n, t))
+	if (!code && int_compare(q, sl, n, t))
 		return OW_OK;
-	uint64_t cols = tree_cols(q, n);
-	int c = cols && !(cols & (cols - 1)) ? __builtin_ctzll(cols) : -1;
-	const uint32_t *code = c >= 0 ? sl->code[c] : NULL;
-	if (code && sl->codes[c].dict.nvals >= selected)
-		code = NULL; /* more entries than rows */
 	ow_eval_t *e = &sl->ev;
 	size_t *vpos = ow_calloc((size_t)q->ncols, sizeof(size_t));
 	size_t *at = ow_calloc((size_t)q->ncols, sizeof(size_t));
@@ -3166,6 +3952,18 @@ static int truths(const ow_columnar_t *q, slot_t *sl, const ow_node_t *n, size_t
 		}
 	}
 	rowctx_t rx = {q, sl, sl->xbuf, e, 0, vpos, at};
+	/* of integer columns: a batch of the selected rows at a time, eval.c
+	 * for the rows vec_eval leaves to it */
+	vctx_t *vc = NULL;
+	vec_t vv = {NULL, NULL};
+	uint32_t *batch = NULL;
+	size_t nb = 0, bi = 0;
+	if (!code && vec_ok(q, n, 0)) {
+		vc = ow_alloc(sizeof(*vc));
+		vec_start(q, sl, n, vc);
+		vv = vec_new();
+		batch = ow_alloc(VBATCH * sizeof(uint32_t));
+	}
 	for (size_t row = 0; row < sl->nrows && rc == OW_OK; row++) {
 		if (!sel[row])
 			continue;
@@ -3173,6 +3971,20 @@ static int truths(const ow_columnar_t *q, slot_t *sl, const ow_node_t *n, size_t
 			size_t vp = position(sl, c, row, vpos, at);
 			t[row] = mt[vp == NO_VALUE ? null : code[vp]];
 			continue;
+		}
+		if (vc) {
+			if (bi == nb) { /* the next selected rows, from this one */
+				nb = bi = 0;
+				for (size_t x = row; x < sl->nrows && nb < VBATCH; x++)
+					if (sel[x])
+						batch[nb++] = (uint32_t)x;
+				vec_run(vc, batch, nb, &vv);
+			}
+			int vt = vec_truth(&vv, bi++);
+			if (vt != -2) {
+				t[row] = (uint8_t)(vt < 0 ? 2 : vt);
+				continue;
+			}
 		}
 		ow_arena_reset(&e->ar);
 		e->leaf = row_leaf;
@@ -3185,6 +3997,9 @@ static int truths(const ow_columnar_t *q, slot_t *sl, const ow_node_t *n, size_t
 		if (ow_search_poll()) /* the clock once in 1024 calls */
 			rc = OW_ERROR;
 	}
+	if (vc)
+		vec_end(vc), vec_free(&vv);
+	free(vc), free(batch);
 	e->arg = NULL;
 	free(vpos);
 	free(at);
@@ -3484,12 +4299,14 @@ static int from_footer(run_t *r, const seg_t *sg)
 			return 0;
 		v[i] = it->agg == A_MIN ? lo : hi;
 	}
-	group_t *g = r->ngroups ? &r->groups[0] : find_group(r, NULL);
+	size_t g = 0;
+	if (!r->ngroups)
+		find_group(r, NULL, &g);
 	for (int i = 0; i < q->nitems; i++) {
 		if (q->items[i].col < 0)
-			g->acc[i].cnt += rows;
+			*(int64_t *)acc_at(r, 0, i) += rows;
 		else
-			acc_add(&q->items[i], &g->acc[i], &v[i]);
+			acc_add(&q->items[i], acc_at(r, 0, i), &v[i]);
 	}
 	r->s->stats.row_groups++;
 	r->s->stats.rows += rows;
@@ -3615,7 +4432,7 @@ typedef struct {
 	const ow_columnar_t *q;
 	const ow_search_val_t *vals; /* nrow per row */
 	int by_keys;		     /* groups: by their keys, as SQLite groups */
-	const group_t *groups;
+	const run_t *r;
 	int reversed; /* ties the other way round */
 } sort_ctx_t;
 
@@ -3625,7 +4442,11 @@ static int row_cmp(const void *a, const void *b, void *arg)
 	size_t x = *(const size_t *)a, y = *(const size_t *)b;
 	if (c->by_keys) {
 		for (int g = 0; g < c->q->ngroup; g++) {
-			int r = val_cmp(&c->groups[x].keys[g], &c->groups[y].keys[g]);
+			size_t ng = (size_t)c->q->ngroup;
+			ow_search_val_t u, w;
+			cval_get(&c->r->keys[x * ng + (size_t)g], &u);
+			cval_get(&c->r->keys[y * ng + (size_t)g], &w);
+			int r = val_cmp(&u, &w);
 			if (r)
 				return r;
 		}
@@ -3722,11 +4543,13 @@ static int finish_groups(run_t *r)
 	/* rows in any order: a real key 0 may be the group's 0.0 or -0.0 */
 	for (size_t k = 0; q->anyorder && k < r->ngroups; k++)
 		for (int g = 0; g < q->ngroup; g++)
-			if (r->groups[k].keys[g].type == SQLITE_FLOAT &&
-			    r->groups[k].keys[g].d == 0)
+			if (r->keys[k * (size_t)q->ngroup + (size_t)g].type == SQLITE_FLOAT &&
+			    r->keys[k * (size_t)q->ngroup + (size_t)g].u.d == 0)
 				return OW_DECLINED;
-	if (q->ngroup == 0 && r->ngroups == 0)
-		find_group(r, NULL); /* an aggregate of no rows is one row */
+	if (q->ngroup == 0 && r->ngroups == 0) {
+		size_t g;
+		find_group(r, NULL, &g); /* an aggregate of no rows is one row */
+	}
 	size_t *idx = ow_alloc((r->ngroups + 1) * sizeof(size_t));
 	for (size_t i = 0; i < r->ngroups; i++)
 		idx[i] = i;
@@ -3740,35 +4563,48 @@ static int finish_groups(run_t *r)
 			total = o->op == E_REF && o->id == g;
 		}
 	}
-	sort_ctx_t c = {q, NULL, 1, r->groups, 0};
+	sort_ctx_t c = {q, NULL, 1, r, 0};
 	if (!total)
 		qsort_r(idx, r->ngroups, sizeof(size_t), row_cmp, &c);
-	r->rows = ow_calloc(r->ngroups * n + 1, sizeof(ow_search_val_t));
-	ow_search_val_t res[MAX_ITEMS];
-	post_t post = {NULL, res};
+	/* ORDER BY with a LIMIT: only the rows that can be in it kept, as
+	 * plain rows are (top_k), but where ties come the other way round */
+	if (q->norder && r->take >= 0 && !(q->norder == 1 && q->order[0].desc))
+		r->keep = r->skip + r->take;
+	ow_search_val_t res[MAX_ITEMS], keys[MAX_ITEMS], vals[MAX_ITEMS];
+	post_t post = {keys, res};
 	r->ev.leaf = post_leaf;
 	r->ev.arg = &post;
 	int rc = OW_OK;
 	for (size_t k = 0; k < r->ngroups && rc == OW_OK; k++) {
-		group_t *gr = &r->groups[idx[k]];
 		ow_arena_reset(&r->ev.ar);
-		post.keys = gr->keys;
+		for (int g = 0; g < q->ngroup; g++)
+			cval_get(&r->keys[idx[k] * (size_t)q->ngroup + (size_t)g], &keys[g]);
 		for (int i = 0; i < q->nitems && rc == OW_OK; i++)
-			rc = acc_result(&q->items[i], &gr->acc[i], q->anyorder, &res[i]);
+			rc = acc_result(&q->items[i], acc_at(r, idx[k], i), q->anyorder, &res[i]);
 		int t = 1;
 		if (rc == OW_OK && q->having &&
 		    (rc = ow_eval_truth(&r->ev, q->having, &t)) != OW_OK)
 			break;
 		if (t != 1)
 			continue;
-		ow_search_val_t *row = &r->rows[r->nrows_out * n];
-		for (size_t i = 0; i < n && rc == OW_OK; i++) {
-			ow_search_val_t v;
-			rc = ow_eval(&r->ev, q->outs[i], &v);
-			if (rc == OW_OK)
-				val_own(&row[i], &v);
+		for (size_t i = 0; i < n && rc == OW_OK; i++)
+			rc = ow_eval(&r->ev, q->outs[i], &vals[i]);
+		/* a row after the last of those kept (a tie came later) */
+		if (rc != OW_OK ||
+		    (r->worst >= 0 && order_cmp(q, vals, &r->rows[(size_t)r->worst * n]) >= 0))
+			continue;
+		if (r->nrows_out == r->rows_cap) {
+			r->rows_cap = r->rows_cap ? 2 * r->rows_cap : 256;
+			r->rows = ow_realloc(r->rows, r->rows_cap * n * sizeof(ow_search_val_t));
+		}
+		for (size_t i = 0; i < n; i++) {
+			val_own(&r->rows[r->nrows_out * n + i], &vals[i]);
+			r->mem += (int64_t)(sizeof(ow_search_val_t) + vals[i].n);
 		}
 		r->nrows_out++;
+		if (r->keep >= 0 && r->nrows_out >= 2 * (size_t)r->keep + 1024)
+			top_k(r);
+		rc = bounds(r, k);
 	}
 	free(idx);
 	return rc;
@@ -3777,24 +4613,18 @@ static int finish_groups(run_t *r)
 static void free_run(run_t *r)
 {
 	ow_columnar_t *q = r->q;
-	for (size_t k = 0; k < r->ngroups; k++) {
-		for (int g = 0; g < q->ngroup; g++)
-			val_free(&r->groups[k].keys[g]);
-		for (int i = 0; i < q->nitems; i++) {
-			val_free(&r->groups[k].acc[i].m);
-			free(r->groups[k].acc[i].qv);
-			free(r->groups[k].acc[i].ds);
-			ow_buf_free(&r->groups[k].acc[i].dk);
-		}
-		free(r->groups[k].keys);
-		free(r->groups[k].acc);
-	}
-	free(r->groups);
+	for (size_t k = 0; k < r->ngroups; k++)
+		for (int i = 0; i < q->nitems; i++)
+			acc_free(&q->items[i], acc_at(r, k, i));
+	free(r->keys);
+	free(r->accs);
+	ow_arena_free(&r->kar);
 	free(r->slots);
 	for (size_t k = 0; k < r->nrows_out * (size_t)q->nrow; k++)
 		val_free(&r->rows[k]);
 	free(r->rows);
 	free(r->gmap);
+	free(r->stamp);
 	free(r->gi);
 	free(r->list);
 	for (int k = 0; k < q->nx; k++)
@@ -4021,6 +4851,10 @@ static int execute(ow_search_t *s, ow_columnar_t *q, int64_t limit, int64_t offs
 		r->used |= term_cols(q, q->group[g]);
 	for (int k = 0; k < q->nresid; k++)
 		r->used |= q->rcols[k];
+	for (int i = 0; i < q->nitems; i++) {
+		r->acco[i] = r->accw;
+		r->accw += acc_size(acc_kind(&q->items[i]));
+	}
 	if (q->aggregate || q->ngroup)
 		r->nslots = 0, rehash(r);
 	/* the query's LIMIT and OFFSET, then the caller's; their sums saturate
