@@ -12,6 +12,8 @@ CFLAGS_ALL = -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) -pthread -MMD -MP -Ibuild/g
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS_ALL = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread $(LDLIBS)
 PREFIX   ?= /usr/local
+SYSCONFDIR ?= /etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 
 ifeq ($(V),1)
 Q :=
@@ -186,10 +188,18 @@ bench-sql: deps
 deps-bench:
 	@sh t/lib/deps.sh bench
 
-install: openwit
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 755 openwit $(DESTDIR)$(PREFIX)/bin/openwit
+# The binary, the manual, the systemd unit (its paths set to PREFIX and
+# SYSCONFDIR) and, unless one is there, the configuration file.
+install: $(OPENWIT)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSCONFDIR)/openwit
+	install -m 755 $(OPENWIT) $(DESTDIR)$(PREFIX)/bin/openwit
 	install -m 644 man/openwit.1 $(DESTDIR)$(PREFIX)/share/man/man1/openwit.1
+	sed -e 's|/usr/local/bin/openwit|$(PREFIX)/bin/openwit|' \
+	  -e 's|/etc/openwit/|$(SYSCONFDIR)/openwit/|' conf/openwit.service > $(DESTDIR)$(SYSTEMDUNITDIR)/openwit.service
+	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/openwit.service
+	test -e $(DESTDIR)$(SYSCONFDIR)/openwit/openwit.yaml || \
+	  install -m 644 conf/openwit.yaml $(DESTDIR)$(SYSCONFDIR)/openwit/openwit.yaml
 
 format:
 	clang-format -i openwit.c modules/*/*.c modules/*/*.h t/unit/*.c t/lib/*.h t/kafka/*.c t/bench/*.c \

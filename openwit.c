@@ -12,7 +12,9 @@
  * printed. SIGTERM/SIGINT drain: sources stop taking work, open batches
  * are sealed, and once no module is busy the loop ends and modules stop
  * in reverse order; the exit status is 0. A second signal exits at once.
- * SIGHUP reopens the log file.
+ * SIGHUP reopens the log file. Under systemd (Type=notify), the service
+ * manager is told READY=1 with the ready line, RELOADING=1 and READY=1
+ * around a SIGHUP, and STOPPING=1 when the drain begins.
  *
  * `openwit sql` is dispatched first: it reads the same configuration (for
  * storage.data_dir) and runs one query through modules/search, with no
@@ -25,6 +27,7 @@
 #include "modules/core/io.h"
 #include "modules/core/log.h"
 #include "modules/core/module.h"
+#include "modules/core/notify.h"
 #include "modules/core/stats.h"
 #include "modules/core/worker.h"
 #include "modules/grpc/grpc.h"
@@ -148,15 +151,25 @@ static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(base, &last);
 }
 
+/* An ow_notify result: a service manager that cannot be told is logged. */
+static void notified(int rc, const char *state)
+{
+	if (rc == OW_ERROR)
+		ow_log(OW_LOG_WARN, "cannot send %s to NOTIFY_SOCKET %s: %s", state,
+		       getenv("NOTIFY_SOCKET"), strerror(errno));
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	OW_UNUSED(what);
 	OW_UNUSED(arg);
 	if (sig == SIGHUP) {
+		notified(ow_notify_reloading(), "RELOADING=1");
 		if (ow_log_reopen() != OW_OK)
 			ow_log(OW_LOG_ERROR, "cannot reopen log file: %s", strerror(errno));
 		else
 			ow_log(OW_LOG_INFO, "log file reopened");
+		notified(ow_notify("READY=1"), "READY=1");
 		return;
 	}
 	if (stopping) {
@@ -166,6 +179,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	}
 	stopping = 1;
 	ow_log(OW_LOG_INFO, "signal %d: draining in-flight requests", (int)sig);
+	notified(ow_notify("STOPPING=1"), "STOPPING=1");
 	for (size_t i = 0; i < OW_NELEMS(modules); i++)
 		if (modules[i]->drain)
 			modules[i]->drain();
@@ -452,6 +466,7 @@ int main(int argc, char **argv)
 		ow_control_set_ready(1);
 		ow_log(OW_LOG_INFO, "openwit ready (pid %d, %d workers)", (int)getpid(),
 		       ow_workers_count());
+		notified(ow_notify("READY=1"), "READY=1");
 		event_base_dispatch(base);
 		ow_log(OW_LOG_INFO, "drained; stopping");
 	}
