@@ -49,8 +49,7 @@ static inline int ow_fuzz_decode(int signal, int encoding, int gzip, uint8_t *bo
 
 static inline uint8_t *ow_fuzz_copy(const uint8_t *data, size_t size)
 {
-	uint8_t *p = malloc(size ? size : 1);
-	OW_FUZZ_CHECK(p != NULL);
+	uint8_t *p = ow_alloc(size);
 	if (size)
 		memcpy(p, data, size);
 	return p;

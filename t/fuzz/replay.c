@@ -30,7 +30,7 @@ static int replay(const char *path)
 	fclose(f);
 	/* a copy of exactly its size, so that ASan sees a read past the end */
 	size_t len = b.len;
-	uint8_t *data = malloc(len ? len : 1);
+	uint8_t *data = ow_alloc(len);
 	if (len)
 		memcpy(data, b.data, len);
 	ow_buf_free(&b);
@@ -67,10 +67,11 @@ int main(int argc, char **argv)
 		while ((e = readdir(d)) != NULL) {
 			if (e->d_name[0] == '.')
 				continue;
-			names = realloc(names, (count + 1) * sizeof(*names));
-			if (asprintf(&names[count], "%s/%s", dir, e->d_name) < 0)
-				abort();
-			count++;
+			ow_buf_t name = {0};
+			ow_buf_printf(&name, "%s/%s", dir, e->d_name);
+			ow_buf_add(&name, "", 1);
+			names = ow_realloc(names, (count + 1) * sizeof(*names));
+			names[count++] = (char *)name.data;
 		}
 		closedir(d);
 		qsort(names, count, sizeof(*names), by_name);

@@ -7,8 +7,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *sql = malloc(size + 1);
-	OW_FUZZ_CHECK(sql != NULL);
+	char *sql = ow_alloc(size + 1);
 	memcpy(sql, data, size);
 	sql[size] = '\0';
 	ow_columnar_free(ow_columnar_parse(NULL, sql));
