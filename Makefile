@@ -12,6 +12,8 @@ CFLAGS_ALL = -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) -pthread -MMD -MP -Ibuild/g
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS_ALL = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread $(LDLIBS)
 PREFIX   ?= /usr/local
+SYSCONFDIR ?= /etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 
 ifeq ($(V),1)
 Q :=
@@ -77,6 +79,35 @@ $(UNITDIR)/%.t: t/unit/%.c $(OBJ) t/lib/tap.h
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(OBJ) $(LDLIBS_ALL)
 
+# Fuzzing (t/fuzz/): each t/fuzz/NAME.c but replay.c is a target. `make
+# test` runs every file of its corpus t/fuzz/corpus/NAME/ through it on the
+# ASan+UBSan build (build/asan/fuzz/NAME.t, with replay.c's main); `make
+# fuzz` builds it with clang's libFuzzer (build/fuzz/fuzzer/NAME) and runs
+# each for FUZZ_SECONDS (t/fuzz/run.sh), FUZZ_TARGETS to choose.
+FUZZ_TARGETS ?= $(patsubst t/fuzz/%.c,%,$(filter-out t/fuzz/replay.c,$(wildcard t/fuzz/*.c)))
+FUZZ_SECONDS ?= 60
+FUZZ_VARS := B=build/fuzz CC=clang EXTRA_CFLAGS=-Wno-unknown-warning-option \
+             OPT="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+                  -fno-sanitize-recover=undefined"
+
+$(B)/fuzz/%.t: t/fuzz/%.c t/fuzz/replay.c t/fuzz/fuzz.h $(OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -DOW_FUZZ_TARGET='"$*"' -o $@ $< t/fuzz/replay.c $(OBJ) $(LDLIBS_ALL)
+
+$(B)/fuzzer/%: t/fuzz/%.c t/fuzz/fuzz.h $(OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer -o $@ $< $(OBJ) $(LDLIBS_ALL)
+
+fuzz-replay: $(patsubst %,$(B)/fuzz/%.t,$(FUZZ_TARGETS))
+fuzz-build: $(patsubst %,$(B)/fuzzer/%,$(FUZZ_TARGETS))
+
+fuzz:
+	@sh t/lib/deps.sh fuzz
+	$(Q)$(MAKE) --no-print-directory $(FUZZ_VARS) fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) sh t/fuzz/run.sh $(FUZZ_TARGETS)
+
 deps:
 	@sh t/lib/deps.sh test
 
@@ -104,7 +135,8 @@ check-build: $(OPENWIT) $(FAULTS) $(UNIT_T) $(KMOCK) $(LOADGEN)
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory check-deps check-build
-	prove -j2 $(UNIT_T) t/*.t
+	$(Q)$(MAKE) --no-print-directory $(ASAN_VARS) fuzz-replay
+	prove -j2 $(UNIT_T) build/asan/fuzz/*.t t/*.t
 
 # Modules are layers (README, Architecture): X uses Y when a file of
 # modules/X/ has #include "../Y/...", and a lower module tells a higher one
@@ -127,11 +159,11 @@ check-deps:
 ASAN_VARS := B=build/asan OPENWIT=build/asan/openwit FAULTS=build/asan/openwit-faults \
              UNITDIR=build/asan/unit LOADGEN=build/asan/loadgen OPT="$(SAN)"
 asan: deps
-	$(Q)$(MAKE) --no-print-directory $(ASAN_VARS) check-build
+	$(Q)$(MAKE) --no-print-directory $(ASAN_VARS) check-build fuzz-replay
 	OPENWIT_BIN=build/asan/openwit OPENWIT_FAULTS_BIN=build/asan/openwit-faults \
 	OPENWIT_LOADGEN_BIN=build/asan/loadgen \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	prove -j2 build/asan/unit/*.t t/*.t
+	prove -j2 build/asan/unit/*.t build/asan/fuzz/*.t t/*.t
 
 # Load runs: not pass/fail, numbers to compare (see t/bench/ and t/README).
 # `make bench` runs openwit beside ClickHouse and DuckDB on the same
@@ -156,20 +188,29 @@ bench-sql: deps
 deps-bench:
 	@sh t/lib/deps.sh bench
 
-install: openwit
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 755 openwit $(DESTDIR)$(PREFIX)/bin/openwit
+# The binary, the manual, the systemd unit (its paths set to PREFIX and
+# SYSCONFDIR) and, unless one is there, the configuration file.
+install: $(OPENWIT)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSCONFDIR)/openwit
+	install -m 755 $(OPENWIT) $(DESTDIR)$(PREFIX)/bin/openwit
 	install -m 644 man/openwit.1 $(DESTDIR)$(PREFIX)/share/man/man1/openwit.1
+	sed -e 's|/usr/local/bin/openwit|$(PREFIX)/bin/openwit|' \
+	  -e 's|/etc/openwit/|$(SYSCONFDIR)/openwit/|' conf/openwit.service > $(DESTDIR)$(SYSTEMDUNITDIR)/openwit.service
+	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/openwit.service
+	test -e $(DESTDIR)$(SYSCONFDIR)/openwit/openwit.yaml || \
+	  install -m 644 conf/openwit.yaml $(DESTDIR)$(SYSCONFDIR)/openwit/openwit.yaml
 
 format:
-	clang-format -i openwit.c modules/*/*.c modules/*/*.h t/unit/*.c t/lib/*.h t/kafka/*.c t/bench/*.c
+	clang-format -i openwit.c modules/*/*.c modules/*/*.h t/unit/*.c t/lib/*.h t/kafka/*.c t/bench/*.c \
+	  t/fuzz/*.c t/fuzz/*.h
 
 clean:
 	rm -rf build openwit t/openwit-faults t/unit/*.t t/kafka/mock t/bench/loadgen
 
 FORCE:
 .PHONY: all deps deps-bench run test check-deps check-build asan bench bench-storage bench-sql \
-        install format clean FORCE
+        fuzz fuzz-build fuzz-replay install format clean FORCE
 .SECONDARY:
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -18,6 +18,9 @@
  * reads again what it may change while running - the tokens (modules/auth),
  * the listeners' certificates (modules/tls) - and on an error logs it and
  * keeps what it had. The configuration file itself is not read again.
+ * Under systemd (Type=notify), the service manager is told READY=1 with
+ * the ready line, RELOADING=1 and READY=1 around a SIGHUP, and STOPPING=1
+ * when the drain begins.
  *
  * Private files: the server runs under umask 077, so what it creates (the
  * data directory and everything under it, the log file) is its user's
@@ -38,6 +41,7 @@
 #include "modules/core/io.h"
 #include "modules/core/log.h"
 #include "modules/core/module.h"
+#include "modules/core/notify.h"
 #include "modules/core/stats.h"
 #include "modules/core/worker.h"
 #include "modules/grpc/grpc.h"
@@ -171,11 +175,20 @@ static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(base, &last);
 }
 
+/* An ow_notify result: a service manager that cannot be told is logged. */
+static void notified(int rc, const char *state)
+{
+	if (rc == OW_ERROR)
+		ow_log(OW_LOG_WARN, "cannot send %s to NOTIFY_SOCKET %s: %s", state,
+		       getenv("NOTIFY_SOCKET"), strerror(errno));
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	OW_UNUSED(what);
 	OW_UNUSED(arg);
 	if (sig == SIGHUP) {
+		notified(ow_notify_reloading(), "RELOADING=1");
 		if (ow_log_reopen() != OW_OK)
 			ow_log(OW_LOG_ERROR, "cannot reopen log file: %s", strerror(errno));
 		else
@@ -183,6 +196,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		for (size_t i = 0; i < OW_NELEMS(modules); i++)
 			if (modules[i]->reload)
 				modules[i]->reload();
+		notified(ow_notify("READY=1"), "READY=1");
 		return;
 	}
 	if (stopping) {
@@ -192,6 +206,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	}
 	stopping = 1;
 	ow_log(OW_LOG_INFO, "signal %d: draining in-flight requests", (int)sig);
+	notified(ow_notify("STOPPING=1"), "STOPPING=1");
 	for (size_t i = 0; i < OW_NELEMS(modules); i++)
 		if (modules[i]->drain)
 			modules[i]->drain();
@@ -519,6 +534,7 @@ int main(int argc, char **argv)
 		ow_control_set_ready(1);
 		ow_log(OW_LOG_INFO, "openwit ready (pid %d, %d workers)", (int)getpid(),
 		       ow_workers_count());
+		notified(ow_notify("READY=1"), "READY=1");
 		event_base_dispatch(base);
 		ow_log(OW_LOG_INFO, "drained; stopping");
 	}

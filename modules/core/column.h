@@ -198,7 +198,8 @@ static inline const uint8_t *ow_col_bytes_at(const ow_col_t *c, size_t i, size_t
 	const uint32_t *o = (const uint32_t *)c->offs.data;
 	uint32_t start = i ? o[i - 1] : 0;
 	*len = o[i] - start;
-	return c->data.data + start;
+	/* a column of empty texts may have no data buffer: no offset to add */
+	return c->data.data ? c->data.data + start : (const uint8_t *)"";
 }
 
 #endif

@@ -184,22 +184,9 @@ static void join_key(char *out, size_t len, char stack[][128], int depth, const 
 	snprintf(out + OW_MIN(n, len - 1), len > n ? len - n : 1, "%s", last);
 }
 
-int ow_conf_load(const char *path, char *err, size_t errlen)
+/* Walks the document p reads (its input set), path naming it in errors. */
+static int parse(yaml_parser_t *p, const char *path, char *err, size_t errlen)
 {
-	if (apply_defaults(err, errlen) != OW_OK)
-		return OW_ERROR;
-	if (path == NULL)
-		return OW_OK;
-	conf_path = path;
-	FILE *f = fopen(path, "rb");
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return OW_ERROR;
-	}
-	yaml_parser_t p;
-	yaml_parser_initialize(&p);
-	yaml_parser_set_input_file(&p, f);
-
 	/* stack[i] is the key of the i-th enclosing mapping; expect_key says
 	 * whether the next scalar in the current mapping is a key. */
 	char stack[MAX_DEPTH][128];
@@ -213,9 +200,9 @@ int ow_conf_load(const char *path, char *err, size_t errlen)
 
 	while (!done && rc == OW_OK) {
 		yaml_event_t ev;
-		if (!yaml_parser_parse(&p, &ev)) {
-			snprintf(err, errlen, "%s:%zu: %s", path, p.problem_mark.line + 1,
-				 p.problem ? p.problem : "YAML syntax error");
+		if (!yaml_parser_parse(p, &ev)) {
+			snprintf(err, errlen, "%s:%zu: %s", path, p->problem_mark.line + 1,
+				 p->problem ? p->problem : "YAML syntax error");
 			rc = OW_ERROR;
 			break;
 		}
@@ -334,9 +321,41 @@ int ow_conf_load(const char *path, char *err, size_t errlen)
 		}
 		yaml_event_delete(&ev);
 	}
-	yaml_parser_delete(&p);
 	ow_buf_free(&items);
+	return rc;
+}
+
+int ow_conf_load(const char *path, char *err, size_t errlen)
+{
+	if (apply_defaults(err, errlen) != OW_OK)
+		return OW_ERROR;
+	if (path == NULL)
+		return OW_OK;
+	conf_path = path;
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return OW_ERROR;
+	}
+	yaml_parser_t p;
+	yaml_parser_initialize(&p);
+	yaml_parser_set_input_file(&p, f);
+	int rc = parse(&p, path, err, errlen);
+	yaml_parser_delete(&p);
 	fclose(f);
+	return rc;
+}
+
+int ow_conf_load_text(const char *name, const uint8_t *text, size_t len, char *err, size_t errlen)
+{
+	if (apply_defaults(err, errlen) != OW_OK)
+		return OW_ERROR;
+	conf_path = name;
+	yaml_parser_t p;
+	yaml_parser_initialize(&p);
+	yaml_parser_set_input_string(&p, text, len);
+	int rc = parse(&p, name, err, errlen);
+	yaml_parser_delete(&p);
 	return rc;
 }
 

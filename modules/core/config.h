@@ -38,6 +38,9 @@ void ow_conf_register(ow_directive_t *table);
 /* Applies every default, then the file when path is not NULL. On error,
  * writes "file:line: message" into err and returns OW_ERROR. */
 int ow_conf_load(const char *path, char *err, size_t errlen);
+/* ow_conf_load of a document held in memory (len bytes), name standing for
+ * the file in messages (kept: a string that lives as long as the settings). */
+int ow_conf_load_text(const char *name, const uint8_t *text, size_t len, char *err, size_t errlen);
 /* Prints the effective configuration as YAML-like "key: value" lines. */
 void ow_conf_dump(FILE *out);
 const char *ow_conf_path(void);

@@ -347,9 +347,7 @@ static struct timeval timeval_ns(int64_t ns)
 	return (struct timeval){(time_t)(ns / 1000000000), (suseconds_t)(ns % 1000000000 / 1000)};
 }
 
-/* grpc-timeout: 1 to 8 digits and a unit, H M S m u n. The timeout in ns
- * (0 for one too long to matter), or -1 when malformed. */
-static int64_t parse_timeout(const char *v, size_t len)
+int64_t ow_grpc_timeout(const char *v, size_t len)
 {
 	static const char units[] = "HMSmun";
 	static const int64_t unit_ns[] = {3600000000000, 60000000000, 1000000000, 1000000, 1000, 1};
@@ -452,6 +450,23 @@ static void check_headers(ow_grpc_stream_t *s)
 	}
 }
 
+int ow_grpc_unframe(uint8_t *body, size_t *len, size_t max, int *gzip)
+{
+	if (*len < 5)
+		return OW_IN_FRAMING;
+	uint32_t n =
+	    (uint32_t)body[1] << 24 | (uint32_t)body[2] << 16 | (uint32_t)body[3] << 8 | body[4];
+	if (n > max)
+		return OW_IN_TOO_LARGE;
+	if (n != *len - 5 || body[0] > 1)
+		return OW_IN_FRAMING;
+	if (body[0] == 0)
+		*gzip = 0;
+	memmove(body, body + 5, n);
+	*len = n;
+	return body[0] == 1 && !*gzip ? OW_IN_COMPRESSED : OW_IN_OK;
+}
+
 /* The client's half of the stream has ended: check the framing, decode. */
 static void end_request(ow_grpc_stream_t *s)
 {
@@ -462,21 +477,7 @@ static void end_request(ow_grpc_stream_t *s)
 		deadline_exceeded(s);
 		return;
 	}
-	uint8_t *body = s->in.body;
-	int why = OW_IN_FRAMING;
-	if (s->in.blen >= 5) {
-		uint32_t n = (uint32_t)body[1] << 24 | (uint32_t)body[2] << 16 |
-			     (uint32_t)body[3] << 8 | body[4];
-		if (n > ingest_src.max)
-			why = OW_IN_TOO_LARGE;
-		else if (n == s->in.blen - 5 && body[0] <= 1) {
-			if (body[0] == 0)
-				s->in.gzip = 0;
-			why = body[0] == 1 && !s->in.gzip ? OW_IN_COMPRESSED : OW_IN_OK;
-			memmove(body, body + 5, n);
-			s->in.blen = n;
-		}
-	}
+	int why = ow_grpc_unframe(s->in.body, &s->in.blen, ingest_src.max, &s->in.gzip);
 	if (why == OW_IN_OK) {
 		s->in.t0 = ow_mono_ns();
 		why = ow_ingest_decode(&s->in);
@@ -592,7 +593,7 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t 
 		else if (!(valuelen == 8 && strncasecmp(v, "identity", 8) == 0))
 			s->bad_encoding = 1;
 	} else if (hdr_is(name, namelen, "grpc-timeout")) {
-		int64_t ns = parse_timeout(v, valuelen);
+		int64_t ns = ow_grpc_timeout(v, valuelen);
 		if (ns < 0)
 			s->bad_timeout = 1;
 		else if (ns > 0)

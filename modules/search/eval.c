@@ -198,7 +198,8 @@ static int text_number(const uint8_t *p, size_t n, int64_t *i)
 	size_t k = p[0] == '+' || p[0] == '-', d = 0;
 	int64_t x = 0;
 	for (; k < n && p[k] >= '0' && p[k] <= '9'; k++, d++)
-		x = x * 10 + (p[k] - '0');
+		if (d < 15) /* past 15 it is declined: no overflow on the way */
+			x = x * 10 + (p[k] - '0');
 	if (k != n || d == 0 || d > 15)
 		return -1;
 	*i = p[0] == '-' ? -x : x;

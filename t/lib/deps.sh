@@ -1,7 +1,9 @@
 #!/bin/sh
 # Installs what the build (with "test", the tests; with "bench", the tests
 # and the benchmark's peers) need on Debian and says clearly what is
-# missing elsewhere. Run by `make run`, `make test` and `make bench`.
+# missing elsewhere. Run by `make run`, `make test`, `make bench` and (with
+# "fuzz": the build and clang, whose libFuzzer the fuzz targets link)
+# `make fuzz`.
 set -e
 cd "$(dirname "$0")/../.."
 
@@ -14,6 +16,7 @@ bench="clickhouse-server clickhouse-client"
 want="$build"
 [ "$1" = test ] && want="$build $tests"
 [ "$1" = bench ] && want="$build $tests $bench"
+[ "$1" = fuzz ] && want="$build clang"
 if ! command -v node >/dev/null 2>&1 && { [ "$1" = test ] || [ "$1" = bench ]; }; then
 	want="$want nodejs npm"
 fi
