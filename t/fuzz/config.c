@@ -1,6 +1,7 @@
 /* config: a YAML configuration file as `openwit -c` reads it
  * (modules/core/config.c), with every module's directives registered as
  * openwit.c does, then every module's check, as `openwit -t` runs. */
+#include "modules/auth/auth.h"
 #include "modules/catalog/catalog.h"
 #include "modules/control/control.h"
 #include "modules/core/config.h"
@@ -11,14 +12,15 @@
 #include "modules/janitor/janitor.h"
 #include "modules/kafka/kafka.h"
 #include "modules/storage/storage.h"
+#include "modules/tls/tls.h"
 #include "modules/tracker/tracker.h"
 #include "modules/wal/wal.h"
 #include "t/fuzz/fuzz.h"
 
 static ow_module_t *const modules[] = {
-    &ow_tracker_module, &ow_catalog_module, &ow_storage_module, &ow_janitor_module,
-    &ow_wal_module,	&ow_control_module, &ow_ingest_module,	&ow_grpc_module,
-    &ow_http_module,	&ow_kafka_module,
+    &ow_auth_module,	&ow_tls_module,	    &ow_tracker_module, &ow_catalog_module,
+    &ow_storage_module, &ow_janitor_module, &ow_wal_module,	&ow_control_module,
+    &ow_ingest_module,	&ow_grpc_module,    &ow_http_module,	&ow_kafka_module,
 };
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (why == OW_IN_OK && signal < OW_NSIGNALS) {
 		OW_FUZZ_CHECK(len + 5 + skip == size);
 		ow_otlp_req_t r;
-		ow_fuzz_decode(signal, OW_ENC_PROTOBUF, gzip, body, len, &r);
+		ow_fuzz_decode(signal, OW_ENC_PROTOBUF, gzip, body, len, &ow_fuzz_window, &r);
 		ow_otlp_req_free(&r);
 		OW_FUZZ_CHECK(ow_budget_used() == 0);
 	} else {
