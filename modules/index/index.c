@@ -220,7 +220,7 @@ static ow_index_t *index_parse(uint8_t *data, size_t len, uint64_t rows, char *e
 	ow_index_t *ix = ow_calloc(1, sizeof(*ix));
 	ix->data = data;
 	ix->len = len;
-	if (len < 32 + 8 || memcmp(data, magic, 8) != 0 || memcmp(data + len - 4, "OWIX", 4)) {
+	if (len < 24 + 8 || memcmp(data, magic, 8) != 0 || memcmp(data + len - 4, "OWIX", 4)) {
 		snprintf(err, errlen, "not an index file");
 		goto bad;
 	}
