@@ -376,23 +376,27 @@ int ow_index_narrow(const ow_index_t *ix, int col, const uint8_t *tok, size_t n,
 	uint8_t *hit = ow_calloc(ix->nblocks + 1, 1);
 	size_t m;
 	const uint8_t *post, *t;
-	if (kind == OW_INDEX_WHOLE || kind == OW_INDEX_PREFIX) {
-		/* sorted: the tokens starting with tok follow one another */
-		for (uint32_t k = lower_bound(ic, tok, n); k < ic->ntok; k++) {
-			t = token_at(ic, k, &m, &post);
-			if (m < n || memcmp(t, tok, n) != 0 || (kind == OW_INDEX_WHOLE && m != n))
-				break;
+	/* the token itself first (a part of a longer one is also the whole
+	 * of itself): when it is in every block that may still match, the
+	 * walk through the dictionary below could not rule one out */
+	uint32_t k = lower_bound(ic, tok, n);
+	for (; k < ic->ntok; k++) {
+		t = token_at(ic, k, &m, &post);
+		if (m < n || memcmp(t, tok, n) != 0 || (kind != OW_INDEX_PREFIX && m != n))
+			break;
+		add_postings(post, hit);
+	}
+	int left = 0;
+	for (uint32_t b = 0; b < ix->nblocks; b++)
+		left += may[b] && !hit[b];
+	for (k = 0; left && (kind == OW_INDEX_SUFFIX || kind == OW_INDEX_INSIDE) && k < ic->ntok;
+	     k++) {
+		t = token_at(ic, k, &m, &post);
+		if (m <= n)
+			continue;
+		if (kind == OW_INDEX_SUFFIX ? memcmp(t + m - n, tok, n) == 0
+					    : memmem(t, m, tok, n) != NULL)
 			add_postings(post, hit);
-		}
-	} else {
-		for (uint32_t k = 0; k < ic->ntok; k++) {
-			t = token_at(ic, k, &m, &post);
-			if (m < n)
-				continue;
-			if (kind == OW_INDEX_SUFFIX ? memcmp(t + m - n, tok, n) == 0
-						    : memmem(t, m, tok, n) != NULL)
-				add_postings(post, hit);
-		}
 	}
 	for (uint32_t b = 0; b < ix->nblocks; b++)
 		may[b] &= hit[b];

@@ -2760,7 +2760,8 @@ static int consume(run_t *r)
 /* Filters that rule out, in one pass over a column's values (not
  * codes), the values that do not hold a text:
  * - col LIKE '%needle%' (or NOT LIKE) on a text column: a value without
- *   the needle in any case does not match;
+ *   the needle in any case does not match; match(col, query) neither
+ *   without the query's longest token;
  * - col ->> 'path' = 'text' (or IN texts): a value that holds no literal,
  *   and no escape, has no member equal to one, and need not be parsed.
  *   Texts only: a number matches no text, and an object's or an array's
@@ -2769,7 +2770,7 @@ static int may_filter(const ow_columnar_t *q, const filt_t *f)
 {
 	if (f->col < q->ncols)
 		return q->defs[f->col].type == OW_PQ_BYTE_ARRAY && f->nneedle &&
-		       (f->op == F_LIKE || f->op == F_NOT_LIKE);
+		       (f->op == F_LIKE || f->op == F_NOT_LIKE || f->op == F_MATCH);
 	if (q->x[f->col - q->ncols].kind != X_JSON || (f->op != F_EQ && f->op != F_IN))
 		return 0;
 	for (size_t k = 0; k < f->nvals; k++)

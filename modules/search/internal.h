@@ -293,7 +293,8 @@ typedef struct {
 	 * to back */
 	uint8_t *ids;
 	size_t nids;
-	/* LIKE '%needle%' with an ASCII needle: the needle, lowercase */
+	/* LIKE '%needle%' with an ASCII needle: the needle, lowercase; MATCH:
+	 * its longest token, when ASCII */
 	char *needle;
 	size_t nneedle;
 	/* LIKE: the literal prefix in lower and upper case, for statistics */

@@ -150,6 +150,24 @@ void ow_scan_pred_ready(ow_scan_pred_t *p, const ow_pq_coldef_t *d)
 	}
 	if (p->op == OW_SCAN_MATCH && !p->mixed && p->vals[0].type == SQLITE_TEXT) {
 		p->ntok = ow_index_tokens(p->vals[0].p, p->vals[0].n, &p->toks, &p->tokends);
+		/* its longest token, when ASCII, as the needle: a value without
+		 * it in any case cannot have it as a token */
+		const uint32_t *e = (const uint32_t *)p->tokends.data;
+		size_t best = 0, at = 0;
+		for (size_t k = 0; k < p->ntok; k++) {
+			uint32_t from = k ? e[k - 1] : 0;
+			if (e[k] - from > best)
+				best = e[k] - from, at = from;
+		}
+		for (size_t i = 0; i < best; i++)
+			if (p->toks.data[at + i] >= 0x80)
+				best = 0;
+		if (best) {
+			p->needle = ow_alloc(best + 1);
+			memcpy(p->needle, p->toks.data + at, best);
+			p->needle[best] = '\0';
+			p->nneedle = best;
+		}
 		return;
 	}
 	if (like && !p->mixed && p->vals[0].type == SQLITE_TEXT) {
