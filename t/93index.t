@@ -128,8 +128,12 @@ const allIndexed = (s) => waitFor(() => {
 
 // ---- without the index ----
 let s = await start({ tag: 'index', config: { ...base, 'index.enabled': false } });
-for (let k = 0; k < 12; k++) is((await httpPost(s.ports.otlp, '/v1/logs', batch(ri(100, 300)))).code, 200, `batch ${k} acknowledged`);
-ok(await stored(s, corpus.length), `${corpus.length} records stored`);
+let each = true;
+for (let k = 0; k < 12; k++) {
+  is((await httpPost(s.ports.otlp, '/v1/logs', batch(ri(100, 300)))).code, 200, `batch ${k} acknowledged`);
+  each = (await stored(s, corpus.length)) && each; // a part each
+}
+ok(each, `${corpus.length} records stored, in ${sql(db(s), 'select count(*) n from parts')[0].n} parts`);
 is(idxFiles(s), [], 'index.enabled false: no index file');
 const bytesScan = await check(s, 'no index', corpus);
 await s.stop();
@@ -143,6 +147,16 @@ ok(bytesIdx < bytesScan * 0.8, `the index is used: ${bytesIdx} bytes read agains
 const sizes = sql(db(s), 'select sum(bytes) b, sum(rows) r from parts')[0];
 const ib = idxFiles(s).reduce((a, f) => a + fs.statSync(path.join(s.data, 'index', f)).size, 0);
 note(`index ${(ib / sizes.r).toFixed(1)} bytes a record, data ${(sizes.b / sizes.r).toFixed(1)}`);
+{
+  const bad = [];
+  const qs = queries.filter((x) => x.kind === 'like' && x.col === 'body').slice(0, 40);
+  for (const q of qs) {
+    const r = curl(`${s.control}/api/logs/search?q=${encodeURIComponent(q.arg)}&limit=10000`);
+    const n = JSON.parse(r.text).result.rows.length;
+    if (n !== expect(q, corpus)) bad.push(`${q.arg}: ${n}, want ${expect(q, corpus)}`);
+  }
+  is(bad, [], `/api/logs/search: ${qs.length} texts, the records whose body holds each, as the oracle finds them`);
+}
 const metrics = () => curl(`${s.control}/metrics`).text;
 ok(/^openwit_queue_items\{queue="index"/m.test(metrics()) || /queue="index"/.test(metrics()), 'the index queue is in /metrics');
 
