@@ -11,7 +11,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 (async () => {
-const { start, httpPost, curl, sql, ok, is, like, note, done, sleep } = await import('./lib/harness.mjs');
+const { start, faultsBin, httpPost, curl, sql, ok, is, like, note, done, sleep } = await import('./lib/harness.mjs');
 
 // ---- the corpus ----
 let seed = 12345;
@@ -213,6 +213,19 @@ s = await start({ dir: s.dir, ports: s.ports, config: base });
 ok(await allIndexed(s), 'after a SIGKILL mid-indexing: every part indexed again, every batch index_pip = 1');
 is(idxFiles(s).filter((f) => !f.endsWith('.idx')), [], 'no unfinished index file left');
 await check(s, 'after SIGKILL', corpus);
+await s.stop();
+s.forget();
+
+// ---- a failing write, retried ----
+// The first two index files fail to open (the fault layer's EIO): that
+// part's batches show the failures, then its third try succeeds.
+for (const f of idxFiles(s)) fs.unlinkSync(path.join(s.data, 'index', f));
+s = await start({ dir: s.dir, ports: s.ports, config: base, bin: faultsBin, env: { OPENWIT_IO_FAULTS: 'pq.open:EIO:1-2' } });
+ok(await allIndexed(s), 'indexed after two failed tries');
+const failed = sql(db(s), "select error_stage, error_message, retry_count, index_pip from batch_tracker where error_stage is not null");
+ok(failed.length > 0 && failed.every((r) => r.error_stage === 'index' && r.retry_count === 2 && r.index_pip === 1 && /cannot write .*\.idx\.tmp/.test(r.error_message)),
+  'the failing part\'s batches: error_stage index, its error_message, retry_count 2, then index_pip', JSON.stringify(failed.slice(0, 2)));
+like(s.log(), /index: part \w+ \(try 2 of 3\)/, 'the retries logged');
 await s.stop();
 s.forget();
 done();

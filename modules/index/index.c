@@ -12,7 +12,7 @@
  *
  * Its structure is postings: for each column, its sorted tokens, each
  * with the blocks (runs of index.block_rows rows of a row group, 8192 by
- * default: pages are cut at 32768 rows, so a block never straddles one) of the values that hold
+ * default: a quarter of the writer's 32768-row pages) of the values that hold
  * it. Measured against per-block token blooms (VictoriaLogs' way) on the
  * bench's logs (README, "The index"): postings are exact (no false
  * positive keeps a block), answer a LIKE '%word%' whose word is part of a
@@ -83,7 +83,7 @@ static int enabled;
 static int64_t check_interval, block_rows;
 
 /* index.block_rows: 8192 divides the writer's pages (32768 rows; 8192 for
- * metric points), so a block never straddles two pages. */
+ * metric points), unless a page is cut early at ~1 MiB of values. */
 static ow_directive_t directives[] = {
     {"index.enabled", OW_CONF_BOOL, &enabled, 0, 1, "true", NULL, 0},
     {"index.block_rows", OW_CONF_INT, &block_rows, 16, 1 << 24, "8192", NULL, 0},
@@ -724,7 +724,7 @@ static int fail_batch(void *arg, const char *batch_id, const char *part_ids)
 {
 	OW_UNUSED(part_ids);
 	const item_t *it = arg;
-	ow_tracker_batch_failed(batch_id, "index", it->err, it->tries);
+	ow_tracker_batch_failed(batch_id, "index", it->err, it->tries + 1);
 	return OW_OK;
 }
 
