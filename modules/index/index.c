@@ -94,23 +94,14 @@ static ow_directive_t directives[] = {
 
 size_t ow_index_tokens(const uint8_t *s, size_t n, ow_buf_t *out, ow_buf_t *ends)
 {
-	size_t k = 0;
+	size_t k = 0, at = 0, i, j;
 	out->len = ends->len = 0;
-	for (size_t i = 0; i < n;) {
-		if (!ow_index_tokchar(s[i])) {
-			i++;
-			continue;
-		}
-		size_t j = i;
-		while (j < n && ow_index_tokchar(s[j]))
-			j++;
+	for (; ow_index_next(s, n, &at, &i, &j); k++) {
 		ow_buf_reserve(out, j - i);
 		for (size_t m = i; m < j; m++)
 			out->data[out->len++] = ow_index_fold(s[m]);
 		uint32_t e = (uint32_t)out->len;
 		ow_buf_add(ends, &e, 4);
-		k++;
-		i = j;
 	}
 	return k;
 }
@@ -118,22 +109,13 @@ size_t ow_index_tokens(const uint8_t *s, size_t n, ow_buf_t *out, ow_buf_t *ends
 /* 1 when text has the token t (m bytes, lower-cased) as a whole token. */
 static int has_token(const uint8_t *s, size_t n, const uint8_t *t, size_t m)
 {
-	for (size_t i = 0; i < n;) {
-		if (!ow_index_tokchar(s[i])) {
-			i++;
-			continue;
-		}
-		size_t j = i;
-		while (j < n && ow_index_tokchar(s[j]))
-			j++;
-		if (j - i == m) {
-			size_t k = 0;
-			while (k < m && ow_index_fold(s[i + k]) == t[k])
-				k++;
-			if (k == m)
-				return 1;
-		}
-		i = j;
+	size_t at = 0, i, j;
+	while (ow_index_next(s, n, &at, &i, &j)) {
+		size_t k = 0;
+		while (j - i == m && k < m && ow_index_fold(s[i + k]) == t[k])
+			k++;
+		if (j - i == m && k == m)
+			return 1;
 	}
 	return 0;
 }

@@ -30,6 +30,20 @@ static inline uint8_t ow_index_fold(uint8_t c)
 	return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
 }
 
+/* The next token of s[0..n) from *at: [*from, *to), and *at past it; 0
+ * when none is left. */
+static inline int ow_index_next(const uint8_t *s, size_t n, size_t *at, size_t *from, size_t *to)
+{
+	size_t i = *at;
+	while (i < n && !ow_index_tokchar(s[i]))
+		i++;
+	size_t j = i;
+	while (j < n && ow_index_tokchar(s[j]))
+		j++;
+	*from = i, *to = *at = j;
+	return i < n;
+}
+
 /* The tokens of s[0..n), each lower-cased, back to back into out (reset
  * first), with the end offset of each in ends (reset first); how many. */
 size_t ow_index_tokens(const uint8_t *s, size_t n, ow_buf_t *out, ow_buf_t *ends);

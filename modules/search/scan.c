@@ -206,19 +206,7 @@ int ow_scan_holds(const ow_scan_pred_t *p, const ow_search_val_t *x)
 	switch (p->op) {
 	case OW_SCAN_NOT_NULL:
 		return 1;
-	case OW_SCAN_MATCH: {
-		if (p->nvals < 1 || p->vals[0].type == SQLITE_NULL)
-			return 0;
-		char num[24];
-		const uint8_t *t = x->p;
-		size_t n = x->n;
-		if (x->type == SQLITE_INTEGER) {
-			n = (size_t)snprintf(num, sizeof(num), "%lld", (long long)x->i);
-			t = (const uint8_t *)num;
-		}
-		return ow_index_match(t, n, p->toks.data, (const uint32_t *)p->tokends.data,
-				      p->ntok);
-	}
+	case OW_SCAN_MATCH:
 	case OW_SCAN_LIKE:
 	case OW_SCAN_NOT_LIKE: {
 		if (p->nvals < 1 || p->vals[0].type == SQLITE_NULL)
@@ -231,6 +219,9 @@ int ow_scan_holds(const ow_scan_pred_t *p, const ow_search_val_t *x)
 			n = (size_t)snprintf(num, sizeof(num), "%lld", (long long)x->i);
 			t = (const uint8_t *)num;
 		}
+		if (p->op == OW_SCAN_MATCH)
+			return ow_index_match(t, n, p->toks.data, (const uint32_t *)p->tokends.data,
+					      p->ntok);
 		int m = p->needle ? ow_search_like_find(p->needle, p->nneedle, t, n)
 				  : ow_search_like(p->vals[0].p, p->vals[0].n, t, n);
 		return m == (p->op == OW_SCAN_LIKE);
@@ -556,14 +547,8 @@ static int narrow_text(const ow_index_t *ix, int col, const uint8_t *t, size_t n
 {
 	int covered = 1;
 	ow_buf_t run = {0};
-	for (size_t i = 0; i < n && covered;) {
-		if (!ow_index_tokchar(t[i])) {
-			i++;
-			continue;
-		}
-		size_t j = i;
-		while (j < n && ow_index_tokchar(t[j]))
-			j++;
+	size_t at = 0, i, j;
+	while (covered && ow_index_next(t, n, &at, &i, &j)) {
 		run.len = 0;
 		for (size_t k = i; k < j; k++) {
 			uint8_t c = ow_index_fold(t[k]);
@@ -575,7 +560,6 @@ static int narrow_text(const ow_index_t *ix, int col, const uint8_t *t, size_t n
 			   : open_right		   ? OW_INDEX_PREFIX
 						   : OW_INDEX_WHOLE;
 		covered = ow_index_narrow(ix, col, run.data, run.len, kind, may);
-		i = j;
 	}
 	ow_buf_free(&run);
 	return covered;
