@@ -46,6 +46,7 @@
 #include "modules/core/worker.h"
 #include "modules/grpc/grpc.h"
 #include "modules/http/http.h"
+#include "modules/index/index.h"
 #include "modules/ingest/ingest.h"
 #include "modules/janitor/janitor.h"
 #include "modules/kafka/kafka.h"
@@ -105,9 +106,9 @@ static ow_module_t core_module = {
  * the sources, so each stage's consumer is up before its producer. */
 static ow_module_t *modules[] = {
     &core_module,	&ow_auth_module,    &ow_tls_module,	&ow_tracker_module,
-    &ow_catalog_module, &ow_storage_module, &ow_janitor_module, &ow_wal_module,
-    &ow_control_module, &ow_ingest_module,  &ow_grpc_module,	&ow_http_module,
-    &ow_kafka_module,
+    &ow_catalog_module, &ow_storage_module, &ow_janitor_module, &ow_index_module,
+    &ow_wal_module,	&ow_control_module, &ow_ingest_module,	&ow_grpc_module,
+    &ow_http_module,	&ow_kafka_module,
 };
 
 static struct event_base *base;

@@ -33,7 +33,7 @@ const metrics = async () => {
   }
   return m;
 };
-const stages = ['decode', 'batch', 'wal', 'publish', 'buffer', 'flush', 'merge', 'query'];
+const stages = ['decode', 'batch', 'wal', 'publish', 'buffer', 'flush', 'merge', 'index', 'indexer', 'query'];
 
 // ---- idle: every queue listed, empty ----
 let q = await status();

@@ -317,6 +317,33 @@ int ow_catalog_is_stored(ow_catalog_t *c, const char *batch_id)
 	return stored;
 }
 
+int ow_catalog_batches_of(ow_catalog_t *c, const char *part_id, ow_catalog_batch_fn fn, void *arg,
+			  char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int rc = OW_OK;
+	pthread_mutex_lock(&c->mu);
+	if (sqlite3_prepare_v2(c->db,
+			       "SELECT b.batch_id, group_concat(a.part_id) FROM batch_parts b "
+			       "JOIN batch_parts a ON a.batch_id = b.batch_id WHERE b.part_id = ? "
+			       "GROUP BY b.batch_id",
+			       -1, &st, NULL) != SQLITE_OK) {
+		rc = fail(c, "catalog batches", err, errlen);
+		pthread_mutex_unlock(&c->mu);
+		return rc;
+	}
+	sqlite3_bind_text(st, 1, part_id, -1, SQLITE_STATIC);
+	int step;
+	while (rc == OW_OK && (step = sqlite3_step(st)) == SQLITE_ROW)
+		rc = fn(arg, (const char *)sqlite3_column_text(st, 0),
+			(const char *)sqlite3_column_text(st, 1));
+	if (rc == OW_OK && step != SQLITE_DONE)
+		rc = fail(c, "catalog batches", err, errlen);
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
 int ow_catalog_swap(ow_catalog_t *c, const char *tenant, int signal, const ow_part_t *stable,
 		    char ids[][33], int n, char *err, size_t errlen)
 {

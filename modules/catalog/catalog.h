@@ -69,6 +69,12 @@ int ow_catalog_commit_stored(ow_catalog_t *c, const char *tenant, int signal,
 /* Nonzero when batch_id was committed STORED. */
 int ow_catalog_is_stored(ow_catalog_t *c, const char *batch_id);
 
+/* The batches whose rows part_id holds, each with every part that holds
+ * its rows (ids separated by commas): fn returns OW_OK to go on. */
+typedef int (*ow_catalog_batch_fn)(void *arg, const char *batch_id, const char *part_ids);
+int ow_catalog_batches_of(ow_catalog_t *c, const char *part_id, ow_catalog_batch_fn fn, void *arg,
+			  char *err, size_t errlen);
+
 /* The merge swap, in one synchronous commit: the stable part in, the
  * batches of the n active parts ids mapped to it, the active parts out. */
 int ow_catalog_swap(ow_catalog_t *c, const char *tenant, int signal, const ow_part_t *stable,

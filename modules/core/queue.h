@@ -30,6 +30,7 @@ enum ow_stage {
 	OW_Q_BUFFER,  /* published rows in memory until their part commits */
 	OW_Q_FLUSH,   /* buffers due -> the flush job */
 	OW_Q_MERGE,   /* committed active parts -> the janitor's merge */
+	OW_Q_INDEX,   /* committed parts -> the index builder (modules/index) */
 	OW_Q_QUERY,   /* queries -> the query threads */
 };
 

@@ -156,7 +156,8 @@ enum {
 	F_NULL = OW_SCAN_NULL,
 	F_NOT_NULL = OW_SCAN_NOT_NULL,
 	F_LIKE = OW_SCAN_LIKE,
-	F_NOT_LIKE = OW_SCAN_NOT_LIKE
+	F_NOT_LIKE = OW_SCAN_NOT_LIKE,
+	F_MATCH = OW_SCAN_MATCH
 };
 enum { C_INT, C_REAL, C_TEXT, C_ANY };
 enum { X_BUCKET = 1, X_JSON, X_TREE, X_JSON_TEXT };
@@ -1117,6 +1118,15 @@ static int plain_compare(int term, int lit)
 	       (term == AFF_NONE && aff == AFF_NONE);
 }
 
+/* match(x, query) with x a text column and the query a constant. */
+static int text_match(const struct ow_columnar *q, const ow_node_t *n, ow_eval_t *run)
+{
+	const ow_node_t *x = n->kid[0];
+	return n->op == E_FN && n->fn == F_TOKMATCH && n->n == 2 && x->op == E_REF &&
+	       x->id < q->ncols && q->defs[x->id].type == OW_PQ_BYTE_ARRAY &&
+	       ow_eval_constant(run, n->kid[1]);
+}
+
 /* A condition of WHERE as the filters take it (n freed): 1; 0 when it
  * is not one (a residual condition then); -1 when the query is SQLite's. */
 static int filter_of(struct ow_columnar *q, ow_node_t *n)
@@ -1135,6 +1145,15 @@ static int filter_of(struct ow_columnar *q, ow_node_t *n)
 		n->kid[0] = x->kid[0];
 		x->kid[0] = NULL;
 		ow_node_free(x);
+	}
+	if (n->op == E_FN && n->fn == F_TOKMATCH) {
+		/* match(column, constant) on a text column */
+		if (!text_match(q, n, &run))
+			return 0;
+		int f = add_filter(q, n->kid[0]->id, F_MATCH, AFF_NONE);
+		add_lit(&q->fx[f], &n->kid[1]);
+		ow_node_free(n);
+		return 1;
 	}
 	int fop = -1;
 	for (size_t i = 0; i < OW_NELEMS(cmp); i++)
@@ -1224,6 +1243,10 @@ static int indexed(const struct ow_columnar *q, const ow_node_t *n)
 {
 	if (n->op == E_AND)
 		return indexed(q, n->kid[0]) || indexed(q, n->kid[1]);
+	if (n->op == E_FN && n->fn == F_TOKMATCH) {
+		ow_eval_t run = {.has_now = 1};
+		return text_match(q, n, &run);
+	}
 	if (n->op == E_INSET) {
 		const ow_node_t *x = n->kid[0];
 		if (n->neg || x->op != E_REF || x->id >= q->ncols)
@@ -2136,6 +2159,7 @@ typedef struct {
 	ow_search_part_t *p; /* or */
 	const ow_table_t *chunk;
 	int rg;
+	const uint8_t *imay; /* the part's index blocks that may match, or NULL */
 	size_t nrows, selected;
 	uint8_t *sel;
 	const ow_col_t **col;
@@ -3522,7 +3546,8 @@ static int consume(run_t *r)
 /* Filters that rule out, in one pass over a column's values (not
  * codes), the values that do not hold a text:
  * - col LIKE '%needle%' (or NOT LIKE) on a text column: a value without
- *   the needle in any case does not match;
+ *   the needle in any case does not match; match(col, query) neither
+ *   without the query's longest token;
  * - col ->> 'path' = 'text' (or IN texts): a value that holds no literal,
  *   and no escape, has no member equal to one, and need not be parsed.
  *   Texts only: a number matches no text, and an object's or an array's
@@ -3531,7 +3556,7 @@ static int may_filter(const ow_columnar_t *q, const filt_t *f)
 {
 	if (f->col < q->ncols)
 		return q->defs[f->col].type == OW_PQ_BYTE_ARRAY && f->nneedle &&
-		       (f->op == F_LIKE || f->op == F_NOT_LIKE);
+		       (f->op == F_LIKE || f->op == F_NOT_LIKE || f->op == F_MATCH);
 	if (q->x[f->col - q->ncols].kind != X_JSON || (f->op != F_EQ && f->op != F_IN))
 		return 0;
 	for (size_t k = 0; k < f->nvals; k++)
@@ -4038,6 +4063,8 @@ static int prepare(const ow_columnar_t *q, uint64_t used, slot_t *sl)
 	memset(sl->sel, 1, sl->nrows);
 	uint64_t loaded = 0;
 	size_t selected = sl->nrows;
+	if (!sl->chunk && sl->imay) /* the index: the blocks that may match */
+		selected = ow_scan_index_sel(sl->imay, sl->p, sl->rg, sl->sel, sl->nrows);
 	uint64_t done = 0; /* filters applied with one before them */
 	for (int i = 0; i < q->nf && selected; i++) {
 		int c = base(q, q->f[i].col);
@@ -4101,6 +4128,8 @@ typedef struct {
 	ow_search_part_t *p;
 	const ow_table_t *chunk;
 	int rg;
+	uint8_t *may; /* the part's index blocks that may match (ow_scan_index) */
+	int owns;     /* the first segment of its part: frees may */
 } seg_t;
 
 typedef struct {
@@ -4226,6 +4255,7 @@ static void prepare_seg(scan_t *sc, size_t i)
 	sl->p = sc->segs[i].p;
 	sl->chunk = sc->segs[i].chunk;
 	sl->rg = sc->segs[i].rg;
+	sl->imay = sc->segs[i].may;
 	sl->err[0] = '\0';
 	sl->rc = prepare(sc->r->q, sc->r->used, sl);
 	pthread_mutex_lock(&sc->mu);
@@ -4313,6 +4343,14 @@ static int from_footer(run_t *r, const seg_t *sg)
 	return 1;
 }
 
+static void segs_free(seg_t *segs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (segs[i].owns)
+			free(segs[i].may);
+	free(segs);
+}
+
 /* The segments the query reads: parts whose catalog time range may hold
  * a match, their row groups whose statistics and bloom filters may, then
  * the buffered chunks; but for those whose footer gives what they add
@@ -4336,25 +4374,32 @@ static int plan(run_t *r, seg_t **out, size_t *n)
 		char err[512];
 		if (!p->pq && ow_search_open_part(s, p, g, err, sizeof(err)) != OW_OK) {
 			snprintf(r->err, r->errlen, "part %s: %s", p->path, err);
-			free(segs);
+			segs_free(segs, *n);
+			*out = NULL;
+			*n = 0;
 			return OW_ERROR;
 		}
 		s->stats.parts++;
+		uint8_t *may = ow_scan_index(&sc, p);
+		int owns = 1;
 		for (int rg = 0; rg < ow_pq_num_row_groups(p->pq); rg++) {
-			if (!ow_scan_rg_may(&sc, p, rg) ||
-			    (footer && from_footer(r, &(seg_t){p, NULL, rg})))
+			if (!ow_scan_rg_may(&sc, p, rg) || (may && !ow_scan_index_rg(may, p, rg)) ||
+			    (footer && from_footer(r, &(seg_t){p, NULL, rg, NULL, 0})))
 				continue;
 			if (*n == cap)
 				segs = ow_realloc(segs, (cap *= 2) * sizeof(seg_t));
-			segs[(*n)++] = (seg_t){p, NULL, rg};
+			segs[(*n)++] = (seg_t){p, NULL, rg, may, owns};
+			owns = 0;
 		}
+		if (owns)
+			free(may); /* no segment of the part left */
 	}
 	for (size_t k = 0; k < s->nchunks[g]; k++) {
-		if (footer && from_footer(r, &(seg_t){NULL, &s->chunks[g][k]->table, 0}))
+		if (footer && from_footer(r, &(seg_t){NULL, &s->chunks[g][k]->table, 0, NULL, 0}))
 			continue;
 		if (*n == cap)
 			segs = ow_realloc(segs, (cap *= 2) * sizeof(seg_t));
-		segs[(*n)++] = (seg_t){NULL, &s->chunks[g][k]->table, 0};
+		segs[(*n)++] = (seg_t){NULL, &s->chunks[g][k]->table, 0, NULL, 0};
 	}
 	*out = segs;
 	return OW_OK;
@@ -4422,7 +4467,7 @@ static int scan(run_t *r)
 	pthread_cond_destroy(&sc.cv);
 	slots_free(r->q, sc.slots);
 	free(sc.ready);
-	free(sc.segs);
+	segs_free(sc.segs, sc.nsegs);
 	r->sl = NULL;
 	return rc;
 }

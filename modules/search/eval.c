@@ -33,6 +33,7 @@
  * same code gives the same value.
  */
 #include "eval.h"
+#include "../index/index.h"
 
 #include <math.h>
 #include <strings.h>
@@ -957,6 +958,7 @@ static const struct {
     {"time", F_TIME, 1, 8},
     {"unixepoch", F_UNIXEPOCH, 1, 8},
     {"julianday", F_JULIANDAY, 1, 8},
+    {"match", F_TOKMATCH, 2, 2},
 };
 
 int ow_eval_function(const char *name, int nargs)
@@ -1067,6 +1069,19 @@ static int function(ow_eval_t *e, const ow_node_t *n, ow_search_val_t *out)
 						: (c >= 'a' && c <= 'z' ? c - 32 : c);
 		}
 		set_text(out, o, t.n);
+		return OW_OK;
+	}
+	case F_TOKMATCH: {
+		if (args[0].type == SQLITE_NULL || args[1].type == SQLITE_NULL)
+			return OW_OK;
+		ow_search_val_t q;
+		ow_eval_text(e, &args[0], &t);
+		ow_eval_text(e, &args[1], &q);
+		ow_buf_t toks = {0}, ends = {0};
+		size_t nt = ow_index_tokens(q.p, q.n, &toks, &ends);
+		set_int(out, ow_index_match(t.p, t.n, toks.data, (const uint32_t *)ends.data, nt));
+		ow_buf_free(&toks);
+		ow_buf_free(&ends);
 		return OW_OK;
 	}
 	case F_LENGTH:

@@ -75,6 +75,7 @@ enum {
 	F_TIME,
 	F_UNIXEPOCH,
 	F_JULIANDAY,
+	F_TOKMATCH, /* match(text, query): modules/index's tokens */
 };
 
 /* A set of values for x IN (SELECT ...): sorted in SQLite's order. */

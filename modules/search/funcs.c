@@ -43,6 +43,7 @@
  * and all. json_extract with more paths stays SQLite's.
  */
 #include "internal.h"
+#include "../index/index.h"
 
 #include <math.h>
 #include <strings.h>
@@ -514,6 +515,45 @@ static void fn_like(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 /* instr(haystack, needle): the 1-based character (byte, for two blobs)
  * where needle first is, as SQLite's instrFunc; found with memmem. In
  * text a match counts only where a character starts. */
+/* A match() query's tokens, kept with its argument while it stays the
+ * same (sqlite3_set_auxdata). */
+typedef struct {
+	ow_buf_t toks, ends;
+	size_t n;
+} match_query_t;
+
+static void match_query_free(void *p)
+{
+	match_query_t *m = p;
+	ow_buf_free(&m->toks);
+	ow_buf_free(&m->ends);
+	free(m);
+}
+
+void ow_search_fn_match(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	OW_UNUSED(argc);
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL ||
+	    sqlite3_value_type(argv[1]) == SQLITE_NULL)
+		return;
+	match_query_t *m = sqlite3_get_auxdata(ctx, 1);
+	if (!m) {
+		m = ow_calloc(1, sizeof(*m));
+		const uint8_t *q = sqlite3_value_text(argv[1]);
+		m->n = ow_index_tokens(q, (size_t)sqlite3_value_bytes(argv[1]), &m->toks, &m->ends);
+		sqlite3_set_auxdata(ctx, 1, m, match_query_free);
+		m = sqlite3_get_auxdata(ctx, 1);
+		if (!m) {
+			sqlite3_result_error_nomem(ctx);
+			return;
+		}
+	}
+	const uint8_t *t = sqlite3_value_text(argv[0]);
+	size_t n = (size_t)sqlite3_value_bytes(argv[0]);
+	sqlite3_result_int(
+	    ctx, ow_index_match(t, n, m->toks.data, (const uint32_t *)m->ends.data, m->n));
+}
+
 static void fn_instr(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	OW_UNUSED(argc);
@@ -936,7 +976,9 @@ int ow_search_funcs_register(ow_search_t *s)
 					    q_step_fixed, q_final) != SQLITE_OK)
 			return OW_ERROR;
 	if (sqlite3_create_function(db, "quantile", 2, pure, NULL, NULL, q_step, q_final) !=
-	    SQLITE_OK)
+		SQLITE_OK ||
+	    sqlite3_create_function(db, "match", 2, pure, NULL, ow_search_fn_match, NULL, NULL) !=
+		SQLITE_OK)
 		return OW_ERROR;
 	static const struct {
 		const char *name;

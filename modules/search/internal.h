@@ -155,6 +155,10 @@ void ow_search_iso(int64_t ns, char *buf, size_t len);
 sqlite3 *ow_search_bare_db(void);
 
 int ow_search_vtab_register(struct ow_search *s);
+/* match(text, query) for SQLite (funcs.c): 1 when every token of the
+ * query is a token of the text (modules/index's tokenizer); NULL when
+ * either is NULL. The virtual tables take it as a constraint. */
+void ow_search_fn_match(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 int ow_search_funcs_register(struct ow_search *s);
 
 /* A value as SQLite has it: a result's cell, or a column's value read
@@ -270,7 +274,8 @@ enum {
 	OW_SCAN_NULL,
 	OW_SCAN_NOT_NULL,
 	OW_SCAN_LIKE,
-	OW_SCAN_NOT_LIKE
+	OW_SCAN_NOT_LIKE,
+	OW_SCAN_MATCH /* match(col, query): every token of the query is one of col's */
 };
 
 /* A predicate: column op literals. col is a column of the signal's schema
@@ -288,12 +293,17 @@ typedef struct {
 	 * to back */
 	uint8_t *ids;
 	size_t nids;
-	/* LIKE '%needle%' with an ASCII needle: the needle, lowercase */
+	/* LIKE '%needle%' with an ASCII needle: the needle, lowercase; MATCH:
+	 * its longest token, when ASCII */
 	char *needle;
 	size_t nneedle;
 	/* LIKE: the literal prefix in lower and upper case, for statistics */
 	uint8_t *pre_lo, *pre_up;
 	size_t npre;
+	/* MATCH: the query's tokens (modules/index), lower-cased back to back,
+	 * and the end of each */
+	ow_buf_t toks, tokends;
+	size_t ntok;
 } ow_scan_pred_t;
 
 /* A query's predicates on one signal's table, ANDed. */
@@ -337,6 +347,18 @@ int ow_scan_rg_may(const ow_scan_t *sc, ow_search_part_t *p, int rg);
  * the predicates on col, 2 every row matches them all, 1 otherwise (a
  * page filter's answer, ow_pq_pagefilter_t, where 2 is usable). */
 int ow_scan_page_may(const ow_scan_t *sc, int col, const ow_pq_stats_t *st, int64_t rows);
+/* The blocks of part p's full-text index (modules/index) that may hold a
+ * match of the predicates it answers (match() and LIKE '%word%' on the
+ * columns it covers): a byte a block, for ow_scan_index_rg and
+ * ow_scan_index_sel; NULL when it rules nothing out (no index yet, none of
+ * those predicates). Free it. */
+uint8_t *ow_scan_index(const ow_scan_t *sc, const ow_search_part_t *p);
+/* 0 when no block of row group rg may hold a match. */
+int ow_scan_index_rg(const uint8_t *may, const ow_search_part_t *p, int rg);
+/* Clears sel (rg's nrows rows) in the blocks ruled out: the rows left. */
+size_t ow_scan_index_sel(const uint8_t *may, const ow_search_part_t *p, int rg, uint8_t *sel,
+			 size_t nrows);
+
 /* =, <, <=, >, >= of an integer column (of type d; its values read as
  * raw integers, UINT32 aside) with an integer literal: [*lo, *hi]
  * narrowed to the values p allows (the caller starts it whole; an empty

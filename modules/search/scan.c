@@ -36,6 +36,7 @@
  */
 #include "internal.h"
 #include "../columns/columns.h"
+#include "../index/index.h"
 
 /* ---- values and predicates ---- */
 
@@ -111,7 +112,7 @@ static size_t like_prefix(const uint8_t *pat, size_t n, uint8_t **lower, uint8_t
 
 void ow_scan_pred_ready(ow_scan_pred_t *p, const ow_pq_coldef_t *d)
 {
-	int like = p->op == OW_SCAN_LIKE || p->op == OW_SCAN_NOT_LIKE;
+	int like = p->op == OW_SCAN_LIKE || p->op == OW_SCAN_NOT_LIKE || p->op == OW_SCAN_MATCH;
 	p->mixed = 0;
 	if (like) {
 		/* like() reads its pattern as text: anything else is converted */
@@ -147,6 +148,28 @@ void ow_scan_pred_ready(ow_scan_pred_t *p, const ow_pq_coldef_t *d)
 			p->nids += i == len;
 		}
 	}
+	if (p->op == OW_SCAN_MATCH && !p->mixed && p->vals[0].type == SQLITE_TEXT) {
+		p->ntok = ow_index_tokens(p->vals[0].p, p->vals[0].n, &p->toks, &p->tokends);
+		/* its longest token, when ASCII, as the needle: a value without
+		 * it in any case cannot have it as a token */
+		const uint32_t *e = (const uint32_t *)p->tokends.data;
+		size_t best = 0, at = 0;
+		for (size_t k = 0; k < p->ntok; k++) {
+			uint32_t from = k ? e[k - 1] : 0;
+			if (e[k] - from > best)
+				best = e[k] - from, at = from;
+		}
+		for (size_t i = 0; i < best; i++)
+			if (p->toks.data[at + i] >= 0x80)
+				best = 0;
+		if (best) {
+			p->needle = ow_alloc(best + 1);
+			memcpy(p->needle, p->toks.data + at, best);
+			p->needle[best] = '\0';
+			p->nneedle = best;
+		}
+		return;
+	}
 	if (like && !p->mixed && p->vals[0].type == SQLITE_TEXT) {
 		const ow_search_val_t *v = &p->vals[0];
 		p->npre = like_prefix(v->p, v->n, &p->pre_lo, &p->pre_up);
@@ -169,6 +192,8 @@ void ow_scan_pred_free(ow_scan_pred_t *p)
 	free(p->needle);
 	free(p->pre_lo);
 	free(p->pre_up);
+	ow_buf_free(&p->toks);
+	ow_buf_free(&p->tokends);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -181,6 +206,7 @@ int ow_scan_holds(const ow_scan_pred_t *p, const ow_search_val_t *x)
 	switch (p->op) {
 	case OW_SCAN_NOT_NULL:
 		return 1;
+	case OW_SCAN_MATCH:
 	case OW_SCAN_LIKE:
 	case OW_SCAN_NOT_LIKE: {
 		if (p->nvals < 1 || p->vals[0].type == SQLITE_NULL)
@@ -193,6 +219,9 @@ int ow_scan_holds(const ow_scan_pred_t *p, const ow_search_val_t *x)
 			n = (size_t)snprintf(num, sizeof(num), "%lld", (long long)x->i);
 			t = (const uint8_t *)num;
 		}
+		if (p->op == OW_SCAN_MATCH)
+			return ow_index_match(t, n, p->toks.data, (const uint32_t *)p->tokends.data,
+					      p->ntok);
 		int m = p->needle ? ow_search_like_find(p->needle, p->nneedle, t, n)
 				  : ow_search_like(p->vals[0].p, p->vals[0].n, t, n);
 		return m == (p->op == OW_SCAN_LIKE);
@@ -341,6 +370,8 @@ int ow_scan_stats_may(const ow_scan_pred_t *p, const ow_pq_coldef_t *d, const ow
 		return 1;
 	if (p->op == OW_SCAN_NULL)
 		return st->null_count != 0;
+	if (p->op == OW_SCAN_MATCH) /* statistics know no token */
+		return !never(p);
 	if (p->op == OW_SCAN_LIKE && p->npre && d->type == OW_PQ_BYTE_ARRAY &&
 	    !like_stats(p->pre_lo, p->pre_up, p->npre, st))
 		return 0;
@@ -381,7 +412,8 @@ int ow_scan_stats_all(const ow_scan_pred_t *p, const ow_pq_coldef_t *d, const ow
 	if (p->op == OW_SCAN_NULL)
 		return st->null_count == rows;
 	ow_search_val_t lo, hi;
-	if (derived(p) || p->mixed || st->null_count != 0 || !ow_scan_stats_bounds(d, st, &lo, &hi))
+	if (derived(p) || p->mixed || p->op == OW_SCAN_MATCH || st->null_count != 0 ||
+	    !ow_scan_stats_bounds(d, st, &lo, &hi))
 		return 0;
 	/* the writer gives exact bounds or none: with no NULL every value lies
 	 * in [min, max], and a comparison holds for all of them when it holds
@@ -501,6 +533,91 @@ int ow_scan_page_may(const ow_scan_t *sc, int col, const ow_pq_stats_t *st, int6
 		all = all && ow_scan_stats_all(p, &sc->defs[col], st, rows);
 	}
 	return any && all ? 2 : 1;
+}
+
+/* ---- the full-text index ---- */
+
+/* Narrows may by the runs of token bytes of needle t (n bytes) of a
+ * LIKE '%needle%': a value that matches holds the needle, so each run
+ * inside it is a whole token of the value, but a run that touches an end
+ * of the needle may be part of a longer token: its prefix where it ends
+ * the needle, its suffix where it starts it, anything inside where both
+ * ('%time%' matches "timeout"). 0 when the index does not cover col. */
+static int narrow_text(const ow_index_t *ix, int col, const uint8_t *t, size_t n, uint8_t *may)
+{
+	int covered = 1;
+	ow_buf_t run = {0};
+	size_t at = 0, i, j;
+	while (covered && ow_index_next(t, n, &at, &i, &j)) {
+		run.len = 0;
+		for (size_t k = i; k < j; k++) {
+			uint8_t c = ow_index_fold(t[k]);
+			ow_buf_add(&run, &c, 1);
+		}
+		int open_left = i == 0, open_right = j == n;
+		int kind = open_left && open_right ? OW_INDEX_INSIDE
+			   : open_left		   ? OW_INDEX_SUFFIX
+			   : open_right		   ? OW_INDEX_PREFIX
+						   : OW_INDEX_WHOLE;
+		covered = ow_index_narrow(ix, col, run.data, run.len, kind, may);
+	}
+	ow_buf_free(&run);
+	return covered;
+}
+
+uint8_t *ow_scan_index(const ow_scan_t *sc, const ow_search_part_t *p)
+{
+	const ow_index_t *ix = ow_index_of(p->ref);
+	if (!ix)
+		return NULL;
+	size_t nb = ow_index_nblocks(ix);
+	uint8_t *may = ow_alloc(nb + 1);
+	memset(may, 1, nb);
+	int used = 0;
+	for (int i = 0; i < sc->np; i++) {
+		const ow_scan_pred_t *f = &sc->p[i];
+		if (derived(f) || f->mixed || f->nvals < 1 || f->vals[0].type != SQLITE_TEXT)
+			continue;
+		const uint32_t *ends = (const uint32_t *)f->tokends.data;
+		for (size_t k = 0; f->op == OW_SCAN_MATCH && k < f->ntok; k++) {
+			uint32_t from = k ? ends[k - 1] : 0;
+			used |= ow_index_narrow(ix, f->col, f->toks.data + from, ends[k] - from,
+						OW_INDEX_WHOLE, may);
+		}
+		if (f->op == OW_SCAN_LIKE && f->needle)
+			used |=
+			    narrow_text(ix, f->col, (const uint8_t *)f->needle, f->nneedle, may);
+	}
+	if (!used) {
+		free(may);
+		return NULL;
+	}
+	return may;
+}
+
+int ow_scan_index_rg(const uint8_t *may, const ow_search_part_t *p, int rg)
+{
+	const ow_index_t *ix = ow_index_of(p->ref);
+	size_t b = ow_index_rg_block(ix, rg), e = ow_index_rg_block(ix, rg + 1);
+	for (; b < e; b++)
+		if (may[b])
+			return 1;
+	return 0;
+}
+
+size_t ow_scan_index_sel(const uint8_t *may, const ow_search_part_t *p, int rg, uint8_t *sel,
+			 size_t nrows)
+{
+	const ow_index_t *ix = ow_index_of(p->ref);
+	size_t first = ow_index_rg_block(ix, rg), br = ow_index_block_rows(ix), n = 0;
+	for (size_t row = 0; row < nrows; row += br) {
+		size_t m = OW_MIN(br, nrows - row);
+		if (!may[first + row / br])
+			memset(sel + row, 0, m);
+		else
+			n += ow_count_ones(sel + row, m);
+	}
+	return n;
 }
 
 /* ---- rows ---- */

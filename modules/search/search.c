@@ -270,7 +270,8 @@ static const char *const allowed_functions[] = {
     "json_group_array", "json_group_object", "json_insert", "json_object", "json_patch",
     "json_quote", "json_remove", "json_replace", "json_set", "json_type", "json_valid", "->", "->>",
     /* ours */
-    "now_ns", "ns", "ns_to_iso", "interval_ns", "time_bucket_ns", "p50", "p90", "p99", "quantile"};
+    "now_ns", "ns", "ns_to_iso", "interval_ns", "time_bucket_ns", "p50", "p90", "p99", "quantile",
+    "match"};
 
 static const char *const allowed_tables[] = {"spans", "logs", "metrics", "json_each", "json_tree"};
 

@@ -69,6 +69,7 @@ typedef struct {
 	const ow_col_t **col;  /* bufs, a chunk's columns, or NULL: NULL in every row */
 	size_t *vpos;	       /* value index of the current row in each column loaded */
 	sqlite3_int64 rowbase; /* the row group's first rowid (vt_rowid) */
+	uint8_t *may;	       /* the part's index blocks that may match (ow_scan_index) */
 } cur_t;
 
 /* A rowid: the part's (or buffered chunk's) index in the snapshot above
@@ -158,7 +159,7 @@ static int vt_disconnect(sqlite3_vtab *vt)
 
 /* idxStr: colUsed in 16 hex digits, then for each xFilter argument its
  * column in 2 hex digits and its operator: = (one value), i (an IN list),
- * <, l (<=), >, g (>=), k (LIKE). */
+ * <, l (<=), >, g (>=), k (LIKE), m (match()). */
 static int vt_best_index(sqlite3_vtab *vt, sqlite3_index_info *ix)
 {
 	tab_t *t = (tab_t *)vt;
@@ -193,10 +194,15 @@ static int vt_best_index(sqlite3_vtab *vt, sqlite3_index_info *ix)
 		case SQLITE_INDEX_CONSTRAINT_LIKE:
 			op = 'k';
 			break;
+		case SQLITE_INDEX_CONSTRAINT_FUNCTION: /* match(col, query): vt_find */
+			op = 'm';
+			break;
 		default:
 			continue;
 		}
-		if (kind == K_NONE || (op == 'k' && kind != K_STRING))
+		if (op == 'm' && t->defs[c->iColumn].type != OW_PQ_BYTE_ARRAY)
+			continue;
+		if (op != 'm' && (kind == K_NONE || (op == 'k' && kind != K_STRING)))
 			continue;
 		if (op != 'k' && (kind == K_STRING || kind == K_ID) &&
 		    sqlite3_stricmp(sqlite3_vtab_collation(ix, i), "BINARY"))
@@ -205,7 +211,7 @@ static int vt_best_index(sqlite3_vtab *vt, sqlite3_index_info *ix)
 			op = 'i';
 		ix->aConstraintUsage[i].argvIndex = ++argv;
 		n += snprintf(idx + n, 4, "%02x%c", c->iColumn, op);
-		if (op == 'k')
+		if (op == 'k' || op == 'm')
 			rows /= 5;
 		else if (op != '=' && op != 'i')
 			rows /= 4;
@@ -253,6 +259,7 @@ static int vt_close(sqlite3_vtab_cursor *vc)
 	free((void *)c->col);
 	free(c->vpos);
 	free(c->sel);
+	free(c->may);
 	free(c);
 	return SQLITE_OK;
 }
@@ -292,9 +299,9 @@ static void literal(ow_search_val_t *v, sqlite3_value *x, int as_text)
  * idxStr; dropped when it cannot prune. */
 static int add_pred(cur_t *c, int col, char op, sqlite3_value *arg)
 {
-	static const char ops[] = "=i<l>gk";
-	static const int scan_op[] = {OW_SCAN_EQ, OW_SCAN_IN, OW_SCAN_LT,  OW_SCAN_LE,
-				      OW_SCAN_GT, OW_SCAN_GE, OW_SCAN_LIKE};
+	static const char ops[] = "=i<l>gkm";
+	static const int scan_op[] = {OW_SCAN_EQ, OW_SCAN_IN, OW_SCAN_LT,   OW_SCAN_LE,
+				      OW_SCAN_GT, OW_SCAN_GE, OW_SCAN_LIKE, OW_SCAN_MATCH};
 	const char *at = strchr(ops, op);
 	if (!op || !at)
 		return vt_error(c->t, "bad index string");
@@ -318,7 +325,7 @@ static int add_pred(cur_t *c, int col, char op, sqlite3_value *arg)
 	} else {
 		p->vals = ow_alloc(sizeof(*p->vals));
 		p->nvals = 1;
-		literal(&p->vals[0], arg, op == 'k');
+		literal(&p->vals[0], arg, op == 'k' || op == 'm');
 	}
 	ow_scan_pred_ready(p, &c->t->defs[col]);
 	if (p->mixed ||
@@ -493,6 +500,8 @@ static int load(cur_t *c, ow_search_part_t *p)
 	}
 	memset(c->sel, 1, c->nrows);
 	size_t selected = c->nrows;
+	if (!c->chunk && c->may) /* the index: the blocks that may match */
+		selected = ow_scan_index_sel(c->may, p, c->rg, c->sel, c->nrows);
 	for (int i = 0; i < c->np && selected; i++) {
 		int col = c->p[i].col;
 		if (!(c->loaded >> col & 1) && read_col(c, p, col, 1) != SQLITE_OK)
@@ -541,13 +550,16 @@ static int advance(cur_t *c)
 				if (!p->pq && open_part(c, p) != SQLITE_OK)
 					return SQLITE_ERROR;
 				t->s->stats.parts++;
+				free(c->may);
+				c->may = ow_scan_index(&c->scan, p);
 			}
 			if (++c->rg >= ow_pq_num_row_groups(p->pq)) {
 				c->part++;
 				c->rg = -1;
 				continue;
 			}
-			if (!ow_scan_rg_may(&c->scan, p, c->rg))
+			if (!ow_scan_rg_may(&c->scan, p, c->rg) ||
+			    (c->may && !ow_scan_index_rg(c->may, p, c->rg)))
 				continue;
 		}
 		int m = load(c, p);
@@ -644,6 +656,18 @@ static int vt_rowid(sqlite3_vtab_cursor *vc, sqlite3_int64 *rowid)
 	return SQLITE_OK;
 }
 
+/* match(col, query) on a column: a constraint xBestIndex takes. */
+static int vt_find(sqlite3_vtab *vt, int nargs, const char *name,
+		   void (**fn)(sqlite3_context *, int, sqlite3_value **), void **arg)
+{
+	OW_UNUSED(vt);
+	if (nargs != 2 || sqlite3_stricmp(name, "match") != 0)
+		return 0;
+	*fn = ow_search_fn_match;
+	*arg = NULL;
+	return SQLITE_INDEX_CONSTRAINT_FUNCTION;
+}
+
 static sqlite3_module module = {
     .iVersion = 0,
     .xCreate = NULL, /* eponymous only */
@@ -658,6 +682,7 @@ static sqlite3_module module = {
     .xEof = vt_eof,
     .xColumn = vt_column,
     .xRowid = vt_rowid,
+    .xFindFunction = vt_find,
 };
 
 int ow_search_vtab_register(ow_search_t *s)

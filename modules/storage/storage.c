@@ -319,6 +319,8 @@ void ow_storage_discard(const char *batch_id, uint32_t seq)
 
 /* ---- the readers' catalog and snapshots ---- */
 
+static void (*part_hook)(ow_partref_t *p);
+
 static void part_unref(ow_partref_t *p)
 {
 	if (atomic_fetch_sub(&p->refs, 1) != 1)
@@ -326,6 +328,8 @@ static void part_unref(ow_partref_t *p)
 	void *cache = atomic_load(&p->cache);
 	if (cache)
 		p->cache_free(cache);
+	if (p->index_free)
+		p->index_free(p);
 	if (p->removed) {
 		char path[4096 + 1100];
 		snprintf(path, sizeof(path), "%s/%s", ow_data_dir, p->rel);
@@ -369,6 +373,39 @@ static void catalog_add(const char *tenant, int signal, const ow_part_t *p)
 	}
 	r->next = catalog;
 	catalog = r;
+	if (part_hook)
+		part_hook(r);
+}
+
+void ow_storage_part_hook(void (*fn)(ow_partref_t *p))
+{
+	part_hook = fn;
+	for (ow_partref_t *p = catalog; p && fn; p = p->next)
+		fn(p);
+}
+
+void ow_storage_part_ref(ow_partref_t *p)
+{
+	atomic_fetch_add(&p->refs, 1);
+}
+
+void ow_storage_part_unref(ow_partref_t *p)
+{
+	part_unref(p);
+}
+
+ow_partref_t **ow_storage_parts(size_t *n)
+{
+	size_t k = 0;
+	for (ow_partref_t *p = catalog; p; p = p->next)
+		k++;
+	ow_partref_t **out = ow_alloc((k + 1) * sizeof(*out));
+	*n = 0;
+	for (ow_partref_t *p = catalog; p; p = p->next) {
+		atomic_fetch_add(&p->refs, 1);
+		out[(*n)++] = p;
+	}
+	return out;
 }
 
 static void snap_chunks(ow_snapshot_t *s, const buffer_t *b, size_t *cap)
@@ -987,6 +1024,7 @@ static void storage_stop(void)
 	free(replaced);
 	replaced = NULL;
 	nreplaced = 0;
+	part_hook = NULL;
 	while (catalog) {
 		ow_partref_t *p = catalog;
 		catalog = p->next;

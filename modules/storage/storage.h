@@ -73,8 +73,25 @@ typedef struct ow_partref {
 	 * parsed footer): set once by the first reader, freed with the part */
 	_Atomic(void *) cache;
 	void (*cache_free)(void *cache);
+	/* its full-text index as modules/index loaded it (NULL: none yet);
+	 * index_free, set by the part hook, runs when the last reference
+	 * goes (also for a part whose index never loaded) */
+	_Atomic(void *) index;
+	void (*index_free)(struct ow_partref *p);
 	struct ow_partref *next;
 } ow_partref_t;
+
+/* Loop thread: fn is called with each part the readers' catalog holds
+ * now, and from now on with each part it takes in (a flush's, a merge's):
+ * the index module's way to every committed part. One hook. */
+void ow_storage_part_hook(void (*fn)(ow_partref_t *p));
+/* Any thread: a reference more on p, and its release (the part freed, and
+ * its file unlinked if a merge replaced it, with the last). */
+void ow_storage_part_ref(ow_partref_t *p);
+void ow_storage_part_unref(ow_partref_t *p);
+/* Loop thread: every part the readers' catalog holds, a reference each
+ * (the caller unrefs them and frees the array); *n of them. */
+ow_partref_t **ow_storage_parts(size_t *n);
 
 /* What one query reads: the committed parts and the buffered chunks of a
  * (tenant, signal) at one moment. Publishing a part and releasing the

@@ -83,7 +83,17 @@ static const char *const migrations[] = {
     " error TEXT NOT NULL);",
 };
 
-enum { OP_WRITTEN, OP_RECOVERED, OP_ALERT, OP_PRUNE, OP_CLEANED, OP_COMMITTED, OP_DEAD };
+enum {
+	OP_WRITTEN,
+	OP_RECOVERED,
+	OP_ALERT,
+	OP_PRUNE,
+	OP_CLEANED,
+	OP_COMMITTED,
+	OP_DEAD,
+	OP_INDEXED,
+	OP_FAILED
+};
 
 typedef struct op {
 	struct op *next;
@@ -189,6 +199,27 @@ void ow_tracker_batch_cleaned(const char *batch_id)
 	if (batch_id)
 		snprintf(o->batch_id, sizeof(o->batch_id), "%s", batch_id);
 	o->created_ns = ow_now_ns();
+	enqueue(o);
+}
+
+void ow_tracker_batch_indexed(const char *batch_id)
+{
+	op_t *o = ow_calloc(1, sizeof(*o));
+	o->type = OP_INDEXED;
+	snprintf(o->batch_id, sizeof(o->batch_id), "%s", batch_id);
+	o->created_ns = ow_now_ns();
+	enqueue(o);
+}
+
+void ow_tracker_batch_failed(const char *batch_id, const char *stage, const char *message,
+			     int retry_count)
+{
+	op_t *o = ow_calloc(1, sizeof(*o));
+	o->type = OP_FAILED;
+	snprintf(o->batch_id, sizeof(o->batch_id), "%s", batch_id);
+	o->kind = ow_strdup(stage);
+	o->message = ow_strdup(message);
+	o->partition = retry_count;
 	enqueue(o);
 }
 
@@ -308,6 +339,32 @@ static void apply(op_t *o, sqlite3_stmt *ins)
 		}
 		if (sqlite3_step(st) != SQLITE_DONE)
 			ow_log(OW_LOG_ERROR, "tracker: kafka: %s", sqlite3_errmsg(db));
+		sqlite3_finalize(st);
+		break;
+	}
+	case OP_INDEXED:
+	case OP_FAILED: {
+		sqlite3_stmt *st;
+		ow_time_iso(o->created_ns, created, sizeof(created));
+		sqlite3_prepare_v2(db,
+				   o->type == OP_INDEXED
+				       ? "UPDATE batch_tracker SET index_pip = 1, "
+					 "index_completed_at = ?1 WHERE batch_id = ?2 AND "
+					 "index_pip = 0"
+				       : "UPDATE batch_tracker SET error_stage = ?1, error_message "
+					 "= ?3, retry_count = ?4 WHERE batch_id = ?2",
+				   -1, &st, NULL);
+		if (o->type == OP_INDEXED) {
+			sqlite3_bind_text(st, 1, created, -1, SQLITE_STATIC);
+		} else {
+			sqlite3_bind_text(st, 1, o->kind, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, o->message, -1, SQLITE_STATIC);
+			sqlite3_bind_int(st, 4, o->partition);
+		}
+		sqlite3_bind_text(st, 2, o->batch_id, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			ow_log(OW_LOG_ERROR, "tracker: index %s: %s", o->batch_id,
+			       sqlite3_errmsg(db));
 		sqlite3_finalize(st);
 		break;
 	}

@@ -29,6 +29,13 @@ void ow_tracker_kafka_committed(const char *batch_id);
 /* Kafka: a message that could not be ingested, skipped. */
 void ow_tracker_dead_letter(const char *topic, int32_t partition, int64_t offset, size_t bytes,
 			    const char *error);
+/* Every part holding the batch's rows has its full-text index
+ * (modules/index): index_pip and index_completed_at, once. */
+void ow_tracker_batch_indexed(const char *batch_id);
+/* A stage failed on the batch's rows for the retry_count-th time:
+ * error_stage, error_message and retry_count. */
+void ow_tracker_batch_failed(const char *batch_id, const char *stage, const char *message,
+			     int retry_count);
 void ow_tracker_alert(const char *kind, const char *batch_id, const char *message);
 
 /* A read-only connection for the calling thread (closed when it exits). */

@@ -232,6 +232,15 @@ for (let k = 0; ; k++) {
   if (k > 3000) throw new Error('openwit: parts not merged after 300 s');
   await sleep(100);
 }
+// and every part's full-text index built (modules/index), as a search finds
+// it once the indexer has caught up
+const idxNames = () => { try { return fs.readdirSync(path.join(ow.data, 'index')).sort().join(); } catch { return ''; } };
+for (let k = 0; ; k++) {
+  const want = sql(db, 'select part_id from parts').map((r) => `${r.part_id}.idx`).sort().join();
+  if (idxNames() === want) break;
+  if (k > 3000) throw new Error('openwit: parts not indexed after 300 s');
+  await sleep(100);
+}
 const owStable = partBytes();
 rss.ow.merge = peakRSS(ow.proc.pid, 'owQuery');
 say('openwit: merged into stable parts');
@@ -357,6 +366,30 @@ const Q = [
     duck: `SELECT epoch_ns(time) // 60000000000 * 60000000000 AS minute, avg(value) AS v FROM ${owParquet.metrics} WHERE metric_name = 'process.cpu.utilization' AND service_name = 'checkout' GROUP BY 1 ORDER BY 1`,
     key: (r) => [String(r.minute), Number(r.v).toPrecision(9)] },
 ];
+// a word found in few records: the first order id of the generated logs
+const rareWord = (() => {
+  const fd = fs.openSync(path.join(genDir, 'logs.jsonl'), 'r');
+  const b = Buffer.alloc(1 << 20);
+  const n = fs.readSync(fd, b, 0, b.length, 0);
+  fs.closeSync(fd);
+  return (b.toString('utf8', 0, n).match(/ORD-\d+/) || ['ORD-100000'])[0];
+})();
+// token searches: openwit with its full-text index, and again scanned (a
+// restart with index.enabled false, after the latency runs)
+const tokenQ = [
+  { name: "log token search (match 'timeout', newest 100)",
+    ow: "SELECT time, service_name, body FROM logs WHERE match(body, 'timeout') ORDER BY time DESC LIMIT 100",
+    // ClickHouse 18.16 has no hasToken(): its re2 match() on the same tokens
+    ch: "SELECT time, service_name, body FROM logs WHERE match(lower(body), '(^|[^a-z0-9])timeout([^a-z0-9]|$)') ORDER BY time DESC LIMIT 100",
+    duck: `SELECT epoch_ns(time) AS time, service_name, body FROM ${owParquet.logs} WHERE regexp_matches(lower(body), '(^|[^a-z0-9])timeout([^a-z0-9]|$)') ORDER BY time DESC LIMIT 100`,
+    key: (r) => [String(r.time)] },
+  { name: `log search, a rare word (LIKE '%${rareWord}%', newest 100)`,
+    ow: `SELECT time, service_name, body FROM logs WHERE body LIKE '%${rareWord}%' ORDER BY time DESC LIMIT 100`,
+    ch: `SELECT time, service_name, body FROM logs WHERE body LIKE '%${rareWord}%' ORDER BY time DESC LIMIT 100`,
+    duck: `SELECT epoch_ns(time) AS time, service_name, body FROM ${owParquet.logs} WHERE body LIKE '%${rareWord}%' ORDER BY time DESC LIMIT 100`,
+    key: (r) => [String(r.time)] },
+];
+Q.push(...tokenQ);
 const timed = async (fn) => { const t = process.hrtime.bigint(); const rows = await fn(); return { ms: Number(process.hrtime.bigint() - t) / 1e6, rows }; };
 const owRun = async (q) => {
   const r = await request(ow.ports.control, 'POST', '/api/search', JSON.stringify({ query: q, limit: 100000 }), { 'X-Scope-OrgID': TENANT, 'Content-Type': 'application/json' });
@@ -447,6 +480,18 @@ say(`ack latency p99: idle ${ackIdle.p99_ms.toFixed(1)} ms, under ${QUERY_CLIENT
 rss.duck.ingest = dl.maxRssKB * 1024;
 await ow.stop('SIGTERM');
 owErrors.push(...errLines(ow));
+// the token searches again, scanned: the same parts without their indexes
+ow = await start({ dir: owDir, ports: ow.ports, config: { ...owConfig, 'index.enabled': false } });
+const scanned = {};
+for (const q of tokenQ) {
+  await owRun(q.ow);
+  const ms = [];
+  for (let i = 0; i < RUNS; i++) ms.push((await timed(() => owRun(q.ow))).ms);
+  scanned[q.name] = median(ms);
+  say(`query ${q.name}: openwit scanned ${scanned[q.name].toFixed(1)} ms`);
+}
+await ow.stop('SIGTERM');
+owErrors.push(...errLines(ow));
 for (const e of owErrors) notes.push(`openwit logged: ${e}`);
 if (ch) {
   rss.ch.query = peakRSS(ch.proc.pid);
@@ -510,6 +555,14 @@ row('  merging', MB(rss.ow.merge), MB(rss.ch.merge), NaN, f0, 'openwit: restarte
 row('  queries', MB(rss.ow.query), MB(rss.ch.query), MB(rss.duck.query), f0,
   `RSS when they began: openwit ${f0(MB(rss.start.owQuery))}, ClickHouse ${f0(MB(rss.start.chQuery))}; DuckDB: this script's process`);
 for (const { q, res } of qres) row(`query ms: ${q.name}`, res.ow.ms, res.ch?.ms, res.duck.ms, f1, `${res.ow.rows.length} rows`);
+for (const q of tokenQ) row(`  scanned: ${q.name}`, scanned[q.name], NaN, NaN, f1, `openwit without its index: ${fr(scanned[q.name], qres.find((x) => x.q === q).res.ow.ms)} the indexed time`);
+for (const sig of ['traces', 'logs']) {
+  // the signal's parts of the bench's tenant (their stable parts) and their indexes
+  const ps = sql(db, `select part_id, bytes from parts where tenant = '${TENANT}' and signal = '${sig}'`);
+  const ib = ps.reduce((a, p) => a + (fs.existsSync(path.join(ow.data, 'index', `${p.part_id}.idx`)) ? fs.statSync(path.join(ow.data, 'index', `${p.part_id}.idx`)).size : 0), 0);
+  const pb = ps.reduce((a, p) => a + p.bytes, 0);
+  notes.push(`full-text index of ${TABLE[sig]}: ${(ib / rec(sig)).toFixed(1)} bytes a record beside the parts' ${(pb / rec(sig)).toFixed(1)}`);
+}
 
 const head = ['', 'openwit', 'ClickHouse', 'DuckDB', 'ow/CH', 'ow/DuckDB', 'note'];
 const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
