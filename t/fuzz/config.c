@@ -8,6 +8,7 @@
 #include "modules/core/module.h"
 #include "modules/grpc/grpc.h"
 #include "modules/http/http.h"
+#include "modules/index/index.h"
 #include "modules/ingest/ingest.h"
 #include "modules/janitor/janitor.h"
 #include "modules/kafka/kafka.h"
@@ -19,8 +20,9 @@
 
 static ow_module_t *const modules[] = {
     &ow_auth_module,	&ow_tls_module,	    &ow_tracker_module, &ow_catalog_module,
-    &ow_storage_module, &ow_janitor_module, &ow_wal_module,	&ow_control_module,
-    &ow_ingest_module,	&ow_grpc_module,    &ow_http_module,	&ow_kafka_module,
+    &ow_storage_module, &ow_janitor_module, &ow_index_module,	&ow_wal_module,
+    &ow_control_module, &ow_ingest_module,  &ow_grpc_module,	&ow_http_module,
+    &ow_kafka_module,
 };
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
