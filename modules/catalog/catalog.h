@@ -73,6 +73,12 @@ int ow_catalog_is_stored(ow_catalog_t *c, const char *batch_id);
  * batches of the n active parts ids mapped to it, the active parts out. */
 int ow_catalog_swap(ow_catalog_t *c, const char *tenant, int signal, const ow_part_t *stable,
 		    char ids[][33], int n, char *err, size_t errlen);
+/* The retention drop, in one synchronous commit: the parts ids out,
+ * with their batch mappings. Ids no longer listed are skipped. The
+ * batches that lost a mapping are appended to batches, comma-separated
+ * (for the tracker's completion), and *dropped says how many parts went. */
+int ow_catalog_drop(ow_catalog_t *c, char ids[][33], int n, ow_buf_t *batches, int *dropped,
+		    char *err, size_t errlen);
 /* The oldest (tenant, signal, day) due for a merge: two or more active
  * parts whose bytes reach min_bytes or whose oldest was committed
  * older_minutes ago. Its first max active parts, oldest first, go to ids

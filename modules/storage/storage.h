@@ -96,6 +96,16 @@ void ow_storage_snapshot_free(ow_snapshot_t *s);
 void ow_storage_swap_parts(const char *tenant, int signal, char ids[][33], int n,
 			   const ow_part_t *stable);
 
+/* Loop thread, after a retention drop's commit (ow_catalog_drop): the
+ * parts leave the readers' list, their files go with the last query that
+ * holds them. */
+void ow_storage_drop_parts(char ids[][33], int n);
+
+/* Free disk below storage.disk.critical_watermark_percent (the janitor
+ * measures it): sources answer 503 as they do on ENOSPC. Any thread. */
+void ow_storage_set_disk_critical(int on);
+int ow_storage_disk_critical(void);
+
 /* Nonzero while the buffers hold memory.max_buffer_bytes or more: sources
  * answer 503 until a flush frees memory. */
 int ow_storage_full(void);
