@@ -294,17 +294,31 @@ int ow_io_rename(int domain, const char *from, const char *to)
 	return OW_OK;
 }
 
+#ifdef OW_FAULT_INJECTION
+static atomic_ullong disk_freed; /* bytes of parts unlinked: the pretend disk's */
+#endif
+
 int ow_io_unlink(int domain, const char *path)
 {
 	if (inject(domain, IO_UNLINK))
 		return OW_ERROR;
 	track_unlink(path);
+#ifdef OW_FAULT_INJECTION
+	struct stat st;
+	off_t size = domain == OW_IO_PARQUET && stat(path, &st) == 0 ? st.st_size : 0;
+	if (unlink(path) != 0)
+		return OW_ERROR;
+	atomic_fetch_add(&disk_freed, (unsigned long long)size);
+	return OW_OK;
+#else
 	return unlink(path) == 0 ? OW_OK : OW_ERROR;
+#endif
 }
 
 /* The fault build takes the disk's numbers from the file named by
  * OPENWIT_IO_DISK when it holds two ("FREE TOTAL", bytes), read at every
- * call so that a test can fill and empty a pretend disk. */
+ * call so that a test can fill and empty a pretend disk; the parts
+ * unlinked since start free their bytes on it, as on a real disk. */
 static int fake_disk(uint64_t *avail, uint64_t *total)
 {
 #ifdef OW_FAULT_INJECTION
@@ -317,7 +331,7 @@ static int fake_disk(uint64_t *avail, uint64_t *total)
 	fclose(f);
 	if (n != 2 || t == 0)
 		return 0;
-	*avail = a;
+	*avail = OW_MIN(a + atomic_load(&disk_freed), t);
 	*total = t;
 	return 1;
 #else
