@@ -93,6 +93,7 @@ like(prom, /^openwit_rejected_requests_total\{reason="disk_full"\} [1-9]/m, '/me
 fs.writeFileSync(disk, `${TOTAL / 2} ${TOTAL}\n`);
 ok(await until(() => send(s, 'small', logs('room', now(), 3)).code === 200), 'room again: 200');
 is(curl(`${s.control}/ready`).code, 200, '/ready: 200');
+await sleep(200); // the server's log line, read
 like(s.log(), /janitor: free disk \d+ of 10000000 bytes is back above storage.disk.critical_watermark_percent \(5%\): ingest resumes/, 'logged');
 is((await s.stop()).code, 0, 'SIGTERM: exit 0');
 s.forget();
