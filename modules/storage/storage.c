@@ -18,7 +18,7 @@
  * with synchronous=FULL (ow_catalog_commit_stored) commits the parts, the
  * batch -> part mapping and STORED (storage_pip) for every batch of the
  * buffer: a batch is never half stored. Only after that commit are the batches' WAL files removed
- * (janitor_pip). A flush that fails removes what it wrote and is retried
+ * (wal_removed_at). A flush that fails removes what it wrote and is retried
  * with a growing delay; the rows stay in memory (and in the WAL) meanwhile.
  *
  * Recovery: a part file that the catalog does not list was written by a

@@ -7,7 +7,8 @@
  * size or age into sorted parts, one per UTC day, committed in ONE
  * synchronous SQLite transaction with the batch -> part mapping and STORED
  * for every batch it holds; then the batches' WAL files are released to
- * the WAL module, which deletes them (janitor_pip).
+ * the WAL module, which deletes them (wal_removed_at). The janitor drops
+ * expired parts (ow_storage_drop_parts).
  */
 #ifndef OW_STORAGE_H
 #define OW_STORAGE_H

@@ -110,8 +110,7 @@ static const char *const migrations[] = {
     "ALTER TABLE batch_tracker ADD COLUMN stuck_alerted_at TEXT;"
     "UPDATE batch_tracker SET wal_removed_at = janitor_completed_at WHERE janitor_pip = 1;"
     "UPDATE batch_tracker SET janitor_pip = 0, janitor_completed_at = NULL, stuck_alerted_at = "
-    "wal_removed_at WHERE janitor_pip = 1 AND index_pip = 0 AND EXISTS (SELECT 1 FROM "
-    "batch_parts p WHERE p.batch_id = batch_tracker.batch_id);"
+    "wal_removed_at WHERE janitor_pip = 1 AND index_pip = 0 AND NOT " OW_CATALOG_UNMAPPED_SQL ";"
     "CREATE INDEX batch_tracker_open ON batch_tracker(index_pip, created_at) WHERE "
     "janitor_pip = 0;",
 };
@@ -311,8 +310,8 @@ static void complete(const char *batch_id, int indexed, const char *now)
 	snprintf(sql, sizeof(sql),
 		 "UPDATE batch_tracker SET janitor_pip = 1, janitor_completed_at = ?1 WHERE %s "
 		 "AND janitor_pip = 0 AND storage_pip = 1 AND wal_removed_at IS NOT NULL AND "
-		 "(index_pip = 1 OR NOT EXISTS (SELECT 1 FROM batch_parts p WHERE p.batch_id = "
-		 "batch_tracker.batch_id)) RETURNING (julianday(?1) - julianday(created_at)) * "
+		 "(index_pip = 1 OR " OW_CATALOG_UNMAPPED_SQL
+		 ") RETURNING (julianday(?1) - julianday(created_at)) * "
 		 "86400, CASE WHEN index_pip = 1 THEN (julianday(index_completed_at) - "
 		 "julianday(created_at)) * 86400 END",
 		 batch_id  ? "batch_id = ?2"
