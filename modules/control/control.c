@@ -434,6 +434,29 @@ static int route_scope(const char *path)
 	return 0;
 }
 
+/* The request's query string into q (evhttp_clear_headers it), or 400. */
+static int query_args(struct evhttp_request *req, const struct evhttp_uri *uri, struct evkeyvalq *q)
+{
+	const char *query = evhttp_uri_get_query(uri);
+	if (evhttp_parse_query_str(query ? query : "", q) != 0) {
+		send_error(req, 400, "malformed query string");
+		return OW_ERROR;
+	}
+	return OW_OK;
+}
+
+/* The integer argument name in lo..hi, def when absent; nonzero when it
+ * is not such a number. */
+static int number_arg(struct evkeyvalq *q, const char *name, int64_t def, int64_t lo, int64_t hi,
+		      int64_t *out)
+{
+	const char *v = evhttp_find_header(q, name);
+	char *end = NULL;
+	errno = 0;
+	*out = v ? strtoll(v, &end, 10) : def;
+	return v && (*v == '\0' || *end || errno || *out < lo || *out > hi);
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	OW_UNUSED(arg);
@@ -511,16 +534,11 @@ static void on_request(struct evhttp_request *req, void *arg)
 	} else if (strcmp(path, "/api/batch-monitor/throughput") == 0) {
 		r->kind = Q_THROUGHPUT;
 		struct evkeyvalq q;
-		const char *query = evhttp_uri_get_query(uri);
-		if (evhttp_parse_query_str(query ? query : "", &q) != 0) {
+		if (query_args(req, uri, &q) != OW_OK) {
 			free(r);
-			send_error(req, 400, "malformed query string");
 			return;
 		}
-		const char *m = evhttp_find_header(&q, "minutes");
-		char *end = NULL;
-		r->min_age = m ? strtoll(m, &end, 10) : 60;
-		int bad = m && (*m == '\0' || *end || r->min_age < 1 || r->min_age > 525600);
+		int bad = number_arg(&q, "minutes", 60, 1, 525600, &r->min_age);
 		evhttp_clear_headers(&q);
 		if (bad) {
 			free(r);
@@ -534,25 +552,18 @@ static void on_request(struct evhttp_request *req, void *arg)
 	} else if (strcmp(path, "/api/batch-monitor/batches") == 0) {
 		r->kind = Q_BATCHES;
 		struct evkeyvalq q;
-		const char *query = evhttp_uri_get_query(uri);
-		if (evhttp_parse_query_str(query ? query : "", &q) != 0) {
+		if (query_args(req, uri, &q) != OW_OK) {
 			free(r);
-			send_error(req, 400, "malformed query string");
 			return;
 		}
 		const char *s = evhttp_find_header(&q, "status");
-		const char *age = evhttp_find_header(&q, "min_age_minutes");
-		const char *lim = evhttp_find_header(&q, "limit");
 		static const char *sts[] = {"", "pending", "completed", "failed"};
 		r->status = -1;
 		for (int i = 0; i < 4; i++)
 			if (strcmp(s ? s : "", sts[i]) == 0)
 				r->status = i;
-		char *end = NULL;
-		r->min_age = age ? strtoll(age, &end, 10) : 0;
-		int bad_age = age && (*age == '\0' || *end || r->min_age < 0);
-		r->limit = lim ? strtoll(lim, &end, 10) : 1000;
-		int bad_lim = lim && (*lim == '\0' || *end || r->limit < 1 || r->limit > 100000);
+		int bad_age = number_arg(&q, "min_age_minutes", 0, 0, INT64_MAX, &r->min_age);
+		int bad_lim = number_arg(&q, "limit", 1000, 1, 100000, &r->limit);
 		evhttp_clear_headers(&q);
 		if (r->status < 0 || bad_age || bad_lim) {
 			free(r);

@@ -590,6 +590,20 @@ static void pass_done(ow_job_t *j)
 	free(ps);
 }
 
+/* One job of the janitor's on a worker (job: the first member of a
+ * zeroed pass_t or merge_t); nonzero when it was taken. */
+static int submit(ow_job_t *job, void (*work)(ow_job_t *), void (*done)(ow_job_t *))
+{
+	job->work = work;
+	job->done = done;
+	if (ow_work_submit(job) != OW_OK) {
+		free(job);
+		return 0;
+	}
+	running = 1;
+	return 1;
+}
+
 /* Free disk against the watermarks, on every tick: below the critical one
  * sources answer 503; below the low one a retention pass is due. */
 static void check_disk(void)
@@ -634,28 +648,12 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		return;
 	int64_t now = ow_mono_ns();
 	if (last_pass_mono == 0 || disk_low || now - last_pass_mono >= interval_s * 1000000000LL) {
-		pass_t *ps = ow_calloc(1, sizeof(*ps));
-		ps->job.work = pass_work;
-		ps->job.done = pass_done;
-		if (ow_work_submit(&ps->job) != OW_OK) {
-			free(ps);
-			return;
-		}
-		last_pass_mono = now;
-		running = 1;
-		return;
+		if (submit(ow_calloc(1, sizeof(pass_t)), pass_work, pass_done))
+			last_pass_mono = now;
+	} else if (now - last_merge_mono >= check_ms * 1000000) {
+		if (submit(ow_calloc(1, sizeof(merge_t)), merge_work, merge_done))
+			last_merge_mono = now;
 	}
-	if (now - last_merge_mono < check_ms * 1000000)
-		return;
-	last_merge_mono = now;
-	merge_t *m = ow_calloc(1, sizeof(*m));
-	m->job.work = merge_work;
-	m->job.done = merge_done;
-	if (ow_work_submit(&m->job) != OW_OK) {
-		free(m);
-		return;
-	}
-	running = 1;
 }
 
 static int janitor_init(struct event_base *base)
