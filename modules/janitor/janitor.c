@@ -658,7 +658,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 static int janitor_init(struct event_base *base)
 {
-	check_disk(); /* before the sources start */
+	check_disk();			/* before the sources start */
+	last_merge_mono = ow_mono_ns(); /* the first merge one check_interval_ms after start */
 	tick_ev = event_new(base, -1, EV_PERSIST, on_tick, NULL);
 	/* the ticks that merge also measure the disk and start the retention
 	 * passes: at least once a second, so a pass is never late by more */
