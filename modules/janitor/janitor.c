@@ -136,10 +136,11 @@ static int parse_rules(const char *key, const char *list, int with_signal, rule_
 		       char *err, size_t errlen)
 {
 	*n = 0;
-	char *copy = ow_strdup(list ? list : ""), *save = NULL;
+	char *copy = ow_strdup(list ? list : ""), *save = NULL, item[512];
 	int rc = OW_OK;
 	for (char *it = strtok_r(copy, "\n", &save); it && rc == OW_OK;
 	     it = strtok_r(NULL, "\n", &save)) {
+		snprintf(item, sizeof(item), "%s", it); /* it is cut up below */
 		char *eq = strchr(it, '='), *slash = strchr(it, '/');
 		rule_t r = {.signal = ANY};
 		if (eq && slash > eq)
@@ -161,11 +162,12 @@ static int parse_rules(const char *key, const char *list, int with_signal, rule_
 		}
 		r.value = eq ? parse_amount(eq + 1, with_signal) : -1;
 		if (!name_ok || !sig_ok || r.value < 0 || *n == MAX_RULES) {
-			snprintf(err, errlen, "%s: %s: want %s (at most %d)", key, it,
-				 with_signal
-				     ? "TENANT/SIGNAL=DURATION as acme/logs=30d, */metrics=12h"
-				     : "TENANT=BYTES as acme=10G, *=500M",
-				 MAX_RULES);
+			ow_conf_error(
+			    err, errlen, ow_conf_find(key), "\"%s\": want %s (at most %d)", item,
+			    with_signal ? "TENANT/SIGNAL=DURATION as acme/logs=30d, */metrics=12h, "
+					  "acme/*=0"
+					: "TENANT=BYTES as acme=10G, *=500M",
+			    MAX_RULES);
 			rc = OW_ERROR;
 		} else {
 			rules[(*n)++] = r;
