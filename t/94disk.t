@@ -78,7 +78,7 @@ s.forget();
 
 // ---- critical watermark: 503 until there is room ----
 s = await start({ dir, tag: 'disk', bin: faultsBin, env,
-  config: { ...base, 'storage.disk.low_watermark_percent': 0, 'storage.disk.critical_watermark_percent': 5 } });
+  config: { ...base, 'storage.disk.low_watermark_percent': 10, 'storage.disk.critical_watermark_percent': 5 } });
 is(send(s, 'small', logs('ok', now(), 3)).code, 200, 'above the critical watermark: 200');
 fs.writeFileSync(disk, `${TOTAL / 100} ${TOTAL}\n`);
 ok(await until(() => send(s, 'small', logs('full', now(), 3)).code === 503), 'below it (1% free): ingest answers 503');
@@ -89,6 +89,15 @@ is(r.code, 503, 'every tenant gets 503');
 ok(await until(() => sql(db(s), "select count(*) n from alerts where kind = 'disk_critical_watermark'")[0].n === 1), 'an alert row');
 prom = curl(`${s.control}/metrics`).text;
 is(metric(prom, /^openwit_disk_critical (\d+)$/m), 1, '/metrics: openwit_disk_critical 1');
+// below the low watermark too: every part goes, then nothing is left
+ok(await until(() => catalog(s).length === 0), 'below the low watermark with little to free: every part is dropped');
+await sleep(1500); // a part flushed meanwhile goes too
+const lows = () => sql(db(s), "select message from alerts where kind = 'disk_low_watermark'").map((x) => x.message);
+const n0 = lows().length;
+await sleep(2500);
+is(lows().length, n0, 'no alert row for the passes with nothing left');
+ok(lows().every((m) => /dropping [1-9]\d* parts/.test(m)), 'each low-watermark alert dropped parts', lows());
+is((s.log().match(/no part is left to drop/g) || []).length, 1, 'that is logged once');
 like(prom, /^openwit_rejected_requests_total\{reason="disk_full"\} [1-9]/m, '/metrics: the refusals counted as disk_full');
 fs.writeFileSync(disk, `${TOTAL / 2} ${TOTAL}\n`);
 ok(await until(() => send(s, 'small', logs('room', now(), 3)).code === 200), 'room again: 200');

@@ -401,6 +401,9 @@ static const char *const reason_names[R_N] = {"retention", "max_bytes", "low_wat
 static uint64_t dropped_parts[R_N], dropped_bytes[R_N]; /* for /metrics */
 static int64_t last_pass_mono, last_merge_mono;
 static int disk_low, disk_critical;
+/* below the low watermark with no part left to drop: passes go back to
+ * janitor.interval_seconds, and the warning is logged once */
+static int low_exhausted;
 static uint64_t disk_avail, disk_total;
 
 typedef struct {
@@ -418,6 +421,7 @@ typedef struct {
 	size_t nparts, cap;
 	char (*ids)[33];
 	int n, dropped;
+	int low; /* below the low watermark */
 	uint64_t parts_by[R_N], bytes_by[R_N];
 	ow_buf_t batches;
 	char alert[1024];
@@ -509,13 +513,15 @@ static void choose_for_disk(pass_t *ps, uint64_t avail, uint64_t total)
 			}
 	}
 	ow_buf_add(&who, "", 1);
-	snprintf(ps->alert, sizeof(ps->alert),
-		 "free disk %llu of %llu bytes is below storage.disk.low_watermark_percent "
-		 "(%lld%%): dropping %llu parts (%llu bytes), the oldest of the tenants "
-		 "holding the most: %s",
-		 (unsigned long long)avail, (unsigned long long)total, (long long)low_pct,
-		 (unsigned long long)ps->parts_by[R_DISK], (unsigned long long)freed,
-		 who.len > 1 ? (const char *)who.data : "(none left)");
+	ps->low = 1;
+	if (ps->parts_by[R_DISK])
+		snprintf(ps->alert, sizeof(ps->alert),
+			 "free disk %llu of %llu bytes is below storage.disk.low_watermark_percent "
+			 "(%lld%%): dropping %llu parts (%llu bytes), the oldest of the tenants "
+			 "holding the most: %s",
+			 (unsigned long long)avail, (unsigned long long)total, (long long)low_pct,
+			 (unsigned long long)ps->parts_by[R_DISK], (unsigned long long)freed,
+			 (const char *)who.data);
 	ow_buf_free(&who);
 }
 
@@ -582,7 +588,13 @@ static void pass_done(ow_job_t *j)
 	if (ps->alert[0] && !ps->err[0]) {
 		ow_log(OW_LOG_WARN, "janitor: %s", ps->alert);
 		ow_tracker_alert("disk_low_watermark", NULL, ps->alert);
+	} else if (ps->low && !ps->err[0] && !low_exhausted) {
+		ow_log(OW_LOG_WARN,
+		       "janitor: free disk is below storage.disk.low_watermark_percent (%lld%%) "
+		       "and no part is left to drop",
+		       (long long)low_pct);
 	}
+	low_exhausted = ps->low && !ps->parts_by[R_DISK] && !ps->err[0];
 	/* the batches the indexer finished, and the stuck ones */
 	ow_tracker_complete(NULL);
 	ow_tracker_stuck_pass();
@@ -622,6 +634,8 @@ static void check_disk(void)
 	disk_avail = avail;
 	disk_total = total;
 	disk_low = low_pct && avail < total / 100 * (uint64_t)low_pct;
+	if (!disk_low)
+		low_exhausted = 0;
 	int crit = critical_pct && avail < total / 100 * (uint64_t)critical_pct;
 	if (crit != disk_critical) {
 		char msg[256];
@@ -649,7 +663,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	if (running || draining)
 		return;
 	int64_t now = ow_mono_ns();
-	if (last_pass_mono == 0 || disk_low || now - last_pass_mono >= interval_s * 1000000000LL) {
+	if (last_pass_mono == 0 || (disk_low && !low_exhausted) ||
+	    now - last_pass_mono >= interval_s * 1000000000LL) {
 		if (submit(ow_calloc(1, sizeof(pass_t)), pass_work, pass_done))
 			last_pass_mono = now;
 	} else if (now - last_merge_mono >= check_ms * 1000000) {
