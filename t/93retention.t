@@ -73,6 +73,8 @@ ok(await until(() => /janitor: dropped 1 parts \(\d+ bytes\): retention/.test(s.
 
 // ---- 3. old records sent now leave at the next pass; a query in flight keeps its snapshot ----
 const tLate = now() - 5n * NS_H;
+// the new part, known by its id: max_time read through the sqlite3 shell's
+// JSON is a double here, rounded to 256 ns, too coarse to tell parts apart
 const known = new Set(catalog(s).map((p) => p.part_id));
 const fresh = () => catalog(s).find((p) => p.tenant === 'acme' && !known.has(p.part_id));
 is(send(s, 'acme', logs('late', tLate, 50)).code, 200, 'records 5 hours old sent today are acknowledged');
