@@ -49,6 +49,9 @@ const cases = [
   ['unset variable', 'storage:\n  data_dir: ${OPENWIT_TEST_NOPE}\n', /bad\.yaml:2: storage\.data_dir: environment variable OPENWIT_TEST_NOPE is not set/],
   ['same port twice', 'ingestion:\n  http:\n    otlp_port: 5000\n    port: 5000\n', /bad\.yaml:4: ingestion\.http\.port: same as ingestion\.http\.otlp_port/],
   ['YAML syntax', 'a: [\n', /bad\.yaml:\d+: /],
+  ['retention override', 'storage:\n  local_retention:\n    overrides: ["acme/*=30d", "*/logz=12h"]\n', /bad\.yaml:3: storage\.local_retention\.overrides: "\*\/logz=12h": want TENANT\/SIGNAL=DURATION/],
+  ['max_bytes unit', 'storage.local_retention.max_bytes: ["acme=10X"]\n', /bad\.yaml:1: storage\.local_retention\.max_bytes: "acme=10X": want TENANT=BYTES/],
+  ['watermarks', 'storage:\n  disk:\n    low_watermark_percent: 5\n    critical_watermark_percent: 5\n', /bad\.yaml:4: storage\.disk\.critical_watermark_percent: must be below storage\.disk\.low_watermark_percent \(5\)/],
 ];
 for (const [name, text, re] of cases) {
   r = run(['-t', '-c', conf('bad.yaml', text)]);

@@ -274,7 +274,7 @@ is(al.stuck_after_minutes, 1, 'alerts: stuck_after_minutes from the config');
 is((al.stuck_batches || []).map((x) => x.batch_id), [oldId], 'alerts: the 2-hour-old pending batch is stuck; fresh, completed and failed ones are not');
 const sb = (al.stuck_batches || [])[0] || {};
 is([sb.client_id, sb.signal, sb.source, sb.stage, sb.error_stage, sb.retry_count], ['mon-old', 'logs', 'http', 'ingestion', null, 0], 'alerts: the stuck batch with its stage');
-is(al.alerts, [], 'alerts: no alerts raised');
+is((al.alerts || []).filter((x) => !(x.kind === 'stuck' && x.batch_id === oldId)), [], 'alerts: no alerts raised (but the stuck batch\'s own, should the janitor pass meanwhile)');
 r = api('/api/batch-monitor/batches?status=pending&min_age_minutes=60');
 is(r.json && r.json.batches.map((x) => x.batch_id), [oldId], 'min_age_minutes=60 now lists the old pending batch only');
 is(api('/api/batch-monitor/batches?status=completed').json.batches.map((x) => [x.batch_id, x.stage, x.janitor_pip]), [[oldDone, 'completed', true]],

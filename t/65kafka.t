@@ -107,7 +107,7 @@ const allow = [/kafka: .* skipped/];
   await waitFor(() => bodies(s2, 'k2').length >= 30, 20000, 'Kafka delivers them again');
   await sleep(1000);
   exactlyOnce(bodies(s2, 'k2'), 'k2', 30, 'SIGKILL before commit');
-  await waitFor(() => sql(path.join(s2.data, 'openwit.db'), "SELECT count(*) AS n FROM batch_tracker WHERE source = 'kafka' AND storage_pip = 0 AND janitor_pip = 0")[0].n === 0, 10000, 'and stored');
+  await waitFor(() => sql(path.join(s2.data, 'openwit.db'), "SELECT count(*) AS n FROM batch_tracker WHERE source = 'kafka' AND storage_pip = 0 AND wal_removed_at IS NULL")[0].n === 0, 10000, 'and stored');
   await s2.stop();
   s2.forget();
 }

@@ -93,19 +93,19 @@ function loadOk(st, label) {
 }
 
 // Every batch stored and cleaned: the WAL is empty, every tracker row has
-// storage_pip and janitor_pip.
+// storage_pip and wal_removed_at.
 async function settled(s, ms = 15000) {
   return until(() => {
     if (walFiles(s.data).length) return false;
-    const rows = sql(db(s), 'select storage_pip, janitor_pip from batch_tracker');
-    return rows.length > 0 && rows.every((r) => r.storage_pip === 1 && r.janitor_pip === 1);
+    const rows = sql(db(s), 'select storage_pip, wal_removed_at from batch_tracker');
+    return rows.length > 0 && rows.every((r) => r.storage_pip === 1 && r.wal_removed_at);
   }, ms, 50);
 }
 
 // The exactly-once check on a settled data directory.
 async function verify(s, label, st) {
-  ok(await settled(s), `${label}: settled: the WAL is empty, every batch_tracker row has storage_pip = 1 and janitor_pip = 1`,
-    { wal: walFiles(s.data).length, tracker: sql(db(s), 'select storage_pip, janitor_pip, count(*) n from batch_tracker group by 1, 2') });
+  ok(await settled(s), `${label}: settled: the WAL is empty, every batch_tracker row has storage_pip = 1 and wal_removed_at`,
+    { wal: walFiles(s.data).length, tracker: sql(db(s), 'select storage_pip, wal_removed_at is not null w, count(*) n from batch_tracker group by 1, 2') });
   const files = partFiles(s.data);
   for (const signal of ['traces', 'logs']) {
     const want = [...st.acked.values()].filter((x) => x === signal).length;
@@ -210,7 +210,7 @@ async function verify(s, label, st) {
 // The WAL writer unlinks only after a failed write: WAL-domain unlinks are
 // the janitor's, after the STORED commit. The kill comes during the second,
 // so one stored batch has lost its WAL file and the next has not: recovery
-// must remove the one and still mark both as cleaned (janitor_pip).
+// must remove the one and still mark both as cleaned (wal_removed_at).
 {
   const t0 = Date.now();
   const s = await start({ tag: 'sc-janitor', bin: faultsBin, config: CONFIG, env: { OPENWIT_IO_FAULTS: 'unlink:SLOW:2', OPENWIT_IO_SLOW_MS: '3000' } });

@@ -30,7 +30,7 @@ async function load(s, max) {
 async function settle(s) {
   const db = path.join(s.data, 'openwit.db');
   for (let i = 0; i < 300; i++) {
-    const rows = sql(db, 'select count(*) n, sum(janitor_pip) j from batch_tracker')[0];
+    const rows = sql(db, 'select count(*) n, count(wal_removed_at) j from batch_tracker')[0];
     if (walFiles(s.data).length === 0 && rows.n === rows.j) return true;
     await sleep(50);
   }

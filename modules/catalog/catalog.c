@@ -24,17 +24,22 @@
  *     mappings out. Readers see the active parts or the stable one, never
  *     both and never neither; a batch is mapped to the parts that hold its
  *     rows. Only active parts are merged.
- *  4. A part file the catalog does not list is an orphan: a flush or merge
+ *  4. Retention drops whole parts in one transaction too: the parts and
+ *     their mappings out together (a batch stays mapped only to the parts
+ *     that still hold its rows; the tracker's rows stay). Their files are
+ *     unlinked after the commit.
+ *  5. A part file the catalog does not list is an orphan: a flush or merge
  *     that never committed (its batches are not STORED, or are STORED in
  *     the parts it would have replaced, so their rows are not lost), or an
- *     active part a committed swap replaced. Recovery may delete orphans.
- *  5. One writer connection, with synchronous=FULL, and calls on a handle
+ *     active part a committed swap replaced, or a dropped part whose
+ *     unlink did not happen. Recovery may delete orphans.
+ *  6. One writer connection, with synchronous=FULL, and calls on a handle
  *     run one at a time (a mutex), so a transaction never interleaves with
  *     another: flushes and merges call from worker threads; the loop calls
  *     only during start and recovery, so the mutex never holds it up
  *     while it serves. The tracker's connection writes batch_tracker
  *     beside it, hence the busy timeout.
- *  6. A reader outside the server (openwit sql) opens the file read-only
+ *  7. A reader outside the server (openwit sql) opens the file read-only
  *     and never adds a file to the data directory (below).
  *
  * Times (created_at) are UTC text "YYYY-MM-DD HH:MM:SS.mmm", which
@@ -384,6 +389,52 @@ int ow_catalog_swap(ow_catalog_t *c, const char *tenant, int signal, const ow_pa
 	if (!ok)
 		fail(c, "catalog swap", err, errlen);
 	int rc = finish(c, ok, "catalog swap", err, errlen);
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
+int ow_catalog_drop(ow_catalog_t *c, char ids[][33], int n, ow_buf_t *batches, int *dropped,
+		    char *err, size_t errlen)
+{
+	*dropped = 0;
+	pthread_mutex_lock(&c->mu);
+	if (exec(c, "BEGIN IMMEDIATE") != OW_OK) {
+		fail(c, "catalog drop", err, errlen);
+		pthread_mutex_unlock(&c->mu);
+		return OW_ERROR;
+	}
+	sqlite3_stmt *q[2] = {NULL, NULL};
+	static const char *const sql[2] = {
+	    "DELETE FROM batch_parts WHERE part_id = ? RETURNING batch_id",
+	    "DELETE FROM parts WHERE part_id = ?",
+	};
+	int ok = 1;
+	for (int k = 0; ok && k < 2; k++)
+		ok = sqlite3_prepare_v2(c->db, sql[k], -1, &q[k], NULL) == SQLITE_OK;
+	size_t start = batches->len;
+	for (int i = 0; ok && i < n; i++) {
+		int rc;
+		sqlite3_reset(q[0]);
+		sqlite3_bind_text(q[0], 1, ids[i], -1, SQLITE_STATIC);
+		while ((rc = sqlite3_step(q[0])) == SQLITE_ROW)
+			ow_buf_printf(batches, "%s%s", batches->len ? "," : "",
+				      (const char *)sqlite3_column_text(q[0], 0));
+		ok = rc == SQLITE_DONE;
+		sqlite3_reset(q[1]);
+		sqlite3_bind_text(q[1], 1, ids[i], -1, SQLITE_STATIC);
+		ok = ok && sqlite3_step(q[1]) == SQLITE_DONE;
+		if (ok)
+			*dropped += sqlite3_changes(c->db);
+	}
+	if (!ok)
+		fail(c, "catalog drop", err, errlen);
+	for (int k = 0; k < 2; k++)
+		sqlite3_finalize(q[k]);
+	int rc = finish(c, ok, "catalog drop", err, errlen);
+	if (rc != OW_OK) {
+		batches->len = start;
+		*dropped = 0;
+	}
 	pthread_mutex_unlock(&c->mu);
 	return rc;
 }

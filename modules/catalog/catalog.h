@@ -2,9 +2,11 @@
  * catalog.h - the part catalog: the tables parts and batch_parts of
  * data/openwit.db, and every statement that names them (catalog.c, where
  * their invariants are written). Flushes commit parts here (the STORED
- * transaction), the janitor swaps merged parts, recovery asks which part
- * files are orphans, and readers list the parts: the server once at start,
- * `openwit sql` on a read-only handle without a server.
+ * transaction), the janitor swaps merged parts and drops expired ones,
+ * recovery asks which part files are orphans, and readers list the parts:
+ * the server once at start, `openwit sql` on a read-only handle without a
+ * server. The tracker's completion asks whether a batch is in any part
+ * through OW_CATALOG_UNMAPPED_SQL.
  */
 #ifndef OW_CATALOG_H
 #define OW_CATALOG_H
@@ -16,6 +18,10 @@ extern ow_module_t ow_catalog_module;
 
 /* The tables, created by the tracker's schema migration to version 2. */
 extern const char ow_catalog_schema[];
+/* SQL true for a batch_tracker row whose rows no listed part holds: never
+ * stored in a part, or every part of it dropped by retention. */
+#define OW_CATALOG_UNMAPPED_SQL                                                                    \
+	"NOT EXISTS (SELECT 1 FROM batch_parts p WHERE p.batch_id = batch_tracker.batch_id)"
 
 /* A part file: written and synced by storage (nospace and err say why a
  * write failed), then listed by the catalog. */
@@ -79,6 +85,12 @@ int ow_catalog_batches_of(ow_catalog_t *c, const char *part_id, ow_catalog_batch
  * batches of the n active parts ids mapped to it, the active parts out. */
 int ow_catalog_swap(ow_catalog_t *c, const char *tenant, int signal, const ow_part_t *stable,
 		    char ids[][33], int n, char *err, size_t errlen);
+/* The retention drop, in one synchronous commit: the parts ids out,
+ * with their batch mappings. Ids no longer listed are skipped. The
+ * batches that lost a mapping are appended to batches, comma-separated
+ * (for the tracker's completion), and *dropped says how many parts went. */
+int ow_catalog_drop(ow_catalog_t *c, char ids[][33], int n, ow_buf_t *batches, int *dropped,
+		    char *err, size_t errlen);
 /* The oldest (tenant, signal, day) due for a merge: two or more active
  * parts whose bytes reach min_bytes or whose oldest was committed
  * older_minutes ago. Its first max active parts, oldest first, go to ids

@@ -11,6 +11,9 @@
  *   GET /api/batch-monitor/batches?status=pending|completed|failed
  *        &min_age_minutes=N&limit=N          batches, oldest first
  *   GET /api/batch-monitor/alerts            stuck batches and raised alerts
+ *   GET /api/batch-monitor/throughput?minutes=N  per tenant over the last N
+ *                                            minutes (60): batches,
+ *                                            messages and records a second
  *
  * With auth on (modules/auth), every route but /health and /ready needs
  * Authorization: Bearer and a scope: the query API (query.c) read, and it
@@ -67,7 +70,7 @@ static ow_directive_t directives[] = {
      &query_limits[OW_QUERY_MAX_CONCURRENT_PER_TENANT], 1, 10000, "8", NULL, 0},
     OW_CONF_END};
 
-enum { Q_STATUS, Q_BATCH, Q_BATCHES, Q_ALERTS };
+enum { Q_STATUS, Q_BATCH, Q_BATCHES, Q_ALERTS, Q_THROUGHPUT };
 enum { ST_ANY, ST_PENDING, ST_COMPLETED, ST_FAILED };
 
 typedef struct {
@@ -174,11 +177,7 @@ static int64_t scalar(sqlite3 *db, const char *sql)
 }
 
 #define AGE_SQL "strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now', '-%lld minutes')"
-#define STAGE_SQL                                                                                  \
-	"CASE WHEN error_stage IS NOT NULL THEN 'failed' WHEN wal_pip = 0 THEN 'wal' "             \
-	"WHEN ingestion_pip = 0 THEN 'ingestion' WHEN storage_pip = 0 THEN 'storage' "             \
-	"WHEN index_pip = 0 THEN 'index' WHEN janitor_pip = 0 THEN 'janitor' "                     \
-	"ELSE 'completed' END"
+#define STAGE_SQL OW_TRACKER_STAGE_SQL
 
 static void q_status(ctl_req_t *r, sqlite3 *db)
 {
@@ -270,9 +269,8 @@ static void q_alerts(ctl_req_t *r, sqlite3 *db)
 	cJSON *a = cJSON_AddArrayToObject(r->out, "stuck_batches");
 	snprintf(sql, sizeof(sql),
 		 "SELECT batch_id, client_id, signal, source, created_at, " STAGE_SQL " AS stage, "
-		 "error_stage, error_message, retry_count FROM batch_tracker WHERE janitor_pip = 0 "
-		 "AND error_stage IS NULL AND created_at <= " AGE_SQL
-		 " ORDER BY created_at LIMIT 1000",
+		 "error_stage, error_message, retry_count, stuck_alerted_at FROM batch_tracker "
+		 "WHERE " OW_TRACKER_STUCK_SQL " ORDER BY created_at LIMIT 1000",
 		 stuck);
 	if (query_rows(r, db, sql, a) != OW_OK)
 		return;
@@ -289,6 +287,25 @@ static void q_alerts(ctl_req_t *r, sqlite3 *db)
 		   "SELECT id, created_at, kind, batch_id, message FROM alerts ORDER BY id DESC "
 		   "LIMIT 1000",
 		   a);
+}
+
+/* The original design's "client throughput": per tenant over the last
+ * min_age_minutes (default 60), busiest first. */
+static void q_throughput(ctl_req_t *r, sqlite3 *db)
+{
+	char sql[1024];
+	long long minutes = r->min_age ? (long long)r->min_age : 60;
+	snprintf(sql, sizeof(sql),
+		 "SELECT client_id, count(*) AS batches, sum(message_count) AS total_messages, "
+		 "sum(record_count) AS total_records, sum(batch_size) AS total_bytes, "
+		 "sum(message_count) / %lld.0 AS messages_per_second, sum(record_count) / "
+		 "%lld.0 AS records_per_second FROM batch_tracker WHERE created_at > " AGE_SQL
+		 " GROUP BY client_id ORDER BY messages_per_second DESC, client_id LIMIT %lld",
+		 minutes * 60, minutes * 60, minutes, (long long)r->limit);
+	r->out = cJSON_CreateObject();
+	cJSON_AddNumberToObject(r->out, "minutes", (double)minutes);
+	cJSON *a = cJSON_AddArrayToObject(r->out, "clients");
+	query_rows(r, db, sql, a);
 }
 
 static void ctl_work(ow_job_t *j)
@@ -309,6 +326,9 @@ static void ctl_work(ow_job_t *j)
 		break;
 	case Q_BATCHES:
 		q_batches(r, db);
+		break;
+	case Q_THROUGHPUT:
+		q_throughput(r, db);
 		break;
 	default:
 		q_alerts(r, db);
@@ -361,7 +381,8 @@ static void ctl_done(ow_job_t *j)
 			cJSON_AddNumberToObject(p, "queries_running", (double)ow_query_pending());
 			cJSON_AddNumberToObject(p, "buffered_bytes",
 						(double)ow_storage_buffered_bytes());
-			cJSON_AddBoolToObject(p, "disk_full", ow_wal_disk_full());
+			cJSON_AddBoolToObject(p, "disk_full",
+					      ow_wal_disk_full() || ow_storage_disk_critical());
 			cJSON_AddBoolToObject(p, "draining", draining);
 			queues_json(r->out);
 		}
@@ -413,6 +434,29 @@ static int route_scope(const char *path)
 	return 0;
 }
 
+/* The request's query string into q (evhttp_clear_headers it), or 400. */
+static int query_args(struct evhttp_request *req, const struct evhttp_uri *uri, struct evkeyvalq *q)
+{
+	const char *query = evhttp_uri_get_query(uri);
+	if (evhttp_parse_query_str(query ? query : "", q) != 0) {
+		send_error(req, 400, "malformed query string");
+		return OW_ERROR;
+	}
+	return OW_OK;
+}
+
+/* The integer argument name in lo..hi, def when absent; nonzero when it
+ * is not such a number. */
+static int number_arg(struct evkeyvalq *q, const char *name, int64_t def, int64_t lo, int64_t hi,
+		      int64_t *out)
+{
+	const char *v = evhttp_find_header(q, name);
+	char *end = NULL;
+	errno = 0;
+	*out = v ? strtoll(v, &end, 10) : def;
+	return v && (*v == '\0' || *end || errno || *out < lo || *out > hi);
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	OW_UNUSED(arg);
@@ -457,10 +501,10 @@ static void on_request(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (strcmp(path, "/ready") == 0) {
-		const char *why = !ready	       ? "starting"
-				  : draining	       ? "draining"
-				  : ow_wal_disk_full() ? "disk_full"
-						       : NULL;
+		const char *why = !ready					     ? "starting"
+				  : draining					     ? "draining"
+				  : ow_wal_disk_full() || ow_storage_disk_critical() ? "disk_full"
+										     : NULL;
 		char s[64];
 		snprintf(s, sizeof(s), "{\"status\":\"%s\"}", why ? why : "ready");
 		ow_http_reply(req, why ? 503 : 200, "application/json", s, strlen(s), why ? 1 : 0);
@@ -487,6 +531,20 @@ static void on_request(struct evhttp_request *req, void *arg)
 		r->kind = Q_STATUS;
 	} else if (strcmp(path, "/api/batch-monitor/alerts") == 0) {
 		r->kind = Q_ALERTS;
+	} else if (strcmp(path, "/api/batch-monitor/throughput") == 0) {
+		r->kind = Q_THROUGHPUT;
+		struct evkeyvalq q;
+		if (query_args(req, uri, &q) != OW_OK) {
+			free(r);
+			return;
+		}
+		int bad = number_arg(&q, "minutes", 60, 1, 525600, &r->min_age);
+		evhttp_clear_headers(&q);
+		if (bad) {
+			free(r);
+			send_error(req, 400, "minutes must be a number 1..525600");
+			return;
+		}
 	} else if (strncmp(path, pfx, strlen(pfx)) == 0 && strlen(path + strlen(pfx)) > 0 &&
 		   strlen(path + strlen(pfx)) <= OW_BATCH_ID_LEN) {
 		r->kind = Q_BATCH;
@@ -494,25 +552,18 @@ static void on_request(struct evhttp_request *req, void *arg)
 	} else if (strcmp(path, "/api/batch-monitor/batches") == 0) {
 		r->kind = Q_BATCHES;
 		struct evkeyvalq q;
-		const char *query = evhttp_uri_get_query(uri);
-		if (evhttp_parse_query_str(query ? query : "", &q) != 0) {
+		if (query_args(req, uri, &q) != OW_OK) {
 			free(r);
-			send_error(req, 400, "malformed query string");
 			return;
 		}
 		const char *s = evhttp_find_header(&q, "status");
-		const char *age = evhttp_find_header(&q, "min_age_minutes");
-		const char *lim = evhttp_find_header(&q, "limit");
 		static const char *sts[] = {"", "pending", "completed", "failed"};
 		r->status = -1;
 		for (int i = 0; i < 4; i++)
 			if (strcmp(s ? s : "", sts[i]) == 0)
 				r->status = i;
-		char *end = NULL;
-		r->min_age = age ? strtoll(age, &end, 10) : 0;
-		int bad_age = age && (*age == '\0' || *end || r->min_age < 0);
-		r->limit = lim ? strtoll(lim, &end, 10) : 1000;
-		int bad_lim = lim && (*lim == '\0' || *end || r->limit < 1 || r->limit > 100000);
+		int bad_age = number_arg(&q, "min_age_minutes", 0, 0, INT64_MAX, &r->min_age);
+		int bad_lim = number_arg(&q, "limit", 1000, 1, 100000, &r->limit);
 		evhttp_clear_headers(&q);
 		if (r->status < 0 || bad_age || bad_lim) {
 			free(r);

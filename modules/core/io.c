@@ -7,6 +7,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 enum { IO_OPEN, IO_WRITE, IO_FSYNC, IO_DIRSYNC, IO_RENAME, IO_UNLINK, IO_NOPS };
@@ -292,10 +294,61 @@ int ow_io_rename(int domain, const char *from, const char *to)
 	return OW_OK;
 }
 
+#ifdef OW_FAULT_INJECTION
+static atomic_ullong disk_freed; /* bytes of parts unlinked: the pretend disk's */
+#endif
+
 int ow_io_unlink(int domain, const char *path)
 {
 	if (inject(domain, IO_UNLINK))
 		return OW_ERROR;
 	track_unlink(path);
+#ifdef OW_FAULT_INJECTION
+	struct stat st;
+	off_t size = domain == OW_IO_PARQUET && stat(path, &st) == 0 ? st.st_size : 0;
+	if (unlink(path) != 0)
+		return OW_ERROR;
+	atomic_fetch_add(&disk_freed, (unsigned long long)size);
+	return OW_OK;
+#else
 	return unlink(path) == 0 ? OW_OK : OW_ERROR;
+#endif
+}
+
+/* The fault build takes the disk's numbers from the file named by
+ * OPENWIT_IO_DISK when it holds two ("FREE TOTAL", bytes), read at every
+ * call so that a test can fill and empty a pretend disk; the parts
+ * unlinked since start free their bytes on it, as on a real disk. */
+static int fake_disk(uint64_t *avail, uint64_t *total)
+{
+#ifdef OW_FAULT_INJECTION
+	const char *path = getenv("OPENWIT_IO_DISK");
+	FILE *f = path ? fopen(path, "r") : NULL;
+	if (f == NULL)
+		return 0;
+	unsigned long long a, t;
+	int n = fscanf(f, "%llu %llu", &a, &t);
+	fclose(f);
+	if (n != 2 || t == 0)
+		return 0;
+	*avail = OW_MIN(a + atomic_load(&disk_freed), t);
+	*total = t;
+	return 1;
+#else
+	OW_UNUSED(avail);
+	OW_UNUSED(total);
+	return 0;
+#endif
+}
+
+int ow_io_disk_space(const char *path, uint64_t *avail, uint64_t *total)
+{
+	if (fake_disk(avail, total))
+		return OW_OK;
+	struct statvfs v;
+	if (statvfs(path, &v) != 0)
+		return OW_ERROR;
+	*avail = (uint64_t)v.f_bavail * v.f_frsize;
+	*total = (uint64_t)v.f_blocks * v.f_frsize;
+	return OW_OK;
 }

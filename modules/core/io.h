@@ -15,12 +15,14 @@
  * simulated power cut: see io.c); calls are counted per OP from 1.
  * Example: "fsync:EIO:1" fails the first WAL fsync; "write:ENOSPC:1-20"
  * fails twenty WAL writes; "pq.rename:POWER:1" cuts the power before the
- * first part is renamed.
+ * first part is renamed. OPENWIT_IO_DISK (io.c) pretends the disk's free
+ * space for ow_io_disk_space.
  */
 #ifndef OW_IO_H
 #define OW_IO_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 enum ow_io_domain { OW_IO_WAL, OW_IO_PARQUET, OW_IO_NDOMAINS };
@@ -32,5 +34,8 @@ int ow_io_fsync_dir(int domain, const char *path);
 int ow_io_rename(int domain, const char *from, const char *to);
 int ow_io_unlink(int domain, const char *path);
 void ow_io_faults_init(void);
+/* Bytes free to an unprivileged writer and the size of the filesystem
+ * holding path (statvfs). OW_OK or OW_ERROR with errno. */
+int ow_io_disk_space(const char *path, uint64_t *avail, uint64_t *total);
 
 #endif

@@ -33,21 +33,34 @@ void ow_metric_one(ow_buf_t *b, const char *name, const char *type, const char *
 	ow_buf_printf(b, "%s %llu\n", name, (unsigned long long)v);
 }
 
-void ow_metric_hist(ow_buf_t *b, const char *name, const char *help, const ow_hist_t *h)
+void ow_metric_series(ow_buf_t *b, const char *name, const char *labels, const uint64_t *buckets,
+		      const double *bounds, int n, uint64_t count, double sum)
 {
-	ow_buf_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	const char *sep = labels && *labels ? "," : "";
+	labels = labels ? labels : "";
 	uint64_t cum = 0;
-	for (int i = 0; i < OW_HIST_BUCKETS; i++) {
-		cum += h->buckets[i];
-		if (i == OW_HIST_BUCKETS - 1)
-			ow_buf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name,
+	for (int i = 0; i < n; i++) {
+		cum += buckets[i];
+		if (i == n - 1)
+			ow_buf_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep,
 				      (unsigned long long)cum);
 		else
-			ow_buf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, ow_hist_bounds[i],
-				      (unsigned long long)cum);
+			ow_buf_printf(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep,
+				      bounds[i], (unsigned long long)cum);
 	}
-	ow_buf_printf(b, "%s_sum %.9f\n%s_count %llu\n", name, h->sum, name,
-		      (unsigned long long)h->count);
+	if (*labels)
+		ow_buf_printf(b, "%s_sum{%s} %.9f\n%s_count{%s} %llu\n", name, labels, sum, name,
+			      labels, (unsigned long long)count);
+	else
+		ow_buf_printf(b, "%s_sum %.9f\n%s_count %llu\n", name, sum, name,
+			      (unsigned long long)count);
+}
+
+void ow_metric_hist(ow_buf_t *b, const char *name, const char *help, const ow_hist_t *h)
+{
+	ow_metric_head(b, name, "histogram", help);
+	ow_metric_series(b, name, NULL, h->buckets, ow_hist_bounds, OW_HIST_BUCKETS, h->count,
+			 h->sum);
 }
 
 /* A counter of every listener, by one more label: the n counters at

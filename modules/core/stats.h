@@ -27,6 +27,11 @@ void ow_metric_head(ow_buf_t *b, const char *name, const char *type, const char 
 /* A metric of one unlabelled sample. */
 void ow_metric_one(ow_buf_t *b, const char *name, const char *type, const char *help, uint64_t v);
 void ow_metric_hist(ow_buf_t *b, const char *name, const char *help, const ow_hist_t *h);
+/* One series of a histogram (after its ow_metric_head): labels such as
+ * stage="wal" (or NULL), n buckets counted apart (not cumulative) with
+ * their upper bounds, the last +Inf. */
+void ow_metric_series(ow_buf_t *b, const char *name, const char *labels, const uint64_t *buckets,
+		      const double *bounds, int n, uint64_t count, double sum);
 /* The metrics of the core that every module shares (no module of its
  * own): the in-flight byte budget and the connection caps. */
 void ow_core_stats(ow_buf_t *b);

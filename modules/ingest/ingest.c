@@ -334,7 +334,7 @@ int ow_ingest_admit(ow_ingest_req_t *r, size_t len)
 		}
 		if (draining)
 			return OW_IN_DRAINING;
-		if (ow_wal_disk_full())
+		if (ow_wal_disk_full() || ow_storage_disk_critical())
 			return OW_IN_DISK_FULL;
 		if (ow_storage_full())
 			return OW_IN_BUFFER_FULL;

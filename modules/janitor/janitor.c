@@ -24,9 +24,39 @@
  * catalog does not list: either way recovery (storage.c) removes the
  * orphans and no row is lost or doubled.
  *
- * Removing a batch's WAL file once it is stored (janitor_pip) is the other
- * half of the janitor's work; the flush does it right after its commit,
- * in storage.c, so that the WAL shrinks with every flush.
+ * Retention, every janitor.interval_seconds (and at once when free disk
+ * falls below the low watermark), a pass on the same worker, never beside
+ * a merge:
+ *
+ *   - a part whose newest row (max_time in the catalog) is older than its
+ *     retention goes: storage.local_retention.retention_days, or
+ *     retention_hours when set, or the most specific of the overrides
+ *     (TENANT/SIGNAL, TENANT/ *, * /SIGNAL); 0 keeps forever;
+ *   - a tenant over its storage.local_retention.max_bytes loses its
+ *     oldest parts (by max_time) until it is under;
+ *   - below storage.disk.low_watermark_percent of free disk, the oldest
+ *     parts of the tenant holding the most bytes (the one furthest over
+ *     its even share) go first, one at a time, until the parts dropped
+ *     would bring free disk back above the watermark; an alert row says
+ *     so.
+ *
+ *   The parts chosen leave in ONE catalog transaction (ow_catalog_drop);
+ *   then the loop takes them from the readers' list, and each file is
+ *   unlinked with its last reference, so a query in flight reads its
+ *   snapshot whole. A crash after the commit leaves files the catalog does
+ *   not list: recovery removes them as orphans. Rows still buffered are
+ *   not dropped: they are flushed into a part as usual, and the next pass
+ *   drops that part. Retention never deletes batch_tracker rows: the
+ *   batches that lost parts are checked for completion (tracker.c).
+ *
+ * The same pass asks the tracker to complete the batches the indexer has
+ * indexed and to raise the alerts of stuck batches. Below
+ * storage.disk.critical_watermark_percent, measured on every tick,
+ * sources answer 503 as on ENOSPC (ow_storage_set_disk_critical).
+ *
+ * Removing a batch's WAL file once it is stored (wal_removed_at) is done by
+ * the flush right after its commit, in storage.c, so that the WAL shrinks
+ * with every flush.
  */
 #include "janitor.h"
 #include "../catalog/catalog.h"
@@ -37,10 +67,13 @@
 #include "../core/worker.h"
 #include "../parquet/parquet.h"
 #include "../storage/storage.h"
+#include "../tracker/tracker.h"
 
 #include <unistd.h>
 
 static int64_t file_size_mb, file_duration_minutes, check_ms, merge_memory_mb;
+static int64_t interval_s, retention_days, retention_hours, low_pct, critical_pct;
+static char *overrides, *max_bytes;
 
 static ow_directive_t directives[] = {
     {"storage.file_rotation.file_size_mb", OW_CONF_INT, &file_size_mb, 1, 1 << 20, "200", NULL, 0},
@@ -50,7 +83,145 @@ static ow_directive_t directives[] = {
      0},
     {"storage.file_rotation.merge_memory_mb", OW_CONF_INT, &merge_memory_mb, 1, 1 << 20, "192",
      NULL, 0},
+    {"janitor.interval_seconds", OW_CONF_INT, &interval_s, 1, 86400, "60", NULL, 0},
+    {"storage.local_retention.retention_days", OW_CONF_INT, &retention_days, 0, 36500, "7", NULL,
+     0},
+    {"storage.local_retention.retention_hours", OW_CONF_INT, &retention_hours, 0, 876000, "0", NULL,
+     0},
+    {"storage.local_retention.overrides", OW_CONF_LIST, &overrides, 0, 200, "", NULL, 0},
+    {"storage.local_retention.max_bytes", OW_CONF_LIST, &max_bytes, 0, 200, "", NULL, 0},
+    {"storage.disk.low_watermark_percent", OW_CONF_INT, &low_pct, 0, 99, "0", NULL, 0},
+    {"storage.disk.critical_watermark_percent", OW_CONF_INT, &critical_pct, 0, 99, "2", NULL, 0},
     OW_CONF_END};
+
+/* ---- the rules, read from the configuration by janitor_check ---- */
+
+#define MAX_RULES 64
+#define ANY (-2) /* a rule's tenant "*" or signal "*" */
+
+typedef struct {
+	char tenant[OW_TENANT_MAX + 1]; /* "" for "*" */
+	int signal;			/* ANY, or a signal */
+	int64_t value;			/* ns of retention (0: forever), or bytes */
+} rule_t;
+
+static rule_t ret_rules[MAX_RULES], byte_rules[MAX_RULES];
+static int nret, nbytes;
+
+/* "12", "12K", "3M", "2G", "1T" (powers of 1024) for bytes; "30d",
+ * "12h" or "0" (forever) for durations, in ns. -1 when malformed. */
+static int64_t parse_amount(const char *s, int duration)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (end == s || v < 0 || errno)
+		return -1;
+	static const char units[] = "KMGT";
+	int64_t mul = 0;
+	if (*end == '\0')
+		mul = duration && v ? 0 : 1;
+	else if (duration && (*end == 'h' || *end == 'd'))
+		mul = (*end == 'h' ? 3600LL : 86400LL) * 1000000000LL;
+	else if (!duration && strchr(units, *end))
+		mul = 1LL << (10 * (strchr(units, *end) - units + 1));
+	if (mul == 0 || (*end && end[1]) || v > INT64_MAX / mul)
+		return -1;
+	return (int64_t)v * mul;
+}
+
+/* Items "TENANT/SIGNAL=VALUE" (with_signal) or "TENANT=VALUE", TENANT and
+ * SIGNAL a name or "*". */
+static int parse_rules(const char *key, const char *list, int with_signal, rule_t *rules, int *n,
+		       char *err, size_t errlen)
+{
+	*n = 0;
+	char *copy = ow_strdup(list ? list : ""), *save = NULL, item[512];
+	int rc = OW_OK;
+	for (char *it = strtok_r(copy, "\n", &save); it && rc == OW_OK;
+	     it = strtok_r(NULL, "\n", &save)) {
+		snprintf(item, sizeof(item), "%s", it); /* it is cut up below */
+		char *eq = strchr(it, '='), *slash = strchr(it, '/');
+		rule_t r = {.signal = ANY};
+		if (eq && slash > eq)
+			slash = NULL;
+		if (eq)
+			*eq = '\0';
+		if (slash)
+			*slash = '\0';
+		int name_ok = strcmp(it, "*") == 0 || ow_tenant_valid(it, strlen(it));
+		if (name_ok && strcmp(it, "*") != 0)
+			snprintf(r.tenant, sizeof(r.tenant), "%s", it);
+		int sig_ok = with_signal ? slash != NULL : slash == NULL;
+		if (slash && with_signal && strcmp(slash + 1, "*") != 0) {
+			r.signal = -1;
+			for (int g = 0; g < OW_NSIGNALS; g++)
+				if (strcmp(slash + 1, ow_signal_name(g)) == 0)
+					r.signal = g;
+			sig_ok = r.signal >= 0;
+		}
+		r.value = eq ? parse_amount(eq + 1, with_signal) : -1;
+		if (!name_ok || !sig_ok || r.value < 0 || *n == MAX_RULES) {
+			ow_conf_error(
+			    err, errlen, ow_conf_find(key), "\"%s\": want %s (at most %d)", item,
+			    with_signal ? "TENANT/SIGNAL=DURATION as acme/logs=30d, */metrics=12h, "
+					  "acme/*=0"
+					: "TENANT=BYTES as acme=10G, *=500M",
+			    MAX_RULES);
+			rc = OW_ERROR;
+		} else {
+			rules[(*n)++] = r;
+		}
+	}
+	free(copy);
+	return rc;
+}
+
+/* The most specific rule for (tenant, signal): tenant and signal, tenant,
+ * signal, neither; NULL when none matches. */
+static const rule_t *rule_for(const rule_t *rules, int n, const char *tenant, int signal)
+{
+	const rule_t *best = NULL;
+	int best_score = -1;
+	for (int i = 0; i < n; i++) {
+		const rule_t *r = &rules[i];
+		if ((r->tenant[0] && strcmp(r->tenant, tenant) != 0) ||
+		    (r->signal != ANY && r->signal != signal))
+			continue;
+		int score = (r->tenant[0] ? 2 : 0) + (r->signal != ANY);
+		if (score >= best_score) { /* a later item wins a tie */
+			best = r;
+			best_score = score;
+		}
+	}
+	return best;
+}
+
+/* The retention of (tenant, signal) in ns; 0 keeps forever. */
+static int64_t retention_ns(const char *tenant, int signal)
+{
+	const rule_t *r = rule_for(ret_rules, nret, tenant, signal);
+	if (r)
+		return r->value;
+	return retention_hours ? retention_hours * 3600 * 1000000000LL
+			       : retention_days * 86400 * 1000000000LL;
+}
+
+static int janitor_check(char *err, size_t errlen)
+{
+	if (parse_rules("storage.local_retention.overrides", overrides, 1, ret_rules, &nret, err,
+			errlen) != OW_OK ||
+	    parse_rules("storage.local_retention.max_bytes", max_bytes, 0, byte_rules, &nbytes, err,
+			errlen) != OW_OK)
+		return OW_ERROR;
+	if (critical_pct && low_pct && critical_pct >= low_pct) {
+		ow_conf_error(err, errlen, ow_conf_find("storage.disk.critical_watermark_percent"),
+			      "must be below storage.disk.low_watermark_percent (%lld)",
+			      (long long)low_pct);
+		return OW_ERROR;
+	}
+	return OW_OK;
+}
 
 #define MERGE_MAX_PARTS 256
 
@@ -223,27 +394,294 @@ static void merge_done(ow_job_t *j)
 	free(m);
 }
 
+/* ---- retention ---- */
+
+enum { R_AGE, R_BYTES, R_DISK, R_N };
+static const char *const reason_names[R_N] = {"retention", "max_bytes", "low_watermark"};
+static uint64_t dropped_parts[R_N], dropped_bytes[R_N]; /* for /metrics */
+static int64_t last_pass_mono, last_merge_mono;
+static int disk_low, disk_critical;
+/* below the low watermark with no part left to drop: passes go back to
+ * janitor.interval_seconds, and the warning is logged once */
+static int low_exhausted;
+static uint64_t disk_avail, disk_total;
+
+typedef struct {
+	char id[33];
+	char tenant[OW_TENANT_MAX + 1];
+	int signal;
+	int64_t max_time;
+	uint64_t bytes;
+	int drop; /* 1 + the reason, 0 to keep */
+} cand_t;
+
+typedef struct {
+	ow_job_t job;
+	cand_t *parts;
+	size_t nparts, cap;
+	char (*ids)[33];
+	int n, dropped;
+	int low; /* below the low watermark */
+	uint64_t parts_by[R_N], bytes_by[R_N];
+	ow_buf_t batches;
+	char alert[1024];
+	char err[600];
+} pass_t;
+
+static int collect(void *arg, const char *tenant, int signal, const ow_part_t *p)
+{
+	pass_t *ps = arg;
+	if (ps->nparts == ps->cap) {
+		ps->cap = ps->cap ? ps->cap * 2 : 256;
+		ps->parts = ow_realloc(ps->parts, ps->cap * sizeof(cand_t));
+	}
+	cand_t *c = &ps->parts[ps->nparts++];
+	memset(c, 0, sizeof(*c));
+	snprintf(c->id, sizeof(c->id), "%s", p->id);
+	snprintf(c->tenant, sizeof(c->tenant), "%s", tenant);
+	c->signal = signal;
+	c->max_time = p->max_time;
+	c->bytes = p->bytes;
+	return OW_OK;
+}
+
+/* By tenant, then oldest first. */
+static int cand_cmp(const void *a, const void *b)
+{
+	const cand_t *x = a, *y = b;
+	int c = strcmp(x->tenant, y->tenant);
+	if (c)
+		return c;
+	return x->max_time < y->max_time ? -1 : x->max_time > y->max_time;
+}
+
+static void mark(pass_t *ps, cand_t *c, int reason)
+{
+	c->drop = reason + 1;
+	ps->parts_by[reason]++;
+	ps->bytes_by[reason] += c->bytes;
+}
+
+/* The end of the run of tenant parts[i] in the sorted parts. */
+static size_t tenant_end(const pass_t *ps, size_t i)
+{
+	size_t j = i;
+	while (j < ps->nparts && strcmp(ps->parts[j].tenant, ps->parts[i].tenant) == 0)
+		j++;
+	return j;
+}
+
+static uint64_t kept_bytes(const pass_t *ps, size_t i, size_t j)
+{
+	uint64_t sum = 0;
+	for (size_t k = i; k < j; k++)
+		if (!ps->parts[k].drop)
+			sum += ps->parts[k].bytes;
+	return sum;
+}
+
+/* Below the low watermark: the oldest part of the tenant holding the most
+ * bytes, one at a time, until what they free would bring free disk back
+ * to the watermark. */
+static void choose_for_disk(pass_t *ps, uint64_t avail, uint64_t total)
+{
+	uint64_t want = total / 100 * (uint64_t)low_pct, freed = 0;
+	ow_buf_t who = {0};
+	while (avail + freed < want) {
+		size_t best_i = 0, best_j = 0;
+		uint64_t best = 0;
+		for (size_t i = 0, j; i < ps->nparts; i = j) {
+			j = tenant_end(ps, i);
+			uint64_t b = kept_bytes(ps, i, j);
+			if (b > best) {
+				best = b;
+				best_i = i;
+				best_j = j;
+			}
+		}
+		if (best == 0)
+			break; /* nothing left to drop */
+		for (size_t k = best_i; k < best_j; k++)
+			if (!ps->parts[k].drop) {
+				mark(ps, &ps->parts[k], R_DISK);
+				freed += ps->parts[k].bytes;
+				if (strstr((const char *)(who.data ? who.data : (uint8_t *)""),
+					   ps->parts[k].tenant) == NULL)
+					ow_buf_printf(&who, "%s%s", who.len ? " " : "",
+						      ps->parts[k].tenant);
+				break;
+			}
+	}
+	ow_buf_add(&who, "", 1);
+	ps->low = 1;
+	if (ps->parts_by[R_DISK])
+		snprintf(ps->alert, sizeof(ps->alert),
+			 "free disk %llu of %llu bytes is below storage.disk.low_watermark_percent "
+			 "(%lld%%): dropping %llu parts (%llu bytes), the oldest of the tenants "
+			 "holding the most: %s",
+			 (unsigned long long)avail, (unsigned long long)total, (long long)low_pct,
+			 (unsigned long long)ps->parts_by[R_DISK], (unsigned long long)freed,
+			 (const char *)who.data);
+	ow_buf_free(&who);
+}
+
+static void pass_work(ow_job_t *job)
+{
+	pass_t *ps = (pass_t *)job;
+	ow_catalog_t *cat = ow_catalog_server();
+	if (ow_catalog_list(cat, NULL, collect, ps, ps->err, sizeof(ps->err)) != OW_OK)
+		return;
+	if (ps->nparts)
+		qsort(ps->parts, ps->nparts, sizeof(cand_t), cand_cmp);
+	int64_t now = ow_now_ns();
+	for (size_t i = 0; i < ps->nparts; i++) {
+		cand_t *c = &ps->parts[i];
+		int64_t keep = retention_ns(c->tenant, c->signal);
+		if (keep > 0 && c->max_time < now - keep)
+			mark(ps, c, R_AGE);
+	}
+	for (size_t i = 0, j; i < ps->nparts; i = j) {
+		j = tenant_end(ps, i);
+		const rule_t *r = rule_for(byte_rules, nbytes, ps->parts[i].tenant, ANY);
+		uint64_t sum = kept_bytes(ps, i, j);
+		for (size_t k = i; r && k < j && sum > (uint64_t)r->value; k++)
+			if (!ps->parts[k].drop) {
+				sum -= ps->parts[k].bytes;
+				mark(ps, &ps->parts[k], R_BYTES);
+			}
+	}
+	uint64_t avail, total;
+	if (low_pct && ow_io_disk_space(ow_data_dir, &avail, &total) == OW_OK &&
+	    avail < total / 100 * (uint64_t)low_pct)
+		choose_for_disk(ps, avail, total);
+	ps->ids = ow_alloc((ps->nparts ? ps->nparts : 1) * sizeof(*ps->ids));
+	for (size_t i = 0; i < ps->nparts; i++)
+		if (ps->parts[i].drop)
+			memcpy(ps->ids[ps->n++], ps->parts[i].id, 33);
+	if (ps->n && ow_catalog_drop(cat, ps->ids, ps->n, &ps->batches, &ps->dropped, ps->err,
+				     sizeof(ps->err)) != OW_OK)
+		ps->n = 0;
+	ow_buf_add(&ps->batches, "", 1);
+}
+
+static void pass_done(ow_job_t *j)
+{
+	pass_t *ps = (pass_t *)j;
+	running = 0;
+	if (ps->err[0]) {
+		ow_log(OW_LOG_ERROR, "janitor: retention: %s", ps->err);
+	} else if (ps->n) {
+		/* committed: out of the readers' list, the files with the last
+		 * query that holds them */
+		ow_storage_drop_parts(ps->ids, ps->n);
+		if (ps->batches.len > 1)
+			ow_tracker_complete((const char *)ps->batches.data);
+		for (int r = 0; r < R_N; r++) {
+			dropped_parts[r] += ps->parts_by[r];
+			dropped_bytes[r] += ps->bytes_by[r];
+			if (ps->parts_by[r])
+				ow_log(OW_LOG_INFO, "janitor: dropped %llu parts (%llu bytes): %s",
+				       (unsigned long long)ps->parts_by[r],
+				       (unsigned long long)ps->bytes_by[r], reason_names[r]);
+		}
+	}
+	if (ps->alert[0] && !ps->err[0]) {
+		ow_log(OW_LOG_WARN, "janitor: %s", ps->alert);
+		ow_tracker_alert("disk_low_watermark", NULL, ps->alert);
+	} else if (ps->low && !ps->err[0] && !low_exhausted) {
+		ow_log(OW_LOG_WARN,
+		       "janitor: free disk is below storage.disk.low_watermark_percent (%lld%%) "
+		       "and no part is left to drop",
+		       (long long)low_pct);
+	}
+	low_exhausted = ps->low && !ps->parts_by[R_DISK] && !ps->err[0];
+	/* the batches the indexer finished, and the stuck ones */
+	ow_tracker_complete(NULL);
+	ow_tracker_stuck_pass();
+	free(ps->parts);
+	free(ps->ids);
+	ow_buf_free(&ps->batches);
+	free(ps);
+}
+
+/* One job of the janitor's on a worker (job: the first member of a
+ * zeroed pass_t or merge_t); nonzero when it was taken. */
+static int submit(ow_job_t *job, void (*work)(ow_job_t *), void (*done)(ow_job_t *))
+{
+	job->work = work;
+	job->done = done;
+	if (ow_work_submit(job) != OW_OK) {
+		free(job);
+		return 0;
+	}
+	running = 1;
+	return 1;
+}
+
+/* Free disk against the watermarks, on every tick: below the critical one
+ * sources answer 503; below the low one a retention pass is due. */
+static void check_disk(void)
+{
+	uint64_t avail, total;
+	if ((low_pct == 0 && critical_pct == 0) ||
+	    ow_io_disk_space(ow_data_dir, &avail, &total) != OW_OK) {
+		disk_low = 0;
+		if (disk_critical)
+			ow_storage_set_disk_critical(0);
+		disk_critical = 0;
+		return;
+	}
+	disk_avail = avail;
+	disk_total = total;
+	disk_low = low_pct && avail < total / 100 * (uint64_t)low_pct;
+	if (!disk_low)
+		low_exhausted = 0;
+	int crit = critical_pct && avail < total / 100 * (uint64_t)critical_pct;
+	if (crit != disk_critical) {
+		char msg[256];
+		snprintf(
+		    msg, sizeof(msg),
+		    "free disk %llu of %llu bytes is %s storage.disk.critical_watermark_percent "
+		    "(%lld%%): ingest %s",
+		    (unsigned long long)avail, (unsigned long long)total,
+		    crit ? "below" : "back above", (long long)critical_pct,
+		    crit ? "answers 503" : "resumes");
+		ow_log(crit ? OW_LOG_WARN : OW_LOG_INFO, "janitor: %s", msg);
+		if (crit)
+			ow_tracker_alert("disk_critical_watermark", NULL, msg);
+		disk_critical = crit;
+		ow_storage_set_disk_critical(crit);
+	}
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	OW_UNUSED(fd);
 	OW_UNUSED(what);
 	OW_UNUSED(arg);
+	check_disk();
 	if (running || draining)
 		return;
-	merge_t *m = ow_calloc(1, sizeof(*m));
-	m->job.work = merge_work;
-	m->job.done = merge_done;
-	if (ow_work_submit(&m->job) != OW_OK) {
-		free(m);
-		return;
+	int64_t now = ow_mono_ns();
+	if (last_pass_mono == 0 || (disk_low && !low_exhausted) ||
+	    now - last_pass_mono >= interval_s * 1000000000LL) {
+		if (submit(ow_calloc(1, sizeof(pass_t)), pass_work, pass_done))
+			last_pass_mono = now;
+	} else if (now - last_merge_mono >= check_ms * 1000000) {
+		if (submit(ow_calloc(1, sizeof(merge_t)), merge_work, merge_done))
+			last_merge_mono = now;
 	}
-	running = 1;
 }
 
 static int janitor_init(struct event_base *base)
 {
+	check_disk();			/* before the sources start */
+	last_merge_mono = ow_mono_ns(); /* the first merge one check_interval_ms after start */
 	tick_ev = event_new(base, -1, EV_PERSIST, on_tick, NULL);
-	struct timeval tv = {(time_t)(check_ms / 1000), (suseconds_t)(check_ms % 1000 * 1000)};
+	/* the ticks that merge also measure the disk and start the retention
+	 * passes: at least once a second, so a pass is never late by more */
+	int64_t ms = OW_MIN(check_ms, 1000);
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000 * 1000)};
 	event_add(tick_ev, &tv);
 	return OW_OK;
 }
@@ -269,11 +707,30 @@ static void janitor_stats(ow_buf_t *b)
 {
 	ow_metric_one(b, "openwit_parts_merged_total", "counter",
 		      "Active parts merged into stable parts.", parts_merged);
+	static const char *const m[2][2] = {
+	    {"openwit_parts_dropped_total", "Parts dropped by the janitor, by reason."},
+	    {"openwit_parts_dropped_bytes_total", "Bytes of the parts dropped, by reason."}};
+	for (int k = 0; k < 2; k++) {
+		ow_metric_head(b, m[k][0], "counter", m[k][1]);
+		for (int r = 0; r < R_N; r++)
+			ow_buf_printf(
+			    b, "%s{reason=\"%s\"} %llu\n", m[k][0], reason_names[r],
+			    (unsigned long long)(k ? dropped_bytes[r] : dropped_parts[r]));
+	}
+	ow_metric_one(b, "openwit_disk_free_bytes", "gauge",
+		      "Free disk under the data directory, at the janitor's last tick.",
+		      disk_avail);
+	ow_metric_one(b, "openwit_disk_size_bytes", "gauge",
+		      "Size of the filesystem of the data directory.", disk_total);
+	ow_metric_one(b, "openwit_disk_critical", "gauge",
+		      "1 while free disk is below storage.disk.critical_watermark_percent.",
+		      (uint64_t)disk_critical);
 }
 
 ow_module_t ow_janitor_module = {
     .name = "janitor",
     .directives = directives,
+    .check = janitor_check,
     .init = janitor_init,
     .drain = janitor_drain,
     .busy = janitor_busy,

@@ -18,7 +18,7 @@
  * with synchronous=FULL (ow_catalog_commit_stored) commits the parts, the
  * batch -> part mapping and STORED (storage_pip) for every batch of the
  * buffer: a batch is never half stored. Only after that commit are the batches' WAL files removed
- * (janitor_pip). A flush that fails removes what it wrote and is retried
+ * (wal_removed_at). A flush that fails removes what it wrote and is retried
  * with a growing delay; the rows stay in memory (and in the WAL) meanwhile.
  *
  * Recovery: a part file that the catalog does not list was written by a
@@ -127,6 +127,7 @@ static struct {
 	uint64_t parts_written, rows_stored;
 } stats;
 static char parquet_dir[4096];
+static atomic_int disk_critical; /* below the critical watermark (janitor.c) */
 
 uint64_t ow_storage_buffered_bytes(void)
 {
@@ -466,10 +467,10 @@ void ow_storage_snapshot_free(ow_snapshot_t *s)
 	free(s);
 }
 
-void ow_storage_swap_parts(const char *tenant, int signal, char ids[][33], int n,
-			   const ow_part_t *stable)
+/* The committed parts ids leave the readers' list; each file goes with
+ * its last reference (a query holding the part keeps it until it ends). */
+static void remove_parts(char ids[][33], int n)
 {
-	catalog_add(tenant, signal, stable);
 	for (int i = 0; i < n; i++) {
 		ow_partref_t **pp = &catalog;
 		while (*pp && strcmp((*pp)->id, ids[i]) != 0)
@@ -487,6 +488,28 @@ void ow_storage_swap_parts(const char *tenant, int signal, char ids[][33], int n
 		p->removed = 1;
 		part_unref(p);
 	}
+}
+
+void ow_storage_swap_parts(const char *tenant, int signal, char ids[][33], int n,
+			   const ow_part_t *stable)
+{
+	catalog_add(tenant, signal, stable);
+	remove_parts(ids, n);
+}
+
+void ow_storage_drop_parts(char ids[][33], int n)
+{
+	remove_parts(ids, n);
+}
+
+void ow_storage_set_disk_critical(int on)
+{
+	atomic_store(&disk_critical, on);
+}
+
+int ow_storage_disk_critical(void)
+{
+	return atomic_load(&disk_critical);
 }
 
 /* The committed parts, read once at start (after orphans are removed). */

@@ -7,7 +7,8 @@
  * size or age into sorted parts, one per UTC day, committed in ONE
  * synchronous SQLite transaction with the batch -> part mapping and STORED
  * for every batch it holds; then the batches' WAL files are released to
- * the WAL module, which deletes them (janitor_pip).
+ * the WAL module, which deletes them (wal_removed_at). The janitor drops
+ * expired parts (ow_storage_drop_parts).
  */
 #ifndef OW_STORAGE_H
 #define OW_STORAGE_H
@@ -117,6 +118,16 @@ void ow_storage_swap_parts(const char *tenant, int signal, char ids[][33], int n
  * (a tenant as often as it has them): the tenants with data, once
  * recovery has replayed the WAL. */
 void ow_storage_tenants(void (*fn)(void *arg, const char *tenant), void *arg);
+
+/* Loop thread, after a retention drop's commit (ow_catalog_drop): the
+ * parts leave the readers' list, their files go with the last query that
+ * holds them. */
+void ow_storage_drop_parts(char ids[][33], int n);
+
+/* Free disk below storage.disk.critical_watermark_percent (the janitor
+ * measures it): sources answer 503 as they do on ENOSPC. Any thread. */
+void ow_storage_set_disk_critical(int on);
+int ow_storage_disk_critical(void);
 
 /* Nonzero while the buffers hold memory.max_buffer_bytes or more: sources
  * answer 503 until a flush frees memory. */

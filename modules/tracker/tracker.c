@@ -18,10 +18,31 @@
  *                  error: Kafka messages skipped as malformed
  *
  * Version 2 adds the part catalog, parts and batch_parts (modules/catalog).
+ * Version 4 adds wal_removed_at (the batch's WAL file is gone: what
+ * janitor_pip meant before) and stuck_alerted_at (the stuck alert was
+ * raised), and janitor_pip takes the original design's meaning:
+ *
+ *   COMPLETED (janitor_pip = 1, janitor_completed_at) when the batch is
+ *   STORED, its WAL file is gone, and every part holding its rows is
+ *   indexed (index_pip, set by the indexer) or was dropped by retention
+ *   (no batch_parts row left: modules/catalog drops a part's mappings
+ *   with it). A batch whose rows are in no part at all is complete once
+ *   its WAL is gone.
+ *
+ * Completion is checked where one of its conditions changes: for a batch
+ * when its WAL file goes (OP_CLEANED), for the batches that lost a part
+ * to retention (ow_tracker_complete with their ids), for the indexed ones
+ * on every janitor pass, and for every batch once at start (a crash may
+ * have come between a drop's commit and its completion). Each check
+ * reads the others' committed writes in its own transaction, so none is
+ * lost whatever the order. The latencies from created_at to each stage
+ * are observed here, when the stage's row is written, into histograms on
+ * /metrics.
  */
 #include "tracker.h"
 #include "../catalog/catalog.h"
 #include "../core/log.h"
+#include "../core/stats.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -81,6 +102,17 @@ static const char *const migrations[] = {
     " offset INTEGER NOT NULL,"
     " bytes INTEGER NOT NULL,"
     " error TEXT NOT NULL);",
+    /* 4: janitor_pip means COMPLETED (above); "WAL removed" moves to its
+     * own column. A batch completed under the old meaning whose parts
+     * are not indexed is open again; its stuck alert counts as raised,
+     * so the upgrade does not raise one for each of them at once. */
+    "ALTER TABLE batch_tracker ADD COLUMN wal_removed_at TEXT;"
+    "ALTER TABLE batch_tracker ADD COLUMN stuck_alerted_at TEXT;"
+    "UPDATE batch_tracker SET wal_removed_at = janitor_completed_at WHERE janitor_pip = 1;"
+    "UPDATE batch_tracker SET janitor_pip = 0, janitor_completed_at = NULL, stuck_alerted_at = "
+    "wal_removed_at WHERE janitor_pip = 1 AND index_pip = 0 AND NOT " OW_CATALOG_UNMAPPED_SQL ";"
+    "CREATE INDEX batch_tracker_open ON batch_tracker(index_pip, created_at) WHERE "
+    "janitor_pip = 0;",
 };
 
 enum {
@@ -92,8 +124,38 @@ enum {
 	OP_COMMITTED,
 	OP_DEAD,
 	OP_INDEXED,
-	OP_FAILED
+	OP_FAILED,
+	OP_COMPLETE,
+	OP_STUCK
 };
+
+/* Latency from created_at to each stage, in seconds: batches live from
+ * milliseconds (the WAL) to days (completed when retention drops them). */
+enum { ST_WAL, ST_STORED, ST_INDEXED, ST_COMPLETED, ST_N };
+static const char *const stage_names[ST_N] = {"wal", "stored", "indexed", "completed"};
+static const double stage_bounds[] = {0.001, 0.005, 0.025, 0.1,	  0.5,	 2.5,	 10,	 60,
+				      300,   1800,  3600,  21600, 86400, 259200, 604800, 1e300};
+#define STAGE_BUCKETS ((int)OW_NELEMS(stage_bounds))
+static struct {
+	pthread_mutex_t mu; /* the tracker thread observes, the loop prints */
+	uint64_t buckets[ST_N][STAGE_BUCKETS], count[ST_N];
+	double sum[ST_N];
+	uint64_t completed, stuck_alerts, stuck; /* stuck: at the last pass */
+} lat = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void observe(int stage, double seconds)
+{
+	if (seconds < 0)
+		seconds = 0;
+	int i = 0;
+	while (i < STAGE_BUCKETS - 1 && seconds > stage_bounds[i])
+		i++;
+	pthread_mutex_lock(&lat.mu);
+	lat.buckets[stage][i]++;
+	lat.count[stage]++;
+	lat.sum[stage] += seconds;
+	pthread_mutex_unlock(&lat.mu);
+}
 
 typedef struct op {
 	struct op *next;
@@ -211,6 +273,15 @@ void ow_tracker_batch_indexed(const char *batch_id)
 	enqueue(o);
 }
 
+void ow_tracker_complete(const char *batch_ids)
+{
+	op_t *o = ow_calloc(1, sizeof(*o));
+	o->type = OP_COMPLETE;
+	o->message = batch_ids ? ow_strdup(batch_ids) : NULL;
+	o->created_ns = ow_now_ns();
+	enqueue(o);
+}
+
 void ow_tracker_batch_failed(const char *batch_id, const char *stage, const char *message,
 			     int retry_count)
 {
@@ -220,6 +291,15 @@ void ow_tracker_batch_failed(const char *batch_id, const char *stage, const char
 	o->kind = ow_strdup(stage);
 	o->message = ow_strdup(message);
 	o->partition = retry_count;
+	o->created_ns = ow_now_ns();
+	enqueue(o);
+}
+
+void ow_tracker_stuck_pass(void)
+{
+	op_t *o = ow_calloc(1, sizeof(*o));
+	o->type = OP_STUCK;
+	o->created_ns = ow_now_ns();
 	enqueue(o);
 }
 
@@ -244,6 +324,93 @@ static int exec(const char *sql)
 		return OW_ERROR;
 	}
 	return OW_OK;
+}
+
+/* COMPLETED (see the top of this file) for batch_id, or for every open
+ * batch indexed (indexed) or not (at start), observing their latencies. */
+static void complete(const char *batch_id, int indexed, const char *now)
+{
+	char sql[1024];
+	snprintf(sql, sizeof(sql),
+		 "UPDATE batch_tracker SET janitor_pip = 1, janitor_completed_at = ?1 WHERE %s "
+		 "AND janitor_pip = 0 AND storage_pip = 1 AND wal_removed_at IS NOT NULL AND "
+		 "(index_pip = 1 OR " OW_CATALOG_UNMAPPED_SQL
+		 ") RETURNING (julianday(?1) - julianday(created_at)) * "
+		 "86400, CASE WHEN index_pip = 1 THEN (julianday(index_completed_at) - "
+		 "julianday(created_at)) * 86400 END",
+		 batch_id  ? "batch_id = ?2"
+		 : indexed ? "index_pip = 1"
+			   : "1");
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		ow_log(OW_LOG_ERROR, "tracker: completion: %s", sqlite3_errmsg(db));
+		return;
+	}
+	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+	if (batch_id)
+		sqlite3_bind_text(st, 2, batch_id, -1, SQLITE_STATIC);
+	int rc;
+	uint64_t n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		observe(ST_COMPLETED, sqlite3_column_double(st, 0));
+		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+			observe(ST_INDEXED, sqlite3_column_double(st, 1));
+		n++;
+	}
+	if (rc != SQLITE_DONE)
+		ow_log(OW_LOG_ERROR, "tracker: completion: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	pthread_mutex_lock(&lat.mu);
+	lat.completed += n;
+	pthread_mutex_unlock(&lat.mu);
+}
+
+/* The batches pending longer than stuck_after_minutes: an alert row for
+ * each the first time (stuck_alerted_at), and their number for /metrics. */
+static void stuck_pass(const char *now)
+{
+	char sql[2048];
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO alerts(created_at, kind, batch_id, message) SELECT ?1, 'stuck', "
+		 "batch_id, 'batch of ' || client_id || '/' || signal || ' created ' || "
+		 "created_at || ' stuck at stage ' || " OW_TRACKER_STAGE_SQL
+		 " || coalesce('; ' || error_stage || ': ' || error_message, '; ' || "
+		 "error_message, '') FROM batch_tracker WHERE " OW_TRACKER_STUCK_SQL
+		 " AND stuck_alerted_at IS NULL ORDER BY created_at",
+		 (long long)stuck_minutes);
+	sqlite3_stmt *st;
+	int64_t raised = 0;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_DONE)
+			raised = sqlite3_changes(db);
+	}
+	sqlite3_finalize(st);
+	snprintf(sql, sizeof(sql),
+		 "UPDATE batch_tracker SET stuck_alerted_at = ?1 WHERE " OW_TRACKER_STUCK_SQL
+		 " AND stuck_alerted_at IS NULL",
+		 (long long)stuck_minutes);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+		sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM batch_tracker WHERE " OW_TRACKER_STUCK_SQL,
+		 (long long)stuck_minutes);
+	int64_t stuck = 0;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		stuck = sqlite3_column_int64(st, 0);
+	else
+		ow_log(OW_LOG_ERROR, "tracker: stuck batches: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	if (raised > 0)
+		ow_log(OW_LOG_WARN, "tracker: %lld batches pending for more than %lld minutes",
+		       (long long)raised, (long long)stuck_minutes);
+	pthread_mutex_lock(&lat.mu);
+	lat.stuck_alerts += (uint64_t)raised;
+	lat.stuck = (uint64_t)stuck;
+	pthread_mutex_unlock(&lat.mu);
 }
 
 static void apply(op_t *o, sqlite3_stmt *ins)
@@ -276,6 +443,8 @@ static void apply(op_t *o, sqlite3_stmt *ins)
 		if (sqlite3_step(ins) != SQLITE_DONE)
 			ow_log(OW_LOG_ERROR, "tracker: insert %s: %s", o->batch_id,
 			       sqlite3_errmsg(db));
+		else if (o->type == OP_WRITTEN)
+			observe(ST_WAL, (double)(o->wal_ns - o->created_ns) / 1e9);
 		break;
 	case OP_ALERT: {
 		sqlite3_stmt *st;
@@ -298,23 +467,42 @@ static void apply(op_t *o, sqlite3_stmt *ins)
 		sqlite3_stmt *st;
 		ow_time_iso(o->created_ns, created, sizeof(created));
 		/* no batch id: every stored batch, at the end of recovery */
-		sqlite3_prepare_v2(db,
-				   o->batch_id[0]
-				       ? "UPDATE batch_tracker SET janitor_pip = 1, "
-					 "janitor_completed_at = ?1 WHERE batch_id = ?2"
-				       : "UPDATE batch_tracker SET janitor_pip = 1, "
-					 "janitor_completed_at = ?1 WHERE storage_pip = 1 AND "
-					 "janitor_pip = 0",
-				   -1, &st, NULL);
+		sqlite3_prepare_v2(
+		    db,
+		    o->batch_id[0] ? "UPDATE batch_tracker SET wal_removed_at = ?1 WHERE batch_id "
+				     "= ?2 AND wal_removed_at IS NULL RETURNING (julianday("
+				     "storage_completed_at) - julianday(created_at)) * 86400"
+				   : "UPDATE batch_tracker SET wal_removed_at = ?1 WHERE "
+				     "storage_pip = 1 AND wal_removed_at IS NULL",
+		    -1, &st, NULL);
 		sqlite3_bind_text(st, 1, created, -1, SQLITE_STATIC);
 		if (o->batch_id[0])
 			sqlite3_bind_text(st, 2, o->batch_id, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
+		int rc;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			if (sqlite3_column_type(st, 0) != SQLITE_NULL)
+				observe(ST_STORED, sqlite3_column_double(st, 0));
+		if (rc != SQLITE_DONE)
 			ow_log(OW_LOG_ERROR, "tracker: janitor %s: %s", o->batch_id,
 			       sqlite3_errmsg(db));
 		sqlite3_finalize(st);
+		complete(o->batch_id[0] ? o->batch_id : NULL, 0, created);
 		break;
 	}
+	case OP_COMPLETE:
+		ow_time_iso(o->created_ns, created, sizeof(created));
+		if (o->message == NULL) {
+			complete(NULL, 1, created);
+			break;
+		}
+		for (char *save = NULL, *id = strtok_r(o->message, ",", &save); id;
+		     id = strtok_r(NULL, ",", &save))
+			complete(id, 0, created);
+		break;
+	case OP_STUCK:
+		ow_time_iso(o->created_ns, created, sizeof(created));
+		stuck_pass(created);
+		break;
 	case OP_COMMITTED:
 	case OP_DEAD: {
 		sqlite3_stmt *st;
@@ -366,6 +554,8 @@ static void apply(op_t *o, sqlite3_stmt *ins)
 			ow_log(OW_LOG_ERROR, "tracker: index %s: %s", o->batch_id,
 			       sqlite3_errmsg(db));
 		sqlite3_finalize(st);
+		if (o->type == OP_INDEXED) /* its WAL may be gone already */
+			complete(o->batch_id, 0, created);
 		break;
 	}
 	case OP_PRUNE: {
@@ -518,6 +708,31 @@ static int tracker_init(struct event_base *base)
 	return OW_OK;
 }
 
+static void tracker_stats(ow_buf_t *b)
+{
+	pthread_mutex_lock(&lat.mu);
+	ow_metric_head(b, "openwit_batch_stage_seconds", "histogram",
+		       "Time from a batch's creation to each stage: wal (durable), stored (in a "
+		       "committed part; observed when its WAL file goes), indexed and completed "
+		       "(observed when the batch completes).");
+	for (int i = 0; i < ST_N; i++) {
+		char label[32];
+		snprintf(label, sizeof(label), "stage=\"%s\"", stage_names[i]);
+		ow_metric_series(b, "openwit_batch_stage_seconds", label, lat.buckets[i],
+				 stage_bounds, STAGE_BUCKETS, lat.count[i], lat.sum[i]);
+	}
+	ow_metric_one(b, "openwit_batches_completed_total", "counter",
+		      "Batches marked COMPLETED (janitor_pip) since start.", lat.completed);
+	ow_metric_one(b, "openwit_batches_stuck", "gauge",
+		      "Batches pending for more than ingestion.batch_tracker.stuck_after_minutes, "
+		      "at the janitor's last pass.",
+		      lat.stuck);
+	ow_metric_one(b, "openwit_stuck_alerts_total", "counter",
+		      "Alert rows raised for stuck batches (once per batch) since start.",
+		      lat.stuck_alerts);
+	pthread_mutex_unlock(&lat.mu);
+}
+
 static void tracker_stop(void)
 {
 	if (prune_ev) {
@@ -543,4 +758,5 @@ ow_module_t ow_tracker_module = {
     .directives = directives,
     .init = tracker_init,
     .stop = tracker_stop,
+    .stats = tracker_stats,
 };

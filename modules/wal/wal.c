@@ -642,7 +642,7 @@ static int wal_recover(void)
 	}
 	closedir(d);
 	free(seen);
-	/* A crash between a flush's WAL removal and the tracker's janitor_pip
+	/* A crash between a flush's WAL removal and the tracker's wal_removed_at
 	 * leaves a stored batch without WAL file: none is left now. */
 	ow_tracker_batch_cleaned(NULL);
 	ow_log(

@@ -82,6 +82,11 @@ export function writeConfig(dir, ports, extra = {}) {
     // gRPC only when a test asks for it, so parallel servers never share 4317
     `ingestion.grpc.port: ${extra['ingestion.grpc.port'] || 0}`,
   ];
+  // Tests send fixed old timestamps (and none: time 0) and share a disk
+  // whose free space is not theirs: the janitor keeps every part unless a
+  // test sets retention or the disk watermarks itself (t/93retention.t).
+  const keep = { 'storage.local_retention.retention_days': 0, 'storage.disk.low_watermark_percent': 0, 'storage.disk.critical_watermark_percent': 0 };
+  for (const [k, v] of Object.entries(keep)) if (!(k in extra)) lines.push(`${k}: ${v}`);
   for (const [k, v] of Object.entries(extra)) if (k !== 'log.level' && k !== 'ingestion.grpc.port') lines.push(`${k}: ${v}`);
   const f = path.join(dir, 'openwit.yaml');
   fs.writeFileSync(f, lines.join('\n') + '\n');

@@ -222,6 +222,29 @@ int main(void)
 	is_int(tmps, 1, "the unfinished write");
 	ow_catalog_orphans_free(o, no);
 
+	/* the retention drop: the part and its mappings out in one commit,
+	 * an id no longer listed skipped, the batches that lost a part told */
+	ow_part_t f;
+	make_part(&f, "ffff", "active", 500);
+	ow_catalog_batch_t b56[] = {batch("batch-5"), batch("batch-6")};
+	ok(ow_catalog_commit_stored(c, "acme", OW_TRACES, &f, 1, b56, 2, err, sizeof(err)) == OW_OK,
+	   "STORED: a part for the drop %s", err);
+	is_int(list(c).n, 2, "two parts listed");
+	char drop[2][33] = {"ffff", "zzzz"};
+	ow_buf_t lost = {0};
+	int dropped = -1;
+	ok(ow_catalog_drop(c, drop, 2, &lost, &dropped, err, sizeof(err)) == OW_OK,
+	   "the drop commits %s", err);
+	is_int(dropped, 1, "one part dropped, the unknown id skipped");
+	ow_buf_add(&lost, "", 1);
+	ok(strcmp((const char *)lost.data, "batch-5,batch-6") == 0 ||
+	       strcmp((const char *)lost.data, "batch-6,batch-5") == 0,
+	   "the batches that lost it: %s", (const char *)lost.data);
+	ow_buf_free(&lost);
+	l = list(c);
+	ok(l.n == 1 && strcmp(l.ids[0], "eeee") == 0, "the stable part alone is listed again");
+	ok(ow_catalog_is_stored(c, "batch-5"), "the batch stays STORED (its tracker row is kept)");
+
 	/* one writer, two threads */
 	writer_t w[2] = {{c, 1000, 0}, {c, 2000, 0}};
 	pthread_t th[2];
