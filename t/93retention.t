@@ -5,7 +5,8 @@
 // flight keeps reading the part dropped under it; a SIGKILL between the
 // drop's commit and its unlink leaves an orphan that recovery removes;
 // batches complete when their parts are dropped or indexed (index_pip set
-// by hand, as the indexer will); a stuck batch raises one alert row, ever;
+// by hand with the indexer off, then by the indexer itself); a stuck batch
+// raises one alert row, ever;
 // /metrics has the per-stage latency histograms (promtool checks them when
 // installed) and /api/batch-monitor/throughput the per-tenant rates.
 const fs = require('node:fs');
@@ -36,7 +37,8 @@ const batchOf = (s, tenant) => sql(db(s), `select * from batch_tracker where cli
 const metric = (text, re) => Number((text.match(re) || [])[1]);
 
 const dir = tmpdir('retention');
-const KEEP = { 'storage.buffer.flush_interval_ms': 100, 'janitor.interval_seconds': 1 };
+// the indexer off: a part stays unindexed until a step says otherwise
+const KEEP = { 'storage.buffer.flush_interval_ms': 100, 'janitor.interval_seconds': 1, 'index.enabled': 'false' };
 // ---- 1. stored while nothing expires: old and new data of two tenants ----
 let s = await start({ dir, tag: 'retention', config: { ...KEEP, 'storage.local_retention.retention_days': 0 } });
 const tOld = now() - 3n * NS_H, tNew = now();
@@ -197,6 +199,19 @@ s.forget();
   ok(await until(() => batchOf(k, 'acme')[0].janitor_pip === 1), 'the batch is COMPLETED at restart (the completion lost with the kill)');
   is((await k.stop()).code, 0, 'kill: SIGTERM');
   k.forget();
+}
+
+// ---- 8. completion by the indexer (modules/index sets index_pip) ----
+{
+  const d3 = tmpdir('retention-index');
+  const x = await start({ dir: d3, tag: 'retention-index', config: { ...KEEP, 'index.enabled': 'true' } });
+  is(send(x, 'acme', logs('fresh', now())).code, 200, 'indexer on: records of now');
+  ok(await until(() => { const b = batchOf(x, 'acme')[0]; return b && b.index_pip === 1 && b.janitor_pip === 1; }),
+    'the batch is indexed, then COMPLETED at once (its WAL gone), with no retention drop', batchOf(x, 'acme'));
+  is(catalog(x).length, 1, 'its part stays');
+  is(sql(db(x), "select count(*) n from alerts where kind = 'stuck'")[0].n, 0, 'and no stuck alert');
+  is((await x.stop()).code, 0, 'indexer on: SIGTERM');
+  x.forget();
 }
 done();
 })();
