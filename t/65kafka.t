@@ -209,7 +209,12 @@ const allow = [/kafka: .* skipped/];
   let sent = 0;
   const round = () => { produce(bs, 'v6.qtw.logs.duo.0', lines('duo', 100, sent)); sent += 100; };
   for (let i = 0; i < 3; i++) { round(); await sleep(300); }
-  await waitFor(() => bodies(a, 'duo').length > 0 && bodies(b, 'duo').length > 0, 20000, 'both processes consume (the partitions are shared)');
+  // until the group has rebalanced (slow on a loaded machine or under
+  // ASan), the first to join may take every partition and every message:
+  // keep producing, so the second has something once it holds its share
+  const share = () => bodies(a, 'duo').length > 0 && bodies(b, 'duo').length > 0;
+  for (let t0 = Date.now(); !share() && Date.now() - t0 < 40000;) { round(); await sleep(1000); }
+  await waitFor(share, 5000, 'both processes consume (the partitions are shared)');
   round();
   a.kill();
   await a.exited;
