@@ -5,7 +5,8 @@
 // best time sorts after the last row kept. Over many parts with disjoint
 // and overlapping time ranges, rows tied on time across parts, and rows in
 // the buffers: DESC and ASC, OFFSET, LIMIT past the data, WHERE LIKE,
-// match() and = selecting few or many rows, a second ORDER BY term; every
+// match() and = selecting few or many rows, a second ORDER BY term, and
+// ORDER BY severity_number (three values, ties everywhere); every
 // answer must be SQLite's, byte for byte. A newest-100 search for a common
 // word must read far fewer bytes than the same search over every row.
 const path = require('node:path');
@@ -27,7 +28,7 @@ const batch = (n, from, span, tie) => {
   for (let i = 0; i < n; i++) {
     const t = now + BigInt(from) * 1000000000n + (tie ? BigInt(ri(0, 4)) * 1000000000n : BigInt(ri(0, span * 1000)) * 1000000n);
     const svc = rnd() < 0.02 ? 'rare' : pick(services.slice(0, 3));
-    recs.push({ timeUnixNano: String(t), severityText: pick(['INFO', 'WARN', 'ERROR']),
+    recs.push({ timeUnixNano: String(t), severityText: pick(['INFO', 'WARN', 'ERROR']), severityNumber: pick([9, 13, 17]),
       body: { stringValue: `${pick(bodies)} #${nrec++}` }, attributes: [{ key: 'svc', value: { stringValue: svc } }] });
   }
   return JSON.stringify({ resourceLogs: services.map((svc) => ({ resource: { attributes: [{ key: 'service.name', value: { stringValue: svc } }] },
@@ -78,7 +79,17 @@ for (const w of wheres)
           if (x.rows === null || x.rows !== y.rows || y.engine !== 'sqlite') bad.push(`${q}: ${x.error || ''} ${x.n} rows, SQLite ${y.n}`);
         }
       }
-is(bad.slice(0, 5), [], `${nq} searches ordered by time: SQLite's rows, byte for byte`);
+// another integer column, whose values tie across every part
+for (const w of wheres.slice(0, 3))
+  for (const dir of ['DESC', 'ASC'])
+    for (const [lim, off] of [[10, 0], [100, 37], [3000, 0]]) {
+      const q = `SELECT time, severity_number, body FROM logs ${w} ORDER BY severity_number ${dir} LIMIT ${lim}${off ? ` OFFSET ${off}` : ''}`;
+      const x = await search(q), y = await search(q, 'sqlite');
+      nq++;
+      engines.add(x.engine);
+      if (x.rows === null || x.rows !== y.rows || y.engine !== 'sqlite') bad.push(`${q}: ${x.error || ''} ${x.n} rows, SQLite ${y.n}`);
+    }
+is(bad.slice(0, 5), [], `${nq} searches ordered by time and by severity_number: SQLite's rows, byte for byte`);
 is([...engines], ['columnar'], 'the columnar engine answered them');
 
 // the early stop: a common word, newest 100, against the same over every row

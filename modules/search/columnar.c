@@ -126,9 +126,13 @@
  * and SQLite answers the query.
  * Plain rows under ORDER BY with a LIMIT are kept only while they can be
  * in the result (top-k: once as many as the limit and offset are held, a
- * row that sorts after the last of them is dropped unread). A part written
- * before plain JSON has its JSON columns converted as they are read
- * (ow_search_v1_column), dictionaries entry by entry.
+ * row that sorts after the last of them is dropped unread). When the
+ * first ORDER BY term is an integer column, the segments are read in the
+ * order of its statistics, buffered chunks first (by_bound), and the scan
+ * stops at the first row group whose best value sorts after the last row
+ * kept; ties keep their place in scan order (r->seq), as if read in it.
+ * A part written before plain JSON has its JSON columns converted as they
+ * are read (ow_search_v1_column), dictionaries entry by entry.
  */
 #include "internal.h"
 #include "eval.h"
@@ -4488,8 +4492,11 @@ static int stop_before(run_t *r, const seg_t *sg)
 		top_k(r);
 	if (r->worst < 0)
 		return 0;
-	int i = q->order[0].item;
-	int c = val_cmp(&sg->bound, &r->rows[(size_t)r->worst * (size_t)q->nrow + (size_t)i]);
+	const ow_search_val_t *last =
+	    &r->rows[(size_t)r->worst * (size_t)q->nrow + (size_t)q->order[0].item];
+	if (last->type != SQLITE_INTEGER && last->type != SQLITE_NULL)
+		return 0; /* not the column's value as stored: no bound holds */
+	int c = val_cmp(&sg->bound, last);
 	return q->order[0].desc ? c < 0 : c > 0;
 }
 
