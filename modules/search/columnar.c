@@ -126,9 +126,13 @@
  * and SQLite answers the query.
  * Plain rows under ORDER BY with a LIMIT are kept only while they can be
  * in the result (top-k: once as many as the limit and offset are held, a
- * row that sorts after the last of them is dropped unread). A part written
- * before plain JSON has its JSON columns converted as they are read
- * (ow_search_v1_column), dictionaries entry by entry.
+ * row that sorts after the last of them is dropped unread). When the
+ * first ORDER BY term is an integer column, the segments are read in the
+ * order of its statistics, buffered chunks first (by_bound), and the scan
+ * stops at the first row group whose best value sorts after the last row
+ * kept; ties keep their place in scan order (r->seq), as if read in it.
+ * A part written before plain JSON has its JSON columns converted as they
+ * are read (ow_search_v1_column), dictionaries entry by entry.
  */
 #include "internal.h"
 #include "eval.h"
@@ -2210,6 +2214,10 @@ typedef struct {
 	/* plain rows: owned values, nitems each */
 	ow_search_val_t *rows;
 	size_t nrows_out, rows_cap;
+	/* plain rows under ORDER BY: each row's place in scan order (its
+	 * segment's there, then its row), which ties are broken by when the
+	 * segments are read in another order (by_bound) */
+	uint64_t *seq, at;
 	ow_buf_t *xbuf; /* consume()'s expression text, when not in a column */
 	ow_eval_t ev;	/* consume()'s and the results' expressions */
 	/* SELECT DISTINCT: the rows seen; the types of values each column
@@ -3497,7 +3505,10 @@ static int consume(run_t *r)
 			}
 			if (rc != OW_OK)
 				break;
-			if (early && cmp >= 0) { /* a tie came later: after */
+			uint64_t seq = r->at << 32 | row;
+			if (early && cmp == 0) /* a tie: after when it came later */
+				cmp = seq > r->seq[r->worst] ? 1 : -1;
+			if (early && cmp >= 0) {
 				rc = bounds(r, row);
 				continue;
 			}
@@ -3513,16 +3524,20 @@ static int consume(run_t *r)
 			} else if (q->norder == 0) {
 				rc = emit(r, vals);
 			} else if (r->worst < 0 ||
-				   order_cmp(q, vals,
-					     &r->rows[(size_t)r->worst * (size_t)q->nrow]) < 0) {
-				/* not after the last of the rows kept (a tie came later:
-				 * after it) */
+				   (cmp = order_cmp(q, vals,
+						    &r->rows[(size_t)r->worst * (size_t)q->nrow])) <
+				       0 ||
+				   (cmp == 0 && seq < r->seq[r->worst])) {
+				/* not after the last of the rows kept (a tie that came
+				 * later: after it) */
 				if (r->nrows_out == r->rows_cap) {
 					r->rows_cap = r->rows_cap ? 2 * r->rows_cap : 256;
 					r->rows =
 					    ow_realloc(r->rows, r->rows_cap * (size_t)q->nitems *
 								    sizeof(ow_search_val_t));
+					r->seq = ow_realloc(r->seq, r->rows_cap * sizeof(uint64_t));
 				}
+				r->seq[r->nrows_out] = seq;
 				for (int i = 0; i < q->nitems; i++) {
 					val_own(
 					    &r->rows[r->nrows_out * (size_t)q->nitems + (size_t)i],
@@ -4130,6 +4145,11 @@ typedef struct {
 	int rg;
 	uint8_t *may; /* the part's index blocks that may match (ow_scan_index) */
 	int owns;     /* the first segment of its part: frees may */
+	size_t at;    /* its place in scan order */
+	/* by_bound: the best value of the first ORDER BY column its rows may
+	 * hold (none: unknown, read first) */
+	int bounded;
+	ow_search_val_t bound;
 } seg_t;
 
 typedef struct {
@@ -4384,25 +4404,100 @@ static int plan(run_t *r, seg_t **out, size_t *n)
 		int owns = 1;
 		for (int rg = 0; rg < ow_pq_num_row_groups(p->pq); rg++) {
 			if (!ow_scan_rg_may(&sc, p, rg) || (may && !ow_scan_index_rg(may, p, rg)) ||
-			    (footer && from_footer(r, &(seg_t){p, NULL, rg, NULL, 0})))
+			    (footer && from_footer(r, &(seg_t){.p = p, .rg = rg})))
 				continue;
 			if (*n == cap)
 				segs = ow_realloc(segs, (cap *= 2) * sizeof(seg_t));
-			segs[(*n)++] = (seg_t){p, NULL, rg, may, owns};
+			segs[*n] = (seg_t){p, NULL, rg, may, owns, *n, 0, {0}};
+			(*n)++;
 			owns = 0;
 		}
 		if (owns)
 			free(may); /* no segment of the part left */
 	}
 	for (size_t k = 0; k < s->nchunks[g]; k++) {
-		if (footer && from_footer(r, &(seg_t){NULL, &s->chunks[g][k]->table, 0, NULL, 0}))
+		if (footer && from_footer(r, &(seg_t){.chunk = &s->chunks[g][k]->table}))
 			continue;
 		if (*n == cap)
 			segs = ow_realloc(segs, (cap *= 2) * sizeof(seg_t));
-		segs[(*n)++] = (seg_t){NULL, &s->chunks[g][k]->table, 0, NULL, 0};
+		segs[*n] = (seg_t){NULL, &s->chunks[g][k]->table, 0, NULL, 0, *n, 0, {0}};
+		(*n)++;
 	}
 	*out = segs;
 	return OW_OK;
+}
+
+/* Plain rows under ORDER BY x with a LIMIT, x an integer column: the
+ * segments sorted by the best value of x each may hold (a row group's
+ * statistics: its max under DESC, its min under ASC, NULL where it holds
+ * one, NULL sorting first; a buffered chunk has none and comes first), so
+ * the scan may stop at the first whose best sorts after the last row
+ * kept (stop_before). Ties keep their scan order (seg_t.at, r->seq). 1
+ * when sorted. */
+static int seg_cmp(const void *a, const void *b, void *arg)
+{
+	const seg_t *x = a, *y = b;
+	int desc = *(const int *)arg, c = x->bounded - y->bounded;
+	if (!c && x->bounded)
+		c = desc ? val_cmp(&y->bound, &x->bound) : val_cmp(&x->bound, &y->bound);
+	return c ? c : (x->at > y->at) - (x->at < y->at);
+}
+
+static int by_bound(const run_t *r, seg_t *segs, size_t n)
+{
+	const ow_columnar_t *q = r->q;
+	if (q->aggregate || q->distinct || !q->norder || r->keep <= 0)
+		return 0;
+	int c = q->items[q->order[0].item].col, desc = q->order[0].desc;
+	if (c < 0 || c >= q->ncols ||
+	    (q->defs[c].type != OW_PQ_INT64 && q->defs[c].type != OW_PQ_INT32))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		seg_t *sg = &segs[i];
+		ow_pq_stats_t st;
+		ow_search_val_t lo, hi;
+		int fc = sg->p ? sg->p->colmap[c] : -1;
+		sg->bounded = 0;
+		if (!sg->p)
+			continue;
+		int64_t rows = ow_pq_row_group_rows(sg->p->pq, sg->rg);
+		if (fc < 0) { /* absent: NULL in every row */
+			sg->bounded = 1;
+			sg->bound = (ow_search_val_t){.type = SQLITE_NULL};
+			continue;
+		}
+		if (ow_pq_stats(sg->p->pq, sg->rg, fc, &st) != OW_OK || st.null_count < 0)
+			continue;
+		if (st.null_count == rows || (!desc && st.null_count > 0)) {
+			sg->bounded = 1;
+			sg->bound = (ow_search_val_t){.type = SQLITE_NULL};
+		} else if (ow_scan_stats_bounds(&q->defs[c], &st, &lo, &hi)) {
+			sg->bounded = 1;
+			sg->bound = desc ? hi : lo;
+		}
+	}
+	qsort_r(segs, n, sizeof(seg_t), seg_cmp, &desc);
+	return 1;
+}
+
+/* 1 when no row of segment sg can be in the result, nor any of a later
+ * one (by_bound's order): its best sorts after the last row kept (a tie
+ * may come before it: read). */
+static int stop_before(run_t *r, const seg_t *sg)
+{
+	const ow_columnar_t *q = r->q;
+	if (!sg->bounded)
+		return 0;
+	if (r->nrows_out > (size_t)r->keep || (r->worst < 0 && r->nrows_out == (size_t)r->keep))
+		top_k(r);
+	if (r->worst < 0)
+		return 0;
+	const ow_search_val_t *last =
+	    &r->rows[(size_t)r->worst * (size_t)q->nrow + (size_t)q->order[0].item];
+	if (last->type != SQLITE_INTEGER && last->type != SQLITE_NULL)
+		return 0; /* not the column's value as stored: no bound holds */
+	int c = val_cmp(&sg->bound, last);
+	return q->order[0].desc ? c < 0 : c > 0;
 }
 
 /* Every segment through consume(), in order (the order SQLite reads them
@@ -4416,6 +4511,7 @@ static int scan(run_t *r)
 	scan_t sc = {.r = r};
 	if (plan(r, &sc.segs, &sc.nsegs) != OW_OK)
 		return OW_ERROR;
+	int sorted = by_bound(r, sc.segs, sc.nsegs);
 	sc.ready = ow_calloc(sc.nsegs + 1, 1);
 	slots_init(r->q, s->now_ns, sc.slots);
 	pthread_mutex_init(&sc.mu, NULL);
@@ -4432,6 +4528,8 @@ static int scan(run_t *r)
 			rc = OW_ERROR;
 			break;
 		}
+		if (sorted && stop_before(r, &sc.segs[i]))
+			break;
 		pthread_mutex_lock(&sc.mu);
 		while (!sc.ready[i]) {
 			size_t k = claim(&sc);
@@ -4450,6 +4548,7 @@ static int scan(run_t *r)
 		rc = sl->rc;
 		if (rc == OW_OK && sl->selected) {
 			r->sl = sl;
+			r->at = sc.segs[i].at;
 			rc = consume(r);
 		}
 		pthread_mutex_lock(&sc.mu);
@@ -4478,7 +4577,8 @@ typedef struct {
 	const ow_search_val_t *vals; /* nrow per row */
 	int by_keys;		     /* groups: by their keys, as SQLite groups */
 	const run_t *r;
-	int reversed; /* ties the other way round */
+	int reversed;	     /* ties the other way round */
+	const uint64_t *seq; /* plain rows: ties by their place in scan order */
 } sort_ctx_t;
 
 static int row_cmp(const void *a, const void *b, void *arg)
@@ -4499,6 +4599,8 @@ static int row_cmp(const void *a, const void *b, void *arg)
 	}
 	size_t n = (size_t)c->q->nrow;
 	int r = order_cmp(c->q, &c->vals[x * n], &c->vals[y * n]);
+	if (!r && c->seq)
+		x = (size_t)c->seq[x], y = (size_t)c->seq[y];
 	return r ? r : c->reversed ? (x < y) - (x > y) : (x > y) - (x < y);
 }
 
@@ -4542,13 +4644,16 @@ static void top_k(run_t *r)
 	size_t *idx = ow_alloc(r->nrows_out * sizeof(size_t));
 	for (size_t i = 0; i < r->nrows_out; i++)
 		idx[i] = i;
-	sort_ctx_t c = {r->q, r->rows, 0, NULL, 0};
+	sort_ctx_t c = {r->q, r->rows, 0, NULL, 0, r->seq};
 	qsort_r(idx, r->nrows_out, sizeof(size_t), row_cmp, &c);
 	ow_search_val_t *rows = ow_alloc((r->rows_cap + 1) * n * sizeof(ow_search_val_t));
+	uint64_t *seq = r->seq ? ow_alloc((r->rows_cap + 1) * sizeof(uint64_t)) : NULL;
 	for (size_t k = 0; k < r->nrows_out; k++) {
 		ow_search_val_t *from = &r->rows[idx[k] * n];
 		if (k < keep) {
 			memcpy(&rows[k * n], from, n * sizeof(ow_search_val_t));
+			if (seq)
+				seq[k] = r->seq[idx[k]];
 			continue;
 		}
 		for (size_t i = 0; i < n; i++) {
@@ -4557,8 +4662,10 @@ static void top_k(run_t *r)
 		}
 	}
 	free(r->rows);
+	free(r->seq);
 	free(idx);
 	r->rows = rows;
+	r->seq = seq;
 	r->nrows_out = OW_MIN(keep, r->nrows_out);
 	if (r->nrows_out == keep && keep > 0)
 		r->worst = (int64_t)keep - 1;
@@ -4608,7 +4715,7 @@ static int finish_groups(run_t *r)
 			total = o->op == E_REF && o->id == g;
 		}
 	}
-	sort_ctx_t c = {q, NULL, 1, r, 0};
+	sort_ctx_t c = {q, NULL, 1, r, 0, NULL};
 	if (!total)
 		qsort_r(idx, r->ngroups, sizeof(size_t), row_cmp, &c);
 	/* ORDER BY with a LIMIT: only the rows that can be in it kept, as
@@ -4668,6 +4775,7 @@ static void free_run(run_t *r)
 	for (size_t k = 0; k < r->nrows_out * (size_t)q->nrow; k++)
 		val_free(&r->rows[k]);
 	free(r->rows);
+	free(r->seq);
 	free(r->gmap);
 	free(r->stamp);
 	free(r->gi);
@@ -4930,8 +5038,9 @@ static int execute(ow_search_t *s, ow_columnar_t *q, int64_t limit, int64_t offs
 		 * but for the groups of an aggregate query under one ORDER BY
 		 * term DESC, which come the other way round (as measured on
 		 * SQLite 3.40: t/86columnar.t checks both) */
-		sort_ctx_t c = {q, r->rows, 0, NULL,
-				q->aggregate && q->norder == 1 && q->order[0].desc};
+		sort_ctx_t c = {
+		    q,	   r->rows, 0, NULL, q->aggregate && q->norder == 1 && q->order[0].desc,
+		    r->seq};
 		size_t m = r->nrows_out;
 		/* of many rows, only those the OFFSET and LIMIT show: the first
 		 * (row_cmp's order is total, ties by position) */
