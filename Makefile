@@ -141,7 +141,9 @@ test: deps
 # Modules are layers (README, Architecture): X uses Y when a file of
 # modules/X/ has #include "../Y/...", and a lower module tells a higher one
 # something only through a callback it was given. openwit.c, the top, may
-# use every module. A cycle fails, printed as its chain of includes.
+# use every module. A cycle fails, printed as its chain of includes. The
+# config fuzz target (t/fuzz/config.c) registers the same modules as
+# openwit.c's table, or their keys would go unfuzzed: a difference fails.
 check-deps:
 	@echo "  DEPS    modules/*/*.[ch]"
 	$(Q)loops=$$(grep -o '^#include "\.\./[a-z0-9_]*/' modules/*/*.[ch] | \
@@ -152,6 +154,13 @@ check-deps:
 	  echo "$$loops" | awk '/contains a loop/ { if (l != "") print "  " l " -> " f; l = ""; next } \
 	    { sub(/^tsort: /, ""); if (l == "") l = f = $$0; else l = l " -> " $$0 } \
 	    END { if (l != "") print "  " l " -> " f }' >&2; \
+	  exit 1; \
+	fi
+	$(Q)mods() { grep -o '&ow_[a-z0-9]*_module' $$1 | sort -u; }; \
+	if [ "$$(mods openwit.c)" != "$$(mods t/fuzz/config.c)" ]; then \
+	  echo "check-deps: t/fuzz/config.c must register the modules of openwit.c's table:" >&2; \
+	  echo "  openwit.c:        $$(mods openwit.c | tr '\n' ' ')" >&2; \
+	  echo "  t/fuzz/config.c:  $$(mods t/fuzz/config.c | tr '\n' ' ')" >&2; \
 	  exit 1; \
 	fi
 
