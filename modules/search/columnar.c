@@ -2466,11 +2466,7 @@ static int eval_at(const ow_columnar_t *q, const slot_t *sl, ow_buf_t *xbuf, ow_
 		if (rc != OW_OK || v->type == SQLITE_NULL)
 			return rc;
 		int64_t a = v->i;
-		int plain = t->op == E_ADD   ? !__builtin_add_overflow(a, b, &r)
-			    : t->op == E_SUB ? !__builtin_sub_overflow(a, b, &r)
-			    : t->op == E_MUL ? !__builtin_mul_overflow(a, b, &r)
-					     : b > 0 && ((r = t->op == E_DIV ? a / b : a % b), 1);
-		if (plain) {
+		if (ow_eval_int_plain(t->op, a, b, &r)) {
 			v->i = r;
 			return OW_OK;
 		}
@@ -3003,19 +2999,11 @@ static void vec_eval(vctx_t *c, const ow_node_t *t, vec_t *out, int depth)
 		vec_eval(c, t->kid[1], &b, depth + 1);
 		switch (t->op) {
 		case E_ADD:
-			VEC_BINARY(!__builtin_add_overflow(u, w, &out->i[r]));
-			break;
 		case E_SUB:
-			VEC_BINARY(!__builtin_sub_overflow(u, w, &out->i[r]));
-			break;
 		case E_MUL:
-			VEC_BINARY(!__builtin_mul_overflow(u, w, &out->i[r]));
-			break;
 		case E_DIV:
-			VEC_BINARY(w != 0 && w != -1 && ((out->i[r] = u / w), 1));
-			break;
 		case E_REM:
-			VEC_BINARY(w != 0 && w != -1 && ((out->i[r] = u % w), 1));
+			VEC_BINARY(ow_eval_int_plain(t->op, u, w, &out->i[r]));
 			break;
 		case E_EQ:
 			VEC_BINARY((out->i[r] = u == w, 1));

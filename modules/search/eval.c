@@ -412,39 +412,24 @@ static int arith(int op, const ow_search_val_t *x, const ow_search_val_t *y, ow_
 		return OW_DECLINED;
 	if (a.type == SQLITE_INTEGER && b.type == SQLITE_INTEGER) {
 		int64_t r;
-		switch (op) {
-		case E_ADD:
-			if (__builtin_add_overflow(a.i, b.i, &r))
-				goto real;
-			break;
-		case E_SUB:
-			if (__builtin_sub_overflow(a.i, b.i, &r))
-				goto real;
-			break;
-		case E_MUL:
-			if (__builtin_mul_overflow(a.i, b.i, &r))
-				goto real;
-			break;
-		case E_DIV:
-			if (b.i == 0) {
-				set_null(out);
-				return OW_OK;
-			}
-			if (b.i == -1 && a.i == INT64_MIN)
-				goto real;
-			r = a.i / b.i;
-			break;
-		default:
-			if (b.i == 0) {
-				set_null(out);
-				return OW_OK;
-			}
-			r = b.i == -1 ? 0 : a.i % b.i;
+		if (ow_eval_int_plain(op, a.i, b.i, &r)) {
+			set_int(out, r);
+			return OW_OK;
 		}
-		set_int(out, r);
-		return OW_OK;
+		if ((op == E_DIV || op == E_REM) && b.i == 0) {
+			set_null(out);
+			return OW_OK;
+		}
+		if (op == E_REM) { /* x % -1 */
+			set_int(out, 0);
+			return OW_OK;
+		}
+		if (op == E_DIV && a.i != INT64_MIN) { /* x / -1 */
+			set_int(out, -a.i);
+			return OW_OK;
+		}
+		/* an overflow, or INT64_MIN / -1: a real, as SQLite */
 	}
-real:;
 	double ra = a.type == SQLITE_INTEGER ? (double)a.i : a.d;
 	double rb = b.type == SQLITE_INTEGER ? (double)b.i : b.d, r;
 	switch (op) {

@@ -171,4 +171,26 @@ int ow_eval_function(const char *name, int nargs);
  * arguments, gives the same value in any connection at any time. */
 int ow_eval_sqlite_function(const char *name, int nargs);
 
+/* Integer arithmetic op (E_ADD .. E_REM) of a and b into *r when it is
+ * plain: no overflow, a divisor neither 0 nor -1. 0 otherwise: SQLite's
+ * answer is then a real or NULL, which ow_eval gives. One rule for the row
+ * evaluator and the columnar engine's fast paths. */
+static inline int ow_eval_int_plain(int op, int64_t a, int64_t b, int64_t *r)
+{
+	switch (op) {
+	case E_ADD:
+		return !__builtin_add_overflow(a, b, r);
+	case E_SUB:
+		return !__builtin_sub_overflow(a, b, r);
+	case E_MUL:
+		return !__builtin_mul_overflow(a, b, r);
+	case E_DIV:
+		return b != 0 && b != -1 && ((*r = a / b), 1);
+	case E_REM:
+		return b != 0 && b != -1 && ((*r = a % b), 1);
+	default:
+		return 0;
+	}
+}
+
 #endif
