@@ -29,6 +29,9 @@
  * the header and body sizes are enforced while reading (http/server.c):
  * the API's bodies are small, a larger one is refused before it is read.
  * TLS: control.tls.* (modules/tls).
+ *
+ * Other modules add their APIs here with ow_control_route (control.h):
+ * the registry is filled in the init phase and read-only afterwards.
  */
 #include "control.h"
 #include "../core/batch.h"
@@ -422,10 +425,49 @@ int64_t ow_control_query_max_rows(void)
 	return query_max_rows;
 }
 
+#define MAX_ROUTES 32
+typedef struct {
+	const char *path;
+	size_t len;
+	int flags, scope;
+	ow_route_fn fn;
+	void *arg;
+} route_t;
+static route_t routes[MAX_ROUTES];
+static int nroutes;
+
+int ow_control_route(const char *path, int flags, int scope, ow_route_fn fn, void *arg)
+{
+	if (nroutes == MAX_ROUTES || path[0] != '/')
+		return OW_ERROR;
+	routes[nroutes++] = (route_t){path, strlen(path), flags, scope, fn, arg};
+	return OW_OK;
+}
+
+/* The registered route that serves path: the longest match, or NULL. */
+static const route_t *route_find(const char *path)
+{
+	const route_t *best = NULL;
+	for (int i = 0; i < nroutes; i++) {
+		const route_t *r = &routes[i];
+		int hit = (r->flags & OW_ROUTE_PREFIX)
+			      ? strncmp(path, r->path, r->len) == 0 &&
+				    (path[r->len] == '\0' || path[r->len] == '/' ||
+				     r->path[r->len - 1] == '/')
+			      : strcmp(path, r->path) == 0;
+		if (hit && (best == NULL || r->len > best->len))
+			best = r;
+	}
+	return best;
+}
+
 /* What a path needs of a token (OW_AUTH_*): 0 for the open ones and the
  * unknown (404). */
 static int route_scope(const char *path)
 {
+	const route_t *r = route_find(path);
+	if (r)
+		return r->scope;
 	if (strcmp(path, "/api/search") == 0 || strncmp(path, "/api/traces/", 12) == 0 ||
 	    strcmp(path, "/api/logs/search") == 0)
 		return OW_AUTH_READ;
@@ -481,6 +523,11 @@ static void on_request(struct evhttp_request *req, void *arg)
 			send_error(req, a.http, a.message);
 			return;
 		}
+	}
+	const route_t *route = route_find(path);
+	if (route) {
+		route->fn(req, path, scope ? tenant : "", route->arg);
+		return;
 	}
 	if (strcmp(path, "/api/search") == 0) {
 		if (cmd == EVHTTP_REQ_POST) {

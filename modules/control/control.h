@@ -12,9 +12,24 @@ extern ow_module_t ow_control_module;
 /* openwit.c calls this once every module has started. */
 void ow_control_set_ready(int ready);
 
+/* Routes other modules serve on the control port (the Prometheus, Loki,
+ * Tempo and Jaeger APIs, the UI). A module registers them in its init
+ * hook, before control starts. path is matched whole, or with
+ * OW_ROUTE_PREFIX as a prefix ending at a '/' boundary ("/loki" matches
+ * "/loki" and "/loki/api/v1/labels", not "/lokix"). scope is what a
+ * token needs (OW_AUTH_*, 0 for an open route); control checks it, and
+ * the tenant, before fn runs, exactly as for /api/search. fn gets the
+ * whole path and the tenant (empty for an open route) and answers every
+ * method itself. Connections, deadlines and the body size are the
+ * control listener's (control.*). Longest registered path wins. */
+struct evhttp_request;
+enum { OW_ROUTE_PREFIX = 1 };
+typedef void (*ow_route_fn)(struct evhttp_request *req, const char *path, const char *tenant,
+			    void *arg);
+int ow_control_route(const char *path, int flags, int scope, ow_route_fn fn, void *arg);
+
 /* query.c: the query API (see there); the limits are control's settings.
  * tenant: the request's, as control decided it (modules/auth). */
-struct evhttp_request;
 void ow_query_search(struct evhttp_request *req, const char *tenant);
 void ow_query_trace(struct evhttp_request *req, const char *id, const char *tenant);
 void ow_query_logs(struct evhttp_request *req, const char *tenant);
