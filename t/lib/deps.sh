@@ -9,10 +9,13 @@ cd "$(dirname "$0")/../.."
 
 build="gcc make pkg-config libevent-dev libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler
 librdkafka-dev libsqlite3-dev libzstd-dev libcjson-dev libyaml-dev zlib1g-dev libxxhash-dev
-libssl-dev"
-tests="curl sqlite3 mandoc perl nghttp2-client python3 kcat openssl"
-# ClickHouse, the benchmark's peer (t/bench/compare.mjs starts its own)
-bench="clickhouse-server clickhouse-client"
+libssl-dev libsnappy-dev"
+# promtool and Prometheus (the Prometheus API's tests), chromium (the UI's,
+# driven by puppeteer-core with no browser download)
+tests="curl sqlite3 mandoc perl nghttp2-client python3 kcat openssl prometheus chromium"
+# ClickHouse, the benchmark's peer (t/bench/compare.mjs starts its own);
+# VictoriaMetrics, the metrics part's
+bench="clickhouse-server clickhouse-client victoria-metrics"
 want="$build"
 [ "$1" = test ] && want="$build $tests"
 [ "$1" = bench ] && want="$build $tests $bench"
