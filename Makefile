@@ -183,6 +183,15 @@ bench: deps-bench
 	$(Q)$(MAKE) --no-print-directory openwit $(LOADGEN)
 	BENCH_SCALE=$(BENCH_SCALE) node t/bench/compare.mjs
 
+# the token searches at a larger scale: make bench's run with 10M log
+# records (BENCH_SEARCH_LOGS) and 50k spans and points, into
+# build/bench-search/
+BENCH_SEARCH_LOGS ?= 10000000
+bench-search: deps-bench
+	$(Q)$(MAKE) --no-print-directory openwit $(LOADGEN)
+	BENCH_LOGS=$(BENCH_SEARCH_LOGS) BENCH_SPANS=50000 BENCH_POINTS=50000 BENCH_CORPUS_RUNS=0 \
+	  BENCH_H2LOAD=0 BENCH_ACK_RUNS=1 BENCH_OUT=build/bench-search node t/bench/compare.mjs
+
 # the earlier benches, each on its own: bytes on disk of two datasets
 # before and after merging, and openwit sql / the query API beside DuckDB
 # on 1M spans and 1M log records
@@ -218,7 +227,7 @@ clean:
 	rm -rf build openwit t/openwit-faults t/unit/*.t t/kafka/mock t/bench/loadgen
 
 FORCE:
-.PHONY: all deps deps-bench run test check-deps check-build asan bench bench-storage bench-sql \
+.PHONY: all deps deps-bench run test check-deps check-build asan bench bench-search bench-storage bench-sql \
         fuzz fuzz-build fuzz-replay install format clean FORCE
 .SECONDARY:
 

@@ -49,7 +49,10 @@
 // BENCH_ACK_RUNS (3 pairs of step 6's runs, idle and under queries),
 // BENCH_CORPUS_RUNS (3: the best of as many runs in step 2b; 0 skips it),
 // BENCH_OW_CONFIG (a JSON object of openwit settings, e.g. '{"query.nice":19}'),
-// KEEP=1 keeps the temporary directory.
+// BENCH_SPANS/BENCH_LOGS/BENCH_POINTS (a signal's count, instead of the
+// scale's), BENCH_OUT (build/bench), KEEP=1 keeps the temporary directory.
+// make bench-search runs it with many log records and few of the others:
+// the token searches at a larger scale (10M by default).
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -96,6 +99,10 @@ else if (/^\d+(\.\d+)?x$/.test(scaleName)) {
   const k = parseFloat(scaleName);
   scale = { spans: Math.round(BASE.spans * k), logs: Math.round(BASE.logs * k), points: Math.round(BASE.points * k), runs: BASE.runs, h2: BASE.h2 };
 } else throw new Error(`BENCH_SCALE=${scaleName}: smoke, default or Nx (e.g. 10x)`);
+// BENCH_SPANS, BENCH_LOGS, BENCH_POINTS: one signal's count instead of the
+// scale's (make bench-search: many log records, few of the others)
+for (const [k, env] of [['spans', 'BENCH_SPANS'], ['logs', 'BENCH_LOGS'], ['points', 'BENCH_POINTS']])
+  if (process.env[env]) scale[k] = Number(process.env[env]);
 const CONNS = Number(process.env.BENCH_CONNS || 4);
 const RECORDS = Number(process.env.BENCH_RECORDS || 500);
 const GRPC_CONNS = Number(process.env.BENCH_GRPC_CONNS || 2);
@@ -106,7 +113,7 @@ const ACK_RUNS = Number(process.env.BENCH_ACK_RUNS || 3);
 const CORPUS_RUNS = Number(process.env.BENCH_CORPUS_RUNS ?? 3);
 const TENANT = 'bench', TENANT_GRPC = 'bench-grpc';
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'openwit-bench-'));
-const outDir = path.join(root, 'build/bench');
+const outDir = path.resolve(root, process.env.BENCH_OUT || 'build/bench');
 fs.mkdirSync(outDir, { recursive: true });
 const notes = [];
 const children = new Set();
@@ -374,6 +381,8 @@ const rareWord = (() => {
   fs.closeSync(fd);
   return (b.toString('utf8', 0, n).match(/ORD-\d+/) || ['ORD-100000'])[0];
 })();
+// its number, a token of its own: every record that holds it, counted
+const rareToken = rareWord.replace(/^ORD-/, '');
 // token searches: openwit with its full-text index, and again scanned (a
 // restart with index.enabled false, after the latency runs)
 const tokenQ = [
@@ -388,6 +397,11 @@ const tokenQ = [
     ch: `SELECT time, service_name, body FROM logs WHERE body LIKE '%${rareWord}%' ORDER BY time DESC LIMIT 100`,
     duck: `SELECT epoch_ns(time) AS time, service_name, body FROM ${owParquet.logs} WHERE body LIKE '%${rareWord}%' ORDER BY time DESC LIMIT 100`,
     key: (r) => [String(r.time)] },
+  { name: `log count of a rare token (match '${rareToken}')`,
+    ow: `SELECT count(*) AS n FROM logs WHERE match(body, '${rareToken}')`,
+    ch: `SELECT count() AS n FROM logs WHERE match(lower(body), '(^|[^a-z0-9])${rareToken}([^a-z0-9]|$)')`,
+    duck: `SELECT count(*) AS n FROM ${owParquet.logs} WHERE regexp_matches(lower(body), '(^|[^a-z0-9])${rareToken}([^a-z0-9]|$)')`,
+    key: (r) => [String(r.n)] },
 ];
 Q.push(...tokenQ);
 const timed = async (fn) => { const t = process.hrtime.bigint(); const rows = await fn(); return { ms: Number(process.hrtime.bigint() - t) / 1e6, rows }; };
