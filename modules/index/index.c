@@ -47,7 +47,7 @@
  * has one gets index_pip and index_completed_at.
  *
  * Every index.check_interval_seconds the files of the loaded indexes are
- * looked at (stat): one deleted, or whose size or mtime changed, is read
+ * looked at (stat, on the pool's thread): one deleted, or whose size or mtime changed, is read
  * again and rebuilt when its checksum fails. Queries use the index loaded
  * in memory meanwhile: it was checked when loaded, and the part it
  * describes never changes. A part's index goes with the part (a merge, a
@@ -898,7 +898,7 @@ static void submit(item_t *it)
 	it->job.done = index_done;
 	running = it;
 	if (ow_pool_submit(pool, &it->job) != OW_OK) {
-		struct timeval tv = {0, 100000}; /* cannot be: one job at a time */
+		struct timeval tv = {0, 100000}; /* cannot be: an item and a check at most */
 		evtimer_add(retry_ev, &tv);
 	}
 }
@@ -936,28 +936,73 @@ static void on_part(ow_partref_t *p)
 	enqueue(p, 0);
 }
 
+/* The periodic check of the loaded indexes' files: the parts listed when
+ * it began (references of ours), and which of them changed. The stat()s
+ * run on the pool's thread, the one that writes an index's size and
+ * mtime, so the loop never waits on the disk; one check at a time. */
+typedef struct {
+	ow_job_t job;
+	ow_partref_t **parts;
+	size_t n;
+	uint8_t *changed;
+	atomic_int worked;
+} check_t;
+static check_t *checking;
+
+static void check_free(check_t *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		ow_storage_part_unref(c->parts[i]);
+	free(c->parts);
+	free(c->changed);
+	free(c);
+}
+
+static void check_work(ow_job_t *j)
+{
+	check_t *c = (check_t *)j;
+	for (size_t i = 0; i < c->n && !stopping; i++) {
+		const ow_index_t *ix = ow_index_of(c->parts[i]);
+		char path[4400];
+		struct stat st;
+		file_of(c->parts[i]->id, path, sizeof(path));
+		c->changed[i] =
+		    ix &&
+		    (stat(path, &st) != 0 || st.st_size != ix->size ||
+		     (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec != ix->mtime_ns);
+	}
+	atomic_store(&c->worked, 1);
+}
+
 /* Loaded indexes whose file was deleted or changed go back to the queue,
  * to be read again (and rebuilt if it is not whole). */
+static void check_done(ow_job_t *j)
+{
+	check_t *c = (check_t *)j;
+	checking = NULL;
+	for (size_t i = 0; i < c->n && !stopping; i++)
+		if (c->changed[i] && !c->parts[i]->removed)
+			enqueue(c->parts[i], 1);
+	check_free(c);
+}
+
 static void on_check(evutil_socket_t fd, short what, void *arg)
 {
 	OW_UNUSED(fd);
 	OW_UNUSED(what);
 	OW_UNUSED(arg);
-	size_t n;
-	ow_partref_t **parts = ow_storage_parts(&n);
-	for (size_t i = 0; i < n; i++) {
-		ow_partref_t *p = parts[i];
-		const ow_index_t *ix = ow_index_of(p);
-		char path[4400];
-		struct stat st;
-		file_of(p->id, path, sizeof(path));
-		if (ix &&
-		    (stat(path, &st) != 0 || st.st_size != ix->size ||
-		     (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec != ix->mtime_ns))
-			enqueue(p, 1);
-		ow_storage_part_unref(p);
+	if (checking || stopping || !pool)
+		return;
+	check_t *c = ow_calloc(1, sizeof(*c));
+	c->parts = ow_storage_parts(&c->n);
+	c->changed = ow_calloc(c->n ? c->n : 1, 1);
+	c->job.work = check_work;
+	c->job.done = check_done;
+	checking = c;
+	if (ow_pool_submit(pool, &c->job) != OW_OK) { /* full: the next interval */
+		checking = NULL;
+		check_free(c);
 	}
-	free(parts);
 }
 
 /* Index files of parts the catalog no longer lists (a merge or drop whose
@@ -1042,6 +1087,9 @@ static void index_stop(void)
 	if (running && !atomic_load(&running->worked))
 		item_free(running);
 	running = NULL;
+	if (checking && !atomic_load(&checking->worked))
+		check_free(checking);
+	checking = NULL;
 	while (waiting) {
 		item_t *it = waiting;
 		waiting = it->next;
