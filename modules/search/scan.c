@@ -588,7 +588,9 @@ uint8_t *ow_scan_index(const ow_scan_t *sc, const ow_search_part_t *p)
 			used |=
 			    narrow_text(ix, f->col, (const uint8_t *)f->needle, f->nneedle, may);
 	}
-	if (!used) {
+	/* a token in every block (a common word) rules nothing out: the part
+	 * is read as without an index, with nothing to look up per block */
+	if (!used || memchr(may, 0, nb) == NULL) {
 		free(may);
 		return NULL;
 	}
