@@ -547,19 +547,26 @@ static int narrow_text(const ow_index_t *ix, int col, const uint8_t *t, size_t n
 {
 	int covered = 1;
 	ow_buf_t run = {0};
-	size_t at = 0, i, j;
-	while (covered && ow_index_next(t, n, &at, &i, &j)) {
-		run.len = 0;
-		for (size_t k = i; k < j; k++) {
-			uint8_t c = ow_index_fold(t[k]);
-			ow_buf_add(&run, &c, 1);
+	/* the runs looked up in the sorted dictionary (whole tokens and
+	 * prefixes) first: a suffix or a substring walks all of it, unless
+	 * the blocks left already hold it whole (ow_index_narrow) */
+	for (int pass = 0; pass < 2 && covered; pass++) {
+		size_t at = 0, i, j;
+		while (covered && ow_index_next(t, n, &at, &i, &j)) {
+			int open_left = i == 0, open_right = j == n;
+			int kind = open_left && open_right ? OW_INDEX_INSIDE
+				   : open_left		   ? OW_INDEX_SUFFIX
+				   : open_right		   ? OW_INDEX_PREFIX
+							   : OW_INDEX_WHOLE;
+			if (pass != (kind == OW_INDEX_SUFFIX || kind == OW_INDEX_INSIDE))
+				continue;
+			run.len = 0;
+			for (size_t k = i; k < j; k++) {
+				uint8_t c = ow_index_fold(t[k]);
+				ow_buf_add(&run, &c, 1);
+			}
+			covered = ow_index_narrow(ix, col, run.data, run.len, kind, may);
 		}
-		int open_left = i == 0, open_right = j == n;
-		int kind = open_left && open_right ? OW_INDEX_INSIDE
-			   : open_left		   ? OW_INDEX_SUFFIX
-			   : open_right		   ? OW_INDEX_PREFIX
-						   : OW_INDEX_WHOLE;
-		covered = ow_index_narrow(ix, col, run.data, run.len, kind, may);
 	}
 	ow_buf_free(&run);
 	return covered;
