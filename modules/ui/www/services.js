@@ -1,0 +1,80 @@
+// services.js - the first page (#/services): every service that sent
+// spans, log records or metric points in the range, with its span rate,
+// error rate (status ERROR), p50 and p99 span duration and a sparkline of
+// its spans over the range; #/services/NAME the same figures for each of
+// its operations (span names).
+'use strict';
+(function () {
+  const h = OW.h;
+
+  // The figures of spans grouped by key (service_name, or name within a
+  // service): rows {key, n, err, p50, p99, spark: [counts]}.
+  async function figures(key, where, r, signal) {
+    const b = OW.bucket(r, 30);
+    const [agg, spark] = await Promise.all([
+      OW.sql(`SELECT ${key} AS k, count(*) AS n, count(*) FILTER (WHERE status_code = 2) AS err, p50(duration_ns) AS p50, p99(duration_ns) AS p99 FROM spans WHERE ${where} GROUP BY 1 ORDER BY 1`, { signal }),
+      OW.sql(`SELECT ${key} AS k, time_bucket_ns(start_time, ${b.ns}) AS b, count(*) AS n FROM spans WHERE ${where} GROUP BY 1, 2`, { signal }),
+    ]);
+    const first = Math.floor(r.from / b.ms) * b.ms;
+    const nb = Math.ceil((r.to - first) / b.ms);
+    const series = new Map();
+    for (const x of spark.rows) {
+      if (!series.has(x.k)) series.set(x.k, new Array(nb).fill(0));
+      const i = Math.round((x.b / 1e6 - first) / b.ms);
+      if (i >= 0 && i < nb) series.get(x.k)[i] += x.n;
+    }
+    return agg.rows.map((x) => ({ ...x, spark: series.get(x.k) || [] }));
+  }
+
+  function figureCols(r, nameCol) {
+    const secs = (r.to - r.from) / 1000;
+    return [
+      nameCol,
+      { label: 'spans/s', cls: 'num', get: (x) => h('span', { dataset: { n: x.n } }, OW.fmtNum(x.n / secs, 3)) },
+      { label: 'spans', cls: 'num', get: (x) => OW.fmtNum(x.n) },
+      { label: 'errors', cls: 'num', get: (x) => h('span', { class: x.err ? 'bad' : '', dataset: { err: x.err } }, x.n ? `${OW.fmtNum((100 * x.err) / x.n, 2)} %` : '–') },
+      { label: 'p50', cls: 'num', get: (x) => h('span', { dataset: { ns: x.p50 } }, OW.fmtDur(x.p50)) },
+      { label: 'p99', cls: 'num', get: (x) => h('span', { dataset: { ns: x.p99 } }, OW.fmtDur(x.p99)) },
+      { label: 'spans over time', get: (x) => OW.sparkline(x.spark) },
+    ];
+  }
+
+  OW.views.services = async function (el, arg) {
+    const r = OW.range();
+    const signal = OW.abortable();
+    if (arg) return operations(el, arg, r, signal);
+    el.append(h('h1', null, 'Services'));
+    const box = el.appendChild(h('div', null, OW.loading()));
+    const where = OW.timeWhere('start_time', r);
+    const [rows, logs, metrics] = await Promise.all([
+      figures('service_name', where, r, signal),
+      OW.sql(`SELECT service_name AS k, count(*) AS n FROM logs WHERE ${OW.timeWhere('time', r)} GROUP BY 1`, { signal }),
+      OW.sql(`SELECT service_name AS k, count(*) AS n FROM metrics WHERE ${OW.timeWhere('time', r)} GROUP BY 1`, { signal }),
+    ]);
+    const all = new Map(rows.map((x) => [x.k, { ...x, logs: 0, points: 0 }]));
+    for (const [list, field] of [[logs.rows, 'logs'], [metrics.rows, 'points']])
+      for (const x of list) {
+        if (!all.has(x.k)) all.set(x.k, { k: x.k, n: 0, err: 0, p50: null, p99: null, spark: [], logs: 0, points: 0 });
+        all.get(x.k)[field] = x.n;
+      }
+    const list = [...all.values()].sort((a, b) => String(a.k).localeCompare(String(b.k)));
+    box.replaceChildren();
+    if (!list.length) return box.append(OW.firstData('services'));
+    const name = { label: 'service', get: (x) => h('a', { href: OW.href('services', x.k), class: 'svc' }, h('i', { class: 'swatch', style: `background:${OW.color(String(x.k))}` }), x.k || '(no service.name)') };
+    const cols = figureCols(r, name);
+    cols.push({ label: 'log records', cls: 'num', get: (x) => h('a', { href: OW.href('logs', '', { service: x.k }) }, OW.fmtNum(x.logs)) });
+    cols.push({ label: 'metric points', cls: 'num', get: (x) => OW.fmtNum(x.points) });
+    box.append(OW.table(list, cols, { cls: 'services', data: (x) => ({ service: x.k }) }));
+  };
+
+  async function operations(el, svc, r, signal) {
+    el.append(h('h1', null, h('a', { href: OW.href('services') }, 'Services'), ' / ', svc));
+    el.append(h('p', null, h('a', { href: OW.href('traces', '', { service: svc }) }, 'Traces of this service'), ' · ', h('a', { href: OW.href('logs', '', { service: svc }) }, 'Logs of this service')));
+    const box = el.appendChild(h('div', null, OW.loading()));
+    const rows = await figures('name', `service_name = ${OW.str(svc)} AND ${OW.timeWhere('start_time', r)}`, r, signal);
+    box.replaceChildren();
+    if (!rows.length) return box.append(h('p', { class: 'empty' }, `No spans of ${svc} in this range.`));
+    const name = { label: 'operation', get: (x) => h('a', { href: OW.href('traces', '', { service: svc, operation: x.k }) }, x.k) };
+    box.append(OW.table(rows, figureCols(r, name), { cls: 'operations', data: (x) => ({ operation: x.k }) }));
+  }
+})();
