@@ -115,7 +115,7 @@
       errors ? h('span', { class: 'bad' }, `${errors} errors`) : null,
       h('a', { href: OW.href('logs', '', { trace: id, from: String(Math.floor(t0 / 1e6) - 60e3), to: String(Math.ceil(t1 / 1e6) + 60e3) }) }, 'Logs of this trace'),
       h('button', { type: 'button', onclick: () => { collapsed.clear(); relayout(); } }, 'Expand all'),
-      h('button', { type: 'button', onclick: () => { for (const r of flatten(roots, new Set())) if (r.kids.length && r.depth >= 1) collapsed.add(r.s.span_id); relayout(); } }, 'Collapse below roots\u2019 children')));
+      h('button', { type: 'button', onclick: () => { for (const r of flatten(roots, new Set())) if (r.kids.length && r.depth >= 1) collapsed.add(r.s.span_id); relayout(); } }, 'Collapse all')));
     el.append(h('div', { class: 'legend' }, services.map((s) => h('span', null, h('i', { style: `background:${OW.color(s)}` }), s))));
     // a ruler: offsets from the trace's start at fifths of its duration
     el.append(h('div', { class: 'wf-ruler' }, h('div', { class: 'wf-name' }, 'service and operation'),
