@@ -242,6 +242,15 @@ await go(`#/pipeline?batch=${batch.batch_id}`, '#batch-timeline');
 like(await text('#batch-timeline'), new RegExp(`Batch ${batch.batch_id}.*created.*WAL`, 's'), 'a batch\'s timeline by id');
 await shot('pipeline');
 
+// the theme follows the system's
+await page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: 'dark' }]);
+await go('#/services', 'table.services tbody tr');
+const dark = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+await shot('services-dark');
+await page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: 'light' }]);
+const light = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+is([light, dark], ['rgb(255, 255, 255)', 'rgb(20, 23, 29)'], 'light and dark themes follow the system');
+
 // keyboard: '/' focuses the view's search
 await go('#/logs', 'table.logs');
 await page.keyboard.press('/');
@@ -252,6 +261,15 @@ const other = send(['--logs-only', 'from the other tenant', '--header', 'X-Scope
 ok(other.failed === 0, 'a record for tenant acme');
 await go('#/services?tenant=acme', 'table.services tbody tr');
 is(await page.$$eval('table.services tbody tr', (t) => t.map((r) => r.dataset.service)), ['checkout'], 'the tenant in the URL: acme\'s one service, none of default\'s');
+
+// a tenant with no data: the empty state's curl line sends a first span
+await go('#/services?tenant=fresh', '.empty pre');
+const line = await text('.empty pre');
+like(line, /^curl -s http:\/\/127\.0\.0\.1:4318\/v1\/traces .*-H 'X-Scope-OrgID: fresh' -d '\{"resourceSpans"/, 'an empty view shows the curl line that sends a first span (for its tenant)');
+const r = spawnSync('sh', ['-c', line.replace(':4318/', `:${s.ports.otlp}/`)]);
+is(r.status, 0, 'that line, run (on the test\'s port), succeeds');
+await go('#/services?tenant=fresh&from=5m', 'table.services');
+is(await page.$$eval('table.services tbody tr', (t) => t.map((x) => x.dataset.service)), ['hello'], 'and its span\'s service is listed');
 
 is(problems, [], 'no console error, page error, failed request or HTTP error in the page');
 
@@ -267,6 +285,8 @@ ok(plain.headers['content-encoding'] === undefined, 'identity when gzip is not a
 like(plain.headers.etag, /^"[0-9a-f]{16}"$/, 'an ETag');
 is(plain.headers['cache-control'], 'no-cache', 'Cache-Control: no-cache (revalidate)');
 is(curl(`${s.control}/`, ['-H', `If-None-Match: ${plain.headers.etag}`]).code, 304, 'If-None-Match: 304');
+for (const [ae, want] of [['br, gzip;q=0.5', 'gzip'], ['gzip;q=0', undefined], ['*', 'gzip'], ['identity', undefined], ['x-gzip', 'gzip']])
+  is(curl(`${s.control}/`, ['-H', `Accept-Encoding: ${ae}`]).headers['content-encoding'], want, `Accept-Encoding: ${ae}: ${want || 'identity'}`);
 is(curl(`${s.control}/ui/core.js`).headers['content-type'], 'text/javascript; charset=utf-8', 'a script under /ui/');
 is(curl(`${s.control}/ui/nope.js`).code, 404, 'an unknown asset is 404');
 is(curl(`${s.control}/`, ['-X', 'POST']).code, 405, 'POST / is 405');

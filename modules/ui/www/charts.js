@@ -53,14 +53,14 @@
   }
 
   OW.sparkline = function (values, W = 120, H = 24) {
-    const max = Math.max(1, ...values);
+    const max = Math.max(1, OW.extent(values)[1]);
     const pts = values.map((v, i) => `${((i / Math.max(1, values.length - 1)) * (W - 2) + 1).toFixed(1)},${(H - 2 - (v / max) * (H - 4)).toFixed(1)}`);
     return s('svg', { class: 'spark', width: W, height: H, viewBox: `0 0 ${W} ${H}` }, s('polyline', { points: pts.join(' ') }));
   };
 
   // points: [{x (ms), y (ns), err, title, onclick}]
   OW.scatter = function (points, x0, x1, W = full(), H = 200) {
-    const ymax = Math.max(1, ...points.map((p) => p.y)) * 1.05;
+    const ymax = Math.max(1, OW.extent(points.map((p) => p.y))[1]) * 1.05;
     const f = frame(W, H, x0, x1, 0, ymax, (v) => OW.fmtDur(v));
     const svg = s('svg', { class: 'chart scatter', viewBox: `0 0 ${W} ${H}`, width: W, height: H }, f.g);
     for (const p of points) {
@@ -75,7 +75,7 @@
   // stacking order with colours. onzoom(from, to) after a drag.
   OW.histogram = function (buckets, width, x0, x1, series, onzoom, W = full(), H = 140) {
     const tot = (b) => series.reduce((a, sr) => a + (b.counts[sr.key] || 0), 0);
-    const ymax = Math.max(1, ...buckets.map(tot));
+    const ymax = Math.max(1, OW.extent(buckets.map(tot))[1]);
     const f = frame(W, H, x0, x1, 0, ymax);
     const svg = s('svg', { class: 'chart histogram', viewBox: `0 0 ${W} ${H}`, width: W, height: H }, f.g);
     for (const b of buckets) {
@@ -123,12 +123,14 @@
   OW.timeChart = function (series, kind, W = full(), H = 260) {
     const xs = series.flatMap((sr) => sr.points.map((p) => p[0]));
     const ys = series.flatMap((sr) => sr.points.map((p) => p[1]));
-    let x0 = Math.min(...xs), x1 = Math.max(...xs);
+    let [x0, x1] = OW.extent(xs);
     if (x0 === x1) { x0 -= 1000; x1 += 1000; }
-    const y0 = Math.min(0, ...ys), y1 = Math.max(1e-9, ...ys) * 1.05;
+    const [ylo, yhi] = OW.extent(ys);
+    const y0 = Math.min(0, ylo), y1 = Math.max(1e-9, yhi) * 1.05;
     const f = frame(W, H, x0, x1, y0, y1);
     const svg = s('svg', { class: `chart ${kind}`, viewBox: `0 0 ${W} ${H}`, width: W, height: H }, f.g);
-    const gap = xs.length > 1 ? Math.min(...[...new Set(xs)].sort((a, b) => a - b).map((x, i, a) => (i ? x - a[i - 1] : Infinity))) : 1000;
+    let gap = OW.extent([...new Set(xs)].sort((a, b) => a - b).map((x, i, a) => (i ? x - a[i - 1] : Infinity)))[0];
+    if (!Number.isFinite(gap)) gap = x1 - x0; // one time: a bar as wide as the frame allows
     const bw = Math.max(1, ((f.X(x0 + gap) - f.X(x0)) * 0.8) / series.length);
     series.forEach((sr, k) => {
       const color = OW.color(sr.label);

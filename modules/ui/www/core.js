@@ -177,7 +177,8 @@ OW.firstData = function (what) {
     resourceLogs: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'hello' } }] },
       scopeLogs: [{ logRecords: [{ timeUnixNano: `${now}000000`, severityNumber: 9, severityText: 'INFO', body: { stringValue: 'hello, openwit' } }] }] }],
   };
-  const curl = (sig, body) => `curl -s http://${host}:4318/v1/${sig} -H 'Content-Type: application/json' -d '${JSON.stringify(body)}'`;
+  const tenant = OW.tenant() ? ` -H 'X-Scope-OrgID: ${OW.tenant().replace(/'/g, '')}'` : '';
+  const curl = (sig, body) => `curl -s http://${host}:4318/v1/${sig} -H 'Content-Type: application/json'${tenant} -d '${JSON.stringify(body)}'`;
   return h('div', { class: 'empty' },
     h('p', null, `No ${what} in this range. Point an OpenTelemetry SDK or Collector's OTLP/HTTP exporter at http://${host}:4318, or send a first span:`),
     h('pre', { class: 'copy' }, curl('traces', span)),
@@ -199,6 +200,13 @@ OW.kv = function (obj) {
   if (!keys.length) return h('span', { class: 'muted' }, 'none');
   return h('table', { class: 'kv' }, keys.map((k) => h('tr', null, h('th', null, k),
     h('td', null, typeof obj[k] === 'object' && obj[k] !== null ? JSON.stringify(obj[k]) : String(obj[k])))));
+};
+// The least and greatest of numbers, [Infinity, -Infinity] for none (a
+// loop: spreading a trace's 100,000 spans into Math.min overflows the stack).
+OW.extent = function (values) {
+  let lo = Infinity, hi = -Infinity;
+  for (const v of values) { if (v < lo) lo = v; if (v > hi) hi = v; }
+  return [lo, hi];
 };
 // A stable colour for a name (services, severities' fallback).
 OW.color = function (name) {

@@ -101,7 +101,7 @@
     const spans = j.result.rows;
     if (!spans.length) return el.append(h('p', { class: 'empty' }, `No span of trace ${id}: it may be older than the data kept, or of another tenant.`));
     const { roots } = tree(spans);
-    const t0 = Math.min(...spans.map((s) => s.start_time)), t1 = Math.max(...spans.map((s) => s.end_time));
+    const t0 = OW.extent(spans.map((s) => s.start_time))[0], t1 = OW.extent(spans.map((s) => s.end_time))[1];
     const total = Math.max(1, t1 - t0);
     const services = [...new Set(spans.map((s) => s.service_name))];
     const errors = spans.filter((s) => s.status_code === 2).length;
