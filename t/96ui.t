@@ -271,6 +271,16 @@ is(r.status, 0, 'that line, run (on the test\'s port), succeeds');
 await go('#/services?tenant=fresh&from=5m', 'table.services');
 is(await page.$$eval('table.services tbody tr', (t) => t.map((x) => x.dataset.service)), ['hello'], 'and its span\'s service is listed');
 
+// data older than the range: the empty view says when, and links to a range
+const old = Date.now() - 3 * 3600e3;
+curl(`${s.otlp}/v1/traces`, ['-H', 'Content-Type: application/json', '-H', 'X-Scope-OrgID: old', '-d', JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'cron' } }] },
+  scopeSpans: [{ spans: [{ traceId: '0123456789abcdef0123456789abcdef', spanId: '0123456789abcdef', name: 'nightly', kind: 1, startTimeUnixNano: `${old}000000`, endTimeUnixNano: `${old + 5}000000` }] }] }] })]);
+await go('#/services?tenant=old', '.empty a');
+like(await text('.empty'), /The newest record is from .*before this range\. Show the last 6h/, 'a range with nothing in it says when the newest record is');
+await page.click('.empty a');
+await page.waitForSelector('table.services tbody tr');
+is(await page.$$eval('table.services tbody tr', (t) => t.map((x) => x.dataset.service)), ['cron'], 'and its link shows it');
+
 is(problems, [], 'no console error, page error, failed request or HTTP error in the page');
 
 // ---- the assets over curl ----

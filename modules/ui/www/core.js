@@ -49,18 +49,21 @@ OW.setParams = function (changes, replace) {
 
 // ---- time ----
 const UNITS = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 };
-// The chosen range in ms: from, to (to = now unless fixed), and its name.
+// The chosen range in ms: from, to (now unless fixed), its name, and
+// open: a range relative to now has no end in SQL, so that records a
+// client's clock put ahead of ours (ingest takes up to
+// limits.max_future_hours) are seen too.
 OW.range = function () {
   const p = OW.route().params;
   const rel = /^(\d+)([smhd])$/.exec(p.get('from') || '1h');
   const now = Date.now();
-  if (rel && !p.get('to')) return { from: now - rel[1] * UNITS[rel[2]], to: now, name: rel[0] };
+  if (rel && !p.get('to')) return { from: now - rel[1] * UNITS[rel[2]], to: now, name: rel[0], open: true };
   const from = Number(p.get('from')), to = Number(p.get('to'));
   if (Number.isFinite(from) && Number.isFinite(to) && to > from) return { from, to, name: 'abs' };
-  return { from: now - 3600e3, to: now, name: '1h' };
+  return { from: now - 3600e3, to: now, name: '1h', open: true };
 };
 OW.ns = (ms) => `${Math.round(ms)}000000`; // ms as an exact integer of ns for SQL
-OW.timeWhere = (col, r) => `${col} >= ${OW.ns(r.from)} AND ${col} < ${OW.ns(r.to)}`;
+OW.timeWhere = (col, r) => `${col} >= ${OW.ns(r.from)}${r.open ? '' : ` AND ${col} < ${OW.ns(r.to)}`}`;
 // A bucket width (ns, as SQL text) giving about n buckets over the range.
 OW.bucket = function (r, n) {
   const steps = [1e3, 5e3, 10e3, 30e3, 60e3, 300e3, 600e3, 1800e3, 3600e3, 3 * 3600e3, 6 * 3600e3, 86400e3];

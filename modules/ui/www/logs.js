@@ -75,7 +75,8 @@
       buckets.get(k).counts[c] = (buckets.get(k).counts[c] || 0) + x.n;
       total += x.n;
     }
-    hist.replaceChildren(OW.histogram([...buckets.values()], b.ms, r.from, r.to, SEV,
+    const x1 = Math.max(r.to, OW.extent([...buckets.keys()])[1] + b.ms);
+    hist.replaceChildren(OW.histogram([...buckets.values()], b.ms, r.from, x1, SEV,
       (from, to) => OW.setParams({ from: String(from), to: String(to) })),
     h('div', { class: 'legend' }, SEV.filter((s) => [...buckets.values()].some((x) => x.counts[s.key])).map((s) => h('span', null, h('i', { style: `background:${s.color}` }), s.label))));
     meta.replaceChildren(h('span', { id: 'log-total', dataset: { total } }, `${OW.fmtNum(total)} records`), ` in range · drag across the histogram to zoom · ${first.engine}, ${first.ms} ms`);
@@ -94,13 +95,14 @@
     add(first.rows, false);
     let more = first.rows.length === PAGE, busy = false, pageOffset = first.rows.length;
     sentinel.textContent = more ? 'loading more…' : shown ? 'end of the records in range' : '';
-    // the next page: the same range (its end fixed when the view opened)
-    // and OFFSET, as the newest-first order stands still below the end
+    // the next page: the records no newer than the first page's newest,
+    // and OFFSET, as the newest-first order stands still below that time
+    const upTo = newest;
     const io = new IntersectionObserver(async (ent) => {
       if (!ent[0].isIntersecting || !more || busy) return;
       busy = true;
       try {
-        const next = await OW.sql(`SELECT ${COLS} FROM logs WHERE ${inRange} ORDER BY time DESC LIMIT ${PAGE} OFFSET ${pageOffset}`, { signal });
+        const next = await OW.sql(`SELECT ${COLS} FROM logs WHERE ${inRange} AND time <= ${upTo} ORDER BY time DESC LIMIT ${PAGE} OFFSET ${pageOffset}`, { signal });
         pageOffset += next.rows.length;
         add(next.rows, false);
         more = next.rows.length === PAGE;

@@ -16,7 +16,7 @@
       OW.sql(`SELECT ${key} AS k, time_bucket_ns(start_time, ${b.ns}) AS b, count(*) AS n FROM spans WHERE ${where} GROUP BY 1, 2`, { signal }),
     ]);
     const first = Math.floor(r.from / b.ms) * b.ms;
-    const nb = Math.ceil((r.to - first) / b.ms);
+    const nb = Math.ceil((Math.max(r.to, OW.extent(spark.rows.map((x) => x.b / 1e6 + b.ms))[1]) - first) / b.ms);
     const series = new Map();
     for (const x of spark.rows) {
       if (!series.has(x.k)) series.set(x.k, new Array(nb).fill(0));
@@ -59,13 +59,25 @@
       }
     const list = [...all.values()].sort((a, b) => String(a.k).localeCompare(String(b.k)));
     box.replaceChildren();
-    if (!list.length) return box.append(OW.firstData('services'));
+    if (!list.length) return box.append(...[await older(r, signal), OW.firstData('services')].filter(Boolean));
     const name = { label: 'service', get: (x) => h('a', { href: OW.href('services', x.k), class: 'svc' }, h('i', { class: 'swatch', style: `background:${OW.color(String(x.k))}` }), x.k || '(no service.name)') };
     const cols = figureCols(r, name);
     cols.push({ label: 'log records', cls: 'num', get: (x) => h('a', { href: OW.href('logs', '', { service: x.k }) }, OW.fmtNum(x.logs)) });
     cols.push({ label: 'metric points', cls: 'num', get: (x) => OW.fmtNum(x.points) });
     box.append(OW.table(list, cols, { cls: 'services', data: (x) => ({ service: x.k }) }));
   };
+
+  // With nothing in the range: when the newest record is, and the
+  // shortest range that shows it.
+  async function older(r, signal) {
+    const res = await Promise.all([['spans', 'start_time'], ['logs', 'time'], ['metrics', 'time']].map(([t, c]) => OW.sql(`SELECT max(${c}) AS t FROM ${t}`, { signal })));
+    const newest = OW.extent(res.map((x) => x.rows[0].t).filter((t) => t !== null))[1] / 1e6;
+    if (!Number.isFinite(newest)) return null;
+    const age = Date.now() - newest;
+    const range = [...document.querySelectorAll('#range option')].map((o) => o.value).find((v) => /^\d+[mhd]$/.test(v) && Number(v.slice(0, -1)) * { m: 60e3, h: 3600e3, d: 86400e3 }[v.slice(-1)] > age);
+    return h('p', { class: 'empty' }, `The newest record is from ${OW.fmtTime(newest, true)}, before this range. `,
+      range ? h('a', { href: OW.href('services', '', { from: range }) }, `Show the last ${range}`) : null);
+  }
 
   async function operations(el, svc, r, signal) {
     el.append(h('h1', null, h('a', { href: OW.href('services') }, 'Services'), ' / ', svc));

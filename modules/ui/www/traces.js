@@ -53,7 +53,7 @@
     const root = new Map(roots.rows.map((x) => [x.trace_id, x]));
     const open = (x) => { location.hash = OW.href('trace', x.trace_id); };
     box.append(h('div', { class: 'meta' }, `${res.rows.length}${res.rows.length === 500 ? ' (the newest 500)' : ''} traces with matching spans · duration of the longest matching span · ${res.engine}, ${res.ms} ms`));
-    box.append(OW.scatter(res.rows.map((x) => ({ x: x.t / 1e6, y: x.d, err: x.err > 0, title: `${(root.get(x.trace_id) || {}).name || x.trace_id} ${OW.fmtDur(x.d)}`, onclick: () => open(x) })), r.from, r.to));
+    box.append(OW.scatter(res.rows.map((x) => ({ x: x.t / 1e6, y: x.d, err: x.err > 0, title: `${(root.get(x.trace_id) || {}).name || x.trace_id} ${OW.fmtDur(x.d)}`, onclick: () => open(x) })), r.from, Math.max(r.to, OW.extent(res.rows.map((x) => x.t / 1e6))[1])));
     box.append(OW.table(res.rows, [
       { label: 'start', get: (x) => OW.fmtTime(x.t / 1e6, true) },
       { label: 'root span', get: (x) => { const o = root.get(x.trace_id); return o ? h('span', null, h('i', { class: 'swatch', style: `background:${OW.color(o.service_name)}` }), `${o.service_name}: ${o.name}`) : h('span', { class: 'muted' }, 'no root span in range'); } },
