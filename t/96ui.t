@@ -120,6 +120,17 @@ await page.click('table.logs tbody tr td a[href*="#/trace/"]');
 await page.waitForSelector('.wf-row');
 like(page.url(), new RegExp(`#/trace/${failedTrace}`), 'a log record\'s trace id opens the trace');
 
+// a trace as a client may send it: a cycle of parents, a span id twice
+const odd = '00112233445566778899aabbccddeeff';
+const oddSpan = (id, parent, name, k) => ({ traceId: odd, spanId: id, ...(parent ? { parentSpanId: parent } : {}), name, kind: 1,
+  startTimeUnixNano: `${Date.now() - 60e3 + k}000000`, endTimeUnixNano: `${Date.now() - 60e3 + k + 5}000000` });
+curl(`${s.otlp}/v1/traces`, ['-H', 'Content-Type: application/json', '-d', JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'odd' } }] },
+  scopeSpans: [{ spans: [oddSpan('00000000000000a1', '00000000000000b2', 'a', 1), oddSpan('00000000000000b2', '00000000000000a1', 'b', 2),
+    oddSpan('00000000000000c3', null, 'c', 3), oddSpan('00000000000000d4', '00000000000000c3', 'd', 4), oddSpan('00000000000000d4', '00000000000000c3', 'd again', 5)] }] }] })]);
+await go(`#/trace/${odd}`, '.wf-row');
+is(await page.$$eval('.wf-row', (r) => r.sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top)).map((x) => `${x.querySelector('.wf-name').lastChild.textContent}:${x.dataset.depth}`)),
+  ['c:0', 'd:1', 'd again:1', 'a:0', 'b:1'], 'a cycle of parents is cut (its first span a root) and a span id sent twice is two rows');
+
 // 10,000 spans: only the rows in view are in the page; collapsing works
 let t1 = Date.now();
 await go(`#/trace/${sent.big}`, '.wf-row');

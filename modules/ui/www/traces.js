@@ -65,22 +65,33 @@
   };
 
   // The span tree: nodes in start order, children under their parent;
-  // a span whose parent is not in the trace is a root.
+  // a span whose parent is not in the trace is a root. A span id sent
+  // twice is two rows (children go under the first). A span in a cycle of
+  // parents (no root above it) becomes a root, the cycle cut there.
   function tree(spans) {
-    const byId = new Map(spans.map((s) => [s.span_id, { s, kids: [], depth: 0 }]));
+    const nodes = spans.map((s) => ({ s, kids: [], depth: 0 }));
+    const byId = new Map();
+    for (const n of nodes) if (!byId.has(n.s.span_id)) byId.set(n.s.span_id, n);
     const roots = [];
-    for (const n of byId.values()) {
-      const p = n.s.parent_span_id && byId.get(n.s.parent_span_id);
+    for (const n of nodes) {
+      const p = n.s.parent_span_id ? byId.get(n.s.parent_span_id) : undefined;
       if (p && p !== n) p.kids.push(n); else roots.push(n);
     }
     // depths without recursion (a deep trace must not overflow the stack)
-    const stack = roots.map((n) => [n, 0]);
-    while (stack.length) {
-      const [n, d] = stack.pop();
-      n.depth = d;
-      for (const k of n.kids) stack.push([k, d + 1]);
-    }
-    return { roots, byId };
+    const seen = new Set();
+    const walk = (r) => {
+      const stack = [[r, 0]];
+      seen.add(r);
+      while (stack.length) {
+        const [n, d] = stack.pop();
+        n.depth = d;
+        n.kids = n.kids.filter((k) => !seen.has(k));
+        for (const k of n.kids) { seen.add(k); stack.push([k, d + 1]); }
+      }
+    };
+    for (const r of roots) walk(r);
+    for (const n of nodes) if (!seen.has(n)) { roots.push(n); walk(n); }
+    return roots;
   }
   // The rows on screen: a pre-order walk that skips collapsed subtrees.
   function flatten(roots, collapsed) {
@@ -89,7 +100,7 @@
     while (stack.length) {
       const n = stack.pop();
       out.push(n);
-      if (!collapsed.has(n.s.span_id)) for (let i = n.kids.length - 1; i >= 0; i--) stack.push(n.kids[i]);
+      if (!collapsed.has(n)) for (let i = n.kids.length - 1; i >= 0; i--) stack.push(n.kids[i]);
     }
     return out;
   }
@@ -100,7 +111,7 @@
     const j = await OW.api(`/api/traces/${encodeURIComponent(id)}`, { signal: OW.abortable() });
     const spans = j.result.rows;
     if (!spans.length) return el.append(h('p', { class: 'empty' }, `No span of trace ${id}: it may be older than the data kept, or of another tenant.`));
-    const { roots } = tree(spans);
+    const roots = tree(spans);
     const t0 = OW.extent(spans.map((s) => s.start_time))[0], t1 = OW.extent(spans.map((s) => s.end_time))[1];
     const total = Math.max(1, t1 - t0);
     const services = [...new Set(spans.map((s) => s.service_name))];
@@ -108,14 +119,14 @@
     const collapsed = new Set();
     let rows = flatten(roots, collapsed), selected = null;
     el.append(h('div', { class: 'wf-head' },
-      h('span', { id: 'wf-count', dataset: { spans: spans.length } }, `${spans.length} spans`),
+      h('span', { id: 'wf-count', dataset: { spans: spans.length } }, `${spans.length} spans${j.result.has_more ? ` (the first ${spans.length}: query.max_rows)` : ''}`),
       h('span', null, `${services.length} services`),
       h('span', null, `duration ${OW.fmtDur(total)}`),
       h('span', null, `started ${OW.fmtTime(t0 / 1e6, true)}`),
       errors ? h('span', { class: 'bad' }, `${errors} errors`) : null,
       h('a', { href: OW.href('logs', '', { trace: id, from: String(Math.floor(t0 / 1e6) - 60e3), to: String(Math.ceil(t1 / 1e6) + 60e3) }) }, 'Logs of this trace'),
       h('button', { type: 'button', onclick: () => { collapsed.clear(); relayout(); } }, 'Expand all'),
-      h('button', { type: 'button', onclick: () => { for (const r of flatten(roots, new Set())) if (r.kids.length && r.depth >= 1) collapsed.add(r.s.span_id); relayout(); } }, 'Collapse all')));
+      h('button', { type: 'button', onclick: () => { for (const r of flatten(roots, new Set())) if (r.kids.length && r.depth >= 1) collapsed.add(r); relayout(); } }, 'Collapse all')));
     el.append(h('div', { class: 'legend' }, services.map((s) => h('span', null, h('i', { style: `background:${OW.color(s)}` }), s))));
     // a ruler: offsets from the trace's start at fifths of its duration
     el.append(h('div', { class: 'wf-ruler' }, h('div', { class: 'wf-name' }, 'service and operation'),
@@ -129,17 +140,17 @@
       const s = n.s;
       const left = ((s.start_time - t0) / total) * 100, width = Math.max(0.1, ((s.end_time - s.start_time) / total) * 100);
       const err = s.status_code === 2;
-      return h('div', { class: `wf-row${err ? ' err' : ''}${selected === s.span_id ? ' sel' : ''}`, style: `top:${i * ROW}px`,
+      return h('div', { class: `wf-row${err ? ' err' : ''}${selected === n ? ' sel' : ''}`, style: `top:${i * ROW}px`,
         dataset: { span: s.span_id, parent: s.parent_span_id || '', depth: n.depth },
         onclick: (ev) => {
-          if (ev.target.classList.contains('tog')) { collapsed.has(s.span_id) ? collapsed.delete(s.span_id) : collapsed.add(s.span_id); relayout(); return; }
-          selected = s.span_id; show(s); draw(true);
+          if (ev.target.classList.contains('tog')) { collapsed.has(n) ? collapsed.delete(n) : collapsed.add(n); relayout(); return; }
+          selected = n; show(s); draw(true);
         } },
       h('div', { class: 'wf-name', style: `padding-left:${n.depth * 14}px`, title: `${s.service_name}: ${s.name}` },
-        h('span', { class: 'tog' }, n.kids.length ? (collapsed.has(s.span_id) ? '▸' : '▾') : ''),
+        h('span', { class: 'tog' }, n.kids.length ? (collapsed.has(n) ? '▸' : '▾') : ''),
         err ? h('span', { class: 'bad', title: s.status_message || 'error' }, '⚠ ') : null,
         h('span', { class: 'svc' }, s.service_name), s.name,
-        n.kids.length && collapsed.has(s.span_id) ? h('span', { class: 'muted' }, ` (+${count(n) - 1})`) : null),
+        n.kids.length && collapsed.has(n) ? h('span', { class: 'muted' }, ` (+${count(n) - 1})`) : null),
       h('div', { class: 'wf-track' },
         h('div', { class: `wf-bar${err ? ' err' : ''}`, style: `left:${left}%;width:${width}%;background:${OW.color(s.service_name)}` }),
         h('span', { class: 'wf-dur', style: left + width < 85 ? `left:${left + width + 0.5}%` : left > 15 ? `right:${100 - left + 0.5}%` : `left:${left}%;padding-left:4px;color:#fff` }, OW.fmtDur(s.duration_ns))));
