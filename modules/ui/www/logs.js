@@ -21,8 +21,15 @@
     { key: 4, label: 'warn', color: '#e0a21a' }, { key: 5, label: 'error', color: '#dd4b4b' },
     { key: 6, label: 'fatal', color: '#9b1c7a' },
   ];
-  const sevClass = (n) => Math.min(6, Math.floor(((n || 0) + 3) / 4));
-  const COLS = 'CAST(time AS TEXT) AS tns, time, severity_number, severity_text, service_name, body, trace_id, span_id, attributes, resource_attributes, event_name, observed_time, flags, scope_name';
+  // A record's class: by its number, or when a client set only the text,
+  // by the text's first word (LIKE ignores ASCII case); the same in JS.
+  const SEV_WORDS = [[6, 'fatal'], [5, 'err'], [4, 'warn'], [3, 'info'], [2, 'debug'], [1, 'trace']];
+  const SEV_SQL = `CASE WHEN severity_number > 0 THEN (severity_number + 3) / 4 ${SEV_WORDS.map(([k, w]) => `WHEN severity_text LIKE '${w}%' THEN ${k}`).join(' ')} ELSE 0 END`;
+  const sevClass = (n, text) => (n > 0 ? Math.min(6, Math.floor((n + 3) / 4)) : (SEV_WORDS.find(([, w]) => String(text || '').toLowerCase().startsWith(w)) || [0])[0]);
+  // every column of logs (a record expands to all of them), named: "*,
+  // expr" would go to SQLite, a list stays on the columnar engine
+  const COLS = 'CAST(time AS TEXT) AS tns, time, observed_time, severity_number, severity_text, service_name, body, attributes, dropped_attributes_count, flags, trace_id, span_id, event_name, ' +
+    'resource_attributes, resource_dropped_attributes_count, resource_schema_url, resource_entity_refs, scope_name, scope_version, scope_attributes, scope_dropped_attributes_count, scope_schema_url, otlp_exact';
 
   OW.views.logs = async function (el, arg, p) {
     const r = OW.range();
@@ -46,7 +53,7 @@
     if (p.get('q')) where.push(OW.textWhere('body', p.get('q')));
     if (p.get('service')) where.push(`service_name = ${OW.str(p.get('service'))}`);
     const sev = SEV.find((s) => s.label === p.get('severity'));
-    if (sev) where.push(`severity_number >= ${sev.key * 4 - 3}`);
+    if (sev) where.push(`${SEV_SQL} >= ${sev.key}`);
     where.push(...OW.attrWhere(p.get('attrs'), 'attributes'));
     if (p.get('trace')) where.push(`trace_id = ${OW.str(p.get('trace').toLowerCase())}`);
     if (p.get('span')) where.push(`span_id = ${OW.str(p.get('span').toLowerCase())}`);
@@ -63,7 +70,7 @@
     el.append(table, sentinel);
 
     const [hq, first] = await Promise.all([
-      OW.sql(`SELECT time_bucket_ns(time, ${b.ns}) AS b, (severity_number + 3) / 4 AS s, count(*) AS n FROM logs WHERE ${inRange} GROUP BY 1, 2`, { signal }),
+      OW.sql(`SELECT time_bucket_ns(time, ${b.ns}) AS b, ${SEV_SQL} AS s, count(*) AS n FROM logs WHERE ${inRange} GROUP BY 1, 2`, { signal }),
       OW.sql(`SELECT ${COLS} FROM logs WHERE ${inRange} ORDER BY time DESC LIMIT ${PAGE}`, { signal }),
     ]);
     const buckets = new Map();
@@ -134,7 +141,7 @@
   };
 
   function record(x, isNew) {
-    const c = sevClass(x.severity_number);
+    const c = sevClass(x.severity_number, x.severity_text);
     const tr = h('tr', { class: `click${isNew ? ' new' : ''}`, dataset: { time: x.tns } },
       h('td', { class: 'mono' }, OW.fmtTime(x.time / 1e6, true)),
       h('td', null, h('span', { class: `sev sev-${c}` }, x.severity_text || SEVNAME(c))),
