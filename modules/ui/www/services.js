@@ -8,13 +8,21 @@
   const h = OW.h;
 
   // The figures of spans grouped by key (service_name, or name within a
-  // service): rows {key, n, err, p50, p99, spark: [counts]}.
+  // service): rows {k, n, err, p50, p99, spark: [counts]}, the TOP busiest
+  // (a service may name its spans by id), in the order of their keys.
+  const TOP = 300;
   async function figures(key, where, r, signal) {
     const b = OW.bucket(r, 30);
-    const [agg, spark] = await Promise.all([
-      OW.sql(`SELECT ${key} AS k, count(*) AS n, count(*) FILTER (WHERE status_code = 2) AS err, p50(duration_ns) AS p50, p99(duration_ns) AS p99 FROM spans WHERE ${where} GROUP BY 1 ORDER BY 1`, { signal }),
-      OW.sql(`SELECT ${key} AS k, time_bucket_ns(start_time, ${b.ns}) AS b, count(*) AS n FROM spans WHERE ${where} GROUP BY 1, 2`, { signal }),
+    const sparkSQL = (w) => `SELECT ${key} AS k, time_bucket_ns(start_time, ${b.ns}) AS b, count(*) AS n FROM spans WHERE ${w} GROUP BY 1, 2`;
+    let [agg, spark] = await Promise.all([
+      OW.sql(`SELECT ${key} AS k, count(*) AS n, count(*) FILTER (WHERE status_code = 2) AS err, p50(duration_ns) AS p50, p99(duration_ns) AS p99 FROM spans WHERE ${where} GROUP BY 1 ORDER BY n DESC LIMIT ${TOP}`, { signal }),
+      OW.sql(sparkSQL(where), { signal }),
     ]);
+    const keys = agg.rows.map((x) => x.k);
+    if (keys.length === TOP) {
+      const list = keys.filter((k) => k !== null).map(OW.str).join(', ');
+      spark = await OW.sql(sparkSQL(`${where} AND (${list ? `${key} IN (${list})` : '0'}${keys.includes(null) ? ` OR ${key} IS NULL` : ''})`), { signal });
+    }
     const first = Math.floor(r.from / b.ms) * b.ms;
     const nb = Math.ceil((Math.max(r.to, OW.extent(spark.rows.map((x) => x.b / 1e6 + b.ms))[1]) - first) / b.ms);
     const series = new Map();
@@ -23,8 +31,12 @@
       const i = Math.round((x.b / 1e6 - first) / b.ms);
       if (i >= 0 && i < nb) series.get(x.k)[i] += x.n;
     }
-    return agg.rows.map((x) => ({ ...x, spark: series.get(x.k) || [] }));
+    const rows = agg.rows.map((x) => ({ ...x, spark: series.get(x.k) || [] })).sort((x, y) => byKey(x.k, y.k));
+    rows.truncated = keys.length === TOP;
+    return rows;
   }
+  // keys in SQLite's order: NULL first, then text by its code units
+  const byKey = (a, b) => (a === b ? 0 : a === null ? -1 : b === null ? 1 : a < b ? -1 : 1);
 
   function figureCols(r, nameCol) {
     const secs = (r.to - r.from) / 1000;
@@ -57,7 +69,7 @@
         if (!all.has(x.k)) all.set(x.k, { k: x.k, n: 0, err: 0, p50: null, p99: null, spark: [], logs: 0, points: 0 });
         all.get(x.k)[field] = x.n;
       }
-    const list = [...all.values()].sort((a, b) => String(a.k).localeCompare(String(b.k)));
+    const list = [...all.values()].sort((a, b) => byKey(a.k, b.k));
     box.replaceChildren();
     if (!list.length) return box.append(...[await older(r, signal), OW.firstData('services')].filter(Boolean));
     const name = { label: 'service', get: (x) => h('a', { href: OW.href('services', x.k), class: 'svc' }, h('i', { class: 'swatch', style: `background:${OW.color(String(x.k))}` }), x.k || '(no service.name)') };
@@ -87,6 +99,7 @@
     box.replaceChildren();
     if (!rows.length) return box.append(h('p', { class: 'empty' }, `No spans of ${svc} in this range.`));
     const name = { label: 'operation', get: (x) => h('a', { href: OW.href('traces', '', { service: svc, operation: x.k }) }, x.k) };
+    if (rows.truncated) box.append(h('p', { class: 'meta' }, `The ${TOP} busiest operations of ${svc}.`));
     box.append(OW.table(rows, figureCols(r, name), { cls: 'operations', data: (x) => ({ operation: x.k }) }));
   }
 })();

@@ -72,6 +72,10 @@
       return typeof r[c] === 'object' ? JSON.stringify(r[c]) : String(r[c]);
     };
     const tcols = cols.map((c) => ({ label: c, cls: typeof res.rows[0][c] === 'number' ? 'num' : '', get: (r) => cell(r, c) }));
-    out.append(h('div', { class: 'scroll' }, OW.table(res.rows, tcols, { cls: 'sql-result' })));
+    // a table of more rows than anyone reads costs the page seconds: the
+    // chart and the CSV have them all
+    const SHOW = 1000;
+    if (res.rows.length > SHOW) out.append(h('p', { class: 'meta' }, `The table shows the first ${SHOW} rows; Download CSV has all.`));
+    out.append(h('div', { class: 'scroll' }, OW.table(res.rows.slice(0, SHOW), tcols, { cls: 'sql-result' })));
   };
 })();
