@@ -315,6 +315,17 @@ is(plain.headers['cache-control'], 'no-cache', 'Cache-Control: no-cache (revalid
 is(curl(`${s.control}/`, ['-H', `If-None-Match: ${plain.headers.etag}`]).code, 304, 'If-None-Match: 304');
 for (const [ae, want] of [['br, gzip;q=0.5', 'gzip'], ['gzip;q=0', undefined], ['*', 'gzip'], ['identity', undefined], ['x-gzip', 'gzip']])
   is(curl(`${s.control}/`, ['-H', `Accept-Encoding: ${ae}`]).headers['content-encoding'], want, `Accept-Encoding: ${ae}: ${want || 'identity'}`);
+// HEAD: GET's headers and length, and no body (read to the connection's end)
+const head = await new Promise((resolve, reject) => {
+  const c = require('node:net').connect(s.ports.control, '127.0.0.1', () => c.end('HEAD / HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n'));
+  const got = [];
+  c.on('data', (d) => got.push(d));
+  c.on('end', () => resolve(Buffer.concat(got).toString('latin1')));
+  c.on('error', reject);
+});
+const [headHead, headBody] = head.split('\r\n\r\n');
+like(headHead, new RegExp(`^HTTP/1.1 200 .*Content-Encoding: gzip.*Content-Length: ${gz.body.length}\r\n`, 's'), 'HEAD /: the headers of GET, its length');
+is(headBody, '', 'and no body');
 is(curl(`${s.control}/ui/core.js`).headers['content-type'], 'text/javascript; charset=utf-8', 'a script under /ui/');
 is(curl(`${s.control}/ui/nope.js`).code, 404, 'an unknown asset is 404');
 is(curl(`${s.control}/`, ['-X', 'POST']).code, 405, 'POST / is 405');

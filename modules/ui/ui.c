@@ -17,8 +17,9 @@
  * no-cache (the browser keeps the bytes and asks whether they changed, so
  * a new binary's UI is seen at the next load). Content-Encoding: gzip when
  * the request accepts it (every browser), else the bytes inflated with
- * zlib per request. A Content-Security-Policy keeps the page to this
- * origin: no script, style, image or connection elsewhere.
+ * zlib per request; HEAD has GET's headers and no body. A
+ * Content-Security-Policy keeps the page to this origin: no script,
+ * style, image or connection elsewhere.
  */
 #include "ui.h"
 #include "../control/control.h"
@@ -136,10 +137,17 @@ static void serve(struct evhttp_request *req, const char *path, const char *tena
 		return;
 	}
 	evhttp_add_header(out, "Content-Type", a->ctype);
+	int gz = accepts_gzip(evhttp_find_header(in, "Accept-Encoding"));
+	if (gz)
+		evhttp_add_header(out, "Content-Encoding", "gzip");
 	struct evbuffer *b = evbuffer_new();
 	int ok = b != NULL;
-	if (ok && accepts_gzip(evhttp_find_header(in, "Accept-Encoding"))) {
-		evhttp_add_header(out, "Content-Encoding", "gzip");
+	if (ok && cmd == EVHTTP_REQ_HEAD) {
+		/* the length GET would send, and no body (evhttp would send one) */
+		char len[24];
+		snprintf(len, sizeof(len), "%zu", gz ? a->gz_len : a->raw_len);
+		evhttp_add_header(out, "Content-Length", len);
+	} else if (ok && gz) {
 		ok = evbuffer_add_reference(b, a->gz, a->gz_len, NULL, NULL) == 0;
 	} else if (ok) {
 		ok = inflate_into(a, b) == OW_OK;
