@@ -280,8 +280,10 @@ ok(other.failed === 0, 'a record for tenant acme');
 await go('#/services?tenant=acme', 'table.services tbody tr');
 is(await page.$$eval('table.services tbody tr', (t) => t.map((r) => r.dataset.service)), ['checkout'], 'the tenant in the URL: acme\'s one service, none of default\'s');
 
-// a tenant with no data: the empty state's curl line sends a first span
+// a tenant with no data: the tenants that have some, and the empty
+// state's curl line, which sends a first span
 await go('#/services?tenant=fresh', '.empty pre');
+is(await page.$$eval('#other-tenants a', (a) => a.map((x) => x.textContent)), ['acme', 'default'], 'a tenant with no data links to those that have some');
 const line = await text('.empty pre');
 like(line, /^curl -s http:\/\/127\.0\.0\.1:4318\/v1\/traces .*-H 'X-Scope-OrgID: fresh' -d '\{"resourceSpans"/, 'an empty view shows the curl line that sends a first span (for its tenant)');
 const r = spawnSync('sh', ['-c', line.replace(':4318/', `:${s.ports.otlp}/`)]);

@@ -80,15 +80,26 @@
   };
 
   // With nothing in the range: when the newest record is, and the
-  // shortest range that shows it.
+  // shortest range that shows it; with nothing at all, the tenants that
+  // sent data (the batch monitor knows them; without a token only: with
+  // one, the token decides the tenant).
   async function older(r, signal) {
     const res = await Promise.all([['spans', 'start_time'], ['logs', 'time'], ['metrics', 'time']].map(([t, c]) => OW.sql(`SELECT max(${c}) AS t FROM ${t}`, { signal })));
     const newest = OW.extent(res.map((x) => x.rows[0].t).filter((t) => t !== null))[1] / 1e6;
-    if (!Number.isFinite(newest)) return null;
+    if (!Number.isFinite(newest)) return OW.token() ? null : others(signal);
     const age = Date.now() - newest;
     const range = [...document.querySelectorAll('#range option')].map((o) => o.value).find((v) => /^\d+[mhd]$/.test(v) && Number(v.slice(0, -1)) * { m: 60e3, h: 3600e3, d: 86400e3 }[v.slice(-1)] > age);
     return h('p', { class: 'empty' }, `The newest record is from ${OW.fmtTime(newest, true)}, before this range. `,
       range ? h('a', { href: OW.href('services', '', { from: range }) }, `Show the last ${range}`) : null);
+  }
+
+  async function others(signal) {
+    const j = await OW.api('/api/batch-monitor/throughput?minutes=43200', { signal });
+    const mine = OW.tenant() || 'default';
+    const names = j.clients.map((c) => c.client_id).filter((t) => t !== mine).sort();
+    if (!names.length) return null;
+    return h('p', { class: 'empty', id: 'other-tenants' }, `Tenant ${mine} has no data; these tenants sent some: `,
+      names.map((t, i) => [i ? ', ' : '', h('a', { href: OW.href('services', '', { tenant: t }) }, t)]));
   }
 
   async function operations(el, svc, r, signal) {
