@@ -1,6 +1,7 @@
 // The web UI's first load on loopback, in Debian's chromium (headless,
 // puppeteer-core): each run a fresh browser context (no cache, no
-// connection kept), / opened on the Services view of a tenant. Two times
+// connection kept), / opened on the Services view (query: its hash's
+// parameters, such as the tenant and the range). Two times
 // from the page's own clock (navigation start = 0), medians of the runs:
 //   load      the load event: the page, its scripts and styles (the goal:
 //             under 200 ms)
@@ -15,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-export async function uiFirstLoad(base, tenant, runs = 7) {
+export async function uiFirstLoad(base, query, runs = 7) {
   const puppeteer = createRequire(path.join(root, 't/otel/package.json'))('puppeteer-core');
   const browser = await puppeteer.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
   const load = [], services = [];
@@ -27,7 +28,7 @@ export async function uiFirstLoad(base, tenant, runs = 7) {
       page.on('pageerror', () => errors++);
       let b = 0;
       page.on('response', async (r) => { try { b += Number(r.headers()['content-length'] || 0); } catch { /* gone */ } });
-      await page.goto(`${base}/#/services${tenant ? `?tenant=${encodeURIComponent(tenant)}` : ''}`, { waitUntil: 'load' });
+      await page.goto(`${base}/#/services${query ? `?${query}` : ''}`, { waitUntil: 'load' });
       const shown = await (await page.waitForFunction(() => document.querySelector('table.services tbody tr, .empty') && performance.now(), { polling: 'mutation', timeout: 60000 })).jsonValue();
       const nav = await page.evaluate(() => performance.getEntriesByType('navigation')[0].loadEventEnd);
       if (i > 0) { load.push(nav); services.push(shown); bytes = b; } // the first run warms chromium itself
