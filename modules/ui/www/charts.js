@@ -48,7 +48,7 @@
       g.append(s('text', { x: L - 4, y: Y(v) + 4, 'text-anchor': 'end' }, (yfmt || shortNum)(v)));
     }
     const tt = timeTicks(x0, x1, Math.max(2, Math.floor(W / 90)));
-    for (const v of tt.out) g.append(s('text', { x: X(v), y: H - 6, 'text-anchor': 'middle' }, timeLabel(v, tt.step)));
+    for (const v of tt.out) if (X(v) < W - 16) g.append(s('text', { x: X(v), y: H - 6, 'text-anchor': 'middle' }, timeLabel(v, tt.step)));
     return { X, Y, g, L, R, T, B };
   }
 
@@ -119,25 +119,27 @@
     return svg;
   };
 
-  // series: [{label, points: [[x ms, y]]}]; kind 'line' or 'bar'
+  // series: [{label, points: [[x ms, y]]}]; kind 'line' or 'bar' (a bar
+  // spans from its time to the next one, as a time bucket does)
   OW.timeChart = function (series, kind, W = full(), H = 260) {
     const xs = series.flatMap((sr) => sr.points.map((p) => p[0]));
     const ys = series.flatMap((sr) => sr.points.map((p) => p[1]));
     let [x0, x1] = OW.extent(xs);
+    let gap = OW.extent([...new Set(xs)].sort((a, b) => a - b).map((x, i, a) => (i ? x - a[i - 1] : Infinity)))[0];
+    if (!Number.isFinite(gap)) gap = 1000; // one time
+    if (kind === 'bar') x1 += gap;
     if (x0 === x1) { x0 -= 1000; x1 += 1000; }
     const [ylo, yhi] = OW.extent(ys);
     const y0 = Math.min(0, ylo), y1 = Math.max(1e-9, yhi) * 1.05;
     const f = frame(W, H, x0, x1, y0, y1);
     const svg = s('svg', { class: `chart ${kind}`, viewBox: `0 0 ${W} ${H}`, width: W, height: H }, f.g);
-    let gap = OW.extent([...new Set(xs)].sort((a, b) => a - b).map((x, i, a) => (i ? x - a[i - 1] : Infinity)))[0];
-    if (!Number.isFinite(gap)) gap = x1 - x0; // one time: a bar as wide as the frame allows
-    const bw = Math.max(1, ((f.X(x0 + gap) - f.X(x0)) * 0.8) / series.length);
+    const bw = Math.max(1, ((f.X(x0 + gap) - f.X(x0)) * 0.85) / series.length);
     series.forEach((sr, k) => {
       const color = OW.color(sr.label);
       const pts = sr.points.slice().sort((a, b) => a[0] - b[0]);
       if (kind === 'bar') {
         for (const [x, y] of pts)
-          svg.append(s('rect', { x: f.X(x) - (bw * series.length) / 2 + k * bw, y: f.Y(Math.max(0, y)), width: bw, height: Math.abs(f.Y(y) - f.Y(0)), fill: color }, s('title', null, `${sr.label} ${OW.fmtTime(x, true)}: ${y}`)));
+          svg.append(s('rect', { x: f.X(x) + k * bw, y: f.Y(Math.max(0, y)), width: bw, height: Math.abs(f.Y(y) - f.Y(0)), fill: color }, s('title', null, `${sr.label} ${OW.fmtTime(x, true)}: ${y}`)));
       } else {
         svg.append(s('polyline', { points: pts.map(([x, y]) => `${f.X(x).toFixed(1)},${f.Y(y).toFixed(1)}`).join(' '), stroke: color, fill: 'none', 'stroke-width': 1.5 }));
       }
