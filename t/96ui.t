@@ -250,7 +250,7 @@ for (let i = 0; i < 20; i++) {
   if (JSON.stringify(again.stages) === JSON.stringify(status.stages) && stages.created === status.batches.total && stages.janitor === status.stages.janitor) break;
   await sleep(500);
 }
-is(stages, { created: status.batches.total, wal: status.stages.wal, ingestion: status.stages.ingestion, storage: status.stages.storage, index: status.stages.index, janitor: status.stages.janitor, failed: status.batches.failed },
+is(stages, { created: status.batches.total, wal: status.stages.wal, storage: status.stages.storage, index: status.stages.index, janitor: status.stages.janitor, failed: status.batches.failed },
   'the lifecycle\'s counts are /api/batch-monitor/status\'s');
 const queues = await page.$$eval('table.queues tbody tr', (t) => t.map((r) => r.dataset.queue));
 is(queues, Object.keys(status.queues), 'every stage\'s queue is listed');

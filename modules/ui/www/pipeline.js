@@ -1,7 +1,7 @@
 // pipeline.js - the batch pipeline (#/pipeline?batch=ID), from the batch
 // monitor and /metrics, asked again every 2 s while the view is on screen:
-// the lifecycle (created, WAL, buffered, stored, indexed, completed) with
-// how many batches reached each stage and how many wait before it; every
+// the lifecycle (created, WAL, stored, indexed, completed) with how many
+// batches reached each stage and how many wait before it; every
 // stage's queue; the time from creation to each stage
 // (openwit_batch_stage_seconds); stuck and failed batches with their error
 // and retries; alerts; throughput per tenant; and one batch's timeline.
@@ -9,13 +9,14 @@
 'use strict';
 (function () {
   const h = OW.h;
-  // status.stages counts the batches whose stage flag is set
+  // status.stages counts the batches whose stage flag is set (ingestion's
+  // is set with storage's, when the part is committed: not a stage here;
+  // the batches between WAL and stored are in memory, queryable)
   const LIFE = [
     { key: 'wal', label: 'WAL', hint: 'durable in the WAL' },
-    { key: 'ingestion', label: 'buffered', hint: 'in memory, queryable' },
     { key: 'storage', label: 'stored', hint: 'in a Parquet part' },
     { key: 'index', label: 'indexed', hint: 'its parts indexed' },
-    { key: 'janitor', label: 'completed', hint: 'WAL file gone' },
+    { key: 'janitor', label: 'completed', hint: 'indexed, WAL file gone' },
   ];
   const STEPS = [['created_at', 'created'], ['kafka_completed_at', 'Kafka'], ['wal_completed_at', 'WAL'], ['ingestion_completed_at', 'buffered'],
     ['storage_completed_at', 'stored'], ['wal_removed_at', 'WAL file removed'], ['index_completed_at', 'indexed'], ['janitor_completed_at', 'completed']];
@@ -43,7 +44,7 @@
     let prev = st.batches.total;
     for (const s of LIFE) {
       const n = st.stages[s.key];
-      out.push(h('div', { class: 'arrow' }, '→', h('br'), h('small', { dataset: { waiting: s.key } }, prev - n > 0 ? `${prev - n} waiting` : '')));
+      out.push(h('div', { class: 'arrow' }, '→', h('br'), h('small', { dataset: { waiting: s.key } }, prev - n > 0 ? `${prev - n} ${s.key === 'storage' ? 'in memory' : 'waiting'}` : '')));
       out.push(h('div', { class: 'stage', dataset: { stage: s.key, count: n } }, h('small', null, s.label), h('b', null, OW.fmtNum(n)), h('small', null, s.hint)));
       prev = n;
     }
