@@ -94,7 +94,7 @@ await shot('traces');
 
 const failedTrace = wantFound[0];
 await page.click(`table.grid tbody tr[data-trace]`);
-await go(`#/trace/${failedTrace}`, '.wf-row');
+await go(`#/traces/${failedTrace}`, '.wf-row');
 const spans = await q(`SELECT span_id, parent_span_id, name, status_code FROM spans WHERE trace_id = '${failedTrace}'`);
 const depthOf = (id, byId) => { let d = 0; for (let p = byId.get(id).parent_span_id; p && byId.has(p); p = byId.get(p).parent_span_id) d++; return d; };
 const byId = new Map(spans.map((x) => [x.span_id, x]));

@@ -1,6 +1,6 @@
 // traces.js - trace search (#/traces?service=&operation=&attrs=&min=&max=
 // &status=) with a scatter plot of duration against time, and one trace
-// (#/trace/ID, from /api/traces/ID) as a waterfall: the span tree with
+// (#/trace/ID or #/traces/ID, from /api/traces/ID) as a waterfall: the span tree with
 // timing bars, services in colours, errors marked; a span's attributes,
 // events and links below it. Only the rows in view are in the page, and a
 // subtree collapses, so a trace of 10,000 spans stays quick.
@@ -14,6 +14,7 @@
   }
 
   OW.views.traces = async function (el, arg, p) {
+    if (arg) return OW.views.trace(el, arg); // #/traces/ID is #/trace/ID
     const r = OW.range();
     el.append(h('h1', null, 'Traces'));
     const form = h('form', { class: 'filters', onsubmit: (ev) => {
