@@ -1,9 +1,10 @@
 // traces.js - trace search (#/traces?service=&operation=&attrs=&min=&max=
 // &status=) with a scatter plot of duration against time, and one trace
-// (#/trace/ID or #/traces/ID, from /api/traces/ID) as a waterfall: the span tree with
-// timing bars, services in colours, errors marked; a span's attributes,
-// events and links below it. Only the rows in view are in the page, and a
-// subtree collapses, so a trace of 10,000 spans stays quick.
+// (#/trace/ID or #/traces/ID, from /api/traces/ID) as a waterfall: the
+// span tree with timing bars, services in colours, errors marked; a
+// span's attributes, events and links below it. Only the rows in view are
+// in the page, and a subtree collapses, so a trace of 10,000 spans stays
+// quick.
 'use strict';
 (function () {
   const h = OW.h;
