@@ -79,9 +79,14 @@ build/tools/embed: modules/ui/gen/embed.c
 	@echo "  CC      $@"
 	$(Q)$(CC) -std=gnu11 -O2 $(WARN) -o $@ $< -lz
 
-build/gen/ui_assets.c: build/tools/embed $(UI_WWW)
+build/gen/ui_assets.c: build/tools/embed build/gen/ui_www.list $(UI_WWW)
 	@mkdir -p $(dir $@)
 	$(Q)build/tools/embed $@ $(UI_WWW)
+
+# the list of files is part of it: a file removed rebuilds it too
+build/gen/ui_www.list: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(UI_WWW)' | cmp -s - $@ || echo '$(UI_WWW)' > $@
 
 # generated protobuf-c code is not ours to make warning-free
 $(B)/build/gen/%.o $(B)/faults/build/gen/%.o: WARN := -Wall -Werror
