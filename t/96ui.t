@@ -230,7 +230,7 @@ await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath:
 await go(`#/sql?q=${encodeURIComponent(sqlText)}`, '#sql-meta');
 await page.click('.row button:nth-child(2)');
 let csvFile;
-for (let i = 0; i < 100 && !csvFile; i++) { await sleep(50); csvFile = fs.readdirSync(dl).find((f) => f.endsWith('.csv')); }
+for (let i = 0; i < 300 && !csvFile; i++) { await sleep(50); csvFile = fs.readdirSync(dl).find((f) => f.endsWith('.csv')); }
 const csvWant = curl(`${s.control}/api/search`, ['-d', JSON.stringify({ query: sqlText, format: 'csv', limit: 10000 })]).text;
 is(csvFile && fs.readFileSync(path.join(dl, csvFile), 'utf8'), csvWant, 'Download CSV saves the API\'s CSV of the query');
 fs.rmSync(dl, { recursive: true, force: true });
