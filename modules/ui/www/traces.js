@@ -126,7 +126,7 @@
       h('span', null, `duration ${OW.fmtDur(total)}`),
       h('span', null, `started ${OW.fmtTime(t0 / 1e6, true)}`),
       errors ? h('span', { class: 'bad' }, `${errors} errors`) : null,
-      h('a', { href: OW.href('logs', '', { trace: id, from: String(Math.floor(t0 / 1e6) - 60e3), to: String(Math.ceil(t1 / 1e6) + 60e3) }) }, 'Logs of this trace'),
+      h('a', { href: OW.href('logs', '', { trace: id, from: String(Math.floor(t0 / 1e6) - 3600e3), to: String(Math.ceil(t1 / 1e6) + 3600e3) }) }, 'Logs of this trace'),
       h('button', { type: 'button', onclick: () => { collapsed.clear(); relayout(); } }, 'Expand all'),
       h('button', { type: 'button', onclick: () => { for (const r of flatten(roots, new Set())) if (r.kids.length && r.depth >= 1) collapsed.add(r); relayout(); } }, 'Collapse all')));
     el.append(h('div', { class: 'legend' }, services.map((s) => h('span', null, h('i', { style: `background:${OW.color(s)}` }), s))));
@@ -186,7 +186,7 @@
       detail.replaceChildren(
         h('h2', null, `${s.service_name}: ${s.name}`),
         h('div', { class: 'meta' }, `span ${s.span_id} · parent ${s.parent_span_id || 'none'} · kind ${['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'][s.kind] || s.kind} · start +${OW.fmtDur(s.start_time - t0)} · duration ${OW.fmtDur(s.duration_ns)} · status ${['unset', 'ok', 'error'][s.status_code] || s.status_code}${s.status_message ? ': ' + s.status_message : ''}`),
-        h('p', null, h('a', { href: OW.href('logs', '', { trace: id, span: s.span_id, from: String(Math.floor(t0 / 1e6) - 60e3), to: String(Math.ceil(t1 / 1e6) + 60e3) }) }, 'Logs of this span')),
+        h('p', null, h('a', { href: OW.href('logs', '', { trace: id, span: s.span_id, from: String(Math.floor(t0 / 1e6) - 3600e3), to: String(Math.ceil(t1 / 1e6) + 3600e3) }) }, 'Logs of this span')),
         h('h3', null, 'Attributes'), OW.kv(s.attributes),
         h('h3', null, `Events (${ev.length})`),
         ev.length ? h('ul', null, ev.map((e) => h('li', null, `+${OW.fmtDur(Number(e.timeUnixNano) - s.start_time)} ${e.name}`, OW.kv(e.attributes)))) : h('span', { class: 'muted' }, 'none'),
