@@ -159,6 +159,16 @@ await page.click('.wf-row[data-depth="0"] .tog');
 await page.waitForFunction(() => document.querySelectorAll('.wf-row').length === 1);
 note(`collapsing the root took ${Date.now() - t1} ms`);
 like(await text('.wf-row'), /\+9999/, 'collapsing the root leaves one row, "+9999" hidden under it');
+// errors in a big trace: "next" opens, scrolls to and selects each
+const bigErrors = all.filter((x) => x.status_code === 2).map((x) => x.span_id);
+const errOrder = order.filter((id) => bigErrors.includes(id));
+const visited = [];
+for (let i = 0; i < 2; i++) {
+  await page.click('#next-error');
+  await page.waitForFunction((n) => document.querySelectorAll('.wf-row.sel.err').length === 1 && document.querySelector('.detail h2'), {}, i);
+  visited.push(await page.$eval('.wf-row.sel', (r) => r.dataset.span));
+}
+is(visited, errOrder.slice(0, 2), `"next error" selects the errors in tree order, opening the collapsed root (${bigErrors.length} errors)`);
 
 // ---- 3. logs: histogram, results, expand, zoom, live tail ----
 // a record with a severity text and no number, as some clients send

@@ -88,7 +88,7 @@
         const [n, d] = stack.pop();
         n.depth = d;
         n.kids = n.kids.filter((k) => !seen.has(k));
-        for (const k of n.kids) { seen.add(k); stack.push([k, d + 1]); }
+        for (const k of n.kids) { seen.add(k); k.parent = n; stack.push([k, d + 1]); }
       }
     };
     for (const r of roots) walk(r);
@@ -122,10 +122,10 @@
     let rows = flatten(roots, collapsed), selected = null;
     el.append(h('div', { class: 'wf-head' },
       h('span', { id: 'wf-count', dataset: { spans: spans.length } }, `${spans.length} spans${j.result.has_more ? ` (the first ${spans.length}: query.max_rows)` : ''}`),
-      h('span', null, `${services.length} services`),
+      h('span', null, `${services.length} service${services.length === 1 ? '' : 's'}`),
       h('span', null, `duration ${OW.fmtDur(total)}`),
       h('span', null, `started ${OW.fmtTime(t0 / 1e6, true)}`),
-      errors ? h('span', { class: 'bad' }, `${errors} errors`) : null,
+      errors ? h('button', { type: 'button', class: 'bad', id: 'next-error', title: 'select the next span with status ERROR', onclick: nextError }, `${errors} error${errors === 1 ? '' : 's'}: next`) : null,
       h('a', { href: OW.href('logs', '', { trace: id, from: String(Math.floor(t0 / 1e6) - 3600e3), to: String(Math.ceil(t1 / 1e6) + 3600e3) }) }, 'Logs of this trace'),
       h('button', { type: 'button', onclick: () => { collapsed.clear(); relayout(); } }, 'Expand all'),
       h('button', { type: 'button', onclick: () => { for (const r of flatten(roots, new Set())) if (r.kids.length && r.depth >= 1) collapsed.add(r); relayout(); } }, 'Collapse all')));
@@ -194,6 +194,18 @@
         links.length ? h('ul', null, links.map((l) => h('li', null, h('a', { href: OW.href('trace', l.traceId) }, `${l.traceId} / ${l.spanId}`), OW.kv(l.attributes)))) : h('span', { class: 'muted' }, 'none'),
         h('h3', null, 'Resource'), OW.kv(s.resource_attributes),
         h('h3', null, 'Scope'), h('span', { class: 'mono' }, `${s.scope_name || ''} ${s.scope_version || ''}`));
+    }
+    // the next span with status ERROR after the one selected, in tree
+    // order: its collapsed ancestors open, scrolled to, selected
+    function nextError() {
+      const all = flatten(roots, new Set()).filter((n) => n.s.status_code === 2);
+      const n = all[(all.indexOf(selected) + 1) % all.length];
+      for (let p = n.parent; p; p = p.parent) collapsed.delete(p);
+      relayout();
+      box.scrollTop = Math.max(0, rows.indexOf(n) * ROW - box.clientHeight / 2);
+      selected = n;
+      show(n.s);
+      draw(true);
     }
     box.addEventListener('scroll', () => requestAnimationFrame(() => draw(false)), { passive: true });
     relayout();
