@@ -133,7 +133,9 @@ OW.api = async function (path, opts = {}) {
   if (OW.tenant()) headers['X-Scope-OrgID'] = OW.tenant();
   let res;
   try {
-    res = await fetch(path, { method: opts.body ? 'POST' : 'GET', headers, body: opts.body, signal: opts.signal });
+    // relative to the page (its assets too): behind a proxy that serves
+    // openwit under a path of its own, the calls go there
+    res = await fetch(path.replace(/^\//, ''), { method: opts.body ? 'POST' : 'GET', headers, body: opts.body, signal: opts.signal });
   } catch (e) {
     if (e.name === 'AbortError') throw e;
     throw Object.assign(new Error(`cannot reach the server: ${e.message}`), { status: 0 });
