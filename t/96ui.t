@@ -350,6 +350,23 @@ for (const f of fs.readdirSync(path.join(root, 'modules/ui/www'))) {
 }
 note(`the UI's assets: ${total} bytes gzipped`);
 
+// ---- behind a reverse proxy, under a path of its own ----
+const http = require('node:http');
+const proxy = http.createServer((req, res) => {
+  if (!req.url.startsWith('/openwit/')) { res.writeHead(404); return res.end(); }
+  const up = http.request({ host: '127.0.0.1', port: s.ports.control, path: req.url.slice('/openwit'.length), method: req.method, headers: req.headers }, (r) => {
+    res.writeHead(r.statusCode, r.headers);
+    r.pipe(res);
+  });
+  req.pipe(up);
+});
+await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
+await page.goto(`http://127.0.0.1:${proxy.address().port}/openwit/`, { waitUntil: 'networkidle0' });
+await page.waitForSelector('table.services tbody tr');
+ok(true, 'served by a proxy under /openwit/, the page and its queries work (relative URLs)');
+proxy.close();
+is(problems, [], 'no error in the page behind the proxy');
+
 // ---- auth on: the token prompt ----
 const token = `ow_${crypto.randomBytes(32).toString('base64url')}`;
 const a = await start({ tag: 'ui-auth', config: { 'auth.tokens': JSON.stringify([`sha256:${crypto.createHash('sha256').update(token).digest('hex')} * read,write,admin`]) } });

@@ -122,7 +122,8 @@
     signal.addEventListener('abort', () => io.disconnect());
 
     if (live) {
-      if (newest === null) newest = BigInt(OW.ns(r.to));
+      // nothing in range yet: from its start, so no clock behind ours is missed
+      if (newest === null) newest = BigInt(OW.ns(r.from)) - 1n;
       let polling = false;
       OW.every(1000, async () => {
         if (polling) return;
