@@ -210,6 +210,10 @@ await page.waitForNetworkIdle();
 await page.waitForSelector('#log-total');
 const zn = (await q(`SELECT count(*) AS n FROM logs WHERE time >= ${zf}000000 AND time < ${zt}000000`))[0].n;
 is(Number(await page.$eval('#log-total', (e) => e.dataset.total)), zn, `the zoomed range's total is SQL's (${zn})`);
+// a record's service filters by it
+await page.click('table.logs tbody tr:nth-child(1) td:nth-child(3) a');
+await page.waitForFunction(() => /service=/.test(location.hash));
+like(page.url(), /service=(checkout|payments|frontend)/, 'a click on a record\'s service filters by it');
 // the filters, from the URL
 await go('#/logs?q=card%20declined&service=payments&severity=error', 'table.logs tbody tr');
 is(await page.$$eval('table.logs tbody tr', (t) => t.length), 12, 'text, service and severity: the 12 card declines');

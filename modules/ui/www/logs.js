@@ -146,7 +146,7 @@
     const tr = h('tr', { class: `click${isNew ? ' new' : ''}`, dataset: { time: x.tns } },
       h('td', { class: 'mono' }, OW.fmtTime(x.time / 1e6, true)),
       h('td', null, h('span', { class: `sev sev-${c}` }, x.severity_text || SEVNAME(c))),
-      h('td', null, x.service_name),
+      h('td', null, x.service_name ? h('a', { href: '#', title: 'only this service', onclick: (ev) => { ev.preventDefault(); ev.stopPropagation(); OW.setParams({ service: x.service_name }); } }, x.service_name) : ''),
       h('td', { class: 'body' }, String(x.body ?? '').slice(0, 2000)),
       h('td', { class: 'mono' }, x.trace_id ? h('a', { href: OW.href('trace', x.trace_id), onclick: (ev) => ev.stopPropagation() }, x.trace_id.slice(0, 8) + '…') : ''));
     tr.addEventListener('click', () => {
