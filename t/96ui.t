@@ -344,7 +344,9 @@ like(headHead, new RegExp(`^HTTP/1.1 200 .*Content-Encoding: gzip.*Content-Lengt
 is(headBody, '', 'and no body');
 is(curl(`${s.control}/ui/core.js`).headers['content-type'], 'text/javascript; charset=utf-8', 'a script under /ui/');
 is(curl(`${s.control}/ui/nope.js`).code, 404, 'an unknown asset is 404');
-is(curl(`${s.control}/`, ['-X', 'POST']).code, 405, 'POST / is 405');
+const post = curl(`${s.control}/`, ['-X', 'POST']);
+is([post.code, post.headers.allow, JSON.parse(post.text).error], [405, 'GET, HEAD', 'method not allowed: use GET'], 'POST / is 405, Allow: GET, HEAD, and its JSON');
+is(JSON.parse(curl(`${s.control}/ui/nope.js`).text).error, 'not found', 'a 404\'s JSON');
 let total = 0;
 for (const f of fs.readdirSync(path.join(root, 'modules/ui/www'))) {
   const p = f === 'index.html' ? '/' : `/ui/${f}`;

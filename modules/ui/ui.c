@@ -108,6 +108,11 @@ static int inflate_into(const ow_ui_asset_t *a, struct evbuffer *b)
 	return evbuffer_commit_space(b, &v, 1) == 0 ? OW_OK : OW_ERROR;
 }
 
+static void reply_error(struct evhttp_request *req, int code, const char *json)
+{
+	ow_http_reply(req, code, "application/json", json, strlen(json), 0);
+}
+
 static void serve(struct evhttp_request *req, const char *path, const char *tenant, void *arg)
 {
 	OW_UNUSED(tenant);
@@ -116,13 +121,12 @@ static void serve(struct evhttp_request *req, const char *path, const char *tena
 	int cmd = evhttp_request_get_command(req);
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
 		evhttp_add_header(out, "Allow", "GET, HEAD");
-		ow_http_reply(req, 405, "application/json",
-			      "{\"error\":\"method not allowed: use GET\"}", 38, 0);
+		reply_error(req, 405, "{\"error\":\"method not allowed: use GET\"}");
 		return;
 	}
 	const ow_ui_asset_t *a = ow_ui_asset(path);
 	if (a == NULL) {
-		ow_http_reply(req, 404, "application/json", "{\"error\":\"not found\"}", 21, 0);
+		reply_error(req, 404, "{\"error\":\"not found\"}");
 		return;
 	}
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
