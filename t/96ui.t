@@ -373,6 +373,22 @@ ok(true, 'served by a proxy under /openwit/, the page and its queries work (rela
 proxy.close();
 is(problems, [], 'no error in the page behind the proxy');
 
+// ---- a query cap of 1 a tenant: the views' queries refused (429) are
+// asked again after Retry-After ----
+const capped = await start({ tag: 'ui-cap', config: { 'query.max_concurrent_per_tenant': 1 } });
+ok(send(['--traces', '3'], capped.otlp).failed === 0, 'a server that admits one query a tenant at a time');
+let refused = 0;
+const count429 = (r) => { if (r.status() === 429) refused++; };
+page.on('response', count429);
+expected = 429;
+await page.goto(`${capped.control}/`, { waitUntil: 'networkidle0' });
+await page.waitForSelector('table.services tbody tr', { timeout: 30000 });
+is(await page.$$eval('table.services tbody tr', (t) => t.map((x) => x.dataset.service)), ['checkout', 'frontend', 'payments'], `Services still shows the data (${refused} queries answered 429, asked again)`);
+ok(refused > 0, 'some of its queries were refused at first (429), so the retry is what answered them');
+expected = null;
+page.off('response', count429);
+is(problems, [], 'no other error in the page');
+
 // ---- auth on: the token prompt ----
 const token = `ow_${crypto.randomBytes(32).toString('base64url')}`;
 const a = await start({ tag: 'ui-auth', config: { 'auth.tokens': JSON.stringify([`sha256:${crypto.createHash('sha256').update(token).digest('hex')} * read,write,admin`]) } });

@@ -132,13 +132,24 @@ OW.api = async function (path, opts = {}) {
   if (OW.token()) headers.Authorization = `Bearer ${OW.token()}`;
   if (OW.tenant()) headers['X-Scope-OrgID'] = OW.tenant();
   let res;
-  try {
-    // relative to the page (its assets too): behind a proxy that serves
-    // openwit under a path of its own, the calls go there
-    res = await fetch(path.replace(/^\//, ''), { method: opts.body ? 'POST' : 'GET', headers, body: opts.body, signal: opts.signal });
-  } catch (e) {
-    if (e.name === 'AbortError') throw e;
-    throw Object.assign(new Error(`cannot reach the server: ${e.message}`), { status: 0 });
+  // a query refused for the tenant's cap (429) is asked again after its
+  // Retry-After, give or take half (a view asks several at once: they
+  // should not come back together), four times at most
+  for (let tries = 0; ; tries++) {
+    try {
+      // relative to the page (its assets too): behind a proxy that serves
+      // openwit under a path of its own, the calls go there
+      res = await fetch(path.replace(/^\//, ''), { method: opts.body ? 'POST' : 'GET', headers, body: opts.body, signal: opts.signal });
+    } catch (e) {
+      if (e.name === 'AbortError') throw e;
+      throw Object.assign(new Error(`cannot reach the server: ${e.message}`), { status: 0 });
+    }
+    if (res.status !== 429 || tries === 4) break;
+    const wait = Math.min(5, Number(res.headers.get('Retry-After')) || 1) * 1000 * (0.5 + Math.random());
+    await new Promise((ok, fail) => {
+      const t = setTimeout(ok, wait);
+      opts.signal?.addEventListener('abort', () => { clearTimeout(t); fail(new DOMException('aborted', 'AbortError')); });
+    });
   }
   if (opts.raw && res.ok) return res;
   const text = await res.text();
