@@ -25,7 +25,8 @@ PROTOS   := $(shell cd third_party && find . -name '*.proto' | sed 's|^\./||' | 
 PB_C     := $(patsubst %.proto,build/gen/%.pb-c.c,$(PROTOS))
 PB_H     := $(PB_C:.c=.h)
 MOD_SRC  := $(sort $(wildcard modules/*/*.c))
-SRC      := $(MOD_SRC) $(PB_C)
+UI_WWW   := $(sort $(wildcard modules/ui/www/*))
+SRC      := $(MOD_SRC) $(PB_C) build/gen/ui_assets.c
 
 # Each build flavour has its own tree, so `make asan` never disturbs the
 # binaries `make` and `make test` use. B is the object directory.
@@ -70,6 +71,22 @@ $(B)/%.o: %.c $(B)/FLAGS | $(PB_H)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+# The web UI's files, gzipped into a C array (modules/ui/ui.h) by a tool
+# built first, with zlib alone.
+build/tools/embed: modules/ui/gen/embed.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) -std=gnu11 -O2 $(WARN) -o $@ $< -lz
+
+build/gen/ui_assets.c: build/tools/embed build/gen/ui_www.list $(UI_WWW)
+	@mkdir -p $(dir $@)
+	$(Q)build/tools/embed $@ $(UI_WWW)
+
+# the list of files is part of it: a file removed rebuilds it too
+build/gen/ui_www.list: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(UI_WWW)' | cmp -s - $@ || echo '$(UI_WWW)' > $@
 
 # generated protobuf-c code is not ours to make warning-free
 $(B)/build/gen/%.o $(B)/faults/build/gen/%.o: WARN := -Wall -Werror
@@ -220,7 +237,7 @@ install: $(OPENWIT)
 	  install -m 644 conf/openwit.yaml $(DESTDIR)$(SYSCONFDIR)/openwit/openwit.yaml
 
 format:
-	clang-format -i openwit.c modules/*/*.c modules/*/*.h t/unit/*.c t/lib/*.h t/kafka/*.c t/bench/*.c \
+	clang-format -i openwit.c modules/*/*.c modules/*/*.h modules/ui/gen/*.c t/unit/*.c t/lib/*.h t/kafka/*.c t/bench/*.c \
 	  t/fuzz/*.c t/fuzz/*.h
 
 clean:

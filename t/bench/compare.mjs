@@ -40,6 +40,9 @@
 //    heavy canonical queries (p99 by operation, the log search) on
 //    /api/search, retrying a 429 after 20 ms: both p99s and their ratio
 //    (the target: within 2x).
+// 7. (after the six queries) the web UI's first load, t/bench/ui.mjs:
+//    chromium opening / on the bench's tenant, the load event (the goal:
+//    under 200 ms) and the Services table drawn.
 //
 // Scale: BENCH_SCALE=smoke (50k records a signal, under 2 minutes),
 // default (500k, under 10 minutes), or Nx (N times default, e.g. 10x).
@@ -61,6 +64,7 @@ import path from 'node:path';
 import { start, sql, duck, sleep, freePort, root } from '../lib/harness.mjs';
 import { tables, signalOf, sortKey, clickhouseDDL, duckReadJSON, duckTyped } from './schema.mjs';
 import { runCorpus, corpusLines } from './corpus.mjs';
+import { uiFirstLoad } from './ui.mjs';
 
 const SIGNALS = ['traces', 'logs', 'metrics'];
 const TABLE = { traces: 'spans', logs: 'logs', metrics: 'metrics' };
@@ -439,6 +443,16 @@ notes.push(`queries: median of ${RUNS} runs after one warm-up, client-side wall 
 rss.ow.query = peakRSS(ow.proc.pid);
 rss.duck.query = peakRSS(process.pid);
 
+// ---- the web UI's first load (t/bench/ui.mjs): the bench's tenant ----
+let ui = null;
+try {
+  // the bench's records start at the latest UTC midnight: two days hold them
+  ui = await uiFirstLoad(`http://127.0.0.1:${ow.ports.control}`, `tenant=${TENANT}&from=2d`);
+  say(`UI first load: ${ui.load_ms.toFixed(1)} ms to the load event, Services drawn at ${ui.services_ms.toFixed(1)} ms`);
+} catch (e) {
+  notes.push(`UI first load not measured: ${e.message}`);
+}
+
 // ---- 6. acknowledgement latency while queries run at their cap ----
 // loadgen runs as a child the event loop waits on, so that the query
 // clients of this process go on meanwhile
@@ -568,6 +582,8 @@ row('  OTLP/gRPC runs', MB(rss.ow.grpc), NaN, NaN, f0);
 row('  merging', MB(rss.ow.merge), MB(rss.ch.merge), NaN, f0, 'openwit: restarted, its janitor merging every part; ClickHouse: OPTIMIZE FINAL');
 row('  queries', MB(rss.ow.query), MB(rss.ch.query), MB(rss.duck.query), f0,
   `RSS when they began: openwit ${f0(MB(rss.start.owQuery))}, ClickHouse ${f0(MB(rss.start.chQuery))}; DuckDB: this script's process`);
+if (ui) row('UI first load ms, / on loopback', ui.load_ms, NaN, NaN, f1,
+  `chromium, a fresh context each run, median of ${ui.runs}: the load event (${ui.asset_bytes} bytes); Services drawn over the bench's tenant (2 days) at ${f1(ui.services_ms)} ms`);
 for (const { q, res } of qres) row(`query ms: ${q.name}`, res.ow.ms, res.ch?.ms, res.duck.ms, f1, `${res.ow.rows.length} rows`);
 for (const q of tokenQ) row(`  scanned: ${q.name}`, scanned[q.name], NaN, NaN, f1, `openwit without its index: ${fr(scanned[q.name], qres.find((x) => x.q === q).res.ow.ms)} the indexed time`);
 for (const sig of ['traces', 'logs']) {
@@ -599,6 +615,7 @@ if (ch) {
 }
 goal('bytes/span <= DuckDB Parquet', owStable.traces.bytes <= dl.spans.bytes, `${f1(owStable.traces.bytes / rec('traces'))} vs ${f1(dl.spans.bytes / rec('traces'))} as loaded, ${f1(dl.spans.sortedBytes / rec('traces'))} sorted`);
 goal('ack p99 while queries run at their cap <= 2x idle', ackRatio <= 2, `${f1(ackBusy.p99_ms)} vs ${f1(ackIdle.p99_ms)} ms, ${f2(ackRatio)}x; ${QUERY_CLIENTS} query clients`);
+if (ui) goal('UI first load < 200 ms', ui.load_ms < 200, `${f1(ui.load_ms)} ms to the load event, ${f1(ui.services_ms)} ms to the Services table`);
 goal('peak RSS < 512 MB', owPeak < 512 * 1048576, `${f0(MB(owPeak))} MB at most; ingest ${f0(MB(rss.ow.ingest))}${corpusRes ? `, corpus ${f0(MB(rss.ow.corpus))}` : ''}, gRPC runs ${f0(MB(rss.ow.grpc))}, merging ${f0(MB(rss.ow.merge))}, queries ${f0(MB(rss.ow.query))}`);
 let corpusSum = null;
 if (corpusRes) {
@@ -620,7 +637,7 @@ const text = lines.join('\n') + '\n';
 process.stdout.write(text);
 fs.writeFileSync(path.join(outDir, 'results.txt'), text);
 fs.writeFileSync(path.join(outDir, 'results.json'), JSON.stringify({ scale: scaleName, gen, owIngest, owGrpc, chIngest, owActive, owStable, chBytes, duckdb: dl,
-  rss, owStored, owGrpcStored, ackUnderQueries, corpus: corpusRes && { runs: CORPUS_RUNS, parts: corpusParts, geomean: corpusSum.geo, queries: corpusRes }, queries: qres.map(({ q, res }) => ({ name: q.name, ow: res.ow.ms, ch: res.ch?.ms, duck: res.duck.ms, rows: res.ow.rows.length })), notes }, null, 1));
+  rss, owStored, owGrpcStored, ackUnderQueries, ui, corpus: corpusRes && { runs: CORPUS_RUNS, parts: corpusParts, geomean: corpusSum.geo, queries: corpusRes }, queries: qres.map(({ q, res }) => ({ name: q.name, ow: res.ow.ms, ch: res.ch?.ms, duck: res.duck.ms, rows: res.ow.rows.length })), notes }, null, 1));
 say(`written to ${path.relative(root, path.join(outDir, 'results.txt'))}`);
 if (process.env.KEEP) {
   say(`kept ${work}`);

@@ -15,6 +15,7 @@
 #include "modules/storage/storage.h"
 #include "modules/tls/tls.h"
 #include "modules/tracker/tracker.h"
+#include "modules/ui/ui.h"
 #include "modules/wal/wal.h"
 #include "t/fuzz/fuzz.h"
 
@@ -22,7 +23,7 @@ static ow_module_t *const modules[] = {
     &ow_auth_module,	&ow_tls_module,	    &ow_tracker_module, &ow_catalog_module,
     &ow_storage_module, &ow_janitor_module, &ow_index_module,	&ow_wal_module,
     &ow_control_module, &ow_ingest_module,  &ow_grpc_module,	&ow_http_module,
-    &ow_kafka_module,
+    &ow_kafka_module,	&ow_ui_module,
 };
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
