@@ -55,6 +55,7 @@
 #include "modules/storage/storage.h"
 #include "modules/tls/tls.h"
 #include "modules/tracker/tracker.h"
+#include "modules/traceapi/traceapi.h"
 #include "modules/wal/wal.h"
 
 #include <errno.h>
@@ -105,10 +106,10 @@ static ow_module_t core_module = {
 /* Pipeline order: infrastructure, then the stages from the sink back to
  * the sources, so each stage's consumer is up before its producer. */
 static ow_module_t *modules[] = {
-    &core_module,	&ow_auth_module,    &ow_tls_module,	&ow_tracker_module,
-    &ow_catalog_module, &ow_storage_module, &ow_janitor_module, &ow_index_module,
-    &ow_wal_module,	&ow_control_module, &ow_ingest_module,	&ow_grpc_module,
-    &ow_http_module,	&ow_kafka_module,
+    &core_module,	&ow_auth_module,    &ow_tls_module,	 &ow_tracker_module,
+    &ow_catalog_module, &ow_storage_module, &ow_janitor_module,	 &ow_index_module,
+    &ow_wal_module,	&ow_control_module, &ow_traceapi_module, &ow_ingest_module,
+    &ow_grpc_module,	&ow_http_module,    &ow_kafka_module,
 };
 
 static struct event_base *base;
