@@ -50,6 +50,7 @@
 #include "modules/ingest/ingest.h"
 #include "modules/janitor/janitor.h"
 #include "modules/kafka/kafka.h"
+#include "modules/loki/loki.h"
 #include "modules/otlp/otlp.h"
 #include "modules/search/search.h"
 #include "modules/storage/storage.h"
@@ -108,8 +109,8 @@ static ow_module_t core_module = {
 static ow_module_t *modules[] = {
     &core_module,	&ow_auth_module,    &ow_tls_module,	 &ow_tracker_module,
     &ow_catalog_module, &ow_storage_module, &ow_janitor_module,	 &ow_index_module,
-    &ow_wal_module,	&ow_control_module, &ow_traceapi_module, &ow_ingest_module,
-    &ow_grpc_module,	&ow_http_module,    &ow_kafka_module,
+    &ow_wal_module,	&ow_control_module, &ow_traceapi_module, &ow_loki_module,
+    &ow_ingest_module,	&ow_grpc_module,    &ow_http_module,	 &ow_kafka_module,
 };
 
 static struct event_base *base;

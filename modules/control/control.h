@@ -44,7 +44,9 @@ uint64_t ow_query_pending(void);
  * and application/json unless it says otherwise); fail fills it in the
  * API's own error form when the query cannot run (an invalid tenant 400,
  * past a cap 429, the queue full 503, the snapshot unreadable 500);
- * release frees arg, on the loop, once the answer is sent. */
+ * release frees arg, on the loop, once the answer is sent. With req NULL
+ * (a query of no request: Loki's tail polls), answered gets the answer
+ * on the loop instead, before release. */
 struct ow_search;
 typedef struct {
 	int code;
@@ -55,6 +57,7 @@ typedef struct {
 	void (*work)(struct ow_search *s, void *arg, ow_query_answer_t *a);
 	void (*fail)(ow_query_answer_t *a, int code, const char *msg);
 	void (*release)(void *arg);
+	void (*answered)(void *arg, ow_query_answer_t *a);
 } ow_query_api_t;
 void ow_query_run(struct evhttp_request *req, const char *tenant, const ow_query_api_t *api,
 		  void *arg);

@@ -332,8 +332,11 @@ static void query_done(ow_job_t *j)
 			q->api->fail(a, q->code, q->err);
 			a->code = q->code;
 		}
-		ow_http_reply(q->req, a->code, a->ctype ? a->ctype : "application/json",
-			      a->body.data, a->body.len, a->code == 503 || a->code == 429);
+		if (q->req)
+			ow_http_reply(q->req, a->code, a->ctype ? a->ctype : "application/json",
+				      a->body.data, a->body.len, a->code == 503 || a->code == 429);
+		else
+			q->api->answered(q->arg, a);
 		ow_buf_free(&a->body);
 		q->api->release(q->arg);
 	} else if (q->code != 200) {
@@ -380,6 +383,8 @@ static void submit(query_t *q)
 		query_done(&q->job);
 		return;
 	}
+	if (q->req == NULL)
+		return;
 	q->watch = event_new(loop, -1, EV_PERSIST, on_watch, q);
 	struct timeval tv = {0, WATCH_MS * 1000};
 	event_add(q->watch, &tv);

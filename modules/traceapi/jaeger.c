@@ -378,7 +378,8 @@ static void jaeger_free(void *arg)
 	free(r);
 }
 
-static const ow_query_api_t jaeger_api = {jaeger_work, fail, jaeger_free};
+static const ow_query_api_t jaeger_api = {
+    .work = jaeger_work, .fail = fail, .release = jaeger_free};
 
 /* ---- the route ---- */
 

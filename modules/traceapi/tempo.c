@@ -862,7 +862,7 @@ static void tempo_free(void *arg)
 	free(r);
 }
 
-static const ow_query_api_t tempo_api = {tempo_work, text, tempo_free};
+static const ow_query_api_t tempo_api = {.work = tempo_work, .fail = text, .release = tempo_free};
 
 /* ---- the route ---- */
 
