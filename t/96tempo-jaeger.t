@@ -160,6 +160,8 @@ const cases = [
   ['{ (status = error || span.ratio > 0.4) && kind = client }', 'kind = 3 AND 0'],
   ['{span.ok = true}', "attributes->>'ok' = 1"],
   ['{rootServiceName = "checkout" && name = "SELECT orders"}', "name = 'SELECT orders'"],
+  ['{span.db.system != nil}', "attributes->>'db.system' IS NOT NULL"],
+  ['{span.db.system = nil && resource.service.name = "db"}', '0'],
 ];
 for (const [q, where] of cases) {
   const r = await tempoSearch(q);
@@ -203,7 +205,7 @@ const v1v = await getJSON('/tempo/api/search/tag/http.method/values');
 is(v1v.json.tagValues, ['GET', 'POST'], 'Tempo: v1 values of an unscoped tag');
 
 // bad TraceQL: Tempo's 400 and message
-for (const q of ['{ .a = }', 'status = error', '{ name = "x" } | count() > 2', '{ name = "x" } && { kind = server }', '{ span.a = "x"', '{ status = purple }', '{ name =~ "(" }', '{ duration > "x" }', '{ kind > server }']) {
+for (const q of ['{ .a = }', 'status = error', '{ span.x > -inf }', '{ status = nil }', '{ name = "x" } | count() > 2', '{ name = "x" } && { kind = server }', '{ span.a = "x"', '{ status = purple }', '{ name =~ "(" }', '{ duration > "x" }', '{ kind > server }']) {
   const r = await tempoSearch(q);
   ok(r.status === 400 && /^invalid TraceQL query: parse error at line 1, col \d+: /.test(r.text), `Tempo: bad TraceQL ${q}: 400 and Tempo's message`, r.text);
 }

@@ -27,7 +27,8 @@
  * operator (= != > >= < <= =~ !~) and a value: a "string" or `string`, a
  * number, a duration (100ms, 1.5s), true or false, a status (error, ok,
  * unset) or a kind (unspecified, internal, server, client, producer,
- * consumer). Fields: resource.X, span.X, .X (a span's attribute, else its
+ * consumer), or nil (= nil: the attribute is absent, != nil: present).
+ * Fields: resource.X, span.X, .X (a span's attribute, else its
  * resource's), name, status, statusMessage, duration, kind (also as
  * span:name ...), rootName, rootServiceName, traceDuration (also
  * trace:rootName ...). Regular expressions match the whole value (RE2's
@@ -45,6 +46,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <event2/http.h>
+#include <math.h>
 #include <event2/keyvalq_struct.h>
 
 enum { T_TRACE, T_SEARCH, T_TAGS, T_TAG_VALUES };
@@ -258,6 +260,7 @@ static int tql_comparison(tql_t *t)
 	tql_ws(t);
 	const char *vat = t->p;
 	int regex = op[1] == '~';
+	int nil = 0; /* = nil (1) or != nil (2): the attribute is absent or there */
 	ow_buf_t rhs = {0};
 	int rc = OW_OK;
 	if (*t->p == '"' || *t->p == '`') {
@@ -292,7 +295,10 @@ static int tql_comparison(tql_t *t)
 		size_t n = (size_t)(t->p - w);
 		int st = word_in(w, n, statuses, OW_NELEMS(statuses));
 		int k = word_in(w, n, kinds, OW_NELEMS(kinds));
-		if (kind == F_STATUS && st >= 0)
+		if (n == 3 && strncmp(w, "nil", 3) == 0 && (kind == F_ATTR || kind == F_STR) &&
+		    (strcmp(op, "=") == 0 || strcmp(op, "!=") == 0))
+			nil = op[0] == '!' ? 2 : 1;
+		else if (kind == F_STATUS && st >= 0)
 			ow_buf_printf(&rhs, "%d", st);
 		else if (kind == F_KIND && k >= 0)
 			ow_buf_printf(&rhs, "%d", k);
@@ -316,13 +322,12 @@ static int tql_comparison(tql_t *t)
 		num[n] = '\0';
 		errno = 0;
 		double d = strtod(num, &e);
-		if (*e == '\0' && errno == 0 && (kind == F_ATTR))
+		if (*e == '\0' && errno == 0 && isfinite(d) && kind == F_ATTR)
 			ow_buf_addstr(&rhs, num);
 		else if (ow_parse_duration(num, &ns) == OW_OK && (kind == F_DUR || kind == F_ATTR))
 			ow_buf_printf(&rhs, "%lld", (long long)ns);
 		else
 			rc = tql_fail(t, w, "syntax error: unexpected ", num);
-		OW_UNUSED(d);
 	} else {
 		rc = tql_fail(t, vat, "syntax error: expected a value", NULL);
 	}
@@ -337,7 +342,9 @@ static int tql_comparison(tql_t *t)
 		const char *sqlop = strcmp(op, "=") == 0 ? "=" : op;
 		ow_buf_t c = {0};
 		const char *col = l[0] == '@' ? (strcmp(l, "@trace") == 0 ? "x" : l + 6) : l;
-		if (regex)
+		if (nil)
+			ow_buf_printf(&c, "%s IS %s", col, nil == 2 ? "NOT NULL" : "NULL");
+		else if (regex)
 			ow_buf_printf(&c, "%sregexp(%s, %s)", op[0] == '!' ? "NOT " : "", r, col);
 		else
 			ow_buf_printf(&c, "%s %s %s", col, sqlop, r);
