@@ -252,6 +252,11 @@ for (const [p, where] of jcases) {
   const want = (await sqlTraceIds(`(${where})`)).slice(0, Number(p.limit || 20));
   is((r.json.data || []).map((t) => t.traceID), want, `Jaeger search ${JSON.stringify(p)}: the traces SQL finds`);
 }
+// Grafana 12's backend: url.Parse(URL) then Path = "/api/traces": the root
+const g12 = await getJSON('/api/traces?service=checkout&operation=GET+%2Fcart&limit=20');
+is((g12.json.data || []).map((t) => t.traceID), (await sqlTraceIds("service_name = 'checkout' AND name = 'GET /cart'")).slice(0, 20), 'Jaeger search at /api/traces, where Grafana 12 sends it');
+const own = await getJSON(`/api/traces/${shop.traceId}`);
+ok(own.json && own.json.status === 'success' && own.json.result.rows.length === 2, 'openwit\'s own /api/traces/{id} is unchanged');
 const lb = await getJSON('/jaeger/api/traces?service=checkout&lookback=1h&limit=50');
 is(lb.json.data.length, 12, 'Jaeger search: lookback=1h without start and end');
 const lb2 = await getJSON(`/jaeger/api/traces?service=checkout&end=${us - 3600000000n}&lookback=1h`);

@@ -493,9 +493,10 @@ int ow_parse_duration(const char *s, int64_t *ns)
 	double total = 0;
 	while (*s) {
 		const char *num = s;
+		int dots = 0;
 		while ((*s >= '0' && *s <= '9') || *s == '.')
-			s++;
-		if (s == num || (s - num == 1 && *num == '.'))
+			dots += *s++ == '.';
+		if (s == num || dots > 1 || (s - num == 1 && *num == '.'))
 			return OW_ERROR;
 		double v = strtod(num, NULL);
 		size_t best = 0;

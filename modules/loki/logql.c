@@ -486,6 +486,7 @@ static int pipeline(ps_t *s, lq_selector_t *sel)
 			s->p += 2;
 			st.kind = ST_LINE;
 			st.m.op = line;
+			ws(s);
 			const char *vat = s->p;
 			if ((st.m.value = string(s)) == NULL ||
 			    compile(s, vat, &st.m, 0) != OW_OK) {

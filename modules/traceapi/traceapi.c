@@ -150,7 +150,11 @@ static int traceapi_init(struct event_base *base)
 	if (ow_control_route("/tempo", OW_ROUTE_PREFIX, OW_AUTH_READ, ow_tempo_route, NULL) !=
 		OW_OK ||
 	    ow_control_route("/jaeger", OW_ROUTE_PREFIX, OW_AUTH_READ, ow_jaeger_route, NULL) !=
-		OW_OK)
+		OW_OK ||
+	    /* Grafana 12's Jaeger data source sends its search to /api/traces
+	     * on the server, whatever its URL's path (its client sets the
+	     * path): answered there as /jaeger/api/traces */
+	    ow_control_route("/api/traces", 0, OW_AUTH_READ, ow_jaeger_route, "") != OW_OK)
 		return OW_ERROR;
 	return OW_OK;
 }
