@@ -254,6 +254,17 @@ is(dsr.data.result[0].value[1], '2', 'the provisioned Loki URL answers the healt
 ok(/derivedFields:[\s\S]*matcherRegex: trace_id[\s\S]*datasourceUid: openwit-tempo/.test(yaml), 'Loki links a line\'s trace_id to Tempo (derivedFields)');
 ok(/tracesToLogsV2:[\s\S]*datasourceUid: openwit-loki/.test(yaml), 'Tempo links spans to their logs in Loki (tracesToLogsV2)');
 
+// ---- pages: a selective pipeline reads past query.max_rows, a page at a time ----
+const sp = await start({ tag: 'loki-pages', config: { 'query.max_rows': 50 } });
+const many = Array.from({ length: 300 }, (_, i) => ({ timeUnixNano: `${now - BigInt(300 - i) * 1000000n}`, body: { stringValue: JSON.stringify({ n: i, needle: i === 3 ? 'yes' : 'no' }) } }));
+const pm = await fetch(`${sp.otlp}/v1/logs`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ resourceLogs: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'pages' } }] }, scopeLogs: [{ logRecords: many }] }] }) });
+is(pm.status, 200, 'pages: 300 records taken');
+const pr = await fetch(`${sp.control}/loki/api/v1/query_range?${new URLSearchParams({ query: '{service_name="pages"} | json | needle="yes"', start: `${startNs}`, end: `${endNs}`, limit: '10' })}`);
+const pj = await pr.json().catch(() => ({}));
+is(pj.data && pj.data.result.flatMap((x) => x.values.map((v) => JSON.parse(v[1]).n)), [3], 'pages: the one match among 300 rows, with query.max_rows 50');
+const pr2 = await fetch(`${sp.control}/loki/api/v1/query_range?${new URLSearchParams({ query: 'count_over_time({service_name="pages"} | json [1h])', start: `${now}`, end: `${now}`, step: '60s' })}`);
+like(await pr2.text(), /result exceeds 50 rows/, 'pages: a metric query over more rows than query.max_rows says so (400)');
+
 // ---- auth ----
 const tok = (t, scopes) => { const r = spawnSync(bin, ['token', t, scopes]); const [token, line] = r.stdout.toString().split('\n'); return { token, line }; };
 const rd = tok('shop', 'read'), wr = tok('shop', 'write');

@@ -274,7 +274,8 @@ static int log_streams(ow_search_t *s, loki_req_t *r, const lq_selector_t *sel, 
 	pushdown(sel, &where, 0);
 	stream_t *streams = NULL;
 	int nstreams = 0, rc = OW_OK;
-	int64_t found = 0, offset = 0, batch = OW_MAX(r->limit, 1000);
+	int64_t found = 0, offset = 0;
+	int64_t batch = OW_MAX(OW_MIN(OW_MAX(r->limit, 1000), ow_control_query_max_rows() - 1), 1);
 	ow_buf_t line = {0}, key = {0};
 	while (found < r->limit) {
 		ow_buf_t sql = {0};
@@ -338,7 +339,8 @@ static int log_streams(ow_search_t *s, loki_req_t *r, const lq_selector_t *sel, 
 		if ((int64_t)got < batch)
 			break;
 		offset += batch;
-		batch *= 2;
+		/* a page stays under query.max_rows, the bound of one result */
+		batch = OW_MAX(OW_MIN(batch * 2, ow_control_query_max_rows() - 1), 1);
 	}
 	if (rc == OW_OK) {
 		ow_buf_addstr(out, "[");
