@@ -201,6 +201,8 @@ const iv = await getJSON('/tempo/api/v2/search/tag/span.http.response.status_cod
 is(iv.json.tagValues, [{ type: 'int', value: '200' }, { type: 'int', value: '500' }], 'Tempo: values of an int attribute, typed');
 const fv = await getJSON(`/tempo/api/v2/search/tag/name/values?q=${encodeURIComponent('{resource.service.name="db"}')}`);
 is(fv.json.tagValues, [{ type: 'string', value: 'SELECT orders' }], 'Tempo: values filtered by the query Grafana is building');
+const pv = await getJSON(`/tempo/api/v2/search/tag/name/values?q=${encodeURIComponent('{resource.service.name="db" && span.')}`);
+is(pv.json.tagValues.length, (await sqlRows('SELECT DISTINCT name FROM spans')).length, 'Tempo: values while the query is half typed: all of them');
 const v1v = await getJSON('/tempo/api/search/tag/http.method/values');
 is(v1v.json.tagValues, ['GET', 'POST'], 'Tempo: v1 values of an unscoped tag');
 

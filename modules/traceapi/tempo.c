@@ -21,6 +21,9 @@
  *                                         the durations of whole traces
  *   GET api/search/tags, api/v2/search/tags?scope=
  *   GET api/search/tag/{tag}/values, api/v2/search/tag/{tag}/values?q=
+ *                                         the values of the spans q
+ *                                         matches (all, while q does not
+ *                                         parse: Grafana sends it as typed)
  *
  * TraceQL, the subset Grafana's search builder writes: one spanset
  * { a && b || (c) }, or {} for every span; a comparison is a field, an
@@ -938,12 +941,16 @@ static const char *parse_args(struct evkeyvalq *args, tempo_req_t *r, char *err,
 	    (mx && *mx && tr_duration(mx, 1, &r->q.max_dur) != OW_OK))
 		return "invalid minDuration or maxDuration: a duration such as 100ms";
 	const char *q = evhttp_find_header(args, "q");
-	if (q && *q) {
-		if (traceql(q, &r->q.cond, err, errlen) != OW_OK)
+	if (q && *q && traceql(q, &r->q.cond, err, errlen) != OW_OK) {
+		/* a tag's values: Grafana sends the query as it is being
+		 * typed; one that does not parse yet filters nothing */
+		if (r->what != T_TAG_VALUES)
 			return err;
-	} else {
-		ow_buf_addstr(&r->q.cond, "1");
+		r->q.cond.len = 0;
+		q = NULL;
 	}
+	if (q == NULL || *q == '\0')
+		ow_buf_addstr(&r->q.cond, "1");
 	const char *sc = evhttp_find_header(args, "scope");
 	if (sc && *sc) {
 		static const char *const scopes[] = {"all", "resource", "span", "intrinsic"};
