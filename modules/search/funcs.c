@@ -963,11 +963,55 @@ int ow_search_regcomp(regex_t *re, const char *pattern, int anchored, char *err,
 		flags |= REG_ICASE;
 		pattern += 4;
 	}
+	/* glibc's regcomp copies a repeated group for each repetition, and
+	 * a repetition of one over and over (a++++, ((a+)+)+...) takes it
+	 * gigabytes: as RE2 does, a repetition of a repetition is refused
+	 * (a lazy ? after one is dropped: it matches the same texts), counts
+	 * are at most 1000, and the product of the repetitions (a group's +
+	 * counts 2) at most 100000; back-references, which RE2 has not, are
+	 * refused too */
+	const char *why = strlen(pattern) > 4096 ? "pattern too large" : NULL;
+	double product = 1;
+	int rep = 0; /* the last thing written is a repetition */
 	ow_buf_t b = {0};
 	if (anchored)
 		ow_buf_addstr(&b, "^(");
 	int in_class = 0;
-	for (const char *c = pattern; *c; c++) {
+	for (const char *c = pattern; *c && !why; c++) {
+		int m = -1; /* a repetition: its largest count */
+		const char *end = c;
+		if (!in_class && (*c == '*' || *c == '+' || *c == '?'))
+			m = *c == '+' && c > pattern && c[-1] == ')' ? 1 : 0;
+		else if (!in_class && *c == '{' && (c[1] >= '0' && c[1] <= '9')) {
+			char *e;
+			long lo = strtol(c + 1, &e, 10), hi = lo;
+			if (*e == ',')
+				hi = e[1] == '}' ? lo : strtol(e + 1, &e, 10);
+			if (*e == ',' && e[1] == '}')
+				e++;
+			if (*e == '}') {
+				m = (int)OW_MIN(OW_MAX(lo, hi), 100000);
+				end = e;
+				if (lo > 1000 || hi > 1000)
+					why = "bad repetition operator";
+			}
+		}
+		if (m >= 0) {
+			if (rep && *c == '?')
+				continue; /* lazy */
+			if (rep)
+				why = "bad repetition operator";
+			product *= m + 1;
+			if (product > 100000)
+				why = "pattern too large";
+			ow_buf_add(&b, c, (size_t)(end - c) + 1);
+			c = end;
+			rep = 1;
+			continue;
+		}
+		rep = 0;
+		if (*c == '\\' && c[1] >= '1' && c[1] <= '9')
+			why = "invalid escape sequence";
 		static const char *const cls[][2] = {
 		    {"d", "0-9"}, {"w", "A-Za-z0-9_"}, {"s", " \t\n\r\f\v"}};
 		if (*c == '\\' && c[1]) {
@@ -993,6 +1037,11 @@ int ow_search_regcomp(regex_t *re, const char *pattern, int anchored, char *err,
 			in_class = 0;
 		ow_buf_add(&b, c, 1);
 	}
+	if (why) {
+		ow_buf_free(&b);
+		snprintf(err, errlen, "error parsing regexp: %s: `%.200s`", why, pattern);
+		return OW_ERROR;
+	}
 	if (anchored)
 		ow_buf_addstr(&b, ")$");
 	ow_buf_add(&b, "", 1);
@@ -1001,7 +1050,7 @@ int ow_search_regcomp(regex_t *re, const char *pattern, int anchored, char *err,
 	if (rc != 0) {
 		char msg[128];
 		regerror(rc, re, msg, sizeof(msg));
-		snprintf(err, errlen, "error parsing regexp: %s: `%s`", msg, pattern);
+		snprintf(err, errlen, "error parsing regexp: %s: `%.200s`", msg, pattern);
 		return OW_ERROR;
 	}
 	return OW_OK;

@@ -123,7 +123,10 @@ void ow_search_sql_str(ow_buf_t *b, const char *s);
 /* Compiles an RE2-style pattern (what Loki and Tempo take: POSIX ERE with
  * \d \w \s and their negations, and a leading (?i)) into re; anchored:
  * it must match the whole text. OW_OK, or OW_ERROR with RE2's kind of
- * message. The SQL function regexp(re, text) reads patterns so. */
+ * message; patterns that would take regcomp unbounded memory (a
+ * repetition of a repetition, counts over 1000, back-references, as RE2
+ * refuses them too) are refused. The SQL function regexp(re, text) reads
+ * patterns so. */
 int ow_search_regcomp(regex_t *re, const char *pattern, int anchored, char *err, size_t errlen);
 
 /* enum ow_search_format of "table", "csv", "json" or "ndjson"; -1 otherwise. */

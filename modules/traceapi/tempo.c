@@ -430,9 +430,7 @@ static int tql_or(tql_t *t, int depth)
 	}
 }
 
-/* TraceQL q into an SQL condition on spans: OW_OK, or OW_ERROR with
- * Tempo's message. */
-static int traceql(const char *q, ow_buf_t *out, char *err, size_t errlen)
+int tr_traceql(const char *q, ow_buf_t *out, char *err, size_t errlen)
 {
 	tql_t t = {q, q, out, err, errlen, 0};
 	tql_ws(&t);
@@ -941,7 +939,7 @@ static const char *parse_args(struct evkeyvalq *args, tempo_req_t *r, char *err,
 	    (mx && *mx && tr_duration(mx, 1, &r->q.max_dur) != OW_OK))
 		return "invalid minDuration or maxDuration: a duration such as 100ms";
 	const char *q = evhttp_find_header(args, "q");
-	if (q && *q && traceql(q, &r->q.cond, err, errlen) != OW_OK) {
+	if (q && *q && tr_traceql(q, &r->q.cond, err, errlen) != OW_OK) {
 		/* a tag's values: Grafana sends the query as it is being
 		 * typed; one that does not parse yet filters nothing */
 		if (r->what != T_TAG_VALUES)

@@ -95,6 +95,10 @@ int tr_hex_id(const char *v);
  * into ns: OW_OK or OW_ERROR. */
 int tr_duration(const char *v, int64_t unit, int64_t *ns);
 
+/* tempo.c: TraceQL q into an SQL condition on spans (appended to out):
+ * OW_OK, or OW_ERROR with Tempo's message. */
+int tr_traceql(const char *q, ow_buf_t *out, char *err, size_t errlen);
+
 /* tempo.c and jaeger.c: their routes (path after the prefix). */
 struct evhttp_request;
 void ow_tempo_route(struct evhttp_request *req, const char *path, const char *tenant, void *arg);

@@ -86,6 +86,20 @@ static void regexes(void)
 	ok(matches_re("a|b", 1, "ab") == 0, "anchored alternation: the whole value");
 	ok(matches_re("(", 0, "x") == -1 && strstr(err, "error parsing regexp") != NULL,
 	   "a bad pattern: %s", err);
+	ok(matches_re("a+?b", 1, "aab") == 1, "a lazy repetition: the same texts");
+	ok(matches_re("\\d{3}-\\d{2,4}", 1, "123-4567") == 1, "counted repetitions");
+	static const char *const hostile[] = {
+	    "a++",
+	    "a**",
+	    "(a+){2}+",
+	    "a{1001}",
+	    "(a{100}){100}{2}",
+	    "((((((((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+",
+	    "(a)\\1"};
+	for (size_t i = 0; i < OW_NELEMS(hostile); i++)
+		ok(matches_re(hostile[i], 0, "aaaa") == -1 &&
+		       strstr(err, "error parsing regexp") != NULL,
+		   "refused, as RE2 does, before regcomp takes unbounded memory: %s", err);
 }
 
 static void parser(void)
