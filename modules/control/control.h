@@ -61,6 +61,17 @@ typedef struct {
 } ow_query_api_t;
 void ow_query_run(struct evhttp_request *req, const char *tenant, const ow_query_api_t *api,
 		  void *arg);
+/* ow_query_run when why is NULL; else answers code and why in the API's
+ * error form (a bad request, found before any query) and releases arg. */
+void ow_query_run_checked(struct evhttp_request *req, const char *tenant, const ow_query_api_t *api,
+			  void *arg, int code, const char *why);
+/* An error as text, Loki's and Tempo's form (an api's fail). */
+void ow_query_text(ow_query_answer_t *a, int code, const char *msg);
+/* Answers req at once with code and msg in the API's error form. */
+void ow_query_reply(struct evhttp_request *req, const ow_query_api_t *api, int code,
+		    const char *msg);
+/* 1 when s is a trace id: 32 hex digits, either case. */
+int ow_query_trace_id(const char *s);
 /* The query pool (core/worker.h), started and stopped with control. */
 struct event_base;
 int ow_query_start(struct event_base *base);

@@ -410,6 +410,36 @@ void ow_query_run(struct evhttp_request *req, const char *tenant, const ow_query
 	submit(q);
 }
 
+void ow_query_reply(struct evhttp_request *req, const ow_query_api_t *api, int code,
+		    const char *msg)
+{
+	ow_query_answer_t a = {.code = code};
+	api->fail(&a, code, msg);
+	ow_http_reply(req, code, a.ctype ? a.ctype : "application/json", a.body.data, a.body.len,
+		      0);
+	ow_buf_free(&a.body);
+}
+
+void ow_query_text(ow_query_answer_t *a, int code, const char *msg)
+{
+	a->code = code;
+	a->ctype = "text/plain; charset=utf-8";
+	a->body.len = 0;
+	ow_buf_addstr(&a->body, msg);
+	ow_buf_addstr(&a->body, "\n");
+}
+
+void ow_query_run_checked(struct evhttp_request *req, const char *tenant, const ow_query_api_t *api,
+			  void *arg, int code, const char *why)
+{
+	if (why == NULL) {
+		ow_query_run(req, tenant, api, arg);
+		return;
+	}
+	ow_query_reply(req, api, code, why);
+	api->release(arg);
+}
+
 static query_t *new_query(struct evhttp_request *req, const char *t)
 {
 	if (!ow_tenant_valid(t, strlen(t))) {
@@ -485,7 +515,7 @@ void ow_query_search(struct evhttp_request *req, const char *tenant)
 	submit(q);
 }
 
-static int is_hex_id(const char *s)
+int ow_query_trace_id(const char *s)
 {
 	size_t n = strlen(s);
 	if (n != 32)
@@ -498,7 +528,7 @@ static int is_hex_id(const char *s)
 
 void ow_query_trace(struct evhttp_request *req, const char *id, const char *tenant)
 {
-	if (!is_hex_id(id)) {
+	if (!ow_query_trace_id(id)) {
 		reply_failed(req, 400, "", "a trace id is 32 hex digits");
 		return;
 	}

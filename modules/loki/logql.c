@@ -324,7 +324,7 @@ static void filter_free(lq_filter_t *f)
 	free(f);
 }
 
-static lq_filter_t *filter_or(ps_t *s, int depth);
+static lq_filter_t *filter_expr(ps_t *s, int depth, int level);
 
 static lq_filter_t *filter_cmp(ps_t *s, int depth)
 {
@@ -334,7 +334,7 @@ static lq_filter_t *filter_cmp(ps_t *s, int depth)
 			fail(s, s->p, "expression nested too deep");
 			return NULL;
 		}
-		lq_filter_t *f = filter_or(s, depth + 1);
+		lq_filter_t *f = filter_expr(s, depth + 1, 0);
 		if (f && !take(s, ")")) {
 			filter_free(f);
 			fail(s, s->p, "syntax error: unexpected token, expecting )");
@@ -405,43 +405,29 @@ static lq_filter_t *filter_cmp(ps_t *s, int depth)
 	return f;
 }
 
-static lq_filter_t *filter_and(ps_t *s, int depth)
+/* level 0: a or b ...; level 1: a and b, a, b ...; level 2: a comparison
+ * or a parenthesis. */
+static lq_filter_t *filter_expr(ps_t *s, int depth, int level)
 {
-	lq_filter_t *f = filter_cmp(s, depth);
-	while (f && (word_is(s, "and") || peek(s, ","))) {
-		if (!take(s, ","))
-			s->p += 3;
-		lq_filter_t *r = filter_cmp(s, depth);
+	if (level == 2)
+		return filter_cmp(s, depth);
+	lq_filter_t *f = filter_expr(s, depth, level + 1);
+	for (;;) {
+		int comma = level == 1 && peek(s, ",");
+		if (f == NULL || !(comma || word_is(s, level ? "and" : "or")))
+			return f;
+		s->p += comma ? 1 : level ? 3 : 2;
+		lq_filter_t *r = filter_expr(s, depth, level + 1);
 		if (r == NULL) {
 			filter_free(f);
 			return NULL;
 		}
-		lq_filter_t *a = ow_calloc(1, sizeof(*a));
-		a->kind = 1;
-		a->l = f;
-		a->r = r;
-		f = a;
+		lq_filter_t *j = ow_calloc(1, sizeof(*j));
+		j->kind = level ? 1 : 2;
+		j->l = f;
+		j->r = r;
+		f = j;
 	}
-	return f;
-}
-
-static lq_filter_t *filter_or(ps_t *s, int depth)
-{
-	lq_filter_t *f = filter_and(s, depth);
-	while (f && word_is(s, "or")) {
-		s->p += 2;
-		lq_filter_t *r = filter_and(s, depth);
-		if (r == NULL) {
-			filter_free(f);
-			return NULL;
-		}
-		lq_filter_t *o = ow_calloc(1, sizeof(*o));
-		o->kind = 2;
-		o->l = f;
-		o->r = r;
-		f = o;
-	}
-	return f;
 }
 
 /* line_format's template: text, {{.name}} and {{__line__}}. */
@@ -536,7 +522,7 @@ static int pipeline(ps_t *s, lq_selector_t *sel)
 						return fail(s, s->p, "not supported here: | %s",
 							    unsupported[i]);
 				st.kind = ST_LABEL;
-				if ((st.f = filter_or(s, 0)) == NULL)
+				if ((st.f = filter_expr(s, 0, 0)) == NULL)
 					return OW_ERROR;
 			}
 		} else {

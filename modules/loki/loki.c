@@ -86,15 +86,6 @@ typedef struct {
 
 /* ---- answers ---- */
 
-static void text(ow_query_answer_t *a, int code, const char *msg)
-{
-	a->code = code;
-	a->ctype = "text/plain; charset=utf-8";
-	a->body.len = 0;
-	ow_buf_addstr(&a->body, msg);
-	ow_buf_addstr(&a->body, "\n");
-}
-
 static void json_str(ow_buf_t *b, const char *s, size_t n)
 {
 	ow_buf_add(b, "\"", 1);
@@ -170,6 +161,14 @@ static void label_cols(ow_buf_t *b)
 	}
 }
 #define NBASE 3
+
+/* GROUP BY the label columns, which label_cols selects first. */
+static void group_by_labels(ow_buf_t *b)
+{
+	ow_buf_addstr(b, " GROUP BY ");
+	for (int i = 0; i < NBASE + nattrs; i++)
+		ow_buf_printf(b, "%s%d", i ? ", " : "", i + 1);
+}
 
 static const char *level_of(const char *text, int number, char *buf, size_t len)
 {
@@ -484,9 +483,7 @@ static int eval_range(ow_search_t *s, loki_req_t *r, const lq_expr_t *e, int64_t
 		      (long long)end);
 	pushdown(sel, &sql, sqlonly);
 	if (sqlonly) {
-		ow_buf_addstr(&sql, " GROUP BY ");
-		for (int i = 0; i < NBASE + nattrs; i++)
-			ow_buf_printf(&sql, "%s%d", i ? ", " : "", i + 1);
+		group_by_labels(&sql);
 		ow_buf_printf(&sql, ", %d", NBASE + nattrs + 1);
 	}
 	ow_buf_add(&sql, "", 1);
@@ -757,9 +754,7 @@ static int streams_of(ow_search_t *s, loki_req_t *r, const lq_selector_t *sel, g
 	    (long long)r->start, (long long)r->end);
 	if (sel)
 		pushdown(sel, &sql, 1);
-	ow_buf_addstr(&sql, " GROUP BY ");
-	for (int i = 0; i < NBASE + nattrs; i++)
-		ow_buf_printf(&sql, "%s%d", i ? ", " : "", i + 1);
+	group_by_labels(&sql);
 	ow_buf_add(&sql, "", 1);
 	ow_search_rows_t rows;
 	int rc = ow_search_rows(s, (const char *)sql.data, -1, &rows, err, errlen);
@@ -887,7 +882,7 @@ static void loki_work(ow_search_t *s, void *arg, ow_query_answer_t *a)
 	else
 		rc = run_streams(s, r, &a->body, err, sizeof(err));
 	if (rc != OW_OK)
-		text(a, 400, err);
+		ow_query_text(a, 400, err);
 }
 
 static void loki_free(void *arg)
@@ -902,7 +897,8 @@ static void loki_free(void *arg)
 	free(r);
 }
 
-static const ow_query_api_t loki_api = {.work = loki_work, .fail = text, .release = loki_free};
+static const ow_query_api_t loki_api = {
+    .work = loki_work, .fail = ow_query_text, .release = loki_free};
 
 /* ---- parameters ---- */
 
@@ -926,14 +922,6 @@ static int time_arg(struct evkeyvalq *q, const char *name, int64_t *ns)
 		return OW_ERROR;
 	*ns = x;
 	return OW_OK;
-}
-
-static void reply_text(struct evhttp_request *req, int code, const char *msg)
-{
-	ow_query_answer_t a = {0};
-	text(&a, code, msg);
-	ow_http_reply(req, code, a.ctype, a.body.data, a.body.len, 0);
-	ow_buf_free(&a.body);
 }
 
 /* The request's parameters: the query string, and a POST's form body. */
@@ -1250,7 +1238,7 @@ static void tail_work(ow_search_t *s, void *arg, ow_query_answer_t *a)
 	ow_buf_addstr(&t->frame, "{\"streams\":");
 	if (log_streams(s, t->r, &t->r->expr->sel, &t->frame, &t->found, &t->last, err,
 			sizeof(err)) != OW_OK)
-		text(a, 400, err);
+		ow_query_text(a, 400, err);
 	ow_buf_addstr(&t->frame, ",\"dropped_entries\":null}");
 }
 
@@ -1284,7 +1272,7 @@ static void tail_done(void *arg)
 }
 
 static const ow_query_api_t tail_api = {
-    .work = tail_work, .fail = text, .release = tail_done, .answered = tail_answered};
+    .work = tail_work, .fail = ow_query_text, .release = tail_done, .answered = tail_answered};
 
 static void tail_poll(evutil_socket_t fd, short what, void *arg)
 {
@@ -1306,13 +1294,13 @@ static void tail_start(struct evhttp_request *req, const char *tenant)
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET || up == NULL ||
 	    strcasecmp(up, "websocket") != 0 || key == NULL || ver == NULL ||
 	    strcmp(ver, "13") != 0) {
-		reply_text(req, 400,
-			   "tail is a websocket: GET with Upgrade: websocket, "
-			   "Sec-WebSocket-Key and Sec-WebSocket-Version: 13");
+		ow_query_reply(req, &loki_api, 400,
+			       "tail is a websocket: GET with Upgrade: websocket, "
+			       "Sec-WebSocket-Key and Sec-WebSocket-Version: 13");
 		return;
 	}
 	if (!ow_tenant_valid(tenant, strlen(tenant))) {
-		reply_text(req, 400, "invalid tenant in X-Scope-OrgID");
+		ow_query_reply(req, &loki_api, 400, "invalid tenant in X-Scope-OrgID");
 		return;
 	}
 	if (ntails >= ow_control_query_limit(OW_QUERY_MAX_CONCURRENT)) {
@@ -1352,7 +1340,7 @@ static void tail_start(struct evhttp_request *req, const char *tenant)
 		evhttp_clear_headers(&q);
 	}
 	if (why) {
-		reply_text(req, 400, why);
+		ow_query_reply(req, &loki_api, 400, why);
 		loki_free(r);
 		return;
 	}
@@ -1395,12 +1383,12 @@ static void loki_route(struct evhttp_request *req, const char *path, const char 
 	int cmd = evhttp_request_get_command(req);
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD && cmd != EVHTTP_REQ_POST) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, POST");
-		reply_text(req, 405, "method not allowed: use GET or POST");
+		ow_query_reply(req, &loki_api, 405, "method not allowed: use GET or POST");
 		return;
 	}
 	const char *p = path + strlen("/loki/api/v1");
 	if (strncmp(path, "/loki/api/v1/", 13) != 0) {
-		reply_text(req, 404, "404 page not found");
+		ow_query_reply(req, &loki_api, 404, "404 page not found");
 		return;
 	}
 	if (strcmp(p, "/tail") == 0) {
@@ -1463,12 +1451,7 @@ static void loki_route(struct evhttp_request *req, const char *path, const char 
 	}
 	if (parsed)
 		evhttp_clear_headers(&q);
-	if (why) {
-		reply_text(req, code, why);
-		loki_free(r);
-		return;
-	}
-	ow_query_run(req, tenant, &loki_api, r);
+	ow_query_run_checked(req, tenant, &loki_api, r, code, why);
 }
 
 /* ---- the module ---- */

@@ -385,14 +385,6 @@ static const ow_query_api_t jaeger_api = {
 
 /* ---- the route ---- */
 
-static void reply_fail(struct evhttp_request *req, int code, const char *msg)
-{
-	ow_query_answer_t a = {0};
-	fail(&a, code, msg);
-	ow_http_reply(req, code, a.ctype, a.body.data, a.body.len, 0);
-	ow_buf_free(&a.body);
-}
-
 /* One tag condition: the attribute of the span, else of its resource, is
  * v (as text, or as the number or boolean v spells); error=true is the
  * error status, as Jaeger's OTLP receiver tags it. */
@@ -543,7 +535,7 @@ void ow_jaeger_route(struct evhttp_request *req, const char *path, const char *t
 	int cmd = evhttp_request_get_command(req);
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
-		reply_fail(req, 405, "method not allowed: use GET");
+		ow_query_reply(req, &jaeger_api, 405, "method not allowed: use GET");
 		return;
 	}
 	if (arg == NULL)
@@ -587,7 +579,7 @@ void ow_jaeger_route(struct evhttp_request *req, const char *path, const char *t
 		why = search_args(&args, r);
 	} else if (strncmp(path, "/api/traces/", 12) == 0 && strchr(path + 12, '/') == NULL) {
 		r->what = J_TRACE;
-		if (!tr_hex_id(path + 12))
+		if (!ow_query_trace_id(path + 12))
 			why = "malformed trace id: 32 hex digits";
 		else
 			snprintf(r->id, sizeof(r->id), "%s", path + 12);
@@ -597,10 +589,5 @@ void ow_jaeger_route(struct evhttp_request *req, const char *path, const char *t
 	}
 	if (parsed)
 		evhttp_clear_headers(&args);
-	if (why) {
-		reply_fail(req, code, why);
-		jaeger_free(r);
-		return;
-	}
-	ow_query_run(req, tenant, &jaeger_api, r);
+	ow_query_run_checked(req, tenant, &jaeger_api, r, code, why);
 }

@@ -64,13 +64,23 @@ typedef struct {
 	int field;     /* tag values: its kind (F_*) */
 } tempo_req_t;
 
-static const char *const intrinsics[] = {
-    "duration",	       "kind",	 "name",	  "rootName",
-    "rootServiceName", "status", "statusMessage", "traceDuration"};
-
 /* ---- TraceQL ---- */
 
 enum { F_ATTR, F_STR, F_STATUS, F_KIND, F_DUR };
+
+/* The intrinsic fields, by name (the tags of scope intrinsic): their SQL
+ * (the @ ones the caller wraps in a subquery on the trace) and kind. */
+static const struct {
+	const char *name, *sql;
+	int kind;
+} intrinsics[] = {{"duration", "duration_ns", F_DUR},
+		  {"kind", "kind", F_KIND},
+		  {"name", "name", F_STR},
+		  {"rootName", "@root:name", F_STR},
+		  {"rootServiceName", "@root:service_name", F_ATTR},
+		  {"status", "status_code", F_STATUS},
+		  {"statusMessage", "status_message", F_STR},
+		  {"traceDuration", "@trace", F_DUR}};
 
 typedef struct {
 	const char *src, *p;
@@ -157,35 +167,13 @@ static int tql_field(const char *p, const char **end, ow_buf_t *out, int *kind)
 		col = "attributes";
 	} else if (name[0] == '.') {
 		key = name + 1;
-	} else if (strcmp(name, "name") == 0) {
-		ow_buf_addstr(out, "name");
-		*kind = F_STR;
-		return OW_OK;
-	} else if (strcmp(name, "statusMessage") == 0) {
-		ow_buf_addstr(out, "status_message");
-		*kind = F_STR;
-		return OW_OK;
-	} else if (strcmp(name, "status") == 0) {
-		ow_buf_addstr(out, "status_code");
-		*kind = F_STATUS;
-		return OW_OK;
-	} else if (strcmp(name, "kind") == 0) {
-		ow_buf_addstr(out, "kind");
-		*kind = F_KIND;
-		return OW_OK;
-	} else if (strcmp(name, "duration") == 0) {
-		ow_buf_addstr(out, "duration_ns");
-		*kind = F_DUR;
-		return OW_OK;
-	} else if (strcmp(name, "rootName") == 0 || strcmp(name, "rootServiceName") == 0 ||
-		   strcmp(name, "traceDuration") == 0) {
-		/* the caller wraps these in a subquery on the trace */
-		*kind = name[4] == 'N' ? F_STR : name[4] == 'S' ? F_ATTR : F_DUR;
-		ow_buf_addstr(out, name[0] == 't'   ? "@trace"
-				   : name[4] == 'N' ? "@root:name"
-						    : "@root:service_name");
-		return OW_OK;
 	} else {
+		for (size_t i = 0; i < OW_NELEMS(intrinsics); i++)
+			if (strcmp(name, intrinsics[i].name) == 0) {
+				ow_buf_addstr(out, intrinsics[i].sql);
+				*kind = intrinsics[i].kind;
+				return OW_OK;
+			}
 		return OW_ERROR;
 	}
 	if (*key == '\0')
@@ -373,7 +361,7 @@ static int tql_comparison(tql_t *t)
 	return rc;
 }
 
-static int tql_or(tql_t *t, int depth);
+static int tql_expr(tql_t *t, int depth, int level);
 
 static int tql_primary(tql_t *t, int depth)
 {
@@ -383,7 +371,7 @@ static int tql_primary(tql_t *t, int depth)
 			return tql_fail(t, t->p, "expression nested too deep", NULL);
 		t->p++;
 		ow_buf_addstr(t->out, "(");
-		if (tql_or(t, depth + 1) != OW_OK)
+		if (tql_expr(t, depth + 1, 0) != OW_OK)
 			return OW_ERROR;
 		tql_ws(t);
 		if (*t->p != ')')
@@ -400,32 +388,21 @@ static int tql_primary(tql_t *t, int depth)
 	return tql_comparison(t);
 }
 
-static int tql_and(tql_t *t, int depth)
+/* level 0: a || b ...; level 1: a && b ...; level 2: a primary. */
+static int tql_expr(tql_t *t, int depth, int level)
 {
-	if (tql_primary(t, depth) != OW_OK)
+	static const char *const joins[] = {"||", "&&"}, *const sql[] = {" OR ", " AND "};
+	if (level == 2)
+		return tql_primary(t, depth);
+	if (tql_expr(t, depth, level + 1) != OW_OK)
 		return OW_ERROR;
 	for (;;) {
 		tql_ws(t);
-		if (strncmp(t->p, "&&", 2) != 0)
+		if (strncmp(t->p, joins[level], 2) != 0)
 			return OW_OK;
 		t->p += 2;
-		ow_buf_addstr(t->out, " AND ");
-		if (tql_primary(t, depth) != OW_OK)
-			return OW_ERROR;
-	}
-}
-
-static int tql_or(tql_t *t, int depth)
-{
-	if (tql_and(t, depth) != OW_OK)
-		return OW_ERROR;
-	for (;;) {
-		tql_ws(t);
-		if (strncmp(t->p, "||", 2) != 0)
-			return OW_OK;
-		t->p += 2;
-		ow_buf_addstr(t->out, " OR ");
-		if (tql_and(t, depth) != OW_OK)
+		ow_buf_addstr(t->out, sql[level]);
+		if (tql_expr(t, depth, level + 1) != OW_OK)
 			return OW_ERROR;
 	}
 }
@@ -443,7 +420,7 @@ int tr_traceql(const char *q, ow_buf_t *out, char *err, size_t errlen)
 		ow_buf_addstr(out, "1");
 	} else {
 		ow_buf_addstr(out, "(");
-		if (tql_or(&t, 0) != OW_OK)
+		if (tql_expr(&t, 0, 0) != OW_OK)
 			return OW_ERROR;
 		ow_buf_addstr(out, ")");
 		tql_ws(&t);
@@ -460,15 +437,6 @@ int tr_traceql(const char *q, ow_buf_t *out, char *err, size_t errlen)
 }
 
 /* ---- answers ---- */
-
-static void text(ow_query_answer_t *a, int code, const char *msg)
-{
-	a->code = code;
-	a->ctype = "text/plain; charset=utf-8";
-	a->body.len = 0;
-	ow_buf_addstr(&a->body, msg);
-	ow_buf_addstr(&a->body, "\n");
-}
 
 static void json(ow_query_answer_t *a, cJSON *j)
 {
@@ -578,11 +546,11 @@ static void work_trace(ow_search_t *s, tempo_req_t *r, ow_query_answer_t *a)
 	char err[512];
 	ow_search_rows_t rows;
 	if (tr_spans(s, NULL, r->id, &rows, err, sizeof(err)) != OW_OK) {
-		text(a, 500, err);
+		ow_query_text(a, 500, err);
 		return;
 	}
 	if (rows.nrows == 0) {
-		text(a, 404, "trace not found");
+		ow_query_text(a, 404, "trace not found");
 		ow_search_rows_free(&rows);
 		return;
 	}
@@ -602,7 +570,7 @@ static void work_trace(ow_search_t *s, tempo_req_t *r, ow_query_answer_t *a)
 	ow_buf_t pb = {0};
 	if (ow_otlp_json_to_pb(OW_TRACES, j, strlen(j), &pb, err, sizeof(err)) != OW_OK) {
 		cJSON_free(j);
-		text(a, 500, err);
+		ow_query_text(a, 500, err);
 		return;
 	}
 	cJSON_free(j);
@@ -628,7 +596,7 @@ static void work_search(ow_search_t *s, tempo_req_t *r, ow_query_answer_t *a)
 	char err[512];
 	ow_search_rows_t ids, rows = {0};
 	if (tr_search_ids(s, &r->q, &ids, err, sizeof(err)) != OW_OK) {
-		text(a, 400, err);
+		ow_query_text(a, 400, err);
 		return;
 	}
 	cJSON *out = cJSON_CreateObject();
@@ -654,7 +622,7 @@ static void work_search(ow_search_t *s, tempo_req_t *r, ow_query_answer_t *a)
 		if (rc != OW_OK) {
 			ow_search_rows_free(&ids);
 			cJSON_Delete(out);
-			text(a, 400, err);
+			ow_query_text(a, 400, err);
 			return;
 		}
 	}
@@ -782,14 +750,15 @@ static void work_tags(ow_search_t *s, tempo_req_t *r, ow_query_answer_t *a)
 		if (r->scope == SC_ALL || r->scope == SC_INTRINSIC) {
 			cJSON *sc = cJSON_CreateObject();
 			cJSON_AddStringToObject(sc, "name", "intrinsic");
-			cJSON_AddItemToObject(
-			    sc, "tags", cJSON_CreateStringArray(intrinsics, OW_NELEMS(intrinsics)));
+			cJSON *tags = cJSON_AddArrayToObject(sc, "tags");
+			for (size_t i = 0; i < OW_NELEMS(intrinsics); i++)
+				cJSON_AddItemToArray(tags, cJSON_CreateString(intrinsics[i].name));
 			cJSON_AddItemToArray(scopes, sc);
 		}
 	}
 	if (rc != OW_OK) {
 		cJSON_Delete(out);
-		text(a, 400, err);
+		ow_query_text(a, 400, err);
 		return;
 	}
 	json(a, out);
@@ -811,7 +780,7 @@ static void work_tag_values(ow_search_t *s, tempo_req_t *r, ow_query_answer_t *a
 	int rc = ow_search_rows(s, (const char *)b.data, -1, &rows, err, sizeof(err));
 	ow_buf_free(&b);
 	if (rc != OW_OK) {
-		text(a, 400, err);
+		ow_query_text(a, 400, err);
 		return;
 	}
 	cJSON *out = cJSON_CreateObject();
@@ -870,35 +839,12 @@ static void tempo_free(void *arg)
 	free(r);
 }
 
-static const ow_query_api_t tempo_api = {.work = tempo_work, .fail = text, .release = tempo_free};
+static const ow_query_api_t tempo_api = {
+    .work = tempo_work, .fail = ow_query_text, .release = tempo_free};
 
 /* ---- the route ---- */
 
-static void reply_text(struct evhttp_request *req, int code, const char *msg)
-{
-	ow_query_answer_t a = {0};
-	text(&a, code, msg);
-	ow_http_reply(req, code, a.ctype, a.body.data, a.body.len, 0);
-	ow_buf_free(&a.body);
-}
-
 /* An argument in Unix seconds into ns (default when absent). */
-static int secs_arg(struct evkeyvalq *args, const char *name, int64_t def, int64_t *ns)
-{
-	const char *v = evhttp_find_header(args, name);
-	if (v == NULL || *v == '\0') {
-		*ns = def;
-		return OW_OK;
-	}
-	char *end;
-	errno = 0;
-	long long x = strtoll(v, &end, 10);
-	if (*end || errno || x < 0 || x > INT64_MAX / 1000000000)
-		return OW_ERROR;
-	*ns = x * 1000000000;
-	return OW_OK;
-}
-
 static int int_arg(struct evkeyvalq *args, const char *name, int64_t def, int64_t lo, int64_t hi,
 		   int64_t *out)
 {
@@ -913,6 +859,15 @@ static int int_arg(struct evkeyvalq *args, const char *name, int64_t def, int64_
 	if (*end || errno || x < lo || x > hi)
 		return OW_ERROR;
 	*out = x;
+	return OW_OK;
+}
+
+static int secs_arg(struct evkeyvalq *args, const char *name, int64_t def, int64_t *ns)
+{
+	int64_t x;
+	if (int_arg(args, name, -1, 0, INT64_MAX / 1000000000, &x) != OW_OK)
+		return OW_ERROR;
+	*ns = x < 0 ? def : x * 1000000000;
 	return OW_OK;
 }
 
@@ -968,7 +923,7 @@ void ow_tempo_route(struct evhttp_request *req, const char *path, const char *te
 	int cmd = evhttp_request_get_command(req);
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
-		reply_text(req, 405, "method not allowed: use GET");
+		ow_query_reply(req, &tempo_api, 405, "method not allowed: use GET");
 		return;
 	}
 	path += strlen("/tempo");
@@ -990,7 +945,7 @@ void ow_tempo_route(struct evhttp_request *req, const char *path, const char *te
 	size_t n;
 	if (rest && strncmp(rest, "traces/", 7) == 0 && strchr(rest + 7, '/') == NULL) {
 		r->what = T_TRACE;
-		if (!tr_hex_id(rest + 7))
+		if (!ow_query_trace_id(rest + 7))
 			why = "invalid trace id: 32 hex digits";
 		else
 			snprintf(r->id, sizeof(r->id), "%s", rest + 7);
@@ -1010,7 +965,9 @@ void ow_tempo_route(struct evhttp_request *req, const char *path, const char *te
 		snprintf(tag, sizeof(tag), "%s%.*s", r->v2 ? "" : ".", (int)OW_MIN(tl, 250), dec);
 		free(dec);
 		const char *end;
-		int isintr = word_in(tag, strlen(tag), intrinsics, OW_NELEMS(intrinsics)) >= 0;
+		int isintr = 0;
+		for (size_t i = 0; i < OW_NELEMS(intrinsics); i++)
+			isintr |= strcmp(tag, intrinsics[i].name) == 0;
 		if (tql_field(tag, &end, &r->expr, &r->field) != OW_OK || *end ||
 		    ((const char *)r->expr.data)[0] == '@' ||
 		    (tag[0] != '.' && !isintr && strchr(tag, '.') == NULL))
@@ -1031,10 +988,5 @@ void ow_tempo_route(struct evhttp_request *req, const char *path, const char *te
 		why = parse_args(&args, r, err, sizeof(err));
 	if (parsed)
 		evhttp_clear_headers(&args);
-	if (why) {
-		reply_text(req, code, why);
-		tempo_free(r);
-		return;
-	}
-	ow_query_run(req, tenant, &tempo_api, r);
+	ow_query_run_checked(req, tenant, &tempo_api, r, code, why);
 }

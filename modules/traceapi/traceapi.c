@@ -15,17 +15,6 @@
 
 #include <errno.h>
 
-int tr_hex_id(const char *v)
-{
-	size_t n = strlen(v);
-	if (n != 32)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!strchr("0123456789abcdefABCDEF", v[i]))
-			return 0;
-	return 1;
-}
-
 int tr_duration(const char *v, int64_t unit, int64_t *ns)
 {
 	char *end;

@@ -89,8 +89,6 @@ static inline const char *tr_cell(const ow_search_rows_t *rows, size_t r, int c)
  * events or links column as its array with such attributes; NULL when
  * empty. */
 cJSON *tr_otlp(const ow_search_rows_t *rows, size_t r, int col);
-/* 1 when v is 32 hex digits (a trace id), 0 otherwise. */
-int tr_hex_id(const char *v);
 /* An integer or a duration ("1.5s", "100ms"; a bare number in unit ns)
  * into ns: OW_OK or OW_ERROR. */
 int tr_duration(const char *v, int64_t unit, int64_t *ns);
