@@ -34,6 +34,44 @@ void ow_query_search(struct evhttp_request *req, const char *tenant);
 void ow_query_trace(struct evhttp_request *req, const char *id, const char *tenant);
 void ow_query_logs(struct evhttp_request *req, const char *tenant);
 uint64_t ow_query_pending(void);
+
+/* A query of another module's API (Loki, Tempo, Jaeger) run as
+ * /api/search's are: admitted under the same caps, over a snapshot of the
+ * tenant's parts and buffers taken when it arrives, on the query pool,
+ * under query.timeout_ms and query.max_memory_bytes (s is opened with
+ * them; query.max_rows is the API's to apply), cancelled when its client
+ * goes away. work runs on a query thread and fills the answer (code 200
+ * and application/json unless it says otherwise); fail fills it in the
+ * API's own error form when the query cannot run (an invalid tenant 400,
+ * past a cap 429, the queue full 503, the snapshot unreadable 500);
+ * release frees arg, on the loop, once the answer is sent. With req NULL
+ * (a query of no request: Loki's tail polls), answered gets the answer
+ * on the loop instead, before release. */
+struct ow_search;
+typedef struct {
+	int code;
+	const char *ctype;
+	ow_buf_t body;
+} ow_query_answer_t;
+typedef struct {
+	void (*work)(struct ow_search *s, void *arg, ow_query_answer_t *a);
+	void (*fail)(ow_query_answer_t *a, int code, const char *msg);
+	void (*release)(void *arg);
+	void (*answered)(void *arg, ow_query_answer_t *a);
+} ow_query_api_t;
+void ow_query_run(struct evhttp_request *req, const char *tenant, const ow_query_api_t *api,
+		  void *arg);
+/* ow_query_run when why is NULL; else answers code and why in the API's
+ * error form (a bad request, found before any query) and releases arg. */
+void ow_query_run_checked(struct evhttp_request *req, const char *tenant, const ow_query_api_t *api,
+			  void *arg, int code, const char *why);
+/* An error as text, Loki's and Tempo's form (an api's fail). */
+void ow_query_text(ow_query_answer_t *a, int code, const char *msg);
+/* Answers req at once with code and msg in the API's error form. */
+void ow_query_reply(struct evhttp_request *req, const ow_query_api_t *api, int code,
+		    const char *msg);
+/* 1 when s is a trace id: 32 hex digits, either case. */
+int ow_query_trace_id(const char *s);
 /* The query pool (core/worker.h), started and stopped with control. */
 struct event_base;
 int ow_query_start(struct event_base *base);

@@ -34,6 +34,10 @@
  * (modules/search/columnar.c; "engine": "sqlite" in the request forces
  * SQLite)}; a failed query is HTTP 400 with the database's message.
  * "ndjson" and "csv" answer the rows alone.
+ *
+ * Other modules' APIs run their queries through the same path
+ * (ow_query_run, control.h): the same caps, snapshot, budgets and
+ * cancellation; their work and their error form are theirs.
  */
 #include "control.h"
 #include "../core/log.h"
@@ -68,9 +72,12 @@ typedef struct {
 	char err[1024];
 	int64_t t0, rows, has_more;
 	ow_search_stats_t stats;
-	atomic_int cancel;   /* the client went away */
-	struct event *watch; /* looks at the client's socket */
-	int admitted;	     /* counted in the caps */
+	atomic_int cancel;	   /* the client went away */
+	struct event *watch;	   /* looks at the client's socket */
+	int admitted;		   /* counted in the caps */
+	const ow_query_api_t *api; /* another module's query (ow_query_run) */
+	void *arg;
+	ow_query_answer_t ans;
 } query_t;
 
 static uint64_t pending;
@@ -248,6 +255,11 @@ static void query_work(ow_job_t *j)
 		q->code = 500;
 		return;
 	}
+	if (q->api) {
+		q->api->work(s, q->arg, &q->ans);
+		ow_search_close(s);
+		return;
+	}
 	/* ndjson and csv answer the rows alone: the limit is the result's. The
 	 * JSON envelope asks one row more, which tells whether the limit cut
 	 * the result, and reads it as NDJSON: one row a line (JSON strings
@@ -311,7 +323,23 @@ static void query_done(ow_job_t *j)
 	release(q);
 	if (q->watch)
 		event_free(q->watch);
-	if (q->code != 200) {
+	if (q->api) {
+		ow_query_answer_t *a = &q->ans;
+		if (q->code != 200) {
+			if (q->code == 500)
+				ow_log(OW_LOG_ERROR, "query: %s", q->err);
+			a->body.len = 0;
+			q->api->fail(a, q->code, q->err);
+			a->code = q->code;
+		}
+		if (q->req)
+			ow_http_reply(q->req, a->code, a->ctype ? a->ctype : "application/json",
+				      a->body.data, a->body.len, a->code == 503 || a->code == 429);
+		else
+			q->api->answered(q->arg, a);
+		ow_buf_free(&a->body);
+		q->api->release(q->arg);
+	} else if (q->code != 200) {
 		if (q->code == 500)
 			ow_log(OW_LOG_ERROR, "query: %s", q->err);
 		char rid[OW_BATCH_ID_LEN + 1];
@@ -355,9 +383,61 @@ static void submit(query_t *q)
 		query_done(&q->job);
 		return;
 	}
+	if (q->req == NULL)
+		return;
 	q->watch = event_new(loop, -1, EV_PERSIST, on_watch, q);
 	struct timeval tv = {0, WATCH_MS * 1000};
 	event_add(q->watch, &tv);
+}
+
+void ow_query_run(struct evhttp_request *req, const char *tenant, const ow_query_api_t *api,
+		  void *arg)
+{
+	query_t *q = ow_calloc(1, sizeof(*q));
+	q->req = req;
+	q->api = api;
+	q->arg = arg;
+	q->ans.code = 200;
+	q->limit = ow_control_query_max_rows();
+	snprintf(q->tenant, sizeof(q->tenant), "%s", tenant);
+	if (!ow_tenant_valid(tenant, strlen(tenant))) {
+		q->code = 400;
+		snprintf(q->err, sizeof(q->err), "invalid tenant in X-Scope-OrgID");
+		pending++;
+		query_done(&q->job);
+		return;
+	}
+	submit(q);
+}
+
+void ow_query_reply(struct evhttp_request *req, const ow_query_api_t *api, int code,
+		    const char *msg)
+{
+	ow_query_answer_t a = {.code = code};
+	api->fail(&a, code, msg);
+	ow_http_reply(req, code, a.ctype ? a.ctype : "application/json", a.body.data, a.body.len,
+		      0);
+	ow_buf_free(&a.body);
+}
+
+void ow_query_text(ow_query_answer_t *a, int code, const char *msg)
+{
+	a->code = code;
+	a->ctype = "text/plain; charset=utf-8";
+	a->body.len = 0;
+	ow_buf_addstr(&a->body, msg);
+	ow_buf_addstr(&a->body, "\n");
+}
+
+void ow_query_run_checked(struct evhttp_request *req, const char *tenant, const ow_query_api_t *api,
+			  void *arg, int code, const char *why)
+{
+	if (why == NULL) {
+		ow_query_run(req, tenant, api, arg);
+		return;
+	}
+	ow_query_reply(req, api, code, why);
+	api->release(arg);
 }
 
 static query_t *new_query(struct evhttp_request *req, const char *t)
@@ -435,7 +515,7 @@ void ow_query_search(struct evhttp_request *req, const char *tenant)
 	submit(q);
 }
 
-static int is_hex_id(const char *s)
+int ow_query_trace_id(const char *s)
 {
 	size_t n = strlen(s);
 	if (n != 32)
@@ -448,7 +528,7 @@ static int is_hex_id(const char *s)
 
 void ow_query_trace(struct evhttp_request *req, const char *id, const char *tenant)
 {
-	if (!is_hex_id(id)) {
+	if (!ow_query_trace_id(id)) {
 		reply_failed(req, 400, "", "a trace id is 32 hex digits");
 		return;
 	}

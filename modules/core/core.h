@@ -128,6 +128,13 @@ typedef struct {
 } ow_buf_meter_t;
 ow_buf_meter_t ow_buf_meter(ow_buf_meter_t m);
 
+/* A duration as Go's time.ParseDuration and Prometheus write them, into
+ * nanoseconds: numbers with a fraction allowed, each with a unit (ns, us,
+ * µs, ms, s, m, h, d, w, y), one after the other ("1h30m", "1.5s",
+ * "15000ms"), a sign first. OW_OK, or OW_ERROR for anything else or past
+ * int64. */
+int ow_parse_duration(const char *s, int64_t *ns);
+
 /* A finite double as the fewest of 15, 16 or 17 significant digits that read
  * back as the same value ("%g" style); the length written. */
 int ow_dtoa(double v, char *buf, size_t len);

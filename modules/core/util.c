@@ -470,4 +470,53 @@ char *ow_read_all(FILE *f, size_t max)
 	return (char *)b.data;
 }
 
+int ow_parse_duration(const char *s, int64_t *ns)
+{
+	static const struct {
+		const char *unit;
+		int64_t ns;
+	} units[] = {{"ns", 1},
+		     {"us", 1000},
+		     {"\xc2\xb5s", 1000},
+		     {"ms", 1000000},
+		     {"s", 1000000000},
+		     {"m", 60 * (int64_t)1000000000},
+		     {"h", 3600 * (int64_t)1000000000},
+		     {"d", 86400 * (int64_t)1000000000},
+		     {"w", 7 * 86400 * (int64_t)1000000000},
+		     {"y", 365 * 86400 * (int64_t)1000000000}};
+	int neg = *s == '-';
+	if (*s == '-' || *s == '+')
+		s++;
+	if (*s == '\0')
+		return OW_ERROR;
+	double total = 0;
+	while (*s) {
+		const char *num = s;
+		int dots = 0;
+		while ((*s >= '0' && *s <= '9') || *s == '.')
+			dots += *s++ == '.';
+		if (s == num || dots > 1 || (s - num == 1 && *num == '.'))
+			return OW_ERROR;
+		double v = strtod(num, NULL);
+		size_t best = 0;
+		int64_t mult = 0;
+		for (size_t i = 0; i < OW_NELEMS(units); i++) {
+			size_t n = strlen(units[i].unit);
+			if (n > best && strncmp(s, units[i].unit, n) == 0) {
+				best = n;
+				mult = units[i].ns;
+			}
+		}
+		if (best == 0)
+			return OW_ERROR;
+		s += best;
+		total += v * (double)mult;
+		if (total >= 9.2e18)
+			return OW_ERROR;
+	}
+	*ns = (int64_t)(total + 0.5) * (neg ? -1 : 1);
+	return OW_OK;
+}
+
 char *ow_data_dir; /* storage.data_dir, set by the configuration */

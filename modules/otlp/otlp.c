@@ -502,9 +502,48 @@ static size_t json_cost(int signal, size_t len, size_t values, size_t objects)
 	return 2 * len + values * (sizeof(cJSON) + 64) + objects * (largest[signal] + 16);
 }
 
+/* OTLP/JSON text to the protobuf of the signal's request: OW_OK with a
+ * malloc'd payload, or OW_ERROR with a message. */
+static int json_pack(int signal, const char *text, size_t len, uint8_t **out, size_t *outlen,
+		     char *err, size_t errlen)
+{
+	ProtobufCMessage *m = NULL;
+	const char *end = NULL;
+	cJSON *j = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+	if (j == NULL) {
+		size_t at = end ? (size_t)(end - text) : 0;
+		snprintf(err, errlen, "malformed JSON at byte %zu", at);
+		return OW_ERROR;
+	}
+	jctx_t c = {err, errlen, 0};
+	int rc = json_to_msg(&c, request_desc[signal], j, &m);
+	cJSON_Delete(j);
+	if (rc != OW_OK) {
+		if (m)
+			protobuf_c_message_free_unpacked(m, NULL);
+		return OW_ERROR;
+	}
+	*outlen = protobuf_c_message_get_packed_size(m);
+	*out = ow_alloc(*outlen ? *outlen : 1);
+	protobuf_c_message_pack(m, *out);
+	protobuf_c_message_free_unpacked(m, NULL);
+	return OW_OK;
+}
+
+int ow_otlp_json_to_pb(int signal, const char *json, size_t len, ow_buf_t *out, char *err,
+		       size_t errlen)
+{
+	uint8_t *pb;
+	size_t n;
+	if (json_pack(signal, json, len, &pb, &n, err, errlen) != OW_OK)
+		return OW_ERROR;
+	ow_buf_add(out, pb, n);
+	free(pb);
+	return OW_OK;
+}
+
 static int json_decode(int signal, uint8_t *body, size_t len, ow_otlp_req_t *r)
 {
-	const ProtobufCMessageDescriptor *d = request_desc[signal];
 	size_t values, objects;
 	json_count(body, len, &values, &objects);
 	if (values > (uint64_t)ow_otlp_max_json_elements) {
@@ -519,29 +558,10 @@ static int json_decode(int signal, uint8_t *body, size_t len, ow_otlp_req_t *r)
 		free(body);
 		return rc;
 	}
-	ProtobufCMessage *m = NULL;
-	const char *end = NULL;
-	cJSON *j = cJSON_ParseWithLengthOpts((const char *)body, len, &end, 0);
-	if (j == NULL) {
-		size_t at = end ? (size_t)(end - (const char *)body) : 0;
-		snprintf(r->error, sizeof(r->error), "malformed JSON at byte %zu", at);
-		free(body);
-		return OW_ERROR;
-	}
+	rc = json_pack(signal, (const char *)body, len, &r->payload, &r->len, r->error,
+		       sizeof(r->error));
 	free(body);
-	jctx_t c = {r->error, sizeof(r->error), 0};
-	rc = json_to_msg(&c, d, j, &m);
-	cJSON_Delete(j);
-	if (rc != OW_OK) {
-		if (m)
-			protobuf_c_message_free_unpacked(m, NULL);
-		return OW_ERROR;
-	}
-	r->len = protobuf_c_message_get_packed_size(m);
-	r->payload = ow_alloc(r->len);
-	protobuf_c_message_pack(m, r->payload);
-	protobuf_c_message_free_unpacked(m, NULL);
-	return OW_OK;
+	return rc;
 }
 
 /* Decodes body (which it takes ownership of) of the given signal and

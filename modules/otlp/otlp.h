@@ -68,6 +68,13 @@ void ow_otlp_req_free(ow_otlp_req_t *r); /* and the budget its decode took */
 int ow_otlp_decode_body(int signal, int encoding, int gzip, uint8_t *body, size_t len, size_t max,
 			const char *limit, const ow_columns_window_t *win, ow_otlp_req_t *r);
 
+/* An Export*ServiceRequest in OTLP/JSON to its protobuf, appended to out:
+ * OW_OK, or OW_ERROR with a message. Its bytes are also the signal's
+ * TracesData, LogsData or MetricsData (the same field 1), which is how the
+ * Tempo API answers a trace in protobuf (modules/traceapi). */
+int ow_otlp_json_to_pb(int signal, const char *json, size_t len, ow_buf_t *out, char *err,
+		       size_t errlen);
+
 /* Moves a decoded request into the message the WAL takes (r keeps only
  * its rejects; freeing it frees nothing the message holds), and charges
  * the in-flight budget for what is kept now (the payload and its columns)

@@ -33,6 +33,11 @@
  * (and format) stays SQLite's, run on a second connection, less the one
  * call that spins (printf_spins).
  *
+ *   regexp(re, text)         1 when text has a match of re (RE2's syntax as
+ *                            the Loki and Tempo APIs take it, read by
+ *                            ow_search_regcomp), so `text REGEXP re` works;
+ *                            NULL when either is NULL
+ *
  * And ->>, -> and json_extract(json, path), ours (expr.c says how they
  * read paths and values: 'http.route' is one key, plain values, the
  * OTLP/JSON steps of format 1): a function of ours overrides SQLite's
@@ -46,6 +51,7 @@
 #include "../index/index.h"
 
 #include <math.h>
+#include <regex.h>
 #include <strings.h>
 
 /* ---- calendar ---- */
@@ -945,6 +951,143 @@ static void fn_extract(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	json_op(ctx, argc, argv, J_EXTRACT);
 }
 
+/* ---- regular expressions ---- */
+
+int ow_search_regcomp(regex_t *re, const char *pattern, int anchored, char *err, size_t errlen)
+{
+	/* RE2's shorthands that POSIX ERE lacks, spelled as classes; (?i) at
+	 * the start as REG_ICASE; anchored: the whole text must match (Loki's
+	 * label matchers) */
+	int flags = REG_EXTENDED | REG_NOSUB;
+	if (strncmp(pattern, "(?i)", 4) == 0) {
+		flags |= REG_ICASE;
+		pattern += 4;
+	}
+	/* glibc's regcomp copies a repeated group for each repetition, and
+	 * a repetition of one over and over (a++++, ((a+)+)+...) takes it
+	 * gigabytes: as RE2 does, a repetition of a repetition is refused
+	 * (a lazy ? after one is dropped: it matches the same texts), counts
+	 * are at most 1000, and the product of the repetitions (a group's +
+	 * counts 2) at most 100000; back-references, which RE2 has not, are
+	 * refused too */
+	const char *why = strlen(pattern) > 4096 ? "pattern too large" : NULL;
+	double product = 1;
+	int rep = 0; /* the last thing written is a repetition */
+	ow_buf_t b = {0};
+	if (anchored)
+		ow_buf_addstr(&b, "^(");
+	int in_class = 0;
+	for (const char *c = pattern; *c && !why; c++) {
+		int m = -1; /* a repetition: its largest count */
+		const char *end = c;
+		if (!in_class && (*c == '*' || *c == '+' || *c == '?'))
+			m = *c == '+' && c > pattern && c[-1] == ')' ? 1 : 0;
+		else if (!in_class && *c == '{' && (c[1] >= '0' && c[1] <= '9')) {
+			char *e;
+			long lo = strtol(c + 1, &e, 10), hi = lo;
+			if (*e == ',')
+				hi = e[1] == '}' ? lo : strtol(e + 1, &e, 10);
+			if (*e == ',' && e[1] == '}')
+				e++;
+			if (*e == '}') {
+				m = (int)OW_MIN(OW_MAX(lo, hi), 100000);
+				end = e;
+				if (lo > 1000 || hi > 1000)
+					why = "bad repetition operator";
+			}
+		}
+		if (m >= 0) {
+			if (rep && *c == '?')
+				continue; /* lazy */
+			if (rep)
+				why = "bad repetition operator";
+			product *= m + 1;
+			if (product > 100000)
+				why = "pattern too large";
+			ow_buf_add(&b, c, (size_t)(end - c) + 1);
+			c = end;
+			rep = 1;
+			continue;
+		}
+		rep = 0;
+		if (*c == '\\' && c[1] >= '1' && c[1] <= '9')
+			why = "invalid escape sequence";
+		static const char *const cls[][2] = {
+		    {"d", "0-9"}, {"w", "A-Za-z0-9_"}, {"s", " \t\n\r\f\v"}};
+		if (*c == '\\' && c[1]) {
+			const char *in = NULL;
+			int neg = 0;
+			for (size_t i = 0; i < OW_NELEMS(cls); i++)
+				if (c[1] == cls[i][0][0] || c[1] == cls[i][0][0] - 32) {
+					in = cls[i][1];
+					neg = c[1] == cls[i][0][0] - 32;
+				}
+			if (in && !(in_class && neg)) {
+				ow_buf_printf(&b, in_class ? "%s" : neg ? "[^%s]" : "[%s]", in);
+				c++;
+				continue;
+			}
+			ow_buf_add(&b, c, 2);
+			c++;
+			continue;
+		}
+		if (*c == '[' && !in_class)
+			in_class = 1;
+		else if (*c == ']' && in_class && c[-1] != '[' && !(c[-1] == '^' && c[-2] == '['))
+			in_class = 0;
+		ow_buf_add(&b, c, 1);
+	}
+	if (why) {
+		ow_buf_free(&b);
+		snprintf(err, errlen, "error parsing regexp: %s: `%.200s`", why, pattern);
+		return OW_ERROR;
+	}
+	if (anchored)
+		ow_buf_addstr(&b, ")$");
+	ow_buf_add(&b, "", 1);
+	int rc = regcomp(re, (const char *)b.data, flags);
+	ow_buf_free(&b);
+	if (rc != 0) {
+		char msg[128];
+		regerror(rc, re, msg, sizeof(msg));
+		snprintf(err, errlen, "error parsing regexp: %s: `%.200s`", msg, pattern);
+		return OW_ERROR;
+	}
+	return OW_OK;
+}
+
+static void regex_free(void *p)
+{
+	regfree(p);
+	free(p);
+}
+
+static void fn_regexp(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	OW_UNUSED(argc);
+	const char *p = (const char *)sqlite3_value_text(argv[0]);
+	const char *t = (const char *)sqlite3_value_text(argv[1]);
+	if (p == NULL || t == NULL)
+		return;
+	regex_t *re = sqlite3_get_auxdata(ctx, 0);
+	if (re == NULL) {
+		char err[256];
+		re = ow_alloc(sizeof(*re));
+		if (ow_search_regcomp(re, p, 0, err, sizeof(err)) != OW_OK) {
+			free(re);
+			sqlite3_result_error(ctx, err, -1);
+			return;
+		}
+		sqlite3_set_auxdata(ctx, 0, re, regex_free);
+		re = sqlite3_get_auxdata(ctx, 0);
+		if (re == NULL) {
+			sqlite3_result_error_nomem(ctx);
+			return;
+		}
+	}
+	sqlite3_result_int(ctx, regexec(re, t, 0, NULL, 0) == 0);
+}
+
 int ow_search_funcs_register(ow_search_t *s)
 {
 	const int pure = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
@@ -957,6 +1100,7 @@ int ow_search_funcs_register(ow_search_t *s)
 	    {"ns_to_iso", 1, fn_ns_to_iso},
 	    {"interval_ns", 1, fn_interval_ns},
 	    {"time_bucket_ns", 2, fn_time_bucket_ns},
+	    {"regexp", 2, fn_regexp},
 	};
 	static const struct {
 		const char *name;

@@ -415,5 +415,9 @@ void ow_search_out_begin(ow_search_out_t *o, int format, int ncols, const char *
 			 ow_buf_t *out);
 void ow_search_out_row(ow_search_out_t *o, const ow_search_val_t *v);
 void ow_search_out_end(ow_search_out_t *o);
+/* Splits the csv row at *p (up to end, which is not read) into at most
+ * max fields in place, each unquoted and NUL-terminated, and moves *p past
+ * it: the number of fields, 0 at the end. */
+int ow_search_csv_row(char **p, char *end, char **fields, int max);
 
 #endif

@@ -341,3 +341,37 @@ void ow_search_out_end(ow_search_out_t *o)
 	free(o->width);
 	free(o->number);
 }
+
+int ow_search_csv_row(char **p, char *end, char **fields, int max)
+{
+	char *r = *p;
+	int n = 0;
+	if (r >= end)
+		return 0;
+	for (;;) {
+		char *w = r, *start = r;
+		if (r < end && *r == '"') {
+			for (r++; r < end; r++) {
+				if (*r == '"' && (r + 1 >= end || r[1] != '"'))
+					break;
+				*w++ = *r;
+				r += *r == '"';
+			}
+			r++; /* the closing quote */
+		} else {
+			while (r < end && *r != ',' && *r != '\n')
+				r++;
+			w = r;
+		}
+		char sep = r < end ? *r : '\n';
+		if (w < end)
+			*w = '\0';
+		if (n < max)
+			fields[n++] = start;
+		r++;
+		if (sep != ',')
+			break;
+	}
+	*p = r;
+	return n;
+}

@@ -271,7 +271,7 @@ static const char *const allowed_functions[] = {
     "json_quote", "json_remove", "json_replace", "json_set", "json_type", "json_valid", "->", "->>",
     /* ours */
     "now_ns", "ns", "ns_to_iso", "interval_ns", "time_bucket_ns", "p50", "p90", "p99", "quantile",
-    "match"};
+    "match", "regexp"};
 
 static const char *const allowed_tables[] = {"spans", "logs", "metrics", "json_each", "json_tree"};
 
@@ -566,6 +566,58 @@ int ow_search_select(ow_search_t *s, const char *sql, int64_t limit, int64_t off
 	int rc = ow_search_query(s, (const char *)wrapped.data, format, out, err, errlen);
 	ow_buf_free(&wrapped);
 	return rc;
+}
+
+int ow_search_rows(ow_search_t *s, const char *sql, int64_t limit, ow_search_rows_t *r, char *err,
+		   size_t errlen)
+{
+	const char *used;
+	memset(r, 0, sizeof(*r));
+	if (ow_search_select(s, sql, limit, 0, OW_SEARCH_AUTO, OW_SEARCH_CSV, &r->text, &used, err,
+			     errlen) != OW_OK)
+		return OW_ERROR;
+	char *p = (char *)r->text.data, *end = p + r->text.len;
+	size_t lines = 0;
+	for (char *c = p; c < end; c++)
+		lines += *c == '\n';
+	/* the header: as many fields as the row has commas outside quotes */
+	int ncols = 1, quoted = 0;
+	for (char *c = p; c < end && (quoted || *c != '\n'); c++) {
+		quoted ^= *c == '"';
+		ncols += !quoted && *c == ',';
+	}
+	r->ncols = ncols;
+	r->names = ow_calloc((size_t)ncols, sizeof(char *));
+	if (ow_search_csv_row(&p, end, r->names, ncols) == 0) {
+		r->ncols = 0;
+		return OW_OK;
+	}
+	r->cell = ow_calloc((lines + 1) * (size_t)ncols, sizeof(char *));
+	static char empty[] = "";
+	for (int n; (n = ow_search_csv_row(&p, end, r->cell + r->nrows * (size_t)ncols, ncols)) > 0;
+	     r->nrows++)
+		for (int i = n; i < ncols; i++)
+			r->cell[r->nrows * (size_t)ncols + (size_t)i] = empty;
+	return OW_OK;
+}
+
+void ow_search_rows_free(ow_search_rows_t *r)
+{
+	free(r->cell);
+	free(r->names);
+	ow_buf_free(&r->text);
+	memset(r, 0, sizeof(*r));
+}
+
+void ow_search_sql_str(ow_buf_t *b, const char *s)
+{
+	ow_buf_add(b, "'", 1);
+	for (; *s; s++) {
+		if (*s == '\'')
+			ow_buf_add(b, "'", 1);
+		ow_buf_add(b, s, 1);
+	}
+	ow_buf_add(b, "'", 1);
 }
 
 int ow_search_engine(const char *name)

@@ -36,6 +36,7 @@
 
 #include "../core/core.h"
 
+#include <regex.h>
 #include <stdatomic.h>
 
 enum ow_search_format { OW_SEARCH_TABLE, OW_SEARCH_CSV, OW_SEARCH_JSON, OW_SEARCH_NDJSON };
@@ -100,6 +101,33 @@ int ow_search_select(ow_search_t *s, const char *sql, int64_t limit, int64_t off
 /* Installs the SQLite allocator that charges each query's blocks to its
  * memory budget: once, before SQLite is first used (budget.c). */
 int ow_search_setup(void);
+
+/* A query's rows as text, for the APIs over SQL (Loki, Tempo, Jaeger):
+ * ow_search_select's answer in csv read back (so integers come in full,
+ * where JSON readers round those past 2^53): row r's column c is
+ * cell[r * ncols + c], NUL-terminated, "" for NULL; names are the
+ * columns'. At most limit rows (< 0: the handle's max_rows bound). */
+typedef struct {
+	char **cell;
+	char **names;
+	int ncols;
+	size_t nrows;
+	ow_buf_t text;
+} ow_search_rows_t;
+int ow_search_rows(ow_search_t *s, const char *sql, int64_t limit, ow_search_rows_t *r, char *err,
+		   size_t errlen);
+void ow_search_rows_free(ow_search_rows_t *r);
+/* Appends s as an SQL string literal ('it''s'). */
+void ow_search_sql_str(ow_buf_t *b, const char *s);
+
+/* Compiles an RE2-style pattern (what Loki and Tempo take: POSIX ERE with
+ * \d \w \s and their negations, and a leading (?i)) into re; anchored:
+ * it must match the whole text. OW_OK, or OW_ERROR with RE2's kind of
+ * message; patterns that would take regcomp unbounded memory (a
+ * repetition of a repetition, counts over 1000, back-references, as RE2
+ * refuses them too) are refused. The SQL function regexp(re, text) reads
+ * patterns so. */
+int ow_search_regcomp(regex_t *re, const char *pattern, int anchored, char *err, size_t errlen);
 
 /* enum ow_search_format of "table", "csv", "json" or "ndjson"; -1 otherwise. */
 int ow_search_format(const char *name);

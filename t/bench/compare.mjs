@@ -32,6 +32,9 @@
 //    Bytes on disk after OPTIMIZE TABLE ... FINAL (one part a partition).
 // 4b. DuckDB runs the six queries over openwit's Parquet files (the
 //    catalog's list).
+// 4c. The Loki, Tempo and Jaeger APIs (a Tempo trace by id, a Jaeger search
+//    by service, a Loki query_range with a line filter) as Grafana asks
+//    them, beside the same questions in SQL (openwit, ClickHouse, DuckDB).
 // 5. The h2load runs of t/bench/ingest.sh, as extra lines.
 // 6. Contract 7 (a query never delays an acknowledgement): openwit's
 //    acknowledgement latency over OTLP/HTTP, the spans' requests again
@@ -439,6 +442,47 @@ for (const q of Q) {
   say(`query ${q.name}: openwit ${res.ow.ms.toFixed(1)} ms${res.ch ? `, ClickHouse ${res.ch.ms.toFixed(1)} ms` : ''}, DuckDB ${res.duck.ms.toFixed(1)} ms (${res.ow.rows.length} rows)`);
 }
 notes.push(`queries: every one answered by openwit's columnar engine ("engine" in the answer; a CHECK FAILED note otherwise)`);
+
+// ---- the Loki, Tempo and Jaeger APIs, beside the same questions in SQL ----
+// openwit's API (as Grafana asks it) in the openwit column, openwit's own
+// SQL for the same question in the note; ClickHouse and DuckDB run that
+// SQL. The API's answer is checked against openwit's SQL.
+const T0 = BigInt(gen.t0_ns), T1 = T0 + 86400n * 1000000000n;
+const apiQ = [
+  { name: 'Tempo: trace by id (protobuf)', path: `/tempo/api/traces/${tid}`, headers: { Accept: 'application/protobuf' },
+    ow: Q[2].ow, ch: Q[2].ch, duck: Q[2].duck, count: (r, rows) => (r.text.length > 0 && rows.length > 0 ? rows.length : -1) },
+  { name: 'Jaeger: search by service (20 traces)', path: `/jaeger/api/traces?service=checkout&limit=20&start=${T0 / 1000n}&end=${T1 / 1000n}`,
+    ow: `SELECT * FROM spans WHERE trace_id IN (SELECT trace_id FROM spans WHERE service_name = 'checkout' AND start_time >= ${T0} AND start_time <= ${T1} GROUP BY trace_id ORDER BY max(start_time) DESC LIMIT 20) ORDER BY trace_id, start_time`,
+    ch: `SELECT * FROM spans WHERE trace_id IN (SELECT trace_id FROM spans WHERE service_name = 'checkout' AND start_time >= ${T0} AND start_time <= ${T1} GROUP BY trace_id ORDER BY max(start_time) DESC LIMIT 20) ORDER BY trace_id, start_time`,
+    duck: `SELECT * FROM ${owParquet.spans} WHERE trace_id IN (SELECT trace_id FROM ${owParquet.spans} WHERE service_name = 'checkout' AND start_time >= make_timestamp_ns(${T0}) AND start_time <= make_timestamp_ns(${T1}) GROUP BY trace_id ORDER BY max(start_time) DESC LIMIT 20) ORDER BY trace_id, start_time`,
+    count: (r) => JSON.parse(r.text).data.reduce((a, t) => a + t.spans.length, 0) },
+  { name: 'Loki: query_range |= "timeout" (newest 100)', path: `/loki/api/v1/query_range?${new URLSearchParams({ query: '{service_name="checkout"} |= "timeout"', start: `${T0}`, end: `${T1}`, limit: '100', direction: 'backward', step: '60000ms' })}`,
+    ow: `SELECT time, body FROM logs WHERE service_name = 'checkout' AND body LIKE '%timeout%' AND time >= ${T0} AND time < ${T1} ORDER BY time DESC LIMIT 100`,
+    ch: `SELECT time, body FROM logs WHERE service_name = 'checkout' AND body LIKE '%timeout%' AND time >= ${T0} AND time < ${T1} ORDER BY time DESC LIMIT 100`,
+    duck: `SELECT epoch_ns(time) AS time, body FROM ${owParquet.logs} WHERE service_name = 'checkout' AND body LIKE '%timeout%' AND time >= make_timestamp_ns(${T0}) AND time < make_timestamp_ns(${T1}) ORDER BY time DESC LIMIT 100`,
+    count: (r) => JSON.parse(r.text).data.result.reduce((a, st) => a + st.values.length, 0) },
+];
+const apiRes = [];
+for (const q of apiQ) {
+  const api = async () => {
+    const r = await request(ow.ports.control, 'GET', q.path, undefined, { 'X-Scope-OrgID': TENANT, ...(q.headers || {}) });
+    if (r.code !== 200) throw new Error(`openwit: ${q.path}: ${r.code} ${r.text.slice(0, 300)}`);
+    return r;
+  };
+  const res = {};
+  for (const [k, fn, text] of [['api', api, null], ['ow', owRun, q.ow], ['ch', ch ? chRun : null, q.ch], ['duck', duckRun, q.duck]]) {
+    if (!fn) continue;
+    const warm = await timed(() => fn(text));
+    const ms = [];
+    for (let i = 0; i < RUNS; i++) ms.push((await timed(() => fn(text))).ms);
+    res[k] = { ms: median(ms), rows: warm.rows };
+  }
+  const n = q.count(res.api.rows, res.ow.rows);
+  if (n !== res.ow.rows.length) notes.push(`CHECK FAILED: ${q.name}: the API answered ${n} spans or lines, openwit's SQL ${res.ow.rows.length}`);
+  apiRes.push({ q, res });
+  say(`api ${q.name}: openwit API ${res.api.ms.toFixed(1)} ms, SQL ${res.ow.ms.toFixed(1)} ms${res.ch ? `, ClickHouse ${res.ch.ms.toFixed(1)} ms` : ''}, DuckDB ${res.duck.ms.toFixed(1)} ms (${res.ow.rows.length} rows)`);
+}
+notes.push('APIs: openwit answers as Grafana asks (GET, X-Scope-OrgID), median of the runs; ClickHouse and DuckDB run the same question in SQL, and so does openwit (the note); the API\'s spans or lines are checked to be as many as its SQL\'s');
 notes.push(`queries: median of ${RUNS} runs after one warm-up, client-side wall time (openwit: POST /api/search; ClickHouse: its HTTP interface; DuckDB: in process, over openwit's Parquet files); results compared across the three (p99: the operations only, ClickHouse's quantileExact may pick the neighbouring rank)`);
 rss.ow.query = peakRSS(ow.proc.pid);
 rss.duck.query = peakRSS(process.pid);
@@ -585,6 +629,7 @@ row('  queries', MB(rss.ow.query), MB(rss.ch.query), MB(rss.duck.query), f0,
 if (ui) row('UI first load ms, / on loopback', ui.load_ms, NaN, NaN, f1,
   `chromium, a fresh context each run, median of ${ui.runs}: the load event (${ui.asset_bytes} bytes); Services drawn over the bench's tenant (2 days) at ${f1(ui.services_ms)} ms`);
 for (const { q, res } of qres) row(`query ms: ${q.name}`, res.ow.ms, res.ch?.ms, res.duck.ms, f1, `${res.ow.rows.length} rows`);
+for (const { q, res } of apiRes) row(`api ms: ${q.name}`, res.api.ms, res.ch?.ms, res.duck.ms, f1, `openwit's SQL for it: ${f1(res.ow.ms)} ms; ${res.ow.rows.length} rows`);
 for (const q of tokenQ) row(`  scanned: ${q.name}`, scanned[q.name], NaN, NaN, f1, `openwit without its index: ${fr(scanned[q.name], qres.find((x) => x.q === q).res.ow.ms)} the indexed time`);
 for (const sig of ['traces', 'logs']) {
   // the signal's parts of the bench's tenant (their stable parts) and their indexes
@@ -637,7 +682,8 @@ const text = lines.join('\n') + '\n';
 process.stdout.write(text);
 fs.writeFileSync(path.join(outDir, 'results.txt'), text);
 fs.writeFileSync(path.join(outDir, 'results.json'), JSON.stringify({ scale: scaleName, gen, owIngest, owGrpc, chIngest, owActive, owStable, chBytes, duckdb: dl,
-  rss, owStored, owGrpcStored, ackUnderQueries, ui, corpus: corpusRes && { runs: CORPUS_RUNS, parts: corpusParts, geomean: corpusSum.geo, queries: corpusRes }, queries: qres.map(({ q, res }) => ({ name: q.name, ow: res.ow.ms, ch: res.ch?.ms, duck: res.duck.ms, rows: res.ow.rows.length })), notes }, null, 1));
+  rss, owStored, owGrpcStored, ackUnderQueries, ui, corpus: corpusRes && { runs: CORPUS_RUNS, parts: corpusParts, geomean: corpusSum.geo, queries: corpusRes }, queries: qres.map(({ q, res }) => ({ name: q.name, ow: res.ow.ms, ch: res.ch?.ms, duck: res.duck.ms, rows: res.ow.rows.length })),
+  apis: apiRes.map(({ q, res }) => ({ name: q.name, api: res.api.ms, ow: res.ow.ms, ch: res.ch?.ms, duck: res.duck.ms, rows: res.ow.rows.length })), notes }, null, 1));
 say(`written to ${path.relative(root, path.join(outDir, 'results.txt'))}`);
 if (process.env.KEEP) {
   say(`kept ${work}`);
