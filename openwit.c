@@ -51,6 +51,7 @@
 #include "modules/janitor/janitor.h"
 #include "modules/kafka/kafka.h"
 #include "modules/otlp/otlp.h"
+#include "modules/prom/prom.h"
 #include "modules/search/search.h"
 #include "modules/storage/storage.h"
 #include "modules/tls/tls.h"
@@ -107,8 +108,8 @@ static ow_module_t core_module = {
 static ow_module_t *modules[] = {
     &core_module,	&ow_auth_module,    &ow_tls_module,	&ow_tracker_module,
     &ow_catalog_module, &ow_storage_module, &ow_janitor_module, &ow_index_module,
-    &ow_wal_module,	&ow_control_module, &ow_ingest_module,	&ow_grpc_module,
-    &ow_http_module,	&ow_kafka_module,
+    &ow_wal_module,	&ow_control_module, &ow_prom_module,	&ow_ingest_module,
+    &ow_grpc_module,	&ow_http_module,    &ow_kafka_module,
 };
 
 static struct event_base *base;

@@ -34,6 +34,20 @@ void ow_query_search(struct evhttp_request *req, const char *tenant);
 void ow_query_trace(struct evhttp_request *req, const char *id, const char *tenant);
 void ow_query_logs(struct evhttp_request *req, const char *tenant);
 uint64_t ow_query_pending(void);
+/* A query of another module's API (the Prometheus API): run(o, arg) on
+ * the query pool, admitted, counted and watched as /api/search is (the
+ * caps, the snapshots taken now, the client's going away), with o set
+ * for ow_search_open (the tenant, the snapshots, the budgets); then, on
+ * the loop, answer(req, code, err, arg): code 200 once run has run
+ * (what it found is the caller's to tell), or 429 or 503 with err when
+ * the query was not admitted or the pool's queue is full. The caller
+ * frees arg in answer. */
+struct ow_search_opts_s;
+typedef void (*ow_query_run_fn)(const struct ow_search_opts_s *o, void *arg);
+typedef void (*ow_query_answer_fn)(struct evhttp_request *req, int code, const char *err,
+				   void *arg);
+void ow_query_run(struct evhttp_request *req, const char *tenant, ow_query_run_fn run,
+		  ow_query_answer_fn answer, void *arg);
 /* The query pool (core/worker.h), started and stopped with control. */
 struct event_base;
 int ow_query_start(struct event_base *base);

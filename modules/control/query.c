@@ -71,6 +71,10 @@ typedef struct {
 	atomic_int cancel;   /* the client went away */
 	struct event *watch; /* looks at the client's socket */
 	int admitted;	     /* counted in the caps */
+	/* another module's query (ow_query_run) */
+	ow_query_run_fn run;
+	ow_query_answer_fn answer;
+	void *arg;
 } query_t;
 
 static uint64_t pending;
@@ -243,6 +247,10 @@ static void query_work(ow_job_t *j)
 			      .started = q->t0,
 			      .cancel = &q->cancel,
 			      .snapshots = q->snaps};
+	if (q->run) {
+		q->run(&o, q->arg);
+		return;
+	}
 	ow_search_t *s = NULL;
 	if (ow_search_open(&o, &s, q->err, sizeof(q->err)) != OW_OK) {
 		q->code = 500;
@@ -311,7 +319,9 @@ static void query_done(ow_job_t *j)
 	release(q);
 	if (q->watch)
 		event_free(q->watch);
-	if (q->code != 200) {
+	if (q->answer) {
+		q->answer(q->req, q->code, q->err, q->arg);
+	} else if (q->code != 200) {
 		if (q->code == 500)
 			ow_log(OW_LOG_ERROR, "query: %s", q->err);
 		char rid[OW_BATCH_ID_LEN + 1];
@@ -384,6 +394,18 @@ static int64_t json_int(const cJSON *o, const char *key, int64_t dflt)
 	if (!(v->valuedouble > -9.2e18 && v->valuedouble < 9.2e18))
 		return -1;
 	return (int64_t)v->valuedouble;
+}
+
+void ow_query_run(struct evhttp_request *req, const char *tenant, ow_query_run_fn run,
+		  ow_query_answer_fn answer, void *arg)
+{
+	query_t *q = ow_calloc(1, sizeof(*q));
+	q->req = req;
+	snprintf(q->tenant, sizeof(q->tenant), "%s", tenant);
+	q->run = run;
+	q->answer = answer;
+	q->arg = arg;
+	submit(q);
 }
 
 void ow_query_search(struct evhttp_request *req, const char *tenant)

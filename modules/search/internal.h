@@ -163,13 +163,6 @@ int ow_search_funcs_register(struct ow_search *s);
 
 /* A value as SQLite has it: a result's cell, or a column's value read
  * the way the virtual tables give it to SQLite. */
-typedef struct {
-	int type; /* SQLITE_INTEGER, _FLOAT, _TEXT, _BLOB or _NULL */
-	int64_t i;
-	double d;
-	const uint8_t *p; /* TEXT and BLOB: not NUL-terminated */
-	size_t n;
-} ow_search_val_t;
 
 /* Room for the hex text of the widest id column. */
 #define OW_SEARCH_HEX_MAX 128

@@ -8,6 +8,7 @@
  *           they hold a comma, a quote, CR or LF; NULL as an empty field
  *   json    an array of objects, one per row, keys in column order
  *   ndjson  one object per line
+ *   packed  binary rows for callers in C (search.h), values as they are
  *
  * Values: integers in full (in JSON as numbers: a reader that parses
  * numbers as doubles rounds those of 2^53 or more, times in nanoseconds
@@ -323,6 +324,21 @@ void ow_search_out_row(ow_search_out_t *o, const ow_search_val_t *v)
 		add_json_row(o, v);
 		ow_buf_add(o->out, "\n", 1);
 		break;
+	case OW_SEARCH_PACKED:
+		for (int i = 0; i < o->ncols; i++) {
+			uint8_t t = (uint8_t)v[i].type;
+			ow_buf_add(o->out, &t, 1);
+			if (t == SQLITE_INTEGER) {
+				ow_buf_add(o->out, &v[i].i, 8);
+			} else if (t == SQLITE_FLOAT) {
+				ow_buf_add(o->out, &v[i].d, 8);
+			} else if (t == SQLITE_TEXT || t == SQLITE_BLOB) {
+				uint32_t n = (uint32_t)v[i].n;
+				ow_buf_add(o->out, &n, 4);
+				ow_buf_add(o->out, v[i].p, v[i].n);
+			}
+		}
+		break;
 	}
 	ow_buf_free(&tmp);
 	o->nrows++;
@@ -340,4 +356,30 @@ void ow_search_out_end(ow_search_out_t *o)
 	free(o->names);
 	free(o->width);
 	free(o->number);
+}
+
+int ow_search_packed_next(const ow_buf_t *b, size_t *pos, int ncols, ow_search_val_t *v)
+{
+	size_t at = *pos;
+	if (at >= b->len)
+		return 0;
+	for (int i = 0; i < ncols; i++) {
+		memset(&v[i], 0, sizeof(v[i]));
+		v[i].type = b->data[at++];
+		if (v[i].type == SQLITE_INTEGER) {
+			memcpy(&v[i].i, b->data + at, 8);
+			at += 8;
+		} else if (v[i].type == SQLITE_FLOAT) {
+			memcpy(&v[i].d, b->data + at, 8);
+			at += 8;
+		} else if (v[i].type == SQLITE_TEXT || v[i].type == SQLITE_BLOB) {
+			uint32_t n;
+			memcpy(&n, b->data + at, 4);
+			v[i].p = b->data + at + 4;
+			v[i].n = n;
+			at += 4 + (size_t)n;
+		}
+	}
+	*pos = at;
+	return 1;
 }

@@ -38,9 +38,33 @@
 
 #include <stdatomic.h>
 
-enum ow_search_format { OW_SEARCH_TABLE, OW_SEARCH_CSV, OW_SEARCH_JSON, OW_SEARCH_NDJSON };
+enum ow_search_format {
+	OW_SEARCH_TABLE,
+	OW_SEARCH_CSV,
+	OW_SEARCH_JSON,
+	OW_SEARCH_NDJSON,
+	OW_SEARCH_PACKED /* for callers in C: see ow_search_packed_next */
+};
 
+/* One value of a packed result: type is SQLITE_INTEGER (i), SQLITE_FLOAT
+ * (d), SQLITE_TEXT or SQLITE_BLOB (p, n: not NUL-terminated), or
+ * SQLITE_NULL. */
 typedef struct {
+	int type;
+	int64_t i;
+	double d;
+	const uint8_t *p;
+	size_t n;
+} ow_search_val_t;
+
+/* OW_SEARCH_PACKED has no header and no names: each row is its ncols
+ * values back to back, each a type byte then 8 bytes (an integer or a
+ * real, in host order) or a 4-byte length and the bytes (text, blob), or
+ * nothing (NULL). Reads the ncols values of the row at *pos in b into v,
+ * advancing *pos: 1, or 0 at the end. */
+int ow_search_packed_next(const ow_buf_t *b, size_t *pos, int ncols, ow_search_val_t *v);
+
+typedef struct ow_search_opts_s {
 	const char *data_dir;
 	const char *tenant;
 	int64_t timeout_ms; /* a query's time budget; 0: none */
