@@ -1439,9 +1439,7 @@ static ow_pq_expr_t *parse_expr(parser_t *p, int min_prec)
 	ow_pq_expr_t *lhs = parse_unary(p);
 	while (lhs) {
 		int op = p->tok.type, prec = bin_prec(op);
-		if (prec == 0 || prec <= min_prec - (op == T_POW))
-			break;
-		if (prec < min_prec)
+		if (prec == 0 || prec < min_prec)
 			break;
 		size_t pos = p->tok.pos;
 		next(p);
