@@ -182,6 +182,15 @@ BENCH_SCALE ?= default
 bench: deps-bench
 	$(Q)$(MAKE) --no-print-directory openwit $(LOADGEN)
 	BENCH_SCALE=$(BENCH_SCALE) node t/bench/compare.mjs
+	$(Q)$(MAKE) --no-print-directory bench-prom
+
+# the metrics part: the same remote_write batches to openwit, Prometheus
+# and VictoriaMetrics, then the same dashboard PromQL of each (t/bench/prom.mjs);
+# BENCH_PROM_SAMPLES: 500000, or 5000000 for the 5M run
+BENCH_PROM_SAMPLES ?= 500000
+bench-prom: deps-bench
+	$(Q)$(MAKE) --no-print-directory openwit
+	BENCH_PROM_SAMPLES=$(BENCH_PROM_SAMPLES) node t/bench/prom.mjs
 
 # the earlier benches, each on its own: bytes on disk of two datasets
 # before and after merging, and openwit sql / the query API beside DuckDB
@@ -218,7 +227,7 @@ clean:
 	rm -rf build openwit t/openwit-faults t/unit/*.t t/kafka/mock t/bench/loadgen
 
 FORCE:
-.PHONY: all deps deps-bench run test check-deps check-build asan bench bench-storage bench-sql \
+.PHONY: all deps deps-bench run test check-deps check-build asan bench bench-prom bench-storage bench-sql \
         fuzz fuzz-build fuzz-replay install format clean FORCE
 .SECONDARY:
 
