@@ -58,6 +58,7 @@ const char *ow_pq_label_get(const ow_pq_labels_t *ls, const char *name)
 
 void ow_pq_label_set(ow_pq_labels_t *ls, const char *name, const char *value)
 {
+	ls->hash = 0;
 	int i = 0;
 	while (i < ls->n && strcmp(ls->l[i].name, name) < 0)
 		i++;
@@ -91,6 +92,7 @@ void ow_pq_labels_free(ow_pq_labels_t *ls)
 	free(ls->l);
 	ls->l = NULL;
 	ls->n = 0;
+	ls->hash = 0;
 }
 
 void ow_pq_series_add(ow_pq_series_t *s, int64_t t, double v)
@@ -126,6 +128,8 @@ int ow_pq_match_all(const ow_pq_matcher_t *m, int nm, const ow_pq_labels_t *ls)
 
 int ow_pq_labels_cmp(const ow_pq_labels_t *a, const ow_pq_labels_t *b)
 {
+	if (a == b)
+		return 0;
 	for (int i = 0; i < a->n && i < b->n; i++) {
 		int c = strcmp(a->l[i].name, b->l[i].name);
 		if (c == 0)
@@ -138,6 +142,8 @@ int ow_pq_labels_cmp(const ow_pq_labels_t *a, const ow_pq_labels_t *b)
 
 uint64_t ow_pq_labels_hash(const ow_pq_labels_t *ls)
 {
+	if (ls->hash)
+		return ls->hash;
 	uint64_t h = 1469598103934665603ULL;
 	for (int i = 0; i < ls->n; i++) {
 		for (const char *p = ls->l[i].name; *p; p++)
@@ -147,6 +153,9 @@ uint64_t ow_pq_labels_hash(const ow_pq_labels_t *ls)
 			h = (h ^ (uint8_t)*p) * 1099511628211ULL;
 		h = (h ^ 0xfe) * 1099511628211ULL;
 	}
+	h |= 1;
+	if (ls->n) /* the empty set may be a shared constant */
+		((ow_pq_labels_t *)ls)->hash = h;
 	return h;
 }
 
@@ -1557,7 +1566,26 @@ typedef struct {
 	size_t *slots; /* hash -> index + 1 */
 	size_t nslots;
 	uint64_t ticks;
+	chunk_t *spare; /* the step arena's chunks, kept for the next step */
+	chunk_t *keep;	/* what lives for the whole evaluation (the memo's) */
+	/* Label sets that live for the whole evaluation (the fetched series',
+	 * the memo's): derived sets of those are made once (memo_t). */
+	const ow_pq_labels_t **stable;
+	size_t nstable, capstable;
+	struct memo *memo;
+	size_t nmemo, capmemo;
+	/* the memo's label sets by content: equal sets are one pointer, so
+	 * grouping compares pointers */
+	const ow_pq_labels_t **interned;
+	size_t ninterned, capinterned;
 } ev_t;
+
+/* labels_filter(in, list, n, keep) of a stable label set. */
+typedef struct memo {
+	const ow_pq_labels_t *in, *out;
+	char **list;
+	int n, keep;
+} memo_t;
 
 static void everr(ev_t *ev, const char *etype, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -1591,34 +1619,179 @@ static int over_budget(ev_t *ev)
 	return 0;
 }
 
-static void *aalloc(ev_t *ev, size_t n)
+static void *chunk_alloc(chunk_t **list, chunk_t **spare, int64_t *bytes, size_t n)
 {
 	n = (n + 15) & ~(size_t)15;
 	if (n == 0)
 		n = 16;
-	chunk_t *c = ev->arena;
+	chunk_t *c = *list;
 	if (c == NULL || c->used + n > c->cap) {
-		size_t cap = OW_MAX(n, (size_t)64 * 1024);
-		c = ow_alloc(sizeof(chunk_t) + cap);
-		c->next = ev->arena;
+		if (spare && *spare && (*spare)->cap >= n) {
+			c = *spare;
+			*spare = c->next;
+		} else {
+			size_t cap = OW_MAX(n, (size_t)64 * 1024);
+			c = ow_alloc(sizeof(chunk_t) + cap);
+			c->cap = cap;
+			*bytes += (int64_t)cap;
+		}
 		c->used = 0;
-		c->cap = cap;
-		ev->arena = c;
-		ev->arena_bytes += (int64_t)cap;
+		c->next = *list;
+		*list = c;
 	}
 	void *p = c->data + c->used;
 	c->used += n;
 	return p;
 }
 
-static void arena_free(ev_t *ev)
+static void *aalloc(ev_t *ev, size_t n)
+{
+	return chunk_alloc(&ev->arena, &ev->spare, &ev->arena_bytes, n);
+}
+
+static void chunks_free(chunk_t **list)
+{
+	while (*list) {
+		chunk_t *n = (*list)->next;
+		free(*list);
+		*list = n;
+	}
+}
+
+/* The end of a step: its arena's chunks kept for the next. */
+static void arena_reset(ev_t *ev)
 {
 	while (ev->arena) {
 		chunk_t *n = ev->arena->next;
-		free(ev->arena);
+		ev->arena->next = ev->spare;
+		ev->spare = ev->arena;
 		ev->arena = n;
 	}
+}
+
+static void arena_free(ev_t *ev)
+{
+	chunks_free(&ev->arena);
+	chunks_free(&ev->spare);
+	chunks_free(&ev->keep);
+	free(ev->stable);
+	free(ev->memo);
+	free(ev->interned);
+	ev->stable = NULL;
+	ev->memo = NULL;
+	ev->interned = NULL;
+	ev->ninterned = ev->capinterned = 0;
+	ev->nstable = ev->capstable = ev->nmemo = ev->capmemo = 0;
 	ev->arena_bytes = 0;
+}
+
+static size_t ptr_hash(const void *p)
+{
+	uint64_t x = (uint64_t)(uintptr_t)p;
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return (size_t)x;
+}
+
+static int is_stable(const ev_t *ev, const ow_pq_labels_t *ls)
+{
+	if (!ev->capstable)
+		return 0;
+	for (size_t h = ptr_hash(ls) & (ev->capstable - 1);; h = (h + 1) & (ev->capstable - 1)) {
+		if (ev->stable[h] == ls)
+			return 1;
+		if (ev->stable[h] == NULL)
+			return 0;
+	}
+}
+
+static void add_stable(ev_t *ev, const ow_pq_labels_t *ls)
+{
+	if ((ev->nstable + 1) * 2 > ev->capstable) {
+		size_t cap = ev->capstable ? ev->capstable * 2 : 1024;
+		const ow_pq_labels_t **old = ev->stable;
+		size_t ocap = ev->capstable;
+		ev->stable = ow_calloc(cap, sizeof(*ev->stable));
+		ev->capstable = cap;
+		ev->fixed_bytes += (int64_t)((cap - ocap) * sizeof(*ev->stable));
+		for (size_t i = 0; i < ocap; i++)
+			if (old[i]) {
+				size_t h = ptr_hash(old[i]) & (cap - 1);
+				while (ev->stable[h])
+					h = (h + 1) & (cap - 1);
+				ev->stable[h] = old[i];
+			}
+		free(old);
+	}
+	size_t h = ptr_hash(ls) & (ev->capstable - 1);
+	while (ev->stable[h]) {
+		if (ev->stable[h] == ls)
+			return;
+		h = (h + 1) & (ev->capstable - 1);
+	}
+	ev->stable[h] = ls;
+	ev->nstable++;
+}
+
+/* The interned set equal to ls: ls itself when it is the first. */
+static const ow_pq_labels_t *intern(ev_t *ev, const ow_pq_labels_t *ls)
+{
+	if ((ev->ninterned + 1) * 2 > ev->capinterned) {
+		size_t cap = ev->capinterned ? ev->capinterned * 2 : 1024, ocap = ev->capinterned;
+		const ow_pq_labels_t **old = ev->interned;
+		ev->interned = ow_calloc(cap, sizeof(*ev->interned));
+		ev->capinterned = cap;
+		ev->fixed_bytes += (int64_t)((cap - ocap) * sizeof(*ev->interned));
+		for (size_t i = 0; i < ocap; i++)
+			if (old[i]) {
+				size_t h = (size_t)ow_pq_labels_hash(old[i]) & (cap - 1);
+				while (ev->interned[h])
+					h = (h + 1) & (cap - 1);
+				ev->interned[h] = old[i];
+			}
+		free(old);
+	}
+	size_t h = (size_t)ow_pq_labels_hash(ls) & (ev->capinterned - 1);
+	while (ev->interned[h]) {
+		if (ow_pq_labels_cmp(ev->interned[h], ls) == 0)
+			return ev->interned[h];
+		h = (h + 1) & (ev->capinterned - 1);
+	}
+	ev->interned[h] = ls;
+	ev->ninterned++;
+	return ls;
+}
+
+static size_t memo_hash(const ow_pq_labels_t *in, char **list, int n, int keep)
+{
+	return ptr_hash(in) ^ (ptr_hash(list) * 31) ^ (size_t)(n * 2 + keep);
+}
+
+static memo_t *memo_slot(ev_t *ev, const ow_pq_labels_t *in, char **list, int n, int keep)
+{
+	if ((ev->nmemo + 1) * 2 > ev->capmemo) {
+		size_t cap = ev->capmemo ? ev->capmemo * 2 : 1024, ocap = ev->capmemo;
+		memo_t *old = ev->memo;
+		ev->memo = ow_calloc(cap, sizeof(memo_t));
+		ev->capmemo = cap;
+		ev->fixed_bytes += (int64_t)((cap - ocap) * sizeof(memo_t));
+		for (size_t i = 0; i < ocap; i++)
+			if (old[i].in) {
+				size_t h =
+				    memo_hash(old[i].in, old[i].list, old[i].n, old[i].keep) &
+				    (cap - 1);
+				while (ev->memo[h].in)
+					h = (h + 1) & (cap - 1);
+				ev->memo[h] = old[i];
+			}
+		free(old);
+	}
+	size_t h = memo_hash(in, list, n, keep) & (ev->capmemo - 1);
+	while (ev->memo[h].in && !(ev->memo[h].in == in && ev->memo[h].list == list &&
+				   ev->memo[h].n == n && ev->memo[h].keep == keep))
+		h = (h + 1) & (ev->capmemo - 1);
+	return &ev->memo[h];
 }
 
 static char *astrdup(ev_t *ev, const char *s)
@@ -1638,24 +1811,46 @@ static int in_list(char **l, int n, const char *s)
 }
 
 /* ls with only the labels in list (keep) or without them and __name__
- * (!keep), in the arena. */
+ * (!keep): in the step's arena, or, when ls lives for the whole
+ * evaluation, made once and kept (the same series at every step). */
 static const ow_pq_labels_t *labels_filter(ev_t *ev, const ow_pq_labels_t *ls, char **list, int n,
 					   int keep)
 {
-	ow_pq_labels_t *r = aalloc(ev, sizeof(*r));
-	r->l = aalloc(ev, sizeof(ow_pq_label_t) * (size_t)OW_MAX(ls->n, 1));
+	memo_t *m = NULL;
+	if (is_stable(ev, ls)) {
+		m = memo_slot(ev, ls, list, n, keep);
+		if (m->in)
+			return m->out;
+	}
+	ow_pq_labels_t *r;
+	if (m) {
+		r = chunk_alloc(&ev->keep, NULL, &ev->fixed_bytes, sizeof(*r));
+		r->l = chunk_alloc(&ev->keep, NULL, &ev->fixed_bytes,
+				   sizeof(ow_pq_label_t) * (size_t)OW_MAX(ls->n, 1));
+	} else {
+		r = aalloc(ev, sizeof(*r));
+		r->l = aalloc(ev, sizeof(ow_pq_label_t) * (size_t)OW_MAX(ls->n, 1));
+	}
 	r->n = 0;
+	r->hash = 0;
 	for (int i = 0; i < ls->n; i++) {
 		int listed = in_list(list, n, ls->l[i].name);
 		if (keep ? listed : (!listed && strcmp(ls->l[i].name, "__name__") != 0))
 			r->l[r->n++] = ls->l[i];
+	}
+	if (m) {
+		const ow_pq_labels_t *u = intern(ev, r);
+		*m = (memo_t){ls, u, list, n, keep};
+		ev->nmemo++;
+		add_stable(ev, u);
+		return u;
 	}
 	return r;
 }
 
 static const ow_pq_labels_t *drop_name(ev_t *ev, const ow_pq_labels_t *ls)
 {
-	if (ow_pq_label_get(ls, "__name__")[0] == '\0')
+	if (!is_stable(ev, ls) && ow_pq_label_get(ls, "__name__")[0] == '\0')
 		return ls;
 	return labels_filter(ev, ls, NULL, 0, 0);
 }
@@ -1667,6 +1862,7 @@ static const ow_pq_labels_t *labels_with(ev_t *ev, const ow_pq_labels_t *ls, con
 	ow_pq_labels_t *r = aalloc(ev, sizeof(*r));
 	r->l = aalloc(ev, sizeof(ow_pq_label_t) * (size_t)(ls->n + 1));
 	r->n = 0;
+	r->hash = 0;
 	int done = 0;
 	for (int i = 0; i < ls->n; i++) {
 		int c = strcmp(ls->l[i].name, name);
@@ -2081,6 +2277,7 @@ static val_t eval_call_absent(ev_t *ev, ow_pq_expr_t *arg, int64_t t)
 		arg = arg->args[0];
 	ow_pq_labels_t *ls = aalloc(ev, sizeof(*ls));
 	ls->n = 0;
+	ls->hash = 0;
 	ls->l = aalloc(ev, sizeof(ow_pq_label_t) * (size_t)OW_MAX(arg->nm, 1));
 	if (arg->kind == N_SEL) {
 		for (int i = 0; i < arg->nm; i++) {
@@ -2680,6 +2877,8 @@ static int fetch_all(ev_t *ev, ow_pq_expr_t *e)
 		}
 		e->series[j] = x;
 	}
+	for (size_t i = 0; i < e->nseries; i++) /* in place now: derived once */
+		add_stable(ev, &e->series[i].labels);
 	return over_budget(ev) ? OW_ERROR : OW_OK;
 }
 
@@ -2852,7 +3051,7 @@ int ow_pq_eval(ow_pq_expr_t *e, const ow_pq_eval_opts_t *o, ow_buf_t *out, const
 					out_add(&ev, v.v[i].ls, t, v.v[i].v);
 				points += (int64_t)v.n;
 			}
-			arena_free(&ev);
+			arena_reset(&ev);
 			if (o->max_points && points > o->max_points)
 				everr(&ev, "execution",
 				      "query processing would load too many samples into memory: "

@@ -29,6 +29,7 @@ typedef struct {
 typedef struct {
 	ow_pq_label_t *l;
 	int n;
+	uint64_t hash; /* ow_pq_labels_hash's, once asked; 0 before */
 } ow_pq_labels_t;
 
 typedef struct {

@@ -659,49 +659,56 @@ static void finish_series(ow_pq_series_t *s, int delta)
 	}
 }
 
-/* The metric names (stored) whose series names can match m. NULL with
- * *all when no __name__ matcher narrows them. */
-static int metric_names(ow_search_t *s, const ow_pq_matcher_t *m, int nm, int64_t mint,
-			int64_t maxt, ow_buf_t *in_list, int *all, char *err, size_t errlen)
+/* The metric names (stored) whose series names can match m, as an SQL
+ * list in in_list, and the kinds among them (1 << K_*); *all when no
+ * __name__ matcher narrows them. The list is of every time (DISTINCT on
+ * the dictionary columns is cheap; a time filter is not) and a sum's
+ * name is tried with and without _total: the points query and the
+ * matchers on each series' own labels decide. */
+static int metric_names(ow_search_t *s, const ow_pq_matcher_t *m, int nm, ow_buf_t *in_list,
+			int *all, unsigned *kinds, char *err, size_t errlen)
 {
 	*all = 1;
+	*kinds = 0;
 	for (int i = 0; i < nm; i++)
 		if (strcmp(m[i].name, "__name__") == 0)
 			*all = 0;
-	if (*all)
+	if (*all) {
+		*kinds = ~0u;
 		return OW_OK;
+	}
 	ow_buf_t sql = {0}, rows = {0};
-	ow_buf_addstr(&sql,
-		      "SELECT metric_name, metric_type, metric_unit, is_monotonic FROM metrics "
-		      "WHERE ");
-	time_where(&sql, mint, maxt);
-	ow_buf_addstr(&sql, " GROUP BY 1, 2, 3, 4");
+	ow_buf_addstr(&sql, "SELECT DISTINCT metric_name, metric_type, metric_unit FROM metrics");
 	ow_buf_add(&sql, "", 1);
 	int rc = run(s, &sql, &rows, err, errlen);
 	ow_buf_free(&sql);
 	size_t pos = 0;
-	ow_search_val_t v[4];
+	ow_search_val_t v[3];
 	int n = 0;
-	while (rc == OW_OK && ow_search_packed_next(&rows, &pos, 4, v)) {
+	while (rc == OW_OK && ow_search_packed_next(&rows, &pos, 3, v)) {
 		char *name = val_str(&v[0]), *type = val_str(&v[1]), *unit = val_str(&v[2]);
-		ow_buf_t base = {0};
-		ow_prom_metric_name(name, unit, type, v[3].type == SQLITE_INTEGER && v[3].i, &base);
-		ow_buf_add(&base, "", 1);
-		char names[3][512];
-		int nv = variants(kind_of(type), (char *)base.data, names), hit = 0;
-		for (int k = 0; k < nv && !hit; k++) {
-			hit = 1;
-			for (int i = 0; i < nm; i++)
-				if (strcmp(m[i].name, "__name__") == 0 &&
-				    !ow_pq_match(&m[i], names[k]))
-					hit = 0;
+		int kind = kind_of(type), hit = 0;
+		for (int mono = 0; mono < 1 + (kind == K_SUM) && !hit; mono++) {
+			ow_buf_t base = {0};
+			ow_prom_metric_name(name, unit, type, mono, &base);
+			ow_buf_add(&base, "", 1);
+			char names[3][512];
+			int nv = variants(kind, (char *)base.data, names);
+			for (int k = 0; k < nv && !hit; k++) {
+				hit = 1;
+				for (int i = 0; i < nm; i++)
+					if (strcmp(m[i].name, "__name__") == 0 &&
+					    !ow_pq_match(&m[i], names[k]))
+						hit = 0;
+			}
+			ow_buf_free(&base);
 		}
 		if (hit) {
 			if (n++)
 				ow_buf_add(in_list, ",", 1);
 			sql_string(in_list, v[0].p, v[0].n);
+			*kinds |= 1u << kind;
 		}
-		ow_buf_free(&base);
 		free(name);
 		free(type);
 		free(unit);
@@ -718,7 +725,8 @@ int ow_prom_fetch(void *arg, const ow_pq_matcher_t *m, int nm, int64_t mint, int
 	ow_prom_store_t *st = arg;
 	ow_buf_t in_list = {0};
 	int all;
-	if (metric_names(st->s, m, nm, mint, maxt, &in_list, &all, err, errlen) != OW_OK) {
+	unsigned kinds;
+	if (metric_names(st->s, m, nm, &in_list, &all, &kinds, err, errlen) != OW_OK) {
 		ow_buf_free(&in_list);
 		return OW_ERROR;
 	}
@@ -729,16 +737,22 @@ int ow_prom_fetch(void *arg, const ow_pq_matcher_t *m, int nm, int64_t mint, int
 		return OW_OK;
 	}
 	ow_buf_t sql = {0}, rows = {0};
+	/* the columns the kinds read; NULL for the others (named apart: the
+	 * columnar engine takes no two columns of one name) */
+	int hist = kinds & (1u << K_HIST), summ = kinds & (1u << K_SUMMARY),
+	    counts = kinds & (1u << K_HIST | 1u << K_SUMMARY | 1u << K_EXP);
+	ow_buf_printf(&sql,
+		      "SELECT metric_name, metric_type, metric_unit, is_monotonic, "
+		      "resource_attributes, attributes, %s, %s",
+		      hist ? "explicit_bounds" : "NULL AS b",
+		      !summ	    ? "NULL AS q"
+		      : st->samples ? "quantiles"
+				    : "max(quantiles)");
 	if (st->samples)
-		ow_buf_addstr(&sql,
-			      "SELECT metric_name, metric_type, metric_unit, is_monotonic, "
-			      "resource_attributes, attributes, explicit_bounds, quantiles, "
-			      "temporality, time, value, value_int, count, sum, bucket_counts, "
-			      "flags FROM metrics WHERE ");
-	else
-		ow_buf_addstr(&sql, "SELECT metric_name, metric_type, metric_unit, is_monotonic, "
-				    "resource_attributes, attributes, explicit_bounds, "
-				    "max(quantiles) FROM metrics WHERE ");
+		ow_buf_printf(&sql, ", temporality, time, value, value_int, %s, %s, %s, flags",
+			      counts ? "count" : "NULL AS c", counts ? "sum" : "NULL AS s",
+			      hist ? "bucket_counts" : "NULL AS bc");
+	ow_buf_addstr(&sql, " FROM metrics WHERE ");
 	if (!all) {
 		ow_buf_addstr(&sql, "metric_name IN (");
 		ow_buf_add(&sql, in_list.data, in_list.len);
@@ -757,25 +771,19 @@ int ow_prom_fetch(void *arg, const ow_pq_matcher_t *m, int nm, int64_t mint, int
 	ow_search_val_t v[C_NCOLS];
 	memset(v, 0, sizeof(v));
 	rowkey_t *last = NULL;
-	const uint8_t *last_row = NULL;
-	size_t last_len = 0;
+	ow_search_val_t prev[C_QUANT];
 	while (rc == OW_OK) {
-		size_t at = pos;
 		if (!ow_search_packed_next(&rows, &pos, ncols, v))
 			break;
-		/* the row's key columns come first: the same bytes, the same key */
-		size_t key_end = at;
-		ow_search_val_t kv[C_QUANT];
-		ow_search_packed_next(&rows, &key_end, C_QUANT, kv);
-		rowkey_t *k;
-		if (last && key_end - at == last_len &&
-		    memcmp(rows.data + at, last_row, last_len) == 0)
-			k = last;
-		else
-			k = row_key(&r, v);
+		/* the row's key columns as the row before's (a repeated text is
+		 * the same pointer): the same key */
+		int same = last != NULL;
+		for (int c = 0; c < C_QUANT && same; c++)
+			same = v[c].type == prev[c].type && v[c].p == prev[c].p &&
+			       v[c].n == prev[c].n && v[c].i == prev[c].i;
+		rowkey_t *k = same ? last : row_key(&r, v);
 		last = k;
-		last_row = rows.data + at;
-		last_len = key_end - at;
+		memcpy(prev, v, sizeof(prev));
 		if (st->samples)
 			row_points(&r, k, v);
 	}

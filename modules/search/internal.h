@@ -402,6 +402,9 @@ typedef struct {
 	ow_buf_t cells;	 /* table: each cell's text, NUL-terminated */
 	size_t *width;	 /* table: widest cell of each column, in characters */
 	uint8_t *number; /* table: the column holds only numbers (or NULL) */
+	/* packed: where each column's last text is in out, its length, type */
+	size_t *prev_off, *prev_len;
+	uint8_t *prev_type;
 } ow_search_out_t;
 
 void ow_search_out_begin(ow_search_out_t *o, int format, int ncols, const char *const *names,

@@ -60,8 +60,12 @@ typedef struct {
 /* OW_SEARCH_PACKED has no header and no names: each row is its ncols
  * values back to back, each a type byte then 8 bytes (an integer or a
  * real, in host order) or a 4-byte length and the bytes (text, blob), or
- * nothing (NULL). Reads the ncols values of the row at *pos in b into v,
- * advancing *pos: 1, or 0 at the end. */
+ * nothing (NULL); a text or blob the same as the row before's in its
+ * column is the one byte OW_SEARCH_PACKED_SAME. Reads the ncols values of
+ * the row at *pos in b into v, advancing *pos: 1, or 0 at the end. v
+ * keeps the row before's values between calls: a value repeated is left
+ * as it was (the same p: a caller may compare pointers). */
+#define OW_SEARCH_PACKED_SAME 0xff
 int ow_search_packed_next(const ow_buf_t *b, size_t *pos, int ncols, ow_search_val_t *v);
 
 typedef struct ow_search_opts_s {

@@ -22,6 +22,8 @@
 // time of BENCH_RUNS (3) runs, with a check that the three answers agree.
 //
 // Scale: BENCH_PROM_SAMPLES (500000; 5000000 for the 5M run).
+// BENCH_PROM_SERVERS picks some of openwit,prometheus,victoriametrics;
+// BENCH_PROM_HOLD=N keeps each up N seconds after its queries (a profiler).
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -227,7 +229,8 @@ function digest(a) {
 }
 
 const results = [];
-for (const name of ['openwit', 'prometheus', 'victoriametrics']) {
+const SERVERS = (process.env.BENCH_PROM_SERVERS || 'openwit,prometheus,victoriametrics').split(',');
+for (const name of SERVERS) {
   const s = await startServer(name);
   try {
     const ing = await ingest(s);
@@ -235,6 +238,10 @@ for (const name of ['openwit', 'prometheus', 'victoriametrics']) {
     const qs = {};
     for (const [k, q] of Object.entries(QUERIES)) qs[k] = await query(s, q);
     results.push({ name, ...ing, bytes, rss: vmhwm(s.proc.pid), qs });
+    if (process.env.BENCH_PROM_HOLD) { // for a profiler: the server stays up a while
+      console.log(`# ${name} on port ${s.port}, pid ${s.proc.pid}, for ${process.env.BENCH_PROM_HOLD} s`);
+      await sleep(Number(process.env.BENCH_PROM_HOLD) * 1000);
+    }
   } finally {
     s.proc.kill('SIGTERM');
     await new Promise((r) => { s.proc.on('exit', r); setTimeout(r, 5000); });
@@ -251,7 +258,7 @@ for (const r of results)
 // openwit's answers against Prometheus', whose PromQL it follows;
 // VictoriaMetrics' MetricsQL rate() does not extrapolate, so its values
 // differ by design
-for (const k of Object.keys(QUERIES)) {
+for (const k of SERVERS.length === 3 ? Object.keys(QUERIES) : []) {
   const d = Object.fromEntries(results.map((r) => [r.name, digest(r.qs[k].answer)]));
   lines.push(`${k}: openwit ${d.openwit === d.prometheus ? 'answers as Prometheus does' : 'DIFFERS from Prometheus: ' + d.openwit.slice(0, 200) + ' | ' + d.prometheus.slice(0, 200)}` +
     `; VictoriaMetrics ${d.victoriametrics === d.prometheus ? 'too' : 'differs (MetricsQL)'}`);
