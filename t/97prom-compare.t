@@ -14,7 +14,7 @@ const { start, freePort, curlJSON, ok, is, note, done, sleep } = await import('.
 const s = await start({ tag: 'prom-compare' });
 const promPort = await freePort();
 const conf = path.join(s.dir, 'prometheus.yml');
-fs.writeFileSync(conf, `global: {scrape_interval: 1s, evaluation_interval: 1s}
+fs.writeFileSync(conf, `global: {scrape_interval: 1s, evaluation_interval: 1m}
 scrape_configs:
   - job_name: openwit
     static_configs: [{targets: ['127.0.0.1:${s.ports.control}']}]
@@ -81,6 +81,10 @@ const queries = [
   'sort_desc(openwit_queue_capacity)',
   'stddev(openwit_queue_capacity)',
   'openwit_connections_max - on(instance, job) group_right openwit_connections',
+  'max_over_time(rate(openwit_wal_bytes_total[10s])[30s:5s])',
+  'avg_over_time(up[20s:3s])',
+  'min_over_time(sum(openwit_queue_depth)[20s:2s] offset 10s)',
+  'max_over_time(deriv(openwit_wal_bytes_total[10s])[90s:])',
   'openwit_connections / ignoring(listener) group_left openwit_connections_max',
   'openwit_connections_refused_total * on(listener) group_left(job) openwit_connections',
   '2 ^ 3 ^ 2 - -2 ^ 2 + up * 3 % 2',

@@ -16,8 +16,10 @@
  *  - The evaluation's memory (fetched samples, the arena, the answer) is
  *    counted against max_bytes and its clock against deadline_ns: past
  *    either it stops with Prometheus' "execution" or "timeout" error.
- *  - Not supported (a parse error says so): subqueries, the @ modifier,
- *    native histograms.
+ *  - A subquery evaluates its expression at every step-aligned time of its
+ *    range, at each step of the query (nothing is shared between steps).
+ *  - Not supported (a parse error says so): the @ modifier; native
+ *    histograms are not read.
  */
 #include "promql.h"
 
@@ -356,6 +358,7 @@ typedef struct {
 	char *err;
 	size_t errlen;
 	int failed, depth;
+	int brackets; /* inside [...], where ':' is the subquery's colon */
 } parser_t;
 
 static void perr_at(parser_t *p, size_t pos, const char *fmt, ...)
@@ -548,7 +551,7 @@ static void next(parser_t *p)
 		p->pos += m;
 		return;
 	}
-	if (is_id_start(c)) {
+	if (is_id_start(c) && !(c == ':' && p->brackets > 0)) {
 		size_t e = 0;
 		while (p->pos + e < p->n && is_id_char((unsigned char)s[e]))
 			e++;
@@ -574,6 +577,7 @@ static void next(parser_t *p)
 			t->type = ops[k].type;
 			t->len = l;
 			p->pos += l;
+			p->brackets += t->type == T_LBRACK ? 1 : t->type == T_RBRACK ? -1 : 0;
 			return;
 		}
 	}
@@ -586,7 +590,7 @@ static void next(parser_t *p)
 enum { VT_SCALAR, VT_VECTOR, VT_MATRIX, VT_STRING };
 static const char *const vt_names[] = {"scalar", "instant vector", "range vector", "string"};
 
-enum { N_NUM, N_STR, N_SEL, N_CALL, N_AGG, N_BIN, N_NEG, N_PAREN };
+enum { N_NUM, N_STR, N_SEL, N_CALL, N_AGG, N_BIN, N_NEG, N_PAREN, N_SUB };
 
 typedef struct func func_t;
 
@@ -598,7 +602,8 @@ struct ow_pq_expr {
 	/* N_SEL */
 	ow_pq_matcher_t *m;
 	int nm;
-	int64_t range, offset; /* range 0: an instant selector */
+	int64_t range, offset; /* range 0: an instant selector; N_SUB's too */
+	int64_t substep;       /* N_SUB: its step (0: a minute) */
 	ow_pq_series_t *series;
 	size_t nseries;
 	/* N_CALL, N_AGG */
@@ -1171,16 +1176,6 @@ static ow_pq_expr_t *parse_postfix(parser_t *p, ow_pq_expr_t *e)
 		if (p->tok.type == T_LBRACK) {
 			size_t at = p->tok.pos;
 			next(p);
-			if (e->kind != N_SEL || e->range || e->offset) {
-				if (e->kind != N_SEL || e->range)
-					perr_at(p, at, "subqueries are not supported");
-				else
-					perr_at(p, at,
-						"offset modifier must be preceded by an "
-						"instant vector selector or range vector "
-						"selector or a subquery");
-				return fail(e);
-			}
 			int64_t d;
 			if (p->tok.type == T_DUR)
 				d = p->tok.dur;
@@ -1195,14 +1190,48 @@ static ow_pq_expr_t *parse_postfix(parser_t *p, ow_pq_expr_t *e)
 				return fail(e);
 			}
 			next(p);
-			if (p->tok.type == T_COLON) {
-				perr_at(p, at, "subqueries are not supported");
+			if (d <= 0) {
+				perr_at(p, at, "range must be positive");
 				return fail(e);
+			}
+			if (p->tok.type == T_COLON) { /* a subquery: [range:step] */
+				next(p);
+				int64_t step = 0;
+				if (p->tok.type == T_DUR) {
+					step = p->tok.dur;
+					next(p);
+				}
+				if (expect(p, T_RBRACK, "subquery selector") != OW_OK)
+					return fail(e);
+				if (e->type != VT_VECTOR) {
+					perr_at(
+					    p, e->pos,
+					    "subquery is only allowed on instant vector, got %s",
+					    vt_names[e->type]);
+					return fail(e);
+				}
+				if (step <= 0 && step != 0) {
+					perr_at(p, at, "step must be positive");
+					return fail(e);
+				}
+				ow_pq_expr_t *sq = node(N_SUB, e->pos);
+				sq->args[0] = e;
+				sq->nargs = 1;
+				sq->range = d;
+				sq->substep = step;
+				sq->type = VT_MATRIX;
+				e = sq;
+				continue;
 			}
 			if (expect(p, T_RBRACK, "range selector") != OW_OK)
 				return fail(e);
-			if (d <= 0) {
-				perr_at(p, at, "range must be positive");
+			if (e->kind != N_SEL || e->range || e->offset) {
+				perr_at(
+				    p, at,
+				    e->kind == N_SEL && e->offset && !e->range
+					? "offset modifier must be preceded by an instant vector "
+					  "selector or range vector selector or a subquery"
+					: "ranges only allowed for vector selectors");
 				return fail(e);
 			}
 			e->range = d;
@@ -1221,7 +1250,7 @@ static ow_pq_expr_t *parse_postfix(parser_t *p, ow_pq_expr_t *e)
 				unexpected(p, "offset");
 				return fail(e);
 			}
-			if (e->kind != N_SEL) {
+			if (e->kind != N_SEL && e->kind != N_SUB) {
 				perr_at(p, at,
 					"offset modifier must be preceded by an instant vector "
 					"selector or range vector selector or a subquery");
@@ -2004,6 +2033,8 @@ static double quantile(double q, double *v, size_t n)
 static int range_fn(ev_t *ev, ow_pq_expr_t *e, const rng_t *r, int64_t t, double param, double *out)
 {
 	ow_pq_expr_t *sel = e->args[e->fn->id == F_QUANTILE_OT ? 1 : 0];
+	while (sel->kind == N_PAREN)
+		sel = sel->args[0];
 	int64_t rend = t - sel->offset, rstart = rend - sel->range;
 	size_t n = r->n;
 	switch (e->fn->id) {
@@ -2808,6 +2839,52 @@ static val_t eval_bin(ev_t *ev, ow_pq_expr_t *e, int64_t t)
 	return v;
 }
 
+/* A subquery at t: its expression at every step-aligned time in
+ * [t - offset - range, t - offset], as a range vector (Prometheus 2.x). */
+static val_t eval_subquery(ev_t *ev, ow_pq_expr_t *e, int64_t t)
+{
+	int64_t ref = t - e->offset, step = e->substep ? e->substep : 60000;
+	int64_t lo = ref - e->range,
+		first = (lo >= 0 ? lo / step : -((-lo + step - 1) / step)) * step;
+	if (first < lo)
+		first += step;
+	size_t cap = (size_t)((ref - first) / step + 1);
+	val_t m = {.type = VT_MATRIX};
+	size_t capm = 16;
+	m.m = aalloc(ev, sizeof(rng_t) * capm);
+	lmap_t map;
+	lmap_init(ev, &map, 64);
+	for (int64_t ts = first; ts <= ref && !ev->failed; ts += step) {
+		val_t v = eval(ev, e->args[0], ts);
+		for (size_t i = 0; i < v.n; i++) {
+			if ((map.n + 1) * 2 > map.cap) { /* grow: the sets so far again */
+				lmap_t bigger;
+				lmap_init(ev, &bigger, map.cap);
+				for (size_t k = 0; k < m.nm; k++) {
+					int added;
+					lmap_get(&bigger, m.m[k].ls, &added);
+				}
+				map = bigger;
+			}
+			int added;
+			size_t k = lmap_get(&map, v.v[i].ls, &added);
+			if (added) {
+				if (m.nm == capm) {
+					rng_t *n = aalloc(ev, sizeof(rng_t) * capm * 2);
+					memcpy(n, m.m, sizeof(rng_t) * capm);
+					m.m = n;
+					capm *= 2;
+				}
+				m.m[k] =
+				    (rng_t){v.v[i].ls, aalloc(ev, sizeof(ow_pq_point_t) * cap), 0};
+				m.nm++;
+			}
+			m.m[k].p[m.m[k].n++] = (ow_pq_point_t){ts, v.v[i].v};
+		}
+	}
+	return m;
+}
+
 static val_t eval(ev_t *ev, ow_pq_expr_t *e, int64_t t)
 {
 	val_t none = {.type = VT_VECTOR};
@@ -2826,6 +2903,8 @@ static val_t eval(ev_t *ev, ow_pq_expr_t *e, int64_t t)
 		return eval(ev, e->args[0], t);
 	case N_SEL:
 		return eval_selector(ev, e, t);
+	case N_SUB:
+		return eval_subquery(ev, e, t);
 	case N_CALL:
 		return eval_call(ev, e, t);
 	case N_AGG:
@@ -2848,17 +2927,23 @@ static val_t eval(ev_t *ev, ow_pq_expr_t *e, int64_t t)
 }
 
 /* Fetches every selector's series for the span the evaluation needs. */
-static int fetch_all(ev_t *ev, ow_pq_expr_t *e)
+/* Fetches every selector's series for the span the evaluation needs:
+ * shift is the offsets of the subqueries around it, extra their ranges. */
+static int fetch_all(ev_t *ev, ow_pq_expr_t *e, int64_t shift, int64_t extra)
 {
+	if (e->kind == N_SUB) {
+		shift += e->offset;
+		extra += e->range;
+	}
 	for (int i = 0; i < e->nargs; i++)
-		if (fetch_all(ev, e->args[i]) != OW_OK)
+		if (fetch_all(ev, e->args[i], shift, extra) != OW_OK)
 			return OW_ERROR;
 	if (e->kind != N_SEL)
 		return OW_OK;
 	const ow_pq_eval_opts_t *o = ev->o;
 	int64_t lookback = o->lookback > 0 ? o->lookback : LOOKBACK_MS;
-	int64_t mint = o->start - e->offset - (e->range ? e->range : lookback);
-	int64_t maxt = (o->step ? o->end : o->start) - e->offset;
+	int64_t mint = o->start - shift - extra - e->offset - (e->range ? e->range : lookback);
+	int64_t maxt = (o->step ? o->end : o->start) - shift - e->offset;
 	char err[512] = "";
 	if (o->fetch(o->fetch_arg, e->m, e->nm, mint, maxt, &e->series, &e->nseries, err,
 		     sizeof(err)) != OW_OK) {
@@ -2990,7 +3075,7 @@ int ow_pq_eval(ow_pq_expr_t *e, const ow_pq_eval_opts_t *o, ow_buf_t *out, const
 		*etype = "bad_data";
 		return OW_ERROR;
 	}
-	if (fetch_all(&ev, e) != OW_OK) {
+	if (fetch_all(&ev, e, 0, 0) != OW_OK) {
 		*etype = ev.etype;
 		return OW_ERROR;
 	}
