@@ -32,7 +32,7 @@ async function sdk(service, temporality, record) {
   });
   const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3600000 });
   const provider = new MeterProvider({
-    resource: resourceFromAttributes({ 'service.name': service, 'service.instance.id': `${service}-1` }),
+    resource: resourceFromAttributes({ 'service.name': service, 'service.instance.id': `${service}-1`, 'host.name': 'box1' }),
     readers: [reader],
   });
   await record(provider.getMeter('prom-test'), reader);
@@ -115,6 +115,9 @@ const val = (r) => r.json && r.json.data && r.json.data.result;
   ok(['c_total', 'd_total', 'http_server_duration_milliseconds_bucket', 'http_server_duration_milliseconds_count', 'http_server_duration_milliseconds_sum', 'queue_depth'].every((n) => names.includes(n)), 'label/__name__/values lists the metric names', names);
   const labels = get('/api/v1/labels').json.data;
   ok(['__name__', 'instance', 'job', 'le', 'route'].every((n) => labels.includes(n)), 'labels', labels);
+  const ti = val(q('target_info{job="shop"}'));
+  ok(ti.length === 1 && ti[0].value[1] === '1' && ti[0].metric.instance === 'shop-1' && ti[0].metric.host_name === 'box1',
+    'target_info: job, instance and the resource\'s other attributes as labels, value 1', ti);
   const md = get('/api/v1/metadata').json.data;
   is([md.c_total[0].type, md.http_server_duration_milliseconds[0].type], ['counter', 'histogram'], 'metadata: types');
   const now = Date.now() / 1000;

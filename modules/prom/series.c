@@ -16,6 +16,10 @@
  *                         count), NAME_sum, NAME_count
  *   summary               NAME{quantile=...}, NAME_sum, NAME_count
  *   exponential histogram NAME_sum, NAME_count
+ *   target_info           per resource with attributes beyond service.name,
+ *                         service.namespace and service.instance.id: job,
+ *                         instance and those as labels, 1 whenever the
+ *                         resource has points
  *
  * A point flagged no_recorded_value is a staleness marker. A delta sum or
  * histogram becomes cumulative: each series' values are summed in time
@@ -352,10 +356,25 @@ static char *label_value(const cJSON *v)
 }
 
 /* The labels of a row, without __name__ (and le, quantile). */
-static void row_labels(const ow_search_val_t *res, const ow_search_val_t *attrs, ow_pq_labels_t *ls)
+static void row_labels(const ow_search_val_t *res, const ow_search_val_t *attrs, ow_pq_labels_t *ls,
+		       int resource_labels)
 {
 	if (res->type == SQLITE_TEXT) {
 		cJSON *j = cJSON_ParseWithLength((const char *)res->p, res->n);
+		/* target_info: the other attributes of the resource as labels */
+		for (const cJSON *a = j && resource_labels ? j->child : NULL; a; a = a->next) {
+			if (strcmp(a->string, "service.name") == 0 ||
+			    strcmp(a->string, "service.namespace") == 0 ||
+			    strcmp(a->string, "service.instance.id") == 0)
+				continue;
+			ow_buf_t name = {0};
+			ow_prom_label_name(a->string, strlen(a->string), &name);
+			ow_buf_add(&name, "", 1);
+			char *v = label_value(a);
+			ow_pq_label_set(ls, (char *)name.data, v);
+			free(v);
+			ow_buf_free(&name);
+		}
 		const cJSON *sn = cJSON_GetObjectItemCaseSensitive(j, "service.name");
 		const cJSON *ns = cJSON_GetObjectItemCaseSensitive(j, "service.namespace");
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "service.instance.id");
@@ -381,7 +400,7 @@ static void row_labels(const ow_search_val_t *res, const ow_search_val_t *attrs,
 		}
 		cJSON_Delete(j);
 	}
-	if (attrs->type == SQLITE_TEXT) {
+	if (attrs && attrs->type == SQLITE_TEXT) {
 		cJSON *j = cJSON_ParseWithLength((const char *)attrs->p, attrs->n);
 		for (const cJSON *a = j ? j->child : NULL; a; a = a->next) {
 			ow_buf_t name = {0};
@@ -512,7 +531,7 @@ static rowkey_t *row_key(reader_t *r, const ow_search_val_t *v)
 	char names[3][512];
 	int nv = variants(k->kind, (char *)base.data, names);
 	ow_pq_labels_t ls = {0};
-	row_labels(&v[C_RES], &v[C_ATTRS], &ls);
+	row_labels(&v[C_RES], &v[C_ATTRS], &ls, 0);
 	if (k->kind == K_HIST)
 		k->nles = json_numbers(&v[C_BOUNDS], &k->les);
 	if (k->kind == K_SUMMARY && v[C_QUANT].type == SQLITE_TEXT) {
@@ -666,13 +685,16 @@ static void finish_series(ow_pq_series_t *s, int delta)
  * name is tried with and without _total: the points query and the
  * matchers on each series' own labels decide. */
 static int metric_names(ow_search_t *s, const ow_pq_matcher_t *m, int nm, ow_buf_t *in_list,
-			int *all, unsigned *kinds, char *err, size_t errlen)
+			int *all, unsigned *kinds, int *target, char *err, size_t errlen)
 {
 	*all = 1;
 	*kinds = 0;
+	*target = 1;
 	for (int i = 0; i < nm; i++)
-		if (strcmp(m[i].name, "__name__") == 0)
+		if (strcmp(m[i].name, "__name__") == 0) {
 			*all = 0;
+			*target &= ow_pq_match(&m[i], "target_info");
+		}
 	if (*all) {
 		*kinds = ~0u;
 		return OW_OK;
@@ -719,20 +741,64 @@ static int metric_names(ow_search_t *s, const ow_pq_matcher_t *m, int nm, ow_buf
 	return rc;
 }
 
+/* target_info (the compatibility rules' resource series): one a resource
+ * with attributes beyond service.name, service.namespace and
+ * service.instance.id, labelled job, instance and those, 1 at every time
+ * the resource has a point. */
+static int target_info(ow_prom_store_t *st, reader_t *r, int64_t mint, int64_t maxt, char *err,
+		       size_t errlen)
+{
+	ow_buf_t sql = {0}, rows = {0};
+	ow_buf_addstr(&sql, st->samples
+				? "SELECT resource_attributes, time FROM metrics WHERE "
+				: "SELECT DISTINCT resource_attributes FROM metrics WHERE ");
+	time_where(&sql, mint, maxt);
+	ow_buf_addstr(&sql, " AND resource_attributes IS NOT NULL");
+	if (st->samples)
+		ow_buf_addstr(&sql, " GROUP BY 1, 2");
+	ow_buf_add(&sql, "", 1);
+	int rc = run(st->s, &sql, &rows, err, errlen);
+	ow_buf_free(&sql);
+	size_t pos = 0;
+	ow_search_val_t v[2] = {0}, prev = {0};
+	ptrdiff_t to = -1;
+	while (rc == OW_OK && ow_search_packed_next(&rows, &pos, st->samples ? 2 : 1, v)) {
+		if (v[0].p != prev.p || v[0].n != prev.n) {
+			ow_pq_labels_t ls = {0};
+			row_labels(&v[0], NULL, &ls, 1);
+			int other = 0;
+			for (int i = 0; i < ls.n; i++)
+				other |= strcmp(ls.l[i].name, "job") != 0 &&
+					 strcmp(ls.l[i].name, "instance") != 0;
+			to = other ? variant(r, &ls, "target_info", NULL, NULL, 0) : -1;
+			ow_pq_labels_free(&ls);
+			prev = v[0];
+		}
+		if (st->samples && v[1].type == SQLITE_INTEGER) {
+			int64_t t = v[1].i;
+			add_point(r, to, t >= 0 ? t / 1000000 : -((-t + 999999) / 1000000), 1);
+		}
+	}
+	ow_buf_free(&rows);
+	return rc;
+}
+
 int ow_prom_fetch(void *arg, const ow_pq_matcher_t *m, int nm, int64_t mint, int64_t maxt,
 		  ow_pq_series_t **out, size_t *n, char *err, size_t errlen)
 {
 	ow_prom_store_t *st = arg;
 	ow_buf_t in_list = {0};
-	int all;
+	int all, target;
 	unsigned kinds;
-	if (metric_names(st->s, m, nm, &in_list, &all, &kinds, err, errlen) != OW_OK) {
+	if (metric_names(st->s, m, nm, &in_list, &all, &kinds, &target, err, errlen) != OW_OK) {
 		ow_buf_free(&in_list);
 		return OW_ERROR;
 	}
 	*out = NULL;
 	*n = 0;
-	if (!all && in_list.len == 4 && memcmp(in_list.data, "NULL", 4) == 0) {
+	reader_t r = {.m = m, .nm = nm};
+	int none = !all && in_list.len == 4 && memcmp(in_list.data, "NULL", 4) == 0;
+	if (none && !target) {
 		ow_buf_free(&in_list);
 		return OW_OK;
 	}
@@ -763,9 +829,10 @@ int ow_prom_fetch(void *arg, const ow_pq_matcher_t *m, int nm, int64_t mint, int
 		ow_buf_addstr(&sql, " GROUP BY 1, 2, 3, 4, 5, 6, 7");
 	ow_buf_add(&sql, "", 1);
 	ow_buf_free(&in_list);
-	int rc = run(st->s, &sql, &rows, err, errlen);
+	int rc = none ? OW_OK : run(st->s, &sql, &rows, err, errlen);
 	ow_buf_free(&sql);
-	reader_t r = {.m = m, .nm = nm};
+	if (rc == OW_OK && target)
+		rc = target_info(st, &r, mint, maxt, err, errlen);
 	size_t pos = 0;
 	int ncols = st->samples ? C_NCOLS : C_QUANT + 1;
 	ow_search_val_t v[C_NCOLS];

@@ -19,7 +19,10 @@
 // once flushed, without the WAL; Prometheus: its TSDB directory, WAL and
 // head chunks, which is what it holds for this span; VictoriaMetrics: its
 // data directory after /internal/force_flush), and each query's median
-// time of BENCH_RUNS (3) runs, with a check that the three answers agree.
+// time of BENCH_RUNS (3) runs and the server's CPU time for it (median;
+// /proc, in 10 ms ticks: on a loaded machine the wall time says more of
+// the machine than of the server), with a check that openwit's answers
+// are Prometheus'.
 //
 // Scale: BENCH_PROM_SAMPLES (500000; 5000000 for the 5M run).
 // BENCH_PROM_SERVERS picks some of openwit,prometheus,victoriametrics;
@@ -208,18 +211,26 @@ const QUERIES = {
   'histogram_quantile by route': 'histogram_quantile(0.9, sum by (le, route) (rate(http_request_duration_seconds_bucket[5m])))',
   'topk': 'topk(5, sum by (instance) (rate(http_requests_total[5m])))',
 };
+// the server's CPU time (user + system) in ms: a measure that a loaded
+// machine disturbs less than the wall clock
+function cpuMs(pid) {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) * 1000 / 100;
+}
 async function query(s, q) {
   const form = Buffer.from(`query=${encodeURIComponent(q)}&start=${begin / 1000 + Math.min(300, (end - begin) / 2000)}&end=${end / 1000}&step=${step}`);
-  const times = [];
+  const times = [], cpus = [];
   let answer;
   for (let i = 0; i < RUNS; i++) {
-    const t0 = process.hrtime.bigint();
+    const t0 = process.hrtime.bigint(), c0 = cpuMs(s.proc.pid);
     const r = await post(s.port, `${s.queryBase}/query_range`, form, { 'Content-Type': 'application/x-www-form-urlencoded' });
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    cpus.push(cpuMs(s.proc.pid) - c0);
     answer = JSON.parse(r.text);
   }
   times.sort((a, b) => a - b);
-  return { ms: times[Math.floor(times.length / 2)], answer };
+  cpus.sort((a, b) => a - b);
+  return { ms: times[Math.floor(times.length / 2)], cpu: cpus[Math.floor(cpus.length / 2)], answer };
 }
 // the answers, rounded, by series: to see that the servers agree
 function digest(a) {
@@ -254,7 +265,7 @@ lines.push(`${'server'.padEnd(16)}${'samples/s'.padStart(12)}${'B/sample'.padSta
   Object.keys(QUERIES).map((k) => k.padStart(30)).join(''));
 for (const r of results)
   lines.push(`${r.name.padEnd(16)}${Math.round(r.rate).toString().padStart(12)}${(r.bytes / total).toFixed(2).padStart(10)}${(r.rss / 1048576).toFixed(0).padStart(13)}` +
-    Object.keys(QUERIES).map((k) => `${r.qs[k].ms.toFixed(1)} ms`.padStart(30)).join(''));
+    Object.keys(QUERIES).map((k) => `${r.qs[k].ms.toFixed(1)} ms (cpu ${r.qs[k].cpu.toFixed(0)})`.padStart(30)).join(''));
 // openwit's answers against Prometheus', whose PromQL it follows;
 // VictoriaMetrics' MetricsQL rate() does not extrapolate, so its values
 // differ by design
