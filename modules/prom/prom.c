@@ -313,7 +313,8 @@ static void pq_run(const struct ow_search_opts_s *o, void *arg)
 		    .fetch_arg = &st,
 		    .max_bytes = o->max_memory,
 		    .deadline_ns = o->timeout_ms ? o->started + o->timeout_ms * 1000000 : 0,
-		    .max_points = ow_control_query_max_rows() * MAX_STEPS};
+		    .max_points = ow_control_query_max_rows() * MAX_STEPS,
+		    .cancel = o->cancel};
 		rc = ow_pq_eval(q->expr, &eo, &data, &q->etype, q->err, sizeof(q->err));
 	} else if (q->kind == Q_METADATA) {
 		rc = ow_prom_metadata(s, q->start, q->end, q->name ? q->name : "", q->limit, &data,

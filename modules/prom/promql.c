@@ -1641,9 +1641,15 @@ static int over_budget(ev_t *ev)
 		      (long long)ev->o->max_bytes);
 		return 1;
 	}
-	if (ev->o->deadline_ns && (++ev->ticks & 255) == 0 && ow_mono_ns() > ev->o->deadline_ns) {
-		everr(ev, "timeout", "query timed out in expression evaluation");
-		return 1;
+	if ((++ev->ticks & 255) == 0) {
+		if (ev->o->deadline_ns && ow_mono_ns() > ev->o->deadline_ns) {
+			everr(ev, "timeout", "query timed out in expression evaluation");
+			return 1;
+		}
+		if (ev->o->cancel && atomic_load(ev->o->cancel)) {
+			everr(ev, "canceled", "query canceled: the client went away");
+			return 1;
+		}
 	}
 	return 0;
 }

@@ -16,6 +16,8 @@
 
 #include "../core/core.h"
 
+#include <stdatomic.h>
+
 /* Prometheus' staleness marker, a NaN of its own bits. */
 #define OW_PQ_STALE_BITS UINT64_C(0x7ff0000000000002)
 int ow_pq_is_stale(double v);
@@ -89,11 +91,13 @@ typedef struct {
 	int64_t max_bytes;   /* the evaluation's memory; 0: none */
 	int64_t deadline_ns; /* CLOCK_MONOTONIC; 0: none */
 	int64_t max_points;  /* 0: none */
+	const atomic_int *cancel; /* raised: stop ("canceled"); NULL: never */
 } ow_pq_eval_opts_t;
 
 /* Evaluates e and appends the "data" object of Prometheus' answer
  * ({"resultType":...,"result":...}) to out. OW_OK, or OW_ERROR with a
- * message and the errorType ("bad_data", "execution", "timeout") in
+ * message and the errorType ("bad_data", "execution", "timeout",
+ * "canceled") in
  * *etype. */
 int ow_pq_eval(ow_pq_expr_t *e, const ow_pq_eval_opts_t *o, ow_buf_t *out, const char **etype,
 	       char *err, size_t errlen);
