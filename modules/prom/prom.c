@@ -277,7 +277,8 @@ static int matched_series(pq_t *q, ow_prom_store_t *st, ow_pq_series_t **all, si
 /* The distinct strings among names, sorted, as a JSON array. */
 static void string_set(ow_buf_t *b, char **names, size_t n, int64_t limit)
 {
-	qsort(names, n, sizeof(char *), cmp_str);
+	if (n > 1)
+		qsort(names, n, sizeof(char *), cmp_str);
 	ow_buf_add(b, "[", 1);
 	int64_t k = 0;
 	for (size_t i = 0; i < n; i++) {

@@ -3152,7 +3152,8 @@ int ow_pq_eval(ow_pq_expr_t *e, const ow_pq_eval_opts_t *o, ow_buf_t *out, const
 			over_budget(&ev);
 		}
 		if (!ev.failed) {
-			qsort(ev.outs, ev.nouts, sizeof(outs_t), cmp_outs);
+			if (ev.nouts > 1)
+				qsort(ev.outs, ev.nouts, sizeof(outs_t), cmp_outs);
 			ow_buf_addstr(out, "{\"resultType\":\"matrix\",\"result\":[");
 			for (size_t i = 0; i < ev.nouts; i++) {
 				ow_buf_addstr(out, i ? ",{\"metric\":" : "{\"metric\":");

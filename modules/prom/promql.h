@@ -88,9 +88,9 @@ typedef struct {
 	int64_t lookback;	  /* ms; 0: 5 minutes */
 	ow_pq_fetch_fn fetch;
 	void *fetch_arg;
-	int64_t max_bytes;   /* the evaluation's memory; 0: none */
-	int64_t deadline_ns; /* CLOCK_MONOTONIC; 0: none */
-	int64_t max_points;  /* 0: none */
+	int64_t max_bytes;	  /* the evaluation's memory; 0: none */
+	int64_t deadline_ns;	  /* CLOCK_MONOTONIC; 0: none */
+	int64_t max_points;	  /* 0: none */
 	const atomic_int *cancel; /* raised: stop ("canceled"); NULL: never */
 } ow_pq_eval_opts_t;
 
