@@ -363,6 +363,7 @@ static void pq_run(const struct ow_search_opts_s *o, void *arg)
 		if (rc != OW_OK)
 			q->etype = strstr(q->err, "time budget") ? "timeout" : "execution";
 	}
+	ow_buf_free(&st.names);
 	ow_search_close(s);
 	if (rc == OW_OK) {
 		ow_buf_addstr(&q->out, "{\"status\":\"success\",\"data\":");

@@ -17,7 +17,9 @@ extern ow_module_t ow_prom_module;
 struct ow_search;
 typedef struct {
 	struct ow_search *s;
-	int samples; /* 0: label sets alone (the series and label APIs) */
+	int samples;	/* 0: label sets alone (the series and label APIs) */
+	ow_buf_t names; /* the metrics' names, types and units, read once a request */
+	int have_names;
 } ow_prom_store_t;
 
 /* ow_pq_fetch_fn over a search handle (arg: an ow_prom_store_t). */

@@ -606,6 +606,7 @@ struct ow_pq_expr {
 	int64_t substep;       /* N_SUB: its step (0: a minute) */
 	ow_pq_series_t *series;
 	size_t nseries;
+	uint8_t *stale; /* per series: it has a staleness marker */
 	/* N_CALL, N_AGG */
 	const func_t *fn;
 	int op; /* N_AGG: the aggregation; N_BIN: the token */
@@ -646,6 +647,7 @@ void ow_pq_free(ow_pq_expr_t *e)
 		free(e->series[i].pts);
 	}
 	free(e->series);
+	free(e->stale);
 	for (int i = 0; i < e->nargs; i++)
 		ow_pq_free(e->args[i]);
 	free_strs(e->grp, e->ngrp);
@@ -1956,11 +1958,16 @@ static val_t eval_selector(ev_t *ev, ow_pq_expr_t *e, int64_t t)
 			if (hi < lo)
 				continue;
 			rng_t *r = &v.m[v.nm];
-			r->p = aalloc(ev, sizeof(ow_pq_point_t) * (size_t)(hi - lo + 1));
-			r->n = 0;
-			for (ptrdiff_t k = lo; k <= hi; k++)
-				if (!ow_pq_is_stale(s->pts[k].v))
-					r->p[r->n++] = s->pts[k];
+			if (!e->stale[i]) { /* the series' own points, not copied */
+				r->p = &s->pts[lo];
+				r->n = (size_t)(hi - lo + 1);
+			} else {
+				r->p = aalloc(ev, sizeof(ow_pq_point_t) * (size_t)(hi - lo + 1));
+				r->n = 0;
+				for (ptrdiff_t k = lo; k <= hi; k++)
+					if (!ow_pq_is_stale(s->pts[k].v))
+						r->p[r->n++] = s->pts[k];
+			}
 			if (r->n) {
 				r->ls = &s->labels;
 				v.nm++;
@@ -2968,8 +2975,12 @@ static int fetch_all(ev_t *ev, ow_pq_expr_t *e, int64_t shift, int64_t extra)
 		}
 		e->series[j] = x;
 	}
-	for (size_t i = 0; i < e->nseries; i++) /* in place now: derived once */
-		add_stable(ev, &e->series[i].labels);
+	e->stale = ow_calloc(OW_MAX(e->nseries, 1), 1);
+	for (size_t i = 0; i < e->nseries; i++) {
+		add_stable(ev, &e->series[i].labels); /* in place now: derived once */
+		for (size_t k = 0; k < e->series[i].n && !e->stale[i]; k++)
+			e->stale[i] = ow_pq_is_stale(e->series[i].pts[k].v);
+	}
 	return over_budget(ev) ? OW_ERROR : OW_OK;
 }
 

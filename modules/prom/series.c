@@ -684,7 +684,7 @@ static void finish_series(ow_pq_series_t *s, int delta)
  * the dictionary columns is cheap; a time filter is not) and a sum's
  * name is tried with and without _total: the points query and the
  * matchers on each series' own labels decide. */
-static int metric_names(ow_search_t *s, const ow_pq_matcher_t *m, int nm, ow_buf_t *in_list,
+static int metric_names(ow_prom_store_t *st, const ow_pq_matcher_t *m, int nm, ow_buf_t *in_list,
 			int *all, unsigned *kinds, int *target, char *err, size_t errlen)
 {
 	*all = 1;
@@ -699,11 +699,17 @@ static int metric_names(ow_search_t *s, const ow_pq_matcher_t *m, int nm, ow_buf
 		*kinds = ~0u;
 		return OW_OK;
 	}
-	ow_buf_t sql = {0}, rows = {0};
-	ow_buf_addstr(&sql, "SELECT DISTINCT metric_name, metric_type, metric_unit FROM metrics");
-	ow_buf_add(&sql, "", 1);
-	int rc = run(s, &sql, &rows, err, errlen);
-	ow_buf_free(&sql);
+	int rc = OW_OK;
+	if (!st->have_names) {
+		ow_buf_t sql = {0};
+		ow_buf_addstr(&sql,
+			      "SELECT DISTINCT metric_name, metric_type, metric_unit FROM metrics");
+		ow_buf_add(&sql, "", 1);
+		rc = run(st->s, &sql, &st->names, err, errlen);
+		ow_buf_free(&sql);
+		st->have_names = rc == OW_OK;
+	}
+	const ow_buf_t rows = st->names;
 	size_t pos = 0;
 	ow_search_val_t v[3];
 	int n = 0;
@@ -735,7 +741,6 @@ static int metric_names(ow_search_t *s, const ow_pq_matcher_t *m, int nm, ow_buf
 		free(type);
 		free(unit);
 	}
-	ow_buf_free(&rows);
 	if (rc == OW_OK && n == 0)
 		ow_buf_addstr(in_list, "NULL");
 	return rc;
@@ -790,7 +795,7 @@ int ow_prom_fetch(void *arg, const ow_pq_matcher_t *m, int nm, int64_t mint, int
 	ow_buf_t in_list = {0};
 	int all, target;
 	unsigned kinds;
-	if (metric_names(st->s, m, nm, &in_list, &all, &kinds, &target, err, errlen) != OW_OK) {
+	if (metric_names(st, m, nm, &in_list, &all, &kinds, &target, err, errlen) != OW_OK) {
 		ow_buf_free(&in_list);
 		return OW_ERROR;
 	}

@@ -24,6 +24,10 @@
 // the machine than of the server), with a check that openwit's answers
 // are Prometheus'.
 //
+// openwit runs with query.timeout_ms 120000 and query.max_memory_bytes
+// 1 GiB (Prometheus' --query.timeout=2m; at 5M samples the histogram
+// query reads 3.6M points, past the 256 MiB default).
+//
 // Scale: BENCH_PROM_SAMPLES (500000; 5000000 for the 5M run).
 // BENCH_PROM_SERVERS picks some of openwit,prometheus,victoriametrics;
 // BENCH_PROM_HOLD=N keeps each up N seconds after its queries (a profiler).
@@ -152,7 +156,8 @@ async function startServer(name) {
     const conf = path.join(d, 'openwit.yaml');
     fs.writeFileSync(conf, [`storage.data_dir: "${d}/data"`, `control.port: ${port}`, `ingestion.http.otlp_port: ${await freePort()}`,
       `ingestion.http.port: ${await freePort()}`, 'ingestion.grpc.port: 0', 'storage.local_retention.retention_days: 0',
-      'storage.disk.low_watermark_percent: 0', 'storage.disk.critical_watermark_percent: 0', 'query.timeout_ms: 120000'].join('\n') + '\n');
+      'storage.disk.low_watermark_percent: 0', 'storage.disk.critical_watermark_percent: 0', 'query.timeout_ms: 120000',
+      'query.max_memory_bytes: 1073741824'].join('\n') + '\n');
     proc = spawn(path.join(root, 'openwit'), ['-c', conf], { stdio: 'ignore' });
     await until(port, '/ready');
     write = '/prometheus/api/v1/write';
