@@ -392,12 +392,10 @@ static const char *build_info =
     "\",\"branch\":\"openwit\",\"buildUser\":\"openwit\",\"buildDate\":\"\","
     "\"goVersion\":\"none\"}}";
 
-/* The parameters of the URL and of a form body. */
+/* The parameters of a form body and of the URL: the body's first, as Go's
+ * FormValue, which Prometheus reads, prefers them. */
 static void read_params(struct evhttp_request *req, params_t *p, int plus)
 {
-	const char *qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-	if (qs)
-		params_parse(p, qs, strlen(qs), plus);
 	if (evhttp_request_get_command(req) == EVHTTP_REQ_POST) {
 		struct evbuffer *in = evhttp_request_get_input_buffer(req);
 		size_t len = evbuffer_get_length(in);
@@ -405,6 +403,9 @@ static void read_params(struct evhttp_request *req, params_t *p, int plus)
 		if (body && len)
 			params_parse(p, body, len, plus);
 	}
+	const char *qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	if (qs)
+		params_parse(p, qs, strlen(qs), plus);
 }
 
 /* The parsed query parameter, or NULL with the error answered. */
