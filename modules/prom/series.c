@@ -190,27 +190,17 @@ static int kind_of(const char *type)
 /* The series names a metric of this kind becomes (base its name). */
 static int variants(int kind, const char *base, char out[3][512])
 {
-	switch (kind) {
-	case K_GAUGE:
-	case K_SUM:
-		snprintf(out[0], 512, "%s", base);
-		return 1;
-	case K_HIST:
-		snprintf(out[0], 512, "%s_bucket", base);
-		snprintf(out[1], 512, "%s_sum", base);
-		snprintf(out[2], 512, "%s_count", base);
-		return 3;
-	case K_EXP:
-		snprintf(out[0], 512, "%s_sum", base);
-		snprintf(out[1], 512, "%s_count", base);
-		return 2;
-	case K_SUMMARY:
-		snprintf(out[0], 512, "%s", base);
-		snprintf(out[1], 512, "%s_sum", base);
-		snprintf(out[2], 512, "%s_count", base);
-		return 3;
-	}
-	return 0;
+	static const char *const suffixes[K_OTHER + 1][4] = {
+	    [K_GAUGE] = {"", NULL},
+	    [K_SUM] = {"", NULL},
+	    [K_HIST] = {"_bucket", "_sum", "_count", NULL},
+	    [K_EXP] = {"_sum", "_count", NULL},
+	    [K_SUMMARY] = {"", "_sum", "_count", NULL},
+	    [K_OTHER] = {NULL}};
+	int n = 0;
+	for (; suffixes[kind][n]; n++)
+		snprintf(out[n], 512, "%s%s", base, suffixes[kind][n]);
+	return n;
 }
 
 static void sql_string(ow_buf_t *b, const uint8_t *p, size_t n)
@@ -355,26 +345,35 @@ static char *label_value(const cJSON *v)
 	return r;
 }
 
-/* The labels of a row, without __name__ (and le, quantile). */
+/* The members of a JSON object as labels (their keys made label names),
+ * but the three of a service's identity when skip_service. */
+static void object_labels(const cJSON *j, int skip_service, ow_pq_labels_t *ls)
+{
+	for (const cJSON *a = j ? j->child : NULL; a; a = a->next) {
+		if (skip_service && (strcmp(a->string, "service.name") == 0 ||
+				     strcmp(a->string, "service.namespace") == 0 ||
+				     strcmp(a->string, "service.instance.id") == 0))
+			continue;
+		ow_buf_t name = {0};
+		ow_prom_label_name(a->string, strlen(a->string), &name);
+		ow_buf_add(&name, "", 1);
+		char *v = label_value(a);
+		ow_pq_label_set(ls, (char *)name.data, v);
+		free(v);
+		ow_buf_free(&name);
+	}
+}
+
+/* The labels of a row, without __name__ (and le, quantile): job and
+ * instance of the resource (and, for target_info, its other attributes),
+ * then the point's attributes. */
 static void row_labels(const ow_search_val_t *res, const ow_search_val_t *attrs, ow_pq_labels_t *ls,
 		       int resource_labels)
 {
 	if (res->type == SQLITE_TEXT) {
 		cJSON *j = cJSON_ParseWithLength((const char *)res->p, res->n);
-		/* target_info: the other attributes of the resource as labels */
-		for (const cJSON *a = j && resource_labels ? j->child : NULL; a; a = a->next) {
-			if (strcmp(a->string, "service.name") == 0 ||
-			    strcmp(a->string, "service.namespace") == 0 ||
-			    strcmp(a->string, "service.instance.id") == 0)
-				continue;
-			ow_buf_t name = {0};
-			ow_prom_label_name(a->string, strlen(a->string), &name);
-			ow_buf_add(&name, "", 1);
-			char *v = label_value(a);
-			ow_pq_label_set(ls, (char *)name.data, v);
-			free(v);
-			ow_buf_free(&name);
-		}
+		if (resource_labels)
+			object_labels(j, 1, ls);
 		const cJSON *sn = cJSON_GetObjectItemCaseSensitive(j, "service.name");
 		const cJSON *ns = cJSON_GetObjectItemCaseSensitive(j, "service.namespace");
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "service.instance.id");
@@ -402,15 +401,7 @@ static void row_labels(const ow_search_val_t *res, const ow_search_val_t *attrs,
 	}
 	if (attrs && attrs->type == SQLITE_TEXT) {
 		cJSON *j = cJSON_ParseWithLength((const char *)attrs->p, attrs->n);
-		for (const cJSON *a = j ? j->child : NULL; a; a = a->next) {
-			ow_buf_t name = {0};
-			ow_prom_label_name(a->string, strlen(a->string), &name);
-			ow_buf_add(&name, "", 1);
-			char *v = label_value(a);
-			ow_pq_label_set(ls, (char *)name.data, v);
-			free(v);
-			ow_buf_free(&name);
-		}
+		object_labels(j, 0, ls);
 		cJSON_Delete(j);
 	}
 }
