@@ -618,6 +618,7 @@ struct ow_pq_expr {
 	char **incl;
 	int nincl;
 	int card; /* N_BIN: 0 one to one, 1 group_left, 2 group_right */
+	void *re; /* label_replace: its regex_t, compiled once */
 	int ret_bool;
 };
 
@@ -648,6 +649,10 @@ void ow_pq_free(ow_pq_expr_t *e)
 	}
 	free(e->series);
 	free(e->stale);
+	if (e->re) {
+		regfree(e->re);
+		free(e->re);
+	}
 	for (int i = 0; i < e->nargs; i++)
 		ow_pq_free(e->args[i]);
 	free_strs(e->grp, e->ngrp);
@@ -912,6 +917,23 @@ static int parse_label_list(parser_t *p, char ***out, int *n, const char *ctx)
 	return OW_OK;
 }
 
+/* re anchored at both ends, as Prometheus anchors its regular
+ * expressions, compiled (POSIX extended): malloc'd, or NULL. */
+static regex_t *anchored(const char *re, int flags)
+{
+	size_t n = strlen(re);
+	char *rs = ow_alloc(n + 8);
+	snprintf(rs, n + 8, "^(%s)$", re);
+	regex_t *r = ow_alloc(sizeof(regex_t));
+	int rc = regcomp(r, rs, REG_EXTENDED | flags);
+	free(rs);
+	if (rc != 0) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
 static int add_matcher(parser_t *p, ow_pq_expr_t *e, const char *name, int op, const char *value,
 		       size_t pos)
 {
@@ -921,19 +943,9 @@ static int add_matcher(parser_t *p, ow_pq_expr_t *e, const char *name, int op, c
 	m->op = op;
 	m->name = ow_strdup(name);
 	m->value = ow_strdup(value);
-	if (op == OW_PQ_RE || op == OW_PQ_NRE) {
-		size_t n = strlen(value);
-		char *re = ow_alloc(n + 8);
-		snprintf(re, n + 8, "^(%s)$", value);
-		m->re = ow_alloc(sizeof(regex_t));
-		int rc = regcomp(m->re, re, REG_EXTENDED | REG_NOSUB);
-		free(re);
-		if (rc != 0) {
-			free(m->re);
-			m->re = NULL;
-			perr_at(p, pos, "invalid regular expression \"%s\"", value);
-			return OW_ERROR;
-		}
+	if ((op == OW_PQ_RE || op == OW_PQ_NRE) && (m->re = anchored(value, REG_NOSUB)) == NULL) {
+		perr_at(p, pos, "invalid regular expression \"%s\"", value);
+		return OW_ERROR;
 	}
 	return OW_OK;
 }
@@ -1076,20 +1088,10 @@ static ow_pq_expr_t *parse_call(parser_t *p, const func_t *f, size_t pos)
 			return fail(e);
 		}
 	}
-	if (f->id == F_LABEL_REPLACE) {
-		regex_t re;
-		size_t n = strlen(e->args[4]->str);
-		char *rs = ow_alloc(n + 8);
-		snprintf(rs, n + 8, "^(%s)$", e->args[4]->str);
-		int rc = regcomp(&re, rs, REG_EXTENDED);
-		free(rs);
-		if (rc != 0) {
-			perr_at(p, e->args[4]->pos,
-				"invalid regular expression in label_replace(): %s",
-				e->args[4]->str);
-			return fail(e);
-		}
-		regfree(&re);
+	if (f->id == F_LABEL_REPLACE && (e->re = anchored(e->args[4]->str, 0)) == NULL) {
+		perr_at(p, e->args[4]->pos, "invalid regular expression in label_replace(): %s",
+			e->args[4]->str);
+		return fail(e);
 	}
 	return e;
 }
@@ -2436,26 +2438,13 @@ static val_t eval_call(ev_t *ev, ow_pq_expr_t *e, int64_t t)
 	}
 	if (id == F_LABEL_REPLACE || id == F_LABEL_JOIN) {
 		val_t v = vec(ev, a.n);
-		regex_t re;
 		const char *dst = e->args[1]->str;
-		if (id == F_LABEL_REPLACE) {
-			size_t n = strlen(e->args[4]->str);
-			char *rs = ow_alloc(n + 8);
-			snprintf(rs, n + 8, "^(%s)$", e->args[4]->str);
-			int rc = regcomp(&re, rs, REG_EXTENDED);
-			free(rs);
-			if (rc) {
-				everr(ev, "bad_data",
-				      "invalid regular expression in label_replace()");
-				return none;
-			}
-		}
 		for (size_t i = 0; i < a.n; i++) {
 			ow_buf_t b = {0};
 			if (id == F_LABEL_REPLACE) {
 				const char *src = ow_pq_label_get(a.v[i].ls, e->args[3]->str);
 				regmatch_t mt[10];
-				if (regexec(&re, src, 10, mt, 0) != 0) {
+				if (regexec(e->re, src, 10, mt, 0) != 0) {
 					v.v[v.n++] = a.v[i];
 					continue;
 				}
@@ -2494,8 +2483,6 @@ static val_t eval_call(ev_t *ev, ow_pq_expr_t *e, int64_t t)
 			    labels_with(ev, a.v[i].ls, dst, astrdup(ev, (char *)b.data));
 			ow_buf_free(&b);
 		}
-		if (id == F_LABEL_REPLACE)
-			regfree(&re);
 		return v;
 	}
 	if (id == F_SORT || id == F_SORT_DESC) {
