@@ -10,7 +10,7 @@ OPT      ?= -O2 -g
 WARN     := -Wall -Wextra -Werror -Wshadow -Wno-format-truncation
 CFLAGS_ALL = -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) -pthread -MMD -MP -Ibuild/gen -I. \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CFLAGS) $(EXTRA_CFLAGS)
-LDLIBS_ALL = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread $(LDLIBS)
+LDLIBS_ALL = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lsnappy -lm -pthread $(LDLIBS)
 PREFIX   ?= /usr/local
 SYSCONFDIR ?= /etc
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
@@ -199,6 +199,15 @@ BENCH_SCALE ?= default
 bench: deps-bench
 	$(Q)$(MAKE) --no-print-directory openwit $(LOADGEN)
 	BENCH_SCALE=$(BENCH_SCALE) node t/bench/compare.mjs
+	$(Q)$(MAKE) --no-print-directory bench-prom
+
+# the metrics part: the same remote_write batches to openwit, Prometheus
+# and VictoriaMetrics, then the same dashboard PromQL of each (t/bench/prom.mjs);
+# BENCH_PROM_SAMPLES: 500000, or 5000000 for the 5M run
+BENCH_PROM_SAMPLES ?= 500000
+bench-prom: deps-bench
+	$(Q)$(MAKE) --no-print-directory openwit
+	BENCH_PROM_SAMPLES=$(BENCH_PROM_SAMPLES) node t/bench/prom.mjs
 
 # the token searches at a larger scale: make bench's run with 10M log
 # records (BENCH_SEARCH_LOGS) and 50k spans and points, into
@@ -244,7 +253,8 @@ clean:
 	rm -rf build openwit t/openwit-faults t/unit/*.t t/kafka/mock t/bench/loadgen
 
 FORCE:
-.PHONY: all deps deps-bench run test check-deps check-build asan bench bench-search bench-storage bench-sql \
+.PHONY: all deps deps-bench run test check-deps check-build asan bench bench-prom bench-search \
+        bench-storage bench-sql \
         fuzz fuzz-build fuzz-replay install format clean FORCE
 .SECONDARY:
 

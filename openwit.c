@@ -52,6 +52,7 @@
 #include "modules/kafka/kafka.h"
 #include "modules/loki/loki.h"
 #include "modules/otlp/otlp.h"
+#include "modules/prom/prom.h"
 #include "modules/search/search.h"
 #include "modules/storage/storage.h"
 #include "modules/tls/tls.h"
@@ -108,11 +109,11 @@ static ow_module_t core_module = {
 /* Pipeline order: infrastructure, then the stages from the sink back to
  * the sources, so each stage's consumer is up before its producer. */
 static ow_module_t *modules[] = {
-    &core_module,	&ow_auth_module,    &ow_tls_module,	 &ow_tracker_module,
-    &ow_catalog_module, &ow_storage_module, &ow_janitor_module,	 &ow_index_module,
-    &ow_wal_module,	&ow_control_module, &ow_traceapi_module, &ow_loki_module,
-    &ow_ui_module,	&ow_ingest_module,  &ow_grpc_module,	 &ow_http_module,
-    &ow_kafka_module,
+    &core_module,	&ow_auth_module,    &ow_tls_module,	&ow_tracker_module,
+    &ow_catalog_module, &ow_storage_module, &ow_janitor_module, &ow_index_module,
+    &ow_wal_module,	&ow_control_module, &ow_prom_module,	&ow_traceapi_module,
+    &ow_loki_module,	&ow_ui_module,	    &ow_ingest_module,	&ow_grpc_module,
+    &ow_http_module,	&ow_kafka_module,
 };
 
 static struct event_base *base;

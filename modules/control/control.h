@@ -35,7 +35,7 @@ void ow_query_trace(struct evhttp_request *req, const char *id, const char *tena
 void ow_query_logs(struct evhttp_request *req, const char *tenant);
 uint64_t ow_query_pending(void);
 
-/* A query of another module's API (Loki, Tempo, Jaeger) run as
+/* A query of another module's API (Prometheus, Loki, Tempo, Jaeger) run as
  * /api/search's are: admitted under the same caps, over a snapshot of the
  * tenant's parts and buffers taken when it arrives, on the query pool,
  * under query.timeout_ms and query.max_memory_bytes (s is opened with

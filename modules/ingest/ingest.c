@@ -383,7 +383,32 @@ static void decode_work(ow_job_t *j)
 	    .min_ns = max_past_hours ? (uint64_t)OW_MAX(now - max_past_hours * hour, 1) : 0,
 	    .max_ns = max_future_hours ? (uint64_t)(now + max_future_hours * hour) : UINT64_MAX,
 	    .clamp = clamp_timestamps};
-	int rc = ow_otlp_decode_body(r->signal, r->encoding, r->gzip, body, r->blen, r->src->max,
+	size_t len = r->blen;
+	if (r->src->convert) {
+		ow_buf_t out = {0};
+		int crc = r->src->convert(body, len, r->src->max, &out, r->dec.error,
+					  sizeof(r->dec.error));
+		free(body);
+		if (crc == OW_OK && out.len > len && ow_budget_take(out.len - len) != OW_OK) {
+			snprintf(r->dec.error, sizeof(r->dec.error),
+				 "in-flight memory budget exhausted: the request takes %zu bytes "
+				 "converted; retry",
+				 out.len);
+			crc = OW_AGAIN;
+		} else if (crc == OW_OK && out.len > len) {
+			r->msg.charged += out.len - len; /* given back as the admission's */
+		}
+		if (crc != OW_OK) {
+			ow_buf_free(&out);
+			r->reason = crc == OW_NOSPACE ? OW_IN_DECODED_TOO_LARGE
+				    : crc == OW_AGAIN ? OW_IN_DECODE_BUDGET
+						      : OW_IN_MALFORMED;
+			return;
+		}
+		body = out.data ? out.data : ow_alloc(1);
+		len = out.len;
+	}
+	int rc = ow_otlp_decode_body(r->signal, r->encoding, r->gzip, body, len, r->src->max,
 				     r->src->limit, r->src->source == OW_SRC_KAFKA ? NULL : &win,
 				     &r->dec);
 	r->reason = rc == OW_OK	       ? OW_IN_OK

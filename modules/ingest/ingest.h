@@ -99,7 +99,15 @@ typedef struct {
 	size_t max;			     /* its value in bytes, set when the source starts */
 	size_t framing;			     /* bytes a body carries beyond max (gRPC's prefix) */
 	void (*decoded)(ow_ingest_req_t *r); /* on the loop, r->reason set */
-	void (*ack)(ow_msg_t *m, int rc);    /* as ow_msg_t's */
+	/* A source whose bodies are not OTLP (Prometheus remote_write): on
+	 * the worker, before the OTLP decode, the body (len bytes) into the
+	 * protobuf of an Export*ServiceRequest in out, of at most max bytes.
+	 * OW_OK; OW_ERROR bad input, OW_NOSPACE too large, with a message.
+	 * What it grows beyond the body is taken from the in-flight budget
+	 * before the decode (503 when spent). NULL: the body is OTLP. */
+	int (*convert)(const uint8_t *body, size_t len, size_t max, ow_buf_t *out, char *err,
+		       size_t errlen);
+	void (*ack)(ow_msg_t *m, int rc); /* as ow_msg_t's */
 } ow_ingest_src_t;
 
 /* The first member of each source's own request object (a message is the

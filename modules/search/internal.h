@@ -163,13 +163,6 @@ int ow_search_funcs_register(struct ow_search *s);
 
 /* A value as SQLite has it: a result's cell, or a column's value read
  * the way the virtual tables give it to SQLite. */
-typedef struct {
-	int type; /* SQLITE_INTEGER, _FLOAT, _TEXT, _BLOB or _NULL */
-	int64_t i;
-	double d;
-	const uint8_t *p; /* TEXT and BLOB: not NUL-terminated */
-	size_t n;
-} ow_search_val_t;
 
 /* Room for the hex text of the widest id column. */
 #define OW_SEARCH_HEX_MAX 128
@@ -409,6 +402,9 @@ typedef struct {
 	ow_buf_t cells;	 /* table: each cell's text, NUL-terminated */
 	size_t *width;	 /* table: widest cell of each column, in characters */
 	uint8_t *number; /* table: the column holds only numbers (or NULL) */
+	/* packed: where each column's last text is in out, its length, type */
+	size_t *prev_off, *prev_len;
+	uint8_t *prev_type;
 } ow_search_out_t;
 
 void ow_search_out_begin(ow_search_out_t *o, int format, int ncols, const char *const *names,

@@ -8,6 +8,7 @@
  *           they hold a comma, a quote, CR or LF; NULL as an empty field
  *   json    an array of objects, one per row, keys in column order
  *   ndjson  one object per line
+ *   packed  binary rows for callers in C (search.h), values as they are
  *
  * Values: integers in full (in JSON as numbers: a reader that parses
  * numbers as doubles rounds those of 2^53 or more, times in nanoseconds
@@ -253,6 +254,11 @@ void ow_search_out_begin(ow_search_out_t *o, int format, int ncols, const char *
 	for (int i = 0; i < ncols; i++)
 		o->names[i] = ow_strdup(names[i]);
 	switch (format) {
+	case OW_SEARCH_PACKED:
+		o->prev_off = ow_calloc((size_t)o->ncols + 1, sizeof(size_t));
+		o->prev_len = ow_calloc((size_t)o->ncols + 1, sizeof(size_t));
+		o->prev_type = ow_calloc((size_t)o->ncols + 1, 1);
+		break;
 	case OW_SEARCH_TABLE:
 		o->width = ow_calloc((size_t)o->ncols + 1, sizeof(size_t));
 		o->number = ow_calloc((size_t)o->ncols + 1, 1);
@@ -323,6 +329,34 @@ void ow_search_out_row(ow_search_out_t *o, const ow_search_val_t *v)
 		add_json_row(o, v);
 		ow_buf_add(o->out, "\n", 1);
 		break;
+	case OW_SEARCH_PACKED:
+		for (int i = 0; i < o->ncols; i++) {
+			uint8_t t = (uint8_t)v[i].type;
+			if (t == SQLITE_INTEGER) {
+				ow_buf_add(o->out, &t, 1);
+				ow_buf_add(o->out, &v[i].i, 8);
+			} else if (t == SQLITE_FLOAT) {
+				ow_buf_add(o->out, &t, 1);
+				ow_buf_add(o->out, &v[i].d, 8);
+			} else if (t == SQLITE_TEXT || t == SQLITE_BLOB) {
+				/* the same text as the row before's: one byte */
+				if (o->nrows && o->prev_type[i] == t && o->prev_len[i] == v[i].n &&
+				    memcmp(o->out->data + o->prev_off[i], v[i].p, v[i].n) == 0) {
+					ow_buf_add(o->out, &(uint8_t){OW_SEARCH_PACKED_SAME}, 1);
+					continue;
+				}
+				uint32_t n = (uint32_t)v[i].n;
+				ow_buf_add(o->out, &t, 1);
+				ow_buf_add(o->out, &n, 4);
+				o->prev_off[i] = o->out->len;
+				o->prev_len[i] = v[i].n;
+				ow_buf_add(o->out, v[i].p, v[i].n);
+			} else {
+				ow_buf_add(o->out, &t, 1);
+			}
+			o->prev_type[i] = t;
+		}
+		break;
 	}
 	ow_buf_free(&tmp);
 	o->nrows++;
@@ -340,6 +374,38 @@ void ow_search_out_end(ow_search_out_t *o)
 	free(o->names);
 	free(o->width);
 	free(o->number);
+	free(o->prev_off);
+	free(o->prev_len);
+	free(o->prev_type);
+}
+
+int ow_search_packed_next(const ow_buf_t *b, size_t *pos, int ncols, ow_search_val_t *v)
+{
+	size_t at = *pos;
+	if (at >= b->len)
+		return 0;
+	for (int i = 0; i < ncols; i++) {
+		int type = b->data[at++];
+		if (type == OW_SEARCH_PACKED_SAME)
+			continue; /* v[i] holds it from the row before */
+		memset(&v[i], 0, sizeof(v[i]));
+		v[i].type = type;
+		if (type == SQLITE_INTEGER) {
+			memcpy(&v[i].i, b->data + at, 8);
+			at += 8;
+		} else if (type == SQLITE_FLOAT) {
+			memcpy(&v[i].d, b->data + at, 8);
+			at += 8;
+		} else if (type == SQLITE_TEXT || type == SQLITE_BLOB) {
+			uint32_t n;
+			memcpy(&n, b->data + at, 4);
+			v[i].p = b->data + at + 4;
+			v[i].n = n;
+			at += 4 + (size_t)n;
+		}
+	}
+	*pos = at;
+	return 1;
 }
 
 int ow_search_csv_row(char **p, char *end, char **fields, int max)

@@ -527,6 +527,15 @@ int ow_search_query(ow_search_t *s, const char *sql, int format, ow_buf_t *out, 
 	return ret;
 }
 
+void ow_search_limits(const ow_search_t *s, int64_t *max_memory, int64_t *deadline_ns,
+		      const atomic_int **cancel)
+{
+	int64_t t0 = s->started ? s->started : ow_mono_ns();
+	*max_memory = s->max_memory;
+	*deadline_ns = s->budget.timeout_ms > 0 ? t0 + s->budget.timeout_ms * 1000000 : 0;
+	*cancel = s->cancel;
+}
+
 void ow_search_begin(ow_search_t *s)
 {
 	memset(&s->stats, 0, sizeof(s->stats));

@@ -39,9 +39,37 @@
 #include <regex.h>
 #include <stdatomic.h>
 
-enum ow_search_format { OW_SEARCH_TABLE, OW_SEARCH_CSV, OW_SEARCH_JSON, OW_SEARCH_NDJSON };
+enum ow_search_format {
+	OW_SEARCH_TABLE,
+	OW_SEARCH_CSV,
+	OW_SEARCH_JSON,
+	OW_SEARCH_NDJSON,
+	OW_SEARCH_PACKED /* for callers in C: see ow_search_packed_next */
+};
 
+/* One value of a packed result: type is SQLITE_INTEGER (i), SQLITE_FLOAT
+ * (d), SQLITE_TEXT or SQLITE_BLOB (p, n: not NUL-terminated), or
+ * SQLITE_NULL. */
 typedef struct {
+	int type;
+	int64_t i;
+	double d;
+	const uint8_t *p;
+	size_t n;
+} ow_search_val_t;
+
+/* OW_SEARCH_PACKED has no header and no names: each row is its ncols
+ * values back to back, each a type byte then 8 bytes (an integer or a
+ * real, in host order) or a 4-byte length and the bytes (text, blob), or
+ * nothing (NULL); a text or blob the same as the row before's in its
+ * column is the one byte OW_SEARCH_PACKED_SAME. Reads the ncols values of
+ * the row at *pos in b into v, advancing *pos: 1, or 0 at the end. v
+ * keeps the row before's values between calls: a value repeated is left
+ * as it was (the same p: a caller may compare pointers). */
+#define OW_SEARCH_PACKED_SAME 0xff
+int ow_search_packed_next(const ow_buf_t *b, size_t *pos, int ncols, ow_search_val_t *v);
+
+typedef struct ow_search_opts_s {
 	const char *data_dir;
 	const char *tenant;
 	int64_t timeout_ms; /* a query's time budget; 0: none */
@@ -75,6 +103,12 @@ typedef struct ow_search ow_search_t;
 /* Opens a handle on the tenant's committed parts in o->data_dir. OW_OK, or
  * OW_ERROR with a message (no catalog, invalid tenant, unreadable part). */
 int ow_search_open(const ow_search_opts_t *o, ow_search_t **out, char *err, size_t errlen);
+/* The budgets s was opened with, for a caller's own work under them (the
+ * PromQL evaluator): its memory in bytes (0: none), its deadline
+ * (CLOCK_MONOTONIC ns from o->started, or from now when that is 0; 0:
+ * none) and its cancel flag (NULL: none). */
+void ow_search_limits(const ow_search_t *s, int64_t *max_memory, int64_t *deadline_ns,
+		      const atomic_int **cancel);
 void ow_search_close(ow_search_t *s);
 
 /* Runs one SQL statement and appends its result to out in the given

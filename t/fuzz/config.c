@@ -13,6 +13,7 @@
 #include "modules/janitor/janitor.h"
 #include "modules/kafka/kafka.h"
 #include "modules/loki/loki.h"
+#include "modules/prom/prom.h"
 #include "modules/storage/storage.h"
 #include "modules/tls/tls.h"
 #include "modules/tracker/tracker.h"
@@ -22,10 +23,11 @@
 #include "t/fuzz/fuzz.h"
 
 static ow_module_t *const modules[] = {
-    &ow_auth_module,	&ow_tls_module,	     &ow_tracker_module, &ow_catalog_module,
-    &ow_storage_module, &ow_janitor_module,  &ow_index_module,	 &ow_wal_module,
-    &ow_control_module, &ow_traceapi_module, &ow_loki_module,	 &ow_ui_module,
-    &ow_ingest_module,	&ow_grpc_module,     &ow_http_module,	 &ow_kafka_module,
+    &ow_auth_module,	&ow_tls_module,	    &ow_tracker_module,	 &ow_catalog_module,
+    &ow_storage_module, &ow_janitor_module, &ow_index_module,	 &ow_wal_module,
+    &ow_control_module, &ow_prom_module,    &ow_traceapi_module, &ow_loki_module,
+    &ow_ui_module,	&ow_ingest_module,  &ow_grpc_module,	 &ow_http_module,
+    &ow_kafka_module,
 };
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
