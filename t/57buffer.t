@@ -37,6 +37,7 @@ ok(acked > 0, `requests are taken until the buffers are full (${acked} taken)`);
 is(full && full.code, 503, 'then a request gets 503');
 is(full && full.headers['retry-after'], '1', 'with Retry-After');
 like(full && full.text, /memory.max_buffer_bytes/, 'the Status names memory.max_buffer_bytes');
+like(curl(`${s.control}/metrics`).text, new RegExp(`^openwit_buffered_rows ${acked * 50}$`, 'm'), '/metrics counts the rows buffered');
 const legacy = post(s.legacy);
 is([legacy.code, legacy.headers['retry-after']], [503, '1'], 'the same on the other OTLP/HTTP port');
 const err = await export_(pbLogs('over gRPC'));

@@ -3,8 +3,10 @@
  * wire bytes, with no allocation per field: values go straight into the
  * column buffers (which grow by doubling), JSON is written in place into
  * the BYTE_ARRAY data of its column, and the resource and scope values
- * that every row under them repeats are built once per call into scratch
- * buffers and copied.
+ * that every row under them repeats are built once into scratch buffers
+ * and written once, as an entry of their column that each row refers to
+ * (column.h's refs): a table from the decoder has refs in those eight
+ * text columns, and plain values in the others.
  *
  * The wire reader is bounds-checked at every step: varints (10 bytes at
  * most), fixed 32/64-bit values (little-endian), length-delimited fields
@@ -332,6 +334,10 @@ typedef struct {
 	str_t service, rschema, sname, sversion, sschema;
 	ow_buf_t rattrs, rrefs, sattrs, meta;
 	uint32_t rdropped, sdropped;
+	/* Those text columns hold each value once: the entry that the rows
+	 * under the current resource or scope refer to (NO_ENTRY: not yet
+	 * written). */
+	uint32_t entry[C_NCOMMON];
 
 	/* JSON is written plain (otlp 0) or as OTLP/JSON (1); lossy is set
 	 * when a plain value loses what OTLP/JSON keeps. The row's
@@ -342,8 +348,9 @@ typedef struct {
 	const ow_pq_coldef_t *defs;
 	ow_buf_t exact, tmp, rattrs_x, sattrs_x, meta_x;
 
-	/* The request's memory: every row repeats its resource and scope
-	 * values, so a few wire bytes can ask for gigabytes of columns. */
+	/* The request's memory: a row takes more in columns than on the
+	 * wire (its definition bytes, refs, offsets), and gzip makes the
+	 * wire small, so a few KB can ask for tens of MB of columns. */
 	ow_columns_grow_fn grow;
 	void *grow_arg;
 	size_t grown;	      /* the buffers' growth in this call (the meter) */
@@ -1683,6 +1690,34 @@ static int put_enum8(dec_t *d, ow_col_t *c, uint64_t v, const char *what)
 	return 0;
 }
 
+#define NO_ENTRY UINT32_MAX
+
+/* The text columns of the resource and the scope (the others are INT32). */
+static const uint8_t shared_cols[] = {C_SERVICE_NAME,	 C_RES_ATTRS,	    C_RES_SCHEMA_URL,
+				      C_RES_ENTITY_REFS, C_SCOPE_NAME,	    C_SCOPE_VERSION,
+				      C_SCOPE_ATTRS,	 C_SCOPE_SCHEMA_URL};
+
+/* A value every row under the resource or scope repeats: its entry is
+ * written with the first row, the others refer to it (column.h's refs;
+ * a resource's attributes are ~1 KB a row otherwise). p NULL: null. */
+static void put_shared(dec_t *d, int col, const uint8_t *p, size_t n)
+{
+	ow_col_t *c = &d->c[col];
+	if (p == NULL) {
+		ow_col_null(c);
+		return;
+	}
+	if (d->entry[col] == NO_ENTRY) {
+		if (n)
+			ow_buf_add(&c->data, p, n);
+		uint32_t end = (uint32_t)c->data.len;
+		ow_buf_add(&c->offs, &end, sizeof(end));
+		d->entry[col] = (uint32_t)(c->offs.len / 4 - 1);
+	}
+	ow_buf_add(&c->refs, &d->entry[col], sizeof(uint32_t));
+	ow_col_defined(c);
+}
+
 /* Also where each row is paid for: the buffers' growth up to the
  * previous row is agreed with the caller before this one is written, so a
  * refused request has allocated at most one row past its allowance. */
@@ -1694,16 +1729,16 @@ static int put_common(dec_t *d)
 		if (d->grow(d->grow_arg, d->allowed, d->err, d->errlen) != 0)
 			return -1;
 	}
-	put_str(&c[C_SERVICE_NAME], &d->service);
-	put_json(&c[C_RES_ATTRS], &d->rattrs);
+	put_shared(d, C_SERVICE_NAME, d->service.p, d->service.n);
+	put_shared(d, C_RES_ATTRS, d->rattrs.len ? d->rattrs.data : NULL, d->rattrs.len);
+	put_shared(d, C_RES_SCHEMA_URL, d->rschema.p, d->rschema.n);
+	put_shared(d, C_RES_ENTITY_REFS, d->rrefs.len ? d->rrefs.data : NULL, d->rrefs.len);
+	put_shared(d, C_SCOPE_NAME, d->sname.p, d->sname.n);
+	put_shared(d, C_SCOPE_VERSION, d->sversion.p, d->sversion.n);
+	put_shared(d, C_SCOPE_ATTRS, d->sattrs.len ? d->sattrs.data : NULL, d->sattrs.len);
+	put_shared(d, C_SCOPE_SCHEMA_URL, d->sschema.p, d->sschema.n);
 	ow_col_i32(&c[C_RES_DROPPED], (int32_t)d->rdropped);
-	put_str(&c[C_RES_SCHEMA_URL], &d->rschema);
-	put_json(&c[C_RES_ENTITY_REFS], &d->rrefs);
-	put_str(&c[C_SCOPE_NAME], &d->sname);
-	put_str(&c[C_SCOPE_VERSION], &d->sversion);
-	put_json(&c[C_SCOPE_ATTRS], &d->sattrs);
 	ow_col_i32(&c[C_SCOPE_DROPPED], (int32_t)d->sdropped);
-	put_str(&c[C_SCOPE_SCHEMA_URL], &d->sschema);
 	d->exact.len = 0;
 	exact_add(d, C_RES_ATTRS, &d->rattrs_x);
 	exact_add(d, C_SCOPE_ATTRS, &d->sattrs_x);
@@ -2035,6 +2070,8 @@ static int resource(dec_t *d, const view_t *v, const slot_t *s)
 	d->rattrs.len = d->rrefs.len = d->rattrs_x.len = 0;
 	d->rdropped = 0;
 	d->service.p = NULL;
+	for (int i = C_SERVICE_NAME; i < C_SCOPE_NAME; i++)
+		d->entry[i] = NO_ENTRY;
 	if (str_of(d, &s[3], &d->rschema) < 0)
 		return -1;
 	if (!s[1].n)
@@ -2062,6 +2099,8 @@ static int scope(dec_t *d, const view_t *v, const slot_t *s)
 	d->sattrs.len = d->sattrs_x.len = 0;
 	d->sdropped = 0;
 	d->sname.p = d->sversion.p = NULL;
+	for (int i = C_SCOPE_NAME; i < C_NCOMMON; i++)
+		d->entry[i] = NO_ENTRY;
 	if (str_of(d, &s[3], &d->sschema) < 0)
 		return -1;
 	if (!s[1].n)
@@ -2167,7 +2206,7 @@ _Static_assert(OW_SPANS_NCOLS <= MAX_COLS && OW_LOGS_NCOLS <= MAX_COLS, "widest 
 
 /* How far each column of a table went, to take a failed request back. */
 typedef struct {
-	size_t fixed, data, offs, defs, nrows, nvals;
+	size_t fixed, data, offs, defs, refs, nrows, nvals;
 } mark_t;
 
 int64_t ow_columns_decode(int signal, const uint8_t *pb, size_t len, int64_t recv_ns, ow_table_t *t,
@@ -2214,8 +2253,15 @@ int64_t ow_columns_decode_new(int signal, uint8_t *pb, size_t len, int64_t recv_
 	d.outer = ow_buf_meter((ow_buf_meter_t){metered, &d});
 	for (int i = 0; i < t->ncols; i++) {
 		ow_col_t *c = &t->cols[i];
-		mark[i] = (mark_t){c->fixed.len, c->data.len, c->offs.len,
-				   c->defs.len,	 c->nrows,    c->nvals};
+		mark[i] = (mark_t){c->fixed.len, c->data.len, c->offs.len, c->defs.len,
+				   c->refs.len,	 c->nrows,    c->nvals};
+	}
+	/* the shared columns' values before the call were their own entries */
+	for (size_t i = 0; i < sizeof(shared_cols); i++) {
+		ow_col_t *c = &t->cols[shared_cols[i]];
+		for (uint32_t v = (uint32_t)(c->refs.len / 4); v < c->nvals; v++)
+			ow_buf_add(&c->refs, &v, sizeof(v));
+		mark[shared_cols[i]].refs = c->refs.len;
 	}
 	int64_t n = request(&d, signal, pb, len);
 	ow_buf_meter(d.outer);
@@ -2230,6 +2276,7 @@ int64_t ow_columns_decode_new(int signal, uint8_t *pb, size_t len, int64_t recv_
 			c->data.len = mark[i].data;
 			c->offs.len = mark[i].offs;
 			c->defs.len = mark[i].defs;
+			c->refs.len = mark[i].refs;
 			c->nrows = mark[i].nrows;
 			c->nvals = mark[i].nvals;
 		}

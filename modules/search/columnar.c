@@ -3782,13 +3782,13 @@ static int range_filter(const ow_columnar_t *q, slot_t *sl, int i, const ow_col_
 	return 1;
 }
 
-/* Which values of a column of values (not codes) may pass a may_filter
- * (NULL: not one): marked page by page as the reader decodes them
- * (got_page) when the filter is the one that read the column, else now. */
+/* Which values of a column of values (not codes, nor a buffered chunk's
+ * shared entries) may pass a may_filter (NULL: not one): marked page by page as the reader decodes
+ * them (got_page) when the filter is the one that read the column, else now. */
 static const uint8_t *values_may(const ow_columnar_t *q, slot_t *sl, const filt_t *f,
 				 const ow_col_t *o)
 {
-	if (!o || sl->code[base(q, f->col)] || !may_filter(q, f))
+	if (!o || o->refs.len || sl->code[base(q, f->col)] || !may_filter(q, f))
 		return NULL;
 	if (sl->may_for == f && sl->may_done == o->nvals)
 		return sl->may;

@@ -122,9 +122,10 @@ static ow_partref_t *catalog; /* committed parts, as readers see them */
 static char (*replaced)[33];
 static size_t nreplaced;
 
-/* its lines of /metrics (storage_stats) */
+/* its lines of /metrics (storage_stats); rows_buffered: the rows the
+ * buffer queue's bytes hold (loop thread) */
 static struct {
-	uint64_t parts_written, rows_stored;
+	uint64_t parts_written, rows_stored, rows_buffered;
 } stats;
 static char parquet_dir[4096];
 static atomic_int disk_critical; /* below the critical watermark (janitor.c) */
@@ -214,6 +215,7 @@ static void add_chunk(buffer_t *buf, ow_table_t *t, const char *batch_id, uint32
 	buf->rows += c->table.nrows;
 	size_t bytes = ow_table_bytes(&c->table);
 	buf->bytes += bytes;
+	stats.rows_buffered += c->table.nrows;
 	ow_queue_put(&buffer_q, 1, bytes);
 }
 
@@ -306,6 +308,7 @@ void ow_storage_discard(const char *batch_id, uint32_t seq)
 				buf->rows -= c->table.nrows;
 				buf->bytes -= OW_MIN(bytes, buf->bytes);
 				ow_queue_take(&buffer_q, 1, bytes, 0);
+				stats.rows_buffered -= c->table.nrows;
 				for (size_t k = 0; k < buf->nbatches; k++)
 					if (strcmp(buf->batches[k].id, batch_id) == 0)
 						buf->batches[k].records -=
@@ -800,6 +803,7 @@ static void flush_done(ow_job_t *j)
 		ow_tracker_batch_cleaned(buf->batches[k].id);
 	/* the oldest row's wait: the buffer leaves all at once */
 	ow_queue_take(&buffer_q, buf->nchunks, buf->bytes, buf->opened_mono);
+	stats.rows_buffered -= buf->rows;
 	buffer_free(buf);
 	free(f->parts);
 	free(f);
@@ -1065,6 +1069,10 @@ static void storage_stats(ow_buf_t *b)
 	ow_metric_one(b, "openwit_buffered_bytes", "gauge",
 		      "Memory held by rows waiting to be written to Parquet.",
 		      ow_storage_buffered_bytes());
+	ow_metric_one(b, "openwit_buffered_rows", "gauge",
+		      "Rows waiting to be written to Parquet (openwit_buffered_bytes / "
+		      "openwit_buffered_rows: the bytes a buffered record holds).",
+		      stats.rows_buffered);
 	ow_metric_one(b, "openwit_parts_written_total", "counter",
 		      "Parquet parts committed by flushes.", stats.parts_written);
 	ow_metric_one(b, "openwit_rows_stored_total", "counter", "Rows committed in Parquet parts.",
