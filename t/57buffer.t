@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Memory is bounded in bytes: rows waiting for Parquet may hold at most
-// memory.max_buffer_bytes; past it requests get 503 with Retry-After until
+// memory.max_buffer_bytes; past it (with no high-water mark, t/57flush.t)
+// requests get 503 with Retry-After until
 // a flush frees the memory, and a gRPC client (grpc-js) UNAVAILABLE with a
 // google.rpc.RetryInfo of the same delay, as OTLP's throttling asks.
 // Nothing acknowledged is lost meanwhile.
@@ -20,7 +21,7 @@ const rpc = protobuf.parse(`syntax = "proto3";
   message Duration { int64 seconds = 1; int32 nanos = 2; }
   message RetryInfo { Duration retry_delay = 1; }`, { keepCase: true }).root;
 const gport = await freePort();
-const s = await start({ tag: 'buffer', config: { 'memory.max_buffer_bytes': 1048576, 'storage.buffer.flush_interval_ms': 4000, 'ingestion.grpc.port': gport } });
+const s = await start({ tag: 'buffer', config: { 'memory.max_buffer_bytes': 1048576, 'storage.buffer.flush_interval_ms': 4000, 'storage.buffer.flush_at_percent': 100, 'ingestion.grpc.port': gport } });
 const client = new grpc.Client(`127.0.0.1:${gport}`, grpc.credentials.createInsecure());
 const export_ = (body) => new Promise((resolve) => client.makeUnaryRequest(LOGS, (b) => b, (b) => b, body, new grpc.Metadata(), (err) => resolve(err)));
 const f = path.join(tmpdir('buffer-body'), 'logs.json');
