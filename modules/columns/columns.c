@@ -6,7 +6,8 @@
  * that every row under them repeats are built once into scratch buffers
  * and written once, as an entry of their column that each row refers to
  * (column.h's refs): a table from the decoder has refs in those eight
- * text columns, and plain values in the others.
+ * text columns, and in a metric's name, description, unit, metadata and
+ * type, which its points repeat; plain values in the others.
  *
  * The wire reader is bounds-checked at every step: varints (10 bytes at
  * most), fixed 32/64-bit values (little-endian), length-delimited fields
@@ -334,10 +335,10 @@ typedef struct {
 	str_t service, rschema, sname, sversion, sschema;
 	ow_buf_t rattrs, rrefs, sattrs, meta;
 	uint32_t rdropped, sdropped;
-	/* Those text columns hold each value once: the entry that the rows
-	 * under the current resource or scope refer to (NO_ENTRY: not yet
-	 * written). */
-	uint32_t entry[C_NCOMMON];
+	/* Those text columns, and a metric's own that its points repeat,
+	 * hold each value once: the entry that the rows under the current
+	 * resource, scope or metric refer to (NO_ENTRY: not yet written). */
+	uint32_t entry[MT_TYPE + 1];
 
 	/* JSON is written plain (otlp 0) or as OTLP/JSON (1); lossy is set
 	 * when a plain value loses what OTLP/JSON keeps. The row's
@@ -1590,23 +1591,6 @@ static void put_bytes(ow_col_t *c, const uint8_t *p, size_t n)
 	}
 }
 
-static void put_str(ow_col_t *c, const str_t *s)
-{
-	if (s->p)
-		put_bytes(c, s->p, s->n);
-	else
-		ow_col_null(c);
-}
-
-/* A scratch JSON value; empty means null. */
-static void put_json(ow_col_t *c, const ow_buf_t *b)
-{
-	if (b->len)
-		ow_col_bytes(c, b->data, b->len);
-	else
-		ow_col_null(c);
-}
-
 static void put_id(ow_col_t *c, const slot_t *s)
 {
 	if (s->n && s->len)
@@ -1692,10 +1676,13 @@ static int put_enum8(dec_t *d, ow_col_t *c, uint64_t v, const char *what)
 
 #define NO_ENTRY UINT32_MAX
 
-/* The text columns of the resource and the scope (the others are INT32). */
+/* The text columns of the resource and the scope (the others are INT32),
+ * and of a metric (its points' tables only). */
 static const uint8_t shared_cols[] = {C_SERVICE_NAME,	 C_RES_ATTRS,	    C_RES_SCHEMA_URL,
 				      C_RES_ENTITY_REFS, C_SCOPE_NAME,	    C_SCOPE_VERSION,
 				      C_SCOPE_ATTRS,	 C_SCOPE_SCHEMA_URL};
+static const uint8_t metric_shared_cols[] = {MT_NAME, MT_DESCRIPTION, MT_UNIT, MT_METADATA,
+					     MT_TYPE};
 
 /* A value every row under the resource or scope repeats: its entry is
  * written with the first row, the others refer to it (column.h's refs;
@@ -1966,11 +1953,11 @@ static int data_point(dec_t *d, const metric_t *m, const field_t *f)
 	if (put_common(d) < 0)
 		return -1;
 	exact_add(d, MT_METADATA, &d->meta_x);
-	put_str(&c[MT_NAME], &m->name);
-	put_str(&c[MT_DESCRIPTION], &m->description);
-	put_str(&c[MT_UNIT], &m->unit);
-	put_json(&c[MT_METADATA], &d->meta);
-	put_bytes(&c[MT_TYPE], (const uint8_t *)pt->type, strlen(pt->type));
+	put_shared(d, MT_NAME, m->name.p, m->name.n);
+	put_shared(d, MT_DESCRIPTION, m->description.p, m->description.n);
+	put_shared(d, MT_UNIT, m->unit.p, m->unit.n);
+	put_shared(d, MT_METADATA, d->meta.len ? d->meta.data : NULL, d->meta.len);
+	put_shared(d, MT_TYPE, (const uint8_t *)pt->type, strlen(pt->type));
 	if (pt->temporality) {
 		if (put_enum8(d, &c[MT_TEMPORALITY], m->ds[pt->temporality].v,
 			      "aggregation temporality") < 0)
@@ -2035,6 +2022,8 @@ static int64_t metric(dec_t *d, const field_t *f)
 	    str_of(d, &s[2], &m.description) < 0 || str_of(d, &s[3], &m.unit) < 0)
 		return -1;
 	d->meta.len = d->meta_x.len = 0;
+	for (size_t i = 0; i < sizeof(metric_shared_cols); i++)
+		d->entry[metric_shared_cols[i]] = NO_ENTRY;
 	jval_t meta = {J_ATTRS, &v, &s[12], 12, NULL, NULL};
 	if (s[12].n && j_both(d, &d->meta, &d->meta_x, &meta, 0) < 0)
 		return -1;
@@ -2257,11 +2246,15 @@ int64_t ow_columns_decode_new(int signal, uint8_t *pb, size_t len, int64_t recv_
 				   c->refs.len,	 c->nrows,    c->nvals};
 	}
 	/* the shared columns' values before the call were their own entries */
-	for (size_t i = 0; i < sizeof(shared_cols); i++) {
-		ow_col_t *c = &t->cols[shared_cols[i]];
+	for (size_t i = 0; i < sizeof(shared_cols) + sizeof(metric_shared_cols); i++) {
+		if (i >= sizeof(shared_cols) && signal != OW_METRICS)
+			break;
+		int col = i < sizeof(shared_cols) ? shared_cols[i]
+						  : metric_shared_cols[i - sizeof(shared_cols)];
+		ow_col_t *c = &t->cols[col];
 		for (uint32_t v = (uint32_t)(c->refs.len / 4); v < c->nvals; v++)
 			ow_buf_add(&c->refs, &v, sizeof(v));
-		mark[shared_cols[i]].refs = c->refs.len;
+		mark[col].refs = c->refs.len;
 	}
 	int64_t n = request(&d, signal, pb, len);
 	ow_buf_meter(d.outer);
