@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The buffers hold a value that the rows of a resource, a scope or a metric
-// share once (modules/columns: column.h's refs), and queries read them as
-// the rows' own: the same answers from the buffered rows as from the parts
+// share once, and a record's name, severity text and attributes once a
+// request (modules/columns: column.h's refs), and queries read them as the
+// rows' own: the same answers from the buffered rows as from the parts
 // they are flushed into, on both engines, for filters, groups and values of
 // those columns (loadgen's shop: 27 services on 59 pods).
 const path = require('node:path');
@@ -22,6 +23,9 @@ const queries = [
   "SELECT service_name, resource_attributes FROM logs WHERE resource_attributes LIKE '%pod%' ORDER BY time, service_name LIMIT 50",
   "SELECT metric_name, metric_type, metric_unit, count(*) n FROM metrics GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
   "SELECT count(*) n FROM metrics WHERE metric_description LIKE '%CPU%' OR metric_name = 'http.server.request.duration'",
+  "SELECT name, count(*) n, min(attributes) a FROM spans WHERE attributes->>'http.route' = '/api/cart' OR name LIKE '%Get%' GROUP BY 1 ORDER BY 1",
+  "SELECT severity_text, count(*) n FROM logs WHERE attributes IS NOT NULL GROUP BY 1 ORDER BY 1",
+  "SELECT attributes, count(*) n FROM metrics WHERE metric_name = 'process.cpu.utilization' GROUP BY 1 ORDER BY 1",
 ];
 const answers = async (s) => {
   const out = [];

@@ -95,6 +95,7 @@
  */
 #include "columns.h"
 
+#include <xxhash.h>
 #include <assert.h>
 #include <math.h>
 #include <stdarg.h>
@@ -339,6 +340,13 @@ typedef struct {
 	 * hold each value once: the entry that the rows under the current
 	 * resource, scope or metric refer to (NO_ENTRY: not yet written). */
 	uint32_t entry[MT_TYPE + 1];
+	/* A record's own text that others of the request repeat (a span's
+	 * name and attributes, a log record's severity text and attributes,
+	 * a data point's attributes) is held once a request too: the
+	 * entries written in this call, an open-addressing set (once_t) of
+	 * capseen slots, nseen used, in a metered buffer. */
+	ow_buf_t seen;
+	size_t nseen, capseen;
 
 	/* JSON is written plain (otlp 0) or as OTLP/JSON (1); lossy is set
 	 * when a plain value loses what OTLP/JSON keeps. The row's
@@ -1608,6 +1616,20 @@ static int put_string(dec_t *d, ow_col_t *c, const slot_t *s)
 	return 0;
 }
 
+static void put_once(dec_t *d, int col, size_t start);
+
+/* A string field held once a request (put_once). */
+static int put_string_once(dec_t *d, int col, const slot_t *s)
+{
+	str_t v;
+	if (str_of(d, s, &v) < 0)
+		return -1;
+	size_t start = d->c[col].data.len;
+	ow_buf_add(&d->c[col].data, v.p, v.n);
+	put_once(d, col, start);
+	return 0;
+}
+
 /* Column col from j, plain, its OTLP/JSON into the row's otlp_exact when
  * plain loses something (lossy: in any case). */
 static int put_plain(dec_t *d, int col, const jval_t *j, int lossy)
@@ -1620,14 +1642,21 @@ static int put_plain(dec_t *d, int col, const jval_t *j, int lossy)
 	return 0;
 }
 
+/* A record's attributes, held once a request (put_once). */
 static int put_attrs(dec_t *d, int col, const view_t *v, const slot_t *s, uint32_t num)
 {
+	ow_col_t *c = &d->c[col];
 	if (!s->n) {
-		ow_col_null(&d->c[col]);
+		ow_col_null(c);
 		return 0;
 	}
 	jval_t j = {J_ATTRS, v, s, num, NULL, NULL};
-	return put_plain(d, col, &j, 0);
+	size_t start = c->data.len;
+	if (j_both(d, ow_col_bytes_open(c), &d->tmp, &j, 0) < 0)
+		return -1;
+	put_once(d, col, start);
+	exact_add(d, col, &d->tmp);
+	return 0;
 }
 
 static int put_array(dec_t *d, int col, const view_t *v, const slot_t *s, uint32_t num,
@@ -1683,6 +1712,16 @@ static const uint8_t shared_cols[] = {C_SERVICE_NAME,	 C_RES_ATTRS,	    C_RES_SC
 				      C_SCOPE_ATTRS,	 C_SCOPE_SCHEMA_URL};
 static const uint8_t metric_shared_cols[] = {MT_NAME, MT_DESCRIPTION, MT_UNIT, MT_METADATA,
 					     MT_TYPE};
+/* A signal's columns with refs beyond shared_cols: a metric's, and the
+ * records' own that put_once holds once a request. */
+static const struct {
+	int n;
+	uint8_t col[8];
+} once_cols[OW_NSIGNALS] = {
+    [OW_TRACES] = {2, {SP_NAME, SP_ATTRS}},
+    [OW_LOGS] = {2, {LG_SEVERITY_TEXT, LG_ATTRS}},
+    [OW_METRICS] = {6, {MT_NAME, MT_DESCRIPTION, MT_UNIT, MT_METADATA, MT_TYPE, MT_ATTRS}},
+};
 
 /* A value every row under the resource or scope repeats: its entry is
  * written with the first row, the others refer to it (column.h's refs;
@@ -1702,6 +1741,66 @@ static void put_shared(dec_t *d, int col, const uint8_t *p, size_t n)
 		d->entry[col] = (uint32_t)(c->offs.len / 4 - 1);
 	}
 	ow_buf_add(&c->refs, &d->entry[col], sizeof(uint32_t));
+	ow_col_defined(c);
+}
+
+/* A slot of dec_t's seen: an entry of column col whose bytes hash to h. */
+typedef struct {
+	uint64_t h;
+	uint32_t col, entry; /* NO_ENTRY: a free slot */
+} once_t;
+
+static void once_grow(dec_t *d)
+{
+	size_t cap = d->capseen ? 2 * d->capseen : 64;
+	ow_buf_t nb = {0};
+	ow_buf_reserve(&nb, cap * sizeof(once_t));
+	once_t *n = (once_t *)(void *)nb.data, *o = (once_t *)(void *)d->seen.data;
+	for (size_t i = 0; i < cap; i++)
+		n[i].entry = NO_ENTRY;
+	for (size_t i = 0; i < d->capseen; i++) {
+		if (o[i].entry == NO_ENTRY)
+			continue;
+		size_t k = o[i].h & (cap - 1);
+		while (n[k].entry != NO_ENTRY)
+			k = (k + 1) & (cap - 1);
+		n[k] = o[i];
+	}
+	ow_buf_free(&d->seen);
+	d->seen = nb;
+	d->capseen = cap;
+}
+
+/* The value just written to column col's data from byte start: kept as a
+ * new entry, or taken back for the same entry written before in this
+ * call, which the row then refers to. */
+static void put_once(dec_t *d, int col, size_t start)
+{
+	ow_col_t *c = &d->c[col];
+	size_t n = c->data.len - start;
+	const uint8_t *p = n ? c->data.data + start : (const uint8_t *)"";
+	uint64_t h = XXH64(p, n, (uint64_t)col);
+	if (2 * (d->nseen + 1) > d->capseen)
+		once_grow(d);
+	once_t *t = (once_t *)(void *)d->seen.data;
+	size_t mask = d->capseen - 1, k = h & mask;
+	for (; t[k].entry != NO_ENTRY; k = (k + 1) & mask) {
+		size_t len;
+		if (t[k].h != h || t[k].col != (uint32_t)col)
+			continue;
+		const uint8_t *e = ow_col_bytes_at(c, t[k].entry, &len);
+		if (len == n && (n == 0 || memcmp(e, p, n) == 0)) {
+			c->data.len = start;
+			ow_buf_add(&c->refs, &t[k].entry, sizeof(uint32_t));
+			ow_col_defined(c);
+			return;
+		}
+	}
+	uint32_t end = (uint32_t)c->data.len;
+	ow_buf_add(&c->offs, &end, sizeof(end));
+	t[k] = (once_t){h, (uint32_t)col, (uint32_t)(c->offs.len / 4 - 1)};
+	d->nseen++;
+	ow_buf_add(&c->refs, &t[k].entry, sizeof(uint32_t));
 	ow_col_defined(c);
 }
 
@@ -1764,7 +1863,7 @@ static int span(dec_t *d, const field_t *f)
 	if (put_string(d, &c[SP_TRACE_STATE], &s[3]) < 0)
 		return -1;
 	ow_col_i32(&c[SP_FLAGS], i32_of(s[16].v));
-	if (put_string(d, &c[SP_NAME], &s[5]) < 0 ||
+	if (put_string_once(d, SP_NAME, &s[5]) < 0 ||
 	    put_enum8(d, &c[SP_KIND], s[6].v, "span kind") < 0)
 		return -1;
 	ow_col_i64(&c[SP_START], (int64_t)s[7].v);
@@ -1817,7 +1916,7 @@ static int log_record(dec_t *d, const field_t *f)
 	ow_col_i64(&c[LG_TIME], (int64_t)s[1].v);
 	ow_col_i64(&c[LG_OBSERVED], s[11].v ? (int64_t)s[11].v : d->recv_ns);
 	if (put_enum8(d, &c[LG_SEVERITY], s[2].v, "severity number") < 0 ||
-	    put_string(d, &c[LG_SEVERITY_TEXT], &s[3]) < 0)
+	    put_string_once(d, LG_SEVERITY_TEXT, &s[3]) < 0)
 		return -1;
 	if (s[5].n) {
 		/* a string is the text itself; any other body plain JSON, and
@@ -2245,12 +2344,11 @@ int64_t ow_columns_decode_new(int signal, uint8_t *pb, size_t len, int64_t recv_
 		mark[i] = (mark_t){c->fixed.len, c->data.len, c->offs.len, c->defs.len,
 				   c->refs.len,	 c->nrows,    c->nvals};
 	}
-	/* the shared columns' values before the call were their own entries */
-	for (size_t i = 0; i < sizeof(shared_cols) + sizeof(metric_shared_cols); i++) {
-		if (i >= sizeof(shared_cols) && signal != OW_METRICS)
-			break;
+	/* the values before the call of the columns with refs were their
+	 * own entries */
+	for (size_t i = 0; i < sizeof(shared_cols) + (size_t)once_cols[signal].n; i++) {
 		int col = i < sizeof(shared_cols) ? shared_cols[i]
-						  : metric_shared_cols[i - sizeof(shared_cols)];
+						  : once_cols[signal].col[i - sizeof(shared_cols)];
 		ow_col_t *c = &t->cols[col];
 		for (uint32_t v = (uint32_t)(c->refs.len / 4); v < c->nvals; v++)
 			ow_buf_add(&c->refs, &v, sizeof(v));
@@ -2287,6 +2385,7 @@ int64_t ow_columns_decode_new(int signal, uint8_t *pb, size_t len, int64_t recv_
 	ow_buf_free(&d.rattrs_x);
 	ow_buf_free(&d.sattrs_x);
 	ow_buf_free(&d.meta_x);
+	ow_buf_free(&d.seen);
 	return n;
 }
 

@@ -16,11 +16,12 @@
  * Only defined values are stored; defs (optional columns) has a byte per
  * row, 1 when the row has a value. Rows are added to every column of a
  * table in step: a table row is complete when each column got one append.
- * Refs are made by OTLP decoding for the resource's and the scope's text
- * columns (a resource's attributes, ~1.3 KB, are held once a request, not
- * once a row: modules/columns) and by ow_col_append of a column that has
- * them (a merge reads a part's dictionary-encoded chunks so); ow_col_bytes
- * makes none. A reader of values goes through ow_col_entry.
+ * Refs are made by OTLP decoding for the text columns whose values rows
+ * repeat (a resource's attributes, ~1.3 KB, are held once a request, not
+ * once a row; a span's name and attributes once a request each:
+ * modules/columns) and by ow_col_append of a column that has them (a
+ * merge reads a part's dictionary-encoded chunks so); ow_col_bytes makes
+ * none. A reader of values goes through ow_col_entry.
  *
  * The table is core's, not modules/parquet's: a message carries one
  * (batch.h) and every stage after decoding holds them, so keeping it here
