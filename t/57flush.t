@@ -23,7 +23,10 @@ const send = async (srv, tenant) => {
   }
   return 503;
 };
-const stored = (srv) => sql(path.join(srv.data, 'openwit.db'), 'select count(*) n from batch_tracker where storage_pip = 0')[0].n === 0;
+// every acknowledged row is buffered until its part commits (the tracker's
+// rows may come a moment after the acknowledgement)
+const stored = (srv) => metric(srv, 'openwit_buffered_rows') === 0 &&
+  sql(path.join(srv.data, 'openwit.db'), 'select count(*) n from batch_tracker where storage_pip = 0')[0].n === 0;
 
 // the high-water mark
 const s = await start({ tag: 'flush-mark', config: { 'memory.max_buffer_bytes': 1048576, 'storage.buffer.flush_at_percent': 50,
