@@ -3,8 +3,11 @@
  * wire bytes, with no allocation per field: values go straight into the
  * column buffers (which grow by doubling), JSON is written in place into
  * the BYTE_ARRAY data of its column, and the resource and scope values
- * that every row under them repeats are built once per call into scratch
- * buffers and copied.
+ * that every row under them repeats are built once into scratch buffers
+ * and written once, as an entry of their column that each row refers to
+ * (column.h's refs): a table from the decoder has refs in those eight
+ * text columns, and in a metric's name, description, unit, metadata and
+ * type, which its points repeat; plain values in the others.
  *
  * The wire reader is bounds-checked at every step: varints (10 bytes at
  * most), fixed 32/64-bit values (little-endian), length-delimited fields
@@ -92,6 +95,7 @@
  */
 #include "columns.h"
 
+#include <xxhash.h>
 #include <assert.h>
 #include <math.h>
 #include <stdarg.h>
@@ -332,6 +336,17 @@ typedef struct {
 	str_t service, rschema, sname, sversion, sschema;
 	ow_buf_t rattrs, rrefs, sattrs, meta;
 	uint32_t rdropped, sdropped;
+	/* Those text columns, and a metric's own that its points repeat,
+	 * hold each value once: the entry that the rows under the current
+	 * resource, scope or metric refer to (NO_ENTRY: not yet written). */
+	uint32_t entry[MT_TYPE + 1];
+	/* A record's own text that others of the request repeat (a span's
+	 * name and attributes, a log record's severity text and attributes,
+	 * a data point's attributes) is held once a request too: the
+	 * entries written in this call, an open-addressing set (once_t) of
+	 * capseen slots, nseen used, in a metered buffer. */
+	ow_buf_t seen;
+	size_t nseen, capseen;
 
 	/* JSON is written plain (otlp 0) or as OTLP/JSON (1); lossy is set
 	 * when a plain value loses what OTLP/JSON keeps. The row's
@@ -342,8 +357,9 @@ typedef struct {
 	const ow_pq_coldef_t *defs;
 	ow_buf_t exact, tmp, rattrs_x, sattrs_x, meta_x;
 
-	/* The request's memory: every row repeats its resource and scope
-	 * values, so a few wire bytes can ask for gigabytes of columns. */
+	/* The request's memory: a row takes more in columns than on the
+	 * wire (its definition bytes, refs, offsets), and gzip makes the
+	 * wire small, so a few KB can ask for tens of MB of columns. */
 	ow_columns_grow_fn grow;
 	void *grow_arg;
 	size_t grown;	      /* the buffers' growth in this call (the meter) */
@@ -1583,23 +1599,6 @@ static void put_bytes(ow_col_t *c, const uint8_t *p, size_t n)
 	}
 }
 
-static void put_str(ow_col_t *c, const str_t *s)
-{
-	if (s->p)
-		put_bytes(c, s->p, s->n);
-	else
-		ow_col_null(c);
-}
-
-/* A scratch JSON value; empty means null. */
-static void put_json(ow_col_t *c, const ow_buf_t *b)
-{
-	if (b->len)
-		ow_col_bytes(c, b->data, b->len);
-	else
-		ow_col_null(c);
-}
-
 static void put_id(ow_col_t *c, const slot_t *s)
 {
 	if (s->n && s->len)
@@ -1617,6 +1616,20 @@ static int put_string(dec_t *d, ow_col_t *c, const slot_t *s)
 	return 0;
 }
 
+static void put_once(dec_t *d, int col, size_t start);
+
+/* A string field held once a request (put_once). */
+static int put_string_once(dec_t *d, int col, const slot_t *s)
+{
+	str_t v;
+	if (str_of(d, s, &v) < 0)
+		return -1;
+	size_t start = d->c[col].data.len;
+	ow_buf_add(&d->c[col].data, v.p, v.n);
+	put_once(d, col, start);
+	return 0;
+}
+
 /* Column col from j, plain, its OTLP/JSON into the row's otlp_exact when
  * plain loses something (lossy: in any case). */
 static int put_plain(dec_t *d, int col, const jval_t *j, int lossy)
@@ -1629,14 +1642,21 @@ static int put_plain(dec_t *d, int col, const jval_t *j, int lossy)
 	return 0;
 }
 
+/* A record's attributes, held once a request (put_once). */
 static int put_attrs(dec_t *d, int col, const view_t *v, const slot_t *s, uint32_t num)
 {
+	ow_col_t *c = &d->c[col];
 	if (!s->n) {
-		ow_col_null(&d->c[col]);
+		ow_col_null(c);
 		return 0;
 	}
 	jval_t j = {J_ATTRS, v, s, num, NULL, NULL};
-	return put_plain(d, col, &j, 0);
+	size_t start = c->data.len;
+	if (j_both(d, ow_col_bytes_open(c), &d->tmp, &j, 0) < 0)
+		return -1;
+	put_once(d, col, start);
+	exact_add(d, col, &d->tmp);
+	return 0;
 }
 
 static int put_array(dec_t *d, int col, const view_t *v, const slot_t *s, uint32_t num,
@@ -1683,6 +1703,107 @@ static int put_enum8(dec_t *d, ow_col_t *c, uint64_t v, const char *what)
 	return 0;
 }
 
+#define NO_ENTRY UINT32_MAX
+
+/* The text columns of the resource and the scope (the others are INT32),
+ * and of a metric (its points' tables only). */
+static const uint8_t shared_cols[] = {C_SERVICE_NAME,	 C_RES_ATTRS,	    C_RES_SCHEMA_URL,
+				      C_RES_ENTITY_REFS, C_SCOPE_NAME,	    C_SCOPE_VERSION,
+				      C_SCOPE_ATTRS,	 C_SCOPE_SCHEMA_URL};
+static const uint8_t metric_shared_cols[] = {MT_NAME, MT_DESCRIPTION, MT_UNIT, MT_METADATA,
+					     MT_TYPE};
+/* A signal's columns with refs beyond shared_cols: a metric's, and the
+ * records' own that put_once holds once a request. */
+static const struct {
+	int n;
+	uint8_t col[8];
+} once_cols[OW_NSIGNALS] = {
+    [OW_TRACES] = {2, {SP_NAME, SP_ATTRS}},
+    [OW_LOGS] = {2, {LG_SEVERITY_TEXT, LG_ATTRS}},
+    [OW_METRICS] = {6, {MT_NAME, MT_DESCRIPTION, MT_UNIT, MT_METADATA, MT_TYPE, MT_ATTRS}},
+};
+
+/* A value every row under the resource or scope repeats: its entry is
+ * written with the first row, the others refer to it (column.h's refs;
+ * a resource's attributes are ~1 KB a row otherwise). p NULL: null. */
+static void put_shared(dec_t *d, int col, const uint8_t *p, size_t n)
+{
+	ow_col_t *c = &d->c[col];
+	if (p == NULL) {
+		ow_col_null(c);
+		return;
+	}
+	if (d->entry[col] == NO_ENTRY) {
+		if (n)
+			ow_buf_add(&c->data, p, n);
+		uint32_t end = (uint32_t)c->data.len;
+		ow_buf_add(&c->offs, &end, sizeof(end));
+		d->entry[col] = (uint32_t)(c->offs.len / 4 - 1);
+	}
+	ow_buf_add(&c->refs, &d->entry[col], sizeof(uint32_t));
+	ow_col_defined(c);
+}
+
+/* A slot of dec_t's seen: an entry of column col whose bytes hash to h. */
+typedef struct {
+	uint64_t h;
+	uint32_t col, entry; /* NO_ENTRY: a free slot */
+} once_t;
+
+static void once_grow(dec_t *d)
+{
+	size_t cap = d->capseen ? 2 * d->capseen : 64;
+	ow_buf_t nb = {0};
+	ow_buf_reserve(&nb, cap * sizeof(once_t));
+	once_t *n = (once_t *)(void *)nb.data, *o = (once_t *)(void *)d->seen.data;
+	for (size_t i = 0; i < cap; i++)
+		n[i].entry = NO_ENTRY;
+	for (size_t i = 0; i < d->capseen; i++) {
+		if (o[i].entry == NO_ENTRY)
+			continue;
+		size_t k = o[i].h & (cap - 1);
+		while (n[k].entry != NO_ENTRY)
+			k = (k + 1) & (cap - 1);
+		n[k] = o[i];
+	}
+	ow_buf_free(&d->seen);
+	d->seen = nb;
+	d->capseen = cap;
+}
+
+/* The value just written to column col's data from byte start: kept as a
+ * new entry, or taken back for the same entry written before in this
+ * call, which the row then refers to. */
+static void put_once(dec_t *d, int col, size_t start)
+{
+	ow_col_t *c = &d->c[col];
+	size_t n = c->data.len - start;
+	const uint8_t *p = n ? c->data.data + start : (const uint8_t *)"";
+	uint64_t h = XXH64(p, n, (uint64_t)col);
+	if (2 * (d->nseen + 1) > d->capseen)
+		once_grow(d);
+	once_t *t = (once_t *)(void *)d->seen.data;
+	size_t mask = d->capseen - 1, k = h & mask;
+	for (; t[k].entry != NO_ENTRY; k = (k + 1) & mask) {
+		size_t len;
+		if (t[k].h != h || t[k].col != (uint32_t)col)
+			continue;
+		const uint8_t *e = ow_col_bytes_at(c, t[k].entry, &len);
+		if (len == n && (n == 0 || memcmp(e, p, n) == 0)) {
+			c->data.len = start;
+			ow_buf_add(&c->refs, &t[k].entry, sizeof(uint32_t));
+			ow_col_defined(c);
+			return;
+		}
+	}
+	uint32_t end = (uint32_t)c->data.len;
+	ow_buf_add(&c->offs, &end, sizeof(end));
+	t[k] = (once_t){h, (uint32_t)col, (uint32_t)(c->offs.len / 4 - 1)};
+	d->nseen++;
+	ow_buf_add(&c->refs, &t[k].entry, sizeof(uint32_t));
+	ow_col_defined(c);
+}
+
 /* Also where each row is paid for: the buffers' growth up to the
  * previous row is agreed with the caller before this one is written, so a
  * refused request has allocated at most one row past its allowance. */
@@ -1694,16 +1815,16 @@ static int put_common(dec_t *d)
 		if (d->grow(d->grow_arg, d->allowed, d->err, d->errlen) != 0)
 			return -1;
 	}
-	put_str(&c[C_SERVICE_NAME], &d->service);
-	put_json(&c[C_RES_ATTRS], &d->rattrs);
+	put_shared(d, C_SERVICE_NAME, d->service.p, d->service.n);
+	put_shared(d, C_RES_ATTRS, d->rattrs.len ? d->rattrs.data : NULL, d->rattrs.len);
+	put_shared(d, C_RES_SCHEMA_URL, d->rschema.p, d->rschema.n);
+	put_shared(d, C_RES_ENTITY_REFS, d->rrefs.len ? d->rrefs.data : NULL, d->rrefs.len);
+	put_shared(d, C_SCOPE_NAME, d->sname.p, d->sname.n);
+	put_shared(d, C_SCOPE_VERSION, d->sversion.p, d->sversion.n);
+	put_shared(d, C_SCOPE_ATTRS, d->sattrs.len ? d->sattrs.data : NULL, d->sattrs.len);
+	put_shared(d, C_SCOPE_SCHEMA_URL, d->sschema.p, d->sschema.n);
 	ow_col_i32(&c[C_RES_DROPPED], (int32_t)d->rdropped);
-	put_str(&c[C_RES_SCHEMA_URL], &d->rschema);
-	put_json(&c[C_RES_ENTITY_REFS], &d->rrefs);
-	put_str(&c[C_SCOPE_NAME], &d->sname);
-	put_str(&c[C_SCOPE_VERSION], &d->sversion);
-	put_json(&c[C_SCOPE_ATTRS], &d->sattrs);
 	ow_col_i32(&c[C_SCOPE_DROPPED], (int32_t)d->sdropped);
-	put_str(&c[C_SCOPE_SCHEMA_URL], &d->sschema);
 	d->exact.len = 0;
 	exact_add(d, C_RES_ATTRS, &d->rattrs_x);
 	exact_add(d, C_SCOPE_ATTRS, &d->sattrs_x);
@@ -1742,7 +1863,7 @@ static int span(dec_t *d, const field_t *f)
 	if (put_string(d, &c[SP_TRACE_STATE], &s[3]) < 0)
 		return -1;
 	ow_col_i32(&c[SP_FLAGS], i32_of(s[16].v));
-	if (put_string(d, &c[SP_NAME], &s[5]) < 0 ||
+	if (put_string_once(d, SP_NAME, &s[5]) < 0 ||
 	    put_enum8(d, &c[SP_KIND], s[6].v, "span kind") < 0)
 		return -1;
 	ow_col_i64(&c[SP_START], (int64_t)s[7].v);
@@ -1795,7 +1916,7 @@ static int log_record(dec_t *d, const field_t *f)
 	ow_col_i64(&c[LG_TIME], (int64_t)s[1].v);
 	ow_col_i64(&c[LG_OBSERVED], s[11].v ? (int64_t)s[11].v : d->recv_ns);
 	if (put_enum8(d, &c[LG_SEVERITY], s[2].v, "severity number") < 0 ||
-	    put_string(d, &c[LG_SEVERITY_TEXT], &s[3]) < 0)
+	    put_string_once(d, LG_SEVERITY_TEXT, &s[3]) < 0)
 		return -1;
 	if (s[5].n) {
 		/* a string is the text itself; any other body plain JSON, and
@@ -1931,11 +2052,11 @@ static int data_point(dec_t *d, const metric_t *m, const field_t *f)
 	if (put_common(d) < 0)
 		return -1;
 	exact_add(d, MT_METADATA, &d->meta_x);
-	put_str(&c[MT_NAME], &m->name);
-	put_str(&c[MT_DESCRIPTION], &m->description);
-	put_str(&c[MT_UNIT], &m->unit);
-	put_json(&c[MT_METADATA], &d->meta);
-	put_bytes(&c[MT_TYPE], (const uint8_t *)pt->type, strlen(pt->type));
+	put_shared(d, MT_NAME, m->name.p, m->name.n);
+	put_shared(d, MT_DESCRIPTION, m->description.p, m->description.n);
+	put_shared(d, MT_UNIT, m->unit.p, m->unit.n);
+	put_shared(d, MT_METADATA, d->meta.len ? d->meta.data : NULL, d->meta.len);
+	put_shared(d, MT_TYPE, (const uint8_t *)pt->type, strlen(pt->type));
 	if (pt->temporality) {
 		if (put_enum8(d, &c[MT_TEMPORALITY], m->ds[pt->temporality].v,
 			      "aggregation temporality") < 0)
@@ -2000,6 +2121,8 @@ static int64_t metric(dec_t *d, const field_t *f)
 	    str_of(d, &s[2], &m.description) < 0 || str_of(d, &s[3], &m.unit) < 0)
 		return -1;
 	d->meta.len = d->meta_x.len = 0;
+	for (size_t i = 0; i < sizeof(metric_shared_cols); i++)
+		d->entry[metric_shared_cols[i]] = NO_ENTRY;
 	jval_t meta = {J_ATTRS, &v, &s[12], 12, NULL, NULL};
 	if (s[12].n && j_both(d, &d->meta, &d->meta_x, &meta, 0) < 0)
 		return -1;
@@ -2035,6 +2158,8 @@ static int resource(dec_t *d, const view_t *v, const slot_t *s)
 	d->rattrs.len = d->rrefs.len = d->rattrs_x.len = 0;
 	d->rdropped = 0;
 	d->service.p = NULL;
+	for (int i = C_SERVICE_NAME; i < C_SCOPE_NAME; i++)
+		d->entry[i] = NO_ENTRY;
 	if (str_of(d, &s[3], &d->rschema) < 0)
 		return -1;
 	if (!s[1].n)
@@ -2062,6 +2187,8 @@ static int scope(dec_t *d, const view_t *v, const slot_t *s)
 	d->sattrs.len = d->sattrs_x.len = 0;
 	d->sdropped = 0;
 	d->sname.p = d->sversion.p = NULL;
+	for (int i = C_SCOPE_NAME; i < C_NCOMMON; i++)
+		d->entry[i] = NO_ENTRY;
 	if (str_of(d, &s[3], &d->sschema) < 0)
 		return -1;
 	if (!s[1].n)
@@ -2167,7 +2294,7 @@ _Static_assert(OW_SPANS_NCOLS <= MAX_COLS && OW_LOGS_NCOLS <= MAX_COLS, "widest 
 
 /* How far each column of a table went, to take a failed request back. */
 typedef struct {
-	size_t fixed, data, offs, defs, nrows, nvals;
+	size_t fixed, data, offs, defs, refs, nrows, nvals;
 } mark_t;
 
 int64_t ow_columns_decode(int signal, const uint8_t *pb, size_t len, int64_t recv_ns, ow_table_t *t,
@@ -2214,8 +2341,18 @@ int64_t ow_columns_decode_new(int signal, uint8_t *pb, size_t len, int64_t recv_
 	d.outer = ow_buf_meter((ow_buf_meter_t){metered, &d});
 	for (int i = 0; i < t->ncols; i++) {
 		ow_col_t *c = &t->cols[i];
-		mark[i] = (mark_t){c->fixed.len, c->data.len, c->offs.len,
-				   c->defs.len,	 c->nrows,    c->nvals};
+		mark[i] = (mark_t){c->fixed.len, c->data.len, c->offs.len, c->defs.len,
+				   c->refs.len,	 c->nrows,    c->nvals};
+	}
+	/* the values before the call of the columns with refs were their
+	 * own entries */
+	for (size_t i = 0; i < sizeof(shared_cols) + (size_t)once_cols[signal].n; i++) {
+		int col = i < sizeof(shared_cols) ? shared_cols[i]
+						  : once_cols[signal].col[i - sizeof(shared_cols)];
+		ow_col_t *c = &t->cols[col];
+		for (uint32_t v = (uint32_t)(c->refs.len / 4); v < c->nvals; v++)
+			ow_buf_add(&c->refs, &v, sizeof(v));
+		mark[col].refs = c->refs.len;
 	}
 	int64_t n = request(&d, signal, pb, len);
 	ow_buf_meter(d.outer);
@@ -2230,6 +2367,7 @@ int64_t ow_columns_decode_new(int signal, uint8_t *pb, size_t len, int64_t recv_
 			c->data.len = mark[i].data;
 			c->offs.len = mark[i].offs;
 			c->defs.len = mark[i].defs;
+			c->refs.len = mark[i].refs;
 			c->nrows = mark[i].nrows;
 			c->nvals = mark[i].nvals;
 		}
@@ -2247,6 +2385,7 @@ int64_t ow_columns_decode_new(int signal, uint8_t *pb, size_t len, int64_t recv_
 	ow_buf_free(&d.rattrs_x);
 	ow_buf_free(&d.sattrs_x);
 	ow_buf_free(&d.meta_x);
+	ow_buf_free(&d.seen);
 	return n;
 }
 

@@ -110,7 +110,7 @@ static const char *status_sql[] = {
 static void send_json(struct evhttp_request *req, int code, cJSON *j)
 {
 	char *s = cJSON_PrintUnformatted(j);
-	ow_http_reply(req, code, "application/json", s, strlen(s), code == 503 ? 1 : 0);
+	ow_http_reply(req, code, "application/json", s, strlen(s), 0);
 	cJSON_free(s);
 }
 
@@ -554,7 +554,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 										     : NULL;
 		char s[64];
 		snprintf(s, sizeof(s), "{\"status\":\"%s\"}", why ? why : "ready");
-		ow_http_reply(req, why ? 503 : 200, "application/json", s, strlen(s), why ? 1 : 0);
+		ow_http_reply(req, why ? 503 : 200, "application/json", s, strlen(s), 0);
 		return;
 	}
 	if (strcmp(path, "/metrics") == 0) {

@@ -213,7 +213,7 @@ static void on_watch(evutil_socket_t fd, short what, void *arg)
 static void reply_json(struct evhttp_request *req, int code, cJSON *j)
 {
 	char *s = cJSON_PrintUnformatted(j);
-	ow_http_reply(req, code, "application/json", s, strlen(s), code == 503 || code == 429);
+	ow_http_reply(req, code, "application/json", s, strlen(s), 0);
 	cJSON_free(s);
 }
 

@@ -36,6 +36,18 @@ void ow_table_free(ow_table_t *t)
 	t->nrows = 0;
 }
 
+void ow_table_fit(ow_table_t *t)
+{
+	for (int i = 0; i < t->ncols; i++) {
+		ow_col_t *c = &t->cols[i];
+		ow_buf_fit(&c->fixed);
+		ow_buf_fit(&c->data);
+		ow_buf_fit(&c->offs);
+		ow_buf_fit(&c->defs);
+		ow_buf_fit(&c->refs);
+	}
+}
+
 size_t ow_table_bytes(const ow_table_t *t)
 {
 	size_t n = 0;

@@ -16,10 +16,12 @@
  * Only defined values are stored; defs (optional columns) has a byte per
  * row, 1 when the row has a value. Rows are added to every column of a
  * table in step: a table row is complete when each column got one append.
- * Refs are made only by ow_col_append of a column that has them (a merge
- * reads a part's dictionary-encoded chunks so: a resource's attributes,
- * ~1.3 KB, are held once a dictionary, not once a row); OTLP decoding
- * and ow_col_bytes make none.
+ * Refs are made by OTLP decoding for the text columns whose values rows
+ * repeat (a resource's attributes, ~1.3 KB, are held once a request, not
+ * once a row; a span's name and attributes once a request each:
+ * modules/columns) and by ow_col_append of a column that has them (a
+ * merge reads a part's dictionary-encoded chunks so); ow_col_bytes makes
+ * none. A reader of values goes through ow_col_entry.
  *
  * The table is core's, not modules/parquet's: a message carries one
  * (batch.h) and every stage after decoding holds them, so keeping it here
@@ -118,6 +120,9 @@ void ow_col_free(ow_col_t *c);
 /* A column emptied, its buffers kept for the next values. */
 void ow_col_clear(ow_col_t *c);
 size_t ow_table_bytes(const ow_table_t *t); /* memory held by its buffers */
+/* Each buffer's room past its bytes given back: a table complete and kept
+ * (a decoded request waiting for Parquet) holds its bytes only. */
+void ow_table_fit(ow_table_t *t);
 /* Appends every row of src (same schema) to dst. */
 void ow_table_append(ow_table_t *dst, const ow_table_t *src);
 /* Appends every row of column src to dst (same column definition): dst

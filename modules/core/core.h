@@ -111,6 +111,9 @@ void ow_json_unescape(ow_buf_t *b, const uint8_t *s, size_t n, int nul_ends);
 int ow_json_is_real(const uint8_t *s, size_t n);
 void ow_buf_printf(ow_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ow_buf_free(ow_buf_t *b);
+/* Gives back the room past b's bytes (a buffer filled once and then
+ * kept, as a decoded request's columns are while they wait for Parquet). */
+void ow_buf_fit(ow_buf_t *b);
 /* What f holds, read to its end or until past max bytes, NUL-terminated
  * (malloc'd); NULL on a read error. */
 char *ow_read_all(FILE *f, size_t max);

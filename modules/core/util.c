@@ -444,6 +444,23 @@ void ow_buf_printf(ow_buf_t *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
+void ow_buf_fit(ow_buf_t *b)
+{
+	if (b->len == b->cap)
+		return;
+	if (b->len == 0) {
+		ow_buf_free(b);
+		return;
+	}
+	uint8_t *data = realloc(b->data, b->len);
+	if (!data)
+		return; /* it keeps its room */
+	if (meter.fn)
+		meter.fn(meter.arg, (int64_t)b->len - (int64_t)b->cap);
+	b->data = data;
+	b->cap = b->len;
+}
+
 void ow_buf_free(ow_buf_t *b)
 {
 	if (meter.fn && b->cap)

@@ -274,9 +274,11 @@ static void base64(const uint8_t *p, size_t n, ow_buf_t *out)
 	}
 
 /* A trailers-only response with an error status (once per stream);
- * detail: a decode's message (ow_ingest_refuse). A tenant over its rate
- * gets a RetryInfo in grpc-status-details-bin: OTLP exporters retry
- * RESOURCE_EXHAUSTED only with one. */
+ * detail: a decode's message (ow_ingest_refuse). Every refusal a client
+ * may retry (UNAVAILABLE, and a tenant over its rate: RESOURCE_EXHAUSTED)
+ * carries a RetryInfo in grpc-status-details-bin with the delay an HTTP
+ * client gets in Retry-After, as OTLP's throttling asks: exporters retry
+ * RESOURCE_EXHAUSTED only with one, and wait its retry_delay. */
 static void answer_error(ow_grpc_stream_t *s, int reason, const char *detail)
 {
 	if (s->answered)
@@ -284,6 +286,8 @@ static void answer_error(ow_grpc_stream_t *s, int reason, const char *detail)
 	s->answered = 1;
 	ow_ingest_answer_t a;
 	ow_ingest_refuse(&ingest_src, reason, detail, &a);
+	if (reason == OW_IN_RATE)
+		a.retry_after = s->in.retry_after;
 	drop_body(s);
 	if (s->conn == NULL || !s->open)
 		return;
@@ -291,8 +295,8 @@ static void answer_error(ow_grpc_stream_t *s, int reason, const char *detail)
 	snprintf(status, sizeof(status), "%d", a.rpc);
 	percent_encode(a.message, enc, sizeof(enc));
 	ow_buf_t st = {0}, b64 = {0};
-	if (reason == OW_IN_RATE) {
-		ow_otlp_status_retry(a.rpc, a.message, s->in.retry_after, &st);
+	if (a.retry_after > 0) {
+		ow_otlp_status_retry(a.rpc, a.message, a.retry_after, &st);
 		base64(st.data, st.len, &b64);
 	}
 	nghttp2_nv h[] = {NV(":status", "200"), NV("content-type", "application/grpc"),

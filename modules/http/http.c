@@ -87,9 +87,9 @@ void ow_http_reply(struct evhttp_request *req, int code, const char *ctype, cons
 	evhttp_add_header(h, "Content-Type", ctype);
 	if (code == 401)
 		evhttp_add_header(h, "WWW-Authenticate", "Bearer realm=\"openwit\"");
-	if (retry_after > 0) {
+	if (code == 503 || code == 429 || retry_after > 0) {
 		char s[16];
-		snprintf(s, sizeof(s), "%d", retry_after);
+		snprintf(s, sizeof(s), "%d", OW_MAX(retry_after, 1));
 		evhttp_add_header(h, "Retry-After", s);
 	}
 	struct evbuffer *b = evbuffer_new();

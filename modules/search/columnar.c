@@ -3784,7 +3784,9 @@ static int range_filter(const ow_columnar_t *q, slot_t *sl, int i, const ow_col_
 
 /* Which values of a column of values (not codes) may pass a may_filter
  * (NULL: not one): marked page by page as the reader decodes them
- * (got_page) when the filter is the one that read the column, else now. */
+ * (got_page) when the filter is the one that read the column, else now;
+ * a buffered chunk's column whose values refer to shared entries (a
+ * resource's, column.h's refs) has its entries marked, once each. */
 static const uint8_t *values_may(const ow_columnar_t *q, slot_t *sl, const filt_t *f,
 				 const ow_col_t *o)
 {
@@ -3793,7 +3795,17 @@ static const uint8_t *values_may(const ow_columnar_t *q, slot_t *sl, const filt_
 	if (sl->may_for == f && sl->may_done == o->nvals)
 		return sl->may;
 	sl->may = zeroed(sl->may, &sl->may_cap, o->nvals, 1);
-	mark_may(f, o, 0, o->nvals, sl->may);
+	if (!o->refs.len) {
+		mark_may(f, o, 0, o->nvals, sl->may);
+		return sl->may;
+	}
+	size_t nent = o->offs.len / 4;
+	uint8_t *em = ow_alloc(OW_MAX(nent, 1));
+	mark_may(f, o, 0, nent, em);
+	const uint32_t *ref = (const uint32_t *)(const void *)o->refs.data;
+	for (size_t v = 0; v < o->nvals; v++)
+		sl->may[v] = em[ref[v]];
+	free(em);
 	return sl->may;
 }
 

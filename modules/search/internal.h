@@ -167,8 +167,9 @@ int ow_search_funcs_register(struct ow_search *s);
 /* Room for the hex text of the widest id column. */
 #define OW_SEARCH_HEX_MAX 128
 
-/* Value v (an index among the column's defined values) of a column of
- * type d, as search.h says: ids as lowercase hex written into hex, NaN as
+/* Value v (an index among the column's defined values; a text column's
+ * refs, if it has them, name its entry) of a column of type d, as search.h
+ * says: ids as lowercase hex written into hex, NaN as
  * NULL, UINT32 unsigned. */
 static inline void ow_search_cell(const ow_pq_coldef_t *d, const ow_col_t *o, size_t v,
 				  char hex[OW_SEARCH_HEX_MAX], ow_search_val_t *out)
@@ -177,7 +178,7 @@ static inline void ow_search_cell(const ow_pq_coldef_t *d, const ow_col_t *o, si
 	memset(out, 0, sizeof(*out));
 	if (d->type == OW_PQ_BYTE_ARRAY) {
 		out->type = SQLITE_TEXT;
-		out->p = ow_col_bytes_at(o, v, &out->n);
+		out->p = ow_col_bytes_at(o, ow_col_entry(o, v), &out->n);
 		return;
 	}
 	const uint8_t *p = o->fixed.data + ow_pq_width(d) * v;

@@ -6,8 +6,14 @@
  *
  * Loop thread: buffers per (tenant, signal) take the tables of published
  * batches. A buffer is frozen when it passes storage.buffer.flush_bytes or
- * storage.buffer.flush_interval_ms (or when the server drains) and queued
- * for a flush; one flush runs at a time, on a worker.
+ * storage.buffer.flush_interval_ms (or when the server drains), and the
+ * largest one when all buffers together pass the high-water mark
+ * (storage.buffer.flush_at_percent of memory.max_buffer_bytes), so that
+ * memory is freed before the budget is reached and requests get 503. A
+ * frozen buffer is queued for a flush; up to storage.buffer.max_flushes
+ * flushes run at once on the ingest workers, one a (tenant, signal) at a
+ * time, so one tenant's or signal's flush never waits behind another's
+ * (nor behind a query: those have workers of their own).
  *
  * A flush (worker): sort the rows (ow_columns_sort), split them by UTC day
  * of their time, and for each day write a part:
@@ -44,8 +50,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static int64_t flush_bytes, flush_interval_ms, max_buffer_bytes, zstd_level, zstd_stable,
-    row_group_rows, page_rows;
+static int64_t flush_bytes, flush_interval_ms, flush_at_percent, max_flushes, max_buffer_bytes,
+    zstd_level, zstd_stable, row_group_rows, page_rows;
 static char *node_id;
 
 static ow_directive_t directives[] = {
@@ -54,6 +60,8 @@ static ow_directive_t directives[] = {
      NULL, 0},
     {"storage.buffer.flush_interval_ms", OW_CONF_INT, &flush_interval_ms, 10, 86400000, "10000",
      NULL, 0},
+    {"storage.buffer.flush_at_percent", OW_CONF_INT, &flush_at_percent, 1, 100, "50", NULL, 0},
+    {"storage.buffer.max_flushes", OW_CONF_INT, &max_flushes, 0, 64, "0", NULL, 0},
     {"memory.max_buffer_bytes", OW_CONF_INT, &max_buffer_bytes, 1 << 20, (int64_t)1 << 40,
      "201326592", NULL, 0},
     {"storage.parquet.compression_level", OW_CONF_INT, &zstd_level, 0, 22, "3", NULL, 0},
@@ -91,14 +99,16 @@ typedef struct buffer {
 	struct buffer *next;
 } buffer_t;
 
-typedef struct {
-	ow_job_t job;
+typedef struct flush {
+	ow_job_t job; /* first: the job is the flush */
 	buffer_t *buf;
 	int rc, nospace, attempt;
 	char err[512];
 	ow_part_t *parts;
 	int nparts;
 	int64_t wal_removed;
+	struct event *retry; /* its next attempt after a failure (it keeps its place) */
+	struct flush *next;
 } flush_t;
 
 static buffer_t *buffers;     /* open for new rows */
@@ -107,9 +117,11 @@ static ow_map_t buffer_index; /* "{signal}/{tenant}" -> the open buffer */
  * committed: closed to new rows, frozen when the last hold goes */
 static buffer_t *sealed;
 static buffer_t *frozen, **frozen_tail = &frozen; /* waiting for a flush */
-static flush_t *flushing;			  /* the flush on a worker */
-static struct event *tick_ev, *retry_ev;
-static int draining, retry_wait;
+static flush_t *flushing;			  /* on workers, or waiting to try again */
+static int nflushing;
+static struct event_base *loop_base;
+static struct event *tick_ev;
+static int draining;
 /* buffer: the published rows (a chunk an item) held in memory until their
  * part commits, open, frozen or flushing; memory.max_buffer_bytes is its
  * capacity. flush: frozen buffers waiting for the flush job. merge: the
@@ -122,9 +134,10 @@ static ow_partref_t *catalog; /* committed parts, as readers see them */
 static char (*replaced)[33];
 static size_t nreplaced;
 
-/* its lines of /metrics (storage_stats) */
+/* its lines of /metrics (storage_stats); rows_buffered: the rows the
+ * buffer queue's bytes hold (loop thread) */
 static struct {
-	uint64_t parts_written, rows_stored;
+	uint64_t parts_written, rows_stored, rows_buffered;
 } stats;
 static char parquet_dir[4096];
 static atomic_int disk_critical; /* below the critical watermark (janitor.c) */
@@ -214,6 +227,7 @@ static void add_chunk(buffer_t *buf, ow_table_t *t, const char *batch_id, uint32
 	buf->rows += c->table.nrows;
 	size_t bytes = ow_table_bytes(&c->table);
 	buf->bytes += bytes;
+	stats.rows_buffered += c->table.nrows;
 	ow_queue_put(&buffer_q, 1, bytes);
 }
 
@@ -306,6 +320,7 @@ void ow_storage_discard(const char *batch_id, uint32_t seq)
 				buf->rows -= c->table.nrows;
 				buf->bytes -= OW_MIN(bytes, buf->bytes);
 				ow_queue_take(&buffer_q, 1, bytes, 0);
+				stats.rows_buffered -= c->table.nrows;
 				for (size_t k = 0; k < buf->nbatches; k++)
 					if (strcmp(buf->batches[k].id, batch_id) == 0)
 						buf->batches[k].records -=
@@ -425,11 +440,14 @@ ow_snapshot_t *ow_storage_snapshot(const char *tenant, int signal)
 {
 	ow_snapshot_t *s = ow_calloc(1, sizeof(*s));
 	size_t cap = 0;
-	const buffer_t *lists[] = {buffers, sealed, frozen, flushing ? flushing->buf : NULL};
+	const buffer_t *lists[] = {buffers, sealed, frozen};
 	for (size_t l = 0; l < OW_NELEMS(lists); l++)
 		for (const buffer_t *b = lists[l]; b; b = b->next)
 			if (b->signal == signal && strcmp(b->tenant, tenant) == 0)
 				snap_chunks(s, b, &cap);
+	for (const flush_t *f = flushing; f; f = f->next)
+		if (f->buf->signal == signal && strcmp(f->buf->tenant, tenant) == 0)
+			snap_chunks(s, f->buf, &cap);
 	size_t pcap = 0;
 	for (ow_partref_t *p = catalog; p; p = p->next) {
 		if (p->signal != signal || strcmp(p->tenant, tenant) != 0)
@@ -446,10 +464,12 @@ ow_snapshot_t *ow_storage_snapshot(const char *tenant, int signal)
 
 void ow_storage_tenants(void (*fn)(void *arg, const char *tenant), void *arg)
 {
-	const buffer_t *lists[] = {buffers, sealed, frozen, flushing ? flushing->buf : NULL};
+	const buffer_t *lists[] = {buffers, sealed, frozen};
 	for (size_t l = 0; l < OW_NELEMS(lists); l++)
 		for (const buffer_t *b = lists[l]; b; b = b->next)
 			fn(arg, b->tenant);
+	for (const flush_t *f = flushing; f; f = f->next)
+		fn(arg, f->buf->tenant);
 	for (const ow_partref_t *p = catalog; p; p = p->next)
 		fn(arg, p->tenant);
 }
@@ -766,11 +786,21 @@ static void flush_work(ow_job_t *j)
 	f->parts = NULL;
 }
 
+static void on_retry(evutil_socket_t fd, short what, void *arg);
+
+static void flush_free(flush_t *f)
+{
+	if (f->retry)
+		event_free(f->retry);
+	buffer_free(f->buf);
+	free(f->parts);
+	free(f);
+}
+
 static void flush_done(ow_job_t *j)
 {
 	flush_t *f = (flush_t *)j;
 	buffer_t *buf = f->buf;
-	flushing = NULL;
 	if (f->rc != OW_OK) {
 		f->attempt++;
 		int delay = f->nospace ? 1000 : OW_MIN(100 << OW_MIN(f->attempt, 8), 30000);
@@ -779,13 +809,19 @@ static void flush_done(ow_job_t *j)
 		       buf->tenant, ow_signal_name(buf->signal), buf->rows, f->err, delay);
 		if (f->attempt == 3)
 			ow_tracker_alert("storage_failed", NULL, f->err);
-		/* back at the head of the queue, with its attempt count */
-		flushing = f;
-		retry_wait = 1;
+		/* it keeps its place among the flushes, with its attempt count */
+		if (!f->retry)
+			f->retry = evtimer_new(loop_base, on_retry, f);
 		struct timeval tv = {delay / 1000, (delay % 1000) * 1000};
-		evtimer_add(retry_ev, &tv);
+		evtimer_add(f->retry, &tv);
 		return;
 	}
+	for (flush_t **pp = &flushing; *pp; pp = &(*pp)->next)
+		if (*pp == f) {
+			*pp = f->next;
+			break;
+		}
+	nflushing--;
 	uint64_t rows = 0;
 	for (int i = 0; i < f->nparts; i++)
 		rows += f->parts[i].rows;
@@ -800,49 +836,65 @@ static void flush_done(ow_job_t *j)
 		ow_tracker_batch_cleaned(buf->batches[k].id);
 	/* the oldest row's wait: the buffer leaves all at once */
 	ow_queue_take(&buffer_q, buf->nchunks, buf->bytes, buf->opened_mono);
-	buffer_free(buf);
-	free(f->parts);
-	free(f);
+	stats.rows_buffered -= buf->rows;
+	flush_free(f);
 	start_flush();
 }
 
+/* storage.buffer.max_flushes; 0: the ingest workers less one (at least
+ * one), which leaves a worker to decode requests while flushes run. */
+static int flush_limit(void)
+{
+	return max_flushes ? (int)max_flushes : OW_MAX(ow_workers_count() - 1, 1);
+}
+
+static int is_flushing(const buffer_t *b)
+{
+	for (const flush_t *f = flushing; f; f = f->next)
+		if (f->buf->signal == b->signal && strcmp(f->buf->tenant, b->tenant) == 0)
+			return 1;
+	return 0;
+}
+
+/* Frozen buffers to the workers, oldest first, while there is room: one
+ * flush a (tenant, signal) at a time, so its parts commit in order. */
 static void start_flush(void)
 {
-	if (flushing || retry_wait || frozen == NULL)
-		return;
-	flush_t *f = ow_calloc(1, sizeof(*f));
-	f->buf = frozen;
-	frozen = frozen->next;
-	if (frozen == NULL)
-		frozen_tail = &frozen;
-	f->buf->next = NULL;
-	f->job.work = flush_work;
-	f->job.done = flush_done;
-	flushing = f;
-	if (ow_work_submit(&f->job) != OW_OK) {
-		/* the queue is full of requests: try again on the next tick */
-		flushing = NULL;
-		f->buf->next = frozen;
-		frozen = f->buf;
-		if (frozen_tail == &frozen)
-			frozen_tail = &f->buf->next;
-		free(f);
-		return;
+	buffer_t **pp = &frozen;
+	while (*pp && nflushing < flush_limit()) {
+		buffer_t *b = *pp;
+		if (is_flushing(b)) {
+			pp = &b->next;
+			continue;
+		}
+		flush_t *f = ow_calloc(1, sizeof(*f));
+		f->buf = b;
+		f->job.work = flush_work;
+		f->job.done = flush_done;
+		if (ow_work_submit(&f->job) != OW_OK) {
+			/* the queue is full of requests: try again on the next tick */
+			free(f);
+			return;
+		}
+		*pp = b->next;
+		if (frozen_tail == &b->next)
+			frozen_tail = pp;
+		b->next = NULL;
+		f->next = flushing;
+		flushing = f;
+		nflushing++;
+		ow_queue_take(&flush_q, 1, b->bytes, b->frozen_mono);
 	}
-	ow_queue_take(&flush_q, 1, f->buf->bytes, f->buf->frozen_mono);
 }
 
 static void on_retry(evutil_socket_t fd, short what, void *arg)
 {
 	OW_UNUSED(fd);
 	OW_UNUSED(what);
-	OW_UNUSED(arg);
-	retry_wait = 0;
-	flush_t *f = flushing;
-	if (f && ow_work_submit(&f->job) != OW_OK) {
+	flush_t *f = arg;
+	if (ow_work_submit(&f->job) != OW_OK) {
 		struct timeval tv = {0, 100000};
-		retry_wait = 1;
-		evtimer_add(retry_ev, &tv);
+		evtimer_add(f->retry, &tv);
 	}
 }
 
@@ -854,6 +906,29 @@ static void unlink_buffer(buffer_t **pp, buffer_t *b)
 	ow_map_del(&buffer_index, key);
 	*pp = b->next;
 	b->next = NULL;
+}
+
+/* Past the high-water mark, with no flush waiting for a worker and most
+ * of the memory still in open buffers (not already on its way out): the
+ * largest open buffer is frozen. A tick at a time, so the flushes keep
+ * pace with the rows coming in, and none of a buffer hardly begun. */
+static void high_water(void)
+{
+	uint64_t held = ow_storage_buffered_bytes(), open = 0;
+	if (flush_at_percent >= 100 || frozen ||
+	    held < (uint64_t)max_buffer_bytes / 100 * (uint64_t)flush_at_percent)
+		return;
+	buffer_t **big = NULL;
+	for (buffer_t **pp = &buffers; *pp; pp = &(*pp)->next) {
+		open += (*pp)->bytes;
+		if ((*pp)->nbatches > 0 && !(*pp)->holds && (!big || (*pp)->bytes > (*big)->bytes))
+			big = pp;
+	}
+	if (big && 2 * open >= held) {
+		buffer_t *b = *big;
+		unlink_buffer(big, b);
+		freeze(b);
+	}
 }
 
 /* Flushes a buffer on size, on age, or when the server drains; an empty
@@ -886,6 +961,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 			pp = &b->next;
 		}
 	}
+	high_water();
 	start_flush();
 }
 
@@ -994,8 +1070,8 @@ static int storage_init(struct event_base *base)
 		ow_log(OW_LOG_CRIT, "storage: cannot read the part catalog: %s", err);
 		return OW_ERROR;
 	}
+	loop_base = base;
 	tick_ev = event_new(base, -1, EV_PERSIST, on_tick, NULL);
-	retry_ev = evtimer_new(base, on_retry, NULL);
 	struct timeval tv = {0, 50000};
 	event_add(tick_ev, &tv);
 	return OW_OK;
@@ -1038,12 +1114,12 @@ static void storage_stop(void)
 		frozen = b->next;
 		buffer_free(b);
 	}
-	if (flushing) {
-		buffer_free(flushing->buf);
-		free(flushing->parts);
-		free(flushing);
-		flushing = NULL;
+	while (flushing) {
+		flush_t *f = flushing;
+		flushing = f->next;
+		flush_free(f);
 	}
+	nflushing = 0;
 	free(replaced);
 	replaced = NULL;
 	nreplaced = 0;
@@ -1055,9 +1131,7 @@ static void storage_stop(void)
 	}
 	if (tick_ev)
 		event_free(tick_ev);
-	if (retry_ev)
-		event_free(retry_ev);
-	tick_ev = retry_ev = NULL;
+	tick_ev = NULL;
 }
 
 static void storage_stats(ow_buf_t *b)
@@ -1065,6 +1139,14 @@ static void storage_stats(ow_buf_t *b)
 	ow_metric_one(b, "openwit_buffered_bytes", "gauge",
 		      "Memory held by rows waiting to be written to Parquet.",
 		      ow_storage_buffered_bytes());
+	ow_metric_one(b, "openwit_buffered_rows", "gauge",
+		      "Rows waiting to be written to Parquet (openwit_buffered_bytes / "
+		      "openwit_buffered_rows: the bytes a buffered record holds).",
+		      stats.rows_buffered);
+	ow_metric_one(b, "openwit_flushes_running", "gauge",
+		      "Flushes on ingest workers or waiting to try again "
+		      "(storage.buffer.max_flushes).",
+		      (uint64_t)nflushing);
 	ow_metric_one(b, "openwit_parts_written_total", "counter",
 		      "Parquet parts committed by flushes.", stats.parts_written);
 	ow_metric_one(b, "openwit_rows_stored_total", "counter", "Rows committed in Parquet parts.",

@@ -16,8 +16,12 @@
 //    over its sorted Parquet, best of 3 each, the ratio per query and its
 //    geometric mean); then the requests again over OTLP/gRPC to a second
 //    tenant.
-//    Acknowledged records/s and acknowledgement latency from loadgen; peak
-//    RSS is the server's VmHWM. Once every batch is stored, the server is
+//    Acknowledged records/s and acknowledgement latency from loadgen,
+//    whose senders retry a 503/429 after its Retry-After (UNAVAILABLE and
+//    RESOURCE_EXHAUSTED after 50 ms), and the requests refused at first:
+//    what a sender that does not retry loses. Bytes held a buffered record
+//    (openwit_buffered_bytes / openwit_buffered_rows), sampled every
+//    100 ms while a signal is sent. Peak RSS is the server's VmHWM. Once every batch is stored, the server is
 //    restarted with a janitor that merges at once, so that each signal is
 //    one stable part (as after an hour of running); bytes on disk are the
 //    catalog's. The stored rows are checked against the rows sent (DuckDB,
@@ -175,6 +179,20 @@ const send = (args) => {
   if (j.failed || j.acked_records !== j.records) notes.push(`loadgen ${args.join(' ')}: ${j.acked_records} of ${j.records} records acknowledged, ${j.failed} requests failed: ${j.error}`);
   return j;
 };
+// loadgen send as a child the event loop waits on, so that what this
+// process does meanwhile (query clients, /metrics samples) goes on
+const sendAsync = (args) => new Promise((resolve, reject) => {
+  const c = spawn(loadgen, ['send', ...args.map(String)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(c);
+  let out = '', err = '';
+  c.stdout.on('data', (d) => { out += d; });
+  c.stderr.on('data', (d) => { err += d; });
+  c.on('error', reject);
+  c.on('exit', (code) => {
+    children.delete(c);
+    try { resolve(JSON.parse(out.trim().split('\n').pop())); } catch { reject(new Error(`loadgen send: exit ${code}\n${err}${out}`)); }
+  });
+});
 
 // ---- 4. DuckDB loads the rows (first: the corpus mode needs its Parquet) ----
 const duckDir = path.join(work, 'duckdb');
@@ -205,9 +223,31 @@ const partBytes = (kind) => Object.fromEntries(sql(db, `select signal, sum(bytes
 const total = gen.traces.records + gen.logs.records + gen.metrics.records;
 const owIngest = {}, owGrpc = {};
 let t0 = Date.now();
+// bytes held a buffered record: openwit_buffered_bytes over
+// openwit_buffered_rows on /metrics, sampled every 100 ms while a signal is
+// sent (the median of the samples with 1000 rows or more buffered; the
+// first ones may still hold the signal before)
+const heldPerRecord = {};
+const sampleHeld = (sig) => {
+  let stop = false;
+  const samples = [];
+  const loop = (async () => {
+    while (!stop) {
+      const m = (await request(ow.ports.control, 'GET', '/metrics').catch(() => ({ text: '' }))).text;
+      const b = Number((/^openwit_buffered_bytes (\d+)$/m.exec(m) || [])[1]), n = Number((/^openwit_buffered_rows (\d+)$/m.exec(m) || [])[1]);
+      if (n >= 1000) samples.push(b / n);
+      await sleep(100);
+    }
+    if (samples.length) heldPerRecord[sig] = median(samples);
+  })();
+  return async () => { stop = true; await loop; };
+};
 for (const sig of SIGNALS) {
-  owIngest[sig] = send(['-k', sig, '-a', `127.0.0.1:${ow.ports.otlp}`, '-c', CONNS, '-T', TENANT, genDir]);
-  say(`openwit ${sig} over OTLP/HTTP: ${owIngest[sig].records_per_s.toFixed(0)} records/s acknowledged`);
+  const stopSampling = sampleHeld(sig);
+  owIngest[sig] = await sendAsync(['-k', sig, '-a', `127.0.0.1:${ow.ports.otlp}`, '-c', CONNS, '-T', TENANT, genDir]);
+  await stopSampling();
+  if (owIngest[sig].failed || owIngest[sig].acked_records !== owIngest[sig].records) notes.push(`loadgen ${sig}: ${owIngest[sig].acked_records} of ${owIngest[sig].records} records acknowledged, ${owIngest[sig].failed} requests failed: ${owIngest[sig].error}`);
+  say(`openwit ${sig} over OTLP/HTTP: ${owIngest[sig].records_per_s.toFixed(0)} records/s acknowledged, ${owIngest[sig].refused_requests} of ${owIngest[sig].requests} requests refused at first (503/429), ${(heldPerRecord[sig] || 0).toFixed(1)} B held a buffered record`);
 }
 const owLastAck = Date.now();
 await waitStored(total);
@@ -498,20 +538,6 @@ try {
 }
 
 // ---- 6. acknowledgement latency while queries run at their cap ----
-// loadgen runs as a child the event loop waits on, so that the query
-// clients of this process go on meanwhile
-const sendAsync = (args) => new Promise((resolve, reject) => {
-  const c = spawn(loadgen, ['send', ...args.map(String)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(c);
-  let out = '', err = '';
-  c.stdout.on('data', (d) => { out += d; });
-  c.stderr.on('data', (d) => { err += d; });
-  c.on('error', reject);
-  c.on('exit', (code) => {
-    children.delete(c);
-    try { resolve(JSON.parse(out.trim().split('\n').pop())); } catch { reject(new Error(`loadgen send: exit ${code}\n${err}${out}`)); }
-  });
-});
 const latArgs = (tenant) => ['-k', 'traces', '-a', `127.0.0.1:${ow.ports.otlp}`, '-c', CONNS, '-T', tenant, genDir];
 const heavy = [Q[1].ow, Q[4].ow];
 const qload = { queries: 0, rejected: 0, errors: 0, stop: false };
@@ -599,8 +625,15 @@ for (const sig of SIGNALS) {
 }
 for (const sig of SIGNALS) {
   row(`  ack latency p50 ms, ${TABLE[sig]}`, owIngest[sig].p50_ms, chIngest[sig]?.p50_ms, NaN, f1);
-  row(`  ack latency p99 ms, ${TABLE[sig]}`, owIngest[sig].p99_ms, chIngest[sig]?.p99_ms, NaN, f1);
+  row(`  ack latency p99 ms, ${TABLE[sig]}`, owIngest[sig].p99_ms, chIngest[sig]?.p99_ms, NaN, f1,
+    sig === 'traces' ? 'with a sender that retries 503/429 after Retry-After (its wait included)' : '');
 }
+for (const sig of SIGNALS) {
+  row(`  requests refused, ${TABLE[sig]}`, owIngest[sig].refused_requests, chIngest[sig]?.refused_requests, NaN, f0,
+    `of ${owIngest[sig].requests}: what a sender that does not retry loses (target 0); ${owIngest[sig].refused} refusals answered in all (503/429)`);
+}
+for (const sig of SIGNALS)
+  row(`bytes held a buffered ${UNIT[sig]}`, heldPerRecord[sig], NaN, NaN, f0, sig === 'traces' ? 'openwit_buffered_bytes / openwit_buffered_rows, the median of 100 ms samples while the signal was sent (target < 300 a span)' : '');
 row('ack latency p99 ms, spans, idle', ackIdle.p99_ms, NaN, NaN, f1,
   `openwit OTLP/HTTP protobuf, ${CONNS} conns, the spans' requests again; median of ${ACK_RUNS} runs (${idleRuns.map((r) => f1(r.p99_ms)).join(', ')}; p50 ${f1(ackIdle.p50_ms)} ms)`);
 row(`  while ${QUERY_CLIENTS} clients query`, ackBusy.p99_ms, NaN, NaN, f1,
@@ -608,7 +641,7 @@ row(`  while ${QUERY_CLIENTS} clients query`, ackBusy.p99_ms, NaN, NaN, f1,
 row('OTLP/gRPC: records/s until stored', owGrpcStored.rate, NaN, NaN, f0, `${GRPC_CONNS} conns x ${GRPC_STREAMS} streams, tenant ${TENANT_GRPC}`);
 for (const sig of SIGNALS) {
   row(`  ${UNIT[sig]}s/s, acknowledged`, owGrpc[sig].records_per_s, NaN, NaN, f0,
-    `p50 ${f1(owGrpc[sig].p50_ms)} ms, p99 ${f1(owGrpc[sig].p99_ms)} ms${retried(owGrpc[sig])}`);
+    `p50 ${f1(owGrpc[sig].p50_ms)} ms, p99 ${f1(owGrpc[sig].p99_ms)} ms; ${owGrpc[sig].refused_requests} of ${owGrpc[sig].requests} requests refused at first (UNAVAILABLE/RESOURCE_EXHAUSTED)${retried(owGrpc[sig])}`);
 }
 for (const sig of SIGNALS) {
   const t = TABLE[sig];
@@ -681,7 +714,7 @@ if (h2) {
 const text = lines.join('\n') + '\n';
 process.stdout.write(text);
 fs.writeFileSync(path.join(outDir, 'results.txt'), text);
-fs.writeFileSync(path.join(outDir, 'results.json'), JSON.stringify({ scale: scaleName, gen, owIngest, owGrpc, chIngest, owActive, owStable, chBytes, duckdb: dl,
+fs.writeFileSync(path.join(outDir, 'results.json'), JSON.stringify({ scale: scaleName, gen, owIngest, owGrpc, heldPerRecord, chIngest, owActive, owStable, chBytes, duckdb: dl,
   rss, owStored, owGrpcStored, ackUnderQueries, ui, corpus: corpusRes && { runs: CORPUS_RUNS, parts: corpusParts, geomean: corpusSum.geo, queries: corpusRes }, queries: qres.map(({ q, res }) => ({ name: q.name, ow: res.ow.ms, ch: res.ch?.ms, duck: res.duck.ms, rows: res.ow.rows.length })),
   apis: apiRes.map(({ q, res }) => ({ name: q.name, api: res.api.ms, ow: res.ow.ms, ch: res.ch?.ms, duck: res.duck.ms, rows: res.ow.rows.length })), notes }, null, 1));
 say(`written to ${path.relative(root, path.join(outDir, 'results.txt'))}`);

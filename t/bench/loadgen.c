@@ -42,7 +42,9 @@
  * send sends the requests of one signal in file order over CONNS
  * connections (each takes the next request when it is free) and prints
  * one JSON line: acknowledged records/s and the acknowledgement latency
- * (first byte sent to answer read, retries included) p50/p99. Modes:
+ * (first byte sent to answer read, retries included) p50/p99, and the
+ * refusals: answers (refused) and requests refused at least once
+ * (refused_requests: what a sender that does not retry loses). Modes:
  *   http        OTLP/HTTP protobuf, HTTP/1.1 keep-alive, one request at a
  *               time per connection; 503/429 are retried after Retry-After
  *               (or 50 ms)
@@ -2515,6 +2517,10 @@ typedef struct {
 	double *lat; /* ms, one per acknowledged request */
 	int nlat, cap;
 	int64_t records, retries, failed, bytes;
+	/* refusals (503, 429, UNAVAILABLE, RESOURCE_EXHAUSTED, a refused
+	 * stream): answers, and requests refused at least once (what a sender
+	 * that does not retry would have lost) */
+	int64_t refused, refused_requests;
 	char err[256];
 } worker_t;
 
@@ -2680,7 +2686,7 @@ static void *http_worker(void *arg)
 							   : "application/x-protobuf",
 				    o.tenant, blen);
 		double t0 = now_s();
-		int attempt = 0;
+		int attempt = 0, refused = 0;
 		for (;; attempt++) {
 			if (attempt >= MAX_ATTEMPTS) {
 				w->failed++;
@@ -2714,6 +2720,9 @@ static void *http_worker(void *arg)
 				break;
 			}
 			if (status == 503 || status == 429) {
+				w->refused++;
+				w->refused_requests += !refused;
+				refused = 1;
 				usleep((useconds_t)retry_ms * 1000);
 				continue;
 			}
@@ -2731,7 +2740,7 @@ static void *http_worker(void *arg)
 /* -- gRPC over nghttp2 -- */
 
 typedef struct {
-	int idx, attempt;
+	int idx, attempt, refused;
 	double t0;
 	uint8_t hdr[5];
 	size_t off;
@@ -2802,6 +2811,11 @@ static int g_close(nghttp2_session *s, int32_t id, uint32_t code, void *ud)
 		return 0;
 	}
 	int retry = code == NGHTTP2_REFUSED_STREAM || st->grpc_status == 14 || st->grpc_status == 8;
+	if (retry) {
+		w->refused++;
+		w->refused_requests += !st->refused;
+		st->refused = 1;
+	}
 	if (retry && st->attempt + 1 < MAX_ATTEMPTS) {
 		w->retries++;
 		st->attempt++;
@@ -3071,12 +3085,15 @@ static int cmd_send(int argc, char **argv)
 	double t0 = now_s();
 	for (int i = 0; i < conns; i++)
 		pthread_create(&w[i].th, NULL, o.mode == M_GRPC ? grpc_worker : http_worker, &w[i]);
-	int64_t acked = 0, retries = 0, failed = 0, bytes = 0, nlat = 0;
+	int64_t acked = 0, retries = 0, failed = 0, bytes = 0, nlat = 0, refused = 0,
+		refused_reqs = 0;
 	const char *err = NULL;
 	for (int i = 0; i < conns; i++) {
 		pthread_join(w[i].th, NULL);
 		acked += w[i].records;
 		retries += w[i].retries;
+		refused += w[i].refused;
+		refused_reqs += w[i].refused_requests;
 		failed += w[i].failed;
 		bytes += w[i].bytes;
 		nlat += w[i].nlat;
@@ -3095,10 +3112,11 @@ static int cmd_send(int argc, char **argv)
 	       "\"acked_requests\":%" PRId64 ",\"records\":%" PRId64 ",\"acked_records\":%" PRId64
 	       ",\"pb_bytes\":%" PRId64 ",\"body_bytes\":%" PRId64 ",\"seconds\":%.3f,"
 	       "\"records_per_s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,"
-	       "\"retries\":%" PRId64 ",\"failed\":%" PRId64 ",\"error\":",
+	       "\"retries\":%" PRId64 ",\"refused\":%" PRId64 ",\"refused_requests\":%" PRId64
+	       ",\"failed\":%" PRId64 ",\"error\":",
 	       mode, signal, conns, o.mode == M_GRPC ? o.streams : 1, nreqs, nlat, records, acked,
 	       pb_bytes, bytes, secs, (double)acked / secs, PCT(0.50), PCT(0.99), PCT(1.0), retries,
-	       failed);
+	       refused, refused_reqs, failed);
 	buf_t e = {0};
 	if (err)
 		j_str(&e, err);

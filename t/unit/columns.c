@@ -470,7 +470,7 @@ static const uint8_t *val(const ow_table_t *t, const char *name, size_t row, siz
 			i += col->defs.data[r];
 	}
 	if (t->defs[c].type == OW_PQ_BYTE_ARRAY) {
-		const uint8_t *p = ow_col_bytes_at(col, i, len);
+		const uint8_t *p = ow_col_bytes_at(col, ow_col_entry(col, i), len);
 		return p ? p : (const uint8_t *)""; /* "" in a column that has no bytes yet */
 	}
 	*len = width(&t->defs[c]);
@@ -638,10 +638,30 @@ static int table_ok(const ow_table_t *t)
 				return printf("#   %s: fixed bytes\n", d->name), 0;
 			continue;
 		}
+		/* entries: one a value, or as many as the refs name (each
+		 * named, in the order of their first use) */
 		const uint32_t *o = (const uint32_t *)col->offs.data;
-		if (col->offs.len != nvals * 4 || (nvals && o[nvals - 1] != col->data.len))
+		size_t nent = col->offs.len / 4;
+		if (col->refs.len) {
+			const uint32_t *rf = (const uint32_t *)col->refs.data;
+			uint32_t next = 0;
+			if (col->refs.len != nvals * 4)
+				return printf("#   %s: refs\n", d->name), 0;
+			for (size_t i = 0; i < nvals; i++) {
+				if (rf[i] > next || rf[i] >= nent)
+					return printf("#   %s: ref %zu\n", d->name, i), 0;
+				next += rf[i] == next;
+			}
+			if (next != nent)
+				return printf("#   %s: %zu entries, %u used\n", d->name, nent,
+					      next),
+				       0;
+		} else if (nent != nvals) {
 			return printf("#   %s: offsets\n", d->name), 0;
-		for (size_t i = 0; d->logical == OW_PQ_L_JSON && i < nvals; i++) {
+		}
+		if (nent && o[nent - 1] != col->data.len)
+			return printf("#   %s: offsets\n", d->name), 0;
+		for (size_t i = 0; d->logical == OW_PQ_L_JSON && i < nent; i++) {
 			size_t n;
 			const uint8_t *p = ow_col_bytes_at(col, i, &n);
 			cJSON *j = cJSON_ParseWithLength((const char *)p, n);
