@@ -168,6 +168,20 @@ const val = (r) => r.json && r.json.data && r.json.data.result;
   is(w(tmp).code, 400, 'remote_write: a series without __name__ is 400');
   fs.writeFileSync(tmp, wr([{ labels: [{ name: '__name__', value: 'rw_gauge' }, { name: 'job', value: 'rw' }], samples: [{ value: 42.5, timestamp: Date.now() - 1000 }] }]));
   is(w(tmp).code, 204, 'remote_write: a good request is 204 once durable');
+  // a query reads more samples than query.max_rows (a result's bound, not
+  // an input's): 300 samples of one series under query.max_rows 50
+  {
+    const t = await start({ tag: 'prom-rows', config: { 'query.max_rows': 50 } });
+    const body = path.join(t.dir, 'many');
+    const now = Date.now();
+    fs.writeFileSync(body, wr([{ labels: [{ name: '__name__', value: 'many' }, { name: 'job', value: 'rw' }],
+      samples: Array.from({ length: 300 }, (_, i) => ({ value: i, timestamp: now - (300 - i) * 500 })) }]));
+    is(curl(`${t.control}/prometheus/api/v1/write`, ['-X', 'POST', '-H', 'Content-Encoding: snappy', '--data-binary', `@${body}`]).code, 204, 'remote_write of 300 samples');
+    const r = curlJSON(`${t.control}/prometheus/api/v1/query?query=${encodeURIComponent('count_over_time(many[5m])')}&time=${now / 1000}`);
+    is([r.code, r.json && r.json.data && r.json.data.result.map((x) => x.value[1])], [200, ['300']],
+      'count_over_time reads all 300 samples under query.max_rows 50');
+    await t.stop();
+  }
   is(q('rw_gauge{job="rw"}').json.data.result[0].value[1], '42.5', 'and its sample is read at once (read-your-writes)');
   is(curl(`${api}/api/v1/write`).code, 405, 'remote_write: GET is 405');
 }

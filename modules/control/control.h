@@ -54,6 +54,11 @@ typedef struct {
 	ow_buf_t body;
 } ow_query_answer_t;
 typedef struct {
+	/* 1: s is opened with no bound on a result's rows, for an API whose
+	 * reads are its own inputs (PromQL's samples) and that bounds what it
+	 * answers itself; the time and memory budgets still hold. 0: each
+	 * result at most query.max_rows rows. */
+	int rows_unbounded;
 	void (*work)(struct ow_search *s, void *arg, ow_query_answer_t *a);
 	void (*fail)(ow_query_answer_t *a, int code, const char *msg);
 	void (*release)(void *arg);

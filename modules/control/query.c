@@ -398,7 +398,7 @@ void ow_query_run(struct evhttp_request *req, const char *tenant, const ow_query
 	q->api = api;
 	q->arg = arg;
 	q->ans.code = 200;
-	q->limit = ow_control_query_max_rows();
+	q->limit = api->rows_unbounded ? 0 : ow_control_query_max_rows();
 	snprintf(q->tenant, sizeof(q->tenant), "%s", tenant);
 	if (!ow_tenant_valid(tenant, strlen(tenant))) {
 		q->code = 400;

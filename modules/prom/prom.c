@@ -394,7 +394,10 @@ static void pq_release(void *arg)
 	pq_free(arg);
 }
 
-static const ow_query_api_t pq_api = {.work = pq_work, .fail = pq_fail, .release = pq_release};
+/* rows_unbounded: a range query reads every sample in its span (bounded
+ * by the memory budget and its points), far more than query.max_rows */
+static const ow_query_api_t pq_api = {
+    .rows_unbounded = 1, .work = pq_work, .fail = pq_fail, .release = pq_release};
 
 /* ---- the routes ---- */
 
