@@ -82,6 +82,7 @@ out = nghttp(TRACES, file('huge', Buffer.alloc(70000)));
 like(out, /grpc-status: 8/, 'a body over max_message_size: RESOURCE_EXHAUSTED');
 out = nghttp(TRACES, file('gzflag', Buffer.concat([Buffer.from([1, 0, 0, 0, 3]), Buffer.from('abc')])));
 like(out, /grpc-status: 3/, 'compressed flag without grpc-encoding gzip: INVALID_ARGUMENT');
+like(out, /grpc-message: compressed message without grpc-encoding gzip/, 'and grpc-message says why (the flag, not the payload, decides)');
 out = nghttp(TRACES, file('badgz', Buffer.concat([Buffer.from([1, 0, 0, 0, 3]), Buffer.from('abc')])), ['grpc-encoding: gzip']);
 like(out, /grpc-status: 3/, 'not gzip with grpc-encoding gzip: INVALID_ARGUMENT');
 out = nghttp(TRACES, file('br', Buffer.from([0, 0, 0, 0, 0])), ['grpc-encoding: br']);

@@ -464,11 +464,12 @@ int ow_grpc_unframe(uint8_t *body, size_t *len, size_t max, int *gzip)
 		return OW_IN_TOO_LARGE;
 	if (n != *len - 5 || body[0] > 1)
 		return OW_IN_FRAMING;
-	if (body[0] == 0)
+	int compressed = body[0]; /* the flag, before the payload moves over it */
+	if (!compressed)
 		*gzip = 0;
 	memmove(body, body + 5, n);
 	*len = n;
-	return body[0] == 1 && !*gzip ? OW_IN_COMPRESSED : OW_IN_OK;
+	return compressed && !*gzip ? OW_IN_COMPRESSED : OW_IN_OK;
 }
 
 /* The client's half of the stream has ended: check the framing, decode. */
