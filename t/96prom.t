@@ -168,6 +168,20 @@ const val = (r) => r.json && r.json.data && r.json.data.result;
   is(w(tmp).code, 400, 'remote_write: a series without __name__ is 400');
   fs.writeFileSync(tmp, wr([{ labels: [{ name: '__name__', value: 'rw_gauge' }, { name: 'job', value: 'rw' }], samples: [{ value: 42.5, timestamp: Date.now() - 1000 }] }]));
   is(w(tmp).code, 204, 'remote_write: a good request is 204 once durable');
+  // a long label on every sample: 20000 samples x 256 KB would convert to 5 GB;
+  // the conversion stops at the limit (64 MiB) with 413, and the server goes on
+  fs.writeFileSync(tmp, wr([{ labels: [{ name: '__name__', value: 'wide' }, { name: 'pad', value: 'x'.repeat(256 << 10) }],
+    samples: Array.from({ length: 20000 }, (_, i) => ({ value: i, timestamp: Date.now() - 60000 + i })) }]));
+  const wide = w(tmp);
+  is(wide.code, 413, 'remote_write: a request that converts past the limit is 413');
+  like(wide.text, /more than 67108864 bytes/, 'and says so');
+  // matchers are RE2's, as Prometheus reads them; a pattern that would take
+  // regcomp gigabytes is refused
+  const re2 = q('c_total{route=~"/r\\\\d"}'); // PromQL "/r\\d": the pattern /r\d
+  is(re2.json.data && re2.json.data.result.length, 2, 'a matcher with \\d (RE2) selects both routes', re2.json);
+  const badre = q('c_total{route=~"(a{2000}){2000}"}');
+  is([badre.code, badre.json.errorType], [400, 'bad_data'], 'a count over 1000 (4M states for regcomp): bad_data');
+  like(badre.json.error, /invalid regular expression/, 'its error names the regular expression');
   // a query reads more samples than query.max_rows (a result's bound, not
   // an input's): 300 samples of one series under query.max_rows 50
   {

@@ -358,7 +358,7 @@ static void pq_work(ow_search_t *s, void *arg, ow_query_answer_t *a)
 			string_set(&data, names, nn, q->limit);
 			free(names);
 		}
-		for (size_t i = 0; rc == OW_OK && i < n; i++) {
+		for (size_t i = 0; i < n; i++) { /* also the selectors' before one failed */
 			ow_pq_labels_free(&all[i].labels);
 			free(all[i].pts);
 		}

@@ -22,6 +22,7 @@
  *    histograms are not read.
  */
 #include "promql.h"
+#include "../search/search.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -918,16 +919,14 @@ static int parse_label_list(parser_t *p, char ***out, int *n, const char *ctx)
 }
 
 /* re anchored at both ends, as Prometheus anchors its regular
- * expressions, compiled (POSIX extended): malloc'd, or NULL. */
-static regex_t *anchored(const char *re, int flags)
+ * expressions, compiled as the other query languages' are (RE2's
+ * shorthands and (?i); the patterns that would take regcomp unbounded
+ * memory refused): malloc'd, or NULL. */
+static regex_t *anchored(const char *re, int how)
 {
-	size_t n = strlen(re);
-	char *rs = ow_alloc(n + 8);
-	snprintf(rs, n + 8, "^(%s)$", re);
 	regex_t *r = ow_alloc(sizeof(regex_t));
-	int rc = regcomp(r, rs, REG_EXTENDED | flags);
-	free(rs);
-	if (rc != 0) {
+	char err[256];
+	if (ow_search_regcomp(r, re, OW_SEARCH_RE_ANCHORED | how, err, sizeof(err)) != OW_OK) {
 		free(r);
 		return NULL;
 	}
@@ -943,7 +942,7 @@ static int add_matcher(parser_t *p, ow_pq_expr_t *e, const char *name, int op, c
 	m->op = op;
 	m->name = ow_strdup(name);
 	m->value = ow_strdup(value);
-	if ((op == OW_PQ_RE || op == OW_PQ_NRE) && (m->re = anchored(value, REG_NOSUB)) == NULL) {
+	if ((op == OW_PQ_RE || op == OW_PQ_NRE) && (m->re = anchored(value, 0)) == NULL) {
 		perr_at(p, pos, "invalid regular expression \"%s\"", value);
 		return OW_ERROR;
 	}
@@ -1088,7 +1087,8 @@ static ow_pq_expr_t *parse_call(parser_t *p, const func_t *f, size_t pos)
 			return fail(e);
 		}
 	}
-	if (f->id == F_LABEL_REPLACE && (e->re = anchored(e->args[4]->str, 0)) == NULL) {
+	if (f->id == F_LABEL_REPLACE &&
+	    (e->re = anchored(e->args[4]->str, OW_SEARCH_RE_SUBMATCH)) == NULL) {
 		perr_at(p, e->args[4]->pos, "invalid regular expression in label_replace(): %s",
 			e->args[4]->str);
 		return fail(e);

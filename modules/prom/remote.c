@@ -99,7 +99,10 @@ static void put_fixed64(ow_buf_t *b, uint32_t num, uint64_t v)
 }
 
 /* One TimeSeries as a Metric (appended to metrics as ScopeMetrics field 2). */
-static int series(rd_t ts, ow_buf_t *metrics, ow_buf_t *tmp, char *err, size_t errlen)
+/* One TimeSeries as a Metric onto metrics; OW_NOSPACE once what it has
+ * converted passes max bytes (a long label repeated on every sample must
+ * not grow past it before the check). */
+static int series(rd_t ts, ow_buf_t *metrics, ow_buf_t *tmp, size_t max, char *err, size_t errlen)
 {
 	rd_t r = ts, sub;
 	uint32_t num;
@@ -182,6 +185,12 @@ static int series(rd_t ts, ow_buf_t *metrics, ow_buf_t *tmp, char *err, size_t e
 			put_varint(tmp, 1);
 		}
 		put_bytes(&points, 1, tmp->data, tmp->len);
+		if (metrics->len + points.len > max) {
+			snprintf(err, errlen, "the request converted is more than %zu bytes", max);
+			ow_buf_free(&attrs);
+			ow_buf_free(&points);
+			return OW_NOSPACE;
+		}
 	}
 	/* Metric {name 1, gauge 5 {data_points 1}} */
 	tmp->len = 0;
@@ -228,7 +237,7 @@ int ow_prom_remote_convert(const uint8_t *body, size_t len, size_t max, ow_buf_t
 			snprintf(err, errlen, "malformed protobuf: not a prometheus.WriteRequest");
 			rc = OW_ERROR;
 		} else if (num == 1 && wt == 2) {
-			rc = series(sub, &metrics, &tmp, err, errlen);
+			rc = series(sub, &metrics, &tmp, max, err, errlen);
 		}
 		if (rc == OW_OK && metrics.len > max) {
 			snprintf(err, errlen, "the request converted is more than %zu bytes", max);

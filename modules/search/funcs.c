@@ -953,12 +953,13 @@ static void fn_extract(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 /* ---- regular expressions ---- */
 
-int ow_search_regcomp(regex_t *re, const char *pattern, int anchored, char *err, size_t errlen)
+int ow_search_regcomp(regex_t *re, const char *pattern, int how, char *err, size_t errlen)
 {
+	int anchored = how & OW_SEARCH_RE_ANCHORED;
 	/* RE2's shorthands that POSIX ERE lacks, spelled as classes; (?i) at
 	 * the start as REG_ICASE; anchored: the whole text must match (Loki's
 	 * label matchers) */
-	int flags = REG_EXTENDED | REG_NOSUB;
+	int flags = REG_EXTENDED | (how & OW_SEARCH_RE_SUBMATCH ? 0 : REG_NOSUB);
 	if (strncmp(pattern, "(?i)", 4) == 0) {
 		flags |= REG_ICASE;
 		pattern += 4;

@@ -583,8 +583,10 @@ int ow_search_rows(ow_search_t *s, const char *sql, int64_t limit, ow_search_row
 	const char *used;
 	memset(r, 0, sizeof(*r));
 	if (ow_search_select(s, sql, limit, 0, OW_SEARCH_AUTO, OW_SEARCH_CSV, &r->text, &used, err,
-			     errlen) != OW_OK)
+			     errlen) != OW_OK) {
+		ow_buf_free(&r->text); /* a failed query's partial answer */
 		return OW_ERROR;
+	}
 	char *p = (char *)r->text.data, *end = p + r->text.len;
 	size_t lines = 0;
 	for (char *c = p; c < end; c++)

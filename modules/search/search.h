@@ -154,14 +154,17 @@ void ow_search_rows_free(ow_search_rows_t *r);
 /* Appends s as an SQL string literal ('it''s'). */
 void ow_search_sql_str(ow_buf_t *b, const char *s);
 
-/* Compiles an RE2-style pattern (what Loki and Tempo take: POSIX ERE with
- * \d \w \s and their negations, and a leading (?i)) into re; anchored:
- * it must match the whole text. OW_OK, or OW_ERROR with RE2's kind of
+/* Compiles an RE2-style pattern (what Prometheus, Loki and Tempo take:
+ * POSIX ERE with \d \w \s and their negations, and a leading (?i)) into
+ * re. how: OW_SEARCH_RE_ANCHORED, it must match the whole text (wrapped
+ * as ^(...)$, so a submatch n is re's n + 1); OW_SEARCH_RE_SUBMATCH,
+ * regexec reports submatches (else REG_NOSUB). OW_OK, or OW_ERROR with RE2's kind of
  * message; patterns that would take regcomp unbounded memory (a
  * repetition of a repetition, counts over 1000, back-references, as RE2
  * refuses them too) are refused. The SQL function regexp(re, text) reads
  * patterns so. */
-int ow_search_regcomp(regex_t *re, const char *pattern, int anchored, char *err, size_t errlen);
+enum { OW_SEARCH_RE_ANCHORED = 1, OW_SEARCH_RE_SUBMATCH = 2 };
+int ow_search_regcomp(regex_t *re, const char *pattern, int how, char *err, size_t errlen);
 
 /* enum ow_search_format of "table", "csv", "json" or "ndjson"; -1 otherwise. */
 int ow_search_format(const char *name);
