@@ -240,6 +240,28 @@ await sleep(200);
 const alive = await get('/loki/api/v1/labels');
 is(alive.status, 200, 'the server goes on after a client dropped its tail');
 
+// a tenant's tails count against query.max_concurrent_per_tenant (a tenant
+// cannot hold every tail slot); a ping arrives every 30 s (not waited for)
+{
+  const sc = await start({ tag: 'loki-tailcap', config: { 'query.max_concurrent_per_tenant': 1 } });
+  const open = (t) => new Promise((resolve) => {
+    const ws = new WebSocket(`${sc.control.replace('http', 'ws')}/loki/api/v1/tail?query=${encodeURIComponent('{service_name="x"}')}`, { headers: { 'X-Scope-OrgID': t } });
+    ws.on('unexpected-response', (rq, res) => resolve({ code: res.statusCode }));
+    ws.on('open', () => resolve({ code: 101, ws }));
+    ws.on('error', (e) => resolve({ code: String(e) }));
+  });
+  const a = await open('ta');
+  const b = await open('ta');
+  const c = await open('tb');
+  is([a.code, b.code, c.code], [101, 429, 101], 'tails: a second of one tenant is 429 under query.max_concurrent_per_tenant 1; another tenant\'s opens');
+  for (const x of [a, c]) if (x.ws) x.ws.terminate();
+  await sleep(200);
+  const d = await open('ta');
+  is(d.code, 101, 'tails: once it ends, the tenant tails again');
+  if (d.ws) d.ws.terminate();
+  await sc.stop();
+}
+
 // ---- tenants ----
 const other = await range('{service_name=~".+"}', {});
 const otherT = await get(`/loki/api/v1/query_range?${new URLSearchParams({ query: '{service_name=~".+"}', start: `${startNs}`, end: `${endNs}` })}`, { 'X-Scope-OrgID': 'other' });

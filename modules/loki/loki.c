@@ -1052,10 +1052,17 @@ static const char *add_selector(loki_req_t *r, const char *text, char *err, size
  * (ow_query_run without a request: the same caps, snapshot and budgets),
  * for the entries after the last one sent, oldest first, at most limit.
  * A client that sends close, closes or stops reading (1 MiB unsent) ends
- * its tail; at most query.max_concurrent tails run at once. SIGTERM ends
- * every tail (with what was written sent, within 5 s).
+ * its tail; so does one silent for TAIL_SILENT_S (every TAIL_PING_S the
+ * server pings; a pong, or any frame, is an answer), and every tail ends
+ * after TAIL_MAX_S (an hour, as Loki's tail does: the client reconnects).
+ * At most query.max_concurrent tails run at once, and
+ * query.max_concurrent_per_tenant of one tenant's. SIGTERM ends every
+ * tail (with what was written sent, within 5 s).
  */
 #define TAIL_POLL_MS 1000
+#define TAIL_PING_S 30
+#define TAIL_SILENT_S 90
+#define TAIL_MAX_S 3600
 #define TAIL_MAX_UNSENT (1 << 20)
 #define TAIL_MAX_FRAME 65536
 
@@ -1069,6 +1076,8 @@ typedef struct tail {
 	int closed;	     /* ended while a poll was out: the poll frees it */
 	int ending;	     /* its connection is to be freed */
 	int64_t found, last; /* the poll's answer */
+	int64_t started;     /* ow_mono_ns */
+	int polls;
 	ow_buf_t frame;
 	struct tail *next;
 } tail_t;
@@ -1245,7 +1254,7 @@ static void tail_work(ow_search_t *s, void *arg, ow_query_answer_t *a)
 static void tail_answered(void *arg, ow_query_answer_t *a)
 {
 	tail_t *t = arg;
-	if (t->closed)
+	if (t->closed || t->timer == NULL) /* ended: nothing after its close frame */
 		return;
 	if (a->code == 200 && t->found > 0) {
 		ws_frame(t, 1, t->frame.data, t->frame.len);
@@ -1279,6 +1288,13 @@ static void tail_poll(evutil_socket_t fd, short what, void *arg)
 	OW_UNUSED(fd);
 	OW_UNUSED(what);
 	tail_t *t = arg;
+	if (ow_mono_ns() - t->started > (int64_t)TAIL_MAX_S * 1000000000) {
+		ws_frame(t, 8, "\x03\xe8tail duration exceeded", 24); /* 1000 */
+		tail_close(t);
+		return;
+	}
+	if (++t->polls % (TAIL_PING_S * 1000 / TAIL_POLL_MS) == 0)
+		ws_frame(t, 9, "", 0);
 	if (t->busy)
 		return;
 	t->busy = 1;
@@ -1303,9 +1319,16 @@ static void tail_start(struct evhttp_request *req, const char *tenant)
 		ow_query_reply(req, &loki_api, 400, "invalid tenant in X-Scope-OrgID");
 		return;
 	}
-	if (ntails >= ow_control_query_limit(OW_QUERY_MAX_CONCURRENT)) {
-		ow_http_reply(req, 429, "text/plain; charset=utf-8",
-			      "too many tails running: query.max_concurrent; retry\n", 52, 1);
+	int mine = 0;
+	for (const tail_t *o = tails; o; o = o->next)
+		mine += strcmp(o->tenant, tenant) == 0;
+	if (ntails >= ow_control_query_limit(OW_QUERY_MAX_CONCURRENT) ||
+	    mine >= ow_control_query_limit(OW_QUERY_MAX_CONCURRENT_PER_TENANT)) {
+		const char *m = mine >= ow_control_query_limit(OW_QUERY_MAX_CONCURRENT_PER_TENANT)
+				    ? "too many tails of this tenant: "
+				      "query.max_concurrent_per_tenant; retry\n"
+				    : "too many tails running: query.max_concurrent; retry\n";
+		ow_http_reply(req, 429, "text/plain; charset=utf-8", m, strlen(m), 1);
 		return;
 	}
 	loki_req_t *r = ow_calloc(1, sizeof(*r));
@@ -1358,7 +1381,9 @@ static void tail_start(struct evhttp_request *req, const char *tenant)
 	t->evcon = evhttp_request_get_connection(req);
 	t->bev = evhttp_connection_get_bufferevent(t->evcon);
 	bufferevent_setcb(t->bev, tail_read, NULL, tail_event, t);
-	bufferevent_set_timeouts(t->bev, NULL, NULL);
+	struct timeval silent = {TAIL_SILENT_S, 0}; /* reads: the pongs at least */
+	bufferevent_set_timeouts(t->bev, &silent, NULL);
+	t->started = ow_mono_ns();
 	bufferevent_enable(t->bev, EV_READ | EV_WRITE);
 	evbuffer_add_printf(bufferevent_get_output(t->bev),
 			    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
