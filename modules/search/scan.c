@@ -575,7 +575,11 @@ static int narrow_text(const ow_index_t *ix, int col, const uint8_t *t, size_t n
 uint8_t *ow_scan_index(const ow_scan_t *sc, const ow_search_part_t *p)
 {
 	const ow_index_t *ix = ow_index_of(p->ref);
-	if (!ix)
+	int text = 0; /* a predicate the index may answer: most queries have none */
+	for (int i = 0; i < sc->np && !text; i++)
+		text = sc->p[i].op == OW_SCAN_MATCH ||
+		       (sc->p[i].op == OW_SCAN_LIKE && sc->p[i].needle);
+	if (!ix || !text)
 		return NULL;
 	size_t nb = ow_index_nblocks(ix);
 	uint8_t *may = ow_alloc(nb + 1);
