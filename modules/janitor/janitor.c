@@ -551,8 +551,11 @@ static void pass_work(ow_job_t *job)
 			}
 	}
 	uint64_t avail, total;
+	/* parts dropped before whose files a reader still holds (the
+	 * indexer's queue, a query) count as freed: else each pass would drop
+	 * the next part, and the next, until those files went */
 	if (low_pct && ow_io_disk_space(ow_data_dir, &avail, &total) == OW_OK &&
-	    avail < total / 100 * (uint64_t)low_pct)
+	    (avail += ow_storage_unlink_pending()) < total / 100 * (uint64_t)low_pct)
 		choose_for_disk(ps, avail, total);
 	ps->ids = ow_alloc((ps->nparts ? ps->nparts : 1) * sizeof(*ps->ids));
 	for (size_t i = 0; i < ps->nparts; i++)
@@ -633,7 +636,8 @@ static void check_disk(void)
 	}
 	disk_avail = avail;
 	disk_total = total;
-	disk_low = low_pct && avail < total / 100 * (uint64_t)low_pct;
+	/* a pass is due while low, counting what dropped parts will free */
+	disk_low = low_pct && avail + ow_storage_unlink_pending() < total / 100 * (uint64_t)low_pct;
 	if (!disk_low)
 		low_exhausted = 0;
 	int crit = critical_pct && avail < total / 100 * (uint64_t)critical_pct;

@@ -337,6 +337,13 @@ void ow_storage_discard(const char *batch_id, uint32_t seq)
 
 static void (*part_hook)(ow_partref_t *p);
 
+static _Atomic uint64_t unlink_pending; /* ow_storage_unlink_pending */
+
+uint64_t ow_storage_unlink_pending(void)
+{
+	return atomic_load(&unlink_pending);
+}
+
 static void part_unref(ow_partref_t *p)
 {
 	if (atomic_fetch_sub(&p->refs, 1) != 1)
@@ -350,6 +357,7 @@ static void part_unref(ow_partref_t *p)
 		char path[4096 + 1100];
 		snprintf(path, sizeof(path), "%s/%s", ow_data_dir, p->rel);
 		ow_io_unlink(OW_IO_PARQUET, path);
+		atomic_fetch_sub(&unlink_pending, p->bytes);
 	}
 	free(p);
 }
@@ -506,6 +514,7 @@ static void remove_parts(char ids[][33], int n)
 		if (p->merge_mono)
 			ow_queue_take(&merge_q, 1, p->bytes, p->merge_mono);
 		p->removed = 1;
+		atomic_fetch_add(&unlink_pending, p->bytes);
 		part_unref(p);
 	}
 }

@@ -123,6 +123,10 @@ void ow_storage_tenants(void (*fn)(void *arg, const char *tenant), void *arg);
  * parts leave the readers' list, their files go with the last query that
  * holds them. */
 void ow_storage_drop_parts(char ids[][33], int n);
+/* Bytes of parts removed from the list (dropped or merged away) whose
+ * files still wait for their last reader: disk that is as good as free.
+ * Any thread. */
+uint64_t ow_storage_unlink_pending(void);
 
 /* Free disk below storage.disk.critical_watermark_percent (the janitor
  * measures it): sources answer 503 as they do on ENOSPC. Any thread. */
