@@ -314,6 +314,33 @@ is(await te.text(), 'echo', 'the provisioned Tempo URL answers /api/echo');
 const js = await (await fetch(at(jaegerDs.url) + '/api/services', { headers: H })).json();
 ok(js.data.length > 0, 'the provisioned Jaeger URL answers /api/services with services');
 
+// ---- memory: the trees, JSON and protobuf a trace is built into count
+// against query.max_memory_bytes (its spans' SQL alone fits) ----
+{
+  const sm = await start({ tag: 'traceapi-mem', config: { 'query.max_memory_bytes': 1048576 } });
+  const mkTrace = (id, n) => Array.from({ length: n }, (_, i) => ({ traceId: id, spanId: hex(i + 1, 16), name: `op${i % 7}`, kind: 1,
+    startTimeUnixNano: `${now - BigInt(n - i) * 1000000n}`, endTimeUnixNano: `${now - BigInt(n - i) * 1000000n + 500000n}`,
+    attributes: [{ key: 'k', value: { intValue: `${i}` } }, { key: 'a', value: { stringValue: 'x' } }] }));
+  const bigId = hex(0xfeed0000n, 32), smallId = hex(0xfeed0001n, 32);
+  const mp = await fetch(`${sm.otlp}/v1/traces`, { method: 'POST', headers: { ...H, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'big' } }] }, scopeSpans: [{ scope: { name: 's' }, spans: [...mkTrace(bigId, 700), ...mkTrace(smallId, 5)] }] }] }) });
+  is(mp.status, 200, 'memory: a trace of 700 spans and one of 5 taken');
+  const mget = async (p, accept) => { const r = await fetch(sm.control + p, { headers: { ...H, Accept: accept } }); return { status: r.status, text: await r.text() }; };
+  for (const [p, accept, code] of [[`/tempo/api/traces/${bigId}`, 'application/protobuf', 500], [`/tempo/api/v2/traces/${bigId}`, 'application/protobuf', 500], [`/tempo/api/traces/${bigId}`, '', 500]]) {
+    const r = await mget(p, accept);
+    ok(r.status === code && /^query exceeded its memory budget of 1 MiB/.test(r.text), `memory: Tempo ${p.slice(0, 20)} ${accept || 'JSON'} of 700 spans under 1 MiB: ${code}, the budget's message`, `${r.status} ${r.text.slice(0, 200)}`);
+  }
+  const jr = await mget(`/jaeger/api/traces/${bigId}`, '');
+  let jj = {};
+  try { jj = JSON.parse(jr.text); } catch {}
+  ok(jr.status === 400 && jj.errors && /^query exceeded its memory budget of 1 MiB/.test(jj.errors[0].msg), 'memory: Jaeger\'s model of it: 400, the budget\'s message in Jaeger\'s errors', jr.text.slice(0, 200));
+  const small = await mget(`/tempo/api/traces/${smallId}`, 'application/protobuf');
+  is(small.status, 200, 'memory: the trace of 5 spans fits: 200');
+  const js2 = await mget(`/jaeger/api/traces/${smallId}`, '');
+  is(js2.status === 200 && JSON.parse(js2.text).data[0].spans.length, 5, 'memory: ... in Jaeger\'s model too');
+  await sm.stop();
+}
+
 // ---- auth ----
 const tok = (tenant, scopes) => { const r = spawnSync(bin, ['token', tenant, scopes]); const [token, line] = r.stdout.toString().split('\n'); return { token, line }; };
 const rd = tok('shop', 'read'), wr = tok('shop', 'write'), rdOther = tok('other', 'read');

@@ -287,6 +287,26 @@ is(pj.data && pj.data.result.flatMap((x) => x.values.map((v) => JSON.parse(v[1])
 const pr2 = await fetch(`${sp.control}/loki/api/v1/query_range?${new URLSearchParams({ query: 'count_over_time({service_name="pages"} | json [1h])', start: `${now}`, end: `${now}`, step: '60s' })}`);
 like(await pr2.text(), /result exceeds 50 rows/, 'pages: a metric query over more rows than query.max_rows says so (400)');
 
+// ---- memory: the series a metric query builds in C count against
+// query.max_memory_bytes (the SQL alone fits: a few rows a service) ----
+{
+  const sm = await start({ tag: 'loki-mem', config: { 'query.max_memory_bytes': 1048576 } });
+  const svcs = Array.from({ length: 300 }, (_, i) => ({ resource: { attributes: [{ key: 'service.name', value: { stringValue: `mem${i}` } }] }, scopeLogs: [{ logRecords: [{ timeUnixNano: `${now - 60000000000n}`, body: { stringValue: 'hello' } }] }] }));
+  const mp = await fetch(`${sm.otlp}/v1/logs`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ resourceLogs: svcs }) });
+  is(mp.status, 200, 'memory: a record of each of 300 services taken');
+  const sec = BigInt(Math.floor(Date.now() / 1000));
+  const mq = (q) => fetch(`${sm.control}/loki/api/v1/query_range?${new URLSearchParams({ query: q, start: `${(sec - 3600n) * 1000000000n}`, end: `${sec * 1000000000n}`, step: '1' })}`);
+  const big = await mq('sum by (service_name) (count_over_time({service_name=~"mem.*"}[1m]))');
+  const bigText = await big.text();
+  ok(big.status === 400 && /^query exceeded its memory budget of 1 MiB/.test(bigText), 'memory: 300 series of 3601 steps under a 1 MiB budget: 400, the budget\'s message (as /api/search)', `${big.status} ${bigText.slice(0, 200)}`);
+  const bare = await mq('count_over_time({service_name=~"mem.*"}[1m])');
+  is(bare.status, 400, 'memory: ... without the sum too');
+  const one = await mq('count_over_time({service_name="mem7"}[1m])');
+  const oj = await one.json().catch(() => ({}));
+  ok(one.status === 200 && oj.data.result.length === 1 && oj.data.result[0].values.length === 60, 'memory: one service\'s series fits: 200, 60 steps of the minute', oj);
+  await sm.stop();
+}
+
 // ---- auth ----
 const tok = (t, scopes) => { const r = spawnSync(bin, ['token', t, scopes]); const [token, line] = r.stdout.toString().split('\n'); return { token, line }; };
 const rd = tok('shop', 'read'), wr = tok('shop', 'write');

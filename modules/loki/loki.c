@@ -273,7 +273,7 @@ static int log_streams(ow_search_t *s, loki_req_t *r, const lq_selector_t *sel, 
 	pushdown(sel, &where, 0);
 	stream_t *streams = NULL;
 	int nstreams = 0, rc = OW_OK;
-	int64_t found = 0, offset = 0;
+	int64_t found = 0, offset = 0, held = 0;
 	int64_t batch = OW_MAX(OW_MIN(OW_MAX(r->limit, 1000), ow_control_query_max_rows() - 1), 1);
 	ow_buf_t line = {0}, key = {0};
 	while (found < r->limit) {
@@ -326,16 +326,22 @@ static int log_streams(ow_search_t *s, loki_req_t *r, const lq_selector_t *sel, 
 				nstreams++;
 			}
 			stream_t *st = &streams[si];
+			size_t cap = st->values.cap;
 			ow_buf_printf(&st->values, "%s[\"%s\",", st->n++ ? "," : "", c[k + 2]);
 			*last = strtoll(c[k + 2], NULL, 10);
 			json_str(&st->values, (const char *)line.data, line.len);
 			ow_buf_addstr(&st->values, "]");
 			lq_labels_free(&l);
 			found++;
+			/* the entries are held until the answer is written */
+			int64_t grew = (int64_t)(st->values.cap - cap);
+			held += grew;
+			if ((rc = ow_search_hold(s, grew, err, errlen)) != OW_OK)
+				break;
 		}
 		size_t got = rows.nrows;
 		ow_search_rows_free(&rows);
-		if ((int64_t)got < batch)
+		if (rc != OW_OK || (int64_t)got < batch)
 			break;
 		offset += batch;
 		/* a page stays under query.max_rows, the bound of one result */
@@ -359,6 +365,7 @@ static int log_streams(ow_search_t *s, loki_req_t *r, const lq_selector_t *sel, 
 		ow_buf_free(&streams[i].values);
 	}
 	free(streams);
+	(void)ow_search_hold(s, -held, NULL, 0);
 	ow_buf_free(&where);
 	ow_buf_free(&line);
 	ow_buf_free(&key);
@@ -386,11 +393,15 @@ typedef struct {
 	uint8_t *has;
 } series_t;
 
+/* A set of series, held under the query's memory budget (its values, a
+ * double and a flag a step each, and its key). */
 typedef struct {
 	series_t *s;
 	int n;
 	int scalar; /* a number, not a vector */
 	double num;
+	ow_search_t *q;
+	int64_t held; /* charged to q (ow_search_hold) */
 } sset_t;
 
 static void sset_free(sset_t *ss)
@@ -402,11 +413,22 @@ static void sset_free(sset_t *ss)
 		free(ss->s[i].has);
 	}
 	free(ss->s);
+	if (ss->q)
+		(void)ow_search_hold(ss->q, -ss->held, NULL, 0);
 	memset(ss, 0, sizeof(*ss));
 }
 
-/* The series of labels l (taken), added when new. */
-static series_t *series_of(sset_t *ss, lq_labels_t *l, int64_t npts)
+/* Charges n bytes to ss's query: OW_ERROR, with the budget's message in
+ * err, past query.max_memory_bytes. */
+static int sset_hold(sset_t *ss, int64_t n, char *err, size_t errlen)
+{
+	ss->held += n;
+	return ow_search_hold(ss->q, n, err, errlen);
+}
+
+/* The series of labels l (taken), added when new; NULL, with the
+ * budget's message in err, when it would pass the query's memory. */
+static series_t *series_of(sset_t *ss, lq_labels_t *l, int64_t npts, char *err, size_t errlen)
 {
 	ow_buf_t key = {0};
 	lq_labels_key(l, &key);
@@ -417,6 +439,11 @@ static series_t *series_of(sset_t *ss, lq_labels_t *l, int64_t npts)
 			lq_labels_free(l);
 			return &ss->s[i];
 		}
+	if (sset_hold(ss, (int64_t)(sizeof(series_t) + key.cap) + npts * 9, err, errlen) != OW_OK) {
+		ow_buf_free(&key);
+		lq_labels_free(l);
+		return NULL;
+	}
 	ss->s = ow_realloc(ss->s, (size_t)(ss->n + 1) * sizeof(*ss->s));
 	series_t *x = &ss->s[ss->n++];
 	x->labels = *l;
@@ -492,6 +519,12 @@ static int eval_range(ow_search_t *s, loki_req_t *r, const lq_expr_t *e, int64_t
 	ow_buf_free(&sql);
 	if (rc != OW_OK)
 		return rc;
+	int64_t held = ow_search_rows_bytes(&rows); /* while the series grow */
+	if (ow_search_hold(s, held, err, errlen) != OW_OK) {
+		(void)ow_search_hold(s, -held, NULL, 0);
+		ow_search_rows_free(&rows);
+		return OW_ERROR;
+	}
 	ow_buf_t line = {0};
 	int k = NBASE + nattrs;
 	for (size_t i = 0; i < rows.nrows; i++) {
@@ -529,11 +562,16 @@ static int eval_range(ow_search_t *s, loki_req_t *r, const lq_expr_t *e, int64_t
 			rc = OW_ERROR;
 			break;
 		}
-		series_t *x = series_of(out, &l, npts);
+		series_t *x = series_of(out, &l, npts, err, errlen);
+		if (x == NULL) {
+			rc = OW_ERROR;
+			break;
+		}
 		add_point(x, r, npts, e->range, t, e->fn == R_COUNT || e->fn == R_RATE ? n : bytes);
 	}
 	ow_buf_free(&line);
 	ow_search_rows_free(&rows);
+	(void)ow_search_hold(s, -held, NULL, 0);
 	if (e->fn == R_RATE || e->fn == R_BYTES_RATE)
 		for (int i = 0; i < out->n; i++)
 			for (int64_t p = 0; p < npts; p++)
@@ -547,7 +585,7 @@ static int eval(ow_search_t *s, loki_req_t *r, const lq_expr_t *e, int64_t npts,
 static int eval_agg(ow_search_t *s, loki_req_t *r, const lq_expr_t *e, int64_t npts, sset_t *out,
 		    char *err, size_t errlen)
 {
-	sset_t in = {0};
+	sset_t in = {.q = s};
 	if (eval(s, r, e->a, npts, &in, err, errlen) != OW_OK) {
 		sset_free(&in);
 		return OW_ERROR;
@@ -570,7 +608,13 @@ static int eval_agg(ow_search_t *s, loki_req_t *r, const lq_expr_t *e, int64_t n
 					      strlen(src->value[k]));
 		}
 		int before = out->n;
-		series_t *x = series_of(out, &l, npts);
+		series_t *x = series_of(out, &l, npts, err, errlen);
+		if (x == NULL || (out->n != before &&
+				  sset_hold(&in, npts * 8, err, errlen) != OW_OK)) { /* cnt */
+			free(cnt);
+			sset_free(&in);
+			return OW_ERROR;
+		}
 		int idx = (int)(x - out->s);
 		if (out->n != before)
 			cnt = ow_realloc(cnt, (size_t)out->n * (size_t)npts * sizeof(double)),
@@ -630,7 +674,9 @@ static int eval(ow_search_t *s, loki_req_t *r, const lq_expr_t *e, int64_t npts,
 	case E_NUM: {
 		/* vector(n), and a number, which answers as a vector too */
 		lq_labels_t l = {0};
-		series_t *x = series_of(out, &l, npts);
+		series_t *x = series_of(out, &l, npts, err, errlen);
+		if (x == NULL)
+			return OW_ERROR;
 		for (int64_t p = 0; p < npts; p++) {
 			x->v[p] = e->num;
 			x->has[p] = 1;
@@ -640,7 +686,7 @@ static int eval(ow_search_t *s, loki_req_t *r, const lq_expr_t *e, int64_t npts,
 		return OW_OK;
 	}
 	case E_BIN: {
-		sset_t a = {0}, b = {0};
+		sset_t a = {.q = s}, b = {.q = s};
 		int rc = eval(s, r, e->a, npts, &a, err, errlen);
 		if (rc == OW_OK)
 			rc = eval(s, r, e->b, npts, &b, err, errlen);
@@ -659,7 +705,11 @@ static int eval(ow_search_t *s, loki_req_t *r, const lq_expr_t *e, int64_t npts,
 					continue;
 				lq_labels_t l = {0};
 				lq_labels_copy(&l, &vec->s[i].labels);
-				series_t *x = series_of(out, &l, npts);
+				series_t *x = series_of(out, &l, npts, err, errlen);
+				if (x == NULL) {
+					rc = OW_ERROR;
+					break;
+				}
 				for (int64_t p = 0; p < npts; p++) {
 					if (!vec->s[i].has[p] || !y->has[p])
 						continue;
@@ -689,15 +739,18 @@ static int run_metric(ow_search_t *s, loki_req_t *r, ow_buf_t *out, char *err, s
 		r->start = r->end;
 		r->step = 365 * 86400 * (int64_t)1000000000;
 	}
-	sset_t ss = {0};
+	sset_t ss = {.q = s};
 	if (eval(s, r, r->expr, npts, &ss, err, errlen) != OW_OK) {
 		sset_free(&ss);
 		return OW_ERROR;
 	}
 	ow_buf_printf(out, "{\"status\":\"success\",\"data\":{\"resultType\":\"%s\",\"result\":[",
 		      r->what == Q_INSTANT ? "vector" : "matrix");
-	int first = 1;
-	for (int i = 0; i < ss.n; i++) {
+	int first = 1, rc = OW_OK;
+	size_t cap = out->cap; /* the answer is held too */
+	for (int i = 0; i < ss.n && rc == OW_OK; i++) {
+		rc = sset_hold(&ss, (int64_t)(out->cap - cap), err, errlen);
+		cap = out->cap;
 		series_t *x = &ss.s[i];
 		int any = 0;
 		for (int64_t p = 0; p < npts; p++)
@@ -729,7 +782,7 @@ static int run_metric(ow_search_t *s, loki_req_t *r, ow_buf_t *out, char *err, s
 	}
 	ow_buf_addstr(out, "],\"stats\":{}}}");
 	sset_free(&ss);
-	return OW_OK;
+	return rc;
 }
 
 /* ---- labels, values, series, stats: over the streams ---- */

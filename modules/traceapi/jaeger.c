@@ -236,8 +236,10 @@ static cJSON *span(const ow_search_rows_t *rows, size_t r, const char *pid)
 	return sp;
 }
 
-/* Rows [from, to) of one trace as a Jaeger trace. */
-static cJSON *trace(const ow_search_rows_t *rows, size_t from, size_t to)
+/* Rows [from, to) of one trace as a Jaeger trace; NULL, with the
+ * budget's message in err, once it would pass the query's memory. */
+static cJSON *trace(const ow_search_rows_t *rows, size_t from, size_t to, tr_hold_t *h, char *err,
+		    size_t errlen)
 {
 	cJSON *t = cJSON_CreateObject();
 	cJSON_AddStringToObject(t, "traceID", tr_cell(rows, from, TR_TRACE));
@@ -263,6 +265,12 @@ static cJSON *trace(const ow_search_rows_t *rows, size_t from, size_t to)
 			cJSON_AddItemToObject(procs, pid, pr);
 		}
 		cJSON_AddItemToArray(spans, span(rows, i, pid));
+		if (tr_hold(h, 0, err, errlen) != OW_OK) {
+			free(first);
+			cJSON_Delete(procs);
+			cJSON_Delete(t);
+			return NULL;
+		}
 	}
 	free(first);
 	cJSON_AddItemToObject(t, "processes", procs);
@@ -342,9 +350,15 @@ static void work_traces(ow_search_t *s, jaeger_req_t *r, ow_query_answer_t *a)
 		fail(a, 404, "trace not found");
 		return;
 	}
+	/* the rows and the model are held: past the memory budget the
+	 * answer is its error, as a query's */
+	tr_hold_t h;
+	tr_hold_begin(&h, s);
+	int rc =
+	    tr_hold(&h, ow_search_rows_bytes(&ids) + ow_search_rows_bytes(&rows), err, sizeof(err));
 	cJSON *data = cJSON_CreateArray();
 	int n = 0;
-	size_t nids = r->what == J_SEARCH ? ids.nrows : 1;
+	size_t nids = rc != OW_OK ? 0 : r->what == J_SEARCH ? ids.nrows : 1;
 	for (size_t i = 0; i < nids; i++) {
 		const char *id = r->what == J_SEARCH ? tr_cell(&ids, i, 0) : tr_cell(&rows, 0, 0);
 		size_t from = rows.nrows, to = rows.nrows;
@@ -355,12 +369,24 @@ static void work_traces(ow_search_t *s, jaeger_req_t *r, ow_query_answer_t *a)
 			}
 		if (from == rows.nrows)
 			continue;
-		cJSON_AddItemToArray(data, trace(&rows, from, to));
+		cJSON *t = trace(&rows, from, to, &h, err, sizeof(err));
+		if (t == NULL) {
+			rc = OW_ERROR;
+			break;
+		}
+		cJSON_AddItemToArray(data, t);
 		n++;
 	}
 	ow_search_rows_free(&ids);
 	ow_search_rows_free(&rows);
+	if (rc != OW_OK) {
+		cJSON_Delete(data);
+		tr_hold_end(&h);
+		fail(a, 400, err);
+		return;
+	}
 	envelope(a, data, n);
+	tr_hold_end(&h);
 }
 
 static void jaeger_work(ow_search_t *s, void *arg, ow_query_answer_t *a)

@@ -6,7 +6,10 @@
  * (grouped, the most recent first, at most the limit), then the spans of
  * those traces. Trace durations need the whole trace, so a search with
  * one asks for it with a subquery. Every step is bound by query.max_rows
- * and the query's time and memory budgets, as /api/search is.
+ * and the query's time and memory budgets, as /api/search is; what the
+ * APIs build of the rows (cJSON trees, their text, protobuf) is held under
+ * the same memory budget (tr_hold): cJSON's allocations are counted per
+ * thread through its hooks, set here once at init.
  */
 #include "traceapi.h"
 #include "../auth/auth.h"
@@ -14,6 +17,45 @@
 #include "../control/control.h"
 
 #include <errno.h>
+#include <malloc.h>
+
+/* cJSON's heap, counted per thread (its hooks): what a query thread's
+ * answer builds is charged to its budget (tr_hold). */
+static __thread int64_t json_bytes;
+
+static void *json_malloc(size_t n)
+{
+	void *p = malloc(n);
+	if (p)
+		json_bytes += (int64_t)malloc_usable_size(p);
+	return p;
+}
+
+static void json_free(void *p)
+{
+	if (p)
+		json_bytes -= (int64_t)malloc_usable_size(p);
+	free(p);
+}
+
+void tr_hold_begin(tr_hold_t *h, ow_search_t *s)
+{
+	*h = (tr_hold_t){.s = s, .json = json_bytes};
+}
+
+int tr_hold(tr_hold_t *h, int64_t n, char *err, size_t errlen)
+{
+	n += json_bytes - h->json;
+	h->json = json_bytes;
+	h->held += n;
+	return ow_search_hold(h->s, n, err, errlen);
+}
+
+void tr_hold_end(tr_hold_t *h)
+{
+	(void)ow_search_hold(h->s, -h->held, NULL, 0);
+	h->held = 0;
+}
 
 int tr_duration(const char *v, int64_t unit, int64_t *ns)
 {
@@ -136,6 +178,8 @@ cJSON *tr_otlp(const ow_search_rows_t *rows, size_t r, int col)
 static int traceapi_init(struct event_base *base)
 {
 	OW_UNUSED(base);
+	cJSON_Hooks hooks = {json_malloc, json_free}; /* before any thread runs */
+	cJSON_InitHooks(&hooks);
 	if (ow_control_route("/tempo", OW_ROUTE_PREFIX, OW_AUTH_READ, ow_tempo_route, NULL) !=
 		OW_OK ||
 	    ow_control_route("/jaeger", OW_ROUTE_PREFIX, OW_AUTH_READ, ow_jaeger_route, NULL) !=
