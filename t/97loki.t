@@ -240,6 +240,55 @@ await sleep(200);
 const alive = await get('/loki/api/v1/labels');
 is(alive.status, 200, 'the server goes on after a client dropped its tail');
 
+// entries that share a nanosecond: a limit that cuts a poll among them
+// loses none (the next poll reads that nanosecond again, without the ones
+// sent)
+const tailFrames = (url, headers, until, ms) => new Promise((resolve) => {
+  const ws = new WebSocket(url, { headers });
+  const got = [];
+  const timer = setTimeout(() => { ws.terminate(); resolve({ got, timeout: true }); }, ms);
+  ws.on('message', (m) => { got.push({ when: Date.now(), frame: JSON.parse(m.toString()) }); if (until(got)) { clearTimeout(timer); ws.terminate(); resolve({ got }); } });
+  ws.on('close', (code, reason) => { clearTimeout(timer); resolve({ got, code, reason: reason.toString() }); });
+  ws.on('error', (e) => { clearTimeout(timer); resolve({ got, error: String(e) }); });
+});
+const lines = (got) => got.flatMap((g) => g.frame.streams.flatMap((x) => x.values.map((v) => v[1])));
+{
+  const t = BigInt(Date.now() - 5000) * 1000000n;
+  const recs = Array.from({ length: 10 }, (_, i) => ({ timeUnixNano: `${t}`, body: { stringValue: `same-ns ${i}` } }));
+  await fetch(`${s.otlp}/v1/logs`, { method: 'POST', headers: { ...H, 'Content-Type': 'application/json' }, body: JSON.stringify({ resourceLogs: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'samens' } }] }, scopeLogs: [{ logRecords: recs }] }] }) });
+  const r = await tailFrames(`${s.control.replace('http', 'ws')}/loki/api/v1/tail?query=${encodeURIComponent('{service_name="samens"}')}&start=${t - 1n}&limit=3`, H, (got) => lines(got).length >= 10, 7000);
+  is(lines(r.got).sort(), recs.map((x) => x.body.stringValue), 'tail: 10 entries of one nanosecond under limit 3: every one, once, over several frames');
+  ok(r.got.length >= 4 && r.got.every((g) => lines([g]).length <= 3), 'tail: ... at most limit a frame', r.got.map((g) => lines([g]).length));
+}
+// delay_for: a poll reads entries older than that many seconds only
+{
+  const url = `${s.control.replace('http', 'ws')}/loki/api/v1/tail?query=${encodeURIComponent('{service_name="delayed"}')}&delay_for=2`;
+  const p = tailFrames(url, H, (got) => got.length > 0, 8000);
+  await sleep(300);
+  const sentAt = Date.now();
+  await fetch(`${s.otlp}/v1/logs`, { method: 'POST', headers: { ...H, 'Content-Type': 'application/json' }, body: JSON.stringify({ resourceLogs: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'delayed' } }] }, scopeLogs: [{ logRecords: [{ timeUnixNano: `${BigInt(sentAt) * 1000000n}`, body: { stringValue: 'late-ok' } }] }] }] }) });
+  const r = await p;
+  is(lines(r.got), ['late-ok'], 'tail delay_for=2: the entry arrives');
+  const lag = r.got.length ? r.got[0].when - sentAt : -1;
+  ok(lag >= 1900, 'tail delay_for=2: ... not before 2 s after its time', lag);
+  for (const d of ['6', 'x']) {
+    const bad = h.curl(`${s.control}/loki/api/v1/tail?query=${encodeURIComponent('{service_name="delayed"}')}&delay_for=${d}`, ['-m', '5', '-H', `X-Scope-OrgID: ${tenant}`, '-H', 'Connection: Upgrade', '-H', 'Upgrade: websocket', '-H', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', '-H', 'Sec-WebSocket-Version: 13']);
+    is(bad.code, 400, `tail delay_for=${d}: 400`);
+  }
+}
+
+// a tail whose polls cannot run (429: a query holds query.max_concurrent 1)
+// is not retried forever: after 5 in a row it closes with 1011 and why
+{
+  const sb = await start({ tag: 'loki-busy', config: { 'query.max_concurrent': 1, 'query.timeout_ms': 15000 } });
+  const slow = fetch(`${sb.control}/api/search`, { method: 'POST', headers: { ...H, 'Content-Type': 'application/json' }, body: JSON.stringify({ query: 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT max(x) FROM c' }) }).catch(() => null);
+  await sleep(300);
+  const r = await tailFrames(`${sb.control.replace('http', 'ws')}/loki/api/v1/tail?query=${encodeURIComponent('{service_name="x"}')}`, H, () => false, 10000);
+  ok(r.code === 1011 && /too many|max_concurrent/.test(r.reason), 'tail: polls refused 429 five times in a row: closed with 1011 and the reason', r);
+  await sb.stop();
+  await slow;
+}
+
 // a tenant's tails count against query.max_concurrent_per_tenant (a tenant
 // cannot hold every tail slot); a ping arrives every 30 s (not waited for)
 {

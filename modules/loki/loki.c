@@ -7,7 +7,7 @@
  *   GET|POST query?query=&time=&limit=&direction=
  *   GET labels?start=&end=, label/{name}/values?start=&end=&query=
  *   GET series?match[]=&start=&end=, index/stats?query=&start=&end=
- *   GET tail?query=&start=&limit=    a websocket (below)
+ *   GET tail?query=&start=&limit=&delay_for=    a websocket (below)
  *
  * Times are Unix nanoseconds (with a '.': seconds and a fraction), as
  * Grafana sends them; query_range defaults to
@@ -82,6 +82,13 @@ typedef struct {
 	int64_t start, end, step, limit;
 	int forward;
 	char *name; /* label values */
+	/* tail: the entries at time start already sent (their hashes,
+	 * entry_hash), skipped when a poll reads that nanosecond again; a
+	 * poll's own at the time of its last entry, in next */
+	int tail;
+	uint64_t *sent, *next;
+	int nsent, nnext;
+	int64_t delay; /* tail: delay_for, in ns */
 } loki_req_t;
 
 /* ---- answers ---- */
@@ -262,8 +269,21 @@ typedef struct {
 	int n;
 } stream_t;
 
+/* An entry's identity within its nanosecond: its stream and line. */
+static uint64_t entry_hash(const ow_buf_t *key, const ow_buf_t *line)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	for (size_t i = 0; i < key->len; i++)
+		h = (h ^ key->data[i]) * 1099511628211ull;
+	for (size_t i = 0; i < line->len; i++)
+		h = (h ^ line->data[i]) * 1099511628211ull;
+	return h;
+}
+
 /* The entries of a log query as Loki's array of streams into out; *found
- * entries, the last of them at *last. */
+ * entries, the last of them at *last. For a tail (r->tail) the entries at
+ * r->start in r->sent are left out (each hash once), and the hashes of
+ * those at *last are put in r->next. */
 static int log_streams(ow_search_t *s, loki_req_t *r, const lq_selector_t *sel, ow_buf_t *out,
 		       int64_t *found_out, int64_t *last, char *err, size_t errlen)
 {
@@ -274,6 +294,8 @@ static int log_streams(ow_search_t *s, loki_req_t *r, const lq_selector_t *sel, 
 	stream_t *streams = NULL;
 	int nstreams = 0, rc = OW_OK;
 	int64_t found = 0, offset = 0, held = 0;
+	uint8_t *skipped = r->nsent ? ow_calloc((size_t)r->nsent, 1) : NULL;
+	r->nnext = 0;
 	int64_t batch = OW_MAX(OW_MIN(OW_MAX(r->limit, 1000), ow_control_query_max_rows() - 1), 1);
 	ow_buf_t line = {0}, key = {0};
 	while (found < r->limit) {
@@ -314,6 +336,23 @@ static int log_streams(ow_search_t *s, loki_req_t *r, const lq_selector_t *sel, 
 			key.len = 0;
 			lq_labels_key(&l, &key);
 			ow_buf_add(&key, "", 1);
+			int64_t t = strtoll(c[k + 2], NULL, 10);
+			uint64_t eh = r->tail ? entry_hash(&key, &line) : 0;
+			int dup = 0;
+			for (int x = 0; x < r->nsent && t == r->start && !dup; x++)
+				if (!skipped[x] && r->sent[x] == eh)
+					skipped[x] = dup = 1;
+			if (dup) { /* sent by an earlier poll */
+				lq_labels_free(&l);
+				continue;
+			}
+			if (r->tail) {
+				if (found && t != *last)
+					r->nnext = 0;
+				r->next =
+				    ow_realloc(r->next, (size_t)(r->nnext + 1) * sizeof(uint64_t));
+				r->next[r->nnext++] = eh;
+			}
 			int si;
 			for (si = 0; si < nstreams; si++)
 				if (strcmp(streams[si].key, (const char *)key.data) == 0)
@@ -328,7 +367,7 @@ static int log_streams(ow_search_t *s, loki_req_t *r, const lq_selector_t *sel, 
 			stream_t *st = &streams[si];
 			size_t cap = st->values.cap;
 			ow_buf_printf(&st->values, "%s[\"%s\",", st->n++ ? "," : "", c[k + 2]);
-			*last = strtoll(c[k + 2], NULL, 10);
+			*last = t;
 			json_str(&st->values, (const char *)line.data, line.len);
 			ow_buf_addstr(&st->values, "]");
 			lq_labels_free(&l);
@@ -365,6 +404,7 @@ static int log_streams(ow_search_t *s, loki_req_t *r, const lq_selector_t *sel, 
 		ow_buf_free(&streams[i].values);
 	}
 	free(streams);
+	free(skipped);
 	(void)ow_search_hold(s, -held, NULL, 0);
 	ow_buf_free(&where);
 	ow_buf_free(&line);
@@ -947,6 +987,8 @@ static void loki_free(void *arg)
 	free(r->sel_exprs);
 	free(r->sels);
 	free(r->name);
+	free(r->sent);
+	free(r->next);
 	free(r);
 }
 
@@ -1103,7 +1145,15 @@ static const char *add_selector(loki_req_t *r, const char *text, char *err, size
  * (and counted in control's caps) until the tail ends, when it is freed.
  * Every second a poll runs on the query pool as a query of its own
  * (ow_query_run without a request: the same caps, snapshot and budgets),
- * for the entries after the last one sent, oldest first, at most limit.
+ * for the entries from the last one sent's nanosecond on, oldest first,
+ * at most limit: those of that nanosecond already sent (by stream and
+ * line) are left out, so a limit that cuts a poll among entries of one
+ * time loses none. With delay_for (seconds, at most 5, as Loki) a poll
+ * reads only entries older than that, for late writers to catch up. A
+ * poll that cannot run (past the caps: 429, the queue full: 503, the
+ * snapshot unreadable: 500) is tried again the next second; after
+ * TAIL_MAX_TRIES in a row the tail ends with a close frame (1011) that
+ * says why, as a query past its budget does at once.
  * A client that sends close, closes or stops reading (1 MiB unsent) ends
  * its tail; so does one silent for TAIL_SILENT_S (every TAIL_PING_S the
  * server pings; a pong, or any frame, is an answer), and every tail ends
@@ -1118,6 +1168,7 @@ static const char *add_selector(loki_req_t *r, const char *text, char *err, size
 #define TAIL_MAX_S 3600
 #define TAIL_MAX_UNSENT (1 << 20)
 #define TAIL_MAX_FRAME 65536
+#define TAIL_MAX_TRIES 5
 
 typedef struct tail {
 	struct evhttp_connection *evcon;
@@ -1131,6 +1182,7 @@ typedef struct tail {
 	int64_t found, last; /* the poll's answer */
 	int64_t started;     /* ow_mono_ns */
 	int polls;
+	int failed; /* polls in a row that could not run */
 	ow_buf_t frame;
 	struct tail *next;
 } tail_t;
@@ -1309,11 +1361,19 @@ static void tail_answered(void *arg, ow_query_answer_t *a)
 	tail_t *t = arg;
 	if (t->closed || t->timer == NULL) /* ended: nothing after its close frame */
 		return;
+	loki_req_t *r = t->r;
+	t->failed = a->code == 200 ? 0 : t->failed + 1;
 	if (a->code == 200 && t->found > 0) {
 		ws_frame(t, 1, t->frame.data, t->frame.len);
-		t->r->start = t->last + 1;
-	} else if (a->code == 400) {
-		/* the query cannot run (its budget): Loki's close with the reason */
+		if (t->last != r->start) /* else the earlier ones stay sent */
+			r->nsent = 0;
+		r->sent = ow_realloc(r->sent, (size_t)(r->nsent + r->nnext) * sizeof(uint64_t));
+		memcpy(r->sent + r->nsent, r->next, (size_t)r->nnext * sizeof(uint64_t));
+		r->nsent += r->nnext;
+		r->start = t->last;
+	} else if (a->code == 400 || (a->code != 200 && t->failed >= TAIL_MAX_TRIES)) {
+		/* the query cannot run (its budget), or has not for a while
+		 * (busy): Loki's close with the reason */
 		ow_buf_t b = {0};
 		ow_buf_add(&b, "\x03\xf3", 2); /* 1011: internal error */
 		ow_buf_add(&b, a->body.data, OW_MIN(a->body.len, (size_t)120));
@@ -1351,6 +1411,7 @@ static void tail_poll(evutil_socket_t fd, short what, void *arg)
 	if (t->busy)
 		return;
 	t->busy = 1;
+	t->r->end = t->r->delay ? ow_now_ns() - t->r->delay : INT64_MAX;
 	ow_query_run(NULL, t->tenant, &tail_api, t);
 }
 
@@ -1402,11 +1463,17 @@ static void tail_start(struct evhttp_request *req, const char *tenant)
 			why = "tail takes a log query, not a metric query";
 		else if (rc == OW_ERROR)
 			why = "invalid parameter \"start\": a time in nanoseconds";
-		else if (delay && *delay && (atoi(delay) < 0 || atoi(delay) > 5))
+		char *dend = NULL;
+		long dsecs = delay && *delay ? strtol(delay, &dend, 10) : 0;
+		if (why == NULL && dend && (*dend || dsecs < 0))
+			why = "invalid parameter \"delay_for\": whole seconds";
+		else if (why == NULL && dsecs > 5)
 			why = "delay_for can't be greater than 5";
 		r->start = rc == OW_OK ? start : ow_now_ns() - 3600 * (int64_t)1000000000;
 		r->end = INT64_MAX;
 		r->forward = 1;
+		r->tail = 1;
+		r->delay = dsecs * (int64_t)1000000000;
 		if (why == NULL)
 			why = parse_args(&q, &(loki_req_t){.what = Q_LABELS}, err, sizeof(err));
 		const char *li = evhttp_find_header(&q, "limit");
