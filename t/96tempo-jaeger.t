@@ -314,6 +314,40 @@ is(await te.text(), 'echo', 'the provisioned Tempo URL answers /api/echo');
 const js = await (await fetch(at(jaegerDs.url) + '/api/services', { headers: H })).json();
 ok(js.data.length > 0, 'the provisioned Jaeger URL answers /api/services with services');
 
+// ---- windows: searches and Jaeger's names read the request's window, by
+// default a lookback (Tempo's search the hour before, Jaeger's services
+// and operations 72 h), not all time ----
+{
+  const W = { 'X-Scope-OrgID': 'window' };
+  const hr = 3600n * 1000000000n;
+  const nowW = BigInt(Date.now()) * 1000000n;
+  const sp = (id, sid, name, t0, dur) => ({ traceId: id, spanId: hex(sid, 16), name, kind: 2, startTimeUnixNano: `${t0}`, endTimeUnixNano: `${t0 + dur}` });
+  const oldId = hex(0xd0000001n, 32), longId = hex(0xd0000002n, 32);
+  const rsW = [
+    { resource: { attributes: [{ key: 'service.name', value: { stringValue: 'ancient' } }] }, scopeSpans: [{ scope: { name: 'w' }, spans: [sp(oldId, 1, 'old-op', nowW - 120n * hr, 1000000n)] }] },
+    { resource: { attributes: [{ key: 'service.name', value: { stringValue: 'recent' } }] }, scopeSpans: [{ scope: { name: 'w' }, spans: [
+      sp(hex(0xd0000003n, 32), 1, 'three-hours', nowW - 3n * hr, 1000000n),
+      // a trace with a span 3 h before the window and one in it
+      sp(longId, 1, 'long-root', nowW - 3n * hr - 60000000000n, 1000000n), sp(longId, 2, 'long-leaf', nowW - 60000000000n, 1000000n)] }] }];
+  const wp = await fetch(`${s.otlp}/v1/traces`, { method: 'POST', headers: { ...W, 'Content-Type': 'application/json' }, body: JSON.stringify({ resourceSpans: rsW }) });
+  is(wp.status, 200, 'windows: spans of 5 days and 3 hours ago taken');
+  const wj = async (p) => (await fetch(s.control + p, { headers: W })).json();
+  is((await wj('/jaeger/api/services')).data, ['recent'], 'windows: Jaeger services by default: of the last 72 h');
+  const us = (ns) => `${ns / 1000n}`;
+  is((await wj(`/jaeger/api/services?start=${us(nowW - 200n * hr)}&end=${us(nowW)}`)).data, ['ancient', 'recent'], 'windows: ... with start and end (µs): of those');
+  is((await wj('/jaeger/api/services/ancient/operations')).data, [], 'windows: Jaeger operations by default: of the last 72 h');
+  is((await wj('/jaeger/api/services/ancient/operations?lookback=7d')).data, ['old-op'], 'windows: ... with lookback=7d');
+  is((await wj('/jaeger/api/operations?service=ancient&lookback=7d')).data.map((o) => o.name), ['old-op'], 'windows: api/operations takes the window too');
+  const ts = async (q) => ((await wj(`/tempo/api/search?q=${encodeURIComponent(q)}`)).traces || []).map((t) => t.traceID);
+  is(await ts('{ name = "three-hours" }'), [], 'windows: a Tempo search without start: the hour before now');
+  const sec = Number(nowW / 1000000000n);
+  is(((await wj(`/tempo/api/search?q=${encodeURIComponent('{ name = "three-hours" }')}&start=${sec - 4 * 3600}&end=${sec}`)).traces || []).length, 1, 'windows: ... with start and end: the trace 3 h ago');
+  const dur = await wj(`/tempo/api/search?q=${encodeURIComponent('{ name = "long-leaf" }')}&start=${sec - 600}&end=${sec}&minDuration=2h`);
+  is((dur.traces || []).length, 0, 'windows: minDuration measures a trace over its spans within an hour of the window (the span 3 h before it is not read)');
+  const dur2 = await wj(`/tempo/api/search?q=${encodeURIComponent('{ name = "long-leaf" }')}&start=${sec - 4 * 3600}&end=${sec}&minDuration=2h`);
+  ok((dur2.traces || []).length === 1 && dur2.traces[0].durationMs >= 3 * 3600 * 1000, 'windows: ... a window that holds both: found, 3 h long', dur2.traces);
+}
+
 // ---- memory: the trees, JSON and protobuf a trace is built into count
 // against query.max_memory_bytes (its spans' SQL alone fits) ----
 {

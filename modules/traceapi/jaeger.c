@@ -5,6 +5,10 @@
  *   GET api/services                      service names
  *   GET api/services/{service}/operations span names of a service
  *   GET api/operations?service=&spanKind= [{name, spanKind}]
+ *                                         (these three: of the spans
+ *                                         that start in start..end, in
+ *                                         µs, by default lookback, 72h,
+ *                                         before now)
  *   GET api/traces?service=&operation=&tags=&minDuration=&maxDuration=
  *                  &limit=&start=&end=&lookback=
  *                                         traces with a span that has
@@ -41,6 +45,13 @@
 #include <event2/keyvalq_struct.h>
 
 enum { J_SERVICES, J_OPERATIONS, J_OPS_KIND, J_SEARCH, J_TRACE };
+
+/* The default windows: a search's the hour before now (Jaeger UI's
+ * default lookback); services' and operations' the 72 hours before now
+ * (Jaeger's Elasticsearch store's es.max-span-age, the window it lists
+ * them from). */
+#define SEARCH_LOOKBACK (3600 * (int64_t)1000000000)
+#define NAMES_LOOKBACK (72 * 3600 * (int64_t)1000000000)
 
 typedef struct {
 	int what;
@@ -284,10 +295,16 @@ static void work_names(ow_search_t *s, jaeger_req_t *r, ow_query_answer_t *a)
 {
 	ow_buf_t b = {0};
 	if (r->what == J_SERVICES) {
-		ow_buf_addstr(&b, "SELECT service_name FROM spans WHERE service_name IS NOT NULL "
-				  "GROUP BY service_name ORDER BY service_name");
+		ow_buf_printf(&b,
+			      "SELECT service_name FROM spans WHERE start_time >= %lld AND "
+			      "start_time <= %lld AND service_name IS NOT NULL "
+			      "GROUP BY service_name ORDER BY service_name",
+			      (long long)r->q.start, (long long)r->q.end);
 	} else {
-		ow_buf_addstr(&b, "SELECT name, kind FROM spans WHERE service_name = ");
+		ow_buf_printf(&b,
+			      "SELECT name, kind FROM spans WHERE start_time >= %lld AND "
+			      "start_time <= %lld AND service_name = ",
+			      (long long)r->q.start, (long long)r->q.end);
 		ow_search_sql_str(&b, r->service);
 		if (r->kind >= 0)
 			ow_buf_printf(&b, " AND kind = %d", r->kind);
@@ -473,6 +490,25 @@ static int us_arg(struct evkeyvalq *args, const char *name, int64_t *ns)
 }
 
 /* A search's arguments into r: NULL, or the message of a 400. */
+/* The window a request reads, [start, end]: start and end in µs, by
+ * default end now and start lookback (a duration; default lookback)
+ * before it. */
+static const char *window_args(struct evkeyvalq *args, jaeger_req_t *r, int64_t lookback)
+{
+	r->q.end = ow_now_ns();
+	const char *lb = evhttp_find_header(args, "lookback");
+	if (lb && *lb && strcmp(lb, "custom") != 0 &&
+	    (ow_parse_duration(lb, &lookback) != OW_OK || lookback < 0))
+		return "malformed 'lookback' parameter: a duration such as 1h or 2d";
+	int has_end = us_arg(args, "end", &r->q.end);
+	int has_start = us_arg(args, "start", &r->q.start);
+	if (has_end < 0 || has_start < 0)
+		return "malformed 'start' or 'end' parameter: microseconds since the epoch";
+	if (!has_start)
+		r->q.start = r->q.end - lookback;
+	return NULL;
+}
+
 static const char *search_args(struct evkeyvalq *args, jaeger_req_t *r)
 {
 	const char *svc = evhttp_find_header(args, "service");
@@ -540,19 +576,7 @@ static const char *search_args(struct evkeyvalq *args, jaeger_req_t *r)
 			r->q.limit = x;
 	}
 	r->q.min_dur = r->q.max_dur = -1;
-	r->q.end = ow_now_ns();
-	int64_t lookback = 3600 * (int64_t)1000000000;
-	const char *lb = evhttp_find_header(args, "lookback");
-	if (lb && *lb && strcmp(lb, "custom") != 0 &&
-	    (ow_parse_duration(lb, &lookback) != OW_OK || lookback < 0))
-		return "malformed 'lookback' parameter: a duration such as 1h or 2d";
-	int has_end = us_arg(args, "end", &r->q.end);
-	int has_start = us_arg(args, "start", &r->q.start);
-	if (has_end < 0 || has_start < 0)
-		return "malformed 'start' or 'end' parameter: microseconds since the epoch";
-	if (!has_start)
-		r->q.start = r->q.end - lookback;
-	return NULL;
+	return window_args(args, r, SEARCH_LOOKBACK);
 }
 
 void ow_jaeger_route(struct evhttp_request *req, const char *path, const char *tenant, void *arg)
@@ -578,6 +602,7 @@ void ow_jaeger_route(struct evhttp_request *req, const char *path, const char *t
 		why = "malformed query string";
 	} else if (strcmp(path, "/api/services") == 0) {
 		r->what = J_SERVICES;
+		why = window_args(&args, r, NAMES_LOOKBACK);
 	} else if (strncmp(path, "/api/services/", 14) == 0 && n > 25 &&
 		   strcmp(path + n - 11, "/operations") == 0) {
 		r->what = J_OPERATIONS;
@@ -585,6 +610,7 @@ void ow_jaeger_route(struct evhttp_request *req, const char *path, const char *t
 		svc[n - 25] = '\0';
 		r->service = evhttp_uridecode(svc, 0, NULL);
 		free(svc);
+		why = window_args(&args, r, NAMES_LOOKBACK);
 	} else if (strcmp(path, "/api/operations") == 0) {
 		r->what = J_OPS_KIND;
 		const char *svc = evhttp_find_header(&args, "service");
@@ -600,6 +626,8 @@ void ow_jaeger_route(struct evhttp_request *req, const char *path, const char *t
 			why =
 			    "unsupported 'spanKind' parameter: internal, server, client, producer "
 			    "or consumer";
+		if (why == NULL)
+			why = window_args(&args, r, NAMES_LOOKBACK);
 	} else if (strcmp(path, "/api/traces") == 0) {
 		r->what = J_SEARCH;
 		why = search_args(&args, r);

@@ -15,10 +15,13 @@
  *                                         traces with a span that matches
  *                                         the TraceQL q (below), the most
  *                                         recent first: start and end in
- *                                         Unix seconds (default: all
- *                                         time), limit traces (20), spss
- *                                         matched spans shown a trace (3),
- *                                         the durations of whole traces
+ *                                         Unix seconds (default: the hour
+ *                                         before end, end none), limit
+ *                                         traces (20), spss matched spans
+ *                                         shown a trace (3), the durations
+ *                                         of whole traces (measured over
+ *                                         the spans near the window:
+ *                                         tr_search_t)
  *   GET api/search/tags, api/v2/search/tags?scope=
  *   GET api/search/tag/{tag}/values, api/v2/search/tag/{tag}/values?q=
  *                                         the values of the spans q
@@ -53,6 +56,10 @@
 #include <event2/keyvalq_struct.h>
 
 enum { T_TRACE, T_SEARCH, T_TAGS, T_TAG_VALUES };
+
+/* A search without start: the hour before its end (or now), where Tempo
+ * searches its ingesters' recent traces. */
+#define SEARCH_LOOKBACK (3600 * (int64_t)1000000000)
 enum { SC_ALL, SC_RESOURCE, SC_SPAN, SC_INTRINSIC };
 
 typedef struct {
@@ -910,9 +917,13 @@ static const char *parse_args(struct evkeyvalq *args, tempo_req_t *r, char *err,
 {
 	int64_t max = ow_control_query_max_rows();
 	r->q.min_dur = r->q.max_dur = -1;
-	if (secs_arg(args, "start", 0, &r->q.start) != OW_OK ||
+	if (secs_arg(args, "start", -1, &r->q.start) != OW_OK ||
 	    secs_arg(args, "end", INT64_MAX, &r->q.end) != OW_OK)
 		return "invalid start or end: Unix seconds";
+	if (r->q.start < 0) /* a search's default: the hour before end or now */
+		r->q.start = r->what != T_SEARCH     ? 0
+			     : r->q.end != INT64_MAX ? r->q.end - SEARCH_LOOKBACK
+						     : ow_now_ns() - SEARCH_LOOKBACK;
 	if (r->q.end <= INT64_MAX - 999999999)
 		r->q.end += 999999999; /* the whole last second */
 	if (int_arg(args, "limit", 20, 1, max, &r->q.limit) != OW_OK) {

@@ -85,12 +85,19 @@ int tr_search_ids(ow_search_t *s, const tr_search_t *q, ow_search_rows_t *ids, c
 			      "GROUP BY trace_id ORDER BY t DESC",
 			      (int)where.len, (const char *)where.data);
 	} else {
+		/* a trace's duration over its spans that start within slack
+		 * of the window: maxDuration, which holds every span of a trace
+		 * short enough (exact), else TR_TRACE_SLACK */
+		int64_t slack = q->max_dur >= 0 ? q->max_dur : TR_TRACE_SLACK;
+		int64_t from = q->start > INT64_MIN + slack ? q->start - slack : INT64_MIN;
+		int64_t to = q->end < INT64_MAX - slack ? q->end + slack : INT64_MAX;
 		ow_buf_printf(
 		    &b,
-		    "SELECT trace_id, max(start_time) AS t FROM spans WHERE trace_id IN "
+		    "SELECT trace_id, max(start_time) AS t FROM spans WHERE start_time >= %lld AND "
+		    "start_time <= %lld AND trace_id IN "
 		    "(SELECT trace_id FROM spans WHERE %.*s) GROUP BY trace_id HAVING "
 		    "max(end_time) - min(start_time) BETWEEN %lld AND %lld ORDER BY t DESC",
-		    (int)where.len, (const char *)where.data,
+		    (long long)from, (long long)to, (int)where.len, (const char *)where.data,
 		    (long long)(q->min_dur < 0 ? 0 : q->min_dur),
 		    (long long)(q->max_dur < 0 ? INT64_MAX : q->max_dur));
 	}

@@ -66,7 +66,11 @@ enum {
 
 /* A search: spans matching cond (SQL over the spans table) that start in
  * [start, end] ns; at most limit traces, the most recent first; with
- * min_dur/max_dur (>= 0), only traces whose whole duration is in range. */
+ * min_dur/max_dur (>= 0), only traces whose duration is in range: the
+ * duration over the trace's spans that start within max_dur of the window
+ * (every span of a trace that short), or without max_dur within
+ * TR_TRACE_SLACK of it. The default windows are the APIs'. */
+#define TR_TRACE_SLACK (3600 * (int64_t)1000000000)
 typedef struct {
 	ow_buf_t cond;
 	int64_t start, end, limit, min_dur, max_dur;
