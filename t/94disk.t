@@ -120,5 +120,29 @@ await sleep(200); // the server's log line, read
 like(s.log(), /janitor: free disk \d+ of 10000000 bytes is back above storage.disk.critical_watermark_percent \(5%\): ingest resumes/, 'logged');
 is((await s.stop()).code, 0, 'SIGTERM: exit 0');
 s.forget();
+
+// ---- a slow disk does not hold the loop: the janitor's statvfs and the
+// unlinks of merged parts run on the disk thread (each takes 1 s here),
+// while ingest is answered at once ----
+{
+  fs.writeFileSync(disk, `${TOTAL} ${TOTAL}\n`);
+  const sl = await start({ tag: 'disk-slow', bin: faultsBin,
+    env: { ...env, OPENWIT_IO_FAULTS: 'pq.space:SLOW:2-1000000,pq.unlink:SLOW:1-1000000', OPENWIT_IO_SLOW_MS: '1000' },
+    config: { ...base, 'storage.disk.low_watermark_percent': 10, 'storage.disk.critical_watermark_percent': 5, 'index.enabled': false,
+      'storage.file_rotation.file_duration_minutes': 0, 'storage.file_rotation.check_interval_ms': 100 } });
+  const lat = [];
+  for (let i = 0; i < 12; i++) {
+    const t0 = Date.now();
+    const c = send(sl, 'slow', logs(`slow${i}`, now(), 5)).code;
+    lat.push(c === 200 ? Date.now() - t0 : c);
+    await sleep(250);
+  }
+  ok(lat.every((x) => x < 700), 'ingest answered under 0.7 s each while statvfs and unlinks take 1 s', lat);
+  ok(await until(() => sql(db(sl), "select count(*) n from parts where kind = 'stable'")[0].n >= 1, 15000), 'the parts merged meanwhile');
+  const gone = () => { const l = new Set(catalog(sl).map((p) => path.basename(p.path))); return fs.readdirSync(sl.data, { recursive: true }).filter((f) => f.endsWith('.parquet') && !l.has(path.basename(f))); };
+  ok(await until(() => gone().length === 0, 45000, 200), 'the merged parts\' files are unlinked all the same', gone());
+  is((await sl.stop()).code, 0, 'SIGTERM: exit 0');
+  sl.forget();
+}
 done();
 })();

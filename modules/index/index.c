@@ -803,7 +803,7 @@ static void part_gone(ow_partref_t *p)
 	if (p->removed) {
 		char path[4400];
 		file_of(p->id, path, sizeof(path));
-		ow_io_unlink(OW_IO_PARQUET, path);
+		ow_io_unlink_later(OW_IO_PARQUET, path, NULL, 0);
 		id_remove(p->id);
 	}
 }
