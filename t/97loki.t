@@ -295,7 +295,7 @@ const lines = (got) => got.flatMap((g) => g.frame.streams.flatMap((x) => x.value
   const sc = await start({ tag: 'loki-tailcap', config: { 'query.max_concurrent_per_tenant': 1 } });
   const open = (t) => new Promise((resolve) => {
     const ws = new WebSocket(`${sc.control.replace('http', 'ws')}/loki/api/v1/tail?query=${encodeURIComponent('{service_name="x"}')}`, { headers: { 'X-Scope-OrgID': t } });
-    ws.on('unexpected-response', (rq, res) => resolve({ code: res.statusCode }));
+    ws.on('unexpected-response', (rq, res) => resolve({ code: res.statusCode, retry: res.headers['retry-after'] }));
     ws.on('open', () => resolve({ code: 101, ws }));
     ws.on('error', (e) => resolve({ code: String(e) }));
   });
@@ -303,6 +303,7 @@ const lines = (got) => got.flatMap((g) => g.frame.streams.flatMap((x) => x.value
   const b = await open('ta');
   const c = await open('tb');
   is([a.code, b.code, c.code], [101, 429, 101], 'tails: a second of one tenant is 429 under query.max_concurrent_per_tenant 1; another tenant\'s opens');
+  is(b.retry, '1', 'tails: ... the 429 with Retry-After (ow_http_reply\'s)');
   for (const x of [a, c]) if (x.ws) x.ws.terminate();
   await sleep(200);
   const d = await open('ta');

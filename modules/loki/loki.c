@@ -1442,7 +1442,7 @@ static void tail_start(struct evhttp_request *req, const char *tenant)
 				    ? "too many tails of this tenant: "
 				      "query.max_concurrent_per_tenant; retry\n"
 				    : "too many tails running: query.max_concurrent; retry\n";
-		ow_http_reply(req, 429, "text/plain; charset=utf-8", m, strlen(m), 1);
+		ow_http_reply(req, 429, "text/plain; charset=utf-8", m, strlen(m), 0);
 		return;
 	}
 	loki_req_t *r = ow_calloc(1, sizeof(*r));
