@@ -38,8 +38,9 @@ int ow_io_unlink(int domain, const char *path);
  * parts, statvfs) run there, in order, never on the loop nor on the
  * ingest workers. ow_io_submit runs j->work there, then j->done on the
  * loop when it has one; ow_io_stop (at exit, after the modules' stops and
- * the loop) runs what is left, each done() on the caller's thread, and
- * joins it; a job submitted after it runs at once. */
+ * the loop) has the thread run what is left (a done() then runs there,
+ * the loop having ended) and joins it; a job submitted after it runs at
+ * once, on the caller's thread. */
 struct ow_job;
 void ow_io_submit(struct ow_job *j);
 void ow_io_stop(void);
