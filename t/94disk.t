@@ -10,7 +10,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 (async () => {
-const { start, faultsBin, curl, curlJSON, sql, walFiles, ok, is, like, done, sleep, tmpdir } = await import('./lib/harness.mjs');
+const { start, faultsBin, curl, curlJSON, sql, walFiles, ok, is, like, note, done, sleep, tmpdir } = await import('./lib/harness.mjs');
 const tmp = tmpdir('disk-body');
 let nb = 0;
 const file = (body) => { const f = path.join(tmp, `b${nb++}`); fs.writeFileSync(f, body); return f; };
@@ -137,6 +137,7 @@ s.forget();
     lat.push(c === 200 ? Date.now() - t0 : c);
     await sleep(250);
   }
+  note(`ack ms: ${lat.join(' ')}`);
   ok(lat.every((x) => x < 1500), 'ingest answered under 1.5 s each while statvfs and unlinks take 2.5 s', lat);
   ok(await until(() => sql(db(sl), "select count(*) n from parts where kind = 'stable'")[0].n >= 1, 15000), 'the parts merged meanwhile');
   const gone = () => { const l = new Set(catalog(sl).map((p) => path.basename(p.path))); return fs.readdirSync(sl.data, { recursive: true }).filter((f) => f.endsWith('.parquet') && !l.has(path.basename(f))); };
