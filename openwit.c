@@ -548,6 +548,7 @@ int main(int argc, char **argv)
 	for (size_t i = OW_NELEMS(modules); i-- > 0;)
 		if (ran[i] && modules[i]->stop)
 			modules[i]->stop();
+	ow_io_stop(); /* the files of the parts the stops let go */
 	for (int i = 0; signums[i]; i++)
 		event_free(sigs[i]);
 	if (drain_timer)

@@ -38,6 +38,24 @@ is(r.code, 200, 'GET /ready: 200');
 is(r.json, { status: 'ready' }, 'GET /ready: {"status":"ready"}');
 r = curl(`${s.control}/health`, ['-I']);
 is(r.code, 200, 'HEAD /health: 200');
+// HEAD: GET's head with its Content-Length, and no body (a body after it
+// would be read as the next response on a kept-alive connection)
+{
+  const net = require('node:net');
+  const rawHead = (p) => new Promise((resolve) => {
+    const c = net.connect(s.ports.control, '127.0.0.1', () => c.write(`HEAD ${p} HTTP/1.1\r\nHost: openwit\r\n\r\n`));
+    let d = '';
+    c.on('data', (x) => { d += x; });
+    setTimeout(() => { c.destroy(); resolve(d); }, 300);
+  });
+  for (const p of ['/health', '/ready', '/metrics', '/nope']) {
+    const head = curl(`${s.control}${p}`, ['-I']);
+    const got = curl(`${s.control}${p}`);
+    if (p !== '/metrics') is(head.headers['content-length'], String(got.body.length), `curl -I ${p}: Content-Length as GET's body`);
+    const raw = await rawHead(p);
+    ok(/^HTTP\/1\.1 (200|404) /.test(raw) && raw.endsWith('\r\n\r\n'), `HEAD ${p}: the head alone, no body after it`, raw.slice(-80));
+  }
+}
 r = curlJSON(`${s.control}/health`, ['-X', 'POST', '-d', 'x']);
 is(r.code, 405, 'POST /health: 405');
 is(r.headers.allow, 'GET', 'POST /health: Allow: GET');

@@ -181,6 +181,21 @@ await check(s, 'rebuilt', corpus);
 await s.stop();
 s.forget();
 
+// ---- the postings in memory bounded (index.max_memory_bytes): the least
+// recently used dropped, read again for the next query that needs them;
+// the same answers and the same bytes read ----
+s = await start({ dir: s.dir, ports: s.ports, config: { ...base, 'index.max_memory_bytes': 4096 } });
+ok(await allIndexed(s), 'index.max_memory_bytes 4096: every part indexed');
+ok(ib > 3 * 4096, `the indexes (${ib} bytes) are more than it holds`);
+const bytesBounded = await check(s, 'index.max_memory_bytes 4096', corpus);
+is(bytesBounded, bytesIdx, 'index.max_memory_bytes 4096: the index used as with all of it in memory (the same bytes read)');
+const metric = (name) => Number((metrics().match(new RegExp(`^${name} (\\d+)`, 'm')) || [])[1]);
+ok(metric('openwit_index_bytes') <= 4096, `openwit_index_bytes at most index.max_memory_bytes (${metric('openwit_index_bytes')})`);
+ok(metric('openwit_index_evicted_total') > 0 && metric('openwit_index_reread_total') > 0,
+  `postings evicted (${metric('openwit_index_evicted_total')}) and read again (${metric('openwit_index_reread_total')})`);
+await s.stop();
+s.forget();
+
 // ---- rows in the buffers beside the parts, then a merge ----
 s = await start({ dir: s.dir, ports: s.ports, config: { ...base, 'storage.buffer.flush_interval_ms': 600000,
   'storage.file_rotation.file_duration_minutes': 0, 'storage.file_rotation.check_interval_ms': 50 } });

@@ -10,7 +10,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 (async () => {
-const { start, faultsBin, curl, curlJSON, sql, walFiles, ok, is, like, done, sleep, tmpdir } = await import('./lib/harness.mjs');
+const { start, faultsBin, curl, curlJSON, sql, walFiles, ok, is, like, note, done, sleep, tmpdir } = await import('./lib/harness.mjs');
 const tmp = tmpdir('disk-body');
 let nb = 0;
 const file = (body) => { const f = path.join(tmp, `b${nb++}`); fs.writeFileSync(f, body); return f; };
@@ -120,5 +120,30 @@ await sleep(200); // the server's log line, read
 like(s.log(), /janitor: free disk \d+ of 10000000 bytes is back above storage.disk.critical_watermark_percent \(5%\): ingest resumes/, 'logged');
 is((await s.stop()).code, 0, 'SIGTERM: exit 0');
 s.forget();
+
+// ---- a slow disk does not hold the loop: the janitor's statvfs and the
+// unlinks of merged parts run on the disk thread (the first few take 2.5 s
+// each here), while ingest is answered at once ----
+{
+  fs.writeFileSync(disk, `${TOTAL} ${TOTAL}\n`);
+  const sl = await start({ tag: 'disk-slow', bin: faultsBin,
+    env: { ...env, OPENWIT_IO_FAULTS: 'pq.space:SLOW:2-4,pq.unlink:SLOW:1-4', OPENWIT_IO_SLOW_MS: '2500' },
+    config: { ...base, 'storage.disk.low_watermark_percent': 10, 'storage.disk.critical_watermark_percent': 5, 'index.enabled': false,
+      'storage.file_rotation.file_duration_minutes': 0, 'storage.file_rotation.check_interval_ms': 100 } });
+  const lat = [];
+  for (let i = 0; i < 12; i++) {
+    const t0 = Date.now();
+    const c = send(sl, 'slow', logs(`slow${i}`, now(), 5)).code;
+    lat.push(c === 200 ? Date.now() - t0 : c);
+    await sleep(250);
+  }
+  note(`ack ms: ${lat.join(' ')}`);
+  ok(lat.every((x) => x < 1500), 'ingest answered under 1.5 s each while statvfs and unlinks take 2.5 s', lat);
+  ok(await until(() => sql(db(sl), "select count(*) n from parts where kind = 'stable'")[0].n >= 1, 15000), 'the parts merged meanwhile');
+  const gone = () => { const l = new Set(catalog(sl).map((p) => path.basename(p.path))); return fs.readdirSync(sl.data, { recursive: true }).filter((f) => f.endsWith('.parquet') && !l.has(path.basename(f))); };
+  ok(await until(() => gone().length === 0, 45000, 200), 'the merged parts\' files are unlinked all the same', gone());
+  is((await sl.stop()).code, 0, 'SIGTERM: exit 0');
+  sl.forget();
+}
 done();
 })();

@@ -314,6 +314,67 @@ is(await te.text(), 'echo', 'the provisioned Tempo URL answers /api/echo');
 const js = await (await fetch(at(jaegerDs.url) + '/api/services', { headers: H })).json();
 ok(js.data.length > 0, 'the provisioned Jaeger URL answers /api/services with services');
 
+// ---- windows: searches and Jaeger's names read the request's window, by
+// default a lookback (Tempo's search the hour before, Jaeger's services
+// and operations 72 h), not all time ----
+{
+  const W = { 'X-Scope-OrgID': 'window' };
+  const hr = 3600n * 1000000000n;
+  const nowW = BigInt(Date.now()) * 1000000n;
+  const sp = (id, sid, name, t0, dur) => ({ traceId: id, spanId: hex(sid, 16), name, kind: 2, startTimeUnixNano: `${t0}`, endTimeUnixNano: `${t0 + dur}` });
+  const oldId = hex(0xd0000001n, 32), longId = hex(0xd0000002n, 32);
+  const rsW = [
+    { resource: { attributes: [{ key: 'service.name', value: { stringValue: 'ancient' } }] }, scopeSpans: [{ scope: { name: 'w' }, spans: [sp(oldId, 1, 'old-op', nowW - 120n * hr, 1000000n)] }] },
+    { resource: { attributes: [{ key: 'service.name', value: { stringValue: 'recent' } }] }, scopeSpans: [{ scope: { name: 'w' }, spans: [
+      sp(hex(0xd0000003n, 32), 1, 'three-hours', nowW - 3n * hr, 1000000n),
+      // a trace with a span 3 h before the window and one in it
+      sp(longId, 1, 'long-root', nowW - 3n * hr - 60000000000n, 1000000n), sp(longId, 2, 'long-leaf', nowW - 60000000000n, 1000000n)] }] }];
+  const wp = await fetch(`${s.otlp}/v1/traces`, { method: 'POST', headers: { ...W, 'Content-Type': 'application/json' }, body: JSON.stringify({ resourceSpans: rsW }) });
+  is(wp.status, 200, 'windows: spans of 5 days and 3 hours ago taken');
+  const wj = async (p) => (await fetch(s.control + p, { headers: W })).json();
+  is((await wj('/jaeger/api/services')).data, ['recent'], 'windows: Jaeger services by default: of the last 72 h');
+  const us = (ns) => `${ns / 1000n}`;
+  is((await wj(`/jaeger/api/services?start=${us(nowW - 200n * hr)}&end=${us(nowW)}`)).data, ['ancient', 'recent'], 'windows: ... with start and end (µs): of those');
+  is((await wj('/jaeger/api/services/ancient/operations')).data, [], 'windows: Jaeger operations by default: of the last 72 h');
+  is((await wj('/jaeger/api/services/ancient/operations?lookback=7d')).data, ['old-op'], 'windows: ... with lookback=7d');
+  is((await wj('/jaeger/api/operations?service=ancient&lookback=7d')).data.map((o) => o.name), ['old-op'], 'windows: api/operations takes the window too');
+  const ts = async (q) => ((await wj(`/tempo/api/search?q=${encodeURIComponent(q)}`)).traces || []).map((t) => t.traceID);
+  is(await ts('{ name = "three-hours" }'), [], 'windows: a Tempo search without start: the hour before now');
+  const sec = Number(nowW / 1000000000n);
+  is(((await wj(`/tempo/api/search?q=${encodeURIComponent('{ name = "three-hours" }')}&start=${sec - 4 * 3600}&end=${sec}`)).traces || []).length, 1, 'windows: ... with start and end: the trace 3 h ago');
+  const dur = await wj(`/tempo/api/search?q=${encodeURIComponent('{ name = "long-leaf" }')}&start=${sec - 600}&end=${sec}&minDuration=2h`);
+  is((dur.traces || []).length, 0, 'windows: minDuration measures a trace over its spans within an hour of the window (the span 3 h before it is not read)');
+  const dur2 = await wj(`/tempo/api/search?q=${encodeURIComponent('{ name = "long-leaf" }')}&start=${sec - 4 * 3600}&end=${sec}&minDuration=2h`);
+  ok((dur2.traces || []).length === 1 && dur2.traces[0].durationMs >= 3 * 3600 * 1000, 'windows: ... a window that holds both: found, 3 h long', dur2.traces);
+}
+
+// ---- memory: the trees, JSON and protobuf a trace is built into count
+// against query.max_memory_bytes (its spans' SQL alone fits) ----
+{
+  const sm = await start({ tag: 'traceapi-mem', config: { 'query.max_memory_bytes': 1048576 } });
+  const mkTrace = (id, n) => Array.from({ length: n }, (_, i) => ({ traceId: id, spanId: hex(i + 1, 16), name: `op${i % 7}`, kind: 1,
+    startTimeUnixNano: `${now - BigInt(n - i) * 1000000n}`, endTimeUnixNano: `${now - BigInt(n - i) * 1000000n + 500000n}`,
+    attributes: [{ key: 'k', value: { intValue: `${i}` } }, { key: 'a', value: { stringValue: 'x' } }] }));
+  const bigId = hex(0xfeed0000n, 32), smallId = hex(0xfeed0001n, 32);
+  const mp = await fetch(`${sm.otlp}/v1/traces`, { method: 'POST', headers: { ...H, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'big' } }] }, scopeSpans: [{ scope: { name: 's' }, spans: [...mkTrace(bigId, 700), ...mkTrace(smallId, 5)] }] }] }) });
+  is(mp.status, 200, 'memory: a trace of 700 spans and one of 5 taken');
+  const mget = async (p, accept) => { const r = await fetch(sm.control + p, { headers: { ...H, Accept: accept } }); return { status: r.status, text: await r.text() }; };
+  for (const [p, accept, code] of [[`/tempo/api/traces/${bigId}`, 'application/protobuf', 500], [`/tempo/api/v2/traces/${bigId}`, 'application/protobuf', 500], [`/tempo/api/traces/${bigId}`, '', 500]]) {
+    const r = await mget(p, accept);
+    ok(r.status === code && /^query exceeded its memory budget of 1 MiB/.test(r.text), `memory: Tempo ${p.slice(0, 20)} ${accept || 'JSON'} of 700 spans under 1 MiB: ${code}, the budget's message`, `${r.status} ${r.text.slice(0, 200)}`);
+  }
+  const jr = await mget(`/jaeger/api/traces/${bigId}`, '');
+  let jj = {};
+  try { jj = JSON.parse(jr.text); } catch {}
+  ok(jr.status === 400 && jj.errors && /^query exceeded its memory budget of 1 MiB/.test(jj.errors[0].msg), 'memory: Jaeger\'s model of it: 400, the budget\'s message in Jaeger\'s errors', jr.text.slice(0, 200));
+  const small = await mget(`/tempo/api/traces/${smallId}`, 'application/protobuf');
+  is(small.status, 200, 'memory: the trace of 5 spans fits: 200');
+  const js2 = await mget(`/jaeger/api/traces/${smallId}`, '');
+  is(js2.status === 200 && JSON.parse(js2.text).data[0].spans.length, 5, 'memory: ... in Jaeger\'s model too');
+  await sm.stop();
+}
+
 // ---- auth ----
 const tok = (tenant, scopes) => { const r = spawnSync(bin, ['token', tenant, scopes]); const [token, line] = r.stdout.toString().split('\n'); return { token, line }; };
 const rd = tok('shop', 'read'), wr = tok('shop', 'write'), rdOther = tok('other', 'read');

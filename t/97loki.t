@@ -240,13 +240,62 @@ await sleep(200);
 const alive = await get('/loki/api/v1/labels');
 is(alive.status, 200, 'the server goes on after a client dropped its tail');
 
+// entries that share a nanosecond: a limit that cuts a poll among them
+// loses none (the next poll reads that nanosecond again, without the ones
+// sent)
+const tailFrames = (url, headers, until, ms) => new Promise((resolve) => {
+  const ws = new WebSocket(url, { headers });
+  const got = [];
+  const timer = setTimeout(() => { ws.terminate(); resolve({ got, timeout: true }); }, ms);
+  ws.on('message', (m) => { got.push({ when: Date.now(), frame: JSON.parse(m.toString()) }); if (until(got)) { clearTimeout(timer); ws.terminate(); resolve({ got }); } });
+  ws.on('close', (code, reason) => { clearTimeout(timer); resolve({ got, code, reason: reason.toString() }); });
+  ws.on('error', (e) => { clearTimeout(timer); resolve({ got, error: String(e) }); });
+});
+const lines = (got) => got.flatMap((g) => g.frame.streams.flatMap((x) => x.values.map((v) => v[1])));
+{
+  const t = BigInt(Date.now() - 5000) * 1000000n;
+  const recs = Array.from({ length: 10 }, (_, i) => ({ timeUnixNano: `${t}`, body: { stringValue: `same-ns ${i}` } }));
+  await fetch(`${s.otlp}/v1/logs`, { method: 'POST', headers: { ...H, 'Content-Type': 'application/json' }, body: JSON.stringify({ resourceLogs: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'samens' } }] }, scopeLogs: [{ logRecords: recs }] }] }) });
+  const r = await tailFrames(`${s.control.replace('http', 'ws')}/loki/api/v1/tail?query=${encodeURIComponent('{service_name="samens"}')}&start=${t - 1n}&limit=3`, H, (got) => lines(got).length >= 10, 7000);
+  is(lines(r.got).sort(), recs.map((x) => x.body.stringValue), 'tail: 10 entries of one nanosecond under limit 3: every one, once, over several frames');
+  ok(r.got.length >= 4 && r.got.every((g) => lines([g]).length <= 3), 'tail: ... at most limit a frame', r.got.map((g) => lines([g]).length));
+}
+// delay_for: a poll reads entries older than that many seconds only
+{
+  const url = `${s.control.replace('http', 'ws')}/loki/api/v1/tail?query=${encodeURIComponent('{service_name="delayed"}')}&delay_for=2`;
+  const p = tailFrames(url, H, (got) => got.length > 0, 8000);
+  await sleep(300);
+  const sentAt = Date.now();
+  await fetch(`${s.otlp}/v1/logs`, { method: 'POST', headers: { ...H, 'Content-Type': 'application/json' }, body: JSON.stringify({ resourceLogs: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'delayed' } }] }, scopeLogs: [{ logRecords: [{ timeUnixNano: `${BigInt(sentAt) * 1000000n}`, body: { stringValue: 'late-ok' } }] }] }] }) });
+  const r = await p;
+  is(lines(r.got), ['late-ok'], 'tail delay_for=2: the entry arrives');
+  const lag = r.got.length ? r.got[0].when - sentAt : -1;
+  ok(lag >= 1900, 'tail delay_for=2: ... not before 2 s after its time', lag);
+  for (const d of ['6', 'x']) {
+    const bad = h.curl(`${s.control}/loki/api/v1/tail?query=${encodeURIComponent('{service_name="delayed"}')}&delay_for=${d}`, ['-m', '5', '-H', `X-Scope-OrgID: ${tenant}`, '-H', 'Connection: Upgrade', '-H', 'Upgrade: websocket', '-H', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', '-H', 'Sec-WebSocket-Version: 13']);
+    is(bad.code, 400, `tail delay_for=${d}: 400`);
+  }
+}
+
+// a tail whose polls cannot run (429: a query holds query.max_concurrent 1)
+// is not retried forever: after 5 in a row it closes with 1011 and why
+{
+  const sb = await start({ tag: 'loki-busy', config: { 'query.max_concurrent': 1, 'query.timeout_ms': 15000 } });
+  const slow = fetch(`${sb.control}/api/search`, { method: 'POST', headers: { ...H, 'Content-Type': 'application/json' }, body: JSON.stringify({ query: 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT max(x) FROM c' }) }).catch(() => null);
+  await sleep(300);
+  const r = await tailFrames(`${sb.control.replace('http', 'ws')}/loki/api/v1/tail?query=${encodeURIComponent('{service_name="x"}')}`, H, () => false, 10000);
+  ok(r.code === 1011 && /too many|max_concurrent/.test(r.reason), 'tail: polls refused 429 five times in a row: closed with 1011 and the reason', r);
+  await sb.stop();
+  await slow;
+}
+
 // a tenant's tails count against query.max_concurrent_per_tenant (a tenant
 // cannot hold every tail slot); a ping arrives every 30 s (not waited for)
 {
   const sc = await start({ tag: 'loki-tailcap', config: { 'query.max_concurrent_per_tenant': 1 } });
   const open = (t) => new Promise((resolve) => {
     const ws = new WebSocket(`${sc.control.replace('http', 'ws')}/loki/api/v1/tail?query=${encodeURIComponent('{service_name="x"}')}`, { headers: { 'X-Scope-OrgID': t } });
-    ws.on('unexpected-response', (rq, res) => resolve({ code: res.statusCode }));
+    ws.on('unexpected-response', (rq, res) => resolve({ code: res.statusCode, retry: res.headers['retry-after'] }));
     ws.on('open', () => resolve({ code: 101, ws }));
     ws.on('error', (e) => resolve({ code: String(e) }));
   });
@@ -254,6 +303,7 @@ is(alive.status, 200, 'the server goes on after a client dropped its tail');
   const b = await open('ta');
   const c = await open('tb');
   is([a.code, b.code, c.code], [101, 429, 101], 'tails: a second of one tenant is 429 under query.max_concurrent_per_tenant 1; another tenant\'s opens');
+  is(b.retry, '1', 'tails: ... the 429 with Retry-After (ow_http_reply\'s)');
   for (const x of [a, c]) if (x.ws) x.ws.terminate();
   await sleep(200);
   const d = await open('ta');
@@ -286,6 +336,26 @@ const pj = await pr.json().catch(() => ({}));
 is(pj.data && pj.data.result.flatMap((x) => x.values.map((v) => JSON.parse(v[1]).n)), [3], 'pages: the one match among 300 rows, with query.max_rows 50');
 const pr2 = await fetch(`${sp.control}/loki/api/v1/query_range?${new URLSearchParams({ query: 'count_over_time({service_name="pages"} | json [1h])', start: `${now}`, end: `${now}`, step: '60s' })}`);
 like(await pr2.text(), /result exceeds 50 rows/, 'pages: a metric query over more rows than query.max_rows says so (400)');
+
+// ---- memory: the series a metric query builds in C count against
+// query.max_memory_bytes (the SQL alone fits: a few rows a service) ----
+{
+  const sm = await start({ tag: 'loki-mem', config: { 'query.max_memory_bytes': 1048576 } });
+  const svcs = Array.from({ length: 300 }, (_, i) => ({ resource: { attributes: [{ key: 'service.name', value: { stringValue: `mem${i}` } }] }, scopeLogs: [{ logRecords: [{ timeUnixNano: `${now - 60000000000n}`, body: { stringValue: 'hello' } }] }] }));
+  const mp = await fetch(`${sm.otlp}/v1/logs`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ resourceLogs: svcs }) });
+  is(mp.status, 200, 'memory: a record of each of 300 services taken');
+  const sec = BigInt(Math.floor(Date.now() / 1000));
+  const mq = (q) => fetch(`${sm.control}/loki/api/v1/query_range?${new URLSearchParams({ query: q, start: `${(sec - 3600n) * 1000000000n}`, end: `${sec * 1000000000n}`, step: '1' })}`);
+  const big = await mq('sum by (service_name) (count_over_time({service_name=~"mem.*"}[1m]))');
+  const bigText = await big.text();
+  ok(big.status === 400 && /^query exceeded its memory budget of 1 MiB/.test(bigText), 'memory: 300 series of 3601 steps under a 1 MiB budget: 400, the budget\'s message (as /api/search)', `${big.status} ${bigText.slice(0, 200)}`);
+  const bare = await mq('count_over_time({service_name=~"mem.*"}[1m])');
+  is(bare.status, 400, 'memory: ... without the sum too');
+  const one = await mq('count_over_time({service_name="mem7"}[1m])');
+  const oj = await one.json().catch(() => ({}));
+  ok(one.status === 200 && oj.data.result.length === 1 && oj.data.result[0].values.length === 60, 'memory: one service\'s series fits: 200, 60 steps of the minute', oj);
+  await sm.stop();
+}
 
 // ---- auth ----
 const tok = (t, scopes) => { const r = spawnSync(bin, ['token', t, scopes]); const [token, line] = r.stdout.toString().split('\n'); return { token, line }; };

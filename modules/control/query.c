@@ -334,7 +334,7 @@ static void query_done(ow_job_t *j)
 		}
 		if (q->req)
 			ow_http_reply(q->req, a->code, a->ctype ? a->ctype : "application/json",
-				      a->body.data, a->body.len, a->code == 503 || a->code == 429);
+				      a->body.data, a->body.len, 0);
 		else
 			q->api->answered(q->arg, a);
 		ow_buf_free(&a->body);

@@ -4,6 +4,7 @@
 #include "io.h"
 #include "core.h"
 #include "log.h"
+#include "worker.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,12 +12,13 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-enum { IO_OPEN, IO_WRITE, IO_FSYNC, IO_DIRSYNC, IO_RENAME, IO_UNLINK, IO_NOPS };
+enum { IO_OPEN, IO_WRITE, IO_FSYNC, IO_DIRSYNC, IO_RENAME, IO_UNLINK, IO_SPACE, IO_NOPS };
+
+#include <pthread.h>
+#include <stdatomic.h>
 
 #ifdef OW_FAULT_INJECTION
 #include <libgen.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <sys/stat.h>
 
 /*
@@ -156,7 +158,8 @@ static atomic_long calls[OW_IO_NDOMAINS][IO_NOPS];
 
 void ow_io_faults_init(void)
 {
-	static const char *ops[IO_NOPS] = {"open", "write", "fsync", "dirsync", "rename", "unlink"};
+	static const char *ops[IO_NOPS] = {"open",   "write",  "fsync", "dirsync",
+					   "rename", "unlink", "space"};
 	const char *spec = getenv("OPENWIT_IO_FAULTS");
 	const char *slow = getenv("OPENWIT_IO_SLOW_MS");
 	if (slow && atoi(slow) > 0)
@@ -343,6 +346,8 @@ static int fake_disk(uint64_t *avail, uint64_t *total)
 
 int ow_io_disk_space(const char *path, uint64_t *avail, uint64_t *total)
 {
+	if (inject(OW_IO_PARQUET, IO_SPACE))
+		return OW_ERROR;
 	if (fake_disk(avail, total))
 		return OW_OK;
 	struct statvfs v;
@@ -351,4 +356,102 @@ int ow_io_disk_space(const char *path, uint64_t *avail, uint64_t *total)
 	*avail = (uint64_t)v.f_bavail * v.f_frsize;
 	*total = (uint64_t)v.f_blocks * v.f_frsize;
 	return OW_OK;
+}
+
+/* ---- the disk thread ----
+ *
+ * A thread of its own, started with the first job, runs them in order;
+ * what it has left when ow_io_stop runs is done then. After that (or when
+ * the thread cannot start) a job runs at once, on the caller's thread. */
+static pthread_mutex_t disk_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t disk_cv = PTHREAD_COND_INITIALIZER;
+static ow_job_t *disk_head, **disk_tail = &disk_head;
+static pthread_t disk_thread;
+static int disk_started, disk_stopped;
+
+/* work, then done: on the loop while it runs, else here */
+static void disk_run(ow_job_t *j, int loop)
+{
+	void (*done)(ow_job_t *) = j->done;
+	j->work(j);
+	if (done && loop)
+		ow_loop_post(j);
+	else if (done)
+		done(j);
+}
+
+static void *disk_main(void *arg)
+{
+	OW_UNUSED(arg);
+	pthread_mutex_lock(&disk_mu);
+	for (;;) {
+		while (!disk_head && !disk_stopped)
+			pthread_cond_wait(&disk_cv, &disk_mu);
+		ow_job_t *j = disk_head;
+		if (!j)
+			break;
+		if (!(disk_head = j->next))
+			disk_tail = &disk_head;
+		int loop = !disk_stopped;
+		pthread_mutex_unlock(&disk_mu);
+		disk_run(j, loop);
+		pthread_mutex_lock(&disk_mu);
+	}
+	pthread_mutex_unlock(&disk_mu);
+	return NULL;
+}
+
+void ow_io_submit(ow_job_t *j)
+{
+	j->next = NULL;
+	pthread_mutex_lock(&disk_mu);
+	if (!disk_started && !disk_stopped)
+		disk_started = pthread_create(&disk_thread, NULL, disk_main, NULL) == 0;
+	if (!disk_started || disk_stopped) {
+		pthread_mutex_unlock(&disk_mu);
+		disk_run(j, 0);
+		return;
+	}
+	*disk_tail = j;
+	disk_tail = &j->next;
+	pthread_cond_signal(&disk_cv);
+	pthread_mutex_unlock(&disk_mu);
+}
+
+void ow_io_stop(void)
+{
+	pthread_mutex_lock(&disk_mu);
+	disk_stopped = 1;
+	int started = disk_started;
+	pthread_cond_signal(&disk_cv);
+	pthread_mutex_unlock(&disk_mu);
+	if (started)
+		pthread_join(disk_thread, NULL);
+}
+
+typedef struct {
+	ow_job_t job;
+	int domain;
+	_Atomic uint64_t *pending;
+	uint64_t bytes;
+	char path[];
+} unlink_t;
+
+static void unlink_work(ow_job_t *j)
+{
+	unlink_t *u = (unlink_t *)j;
+	(void)ow_io_unlink(u->domain, u->path);
+	if (u->pending)
+		atomic_fetch_sub(u->pending, u->bytes);
+	free(u);
+}
+
+void ow_io_unlink_later(int domain, const char *path, _Atomic uint64_t *pending, uint64_t bytes)
+{
+	size_t n = strlen(path) + 1;
+	unlink_t *u = ow_alloc(sizeof(*u) + n);
+	*u = (unlink_t){
+	    .job.work = unlink_work, .domain = domain, .pending = pending, .bytes = bytes};
+	memcpy(u->path, path, n);
+	ow_io_submit(&u->job);
 }

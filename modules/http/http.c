@@ -92,6 +92,14 @@ void ow_http_reply(struct evhttp_request *req, int code, const char *ctype, cons
 		snprintf(s, sizeof(s), "%d", OW_MAX(retry_after, 1));
 		evhttp_add_header(h, "Retry-After", s);
 	}
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		/* the length GET would send, and no body (evhttp sends one) */
+		char n[24];
+		snprintf(n, sizeof(n), "%zu", len);
+		evhttp_add_header(h, "Content-Length", n);
+		evhttp_send_reply(req, code, NULL, NULL);
+		return;
+	}
 	struct evbuffer *b = evbuffer_new();
 	evbuffer_add(b, body, len);
 	evhttp_send_reply(req, code, NULL, b);

@@ -14,7 +14,8 @@ extern ow_module_t ow_http_module;
 /* Shared by the HTTP listeners: sends body with a content type, a
  * Retry-After header of retry_after seconds (at least 1) with every 503 and
  * 429, so that no refusal a client may retry leaves it guessing when, and
- * WWW-Authenticate: Bearer with a 401. */
+ * WWW-Authenticate: Bearer with a 401. To HEAD: the same head, with the
+ * body's Content-Length, and no body. */
 struct evhttp_request;
 void ow_http_reply(struct evhttp_request *req, int code, const char *ctype, const void *body,
 		   size_t len, int retry_after);

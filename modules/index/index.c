@@ -50,9 +50,13 @@
  * looked at (stat, on the pool's thread): one deleted, or whose size or mtime changed, is read
  * again and rebuilt when its checksum fails. Queries use the index loaded
  * in memory meanwhile: it was checked when loaded, and the part it
- * describes never changes. A part's index goes with the part (a merge, a
- * drop: its last reference), and at start the files of parts the catalog
- * no longer lists are removed.
+ * describes never changes. The postings in memory are bounded by
+ * index.max_memory_bytes: past it the least recently used that no query
+ * holds are dropped (a part's blocks stay), and read again from the file,
+ * checksum checked, by the next query that holds them (ow_index_hold); one
+ * that cannot be read whole leaves the part scanned meanwhile. A part's index goes with the part (a
+ * merge, a drop: its last reference), and at start the files of parts the catalog no longer lists
+ * are removed.
  *
  * Invariant: the index only ever rules out blocks where no value has the
  * token; a part without one is read whole. It never changes an answer.
@@ -80,7 +84,7 @@
 #define MAX_TRIES 3
 
 static int enabled;
-static int64_t check_interval, block_rows;
+static int64_t check_interval, block_rows, max_memory;
 
 /* index.block_rows: 8192 divides the writer's pages (32768 rows; 8192 for
  * metric points), unless a page is cut early at ~1 MiB of values. */
@@ -88,6 +92,8 @@ static ow_directive_t directives[] = {
     {"index.enabled", OW_CONF_BOOL, &enabled, 0, 1, "true", NULL, 0},
     {"index.block_rows", OW_CONF_INT, &block_rows, 16, 1 << 24, "8192", NULL, 0},
     {"index.check_interval_seconds", OW_CONF_INT, &check_interval, 1, 86400, "60", NULL, 0},
+    {"index.max_memory_bytes", OW_CONF_INT, &max_memory, 4096, (int64_t)1 << 40, "268435456", NULL,
+     0},
     OW_CONF_END};
 
 /* ---- the tokenizer ---- */
@@ -146,15 +152,28 @@ typedef struct {
 	const uint8_t *ent;
 } icol_t;
 
+/* A part's index: its blocks, kept while the part lives, and its
+ * postings (the file's bytes), in memory while they fit in
+ * index.max_memory_bytes with the others: past it the least recently used
+ * of those no query holds are dropped (evicted), and read again from the
+ * file when a query next holds them (ow_index_hold). lru_mu guards data,
+ * cols, len, pins and the list. */
 struct ow_index {
-	uint8_t *data; /* the file */
+	uint8_t *data; /* the file; NULL: evicted */
 	size_t len;
 	uint32_t block_rows, nrg, ncols, nblocks;
 	uint32_t *rg_block; /* each row group's first block */
 	icol_t *cols;
 	off_t size; /* what stat said when it was loaded */
 	int64_t mtime_ns;
+	char *path;			/* its file */
+	uint64_t rows;			/* its part's */
+	int pins;			/* queries holding its postings */
+	struct ow_index *newer, *older; /* the in-memory ones, by last use */
 };
+static pthread_mutex_t lru_mu = PTHREAD_MUTEX_INITIALIZER;
+static ow_index_t *newest, *oldest;
+static uint64_t resident; /* bytes of postings in memory (lru_mu) */
 
 static const char magic[8] = {'O', 'W', 'I', 'D', 'X', '0', '0', '1'};
 
@@ -165,6 +184,7 @@ static void index_free(ow_index_t *ix)
 	free(ix->data);
 	free(ix->rg_block);
 	free(ix->cols);
+	free(ix->path);
 	free(ix);
 }
 
@@ -625,8 +645,110 @@ static size_t nids, capids;
 
 /* its lines of /metrics: the pool's thread counts, the loop reads */
 static struct {
-	_Atomic uint64_t built, loaded, rebuilt, failed, bytes, rows;
+	_Atomic uint64_t built, loaded, rebuilt, failed, bytes, rows, evicted, reread;
 } stats;
+
+/* ---- the postings in memory: at most index.max_memory_bytes ---- */
+
+/* ix's postings in memory, the most recently used (lru_mu). */
+static void lru_in(ow_index_t *ix)
+{
+	ix->older = newest;
+	ix->newer = NULL;
+	if (newest)
+		newest->newer = ix;
+	newest = ix;
+	if (!oldest)
+		oldest = ix;
+	resident += ix->len;
+	atomic_store(&stats.bytes, resident);
+}
+
+static void lru_out(ow_index_t *ix)
+{
+	if (ix->newer)
+		ix->newer->older = ix->older;
+	else
+		newest = ix->older;
+	if (ix->older)
+		ix->older->newer = ix->newer;
+	else
+		oldest = ix->newer;
+	ix->newer = ix->older = NULL;
+	resident -= ix->len;
+	atomic_store(&stats.bytes, resident);
+}
+
+/* Drops the postings least recently used, of those no query holds,
+ * until the rest fit (lru_mu). */
+static void lru_evict(void)
+{
+	for (ow_index_t *ix = oldest; ix && resident > (uint64_t)max_memory;) {
+		ow_index_t *newer = ix->newer;
+		if (ix->pins == 0) {
+			lru_out(ix);
+			free(ix->data);
+			free(ix->cols);
+			ix->data = NULL;
+			ix->cols = NULL;
+			atomic_fetch_add(&stats.evicted, 1);
+		}
+		ix = newer;
+	}
+}
+
+static ow_index_t *index_load(uint64_t rows, const char *path, int *missing, char *err,
+			      size_t errlen);
+
+int ow_index_hold(const ow_index_t *cix)
+{
+	ow_index_t *ix = (ow_index_t *)cix;
+	pthread_mutex_lock(&lru_mu);
+	if (ix->data) {
+		ix->pins++;
+		lru_out(ix);
+		lru_in(ix);
+		pthread_mutex_unlock(&lru_mu);
+		return OW_OK;
+	}
+	pthread_mutex_unlock(&lru_mu);
+	/* evicted: read again, off the lock (a file the check finds damaged
+	 * is rebuilt meanwhile; until then the part is scanned) */
+	int missing;
+	char err[256];
+	ow_index_t *fresh = index_load(ix->rows, ix->path, &missing, err, sizeof(err));
+	if (fresh && (fresh->nblocks != ix->nblocks || fresh->nrg != ix->nrg)) {
+		index_free(fresh);
+		fresh = NULL;
+	}
+	if (!fresh)
+		return OW_ERROR;
+	pthread_mutex_lock(&lru_mu);
+	if (!ix->data) { /* else another query read it first */
+		ix->data = fresh->data;
+		ix->len = fresh->len;
+		ix->cols = fresh->cols;
+		ix->ncols = fresh->ncols;
+		fresh->data = NULL;
+		fresh->cols = NULL;
+		lru_in(ix);
+		atomic_fetch_add(&stats.reread, 1);
+	}
+	ix->pins++;
+	lru_evict();
+	pthread_mutex_unlock(&lru_mu);
+	index_free(fresh);
+	return OW_OK;
+}
+
+void ow_index_release(const ow_index_t *cix)
+{
+	ow_index_t *ix = (ow_index_t *)cix;
+	pthread_mutex_lock(&lru_mu);
+	ix->pins--;
+	lru_evict();
+	pthread_mutex_unlock(&lru_mu);
+}
 
 static int id_indexed(const char *id)
 {
@@ -671,14 +793,17 @@ static void part_gone(ow_partref_t *p)
 {
 	ow_index_t *ix = atomic_load(&p->index);
 	if (ix) {
-		atomic_fetch_sub(&stats.bytes, ix->len);
+		pthread_mutex_lock(&lru_mu);
+		if (ix->data)
+			lru_out(ix);
+		pthread_mutex_unlock(&lru_mu);
 		atomic_fetch_sub(&stats.rows, p->rows);
 	}
 	index_free(ix);
 	if (p->removed) {
 		char path[4400];
 		file_of(p->id, path, sizeof(path));
-		ow_io_unlink(OW_IO_PARQUET, path);
+		ow_io_unlink_later(OW_IO_PARQUET, path, NULL, 0);
 		id_remove(p->id);
 	}
 }
@@ -710,8 +835,9 @@ static int fail_batch(void *arg, const char *batch_id, const char *part_ids)
 	return OW_OK;
 }
 
-/* The file at path, whole, as p's index (NULL and err when it is not). */
-static ow_index_t *index_load(const ow_partref_t *p, const char *path, int *missing, char *err,
+/* The file at path, whole, as the index of a part of rows rows (NULL and
+ * err when it is not). */
+static ow_index_t *index_load(uint64_t rows, const char *path, int *missing, char *err,
 			      size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -730,7 +856,7 @@ static ow_index_t *index_load(const ow_partref_t *p, const char *path, int *miss
 		       (r = read(fd, data + got, (size_t)st.st_size - got)) > 0)
 			got += (size_t)r;
 		if (got == (size_t)st.st_size) {
-			ix = index_parse(data, got, p->rows, err, errlen);
+			ix = index_parse(data, got, rows, err, errlen);
 		} else {
 			snprintf(err, errlen, "short read");
 			free(data);
@@ -808,14 +934,14 @@ static void index_work(ow_job_t *j)
 	it->err[0] = '\0';
 	atomic_store(&it->worked, 0);
 	int missing;
-	ow_index_t *ix = index_load(p, path, &missing, why, sizeof(why));
+	ow_index_t *ix = index_load(p->rows, path, &missing, why, sizeof(why));
 	if (!ix) {
 		/* not built yet is no news; anything else is */
 		if (!missing || atomic_load(&p->index))
 			ow_log(OW_LOG_WARN, "index: %s of part %s: %s; rebuilding", path, p->id,
 			       why);
 		if (index_write(p, path, it->err, sizeof(it->err)) != OW_OK ||
-		    !(ix = index_load(p, path, &missing, it->err, sizeof(it->err)))) {
+		    !(ix = index_load(p->rows, path, &missing, it->err, sizeof(it->err)))) {
 			it->rc = OW_ERROR;
 			char err[512];
 			ow_catalog_batches_of(ow_catalog_server(), p->id, fail_batch, it, err,
@@ -827,16 +953,22 @@ static void index_work(ow_job_t *j)
 	} else {
 		atomic_fetch_add(&stats.loaded, 1);
 	}
+	ix->path = ow_strdup(path);
+	ix->rows = p->rows;
 	void *none = NULL;
 	if (!atomic_compare_exchange_strong(&p->index, &none, (void *)ix)) {
 		/* a rebuild: the index in use describes the same rows; the new
-		 * file's stat is what the next check compares with */
+		 * file's stat is what the next check compares with (its
+		 * postings, if evicted, are read from the new file) */
 		ow_index_t *old = none;
 		old->size = ix->size;
 		old->mtime_ns = ix->mtime_ns;
 		index_free(ix);
 	} else {
-		atomic_fetch_add(&stats.bytes, ix->len);
+		pthread_mutex_lock(&lru_mu);
+		lru_in(ix);
+		lru_evict();
+		pthread_mutex_unlock(&lru_mu);
 		atomic_fetch_add(&stats.rows, p->rows);
 	}
 	id_add(p->id);
@@ -1121,7 +1253,15 @@ static void index_stats(ow_buf_t *b)
 		      "Parts left without an index after every try (they are scanned).",
 		      stats.failed);
 	ow_metric_one(b, "openwit_index_bytes", "gauge",
-		      "Bytes of the full-text indexes loaded since start.", stats.bytes);
+		      "Bytes of the full-text indexes' postings in memory (index.max_memory_bytes "
+		      "bounds them, but for those queries hold).",
+		      stats.bytes);
+	ow_metric_one(b, "openwit_index_evicted_total", "counter",
+		      "Postings dropped from memory, least recently used first, past "
+		      "index.max_memory_bytes.",
+		      stats.evicted);
+	ow_metric_one(b, "openwit_index_reread_total", "counter",
+		      "Evicted postings read again from their file for a query.", stats.reread);
 	ow_metric_one(b, "openwit_index_rows", "gauge",
 		      "Rows of the parts whose full-text index loaded since start.", stats.rows);
 }

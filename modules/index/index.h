@@ -69,9 +69,17 @@ const ow_index_t *ow_index_of(const ow_partref_t *p);
 size_t ow_index_nblocks(const ow_index_t *ix);
 size_t ow_index_block_rows(const ow_index_t *ix);
 size_t ow_index_rg_block(const ow_index_t *ix, int rg);
+/* Its postings, which ow_index_narrow reads, held in memory until
+ * ow_index_release: OW_OK, read again from its file when they were
+ * evicted (index.max_memory_bytes bounds the postings in memory, the
+ * least recently used of those no query holds going first); OW_ERROR
+ * when that file cannot be read whole (the part is scanned). */
+int ow_index_hold(const ow_index_t *ix);
+void ow_index_release(const ow_index_t *ix);
 /* Clears may[b] for each block b where no value of schema column col has
  * a token that holds tok (n bytes, lower-cased) as kind says. 0, leaving
- * may alone, when the index does not cover col. */
+ * may alone, when the index does not cover col. Between ow_index_hold and
+ * ow_index_release. */
 int ow_index_narrow(const ow_index_t *ix, int col, const uint8_t *tok, size_t n, int kind,
 		    uint8_t *may);
 

@@ -42,7 +42,8 @@
  *
  *   The parts chosen leave in ONE catalog transaction (ow_catalog_drop);
  *   then the loop takes them from the readers' list, and each file is
- *   unlinked with its last reference, so a query in flight reads its
+ *   unlinked with its last reference (on the disk thread, core/io.h: a
+ *   slow disk never holds the loop), so a query in flight reads its
  *   snapshot whole. A crash after the commit leaves files the catalog does
  *   not list: recovery removes them as orphans. Rows still buffered are
  *   not dropped: they are flushed into a part as usual, and the next pass
@@ -51,8 +52,11 @@
  *
  * The same pass asks the tracker to complete the batches the indexer has
  * indexed and to raise the alerts of stuck batches. Below
- * storage.disk.critical_watermark_percent, measured on every tick,
- * sources answer 503 as on ENOSPC (ow_storage_set_disk_critical).
+ * storage.disk.critical_watermark_percent, measured on every tick (statvfs
+ * on the disk thread; while one is out on a slow disk the last measure
+ * stands), sources answer 503 as on ENOSPC (ow_storage_set_disk_critical).
+ * While free disk is below the low watermark passes come every tick until
+ * one drops nothing; a merge that is due goes between two of them.
  *
  * Removing a batch's WAL file once it is stored (wal_removed_at) is done by
  * the flush right after its commit, in storage.c, so that the WAL shrinks
@@ -400,6 +404,7 @@ enum { R_AGE, R_BYTES, R_DISK, R_N };
 static const char *const reason_names[R_N] = {"retention", "max_bytes", "low_watermark"};
 static uint64_t dropped_parts[R_N], dropped_bytes[R_N]; /* for /metrics */
 static int64_t last_pass_mono, last_merge_mono;
+static int last_was_pass; /* the last job: a pass (1) or a merge */
 static int disk_low, disk_critical;
 /* below the low watermark with no part left to drop: passes go back to
  * janitor.interval_seconds, and the warning is logged once */
@@ -622,12 +627,12 @@ static int submit(ow_job_t *job, void (*work)(ow_job_t *), void (*done)(ow_job_t
 }
 
 /* Free disk against the watermarks, on every tick: below the critical one
- * sources answer 503; below the low one a retention pass is due. */
-static void check_disk(void)
+ * sources answer 503; below the low one a retention pass is due. statvfs
+ * can wait on a slow disk: it runs on the disk thread (disk_t, core/io.h),
+ * and the loop applies what it measured (measured: OW_OK, or the error). */
+static void apply_disk(int measured, uint64_t avail, uint64_t total)
 {
-	uint64_t avail, total;
-	if ((low_pct == 0 && critical_pct == 0) ||
-	    ow_io_disk_space(ow_data_dir, &avail, &total) != OW_OK) {
+	if ((low_pct == 0 && critical_pct == 0) || measured != OW_OK) {
 		disk_low = 0;
 		if (disk_critical)
 			ow_storage_set_disk_critical(0);
@@ -658,28 +663,75 @@ static void check_disk(void)
 	}
 }
 
+/* A pass or a merge when one is due and none runs. While the disk is low
+ * passes come every tick until one drops nothing; a merge that is due
+ * goes between two of them, not behind them all. */
+static void next_job(void)
+{
+	if (running || draining)
+		return;
+	int64_t now = ow_mono_ns();
+	int merge_due = now - last_merge_mono >= check_ms * 1000000;
+	if (last_pass_mono == 0 || (disk_low && !low_exhausted && !(merge_due && last_was_pass)) ||
+	    now - last_pass_mono >= interval_s * 1000000000LL) {
+		if (submit(ow_calloc(1, sizeof(pass_t)), pass_work, pass_done))
+			last_pass_mono = now, last_was_pass = 1;
+	} else if (merge_due) {
+		if (submit(ow_calloc(1, sizeof(merge_t)), merge_work, merge_done))
+			last_merge_mono = now, last_was_pass = 0;
+	}
+}
+
+typedef struct {
+	ow_job_t job;
+	int rc;
+	uint64_t avail, total;
+} disk_t;
+static int measuring; /* a disk_t is out */
+
+static void disk_work(ow_job_t *j)
+{
+	disk_t *d = (disk_t *)j;
+	d->rc = ow_io_disk_space(ow_data_dir, &d->avail, &d->total);
+}
+
+static void disk_done(ow_job_t *j)
+{
+	disk_t *d = (disk_t *)j;
+	measuring = 0;
+	apply_disk(d->rc, d->avail, d->total);
+	free(d);
+	next_job();
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	OW_UNUSED(fd);
 	OW_UNUSED(what);
 	OW_UNUSED(arg);
-	check_disk();
-	if (running || draining)
+	if (draining)
 		return;
-	int64_t now = ow_mono_ns();
-	if (last_pass_mono == 0 || (disk_low && !low_exhausted) ||
-	    now - last_pass_mono >= interval_s * 1000000000LL) {
-		if (submit(ow_calloc(1, sizeof(pass_t)), pass_work, pass_done))
-			last_pass_mono = now;
-	} else if (now - last_merge_mono >= check_ms * 1000000) {
-		if (submit(ow_calloc(1, sizeof(merge_t)), merge_work, merge_done))
-			last_merge_mono = now;
+	if (measuring) { /* a slow disk: the last measure stands */
+		next_job();
+		return;
 	}
+	if (low_pct == 0 && critical_pct == 0) {
+		apply_disk(OW_ERROR, 0, 0);
+		next_job();
+		return;
+	}
+	disk_t *d = ow_calloc(1, sizeof(*d));
+	d->job.work = disk_work;
+	d->job.done = disk_done;
+	measuring = 1;
+	ow_io_submit(&d->job);
 }
 
 static int janitor_init(struct event_base *base)
 {
-	check_disk();			/* before the sources start */
+	uint64_t avail = 0, total = 0; /* before the sources start */
+	int measured = ow_io_disk_space(ow_data_dir, &avail, &total);
+	apply_disk(measured, avail, total);
 	last_merge_mono = ow_mono_ns(); /* the first merge one check_interval_ms after start */
 	tick_ev = event_new(base, -1, EV_PERSIST, on_tick, NULL);
 	/* the ticks that merge also measure the disk and start the retention
@@ -697,7 +749,7 @@ static void janitor_drain(void)
 
 static int janitor_busy(void)
 {
-	return running;
+	return running || measuring;
 }
 
 static void janitor_stop(void)

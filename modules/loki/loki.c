@@ -7,7 +7,7 @@
  *   GET|POST query?query=&time=&limit=&direction=
  *   GET labels?start=&end=, label/{name}/values?start=&end=&query=
  *   GET series?match[]=&start=&end=, index/stats?query=&start=&end=
- *   GET tail?query=&start=&limit=    a websocket (below)
+ *   GET tail?query=&start=&limit=&delay_for=    a websocket (below)
  *
  * Times are Unix nanoseconds (with a '.': seconds and a fraction), as
  * Grafana sends them; query_range defaults to
@@ -82,6 +82,13 @@ typedef struct {
 	int64_t start, end, step, limit;
 	int forward;
 	char *name; /* label values */
+	/* tail: the entries at time start already sent (their hashes,
+	 * entry_hash), skipped when a poll reads that nanosecond again; a
+	 * poll's own at the time of its last entry, in next */
+	int tail;
+	uint64_t *sent, *next;
+	int nsent, nnext;
+	int64_t delay; /* tail: delay_for, in ns */
 } loki_req_t;
 
 /* ---- answers ---- */
@@ -262,8 +269,21 @@ typedef struct {
 	int n;
 } stream_t;
 
+/* An entry's identity within its nanosecond: its stream and line. */
+static uint64_t entry_hash(const ow_buf_t *key, const ow_buf_t *line)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	for (size_t i = 0; i < key->len; i++)
+		h = (h ^ key->data[i]) * 1099511628211ull;
+	for (size_t i = 0; i < line->len; i++)
+		h = (h ^ line->data[i]) * 1099511628211ull;
+	return h;
+}
+
 /* The entries of a log query as Loki's array of streams into out; *found
- * entries, the last of them at *last. */
+ * entries, the last of them at *last. For a tail (r->tail) the entries at
+ * r->start in r->sent are left out (each hash once), and the hashes of
+ * those at *last are put in r->next. */
 static int log_streams(ow_search_t *s, loki_req_t *r, const lq_selector_t *sel, ow_buf_t *out,
 		       int64_t *found_out, int64_t *last, char *err, size_t errlen)
 {
@@ -273,7 +293,9 @@ static int log_streams(ow_search_t *s, loki_req_t *r, const lq_selector_t *sel, 
 	pushdown(sel, &where, 0);
 	stream_t *streams = NULL;
 	int nstreams = 0, rc = OW_OK;
-	int64_t found = 0, offset = 0;
+	int64_t found = 0, offset = 0, held = 0;
+	uint8_t *skipped = r->nsent ? ow_calloc((size_t)r->nsent, 1) : NULL;
+	r->nnext = 0;
 	int64_t batch = OW_MAX(OW_MIN(OW_MAX(r->limit, 1000), ow_control_query_max_rows() - 1), 1);
 	ow_buf_t line = {0}, key = {0};
 	while (found < r->limit) {
@@ -314,6 +336,23 @@ static int log_streams(ow_search_t *s, loki_req_t *r, const lq_selector_t *sel, 
 			key.len = 0;
 			lq_labels_key(&l, &key);
 			ow_buf_add(&key, "", 1);
+			int64_t t = strtoll(c[k + 2], NULL, 10);
+			uint64_t eh = r->tail ? entry_hash(&key, &line) : 0;
+			int dup = 0;
+			for (int x = 0; x < r->nsent && t == r->start && !dup; x++)
+				if (!skipped[x] && r->sent[x] == eh)
+					skipped[x] = dup = 1;
+			if (dup) { /* sent by an earlier poll */
+				lq_labels_free(&l);
+				continue;
+			}
+			if (r->tail) {
+				if (found && t != *last)
+					r->nnext = 0;
+				r->next =
+				    ow_realloc(r->next, (size_t)(r->nnext + 1) * sizeof(uint64_t));
+				r->next[r->nnext++] = eh;
+			}
 			int si;
 			for (si = 0; si < nstreams; si++)
 				if (strcmp(streams[si].key, (const char *)key.data) == 0)
@@ -326,16 +365,22 @@ static int log_streams(ow_search_t *s, loki_req_t *r, const lq_selector_t *sel, 
 				nstreams++;
 			}
 			stream_t *st = &streams[si];
+			size_t cap = st->values.cap;
 			ow_buf_printf(&st->values, "%s[\"%s\",", st->n++ ? "," : "", c[k + 2]);
-			*last = strtoll(c[k + 2], NULL, 10);
+			*last = t;
 			json_str(&st->values, (const char *)line.data, line.len);
 			ow_buf_addstr(&st->values, "]");
 			lq_labels_free(&l);
 			found++;
+			/* the entries are held until the answer is written */
+			int64_t grew = (int64_t)(st->values.cap - cap);
+			held += grew;
+			if ((rc = ow_search_hold(s, grew, err, errlen)) != OW_OK)
+				break;
 		}
 		size_t got = rows.nrows;
 		ow_search_rows_free(&rows);
-		if ((int64_t)got < batch)
+		if (rc != OW_OK || (int64_t)got < batch)
 			break;
 		offset += batch;
 		/* a page stays under query.max_rows, the bound of one result */
@@ -359,6 +404,8 @@ static int log_streams(ow_search_t *s, loki_req_t *r, const lq_selector_t *sel, 
 		ow_buf_free(&streams[i].values);
 	}
 	free(streams);
+	free(skipped);
+	(void)ow_search_hold(s, -held, NULL, 0);
 	ow_buf_free(&where);
 	ow_buf_free(&line);
 	ow_buf_free(&key);
@@ -386,11 +433,15 @@ typedef struct {
 	uint8_t *has;
 } series_t;
 
+/* A set of series, held under the query's memory budget (its values, a
+ * double and a flag a step each, and its key). */
 typedef struct {
 	series_t *s;
 	int n;
 	int scalar; /* a number, not a vector */
 	double num;
+	ow_search_t *q;
+	int64_t held; /* charged to q (ow_search_hold) */
 } sset_t;
 
 static void sset_free(sset_t *ss)
@@ -402,11 +453,22 @@ static void sset_free(sset_t *ss)
 		free(ss->s[i].has);
 	}
 	free(ss->s);
+	if (ss->q)
+		(void)ow_search_hold(ss->q, -ss->held, NULL, 0);
 	memset(ss, 0, sizeof(*ss));
 }
 
-/* The series of labels l (taken), added when new. */
-static series_t *series_of(sset_t *ss, lq_labels_t *l, int64_t npts)
+/* Charges n bytes to ss's query: OW_ERROR, with the budget's message in
+ * err, past query.max_memory_bytes. */
+static int sset_hold(sset_t *ss, int64_t n, char *err, size_t errlen)
+{
+	ss->held += n;
+	return ow_search_hold(ss->q, n, err, errlen);
+}
+
+/* The series of labels l (taken), added when new; NULL, with the
+ * budget's message in err, when it would pass the query's memory. */
+static series_t *series_of(sset_t *ss, lq_labels_t *l, int64_t npts, char *err, size_t errlen)
 {
 	ow_buf_t key = {0};
 	lq_labels_key(l, &key);
@@ -417,6 +479,11 @@ static series_t *series_of(sset_t *ss, lq_labels_t *l, int64_t npts)
 			lq_labels_free(l);
 			return &ss->s[i];
 		}
+	if (sset_hold(ss, (int64_t)(sizeof(series_t) + key.cap) + npts * 9, err, errlen) != OW_OK) {
+		ow_buf_free(&key);
+		lq_labels_free(l);
+		return NULL;
+	}
 	ss->s = ow_realloc(ss->s, (size_t)(ss->n + 1) * sizeof(*ss->s));
 	series_t *x = &ss->s[ss->n++];
 	x->labels = *l;
@@ -492,6 +559,12 @@ static int eval_range(ow_search_t *s, loki_req_t *r, const lq_expr_t *e, int64_t
 	ow_buf_free(&sql);
 	if (rc != OW_OK)
 		return rc;
+	int64_t held = ow_search_rows_bytes(&rows); /* while the series grow */
+	if (ow_search_hold(s, held, err, errlen) != OW_OK) {
+		(void)ow_search_hold(s, -held, NULL, 0);
+		ow_search_rows_free(&rows);
+		return OW_ERROR;
+	}
 	ow_buf_t line = {0};
 	int k = NBASE + nattrs;
 	for (size_t i = 0; i < rows.nrows; i++) {
@@ -529,11 +602,16 @@ static int eval_range(ow_search_t *s, loki_req_t *r, const lq_expr_t *e, int64_t
 			rc = OW_ERROR;
 			break;
 		}
-		series_t *x = series_of(out, &l, npts);
+		series_t *x = series_of(out, &l, npts, err, errlen);
+		if (x == NULL) {
+			rc = OW_ERROR;
+			break;
+		}
 		add_point(x, r, npts, e->range, t, e->fn == R_COUNT || e->fn == R_RATE ? n : bytes);
 	}
 	ow_buf_free(&line);
 	ow_search_rows_free(&rows);
+	(void)ow_search_hold(s, -held, NULL, 0);
 	if (e->fn == R_RATE || e->fn == R_BYTES_RATE)
 		for (int i = 0; i < out->n; i++)
 			for (int64_t p = 0; p < npts; p++)
@@ -547,7 +625,7 @@ static int eval(ow_search_t *s, loki_req_t *r, const lq_expr_t *e, int64_t npts,
 static int eval_agg(ow_search_t *s, loki_req_t *r, const lq_expr_t *e, int64_t npts, sset_t *out,
 		    char *err, size_t errlen)
 {
-	sset_t in = {0};
+	sset_t in = {.q = s};
 	if (eval(s, r, e->a, npts, &in, err, errlen) != OW_OK) {
 		sset_free(&in);
 		return OW_ERROR;
@@ -570,7 +648,13 @@ static int eval_agg(ow_search_t *s, loki_req_t *r, const lq_expr_t *e, int64_t n
 					      strlen(src->value[k]));
 		}
 		int before = out->n;
-		series_t *x = series_of(out, &l, npts);
+		series_t *x = series_of(out, &l, npts, err, errlen);
+		if (x == NULL || (out->n != before &&
+				  sset_hold(&in, npts * 8, err, errlen) != OW_OK)) { /* cnt */
+			free(cnt);
+			sset_free(&in);
+			return OW_ERROR;
+		}
 		int idx = (int)(x - out->s);
 		if (out->n != before)
 			cnt = ow_realloc(cnt, (size_t)out->n * (size_t)npts * sizeof(double)),
@@ -630,7 +714,9 @@ static int eval(ow_search_t *s, loki_req_t *r, const lq_expr_t *e, int64_t npts,
 	case E_NUM: {
 		/* vector(n), and a number, which answers as a vector too */
 		lq_labels_t l = {0};
-		series_t *x = series_of(out, &l, npts);
+		series_t *x = series_of(out, &l, npts, err, errlen);
+		if (x == NULL)
+			return OW_ERROR;
 		for (int64_t p = 0; p < npts; p++) {
 			x->v[p] = e->num;
 			x->has[p] = 1;
@@ -640,7 +726,7 @@ static int eval(ow_search_t *s, loki_req_t *r, const lq_expr_t *e, int64_t npts,
 		return OW_OK;
 	}
 	case E_BIN: {
-		sset_t a = {0}, b = {0};
+		sset_t a = {.q = s}, b = {.q = s};
 		int rc = eval(s, r, e->a, npts, &a, err, errlen);
 		if (rc == OW_OK)
 			rc = eval(s, r, e->b, npts, &b, err, errlen);
@@ -659,7 +745,11 @@ static int eval(ow_search_t *s, loki_req_t *r, const lq_expr_t *e, int64_t npts,
 					continue;
 				lq_labels_t l = {0};
 				lq_labels_copy(&l, &vec->s[i].labels);
-				series_t *x = series_of(out, &l, npts);
+				series_t *x = series_of(out, &l, npts, err, errlen);
+				if (x == NULL) {
+					rc = OW_ERROR;
+					break;
+				}
 				for (int64_t p = 0; p < npts; p++) {
 					if (!vec->s[i].has[p] || !y->has[p])
 						continue;
@@ -689,15 +779,18 @@ static int run_metric(ow_search_t *s, loki_req_t *r, ow_buf_t *out, char *err, s
 		r->start = r->end;
 		r->step = 365 * 86400 * (int64_t)1000000000;
 	}
-	sset_t ss = {0};
+	sset_t ss = {.q = s};
 	if (eval(s, r, r->expr, npts, &ss, err, errlen) != OW_OK) {
 		sset_free(&ss);
 		return OW_ERROR;
 	}
 	ow_buf_printf(out, "{\"status\":\"success\",\"data\":{\"resultType\":\"%s\",\"result\":[",
 		      r->what == Q_INSTANT ? "vector" : "matrix");
-	int first = 1;
-	for (int i = 0; i < ss.n; i++) {
+	int first = 1, rc = OW_OK;
+	size_t cap = out->cap; /* the answer is held too */
+	for (int i = 0; i < ss.n && rc == OW_OK; i++) {
+		rc = sset_hold(&ss, (int64_t)(out->cap - cap), err, errlen);
+		cap = out->cap;
 		series_t *x = &ss.s[i];
 		int any = 0;
 		for (int64_t p = 0; p < npts; p++)
@@ -729,7 +822,7 @@ static int run_metric(ow_search_t *s, loki_req_t *r, ow_buf_t *out, char *err, s
 	}
 	ow_buf_addstr(out, "],\"stats\":{}}}");
 	sset_free(&ss);
-	return OW_OK;
+	return rc;
 }
 
 /* ---- labels, values, series, stats: over the streams ---- */
@@ -894,6 +987,8 @@ static void loki_free(void *arg)
 	free(r->sel_exprs);
 	free(r->sels);
 	free(r->name);
+	free(r->sent);
+	free(r->next);
 	free(r);
 }
 
@@ -1050,7 +1145,15 @@ static const char *add_selector(loki_req_t *r, const char *text, char *err, size
  * (and counted in control's caps) until the tail ends, when it is freed.
  * Every second a poll runs on the query pool as a query of its own
  * (ow_query_run without a request: the same caps, snapshot and budgets),
- * for the entries after the last one sent, oldest first, at most limit.
+ * for the entries from the last one sent's nanosecond on, oldest first,
+ * at most limit: those of that nanosecond already sent (by stream and
+ * line) are left out, so a limit that cuts a poll among entries of one
+ * time loses none. With delay_for (seconds, at most 5, as Loki) a poll
+ * reads only entries older than that, for late writers to catch up. A
+ * poll that cannot run (past the caps: 429, the queue full: 503, the
+ * snapshot unreadable: 500) is tried again the next second; after
+ * TAIL_MAX_TRIES in a row the tail ends with a close frame (1011) that
+ * says why, as a query past its budget does at once.
  * A client that sends close, closes or stops reading (1 MiB unsent) ends
  * its tail; so does one silent for TAIL_SILENT_S (every TAIL_PING_S the
  * server pings; a pong, or any frame, is an answer), and every tail ends
@@ -1065,6 +1168,7 @@ static const char *add_selector(loki_req_t *r, const char *text, char *err, size
 #define TAIL_MAX_S 3600
 #define TAIL_MAX_UNSENT (1 << 20)
 #define TAIL_MAX_FRAME 65536
+#define TAIL_MAX_TRIES 5
 
 typedef struct tail {
 	struct evhttp_connection *evcon;
@@ -1078,6 +1182,7 @@ typedef struct tail {
 	int64_t found, last; /* the poll's answer */
 	int64_t started;     /* ow_mono_ns */
 	int polls;
+	int failed; /* polls in a row that could not run */
 	ow_buf_t frame;
 	struct tail *next;
 } tail_t;
@@ -1256,11 +1361,19 @@ static void tail_answered(void *arg, ow_query_answer_t *a)
 	tail_t *t = arg;
 	if (t->closed || t->timer == NULL) /* ended: nothing after its close frame */
 		return;
+	loki_req_t *r = t->r;
+	t->failed = a->code == 200 ? 0 : t->failed + 1;
 	if (a->code == 200 && t->found > 0) {
 		ws_frame(t, 1, t->frame.data, t->frame.len);
-		t->r->start = t->last + 1;
-	} else if (a->code == 400) {
-		/* the query cannot run (its budget): Loki's close with the reason */
+		if (t->last != r->start) /* else the earlier ones stay sent */
+			r->nsent = 0;
+		r->sent = ow_realloc(r->sent, (size_t)(r->nsent + r->nnext) * sizeof(uint64_t));
+		memcpy(r->sent + r->nsent, r->next, (size_t)r->nnext * sizeof(uint64_t));
+		r->nsent += r->nnext;
+		r->start = t->last;
+	} else if (a->code == 400 || (a->code != 200 && t->failed >= TAIL_MAX_TRIES)) {
+		/* the query cannot run (its budget), or has not for a while
+		 * (busy): Loki's close with the reason */
 		ow_buf_t b = {0};
 		ow_buf_add(&b, "\x03\xf3", 2); /* 1011: internal error */
 		ow_buf_add(&b, a->body.data, OW_MIN(a->body.len, (size_t)120));
@@ -1298,6 +1411,7 @@ static void tail_poll(evutil_socket_t fd, short what, void *arg)
 	if (t->busy)
 		return;
 	t->busy = 1;
+	t->r->end = t->r->delay ? ow_now_ns() - t->r->delay : INT64_MAX;
 	ow_query_run(NULL, t->tenant, &tail_api, t);
 }
 
@@ -1328,7 +1442,7 @@ static void tail_start(struct evhttp_request *req, const char *tenant)
 				    ? "too many tails of this tenant: "
 				      "query.max_concurrent_per_tenant; retry\n"
 				    : "too many tails running: query.max_concurrent; retry\n";
-		ow_http_reply(req, 429, "text/plain; charset=utf-8", m, strlen(m), 1);
+		ow_http_reply(req, 429, "text/plain; charset=utf-8", m, strlen(m), 0);
 		return;
 	}
 	loki_req_t *r = ow_calloc(1, sizeof(*r));
@@ -1349,11 +1463,17 @@ static void tail_start(struct evhttp_request *req, const char *tenant)
 			why = "tail takes a log query, not a metric query";
 		else if (rc == OW_ERROR)
 			why = "invalid parameter \"start\": a time in nanoseconds";
-		else if (delay && *delay && (atoi(delay) < 0 || atoi(delay) > 5))
+		char *dend = NULL;
+		long dsecs = delay && *delay ? strtol(delay, &dend, 10) : 0;
+		if (why == NULL && dend && (*dend || dsecs < 0))
+			why = "invalid parameter \"delay_for\": whole seconds";
+		else if (why == NULL && dsecs > 5)
 			why = "delay_for can't be greater than 5";
 		r->start = rc == OW_OK ? start : ow_now_ns() - 3600 * (int64_t)1000000000;
 		r->end = INT64_MAX;
 		r->forward = 1;
+		r->tail = 1;
+		r->delay = dsecs * (int64_t)1000000000;
 		if (why == NULL)
 			why = parse_args(&q, &(loki_req_t){.what = Q_LABELS}, err, sizeof(err));
 		const char *li = evhttp_find_header(&q, "limit");

@@ -178,7 +178,7 @@ static int parse_step(const char *s, int64_t *ms)
 
 static void reply(struct evhttp_request *req, int code, const ow_buf_t *b)
 {
-	ow_http_reply(req, code, "application/json", b->data, b->len, code == 429 || code == 503);
+	ow_http_reply(req, code, "application/json", b->data, b->len, 0);
 }
 
 /* Prometheus' error form into b. */

@@ -73,6 +73,7 @@ struct ow_search {
 	char *data_dir;
 	char tenant[OW_TENANT_MAX + 1];
 	int64_t max_rows, max_memory, started;
+	int64_t held; /* the caller's own bytes (ow_search_hold) */
 	const atomic_int *cancel;
 	ow_search_part_t *parts[OW_NSIGNALS];
 	size_t nparts[OW_NSIGNALS];

@@ -579,7 +579,7 @@ uint8_t *ow_scan_index(const ow_scan_t *sc, const ow_search_part_t *p)
 	for (int i = 0; i < sc->np && !text; i++)
 		text = sc->p[i].op == OW_SCAN_MATCH ||
 		       (sc->p[i].op == OW_SCAN_LIKE && sc->p[i].needle);
-	if (!ix || !text)
+	if (!ix || !text || ow_index_hold(ix) != OW_OK)
 		return NULL;
 	size_t nb = ow_index_nblocks(ix);
 	uint8_t *may = ow_alloc(nb + 1);
@@ -599,6 +599,7 @@ uint8_t *ow_scan_index(const ow_scan_t *sc, const ow_search_part_t *p)
 			used |=
 			    narrow_text(ix, f->col, (const uint8_t *)f->needle, f->nneedle, may);
 	}
+	ow_index_release(ix);
 	/* a token in every block (a common word) rules nothing out: the part
 	 * is read as without an index, with nothing to look up per block */
 	if (!used || memchr(may, 0, nb) == NULL) {

@@ -536,6 +536,22 @@ void ow_search_limits(const ow_search_t *s, int64_t *max_memory, int64_t *deadli
 	*cancel = s->cancel;
 }
 
+int ow_search_hold(ow_search_t *s, int64_t n, char *err, size_t errlen)
+{
+	s->held += n;
+	if (n <= 0 || s->max_memory == 0 || s->held <= s->max_memory)
+		return OW_OK;
+	ow_search_budget_t b = {.limit = s->max_memory, .stop = OW_SEARCH_STOP_MEMORY};
+	ow_search_budget_message(&b, err, errlen);
+	return OW_ERROR;
+}
+
+int64_t ow_search_rows_bytes(const ow_search_rows_t *r)
+{
+	return (int64_t)(r->text.cap +
+			 ((r->nrows + 1) * (size_t)r->ncols + (size_t)r->ncols) * sizeof(char *));
+}
+
 void ow_search_begin(ow_search_t *s)
 {
 	memset(&s->stats, 0, sizeof(s->stats));
@@ -545,7 +561,7 @@ void ow_search_begin(ow_search_t *s)
 	b->deadline = b->timeout_ms > 0 ? t0 + b->timeout_ms * 1000000 : 0;
 	b->limit = s->max_memory;
 	b->cancel = s->cancel;
-	atomic_store(&b->used, 0);
+	atomic_store(&b->used, s->held); /* what the caller holds counts too */
 	atomic_store(&b->stop, 0);
 	ow_search_budget_enter(b);
 }

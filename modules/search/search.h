@@ -109,6 +109,13 @@ int ow_search_open(const ow_search_opts_t *o, ow_search_t **out, char *err, size
  * none) and its cancel flag (NULL: none). */
 void ow_search_limits(const ow_search_t *s, int64_t *max_memory, int64_t *deadline_ns,
 		      const atomic_int **cancel);
+/* A caller's own work under s's memory budget (the APIs over SQL: Loki's
+ * series, the traces Tempo and Jaeger build): n bytes it holds from now
+ * on (negative: what it frees), counted with every later query's own.
+ * OW_OK, or OW_ERROR with the budget's message ("query exceeded its memory
+ * budget of N MiB", as a query's) in err once what it holds passes
+ * max_memory; the caller then stops and answers that error. */
+int ow_search_hold(ow_search_t *s, int64_t n, char *err, size_t errlen);
 void ow_search_close(ow_search_t *s);
 
 /* Runs one SQL statement and appends its result to out in the given
@@ -151,6 +158,8 @@ typedef struct {
 int ow_search_rows(ow_search_t *s, const char *sql, int64_t limit, ow_search_rows_t *r, char *err,
 		   size_t errlen);
 void ow_search_rows_free(ow_search_rows_t *r);
+/* The bytes r holds, for ow_search_hold. */
+int64_t ow_search_rows_bytes(const ow_search_rows_t *r);
 /* Appends s as an SQL string literal ('it''s'). */
 void ow_search_sql_str(ow_buf_t *b, const char *s);
 

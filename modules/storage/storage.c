@@ -356,8 +356,7 @@ static void part_unref(ow_partref_t *p)
 	if (p->removed) {
 		char path[4096 + 1100];
 		snprintf(path, sizeof(path), "%s/%s", ow_data_dir, p->rel);
-		ow_io_unlink(OW_IO_PARQUET, path);
-		atomic_fetch_sub(&unlink_pending, p->bytes);
+		ow_io_unlink_later(OW_IO_PARQUET, path, &unlink_pending, p->bytes);
 	}
 	free(p);
 }

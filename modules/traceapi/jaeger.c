@@ -5,6 +5,10 @@
  *   GET api/services                      service names
  *   GET api/services/{service}/operations span names of a service
  *   GET api/operations?service=&spanKind= [{name, spanKind}]
+ *                                         (these three: of the spans
+ *                                         that start in start..end, in
+ *                                         µs, by default lookback, 72h,
+ *                                         before now)
  *   GET api/traces?service=&operation=&tags=&minDuration=&maxDuration=
  *                  &limit=&start=&end=&lookback=
  *                                         traces with a span that has
@@ -41,6 +45,13 @@
 #include <event2/keyvalq_struct.h>
 
 enum { J_SERVICES, J_OPERATIONS, J_OPS_KIND, J_SEARCH, J_TRACE };
+
+/* The default windows: a search's the hour before now (Jaeger UI's
+ * default lookback); services' and operations' the 72 hours before now
+ * (Jaeger's Elasticsearch store's es.max-span-age, the window it lists
+ * them from). */
+#define SEARCH_LOOKBACK (3600 * (int64_t)1000000000)
+#define NAMES_LOOKBACK (72 * 3600 * (int64_t)1000000000)
 
 typedef struct {
 	int what;
@@ -236,8 +247,10 @@ static cJSON *span(const ow_search_rows_t *rows, size_t r, const char *pid)
 	return sp;
 }
 
-/* Rows [from, to) of one trace as a Jaeger trace. */
-static cJSON *trace(const ow_search_rows_t *rows, size_t from, size_t to)
+/* Rows [from, to) of one trace as a Jaeger trace; NULL, with the
+ * budget's message in err, once it would pass the query's memory. */
+static cJSON *trace(const ow_search_rows_t *rows, size_t from, size_t to, tr_hold_t *h, char *err,
+		    size_t errlen)
 {
 	cJSON *t = cJSON_CreateObject();
 	cJSON_AddStringToObject(t, "traceID", tr_cell(rows, from, TR_TRACE));
@@ -263,6 +276,12 @@ static cJSON *trace(const ow_search_rows_t *rows, size_t from, size_t to)
 			cJSON_AddItemToObject(procs, pid, pr);
 		}
 		cJSON_AddItemToArray(spans, span(rows, i, pid));
+		if (tr_hold(h, 0, err, errlen) != OW_OK) {
+			free(first);
+			cJSON_Delete(procs);
+			cJSON_Delete(t);
+			return NULL;
+		}
 	}
 	free(first);
 	cJSON_AddItemToObject(t, "processes", procs);
@@ -276,10 +295,16 @@ static void work_names(ow_search_t *s, jaeger_req_t *r, ow_query_answer_t *a)
 {
 	ow_buf_t b = {0};
 	if (r->what == J_SERVICES) {
-		ow_buf_addstr(&b, "SELECT service_name FROM spans WHERE service_name IS NOT NULL "
-				  "GROUP BY service_name ORDER BY service_name");
+		ow_buf_printf(&b,
+			      "SELECT service_name FROM spans WHERE start_time >= %lld AND "
+			      "start_time <= %lld AND service_name IS NOT NULL "
+			      "GROUP BY service_name ORDER BY service_name",
+			      (long long)r->q.start, (long long)r->q.end);
 	} else {
-		ow_buf_addstr(&b, "SELECT name, kind FROM spans WHERE service_name = ");
+		ow_buf_printf(&b,
+			      "SELECT name, kind FROM spans WHERE start_time >= %lld AND "
+			      "start_time <= %lld AND service_name = ",
+			      (long long)r->q.start, (long long)r->q.end);
 		ow_search_sql_str(&b, r->service);
 		if (r->kind >= 0)
 			ow_buf_printf(&b, " AND kind = %d", r->kind);
@@ -342,9 +367,15 @@ static void work_traces(ow_search_t *s, jaeger_req_t *r, ow_query_answer_t *a)
 		fail(a, 404, "trace not found");
 		return;
 	}
+	/* the rows and the model are held: past the memory budget the
+	 * answer is its error, as a query's */
+	tr_hold_t h;
+	tr_hold_begin(&h, s);
+	int rc =
+	    tr_hold(&h, ow_search_rows_bytes(&ids) + ow_search_rows_bytes(&rows), err, sizeof(err));
 	cJSON *data = cJSON_CreateArray();
 	int n = 0;
-	size_t nids = r->what == J_SEARCH ? ids.nrows : 1;
+	size_t nids = rc != OW_OK ? 0 : r->what == J_SEARCH ? ids.nrows : 1;
 	for (size_t i = 0; i < nids; i++) {
 		const char *id = r->what == J_SEARCH ? tr_cell(&ids, i, 0) : tr_cell(&rows, 0, 0);
 		size_t from = rows.nrows, to = rows.nrows;
@@ -355,12 +386,24 @@ static void work_traces(ow_search_t *s, jaeger_req_t *r, ow_query_answer_t *a)
 			}
 		if (from == rows.nrows)
 			continue;
-		cJSON_AddItemToArray(data, trace(&rows, from, to));
+		cJSON *t = trace(&rows, from, to, &h, err, sizeof(err));
+		if (t == NULL) {
+			rc = OW_ERROR;
+			break;
+		}
+		cJSON_AddItemToArray(data, t);
 		n++;
 	}
 	ow_search_rows_free(&ids);
 	ow_search_rows_free(&rows);
+	if (rc != OW_OK) {
+		cJSON_Delete(data);
+		tr_hold_end(&h);
+		fail(a, 400, err);
+		return;
+	}
 	envelope(a, data, n);
+	tr_hold_end(&h);
 }
 
 static void jaeger_work(ow_search_t *s, void *arg, ow_query_answer_t *a)
@@ -447,6 +490,25 @@ static int us_arg(struct evkeyvalq *args, const char *name, int64_t *ns)
 }
 
 /* A search's arguments into r: NULL, or the message of a 400. */
+/* The window a request reads, [start, end]: start and end in µs, by
+ * default end now and start lookback (a duration; default lookback)
+ * before it. */
+static const char *window_args(struct evkeyvalq *args, jaeger_req_t *r, int64_t lookback)
+{
+	r->q.end = ow_now_ns();
+	const char *lb = evhttp_find_header(args, "lookback");
+	if (lb && *lb && strcmp(lb, "custom") != 0 &&
+	    (ow_parse_duration(lb, &lookback) != OW_OK || lookback < 0))
+		return "malformed 'lookback' parameter: a duration such as 1h or 2d";
+	int has_end = us_arg(args, "end", &r->q.end);
+	int has_start = us_arg(args, "start", &r->q.start);
+	if (has_end < 0 || has_start < 0)
+		return "malformed 'start' or 'end' parameter: microseconds since the epoch";
+	if (!has_start)
+		r->q.start = r->q.end - lookback;
+	return NULL;
+}
+
 static const char *search_args(struct evkeyvalq *args, jaeger_req_t *r)
 {
 	const char *svc = evhttp_find_header(args, "service");
@@ -514,19 +576,7 @@ static const char *search_args(struct evkeyvalq *args, jaeger_req_t *r)
 			r->q.limit = x;
 	}
 	r->q.min_dur = r->q.max_dur = -1;
-	r->q.end = ow_now_ns();
-	int64_t lookback = 3600 * (int64_t)1000000000;
-	const char *lb = evhttp_find_header(args, "lookback");
-	if (lb && *lb && strcmp(lb, "custom") != 0 &&
-	    (ow_parse_duration(lb, &lookback) != OW_OK || lookback < 0))
-		return "malformed 'lookback' parameter: a duration such as 1h or 2d";
-	int has_end = us_arg(args, "end", &r->q.end);
-	int has_start = us_arg(args, "start", &r->q.start);
-	if (has_end < 0 || has_start < 0)
-		return "malformed 'start' or 'end' parameter: microseconds since the epoch";
-	if (!has_start)
-		r->q.start = r->q.end - lookback;
-	return NULL;
+	return window_args(args, r, SEARCH_LOOKBACK);
 }
 
 void ow_jaeger_route(struct evhttp_request *req, const char *path, const char *tenant, void *arg)
@@ -552,6 +602,7 @@ void ow_jaeger_route(struct evhttp_request *req, const char *path, const char *t
 		why = "malformed query string";
 	} else if (strcmp(path, "/api/services") == 0) {
 		r->what = J_SERVICES;
+		why = window_args(&args, r, NAMES_LOOKBACK);
 	} else if (strncmp(path, "/api/services/", 14) == 0 && n > 25 &&
 		   strcmp(path + n - 11, "/operations") == 0) {
 		r->what = J_OPERATIONS;
@@ -559,6 +610,7 @@ void ow_jaeger_route(struct evhttp_request *req, const char *path, const char *t
 		svc[n - 25] = '\0';
 		r->service = evhttp_uridecode(svc, 0, NULL);
 		free(svc);
+		why = window_args(&args, r, NAMES_LOOKBACK);
 	} else if (strcmp(path, "/api/operations") == 0) {
 		r->what = J_OPS_KIND;
 		const char *svc = evhttp_find_header(&args, "service");
@@ -574,6 +626,8 @@ void ow_jaeger_route(struct evhttp_request *req, const char *path, const char *t
 			why =
 			    "unsupported 'spanKind' parameter: internal, server, client, producer "
 			    "or consumer";
+		if (why == NULL)
+			why = window_args(&args, r, NAMES_LOOKBACK);
 	} else if (strcmp(path, "/api/traces") == 0) {
 		r->what = J_SEARCH;
 		why = search_args(&args, r);

@@ -15,10 +15,13 @@
  *                                         traces with a span that matches
  *                                         the TraceQL q (below), the most
  *                                         recent first: start and end in
- *                                         Unix seconds (default: all
- *                                         time), limit traces (20), spss
- *                                         matched spans shown a trace (3),
- *                                         the durations of whole traces
+ *                                         Unix seconds (default: the hour
+ *                                         before end, end none), limit
+ *                                         traces (20), spss matched spans
+ *                                         shown a trace (3), the durations
+ *                                         of whole traces (measured over
+ *                                         the spans near the window:
+ *                                         tr_search_t)
  *   GET api/search/tags, api/v2/search/tags?scope=
  *   GET api/search/tag/{tag}/values, api/v2/search/tag/{tag}/values?q=
  *                                         the values of the spans q
@@ -53,6 +56,10 @@
 #include <event2/keyvalq_struct.h>
 
 enum { T_TRACE, T_SEARCH, T_TAGS, T_TAG_VALUES };
+
+/* A search without start: the hour before its end (or now), where Tempo
+ * searches its ingesters' recent traces. */
+#define SEARCH_LOOKBACK (3600 * (int64_t)1000000000)
 enum { SC_ALL, SC_RESOURCE, SC_SPAN, SC_INTRINSIC };
 
 typedef struct {
@@ -499,9 +506,12 @@ static int same(const ow_search_rows_t *rows, size_t a, size_t b, int from, int 
 }
 
 /* Rows [from, to) of one trace as OTLP/JSON TracesData: spans under
- * their resource and scope, in start order within each. */
-static cJSON *otlp_trace(const ow_search_rows_t *rows, size_t from, size_t to)
+ * their resource and scope, in start order within each; NULL, with the
+ * budget's message in err, once it would pass the query's memory. */
+static cJSON *otlp_trace(const ow_search_rows_t *rows, size_t from, size_t to, tr_hold_t *h,
+			 char *err, size_t errlen)
 {
+	int over = 0;
 	cJSON *td = cJSON_CreateObject();
 	cJSON *rss = cJSON_AddArrayToObject(td, "resourceSpans");
 	uint8_t *done = ow_calloc(to - from + 1, 1);
@@ -530,14 +540,26 @@ static cJSON *otlp_trace(const ow_search_rows_t *rows, size_t from, size_t to)
 					continue;
 				cJSON_AddItemToArray(spans, otlp_span(rows, k));
 				done[k - from] = 1;
+				if (tr_hold(h, 0, err, errlen) != OW_OK) {
+					over = 1;
+					break;
+				}
 			}
 			add_str(ss, "schemaUrl", tr_cell(rows, j, TR_SCOPE_SCHEMA));
 			cJSON_AddItemToArray(sss, ss);
+			if (over)
+				break;
 		}
 		add_str(rs, "schemaUrl", tr_cell(rows, i, TR_RES_SCHEMA));
 		cJSON_AddItemToArray(rss, rs);
+		if (over)
+			break;
 	}
 	free(done);
+	if (over) {
+		cJSON_Delete(td);
+		return NULL;
+	}
 	return td;
 }
 
@@ -554,8 +576,19 @@ static void work_trace(ow_search_t *s, tempo_req_t *r, ow_query_answer_t *a)
 		ow_search_rows_free(&rows);
 		return;
 	}
-	cJSON *td = otlp_trace(&rows, 0, rows.nrows);
+	/* the rows, the tree, its JSON and the protobuf are held in turn:
+	 * past the memory budget the answer is its error, as a query's */
+	tr_hold_t h;
+	tr_hold_begin(&h, s);
+	cJSON *td = NULL;
+	if (tr_hold(&h, ow_search_rows_bytes(&rows), err, sizeof(err)) == OW_OK)
+		td = otlp_trace(&rows, 0, rows.nrows, &h, err, sizeof(err));
 	ow_search_rows_free(&rows);
+	if (td == NULL) {
+		tr_hold_end(&h);
+		ow_query_text(a, 500, err); /* as the spans' query's error */
+		return;
+	}
 	if (!r->proto) {
 		if (r->v2) {
 			cJSON *w = cJSON_CreateObject();
@@ -563,17 +596,24 @@ static void work_trace(ow_search_t *s, tempo_req_t *r, ow_query_answer_t *a)
 			td = w;
 		}
 		json(a, td);
+		tr_hold_end(&h);
 		return;
 	}
 	char *j = cJSON_PrintUnformatted(td);
 	cJSON_Delete(td);
 	ow_buf_t pb = {0};
-	if (ow_otlp_json_to_pb(OW_TRACES, j, strlen(j), &pb, err, sizeof(err)) != OW_OK) {
-		cJSON_free(j);
+	int rc = tr_hold(&h, 0, err, sizeof(err));
+	if (rc == OW_OK)
+		rc = ow_otlp_json_to_pb(OW_TRACES, j, strlen(j), &pb, err, sizeof(err));
+	cJSON_free(j);
+	if (rc == OW_OK) /* pb, and its copy in the answer */
+		rc = tr_hold(&h, (int64_t)pb.cap * 2, err, sizeof(err));
+	tr_hold_end(&h);
+	if (rc != OW_OK) {
+		ow_buf_free(&pb);
 		ow_query_text(a, 500, err);
 		return;
 	}
-	cJSON_free(j);
 	a->ctype = "application/protobuf";
 	if (r->v2) { /* TraceByIDResponse: the trace is its field 1 */
 		uint8_t hdr[11];
@@ -877,9 +917,13 @@ static const char *parse_args(struct evkeyvalq *args, tempo_req_t *r, char *err,
 {
 	int64_t max = ow_control_query_max_rows();
 	r->q.min_dur = r->q.max_dur = -1;
-	if (secs_arg(args, "start", 0, &r->q.start) != OW_OK ||
+	if (secs_arg(args, "start", -1, &r->q.start) != OW_OK ||
 	    secs_arg(args, "end", INT64_MAX, &r->q.end) != OW_OK)
 		return "invalid start or end: Unix seconds";
+	if (r->q.start < 0) /* a search's default: the hour before end or now */
+		r->q.start = r->what != T_SEARCH     ? 0
+			     : r->q.end != INT64_MAX ? r->q.end - SEARCH_LOOKBACK
+						     : ow_now_ns() - SEARCH_LOOKBACK;
 	if (r->q.end <= INT64_MAX - 999999999)
 		r->q.end += 999999999; /* the whole last second */
 	if (int_arg(args, "limit", 20, 1, max, &r->q.limit) != OW_OK) {

@@ -6,7 +6,10 @@
  * (grouped, the most recent first, at most the limit), then the spans of
  * those traces. Trace durations need the whole trace, so a search with
  * one asks for it with a subquery. Every step is bound by query.max_rows
- * and the query's time and memory budgets, as /api/search is.
+ * and the query's time and memory budgets, as /api/search is; what the
+ * APIs build of the rows (cJSON trees, their text, protobuf) is held under
+ * the same memory budget (tr_hold): cJSON's allocations are counted per
+ * thread through its hooks, set here once at init.
  */
 #include "traceapi.h"
 #include "../auth/auth.h"
@@ -14,6 +17,45 @@
 #include "../control/control.h"
 
 #include <errno.h>
+#include <malloc.h>
+
+/* cJSON's heap, counted per thread (its hooks): what a query thread's
+ * answer builds is charged to its budget (tr_hold). */
+static __thread int64_t json_bytes;
+
+static void *json_malloc(size_t n)
+{
+	void *p = malloc(n);
+	if (p)
+		json_bytes += (int64_t)malloc_usable_size(p);
+	return p;
+}
+
+static void json_free(void *p)
+{
+	if (p)
+		json_bytes -= (int64_t)malloc_usable_size(p);
+	free(p);
+}
+
+void tr_hold_begin(tr_hold_t *h, ow_search_t *s)
+{
+	*h = (tr_hold_t){.s = s, .json = json_bytes};
+}
+
+int tr_hold(tr_hold_t *h, int64_t n, char *err, size_t errlen)
+{
+	n += json_bytes - h->json;
+	h->json = json_bytes;
+	h->held += n;
+	return ow_search_hold(h->s, n, err, errlen);
+}
+
+void tr_hold_end(tr_hold_t *h)
+{
+	(void)ow_search_hold(h->s, -h->held, NULL, 0);
+	h->held = 0;
+}
 
 int tr_duration(const char *v, int64_t unit, int64_t *ns)
 {
@@ -43,12 +85,19 @@ int tr_search_ids(ow_search_t *s, const tr_search_t *q, ow_search_rows_t *ids, c
 			      "GROUP BY trace_id ORDER BY t DESC",
 			      (int)where.len, (const char *)where.data);
 	} else {
+		/* a trace's duration over its spans that start within slack
+		 * of the window: maxDuration, which holds every span of a trace
+		 * short enough (exact), else TR_TRACE_SLACK */
+		int64_t slack = q->max_dur >= 0 ? q->max_dur : TR_TRACE_SLACK;
+		int64_t from = q->start > INT64_MIN + slack ? q->start - slack : INT64_MIN;
+		int64_t to = q->end < INT64_MAX - slack ? q->end + slack : INT64_MAX;
 		ow_buf_printf(
 		    &b,
-		    "SELECT trace_id, max(start_time) AS t FROM spans WHERE trace_id IN "
+		    "SELECT trace_id, max(start_time) AS t FROM spans WHERE start_time >= %lld AND "
+		    "start_time <= %lld AND trace_id IN "
 		    "(SELECT trace_id FROM spans WHERE %.*s) GROUP BY trace_id HAVING "
 		    "max(end_time) - min(start_time) BETWEEN %lld AND %lld ORDER BY t DESC",
-		    (int)where.len, (const char *)where.data,
+		    (long long)from, (long long)to, (int)where.len, (const char *)where.data,
 		    (long long)(q->min_dur < 0 ? 0 : q->min_dur),
 		    (long long)(q->max_dur < 0 ? INT64_MAX : q->max_dur));
 	}
@@ -136,6 +185,8 @@ cJSON *tr_otlp(const ow_search_rows_t *rows, size_t r, int col)
 static int traceapi_init(struct event_base *base)
 {
 	OW_UNUSED(base);
+	cJSON_Hooks hooks = {json_malloc, json_free}; /* before any thread runs */
+	cJSON_InitHooks(&hooks);
 	if (ow_control_route("/tempo", OW_ROUTE_PREFIX, OW_AUTH_READ, ow_tempo_route, NULL) !=
 		OW_OK ||
 	    ow_control_route("/jaeger", OW_ROUTE_PREFIX, OW_AUTH_READ, ow_jaeger_route, NULL) !=

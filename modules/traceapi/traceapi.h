@@ -66,7 +66,11 @@ enum {
 
 /* A search: spans matching cond (SQL over the spans table) that start in
  * [start, end] ns; at most limit traces, the most recent first; with
- * min_dur/max_dur (>= 0), only traces whose whole duration is in range. */
+ * min_dur/max_dur (>= 0), only traces whose duration is in range: the
+ * duration over the trace's spans that start within max_dur of the window
+ * (every span of a trace that short), or without max_dur within
+ * TR_TRACE_SLACK of it. The default windows are the APIs'. */
+#define TR_TRACE_SLACK (3600 * (int64_t)1000000000)
 typedef struct {
 	ow_buf_t cond;
 	int64_t start, end, limit, min_dur, max_dur;
@@ -89,6 +93,22 @@ static inline const char *tr_cell(const ow_search_rows_t *rows, size_t r, int c)
  * events or links column as its array with such attributes; NULL when
  * empty. */
 cJSON *tr_otlp(const ow_search_rows_t *rows, size_t r, int col);
+/* What an answer's work holds under the query's memory budget
+ * (ow_search_hold), as /api/search's answer is: the rows it has read and
+ * the cJSON it builds of them (measured: cJSON's allocations on this
+ * thread are counted, traceapi.c). */
+typedef struct {
+	ow_search_t *s;
+	int64_t held; /* charged to s */
+	int64_t json; /* the thread's cJSON bytes at the last charge */
+} tr_hold_t;
+void tr_hold_begin(tr_hold_t *h, ow_search_t *s);
+/* Charges n bytes more, and the cJSON built (or freed) since the last
+ * call: OW_OK, or OW_ERROR with the budget's message in err once the
+ * query holds more than query.max_memory_bytes. */
+int tr_hold(tr_hold_t *h, int64_t n, char *err, size_t errlen);
+/* Credits what h charged, once the caller has freed it. */
+void tr_hold_end(tr_hold_t *h);
 /* An integer or a duration ("1.5s", "100ms"; a bare number in unit ns)
  * into ns: OW_OK or OW_ERROR. */
 int tr_duration(const char *v, int64_t unit, int64_t *ns);
