@@ -256,9 +256,10 @@ static int matched_series(pq_t *q, ow_prom_store_t *st, ow_pq_series_t **all, si
 		const ow_pq_matcher_t *m = q->nmatch ? ow_pq_selector(q->matchs[i], &nm) : &any;
 		ow_pq_series_t *s;
 		size_t ns;
-		if (ow_prom_fetch(st, m, nm, q->start, q->end, &s, &ns, q->err, sizeof(q->err)) !=
-		    OW_OK)
-			return OW_ERROR;
+		int rc =
+		    ow_prom_fetch(st, m, nm, q->start, q->end, &s, &ns, q->err, sizeof(q->err));
+		if (rc != OW_OK)
+			return rc;
 		*all = ow_realloc(*all, (*nall + ns + 1) * sizeof(ow_pq_series_t));
 		memcpy(*all + *nall, s, ns * sizeof(ow_pq_series_t));
 		*nall += ns;
@@ -304,10 +305,8 @@ static void pq_work(ow_search_t *s, void *arg, ow_query_answer_t *a)
 	pq_t *q = arg;
 	ow_buf_t data = {0};
 	q->etype = NULL;
-	int64_t max_memory, deadline_ns;
-	const atomic_int *cancel;
-	ow_search_limits(s, &max_memory, &deadline_ns, &cancel);
-	ow_prom_store_t st = {.s = s, .samples = q->kind == Q_QUERY || q->kind == Q_RANGE};
+	ow_prom_store_t st;
+	ow_prom_store_init(&st, s, q->kind == Q_QUERY || q->kind == Q_RANGE);
 	int rc = OW_OK;
 	if (q->kind == Q_QUERY || q->kind == Q_RANGE) {
 		ow_pq_eval_opts_t eo = {.start = q->start,
@@ -315,10 +314,10 @@ static void pq_work(ow_search_t *s, void *arg, ow_query_answer_t *a)
 					.step = q->kind == Q_RANGE ? q->step : 0,
 					.fetch = ow_prom_fetch,
 					.fetch_arg = &st,
-					.max_bytes = max_memory,
-					.deadline_ns = deadline_ns,
+					.max_bytes = st.max_memory,
+					.deadline_ns = st.deadline_ns,
 					.max_points = ow_control_query_max_rows() * MAX_STEPS,
-					.cancel = cancel};
+					.cancel = st.cancel};
 		rc = ow_pq_eval(q->expr, &eo, &data, &q->etype, q->err, sizeof(q->err));
 	} else if (q->kind == Q_METADATA) {
 		rc = ow_prom_metadata(s, q->start, q->end, q->name ? q->name : "", q->limit, &data,
@@ -363,10 +362,12 @@ static void pq_work(ow_search_t *s, void *arg, ow_query_answer_t *a)
 			free(all[i].pts);
 		}
 		free(all);
-		if (rc != OW_OK)
-			q->etype = strstr(q->err, "time budget") ? "timeout" : "execution";
+		q->etype = rc == OW_OK		  ? NULL
+			   : rc == OW_PQ_TIMEOUT  ? "timeout"
+			   : rc == OW_PQ_CANCELED ? "canceled"
+						  : "execution";
 	}
-	ow_buf_free(&st.names);
+	ow_prom_store_free(&st);
 	if (rc == OW_OK && !q->etype) {
 		ow_buf_addstr(&a->body, "{\"status\":\"success\",\"data\":");
 		ow_buf_add(&a->body, data.data, data.len);
@@ -722,9 +723,17 @@ static void on_write(struct evhttp_request *req, const char *path, const char *t
 	rw_pending++;
 }
 
+static int64_t cache_bytes; /* prom.cache_bytes */
+
+static ow_directive_t directives[] = {
+    {"prom.cache_bytes", OW_CONF_INT, &cache_bytes, 0, (int64_t)1 << 40, "268435456", NULL, 0},
+    OW_CONF_END};
+
 static int prom_init(struct event_base *base)
 {
 	OW_UNUSED(base);
+	ow_prom_cache_limit(cache_bytes);
+	ow_storage_part_gone_hook(ow_prom_cache_gone);
 	if (ow_control_route(PREFIX, OW_ROUTE_PREFIX, OW_AUTH_READ, on_api, NULL) != OW_OK ||
 	    ow_control_route(PREFIX "/api/v1/write", 0, OW_AUTH_WRITE, on_write, NULL) != OW_OK) {
 		ow_log(OW_LOG_ERROR, "prometheus: cannot register the routes");
@@ -752,12 +761,21 @@ static void prom_stats(ow_buf_t *b)
 		      "admitted.\n# TYPE openwit_prometheus_remote_write_requests_total counter\n"
 		      "openwit_prometheus_remote_write_requests_total %llu\n",
 		      (unsigned long long)rw_requests);
+	ow_prom_cache_stats(b);
+}
+
+static void prom_stop(void)
+{
+	ow_storage_part_gone_hook(NULL);
+	ow_prom_cache_clear();
 }
 
 ow_module_t ow_prom_module = {
     .name = "prom",
+    .directives = directives,
     .init = prom_init,
     .start = prom_start,
     .busy = prom_busy,
     .stats = prom_stats,
+    .stop = prom_stop,
 };

@@ -2945,9 +2945,14 @@ static int fetch_all(ev_t *ev, ow_pq_expr_t *e, int64_t shift, int64_t extra)
 	int64_t mint = o->start - shift - extra - e->offset - (e->range ? e->range : lookback);
 	int64_t maxt = (o->step ? o->end : o->start) - shift - e->offset;
 	char err[512] = "";
-	if (o->fetch(o->fetch_arg, e->m, e->nm, mint, maxt, &e->series, &e->nseries, err,
-		     sizeof(err)) != OW_OK) {
-		everr(ev, strstr(err, "time budget") ? "timeout" : "execution", "%s", err);
+	int rc = o->fetch(o->fetch_arg, e->m, e->nm, mint, maxt, &e->series, &e->nseries, err,
+			  sizeof(err));
+	if (rc != OW_OK) {
+		everr(ev,
+		      rc == OW_PQ_TIMEOUT    ? "timeout"
+		      : rc == OW_PQ_CANCELED ? "canceled"
+					     : "execution",
+		      "%s", err);
 		return OW_ERROR;
 	}
 	for (size_t i = 0; i < e->nseries; i++)

@@ -17,7 +17,11 @@
 #include <stdatomic.h>
 
 /* budget.c: a query's budgets, shared by every thread working for it. */
-enum { OW_SEARCH_STOP_TIME = 1, OW_SEARCH_STOP_MEMORY, OW_SEARCH_STOP_CANCEL };
+enum {
+	OW_SEARCH_STOP_TIME = OW_SEARCH_TIMEOUT, /* search.h's reasons */
+	OW_SEARCH_STOP_MEMORY = OW_SEARCH_OVER_MEMORY,
+	OW_SEARCH_STOP_CANCEL = OW_SEARCH_CANCELED
+};
 typedef struct {
 	int64_t timeout_ms, deadline; /* deadline: CLOCK_MONOTONIC ns; 0: none */
 	int64_t limit;		      /* bytes; 0: none */
@@ -81,6 +85,11 @@ struct ow_search {
 	size_t nchunks[OW_NSIGNALS];
 	int64_t rows[OW_NSIGNALS];
 	ow_search_tab_arg_t tabs[OW_NSIGNALS];
+	/* ow_search_scope: the whole snapshot while a scope narrows parts,
+	 * nparts and nchunks */
+	int scoped[OW_NSIGNALS];
+	ow_search_part_t *all_parts[OW_NSIGNALS];
+	size_t all_nparts[OW_NSIGNALS], all_nchunks[OW_NSIGNALS];
 	/* printf's own connection (funcs.c), and its statement for each
 	 * number of arguments */
 	sqlite3 *aux;

@@ -111,6 +111,26 @@ void ow_search_limits(const ow_search_t *s, int64_t *max_memory, int64_t *deadli
 		      const atomic_int **cancel);
 void ow_search_close(ow_search_t *s);
 
+/* For a caller that reads a snapshot piece by piece (modules/prom's
+ * series cache): the committed parts of a signal's table in s, part i's
+ * identity in the server (its ow_partref_t, the same for every handle
+ * while the part lives; NULL on the command line) and its catalog time
+ * range (ns). */
+size_t ow_search_nparts(const ow_search_t *s, int signal);
+struct ow_partref *ow_search_partref(const ow_search_t *s, int signal, size_t i);
+void ow_search_part_span(const ow_search_t *s, int signal, size_t i, int64_t *min_ns,
+			 int64_t *max_ns);
+/* Narrows what the signal's table reads until the next call: part i
+ * alone (0 <= i < ow_search_nparts), the buffered rows alone
+ * (OW_SEARCH_BUFFERED), or everything again (OW_SEARCH_EVERYTHING). */
+enum { OW_SEARCH_EVERYTHING = -1, OW_SEARCH_BUFFERED = -2 };
+void ow_search_scope(ow_search_t *s, int signal, ptrdiff_t part);
+/* Why the last query of s stopped: 0 (it did not, or for its own
+ * error), or OW_SEARCH_TIMEOUT, OW_SEARCH_OVER_MEMORY, OW_SEARCH_CANCELED:
+ * for callers that answer each differently. */
+enum { OW_SEARCH_TIMEOUT = 1, OW_SEARCH_OVER_MEMORY, OW_SEARCH_CANCELED };
+int ow_search_stop_reason(ow_search_t *s);
+
 /* Runs one SQL statement and appends its result to out in the given
  * format. OW_OK, or OW_ERROR with the message (SQLite's, or the bound that
  * was passed) in err and out as it was. */
