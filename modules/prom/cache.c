@@ -1,9 +1,9 @@
 /*
- * cache.c - the series of committed parts as series.c decoded them, kept
- * between queries: one piece per (part, stored metric name), each series
- * of the metric in the part with its labels and its points (by time, one
- * a millisecond, delta values as stored). A part never changes, so a
- * piece is good for as long as the part lives.
+ * cache.c - what series.c decoded of committed parts, kept between
+ * queries: pieces keyed by (part, a text), each series of a stored metric
+ * in the part with its labels and its points (by time, one a
+ * millisecond, delta values as stored), or the part's list of metrics. A
+ * part never changes, so a piece is good for as long as the part lives.
  *
  * Rules:
  *  - The cache holds at most prom.cache_bytes (0: nothing is kept); past
@@ -25,7 +25,7 @@
 typedef struct entry {
 	ow_prom_piece_t piece; /* first: what readers get */
 	const void *part;
-	char *metric;
+	char *key;
 	int refs, cached;
 	struct entry *prev, *next; /* the LRU list, newest first */
 	struct entry *hnext;
@@ -54,13 +54,14 @@ void ow_prom_piece_free(ow_prom_piece_t *p)
 	}
 	free(p->series);
 	free(p->delta);
+	ow_buf_free(&p->rows);
 	memset(p, 0, sizeof(*p));
 }
 
-static size_t bucket_of(const void *part, const char *metric)
+static size_t bucket_of(const void *part, const char *key)
 {
 	uint64_t h = (uint64_t)(uintptr_t)part * 0x9e3779b97f4a7c15ULL;
-	for (const char *c = metric; *c; c++)
+	for (const char *c = key; *c; c++)
 		h = (h ^ (uint8_t)*c) * 1099511628211ULL;
 	return (size_t)(h >> 20) & (NBUCKETS - 1);
 }
@@ -68,7 +69,7 @@ static size_t bucket_of(const void *part, const char *metric)
 static void entry_free(entry_t *e)
 {
 	ow_prom_piece_free(&e->piece);
-	free(e->metric);
+	free(e->key);
 	free(e);
 }
 
@@ -76,7 +77,7 @@ static void entry_free(entry_t *e)
  * last reader. */
 static void unlink_entry(entry_t *e)
 {
-	entry_t **pp = &buckets[bucket_of(e->part, e->metric)];
+	entry_t **pp = &buckets[bucket_of(e->part, e->key)];
 	while (*pp != e)
 		pp = &(*pp)->hnext;
 	*pp = e->hnext;
@@ -110,11 +111,11 @@ static void to_front(entry_t *e)
 	newest = e;
 }
 
-const ow_prom_piece_t *ow_prom_cache_get(const void *part, const char *metric)
+const ow_prom_piece_t *ow_prom_cache_get(const void *part, const char *key)
 {
 	pthread_mutex_lock(&mu);
-	entry_t *e = buckets[bucket_of(part, metric)];
-	while (e && !(e->part == part && strcmp(e->metric, metric) == 0))
+	entry_t *e = buckets[bucket_of(part, key)];
+	while (e && !(e->part == part && strcmp(e->key, key) == 0))
 		e = e->hnext;
 	if (e) {
 		e->refs++;
@@ -127,21 +128,21 @@ const ow_prom_piece_t *ow_prom_cache_get(const void *part, const char *metric)
 	return e ? &e->piece : NULL;
 }
 
-const ow_prom_piece_t *ow_prom_cache_put(const void *part, const char *metric,
+const ow_prom_piece_t *ow_prom_cache_put(const void *part, const char *key,
 					 ow_prom_piece_t *piece)
 {
 	entry_t *e = ow_calloc(1, sizeof(*e));
 	e->piece = *piece;
 	memset(piece, 0, sizeof(*piece));
 	e->part = part;
-	e->metric = ow_strdup(metric);
+	e->key = ow_strdup(key);
 	e->refs = 1;
 	if (part == NULL) /* the command line: nothing to key it by */
 		return &e->piece;
 	pthread_mutex_lock(&mu);
-	size_t b = bucket_of(part, metric);
+	size_t b = bucket_of(part, key);
 	entry_t *x = buckets[b];
-	while (x && !(x->part == part && strcmp(x->metric, metric) == 0))
+	while (x && !(x->part == part && strcmp(x->key, key) == 0))
 		x = x->hnext;
 	if (x) { /* another query decoded it first */
 		x->refs++;
@@ -213,7 +214,7 @@ void ow_prom_cache_stats(ow_buf_t *b)
 		      "# HELP openwit_prom_cache_limit_bytes prom.cache_bytes.\n"
 		      "# TYPE openwit_prom_cache_limit_bytes gauge\n"
 		      "openwit_prom_cache_limit_bytes %lld\n"
-		      "# HELP openwit_prom_cache_entries Pieces (part, metric) in the PromQL "
+		      "# HELP openwit_prom_cache_entries Pieces (part, key) in the PromQL "
 		      "cache.\n# TYPE openwit_prom_cache_entries gauge\n"
 		      "openwit_prom_cache_entries %llu\n"
 		      "# HELP openwit_prom_cache_hits_total Pieces read from the PromQL cache.\n"

@@ -53,26 +53,27 @@ void ow_prom_label_name(const char *key, size_t n, ow_buf_t *out);
 
 /* ---- cache.c: the decoded series of committed parts ---- */
 
-/* The series of one stored metric in one part: labels (__name__ among
+/* What series.c keeps of a part, under a key of its own: the series of
+ * one stored metric ("m:NAME"): labels (__name__ among
  * them), points by time, one a millisecond, delta values as stored
  * (delta[i]: series i is of delta temporality); bytes it holds. */
 typedef struct {
 	ow_pq_series_t *series;
 	uint8_t *delta;
 	size_t n, bytes;
+	ow_buf_t rows; /* or a query's packed rows (the part's metrics) */
 } ow_prom_piece_t;
 
 void ow_prom_piece_free(ow_prom_piece_t *p);
-/* Any thread. The piece of (part, metric), held until
+/* Any thread. The piece of (part, key), held until
  * ow_prom_cache_release; NULL when the cache has none. part is the
  * part's ow_partref_t. */
-const ow_prom_piece_t *ow_prom_cache_get(const void *part, const char *metric);
-/* Takes piece (emptied) into the cache under (part, metric) and returns
+const ow_prom_piece_t *ow_prom_cache_get(const void *part, const char *key);
+/* Takes piece (emptied) into the cache under (part, key) and returns
  * it held; or, when another thread put one first, frees it and returns
  * that one. part NULL (or a piece over the cache's size): held by the
  * caller alone, freed at its release. */
-const ow_prom_piece_t *ow_prom_cache_put(const void *part, const char *metric,
-					 ow_prom_piece_t *piece);
+const ow_prom_piece_t *ow_prom_cache_put(const void *part, const char *key, ow_prom_piece_t *piece);
 void ow_prom_cache_release(const ow_prom_piece_t *piece);
 /* The pieces of part p go (storage's part gone hook). */
 void ow_prom_cache_gone(ow_partref_t *p);

@@ -197,7 +197,9 @@ void ow_pq_format_value(ow_buf_t *b, double v)
 	/* the shortest digits that read back the same, laid out without an
 	 * exponent (Go's strconv.FormatFloat(v, 'f', -1, 64)) */
 	char e[40];
-	for (int p = 0; p < 17; p++) {
+	/* from 15 digits: a double's 15 are always its own, and a shorter
+	 * form that reads back is those 15 with trailing zeros */
+	for (int p = 14; p < 17; p++) {
 		snprintf(e, sizeof(e), "%.*e", p, v);
 		if (strtod(e, NULL) == v)
 			break;

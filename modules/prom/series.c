@@ -671,6 +671,43 @@ typedef struct {
 	unsigned kinds;
 } mname_t;
 
+static int sql_failed(ow_prom_store_t *st);
+
+/* The metrics (name, type, unit) of every part and of the buffered rows,
+ * packed rows back to back into st->names (a packed result's first row
+ * repeats nothing: results concatenate); a part's from the cache. */
+static int load_names(ow_prom_store_t *st, char *err, size_t errlen)
+{
+	static const char sql[] = "SELECT DISTINCT metric_name, metric_type, metric_unit "
+				  "FROM metrics";
+	size_t np = ow_search_nparts(st->s, OW_METRICS);
+	int rc = OW_OK;
+	for (size_t i = 0; i < np && rc == OW_OK; i++) {
+		const void *part = ow_search_partref(st->s, OW_METRICS, i);
+		const ow_prom_piece_t *p = part ? ow_prom_cache_get(part, "n:") : NULL;
+		if (!p) {
+			ow_prom_piece_t fresh = {0};
+			ow_search_scope(st->s, OW_METRICS, (ptrdiff_t)i);
+			rc = ow_search_select(st->s, sql, -1, 0, OW_SEARCH_AUTO, OW_SEARCH_PACKED,
+					      &fresh.rows, &(const char *){NULL}, err, errlen);
+			ow_search_scope(st->s, OW_METRICS, OW_SEARCH_EVERYTHING);
+			if (rc != OW_OK) {
+				ow_buf_free(&fresh.rows);
+				return sql_failed(st);
+			}
+			fresh.bytes = 256 + fresh.rows.len;
+			p = ow_prom_cache_put(part, "n:", &fresh);
+		}
+		ow_buf_add(&st->names, p->rows.data, p->rows.len);
+		ow_prom_cache_release(p);
+	}
+	ow_search_scope(st->s, OW_METRICS, OW_SEARCH_BUFFERED);
+	rc = ow_search_select(st->s, sql, -1, 0, OW_SEARCH_AUTO, OW_SEARCH_PACKED, &st->names,
+			      &(const char *){NULL}, err, errlen);
+	ow_search_scope(st->s, OW_METRICS, OW_SEARCH_EVERYTHING);
+	return rc == OW_OK ? OW_OK : sql_failed(st);
+}
+
 /* The metric names (stored) whose series names can match m, and their
  * kinds; every name when no __name__ matcher narrows them; *target when
  * target_info may match. The list is of every time (DISTINCT on the
@@ -691,12 +728,7 @@ static int metric_names(ow_prom_store_t *st, const ow_pq_matcher_t *m, int nm, m
 		}
 	int rc = OW_OK;
 	if (!st->have_names) {
-		ow_buf_t sql = {0};
-		ow_buf_addstr(&sql,
-			      "SELECT DISTINCT metric_name, metric_type, metric_unit FROM metrics");
-		ow_buf_add(&sql, "", 1);
-		rc = run(st->s, &sql, &st->names, err, errlen);
-		ow_buf_free(&sql);
+		rc = load_names(st, err, errlen);
 		st->have_names = rc == OW_OK;
 	}
 	const ow_buf_t rows = st->names;
@@ -903,7 +935,7 @@ static int decode_piece(ow_prom_store_t *st, size_t i, const mname_t *name, ow_p
 			bytes += sizeof(ow_pq_label_t) + strlen(s->labels.l[l].name) +
 				 strlen(s->labels.l[l].value) + 2;
 	}
-	*out = (ow_prom_piece_t){r.series, r.delta, r.n, bytes};
+	*out = (ow_prom_piece_t){r.series, r.delta, r.n, bytes, {0}};
 	return OW_OK;
 }
 
@@ -1003,34 +1035,57 @@ static int64_t ms_of(int64_t ns)
 	return ns >= 0 ? ns / 1000000 : -((-ns + 999999) / 1000000);
 }
 
-/* The committed parts, a piece (part, metric) at a time. */
+typedef struct {
+	int64_t min, max;
+	size_t i;
+} span_t;
+
+static int cmp_span(const void *a, const void *b)
+{
+	const span_t *x = a, *y = b;
+	return x->min != y->min ? (x->min < y->min ? -1 : 1) : (x->i > y->i) - (x->i < y->i);
+}
+
+/* The committed parts, a piece (part, metric) at a time, by their first
+ * time: a series' points come mostly in order. */
 static int read_parts(ow_prom_store_t *st, reader_t *r, const mname_t *names, size_t nnames,
 		      int64_t mint, int64_t maxt, char *err, size_t errlen)
 {
-	size_t np = ow_search_nparts(st->s, OW_METRICS);
-	int rc = OW_OK;
-	for (size_t i = 0; i < np && rc == OW_OK; i++) {
+	size_t np = ow_search_nparts(st->s, OW_METRICS), nin = 0;
+	span_t *in = ow_alloc((np + 1) * sizeof(span_t));
+	for (size_t i = 0; i < np; i++) {
 		int64_t lo, hi;
 		ow_search_part_span(st->s, OW_METRICS, i, &lo, &hi);
-		if (ms_of(hi) < mint || ms_of(lo) > maxt)
-			continue;
+		if (ms_of(hi) >= mint && ms_of(lo) <= maxt)
+			in[nin++] = (span_t){lo, hi, i};
+	}
+	qsort(in, nin, sizeof(span_t), cmp_span);
+	int rc = OW_OK;
+	for (size_t j = 0; j < nin && rc == OW_OK; j++) {
+		size_t i = in[j].i;
 		const void *part = ow_search_partref(st->s, OW_METRICS, i);
 		for (size_t k = 0; k < nnames && rc == OW_OK; k++) {
+			ow_buf_t key = {0};
+			ow_buf_printf(&key, "m:%s", names[k].name);
+			ow_buf_add(&key, "", 1);
 			const ow_prom_piece_t *p =
-			    part ? ow_prom_cache_get(part, names[k].name) : NULL;
+			    part ? ow_prom_cache_get(part, (char *)key.data) : NULL;
 			if (!p) {
 				ow_prom_piece_t fresh;
 				rc = decode_piece(st, i, &names[k], &fresh, err, errlen);
-				if (rc != OW_OK)
-					break;
-				p = ow_prom_cache_put(part, names[k].name, &fresh);
+				if (rc == OW_OK)
+					p = ow_prom_cache_put(part, (char *)key.data, &fresh);
 			}
+			ow_buf_free(&key);
+			if (rc != OW_OK)
+				break;
 			rc = merge_piece(st, r, p, mint, maxt, err, errlen);
 			ow_prom_cache_release(p);
 			if (rc == OW_OK)
 				rc = poll_stop(st, err, errlen);
 		}
 	}
+	free(in);
 	return rc;
 }
 
