@@ -128,8 +128,7 @@ const ow_prom_piece_t *ow_prom_cache_get(const void *part, const char *key)
 	return e ? &e->piece : NULL;
 }
 
-const ow_prom_piece_t *ow_prom_cache_put(const void *part, const char *key,
-					 ow_prom_piece_t *piece)
+const ow_prom_piece_t *ow_prom_cache_put(const void *part, const char *key, ow_prom_piece_t *piece)
 {
 	entry_t *e = ow_calloc(1, sizeof(*e));
 	e->piece = *piece;
