@@ -116,15 +116,31 @@ static const char *param(const params_t *p, const char *name)
 	return NULL;
 }
 
+/* Times are taken within about 73 million years of 1970: one past is
+ * that bound (Prometheus' own "all time", its minTime and maxTime, which
+ * clients send formatted, among them), so that no sum or difference of
+ * times, ranges and offsets leaves int64. */
+#define TIME_LIMIT_MS ((int64_t)1 << 61)
+
+static int64_t clamp_time(double ms)
+{
+	return ms >= (double)TIME_LIMIT_MS    ? TIME_LIMIT_MS
+	       : ms <= -(double)TIME_LIMIT_MS ? -TIME_LIMIT_MS
+					      : (int64_t)llround(ms);
+}
+
 /* Unix seconds with a fraction, or RFC 3339. */
 static int parse_time(const char *s, int64_t *ms)
 {
 	char *end;
 	double v = strtod(s, &end);
 	if (*s && *end == '\0' && isfinite(v)) {
-		if (fabs(v) > 9.2e15)
-			return OW_ERROR;
-		*ms = (int64_t)llround(v * 1000);
+		*ms = clamp_time(v * 1000);
+		return OW_OK;
+	}
+	if (strcmp(s, "-292273086-05-16T16:47:06Z") == 0 ||
+	    strcmp(s, "292277025-08-18T07:12:54.999999999Z") == 0) {
+		*ms = *s == '-' ? -TIME_LIMIT_MS : TIME_LIMIT_MS;
 		return OW_OK;
 	}
 	struct tm tm = {0};
@@ -157,17 +173,19 @@ static int parse_time(const char *s, int64_t *ms)
 	}
 	if (*c)
 		return OW_ERROR;
-	*ms = ((int64_t)timegm(&tm) - off) * 1000 + frac;
+	*ms = clamp_time(((double)timegm(&tm) - (double)off) * 1000 + (double)frac);
 	return OW_OK;
 }
 
+/* Seconds with a fraction or a duration: OW_OK; OW_NOSPACE past int64
+ * nanoseconds, as Prometheus reads a step; OW_ERROR. */
 static int parse_step(const char *s, int64_t *ms)
 {
 	char *end;
 	double v = strtod(s, &end);
 	if (*s && *end == '\0') {
-		if (!(v > -9.2e15 && v < 9.2e15))
-			return OW_ERROR;
+		if (!(fabs(v) * 1e9 < 9.223372036854775807e18))
+			return OW_NOSPACE;
 		*ms = (int64_t)llround(v * 1000);
 		return OW_OK;
 	}
@@ -528,7 +546,7 @@ static void on_api(struct evhttp_request *req, const char *path, const char *ten
 	pq_t *q = ow_calloc(1, sizeof(*q));
 	params_t p = {0};
 	read_params(req, &p, 1);
-	int ok = OW_ERROR;
+	int ok = OW_ERROR, rc = OW_OK;
 	const char *lv = "/api/v1/label/";
 	size_t lvn = strlen(lv);
 	char why[300];
@@ -557,9 +575,9 @@ static void on_api(struct evhttp_request *req, const char *path, const char *ten
 			bad_param(req, "end", why);
 		} else if (q->end < q->start) {
 			bad_param(req, "end", "end timestamp must not be before start time");
-		} else if (!st || parse_step(st, &q->step) != OW_OK) {
-			snprintf(why, sizeof(why), "cannot parse \"%.200s\" to a valid duration",
-				 st ? st : "");
+		} else if (!st || (rc = parse_step(st, &q->step)) != OW_OK) {
+			snprintf(why, sizeof(why), "cannot parse \"%.200s\" to a valid duration%s",
+				 st ? st : "", rc == OW_NOSPACE ? ". It overflows int64" : "");
 			bad_param(req, "step", why);
 		} else if (q->step <= 0) {
 			bad_param(req, "step",
