@@ -27,12 +27,23 @@
  * resources differing in attributes that are not labels) are one series;
  * of two points at one millisecond the later read is kept.
  *
- * Reading: one query lists the metrics with points in the span (name,
- * type, unit, monotonic), which decides the metric names a selector's
- * __name__ matchers can reach; a second reads those metrics' points with
- * the span's times, through ow_search_select (the columnar engine when it
- * can). A row's labels are made once per distinct (metric, resource,
- * attributes): rows of one series come together in a part.
+ * Reading: the metrics (name, type, unit) of every part, and of the
+ * buffered rows, decide the stored names a selector's __name__ matchers
+ * can reach. Then each committed part in the span is read a piece at a
+ * time - one stored metric in one part, every series and every point of
+ * it - from the cache (cache.c), or decoded and put there: its rows read
+ * straight from the part's columns (ow_search_part_rows: row groups and
+ * pages without the metric skipped, no SQL), through SQL only for a part
+ * the search engine must convert (format 1). Parts are a snapshot's, so
+ * a piece is the part's whatever the query's span; the matchers and the
+ * span pick series and points out of it. The buffered rows, which change,
+ * are read through SQL (the span's times and the names) at each fetch,
+ * after the parts. A row's labels are made once per distinct (metric,
+ * resource, attributes): rows of one series come together in a part.
+ *
+ * What a request fetches is charged against its query.max_memory_bytes
+ * (ow_prom_store_t), its deadline and cancel flag polled; a failure is
+ * typed by code (OW_PQ_TIMEOUT, OW_PQ_CANCELED), not by its message.
  */
 #include "prom.h"
 #include "../search/search.h"
@@ -848,8 +859,46 @@ static int sql_failed(ow_prom_store_t *st)
 					   : OW_ERROR;
 }
 
-/* The rows of a points query into r's series (matched by r's matchers),
- * each row's memory charged. */
+/* Rows one at a time into r's series (matched by r's matchers). */
+typedef struct {
+	ow_prom_store_t *st;
+	reader_t *r;
+	int samples;
+	rowkey_t *last;
+	ow_search_val_t prev[C_QUANT];
+	int64_t nrows;
+	char *err;
+	size_t errlen;
+} rows_t;
+
+static int one_row(void *arg, const ow_search_val_t *v, int group)
+{
+	rows_t *x = arg;
+	/* the row's key columns as the row before's (a repeated text is
+	 * mostly the same pointer; the row before's text is still there but
+	 * at a row group's start): the same key */
+	int same = x->last != NULL && !group;
+	for (int c = 0; c < C_QUANT && same; c++)
+		same = v[c].type == x->prev[c].type && v[c].n == x->prev[c].n &&
+		       v[c].i == x->prev[c].i &&
+		       (v[c].p == x->prev[c].p || memcmp(v[c].p, x->prev[c].p, v[c].n) == 0);
+	rowkey_t *k = same ? x->last : row_key(x->r, v);
+	x->last = k;
+	memcpy(x->prev, v, sizeof(x->prev));
+	if (x->samples)
+		row_points(x->r, k, v);
+	return (++x->nrows & 4095) == 0 ? poll_stop(x->st, x->err, x->errlen) : OW_OK;
+}
+
+/* The points (and memory) rows added to r since it last did: charged. */
+static int charge_points(ow_prom_store_t *st, reader_t *r, char *err, size_t errlen)
+{
+	int64_t n = r->points;
+	r->points = 0;
+	return charge(st, n * (int64_t)sizeof(ow_pq_point_t), err, errlen);
+}
+
+/* The rows of a points query into r's series. */
 static int read_rows(ow_prom_store_t *st, reader_t *r, const ow_buf_t *rows, int samples, char *err,
 		     size_t errlen)
 {
@@ -857,28 +906,10 @@ static int read_rows(ow_prom_store_t *st, reader_t *r, const ow_buf_t *rows, int
 	int ncols = samples ? C_NCOLS : C_QUANT + 1, rc = OW_OK;
 	ow_search_val_t v[C_NCOLS];
 	memset(v, 0, sizeof(v));
-	rowkey_t *last = NULL;
-	ow_search_val_t prev[C_QUANT];
-	int64_t nrows = 0;
-	while (rc == OW_OK && ow_search_packed_next(rows, &pos, ncols, v)) {
-		/* the row's key columns as the row before's (a repeated text is
-		 * the same pointer): the same key */
-		int same = last != NULL;
-		for (int c = 0; c < C_QUANT && same; c++)
-			same = v[c].type == prev[c].type && v[c].p == prev[c].p &&
-			       v[c].n == prev[c].n && v[c].i == prev[c].i;
-		rowkey_t *k = same ? last : row_key(r, v);
-		last = k;
-		memcpy(prev, v, sizeof(prev));
-		if (samples)
-			row_points(r, k, v);
-		if ((++nrows & 4095) == 0)
-			rc = poll_stop(st, err, errlen);
-	}
-	if (rc == OW_OK)
-		rc = charge(st, (int64_t)(r->points * sizeof(ow_pq_point_t)), err, errlen);
-	r->points = 0;
-	return rc;
+	rows_t x = {.st = st, .r = r, .samples = samples, .err = err, .errlen = errlen};
+	while (rc == OW_OK && ow_search_packed_next(rows, &pos, ncols, v))
+		rc = one_row(&x, v, 0);
+	return rc == OW_OK ? charge_points(st, r, err, errlen) : rc;
 }
 
 static void reader_free(reader_t *r, int series)
@@ -902,23 +933,68 @@ static void reader_free(reader_t *r, int series)
 	}
 }
 
+/* The columns of a points query (C_*), as the table names them; NULL
+ * for those the metric's kinds do not read. */
+static void point_columns(unsigned kinds, const char *cols[C_NCOLS])
+{
+	static const char *const all[C_NCOLS] = {[C_NAME] = "metric_name",
+						 [C_TYPE] = "metric_type",
+						 [C_UNIT] = "metric_unit",
+						 [C_MONO] = "is_monotonic",
+						 [C_RES] = "resource_attributes",
+						 [C_ATTRS] = "attributes",
+						 [C_BOUNDS] = "explicit_bounds",
+						 [C_QUANT] = "quantiles",
+						 [C_TEMP] = "temporality",
+						 [C_TIME] = "time",
+						 [C_VALUE] = "value",
+						 [C_VALUE_INT] = "value_int",
+						 [C_COUNT] = "count",
+						 [C_SUM] = "sum",
+						 [C_BUCKETS] = "bucket_counts",
+						 [C_FLAGS] = "flags"};
+	int hist = kinds & (1u << K_HIST), summ = kinds & (1u << K_SUMMARY),
+	    counts = kinds & (1u << K_HIST | 1u << K_SUMMARY | 1u << K_EXP);
+	for (int c = 0; c < C_NCOLS; c++)
+		cols[c] = all[c];
+	if (!hist)
+		cols[C_BOUNDS] = cols[C_BUCKETS] = NULL;
+	if (!summ)
+		cols[C_QUANT] = NULL;
+	if (!counts)
+		cols[C_COUNT] = cols[C_SUM] = NULL;
+}
+
 /* Decodes the piece of metric name in part i (every series, every time):
- * OW_OK, or a code with a message. */
+ * its rows read from the part's columns (ow_search_part_rows), or through
+ * SQL where the search engine must convert them. OW_OK, or a code with a
+ * message. */
 static int decode_piece(ow_prom_store_t *st, size_t i, const mname_t *name, ow_prom_piece_t *out,
 			char *err, size_t errlen)
 {
-	ow_buf_t sql = {0}, rows = {0};
-	points_sql(&sql, 1, name, 1, 0, 0, 0);
-	ow_search_scope(st->s, OW_METRICS, (ptrdiff_t)i);
-	int rc = run(st->s, &sql, &rows, err, errlen);
-	ow_search_scope(st->s, OW_METRICS, OW_SEARCH_EVERYTHING);
-	ow_buf_free(&sql);
-	if (rc != OW_OK)
-		rc = sql_failed(st);
 	reader_t r = {0};
-	if (rc == OW_OK)
-		rc = read_rows(st, &r, &rows, 1, err, errlen);
-	ow_buf_free(&rows);
+	rows_t x = {.st = st, .r = &r, .samples = 1, .err = err, .errlen = errlen};
+	const char *cols[C_NCOLS];
+	point_columns(name->kinds, cols);
+	int rc = ow_search_part_rows(st->s, OW_METRICS, i, "metric_name", name->name, cols, C_NCOLS,
+				     one_row, &x, err, errlen);
+	if (rc == OW_DECLINED) {
+		ow_buf_t sql = {0}, rows = {0};
+		points_sql(&sql, 1, name, 1, 0, 0, 0);
+		ow_search_scope(st->s, OW_METRICS, (ptrdiff_t)i);
+		rc = run(st->s, &sql, &rows, err, errlen);
+		ow_search_scope(st->s, OW_METRICS, OW_SEARCH_EVERYTHING);
+		ow_buf_free(&sql);
+		if (rc == OW_OK)
+			rc = read_rows(st, &r, &rows, 1, err, errlen);
+		else
+			rc = sql_failed(st);
+		ow_buf_free(&rows);
+	} else if (rc == OW_OK) {
+		rc = charge_points(st, &r, err, errlen);
+	} else if (rc == OW_ERROR) {
+		rc = sql_failed(st);
+	}
 	if (rc != OW_OK) {
 		reader_free(&r, 1);
 		return rc;
@@ -1023,10 +1099,7 @@ static int target_info(ow_prom_store_t *st, reader_t *r, int64_t mint, int64_t m
 		}
 	}
 	ow_buf_free(&rows);
-	if (rc == OW_OK)
-		rc = charge(st, (int64_t)(r->points * sizeof(ow_pq_point_t)), err, errlen);
-	r->points = 0;
-	return rc;
+	return rc == OW_OK ? charge_points(st, r, err, errlen) : rc;
 }
 
 /* ns to the ms that holds it */

@@ -122,6 +122,9 @@ int ow_search_map_part(const struct ow_search *s, ow_search_part_t *p, char *err
 int ow_search_open_part(const struct ow_search *s, ow_search_part_t *p, int signal, char *err,
 			size_t errlen);
 
+/* Part i of signal's parts in s, whatever a scope narrows (search.c). */
+ow_search_part_t *ow_search_whole_part(const struct ow_search *s, int signal, size_t i);
+
 /* 1 when opened part p was written before plain JSON (format 1: it has no
  * otlp_exact column). */
 int ow_search_part_v1(const ow_search_part_t *p, int signal);

@@ -423,21 +423,21 @@ size_t ow_search_nparts(const ow_search_t *s, int signal)
 	return s->scoped[signal] ? s->all_nparts[signal] : s->nparts[signal];
 }
 
-static ow_search_part_t *whole_part(const ow_search_t *s, int signal, size_t i)
+ow_search_part_t *ow_search_whole_part(const ow_search_t *s, int signal, size_t i)
 {
 	return &(s->scoped[signal] ? s->all_parts[signal] : s->parts[signal])[i];
 }
 
 struct ow_partref *ow_search_partref(const ow_search_t *s, int signal, size_t i)
 {
-	return whole_part(s, signal, i)->ref;
+	return ow_search_whole_part(s, signal, i)->ref;
 }
 
 void ow_search_part_span(const ow_search_t *s, int signal, size_t i, int64_t *min_ns,
 			 int64_t *max_ns)
 {
-	*min_ns = whole_part(s, signal, i)->min_time;
-	*max_ns = whole_part(s, signal, i)->max_time;
+	*min_ns = ow_search_whole_part(s, signal, i)->min_time;
+	*max_ns = ow_search_whole_part(s, signal, i)->max_time;
 }
 
 void ow_search_scope(ow_search_t *s, int signal, ptrdiff_t part)

@@ -125,6 +125,19 @@ void ow_search_part_span(const ow_search_t *s, int signal, size_t i, int64_t *mi
  * (OW_SEARCH_BUFFERED), or everything again (OW_SEARCH_EVERYTHING). */
 enum { OW_SEARCH_EVERYTHING = -1, OW_SEARCH_BUFFERED = -2 };
 void ow_search_scope(ow_search_t *s, int signal, ptrdiff_t part);
+/* The rows of committed part i of signal whose text column eq_col is eq,
+ * without SQL (rows.c): fn is called with each row's values of columns
+ * cols[0..ncols) (a NULL name: NULL), as a query reads them, until it
+ * returns other than OW_OK, which is returned. A text points into the row
+ * group's buffers: equal pointers are equal values within a row group;
+ * group is 1 at each row group's first row. Under the handle's budgets
+ * as a query (OW_ERROR with its message when one stops it). OW_OK;
+ * OW_ERROR with a message; OW_DECLINED for a part the SQL engine must read
+ * (one of format 1). */
+typedef int (*ow_search_row_fn)(void *arg, const ow_search_val_t *v, int group);
+int ow_search_part_rows(ow_search_t *s, int signal, size_t i, const char *eq_col, const char *eq,
+			const char *const *cols, int ncols, ow_search_row_fn fn, void *arg,
+			char *err, size_t errlen);
 /* Why the last query of s stopped: 0 (it did not, or for its own
  * error), or OW_SEARCH_TIMEOUT, OW_SEARCH_OVER_MEMORY, OW_SEARCH_CANCELED:
  * for callers that answer each differently. */
