@@ -6,7 +6,8 @@
 // hits, not misses, grow); a second part; active parts merged into one
 // stable part (the merged-away parts' pieces leave the cache); buffered
 // rows alone and beside parts; a cache smaller than what is read (pieces
-// evicted, answers unchanged).
+// evicted, answers unchanged); a part dropped by retention (its pieces
+// and points gone).
 const path = require('node:path');
 const { createRequire } = require('node:module');
 (async () => {
@@ -24,12 +25,12 @@ const STEP = 10000;
 const T0 = Math.floor(Date.now() / STEP) * STEP - 90 * STEP; // step k at T0 + k * STEP
 const value = (i, k) => 1000 * i + k;
 
-// series 0..n-1 of metric name, steps k0..k1-1, one request
-function write(s, name, n, k0, k1) {
+// series 0..n-1 of metric name, steps k0..k1-1 (from base), one request
+function write(s, name, n, k0, k1, base = T0) {
   const timeseries = [];
   for (let i = 0; i < n; i++) {
     const samples = [];
-    for (let k = k0; k < k1; k++) samples.push({ value: value(i, k), timestamp: T0 + k * STEP });
+    for (let k = k0; k < k1; k++) samples.push({ value: value(i, k), timestamp: base + k * STEP });
     timeseries.push({ labels: [{ name: '__name__', value: name }, { name: 'job', value: 'cache' }, { name: 'i', value: String(i) }], samples });
   }
   const body = Buffer.from(snappy.compress(Buffer.from(WR.encode(WR.fromObject({ timeseries })).finish())));
@@ -38,14 +39,14 @@ function write(s, name, n, k0, k1) {
   return curl(`${s.control}/prometheus/api/v1/write`, ['-X', 'POST', '-H', 'Content-Encoding: snappy',
     '-H', 'Content-Type: application/x-protobuf', '--data-binary', `@${f}`]).code;
 }
-function range(s, q, k0, k1) {
-  const form = `query=${encodeURIComponent(q)}&start=${(T0 + k0 * STEP) / 1000}&end=${(T0 + k1 * STEP) / 1000}&step=${STEP / 1000}`;
+function range(s, q, k0, k1, base = T0) {
+  const form = `query=${encodeURIComponent(q)}&start=${(base + k0 * STEP) / 1000}&end=${(base + k1 * STEP) / 1000}&step=${STEP / 1000}`;
   return curlJSON(`${s.control}/prometheus/api/v1/query_range`, ['-X', 'POST', '-H', 'Content-Type: application/x-www-form-urlencoded', '--data-binary', form]).json;
 }
 // the answer of a range query against what was written: series ids and
 // every value at every step from k0 to k1 (a step sees the newest sample
 // at or before it, which is its own: the steps are the samples' times)
-function check(ans, ids, k0, k1, name) {
+function check(ans, ids, k0, k1, name, base = T0) {
   if (!ans || ans.status !== 'success') return ok(false, name, ans);
   const got = ans.data.result.map((r) => Number(r.metric.i)).sort((a, b) => a - b);
   const want = [...ids].sort((a, b) => a - b);
@@ -54,7 +55,7 @@ function check(ans, ids, k0, k1, name) {
     const i = Number(r.metric.i);
     if (r.values.length !== k1 - k0 + 1) bad.push(`i=${i}: ${r.values.length} points, want ${k1 - k0 + 1}`);
     for (const [t, v] of r.values) {
-      const k = Math.round((t * 1000 - T0) / STEP);
+      const k = Math.round((t * 1000 - base) / STEP);
       if (Number(v) !== value(i, k)) { bad.push(`i=${i} at step ${k}: ${v}, want ${value(i, k)}`); break; }
     }
   }
@@ -153,6 +154,31 @@ async function until(f, ms = 20000) {
   s2.stop();
   await s2.exited;
   s2.forget();
+}
+// ---- 4. a part dropped by retention: its pieces go, its points too ----
+{
+  const s = await start({ tag: 'promcache-drop', config: {
+    'storage.buffer.flush_interval_ms': 100, 'janitor.interval_seconds': 10,
+    'storage.local_retention.retention_hours': 2, 'storage.file_rotation.check_interval_ms': 600000 } });
+  await sleep(1500); // the janitor's first pass (a second after the start) is over
+  const OLD = T0 - 3 * 3600 * 1000;
+  is(write(s, 'old_gauge', 5, 0, 10, OLD), 204, 'samples 3 hours old (retention: 2 hours)');
+  ok(await until(() => parts(s).length === 1), 'in a part of their own');
+  is(write(s, 'new_gauge', 5, 0, 10), 204, 'samples of now');
+  ok(await until(() => parts(s).length === 2), 'in a second part');
+  check(range(s, 'old_gauge{i=~"1|3"}', 0, 9, OLD), [1, 3], 0, 9, 'the old part read before the janitor\'s pass: every value', OLD);
+  const before = metric(s, 'openwit_prom_cache_entries');
+  ok(before >= 3, `its pieces cached (${before} entries)`);
+  const dropped = () => /^openwit_parts_dropped_total\{reason="retention"\} [1-9]/m.test(curl(`${s.control}/metrics`).body.toString());
+  ok(await until(dropped, 30000), 'the janitor dropped the old part');
+  ok(await until(() => metric(s, 'openwit_prom_cache_entries') === before - 2, 15000),
+    `the dropped part's 2 pieces left the cache (${metric(s, 'openwit_prom_cache_entries')} of ${before} entries left)`);
+  const gone = range(s, 'old_gauge', 0, 9, OLD);
+  is([gone.status, gone.data && gone.data.result.length], ['success', 0], 'the dropped part\'s points are not read again');
+  check(range(s, 'new_gauge{i="4"}', 0, 9), [4], 0, 9, 'the other part still read');
+  s.stop();
+  await s.exited;
+  s.forget();
 }
 done();
 })();
