@@ -7,7 +7,8 @@
 // stable part (the merged-away parts' pieces leave the cache); buffered
 // rows alone and beside parts; a cache smaller than what is read (pieces
 // evicted, answers unchanged); a part dropped by retention (its pieces
-// and points gone).
+// and points gone); the memory a request fetches, series API too, counted
+// against query.max_memory_bytes.
 const path = require('node:path');
 const { createRequire } = require('node:module');
 (async () => {
@@ -176,6 +177,25 @@ async function until(f, ms = 20000) {
   const gone = range(s, 'old_gauge', 0, 9, OLD);
   is([gone.status, gone.data && gone.data.result.length], ['success', 0], 'the dropped part\'s points are not read again');
   check(range(s, 'new_gauge{i="4"}', 0, 9), [4], 0, 9, 'the other part still read');
+  s.stop();
+  await s.exited;
+  s.forget();
+}
+// ---- 5. what a request fetches counts against query.max_memory_bytes ----
+{
+  const s = await start({ tag: 'promcache-memory', config: { 'storage.buffer.flush_interval_ms': 100, 'query.max_memory_bytes': 4194304 } });
+  is(write(s, 'big_gauge', 300, 0, 30), 204, '300 series x 30 samples');
+  ok(await until(() => parts(s).length === 1), 'flushed');
+  const one = curlJSON(`${s.control}/prometheus/api/v1/series?match[]=big_gauge`, ['-g']);
+  is([one.code, one.json.data && one.json.data.length], [200, 300], 'series API, one selector: its 300 label sets within 4 MiB');
+  // each selector's label sets are held until the answer: 160 of 300 are
+  // past 4 MiB (before, the series and label APIs were not counted)
+  const many = curlJSON(`${s.control}/prometheus/api/v1/series?${Array(160).fill('match[]=big_gauge').join('&')}`, ['-g']);
+  is([many.code, many.json.errorType], [422, 'execution'], 'series API, 160 selectors of 300 series: refused');
+  ok(/query processing would load too much data into memory: more than query.max_memory_bytes \(4194304\)/.test(many.json.error || ''), 'with Prometheus\' message', many.json.error);
+  const lab = curlJSON(`${s.control}/prometheus/api/v1/label/i/values?${Array(160).fill('match[]=big_gauge').join('&')}`, ['-g']);
+  is([lab.code, lab.json.errorType], [422, 'execution'], 'label values API, the same: refused');
+  check(range(s, 'big_gauge{i=~"0|299"}', 0, 29), [0, 299], 0, 29, 'a query within the budget answers');
   s.stop();
   await s.exited;
   s.forget();
