@@ -1,7 +1,8 @@
 /*
  * internal.h - what the files of modules/search share, and nothing outside
  * includes: the handle (search.c), the virtual tables (vtab.c), the
- * columnar executor (columnar.c), the scan layer under both (scan.c), the
+ * columnar executor (columnar.c), a part's rows by one column's value
+ * without SQL (rows.c), the scan layer under them (scan.c), the
  * SQL functions (funcs.c, expr.c), the budgets (budget.c) and the output
  * formats (output.c).
  */

@@ -30,6 +30,11 @@
  * a columnar executor over the same snapshot instead, with the same result;
  * the bounds above hold there too: its groups, sorted rows and quantile
  * values count against the same memory budget as SQLite's heap.
+ *
+ * For a caller that reads many rows of one key (modules/prom), a snapshot
+ * can also be read part by part (ow_search_scope), and a part's rows of
+ * one text value handed over column by column without SQL
+ * (ow_search_part_rows, rows.c), under the same budgets.
  */
 #ifndef OW_SEARCH_H
 #define OW_SEARCH_H
