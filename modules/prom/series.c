@@ -1143,17 +1143,22 @@ static int read_parts(ow_prom_store_t *st, reader_t *r, const mname_t *names, si
 			ow_buf_add(&key, "", 1);
 			const ow_prom_piece_t *p =
 			    part ? ow_prom_cache_get(part, (char *)key.data) : NULL;
+			/* a piece decoded here is the request's memory until it
+			 * is the cache's (or freed) */
+			int64_t held = st->fetched;
 			if (!p) {
 				ow_prom_piece_t fresh;
 				rc = decode_piece(st, i, &names[k], &fresh, err, errlen);
 				if (rc == OW_OK)
 					p = ow_prom_cache_put(part, (char *)key.data, &fresh);
 			}
+			held = st->fetched - held;
 			ow_buf_free(&key);
 			if (rc != OW_OK)
 				break;
 			rc = merge_piece(st, r, p, mint, maxt, err, errlen);
 			ow_prom_cache_release(p);
+			st->fetched -= held;
 			if (rc == OW_OK)
 				rc = poll_stop(st, err, errlen);
 		}
