@@ -224,11 +224,20 @@ static char *val_str(const ow_search_val_t *v)
 	return s;
 }
 
+/* ms to the ns of the time column, past int64 at its bound */
+static int64_t ns_of(int64_t ms)
+{
+	return ms <= INT64_MIN / 1000000   ? INT64_MIN
+	       : ms >= INT64_MAX / 1000000 ? INT64_MAX
+					   : ms * 1000000;
+}
+
 static void time_where(ow_buf_t *b, int64_t mint, int64_t maxt)
 {
-	/* ms to the ns of the time column, maxt's whole millisecond */
-	int64_t lo = mint > INT64_MIN / 1000000 ? mint * 1000000 : INT64_MIN;
-	int64_t hi = maxt < INT64_MAX / 1000000 - 1 ? maxt * 1000000 + 999999 : INT64_MAX;
+	/* maxt's whole millisecond */
+	int64_t lo = ns_of(mint), hi = ns_of(maxt);
+	if (hi != INT64_MAX && hi != INT64_MIN)
+		hi += 999999;
 	ow_buf_printf(b, "time >= %lld AND time <= %lld", (long long)lo, (long long)hi);
 }
 
