@@ -147,6 +147,23 @@ const val = (r) => r.json && r.json.data && r.json.data.result;
   like(get(`/api/v1/query_range?query=up&start=0&end=10&step=0`).json.error, /zero or negative query resolution step/, 'step 0');
   like(get(`/api/v1/query_range?query=up&start=0&end=10&step=abc`).json.error, /cannot parse "abc" to a valid duration/, 'bad step');
   like(q('1', '&time=yesterday').json.error, /invalid parameter "time"/, 'bad time');
+  // extreme times and steps: Prometheus' errors, or an answer; never an
+  // overflow (a step count that wraps, a time past int64)
+  is([get('/api/v1/query_range?query=up&start=0&end=10&step=1e300').code, get('/api/v1/query_range?query=up&start=0&end=10&step=1e300').json.error],
+    [400, 'invalid parameter "step": cannot parse "1e300" to a valid duration. It overflows int64'], 'step 1e300: Prometheus\' overflow error');
+  like(get('/api/v1/query_range?query=up&start=0&end=10&step=1e10').json.error, /It overflows int64/, 'step 1e10 s: past int64 ns');
+  is(get('/api/v1/query_range?query=1&start=0&end=10&step=9e9').json.status, 'success', 'step 9e9 s: within int64 ns, one step');
+  for (const [st, en] of [['-1e300', '1e300'], ['-9e15', '9e15'], ['-9.3e18', '9.3e18']])
+    is(get(`/api/v1/query_range?query=1&start=${st}&end=${en}&step=1e9`).json.error,
+      'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)', `start ${st}, end ${en}: too many steps (no wrap)`);
+  for (const t of ['1e300', '-1e300', '9.3e15'])
+    is(q('1', `&time=${t}`).json.status, 'success', `time=${t}: an answer (the time taken at openwit's bound)`);
+  is(q('rate(c_total[5m])', '&time=-1e300').json.data.result, [], 'rate at time=-1e300: nothing, no overflow');
+  like(q('1', '&time=NaN').json.error, /cannot parse "NaN" to a valid timestamp/, 'time=NaN: refused');
+  const all = get(`/api/v1/series?match[]=c_total&start=-292273086-05-16T16:47:06Z&end=292277025-08-18T07:12:54.999999999Z`);
+  is([all.json.status, all.json.data && all.json.data.length], ['success', 2], 'series between Prometheus\' minTime and maxTime (what clients send for all time): both c_total series');
+  is(q('rate(c_total[292y])').json.status, 'success', 'a range of 292y (within int64 ns, as Prometheus)');
+  like(q('rate(c_total[293y])').json.error, /bad number or duration syntax/, '293y: past int64 ns, a parse error');
   is(get('/api/v1/nothing').code, 404, 'unknown endpoint: 404');
   like(q('sum by (route) (c_total / on() group_left c_total)').json.error, /many-to-many|duplicate series/, 'many-to-many matching: execution error');
   // remote_write: bad snappy, bad protobuf, no __name__

@@ -137,6 +137,10 @@ ow_buf_meter_t ow_buf_meter(ow_buf_meter_t m);
  * "15000ms"), a sign first. OW_OK, or OW_ERROR for anything else or past
  * int64. */
 int ow_parse_duration(const char *s, int64_t *ns);
+/* The same of len bytes at s; strict: Prometheus' own form
+ * (model.ParseDuration) alone - whole numbers, the units y w d h m s ms
+ * each at most once from the largest down, no sign ("1h30m", "500ms"). */
+int ow_parse_duration_n(const char *s, size_t len, int strict, int64_t *ns);
 
 /* A finite double as the fewest of 15, 16 or 17 significant digits that read
  * back as the same value ("%g" style); the length written. */

@@ -489,47 +489,58 @@ char *ow_read_all(FILE *f, size_t max)
 
 int ow_parse_duration(const char *s, int64_t *ns)
 {
+	return ow_parse_duration_n(s, strlen(s), 0, ns);
+}
+
+int ow_parse_duration_n(const char *s, size_t len, int strict, int64_t *ns)
+{
+	/* largest first: strict takes each once, in this order */
 	static const struct {
 		const char *unit;
 		int64_t ns;
-	} units[] = {{"ns", 1},
-		     {"us", 1000},
-		     {"\xc2\xb5s", 1000},
-		     {"ms", 1000000},
-		     {"s", 1000000000},
-		     {"m", 60 * (int64_t)1000000000},
-		     {"h", 3600 * (int64_t)1000000000},
-		     {"d", 86400 * (int64_t)1000000000},
-		     {"w", 7 * 86400 * (int64_t)1000000000},
-		     {"y", 365 * 86400 * (int64_t)1000000000}};
-	int neg = *s == '-';
-	if (*s == '-' || *s == '+')
+		int strict;
+	} units[] = {{"y", 365 * 86400 * (int64_t)1000000000, 1},
+		     {"w", 7 * 86400 * (int64_t)1000000000, 1},
+		     {"d", 86400 * (int64_t)1000000000, 1},
+		     {"h", 3600 * (int64_t)1000000000, 1},
+		     {"m", 60 * (int64_t)1000000000, 1},
+		     {"s", 1000000000, 1},
+		     {"ms", 1000000, 1},
+		     {"us", 1000, 0},
+		     {"\xc2\xb5s", 1000, 0},
+		     {"ns", 1, 0}};
+	const char *end = s + len;
+	int neg = s < end && *s == '-';
+	if (!strict && s < end && (*s == '-' || *s == '+'))
 		s++;
-	if (*s == '\0')
+	if (s == end)
 		return OW_ERROR;
 	double total = 0;
-	while (*s) {
+	int last = -1;
+	while (s < end) {
 		const char *num = s;
 		int dots = 0;
-		while ((*s >= '0' && *s <= '9') || *s == '.')
+		while (s < end && ((*s >= '0' && *s <= '9') || (!strict && *s == '.')))
 			dots += *s++ == '.';
 		if (s == num || dots > 1 || (s - num == 1 && *num == '.'))
 			return OW_ERROR;
 		double v = strtod(num, NULL);
 		size_t best = 0;
-		int64_t mult = 0;
+		int u = -1;
 		for (size_t i = 0; i < OW_NELEMS(units); i++) {
 			size_t n = strlen(units[i].unit);
-			if (n > best && strncmp(s, units[i].unit, n) == 0) {
+			if (n > best && n <= (size_t)(end - s) &&
+			    strncmp(s, units[i].unit, n) == 0) {
 				best = n;
-				mult = units[i].ns;
+				u = (int)i;
 			}
 		}
-		if (best == 0)
+		if (u < 0 || (strict && (!units[u].strict || u <= last)))
 			return OW_ERROR;
+		last = u;
 		s += best;
-		total += v * (double)mult;
-		if (total >= 9.2e18)
+		total += v * (double)units[u].ns;
+		if (total >= 9.223372036854775807e18)
 			return OW_ERROR;
 	}
 	*ns = (int64_t)(total + 0.5) * (neg ? -1 : 1);

@@ -116,15 +116,31 @@ static const char *param(const params_t *p, const char *name)
 	return NULL;
 }
 
+/* Times are taken within about 73 million years of 1970: one past is
+ * that bound (Prometheus' own "all time", its minTime and maxTime, which
+ * clients send formatted, among them), so that no sum or difference of
+ * times, ranges and offsets leaves int64. */
+#define TIME_LIMIT_MS ((int64_t)1 << 61)
+
+static int64_t clamp_time(double ms)
+{
+	return ms >= (double)TIME_LIMIT_MS    ? TIME_LIMIT_MS
+	       : ms <= -(double)TIME_LIMIT_MS ? -TIME_LIMIT_MS
+					      : (int64_t)llround(ms);
+}
+
 /* Unix seconds with a fraction, or RFC 3339. */
 static int parse_time(const char *s, int64_t *ms)
 {
 	char *end;
 	double v = strtod(s, &end);
 	if (*s && *end == '\0' && isfinite(v)) {
-		if (fabs(v) > 9.2e15)
-			return OW_ERROR;
-		*ms = (int64_t)llround(v * 1000);
+		*ms = clamp_time(v * 1000);
+		return OW_OK;
+	}
+	if (strcmp(s, "-292273086-05-16T16:47:06Z") == 0 ||
+	    strcmp(s, "292277025-08-18T07:12:54.999999999Z") == 0) {
+		*ms = *s == '-' ? -TIME_LIMIT_MS : TIME_LIMIT_MS;
 		return OW_OK;
 	}
 	struct tm tm = {0};
@@ -157,17 +173,19 @@ static int parse_time(const char *s, int64_t *ms)
 	}
 	if (*c)
 		return OW_ERROR;
-	*ms = ((int64_t)timegm(&tm) - off) * 1000 + frac;
+	*ms = clamp_time(((double)timegm(&tm) - (double)off) * 1000 + (double)frac);
 	return OW_OK;
 }
 
+/* Seconds with a fraction or a duration: OW_OK; OW_NOSPACE past int64
+ * nanoseconds, as Prometheus reads a step; OW_ERROR. */
 static int parse_step(const char *s, int64_t *ms)
 {
 	char *end;
 	double v = strtod(s, &end);
 	if (*s && *end == '\0') {
-		if (!(v > -9.2e15 && v < 9.2e15))
-			return OW_ERROR;
+		if (!(fabs(v) * 1e9 < 9.223372036854775807e18))
+			return OW_NOSPACE;
 		*ms = (int64_t)llround(v * 1000);
 		return OW_OK;
 	}
@@ -256,9 +274,10 @@ static int matched_series(pq_t *q, ow_prom_store_t *st, ow_pq_series_t **all, si
 		const ow_pq_matcher_t *m = q->nmatch ? ow_pq_selector(q->matchs[i], &nm) : &any;
 		ow_pq_series_t *s;
 		size_t ns;
-		if (ow_prom_fetch(st, m, nm, q->start, q->end, &s, &ns, q->err, sizeof(q->err)) !=
-		    OW_OK)
-			return OW_ERROR;
+		int rc =
+		    ow_prom_fetch(st, m, nm, q->start, q->end, &s, &ns, q->err, sizeof(q->err));
+		if (rc != OW_OK)
+			return rc;
 		*all = ow_realloc(*all, (*nall + ns + 1) * sizeof(ow_pq_series_t));
 		memcpy(*all + *nall, s, ns * sizeof(ow_pq_series_t));
 		*nall += ns;
@@ -304,10 +323,8 @@ static void pq_work(ow_search_t *s, void *arg, ow_query_answer_t *a)
 	pq_t *q = arg;
 	ow_buf_t data = {0};
 	q->etype = NULL;
-	int64_t max_memory, deadline_ns;
-	const atomic_int *cancel;
-	ow_search_limits(s, &max_memory, &deadline_ns, &cancel);
-	ow_prom_store_t st = {.s = s, .samples = q->kind == Q_QUERY || q->kind == Q_RANGE};
+	ow_prom_store_t st;
+	ow_prom_store_init(&st, s, q->kind == Q_QUERY || q->kind == Q_RANGE);
 	int rc = OW_OK;
 	if (q->kind == Q_QUERY || q->kind == Q_RANGE) {
 		ow_pq_eval_opts_t eo = {.start = q->start,
@@ -315,10 +332,10 @@ static void pq_work(ow_search_t *s, void *arg, ow_query_answer_t *a)
 					.step = q->kind == Q_RANGE ? q->step : 0,
 					.fetch = ow_prom_fetch,
 					.fetch_arg = &st,
-					.max_bytes = max_memory,
-					.deadline_ns = deadline_ns,
+					.max_bytes = st.max_memory,
+					.deadline_ns = st.deadline_ns,
 					.max_points = ow_control_query_max_rows() * MAX_STEPS,
-					.cancel = cancel};
+					.cancel = st.cancel};
 		rc = ow_pq_eval(q->expr, &eo, &data, &q->etype, q->err, sizeof(q->err));
 	} else if (q->kind == Q_METADATA) {
 		rc = ow_prom_metadata(s, q->start, q->end, q->name ? q->name : "", q->limit, &data,
@@ -363,10 +380,12 @@ static void pq_work(ow_search_t *s, void *arg, ow_query_answer_t *a)
 			free(all[i].pts);
 		}
 		free(all);
-		if (rc != OW_OK)
-			q->etype = strstr(q->err, "time budget") ? "timeout" : "execution";
+		q->etype = rc == OW_OK		  ? NULL
+			   : rc == OW_PQ_TIMEOUT  ? "timeout"
+			   : rc == OW_PQ_CANCELED ? "canceled"
+						  : "execution";
 	}
-	ow_buf_free(&st.names);
+	ow_prom_store_free(&st);
 	if (rc == OW_OK && !q->etype) {
 		ow_buf_addstr(&a->body, "{\"status\":\"success\",\"data\":");
 		ow_buf_add(&a->body, data.data, data.len);
@@ -527,7 +546,7 @@ static void on_api(struct evhttp_request *req, const char *path, const char *ten
 	pq_t *q = ow_calloc(1, sizeof(*q));
 	params_t p = {0};
 	read_params(req, &p, 1);
-	int ok = OW_ERROR;
+	int ok = OW_ERROR, rc = OW_OK;
 	const char *lv = "/api/v1/label/";
 	size_t lvn = strlen(lv);
 	char why[300];
@@ -556,9 +575,9 @@ static void on_api(struct evhttp_request *req, const char *path, const char *ten
 			bad_param(req, "end", why);
 		} else if (q->end < q->start) {
 			bad_param(req, "end", "end timestamp must not be before start time");
-		} else if (!st || parse_step(st, &q->step) != OW_OK) {
-			snprintf(why, sizeof(why), "cannot parse \"%.200s\" to a valid duration",
-				 st ? st : "");
+		} else if (!st || (rc = parse_step(st, &q->step)) != OW_OK) {
+			snprintf(why, sizeof(why), "cannot parse \"%.200s\" to a valid duration%s",
+				 st ? st : "", rc == OW_NOSPACE ? ". It overflows int64" : "");
 			bad_param(req, "step", why);
 		} else if (q->step <= 0) {
 			bad_param(req, "step",
@@ -722,9 +741,17 @@ static void on_write(struct evhttp_request *req, const char *path, const char *t
 	rw_pending++;
 }
 
+static int64_t cache_bytes; /* prom.cache_bytes */
+
+static ow_directive_t directives[] = {
+    {"prom.cache_bytes", OW_CONF_INT, &cache_bytes, 0, (int64_t)1 << 40, "268435456", NULL, 0},
+    OW_CONF_END};
+
 static int prom_init(struct event_base *base)
 {
 	OW_UNUSED(base);
+	ow_prom_cache_limit(cache_bytes);
+	ow_storage_part_gone_hook(ow_prom_cache_gone);
 	if (ow_control_route(PREFIX, OW_ROUTE_PREFIX, OW_AUTH_READ, on_api, NULL) != OW_OK ||
 	    ow_control_route(PREFIX "/api/v1/write", 0, OW_AUTH_WRITE, on_write, NULL) != OW_OK) {
 		ow_log(OW_LOG_ERROR, "prometheus: cannot register the routes");
@@ -752,12 +779,21 @@ static void prom_stats(ow_buf_t *b)
 		      "admitted.\n# TYPE openwit_prometheus_remote_write_requests_total counter\n"
 		      "openwit_prometheus_remote_write_requests_total %llu\n",
 		      (unsigned long long)rw_requests);
+	ow_prom_cache_stats(b);
+}
+
+static void prom_stop(void)
+{
+	ow_storage_part_gone_hook(NULL);
+	ow_prom_cache_clear();
 }
 
 ow_module_t ow_prom_module = {
     .name = "prom",
+    .directives = directives,
     .init = prom_init,
     .start = prom_start,
     .busy = prom_busy,
     .stats = prom_stats,
+    .stop = prom_stop,
 };

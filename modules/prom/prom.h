@@ -8,6 +8,7 @@
 
 #include "../core/core.h"
 #include "../core/module.h"
+#include "../storage/storage.h"
 #include "promql.h"
 
 extern ow_module_t ow_prom_module;
@@ -20,9 +21,19 @@ typedef struct {
 	int samples;	/* 0: label sets alone (the series and label APIs) */
 	ow_buf_t names; /* the metrics' names, types and units, read once a request */
 	int have_names;
+	/* the request's budgets (ow_search_limits): what its fetches hold,
+	 * counted against max_memory; the deadline and cancel polled */
+	int64_t max_memory, fetched, deadline_ns;
+	const atomic_int *cancel;
 } ow_prom_store_t;
 
-/* ow_pq_fetch_fn over a search handle (arg: an ow_prom_store_t). */
+/* An ow_prom_store_t over s for a request (samples: 0 for label sets). */
+void ow_prom_store_init(ow_prom_store_t *st, struct ow_search *s, int samples);
+void ow_prom_store_free(ow_prom_store_t *st);
+
+/* ow_pq_fetch_fn over a search handle (arg: an ow_prom_store_t). The
+ * committed parts are read a piece (part, metric) at a time, from the
+ * cache (cache.c) or decoded and put there; the buffered rows each time. */
 int ow_prom_fetch(void *arg, const ow_pq_matcher_t *m, int nm, int64_t mint, int64_t maxt,
 		  ow_pq_series_t **out, size_t *n, char *err, size_t errlen);
 
@@ -39,6 +50,38 @@ void ow_prom_metric_name(const char *name, const char *unit, const char *type, i
 /* A label name from an attribute key: characters outside [A-Za-z0-9_]
  * to underscores, "key_" before a leading digit. */
 void ow_prom_label_name(const char *key, size_t n, ow_buf_t *out);
+
+/* ---- cache.c: the decoded series of committed parts ---- */
+
+/* What series.c keeps of a part, under a key of its own: the series of
+ * one stored metric ("m:NAME"): labels (__name__ among
+ * them), points by time, one a millisecond, delta values as stored
+ * (delta[i]: series i is of delta temporality); bytes it holds. */
+typedef struct {
+	ow_pq_series_t *series;
+	uint8_t *delta;
+	size_t n, bytes;
+	ow_buf_t rows; /* or a query's packed rows (the part's metrics) */
+} ow_prom_piece_t;
+
+void ow_prom_piece_free(ow_prom_piece_t *p);
+/* Any thread. The piece of (part, key), held until
+ * ow_prom_cache_release; NULL when the cache has none. part is the
+ * part's ow_partref_t. */
+const ow_prom_piece_t *ow_prom_cache_get(const void *part, const char *key);
+/* Takes piece (emptied) into the cache under (part, key) and returns
+ * it held; or, when another thread put one first, frees it and returns
+ * that one. part NULL (or a piece over the cache's size): held by the
+ * caller alone, freed at its release. */
+const ow_prom_piece_t *ow_prom_cache_put(const void *part, const char *key, ow_prom_piece_t *piece);
+void ow_prom_cache_release(const ow_prom_piece_t *piece);
+/* The pieces of part p go (storage's part gone hook). */
+void ow_prom_cache_gone(ow_partref_t *p);
+/* The cache's size in bytes (prom.cache_bytes); then everything goes. */
+void ow_prom_cache_limit(int64_t bytes);
+void ow_prom_cache_clear(void);
+/* Its gauges and counters for /metrics. */
+void ow_prom_cache_stats(ow_buf_t *b);
 
 /* ---- remote.c: remote_write 1.0 ---- */
 

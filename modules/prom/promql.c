@@ -197,7 +197,9 @@ void ow_pq_format_value(ow_buf_t *b, double v)
 	/* the shortest digits that read back the same, laid out without an
 	 * exponent (Go's strconv.FormatFloat(v, 'f', -1, 64)) */
 	char e[40];
-	for (int p = 0; p < 17; p++) {
+	/* from 15 digits: a double's 15 are always its own, and a shorter
+	 * form that reads back is those 15 with trailing zeros */
+	for (int p = 14; p < 17; p++) {
 		snprintf(e, sizeof(e), "%.*e", p, v);
 		if (strtod(e, NULL) == v)
 			break;
@@ -255,46 +257,10 @@ void ow_pq_format_time(ow_buf_t *b, int64_t ms)
 
 int ow_pq_parse_duration(const char *s, size_t n, int64_t *ms)
 {
-	static const struct {
-		const char *u;
-		int64_t ms;
-	} units[] = {{"ms", 1},		{"y", 365LL * 86400000}, {"w", 7LL * 86400000},
-		     {"d", 86400000LL}, {"h", 3600000LL},	 {"m", 60000LL},
-		     {"s", 1000LL}};
-	size_t i = 0;
-	int64_t total = 0;
-	int last = -1;
-	if (n == 0)
+	int64_t ns;
+	if (ow_parse_duration_n(s, n, 1, &ns) != OW_OK)
 		return OW_ERROR;
-	while (i < n) {
-		if (!isdigit((unsigned char)s[i]))
-			return OW_ERROR;
-		int64_t v = 0;
-		while (i < n && isdigit((unsigned char)s[i])) {
-			if (v > INT64_MAX / 10 - 10)
-				return OW_ERROR;
-			v = v * 10 + (s[i++] - '0');
-		}
-		int u = -1;
-		for (int k = 0; k < (int)OW_NELEMS(units); k++) {
-			size_t ul = strlen(units[k].u);
-			if (i + ul <= n && strncmp(s + i, units[k].u, ul) == 0 &&
-			    !(ul == 1 && units[k].u[0] == 'm' && i + 1 < n && s[i + 1] == 's')) {
-				u = k;
-				i += ul;
-				break;
-			}
-		}
-		/* units from the largest down, each once */
-		int order = u == 0 ? 7 : u;
-		if (u < 0 || order <= last)
-			return OW_ERROR;
-		last = order;
-		if (v > (INT64_MAX - total) / units[u].ms)
-			return OW_ERROR;
-		total += v * units[u].ms;
-	}
-	*ms = total;
+	*ms = ns / 1000000;
 	return OW_OK;
 }
 
@@ -2945,9 +2911,14 @@ static int fetch_all(ev_t *ev, ow_pq_expr_t *e, int64_t shift, int64_t extra)
 	int64_t mint = o->start - shift - extra - e->offset - (e->range ? e->range : lookback);
 	int64_t maxt = (o->step ? o->end : o->start) - shift - e->offset;
 	char err[512] = "";
-	if (o->fetch(o->fetch_arg, e->m, e->nm, mint, maxt, &e->series, &e->nseries, err,
-		     sizeof(err)) != OW_OK) {
-		everr(ev, strstr(err, "time budget") ? "timeout" : "execution", "%s", err);
+	int rc = o->fetch(o->fetch_arg, e->m, e->nm, mint, maxt, &e->series, &e->nseries, err,
+			  sizeof(err));
+	if (rc != OW_OK) {
+		everr(ev,
+		      rc == OW_PQ_TIMEOUT    ? "timeout"
+		      : rc == OW_PQ_CANCELED ? "canceled"
+					     : "execution",
+		      "%s", err);
 		return OW_ERROR;
 	}
 	for (size_t i = 0; i < e->nseries; i++)

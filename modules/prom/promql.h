@@ -67,8 +67,10 @@ void ow_pq_series_add(ow_pq_series_t *s, int64_t t, double v);
 
 /* What the evaluator asks of storage: every series matching the
  * matchers, with its samples in [mint, maxt] (ms), appended to *out
- * (*n of them; the evaluator frees them). OW_OK, or OW_ERROR with a
- * message. */
+ * (*n of them; the evaluator frees them). OW_OK, or with a message
+ * OW_ERROR (Prometheus' "execution" error), OW_PQ_TIMEOUT or
+ * OW_PQ_CANCELED. */
+enum { OW_PQ_TIMEOUT = -20, OW_PQ_CANCELED = -21 };
 typedef int (*ow_pq_fetch_fn)(void *arg, const ow_pq_matcher_t *m, int nm, int64_t mint,
 			      int64_t maxt, ow_pq_series_t **out, size_t *n, char *err,
 			      size_t errlen);

@@ -27,12 +27,23 @@
  * resources differing in attributes that are not labels) are one series;
  * of two points at one millisecond the later read is kept.
  *
- * Reading: one query lists the metrics with points in the span (name,
- * type, unit, monotonic), which decides the metric names a selector's
- * __name__ matchers can reach; a second reads those metrics' points with
- * the span's times, through ow_search_select (the columnar engine when it
- * can). A row's labels are made once per distinct (metric, resource,
- * attributes): rows of one series come together in a part.
+ * Reading: the metrics (name, type, unit) of every part, and of the
+ * buffered rows, decide the stored names a selector's __name__ matchers
+ * can reach. Then each committed part in the span is read a piece at a
+ * time - one stored metric in one part, every series and every point of
+ * it - from the cache (cache.c), or decoded and put there: its rows read
+ * straight from the part's columns (ow_search_part_rows: row groups and
+ * pages without the metric skipped, no SQL), through SQL only for a part
+ * the search engine must convert (format 1). Parts are a snapshot's, so
+ * a piece is the part's whatever the query's span; the matchers and the
+ * span pick series and points out of it. The buffered rows, which change,
+ * are read through SQL (the span's times and the names) at each fetch,
+ * after the parts. A row's labels are made once per distinct (metric,
+ * resource, attributes): rows of one series come together in a part.
+ *
+ * What a request fetches is charged against its query.max_memory_bytes
+ * (ow_prom_store_t), its deadline and cancel flag polled; a failure is
+ * typed by code (OW_PQ_TIMEOUT, OW_PQ_CANCELED), not by its message.
  */
 #include "prom.h"
 #include "../search/search.h"
@@ -203,17 +214,6 @@ static int variants(int kind, const char *base, char out[3][512])
 	return n;
 }
 
-static void sql_string(ow_buf_t *b, const uint8_t *p, size_t n)
-{
-	ow_buf_add(b, "'", 1);
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '\'')
-			ow_buf_add(b, "'", 1);
-		ow_buf_add(b, &p[i], 1);
-	}
-	ow_buf_add(b, "'", 1);
-}
-
 static char *val_str(const ow_search_val_t *v)
 {
 	if (v->type != SQLITE_TEXT)
@@ -224,11 +224,20 @@ static char *val_str(const ow_search_val_t *v)
 	return s;
 }
 
+/* ms to the ns of the time column, past int64 at its bound */
+static int64_t ns_of(int64_t ms)
+{
+	return ms <= INT64_MIN / 1000000   ? INT64_MIN
+	       : ms >= INT64_MAX / 1000000 ? INT64_MAX
+					   : ms * 1000000;
+}
+
 static void time_where(ow_buf_t *b, int64_t mint, int64_t maxt)
 {
-	/* ms to the ns of the time column, maxt's whole millisecond */
-	int64_t lo = mint > INT64_MIN / 1000000 ? mint * 1000000 : INT64_MIN;
-	int64_t hi = maxt < INT64_MAX / 1000000 - 1 ? maxt * 1000000 + 999999 : INT64_MAX;
+	/* maxt's whole millisecond */
+	int64_t lo = ns_of(mint), hi = ns_of(maxt);
+	if (hi != INT64_MAX && hi != INT64_MIN)
+		hi += 999999;
 	ow_buf_printf(b, "time >= %lld AND time <= %lld", (long long)lo, (long long)hi);
 }
 
@@ -269,6 +278,7 @@ typedef struct {
 	size_t nkeys, capkeys;
 	size_t *kslots;
 	size_t nkslots;
+	int64_t points; /* added since read_rows last charged them */
 } reader_t;
 
 static size_t series_index(reader_t *r, ow_pq_labels_t *ls, int delta)
@@ -575,8 +585,10 @@ static rowkey_t *row_key(reader_t *r, const ow_search_val_t *v)
 
 static void add_point(reader_t *r, ptrdiff_t to, int64_t t, double v)
 {
-	if (to >= 0)
+	if (to >= 0) {
 		ow_pq_series_add(&r->series[to], t, v);
+		r->points++;
+	}
 }
 
 static double num(const ow_search_val_t *v)
@@ -643,8 +655,8 @@ static int cmp_point(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* In time order, one point a millisecond, deltas summed. */
-static void finish_series(ow_pq_series_t *s, int delta)
+/* In time order, one point a millisecond. */
+static void order_points(ow_pq_series_t *s)
 {
 	int sorted = 1;
 	for (size_t i = 1; i < s->n && sorted; i++)
@@ -658,55 +670,93 @@ static void finish_series(ow_pq_series_t *s, int delta)
 		s->pts[m++] = s->pts[i];
 	}
 	s->n = m;
-	if (delta) {
-		double acc = 0;
-		for (size_t i = 0; i < s->n; i++) {
-			if (ow_pq_is_stale(s->pts[i].v) || isnan(s->pts[i].v))
-				continue;
-			acc += s->pts[i].v;
-			s->pts[i].v = acc;
-		}
+}
+
+/* A delta series' values summed in time order from its first point. */
+static void accumulate(ow_pq_series_t *s)
+{
+	double acc = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		if (ow_pq_is_stale(s->pts[i].v) || isnan(s->pts[i].v))
+			continue;
+		acc += s->pts[i].v;
+		s->pts[i].v = acc;
 	}
 }
 
-/* The metric names (stored) whose series names can match m, as an SQL
- * list in in_list, and the kinds among them (1 << K_*); *all when no
- * __name__ matcher narrows them. The list is of every time (DISTINCT on
- * the dictionary columns is cheap; a time filter is not) and a sum's
- * name is tried with and without _total: the points query and the
- * matchers on each series' own labels decide. */
-static int metric_names(ow_prom_store_t *st, const ow_pq_matcher_t *m, int nm, ow_buf_t *in_list,
-			int *all, unsigned *kinds, int *target, char *err, size_t errlen)
+/* One stored metric name matched by a selector, and the kinds (1 <<
+ * K_*) it is stored as. */
+typedef struct {
+	char *name;
+	unsigned kinds;
+} mname_t;
+
+static int sql_failed(ow_prom_store_t *st);
+
+/* The metrics (name, type, unit) of every part and of the buffered rows,
+ * packed rows back to back into st->names (a packed result's first row
+ * repeats nothing: results concatenate); a part's from the cache. */
+static int load_names(ow_prom_store_t *st, char *err, size_t errlen)
 {
-	*all = 1;
-	*kinds = 0;
+	static const char sql[] = "SELECT DISTINCT metric_name, metric_type, metric_unit "
+				  "FROM metrics";
+	size_t np = ow_search_nparts(st->s, OW_METRICS);
+	int rc = OW_OK;
+	for (size_t i = 0; i < np && rc == OW_OK; i++) {
+		const void *part = ow_search_partref(st->s, OW_METRICS, i);
+		const ow_prom_piece_t *p = part ? ow_prom_cache_get(part, "n:") : NULL;
+		if (!p) {
+			ow_prom_piece_t fresh = {0};
+			ow_search_scope(st->s, OW_METRICS, (ptrdiff_t)i);
+			rc = ow_search_select(st->s, sql, -1, 0, OW_SEARCH_AUTO, OW_SEARCH_PACKED,
+					      &fresh.rows, &(const char *){NULL}, err, errlen);
+			ow_search_scope(st->s, OW_METRICS, OW_SEARCH_EVERYTHING);
+			if (rc != OW_OK) {
+				ow_buf_free(&fresh.rows);
+				return sql_failed(st);
+			}
+			fresh.bytes = 256 + fresh.rows.len;
+			p = ow_prom_cache_put(part, "n:", &fresh);
+		}
+		ow_buf_add(&st->names, p->rows.data, p->rows.len);
+		ow_prom_cache_release(p);
+	}
+	ow_search_scope(st->s, OW_METRICS, OW_SEARCH_BUFFERED);
+	rc = ow_search_select(st->s, sql, -1, 0, OW_SEARCH_AUTO, OW_SEARCH_PACKED, &st->names,
+			      &(const char *){NULL}, err, errlen);
+	ow_search_scope(st->s, OW_METRICS, OW_SEARCH_EVERYTHING);
+	return rc == OW_OK ? OW_OK : sql_failed(st);
+}
+
+/* The metric names (stored) whose series names can match m, and their
+ * kinds; every name when no __name__ matcher narrows them; *target when
+ * target_info may match. The list is of every time (DISTINCT on the
+ * dictionary columns is cheap; a time filter is not) and a sum's name is
+ * tried with and without _total: the points read and the matchers on
+ * each series' own labels decide. */
+static int metric_names(ow_prom_store_t *st, const ow_pq_matcher_t *m, int nm, mname_t **out,
+			size_t *nout, int *target, char *err, size_t errlen)
+{
+	int all = 1;
 	*target = 1;
+	*out = NULL;
+	*nout = 0;
 	for (int i = 0; i < nm; i++)
 		if (strcmp(m[i].name, "__name__") == 0) {
-			*all = 0;
+			all = 0;
 			*target &= ow_pq_match(&m[i], "target_info");
 		}
-	if (*all) {
-		*kinds = ~0u;
-		return OW_OK;
-	}
 	int rc = OW_OK;
 	if (!st->have_names) {
-		ow_buf_t sql = {0};
-		ow_buf_addstr(&sql,
-			      "SELECT DISTINCT metric_name, metric_type, metric_unit FROM metrics");
-		ow_buf_add(&sql, "", 1);
-		rc = run(st->s, &sql, &st->names, err, errlen);
-		ow_buf_free(&sql);
+		rc = load_names(st, err, errlen);
 		st->have_names = rc == OW_OK;
 	}
 	const ow_buf_t rows = st->names;
-	size_t pos = 0;
+	size_t pos = 0, cap = 0;
 	ow_search_val_t v[3];
-	int n = 0;
 	while (rc == OW_OK && ow_search_packed_next(&rows, &pos, 3, v)) {
 		char *name = val_str(&v[0]), *type = val_str(&v[1]), *unit = val_str(&v[2]);
-		int kind = kind_of(type), hit = 0;
+		int kind = kind_of(type), hit = all;
 		for (int mono = 0; mono < 1 + (kind == K_SUM) && !hit; mono++) {
 			ow_buf_t base = {0};
 			ow_prom_metric_name(name, unit, type, mono, &base);
@@ -722,19 +772,299 @@ static int metric_names(ow_prom_store_t *st, const ow_pq_matcher_t *m, int nm, o
 			}
 			ow_buf_free(&base);
 		}
-		if (hit) {
-			if (n++)
-				ow_buf_add(in_list, ",", 1);
-			sql_string(in_list, v[0].p, v[0].n);
-			*kinds |= 1u << kind;
+		size_t k = 0;
+		while (hit && k < *nout && strcmp((*out)[k].name, name) != 0)
+			k++;
+		if (hit && k == *nout) {
+			if (*nout == cap) {
+				cap = cap ? cap * 2 : 16;
+				*out = ow_realloc(*out, cap * sizeof(mname_t));
+			}
+			(*out)[(*nout)++] = (mname_t){ow_strdup(name), 0};
 		}
+		if (hit)
+			(*out)[k].kinds |= 1u << kind;
 		free(name);
 		free(type);
 		free(unit);
 	}
-	if (rc == OW_OK && n == 0)
-		ow_buf_addstr(in_list, "NULL");
 	return rc;
+}
+
+/* The points query of names[0..n) of their kinds (or, samples 0, their
+ * label sets), within [mint, maxt] when span (else every time), into
+ * sql. */
+static void points_sql(ow_buf_t *sql, int samples, const mname_t *names, size_t n, int span,
+		       int64_t mint, int64_t maxt)
+{
+	unsigned kinds = 0;
+	for (size_t i = 0; i < n; i++)
+		kinds |= names[i].kinds;
+	/* the columns the kinds read; NULL for the others (named apart: the
+	 * columnar engine takes no two columns of one name) */
+	int hist = kinds & (1u << K_HIST), summ = kinds & (1u << K_SUMMARY),
+	    counts = kinds & (1u << K_HIST | 1u << K_SUMMARY | 1u << K_EXP);
+	ow_buf_printf(sql,
+		      "SELECT metric_name, metric_type, metric_unit, is_monotonic, "
+		      "resource_attributes, attributes, %s, %s",
+		      hist ? "explicit_bounds" : "NULL AS b",
+		      !summ	? "NULL AS q"
+		      : samples ? "quantiles"
+				: "max(quantiles)");
+	if (samples)
+		ow_buf_printf(sql, ", temporality, time, value, value_int, %s, %s, %s, flags",
+			      counts ? "count" : "NULL AS c", counts ? "sum" : "NULL AS s",
+			      hist ? "bucket_counts" : "NULL AS bc");
+	ow_buf_addstr(sql, " FROM metrics WHERE metric_name IN (");
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			ow_buf_add(sql, ",", 1);
+		ow_search_sql_str(sql, names[i].name);
+	}
+	ow_buf_addstr(sql, ")");
+	if (span) {
+		ow_buf_addstr(sql, " AND ");
+		time_where(sql, mint, maxt);
+	}
+	if (!samples)
+		ow_buf_addstr(sql, " GROUP BY 1, 2, 3, 4, 5, 6, 7");
+	ow_buf_add(sql, "", 1);
+}
+
+/* The request's memory: n more bytes held by its fetches. */
+static int charge(ow_prom_store_t *st, int64_t n, char *err, size_t errlen)
+{
+	st->fetched += n;
+	if (st->max_memory > 0 && st->fetched > st->max_memory) {
+		snprintf(err, errlen,
+			 "query processing would load too much data into memory: more than "
+			 "query.max_memory_bytes (%lld)",
+			 (long long)st->max_memory);
+		return OW_ERROR;
+	}
+	return OW_OK;
+}
+
+/* The request's clock and its client: OW_OK to go on. */
+static int poll_stop(const ow_prom_store_t *st, char *err, size_t errlen)
+{
+	if (st->deadline_ns && ow_mono_ns() > st->deadline_ns) {
+		snprintf(err, errlen, "query timed out in query execution");
+		return OW_PQ_TIMEOUT;
+	}
+	if (st->cancel && atomic_load(st->cancel)) {
+		snprintf(err, errlen, "query canceled: the client went away");
+		return OW_PQ_CANCELED;
+	}
+	return OW_OK;
+}
+
+/* A failed query's code: why the search stopped it. */
+static int sql_failed(ow_prom_store_t *st)
+{
+	int why = ow_search_stop_reason(st->s);
+	return why == OW_SEARCH_TIMEOUT	   ? OW_PQ_TIMEOUT
+	       : why == OW_SEARCH_CANCELED ? OW_PQ_CANCELED
+					   : OW_ERROR;
+}
+
+/* Rows one at a time into r's series (matched by r's matchers). */
+typedef struct {
+	ow_prom_store_t *st;
+	reader_t *r;
+	int samples;
+	rowkey_t *last;
+	ow_search_val_t prev[C_QUANT];
+	int64_t nrows;
+	char *err;
+	size_t errlen;
+} rows_t;
+
+static int one_row(void *arg, const ow_search_val_t *v, int group)
+{
+	rows_t *x = arg;
+	/* the row's key columns as the row before's (a repeated text is
+	 * mostly the same pointer; the row before's text is still there but
+	 * at a row group's start): the same key */
+	int same = x->last != NULL && !group;
+	for (int c = 0; c < C_QUANT && same; c++)
+		same = v[c].type == x->prev[c].type && v[c].n == x->prev[c].n &&
+		       v[c].i == x->prev[c].i &&
+		       (v[c].p == x->prev[c].p || memcmp(v[c].p, x->prev[c].p, v[c].n) == 0);
+	rowkey_t *k = same ? x->last : row_key(x->r, v);
+	x->last = k;
+	memcpy(x->prev, v, sizeof(x->prev));
+	if (x->samples)
+		row_points(x->r, k, v);
+	return (++x->nrows & 4095) == 0 ? poll_stop(x->st, x->err, x->errlen) : OW_OK;
+}
+
+/* The points (and memory) rows added to r since it last did: charged. */
+static int charge_points(ow_prom_store_t *st, reader_t *r, char *err, size_t errlen)
+{
+	int64_t n = r->points;
+	r->points = 0;
+	return charge(st, n * (int64_t)sizeof(ow_pq_point_t), err, errlen);
+}
+
+/* The rows of a points query into r's series. */
+static int read_rows(ow_prom_store_t *st, reader_t *r, const ow_buf_t *rows, int samples, char *err,
+		     size_t errlen)
+{
+	size_t pos = 0;
+	int ncols = samples ? C_NCOLS : C_QUANT + 1, rc = OW_OK;
+	ow_search_val_t v[C_NCOLS];
+	memset(v, 0, sizeof(v));
+	rows_t x = {.st = st, .r = r, .samples = samples, .err = err, .errlen = errlen};
+	while (rc == OW_OK && ow_search_packed_next(rows, &pos, ncols, v))
+		rc = one_row(&x, v, 0);
+	return rc == OW_OK ? charge_points(st, r, err, errlen) : rc;
+}
+
+static void reader_free(reader_t *r, int series)
+{
+	for (size_t i = 0; i < r->nkeys; i++) {
+		free(r->keys[i].key);
+		free(r->keys[i].to);
+		free(r->keys[i].les);
+		free(r->keys[i].qs);
+	}
+	free(r->keys);
+	free(r->kslots);
+	free(r->slots);
+	if (series) {
+		for (size_t i = 0; i < r->n; i++) {
+			ow_pq_labels_free(&r->series[i].labels);
+			free(r->series[i].pts);
+		}
+		free(r->series);
+		free(r->delta);
+	}
+}
+
+/* The columns of a points query (C_*), as the table names them; NULL
+ * for those the metric's kinds do not read. */
+static void point_columns(unsigned kinds, const char *cols[C_NCOLS])
+{
+	static const char *const all[C_NCOLS] = {[C_NAME] = "metric_name",
+						 [C_TYPE] = "metric_type",
+						 [C_UNIT] = "metric_unit",
+						 [C_MONO] = "is_monotonic",
+						 [C_RES] = "resource_attributes",
+						 [C_ATTRS] = "attributes",
+						 [C_BOUNDS] = "explicit_bounds",
+						 [C_QUANT] = "quantiles",
+						 [C_TEMP] = "temporality",
+						 [C_TIME] = "time",
+						 [C_VALUE] = "value",
+						 [C_VALUE_INT] = "value_int",
+						 [C_COUNT] = "count",
+						 [C_SUM] = "sum",
+						 [C_BUCKETS] = "bucket_counts",
+						 [C_FLAGS] = "flags"};
+	int hist = kinds & (1u << K_HIST), summ = kinds & (1u << K_SUMMARY),
+	    counts = kinds & (1u << K_HIST | 1u << K_SUMMARY | 1u << K_EXP);
+	for (int c = 0; c < C_NCOLS; c++)
+		cols[c] = all[c];
+	if (!hist)
+		cols[C_BOUNDS] = cols[C_BUCKETS] = NULL;
+	if (!summ)
+		cols[C_QUANT] = NULL;
+	if (!counts)
+		cols[C_COUNT] = cols[C_SUM] = NULL;
+}
+
+/* Decodes the piece of metric name in part i (every series, every time):
+ * its rows read from the part's columns (ow_search_part_rows), or through
+ * SQL where the search engine must convert them. OW_OK, or a code with a
+ * message. */
+static int decode_piece(ow_prom_store_t *st, size_t i, const mname_t *name, ow_prom_piece_t *out,
+			char *err, size_t errlen)
+{
+	reader_t r = {0};
+	rows_t x = {.st = st, .r = &r, .samples = 1, .err = err, .errlen = errlen};
+	const char *cols[C_NCOLS];
+	point_columns(name->kinds, cols);
+	int rc = ow_search_part_rows(st->s, OW_METRICS, i, "metric_name", name->name, cols, C_NCOLS,
+				     one_row, &x, err, errlen);
+	if (rc == OW_DECLINED) {
+		ow_buf_t sql = {0}, rows = {0};
+		points_sql(&sql, 1, name, 1, 0, 0, 0);
+		ow_search_scope(st->s, OW_METRICS, (ptrdiff_t)i);
+		rc = run(st->s, &sql, &rows, err, errlen);
+		ow_search_scope(st->s, OW_METRICS, OW_SEARCH_EVERYTHING);
+		ow_buf_free(&sql);
+		if (rc == OW_OK)
+			rc = read_rows(st, &r, &rows, 1, err, errlen);
+		else
+			rc = sql_failed(st);
+		ow_buf_free(&rows);
+	} else if (rc == OW_OK) {
+		rc = charge_points(st, &r, err, errlen);
+	} else if (rc == OW_ERROR) {
+		rc = sql_failed(st);
+	}
+	if (rc != OW_OK) {
+		reader_free(&r, 1);
+		return rc;
+	}
+	reader_free(&r, 0);
+	size_t bytes = 256 + r.n * (sizeof(ow_pq_series_t) + 1);
+	for (size_t k = 0; k < r.n; k++) {
+		ow_pq_series_t *s = &r.series[k];
+		order_points(s);
+		s->pts = ow_realloc(s->pts, OW_MAX(s->n, 1) * sizeof(ow_pq_point_t));
+		s->cap = s->n;
+		bytes += s->n * sizeof(ow_pq_point_t);
+		for (int l = 0; l < s->labels.n; l++)
+			bytes += sizeof(ow_pq_label_t) + strlen(s->labels.l[l].name) +
+				 strlen(s->labels.l[l].value) + 2;
+	}
+	*out = (ow_prom_piece_t){r.series, r.delta, r.n, bytes, {0}};
+	return OW_OK;
+}
+
+/* The points of t >= lo in s. */
+static size_t first_at(const ow_pq_series_t *s, int64_t lo)
+{
+	size_t a = 0, b = s->n;
+	while (a < b) {
+		size_t m = a + (b - a) / 2;
+		if (s->pts[m].t < lo)
+			a = m + 1;
+		else
+			b = m;
+	}
+	return a;
+}
+
+/* The series of a piece that r's matchers take, with their points in
+ * [mint, maxt] (or their labels alone), into r. */
+static int merge_piece(ow_prom_store_t *st, reader_t *r, const ow_prom_piece_t *p, int64_t mint,
+		       int64_t maxt, char *err, size_t errlen)
+{
+	int64_t npts = 0;
+	for (size_t k = 0; k < p->n; k++) {
+		const ow_pq_series_t *s = &p->series[k];
+		if (!ow_pq_match_all(r->m, r->nm, &s->labels))
+			continue;
+		size_t a = first_at(s, mint), b = maxt == INT64_MAX ? s->n : first_at(s, maxt + 1);
+		if (a >= b)
+			continue;
+		ow_pq_labels_t ls = labels_copy(&s->labels);
+		size_t at = series_index(r, &ls, p->delta[k]);
+		ow_pq_series_t *to = &r->series[at];
+		if (!st->samples)
+			continue;
+		if (to->n + (b - a) > to->cap) {
+			to->cap = OW_MAX(to->n + (b - a), to->cap * 2);
+			to->pts = ow_realloc(to->pts, to->cap * sizeof(ow_pq_point_t));
+		}
+		memcpy(to->pts + to->n, s->pts + a, (b - a) * sizeof(ow_pq_point_t));
+		to->n += b - a;
+		npts += (int64_t)(b - a);
+	}
+	return charge(st, npts * (int64_t)sizeof(ow_pq_point_t), err, errlen);
 }
 
 /* target_info (the compatibility rules' resource series): one a resource
@@ -755,6 +1085,8 @@ static int target_info(ow_prom_store_t *st, reader_t *r, int64_t mint, int64_t m
 	ow_buf_add(&sql, "", 1);
 	int rc = run(st->s, &sql, &rows, err, errlen);
 	ow_buf_free(&sql);
+	if (rc != OW_OK)
+		rc = sql_failed(st);
 	size_t pos = 0;
 	ow_search_val_t v[2] = {0}, prev = {0};
 	ptrdiff_t to = -1;
@@ -776,6 +1108,71 @@ static int target_info(ow_prom_store_t *st, reader_t *r, int64_t mint, int64_t m
 		}
 	}
 	ow_buf_free(&rows);
+	return rc == OW_OK ? charge_points(st, r, err, errlen) : rc;
+}
+
+/* ns to the ms that holds it */
+static int64_t ms_of(int64_t ns)
+{
+	return ns >= 0 ? ns / 1000000 : -((-ns + 999999) / 1000000);
+}
+
+typedef struct {
+	int64_t min, max;
+	size_t i;
+} span_t;
+
+static int cmp_span(const void *a, const void *b)
+{
+	const span_t *x = a, *y = b;
+	return x->min != y->min ? (x->min < y->min ? -1 : 1) : (x->i > y->i) - (x->i < y->i);
+}
+
+/* The committed parts, a piece (part, metric) at a time, by their first
+ * time: a series' points come mostly in order. */
+static int read_parts(ow_prom_store_t *st, reader_t *r, const mname_t *names, size_t nnames,
+		      int64_t mint, int64_t maxt, char *err, size_t errlen)
+{
+	size_t np = ow_search_nparts(st->s, OW_METRICS), nin = 0;
+	span_t *in = ow_alloc((np + 1) * sizeof(span_t));
+	for (size_t i = 0; i < np; i++) {
+		int64_t lo, hi;
+		ow_search_part_span(st->s, OW_METRICS, i, &lo, &hi);
+		if (ms_of(hi) >= mint && ms_of(lo) <= maxt)
+			in[nin++] = (span_t){lo, hi, i};
+	}
+	qsort(in, nin, sizeof(span_t), cmp_span);
+	int rc = OW_OK;
+	for (size_t j = 0; j < nin && rc == OW_OK; j++) {
+		size_t i = in[j].i;
+		const void *part = ow_search_partref(st->s, OW_METRICS, i);
+		for (size_t k = 0; k < nnames && rc == OW_OK; k++) {
+			ow_buf_t key = {0};
+			ow_buf_printf(&key, "m:%s", names[k].name);
+			ow_buf_add(&key, "", 1);
+			const ow_prom_piece_t *p =
+			    part ? ow_prom_cache_get(part, (char *)key.data) : NULL;
+			/* a piece decoded here is the request's memory until it
+			 * is the cache's (or freed) */
+			int64_t held = st->fetched;
+			if (!p) {
+				ow_prom_piece_t fresh;
+				rc = decode_piece(st, i, &names[k], &fresh, err, errlen);
+				if (rc == OW_OK)
+					p = ow_prom_cache_put(part, (char *)key.data, &fresh);
+			}
+			held = st->fetched - held;
+			ow_buf_free(&key);
+			if (rc != OW_OK)
+				break;
+			rc = merge_piece(st, r, p, mint, maxt, err, errlen);
+			ow_prom_cache_release(p);
+			st->fetched -= held;
+			if (rc == OW_OK)
+				rc = poll_stop(st, err, errlen);
+		}
+	}
+	free(in);
 	return rc;
 }
 
@@ -783,96 +1180,50 @@ int ow_prom_fetch(void *arg, const ow_pq_matcher_t *m, int nm, int64_t mint, int
 		  ow_pq_series_t **out, size_t *n, char *err, size_t errlen)
 {
 	ow_prom_store_t *st = arg;
-	ow_buf_t in_list = {0};
-	int all, target;
-	unsigned kinds;
-	if (metric_names(st, m, nm, &in_list, &all, &kinds, &target, err, errlen) != OW_OK) {
-		ow_buf_free(&in_list);
-		return OW_ERROR;
-	}
 	*out = NULL;
 	*n = 0;
+	mname_t *names;
+	size_t nnames;
+	int target;
+	int rc = metric_names(st, m, nm, &names, &nnames, &target, err, errlen);
+	if (rc != OW_OK)
+		rc = sql_failed(st);
 	reader_t r = {.m = m, .nm = nm};
-	int none = !all && in_list.len == 4 && memcmp(in_list.data, "NULL", 4) == 0;
-	if (none && !target) {
-		ow_buf_free(&in_list);
-		return OW_OK;
+	if (rc == OW_OK)
+		rc = read_parts(st, &r, names, nnames, mint, maxt, err, errlen);
+	if (rc == OW_OK && nnames) {
+		/* the buffered rows, after the parts (the later of two points
+		 * at one millisecond is kept) */
+		ow_buf_t sql = {0}, rows = {0};
+		points_sql(&sql, st->samples, names, nnames, 1, mint, maxt);
+		ow_search_scope(st->s, OW_METRICS, OW_SEARCH_BUFFERED);
+		rc = run(st->s, &sql, &rows, err, errlen);
+		ow_search_scope(st->s, OW_METRICS, OW_SEARCH_EVERYTHING);
+		ow_buf_free(&sql);
+		if (rc != OW_OK)
+			rc = sql_failed(st);
+		else
+			rc = read_rows(st, &r, &rows, st->samples, err, errlen);
+		ow_buf_free(&rows);
 	}
-	ow_buf_t sql = {0}, rows = {0};
-	/* the columns the kinds read; NULL for the others (named apart: the
-	 * columnar engine takes no two columns of one name) */
-	int hist = kinds & (1u << K_HIST), summ = kinds & (1u << K_SUMMARY),
-	    counts = kinds & (1u << K_HIST | 1u << K_SUMMARY | 1u << K_EXP);
-	ow_buf_printf(&sql,
-		      "SELECT metric_name, metric_type, metric_unit, is_monotonic, "
-		      "resource_attributes, attributes, %s, %s",
-		      hist ? "explicit_bounds" : "NULL AS b",
-		      !summ	    ? "NULL AS q"
-		      : st->samples ? "quantiles"
-				    : "max(quantiles)");
-	if (st->samples)
-		ow_buf_printf(&sql, ", temporality, time, value, value_int, %s, %s, %s, flags",
-			      counts ? "count" : "NULL AS c", counts ? "sum" : "NULL AS s",
-			      hist ? "bucket_counts" : "NULL AS bc");
-	ow_buf_addstr(&sql, " FROM metrics WHERE ");
-	if (!all) {
-		ow_buf_addstr(&sql, "metric_name IN (");
-		ow_buf_add(&sql, in_list.data, in_list.len);
-		ow_buf_addstr(&sql, ") AND ");
-	}
-	time_where(&sql, mint, maxt);
-	if (!st->samples)
-		ow_buf_addstr(&sql, " GROUP BY 1, 2, 3, 4, 5, 6, 7");
-	ow_buf_add(&sql, "", 1);
-	ow_buf_free(&in_list);
-	int rc = none ? OW_OK : run(st->s, &sql, &rows, err, errlen);
-	ow_buf_free(&sql);
+	for (size_t i = 0; i < nnames; i++)
+		free(names[i].name);
+	free(names);
 	if (rc == OW_OK && target)
 		rc = target_info(st, &r, mint, maxt, err, errlen);
-	size_t pos = 0;
-	int ncols = st->samples ? C_NCOLS : C_QUANT + 1;
-	ow_search_val_t v[C_NCOLS];
-	memset(v, 0, sizeof(v));
-	rowkey_t *last = NULL;
-	ow_search_val_t prev[C_QUANT];
-	while (rc == OW_OK) {
-		if (!ow_search_packed_next(&rows, &pos, ncols, v))
-			break;
-		/* the row's key columns as the row before's (a repeated text is
-		 * the same pointer): the same key */
-		int same = last != NULL;
-		for (int c = 0; c < C_QUANT && same; c++)
-			same = v[c].type == prev[c].type && v[c].p == prev[c].p &&
-			       v[c].n == prev[c].n && v[c].i == prev[c].i;
-		rowkey_t *k = same ? last : row_key(&r, v);
-		last = k;
-		memcpy(prev, v, sizeof(prev));
-		if (st->samples)
-			row_points(&r, k, v);
-	}
-	ow_buf_free(&rows);
-	for (size_t i = 0; i < r.nkeys; i++) {
-		free(r.keys[i].key);
-		free(r.keys[i].to);
-		free(r.keys[i].les);
-		free(r.keys[i].qs);
-	}
-	free(r.keys);
-	free(r.kslots);
-	free(r.slots);
+	if (rc == OW_OK)
+		rc = charge(st, (int64_t)r.n * 128, err, errlen);
 	if (rc != OW_OK) {
-		for (size_t i = 0; i < r.n; i++) {
-			ow_pq_labels_free(&r.series[i].labels);
-			free(r.series[i].pts);
-		}
-		free(r.series);
-		free(r.delta);
-		return OW_ERROR;
+		reader_free(&r, 1);
+		return rc;
 	}
+	reader_free(&r, 0);
 	/* the series with points (or all, for labels alone) */
 	size_t keep = 0;
 	for (size_t i = 0; i < r.n; i++) {
-		finish_series(&r.series[i], r.delta[i]);
+		order_points(&r.series[i]);
+		if (r.delta[i])
+			accumulate(&r.series[i]);
 		if (st->samples && r.series[i].n == 0) {
 			ow_pq_labels_free(&r.series[i].labels);
 			free(r.series[i].pts);
@@ -884,6 +1235,19 @@ int ow_prom_fetch(void *arg, const ow_pq_matcher_t *m, int nm, int64_t mint, int
 	*out = r.series;
 	*n = keep;
 	return OW_OK;
+}
+
+void ow_prom_store_init(ow_prom_store_t *st, ow_search_t *s, int samples)
+{
+	memset(st, 0, sizeof(*st));
+	st->s = s;
+	st->samples = samples;
+	ow_search_limits(s, &st->max_memory, &st->deadline_ns, &st->cancel);
+}
+
+void ow_prom_store_free(ow_prom_store_t *st)
+{
+	ow_buf_free(&st->names);
 }
 
 int ow_prom_metadata(ow_search_t *s, int64_t mint, int64_t maxt, const char *metric, int64_t limit,

@@ -1,7 +1,8 @@
 /*
  * internal.h - what the files of modules/search share, and nothing outside
  * includes: the handle (search.c), the virtual tables (vtab.c), the
- * columnar executor (columnar.c), the scan layer under both (scan.c), the
+ * columnar executor (columnar.c), a part's rows by one column's value
+ * without SQL (rows.c), the scan layer under them (scan.c), the
  * SQL functions (funcs.c, expr.c), the budgets (budget.c) and the output
  * formats (output.c).
  */
@@ -17,7 +18,11 @@
 #include <stdatomic.h>
 
 /* budget.c: a query's budgets, shared by every thread working for it. */
-enum { OW_SEARCH_STOP_TIME = 1, OW_SEARCH_STOP_MEMORY, OW_SEARCH_STOP_CANCEL };
+enum {
+	OW_SEARCH_STOP_TIME = OW_SEARCH_TIMEOUT, /* search.h's reasons */
+	OW_SEARCH_STOP_MEMORY = OW_SEARCH_OVER_MEMORY,
+	OW_SEARCH_STOP_CANCEL = OW_SEARCH_CANCELED
+};
 typedef struct {
 	int64_t timeout_ms, deadline; /* deadline: CLOCK_MONOTONIC ns; 0: none */
 	int64_t limit;		      /* bytes; 0: none */
@@ -82,6 +87,11 @@ struct ow_search {
 	size_t nchunks[OW_NSIGNALS];
 	int64_t rows[OW_NSIGNALS];
 	ow_search_tab_arg_t tabs[OW_NSIGNALS];
+	/* ow_search_scope: the whole snapshot while a scope narrows parts,
+	 * nparts and nchunks */
+	int scoped[OW_NSIGNALS];
+	ow_search_part_t *all_parts[OW_NSIGNALS];
+	size_t all_nparts[OW_NSIGNALS], all_nchunks[OW_NSIGNALS];
 	/* printf's own connection (funcs.c), and its statement for each
 	 * number of arguments */
 	sqlite3 *aux;
@@ -113,6 +123,9 @@ int ow_search_map_part(const struct ow_search *s, ow_search_part_t *p, char *err
  * message. */
 int ow_search_open_part(const struct ow_search *s, ow_search_part_t *p, int signal, char *err,
 			size_t errlen);
+
+/* Part i of signal's parts in s, whatever a scope narrows (search.c). */
+ow_search_part_t *ow_search_whole_part(const struct ow_search *s, int signal, size_t i);
 
 /* 1 when opened part p was written before plain JSON (format 1: it has no
  * otlp_exact column). */

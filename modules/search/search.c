@@ -402,6 +402,8 @@ void ow_search_close(ow_search_t *s)
 {
 	if (!s)
 		return;
+	for (int g = 0; g < OW_NSIGNALS; g++)
+		ow_search_scope(s, g, OW_SEARCH_EVERYTHING);
 	sqlite3_close(s->db);
 	for (size_t i = 0; i < OW_NELEMS(s->printf_st); i++)
 		sqlite3_finalize(s->printf_st[i]);
@@ -412,6 +414,63 @@ void ow_search_close(ow_search_t *s)
 	free_parts(s);
 	free(s->data_dir);
 	free(s);
+}
+
+/* ---- a snapshot piece by piece ---- */
+
+size_t ow_search_nparts(const ow_search_t *s, int signal)
+{
+	return s->scoped[signal] ? s->all_nparts[signal] : s->nparts[signal];
+}
+
+ow_search_part_t *ow_search_whole_part(const ow_search_t *s, int signal, size_t i)
+{
+	return &(s->scoped[signal] ? s->all_parts[signal] : s->parts[signal])[i];
+}
+
+struct ow_partref *ow_search_partref(const ow_search_t *s, int signal, size_t i)
+{
+	return ow_search_whole_part(s, signal, i)->ref;
+}
+
+void ow_search_part_span(const ow_search_t *s, int signal, size_t i, int64_t *min_ns,
+			 int64_t *max_ns)
+{
+	*min_ns = ow_search_whole_part(s, signal, i)->min_time;
+	*max_ns = ow_search_whole_part(s, signal, i)->max_time;
+}
+
+void ow_search_scope(ow_search_t *s, int signal, ptrdiff_t part)
+{
+	int g = signal;
+	if (!s->scoped[g]) {
+		if (part == OW_SEARCH_EVERYTHING)
+			return;
+		s->all_parts[g] = s->parts[g];
+		s->all_nparts[g] = s->nparts[g];
+		s->all_nchunks[g] = s->nchunks[g];
+		s->scoped[g] = 1;
+	}
+	if (part == OW_SEARCH_EVERYTHING) {
+		s->parts[g] = s->all_parts[g];
+		s->nparts[g] = s->all_nparts[g];
+		s->nchunks[g] = s->all_nchunks[g];
+		s->scoped[g] = 0;
+	} else if (part == OW_SEARCH_BUFFERED) {
+		s->parts[g] = s->all_parts[g];
+		s->nparts[g] = 0;
+		s->nchunks[g] = s->all_nchunks[g];
+	} else {
+		s->parts[g] = s->all_parts[g] + part;
+		s->nparts[g] = 1;
+		s->nchunks[g] = 0;
+	}
+}
+
+int ow_search_stop_reason(ow_search_t *s)
+{
+	/* budget.c's reasons are search.h's */
+	return ow_search_stopped(&s->budget);
 }
 
 /* ---- queries ---- */

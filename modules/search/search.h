@@ -30,6 +30,11 @@
  * a columnar executor over the same snapshot instead, with the same result;
  * the bounds above hold there too: its groups, sorted rows and quantile
  * values count against the same memory budget as SQLite's heap.
+ *
+ * For a caller that reads many rows of one key (modules/prom), a snapshot
+ * can also be read part by part (ow_search_scope), and a part's rows of
+ * one text value handed over column by column without SQL
+ * (ow_search_part_rows, rows.c), under the same budgets.
  */
 #ifndef OW_SEARCH_H
 #define OW_SEARCH_H
@@ -117,6 +122,39 @@ void ow_search_limits(const ow_search_t *s, int64_t *max_memory, int64_t *deadli
  * max_memory; the caller then stops and answers that error. */
 int ow_search_hold(ow_search_t *s, int64_t n, char *err, size_t errlen);
 void ow_search_close(ow_search_t *s);
+
+/* For a caller that reads a snapshot piece by piece (modules/prom's
+ * series cache): the committed parts of a signal's table in s, part i's
+ * identity in the server (its ow_partref_t, the same for every handle
+ * while the part lives; NULL on the command line) and its catalog time
+ * range (ns). */
+size_t ow_search_nparts(const ow_search_t *s, int signal);
+struct ow_partref *ow_search_partref(const ow_search_t *s, int signal, size_t i);
+void ow_search_part_span(const ow_search_t *s, int signal, size_t i, int64_t *min_ns,
+			 int64_t *max_ns);
+/* Narrows what the signal's table reads until the next call: part i
+ * alone (0 <= i < ow_search_nparts), the buffered rows alone
+ * (OW_SEARCH_BUFFERED), or everything again (OW_SEARCH_EVERYTHING). */
+enum { OW_SEARCH_EVERYTHING = -1, OW_SEARCH_BUFFERED = -2 };
+void ow_search_scope(ow_search_t *s, int signal, ptrdiff_t part);
+/* The rows of committed part i of signal whose text column eq_col is eq,
+ * without SQL (rows.c): fn is called with each row's values of columns
+ * cols[0..ncols) (a NULL name: NULL), as a query reads them, until it
+ * returns other than OW_OK, which is returned. A text points into the row
+ * group's buffers: equal pointers are equal values within a row group;
+ * group is 1 at each row group's first row. Under the handle's budgets
+ * as a query (OW_ERROR with its message when one stops it). OW_OK;
+ * OW_ERROR with a message; OW_DECLINED for a part the SQL engine must read
+ * (one of format 1). */
+typedef int (*ow_search_row_fn)(void *arg, const ow_search_val_t *v, int group);
+int ow_search_part_rows(ow_search_t *s, int signal, size_t i, const char *eq_col, const char *eq,
+			const char *const *cols, int ncols, ow_search_row_fn fn, void *arg,
+			char *err, size_t errlen);
+/* Why the last query of s stopped: 0 (it did not, or for its own
+ * error), or OW_SEARCH_TIMEOUT, OW_SEARCH_OVER_MEMORY, OW_SEARCH_CANCELED:
+ * for callers that answer each differently. */
+enum { OW_SEARCH_TIMEOUT = 1, OW_SEARCH_OVER_MEMORY, OW_SEARCH_CANCELED };
+int ow_search_stop_reason(ow_search_t *s);
 
 /* Runs one SQL statement and appends its result to out in the given
  * format. OW_OK, or OW_ERROR with the message (SQLite's, or the bound that

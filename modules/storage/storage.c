@@ -336,6 +336,7 @@ void ow_storage_discard(const char *batch_id, uint32_t seq)
 /* ---- the readers' catalog and snapshots ---- */
 
 static void (*part_hook)(ow_partref_t *p);
+static void (*gone_hook)(ow_partref_t *p);
 
 static _Atomic uint64_t unlink_pending; /* ow_storage_unlink_pending */
 
@@ -353,6 +354,8 @@ static void part_unref(ow_partref_t *p)
 		p->cache_free(cache);
 	if (p->index_free)
 		p->index_free(p);
+	if (gone_hook)
+		gone_hook(p);
 	if (p->removed) {
 		char path[4096 + 1100];
 		snprintf(path, sizeof(path), "%s/%s", ow_data_dir, p->rel);
@@ -405,6 +408,11 @@ void ow_storage_part_hook(void (*fn)(ow_partref_t *p))
 	part_hook = fn;
 	for (ow_partref_t *p = catalog; p && fn; p = p->next)
 		fn(p);
+}
+
+void ow_storage_part_gone_hook(void (*fn)(ow_partref_t *p))
+{
+	gone_hook = fn;
 }
 
 void ow_storage_part_ref(ow_partref_t *p)

@@ -86,6 +86,10 @@ typedef struct ow_partref {
  * now, and from now on with each part it takes in (a flush's, a merge's):
  * the index module's way to every committed part. One hook. */
 void ow_storage_part_hook(void (*fn)(ow_partref_t *p));
+/* Loop thread, at init: fn is called (on any thread) with each part as
+ * its last reference goes, before it is freed: what a reader keeps by a
+ * part's address goes with it (modules/prom's series cache). One hook. */
+void ow_storage_part_gone_hook(void (*fn)(ow_partref_t *p));
 /* Any thread: a reference more on p, and its release (the part freed, and
  * its file unlinked if a merge replaced it, with the last). */
 void ow_storage_part_ref(ow_partref_t *p);

@@ -19,15 +19,20 @@
 // batch is answered), bytes on disk per sample (openwit: its Parquet parts
 // once flushed, without the WAL; Prometheus: its TSDB directory, WAL and
 // head chunks, which is what it holds for this span; VictoriaMetrics: its
-// data directory after /internal/force_flush), and each query's median
-// time of BENCH_RUNS (3) runs and the server's CPU time for it (median;
-// /proc, in 10 ms ticks: on a loaded machine the wall time says more of
+// data directory after /internal/force_flush), and each query's time,
+// cold (the first run right after a restart of the server on its data:
+// nothing a query kept, openwit's series cache empty) and warm (the
+// median of BENCH_RUNS (3) runs after it), with the server's CPU time for
+// it (/proc, in 10 ms ticks: on a loaded machine the wall time says more of
 // the machine than of the server), with a check that openwit's answers
 // are Prometheus'.
 //
 // openwit runs with query.timeout_ms 120000 and query.max_memory_bytes
 // 1 GiB (Prometheus' --query.timeout=2m; at 5M samples the histogram
-// query reads 3.6M points, past the 256 MiB default).
+// query reads 3.6M points, past the 256 MiB default), and query.nice 0:
+// Prometheus and VictoriaMetrics answer at the default niceness too (on
+// a busy machine openwit's default 10 leaves its queries the scraps).
+// Its series cache (prom.cache_bytes) is the default 256 MiB.
 //
 // Scale: BENCH_PROM_SAMPLES (500000; 5000000 for the 5M run).
 // BENCH_PROM_SERVERS picks some of openwit,prometheus,victoriametrics;
@@ -152,15 +157,18 @@ function vmhwm(pid) {
 async function startServer(name) {
   const port = await freePort(), d = path.join(dir, name);
   fs.mkdirSync(d, { recursive: true });
-  let proc, write, queryBase, bytes;
+  let proc, write, queryBase, bytes, launch;
   if (name === 'openwit') {
     const conf = path.join(d, 'openwit.yaml');
     fs.writeFileSync(conf, [`storage.data_dir: "${d}/data"`, `control.port: ${port}`, `ingestion.http.otlp_port: ${await freePort()}`,
       `ingestion.http.port: ${await freePort()}`, 'ingestion.grpc.port: 0', 'storage.local_retention.retention_days: 0',
       'storage.disk.low_watermark_percent: 0', 'storage.disk.critical_watermark_percent: 0', 'query.timeout_ms: 120000',
-      'query.max_memory_bytes: 1073741824'].join('\n') + '\n');
-    proc = spawn(path.join(root, 'openwit'), ['-c', conf], { stdio: 'ignore' });
-    await until(port, '/ready');
+      'query.max_memory_bytes: 1073741824', 'query.nice: 0'].join('\n') + '\n');
+    launch = async () => {
+      const p = spawn(path.join(root, 'openwit'), ['-c', conf], { stdio: 'ignore' });
+      await until(port, '/ready');
+      return p;
+    };
     write = '/prometheus/api/v1/write';
     queryBase = '/prometheus/api/v1';
     bytes = async () => {
@@ -171,16 +179,22 @@ async function startServer(name) {
   } else if (name === 'prometheus') {
     const conf = path.join(d, 'prometheus.yml');
     fs.writeFileSync(conf, 'global: {scrape_interval: 1h}\n');
-    proc = spawn('prometheus', [`--config.file=${conf}`, `--storage.tsdb.path=${d}/tsdb`, `--web.listen-address=127.0.0.1:${port}`,
-      '--web.enable-remote-write-receiver', '--log.level=warn', '--query.timeout=2m'], { stdio: 'ignore' });
-    await until(port, '/-/ready');
+    launch = async () => {
+      const p = spawn('prometheus', [`--config.file=${conf}`, `--storage.tsdb.path=${d}/tsdb`, `--web.listen-address=127.0.0.1:${port}`,
+        '--web.enable-remote-write-receiver', '--log.level=warn', '--query.timeout=2m'], { stdio: 'ignore' });
+      await until(port, '/-/ready');
+      return p;
+    };
     write = '/api/v1/write';
     queryBase = '/api/v1';
     bytes = async () => du(path.join(d, 'tsdb'));
   } else {
-    proc = spawn('victoria-metrics', [`-storageDataPath=${d}/vm`, `-httpListenAddr=127.0.0.1:${port}`, '-retentionPeriod=10y',
-      '-search.latencyOffset=0s', '-loggerLevel=ERROR'], { stdio: 'ignore' });
-    await until(port, '/health');
+    launch = async () => {
+      const p = spawn('victoria-metrics', [`-storageDataPath=${d}/vm`, `-httpListenAddr=127.0.0.1:${port}`, '-retentionPeriod=10y',
+        '-search.latencyOffset=0s', '-loggerLevel=ERROR'], { stdio: 'ignore' });
+      await until(port, '/health');
+      return p;
+    };
     write = '/api/v1/write';
     queryBase = '/api/v1';
     bytes = async () => {
@@ -189,7 +203,18 @@ async function startServer(name) {
       return du(path.join(d, 'vm'));
     };
   }
-  return { name, port, proc, write, queryBase, bytes };
+  proc = await launch();
+  const s = { name, port, proc, write, queryBase, bytes };
+  // a restart on the same data: nothing a query kept survives it
+  s.restart = async () => {
+    await stop(s.proc);
+    s.proc = await launch();
+  };
+  return s;
+}
+async function stop(proc) {
+  proc.kill('SIGTERM');
+  await new Promise((r) => { if (proc.exitCode !== null) r(); proc.on('exit', r); setTimeout(r, 30000); });
 }
 
 async function ingest(s) {
@@ -226,10 +251,17 @@ function cpuMs(pid) {
   const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(f[11]) + Number(f[12])) * 1000 / 100;
 }
+// The first run right after a restart (cold: nothing a query kept), then
+// the median of RUNS more (warm).
 async function query(s, q) {
   const form = Buffer.from(`query=${encodeURIComponent(q)}&start=${begin / 1000 + Math.min(300, (end - begin) / 2000)}&end=${end / 1000}&step=${step}`);
   const times = [], cpus = [];
   let answer;
+  s.rss = Math.max(s.rss || 0, vmhwm(s.proc.pid)); // the peak of each process
+  await s.restart();
+  const t0 = process.hrtime.bigint(), c0 = cpuMs(s.proc.pid);
+  await post(s.port, `${s.queryBase}/query_range`, form, { 'Content-Type': 'application/x-www-form-urlencoded' });
+  const cold = Number(process.hrtime.bigint() - t0) / 1e6, coldCpu = cpuMs(s.proc.pid) - c0;
   for (let i = 0; i < RUNS; i++) {
     const t0 = process.hrtime.bigint(), c0 = cpuMs(s.proc.pid);
     const r = await post(s.port, `${s.queryBase}/query_range`, form, { 'Content-Type': 'application/x-www-form-urlencoded' });
@@ -239,7 +271,7 @@ async function query(s, q) {
   }
   times.sort((a, b) => a - b);
   cpus.sort((a, b) => a - b);
-  return { ms: times[Math.floor(times.length / 2)], cpu: cpus[Math.floor(cpus.length / 2)], answer };
+  return { cold, coldCpu, ms: times[Math.floor(times.length / 2)], cpu: cpus[Math.floor(cpus.length / 2)], answer };
 }
 // the answers, rounded, by series: to see that the servers agree
 function digest(a) {
@@ -257,14 +289,13 @@ for (const name of SERVERS) {
     const bytes = await s.bytes();
     const qs = {};
     for (const [k, q] of Object.entries(QUERIES)) qs[k] = await query(s, q);
-    results.push({ name, ...ing, bytes, rss: vmhwm(s.proc.pid), qs });
+    results.push({ name, ...ing, bytes, rss: Math.max(s.rss, vmhwm(s.proc.pid)), qs });
     if (process.env.BENCH_PROM_HOLD) { // for a profiler: the server stays up a while
       console.log(`# ${name} on port ${s.port}, pid ${s.proc.pid}, for ${process.env.BENCH_PROM_HOLD} s`);
       await sleep(Number(process.env.BENCH_PROM_HOLD) * 1000);
     }
   } finally {
-    s.proc.kill('SIGTERM');
-    await new Promise((r) => { s.proc.on('exit', r); setTimeout(r, 5000); });
+    await stop(s.proc);
   }
 }
 
@@ -273,8 +304,11 @@ lines.push(`remote_write: ${total} samples (${series.length} series x ${steps} s
 lines.push(`${'server'.padEnd(16)}${'samples/s'.padStart(12)}${'B/sample'.padStart(10)}${'peak RSS MB'.padStart(13)}` +
   Object.keys(QUERIES).map((k) => k.padStart(30)).join(''));
 for (const r of results)
-  lines.push(`${r.name.padEnd(16)}${Math.round(r.rate).toString().padStart(12)}${(r.bytes / total).toFixed(2).padStart(10)}${(r.rss / 1048576).toFixed(0).padStart(13)}` +
-    Object.keys(QUERIES).map((k) => `${r.qs[k].ms.toFixed(1)} ms (cpu ${r.qs[k].cpu.toFixed(0)})`.padStart(30)).join(''));
+  for (const warm of [0, 1])
+    lines.push(`${(r.name + (warm ? ' warm' : ' cold')).padEnd(16)}${warm ? ''.padStart(35) : Math.round(r.rate).toString().padStart(12) +
+      (r.bytes / total).toFixed(2).padStart(10) + (r.rss / 1048576).toFixed(0).padStart(13)}` +
+      Object.keys(QUERIES).map((k) => (warm ? `${r.qs[k].ms.toFixed(1)} ms (cpu ${r.qs[k].cpu.toFixed(0)})`
+        : `${r.qs[k].cold.toFixed(1)} ms (cpu ${r.qs[k].coldCpu.toFixed(0)})`).padStart(30)).join(''));
 // openwit's answers against Prometheus', whose PromQL it follows;
 // VictoriaMetrics' MetricsQL rate() does not extrapolate, so its values
 // differ by design

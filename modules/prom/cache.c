@@ -1,0 +1,230 @@
+/*
+ * cache.c - what series.c decoded of committed parts, kept between
+ * queries: pieces keyed by (part, a text), each series of a stored metric
+ * in the part with its labels and its points (by time, one a
+ * millisecond, delta values as stored), or the part's list of metrics. A
+ * part never changes, so a piece is good for as long as the part lives.
+ *
+ * Rules:
+ *  - The cache holds at most prom.cache_bytes (0: nothing is kept); past
+ *    it the least recently used pieces go. A piece larger than the whole
+ *    is used by the query that decoded it and freed.
+ *  - A piece goes with its part: storage calls ow_prom_cache_gone when the
+ *    part's last reference goes (merged away or dropped, and no query
+ *    holds it), so an address is never found again for another part.
+ *  - A reader holds a reference on the piece it copies from; an evicted
+ *    piece is freed when its last reader releases it. One mutex; nothing
+ *    is decoded or copied under it.
+ *  - /metrics: openwit_prom_cache_bytes, _entries, _limit_bytes,
+ *    _hits_total, _misses_total, _evictions_total.
+ */
+#include "prom.h"
+
+#include <pthread.h>
+
+typedef struct entry {
+	ow_prom_piece_t piece; /* first: what readers get */
+	const void *part;
+	char *key;
+	int refs, cached;
+	struct entry *prev, *next; /* the LRU list, newest first */
+	struct entry *hnext;
+} entry_t;
+
+#define NBUCKETS 4096
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static entry_t *buckets[NBUCKETS];
+static entry_t *newest, *oldest;
+static int64_t limit, used;
+static uint64_t nentries, hits, misses, evictions;
+
+void ow_prom_cache_limit(int64_t bytes)
+{
+	pthread_mutex_lock(&mu);
+	limit = bytes;
+	pthread_mutex_unlock(&mu);
+}
+
+void ow_prom_piece_free(ow_prom_piece_t *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		ow_pq_labels_free(&p->series[i].labels);
+		free(p->series[i].pts);
+	}
+	free(p->series);
+	free(p->delta);
+	ow_buf_free(&p->rows);
+	memset(p, 0, sizeof(*p));
+}
+
+static size_t bucket_of(const void *part, const char *key)
+{
+	uint64_t h = (uint64_t)(uintptr_t)part * 0x9e3779b97f4a7c15ULL;
+	for (const char *c = key; *c; c++)
+		h = (h ^ (uint8_t)*c) * 1099511628211ULL;
+	return (size_t)(h >> 20) & (NBUCKETS - 1);
+}
+
+static void entry_free(entry_t *e)
+{
+	ow_prom_piece_free(&e->piece);
+	free(e->key);
+	free(e);
+}
+
+/* Takes e out of the table and the LRU list (locked); freed now or by its
+ * last reader. */
+static void unlink_entry(entry_t *e)
+{
+	entry_t **pp = &buckets[bucket_of(e->part, e->key)];
+	while (*pp != e)
+		pp = &(*pp)->hnext;
+	*pp = e->hnext;
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		newest = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	else
+		oldest = e->prev;
+	e->cached = 0;
+	used -= (int64_t)e->piece.bytes;
+	nentries--;
+	if (e->refs == 0)
+		entry_free(e);
+}
+
+static void to_front(entry_t *e)
+{
+	if (newest == e)
+		return;
+	e->prev->next = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	else
+		oldest = e->prev;
+	e->prev = NULL;
+	e->next = newest;
+	newest->prev = e;
+	newest = e;
+}
+
+const ow_prom_piece_t *ow_prom_cache_get(const void *part, const char *key)
+{
+	pthread_mutex_lock(&mu);
+	entry_t *e = buckets[bucket_of(part, key)];
+	while (e && !(e->part == part && strcmp(e->key, key) == 0))
+		e = e->hnext;
+	if (e) {
+		e->refs++;
+		hits++;
+		to_front(e);
+	} else {
+		misses++;
+	}
+	pthread_mutex_unlock(&mu);
+	return e ? &e->piece : NULL;
+}
+
+const ow_prom_piece_t *ow_prom_cache_put(const void *part, const char *key, ow_prom_piece_t *piece)
+{
+	entry_t *e = ow_calloc(1, sizeof(*e));
+	e->piece = *piece;
+	memset(piece, 0, sizeof(*piece));
+	e->part = part;
+	e->key = ow_strdup(key);
+	e->refs = 1;
+	if (part == NULL) /* the command line: nothing to key it by */
+		return &e->piece;
+	pthread_mutex_lock(&mu);
+	size_t b = bucket_of(part, key);
+	entry_t *x = buckets[b];
+	while (x && !(x->part == part && strcmp(x->key, key) == 0))
+		x = x->hnext;
+	if (x) { /* another query decoded it first */
+		x->refs++;
+		to_front(x);
+		pthread_mutex_unlock(&mu);
+		entry_free(e);
+		return &x->piece;
+	}
+	if ((int64_t)e->piece.bytes <= limit) {
+		e->cached = 1;
+		e->hnext = buckets[b];
+		buckets[b] = e;
+		e->next = newest;
+		if (newest)
+			newest->prev = e;
+		newest = e;
+		if (!oldest)
+			oldest = e;
+		used += (int64_t)e->piece.bytes;
+		nentries++;
+		while (used > limit && oldest != e) {
+			evictions++;
+			unlink_entry(oldest);
+		}
+	}
+	pthread_mutex_unlock(&mu);
+	return &e->piece;
+}
+
+void ow_prom_cache_release(const ow_prom_piece_t *piece)
+{
+	entry_t *e = (entry_t *)piece; /* the piece is its entry's first member */
+	pthread_mutex_lock(&mu);
+	int last = --e->refs == 0 && !e->cached;
+	pthread_mutex_unlock(&mu);
+	if (last)
+		entry_free(e);
+}
+
+void ow_prom_cache_gone(ow_partref_t *p)
+{
+	pthread_mutex_lock(&mu);
+	for (entry_t *e = oldest, *prev; e; e = prev) {
+		prev = e->prev;
+		if (e->part == p)
+			unlink_entry(e);
+	}
+	pthread_mutex_unlock(&mu);
+}
+
+void ow_prom_cache_clear(void)
+{
+	pthread_mutex_lock(&mu);
+	while (oldest)
+		unlink_entry(oldest);
+	pthread_mutex_unlock(&mu);
+}
+
+void ow_prom_cache_stats(ow_buf_t *b)
+{
+	pthread_mutex_lock(&mu);
+	int64_t u = used, l = limit;
+	uint64_t n = nentries, h = hits, m = misses, ev = evictions;
+	pthread_mutex_unlock(&mu);
+	ow_buf_printf(b,
+		      "# HELP openwit_prom_cache_bytes Bytes of decoded series the PromQL "
+		      "cache holds (prom.cache_bytes).\n# TYPE openwit_prom_cache_bytes gauge\n"
+		      "openwit_prom_cache_bytes %lld\n"
+		      "# HELP openwit_prom_cache_limit_bytes prom.cache_bytes.\n"
+		      "# TYPE openwit_prom_cache_limit_bytes gauge\n"
+		      "openwit_prom_cache_limit_bytes %lld\n"
+		      "# HELP openwit_prom_cache_entries Pieces (part, key) in the PromQL "
+		      "cache.\n# TYPE openwit_prom_cache_entries gauge\n"
+		      "openwit_prom_cache_entries %llu\n"
+		      "# HELP openwit_prom_cache_hits_total Pieces read from the PromQL cache.\n"
+		      "# TYPE openwit_prom_cache_hits_total counter\n"
+		      "openwit_prom_cache_hits_total %llu\n"
+		      "# HELP openwit_prom_cache_misses_total Pieces decoded from a part.\n"
+		      "# TYPE openwit_prom_cache_misses_total counter\n"
+		      "openwit_prom_cache_misses_total %llu\n"
+		      "# HELP openwit_prom_cache_evictions_total Pieces evicted, least recently "
+		      "used first.\n# TYPE openwit_prom_cache_evictions_total counter\n"
+		      "openwit_prom_cache_evictions_total %llu\n",
+		      (long long)u, (long long)l, (unsigned long long)n, (unsigned long long)h,
+		      (unsigned long long)m, (unsigned long long)ev);
+}
