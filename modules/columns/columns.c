@@ -201,9 +201,13 @@ _Static_assert(MT_NCOLS == OW_METRICS_NCOLS, "metrics schema size");
 #define TIME(name, enc) COL(name, OW_PQ_INT64, OW_PQ_L_TIMESTAMP_NS, 0, enc)
 #define F64(name, enc) COL(name, OW_PQ_DOUBLE, OW_PQ_L_NONE, 1, enc)
 #define U64(name) COL(name, OW_PQ_INT64, OW_PQ_L_UINT64, 1, OW_PQ_ENC_PLAIN)
+/* Ids are FIXED bytes with a dictionary where one pays (a trace's spans
+ * and log records share its trace_id; the writer gives it up for span
+ * ids, distinct). end_time is DELTA_BINARY_PACKED: rows sorted by
+ * start_time put ends close together (4.2 B a span, 4.8 PLAIN). */
 #define ID(name, len, bloom)                                                                       \
 	{                                                                                          \
-		name, OW_PQ_FIXED, OW_PQ_L_NONE, len, 1, OW_PQ_ENC_PLAIN, bloom                    \
+		name, OW_PQ_FIXED, OW_PQ_L_NONE, len, 1, OW_PQ_ENC_DICT, bloom                     \
 	}
 
 #define COMMON_COLS                                                                                \
@@ -223,7 +227,7 @@ const ow_pq_coldef_t ow_spans_schema[OW_SPANS_NCOLS] = {
     STR("name", 0),
     I8("kind", 0),
     TIME("start_time", OW_PQ_ENC_DELTA),
-    TIME("end_time", OW_PQ_ENC_PLAIN),
+    TIME("end_time", OW_PQ_ENC_DELTA),
     COL("duration_ns", OW_PQ_INT64, OW_PQ_L_NONE, 0, OW_PQ_ENC_PLAIN),
     JSON("attributes"),
     U32("dropped_attributes_count"),
