@@ -203,8 +203,11 @@ _Static_assert(MT_NCOLS == OW_METRICS_NCOLS, "metrics schema size");
 #define U64(name) COL(name, OW_PQ_INT64, OW_PQ_L_UINT64, 1, OW_PQ_ENC_PLAIN)
 /* Ids are FIXED bytes with a dictionary where one pays (a trace's spans
  * and log records share its trace_id; the writer gives it up for span
- * ids, distinct). end_time is DELTA_BINARY_PACKED: rows sorted by
- * start_time put ends close together (4.2 B a span, 4.8 PLAIN). */
+ * ids, distinct). end_time, duration_ns and a log's observed_time are
+ * DELTA_BINARY_PACKED too: rows sorted by their start or time put them
+ * close together, and DELTA's miniblocks beat zstd on PLAIN (make bench's
+ * records: end_time 4.8 -> 4.2 B, duration_ns 3.6 -> 3.4, observed_time
+ * 4.2 -> 3.7). */
 #define ID(name, len, bloom)                                                                       \
 	{                                                                                          \
 		name, OW_PQ_FIXED, OW_PQ_L_NONE, len, 1, OW_PQ_ENC_DICT, bloom                     \
@@ -228,7 +231,7 @@ const ow_pq_coldef_t ow_spans_schema[OW_SPANS_NCOLS] = {
     I8("kind", 0),
     TIME("start_time", OW_PQ_ENC_DELTA),
     TIME("end_time", OW_PQ_ENC_DELTA),
-    COL("duration_ns", OW_PQ_INT64, OW_PQ_L_NONE, 0, OW_PQ_ENC_PLAIN),
+    COL("duration_ns", OW_PQ_INT64, OW_PQ_L_NONE, 0, OW_PQ_ENC_DELTA),
     JSON("attributes"),
     U32("dropped_attributes_count"),
     JSON("events"),
@@ -243,7 +246,7 @@ const ow_pq_coldef_t ow_spans_schema[OW_SPANS_NCOLS] = {
 const ow_pq_coldef_t ow_logs_schema[OW_LOGS_NCOLS] = {
     COMMON_COLS,
     TIME("time", OW_PQ_ENC_DELTA),
-    TIME("observed_time", OW_PQ_ENC_PLAIN),
+    TIME("observed_time", OW_PQ_ENC_DELTA),
     I8("severity_number", 0),
     STR("severity_text", 1),
     STR("body", 1),
