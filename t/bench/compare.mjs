@@ -18,7 +18,7 @@
 //    tenant.
 //    Acknowledged records/s and acknowledgement latency from loadgen,
 //    whose senders retry a 503/429 after its Retry-After (UNAVAILABLE and
-//    RESOURCE_EXHAUSTED after 50 ms), and the requests refused at first:
+//    RESOURCE_EXHAUSTED after their RetryInfo delay), and the requests refused at first:
 //    what a sender that does not retry loses. Bytes held a buffered record
 //    (openwit_buffered_bytes / openwit_buffered_rows), sampled every
 //    100 ms while a signal is sent. Peak RSS is the server's VmHWM. Once every batch is stored, the server is
