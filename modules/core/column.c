@@ -159,3 +159,30 @@ void ow_table_append(ow_table_t *dst, const ow_table_t *src)
 		ow_col_append(&dst->cols[i], &src->cols[i]);
 	dst->nrows += src->nrows;
 }
+
+void ow_table_concat(ow_table_t *dst, ow_table_t *const *src, size_t n)
+{
+	for (int i = 0; i < dst->ncols; i++) {
+		ow_col_t *d = &dst->cols[i];
+		size_t fixed = 0, data = 0, offs = 0, defs = 0, nvals = d->nvals;
+		int refs = d->refs.len > 0;
+		for (size_t k = 0; k < n; k++) {
+			const ow_col_t *s = &src[k]->cols[i];
+			fixed += s->fixed.len;
+			data += s->data.len;
+			offs += s->offs.len;
+			defs += s->defs.len;
+			nvals += s->nvals;
+			refs |= s->refs.len > 0;
+		}
+		ow_buf_reserve(&d->fixed, fixed);
+		ow_buf_reserve(&d->data, data);
+		ow_buf_reserve(&d->offs, offs);
+		ow_buf_reserve(&d->defs, defs);
+		/* ow_col_append gives every value a ref once one has one */
+		if (refs)
+			ow_buf_reserve(&d->refs, nvals * 4 - d->refs.len);
+	}
+	for (size_t k = 0; k < n; k++)
+		ow_table_append(dst, src[k]);
+}

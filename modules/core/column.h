@@ -138,6 +138,10 @@ void ow_table_fit(ow_table_t *t);
 void ow_table_share(ow_table_t *t);
 /* Appends every row of src (same schema) to dst. */
 void ow_table_append(ow_table_t *dst, const ow_table_t *src);
+/* Appends every row of the n tables src[] to dst, each of dst's buffers
+ * grown once for the bytes they all hold (no copies as it grows; the
+ * room of its power of two stays: ow_table_fit gives it back). */
+void ow_table_concat(ow_table_t *dst, ow_table_t *const *src, size_t n);
 /* Appends every row of column src to dst (same column definition): dst
  * gets refs when either has them. */
 void ow_col_append(ow_col_t *dst, const ow_col_t *src);

@@ -728,11 +728,19 @@ static void flush_work(ow_job_t *j)
 {
 	flush_t *f = (flush_t *)j;
 	buffer_t *buf = f->buf;
-	/* the chunks are immutable: read them here, off the loop */
+	/* the chunks are immutable: read them here, off the loop, into one
+	 * table the writer sorts, grown once and holding what its columns
+	 * hold alike once (the chunks stay, for the queries, until the parts
+	 * commit: this copy is what a flush adds) */
 	if (buf->table.cols == NULL) {
 		ow_columns_table_init(buf->signal, &buf->table);
+		ow_table_t **src = ow_alloc(OW_MAX(buf->nchunks, 1) * sizeof(*src));
 		for (size_t i = 0; i < buf->nchunks; i++)
-			ow_table_append(&buf->table, &buf->chunks[i]->table);
+			src[i] = &buf->chunks[i]->table;
+		ow_table_concat(&buf->table, src, buf->nchunks);
+		free(src);
+		ow_table_fit(&buf->table);
+		ow_table_share(&buf->table);
 	}
 	size_t n = buf->table.nrows;
 	f->rc = OW_OK;

@@ -2855,6 +2855,19 @@ static int same_buf(const ow_buf_t *a, const ow_buf_t *b)
 	return a->len == b->len && (!a->len || memcmp(a->data, b->data, a->len) == 0);
 }
 
+/* The same rows, byte for byte in every buffer of every column. */
+static int same_table(const ow_table_t *a, const ow_table_t *b)
+{
+	int same = a->nrows == b->nrows && a->ncols == b->ncols;
+	for (int c = 0; same && c < a->ncols; c++) {
+		const ow_col_t *x = &a->cols[c], *y = &b->cols[c];
+		same = same_buf(&x->fixed, &y->fixed) && same_buf(&x->data, &y->data) &&
+		       same_buf(&x->offs, &y->offs) && same_buf(&x->defs, &y->defs) &&
+		       same_buf(&x->refs, &y->refs) && x->nvals == y->nvals;
+	}
+	return same;
+}
+
 /* ow_table_share: the same bytes read, fewer held; what a table holds
  * alike is found in each signal's request (every row's dropped counts,
  * the one resource's entry, the definitions of required columns). */
@@ -2883,14 +2896,19 @@ static void test_share(void)
 		   ow_table_bytes(&t), held);
 		ow_table_share(&t); /* a second time changes nothing */
 		ow_table_append(&after, &t);
-		int same = after.nrows == before.nrows;
-		for (int c = 0; c < t.ncols; c++) {
-			const ow_col_t *x = &before.cols[c], *y = &after.cols[c];
-			same &= same_buf(&x->fixed, &y->fixed) && same_buf(&x->data, &y->data) &&
-				same_buf(&x->offs, &y->offs) && same_buf(&x->defs, &y->defs) &&
-				same_buf(&x->refs, &y->refs) && x->nvals == y->nvals;
-		}
-		ok(same, "signal %d: a shared table reads the same bytes in every column", signal);
+		ok(same_table(&after, &before),
+		   "signal %d: a shared table reads the same bytes in every column", signal);
+		/* concatenated at once (a flush's table), as appended one by one */
+		ow_table_t cat, two;
+		ow_columns_table_init(signal, &cat);
+		ow_columns_table_init(signal, &two);
+		ow_table_concat(&cat, (ow_table_t *[]){&t, &before}, 2);
+		ow_table_append(&two, &before);
+		ow_table_append(&two, &before);
+		ok(cat.nrows == 2 * before.nrows && same_table(&cat, &two),
+		   "signal %d: ow_table_concat appends as ow_table_append does", signal);
+		ow_table_free(&cat);
+		ow_table_free(&two);
 		/* a column cleared gives back what it borrowed, and takes rows again */
 		int c = 0;
 		while (c < t.ncols && !(t.cols[c].lent & OW_COL_LENT_DEFS))
