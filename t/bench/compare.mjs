@@ -671,6 +671,16 @@ for (const sig of ['traces', 'logs']) {
   const pb = ps.reduce((a, p) => a + p.bytes, 0);
   notes.push(`full-text index of ${TABLE[sig]}: ${(ib / rec(sig)).toFixed(1)} bytes a record beside the parts' ${(pb / rec(sig)).toFixed(1)}`);
 }
+// where a record's bytes on disk go: the stable parts' column chunks
+// (compressed, as DuckDB's parquet_metadata() gives them), the largest
+// first, beside DuckDB's own Parquet of the same rows sorted the same way
+for (const sig of SIGNALS) {
+  const t = TABLE[sig];
+  const by = async (files) => Object.fromEntries((await duck(`SELECT path_in_schema c, sum(total_compressed_size) b FROM parquet_metadata([${files}]) GROUP BY 1`)).map((x) => [x.c, Number(x.b) / rec(sig)]));
+  const mine = await by(owFiles(sig).join(', ')), dk = await by(`'${duckDir}/${t}-sorted.parquet'`);
+  const top = Object.entries(mine).sort((a, b) => b[1] - a[1]).filter(([, b]) => b >= 0.1);
+  notes.push(`bytes a ${UNIT[sig]} by column (openwit / DuckDB sorted): ${top.map(([c, b]) => `${c} ${b.toFixed(2)}/${(dk[c] ?? NaN).toFixed(2)}`).join(', ')}`);
+}
 
 const head = ['', 'openwit', 'ClickHouse', 'DuckDB', 'ow/CH', 'ow/DuckDB', 'note'];
 const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
