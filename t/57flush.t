@@ -57,5 +57,42 @@ const db = path.join(c.data, 'openwit.db');
 is(sql(db, "select tenant, sum(rows) n from parts group by tenant order by tenant"),
   [{ tenant: 'one', n: 50 }, { tenant: 'two', n: 50 }], 'both are stored');
 like(curl(`${c.control}/metrics`).text, /^openwit_flushes_running 0$/m, 'and no flush is left running');
+await c.stop();
+
+// a flush that fails and waits to try again is not on its way out, nor
+// are the buffers of its tenant frozen behind it: past the mark, another
+// tenant's buffer is still frozen and flushed (before, a frozen buffer
+// waiting behind the failed flush stopped the mark until that flush
+// succeeded, and the other tenant's requests met 503)
+const d = await start({ tag: 'flush-stuck', bin: faultsBin, env: { OPENWIT_IO_FAULTS: 'pq.fsync:EIO:1-5' },
+  allowErrors: [/storage: flush of one\/logs .* failed: .*retrying/, /storage: flush of two\/logs .* failed: .*retrying/],
+  config: { 'memory.max_buffer_bytes': 1048576, 'storage.buffer.flush_at_percent': 25, 'storage.buffer.max_flushes': 2,
+    'storage.buffer.flush_interval_ms': 600000, 'storage.buffer.flush_bytes': 1073741824 } });
+const dbD = path.join(d.data, 'openwit.db');
+const codesA = [];
+for (let i = 0; i < 3; i++) codesA.push(await send(d, 'one'));
+let failed = false;
+for (let i = 0; i < 50 && !failed; i++) {
+  await sleep(20);
+  failed = /flush of one\/logs .* failed/.test(d.log());
+}
+ok(failed, 'tenant one passes the mark; its flush fails (EIO) and waits to try again');
+for (let i = 0; i < 3; i++) codesA.push(await send(d, 'one'));
+is(codesA.filter((x) => x !== 200).length, 0, 'tenant one\'s requests are acknowledged meanwhile');
+await sleep(300); // ticks: one's next buffer is frozen behind its failed flush
+const onePartsBefore = sql(dbD, "select count(*) n from parts where tenant = 'one'")[0].n;
+is(await send(d, 'two'), 200, 'tenant two sends a request');
+let two = 0, oneParts = -1;
+for (let i = 0; i < 100 && two === 0; i++) {
+  await sleep(20);
+  // one's parts first: a flush of two that starts after one's first
+  // commit would not show what is checked
+  oneParts = sql(dbD, "select count(*) n from parts where tenant = 'one'")[0].n;
+  two = metric(d, 'openwit_flushes_running') === 2 ? 1 : 0;
+}
+ok(onePartsBefore === 0 && two === 1 && oneParts === 0, `tenant two's buffer is flushed while tenant one's flush still fails (flushes running: ${metric(d, 'openwit_flushes_running')}, one's parts ${oneParts})`);
+for (let i = 0; i < 300 && !stored(d); i++) await sleep(100);
+is(sql(dbD, "select tenant, sum(rows) n from parts group by tenant order by tenant"),
+  [{ tenant: 'one', n: 300 }, { tenant: 'two', n: 50 }], 'both are stored once the disk takes the parts');
 done();
 })();

@@ -70,6 +70,13 @@ r = post('/v1/metrics', JSON.stringify({ resourceMetrics: [{ scopeMetrics: [{ me
 ] }] }] }).replace('"asDouble":0}', '"asDouble":-0.0}'), 'edge');
 is(r.code, 200, 'edge-case metrics: 200');
 const edge = { traces: 3, logs: 3, metrics: 7 };
+// one trace of six spans (tenant ids): the spans share its trace_id
+const now = BigInt(Date.now()) * 1000000n;
+r = post('/v1/traces', JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'ids' } }] },
+  scopeSpans: [{ spans: Array.from({ length: 6 }, (_, k) => ({ traceId: '5'.repeat(32), spanId: `000000000000000${k + 1}`, name: `step ${k}`,
+  startTimeUnixNano: String(now + BigInt(k)), endTimeUnixNano: String(now + BigInt(k) + 1000n) })) }] }] }), 'ids');
+is(r.code, 200, 'a trace of six spans: 200');
+const idSpans = 6;
 
 // ---- wait for the flush and the janitor ----
 let rows = [];
@@ -86,10 +93,20 @@ is(walFiles(s.data), [], 'the WAL is empty once every batch is stored');
 // ---- DuckDB reads what was acknowledged, exactly once ----
 for (const signal of ['traces', 'logs', 'metrics']) {
   const n = Number((await duck(`select count(*) n from ${parts(s.data, signal)}`))[0].n);
-  is(n, sent[signal] + edge[signal], `DuckDB: ${signal} rows = acknowledged records (${sent[signal]} from the SDK + ${edge[signal]} edge cases)`);
+  const more = signal === 'traces' ? idSpans : 0;
+  is(n, sent[signal] + edge[signal] + more, `DuckDB: ${signal} rows = acknowledged records (${sent[signal]} from the SDK + ${edge[signal]} edge cases + ${more})`);
 }
 const dup = await duck(`select count(*) - count(distinct (trace_id, span_id)) d from ${parts(s.data, 'traces')}`);
 is(Number(dup[0].d), 0, 'DuckDB: no span twice');
+// a trace_id chunk keeps its dictionary when the trace's spans share it
+// (the writer's rule: at most half as many entries as values); span ids,
+// distinct, stay PLAIN
+const idEnc = await duck(`select m.file_name f, m.path_in_schema c, m.encodings e, m.num_values n, d.nd from parquet_metadata('${s.data}/parquet/*/traces/**/*.parquet') m
+  join (select filename, count(distinct trace_id) nd from read_parquet('${s.data}/parquet/*/traces/**/*.parquet', filename = true) group by 1) d on d.filename = m.file_name
+  where m.path_in_schema in ('trace_id', 'span_id')`);
+const shared = idEnc.filter((x) => x.c === 'trace_id' && 2 * Number(x.nd) <= Number(x.n));
+ok(shared.length > 0 && shared.every((x) => /RLE_DICTIONARY/.test(x.e)), 'Parquet: a trace_id chunk whose spans share trace ids has a dictionary', idEnc);
+ok(idEnc.filter((x) => x.c === 'span_id').every((x) => !/DICTIONARY/.test(x.e)), 'Parquet: span ids, distinct, are PLAIN', idEnc);
 const types = Object.fromEntries((await duck(`describe select * from ${parts(s.data, 'traces')}`)).map((x) => [x.column_name, x.column_type]));
 is([types.trace_id, types.name, types.start_time, types.attributes, types.kind, types.flags, types.duration_ns, types.otlp_exact],
   ['BLOB', 'VARCHAR', 'TIMESTAMP_NS', 'JSON', 'TINYINT', 'UINTEGER', 'BIGINT', 'JSON'], 'DuckDB: column types (blob ids, strings, timestamps, JSON, sized integers)');
@@ -149,7 +166,7 @@ const files = partFiles(s.data);
 is(cat.length, files.length, 'catalog: one row per part file');
 ok(cat.every((p) => fs.existsSync(path.join(s.data, p.path)) && fs.statSync(path.join(s.data, p.path)).size === p.bytes), 'catalog: each path exists with its byte size');
 ok(cat.every((p) => /_active\.parquet$/.test(p.path) && p.path.startsWith(`parquet/${p.tenant}/${p.signal}/${p.day.replace(/-/g, '/')}/node-1/${p.tenant}_`)), 'catalog: paths are parquet/{tenant}/{signal}/{yyyy}/{mm}/{dd}/{node}/{tenant}_{time}_{id}_active.parquet');
-is(cat.reduce((a, p) => a + p.rows, 0), Object.values(sent).reduce((a, b) => a + b, 0) + 13, 'catalog: rows add up to every record');
+is(cat.reduce((a, p) => a + p.rows, 0), Object.values(sent).reduce((a, b) => a + b, 0) + 13 + idSpans, 'catalog: rows add up to every record');
 ok(cat.some((p) => p.day === '1970-01-01') && cat.some((p) => p.day === '1969-12-31'), 'records are partitioned by the UTC day of their time (time 0, and 2^64-1 read as -1)');
 const meta = await duck(`select file_name, decode(key) k, decode(value) v from parquet_kv_metadata('${s.data}/parquet/**/*.parquet')`);
 const ids = new Map();
@@ -159,7 +176,7 @@ ok(bp.length === cat.length && bp.every((x) => JSON.stringify(x.ids.split(',').s
 const codecs = await duck(`select distinct compression from parquet_metadata('${s.data}/parquet/**/*.parquet')`);
 is(codecs.map((x) => x.compression), ['ZSTD'], 'pages are zstd-compressed');
 const prom = curl(`${s.control}/metrics`).text;
-is(Number((prom.match(/^openwit_rows_stored_total (\d+)$/m) || [])[1]), Object.values(sent).reduce((a, b) => a + b, 0) + 13, '/metrics: rows stored');
+is(Number((prom.match(/^openwit_rows_stored_total (\d+)$/m) || [])[1]), Object.values(sent).reduce((a, b) => a + b, 0) + 13 + idSpans, '/metrics: rows stored');
 is(Number((prom.match(/^openwit_parts_written_total (\d+)$/m) || [])[1]), cat.length, '/metrics: parts written');
 like(prom, /^openwit_buffered_bytes 0$/m, '/metrics: nothing left in the buffers');
 const stat = JSON.parse(curl(`${s.control}/api/batch-monitor/status`).text);

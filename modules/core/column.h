@@ -80,7 +80,10 @@ typedef struct {
 	ow_buf_t defs;	/* optional columns: 1 byte per row */
 	ow_buf_t refs;	/* BYTE_ARRAY: empty, or uint32_t entry of each value */
 	size_t nrows, nvals;
+	uint8_t lent; /* OW_COL_LENT_*: buffers another column of its table owns */
 } ow_col_t;
+
+enum { OW_COL_LENT_FIXED = 1, OW_COL_LENT_DEFS = 2, OW_COL_LENT_REFS = 4, OW_COL_LENT_OFFS = 8 };
 
 /* A table: columns after a schema, the same number of rows in each. */
 typedef struct ow_table {
@@ -123,8 +126,22 @@ size_t ow_table_bytes(const ow_table_t *t); /* memory held by its buffers */
 /* Each buffer's room past its bytes given back: a table complete and kept
  * (a decoded request waiting for Parquet) holds its bytes only. */
 void ow_table_fit(ow_table_t *t);
+/* A table complete and kept holds once what several of its columns hold
+ * alike: the definition bytes of the columns whose rows all have a value
+ * (all 1), and the values, entry numbers (refs) or text ends (offs) that
+ * are all zero bytes (a request's dropped counts, its one resource's and
+ * scope's entries, texts all empty)
+ * are read from one column's buffer, lent to the others (their cap 0, so
+ * ow_col_bytes_held counts them once). The bytes read stay the same; the
+ * table must change no more (ow_table_free, or ow_col_clear of a column,
+ * which gives back what it borrowed). */
+void ow_table_share(ow_table_t *t);
 /* Appends every row of src (same schema) to dst. */
 void ow_table_append(ow_table_t *dst, const ow_table_t *src);
+/* Appends every row of the n tables src[] to dst, each of dst's buffers
+ * grown once for the bytes they all hold (no copies as it grows; the
+ * room of its power of two stays: ow_table_fit gives it back). */
+void ow_table_concat(ow_table_t *dst, ow_table_t *const *src, size_t n);
 /* Appends every row of column src to dst (same column definition): dst
  * gets refs when either has them. */
 void ow_col_append(ow_col_t *dst, const ow_col_t *src);

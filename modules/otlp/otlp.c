@@ -592,8 +592,10 @@ static int decode(int signal, int encoding, uint8_t *body, size_t len,
 		snprintf(r->error, sizeof(r->error), "no record taken: %s", r->rejects.why);
 		return OW_ERROR;
 	}
-	/* held until its part commits: its bytes only, not the doubling's room */
+	/* held until its part commits: its bytes only, not the doubling's
+	 * room, and what its columns hold alike once */
 	ow_table_fit(r->table);
+	ow_table_share(r->table);
 	r->records = (uint64_t)n;
 	return OW_OK;
 }

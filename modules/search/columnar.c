@@ -3688,11 +3688,14 @@ static int load_col(const ow_columnar_t *q, slot_t *sl, int c, const filt_t *by,
 	ow_col_t *o = &sl->bufs[c];
 	ow_col_clear(o);
 	char err[400];
-	/* only the pages with a row still selected; codes rather than values */
+	/* only the pages with a row still selected; codes rather than values,
+	 * but ids as their bytes (a trace_id chunk has a dictionary: the spans
+	 * of a trace share it; id filters compare bytes) */
 	pagearg_t arg = {q, c, pass, sl, by && may_filter(q, by) ? by : NULL};
 	ow_pq_pagefilter_t pf = {page_may, &arg, sl->sel, arg.by ? got_page : NULL};
+	ow_pq_codes_t *codes = q->defs[c].type == OW_PQ_FIXED ? NULL : &sl->codes[c];
 	sl->may_for = arg.by;
-	if (ow_pq_read_column_pf(sl->p->pq, sl->rg, fc, sl->sel, by ? &pf : NULL, o, &sl->codes[c],
+	if (ow_pq_read_column_pf(sl->p->pq, sl->rg, fc, sl->sel, by ? &pf : NULL, o, codes,
 				 &sl->bytes, err, sizeof(err)) != OW_OK) {
 		snprintf(sl->err, sizeof(sl->err), "part %s: %s", sl->p->path, err);
 		return OW_ERROR;
@@ -3704,8 +3707,8 @@ static int load_col(const ow_columnar_t *q, slot_t *sl, int c, const filt_t *by,
 		return OW_ERROR;
 	}
 	sl->col[c] = o;
-	if (sl->codes[c].has_codes)
-		sl->code[c] = (const uint32_t *)sl->codes[c].codes.data;
+	if (codes && codes->has_codes)
+		sl->code[c] = (const uint32_t *)codes->codes.data;
 	ow_search_v1_column(sl->p, q->signal, c, sl->code[c] ? &sl->codes[c].dict : o);
 	return OW_OK;
 }

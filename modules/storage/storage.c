@@ -735,11 +735,19 @@ static void flush_work(ow_job_t *j)
 {
 	flush_t *f = (flush_t *)j;
 	buffer_t *buf = f->buf;
-	/* the chunks are immutable: read them here, off the loop */
+	/* the chunks are immutable: read them here, off the loop, into one
+	 * table the writer sorts, grown once and holding what its columns
+	 * hold alike once (the chunks stay, for the queries, until the parts
+	 * commit: this copy is what a flush adds) */
 	if (buf->table.cols == NULL) {
 		ow_columns_table_init(buf->signal, &buf->table);
+		ow_table_t **src = ow_alloc(OW_MAX(buf->nchunks, 1) * sizeof(*src));
 		for (size_t i = 0; i < buf->nchunks; i++)
-			ow_table_append(&buf->table, &buf->chunks[i]->table);
+			src[i] = &buf->chunks[i]->table;
+		ow_table_concat(&buf->table, src, buf->nchunks);
+		free(src);
+		ow_table_fit(&buf->table);
+		ow_table_share(&buf->table);
 	}
 	size_t n = buf->table.nrows;
 	f->rc = OW_OK;
@@ -864,12 +872,19 @@ static int flush_limit(void)
 	return max_flushes ? (int)max_flushes : OW_MAX(ow_workers_count() - 1, 1);
 }
 
-static int is_flushing(const buffer_t *b)
+/* The flush of b's (tenant, signal) on a worker or waiting to try again;
+ * NULL when there is none. */
+static const flush_t *flush_of(const buffer_t *b)
 {
 	for (const flush_t *f = flushing; f; f = f->next)
 		if (f->buf->signal == b->signal && strcmp(f->buf->tenant, b->tenant) == 0)
-			return 1;
-	return 0;
+			return f;
+	return NULL;
+}
+
+static int is_flushing(const buffer_t *b)
+{
+	return flush_of(b) != NULL;
 }
 
 /* Frozen buffers to the workers, oldest first, while there is room: one
@@ -924,14 +939,28 @@ static void unlink_buffer(buffer_t **pp, buffer_t *b)
 	b->next = NULL;
 }
 
-/* Past the high-water mark, with no flush waiting for a worker and most
- * of the memory still in open buffers (not already on its way out): the
- * largest open buffer is frozen. A tick at a time, so the flushes keep
- * pace with the rows coming in, and none of a buffer hardly begun. */
+/* Past the high-water mark, with no frozen buffer about to start its
+ * flush and most of the memory still in open buffers (not already on its
+ * way out): the largest open buffer is frozen. A tick at a time, so the
+ * flushes keep pace with the rows coming in, and none of a buffer hardly
+ * begun. A flush that failed and waits to try again is not on its way
+ * out, nor is a frozen buffer behind it (its tenant's and signal's next):
+ * a disk that refuses one tenant's part must not stop the others' flushes
+ * until their requests get 503. */
 static void high_water(void)
 {
-	uint64_t held = ow_storage_buffered_bytes(), open = 0;
-	if (flush_at_percent >= 100 || frozen ||
+	uint64_t held = ow_storage_buffered_bytes(), open = 0, stuck = 0;
+	for (const flush_t *f = flushing; f; f = f->next)
+		stuck += f->attempt ? f->buf->bytes : 0;
+	int starting = 0;
+	for (const buffer_t *b = frozen; b; b = b->next) {
+		const flush_t *f = flush_of(b);
+		if (f && f->attempt)
+			stuck += b->bytes;
+		else
+			starting = 1;
+	}
+	if (flush_at_percent >= 100 || starting ||
 	    held < (uint64_t)max_buffer_bytes / 100 * (uint64_t)flush_at_percent)
 		return;
 	buffer_t **big = NULL;
@@ -940,7 +969,7 @@ static void high_water(void)
 		if ((*pp)->nbatches > 0 && !(*pp)->holds && (!big || (*pp)->bytes > (*big)->bytes))
 			big = pp;
 	}
-	if (big && 2 * open >= held) {
+	if (big && 2 * open >= held - stuck) {
 		buffer_t *b = *big;
 		unlink_buffer(big, b);
 		freeze(b);

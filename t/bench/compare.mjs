@@ -18,7 +18,7 @@
 //    tenant.
 //    Acknowledged records/s and acknowledgement latency from loadgen,
 //    whose senders retry a 503/429 after its Retry-After (UNAVAILABLE and
-//    RESOURCE_EXHAUSTED after 50 ms), and the requests refused at first:
+//    RESOURCE_EXHAUSTED after their RetryInfo delay), and the requests refused at first:
 //    what a sender that does not retry loses. Bytes held a buffered record
 //    (openwit_buffered_bytes / openwit_buffered_rows), sampled every
 //    100 ms while a signal is sent. Peak RSS is the server's VmHWM. Once every batch is stored, the server is
@@ -670,6 +670,16 @@ for (const sig of ['traces', 'logs']) {
   const ib = ps.reduce((a, p) => a + (fs.existsSync(path.join(ow.data, 'index', `${p.part_id}.idx`)) ? fs.statSync(path.join(ow.data, 'index', `${p.part_id}.idx`)).size : 0), 0);
   const pb = ps.reduce((a, p) => a + p.bytes, 0);
   notes.push(`full-text index of ${TABLE[sig]}: ${(ib / rec(sig)).toFixed(1)} bytes a record beside the parts' ${(pb / rec(sig)).toFixed(1)}`);
+}
+// where a record's bytes on disk go: the stable parts' column chunks
+// (compressed, as DuckDB's parquet_metadata() gives them), the largest
+// first, beside DuckDB's own Parquet of the same rows sorted the same way
+for (const sig of SIGNALS) {
+  const t = TABLE[sig];
+  const by = async (files) => Object.fromEntries((await duck(`SELECT path_in_schema c, sum(total_compressed_size) b FROM parquet_metadata([${files}]) GROUP BY 1`)).map((x) => [x.c, Number(x.b) / rec(sig)]));
+  const mine = await by(owFiles(sig).join(', ')), dk = await by(`'${duckDir}/${t}-sorted.parquet'`);
+  const top = Object.entries(mine).sort((a, b) => b[1] - a[1]).filter(([, b]) => b >= 0.1);
+  notes.push(`bytes a ${UNIT[sig]} by column (openwit / DuckDB sorted): ${top.map(([c, b]) => `${c} ${b.toFixed(2)}/${(dk[c] ?? NaN).toFixed(2)}`).join(', ')}`);
 }
 
 const head = ['', 'openwit', 'ClickHouse', 'DuckDB', 'ow/CH', 'ow/DuckDB', 'note'];

@@ -50,7 +50,9 @@
  *               (or 50 ms)
  *   grpc        OTLP/gRPC (h2c, prior knowledge) with nghttp2, up to
  *               STREAMS requests in flight per connection; UNAVAILABLE and
- *               RESOURCE_EXHAUSTED are retried after 50 ms
+ *               RESOURCE_EXHAUSTED are retried after the delay of their
+ *               RetryInfo (grpc-status-details-bin; at most 1 s, as
+ *               Retry-After) or 50 ms
  *   clickhouse  the same batches as JSONEachRow rows over HTTP/1.1 to PATH
  *               (e.g. "/?query=INSERT+INTO+spans+FORMAT+JSONEachRow")
  */
@@ -2745,6 +2747,7 @@ typedef struct {
 	uint8_t hdr[5];
 	size_t off;
 	int http_status, grpc_status;
+	int retry_ms; /* a RetryInfo's delay (-1: none came) */
 } gstream_t;
 
 typedef struct {
@@ -2777,6 +2780,99 @@ static ssize_t g_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, 
 	return (ssize_t)n;
 }
 
+/* One protobuf field of p[0..n) at *off: its number and wire type, and
+ * a varint's value or a length-delimited field's bytes (*vp, *vlen); 0 at
+ * the end, -1 on what this reader does not take. */
+static int pb_field(const uint8_t *p, size_t n, size_t *off, int *num, uint64_t *v,
+		    const uint8_t **vp, size_t *vlen)
+{
+	if (*off >= n)
+		return 0;
+	uint64_t key = 0, x = 0;
+	for (int sh = 0;; sh += 7) {
+		if (*off >= n || sh > 63)
+			return -1;
+		key |= (uint64_t)(p[*off] & 0x7f) << sh;
+		if (!(p[(*off)++] & 0x80))
+			break;
+	}
+	*num = (int)(key >> 3);
+	if ((key & 7) != 0 && (key & 7) != 2)
+		return -1;
+	for (int sh = 0;; sh += 7) {
+		if (*off >= n || sh > 63)
+			return -1;
+		x |= (uint64_t)(p[*off] & 0x7f) << sh;
+		if (!(p[(*off)++] & 0x80))
+			break;
+	}
+	*v = x;
+	if ((key & 7) == 2) {
+		if (x > n - *off)
+			return -1;
+		*vp = p + *off;
+		*vlen = (size_t)x;
+		*off += (size_t)x;
+	}
+	return 1;
+}
+
+/* The retry_delay in ms of the RetryInfo in a grpc-status-details-bin
+ * value (base64 of a google.rpc.Status, padded or not), as OTLP's
+ * throttling sends it; -1 when it holds none. */
+static int retry_info_ms(const uint8_t *b64, size_t len)
+{
+	static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	uint8_t *st = malloc(len + 1);
+	size_t n = 0;
+	uint32_t acc = 0;
+	int bits = 0;
+	for (size_t i = 0; i < len && b64[i] != '='; i++) {
+		const char *k = memchr(al, b64[i], 64);
+		if (!k) {
+			free(st);
+			return -1;
+		}
+		acc = acc << 6 | (uint32_t)(k - al);
+		if ((bits += 6) >= 8)
+			st[n++] = (uint8_t)(acc >> (bits -= 8));
+	}
+	/* Status.details (3): Any {type_url 1, value 2}; RetryInfo.retry_delay
+	 * (1): Duration {seconds 1, nanos 2} */
+	static const char type[] = "type.googleapis.com/google.rpc.RetryInfo";
+	int ms = -1, num;
+	uint64_t v;
+	const uint8_t *any, *f, *ri = NULL, *d;
+	size_t anylen, flen, rilen = 0, dlen;
+	for (size_t at = 0; ms < 0 && pb_field(st, n, &at, &num, &v, &any, &anylen) > 0;) {
+		if (num != 3)
+			continue;
+		int is_ri = 0;
+		ri = NULL;
+		for (size_t a = 0; pb_field(any, anylen, &a, &num, &v, &f, &flen) > 0;) {
+			if (num == 1)
+				is_ri = flen == sizeof(type) - 1 && memcmp(f, type, flen) == 0;
+			else if (num == 2)
+				ri = f, rilen = flen;
+		}
+		for (size_t r = 0;
+		     is_ri && ri && pb_field(ri, rilen, &r, &num, &v, &d, &dlen) > 0;) {
+			if (num != 1)
+				continue;
+			uint64_t sec = 0, nanos = 0;
+			for (size_t k = 0; pb_field(d, dlen, &k, &num, &v, &f, &flen) > 0;) {
+				if (num == 1)
+					sec = v;
+				else if (num == 2)
+					nanos = v;
+			}
+			ms = sec > 3600 ? 3600000 : (int)(sec * 1000 + nanos / 1000000);
+		}
+	}
+	free(st);
+	return ms;
+}
+
 static int g_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name, size_t nlen,
 		    const uint8_t *value, size_t vlen, uint8_t flags, void *ud)
 {
@@ -2792,6 +2888,8 @@ static int g_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *n
 		st->http_status = atoi(v);
 	else if (nlen == 11 && memcmp(name, "grpc-status", 11) == 0)
 		st->grpc_status = atoi(v);
+	else if (nlen == 23 && memcmp(name, "grpc-status-details-bin", 23) == 0)
+		st->retry_ms = retry_info_ms(value, vlen);
 	return 0;
 }
 
@@ -2827,7 +2925,11 @@ static int g_close(nghttp2_session *s, int32_t id, uint32_t code, void *ud)
 			c->retry = xrealloc(c->retry, (size_t)c->capretry * sizeof(*c->retry));
 		}
 		c->retry[c->nretry++] = st;
-		c->retry_at = now_s() + 0.05;
+		/* after the RetryInfo's delay, as Retry-After over HTTP (at most
+		 * 1 s), or 50 ms without one */
+		int ms = st->retry_ms < 0 ? 50 : st->retry_ms > 1000 ? 1000 : st->retry_ms;
+		st->retry_ms = -1;
+		c->retry_at = now_s() + ms / 1000.0;
 		return 0;
 	}
 	snprintf(w->err, sizeof(w->err), "request %d: HTTP %d, grpc-status %d, stream error %u",
@@ -2907,6 +3009,7 @@ static void *grpc_worker(void *arg)
 				st = calloc(1, sizeof(*st));
 				st->idx = i;
 				st->grpc_status = -1;
+				st->retry_ms = -1;
 				st->t0 = now_s();
 			}
 			if (!st)

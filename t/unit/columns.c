@@ -2850,6 +2850,82 @@ static int bench(void)
 	return 0;
 }
 
+static int same_buf(const ow_buf_t *a, const ow_buf_t *b)
+{
+	return a->len == b->len && (!a->len || memcmp(a->data, b->data, a->len) == 0);
+}
+
+/* The same rows, byte for byte in every buffer of every column. */
+static int same_table(const ow_table_t *a, const ow_table_t *b)
+{
+	int same = a->nrows == b->nrows && a->ncols == b->ncols;
+	for (int c = 0; same && c < a->ncols; c++) {
+		const ow_col_t *x = &a->cols[c], *y = &b->cols[c];
+		same = same_buf(&x->fixed, &y->fixed) && same_buf(&x->data, &y->data) &&
+		       same_buf(&x->offs, &y->offs) && same_buf(&x->defs, &y->defs) &&
+		       same_buf(&x->refs, &y->refs) && x->nvals == y->nvals;
+	}
+	return same;
+}
+
+/* ow_table_share: the same bytes read, fewer held; what a table holds
+ * alike is found in each signal's request (every row's dropped counts,
+ * the one resource's entry, the definitions of required columns). */
+static void test_share(void)
+{
+	for (int signal = 0; signal < OW_NSIGNALS; signal++) {
+		size_t n;
+		uint8_t *pb = pack_free(signal == OW_TRACES ? (void *)spans_request()
+					: signal == OW_LOGS ? (void *)logs_request()
+							    : (void *)metrics_request(),
+					&n);
+		ow_table_t t, before, after;
+		ow_columns_table_init(signal, &t);
+		ow_columns_table_init(signal, &before);
+		ow_columns_table_init(signal, &after);
+		decode(signal, pb, n, &t);
+		ow_table_fit(&t);
+		ow_table_append(&before, &t);
+		size_t held = ow_table_bytes(&t);
+		ow_table_share(&t);
+		int lent = 0;
+		for (int c = 0; c < t.ncols; c++)
+			lent += t.cols[c].lent != 0;
+		ok(lent > 0 && ow_table_bytes(&t) < held,
+		   "signal %d: %d columns borrow, %zu bytes held, %zu before", signal, lent,
+		   ow_table_bytes(&t), held);
+		ow_table_share(&t); /* a second time changes nothing */
+		ow_table_append(&after, &t);
+		ok(same_table(&after, &before),
+		   "signal %d: a shared table reads the same bytes in every column", signal);
+		/* concatenated at once (a flush's table), as appended one by one */
+		ow_table_t cat, two;
+		ow_columns_table_init(signal, &cat);
+		ow_columns_table_init(signal, &two);
+		ow_table_concat(&cat, (ow_table_t *[]){&t, &before}, 2);
+		ow_table_append(&two, &before);
+		ow_table_append(&two, &before);
+		ok(cat.nrows == 2 * before.nrows && same_table(&cat, &two),
+		   "signal %d: ow_table_concat appends as ow_table_append does", signal);
+		ow_table_free(&cat);
+		ow_table_free(&two);
+		/* a column cleared gives back what it borrowed, and takes rows again */
+		int c = 0;
+		while (c < t.ncols && !(t.cols[c].lent & OW_COL_LENT_DEFS))
+			c++;
+		if (c < t.ncols) {
+			ow_col_clear(&t.cols[c]);
+			ow_col_append(&t.cols[c], &before.cols[c]);
+			ok(!t.cols[c].lent && same_buf(&t.cols[c].defs, &before.cols[c].defs),
+			   "signal %d: a cleared column owns its buffers again", signal);
+		}
+		ow_table_free(&t);
+		ow_table_free(&before);
+		ow_table_free(&after);
+		free(pb);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "--bench") == 0)
@@ -2881,5 +2957,6 @@ int main(int argc, char **argv)
 	for (int signal = 0; signal < OW_NSIGNALS; signal++)
 		test_random(signal);
 	test_sort();
+	test_share();
 	return done_testing();
 }
