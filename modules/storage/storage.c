@@ -609,6 +609,11 @@ static int fail(ow_part_t *p, const char *what, const char *path)
 	return OW_ERROR;
 }
 
+size_t ow_storage_row_group_rows(void)
+{
+	return (size_t)row_group_rows;
+}
+
 int ow_storage_write_part(const char *tenant, int signal, const ow_table_t *t, const uint32_t *perm,
 			  size_t n, int64_t day, const char *kind, const char *batch_ids,
 			  ow_part_t *p)
@@ -739,7 +744,7 @@ static void flush_work(ow_job_t *j)
 	f->nospace = 0;
 	f->nparts = 0;
 	uint32_t *perm = ow_alloc(OW_MAX(n, 1) * sizeof(uint32_t));
-	ow_columns_sort(buf->signal, &buf->table, perm);
+	ow_columns_sort(buf->signal, &buf->table, (size_t)row_group_rows, perm);
 
 	/* stable split by day: days are few, so count them and gather */
 	int64_t *days = ow_alloc(OW_MAX(n, 1) * sizeof(int64_t));

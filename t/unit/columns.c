@@ -2682,10 +2682,16 @@ static void test_sort(void)
 	ow_columns_table_init(OW_TRACES, &t);
 	decode(OW_TRACES, pb, n, &t);
 	uint32_t perm[8];
-	ow_columns_sort(OW_TRACES, &t, perm);
+	ow_columns_sort(OW_TRACES, &t, 0, perm);
 	static const uint32_t want[] = {7, 6, 4, 5, 3, 2, 1, 0};
 	ok(memcmp(perm, want, sizeof(want)) == 0,
 	   "spans sort by service (null first), name, start time; ties keep their order");
+	ow_columns_sort(OW_TRACES, &t, 4, perm);
+	static const uint32_t runs[] = {4, 3, 2, 0, 7, 6, 5, 1};
+	ok(memcmp(perm, runs, sizeof(runs)) == 0,
+	   "with row groups of 4: by start time into runs of 4, each in that order");
+	ow_columns_sort(OW_TRACES, &t, 8, perm);
+	ok(memcmp(perm, want, sizeof(want)) == 0, "one run when the row group holds every row");
 	ow_table_free(&t);
 	free(pb);
 
@@ -2700,7 +2706,7 @@ static void test_sort(void)
 	ow_columns_table_init(OW_LOGS, &t);
 	decode(OW_LOGS, pb, n, &t);
 	uint32_t lperm[4];
-	ow_columns_sort(OW_LOGS, &t, lperm);
+	ow_columns_sort(OW_LOGS, &t, 0, lperm);
 	ok(lperm[0] == 2 && lperm[1] == 1 && lperm[2] == 3 && lperm[3] == 0,
 	   "logs sort by service, time as stored (0 first)");
 	ow_table_free(&t);
@@ -2723,14 +2729,14 @@ static void test_sort(void)
 	ow_columns_table_init(OW_METRICS, &t);
 	decode(OW_METRICS, pb, n, &t);
 	uint32_t mperm[5];
-	ow_columns_sort(OW_METRICS, &t, mperm);
+	ow_columns_sort(OW_METRICS, &t, 0, mperm);
 	static const uint32_t mwant[] = {4, 3, 1, 2, 0};
 	ok(memcmp(mperm, mwant, sizeof(mwant)) == 0, "metrics sort by name, series, time");
 	ow_table_free(&t);
 	free(pb);
 
 	ow_columns_table_init(OW_METRICS, &t);
-	ow_columns_sort(OW_METRICS, &t, mperm);
+	ow_columns_sort(OW_METRICS, &t, 0, mperm);
 	ok(1, "an empty table sorts");
 	ow_table_free(&t);
 }
