@@ -8,7 +8,9 @@
 // match() and = selecting few or many rows, a second ORDER BY term, and
 // ORDER BY severity_number (three values, ties everywhere); every
 // answer must be SQLite's, byte for byte. A newest-100 search for a common
-// word must read far fewer bytes than the same search over every row.
+// word must read far fewer bytes than the same search over every row. The
+// same again once the parts are merged into one row group sorted by
+// service (by_bound reads it by page), with new rows in the buffers.
 const path = require('node:path');
 (async () => {
 const { start, httpPost, sql, ok, is, note, done, sleep } = await import('./lib/harness.mjs');
@@ -65,42 +67,60 @@ const search = async (query, engine) => {
 
 const wheres = ['', "WHERE body LIKE '%timeout%'", "WHERE match(body, 'timeout')", "WHERE service_name = 'rare'",
   "WHERE severity_text = 'WARN' AND body LIKE '%miss%'", "WHERE body LIKE '%nothing-such%'"];
-const bad = [];
-let nq = 0, engines = new Set();
-for (const w of wheres)
-  for (const dir of ['DESC', 'ASC'])
-    for (const [lim, off] of [[1, 0], [10, 0], [100, 0], [100, 37], [250, 900], [20000, 0], [5, 20000]])
-      for (const items of ['time, service_name, body', '*', 'body']) {
-        for (const then of ['', ', body DESC']) {
-          const q = `SELECT ${items} FROM logs ${w} ORDER BY time ${dir}${then} LIMIT ${lim}${off ? ` OFFSET ${off}` : ''}`;
-          const x = await search(q), y = await search(q, 'sqlite');
-          nq++;
-          engines.add(x.engine);
-          if (x.rows === null || x.rows !== y.rows || y.engine !== 'sqlite') bad.push(`${q}: ${x.error || ''} ${x.n} rows, SQLite ${y.n}`);
+const compare = async (what) => {
+  const bad = [];
+  let nq = 0;
+  const engines = new Set();
+  for (const w of wheres)
+    for (const dir of ['DESC', 'ASC'])
+      for (const [lim, off] of [[1, 0], [10, 0], [100, 0], [100, 37], [250, 900], [20000, 0], [5, 20000]])
+        for (const items of ['time, service_name, body', '*', 'body']) {
+          for (const then of ['', ', body DESC']) {
+            const q = `SELECT ${items} FROM logs ${w} ORDER BY time ${dir}${then} LIMIT ${lim}${off ? ` OFFSET ${off}` : ''}`;
+            const x = await search(q), y = await search(q, 'sqlite');
+            nq++;
+            engines.add(x.engine);
+            if (x.rows === null || x.rows !== y.rows || y.engine !== 'sqlite') bad.push(`${q}: ${x.error || ''} ${x.n} rows, SQLite ${y.n}`);
+          }
         }
+  // another integer column, whose values tie across every part
+  for (const w of wheres.slice(0, 3))
+    for (const dir of ['DESC', 'ASC'])
+      for (const [lim, off] of [[10, 0], [100, 37], [3000, 0]]) {
+        const q = `SELECT time, severity_number, body FROM logs ${w} ORDER BY severity_number ${dir} LIMIT ${lim}${off ? ` OFFSET ${off}` : ''}`;
+        const x = await search(q), y = await search(q, 'sqlite');
+        nq++;
+        engines.add(x.engine);
+        if (x.rows === null || x.rows !== y.rows || y.engine !== 'sqlite') bad.push(`${q}: ${x.error || ''} ${x.n} rows, SQLite ${y.n}`);
       }
-// another integer column, whose values tie across every part
-for (const w of wheres.slice(0, 3))
-  for (const dir of ['DESC', 'ASC'])
-    for (const [lim, off] of [[10, 0], [100, 37], [3000, 0]]) {
-      const q = `SELECT time, severity_number, body FROM logs ${w} ORDER BY severity_number ${dir} LIMIT ${lim}${off ? ` OFFSET ${off}` : ''}`;
-      const x = await search(q), y = await search(q, 'sqlite');
-      nq++;
-      engines.add(x.engine);
-      if (x.rows === null || x.rows !== y.rows || y.engine !== 'sqlite') bad.push(`${q}: ${x.error || ''} ${x.n} rows, SQLite ${y.n}`);
+  is(bad.slice(0, 5), [], `${what}: ${nq} searches ordered by time and by severity_number: SQLite's rows, byte for byte`);
+  is([...engines], ['columnar'], `${what}: the columnar engine answered them`);
+
+  // the early stop: a common word, newest 100, against the same over every row
+  for (const w of ["body LIKE '%timeout%'", "match(body, 'timeout')"])
+    for (const dir of ['DESC', 'ASC']) {
+      const q = `SELECT time, service_name, body FROM logs WHERE ${w} ORDER BY time ${dir}`;
+      const top = await search(`${q} LIMIT 100`), all = await search(q);
+      ok(top.n === 100 && all.n > 1000 && top.bytes > 0 && top.bytes * 4 < all.bytes,
+        `${what}: ${w} ${dir} LIMIT 100 stops early: ${top.bytes} bytes read, ${all.bytes} for all ${all.n} rows`);
     }
-is(bad.slice(0, 5), [], `${nq} searches ordered by time and by severity_number: SQLite's rows, byte for byte`);
-is([...engines], ['columnar'], 'the columnar engine answered them');
+};
+await compare('fresh parts');
 
-// the early stop: a common word, newest 100, against the same over every row
-for (const w of ["body LIKE '%timeout%'", "match(body, 'timeout')"])
-  for (const dir of ['DESC', 'ASC']) {
-    const q = `SELECT time, service_name, body FROM logs WHERE ${w} ORDER BY time ${dir}`;
-    const top = await search(`${q} LIMIT 100`), all = await search(q);
-    ok(top.n === 100 && all.n > 1000 && top.bytes > 0 && top.bytes * 4 < all.bytes,
-      `${w} ${dir} LIMIT 100 stops early: ${top.bytes} bytes read, ${all.bytes} for all ${all.n} rows`);
-  }
-
+// merged: the parts merged into one stable part of one row group (sorted
+// by service: each of its pages spans a service's stretch of the time
+// range, the row group all of it) and new rows in the buffers again
+await s.stop();
+s = await start({ dir: s.dir, ports: s.ports, config: { 'storage.parquet.row_group_size': 100000, 'storage.parquet.page_rows': 100,
+  'storage.buffer.flush_interval_ms': 3600000, 'storage.file_rotation.file_duration_minutes': 0, 'storage.file_rotation.check_interval_ms': 100 } });
+let merged = false;
+for (const t0 = Date.now(); Date.now() - t0 < 30000 && !merged; await sleep(100))
+  merged = sql(db(), "select count(*) n from parts where kind = 'active'")[0].n === 0;
+const stable = sql(db(), "select count(*) n, max(rows) r from parts where kind = 'stable'")[0];
+ok(merged && stable.n >= 1 && stable.r > 8000, `merged: ${stable.n} stable parts, the largest of ${stable.r} rows`);
+for (const [n, from, span, tie] of [[150, 240, 20], [100, -400, 100], [100, 200, 0, true]])
+  is((await httpPost(s.ports.otlp, '/v1/logs', batch(n, from, span, tie))).code, 200, `${n} records for the buffers`);
+await compare('merged parts');
 await s.stop();
 s.checkLog();
 done();
