@@ -10,10 +10,11 @@
 // answer must be SQLite's, byte for byte. A newest-100 search for a common
 // word must read far fewer bytes than the same search over every row. The
 // same again once the parts are merged into one row group sorted by
-// service (by_bound reads it by page), with new rows in the buffers.
+// service (by_bound reads it by page), with new rows in the buffers, and
+// once more with newer records merged into row groups cut by time.
 const path = require('node:path');
 (async () => {
-const { start, httpPost, sql, ok, is, note, done, sleep } = await import('./lib/harness.mjs');
+const { start, httpPost, sql, duck, ok, is, note, done, sleep } = await import('./lib/harness.mjs');
 
 let seed = 0x95;
 const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
@@ -121,6 +122,31 @@ ok(merged && stable.n >= 1 && stable.r > 8000, `merged: ${stable.n} stable parts
 for (const [n, from, span, tie] of [[150, 240, 20], [100, -400, 100], [100, 200, 0, true]])
   is((await httpPost(s.ports.otlp, '/v1/logs', batch(n, from, span, tie))).code, 200, `${n} records for the buffers`);
 await compare('merged parts');
+
+// log records merged as this server writes them now: cut by time into row
+// groups (of 4000 rows here) before each is sorted by service, so the row
+// groups of the new stable part hold disjoint stretches of time
+const cutCfg = { 'storage.parquet.row_group_size': 4000, 'storage.parquet.page_rows': 100, 'storage.buffer.flush_interval_ms': 100 };
+await s.stop();
+s = await start({ dir: s.dir, ports: s.ports, config: { ...cutCfg, 'storage.file_rotation.file_duration_minutes': 100000 } });
+const before = nrec;
+for (const [n, from, span] of [[3000, 300, 60], [3000, 300, 60], [2500, 330, 40]]) {
+  is((await httpPost(s.ports.otlp, '/v1/logs', batch(n, from, span))).code, 200, `${n} records from +${from}s acknowledged`);
+  ok(await stored(nrec), `stored: ${nrec} records`);
+}
+await s.stop();
+s = await start({ dir: s.dir, ports: s.ports, config: { ...cutCfg, 'storage.file_rotation.file_duration_minutes': 0, 'storage.file_rotation.check_interval_ms': 100 } });
+let cut = null;
+for (const t0 = Date.now(); Date.now() - t0 < 30000 && !cut; await sleep(100))
+  cut = sql(db(), `select path, rows from parts where kind = 'stable' and (select count(*) from parts where kind = 'active') = 0
+    order by max_time desc limit 1`)[0];
+ok(cut && cut.rows >= nrec - before, `the new records merged into a stable part (${cut && cut.rows} rows)`);
+if (cut) {
+  const rgs = await duck(`select row_group_id g, epoch_ns(stats_min_value::TIMESTAMP_NS)::VARCHAR lo, epoch_ns(stats_max_value::TIMESTAMP_NS)::VARCHAR hi from parquet_metadata('${path.resolve(s.data, cut.path)}') where path_in_schema = 'time' order by g`);
+  const apart = rgs.every((r, i) => i === 0 || BigInt(rgs[i - 1].hi) <= BigInt(r.lo));
+  ok(rgs.length >= 3 && apart, `its ${rgs.length} row groups hold disjoint stretches of time, in order`);
+}
+await compare('row groups cut by time');
 await s.stop();
 s.checkLog();
 done();

@@ -4479,9 +4479,30 @@ static void seg_bound(const ow_pq_coldef_t *def, int desc, const ow_pq_stats_t *
 	}
 }
 
+/* 1 when two of the np pages pg hold disjoint ranges of values (one's
+ * max below the other's min), or one has no range: reading them one by
+ * one may stop before some. Else every page spans much of the row group's
+ * range (log records cut by time first, each row group by service: each
+ * page holds a few services' runs over the row group's stretch of time),
+ * and a cut would stop before none, where each page costs a pass over
+ * the row group's rows (prepare's loops go over all of them). */
+static int pages_apart(const ow_pq_coldef_t *def, const ow_pq_pagestat_t *pg, size_t np)
+{
+	ow_search_val_t lo, hi, least_max = {0}, most_min = {0};
+	for (size_t k = 0; k < np; k++) {
+		if (!pg[k].st.has_minmax || !ow_scan_stats_bounds(def, &pg[k].st, &lo, &hi))
+			return 1;
+		if (!k || val_cmp(&hi, &least_max) < 0)
+			least_max = hi;
+		if (!k || val_cmp(&lo, &most_min) > 0)
+			most_min = lo;
+	}
+	return np > 1 && val_cmp(&least_max, &most_min) < 0;
+}
+
 /* Row group segment *sg cut into its pages of column fc (appended to
- * *segs, the first in *sg's place): 0 when it has one page or they have
- * no statistics. */
+ * *segs, the first in *sg's place): 0 when it has one page, they have
+ * no statistics, or no two of them are apart (pages_apart). */
 static int seg_pages(const run_t *r, int c, int fc, int desc, seg_t **segs, size_t *n, size_t *cap,
 		     size_t i)
 {
@@ -4490,6 +4511,8 @@ static int seg_pages(const run_t *r, int c, int fc, int desc, seg_t **segs, size
 	seg_t sg = (*segs)[i];
 	if (ow_pq_page_stats(sg.p->pq, sg.rg, fc, &pg, &np) != OW_OK)
 		return 0;
+	if (!pages_apart(&r->q->defs[c], pg, np))
+		np = 1; /* read whole */
 	for (size_t k = 0; k < np && np > 1; k++) {
 		seg_t *x = &sg;
 		if (k) {
