@@ -12,7 +12,7 @@
  *
  * Its structure is postings: for each column, its sorted tokens, each
  * with the blocks (runs of index.block_rows rows of a row group, 8192 by
- * default: a quarter of the writer's 32768-row pages) of the values that hold
+ * default: a page of log records, a quarter of one of spans) of the values that hold
  * it. Measured against per-block token blooms (VictoriaLogs' way) on the
  * bench's logs (README, "The index"): postings are exact (no false
  * positive keeps a block), answer a LIKE '%word%' whose word is part of a
@@ -82,8 +82,9 @@
 static int enabled;
 static int64_t check_interval, block_rows;
 
-/* index.block_rows: 8192 divides the writer's pages (32768 rows; 8192 for
- * metric points), unless a page is cut early at ~1 MiB of values. */
+/* index.block_rows: 8192 divides the writer's pages (32768 rows for spans;
+ * 8192 for log records and metric points), unless a page is cut early at
+ * ~1 MiB of values. */
 static ow_directive_t directives[] = {
     {"index.enabled", OW_CONF_BOOL, &enabled, 0, 1, "true", NULL, 0},
     {"index.block_rows", OW_CONF_INT, &block_rows, 16, 1 << 24, "8192", NULL, 0},
