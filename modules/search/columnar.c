@@ -131,6 +131,12 @@
  * order of its statistics, buffered chunks first (by_bound), and the scan
  * stops at the first row group whose best value sorts after the last row
  * kept; ties keep their place in scan order (r->seq), as if read in it.
+ * A row group whose pages of that column hold disjoint stretches of it
+ * is read as its pages, each a segment bounded by its page's statistics
+ * (a part sorted by service over a long time range); log records are
+ * written in row groups cut by time (ow_columns_sort), so that the newest
+ * row groups of a merged part hold the newest records: a common word's
+ * newest 100 reads a row group or two, not the newest part's every body.
  * A part written before plain JSON has its JSON columns converted as they
  * are read (ow_search_v1_column), dictionaries entry by entry.
  */
@@ -4443,11 +4449,13 @@ static int plan(run_t *r, seg_t **out, size_t *n)
  * one, NULL sorting first; a buffered chunk has none and comes first), so
  * the scan may stop at the first whose best sorts after the last row
  * kept (stop_before). A row group of more than one page of x whose pages
- * all have statistics is cut into its pages first, each a segment of its
- * rows (r0, r1) bounded by its page's statistics: a merged part, sorted
- * by service before time, has row groups that each span its whole time
- * range, but pages that span a service's stretch of it, so the newest
- * pages are read and the others' columns are not. Ties keep their scan
+ * all have statistics, two of them apart (pages_apart), is cut into its
+ * pages first, each a segment of its rows (r0, r1) bounded by its page's
+ * statistics: a part sorted by service over a long stretch of time (one
+ * row group, or a merged part written before log records were cut by
+ * time into row groups, ow_columns_sort) has row groups that each span
+ * much of its time range, but pages that span a service's stretch of it,
+ * so the newest pages are read and the others' columns are not. Ties keep their scan
  * order (seg_t.at, then r0; r->seq holds a row's place in its row
  * group, as when the row group is read whole). 1 when sorted. */
 static int seg_cmp(const void *a, const void *b, void *arg)
