@@ -2408,6 +2408,24 @@ static void value(const ow_columnar_t *q, const slot_t *sl, int c, size_t v, cha
 /* The value index of column c at a row, NO_VALUE for NULL (rows come in
  * ascending order): found by counting the definitions since the last row
  * asked for, so columns are stepped only to the rows selected. */
+/* The first row from row on (n at most) that sel selects: a row group's
+ * selection can be long stretches of zeros (the pages of other services,
+ * of rows the index ruled out), passed over 8 bytes at a time. */
+static inline size_t next_selected(const uint8_t *sel, size_t row, size_t n)
+{
+	while (row < n && (row & 7))
+		if (sel[row++])
+			return row - 1;
+	for (uint64_t w; row + 8 <= n; row += 8) {
+		memcpy(&w, sel + row, 8);
+		if (w)
+			break;
+	}
+	while (row < n && !sel[row])
+		row++;
+	return row;
+}
+
 static inline size_t position(const slot_t *sl, int c, size_t row, size_t *vpos, size_t *at)
 {
 	const ow_col_t *o = sl->col[c];
@@ -3466,6 +3484,8 @@ static int consume(run_t *r)
 			ahead = 0;
 	size_t end = sl->r1 ? sl->r1 : sl->nrows;
 	for (size_t row = sl->r0; row < end && rc == OW_OK && !r->stop; row++) {
+		if (!sl->sel[row] && (row = next_selected(sl->sel, row, end)) == end)
+			break; /* no row selected left (positions count from any row) */
 		if (sl->sel[row] && seen) {
 			uint64_t key = 1; /* never 0, the empty slot */
 			for (int i = 0; i < q->nitems; i++) {
@@ -3879,6 +3899,12 @@ static int run_filter(const ow_columnar_t *q, slot_t *sl, int i, uint64_t *done,
 	const uint8_t *may = values_may(q, sl, f, o);
 	size_t n = 0;
 	for (size_t row = 0, vp = 0; row < sl->nrows; row++) {
+		if (!sl->sel[row]) { /* unselected: only their values counted */
+			size_t to = next_selected(sl->sel, row, sl->nrows);
+			vp += o ? ow_count_ones(o->defs.data + row, to - row) : 0;
+			if ((row = to) == sl->nrows)
+				break;
+		}
 		int defined = o && o->defs.data[row];
 		if (sl->sel[row]) {
 			uint8_t m = defined && code ? sl->memo[code[vp]] : 0;
