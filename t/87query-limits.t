@@ -4,8 +4,9 @@
 //    OTLP/HTTP request is acknowledged while they still run;
 //  - past query.max_concurrent (or per tenant) the answer is 429 with
 //    Retry-After, and other tenants still get in;
-//  - a query stuck inside one SQLite call (LIKE, trim over long strings)
-//    stops at its time budget; the quadratic instr answers at once;
+//  - a query stuck inside one SQLite call (LIKE, trim, regexp and match()
+//    over long strings) stops at its time budget; the quadratic instr
+//    answers at once;
 //  - a row of 200 huge printf columns fails alone with the memory budget's
 //    message, and the server goes on;
 //  - a query whose client goes away is cancelled, long before its budget.
@@ -61,10 +62,15 @@ const SLOW = `SELECT printf('%.*c', 3000000, 'a') LIKE '%' || printf('%.*c', 500
 }
 
 // ---- time budgets bind inside one call ----
+const TOKENS = Array.from({ length: 3000 }, (_, i) => `t${i}`).join(' ');
 for (const [what, sql] of [
   ['LIKE over long strings', SLOW],
   ['GLOB over long strings', `SELECT printf('%.*c', 3000000, 'a') GLOB '*' || printf('%.*c', 5000, 'a') || 'b*' AS m`],
   ['trim with a long set', `SELECT length(trim(printf('%.*c', 3000000, 'a'), printf('%.*c', 3000000, 'b') || 'a')) AS n`],
+  // glibc's matcher: ~15 s over 100 KB, four times that over 200 KB
+  ['regexp over a long text', `SELECT regexp('(a|aa)*c', printf('%.*c', 200000, 'a')) AS m`],
+  // every token of the query at the end of a text of a million tokens
+  ['match() over a long text', `SELECT match(replace(printf('%.*c', 1000000, 'a'), 'a', 'a ') || '${TOKENS}', '${TOKENS}') AS m`],
   ['printf repeating a character 2^31 times, 200 times', `SELECT ${Array.from({ length: 200 }, (_, i) => `printf('%.*c', 2147483647, 'a') AS c${i}`).join(', ')}`],
 ]) {
   const r = await query(sql);

@@ -8,10 +8,13 @@
 // match() and = selecting few or many rows, a second ORDER BY term, and
 // ORDER BY severity_number (three values, ties everywhere); every
 // answer must be SQLite's, byte for byte. A newest-100 search for a common
-// word must read far fewer bytes than the same search over every row.
+// word must read far fewer bytes than the same search over every row. The
+// same again once the parts are merged into one row group sorted by
+// service (by_bound reads it by page), with new rows in the buffers, and
+// once more with newer records merged into row groups cut by time.
 const path = require('node:path');
 (async () => {
-const { start, httpPost, sql, ok, is, note, done, sleep } = await import('./lib/harness.mjs');
+const { start, httpPost, sql, duck, ok, is, note, done, sleep } = await import('./lib/harness.mjs');
 
 let seed = 0x95;
 const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
@@ -65,42 +68,85 @@ const search = async (query, engine) => {
 
 const wheres = ['', "WHERE body LIKE '%timeout%'", "WHERE match(body, 'timeout')", "WHERE service_name = 'rare'",
   "WHERE severity_text = 'WARN' AND body LIKE '%miss%'", "WHERE body LIKE '%nothing-such%'"];
-const bad = [];
-let nq = 0, engines = new Set();
-for (const w of wheres)
-  for (const dir of ['DESC', 'ASC'])
-    for (const [lim, off] of [[1, 0], [10, 0], [100, 0], [100, 37], [250, 900], [20000, 0], [5, 20000]])
-      for (const items of ['time, service_name, body', '*', 'body']) {
-        for (const then of ['', ', body DESC']) {
-          const q = `SELECT ${items} FROM logs ${w} ORDER BY time ${dir}${then} LIMIT ${lim}${off ? ` OFFSET ${off}` : ''}`;
-          const x = await search(q), y = await search(q, 'sqlite');
-          nq++;
-          engines.add(x.engine);
-          if (x.rows === null || x.rows !== y.rows || y.engine !== 'sqlite') bad.push(`${q}: ${x.error || ''} ${x.n} rows, SQLite ${y.n}`);
+const compare = async (what) => {
+  const bad = [];
+  let nq = 0;
+  const engines = new Set();
+  for (const w of wheres)
+    for (const dir of ['DESC', 'ASC'])
+      for (const [lim, off] of [[1, 0], [10, 0], [100, 0], [100, 37], [250, 900], [20000, 0], [5, 20000]])
+        for (const items of ['time, service_name, body', '*', 'body']) {
+          for (const then of ['', ', body DESC']) {
+            const q = `SELECT ${items} FROM logs ${w} ORDER BY time ${dir}${then} LIMIT ${lim}${off ? ` OFFSET ${off}` : ''}`;
+            const x = await search(q), y = await search(q, 'sqlite');
+            nq++;
+            engines.add(x.engine);
+            if (x.rows === null || x.rows !== y.rows || y.engine !== 'sqlite') bad.push(`${q}: ${x.error || ''} ${x.n} rows, SQLite ${y.n}`);
+          }
         }
+  // another integer column, whose values tie across every part
+  for (const w of wheres.slice(0, 3))
+    for (const dir of ['DESC', 'ASC'])
+      for (const [lim, off] of [[10, 0], [100, 37], [3000, 0]]) {
+        const q = `SELECT time, severity_number, body FROM logs ${w} ORDER BY severity_number ${dir} LIMIT ${lim}${off ? ` OFFSET ${off}` : ''}`;
+        const x = await search(q), y = await search(q, 'sqlite');
+        nq++;
+        engines.add(x.engine);
+        if (x.rows === null || x.rows !== y.rows || y.engine !== 'sqlite') bad.push(`${q}: ${x.error || ''} ${x.n} rows, SQLite ${y.n}`);
       }
-// another integer column, whose values tie across every part
-for (const w of wheres.slice(0, 3))
-  for (const dir of ['DESC', 'ASC'])
-    for (const [lim, off] of [[10, 0], [100, 37], [3000, 0]]) {
-      const q = `SELECT time, severity_number, body FROM logs ${w} ORDER BY severity_number ${dir} LIMIT ${lim}${off ? ` OFFSET ${off}` : ''}`;
-      const x = await search(q), y = await search(q, 'sqlite');
-      nq++;
-      engines.add(x.engine);
-      if (x.rows === null || x.rows !== y.rows || y.engine !== 'sqlite') bad.push(`${q}: ${x.error || ''} ${x.n} rows, SQLite ${y.n}`);
+  is(bad.slice(0, 5), [], `${what}: ${nq} searches ordered by time and by severity_number: SQLite's rows, byte for byte`);
+  is([...engines], ['columnar'], `${what}: the columnar engine answered them`);
+
+  // the early stop: a common word, newest 100, against the same over every row
+  for (const w of ["body LIKE '%timeout%'", "match(body, 'timeout')"])
+    for (const dir of ['DESC', 'ASC']) {
+      const q = `SELECT time, service_name, body FROM logs WHERE ${w} ORDER BY time ${dir}`;
+      const top = await search(`${q} LIMIT 100`), all = await search(q);
+      ok(top.n === 100 && all.n > 1000 && top.bytes > 0 && top.bytes * 4 < all.bytes,
+        `${what}: ${w} ${dir} LIMIT 100 stops early: ${top.bytes} bytes read, ${all.bytes} for all ${all.n} rows`);
     }
-is(bad.slice(0, 5), [], `${nq} searches ordered by time and by severity_number: SQLite's rows, byte for byte`);
-is([...engines], ['columnar'], 'the columnar engine answered them');
+};
+await compare('fresh parts');
 
-// the early stop: a common word, newest 100, against the same over every row
-for (const w of ["body LIKE '%timeout%'", "match(body, 'timeout')"])
-  for (const dir of ['DESC', 'ASC']) {
-    const q = `SELECT time, service_name, body FROM logs WHERE ${w} ORDER BY time ${dir}`;
-    const top = await search(`${q} LIMIT 100`), all = await search(q);
-    ok(top.n === 100 && all.n > 1000 && top.bytes > 0 && top.bytes * 4 < all.bytes,
-      `${w} ${dir} LIMIT 100 stops early: ${top.bytes} bytes read, ${all.bytes} for all ${all.n} rows`);
-  }
+// merged: the parts merged into one stable part of one row group (sorted
+// by service: each of its pages spans a service's stretch of the time
+// range, the row group all of it) and new rows in the buffers again
+await s.stop();
+s = await start({ dir: s.dir, ports: s.ports, config: { 'storage.parquet.row_group_size': 100000, 'storage.parquet.page_rows': 100,
+  'storage.buffer.flush_interval_ms': 3600000, 'storage.file_rotation.file_duration_minutes': 0, 'storage.file_rotation.check_interval_ms': 100 } });
+let merged = false;
+for (const t0 = Date.now(); Date.now() - t0 < 30000 && !merged; await sleep(100))
+  merged = sql(db(), "select count(*) n from parts where kind = 'active'")[0].n === 0;
+const stable = sql(db(), "select count(*) n, max(rows) r from parts where kind = 'stable'")[0];
+ok(merged && stable.n >= 1 && stable.r > 8000, `merged: ${stable.n} stable parts, the largest of ${stable.r} rows`);
+for (const [n, from, span, tie] of [[150, 240, 20], [100, -400, 100], [100, 200, 0, true]])
+  is((await httpPost(s.ports.otlp, '/v1/logs', batch(n, from, span, tie))).code, 200, `${n} records for the buffers`);
+await compare('merged parts');
 
+// log records merged as this server writes them now: cut by time into row
+// groups (of 4000 rows here) before each is sorted by service, so the row
+// groups of the new stable part hold disjoint stretches of time
+const cutCfg = { 'storage.parquet.row_group_size': 4000, 'storage.parquet.page_rows': 100, 'storage.buffer.flush_interval_ms': 100 };
+await s.stop();
+s = await start({ dir: s.dir, ports: s.ports, config: { ...cutCfg, 'storage.file_rotation.file_duration_minutes': 100000 } });
+const before = nrec;
+for (const [n, from, span] of [[3000, 300, 60], [3000, 300, 60], [2500, 330, 40]]) {
+  is((await httpPost(s.ports.otlp, '/v1/logs', batch(n, from, span))).code, 200, `${n} records from +${from}s acknowledged`);
+  ok(await stored(nrec), `stored: ${nrec} records`);
+}
+await s.stop();
+s = await start({ dir: s.dir, ports: s.ports, config: { ...cutCfg, 'storage.file_rotation.file_duration_minutes': 0, 'storage.file_rotation.check_interval_ms': 100 } });
+let cut = null;
+for (const t0 = Date.now(); Date.now() - t0 < 30000 && !cut; await sleep(100))
+  cut = sql(db(), `select path, rows from parts where kind = 'stable' and (select count(*) from parts where kind = 'active') = 0
+    order by max_time desc limit 1`)[0];
+ok(cut && cut.rows >= nrec - before, `the new records merged into a stable part (${cut && cut.rows} rows)`);
+if (cut) {
+  const rgs = await duck(`select row_group_id g, epoch_ns(stats_min_value::TIMESTAMP_NS)::VARCHAR lo, epoch_ns(stats_max_value::TIMESTAMP_NS)::VARCHAR hi from parquet_metadata('${path.resolve(s.data, cut.path)}') where path_in_schema = 'time' order by g`);
+  const apart = rgs.every((r, i) => i === 0 || BigInt(rgs[i - 1].hi) <= BigInt(r.lo));
+  ok(rgs.length >= 3 && apart, `its ${rgs.length} row groups hold disjoint stretches of time, in order`);
+}
+await compare('row groups cut by time');
 await s.stop();
 s.checkLog();
 done();

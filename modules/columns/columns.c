@@ -2459,7 +2459,7 @@ static int cmp_rows(const void *a, const void *b, void *arg)
 	return ra < rb ? -1 : ra > rb; /* equal keys keep their order */
 }
 
-void ow_columns_sort(int signal, const ow_table_t *t, uint32_t *perm)
+void ow_columns_sort(int signal, const ow_table_t *t, size_t group_rows, uint32_t *perm)
 {
 	/* A metric series is its name, its resource's service and its
 	 * attributes: with service_name in the key one service's points of a
@@ -2488,7 +2488,14 @@ void ow_columns_sort(int signal, const ow_table_t *t, uint32_t *perm)
 	}
 	for (size_t r = 0; r < t->nrows; r++)
 		perm[r] = (uint32_t)r;
-	qsort_r(perm, t->nrows, sizeof(*perm), cmp_rows, &st);
+	size_t run = t->nrows;
+	if (signal == OW_LOGS && group_rows && group_rows < t->nrows) {
+		sort_t by_time = {.k = {st.k[st.n - 1]}, .n = 1}; /* the time: last */
+		qsort_r(perm, t->nrows, sizeof(*perm), cmp_rows, &by_time);
+		run = group_rows;
+	}
+	for (size_t r = 0; r < t->nrows; r += run)
+		qsort_r(perm + r, OW_MIN(run, t->nrows - r), sizeof(*perm), cmp_rows, &st);
 	for (int i = 0; i < st.n; i++)
 		free(st.k[i].vidx);
 }

@@ -12,7 +12,7 @@
  *
  * Its structure is postings: for each column, its sorted tokens, each
  * with the blocks (runs of index.block_rows rows of a row group, 8192 by
- * default: a quarter of the writer's 32768-row pages) of the values that hold
+ * default: a page of log records, a quarter of one of spans) of the values that hold
  * it. Measured against per-block token blooms (VictoriaLogs' way) on the
  * bench's logs (README, "The index"): postings are exact (no false
  * positive keeps a block), answer a LIKE '%word%' whose word is part of a
@@ -86,8 +86,9 @@
 static int enabled;
 static int64_t check_interval, block_rows, max_memory;
 
-/* index.block_rows: 8192 divides the writer's pages (32768 rows; 8192 for
- * metric points), unless a page is cut early at ~1 MiB of values. */
+/* index.block_rows: 8192 divides the writer's pages (32768 rows for spans;
+ * 8192 for log records and metric points), unless a page is cut early at
+ * ~1 MiB of values. */
 static ow_directive_t directives[] = {
     {"index.enabled", OW_CONF_BOOL, &enabled, 0, 1, "true", NULL, 0},
     {"index.block_rows", OW_CONF_INT, &block_rows, 16, 1 << 24, "8192", NULL, 0},
@@ -112,27 +113,31 @@ size_t ow_index_tokens(const uint8_t *s, size_t n, ow_buf_t *out, ow_buf_t *ends
 	return k;
 }
 
-/* 1 when text has the token t (m bytes, lower-cased) as a whole token. */
-static int has_token(const uint8_t *s, size_t n, const uint8_t *t, size_t m)
+/* 1 when text has the token t (m bytes, lower-cased) as a whole token;
+ * -1 when stopped says so first. */
+static int has_token(const uint8_t *s, size_t n, const uint8_t *t, size_t m, int (*stopped)(void))
 {
 	size_t at = 0, i, j;
-	while (ow_index_next(s, n, &at, &i, &j)) {
+	for (size_t seen = 1; ow_index_next(s, n, &at, &i, &j); seen++) {
 		size_t k = 0;
 		while (j - i == m && k < m && ow_index_fold(s[i + k]) == t[k])
 			k++;
 		if (j - i == m && k == m)
 			return 1;
+		if (stopped && (seen & 63) == 0 && stopped())
+			return -1;
 	}
 	return 0;
 }
 
 int ow_index_match(const uint8_t *text, size_t n, const uint8_t *toks, const uint32_t *ends,
-		   size_t ntok)
+		   size_t ntok, int (*stopped)(void))
 {
 	for (size_t k = 0; k < ntok; k++) {
 		uint32_t from = k ? ends[k - 1] : 0;
-		if (!has_token(text, n, toks + from, ends[k] - from))
-			return 0;
+		int m = has_token(text, n, toks + from, ends[k] - from, stopped);
+		if (m != 1)
+			return m;
 	}
 	return 1;
 }
@@ -367,7 +372,7 @@ static uint32_t lower_bound(const icol_t *ic, const uint8_t *tok, size_t n)
 }
 
 int ow_index_narrow(const ow_index_t *ix, int col, const uint8_t *tok, size_t n, int kind,
-		    uint8_t *may)
+		    uint8_t *may, int (*stopped)(void))
 {
 	const icol_t *ic = NULL;
 	for (uint32_t c = 0; c < ix->ncols; c++)
@@ -393,6 +398,10 @@ int ow_index_narrow(const ow_index_t *ix, int col, const uint8_t *tok, size_t n,
 		left += may[b] && !hit[b];
 	for (k = 0; left && (kind == OW_INDEX_SUFFIX || kind == OW_INDEX_INSIDE) && k < ic->ntok;
 	     k++) {
+		if (stopped && (k & 63) == 0 && stopped()) {
+			free(hit); /* the walk left halfway: may as it was */
+			return 0;
+		}
 		t = token_at(ic, k, &m, &post);
 		if (m <= n)
 			continue;

@@ -51,9 +51,11 @@ size_t ow_index_tokens(const uint8_t *s, size_t n, ow_buf_t *out, ow_buf_t *ends
 /* match(text, query): 1 when every token of the query (ntok tokens,
  * lower-cased, back to back in toks with their end offsets in ends, as
  * ow_index_tokens gives them) is a token of text; a query without a
- * token matches any text. */
+ * token matches any text. stopped (or NULL) is asked every 64 tokens of
+ * the text it goes through (a query's budget: ow_search_poll): -1 once it
+ * answers nonzero, so one large text cannot hold a query. */
 int ow_index_match(const uint8_t *text, size_t n, const uint8_t *toks, const uint32_t *ends,
-		   size_t ntok);
+		   size_t ntok, int (*stopped)(void));
 
 /* How a run of token bytes of a LIKE '%needle%' (or a match() token)
  * sits in the tokens of a value that matches: the whole token, its
@@ -78,9 +80,11 @@ int ow_index_hold(const ow_index_t *ix);
 void ow_index_release(const ow_index_t *ix);
 /* Clears may[b] for each block b where no value of schema column col has
  * a token that holds tok (n bytes, lower-cased) as kind says. 0, leaving
- * may alone, when the index does not cover col. Between ow_index_hold and
+ * may alone, when the index does not cover col, or when stopped (or
+ * NULL; asked every 64 tokens of a walk through the dictionary, for a
+ * suffix or a substring) answers nonzero. Between ow_index_hold and
  * ow_index_release. */
 int ow_index_narrow(const ow_index_t *ix, int col, const uint8_t *tok, size_t n, int kind,
-		    uint8_t *may);
+		    uint8_t *may, int (*stopped)(void));
 
 #endif

@@ -357,7 +357,7 @@ static void merge_work(ow_job_t *j)
 		rc = OW_DECLINED; /* parts without rows: nothing to merge */
 	if (rc == OW_OK) {
 		uint32_t *perm = ow_alloc(t.nrows * sizeof(uint32_t));
-		ow_columns_sort(signal, &t, perm);
+		ow_columns_sort(signal, &t, ow_storage_row_group_rows(), perm);
 		int64_t day = ow_storage_day(ow_columns_row_time(signal, &t, perm[0]));
 		rc = ow_storage_write_part(tenant, signal, &t, perm, t.nrows, day, "stable",
 					   (const char *)bids.data, &p);

@@ -82,6 +82,22 @@ int ow_pq_stats(const ow_pq_file_t *f, int rg, int col, ow_pq_stats_t *st);
  * shared between threads. */
 void ow_pq_forget_stats(ow_pq_file_t *f, int col);
 
+/* The statistics of one data page of a chunk: its rows [row0, row0 +
+ * rows) of the row group (min and max point into the file). */
+typedef struct {
+	size_t row0;
+	int64_t rows;
+	ow_pq_stats_t st;
+} ow_pq_pagestat_t;
+
+/* The data pages of a chunk, in row order, with their statistics (the
+ * writer gives integer and text columns' pages theirs), into *out
+ * (allocated, the caller frees it) and *n. OW_OK, or OW_ERROR with
+ * nothing in *out when rg or col is out of range, the chunk has no
+ * statistics (ow_pq_forget_stats too), a data page has none, a header
+ * does not read, or the pages' rows are not the row group's. */
+int ow_pq_page_stats(const ow_pq_file_t *f, int rg, int col, ow_pq_pagestat_t **out, size_t *n);
+
 /* Where and how one column chunk is stored: what tests check the writer's
  * choices, and the bytes a read of every page reports, with. */
 typedef struct {

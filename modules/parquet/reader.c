@@ -1042,6 +1042,68 @@ static int page_header(ow_pq_tr_t *r, ow_pq_page_t *pg)
 	return r->err || pg->type < 0 || pg->usize < 0 || pg->csize < 0 ? OW_ERROR : OW_OK;
 }
 
+/* The header of the page at *p (a chunk's pages end at end) into pg,
+ * and *p moved to its body, which must end by end. */
+static int next_page(const uint8_t **p, const uint8_t *end, ow_pq_page_t *pg)
+{
+	ow_pq_tr_t r;
+	if (*p >= end)
+		return OW_ERROR;
+	ow_pq_tr_init(&r, *p, (size_t)(end - *p));
+	if (page_header(&r, pg) != OW_OK || pg->csize > r.end - r.p)
+		return OW_ERROR;
+	*p = r.p;
+	return OW_OK;
+}
+
+/* A chunk's pages: [*p, *end) of the file, OW_ERROR when that is not
+ * inside it. */
+static int chunk_pages(const ow_pq_file_t *f, const ow_pq_rchunk_t *ch, const uint8_t **p,
+		       const uint8_t **end)
+{
+	int64_t start = chunk_start(ch);
+	if (start < 4 || (uint64_t)start > f->len || ch->tcs < 0 ||
+	    (uint64_t)ch->tcs > f->len - (uint64_t)start)
+		return OW_ERROR;
+	*p = f->data + start;
+	*end = *p + ch->tcs;
+	return OW_OK;
+}
+
+int ow_pq_page_stats(const ow_pq_file_t *f, int rg, int col, ow_pq_pagestat_t **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (rg < 0 || rg >= f->nrg || col < 0 || col >= f->ncols || !f->rgs[rg].cols[col].has_stats)
+		return OW_ERROR;
+	const ow_pq_rchunk_t *ch = &f->rgs[rg].cols[col];
+	const uint8_t *p, *end;
+	if (chunk_pages(f, ch, &p, &end) != OW_OK)
+		return OW_ERROR;
+	size_t cap = 0;
+	int64_t rows = 0;
+	while (rows < ch->num_values) {
+		ow_pq_page_t pg;
+		if (next_page(&p, end, &pg) != OW_OK)
+			break;
+		p += pg.csize;
+		if (pg.type != PAGE_DATA)
+			continue;
+		if (!pg.has_stats || pg.nv <= 0 || pg.nv > ch->num_values - rows)
+			break;
+		if (*n == cap)
+			*out = ow_realloc(*out, (cap = cap ? 2 * cap : 8) * sizeof(**out));
+		(*out)[(*n)++] = (ow_pq_pagestat_t){(size_t)rows, pg.nv, pg.st};
+		rows += pg.nv;
+	}
+	if (rows == ch->num_values && rows == f->rgs[rg].rows)
+		return OW_OK;
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return OW_ERROR;
+}
+
 /* Whether any of the n bytes at p is not zero. */
 static int any_set(const uint8_t *p, size_t n)
 {
@@ -1066,12 +1128,10 @@ static int read_chunk(ow_pq_rctx_t *x, const ow_pq_file_t *f, int g, int col, co
 	if (ch->codec != CODEC_UNCOMPRESSED && ch->codec != CODEC_ZSTD)
 		return fail(x->err, x->errlen, "parquet: column %s: codec %d not supported",
 			    x->d->name, ch->codec);
-	int64_t start = chunk_start(ch);
-	if (start < 4 || (uint64_t)start > f->len || ch->tcs < 0 ||
-	    (uint64_t)ch->tcs > f->len - (uint64_t)start)
+	const uint8_t *p, *end;
+	if (chunk_pages(f, ch, &p, &end) != OW_OK)
 		return fail(x->err, x->errlen, "parquet: column %s: chunk lies outside the file",
 			    x->d->name);
-	const uint8_t *p = f->data + start, *end = p + ch->tcs;
 	int64_t left = ch->num_values;
 	uint32_t dict_encs =
 	    UINT32_C(1) << OW_PQ_E_PLAIN_DICTIONARY | UINT32_C(1) << OW_PQ_E_RLE_DICTIONARY;
@@ -1094,15 +1154,11 @@ static int read_chunk(ow_pq_rctx_t *x, const ow_pq_file_t *f, int g, int col, co
 	ow_col_clear(x->dict);
 	while (left > 0) {
 		ow_pq_page_t pg;
-		ow_pq_tr_t r;
 		const uint8_t *body, *head = p;
-		if (p < end)
-			ow_pq_tr_init(&r, p, (size_t)(end - p));
-		if (p >= end || page_header(&r, &pg) != OW_OK || pg.csize > r.end - r.p)
+		if (next_page(&p, end, &pg) != OW_OK)
 			return fail(x->err, x->errlen,
 				    "parquet: column %s: bad page header at %lld", x->d->name,
 				    (long long)(p - f->data));
-		p = r.p;
 		if (pg.nv > 0 && pg.nv / PER_BYTE > (p - head) + pg.csize)
 			return fail(
 			    x->err, x->errlen,

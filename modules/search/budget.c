@@ -21,8 +21,10 @@
  *   - Time, and the cancel flag. SQLite's progress handler, the scans and
  *     the columnar loops ask ow_search_stopped between steps; the functions
  *     that can spend long inside one call (LIKE, GLOB, instr, replace,
- *     trim: funcs.c) ask ow_search_poll as they go, so a query stops
- *     within its budget even inside one call.
+ *     trim, match(): funcs.c, eval.c, scan.c), and the index's walk through
+ *     a part's token dictionary (scan.c), ask ow_search_poll as they go,
+ *     and regexp() ow_search_poll_now between its stretches of a long
+ *     text, so a query stops within its budget even inside one call.
  *
  * Once stopped, a budget stays stopped with its first reason.
  */
@@ -81,6 +83,11 @@ int ow_search_poll(void)
 	if (current == NULL || (++polls & 1023) != 0)
 		return current ? atomic_load(&current->stop) : 0;
 	return ow_search_stopped(current);
+}
+
+int ow_search_poll_now(void)
+{
+	return current ? ow_search_stopped(current) : 0;
 }
 
 int ow_search_charge(ow_search_budget_t *b, int64_t n)

@@ -131,6 +131,12 @@
  * order of its statistics, buffered chunks first (by_bound), and the scan
  * stops at the first row group whose best value sorts after the last row
  * kept; ties keep their place in scan order (r->seq), as if read in it.
+ * A row group whose pages of that column hold disjoint stretches of it
+ * is read as its pages, each a segment bounded by its page's statistics
+ * (a part sorted by service over a long time range); log records are
+ * written in row groups cut by time (ow_columns_sort), so that the newest
+ * row groups of a merged part hold the newest records: a common word's
+ * newest 100 reads a row group or two, not the newest part's every body.
  * A part written before plain JSON has its JSON columns converted as they
  * are read (ow_search_v1_column), dictionaries entry by entry.
  */
@@ -2165,6 +2171,7 @@ typedef struct {
 	int rg;
 	const uint8_t *imay; /* the part's index blocks that may match, or NULL */
 	size_t nrows, selected;
+	size_t r0, r1; /* only its rows [r0, r1) (a run of pages); r1 0: all */
 	uint8_t *sel;
 	const ow_col_t **col;
 	ow_col_t *bufs;
@@ -2401,6 +2408,24 @@ static void value(const ow_columnar_t *q, const slot_t *sl, int c, size_t v, cha
 /* The value index of column c at a row, NO_VALUE for NULL (rows come in
  * ascending order): found by counting the definitions since the last row
  * asked for, so columns are stepped only to the rows selected. */
+/* The first row from row on (n at most) that sel selects: a row group's
+ * selection can be long stretches of zeros (the pages of other services,
+ * of rows the index ruled out), passed over 8 bytes at a time. */
+static inline size_t next_selected(const uint8_t *sel, size_t row, size_t n)
+{
+	while (row < n && (row & 7))
+		if (sel[row++])
+			return row - 1;
+	for (uint64_t w; row + 8 <= n; row += 8) {
+		memcpy(&w, sel + row, 8);
+		if (w)
+			break;
+	}
+	while (row < n && !sel[row])
+		row++;
+	return row;
+}
+
 static inline size_t position(const slot_t *sl, int c, size_t row, size_t *vpos, size_t *at)
 {
 	const ow_col_t *o = sl->col[c];
@@ -3457,7 +3482,10 @@ static int consume(run_t *r)
 	for (int i = 0; i < q->nitems; i++)
 		if (!ord[i] && q->items[i].col >= q->ncols)
 			ahead = 0;
-	for (size_t row = 0; row < sl->nrows && rc == OW_OK && !r->stop; row++) {
+	size_t end = sl->r1 ? sl->r1 : sl->nrows;
+	for (size_t row = sl->r0; row < end && rc == OW_OK && !r->stop; row++) {
+		if (!sl->sel[row] && (row = next_selected(sl->sel, row, end)) == end)
+			break; /* no row selected left (positions count from any row) */
 		if (sl->sel[row] && seen) {
 			uint64_t key = 1; /* never 0, the empty slot */
 			for (int i = 0; i < q->nitems; i++) {
@@ -3874,6 +3902,12 @@ static int run_filter(const ow_columnar_t *q, slot_t *sl, int i, uint64_t *done,
 	const uint8_t *may = values_may(q, sl, f, o);
 	size_t n = 0;
 	for (size_t row = 0, vp = 0; row < sl->nrows; row++) {
+		if (!sl->sel[row]) { /* unselected: only their values counted */
+			size_t to = next_selected(sl->sel, row, sl->nrows);
+			vp += o ? ow_count_ones(o->defs.data + row, to - row) : 0;
+			if ((row = to) == sl->nrows)
+				break;
+		}
 		int defined = o && o->defs.data[row];
 		if (sl->sel[row]) {
 			uint8_t m = defined && code ? sl->memo[code[vp]] : 0;
@@ -4081,6 +4115,11 @@ static int prepare(const ow_columnar_t *q, uint64_t used, slot_t *sl)
 	memset(sl->sel, 1, sl->nrows);
 	uint64_t loaded = 0;
 	size_t selected = sl->nrows;
+	if (sl->r1) { /* a run of pages: the other rows' pages are not read */
+		memset(sl->sel, 0, sl->r0);
+		memset(sl->sel + sl->r1, 0, sl->nrows - sl->r1);
+		selected = sl->r1 - sl->r0;
+	}
 	if (!sl->chunk && sl->imay) /* the index: the blocks that may match */
 		selected = ow_scan_index_sel(sl->imay, sl->p, sl->rg, sl->sel, sl->nrows);
 	uint64_t done = 0; /* filters applied with one before them */
@@ -4153,6 +4192,7 @@ typedef struct {
 	 * hold (none: unknown, read first) */
 	int bounded;
 	ow_search_val_t bound;
+	size_t r0, r1; /* by_bound: its rows [r0, r1) of the row group; r1 0: all */
 } seg_t;
 
 typedef struct {
@@ -4279,6 +4319,8 @@ static void prepare_seg(scan_t *sc, size_t i)
 	sl->chunk = sc->segs[i].chunk;
 	sl->rg = sc->segs[i].rg;
 	sl->imay = sc->segs[i].may;
+	sl->r0 = sc->segs[i].r0;
+	sl->r1 = sc->segs[i].r1;
 	sl->err[0] = '\0';
 	sl->rc = prepare(sc->r->q, sc->r->used, sl);
 	pthread_mutex_lock(&sc->mu);
@@ -4411,7 +4453,7 @@ static int plan(run_t *r, seg_t **out, size_t *n)
 				continue;
 			if (*n == cap)
 				segs = ow_realloc(segs, (cap *= 2) * sizeof(seg_t));
-			segs[*n] = (seg_t){p, NULL, rg, may, owns, *n, 0, {0}};
+			segs[*n] = (seg_t){p, NULL, rg, may, owns, *n, 0, {0}, 0, 0};
 			(*n)++;
 			owns = 0;
 		}
@@ -4423,7 +4465,7 @@ static int plan(run_t *r, seg_t **out, size_t *n)
 			continue;
 		if (*n == cap)
 			segs = ow_realloc(segs, (cap *= 2) * sizeof(seg_t));
-		segs[*n] = (seg_t){NULL, &s->chunks[g][k]->table, 0, NULL, 0, *n, 0, {0}};
+		segs[*n] = (seg_t){NULL, &s->chunks[g][k]->table, 0, NULL, 0, *n, 0, {0}, 0, 0};
 		(*n)++;
 	}
 	*out = segs;
@@ -4435,18 +4477,99 @@ static int plan(run_t *r, seg_t **out, size_t *n)
  * statistics: its max under DESC, its min under ASC, NULL where it holds
  * one, NULL sorting first; a buffered chunk has none and comes first), so
  * the scan may stop at the first whose best sorts after the last row
- * kept (stop_before). Ties keep their scan order (seg_t.at, r->seq). 1
- * when sorted. */
+ * kept (stop_before). A row group of more than one page of x whose pages
+ * all have statistics, two of them apart (pages_apart), is cut into its
+ * pages first, each a segment of its rows (r0, r1) bounded by its page's
+ * statistics: a part sorted by service over a long stretch of time (one
+ * row group, or a merged part written before log records were cut by
+ * time into row groups, ow_columns_sort) has row groups that each span
+ * much of its time range, but pages that span a service's stretch of it,
+ * so the newest pages are read and the others' columns are not. Ties keep their scan
+ * order (seg_t.at, then r0; r->seq holds a row's place in its row
+ * group, as when the row group is read whole). 1 when sorted. */
 static int seg_cmp(const void *a, const void *b, void *arg)
 {
 	const seg_t *x = a, *y = b;
 	int desc = *(const int *)arg, c = x->bounded - y->bounded;
 	if (!c && x->bounded)
 		c = desc ? val_cmp(&y->bound, &x->bound) : val_cmp(&x->bound, &y->bound);
-	return c ? c : (x->at > y->at) - (x->at < y->at);
+	if (!c)
+		c = (x->at > y->at) - (x->at < y->at);
+	return c ? c : (x->r0 > y->r0) - (x->r0 < y->r0);
 }
 
-static int by_bound(const run_t *r, seg_t *segs, size_t n)
+/* sg's bound from the statistics st of its rows (column c, of type def):
+ * sg->bounded 0 when they give none. */
+static void seg_bound(const ow_pq_coldef_t *def, int desc, const ow_pq_stats_t *st, int64_t rows,
+		      seg_t *sg)
+{
+	ow_search_val_t lo, hi;
+	sg->bounded = 0;
+	if (st->null_count < 0)
+		return;
+	if (st->null_count == rows || (!desc && st->null_count > 0)) {
+		sg->bounded = 1;
+		sg->bound = (ow_search_val_t){.type = SQLITE_NULL};
+	} else if (ow_scan_stats_bounds(def, st, &lo, &hi)) {
+		sg->bounded = 1;
+		sg->bound = desc ? hi : lo;
+	}
+}
+
+/* 1 when two of the np pages pg hold disjoint ranges of values (one's
+ * max below the other's min), or one has no range: reading them one by
+ * one may stop before some. Else every page spans much of the row group's
+ * range (log records cut by time first, each row group by service: each
+ * page holds a few services' runs over the row group's stretch of time),
+ * and a cut would stop before none, where each page costs a pass over
+ * the row group's rows (prepare's loops go over all of them). */
+static int pages_apart(const ow_pq_coldef_t *def, const ow_pq_pagestat_t *pg, size_t np)
+{
+	ow_search_val_t lo, hi, least_max = {0}, most_min = {0};
+	for (size_t k = 0; k < np; k++) {
+		if (!pg[k].st.has_minmax || !ow_scan_stats_bounds(def, &pg[k].st, &lo, &hi))
+			return 1;
+		if (!k || val_cmp(&hi, &least_max) < 0)
+			least_max = hi;
+		if (!k || val_cmp(&lo, &most_min) > 0)
+			most_min = lo;
+	}
+	return np > 1 && val_cmp(&least_max, &most_min) < 0;
+}
+
+/* Row group segment *sg cut into its pages of column fc (appended to
+ * *segs, the first in *sg's place): 0 when it has one page, they have
+ * no statistics, or no two of them are apart (pages_apart). */
+static int seg_pages(const run_t *r, int c, int fc, int desc, seg_t **segs, size_t *n, size_t *cap,
+		     size_t i)
+{
+	ow_pq_pagestat_t *pg;
+	size_t np;
+	seg_t sg = (*segs)[i];
+	if (ow_pq_page_stats(sg.p->pq, sg.rg, fc, &pg, &np) != OW_OK)
+		return 0;
+	if (!pages_apart(&r->q->defs[c], pg, np))
+		np = 1; /* read whole */
+	for (size_t k = 0; k < np && np > 1; k++) {
+		seg_t *x = &sg;
+		if (k) {
+			if (*n == *cap)
+				*segs = ow_realloc(*segs, (*cap *= 2) * sizeof(seg_t));
+			x = &(*segs)[(*n)++];
+			*x = sg;
+			x->owns = 0;
+		}
+		x->r0 = pg[k].row0;
+		x->r1 = pg[k].row0 + (size_t)pg[k].rows;
+		seg_bound(&r->q->defs[c], desc, &pg[k].st, pg[k].rows, x);
+		if (!k)
+			(*segs)[i] = *x;
+	}
+	free(pg);
+	return np > 1;
+}
+
+static int by_bound(const run_t *r, seg_t **segs, size_t *n)
 {
 	const ow_columnar_t *q = r->q;
 	if (q->aggregate || q->distinct || !q->norder || r->keep <= 0)
@@ -4455,31 +4578,26 @@ static int by_bound(const run_t *r, seg_t *segs, size_t n)
 	if (c < 0 || c >= q->ncols ||
 	    (q->defs[c].type != OW_PQ_INT64 && q->defs[c].type != OW_PQ_INT32))
 		return 0;
-	for (size_t i = 0; i < n; i++) {
-		seg_t *sg = &segs[i];
+	size_t cap = OW_MAX(*n, 1), nrg = *n;
+	for (size_t i = 0; i < nrg; i++) {
+		seg_t *sg = &(*segs)[i];
 		ow_pq_stats_t st;
-		ow_search_val_t lo, hi;
 		int fc = sg->p ? sg->p->colmap[c] : -1;
 		sg->bounded = 0;
 		if (!sg->p)
 			continue;
-		int64_t rows = ow_pq_row_group_rows(sg->p->pq, sg->rg);
 		if (fc < 0) { /* absent: NULL in every row */
 			sg->bounded = 1;
 			sg->bound = (ow_search_val_t){.type = SQLITE_NULL};
 			continue;
 		}
-		if (ow_pq_stats(sg->p->pq, sg->rg, fc, &st) != OW_OK || st.null_count < 0)
+		if (seg_pages(r, c, fc, desc, segs, n, &cap, i))
 			continue;
-		if (st.null_count == rows || (!desc && st.null_count > 0)) {
-			sg->bounded = 1;
-			sg->bound = (ow_search_val_t){.type = SQLITE_NULL};
-		} else if (ow_scan_stats_bounds(&q->defs[c], &st, &lo, &hi)) {
-			sg->bounded = 1;
-			sg->bound = desc ? hi : lo;
-		}
+		if (ow_pq_stats(sg->p->pq, sg->rg, fc, &st) == OW_OK)
+			seg_bound(&q->defs[c], desc, &st, ow_pq_row_group_rows(sg->p->pq, sg->rg),
+				  sg);
 	}
-	qsort_r(segs, n, sizeof(seg_t), seg_cmp, &desc);
+	qsort_r(*segs, *n, sizeof(seg_t), seg_cmp, &desc);
 	return 1;
 }
 
@@ -4514,7 +4632,7 @@ static int scan(run_t *r)
 	scan_t sc = {.r = r};
 	if (plan(r, &sc.segs, &sc.nsegs) != OW_OK)
 		return OW_ERROR;
-	int sorted = by_bound(r, sc.segs, sc.nsegs);
+	int sorted = by_bound(r, &sc.segs, &sc.nsegs);
 	sc.ready = ow_calloc(sc.nsegs + 1, 1);
 	slots_init(r->q, s->now_ns, sc.slots);
 	pthread_mutex_init(&sc.mu, NULL);
@@ -4544,7 +4662,7 @@ static int scan(run_t *r)
 		pthread_mutex_unlock(&sc.mu);
 		slot_t *sl = &sc.slots[i % SLOTS];
 		s->stats.row_groups++;
-		s->stats.rows += (int64_t)sl->nrows;
+		s->stats.rows += (int64_t)(sl->r1 ? sl->r1 - sl->r0 : sl->nrows);
 		s->stats.bytes += sl->bytes;
 		if (sl->rc == OW_ERROR)
 			snprintf(r->err, r->errlen, "%s", sl->err);

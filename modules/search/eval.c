@@ -1064,10 +1064,12 @@ static int function(ow_eval_t *e, const ow_node_t *n, ow_search_val_t *out)
 		ow_eval_text(e, &args[1], &q);
 		ow_buf_t toks = {0}, ends = {0};
 		size_t nt = ow_index_tokens(q.p, q.n, &toks, &ends);
-		set_int(out, ow_index_match(t.p, t.n, toks.data, (const uint32_t *)ends.data, nt));
+		int m = ow_index_match(t.p, t.n, toks.data, (const uint32_t *)ends.data, nt,
+				       ow_search_poll);
+		set_int(out, m);
 		ow_buf_free(&toks);
 		ow_buf_free(&ends);
-		return OW_OK;
+		return m < 0 ? OW_ERROR : OW_OK;
 	}
 	case F_LENGTH:
 		if (args[0].type == SQLITE_NULL)

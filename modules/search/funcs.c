@@ -36,7 +36,11 @@
  *   regexp(re, text)         1 when text has a match of re (RE2's syntax as
  *                            the Loki and Tempo APIs take it, read by
  *                            ow_search_regcomp), so `text REGEXP re` works;
- *                            NULL when either is NULL
+ *                            NULL when either is NULL; a long text is
+ *                            searched a stretch at a time, the budget
+ *                            asked between (re_find)
+ *   match(text, query)       the index's tokens (ow_index_match), the
+ *                            budget asked as it goes
  *
  * And ->>, -> and json_extract(json, path), ours (expr.c says how they
  * read paths and values: 'http.route' is one key, plain values, the
@@ -50,6 +54,7 @@
 #include "internal.h"
 #include "../index/index.h"
 
+#include <limits.h>
 #include <math.h>
 #include <regex.h>
 #include <strings.h>
@@ -556,8 +561,12 @@ void ow_search_fn_match(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	}
 	const uint8_t *t = sqlite3_value_text(argv[0]);
 	size_t n = (size_t)sqlite3_value_bytes(argv[0]);
-	sqlite3_result_int(
-	    ctx, ow_index_match(t, n, m->toks.data, (const uint32_t *)m->ends.data, m->n));
+	int r = ow_index_match(t, n, m->toks.data, (const uint32_t *)m->ends.data, m->n,
+			       ow_search_poll);
+	if (r < 0)
+		stopped(ctx);
+	else
+		sqlite3_result_int(ctx, r);
 }
 
 static void fn_instr(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -1063,6 +1072,39 @@ static void regex_free(void *p)
 	free(p);
 }
 
+/* regexec(re, t) (t to its first NUL), asking the query's budget as it
+ * goes: glibc's matcher can take time in the square of a text's length
+ * ((a|aa)*c over 100 KB of a: 15 s in one call), where no progress
+ * handler reaches. A long text is searched a stretch of start positions
+ * at a time (re_search: regexec's matcher, with its context around the
+ * stretch, so the same answer), the budget asked between; a stretch
+ * doubles while one takes under a millisecond (a text that is merely
+ * long is searched in a few calls) and halves past 4. 1, 0, or -1 when
+ * the budget stopped the query. */
+static int re_find(regex_t *re, const char *t)
+{
+	size_t n = strlen(t), stretch = 64;
+	if (n <= 4096 || n >= INT_MAX)
+		return regexec(re, t, 0, NULL, 0) == 0;
+	for (size_t at = 0; at <= n;) {
+		if (ow_search_poll_now())
+			return -1;
+		int64_t t0 = ow_mono_ns();
+		size_t last = OW_MIN(at + stretch - 1, n); /* the stretch: starts at..last */
+		regoff_t r =
+		    re_search(re, t, (regoff_t)n, (regoff_t)at, (regoff_t)(last - at), NULL);
+		if (r != -1)
+			return r >= 0; /* -2, an error: regexec's answer is no match */
+		at = last + 1;
+		int64_t took = ow_mono_ns() - t0;
+		if (took < 1000000)
+			stretch *= 2;
+		else if (took > 4000000 && stretch > 1)
+			stretch /= 2;
+	}
+	return 0;
+}
+
 static void fn_regexp(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	OW_UNUSED(argc);
@@ -1086,7 +1128,11 @@ static void fn_regexp(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 			return;
 		}
 	}
-	sqlite3_result_int(ctx, regexec(re, t, 0, NULL, 0) == 0);
+	int m = re_find(re, t);
+	if (m < 0)
+		stopped(ctx);
+	else
+		sqlite3_result_int(ctx, m);
 }
 
 int ow_search_funcs_register(ow_search_t *s)

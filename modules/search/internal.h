@@ -41,6 +41,9 @@ void ow_search_stop(ow_search_budget_t *b, int why);
 /* For loops inside one call: this thread's budget's reason to stop,
  * looking at the clock once in 1024 calls; 0 to go on. */
 int ow_search_poll(void);
+/* The same, looking at the clock now: between steps that may each take
+ * milliseconds. */
+int ow_search_poll_now(void);
 /* Charges n bytes (negative: credits); OW_ERROR, charging nothing and
  * stopping the query, when that would pass the limit. */
 int ow_search_charge(ow_search_budget_t *b, int64_t n);

@@ -219,9 +219,9 @@ int ow_scan_holds(const ow_scan_pred_t *p, const ow_search_val_t *x)
 			n = (size_t)snprintf(num, sizeof(num), "%lld", (long long)x->i);
 			t = (const uint8_t *)num;
 		}
-		if (p->op == OW_SCAN_MATCH)
+		if (p->op == OW_SCAN_MATCH) /* stopped (-1): no row, the query stops */
 			return ow_index_match(t, n, p->toks.data, (const uint32_t *)p->tokends.data,
-					      p->ntok);
+					      p->ntok, ow_search_poll) == 1;
 		int m = p->needle ? ow_search_like_find(p->needle, p->nneedle, t, n)
 				  : ow_search_like(p->vals[0].p, p->vals[0].n, t, n);
 		return m == (p->op == OW_SCAN_LIKE);
@@ -565,7 +565,8 @@ static int narrow_text(const ow_index_t *ix, int col, const uint8_t *t, size_t n
 				uint8_t c = ow_index_fold(t[k]);
 				ow_buf_add(&run, &c, 1);
 			}
-			covered = ow_index_narrow(ix, col, run.data, run.len, kind, may);
+			covered =
+			    ow_index_narrow(ix, col, run.data, run.len, kind, may, ow_search_poll);
 		}
 	}
 	ow_buf_free(&run);
@@ -593,7 +594,7 @@ uint8_t *ow_scan_index(const ow_scan_t *sc, const ow_search_part_t *p)
 		for (size_t k = 0; f->op == OW_SCAN_MATCH && k < f->ntok; k++) {
 			uint32_t from = k ? ends[k - 1] : 0;
 			used |= ow_index_narrow(ix, f->col, f->toks.data + from, ends[k] - from,
-						OW_INDEX_WHOLE, may);
+						OW_INDEX_WHOLE, may, NULL);
 		}
 		if (f->op == OW_SCAN_LIKE && f->needle)
 			used |=

@@ -616,6 +616,11 @@ static int fail(ow_part_t *p, const char *what, const char *path)
 	return OW_ERROR;
 }
 
+size_t ow_storage_row_group_rows(void)
+{
+	return (size_t)row_group_rows;
+}
+
 int ow_storage_write_part(const char *tenant, int signal, const ow_table_t *t, const uint32_t *perm,
 			  size_t n, int64_t day, const char *kind, const char *batch_ids,
 			  ow_part_t *p)
@@ -661,9 +666,12 @@ int ow_storage_write_part(const char *tenant, int signal, const ow_table_t *t, c
 	int level = (int)(strcmp(kind, "stable") == 0 ? zstd_stable : zstd_level);
 	/* 0: by signal. A metric query filters points by metric and service
 	 * in runs ordered by time: short pages spare it most of what it
-	 * would decode. Spans and logs keep long pages, where zstd finds a
-	 * trace's ids again (8192-row pages cost 11% more bytes a span) */
-	size_t rows_a_page = page_rows ? (size_t)page_rows : signal == OW_METRICS ? 8192 : 32768;
+	 * would decode. So does a log search by service, whose rows are a run
+	 * in each row group (ow_columns_sort), and a newest-first one, which
+	 * reads the pages that may beat the rows it keeps (1% more bytes a
+	 * record). Spans keep long pages, where zstd finds a trace's ids again
+	 * (8192-row pages cost 11% more bytes a span) */
+	size_t rows_a_page = page_rows ? (size_t)page_rows : signal == OW_TRACES ? 32768 : 8192;
 	ow_pq_opts_t o = {level, (size_t)row_group_rows, kv, (int)OW_NELEMS(kv), n, rows_a_page};
 
 	if (make_dirs(dir) != OW_OK)
@@ -754,7 +762,7 @@ static void flush_work(ow_job_t *j)
 	f->nospace = 0;
 	f->nparts = 0;
 	uint32_t *perm = ow_alloc(OW_MAX(n, 1) * sizeof(uint32_t));
-	ow_columns_sort(buf->signal, &buf->table, perm);
+	ow_columns_sort(buf->signal, &buf->table, (size_t)row_group_rows, perm);
 
 	/* stable split by day: days are few, so count them and gather */
 	int64_t *days = ow_alloc(OW_MAX(n, 1) * sizeof(int64_t));

@@ -55,6 +55,8 @@ int ow_storage_write_part(const char *tenant, int signal, const ow_table_t *t, c
 			  ow_part_t *p);
 /* Days since the epoch of a time in ns, rounding down. */
 int64_t ow_storage_day(int64_t ns);
+/* storage.parquet.row_group_size: the rows of a part's row group. */
+size_t ow_storage_row_group_rows(void);
 
 /* A committed part as readers see it: the loop's catalog holds one
  * reference, each snapshot one more. A part a merge replaced is unlinked

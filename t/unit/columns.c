@@ -2682,10 +2682,12 @@ static void test_sort(void)
 	ow_columns_table_init(OW_TRACES, &t);
 	decode(OW_TRACES, pb, n, &t);
 	uint32_t perm[8];
-	ow_columns_sort(OW_TRACES, &t, perm);
+	ow_columns_sort(OW_TRACES, &t, 0, perm);
 	static const uint32_t want[] = {7, 6, 4, 5, 3, 2, 1, 0};
 	ok(memcmp(perm, want, sizeof(want)) == 0,
 	   "spans sort by service (null first), name, start time; ties keep their order");
+	ow_columns_sort(OW_TRACES, &t, 4, perm);
+	ok(memcmp(perm, want, sizeof(want)) == 0, "spans: the same with a row group size");
 	ow_table_free(&t);
 	free(pb);
 
@@ -2700,11 +2702,36 @@ static void test_sort(void)
 	ow_columns_table_init(OW_LOGS, &t);
 	decode(OW_LOGS, pb, n, &t);
 	uint32_t lperm[4];
-	ow_columns_sort(OW_LOGS, &t, lperm);
+	ow_columns_sort(OW_LOGS, &t, 0, lperm);
 	ok(lperm[0] == 2 && lperm[1] == 1 && lperm[2] == 3 && lperm[3] == 0,
 	   "logs sort by service, time as stored (0 first)");
 	ow_table_free(&t);
 	free(pb);
+
+	/* rows 0-2 service b, 3-5 service a */
+	static const uint64_t ltimes[] = {5, 1, 3, 4, 0, 2};
+	ow_columns_table_init(OW_LOGS, &t);
+	for (int k = 0; k < 2; k++) {
+		Resource *rs = resource();
+		SET(rs, attributes, 1, kv("service.name", av_str(k ? "a" : "b")));
+		for (int i = 0; i < 3; i++) {
+			l[i] = log_record();
+			l[i]->time_unix_nano = ltimes[3 * k + i];
+		}
+		pb = pack_free(logs_req(rs, NULL, 3, l[0], l[1], l[2]), &n);
+		decode(OW_LOGS, pb, n, &t);
+		free(pb);
+	}
+	uint32_t gperm[6];
+	static const uint32_t whole[] = {4, 5, 3, 1, 2, 0}, runs[] = {4, 5, 1, 3, 2, 0};
+	ow_columns_sort(OW_LOGS, &t, 0, gperm);
+	ok(memcmp(gperm, whole, sizeof(whole)) == 0, "logs of two services: by service, time");
+	ow_columns_sort(OW_LOGS, &t, 3, gperm);
+	ok(memcmp(gperm, runs, sizeof(runs)) == 0,
+	   "with row groups of 3: by time into runs of 3, each by service and time");
+	ow_columns_sort(OW_LOGS, &t, 6, gperm);
+	ok(memcmp(gperm, whole, sizeof(whole)) == 0, "one run when a row group holds every row");
+	ow_table_free(&t);
 
 	NumberPoint *p[5];
 	static const char *const series[] = {"b", "a", "b", "a", NULL};
@@ -2723,14 +2750,14 @@ static void test_sort(void)
 	ow_columns_table_init(OW_METRICS, &t);
 	decode(OW_METRICS, pb, n, &t);
 	uint32_t mperm[5];
-	ow_columns_sort(OW_METRICS, &t, mperm);
+	ow_columns_sort(OW_METRICS, &t, 0, mperm);
 	static const uint32_t mwant[] = {4, 3, 1, 2, 0};
 	ok(memcmp(mperm, mwant, sizeof(mwant)) == 0, "metrics sort by name, series, time");
 	ow_table_free(&t);
 	free(pb);
 
 	ow_columns_table_init(OW_METRICS, &t);
-	ow_columns_sort(OW_METRICS, &t, mperm);
+	ow_columns_sort(OW_METRICS, &t, 0, mperm);
 	ok(1, "an empty table sorts");
 	ow_table_free(&t);
 }

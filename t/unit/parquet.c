@@ -2082,6 +2082,28 @@ static void test_page_stats(void)
 	is_int(right, 3000, "the pages between read as written");
 	is_int(hooked.nrows, N, "all the row group's rows");
 	ow_col_free(&hooked);
+	/* each data page's rows and statistics (by_bound cuts row groups so) */
+	ow_pq_pagestat_t *ps;
+	size_t np, ps_right = 0;
+	ok(ow_pq_page_stats(f, 0, 0, &ps, &np) == OW_OK && np == N / 1000,
+	   "page statistics of x: a page each 1000 rows");
+	for (size_t k = 0; k < np; k++) {
+		int64_t lo, hi;
+		memcpy(&lo, ps[k].st.min, 8), memcpy(&hi, ps[k].st.max, 8);
+		ps_right += ps[k].row0 == k * 1000 && ps[k].rows == 1000 && ps[k].st.has_minmax &&
+			    lo == (int64_t)(k * 1000) && hi == (int64_t)(k * 1000 + 999) &&
+			    ps[k].st.null_count == 0;
+	}
+	is_int(ps_right, N / 1000, "each page's first row, rows, min, max and nulls");
+	free(ps);
+	ok(ow_pq_page_stats(f, 0, 1, &ps, &np) == OW_OK && np == N / 1000 &&
+	       ps[0].st.null_count == 143,
+	   "a text column's pages, their nulls counted");
+	free(ps);
+	ok(ow_pq_page_stats(f, 1, 0, &ps, &np) == OW_ERROR && !ps && !np, "no row group 1");
+	ow_pq_forget_stats(f, 0);
+	ok(ow_pq_page_stats(f, 0, 0, &ps, &np) == OW_ERROR && !ps,
+	   "a column whose statistics are forgotten has none by page either");
 	free(sel);
 	ow_col_free(&got);
 	ow_col_free(&full);
