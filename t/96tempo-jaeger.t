@@ -346,6 +346,8 @@ ok(js.data.length > 0, 'the provisioned Jaeger URL answers /api/services with se
   is((dur.traces || []).length, 0, 'windows: minDuration measures a trace over its spans within an hour of the window (the span 3 h before it is not read)');
   const dur2 = await wj(`/tempo/api/search?q=${encodeURIComponent('{ name = "long-leaf" }')}&start=${sec - 4 * 3600}&end=${sec}&minDuration=2h`);
   ok((dur2.traces || []).length === 1 && dur2.traces[0].durationMs >= 3 * 3600 * 1000, 'windows: ... a window that holds both: found, 3 h long', dur2.traces);
+  const dur3 = await wj(`/tempo/api/search?q=${encodeURIComponent('{ name = "long-leaf" }')}&start=${sec - 600}&end=${sec}&maxDuration=30m`);
+  is((dur3.traces || []).map((t) => t.durationMs), [], 'windows: maxDuration holds over all of a trace\'s spans (the span 3 h before the window, not read by the search, makes it too long)');
 }
 
 // ---- memory: the trees, JSON and protobuf a trace is built into count

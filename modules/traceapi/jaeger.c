@@ -378,13 +378,8 @@ static void work_traces(ow_search_t *s, jaeger_req_t *r, ow_query_answer_t *a)
 	size_t nids = rc != OW_OK ? 0 : r->what == J_SEARCH ? ids.nrows : 1;
 	for (size_t i = 0; i < nids; i++) {
 		const char *id = r->what == J_SEARCH ? tr_cell(&ids, i, 0) : tr_cell(&rows, 0, 0);
-		size_t from = rows.nrows, to = rows.nrows;
-		for (size_t k = 0; k < rows.nrows; k++)
-			if (strcmp(tr_cell(&rows, k, TR_TRACE), id) == 0) {
-				from = from == rows.nrows ? k : from;
-				to = k + 1;
-			}
-		if (from == rows.nrows)
+		size_t from, to;
+		if (!tr_trace_rows(&rows, TR_TRACE, id, &from, &to))
 			continue;
 		cJSON *t = trace(&rows, from, to, &h, err, sizeof(err));
 		if (t == NULL) {

@@ -669,15 +669,16 @@ static void work_search(ow_search_t *s, tempo_req_t *r, ow_query_answer_t *a)
 	/* rows by trace id: for each id found, in the order found */
 	for (size_t i = 0; i < ids.nrows; i++) {
 		const char *id = tr_cell(&ids, i, 0);
-		size_t from = rows.nrows, to = rows.nrows;
-		for (size_t k = 0; k < rows.nrows; k++)
-			if (strcmp(tr_cell(&rows, k, 0), id) == 0) {
-				from = from == rows.nrows ? k : from;
-				to = k + 1;
-			}
-		if (from == rows.nrows)
+		size_t from, to;
+		if (!tr_trace_rows(&rows, 0, id, &from, &to))
 			continue;
 		int64_t t0 = INT64_MAX, t1 = INT64_MIN;
+		for (size_t k = from; k < to; k++) {
+			t0 = OW_MIN(t0, strtoll(tr_cell(&rows, k, 5), NULL, 10));
+			t1 = OW_MAX(t1, strtoll(tr_cell(&rows, k, 6), NULL, 10));
+		}
+		if (!tr_duration_in(&r->q, t1 - t0))
+			continue;
 		size_t root = from;
 		int has_root = 0;
 		cJSON *set = cJSON_CreateObject();
@@ -686,8 +687,6 @@ static void work_search(ow_search_t *s, tempo_req_t *r, ow_query_answer_t *a)
 		for (size_t k = from; k < to; k++) {
 			int64_t st = strtoll(tr_cell(&rows, k, 5), NULL, 10);
 			int64_t en = strtoll(tr_cell(&rows, k, 6), NULL, 10);
-			t0 = OW_MIN(t0, st);
-			t1 = OW_MAX(t1, en);
 			if (!has_root && *tr_cell(&rows, k, 2) == '\0') {
 				root = k;
 				has_root = 1;

@@ -71,6 +71,28 @@ int tr_duration(const char *v, int64_t unit, int64_t *ns)
 	return ow_parse_duration(v, ns) == OW_OK && *ns >= 0 ? OW_OK : OW_ERROR;
 }
 
+int tr_duration_in(const tr_search_t *q, int64_t dur)
+{
+	return (q->min_dur < 0 || dur >= q->min_dur) && (q->max_dur < 0 || dur <= q->max_dur);
+}
+
+int tr_trace_rows(const ow_search_rows_t *rows, int col, const char *id, size_t *from, size_t *to)
+{
+	size_t lo = 0, hi = rows->nrows;
+	while (lo < hi) { /* the first row not before id */
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(tr_cell(rows, mid, col), id) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*from = lo;
+	while (lo < rows->nrows && strcmp(tr_cell(rows, lo, col), id) == 0)
+		lo++;
+	*to = lo;
+	return *to > *from;
+}
+
 int tr_search_ids(ow_search_t *s, const tr_search_t *q, ow_search_rows_t *ids, char *err,
 		  size_t errlen)
 {

@@ -76,6 +76,13 @@ typedef struct {
 	int64_t start, end, limit, min_dur, max_dur;
 } tr_search_t;
 
+/* Whether a trace lasting dur ns is in q's [min_dur, max_dur]: what the
+ * APIs ask of each trace found with all its spans read (the search's
+ * windowed duration misses spans far from the window). */
+int tr_duration_in(const tr_search_t *q, int64_t dur);
+/* The rows [*from, *to) of trace id in rows ordered by trace id (column
+ * col), found by binary search: 1, or 0 when it has none. */
+int tr_trace_rows(const ow_search_rows_t *rows, int col, const char *id, size_t *from, size_t *to);
 /* The trace ids a search finds (column 0 of ids), the most recent first. */
 int tr_search_ids(ow_search_t *s, const tr_search_t *q, ow_search_rows_t *ids, char *err,
 		  size_t errlen);
