@@ -362,7 +362,7 @@ ok(js.data.length > 0, 'the provisioned Jaeger URL answers /api/services with se
     body: JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'big' } }] }, scopeSpans: [{ scope: { name: 's' }, spans: [...mkTrace(bigId, 700), ...mkTrace(smallId, 5)] }] }] }) });
   is(mp.status, 200, 'memory: a trace of 700 spans and one of 5 taken');
   const mget = async (p, accept) => { const r = await fetch(sm.control + p, { headers: { ...H, Accept: accept } }); return { status: r.status, text: await r.text() }; };
-  for (const [p, accept, code] of [[`/tempo/api/traces/${bigId}`, 'application/protobuf', 500], [`/tempo/api/v2/traces/${bigId}`, 'application/protobuf', 500], [`/tempo/api/traces/${bigId}`, '', 500]]) {
+  for (const [p, accept, code] of [[`/tempo/api/traces/${bigId}`, 'application/protobuf', 400], [`/tempo/api/v2/traces/${bigId}`, 'application/protobuf', 400], [`/tempo/api/traces/${bigId}`, '', 400]]) {
     const r = await mget(p, accept);
     ok(r.status === code && /^query exceeded its memory budget of 1 MiB/.test(r.text), `memory: Tempo ${p.slice(0, 20)} ${accept || 'JSON'} of 700 spans under 1 MiB: ${code}, the budget's message`, `${r.status} ${r.text.slice(0, 200)}`);
   }

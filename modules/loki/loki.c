@@ -787,10 +787,12 @@ static int run_metric(ow_search_t *s, loki_req_t *r, ow_buf_t *out, char *err, s
 	ow_buf_printf(out, "{\"status\":\"success\",\"data\":{\"resultType\":\"%s\",\"result\":[",
 		      r->what == Q_INSTANT ? "vector" : "matrix");
 	int first = 1, rc = OW_OK;
-	size_t cap = out->cap; /* the answer is held too */
-	for (int i = 0; i < ss.n && rc == OW_OK; i++) {
+	size_t cap = out->cap; /* the answer is held too: each series' growth */
+	for (int i = 0; i <= ss.n; i++) {
 		rc = sset_hold(&ss, (int64_t)(out->cap - cap), err, errlen);
 		cap = out->cap;
+		if (rc != OW_OK || i == ss.n)
+			break;
 		series_t *x = &ss.s[i];
 		int any = 0;
 		for (int64_t p = 0; p < npts; p++)

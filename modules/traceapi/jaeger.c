@@ -64,7 +64,11 @@ typedef struct {
 static const char *const kind_names[] = {"",	   "internal", "server",
 					 "client", "producer", "consumer"};
 
-static void envelope(ow_query_answer_t *a, cJSON *data, int total)
+static void fail(ow_query_answer_t *a, int code, const char *msg);
+
+/* data in Jaeger's envelope; with h, its text charged (a budget's
+ * failure is the answer then) */
+static void envelope(ow_query_answer_t *a, cJSON *data, int total, tr_hold_t *h)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddItemToObject(o, "data", data ? data : cJSON_CreateNull());
@@ -72,10 +76,9 @@ static void envelope(ow_query_answer_t *a, cJSON *data, int total)
 	cJSON_AddNumberToObject(o, "limit", 0);
 	cJSON_AddNumberToObject(o, "offset", 0);
 	cJSON_AddNullToObject(o, "errors");
-	char *s = cJSON_PrintUnformatted(o);
-	ow_buf_addstr(&a->body, s);
-	cJSON_free(s);
-	cJSON_Delete(o);
+	char err[512];
+	if (tr_print(o, &a->body, h, err, sizeof(err)) != OW_OK)
+		fail(a, h ? 400 : 500, err);
 }
 
 static void fail(ow_query_answer_t *a, int code, const char *msg)
@@ -340,7 +343,7 @@ static void work_names(ow_search_t *s, jaeger_req_t *r, ow_query_answer_t *a)
 		n++;
 	}
 	ow_search_rows_free(&rows);
-	envelope(a, data, n);
+	envelope(a, data, n, NULL);
 }
 
 static void work_traces(ow_search_t *s, jaeger_req_t *r, ow_query_answer_t *a)
@@ -352,7 +355,7 @@ static void work_traces(ow_search_t *s, jaeger_req_t *r, ow_query_answer_t *a)
 		return;
 	}
 	if (r->what == J_SEARCH && ids.nrows == 0) {
-		envelope(a, cJSON_CreateArray(), 0);
+		envelope(a, cJSON_CreateArray(), 0, NULL);
 		ow_search_rows_free(&ids);
 		return;
 	}
@@ -397,7 +400,7 @@ static void work_traces(ow_search_t *s, jaeger_req_t *r, ow_query_answer_t *a)
 		fail(a, 400, err);
 		return;
 	}
-	envelope(a, data, n);
+	envelope(a, data, n, &h);
 	tr_hold_end(&h);
 }
 

@@ -447,10 +447,9 @@ int tr_traceql(const char *q, ow_buf_t *out, char *err, size_t errlen)
 
 static void json(ow_query_answer_t *a, cJSON *j)
 {
-	char *s = cJSON_PrintUnformatted(j);
-	ow_buf_addstr(&a->body, s);
-	cJSON_free(s);
-	cJSON_Delete(j);
+	char err[64];
+	if (tr_print(j, &a->body, NULL, err, sizeof(err)) != OW_OK)
+		ow_query_text(a, 500, err);
 }
 
 /* Adds the TR_* columns' strings and counts that OTLP/JSON names. */
@@ -568,7 +567,7 @@ static void work_trace(ow_search_t *s, tempo_req_t *r, ow_query_answer_t *a)
 	char err[512];
 	ow_search_rows_t rows;
 	if (tr_spans(s, NULL, r->id, &rows, err, sizeof(err)) != OW_OK) {
-		ow_query_text(a, 500, err);
+		ow_query_text(a, 400, err);
 		return;
 	}
 	if (rows.nrows == 0) {
@@ -586,7 +585,7 @@ static void work_trace(ow_search_t *s, tempo_req_t *r, ow_query_answer_t *a)
 	ow_search_rows_free(&rows);
 	if (td == NULL) {
 		tr_hold_end(&h);
-		ow_query_text(a, 500, err); /* as the spans' query's error */
+		ow_query_text(a, 400, err); /* as the spans' query's error */
 		return;
 	}
 	if (!r->proto) {
@@ -595,7 +594,8 @@ static void work_trace(ow_search_t *s, tempo_req_t *r, ow_query_answer_t *a)
 			cJSON_AddItemToObject(w, "trace", td);
 			td = w;
 		}
-		json(a, td);
+		if (tr_print(td, &a->body, &h, err, sizeof(err)) != OW_OK)
+			ow_query_text(a, 400, err);
 		tr_hold_end(&h);
 		return;
 	}
@@ -611,7 +611,7 @@ static void work_trace(ow_search_t *s, tempo_req_t *r, ow_query_answer_t *a)
 	tr_hold_end(&h);
 	if (rc != OW_OK) {
 		ow_buf_free(&pb);
-		ow_query_text(a, 500, err);
+		ow_query_text(a, 400, err);
 		return;
 	}
 	a->ctype = "application/protobuf";

@@ -57,6 +57,21 @@ void tr_hold_end(tr_hold_t *h)
 	h->held = 0;
 }
 
+int tr_print(cJSON *j, ow_buf_t *out, tr_hold_t *h, char *err, size_t errlen)
+{
+	char *s = cJSON_PrintUnformatted(j);
+	size_t n = s ? strlen(s) : 0;
+	/* before the tree goes: the peak holds both */
+	int rc = !s ? OW_ERROR : h ? tr_hold(h, (int64_t)n, err, errlen) : OW_OK;
+	if (!s)
+		snprintf(err, errlen, "cannot print the answer");
+	cJSON_Delete(j);
+	if (rc == OW_OK)
+		ow_buf_add(out, s, n);
+	cJSON_free(s);
+	return rc;
+}
+
 int tr_duration(const char *v, int64_t unit, int64_t *ns)
 {
 	char *end;

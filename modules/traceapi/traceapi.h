@@ -116,6 +116,10 @@ void tr_hold_begin(tr_hold_t *h, ow_search_t *s);
 int tr_hold(tr_hold_t *h, int64_t n, char *err, size_t errlen);
 /* Credits what h charged, once the caller has freed it. */
 void tr_hold_end(tr_hold_t *h);
+/* j printed onto out and freed; with h, the text and its copy in out
+ * charged first: OW_OK, or OW_ERROR with the budget's message in err and
+ * nothing added to out. */
+int tr_print(cJSON *j, ow_buf_t *out, tr_hold_t *h, char *err, size_t errlen);
 /* An integer or a duration ("1.5s", "100ms"; a bare number in unit ns)
  * into ns: OW_OK or OW_ERROR. */
 int tr_duration(const char *v, int64_t unit, int64_t *ns);
