@@ -340,6 +340,9 @@ ok(js.data.length > 0, 'the provisioned Jaeger URL answers /api/services with se
   is((await wj('/jaeger/api/operations?service=ancient&lookback=7d')).data.map((o) => o.name), ['old-op'], 'windows: api/operations takes the window too');
   const ts = async (q) => ((await wj(`/tempo/api/search?q=${encodeURIComponent(q)}`)).traces || []).map((t) => t.traceID);
   is(await ts('{ name = "three-hours" }'), [], 'windows: a Tempo search without start: the hour before now');
+  const tv = async (q) => ((await wj(`/tempo/api/v2/search/tag/resource.service.name/values${q}`)).tagValues || []).map((v) => v.value).sort();
+  is(await tv(''), ['recent'], 'windows: Tempo tag values without start: of the hour before now, as a search (not 5 days ago)');
+  is(await tv(`?start=${Number(nowW / 1000000000n) - 200 * 3600}&end=${Number(nowW / 1000000000n)}`), ['ancient', 'recent'], 'windows: ... with start and end: of those');
   const sec = Number(nowW / 1000000000n);
   is(((await wj(`/tempo/api/search?q=${encodeURIComponent('{ name = "three-hours" }')}&start=${sec - 4 * 3600}&end=${sec}`)).traces || []).length, 1, 'windows: ... with start and end: the trace 3 h ago');
   const dur = await wj(`/tempo/api/search?q=${encodeURIComponent('{ name = "long-leaf" }')}&start=${sec - 600}&end=${sec}&minDuration=2h`);

@@ -919,10 +919,9 @@ static const char *parse_args(struct evkeyvalq *args, tempo_req_t *r, char *err,
 	if (secs_arg(args, "start", -1, &r->q.start) != OW_OK ||
 	    secs_arg(args, "end", INT64_MAX, &r->q.end) != OW_OK)
 		return "invalid start or end: Unix seconds";
-	if (r->q.start < 0) /* a search's default: the hour before end or now */
-		r->q.start = r->what != T_SEARCH     ? 0
-			     : r->q.end != INT64_MAX ? r->q.end - SEARCH_LOOKBACK
-						     : ow_now_ns() - SEARCH_LOOKBACK;
+	if (r->q.start < 0) /* by default the hour before end or now */
+		r->q.start = r->q.end != INT64_MAX ? r->q.end - SEARCH_LOOKBACK
+						   : ow_now_ns() - SEARCH_LOOKBACK;
 	if (r->q.end <= INT64_MAX - 999999999)
 		r->q.end += 999999999; /* the whole last second */
 	if (int_arg(args, "limit", 20, 1, max, &r->q.limit) != OW_OK) {

@@ -69,7 +69,9 @@ enum {
  * min_dur/max_dur (>= 0), only traces whose duration is in range: the
  * duration over the trace's spans that start within max_dur of the window
  * (every span of a trace that short), or without max_dur within
- * TR_TRACE_SLACK of it. The default windows are the APIs'. */
+ * TR_TRACE_SLACK of it; a first pass (a span far from the window can make
+ * a trace longer: tr_duration_in over all of them). The default windows
+ * are the APIs'. */
 #define TR_TRACE_SLACK (3600 * (int64_t)1000000000)
 typedef struct {
 	ow_buf_t cond;
