@@ -360,7 +360,8 @@ int ow_io_disk_space(const char *path, uint64_t *avail, uint64_t *total)
 
 /* ---- the disk thread ----
  *
- * A thread of its own, started with the first job, runs them in order;
+ * A thread of its own, started with the first job, runs them in order
+ * (ow_io_submit_first's before those waiting);
  * what it has left when ow_io_stop runs is done then. After that (or when
  * the thread cannot start) a job runs at once, on the caller's thread.
  * A job finished after the loop ended (ow_workers_stop) and before
@@ -409,7 +410,7 @@ static void *disk_main(void *arg)
 	return NULL;
 }
 
-void ow_io_submit(ow_job_t *j)
+static void disk_put(ow_job_t *j, int first)
 {
 	j->next = NULL;
 	pthread_mutex_lock(&disk_mu);
@@ -420,10 +421,25 @@ void ow_io_submit(ow_job_t *j)
 		disk_run(j, 0);
 		return;
 	}
-	*disk_tail = j;
-	disk_tail = &j->next;
+	if (first && disk_head) {
+		j->next = disk_head;
+		disk_head = j;
+	} else {
+		*disk_tail = j;
+		disk_tail = &j->next;
+	}
 	pthread_cond_signal(&disk_cv);
 	pthread_mutex_unlock(&disk_mu);
+}
+
+void ow_io_submit(ow_job_t *j)
+{
+	disk_put(j, 0);
+}
+
+void ow_io_submit_first(ow_job_t *j)
+{
+	disk_put(j, 1);
 }
 
 void ow_io_stop(void)
