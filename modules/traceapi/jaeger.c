@@ -270,6 +270,7 @@ static cJSON *trace(const ow_search_rows_t *rows, size_t from, size_t to, tr_hol
 			p++;
 		char pid[32];
 		snprintf(pid, sizeof(pid), "p%zu", p + 1);
+		int64_t grew = 0;
 		if (p == nproc) {
 			first[nproc++] = i;
 			cJSON *pr = cJSON_CreateObject();
@@ -277,9 +278,11 @@ static cJSON *trace(const ow_search_rows_t *rows, size_t from, size_t to, tr_hol
 			add_tags(cJSON_AddArrayToObject(pr, "tags"), tr_otlp(rows, i, TR_RES_ATTRS),
 				 "service.name");
 			cJSON_AddItemToObject(procs, pid, pr);
+			grew = tr_json_bytes(pr);
 		}
-		cJSON_AddItemToArray(spans, span(rows, i, pid));
-		if (tr_hold(h, 0, err, errlen) != OW_OK) {
+		cJSON *sp = span(rows, i, pid);
+		cJSON_AddItemToArray(spans, sp);
+		if (tr_hold(h, grew + tr_json_bytes(sp), err, errlen) != OW_OK) {
 			free(first);
 			cJSON_Delete(procs);
 			cJSON_Delete(t);

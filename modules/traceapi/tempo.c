@@ -522,6 +522,8 @@ static cJSON *otlp_trace(const ow_search_rows_t *rows, size_t from, size_t to, t
 		add_json(res, "attributes", tr_otlp(rows, i, TR_RES_ATTRS));
 		add_count(res, "droppedAttributesCount", tr_cell(rows, i, TR_RES_DROPPED));
 		cJSON *sss = cJSON_AddArrayToObject(rs, "scopeSpans");
+		over = tr_hold(h, tr_json_bytes(res) + 2 * (int64_t)sizeof(cJSON), err, errlen) !=
+		       OW_OK;
 		for (size_t j = i; j < to; j++) {
 			if (done[j - from] || !same(rows, i, j, TR_SERVICE, TR_RES_SCHEMA))
 				continue;
@@ -532,14 +534,20 @@ static cJSON *otlp_trace(const ow_search_rows_t *rows, size_t from, size_t to, t
 			add_json(sc, "attributes", tr_otlp(rows, j, TR_SCOPE_ATTRS));
 			add_count(sc, "droppedAttributesCount", tr_cell(rows, j, TR_SCOPE_DROPPED));
 			cJSON *spans = cJSON_AddArrayToObject(ss, "spans");
+			if (over || tr_hold(h, tr_json_bytes(ss), err, errlen) != OW_OK) {
+				over = 1;
+				cJSON_Delete(ss);
+				break;
+			}
 			for (size_t k = j; k < to; k++) {
 				if (done[k - from] ||
 				    !same(rows, i, k, TR_SERVICE, TR_RES_SCHEMA) ||
 				    !same(rows, j, k, TR_SCOPE_NAME, TR_SCOPE_SCHEMA))
 					continue;
-				cJSON_AddItemToArray(spans, otlp_span(rows, k));
+				cJSON *sp = otlp_span(rows, k);
+				cJSON_AddItemToArray(spans, sp);
 				done[k - from] = 1;
-				if (tr_hold(h, 0, err, errlen) != OW_OK) {
+				if (tr_hold(h, tr_json_bytes(sp), err, errlen) != OW_OK) {
 					over = 1;
 					break;
 				}
@@ -602,7 +610,7 @@ static void work_trace(ow_search_t *s, tempo_req_t *r, ow_query_answer_t *a)
 	char *j = cJSON_PrintUnformatted(td);
 	cJSON_Delete(td);
 	ow_buf_t pb = {0};
-	int rc = tr_hold(&h, 0, err, sizeof(err));
+	int rc = tr_hold(&h, (int64_t)strlen(j), err, sizeof(err));
 	if (rc == OW_OK)
 		rc = ow_otlp_json_to_pb(OW_TRACES, j, strlen(j), &pb, err, sizeof(err));
 	cJSON_free(j);

@@ -104,18 +104,18 @@ static inline const char *tr_cell(const ow_search_rows_t *rows, size_t r, int c)
 cJSON *tr_otlp(const ow_search_rows_t *rows, size_t r, int col);
 /* What an answer's work holds under the query's memory budget
  * (ow_search_hold), as /api/search's answer is: the rows it has read and
- * the cJSON it builds of them (measured: cJSON's allocations on this
- * thread are counted, traceapi.c). */
+ * the cJSON it builds of them (tr_json_bytes of each part as added). */
 typedef struct {
 	ow_search_t *s;
 	int64_t held; /* charged to s */
-	int64_t json; /* the thread's cJSON bytes at the last charge */
 } tr_hold_t;
 void tr_hold_begin(tr_hold_t *h, ow_search_t *s);
-/* Charges n bytes more, and the cJSON built (or freed) since the last
- * call: OW_OK, or OW_ERROR with the budget's message in err once the
- * query holds more than query.max_memory_bytes. */
+/* Charges n bytes more: OW_OK, or OW_ERROR with the budget's message in
+ * err once the query holds more than query.max_memory_bytes. */
 int tr_hold(tr_hold_t *h, int64_t n, char *err, size_t errlen);
+/* The bytes of cJSON j and all below it: a node and its strings each,
+ * as allocated. */
+int64_t tr_json_bytes(const cJSON *j);
 /* Credits what h charged, once the caller has freed it. */
 void tr_hold_end(tr_hold_t *h);
 /* j printed onto out and freed; with h, the text and its copy in out
