@@ -193,6 +193,26 @@ const metric = (name) => Number((metrics().match(new RegExp(`^${name} (\\d+)`, '
 ok(metric('openwit_index_bytes') <= 4096, `openwit_index_bytes at most index.max_memory_bytes (${metric('openwit_index_bytes')})`);
 ok(metric('openwit_index_evicted_total') > 0 && metric('openwit_index_reread_total') > 0,
   `postings evicted (${metric('openwit_index_evicted_total')}) and read again (${metric('openwit_index_reread_total')})`);
+// new parts indexed while searches hold and read postings again: the list
+// of postings in memory stays whole (a part published and listed at once)
+{
+  const before = corpus.length;
+  const searches = (async () => {
+    let n = 0;
+    for (const t0 = Date.now(); Date.now() - t0 < 4000; n += 4)
+      await Promise.all(queries.slice(n % 200, n % 200 + 4).map((q) => search(s, sqlq(q), 'auto')));
+    return n;
+  })();
+  for (let k = 0; k < 8; k++) {
+    await httpPost(s.ports.otlp, '/v1/logs', batch(ri(50, 100)));
+    await stored(s, corpus.length);
+  }
+  const n = await searches;
+  ok(await allIndexed(s), `${corpus.length - before} more records indexed during ${n} searches`);
+  await check(s, 'indexed during searches, index.max_memory_bytes 4096', corpus);
+  const b = metric('openwit_index_bytes');
+  ok(b >= 0 && b <= 4096, `openwit_index_bytes still at most index.max_memory_bytes (${b})`);
+}
 await s.stop();
 s.forget();
 

@@ -340,12 +340,17 @@ ok(js.data.length > 0, 'the provisioned Jaeger URL answers /api/services with se
   is((await wj('/jaeger/api/operations?service=ancient&lookback=7d')).data.map((o) => o.name), ['old-op'], 'windows: api/operations takes the window too');
   const ts = async (q) => ((await wj(`/tempo/api/search?q=${encodeURIComponent(q)}`)).traces || []).map((t) => t.traceID);
   is(await ts('{ name = "three-hours" }'), [], 'windows: a Tempo search without start: the hour before now');
+  const tv = async (q) => ((await wj(`/tempo/api/v2/search/tag/resource.service.name/values${q}`)).tagValues || []).map((v) => v.value).sort();
+  is(await tv(''), ['recent'], 'windows: Tempo tag values without start: of the hour before now, as a search (not 5 days ago)');
+  is(await tv(`?start=${Number(nowW / 1000000000n) - 200 * 3600}&end=${Number(nowW / 1000000000n)}`), ['ancient', 'recent'], 'windows: ... with start and end: of those');
   const sec = Number(nowW / 1000000000n);
   is(((await wj(`/tempo/api/search?q=${encodeURIComponent('{ name = "three-hours" }')}&start=${sec - 4 * 3600}&end=${sec}`)).traces || []).length, 1, 'windows: ... with start and end: the trace 3 h ago');
   const dur = await wj(`/tempo/api/search?q=${encodeURIComponent('{ name = "long-leaf" }')}&start=${sec - 600}&end=${sec}&minDuration=2h`);
   is((dur.traces || []).length, 0, 'windows: minDuration measures a trace over its spans within an hour of the window (the span 3 h before it is not read)');
   const dur2 = await wj(`/tempo/api/search?q=${encodeURIComponent('{ name = "long-leaf" }')}&start=${sec - 4 * 3600}&end=${sec}&minDuration=2h`);
   ok((dur2.traces || []).length === 1 && dur2.traces[0].durationMs >= 3 * 3600 * 1000, 'windows: ... a window that holds both: found, 3 h long', dur2.traces);
+  const dur3 = await wj(`/tempo/api/search?q=${encodeURIComponent('{ name = "long-leaf" }')}&start=${sec - 600}&end=${sec}&maxDuration=30m`);
+  is((dur3.traces || []).map((t) => t.durationMs), [], 'windows: maxDuration holds over all of a trace\'s spans (the span 3 h before the window, not read by the search, makes it too long)');
 }
 
 // ---- memory: the trees, JSON and protobuf a trace is built into count
@@ -360,7 +365,7 @@ ok(js.data.length > 0, 'the provisioned Jaeger URL answers /api/services with se
     body: JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'big' } }] }, scopeSpans: [{ scope: { name: 's' }, spans: [...mkTrace(bigId, 700), ...mkTrace(smallId, 5)] }] }] }) });
   is(mp.status, 200, 'memory: a trace of 700 spans and one of 5 taken');
   const mget = async (p, accept) => { const r = await fetch(sm.control + p, { headers: { ...H, Accept: accept } }); return { status: r.status, text: await r.text() }; };
-  for (const [p, accept, code] of [[`/tempo/api/traces/${bigId}`, 'application/protobuf', 500], [`/tempo/api/v2/traces/${bigId}`, 'application/protobuf', 500], [`/tempo/api/traces/${bigId}`, '', 500]]) {
+  for (const [p, accept, code] of [[`/tempo/api/traces/${bigId}`, 'application/protobuf', 400], [`/tempo/api/v2/traces/${bigId}`, 'application/protobuf', 400], [`/tempo/api/traces/${bigId}`, '', 400]]) {
     const r = await mget(p, accept);
     ok(r.status === code && /^query exceeded its memory budget of 1 MiB/.test(r.text), `memory: Tempo ${p.slice(0, 20)} ${accept || 'JSON'} of 700 spans under 1 MiB: ${code}, the budget's message`, `${r.status} ${r.text.slice(0, 200)}`);
   }

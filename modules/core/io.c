@@ -360,12 +360,17 @@ int ow_io_disk_space(const char *path, uint64_t *avail, uint64_t *total)
 
 /* ---- the disk thread ----
  *
- * A thread of its own, started with the first job, runs them in order;
+ * A thread of its own, started with the first job, runs them in order
+ * (ow_io_submit_first's before those waiting);
  * what it has left when ow_io_stop runs is done then. After that (or when
- * the thread cannot start) a job runs at once, on the caller's thread. */
+ * the thread cannot start) a job runs at once, on the caller's thread.
+ * A job finished after the loop ended (ow_workers_stop) and before
+ * ow_io_stop waits for ow_io_stop to run its done(), on its thread: the
+ * modules' stops run meanwhile. */
 static pthread_mutex_t disk_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t disk_cv = PTHREAD_COND_INITIALIZER;
 static ow_job_t *disk_head, **disk_tail = &disk_head;
+static ow_job_t *disk_left; /* done() due, the loop gone (disk_mu) */
 static pthread_t disk_thread;
 static int disk_started, disk_stopped;
 
@@ -374,10 +379,14 @@ static void disk_run(ow_job_t *j, int loop)
 {
 	void (*done)(ow_job_t *) = j->done;
 	j->work(j);
-	if (done && loop)
-		ow_loop_post(j);
-	else if (done)
+	if (done && loop && ow_loop_post(j) != OW_OK) {
+		pthread_mutex_lock(&disk_mu);
+		j->next = disk_left;
+		disk_left = j;
+		pthread_mutex_unlock(&disk_mu);
+	} else if (done && !loop) {
 		done(j);
+	}
 }
 
 static void *disk_main(void *arg)
@@ -401,7 +410,7 @@ static void *disk_main(void *arg)
 	return NULL;
 }
 
-void ow_io_submit(ow_job_t *j)
+static void disk_put(ow_job_t *j, int first)
 {
 	j->next = NULL;
 	pthread_mutex_lock(&disk_mu);
@@ -412,10 +421,25 @@ void ow_io_submit(ow_job_t *j)
 		disk_run(j, 0);
 		return;
 	}
-	*disk_tail = j;
-	disk_tail = &j->next;
+	if (first && disk_head) {
+		j->next = disk_head;
+		disk_head = j;
+	} else {
+		*disk_tail = j;
+		disk_tail = &j->next;
+	}
 	pthread_cond_signal(&disk_cv);
 	pthread_mutex_unlock(&disk_mu);
+}
+
+void ow_io_submit(ow_job_t *j)
+{
+	disk_put(j, 0);
+}
+
+void ow_io_submit_first(ow_job_t *j)
+{
+	disk_put(j, 1);
 }
 
 void ow_io_stop(void)
@@ -427,6 +451,11 @@ void ow_io_stop(void)
 	pthread_mutex_unlock(&disk_mu);
 	if (started)
 		pthread_join(disk_thread, NULL);
+	for (ow_job_t *j = disk_left, *next; j; j = next) {
+		next = j->next;
+		j->done(j);
+	}
+	disk_left = NULL;
 }
 
 typedef struct {

@@ -43,6 +43,9 @@ int ow_io_unlink(int domain, const char *path);
  * once, on the caller's thread. */
 struct ow_job;
 void ow_io_submit(struct ow_job *j);
+/* ow_io_submit, ahead of the jobs waiting (a quick one that must not wait
+ * behind a queue of unlinks: statvfs) */
+void ow_io_submit_first(struct ow_job *j);
 void ow_io_stop(void);
 /* ow_io_unlink on the disk thread; then, when pending is not NULL, bytes
  * are taken from *pending (what the caller counts as about to be freed). */

@@ -29,12 +29,17 @@ static int efd = -1;
 static struct event *wake_ev;
 static pthread_mutex_t done_mu = PTHREAD_MUTEX_INITIALIZER;
 static ow_job_t *done_head, *done_tail;
+static int loop_gone; /* ow_workers_stop ran (done_mu) */
 
-void ow_loop_post(ow_job_t *j)
+int ow_loop_post(ow_job_t *j)
 {
 	int was_empty;
 	j->next = NULL;
 	pthread_mutex_lock(&done_mu);
+	if (loop_gone) { /* efd is closed (its number may be another file's) */
+		pthread_mutex_unlock(&done_mu);
+		return OW_ERROR;
+	}
 	was_empty = done_head == NULL;
 	if (done_tail)
 		done_tail->next = j;
@@ -47,6 +52,7 @@ void ow_loop_post(ow_job_t *j)
 		ssize_t n = write(efd, &one, sizeof(one));
 		OW_UNUSED(n);
 	}
+	return OW_OK;
 }
 
 static void on_wake(evutil_socket_t fd, short what, void *arg)
@@ -183,6 +189,9 @@ void ow_workers_stop(void)
 	if (ingest.threads == NULL)
 		return;
 	pool_stop(&ingest);
+	pthread_mutex_lock(&done_mu);
+	loop_gone = 1;
+	pthread_mutex_unlock(&done_mu);
 	/* Jobs finished after the loop stopped still need their done(). */
 	on_wake(efd, 0, NULL);
 	event_free(wake_ev);

@@ -24,7 +24,9 @@ struct ow_job {
 /* The ingest pool: decoding, flushing, merging. */
 int ow_workers_start(struct event_base *base, int nthreads, size_t queue_slots);
 int ow_work_submit(ow_job_t *j); /* OW_AGAIN when the queue is full */
-void ow_loop_post(ow_job_t *j);	 /* any thread: run j->done on the loop */
+/* any thread: run j->done on the loop; OW_ERROR (the job not taken) once
+ * ow_workers_stop has run */
+int ow_loop_post(ow_job_t *j);
 size_t ow_work_queued(void);
 void ow_workers_stop(void);
 int ow_workers_count(void);

@@ -726,7 +726,8 @@ int ow_index_hold(const ow_index_t *cix)
 	int missing;
 	char err[256];
 	ow_index_t *fresh = index_load(ix->rows, ix->path, &missing, err, sizeof(err));
-	if (fresh && (fresh->nblocks != ix->nblocks || fresh->nrg != ix->nrg)) {
+	if (fresh && (fresh->nblocks != ix->nblocks || fresh->nrg != ix->nrg ||
+		      fresh->block_rows != ix->block_rows)) {
 		index_free(fresh);
 		fresh = NULL;
 	}
@@ -965,7 +966,16 @@ static void index_work(ow_job_t *j)
 	ix->path = ow_strdup(path);
 	ix->rows = p->rows;
 	void *none = NULL;
-	if (!atomic_compare_exchange_strong(&p->index, &none, (void *)ix)) {
+	/* published and put in the list at once (lru_mu): a query holding
+	 * it (ow_index_hold) must find it in the list if it has postings */
+	pthread_mutex_lock(&lru_mu);
+	int fresh = atomic_compare_exchange_strong(&p->index, &none, (void *)ix);
+	if (fresh) {
+		lru_in(ix);
+		lru_evict();
+	}
+	pthread_mutex_unlock(&lru_mu);
+	if (!fresh) {
 		/* a rebuild: the index in use describes the same rows; the new
 		 * file's stat is what the next check compares with (its
 		 * postings, if evicted, are read from the new file) */
@@ -974,10 +984,6 @@ static void index_work(ow_job_t *j)
 		old->mtime_ns = ix->mtime_ns;
 		index_free(ix);
 	} else {
-		pthread_mutex_lock(&lru_mu);
-		lru_in(ix);
-		lru_evict();
-		pthread_mutex_unlock(&lru_mu);
 		atomic_fetch_add(&stats.rows, p->rows);
 	}
 	id_add(p->id);

@@ -404,7 +404,6 @@ enum { R_AGE, R_BYTES, R_DISK, R_N };
 static const char *const reason_names[R_N] = {"retention", "max_bytes", "low_watermark"};
 static uint64_t dropped_parts[R_N], dropped_bytes[R_N]; /* for /metrics */
 static int64_t last_pass_mono, last_merge_mono;
-static int last_was_pass; /* the last job: a pass (1) or a merge */
 static int disk_low, disk_critical;
 /* below the low watermark with no part left to drop: passes go back to
  * janitor.interval_seconds, and the warning is logged once */
@@ -672,13 +671,14 @@ static void next_job(void)
 		return;
 	int64_t now = ow_mono_ns();
 	int merge_due = now - last_merge_mono >= check_ms * 1000000;
-	if (last_pass_mono == 0 || (disk_low && !low_exhausted && !(merge_due && last_was_pass)) ||
+	int last_pass = last_pass_mono >= last_merge_mono; /* the last job a pass */
+	if (last_pass_mono == 0 || (disk_low && !low_exhausted && !(merge_due && last_pass)) ||
 	    now - last_pass_mono >= interval_s * 1000000000LL) {
 		if (submit(ow_calloc(1, sizeof(pass_t)), pass_work, pass_done))
-			last_pass_mono = now, last_was_pass = 1;
+			last_pass_mono = now;
 	} else if (merge_due) {
 		if (submit(ow_calloc(1, sizeof(merge_t)), merge_work, merge_done))
-			last_merge_mono = now, last_was_pass = 0;
+			last_merge_mono = now;
 	}
 }
 
@@ -724,7 +724,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	d->job.work = disk_work;
 	d->job.done = disk_done;
 	measuring = 1;
-	ow_io_submit(&d->job);
+	ow_io_submit_first(&d->job); /* not behind the unlinks it measures */
 }
 
 static int janitor_init(struct event_base *base)

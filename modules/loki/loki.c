@@ -83,11 +83,12 @@ typedef struct {
 	int forward;
 	char *name; /* label values */
 	/* tail: the entries at time start already sent (their hashes,
-	 * entry_hash), skipped when a poll reads that nanosecond again; a
-	 * poll's own at the time of its last entry, in next */
+	 * entry_hash, sorted), skipped when a poll reads that nanosecond
+	 * again; a poll's own at the time of its last entry, in next. Both
+	 * are charged to each poll's memory budget. */
 	int tail;
 	uint64_t *sent, *next;
-	int nsent, nnext;
+	int nsent, nnext, capnext;
 	int64_t delay; /* tail: delay_for, in ns */
 } loki_req_t;
 
@@ -280,6 +281,30 @@ static uint64_t entry_hash(const ow_buf_t *key, const ow_buf_t *line)
 	return h;
 }
 
+/* Whether hash eh is one of r->sent (sorted) not yet met by this poll
+ * (skipped): it is met then; each sent entry is skipped once. */
+static int sent_skip(const loki_req_t *r, uint8_t *skipped, uint64_t eh)
+{
+	int lo = 0, hi = r->nsent;
+	while (lo < hi) { /* the first not below eh */
+		int mid = lo + (hi - lo) / 2;
+		if (r->sent[mid] < eh)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < r->nsent && r->sent[lo] == eh; lo++)
+		if (!skipped[lo])
+			return skipped[lo] = 1;
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
 /* The entries of a log query as Loki's array of streams into out; *found
  * entries, the last of them at *last. For a tail (r->tail) the entries at
  * r->start in r->sent are left out (each hash once), and the hashes of
@@ -293,12 +318,15 @@ static int log_streams(ow_search_t *s, loki_req_t *r, const lq_selector_t *sel, 
 	pushdown(sel, &where, 0);
 	stream_t *streams = NULL;
 	int nstreams = 0, rc = OW_OK;
-	int64_t found = 0, offset = 0, held = 0;
-	uint8_t *skipped = r->nsent ? ow_calloc((size_t)r->nsent, 1) : NULL;
+	int64_t found = 0, offset = 0;
+	/* the sent hashes and which of them this poll has met */
+	int64_t held = (int64_t)r->nsent * 9 + (int64_t)r->capnext * 8;
+	rc = ow_search_hold(s, held, err, errlen);
+	uint8_t *skipped = r->nsent && rc == OW_OK ? ow_calloc((size_t)r->nsent, 1) : NULL;
 	r->nnext = 0;
 	int64_t batch = OW_MAX(OW_MIN(OW_MAX(r->limit, 1000), ow_control_query_max_rows() - 1), 1);
 	ow_buf_t line = {0}, key = {0};
-	while (found < r->limit) {
+	while (rc == OW_OK && found < r->limit) {
 		ow_buf_t sql = {0};
 		ow_buf_addstr(&sql, "SELECT ");
 		label_cols(&sql);
@@ -338,19 +366,25 @@ static int log_streams(ow_search_t *s, loki_req_t *r, const lq_selector_t *sel, 
 			ow_buf_add(&key, "", 1);
 			int64_t t = strtoll(c[k + 2], NULL, 10);
 			uint64_t eh = r->tail ? entry_hash(&key, &line) : 0;
-			int dup = 0;
-			for (int x = 0; x < r->nsent && t == r->start && !dup; x++)
-				if (!skipped[x] && r->sent[x] == eh)
-					skipped[x] = dup = 1;
-			if (dup) { /* sent by an earlier poll */
+			if (t == r->start && sent_skip(r, skipped, eh)) { /* sent before */
 				lq_labels_free(&l);
 				continue;
 			}
 			if (r->tail) {
 				if (found && t != *last)
 					r->nnext = 0;
-				r->next =
-				    ow_realloc(r->next, (size_t)(r->nnext + 1) * sizeof(uint64_t));
+				if (r->nnext == r->capnext) {
+					int cap = r->capnext ? r->capnext * 2 : 64;
+					held += (int64_t)(cap - r->capnext) * 8;
+					if ((rc = ow_search_hold(s, (int64_t)(cap - r->capnext) * 8,
+								 err, errlen)) != OW_OK) {
+						lq_labels_free(&l);
+						break;
+					}
+					r->next =
+					    ow_realloc(r->next, (size_t)cap * sizeof(uint64_t));
+					r->capnext = cap;
+				}
 				r->next[r->nnext++] = eh;
 			}
 			int si;
@@ -787,10 +821,12 @@ static int run_metric(ow_search_t *s, loki_req_t *r, ow_buf_t *out, char *err, s
 	ow_buf_printf(out, "{\"status\":\"success\",\"data\":{\"resultType\":\"%s\",\"result\":[",
 		      r->what == Q_INSTANT ? "vector" : "matrix");
 	int first = 1, rc = OW_OK;
-	size_t cap = out->cap; /* the answer is held too */
-	for (int i = 0; i < ss.n && rc == OW_OK; i++) {
+	size_t cap = out->cap; /* the answer is held too: each series' growth */
+	for (int i = 0; i <= ss.n; i++) {
 		rc = sset_hold(&ss, (int64_t)(out->cap - cap), err, errlen);
 		cap = out->cap;
+		if (rc != OW_OK || i == ss.n)
+			break;
 		series_t *x = &ss.s[i];
 		int any = 0;
 		for (int64_t p = 0; p < npts; p++)
@@ -1370,6 +1406,7 @@ static void tail_answered(void *arg, ow_query_answer_t *a)
 		r->sent = ow_realloc(r->sent, (size_t)(r->nsent + r->nnext) * sizeof(uint64_t));
 		memcpy(r->sent + r->nsent, r->next, (size_t)r->nnext * sizeof(uint64_t));
 		r->nsent += r->nnext;
+		qsort(r->sent, (size_t)r->nsent, sizeof(uint64_t), cmp_u64);
 		r->start = t->last;
 	} else if (a->code == 400 || (a->code != 200 && t->failed >= TAIL_MAX_TRIES)) {
 		/* the query cannot run (its budget), or has not for a while

@@ -64,7 +64,11 @@ typedef struct {
 static const char *const kind_names[] = {"",	   "internal", "server",
 					 "client", "producer", "consumer"};
 
-static void envelope(ow_query_answer_t *a, cJSON *data, int total)
+static void fail(ow_query_answer_t *a, int code, const char *msg);
+
+/* data in Jaeger's envelope; with h, its text charged (a budget's
+ * failure is the answer then) */
+static void envelope(ow_query_answer_t *a, cJSON *data, int total, tr_hold_t *h)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddItemToObject(o, "data", data ? data : cJSON_CreateNull());
@@ -72,10 +76,9 @@ static void envelope(ow_query_answer_t *a, cJSON *data, int total)
 	cJSON_AddNumberToObject(o, "limit", 0);
 	cJSON_AddNumberToObject(o, "offset", 0);
 	cJSON_AddNullToObject(o, "errors");
-	char *s = cJSON_PrintUnformatted(o);
-	ow_buf_addstr(&a->body, s);
-	cJSON_free(s);
-	cJSON_Delete(o);
+	char err[512];
+	if (tr_print(o, &a->body, h, err, sizeof(err)) != OW_OK)
+		fail(a, h ? 400 : 500, err);
 }
 
 static void fail(ow_query_answer_t *a, int code, const char *msg)
@@ -267,6 +270,7 @@ static cJSON *trace(const ow_search_rows_t *rows, size_t from, size_t to, tr_hol
 			p++;
 		char pid[32];
 		snprintf(pid, sizeof(pid), "p%zu", p + 1);
+		int64_t grew = 0;
 		if (p == nproc) {
 			first[nproc++] = i;
 			cJSON *pr = cJSON_CreateObject();
@@ -274,9 +278,11 @@ static cJSON *trace(const ow_search_rows_t *rows, size_t from, size_t to, tr_hol
 			add_tags(cJSON_AddArrayToObject(pr, "tags"), tr_otlp(rows, i, TR_RES_ATTRS),
 				 "service.name");
 			cJSON_AddItemToObject(procs, pid, pr);
+			grew = tr_json_bytes(pr);
 		}
-		cJSON_AddItemToArray(spans, span(rows, i, pid));
-		if (tr_hold(h, 0, err, errlen) != OW_OK) {
+		cJSON *sp = span(rows, i, pid);
+		cJSON_AddItemToArray(spans, sp);
+		if (tr_hold(h, grew + tr_json_bytes(sp), err, errlen) != OW_OK) {
 			free(first);
 			cJSON_Delete(procs);
 			cJSON_Delete(t);
@@ -340,7 +346,7 @@ static void work_names(ow_search_t *s, jaeger_req_t *r, ow_query_answer_t *a)
 		n++;
 	}
 	ow_search_rows_free(&rows);
-	envelope(a, data, n);
+	envelope(a, data, n, NULL);
 }
 
 static void work_traces(ow_search_t *s, jaeger_req_t *r, ow_query_answer_t *a)
@@ -352,7 +358,7 @@ static void work_traces(ow_search_t *s, jaeger_req_t *r, ow_query_answer_t *a)
 		return;
 	}
 	if (r->what == J_SEARCH && ids.nrows == 0) {
-		envelope(a, cJSON_CreateArray(), 0);
+		envelope(a, cJSON_CreateArray(), 0, NULL);
 		ow_search_rows_free(&ids);
 		return;
 	}
@@ -378,13 +384,8 @@ static void work_traces(ow_search_t *s, jaeger_req_t *r, ow_query_answer_t *a)
 	size_t nids = rc != OW_OK ? 0 : r->what == J_SEARCH ? ids.nrows : 1;
 	for (size_t i = 0; i < nids; i++) {
 		const char *id = r->what == J_SEARCH ? tr_cell(&ids, i, 0) : tr_cell(&rows, 0, 0);
-		size_t from = rows.nrows, to = rows.nrows;
-		for (size_t k = 0; k < rows.nrows; k++)
-			if (strcmp(tr_cell(&rows, k, TR_TRACE), id) == 0) {
-				from = from == rows.nrows ? k : from;
-				to = k + 1;
-			}
-		if (from == rows.nrows)
+		size_t from, to;
+		if (!tr_trace_rows(&rows, TR_TRACE, id, &from, &to))
 			continue;
 		cJSON *t = trace(&rows, from, to, &h, err, sizeof(err));
 		if (t == NULL) {
@@ -402,7 +403,7 @@ static void work_traces(ow_search_t *s, jaeger_req_t *r, ow_query_answer_t *a)
 		fail(a, 400, err);
 		return;
 	}
-	envelope(a, data, n);
+	envelope(a, data, n, &h);
 	tr_hold_end(&h);
 }
 

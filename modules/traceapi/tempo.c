@@ -447,10 +447,9 @@ int tr_traceql(const char *q, ow_buf_t *out, char *err, size_t errlen)
 
 static void json(ow_query_answer_t *a, cJSON *j)
 {
-	char *s = cJSON_PrintUnformatted(j);
-	ow_buf_addstr(&a->body, s);
-	cJSON_free(s);
-	cJSON_Delete(j);
+	char err[64];
+	if (tr_print(j, &a->body, NULL, err, sizeof(err)) != OW_OK)
+		ow_query_text(a, 500, err);
 }
 
 /* Adds the TR_* columns' strings and counts that OTLP/JSON names. */
@@ -523,6 +522,8 @@ static cJSON *otlp_trace(const ow_search_rows_t *rows, size_t from, size_t to, t
 		add_json(res, "attributes", tr_otlp(rows, i, TR_RES_ATTRS));
 		add_count(res, "droppedAttributesCount", tr_cell(rows, i, TR_RES_DROPPED));
 		cJSON *sss = cJSON_AddArrayToObject(rs, "scopeSpans");
+		over = tr_hold(h, tr_json_bytes(res) + 2 * (int64_t)sizeof(cJSON), err, errlen) !=
+		       OW_OK;
 		for (size_t j = i; j < to; j++) {
 			if (done[j - from] || !same(rows, i, j, TR_SERVICE, TR_RES_SCHEMA))
 				continue;
@@ -533,14 +534,20 @@ static cJSON *otlp_trace(const ow_search_rows_t *rows, size_t from, size_t to, t
 			add_json(sc, "attributes", tr_otlp(rows, j, TR_SCOPE_ATTRS));
 			add_count(sc, "droppedAttributesCount", tr_cell(rows, j, TR_SCOPE_DROPPED));
 			cJSON *spans = cJSON_AddArrayToObject(ss, "spans");
+			if (over || tr_hold(h, tr_json_bytes(ss), err, errlen) != OW_OK) {
+				over = 1;
+				cJSON_Delete(ss);
+				break;
+			}
 			for (size_t k = j; k < to; k++) {
 				if (done[k - from] ||
 				    !same(rows, i, k, TR_SERVICE, TR_RES_SCHEMA) ||
 				    !same(rows, j, k, TR_SCOPE_NAME, TR_SCOPE_SCHEMA))
 					continue;
-				cJSON_AddItemToArray(spans, otlp_span(rows, k));
+				cJSON *sp = otlp_span(rows, k);
+				cJSON_AddItemToArray(spans, sp);
 				done[k - from] = 1;
-				if (tr_hold(h, 0, err, errlen) != OW_OK) {
+				if (tr_hold(h, tr_json_bytes(sp), err, errlen) != OW_OK) {
 					over = 1;
 					break;
 				}
@@ -568,7 +575,7 @@ static void work_trace(ow_search_t *s, tempo_req_t *r, ow_query_answer_t *a)
 	char err[512];
 	ow_search_rows_t rows;
 	if (tr_spans(s, NULL, r->id, &rows, err, sizeof(err)) != OW_OK) {
-		ow_query_text(a, 500, err);
+		ow_query_text(a, 400, err);
 		return;
 	}
 	if (rows.nrows == 0) {
@@ -586,7 +593,7 @@ static void work_trace(ow_search_t *s, tempo_req_t *r, ow_query_answer_t *a)
 	ow_search_rows_free(&rows);
 	if (td == NULL) {
 		tr_hold_end(&h);
-		ow_query_text(a, 500, err); /* as the spans' query's error */
+		ow_query_text(a, 400, err); /* as the spans' query's error */
 		return;
 	}
 	if (!r->proto) {
@@ -595,14 +602,15 @@ static void work_trace(ow_search_t *s, tempo_req_t *r, ow_query_answer_t *a)
 			cJSON_AddItemToObject(w, "trace", td);
 			td = w;
 		}
-		json(a, td);
+		if (tr_print(td, &a->body, &h, err, sizeof(err)) != OW_OK)
+			ow_query_text(a, 400, err);
 		tr_hold_end(&h);
 		return;
 	}
 	char *j = cJSON_PrintUnformatted(td);
 	cJSON_Delete(td);
 	ow_buf_t pb = {0};
-	int rc = tr_hold(&h, 0, err, sizeof(err));
+	int rc = tr_hold(&h, (int64_t)strlen(j), err, sizeof(err));
 	if (rc == OW_OK)
 		rc = ow_otlp_json_to_pb(OW_TRACES, j, strlen(j), &pb, err, sizeof(err));
 	cJSON_free(j);
@@ -611,7 +619,7 @@ static void work_trace(ow_search_t *s, tempo_req_t *r, ow_query_answer_t *a)
 	tr_hold_end(&h);
 	if (rc != OW_OK) {
 		ow_buf_free(&pb);
-		ow_query_text(a, 500, err);
+		ow_query_text(a, 400, err);
 		return;
 	}
 	a->ctype = "application/protobuf";
@@ -669,15 +677,16 @@ static void work_search(ow_search_t *s, tempo_req_t *r, ow_query_answer_t *a)
 	/* rows by trace id: for each id found, in the order found */
 	for (size_t i = 0; i < ids.nrows; i++) {
 		const char *id = tr_cell(&ids, i, 0);
-		size_t from = rows.nrows, to = rows.nrows;
-		for (size_t k = 0; k < rows.nrows; k++)
-			if (strcmp(tr_cell(&rows, k, 0), id) == 0) {
-				from = from == rows.nrows ? k : from;
-				to = k + 1;
-			}
-		if (from == rows.nrows)
+		size_t from, to;
+		if (!tr_trace_rows(&rows, 0, id, &from, &to))
 			continue;
 		int64_t t0 = INT64_MAX, t1 = INT64_MIN;
+		for (size_t k = from; k < to; k++) {
+			t0 = OW_MIN(t0, strtoll(tr_cell(&rows, k, 5), NULL, 10));
+			t1 = OW_MAX(t1, strtoll(tr_cell(&rows, k, 6), NULL, 10));
+		}
+		if (!tr_duration_in(&r->q, t1 - t0))
+			continue;
 		size_t root = from;
 		int has_root = 0;
 		cJSON *set = cJSON_CreateObject();
@@ -686,8 +695,6 @@ static void work_search(ow_search_t *s, tempo_req_t *r, ow_query_answer_t *a)
 		for (size_t k = from; k < to; k++) {
 			int64_t st = strtoll(tr_cell(&rows, k, 5), NULL, 10);
 			int64_t en = strtoll(tr_cell(&rows, k, 6), NULL, 10);
-			t0 = OW_MIN(t0, st);
-			t1 = OW_MAX(t1, en);
 			if (!has_root && *tr_cell(&rows, k, 2) == '\0') {
 				root = k;
 				has_root = 1;
@@ -920,10 +927,9 @@ static const char *parse_args(struct evkeyvalq *args, tempo_req_t *r, char *err,
 	if (secs_arg(args, "start", -1, &r->q.start) != OW_OK ||
 	    secs_arg(args, "end", INT64_MAX, &r->q.end) != OW_OK)
 		return "invalid start or end: Unix seconds";
-	if (r->q.start < 0) /* a search's default: the hour before end or now */
-		r->q.start = r->what != T_SEARCH     ? 0
-			     : r->q.end != INT64_MAX ? r->q.end - SEARCH_LOOKBACK
-						     : ow_now_ns() - SEARCH_LOOKBACK;
+	if (r->q.start < 0) /* by default the hour before end or now */
+		r->q.start = r->q.end != INT64_MAX ? r->q.end - SEARCH_LOOKBACK
+						   : ow_now_ns() - SEARCH_LOOKBACK;
 	if (r->q.end <= INT64_MAX - 999999999)
 		r->q.end += 999999999; /* the whole last second */
 	if (int_arg(args, "limit", 20, 1, max, &r->q.limit) != OW_OK) {

@@ -8,8 +8,9 @@
  * one asks for it with a subquery. Every step is bound by query.max_rows
  * and the query's time and memory budgets, as /api/search is; what the
  * APIs build of the rows (cJSON trees, their text, protobuf) is held under
- * the same memory budget (tr_hold): cJSON's allocations are counted per
- * thread through its hooks, set here once at init.
+ * the same memory budget (tr_hold): a tree as its nodes and strings
+ * (tr_json_bytes), charged a span at a time as it grows. cJSON's
+ * allocator is left alone (its hooks are process-wide).
  */
 #include "traceapi.h"
 #include "../auth/auth.h"
@@ -17,36 +18,23 @@
 #include "../control/control.h"
 
 #include <errno.h>
-#include <malloc.h>
 
-/* cJSON's heap, counted per thread (its hooks): what a query thread's
- * answer builds is charged to its budget (tr_hold). */
-static __thread int64_t json_bytes;
-
-static void *json_malloc(size_t n)
+int64_t tr_json_bytes(const cJSON *j)
 {
-	void *p = malloc(n);
-	if (p)
-		json_bytes += (int64_t)malloc_usable_size(p);
-	return p;
-}
-
-static void json_free(void *p)
-{
-	if (p)
-		json_bytes -= (int64_t)malloc_usable_size(p);
-	free(p);
+	int64_t n = (int64_t)sizeof(cJSON) + (j->string ? (int64_t)strlen(j->string) + 1 : 0) +
+		    (j->valuestring ? (int64_t)strlen(j->valuestring) + 1 : 0);
+	for (const cJSON *c = j->child; c; c = c->next)
+		n += tr_json_bytes(c);
+	return n;
 }
 
 void tr_hold_begin(tr_hold_t *h, ow_search_t *s)
 {
-	*h = (tr_hold_t){.s = s, .json = json_bytes};
+	*h = (tr_hold_t){.s = s};
 }
 
 int tr_hold(tr_hold_t *h, int64_t n, char *err, size_t errlen)
 {
-	n += json_bytes - h->json;
-	h->json = json_bytes;
 	h->held += n;
 	return ow_search_hold(h->s, n, err, errlen);
 }
@@ -55,6 +43,21 @@ void tr_hold_end(tr_hold_t *h)
 {
 	(void)ow_search_hold(h->s, -h->held, NULL, 0);
 	h->held = 0;
+}
+
+int tr_print(cJSON *j, ow_buf_t *out, tr_hold_t *h, char *err, size_t errlen)
+{
+	char *s = cJSON_PrintUnformatted(j);
+	size_t n = s ? strlen(s) : 0;
+	/* the text and its copy, before the tree goes: the peak holds all */
+	int rc = !s ? OW_ERROR : h ? tr_hold(h, 2 * (int64_t)n, err, errlen) : OW_OK;
+	if (!s)
+		snprintf(err, errlen, "cannot print the answer");
+	cJSON_Delete(j);
+	if (rc == OW_OK)
+		ow_buf_add(out, s, n);
+	cJSON_free(s);
+	return rc;
 }
 
 int tr_duration(const char *v, int64_t unit, int64_t *ns)
@@ -69,6 +72,28 @@ int tr_duration(const char *v, int64_t unit, int64_t *ns)
 		return OW_OK;
 	}
 	return ow_parse_duration(v, ns) == OW_OK && *ns >= 0 ? OW_OK : OW_ERROR;
+}
+
+int tr_duration_in(const tr_search_t *q, int64_t dur)
+{
+	return (q->min_dur < 0 || dur >= q->min_dur) && (q->max_dur < 0 || dur <= q->max_dur);
+}
+
+int tr_trace_rows(const ow_search_rows_t *rows, int col, const char *id, size_t *from, size_t *to)
+{
+	size_t lo = 0, hi = rows->nrows;
+	while (lo < hi) { /* the first row not before id */
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(tr_cell(rows, mid, col), id) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*from = lo;
+	while (lo < rows->nrows && strcmp(tr_cell(rows, lo, col), id) == 0)
+		lo++;
+	*to = lo;
+	return *to > *from;
 }
 
 int tr_search_ids(ow_search_t *s, const tr_search_t *q, ow_search_rows_t *ids, char *err,
@@ -185,8 +210,6 @@ cJSON *tr_otlp(const ow_search_rows_t *rows, size_t r, int col)
 static int traceapi_init(struct event_base *base)
 {
 	OW_UNUSED(base);
-	cJSON_Hooks hooks = {json_malloc, json_free}; /* before any thread runs */
-	cJSON_InitHooks(&hooks);
 	if (ow_control_route("/tempo", OW_ROUTE_PREFIX, OW_AUTH_READ, ow_tempo_route, NULL) !=
 		OW_OK ||
 	    ow_control_route("/jaeger", OW_ROUTE_PREFIX, OW_AUTH_READ, ow_jaeger_route, NULL) !=

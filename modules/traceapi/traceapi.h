@@ -69,13 +69,22 @@ enum {
  * min_dur/max_dur (>= 0), only traces whose duration is in range: the
  * duration over the trace's spans that start within max_dur of the window
  * (every span of a trace that short), or without max_dur within
- * TR_TRACE_SLACK of it. The default windows are the APIs'. */
+ * TR_TRACE_SLACK of it; a first pass (a span far from the window can make
+ * a trace longer: tr_duration_in over all of them). The default windows
+ * are the APIs'. */
 #define TR_TRACE_SLACK (3600 * (int64_t)1000000000)
 typedef struct {
 	ow_buf_t cond;
 	int64_t start, end, limit, min_dur, max_dur;
 } tr_search_t;
 
+/* Whether a trace lasting dur ns is in q's [min_dur, max_dur]: what the
+ * APIs ask of each trace found with all its spans read (the search's
+ * windowed duration misses spans far from the window). */
+int tr_duration_in(const tr_search_t *q, int64_t dur);
+/* The rows [*from, *to) of trace id in rows ordered by trace id (column
+ * col), found by binary search: 1, or 0 when it has none. */
+int tr_trace_rows(const ow_search_rows_t *rows, int col, const char *id, size_t *from, size_t *to);
 /* The trace ids a search finds (column 0 of ids), the most recent first. */
 int tr_search_ids(ow_search_t *s, const tr_search_t *q, ow_search_rows_t *ids, char *err,
 		  size_t errlen);
@@ -95,20 +104,24 @@ static inline const char *tr_cell(const ow_search_rows_t *rows, size_t r, int c)
 cJSON *tr_otlp(const ow_search_rows_t *rows, size_t r, int col);
 /* What an answer's work holds under the query's memory budget
  * (ow_search_hold), as /api/search's answer is: the rows it has read and
- * the cJSON it builds of them (measured: cJSON's allocations on this
- * thread are counted, traceapi.c). */
+ * the cJSON it builds of them (tr_json_bytes of each part as added). */
 typedef struct {
 	ow_search_t *s;
 	int64_t held; /* charged to s */
-	int64_t json; /* the thread's cJSON bytes at the last charge */
 } tr_hold_t;
 void tr_hold_begin(tr_hold_t *h, ow_search_t *s);
-/* Charges n bytes more, and the cJSON built (or freed) since the last
- * call: OW_OK, or OW_ERROR with the budget's message in err once the
- * query holds more than query.max_memory_bytes. */
+/* Charges n bytes more: OW_OK, or OW_ERROR with the budget's message in
+ * err once the query holds more than query.max_memory_bytes. */
 int tr_hold(tr_hold_t *h, int64_t n, char *err, size_t errlen);
+/* The bytes of cJSON j and all below it: a node and its strings each,
+ * as allocated. */
+int64_t tr_json_bytes(const cJSON *j);
 /* Credits what h charged, once the caller has freed it. */
 void tr_hold_end(tr_hold_t *h);
+/* j printed onto out and freed; with h, the text and its copy in out
+ * charged first: OW_OK, or OW_ERROR with the budget's message in err and
+ * nothing added to out. */
+int tr_print(cJSON *j, ow_buf_t *out, tr_hold_t *h, char *err, size_t errlen);
 /* An integer or a duration ("1.5s", "100ms"; a bare number in unit ns)
  * into ns: OW_OK or OW_ERROR. */
 int tr_duration(const char *v, int64_t unit, int64_t *ns);
