@@ -57,7 +57,7 @@ is((await s.stop()).code, 0, 'SIGTERM: exit 0');
 s.forget();
 
 // ---- 2. restart with 2 hours of retention: the next pass drops the old part ----
-const RET = { ...KEEP, 'storage.local_retention.retention_hours': 2, 'storage.local_retention.overrides': '["keep/*=0", "*/metrics=30d"]' };
+const RET = { ...KEEP, 'query.timeout_ms': 600000, 'storage.local_retention.retention_hours': 2, 'storage.local_retention.overrides': '["keep/*=0", "*/metrics=30d"]' };
 s = await start({ dir, tag: 'retention', config: RET });
 ok(await until(() => !catalog(s).some((p) => p.part_id === oldPart.part_id)), 'restarted with retention_hours 2: the old acme part leaves the catalog');
 ok(await until(() => !fs.existsSync(path.join(s.data, oldPart.path))), '... and the disk');
