@@ -8,7 +8,8 @@
 // rows alone and beside parts; a cache smaller than what is read (pieces
 // evicted, answers unchanged); a part dropped by retention (its pieces
 // and points gone); the memory a request fetches, series API too, counted
-// against query.max_memory_bytes.
+// against query.max_memory_bytes; a name stored as a gauge and as a
+// histogram (the piece of the name read by one holds the other's columns).
 const path = require('node:path');
 const { createRequire } = require('node:module');
 (async () => {
@@ -196,6 +197,29 @@ async function until(f, ms = 20000) {
   const lab = curlJSON(`${s.control}/prometheus/api/v1/label/i/values?${Array(160).fill('match[]=big_gauge').join('&')}`, ['-g']);
   is([lab.code, lab.json.errorType], [422, 'execution'], 'label values API, the same: refused');
   check(range(s, 'big_gauge{i=~"0|299"}', 0, 29), [0, 299], 0, 29, 'a query within the budget answers');
+  s.stop();
+  await s.exited;
+  s.forget();
+}
+// ---- 6. a name stored as two types: one piece holds both ----
+{
+  const { MeterProvider, PeriodicExportingMetricReader } = req('@opentelemetry/sdk-metrics');
+  const { OTLPMetricExporter } = req('@opentelemetry/exporter-metrics-otlp-proto');
+  const s = await start({ tag: 'promcache-kinds', config: { 'storage.buffer.flush_interval_ms': 100 } });
+  const reader = new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter({ url: `${s.otlp}/v1/metrics` }), exportIntervalMillis: 3600000 });
+  const provider = new MeterProvider({ readers: [reader] });
+  provider.getMeter('a').createGauge('dual').record(5);
+  const h = provider.getMeter('b').createHistogram('dual');
+  for (const v of [1, 2, 3]) h.record(v);
+  await provider.shutdown();
+  ok(await until(() => parts(s).length === 1), 'dual (a gauge and a histogram) flushed into a part');
+  const at = Date.now() / 1000 + 1;
+  const inst = (q) => curlJSON(`${s.control}/prometheus/api/v1/query?query=${encodeURIComponent(q)}&time=${at}`).json;
+  const val = (a) => a && a.data && a.data.result.map((r) => r.value[1]);
+  is(val(inst('dual')), ['5'], 'dual: the gauge (its piece decoded and cached first)');
+  is(val(inst('dual_count')), ['3'], 'dual_count from the same cached piece: the histogram\'s count');
+  is(val(inst('dual_sum')), ['6'], 'dual_sum: its sum');
+  is(val(inst('dual_bucket{le="+Inf"}')), ['3'], 'dual_bucket{le="+Inf"}');
   s.stop();
   await s.exited;
   s.forget();

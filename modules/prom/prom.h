@@ -18,9 +18,8 @@ extern ow_module_t ow_prom_module;
 struct ow_search;
 typedef struct {
 	struct ow_search *s;
-	int samples;	/* 0: label sets alone (the series and label APIs) */
-	ow_buf_t names; /* the metrics' names, types and units, read once a request */
-	int have_names;
+	int samples;		     /* 0: label sets alone (the series and label APIs) */
+	struct ow_prom_names *names; /* the stored metrics, distinct, read once a request */
 	/* the request's budgets (ow_search_limits): what its fetches hold,
 	 * counted against max_memory; the deadline and cancel polled */
 	int64_t max_memory, fetched, deadline_ns;

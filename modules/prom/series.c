@@ -685,21 +685,124 @@ static void accumulate(ow_pq_series_t *s)
 }
 
 /* One stored metric name matched by a selector, and the kinds (1 <<
- * K_*) it is stored as. */
+ * K_*) it is stored as: every kind, whichever the selector matched (its
+ * piece, cached under the name alone, must hold every column any of its
+ * series reads). */
 typedef struct {
 	char *name;
 	unsigned kinds;
 } mname_t;
 
+/* A stored metric (name, type, unit) once, however many parts hold it;
+ * id: its name's among the distinct names. */
+typedef struct {
+	char *name, *type, *unit;
+	int kind;
+	size_t id;
+} stored_t;
+
+struct ow_prom_names {
+	stored_t *m;
+	size_t n;
+	unsigned *kinds; /* by name id: every kind the name is stored as */
+	size_t nids;
+};
+
+static uint64_t hash_str(uint64_t h, const char *s)
+{
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ULL;
+	return (h ^ 0x1f) * 1099511628211ULL;
+}
+
+/* The slot (of nslots, a power of two) that holds, or is free for, the
+ * entry eq() finds: slots hold index + 1. */
+static size_t *slot_of(size_t *slots, size_t nslots, uint64_t h,
+		       int (*eq)(const struct ow_prom_names *, size_t, const char *const *),
+		       const struct ow_prom_names *t, const char *const *key)
+{
+	size_t s = (size_t)h & (nslots - 1);
+	while (slots[s] && !eq(t, slots[s] - 1, key))
+		s = (s + 1) & (nslots - 1);
+	return &slots[s];
+}
+
+static int same_metric(const struct ow_prom_names *t, size_t i, const char *const *key)
+{
+	return strcmp(t->m[i].name, key[0]) == 0 && strcmp(t->m[i].type, key[1]) == 0 &&
+	       strcmp(t->m[i].unit, key[2]) == 0;
+}
+
+static int same_name(const struct ow_prom_names *t, size_t i, const char *const *key)
+{
+	return strcmp(t->m[i].name, key[0]) == 0;
+}
+
+static void names_free(struct ow_prom_names *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->m[i].name);
+		free(t->m[i].type);
+		free(t->m[i].unit);
+	}
+	free(t->m);
+	free(t->kinds);
+	free(t);
+}
+
+/* The packed rows (name, type, unit) as distinct metrics and names. */
+static struct ow_prom_names *names_of(const ow_buf_t *rows)
+{
+	size_t pos = 0, nrows = 0, nslots = 16;
+	ow_search_val_t v[3];
+	while (ow_search_packed_next(rows, &pos, 3, v))
+		nrows++;
+	while (nslots < 2 * nrows)
+		nslots *= 2;
+	struct ow_prom_names *t = ow_calloc(1, sizeof(*t));
+	t->m = ow_alloc(OW_MAX(nrows, 1) * sizeof(stored_t));
+	t->kinds = ow_calloc(OW_MAX(nrows, 1), sizeof(unsigned));
+	size_t *bym = ow_calloc(nslots, sizeof(size_t)),
+	       *byname = ow_calloc(nslots, sizeof(size_t));
+	pos = 0;
+	while (ow_search_packed_next(rows, &pos, 3, v)) {
+		char *name = val_str(&v[0]), *type = val_str(&v[1]), *unit = val_str(&v[2]);
+		const char *key[3] = {name, type, unit};
+		uint64_t hn = hash_str(1469598103934665603ULL, name);
+		size_t *sm =
+		    slot_of(bym, nslots, hash_str(hash_str(hn, type), unit), same_metric, t, key);
+		if (*sm) { /* another part's */
+			free(name);
+			free(type);
+			free(unit);
+			continue;
+		}
+		size_t *sn = slot_of(byname, nslots, hn, same_name, t, key);
+		size_t id = *sn ? t->m[*sn - 1].id : t->nids++;
+		t->m[t->n] = (stored_t){name, type, unit, kind_of(type), id};
+		*sm = ++t->n;
+		if (!*sn)
+			*sn = t->n;
+		t->kinds[id] |= 1u << t->m[t->n - 1].kind;
+	}
+	free(bym);
+	free(byname);
+	return t;
+}
+
 static int sql_failed(ow_prom_store_t *st);
 
 /* The metrics (name, type, unit) of every part and of the buffered rows,
- * packed rows back to back into st->names (a packed result's first row
- * repeats nothing: results concatenate); a part's from the cache. */
+ * distinct, into st->names; a part's from the cache. */
 static int load_names(ow_prom_store_t *st, char *err, size_t errlen)
 {
 	static const char sql[] = "SELECT DISTINCT metric_name, metric_type, metric_unit "
 				  "FROM metrics";
+	/* packed rows back to back (a packed result's first row repeats
+	 * nothing: results concatenate) */
+	ow_buf_t all = {0};
 	size_t np = ow_search_nparts(st->s, OW_METRICS);
 	int rc = OW_OK;
 	for (size_t i = 0; i < np && rc == OW_OK; i++) {
@@ -713,18 +816,22 @@ static int load_names(ow_prom_store_t *st, char *err, size_t errlen)
 			ow_search_scope(st->s, OW_METRICS, OW_SEARCH_EVERYTHING);
 			if (rc != OW_OK) {
 				ow_buf_free(&fresh.rows);
+				ow_buf_free(&all);
 				return sql_failed(st);
 			}
 			fresh.bytes = 256 + fresh.rows.len;
 			p = ow_prom_cache_put(part, "n:", &fresh);
 		}
-		ow_buf_add(&st->names, p->rows.data, p->rows.len);
+		ow_buf_add(&all, p->rows.data, p->rows.len);
 		ow_prom_cache_release(p);
 	}
 	ow_search_scope(st->s, OW_METRICS, OW_SEARCH_BUFFERED);
-	rc = ow_search_select(st->s, sql, -1, 0, OW_SEARCH_AUTO, OW_SEARCH_PACKED, &st->names,
+	rc = ow_search_select(st->s, sql, -1, 0, OW_SEARCH_AUTO, OW_SEARCH_PACKED, &all,
 			      &(const char *){NULL}, err, errlen);
 	ow_search_scope(st->s, OW_METRICS, OW_SEARCH_EVERYTHING);
+	if (rc == OW_OK)
+		st->names = names_of(&all);
+	ow_buf_free(&all);
 	return rc == OW_OK ? OW_OK : sql_failed(st);
 }
 
@@ -746,23 +853,23 @@ static int metric_names(ow_prom_store_t *st, const ow_pq_matcher_t *m, int nm, m
 			all = 0;
 			*target &= ow_pq_match(&m[i], "target_info");
 		}
-	int rc = OW_OK;
-	if (!st->have_names) {
-		rc = load_names(st, err, errlen);
-		st->have_names = rc == OW_OK;
+	if (!st->names) {
+		int rc = load_names(st, err, errlen);
+		if (rc != OW_OK)
+			return rc;
 	}
-	const ow_buf_t rows = st->names;
-	size_t pos = 0, cap = 0;
-	ow_search_val_t v[3];
-	while (rc == OW_OK && ow_search_packed_next(&rows, &pos, 3, v)) {
-		char *name = val_str(&v[0]), *type = val_str(&v[1]), *unit = val_str(&v[2]);
-		int kind = kind_of(type), hit = all;
-		for (int mono = 0; mono < 1 + (kind == K_SUM) && !hit; mono++) {
+	const struct ow_prom_names *t = st->names;
+	uint8_t *taken = ow_calloc(OW_MAX(t->nids, 1), 1);
+	*out = ow_alloc(OW_MAX(t->nids, 1) * sizeof(mname_t));
+	for (size_t j = 0; j < t->n; j++) {
+		const stored_t *x = &t->m[j];
+		int hit = all && !taken[x->id];
+		for (int mono = 0; mono < 1 + (x->kind == K_SUM) && !hit && !taken[x->id]; mono++) {
 			ow_buf_t base = {0};
-			ow_prom_metric_name(name, unit, type, mono, &base);
+			ow_prom_metric_name(x->name, x->unit, x->type, mono, &base);
 			ow_buf_add(&base, "", 1);
 			char names[3][512];
-			int nv = variants(kind, (char *)base.data, names);
+			int nv = variants(x->kind, (char *)base.data, names);
 			for (int k = 0; k < nv && !hit; k++) {
 				hit = 1;
 				for (int i = 0; i < nm; i++)
@@ -772,23 +879,13 @@ static int metric_names(ow_prom_store_t *st, const ow_pq_matcher_t *m, int nm, m
 			}
 			ow_buf_free(&base);
 		}
-		size_t k = 0;
-		while (hit && k < *nout && strcmp((*out)[k].name, name) != 0)
-			k++;
-		if (hit && k == *nout) {
-			if (*nout == cap) {
-				cap = cap ? cap * 2 : 16;
-				*out = ow_realloc(*out, cap * sizeof(mname_t));
-			}
-			(*out)[(*nout)++] = (mname_t){ow_strdup(name), 0};
+		if (hit) {
+			taken[x->id] = 1;
+			(*out)[(*nout)++] = (mname_t){ow_strdup(x->name), t->kinds[x->id]};
 		}
-		if (hit)
-			(*out)[k].kinds |= 1u << kind;
-		free(name);
-		free(type);
-		free(unit);
 	}
-	return rc;
+	free(taken);
+	return OW_OK;
 }
 
 /* The points query of names[0..n) of their kinds (or, samples 0, their
@@ -1247,7 +1344,8 @@ void ow_prom_store_init(ow_prom_store_t *st, ow_search_t *s, int samples)
 
 void ow_prom_store_free(ow_prom_store_t *st)
 {
-	ow_buf_free(&st->names);
+	names_free(st->names);
+	st->names = NULL;
 }
 
 int ow_prom_metadata(ow_search_t *s, int64_t mint, int64_t maxt, const char *metric, int64_t limit,
