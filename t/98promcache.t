@@ -201,6 +201,20 @@ async function until(f, ms = 20000) {
   await s.exited;
   s.forget();
 }
+// ---- 5b. pieces about as large as query.max_memory_bytes: refused as they decode ----
+{
+  const s = await start({ tag: 'promcache-piece', config: { 'storage.buffer.flush_interval_ms': 5000, 'storage.buffer.flush_bytes': 134217728, 'query.max_memory_bytes': 1048576,
+    'storage.file_rotation.file_duration_minutes': 0, 'storage.file_rotation.check_interval_ms': 600000 } });
+  is(write(s, 'huge_gauge', 300, 0, 300, T0 - 300 * STEP), 204, '300 series x 300 samples: 90,000 points (1.4 MB)');
+  ok(await until(() => parts(s).reduce((a, p) => a + p.rows, 0) === 90000), 'flushed', parts(s));
+  const r = range(s, 'huge_gauge{i="0"}', 0, 299, T0 - 300 * STEP);
+  is([r.status, r.errorType], ['error', 'execution'], 'pieces of ~0.9 MB of points each and their columns, under 1 MiB: refused');
+  ok(/query\.max_memory_bytes|memory budget/.test(r.error || ''), `for the memory budget: ${r.error}`);
+  is(range(s, 'vector(1)', 0, 0).status, 'success', 'the server answers after');
+  s.stop();
+  await s.exited;
+  s.forget();
+}
 // ---- 6. a name stored as two types: one piece holds both ----
 {
   const { MeterProvider, PeriodicExportingMetricReader } = req('@opentelemetry/sdk-metrics');

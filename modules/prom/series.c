@@ -42,7 +42,9 @@
  * resource, attributes): rows of one series come together in a part.
  *
  * What a request fetches is charged against its query.max_memory_bytes
- * (ow_prom_store_t), its deadline and cancel flag polled; a failure is
+ * (ow_prom_store_t, and the search handle's ow_search_hold: its SQL counts
+ * it too) as it grows, every 4096 rows decoded, its deadline and cancel
+ * flag polled as often; a failure is
  * typed by code (OW_PQ_TIMEOUT, OW_PQ_CANCELED), not by its message.
  */
 #include "prom.h"
@@ -50,6 +52,7 @@
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <malloc.h>
 #include <math.h>
 #include <sqlite3.h>
 
@@ -928,11 +931,13 @@ static void points_sql(ow_buf_t *sql, int samples, const mname_t *names, size_t 
 	ow_buf_add(sql, "", 1);
 }
 
-/* The request's memory: n more bytes held by its fetches. */
+/* The request's memory: n more bytes (or fewer, n < 0) held by its
+ * fetches, the search handle's too (ow_search_hold: its SQL counts them),
+ * in Prometheus' words when past the budget. */
 static int charge(ow_prom_store_t *st, int64_t n, char *err, size_t errlen)
 {
 	st->fetched += n;
-	if (st->max_memory > 0 && st->fetched > st->max_memory) {
+	if (ow_search_hold(st->s, n, err, errlen) != OW_OK) {
 		snprintf(err, errlen,
 			 "query processing would load too much data into memory: more than "
 			 "query.max_memory_bytes (%lld)",
@@ -965,6 +970,14 @@ static int sql_failed(ow_prom_store_t *st)
 					   : OW_ERROR;
 }
 
+/* The points (and memory) rows added to r since it last did: charged. */
+static int charge_points(ow_prom_store_t *st, reader_t *r, char *err, size_t errlen)
+{
+	int64_t n = r->points;
+	r->points = 0;
+	return charge(st, n * (int64_t)sizeof(ow_pq_point_t), err, errlen);
+}
+
 /* Rows one at a time into r's series (matched by r's matchers). */
 typedef struct {
 	ow_prom_store_t *st;
@@ -993,15 +1006,11 @@ static int one_row(void *arg, const ow_search_val_t *v, int group)
 	memcpy(x->prev, v, sizeof(x->prev));
 	if (x->samples)
 		row_points(x->r, k, v);
-	return (++x->nrows & 4095) == 0 ? poll_stop(x->st, x->err, x->errlen) : OW_OK;
-}
-
-/* The points (and memory) rows added to r since it last did: charged. */
-static int charge_points(ow_prom_store_t *st, reader_t *r, char *err, size_t errlen)
-{
-	int64_t n = r->points;
-	r->points = 0;
-	return charge(st, n * (int64_t)sizeof(ow_pq_point_t), err, errlen);
+	if ((++x->nrows & 4095) != 0)
+		return OW_OK;
+	/* the points so far held against the budget as they grow */
+	int rc = charge_points(x->st, x->r, x->err, x->errlen);
+	return rc == OW_OK ? poll_stop(x->st, x->err, x->errlen) : rc;
 }
 
 /* The rows of a points query into r's series. */
@@ -1071,6 +1080,17 @@ static void point_columns(unsigned kinds, const char *cols[C_NCOLS])
 		cols[C_COUNT] = cols[C_SUM] = NULL;
 }
 
+/* The bytes series s holds, as the allocator gave them (each label's
+ * text its own allocation). */
+static size_t series_bytes(const ow_pq_series_t *s)
+{
+	size_t n = sizeof(*s) + malloc_usable_size(s->pts) + malloc_usable_size(s->labels.l);
+	for (int l = 0; l < s->labels.n; l++)
+		n += malloc_usable_size(s->labels.l[l].name) +
+		     malloc_usable_size(s->labels.l[l].value);
+	return n;
+}
+
 /* Decodes the piece of metric name in part i (every series, every time):
  * its rows read from the part's columns (ow_search_part_rows), or through
  * SQL where the search engine must convert them. OW_OK, or a code with a
@@ -1106,16 +1126,13 @@ static int decode_piece(ow_prom_store_t *st, size_t i, const mname_t *name, ow_p
 		return rc;
 	}
 	reader_free(&r, 0);
-	size_t bytes = 256 + r.n * (sizeof(ow_pq_series_t) + 1);
+	size_t bytes = 256 + r.n;
 	for (size_t k = 0; k < r.n; k++) {
 		ow_pq_series_t *s = &r.series[k];
 		order_points(s);
 		s->pts = ow_realloc(s->pts, OW_MAX(s->n, 1) * sizeof(ow_pq_point_t));
 		s->cap = s->n;
-		bytes += s->n * sizeof(ow_pq_point_t);
-		for (int l = 0; l < s->labels.n; l++)
-			bytes += sizeof(ow_pq_label_t) + strlen(s->labels.l[l].name) +
-				 strlen(s->labels.l[l].value) + 2;
+		bytes += series_bytes(s);
 	}
 	*out = (ow_prom_piece_t){r.series, r.delta, r.n, bytes, {0}};
 	return OW_OK;
@@ -1264,7 +1281,7 @@ static int read_parts(ow_prom_store_t *st, reader_t *r, const mname_t *names, si
 				break;
 			rc = merge_piece(st, r, p, mint, maxt, err, errlen);
 			ow_prom_cache_release(p);
-			st->fetched -= held;
+			charge(st, -held, err, errlen);
 			if (rc == OW_OK)
 				rc = poll_stop(st, err, errlen);
 		}
@@ -1308,8 +1325,13 @@ int ow_prom_fetch(void *arg, const ow_pq_matcher_t *m, int nm, int64_t mint, int
 	free(names);
 	if (rc == OW_OK && target)
 		rc = target_info(st, &r, mint, maxt, err, errlen);
+	/* the label sets (their points are charged as read) */
+	int64_t labels = 0;
+	for (size_t i = 0; i < r.n && rc == OW_OK; i++)
+		labels +=
+		    (int64_t)(series_bytes(&r.series[i]) - malloc_usable_size(r.series[i].pts));
 	if (rc == OW_OK)
-		rc = charge(st, (int64_t)r.n * 128, err, errlen);
+		rc = charge(st, labels, err, errlen);
 	if (rc != OW_OK) {
 		reader_free(&r, 1);
 		return rc;
