@@ -76,7 +76,8 @@ const ow_prom_piece_t *ow_prom_cache_put(const void *part, const char *key, ow_p
 void ow_prom_cache_release(const ow_prom_piece_t *piece);
 /* The pieces of part p go (storage's part gone hook). */
 void ow_prom_cache_gone(ow_partref_t *p);
-/* The cache's size in bytes (prom.cache_bytes); then everything goes. */
+/* The cache's size in bytes (prom.cache_bytes); the least recently used
+ * pieces past it go. */
 void ow_prom_cache_limit(int64_t bytes);
 void ow_prom_cache_clear(void);
 /* Its gauges and counters for /metrics. */
