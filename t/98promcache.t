@@ -215,6 +215,21 @@ async function until(f, ms = 20000) {
   await s.exited;
   s.forget();
 }
+// ---- 5c. prom.cache_bytes 0: each part read for the span alone, nothing kept ----
+{
+  const s = await start({ tag: 'promcache-none', config: { 'storage.buffer.flush_interval_ms': 100, 'prom.cache_bytes': 0,
+    'storage.file_rotation.file_duration_minutes': 0, 'storage.file_rotation.check_interval_ms': 600000 } });
+  is(write(s, 'n_gauge', 20, 0, 60), 204, '20 series x 60 samples');
+  ok(await until(() => parts(s).reduce((a, p) => a + p.rows, 0) === 1200), 'flushed');
+  check(range(s, 'n_gauge{i=~"2|17"}', 0, 59), [2, 17], 0, 59, 'every step: every value');
+  check(range(s, 'n_gauge{i=~"2|17"}', 40, 44), [2, 17], 40, 44, 'steps 40..44 alone: their values');
+  const ser = curlJSON(`${s.control}/prometheus/api/v1/series?match[]=n_gauge`, ['-g']);
+  is(ser.json.data && ser.json.data.length, 20, 'series API: the 20 label sets');
+  is([metric(s, 'openwit_prom_cache_entries'), metric(s, 'openwit_prom_cache_bytes')], [0, 0], 'nothing kept');
+  s.stop();
+  await s.exited;
+  s.forget();
+}
 // ---- 6. a name stored as two types: one piece holds both ----
 {
   const { MeterProvider, PeriodicExportingMetricReader } = req('@opentelemetry/sdk-metrics');

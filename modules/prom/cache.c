@@ -158,6 +158,14 @@ void ow_prom_cache_limit(int64_t bytes)
 	free_dead(dead);
 }
 
+int ow_prom_cache_keeps(void)
+{
+	pthread_mutex_lock(&mu);
+	int keeps = limit > 0;
+	pthread_mutex_unlock(&mu);
+	return keeps;
+}
+
 static void to_front(entry_t *e)
 {
 	if (newest == e)

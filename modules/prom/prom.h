@@ -79,6 +79,8 @@ void ow_prom_cache_gone(ow_partref_t *p);
 /* The cache's size in bytes (prom.cache_bytes); the least recently used
  * pieces past it go. */
 void ow_prom_cache_limit(int64_t bytes);
+/* 0 when the cache keeps nothing (prom.cache_bytes 0). */
+int ow_prom_cache_keeps(void);
 void ow_prom_cache_clear(void);
 /* Its gauges and counters for /metrics. */
 void ow_prom_cache_stats(ow_buf_t *b);

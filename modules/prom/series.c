@@ -36,7 +36,10 @@
  * pages without the metric skipped, no SQL), through SQL only for a part
  * the search engine must convert (format 1). Parts are a snapshot's, so
  * a piece is the part's whatever the query's span; the matchers and the
- * span pick series and points out of it. The buffered rows, which change,
+ * span pick series and points out of it. A piece the cache would not keep
+ * (prom.cache_bytes 0), and label sets alone on a miss (the series and
+ * label APIs), are not decoded whole: the part is read through SQL for
+ * the span (label columns alone, grouped) straight into the answer. The buffered rows, which change,
  * are read through SQL (the span's times and the names) at each fetch,
  * after the parts. A row's labels are made once per distinct (metric,
  * resource, attributes): rows of one series come together in a part.
@@ -795,7 +798,7 @@ static struct ow_prom_names *names_of(const ow_buf_t *rows)
 	return t;
 }
 
-static int sql_failed(ow_prom_store_t *st);
+static int sql_failed(ow_prom_store_t *st, char *err, size_t errlen);
 
 /* The metrics (name, type, unit) of every part and of the buffered rows,
  * distinct, into st->names; a part's from the cache. */
@@ -820,7 +823,7 @@ static int load_names(ow_prom_store_t *st, char *err, size_t errlen)
 			if (rc != OW_OK) {
 				ow_buf_free(&fresh.rows);
 				ow_buf_free(&all);
-				return sql_failed(st);
+				return sql_failed(st, err, errlen);
 			}
 			fresh.bytes = 256 + fresh.rows.len;
 			p = ow_prom_cache_put(part, "n:", &fresh);
@@ -835,7 +838,7 @@ static int load_names(ow_prom_store_t *st, char *err, size_t errlen)
 	if (rc == OW_OK)
 		st->names = names_of(&all);
 	ow_buf_free(&all);
-	return rc == OW_OK ? OW_OK : sql_failed(st);
+	return rc == OW_OK ? OW_OK : sql_failed(st, err, errlen);
 }
 
 /* The metric names (stored) whose series names can match m, and their
@@ -931,19 +934,24 @@ static void points_sql(ow_buf_t *sql, int samples, const mname_t *names, size_t 
 	ow_buf_add(sql, "", 1);
 }
 
+/* Past the request's memory budget, as Prometheus says it: OW_ERROR. */
+static int over_memory(const ow_prom_store_t *st, char *err, size_t errlen)
+{
+	snprintf(err, errlen,
+		 "query processing would load too much data into memory: more than "
+		 "query.max_memory_bytes (%lld)",
+		 (long long)st->max_memory);
+	return OW_ERROR;
+}
+
 /* The request's memory: n more bytes (or fewer, n < 0) held by its
  * fetches, the search handle's too (ow_search_hold: its SQL counts them),
  * in Prometheus' words when past the budget. */
 static int charge(ow_prom_store_t *st, int64_t n, char *err, size_t errlen)
 {
 	st->fetched += n;
-	if (ow_search_hold(st->s, n, err, errlen) != OW_OK) {
-		snprintf(err, errlen,
-			 "query processing would load too much data into memory: more than "
-			 "query.max_memory_bytes (%lld)",
-			 (long long)st->max_memory);
-		return OW_ERROR;
-	}
+	if (ow_search_hold(st->s, n, err, errlen) != OW_OK)
+		return over_memory(st, err, errlen);
 	return OW_OK;
 }
 
@@ -961,10 +969,13 @@ static int poll_stop(const ow_prom_store_t *st, char *err, size_t errlen)
 	return OW_OK;
 }
 
-/* A failed query's code: why the search stopped it. */
-static int sql_failed(ow_prom_store_t *st)
+/* A failed query's code: why the search stopped it (past the memory
+ * budget: in Prometheus' words). */
+static int sql_failed(ow_prom_store_t *st, char *err, size_t errlen)
 {
 	int why = ow_search_stop_reason(st->s);
+	if (why == OW_SEARCH_OVER_MEMORY)
+		over_memory(st, err, errlen);
 	return why == OW_SEARCH_TIMEOUT	   ? OW_PQ_TIMEOUT
 	       : why == OW_SEARCH_CANCELED ? OW_PQ_CANCELED
 					   : OW_ERROR;
@@ -1025,6 +1036,24 @@ static int read_rows(ow_prom_store_t *st, reader_t *r, const ow_buf_t *rows, int
 	while (rc == OW_OK && ow_search_packed_next(rows, &pos, ncols, v))
 		rc = one_row(&x, v, 0);
 	return rc == OW_OK ? charge_points(st, r, err, errlen) : rc;
+}
+
+/* The points query of names[0..n) (points_sql) over scope (a part's
+ * index, or OW_SEARCH_BUFFERED) into r's series. */
+static int read_sql(ow_prom_store_t *st, reader_t *r, ptrdiff_t scope, const mname_t *names,
+		    size_t n, int samples, int span, int64_t mint, int64_t maxt, char *err,
+		    size_t errlen)
+{
+	ow_buf_t sql = {0}, rows = {0};
+	points_sql(&sql, samples, names, n, span, mint, maxt);
+	ow_search_scope(st->s, OW_METRICS, scope);
+	int rc = run(st->s, &sql, &rows, err, errlen);
+	ow_search_scope(st->s, OW_METRICS, OW_SEARCH_EVERYTHING);
+	ow_buf_free(&sql);
+	rc = rc == OW_OK ? read_rows(st, r, &rows, samples, err, errlen)
+			 : sql_failed(st, err, errlen);
+	ow_buf_free(&rows);
+	return rc;
 }
 
 static void reader_free(reader_t *r, int series)
@@ -1104,22 +1133,12 @@ static int decode_piece(ow_prom_store_t *st, size_t i, const mname_t *name, ow_p
 	point_columns(name->kinds, cols);
 	int rc = ow_search_part_rows(st->s, OW_METRICS, i, "metric_name", name->name, cols, C_NCOLS,
 				     one_row, &x, err, errlen);
-	if (rc == OW_DECLINED) {
-		ow_buf_t sql = {0}, rows = {0};
-		points_sql(&sql, 1, name, 1, 0, 0, 0);
-		ow_search_scope(st->s, OW_METRICS, (ptrdiff_t)i);
-		rc = run(st->s, &sql, &rows, err, errlen);
-		ow_search_scope(st->s, OW_METRICS, OW_SEARCH_EVERYTHING);
-		ow_buf_free(&sql);
-		if (rc == OW_OK)
-			rc = read_rows(st, &r, &rows, 1, err, errlen);
-		else
-			rc = sql_failed(st);
-		ow_buf_free(&rows);
-	} else if (rc == OW_OK) {
+	if (rc == OW_DECLINED)
+		rc = read_sql(st, &r, (ptrdiff_t)i, name, 1, 1, 0, 0, 0, err, errlen);
+	else if (rc == OW_OK) {
 		rc = charge_points(st, &r, err, errlen);
 	} else if (rc == OW_ERROR) {
-		rc = sql_failed(st);
+		rc = sql_failed(st, err, errlen);
 	}
 	if (rc != OW_OK) {
 		reader_free(&r, 1);
@@ -1200,7 +1219,7 @@ static int target_info(ow_prom_store_t *st, reader_t *r, int64_t mint, int64_t m
 	int rc = run(st->s, &sql, &rows, err, errlen);
 	ow_buf_free(&sql);
 	if (rc != OW_OK)
-		rc = sql_failed(st);
+		rc = sql_failed(st, err, errlen);
 	size_t pos = 0;
 	ow_search_val_t v[2] = {0}, prev = {0};
 	ptrdiff_t to = -1;
@@ -1266,6 +1285,15 @@ static int read_parts(ow_prom_store_t *st, reader_t *r, const mname_t *names, si
 			ow_buf_add(&key, "", 1);
 			const ow_prom_piece_t *p =
 			    part ? ow_prom_cache_get(part, (char *)key.data) : NULL;
+			if (!p && (!st->samples || !ow_prom_cache_keeps())) {
+				/* a piece that would not be kept, or label sets
+				 * alone: the span's rows (or the label sets) read
+				 * through SQL straight into r, not decoded whole */
+				ow_buf_free(&key);
+				rc = read_sql(st, r, (ptrdiff_t)i, &names[k], 1, st->samples, 1,
+					      mint, maxt, err, errlen);
+				continue;
+			}
 			/* a piece decoded here is the request's memory until it
 			 * is the cache's (or freed) */
 			int64_t held = st->fetched;
@@ -1301,25 +1329,14 @@ int ow_prom_fetch(void *arg, const ow_pq_matcher_t *m, int nm, int64_t mint, int
 	int target;
 	int rc = metric_names(st, m, nm, &names, &nnames, &target, err, errlen);
 	if (rc != OW_OK)
-		rc = sql_failed(st);
+		rc = sql_failed(st, err, errlen);
 	reader_t r = {.m = m, .nm = nm};
 	if (rc == OW_OK)
 		rc = read_parts(st, &r, names, nnames, mint, maxt, err, errlen);
-	if (rc == OW_OK && nnames) {
-		/* the buffered rows, after the parts (the later of two points
-		 * at one millisecond is kept) */
-		ow_buf_t sql = {0}, rows = {0};
-		points_sql(&sql, st->samples, names, nnames, 1, mint, maxt);
-		ow_search_scope(st->s, OW_METRICS, OW_SEARCH_BUFFERED);
-		rc = run(st->s, &sql, &rows, err, errlen);
-		ow_search_scope(st->s, OW_METRICS, OW_SEARCH_EVERYTHING);
-		ow_buf_free(&sql);
-		if (rc != OW_OK)
-			rc = sql_failed(st);
-		else
-			rc = read_rows(st, &r, &rows, st->samples, err, errlen);
-		ow_buf_free(&rows);
-	}
+	if (rc == OW_OK && nnames) /* the buffered rows, after the parts (the
+				    * later of two points at one millisecond is kept) */
+		rc = read_sql(st, &r, OW_SEARCH_BUFFERED, names, nnames, st->samples, 1, mint, maxt,
+			      err, errlen);
 	for (size_t i = 0; i < nnames; i++)
 		free(names[i].name);
 	free(names);
