@@ -825,7 +825,7 @@ static int load_names(ow_prom_store_t *st, char *err, size_t errlen)
 				ow_buf_free(&all);
 				return sql_failed(st, err, errlen);
 			}
-			fresh.bytes = 256 + fresh.rows.len;
+			fresh.bytes = 256 + fresh.rows.cap;
 			p = ow_prom_cache_put(part, "n:", &fresh);
 		}
 		ow_buf_add(&all, p->rows.data, p->rows.len);
