@@ -39,10 +39,11 @@
  * span pick series and points out of it. A piece the cache would not keep
  * (prom.cache_bytes 0), and label sets alone on a miss (the series and
  * label APIs), are not decoded whole: the part is read through SQL for
- * the span (label columns alone, grouped) straight into the answer. The buffered rows, which
- * change, are read through SQL (the span's times and the names) at each fetch, after the parts. A
- * row's labels are made once per distinct (metric, resource, attributes): rows of one series come
- * together in a part.
+ * the span (label columns alone, grouped) straight into the answer. The
+ * buffered rows, which change, are read through SQL (the span's times
+ * and the names) at each fetch, after the parts. A row's labels are made
+ * once per distinct (metric, resource, attributes): rows of one series
+ * come together in a part.
  *
  * What a request fetches is charged against its query.max_memory_bytes
  * (ow_prom_store_t, and the search handle's ow_search_hold: its SQL counts
