@@ -1277,8 +1277,10 @@ static int read_parts(ow_prom_store_t *st, reader_t *r, const mname_t *names, si
 	}
 	qsort(in, nin, sizeof(span_t), cmp_span);
 	int rc = OW_OK;
+	/* the part's names read through SQL, together */
+	mname_t *sql = ow_alloc(OW_MAX(nnames, 1) * sizeof(mname_t));
 	for (size_t j = 0; j < nin && rc == OW_OK; j++) {
-		size_t i = in[j].i;
+		size_t i = in[j].i, nsql = 0;
 		const void *part = ow_search_partref(st->s, OW_METRICS, i);
 		for (size_t k = 0; k < nnames && rc == OW_OK; k++) {
 			ow_buf_t key = {0};
@@ -1291,8 +1293,7 @@ static int read_parts(ow_prom_store_t *st, reader_t *r, const mname_t *names, si
 				 * alone: the span's rows (or the label sets) read
 				 * through SQL straight into r, not decoded whole */
 				ow_buf_free(&key);
-				rc = read_sql(st, r, (ptrdiff_t)i, &names[k], 1, st->samples, 1,
-					      mint, maxt, err, errlen);
+				sql[nsql++] = names[k];
 				continue;
 			}
 			/* a piece decoded here is the request's memory until it
@@ -1314,7 +1315,11 @@ static int read_parts(ow_prom_store_t *st, reader_t *r, const mname_t *names, si
 			if (rc == OW_OK)
 				rc = poll_stop(st, err, errlen);
 		}
+		if (rc == OW_OK && nsql)
+			rc = read_sql(st, r, (ptrdiff_t)i, sql, nsql, st->samples, 1, mint, maxt,
+				      err, errlen);
 	}
+	free(sql);
 	free(in);
 	return rc;
 }
