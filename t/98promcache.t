@@ -8,7 +8,8 @@
 // rows alone and beside parts; a cache smaller than what is read (pieces
 // evicted, answers unchanged); a part dropped by retention (its pieces
 // and points gone); the memory a request fetches, series API too, counted
-// against query.max_memory_bytes.
+// against query.max_memory_bytes; a name stored as a gauge and as a
+// histogram (the piece of the name read by one holds the other's columns).
 const path = require('node:path');
 const { createRequire } = require('node:module');
 (async () => {
@@ -196,6 +197,58 @@ async function until(f, ms = 20000) {
   const lab = curlJSON(`${s.control}/prometheus/api/v1/label/i/values?${Array(160).fill('match[]=big_gauge').join('&')}`, ['-g']);
   is([lab.code, lab.json.errorType], [422, 'execution'], 'label values API, the same: refused');
   check(range(s, 'big_gauge{i=~"0|299"}', 0, 29), [0, 299], 0, 29, 'a query within the budget answers');
+  s.stop();
+  await s.exited;
+  s.forget();
+}
+// ---- 5b. pieces about as large as query.max_memory_bytes: refused as they decode ----
+{
+  const s = await start({ tag: 'promcache-piece', config: { 'storage.buffer.flush_interval_ms': 5000, 'storage.buffer.flush_bytes': 134217728, 'query.max_memory_bytes': 1048576,
+    'storage.file_rotation.file_duration_minutes': 0, 'storage.file_rotation.check_interval_ms': 600000 } });
+  is(write(s, 'huge_gauge', 300, 0, 300, T0 - 300 * STEP), 204, '300 series x 300 samples: 90,000 points (1.4 MB)');
+  ok(await until(() => parts(s).reduce((a, p) => a + p.rows, 0) === 90000), 'flushed', parts(s));
+  const r = range(s, 'huge_gauge{i="0"}', 0, 299, T0 - 300 * STEP);
+  is([r.status, r.errorType], ['error', 'execution'], 'pieces of ~0.9 MB of points each and their columns, under 1 MiB: refused');
+  ok(/query\.max_memory_bytes|memory budget/.test(r.error || ''), `for the memory budget: ${r.error}`);
+  is(range(s, 'vector(1)', 0, 0).status, 'success', 'the server answers after');
+  s.stop();
+  await s.exited;
+  s.forget();
+}
+// ---- 5c. prom.cache_bytes 0: each part read for the span alone, nothing kept ----
+{
+  const s = await start({ tag: 'promcache-none', config: { 'storage.buffer.flush_interval_ms': 100, 'prom.cache_bytes': 0,
+    'storage.file_rotation.file_duration_minutes': 0, 'storage.file_rotation.check_interval_ms': 600000 } });
+  is(write(s, 'n_gauge', 20, 0, 60), 204, '20 series x 60 samples');
+  ok(await until(() => parts(s).reduce((a, p) => a + p.rows, 0) === 1200), 'flushed');
+  check(range(s, 'n_gauge{i=~"2|17"}', 0, 59), [2, 17], 0, 59, 'every step: every value');
+  check(range(s, 'n_gauge{i=~"2|17"}', 40, 44), [2, 17], 40, 44, 'steps 40..44 alone: their values');
+  const ser = curlJSON(`${s.control}/prometheus/api/v1/series?match[]=n_gauge`, ['-g']);
+  is(ser.json.data && ser.json.data.length, 20, 'series API: the 20 label sets');
+  is([metric(s, 'openwit_prom_cache_entries'), metric(s, 'openwit_prom_cache_bytes')], [0, 0], 'nothing kept');
+  s.stop();
+  await s.exited;
+  s.forget();
+}
+// ---- 6. a name stored as two types: one piece holds both ----
+{
+  const { MeterProvider, PeriodicExportingMetricReader } = req('@opentelemetry/sdk-metrics');
+  const { OTLPMetricExporter } = req('@opentelemetry/exporter-metrics-otlp-proto');
+  const s = await start({ tag: 'promcache-kinds', config: { 'storage.buffer.flush_interval_ms': 100 } });
+  const reader = new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter({ url: `${s.otlp}/v1/metrics` }), exportIntervalMillis: 3600000 });
+  const provider = new MeterProvider({ readers: [reader] });
+  provider.getMeter('a').createGauge('dual').record(5);
+  const h = provider.getMeter('b').createHistogram('dual');
+  for (const v of [1, 2, 3]) h.record(v);
+  await provider.shutdown();
+  ok(await until(() => parts(s).length === 1), 'dual (a gauge and a histogram) flushed into a part');
+  const at = Date.now() / 1000 + 1;
+  const inst = (q) => curlJSON(`${s.control}/prometheus/api/v1/query?query=${encodeURIComponent(q)}&time=${at}`).json;
+  const val = (a) => a && a.data && a.data.result.map((r) => r.value[1]);
+  is(val(inst('dual')), ['5'], 'dual: the gauge (its piece decoded and cached first)');
+  is(val(inst('dual_count')), ['3'], 'dual_count from the same cached piece: the histogram\'s count');
+  is(val(inst('dual_sum')), ['6'], 'dual_sum: its sum');
+  is(val(inst('dual_bucket{le="+Inf"}')), ['3'], 'dual_bucket{le="+Inf"}');
   s.stop();
   await s.exited;
   s.forget();

@@ -7,14 +7,18 @@
  *
  * Rules:
  *  - The cache holds at most prom.cache_bytes (0: nothing is kept); past
- *    it the least recently used pieces go. A piece larger than the whole
- *    is used by the query that decoded it and freed.
+ *    it, or when the limit is lowered, the least recently used pieces go. A piece larger than the
+ * whole is used by the query that decoded it and freed.
  *  - A piece goes with its part: storage calls ow_prom_cache_gone when the
  *    part's last reference goes (merged away or dropped, and no query
  *    holds it), so an address is never found again for another part.
  *  - A reader holds a reference on the piece it copies from; an evicted
  *    piece is freed when its last reader releases it. One mutex; nothing
- *    is decoded or copied under it.
+ *    is decoded, copied or freed under it (unlinked under it, freed
+ *    after). A part's pieces are listed by part: its gone hook, on the
+ *    loop thread, touches those alone.
+ *  - Freeing a piece credits no query's memory meter (ow_buf_meter): the
+ *    query that decoded it may be long over.
  *  - /metrics: openwit_prom_cache_bytes, _entries, _limit_bytes,
  *    _hits_total, _misses_total, _evictions_total.
  */
@@ -27,24 +31,27 @@ typedef struct entry {
 	const void *part;
 	char *key;
 	int refs, cached;
-	struct entry *prev, *next; /* the LRU list, newest first */
-	struct entry *hnext;
+	struct entry *prev, *next;   /* the LRU list, newest first */
+	struct entry *hnext;	     /* the (part, key) table's chain; the dead list */
+	struct entry *pprev, *pnext; /* the part's entries */
 } entry_t;
+
+/* A part's entries, found by the part alone (its gone hook touches them
+ * and nothing else). */
+typedef struct pnode {
+	const void *part;
+	entry_t *first;
+	struct pnode *hnext;
+} pnode_t;
 
 #define NBUCKETS 4096
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static entry_t *buckets[NBUCKETS];
+static pnode_t *pbuckets[NBUCKETS];
 static entry_t *newest, *oldest;
 static int64_t limit, used;
 static uint64_t nentries, hits, misses, evictions;
-
-void ow_prom_cache_limit(int64_t bytes)
-{
-	pthread_mutex_lock(&mu);
-	limit = bytes;
-	pthread_mutex_unlock(&mu);
-}
 
 void ow_prom_piece_free(ow_prom_piece_t *p)
 {
@@ -58,6 +65,11 @@ void ow_prom_piece_free(ow_prom_piece_t *p)
 	memset(p, 0, sizeof(*p));
 }
 
+static size_t part_bucket(const void *part)
+{
+	return (size_t)(((uint64_t)(uintptr_t)part * 0x9e3779b97f4a7c15ULL) >> 20) & (NBUCKETS - 1);
+}
+
 static size_t bucket_of(const void *part, const char *key)
 {
 	uint64_t h = (uint64_t)(uintptr_t)part * 0x9e3779b97f4a7c15ULL;
@@ -66,21 +78,49 @@ static size_t bucket_of(const void *part, const char *key)
 	return (size_t)(h >> 20) & (NBUCKETS - 1);
 }
 
-static void entry_free(entry_t *e)
+static pnode_t **pnode_at(const void *part)
 {
-	ow_prom_piece_free(&e->piece);
-	free(e->key);
-	free(e);
+	pnode_t **pp = &pbuckets[part_bucket(part)];
+	while (*pp && (*pp)->part != part)
+		pp = &(*pp)->hnext;
+	return pp;
 }
 
-/* Takes e out of the table and the LRU list (locked); freed now or by its
- * last reader. */
-static void unlink_entry(entry_t *e)
+/* Frees entries of a dead list (unlocked). Their buffers were metered to
+ * the query that decoded them; no other query's meter is credited. */
+static void free_dead(entry_t *dead)
+{
+	ow_buf_meter_t was = ow_buf_meter((ow_buf_meter_t){NULL, NULL});
+	while (dead) {
+		entry_t *e = dead;
+		dead = e->hnext;
+		ow_prom_piece_free(&e->piece);
+		free(e->key);
+		free(e);
+	}
+	ow_buf_meter(was);
+}
+
+/* Takes e out of the table, its part's list and the LRU list (locked);
+ * onto *dead when no reader holds it, else freed by its last reader. */
+static void unlink_entry(entry_t *e, entry_t **dead)
 {
 	entry_t **pp = &buckets[bucket_of(e->part, e->key)];
 	while (*pp != e)
 		pp = &(*pp)->hnext;
 	*pp = e->hnext;
+	if (e->pprev) {
+		e->pprev->pnext = e->pnext;
+	} else {
+		pnode_t **np = pnode_at(e->part), *n = *np;
+		n->first = e->pnext;
+		if (!n->first) {
+			*np = n->hnext;
+			free(n);
+		}
+	}
+	if (e->pnext)
+		e->pnext->pprev = e->pprev;
 	if (e->prev)
 		e->prev->next = e->next;
 	else
@@ -92,8 +132,38 @@ static void unlink_entry(entry_t *e)
 	e->cached = 0;
 	used -= (int64_t)e->piece.bytes;
 	nentries--;
-	if (e->refs == 0)
-		entry_free(e);
+	if (e->refs == 0) {
+		e->hnext = *dead;
+		*dead = e;
+	}
+}
+
+/* The least recently used out until the cache is within its limit, or
+ * only keep is left (locked). */
+static void evict(const entry_t *keep, entry_t **dead)
+{
+	while (used > limit && oldest && oldest != keep) {
+		evictions++;
+		unlink_entry(oldest, dead);
+	}
+}
+
+void ow_prom_cache_limit(int64_t bytes)
+{
+	entry_t *dead = NULL;
+	pthread_mutex_lock(&mu);
+	limit = bytes;
+	evict(NULL, &dead);
+	pthread_mutex_unlock(&mu);
+	free_dead(dead);
+}
+
+int ow_prom_cache_keeps(void)
+{
+	pthread_mutex_lock(&mu);
+	int keeps = limit > 0;
+	pthread_mutex_unlock(&mu);
+	return keeps;
 }
 
 static void to_front(entry_t *e)
@@ -130,7 +200,7 @@ const ow_prom_piece_t *ow_prom_cache_get(const void *part, const char *key)
 
 const ow_prom_piece_t *ow_prom_cache_put(const void *part, const char *key, ow_prom_piece_t *piece)
 {
-	entry_t *e = ow_calloc(1, sizeof(*e));
+	entry_t *e = ow_calloc(1, sizeof(*e)), *dead = NULL;
 	e->piece = *piece;
 	memset(piece, 0, sizeof(*piece));
 	e->part = part;
@@ -147,13 +217,22 @@ const ow_prom_piece_t *ow_prom_cache_put(const void *part, const char *key, ow_p
 		x->refs++;
 		to_front(x);
 		pthread_mutex_unlock(&mu);
-		entry_free(e);
+		free_dead(e);
 		return &x->piece;
 	}
 	if ((int64_t)e->piece.bytes <= limit) {
 		e->cached = 1;
 		e->hnext = buckets[b];
 		buckets[b] = e;
+		pnode_t **np = pnode_at(part);
+		if (!*np) {
+			*np = ow_calloc(1, sizeof(pnode_t));
+			(*np)->part = part;
+		}
+		e->pnext = (*np)->first;
+		if (e->pnext)
+			e->pnext->pprev = e;
+		(*np)->first = e;
 		e->next = newest;
 		if (newest)
 			newest->prev = e;
@@ -162,12 +241,10 @@ const ow_prom_piece_t *ow_prom_cache_put(const void *part, const char *key, ow_p
 			oldest = e;
 		used += (int64_t)e->piece.bytes;
 		nentries++;
-		while (used > limit && oldest != e) {
-			evictions++;
-			unlink_entry(oldest);
-		}
+		evict(e, &dead);
 	}
 	pthread_mutex_unlock(&mu);
+	free_dead(dead);
 	return &e->piece;
 }
 
@@ -177,27 +254,35 @@ void ow_prom_cache_release(const ow_prom_piece_t *piece)
 	pthread_mutex_lock(&mu);
 	int last = --e->refs == 0 && !e->cached;
 	pthread_mutex_unlock(&mu);
-	if (last)
-		entry_free(e);
+	if (last) {
+		e->hnext = NULL;
+		free_dead(e);
+	}
 }
 
 void ow_prom_cache_gone(ow_partref_t *p)
 {
+	entry_t *dead = NULL;
 	pthread_mutex_lock(&mu);
-	for (entry_t *e = oldest, *prev; e; e = prev) {
-		prev = e->prev;
-		if (e->part == p)
-			unlink_entry(e);
+	pnode_t *n = *pnode_at(p);
+	while (n) { /* the last entry's unlink frees the node */
+		int last = n->first->pnext == NULL;
+		unlink_entry(n->first, &dead);
+		if (last)
+			break;
 	}
 	pthread_mutex_unlock(&mu);
+	free_dead(dead);
 }
 
 void ow_prom_cache_clear(void)
 {
+	entry_t *dead = NULL;
 	pthread_mutex_lock(&mu);
 	while (oldest)
-		unlink_entry(oldest);
+		unlink_entry(oldest, &dead);
 	pthread_mutex_unlock(&mu);
+	free_dead(dead);
 }
 
 void ow_prom_cache_stats(ow_buf_t *b)

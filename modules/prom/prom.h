@@ -18,9 +18,8 @@ extern ow_module_t ow_prom_module;
 struct ow_search;
 typedef struct {
 	struct ow_search *s;
-	int samples;	/* 0: label sets alone (the series and label APIs) */
-	ow_buf_t names; /* the metrics' names, types and units, read once a request */
-	int have_names;
+	int samples;		     /* 0: label sets alone (the series and label APIs) */
+	struct ow_prom_names *names; /* the stored metrics, distinct, read once a request */
 	/* the request's budgets (ow_search_limits): what its fetches hold,
 	 * counted against max_memory; the deadline and cancel polled */
 	int64_t max_memory, fetched, deadline_ns;
@@ -77,8 +76,11 @@ const ow_prom_piece_t *ow_prom_cache_put(const void *part, const char *key, ow_p
 void ow_prom_cache_release(const ow_prom_piece_t *piece);
 /* The pieces of part p go (storage's part gone hook). */
 void ow_prom_cache_gone(ow_partref_t *p);
-/* The cache's size in bytes (prom.cache_bytes); then everything goes. */
+/* The cache's size in bytes (prom.cache_bytes); the least recently used
+ * pieces past it go. */
 void ow_prom_cache_limit(int64_t bytes);
+/* 0 when the cache keeps nothing (prom.cache_bytes 0). */
+int ow_prom_cache_keeps(void);
 void ow_prom_cache_clear(void);
 /* Its gauges and counters for /metrics. */
 void ow_prom_cache_stats(ow_buf_t *b);

@@ -36,13 +36,19 @@
  * pages without the metric skipped, no SQL), through SQL only for a part
  * the search engine must convert (format 1). Parts are a snapshot's, so
  * a piece is the part's whatever the query's span; the matchers and the
- * span pick series and points out of it. The buffered rows, which change,
- * are read through SQL (the span's times and the names) at each fetch,
- * after the parts. A row's labels are made once per distinct (metric,
- * resource, attributes): rows of one series come together in a part.
+ * span pick series and points out of it. A piece the cache would not keep
+ * (prom.cache_bytes 0), and label sets alone on a miss (the series and
+ * label APIs), are not decoded whole: the part is read through SQL for
+ * the span (label columns alone, grouped) straight into the answer. The
+ * buffered rows, which change, are read through SQL (the span's times
+ * and the names) at each fetch, after the parts. A row's labels are made
+ * once per distinct (metric, resource, attributes): rows of one series
+ * come together in a part.
  *
  * What a request fetches is charged against its query.max_memory_bytes
- * (ow_prom_store_t), its deadline and cancel flag polled; a failure is
+ * (ow_prom_store_t, and the search handle's ow_search_hold: its SQL counts
+ * it too) as it grows, every 4096 rows decoded, its deadline and cancel
+ * flag polled as often; a failure is
  * typed by code (OW_PQ_TIMEOUT, OW_PQ_CANCELED), not by its message.
  */
 #include "prom.h"
@@ -50,6 +56,7 @@
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <malloc.h>
 #include <math.h>
 #include <sqlite3.h>
 
@@ -685,21 +692,124 @@ static void accumulate(ow_pq_series_t *s)
 }
 
 /* One stored metric name matched by a selector, and the kinds (1 <<
- * K_*) it is stored as. */
+ * K_*) it is stored as: every kind, whichever the selector matched (its
+ * piece, cached under the name alone, must hold every column any of its
+ * series reads). */
 typedef struct {
 	char *name;
 	unsigned kinds;
 } mname_t;
 
-static int sql_failed(ow_prom_store_t *st);
+/* A stored metric (name, type, unit) once, however many parts hold it;
+ * id: its name's among the distinct names. */
+typedef struct {
+	char *name, *type, *unit;
+	int kind;
+	size_t id;
+} stored_t;
+
+struct ow_prom_names {
+	stored_t *m;
+	size_t n;
+	unsigned *kinds; /* by name id: every kind the name is stored as */
+	size_t nids;
+};
+
+static uint64_t hash_str(uint64_t h, const char *s)
+{
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ULL;
+	return (h ^ 0x1f) * 1099511628211ULL;
+}
+
+/* The slot (of nslots, a power of two) that holds, or is free for, the
+ * entry eq() finds: slots hold index + 1. */
+static size_t *slot_of(size_t *slots, size_t nslots, uint64_t h,
+		       int (*eq)(const struct ow_prom_names *, size_t, const char *const *),
+		       const struct ow_prom_names *t, const char *const *key)
+{
+	size_t s = (size_t)h & (nslots - 1);
+	while (slots[s] && !eq(t, slots[s] - 1, key))
+		s = (s + 1) & (nslots - 1);
+	return &slots[s];
+}
+
+static int same_metric(const struct ow_prom_names *t, size_t i, const char *const *key)
+{
+	return strcmp(t->m[i].name, key[0]) == 0 && strcmp(t->m[i].type, key[1]) == 0 &&
+	       strcmp(t->m[i].unit, key[2]) == 0;
+}
+
+static int same_name(const struct ow_prom_names *t, size_t i, const char *const *key)
+{
+	return strcmp(t->m[i].name, key[0]) == 0;
+}
+
+static void names_free(struct ow_prom_names *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->m[i].name);
+		free(t->m[i].type);
+		free(t->m[i].unit);
+	}
+	free(t->m);
+	free(t->kinds);
+	free(t);
+}
+
+/* The packed rows (name, type, unit) as distinct metrics and names. */
+static struct ow_prom_names *names_of(const ow_buf_t *rows)
+{
+	size_t pos = 0, nrows = 0, nslots = 16;
+	ow_search_val_t v[3];
+	while (ow_search_packed_next(rows, &pos, 3, v))
+		nrows++;
+	while (nslots < 2 * nrows)
+		nslots *= 2;
+	struct ow_prom_names *t = ow_calloc(1, sizeof(*t));
+	t->m = ow_alloc(OW_MAX(nrows, 1) * sizeof(stored_t));
+	t->kinds = ow_calloc(OW_MAX(nrows, 1), sizeof(unsigned));
+	size_t *bym = ow_calloc(nslots, sizeof(size_t)),
+	       *byname = ow_calloc(nslots, sizeof(size_t));
+	pos = 0;
+	while (ow_search_packed_next(rows, &pos, 3, v)) {
+		char *name = val_str(&v[0]), *type = val_str(&v[1]), *unit = val_str(&v[2]);
+		const char *key[3] = {name, type, unit};
+		uint64_t hn = hash_str(1469598103934665603ULL, name);
+		size_t *sm =
+		    slot_of(bym, nslots, hash_str(hash_str(hn, type), unit), same_metric, t, key);
+		if (*sm) { /* another part's */
+			free(name);
+			free(type);
+			free(unit);
+			continue;
+		}
+		size_t *sn = slot_of(byname, nslots, hn, same_name, t, key);
+		size_t id = *sn ? t->m[*sn - 1].id : t->nids++;
+		t->m[t->n] = (stored_t){name, type, unit, kind_of(type), id};
+		*sm = ++t->n;
+		if (!*sn)
+			*sn = t->n;
+		t->kinds[id] |= 1u << t->m[t->n - 1].kind;
+	}
+	free(bym);
+	free(byname);
+	return t;
+}
+
+static int sql_failed(ow_prom_store_t *st, char *err, size_t errlen);
 
 /* The metrics (name, type, unit) of every part and of the buffered rows,
- * packed rows back to back into st->names (a packed result's first row
- * repeats nothing: results concatenate); a part's from the cache. */
+ * distinct, into st->names; a part's from the cache. */
 static int load_names(ow_prom_store_t *st, char *err, size_t errlen)
 {
 	static const char sql[] = "SELECT DISTINCT metric_name, metric_type, metric_unit "
 				  "FROM metrics";
+	/* packed rows back to back (a packed result's first row repeats
+	 * nothing: results concatenate) */
+	ow_buf_t all = {0};
 	size_t np = ow_search_nparts(st->s, OW_METRICS);
 	int rc = OW_OK;
 	for (size_t i = 0; i < np && rc == OW_OK; i++) {
@@ -713,19 +823,23 @@ static int load_names(ow_prom_store_t *st, char *err, size_t errlen)
 			ow_search_scope(st->s, OW_METRICS, OW_SEARCH_EVERYTHING);
 			if (rc != OW_OK) {
 				ow_buf_free(&fresh.rows);
-				return sql_failed(st);
+				ow_buf_free(&all);
+				return sql_failed(st, err, errlen);
 			}
-			fresh.bytes = 256 + fresh.rows.len;
+			fresh.bytes = 256 + fresh.rows.cap;
 			p = ow_prom_cache_put(part, "n:", &fresh);
 		}
-		ow_buf_add(&st->names, p->rows.data, p->rows.len);
+		ow_buf_add(&all, p->rows.data, p->rows.len);
 		ow_prom_cache_release(p);
 	}
 	ow_search_scope(st->s, OW_METRICS, OW_SEARCH_BUFFERED);
-	rc = ow_search_select(st->s, sql, -1, 0, OW_SEARCH_AUTO, OW_SEARCH_PACKED, &st->names,
+	rc = ow_search_select(st->s, sql, -1, 0, OW_SEARCH_AUTO, OW_SEARCH_PACKED, &all,
 			      &(const char *){NULL}, err, errlen);
 	ow_search_scope(st->s, OW_METRICS, OW_SEARCH_EVERYTHING);
-	return rc == OW_OK ? OW_OK : sql_failed(st);
+	if (rc == OW_OK)
+		st->names = names_of(&all);
+	ow_buf_free(&all);
+	return rc == OW_OK ? OW_OK : sql_failed(st, err, errlen);
 }
 
 /* The metric names (stored) whose series names can match m, and their
@@ -746,23 +860,23 @@ static int metric_names(ow_prom_store_t *st, const ow_pq_matcher_t *m, int nm, m
 			all = 0;
 			*target &= ow_pq_match(&m[i], "target_info");
 		}
-	int rc = OW_OK;
-	if (!st->have_names) {
-		rc = load_names(st, err, errlen);
-		st->have_names = rc == OW_OK;
+	if (!st->names) {
+		int rc = load_names(st, err, errlen);
+		if (rc != OW_OK)
+			return rc;
 	}
-	const ow_buf_t rows = st->names;
-	size_t pos = 0, cap = 0;
-	ow_search_val_t v[3];
-	while (rc == OW_OK && ow_search_packed_next(&rows, &pos, 3, v)) {
-		char *name = val_str(&v[0]), *type = val_str(&v[1]), *unit = val_str(&v[2]);
-		int kind = kind_of(type), hit = all;
-		for (int mono = 0; mono < 1 + (kind == K_SUM) && !hit; mono++) {
+	const struct ow_prom_names *t = st->names;
+	uint8_t *taken = ow_calloc(OW_MAX(t->nids, 1), 1);
+	*out = ow_alloc(OW_MAX(t->nids, 1) * sizeof(mname_t));
+	for (size_t j = 0; j < t->n; j++) {
+		const stored_t *x = &t->m[j];
+		int hit = all && !taken[x->id];
+		for (int mono = 0; mono < 1 + (x->kind == K_SUM) && !hit && !taken[x->id]; mono++) {
 			ow_buf_t base = {0};
-			ow_prom_metric_name(name, unit, type, mono, &base);
+			ow_prom_metric_name(x->name, x->unit, x->type, mono, &base);
 			ow_buf_add(&base, "", 1);
 			char names[3][512];
-			int nv = variants(kind, (char *)base.data, names);
+			int nv = variants(x->kind, (char *)base.data, names);
 			for (int k = 0; k < nv && !hit; k++) {
 				hit = 1;
 				for (int i = 0; i < nm; i++)
@@ -772,23 +886,13 @@ static int metric_names(ow_prom_store_t *st, const ow_pq_matcher_t *m, int nm, m
 			}
 			ow_buf_free(&base);
 		}
-		size_t k = 0;
-		while (hit && k < *nout && strcmp((*out)[k].name, name) != 0)
-			k++;
-		if (hit && k == *nout) {
-			if (*nout == cap) {
-				cap = cap ? cap * 2 : 16;
-				*out = ow_realloc(*out, cap * sizeof(mname_t));
-			}
-			(*out)[(*nout)++] = (mname_t){ow_strdup(name), 0};
+		if (hit) {
+			taken[x->id] = 1;
+			(*out)[(*nout)++] = (mname_t){ow_strdup(x->name), t->kinds[x->id]};
 		}
-		if (hit)
-			(*out)[k].kinds |= 1u << kind;
-		free(name);
-		free(type);
-		free(unit);
 	}
-	return rc;
+	free(taken);
+	return OW_OK;
 }
 
 /* The points query of names[0..n) of their kinds (or, samples 0, their
@@ -831,17 +935,24 @@ static void points_sql(ow_buf_t *sql, int samples, const mname_t *names, size_t 
 	ow_buf_add(sql, "", 1);
 }
 
-/* The request's memory: n more bytes held by its fetches. */
+/* Past the request's memory budget, as Prometheus says it: OW_ERROR. */
+static int over_memory(const ow_prom_store_t *st, char *err, size_t errlen)
+{
+	snprintf(err, errlen,
+		 "query processing would load too much data into memory: more than "
+		 "query.max_memory_bytes (%lld)",
+		 (long long)st->max_memory);
+	return OW_ERROR;
+}
+
+/* The request's memory: n more bytes (or fewer, n < 0) held by its
+ * fetches, the search handle's too (ow_search_hold: its SQL counts them),
+ * in Prometheus' words when past the budget. */
 static int charge(ow_prom_store_t *st, int64_t n, char *err, size_t errlen)
 {
 	st->fetched += n;
-	if (st->max_memory > 0 && st->fetched > st->max_memory) {
-		snprintf(err, errlen,
-			 "query processing would load too much data into memory: more than "
-			 "query.max_memory_bytes (%lld)",
-			 (long long)st->max_memory);
-		return OW_ERROR;
-	}
+	if (ow_search_hold(st->s, n, err, errlen) != OW_OK)
+		return over_memory(st, err, errlen);
 	return OW_OK;
 }
 
@@ -859,13 +970,24 @@ static int poll_stop(const ow_prom_store_t *st, char *err, size_t errlen)
 	return OW_OK;
 }
 
-/* A failed query's code: why the search stopped it. */
-static int sql_failed(ow_prom_store_t *st)
+/* A failed query's code: why the search stopped it (past the memory
+ * budget: in Prometheus' words). */
+static int sql_failed(ow_prom_store_t *st, char *err, size_t errlen)
 {
 	int why = ow_search_stop_reason(st->s);
+	if (why == OW_SEARCH_OVER_MEMORY)
+		over_memory(st, err, errlen);
 	return why == OW_SEARCH_TIMEOUT	   ? OW_PQ_TIMEOUT
 	       : why == OW_SEARCH_CANCELED ? OW_PQ_CANCELED
 					   : OW_ERROR;
+}
+
+/* The points (and memory) rows added to r since it last did: charged. */
+static int charge_points(ow_prom_store_t *st, reader_t *r, char *err, size_t errlen)
+{
+	int64_t n = r->points;
+	r->points = 0;
+	return charge(st, n * (int64_t)sizeof(ow_pq_point_t), err, errlen);
 }
 
 /* Rows one at a time into r's series (matched by r's matchers). */
@@ -896,15 +1018,11 @@ static int one_row(void *arg, const ow_search_val_t *v, int group)
 	memcpy(x->prev, v, sizeof(x->prev));
 	if (x->samples)
 		row_points(x->r, k, v);
-	return (++x->nrows & 4095) == 0 ? poll_stop(x->st, x->err, x->errlen) : OW_OK;
-}
-
-/* The points (and memory) rows added to r since it last did: charged. */
-static int charge_points(ow_prom_store_t *st, reader_t *r, char *err, size_t errlen)
-{
-	int64_t n = r->points;
-	r->points = 0;
-	return charge(st, n * (int64_t)sizeof(ow_pq_point_t), err, errlen);
+	if ((++x->nrows & 4095) != 0)
+		return OW_OK;
+	/* the points so far held against the budget as they grow */
+	int rc = charge_points(x->st, x->r, x->err, x->errlen);
+	return rc == OW_OK ? poll_stop(x->st, x->err, x->errlen) : rc;
 }
 
 /* The rows of a points query into r's series. */
@@ -919,6 +1037,24 @@ static int read_rows(ow_prom_store_t *st, reader_t *r, const ow_buf_t *rows, int
 	while (rc == OW_OK && ow_search_packed_next(rows, &pos, ncols, v))
 		rc = one_row(&x, v, 0);
 	return rc == OW_OK ? charge_points(st, r, err, errlen) : rc;
+}
+
+/* The points query of names[0..n) (points_sql) over scope (a part's
+ * index, or OW_SEARCH_BUFFERED) into r's series. */
+static int read_sql(ow_prom_store_t *st, reader_t *r, ptrdiff_t scope, const mname_t *names,
+		    size_t n, int samples, int span, int64_t mint, int64_t maxt, char *err,
+		    size_t errlen)
+{
+	ow_buf_t sql = {0}, rows = {0};
+	points_sql(&sql, samples, names, n, span, mint, maxt);
+	ow_search_scope(st->s, OW_METRICS, scope);
+	int rc = run(st->s, &sql, &rows, err, errlen);
+	ow_search_scope(st->s, OW_METRICS, OW_SEARCH_EVERYTHING);
+	ow_buf_free(&sql);
+	rc = rc == OW_OK ? read_rows(st, r, &rows, samples, err, errlen)
+			 : sql_failed(st, err, errlen);
+	ow_buf_free(&rows);
+	return rc;
 }
 
 static void reader_free(reader_t *r, int series)
@@ -974,6 +1110,17 @@ static void point_columns(unsigned kinds, const char *cols[C_NCOLS])
 		cols[C_COUNT] = cols[C_SUM] = NULL;
 }
 
+/* The bytes series s holds, as the allocator gave them (each label's
+ * text its own allocation). */
+static size_t series_bytes(const ow_pq_series_t *s)
+{
+	size_t n = sizeof(*s) + malloc_usable_size(s->pts) + malloc_usable_size(s->labels.l);
+	for (int l = 0; l < s->labels.n; l++)
+		n += malloc_usable_size(s->labels.l[l].name) +
+		     malloc_usable_size(s->labels.l[l].value);
+	return n;
+}
+
 /* Decodes the piece of metric name in part i (every series, every time):
  * its rows read from the part's columns (ow_search_part_rows), or through
  * SQL where the search engine must convert them. OW_OK, or a code with a
@@ -987,38 +1134,25 @@ static int decode_piece(ow_prom_store_t *st, size_t i, const mname_t *name, ow_p
 	point_columns(name->kinds, cols);
 	int rc = ow_search_part_rows(st->s, OW_METRICS, i, "metric_name", name->name, cols, C_NCOLS,
 				     one_row, &x, err, errlen);
-	if (rc == OW_DECLINED) {
-		ow_buf_t sql = {0}, rows = {0};
-		points_sql(&sql, 1, name, 1, 0, 0, 0);
-		ow_search_scope(st->s, OW_METRICS, (ptrdiff_t)i);
-		rc = run(st->s, &sql, &rows, err, errlen);
-		ow_search_scope(st->s, OW_METRICS, OW_SEARCH_EVERYTHING);
-		ow_buf_free(&sql);
-		if (rc == OW_OK)
-			rc = read_rows(st, &r, &rows, 1, err, errlen);
-		else
-			rc = sql_failed(st);
-		ow_buf_free(&rows);
-	} else if (rc == OW_OK) {
+	if (rc == OW_DECLINED)
+		rc = read_sql(st, &r, (ptrdiff_t)i, name, 1, 1, 0, 0, 0, err, errlen);
+	else if (rc == OW_OK) {
 		rc = charge_points(st, &r, err, errlen);
 	} else if (rc == OW_ERROR) {
-		rc = sql_failed(st);
+		rc = sql_failed(st, err, errlen);
 	}
 	if (rc != OW_OK) {
 		reader_free(&r, 1);
 		return rc;
 	}
 	reader_free(&r, 0);
-	size_t bytes = 256 + r.n * (sizeof(ow_pq_series_t) + 1);
+	size_t bytes = 256 + r.n;
 	for (size_t k = 0; k < r.n; k++) {
 		ow_pq_series_t *s = &r.series[k];
 		order_points(s);
 		s->pts = ow_realloc(s->pts, OW_MAX(s->n, 1) * sizeof(ow_pq_point_t));
 		s->cap = s->n;
-		bytes += s->n * sizeof(ow_pq_point_t);
-		for (int l = 0; l < s->labels.n; l++)
-			bytes += sizeof(ow_pq_label_t) + strlen(s->labels.l[l].name) +
-				 strlen(s->labels.l[l].value) + 2;
+		bytes += series_bytes(s);
 	}
 	*out = (ow_prom_piece_t){r.series, r.delta, r.n, bytes, {0}};
 	return OW_OK;
@@ -1086,7 +1220,7 @@ static int target_info(ow_prom_store_t *st, reader_t *r, int64_t mint, int64_t m
 	int rc = run(st->s, &sql, &rows, err, errlen);
 	ow_buf_free(&sql);
 	if (rc != OW_OK)
-		rc = sql_failed(st);
+		rc = sql_failed(st, err, errlen);
 	size_t pos = 0;
 	ow_search_val_t v[2] = {0}, prev = {0};
 	ptrdiff_t to = -1;
@@ -1143,8 +1277,10 @@ static int read_parts(ow_prom_store_t *st, reader_t *r, const mname_t *names, si
 	}
 	qsort(in, nin, sizeof(span_t), cmp_span);
 	int rc = OW_OK;
+	/* the part's names read through SQL, together */
+	mname_t *sql = ow_alloc(OW_MAX(nnames, 1) * sizeof(mname_t));
 	for (size_t j = 0; j < nin && rc == OW_OK; j++) {
-		size_t i = in[j].i;
+		size_t i = in[j].i, nsql = 0;
 		const void *part = ow_search_partref(st->s, OW_METRICS, i);
 		for (size_t k = 0; k < nnames && rc == OW_OK; k++) {
 			ow_buf_t key = {0};
@@ -1152,6 +1288,14 @@ static int read_parts(ow_prom_store_t *st, reader_t *r, const mname_t *names, si
 			ow_buf_add(&key, "", 1);
 			const ow_prom_piece_t *p =
 			    part ? ow_prom_cache_get(part, (char *)key.data) : NULL;
+			if (!p && (!st->samples || !ow_prom_cache_keeps())) {
+				/* a piece that would not be kept, or label sets
+				 * alone: the span's rows (or the label sets) read
+				 * through SQL straight into r, not decoded whole */
+				ow_buf_free(&key);
+				sql[nsql++] = names[k];
+				continue;
+			}
 			/* a piece decoded here is the request's memory until it
 			 * is the cache's (or freed) */
 			int64_t held = st->fetched;
@@ -1167,11 +1311,15 @@ static int read_parts(ow_prom_store_t *st, reader_t *r, const mname_t *names, si
 				break;
 			rc = merge_piece(st, r, p, mint, maxt, err, errlen);
 			ow_prom_cache_release(p);
-			st->fetched -= held;
+			charge(st, -held, err, errlen);
 			if (rc == OW_OK)
 				rc = poll_stop(st, err, errlen);
 		}
+		if (rc == OW_OK && nsql)
+			rc = read_sql(st, r, (ptrdiff_t)i, sql, nsql, st->samples, 1, mint, maxt,
+				      err, errlen);
 	}
+	free(sql);
 	free(in);
 	return rc;
 }
@@ -1187,32 +1335,26 @@ int ow_prom_fetch(void *arg, const ow_pq_matcher_t *m, int nm, int64_t mint, int
 	int target;
 	int rc = metric_names(st, m, nm, &names, &nnames, &target, err, errlen);
 	if (rc != OW_OK)
-		rc = sql_failed(st);
+		rc = sql_failed(st, err, errlen);
 	reader_t r = {.m = m, .nm = nm};
 	if (rc == OW_OK)
 		rc = read_parts(st, &r, names, nnames, mint, maxt, err, errlen);
-	if (rc == OW_OK && nnames) {
-		/* the buffered rows, after the parts (the later of two points
-		 * at one millisecond is kept) */
-		ow_buf_t sql = {0}, rows = {0};
-		points_sql(&sql, st->samples, names, nnames, 1, mint, maxt);
-		ow_search_scope(st->s, OW_METRICS, OW_SEARCH_BUFFERED);
-		rc = run(st->s, &sql, &rows, err, errlen);
-		ow_search_scope(st->s, OW_METRICS, OW_SEARCH_EVERYTHING);
-		ow_buf_free(&sql);
-		if (rc != OW_OK)
-			rc = sql_failed(st);
-		else
-			rc = read_rows(st, &r, &rows, st->samples, err, errlen);
-		ow_buf_free(&rows);
-	}
+	if (rc == OW_OK && nnames) /* the buffered rows, after the parts (the
+				    * later of two points at one millisecond is kept) */
+		rc = read_sql(st, &r, OW_SEARCH_BUFFERED, names, nnames, st->samples, 1, mint, maxt,
+			      err, errlen);
 	for (size_t i = 0; i < nnames; i++)
 		free(names[i].name);
 	free(names);
 	if (rc == OW_OK && target)
 		rc = target_info(st, &r, mint, maxt, err, errlen);
+	/* the label sets (their points are charged as read) */
+	int64_t labels = 0;
+	for (size_t i = 0; i < r.n && rc == OW_OK; i++)
+		labels +=
+		    (int64_t)(series_bytes(&r.series[i]) - malloc_usable_size(r.series[i].pts));
 	if (rc == OW_OK)
-		rc = charge(st, (int64_t)r.n * 128, err, errlen);
+		rc = charge(st, labels, err, errlen);
 	if (rc != OW_OK) {
 		reader_free(&r, 1);
 		return rc;
@@ -1247,7 +1389,8 @@ void ow_prom_store_init(ow_prom_store_t *st, ow_search_t *s, int samples)
 
 void ow_prom_store_free(ow_prom_store_t *st)
 {
-	ow_buf_free(&st->names);
+	names_free(st->names);
+	st->names = NULL;
 }
 
 int ow_prom_metadata(ow_search_t *s, int64_t mint, int64_t maxt, const char *metric, int64_t limit,

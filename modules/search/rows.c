@@ -6,14 +6,17 @@
  * reads a metric's samples so).
  *
  * Rules:
- *  - Row groups whose statistics on the column exclude the value are not
- *    read; in the others the column is read first (its dictionary
- *    compared once, then codes), and the other columns only in the pages
- *    that hold a matching row.
+ *  - Row groups that cannot hold the value (the column absent, its
+ *    statistics, its bloom filter: ow_scan_rg_may, as a query's WHERE
+ *    column = value prunes) are not read; in the others the column is
+ *    read first (its dictionary compared once, then codes), and the other
+ *    columns only in the pages that hold a matching row.
  *  - It runs under the handle's budgets as a query does (ow_search_begin):
  *    the columns it decodes are charged to its memory, its clock and the
  *    cancel flag are polled row by row; a stop is OW_ERROR with the
- *    budget's message (ow_search_stop_reason says which).
+ *    budget's message (ow_search_stop_reason says which). What it reads
+ *    adds to the handle's stats (ow_search_last_stats), so the pieces
+ *    read one after another all count.
  *  - A part of format 1 (JSON converted as read) is declined: the caller
  *    reads it through SQL.
  */
@@ -57,22 +60,6 @@ static size_t select_eq(const ow_col_t *o, const ow_pq_codes_t *codes, const cha
 	return hits;
 }
 
-/* 0 when rg's statistics on column fc rule eq out. */
-static int rg_may(ow_pq_file_t *pq, int rg, int fc, const char *eq)
-{
-	ow_pq_stats_t st;
-	if (ow_pq_stats(pq, rg, fc, &st) != OW_OK || !st.has_minmax)
-		return 1;
-	size_t n = strlen(eq);
-	int lo = memcmp(eq, st.min, OW_MIN(n, st.min_len)),
-	    hi = memcmp(eq, st.max, OW_MIN(n, st.max_len));
-	if (lo < 0 || (lo == 0 && n < st.min_len))
-		return 0;
-	if (hi > 0 || (hi == 0 && n > st.max_len))
-		return 0;
-	return 1;
-}
-
 int ow_search_part_rows(ow_search_t *s, int signal, size_t i, const char *eq_col, const char *eq,
 			const char *const *cols, int ncols, ow_search_row_fn fn, void *arg,
 			char *err, size_t errlen)
@@ -90,8 +77,14 @@ int ow_search_part_rows(ow_search_t *s, int signal, size_t i, const char *eq_col
 			if (strcmp(defs[c].name, cols[k]) == 0)
 				sc[k] = c;
 	}
+	/* a caller reading a part a piece at a time counts every piece */
+	ow_search_stats_t stats = s->stats;
 	ow_search_begin(s);
+	s->stats = stats;
 	int rc = OW_OK;
+	/* row groups pruned as a query's WHERE eq_col = eq prunes them */
+	ow_scan_pred_t pred = {.col = key, .base = key, .op = OW_SCAN_EQ};
+	ow_scan_t scan = {.signal = signal, .defs = defs, .p = &pred, .np = 1};
 	if (key < 0 || defs[key].type != OW_PQ_BYTE_ARRAY) {
 		snprintf(err, errlen, "no text column %s", eq_col);
 		rc = OW_ERROR;
@@ -99,6 +92,12 @@ int ow_search_part_rows(ow_search_t *s, int signal, size_t i, const char *eq_col
 		rc = OW_ERROR;
 	} else if (ow_search_part_v1(p, signal)) {
 		rc = OW_DECLINED;
+	} else {
+		pred.vals = ow_alloc(sizeof(ow_search_val_t));
+		pred.vals[0] = (ow_search_val_t){
+		    .type = SQLITE_TEXT, .p = (const uint8_t *)ow_strdup(eq), .n = strlen(eq)};
+		pred.nvals = 1;
+		ow_scan_pred_ready(&pred, &defs[key]);
 	}
 	ow_col_t kcol = {0};
 	ow_col_t *o = ow_calloc((size_t)OW_MAX(ncols, 1), sizeof(ow_col_t));
@@ -107,9 +106,9 @@ int ow_search_part_rows(ow_search_t *s, int signal, size_t i, const char *eq_col
 	uint8_t *sel = NULL;
 	char(*hex)[OW_SEARCH_HEX_MAX] = ow_calloc((size_t)OW_MAX(ncols, 1), OW_SEARCH_HEX_MAX);
 	for (int rg = 0; rc == OW_OK && rg < ow_pq_num_row_groups(p->pq); rg++) {
-		int fk = p->colmap[key];
-		if (fk < 0 || !rg_may(p->pq, rg, fk, eq))
+		if (!ow_scan_rg_may(&scan, p, rg))
 			continue;
+		int fk = p->colmap[key];
 		size_t n = (size_t)ow_pq_row_group_rows(p->pq, rg);
 		sel = ow_realloc(sel, OW_MAX(n, 1));
 		ow_pq_codes_t codes = {0};
@@ -120,7 +119,14 @@ int ow_search_part_rows(ow_search_t *s, int signal, size_t i, const char *eq_col
 			rc = OW_ERROR;
 			break;
 		}
-		size_t hits = kcol.nrows == n ? select_eq(&kcol, &codes, eq, n, sel) : 0;
+		if (kcol.nrows != n) {
+			snprintf(err, errlen, "column %s has %zu rows, its row group %zu", eq_col,
+				 kcol.nrows, n);
+			ow_pq_codes_free(&codes);
+			rc = OW_ERROR;
+			break;
+		}
+		size_t hits = select_eq(&kcol, &codes, eq, n, sel);
 		ow_pq_codes_free(&codes);
 		s->stats.row_groups++;
 		s->stats.rows += (int64_t)n;
@@ -165,6 +171,7 @@ int ow_search_part_rows(ow_search_t *s, int signal, size_t i, const char *eq_col
 	}
 	if (rc == OW_ERROR && ow_search_expired(s))
 		ow_search_timeout_message(s, err, errlen);
+	ow_scan_pred_free(&pred);
 	for (int k = 0; k < ncols; k++)
 		ow_col_free(&o[k]);
 	ow_col_free(&kcol);

@@ -598,6 +598,9 @@ void ow_search_limits(const ow_search_t *s, int64_t *max_memory, int64_t *deadli
 int ow_search_hold(ow_search_t *s, int64_t n, char *err, size_t errlen)
 {
 	s->held += n;
+	/* a query under way (a callback of ow_search_part_rows) counts it
+	 * with what it decodes; the next query starts from s->held */
+	atomic_fetch_add(&s->budget.used, n);
 	if (n <= 0 || s->max_memory == 0 || s->held <= s->max_memory)
 		return OW_OK;
 	ow_search_budget_t b = {.limit = s->max_memory, .stop = OW_SEARCH_STOP_MEMORY};

@@ -116,7 +116,9 @@ void ow_search_limits(const ow_search_t *s, int64_t *max_memory, int64_t *deadli
 		      const atomic_int **cancel);
 /* A caller's own work under s's memory budget (the APIs over SQL: Loki's
  * series, the traces Tempo and Jaeger build): n bytes it holds from now
- * on (negative: what it frees), counted with every later query's own.
+ * on (negative: what it frees), counted with every later query's own
+ * (and with the one under way, when a callback of ow_search_part_rows
+ * holds it).
  * OW_OK, or OW_ERROR with the budget's message ("query exceeded its memory
  * budget of N MiB", as a query's) in err once what it holds passes
  * max_memory; the caller then stops and answers that error. */

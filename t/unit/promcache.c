@@ -2,9 +2,14 @@
  * found by (part, key) and by nothing else, least recently used out first
  * past its size, a piece larger than the whole never kept, an evicted
  * piece still readable until its reader releases it, a part's pieces gone
- * with the part, and the /metrics counters. */
+ * with the part, a lowered limit evicting down to it, the /metrics
+ * counters; and threads getting, putting and releasing while others drop
+ * parts and clear (run it under ASan: `make asan`). */
 #include "../lib/tap.h"
 #include "modules/prom/prom.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
 
 /* A piece of n series of k points each, its values from base. */
 static ow_prom_piece_t piece(int n, int k, double base)
@@ -37,6 +42,68 @@ static long long stat(const char *name)
 	long long v = at ? atoll(at + strlen(want)) : -1;
 	ow_buf_free(&b);
 	return v;
+}
+
+/* ---- the stress: readers check every piece they hold ---- */
+
+#define NPARTS 8
+static ow_partref_t stress_parts[NPARTS];
+static atomic_int stop_flag, bad, reads;
+
+static void *reader(void *arg)
+{
+	unsigned seed = (unsigned)(uintptr_t)arg;
+	while (!atomic_load(&stop_flag)) {
+		int pi = (int)(rand_r(&seed) % NPARTS), ki = (int)(rand_r(&seed) % 6);
+		char key[16];
+		snprintf(key, sizeof(key), "m:%d", ki);
+		const ow_prom_piece_t *g = ow_prom_cache_get(&stress_parts[pi], key);
+		if (!g) {
+			ow_prom_piece_t p = piece(2, 8, pi * 10 + ki);
+			g = ow_prom_cache_put(&stress_parts[pi], key, &p);
+		}
+		/* whoever decoded it, its values are (part, key)'s */
+		if (g->n != 2 || g->series[1].pts[7].v != pi * 10 + ki + 107)
+			atomic_fetch_add(&bad, 1);
+		atomic_fetch_add(&reads, 1);
+		ow_prom_cache_release(g);
+	}
+	return NULL;
+}
+
+static void *dropper(void *arg)
+{
+	unsigned seed = (unsigned)(uintptr_t)arg;
+	for (int i = 0; !atomic_load(&stop_flag); i++) {
+		if (i % 50 == 49)
+			ow_prom_cache_clear();
+		else if (i % 20 == 19)
+			ow_prom_cache_limit(rand_r(&seed) % 2 ? 4000 : 1 << 20);
+		else
+			ow_prom_cache_gone(&stress_parts[rand_r(&seed) % NPARTS]);
+		sched_yield();
+	}
+	return NULL;
+}
+
+static void stress(void)
+{
+	ow_prom_cache_clear();
+	ow_prom_cache_limit(1 << 20);
+	pthread_t t[6];
+	for (int i = 0; i < 6; i++)
+		pthread_create(&t[i], NULL, i < 4 ? reader : dropper, (void *)(uintptr_t)(i + 1));
+	struct timespec ms = {0, 300 * 1000000};
+	nanosleep(&ms, NULL);
+	atomic_store(&stop_flag, 1);
+	for (int i = 0; i < 6; i++)
+		pthread_join(t[i], NULL);
+	ok(atomic_load(&reads) > 100, "threads: pieces read while parts went (%d reads)",
+	   atomic_load(&reads));
+	is_int(atomic_load(&bad), 0, "every piece read held its own (part, key)'s values");
+	ow_prom_cache_clear();
+	is_int(stat("openwit_prom_cache_entries"), 0, "cleared: no entry");
+	is_int(stat("openwit_prom_cache_bytes"), 0, "cleared: no byte");
 }
 
 int main(void)
@@ -115,6 +182,16 @@ int main(void)
 	ow_prom_cache_release(g);
 	is_int(stat("openwit_prom_cache_entries"), 1, "one entry left");
 
+	/* a lowered limit evicts down to it */
+	ow_prom_piece_t p6 = piece(3, 10, 0);
+	ow_prom_cache_release(ow_prom_cache_put(a, "m:v", &p6));
+	is_int(stat("openwit_prom_cache_entries"), 2, "two entries");
+	ow_prom_cache_limit((int64_t)(one + one / 2));
+	is_int(stat("openwit_prom_cache_entries"), 1, "the limit lowered to one piece: one left");
+	ok((g = ow_prom_cache_get(a, "m:v")) != NULL, "the newest stayed");
+	ow_prom_cache_release(g);
+	ok(stat("openwit_prom_cache_bytes") <= (long long)(one + one / 2), "within the new limit");
+
 	/* a limit of 0 keeps nothing */
 	ow_prom_cache_clear();
 	ow_prom_cache_limit(0);
@@ -124,5 +201,6 @@ int main(void)
 	is_int(stat("openwit_prom_cache_bytes"), 0, "nothing held");
 	free(a);
 	free(b);
+	stress();
 	return done_testing();
 }
