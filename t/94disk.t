@@ -30,7 +30,8 @@ fs.writeFileSync(disk, `${TOTAL} ${TOTAL}\n`);
 const env = { OPENWIT_IO_DISK: disk };
 const base = { 'storage.buffer.flush_interval_ms': 100, 'storage.local_retention.retention_days': 0 };
 let s = await start({ dir, tag: 'disk', bin: faultsBin, env,
-  config: { ...base, 'storage.disk.low_watermark_percent': 10, 'storage.disk.critical_watermark_percent': 5 } });
+  config: { ...base, 'storage.disk.low_watermark_percent': 10, 'storage.disk.critical_watermark_percent': 5,
+    'query.timeout_ms': 600000 } }); // the slow query below takes 4 s idle, over 30 under ASan and load
 
 // big: three parts (one flush each, oldest first); small: one
 for (let i = 0; i < 3; i++) {

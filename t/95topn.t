@@ -20,7 +20,11 @@ let seed = 0x95;
 const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
 const ri = (a, b) => a + Math.floor(rnd() * (b - a + 1));
 const pick = (xs) => xs[ri(0, xs.length - 1)];
-const now = BigInt(Date.now()) * 1000000n - 3600n * 1000000000n; // an hour ago
+// an hour ago, moved back 45 minutes when that is in the first half hour
+// of a UTC day: the records span -10 to +7 minutes of it, and one that
+// fell on the day before would be a lone part the janitor never merges
+const hourAgo = Date.now() - 3600000;
+const now = BigInt(hourAgo % 86400000 < 1800000 ? hourAgo - 2700000 : hourAgo) * 1000000n;
 const services = ['api', 'db', 'edge', 'rare'];
 const bodies = ['request timeout after 30s', 'Timeout: upstream', 'ok done', 'user logged in', 'retry 3/5', 'cache miss'];
 let nrec = 0;

@@ -134,7 +134,8 @@ OW.api = async function (path, opts = {}) {
   let res;
   // a query refused for the tenant's cap (429) is asked again after its
   // Retry-After, give or take half (a view asks several at once: they
-  // should not come back together), four times at most
+  // should not come back together), for about 15 seconds: a view's
+  // queries take the tenant's slots in turn, behind others' queries
   for (let tries = 0; ; tries++) {
     try {
       // relative to the page (its assets too): behind a proxy that serves
@@ -144,7 +145,7 @@ OW.api = async function (path, opts = {}) {
       if (e.name === 'AbortError') throw e;
       throw Object.assign(new Error(`cannot reach the server: ${e.message}`), { status: 0 });
     }
-    if (res.status !== 429 || tries === 4) break;
+    if (res.status !== 429 || tries === 12) break;
     const wait = Math.min(5, Number(res.headers.get('Retry-After')) || 1) * 1000 * (0.5 + Math.random());
     await new Promise((ok, fail) => {
       const t = setTimeout(ok, wait);
