@@ -4537,36 +4537,69 @@ static int pages_apart(const ow_pq_coldef_t *def, const ow_pq_pagestat_t *pg, si
 	return np > 1 && val_cmp(&least_max, &most_min) < 0;
 }
 
+/* Whether rows [r0, r1) of row group rg of part p may hold a row that
+ * the filters on each column keep, by the statistics of the column's
+ * pages over them (a column without page statistics: may). */
+static int rows_may(const ow_columnar_t *q, ow_search_part_t *p, int rg, size_t r0, size_t r1)
+{
+	ow_scan_t sc = {q->signal, q->defs, q->f, q->nf};
+	uint64_t seen = 0;
+	for (int i = 0; i < q->nf; i++) {
+		int b = base(q, q->f[i].col), fb = p->colmap[b];
+		ow_pq_pagestat_t *pg;
+		size_t np;
+		if (b >= 64 || (seen >> b & 1) || fb < 0)
+			continue;
+		seen |= (uint64_t)1 << b;
+		if (ow_pq_page_stats(p->pq, rg, fb, &pg, &np) != OW_OK)
+			continue;
+		int may = 0;
+		for (size_t k = 0; k < np && !may; k++)
+			may = pg[k].row0 < r1 && pg[k].row0 + (size_t)pg[k].rows > r0 &&
+			      ow_scan_page_may(&sc, b, &pg[k].st, pg[k].rows);
+		free(pg);
+		if (!may)
+			return 0;
+	}
+	return 1;
+}
+
 /* Row group segment *sg cut into its pages of column fc (appended to
- * *segs, the first in *sg's place): 0 when it has one page, they have
- * no statistics, or no two of them are apart (pages_apart). */
+ * *segs, the first in *sg's place), but for the pages whose rows no
+ * filter's page statistics let through (rows_may: a search by service
+ * over a row group sorted by service reads the service's pages, not
+ * each other page with a pass over the row group): 0 when it has one
+ * page, they have no statistics, no two of them are apart (pages_apart),
+ * or none is left (then the row group is read whole, and prepare reads
+ * nothing of it). */
 static int seg_pages(const run_t *r, int c, int fc, int desc, seg_t **segs, size_t *n, size_t *cap,
 		     size_t i)
 {
 	ow_pq_pagestat_t *pg;
-	size_t np;
+	size_t np, nkept = 0;
 	seg_t sg = (*segs)[i];
 	if (ow_pq_page_stats(sg.p->pq, sg.rg, fc, &pg, &np) != OW_OK)
 		return 0;
 	if (!pages_apart(&r->q->defs[c], pg, np))
 		np = 1; /* read whole */
 	for (size_t k = 0; k < np && np > 1; k++) {
-		seg_t *x = &sg;
-		if (k) {
+		size_t r0 = pg[k].row0, r1 = pg[k].row0 + (size_t)pg[k].rows;
+		if (!rows_may(r->q, sg.p, sg.rg, r0, r1))
+			continue;
+		seg_t *x = &(*segs)[i];
+		if (nkept++) {
 			if (*n == *cap)
 				*segs = ow_realloc(*segs, (*cap *= 2) * sizeof(seg_t));
 			x = &(*segs)[(*n)++];
 			*x = sg;
 			x->owns = 0;
 		}
-		x->r0 = pg[k].row0;
-		x->r1 = pg[k].row0 + (size_t)pg[k].rows;
+		x->r0 = r0;
+		x->r1 = r1;
 		seg_bound(&r->q->defs[c], desc, &pg[k].st, pg[k].rows, x);
-		if (!k)
-			(*segs)[i] = *x;
 	}
 	free(pg);
-	return np > 1;
+	return np > 1 && nkept;
 }
 
 static int by_bound(const run_t *r, seg_t **segs, size_t *n)
