@@ -133,7 +133,9 @@
  * kept; ties keep their place in scan order (r->seq), as if read in it.
  * A row group whose pages of that column hold disjoint stretches of it
  * is read as its pages, each a segment bounded by its page's statistics
- * (a part sorted by service over a long time range); log records are
+ * (a part sorted by service over a long time range), but for the pages
+ * whose rows the filters' page statistics rule out (rows_may: the other
+ * services' pages of a search by service); log records are
  * written in row groups cut by time (ow_columns_sort), so that the newest
  * row groups of a merged part hold the newest records: a common word's
  * newest 100 reads a row group or two, not the newest part's every body.
@@ -3997,17 +3999,18 @@ static int truths(const ow_columnar_t *q, slot_t *sl, const ow_node_t *n, size_t
 		uint8_t *u = ow_alloc(sl->nrows + 1);
 		if ((rc = truths(q, sl, n->kid[0], selected, t)) == OW_OK &&
 		    (rc = truths(q, sl, n->kid[1], selected, u)) == OW_OK)
-			for (size_t row = 0; row < sl->nrows; row++)
-				if (sel[row])
-					t[row] = n->op == E_AND ? and3[t[row]][u[row]]
-								: or3[t[row]][u[row]];
+			for (size_t row = next_selected(sel, 0, sl->nrows); row < sl->nrows;
+			     row = next_selected(sel, row + 1, sl->nrows))
+				t[row] =
+				    n->op == E_AND ? and3[t[row]][u[row]] : or3[t[row]][u[row]];
 		free(u);
 		return rc;
 	}
 	if (!code && n->op == E_NOT) {
 		static const uint8_t not3[3] = {1, 0, 2};
 		if ((rc = truths(q, sl, n->kid[0], selected, t)) == OW_OK)
-			for (size_t row = 0; row < sl->nrows; row++)
+			for (size_t row = next_selected(sel, 0, sl->nrows); row < sl->nrows;
+			     row = next_selected(sel, row + 1, sl->nrows))
 				t[row] = not3[t[row] > 2 ? 2 : t[row]];
 		return rc;
 	}
@@ -4041,9 +4044,8 @@ static int truths(const ow_columnar_t *q, slot_t *sl, const ow_node_t *n, size_t
 		vv = vec_new();
 		batch = ow_alloc(VBATCH * sizeof(uint32_t));
 	}
-	for (size_t row = 0; row < sl->nrows && rc == OW_OK; row++) {
-		if (!sel[row])
-			continue;
+	for (size_t row = next_selected(sel, 0, sl->nrows); row < sl->nrows && rc == OW_OK;
+	     row = next_selected(sel, row + 1, sl->nrows)) {
 		if (code) {
 			size_t vp = position(sl, c, row, vpos, at);
 			t[row] = mt[vp == NO_VALUE ? null : code[vp]];
@@ -4084,14 +4086,16 @@ static int truths(const ow_columnar_t *q, slot_t *sl, const ow_node_t *n, size_t
 }
 
 /* Residual condition k of WHERE on the rows still selected (its columns
- * read). */
+ * read). Only the selected rows' truths are set and read: of a page
+ * segment's row group, the pages of the others are not touched. */
 static int residual(const ow_columnar_t *q, slot_t *sl, int k, size_t *selected)
 {
 	uint8_t *t = ow_alloc(sl->nrows + 1);
 	int rc = truths(q, sl, q->resid[k], *selected, t);
 	size_t n = 0;
-	for (size_t row = 0; row < sl->nrows && rc == OW_OK; row++) {
-		sl->sel[row] &= t[row] == 1;
+	for (size_t row = next_selected(sl->sel, 0, sl->nrows); row < sl->nrows && rc == OW_OK;
+	     row = next_selected(sl->sel, row + 1, sl->nrows)) {
+		sl->sel[row] = t[row] == 1;
 		n += sl->sel[row];
 	}
 	free(t);
