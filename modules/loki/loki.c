@@ -208,11 +208,16 @@ static void row_labels(char **c, lq_labels_t *l)
 }
 
 /* The SQL conditions of a selector that the table can check: a superset
- * of what the selector keeps (the rest is checked on the rows). */
-static void pushdown(const lq_selector_t *s, ow_buf_t *w, int exact_lines)
+ * of what the selector keeps (the rest is checked on the rows). 1 when
+ * they keep no row the selector drops (its matchers each a label = a
+ * value, its stages each a line |= a text), which is only ever a hint:
+ * how many rows to ask for first (log_streams). */
+static int pushdown(const lq_selector_t *s, ow_buf_t *w, int exact_lines)
 {
+	int exact = 1;
 	for (int i = 0; i < s->nm; i++) {
 		const lq_matcher_t *m = &s->m[i];
+		exact &= m->op == LQ_EQ && *m->value;
 		if (m->op != LQ_EQ)
 			continue;
 		const char *col = NULL;
@@ -226,15 +231,19 @@ static void pushdown(const lq_selector_t *s, ow_buf_t *w, int exact_lines)
 			ow_search_sql_str(w, m->value);
 			continue;
 		}
+		int pushed = 0;
 		for (int k = 0; k < nattrs && *m->value; k++)
 			if (strcmp(m->name, attr_labels[k]) == 0) {
 				ow_buf_addstr(w, " AND resource_attributes->>");
 				ow_search_sql_str(w, attr_keys[k]);
 				ow_buf_addstr(w, " = ");
 				ow_search_sql_str(w, m->value);
+				pushed = 1;
 			}
+		exact &= pushed;
 	}
 	int n = lq_first_stages(s);
+	exact &= n == s->nst;
 	for (int i = 0; i < n; i++) {
 		const lq_matcher_t *m = &s->st[i].m;
 		if (exact_lines) { /* the metric path counts in SQL: exactly */
@@ -248,17 +257,26 @@ static void pushdown(const lq_selector_t *s, ow_buf_t *w, int exact_lines)
 				ow_search_sql_str(w, m->value);
 				ow_buf_addstr(w, ", body)");
 			}
-		} else if (m->op == LQ_EQ && *m->value && !strpbrk(m->value, "%_\\")) {
+		} else if (m->op == LQ_EQ && *m->value) {
 			/* LIKE ignores ASCII case: a superset, which the index
-			 * answers; the exact test runs on the rows */
-			ow_buf_addstr(w, " AND body LIKE ");
-			ow_buf_t pat = {0};
-			ow_buf_printf(&pat, "%%%s%%", m->value);
-			ow_buf_add(&pat, "", 1);
-			ow_search_sql_str(w, (const char *)pat.data);
-			ow_buf_free(&pat);
-		}
+			 * and the row groups' statistics answer; instr, the
+			 * exact test, on the rows it leaves (and again in C,
+			 * lq_pipeline: a line is its text up to a NUL) */
+			if (!strpbrk(m->value, "%_\\")) {
+				ow_buf_addstr(w, " AND body LIKE ");
+				ow_buf_t pat = {0};
+				ow_buf_printf(&pat, "%%%s%%", m->value);
+				ow_buf_add(&pat, "", 1);
+				ow_search_sql_str(w, (const char *)pat.data);
+				ow_buf_free(&pat);
+			}
+			ow_buf_addstr(w, " AND instr(body, ");
+			ow_search_sql_str(w, m->value);
+			ow_buf_addstr(w, ") > 0");
+		} else
+			exact = 0;
 	}
+	return exact;
 }
 
 /* ---- log queries ---- */
@@ -306,16 +324,18 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /* The entries of a log query as Loki's array of streams into out; *found
- * entries, the last of them at *last. For a tail (r->tail) the entries at
+ * entries, the last of them at *last; what its queries read added to *read
+ * (NULL: not asked). For a tail (r->tail) the entries at
  * r->start in r->sent are left out (each hash once), and the hashes of
  * those at *last are put in r->next. */
 static int log_streams(ow_search_t *s, loki_req_t *r, const lq_selector_t *sel, ow_buf_t *out,
-		       int64_t *found_out, int64_t *last, char *err, size_t errlen)
+		       int64_t *found_out, int64_t *last, ow_search_stats_t *read, char *err,
+		       size_t errlen)
 {
 	ow_buf_t where = {0};
 	ow_buf_printf(&where, "time >= %lld AND time < %lld", (long long)r->start,
 		      (long long)r->end);
-	pushdown(sel, &where, 0);
+	int exact = pushdown(sel, &where, 0);
 	stream_t *streams = NULL;
 	int nstreams = 0, rc = OW_OK;
 	int64_t found = 0, offset = 0;
@@ -324,7 +344,12 @@ static int log_streams(ow_search_t *s, loki_req_t *r, const lq_selector_t *sel, 
 	rc = ow_search_hold(s, held, err, errlen);
 	uint8_t *skipped = r->nsent && rc == OW_OK ? ow_calloc((size_t)r->nsent, 1) : NULL;
 	r->nnext = 0;
-	int64_t batch = OW_MAX(OW_MIN(OW_MAX(r->limit, 1000), ow_control_query_max_rows() - 1), 1);
+	/* the first page: the entries asked for (and those a tail skips) when
+	 * the SQL keeps only entries, else at least 1000 rows; a newest-first
+	 * page stops reading at its last row (columnar.c's by_bound), so asking
+	 * for more than the answer needs reads more row groups */
+	int64_t batch = exact ? r->limit + r->nsent : OW_MAX(r->limit, 1000);
+	batch = OW_MAX(OW_MIN(batch, ow_control_query_max_rows() - 1), 1);
 	ow_buf_t line = {0}, key = {0};
 	while (rc == OW_OK && found < r->limit) {
 		ow_buf_t sql = {0};
@@ -342,6 +367,12 @@ static int log_streams(ow_search_t *s, loki_req_t *r, const lq_selector_t *sel, 
 		ow_buf_free(&sql);
 		if (rc != OW_OK)
 			break;
+		if (read) {
+			ow_search_stats_t st;
+			ow_search_last_stats(s, &st);
+			read->rows += st.rows;
+			read->bytes += st.bytes;
+		}
 		for (size_t i = 0; i < rows.nrows && found < r->limit; i++) {
 			char **c = rows.cell + i * (size_t)rows.ncols;
 			lq_labels_t l = {0};
@@ -449,12 +480,17 @@ static int log_streams(ow_search_t *s, loki_req_t *r, const lq_selector_t *sel, 
 static int run_logs(ow_search_t *s, loki_req_t *r, ow_buf_t *out, char *err, size_t errlen)
 {
 	int64_t found = 0, last = 0;
+	ow_search_stats_t read = {0};
 	ow_buf_addstr(out, "{\"status\":\"success\",\"data\":{\"resultType\":\"streams\","
 			   "\"result\":");
-	if (log_streams(s, r, &r->expr->sel, out, &found, &last, err, errlen) != OW_OK)
+	if (log_streams(s, r, &r->expr->sel, out, &found, &last, &read, err, errlen) != OW_OK)
 		return OW_ERROR;
-	ow_buf_printf(out, ",\"stats\":{\"summary\":{\"totalEntriesReturned\":%lld}}}}",
-		      (long long)found);
+	/* Loki's summary: lines, the rows of the row groups read; bytes, the
+	 * bytes of their pages read, as stored */
+	ow_buf_printf(out,
+		      ",\"stats\":{\"summary\":{\"totalEntriesReturned\":%lld,"
+		      "\"totalLinesProcessed\":%lld,\"totalBytesProcessed\":%lld}}}}",
+		      (long long)found, (long long)read.rows, (long long)read.bytes);
 	return OW_OK;
 }
 
@@ -1386,7 +1422,7 @@ static void tail_work(ow_search_t *s, void *arg, ow_query_answer_t *a)
 	t->found = 0;
 	t->frame.len = 0;
 	ow_buf_addstr(&t->frame, "{\"streams\":");
-	if (log_streams(s, t->r, &t->r->expr->sel, &t->frame, &t->found, &t->last, err,
+	if (log_streams(s, t->r, &t->r->expr->sel, &t->frame, &t->found, &t->last, NULL, err,
 			sizeof(err)) != OW_OK)
 		ow_query_text(a, 400, err);
 	ow_buf_addstr(&t->frame, ",\"dropped_entries\":null}");

@@ -133,7 +133,9 @@
  * kept; ties keep their place in scan order (r->seq), as if read in it.
  * A row group whose pages of that column hold disjoint stretches of it
  * is read as its pages, each a segment bounded by its page's statistics
- * (a part sorted by service over a long time range); log records are
+ * (a part sorted by service over a long time range), but for the pages
+ * whose rows the filters' page statistics rule out (rows_may: the other
+ * services' pages of a search by service); log records are
  * written in row groups cut by time (ow_columns_sort), so that the newest
  * row groups of a merged part hold the newest records: a common word's
  * newest 100 reads a row group or two, not the newest part's every body.
@@ -3997,17 +3999,18 @@ static int truths(const ow_columnar_t *q, slot_t *sl, const ow_node_t *n, size_t
 		uint8_t *u = ow_alloc(sl->nrows + 1);
 		if ((rc = truths(q, sl, n->kid[0], selected, t)) == OW_OK &&
 		    (rc = truths(q, sl, n->kid[1], selected, u)) == OW_OK)
-			for (size_t row = 0; row < sl->nrows; row++)
-				if (sel[row])
-					t[row] = n->op == E_AND ? and3[t[row]][u[row]]
-								: or3[t[row]][u[row]];
+			for (size_t row = next_selected(sel, 0, sl->nrows); row < sl->nrows;
+			     row = next_selected(sel, row + 1, sl->nrows))
+				t[row] =
+				    n->op == E_AND ? and3[t[row]][u[row]] : or3[t[row]][u[row]];
 		free(u);
 		return rc;
 	}
 	if (!code && n->op == E_NOT) {
 		static const uint8_t not3[3] = {1, 0, 2};
 		if ((rc = truths(q, sl, n->kid[0], selected, t)) == OW_OK)
-			for (size_t row = 0; row < sl->nrows; row++)
+			for (size_t row = next_selected(sel, 0, sl->nrows); row < sl->nrows;
+			     row = next_selected(sel, row + 1, sl->nrows))
 				t[row] = not3[t[row] > 2 ? 2 : t[row]];
 		return rc;
 	}
@@ -4041,9 +4044,8 @@ static int truths(const ow_columnar_t *q, slot_t *sl, const ow_node_t *n, size_t
 		vv = vec_new();
 		batch = ow_alloc(VBATCH * sizeof(uint32_t));
 	}
-	for (size_t row = 0; row < sl->nrows && rc == OW_OK; row++) {
-		if (!sel[row])
-			continue;
+	for (size_t row = next_selected(sel, 0, sl->nrows); row < sl->nrows && rc == OW_OK;
+	     row = next_selected(sel, row + 1, sl->nrows)) {
 		if (code) {
 			size_t vp = position(sl, c, row, vpos, at);
 			t[row] = mt[vp == NO_VALUE ? null : code[vp]];
@@ -4084,14 +4086,16 @@ static int truths(const ow_columnar_t *q, slot_t *sl, const ow_node_t *n, size_t
 }
 
 /* Residual condition k of WHERE on the rows still selected (its columns
- * read). */
+ * read). Only the selected rows' truths are set and read: of a page
+ * segment's row group, the pages of the others are not touched. */
 static int residual(const ow_columnar_t *q, slot_t *sl, int k, size_t *selected)
 {
 	uint8_t *t = ow_alloc(sl->nrows + 1);
 	int rc = truths(q, sl, q->resid[k], *selected, t);
 	size_t n = 0;
-	for (size_t row = 0; row < sl->nrows && rc == OW_OK; row++) {
-		sl->sel[row] &= t[row] == 1;
+	for (size_t row = next_selected(sl->sel, 0, sl->nrows); row < sl->nrows && rc == OW_OK;
+	     row = next_selected(sl->sel, row + 1, sl->nrows)) {
+		sl->sel[row] = t[row] == 1;
 		n += sl->sel[row];
 	}
 	free(t);
@@ -4537,36 +4541,69 @@ static int pages_apart(const ow_pq_coldef_t *def, const ow_pq_pagestat_t *pg, si
 	return np > 1 && val_cmp(&least_max, &most_min) < 0;
 }
 
+/* Whether rows [r0, r1) of row group rg of part p may hold a row that
+ * the filters on each column keep, by the statistics of the column's
+ * pages over them (a column without page statistics: may). */
+static int rows_may(const ow_columnar_t *q, ow_search_part_t *p, int rg, size_t r0, size_t r1)
+{
+	ow_scan_t sc = {q->signal, q->defs, q->f, q->nf};
+	uint64_t seen = 0;
+	for (int i = 0; i < q->nf; i++) {
+		int b = base(q, q->f[i].col), fb = p->colmap[b];
+		ow_pq_pagestat_t *pg;
+		size_t np;
+		if (b >= 64 || (seen >> b & 1) || fb < 0)
+			continue;
+		seen |= (uint64_t)1 << b;
+		if (ow_pq_page_stats(p->pq, rg, fb, &pg, &np) != OW_OK)
+			continue;
+		int may = 0;
+		for (size_t k = 0; k < np && !may; k++)
+			may = pg[k].row0 < r1 && pg[k].row0 + (size_t)pg[k].rows > r0 &&
+			      ow_scan_page_may(&sc, b, &pg[k].st, pg[k].rows);
+		free(pg);
+		if (!may)
+			return 0;
+	}
+	return 1;
+}
+
 /* Row group segment *sg cut into its pages of column fc (appended to
- * *segs, the first in *sg's place): 0 when it has one page, they have
- * no statistics, or no two of them are apart (pages_apart). */
+ * *segs, the first in *sg's place), but for the pages whose rows no
+ * filter's page statistics let through (rows_may: a search by service
+ * over a row group sorted by service reads the service's pages, not
+ * each other page with a pass over the row group): 0 when it has one
+ * page, they have no statistics, no two of them are apart (pages_apart),
+ * or none is left (then the row group is read whole, and prepare reads
+ * nothing of it). */
 static int seg_pages(const run_t *r, int c, int fc, int desc, seg_t **segs, size_t *n, size_t *cap,
 		     size_t i)
 {
 	ow_pq_pagestat_t *pg;
-	size_t np;
+	size_t np, nkept = 0;
 	seg_t sg = (*segs)[i];
 	if (ow_pq_page_stats(sg.p->pq, sg.rg, fc, &pg, &np) != OW_OK)
 		return 0;
 	if (!pages_apart(&r->q->defs[c], pg, np))
 		np = 1; /* read whole */
 	for (size_t k = 0; k < np && np > 1; k++) {
-		seg_t *x = &sg;
-		if (k) {
+		size_t r0 = pg[k].row0, r1 = pg[k].row0 + (size_t)pg[k].rows;
+		if (!rows_may(r->q, sg.p, sg.rg, r0, r1))
+			continue;
+		seg_t *x = &(*segs)[i];
+		if (nkept++) {
 			if (*n == *cap)
 				*segs = ow_realloc(*segs, (*cap *= 2) * sizeof(seg_t));
 			x = &(*segs)[(*n)++];
 			*x = sg;
 			x->owns = 0;
 		}
-		x->r0 = pg[k].row0;
-		x->r1 = pg[k].row0 + (size_t)pg[k].rows;
+		x->r0 = r0;
+		x->r1 = r1;
 		seg_bound(&r->q->defs[c], desc, &pg[k].st, pg[k].rows, x);
-		if (!k)
-			(*segs)[i] = *x;
 	}
 	free(pg);
-	return np > 1;
+	return np > 1 && nkept;
 }
 
 static int by_bound(const run_t *r, seg_t **segs, size_t *n)
