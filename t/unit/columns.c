@@ -2895,6 +2895,15 @@ static int same_table(const ow_table_t *a, const ow_table_t *b)
 	return same;
 }
 
+/* The standard request of a signal, packed. */
+static uint8_t *signal_request(int signal, size_t *n)
+{
+	return pack_free(signal == OW_TRACES ? (void *)spans_request()
+			 : signal == OW_LOGS ? (void *)logs_request()
+					     : (void *)metrics_request(),
+			 n);
+}
+
 /* ow_table_share: the same bytes read, fewer held; what a table holds
  * alike is found in each signal's request (every row's dropped counts,
  * the one resource's entry, the definitions of required columns). */
@@ -2902,10 +2911,7 @@ static void test_share(void)
 {
 	for (int signal = 0; signal < OW_NSIGNALS; signal++) {
 		size_t n;
-		uint8_t *pb = pack_free(signal == OW_TRACES ? (void *)spans_request()
-					: signal == OW_LOGS ? (void *)logs_request()
-							    : (void *)metrics_request(),
-					&n);
+		uint8_t *pb = signal_request(signal, &n);
 		ow_table_t t, before, after;
 		ow_columns_table_init(signal, &t);
 		ow_columns_table_init(signal, &before);
@@ -2967,10 +2973,7 @@ int main(int argc, char **argv)
 	test_wire();
 	for (int signal = 0; signal < OW_NSIGNALS; signal++) {
 		size_t n;
-		uint8_t *pb = pack_free(signal == OW_TRACES ? (void *)spans_request()
-					: signal == OW_LOGS ? (void *)logs_request()
-							    : (void *)metrics_request(),
-					&n);
+		uint8_t *pb = signal_request(signal, &n);
 		test_truncations(signal, pb, n);
 		free(pb);
 	}
