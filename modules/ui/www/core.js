@@ -134,8 +134,9 @@ OW.api = async function (path, opts = {}) {
   let res;
   // a query refused for the tenant's cap (429) is asked again after its
   // Retry-After, give or take half (a view asks several at once: they
-  // should not come back together), for about 15 seconds: a view's
-  // queries take the tenant's slots in turn, behind others' queries
+  // should not come back together), twelve times at most (some 12 s at
+  // Retry-After: 1): a view's queries take the tenant's slots in turn,
+  // behind others' queries
   for (let tries = 0; ; tries++) {
     try {
       // relative to the page (its assets too): behind a proxy that serves
