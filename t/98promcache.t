@@ -10,6 +10,8 @@
 // and points gone); the memory a request fetches, series API too, counted
 // against query.max_memory_bytes; a name stored as a gauge and as a
 // histogram (the piece of the name read by one holds the other's columns).
+// Every server runs without the result cache (prom.result_cache_bytes 0):
+// a repeated query reads its parts again (t/99promrcache.t tests that cache).
 const path = require('node:path');
 const { createRequire } = require('node:module');
 (async () => {
@@ -75,7 +77,7 @@ async function until(f, ms = 20000) {
 
 // ---- 1. parts: many series, few selected; the cache ----
 {
-  const s = await start({ tag: 'promcache', config: {
+  const s = await start({ tag: 'promcache', config: { 'prom.result_cache_bytes': 0,
     'storage.buffer.flush_interval_ms': 100, 'storage.file_rotation.file_duration_minutes': 0,
     'storage.file_rotation.check_interval_ms': 600000 } });
   is(write(s, 'big_gauge', 300, 0, 30), 204, 'remote_write: 300 series x 30 samples');
@@ -111,7 +113,7 @@ async function until(f, ms = 20000) {
 
 // ---- 2. a merge while the server runs ----
 {
-  const s = await start({ tag: 'promcache-merge', config: {
+  const s = await start({ tag: 'promcache-merge', config: { 'prom.result_cache_bytes': 0,
     'storage.buffer.flush_interval_ms': 100, 'storage.file_rotation.file_duration_minutes': 0,
     'storage.file_rotation.check_interval_ms': 8000 } });
   is(write(s, 'm_gauge', 20, 0, 20), 204, 'remote_write: 20 series');
@@ -132,7 +134,7 @@ async function until(f, ms = 20000) {
 
 // ---- 3. buffered rows; then beside a part; a small cache ----
 {
-  const conf = { 'storage.buffer.flush_interval_ms': 600000, 'storage.file_rotation.check_interval_ms': 600000, 'prom.cache_bytes': 20000 };
+  const conf = { 'prom.result_cache_bytes': 0, 'storage.buffer.flush_interval_ms': 600000, 'storage.file_rotation.check_interval_ms': 600000, 'prom.cache_bytes': 20000 };
   const s = await start({ tag: 'promcache-buffer', config: conf });
   for (const n of ['a_gauge', 'b_gauge', 'c_gauge']) is(write(s, n, 12, 0, 30), 204, `${n}: 12 series x 30 samples`);
   is(parts(s).length, 0, 'nothing flushed yet');
@@ -159,7 +161,7 @@ async function until(f, ms = 20000) {
 }
 // ---- 4. a part dropped by retention: its pieces go, its points too ----
 {
-  const s = await start({ tag: 'promcache-drop', config: {
+  const s = await start({ tag: 'promcache-drop', config: { 'prom.result_cache_bytes': 0,
     'storage.buffer.flush_interval_ms': 100, 'janitor.interval_seconds': 10,
     'storage.local_retention.retention_hours': 2, 'storage.file_rotation.check_interval_ms': 600000 } });
   await sleep(1500); // the janitor's first pass (a second after the start) is over
@@ -184,7 +186,7 @@ async function until(f, ms = 20000) {
 }
 // ---- 5. what a request fetches counts against query.max_memory_bytes ----
 {
-  const s = await start({ tag: 'promcache-memory', config: { 'storage.buffer.flush_interval_ms': 100, 'query.max_memory_bytes': 4194304 } });
+  const s = await start({ tag: 'promcache-memory', config: { 'prom.result_cache_bytes': 0, 'storage.buffer.flush_interval_ms': 100, 'query.max_memory_bytes': 4194304 } });
   is(write(s, 'big_gauge', 300, 0, 30), 204, '300 series x 30 samples');
   ok(await until(() => parts(s).length === 1), 'flushed');
   const one = curlJSON(`${s.control}/prometheus/api/v1/series?match[]=big_gauge`, ['-g']);
@@ -203,7 +205,7 @@ async function until(f, ms = 20000) {
 }
 // ---- 5b. pieces about as large as query.max_memory_bytes: refused as they decode ----
 {
-  const s = await start({ tag: 'promcache-piece', config: { 'storage.buffer.flush_interval_ms': 5000, 'storage.buffer.flush_bytes': 134217728, 'query.max_memory_bytes': 1048576,
+  const s = await start({ tag: 'promcache-piece', config: { 'prom.result_cache_bytes': 0, 'storage.buffer.flush_interval_ms': 5000, 'storage.buffer.flush_bytes': 134217728, 'query.max_memory_bytes': 1048576,
     'storage.file_rotation.file_duration_minutes': 0, 'storage.file_rotation.check_interval_ms': 600000 } });
   is(write(s, 'huge_gauge', 300, 0, 300, T0 - 300 * STEP), 204, '300 series x 300 samples: 90,000 points (1.4 MB)');
   ok(await until(() => parts(s).reduce((a, p) => a + p.rows, 0) === 90000), 'flushed', parts(s));
@@ -217,7 +219,7 @@ async function until(f, ms = 20000) {
 }
 // ---- 5c. prom.cache_bytes 0: each part read for the span alone, nothing kept ----
 {
-  const s = await start({ tag: 'promcache-none', config: { 'storage.buffer.flush_interval_ms': 100, 'prom.cache_bytes': 0,
+  const s = await start({ tag: 'promcache-none', config: { 'prom.result_cache_bytes': 0, 'storage.buffer.flush_interval_ms': 100, 'prom.cache_bytes': 0,
     'storage.file_rotation.file_duration_minutes': 0, 'storage.file_rotation.check_interval_ms': 600000 } });
   is(write(s, 'n_gauge', 20, 0, 60), 204, '20 series x 60 samples');
   ok(await until(() => parts(s).reduce((a, p) => a + p.rows, 0) === 1200), 'flushed');
@@ -234,7 +236,7 @@ async function until(f, ms = 20000) {
 {
   const { MeterProvider, PeriodicExportingMetricReader } = req('@opentelemetry/sdk-metrics');
   const { OTLPMetricExporter } = req('@opentelemetry/exporter-metrics-otlp-proto');
-  const s = await start({ tag: 'promcache-kinds', config: { 'storage.buffer.flush_interval_ms': 100 } });
+  const s = await start({ tag: 'promcache-kinds', config: { 'prom.result_cache_bytes': 0, 'storage.buffer.flush_interval_ms': 100 } });
   const reader = new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter({ url: `${s.otlp}/v1/metrics` }), exportIntervalMillis: 3600000 });
   const provider = new MeterProvider({ readers: [reader] });
   provider.getMeter('a').createGauge('dual').record(5);

@@ -239,6 +239,13 @@ typedef struct {
 	char *name; /* Q_VALUES: the label; Q_METADATA: the metric */
 	const char *etype;
 	char err[1024];
+	/* Q_RANGE with the result cache: its key; the ingest sequence read
+	 * before the snapshot (rcache.c) */
+	char *key;
+	char tenant[OW_TENANT_MAX + 1];
+	uint64_t seq;
+	int stats, use; /* stats: the answer's "stats" asked; use: OW_PROM_RC_* */
+	int64_t t0;	/* ow_mono_ns at the request */
 } pq_t;
 
 static void pq_free(pq_t *q)
@@ -248,6 +255,7 @@ static void pq_free(pq_t *q)
 		ow_pq_free(q->matchs[i]);
 	free(q->matchs);
 	free(q->name);
+	free(q->key);
 	free(q);
 }
 
@@ -316,6 +324,86 @@ static void string_set(ow_buf_t *b, char **names, size_t n, int64_t limit)
 	ow_buf_add(b, "]", 1);
 }
 
+/* A query_range through the result cache (rcache.c): the cached points
+ * at the request's times, the times past them evaluated as a range query
+ * of their own, the two merged into the answer and stored. A request that
+ * fails stores nothing; one that read a delta series (summed from its
+ * span's start, so not the same over a shorter span) stores nothing, and
+ * is evaluated whole when it took cached points. */
+static int range_cached(pq_t *q, ow_prom_store_t *st, ow_pq_eval_opts_t *eo, ow_buf_t *data)
+{
+	ow_prom_result_t head, tail = {0}, all;
+	int64_t upto;
+	ow_prom_rcache_get(q->key, q->start, q->end, q->step, &head, &upto);
+	int64_t held = 0, points = 0;
+	for (size_t i = 0; i < head.n; i++) {
+		held += (int64_t)ow_prom_series_bytes(&head.series[i]);
+		points += (int64_t)head.series[i].n;
+	}
+	if (held && ow_search_hold(st->s, held, q->err, sizeof(q->err)) != OW_OK) {
+		ow_prom_result_free(&head);
+		q->etype = "execution";
+		return OW_ERROR;
+	}
+	int64_t last = q->start + (q->end - q->start) / q->step * q->step; /* the last step */
+	q->use = upto >= last	    ? OW_PROM_RC_HIT
+		 : upto >= q->start ? OW_PROM_RC_PARTIAL
+				    : OW_PROM_RC_MISS;
+	if (q->use != OW_PROM_RC_HIT) {
+		eo->start = upto + q->step;
+		eo->matrix = &tail.series;
+		eo->nmatrix = &tail.n;
+		if (eo->max_points)
+			eo->max_points = OW_MAX(eo->max_points - points, 0);
+		int rc = ow_pq_eval(q->expr, eo, data, &q->etype, q->err, sizeof(q->err));
+		if (rc == OW_OK && st->delta && q->use == OW_PROM_RC_PARTIAL) {
+			ow_prom_result_free(&tail);
+			ow_prom_result_free(&head);
+			q->use = OW_PROM_RC_MISS;
+			eo->start = q->start;
+			eo->matrix = NULL;
+			eo->max_points += points;
+			return ow_pq_eval(q->expr, eo, data, &q->etype, q->err, sizeof(q->err));
+		}
+		if (rc != OW_OK) {
+			ow_prom_result_free(&head);
+			return rc;
+		}
+	}
+	ow_prom_result_merge(&head, &tail, &all);
+	ow_buf_addstr(data, "{\"resultType\":\"matrix\",\"result\":[");
+	for (size_t i = 0; i < all.n; i++)
+		ow_pq_series_json(data, &all.series[i].labels, all.series[i].pts, all.series[i].n,
+				  i == 0);
+	ow_buf_addstr(data, "]}");
+	if (q->use == OW_PROM_RC_HIT || st->delta) {
+		ow_prom_result_free(&all);
+	} else {
+		int64_t min_offset;
+		int dep = ow_pq_depends(q->expr, &min_offset);
+		ow_prom_rcache_put(q->key, q->tenant, dep, min_offset, q->seq, q->start, q->end,
+				   &all);
+	}
+	return OW_OK;
+}
+
+/* Prometheus' "stats" (stats=all) in the data object that ends data:
+ * its timings, and what openwit read and whether the result cache
+ * answered ("resultCache": "hit", "partial", "miss" or "off"). */
+static void add_stats(pq_t *q, ow_search_t *s, ow_buf_t *data)
+{
+	static const char *const uses[] = {"off", "miss", "partial", "hit"};
+	ow_search_stats_t ss;
+	ow_search_last_stats(s, &ss);
+	double secs = (double)(ow_mono_ns() - q->t0) / 1e9;
+	data->len--; /* the object's '}' */
+	ow_buf_printf(data,
+		      ",\"stats\":{\"timings\":{\"evalTotalTime\":%.6f,\"execTotalTime\":%.6f},"
+		      "\"openwit\":{\"rowsScanned\":%lld,\"bytesScanned\":%lld,"
+		      "\"resultCache\":\"%s\"}}}",
+		      secs, secs, (long long)ss.rows, (long long)ss.bytes, uses[q->use]);
+}
+
 /* On a query thread, over s (ow_query_run: the tenant's snapshot, the
  * budgets): the answer, or the error in Prometheus' form. */
 static void pq_work(ow_search_t *s, void *arg, ow_query_answer_t *a)
@@ -336,7 +424,14 @@ static void pq_work(ow_search_t *s, void *arg, ow_query_answer_t *a)
 					.deadline_ns = st.deadline_ns,
 					.max_points = ow_control_query_max_rows() * MAX_STEPS,
 					.cancel = st.cancel};
-		rc = ow_pq_eval(q->expr, &eo, &data, &q->etype, q->err, sizeof(q->err));
+		if (q->key)
+			rc = range_cached(q, &st, &eo, &data);
+		else
+			rc = ow_pq_eval(q->expr, &eo, &data, &q->etype, q->err, sizeof(q->err));
+		if (q->kind == Q_RANGE)
+			ow_prom_rcache_count(q->use);
+		if (rc == OW_OK && q->stats)
+			add_stats(q, s, &data);
 	} else if (q->kind == Q_METADATA) {
 		rc = ow_prom_metadata(s, q->start, q->end, q->name ? q->name : "", q->limit, &data,
 				      q->err, sizeof(q->err));
@@ -520,6 +615,21 @@ static int match_params(struct evhttp_request *req, const params_t *p, pq_t *q, 
 	return OW_OK;
 }
 
+/* Loop thread, before the query's snapshot: its key in the result cache
+ * (tenant, step, start modulo step, the query's text as sent) and the
+ * ingest sequence now. */
+static void range_key(pq_t *q, const char *tenant, const char *text)
+{
+	ow_buf_t k = {0};
+	int64_t phase = ((q->start % q->step) + q->step) % q->step;
+	ow_buf_printf(&k, "%s\n%lld\n%lld\n%s", tenant, (long long)q->step, (long long)phase,
+		      text ? text : "");
+	ow_buf_add(&k, "", 1);
+	q->key = (char *)k.data;
+	snprintf(q->tenant, sizeof(q->tenant), "%s", tenant);
+	q->seq = ow_prom_rcache_seq();
+}
+
 static void on_api(struct evhttp_request *req, const char *path, const char *tenant, void *arg)
 {
 	OW_UNUSED(arg);
@@ -590,6 +700,8 @@ static void on_api(struct evhttp_request *req, const char *path, const char *ten
 			    "decreasing the query resolution (?step=XX)");
 		} else if ((q->expr = parse_query(req, &p)) != NULL) {
 			ok = OW_OK;
+			if (ow_prom_rcache_keeps())
+				range_key(q, tenant, param(&p, "query"));
 		}
 	} else if (strcmp(sub, "/api/v1/series") == 0) {
 		q->kind = Q_SERIES;
@@ -621,6 +733,9 @@ static void on_api(struct evhttp_request *req, const char *path, const char *ten
 	} else {
 		reply_error(req, 404, "not_found", "unknown API endpoint");
 	}
+	const char *stats = param(&p, "stats");
+	q->stats = stats && *stats;
+	q->t0 = ow_mono_ns();
 	params_free(&p);
 	if (ok != OW_OK) {
 		pq_free(q);
@@ -741,17 +856,21 @@ static void on_write(struct evhttp_request *req, const char *path, const char *t
 	rw_pending++;
 }
 
-static int64_t cache_bytes; /* prom.cache_bytes */
+static int64_t cache_bytes, result_cache_bytes; /* prom.cache_bytes, prom.result_cache_bytes */
 
 static ow_directive_t directives[] = {
     {"prom.cache_bytes", OW_CONF_INT, &cache_bytes, 0, (int64_t)1 << 40, "268435456", NULL, 0},
+    {"prom.result_cache_bytes", OW_CONF_INT, &result_cache_bytes, 0, (int64_t)1 << 40, "67108864",
+     NULL, 0},
     OW_CONF_END};
 
 static int prom_init(struct event_base *base)
 {
 	OW_UNUSED(base);
 	ow_prom_cache_limit(cache_bytes);
+	ow_prom_rcache_limit(result_cache_bytes);
 	ow_storage_part_gone_hook(ow_prom_cache_gone);
+	ow_storage_change_hook(OW_METRICS, ow_prom_rcache_changed);
 	if (ow_control_route(PREFIX, OW_ROUTE_PREFIX, OW_AUTH_READ, on_api, NULL) != OW_OK ||
 	    ow_control_route(PREFIX "/api/v1/write", 0, OW_AUTH_WRITE, on_write, NULL) != OW_OK) {
 		ow_log(OW_LOG_ERROR, "prometheus: cannot register the routes");
@@ -780,12 +899,15 @@ static void prom_stats(ow_buf_t *b)
 		      "openwit_prometheus_remote_write_requests_total %llu\n",
 		      (unsigned long long)rw_requests);
 	ow_prom_cache_stats(b);
+	ow_prom_rcache_stats(b);
 }
 
 static void prom_stop(void)
 {
 	ow_storage_part_gone_hook(NULL);
+	ow_storage_change_hook(OW_METRICS, NULL);
 	ow_prom_cache_clear();
+	ow_prom_rcache_clear();
 }
 
 ow_module_t ow_prom_module = {

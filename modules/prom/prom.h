@@ -24,6 +24,7 @@ typedef struct {
 	 * counted against max_memory; the deadline and cancel polled */
 	int64_t max_memory, fetched, deadline_ns;
 	const atomic_int *cancel;
+	int delta; /* a delta series was read (its values summed from the span's start) */
 } ow_prom_store_t;
 
 /* An ow_prom_store_t over s for a request (samples: 0 for label sets). */
@@ -46,6 +47,8 @@ int ow_prom_metadata(struct ow_search *s, int64_t mint, int64_t maxt, const char
  * _total for a monotonic sum, _ratio for a gauge of unit "1"). */
 void ow_prom_metric_name(const char *name, const char *unit, const char *type, int monotonic,
 			 ow_buf_t *out);
+/* The bytes series s holds, as the allocator gave them. */
+size_t ow_prom_series_bytes(const ow_pq_series_t *s);
 /* A label name from an attribute key: characters outside [A-Za-z0-9_]
  * to underscores, "key_" before a leading digit. */
 void ow_prom_label_name(const char *key, size_t n, ow_buf_t *out);
@@ -84,6 +87,44 @@ int ow_prom_cache_keeps(void);
 void ow_prom_cache_clear(void);
 /* Its gauges and counters for /metrics. */
 void ow_prom_cache_stats(ow_buf_t *b);
+
+/* ---- rcache.c: query_range results ---- */
+
+/* A result as the cache keeps it: series in label order, their points at
+ * the step-aligned times [first, last]. */
+typedef struct {
+	ow_pq_series_t *series;
+	size_t n;
+} ow_prom_result_t;
+
+void ow_prom_result_free(ow_prom_result_t *r);
+/* head's series and tail's (of later times) as one result, in label
+ * order; takes both. */
+void ow_prom_result_merge(ow_prom_result_t *head, ow_prom_result_t *tail, ow_prom_result_t *out);
+/* Loop thread: the ingest sequence now (read before a query's snapshot). */
+uint64_t ow_prom_rcache_seq(void);
+/* Loop thread, storage's change hook for the metrics signal: rows of
+ * tenant at or after min_ns came or went. */
+void ow_prom_rcache_changed(const char *tenant, int64_t min_ns);
+/* Any thread: the valid points of key's entry at the times start + k *
+ * step in [start, end], into *r; *upto the last of those times it holds
+ * (start - step: none, r empty). */
+void ow_prom_rcache_get(const char *key, int64_t start, int64_t end, int64_t step,
+			ow_prom_result_t *r, int64_t *upto);
+/* Takes r (emptied) as key's entry: tenant's points at [first, last],
+ * read from a snapshot taken after sequence seq; a value at t depends on
+ * the samples at or before t - min_offset (dep 0: on none). */
+void ow_prom_rcache_put(const char *key, const char *tenant, int dep, int64_t min_offset,
+			uint64_t seq, int64_t first, int64_t last, ow_prom_result_t *r);
+/* prom.result_cache_bytes; 0 keeps nothing. */
+void ow_prom_rcache_limit(int64_t bytes);
+int ow_prom_rcache_keeps(void);
+void ow_prom_rcache_clear(void);
+/* A request's use of the cache: OW_PROM_RC_HIT (no step evaluated),
+ * _PARTIAL (the steps past upto), _MISS (all), _OFF. */
+enum { OW_PROM_RC_OFF, OW_PROM_RC_MISS, OW_PROM_RC_PARTIAL, OW_PROM_RC_HIT };
+void ow_prom_rcache_count(int use);
+void ow_prom_rcache_stats(ow_buf_t *b);
 
 /* ---- remote.c: remote_write 1.0 ---- */
 

@@ -2964,6 +2964,40 @@ static void point_json(ow_buf_t *b, int64_t t, double v)
 	ow_buf_add(b, "\"]", 2);
 }
 
+void ow_pq_series_json(ow_buf_t *b, const ow_pq_labels_t *ls, const ow_pq_point_t *pts, size_t n,
+		       int first)
+{
+	ow_buf_addstr(b, first ? "{\"metric\":" : ",{\"metric\":");
+	labels_json(b, ls);
+	ow_buf_addstr(b, ",\"values\":[");
+	for (size_t k = 0; k < n; k++) {
+		if (k)
+			ow_buf_add(b, ",", 1);
+		point_json(b, pts[k].t, pts[k].v);
+	}
+	ow_buf_addstr(b, "]}");
+}
+
+static void depends(const ow_pq_expr_t *e, int64_t shift, int64_t *min_offset)
+{
+	if (e->kind == N_SUB)
+		shift += e->offset;
+	for (int i = 0; i < e->nargs; i++)
+		depends(e->args[i], shift, min_offset);
+	if (e->kind == N_SEL)
+		*min_offset = OW_MIN(*min_offset, shift + e->offset);
+}
+
+int ow_pq_depends(const ow_pq_expr_t *e, int64_t *min_offset)
+{
+	*min_offset = INT64_MAX;
+	depends(e, 0, min_offset);
+	if (*min_offset != INT64_MAX)
+		return 1;
+	*min_offset = 0;
+	return 0;
+}
+
 /* Adds a step's sample to the answer's series. */
 static void out_add(ev_t *ev, const ow_pq_labels_t *ls, int64_t t, double v)
 {
@@ -3123,19 +3157,22 @@ int ow_pq_eval(ow_pq_expr_t *e, const ow_pq_eval_opts_t *o, ow_buf_t *out, const
 		if (!ev.failed) {
 			if (ev.nouts > 1)
 				qsort(ev.outs, ev.nouts, sizeof(outs_t), cmp_outs);
-			ow_buf_addstr(out, "{\"resultType\":\"matrix\",\"result\":[");
-			for (size_t i = 0; i < ev.nouts; i++) {
-				ow_buf_addstr(out, i ? ",{\"metric\":" : "{\"metric\":");
-				labels_json(out, &ev.outs[i].labels);
-				ow_buf_addstr(out, ",\"values\":[");
-				for (size_t k = 0; k < ev.outs[i].n; k++) {
-					if (k)
-						ow_buf_add(out, ",", 1);
-					point_json(out, ev.outs[i].pts[k].t, ev.outs[i].pts[k].v);
+			if (o->matrix) {
+				*o->matrix = ow_calloc(OW_MAX(ev.nouts, 1), sizeof(ow_pq_series_t));
+				for (size_t i = 0; i < ev.nouts; i++) {
+					(*o->matrix)[i] =
+					    (ow_pq_series_t){ev.outs[i].labels, ev.outs[i].pts,
+							     ev.outs[i].n, ev.outs[i].cap};
+					ev.outs[i] = (outs_t){0};
 				}
+				*o->nmatrix = ev.nouts;
+			} else {
+				ow_buf_addstr(out, "{\"resultType\":\"matrix\",\"result\":[");
+				for (size_t i = 0; i < ev.nouts; i++)
+					ow_pq_series_json(out, &ev.outs[i].labels, ev.outs[i].pts,
+							  ev.outs[i].n, i == 0);
 				ow_buf_addstr(out, "]}");
 			}
-			ow_buf_addstr(out, "]}");
 		}
 	}
 	for (size_t i = 0; i < ev.nouts; i++) {

@@ -94,6 +94,10 @@ typedef struct {
 	int64_t deadline_ns;	  /* CLOCK_MONOTONIC; 0: none */
 	int64_t max_points;	  /* 0: none */
 	const atomic_int *cancel; /* raised: stop ("canceled"); NULL: never */
+	/* a range query's result handed over instead of written to out: its
+	 * series in label order (the caller frees them); NULL: written */
+	ow_pq_series_t **matrix;
+	size_t *nmatrix;
 } ow_pq_eval_opts_t;
 
 /* Evaluates e and appends the "data" object of Prometheus' answer
@@ -103,6 +107,17 @@ typedef struct {
  * *etype. */
 int ow_pq_eval(ow_pq_expr_t *e, const ow_pq_eval_opts_t *o, ow_buf_t *out, const char **etype,
 	       char *err, size_t errlen);
+
+/* One series of a matrix answer, {"metric":...,"values":[...]}, with a
+ * comma before it unless first. */
+void ow_pq_series_json(ow_buf_t *b, const ow_pq_labels_t *ls, const ow_pq_point_t *pts, size_t n,
+		       int first);
+
+/* What a value at time t of e depends on: the samples at or before t -
+ * *min_offset (the least of its selectors' offsets, with the offsets of
+ * the subqueries around them). 0 when e selects no series (its values
+ * depend on t alone), else 1. */
+int ow_pq_depends(const ow_pq_expr_t *e, int64_t *min_offset);
 
 /* A float as Prometheus writes sample values: the fewest digits that read
  * back the same, never an exponent; NaN, +Inf, -Inf. */

@@ -1112,7 +1112,7 @@ static void point_columns(unsigned kinds, const char *cols[C_NCOLS])
 
 /* The bytes series s holds, as the allocator gave them (each label's
  * text its own allocation). */
-static size_t series_bytes(const ow_pq_series_t *s)
+size_t ow_prom_series_bytes(const ow_pq_series_t *s)
 {
 	size_t n = sizeof(*s) + malloc_usable_size(s->pts) + malloc_usable_size(s->labels.l);
 	for (int l = 0; l < s->labels.n; l++)
@@ -1152,7 +1152,7 @@ static int decode_piece(ow_prom_store_t *st, size_t i, const mname_t *name, ow_p
 		order_points(s);
 		s->pts = ow_realloc(s->pts, OW_MAX(s->n, 1) * sizeof(ow_pq_point_t));
 		s->cap = s->n;
-		bytes += series_bytes(s);
+		bytes += ow_prom_series_bytes(s);
 	}
 	*out = (ow_prom_piece_t){r.series, r.delta, r.n, bytes, {0}};
 	return OW_OK;
@@ -1351,8 +1351,8 @@ int ow_prom_fetch(void *arg, const ow_pq_matcher_t *m, int nm, int64_t mint, int
 	/* the label sets (their points are charged as read) */
 	int64_t labels = 0;
 	for (size_t i = 0; i < r.n && rc == OW_OK; i++)
-		labels +=
-		    (int64_t)(series_bytes(&r.series[i]) - malloc_usable_size(r.series[i].pts));
+		labels += (int64_t)(ow_prom_series_bytes(&r.series[i]) -
+				    malloc_usable_size(r.series[i].pts));
 	if (rc == OW_OK)
 		rc = charge(st, labels, err, errlen);
 	if (rc != OW_OK) {
@@ -1364,8 +1364,10 @@ int ow_prom_fetch(void *arg, const ow_pq_matcher_t *m, int nm, int64_t mint, int
 	size_t keep = 0;
 	for (size_t i = 0; i < r.n; i++) {
 		order_points(&r.series[i]);
-		if (r.delta[i])
+		if (r.delta[i]) {
 			accumulate(&r.series[i]);
+			st->delta = 1;
+		}
 		if (st->samples && r.series[i].n == 0) {
 			ow_pq_labels_free(&r.series[i].labels);
 			free(r.series[i].pts);

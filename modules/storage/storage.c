@@ -193,6 +193,26 @@ static void buffer_free(buffer_t *b)
 	free(b);
 }
 
+static void (*change_hook)(const char *tenant, int64_t min_ns);
+static int change_signal;
+
+void ow_storage_change_hook(int signal, void (*fn)(const char *tenant, int64_t min_ns))
+{
+	change_signal = signal;
+	change_hook = fn;
+}
+
+/* The change hook's call for t's rows of (tenant, signal). */
+static void changed(const char *tenant, int signal, const ow_table_t *t)
+{
+	if (change_hook == NULL || signal != change_signal || t->nrows == 0)
+		return;
+	int64_t m = INT64_MAX;
+	for (size_t i = 0; i < t->nrows; i++)
+		m = OW_MIN(m, ow_columns_row_time(signal, t, i));
+	change_hook(tenant, m);
+}
+
 static sbatch_t *add_batch(buffer_t *buf, const char *id, const ow_walref_t *wal)
 {
 	if (buf->nbatches == buf->cap) {
@@ -256,6 +276,7 @@ static void publish(ow_batch_t *b)
 	for (ow_msg_t *m = b->msgs; m; m = m->next, seq++) {
 		if (m->table == NULL)
 			continue;
+		changed(b->tenant, b->signal, m->table);
 		add_chunk(buf, m->table, b->id, seq);
 		free(m->table);
 		m->table = NULL;
@@ -321,6 +342,7 @@ void ow_storage_discard(const char *batch_id, uint32_t seq)
 				buf->bytes -= OW_MIN(bytes, buf->bytes);
 				ow_queue_take(&buffer_q, 1, bytes, 0);
 				stats.rows_buffered -= c->table.nrows;
+				changed(buf->tenant, buf->signal, &c->table);
 				for (size_t k = 0; k < buf->nbatches; k++)
 					if (strcmp(buf->batches[k].id, batch_id) == 0)
 						buf->batches[k].records -=
@@ -535,6 +557,10 @@ void ow_storage_swap_parts(const char *tenant, int signal, char ids[][33], int n
 
 void ow_storage_drop_parts(char ids[][33], int n)
 {
+	for (int i = 0; i < n && change_hook; i++)
+		for (ow_partref_t *p = catalog; p; p = p->next)
+			if (strcmp(p->id, ids[i]) == 0 && p->signal == change_signal)
+				change_hook(p->tenant, p->min_time);
 	remove_parts(ids, n);
 }
 
