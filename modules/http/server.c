@@ -257,10 +257,11 @@ static void on_fresh(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		c->evcon = evcon;
-		if (srv->tls) {
-			/* an answer leaves as several TLS records, several
-			 * writes: Nagle would hold each next one for the
-			 * client's delayed ACK (40 ms) */
+		{
+			/* an answer leaves as several writes (TLS records;
+			 * libevent writes at most 16 KiB at a time): Nagle
+			 * would hold each next one for the client's delayed
+			 * ACK (40 ms) */
 			int one = 1;
 			setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		}

@@ -32,7 +32,18 @@
 // query reads 3.6M points, past the 256 MiB default), and query.nice 0:
 // Prometheus and VictoriaMetrics answer at the default niceness too (on
 // a busy machine openwit's default 10 leaves its queries the scraps).
-// Its series cache (prom.cache_bytes) is the default 256 MiB.
+// Its series cache (prom.cache_bytes) is the default 256 MiB, its result
+// cache (prom.result_cache_bytes) 64 MiB; "openwit-nocache" is openwit
+// with prom.result_cache_bytes 0, beside it.
+//
+// Warm is the same request again: for openwit (and VictoriaMetrics) an
+// answer from the result cache. "+step" is the span moved by one step, as
+// a dashboard's next refresh: the cached steps and one evaluated.
+// VictoriaMetrics saves its rollup result cache in its data directory
+// (cache/rollupResult, at a graceful stop: the SIGTERM of the restart) and
+// loads it at its start, so its "cold" run after the restart is partly
+// warm (all but the newest minutes of the span, which it never caches);
+// openwit's and Prometheus' cold runs start from nothing a query kept.
 //
 // Scale: BENCH_PROM_SAMPLES (500000; 5000000 for the 5M run).
 // BENCH_PROM_SERVERS picks some of openwit,prometheus,victoriametrics;
@@ -158,12 +169,13 @@ async function startServer(name) {
   const port = await freePort(), d = path.join(dir, name);
   fs.mkdirSync(d, { recursive: true });
   let proc, write, queryBase, bytes, launch;
-  if (name === 'openwit') {
+  if (name.startsWith('openwit')) {
     const conf = path.join(d, 'openwit.yaml');
     fs.writeFileSync(conf, [`storage.data_dir: "${d}/data"`, `control.port: ${port}`, `ingestion.http.otlp_port: ${await freePort()}`,
       `ingestion.http.port: ${await freePort()}`, 'ingestion.grpc.port: 0', 'storage.local_retention.retention_days: 0',
       'storage.disk.low_watermark_percent: 0', 'storage.disk.critical_watermark_percent: 0', 'query.timeout_ms: 120000',
-      'query.max_memory_bytes: 1073741824', 'query.nice: 0'].join('\n') + '\n');
+      'query.max_memory_bytes: 1073741824', 'query.nice: 0',
+      `prom.result_cache_bytes: ${name === 'openwit-nocache' ? 0 : 67108864}`].join('\n') + '\n');
     launch = async () => {
       const p = spawn(path.join(root, 'openwit'), ['-c', conf], { stdio: 'ignore' });
       await until(port, '/ready');
@@ -205,7 +217,9 @@ async function startServer(name) {
   }
   proc = await launch();
   const s = { name, port, proc, write, queryBase, bytes };
-  // a restart on the same data: nothing a query kept survives it
+  // a restart on the same data: nothing openwit's or Prometheus' queries
+  // kept survives it (VictoriaMetrics keeps its rollup result cache: see
+  // the header)
   s.restart = async () => {
     await stop(s.proc);
     s.proc = await launch();
@@ -271,7 +285,12 @@ async function query(s, q) {
   }
   times.sort((a, b) => a - b);
   cpus.sort((a, b) => a - b);
-  return { cold, coldCpu, ms: times[Math.floor(times.length / 2)], cpu: cpus[Math.floor(cpus.length / 2)], answer };
+  // a dashboard's refresh one step later: the same span moved by a step
+  const moved = Buffer.from(`query=${encodeURIComponent(q)}&start=${begin / 1000 + Math.min(300, (end - begin) / 2000) + step}&end=${end / 1000 + step}&step=${step}`);
+  const t1 = process.hrtime.bigint(), c1 = cpuMs(s.proc.pid);
+  await post(s.port, `${s.queryBase}/query_range`, moved, { 'Content-Type': 'application/x-www-form-urlencoded' });
+  const next = Number(process.hrtime.bigint() - t1) / 1e6, nextCpu = cpuMs(s.proc.pid) - c1;
+  return { cold, coldCpu, ms: times[Math.floor(times.length / 2)], cpu: cpus[Math.floor(cpus.length / 2)], next, nextCpu, answer };
 }
 // the answers, rounded, by series: to see that the servers agree
 function digest(a) {
@@ -281,7 +300,7 @@ function digest(a) {
 }
 
 const results = [];
-const SERVERS = (process.env.BENCH_PROM_SERVERS || 'openwit,prometheus,victoriametrics').split(',');
+const SERVERS = (process.env.BENCH_PROM_SERVERS || 'openwit,openwit-nocache,prometheus,victoriametrics').split(',');
 for (const name of SERVERS) {
   const s = await startServer(name);
   try {
@@ -301,21 +320,23 @@ for (const name of SERVERS) {
 
 const lines = [];
 lines.push(`remote_write: ${total} samples (${series.length} series x ${steps} steps), ${bodies.length} batches of <= ${BATCH}, ${INFLIGHT} in flight`);
-lines.push(`${'server'.padEnd(16)}${'samples/s'.padStart(12)}${'B/sample'.padStart(10)}${'peak RSS MB'.padStart(13)}` +
+lines.push(`${'server'.padEnd(24)}${'samples/s'.padStart(12)}${'B/sample'.padStart(10)}${'peak RSS MB'.padStart(13)}` +
   Object.keys(QUERIES).map((k) => k.padStart(30)).join(''));
+const shown = { cold: ['cold', 'coldCpu'], warm: ['ms', 'cpu'], '+step': ['next', 'nextCpu'] };
 for (const r of results)
-  for (const warm of [0, 1])
-    lines.push(`${(r.name + (warm ? ' warm' : ' cold')).padEnd(16)}${warm ? ''.padStart(35) : Math.round(r.rate).toString().padStart(12) +
+  for (const [row, [ms, cpu]] of Object.entries(shown))
+    lines.push(`${(r.name + ' ' + row).padEnd(24)}${row !== 'cold' ? ''.padStart(35) : Math.round(r.rate).toString().padStart(12) +
       (r.bytes / total).toFixed(2).padStart(10) + (r.rss / 1048576).toFixed(0).padStart(13)}` +
-      Object.keys(QUERIES).map((k) => (warm ? `${r.qs[k].ms.toFixed(1)} ms (cpu ${r.qs[k].cpu.toFixed(0)})`
-        : `${r.qs[k].cold.toFixed(1)} ms (cpu ${r.qs[k].coldCpu.toFixed(0)})`).padStart(30)).join(''));
+      Object.keys(QUERIES).map((k) => `${r.qs[k][ms].toFixed(1)} ms (cpu ${r.qs[k][cpu].toFixed(0)})`.padStart(30)).join(''));
+lines.push(`load average at the end: ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
 // openwit's answers against Prometheus', whose PromQL it follows;
 // VictoriaMetrics' MetricsQL rate() does not extrapolate, so its values
 // differ by design
-for (const k of SERVERS.length === 3 ? Object.keys(QUERIES) : []) {
+for (const k of ['openwit', 'prometheus', 'victoriametrics'].every((n) => SERVERS.includes(n)) ? Object.keys(QUERIES) : []) {
   const d = Object.fromEntries(results.map((r) => [r.name, digest(r.qs[k].answer)]));
   lines.push(`${k}: openwit ${d.openwit === d.prometheus ? 'answers as Prometheus does' : 'DIFFERS from Prometheus: ' + d.openwit.slice(0, 200) + ' | ' + d.prometheus.slice(0, 200)}` +
-    `; VictoriaMetrics ${d.victoriametrics === d.prometheus ? 'too' : 'differs (MetricsQL)'}`);
+    `; VictoriaMetrics ${d.victoriametrics === d.prometheus ? 'too' : 'differs (MetricsQL)'}` +
+    (d['openwit-nocache'] ? `; openwit without its result cache ${d['openwit-nocache'] === d.openwit ? 'the same' : 'DIFFERS'}` : ''));
 }
 const out = lines.join('\n');
 console.log(out);
