@@ -353,8 +353,17 @@ static int range_cached(pq_t *q, ow_prom_store_t *st, ow_pq_eval_opts_t *eo, ow_
 		eo->start = upto + q->step;
 		eo->matrix = &tail.series;
 		eo->nmatrix = &tail.n;
+		if (eo->max_points && points >= eo->max_points) { /* as the evaluator says it */
+			ow_prom_result_free(&head);
+			snprintf(q->err, sizeof(q->err),
+				 "query processing would load too many samples into memory: more "
+				 "than %lld points",
+				 (long long)eo->max_points);
+			q->etype = "execution";
+			return OW_ERROR;
+		}
 		if (eo->max_points)
-			eo->max_points = OW_MAX(eo->max_points - points, 0);
+			eo->max_points -= points;
 		int rc = ow_pq_eval(q->expr, eo, data, &q->etype, q->err, sizeof(q->err));
 		if (rc == OW_OK && st->delta && q->use == OW_PROM_RC_PARTIAL) {
 			ow_prom_result_free(&tail);

@@ -104,7 +104,7 @@ void ow_prom_result_merge(ow_prom_result_t *head, ow_prom_result_t *tail, ow_pro
 /* Loop thread: the ingest sequence now (read before a query's snapshot). */
 uint64_t ow_prom_rcache_seq(void);
 /* Loop thread, storage's change hook for the metrics signal: rows of
- * tenant at or after min_ns came or went. */
+ * tenant (NULL: of any) at or after min_ns came or went. */
 void ow_prom_rcache_changed(const char *tenant, int64_t min_ns);
 /* Any thread: the valid points of key's entry at the times start + k *
  * step in [start, end], into *r; *upto the last of those times it holds

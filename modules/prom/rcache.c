@@ -55,6 +55,7 @@ static uint64_t seq;
 static struct {
 	uint64_t seq, thash;
 	int64_t m;
+	int all; /* any tenant's */
 } ring[RING];
 
 static uint64_t hash(const char *s)
@@ -184,16 +185,17 @@ uint64_t ow_prom_rcache_seq(void)
 void ow_prom_rcache_changed(const char *tenant, int64_t min_ns)
 {
 	int64_t m = min_ns >= 0 ? min_ns / 1000000 : -((-(min_ns + 1)) / 1000000) - 1;
-	uint64_t th = hash(tenant);
+	uint64_t th = tenant ? hash(tenant) : 0;
 	rentry_t *dead = NULL;
 	pthread_mutex_lock(&mu);
 	seq++;
 	ring[seq % RING].seq = seq;
 	ring[seq % RING].thash = th;
 	ring[seq % RING].m = m;
+	ring[seq % RING].all = tenant == NULL;
 	for (rentry_t *e = newest, *n; e; e = n) {
 		n = e->next;
-		if (e->thash == th && strcmp(e->tenant, tenant) == 0 && trim(e, m))
+		if ((!tenant || (e->thash == th && strcmp(e->tenant, tenant) == 0)) && trim(e, m))
 			unlink_entry(e, &dead);
 	}
 	pthread_mutex_unlock(&mu);
@@ -283,7 +285,8 @@ void ow_prom_rcache_put(const char *key, const char *tenant, int dep, int64_t mi
 	pthread_mutex_lock(&mu);
 	int keep = (int64_t)e->bytes <= limit && seq - since < RING;
 	for (uint64_t s = since + 1; keep && s <= seq; s++)
-		if (ring[s % RING].thash == e->thash && trim(e, ring[s % RING].m))
+		if ((ring[s % RING].all || ring[s % RING].thash == e->thash) &&
+		    trim(e, ring[s % RING].m))
 			keep = 0;
 	if (keep) {
 		rentry_t *old = find(key);

@@ -557,10 +557,15 @@ void ow_storage_swap_parts(const char *tenant, int signal, char ids[][33], int n
 
 void ow_storage_drop_parts(char ids[][33], int n)
 {
-	for (int i = 0; i < n && change_hook; i++)
-		for (ow_partref_t *p = catalog; p; p = p->next)
-			if (strcmp(p->id, ids[i]) == 0 && p->signal == change_signal)
-				change_hook(p->tenant, p->min_time);
+	for (int i = 0; i < n && change_hook; i++) {
+		ow_partref_t *p = catalog;
+		while (p && strcmp(p->id, ids[i]) != 0)
+			p = p->next;
+		if (p == NULL) /* not published yet: its rows leave the buffer unseen */
+			change_hook(NULL, INT64_MIN);
+		else if (p->signal == change_signal)
+			change_hook(p->tenant, p->min_time);
+	}
 	remove_parts(ids, n);
 }
 

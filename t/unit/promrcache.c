@@ -2,11 +2,12 @@
  * points at a request's aligned times and no others; a change of the
  * tenant's rows cutting its entries at the change's time plus the least
  * offset (a negative one earlier); another tenant's change cutting
- * nothing; a change between a query's sequence and its store cutting what
- * it stores (the ring), and a store older than the ring kept not at all;
- * an expression of no selector never cut; the merge of cached and new
- * series in label order; the bound (least recently used out, a larger
- * entry never kept); the /metrics counters. */
+ * nothing, a change of any tenant (storage's NULL) cutting all; a change
+ * between a query's sequence and its store cutting what it stores (the
+ * ring), and a store older than the ring kept not at all; an expression
+ * of no selector never cut; the merge of cached and new series in label
+ * order; the bound (least recently used out, a larger entry never kept);
+ * the /metrics counters. */
 #include "../lib/tap.h"
 #include "modules/prom/prom.h"
 
@@ -99,6 +100,10 @@ int main(void)
 	ow_prom_rcache_changed("a", 2 * STEP * 1000000LL);
 	is_int(upto("neg", 0, 100 * STEP, &pts), -STEP,
 	       "cut before its first step: the entry goes");
+	ow_prom_rcache_changed(NULL, INT64_MIN);
+	is_int(upto("pos", 0, 100 * STEP, &pts), -STEP, "a change of any tenant at any time: gone");
+	is_int(upto("time", 0, 100 * STEP, &pts), 100 * STEP,
+	       "but for an expression of no selector");
 
 	/* 4. a change between a query's sequence and its store */
 	uint64_t seq = ow_prom_rcache_seq();
