@@ -23,6 +23,7 @@
  *    _hits_total, _misses_total, _evictions_total.
  */
 #include "prom.h"
+#include "../core/lru.h"
 
 #include <pthread.h>
 
@@ -31,7 +32,7 @@ typedef struct entry {
 	const void *part;
 	char *key;
 	int refs, cached;
-	struct entry *prev, *next;   /* the LRU list, newest first */
+	ow_lru_node_t lru;
 	struct entry *hnext;	     /* the (part, key) table's chain; the dead list */
 	struct entry *pprev, *pnext; /* the part's entries */
 } entry_t;
@@ -49,7 +50,8 @@ typedef struct pnode {
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static entry_t *buckets[NBUCKETS];
 static pnode_t *pbuckets[NBUCKETS];
-static entry_t *newest, *oldest;
+static ow_lru_t lru;
+#define OLDEST OW_LRU_ENTRY(lru.oldest, entry_t, lru) /* when lru.oldest */
 static int64_t limit, used;
 static uint64_t nentries, hits, misses, evictions;
 
@@ -121,14 +123,7 @@ static void unlink_entry(entry_t *e, entry_t **dead)
 	}
 	if (e->pnext)
 		e->pnext->pprev = e->pprev;
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		newest = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		oldest = e->prev;
+	ow_lru_remove(&lru, &e->lru);
 	e->cached = 0;
 	used -= (int64_t)e->piece.bytes;
 	nentries--;
@@ -142,9 +137,9 @@ static void unlink_entry(entry_t *e, entry_t **dead)
  * only keep is left (locked). */
 static void evict(const entry_t *keep, entry_t **dead)
 {
-	while (used > limit && oldest && oldest != keep) {
+	while (used > limit && lru.oldest && OLDEST != keep) {
 		evictions++;
-		unlink_entry(oldest, dead);
+		unlink_entry(OLDEST, dead);
 	}
 }
 
@@ -166,21 +161,6 @@ int ow_prom_cache_keeps(void)
 	return keeps;
 }
 
-static void to_front(entry_t *e)
-{
-	if (newest == e)
-		return;
-	e->prev->next = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		oldest = e->prev;
-	e->prev = NULL;
-	e->next = newest;
-	newest->prev = e;
-	newest = e;
-}
-
 const ow_prom_piece_t *ow_prom_cache_get(const void *part, const char *key)
 {
 	pthread_mutex_lock(&mu);
@@ -190,7 +170,7 @@ const ow_prom_piece_t *ow_prom_cache_get(const void *part, const char *key)
 	if (e) {
 		e->refs++;
 		hits++;
-		to_front(e);
+		ow_lru_touch(&lru, &e->lru);
 	} else {
 		misses++;
 	}
@@ -215,7 +195,7 @@ const ow_prom_piece_t *ow_prom_cache_put(const void *part, const char *key, ow_p
 		x = x->hnext;
 	if (x) { /* another query decoded it first */
 		x->refs++;
-		to_front(x);
+		ow_lru_touch(&lru, &x->lru);
 		pthread_mutex_unlock(&mu);
 		free_dead(e);
 		return &x->piece;
@@ -233,12 +213,7 @@ const ow_prom_piece_t *ow_prom_cache_put(const void *part, const char *key, ow_p
 		if (e->pnext)
 			e->pnext->pprev = e;
 		(*np)->first = e;
-		e->next = newest;
-		if (newest)
-			newest->prev = e;
-		newest = e;
-		if (!oldest)
-			oldest = e;
+		ow_lru_push(&lru, &e->lru);
 		used += (int64_t)e->piece.bytes;
 		nentries++;
 		evict(e, &dead);
@@ -279,8 +254,8 @@ void ow_prom_cache_clear(void)
 {
 	entry_t *dead = NULL;
 	pthread_mutex_lock(&mu);
-	while (oldest)
-		unlink_entry(oldest, &dead);
+	while (lru.oldest)
+		unlink_entry(OLDEST, &dead);
 	pthread_mutex_unlock(&mu);
 	free_dead(dead);
 }

@@ -26,6 +26,7 @@
  *    _partial_total, _misses_total, _evictions_total, _trims_total.
  */
 #include "prom.h"
+#include "../core/lru.h"
 
 #include <malloc.h>
 #include <pthread.h>
@@ -41,13 +42,14 @@ typedef struct rentry {
 	int64_t below; /* points at t >= below are not answered */
 	ow_prom_result_t r;
 	size_t bytes;
-	struct rentry *prev, *next; /* the LRU list, newest first */
-	struct rentry *hnext;	    /* the key table's chain; the freed list */
+	ow_lru_node_t lru;
+	struct rentry *hnext; /* the key table's chain; the freed list */
 } rentry_t;
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static rentry_t *buckets[NBUCKETS];
-static rentry_t *newest, *oldest;
+static ow_lru_t lru;
+#define OLDEST OW_LRU_ENTRY(lru.oldest, rentry_t, lru) /* when lru.oldest */
 static int64_t limit, used;
 static uint64_t nentries, counts[4], evictions, trims;
 /* the changes: seq the last one's number, ring the last RING of them */
@@ -122,14 +124,7 @@ static void unlink_entry(rentry_t *e, rentry_t **dead)
 	while (*pp != e)
 		pp = &(*pp)->hnext;
 	*pp = e->hnext;
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		newest = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		oldest = e->prev;
+	ow_lru_remove(&lru, &e->lru);
 	used -= (int64_t)e->bytes;
 	nentries--;
 	e->hnext = *dead;
@@ -193,8 +188,9 @@ void ow_prom_rcache_changed(const char *tenant, int64_t min_ns)
 	ring[seq % RING].thash = th;
 	ring[seq % RING].m = m;
 	ring[seq % RING].all = tenant == NULL;
-	for (rentry_t *e = newest, *n; e; e = n) {
-		n = e->next;
+	for (ow_lru_node_t *l = lru.newest, *n; l; l = n) {
+		n = l->next;
+		rentry_t *e = OW_LRU_ENTRY(l, rentry_t, lru);
 		if ((!tenant || (e->thash == th && strcmp(e->tenant, tenant) == 0)) && trim(e, m))
 			unlink_entry(e, &dead);
 	}
@@ -249,17 +245,7 @@ void ow_prom_rcache_get(const char *key, int64_t start, int64_t end, int64_t ste
 		memcpy(o->pts, s->pts + lo, o->n * sizeof(ow_pq_point_t));
 	}
 	*upto = last;
-	if (e != newest) { /* to the front */
-		e->prev->next = e->next;
-		if (e->next)
-			e->next->prev = e->prev;
-		else
-			oldest = e->prev;
-		e->prev = NULL;
-		e->next = newest;
-		newest->prev = e;
-		newest = e;
-	}
+	ow_lru_touch(&lru, &e->lru);
 	pthread_mutex_unlock(&mu);
 }
 
@@ -295,16 +281,11 @@ void ow_prom_rcache_put(const char *key, const char *tenant, int dep, int64_t mi
 		size_t b = hash(key) & (NBUCKETS - 1);
 		e->hnext = buckets[b];
 		buckets[b] = e;
-		e->next = newest;
-		if (newest)
-			newest->prev = e;
-		newest = e;
-		if (oldest == NULL)
-			oldest = e;
+		ow_lru_push(&lru, &e->lru);
 		used += (int64_t)e->bytes;
 		nentries++;
-		while (used > limit && oldest != e) {
-			unlink_entry(oldest, &dead);
+		while (used > limit && OLDEST != e) {
+			unlink_entry(OLDEST, &dead);
 			evictions++;
 		}
 	}
@@ -319,8 +300,8 @@ void ow_prom_rcache_limit(int64_t bytes)
 	rentry_t *dead = NULL;
 	pthread_mutex_lock(&mu);
 	limit = bytes;
-	while (used > limit && oldest) {
-		unlink_entry(oldest, &dead);
+	while (used > limit && lru.oldest) {
+		unlink_entry(OLDEST, &dead);
 		evictions++;
 	}
 	pthread_mutex_unlock(&mu);
@@ -339,8 +320,8 @@ void ow_prom_rcache_clear(void)
 {
 	rentry_t *dead = NULL;
 	pthread_mutex_lock(&mu);
-	while (oldest)
-		unlink_entry(oldest, &dead);
+	while (lru.oldest)
+		unlink_entry(OLDEST, &dead);
 	pthread_mutex_unlock(&mu);
 	free_dead(dead);
 }
