@@ -17,14 +17,8 @@ const { createRequire } = require('node:module');
 (async () => {
 const { start, root, curl, curlJSON, sql, ok, is, done, sleep } = await import('./lib/harness.mjs');
 const req = createRequire(path.join(root, 't/otel/package.json'));
-const snappy = req('snappyjs');
-const protobuf = req('protobufjs');
+const { remoteWriteBody } = await import('./lib/remotewrite.mjs');
 
-const WR = protobuf.Root.fromJSON({ nested: {
-  WR: { fields: { timeseries: { rule: 'repeated', type: 'TS', id: 1 } } },
-  TS: { fields: { labels: { rule: 'repeated', type: 'L', id: 1 }, samples: { rule: 'repeated', type: 'S', id: 2 } } },
-  L: { fields: { name: { type: 'string', id: 1 }, value: { type: 'string', id: 2 } } },
-  S: { fields: { value: { type: 'double', id: 1 }, timestamp: { type: 'int64', id: 2 } } } } }).lookupType('WR');
 const STEP = 10000;
 const T0 = Math.floor(Date.now() / STEP) * STEP - 90 * STEP; // step k at T0 + k * STEP
 const value = (i, k) => 1000 * i + k;
@@ -37,7 +31,7 @@ function write(s, name, n, k0, k1, base = T0) {
     for (let k = k0; k < k1; k++) samples.push({ value: value(i, k), timestamp: base + k * STEP });
     timeseries.push({ labels: [{ name: '__name__', value: name }, { name: 'job', value: 'cache' }, { name: 'i', value: String(i) }], samples });
   }
-  const body = Buffer.from(snappy.compress(Buffer.from(WR.encode(WR.fromObject({ timeseries })).finish())));
+  const body = remoteWriteBody(timeseries);
   const f = path.join(s.dir, `wr-${name}-${k0}.bin`);
   require('node:fs').writeFileSync(f, body);
   return curl(`${s.control}/prometheus/api/v1/write`, ['-X', 'POST', '-H', 'Content-Encoding: snappy',

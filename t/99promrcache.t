@@ -13,18 +13,10 @@
 // counters and the "stats" of an answer say what the cache did.
 const path = require('node:path');
 const fs = require('node:fs');
-const { createRequire } = require('node:module');
 (async () => {
-const { start, root, curl, ok, is, done, sleep } = await import('./lib/harness.mjs');
-const req = createRequire(path.join(root, 't/otel/package.json'));
-const snappy = req('snappyjs');
-const protobuf = req('protobufjs');
+const { start, curl, ok, is, done, sleep } = await import('./lib/harness.mjs');
+const { remoteWriteBody } = await import('./lib/remotewrite.mjs');
 
-const WR = protobuf.Root.fromJSON({ nested: {
-  WR: { fields: { timeseries: { rule: 'repeated', type: 'TS', id: 1 } } },
-  TS: { fields: { labels: { rule: 'repeated', type: 'L', id: 1 }, samples: { rule: 'repeated', type: 'S', id: 2 } } },
-  L: { fields: { name: { type: 'string', id: 1 }, value: { type: 'string', id: 2 } } },
-  S: { fields: { value: { type: 'double', id: 1 }, timestamp: { type: 'int64', id: 2 } } } } }).lookupType('WR');
 const STEP = 10000;
 const T0 = Math.floor(Date.now() / STEP) * STEP - 120 * STEP; // step k at T0 + k * STEP
 const at = (k) => T0 + Math.round(k * STEP);
@@ -42,7 +34,7 @@ function write(tenant, series) {
   const timeseries = series.map((s) => ({
     labels: Object.entries(s.labels).map(([name, value]) => ({ name, value })),
     samples: s.samples.map(([t, v]) => ({ value: v, timestamp: t })) }));
-  const body = Buffer.from(snappy.compress(Buffer.from(WR.encode(WR.fromObject({ timeseries })).finish())));
+  const body = remoteWriteBody(timeseries);
   const codes = all.map((s) => {
     const f = path.join(s.dir, `wr-${nwrites}.bin`);
     fs.writeFileSync(f, body);

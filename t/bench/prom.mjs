@@ -53,14 +53,11 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const req = createRequire(path.join(root, 't/otel/package.json'));
-const snappy = req('snappyjs');
-const protobuf = req('protobufjs');
 const { freePort, sleep } = await import(path.join(root, 't/lib/harness.mjs'));
+const { remoteWriteBody } = await import(path.join(root, 't/lib/remotewrite.mjs'));
 
 const SAMPLES = Number(process.env.BENCH_PROM_SAMPLES || 500000);
 const RUNS = Number(process.env.BENCH_RUNS || 3);
@@ -68,11 +65,6 @@ const BATCH = 2000, INFLIGHT = 4, STEP_S = 15;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'openwit-bench-prom-'));
 
 // ---- the series ----
-const WR = protobuf.Root.fromJSON({ nested: {
-  WR: { fields: { timeseries: { rule: 'repeated', type: 'TS', id: 1 } } },
-  TS: { fields: { labels: { rule: 'repeated', type: 'L', id: 1 }, samples: { rule: 'repeated', type: 'S', id: 2 } } },
-  L: { fields: { name: { type: 'string', id: 1 }, value: { type: 'string', id: 2 } } },
-  S: { fields: { value: { type: 'double', id: 1 }, timestamp: { type: 'int64', id: 2 } } } } }).lookupType('WR');
 let seed = 42;
 const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
 const LES = ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '+Inf'];
@@ -131,7 +123,7 @@ for (const h of new Set(series.filter((s) => s.h).map((s) => s.h))) {
 const shards = [];
 for (let k = 0; k < INFLIGHT; k++) {
   shards.push([]);
-  for (const ts of batches(k)) shards[k].push(Buffer.from(snappy.compress(Buffer.from(WR.encode(WR.fromObject({ timeseries: ts })).finish()))));
+  for (const ts of batches(k)) shards[k].push(remoteWriteBody(ts));
 }
 const bodies = shards.flat();
 const total = steps * series.length;
