@@ -24,6 +24,14 @@
  * spaces, leave it unparsable is read again with '+' kept (curl -d
  * 'query=1+1', which Grafana never sends).
  *
+ * A query_range goes through the result cache (rcache.c,
+ * prom.result_cache_bytes): the cached points at its aligned times, the
+ * steps past them evaluated as a range query of their own, the merged
+ * answer kept; its key and the ingest sequence are taken on the loop
+ * before the snapshot. With stats (stats=all) a query's data carries
+ * Prometheus' "stats" and openwit's: rows and bytes read, and what the
+ * result cache did.
+ *
  * Every read runs on the query pool (ow_query_run): the query caps, its
  * time (query.timeout_ms, from admission) and memory (query.max_memory_bytes:
  * the SQL reads and, separately, the evaluation's samples and answer)

@@ -1,7 +1,8 @@
 /*
  * prom.h - the Prometheus API on the control port, under /prometheus
  * (prom.c): PromQL queries (promql.c) over the metrics table read as
- * Prometheus series (series.c), and remote_write ingest (remote.c).
+ * Prometheus series (series.c, its decoded parts kept by cache.c; range
+ * queries' answers kept by rcache.c), and remote_write ingest (remote.c).
  */
 #ifndef OW_PROM_H
 #define OW_PROM_H
