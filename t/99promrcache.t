@@ -9,8 +9,9 @@
 // late sample inside the cached range (which must show up: the test fails
 // if the invalidation is removed), after a backfill of a new series, for
 // two tenants (no answer of one is the other's), after a part dropped by
-// retention, and over a delta series (never stored). The /metrics
-// counters and the "stats" of an answer say what the cache did.
+// retention, and over a delta series (never stored). A request that fails
+// keeps nothing. The /metrics counters and the "stats" of an answer say
+// what the cache did.
 const path = require('node:path');
 const fs = require('node:fs');
 (async () => {
@@ -120,6 +121,14 @@ is([rc(off, 'entries'), rc(off, 'hits_total'), rc(off, 'misses_total')], [0, 0, 
   const st = JSON.parse(rangeQuery(on, 't1', q, w, '&stats=all'));
   is(st.data.stats && st.data.stats.openwit.resultCache, 'hit', 'stats=all: the answer says it came from the cache');
   ok(st.data.stats && typeof st.data.stats.timings.evalTotalTime === 'number', 'stats=all: Prometheus\' timings');
+}
+
+{ // a request that fails keeps nothing
+  const q = 'label_replace(req_total, "route", "x", "", "")', w = WINDOWS[0];
+  const entries = rc(on, 'entries'), hits = rc(on, 'hits_total');
+  const a = [rangeQuery(on, 't1', q, w), rangeQuery(on, 't1', q, w)].map((t) => JSON.parse(t));
+  is(a.map((x) => [x.status, x.errorType]), [['error', 'execution'], ['error', 'execution']], 'a query that fails (a label set twice at a step), asked twice, fails twice');
+  is([rc(on, 'entries'), rc(on, 'hits_total')], [entries, hits], 'and keeps nothing: no entry, no hit');
 }
 
 // ---- 2. new samples at the tail ----
