@@ -305,7 +305,7 @@ const owStable = partBytes();
 rss.ow.merge = peakRSS(ow.proc.pid, 'owQuery');
 say('openwit: merged into stable parts');
 const owFiles = (sig) => sql(db, `select path from parts where tenant = '${TENANT}' and signal = '${sig}'`).map((p) => `'${path.join(ow.data, p.path)}'`);
-const owParquet = Object.fromEntries(SIGNALS.map((sig) => [TABLE[sig], `read_parquet([${owFiles(sig).join(', ')}])`]));
+const owParquet = Object.fromEntries(SIGNALS.map((sig) => [TABLE[sig], `openwit([${owFiles(sig).join(', ')}])`]));
 
 // ---- 3. ClickHouse ----
 const chBin = ['/usr/bin/clickhouse-server', '/usr/sbin/clickhouse-server'].find((f) => fs.existsSync(f)) || null;

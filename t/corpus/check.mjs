@@ -19,6 +19,7 @@
 // pair: our times are integer nanoseconds (epoch_ns()), our ids lowercase
 // hex (lower(hex())).
 import path from 'node:path';
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { root, httpPost } from '../lib/harness.mjs';
 
@@ -85,6 +86,8 @@ export async function duckdb({ threads } = {}) {
   const conn = await instance.connect();
   await conn.run("SET default_null_order = 'nulls_first_on_asc_last_on_desc'");
   if (threads) await conn.run(`SET threads = ${threads}`);
+  // the documented macro openwit(files): parts with every attribute
+  await conn.run(fs.readFileSync(new URL('../../conf/duckdb/views.sql', import.meta.url), 'utf8'));
   const run = async (q) => {
     const t = process.hrtime.bigint();
     const reader = await conn.runAndReadAll(q);

@@ -1,0 +1,570 @@
+/*
+ * shred.c - the frequent keys of a part's attributes as typed columns of
+ * their own (shredding, as ClickHouse's JSON type and VictoriaLogs do).
+ *
+ * Chosen when a part is written, flush or merge alike, from its rows: a
+ * key of spans' or logs' attributes present in at least half the rows
+ * that have attributes, whose values are all of one type - integers
+ * (INT64), doubles (DOUBLE), booleans (BOOLEAN) or strings (STRING) - at
+ * most OW_SHRED_MAX of them, the most frequent. A key with a null, an
+ * object or an array among its values, or values of two types, stays in
+ * the JSON. Each becomes the optional column "attributes.<key>" (the key
+ * as it reads, unescaped: no column of ours has a dot), after the
+ * schema's; the part's key-value metadata OW_SHRED_KV lists them. The
+ * attributes column keeps the rest of each object.
+ *
+ * One rule puts an object together again (join): the shredded keys the
+ * row has, in the order of the columns (their mean position in the
+ * objects), then the members of the rest as written. A row whose object
+ * that rule does not give back byte for byte (a shredded key after
+ * another, a string escaped otherwise, a number written otherwise) is
+ * not shredded: its rest is its whole object and its shredded columns
+ * are NULL. So every object reads back as it was written, whatever the
+ * columns say, and a reader of a shredded key looks in the rest when its
+ * column is NULL.
+ */
+#include "columns.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/map.h"
+
+enum { T_NONE, T_I64, T_F64, T_BOOL, T_STR, T_OTHER, T_N };
+
+/* The most members of an object that is looked at: one with more is not
+ * shredded. */
+#define MEMBERS_MAX 256
+/* Keys longer than this stay in the JSON: they name a column. */
+#define KEY_MAX 200
+
+/* The type of a value as written. */
+static int type_of(const uint8_t *v, size_t n)
+{
+	if (!n)
+		return T_OTHER;
+	if (v[0] == '"')
+		return T_STR;
+	if ((n == 4 && memcmp(v, "true", 4) == 0) || (n == 5 && memcmp(v, "false", 5) == 0))
+		return T_BOOL;
+	if (v[0] == '-' || (v[0] >= '0' && v[0] <= '9')) {
+		for (size_t i = 0; i < n; i++)
+			if (v[i] == '.' || v[i] == 'e' || v[i] == 'E')
+				return T_F64;
+		return T_I64;
+	}
+	return T_OTHER;
+}
+
+/* A JSON string's text (quotes included) unescaped into out: 0 for an
+ * escape columns.c does not write, or a NUL. */
+static int unescape(const uint8_t *s, size_t n, ow_buf_t *out)
+{
+	static const char named[] = "\"\"\\\\//b\bf\fn\nr\rt\t";
+	for (size_t i = 1; i + 1 < n; i++) {
+		uint8_t c = s[i];
+		if (c != '\\') {
+			ow_buf_add(out, &c, 1);
+			continue;
+		}
+		if (++i + 1 >= n)
+			return 0;
+		const char *k = NULL;
+		for (const char *x = named; *x; x += 2)
+			if ((uint8_t)*x == s[i])
+				k = x;
+		if (k) {
+			ow_buf_add(out, k + 1, 1);
+			continue;
+		}
+		if (s[i] != 'u' || i + 5 >= n || memcmp(s + i + 1, "00", 2) != 0)
+			return 0;
+		char hex[3] = {(char)s[i + 3], (char)s[i + 4], 0}, *end;
+		long v = strtol(hex, &end, 16);
+		if (*end || v <= 0)
+			return 0;
+		c = (uint8_t)v;
+		ow_buf_add(out, &c, 1);
+		i += 4;
+	}
+	return 1;
+}
+
+/* A text JSON-escaped as columns.c escapes it, quotes around it. */
+static void escape(ow_buf_t *o, const uint8_t *p, size_t n)
+{
+	ow_buf_add(o, "\"", 1);
+	size_t run = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] >= 0x20 && p[i] != '"' && p[i] != '\\')
+			continue;
+		ow_buf_add(o, p + run, i - run);
+		char e[6];
+		ow_buf_add(o, e, ow_columns_escape(p[i], e));
+		run = i + 1;
+	}
+	ow_buf_add(o, p + run, n - run);
+	ow_buf_add(o, "\"", 1);
+}
+
+/* One shredded value of a row: defined or not. */
+typedef struct {
+	int def;
+	int64_t i;
+	double d;
+	const uint8_t *s;
+	size_t n;
+} val_t;
+
+/* The object again: '{', the defined values' members in column order,
+ * the rest's members, '}'. */
+static void join(ow_buf_t *o, int nk, const int *type, const ow_buf_t *keys, const size_t *kend,
+		 const val_t *v, const uint8_t *rest, size_t rn)
+{
+	int any = 0;
+	ow_buf_add(o, "{", 1);
+	for (int j = 0; j < nk; j++) {
+		if (!v[j].def)
+			continue;
+		if (any++)
+			ow_buf_add(o, ",", 1);
+		size_t k0 = j ? kend[j - 1] : 0;
+		ow_buf_add(o, keys->data + k0, kend[j] - k0);
+		switch (type[j]) {
+		case T_I64:
+			ow_buf_add_i64(o, v[j].i);
+			break;
+		case T_F64:
+			ow_columns_json_f64(o, v[j].d);
+			break;
+		case T_BOOL:
+			if (v[j].i)
+				ow_buf_add(o, "true", 4);
+			else
+				ow_buf_add(o, "false", 5);
+			break;
+		default:
+			escape(o, v[j].s, v[j].n);
+		}
+	}
+	if (rn > 2) {
+		if (any)
+			ow_buf_add(o, ",", 1);
+		ow_buf_add(o, rest + 1, rn - 2);
+	}
+	ow_buf_add(o, "}", 1);
+}
+
+/* The column of signal's schema that is shredded; -1 for none. */
+static int shred_col(int signal)
+{
+	if (signal != OW_TRACES && signal != OW_LOGS)
+		return -1;
+	const ow_pq_coldef_t *d = ow_columns_schema(signal);
+	for (int c = 0; c < ow_columns_ncols(signal); c++)
+		if (strcmp(d[c].name, "attributes") == 0)
+			return c;
+	return -1;
+}
+
+/* ---- choosing and writing ---- */
+
+typedef struct {
+	char *key; /* as written, quotes included (the map's key) */
+	uint64_t count[T_N];
+	double pos; /* the sum of its positions */
+	int type;   /* when chosen */
+} kstat_t;
+
+/* The row's value of BYTE_ARRAY column c (row r; v: its value index). */
+static const uint8_t *text_of(const ow_col_t *c, size_t v, size_t *n)
+{
+	return ow_col_bytes_at(c, ow_col_entry(c, v), n);
+}
+
+/* The value index of each row of c (SIZE_MAX: NULL). */
+static size_t *value_index(const ow_col_t *c, size_t nrows)
+{
+	size_t *vi = ow_alloc(OW_MAX(nrows, 1) * sizeof(size_t));
+	for (size_t r = 0, v = 0; r < nrows; r++)
+		vi[r] = c->defs.len && !c->defs.data[r] ? SIZE_MAX : v++;
+	return vi;
+}
+
+static int by_count(const void *a, const void *b)
+{
+	const kstat_t *x = *(kstat_t *const *)a, *y = *(kstat_t *const *)b;
+	uint64_t cx = x->count[x->type], cy = y->count[y->type];
+	return cx < cy ? 1 : cx > cy ? -1 : strcmp(x->key, y->key);
+}
+
+static int by_pos(const void *a, const void *b)
+{
+	const kstat_t *x = *(kstat_t *const *)a, *y = *(kstat_t *const *)b;
+	double px = x->pos / (double)x->count[x->type], py = y->pos / (double)y->count[y->type];
+	return px < py ? -1 : px > py ? 1 : strcmp(x->key, y->key);
+}
+
+/* A value of type t as its column holds it: 0 when it does not read. */
+static int read_val(int t, const uint8_t *p, size_t n, ow_buf_t *scratch, val_t *v)
+{
+	char num[64];
+	char *end;
+	v->def = 1;
+	switch (t) {
+	case T_I64:
+	case T_F64:
+		if (n >= sizeof(num))
+			return 0;
+		memcpy(num, p, n);
+		num[n] = '\0';
+		errno = 0;
+		if (t == T_I64)
+			v->i = strtoll(num, &end, 10);
+		else
+			v->d = strtod(num, &end);
+		return *end == '\0' && errno == 0;
+	case T_BOOL:
+		v->i = p[0] == 't';
+		return 1;
+	default: {
+		size_t at = scratch->len;
+		if (!unescape(p, n, scratch))
+			return 0;
+		v->s = (const uint8_t *)(uintptr_t)at; /* an offset until scratch stops growing */
+		v->n = scratch->len - at;
+		return 1;
+	}
+	}
+}
+
+static void add_val(ow_col_t *c, int t, const val_t *v)
+{
+	switch (t) {
+	case T_I64:
+		ow_col_i64(c, v->i);
+		break;
+	case T_F64:
+		ow_col_f64(c, v->d);
+		break;
+	case T_BOOL:
+		ow_col_bool(c, (int)v->i);
+		break;
+	default:
+		ow_col_bytes(c, v->s, v->n);
+	}
+}
+
+int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t n, ow_shred_t *s)
+{
+	memset(s, 0, sizeof(*s));
+	int ac = shred_col(signal);
+	if (ac < 0 || !n)
+		return 0;
+	const ow_col_t *src = &t->cols[ac];
+	size_t *vi = value_index(src, t->nrows);
+	ow_columns_member_t *m = ow_alloc(MEMBERS_MAX * sizeof(*m));
+	ow_map_t map = {0};
+	kstat_t **ks = NULL;
+	size_t nks = 0, nobj = 0;
+	ow_buf_t kbuf = {0};
+	for (size_t i = 0; i < n; i++) {
+		uint32_t r = perm ? perm[i] : (uint32_t)i;
+		if (vi[r] == SIZE_MAX)
+			continue;
+		size_t len;
+		const uint8_t *p = text_of(src, vi[r], &len);
+		int nm = ow_columns_members(p, len, m, MEMBERS_MAX);
+		if (nm < 0)
+			continue;
+		nobj++;
+		for (int k = 0; k < nm; k++) {
+			kbuf.len = 0;
+			ow_buf_add(&kbuf, m[k].key, m[k].klen);
+			ow_buf_add(&kbuf, "", 1);
+			kstat_t *st = ow_map_get(&map, (const char *)kbuf.data);
+			if (!st) {
+				st = ow_calloc(1, sizeof(*st));
+				st->key = ow_strdup((const char *)kbuf.data);
+				ow_map_put(&map, st->key, st);
+				ks = ow_realloc(ks, (nks + 1) * sizeof(*ks));
+				ks[nks++] = st;
+			}
+			st->count[type_of(m[k].val, m[k].vlen)]++;
+			st->pos += k;
+		}
+	}
+	/* the keys of one type, in half the objects at least */
+	size_t nc = 0;
+	ow_buf_t name = {0};
+	for (size_t k = 0; k < nks; k++) {
+		kstat_t *st = ks[k];
+		int types = 0;
+		for (int x = T_I64; x < T_N; x++)
+			if (st->count[x])
+				types++, st->type = x;
+		name.len = 0;
+		size_t kl = strlen(st->key);
+		int ok = types == 1 && st->type != T_OTHER && kl <= KEY_MAX &&
+			 st->count[st->type] * 2 >= nobj &&
+			 unescape((const uint8_t *)st->key, kl, &name) &&
+			 memchr(name.data, 0, name.len) == NULL;
+		if (ok) { /* to the front, the others kept behind to be freed */
+			ks[k] = ks[nc];
+			ks[nc++] = st;
+		}
+	}
+	ow_buf_free(&name);
+	ow_map_free(&map);
+	int nk = 0;
+	if (nc) {
+		qsort(ks, nc, sizeof(*ks), by_count);
+		nk = (int)OW_MIN(nc, (size_t)OW_SHRED_MAX);
+		qsort(ks, (size_t)nk, sizeof(*ks), by_pos);
+	}
+
+	int rc = 0;
+	if (nk) {
+		int ncols = t->ncols;
+		s->n = nk;
+		s->defs = ow_calloc((size_t)(ncols + nk), sizeof(*s->defs));
+		memcpy(s->defs, t->defs, (size_t)ncols * sizeof(*s->defs));
+		s->names = ow_calloc((size_t)nk, sizeof(char *));
+		s->own = ow_calloc((size_t)nk + 1, sizeof(ow_col_t));
+		ow_buf_t kv = {0}, keys = {0}, tmp = {0};
+		size_t kend[OW_SHRED_MAX];
+		int type[OW_SHRED_MAX];
+		ow_map_t slot = {0};
+		ow_buf_add(&kv, "[", 1);
+		for (int j = 0; j < nk; j++) {
+			const char *k = ks[j]->key;
+			tmp.len = 0;
+			unescape((const uint8_t *)k, strlen(k), &tmp);
+			ow_buf_t nm = {0};
+			ow_buf_printf(&nm, "%s.", t->defs[ac].name);
+			ow_buf_add(&nm, tmp.data, tmp.len);
+			ow_buf_add(&nm, "", 1);
+			s->names[j] = (char *)nm.data;
+			ow_pq_coldef_t *d = &s->defs[ncols + j];
+			type[j] = ks[j]->type;
+			*d = (ow_pq_coldef_t){
+			    s->names[j], OW_PQ_BYTE_ARRAY, OW_PQ_L_STRING, 0, 1, OW_PQ_ENC_DICT, 0};
+			if (type[j] == T_I64)
+				d->type = OW_PQ_INT64, d->logical = OW_PQ_L_NONE;
+			else if (type[j] == T_F64)
+				d->type = OW_PQ_DOUBLE, d->logical = OW_PQ_L_NONE;
+			else if (type[j] == T_BOOL)
+				d->type = OW_PQ_BOOLEAN, d->logical = OW_PQ_L_NONE,
+				d->enc = OW_PQ_ENC_PLAIN;
+			if (j)
+				ow_buf_add(&kv, ",", 1);
+			size_t n0 = strlen(s->names[j]);
+			escape(&kv, (const uint8_t *)s->names[j], n0);
+			ow_buf_add(&keys, k, strlen(k));
+			ow_buf_add(&keys, ":", 1);
+			kend[j] = keys.len;
+			ow_map_put(&slot, k, (void *)(uintptr_t)(j + 1));
+		}
+		ow_buf_add(&kv, "]", 1);
+		ow_buf_add(&kv, "", 1);
+		s->kv = (char *)kv.data;
+
+		/* every row of t, so that perm still names them; only perm's
+		 * are looked at */
+		uint8_t *want = ow_calloc(OW_MAX(t->nrows, 1), 1);
+		for (size_t i = 0; i < n; i++)
+			want[perm ? perm[i] : i] = 1;
+		ow_col_t *rest = &s->own[0], *cols = &s->own[1];
+		ow_buf_t out = {0}, scratch = {0};
+		val_t v[OW_SHRED_MAX];
+		for (size_t r = 0; r < t->nrows; r++) {
+			if (!want[r] || vi[r] == SIZE_MAX) {
+				ow_col_null(rest);
+				for (int j = 0; j < nk; j++)
+					ow_col_null(&cols[j]);
+				continue;
+			}
+			size_t len;
+			const uint8_t *p = text_of(src, vi[r], &len);
+			int nm = ow_columns_members(p, len, m, MEMBERS_MAX);
+			memset(v, 0, sizeof(v));
+			scratch.len = 0;
+			out.len = 0;
+			ow_buf_add(&out, "{", 1);
+			int ok = nm >= 0;
+			for (int k = 0; ok && k < nm; k++) {
+				tmp.len = 0;
+				ow_buf_add(&tmp, m[k].key, m[k].klen);
+				ow_buf_add(&tmp, "", 1);
+				int j =
+				    (int)(uintptr_t)ow_map_get(&slot, (const char *)tmp.data) - 1;
+				if (j >= 0 && !v[j].def &&
+				    type_of(m[k].val, m[k].vlen) == type[j]) {
+					ok =
+					    read_val(type[j], m[k].val, m[k].vlen, &scratch, &v[j]);
+					continue;
+				}
+				if (out.len > 1)
+					ow_buf_add(&out, ",", 1);
+				ow_buf_add(&out, m[k].key,
+					   (size_t)(m[k].val + m[k].vlen - m[k].key));
+			}
+			ow_buf_add(&out, "}", 1);
+			for (int j = 0; ok && j < nk; j++)
+				if (v[j].def && type[j] == T_STR)
+					v[j].s = scratch.data + (uintptr_t)v[j].s;
+			/* the rule must give the object back as written */
+			size_t o0 = out.len;
+			if (ok)
+				join(&out, nk, type, &keys, kend, v, out.data, o0);
+			ok = ok && out.len - o0 == len && memcmp(out.data + o0, p, len) == 0;
+			if (!ok) {
+				ow_col_bytes(rest, p, len);
+				for (int j = 0; j < nk; j++)
+					ow_col_null(&cols[j]);
+				continue;
+			}
+			ow_col_bytes(rest, out.data, o0);
+			for (int j = 0; j < nk; j++) {
+				if (v[j].def)
+					add_val(&cols[j], type[j], &v[j]);
+				else
+					ow_col_null(&cols[j]);
+			}
+		}
+		free(want);
+		ow_buf_free(&out);
+		ow_buf_free(&scratch);
+		ow_buf_free(&keys);
+		ow_buf_free(&tmp);
+		ow_map_free(&slot);
+		s->t.defs = s->defs;
+		s->t.ncols = ncols + nk;
+		s->t.nrows = t->nrows;
+		s->t.cols = ow_alloc((size_t)(ncols + nk) * sizeof(ow_col_t));
+		memcpy(s->t.cols, t->cols, (size_t)ncols * sizeof(ow_col_t));
+		s->t.cols[ac] = *rest;
+		memcpy(s->t.cols + ncols, cols, (size_t)nk * sizeof(ow_col_t));
+		rc = nk;
+	}
+	for (size_t k = 0; k < nks; k++) {
+		free(ks[k]->key);
+		free(ks[k]);
+	}
+	free(ks);
+	free(m);
+	free(vi);
+	ow_buf_free(&kbuf);
+	return rc;
+}
+
+void ow_shred_free(ow_shred_t *s)
+{
+	for (int j = 0; s->own && j <= s->n; j++)
+		ow_col_free(&s->own[j]);
+	for (int j = 0; s->names && j < s->n; j++)
+		free(s->names[j]);
+	free(s->names);
+	free(s->own);
+	free(s->defs);
+	free(s->kv);
+	free(s->t.cols);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ---- reading ---- */
+
+int ow_shred_find(const ow_pq_file_t *f, int signal, int col, ow_shred_cols_t *sc)
+{
+	memset(sc, 0, sizeof(*sc));
+	if (col != shred_col(signal) || !ow_pq_kv(f, OW_SHRED_KV))
+		return 0;
+	const char *base = ow_columns_schema(signal)[col].name;
+	size_t bl = strlen(base);
+	sc->rest = ow_pq_find_column(f, base);
+	for (int fc = 0; sc->rest >= 0 && fc < ow_pq_num_columns(f) && sc->n < OW_SHRED_MAX; fc++) {
+		const ow_pq_coldef_t *d = ow_pq_column(f, fc);
+		if (strncmp(d->name, base, bl) != 0 || d->name[bl] != '.')
+			continue;
+		int t = d->type == OW_PQ_INT64	      ? T_I64
+			: d->type == OW_PQ_DOUBLE     ? T_F64
+			: d->type == OW_PQ_BOOLEAN    ? T_BOOL
+			: d->type == OW_PQ_BYTE_ARRAY ? T_STR
+						      : T_NONE;
+		if (t == T_NONE)
+			continue;
+		sc->fc[sc->n] = fc;
+		sc->type[sc->n] = t;
+		const char *k = d->name + bl + 1;
+		escape(&sc->keys, (const uint8_t *)k, strlen(k));
+		ow_buf_add(&sc->keys, ":", 1);
+		sc->kend[sc->n++] = sc->keys.len;
+	}
+	if (!sc->n)
+		ow_shred_cols_free(sc);
+	return sc->n;
+}
+
+void ow_shred_cols_free(ow_shred_cols_t *sc)
+{
+	ow_buf_free(&sc->keys);
+	memset(sc, 0, sizeof(*sc));
+}
+
+int ow_shred_read(ow_pq_file_t *f, const ow_shred_cols_t *sc, int rg, const uint8_t *sel,
+		  ow_col_t *out, int64_t *stored, char *err, size_t errlen)
+{
+	ow_col_t rest = {0}, c[OW_SHRED_MAX];
+	memset(c, 0, sizeof(c));
+	int rc = ow_pq_read_column_pf(f, rg, sc->rest, sel, NULL, &rest, NULL, stored, err, errlen);
+	for (int j = 0; rc == OW_OK && j < sc->n; j++) {
+		rc = ow_pq_read_column_pf(f, rg, sc->fc[j], sel, NULL, &c[j], NULL, stored, err,
+					  errlen);
+		if (rc == OW_OK && c[j].nrows != rest.nrows) {
+			snprintf(err, errlen, "a shredded column has %zu rows, not %zu", c[j].nrows,
+				 rest.nrows);
+			rc = OW_ERROR;
+		}
+	}
+	if (rc == OW_OK) {
+		size_t pos[OW_SHRED_MAX] = {0}, rv = 0;
+		val_t v[OW_SHRED_MAX];
+		for (size_t r = 0; r < rest.nrows; r++) {
+			int rdef = !rest.defs.len || rest.defs.data[r];
+			for (int j = 0; j < sc->n; j++) {
+				v[j].def = !c[j].defs.len || c[j].defs.data[r];
+				if (!v[j].def)
+					continue;
+				size_t at = pos[j]++;
+				if (sc->type[j] == T_STR) {
+					v[j].s = text_of(&c[j], at, &v[j].n);
+				} else if (sc->type[j] == T_F64) {
+					memcpy(&v[j].d, c[j].fixed.data + 8 * at, 8);
+				} else if (sc->type[j] == T_BOOL) {
+					v[j].i = c[j].fixed.data[at] != 0;
+				} else {
+					memcpy(&v[j].i, c[j].fixed.data + 8 * at, 8);
+				}
+			}
+			if (!rdef) {
+				ow_col_null(out);
+				continue;
+			}
+			size_t rn;
+			const uint8_t *rp = text_of(&rest, rv++, &rn);
+			if (sel && !sel[r]) { /* not wanted: empty, as the reader gives it */
+				ow_col_bytes(out, "", 0);
+				continue;
+			}
+			join(ow_col_bytes_open(out), sc->n, sc->type, &sc->keys, sc->kend, v, rp,
+			     rn);
+			ow_col_bytes_close(out);
+		}
+	}
+	ow_col_free(&rest);
+	for (int j = 0; j < sc->n; j++)
+		ow_col_free(&c[j]);
+	return rc;
+}
