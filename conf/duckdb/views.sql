@@ -7,7 +7,11 @@
 -- (a list of paths or a glob; parts differ in their shredded columns, so
 -- by name) with attributes whole again: the rest merged with the shredded
 -- columns that have a value, and the shredded columns left out. Every
--- other column is as stored. It reads parts of any signal, shredded or not.
+-- other column is as stored (attributes comes last). A shredded column
+-- holds integers (BIGINT), doubles, booleans or strings as their JSON text
+-- (JSON): where one part has a key as integers and another as strings, the
+-- union is text, and its values read as JSON keep their types. It reads
+-- parts of any signal, shredded or not.
 --
 --   .read conf/duckdb/views.sql
 --   SELECT attributes->>'http.route', count(*)
@@ -17,9 +21,13 @@
 -- some (OpenWit's own SQL gives them in its order); values are the same.
 CREATE OR REPLACE MACRO openwit(files) AS TABLE
 SELECT COLUMNS(lambda c: c NOT LIKE 'attributes.%' AND c <> 'openwit_shredded')
-FROM (SELECT * REPLACE (CASE WHEN attributes IS NOT NULL THEN json_merge_patch(attributes, to_json(map_from_entries(list_transform(
-          list_filter(json_keys(openwit_shredded), lambda k: k LIKE 'attributes.%'
-              AND json_type(json_extract(openwit_shredded, k)) <> 'NULL'),
-          lambda k: {'k': substr(k, 12), 'v': json_extract(openwit_shredded, k)})))) END AS attributes)
+FROM (SELECT * REPLACE (CASE WHEN attributes IS NOT NULL THEN json_merge_patch(attributes,
+          to_json(map_from_entries(list_transform(
+              list_filter(json_keys(openwit_shredded), lambda k: k LIKE 'attributes.%'
+                  AND json_type(json_extract(openwit_shredded, k)) <> 'NULL'),
+              lambda k: {'k': substr(k, 12), 'v': json_extract(openwit_shredded, k)}))))
+          END AS attributes)
       FROM (SELECT *, to_json(struct_pack(*COLUMNS('^attributes(\..*)?$'))) AS openwit_shredded
-            FROM read_parquet(files, union_by_name = true)));
+            FROM (SELECT COLUMNS(lambda c: c <> 'attributes' AND c NOT LIKE 'attributes.%'),
+                         COLUMNS('^attributes(\..*)?$')::JSON
+                  FROM read_parquet(files, union_by_name = true))));

@@ -184,10 +184,12 @@ typedef struct {
 	char **names;
 } ow_shred_t;
 
-/* Chooses the keys of the signal's shredded column (spans' and logs'
- * attributes) from rows perm[0..n) of t and builds s: 0 when none is
- * chosen (s->n 0, nothing to free), else the number of columns. */
-int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t n, ow_shred_t *s);
+/* Chooses at most max (<= OW_SHRED_MAX) keys of the signal's shredded
+ * column (spans' and logs' attributes) from rows perm[0..n) of t and
+ * builds s: 0 when none is chosen (s->n 0, nothing to free), else the
+ * number of columns. */
+int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t n, int max,
+		   ow_shred_t *s);
 void ow_shred_free(ow_shred_t *s);
 
 /* A part's shredded columns of one of its JSON columns, as read. */

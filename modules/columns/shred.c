@@ -3,10 +3,13 @@
  * their own (shredding, as ClickHouse's JSON type and VictoriaLogs do).
  *
  * Chosen when a part is written, flush or merge alike, from its rows: a
- * key of spans' or logs' attributes present in at least half the rows
- * that have attributes, whose values are all of one type - integers
- * (INT64), doubles (DOUBLE), booleans (BOOLEAN) or strings (STRING) - at
- * most OW_SHRED_MAX of them, the most frequent. A key with a null, an
+ * key of spans' or logs' attributes present in at least a tenth of the
+ * rows that have attributes, whose values are all of one type - integers
+ * (INT64), doubles (DOUBLE), booleans (BOOLEAN) or strings (JSON: the
+ * string's JSON text as the object has it, quotes and escapes, so that
+ * DuckDB reading parts where one key is an integer column and another a
+ * string column tells them apart) - at most storage.parquet.shred_keys
+ * (up to OW_SHRED_MAX) of them, the most frequent. A key with a null, an
  * object or an array among its values, or values of two types, stays in
  * the JSON. Each becomes the optional column "attributes.<key>" (the key
  * as it reads, unescaped: no column of ours has a dot), after the
@@ -17,7 +20,7 @@
  * row has, in the order of the columns (their mean position in the
  * objects), then the members of the rest as written. A row whose object
  * that rule does not give back byte for byte (a shredded key after
- * another, a string escaped otherwise, a number written otherwise) is
+ * another, a number written otherwise) is
  * not shredded: its rest is its whole object and its shredded columns
  * are NULL. So every object reads back as it was written, whatever the
  * columns say, and a reader of a shredded key looks in the rest when its
@@ -37,6 +40,9 @@ enum { T_NONE, T_I64, T_F64, T_BOOL, T_STR, T_OTHER, T_N };
 /* The most members of an object that is looked at: one with more is not
  * shredded. */
 #define MEMBERS_MAX 256
+/* A key is shredded when in at least 1/SHARE of the objects: a column of
+ * a key most rows lack costs little more than its runs of NULLs. */
+#define SHARE 10
 /* Keys longer than this stay in the JSON: they name a column. */
 #define KEY_MAX 200
 
@@ -146,7 +152,7 @@ static void join(ow_buf_t *o, int nk, const int *type, const ow_buf_t *keys, con
 				ow_buf_add(o, "false", 5);
 			break;
 		default:
-			escape(o, v[j].s, v[j].n);
+			ow_buf_add(o, v[j].s, v[j].n);
 		}
 	}
 	if (rn > 2) {
@@ -207,8 +213,9 @@ static int by_pos(const void *a, const void *b)
 	return px < py ? -1 : px > py ? 1 : strcmp(x->key, y->key);
 }
 
-/* A value of type t as its column holds it: 0 when it does not read. */
-static int read_val(int t, const uint8_t *p, size_t n, ow_buf_t *scratch, val_t *v)
+/* A value of type t as its column holds it (a string: its JSON text): 0
+ * when it does not read. */
+static int read_val(int t, const uint8_t *p, size_t n, val_t *v)
 {
 	char num[64];
 	char *end;
@@ -229,14 +236,10 @@ static int read_val(int t, const uint8_t *p, size_t n, ow_buf_t *scratch, val_t 
 	case T_BOOL:
 		v->i = p[0] == 't';
 		return 1;
-	default: {
-		size_t at = scratch->len;
-		if (!unescape(p, n, scratch))
-			return 0;
-		v->s = (const uint8_t *)(uintptr_t)at; /* an offset until scratch stops growing */
-		v->n = scratch->len - at;
+	default:
+		v->s = p;
+		v->n = n;
 		return 1;
-	}
 	}
 }
 
@@ -257,11 +260,12 @@ static void add_val(ow_col_t *c, int t, const val_t *v)
 	}
 }
 
-int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t n, ow_shred_t *s)
+int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t n, int max,
+		   ow_shred_t *s)
 {
 	memset(s, 0, sizeof(*s));
 	int ac = shred_col(signal);
-	if (ac < 0 || !n)
+	if (ac < 0 || !n || max <= 0)
 		return 0;
 	const ow_col_t *src = &t->cols[ac];
 	size_t *vi = value_index(src, t->nrows);
@@ -308,7 +312,7 @@ int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t
 		name.len = 0;
 		size_t kl = strlen(st->key);
 		int ok = types == 1 && st->type != T_OTHER && kl <= KEY_MAX &&
-			 st->count[st->type] * 2 >= nobj &&
+			 st->count[st->type] * SHARE >= nobj &&
 			 unescape((const uint8_t *)st->key, kl, &name) &&
 			 memchr(name.data, 0, name.len) == NULL;
 		if (ok) { /* to the front, the others kept behind to be freed */
@@ -321,7 +325,7 @@ int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t
 	int nk = 0;
 	if (nc) {
 		qsort(ks, nc, sizeof(*ks), by_count);
-		nk = (int)OW_MIN(nc, (size_t)OW_SHRED_MAX);
+		nk = (int)OW_MIN(nc, (size_t)OW_MIN(max, OW_SHRED_MAX));
 		qsort(ks, (size_t)nk, sizeof(*ks), by_pos);
 	}
 
@@ -377,7 +381,7 @@ int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t
 		for (size_t i = 0; i < n; i++)
 			want[perm ? perm[i] : i] = 1;
 		ow_col_t *rest = &s->own[0], *cols = &s->own[1];
-		ow_buf_t out = {0}, scratch = {0};
+		ow_buf_t out = {0};
 		val_t v[OW_SHRED_MAX];
 		for (size_t r = 0; r < t->nrows; r++) {
 			if (!want[r] || vi[r] == SIZE_MAX) {
@@ -390,7 +394,6 @@ int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t
 			const uint8_t *p = text_of(src, vi[r], &len);
 			int nm = ow_columns_members(p, len, m, MEMBERS_MAX);
 			memset(v, 0, sizeof(v));
-			scratch.len = 0;
 			out.len = 0;
 			ow_buf_add(&out, "{", 1);
 			int ok = nm >= 0;
@@ -402,8 +405,7 @@ int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t
 				    (int)(uintptr_t)ow_map_get(&slot, (const char *)tmp.data) - 1;
 				if (j >= 0 && !v[j].def &&
 				    type_of(m[k].val, m[k].vlen) == type[j]) {
-					ok =
-					    read_val(type[j], m[k].val, m[k].vlen, &scratch, &v[j]);
+					ok = read_val(type[j], m[k].val, m[k].vlen, &v[j]);
 					continue;
 				}
 				if (out.len > 1)
@@ -412,9 +414,6 @@ int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t
 					   (size_t)(m[k].val + m[k].vlen - m[k].key));
 			}
 			ow_buf_add(&out, "}", 1);
-			for (int j = 0; ok && j < nk; j++)
-				if (v[j].def && type[j] == T_STR)
-					v[j].s = scratch.data + (uintptr_t)v[j].s;
 			/* the rule must give the object back as written */
 			size_t o0 = out.len;
 			if (ok)
@@ -436,7 +435,6 @@ int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t
 		}
 		free(want);
 		ow_buf_free(&out);
-		ow_buf_free(&scratch);
 		ow_buf_free(&keys);
 		ow_buf_free(&tmp);
 		ow_map_free(&slot);
