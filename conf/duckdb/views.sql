@@ -6,7 +6,8 @@
 -- attributes column keeps the other keys. openwit(files) reads parts
 -- (a list of paths or a glob; parts differ in their shredded columns, so
 -- by name) with attributes whole again: the rest merged with the shredded
--- columns that have a value, and the shredded columns left out. Every
+-- columns that have a value, and the shredded columns and the column of
+-- their order ("attributes#order", for OpenWit's own reader) left out. Every
 -- other column is as stored (attributes comes last). A shredded column
 -- holds integers (BIGINT), doubles, booleans or strings as their JSON text
 -- (JSON): where one part has a key as integers and another as strings, the
@@ -20,7 +21,8 @@
 -- Keys come out in another order than the exporter's when a part shredded
 -- some (OpenWit's own SQL gives them in its order); values are the same.
 CREATE OR REPLACE MACRO openwit(files) AS TABLE
-SELECT COLUMNS(lambda c: c NOT LIKE 'attributes.%' AND c <> 'openwit_shredded')
+SELECT COLUMNS(lambda c: c NOT LIKE 'attributes.%' AND c <> 'attributes#order'
+                       AND c <> 'openwit_shredded')
 FROM (SELECT * REPLACE (CASE WHEN attributes IS NOT NULL THEN json_merge_patch(attributes,
           to_json(map_from_entries(list_transform(
               list_filter(json_keys(openwit_shredded), lambda k: k LIKE 'attributes.%'

@@ -171,16 +171,20 @@ int ow_columns_members(const uint8_t *p, size_t n, ow_columns_member_t *m, size_
 #define OW_SHRED_KV "openwit.shredded"
 /* The most columns one JSON column gives. */
 #define OW_SHRED_MAX 16
+/* After the JSON column's name: the column of each row's order of keys
+ * where it is not the usual one (shred.c). */
+#define OW_SHRED_ORDER "#order"
 
 /* What a part of rows perm[0..n) of t is written as: t's columns, the
  * shredded JSON column holding the rest of each object, then a typed
- * column a shredded key (the table t borrows t's other columns). */
+ * column a shredded key and the order column (the table t borrows t's
+ * other columns). */
 typedef struct {
 	ow_table_t t;
 	int n;	  /* shredded columns; 0: write the source table as it is */
 	char *kv; /* OW_SHRED_KV's value */
 	ow_pq_coldef_t *defs;
-	ow_col_t *own; /* the rest, then the shredded columns */
+	ow_col_t *own; /* the rest, the shredded columns, the order */
 	char **names;
 } ow_shred_t;
 
@@ -194,7 +198,8 @@ void ow_shred_free(ow_shred_t *s);
 
 /* A part's shredded columns of one of its JSON columns, as read. */
 typedef struct {
-	int rest; /* the file's column holding the rest */
+	int rest;  /* the file's column holding the rest */
+	int order; /* the file's order column; -1 when absent */
 	int n;
 	int fc[OW_SHRED_MAX];
 	int type[OW_SHRED_MAX];

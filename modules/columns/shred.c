@@ -16,13 +16,16 @@
  * schema's; the part's key-value metadata OW_SHRED_KV lists them. The
  * attributes column keeps the rest of each object.
  *
- * One rule puts an object together again (join): the shredded keys the
- * row has, in the order of the columns (their mean position in the
- * objects), then the members of the rest as written. A row whose object
- * that rule does not give back byte for byte (a shredded key after
- * another, a number written otherwise) is
- * not shredded: its rest is its whole object and its shredded columns
- * are NULL. So every object reads back as it was written, whatever the
+ * An object is put together again (join) from its rest and its shredded
+ * values: the shredded keys the row has, in the order of the columns
+ * (their mean position in the objects), then the members of the rest as
+ * written; or, for a row whose keys come in another order, as the row's
+ * value of the column "attributes#order" says (a letter a member: 'A' +
+ * the shredded column, '.' the rest's next member; NULL where the first
+ * rule holds - a few distinct texts a part, which its dictionary keeps
+ * once). A row whose object join does not give back byte for byte (a
+ * number written otherwise) is not shredded: its rest is its whole object
+ * and its shredded columns are NULL. So every object reads back as it was written, whatever the
  * columns say, and a reader of a shredded key looks in the rest when its
  * column is NULL.
  */
@@ -124,41 +127,67 @@ typedef struct {
 	size_t n;
 } val_t;
 
-/* The object again: '{', the defined values' members in column order,
- * the rest's members, '}'. */
-static void join(ow_buf_t *o, int nk, const int *type, const ow_buf_t *keys, const size_t *kend,
-		 const val_t *v, const uint8_t *rest, size_t rn)
+/* Shredded value j's member: "key":value. */
+static void member(ow_buf_t *o, const ow_shred_cols_t *sc, int j, const val_t *v)
+{
+	size_t k0 = j ? sc->kend[j - 1] : 0;
+	ow_buf_add(o, sc->keys.data + k0, sc->kend[j] - k0);
+	switch (sc->type[j]) {
+	case T_I64:
+		ow_buf_add_i64(o, v->i);
+		break;
+	case T_F64:
+		ow_columns_json_f64(o, v->d);
+		break;
+	case T_BOOL:
+		if (v->i)
+			ow_buf_add(o, "true", 4);
+		else
+			ow_buf_add(o, "false", 5);
+		break;
+	default:
+		ow_buf_add(o, v->s, v->n);
+	}
+}
+
+/* The object again from its rest and shredded values v. Without an order
+ * (on 0): the defined values' members in column order, then the rest's.
+ * With one: its bytes say, member by member, 'A' + j shredded value j,
+ * '.' the rest's next member (what does not name one is passed over). */
+static void join(ow_buf_t *o, const ow_shred_cols_t *sc, const val_t *v, const uint8_t *rest,
+		 size_t rn, const uint8_t *ord, size_t on)
 {
 	int any = 0;
 	ow_buf_add(o, "{", 1);
-	for (int j = 0; j < nk; j++) {
-		if (!v[j].def)
-			continue;
-		if (any++)
-			ow_buf_add(o, ",", 1);
-		size_t k0 = j ? kend[j - 1] : 0;
-		ow_buf_add(o, keys->data + k0, kend[j] - k0);
-		switch (type[j]) {
-		case T_I64:
-			ow_buf_add_i64(o, v[j].i);
-			break;
-		case T_F64:
-			ow_columns_json_f64(o, v[j].d);
-			break;
-		case T_BOOL:
-			if (v[j].i)
-				ow_buf_add(o, "true", 4);
-			else
-				ow_buf_add(o, "false", 5);
-			break;
-		default:
-			ow_buf_add(o, v[j].s, v[j].n);
+	if (!on) {
+		for (int j = 0; j < sc->n; j++) {
+			if (!v[j].def)
+				continue;
+			if (any++)
+				ow_buf_add(o, ",", 1);
+			member(o, sc, j, &v[j]);
 		}
-	}
-	if (rn > 2) {
-		if (any)
-			ow_buf_add(o, ",", 1);
-		ow_buf_add(o, rest + 1, rn - 2);
+		if (rn > 2) {
+			if (any)
+				ow_buf_add(o, ",", 1);
+			ow_buf_add(o, rest + 1, rn - 2);
+		}
+	} else {
+		ow_columns_member_t m[MEMBERS_MAX];
+		int nm = ow_columns_members(rest, rn, m, MEMBERS_MAX), r = 0;
+		for (size_t i = 0; i < on; i++) {
+			int j = ord[i] - 'A';
+			if (ord[i] == '.' && r < nm) {
+				if (any++)
+					ow_buf_add(o, ",", 1);
+				ow_buf_add(o, m[r].key, (size_t)(m[r].val + m[r].vlen - m[r].key));
+				r++;
+			} else if (j >= 0 && j < sc->n && v[j].def) {
+				if (any++)
+					ow_buf_add(o, ",", 1);
+				member(o, sc, j, &v[j]);
+			}
+		}
 	}
 	ow_buf_add(o, "}", 1);
 }
@@ -331,15 +360,15 @@ int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t
 
 	int rc = 0;
 	if (nk) {
-		int ncols = t->ncols;
+		/* the schema's columns, the shredded ones, the order */
+		int ncols = t->ncols, nw = ncols + nk + 1;
 		s->n = nk;
-		s->defs = ow_calloc((size_t)(ncols + nk), sizeof(*s->defs));
+		s->defs = ow_calloc((size_t)nw, sizeof(*s->defs));
 		memcpy(s->defs, t->defs, (size_t)ncols * sizeof(*s->defs));
-		s->names = ow_calloc((size_t)nk, sizeof(char *));
-		s->own = ow_calloc((size_t)nk + 1, sizeof(ow_col_t));
-		ow_buf_t kv = {0}, keys = {0}, tmp = {0};
-		size_t kend[OW_SHRED_MAX];
-		int type[OW_SHRED_MAX];
+		s->names = ow_calloc((size_t)nk + 1, sizeof(char *));
+		s->own = ow_calloc((size_t)nk + 2, sizeof(ow_col_t));
+		ow_buf_t kv = {0}, tmp = {0};
+		ow_shred_cols_t sc = {.n = nk};
 		ow_map_t slot = {0};
 		ow_buf_add(&kv, "[", 1);
 		for (int j = 0; j < nk; j++) {
@@ -352,41 +381,45 @@ int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t
 			ow_buf_add(&nm, "", 1);
 			s->names[j] = (char *)nm.data;
 			ow_pq_coldef_t *d = &s->defs[ncols + j];
-			type[j] = ks[j]->type;
+			sc.type[j] = ks[j]->type;
 			*d = (ow_pq_coldef_t){
-			    s->names[j], OW_PQ_BYTE_ARRAY, OW_PQ_L_STRING, 0, 1, OW_PQ_ENC_DICT, 0};
-			if (type[j] == T_I64)
+			    s->names[j], OW_PQ_BYTE_ARRAY, OW_PQ_L_JSON, 0, 1, OW_PQ_ENC_DICT, 0};
+			if (sc.type[j] == T_I64)
 				d->type = OW_PQ_INT64, d->logical = OW_PQ_L_NONE;
-			else if (type[j] == T_F64)
+			else if (sc.type[j] == T_F64)
 				d->type = OW_PQ_DOUBLE, d->logical = OW_PQ_L_NONE;
-			else if (type[j] == T_BOOL)
+			else if (sc.type[j] == T_BOOL)
 				d->type = OW_PQ_BOOLEAN, d->logical = OW_PQ_L_NONE,
 				d->enc = OW_PQ_ENC_PLAIN;
 			if (j)
 				ow_buf_add(&kv, ",", 1);
-			size_t n0 = strlen(s->names[j]);
-			escape(&kv, (const uint8_t *)s->names[j], n0);
-			ow_buf_add(&keys, k, strlen(k));
-			ow_buf_add(&keys, ":", 1);
-			kend[j] = keys.len;
+			escape(&kv, (const uint8_t *)s->names[j], strlen(s->names[j]));
+			ow_buf_add(&sc.keys, k, strlen(k));
+			ow_buf_add(&sc.keys, ":", 1);
+			sc.kend[j] = sc.keys.len;
 			ow_map_put(&slot, k, (void *)(uintptr_t)(j + 1));
 		}
 		ow_buf_add(&kv, "]", 1);
 		ow_buf_add(&kv, "", 1);
 		s->kv = (char *)kv.data;
+		ow_buf_t on = {0};
+		ow_buf_printf(&on, "%s%s", t->defs[ac].name, OW_SHRED_ORDER);
+		s->names[nk] = (char *)on.data;
+		s->defs[nw - 1] = (ow_pq_coldef_t){
+		    s->names[nk], OW_PQ_BYTE_ARRAY, OW_PQ_L_STRING, 0, 1, OW_PQ_ENC_DICT, 0};
 
 		/* every row of t, so that perm still names them; only perm's
 		 * are looked at */
 		uint8_t *want = ow_calloc(OW_MAX(t->nrows, 1), 1);
 		for (size_t i = 0; i < n; i++)
 			want[perm ? perm[i] : i] = 1;
-		ow_col_t *rest = &s->own[0], *cols = &s->own[1];
-		ow_buf_t out = {0};
+		ow_col_t *rest = &s->own[0], *cols = &s->own[1], *order = &s->own[nk + 1];
+		ow_buf_t out = {0}, ord = {0};
 		val_t v[OW_SHRED_MAX];
 		for (size_t r = 0; r < t->nrows; r++) {
 			if (!want[r] || vi[r] == SIZE_MAX) {
 				ow_col_null(rest);
-				for (int j = 0; j < nk; j++)
+				for (int j = 0; j <= nk; j++)
 					ow_col_null(&cols[j]);
 				continue;
 			}
@@ -395,6 +428,7 @@ int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t
 			int nm = ow_columns_members(p, len, m, MEMBERS_MAX);
 			memset(v, 0, sizeof(v));
 			out.len = 0;
+			ord.len = 0;
 			ow_buf_add(&out, "{", 1);
 			int ok = nm >= 0;
 			for (int k = 0; ok && k < nm; k++) {
@@ -404,47 +438,61 @@ int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t
 				int j =
 				    (int)(uintptr_t)ow_map_get(&slot, (const char *)tmp.data) - 1;
 				if (j >= 0 && !v[j].def &&
-				    type_of(m[k].val, m[k].vlen) == type[j]) {
-					ok = read_val(type[j], m[k].val, m[k].vlen, &v[j]);
+				    type_of(m[k].val, m[k].vlen) == sc.type[j]) {
+					ok = read_val(sc.type[j], m[k].val, m[k].vlen, &v[j]);
+					uint8_t c = (uint8_t)('A' + j);
+					ow_buf_add(&ord, &c, 1);
 					continue;
 				}
 				if (out.len > 1)
 					ow_buf_add(&out, ",", 1);
 				ow_buf_add(&out, m[k].key,
 					   (size_t)(m[k].val + m[k].vlen - m[k].key));
+				ow_buf_add(&ord, ".", 1);
 			}
 			ow_buf_add(&out, "}", 1);
-			/* the rule must give the object back as written */
+			/* no order where the rule without one gives the object */
 			size_t o0 = out.len;
 			if (ok)
-				join(&out, nk, type, &keys, kend, v, out.data, o0);
+				join(&out, &sc, v, out.data, o0, NULL, 0);
+			int same = ok && out.len - o0 == len && memcmp(out.data + o0, p, len) == 0;
+			if (ok && !same) {
+				out.len = o0;
+				join(&out, &sc, v, out.data, o0, ord.data, ord.len);
+			}
+			/* the object must come back as written */
 			ok = ok && out.len - o0 == len && memcmp(out.data + o0, p, len) == 0;
 			if (!ok) {
 				ow_col_bytes(rest, p, len);
-				for (int j = 0; j < nk; j++)
+				for (int j = 0; j <= nk; j++)
 					ow_col_null(&cols[j]);
 				continue;
 			}
 			ow_col_bytes(rest, out.data, o0);
 			for (int j = 0; j < nk; j++) {
 				if (v[j].def)
-					add_val(&cols[j], type[j], &v[j]);
+					add_val(&cols[j], sc.type[j], &v[j]);
 				else
 					ow_col_null(&cols[j]);
 			}
+			if (same)
+				ow_col_null(order);
+			else
+				ow_col_bytes(order, ord.data, ord.len);
 		}
 		free(want);
 		ow_buf_free(&out);
-		ow_buf_free(&keys);
+		ow_buf_free(&ord);
 		ow_buf_free(&tmp);
+		ow_shred_cols_free(&sc);
 		ow_map_free(&slot);
 		s->t.defs = s->defs;
-		s->t.ncols = ncols + nk;
+		s->t.ncols = nw;
 		s->t.nrows = t->nrows;
-		s->t.cols = ow_alloc((size_t)(ncols + nk) * sizeof(ow_col_t));
+		s->t.cols = ow_alloc((size_t)nw * sizeof(ow_col_t));
 		memcpy(s->t.cols, t->cols, (size_t)ncols * sizeof(ow_col_t));
 		s->t.cols[ac] = *rest;
-		memcpy(s->t.cols + ncols, cols, (size_t)nk * sizeof(ow_col_t));
+		memcpy(s->t.cols + ncols, cols, (size_t)(nk + 1) * sizeof(ow_col_t));
 		rc = nk;
 	}
 	for (size_t k = 0; k < nks; k++) {
@@ -460,9 +508,9 @@ int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t
 
 void ow_shred_free(ow_shred_t *s)
 {
-	for (int j = 0; s->own && j <= s->n; j++)
+	for (int j = 0; s->own && j <= s->n + 1; j++)
 		ow_col_free(&s->own[j]);
-	for (int j = 0; s->names && j < s->n; j++)
+	for (int j = 0; s->names && j <= s->n; j++)
 		free(s->names[j]);
 	free(s->names);
 	free(s->own);
@@ -482,6 +530,9 @@ int ow_shred_find(const ow_pq_file_t *f, int signal, int col, ow_shred_cols_t *s
 	const char *base = ow_columns_schema(signal)[col].name;
 	size_t bl = strlen(base);
 	sc->rest = ow_pq_find_column(f, base);
+	char oname[64];
+	snprintf(oname, sizeof(oname), "%s%s", base, OW_SHRED_ORDER);
+	sc->order = ow_pq_find_column(f, oname);
 	for (int fc = 0; sc->rest >= 0 && fc < ow_pq_num_columns(f) && sc->n < OW_SHRED_MAX; fc++) {
 		const ow_pq_coldef_t *d = ow_pq_column(f, fc);
 		if (strncmp(d->name, base, bl) != 0 || d->name[bl] != '.')
@@ -514,9 +565,18 @@ void ow_shred_cols_free(ow_shred_cols_t *sc)
 int ow_shred_read(ow_pq_file_t *f, const ow_shred_cols_t *sc, int rg, const uint8_t *sel,
 		  ow_col_t *out, int64_t *stored, char *err, size_t errlen)
 {
-	ow_col_t rest = {0}, c[OW_SHRED_MAX];
+	ow_col_t rest = {0}, order = {0}, c[OW_SHRED_MAX];
 	memset(c, 0, sizeof(c));
 	int rc = ow_pq_read_column_pf(f, rg, sc->rest, sel, NULL, &rest, NULL, stored, err, errlen);
+	if (rc == OW_OK && sc->order >= 0) {
+		rc = ow_pq_read_column_pf(f, rg, sc->order, sel, NULL, &order, NULL, stored, err,
+					  errlen);
+		if (rc == OW_OK && order.nrows != rest.nrows) {
+			snprintf(err, errlen, "the order column has %zu rows, not %zu", order.nrows,
+				 rest.nrows);
+			rc = OW_ERROR;
+		}
+	}
 	for (int j = 0; rc == OW_OK && j < sc->n; j++) {
 		rc = ow_pq_read_column_pf(f, rg, sc->fc[j], sel, NULL, &c[j], NULL, stored, err,
 					  errlen);
@@ -527,7 +587,7 @@ int ow_shred_read(ow_pq_file_t *f, const ow_shred_cols_t *sc, int rg, const uint
 		}
 	}
 	if (rc == OW_OK) {
-		size_t pos[OW_SHRED_MAX] = {0}, rv = 0;
+		size_t pos[OW_SHRED_MAX] = {0}, rv = 0, ov = 0;
 		val_t v[OW_SHRED_MAX];
 		for (size_t r = 0; r < rest.nrows; r++) {
 			int rdef = !rest.defs.len || rest.defs.data[r];
@@ -546,6 +606,10 @@ int ow_shred_read(ow_pq_file_t *f, const ow_shred_cols_t *sc, int rg, const uint
 					memcpy(&v[j].i, c[j].fixed.data + 8 * at, 8);
 				}
 			}
+			size_t on = 0;
+			const uint8_t *op = NULL;
+			if (sc->order >= 0 && (!order.defs.len || order.defs.data[r]))
+				op = text_of(&order, ov++, &on);
 			if (!rdef) {
 				ow_col_null(out);
 				continue;
@@ -556,12 +620,12 @@ int ow_shred_read(ow_pq_file_t *f, const ow_shred_cols_t *sc, int rg, const uint
 				ow_col_bytes(out, "", 0);
 				continue;
 			}
-			join(ow_col_bytes_open(out), sc->n, sc->type, &sc->keys, sc->kend, v, rp,
-			     rn);
+			join(ow_col_bytes_open(out), sc, v, rp, rn, op, on);
 			ow_col_bytes_close(out);
 		}
 	}
 	ow_col_free(&rest);
+	ow_col_free(&order);
 	for (int j = 0; j < sc->n; j++)
 		ow_col_free(&c[j]);
 	return rc;

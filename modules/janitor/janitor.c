@@ -294,12 +294,16 @@ static int read_part(const char *rel, int signal, ow_table_t *t, ow_buf_t *ids, 
 	/* a part of format 1 (before plain JSON) has no otlp_exact column */
 	int xc = part.ncols - 1, v1 = rc == OW_OK && ow_pq_num_columns(f) == xc &&
 				      ow_pq_find_column(f, part.defs[xc].name) < 0;
-	/* past the schema's columns: the shredded ones (modules/columns/shred.c),
-	 * read back into their JSON column, and chosen again for the merge */
+	/* past the schema's columns: the shredded ones and their order column
+	 * (modules/columns/shred.c), read back into their JSON column, and
+	 * chosen again for the merge */
 	ow_shred_cols_t sc = {0};
 	int extra = 0;
-	for (int c = 0; rc == OW_OK && c < part.ncols; c++)
-		extra += ow_shred_find(f, signal, c, &sc), ow_shred_cols_free(&sc);
+	for (int c = 0; rc == OW_OK && c < part.ncols; c++) {
+		if (ow_shred_find(f, signal, c, &sc))
+			extra += sc.n + (sc.order >= 0);
+		ow_shred_cols_free(&sc);
+	}
 	if (rc == OW_OK && ow_pq_num_columns(f) != part.ncols + extra && !v1) {
 		snprintf(err, errlen, "%s has %d columns, not %d", path, ow_pq_num_columns(f),
 			 part.ncols + extra);
