@@ -8,11 +8,11 @@
 -- by name) with attributes whole again: the rest merged with the shredded
 -- columns that have a value, and the shredded columns and the column of
 -- their order ("attributes#order", for OpenWit's own reader) left out. Every
--- other column is as stored (attributes comes last). A shredded column
--- holds integers (BIGINT), doubles, booleans or strings as their JSON text
--- (JSON): where one part has a key as integers and another as strings, the
--- union is text, and its values read as JSON keep their types. It reads
--- parts of any signal, shredded or not.
+-- other column is as stored. A shredded column holds integers (BIGINT),
+-- doubles, booleans, or strings as their JSON text (VARCHAR, '"GET"'):
+-- where one part has a key as integers and another as strings, the union
+-- is text, and every text reads back as the JSON it holds, of its type. It
+-- reads parts of any signal, shredded or not.
 --
 --   .read conf/duckdb/views.sql
 --   SELECT attributes->>'http.route', count(*)
@@ -27,9 +27,10 @@ FROM (SELECT * REPLACE (CASE WHEN attributes IS NOT NULL THEN json_merge_patch(a
           to_json(map_from_entries(list_transform(
               list_filter(json_keys(openwit_shredded), lambda k: k LIKE 'attributes.%'
                   AND json_type(json_extract(openwit_shredded, k)) <> 'NULL'),
-              lambda k: {'k': substr(k, 12), 'v': json_extract(openwit_shredded, k)}))))
+              lambda k: {'k': substr(k, 12), 'v':
+                  CASE WHEN json_type(json_extract(openwit_shredded, k)) = 'VARCHAR'
+                  THEN json(json_extract_string(openwit_shredded, k))
+                  ELSE json_extract(openwit_shredded, k) END}))))
           END AS attributes)
       FROM (SELECT *, to_json(struct_pack(*COLUMNS('^attributes(\..*)?$'))) AS openwit_shredded
-            FROM (SELECT COLUMNS(lambda c: c <> 'attributes' AND c NOT LIKE 'attributes.%'),
-                         COLUMNS('^attributes(\..*)?$')::JSON
-                  FROM read_parquet(files, union_by_name = true))));
+            FROM read_parquet(files, union_by_name = true)));

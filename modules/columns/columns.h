@@ -213,8 +213,10 @@ int ow_shred_find(const ow_pq_file_t *f, int signal, int col, ow_shred_cols_t *s
 void ow_shred_cols_free(ow_shred_cols_t *sc);
 /* ow_pq_read_column_pf of the shredded column of row group rg, each
  * object whole again (its keys in the order written, values typed as
- * they were), appended to out. OW_OK, or OW_ERROR with a message. */
-int ow_shred_read(ow_pq_file_t *f, const ow_shred_cols_t *sc, int rg, const uint8_t *sel,
+ * they were), appended to out; with share (and no sel), a row's object
+ * the row before had too is held once (column.h's refs), as a merge
+ * reads a dictionary. OW_OK, or OW_ERROR with a message. */
+int ow_shred_read(ow_pq_file_t *f, const ow_shred_cols_t *sc, int rg, const uint8_t *sel, int share,
 		  ow_col_t *out, int64_t *stored, char *err, size_t errlen);
 
 #endif

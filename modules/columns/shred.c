@@ -5,10 +5,11 @@
  * Chosen when a part is written, flush or merge alike, from its rows: a
  * key of spans' or logs' attributes present in at least a tenth of the
  * rows that have attributes, whose values are all of one type - integers
- * (INT64), doubles (DOUBLE), booleans (BOOLEAN) or strings (JSON: the
- * string's JSON text as the object has it, quotes and escapes, so that
- * DuckDB reading parts where one key is an integer column and another a
- * string column tells them apart) - at most storage.parquet.shred_keys
+ * (INT64), doubles (DOUBLE), booleans (BOOLEAN) or strings (STRING
+ * holding the string's JSON text as the object has it, quotes and
+ * escapes: DuckDB reading parts where one key is an integer column and
+ * another a string column gets text of both, which reads back as JSON of
+ * its type, conf/duckdb/views.sql) - at most storage.parquet.shred_keys
  * (up to OW_SHRED_MAX) of them, the most frequent. A key with a null, an
  * object or an array among its values, or values of two types, stays in
  * the JSON. Each becomes the optional column "attributes.<key>" (the key
@@ -383,7 +384,7 @@ int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t
 			ow_pq_coldef_t *d = &s->defs[ncols + j];
 			sc.type[j] = ks[j]->type;
 			*d = (ow_pq_coldef_t){
-			    s->names[j], OW_PQ_BYTE_ARRAY, OW_PQ_L_JSON, 0, 1, OW_PQ_ENC_DICT, 0};
+			    s->names[j], OW_PQ_BYTE_ARRAY, OW_PQ_L_STRING, 0, 1, OW_PQ_ENC_DICT, 0};
 			if (sc.type[j] == T_I64)
 				d->type = OW_PQ_INT64, d->logical = OW_PQ_L_NONE;
 			else if (sc.type[j] == T_F64)
@@ -562,10 +563,13 @@ void ow_shred_cols_free(ow_shred_cols_t *sc)
 	memset(sc, 0, sizeof(*sc));
 }
 
-int ow_shred_read(ow_pq_file_t *f, const ow_shred_cols_t *sc, int rg, const uint8_t *sel,
+int ow_shred_read(ow_pq_file_t *f, const ow_shred_cols_t *sc, int rg, const uint8_t *sel, int share,
 		  ow_col_t *out, int64_t *stored, char *err, size_t errlen)
 {
-	ow_col_t rest = {0}, order = {0}, c[OW_SHRED_MAX];
+	ow_col_t rest = {0}, order = {0}, sh = {0}, c[OW_SHRED_MAX];
+	ow_buf_t obj = {0};
+	size_t nent = 0;
+	share = share && !sel;
 	memset(c, 0, sizeof(c));
 	int rc = ow_pq_read_column_pf(f, rg, sc->rest, sel, NULL, &rest, NULL, stored, err, errlen);
 	if (rc == OW_OK && sc->order >= 0) {
@@ -611,7 +615,7 @@ int ow_shred_read(ow_pq_file_t *f, const ow_shred_cols_t *sc, int rg, const uint
 			if (sc->order >= 0 && (!order.defs.len || order.defs.data[r]))
 				op = text_of(&order, ov++, &on);
 			if (!rdef) {
-				ow_col_null(out);
+				ow_col_null(share ? &sh : out);
 				continue;
 			}
 			size_t rn;
@@ -620,10 +624,31 @@ int ow_shred_read(ow_pq_file_t *f, const ow_shred_cols_t *sc, int rg, const uint
 				ow_col_bytes(out, "", 0);
 				continue;
 			}
-			join(ow_col_bytes_open(out), sc, v, rp, rn, op, on);
-			ow_col_bytes_close(out);
+			if (!share) {
+				join(ow_col_bytes_open(out), sc, v, rp, rn, op, on);
+				ow_col_bytes_close(out);
+				continue;
+			}
+			/* a value the row before had too refers to its entry */
+			obj.len = 0;
+			join(&obj, sc, v, rp, rn, op, on);
+			size_t pn = 0;
+			const uint8_t *prev = sh.nvals ? ow_col_bytes_at(&sh, nent - 1, &pn) : NULL;
+			uint32_t e = (uint32_t)nent;
+			if (prev && pn == obj.len && memcmp(prev, obj.data, pn) == 0) {
+				e--;
+				ow_col_defined(&sh);
+			} else {
+				ow_col_bytes(&sh, obj.data, obj.len);
+				nent++;
+			}
+			ow_buf_add(&sh.refs, &e, sizeof(e));
 		}
 	}
+	if (rc == OW_OK && share)
+		ow_col_append(out, &sh);
+	ow_col_free(&sh);
+	ow_buf_free(&obj);
 	ow_col_free(&rest);
 	ow_col_free(&order);
 	for (int j = 0; j < sc->n; j++)

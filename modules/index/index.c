@@ -562,7 +562,7 @@ static int index_build(ow_pq_file_t *pq, int signal, ow_buf_t *out, char *err, s
 		int shredded = ow_shred_find(pq, signal, c, &sc);
 		for (int g = 0; g < nrg && rc == OW_OK; g++) {
 			ow_col_clear(&o);
-			if ((shredded ? ow_shred_read(pq, &sc, g, NULL, &o, NULL, err, errlen)
+			if ((shredded ? ow_shred_read(pq, &sc, g, NULL, 0, &o, NULL, err, errlen)
 				      : ow_pq_read_column(pq, g, fc, &o, err, errlen)) != OW_OK) {
 				rc = OW_ERROR;
 				break;

@@ -315,7 +315,7 @@ static int read_part(const char *rel, int signal, ow_table_t *t, ow_buf_t *ids, 
 			rc = OW_ERROR;
 		else if (ow_shred_find(f, signal, c, &sc)) {
 			for (int g = 0; rc == OW_OK && g < ow_pq_num_row_groups(f); g++)
-				rc = ow_shred_read(f, &sc, g, NULL, &part.cols[c], NULL, err,
+				rc = ow_shred_read(f, &sc, g, NULL, 1, &part.cols[c], NULL, err,
 						   errlen);
 			ow_shred_cols_free(&sc);
 		} else if (part.defs[c].type == OW_PQ_BYTE_ARRAY)

@@ -402,7 +402,7 @@ int ow_search_read_col(const ow_search_part_t *p, int signal, int col, int rg, c
 			codes->has_codes = 0;
 			codes->codes.len = 0;
 		}
-		int rc = ow_shred_read(p->pq, &sc, rg, sel, o, stored, err, errlen);
+		int rc = ow_shred_read(p->pq, &sc, rg, sel, 0, o, stored, err, errlen);
 		ow_shred_cols_free(&sc);
 		return rc;
 	}
