@@ -16,7 +16,7 @@ const { spawnSync } = require('node:child_process');
 const { start, bin, curlJSON, sql, duck, ok, is, done, sleep, nowNs } = await import('./lib/harness.mjs');
 
 const NOW = nowNs();
-const config = { 'storage.buffer.flush_interval_ms': 100, 'storage.file_rotation.file_duration_minutes': 0,
+const config = { 'storage.parquet.shred_keys': 16, 'storage.buffer.flush_interval_ms': 100, 'storage.file_rotation.file_duration_minutes': 0,
   'storage.file_rotation.check_interval_ms': 60000 };
 const s = await start({ tag: 'shred', config });
 const db = path.join(s.data, 'openwit.db');

@@ -69,7 +69,7 @@ static ow_directive_t directives[] = {
     {"storage.parquet.row_group_size", OW_CONF_INT, &row_group_rows, 1000, 100000000, "131072",
      NULL, 0},
     {"storage.parquet.page_rows", OW_CONF_INT, &page_rows, 0, OW_PQ_PAGE_ROWS_MAX, "0", NULL, 0},
-    {"storage.parquet.shred_keys", OW_CONF_INT, &shred_keys, 0, OW_SHRED_MAX, "16", NULL, 0},
+    {"storage.parquet.shred_keys", OW_CONF_INT, &shred_keys, 0, OW_SHRED_MAX, "0", NULL, 0},
     OW_CONF_END};
 
 /* A batch whose rows a buffer holds. */

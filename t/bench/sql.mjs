@@ -106,7 +106,7 @@ const db = path.join(s.data, 'openwit.db');
 const files = (signal) => sql(db, `select path from parts where signal = '${signal}'`).map((p) => `'${path.join(s.data, p.path)}'`);
 const layout = sql(db, 'select signal, count(*) parts, sum(rows) rows, sum(bytes) bytes from parts group by 1');
 say(`parts: ${JSON.stringify(layout)}`);
-const spans = `openwit([${files('traces').join(', ')}])`, logs = `openwit([${files('logs').join(', ')}])`;
+const spans = `read_parquet([${files('traces').join(', ')}])`, logs = `read_parquet([${files('logs').join(', ')}])`;
 const tid = traces[Math.floor(traces.length / 3)];
 
 const ours = (q) => {
