@@ -165,12 +165,12 @@ is(search.json && search.json.result.rows.map((x) => x.body), ['connection refus
 // ---- DuckDB over the parts ----
 const files = (data, tenant, signal) => sql(path.join(data, 'openwit.db'), `select path from parts where tenant = '${tenant}' and signal = '${signal}'`)
   .map((p) => `'${path.join(data, p.path)}'`).join(', ');
-const dspans = `read_parquet([${files(s.data, 't17', 'traces')}])`, dlogs = `read_parquet([${files(s.data, 't17', 'logs')}])`;
+const dspans = `openwit([${files(s.data, 't17', 'traces')}])`, dlogs = `openwit([${files(s.data, 't17', 'logs')}])`;
 is(await duck(`SELECT attributes ->> 'http.route' AS r, attributes ->> 'code' AS c, attributes ->> '$.kv."inner.key"' AS k, attributes ->> 'ratio' AS x, ` +
   `(attributes -> 'code')::BIGINT AS ci FROM ${dspans} WHERE name = 'raw-a'`),
 [{ r: '/api/cart', c: '200', k: 'v', x: '0.25', ci: '200' }], 'DuckDB: attributes ->> \'http.route\' over our Parquet');
 is(await duck(`SELECT body FROM ${dlogs} WHERE body LIKE 'connection refused%'`), [{ body: 'connection refused to db:5432' }], 'DuckDB: SELECT body is the line');
-const sdkSpans = `read_parquet([${files(s.data, 't17sdk', 'traces')}])`;
+const sdkSpans = `openwit([${files(s.data, 't17sdk', 'traces')}])`;
 is(await duck(`SELECT attributes ->> 'test.str' AS s, attributes ->> 'test.index' AS i FROM ${sdkSpans} WHERE name = '${marker}-proto-span-3'`),
   [{ s: 'value-3', i: '3' }], 'DuckDB: the SDK\'s attributes by name');
 
@@ -205,7 +205,7 @@ for (let i = 0; i < 200; i++) {
 ok(merged.length === 1 && /stable/.test(merged[0].path), 'the janitor merged the traces parts into one', merged);
 const mfile = `'${path.join(again.data, merged[0].path)}'`;
 is(await duck(`SELECT name, attributes ->> 'http.route' AS r, json_extract_string(otlp_exact, '$.attributes.b2') AS x, ` +
-  `json_extract_string(otlp_exact, '$.attributes.bytes') AS y FROM read_parquet(${mfile}) ORDER BY name`),
+  `json_extract_string(otlp_exact, '$.attributes.bytes') AS y FROM openwit(${mfile}) ORDER BY name`),
 [{ name: 'raw-a', r: '/api/cart', x: null, y: '{"bytesValue":"AAEC/w=="}' }, { name: 'raw-b', r: '/api/home', x: null, y: null },
   { name: 'raw-c', r: '/api/new', x: '{"bytesValue":"AQI="}', y: null }],
 'the merged part is of format 2: plain attributes, otlp_exact of the old rows rebuilt from their OTLP/JSON');

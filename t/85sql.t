@@ -85,7 +85,7 @@ const rows = (q, opts) => {
   return x.rows || [];
 };
 const files = (tenant, signal) => sql(db, `select path from parts where tenant = '${tenant}' and signal = '${signal}'`).map((p) => `'${path.join(s.data, p.path)}'`);
-const src = (tenant, signal) => `read_parquet([${files(tenant, signal).join(', ')}])`;
+const src = (tenant, signal) => `openwit([${files(tenant, signal).join(', ')}])`;
 const spans = src('acme', 'traces'), logs = src('acme', 'logs'), metrics = src('acme', 'metrics');
 // DuckDB's integers arrive as strings, ours as numbers: compare as numbers
 const norm = (list) => list.map((o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v !== null && v !== '' && !isNaN(Number(v)) ? Number(v) : v])));

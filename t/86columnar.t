@@ -601,7 +601,7 @@ await s.stop();
 s.forget();
 const files = (sig) => sql(db, `select path from parts where tenant = 'acme' and signal = '${sig}'`).map((p) => `'${path.join(s.data, p.path)}'`).join(',');
 s = await start({ dir: s.dir, ports: s.ports, config: { ...cfg, 'storage.buffer.flush_interval_ms': 3600000 } });
-const spans = `read_parquet([${files('traces')}])`;
+const spans = `openwit([${files('traces')}])`;
 r = await search('SELECT service_name, name, count(*) AS n, sum(duration_ns) AS d, min(duration_ns) AS lo, max(duration_ns) AS hi, p99(duration_ns) AS p FROM spans WHERE kind IN (1, 2) GROUP BY 1, 2 ORDER BY 1, 2');
 const theirs = await duck(`select service_name, name, count(*) n, sum(duration_ns) d, min(duration_ns) lo, max(duration_ns) hi, quantile_disc(duration_ns, 0.99) p from ${spans} where kind in (1, 2) group by 1, 2 order by 1, 2`);
 is([r.engine, r.json.result.rows.map((x) => [x.service_name, x.name, x.n, x.d, x.lo, x.hi, x.p].join())],
@@ -663,7 +663,7 @@ for (let i = 0; i < L; i++) {
   const wh = Array.from({ length: ri(1, 2) }, () => pick(ws)());
   const t = logs ? 'logs' : 'metrics';
   const ours = `SELECT ${[...g.map((x, k) => `${x[0]} AS g${k}`), ...ag.map((x, k) => `${x[0]} AS a${k}`)].join(', ')} FROM ${t} WHERE ${wh.map((x) => x[0]).join(' AND ')} GROUP BY ${g.map((_, k) => k + 1).join(', ')} ORDER BY ${g.map((_, k) => k + 1).join(', ')}`;
-  const theirsQ = `SELECT ${[...g.map((x, k) => `${x[1]} AS g${k}`), ...ag.map((x, k) => `${x[1]} AS a${k}`)].join(', ')} FROM read_parquet([${files(logs ? 'logs' : 'metrics')}]) WHERE ${wh.map((x) => x[1]).join(' AND ')} GROUP BY ${g.map((_, k) => k + 1).join(', ')} ORDER BY ${g.map((_, k) => `${k + 1} NULLS FIRST`).join(', ')}`;
+  const theirsQ = `SELECT ${[...g.map((x, k) => `${x[1]} AS g${k}`), ...ag.map((x, k) => `${x[1]} AS a${k}`)].join(', ')} FROM openwit([${files(logs ? 'logs' : 'metrics')}]) WHERE ${wh.map((x) => x[1]).join(' AND ')} GROUP BY ${g.map((_, k) => k + 1).join(', ')} ORDER BY ${g.map((_, k) => `${k + 1} NULLS FIRST`).join(', ')}`;
   const a = await search(ours);
   const mine = a.rows ? intsAsText(a.rows).map(tsv) : null;
   const b = (await duck(theirsQ)).map(tsv);

@@ -62,8 +62,8 @@ for (let k = 0; ; k++) {
 }
 const files = (sig) => sql(db, `select path from parts where tenant = '${TENANT}' and signal = '${sig}'`).map((p) => `'${path.join(s.data, p.path)}'`);
 const duck = await duckdb();
-await duck.views({ spans: `read_parquet([${files('traces').join(', ')}])`, logs: `read_parquet([${files('logs').join(', ')}])`,
-  metrics: `read_parquet([${files('metrics').join(', ')}])` });
+await duck.views({ spans: `openwit([${files('traces').join(', ')}])`, logs: `openwit([${files('logs').join(', ')}])`,
+  metrics: `openwit([${files('metrics').join(', ')}])` });
 const counts = [];
 for (const t of ['spans', 'logs', 'metrics']) counts.push(Number((await openwit(s.ports.control, TENANT, `SELECT count(*) AS n FROM ${t}`)).rows[0][0].i));
 is(counts, [gen.traces.records, gen.logs.records, gen.metrics.records], `every record visible (${((Date.now() - T_START) / 1000).toFixed(1)} s in)`);

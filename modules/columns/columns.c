@@ -986,6 +986,11 @@ static void j_f64(ow_buf_t *o, double v)
 		PUT(o, ".0");
 }
 
+void ow_columns_json_f64(ow_buf_t *o, double v)
+{
+	j_f64(o, v);
+}
+
 static void j_b64(ow_buf_t *o, const uint8_t *p, size_t n)
 {
 	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

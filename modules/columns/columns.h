@@ -30,6 +30,7 @@
 
 #include "../core/core.h"
 #include "../core/column.h"
+#include "../parquet/parquet.h"
 
 #define OW_SPANS_NCOLS 29
 #define OW_LOGS_NCOLS 22
@@ -149,5 +150,73 @@ int ow_columns_otlp(int signal, int col, const uint8_t *p, size_t n, const uint8
 
 /* c ('"', '\\' or a control character) escaped into e: its length. */
 size_t ow_columns_escape(uint8_t c, char e[6]);
+/* A double as the JSON columns write it (a '.0' on an integral value;
+ * NaN and the infinities as strings). */
+void ow_columns_json_f64(ow_buf_t *o, double v);
+
+/* One member of a JSON object's text: its key and value as written (the
+ * key's quotes included, a string value's too). */
+typedef struct {
+	const uint8_t *key, *val;
+	size_t klen, vlen;
+} ow_columns_member_t;
+/* The members of the object p[0..n) into m (at most max): their number;
+ * -1 when the text is not an object or has more members. */
+int ow_columns_members(const uint8_t *p, size_t n, ow_columns_member_t *m, size_t max);
+
+/* ---- shred.c: a part's frequent attribute keys as typed columns ---- */
+
+/* The key-value metadata of a part that has shredded columns: a JSON
+ * array of their names. */
+#define OW_SHRED_KV "openwit.shredded"
+/* The most columns one JSON column gives. */
+#define OW_SHRED_MAX 16
+/* After the JSON column's name: the column of each row's order of keys
+ * where it is not the usual one (shred.c). */
+#define OW_SHRED_ORDER "#order"
+
+/* What a part of rows perm[0..n) of t is written as: t's columns, the
+ * shredded JSON column holding the rest of each object, then a typed
+ * column a shredded key and the order column (the table t borrows t's
+ * other columns). */
+typedef struct {
+	ow_table_t t;
+	int n;	  /* shredded columns; 0: write the source table as it is */
+	char *kv; /* OW_SHRED_KV's value */
+	ow_pq_coldef_t *defs;
+	ow_col_t *own; /* the rest, the shredded columns, the order */
+	char **names;
+} ow_shred_t;
+
+/* Chooses at most max (<= OW_SHRED_MAX) keys of the signal's shredded
+ * column (spans' and logs' attributes) from rows perm[0..n) of t and
+ * builds s: 0 when none is chosen (s->n 0, nothing to free), else the
+ * number of columns. */
+int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t n, int max,
+		   ow_shred_t *s);
+void ow_shred_free(ow_shred_t *s);
+
+/* A part's shredded columns of one of its JSON columns, as read. */
+typedef struct {
+	int rest;  /* the file's column holding the rest */
+	int order; /* the file's order column; -1 when absent */
+	int n;
+	int fc[OW_SHRED_MAX];
+	int type[OW_SHRED_MAX];
+	ow_buf_t keys;		   /* "\"key\":" of each, JSON-escaped, back to back */
+	size_t kend[OW_SHRED_MAX]; /* where each ends in keys */
+} ow_shred_cols_t;
+
+/* The shredded columns of column col (of signal's schema) in file f: 0
+ * when it has none (sc then holds nothing), else their number. */
+int ow_shred_find(const ow_pq_file_t *f, int signal, int col, ow_shred_cols_t *sc);
+void ow_shred_cols_free(ow_shred_cols_t *sc);
+/* ow_pq_read_column_pf of the shredded column of row group rg, each
+ * object whole again (its keys in the order written, values typed as
+ * they were), appended to out; with share (and no sel), a row's object
+ * the row before had too is held once (column.h's refs), as a merge
+ * reads a dictionary. OW_OK, or OW_ERROR with a message. */
+int ow_shred_read(ow_pq_file_t *f, const ow_shred_cols_t *sc, int rg, const uint8_t *sel, int share,
+		  ow_col_t *out, int64_t *stored, char *err, size_t errlen);
 
 #endif

@@ -151,6 +151,25 @@ static int token_is(const uint8_t *s, size_t n, const char *lit)
 	return n == strlen(lit) && memcmp(s, lit, n) == 0;
 }
 
+int ow_columns_members(const uint8_t *p, size_t n, ow_columns_member_t *m, size_t max)
+{
+	rd_t r = {p, p + n, 0, 0};
+	if (!eat(&r, '{'))
+		return -1;
+	size_t k = 0;
+	if (eat(&r, '}'))
+		return r.p == r.e ? 0 : -1;
+	do {
+		ow_columns_member_t x;
+		if (!string(&r, &x.key, &x.klen) || !eat(&r, ':') || !value(&r, &x.val, &x.vlen))
+			return -1;
+		if (k == max)
+			return -1;
+		m[k++] = x;
+	} while (eat(&r, ','));
+	return eat(&r, '}') && r.p == r.e ? (int)k : -1;
+}
+
 /* ---- format 1 -> 2 ---- */
 
 #define MAX_DEPTH 200

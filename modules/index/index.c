@@ -557,9 +557,13 @@ static int index_build(ow_pq_file_t *pq, int signal, ow_buf_t *out, char *err, s
 	for (int k = 0; k < nc && rc == OW_OK; k++) {
 		int c = cols[k], fc = ow_pq_find_column(pq, defs[c].name);
 		bcol_t b = {0};
+		/* a shredded column is indexed whole, as queries read it */
+		ow_shred_cols_t sc;
+		int shredded = ow_shred_find(pq, signal, c, &sc);
 		for (int g = 0; g < nrg && rc == OW_OK; g++) {
 			ow_col_clear(&o);
-			if (ow_pq_read_column(pq, g, fc, &o, err, errlen) != OW_OK) {
+			if ((shredded ? ow_shred_read(pq, &sc, g, NULL, 0, &o, NULL, err, errlen)
+				      : ow_pq_read_column(pq, g, fc, &o, err, errlen)) != OW_OK) {
 				rc = OW_ERROR;
 				break;
 			}
@@ -578,6 +582,7 @@ static int index_build(ow_pq_file_t *pq, int signal, ow_buf_t *out, char *err, s
 				}
 			}
 		}
+		ow_shred_cols_free(&sc);
 		if (rc == OW_OK) {
 			sort_arena = b.arena.data;
 			if (b.ntoks)

@@ -294,16 +294,31 @@ static int read_part(const char *rel, int signal, ow_table_t *t, ow_buf_t *ids, 
 	/* a part of format 1 (before plain JSON) has no otlp_exact column */
 	int xc = part.ncols - 1, v1 = rc == OW_OK && ow_pq_num_columns(f) == xc &&
 				      ow_pq_find_column(f, part.defs[xc].name) < 0;
-	if (rc == OW_OK && ow_pq_num_columns(f) != part.ncols && !v1) {
+	/* past the schema's columns: the shredded ones and their order column
+	 * (modules/columns/shred.c), read back into their JSON column, and
+	 * chosen again for the merge */
+	ow_shred_cols_t sc = {0};
+	int extra = 0;
+	for (int c = 0; rc == OW_OK && c < part.ncols; c++) {
+		if (ow_shred_find(f, signal, c, &sc))
+			extra += sc.n + (sc.order >= 0);
+		ow_shred_cols_free(&sc);
+	}
+	if (rc == OW_OK && ow_pq_num_columns(f) != part.ncols + extra && !v1) {
 		snprintf(err, errlen, "%s has %d columns, not %d", path, ow_pq_num_columns(f),
-			 part.ncols);
+			 part.ncols + extra);
 		rc = OW_ERROR;
 	}
 	for (int c = 0; rc == OW_OK && c < part.ncols - v1; c++) {
 		int fc = ow_pq_find_column(f, part.defs[c].name);
 		if (fc < 0)
 			rc = OW_ERROR;
-		else if (part.defs[c].type == OW_PQ_BYTE_ARRAY)
+		else if (ow_shred_find(f, signal, c, &sc)) {
+			for (int g = 0; rc == OW_OK && g < ow_pq_num_row_groups(f); g++)
+				rc = ow_shred_read(f, &sc, g, NULL, 1, &part.cols[c], NULL, err,
+						   errlen);
+			ow_shred_cols_free(&sc);
+		} else if (part.defs[c].type == OW_PQ_BYTE_ARRAY)
 			rc = read_shared(f, fc, &part.cols[c], err, errlen);
 		else
 			rc = ow_pq_read_column(f, -1, fc, &part.cols[c], err, errlen);

@@ -3725,8 +3725,8 @@ static int load_col(const ow_columnar_t *q, slot_t *sl, int c, const filt_t *by,
 	ow_pq_pagefilter_t pf = {page_may, &arg, sl->sel, arg.by ? got_page : NULL};
 	ow_pq_codes_t *codes = q->defs[c].type == OW_PQ_FIXED ? NULL : &sl->codes[c];
 	sl->may_for = arg.by;
-	if (ow_pq_read_column_pf(sl->p->pq, sl->rg, fc, sl->sel, by ? &pf : NULL, o, codes,
-				 &sl->bytes, err, sizeof(err)) != OW_OK) {
+	if (ow_search_read_col(sl->p, q->signal, c, sl->rg, sl->sel, by ? &pf : NULL, o, codes,
+			       &sl->bytes, err, sizeof(err)) != OW_OK) {
 		snprintf(sl->err, sizeof(sl->err), "part %s: %s", sl->p->path, err);
 		return OW_ERROR;
 	}
@@ -3739,7 +3739,6 @@ static int load_col(const ow_columnar_t *q, slot_t *sl, int c, const filt_t *by,
 	sl->col[c] = o;
 	if (codes && codes->has_codes)
 		sl->code[c] = (const uint32_t *)codes->codes.data;
-	ow_search_v1_column(sl->p, q->signal, c, sl->code[c] ? &sl->codes[c].dict : o);
 	return OW_OK;
 }
 

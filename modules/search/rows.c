@@ -108,13 +108,12 @@ int ow_search_part_rows(ow_search_t *s, int signal, size_t i, const char *eq_col
 	for (int rg = 0; rc == OW_OK && rg < ow_pq_num_row_groups(p->pq); rg++) {
 		if (!ow_scan_rg_may(&scan, p, rg))
 			continue;
-		int fk = p->colmap[key];
 		size_t n = (size_t)ow_pq_row_group_rows(p->pq, rg);
 		sel = ow_realloc(sel, OW_MAX(n, 1));
 		ow_pq_codes_t codes = {0};
 		ow_col_clear(&kcol);
-		if (ow_pq_read_column_ex(p->pq, rg, fk, NULL, &kcol, &codes, err, errlen) !=
-		    OW_OK) {
+		if (ow_search_read_col(p, signal, key, rg, NULL, NULL, &kcol, &codes, NULL, err,
+				       errlen) != OW_OK) {
 			ow_pq_codes_free(&codes);
 			rc = OW_ERROR;
 			break;
@@ -136,8 +135,8 @@ int ow_search_part_rows(ow_search_t *s, int signal, size_t i, const char *eq_col
 			int fc = sc[k] < 0 ? -1 : p->colmap[sc[k]];
 			if (fc < 0)
 				continue; /* absent: NULL */
-			if (ow_pq_read_column_ex(p->pq, rg, fc, sel, &o[k], NULL, err, errlen) !=
-			    OW_OK)
+			if (ow_search_read_col(p, signal, sc[k], rg, sel, NULL, &o[k], NULL, NULL,
+					       err, errlen) != OW_OK)
 				rc = OW_ERROR;
 			else if (o[k].nrows != n) {
 				snprintf(err, errlen, "column %s has %zu rows, its row group %zu",

@@ -369,11 +369,15 @@ int ow_search_open_part(const struct ow_search *s, ow_search_part_t *p, int sign
 		}
 		p->colmap[i] = fc;
 	}
-	/* format 1's JSON is converted as it is read: its statistics are not
-	 * those of the values read */
-	for (int i = 0; ow_search_part_v1(p, signal) && i < ncols; i++)
-		if (ow_columns_v1_differs(signal, i))
+	/* format 1's JSON is converted as it is read, a shredded column's
+	 * objects joined: their statistics are not those of the values read */
+	for (int i = 0; i < ncols; i++) {
+		ow_shred_cols_t sc;
+		int shredded = ow_shred_find(p->pq, signal, i, &sc);
+		ow_shred_cols_free(&sc);
+		if (shredded || (ow_search_part_v1(p, signal) && ow_columns_v1_differs(signal, i)))
 			ow_pq_forget_stats(p->pq, p->colmap[i]);
+	}
 	return OW_OK;
 }
 
@@ -386,6 +390,27 @@ void ow_search_v1_column(const ow_search_part_t *p, int signal, int col, ow_col_
 {
 	if (ow_search_part_v1(p, signal))
 		ow_columns_v1_column(signal, col, o);
+}
+
+int ow_search_read_col(const ow_search_part_t *p, int signal, int col, int rg, const uint8_t *sel,
+		       const ow_pq_pagefilter_t *pf, ow_col_t *o, ow_pq_codes_t *codes,
+		       int64_t *stored, char *err, size_t errlen)
+{
+	ow_shred_cols_t sc;
+	if (ow_shred_find(p->pq, signal, col, &sc)) {
+		if (codes) {
+			codes->has_codes = 0;
+			codes->codes.len = 0;
+		}
+		int rc = ow_shred_read(p->pq, &sc, rg, sel, 0, o, stored, err, errlen);
+		ow_shred_cols_free(&sc);
+		return rc;
+	}
+	if (ow_pq_read_column_pf(p->pq, rg, p->colmap[col], sel, pf, o, codes, stored, err,
+				 errlen) != OW_OK)
+		return OW_ERROR;
+	ow_search_v1_column(p, signal, col, codes && codes->has_codes ? &codes->dict : o);
+	return OW_OK;
 }
 
 static int open_part(cur_t *c, ow_search_part_t *p)
@@ -430,13 +455,12 @@ static int read_col(cur_t *c, ow_search_part_t *p, int col, int filter)
 	pagearg_t a = {&c->scan, col};
 	ow_pq_pagefilter_t pf = {page_may, &a, c->sel, NULL};
 	char err[512];
-	if (ow_pq_read_column_pf(p->pq, c->rg, fc, c->sel, filter ? &pf : NULL, o, NULL,
-				 &c->t->s->stats.bytes, err, sizeof(err)) != OW_OK)
+	if (ow_search_read_col(p, c->t->signal, col, c->rg, c->sel, filter ? &pf : NULL, o, NULL,
+			       &c->t->s->stats.bytes, err, sizeof(err)) != OW_OK)
 		return vt_error(c->t, "part %s: %s", p->path, err);
 	if (o->nrows != c->nrows)
 		return vt_error(c->t, "part %s: column %s has %zu rows, its row group %zu", p->path,
 				c->t->defs[col].name, o->nrows, c->nrows);
-	ow_search_v1_column(p, c->t->signal, col, o);
 	c->col[col] = o;
 	return SQLITE_OK;
 }

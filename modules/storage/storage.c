@@ -51,7 +51,7 @@
 #include <unistd.h>
 
 static int64_t flush_bytes, flush_interval_ms, flush_at_percent, max_flushes, max_buffer_bytes,
-    zstd_level, zstd_stable, row_group_rows, page_rows;
+    zstd_level, zstd_stable, row_group_rows, page_rows, shred_keys;
 static char *node_id;
 
 static ow_directive_t directives[] = {
@@ -69,6 +69,7 @@ static ow_directive_t directives[] = {
     {"storage.parquet.row_group_size", OW_CONF_INT, &row_group_rows, 1000, 100000000, "131072",
      NULL, 0},
     {"storage.parquet.page_rows", OW_CONF_INT, &page_rows, 0, OW_PQ_PAGE_ROWS_MAX, "0", NULL, 0},
+    {"storage.parquet.shred_keys", OW_CONF_INT, &shred_keys, 0, OW_SHRED_MAX, "0", NULL, 0},
     OW_CONF_END};
 
 /* A batch whose rows a buffer holds. */
@@ -686,11 +687,16 @@ int ow_storage_write_part(const char *tenant, int signal, const ow_table_t *t, c
 	}
 	p->rows = n;
 
+	/* the frequent attribute keys as typed columns (modules/columns/shred.c) */
+	ow_shred_t sh;
+	if (ow_shred_build(signal, t, perm, n, (int)shred_keys, &sh))
+		t = &sh.t;
 	ow_pq_kv_t kv[] = {
 	    {"openwit.schema_version", "1"},
 	    {"openwit.tenant", tenant},
 	    {"openwit.signal", ow_signal_name(signal)},
 	    {"openwit.batch_ids", batch_ids},
+	    {OW_SHRED_KV, sh.kv},
 	};
 	/* active parts are written while requests wait for room; stable ones
 	 * by the janitor in the background, where a slower level pays */
@@ -703,15 +709,24 @@ int ow_storage_write_part(const char *tenant, int signal, const ow_table_t *t, c
 	 * record). Spans keep long pages, where zstd finds a trace's ids again
 	 * (8192-row pages cost 11% more bytes a span) */
 	size_t rows_a_page = page_rows ? (size_t)page_rows : signal == OW_TRACES ? 32768 : 8192;
-	ow_pq_opts_t o = {level, (size_t)row_group_rows, kv, (int)OW_NELEMS(kv), n, rows_a_page};
+	ow_pq_opts_t o = {level,      (size_t)row_group_rows, kv, (int)OW_NELEMS(kv) - !sh.n, n,
+			  rows_a_page};
 
-	if (make_dirs(dir) != OW_OK)
-		return fail(p, "cannot create", dir);
-	int fd = ow_io_open(OW_IO_PARQUET, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return fail(p, "cannot create", tmp);
+	const char *what = dir;
+	int fd = -1;
+	if (make_dirs(dir) == OW_OK) {
+		what = tmp;
+		fd = ow_io_open(OW_IO_PARQUET, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	}
+	if (fd < 0) {
+		int e = errno;
+		ow_shred_free(&sh);
+		errno = e;
+		return fail(p, "cannot create", what);
+	}
 	char perr[256] = "";
 	int rc = ow_pq_write(fd, t, perm, &o, perr, sizeof(perr));
+	ow_shred_free(&sh);
 	if (rc == OW_OK)
 		rc = ow_io_fdatasync(OW_IO_PARQUET, fd);
 	struct stat st;

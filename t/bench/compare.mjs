@@ -305,7 +305,12 @@ const owStable = partBytes();
 rss.ow.merge = peakRSS(ow.proc.pid, 'owQuery');
 say('openwit: merged into stable parts');
 const owFiles = (sig) => sql(db, `select path from parts where tenant = '${TENANT}' and signal = '${sig}'`).map((p) => `'${path.join(ow.data, p.path)}'`);
-const owParquet = Object.fromEntries(SIGNALS.map((sig) => [TABLE[sig], `read_parquet([${owFiles(sig).join(', ')}])`]));
+// DuckDB reads parts with shredded attributes (storage.parquet.shred_keys)
+// through conf/duckdb/views.sql's macro, the others as they are
+const owShredded = async (files) => files.length > 0 &&
+  Number((await duck(`select count(*) n from parquet_schema([${files.join(', ')}]) where name like 'attributes.%'`))[0].n) > 0;
+const owParquet = {};
+for (const sig of SIGNALS) owParquet[TABLE[sig]] = await owShredded(owFiles(sig)) ? `openwit([${owFiles(sig).join(', ')}])` : `read_parquet([${owFiles(sig).join(', ')}])`;
 
 // ---- 3. ClickHouse ----
 const chBin = ['/usr/bin/clickhouse-server', '/usr/sbin/clickhouse-server'].find((f) => fs.existsSync(f)) || null;

@@ -31,7 +31,10 @@ const CONNS = 4;
 // interval of 10 s a source of ~100 spans/s makes parts of ~1000)
 const PACE_S = Number(process.env.PACE_S ?? 30);
 
-const baseConfig = { 'storage.buffer.flush_interval_ms': 1000 };
+// SHRED_KEYS: storage.parquet.shred_keys (the server's default, 0, keeps
+// attributes whole JSON; 16 shreds)
+const baseConfig = { 'storage.buffer.flush_interval_ms': 1000,
+  ...(process.env.SHRED_KEYS !== undefined ? { 'storage.parquet.shred_keys': Number(process.env.SHRED_KEYS) } : {}) };
 const elapsed = () => `${((Date.now() - T_START) / 1000).toFixed(1)} s`;
 const say = (s) => process.stderr.write(`storage bench: ${s} (${elapsed()})\n`);
 

@@ -195,12 +195,15 @@ export async function duck(q) {
     const req = createRequire(path.join(root, 't/otel/package.json'));
     const { DuckDBInstance } = req('@duckdb/node-api');
     duckConn = await (await DuckDBInstance.create(':memory:')).connect();
+    // the documented macro openwit(files): parts with every attribute
+    await duckConn.run(fs.readFileSync(path.join(root, 'conf/duckdb/views.sql'), 'utf8'));
   }
   return (await duckConn.runAndReadAll(q)).getRowObjectsJson();
 }
-// The Parquet parts of a data directory for one signal, as a DuckDB source.
+// The Parquet parts of a data directory for one signal, as a DuckDB source
+// with every attribute (conf/duckdb/views.sql).
 export function parts(data, signal) {
-  return `read_parquet('${data}/parquet/*/${signal}/**/*.parquet', union_by_name = true)`;
+  return `openwit('${data}/parquet/*/${signal}/**/*.parquet')`;
 }
 export function partFiles(data) {
   const out = [];

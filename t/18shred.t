@@ -1,0 +1,182 @@
+#!/usr/bin/env node
+// Shredded attributes (storage.parquet.shred_keys): a part's frequent
+// attribute keys (in a tenth of its rows) of one type become typed columns "attributes.<key>",
+// listed in its metadata openwit.shredded, the attributes column keeping
+// the rest; a key of mixed types, with nulls, nested values, or in few
+// rows stays in the JSON. Every reader sees the whole object as it was
+// sent: attributes itself (key order and text byte for byte), ->> and ->
+// of every key in both engines and in `openwit sql`, DuckDB through the
+// documented macro (conf/duckdb/views.sql). Two parts shred differently
+// (a key shredded in one, absent or of another type in the other), and
+// their merge chooses again from the merged rows.
+const fs = require('node:fs');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+(async () => {
+const { start, bin, curlJSON, sql, duck, ok, is, done, sleep, nowNs } = await import('./lib/harness.mjs');
+
+const NOW = nowNs();
+const config = { 'storage.parquet.shred_keys': 16, 'storage.buffer.flush_interval_ms': 100, 'storage.file_rotation.file_duration_minutes': 0,
+  'storage.file_rotation.check_interval_ms': 60000 };
+const s = await start({ tag: 'shred', config });
+const db = path.join(s.data, 'openwit.db');
+
+// Attributes as [key, OTLP AnyValue, its plain JSON text] in the order sent.
+const str = (v) => [{ stringValue: v }, JSON.stringify(v)];
+const int = (v) => [{ intValue: String(v) }, String(v)];
+const dbl = (v, t) => [{ doubleValue: v }, t];
+const bool = (v) => [{ boolValue: v }, String(v)];
+const WEIRD = "it's.a/key", QUOTED = 'q"k\\ey'; // ->> finds the first; the second by its whole text
+function attrsA(i) {
+  const a = [];
+  if (i % 15 === 3) a.push(['rare', ...str('first')]); // before the shredded keys: the row is kept whole
+  a.push(['http.method', ...str(['GET', 'POST', 'PUT'][i % 3])]);
+  a.push(['code', ...int([200, 404, 500, -1, 9007199254740993][i % 5])]);
+  a.push(['ratio', ...dbl([0.5, 1, 2.25, -0.125][i % 4], ['0.5', '1.0', '2.25', '-0.125'][i % 4])]);
+  a.push(['ok', ...bool(i % 2 === 0)]);
+  if (i % 5 !== 0) a.push(['sometimes', ...str(`s-${i}`)]);
+  a.push([WEIRD, ...str(`q"uote\\ back\nline tab\t é ${i}`)]);
+  a.push([QUOTED, ...int(i)]);
+  a.push(['mixed', ...(i % 2 ? int(i) : str(`m${i}`))]);
+  a.push(['nested', { kvlistValue: { values: [{ key: 'a', value: { intValue: String(i) } }] } }, `{"a":${i}}`]);
+  if (i % 3 === 0) a.push(['nullish', {}, 'null']);
+  else a.push(['nullish', ...str('x')]);
+  a.push(['list', { arrayValue: { values: [{ intValue: '1' }, { stringValue: 'b' }] } }, '[1,"b"]']);
+  return a;
+}
+function attrsB(i) { // no http.method; code a string; ratio in few rows
+  const a = [['code', ...str(`c${i % 4}`)], ['ok', ...bool(i % 3 === 0)], [WEIRD, ...str(`b${i}`)]];
+  if (i % 15 === 0) a.push(['ratio', ...dbl(3.5, '3.5')]);
+  a.push(['only.b', ...int(i * 1000)]);
+  return a;
+}
+const N = 30;
+const want = new Map(); // span name -> attributes text
+const spans = (tag, fn, from) => {
+  const out = [];
+  for (let i = 0; i < N; i++) {
+    const name = `${tag}-${String(i).padStart(2, '0')}`;
+    const a = i === N - 1 ? [] : fn(i); // one span without attributes
+    want.set(name, a.length ? `{${a.map(([k, , t]) => `${JSON.stringify(k)}:${t}`).join(',')}}` : null);
+    out.push({ traceId: (from + i + 1).toString(16).padStart(32, '0'), spanId: (from + i + 1).toString(16).padStart(16, '0'),
+      name, startTimeUnixNano: String(NOW + BigInt(from + i) * 1000n), endTimeUnixNano: String(NOW + BigInt(from + i) * 1000n + 500n),
+      ...(a.length ? { attributes: a.map(([key, value]) => ({ key, value })) } : {}) });
+  }
+  return { resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'shred' } }] }, scopeSpans: [{ spans: out }] }] };
+};
+const logs = (tag, fn) => ({ resourceLogs: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'shred' } }] }, scopeLogs: [{
+  logRecords: Array.from({ length: N }, (_, i) => ({ timeUnixNano: String(NOW + BigInt(i)), body: { stringValue: `${tag}-${i}` },
+    attributes: fn(i).map(([key, value]) => ({ key, value })) })) }] }] });
+const wantLogs = new Map();
+for (const [tag, fn] of [['la', attrsA], ['lb', attrsB]])
+  for (let i = 0; i < N; i++) wantLogs.set(`${tag}-${i}`, `{${fn(i).map(([k, , t]) => `${JSON.stringify(k)}:${t}`).join(',')}}`);
+
+const post = (signal, body) => {
+  const f = path.join(s.dir, `${signal}.json`);
+  fs.writeFileSync(f, JSON.stringify(body));
+  return curlJSON(`${s.otlp}/v1/${signal}`, ['-H', 'Content-Type: application/json', '--data-binary', `@${f}`]).code;
+};
+const parts = (signal) => sql(db, `select path, kind from parts where signal = '${signal}' order by path`);
+const waitParts = async (signal, n) => { for (let k = 0; k < 300 && parts(signal).length < n; k++) await sleep(20); return parts(signal).length; };
+is([post('traces', spans('a', attrsA, 0)), post('logs', logs('la', attrsA))], [200, 200], 'part A sent');
+ok(await waitParts('traces', 1) === 1 && await waitParts('logs', 1) === 1, 'part A flushed');
+is([post('traces', spans('b', attrsB, 1000)), post('logs', logs('lb', attrsB))], [200, 200], 'part B sent');
+ok(await waitParts('traces', 2) === 2 && await waitParts('logs', 2) === 2, 'part B flushed: two parts of each');
+
+// ---- what the parts hold ----
+const shredded = async (file) => {
+  const kv = await duck(`select decode(key) k, decode(value) v from parquet_kv_metadata('${file}') where decode(key) = 'openwit.shredded'`);
+  return kv.length ? JSON.parse(kv[0].v) : [];
+};
+const files = (signal) => parts(signal).map((p) => path.join(s.data, p.path));
+const [fa, fb] = files('traces');
+is(await shredded(fa), ['attributes.http.method', 'attributes.code', 'attributes.ratio', 'attributes.ok', 'attributes.sometimes', `attributes.${WEIRD}`, `attributes.${QUOTED}`],
+  'part A: its keys of one type in a tenth of the rows or more, by their place in the objects (not mixed, nullish, nested, list, rare)');
+is(await shredded(fb), ['attributes.code', 'attributes.ok', `attributes.${WEIRD}`, 'attributes.only.b'], 'part B: code a string column, ratio in too few rows');
+const types = Object.fromEntries((await duck(`select name, type from parquet_schema('${fa}') where name like 'attributes.%'`)).map((r) => [r.name, r.type]));
+is(types, { 'attributes.http.method': 'BYTE_ARRAY', 'attributes.code': 'INT64', 'attributes.ratio': 'DOUBLE', 'attributes.ok': 'BOOLEAN',
+  'attributes.sometimes': 'BYTE_ARRAY', [`attributes.${WEIRD}`]: 'BYTE_ARRAY', [`attributes.${QUOTED}`]: 'INT64' }, 'part A: typed columns');
+const rest = await duck(`select name, attributes a, "attributes#order" o from read_parquet('${fa}') where name in ('a-01', 'a-03') order by name`);
+is(rest, [{ name: 'a-01', a: '{"mixed":1,"nested":{"a":1},"nullish":"x","list":[1,"b"]}', o: null },
+  { name: 'a-03', a: '{"rare":"first","mixed":3,"nested":{"a":3},"nullish":null,"list":[1,"b"]}', o: '.ABCDEFG....' }],
+  'the JSON keeps the rest; a row whose keys come in another order has it in attributes#order');
+
+// ---- every reader sees the objects as sent ----
+const api = (q, engine) => {
+  const r = curlJSON(`${s.control}/api/search`, ['-d', JSON.stringify({ query: q, limit: 1000, ...(engine ? { engine } : {}) })]);
+  return r.json && r.json.status === 'success' ? { rows: r.json.result.rows, engine: r.json.engine } : { error: r.text };
+};
+const cli = (q) => {
+  const p = spawnSync(bin, ['sql', '-d', s.data, '--format', 'json', q]);
+  try { return { rows: JSON.parse(p.stdout.toString() || '[]') }; } catch { return { error: p.stderr.toString() }; }
+};
+const engines = new Set();
+const everywhere = (q, wantRows, name) => {
+  const a = api(q), b = api(q, 'sqlite'), c = cli(q);
+  if (a.engine) engines.add(a.engine);
+  ok([a.rows, b.rows, c.rows].every((g) => JSON.stringify(g) === JSON.stringify(wantRows)), `${name} (${a.engine}, sqlite, openwit sql)`,
+    { query: q, want: wantRows, auto: a.rows || a.error, sqlite: b.rows || b.error, cli: c.rows || c.error });
+};
+const keys = ['http.method', 'code', 'ratio', 'ok', 'sometimes', WEIRD, 'mixed', 'nested', 'nullish', 'list', 'rare', 'only.b'];
+const sqlStr = (t) => `'${t.replace(/'/g, "''")}'`;
+const check = async (when, fileList) => {
+  const names = [...want.keys()].sort();
+  everywhere('SELECT name, attributes FROM spans ORDER BY name', names.map((n) => ({ name: n, attributes: want.get(n) })),
+    `${when}: spans' attributes whole, byte for byte`);
+  everywhere("SELECT body, attributes FROM logs ORDER BY body", [...wantLogs.keys()].sort().map((b) => ({ body: b, attributes: wantLogs.get(b) })),
+    `${when}: log records' attributes whole`);
+  // ->> and -> of every key, from the objects sent (SQLite's json over the whole text)
+  for (const k of keys) {
+    const rows = names.map((n) => {
+      const o = want.get(n) === null ? undefined : JSON.parse(want.get(n))[k];
+      const v = o === undefined || o === null ? null : typeof o === 'boolean' ? Number(o) : typeof o === 'object' ? JSON.stringify(o) : o;
+      return { name: n, v };
+    });
+    if (k === 'code') continue; // an int64 past 2^53: checked as text below
+    everywhere(`SELECT name, attributes ->> ${sqlStr(k)} v FROM spans ORDER BY name`, rows, `${when}: ->> '${k}'`);
+  }
+  everywhere(`SELECT name, attributes -> '$.code' v FROM spans ORDER BY name`,
+    names.map((n) => ({ name: n, v: want.get(n) === null ? null : /"code":(-?\d+|"[^"]*")/.exec(want.get(n))[1] })),
+    `${when}: -> '$.code' (an int64 past 2^53 exact)`);
+  everywhere(`SELECT count(*) n FROM spans WHERE attributes ->> ${sqlStr(WEIRD)} LIKE 'q"uote%'`, [{ n: N - 1 }], `${when}: ->> of a key with a dot, a quote and a backslash`);
+  everywhere(`SELECT json_extract(attributes, '$."http.method"') m, count(*) n FROM spans GROUP BY 1 ORDER BY 1`,
+    [{ m: null, n: N + 1 }, { m: 'GET', n: 10 }, { m: 'POST', n: 10 }, { m: 'PUT', n: 9 }], `${when}: json_extract by a quoted '$' path`);
+  everywhere(`SELECT attributes ->> 'code' c, count(*) n FROM spans GROUP BY 1 ORDER BY 1`,
+    (() => { const m = new Map(); for (const t of want.values()) { const c = t === null ? null : (/"code":("[^"]*"|-?\d+)/.exec(t) || [])[1]; const v = c == null ? null : c.startsWith('"') ? JSON.parse(c) : Number(c); m.set(JSON.stringify(v), (m.get(JSON.stringify(v)) || 0) + 1); }
+      return [...m].map(([c, n]) => ({ c: JSON.parse(c), n })).sort((x, y) => (x.c === null ? -1 : y.c === null ? 1 : typeof x.c !== typeof y.c ? (typeof x.c === 'number' ? -1 : 1) : x.c < y.c ? -1 : x.c > y.c ? 1 : 0)); })(),
+    `${when}: group by a key of an int column in one part and a string one in the other`);
+  // DuckDB through the documented macro: every key, the values of our SQL
+  const src = `openwit([${fileList.map((f) => sqlStr(f)).join(', ')}])`;
+  const theirs = await duck(`SELECT name, attributes::VARCHAR a FROM ${src} ORDER BY name`);
+  const canon = (t) => {
+    if (t === null) return 'null';
+    const sort = (o) => (o && typeof o === 'object' && !Array.isArray(o) ? Object.fromEntries(Object.keys(o).sort().map((k) => [k, sort(o[k])])) : o);
+    return JSON.stringify(sort(JSON.parse(t.replace(/:(9007199254740993)([,}])/g, ':"$1"$2'))));
+  };
+  const bad = theirs.filter((r) => canon(r.a) !== canon(want.get(r.name)));
+  ok(theirs.length === want.size && bad.length === 0, `${when}: DuckDB's openwit(files) finds every key with its value`, { bad: bad.slice(0, 3) });
+  const dk = await duck(`SELECT count(*) n FROM ${src} WHERE (attributes ->> ${sqlStr(WEIRD)}) LIKE 'q"uote%' AND (attributes ->> 'http.method') = 'GET'`);
+  const ours = api(`SELECT count(*) n FROM spans WHERE (attributes ->> ${sqlStr(WEIRD)}) LIKE 'q"uote%' AND (attributes ->> 'http.method') = 'GET'`);
+  is(Number(dk[0].n), ours.rows && ours.rows[0].n, `${when}: DuckDB and our SQL count alike by two keys (${dk[0].n})`);
+};
+await check('two parts', files('traces'));
+
+// ---- the merge: one stable part, its keys chosen again ----
+s.stop('SIGTERM');
+await s.exited;
+s.forget();
+const m = await start({ dir: s.dir, ports: s.ports, config: { ...config, 'storage.file_rotation.check_interval_ms': 50 } });
+for (let k = 0; k < 400 && !(parts('traces').length === 1 && parts('traces')[0].kind === 'stable' && parts('logs').length === 1); k++) await sleep(25);
+is(parts('traces').map((p) => p.kind), ['stable'], 'merged: one stable part of spans');
+const [fm] = files('traces');
+const merged = await shredded(fm);
+ok(merged.includes('attributes.http.method') && merged.includes('attributes.ok') && merged.includes(`attributes.${WEIRD}`) &&
+  !merged.includes('attributes.code') && !merged.includes('attributes.rare'),
+  'the merge chose again: code of two types and rare in too few rows stay in the JSON', merged);
+Object.assign(s, { control: m.control });
+await check('merged', files('traces'));
+ok(engines.has('columnar'), `the columnar engine answered some (${[...engines].join(', ')})`);
+m.stop('SIGTERM');
+await m.exited;
+done();
+})();
