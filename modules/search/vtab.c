@@ -430,7 +430,7 @@ static int read_col(cur_t *c, ow_search_part_t *p, int col, int filter)
 	pagearg_t a = {&c->scan, col};
 	ow_pq_pagefilter_t pf = {page_may, &a, c->sel, NULL};
 	char err[512];
-	if (ow_pq_read_column_pf(p->pq, c->rg, fc, c->sel, filter ? &pf : NULL, o, NULL,
+	if (ow_pq_read_column_pf(p->pq, c->rg, fc, c->sel, filter ? &pf : NULL, o, NULL, NULL,
 				 &c->t->s->stats.bytes, err, sizeof(err)) != OW_OK)
 		return vt_error(c->t, "part %s: %s", p->path, err);
 	if (o->nrows != c->nrows)
