@@ -136,8 +136,8 @@
  * (a part sorted by service over a long time range), but for the pages
  * whose rows the filters' page statistics rule out (rows_may: the other
  * services' pages of a search by service), the dictionary of an id
- * column (trace_id) decoded once for them all (dicts_t); log records are
- * written in row groups cut by time (ow_columns_sort), so that the newest
+ * column (trace_id) decoded once for them all (dicts_t); log records and
+ * spans are written in row groups cut by time (ow_columns_sort), so that the newest
  * row groups of a merged part hold the newest records: a common word's
  * newest 100 reads a row group or two, not the newest part's every body.
  * A part written before plain JSON has its JSON columns converted as they
