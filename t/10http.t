@@ -99,6 +99,28 @@ like(m, /openwit_rejected_requests_total\{reason="invalid_tenant"\} 5/, '/metric
 like(m, /openwit_rejected_requests_total\{reason="too_large"\} 1/, '/metrics counts bodies too large');
 like(m, /openwit_ingest_requests_total\{tenant="team-a.prod_1",signal="traces"\} 1/, '/metrics counts requests by tenant and signal');
 
+// a kept-alive connection: an answer of more than 16 KiB leaves as several
+// writes, which Nagle held for the client's delayed ACK (40 ms, at least)
+// on every request after a connection's first (TCP_NODELAY, server.c)
+const http = require('node:http');
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const big40k = () => new Promise((resolve, reject) => {
+  const t = performance.now();
+  const req = http.request(`${s.control}/api/search`, { method: 'POST', agent, headers: { 'Content-Type': 'application/json' } }, (res) => {
+    const c = [];
+    res.on('data', (x) => c.push(x));
+    res.on('end', () => resolve({ code: res.statusCode, bytes: Buffer.concat(c).length, ms: performance.now() - t }));
+  });
+  req.on('error', reject);
+  req.end(JSON.stringify({ query: "SELECT printf('%.40000c', 'x') AS x" }));
+});
+const kept = [];
+for (let i = 0; i < 12; i++) kept.push(await big40k());
+agent.destroy();
+ok(kept.every((k) => k.code === 200 && k.bytes > 40000), 'a kept-alive connection: 12 answers of 40 KB');
+const fastest = Math.min(...kept.slice(1).map((k) => k.ms));
+ok(fastest < 40, `a kept-alive connection: the fastest of its 2nd to 12th answers took ${fastest.toFixed(1)} ms, under the 40 ms of a delayed ACK`);
+
 // good input still works after bad input
 r = post(`${s.otlp}/v1/traces`, 'application/json', jsonTraces('after-errors'));
 is(r.code, 200, 'a good request after the bad ones: 200');

@@ -10,8 +10,9 @@
 // the query's stats in Loki's summary (totalLinesProcessed,
 // totalBytesProcessed).
 const path = require('node:path');
+const crypto = require('node:crypto');
 (async () => {
-const { start, httpPost, sql, ok, is, note, done, sleep } = await import('./lib/harness.mjs');
+const { start, httpPost, sql, ok, is, note, done, sleep, duck, partFiles } = await import('./lib/harness.mjs');
 
 const now = BigInt(Date.now()) * 1000000n - 1800n * 1000000000n; // half an hour ago
 const services = ['checkout', 'cart', 'edge'];
@@ -24,7 +25,10 @@ const batch = (n, from, span) => {
   const by = Object.fromEntries(services.map((x) => [x, []]));
   for (let i = 0; i < n; i++, nrec++) {
     const t = now + BigInt(from) * 1000000000n + BigInt(Math.floor((i * span * 1000) / n)) * 1000000n;
+    // a random trace id for 8 records (a trace_id chunk with a dictionary
+    // that does not compress, as loadgen's), a span id each
     by[services[nrec % 3]].push({ timeUnixNano: String(t), severityText: 'INFO', severityNumber: 9,
+      traceId: crypto.createHash('md5').update(String(nrec >> 3)).digest('hex'), spanId: (nrec + 1).toString(16).padStart(16, '0'),
       body: { stringValue: `${bodies[Math.floor(nrec / 3) % bodies.length]} #${nrec}` } });
   }
   return JSON.stringify({ resourceLogs: services.map((svc) => ({ resource: { attributes: [{ key: 'service.name', value: { stringValue: svc } }] },
@@ -92,6 +96,22 @@ ok(top.summary.totalLinesProcessed > 0 && top.summary.totalLinesProcessed <= 800
   `the newest 100 read the lines of a few checkout pages of the newest row group: ${top.summary.totalLinesProcessed} (<= 800)`);
 ok(top.summary.totalBytesProcessed > 0 && top.summary.totalBytesProcessed * 5 < all.bytes,
   `and a fifth of the bytes of all matches or less: ${top.summary.totalBytesProcessed} of ${all.bytes}`);
+
+// the label columns Loki selects cost their pages of the rows read: the
+// newest 100 with trace_id read at most the trace_id chunk of the newest
+// row group more, its dictionary once (by_bound reads the row group as
+// runs of checkout pages, each of which decoded the dictionary again)
+const newest = `FROM logs WHERE service_name = 'checkout' AND body LIKE '%timeout%' AND instr(body, 'timeout') > 0 ORDER BY time DESC LIMIT 100`;
+const plain = await search(`SELECT time, body ${newest}`), withId = await search(`SELECT trace_id, time, body ${newest}`);
+is(withId.rows.map((r) => r.time), plain.rows.map((r) => r.time), 'the newest 100 with trace_id: the same rows');
+const files = partFiles(s.data).filter((f) => f.includes('/logs/')).map((f) => `'${f}'`).join(', ');
+const chunks = await duck(`SELECT m.row_group_id, m.total_compressed_size AS bytes, m.data_page_offset - m.dictionary_page_offset AS dict, t.stats_max_value AS hi
+  FROM parquet_metadata([${files}]) m JOIN parquet_metadata([${files}]) t ON t.file_name = m.file_name AND t.row_group_id = m.row_group_id
+  WHERE m.path_in_schema = 'trace_id' AND t.path_in_schema = 'time' ORDER BY CAST(t.stats_max_value AS TIMESTAMP) DESC LIMIT 1`);
+const chunk = Number(chunks[0].bytes), dict = Number(chunks[0].dict), more = withId.bytes - plain.bytes;
+note(`the newest 100: ${plain.bytes} bytes, with trace_id ${withId.bytes}; the newest row group's trace_id chunk ${chunk} bytes, its dictionary ${dict}`);
+ok(dict > 0 && more > 0 && more <= chunk,
+  `with trace_id, ${more} bytes more: no more than the newest row group's trace_id chunk (${chunk} bytes, its dictionary ${dict})`);
 await s.stop();
 s.checkLog();
 done();

@@ -2494,7 +2494,7 @@ void ow_columns_sort(int signal, const ow_table_t *t, size_t group_rows, uint32_
 	for (size_t r = 0; r < t->nrows; r++)
 		perm[r] = (uint32_t)r;
 	size_t run = t->nrows;
-	if (signal == OW_LOGS && group_rows && group_rows < t->nrows) {
+	if (signal != OW_METRICS && group_rows && group_rows < t->nrows) {
 		sort_t by_time = {.k = {st.k[st.n - 1]}, .n = 1}; /* the time: last */
 		qsort_r(perm, t->nrows, sizeof(*perm), cmp_rows, &by_time);
 		run = group_rows;

@@ -114,12 +114,14 @@ int64_t ow_columns_row_time(int signal, const ow_table_t *t, size_t row);
 /* The order of rows in a part: spans by service_name, name, start_time;
  * logs by service_name, time; metrics by metric_name, service_name,
  * attributes (the series), time. Nulls first, strings bytewise, times as
- * stored. Logs with group_rows (the part's row group size; 0: none) below
- * their count: by time first, cut into runs of group_rows rows, each in
- * that order - row groups whose time ranges do not overlap, so a
- * newest-first search reads the newest of them only, and one service's
- * rows still together in each. Fills perm[0..t->nrows) with row numbers
- * in that order; stable. */
+ * stored. Spans and logs with group_rows (the part's row group size; 0:
+ * none) below their count: by time first, cut into runs of group_rows
+ * rows, each in that order - row groups whose time ranges do not
+ * overlap, so a newest-first search reads the newest of them only, and
+ * one service's rows still together in each (spans: a trace's spans in
+ * one or two row groups, whose trace_id dictionaries shrink: 1M bench
+ * spans 40.0 -> 37.3 bytes each). Fills perm[0..t->nrows) with row
+ * numbers in that order; stable. */
 void ow_columns_sort(int signal, const ow_table_t *t, size_t group_rows, uint32_t *perm);
 
 /* ---- convert.c: the two forms of the JSON columns ---- */

@@ -571,10 +571,11 @@ int ow_shred_read(ow_pq_file_t *f, const ow_shred_cols_t *sc, int rg, const uint
 	size_t nent = 0;
 	share = share && !sel;
 	memset(c, 0, sizeof(c));
-	int rc = ow_pq_read_column_pf(f, rg, sc->rest, sel, NULL, &rest, NULL, stored, err, errlen);
+	int rc = ow_pq_read_column_pf(f, rg, sc->rest, sel, NULL, &rest, NULL, NULL, stored, err,
+				      errlen);
 	if (rc == OW_OK && sc->order >= 0) {
-		rc = ow_pq_read_column_pf(f, rg, sc->order, sel, NULL, &order, NULL, stored, err,
-					  errlen);
+		rc = ow_pq_read_column_pf(f, rg, sc->order, sel, NULL, &order, NULL, NULL, stored,
+					  err, errlen);
 		if (rc == OW_OK && order.nrows != rest.nrows) {
 			snprintf(err, errlen, "the order column has %zu rows, not %zu", order.nrows,
 				 rest.nrows);
@@ -582,8 +583,8 @@ int ow_shred_read(ow_pq_file_t *f, const ow_shred_cols_t *sc, int rg, const uint
 		}
 	}
 	for (int j = 0; rc == OW_OK && j < sc->n; j++) {
-		rc = ow_pq_read_column_pf(f, rg, sc->fc[j], sel, NULL, &c[j], NULL, stored, err,
-					  errlen);
+		rc = ow_pq_read_column_pf(f, rg, sc->fc[j], sel, NULL, &c[j], NULL, NULL, stored,
+					  err, errlen);
 		if (rc == OW_OK && c[j].nrows != rest.nrows) {
 			snprintf(err, errlen, "a shredded column has %zu rows, not %zu", c[j].nrows,
 				 rest.nrows);

@@ -167,14 +167,28 @@ typedef struct {
 	void (*got)(void *arg, const ow_col_t *out, size_t from);
 } ow_pq_pagefilter_t;
 
+/* A chunk's dictionary decoded by one read and lent to the next reads of
+ * the same chunk (columnar.c: the page segments of a row group, each a
+ * read of its pages), for reads of values (codes NULL; a read with codes
+ * neither takes nor leaves one). With has, a read of chunk (rg, col)
+ * takes entries as the chunk's dictionary: its dictionary page is neither
+ * decoded nor counted in *stored, and entries is only read (several
+ * threads may lend it at once). Without has, a read that decodes its
+ * chunk's dictionary leaves it in entries (has set, rg and col its
+ * chunk's). Free entries with ow_col_free. */
+typedef struct {
+	ow_col_t entries;
+	int rg, col, has;
+} ow_pq_chunkdict_t;
+
 /* ow_pq_read_column_ex with a page filter (pf may be NULL; sel may be
  * pf->sel), adding to *stored (when not NULL) the bytes of the pages it
  * decoded as the file stores them, headers included (a dictionary page
  * with the first page that needs it; a chunk read whole: ow_pq_chunk's
- * bytes). */
+ * bytes), and a dictionary to lend or keep (cd, or NULL). */
 int ow_pq_read_column_pf(ow_pq_file_t *f, int rg, int col, const uint8_t *sel,
 			 const ow_pq_pagefilter_t *pf, ow_col_t *out, ow_pq_codes_t *codes,
-			 int64_t *stored, char *err, size_t errlen);
+			 ow_pq_chunkdict_t *cd, int64_t *stored, char *err, size_t errlen);
 
 /* Bloom filter: 1 if the value may be in the chunk (or it has no filter,
  * or one that does not read), 0 if it is certainly not. value is in plain

@@ -708,6 +708,7 @@ typedef struct {
 	int dict_nv;
 	ow_col_t *dict;	 /* its values, once a page needs them */
 	int has_dict;	 /* dict holds them */
+	int lent;	 /* dict is a chunkdict's entries, lent: only read */
 	ow_buf_t *codes; /* codes asked for: where they go */
 	int got;	 /* GOT_*; without codes, GOT_VALUES from the start */
 	uint32_t *idx;	 /* definition levels, then dictionary indices or wanted values */
@@ -1150,8 +1151,9 @@ static int read_chunk(ow_pq_rctx_t *x, const ow_pq_file_t *f, int g, int col, co
 							  (int64_t)256 << 20));
 	}
 	x->dict_page = NULL;
-	x->has_dict = 0;
-	ow_col_clear(x->dict);
+	x->has_dict = x->lent;
+	if (!x->lent)
+		ow_col_clear(x->dict);
 	while (left > 0) {
 		ow_pq_page_t pg;
 		const uint8_t *body, *head = p;
@@ -1238,25 +1240,31 @@ static void codes_reset(ow_pq_codes_t *c)
 int ow_pq_read_column_ex(ow_pq_file_t *f, int rg, int col, const uint8_t *sel, ow_col_t *out,
 			 ow_pq_codes_t *codes, char *err, size_t errlen)
 {
-	return ow_pq_read_column_pf(f, rg, col, sel, NULL, out, codes, NULL, err, errlen);
+	return ow_pq_read_column_pf(f, rg, col, sel, NULL, out, codes, NULL, NULL, err, errlen);
 }
 
 int ow_pq_read_column_pf(ow_pq_file_t *f, int rg, int col, const uint8_t *sel,
 			 const ow_pq_pagefilter_t *pf, ow_col_t *out, ow_pq_codes_t *codes,
-			 int64_t *stored, char *err, size_t errlen)
+			 ow_pq_chunkdict_t *cd, int64_t *stored, char *err, size_t errlen)
 {
 	if (codes)
 		codes_reset(codes);
 	if (col < 0 || col >= f->ncols || rg < -1 || rg >= f->nrg)
 		return fail(err, errlen, "parquet: no row group %d, column %d", rg, col);
-	if (rg < 0 && (sel || codes || pf))
+	if (rg < 0 && (sel || codes || pf || cd))
 		return fail(err, errlen, "parquet: sel and codes need one row group, not %d", rg);
 	ow_col_t dict = {0};
+	if (codes)
+		cd = NULL;
+	int lent = cd && cd->has && cd->rg == rg && cd->col == col;
 	ow_pq_rctx_t x = {
 	    .d = &f->cols[col],
 	    .err = err,
 	    .errlen = errlen,
-	    .dict = codes ? &codes->dict : &dict,
+	    .dict = codes  ? &codes->dict
+		    : lent ? &cd->entries
+			   : &dict,
+	    .lent = lent,
 	    .codes = codes ? &codes->codes : NULL,
 	    .got = codes ? GOT_NOTHING : GOT_VALUES,
 	    .scratch = scratch(),
@@ -1276,6 +1284,14 @@ int ow_pq_read_column_pf(ow_pq_file_t *f, int rg, int col, const uint8_t *sel,
 		out->nvals += x.ndef;
 		if (stored)
 			*stored += x.stored;
+		if (cd && !lent && x.has_dict) { /* decoded here: kept for the next read */
+			ow_col_free(&cd->entries);
+			cd->entries = dict;
+			dict = (ow_col_t){0};
+			cd->rg = rg;
+			cd->col = col;
+			cd->has = 1;
+		}
 	} else {
 		out->fixed.len = lens[0];
 		out->data.len = lens[1];

@@ -135,8 +135,9 @@
  * is read as its pages, each a segment bounded by its page's statistics
  * (a part sorted by service over a long time range), but for the pages
  * whose rows the filters' page statistics rule out (rows_may: the other
- * services' pages of a search by service); log records are
- * written in row groups cut by time (ow_columns_sort), so that the newest
+ * services' pages of a search by service), the dictionary of an id
+ * column (trace_id) decoded once for them all (dicts_t); log records and
+ * spans are written in row groups cut by time (ow_columns_sort), so that the newest
  * row groups of a merged part hold the newest records: a common word's
  * newest 100 reads a row group or two, not the newest part's every body.
  * A part written before plain JSON has its JSON columns converted as they
@@ -2164,6 +2165,23 @@ static void acc_free(const item_t *it, uint8_t *a)
 
 /* ---- the run ---- */
 
+/* The dictionaries of the id columns (FIXED, read as values) of the row
+ * groups read as runs of pages (by_bound), each decoded once a scan and
+ * lent to the other runs of its row group (ow_pq_chunkdict_t): a
+ * trace_id chunk's dictionary is most of its bytes, and each run read it
+ * again (~250 KB a run at 1M log records). Entries are added under mu
+ * and only read once added; at most DICTS_MAX bytes of them, the first. */
+#define DICTS_MAX ((size_t)32 << 20)
+typedef struct {
+	const ow_search_part_t *p;
+	ow_pq_chunkdict_t cd;
+} dict_t;
+typedef struct {
+	pthread_mutex_t mu;
+	dict_t **d;
+	size_t n, cap, bytes;
+} dicts_t;
+
 /* A segment - a row group of a part, or a buffered chunk - made ready
  * for consume() by prepare(), on any thread: its filters evaluated into
  * sel, the columns the query uses read. */
@@ -2193,7 +2211,8 @@ typedef struct {
 	 * and their sel bytes while its filters run on the other rows */
 	size_t *pass, npass, pass_cap;
 	ow_buf_t held;
-	ow_eval_t ev; /* the residual conditions' */
+	ow_eval_t ev;	/* the residual conditions' */
+	dicts_t *dicts; /* the scan's */
 	int64_t bytes;
 	int rc;
 	char err[512];
@@ -3697,6 +3716,53 @@ static size_t release_passed(slot_t *sl)
 	return n;
 }
 
+/* The dictionary of column fc of row group rg of part p in d, or NULL. */
+static ow_pq_chunkdict_t *dict_find(dicts_t *d, const ow_search_part_t *p, int rg, int fc)
+{
+	ow_pq_chunkdict_t *cd = NULL;
+	pthread_mutex_lock(&d->mu);
+	for (size_t k = 0; k < d->n && !cd; k++)
+		if (d->d[k]->p == p && d->d[k]->cd.rg == rg && d->d[k]->cd.col == fc)
+			cd = &d->d[k]->cd;
+	pthread_mutex_unlock(&d->mu);
+	return cd;
+}
+
+/* *cd (a dictionary a read of p decoded) into d, or freed: another read
+ * added its chunk's first, or d holds DICTS_MAX bytes. */
+static void dict_keep(dicts_t *d, const ow_search_part_t *p, ow_pq_chunkdict_t *cd)
+{
+	size_t bytes = ow_col_bytes_held(&cd->entries);
+	int kept = 0;
+	pthread_mutex_lock(&d->mu);
+	int has = 0;
+	for (size_t k = 0; k < d->n && !has; k++)
+		has = d->d[k]->p == p && d->d[k]->cd.rg == cd->rg && d->d[k]->cd.col == cd->col;
+	if (!has && d->bytes + bytes <= DICTS_MAX) {
+		if (d->n == d->cap)
+			d->d = ow_realloc(d->d,
+					  (d->cap = d->cap ? 2 * d->cap : 16) * sizeof(dict_t *));
+		dict_t *x = ow_alloc(sizeof(dict_t));
+		*x = (dict_t){p, *cd};
+		d->d[d->n++] = x;
+		d->bytes += bytes;
+		kept = 1;
+	}
+	pthread_mutex_unlock(&d->mu);
+	if (!kept)
+		ow_col_free(&cd->entries);
+}
+
+static void dicts_free(dicts_t *d)
+{
+	for (size_t k = 0; k < d->n; k++) {
+		ow_col_free(&d->d[k]->cd.entries);
+		free(d->d[k]);
+	}
+	free(d->d);
+	pthread_mutex_destroy(&d->mu);
+}
+
 /* Column c of the segment, in the pages with a selected row; read for a
  * filter (by): also not the pages whose statistics rule its filters out
  * (their rows leave the selection), nor, when pass, those whose
@@ -3725,8 +3791,18 @@ static int load_col(const ow_columnar_t *q, slot_t *sl, int c, const filt_t *by,
 	ow_pq_pagefilter_t pf = {page_may, &arg, sl->sel, arg.by ? got_page : NULL};
 	ow_pq_codes_t *codes = q->defs[c].type == OW_PQ_FIXED ? NULL : &sl->codes[c];
 	sl->may_for = arg.by;
-	if (ow_search_read_col(sl->p, q->signal, c, sl->rg, sl->sel, by ? &pf : NULL, o, codes,
-			       &sl->bytes, err, sizeof(err)) != OW_OK) {
+	/* a run of pages: the dictionary its row group's other runs decoded */
+	ow_pq_chunkdict_t mine = {0}, *cd = NULL;
+	if (!codes && sl->r1 && sl->dicts)
+		cd = dict_find(sl->dicts, sl->p, sl->rg, fc);
+	int rc = ow_search_read_col(sl->p, q->signal, c, sl->rg, sl->sel, by ? &pf : NULL, o, codes,
+				    cd				    ? cd
+				    : !codes && sl->r1 && sl->dicts ? &mine
+								    : NULL,
+				    &sl->bytes, err, sizeof(err));
+	if (mine.has)
+		dict_keep(sl->dicts, sl->p, &mine);
+	if (rc != OW_OK) {
 		snprintf(sl->err, sizeof(sl->err), "part %s: %s", sl->p->path, err);
 		return OW_ERROR;
 	}
@@ -4671,6 +4747,10 @@ static int scan(run_t *r)
 	int sorted = by_bound(r, &sc.segs, &sc.nsegs);
 	sc.ready = ow_calloc(sc.nsegs + 1, 1);
 	slots_init(r->q, s->now_ns, sc.slots);
+	dicts_t dicts = {0};
+	pthread_mutex_init(&dicts.mu, NULL);
+	for (int i = 0; i < SLOTS; i++)
+		sc.slots[i].dicts = &dicts;
 	pthread_mutex_init(&sc.mu, NULL);
 	pthread_cond_init(&sc.cv, NULL);
 	pthread_t th[SLOTS - 1];
@@ -4722,6 +4802,7 @@ static int scan(run_t *r)
 	pthread_mutex_destroy(&sc.mu);
 	pthread_cond_destroy(&sc.cv);
 	slots_free(r->q, sc.slots);
+	dicts_free(&dicts);
 	free(sc.ready);
 	segs_free(sc.segs, sc.nsegs);
 	r->sl = NULL;

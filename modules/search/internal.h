@@ -142,11 +142,11 @@ void ow_search_v1_column(const ow_search_part_t *p, int signal, int col, ow_col_
  * ow_pq_read_column_pf gives (sel, pf, codes, stored as it says), a
  * column of format 1 converted (ow_search_v1_column), and a column the
  * part shredded (modules/columns/shred.c) whole again: its objects
- * joined from the rest and the typed columns (no page filter, no codes).
- * OW_OK, or OW_ERROR with a message. */
+ * joined from the rest and the typed columns (no page filter, no codes,
+ * no lent dictionary). OW_OK, or OW_ERROR with a message. */
 int ow_search_read_col(const ow_search_part_t *p, int signal, int col, int rg, const uint8_t *sel,
 		       const ow_pq_pagefilter_t *pf, ow_col_t *o, ow_pq_codes_t *codes,
-		       int64_t *stored, char *err, size_t errlen);
+		       ow_pq_chunkdict_t *cd, int64_t *stored, char *err, size_t errlen);
 
 /* Resets the running query's statistics, clock and time budget. */
 void ow_search_begin(struct ow_search *s);

@@ -112,8 +112,8 @@ int ow_search_part_rows(ow_search_t *s, int signal, size_t i, const char *eq_col
 		sel = ow_realloc(sel, OW_MAX(n, 1));
 		ow_pq_codes_t codes = {0};
 		ow_col_clear(&kcol);
-		if (ow_search_read_col(p, signal, key, rg, NULL, NULL, &kcol, &codes, NULL, err,
-				       errlen) != OW_OK) {
+		if (ow_search_read_col(p, signal, key, rg, NULL, NULL, &kcol, &codes, NULL, NULL,
+				       err, errlen) != OW_OK) {
 			ow_pq_codes_free(&codes);
 			rc = OW_ERROR;
 			break;
@@ -136,7 +136,7 @@ int ow_search_part_rows(ow_search_t *s, int signal, size_t i, const char *eq_col
 			if (fc < 0)
 				continue; /* absent: NULL */
 			if (ow_search_read_col(p, signal, sc[k], rg, sel, NULL, &o[k], NULL, NULL,
-					       err, errlen) != OW_OK)
+					       NULL, err, errlen) != OW_OK)
 				rc = OW_ERROR;
 			else if (o[k].nrows != n) {
 				snprintf(err, errlen, "column %s has %zu rows, its row group %zu",

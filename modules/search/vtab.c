@@ -394,7 +394,7 @@ void ow_search_v1_column(const ow_search_part_t *p, int signal, int col, ow_col_
 
 int ow_search_read_col(const ow_search_part_t *p, int signal, int col, int rg, const uint8_t *sel,
 		       const ow_pq_pagefilter_t *pf, ow_col_t *o, ow_pq_codes_t *codes,
-		       int64_t *stored, char *err, size_t errlen)
+		       ow_pq_chunkdict_t *cd, int64_t *stored, char *err, size_t errlen)
 {
 	ow_shred_cols_t sc;
 	if (ow_shred_find(p->pq, signal, col, &sc)) {
@@ -406,7 +406,7 @@ int ow_search_read_col(const ow_search_part_t *p, int signal, int col, int rg, c
 		ow_shred_cols_free(&sc);
 		return rc;
 	}
-	if (ow_pq_read_column_pf(p->pq, rg, p->colmap[col], sel, pf, o, codes, stored, err,
+	if (ow_pq_read_column_pf(p->pq, rg, p->colmap[col], sel, pf, o, codes, cd, stored, err,
 				 errlen) != OW_OK)
 		return OW_ERROR;
 	ow_search_v1_column(p, signal, col, codes && codes->has_codes ? &codes->dict : o);
@@ -456,7 +456,7 @@ static int read_col(cur_t *c, ow_search_part_t *p, int col, int filter)
 	ow_pq_pagefilter_t pf = {page_may, &a, c->sel, NULL};
 	char err[512];
 	if (ow_search_read_col(p, c->t->signal, col, c->rg, c->sel, filter ? &pf : NULL, o, NULL,
-			       &c->t->s->stats.bytes, err, sizeof(err)) != OW_OK)
+			       NULL, &c->t->s->stats.bytes, err, sizeof(err)) != OW_OK)
 		return vt_error(c->t, "part %s: %s", p->path, err);
 	if (o->nrows != c->nrows)
 		return vt_error(c->t, "part %s: column %s has %zu rows, its row group %zu", p->path,

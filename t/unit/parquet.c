@@ -2004,7 +2004,8 @@ static void test_page_stats(void)
 	ow_col_t got = {0};
 	int64_t stored = 0;
 	ow_pq_chunk_t ci;
-	ok(ow_pq_read_column_pf(f, 0, 0, sel, &pf, &got, NULL, &stored, err, sizeof(err)) == OW_OK,
+	ok(ow_pq_read_column_pf(f, 0, 0, sel, &pf, &got, NULL, NULL, &stored, err, sizeof(err)) ==
+	       OW_OK,
 	   "read with a page filter");
 	size_t kept = 0, right = 0, nulls = 0;
 	for (size_t i = 0; i < N; i++) {
@@ -2033,7 +2034,7 @@ static void test_page_stats(void)
 	ow_col_t again = {0};
 	ow_pq_pagefilter_t none = {at_least_5000, &calls, sel, NULL};
 	stored = 0;
-	ow_pq_read_column_pf(f, 0, 1, sel, &none, &again, NULL, &stored, err, sizeof(err));
+	ow_pq_read_column_pf(f, 0, 1, sel, &none, &again, NULL, NULL, &stored, err, sizeof(err));
 	ok(calls == 10 && again.nvals == full.nvals && again.data.len == full.data.len &&
 	       memcmp(again.data.data, full.data.data, full.data.len) == 0,
 	   "a text column's pages have statistics; a filter that keeps them all reads every value");
@@ -2044,7 +2045,7 @@ static void test_page_stats(void)
 	ow_pq_pagefilter_t hook = {seen_may, &seen, sel, seen_page};
 	memset(sel, 1, N);
 	ow_col_t hooked = {0};
-	ow_pq_read_column_pf(f, 0, 1, sel, &hook, &hooked, NULL, NULL, err, sizeof(err));
+	ow_pq_read_column_pf(f, 0, 1, sel, &hook, &hooked, NULL, NULL, NULL, err, sizeof(err));
 	ok(seen.pages == 10 && seen.count == full.nvals,
 	   "got: the 10 pages of text values in order, %zu values (%d calls)", seen.count,
 	   seen.pages);
@@ -2052,7 +2053,7 @@ static void test_page_stats(void)
 	memset(sel, 1, N);
 	ow_col_free(&hooked);
 	hooked = (ow_col_t){0};
-	ow_pq_read_column_pf(f, 0, 0, sel, &hook, &hooked, NULL, NULL, err, sizeof(err));
+	ow_pq_read_column_pf(f, 0, 0, sel, &hook, &hooked, NULL, NULL, NULL, err, sizeof(err));
 	ok(seen.pages == 5 && seen.count == 5000,
 	   "got: the 5 pages of integers read, not the 5 ruled out (%zu values, %d calls)",
 	   seen.count, seen.pages);
@@ -2062,7 +2063,7 @@ static void test_page_stats(void)
 	memset(sel, 1, N);
 	ow_col_free(&hooked);
 	hooked = (ow_col_t){0};
-	ok(ow_pq_read_column_pf(f, 0, 0, sel, &pass, &hooked, NULL, NULL, err, sizeof(err)) ==
+	ok(ow_pq_read_column_pf(f, 0, 0, sel, &pass, &hooked, NULL, NULL, NULL, err, sizeof(err)) ==
 	       OW_OK,
 	   "read with pages that pass whole");
 	kept = right = nulls = 0;
@@ -2104,6 +2105,42 @@ static void test_page_stats(void)
 	ow_pq_forget_stats(f, 0);
 	ok(ow_pq_page_stats(f, 0, 0, &ps, &np) == OW_ERROR && !ps,
 	   "a column whose statistics are forgotten has none by page either");
+	/* a chunk's dictionary decoded by the read of one page, lent to the
+	 * read of another (ow_pq_chunkdict_t): the same values, its bytes not
+	 * read again */
+	ow_pq_chunkdict_t cd = {0};
+	ow_col_t one = {0}, lent = {0}, alone = {0};
+	int64_t first = 0, with = 0, without = 0;
+	memset(sel, 0, N);
+	memset(sel + 2000, 1, 1000);
+	ok(ow_pq_read_column_pf(f, 0, 1, sel, NULL, &one, NULL, &cd, &first, err, sizeof(err)) ==
+		   OW_OK &&
+	       cd.has && cd.rg == 0 && cd.col == 1 && cd.entries.nvals > 0,
+	   "a page's read keeps its chunk's dictionary");
+	memset(sel, 0, N);
+	memset(sel + 5000, 1, 1000);
+	ow_pq_read_column_pf(f, 0, 1, sel, NULL, &alone, NULL, NULL, &without, err, sizeof(err));
+	ok(ow_pq_read_column_pf(f, 0, 1, sel, NULL, &lent, NULL, &cd, &with, err, sizeof(err)) ==
+		   OW_OK &&
+	       lent.nrows == alone.nrows && lent.nvals == alone.nvals &&
+	       buf_same(&lent.defs, &alone.defs) && buf_same(&lent.offs, &alone.offs) &&
+	       buf_same(&lent.data, &alone.data),
+	   "another page read with the dictionary lent: the values read without it");
+	ok(with > 0 && without - with > 0 && first - with == without - with,
+	   "the dictionary page not read again: %lld bytes, not %lld", (long long)with,
+	   (long long)without);
+	ow_pq_chunkdict_t other = {.rg = 0, .col = 0, .has = 1}; /* column 0's: not lent */
+	ow_col_t not_lent = {0};
+	int64_t own = 0;
+	ow_pq_read_column_pf(f, 0, 1, sel, NULL, &not_lent, NULL, &other, &own, err, sizeof(err));
+	ok(own == without && other.has && other.col == 1 && other.entries.nvals == cd.entries.nvals,
+	   "a dictionary of another chunk is not lent; the one decoded takes its place");
+	ow_col_free(&other.entries);
+	ow_col_free(&one);
+	ow_col_free(&lent);
+	ow_col_free(&alone);
+	ow_col_free(&not_lent);
+	ow_col_free(&cd.entries);
 	free(sel);
 	ow_col_free(&got);
 	ow_col_free(&full);

@@ -389,7 +389,7 @@ static int check_select(ow_pq_file_t *f, int rg, ow_scan_pred_t *p, size_t *kept
 	pagearg_t a = {&sc, p->col, 0};
 	ow_pq_pagefilter_t pf = {page_may, &a, sel, NULL};
 	*stored = 0;
-	int bad = ow_pq_read_column_pf(f, rg, p->col, sel, &pf, &o, NULL, stored, err,
+	int bad = ow_pq_read_column_pf(f, rg, p->col, sel, &pf, &o, NULL, NULL, stored, err,
 				       sizeof(err)) != OW_OK;
 	*kept = ow_scan_select(p, &defs[p->col], &o, sel, rows);
 	ow_pq_read_column(f, rg, p->col, &full, err, sizeof(err));
