@@ -801,8 +801,17 @@ static struct ow_prom_names *names_of(const ow_buf_t *rows)
 
 static int sql_failed(ow_prom_store_t *st, char *err, size_t errlen);
 
+/* A row of ow_search_part_distinct packed onto the buffer arg. */
+static int pack_row(void *arg, const ow_search_val_t *v, int group)
+{
+	(void)group;
+	ow_search_pack(arg, v, 3);
+	return OW_OK;
+}
+
 /* The metrics (name, type, unit) of every part and of the buffered rows,
- * distinct, into st->names; a part's from the cache. */
+ * distinct, into st->names; a part's from the cache (its rows in the
+ * order read, a metric maybe more than once: names_of keeps one). */
 static int load_names(ow_prom_store_t *st, char *err, size_t errlen)
 {
 	static const char sql[] = "SELECT DISTINCT metric_name, metric_type, metric_unit "
@@ -816,11 +825,21 @@ static int load_names(ow_prom_store_t *st, char *err, size_t errlen)
 		const void *part = ow_search_partref(st->s, OW_METRICS, i);
 		const ow_prom_piece_t *p = part ? ow_prom_cache_get(part, "n:") : NULL;
 		if (!p) {
+			/* the part's columns read by dictionary codes; through
+			 * SQL where the search engine must convert them */
+			static const char *const cols[] = {"metric_name", "metric_type",
+							   "metric_unit"};
 			ow_prom_piece_t fresh = {0};
-			ow_search_scope(st->s, OW_METRICS, (ptrdiff_t)i);
-			rc = ow_search_select(st->s, sql, -1, 0, OW_SEARCH_AUTO, OW_SEARCH_PACKED,
-					      &fresh.rows, &(const char *){NULL}, err, errlen);
-			ow_search_scope(st->s, OW_METRICS, OW_SEARCH_EVERYTHING);
+			rc = ow_search_part_distinct(st->s, OW_METRICS, i, cols, 3, pack_row,
+						     &fresh.rows, err, errlen);
+			if (rc == OW_DECLINED) {
+				fresh.rows.len = 0;
+				ow_search_scope(st->s, OW_METRICS, (ptrdiff_t)i);
+				rc = ow_search_select(st->s, sql, -1, 0, OW_SEARCH_AUTO,
+						      OW_SEARCH_PACKED, &fresh.rows,
+						      &(const char *){NULL}, err, errlen);
+				ow_search_scope(st->s, OW_METRICS, OW_SEARCH_EVERYTHING);
+			}
 			if (rc != OW_OK) {
 				ow_buf_free(&fresh.rows);
 				ow_buf_free(&all);

@@ -3,9 +3,15 @@
  * value, handed to a callback column by column as the SQL engine reads
  * them (ow_search_cell): no SQL, no packing. For a reader that goes
  * through many rows of one key, sorted together in a part (modules/prom
- * reads a metric's samples so).
+ * reads a metric's samples so). And the distinct combinations of a few
+ * columns of a part (ow_search_part_distinct: modules/prom's metric
+ * names), each row group read whole, a row given when it differs from
+ * the row before.
  *
  * Rules:
+ *  - A text column whose chunk is dictionary-encoded is read as codes: a
+ *    row's text points into the dictionary (equal entries, equal
+ *    pointers), no text copied a row; rows are compared by code.
  *  - Row groups that cannot hold the value (the column absent, its
  *    statistics, its bloom filter: ow_scan_rg_may, as a query's WHERE
  *    column = value prunes) are not read; in the others the column is
@@ -60,39 +66,168 @@ static size_t select_eq(const ow_col_t *o, const ow_pq_codes_t *codes, const cha
 	return hits;
 }
 
-int ow_search_part_rows(ow_search_t *s, int signal, size_t i, const char *eq_col, const char *eq,
-			const char *const *cols, int ncols, ow_search_row_fn fn, void *arg,
-			char *err, size_t errlen)
+/* A part read a row group at a time: columns cols[0..ncols) of the
+ * signal's schema, the text ones with their dictionary codes when the
+ * chunk has them (a row's text then points into the dictionary: one entry
+ * is one pointer, and no text is copied a row). */
+typedef struct {
+	ow_search_t *s;
+	ow_search_part_t *p;
+	const ow_pq_coldef_t *defs;
+	int ncols, key; /* key: eq_col's index in the schema, or -1 */
+	int *sc;	/* each column's index in the schema, or -1 (NULL) */
+	ow_col_t *o;
+	ow_pq_codes_t *cd;
+	size_t *vpos;
+	int64_t *code; /* the row's dictionary entry; -1 NULL, -2 no codes */
+	/* the row group's, by column: its defs (NULL: every row defined, or
+	 * the column absent), its codes (NULL: none), present in the part */
+	const uint8_t **defp;
+	const uint32_t **codep;
+	uint8_t *present;
+	ow_search_val_t *v;
+	char (*hex)[OW_SEARCH_HEX_MAX];
+} part_read_t;
+
+/* Opens part i of signal for a read of cols (and eq_col, when not NULL,
+ * as pr->key) under the handle's budgets: OW_OK, OW_ERROR with a message,
+ * OW_DECLINED for a part of format 1. pr is to be ended either way. */
+static int part_read_begin(part_read_t *pr, ow_search_t *s, int signal, size_t i,
+			   const char *eq_col, const char *const *cols, int ncols, char *err,
+			   size_t errlen)
 {
-	ow_search_part_t *p = ow_search_whole_part(s, signal, i);
-	const ow_pq_coldef_t *defs = ow_columns_schema(signal);
-	int nschema = ow_columns_ncols(signal), key = -1;
-	int *sc = ow_alloc((size_t)OW_MAX(ncols, 1) * sizeof(int));
-	for (int c = 0; c < nschema; c++)
-		if (strcmp(defs[c].name, eq_col) == 0)
-			key = c;
+	size_t nc = (size_t)OW_MAX(ncols, 1);
+	*pr = (part_read_t){.s = s,
+			    .p = ow_search_whole_part(s, signal, i),
+			    .defs = ow_columns_schema(signal),
+			    .ncols = ncols,
+			    .key = -1,
+			    .sc = ow_alloc(nc * sizeof(int)),
+			    .o = ow_calloc(nc, sizeof(ow_col_t)),
+			    .cd = ow_calloc(nc, sizeof(ow_pq_codes_t)),
+			    .vpos = ow_calloc(nc, sizeof(size_t)),
+			    .code = ow_calloc(nc, sizeof(int64_t)),
+			    .defp = ow_calloc(nc, sizeof(uint8_t *)),
+			    .codep = ow_calloc(nc, sizeof(uint32_t *)),
+			    .present = ow_calloc(nc, 1),
+			    .v = ow_calloc(nc, sizeof(ow_search_val_t)),
+			    .hex = ow_calloc(nc, OW_SEARCH_HEX_MAX)};
+	int nschema = ow_columns_ncols(signal);
+	for (int c = 0; eq_col && c < nschema; c++)
+		if (strcmp(pr->defs[c].name, eq_col) == 0)
+			pr->key = c;
 	for (int k = 0; k < ncols; k++) {
-		sc[k] = -1;
+		pr->sc[k] = -1;
 		for (int c = 0; cols[k] && c < nschema; c++)
-			if (strcmp(defs[c].name, cols[k]) == 0)
-				sc[k] = c;
+			if (strcmp(pr->defs[c].name, cols[k]) == 0)
+				pr->sc[k] = c;
 	}
 	/* a caller reading a part a piece at a time counts every piece */
 	ow_search_stats_t stats = s->stats;
 	ow_search_begin(s);
 	s->stats = stats;
-	int rc = OW_OK;
+	if (!pr->p->pq && ow_search_open_part(s, pr->p, signal, err, errlen) != OW_OK)
+		return OW_ERROR;
+	return ow_search_part_v1(pr->p, signal) ? OW_DECLINED : OW_OK;
+}
+
+/* Row group rg's columns, in the pages that hold a row sel wants (every
+ * page: sel NULL). */
+static int part_read_rg(part_read_t *pr, int rg, const uint8_t *sel, char *err, size_t errlen)
+{
+	size_t n = (size_t)ow_pq_row_group_rows(pr->p->pq, rg);
+	for (int k = 0; k < pr->ncols; k++) {
+		ow_col_clear(&pr->o[k]);
+		pr->cd[k].has_codes = 0;
+		pr->vpos[k] = 0;
+		pr->defp[k] = NULL;
+		pr->codep[k] = NULL;
+		int fc = pr->sc[k] < 0 ? -1 : pr->p->colmap[pr->sc[k]];
+		pr->present[k] = fc >= 0;
+		if (fc < 0)
+			continue; /* absent: NULL */
+		int text = pr->defs[pr->sc[k]].type == OW_PQ_BYTE_ARRAY;
+		if (ow_pq_read_column_ex(pr->p->pq, rg, fc, sel, &pr->o[k],
+					 text ? &pr->cd[k] : NULL, err, errlen) != OW_OK)
+			return OW_ERROR;
+		if (pr->o[k].nrows != n) {
+			snprintf(err, errlen, "column %s has %zu rows, its row group %zu",
+				 pr->defs[pr->sc[k]].name, pr->o[k].nrows, n);
+			return OW_ERROR;
+		}
+		pr->defp[k] = pr->o[k].defs.len ? pr->o[k].defs.data : NULL;
+		if (pr->cd[k].has_codes)
+			pr->codep[k] = (const uint32_t *)(const void *)pr->cd[k].codes.data;
+	}
+	return OW_OK;
+}
+
+/* Row r of the row group read into pr->v and pr->code; skip: only passed
+ * over (rows are read in order). */
+static inline int part_row_def(const part_read_t *pr, int k, size_t r)
+{
+	return pr->present[k] && (!pr->defp[k] || pr->defp[k][r]);
+}
+
+static void part_read_row(part_read_t *pr, size_t r, int skip)
+{
+	if (skip) {
+		for (int k = 0; k < pr->ncols; k++)
+			pr->vpos[k] += (size_t)part_row_def(pr, k, r);
+		return;
+	}
+	for (int k = 0; k < pr->ncols; k++) {
+		int def = part_row_def(pr, k, r);
+		ow_search_val_t *v = &pr->v[k];
+		if (!def) {
+			*v = (ow_search_val_t){.type = SQLITE_NULL};
+			pr->code[k] = -1;
+		} else if (pr->codep[k]) {
+			uint32_t e = pr->codep[k][pr->vpos[k]++];
+			*v = (ow_search_val_t){.type = SQLITE_TEXT};
+			v->p = ow_col_bytes_at(&pr->cd[k].dict, e, &v->n);
+			pr->code[k] = e;
+		} else {
+			ow_search_cell(&pr->defs[pr->sc[k]], &pr->o[k], pr->vpos[k]++, pr->hex[k],
+				       v);
+			pr->code[k] = -2;
+		}
+	}
+}
+
+static void part_read_end(part_read_t *pr)
+{
+	for (int k = 0; k < pr->ncols; k++) {
+		ow_col_free(&pr->o[k]);
+		ow_pq_codes_free(&pr->cd[k]);
+	}
+	free(pr->sc);
+	free(pr->o);
+	free(pr->cd);
+	free(pr->vpos);
+	free(pr->code);
+	free(pr->defp);
+	free(pr->codep);
+	free(pr->present);
+	free(pr->v);
+	free(pr->hex);
+}
+
+int ow_search_part_rows(ow_search_t *s, int signal, size_t i, const char *eq_col, const char *eq,
+			const char *const *cols, int ncols, ow_search_row_fn fn, void *arg,
+			char *err, size_t errlen)
+{
+	part_read_t pr;
+	int rc = part_read_begin(&pr, s, signal, i, eq_col, cols, ncols, err, errlen);
+	const ow_pq_coldef_t *defs = pr.defs;
+	int key = pr.key;
 	/* row groups pruned as a query's WHERE eq_col = eq prunes them */
 	ow_scan_pred_t pred = {.col = key, .base = key, .op = OW_SCAN_EQ};
 	ow_scan_t scan = {.signal = signal, .defs = defs, .p = &pred, .np = 1};
 	if (key < 0 || defs[key].type != OW_PQ_BYTE_ARRAY) {
 		snprintf(err, errlen, "no text column %s", eq_col);
 		rc = OW_ERROR;
-	} else if (!p->pq && ow_search_open_part(s, p, signal, err, errlen) != OW_OK) {
-		rc = OW_ERROR;
-	} else if (ow_search_part_v1(p, signal)) {
-		rc = OW_DECLINED;
-	} else {
+	} else if (rc == OW_OK) {
 		pred.vals = ow_alloc(sizeof(ow_search_val_t));
 		pred.vals[0] = (ow_search_val_t){
 		    .type = SQLITE_TEXT, .p = (const uint8_t *)ow_strdup(eq), .n = strlen(eq)};
@@ -100,86 +235,109 @@ int ow_search_part_rows(ow_search_t *s, int signal, size_t i, const char *eq_col
 		ow_scan_pred_ready(&pred, &defs[key]);
 	}
 	ow_col_t kcol = {0};
-	ow_col_t *o = ow_calloc((size_t)OW_MAX(ncols, 1), sizeof(ow_col_t));
-	size_t *vpos = ow_calloc((size_t)OW_MAX(ncols, 1), sizeof(size_t));
-	ow_search_val_t *v = ow_calloc((size_t)OW_MAX(ncols, 1), sizeof(ow_search_val_t));
+	ow_pq_codes_t kcodes = {0};
 	uint8_t *sel = NULL;
-	char(*hex)[OW_SEARCH_HEX_MAX] = ow_calloc((size_t)OW_MAX(ncols, 1), OW_SEARCH_HEX_MAX);
-	for (int rg = 0; rc == OW_OK && rg < ow_pq_num_row_groups(p->pq); rg++) {
-		if (!ow_scan_rg_may(&scan, p, rg))
+	for (int rg = 0; rc == OW_OK && rg < ow_pq_num_row_groups(pr.p->pq); rg++) {
+		if (!ow_scan_rg_may(&scan, pr.p, rg))
 			continue;
-		int fk = p->colmap[key];
-		size_t n = (size_t)ow_pq_row_group_rows(p->pq, rg);
+		size_t n = (size_t)ow_pq_row_group_rows(pr.p->pq, rg);
 		sel = ow_realloc(sel, OW_MAX(n, 1));
-		ow_pq_codes_t codes = {0};
 		ow_col_clear(&kcol);
-		if (ow_pq_read_column_ex(p->pq, rg, fk, NULL, &kcol, &codes, err, errlen) !=
-		    OW_OK) {
-			ow_pq_codes_free(&codes);
+		if (ow_pq_read_column_ex(pr.p->pq, rg, pr.p->colmap[key], NULL, &kcol, &kcodes, err,
+					 errlen) != OW_OK) {
 			rc = OW_ERROR;
 			break;
 		}
 		if (kcol.nrows != n) {
 			snprintf(err, errlen, "column %s has %zu rows, its row group %zu", eq_col,
 				 kcol.nrows, n);
-			ow_pq_codes_free(&codes);
 			rc = OW_ERROR;
 			break;
 		}
-		size_t hits = select_eq(&kcol, &codes, eq, n, sel);
-		ow_pq_codes_free(&codes);
+		size_t hits = select_eq(&kcol, &kcodes, eq, n, sel);
 		s->stats.row_groups++;
 		s->stats.rows += (int64_t)n;
-		for (int k = 0; hits && k < ncols && rc == OW_OK; k++) {
-			ow_col_clear(&o[k]);
-			vpos[k] = 0;
-			int fc = sc[k] < 0 ? -1 : p->colmap[sc[k]];
-			if (fc < 0)
-				continue; /* absent: NULL */
-			if (ow_pq_read_column_ex(p->pq, rg, fc, sel, &o[k], NULL, err, errlen) !=
-			    OW_OK)
-				rc = OW_ERROR;
-			else if (o[k].nrows != n) {
-				snprintf(err, errlen, "column %s has %zu rows, its row group %zu",
-					 defs[sc[k]].name, o[k].nrows, n);
-				rc = OW_ERROR;
-			}
-		}
+		if (hits)
+			rc = part_read_rg(&pr, rg, sel, err, errlen);
 		int group = 1;
 		for (size_t r = 0; hits && rc == OW_OK && r < n; r++) {
-			for (int k = 0; k < ncols; k++) {
-				int fc = sc[k] < 0 ? -1 : p->colmap[sc[k]];
-				int def = fc >= 0 && (!o[k].defs.len || o[k].defs.data[r]);
-				if (!sel[r]) {
-					vpos[k] += def;
-					continue;
-				}
-				if (def)
-					ow_search_cell(&defs[sc[k]], &o[k], vpos[k]++, hex[k],
-						       &v[k]);
-				else
-					v[k] = (ow_search_val_t){.type = SQLITE_NULL};
-			}
+			part_read_row(&pr, r, !sel[r]);
 			if (!sel[r])
 				continue;
 			if (ow_search_poll() != 0)
 				rc = OW_ERROR;
 			else
-				rc = fn(arg, v, group);
+				rc = fn(arg, pr.v, group);
 			group = 0;
 		}
 	}
 	if (rc == OW_ERROR && ow_search_expired(s))
 		ow_search_timeout_message(s, err, errlen);
 	ow_scan_pred_free(&pred);
-	for (int k = 0; k < ncols; k++)
-		ow_col_free(&o[k]);
+	ow_pq_codes_free(&kcodes);
 	ow_col_free(&kcol);
-	free(o);
-	free(vpos);
-	free(v);
 	free(sel);
-	free(sc);
-	free(hex);
+	part_read_end(&pr);
+	return rc;
+}
+
+int ow_search_part_distinct(ow_search_t *s, int signal, size_t i, const char *const *cols,
+			    int ncols, ow_search_row_fn fn, void *arg, char *err, size_t errlen)
+{
+	part_read_t pr;
+	int rc = part_read_begin(&pr, s, signal, i, NULL, cols, ncols, err, errlen);
+	size_t nc = (size_t)OW_MAX(ncols, 1);
+	/* the row before's values and entries (pointers into this row
+	 * group's buffers: compared within it) */
+	ow_search_val_t *pv = ow_calloc(nc, sizeof(ow_search_val_t));
+	int64_t *pcode = ow_calloc(nc, sizeof(int64_t));
+	for (int rg = 0; rc == OW_OK && rg < ow_pq_num_row_groups(pr.p->pq); rg++) {
+		size_t n = (size_t)ow_pq_row_group_rows(pr.p->pq, rg);
+		rc = part_read_rg(&pr, rg, NULL, err, errlen);
+		s->stats.row_groups++;
+		s->stats.rows += (int64_t)n;
+		/* where every column has codes (or is absent), a row the same
+		 * as the one before is told by them alone, and passed over */
+		int fast = rc == OW_OK;
+		for (int k = 0; fast && k < ncols; k++)
+			fast = !pr.present[k] || pr.codep[k];
+		for (size_t r = 0; rc == OW_OK && r < n; r++) {
+			if (fast && r > 0) {
+				int same = 1;
+				for (int k = 0; k < ncols && same; k++)
+					same = part_row_def(&pr, k, r)
+						   ? pcode[k] == pr.codep[k][pr.vpos[k]]
+						   : pcode[k] == -1;
+				if (same) {
+					for (int k = 0; k < ncols; k++)
+						pr.vpos[k] += (size_t)part_row_def(&pr, k, r);
+					continue;
+				}
+			}
+			part_read_row(&pr, r, 0);
+			int same = r > 0;
+			for (int k = 0; k < ncols && same; k++) {
+				const ow_search_val_t *a = &pr.v[k], *b = &pv[k];
+				if (pr.code[k] != -2 && pcode[k] != -2)
+					same = pr.code[k] == pcode[k];
+				else
+					same = a->type == b->type && a->i == b->i &&
+					       (a->type != SQLITE_FLOAT || a->d == b->d) &&
+					       a->n == b->n &&
+					       (a->n == 0 || memcmp(a->p, b->p, a->n) == 0);
+			}
+			memcpy(pv, pr.v, nc * sizeof(ow_search_val_t));
+			memcpy(pcode, pr.code, nc * sizeof(int64_t));
+			if (ow_search_poll() != 0)
+				rc = OW_ERROR;
+			else if (!same)
+				rc = fn(arg, pr.v, r == 0);
+		}
+	}
+	if (rc == OW_ERROR && ow_search_expired(s))
+		ow_search_timeout_message(s, err, errlen);
+	free(pv);
+	free(pcode);
+	part_read_end(&pr);
 	return rc;
 }
