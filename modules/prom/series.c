@@ -1021,20 +1021,23 @@ typedef struct {
 	size_t errlen;
 } rows_t;
 
-static int one_row(void *arg, const ow_search_val_t *v, int group)
+static int one_row(void *arg, const ow_search_val_t *v, int flags)
 {
 	rows_t *x = arg;
-	/* the row's key columns as the row before's (a repeated text is
-	 * mostly the same pointer; the row before's text is still there but
-	 * at a row group's start): the same key */
-	int same = x->last != NULL && !group;
-	for (int c = 0; c < C_QUANT && same; c++)
+	/* the row's key columns as the row before's (told by the reader, or
+	 * compared: a repeated text is mostly the same pointer; the row
+	 * before's text is still there but at a row group's start): the same
+	 * key */
+	int same = x->last != NULL && (flags & OW_SEARCH_ROW_FIRST) == 0,
+	    told = same && (flags & OW_SEARCH_ROW_SAME_KEY);
+	for (int c = 0; c < C_QUANT && same && !told; c++)
 		same = v[c].type == x->prev[c].type && v[c].n == x->prev[c].n &&
 		       v[c].i == x->prev[c].i &&
 		       (v[c].p == x->prev[c].p || memcmp(v[c].p, x->prev[c].p, v[c].n) == 0);
 	rowkey_t *k = same ? x->last : row_key(x->r, v);
 	x->last = k;
-	memcpy(x->prev, v, sizeof(x->prev));
+	if (!told)
+		memcpy(x->prev, v, sizeof(x->prev));
 	if (x->samples)
 		row_points(x->r, k, v);
 	if ((++x->nrows & 4095) != 0)
@@ -1152,7 +1155,7 @@ static int decode_piece(ow_prom_store_t *st, size_t i, const mname_t *name, ow_p
 	const char *cols[C_NCOLS];
 	point_columns(name->kinds, cols);
 	int rc = ow_search_part_rows(st->s, OW_METRICS, i, "metric_name", name->name, cols, C_NCOLS,
-				     one_row, &x, err, errlen);
+				     C_QUANT, one_row, &x, err, errlen);
 	if (rc == OW_DECLINED)
 		rc = read_sql(st, &r, (ptrdiff_t)i, name, 1, 1, 0, 0, 0, err, errlen);
 	else if (rc == OW_OK) {

@@ -80,6 +80,7 @@ typedef struct {
 	ow_pq_codes_t *cd;
 	size_t *vpos;
 	int64_t *code; /* the row's dictionary entry; -1 NULL, -2 no codes */
+	size_t *last;  /* the row's value (an index, when code is -2) */
 	/* the row group's, by column: its defs (NULL: every row defined, or
 	 * the column absent), its codes (NULL: none), present in the part */
 	const uint8_t **defp;
@@ -107,6 +108,7 @@ static int part_read_begin(part_read_t *pr, ow_search_t *s, int signal, size_t i
 			    .cd = ow_calloc(nc, sizeof(ow_pq_codes_t)),
 			    .vpos = ow_calloc(nc, sizeof(size_t)),
 			    .code = ow_calloc(nc, sizeof(int64_t)),
+			    .last = ow_calloc(nc, sizeof(size_t)),
 			    .defp = ow_calloc(nc, sizeof(uint8_t *)),
 			    .codep = ow_calloc(nc, sizeof(uint32_t *)),
 			    .present = ow_calloc(nc, 1),
@@ -162,22 +164,41 @@ static int part_read_rg(part_read_t *pr, int rg, const uint8_t *sel, char *err, 
 	return OW_OK;
 }
 
-/* Row r of the row group read into pr->v and pr->code; skip: only passed
- * over (rows are read in order). */
-static inline int part_row_def(const part_read_t *pr, int k, size_t r)
+/* 1 when column k has a value in row r of the row group read. */
+static inline int part_defined(const part_read_t *pr, int k, size_t r)
 {
 	return pr->present[k] && (!pr->defp[k] || pr->defp[k][r]);
 }
 
-static void part_read_row(part_read_t *pr, size_t r, int skip)
+/* 1 when column k holds in row r what it held in the row read before
+ * (in this row group): the same entry, NULL, or value. */
+static int part_same(const part_read_t *pr, int k, size_t r)
 {
-	if (skip) {
-		for (int k = 0; k < pr->ncols; k++)
-			pr->vpos[k] += (size_t)part_row_def(pr, k, r);
-		return;
+	if (!part_defined(pr, k, r))
+		return pr->code[k] == -1;
+	if (pr->code[k] == -1)
+		return 0;
+	size_t cur = pr->vpos[k], prev = pr->last[k];
+	if (pr->codep[k])
+		return pr->code[k] == pr->codep[k][cur];
+	const ow_col_t *o = &pr->o[k];
+	const ow_pq_coldef_t *d = &pr->defs[pr->sc[k]];
+	if (d->type == OW_PQ_BYTE_ARRAY) {
+		size_t an, bn;
+		const uint8_t *a = ow_col_bytes_at(o, ow_col_entry(o, prev), &an),
+			      *b = ow_col_bytes_at(o, ow_col_entry(o, cur), &bn);
+		return an == bn && memcmp(a, b, an) == 0;
 	}
-	for (int k = 0; k < pr->ncols; k++) {
-		int def = part_row_def(pr, k, r);
+	size_t w = ow_pq_width(d);
+	return memcmp(o->fixed.data + w * prev, o->fixed.data + w * cur, w) == 0;
+}
+
+/* Columns k0.. of row r of the row group read into pr->v and pr->code
+ * (pr->vpos: the values of the rows before it). */
+static void part_read_row(part_read_t *pr, size_t r, int k0)
+{
+	for (int k = k0; k < pr->ncols; k++) {
+		int def = part_defined(pr, k, r);
 		ow_search_val_t *v = &pr->v[k];
 		if (!def) {
 			*v = (ow_search_val_t){.type = SQLITE_NULL};
@@ -188,6 +209,7 @@ static void part_read_row(part_read_t *pr, size_t r, int skip)
 			v->p = ow_col_bytes_at(&pr->cd[k].dict, e, &v->n);
 			pr->code[k] = e;
 		} else {
+			pr->last[k] = pr->vpos[k];
 			ow_search_cell(&pr->defs[pr->sc[k]], &pr->o[k], pr->vpos[k]++, pr->hex[k],
 				       v);
 			pr->code[k] = -2;
@@ -206,6 +228,7 @@ static void part_read_end(part_read_t *pr)
 	free(pr->cd);
 	free(pr->vpos);
 	free(pr->code);
+	free(pr->last);
 	free(pr->defp);
 	free(pr->codep);
 	free(pr->present);
@@ -213,9 +236,45 @@ static void part_read_end(part_read_t *pr)
 	free(pr->hex);
 }
 
+/* chg[r] set where column k of the row group read may differ from row
+ * r - 1's: its code changes, or every row for a column without codes. */
+static void mark_changes(const part_read_t *pr, int k, size_t n, uint8_t *chg)
+{
+	if (!pr->present[k])
+		return;
+	const uint32_t *c = pr->codep[k];
+	const uint8_t *d = pr->defp[k];
+	if (!c) {
+		memset(chg, 1, n);
+	} else if (!d) {
+		for (size_t r = 1; r < n; r++)
+			chg[r] |= c[r] != c[r - 1];
+	} else {
+		int64_t prev = -1;
+		for (size_t r = 0, vp = 0; r < n; r++) {
+			int64_t cur = d[r] ? (int64_t)c[vp++] : -1;
+			chg[r] |= r > 0 && cur != prev;
+			prev = cur;
+		}
+	}
+}
+
+/* The values column k has in rows [from, to) of the row group read. */
+static size_t defined(const part_read_t *pr, int k, size_t from, size_t to)
+{
+	if (!pr->present[k])
+		return 0;
+	if (!pr->defp[k])
+		return to - from;
+	size_t m = 0;
+	for (size_t r = from; r < to; r++)
+		m += pr->defp[k][r] != 0;
+	return m;
+}
+
 int ow_search_part_rows(ow_search_t *s, int signal, size_t i, const char *eq_col, const char *eq,
-			const char *const *cols, int ncols, ow_search_row_fn fn, void *arg,
-			char *err, size_t errlen)
+			const char *const *cols, int ncols, int nkey, ow_search_row_fn fn,
+			void *arg, char *err, size_t errlen)
 {
 	part_read_t pr;
 	int rc = part_read_begin(&pr, s, signal, i, eq_col, cols, ncols, err, errlen);
@@ -260,14 +319,26 @@ int ow_search_part_rows(ow_search_t *s, int signal, size_t i, const char *eq_col
 		if (hits)
 			rc = part_read_rg(&pr, rg, sel, err, errlen);
 		int group = 1;
+		size_t from = 0; /* the rows before it are passed over */
 		for (size_t r = 0; hits && rc == OW_OK && r < n; r++) {
-			part_read_row(&pr, r, !sel[r]);
 			if (!sel[r])
 				continue;
+			for (int k = 0; k < ncols; k++)
+				pr.vpos[k] += defined(&pr, k, from, r);
+			from = r + 1;
+			/* the key the row before's: its entries, by code */
+			int same = !group;
+			for (int k = 0; k < nkey && same; k++)
+				same = part_same(&pr, k, r);
+			for (int k = 0; k < nkey && same; k++)
+				pr.vpos[k] += part_defined(&pr, k, r);
+			part_read_row(&pr, r, same ? nkey : 0);
 			if (ow_search_poll() != 0)
 				rc = OW_ERROR;
 			else
-				rc = fn(arg, pr.v, group);
+				rc = fn(arg, pr.v,
+					(group ? OW_SEARCH_ROW_FIRST : 0) |
+					    (same ? OW_SEARCH_ROW_SAME_KEY : 0));
 			group = 0;
 		}
 	}
@@ -291,29 +362,30 @@ int ow_search_part_distinct(ow_search_t *s, int signal, size_t i, const char *co
 	 * group's buffers: compared within it) */
 	ow_search_val_t *pv = ow_calloc(nc, sizeof(ow_search_val_t));
 	int64_t *pcode = ow_calloc(nc, sizeof(int64_t));
+	uint8_t *chg = NULL;
 	for (int rg = 0; rc == OW_OK && rg < ow_pq_num_row_groups(pr.p->pq); rg++) {
 		size_t n = (size_t)ow_pq_row_group_rows(pr.p->pq, rg);
 		rc = part_read_rg(&pr, rg, NULL, err, errlen);
 		s->stats.row_groups++;
 		s->stats.rows += (int64_t)n;
-		/* where every column has codes (or is absent), a row the same
-		 * as the one before is told by them alone, and passed over */
-		int fast = rc == OW_OK;
-		for (int k = 0; fast && k < ncols; k++)
-			fast = !pr.present[k] || pr.codep[k];
+		/* the rows that may differ from the row before: where a
+		 * column's code changes (every row of a column without codes),
+		 * column by column; the others are passed over */
+		chg = ow_realloc(chg, OW_MAX(n, 1));
+		memset(chg, 0, n);
+		if (n)
+			chg[0] = 1;
+		for (int k = 0; rc == OW_OK && k < ncols; k++)
+			mark_changes(&pr, k, n, chg);
+		if (rc == OW_OK && ow_search_poll() != 0)
+			rc = OW_ERROR;
+		size_t from = 0;
 		for (size_t r = 0; rc == OW_OK && r < n; r++) {
-			if (fast && r > 0) {
-				int same = 1;
-				for (int k = 0; k < ncols && same; k++)
-					same = part_row_def(&pr, k, r)
-						   ? pcode[k] == pr.codep[k][pr.vpos[k]]
-						   : pcode[k] == -1;
-				if (same) {
-					for (int k = 0; k < ncols; k++)
-						pr.vpos[k] += (size_t)part_row_def(&pr, k, r);
-					continue;
-				}
-			}
+			if (!chg[r])
+				continue;
+			for (int k = 0; k < ncols; k++)
+				pr.vpos[k] += defined(&pr, k, from, r);
+			from = r + 1;
 			part_read_row(&pr, r, 0);
 			int same = r > 0;
 			for (int k = 0; k < ncols && same; k++) {
@@ -331,13 +403,14 @@ int ow_search_part_distinct(ow_search_t *s, int signal, size_t i, const char *co
 			if (ow_search_poll() != 0)
 				rc = OW_ERROR;
 			else if (!same)
-				rc = fn(arg, pr.v, r == 0);
+				rc = fn(arg, pr.v, r == 0 ? OW_SEARCH_ROW_FIRST : 0);
 		}
 	}
 	if (rc == OW_ERROR && ow_search_expired(s))
 		ow_search_timeout_message(s, err, errlen);
 	free(pv);
 	free(pcode);
+	free(chg);
 	part_read_end(&pr);
 	return rc;
 }
