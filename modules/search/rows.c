@@ -86,6 +86,7 @@ typedef struct {
 	const uint8_t **defp;
 	const uint32_t **codep;
 	uint8_t *present;
+	int *live, nlive; /* the present columns, in order */
 	ow_search_val_t *v;
 	char (*hex)[OW_SEARCH_HEX_MAX];
 } part_read_t;
@@ -112,6 +113,7 @@ static int part_read_begin(part_read_t *pr, ow_search_t *s, int signal, size_t i
 			    .defp = ow_calloc(nc, sizeof(uint8_t *)),
 			    .codep = ow_calloc(nc, sizeof(uint32_t *)),
 			    .present = ow_calloc(nc, 1),
+			    .live = ow_calloc(nc, sizeof(int)),
 			    .v = ow_calloc(nc, sizeof(ow_search_val_t)),
 			    .hex = ow_calloc(nc, OW_SEARCH_HEX_MAX)};
 	int nschema = ow_columns_ncols(signal);
@@ -138,6 +140,7 @@ static int part_read_begin(part_read_t *pr, ow_search_t *s, int signal, size_t i
 static int part_read_rg(part_read_t *pr, int rg, const uint8_t *sel, char *err, size_t errlen)
 {
 	size_t n = (size_t)ow_pq_row_group_rows(pr->p->pq, rg);
+	pr->nlive = 0;
 	for (int k = 0; k < pr->ncols; k++) {
 		ow_col_clear(&pr->o[k]);
 		pr->cd[k].has_codes = 0;
@@ -146,8 +149,12 @@ static int part_read_rg(part_read_t *pr, int rg, const uint8_t *sel, char *err, 
 		pr->codep[k] = NULL;
 		int fc = pr->sc[k] < 0 ? -1 : pr->p->colmap[pr->sc[k]];
 		pr->present[k] = fc >= 0;
-		if (fc < 0)
-			continue; /* absent: NULL */
+		if (fc < 0) { /* absent: NULL */
+			pr->v[k] = (ow_search_val_t){.type = SQLITE_NULL};
+			pr->code[k] = -1;
+			continue;
+		}
+		pr->live[pr->nlive++] = k;
 		int text = pr->defs[pr->sc[k]].type == OW_PQ_BYTE_ARRAY;
 		if (ow_pq_read_column_ex(pr->p->pq, rg, fc, sel, &pr->o[k],
 					 text ? &pr->cd[k] : NULL, err, errlen) != OW_OK)
@@ -197,8 +204,11 @@ static int part_same(const part_read_t *pr, int k, size_t r)
  * (pr->vpos: the values of the rows before it). */
 static void part_read_row(part_read_t *pr, size_t r, int k0)
 {
-	for (int k = k0; k < pr->ncols; k++) {
-		int def = part_defined(pr, k, r);
+	for (int j = 0; j < pr->nlive; j++) {
+		int k = pr->live[j];
+		if (k < k0)
+			continue;
+		int def = !pr->defp[k] || pr->defp[k][r];
 		ow_search_val_t *v = &pr->v[k];
 		if (!def) {
 			*v = (ow_search_val_t){.type = SQLITE_NULL};
@@ -232,6 +242,7 @@ static void part_read_end(part_read_t *pr)
 	free(pr->defp);
 	free(pr->codep);
 	free(pr->present);
+	free(pr->live);
 	free(pr->v);
 	free(pr->hex);
 }
@@ -259,17 +270,23 @@ static void mark_changes(const part_read_t *pr, int k, size_t n, uint8_t *chg)
 	}
 }
 
-/* The values column k has in rows [from, to) of the row group read. */
-static size_t defined(const part_read_t *pr, int k, size_t from, size_t to)
+/* The columns' values in rows [from, to) of the row group read passed
+ * over. */
+static void part_skip(part_read_t *pr, size_t from, size_t to)
 {
-	if (!pr->present[k])
-		return 0;
-	if (!pr->defp[k])
-		return to - from;
-	size_t m = 0;
-	for (size_t r = from; r < to; r++)
-		m += pr->defp[k][r] != 0;
-	return m;
+	if (from == to)
+		return;
+	for (int j = 0; j < pr->nlive; j++) {
+		int k = pr->live[j];
+		const uint8_t *d = pr->defp[k];
+		size_t m = to - from;
+		if (d) {
+			m = 0;
+			for (size_t r = from; r < to; r++)
+				m += d[r] != 0;
+		}
+		pr->vpos[k] += m;
+	}
 }
 
 int ow_search_part_rows(ow_search_t *s, int signal, size_t i, const char *eq_col, const char *eq,
@@ -323,8 +340,7 @@ int ow_search_part_rows(ow_search_t *s, int signal, size_t i, const char *eq_col
 		for (size_t r = 0; hits && rc == OW_OK && r < n; r++) {
 			if (!sel[r])
 				continue;
-			for (int k = 0; k < ncols; k++)
-				pr.vpos[k] += defined(&pr, k, from, r);
+			part_skip(&pr, from, r);
 			from = r + 1;
 			/* the key the row before's: its entries, by code */
 			int same = !group;
@@ -383,8 +399,7 @@ int ow_search_part_distinct(ow_search_t *s, int signal, size_t i, const char *co
 		for (size_t r = 0; rc == OW_OK && r < n; r++) {
 			if (!chg[r])
 				continue;
-			for (int k = 0; k < ncols; k++)
-				pr.vpos[k] += defined(&pr, k, from, r);
+			part_skip(&pr, from, r);
 			from = r + 1;
 			part_read_row(&pr, r, 0);
 			int same = r > 0;
