@@ -87,6 +87,9 @@ typedef struct {
 	const uint32_t **codep;
 	uint8_t *present;
 	int *live, nlive; /* the present columns, in order */
+	uint8_t *konst;	  /* set by the caller: a column the row group's
+			   * statistics say is one text (or NULL) throughout:
+			   * not read, pr->v[k] that */
 	ow_search_val_t *v;
 	char (*hex)[OW_SEARCH_HEX_MAX];
 } part_read_t;
@@ -114,6 +117,7 @@ static int part_read_begin(part_read_t *pr, ow_search_t *s, int signal, size_t i
 			    .codep = ow_calloc(nc, sizeof(uint32_t *)),
 			    .present = ow_calloc(nc, 1),
 			    .live = ow_calloc(nc, sizeof(int)),
+			    .konst = ow_calloc(nc, 1),
 			    .v = ow_calloc(nc, sizeof(ow_search_val_t)),
 			    .hex = ow_calloc(nc, OW_SEARCH_HEX_MAX)};
 	int nschema = ow_columns_ncols(signal);
@@ -148,7 +152,9 @@ static int part_read_rg(part_read_t *pr, int rg, const uint8_t *sel, char *err, 
 		pr->defp[k] = NULL;
 		pr->codep[k] = NULL;
 		int fc = pr->sc[k] < 0 ? -1 : pr->p->colmap[pr->sc[k]];
-		pr->present[k] = fc >= 0;
+		pr->present[k] = fc >= 0 && !pr->konst[k];
+		if (pr->konst[k])
+			continue;
 		if (fc < 0) { /* absent: NULL */
 			pr->v[k] = (ow_search_val_t){.type = SQLITE_NULL};
 			pr->code[k] = -1;
@@ -243,12 +249,14 @@ static void part_read_end(part_read_t *pr)
 	free(pr->codep);
 	free(pr->present);
 	free(pr->live);
+	free(pr->konst);
 	free(pr->v);
 	free(pr->hex);
 }
 
 /* chg[r] set where column k of the row group read may differ from row
- * r - 1's: its code changes, or every row for a column without codes. */
+ * r - 1's: its code changes, or every row for a column without codes
+ * (but one of NULLs alone). */
 static void mark_changes(const part_read_t *pr, int k, size_t n, uint8_t *chg)
 {
 	if (!pr->present[k])
@@ -256,7 +264,8 @@ static void mark_changes(const part_read_t *pr, int k, size_t n, uint8_t *chg)
 	const uint32_t *c = pr->codep[k];
 	const uint8_t *d = pr->defp[k];
 	if (!c) {
-		memset(chg, 1, n);
+		if (pr->o[k].nvals) /* not NULL throughout */
+			memset(chg, 1, n);
 	} else if (!d) {
 		for (size_t r = 1; r < n; r++)
 			chg[r] |= c[r] != c[r - 1];
@@ -368,6 +377,31 @@ int ow_search_part_rows(ow_search_t *s, int signal, size_t i, const char *eq_col
 	return rc;
 }
 
+/* Marks the text columns that row group rg of pr's part holds one value
+ * (or NULL) in throughout, by its statistics, with that value. */
+static void part_constants(part_read_t *pr, int rg, size_t n)
+{
+	for (int k = 0; k < pr->ncols; k++) {
+		int fc = pr->sc[k] < 0 ? -1 : pr->p->colmap[pr->sc[k]];
+		ow_pq_stats_t st;
+		pr->konst[k] = 0;
+		if (fc < 0 || pr->defs[pr->sc[k]].type != OW_PQ_BYTE_ARRAY ||
+		    ow_pq_stats(pr->p->pq, rg, fc, &st) != OW_OK)
+			continue;
+		if (st.null_count == (int64_t)n) {
+			pr->v[k] = (ow_search_val_t){.type = SQLITE_NULL};
+			pr->code[k] = -1;
+			pr->konst[k] = 1;
+		} else if (st.null_count == 0 && st.has_minmax && st.min_len == st.max_len &&
+			   memcmp(st.min, st.max, st.min_len) == 0) {
+			pr->v[k] =
+			    (ow_search_val_t){.type = SQLITE_TEXT, .p = st.min, .n = st.min_len};
+			pr->code[k] = 0;
+			pr->konst[k] = 1;
+		}
+	}
+}
+
 int ow_search_part_distinct(ow_search_t *s, int signal, size_t i, const char *const *cols,
 			    int ncols, ow_search_row_fn fn, void *arg, char *err, size_t errlen)
 {
@@ -381,6 +415,7 @@ int ow_search_part_distinct(ow_search_t *s, int signal, size_t i, const char *co
 	uint8_t *chg = NULL;
 	for (int rg = 0; rc == OW_OK && rg < ow_pq_num_row_groups(pr.p->pq); rg++) {
 		size_t n = (size_t)ow_pq_row_group_rows(pr.p->pq, rg);
+		part_constants(&pr, rg, n);
 		rc = part_read_rg(&pr, rg, NULL, err, errlen);
 		s->stats.row_groups++;
 		s->stats.rows += (int64_t)n;
