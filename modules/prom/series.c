@@ -29,21 +29,20 @@
  *
  * Reading: the metrics (name, type, unit) of every part, and of the
  * buffered rows, decide the stored names a selector's __name__ matchers
- * can reach. Then each committed part in the span is read a piece at a
- * time - one stored metric in one part, every series and every point of
- * it - from the cache (cache.c), or decoded and put there: its rows read
- * straight from the part's columns (ow_search_part_rows: row groups and
- * pages without the metric skipped, no SQL), through SQL only for a part
- * the search engine must convert (format 1). Parts are a snapshot's, so
- * a piece is the part's whatever the query's span; the matchers and the
- * span pick series and points out of it. A piece the cache would not keep
- * (prom.cache_bytes 0), and label sets alone on a miss (the series and
- * label APIs), are not decoded whole: the part is read through SQL for
- * the span (label columns alone, grouped) straight into the answer. The
- * buffered rows, which change, are read through SQL (the span's times
- * and the names) at each fetch, after the parts. A row's labels are made
- * once per distinct (metric, resource, attributes): rows of one series
- * come together in a part.
+ * can reach (a part's read once, without SQL: ow_search_part_distinct,
+ * then cached; the buffered rows' through SQL). Then each committed part in the span is read a
+ * piece at a time - one stored metric in one part, every series and every point of it - from the
+ * cache (cache.c), or decoded and put there: its rows read straight from the part's columns
+ * (ow_search_part_rows: row groups and pages without the metric skipped, no SQL), through SQL only
+ * for a part the search engine must convert (format 1). Parts are a snapshot's, so a piece is the
+ * part's whatever the query's span; the matchers and the span pick series and points out of it. A
+ * piece the cache would not keep (prom.cache_bytes 0), and label sets alone on a miss (the series
+ * and label APIs), are not decoded whole: the part is read through SQL for the span (label columns
+ * alone, grouped) straight into the answer. The buffered rows, which change, are read through SQL
+ * (the span's times and the names) at each fetch, after the parts. A row's labels are made once per
+ * distinct (metric, resource, attributes): rows of one series come together in a part, and the
+ * reader tells a row of the series before by its key columns' dictionary codes
+ * (OW_SEARCH_ROW_SAME_KEY).
  *
  * What a request fetches is charged against its query.max_memory_bytes
  * (ow_prom_store_t, and the search handle's ow_search_hold: its SQL counts
