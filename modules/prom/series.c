@@ -29,21 +29,20 @@
  *
  * Reading: the metrics (name, type, unit) of every part, and of the
  * buffered rows, decide the stored names a selector's __name__ matchers
- * can reach. Then each committed part in the span is read a piece at a
- * time - one stored metric in one part, every series and every point of
- * it - from the cache (cache.c), or decoded and put there: its rows read
- * straight from the part's columns (ow_search_part_rows: row groups and
- * pages without the metric skipped, no SQL), through SQL only for a part
- * the search engine must convert (format 1). Parts are a snapshot's, so
- * a piece is the part's whatever the query's span; the matchers and the
- * span pick series and points out of it. A piece the cache would not keep
- * (prom.cache_bytes 0), and label sets alone on a miss (the series and
- * label APIs), are not decoded whole: the part is read through SQL for
- * the span (label columns alone, grouped) straight into the answer. The
- * buffered rows, which change, are read through SQL (the span's times
- * and the names) at each fetch, after the parts. A row's labels are made
- * once per distinct (metric, resource, attributes): rows of one series
- * come together in a part.
+ * can reach (a part's read once, without SQL: ow_search_part_distinct,
+ * then cached; the buffered rows' through SQL). Then each committed part in the span is read a
+ * piece at a time - one stored metric in one part, every series and every point of it - from the
+ * cache (cache.c), or decoded and put there: its rows read straight from the part's columns
+ * (ow_search_part_rows: row groups and pages without the metric skipped, no SQL), through SQL only
+ * for a part the search engine must convert (format 1). Parts are a snapshot's, so a piece is the
+ * part's whatever the query's span; the matchers and the span pick series and points out of it. A
+ * piece the cache would not keep (prom.cache_bytes 0), and label sets alone on a miss (the series
+ * and label APIs), are not decoded whole: the part is read through SQL for the span (label columns
+ * alone, grouped) straight into the answer. The buffered rows, which change, are read through SQL
+ * (the span's times and the names) at each fetch, after the parts. A row's labels are made once per
+ * distinct (metric, resource, attributes): rows of one series come together in a part, and the
+ * reader tells a row of the series before by its key columns' dictionary codes
+ * (OW_SEARCH_ROW_SAME_KEY).
  *
  * What a request fetches is charged against its query.max_memory_bytes
  * (ow_prom_store_t, and the search handle's ow_search_hold: its SQL counts
@@ -801,8 +800,17 @@ static struct ow_prom_names *names_of(const ow_buf_t *rows)
 
 static int sql_failed(ow_prom_store_t *st, char *err, size_t errlen);
 
+/* A row of ow_search_part_distinct packed onto the buffer arg. */
+static int pack_row(void *arg, const ow_search_val_t *v, int group)
+{
+	(void)group;
+	ow_search_pack(arg, v, 3);
+	return OW_OK;
+}
+
 /* The metrics (name, type, unit) of every part and of the buffered rows,
- * distinct, into st->names; a part's from the cache. */
+ * distinct, into st->names; a part's from the cache (its rows in the
+ * order read, a metric maybe more than once: names_of keeps one). */
 static int load_names(ow_prom_store_t *st, char *err, size_t errlen)
 {
 	static const char sql[] = "SELECT DISTINCT metric_name, metric_type, metric_unit "
@@ -816,11 +824,21 @@ static int load_names(ow_prom_store_t *st, char *err, size_t errlen)
 		const void *part = ow_search_partref(st->s, OW_METRICS, i);
 		const ow_prom_piece_t *p = part ? ow_prom_cache_get(part, "n:") : NULL;
 		if (!p) {
+			/* the part's columns read by dictionary codes; through
+			 * SQL where the search engine must convert them */
+			static const char *const cols[] = {"metric_name", "metric_type",
+							   "metric_unit"};
 			ow_prom_piece_t fresh = {0};
-			ow_search_scope(st->s, OW_METRICS, (ptrdiff_t)i);
-			rc = ow_search_select(st->s, sql, -1, 0, OW_SEARCH_AUTO, OW_SEARCH_PACKED,
-					      &fresh.rows, &(const char *){NULL}, err, errlen);
-			ow_search_scope(st->s, OW_METRICS, OW_SEARCH_EVERYTHING);
+			rc = ow_search_part_distinct(st->s, OW_METRICS, i, cols, 3, pack_row,
+						     &fresh.rows, err, errlen);
+			if (rc == OW_DECLINED) {
+				fresh.rows.len = 0;
+				ow_search_scope(st->s, OW_METRICS, (ptrdiff_t)i);
+				rc = ow_search_select(st->s, sql, -1, 0, OW_SEARCH_AUTO,
+						      OW_SEARCH_PACKED, &fresh.rows,
+						      &(const char *){NULL}, err, errlen);
+				ow_search_scope(st->s, OW_METRICS, OW_SEARCH_EVERYTHING);
+			}
 			if (rc != OW_OK) {
 				ow_buf_free(&fresh.rows);
 				ow_buf_free(&all);
@@ -1002,20 +1020,23 @@ typedef struct {
 	size_t errlen;
 } rows_t;
 
-static int one_row(void *arg, const ow_search_val_t *v, int group)
+static int one_row(void *arg, const ow_search_val_t *v, int flags)
 {
 	rows_t *x = arg;
-	/* the row's key columns as the row before's (a repeated text is
-	 * mostly the same pointer; the row before's text is still there but
-	 * at a row group's start): the same key */
-	int same = x->last != NULL && !group;
-	for (int c = 0; c < C_QUANT && same; c++)
+	/* the row's key columns as the row before's (told by the reader, or
+	 * compared: a repeated text is mostly the same pointer; the row
+	 * before's text is still there but at a row group's start): the same
+	 * key */
+	int same = x->last != NULL && (flags & OW_SEARCH_ROW_FIRST) == 0,
+	    told = same && (flags & OW_SEARCH_ROW_SAME_KEY);
+	for (int c = 0; c < C_QUANT && same && !told; c++)
 		same = v[c].type == x->prev[c].type && v[c].n == x->prev[c].n &&
 		       v[c].i == x->prev[c].i &&
 		       (v[c].p == x->prev[c].p || memcmp(v[c].p, x->prev[c].p, v[c].n) == 0);
 	rowkey_t *k = same ? x->last : row_key(x->r, v);
 	x->last = k;
-	memcpy(x->prev, v, sizeof(x->prev));
+	if (!told)
+		memcpy(x->prev, v, sizeof(x->prev));
 	if (x->samples)
 		row_points(x->r, k, v);
 	if ((++x->nrows & 4095) != 0)
@@ -1133,7 +1154,7 @@ static int decode_piece(ow_prom_store_t *st, size_t i, const mname_t *name, ow_p
 	const char *cols[C_NCOLS];
 	point_columns(name->kinds, cols);
 	int rc = ow_search_part_rows(st->s, OW_METRICS, i, "metric_name", name->name, cols, C_NCOLS,
-				     one_row, &x, err, errlen);
+				     C_QUANT, one_row, &x, err, errlen);
 	if (rc == OW_DECLINED)
 		rc = read_sql(st, &r, (ptrdiff_t)i, name, 1, 1, 0, 0, 0, err, errlen);
 	else if (rc == OW_OK) {

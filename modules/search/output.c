@@ -332,28 +332,17 @@ void ow_search_out_row(ow_search_out_t *o, const ow_search_val_t *v)
 	case OW_SEARCH_PACKED:
 		for (int i = 0; i < o->ncols; i++) {
 			uint8_t t = (uint8_t)v[i].type;
-			if (t == SQLITE_INTEGER) {
-				ow_buf_add(o->out, &t, 1);
-				ow_buf_add(o->out, &v[i].i, 8);
-			} else if (t == SQLITE_FLOAT) {
-				ow_buf_add(o->out, &t, 1);
-				ow_buf_add(o->out, &v[i].d, 8);
-			} else if (t == SQLITE_TEXT || t == SQLITE_BLOB) {
+			if (t == SQLITE_TEXT || t == SQLITE_BLOB) {
 				/* the same text as the row before's: one byte */
 				if (o->nrows && o->prev_type[i] == t && o->prev_len[i] == v[i].n &&
 				    memcmp(o->out->data + o->prev_off[i], v[i].p, v[i].n) == 0) {
 					ow_buf_add(o->out, &(uint8_t){OW_SEARCH_PACKED_SAME}, 1);
 					continue;
 				}
-				uint32_t n = (uint32_t)v[i].n;
-				ow_buf_add(o->out, &t, 1);
-				ow_buf_add(o->out, &n, 4);
-				o->prev_off[i] = o->out->len;
+				o->prev_off[i] = o->out->len + 5;
 				o->prev_len[i] = v[i].n;
-				ow_buf_add(o->out, v[i].p, v[i].n);
-			} else {
-				ow_buf_add(o->out, &t, 1);
 			}
+			ow_search_pack(o->out, &v[i], 1);
 			o->prev_type[i] = t;
 		}
 		break;
@@ -377,6 +366,23 @@ void ow_search_out_end(ow_search_out_t *o)
 	free(o->prev_off);
 	free(o->prev_len);
 	free(o->prev_type);
+}
+
+void ow_search_pack(ow_buf_t *out, const ow_search_val_t *v, int ncols)
+{
+	for (int i = 0; i < ncols; i++) {
+		uint8_t t = (uint8_t)v[i].type;
+		ow_buf_add(out, &t, 1);
+		if (t == SQLITE_INTEGER) {
+			ow_buf_add(out, &v[i].i, 8);
+		} else if (t == SQLITE_FLOAT) {
+			ow_buf_add(out, &v[i].d, 8);
+		} else if (t == SQLITE_TEXT || t == SQLITE_BLOB) {
+			uint32_t n = (uint32_t)v[i].n;
+			ow_buf_add(out, &n, 4);
+			ow_buf_add(out, v[i].p, v[i].n);
+		}
+	}
 }
 
 int ow_search_packed_next(const ow_buf_t *b, size_t *pos, int ncols, ow_search_val_t *v)

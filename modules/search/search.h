@@ -73,6 +73,9 @@ typedef struct {
  * as it was (the same p: a caller may compare pointers). */
 #define OW_SEARCH_PACKED_SAME 0xff
 int ow_search_packed_next(const ow_buf_t *b, size_t *pos, int ncols, ow_search_val_t *v);
+/* Appends v[0..ncols) to out as one packed row (no value written as
+ * OW_SEARCH_PACKED_SAME): rows a caller packs itself read back alike. */
+void ow_search_pack(ow_buf_t *out, const ow_search_val_t *v, int ncols);
 
 typedef struct ow_search_opts_s {
 	const char *data_dir;
@@ -143,15 +146,27 @@ void ow_search_scope(ow_search_t *s, int signal, ptrdiff_t part);
  * without SQL (rows.c): fn is called with each row's values of columns
  * cols[0..ncols) (a NULL name: NULL), as a query reads them, until it
  * returns other than OW_OK, which is returned. A text points into the row
- * group's buffers: equal pointers are equal values within a row group;
- * group is 1 at each row group's first row. Under the handle's budgets
- * as a query (OW_ERROR with its message when one stops it). OW_OK;
- * OW_ERROR with a message; OW_DECLINED for a part the SQL engine must read
- * (one of format 1). */
-typedef int (*ow_search_row_fn)(void *arg, const ow_search_val_t *v, int group);
+ * group's buffers: equal pointers are equal values within a row group.
+ * flags: OW_SEARCH_ROW_FIRST at each row group's first row;
+ * OW_SEARCH_ROW_SAME_KEY when cols[0..nkey) hold the same values as in the
+ * row before (told by their dictionary codes; not at a row group's first
+ * row, nor for a column without codes), which v then holds still. Under
+ * the handle's budgets as a query (OW_ERROR with its message when one
+ * stops it). OW_OK; OW_ERROR with a message; OW_DECLINED for a part the
+ * SQL engine must read (one of format 1). */
+enum { OW_SEARCH_ROW_FIRST = 1, OW_SEARCH_ROW_SAME_KEY = 2 };
+typedef int (*ow_search_row_fn)(void *arg, const ow_search_val_t *v, int flags);
 int ow_search_part_rows(ow_search_t *s, int signal, size_t i, const char *eq_col, const char *eq,
-			const char *const *cols, int ncols, ow_search_row_fn fn, void *arg,
-			char *err, size_t errlen);
+			const char *const *cols, int ncols, int nkey, ow_search_row_fn fn,
+			void *arg, char *err, size_t errlen);
+/* The combinations of columns cols[0..ncols) in committed part i of
+ * signal, without SQL (rows.c): fn is called with a row's values each
+ * time they differ from the row before's (each row group's first row:
+ * flags OW_SEARCH_ROW_FIRST), so every combination comes at least once, a repeat of one
+ * not next to it again (the caller keeps them distinct). Texts compared
+ * by their dictionary codes. Budgets and answers as ow_search_part_rows. */
+int ow_search_part_distinct(ow_search_t *s, int signal, size_t i, const char *const *cols,
+			    int ncols, ow_search_row_fn fn, void *arg, char *err, size_t errlen);
 /* Why the last query of s stopped: 0 (it did not, or for its own
  * error), or OW_SEARCH_TIMEOUT, OW_SEARCH_OVER_MEMORY, OW_SEARCH_CANCELED:
  * for callers that answer each differently. */
