@@ -140,7 +140,12 @@
  * row groups of a merged part hold the newest records: a common word's
  * newest 100 reads a row group or two, not the newest part's every body.
  * A part written before plain JSON has its JSON columns converted as they
- * are read (ow_search_v1_column), dictionaries entry by entry.
+ * are read (ow_search_v1_column), dictionaries entry by entry. Where a
+ * query reads attributes only through ->>, -> and json_extract at paths
+ * that start at keys the part shreds (modules/columns/shred.c; at most
+ * OW_SHRED_MAX keys), the column is read as ow_shred_read_keys gives it:
+ * each row the members of those keys from their typed columns, or its
+ * rest where it has none of them; elsewhere the objects are joined whole.
  */
 #include "internal.h"
 #include "eval.h"
