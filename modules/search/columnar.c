@@ -3763,6 +3763,8 @@ static int load_col(const ow_columnar_t *q, slot_t *sl, int c, const filt_t *by,
 	sl->may_for = arg.by;
 	int rc =
 	    c == q->jcol && q->njkey ? read_keys(q, sl, o, codes, err, sizeof(err)) : OW_DECLINED;
+	if (rc == OW_OK && arg.by && o->nvals)
+		got_page(&arg, o, 0); /* the values that may pass, as a page read marks them */
 	if (rc == OW_DECLINED)
 		rc = ow_search_read_col(sl->p, q->signal, c, sl->rg, sl->sel, by ? &pf : NULL, o,
 					codes, &sl->bytes, err, sizeof(err));
