@@ -220,5 +220,19 @@ void ow_shred_cols_free(ow_shred_cols_t *sc);
  * reads a dictionary. OW_OK, or OW_ERROR with a message. */
 int ow_shred_read(ow_pq_file_t *f, const ow_shred_cols_t *sc, int rg, const uint8_t *sel, int share,
 		  ow_col_t *out, int64_t *stored, char *err, size_t errlen);
+/* The column of signal's schema that may be shredded; -1 for none. */
+int ow_shred_column(int signal);
+/* Which of sc's columns (an index) holds the key key[0..n) as a path
+ * names it; -1 for none (a key written with escapes is not looked for). */
+int ow_shred_key(const ow_pq_file_t *f, const ow_shred_cols_t *sc, const char *key, size_t n);
+/* As ow_shred_read, for a reader of paths that start at one of the keys
+ * want[0..nw) (indexes among sc's columns) only: each row's object is
+ * the members of those keys it has, read from their columns, or where it
+ * has none of them, its rest (read only for such rows: the whole object
+ * of a row that kept it, which may hold them) - what such a path names in
+ * it is what it names in the object whole. */
+int ow_shred_read_keys(ow_pq_file_t *f, const ow_shred_cols_t *sc, const int *want, int nw, int rg,
+		       const uint8_t *sel, ow_col_t *out, int64_t *stored, char *err,
+		       size_t errlen);
 
 #endif

@@ -193,8 +193,8 @@ static void join(ow_buf_t *o, const ow_shred_cols_t *sc, const val_t *v, const u
 	ow_buf_add(o, "}", 1);
 }
 
-/* The column of signal's schema that is shredded; -1 for none. */
-static int shred_col(int signal)
+/* (columns.h) spans' and logs' attributes */
+int ow_shred_column(int signal)
 {
 	if (signal != OW_TRACES && signal != OW_LOGS)
 		return -1;
@@ -294,7 +294,7 @@ int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t
 		   ow_shred_t *s)
 {
 	memset(s, 0, sizeof(*s));
-	int ac = shred_col(signal);
+	int ac = ow_shred_column(signal);
 	if (ac < 0 || !n || max <= 0)
 		return 0;
 	const ow_col_t *src = &t->cols[ac];
@@ -526,7 +526,7 @@ void ow_shred_free(ow_shred_t *s)
 int ow_shred_find(const ow_pq_file_t *f, int signal, int col, ow_shred_cols_t *sc)
 {
 	memset(sc, 0, sizeof(*sc));
-	if (col != shred_col(signal) || !ow_pq_kv(f, OW_SHRED_KV))
+	if (col != ow_shred_column(signal) || !ow_pq_kv(f, OW_SHRED_KV))
 		return 0;
 	const char *base = ow_columns_schema(signal)[col].name;
 	size_t bl = strlen(base);
@@ -563,6 +563,109 @@ void ow_shred_cols_free(ow_shred_cols_t *sc)
 	memset(sc, 0, sizeof(*sc));
 }
 
+/* Row r's value v of shredded column c of type t (rows in order; *pos:
+ * the index of its next value). */
+static void val_at(int t, const ow_col_t *c, size_t r, size_t *pos, val_t *v)
+{
+	v->def = !c->defs.len || c->defs.data[r];
+	if (!v->def)
+		return;
+	size_t at = (*pos)++;
+	if (t == T_STR)
+		v->s = text_of(c, at, &v->n);
+	else if (t == T_F64)
+		memcpy(&v->d, c->fixed.data + 8 * at, 8);
+	else if (t == T_BOOL)
+		v->i = c->fixed.data[at] != 0;
+	else
+		memcpy(&v->i, c->fixed.data + 8 * at, 8);
+}
+
+int ow_shred_key(const ow_pq_file_t *f, const ow_shred_cols_t *sc, const char *key, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((uint8_t)key[i] < 0x20 || key[i] == '"' || key[i] == '\\')
+			return -1; /* written escaped: compared as SQLite compares it */
+	for (int j = 0; j < sc->n; j++) {
+		const char *name = ow_pq_column(f, sc->fc[j])->name;
+		const char *k = strchr(name, '.') + 1;
+		if (strlen(k) == n && memcmp(k, key, n) == 0)
+			return j;
+	}
+	return -1;
+}
+
+int ow_shred_read_keys(ow_pq_file_t *f, const ow_shred_cols_t *sc, const int *want, int nw, int rg,
+		       const uint8_t *sel, ow_col_t *out, int64_t *stored, char *err, size_t errlen)
+{
+	ow_col_t rest = {0}, c[OW_SHRED_MAX];
+	memset(c, 0, sizeof(c));
+	int rc = OW_OK;
+	size_t nrows = (size_t)ow_pq_row_group_rows(f, rg);
+	for (int w = 0; rc == OW_OK && w < nw; w++) {
+		rc = ow_pq_read_column_pf(f, rg, sc->fc[want[w]], sel, NULL, &c[w], NULL, NULL,
+					  stored, err, errlen);
+		if (rc == OW_OK && c[w].nrows != nrows) {
+			snprintf(err, errlen, "a shredded column has %zu rows, not %zu", c[w].nrows,
+				 nrows);
+			rc = OW_ERROR;
+		}
+	}
+	/* the rest only for the rows (selected) that have none of the keys */
+	uint8_t *rsel = rc == OW_OK ? ow_alloc(nrows ? nrows : 1) : NULL;
+	for (size_t r = 0; rsel && r < nrows; r++) {
+		rsel[r] = !sel || sel[r];
+		for (int w = 0; w < nw && rsel[r]; w++)
+			rsel[r] = c[w].defs.len && !c[w].defs.data[r];
+	}
+	if (rc == OW_OK) {
+		rc = ow_pq_read_column_pf(f, rg, sc->rest, rsel, NULL, &rest, NULL, NULL, stored,
+					  err, errlen);
+		if (rc == OW_OK && rest.nrows != nrows) {
+			snprintf(err, errlen, "the rest has %zu rows, not %zu", rest.nrows, nrows);
+			rc = OW_ERROR;
+		}
+	}
+	if (rc == OW_OK) {
+		size_t pos[OW_SHRED_MAX] = {0}, rv = 0;
+		val_t v[OW_SHRED_MAX];
+		for (size_t r = 0; r < nrows; r++) {
+			int any = 0;
+			for (int w = 0; w < nw; w++) {
+				val_at(sc->type[want[w]], &c[w], r, &pos[w], &v[w]);
+				any |= v[w].def;
+			}
+			int rdef = !rest.defs.len || rest.defs.data[r];
+			size_t rn = 0;
+			const uint8_t *rp = rdef ? text_of(&rest, rv++, &rn) : NULL;
+			if (sel && !sel[r]) { /* not wanted: empty, as the reader gives it */
+				ow_col_bytes(out, "", 0);
+			} else if (any) {
+				ow_buf_t *o = ow_col_bytes_open(out);
+				ow_buf_add(o, "{", 1);
+				for (int w = 0, k = 0; w < nw; w++) {
+					if (!v[w].def)
+						continue;
+					if (k++)
+						ow_buf_add(o, ",", 1);
+					member(o, sc, want[w], &v[w]);
+				}
+				ow_buf_add(o, "}", 1);
+				ow_col_bytes_close(out);
+			} else if (rdef) {
+				ow_col_bytes(out, rp, rn);
+			} else {
+				ow_col_null(out);
+			}
+		}
+	}
+	free(rsel);
+	ow_col_free(&rest);
+	for (int w = 0; w < nw; w++)
+		ow_col_free(&c[w]);
+	return rc;
+}
+
 int ow_shred_read(ow_pq_file_t *f, const ow_shred_cols_t *sc, int rg, const uint8_t *sel, int share,
 		  ow_col_t *out, int64_t *stored, char *err, size_t errlen)
 {
@@ -596,21 +699,8 @@ int ow_shred_read(ow_pq_file_t *f, const ow_shred_cols_t *sc, int rg, const uint
 		val_t v[OW_SHRED_MAX];
 		for (size_t r = 0; r < rest.nrows; r++) {
 			int rdef = !rest.defs.len || rest.defs.data[r];
-			for (int j = 0; j < sc->n; j++) {
-				v[j].def = !c[j].defs.len || c[j].defs.data[r];
-				if (!v[j].def)
-					continue;
-				size_t at = pos[j]++;
-				if (sc->type[j] == T_STR) {
-					v[j].s = text_of(&c[j], at, &v[j].n);
-				} else if (sc->type[j] == T_F64) {
-					memcpy(&v[j].d, c[j].fixed.data + 8 * at, 8);
-				} else if (sc->type[j] == T_BOOL) {
-					v[j].i = c[j].fixed.data[at] != 0;
-				} else {
-					memcpy(&v[j].i, c[j].fixed.data + 8 * at, 8);
-				}
-			}
+			for (int j = 0; j < sc->n; j++)
+				val_at(sc->type[j], &c[j], r, &pos[j], &v[j]);
 			size_t on = 0;
 			const uint8_t *op = NULL;
 			if (sc->order >= 0 && (!order.defs.len || order.defs.data[r]))

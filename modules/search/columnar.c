@@ -141,7 +141,12 @@
  * row groups of a merged part hold the newest records: a common word's
  * newest 100 reads a row group or two, not the newest part's every body.
  * A part written before plain JSON has its JSON columns converted as they
- * are read (ow_search_v1_column), dictionaries entry by entry.
+ * are read (ow_search_v1_column), dictionaries entry by entry. Where a
+ * query reads attributes only through ->>, -> and json_extract at paths
+ * that start at keys the part shreds (modules/columns/shred.c; at most
+ * OW_SHRED_MAX keys), the column is read as ow_shred_read_keys gives it:
+ * each row the members of those keys from their typed columns, or its
+ * rest where it has none of them; elsewhere the objects are joined whole.
  */
 #include "internal.h"
 #include "eval.h"
@@ -253,6 +258,13 @@ struct ow_columnar {
 	 * it may answer as a union of scans, an IN on the time column it
 	 * loops over): an aggregate query whose values cannot tell */
 	int anyorder;
+	/* the keys (njkey of them, a path's first) through which alone the
+	 * query reads column jcol (ow_shred_column's; njkey 0: it reads it
+	 * otherwise too, or not at all): in a part where each is shredded, the
+	 * column is read as ow_shred_read_keys gives it */
+	int jcol, njkey;
+	const char *jkey[OW_SHRED_MAX];
+	size_t jklen[OW_SHRED_MAX];
 };
 
 /* ---- tokens ---- */
@@ -3763,6 +3775,30 @@ static void dicts_free(dicts_t *d)
 	pthread_mutex_destroy(&d->mu);
 }
 
+/* The shredded column of the segment as ow_shred_read_keys gives it, for
+ * q's keys, when the part shreds each of them: OW_OK or OW_ERROR (err);
+ * OW_DECLINED (nothing read) when it does not. */
+static int read_keys(const ow_columnar_t *q, slot_t *sl, ow_col_t *o, ow_pq_codes_t *codes,
+		     char *err, size_t errlen)
+{
+	ow_shred_cols_t sc;
+	int want[OW_SHRED_MAX],
+	    rc = ow_shred_find(sl->p->pq, q->signal, q->jcol, &sc) > 0 ? OW_OK : OW_DECLINED;
+	for (int k = 0; rc == OW_OK && k < q->njkey; k++)
+		if ((want[k] = ow_shred_key(sl->p->pq, &sc, q->jkey[k], q->jklen[k])) < 0)
+			rc = OW_DECLINED;
+	if (rc == OW_OK) {
+		if (codes) {
+			codes->has_codes = 0;
+			codes->codes.len = 0;
+		}
+		rc = ow_shred_read_keys(sl->p->pq, &sc, want, q->njkey, sl->rg, sl->sel, o,
+					&sl->bytes, err, errlen);
+	}
+	ow_shred_cols_free(&sc);
+	return rc;
+}
+
 /* Column c of the segment, in the pages with a selected row; read for a
  * filter (by): also not the pages whose statistics rule its filters out
  * (their rows leave the selection), nor, when pass, those whose
@@ -3793,15 +3829,22 @@ static int load_col(const ow_columnar_t *q, slot_t *sl, int c, const filt_t *by,
 	sl->may_for = arg.by;
 	/* a run of pages: the dictionary its row group's other runs decoded */
 	ow_pq_chunkdict_t mine = {0}, *cd = NULL;
-	if (!codes && sl->r1 && sl->dicts)
-		cd = dict_find(sl->dicts, sl->p, sl->rg, fc);
-	int rc = ow_search_read_col(sl->p, q->signal, c, sl->rg, sl->sel, by ? &pf : NULL, o, codes,
-				    cd				    ? cd
-				    : !codes && sl->r1 && sl->dicts ? &mine
-								    : NULL,
-				    &sl->bytes, err, sizeof(err));
-	if (mine.has)
-		dict_keep(sl->dicts, sl->p, &mine);
+	int rc =
+	    c == q->jcol && q->njkey ? read_keys(q, sl, o, codes, err, sizeof(err)) : OW_DECLINED;
+	if (rc == OW_OK && arg.by && o->nvals)
+		got_page(&arg, o, 0); /* the values that may pass, as a page read marks them */
+	if (rc == OW_DECLINED) {
+		if (!codes && sl->r1 && sl->dicts)
+			cd = dict_find(sl->dicts, sl->p, sl->rg, fc);
+		rc = ow_search_read_col(sl->p, q->signal, c, sl->rg, sl->sel, by ? &pf : NULL, o,
+					codes,
+					cd				? cd
+					: !codes && sl->r1 && sl->dicts ? &mine
+									: NULL,
+					&sl->bytes, err, sizeof(err));
+		if (mine.has)
+			dict_keep(sl->dicts, sl->p, &mine);
+	}
 	if (rc != OW_OK) {
 		snprintf(sl->err, sizeof(sl->err), "part %s: %s", sl->p->path, err);
 		return OW_ERROR;
@@ -5222,6 +5265,73 @@ static int64_t sat_add(int64_t a, int64_t b)
 	return a > INT64_MAX - b ? INT64_MAX : a + b;
 }
 
+static void json_tree(ow_columnar_t *q, const ow_node_t *n, int *whole);
+
+/* Notes the key of term id in q->jkey when it is ->>, -> or json_extract
+ * of q->jcol at a path starting at a key; *whole when it reads q->jcol
+ * otherwise. */
+static void json_use(ow_columnar_t *q, int id, int *whole)
+{
+	if (id < 0 || base(q, id) != q->jcol) {
+		if (id >= q->ncols && q->x[id - q->ncols].kind == X_TREE)
+			json_tree(q, q->x[id - q->ncols].tree, whole);
+		return;
+	}
+	const expr_t *x = id < q->ncols ? NULL : &q->x[id - q->ncols];
+	if (x && x->kind == X_TREE) {
+		json_tree(q, x->tree, whole);
+		return;
+	}
+	if (!x || (x->kind != X_JSON && x->kind != X_JSON_TEXT) || x->pp.nkeys < 1 ||
+	    !x->pp.key[0]) {
+		*whole = 1;
+		return;
+	}
+	for (int k = 0; k < q->njkey; k++)
+		if (q->jklen[k] == x->pp.klen[0] &&
+		    memcmp(q->jkey[k], x->pp.key[0], q->jklen[k]) == 0)
+			return;
+	if (q->njkey == OW_SHRED_MAX) {
+		*whole = 1;
+		return;
+	}
+	q->jkey[q->njkey] = x->pp.key[0];
+	q->jklen[q->njkey++] = x->pp.klen[0];
+}
+
+static void json_tree(ow_columnar_t *q, const ow_node_t *n, int *whole)
+{
+	if (!n)
+		return;
+	if (n->op == E_REF)
+		json_use(q, n->id, whole);
+	for (int i = 0; i < n->n; i++)
+		json_tree(q, n->kid[i], whole);
+}
+
+/* q->jkey: the keys through which alone the query reads the shredded
+ * column, if it reads it so (none when it reads it whole too). */
+static void json_keys(ow_columnar_t *q)
+{
+	int whole = 0;
+	q->jcol = ow_shred_column(q->signal);
+	q->njkey = 0;
+	if (q->jcol < 0)
+		return;
+	for (int i = 0; i < q->nitems; i++) {
+		json_use(q, q->items[i].col, &whole);
+		json_use(q, q->items[i].filter, &whole);
+	}
+	for (int g = 0; g < q->ngroup; g++)
+		json_use(q, q->group[g], &whole);
+	for (int k = 0; k < q->nresid; k++)
+		json_tree(q, q->resid[k], &whole);
+	for (int i = 0; i < q->nf; i++)
+		json_use(q, q->f[i].col, &whole);
+	if (whole)
+		q->njkey = 0;
+}
+
 /* The query into out in format, or (out NULL) its first column's values
  * into r->collect. */
 static int execute(ow_search_t *s, ow_columnar_t *q, int64_t limit, int64_t offset, int format,
@@ -5236,6 +5346,7 @@ static int execute(ow_search_t *s, ow_columnar_t *q, int64_t limit, int64_t offs
 	r->ev.has_now = 1;
 	r->ev.now = s->now_ns;
 	int rc = compile(r);
+	json_keys(q);
 	for (int i = 0; i < q->nitems; i++)
 		r->used |= term_cols(q, q->items[i].col) | term_cols(q, q->items[i].filter);
 	for (int g = 0; g < q->ngroup; g++)

@@ -51,7 +51,7 @@
 #include <unistd.h>
 
 static int64_t flush_bytes, flush_interval_ms, flush_at_percent, max_flushes, max_buffer_bytes,
-    zstd_level, zstd_stable, row_group_rows, page_rows, shred_keys;
+    zstd_level, zstd_stable, row_group_rows, page_rows, shred_keys, shred_min_rows;
 static char *node_id;
 
 static ow_directive_t directives[] = {
@@ -69,7 +69,9 @@ static ow_directive_t directives[] = {
     {"storage.parquet.row_group_size", OW_CONF_INT, &row_group_rows, 1000, 100000000, "131072",
      NULL, 0},
     {"storage.parquet.page_rows", OW_CONF_INT, &page_rows, 0, OW_PQ_PAGE_ROWS_MAX, "0", NULL, 0},
-    {"storage.parquet.shred_keys", OW_CONF_INT, &shred_keys, 0, OW_SHRED_MAX, "0", NULL, 0},
+    {"storage.parquet.shred_keys", OW_CONF_INT, &shred_keys, 0, OW_SHRED_MAX, "16", NULL, 0},
+    {"storage.parquet.shred_min_rows", OW_CONF_INT, &shred_min_rows, 0, 1000000000, "10000", NULL,
+     0},
     OW_CONF_END};
 
 /* A batch whose rows a buffer holds. */
@@ -687,9 +689,11 @@ int ow_storage_write_part(const char *tenant, int signal, const ow_table_t *t, c
 	}
 	p->rows = n;
 
-	/* the frequent attribute keys as typed columns (modules/columns/shred.c) */
-	ow_shred_t sh;
-	if (ow_shred_build(signal, t, perm, n, (int)shred_keys, &sh))
+	/* the frequent attribute keys as typed columns (modules/columns/shred.c),
+	 * in a part of enough rows to pay for their columns' metadata */
+	ow_shred_t sh = {0};
+	if ((int64_t)n >= shred_min_rows &&
+	    ow_shred_build(signal, t, perm, n, (int)shred_keys, &sh))
 		t = &sh.t;
 	ow_pq_kv_t kv[] = {
 	    {"openwit.schema_version", "1"},

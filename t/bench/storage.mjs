@@ -31,8 +31,9 @@ const CONNS = 4;
 // interval of 10 s a source of ~100 spans/s makes parts of ~1000)
 const PACE_S = Number(process.env.PACE_S ?? 30);
 
-// SHRED_KEYS: storage.parquet.shred_keys (the server's default, 0, keeps
-// attributes whole JSON; 16 shreds)
+// SHRED_KEYS: storage.parquet.shred_keys (the server's default, 16,
+// shreds parts of storage.parquet.shred_min_rows rows or more, 10000; 0
+// keeps attributes whole JSON)
 const baseConfig = { 'storage.buffer.flush_interval_ms': 1000,
   ...(process.env.SHRED_KEYS !== undefined ? { 'storage.parquet.shred_keys': Number(process.env.SHRED_KEYS) } : {}) };
 const elapsed = () => `${((Date.now() - T_START) / 1000).toFixed(1)} s`;
