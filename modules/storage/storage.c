@@ -1111,6 +1111,8 @@ static int replay(const ow_walbatch_t *wb, uint64_t *records)
 	}
 	buffer_t *buf = buffer_for(info->tenant, info->signal);
 	*records = c.records;
+	/* Kafka replays at run time, after queries may have cached the span */
+	changed(info->tenant, info->signal, &t);
 	add_chunk(buf, &t, info->id, 0);
 	sbatch_t *s = add_batch(buf, info->id, &wb->ref);
 	snprintf(s->tenant, sizeof(s->tenant), "%s", info->tenant);
