@@ -553,12 +553,16 @@ static void read_params(struct evhttp_request *req, params_t *p, int plus)
 		params_parse(p, qs, strlen(qs), plus);
 }
 
-/* The parsed query parameter, or NULL with the error answered. */
-static ow_pq_expr_t *parse_query(struct evhttp_request *req, const params_t *p)
+/* The parsed query parameter, or NULL with the error answered; *text
+ * (when text is not NULL, the caller's to free) the text it parsed: '+'
+ * read as a space, or kept when only that parses. */
+static ow_pq_expr_t *parse_query(struct evhttp_request *req, const params_t *p, char **text)
 {
 	const char *query = param(p, "query");
 	char err[1024];
 	ow_pq_expr_t *e = ow_pq_parse(query ? query : "", err, sizeof(err));
+	if (e && text)
+		*text = ow_strdup(query ? query : "");
 	if (e == NULL && query && strchr(query, ' ')) {
 		params_t raw = {0};
 		read_params(req, &raw, 0);
@@ -566,6 +570,8 @@ static ow_pq_expr_t *parse_query(struct evhttp_request *req, const params_t *p)
 		char err2[1024];
 		if (q2 && strcmp(q2, query) != 0)
 			e = ow_pq_parse(q2, err2, sizeof(err2));
+		if (e && text)
+			*text = ow_strdup(q2);
 		params_free(&raw);
 	}
 	if (e == NULL) {
@@ -676,7 +682,7 @@ static void on_api(struct evhttp_request *req, const char *path, const char *ten
 	int ok = OW_ERROR, rc = OW_OK;
 	const char *lv = "/api/v1/label/";
 	size_t lvn = strlen(lv);
-	char why[300];
+	char why[300], *text = NULL;
 	if (strcmp(sub, "/api/v1/query") == 0) {
 		q->kind = Q_QUERY;
 		const char *t = param(&p, "time");
@@ -685,7 +691,7 @@ static void on_api(struct evhttp_request *req, const char *path, const char *ten
 			snprintf(why, sizeof(why), "cannot parse \"%.200s\" to a valid timestamp",
 				 t);
 			bad_param(req, "time", why);
-		} else if ((q->expr = parse_query(req, &p)) != NULL) {
+		} else if ((q->expr = parse_query(req, &p, NULL)) != NULL) {
 			q->end = q->start;
 			ok = OW_OK;
 		}
@@ -715,10 +721,11 @@ static void on_api(struct evhttp_request *req, const char *path, const char *ten
 			    req, 400, "bad_data",
 			    "exceeded maximum resolution of 11,000 points per timeseries. Try "
 			    "decreasing the query resolution (?step=XX)");
-		} else if ((q->expr = parse_query(req, &p)) != NULL) {
+		} else if ((q->expr = parse_query(req, &p, &text)) != NULL) {
 			ok = OW_OK;
 			if (ow_prom_rcache_keeps())
-				range_key(q, tenant, param(&p, "query"));
+				range_key(q, tenant, text);
+			free(text);
 		}
 	} else if (strcmp(sub, "/api/v1/series") == 0) {
 		q->kind = Q_SERIES;
