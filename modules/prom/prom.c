@@ -337,7 +337,9 @@ static void string_set(ow_buf_t *b, char **names, size_t n, int64_t limit)
  * of their own, the two merged into the answer and stored. A request that
  * fails stores nothing; one that read a delta series (summed from its
  * span's start, so not the same over a shorter span) stores nothing, and
- * is evaluated whole when it took cached points. */
+ * is evaluated whole when it took cached points. The answer's points,
+ * cached and evaluated, hit or not, are held to the evaluator's limit
+ * (more than max_points fails, as ow_pq_eval says it). */
 static int range_cached(pq_t *q, ow_prom_store_t *st, ow_pq_eval_opts_t *eo, ow_buf_t *data)
 {
 	ow_prom_result_t head, tail = {0}, all;
@@ -361,17 +363,6 @@ static int range_cached(pq_t *q, ow_prom_store_t *st, ow_pq_eval_opts_t *eo, ow_
 		eo->start = upto + q->step;
 		eo->matrix = &tail.series;
 		eo->nmatrix = &tail.n;
-		if (eo->max_points && points >= eo->max_points) { /* as the evaluator says it */
-			ow_prom_result_free(&head);
-			snprintf(q->err, sizeof(q->err),
-				 "query processing would load too many samples into memory: more "
-				 "than %lld points",
-				 (long long)eo->max_points);
-			q->etype = "execution";
-			return OW_ERROR;
-		}
-		if (eo->max_points)
-			eo->max_points -= points;
 		int rc = ow_pq_eval(q->expr, eo, data, &q->etype, q->err, sizeof(q->err));
 		if (rc == OW_OK && st->delta && q->use == OW_PROM_RC_PARTIAL) {
 			ow_prom_result_free(&tail);
@@ -379,13 +370,24 @@ static int range_cached(pq_t *q, ow_prom_store_t *st, ow_pq_eval_opts_t *eo, ow_
 			q->use = OW_PROM_RC_MISS;
 			eo->start = q->start;
 			eo->matrix = NULL;
-			eo->max_points += points;
 			return ow_pq_eval(q->expr, eo, data, &q->etype, q->err, sizeof(q->err));
 		}
 		if (rc != OW_OK) {
 			ow_prom_result_free(&head);
 			return rc;
 		}
+	}
+	for (size_t i = 0; i < tail.n; i++)
+		points += (int64_t)tail.series[i].n;
+	if (eo->max_points && points > eo->max_points) { /* as the evaluator says it */
+		ow_prom_result_free(&head);
+		ow_prom_result_free(&tail);
+		snprintf(q->err, sizeof(q->err),
+			 "query processing would load too many samples into memory: more than "
+			 "%lld points",
+			 (long long)eo->max_points);
+		q->etype = "execution";
+		return OW_ERROR;
 	}
 	ow_prom_result_merge(&head, &tail, &all);
 	ow_buf_addstr(data, "{\"resultType\":\"matrix\",\"result\":[");
