@@ -363,10 +363,14 @@ static int range_cached(pq_t *q, ow_prom_store_t *st, ow_pq_eval_opts_t *eo, ow_
 		eo->start = upto + q->step;
 		eo->matrix = &tail.series;
 		eo->nmatrix = &tail.n;
+		int64_t fetched = st->fetched;
 		int rc = ow_pq_eval(q->expr, eo, data, &q->etype, q->err, sizeof(q->err));
 		if (rc == OW_OK && st->delta && q->use == OW_PROM_RC_PARTIAL) {
+			/* the whole span again, on the budget as it was before */
 			ow_prom_result_free(&tail);
 			ow_prom_result_free(&head);
+			ow_search_hold(st->s, -(held + st->fetched - fetched), NULL, 0);
+			st->fetched = fetched;
 			q->use = OW_PROM_RC_MISS;
 			eo->start = q->start;
 			eo->matrix = NULL;
