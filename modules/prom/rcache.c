@@ -81,7 +81,13 @@ static uint64_t hash(const char *s)
 	uint64_t h = 1469598103934665603ULL;
 	for (; *s; s++)
 		h = (h ^ (uint8_t)*s) * 1099511628211ULL;
-	return h | 1; /* never 0, which is any tenant's */
+	return h;
+}
+
+/* A tenant's hash in the ring: never 0, which is any tenant's. */
+static uint64_t thash(const char *tenant)
+{
+	return hash(tenant) | 1;
 }
 
 void ow_prom_result_free(ow_prom_result_t *r)
@@ -227,7 +233,7 @@ void ow_prom_rcache_changed(const char *tenant, int64_t min_ns)
 	/* the slot's seqlock: 0 while it is written */
 	atomic_store_explicit(&ring[s % RING].seq, 0, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
-	atomic_store_explicit(&ring[s % RING].thash, tenant ? hash(tenant) : 0,
+	atomic_store_explicit(&ring[s % RING].thash, tenant ? thash(tenant) : 0,
 			      memory_order_relaxed);
 	atomic_store_explicit(&ring[s % RING].m, m, memory_order_relaxed);
 	atomic_store_explicit(&ring[s % RING].seq, s, memory_order_release);
@@ -317,7 +323,7 @@ void ow_prom_rcache_put(const char *key, const char *tenant, int dep, int64_t mi
 	rentry_t *e = ow_calloc(1, sizeof(*e));
 	e->key = ow_strdup(key);
 	e->tenant = ow_strdup(tenant);
-	e->thash = hash(tenant);
+	e->thash = thash(tenant);
 	e->dep = dep;
 	e->min_offset = min_offset;
 	e->first = first;
