@@ -9,7 +9,8 @@
 // late sample inside the cached range (which must show up: the test fails
 // if the invalidation is removed), after a backfill of a new series, for
 // two tenants (no answer of one is the other's), after a part dropped by
-// retention, and over a delta series (never stored). A request that fails
+// retention, and over a delta series (never stored); two query texts that
+// read the same with '+' as a space are two entries. A request that fails
 // keeps nothing. The /metrics counters and the "stats" of an answer say
 // what the cache did.
 const path = require('node:path');
@@ -206,6 +207,25 @@ ok(rc(on, 'trims_total') > 0, `entries were cut at the changed times (${rc(on, '
   const after = rangeQuery(on, 't3', q, w);
   ok(after !== before && after === rangeQuery(off, 't3', q, w), 'after the drop: the old points are gone from the cached answer too');
   is(rangeQuery(small, 't3', q, w), rangeQuery(off, 't3', q, w), 'and from the small cache\'s');
+}
+
+// ---- 8. two texts that read the same with '+' as a space ----
+{
+  const samples = [];
+  for (let k = 0; k <= 110; k++) samples.push([at(k), k]);
+  is(write('t4', [{ labels: { __name__: 'foo', a: 'x+y' }, samples }, { labels: { __name__: 'foo', a: 'x y' }, samples }]),
+    [204, 204, 204], 't4: foo{a="x+y"} and foo{a="x y"}');
+  await sleep(300);
+  // sent as they are: the form reads both as 'foo{a="x y"} 1', which does
+  // not parse, so each is parsed with '+' kept: two different queries
+  const ask = (s, q) => curl(`${s.control}/prometheus/api/v1/query_range`, ['-X', 'POST', '-H', 'Content-Type: application/x-www-form-urlencoded',
+    '-H', 'X-Scope-OrgID: t4', '--data-binary', `query=${q}&start=${at(0) / 1000}&end=${at(110) / 1000}&step=10`]).text;
+  const bad = [];
+  for (const pass of [1, 2]) for (const q of ['foo{a="x+y"}+1', 'foo{a="x%20y"}+1']) {
+    const want = ask(off, q), got = ask(on, q);
+    if (got !== want || !want.includes('"success"')) bad.push(`${pass}: ${q}:\n got ${got.slice(0, 200)}\nwant ${want.slice(0, 200)}`);
+  }
+  ok(bad.length === 0, 'foo{a="x+y"}+1 and foo{a="x%20y"}+1, asked in turn twice: each its own answer', bad.join('\n'));
 }
 
 done();

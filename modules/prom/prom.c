@@ -337,7 +337,9 @@ static void string_set(ow_buf_t *b, char **names, size_t n, int64_t limit)
  * of their own, the two merged into the answer and stored. A request that
  * fails stores nothing; one that read a delta series (summed from its
  * span's start, so not the same over a shorter span) stores nothing, and
- * is evaluated whole when it took cached points. */
+ * is evaluated whole when it took cached points. The answer's points,
+ * cached and evaluated, hit or not, are held to the evaluator's limit
+ * (more than max_points fails, as ow_pq_eval says it). */
 static int range_cached(pq_t *q, ow_prom_store_t *st, ow_pq_eval_opts_t *eo, ow_buf_t *data)
 {
 	ow_prom_result_t head, tail = {0}, all;
@@ -361,31 +363,35 @@ static int range_cached(pq_t *q, ow_prom_store_t *st, ow_pq_eval_opts_t *eo, ow_
 		eo->start = upto + q->step;
 		eo->matrix = &tail.series;
 		eo->nmatrix = &tail.n;
-		if (eo->max_points && points >= eo->max_points) { /* as the evaluator says it */
-			ow_prom_result_free(&head);
-			snprintf(q->err, sizeof(q->err),
-				 "query processing would load too many samples into memory: more "
-				 "than %lld points",
-				 (long long)eo->max_points);
-			q->etype = "execution";
-			return OW_ERROR;
-		}
-		if (eo->max_points)
-			eo->max_points -= points;
+		int64_t fetched = st->fetched;
 		int rc = ow_pq_eval(q->expr, eo, data, &q->etype, q->err, sizeof(q->err));
 		if (rc == OW_OK && st->delta && q->use == OW_PROM_RC_PARTIAL) {
+			/* the whole span again, on the budget as it was before */
 			ow_prom_result_free(&tail);
 			ow_prom_result_free(&head);
+			ow_search_hold(st->s, -(held + st->fetched - fetched), NULL, 0);
+			st->fetched = fetched;
 			q->use = OW_PROM_RC_MISS;
 			eo->start = q->start;
 			eo->matrix = NULL;
-			eo->max_points += points;
 			return ow_pq_eval(q->expr, eo, data, &q->etype, q->err, sizeof(q->err));
 		}
 		if (rc != OW_OK) {
 			ow_prom_result_free(&head);
 			return rc;
 		}
+	}
+	for (size_t i = 0; i < tail.n; i++)
+		points += (int64_t)tail.series[i].n;
+	if (eo->max_points && points > eo->max_points) { /* as the evaluator says it */
+		ow_prom_result_free(&head);
+		ow_prom_result_free(&tail);
+		snprintf(q->err, sizeof(q->err),
+			 "query processing would load too many samples into memory: more than "
+			 "%lld points",
+			 (long long)eo->max_points);
+		q->etype = "execution";
+		return OW_ERROR;
 	}
 	ow_prom_result_merge(&head, &tail, &all);
 	ow_buf_addstr(data, "{\"resultType\":\"matrix\",\"result\":[");
@@ -553,12 +559,16 @@ static void read_params(struct evhttp_request *req, params_t *p, int plus)
 		params_parse(p, qs, strlen(qs), plus);
 }
 
-/* The parsed query parameter, or NULL with the error answered. */
-static ow_pq_expr_t *parse_query(struct evhttp_request *req, const params_t *p)
+/* The parsed query parameter, or NULL with the error answered; *text
+ * (when text is not NULL, the caller's to free) the text it parsed: '+'
+ * read as a space, or kept when only that parses. */
+static ow_pq_expr_t *parse_query(struct evhttp_request *req, const params_t *p, char **text)
 {
 	const char *query = param(p, "query");
 	char err[1024];
 	ow_pq_expr_t *e = ow_pq_parse(query ? query : "", err, sizeof(err));
+	if (e && text)
+		*text = ow_strdup(query ? query : "");
 	if (e == NULL && query && strchr(query, ' ')) {
 		params_t raw = {0};
 		read_params(req, &raw, 0);
@@ -566,6 +576,8 @@ static ow_pq_expr_t *parse_query(struct evhttp_request *req, const params_t *p)
 		char err2[1024];
 		if (q2 && strcmp(q2, query) != 0)
 			e = ow_pq_parse(q2, err2, sizeof(err2));
+		if (e && text)
+			*text = ow_strdup(q2);
 		params_free(&raw);
 	}
 	if (e == NULL) {
@@ -676,7 +688,7 @@ static void on_api(struct evhttp_request *req, const char *path, const char *ten
 	int ok = OW_ERROR, rc = OW_OK;
 	const char *lv = "/api/v1/label/";
 	size_t lvn = strlen(lv);
-	char why[300];
+	char why[300], *text = NULL;
 	if (strcmp(sub, "/api/v1/query") == 0) {
 		q->kind = Q_QUERY;
 		const char *t = param(&p, "time");
@@ -685,7 +697,7 @@ static void on_api(struct evhttp_request *req, const char *path, const char *ten
 			snprintf(why, sizeof(why), "cannot parse \"%.200s\" to a valid timestamp",
 				 t);
 			bad_param(req, "time", why);
-		} else if ((q->expr = parse_query(req, &p)) != NULL) {
+		} else if ((q->expr = parse_query(req, &p, NULL)) != NULL) {
 			q->end = q->start;
 			ok = OW_OK;
 		}
@@ -715,10 +727,11 @@ static void on_api(struct evhttp_request *req, const char *path, const char *ten
 			    req, 400, "bad_data",
 			    "exceeded maximum resolution of 11,000 points per timeseries. Try "
 			    "decreasing the query resolution (?step=XX)");
-		} else if ((q->expr = parse_query(req, &p)) != NULL) {
+		} else if ((q->expr = parse_query(req, &p, &text)) != NULL) {
 			ok = OW_OK;
 			if (ow_prom_rcache_keeps())
-				range_key(q, tenant, param(&p, "query"));
+				range_key(q, tenant, text);
+			free(text);
 		}
 	} else if (strcmp(sub, "/api/v1/series") == 0) {
 		q->kind = Q_SERIES;

@@ -104,8 +104,9 @@ void ow_prom_result_free(ow_prom_result_t *r);
 void ow_prom_result_merge(ow_prom_result_t *head, ow_prom_result_t *tail, ow_prom_result_t *out);
 /* Loop thread: the ingest sequence now (read before a query's snapshot). */
 uint64_t ow_prom_rcache_seq(void);
-/* Loop thread, storage's change hook for the metrics signal: rows of
- * tenant (NULL: of any) at or after min_ns came or went. */
+/* Loop thread (the one writer), storage's change hook for the metrics
+ * signal: rows of tenant (NULL: of any) at or after min_ns came or went.
+ * O(1), no lock: recorded, applied to an entry when it is read. */
 void ow_prom_rcache_changed(const char *tenant, int64_t min_ns);
 /* Any thread: the valid points of key's entry at the times start + k *
  * step in [start, end], into *r; *upto the last of those times it holds

@@ -132,9 +132,13 @@ static int draining;
  * day stays there until another joins it). */
 static ow_queue_t buffer_q, flush_q, merge_q;
 static ow_partref_t *catalog; /* committed parts, as readers see them */
-/* Parts a merge replaced before their flush published them (the merge can
- * pick a part from SQLite while the flush is still removing WAL files). */
-static char (*replaced)[33];
+/* Parts a merge replaced or retention dropped before their flush published
+ * them (the janitor can pick a part from SQLite while the flush is still
+ * removing WAL files); dropped: its rows leave, not into a merged part. */
+static struct {
+	char id[33];
+	int dropped;
+} * replaced;
 static size_t nreplaced;
 
 /* its lines of /metrics (storage_stats); rows_buffered: the rows the
@@ -400,12 +404,15 @@ static int waits_for_merge(const char *rel)
 static void catalog_add(const char *tenant, int signal, const ow_part_t *p)
 {
 	for (size_t i = 0; i < nreplaced; i++)
-		if (strcmp(replaced[i], p->id) == 0) {
-			/* already merged away: never shown, and its file goes */
+		if (strcmp(replaced[i].id, p->id) == 0) {
+			/* already merged away or dropped: never shown, and its file
+			 * goes; a dropped part's rows leave the buffer now */
 			char path[4096 + 1100];
 			snprintf(path, sizeof(path), "%s/%s", ow_data_dir, p->rel);
 			ow_io_unlink(OW_IO_PARQUET, path);
-			memcpy(replaced[i], replaced[--nreplaced], 33);
+			if (replaced[i].dropped && change_hook && signal == change_signal)
+				change_hook(tenant, p->min_time);
+			replaced[i] = replaced[--nreplaced];
 			return;
 		}
 	ow_partref_t *r = ow_calloc(1, sizeof(*r));
@@ -529,7 +536,7 @@ void ow_storage_snapshot_free(ow_snapshot_t *s)
 
 /* The committed parts ids leave the readers' list; each file goes with
  * its last reference (a query holding the part keeps it until it ends). */
-static void remove_parts(char ids[][33], int n)
+static void remove_parts(char ids[][33], int n, int dropped)
 {
 	for (int i = 0; i < n; i++) {
 		ow_partref_t **pp = &catalog;
@@ -538,7 +545,8 @@ static void remove_parts(char ids[][33], int n)
 		if (*pp == NULL) {
 			/* its flush has not published it yet: remember */
 			replaced = ow_realloc(replaced, (nreplaced + 1) * sizeof(*replaced));
-			memcpy(replaced[nreplaced++], ids[i], 33);
+			memcpy(replaced[nreplaced].id, ids[i], 33);
+			replaced[nreplaced++].dropped = dropped;
 			continue;
 		}
 		ow_partref_t *p = *pp;
@@ -555,7 +563,7 @@ void ow_storage_swap_parts(const char *tenant, int signal, char ids[][33], int n
 			   const ow_part_t *stable)
 {
 	catalog_add(tenant, signal, stable);
-	remove_parts(ids, n);
+	remove_parts(ids, n, 0);
 }
 
 void ow_storage_drop_parts(char ids[][33], int n)
@@ -564,12 +572,12 @@ void ow_storage_drop_parts(char ids[][33], int n)
 		ow_partref_t *p = catalog;
 		while (p && strcmp(p->id, ids[i]) != 0)
 			p = p->next;
-		if (p == NULL) /* not published yet: its rows leave the buffer unseen */
-			change_hook(NULL, INT64_MIN);
-		else if (p->signal == change_signal)
+		/* one not published yet: its rows leave at its flush's end
+		 * (catalog_add), until then the buffer shows them */
+		if (p && p->signal == change_signal)
 			change_hook(p->tenant, p->min_time);
 	}
-	remove_parts(ids, n);
+	remove_parts(ids, n, 1);
 }
 
 void ow_storage_set_disk_critical(int on)
@@ -1115,6 +1123,8 @@ static int replay(const ow_walbatch_t *wb, uint64_t *records)
 	}
 	buffer_t *buf = buffer_for(info->tenant, info->signal);
 	*records = c.records;
+	/* Kafka replays at run time, after queries may have cached the span */
+	changed(info->tenant, info->signal, &t);
 	add_chunk(buf, &t, info->id, 0);
 	sbatch_t *s = add_batch(buf, info->id, &wb->ref);
 	snprintf(s->tenant, sizeof(s->tenant), "%s", info->tenant);

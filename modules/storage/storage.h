@@ -94,11 +94,12 @@ void ow_storage_part_hook(void (*fn)(ow_partref_t *p));
 void ow_storage_part_gone_hook(void (*fn)(ow_partref_t *p));
 /* Loop thread, at init: fn is called on the loop with the tenant and the
  * least row time (ns) of every change to signal's rows that readers see:
- * a batch's rows published into the buffer, a held message's rows
- * discarded (ow_storage_discard), a part dropped (its min_time; tenant
- * NULL and INT64_MIN, any tenant's rows at any time, for a part dropped
- * before its flush published it); never for a flush or a merge, which
- * move rows and change none (modules/prom's result cache). One hook. */
+ * a batch's rows published into the buffer or replayed from the WAL, a
+ * held message's rows discarded (ow_storage_discard), a part dropped (its
+ * min_time: at the drop, or for a part dropped before its flush published
+ * it, when its flush ends and its rows leave the buffer); never for a
+ * flush or a merge, which move rows and change none (modules/prom's
+ * result cache). One hook. */
 void ow_storage_change_hook(int signal, void (*fn)(const char *tenant, int64_t min_ns));
 /* Any thread: a reference more on p, and its release (the part freed, and
  * its file unlinked if a merge replaced it, with the last). */

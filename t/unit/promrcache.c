@@ -4,7 +4,8 @@
  * offset (a negative one earlier); another tenant's change cutting
  * nothing, a change of any tenant (storage's NULL) cutting all; a change
  * between a query's sequence and its store cutting what it stores (the
- * ring), and a store older than the ring kept not at all; an expression
+ * ring), a store older than the ring kept not at all and an entry the
+ * ring passed since it was read dropped (both counted); an expression
  * of no selector never cut; the merge of cached and new series in label
  * order; the bound (least recently used out, a larger entry never kept);
  * the /metrics counters. */
@@ -12,6 +13,7 @@
 #include "modules/prom/prom.h"
 
 #define STEP 10000
+#define RING_CHANGES 4096 /* rcache.c's RING */
 
 /* n series (label i) with a point at every step in [first, last]. */
 static ow_prom_result_t result(int n, int64_t first, int64_t last)
@@ -119,6 +121,23 @@ int main(void)
 	ow_prom_rcache_put("old", "c", 1, 0, seq, 0, 100 * STEP, &r);
 	is_int(upto("old", 0, 100 * STEP, &pts), -STEP,
 	       "a store older than the ring of changes: not kept");
+	is_int(stat("openwit_prom_result_cache_overflows_total"), 1, "the overflow counted");
+	r = result(2, 0, 100 * STEP);
+	ow_prom_rcache_put("idle", "c", 1, 0, ow_prom_rcache_seq(), 0, 100 * STEP, &r);
+	r = result(1, 0, 100 * STEP);
+	ow_prom_rcache_put("idle0", "c", 0, 0, ow_prom_rcache_seq(), 0, 100 * STEP, &r);
+	for (int i = 0; i < RING_CHANGES; i++)
+		ow_prom_rcache_changed("d", 99 * STEP * 1000000LL);
+	is_int(upto("idle", 0, 100 * STEP, &pts), 100 * STEP,
+	       "an entry read after as many changes as the ring holds: all of it");
+	ow_prom_rcache_changed("d", 99 * STEP * 1000000LL);
+	for (int i = 0; i < RING_CHANGES; i++)
+		ow_prom_rcache_changed("d", 99 * STEP * 1000000LL);
+	is_int(upto("idle", 0, 100 * STEP, &pts), -STEP,
+	       "an entry the ring passed since it was last read: dropped");
+	is_int(stat("openwit_prom_result_cache_overflows_total"), 2, "counted");
+	is_int(upto("idle0", 0, 100 * STEP, &pts), 100 * STEP,
+	       "but one of no selector, which no change cuts");
 
 	/* 5. the merge: label order, the head's points before the tail's */
 	ow_prom_result_t head = result(2, 0, 4 * STEP), tail = result(3, 5 * STEP, 9 * STEP), m;
