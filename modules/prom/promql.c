@@ -3,7 +3,11 @@
  * Prometheus' precedence (or < and unless < comparisons < + - < * / %
  * atan2 < unary < ^, ^ right associative), its modifiers (bool, on,
  * ignoring, group_left, group_right, by, without, offset) and its type
- * checks; then the evaluator, one step at a time.
+ * checks; then the evaluator, one step at a time, but for a range
+ * query's range functions of range selectors (not under a subquery):
+ * those are made for every step before the first, in one pass a series
+ * with the window's two ends moving forward, and an aggregation over one
+ * groups each series once (pre_t).
  *
  * Rules:
  *  - Every error of the query text names its line and column; the parser
@@ -12,7 +16,10 @@
  *  - A step's values live in an arena freed after the step: label sets of
  *    selected series are the fetched series' own, derived ones (a dropped
  *    __name__, a group's labels, label_replace's) are made in the arena.
- *    The answer's series copy theirs once, when they first appear.
+ *    The answer's series copy theirs once, when they first appear. A
+ *    range function's table (pre_t) lives for the evaluation and is
+ *    counted with the fetched samples; past half of max_bytes (PRE_MAX
+ *    without one) it is not made and the function goes step by step.
  *  - The evaluation's memory (fetched samples, the arena, the answer) is
  *    counted against max_bytes and its clock against deadline_ns: past
  *    either it stops with Prometheus' "execution" or "timeout" error.
@@ -33,6 +40,8 @@
 #define MAX_DEPTH 128
 #define MAX_QUERY (64 * 1024)
 #define LOOKBACK_MS (5 * 60 * 1000)
+/* the most a range function's table takes without a memory budget */
+#define PRE_MAX ((int64_t)256 << 20)
 
 int ow_pq_is_stale(double v)
 {
@@ -2180,7 +2189,7 @@ static void pre_make(ev_t *ev, ow_pq_expr_t *e, const ow_pq_expr_t *sel)
 	const ow_pq_eval_opts_t *o = ev->o;
 	size_t ns = sel->nseries, nt = (size_t)((o->end - o->start) / o->step + 1);
 	int64_t bytes = (int64_t)(ns * nt * (sizeof(double) + 1) + ns * sizeof(void *));
-	if (o->max_bytes && ev->arena_bytes + ev->fixed_bytes + bytes > o->max_bytes / 2)
+	if (ev->arena_bytes + ev->fixed_bytes + bytes > (o->max_bytes ? o->max_bytes / 2 : PRE_MAX))
 		return;
 	int id = e->fn->id;
 	double param = id == F_QUANTILE_OT	? e->args[0]->num
