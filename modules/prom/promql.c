@@ -3,7 +3,11 @@
  * Prometheus' precedence (or < and unless < comparisons < + - < * / %
  * atan2 < unary < ^, ^ right associative), its modifiers (bool, on,
  * ignoring, group_left, group_right, by, without, offset) and its type
- * checks; then the evaluator, one step at a time.
+ * checks; then the evaluator, one step at a time, but for a range
+ * query's range functions of range selectors (not under a subquery):
+ * those are made for every step before the first, in one pass a series
+ * with the window's two ends moving forward, and an aggregation over one
+ * groups each series once (pre_t).
  *
  * Rules:
  *  - Every error of the query text names its line and column; the parser
@@ -12,7 +16,10 @@
  *  - A step's values live in an arena freed after the step: label sets of
  *    selected series are the fetched series' own, derived ones (a dropped
  *    __name__, a group's labels, label_replace's) are made in the arena.
- *    The answer's series copy theirs once, when they first appear.
+ *    The answer's series copy theirs once, when they first appear. A
+ *    range function's table (pre_t) lives for the evaluation and is
+ *    counted with the fetched samples; past half of max_bytes (PRE_MAX
+ *    without one) it is not made and the function goes step by step.
  *  - The evaluation's memory (fetched samples, the arena, the answer) is
  *    counted against max_bytes and its clock against deadline_ns: past
  *    either it stops with Prometheus' "execution" or "timeout" error.
@@ -33,6 +40,8 @@
 #define MAX_DEPTH 128
 #define MAX_QUERY (64 * 1024)
 #define LOOKBACK_MS (5 * 60 * 1000)
+/* the most a range function's table takes without a memory budget */
+#define PRE_MAX ((int64_t)256 << 20)
 
 int ow_pq_is_stale(double v)
 {
@@ -1577,7 +1586,26 @@ typedef struct {
 	 * grouping compares pointers */
 	const ow_pq_labels_t **interned;
 	size_t ninterned, capinterned;
+	/* a range query's range functions over whole ranges (pre_t) */
+	struct pre *pre;
+	size_t npre;
 } ev_t;
+
+/* A range function of a range selector at every step of a range query,
+ * made before the first step in one pass over each series (its window's
+ * two ends only move forward), with each series' result labels made once;
+ * and, for an aggregation over it, each series' group, also made once. */
+typedef struct pre {
+	const ow_pq_expr_t *e; /* the call */
+	size_t nseries, nsteps;
+	const ow_pq_labels_t **ls;  /* per series */
+	double *v;		    /* [step * nseries + series] */
+	uint8_t *has;		    /* the same: the step has a value */
+	const ow_pq_expr_t *agg;    /* the aggregation whose groups are below */
+	size_t *gid;		    /* per series, its group */
+	const ow_pq_labels_t **gls; /* per group, its labels */
+	size_t ng;
+} pre_t;
 
 /* labels_filter(in, list, n, keep) of a stable label set. */
 typedef struct memo {
@@ -2132,6 +2160,141 @@ static int range_fn(ev_t *ev, ow_pq_expr_t *e, const rng_t *r, int64_t t, double
 	return 0;
 }
 
+/* ---- range functions over whole ranges (a range query's) ---- */
+
+/* e's range selector when e is a range function of one that pre_make
+ * does (its parameter, if any, a number), else NULL. */
+static ow_pq_expr_t *pre_sel(const ow_pq_expr_t *e)
+{
+	if (e->kind != N_CALL || e->fn->id == F_ABSENT_OT ||
+	    !(e->fn->args[0] == 'm' || e->fn->id == F_QUANTILE_OT))
+		return NULL;
+	int id = e->fn->id;
+	if ((id == F_QUANTILE_OT && e->args[0]->kind != N_NUM) ||
+	    (id == F_PREDICT_LINEAR && e->args[1]->kind != N_NUM))
+		return NULL;
+	ow_pq_expr_t *sel = e->args[id == F_QUANTILE_OT ? 1 : 0];
+	while (sel->kind == N_PAREN)
+		sel = sel->args[0];
+	return sel->kind == N_SEL && sel->range ? sel : NULL;
+}
+
+/* e at every step, series by series: the window (ref - range, ref] of a
+ * step is [lo, hi) of the series' points, both only moving forward. A
+ * series with staleness markers is windowed without them (the same
+ * points as eval_selector's copy of each window). Left to the steps when
+ * the table would take more than half the memory budget. */
+static void pre_make(ev_t *ev, ow_pq_expr_t *e, const ow_pq_expr_t *sel)
+{
+	const ow_pq_eval_opts_t *o = ev->o;
+	size_t ns = sel->nseries, nt = (size_t)((o->end - o->start) / o->step + 1);
+	int64_t bytes = (int64_t)(ns * nt * (sizeof(double) + 1) + ns * sizeof(void *));
+	if (ev->arena_bytes + ev->fixed_bytes + bytes > (o->max_bytes ? o->max_bytes / 2 : PRE_MAX))
+		return;
+	int id = e->fn->id;
+	double param = id == F_QUANTILE_OT	? e->args[0]->num
+		       : id == F_PREDICT_LINEAR ? e->args[1]->num
+						: 0;
+	ev->pre = ow_realloc(ev->pre, (ev->npre + 1) * sizeof(pre_t));
+	pre_t *p = &ev->pre[ev->npre++];
+	*p = (pre_t){.e = e, .nseries = ns, .nsteps = nt};
+	p->ls = ow_alloc(sizeof(*p->ls) * OW_MAX(ns, 1));
+	p->v = ow_alloc(sizeof(double) * OW_MAX(ns * nt, 1));
+	p->has = ow_calloc(OW_MAX(ns * nt, 1), 1);
+	ev->fixed_bytes += bytes;
+	ow_pq_point_t *own = NULL;
+	for (size_t i = 0; i < ns && !ev->failed; i++) {
+		const ow_pq_series_t *s = &sel->series[i];
+		p->ls[i] = id == F_LAST_OT ? &s->labels : drop_name(ev, &s->labels);
+		ow_pq_point_t *pts = s->pts;
+		size_t n = s->n;
+		if (sel->stale[i]) {
+			own = ow_realloc(own, sizeof(*own) * OW_MAX(s->n, 1));
+			n = 0;
+			for (size_t k = 0; k < s->n; k++)
+				if (!ow_pq_is_stale(s->pts[k].v))
+					own[n++] = s->pts[k];
+			pts = own;
+		}
+		size_t lo = 0, hi = 0;
+		for (size_t j = 0; j < nt && !over_budget(ev); j++) {
+			int64_t t = o->start + (int64_t)j * o->step, ref = t - sel->offset;
+			while (hi < n && pts[hi].t <= ref)
+				hi++;
+			while (lo < hi && pts[lo].t < ref - sel->range)
+				lo++;
+			if (lo == hi)
+				continue;
+			rng_t r = {&s->labels, &pts[lo], hi - lo};
+			p->has[j * ns + i] =
+			    (uint8_t)range_fn(ev, e, &r, t, param, &p->v[j * ns + i]);
+		}
+		arena_reset(ev); /* quantile_over_time's copies */
+	}
+	free(own);
+}
+
+/* Makes the tables of the range functions of e (not under a subquery:
+ * those are asked at the subquery's times, not the steps). */
+static void pre_all(ev_t *ev, ow_pq_expr_t *e)
+{
+	if (e->kind == N_SUB)
+		return;
+	const ow_pq_expr_t *sel = pre_sel(e);
+	if (sel) {
+		pre_make(ev, e, sel);
+		return;
+	}
+	for (int i = 0; i < e->nargs && !ev->failed; i++)
+		pre_all(ev, e->args[i]);
+}
+
+/* e's table and the index of the step t, or NULL. */
+static pre_t *pre_find(ev_t *ev, const ow_pq_expr_t *e, int64_t t, size_t *step)
+{
+	for (size_t i = 0; i < ev->npre; i++) {
+		if (ev->pre[i].e != e)
+			continue;
+		int64_t d = t - ev->o->start;
+		if (d < 0 || d % ev->o->step || (size_t)(d / ev->o->step) >= ev->pre[i].nsteps)
+			return NULL;
+		*step = (size_t)(d / ev->o->step);
+		return &ev->pre[i];
+	}
+	return NULL;
+}
+
+/* The step's vector of a table, in series order; si (if not NULL) gets
+ * each sample's series. */
+static val_t pre_vector(ev_t *ev, const pre_t *p, size_t step, int64_t t, size_t *si)
+{
+	val_t v = vec(ev, p->nseries);
+	const double *x = &p->v[step * p->nseries];
+	const uint8_t *has = &p->has[step * p->nseries];
+	for (size_t i = 0; i < p->nseries; i++) {
+		if (!has[i])
+			continue;
+		if (si)
+			si[v.n] = i;
+		v.v[v.n++] = (smp_t){p->ls[i], x[i], t};
+	}
+	return v;
+}
+
+static void pre_free(ev_t *ev)
+{
+	for (size_t i = 0; i < ev->npre; i++) {
+		free(ev->pre[i].ls);
+		free(ev->pre[i].v);
+		free(ev->pre[i].has);
+		free(ev->pre[i].gid);
+		free(ev->pre[i].gls);
+	}
+	free(ev->pre);
+	ev->pre = NULL;
+	ev->npre = 0;
+}
+
 static double math_fn(int id, double x, double a, double b)
 {
 	switch (id) {
@@ -2336,6 +2499,10 @@ static val_t eval_call(ev_t *ev, ow_pq_expr_t *e, int64_t t)
 			param = eval(ev, e->args[0], t).s;
 		if (id == F_PREDICT_LINEAR)
 			param = eval(ev, e->args[1], t).s;
+		size_t step;
+		const pre_t *p = pre_find(ev, e, t, &step);
+		if (p)
+			return pre_vector(ev, p, step, t, NULL);
 		val_t m = eval(ev, e->args[id == F_QUANTILE_OT ? 1 : 0], t);
 		if (ev->failed)
 			return none;
@@ -2478,12 +2645,55 @@ static val_t eval_call(ev_t *ev, ow_pq_expr_t *e, int64_t t)
 	return v;
 }
 
+/* The group of a sample's labels ls in aggregation e. */
+static const ow_pq_labels_t *group_key(ev_t *ev, const ow_pq_expr_t *e, const ow_pq_labels_t *ls)
+{
+	return e->without   ? labels_filter(ev, ls, e->grp, e->ngrp, 0)
+	       : e->has_grp ? labels_filter(ev, ls, e->grp, e->ngrp, 1)
+			    : labels_filter(ev, ls, NULL, 0, 1);
+}
+
+/* Each series' group of aggregation e over the table p, made once: the
+ * table's labels live for the whole evaluation, so do their groups. */
+static void pre_groups(ev_t *ev, pre_t *p, const ow_pq_expr_t *e)
+{
+	size_t ns = OW_MAX(p->nseries, 1);
+	p->agg = e;
+	p->gid = ow_alloc(sizeof(size_t) * ns);
+	p->gls = ow_alloc(sizeof(*p->gls) * ns);
+	ev->fixed_bytes += (int64_t)((sizeof(size_t) + sizeof(void *)) * ns);
+	lmap_t g;
+	lmap_init(ev, &g, p->nseries);
+	for (size_t i = 0; i < p->nseries; i++) {
+		const ow_pq_labels_t *key = group_key(ev, e, p->ls[i]);
+		int added;
+		p->gid[i] = lmap_get(&g, key, &added);
+		if (added)
+			p->gls[p->gid[i]] = key;
+	}
+	p->ng = g.n;
+}
+
 static val_t eval_agg(ev_t *ev, ow_pq_expr_t *e, int64_t t)
 {
 	int op = e->op,
 	    param = op == A_TOPK || op == A_BOTTOMK || op == A_QUANTILE || op == A_COUNT_VALUES;
 	double k = param && op != A_COUNT_VALUES ? eval(ev, e->args[0], t).s : 0;
-	val_t a = eval(ev, e->args[param], t);
+	/* over a range function's table: its samples' series, their groups */
+	const ow_pq_expr_t *arg = e->args[param];
+	while (arg->kind == N_PAREN)
+		arg = arg->args[0];
+	size_t step, *si = NULL;
+	pre_t *p = op == A_COUNT_VALUES ? NULL : pre_find(ev, arg, t, &step);
+	val_t a;
+	if (p && !over_budget(ev)) {
+		si = aalloc(ev, sizeof(size_t) * OW_MAX(p->nseries, 1));
+		a = pre_vector(ev, p, step, t, si);
+		if (p->agg != e)
+			pre_groups(ev, p, e);
+	} else {
+		a = eval(ev, e->args[param], t);
+	}
 	val_t none = {.type = VT_VECTOR};
 	if (ev->failed)
 		return none;
@@ -2498,32 +2708,39 @@ static val_t eval_agg(ev_t *ev, ow_pq_expr_t *e, int64_t t)
 			ow_buf_t b = {0};
 			ow_pq_format_value(&b, a.v[i].v);
 			ow_buf_add(&b, "", 1);
-			const ow_pq_labels_t *g =
-			    e->without	 ? labels_filter(ev, a.v[i].ls, e->grp, e->ngrp, 0)
-			    : e->has_grp ? labels_filter(ev, a.v[i].ls, e->grp, e->ngrp, 1)
-					 : labels_filter(ev, a.v[i].ls, NULL, 0, 1);
-			a.v[i].ls = labels_with(ev, g, lab, astrdup(ev, (char *)b.data));
+			a.v[i].ls = labels_with(ev, group_key(ev, e, a.v[i].ls), lab,
+						astrdup(ev, (char *)b.data));
 			a.v[i].v = 1;
 			ow_buf_free(&b);
 		}
 		op = A_SUM;
 	}
-	lmap_t g;
-	lmap_init(ev, &g, a.n);
-	size_t *gi = aalloc(ev, sizeof(size_t) * OW_MAX(a.n, 1));
+	size_t *gi = aalloc(ev, sizeof(size_t) * OW_MAX(a.n, 1)), ng = 0;
 	const ow_pq_labels_t **gl = aalloc(ev, sizeof(*gl) * OW_MAX(a.n, 1));
-	for (size_t i = 0; i < a.n; i++) {
-		const ow_pq_labels_t *key =
-		    e->op == A_COUNT_VALUES ? a.v[i].ls
-		    : e->without	    ? labels_filter(ev, a.v[i].ls, e->grp, e->ngrp, 0)
-		    : e->has_grp	    ? labels_filter(ev, a.v[i].ls, e->grp, e->ngrp, 1)
-					    : labels_filter(ev, a.v[i].ls, NULL, 0, 1);
-		int added;
-		gi[i] = lmap_get(&g, key, &added);
-		if (added)
-			gl[gi[i]] = key;
+	if (p) { /* the step's groups numbered as they first appear */
+		size_t *at = aalloc(ev, sizeof(size_t) * OW_MAX(p->ng, 1));
+		memset(at, 0xff, sizeof(size_t) * OW_MAX(p->ng, 1));
+		for (size_t i = 0; i < a.n; i++) {
+			size_t g = p->gid[si[i]];
+			if (at[g] == SIZE_MAX) {
+				at[g] = ng;
+				gl[ng++] = p->gls[g];
+			}
+			gi[i] = at[g];
+		}
+	} else {
+		lmap_t g;
+		lmap_init(ev, &g, a.n);
+		for (size_t i = 0; i < a.n; i++) {
+			const ow_pq_labels_t *key =
+			    e->op == A_COUNT_VALUES ? a.v[i].ls : group_key(ev, e, a.v[i].ls);
+			int added;
+			gi[i] = lmap_get(&g, key, &added);
+			if (added)
+				gl[gi[i]] = key;
+		}
+		ng = g.n;
 	}
-	size_t ng = g.n;
 	if (op == A_TOPK || op == A_BOTTOMK) {
 		val_t v = vec(ev, a.n);
 		if (!(k >= 1))
@@ -3089,6 +3306,8 @@ int ow_pq_eval(ow_pq_expr_t *e, const ow_pq_eval_opts_t *o, ow_buf_t *out, const
 		return OW_ERROR;
 	}
 	size_t mark = out->len;
+	if (o->step)
+		pre_all(&ev, e);
 	if (o->step == 0) {
 		val_t v = eval(&ev, e, o->start);
 		if (!ev.failed && v.type == VT_VECTOR)
@@ -3181,6 +3400,7 @@ int ow_pq_eval(ow_pq_expr_t *e, const ow_pq_eval_opts_t *o, ow_buf_t *out, const
 	}
 	free(ev.outs);
 	free(ev.slots);
+	pre_free(&ev);
 	arena_free(&ev);
 	if (ev.failed) {
 		out->len = mark;

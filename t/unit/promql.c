@@ -6,6 +6,7 @@
 #include "../lib/tap.h"
 #include "modules/prom/prom.h"
 
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <snappy-c.h>
 
@@ -66,6 +67,71 @@ static char *eval(const char *q, int64_t start, int64_t end, int64_t step)
 	ow_buf_free(&out);
 	ow_pq_free(e);
 	return buf;
+}
+
+/* The range query q's answer holds, at each step, what the instant query
+ * q answers at that time: the range functions made over whole ranges
+ * (sliding windows, groups made once) against the step-by-step path. */
+static void agrees(const char *q, int64_t start, int64_t end, int64_t step)
+{
+	ow_pq_expr_t *e = ow_pq_parse(q, err, sizeof(err));
+	ow_pq_series_t *m = NULL;
+	size_t nm = 0, npts = 0, bad = 0;
+	ow_pq_eval_opts_t o = {
+	    .start = start, .end = end, .step = step, .fetch = fetch, .matrix = &m, .nmatrix = &nm};
+	ow_buf_t out = {0};
+	const char *etype = NULL;
+	if (e == NULL || ow_pq_eval(e, &o, &out, &etype, err, sizeof(err)) != OW_OK) {
+		ok(0, "%s: %s", q, err);
+		ow_pq_free(e);
+		return;
+	}
+	for (int64_t t = start; t <= end; t += step) {
+		cJSON *j = cJSON_Parse(eval(q, t, t, 0)), *r = cJSON_GetObjectItem(j, "result"), *x;
+		size_t at = 0; /* the range answer's points at t */
+		for (size_t i = 0; i < nm; i++)
+			for (size_t k = 0; k < m[i].n; k++)
+				at += m[i].pts[k].t == t;
+		bad += r == NULL || (size_t)cJSON_GetArraySize(r) != at;
+		cJSON_ArrayForEach(x, r)
+		{
+			cJSON *metric = cJSON_GetObjectItem(x, "metric");
+			const char *want =
+			    cJSON_GetArrayItem(cJSON_GetObjectItem(x, "value"), 1)->valuestring;
+			int found = 0;
+			for (size_t i = 0; i < nm && !found; i++) {
+				int same = m[i].labels.n == cJSON_GetArraySize(metric);
+				for (int l = 0; l < m[i].labels.n && same; l++) {
+					cJSON *v =
+					    cJSON_GetObjectItem(metric, m[i].labels.l[l].name);
+					same = v &&
+					       strcmp(v->valuestring, m[i].labels.l[l].value) == 0;
+				}
+				for (size_t k = 0; k < m[i].n && same; k++) {
+					if (m[i].pts[k].t != t)
+						continue;
+					ow_buf_t b = {0};
+					ow_pq_format_value(&b, m[i].pts[k].v);
+					found = b.len == strlen(want) &&
+						memcmp(b.data, want, b.len) == 0;
+					ow_buf_free(&b);
+					break;
+				}
+			}
+			bad += !found;
+			npts++;
+		}
+		cJSON_Delete(j);
+	}
+	ok(bad == 0 && npts > 0, "%s over [%lld, %lld] by %lld: the instant answers (%zu points)",
+	   q, (long long)start, (long long)end, (long long)step, npts);
+	for (size_t i = 0; i < nm; i++) {
+		ow_pq_labels_free(&m[i].labels);
+		free(m[i].pts);
+	}
+	free(m);
+	ow_buf_free(&out);
+	ow_pq_free(e);
 }
 
 static void parse_error(const char *q, const char *want)
@@ -309,5 +375,66 @@ int main(void)
 	ow_buf_free(&ts2);
 	ow_buf_free(&noname);
 	ow_buf_free(&out);
+	/* ---- range queries: the whole-range functions against the steps ---- */
+	mem_t edge[] = {
+	    data[0], /* a counter reset at 70 s */
+	    data[1],
+	    /* sparser than the query's steps, with NaN and +Inf */
+	    {{"__name__", "c_total", "job", "c", NULL},
+	     15000,
+	     30000,
+	     {3, 7, NAN, 12, 1, INFINITY, 20},
+	     7},
+	    {{"__name__", "u", "job", "a", NULL}, 50000, 10000, {5}, 1}, /* one point */
+	    {{"__name__", "u", "job", "b", NULL}, 10000, 10000, {1, 2, 0, 4, 5, 6}, 6},
+	    {{"__name__", "u", "job", "c", NULL},
+	     10000,
+	     10000,
+	     {1, INFINITY, 3, NAN, -INFINITY, 2, 7, 7},
+	     8},
+	    data[2],
+	    data[3],
+	    data[4],
+	};
+	edge[4].v[2] = ow_pq_stale(); /* a staleness marker inside windows */
+	mem = edge;
+	nmem = 9;
+	static const char *const ranged[] = {
+	    "rate(c_total[30s])",
+	    "rate(c_total[30s] offset 20s)",
+	    "irate(c_total[45s])",
+	    "increase(c_total[1m])",
+	    "delta(u[30s])",
+	    "idelta(u[30s])",
+	    "sum_over_time(u[40s])",
+	    "avg_over_time(u[40s])",
+	    "min_over_time(u[40s])",
+	    "max_over_time(u[40s])",
+	    "count_over_time(u[40s])",
+	    "last_over_time(u[15s])",
+	    "present_over_time(u[10s])",
+	    "stddev_over_time(u[1m])",
+	    "stdvar_over_time(u[1m])",
+	    "quantile_over_time(0.5, u[1m])",
+	    "changes(u[1m])",
+	    "resets(c_total[1m])",
+	    "deriv(u[30s])",
+	    "predict_linear(u[30s], 60)",
+	    "sum by (job) (rate(c_total[30s]))",
+	    "sum(rate(c_total[30s]))",
+	    "avg without (job) (max_over_time(u[30s]))",
+	    "count(count_over_time(u[20s]))",
+	    "min by (job) ((rate(c_total[40s])))",
+	    "topk(1, sum by (job) (rate(c_total[30s])))",
+	    "bottomk(2, rate(c_total[30s]))",
+	    "histogram_quantile(0.5, sum by (le) (rate(h_bucket[20s])))",
+	    "rate(c_total[30s]) * 2 > 0.1",
+	    "max_over_time(rate(c_total[20s])[40s:10s])",
+	};
+	for (size_t i = 0; i < sizeof(ranged) / sizeof(ranged[0]); i++) {
+		agrees(ranged[i], 0, 200000, 7000); /* steps shorter than the scrapes */
+		agrees(ranged[i], 20000, 170000, 25000);
+	}
+
 	return done_testing();
 }
