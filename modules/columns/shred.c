@@ -283,6 +283,27 @@ static void add_val(ow_col_t *c, int t, const val_t *v)
 	}
 }
 
+/* Text x[0..n) as the next value of c. Where the source column shares
+ * an entry among rows (refs: a merge's table holds a repeated object
+ * once), its rows share c's too: memo[e] is c's entry for the source's
+ * entry e, plus one; NULL without refs. */
+static void add_text(ow_col_t *c, uint32_t *memo, size_t e, const void *x, size_t n)
+{
+	if (!memo) {
+		ow_col_bytes(c, x, n);
+		return;
+	}
+	uint32_t ref = memo[e] - 1;
+	if (memo[e]) {
+		ow_col_defined(c);
+	} else {
+		ref = (uint32_t)(c->offs.len / sizeof(uint32_t));
+		ow_col_bytes(c, x, n);
+		memo[e] = ref + 1;
+	}
+	ow_buf_add(&c->refs, &ref, sizeof(ref));
+}
+
 int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t n, int max,
 		   ow_shred_t *s)
 {
@@ -408,6 +429,9 @@ int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t
 			want[perm ? perm[i] : i] = 1;
 		ow_col_t *rest = &s->own[0], *cols = &s->own[1], *order = &s->own[nk + 1];
 		ow_buf_t rb = {0}, out = {0}, ord = {0}; /* the rest; the object again */
+		size_t nent = src->offs.len / sizeof(uint32_t);
+		uint32_t *rmemo = src->refs.len ? ow_calloc(OW_MAX(nent, 1), 4) : NULL;
+		uint32_t *omemo = src->refs.len ? ow_calloc(OW_MAX(nent, 1), 4) : NULL;
 		val_t v[OW_SHRED_MAX];
 		for (size_t r = 0; r < t->nrows; r++) {
 			if (!want[r] || vi[r] == SIZE_MAX) {
@@ -416,8 +440,8 @@ int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t
 					ow_col_null(&cols[j]);
 				continue;
 			}
-			size_t len;
-			const uint8_t *p = text_of(src, vi[r], &len);
+			size_t len, e = ow_col_entry(src, vi[r]);
+			const uint8_t *p = ow_col_bytes_at(src, e, &len);
 			int nm = ow_columns_members(p, len, m, MEMBERS_MAX);
 			memset(v, 0, sizeof(v));
 			rb.len = 0;
@@ -459,12 +483,12 @@ int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t
 			/* the object must come back as written */
 			ok = ok && out.len == len && memcmp(out.data, p, len) == 0;
 			if (!ok) {
-				ow_col_bytes(rest, p, len);
+				add_text(rest, rmemo, e, p, len);
 				for (int j = 0; j <= nk; j++)
 					ow_col_null(&cols[j]);
 				continue;
 			}
-			ow_col_bytes(rest, rb.data, rb.len);
+			add_text(rest, rmemo, e, rb.data, rb.len);
 			for (int j = 0; j < nk; j++) {
 				if (v[j].def)
 					add_val(&cols[j], sc.type[j], &v[j]);
@@ -474,8 +498,10 @@ int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t
 			if (same)
 				ow_col_null(order);
 			else
-				ow_col_bytes(order, ord.data, ord.len);
+				add_text(order, omemo, e, ord.data, ord.len);
 		}
+		free(rmemo);
+		free(omemo);
 		free(want);
 		ow_buf_free(&rb);
 		ow_buf_free(&out);
