@@ -32,5 +32,5 @@ FROM (SELECT * REPLACE (CASE WHEN attributes IS NOT NULL THEN json_merge_patch(a
                   THEN json(json_extract_string(openwit_shredded, k))
                   ELSE json_extract(openwit_shredded, k) END}))))
           END AS attributes)
-      FROM (SELECT *, to_json(struct_pack(*COLUMNS('^attributes(\..*)?$'))) AS openwit_shredded
+      FROM (SELECT *, to_json(struct_pack(*COLUMNS('(?s)^attributes(\..*)?$'))) AS openwit_shredded
             FROM read_parquet(files, union_by_name = true)));
