@@ -15,8 +15,10 @@
  * the JSON, and so does a key with an uppercase letter or a byte below
  * 0x20 (DuckDB matches columns of parts by name ignoring case, and its
  * column regex skips a newline) or one whose text is not escaped as
- * columns.c escapes. Each becomes the optional column "attributes.<key>"
- * (the key as it reads, unescaped: no column of ours has a dot), after the
+ * columns.c escapes. Each becomes the optional column "attributes.<key>:t"
+ * (the key as it reads, unescaped: no column of ours has a dot; t the
+ * type's letter, i, f, b or s, so that parts' columns of one key and two
+ * types stay two columns in DuckDB's union_by_name), after the
  * schema's; the part's key-value metadata OW_SHRED_KV lists them. The
  * attributes column keeps the rest of each object.
  *
@@ -45,6 +47,11 @@
 #include "../core/map.h"
 
 enum { T_NONE, T_I64, T_F64, T_BOOL, T_STR, T_OTHER, T_N };
+/* The letter of a shredded column's type after its key: DuckDB's
+ * union_by_name would otherwise read a key of integers in one part and
+ * doubles in another as doubles (2^53 + 1 rounded), booleans and integers
+ * as integers (true as 1). */
+static const char suffix[T_N] = {[T_I64] = 'i', [T_F64] = 'f', [T_BOOL] = 'b', [T_STR] = 's'};
 
 /* The most members of an object that is looked at: one with more is not
  * shredded. */
@@ -392,7 +399,7 @@ int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t
 			ow_buf_t nm = {0};
 			ow_buf_printf(&nm, "%s.", t->defs[ac].name);
 			ow_buf_add(&nm, tmp.data, tmp.len);
-			ow_buf_add(&nm, "", 1);
+			ow_buf_printf(&nm, ":%c", suffix[ks[j]->type]);
 			s->names[j] = (char *)nm.data;
 			ow_pq_coldef_t *d = &s->defs[ncols + j];
 			sc.type[j] = ks[j]->type;
@@ -569,8 +576,13 @@ int ow_shred_find(const ow_pq_file_t *f, int signal, int col, ow_shred_cols_t *s
 			continue;
 		sc->fc[sc->n] = fc;
 		sc->type[sc->n] = t;
+		/* the key: the name less its type's letter (a name without one,
+		 * of a part written before, is the key whole) */
 		const char *k = d->name + bl + 1;
-		escape(&sc->keys, (const uint8_t *)k, strlen(k));
+		size_t kl = strlen(k);
+		if (kl >= 2 && k[kl - 2] == ':' && k[kl - 1] == suffix[t])
+			kl -= 2;
+		escape(&sc->keys, (const uint8_t *)k, kl);
 		ow_buf_add(&sc->keys, ":", 1);
 		sc->kend[sc->n++] = sc->keys.len;
 	}
