@@ -197,6 +197,9 @@ typedef struct {
 int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t n, int max,
 		   ow_shred_t *s);
 void ow_shred_free(ow_shred_t *s);
+/* At most the memory ow_shred_build(signal, t, ..., max) holds besides t:
+ * for a merge's budget. */
+size_t ow_shred_bytes(int signal, const ow_table_t *t, int max);
 
 /* A part's shredded columns of one of its JSON columns, as read. */
 typedef struct {

@@ -536,6 +536,25 @@ int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t
 	return rc;
 }
 
+size_t ow_shred_bytes(int signal, const ow_table_t *t, int max)
+{
+	int ac = shred_col(signal);
+	if (ac < 0 || max <= 0)
+		return 0;
+	/* the rest and the order: no more entries than the source (shared
+	 * as it shares them), a ref and a def a row each; a value (8 B at
+	 * most) and a def a row a key; the strings, a copy a row (at most
+	 * the row's object, and an offset) */
+	const ow_col_t *c = &t->cols[ac];
+	size_t k = (size_t)OW_MIN(max, OW_SHRED_MAX), b = 2 * (c->data.len + c->offs.len);
+	for (size_t v = 0; v < c->nvals; v++) {
+		size_t n;
+		ow_col_bytes_at(c, ow_col_entry(c, v), &n);
+		b += n + 4;
+	}
+	return 2 * (b + t->nrows * (10 + 9 * k)); /* buffers grow by doubling */
+}
+
 void ow_shred_free(ow_shred_t *s)
 {
 	for (int j = 0; s->own && j <= s->n + 1; j++)

@@ -3002,6 +3002,12 @@ static void test_shred_refs(void)
 		const uint8_t *p = ow_col_bytes_at(rest, ow_col_entry(rest, ROWS - 1), &n);
 		ok(n == 9 && memcmp(p, "{\"x\":[3]}", 9) == 0, "the last row's rest: %.*s", (int)n,
 		   (const char *)p);
+		size_t held = 0;
+		for (int j = 0; j <= nk + 1; j++)
+			held += ow_col_bytes_held(&sh.own[j]);
+		size_t bound = ow_shred_bytes(OW_TRACES, &t, 16);
+		ok(held <= bound && bound < 100 * held,
+		   "ow_shred_bytes bounds what it holds: %zu <= %zu", held, bound);
 	}
 	ow_shred_free(&sh);
 	ow_table_free(&t);
