@@ -1,7 +1,9 @@
 -- views.sql - DuckDB reading OpenWit's Parquet parts with every attribute.
 --
 -- A part of spans or logs keeps its most frequent attribute keys as typed
--- columns of their own, "attributes.<key>" (shredding: README, Storage),
+-- columns of their own, "attributes.<key>:<t>", t the type's letter (i,
+-- f, b, s: a key of two types in two parts is two columns, never one
+-- widened; shredding: README, Storage),
 -- listed in the part's key-value metadata "openwit.shredded"; its
 -- attributes column keeps the other keys. openwit(files) reads parts
 -- (a list of paths or a glob; parts differ in their shredded columns, so
@@ -27,10 +29,10 @@ FROM (SELECT * REPLACE (CASE WHEN attributes IS NOT NULL THEN json_merge_patch(a
           to_json(map_from_entries(list_transform(
               list_filter(json_keys(openwit_shredded), lambda k: k LIKE 'attributes.%'
                   AND json_type(json_extract(openwit_shredded, k)) <> 'NULL'),
-              lambda k: {'k': substr(k, 12), 'v':
+              lambda k: {'k': regexp_replace(substr(k, 12), ':[ifbs]$', ''), 'v':
                   CASE WHEN json_type(json_extract(openwit_shredded, k)) = 'VARCHAR'
                   THEN json(json_extract_string(openwit_shredded, k))
                   ELSE json_extract(openwit_shredded, k) END}))))
           END AS attributes)
-      FROM (SELECT *, to_json(struct_pack(*COLUMNS('^attributes(\..*)?$'))) AS openwit_shredded
+      FROM (SELECT *, to_json(struct_pack(*COLUMNS('(?s)^attributes(\..*)?$'))) AS openwit_shredded
             FROM read_parquet(files, union_by_name = true)));

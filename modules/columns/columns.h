@@ -197,6 +197,9 @@ typedef struct {
 int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t n, int max,
 		   ow_shred_t *s);
 void ow_shred_free(ow_shred_t *s);
+/* At most the memory ow_shred_build(signal, t, ..., max) holds besides t:
+ * for a merge's budget. */
+size_t ow_shred_bytes(int signal, const ow_table_t *t, int max);
 
 /* A part's shredded columns of one of its JSON columns, as read. */
 typedef struct {
@@ -224,7 +227,7 @@ int ow_shred_read(ow_pq_file_t *f, const ow_shred_cols_t *sc, int rg, const uint
 int ow_shred_column(int signal);
 /* Which of sc's columns (an index) holds the key key[0..n) as a path
  * names it; -1 for none (a key written with escapes is not looked for). */
-int ow_shred_key(const ow_pq_file_t *f, const ow_shred_cols_t *sc, const char *key, size_t n);
+int ow_shred_key(const ow_shred_cols_t *sc, const char *key, size_t n);
 /* As ow_shred_read, for a reader of paths that start at one of the keys
  * want[0..nw) (indexes among sc's columns) only: each row's object is
  * the members of those keys it has, read from their columns, or where it

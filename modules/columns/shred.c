@@ -12,8 +12,13 @@
  * its type, conf/duckdb/views.sql) - at most storage.parquet.shred_keys
  * (up to OW_SHRED_MAX) of them, the most frequent. A key with a null, an
  * object or an array among its values, or values of two types, stays in
- * the JSON. Each becomes the optional column "attributes.<key>" (the key
- * as it reads, unescaped: no column of ours has a dot), after the
+ * the JSON, and so does a key with an uppercase letter or a byte below
+ * 0x20 (DuckDB matches columns of parts by name ignoring case, and its
+ * column regex skips a newline) or one whose text is not escaped as
+ * columns.c escapes. Each becomes the optional column "attributes.<key>:t"
+ * (the key as it reads, unescaped: no column of ours has a dot; t the
+ * type's letter, i, f, b or s, so that parts' columns of one key and two
+ * types stay two columns in DuckDB's union_by_name), after the
  * schema's; the part's key-value metadata OW_SHRED_KV lists them. The
  * attributes column keeps the rest of each object.
  *
@@ -25,7 +30,9 @@
  * the shredded column, '.' the rest's next member; NULL where the first
  * rule holds - a few distinct texts a part, which its dictionary keeps
  * once). A row whose object join does not give back byte for byte (a
- * number written otherwise) is not shredded: its rest is its whole object
+ * number written otherwise), with a shredded key twice (a reader merging
+ * the columns into the rest would keep one) or a shredded -0.0 (a reader
+ * may print it 0.0) is not shredded: its rest is its whole object
  * and its shredded columns are NULL. So every object reads back as it was written, whatever the
  * columns say, and a reader of a shredded key looks in the rest when its
  * column is NULL.
@@ -40,6 +47,11 @@
 #include "../core/map.h"
 
 enum { T_NONE, T_I64, T_F64, T_BOOL, T_STR, T_OTHER, T_N };
+/* The letter of a shredded column's type after its key: DuckDB's
+ * union_by_name would otherwise read a key of integers in one part and
+ * doubles in another as doubles (2^53 + 1 rounded), booleans and integers
+ * as integers (true as 1). */
+static const char suffix[T_N] = {[T_I64] = 'i', [T_F64] = 'f', [T_BOOL] = 'b', [T_STR] = 's'};
 
 /* The most members of an object that is looked at: one with more is not
  * shredded. */
@@ -68,40 +80,6 @@ static int type_of(const uint8_t *v, size_t n)
 	return T_OTHER;
 }
 
-/* A JSON string's text (quotes included) unescaped into out: 0 for an
- * escape columns.c does not write, or a NUL. */
-static int unescape(const uint8_t *s, size_t n, ow_buf_t *out)
-{
-	static const char named[] = "\"\"\\\\//b\bf\fn\nr\rt\t";
-	for (size_t i = 1; i + 1 < n; i++) {
-		uint8_t c = s[i];
-		if (c != '\\') {
-			ow_buf_add(out, &c, 1);
-			continue;
-		}
-		if (++i + 1 >= n)
-			return 0;
-		const char *k = NULL;
-		for (const char *x = named; *x; x += 2)
-			if ((uint8_t)*x == s[i])
-				k = x;
-		if (k) {
-			ow_buf_add(out, k + 1, 1);
-			continue;
-		}
-		if (s[i] != 'u' || i + 5 >= n || memcmp(s + i + 1, "00", 2) != 0)
-			return 0;
-		char hex[3] = {(char)s[i + 3], (char)s[i + 4], 0}, *end;
-		long v = strtol(hex, &end, 16);
-		if (*end || v <= 0)
-			return 0;
-		c = (uint8_t)v;
-		ow_buf_add(out, &c, 1);
-		i += 4;
-	}
-	return 1;
-}
-
 /* A text JSON-escaped as columns.c escapes it, quotes around it. */
 static void escape(ow_buf_t *o, const uint8_t *p, size_t n)
 {
@@ -117,6 +95,27 @@ static void escape(ow_buf_t *o, const uint8_t *p, size_t n)
 	}
 	ow_buf_add(o, p + run, n - run);
 	ow_buf_add(o, "\"", 1);
+}
+
+/* A key as written (quotes included) unescaped into name, the column's
+ * name after "attributes.": 0 where it cannot be one - a byte below 0x20
+ * (DuckDB's column regex skips a newline), an uppercase letter (DuckDB
+ * matches names across parts ignoring case: "Host" of one part and
+ * "host" of another would be one column), or a text that escapes
+ * otherwise than as written (the key is joined back from the name). */
+static int key_name(const uint8_t *k, size_t n, ow_buf_t *name)
+{
+	if (n < 2)
+		return 0;
+	ow_json_unescape(name, k + 1, n - 2, 0);
+	for (size_t i = 0; i < name->len; i++)
+		if (name->data[i] < 0x20 || (name->data[i] >= 'A' && name->data[i] <= 'Z'))
+			return 0;
+	ow_buf_t again = {0};
+	escape(&again, name->data, name->len);
+	int same = again.len == n && memcmp(again.data, k, n) == 0;
+	ow_buf_free(&again);
+	return same;
 }
 
 /* One shredded value of a row: defined or not. */
@@ -262,7 +261,8 @@ static int read_val(int t, const uint8_t *p, size_t n, val_t *v)
 			v->i = strtoll(num, &end, 10);
 		else
 			v->d = strtod(num, &end);
-		return *end == '\0' && errno == 0;
+		/* -0.0 kept whole: a reader of the column may print 0.0 */
+		return *end == '\0' && errno == 0 && !(t == T_F64 && v->d == 0 && signbit(v->d));
 	case T_BOOL:
 		v->i = p[0] == 't';
 		return 1;
@@ -288,6 +288,27 @@ static void add_val(ow_col_t *c, int t, const val_t *v)
 	default:
 		ow_col_bytes(c, v->s, v->n);
 	}
+}
+
+/* Text x[0..n) as the next value of c. Where the source column shares
+ * an entry among rows (refs: a merge's table holds a repeated object
+ * once), its rows share c's too: memo[e] is c's entry for the source's
+ * entry e, plus one; NULL without refs. */
+static void add_text(ow_col_t *c, uint32_t *memo, size_t e, const void *x, size_t n)
+{
+	if (!memo) {
+		ow_col_bytes(c, x, n);
+		return;
+	}
+	uint32_t ref = memo[e] - 1;
+	if (memo[e]) {
+		ow_col_defined(c);
+	} else {
+		ref = (uint32_t)(c->offs.len / sizeof(uint32_t));
+		ow_col_bytes(c, x, n);
+		memo[e] = ref + 1;
+	}
+	ow_buf_add(&c->refs, &ref, sizeof(ref));
 }
 
 int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t n, int max,
@@ -330,7 +351,7 @@ int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t
 			st->pos += k;
 		}
 	}
-	/* the keys of one type, in half the objects at least */
+	/* the keys of one type, in a tenth of the objects at least */
 	size_t nc = 0;
 	ow_buf_t name = {0};
 	for (size_t k = 0; k < nks; k++) {
@@ -343,8 +364,7 @@ int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t
 		size_t kl = strlen(st->key);
 		int ok = types == 1 && st->type != T_OTHER && kl <= KEY_MAX &&
 			 st->count[st->type] * SHARE >= nobj &&
-			 unescape((const uint8_t *)st->key, kl, &name) &&
-			 memchr(name.data, 0, name.len) == NULL;
+			 key_name((const uint8_t *)st->key, kl, &name);
 		if (ok) { /* to the front, the others kept behind to be freed */
 			ks[k] = ks[nc];
 			ks[nc++] = st;
@@ -375,11 +395,11 @@ int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t
 		for (int j = 0; j < nk; j++) {
 			const char *k = ks[j]->key;
 			tmp.len = 0;
-			unescape((const uint8_t *)k, strlen(k), &tmp);
+			key_name((const uint8_t *)k, strlen(k), &tmp);
 			ow_buf_t nm = {0};
 			ow_buf_printf(&nm, "%s.", t->defs[ac].name);
 			ow_buf_add(&nm, tmp.data, tmp.len);
-			ow_buf_add(&nm, "", 1);
+			ow_buf_printf(&nm, ":%c", suffix[ks[j]->type]);
 			s->names[j] = (char *)nm.data;
 			ow_pq_coldef_t *d = &s->defs[ncols + j];
 			sc.type[j] = ks[j]->type;
@@ -415,7 +435,10 @@ int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t
 		for (size_t i = 0; i < n; i++)
 			want[perm ? perm[i] : i] = 1;
 		ow_col_t *rest = &s->own[0], *cols = &s->own[1], *order = &s->own[nk + 1];
-		ow_buf_t out = {0}, ord = {0};
+		ow_buf_t rb = {0}, out = {0}, ord = {0}; /* the rest; the object again */
+		size_t nent = src->offs.len / sizeof(uint32_t);
+		uint32_t *rmemo = src->refs.len ? ow_calloc(OW_MAX(nent, 1), 4) : NULL;
+		uint32_t *omemo = src->refs.len ? ow_calloc(OW_MAX(nent, 1), 4) : NULL;
 		val_t v[OW_SHRED_MAX];
 		for (size_t r = 0; r < t->nrows; r++) {
 			if (!want[r] || vi[r] == SIZE_MAX) {
@@ -424,13 +447,14 @@ int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t
 					ow_col_null(&cols[j]);
 				continue;
 			}
-			size_t len;
-			const uint8_t *p = text_of(src, vi[r], &len);
+			size_t len, e = ow_col_entry(src, vi[r]);
+			const uint8_t *p = ow_col_bytes_at(src, e, &len);
 			int nm = ow_columns_members(p, len, m, MEMBERS_MAX);
 			memset(v, 0, sizeof(v));
+			rb.len = 0;
 			out.len = 0;
 			ord.len = 0;
-			ow_buf_add(&out, "{", 1);
+			ow_buf_add(&rb, "{", 1);
 			int ok = nm >= 0;
 			for (int k = 0; ok && k < nm; k++) {
 				tmp.len = 0;
@@ -438,38 +462,40 @@ int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t
 				ow_buf_add(&tmp, "", 1);
 				int j =
 				    (int)(uintptr_t)ow_map_get(&slot, (const char *)tmp.data) - 1;
-				if (j >= 0 && !v[j].def &&
-				    type_of(m[k].val, m[k].vlen) == sc.type[j]) {
+				if (j >= 0 && v[j].def) { /* twice: DuckDB would keep one */
+					ok = 0;
+					break;
+				}
+				if (j >= 0 && type_of(m[k].val, m[k].vlen) == sc.type[j]) {
 					ok = read_val(sc.type[j], m[k].val, m[k].vlen, &v[j]);
 					uint8_t c = (uint8_t)('A' + j);
 					ow_buf_add(&ord, &c, 1);
 					continue;
 				}
-				if (out.len > 1)
-					ow_buf_add(&out, ",", 1);
-				ow_buf_add(&out, m[k].key,
+				if (rb.len > 1)
+					ow_buf_add(&rb, ",", 1);
+				ow_buf_add(&rb, m[k].key,
 					   (size_t)(m[k].val + m[k].vlen - m[k].key));
 				ow_buf_add(&ord, ".", 1);
 			}
-			ow_buf_add(&out, "}", 1);
+			ow_buf_add(&rb, "}", 1);
 			/* no order where the rule without one gives the object */
-			size_t o0 = out.len;
 			if (ok)
-				join(&out, &sc, v, out.data, o0, NULL, 0);
-			int same = ok && out.len - o0 == len && memcmp(out.data + o0, p, len) == 0;
+				join(&out, &sc, v, rb.data, rb.len, NULL, 0);
+			int same = ok && out.len == len && memcmp(out.data, p, len) == 0;
 			if (ok && !same) {
-				out.len = o0;
-				join(&out, &sc, v, out.data, o0, ord.data, ord.len);
+				out.len = 0;
+				join(&out, &sc, v, rb.data, rb.len, ord.data, ord.len);
 			}
 			/* the object must come back as written */
-			ok = ok && out.len - o0 == len && memcmp(out.data + o0, p, len) == 0;
+			ok = ok && out.len == len && memcmp(out.data, p, len) == 0;
 			if (!ok) {
-				ow_col_bytes(rest, p, len);
+				add_text(rest, rmemo, e, p, len);
 				for (int j = 0; j <= nk; j++)
 					ow_col_null(&cols[j]);
 				continue;
 			}
-			ow_col_bytes(rest, out.data, o0);
+			add_text(rest, rmemo, e, rb.data, rb.len);
 			for (int j = 0; j < nk; j++) {
 				if (v[j].def)
 					add_val(&cols[j], sc.type[j], &v[j]);
@@ -479,9 +505,12 @@ int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t
 			if (same)
 				ow_col_null(order);
 			else
-				ow_col_bytes(order, ord.data, ord.len);
+				add_text(order, omemo, e, ord.data, ord.len);
 		}
+		free(rmemo);
+		free(omemo);
 		free(want);
+		ow_buf_free(&rb);
 		ow_buf_free(&out);
 		ow_buf_free(&ord);
 		ow_buf_free(&tmp);
@@ -505,6 +534,25 @@ int ow_shred_build(int signal, const ow_table_t *t, const uint32_t *perm, size_t
 	free(vi);
 	ow_buf_free(&kbuf);
 	return rc;
+}
+
+size_t ow_shred_bytes(int signal, const ow_table_t *t, int max)
+{
+	int ac = ow_shred_column(signal);
+	if (ac < 0 || max <= 0)
+		return 0;
+	/* the rest and the order: no more entries than the source (shared
+	 * as it shares them), a ref and a def a row each; a value (8 B at
+	 * most) and a def a row a key; the strings, a copy a row (at most
+	 * the row's object, and an offset) */
+	const ow_col_t *c = &t->cols[ac];
+	size_t k = (size_t)OW_MIN(max, OW_SHRED_MAX), b = 2 * (c->data.len + c->offs.len);
+	for (size_t v = 0; v < c->nvals; v++) {
+		size_t n;
+		ow_col_bytes_at(c, ow_col_entry(c, v), &n);
+		b += n + 4;
+	}
+	return 2 * (b + t->nrows * (10 + 9 * k)); /* buffers grow by doubling */
 }
 
 void ow_shred_free(ow_shred_t *s)
@@ -547,8 +595,13 @@ int ow_shred_find(const ow_pq_file_t *f, int signal, int col, ow_shred_cols_t *s
 			continue;
 		sc->fc[sc->n] = fc;
 		sc->type[sc->n] = t;
+		/* the key: the name less its type's letter (a name without one,
+		 * of a part written before, is the key whole) */
 		const char *k = d->name + bl + 1;
-		escape(&sc->keys, (const uint8_t *)k, strlen(k));
+		size_t kl = strlen(k);
+		if (kl >= 2 && k[kl - 2] == ':' && k[kl - 1] == suffix[t])
+			kl -= 2;
+		escape(&sc->keys, (const uint8_t *)k, kl);
 		ow_buf_add(&sc->keys, ":", 1);
 		sc->kend[sc->n++] = sc->keys.len;
 	}
@@ -581,15 +634,17 @@ static void val_at(int t, const ow_col_t *c, size_t r, size_t *pos, val_t *v)
 		memcpy(&v->i, c->fixed.data + 8 * at, 8);
 }
 
-int ow_shred_key(const ow_pq_file_t *f, const ow_shred_cols_t *sc, const char *key, size_t n)
+int ow_shred_key(const ow_shred_cols_t *sc, const char *key, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if ((uint8_t)key[i] < 0x20 || key[i] == '"' || key[i] == '\\')
 			return -1; /* written escaped: compared as SQLite compares it */
 	for (int j = 0; j < sc->n; j++) {
-		const char *name = ow_pq_column(f, sc->fc[j])->name;
-		const char *k = strchr(name, '.') + 1;
-		if (strlen(k) == n && memcmp(k, key, n) == 0)
+		/* sc->keys holds "key": (its type's letter stripped), the key
+		 * unescaped as it has no byte that escaping changes */
+		size_t from = j ? sc->kend[j - 1] : 0;
+		const char *k = (const char *)sc->keys.data + from + 1;
+		if (sc->kend[j] - from - 3 == n && memcmp(k, key, n) == 0)
 			return j;
 	}
 	return -1;

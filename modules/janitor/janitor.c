@@ -8,7 +8,8 @@
  * storage.file_rotation.file_duration_minutes old, and merges them, on a
  * worker, one group at a time:
  *
- *   read the parts (our reader) while their decoded rows stay under
+ *   read the parts (our reader) while their decoded rows, and at most
+ *   their shredded columns (ow_shred_bytes), stay under
  *   storage.file_rotation.merge_memory_mb (the rest wait for the next
  *   merge), append the rows, sort them again, write one stable part (storage.parquet.row_group_size
  * rows a row group) under a temporary name, fdatasync, rename, directory fsync; then ONE
@@ -358,12 +359,15 @@ static void merge_work(ow_job_t *j)
 	ow_table_t t;
 	ow_columns_table_init(signal, &t);
 	ow_buf_t bids = {0};
-	/* a merge holds its rows decoded: past merge_memory_mb it takes the
+	/* a merge holds its rows decoded, and their shredded columns while
+	 * the part is written: past merge_memory_mb it takes the
 	 * parts read so far, and the rest go in the next merge - unless that
 	 * would leave one part alone, which no merge would ever pick */
 	for (int i = 0; i < n && rc == OW_OK; i++) {
 		rc = read_part(paths[i], signal, &t, &bids, m->err, sizeof(m->err));
-		if (rc == OW_OK && i + 2 < n && ow_table_bytes(&t) >= (size_t)merge_memory_mb << 20)
+		if (rc == OW_OK && i + 2 < n &&
+		    ow_table_bytes(&t) + ow_shred_bytes(signal, &t, ow_storage_shred_keys()) >=
+			(size_t)merge_memory_mb << 20)
 			n = i + 1;
 	}
 	ow_buf_add(&bids, "", 1);

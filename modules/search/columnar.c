@@ -3785,7 +3785,7 @@ static int read_keys(const ow_columnar_t *q, slot_t *sl, ow_col_t *o, ow_pq_code
 	int want[OW_SHRED_MAX],
 	    rc = ow_shred_find(sl->p->pq, q->signal, q->jcol, &sc) > 0 ? OW_OK : OW_DECLINED;
 	for (int k = 0; rc == OW_OK && k < q->njkey; k++)
-		if ((want[k] = ow_shred_key(sl->p->pq, &sc, q->jkey[k], q->jklen[k])) < 0)
+		if ((want[k] = ow_shred_key(&sc, q->jkey[k], q->jklen[k])) < 0)
 			rc = OW_DECLINED;
 	if (rc == OW_OK) {
 		if (codes) {

@@ -663,6 +663,11 @@ size_t ow_storage_row_group_rows(void)
 	return (size_t)row_group_rows;
 }
 
+int ow_storage_shred_keys(void)
+{
+	return (int)shred_keys;
+}
+
 int ow_storage_write_part(const char *tenant, int signal, const ow_table_t *t, const uint32_t *perm,
 			  size_t n, int64_t day, const char *kind, const char *batch_ids,
 			  ow_part_t *p)

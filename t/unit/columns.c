@@ -2962,6 +2962,57 @@ static void test_share(void)
 	}
 }
 
+/* Shredding a table whose attributes share entries among rows (refs, as a
+ * merge reads them): the rest shares its entries the same way, one a
+ * distinct object, not one a row; every row joins back to its object. */
+static void test_shred_refs(void)
+{
+	ow_table_t t;
+	ow_columns_table_init(OW_TRACES, &t);
+	int ac = -1;
+	for (int c = 0; c < t.ncols; c++)
+		if (strcmp(t.defs[c].name, "attributes") == 0)
+			ac = c;
+	ok(ac >= 0, "spans have an attributes column");
+	if (ac < 0)
+		return;
+	static const char *const obj[] = {"{\"k\":1,\"s\":\"a\",\"x\":[1]}",
+					  "{\"k\":2,\"s\":\"b\",\"x\":[2]}",
+					  "{\"s\":\"c\",\"k\":3,\"x\":[3]}"};
+	enum { ROWS = 3000 };
+	ow_col_t *a = &t.cols[ac];
+	for (uint32_t r = 0; r < ROWS; r++) {
+		uint32_t e = r % 3;
+		if (r < 3)
+			ow_col_bytes(a, obj[e], strlen(obj[e]));
+		else
+			ow_col_defined(a);
+		ow_buf_add(&a->refs, &e, sizeof(e));
+	}
+	t.nrows = ROWS;
+	ow_shred_t sh;
+	int nk = ow_shred_build(OW_TRACES, &t, NULL, ROWS, 16, &sh);
+	is_int(nk, 2, "shredded: k and s");
+	if (nk == 2) {
+		const ow_col_t *rest = &sh.t.cols[ac], *order = &sh.t.cols[t.ncols + 2];
+		is_int(rest->offs.len / 4, 3, "the rest holds each distinct object once");
+		is_int(rest->refs.len / 4, ROWS, "and a ref a row");
+		is_int(order->offs.len / 4, 1, "the order column too: one entry");
+		size_t n;
+		const uint8_t *p = ow_col_bytes_at(rest, ow_col_entry(rest, ROWS - 1), &n);
+		ok(n == 9 && memcmp(p, "{\"x\":[3]}", 9) == 0, "the last row's rest: %.*s", (int)n,
+		   (const char *)p);
+		size_t held = 0;
+		for (int j = 0; j <= nk + 1; j++)
+			held += ow_col_bytes_held(&sh.own[j]);
+		size_t bound = ow_shred_bytes(OW_TRACES, &t, 16);
+		ok(held <= bound && bound < 100 * held,
+		   "ow_shred_bytes bounds what it holds: %zu <= %zu", held, bound);
+	}
+	ow_shred_free(&sh);
+	ow_table_free(&t);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "--bench") == 0)
@@ -2991,5 +3042,6 @@ int main(int argc, char **argv)
 		test_random(signal);
 	test_sort();
 	test_share();
+	test_shred_refs();
 	return done_testing();
 }
