@@ -12,7 +12,7 @@
 const path = require('node:path');
 const crypto = require('node:crypto');
 (async () => {
-const { start, httpPost, sql, ok, is, note, done, sleep, duck, partFiles } = await import('./lib/harness.mjs');
+const { startMerged, httpPost, ok, is, note, done, duck, partFiles } = await import('./lib/harness.mjs');
 
 const now = BigInt(Date.now()) * 1000000n - 1800n * 1000000000n; // half an hour ago
 const services = ['checkout', 'cart', 'edge'];
@@ -38,20 +38,10 @@ const batch = (n, from, span) => {
 // parts of 3000 records, merged into one stable part of row groups of
 // 4000 rows cut by time, pages of 100 rows
 const cfg = { 'storage.parquet.row_group_size': 4000, 'storage.parquet.page_rows': 100, 'storage.buffer.flush_interval_ms': 100 };
-let s = await start({ tag: 'lokinew', config: { ...cfg, 'storage.file_rotation.file_duration_minutes': 100000 } });
-const db = () => path.join(s.data, 'openwit.db');
-const stored = async (n) => { for (const t0 = Date.now(); Date.now() - t0 < 15000; await sleep(50)) if (sql(db(), 'select coalesce(sum(rows), 0) n from parts')[0].n >= n) return true; return false; };
-for (let k = 0; k < 10; k++) {
-  is((await httpPost(s.ports.otlp, '/v1/logs', batch(3000, k * 60, 60))).code, 200, `3000 records from +${k * 60}s acknowledged`);
-  ok(await stored(nrec), `stored: ${nrec} records`);
-}
-await s.stop();
-s = await start({ dir: s.dir, ports: s.ports, config: { ...cfg, 'storage.file_rotation.file_duration_minutes': 0, 'storage.file_rotation.check_interval_ms': 100 } });
-let merged = false;
-for (const t0 = Date.now(); Date.now() - t0 < 30000 && !merged; await sleep(100))
-  merged = sql(db(), "select count(*) n from parts where kind = 'active'")[0].n === 0;
-const st = sql(db(), "select count(*) n, sum(rows) r from parts where kind = 'stable'")[0];
-ok(merged && st.r === nrec, `merged into ${st.n} stable parts of ${st.r} rows`);
+const batches = [];
+for (let k = 0; k < 10; k++) batches.push(['/v1/logs', batch(3000, k * 60, 60), 3000, `3000 records from +${k * 60}s`]);
+const { s, merged, st } = await startMerged({ tag: 'lokinew', config: cfg, batches, total: nrec, what: 'records' });
+ok(merged, `merged into ${st.n} stable parts of ${st.r} rows`);
 
 const search = async (query, engine) => {
   const r = await httpPost(s.ports.control, '/api/search', JSON.stringify({ query, limit: 100000, engine }));

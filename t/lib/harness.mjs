@@ -141,6 +141,30 @@ export async function start(opts = {}) {
 
 // ---- real clients ----
 // curl: returns {code, headers, body (Buffer)}; args are extra curl args.
+// A server whose parts are merged into stable ones: started with config
+// (rotation held off), sent batches (each a [path, body]; each answered
+// 200 and stored, `what` counted in the parts' rows, before the next),
+// stopped, started again with rotation at once until no active part is
+// left. Returns the server and the stable parts' count and rows.
+export async function startMerged({ tag, config, batches, total, what }) {
+  let s = await start({ tag, config: { ...config, 'storage.file_rotation.file_duration_minutes': 100000 } });
+  const db = () => path.join(s.data, 'openwit.db');
+  const stored = async (n) => { for (const t0 = Date.now(); Date.now() - t0 < 15000; await sleep(50)) if (sql(db(), 'select coalesce(sum(rows), 0) n from parts')[0].n >= n) return true; return false; };
+  let sent = 0;
+  for (const [p, body, n, label] of batches) {
+    is((await httpPost(s.ports.otlp, p, body)).code, 200, `${label} acknowledged`);
+    sent += n;
+    ok(await stored(sent), `stored: ${sent} ${what}`);
+  }
+  await s.stop();
+  s = await start({ dir: s.dir, ports: s.ports, config: { ...config, 'storage.file_rotation.file_duration_minutes': 0, 'storage.file_rotation.check_interval_ms': 100 } });
+  let merged = false;
+  for (const t0 = Date.now(); Date.now() - t0 < 30000 && !merged; await sleep(100))
+    merged = sql(db(), "select count(*) n from parts where kind = 'active'")[0].n === 0;
+  const st = sql(db(), "select count(*) n, sum(rows) r from parts where kind = 'stable'")[0];
+  return { s, db, merged: merged && st.r === total, st };
+}
+
 export function curl(url, args = []) {
   const hdr = path.join(os.tmpdir(), `openwit-curl-${process.pid}-${Math.random().toString(36).slice(2)}`);
   const r = spawnSync('curl', ['-sS', '-o', '-', '-D', hdr, '--max-time', '30', ...args, url], { maxBuffer: 1 << 28 });

@@ -5,6 +5,7 @@
  * with the part, a lowered limit evicting down to it, the /metrics
  * counters; and threads getting, putting and releasing while others drop
  * parts and clear (run it under ASan: `make asan`). */
+#include "../lib/stats.h"
 #include "../lib/tap.h"
 #include "modules/prom/prom.h"
 
@@ -33,15 +34,7 @@ static ow_prom_piece_t piece(int n, int k, double base)
 /* A value of the cache's /metrics text. */
 static long long stat(const char *name)
 {
-	ow_buf_t b = {0};
-	ow_prom_cache_stats(&b);
-	ow_buf_add(&b, "", 1);
-	char want[128];
-	snprintf(want, sizeof(want), "\n%s ", name);
-	const char *at = strstr((char *)b.data, want);
-	long long v = at ? atoll(at + strlen(want)) : -1;
-	ow_buf_free(&b);
-	return v;
+	return stats_value(ow_prom_cache_stats, name);
 }
 
 /* ---- the stress: readers check every piece they hold ---- */

@@ -9,6 +9,7 @@
  * of no selector never cut; the merge of cached and new series in label
  * order; the bound (least recently used out, a larger entry never kept);
  * the /metrics counters. */
+#include "../lib/stats.h"
 #include "../lib/tap.h"
 #include "modules/prom/prom.h"
 
@@ -29,17 +30,10 @@ static ow_prom_result_t result(int n, int64_t first, int64_t last)
 	return r;
 }
 
+/* A value of the cache's /metrics text. */
 static long long stat(const char *name)
 {
-	ow_buf_t b = {0};
-	ow_prom_rcache_stats(&b);
-	ow_buf_add(&b, "", 1);
-	char want[128];
-	snprintf(want, sizeof(want), "\n%s ", name);
-	const char *at = strstr((char *)b.data, want);
-	long long v = at ? atoll(at + strlen(want)) : -1;
-	ow_buf_free(&b);
-	return v;
+	return stats_value(ow_prom_rcache_stats, name);
 }
 
 /* The last time key's entry answers of [start, end] (start - STEP: none),
