@@ -366,7 +366,8 @@ static void merge_work(ow_job_t *j)
 	for (int i = 0; i < n && rc == OW_OK; i++) {
 		rc = read_part(paths[i], signal, &t, &bids, m->err, sizeof(m->err));
 		if (rc == OW_OK && i + 2 < n &&
-		    ow_table_bytes(&t) + ow_shred_bytes(signal, &t, ow_storage_shred_keys()) >=
+		    ow_table_bytes(&t) +
+			    ow_shred_bytes(signal, &t, ow_storage_shred_keys(t.nrows)) >=
 			(size_t)merge_memory_mb << 20)
 			n = i + 1;
 	}

@@ -663,9 +663,9 @@ size_t ow_storage_row_group_rows(void)
 	return (size_t)row_group_rows;
 }
 
-int ow_storage_shred_keys(void)
+int ow_storage_shred_keys(size_t rows)
 {
-	return (int)shred_keys;
+	return (int64_t)rows >= shred_min_rows ? (int)shred_keys : 0;
 }
 
 int ow_storage_write_part(const char *tenant, int signal, const ow_table_t *t, const uint32_t *perm,
@@ -705,8 +705,8 @@ int ow_storage_write_part(const char *tenant, int signal, const ow_table_t *t, c
 	/* the frequent attribute keys as typed columns (modules/columns/shred.c),
 	 * in a part of enough rows to pay for their columns' metadata */
 	ow_shred_t sh = {0};
-	if ((int64_t)n >= shred_min_rows &&
-	    ow_shred_build(signal, t, perm, n, (int)shred_keys, &sh))
+	int keys = ow_storage_shred_keys(n);
+	if (keys && ow_shred_build(signal, t, perm, n, keys, &sh))
 		t = &sh.t;
 	ow_pq_kv_t kv[] = {
 	    {"openwit.schema_version", "1"},

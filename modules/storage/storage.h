@@ -57,8 +57,9 @@ int ow_storage_write_part(const char *tenant, int signal, const ow_table_t *t, c
 int64_t ow_storage_day(int64_t ns);
 /* storage.parquet.row_group_size: the rows of a part's row group. */
 size_t ow_storage_row_group_rows(void);
-/* storage.parquet.shred_keys: the most shredded keys of a part. */
-int ow_storage_shred_keys(void);
+/* The most keys a part of rows rows shreds: storage.parquet.shred_keys,
+ * none below storage.parquet.shred_min_rows. */
+int ow_storage_shred_keys(size_t rows);
 
 /* A committed part as readers see it: the loop's catalog holds one
  * reference, each snapshot one more. A part a merge replaced is unlinked
